@@ -1,0 +1,1 @@
+"""The study: its config, search space, launching on Ray and the command line."""

@@ -1,0 +1,231 @@
+"""Constraints on config values, declared as data.
+
+Each config field carries one :class:`Check` in its dataclass metadata. A check knows how to
+describe what it accepts ("an integer >= 1") and returns the cleaned value or ``None`` when the
+value is bad, so :mod:`study.config` can build every error message in one place:
+``search.num_trials must be an integer >= 1, got 0; set e.g. 64``.
+
+Declaring constraints as data (as scikit-learn's ``_param_validation`` does) lets one
+parametrised test feed every field a bad value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional", "Bool"]
+
+_BAD = object()  # sentinel: the value is not acceptable
+
+
+class Check:
+    """A constraint on one value: ``clean`` returns the normalised value or ``_BAD``."""
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def clean(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def bad_example(self) -> Any:
+        """A value this check rejects (for the generic config test)."""
+        raise NotImplementedError
+
+    def accepts(self, value: Any) -> tuple[bool, Any]:
+        cleaned = self.clean(value)
+        return cleaned is not _BAD, cleaned
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _bounds(lo: float | None, hi: float | None, lo_open: bool = False) -> str:
+    parts = []
+    if lo is not None:
+        parts.append(f"{'>' if lo_open else '>='} {lo:g}")
+    if hi is not None:
+        parts.append(f"<= {hi:g}")
+    return " and ".join(parts)
+
+
+@dataclass(frozen=True)
+class Int(Check):
+    lo: int | None = None
+    hi: int | None = None
+
+    def describe(self) -> str:
+        bounds = _bounds(self.lo, self.hi)
+        return f"an integer {bounds}".strip()
+
+    def clean(self, value: Any) -> Any:
+        if not _is_int(value):
+            return _BAD
+        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            return _BAD
+        return value
+
+    def bad_example(self) -> Any:
+        return self.lo - 1 if self.lo is not None else "many"
+
+
+@dataclass(frozen=True)
+class Float(Check):
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False  # True: the lower bound itself is not allowed
+
+    def describe(self) -> str:
+        return f"a number {_bounds(self.lo, self.hi, self.lo_open)}".strip()
+
+    def clean(self, value: Any) -> Any:
+        if not _is_number(value):
+            return _BAD
+        value = float(value)
+        if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
+            return _BAD
+        if self.hi is not None and value > self.hi:
+            return _BAD
+        return value
+
+    def bad_example(self) -> Any:
+        return (self.lo - 1.0) if self.lo is not None else float("nan")
+
+
+@dataclass(frozen=True)
+class Bool(Check):
+    def describe(self) -> str:
+        return "true or false"
+
+    def clean(self, value: Any) -> Any:
+        return value if isinstance(value, bool) else _BAD
+
+    def bad_example(self) -> Any:
+        return "yes please"
+
+
+@dataclass(frozen=True)
+class Text(Check):
+    """A non-empty string without path separators when ``name_like``."""
+
+    name_like: bool = False
+
+    def describe(self) -> str:
+        return "a name of letters, digits, '-', '_' or '.'" if self.name_like else "a non-empty string"
+
+    def clean(self, value: Any) -> Any:
+        if not isinstance(value, str) or not value.strip():
+            return _BAD
+        if self.name_like and not all(c.isalnum() or c in "-_." for c in value):
+            return _BAD
+        return value
+
+    def bad_example(self) -> Any:
+        return "a/b c" if self.name_like else ""
+
+
+@dataclass(frozen=True)
+class Choice(Check):
+    options: tuple[str, ...]
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(self.options)
+
+    def clean(self, value: Any) -> Any:
+        return value if isinstance(value, str) and value in self.options else _BAD
+
+    def bad_example(self) -> Any:
+        return "nonsense"
+
+
+@dataclass(frozen=True)
+class SubsetOf(Check):
+    """A non-empty list of distinct values from ``options`` (stored as a tuple)."""
+
+    options: tuple[Any, ...]
+
+    def describe(self) -> str:
+        return "a non-empty list of " + ", ".join(str(o).lower() for o in self.options)
+
+    def clean(self, value: Any) -> Any:
+        if isinstance(value, (str, bool)):
+            value = [value]
+        if not isinstance(value, (list, tuple)) or not value:
+            return _BAD
+        if any(not any(v is o or (v == o and type(v) is type(o)) for o in self.options) for v in value):
+            return _BAD
+        if len(set(value)) != len(value):
+            return _BAD
+        return tuple(value)
+
+    def bad_example(self) -> Any:
+        return []
+
+
+@dataclass(frozen=True)
+class Range(Check):
+    """A search range ``[low, high]`` with ``low <= high``; on a log scale both must be > 0,
+    except ``[0, 0]`` when ``allow_off`` (the term is switched off)."""
+
+    integer: bool = False
+    lo: float | None = None
+    hi: float | None = None
+    log: bool = False
+    allow_off: bool = False
+
+    def describe(self) -> str:
+        kind = "integers" if self.integer else "numbers"
+        text = f"a range [low, high] of {kind} with low <= high"
+        if self.lo is not None or self.hi is not None:
+            text += f", each {_bounds(self.lo, self.hi, lo_open=self.log)}"
+        if self.allow_off:
+            text += ", or [0, 0] to switch it off"
+        return text
+
+    def clean(self, value: Any) -> Any:
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            return _BAD
+        check = _is_int if self.integer else _is_number
+        if not all(check(v) for v in value):
+            return _BAD
+        low, high = value
+        if self.allow_off and low == 0 and high == 0:
+            return (type(low)(0), type(high)(0)) if self.integer else (0.0, 0.0)
+        if low > high:
+            return _BAD
+        for v in (low, high):
+            if self.lo is not None and (v < self.lo or (self.log and v <= 0)):
+                return _BAD
+            if self.log and v <= 0:
+                return _BAD
+            if self.hi is not None and v > self.hi:
+                return _BAD
+        return (int(low), int(high)) if self.integer else (float(low), float(high))
+
+    def bad_example(self) -> Any:
+        return [2, 1]
+
+
+@dataclass(frozen=True)
+class Optional(Check):
+    """``null`` (meaning: use the documented fallback) or a value accepted by ``inner``."""
+
+    inner: Check
+
+    def describe(self) -> str:
+        return f"null or {self.inner.describe()}"
+
+    def clean(self, value: Any) -> Any:
+        return None if value is None else self.inner.clean(value)
+
+    def bad_example(self) -> Any:
+        return self.inner.bad_example()
+
+
+BAD = _BAD

@@ -1,0 +1,162 @@
+"""The ``jetstudy`` command: parse, load, call the library, print where the output is.
+
+    jetstudy synth DIR --jets 200000 --seed 1
+    jetstudy run configs/dryrun.yaml [--set section.field=value ...] [--resume] [--address auto]
+    jetstudy report RESULTS [-o OUT]
+
+A problem with the user's input (a :class:`~trainables.errors.JetstudyError`) is printed as
+one line, ``error: ...``, with exit status 2 and no traceback. ``run`` exits 3 when the study
+finished but some trials failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Sequence
+
+from trainables.errors import JetstudyError
+
+__all__ = ["main"]
+
+EXIT_USER_ERROR = 2
+EXIT_TRIALS_FAILED = 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jetstudy", description="Hyperparameter and model-complexity studies of jet taggers "
+        "on the hls4ml LHC jet dataset (Ray Tune + Optuna + ASHA).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    synth = sub.add_parser("synth", help="write synthetic jets as real-format (Format A) HDF5")
+    synth.add_argument("out_dir", help="folder for the .h5 files")
+    synth.add_argument("--jets", type=int, default=200_000, help="number of jets (default 200000)")
+    synth.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    synth.add_argument("--jets-per-file", type=int, default=10_000,
+                       help="jets per file, like the original files (default 10000)")
+
+    run = sub.add_parser("run", help="run a study; prints the results folder")
+    run.add_argument("config", nargs="?", help="study config YAML (default: built-in defaults)")
+    run.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
+    run.add_argument("--resume", action="store_true",
+                     help="continue the study in storage.results_dir/storage.name")
+    run.add_argument("--address", help="join a Ray cluster ('auto' or 'ray://host:10001'); "
+                     "same as --set resources.address=...")
+    run.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    run.add_argument("-v", "--verbose", action="store_true", help="show Ray's own logs")
+
+    report = sub.add_parser("report", help="write the study report from result tables")
+    report.add_argument("source", help="a results folder, or a trials table (.parquet/.csv)")
+    report.add_argument("-o", "--out", help="output folder (default: SOURCE/report)")
+    return parser
+
+
+class _ProgressLine:
+    """Rewrites one terminal line in place (or prints lines when not a terminal)."""
+
+    def __init__(self, stream=sys.stderr) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.width = 0
+
+    def __call__(self, line: str) -> None:
+        if self.tty:
+            self.stream.write("\r" + line.ljust(self.width))
+            self.width = len(line)
+        else:
+            self.stream.write(line + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.width:
+            self.stream.write("\n")
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    from trainables.synth import write_synthetic
+
+    paths = write_synthetic(args.out_dir, args.jets, args.seed, args.jets_per_file)
+    print(f"wrote {args.jets} synthetic jets in {len(paths)} files to {args.out_dir}")
+    return 0
+
+
+def _describe(outcome) -> str:
+    t = outcome.test_metrics
+    lines = [f"results: {outcome.folder}",
+             f"trials: {len(outcome.trials)} ({outcome.count('completed')} completed, "
+             f"{outcome.count('stopped')} stopped early, {outcome.count('failed')} failed)"]
+    if t:
+        m = t["model"]
+        lines.append(f"best trial {t['trial_id']} (epoch {t['epoch']}) on the test split: "
+                     f"accuracy {m['accuracy']:.4f}, macro AUC {m['auc_macro']:.4f}")
+        if t.get("bayes"):
+            b = t["bayes"]
+            lines.append(f"Bayes optimum on the same jets:  accuracy {b['accuracy']:.4f}, "
+                         f"macro AUC {b['auc_macro']:.4f}")
+    failed = outcome.trials[outcome.trials["status"] == "failed"]
+    for _, row in failed.head(5).iterrows():
+        lines.append(f"failed: trial {row['trial_id']}: {row['error']}")
+    return "\n".join(lines)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from study.config import load_config
+    from study.launch import run_study
+
+    overrides = list(args.overrides)
+    if args.address:
+        overrides.append(f"resources.address={args.address}")
+    cfg = load_config(args.config, overrides)
+    if not args.verbose:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+    line = _ProgressLine()
+    try:
+        outcome = run_study(cfg, resume=args.resume, progress=line, verbose=args.verbose)
+    finally:
+        line.close()
+    print(_describe(outcome))
+    if not args.no_report:
+        from analysis.report import write_report
+
+        report = write_report(outcome.folder)
+        print(f"report: {report.index_html}")
+    return EXIT_TRIALS_FAILED if outcome.count("failed") else 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from analysis.report import write_report
+
+    outcome = write_report(args.source, args.out)
+    for part, reason in outcome.skipped:
+        print(f"skipped {part}: {reason}")
+    print(f"report: {outcome.index_html}")
+    print(f"summary: {outcome.summary_md}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    verbose = getattr(args, "verbose", False)
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:  # Ray's own warnings are for operators; --verbose shows them
+        logging.getLogger("ray").setLevel(logging.ERROR)
+    commands = {"synth": _cmd_synth, "run": _cmd_run, "report": _cmd_report}
+    try:
+        return commands[args.command](args)
+    except JetstudyError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("interrupted; tables already written are complete, rerun with --resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""The study config: one typed, validated, frozen object, loaded from YAML.
+
+Every field has a default with a reason (the comment beside it) and a declared constraint
+(:mod:`study.checks`). :func:`load_config` reads YAML, applies ``--set section.field=value``
+overrides, checks everything once and returns a frozen :class:`StudyConfig`; a bad value raises
+:class:`~trainables.errors.ConfigError` naming the field, the value and the fix::
+
+    search.num_trials must be an integer >= 1, got 0; set e.g. 64
+
+The resolved config is written next to the results (``config.yaml``) and
+``StudyConfig.from_dict`` rebuilds the same object from it.
+
+>>> cfg = from_dict({"search": {"num_trials": 12}})
+>>> cfg.search.num_trials, cfg.scheduler.type
+(12, 'asha')
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from study.checks import (BAD, Bool, Check, Choice, Float, Int, Optional, Range, SubsetOf,
+                          Text)
+from trainables.errors import ConfigError
+
+__all__ = [
+    "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
+    "ResourcesConfig", "StorageConfig", "StudyConfig", "from_dict", "load_config",
+    "apply_overrides", "ACTIVATIONS", "METRIC_MODES",
+]
+
+#: Activations the model builder knows (see trainables.model).
+ACTIVATIONS: tuple[str, ...] = ("relu", "elu", "prelu", "tanh", "gelu", "silu", "leaky_relu")
+#: Search metrics and whether lower or higher is better.
+METRIC_MODES: dict[str, str] = {"val_loss": "min", "val_acc": "max", "val_auc": "max"}
+
+
+def spec(default: Any, check: Check, example: Any = None) -> Any:
+    """A dataclass field with its constraint and an example value for error messages."""
+    example = default if example is None else example
+    if isinstance(default, (list, dict)):
+        raise TypeError("use tuples for defaults")
+    return field(default=default, metadata={"check": check, "example": example})
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    # null: generate synthetic jets (Format A files) into <results>/data, so a study runs anywhere
+    path: str | None = spec(None, Optional(Text()), example="data/train/*.h5")
+    # auto: .h5/.hdf5 -> Format A (original files), .csv/.parquet -> Format B (OpenML table)
+    format: str = spec("auto", Choice(("auto", "hdf5", "table")))
+    # enough jets that a 16-64-32-32-5 MLP is data-limited only for the biggest models
+    synthetic_jets: int = spec(60_000, Int(lo=1_000), example=60_000)
+    synthetic_seed: int = spec(1, Int(lo=0))
+    # null: read everything; set to cap a quick look at a large dataset
+    max_jets: int | None = spec(None, Optional(Int(lo=100)), example=100_000)
+    # 60/20/20 split: the validation split drives the search, the test split is touched once
+    val_fraction: float = spec(0.2, Float(lo=0.0, hi=0.9, lo_open=True), example=0.2)
+    test_fraction: float = spec(0.2, Float(lo=0.0, hi=0.9, lo_open=True), example=0.2)
+    split_seed: int = spec(0, Int(lo=0))
+
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    # depth 1-6 spans underfitting (1 layer) to overfitting (6 wide layers) on 16 inputs
+    depth: tuple[int, int] = spec((1, 6), Range(integer=True, lo=1, hi=16), example=[1, 6])
+    # widths drawn per layer on a log scale; 8-256 covers the hls4ml 64-32-32 reference
+    width: tuple[int, int] = spec((8, 256), Range(integer=True, lo=1, hi=8192, log=True),
+                                  example=[8, 256])
+    dropout: tuple[float, float] = spec((0.0, 0.5), Range(lo=0.0, hi=0.95), example=[0.0, 0.5])
+    # L1/L2 strengths on a log scale; [0, 0] switches the penalty off
+    l1: tuple[float, float] = spec((1e-7, 1e-3), Range(lo=0.0, log=True, allow_off=True),
+                                   example=[1e-7, 1e-3])
+    l2: tuple[float, float] = spec((1e-7, 1e-3), Range(lo=0.0, log=True, allow_off=True),
+                                   example=[1e-7, 1e-3])
+    lr: tuple[float, float] = spec((1e-4, 1e-2), Range(lo=0.0, hi=10.0, log=True),
+                                   example=[1e-4, 1e-2])
+    activations: tuple[str, ...] = spec(("relu",), SubsetOf(ACTIVATIONS), example=["relu", "elu"])
+    batch_norm: tuple[bool, ...] = spec((False,), SubsetOf((False, True)), example=[False, True])
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    # 64 trials: enough for TPE to learn past its random start-up on a 6+ dim space
+    num_trials: int = spec(64, Int(lo=1))
+    # trials running at once; more packs the hardware, fewer lets TPE learn between trials
+    max_concurrent: int = spec(4, Int(lo=1))
+    seed: int = spec(0, Int(lo=0))
+    # val_loss is smooth and what ASHA should compare; val_acc/val_auc are maximised
+    metric: str = spec("val_loss", Choice(tuple(METRIC_MODES)))
+    sampler: str = spec("tpe", Choice(("tpe", "random")))
+    # null: no wall-clock limit; otherwise running trials stop and the study reports what it has
+    time_budget_s: float | None = spec(None, Optional(Float(lo=1.0)), example=3600)
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    # asha stops poor trials early; fifo runs every trial to max_epochs (a clean baseline)
+    type: str = spec("asha", Choice(("asha", "fifo")))
+    max_epochs: int = spec(30, Int(lo=1))
+    # 2 epochs before the first cut: the loss has started to separate trials by then
+    grace_period: int = spec(2, Int(lo=1))
+    # keep the top third at each rung (ASHA paper default)
+    reduction_factor: int = spec(3, Int(lo=2))
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    # 1024: the hls4ml reference batch size; large batches keep a tiny MLP efficient
+    batch_size: int = spec(1024, Int(lo=1))
+    optimizer: str = spec("adam", Choice(("adam", "adamw", "sgd")))
+    # eval-mode training loss is measured on this many fixed training jets each epoch
+    train_eval_jets: int = spec(10_000, Int(lo=100))
+    # checkpoint every N epochs so a trial can resume; 1 loses at most one epoch
+    checkpoint_every: int = spec(1, Int(lo=1))
+    # auto: the GPU Ray assigns the trial if any, else the CPU
+    device: str = spec("auto", Choice(("auto", "cpu", "cuda")))
+    # torch intra-op threads per trial: 1 avoids oversubscribing cores shared by trials
+    torch_threads: int = spec(1, Int(lo=1))
+
+
+@dataclass(frozen=True)
+class ResourcesConfig:
+    cpus_per_trial: float = spec(1.0, Float(lo=0.0, lo_open=True), example=1)
+    # fractional values pack several trials on one GPU (0.25: four per GPU)
+    gpus_per_trial: float = spec(0.0, Float(lo=0.0), example=0.25)
+    # null: start a local Ray; "auto" or "ray://host:10001": join an existing cluster
+    address: str | None = spec(None, Optional(Text()), example="auto")
+    # CPUs of the local Ray (null: all cores); ignored when joining a cluster
+    num_cpus: int | None = spec(None, Optional(Int(lo=1)), example=2)
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    results_dir: str = spec("results", Text(), example="results")
+    # null: study-<date>-<time>; a fixed name is needed to --resume
+    name: str | None = spec(None, Optional(Text(name_like=True)), example="my-study")
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    data: DataConfig = DataConfig()
+    space: SpaceConfig = SpaceConfig()
+    search: SearchConfig = SearchConfig()
+    scheduler: SchedulerConfig = SchedulerConfig()
+    training: TrainingConfig = TrainingConfig()
+    resources: ResourcesConfig = ResourcesConfig()
+    storage: StorageConfig = StorageConfig()
+
+    @property
+    def mode(self) -> str:
+        """``min`` or ``max``: the direction of ``search.metric``."""
+        return METRIC_MODES[self.search.metric]
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Plain YAML-ready dict (tuples as lists)."""
+        def plain(v: Any) -> Any:
+            return list(v) if isinstance(v, tuple) else v
+        return {s.name: {f.name: plain(getattr(getattr(self, s.name), f.name))
+                         for f in dataclasses.fields(getattr(self, s.name))}
+                for s in dataclasses.fields(self)}
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+
+
+#: Section name -> its dataclass, in the order of the YAML file.
+SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(StudyConfig)}
+
+
+def _fmt(value: Any) -> str:
+    """A value as the user would write it in YAML (strings quoted)."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, tuple):
+        value = list(value)
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+
+
+def _build_section(name: str, cls: type, values: Any) -> Any:
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{name} must be a mapping of fields, got {_fmt(values)}; "
+                          f"write e.g. '{name}:' followed by indented 'field: value' lines")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(fields))
+    if unknown:
+        raise ConfigError(f"{name}.{unknown[0]} is not a field of '{name}'; "
+                          f"known fields: {', '.join(fields)}")
+    kwargs = {}
+    for key, f in fields.items():
+        if key not in values:
+            continue
+        check: Check = f.metadata["check"]
+        cleaned = check.clean(values[key])
+        if cleaned is BAD:
+            raise ConfigError(f"{name}.{key} must be {check.describe()}, got "
+                              f"{_fmt(values[key])}; set e.g. {_fmt(f.metadata['example'])}")
+        kwargs[key] = cleaned
+    return cls(**kwargs)
+
+
+def _cross_checks(cfg: StudyConfig) -> None:
+    d, s = cfg.data, cfg.scheduler
+    if d.val_fraction + d.test_fraction >= 0.9:
+        raise ConfigError(
+            f"data.val_fraction + data.test_fraction must leave at least 10% of the jets for "
+            f"training, got {d.val_fraction:g} + {d.test_fraction:g}; set e.g. 0.2 and 0.2")
+    if s.grace_period > s.max_epochs:
+        raise ConfigError(f"scheduler.grace_period must be <= scheduler.max_epochs "
+                          f"({s.max_epochs}), got {s.grace_period}; set e.g. "
+                          f"{max(1, s.max_epochs // 10)}")
+    if cfg.training.device == "cuda" and cfg.resources.gpus_per_trial == 0:
+        raise ConfigError("training.device is 'cuda' but resources.gpus_per_trial is 0, so Ray "
+                          "gives trials no GPU; set resources.gpus_per_trial to e.g. 0.25 or "
+                          "training.device to auto")
+
+
+def from_dict(raw: Any) -> StudyConfig:
+    """Validate a plain dict (e.g. parsed YAML) into a frozen :class:`StudyConfig`."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"the config must be a mapping of sections ({', '.join(SECTIONS)}), "
+                          f"got {_fmt(raw)}; see configs/dryrun.yaml for an example")
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"'{unknown[0]}' is not a config section; known sections: "
+                          f"{', '.join(SECTIONS)}")
+    cfg = StudyConfig(**{name: _build_section(name, cls, raw.get(name))
+                         for name, cls in SECTIONS.items()})
+    _cross_checks(cfg)
+    return cfg
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``section.field=value`` strings (values parsed as YAML) to a raw config dict."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in (raw or {}).items()}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise ConfigError(f"--set {item!r} must look like section.field=value; "
+                              f"e.g. --set search.num_trials=200")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        section, name = parts
+        if not isinstance(out.get(section, {}), dict):
+            out[section] = {}
+        out.setdefault(section, {})[name] = value
+    return out
+
+
+def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> StudyConfig:
+    """Read a YAML config (or the defaults when ``path`` is None), apply overrides, validate."""
+    raw: Any = {}
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"config file {str(p)!r} does not exist; pass a YAML file such as "
+                              f"configs/dryrun.yaml")
+        try:
+            raw = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" at line {where.line + 1}" if where is not None else ""
+            raise ConfigError(f"{p}: not valid YAML{line}; fix the syntax "
+                              f"(indentation, ':' after each field)") from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: the config must be a mapping of sections "
+                              f"({', '.join(SECTIONS)}); see configs/dryrun.yaml")
+    return from_dict(apply_overrides(raw, overrides))

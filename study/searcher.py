@@ -1,0 +1,73 @@
+"""Optuna, through Ray Tune, told the truth about early-stopped trials.
+
+Ray's stock ``OptunaSearch`` records a trial that ASHA stopped early as *complete* with its
+truncated score, so TPE learns from scores that were never finished. :class:`HonestOptunaSearch`
+tells Optuna such trials were *pruned*; their per-epoch values are already reported as
+intermediate values. The Optuna study lives in a journal file next to the results
+(``optuna.journal``), which ``optuna-dashboard`` opens while the study runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import optuna
+from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search.optuna import OptunaSearch
+
+from study.config import StudyConfig
+from study.space import SpaceFunction
+
+__all__ = ["HonestOptunaSearch", "make_searcher", "optuna_storage", "OPTUNA_JOURNAL",
+           "OPTUNA_STUDY_NAME"]
+
+logger = logging.getLogger(__name__)
+
+OPTUNA_JOURNAL = "optuna.journal"
+OPTUNA_STUDY_NAME = "jetstudy"
+
+
+class HonestOptunaSearch(OptunaSearch):
+    """``OptunaSearch`` that marks trials ending before ``max_epochs`` (without error) as
+    pruned instead of complete."""
+
+    def __init__(self, *args: Any, max_epochs: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_epochs = max_epochs
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None,
+                          error: bool = False) -> None:
+        epochs = int((result or {}).get("training_iteration", 0))
+        if error or not result or epochs >= self.max_epochs:
+            super().on_trial_complete(trial_id, result, error)
+            return
+        if trial_id in self._completed_trials:
+            return
+        ot_trial = self._ot_trials[trial_id]
+        try:
+            self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
+        except Exception as exc:  # e.g. already told before a resume
+            logger.warning("optuna: could not mark trial %s pruned: %s", trial_id, exc)
+        self._completed_trials.add(trial_id)
+
+
+def optuna_storage(folder: Path) -> optuna.storages.BaseStorage:
+    """The journal-file storage of the study's Optuna history."""
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(folder / OPTUNA_JOURNAL)))
+
+
+def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
+    """Optuna (TPE or random, seeded) over the config's space, at most
+    ``search.max_concurrent`` trials at a time."""
+    s = cfg.search
+    sampler = (optuna.samplers.TPESampler(seed=s.seed) if s.sampler == "tpe"
+               else optuna.samplers.RandomSampler(seed=s.seed))
+    searcher = HonestOptunaSearch(
+        space=SpaceFunction(cfg.space), metric=s.metric, mode=cfg.mode, sampler=sampler,
+        study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder),
+        max_epochs=cfg.scheduler.max_epochs)
+    return ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)

@@ -1,0 +1,120 @@
+"""Result tables: one row per trial (``trials``) and one per trial-epoch (``epochs``).
+
+The columns are the contract with :mod:`analysis` (``docs/results_layout.md``). Tables are
+built from plain per-epoch records, so the same code serves the final tables (from Ray Tune's
+result grid) and live snapshots (from the progress callback). Files are written atomically:
+a reader, or an interrupted run, never sees half a table.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+__all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "trial_row", "trials_frame",
+           "epochs_frame", "write_table", "write_parquet", "write_json", "write_text", "error_reason"]
+
+#: Per-epoch metrics the trial loop reports, in table order.
+EPOCH_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "train_loss_running", "val_loss",
+                                  "val_acc", "val_auc", "n_params", "time_s")
+#: Hyperparameter columns (besides the per-layer widths).
+HYPERPARAMS: tuple[str, ...] = ("dropout", "l1", "l2", "lr", "activation", "batch_norm")
+_LAST = ("train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc")
+
+
+def epoch_rows(trial_id: str, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the table's columns of each reported result (Ray adds many of its own)."""
+    return [{"trial_id": trial_id, **{c: r.get(c, math.nan) for c in EPOCH_COLUMNS}}
+            for r in records]
+
+
+def error_reason(error: BaseException | str | None) -> str:
+    """The last informative line of an error (Ray wraps trial errors in long tracebacks)."""
+    if error is None:
+        return ""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    return lines[-1][:500] if lines else type(error).__name__
+
+
+def _best_index(values: pd.Series, mode: str) -> Any:
+    finite = values[values.map(lambda v: isinstance(v, (int, float)) and math.isfinite(v))]
+    if finite.empty:
+        return None
+    return finite.idxmin() if mode == "min" else finite.idxmax()
+
+
+def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, status: str,
+              error: str, max_epochs: int, max_depth: int, metric: str, mode: str,
+              batch_size: int, flops: int | None = None) -> dict[str, Any]:
+    """Summarise one trial: its hyperparameters, last and best metrics and how it ended."""
+    depth = int(params.get("depth", 0))
+    widths = [int(params[f"width_{i}"]) for i in range(depth) if f"width_{i}" in params]
+    row: dict[str, Any] = {
+        "trial_id": trial_id, "status": status, "error": error, "depth": depth,
+        "widths": "-".join(map(str, widths)),
+        **{f"width_{i}": float(widths[i]) if i < len(widths) else math.nan
+           for i in range(max_depth)},
+        **{h: params.get(h) for h in HYPERPARAMS},
+        "batch_size": batch_size,
+        "n_params": int(epochs["n_params"].iloc[-1]) if len(epochs) else None,
+        "flops": flops, "epochs": int(len(epochs)), "max_epochs": max_epochs,
+    }
+    last = epochs.iloc[-1] if len(epochs) else None
+    row.update({c: float(last[c]) if last is not None else math.nan for c in _LAST})
+    best = _best_index(epochs[metric], mode) if len(epochs) else None
+    for c in ("val_loss", "val_acc", "val_auc"):
+        row[f"best_{c}"] = float(epochs.loc[best, c]) if best is not None else math.nan
+    row["best_epoch"] = int(epochs.loc[best, "epoch"]) if best is not None else None
+    row["wall_time_s"] = float(epochs["time_s"].iloc[-1]) if len(epochs) else 0.0
+    return row
+
+
+def trials_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    for col in ("n_params", "flops", "best_epoch"):
+        if col in frame:
+            frame[col] = frame[col].astype("Int64")
+    return frame
+
+
+def epochs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["trial_id", *EPOCH_COLUMNS])
+    frame["epoch"] = frame["epoch"].astype("Int64")
+    frame["n_params"] = frame["n_params"].astype("Int64")
+    return frame
+
+
+def _atomic(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_parquet(frame: pd.DataFrame, path: Path) -> None:
+    _atomic(path, lambda p: frame.to_parquet(p, index=False))
+
+
+def write_table(frame: pd.DataFrame, folder: Path, name: str) -> None:
+    """``name.parquet`` and its ``name.csv`` twin, each written atomically."""
+    write_parquet(frame, folder / f"{name}.parquet")
+    _atomic(folder / f"{name}.csv", lambda p: frame.to_csv(p, index=False))
+
+
+def write_json(obj: Any, path: Path) -> None:
+    _atomic(path, lambda p: Path(p).write_text(json.dumps(obj, indent=2, default=float) + "\n"))
+
+
+def write_text(text: str, path: Path) -> None:
+    _atomic(path, lambda p: Path(p).write_text(text))

@@ -1,0 +1,524 @@
+"""Read the two real formats of the hls4ml LHC jet dataset into one :class:`JetTable`.
+
+Format A is the original HDF5 files (``jets`` + ``jetFeatureNames``), Format B the OpenML table
+``hls4ml_lhc_jets_hlf`` kept as CSV, Parquet or ARFF (see ``shared/hls4ml_schema.md``). Both
+become the same thing: the 16 high-level features in :data:`~trainables.schema.HLF_FEATURES`
+order and a class index in :data:`~trainables.schema.CLASSES` order. Columns are selected *by
+name*, because files in the wild order them differently, and every problem a user can fix is
+raised as one :class:`~trainables.errors.DataError` naming the file, the problem and the fix.
+
+>>> table = load_jets("data/")                      # doctest: +SKIP
+>>> table.x.shape, table.y[:5], table.sources[:1]   # doctest: +SKIP
+((880000, 16), array([4, 0, 2, 2, 1]), ('data/jetImage_7_150p_0_10000.h5',))
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import numbers
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from trainables.errors import DataError
+from trainables.schema import (
+    CLASSES,
+    HLF_FEATURES,
+    LABEL_COLUMNS,
+    OPENML_CLASS_TO_INDEX,
+    OPENML_FEATURES,
+)
+
+__all__ = ["JetTable", "load_jets", "FORMATS", "HDF5_SUFFIXES", "TABLE_SUFFIXES", "SYNTHETIC_ATTR"]
+
+log = logging.getLogger(__name__)
+
+#: Values of ``load_jets(fmt=...)``: choose the reader by extension, or force one.
+FORMATS: tuple[str, ...] = ("auto", "hdf5", "table")
+#: File extensions of Format A (the original HDF5 files).
+HDF5_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5")
+#: File extensions of Format B (the OpenML table).
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq", ".arff")
+#: HDF5 file attribute that marks files written by ``trainables.synth`` (a JSON object string).
+SYNTHETIC_ATTR = "jetstudy_synthetic"
+
+_HELP = 'see README "Data"'
+_LETTERS = ", ".join(OPENML_CLASS_TO_INDEX)  # "g, q, w, z, t"
+
+Mark = dict[str, Any]
+
+
+@dataclass(frozen=True, eq=False)
+class JetTable:
+    """Jets as read from disk: raw features and class indices, before any split or scaling.
+
+    Kept apart from the split so one read can serve several seeds, and so the data summary can
+    say exactly which files (and whether synthetic ones) a study used.
+    """
+
+    #: float32 (N, 16): raw HLF values in ``schema.HLF_FEATURES`` order.
+    x: np.ndarray
+    #: int64 (N,): class index in ``schema.CLASSES`` order (g, q, W, Z, t).
+    y: np.ndarray
+    #: The files read, in reading order.
+    sources: tuple[str, ...]
+    #: The parsed ``jetstudy_synthetic`` attribute when every file carries the same one.
+    synthetic: Mark | None = None
+
+    def __post_init__(self) -> None:
+        x = np.asarray(self.x, dtype=np.float32)
+        y = np.asarray(self.y, dtype=np.int64)
+        if x.ndim != 2 or x.shape[1] != len(HLF_FEATURES):
+            raise ValueError(f"JetTable.x must have shape (N, {len(HLF_FEATURES)}), got {x.shape}")
+        if y.shape != (x.shape[0],):
+            raise ValueError(f"JetTable.y must have shape ({x.shape[0]},), got {y.shape}")
+        if y.size and (y.min() < 0 or y.max() >= len(CLASSES)):
+            raise ValueError(f"JetTable.y must hold class indices 0..{len(CLASSES) - 1}")
+        object.__setattr__(self, "x", x)
+        object.__setattr__(self, "y", y)
+        object.__setattr__(self, "sources", tuple(str(s) for s in self.sources))
+
+    @property
+    def n_jets(self) -> int:
+        """Number of jets (rows)."""
+        return int(self.y.shape[0])
+
+    def class_counts(self) -> dict[str, int]:
+        """Jets per class name in ``CLASSES`` order, for summaries and error messages."""
+        counts = np.bincount(self.y, minlength=len(CLASSES))
+        return {name: int(c) for name, c in zip(CLASSES, counts)}
+
+
+def load_jets(
+    path: str | os.PathLike[str], fmt: str = "auto", max_jets: int | None = None
+) -> JetTable:
+    """Read hls4ml jets from one file, a folder or a glob, in either real format.
+
+    ``path`` is one ``.h5``/``.hdf5`` file (Format A), a ``.csv``/``.parquet``/``.arff`` table
+    (Format B), a folder (its Format A files sorted by name, or its tables if it has no HDF5
+    file), or a glob such as ``"data/*.h5"`` (matches sorted by name). ``fmt`` forces a reader
+    (``"hdf5"`` or ``"table"``) instead of choosing by extension. ``max_jets`` stops reading once
+    that many jets are read, in file order, so quick runs on the 880k-jet set stay quick.
+
+    Every file is validated (names present, labels one-hot, features finite) before anything is
+    trained on it, and the result must hold jets of all five classes: the tagger has five outputs.
+    """
+    if fmt not in FORMATS:
+        raise DataError(
+            f"{path}: fmt is {fmt!r}, but must be one of 'auto', 'hdf5', 'table'; "
+            "use 'auto' to choose the reader by file extension"
+        )
+    if max_jets is not None and (
+        isinstance(max_jets, bool) or not isinstance(max_jets, numbers.Integral) or max_jets < 1
+    ):
+        raise DataError(
+            f"{path}: max_jets is {max_jets!r}, but must be an integer >= 1 or None; e.g. 100000"
+        )
+    files = _resolve_files(os.fspath(path), fmt)
+    kinds = [_file_kind(file, fmt) for file in files]  # fail on a bad extension before reading
+
+    xs, ys, sources, marks = [], [], [], []
+    remaining = None if max_jets is None else int(max_jets)
+    for file, kind in zip(files, kinds):
+        if remaining == 0:
+            log.info("max_jets=%d reached; %d files not read", max_jets, len(files) - len(xs))
+            break
+        x, y, mark = _read_hdf5(file, remaining) if kind == "hdf5" else _read_table(file, remaining)
+        log.debug("%s: read %d jets", file, len(y))
+        xs.append(x)
+        ys.append(y)
+        sources.append(file)
+        marks.append(mark)
+        if remaining is not None:
+            remaining -= len(y)
+
+    y = np.concatenate(ys)
+    _check_all_classes(os.fspath(path), y, max_jets if remaining == 0 else None)
+    table = JetTable(np.concatenate(xs), y, tuple(sources), _common_synthetic(sources, marks))
+    log.info(
+        "read %d jets from %d file(s)%s: %s", table.n_jets, len(sources),
+        " (synthetic)" if table.synthetic else "", table.class_counts(),
+    )
+    return table
+
+
+# ---------------------------------------------------------------------------------------------
+# finding files
+
+
+def _resolve_files(path: str, fmt: str) -> list[str]:
+    """Turn a file, folder or glob into the sorted list of files to read."""
+    expanded = os.path.expanduser(path)
+    if not os.path.exists(expanded) and any(ch in expanded for ch in "*?["):
+        matches = sorted(p for p in glob.glob(expanded) if os.path.isfile(p))
+        if not matches:
+            raise DataError(
+                f"{path}: no files match this pattern; check the folder and the pattern, "
+                "e.g. 'data/*.h5'"
+            )
+        return matches
+    if os.path.isdir(expanded):
+        entries = sorted(os.listdir(expanded))
+        files = [p for p in (os.path.join(expanded, e) for e in entries) if os.path.isfile(p)]
+        hdf5 = [f for f in files if _suffix(f) in HDF5_SUFFIXES]
+        tables = [f for f in files if _suffix(f) in TABLE_SUFFIXES]
+        chosen = {"hdf5": hdf5, "table": tables, "auto": hdf5 or tables}[fmt]
+        if not chosen:
+            suffixes = {"hdf5": HDF5_SUFFIXES, "table": TABLE_SUFFIXES}.get(
+                fmt, HDF5_SUFFIXES + TABLE_SUFFIXES
+            )
+            found = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+            raise DataError(
+                f"{path}: folder has no {'/'.join(suffixes)} files (found: {found or 'nothing'}); "
+                "put the hls4ml .h5 files (Format A) or the OpenML .csv/.parquet table (Format B) "
+                f"there, or give a file ({_HELP})"
+            )
+        if fmt == "auto" and hdf5 and tables:
+            log.warning("%s: reading the HDF5 files, ignoring %d tables", path, len(tables))
+        return chosen
+    if not os.path.exists(expanded):
+        raise DataError(
+            f"{path}: no such file or folder; check the path "
+            f"(relative paths start from {os.getcwd()})"
+        )
+    return [expanded]
+
+
+def _suffix(file: str) -> str:
+    return os.path.splitext(file)[1].lower()
+
+
+def _file_kind(file: str, fmt: str) -> str:
+    """``"hdf5"`` or ``"table"`` for one file: forced by ``fmt`` or chosen by extension."""
+    suffix = _suffix(file)
+    if fmt == "hdf5" or (fmt == "auto" and suffix in HDF5_SUFFIXES):
+        return "hdf5"
+    if suffix in TABLE_SUFFIXES:
+        return "table"
+    allowed = TABLE_SUFFIXES if fmt == "table" else HDF5_SUFFIXES + TABLE_SUFFIXES
+    raise DataError(
+        f"{file}: unknown {'table ' if fmt == 'table' else ''}extension {suffix or '(none)'!r}; "
+        f"jetstudy reads {', '.join(allowed)} — rename or convert the file ({_HELP})"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Format A: HDF5
+
+
+def _read_hdf5(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, Mark | None]:
+    """Read the 16 HLF and the one-hot labels of one Format A file, selecting columns by name."""
+    try:
+        handle = h5py.File(file, "r")
+    except OSError as exc:
+        raise DataError(
+            f"{file}: cannot be opened as HDF5 ({exc}); check it is a complete hls4ml .h5 file "
+            "(re-download it if truncated), or give a .csv/.parquet table with fmt='table'"
+        ) from exc
+    with handle:
+        absent = [
+            k for k in ("jets", "jetFeatureNames") if not isinstance(handle.get(k), h5py.Dataset)
+        ]
+        if absent:
+            raise DataError(
+                f"{file}: no {' or '.join(f'`{k}`' for k in absent)} dataset (keys found: "
+                f"{', '.join(sorted(handle.keys())) or 'none'}); jetstudy reads Format A files "
+                f"with `jets` (N, 59) and `jetFeatureNames` ({_HELP})"
+            )
+        jets = handle["jets"]
+        names = _decode_names(handle["jetFeatureNames"][()])
+        if jets.ndim != 2 or jets.shape[1] != len(names) or jets.dtype.kind not in "fiub":
+            raise DataError(
+                f"{file}: `jets` has shape {jets.shape} and type {jets.dtype} but "
+                f"`jetFeatureNames` has {len(names)} names; `jets` must be numbers with one name "
+                "per column — re-create or re-download the file"
+            )
+        index = _name_index(file, names)
+        n = jets.shape[0] if limit is None else min(limit, jets.shape[0])
+        data = np.asarray(jets[:n])  # one read of the block; columns are picked in memory
+        mark = _parse_synthetic(file, handle.attrs.get(SYNTHETIC_ATTR))
+
+    x = _finite_features(file, data[:, [index[name] for name in HLF_FEATURES]], HLF_FEATURES)
+    labels = data[:, [index[name] for name in LABEL_COLUMNS]]
+    undef = data[:, index["j_undef"]] if "j_undef" in index else None
+    return x, _one_hot_to_index(file, labels, undef), mark
+
+
+def _decode_names(raw: Any) -> list[str]:
+    """``jetFeatureNames`` as str: the real files store bytes, rewritten files often str."""
+    items = np.atleast_1d(raw).tolist()
+    return [
+        (i.decode("utf-8", errors="replace") if isinstance(i, bytes) else str(i)).strip()
+        for i in items
+    ]
+
+
+def _name_index(file: str, names: Sequence[str]) -> dict[str, int]:
+    """Column index of every name; the HLF and label names must each appear exactly once."""
+    needed = HLF_FEATURES + LABEL_COLUMNS
+    missing = [n for n in needed if n not in names]
+    if missing:
+        raise DataError(
+            f"{file}: jetFeatureNames lacks {', '.join(missing)}; jetstudy needs the 16 high-level "
+            f"features and the labels {', '.join(LABEL_COLUMNS)} by name ({_HELP})"
+        )
+    twice = [n for n in needed if names.count(n) > 1]
+    if twice:
+        raise DataError(
+            f"{file}: jetFeatureNames has {', '.join(twice)} more than once, so the column is "
+            "ambiguous; re-create the file with one column per name"
+        )
+    return {name: names.index(name) for name in set(names)}
+
+
+def _one_hot_to_index(file: str, labels: np.ndarray, undef: np.ndarray | None) -> np.ndarray:
+    """Class index from the five one-hot columns; a row that is not exactly one-hot is an error."""
+    valid = ((labels == 0) | (labels == 1)).all(axis=1) & (labels.sum(axis=1) == 1)
+    if not valid.all():
+        bad = np.flatnonzero(~valid)
+        first = int(bad[0])
+        values = ", ".join(f"{c}={labels[first, i]:g}" for i, c in enumerate(LABEL_COLUMNS))
+        n_undef = int(np.sum(undef[bad] == 1)) if undef is not None else 0
+        undef_note = f", {n_undef} of them marked j_undef" if n_undef else ""
+        raise DataError(
+            f"{file}: labels are not one-hot in {len(bad)} of {len(labels)} rows{undef_note} "
+            f"(first: row {first}, 0-based: {values}); each jet needs exactly one 1 among "
+            f"{', '.join(LABEL_COLUMNS)} — drop the other rows and load again"
+        )
+    return labels.argmax(axis=1).astype(np.int64)
+
+
+def _parse_synthetic(file: str, raw: Any) -> Mark | None:
+    """The ``jetstudy_synthetic`` attribute as a dict, or None for real files."""
+    if raw is None:
+        return None
+    if isinstance(raw, (bytes, np.bytes_)):
+        raw = raw.decode("utf-8", errors="replace")
+    try:
+        mark = json.loads(str(raw))
+    except json.JSONDecodeError:
+        mark = None
+    if not isinstance(mark, dict):
+        log.warning("%s: %s is not a JSON object; treating the file as real", file, SYNTHETIC_ATTR)
+        return None
+    return mark
+
+
+def _common_synthetic(sources: Sequence[str], marks: Sequence[Mark | None]) -> Mark | None:
+    """One synthetic mark for the whole table, only when every file is from the same run."""
+    present = [m for m in marks if m is not None]
+    if not present:
+        return None
+    if len(present) < len(marks):
+        real = next(s for s, m in zip(sources, marks) if m is None)
+        log.warning(
+            "only %d of %d files are jetstudy synthetic (%s is not); treating the data as real, "
+            "so no Bayes-optimal reference is computed", len(present), len(marks), real,
+        )
+        return None
+    runs = {repr((m.get("generator"), m.get("version"), m.get("seed"))) for m in present}
+    if len(runs) > 1:
+        log.warning("synthetic files of different runs %s; treating data as real", sorted(runs))
+        return None
+    return dict(present[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Format B: the OpenML table
+
+
+def _read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, None]:
+    """Read the 16 features and the ``class`` letters of one Format B table."""
+    readers = {".csv": _read_csv, ".arff": _read_arff}
+    frame, columns = readers.get(_suffix(file), _read_parquet)(file, limit)
+    features = _table_feature_columns(file, columns)
+    classes = [c for c in columns if c.strip().lower() == "class"]
+    if not classes:
+        raise DataError(
+            f"{file}: the table has no `class` column (columns: {', '.join(columns[:20])}); "
+            f"Format B needs `class` with the letters {_LETTERS} ({_HELP})"
+        )
+    x = _finite_features(file, _numeric(file, frame, features), features)
+    return x, _letters_to_index(file, classes[0], frame[classes[0]]), None
+
+
+def _wanted(name: str) -> bool:
+    return name in OPENML_FEATURES or name in HLF_FEATURES or name.strip().lower() == "class"
+
+
+def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
+    try:
+        header = [str(c) for c in pd.read_csv(file, nrows=0, comment="#").columns]
+        wanted = [c for c in header if _wanted(c)]
+        frame = pd.read_csv(file, usecols=wanted, nrows=limit, comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(
+            f"{file}: cannot be read as CSV ({exc}); jetstudy expects a header row with the 16 "
+            f"feature names and `class` ({_HELP})"
+        ) from exc
+    return frame, header
+
+
+def _read_parquet(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
+    import pyarrow.parquet as pq  # only needed for Parquet input
+
+    try:
+        header = list(pq.read_schema(file).names)
+        table = pq.read_table(file, columns=[c for c in header if _wanted(c)])
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(
+            f"{file}: cannot be read as Parquet ({exc}); check the file is complete, "
+            "or export the table again"
+        ) from exc
+    return (table if limit is None else table.slice(0, limit)).to_pandas(), header
+
+
+def _read_arff(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
+    """Dense ARFF as OpenML exports it: ``@attribute`` lines, then ``@data`` CSV rows."""
+    names: list[str] = []
+    data_line = None
+    try:
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle):
+                text = line.strip()
+                if data_line is not None and text and not text.startswith("%"):
+                    if text.startswith("{"):
+                        raise DataError(
+                            f"{file}: sparse ARFF rows are not supported; export the table as "
+                            "dense ARFF, CSV or Parquet"
+                        )
+                    break
+                if text.lower().startswith("@attribute"):
+                    rest = text[len("@attribute"):].strip()
+                    quoted = rest[:1] in ("'", '"') and rest.find(rest[0], 1) > 0
+                    names.append(rest[1:rest.find(rest[0], 1)] if quoted else rest.split()[0])
+                elif text.lower().startswith("@data"):
+                    data_line = number
+        if data_line is None or not names:
+            raise DataError(
+                f"{file}: not an ARFF file (no @attribute and @data header); export the table as "
+                "ARFF, CSV or Parquet"
+            )
+        frame = pd.read_csv(
+            file, skiprows=data_line + 1, header=None, names=names, nrows=limit,
+            usecols=[n for n in names if _wanted(n)], comment="%", quotechar="'",
+            skipinitialspace=True, na_values=["?"],
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, IndexError) as exc:
+        raise DataError(
+            f"{file}: cannot be read as ARFF ({exc}); export the table as CSV or Parquet"
+        ) from exc
+    return frame, names
+
+
+def _table_feature_columns(file: str, columns: Sequence[str]) -> list[str]:
+    """The 16 feature columns, by OpenML name (``zlogz``) or HDF5 name (``j_zlogz``)."""
+    chosen, missing = [], []
+    for bare, prefixed in zip(OPENML_FEATURES, HLF_FEATURES):
+        if bare in columns or prefixed in columns:
+            chosen.append(bare if bare in columns else prefixed)
+        else:
+            missing.append(bare)
+    if missing:
+        raise DataError(
+            f"{file}: the table lacks {', '.join(missing)}; jetstudy needs the 16 high-level "
+            "features by name (OpenML names like `zlogz`, or with the `j_` prefix) and a `class` "
+            f"column ({_HELP})"
+        )
+    return chosen
+
+
+def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    try:
+        return frame[list(columns)].to_numpy(dtype=np.float64)
+    except (ValueError, TypeError):
+        pass
+    for column in columns:
+        converted = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(converted.isna().to_numpy() & frame[column].notna().to_numpy())
+        if bad.size:
+            raise DataError(
+                f"{file}: column {column} holds {bad.size} non-numbers (first: row {int(bad[0])}, "
+                f"0-based: {frame[column].iloc[bad[0]]!r}); the 16 features must be numbers — "
+                "fix or drop those rows"
+            )
+    raise DataError(f"{file}: the feature columns cannot be read as numbers; check their types")
+
+
+def _letters_to_index(file: str, column: str, values: pd.Series) -> np.ndarray:
+    """Map OpenML letters (str or bytes, any case) to the HDF5 class order, not alphabetical."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    lookup = np.zeros(len(uniques), dtype=np.int64)
+    unknown: list[str] = []
+    for i, value in enumerate(uniques):
+        index = OPENML_CLASS_TO_INDEX.get(_normalise_letter(value))
+        if index is None:
+            unknown.append(f"{value!r} ({int(np.sum(codes == i))} rows)")
+        else:
+            lookup[i] = index
+    n_empty = int(np.sum(codes < 0))
+    if unknown or n_empty:
+        problems = [f"values not among {_LETTERS}: {', '.join(unknown[:10])}"] if unknown else []
+        problems += [f"{len(unknown) - 10} more unknown values"] if len(unknown) > 10 else []
+        problems += [f"{n_empty} empty rows"] if n_empty else []
+        raise DataError(
+            f"{file}: column {column} has {'; '.join(problems)}; use the OpenML letters "
+            f"{_LETTERS} (any case) — numeric codes are ambiguous: an alphabetical encoder gives "
+            "t=2, w=3, z=4"
+        )
+    return lookup[codes]
+
+
+def _normalise_letter(value: Any) -> str:
+    """``b'W'``, ``"b'W'"`` (bytes written out as text), ``'W'`` and ``"w"`` all become ``"w"``."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = str(value).strip()
+    if len(text) >= 3 and text[0] in "bB" and text[1] in "'\"" and text[-1] == text[1]:
+        text = text[2:-1]
+    return text.strip().strip("'\"").strip().lower()
+
+
+# ---------------------------------------------------------------------------------------------
+# checks shared by both formats
+
+
+def _finite_features(file: str, values: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    """The features as float32, refusing NaN and inf (and values too large for float32)."""
+    x = np.asarray(values, dtype=np.float64).astype(np.float32)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        rows = np.flatnonzero(bad.any(axis=1))
+        per_column = bad.sum(axis=0).tolist()
+        parts = [f"{name} in {n} row{'s' * (n != 1)}" for name, n in zip(names, per_column) if n]
+        raise DataError(
+            f"{file}: NaN or inf values in {len(rows)} of {len(x)} rows (first: row "
+            f"{int(rows[0])}, 0-based): {', '.join(parts)}; drop those rows (keep rows where all "
+            "16 features are finite) and load again"
+        )
+    return x
+
+
+def _check_all_classes(where: str, y: np.ndarray, max_jets: int | None) -> None:
+    """The tagger has five outputs, so every class needs jets; name what is missing and found."""
+    counts = np.bincount(y, minlength=len(CLASSES))
+    if counts.sum() == 0:
+        raise DataError(f"{where}: the files hold no jets (0 rows); give files with jets ({_HELP})")
+    missing = [name for name, c in zip(CLASSES, counts) if c == 0]
+    if missing:
+        found = ", ".join(f"{name}: {int(c)}" for name, c in zip(CLASSES, counts) if c)
+        hint = (
+            f", or raise max_jets (reading stopped after {max_jets} jets; files are read in "
+            "sorted order)" if max_jets is not None else ""
+        )
+        raise DataError(
+            f"{where}: no jets of class {', '.join(missing)} (found {found}); jetstudy trains a "
+            f"tagger of all five classes {', '.join(CLASSES)} — add files that contain them{hint}"
+        )

@@ -1,0 +1,340 @@
+"""Synthetic hls4ml-like jets whose Bayes-optimal posterior is known exactly.
+
+Why the posterior is exact: the 16 high-level features (HLF) come from 15 independent quantities
+(``j_d2_b1_mmdt`` is a copy of ``j_d2_a1_b1_mmdt``, as in the real files). Each class is a
+mixture of 1-3 Gaussians over 15 latent dims (full covariance). 14 dims map to features through
+a monotone transform shared by all classes, ``x = lo + (hi - lo) * sigmoid(z)``; its Jacobian is
+the same for every class and cancels in Bayes' rule, so ``P(class | x)`` only needs the latent
+densities at ``z = logit((x - lo) / (hi - lo))``. The 15th dim gives the multiplicity through
+``m = 5 + floor(166 * sigmoid(w))``: an integer in 5..170 whose probability given the other dims
+and the component is a difference of two normal CDFs (the conditional Gaussian of ``w``), also
+exact. The posterior is a log-sum-exp over components and classes, exact up to the float32
+rounding of the stored features.
+
+The other Format A columns (pt, eta, ungroomed and tau variables, other groomed masses) are
+plausible functions of the HLF plus noise that never look at the label, so they carry no class
+information beyond the HLF and the Bayes optimum stays that of the 16 HLF. ``jetConstituentList``
+and the jet images are not written. Rows are generated in fixed blocks of ``_BLOCK`` jets with
+their own seeds, so ``sample_jets(n, seed)`` is a prefix of ``sample_jets(n + k, seed)`` and the
+files of ``write_synthetic`` concatenate to ``make_jet_table(n_jets, seed)``.
+
+>>> x, y = sample_jets(1000, seed=0)
+>>> bayes_posterior(x).shape
+(1000, 5)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+from scipy.special import expit, log_ndtr, logit, logsumexp
+
+from trainables.errors import DataError
+from trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PARTICLE_FEATURE_NAMES
+
+__all__ = [
+    "GENERATOR_VERSION", "sample_jets", "make_jet_table", "write_synthetic", "bayes_posterior",
+    "class_priors", "is_synthetic_file",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Bump when any parameter below changes: the posterior is only exact for its own version.
+GENERATOR_VERSION: int = 1
+_ATTR = "jetstudy_synthetic"
+_BLOCK = 10_000  # jets per independently seeded block (= the default file size)
+_PRIORS = np.array([0.20125, 0.195, 0.20125, 0.20125, 0.20125])  # g q W Z t: quark a bit low
+
+# Latent dims: the 16 HLF minus the duplicated j_d2_b1_mmdt (HLF column 6), multiplicity last.
+_LATENT_COLS = np.array([0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15])
+_D2_COPY, _D2_SOURCE = 6, 8
+# Open support (lo, hi) of the 14 continuous features, from the schema's range table.
+_LO = np.array([-4.5, 0.1] + [0.0] * 12)
+_HI = np.array([-0.5, 0.5, 0.15, 0.065, 0.2, 0.1, 6.0, 3.5, 0.36, 0.18, 0.12, 0.45, 0.33, 400.0])
+_M_LO, _M_N = 5, 166  # multiplicity takes the integers 5..170
+
+# One row per mixture component: class, weight within class, then the typical value of each of
+# the 15 features (x scale). Order: zlogz c1_b0 c1_b1 c1_b2 c2_b1 c2_b2 d2_b2 d2_a1_b1 d2_a1_b2
+# m2_b1 m2_b2 n2_b1 n2_b2 mass_mmdt multiplicity. Values follow the schema table and real jets.
+_COMPONENTS = [
+    (0, 0.70, [-3.3, .46, .030, 6e-3, .040, 5e-3, 1.3, 1.4, .22, .090, .050, .37, .25, 70, 58]),
+    (0, 0.30, [-3.0, .42, .003, 5e-5, .004, 6e-5, 1.2, 1.3, .20, .090, .050, .34, .21, 6, 45]),
+    (1, 0.55, [-2.6, .40, .003, 5e-5, .004, 5e-5, 1.2, 1.2, .21, .10, .060, .33, .20, 10, 36]),
+    (1, 0.45, [-2.9, .44, .020, 3e-3, .025, 2e-3, 1.3, 1.3, .21, .090, .050, .36, .24, 40, 42]),
+    (2, 0.85, [-2.8, .46, .040, 6e-3, .030, 1.5e-3, .20, .90, .090, .050, .010, .17, .040, 80, 37]),
+    (2, 0.15, [-2.7, .42, .004, 1e-4, .005, 1e-4, 1.2, 1.5, .20, .080, .050, .30, .20, 12, 33]),
+    (3, 0.85, [-2.8, .465, .045, 8e-3, .035, 2e-3, .22, .95, .095, .052, .012, .18, .045, 91, 39]),
+    (3, 0.15, [-2.7, .42, .005, 1.5e-4, .006, 1.5e-4, 1.2, 1.5, .20, .080, .050, .30, .20, 14, 35]),
+    (4, 0.70, [-3.3, .47, .070, .018, .075, .012, 1.0, 1.3, .23, .10, .050, .31, .21, 165, 58]),
+    (4, 0.30, [-3.1, .46, .050, .010, .050, 5e-3, .50, 1.1, .15, .070, .025, .23, .10, 80, 52]),
+]
+# Latent standard deviations: a base per feature times, per component (same row order), a scale;
+# then that component's own mass and multiplicity widths, which set the peaks' sharpness.
+_WIDTH_BASE = np.array([.5, .8, .5, .6, .6, .6, .5, .4, .4, .4, .5, .6, .6, 0, 0])
+_COMPONENT_WIDTHS = [(1.0, .9, .45), (1.0, .6, .3), (1.0, .8, .25), (1.0, .9, .3), (1.0, .10, .25),
+                     (1.0, .8, .25), (1.0, .10, .25), (1.0, .8, .25), (1.5, .28, .35), (1.2, .18, .3)]
+_SPREAD = 1.4  # global factor on the non-mass widths: the knob that sets the Bayes accuracy
+# Shared correlation of the latent dims from three loadings: "jet size" (mass, c1, c2,
+# multiplicity up, zlogz down), "QCD-likeness" (d2, m2, n2 up) and the beta=2 family.
+_LOADINGS = np.array([
+    [-.5, .3, .8, .8, .7, .7, 0, 0, 0, .2, .2, .2, .2, .6, .4],
+    [0, 0, 0, 0, .2, .2, .7, .6, .6, .6, .7, .8, .8, 0, 0],
+    [0, 0, 0, .4, 0, .4, .4, 0, .4, 0, .4, 0, .4, 0, 0],
+]).T
+
+
+def _build_params() -> dict[str, np.ndarray]:
+    """Turn the tables above into latent means, covariances and posterior helpers."""
+    load = _LOADINGS * np.minimum(1.0, 0.9 / np.linalg.norm(_LOADINGS, axis=1))[:, None]
+    corr = load @ load.T
+    np.fill_diagonal(corr, 1.0)
+    mus, covs = [], []
+    for (_, _, centre), (scale, w_mass, w_mult) in zip(_COMPONENTS, _COMPONENT_WIDTHS):
+        c = np.asarray(centre, dtype=np.float64)
+        mu = np.empty(15)
+        mu[:14] = logit((c[:14] - _LO) / (_HI - _LO))
+        mu[14] = logit((c[14] - _M_LO + 0.5) / _M_N)
+        std = _WIDTH_BASE * _SPREAD * scale
+        std[13], std[14] = w_mass, w_mult
+        mus.append(mu)
+        covs.append(corr * np.outer(std, std))
+    cov = np.array(covs)
+    szz, szw, sww = cov[:, :14, :14], cov[:, :14, 14], cov[:, 14, 14]
+    chol_zz = np.linalg.cholesky(szz)
+    beta = np.linalg.solve(szz, szw[..., None])[..., 0]  # E[w | z] = mu_w + (z - mu_z) @ beta
+    return {
+        "mu": np.array(mus), "chol": np.linalg.cholesky(cov),
+        "prec_chol": np.linalg.inv(chol_zz), "logdet_half": np.log(np.diagonal(chol_zz, axis1=1, axis2=2)).sum(1),
+        "beta": beta, "cond_sd": np.sqrt(sww - np.einsum("ki,ki->k", szw, beta)),
+        "cls": np.array([c for c, _, _ in _COMPONENTS]),
+        "logw": np.log([w for _, w, _ in _COMPONENTS]),
+    }
+
+
+_P = _build_params()
+
+
+def class_priors() -> np.ndarray:
+    """Class probabilities (5,) in ``schema.CLASSES`` order; a copy, safe to modify."""
+    return _PRIORS.copy()
+
+
+def _check_int(name: str, value: object, minimum: int, example: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}; set e.g. {example}")
+    return int(value)
+
+
+def _block_rng(seed: int, block: int, stream: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block, stream)))
+
+
+def _sample_block(seed: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """One block of ``_BLOCK`` jets: (HLF float32 (B, 16), labels int64 (B,))."""
+    rng = _block_rng(seed, block, 0)
+    labels = rng.choice(5, size=_BLOCK, p=_PRIORS).astype(np.int64)
+    pick = rng.random(_BLOCK)
+    eps = rng.standard_normal((_BLOCK, 15))
+    latent = np.empty((_BLOCK, 15))
+    for c in range(5):
+        ks = np.flatnonzero(_P["cls"] == c)
+        cum = np.cumsum(np.exp(_P["logw"][ks]))
+        comp = ks[np.minimum(np.searchsorted(cum, pick), len(ks) - 1)]
+        for k in ks:
+            rows = (labels == c) & (comp == k)
+            latent[rows] = _P["mu"][k] + eps[rows] @ _P["chol"][k].T
+    x = np.empty((_BLOCK, 16))
+    x[:, _LATENT_COLS[:14]] = _LO + (_HI - _LO) * expit(latent[:, :14])
+    x[:, 15] = np.minimum(_M_LO + np.floor(_M_N * expit(latent[:, 14])), _M_LO + _M_N - 1)
+    x[:, _D2_COPY] = x[:, _D2_SOURCE]
+    return x.astype(np.float32), labels
+
+
+def _rows(n_jets: int, seed: int, start: int = 0, extras: bool = False,
+          cache: dict | None = None) -> tuple[np.ndarray, np.ndarray, dict]:
+    """HLF, labels and (optionally) the other columns of jets ``start .. start + n_jets``.
+
+    ``cache`` (block -> HLF, labels, other columns) lets consecutive calls share a block that a
+    file boundary cuts; blocks before ``start`` are dropped from it.
+    """
+    blocks = range(start // _BLOCK, (start + n_jets - 1) // _BLOCK + 1)
+    cache = {} if cache is None else cache
+    for b in [b for b in cache if b < blocks[0]]:
+        del cache[b]
+    for b in blocks:
+        if b not in cache:
+            cache[b] = (*_sample_block(seed, b), None)
+        if extras and cache[b][2] is None:  # own stream, so slicing never shifts the draws
+            cache[b] = (*cache[b][:2], _extras(cache[b][0].astype(np.float64), _block_rng(seed, b, 1)))
+    parts = [cache[b] for b in blocks]
+    cut = slice(start - blocks[0] * _BLOCK, start - blocks[0] * _BLOCK + n_jets)
+    x = np.concatenate([p[0] for p in parts])[cut]
+    y = np.concatenate([p[1] for p in parts])[cut]
+    cols = {k: np.concatenate([p[2][k] for p in parts])[cut] for k in parts[0][2]} if extras else {}
+    return x, y, cols
+
+
+def sample_jets(n_jets: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Draw ``n_jets`` jets: (X16 float32 (n, 16) raw HLF in ``HLF_FEATURES`` order, labels int64).
+
+    Labels are class indices 0..4 in ``schema.CLASSES`` order (g, q, W, Z, t).
+    """
+    n_jets = _check_int("n_jets", n_jets, 1, 100_000)
+    seed = _check_int("seed", seed, 0, 0)
+    x, y, _ = _rows(n_jets, seed)
+    return x, y
+
+
+def _extras(x: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Plausible non-HLF columns from the HLF ``x`` (float64) plus noise, never from the label."""
+    n = len(x)
+    feat = {name: x[:, i] for i, name in enumerate(HLF_FEATURES)}
+    out: dict[str, np.ndarray] = {"j_ptfrac": np.ones(n)}
+    out["j_pt"] = 1000.0 * np.exp(rng.normal(0.0, 0.15, n))
+    out["j_eta"] = 2.0 * np.tanh(rng.normal(0.0, 0.6, n))
+    mmdt = feat["j_mass_mmdt"]
+    out["j_mass"] = np.sqrt(mmdt**2 + (35.0 * np.exp(rng.normal(0.0, 0.5, n)))**2)
+    for name, shift in [("j_mass_trim", 0.0), ("j_mass_prun", -0.02), ("j_mass_sdb2", 0.05), ("j_mass_sdm1", -0.05)]:
+        out[name] = np.minimum(mmdt * np.exp(rng.normal(shift, 0.04, n)), out["j_mass"])
+    for i, name in enumerate(HLF_FEATURES[1:14], start=1):  # ungroomed = groomed, less groomed
+        src = _LATENT_COLS.tolist().index(i) if i != _D2_COPY else 7
+        u = (x[:, i] - _LO[src]) / (_HI[src] - _LO[src])
+        out[name.removesuffix("_mmdt")] = _LO[src] + (_HI[src] - _LO[src]) * expit(
+            logit(np.clip(u, 1e-12, 1 - 1e-12)) + rng.normal(0.2, 0.3, n))
+    for suffix, mass in [("", out["j_mass"]), ("_mmdt", mmdt)]:
+        tau1 = np.clip(mass / out["j_pt"], 1e-4, None) * np.exp(rng.normal(-0.7, 0.3, n))
+        n2 = x[:, 12] / _HI[11]
+        for beta, t1 in [("b1", tau1), ("b2", tau1 * np.clip(mass / out["j_pt"], 1e-4, None) * 3.0)]:
+            tau21 = expit(logit(np.clip(n2, 1e-6, 1 - 1e-6)) * 0.8 + rng.normal(0.0, 0.5, n))
+            tau32 = expit(rng.normal(0.8, 0.7, n))
+            out[f"j_tau1_{beta}{suffix}"] = t1
+            out[f"j_tau2_{beta}{suffix}"] = t1 * tau21
+            out[f"j_tau3_{beta}{suffix}"] = t1 * tau21 * tau32
+            out[f"j_tau32_{beta}{suffix}"] = tau32
+    out["j_undef"] = np.zeros(n)
+    return out
+
+
+def make_jet_table(n_jets: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Format A ``jets`` rows: (float32 (n, 59) in ``JET_FEATURE_NAMES`` order, labels int64 (n,)).
+
+    The HLF columns equal ``sample_jets(n_jets, seed)[0]``; labels are one-hot floats 0./1.
+    """
+    n_jets = _check_int("n_jets", n_jets, 1, 100_000)
+    seed = _check_int("seed", seed, 0, 0)
+    return _table(n_jets, seed, 0)
+
+
+def _table(n_jets: int, seed: int, start: int, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+    x, y, cols = _rows(n_jets, seed, start, extras=True, cache=cache)
+    cols.update({name: x[:, i] for i, name in enumerate(HLF_FEATURES)})
+    cols.update({name: (y == c).astype(np.float32) for c, name in enumerate(LABEL_COLUMNS)})
+    return np.stack([cols[name] for name in JET_FEATURE_NAMES], axis=1).astype(np.float32), y
+
+
+def write_synthetic(out_dir: str | Path, n_jets: int, seed: int, jets_per_file: int = 10_000) -> list[Path]:
+    """Write Format A files ``jetImage_synth_<seed>_<start>_<end>.h5`` into ``out_dir``.
+
+    Deterministic for given arguments; the files, in order, hold ``make_jet_table(n_jets, seed)``.
+    Each file is written to ``<name>.tmp`` and renamed, so a reader never sees half a file.
+    Returns the paths in row order. Raises :class:`DataError` for bad arguments.
+    """
+    n_jets = _check_int("n_jets", n_jets, 1, 100_000)
+    seed = _check_int("seed", seed, 0, 0)
+    jets_per_file = _check_int("jets_per_file", jets_per_file, 1, 10_000)
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"out_dir {str(out)!r} is a file, not a directory; pass a directory path "
+                        "(it is created if missing)")
+    out.mkdir(parents=True, exist_ok=True)
+    meta = json.dumps({"generator": "jetstudy.synth", "version": GENERATOR_VERSION, "seed": seed,
+                       "n_jets_total": n_jets})
+    jet_names = np.array([n.encode() for n in JET_FEATURE_NAMES])
+    particle_names = np.array([n.encode() for n in PARTICLE_FEATURE_NAMES])
+    paths, cache = [], {}
+    for start in range(0, n_jets, jets_per_file):
+        end = min(start + jets_per_file, n_jets)
+        jets, _ = _table(end - start, seed, start, cache)
+        path = out / f"jetImage_synth_{seed}_{start}_{end}.h5"
+        tmp = path.with_name(path.name + ".tmp")
+        try:
+            with h5py.File(tmp, "w") as f:
+                f.create_dataset("jets", data=jets)
+                f.create_dataset("jetFeatureNames", data=jet_names)
+                f.create_dataset("particleFeatureNames", data=particle_names)
+                f.attrs[_ATTR] = meta
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+        paths.append(path)
+    logger.info("wrote %d synthetic jets (seed %d) in %d files to %s", n_jets, seed, len(paths), out)
+    return paths
+
+
+def is_synthetic_file(path: str | Path) -> bool:
+    """True when the HDF5 file at ``path`` carries this generator's ``jetstudy_synthetic`` tag."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{str(path)!r} is not a file; pass the path of a Format A .h5 file")
+    try:
+        with h5py.File(path, "r") as f:
+            raw = f.attrs.get(_ATTR)
+    except OSError as err:
+        raise DataError(f"{str(path)!r} cannot be read as HDF5 ({err}); pass a Format A .h5 file") from err
+    if raw is None:
+        return False
+    try:
+        meta = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    except ValueError:
+        return False
+    return isinstance(meta, dict) and meta.get("generator") == "jetstudy.synth"
+
+
+def _log_diff_ndtr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``log(Phi(b) - Phi(a))`` for ``a < b``, accurate in both tails."""
+    upper = a > 0  # use the survival function there: Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
+    big = np.where(upper, log_ndtr(-a), log_ndtr(b))
+    small = np.where(upper, log_ndtr(-b), log_ndtr(a))
+    d = small - big  # <= 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return big + np.where(d > -np.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+
+
+def bayes_posterior(x16: np.ndarray) -> np.ndarray:
+    """Exact ``P(class | x)`` (n, 5) for raw HLF rows (n, 16) in ``HLF_FEATURES`` order.
+
+    Valid for data from this generator version, any seed. ``j_d2_b1_mmdt`` (column 6) is taken to
+    equal ``j_d2_a1_b1_mmdt`` and is not read. Rows outside the generator's support (a feature
+    outside its range, a non-integer multiplicity, NaN) have density zero under every class and
+    get a NaN row. Vectorised, log-sum-exp throughout.
+    """
+    x = np.asarray(x16, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != len(HLF_FEATURES):
+        raise DataError(f"bayes_posterior needs raw HLF rows of shape (n, {len(HLF_FEATURES)}), "
+                        f"got {x.shape}; select the columns schema.HLF_FEATURES in that order")
+    u = (x[:, _LATENT_COLS[:14]] - _LO) / (_HI - _LO)
+    m = np.rint(x[:, 15])
+    with np.errstate(invalid="ignore"):
+        ok = (np.all((u >= 0) & (u <= 1), axis=1) & (np.abs(x[:, 15] - m) < 1e-3)
+              & (m >= _M_LO) & (m < _M_LO + _M_N))
+    z = logit(np.clip(np.nan_to_num(u, nan=0.5), np.finfo(float).tiny, np.nextafter(1.0, 0.0)))
+    m = np.where(ok, m, _M_LO)
+    with np.errstate(divide="ignore"):
+        w_lo, w_hi = logit((m - _M_LO) / _M_N), logit((m - _M_LO + 1) / _M_N)
+    ll = np.empty((len(x), len(_COMPONENTS)))
+    for k in range(len(_COMPONENTS)):
+        d = z - _P["mu"][k, :14]
+        maha = np.square(d @ _P["prec_chol"][k].T).sum(axis=1)
+        mean_w, sd = _P["mu"][k, 14] + d @ _P["beta"][k], _P["cond_sd"][k]
+        log_pm = _log_diff_ndtr((w_lo - mean_w) / sd, (w_hi - mean_w) / sd)
+        ll[:, k] = _P["logw"][k] - 0.5 * maha - _P["logdet_half"][k] + log_pm
+    log_joint = np.stack([logsumexp(ll[:, _P["cls"] == c], axis=1) for c in range(5)], axis=1)
+    log_joint += np.log(_PRIORS)
+    post = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))
+    post[~ok] = np.nan
+    return post
