@@ -36,6 +36,11 @@ class HonestOptunaSearch(OptunaSearch):
     def __init__(self, *args: Any, max_epochs: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_epochs = max_epochs
+        self._reported: dict[str, int] = {}  # trial id -> last step told to Optuna
+
+    def on_trial_result(self, trial_id: str, result: dict) -> None:
+        super().on_trial_result(trial_id, result)
+        self._reported[trial_id] = int(result.get("training_iteration", 0))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
@@ -46,11 +51,16 @@ class HonestOptunaSearch(OptunaSearch):
         if trial_id in self._completed_trials:
             return
         ot_trial = self._ot_trials[trial_id]
+        # Tune does not forward the result on which the scheduler stopped the trial
+        value = result.get(self.metric)
+        if value is not None and self._reported.get(trial_id) != epochs:
+            ot_trial.report(value, epochs)
         try:
             self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
         except Exception as exc:  # e.g. already told before a resume
             logger.warning("optuna: could not mark trial %s pruned: %s", trial_id, exc)
         self._completed_trials.add(trial_id)
+        self._reported.pop(trial_id, None)
 
 
 def optuna_storage(folder: Path) -> optuna.storages.BaseStorage:

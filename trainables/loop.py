@@ -185,15 +185,17 @@ class Trainer:
         }
 
     def state_dict(self) -> dict[str, Any]:
+        # the global RNG drives dropout masks; saving it makes a resumed trial bit-identical
         return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "epoch": self.epoch, "generator": self.generator.get_state()}
+                "epoch": self.epoch, "generator": self.generator.get_state(),
+                "torch_rng": torch.get_rng_state()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch = int(state["epoch"])
-        self.generator.set_state(state["generator"].to("cpu") if hasattr(state["generator"], "to")
-                                 else state["generator"])
+        self.generator.set_state(state["generator"].cpu())
+        torch.set_rng_state(state["torch_rng"].cpu())
 
 
 def _better(value: float, best: float | None, mode: str) -> bool:

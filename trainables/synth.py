@@ -51,8 +51,8 @@ _BLOCK = 10_000  # jets per independently seeded block (= the default file size)
 _PRIORS = np.array([0.20125, 0.195, 0.20125, 0.20125, 0.20125])  # g q W Z t: quark a bit low
 
 # Latent dims: the 16 HLF minus the duplicated j_d2_b1_mmdt (HLF column 6), multiplicity last.
-_LATENT_COLS = np.array([0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14, 15])
-_D2_COPY, _D2_SOURCE = 6, 8
+_CONT_COLS = np.array([0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14])  # HLF column of dim 0..13
+_D2_COPY, _D2_SOURCE, _MULT_COL = 6, 8, 15
 # Open support (lo, hi) of the 14 continuous features, from the schema's range table.
 _LO = np.array([-4.5, 0.1] + [0.0] * 12)
 _HI = np.array([-0.5, 0.5, 0.15, 0.065, 0.2, 0.1, 6.0, 3.5, 0.36, 0.18, 0.12, 0.45, 0.33, 400.0])
@@ -62,23 +62,25 @@ _M_LO, _M_N = 5, 166  # multiplicity takes the integers 5..170
 # the 15 features (x scale). Order: zlogz c1_b0 c1_b1 c1_b2 c2_b1 c2_b2 d2_b2 d2_a1_b1 d2_a1_b2
 # m2_b1 m2_b2 n2_b1 n2_b2 mass_mmdt multiplicity. Values follow the schema table and real jets.
 _COMPONENTS = [
-    (0, 0.70, [-3.3, .46, .030, 6e-3, .040, 5e-3, 1.3, 1.4, .22, .090, .050, .37, .25, 70, 58]),
-    (0, 0.30, [-3.0, .42, .003, 5e-5, .004, 6e-5, 1.2, 1.3, .20, .090, .050, .34, .21, 6, 45]),
+    (0, 0.64, [-3.3, .46, .035, 8e-3, .050, 8e-3, 1.3, 1.4, .22, .090, .050, .37, .25, 70, 58]),
+    (0, 0.08, [-3.6, .47, .070, .020, .090, .020, 1.4, 1.4, .23, .10, .050, .37, .25, 150, 95]),
+    (0, 0.28, [-3.0, .42, .003, 5e-5, .004, 6e-5, 1.2, 1.3, .20, .090, .050, .34, .21, 6, 45]),
     (1, 0.55, [-2.6, .40, .003, 5e-5, .004, 5e-5, 1.2, 1.2, .21, .10, .060, .33, .20, 10, 36]),
-    (1, 0.45, [-2.9, .44, .020, 3e-3, .025, 2e-3, 1.3, 1.3, .21, .090, .050, .36, .24, 40, 42]),
+    (1, 0.45, [-2.9, .44, .025, 5e-3, .035, 4e-3, 1.3, 1.3, .21, .090, .050, .36, .24, 45, 42]),
     (2, 0.85, [-2.8, .46, .040, 6e-3, .030, 1.5e-3, .20, .90, .090, .050, .010, .17, .040, 80, 37]),
     (2, 0.15, [-2.7, .42, .004, 1e-4, .005, 1e-4, 1.2, 1.5, .20, .080, .050, .30, .20, 12, 33]),
     (3, 0.85, [-2.8, .465, .045, 8e-3, .035, 2e-3, .22, .95, .095, .052, .012, .18, .045, 91, 39]),
     (3, 0.15, [-2.7, .42, .005, 1.5e-4, .006, 1.5e-4, 1.2, 1.5, .20, .080, .050, .30, .20, 14, 35]),
-    (4, 0.70, [-3.3, .47, .070, .018, .075, .012, 1.0, 1.3, .23, .10, .050, .31, .21, 165, 58]),
-    (4, 0.30, [-3.1, .46, .050, .010, .050, 5e-3, .50, 1.1, .15, .070, .025, .23, .10, 80, 52]),
+    (4, 0.70, [-3.3, .47, .085, .025, .10, .025, 1.0, 1.3, .23, .10, .050, .31, .21, 165, 58]),
+    (4, 0.30, [-3.1, .46, .050, .012, .070, .010, .50, 1.1, .15, .070, .025, .23, .10, 80, 52]),
 ]
 # Latent standard deviations: a base per feature times, per component (same row order), a scale;
 # then that component's own mass and multiplicity widths, which set the peaks' sharpness.
 _WIDTH_BASE = np.array([.5, .8, .5, .6, .6, .6, .5, .4, .4, .4, .5, .6, .6, 0, 0])
-_COMPONENT_WIDTHS = [(1.0, .9, .45), (1.0, .6, .3), (1.0, .8, .25), (1.0, .9, .3), (1.0, .10, .25),
-                     (1.0, .8, .25), (1.0, .10, .25), (1.0, .8, .25), (1.5, .28, .35), (1.2, .18, .3)]
-_SPREAD = 1.4  # global factor on the non-mass widths: the knob that sets the Bayes accuracy
+_COMPONENT_WIDTHS = [(1.0, .9, .45), (1.0, .3, .35), (1.0, .6, .3), (1.0, .8, .25), (1.0, .9, .3),
+                     (1.0, .10, .25), (1.0, .8, .25), (1.0, .10, .25), (1.0, .8, .25),
+                     (1.5, .28, .35), (1.2, .18, .3)]
+_SPREAD = 1.5  # global factor on the non-mass widths: the knob that sets the Bayes accuracy
 # Shared correlation of the latent dims from three loadings: "jet size" (mass, c1, c2,
 # multiplicity up, zlogz down), "QCD-likeness" (d2, m2, n2 up) and the beta=2 family.
 _LOADINGS = np.array([
@@ -109,7 +111,8 @@ def _build_params() -> dict[str, np.ndarray]:
     beta = np.linalg.solve(szz, szw[..., None])[..., 0]  # E[w | z] = mu_w + (z - mu_z) @ beta
     return {
         "mu": np.array(mus), "chol": np.linalg.cholesky(cov),
-        "prec_chol": np.linalg.inv(chol_zz), "logdet_half": np.log(np.diagonal(chol_zz, axis1=1, axis2=2)).sum(1),
+        "prec_chol": np.linalg.inv(chol_zz),
+        "logdet_half": np.log(np.diagonal(chol_zz, axis1=1, axis2=2)).sum(axis=1),
         "beta": beta, "cond_sd": np.sqrt(sww - np.einsum("ki,ki->k", szw, beta)),
         "cls": np.array([c for c, _, _ in _COMPONENTS]),
         "logw": np.log([w for _, w, _ in _COMPONENTS]),
@@ -126,7 +129,8 @@ def class_priors() -> np.ndarray:
 
 def _check_int(name: str, value: object, minimum: int, example: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}; set e.g. {example}")
+        raise DataError(f"{name} must be an integer >= {minimum}, got {value!r}; "
+                        f"set e.g. {example}")
     return int(value)
 
 
@@ -149,8 +153,8 @@ def _sample_block(seed: int, block: int) -> tuple[np.ndarray, np.ndarray]:
             rows = (labels == c) & (comp == k)
             latent[rows] = _P["mu"][k] + eps[rows] @ _P["chol"][k].T
     x = np.empty((_BLOCK, 16))
-    x[:, _LATENT_COLS[:14]] = _LO + (_HI - _LO) * expit(latent[:, :14])
-    x[:, 15] = np.minimum(_M_LO + np.floor(_M_N * expit(latent[:, 14])), _M_LO + _M_N - 1)
+    x[:, _CONT_COLS] = _LO + (_HI - _LO) * expit(latent[:, :14])
+    x[:, _MULT_COL] = np.minimum(_M_LO + np.floor(_M_N * expit(latent[:, 14])), _M_LO + _M_N - 1)
     x[:, _D2_COPY] = x[:, _D2_SOURCE]
     return x.astype(np.float32), labels
 
@@ -170,7 +174,8 @@ def _rows(n_jets: int, seed: int, start: int = 0, extras: bool = False,
         if b not in cache:
             cache[b] = (*_sample_block(seed, b), None)
         if extras and cache[b][2] is None:  # own stream, so slicing never shifts the draws
-            cache[b] = (*cache[b][:2], _extras(cache[b][0].astype(np.float64), _block_rng(seed, b, 1)))
+            hlf = cache[b][0].astype(np.float64)
+            cache[b] = (*cache[b][:2], _extras(hlf, _block_rng(seed, b, 1)))
     parts = [cache[b] for b in blocks]
     cut = slice(start - blocks[0] * _BLOCK, start - blocks[0] * _BLOCK + n_jets)
     x = np.concatenate([p[0] for p in parts])[cut]
@@ -193,30 +198,29 @@ def sample_jets(n_jets: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 def _extras(x: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
     """Plausible non-HLF columns from the HLF ``x`` (float64) plus noise, never from the label."""
     n = len(x)
-    feat = {name: x[:, i] for i, name in enumerate(HLF_FEATURES)}
-    out: dict[str, np.ndarray] = {"j_ptfrac": np.ones(n)}
+    out: dict[str, np.ndarray] = {"j_ptfrac": np.ones(n), "j_undef": np.zeros(n)}
     out["j_pt"] = 1000.0 * np.exp(rng.normal(0.0, 0.15, n))
     out["j_eta"] = 2.0 * np.tanh(rng.normal(0.0, 0.6, n))
-    mmdt = feat["j_mass_mmdt"]
+    mmdt = x[:, HLF_FEATURES.index("j_mass_mmdt")]
     out["j_mass"] = np.sqrt(mmdt**2 + (35.0 * np.exp(rng.normal(0.0, 0.5, n)))**2)
-    for name, shift in [("j_mass_trim", 0.0), ("j_mass_prun", -0.02), ("j_mass_sdb2", 0.05), ("j_mass_sdm1", -0.05)]:
+    for name, shift in [("j_mass_trim", 0.0), ("j_mass_prun", -0.02), ("j_mass_sdb2", 0.05),
+                        ("j_mass_sdm1", -0.05)]:
         out[name] = np.minimum(mmdt * np.exp(rng.normal(shift, 0.04, n)), out["j_mass"])
-    for i, name in enumerate(HLF_FEATURES[1:14], start=1):  # ungroomed = groomed, less groomed
-        src = _LATENT_COLS.tolist().index(i) if i != _D2_COPY else 7
-        u = (x[:, i] - _LO[src]) / (_HI[src] - _LO[src])
-        out[name.removesuffix("_mmdt")] = _LO[src] + (_HI[src] - _LO[src]) * expit(
-            logit(np.clip(u, 1e-12, 1 - 1e-12)) + rng.normal(0.2, 0.3, n))
+    for i, name in enumerate(HLF_FEATURES[1:14], start=1):  # ungroomed: the groomed one, noisier
+        d = int(np.flatnonzero(_CONT_COLS == (_D2_SOURCE if i == _D2_COPY else i))[0])
+        u = np.clip((x[:, i] - _LO[d]) / (_HI[d] - _LO[d]), 1e-12, 1 - 1e-12)
+        shifted = expit(logit(u) + rng.normal(0.2, 0.3, n))
+        out[name.removesuffix("_mmdt")] = _LO[d] + (_HI[d] - _LO[d]) * shifted
     for suffix, mass in [("", out["j_mass"]), ("_mmdt", mmdt)]:
         tau1 = np.clip(mass / out["j_pt"], 1e-4, None) * np.exp(rng.normal(-0.7, 0.3, n))
-        n2 = x[:, 12] / _HI[11]
-        for beta, t1 in [("b1", tau1), ("b2", tau1 * np.clip(mass / out["j_pt"], 1e-4, None) * 3.0)]:
-            tau21 = expit(logit(np.clip(n2, 1e-6, 1 - 1e-6)) * 0.8 + rng.normal(0.0, 0.5, n))
+        n2 = np.clip(x[:, HLF_FEATURES.index("j_n2_b1_mmdt")] / 0.45, 1e-6, 1 - 1e-6)
+        for beta, t1 in [("b1", tau1), ("b2", tau1 * np.clip(mass / out["j_pt"], 1e-4, None) * 3)]:
+            tau21 = expit(logit(n2) * 0.8 + rng.normal(0.0, 0.5, n))  # 2-prong jets: low tau21
             tau32 = expit(rng.normal(0.8, 0.7, n))
             out[f"j_tau1_{beta}{suffix}"] = t1
             out[f"j_tau2_{beta}{suffix}"] = t1 * tau21
             out[f"j_tau3_{beta}{suffix}"] = t1 * tau21 * tau32
             out[f"j_tau32_{beta}{suffix}"] = tau32
-    out["j_undef"] = np.zeros(n)
     return out
 
 
@@ -230,14 +234,16 @@ def make_jet_table(n_jets: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return _table(n_jets, seed, 0)
 
 
-def _table(n_jets: int, seed: int, start: int, cache: dict | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _table(n_jets: int, seed: int, start: int, cache: dict | None = None,
+           ) -> tuple[np.ndarray, np.ndarray]:
     x, y, cols = _rows(n_jets, seed, start, extras=True, cache=cache)
     cols.update({name: x[:, i] for i, name in enumerate(HLF_FEATURES)})
     cols.update({name: (y == c).astype(np.float32) for c, name in enumerate(LABEL_COLUMNS)})
     return np.stack([cols[name] for name in JET_FEATURE_NAMES], axis=1).astype(np.float32), y
 
 
-def write_synthetic(out_dir: str | Path, n_jets: int, seed: int, jets_per_file: int = 10_000) -> list[Path]:
+def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
+                    jets_per_file: int = 10_000) -> list[Path]:
     """Write Format A files ``jetImage_synth_<seed>_<start>_<end>.h5`` into ``out_dir``.
 
     Deterministic for given arguments; the files, in order, hold ``make_jet_table(n_jets, seed)``.
@@ -272,7 +278,8 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int, jets_per_file: 
         finally:
             tmp.unlink(missing_ok=True)
         paths.append(path)
-    logger.info("wrote %d synthetic jets (seed %d) in %d files to %s", n_jets, seed, len(paths), out)
+    logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
+                n_jets, seed, len(paths), out)
     return paths
 
 
@@ -285,7 +292,8 @@ def is_synthetic_file(path: str | Path) -> bool:
         with h5py.File(path, "r") as f:
             raw = f.attrs.get(_ATTR)
     except OSError as err:
-        raise DataError(f"{str(path)!r} cannot be read as HDF5 ({err}); pass a Format A .h5 file") from err
+        raise DataError(f"{str(path)!r} cannot be read as HDF5 ({err}); "
+                        "pass a Format A .h5 file") from err
     if raw is None:
         return False
     try:
@@ -317,11 +325,12 @@ def bayes_posterior(x16: np.ndarray) -> np.ndarray:
     if x.ndim != 2 or x.shape[1] != len(HLF_FEATURES):
         raise DataError(f"bayes_posterior needs raw HLF rows of shape (n, {len(HLF_FEATURES)}), "
                         f"got {x.shape}; select the columns schema.HLF_FEATURES in that order")
-    u = (x[:, _LATENT_COLS[:14]] - _LO) / (_HI - _LO)
-    m = np.rint(x[:, 15])
+    u = (x[:, _CONT_COLS] - _LO) / (_HI - _LO)
+    m = np.rint(x[:, _MULT_COL])
     with np.errstate(invalid="ignore"):
-        ok = (np.all((u >= 0) & (u <= 1), axis=1) & (np.abs(x[:, 15] - m) < 1e-3)
+        ok = (np.all((u >= 0) & (u <= 1), axis=1) & (np.abs(x[:, _MULT_COL] - m) < 1e-3)
               & (m >= _M_LO) & (m < _M_LO + _M_N))
+    # a stored value can only sit on a bound through float32 rounding: nudge it inside
     z = logit(np.clip(np.nan_to_num(u, nan=0.5), np.finfo(float).tiny, np.nextafter(1.0, 0.0)))
     m = np.where(ok, m, _M_LO)
     with np.errstate(divide="ignore"):

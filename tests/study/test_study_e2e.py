@@ -1,0 +1,171 @@
+"""End to end with real Ray, real Optuna and real HDF5 files: config -> tables -> best model.
+
+Ray is started once for the module (2 CPUs), as ``run_study`` does when it is not running.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+import yaml
+
+from study.cli import main
+from study.config import StudyConfig, from_dict, load_config
+from study.launch import run_study
+from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from trainables.errors import JetstudyError
+
+pytestmark = pytest.mark.slow
+
+N_TRIALS = 8
+MAX_EPOCHS = 4
+
+
+def small_config(results_dir: Path, name: str, **sections: dict) -> StudyConfig:
+    raw = {
+        "data": {"synthetic_jets": 8000, "synthetic_seed": 3},
+        "space": {"depth": [1, 3], "width": [4, 64]},
+        "search": {"num_trials": N_TRIALS, "max_concurrent": 2, "seed": 1},
+        "scheduler": {"max_epochs": MAX_EPOCHS, "grace_period": 1, "reduction_factor": 4},
+        "training": {"batch_size": 512, "train_eval_jets": 1000},
+        "resources": {"num_cpus": 2},
+        "storage": {"results_dir": str(results_dir), "name": name},
+    }
+    for key, value in sections.items():
+        raw[key] = {**raw.get(key, {}), **value}
+    return from_dict(raw)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def study(ray_cluster, tmp_path_factory: pytest.TempPathFactory):
+    cfg = small_config(tmp_path_factory.mktemp("results"), "e2e")
+    lines: list[str] = []
+    outcome = run_study(cfg, progress=lines.append)
+    return cfg, outcome, lines
+
+
+def test_trials_table_is_complete(study) -> None:
+    cfg, outcome, _ = study
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    assert len(trials) == N_TRIALS and trials["trial_id"].is_unique
+    assert set(trials["status"]) <= {"completed", "stopped"}
+    assert (trials["status"] == "stopped").any(), "ASHA stopped no trial"
+    done = trials["status"] == "completed"
+    assert (trials.loc[done, "epochs"] == MAX_EPOCHS).all()
+    assert (trials.loc[~done, "epochs"] < MAX_EPOCHS).all()
+    for _, row in trials.iterrows():
+        widths = [int(w) for w in row["widths"].split("-")]
+        assert len(widths) == row["depth"] and 1 <= row["depth"] <= 3
+        assert all(4 <= w <= 64 for w in widths)
+        sizes = [16, *widths, 5]
+        assert row["n_params"] == sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+        assert row["flops"] == 2 * sum(a * b for a, b in zip(sizes, sizes[1:]))
+        assert row["best_val_loss"] <= row["val_loss"] + 1e-12
+        assert row["wall_time_s"] > 0
+
+
+def test_epochs_table_matches_trials(study) -> None:
+    _, outcome, _ = study
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    epochs = pd.read_parquet(outcome.folder / "epochs.parquet")
+    assert len(epochs) == trials["epochs"].sum()
+    for trial_id, group in epochs.groupby("trial_id"):
+        assert list(group["epoch"]) == list(range(1, len(group) + 1))
+        row = trials.set_index("trial_id").loc[trial_id]
+        assert group["val_loss"].min() == pytest.approx(row["best_val_loss"])
+        assert group["val_loss"].iloc[-1] == pytest.approx(row["val_loss"])
+    assert epochs[["train_loss", "val_loss", "val_acc", "val_auc"]].notna().all().all()
+
+
+def test_csv_twins_and_config_written(study) -> None:
+    cfg, outcome, _ = study
+    for name in ("trials", "epochs"):
+        pq = pd.read_parquet(outcome.folder / f"{name}.parquet")
+        csv = pd.read_csv(outcome.folder / f"{name}.csv")
+        assert list(pq.columns) == list(csv.columns) and len(pq) == len(csv)
+        assert list(pq["trial_id"]) == list(csv["trial_id"].astype(str))
+    assert load_config(outcome.folder / "config.yaml") == cfg
+    scaler = json.loads((outcome.folder / "scaler.json").read_text())
+    assert len(scaler["mean"]) == 16
+    assert not list(outcome.folder.rglob("*.tmp"))
+
+
+def test_best_model_evaluated_once_on_test_with_bayes_optimum(study) -> None:
+    _, outcome, _ = study
+    metrics = json.loads((outcome.folder / "best" / "test_metrics.json").read_text())
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    best = trials.loc[trials["best_val_loss"].idxmin()]
+    assert metrics["trial_id"] == best["trial_id"]
+    assert metrics["epoch"] == best["best_epoch"]
+    summary = json.loads((outcome.folder / "data_summary.json").read_text())
+    assert metrics["n_test"] == summary["n_jets"]["test"]
+    model, bayes = metrics["model"], metrics["bayes"]
+    assert set(model["auc"]) == {"g", "q", "W", "Z", "t"}
+    assert 0.4 < model["accuracy"] <= bayes["accuracy"] + 0.03
+    assert bayes["auc_macro"] > 0.9
+    preds = pd.read_parquet(outcome.folder / "best" / "test_predictions.parquet")
+    assert len(preds) == metrics["n_test"]
+    p = preds[[f"p_{c}" for c in "gqWZt"]].to_numpy()
+    assert ((p.argmax(1) == preds["label"]).mean()) == pytest.approx(model["accuracy"])
+    assert (outcome.folder / "best" / "model.pt").is_file()
+
+
+def test_optuna_records_asha_stops_as_pruned(study) -> None:
+    _, outcome, _ = study
+    ot = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(outcome.folder))
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    states = [t.state for t in ot.trials]
+    assert len(ot.trials) == N_TRIALS
+    n_stopped = int((trials["status"] == "stopped").sum())
+    assert states.count(optuna.trial.TrialState.PRUNED) == n_stopped
+    assert states.count(optuna.trial.TrialState.COMPLETE) == N_TRIALS - n_stopped
+    for t in ot.trials:
+        assert len(t.intermediate_values) >= 1
+        assert all(math.isfinite(v) for v in t.intermediate_values.values())
+
+
+def test_progress_line_reports_the_end(study) -> None:
+    _, outcome, lines = study
+    assert lines and lines[-1].startswith(f"trials {N_TRIALS}/{N_TRIALS} finished")
+    stopped = int((outcome.trials["status"] == "stopped").sum())
+    assert f"({stopped} stopped early, 0 failed)" in lines[-1]
+
+
+def test_existing_study_is_not_overwritten(study) -> None:
+    cfg, outcome, _ = study
+    before = (outcome.folder / "trials.parquet").stat().st_mtime_ns
+    with pytest.raises(JetstudyError, match="already holds a study.*--resume"):
+        run_study(cfg)
+    assert (outcome.folder / "trials.parquet").stat().st_mtime_ns == before
+
+
+def test_bad_data_fails_before_any_trial(ray_cluster, tmp_path: Path) -> None:
+    cfg = small_config(tmp_path, "bad", data={"path": str(tmp_path / "nothing" / "*.h5")})
+    with pytest.raises(JetstudyError, match="nothing"):
+        run_study(cfg)
+    folder = tmp_path / "bad"
+    assert not (folder / "trials.parquet").exists() and not (folder / "ray").exists()
+
+
+def test_cli_bad_config_value_is_one_clear_line(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"search": {"num_trials": 12}}))
+    code = main(["run", str(path), "--set", "search.max_concurrent=0"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.strip() == ("error: search.max_concurrent must be an integer >= 1, got 0; "
+                           "set e.g. 4")
