@@ -133,6 +133,8 @@ class ResourcesConfig:
     address: str | None = spec(None, Optional(Text()), example="auto")
     # CPUs of the local Ray (null: all cores); ignored when joining a cluster
     num_cpus: int | None = spec(None, Optional(Int(lo=1)), example=2)
+    # a trial whose worker dies (node lost, OOM) restarts from its checkpoint this many times
+    max_failures: int = spec(2, Int(lo=0))
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,6 @@ from trainables.metrics import accuracy, log_loss, roc_auc_ovr
 from trainables.model import MLPArch, build_mlp
 from trainables.schema import CLASSES
 from trainables.synth import bayes_posterior
-from trainables.trial import STATE_FILE
 
 __all__ = ["classification_metrics", "load_best_model", "evaluate_best"]
 
@@ -38,9 +37,9 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, A
             "auc": {c: float(a) for c, a in zip(CLASSES, auc)}}
 
 
-def load_best_model(checkpoint_dir: str | os.PathLike) -> tuple[torch.nn.Module, MLPArch, int]:
-    """The best epoch's model from a trial checkpoint: (model, arch, epoch)."""
-    state = torch.load(Path(checkpoint_dir) / STATE_FILE, map_location="cpu", weights_only=False)
+def load_best_model(state_file: str | os.PathLike) -> tuple[torch.nn.Module, MLPArch, int]:
+    """The best epoch's model from a trial's state file: (model, arch, epoch)."""
+    state = torch.load(Path(state_file), map_location="cpu", weights_only=False)
     arch = MLPArch.from_dict(state["arch"])
     model = build_mlp(arch)
     best = state["best"]
@@ -50,11 +49,11 @@ def load_best_model(checkpoint_dir: str | os.PathLike) -> tuple[torch.nn.Module,
     return model, arch, int(best["epoch"])
 
 
-def evaluate_best(checkpoint_dir: str | os.PathLike, trial_id: str, splits: JetSplits,
+def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplits,
                   synthetic: bool, out: Path) -> dict[str, Any]:
     """Evaluate on the test split; write ``best/model.pt``, ``test_metrics.json`` and
     ``test_predictions.parquet``; return the metrics."""
-    model, arch, epoch = load_best_model(checkpoint_dir)
+    model, arch, epoch = load_best_model(state_file)
     x_test = torch.tensor(splits.x_test, dtype=torch.float32)
     probs = predict_proba(model, x_test).numpy().astype(np.float64)
     labels = np.asarray(splits.y_test, dtype=np.int64)

@@ -6,22 +6,27 @@ tables, evaluation) live in their own modules.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
 from study.config import StudyConfig
 from study.prepare import PreparedData, prepare_data, prepare_folder, results_folder
+from study.ledger import TrialLedger
 from study.progress import StudyProgress
-from study.searcher import make_searcher
+from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
 from study.tables import (epoch_rows, epochs_frame, error_reason, trial_row, trials_frame,
                           write_table)
-from trainables.errors import JetstudyError
+from trainables.errors import ConfigError, JetstudyError
 from trainables.loop import TrainSettings, TrialData
+from trainables.trial import CONFIG_FILE, ended_marker, read_epochs, state_path
 
 __all__ = ["StudyOutcome", "run_study", "train_settings"]
 
@@ -38,14 +43,14 @@ class StudyOutcome:
         return int((self.trials["status"] == status).sum()) if len(self.trials) else 0
 
 
-def train_settings(cfg: StudyConfig) -> TrainSettings:
+def train_settings(cfg: StudyConfig, folder: Path) -> TrainSettings:
     """The study-wide settings every trial trains with."""
     t = cfg.training
     return TrainSettings(max_epochs=cfg.scheduler.max_epochs, batch_size=t.batch_size,
                          optimizer=t.optimizer, train_eval_jets=t.train_eval_jets,
                          checkpoint_every=t.checkpoint_every, metric=cfg.search.metric,
                          mode=cfg.mode, seed=cfg.search.seed, device=t.device,
-                         torch_threads=t.torch_threads)
+                         torch_threads=t.torch_threads, state_dir=str(folder / "trials"))
 
 
 def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
@@ -55,8 +60,9 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-    # one checkpoint kept per trial forces frequent experiment snapshots; they are cheap here
-    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+    # Tune snapshots its experiment state every >= 10 s by default; a trial started and
+    # finished inside that window would be unknown to a resumed driver. 1 s keeps it small.
+    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     if not verbose:  # Ray's new console output prints its banner even at verbose=0
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     kwargs: dict[str, Any] = {"log_to_driver": verbose,
@@ -64,7 +70,9 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
     if cfg.resources.address:
         ray.init(address=cfg.resources.address, **kwargs)
     else:
-        ray.init(num_cpus=cfg.resources.num_cpus, include_dashboard=False, **kwargs)
+        # "local": always a fresh Ray of our own, never a cluster another process started
+        ray.init(address="local", num_cpus=cfg.resources.num_cpus, include_dashboard=False,
+                 **kwargs)
     return True
 
 
@@ -79,13 +87,18 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
     data = TrialData(x_train=s.x_train, y_train=s.y_train, x_val=s.x_val, y_val=s.y_val)
     resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
     trainable = tune.with_resources(
-        tune.with_parameters(run_trial, data=data, settings=train_settings(cfg)), resources)
+        tune.with_parameters(run_trial, data=data, settings=train_settings(cfg, folder)), resources)
     experiment = folder / "ray"
     if resume and tune.Tuner.can_restore(str(experiment)):
-        return tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True,
-                                  resume_errored=False, restart_errored=False)
+        tuner = tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True,
+                                   resume_errored=False, restart_errored=False)
+        # the pickled callbacks point at the dead driver's terminal: use this run's
+        tuner._local_tuner.get_run_config().callbacks = callbacks
+        return tuner
+    if resume:
+        _set_aside_orphans(folder)
     sch = cfg.scheduler
-    scheduler = (ASHAScheduler(time_attr="training_iteration", max_t=sch.max_epochs,
+    scheduler = (ASHAScheduler(time_attr="epoch", max_t=sch.max_epochs,
                                grace_period=sch.grace_period,
                                reduction_factor=sch.reduction_factor)
                  if sch.type == "asha" else FIFOScheduler())
@@ -96,71 +109,117 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
         reuse_actors=True)  # skip a process start (and torch import) per trial
     run_config = tune.RunConfig(
         name=experiment.name, storage_path=str(experiment.parent), callbacks=callbacks,
-        verbose=0, checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-        failure_config=tune.FailureConfig(max_failures=0))
+        verbose=0,
+        failure_config=tune.FailureConfig(max_failures=cfg.resources.max_failures))
     return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config)
 
 
-def collect_tables(grid: Any, cfg: StudyConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The trials and epochs tables from Ray Tune's result grid."""
-    trial_rows, all_epochs = [], []
+def _set_aside_orphans(folder: Path) -> None:
+    """Tune saved no experiment state (the driver died before its first snapshot), so no
+    trial was recorded: start the search afresh, keeping the old files for inspection."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for name in ("ray", OPTUNA_JOURNAL):
+        if (folder / name).exists():
+            os.replace(folder / name, folder / f"{name}.orphaned-{stamp}")
+            logger.warning("resume: %s had no saved Tune state; set aside as %s.orphaned-%s",
+                           name, name, stamp)
+
+
+def collect_tables(grid: Any, cfg: StudyConfig, state_dir: str) -> tuple[pd.DataFrame,
+                                                                        pd.DataFrame]:
+    """The trials and epochs tables: how each trial ended from Ray Tune's result grid, its
+    learning curve from the trial's own epoch log.
+
+    A trial that trained but is missing from the grid (it started in the last moments before a
+    driver crash, after Tune's last snapshot) is still listed from its own files, as stopped
+    (interrupted); one that never finished an epoch is left out, since Tune replaced it.
+    """
+    ended: dict[str, tuple[dict, str, str]] = {}
     for result in grid:
         trial_id = str(result.metrics.get("trial_id", ""))
-        records = ([] if result.metrics_dataframe is None
-                   else result.metrics_dataframe.to_dict("records"))
-        records = [r for r in records if "val_loss" in r and r.get("epoch") == r.get("epoch")]
+        status = "failed" if result.error is not None else ""
+        ended[trial_id] = (result.config or {}, status, error_reason(result.error))
+    for config_file in sorted(Path(state_dir).glob(f"*/{CONFIG_FILE}")):
+        trial_id = config_file.parent.name
+        if trial_id not in ended and read_epochs(state_dir, trial_id):
+            interrupted = not ended_marker(state_dir, trial_id).is_file()
+            ended[trial_id] = (json.loads(config_file.read_text()), "",
+                               "interrupted: the driver died before Ray Tune recorded this "
+                               "trial" if interrupted else "")
+    trial_rows, all_epochs = [], []
+    for trial_id, (config, status, error) in ended.items():
+        records = read_epochs(state_dir, trial_id)
         rows = epoch_rows(trial_id, records)
         frame = epochs_frame(rows)
-        status = ("failed" if result.error is not None else
-                  "completed" if len(frame) >= cfg.scheduler.max_epochs else "stopped")
+        if not status:
+            status = "completed" if len(frame) >= cfg.scheduler.max_epochs else "stopped"
         trial_rows.append(trial_row(
-            trial_id, result.config or {}, frame, status=status,
-            error=error_reason(result.error), max_epochs=cfg.scheduler.max_epochs,
-            max_depth=cfg.space.depth[1], metric=cfg.search.metric, mode=cfg.mode,
-            batch_size=cfg.training.batch_size,
-            flops=int(records[-1]["flops"]) if records and "flops" in records[-1] else None))
+            trial_id, config, frame, status=status, error=error,
+            max_epochs=cfg.scheduler.max_epochs, max_depth=cfg.space.depth[1],
+            metric=cfg.search.metric, mode=cfg.mode, batch_size=cfg.training.batch_size,
+            flops=int(records[-1]["flops"]) if records else None))
         all_epochs.extend(rows)
     return trials_frame(trial_rows), epochs_frame(all_epochs)
 
 
-def _best_result(grid: Any, trials: pd.DataFrame, cfg: StudyConfig) -> Any:
+def _best_trial(trials: pd.DataFrame, cfg: StudyConfig) -> str | None:
+    """The trial with the best value of the search metric at any epoch (failed ones excluded)."""
     ok = trials[(trials["status"] != "failed") & trials["best_epoch"].notna()]
     if ok.empty:
         return None
     col = f"best_{cfg.search.metric}"
-    best_id = (ok.loc[ok[col].idxmin()] if cfg.mode == "min" else ok.loc[ok[col].idxmax()])
-    for result in grid:
-        if result.metrics.get("trial_id") == best_id["trial_id"] and result.checkpoint:
-            return result
-    return None
+    index = ok[col].idxmin() if cfg.mode == "min" else ok[col].idxmax()
+    return str(ok.loc[index, "trial_id"])
+
+
+def _saved_config(cfg: StudyConfig, folder: Path) -> StudyConfig:
+    """On resume the study continues as it was configured; only where it runs may change."""
+    from study.config import load_config
+
+    saved = load_config(folder / "config.yaml")
+    if dataclasses.replace(saved, resources=cfg.resources) != cfg:
+        logger.warning("--resume: using the config saved in %s (it differs from the one "
+                       "given, outside 'resources')", folder / "config.yaml")
+    return dataclasses.replace(saved, resources=cfg.resources)
 
 
 def run_study(cfg: StudyConfig, *, resume: bool = False,
               progress: Callable[[str], None] | None = None,
-              verbose: bool = False) -> StudyOutcome:
+              verbose: bool = False, callbacks: Sequence[Any] = ()) -> StudyOutcome:
     """Run the whole study described by ``cfg``; returns where the results are.
 
-    ``progress`` receives the one-line status whenever it changes.
+    ``progress`` receives the one-line status whenever it changes; ``callbacks`` are extra
+    Ray Tune callbacks (they must live in importable modules).
     """
+    if resume and cfg.storage.name is None:
+        raise ConfigError("--resume needs storage.name: the name of the study folder to "
+                          "continue, e.g. --set storage.name=study-20261125-134000")
     folder = results_folder(cfg)
+    cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
     prepare_folder(cfg, folder, resume)
+    if resume:
+        cfg = _saved_config(cfg, folder)
     prepared = prepare_data(cfg, folder)
     started = _init_ray(cfg, verbose)
     try:
-        callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
-                                   cfg.scheduler.max_epochs, progress)]
-        grid = _tuner(cfg, prepared, folder, callbacks, resume).fit()
-        trials, epochs = collect_tables(grid, cfg)
+        from study.cluster import check_shared_storage
+
+        check_shared_storage(folder)  # every node must see the results folder
+        all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
+                                       cfg.scheduler.max_epochs, progress),
+                         TrialLedger(str(folder / "trials")), *callbacks]
+        grid = _tuner(cfg, prepared, folder, all_callbacks, resume).fit()
+        trials, epochs = collect_tables(grid, cfg, str(folder / "trials"))
+        close_orphaned_trials(folder)
         write_table(trials, folder, "trials")
         write_table(epochs, folder, "epochs")
-        best = _best_result(grid, trials, cfg)
+        best = _best_trial(trials, cfg)
         test_metrics = None
         if best is not None:
             from study.evaluate import evaluate_best
 
-            with best.checkpoint.as_directory() as ckpt:
-                test_metrics = evaluate_best(ckpt, best.metrics["trial_id"], prepared.splits,
-                                             prepared.synthetic, folder / "best")
+            test_metrics = evaluate_best(state_path(str(folder / "trials"), best), best,
+                                         prepared.splits, prepared.synthetic, folder / "best")
         else:
             logger.warning("no trial finished an epoch; no best model to evaluate")
     finally:

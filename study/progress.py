@@ -66,9 +66,28 @@ class StudyProgress(Callback):
             self.sink(line)
             self._last_line, self._last_time = line, now
 
-    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.counts.running += 1
-        self._emit()
+    def _recount(self, trials: list) -> None:
+        """Counts from the trials' states, so a resumed study starts from the right numbers."""
+        c = self.counts
+        c.finished = c.running = c.stopped = c.failed = 0
+        for trial in trials:
+            status = trial.status
+            if status == "RUNNING":
+                c.running += 1
+            elif status == "ERROR":
+                c.finished += 1
+                c.failed += 1
+            elif status == "TERMINATED":
+                c.finished += 1
+                if int(trial.last_result.get("epoch", 0)) < self.max_epochs:
+                    c.stopped += 1
+            if status != "PENDING":
+                c.offer(trial.last_result.get(c.metric), trial.trial_id)
+
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        if time.monotonic() - self._last_time >= self.min_interval_s:  # O(trials): throttle
+            self._recount(trials)
+            self._emit()
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:
@@ -76,17 +95,13 @@ class StudyProgress(Callback):
         self._emit()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.counts.running = max(0, self.counts.running - 1)
-        self.counts.finished += 1
-        if int(trial.last_result.get("training_iteration", 0)) < self.max_epochs:
-            self.counts.stopped += 1
+        self._recount(trials)
         self._emit(force=True)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self.counts.running = max(0, self.counts.running - 1)
-        self.counts.finished += 1
-        self.counts.failed += 1
+        self._recount(trials)
         self._emit(force=True)
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self._recount(trials)
         self._emit(force=True)

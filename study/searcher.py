@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from ray.tune.search import ConcurrencyLimiter
+from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from study.config import StudyConfig
 from study.space import SpaceFunction
+from trainables.trial import EPOCHS_FILE
 
 __all__ = ["HonestOptunaSearch", "make_searcher", "optuna_storage", "OPTUNA_JOURNAL",
            "OPTUNA_STUDY_NAME"]
@@ -33,18 +34,41 @@ class HonestOptunaSearch(OptunaSearch):
     """``OptunaSearch`` that marks trials ending before ``max_epochs`` (without error) as
     pruned instead of complete."""
 
-    def __init__(self, *args: Any, max_epochs: int, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, max_epochs: int, num_trials: int, state_dir: str,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.max_epochs = max_epochs
+        self.num_trials = num_trials
+        self.state_dir = state_dir
         self._reported: dict[str, int] = {}  # trial id -> last step told to Optuna
 
+    def suggest(self, trial_id: str) -> dict | str | None:
+        """Stop at ``num_trials`` trials, counting those a crashed driver trained but Tune's
+        last snapshot missed (they have an epoch log in ``state_dir``)."""
+        if trial_id not in self._ot_trials:
+            trained = {p.parent.name for p in Path(self.state_dir).glob(f"*/{EPOCHS_FILE}")}
+            if len(trained | set(self._ot_trials)) >= self.num_trials:
+                return Searcher.FINISHED
+        return super().suggest(trial_id)
+
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        super().on_trial_result(trial_id, result)
-        self._reported[trial_id] = int(result.get("training_iteration", 0))
+        """Report the metric at its epoch (Tune's iteration count restarts when a trial is
+        restarted from its own checkpoint; the epoch does not)."""
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return
+        epoch = int(result.get("epoch", 0))
+        if self._reported.get(trial_id, 0) >= epoch:
+            return
+        try:
+            self._ot_trials[trial_id].report(result[self.metric], epoch)
+        except Exception as exc:  # e.g. the trial was told finished before a driver crash
+            logger.warning("optuna: could not report trial %s epoch %d: %s", trial_id, epoch,
+                           exc)
+        self._reported[trial_id] = epoch
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
-        epochs = int((result or {}).get("training_iteration", 0))
+        epochs = int((result or {}).get("epoch", 0))
         if error or not result or epochs >= self.max_epochs:
             super().on_trial_complete(trial_id, result, error)
             return
@@ -53,7 +77,7 @@ class HonestOptunaSearch(OptunaSearch):
         ot_trial = self._ot_trials[trial_id]
         # Tune does not forward the result on which the scheduler stopped the trial
         value = result.get(self.metric)
-        if value is not None and self._reported.get(trial_id) != epochs:
+        if value is not None and self._reported.get(trial_id, 0) < epochs:
             ot_trial.report(value, epochs)
         try:
             self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
@@ -79,5 +103,22 @@ def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
     searcher = HonestOptunaSearch(
         space=SpaceFunction(cfg.space), metric=s.metric, mode=cfg.mode, sampler=sampler,
         study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder),
-        max_epochs=cfg.scheduler.max_epochs)
+        max_epochs=cfg.scheduler.max_epochs, num_trials=s.num_trials,
+        state_dir=str(folder / "trials"))
     return ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
+
+
+def close_orphaned_trials(folder: Path) -> int:
+    """Close Optuna trials still *running* after the study ended; returns how many.
+
+    They were asked for by a driver killed before Ray Tune saved them. One that trained (it
+    has intermediate values) was stopped early by the crash: *pruned*, as an ASHA stop is. One
+    that never trained is *failed*: Tune asked for another configuration instead.
+    """
+    study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
+    orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    for trial in orphans:
+        state = (optuna.trial.TrialState.PRUNED if trial.intermediate_values
+                 else optuna.trial.TrialState.FAIL)
+        study.tell(trial.number, state=state)
+    return len(orphans)

@@ -64,6 +64,7 @@ class TrainSettings:
     seed: int = 0
     device: str = "auto"
     torch_threads: int = 1
+    state_dir: str = "trials"      # where each trial keeps its resumable state
     eval_batch_size: int = 65_536  # large: evaluation has no gradients to keep
 
 

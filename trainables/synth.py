@@ -2,14 +2,19 @@
 
 Why the posterior is exact: the 16 high-level features (HLF) come from 15 independent quantities
 (``j_d2_b1_mmdt`` is a copy of ``j_d2_a1_b1_mmdt``, as in the real files). Each class is a
-mixture of 1-3 Gaussians over 15 latent dims (full covariance). 14 dims map to features through
+mixture of Gaussians over 15 latent dims (full covariance). 14 dims map to features through
 a monotone transform shared by all classes, ``x = lo + (hi - lo) * sigmoid(z)``; its Jacobian is
 the same for every class and cancels in Bayes' rule, so ``P(class | x)`` only needs the latent
 densities at ``z = logit((x - lo) / (hi - lo))``. The 15th dim gives the multiplicity through
 ``m = 5 + floor(166 * sigmoid(w))``: an integer in 5..170 whose probability given the other dims
 and the component is a difference of two normal CDFs (the conditional Gaussian of ``w``), also
 exact. The posterior is a log-sum-exp over components and classes, exact up to the float32
-rounding of the stored features.
+rounding of the stored features. The multiplicity may depend on the other dims (a conditional
+Gaussian) and stays exact; each class has 2-3 components (a spike, a shoulder, a tail).
+
+Tuning (version 1): Bayes accuracy about 0.80 and one-vs-rest Bayes AUCs g 0.966, q 0.962,
+W 0.954, Z 0.960, t 0.994, while the best single feature gives about 0.58; a 64-32-32 MLP on
+standardised features reaches about 0.78 in 40 epochs on 400k jets.
 
 The other Format A columns (pt, eta, ungroomed and tau variables, other groomed masses) are
 plausible functions of the HLF plus noise that never look at the label, so they carry no class
@@ -48,6 +53,7 @@ logger = logging.getLogger(__name__)
 GENERATOR_VERSION: int = 1
 _ATTR = "jetstudy_synthetic"
 _BLOCK = 10_000  # jets per independently seeded block (= the default file size)
+_CHUNK = 32_768  # rows per step of bayes_posterior
 _PRIORS = np.array([0.20125, 0.195, 0.20125, 0.20125, 0.20125])  # g q W Z t: quark a bit low
 
 # Latent dims: the 16 HLF minus the duplicated j_d2_b1_mmdt (HLF column 6), multiplicity last.
@@ -109,11 +115,16 @@ def _build_params() -> dict[str, np.ndarray]:
     szz, szw, sww = cov[:, :14, :14], cov[:, :14, 14], cov[:, 14, 14]
     chol_zz = np.linalg.cholesky(szz)
     beta = np.linalg.solve(szz, szw[..., None])[..., 0]  # E[w | z] = mu_w + (z - mu_z) @ beta
+    white = np.linalg.inv(chol_zz).transpose(0, 2, 1)  # (z - mu_z) @ white[k] ~ N(0, I)
+    mu = np.array(mus)
     return {
-        "mu": np.array(mus), "chol": np.linalg.cholesky(cov),
-        "prec_chol": np.linalg.inv(chol_zz),
+        "mu": mu, "chol": np.linalg.cholesky(cov),
+        # all components at once: z @ white_all - white_off, split in blocks of 14 per component
+        "white_all": np.concatenate(list(white), axis=1),
+        "white_off": np.einsum("ki,kij->kj", mu[:, :14], white).ravel(),
         "logdet_half": np.log(np.diagonal(chol_zz, axis1=1, axis2=2)).sum(axis=1),
-        "beta": beta, "cond_sd": np.sqrt(sww - np.einsum("ki,ki->k", szw, beta)),
+        "beta_all": beta.T, "beta_off": mu[:, 14] - np.einsum("ki,ki->k", mu[:, :14], beta),
+        "cond_sd": np.sqrt(sww - np.einsum("ki,ki->k", szw, beta)),
         "cls": np.array([c for c, _, _ in _COMPONENTS]),
         "logw": np.log([w for _, w, _ in _COMPONENTS]),
     }
@@ -306,11 +317,20 @@ def is_synthetic_file(path: str | Path) -> bool:
 def _log_diff_ndtr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``log(Phi(b) - Phi(a))`` for ``a < b``, accurate in both tails."""
     upper = a > 0  # use the survival function there: Phi(b) - Phi(a) = Phi(-a) - Phi(-b)
-    big = np.where(upper, log_ndtr(-a), log_ndtr(b))
-    small = np.where(upper, log_ndtr(-b), log_ndtr(a))
-    d = small - big  # <= 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return big + np.where(d > -np.log(2.0), np.log(-np.expm1(d)), np.log1p(-np.exp(d)))
+    big = log_ndtr(np.where(upper, -a, b))
+    small = log_ndtr(np.where(upper, -b, a))
+    with np.errstate(divide="ignore", invalid="ignore"):  # log(1 - e^d), d <= 0: abs error ~1e-16
+        return big + np.log(-np.expm1(small - big))
+
+
+def _component_loglik(z: np.ndarray, w_lo: np.ndarray, w_hi: np.ndarray) -> np.ndarray:
+    """log(weight * N(z; mu, S_zz) * P(m | z)) per component (rows, K), without the shared
+    ``-7 log(2 pi)`` and the transform's Jacobian, both of which cancel in the posterior."""
+    white = (z @ _P["white_all"] - _P["white_off"]).reshape(len(z), len(_COMPONENTS), 14)
+    maha = np.einsum("nkd,nkd->nk", white, white)
+    mean_w, sd = z @ _P["beta_all"] + _P["beta_off"], _P["cond_sd"]
+    log_pm = _log_diff_ndtr((w_lo[:, None] - mean_w) / sd, (w_hi[:, None] - mean_w) / sd)
+    return _P["logw"] - 0.5 * maha - _P["logdet_half"] + log_pm
 
 
 def bayes_posterior(x16: np.ndarray) -> np.ndarray:
@@ -336,12 +356,9 @@ def bayes_posterior(x16: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         w_lo, w_hi = logit((m - _M_LO) / _M_N), logit((m - _M_LO + 1) / _M_N)
     ll = np.empty((len(x), len(_COMPONENTS)))
-    for k in range(len(_COMPONENTS)):
-        d = z - _P["mu"][k, :14]
-        maha = np.square(d @ _P["prec_chol"][k].T).sum(axis=1)
-        mean_w, sd = _P["mu"][k, 14] + d @ _P["beta"][k], _P["cond_sd"][k]
-        log_pm = _log_diff_ndtr((w_lo - mean_w) / sd, (w_hi - mean_w) / sd)
-        ll[:, k] = _P["logw"][k] - 0.5 * maha - _P["logdet_half"][k] + log_pm
+    for start in range(0, len(x), _CHUNK):  # chunks bound the (rows, 14 * K) temporaries
+        rows = slice(start, start + _CHUNK)
+        ll[rows] = _component_loglik(z[rows], w_lo[rows], w_hi[rows])
     log_joint = np.stack([logsumexp(ll[:, _P["cls"] == c], axis=1) for c in range(5)], axis=1)
     log_joint += np.log(_PRIORS)
     post = np.exp(log_joint - logsumexp(log_joint, axis=1, keepdims=True))

@@ -1,18 +1,19 @@
 """The Ray Tune function trainable: the only place in ``trainables`` that talks to Ray.
 
 It picks the device Ray gave the trial, builds a :class:`~trainables.loop.Trainer`, resumes
-from the trial's checkpoint if Tune restored one, and reports each epoch with
-``ray.tune.report`` (with a checkpoint every ``checkpoint_every`` epochs).
+from the trial's own checkpoint if there is one, and reports each epoch with
+``ray.tune.report``.
 
 Lives in an importable module because Ray pickles trainables by reference.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import tempfile
 import zlib
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,12 +21,20 @@ from ray import tune
 
 from trainables.loop import Hyperparams, Trainer, TrainSettings, TrialData, arch_from_params, fit
 
-__all__ = ["run_trial", "pick_device", "trial_seed", "STATE_FILE"]
+__all__ = ["run_trial", "pick_device", "trial_seed", "state_path", "ended_marker", "save_state",
+           "read_epochs", "STATE_FILE", "ENDED_FILE", "EPOCHS_FILE", "CONFIG_FILE"]
 
 logger = logging.getLogger(__name__)
 
 #: The file inside each Tune checkpoint directory.
 STATE_FILE = "state.pt"
+#: One JSON line per trained epoch, appended as the trial goes (the trial's own learning curve:
+#: Tune's result logs restart when Tune restarts a trial).
+EPOCHS_FILE = "epochs.jsonl"
+#: The trial's configuration, so the tables can list it even if Tune lost track of it.
+CONFIG_FILE = "config.json"
+#: Marks a trial Ray Tune has finished, so a restarted driver does not train it again.
+ENDED_FILE = "ended"
 
 
 def pick_device(requested: str) -> torch.device:
@@ -56,29 +65,73 @@ def trial_seed(study_seed: int, trial_id: str) -> int:
     return (study_seed * 1_000_003 + zlib.crc32(trial_id.encode())) % (2**31)
 
 
+def state_path(state_dir: str, trial_id: str) -> Path:
+    """Where a trial keeps its resumable state (under the shared results folder)."""
+    return Path(state_dir) / trial_id / STATE_FILE
+
+
+def ended_marker(state_dir: str, trial_id: str) -> Path:
+    """Written by the driver when Tune has finished a trial (see ``study.ledger``)."""
+    return Path(state_dir) / trial_id / ENDED_FILE
+
+
+def read_epochs(state_dir: str, trial_id: str) -> list[dict[str, Any]]:
+    """The trial's per-epoch metrics, one entry per epoch (the latest when an epoch was trained
+    twice, i.e. after a restart from an earlier checkpoint)."""
+    path = Path(state_dir) / trial_id / EPOCHS_FILE
+    if not path.is_file():
+        return []
+    by_epoch: dict[int, dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by a crash
+            continue
+        by_epoch[int(row["epoch"])] = row
+    return [by_epoch[e] for e in sorted(by_epoch)]
+
+
+def save_state(state: dict[str, Any], path: Path) -> None:
+    """Atomically replace the trial's state file: a kill never leaves half a checkpoint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
 def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) -> None:
-    """Train one configuration, reporting every epoch to Ray Tune."""
+    """Train one configuration, reporting every epoch to Ray Tune.
+
+    The trial checkpoints itself to ``settings.state_dir/<trial id>/state.pt`` instead of
+    handing Tune checkpoints: with Tune's ``num_to_keep``, a driver killed between deleting an
+    old checkpoint and saving its experiment state resumes onto a checkpoint that no longer
+    exists. When Tune restarts a trial (driver resumed, worker lost), the trial continues from
+    its own state; one that had already ended only repeats its last result.
+    """
     torch.set_num_threads(settings.torch_threads)
     trial_id = tune.get_context().get_trial_id() or "local"
     device = pick_device(settings.device)
     arch = arch_from_params(config, n_inputs=data.x_train.shape[1])
     hp = Hyperparams(lr=float(config["lr"]), l1=float(config.get("l1", 0.0)),
                      l2=float(config.get("l2", 0.0)))
+    path = state_path(settings.state_dir, trial_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not (path.parent / CONFIG_FILE).is_file():
+        (path.parent / CONFIG_FILE).write_text(json.dumps(config))
+    resume_state = None
+    if path.is_file():
+        resume_state = torch.load(path, map_location=device, weights_only=False)
+        done = resume_state["trainer"]["epoch"] >= settings.max_epochs
+        if done or ended_marker(settings.state_dir, trial_id).is_file():
+            tune.report(resume_state["last_metrics"])  # nothing left to train
+            return
     trainer = Trainer(arch, hp, settings, data, device, seed=trial_seed(settings.seed, trial_id))
 
-    resume_state = None
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:
-        with checkpoint.as_directory() as folder:
-            resume_state = torch.load(os.path.join(folder, STATE_FILE), map_location=device,
-                                      weights_only=False)
-
     def report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
-        if state is None:
-            tune.report(metrics)
-            return
-        with tempfile.TemporaryDirectory() as folder:
-            torch.save(state, os.path.join(folder, STATE_FILE))
-            tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+        with open(path.parent / EPOCHS_FILE, "a") as log:
+            log.write(json.dumps(metrics) + "\n")
+        if state is not None:
+            save_state({**state, "last_metrics": metrics}, path)
+        tune.report(metrics)
 
     fit(trainer, report, resume_state)
