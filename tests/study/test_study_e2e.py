@@ -45,7 +45,7 @@ def small_config(results_dir: Path, name: str, **sections: dict) -> StudyConfig:
 def ray_cluster():
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
 
