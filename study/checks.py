@@ -183,7 +183,7 @@ class Range(Check):
         kind = "integers" if self.integer else "numbers"
         text = f"a range [low, high] of {kind} with low <= high"
         if self.lo is not None or self.hi is not None:
-            text += f", each {_bounds(self.lo, self.hi, lo_open=self.log)}"
+            text += f", each {_bounds(self.lo, self.hi, lo_open=self.log and self.lo <= 0)}"
         if self.allow_off:
             text += ", or [0, 0] to switch it off"
         return text

@@ -18,6 +18,7 @@ The resolved config is written next to the results (``config.yaml``) and
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -175,6 +176,20 @@ class StudyConfig:
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(StudyConfig)}
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1e-4`` (no dot) as a string; physicists write rates that way."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def _yaml_load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def _fmt(value: Any) -> str:
     """A value as the user would write it in YAML (strings quoted)."""
     if isinstance(value, str):
@@ -210,7 +225,7 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
 
 def _cross_checks(cfg: StudyConfig) -> None:
     d, s = cfg.data, cfg.scheduler
-    if d.val_fraction + d.test_fraction >= 0.9:
+    if d.val_fraction + d.test_fraction > 0.9 + 1e-12:
         raise ConfigError(
             f"data.val_fraction + data.test_fraction must leave at least 10% of the jets for "
             f"training, got {d.val_fraction:g} + {d.test_fraction:g}; set e.g. 0.2 and 0.2")
@@ -251,7 +266,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             raise ConfigError(f"--set {item!r} must look like section.field=value; "
                               f"e.g. --set search.num_trials=200")
         try:
-            value = yaml.safe_load(text)
+            value = _yaml_load(text)
         except yaml.YAMLError:
             value = text
         section, name = parts
@@ -270,7 +285,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
             raise ConfigError(f"config file {str(p)!r} does not exist; pass a YAML file such as "
                               f"configs/dryrun.yaml")
         try:
-            raw = yaml.safe_load(p.read_text()) or {}
+            raw = _yaml_load(p.read_text()) or {}
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" at line {where.line + 1}" if where is not None else ""
