@@ -61,12 +61,17 @@ class _ProgressLine:
         self.stream = stream
         self.tty = stream.isatty()
         self.width = 0
+        self.last_counts = ""
 
     def __call__(self, line: str) -> None:
         if self.tty:
             self.stream.write("\r" + line.ljust(self.width))
             self.width = len(line)
-        else:
+        else:  # a log file: one line per finished trial, not per epoch
+            counts = line.split("|")[0]
+            if counts == self.last_counts:
+                return
+            self.last_counts = counts
             self.stream.write(line + "\n")
         self.stream.flush()
 
