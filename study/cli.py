@@ -57,9 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 class _ProgressLine:
     """Rewrites one terminal line in place (or prints lines when not a terminal)."""
 
-    def __init__(self, stream=sys.stderr) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
+    def __init__(self, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
         self.width = 0
         self.last_counts = ""
 

@@ -57,14 +57,14 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
     """Start or join Ray; returns True when this call started it (and must shut it down)."""
     import ray
 
-    if ray.is_initialized():
-        return False
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     # Tune snapshots its experiment state every >= 10 s by default; a trial started and
     # finished inside that window would be unknown to a resumed driver. 1 s keeps it small.
     os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
     if not verbose:  # Ray's new console output prints its banner even at verbose=0
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    if ray.is_initialized():  # Tune reads the settings above when the study runs
+        return False
     kwargs: dict[str, Any] = {"log_to_driver": verbose,
                               "logging_level": logging.INFO if verbose else logging.ERROR}
     if cfg.resources.address:
@@ -205,6 +205,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
         from study.cluster import check_shared_storage
 
         check_shared_storage(folder)  # every node must see the results folder
+        (folder / "trials").mkdir(exist_ok=True)  # trials check they can see it (autoscaling)
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
                                        cfg.scheduler.max_epochs, progress),
                          TrialLedger(str(folder / "trials")), *callbacks]

@@ -58,6 +58,13 @@ class StudyProgress(Callback):
         self._last_line = ""
         self._last_time = 0.0
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles callbacks into tuner.pkl; the sink (a terminal, a widget) may not
+        # pickle and means nothing to a resumed driver, which passes its own
+        state = self.__dict__.copy()
+        state["sink"] = None
+        return state
+
     def _emit(self, force: bool = False) -> None:
         line = self.counts.format()
         now = time.monotonic()

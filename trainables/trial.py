@@ -114,8 +114,11 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     arch = arch_from_params(config, n_inputs=data.x_train.shape[1])
     hp = Hyperparams(lr=float(config["lr"]), l1=float(config.get("l1", 0.0)),
                      l2=float(config.get("l2", 0.0)))
+    if not Path(settings.state_dir).is_dir():  # e.g. a node added later by the autoscaler
+        raise RuntimeError(f"this node cannot see {settings.state_dir}: storage.results_dir "
+                           f"must be a path mounted on every node (see docs/cluster.md)")
     path = state_path(settings.state_dir, trial_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(exist_ok=True)
     if not (path.parent / CONFIG_FILE).is_file():
         (path.parent / CONFIG_FILE).write_text(json.dumps(config))
     resume_state = None
