@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import optuna
@@ -41,13 +42,19 @@ def small_config(results_dir: Path, name: str, **sections: dict) -> StudyConfig:
     return from_dict(raw)
 
 
+CANARY = "jetstudy-canary-not-a-real-secret-7f3a"
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     import ray
 
+    # a credential in the environment of the driver and its workers must not reach the results
+    os.environ["AWS_SECRET_ACCESS_KEY"] = CANARY
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
+    os.environ.pop("AWS_SECRET_ACCESS_KEY", None)
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +176,11 @@ def test_cli_bad_config_value_is_one_clear_line(tmp_path: Path, capsys) -> None:
     assert code == 2
     assert err.strip() == ("error: search.max_concurrent must be an integer >= 1, got 0; "
                            "set e.g. 4")
+
+
+def test_no_credentials_in_results(study) -> None:
+    _, outcome, _ = study
+    files = [p for p in outcome.folder.rglob("*") if p.is_file()]
+    assert len(files) > 20
+    for path in files:
+        assert CANARY.encode() not in path.read_bytes(), path
