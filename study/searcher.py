@@ -42,6 +42,13 @@ class HonestOptunaSearch(OptunaSearch):
         self.state_dir = state_dir
         self._reported: dict[str, int] = {}  # trial id -> last step told to Optuna
 
+    def restore(self, checkpoint_path: str) -> None:
+        """After a driver crash: the sampler's random state is the snapshot's, so it would
+        propose again the configurations it proposed after the snapshot (those trials are in
+        the tables as interrupted). A fresh random state proposes new ones instead."""
+        super().restore(checkpoint_path)
+        self._ot_study.sampler.reseed_rng()
+
     def suggest(self, trial_id: str) -> dict | str | None:
         """Stop at ``num_trials`` trials, counting those a crashed driver trained but Tune's
         last snapshot missed (they have an epoch log in ``state_dir``)."""

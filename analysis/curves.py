@@ -1,0 +1,56 @@
+"""Which learning curves to show: the best trials, then a few of each regime.
+
+Within a regime the trials that ran the most epochs are shown first (ties broken by a seeded
+shuffle): a curve of two epochs cut short by ASHA says little about the regime.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisError
+from analysis.maps import score_column
+from analysis.pareto import PARETO_STATUSES
+from analysis.regimes import REGIMES
+
+__all__ = ["select_learning_curves"]
+
+
+def select_learning_curves(
+    trials: pd.DataFrame,
+    regimes: pd.DataFrame,
+    epochs: pd.DataFrame,
+    metric: str,
+    maximize: bool,
+    n_best: int = 3,
+    n_per_regime: int = 3,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """Long table ``group, trial_id, epoch, train_loss, val_loss``; ``group`` is ``best`` (the
+    best non-failed trials, as in the report's best trial) or a
+    regime. A trial appears in one group only (``best`` first, best trial first); groups follow
+    :data:`~analysis.regimes.REGIMES`."""
+    have_curve = set(epochs["trial_id"])
+    df = regimes[regimes["trial_id"].isin(have_curve)].merge(trials, on=["trial_id", "status"])
+    if df.empty:
+        raise AnalysisError("the epochs table has no curve for any trial in the trials table")
+    chosen: list[tuple[str, str]] = []
+    score = score_column(df, metric)
+    if score is not None:
+        ok = df[np.isfinite(df[score]) & df["status"].isin(PARETO_STATUSES)]  # not a diverged one
+        ranked = ok.sort_values(score, ascending=not maximize, kind="mergesort")
+        chosen += [("best", t) for t in ranked["trial_id"].head(n_best)]
+    taken = {t for _, t in chosen}
+    rng = np.random.default_rng(seed)
+    for regime in REGIMES:
+        if regime == "undetermined":
+            continue
+        pool = df[(df["regime"] == regime) & ~df["trial_id"].isin(taken)]
+        pool = pool.assign(_r=rng.random(len(pool))).sort_values(
+            ["epochs_judged", "_r"], ascending=[False, True], na_position="last")
+        chosen += [(regime, t) for t in pool["trial_id"].head(n_per_regime)]
+    picked = pd.DataFrame(chosen, columns=["group", "trial_id"]).rename_axis("rank").reset_index()
+    curves = picked.merge(epochs[["trial_id", "epoch", "train_loss", "val_loss"]], on="trial_id")
+    curves = curves.sort_values(["rank", "epoch"], kind="mergesort").drop(columns="rank")
+    return curves.reset_index(drop=True)

@@ -1,0 +1,177 @@
+"""Hyperparameter importance, computed by Optuna's own evaluators on a study rebuilt from the table.
+
+We do not write an importance method: the trials table is turned back into an in-memory Optuna
+study (``create_study`` + ``add_trial(create_trial(...))``) and handed to Optuna. Distributions
+come from ``config.yaml``'s ``space`` when given (widened to cover the data, in case the table
+came from another config), else they are inferred from the table.
+
+The default evaluator is PED-ANOVA (``PedAnovaImportanceEvaluator``): deterministic, numpy-only
+and ~0.02 s on 1,000 trials, where fANOVA (``FanovaImportanceEvaluator(seed=0)``, also
+deterministic) needs scikit-learn and ~25 s on 1,000 trials. PED-ANOVA measures how much each
+hyperparameter's distribution in the top 10% of trials differs from the whole; fANOVA how much
+of the metric's variance each one explains.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisError
+from analysis.maps import max_width, score_column
+
+__all__ = ["Importance", "hyperparameter_importance", "search_distributions", "EVALUATORS"]
+
+logger = logging.getLogger(__name__)
+
+#: Evaluator names accepted by :func:`hyperparameter_importance` and how the report names them.
+EVALUATORS: dict[str, str] = {
+    "ped-anova": "Optuna PedAnovaImportanceEvaluator (PED-ANOVA, top 10% of trials)",
+    "fanova": "Optuna FanovaImportanceEvaluator(seed=0) (fANOVA)",
+}
+
+# table column -> (config.space key, kind, log scale when positive); "max_width" is derived.
+# Sizes, penalties and learning rates act multiplicatively, so they live on a log scale.
+_PARAMS: dict[str, tuple[str, str, bool]] = {
+    "depth": ("depth", "int", False),
+    "max_width": ("width", "int", True),
+    "dropout": ("dropout", "float", False),
+    "l1": ("l1", "float", True),
+    "l2": ("l2", "float", True),
+    "lr": ("lr", "float", True),
+    "activation": ("activations", "cat", False),
+    "batch_norm": ("batch_norm", "cat", False),
+    "batch_size": ("batch_size", "cat", False),
+}
+
+
+@dataclass(frozen=True)
+class Importance:
+    """``table``: ``param, importance`` sorted high to low, summing to 1; ``evaluator``: its
+    description; ``n_trials``: trials the study was rebuilt from; ``target``: the column used."""
+
+    table: pd.DataFrame
+    evaluator: str
+    n_trials: int
+    target: str
+
+
+def _range(space: dict[str, Any], key: str) -> tuple[float, float] | None:
+    value = space.get(key)
+    numbers = isinstance(value, (list, tuple)) and all(isinstance(v, (int, float)) for v in value)
+    if numbers and len(value) == 2:
+        return float(value[0]), float(value[1])
+    return None
+
+
+def search_distributions(df: pd.DataFrame, space: dict[str, Any] | None) -> dict[str, Any]:
+    """Optuna distributions for the columns of ``df`` that vary, keyed by column name."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    space = space or {}
+    out: dict[str, Any] = {}
+    for col, (key, kind, log_scale) in _PARAMS.items():
+        if col not in df.columns or df[col].nunique(dropna=True) < 2:
+            continue  # a constant (or switched-off) hyperparameter has no importance to measure
+        values = df[col]
+        if kind == "cat":
+            listed = space.get(key) if isinstance(space.get(key), list) else []
+            choices = sorted({*listed, *values.tolist()}, key=str)
+            out[col] = CategoricalDistribution(choices)
+            continue
+        lo, hi = float(values.min()), float(values.max())
+        configured = _range(space, key)
+        if configured is not None:
+            lo, hi = min(lo, configured[0]), max(hi, configured[1])
+        log = log_scale and lo > 0
+        if kind == "int":
+            out[col] = IntDistribution(int(math.floor(lo)), int(math.ceil(hi)), log=log and lo >= 1)
+        else:
+            out[col] = FloatDistribution(lo, hi, log=log)
+    return out
+
+
+def _param_value(value: Any, dist: Any) -> Any:
+    """A table value in the type its Optuna distribution checks for (ints come back as floats)."""
+    from optuna.distributions import FloatDistribution, IntDistribution
+
+    if isinstance(dist, IntDistribution):
+        return int(round(value))
+    return float(value) if isinstance(dist, FloatDistribution) else value
+
+
+def _evaluator(name: str) -> Any:
+    import optuna
+
+    if name == "ped-anova":
+        return optuna.importance.PedAnovaImportanceEvaluator()
+    if name == "fanova":
+        return optuna.importance.FanovaImportanceEvaluator(seed=0)
+    raise AnalysisError(
+        f"importance evaluator {name!r} is unknown; use one of {', '.join(EVALUATORS)}"
+    )
+
+
+def hyperparameter_importance(
+    trials: pd.DataFrame,
+    space: dict[str, Any] | None,
+    metric: str,
+    maximize: bool,
+    evaluator: Literal["ped-anova", "fanova"] = "ped-anova",
+    min_trials: int = 2,
+) -> Importance:
+    """Importance of each varying hyperparameter for ``metric`` over finished trials.
+
+    Uses completed and stopped trials with a finite metric (``best_<metric>`` when present: the
+    value the search itself saw). Raises :class:`AnalysisError` with fewer than ``min_trials``
+    such trials or when no hyperparameter varies.
+    """
+    import optuna
+
+    target = score_column(trials, metric)
+    if target is None:
+        raise AnalysisError(f"the trials table has no `{metric}` values to explain")
+    df = trials[trials["status"].isin(("completed", "stopped"))].copy()
+    df["max_width"] = max_width(df) if not df.empty else np.nan
+    df = df[np.isfinite(df[target])]
+    too_few = f"needs at least {min_trials} finished trials with `{target}`, found {{}}"
+    if len(df) < min_trials:
+        raise AnalysisError(too_few.format(len(df)))
+    dists = search_distributions(df, space)
+    if not dists:
+        raise AnalysisError("no hyperparameter varies between the finished trials")
+    df = df.dropna(subset=list(dists))
+    if len(df) < min_trials:
+        raise AnalysisError(too_few.format(len(df)))
+    frozen = [
+        optuna.trial.create_trial(
+            params={col: _param_value(row[col], dist) for col, dist in dists.items()},
+            distributions=dists,
+            value=float(row[target]),
+        )
+        for _, row in df.iterrows()
+    ]
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # "A new study created" is noise here
+    try:
+        study = optuna.create_study(direction="maximize" if maximize else "minimize")
+        study.add_trials(frozen)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            scores = optuna.importance.get_param_importances(study, evaluator=_evaluator(evaluator))
+    finally:
+        optuna.logging.set_verbosity(previous)
+    for w in caught:
+        logger.info("optuna: %s", w.message)
+    table = pd.DataFrame({"param": list(scores), "importance": [float(v) for v in scores.values()]})
+    total = table["importance"].sum()
+    if not total > 0:  # every hyperparameter equally useless: share equally rather than divide by 0
+        table["importance"] = 1.0 / len(table)
+    return Importance(table=table.sort_values("importance", ascending=False, ignore_index=True),
+                      evaluator=EVALUATORS[evaluator], n_trials=len(df), target=target)

@@ -1,0 +1,209 @@
+"""Regime maps: which regime dominates each region of the hyperparameter space.
+
+A map is a table of cells (one per pair of bins of two hyperparameters) with the number of
+trials, the count of each regime, the dominant regime and the best search metric in the cell;
+``plots.draw_regime_map`` colours it. Bins are chosen for the quantity: depth is a category,
+widths and parameter counts are log-spaced (they span decades), L1/L2 strengths log-spaced with
+a separate "off" bin for 0, dropout linear.
+
+>>> cells = regime_map(trials, regimes, "depth", "max_width", "val_loss", False)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import AnalysisError
+from analysis.regimes import REGIMES
+
+__all__ = ["RegimeMap", "max_width", "bin_values", "regime_map", "MAP_AXES", "score_column"]
+
+logger = logging.getLogger(__name__)
+
+#: Map axes: trials column -> (axis title, binning). ``max_width`` is derived by :func:`max_width`.
+MAP_AXES: dict[str, tuple[str, str]] = {
+    "depth": ("hidden layers", "category"),
+    "max_width": ("widest hidden layer (units)", "log2"),
+    "n_params": ("trainable parameters", "log10half"),
+    "l1": ("L1 strength", "log10"),
+    "l2": ("L2 strength", "log10"),
+    "dropout": ("dropout", "linear"),
+}
+
+_JUDGED = [r for r in REGIMES if r != "undetermined"]
+
+
+@dataclass(frozen=True)
+class RegimeMap:
+    """Cells of one map. ``cells`` has ``x, y`` (ordered categoricals holding every bin, so empty
+    bins still get a row/column), ``n_trials``, ``n_<regime>`` per regime, ``n_full`` (trials
+    judged on the full epoch budget), ``dominant``, ``partial_only`` and ``best`` (best
+    ``metric`` in the cell; NaN if no trial there has it)."""
+
+    x: str
+    y: str
+    x_title: str
+    y_title: str
+    metric: str
+    maximize: bool
+    cells: pd.DataFrame
+
+
+def max_width(trials: pd.DataFrame) -> pd.Series:
+    """Widest hidden layer per trial, from ``width_*`` columns or else the ``widths`` string.
+
+    The widest layer, not the first, because it bounds what the network can represent whatever
+    the layer order; depth carries the rest.
+    """
+    cols = [c for c in trials.columns if c.startswith("width_")]
+    if cols:
+        return trials[cols].max(axis=1, skipna=True)
+    if "widths" in trials.columns:
+        def parse(s: str) -> float:
+            try:
+                return float(max(int(w) for w in str(s).split("-") if w.strip()))
+            except ValueError:
+                return np.nan
+        return trials["widths"].map(parse).astype(float)
+    raise AnalysisError("the trials table has neither width_* columns nor widths; no width map")
+
+
+def score_column(trials: pd.DataFrame, metric: str) -> str | None:
+    """``best_<metric>`` (the value the search kept) when present, else ``<metric>``, else None."""
+    for col in (f"best_{metric}", metric):
+        if col in trials.columns and trials[col].notna().any():
+            return col
+    return None
+
+
+def _fmt(v: float) -> str:
+    if v == 0:
+        return "0"
+    if abs(v) >= 1000:
+        return f"{v / 1000:.3g}k" if abs(v) < 1e6 else f"{v / 1e6:.3g}M"
+    return f"{v:.3g}" if abs(v) >= 0.01 else f"{v:.0e}"
+
+
+def _round_edges(lo: float, hi: float, n: int = 5) -> np.ndarray:
+    """About ``n`` equal bins from ``lo`` to ``hi`` with round steps (1, 2, 2.5 or 5 x 10^k)."""
+    if hi <= lo:
+        return np.array([lo, lo + 1.0])
+    raw = (hi - lo) / n
+    scale = 10 ** math.floor(math.log10(raw))
+    step = next(m * scale for m in (1, 2, 2.5, 5, 10) if m * scale >= raw * (1 - 1e-9))
+    start = math.floor(lo / step + 1e-9) * step
+    count = max(1, math.ceil((hi - start) / step - 1e-9))
+    edges = start + step * np.arange(count + 1)
+    if edges[-1] <= hi:  # hi exactly on an edge: the last bin includes it
+        edges[-1] = hi
+    return np.round(edges, 12)
+
+
+def bin_values(values: pd.Series, kind: str) -> pd.Series:
+    """Ordered categorical bin labels for ``values``; NaN stays NaN.
+
+    ``kind`` is ``category`` (each integer its own bin), ``log2``/``log10``/``log10half`` (edges
+    at powers of 2, 10 or sqrt(10); 0 gets an ``off`` bin) or ``linear`` (about 5 bins with round
+    edges, e.g. 0, 0.1, ..., 0.5).
+    """
+    v = pd.to_numeric(values, errors="coerce").astype(float)
+    finite = v[np.isfinite(v)]
+    if finite.empty:
+        return pd.Series(pd.Categorical([None] * len(v)), index=v.index)
+    if kind == "category":
+        levels = sorted({int(round(x)) for x in finite})
+        labels = v.map(lambda x: str(int(round(x))) if np.isfinite(x) else None)
+        categories = [str(x) for x in levels]
+        return pd.Series(pd.Categorical(labels, categories=categories, ordered=True), index=v.index)
+    if kind == "linear":
+        edges = _round_edges(float(finite.min()), float(finite.max()))
+    elif kind in ("log2", "log10", "log10half"):
+        base = {"log2": 2.0, "log10": 10.0, "log10half": math.sqrt(10.0)}[kind]
+        pos = finite[finite > 0]
+        if pos.empty:
+            edges = np.array([])
+        else:
+            k0 = math.floor(math.log(pos.min(), base) + 1e-9)
+            k1 = max(math.ceil(math.log(pos.max(), base) - 1e-9), k0 + 1)
+            edges = base ** np.arange(k0, k1 + 1, dtype=float)
+    else:
+        raise AnalysisError(f"bin kind {kind!r} is unknown; use category, log2, log10 or linear")
+    names = [f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(edges[:-1], edges[1:])]
+    has_off = kind != "linear" and bool((finite <= 0).any())
+    categories = (["off"] if has_off else []) + names
+
+    def label(x: float) -> str | None:
+        if not np.isfinite(x):
+            return None
+        if x <= 0 and has_off:
+            return "off"
+        i = int(np.clip(np.searchsorted(edges, x, side="right") - 1, 0, len(names) - 1))
+        return names[i]
+
+    binned = pd.Categorical(v.map(label), categories=categories, ordered=True)
+    return pd.Series(binned, index=v.index)
+
+
+def _regime_counts(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    counts = pd.crosstab([df["x"], df["y"]], df["regime"]) if len(df) else pd.DataFrame()
+    counts = counts.reindex(columns=_JUDGED, fill_value=0)
+    counts.columns = names
+    return counts
+
+
+def regime_map(
+    trials: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, metric: str, maximize: bool
+) -> RegimeMap:
+    """Cells of the ``x`` by ``y`` map over judged trials (``undetermined`` ones are left out).
+
+    The dominant regime is the most frequent among the cell's trials judged on the full epoch
+    budget, or among all its trials when none ran the full budget (``partial_only``); a tie goes
+    to the regime listed first in :data:`~analysis.regimes.REGIMES`. Raises
+    :class:`AnalysisError` when an axis is missing or constant (a hyperparameter switched off in
+    the study says nothing about regimes).
+    """
+    df = trials.copy()
+    if "max_width" in (x, y):
+        df["max_width"] = max_width(df)
+    for axis in (x, y):
+        if axis not in df.columns:
+            raise AnalysisError(f"the trials table has no `{axis}` column")
+        values = df[axis].dropna()
+        if values.nunique() < 2:
+            shown = _fmt(float(values.iloc[0])) if len(values) else "missing"
+            raise AnalysisError(f"`{axis}` does not vary in this study (all {shown})")
+    df = df.merge(regimes[["trial_id", "regime", "judged_on_partial"]], on="trial_id")
+    df = df[df["regime"] != "undetermined"]
+    if df.empty:
+        raise AnalysisError("no trial could be judged yet, so there is no regime to map")
+    df["x"] = bin_values(df[x], MAP_AXES.get(x, (x, "linear"))[1])
+    df["y"] = bin_values(df[y], MAP_AXES.get(y, (y, "linear"))[1])
+    score = score_column(df, metric)
+    df["score"] = df[score] if score else np.nan
+    names = [f"n_{r}" for r in _JUDGED]
+    counts = _regime_counts(df, names)
+    full = _regime_counts(df[~df["judged_on_partial"].astype(bool)], names)
+    full = full.reindex(counts.index, fill_value=0)
+    grouped = df.groupby(["x", "y"], observed=True)["score"]
+    best = grouped.max() if maximize else grouped.min()
+    cells = counts.join(best.rename("best"))
+    cells["n_trials"] = counts.sum(axis=1)
+    cells["n_full"] = full.sum(axis=1)
+    cells = cells[cells["n_trials"] > 0]
+    # full-budget trials decide where there are any: a trial stopped after two epochs says how
+    # fast a model starts, not where it ends up
+    has_full = cells[["n_full"]].to_numpy() > 0
+    votes = np.where(has_full, full.loc[cells.index].to_numpy(), cells[names].to_numpy())
+    cells["dominant"] = [_JUDGED[i] for i in np.argmax(votes, axis=1)]
+    cells["partial_only"] = cells["n_full"] == 0
+    cells = cells.reset_index()
+    cells["x"] = pd.Categorical(cells["x"], categories=df["x"].cat.categories, ordered=True)
+    cells["y"] = pd.Categorical(cells["y"], categories=df["y"].cat.categories, ordered=True)
+    x_title, y_title = MAP_AXES.get(x, (x, ""))[0], MAP_AXES.get(y, (y, ""))[0]
+    return RegimeMap(x=x, y=y, x_title=x_title, y_title=y_title, metric=score or metric,
+                     maximize=maximize, cells=cells)

@@ -1,0 +1,375 @@
+"""All drawing of the analysis: functions that take finished results and an ``ax``.
+
+Nothing here computes a result. Figures are built as :class:`matplotlib.figure.Figure` objects
+on an Agg canvas, never through ``pyplot``: no global backend is chosen, no figure registry fills
+up, and a figure is freed once it is saved. This is the only module of ``analysis`` that imports
+matplotlib (and seaborn), so the rest imports on a machine without a display.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.axes import Axes
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+
+from analysis.complexity import ComplexityCurve
+from analysis.importance import Importance
+from analysis.maps import RegimeMap
+from analysis.pareto import ParetoResult
+from analysis.references import REFERENCE_FPRS, REFERENCE_TPR
+from trainables.schema import CLASSES
+
+__all__ = [
+    "REGIME_COLORS", "new_figure", "png_bytes", "draw_regime_map", "draw_complexity",
+    "draw_learning_curves", "draw_pareto", "draw_roc", "draw_roc_overview", "draw_importance",
+    "regime_maps_figure", "complexity_figure", "learning_curves_figure", "pareto_figure",
+    "roc_figure", "importance_figure",
+]
+
+#: Light colours so the black cell annotations stay readable on every regime.
+REGIME_COLORS: dict[str, str] = {
+    "underfit": "#9ecae1", "good": "#a1d99b", "overfit": "#fdae6b", "unstable": "#d9a3c7",
+}
+CLASS_COLORS: dict[str, str] = dict(
+    zip(CLASSES, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"))
+)
+_LABELS = {
+    "n_params": "trainable parameters", "flops": "FLOPs per jet",
+    "best_val_acc": "val accuracy", "val_acc": "val accuracy",
+    "best_val_auc": "val AUC (macro)", "val_auc": "val AUC (macro)",
+    "best_val_loss": "val loss", "val_loss": "val loss",
+}
+
+
+def _plain(text: object) -> str:
+    """Text shown literally: a ``$`` in a trial id must not switch matplotlib to mathtext."""
+    return str(text).replace("$", r"\$")
+
+
+def _compact(value: float, _pos: object = None) -> str:
+    """Tick label for counts: 200, 5k, 1.2M."""
+    if value >= 1e6:
+        return f"{value / 1e6:g}M"
+    if value >= 1e3:
+        return f"{value / 1e3:g}k"
+    return f"{value:g}"
+
+
+def _log_count_axis(axis: object, values: pd.Series) -> None:
+    """Log axis for parameter/FLOP counts with a few plain labels (2k, 5k, 10k) and no minor
+    ticks: matplotlib's "3x10^3 4x10^3" minor labels collide, and minor ticks are slow to draw."""
+    finite = values[np.isfinite(values) & (values > 0)]
+    span = math.log10(finite.max() / finite.min()) if len(finite) else 0.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if span < 2.5 else (1.0,)))
+    axis.set_major_formatter(FuncFormatter(_compact))
+    axis.set_minor_locator(NullLocator())
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, width: float = 6.4, height: float = 4.0,
+               margins: dict[str, float] | None = None, **kw: object) -> tuple[Figure, np.ndarray]:
+    """A figure with an Agg canvas and a 2-D array of axes.
+
+    Margins are fixed per figure (``margins``, as for ``subplots_adjust``) rather than found by
+    constrained layout: that halves the rendering time, which matters on a 1,000-trial study.
+    """
+    fig = Figure(figsize=(width, height))
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    fig.subplots_adjust(**{"left": 0.1, "right": 0.97, "bottom": 0.12, "top": 0.92,
+                           "wspace": 0.3, "hspace": 0.35, **(margins or {})})
+    return fig, axes
+
+
+def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
+    """The figure as PNG bytes (written to a file and embedded in the HTML by the report)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def regime_legend_handles(present: Sequence[str], partial: bool) -> list[Patch]:
+    """Legend patches for the regimes shown, plus the hatch marking partial-only cells."""
+    handles = [Patch(facecolor=REGIME_COLORS[r], label=r) for r in REGIME_COLORS if r in present]
+    if partial:
+        handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
+                             label="only early-stopped trials"))
+    return handles
+
+
+def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
+    """Heatmap of the dominant regime per cell, annotated with the best metric and trial count.
+
+    Cells whose regime rests only on trials stopped before the full epoch budget are hatched.
+    """
+    import seaborn as sns
+
+    judged = list(REGIME_COLORS)
+    cells = result.cells
+    x_levels = list(cells["x"].cat.categories)
+    y_levels = list(cells["y"].cat.categories)[::-1]  # small values at the bottom
+    code = pd.DataFrame(np.nan, index=y_levels, columns=x_levels)
+    text = pd.DataFrame("", index=y_levels, columns=x_levels)
+    for _, c in cells.iterrows():
+        code.loc[c["y"], c["x"]] = judged.index(c["dominant"])
+        best = f"{c['best']:.3f}\n" if np.isfinite(c["best"]) else ""
+        text.loc[c["y"], c["x"]] = f"{best}n={int(c['n_trials'])}"
+    n_cells = len(x_levels) * len(y_levels)
+    size = 8 if n_cells <= 36 else 7 if n_cells <= 56 else 6
+    sns.heatmap(code, mask=code.isna(), cmap=ListedColormap([REGIME_COLORS[r] for r in judged]),
+                vmin=-0.5, vmax=len(judged) - 0.5, annot=text.to_numpy(), fmt="", cbar=False,
+                linewidths=0.5, linecolor="white", annot_kws={"fontsize": size, "color": "black"},
+                ax=ax)
+    for _, c in cells[cells["partial_only"]].iterrows():
+        ax.add_patch(Rectangle((x_levels.index(c["x"]), y_levels.index(c["y"])), 1, 1, fill=False,
+                               hatch="///", edgecolor="#9a9a9a", lw=0))
+    ax.set_facecolor("#f4f4f4")
+    ax.set_xlabel(result.x_title)
+    ax.set_ylabel(result.y_title)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+    word = "highest" if result.maximize else "lowest"
+    ax.set_title(f"cells: {word} {_LABELS.get(result.metric, result.metric)} / trials", fontsize=9)
+
+
+def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None:
+    """Final train/val loss against parameter count (top) and the val - train gap (bottom)."""
+    p, b = curve.points, curve.bins
+    x, bx = p["n_params"], b["n_params"]
+    ax_loss.scatter(x, p["train_loss"], s=10, alpha=0.35, color="tab:blue", label="train (trial)")
+    ax_loss.scatter(x, p["val_loss"], s=10, alpha=0.35, color="tab:orange", label="val (trial)")
+    ax_loss.plot(bx, b["train_median"], "-o", color="tab:blue", ms=4, label="train, median")
+    ax_loss.plot(bx, b["val_median"], "-o", color="tab:orange", ms=4, label="val, median")
+    ax_loss.plot(b["n_params"], b["val_best"], ":", color="tab:red", label="val, best in bin")
+    ax_loss.set_xscale("log")
+    ax_loss.set_ylabel("cross-entropy loss (nats)")
+    ax_loss.legend(fontsize=7, ncol=2)
+    ax_loss.grid(alpha=0.3)
+    ax_gap.scatter(p["n_params"], p["gap"], s=10, alpha=0.35, color="tab:gray")
+    ax_gap.plot(b["n_params"], b["gap_median"], "-o", color="black", ms=4, label="median gap")
+    ax_gap.axhline(0, color="black", lw=0.8)
+    ax_gap.set_xscale("log")
+    _log_count_axis(ax_gap.xaxis, p["n_params"])  # shared with the loss panel
+    ax_gap.set_xlabel("trainable parameters")
+    ax_gap.set_ylabel("val - train (nats)")
+    ax_gap.legend(fontsize=7)
+    ax_gap.grid(alpha=0.3)
+
+
+def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes) -> None:
+    """Train (dashed) and val (solid) loss per epoch of the trials of one ``group``."""
+    part = curves[curves["group"] == group]
+    colors = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
+    finite = part[["train_loss", "val_loss"]].to_numpy().ravel()
+    finite = finite[np.isfinite(finite)]
+    lo, hi = np.percentile(finite, [0, 95]) if finite.size else (0.0, 1.0)
+    top = hi + 0.15 * (hi - lo + 1e-9)
+    for i, (tid, c) in enumerate(part.groupby("trial_id", sort=False)):
+        color = colors[i % len(colors)]
+        ax.plot(c["epoch"], c["val_loss"], "-", color=color, marker=".", ms=3, label=_plain(tid))
+        ax.plot(c["epoch"], c["train_loss"], "--", color=color, lw=1)
+        bad = c[~np.isfinite(c["train_loss"]) | ~np.isfinite(c["val_loss"])]
+        if len(bad):  # a NaN draws nothing, so mark where the curve broke off
+            y = top - (0.04 + 0.06 * i) * (top - lo)  # stagger so markers at one epoch stay apart
+            ax.plot(bad["epoch"].iloc[:1], [y], marker="x", ms=9, mew=2, color=color, ls="none")
+    # up to the 95th percentile only: a diverging curve would flatten all the others
+    ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9), top)
+    ax.set_title(group, color="black" if group == "best" else "#444444",
+                 backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=10)
+    ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("loss (solid: val, dashed: train)", fontsize=8)
+    if group == "unstable":
+        ax.set_xlabel("epoch (x: loss became NaN/inf)")
+    ax.legend(fontsize=7, title="trial", title_fontsize=7)
+    ax.grid(alpha=0.3)
+
+
+def draw_pareto(
+    result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None
+) -> None:
+    """Every trial, the Pareto front, the smallest model within tolerance and the test marker."""
+    p, f, pick = result.points, result.front, result.pick
+    ax.scatter(p["cost"], p["score"], s=9, color="tab:gray", alpha=0.45, label="trials")
+    ax.step(f["cost"], f["score"], where="post", color="tab:blue", lw=1.5, marker="o", ms=3,
+            label="Pareto front")
+    best = p["score"].max()
+    ax.axhline(best * (1 - result.tolerance), color="tab:green", ls=":", lw=1,
+               label=f"within {result.tolerance:.0%} of best")
+    ax.scatter([pick["cost"]], [pick["score"]], marker="*", s=160, color="tab:red", zorder=5,
+               label=f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}")
+    if test_point is not None and all(np.isfinite(test_point)):
+        ax.scatter([test_point[0]], [test_point[1]], marker="D", s=45, color="black", zorder=6,
+                   label="best model, test split")
+    ax.set_xscale("log")
+    _log_count_axis(ax.xaxis, p["cost"])
+    ax.set_xlabel(_LABELS.get(result.cost, result.cost))
+    ax.set_ylabel(_LABELS.get(result.score, result.score))
+    if test_point is not None and np.isfinite(test_point[1]):
+        top = max(best, test_point[1])
+    else:
+        top = best
+    span = top - np.percentile(p["score"], 5)
+    ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+
+
+def _log_floor(bkg: np.ndarray) -> float:
+    """Bottom of the log axis: a little below the smallest measurable background efficiency."""
+    positive = bkg[bkg > 0]
+    return float(positive.min()) * 0.6 if positive.size else 1e-3
+
+
+def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None = None,
+             auc: float | None = None, bayes_auc: float | None = None,
+             reference: bool = False) -> None:
+    """One class's ROC, HEP convention: signal efficiency (x), background efficiency (log y)."""
+    color = CLASS_COLORS[cls]
+    m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
+    label = "model" + (f" (AUC {auc:.3f})" if auc is not None else "")
+    ax.plot(m["signal_eff"], m["background_eff"], color=color, lw=1.6, label=label)
+    floor = _log_floor(m["background_eff"].to_numpy())
+    if bayes is not None:
+        b = bayes[(bayes["cls"] == cls) & (bayes["background_eff"] > 0)]
+        label = "Bayes optimal" + (f" (AUC {bayes_auc:.3f})" if bayes_auc is not None else "")
+        ax.plot(b["signal_eff"], b["background_eff"], color="black", ls="--", lw=1, label=label)
+        floor = min(floor, _log_floor(b["background_eff"].to_numpy()))
+    if reference and cls in REFERENCE_TPR:
+        ax.scatter(REFERENCE_TPR[cls], REFERENCE_FPRS, marker="X", s=60, color="black", zorder=5,
+                   label="16-HLF DNN reference")
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
+    ax.set_xlim(0, 1)
+    ax.set_ylim(floor, 1.05)
+    ax.set_xlabel(f"signal efficiency ({cls})")
+    ax.set_ylabel("background efficiency")
+    ax.set_title(f"{cls} vs rest", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+
+
+def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | None = None) -> None:
+    """All classes' model ROC curves in one panel, for comparing classes with each other."""
+    floor = 1.0
+    for cls in CLASSES:
+        m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
+        auc = f" ({aucs[cls]:.3f})" if aucs and cls in aucs else ""
+        ax.plot(m["signal_eff"], m["background_eff"], color=CLASS_COLORS[cls], lw=1.4,
+                label=f"{cls}{auc}")
+        floor = min(floor, _log_floor(m["background_eff"].to_numpy()))
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
+    ax.set_xlim(0, 1)
+    ax.set_ylim(floor, 1.05)
+    ax.set_xlabel("signal efficiency")
+    ax.set_ylabel("background efficiency")
+    ax.set_title("all classes, model (AUC)", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+
+
+def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None = None) -> None:
+    """Horizontal bars of each hyperparameter's importance, most important on top."""
+    t = result.table.iloc[::-1]
+    names = [(labels or {}).get(p, p) for p in t["param"]]
+    ax.barh(names, t["importance"], color="tab:blue")
+    for y, v in enumerate(t["importance"]):
+        ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
+    ax.set_xlim(0, max(1e-9, float(t["importance"].max())) * 1.18)
+    ax.set_xlabel(f"importance for {_LABELS.get(result.target, result.target)} (sums to 1)")
+    ax.grid(alpha=0.3, axis="x")
+
+
+def regime_maps_figure(maps: Sequence[RegimeMap]) -> Figure:
+    """Maps side by side under one regime legend."""
+    n = len(maps)
+    fig, axes = new_figure(1, n, width=5.2 * n + 0.6, height=5.0,
+                           margins={"left": 0.17 / n + 0.02, "right": 0.98, "bottom": 0.2,
+                                    "top": 0.84, "wspace": 0.42})
+    for m, ax in zip(maps, axes[0]):
+        draw_regime_map(m, ax)
+    present = {r for m in maps for r in m.cells["dominant"]}
+    partial = any(m.cells["partial_only"].any() for m in maps)
+    fig.legend(handles=regime_legend_handles(sorted(present), partial), loc="upper center",
+               ncol=5, fontsize=8, frameon=False)
+    return fig
+
+
+def complexity_figure(curve: ComplexityCurve) -> Figure:
+    """Loss panel above a gap panel, sharing the parameter axis."""
+    fig, axes = new_figure(2, 1, width=7.0, height=6.0, sharex=True,
+                           gridspec_kw={"height_ratios": [2, 1]},
+                           margins={"left": 0.12, "bottom": 0.1, "top": 0.94, "hspace": 0.08})
+    draw_complexity(curve, axes[0, 0], axes[1, 0])
+    axes[0, 0].set_title(_plain(curve.note), fontsize=9)
+    return fig
+
+
+def learning_curves_figure(curves: pd.DataFrame) -> Figure:
+    """One panel per group (best first), three to a row."""
+    groups = list(dict.fromkeys(curves["group"]))
+    ncols = min(3, len(groups))
+    nrows = math.ceil(len(groups) / ncols)
+    height = 3.4 * nrows
+    fig, axes = new_figure(nrows, ncols, width=4.4 * ncols, height=height,
+                           margins={"left": 0.7 / (4.4 * ncols), "right": 0.98,
+                                    "bottom": 0.5 / height, "top": 1 - 0.3 / height,
+                                    "hspace": 0.45})
+    flat = list(axes.ravel())
+    for group, ax in zip(groups, flat):
+        draw_learning_curves(curves, group, ax)
+    for ax in flat[len(groups):]:
+        ax.set_axis_off()
+    return fig
+
+
+def pareto_figure(
+    results: Sequence[ParetoResult], test_points: dict[tuple[str, str], tuple[float, float]]
+) -> Figure:
+    """One panel per (score, cost) pair: rows are scores, columns costs."""
+    scores = list(dict.fromkeys(r.score for r in results))
+    costs = list(dict.fromkeys(r.cost for r in results))
+    fig, axes = new_figure(len(scores), len(costs), width=5.2 * len(costs),
+                           height=3.6 * len(scores),
+                           margins={"left": 0.09, "bottom": 0.1 if len(scores) > 1 else 0.15,
+                                    "top": 0.96, "wspace": 0.25, "hspace": 0.3})
+    for r in results:
+        ax = axes[scores.index(r.score), costs.index(r.cost)]
+        draw_pareto(r, ax, test_points.get((r.cost, r.score)))
+    for ax in axes.ravel():
+        if not ax.has_data():
+            ax.set_axis_off()
+    return fig
+
+
+def roc_figure(model: pd.DataFrame, aucs: dict[str, float], bayes: pd.DataFrame | None = None,
+               bayes_aucs: dict[str, float] | None = None, reference: bool = False) -> Figure:
+    """A panel per class (model, plus Bayes optimum or reference points) and an overview panel."""
+    fig, axes = new_figure(2, 3, width=13.5, height=8.0,
+                           margins={"left": 0.06, "right": 0.98, "bottom": 0.08, "top": 0.95,
+                                    "wspace": 0.25})
+    flat = list(axes.ravel())
+    for cls, ax in zip(CLASSES, flat):
+        draw_roc(model, cls, ax, bayes, aucs.get(cls), (bayes_aucs or {}).get(cls), reference)
+    draw_roc_overview(model, flat[len(CLASSES)], aucs)
+    return fig
+
+
+def importance_figure(result: Importance, labels: dict[str, str] | None = None) -> Figure:
+    """Bars, titled with the evaluator that computed them."""
+    height = 0.45 * len(result.table) + 1.6
+    fig, axes = new_figure(1, 1, width=6.4, height=height,
+                           margins={"left": 0.2, "right": 0.96, "bottom": 0.7 / height,
+                                    "top": 1 - 0.45 / height})
+    draw_importance(result, axes[0, 0], labels)
+    axes[0, 0].set_title(_plain(f"{result.evaluator}, {result.n_trials} trials"), fontsize=9)
+    return fig

@@ -1,0 +1,122 @@
+"""Assemble the study report from the result tables alone: no Ray, no GPU, no torch.
+
+Each part is computed by the pure modules of this package and drawn by :mod:`analysis.plots`;
+this module only decides which parts the inputs allow, lays them out and writes the files.
+A part that cannot be made (an input absent, a column missing, too few trials) is listed under
+"Skipped parts" with the reason instead of stopping the report, so a lone ``trials.parquet`` or a
+snapshot of a running study still gives everything it can.
+
+>>> outcome = write_report("results/demo")             # doctest: +SKIP
+>>> outcome.index_html, [p for p, _ in outcome.skipped]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis import regimes
+from analysis.errors import AnalysisError
+from analysis.render import Section, render_html, render_markdown
+from analysis.sections import PARTS, ReportState
+from analysis.tables import StudyTables, load_tables
+
+__all__ = ["ReportOutcome", "write_report", "FIGURE_FILES"]
+
+logger = logging.getLogger(__name__)
+
+#: Every figure a report may write; stale ones from an earlier report in the folder are removed.
+FIGURE_FILES: tuple[str, ...] = (
+    "regimes_depth_width.png", "regimes_regularisation.png", "complexity.png",
+    "learning_curves.png", "pareto.png", "roc.png", "importance.png",
+)
+
+
+@dataclass(frozen=True)
+class ReportOutcome:
+    """What was written: the page, the Markdown summary, the PNGs, the parts left out and why."""
+
+    out_dir: Path
+    index_html: Path
+    summary_md: Path
+    figures: list[Path]
+    skipped: list[tuple[str, str]]
+
+
+def build_report(
+    tables: StudyTables, thresholds: regimes.RegimeThresholds | None = None
+) -> ReportState:
+    """Try every part in page order; the state holds sections, figure bytes and skipped parts."""
+    state = ReportState(tables, thresholds or regimes.RegimeThresholds())
+    for name, part in PARTS:
+        state.attempt(name, lambda part=part: part(state))
+    return state
+
+
+def _unwritable(out: Path, exc: OSError) -> AnalysisError:
+    return AnalysisError(f"cannot write the report to {out}: {exc}; choose another folder with -o")
+
+
+def _prepare(out: Path) -> None:
+    """Make sure ``out`` can be written before any work is done."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as exc:
+        raise _unwritable(out, exc) from exc
+
+
+def _write(out: Path, title: str, r: ReportState) -> ReportOutcome:
+    """Write into a temp folder inside ``out``, then move file by file (figures first, the page
+    last): every file is whole at any moment, and a page never points at a missing figure."""
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=".report-tmp-", dir=out))
+    except OSError as exc:
+        raise _unwritable(out, exc) from exc
+    try:
+        inputs = ", ".join(p.name for p in r.t.inputs)
+        sections = [Section("Overview", lines=[f"Source: {r.t.source}", f"Inputs read: {inputs}"])]
+        if r.skipped:
+            why = [f"{part}: {reason}" for part, reason in r.skipped]
+            sections.append(Section("Skipped parts", lines=why, as_list=True))
+        sections += r.sections
+        for name, data in r.figures.items():
+            (tmp / name).write_bytes(data)
+        r.regimes.to_csv(tmp / "regimes.csv", index=False)
+        (tmp / "summary.md").write_text(render_markdown(title, sections), encoding="utf-8")
+        (tmp / "index.html").write_text(render_html(title, sections, r.figures), encoding="utf-8")
+        for name in [*r.figures, "regimes.csv", "summary.md", "index.html"]:
+            os.replace(tmp / name, out / name)
+        for stale in set(FIGURE_FILES) - set(r.figures):
+            (out / stale).unlink(missing_ok=True)
+    except OSError as exc:
+        raise _unwritable(out, exc) from exc
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return ReportOutcome(out_dir=out, index_html=out / "index.html", summary_md=out / "summary.md",
+                         figures=[out / n for n in r.figures], skipped=list(r.skipped))
+
+
+def write_report(
+    source: str | Path,
+    out_dir: str | Path | None = None,
+    thresholds: regimes.RegimeThresholds | None = None,
+) -> ReportOutcome:
+    """Write ``index.html`` (self-contained), ``summary.md``, the PNGs and ``regimes.csv``.
+
+    ``source`` is a results folder or a trials table (``.parquet``/``.csv``); ``out_dir``
+    defaults to ``report/`` beside the trials table. Raises :class:`AnalysisError` only when no
+    usable trials table is found or the output cannot be written; anything else is a skipped part.
+    """
+    tables = load_tables(source)
+    out = Path(out_dir).expanduser() if out_dir is not None else tables.folder / "report"
+    _prepare(out)
+    r = build_report(tables, thresholds)
+    outcome = _write(out, f"jetstudy report: {tables.name}", r)
+    logger.info("report written to %s (%d figures, %d parts skipped)", outcome.index_html,
+                len(outcome.figures), len(outcome.skipped))
+    return outcome

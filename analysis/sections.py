@@ -1,0 +1,305 @@
+"""The report's parts: each turns the study's tables into one :class:`~analysis.render.Section`.
+
+A part computes with the pure modules of this package, draws with :mod:`analysis.plots` and
+raises :class:`AnalysisError` when its inputs do not allow it (the report then lists it under
+"Skipped parts" with that message). :data:`PARTS` is the page order.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pandas as pd
+
+from analysis import complexity, curves, importance, maps, pareto, regimes, roc, summary
+from analysis.errors import AnalysisError
+from analysis.render import Section, format_cell
+from analysis.tables import StudyTables, search_metric
+from trainables.schema import CLASSES
+
+__all__ = ["ReportState", "PARTS"]
+
+logger = logging.getLogger(__name__)
+
+_PARAM_LABELS = {"max_width": "widest layer", "lr": "learning rate", "l1": "L1", "l2": "L2",
+                 "batch_norm": "batch norm", "batch_size": "batch size"}
+
+
+class ReportState:
+    """What the parts share: the tables, the search metric, the regimes, and what has been
+    made so far (sections, figure PNG bytes, skipped parts with reasons)."""
+
+    def __init__(self, tables: StudyTables, thresholds: regimes.RegimeThresholds) -> None:
+        self.t = tables
+        self.thresholds = thresholds
+        self.metric, self.maximize = search_metric(tables.config, tables.trials)
+        self.regimes = regimes.classify_regimes(tables.trials, tables.epochs, thresholds)
+        self.sections: list[Section] = []
+        self.figures: dict[str, bytes] = {}
+        self.skipped: list[tuple[str, str]] = []
+
+    def attempt(self, part: str, build: Callable[[], Section]) -> None:
+        start = time.perf_counter()
+        try:
+            self.sections.append(build())
+        except AnalysisError as exc:
+            self.skipped.append((part, str(exc)))
+        except Exception as exc:  # a bug must not cost the user the other parts; logged in full
+            logger.exception("report part %r failed", part)
+            why = (f"failed unexpectedly ({type(exc).__name__}: {exc}); this is a bug in "
+                   "jetstudy, please report it with the input tables")
+            self.skipped.append((part, why))
+        logger.debug("report part %r took %.2f s", part, time.perf_counter() - start)
+
+    def figure(self, name: str, fig: Any) -> str:
+        from analysis import plots
+
+        self.figures[name] = plots.png_bytes(fig)
+        return name
+
+    def needs(self, what: str) -> None:
+        """Raise the recorded reason when an optional input is absent."""
+        for missing, why in self.t.missing:
+            if missing == what:
+                raise AnalysisError(f"needs the {what}: {why}")
+
+    @property
+    def best_word(self) -> str:
+        return "highest" if self.maximize else "lowest"
+
+
+def _config(r: ReportState) -> Section:
+    r.needs("config")
+    rows = []
+    for key, value in (r.t.config or {}).items():
+        text = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value
+        rows.append((key, str(text)))
+    return Section("Study config",
+                   lines=[f"From config.yaml; the search ranked trials by {r.metric}."],
+                   tables=[("", pd.DataFrame(rows, columns=["section", "settings"]))])
+
+
+def _outcomes(r: ReportState) -> Section:
+    trials = r.t.trials
+    lines = []
+    running = int((trials["status"] == "running").sum())
+    if running:
+        lines.append(f"{running} trials are still running: this is a snapshot, their curves are "
+                     "judged as they stand.")
+    tables = [("trials by status", summary.status_counts(trials)),
+              ("trials by regime (see 'Regime rules')", summary.regime_counts(r.regimes))]
+    errors = summary.common_errors(trials)
+    if not errors.empty:
+        tables.append(("most frequent errors of failed trials", errors))
+    return Section("Outcomes", lines=lines, tables=tables)
+
+
+_BEST_FIELDS = ("trial_id", "status", "depth", "widths", "n_params", "flops", "dropout", "l1", "l2",
+                "lr", "activation", "batch_norm", "epochs", "max_epochs", "best_epoch",
+                "best_val_loss", "best_val_acc", "best_val_auc", "wall_time_s")
+
+
+def _best(r: ReportState) -> Section:
+    best = summary.best_trial(r.t.trials, r.metric, r.maximize)
+    regime = r.regimes.set_index("trial_id").loc[best["trial_id"]]
+    rows = [(f, best[f]) for f in _BEST_FIELDS if f in best.index]
+    rows.append(("regime", f"{regime['regime']}: {regime['reason']}"))
+    return Section("Best trial", lines=[f"Best by {maps.score_column(r.t.trials, r.metric)}."],
+                   tables=[("", pd.DataFrame(rows, columns=["field", "value"]))])
+
+
+def _test(r: ReportState) -> Section:
+    r.needs("test metrics")
+    tm = r.t.test_metrics or {}
+    if isinstance(tm.get("bayes"), dict):
+        yardstick = "the Bayes-optimal classifier (synthetic data)"
+    else:
+        yardstick = "the published 16-HLF DNN (real data)" if r.t.synthetic is False else "nothing"
+    lines = [f"Best model (trial {tm.get('trial_id', '?')}) on {tm.get('n_test', '?')} held-out "
+             f"test jets, compared with {yardstick}."]
+    try:
+        best = summary.best_trial(r.t.trials, r.metric, r.maximize)["trial_id"]
+    except AnalysisError:
+        best = None
+    if best is not None and "trial_id" in tm and str(tm["trial_id"]) != best:
+        lines.append(f"The test split was evaluated for trial {tm['trial_id']}, but the best trial "
+                     f"in this table is {best}: the tables are newer than the test evaluation.")
+    tables = [("test metrics", summary.compare_test_metrics(tm, r.t.synthetic))]
+    if r.t.test_predictions is not None:
+        tables.append(("one-vs-rest operating points (rejection = 1 / background efficiency)",
+                       summary.operating_table(r.t.test_predictions, r.t.synthetic)))
+    return Section("Test metrics", lines=lines, tables=tables)
+
+
+def _map_depth_width(r: ReportState) -> Section:
+    from analysis import plots
+
+    m = maps.regime_map(r.t.trials, r.regimes, "max_width", "depth", r.metric, r.maximize)
+    name = r.figure("regimes_depth_width.png", plots.regime_maps_figure([m]))
+    caption = (f"Dominant regime per depth x widest-layer cell, annotated with the cell's "
+               f"{r.best_word} {m.metric} and its number of trials; hatched: only early-stopped "
+               "trials.")
+    return Section("Regime map: depth x width", figure=name, caption=caption)
+
+
+def _map_regularisation(r: ReportState) -> Section:
+    from analysis import plots
+
+    found, left_out = [], []
+    for y in ("l1", "l2", "dropout"):
+        try:
+            found.append(maps.regime_map(r.t.trials, r.regimes, "n_params", y, r.metric,
+                                         r.maximize))
+        except AnalysisError as exc:
+            left_out.append(f"{y}: {exc}")
+    if not found:
+        raise AnalysisError("; ".join(left_out))
+    name = r.figure("regimes_regularisation.png", plots.regime_maps_figure(found))
+    caption = (f"Dominant regime by parameter count and regularisation strength (off = 0), "
+               f"annotated with the cell's {r.best_word} {found[0].metric} and its number of "
+               "trials; hatched: only early-stopped trials.")
+    return Section("Regime map: size x regularisation", figure=name, caption=caption,
+                   lines=[f"Not shown: {'; '.join(left_out)}."] if left_out else [])
+
+
+def _complexity(r: ReportState) -> Section:
+    from analysis import plots
+
+    c = complexity.complexity_curve(r.t.trials, r.regimes)
+    name = r.figure("complexity.png", plots.complexity_figure(c))
+    caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}); "
+               "lower panel: the generalisation gap val - train.")
+    return Section("Complexity curve", figure=name, caption=caption)
+
+
+def _learning_curves(r: ReportState) -> Section:
+    from analysis import plots
+
+    r.needs("epochs")
+    if r.t.epochs is None or r.t.epochs.empty:
+        raise AnalysisError("the epochs table has no rows")
+    c = curves.select_learning_curves(r.t.trials, r.regimes, r.t.epochs, r.metric, r.maximize)
+    name = r.figure("learning_curves.png", plots.learning_curves_figure(c))
+    caption = ("Train (dashed, eval mode) and val (solid) loss per epoch: the best trials, then "
+               "the longest-running trials of each regime.")
+    return Section("Learning curves", figure=name, caption=caption)
+
+
+def _pareto(r: ReportState) -> Section:
+    from analysis import plots
+
+    results, left_out = [], []
+    for metric in ("val_acc", "val_auc"):
+        for cost in ("n_params", "flops"):
+            try:
+                results.append(pareto.compute_pareto(r.t.trials, cost, metric))
+            except AnalysisError as exc:
+                left_out.append(f"{metric} vs {cost}: {exc}")
+    if not results:
+        raise AnalysisError("; ".join(dict.fromkeys(left_out)))
+    name = r.figure("pareto.png", plots.pareto_figure(results, _test_points(r, results)))
+    rows = [(res.score, res.cost, res.pick["trial_id"], res.pick["cost"], res.pick["score"],
+             res.points["score"].max(), len(res.front)) for res in results]
+    columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best score",
+               "front size"]
+    caption = ("Validation accuracy / AUC against parameters and FLOPs: line = Pareto front, "
+               "star = smallest model within 1% of the best, diamond = best model on test.")
+    return Section("Pareto front", figure=name, caption=caption,
+                   tables=[("", pd.DataFrame(rows, columns=columns))],
+                   lines=[f"Not shown: {'; '.join(left_out)}."] if left_out else [])
+
+
+def _test_points(
+    r: ReportState, results: list[pareto.ParetoResult]
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """(cost, score) of the best model on the test split, per Pareto panel."""
+    tm = r.t.test_metrics or {}
+    model = tm.get("model") if isinstance(tm.get("model"), dict) else {}
+    row = r.t.trials[r.t.trials["trial_id"] == str(tm.get("trial_id"))]
+    if row.empty:
+        return {}
+    test = {"val_acc": model.get("accuracy"), "val_auc": model.get("auc_macro")}
+    out = {}
+    for res in results:
+        value = test.get(res.score.removeprefix("best_"))
+        if isinstance(value, (int, float)):
+            out[(res.cost, res.score)] = (float(row.iloc[0][res.cost]), float(value))
+    return out
+
+
+def _roc(r: ReportState) -> Section:
+    from analysis import plots
+
+    r.needs("test predictions")
+    pred = r.t.test_predictions
+    if pred is None:
+        raise AnalysisError("no test predictions")
+    aucs = roc.rejection_table(pred, "p_")["auc"].to_dict()
+    bayes = bayes_aucs = None
+    if all(f"bayes_{c}" in pred.columns for c in CLASSES):
+        bayes = roc.roc_points(pred, "bayes_")
+        bayes_aucs = roc.rejection_table(pred, "bayes_")["auc"].to_dict()
+    reference = bayes is None and r.t.synthetic is False
+    fig = plots.roc_figure(roc.roc_points(pred, "p_"), aucs, bayes, bayes_aucs, reference)
+    name = r.figure("roc.png", fig)
+    if bayes is not None:
+        beside = "dashed: the Bayes-optimal classifier"
+    elif reference:
+        beside = "crosses: 16-HLF DNN reference (TPR at FPR 10%, 1%)"
+    else:
+        beside = "no Bayes optimum or reference: data origin unknown"
+    caption = (f"One-vs-rest ROC of the best model, signal efficiency vs background efficiency "
+               f"(log); {beside}.")
+    return Section("ROC on the test split", figure=name, caption=caption)
+
+
+def _importance(r: ReportState) -> Section:
+    from analysis import plots
+
+    space = (r.t.config or {}).get("space")
+    space = space if isinstance(space, dict) else None
+    imp = importance.hyperparameter_importance(r.t.trials, space, r.metric, r.maximize)
+    name = r.figure("importance.png", plots.importance_figure(imp, _PARAM_LABELS))
+    origin = "config.yaml's space" if space else "the table's ranges (no config.yaml)"
+    lines = [f"Distributions from {origin}."]
+    if imp.n_trials < 20:
+        lines.append(f"Only {imp.n_trials} trials: importances this few are mostly noise.")
+    caption = (f"Importance for {imp.target} by {imp.evaluator} over {imp.n_trials} finished "
+               "trials.")
+    return Section("Hyperparameter importance", figure=name, lines=lines, caption=caption)
+
+
+_RULES = ("unstable: NaN/inf loss or divergence; overfit: val loss above train by more than "
+          "overfit_gap, or val rising from its minimum while train falls; underfit: train loss "
+          "above the study's best val loss by more than underfit_excess; otherwise good. "
+          "Early-stopped trials are judged on the epochs they ran (judged_on_partial). Every "
+          "trial's regime is in regimes.csv.")
+
+
+def _regime_rules(r: ReportState) -> Section:
+    t = r.thresholds
+    rules = pd.DataFrame([(f, format_cell(getattr(t, f))) for f in t.__dataclass_fields__],
+                         columns=["threshold", "value"])
+    table = r.regimes[["trial_id", "status", "regime", "judged_on_partial", "reason"]]
+    return Section("Regime rules and every trial", collapsed=True, lines=[_RULES],
+                   tables=[("thresholds", rules), ("regime per trial", table)])
+
+
+#: The report's parts in page order: (name used in "Skipped parts", builder).
+PARTS: tuple[tuple[str, Callable[[ReportState], Section]], ...] = (
+    ("study config", _config),
+    ("outcomes", _outcomes),
+    ("best trial", _best),
+    ("test metrics", _test),
+    ("regime map (depth x width)", _map_depth_width),
+    ("regime map (size x regularisation)", _map_regularisation),
+    ("complexity curve", _complexity),
+    ("learning curves", _learning_curves),
+    ("Pareto front", _pareto),
+    ("ROC", _roc),
+    ("hyperparameter importance", _importance),
+    ("regime rules", _regime_rules),
+)

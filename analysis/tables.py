@@ -1,0 +1,303 @@
+"""Load a study's result tables (the contract in ``docs/results_layout.md``) and check them once.
+
+Everything downstream trusts what this module returns, so the checks live here: required columns
+(an error names the missing ones), types (CSV round trips turn ids into ints and bools into
+strings), statuses in lower case, one row per trial and per (trial, epoch). Optional inputs
+(epochs, config, test results) may be absent, as when a colleague mails a lone ``trials.parquet``;
+each absence is recorded in :attr:`StudyTables.missing` so the report can say what it skipped.
+
+>>> tables = load_tables("results/demo")            # doctest: +SKIP
+>>> tables.trials.shape, tables.epochs is None      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from analysis.errors import AnalysisError
+from trainables.schema import CLASSES
+
+__all__ = [
+    "StudyTables",
+    "load_tables",
+    "validate_trials",
+    "validate_epochs",
+    "REQUIRED_TRIAL_COLUMNS",
+    "REQUIRED_EPOCH_COLUMNS",
+    "STATUSES",
+    "search_metric",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Statuses of ``trials.status`` (see the results layout); others are kept but never "finished".
+STATUSES: tuple[str, ...] = ("completed", "stopped", "failed", "running")
+
+#: Without these a table is not a jetstudy trials table: every part needs a loss and a size.
+REQUIRED_TRIAL_COLUMNS: tuple[str, ...] = (
+    "trial_id", "status", "n_params", "train_loss", "val_loss"
+)
+#: A learning curve needs both losses per epoch.
+REQUIRED_EPOCH_COLUMNS: tuple[str, ...] = ("trial_id", "epoch", "train_loss", "val_loss")
+
+_STR_COLUMNS = ("trial_id", "status", "error", "widths", "activation")
+_NUMERIC_COLUMNS = (
+    "depth", "dropout", "l1", "l2", "lr", "batch_size", "n_params", "flops", "epochs",
+    "max_epochs", "train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc",
+    "best_val_loss", "best_val_acc", "best_val_auc", "best_epoch", "wall_time_s", "epoch",
+    "time_s", "label",
+)
+_NUMERIC_PREFIXES = ("width_", "p_", "bayes_")
+_BOOL_COLUMNS = ("batch_norm",)
+_METRICS = {"val_loss": False, "val_acc": True, "val_auc": True}  # name -> larger is better
+
+
+@dataclass
+class StudyTables:
+    """One study's tables as loaded; ``None`` marks an input that was absent or unusable.
+
+    ``missing`` holds ``(input, why)`` pairs for the report's "skipped" list; ``inputs`` the
+    files actually read, so a reader can tell a folder report from a lone-table one.
+    """
+
+    source: Path
+    folder: Path
+    name: str
+    trials: pd.DataFrame
+    epochs: pd.DataFrame | None = None
+    config: dict[str, Any] | None = None
+    test_metrics: dict[str, Any] | None = None
+    test_predictions: pd.DataFrame | None = None
+    data_summary: dict[str, Any] | None = None
+    inputs: list[Path] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def synthetic(self) -> bool | None:
+        """Whether the jets were synthetic; ``None`` when no input says (a lone trials table)."""
+        for source in (self.test_metrics, self.data_summary):
+            if isinstance(source, dict) and isinstance(source.get("synthetic"), bool):
+                return source["synthetic"]
+        if self.test_predictions is not None and any(
+            f"bayes_{c}" in self.test_predictions.columns for c in CLASSES
+        ):
+            return True
+        data = (self.config or {}).get("data")
+        if isinstance(data, dict) and "path" in data:
+            return data["path"] is None
+        return None
+
+
+def search_metric(config: dict[str, Any] | None, trials: pd.DataFrame) -> tuple[str, bool]:
+    """The study's search metric and whether larger is better.
+
+    Taken from ``config.yaml`` (``search.metric``) so the report ranks trials as the search did;
+    without a config, ``val_loss`` (always present) is used.
+    """
+    search = (config or {}).get("search")
+    metric = search.get("metric") if isinstance(search, dict) else None
+    if metric not in _METRICS or metric not in trials.columns:
+        if metric is not None:
+            logger.warning("search.metric %r is not usable here; ranking by val_loss", metric)
+        metric = "val_loss"
+    return metric, _METRICS[metric]
+
+
+def _read_table(path: Path, what: str) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".parquet":
+            return pd.read_parquet(path)
+        if suffix == ".csv":
+            return pd.read_csv(path)
+    except Exception as exc:  # pyarrow and the csv parser raise many types; all mean "unreadable"
+        raise AnalysisError(
+            f"cannot read the {what} {path}: {type(exc).__name__}: {exc}. If the study is still "
+            "writing it, run the report again; otherwise re-export it as .parquet or .csv"
+        ) from exc
+    raise AnalysisError(
+        f"the {what} {path} has suffix '{path.suffix}', but must be .parquet or .csv"
+    )
+
+
+def _coerce(df: pd.DataFrame) -> pd.DataFrame:
+    """Give every known column its contract type, whatever the file format did to it."""
+    out = df.copy()
+    for col in out.columns:
+        if col in _STR_COLUMNS:
+            out[col] = out[col].map(lambda v: "" if _is_missing(v) else str(v)).astype(object)
+        elif col in _BOOL_COLUMNS:
+            out[col] = out[col].map(_to_bool).astype(object)
+        elif col in _NUMERIC_COLUMNS or str(col).startswith(_NUMERIC_PREFIXES):
+            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+    return out
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+def _to_bool(value: Any) -> bool | None:
+    if _is_missing(value):
+        return None
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1", "yes")
+    return bool(value)
+
+
+def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFrame:
+    """Check and normalise a trials table; raise :class:`AnalysisError` naming what is wrong."""
+    missing = [c for c in REQUIRED_TRIAL_COLUMNS if c not in df.columns]
+    if missing:
+        raise AnalysisError(
+            f"the {where} lacks the columns {', '.join(missing)}; a jetstudy trials table has "
+            f"at least {', '.join(REQUIRED_TRIAL_COLUMNS)} (see docs/results_layout.md). "
+            "Was it written by `jetstudy run`?"
+        )
+    if df.empty:
+        raise AnalysisError(
+            f"the {where} has no rows: no trial has reported yet. Wait for the first trial "
+            "to finish an epoch, then run the report again"
+        )
+    out = _coerce(df)
+    for col in ("trial_id", "status", "error"):
+        if col in out.columns:
+            out[col] = out[col].str.strip()
+    out = out[out["trial_id"] != ""]
+    out["status"] = out["status"].str.lower()
+    unknown = sorted(set(out["status"]) - set(STATUSES))
+    if unknown:
+        logger.warning("%s: unknown statuses %s kept, never counted as finished", where, unknown)
+    if out["trial_id"].duplicated().any():
+        logger.warning("%s: duplicate trial ids (a snapshot?); keeping the last row of each", where)
+        out = out.drop_duplicates("trial_id", keep="last")
+    if out.empty:
+        raise AnalysisError(f"the {where} has no row with a trial_id; it cannot be analysed")
+    return out.reset_index(drop=True)
+
+
+def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
+    """Check an epochs table and keep the rows of known trials, one per (trial, epoch)."""
+    missing = [c for c in REQUIRED_EPOCH_COLUMNS if c not in df.columns]
+    if missing:
+        raise AnalysisError(
+            f"the epochs table lacks the columns {', '.join(missing)} "
+            f"(needs {', '.join(REQUIRED_EPOCH_COLUMNS)})"
+        )
+    out = _coerce(df)
+    out = out[out["trial_id"].isin(set(trial_ids)) & out["epoch"].notna()]
+    dropped = len(df) - len(out)
+    if dropped:
+        logger.info("epochs table: dropped %d rows of trials not in the trials table", dropped)
+    out = out.drop_duplicates(["trial_id", "epoch"], keep="last")
+    return out.sort_values(["trial_id", "epoch"]).reset_index(drop=True)
+
+
+def _validate_predictions(df: pd.DataFrame) -> pd.DataFrame:
+    needed = ["label"] + [f"p_{c}" for c in CLASSES]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise AnalysisError(f"test_predictions lacks the columns {', '.join(missing)}")
+    out = df.copy()
+    out["label"] = pd.to_numeric(out["label"], errors="coerce")
+    out = out[out["label"].isin(range(len(CLASSES)))]
+    if out.empty:
+        raise AnalysisError(f"test_predictions has no row with a label in 0..{len(CLASSES) - 1}")
+    out["label"] = out["label"].astype(int)
+    return out.reset_index(drop=True)
+
+
+def _first_existing(folder: Path, names: tuple[str, ...]) -> list[Path]:
+    return [folder / n for n in names if (folder / n).is_file()]
+
+
+def _load_trials(source: Path) -> tuple[pd.DataFrame, Path]:
+    if source.is_dir():
+        candidates = _first_existing(source, ("trials.parquet", "trials.csv"))
+        if not candidates:
+            raise AnalysisError(
+                f"{source} holds no trials.parquet or trials.csv; give a study's results folder "
+                "(<storage.results_dir>/<storage.name>) or a trials table file"
+            )
+    elif source.is_file():
+        candidates = [source]
+    else:
+        raise AnalysisError(f"{source} does not exist; give a results folder or a trials table")
+    errors: list[AnalysisError] = []
+    for path in candidates:  # parquet first; a half-written snapshot falls back to the csv
+        try:
+            table = _read_table(path, "trials table")
+            return validate_trials(table, where=f"trials table {path}"), path
+        except AnalysisError as exc:
+            errors.append(exc)
+            logger.warning("%s", exc)
+    raise errors[0]
+
+
+def _optional(tables: StudyTables, path: Path, what: str, read: Any) -> Any:
+    """Read an optional input; on failure record why and return None."""
+    try:
+        value = read(path)
+    except (AnalysisError, OSError, ValueError, yaml.YAMLError) as exc:
+        tables.missing.append((what, f"{path.name} is unusable: {exc}"))
+        return None
+    tables.inputs.append(path)
+    return value
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    value = json.loads(path.read_text())
+    if not isinstance(value, dict):
+        raise ValueError("expected a JSON object")
+    return value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    value = yaml.safe_load(path.read_text())
+    if not isinstance(value, dict):
+        raise ValueError("expected a YAML mapping")
+    return value
+
+
+def load_tables(source: str | Path) -> StudyTables:
+    """Load a results folder, or a lone trials table plus whatever standard files sit beside it.
+
+    Raises :class:`AnalysisError` when no usable trials table is found; every other input is
+    optional and its absence is listed in ``missing``.
+    """
+    source = Path(source).expanduser()
+    trials, trials_path = _load_trials(source)
+    folder = trials_path.parent
+    tables = StudyTables(source=source, folder=folder, name=folder.name, trials=trials,
+                         inputs=[trials_path])
+
+    def optional(names: tuple[str, ...], what: str, read: Any) -> Any:
+        found = _first_existing(folder, names)
+        if not found:
+            tables.missing.append((what, f"no {' or '.join(names)} beside the trials table"))
+            return None
+        return _optional(tables, found[0], what, read)
+
+    tables.config = optional(("config.yaml",), "config", _read_yaml)
+    storage = (tables.config or {}).get("storage")
+    if isinstance(storage, dict) and storage.get("name"):
+        tables.name = str(storage["name"])
+    tables.epochs = optional(
+        ("epochs.parquet", "epochs.csv"), "epochs",
+        lambda p: validate_epochs(_read_table(p, "epochs table"), trials["trial_id"]),
+    )
+    tables.data_summary = optional(("data_summary.json",), "data summary", _read_json)
+    tables.test_metrics = optional(("best/test_metrics.json",), "test metrics", _read_json)
+    tables.test_predictions = optional(
+        ("best/test_predictions.parquet",), "test predictions",
+        lambda p: _validate_predictions(_read_table(p, "test predictions")),
+    )
+    return tables

@@ -1,0 +1,47 @@
+"""The complexity curve: which trials, and the binned medians."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.complexity import complexity_curve
+from analysis.errors import AnalysisError
+
+
+def _tables(statuses: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(statuses)
+    trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(n)], "status": statuses,
+                           "n_params": [100, 120, 1000, 1100, 10_000, 12_000][:n]})
+    regimes = pd.DataFrame({"trial_id": trials["trial_id"], "regime": "good",
+                            "final_train_loss": [1.0, 1.0, 0.7, 0.7, 0.4, 0.5][:n],
+                            "final_val_loss": [1.0, 1.02, 0.72, 0.74, 0.9, 1.0][:n]})
+    return trials, regimes
+
+
+def test_binned_medians_and_gap():
+    trials, regimes = _tables(["completed"] * 6)
+    c = complexity_curve(trials, regimes, bins_per_decade=1)
+    assert c.bins["n"].tolist() == [2, 2, 2]
+    assert c.bins["train_median"].tolist() == pytest.approx([1.0, 0.7, 0.45])
+    assert c.bins["val_best"].tolist() == pytest.approx([1.0, 0.72, 0.9])
+    assert c.bins["gap_median"].iloc[-1] == pytest.approx(0.5)
+    assert c.bins["n_params"].is_monotonic_increasing
+    assert "6 trials that ran the full epoch budget" == c.note
+
+
+def test_early_stopped_trials_are_left_out_unless_too_few():
+    trials, regimes = _tables(["completed", "stopped", "completed", "stopped", "completed", "stopped"])
+    c = complexity_curve(trials, regimes)
+    assert set(c.points["trial_id"]) == {"t0", "t2", "t4"}
+    trials, regimes = _tables(["completed", "stopped", "stopped"])
+    c = complexity_curve(trials, regimes)
+    assert len(c.points) == 3 and "too few ran the full budget" in c.note
+
+
+def test_no_finite_loss_is_refused():
+    trials, regimes = _tables(["completed", "completed"])
+    regimes["final_val_loss"] = np.nan
+    with pytest.raises(AnalysisError, match="no trial has finite"):
+        complexity_curve(trials, regimes)
