@@ -15,7 +15,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional", "Bool"]
+__all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional", "Bool",
+           "Points"]
 
 _BAD = object()  # sentinel: the value is not acceptable
 
@@ -226,6 +227,33 @@ class Optional(Check):
 
     def bad_example(self) -> Any:
         return self.inner.bad_example()
+
+
+@dataclass(frozen=True)
+class Points(Check):
+    """A list of mappings from parameter names (matching ``name_pattern``) to plain values."""
+
+    names: tuple[str, ...]
+
+    def describe(self) -> str:
+        return ("a list of mappings of " + ", ".join(self.names) +
+                " to numbers, strings or true/false")
+
+    def clean(self, value: Any) -> Any:
+        if not isinstance(value, (list, tuple)):
+            return _BAD
+        points = []
+        for point in value:
+            if not isinstance(point, dict) or not point or not set(point) <= set(self.names):
+                return _BAD
+            if not all(isinstance(v, (int, float, str, bool)) and
+                       (not isinstance(v, float) or math.isfinite(v)) for v in point.values()):
+                return _BAD
+            points.append(dict(point))
+        return tuple(points)
+
+    def bad_example(self) -> Any:
+        return [{"depht": 3}]
 
 
 BAD = _BAD

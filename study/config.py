@@ -25,8 +25,8 @@ from typing import Any, Iterable
 
 import yaml
 
-from study.checks import (BAD, Bool, Check, Choice, Float, Int, Optional, Range, SubsetOf,
-                          Text)
+from study.checks import (BAD, Bool, Check, Choice, Float, Int, Optional, Points, Range,
+                          SubsetOf, Text)
 from trainables.errors import ConfigError
 
 __all__ = [
@@ -97,6 +97,11 @@ class SearchConfig:
     sampler: str = spec("tpe", Choice(("tpe", "random")))
     # null: no wall-clock limit; otherwise running trials stop and the study reports what it has
     time_budget_s: float | None = spec(None, Optional(Float(lo=1.0)), example=3600)
+    # configurations tried first (e.g. the hls4ml 64-32-32), before the sampler takes over
+    initial_points: tuple[dict, ...] = spec(
+        (), Points(("depth", *(f"width_{i}" for i in range(16)), "dropout", "l1", "l2", "lr",
+                    "activation", "batch_norm")),
+        example=[{"depth": 3, "width_0": 64, "width_1": 32, "width_2": 32}])
 
 
 @dataclass(frozen=True)

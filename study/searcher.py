@@ -110,6 +110,7 @@ def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
     searcher = HonestOptunaSearch(
         space=SpaceFunction(cfg.space), metric=s.metric, mode=cfg.mode, sampler=sampler,
         study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder),
+        points_to_evaluate=[dict(p) for p in s.initial_points] or None,
         max_epochs=cfg.scheduler.max_epochs, num_trials=s.num_trials,
         state_dir=str(folder / "trials"))
     return ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)

@@ -38,6 +38,8 @@ def as_written(value: Any) -> str:
         return repr(value)
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(as_written(v) for v in value) + "]"
+    if isinstance(value, dict):  # YAML flow style: plain keys
+        return "{" + ", ".join(f"{k}: {as_written(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 
