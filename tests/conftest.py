@@ -1,9 +1,16 @@
-"""Shared test set-up: the ``gpu`` marker skips without CUDA; small standardised jet data."""
+"""Shared test set-up: the ``gpu`` marker skips without CUDA; small standardised jet data; the
+8 real jets; a small study config."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, Callable
+
 import numpy as np
+import pandas as pd
 import pytest
+
+from study.config import StudyConfig, from_dict
 
 from trainables.data import Standardiser
 from trainables.loop import TrialData
@@ -28,3 +35,37 @@ def small_trial_data() -> TrialData:
     scaler = Standardiser.fit(x[:4000])
     xs = scaler.transform(x)
     return TrialData(x_train=xs[:4000], y_train=y[:4000], x_val=xs[4000:], y_val=y[4000:])
+
+
+#: The 8 real jets of shared/data/real_jets_16hlf.csv, kept in the repo so tests need nothing
+#: outside it (a test compares the copy with the shared file where that exists).
+REAL_JETS = Path(__file__).parent / "data" / "real_jets_16hlf.csv"
+
+
+@pytest.fixture
+def real_jets() -> pd.DataFrame:
+    """Columns ``label_str`` (g, q, w, z, t) and the 16 HLF, raw values."""
+    return pd.read_csv(REAL_JETS, comment="#").drop(columns=["source"])
+
+
+def make_small_config(results_dir: Path, name: str, **sections: dict[str, Any]) -> StudyConfig:
+    """A study small enough for 2 CPU cores: 6,000 synthetic jets, 8 trials of <= 4 epochs;
+    ``sections`` override fields section by section."""
+    raw: dict[str, dict[str, Any]] = {
+        "data": {"synthetic_jets": 6000, "synthetic_seed": 3},
+        "space": {"depth": [1, 3], "width": [4, 64]},
+        "search": {"num_trials": 8, "max_concurrent": 2, "seed": 1},
+        "scheduler": {"max_epochs": 4, "grace_period": 1, "reduction_factor": 4},
+        "training": {"batch_size": 512, "train_eval_jets": 1000},
+        "resources": {"num_cpus": 2},
+        "storage": {"results_dir": str(results_dir), "name": name},
+    }
+    for key, value in sections.items():
+        raw[key] = {**raw.get(key, {}), **value}
+    return from_dict(raw)
+
+
+@pytest.fixture(scope="session")
+def small_config() -> Callable[..., StudyConfig]:
+    """``small_config(results_dir, name, **sections)``: see :func:`make_small_config`."""
+    return make_small_config

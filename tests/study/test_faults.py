@@ -24,7 +24,6 @@ from ray import tune
 
 from study.cli import EXIT_TRIALS_FAILED, main
 from study.cluster import check_shared_storage
-from study.config import StudyConfig, from_dict
 from study.launch import run_study
 
 pytestmark = pytest.mark.slow
@@ -37,21 +36,6 @@ DIVERGE = "lower the learning rate"
 # is left to sample, so the sampler's seed fixes every trial's lr.
 EXPLODING_SPACE = {"depth": [3, 3], "width": [128, 128], "dropout": [0, 0], "l1": [0, 0],
                    "l2": [0, 0], "activations": ["relu"], "batch_norm": [False]}
-
-
-def small_config(results_dir: Path, name: str, **sections: dict) -> StudyConfig:
-    raw = {
-        "data": {"synthetic_jets": 6000, "synthetic_seed": 3},
-        "space": {"depth": [1, 3], "width": [4, 64]},
-        "search": {"num_trials": N_TRIALS, "max_concurrent": 2, "seed": 1},
-        "scheduler": {"max_epochs": MAX_EPOCHS, "grace_period": 1, "reduction_factor": 4},
-        "training": {"batch_size": 512, "train_eval_jets": 1000},
-        "resources": {"num_cpus": 2},
-        "storage": {"results_dir": str(results_dir), "name": name},
-    }
-    for key, value in sections.items():
-        raw[key] = {**raw.get(key, {}), **value}
-    return from_dict(raw)
 
 
 def is_ray_worker(pid: int) -> bool:
@@ -96,7 +80,7 @@ def ray_cluster():
 
 
 @pytest.fixture(scope="module")
-def killed(ray_cluster, tmp_path_factory: pytest.TempPathFactory):
+def killed(ray_cluster, small_config, tmp_path_factory: pytest.TempPathFactory):
     cfg = small_config(tmp_path_factory.mktemp("results"), "killed",
                        search={"num_trials": 3}, scheduler={"type": "fifo"},
                        resources={"max_failures": 2})
@@ -133,7 +117,7 @@ def test_other_trials_are_complete(killed) -> None:
 
 
 @pytest.fixture(scope="module")
-def all_diverged(ray_cluster, tmp_path_factory: pytest.TempPathFactory):
+def all_diverged(ray_cluster, small_config, tmp_path_factory: pytest.TempPathFactory):
     cfg = small_config(tmp_path_factory.mktemp("results"), "diverged",
                        space={**EXPLODING_SPACE, "lr": [10, 10]},
                        search={"num_trials": 2}, training={"optimizer": "sgd"},
@@ -165,7 +149,7 @@ def test_study_without_a_good_trial_still_writes_its_tables(all_diverged) -> Non
     assert pd.read_csv(folder / "trials.csv")["status"].eq("failed").all()
 
 
-def test_cli_reports_failed_trials_beside_good_ones(ray_cluster, tmp_path: Path,
+def test_cli_reports_failed_trials_beside_good_ones(ray_cluster, small_config, tmp_path: Path,
                                                     capsys: pytest.CaptureFixture) -> None:
     # random sampler, seed 8: lr 4.17, 8.05, 4.05 (diverge) and 0.391, 0.0499, 0.0108 (train)
     raw = small_config(tmp_path, "mixed", space={**EXPLODING_SPACE, "lr": [0.01, 10]},

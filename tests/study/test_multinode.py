@@ -18,7 +18,6 @@ import pytest
 from ray import tune
 
 from study.cluster import check_shared_storage, nodes_missing
-from study.config import StudyConfig, from_dict
 from study.launch import run_study
 from trainables.errors import ConfigError
 
@@ -27,21 +26,6 @@ pytestmark = pytest.mark.slow
 N_TRIALS = 8
 MAX_EPOCHS = 3
 N_NODES = 3
-
-
-def small_config(results_dir: Path, name: str, **sections: dict) -> StudyConfig:
-    raw = {
-        "data": {"synthetic_jets": 6000, "synthetic_seed": 3},
-        "space": {"depth": [1, 3], "width": [4, 64]},
-        "search": {"num_trials": N_TRIALS, "max_concurrent": 4, "seed": 1},
-        "scheduler": {"max_epochs": MAX_EPOCHS, "grace_period": 1, "reduction_factor": 4},
-        "training": {"batch_size": 512, "train_eval_jets": 1000},
-        "resources": {"cpus_per_trial": 1, "gpus_per_trial": 0.5},
-        "storage": {"results_dir": str(results_dir), "name": name},
-    }
-    for key, value in sections.items():
-        raw[key] = {**raw.get(key, {}), **value}
-    return from_dict(raw)
 
 
 class TrialPids(tune.Callback):
@@ -76,9 +60,11 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def study(cluster, tmp_path_factory: pytest.TempPathFactory):
+def study(cluster, small_config, tmp_path_factory: pytest.TempPathFactory):
     cfg = small_config(tmp_path_factory.mktemp("results"), "multinode",
-                       resources={"address": cluster.address})
+                       search={"max_concurrent": 4}, scheduler={"max_epochs": MAX_EPOCHS},
+                       resources={"address": cluster.address, "num_cpus": None,
+                                  "cpus_per_trial": 1, "gpus_per_trial": 0.5})
     pids = TrialPids()
     outcome = run_study(cfg, callbacks=[pids])
     return cfg, outcome, pids

@@ -27,21 +27,6 @@ N_TRIALS = 8
 MAX_EPOCHS = 4
 
 
-def small_config(results_dir: Path, name: str, **sections: dict) -> StudyConfig:
-    raw = {
-        "data": {"synthetic_jets": 8000, "synthetic_seed": 3},
-        "space": {"depth": [1, 3], "width": [4, 64]},
-        "search": {"num_trials": N_TRIALS, "max_concurrent": 2, "seed": 1},
-        "scheduler": {"max_epochs": MAX_EPOCHS, "grace_period": 1, "reduction_factor": 4},
-        "training": {"batch_size": 512, "train_eval_jets": 1000},
-        "resources": {"num_cpus": 2},
-        "storage": {"results_dir": str(results_dir), "name": name},
-    }
-    for key, value in sections.items():
-        raw[key] = {**raw.get(key, {}), **value}
-    return from_dict(raw)
-
-
 CANARY = "jetstudy-canary-not-a-real-secret-7f3a"
 
 
@@ -58,8 +43,9 @@ def ray_cluster():
 
 
 @pytest.fixture(scope="module")
-def study(ray_cluster, tmp_path_factory: pytest.TempPathFactory):
-    cfg = small_config(tmp_path_factory.mktemp("results"), "e2e")
+def study(ray_cluster, small_config, tmp_path_factory: pytest.TempPathFactory):
+    cfg = small_config(tmp_path_factory.mktemp("results"), "e2e",
+                       data={"synthetic_jets": 8000})
     lines: list[str] = []
     outcome = run_study(cfg, progress=lines.append)
     return cfg, outcome, lines
@@ -160,7 +146,7 @@ def test_existing_study_is_not_overwritten(study) -> None:
     assert (outcome.folder / "trials.parquet").stat().st_mtime_ns == before
 
 
-def test_bad_data_fails_before_any_trial(ray_cluster, tmp_path: Path) -> None:
+def test_bad_data_fails_before_any_trial(ray_cluster, small_config, tmp_path: Path) -> None:
     cfg = small_config(tmp_path, "bad", data={"path": str(tmp_path / "nothing" / "*.h5")})
     with pytest.raises(JetstudyError, match="nothing"):
         run_study(cfg)

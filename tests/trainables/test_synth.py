@@ -7,7 +7,6 @@ that class), never from a run of the generator.
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -31,20 +30,6 @@ G, Q, W, Z, T = range(5)
 COL = {name: i for i, name in enumerate(HLF_FEATURES)}
 JCOL = {name: i for i, name in enumerate(JET_FEATURE_NAMES)}
 
-# The 8 real jets of shared/data/real_jets_16hlf.csv (class, then the 16 HLF), copied so the test
-# needs nothing outside the repo; test_embedded_real_jets_match_shared_file checks the copy.
-REAL_JETS_CSV = """\
-label_str,j_zlogz,j_c1_b0_mmdt,j_c1_b1_mmdt,j_c1_b2_mmdt,j_c2_b1_mmdt,j_c2_b2_mmdt,j_d2_b1_mmdt,j_d2_b2_mmdt,j_d2_a1_b1_mmdt,j_d2_a1_b2_mmdt,j_m2_b1_mmdt,j_m2_b2_mmdt,j_n2_b1_mmdt,j_n2_b2_mmdt,j_mass_mmdt,j_multiplicity
-g,-1.07134187,0.160667032,0.00113031152,8.18078115e-06,0.00068194489,4.88114392e-06,0.603324711,0.596659899,0.603324711,0.0372351781,0.0121174008,0.00732130697,0.0635966808,0.0368872061,3.96765041,34
-g,-2.935125,0.383155,0.005126,0.000084,0.009070,0.000179,1.769445,2.123898,1.769445,0.308185,0.135687,0.083278,0.412136,0.299058,8.926882,75
-w,-1.927335,0.270699,0.001585,0.000011,0.003232,0.000029,2.038834,2.563099,2.038834,0.211886,0.063729,0.036310,0.310217,0.226661,3.886512,31
-t,-3.112147,0.458171,0.097914,0.028588,0.124278,0.038487,1.269254,1.346238,1.269254,0.246488,0.115636,0.079094,0.357559,0.289220,162.144669,61
-z,-2.666515,0.437068,0.049122,0.007978,0.047477,0.004802,0.966505,0.601864,0.966505,0.160756,0.082196,0.033311,0.238871,0.094516,91.258934,39
-w,-2.484843,0.428981,0.041786,0.006110,0.023066,0.001123,0.552002,0.183821,0.552002,0.084338,0.048006,0.014450,0.141906,0.036665,79.725777,35
-q,-2.22074723,0.390669048,0.00185470271,1.03762595e-05,0.00221488462,1.16465226e-05,1.19419932,1.12242019,1.19419932,0.227949411,0.115286171,0.0663640946,0.304114968,0.169938862,3.14567828,30
-g,-3.63698578,0.473286927,0.0673845112,0.0149371149,0.0758512244,0.00964220334,1.12564778,0.645519793,1.12564778,0.188661218,0.0933754370,0.0318265595,0.276142091,0.102248996,132.62178,113
-"""
-SHARED_REAL_JETS = Path("/work/shared/data/real_jets_16hlf.csv")
 
 # Feature ranges of the schema table (closed: a float32 value may round onto a bound).
 SCHEMA_RANGES = {
@@ -79,10 +64,6 @@ def jets() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def posterior(jets: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
     return synth.bayes_posterior(jets[0])
-
-
-def real_jets() -> pd.DataFrame:
-    return pd.read_csv(io.StringIO(REAL_JETS_CSV))
 
 
 def calibration_z(hit: np.ndarray, prob: np.ndarray) -> float:
@@ -254,18 +235,11 @@ def test_multiplicity_peaks_follow_the_schema(jets) -> None:
     assert 52 <= np.median(mult[y == T]) <= 62  # t ~55-60
 
 
-def test_real_jets_lie_in_the_generator_support() -> None:
-    real = real_jets()
+def test_real_jets_lie_in_the_generator_support(real_jets: pd.DataFrame) -> None:
+    real = real_jets
     post = synth.bayes_posterior(real[list(HLF_FEATURES)].to_numpy())
     assert np.isfinite(post).all()
     np.testing.assert_allclose(post.sum(axis=1), 1.0, atol=1e-9)
-
-
-def test_embedded_real_jets_match_shared_file() -> None:
-    if not SHARED_REAL_JETS.exists():
-        pytest.skip(f"{SHARED_REAL_JETS} not present on this machine")
-    shared = pd.read_csv(SHARED_REAL_JETS, comment="#").drop(columns=["source"])
-    pd.testing.assert_frame_equal(shared, real_jets())
 
 
 def test_sampling_is_deterministic_and_longer_samples_extend_shorter_ones() -> None:

@@ -1,0 +1,87 @@
+"""The benchmarks run end to end and their JSON holds together (CPU smoke test; a GPU run).
+
+The throughput benchmark runs as its command (``python -m bench.throughput``) in a subprocess,
+as a user or CI runs it, at the smallest size that still gives ASHA a rung.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.driver_memory import growth_per_1000, to_json
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNS = ("plain", "jetstudy")
+
+
+def _throughput(tmp_path: Path, *args: str, timeout: float = 300) -> dict:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "bench.throughput", *args, "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert json.loads(proc.stdout) == result, "stdout must be exactly the JSON"
+    return result
+
+
+@pytest.mark.slow
+def test_throughput_smoke_on_cpu(tmp_path: Path) -> None:
+    r = _throughput(tmp_path, "--jets", "4000", "--trials", "3", "--epochs", "2",
+                    "--concurrent", "2")
+    if r["cuda"]:
+        pytest.skip("CUDA visible: the GPU test covers this machine")
+    assert (r["jets"], r["train_jets"], r["trials"], r["max_epochs"]) == (4000, 2400, 3, 2)
+    assert r["date"] and r["device"]
+    for name in RUNS:
+        run = r[name]
+        assert run["trials_run"] == 3 and run["trials_failed"] == 0
+        # every trial trains to ASHA's first rung (grace period 2 = max_epochs here)
+        assert run["trial_epochs"] == 3 * 2
+        assert run["wall_s"] > 0 and run["trial_epochs_per_s"] > 0
+        assert run["trial_epochs_per_s"] == pytest.approx(run["trial_epochs"] / run["wall_s"],
+                                                          rel=1e-3)
+        phases = [run["setup_s"], run["trials_s"], run["finish_s"]]
+        assert all(p is not None and p >= 0 for p in phases)
+        assert sum(phases) == pytest.approx(run["wall_s"], abs=0.05)
+        for key in ("gpu_util_mean", "gpu_util_max", "gpu_mem_peak_mib",
+                    "gpu_mem_per_process_peak_mib"):
+            assert run[key] is None, f"{name}.{key} must be null on CPU"
+        assert run["gpus_per_trial"] == 0
+    rate = r["jetstudy"]["trial_epochs_per_s"] / r["plain"]["trial_epochs_per_s"]
+    assert r["ratio"] == pytest.approx(rate, rel=1e-3)
+
+
+@pytest.mark.slow
+@pytest.mark.gpu
+def test_throughput_reports_gpu_figures(tmp_path: Path) -> None:
+    r = _throughput(tmp_path, "--jets", "20000", "--trials", "4", "--epochs", "2",
+                    "--concurrent", "2", timeout=600)
+    assert r["cuda"] is True
+    for name in RUNS:
+        run = r[name]
+        assert run["trial_epochs"] > 0 and run["trial_epochs_per_s"] > 0
+        assert isinstance(run["gpu_util_mean"], (int, float)) and math.isfinite(
+            run["gpu_util_mean"])
+        assert run["gpu_mem_peak_mib"] > 0
+    assert r["plain"]["gpus_per_trial"] == 1
+    assert r["jetstudy"]["gpus_per_trial"] == pytest.approx(0.5)
+
+
+def test_growth_per_1000_ignores_start_up() -> None:
+    flat = [(0, 0.0, 300.0), *[(n, n / 10, 400.0) for n in range(100, 1100, 100)]]
+    assert growth_per_1000(flat) == 0.0
+    rising = [(n, n / 10, 400.0 + 0.05 * n) for n in range(0, 2100, 100)]
+    assert growth_per_1000(rising) == pytest.approx(50.0)
+    assert growth_per_1000([]) is None and growth_per_1000([(5, 0.0, 1.0)]) is None
+
+
+def test_samples_print_one_per_line() -> None:
+    text = to_json({"samples": [[0, 0.0, 1.5], [40, 2.5, 1.75]], "rss_mib": {"before": 1.0}})
+    assert "[0, 0.0, 1.5]" in text and "[40, 2.5, 1.75]" in text
+    assert json.loads(text)["samples"][1] == [40, 2.5, 1.75]
