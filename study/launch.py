@@ -7,7 +7,6 @@ tables, evaluation) live in their own modules.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import time
@@ -22,11 +21,12 @@ from study.prepare import PreparedData, prepare_data, prepare_folder, results_fo
 from study.ledger import TrialLedger
 from study.progress import StudyProgress
 from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
-from study.tables import (epoch_rows, epochs_frame, error_reason, trial_row, trials_frame,
-                          write_table)
+from study.collect import build_tables, from_result_grid
+from study.snapshots import TableSnapshots
+from study.tables import write_table
 from trainables.errors import ConfigError, JetstudyError
 from trainables.loop import TrainSettings, TrialData
-from trainables.trial import CONFIG_FILE, ended_marker, read_epochs, state_path
+from trainables.trial import state_path
 
 __all__ = ["StudyOutcome", "run_study", "train_settings"]
 
@@ -125,43 +125,6 @@ def _set_aside_orphans(folder: Path) -> None:
                            name, name, stamp)
 
 
-def collect_tables(grid: Any, cfg: StudyConfig, state_dir: str) -> tuple[pd.DataFrame,
-                                                                        pd.DataFrame]:
-    """The trials and epochs tables: how each trial ended from Ray Tune's result grid, its
-    learning curve from the trial's own epoch log.
-
-    A trial that trained but is missing from the grid (it started in the last moments before a
-    driver crash, after Tune's last snapshot) is still listed from its own files, as stopped
-    (interrupted); one that never finished an epoch is left out, since Tune replaced it.
-    """
-    ended: dict[str, tuple[dict, str, str]] = {}
-    for result in grid:
-        trial_id = str(result.metrics.get("trial_id", ""))
-        status = "failed" if result.error is not None else ""
-        ended[trial_id] = (result.config or {}, status, error_reason(result.error))
-    for config_file in sorted(Path(state_dir).glob(f"*/{CONFIG_FILE}")):
-        trial_id = config_file.parent.name
-        if trial_id not in ended and read_epochs(state_dir, trial_id):
-            interrupted = not ended_marker(state_dir, trial_id).is_file()
-            ended[trial_id] = (json.loads(config_file.read_text()), "",
-                               "interrupted: the driver died before Ray Tune recorded this "
-                               "trial" if interrupted else "")
-    trial_rows, all_epochs = [], []
-    for trial_id, (config, status, error) in ended.items():
-        records = read_epochs(state_dir, trial_id)
-        rows = epoch_rows(trial_id, records)
-        frame = epochs_frame(rows)
-        if not status:
-            status = "completed" if len(frame) >= cfg.scheduler.max_epochs else "stopped"
-        trial_rows.append(trial_row(
-            trial_id, config, frame, status=status, error=error,
-            max_epochs=cfg.scheduler.max_epochs, max_depth=cfg.space.depth[1],
-            metric=cfg.search.metric, mode=cfg.mode, batch_size=cfg.training.batch_size,
-            flops=int(records[-1]["flops"]) if records else None))
-        all_epochs.extend(rows)
-    return trials_frame(trial_rows), epochs_frame(all_epochs)
-
-
 def _best_trial(trials: pd.DataFrame, cfg: StudyConfig) -> str | None:
     """The trial with the best value of the search metric at any epoch (failed ones excluded)."""
     ok = trials[(trials["status"] != "failed") & trials["best_epoch"].notna()]
@@ -208,9 +171,10 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
         (folder / "trials").mkdir(exist_ok=True)  # trials check they can see it (autoscaling)
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
                                        cfg.scheduler.max_epochs, progress),
-                         TrialLedger(str(folder / "trials")), *callbacks]
+                         TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
+                         *callbacks]
         grid = _tuner(cfg, prepared, folder, all_callbacks, resume).fit()
-        trials, epochs = collect_tables(grid, cfg, str(folder / "trials"))
+        trials, epochs = build_tables(from_result_grid(grid), cfg, str(folder / "trials"))
         close_orphaned_trials(folder)
         write_table(trials, folder, "trials")
         write_table(epochs, folder, "epochs")

@@ -9,12 +9,16 @@ import json
 import math
 import os
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pandas as pd
 import pytest
 import yaml
 
+from ray import tune
+
+from analysis.report import write_report
 from study.cli import main
 from study.config import StudyConfig, from_dict, load_config
 from study.launch import run_study
@@ -42,17 +46,30 @@ def ray_cluster():
     os.environ.pop("AWS_SECRET_ACCESS_KEY", None)
 
 
+class SnapshotReader(tune.Callback):
+    """Reads the live tables each time a trial ends (after jetstudy's snapshot callback)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.seen: list[pd.DataFrame] = []
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if (self.folder / "trials.parquet").exists():
+            self.seen.append(pd.read_parquet(self.folder / "trials.parquet"))
+
+
 @pytest.fixture(scope="module")
 def study(ray_cluster, small_config, tmp_path_factory: pytest.TempPathFactory):
     cfg = small_config(tmp_path_factory.mktemp("results"), "e2e",
                        data={"synthetic_jets": 8000})
     lines: list[str] = []
-    outcome = run_study(cfg, progress=lines.append)
-    return cfg, outcome, lines
+    reader = SnapshotReader(Path(cfg.storage.results_dir) / "e2e")
+    outcome = run_study(cfg, progress=lines.append, callbacks=[reader])
+    return cfg, outcome, lines, reader
 
 
 def test_trials_table_is_complete(study) -> None:
-    cfg, outcome, _ = study
+    cfg, outcome, _, _ = study
     trials = pd.read_parquet(outcome.folder / "trials.parquet")
     assert len(trials) == N_TRIALS and trials["trial_id"].is_unique
     assert set(trials["status"]) <= {"completed", "stopped"}
@@ -72,7 +89,7 @@ def test_trials_table_is_complete(study) -> None:
 
 
 def test_epochs_table_matches_trials(study) -> None:
-    _, outcome, _ = study
+    _, outcome, _, _ = study
     trials = pd.read_parquet(outcome.folder / "trials.parquet")
     epochs = pd.read_parquet(outcome.folder / "epochs.parquet")
     assert len(epochs) == trials["epochs"].sum()
@@ -85,7 +102,7 @@ def test_epochs_table_matches_trials(study) -> None:
 
 
 def test_csv_twins_and_config_written(study) -> None:
-    cfg, outcome, _ = study
+    cfg, outcome, _, _ = study
     for name in ("trials", "epochs"):
         pq = pd.read_parquet(outcome.folder / f"{name}.parquet")
         csv = pd.read_csv(outcome.folder / f"{name}.csv")
@@ -98,7 +115,7 @@ def test_csv_twins_and_config_written(study) -> None:
 
 
 def test_best_model_evaluated_once_on_test_with_bayes_optimum(study) -> None:
-    _, outcome, _ = study
+    _, outcome, _, _ = study
     metrics = json.loads((outcome.folder / "best" / "test_metrics.json").read_text())
     trials = pd.read_parquet(outcome.folder / "trials.parquet")
     best = trials.loc[trials["best_val_loss"].idxmin()]
@@ -118,7 +135,7 @@ def test_best_model_evaluated_once_on_test_with_bayes_optimum(study) -> None:
 
 
 def test_optuna_records_asha_stops_as_pruned(study) -> None:
-    _, outcome, _ = study
+    _, outcome, _, _ = study
     ot = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(outcome.folder))
     trials = pd.read_parquet(outcome.folder / "trials.parquet")
     states = [t.state for t in ot.trials]
@@ -132,14 +149,14 @@ def test_optuna_records_asha_stops_as_pruned(study) -> None:
 
 
 def test_progress_line_reports_the_end(study) -> None:
-    _, outcome, lines = study
+    _, outcome, lines, _ = study
     assert lines and lines[-1].startswith(f"trials {N_TRIALS}/{N_TRIALS} finished")
     stopped = int((outcome.trials["status"] == "stopped").sum())
     assert f"({stopped} stopped early, 0 failed)" in lines[-1]
 
 
 def test_existing_study_is_not_overwritten(study) -> None:
-    cfg, outcome, _ = study
+    cfg, outcome, _, _ = study
     before = (outcome.folder / "trials.parquet").stat().st_mtime_ns
     with pytest.raises(JetstudyError, match="already holds a study.*--resume"):
         run_study(cfg)
@@ -165,8 +182,23 @@ def test_cli_bad_config_value_is_one_clear_line(tmp_path: Path, capsys) -> None:
 
 
 def test_no_credentials_in_results(study) -> None:
-    _, outcome, _ = study
+    _, outcome, _, _ = study
     files = [p for p in outcome.folder.rglob("*") if p.is_file()]
     assert len(files) > 20
     for path in files:
         assert CANARY.encode() not in path.read_bytes(), path
+
+
+def test_live_snapshots_while_running(study, tmp_path: Path) -> None:
+    _, outcome, _, reader = study
+    assert reader.seen, "no table snapshot was written while the study ran"
+    final = set(outcome.trials["trial_id"])
+    for snapshot in reader.seen:
+        assert set(snapshot["trial_id"]) <= final
+        assert set(snapshot["status"]) <= {"completed", "stopped", "running"}
+    first = reader.seen[0]
+    assert len(first) < N_TRIALS or (first["status"] == "running").any()
+    # the report works on a snapshot of a running study
+    snapshot_file = tmp_path / "trials.parquet"
+    first.to_parquet(snapshot_file)
+    assert write_report(snapshot_file, tmp_path / "report").index_html.is_file()

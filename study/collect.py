@@ -1,0 +1,86 @@
+"""Build the trials and epochs tables from what Ray Tune knows and what each trial wrote.
+
+How a trial ended comes from Ray Tune (the result grid at the end, the live trial list for
+snapshots); its learning curve comes from the trial's own epoch log (``trials/<id>/``), which
+survives trial restarts and driver crashes. Both the final tables and the live snapshots are
+built here, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+from study.config import StudyConfig
+from study.tables import epoch_rows, epochs_frame, error_reason, trial_row, trials_frame
+from trainables.trial import CONFIG_FILE, ended_marker, read_epochs
+
+__all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables"]
+
+#: trial id -> (config, status or "" to derive it from the epochs run, error)
+Known = dict[str, tuple[dict[str, Any], str, str]]
+
+_INTERRUPTED = "interrupted: the driver died before Ray Tune recorded this trial"
+
+
+def from_result_grid(grid: Iterable[Any]) -> Known:
+    """Trials of a finished ``tuner.fit()``: failed ones carry their error."""
+    known: Known = {}
+    for result in grid:
+        trial_id = str(result.metrics.get("trial_id", ""))
+        known[trial_id] = (result.config or {}, "failed" if result.error is not None else "",
+                           error_reason(result.error))
+    return known
+
+
+def from_live_trials(trials: Iterable[Any]) -> Known:
+    """Trials of a running study (Tune ``Trial`` objects): unfinished ones are ``running``."""
+    known: Known = {}
+    for trial in trials:
+        if trial.status == "ERROR":
+            known[trial.trial_id] = (trial.config, "failed", error_reason(trial.get_error()))
+        elif trial.status == "TERMINATED":
+            known[trial.trial_id] = (trial.config, "", "")
+        else:
+            known[trial.trial_id] = (trial.config, "running", "")
+    return known
+
+
+def _orphans(known: Known, state_dir: str) -> Known:
+    """Trials that trained but Tune does not know: started after its last snapshot before a
+    driver crash. Listed as stopped (interrupted); those that never finished an epoch are left
+    out, since Tune asked for another configuration instead."""
+    found: Known = {}
+    for config_file in sorted(Path(state_dir).glob(f"*/{CONFIG_FILE}")):
+        trial_id = config_file.parent.name
+        if trial_id not in known and read_epochs(state_dir, trial_id):
+            interrupted = not ended_marker(state_dir, trial_id).is_file()
+            found[trial_id] = (json.loads(config_file.read_text()), "",
+                               _INTERRUPTED if interrupted else "")
+    return found
+
+
+def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
+                 with_orphans: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``trials`` and ``epochs`` tables (docs/results_layout.md)."""
+    if with_orphans:
+        known = {**known, **_orphans(known, state_dir)}
+    trial_rows, all_epochs = [], []
+    for trial_id, (config, status, error) in known.items():
+        records = read_epochs(state_dir, trial_id)
+        rows = epoch_rows(trial_id, records)
+        if status == "running" and not rows:
+            continue  # not started yet: nothing to show
+        frame = epochs_frame(rows)
+        if not status:
+            status = "completed" if len(frame) >= cfg.scheduler.max_epochs else "stopped"
+        trial_rows.append(trial_row(
+            trial_id, config, frame, status=status, error=error,
+            max_epochs=cfg.scheduler.max_epochs, max_depth=cfg.space.depth[1],
+            metric=cfg.search.metric, mode=cfg.mode, batch_size=cfg.training.batch_size,
+            flops=int(records[-1]["flops"]) if records else None))
+        all_epochs.extend(rows)
+    return trials_frame(trial_rows), epochs_frame(all_epochs)
