@@ -30,6 +30,7 @@ test: setup
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: the browser test will be skipped"; }
+	$(BIN)/ruff check study trainables analysis bench tests
 	$(BIN)/python -m pytest tests
 
 bench: setup

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from study.checks import (BAD, Bool, Check, Choice, Float, Int, Optional, Points, Range,
+from study.checks import (BAD, Check, Choice, Float, Int, Optional, Points, Range,
                           SubsetOf, Text)
 from trainables.errors import ConfigError
 

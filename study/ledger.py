@@ -9,7 +9,6 @@ repeats its last result. Lives in an importable module because Tune pickles call
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback

@@ -20,7 +20,7 @@ from ray import tune
 
 from analysis.report import write_report
 from study.cli import main
-from study.config import StudyConfig, from_dict, load_config
+from study.config import load_config
 from study.launch import run_study
 from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 from trainables.errors import JetstudyError
