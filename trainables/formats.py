@@ -25,15 +25,16 @@ from typing import Any
 
 import h5py
 import numpy as np
-import pandas as pd
 
+from trainables.datacheck import HELP as _HELP
+from trainables.datacheck import finite_features as _finite_features
+from trainables.datacheck import suffix as _suffix
 from trainables.errors import DataError
+from trainables.format_b import read_table
 from trainables.schema import (
     CLASSES,
     HLF_FEATURES,
     LABEL_COLUMNS,
-    OPENML_CLASS_TO_INDEX,
-    OPENML_FEATURES,
 )
 
 __all__ = ["JetTable", "load_jets", "FORMATS", "HDF5_SUFFIXES", "TABLE_SUFFIXES", "SYNTHETIC_ATTR"]
@@ -49,8 +50,6 @@ TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq", ".arff")
 #: HDF5 file attribute that marks files written by ``trainables.synth`` (a JSON object string).
 SYNTHETIC_ATTR = "jetstudy_synthetic"
 
-_HELP = 'see README "Data"'
-_LETTERS = ", ".join(OPENML_CLASS_TO_INDEX)  # "g, q, w, z, t"
 
 Mark = dict[str, Any]
 
@@ -130,7 +129,7 @@ def load_jets(
         if remaining == 0:
             log.info("max_jets=%d reached; %d files not read", max_jets, len(files) - len(xs))
             break
-        x, y, mark = _read_hdf5(file, remaining) if kind == "hdf5" else _read_table(file, remaining)
+        x, y, mark = _read_hdf5(file, remaining) if kind == "hdf5" else read_table(file, remaining)
         log.debug("%s: read %d jets", file, len(y))
         xs.append(x)
         ys.append(y)
@@ -189,10 +188,6 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
             f"(relative paths start from {os.getcwd()})"
         )
     return [expanded]
-
-
-def _suffix(file: str) -> str:
-    return os.path.splitext(file)[1].lower()
 
 
 def _file_kind(file: str, fmt: str) -> str:
@@ -334,176 +329,8 @@ def _common_synthetic(sources: Sequence[str], marks: Sequence[Mark | None]) -> M
 # Format B: the OpenML table
 
 
-def _read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, None]:
-    """Read the 16 features and the ``class`` letters of one Format B table."""
-    readers = {".csv": _read_csv, ".arff": _read_arff}
-    frame, columns = readers.get(_suffix(file), _read_parquet)(file, limit)
-    features = _table_feature_columns(file, columns)
-    classes = [c for c in columns if c.strip().lower() == "class"]
-    if not classes:
-        raise DataError(
-            f"{file}: the table has no `class` column (columns: {', '.join(columns[:20])}); "
-            f"Format B needs `class` with the letters {_LETTERS} ({_HELP})"
-        )
-    x = _finite_features(file, _numeric(file, frame, features), features)
-    return x, _letters_to_index(file, classes[0], frame[classes[0]]), None
-
-
-def _wanted(name: str) -> bool:
-    return name in OPENML_FEATURES or name in HLF_FEATURES or name.strip().lower() == "class"
-
-
-def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
-    try:
-        header = [str(c) for c in pd.read_csv(file, nrows=0, comment="#").columns]
-        wanted = [c for c in header if _wanted(c)]
-        frame = pd.read_csv(file, usecols=wanted, nrows=limit, comment="#")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise DataError(
-            f"{file}: cannot be read as CSV ({exc}); jetstudy expects a header row with the 16 "
-            f"feature names and `class` ({_HELP})"
-        ) from exc
-    return frame, header
-
-
-def _read_parquet(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
-    import pyarrow.parquet as pq  # only needed for Parquet input
-
-    try:
-        header = list(pq.read_schema(file).names)
-        table = pq.read_table(file, columns=[c for c in header if _wanted(c)])
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-        raise DataError(
-            f"{file}: cannot be read as Parquet ({exc}); check the file is complete, "
-            "or export the table again"
-        ) from exc
-    return (table if limit is None else table.slice(0, limit)).to_pandas(), header
-
-
-def _read_arff(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
-    """Dense ARFF as OpenML exports it: ``@attribute`` lines, then ``@data`` CSV rows."""
-    names: list[str] = []
-    data_line = None
-    try:
-        with open(file, encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle):
-                text = line.strip()
-                if data_line is not None and text and not text.startswith("%"):
-                    if text.startswith("{"):
-                        raise DataError(
-                            f"{file}: sparse ARFF rows are not supported; export the table as "
-                            "dense ARFF, CSV or Parquet"
-                        )
-                    break
-                if text.lower().startswith("@attribute"):
-                    rest = text[len("@attribute"):].strip()
-                    quoted = rest[:1] in ("'", '"') and rest.find(rest[0], 1) > 0
-                    names.append(rest[1:rest.find(rest[0], 1)] if quoted else rest.split()[0])
-                elif text.lower().startswith("@data"):
-                    data_line = number
-        if data_line is None or not names:
-            raise DataError(
-                f"{file}: not an ARFF file (no @attribute and @data header); export the table as "
-                "ARFF, CSV or Parquet"
-            )
-        frame = pd.read_csv(
-            file, skiprows=data_line + 1, header=None, names=names, nrows=limit,
-            usecols=[n for n in names if _wanted(n)], comment="%", quotechar="'",
-            skipinitialspace=True, na_values=["?"],
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, IndexError) as exc:
-        raise DataError(
-            f"{file}: cannot be read as ARFF ({exc}); export the table as CSV or Parquet"
-        ) from exc
-    return frame, names
-
-
-def _table_feature_columns(file: str, columns: Sequence[str]) -> list[str]:
-    """The 16 feature columns, by OpenML name (``zlogz``) or HDF5 name (``j_zlogz``)."""
-    chosen, missing = [], []
-    for bare, prefixed in zip(OPENML_FEATURES, HLF_FEATURES):
-        if bare in columns or prefixed in columns:
-            chosen.append(bare if bare in columns else prefixed)
-        else:
-            missing.append(bare)
-    if missing:
-        raise DataError(
-            f"{file}: the table lacks {', '.join(missing)}; jetstudy needs the 16 high-level "
-            "features by name (OpenML names like `zlogz`, or with the `j_` prefix) and a `class` "
-            f"column ({_HELP})"
-        )
-    return chosen
-
-
-def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
-    try:
-        return frame[list(columns)].to_numpy(dtype=np.float64)
-    except (ValueError, TypeError):
-        pass
-    for column in columns:
-        converted = pd.to_numeric(frame[column], errors="coerce")
-        bad = np.flatnonzero(converted.isna().to_numpy() & frame[column].notna().to_numpy())
-        if bad.size:
-            raise DataError(
-                f"{file}: column {column} holds {bad.size} non-numbers (first: row {int(bad[0])}, "
-                f"0-based: {frame[column].iloc[bad[0]]!r}); the 16 features must be numbers — "
-                "fix or drop those rows"
-            )
-    raise DataError(f"{file}: the feature columns cannot be read as numbers; check their types")
-
-
-def _letters_to_index(file: str, column: str, values: pd.Series) -> np.ndarray:
-    """Map OpenML letters (str or bytes, any case) to the HDF5 class order, not alphabetical."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    lookup = np.zeros(len(uniques), dtype=np.int64)
-    unknown: list[str] = []
-    for i, value in enumerate(uniques):
-        index = OPENML_CLASS_TO_INDEX.get(_normalise_letter(value))
-        if index is None:
-            unknown.append(f"{value!r} ({int(np.sum(codes == i))} rows)")
-        else:
-            lookup[i] = index
-    n_empty = int(np.sum(codes < 0))
-    if unknown or n_empty:
-        problems = [f"values not among {_LETTERS}: {', '.join(unknown[:10])}"] if unknown else []
-        problems += [f"{len(unknown) - 10} more unknown values"] if len(unknown) > 10 else []
-        problems += [f"{n_empty} empty rows"] if n_empty else []
-        raise DataError(
-            f"{file}: column {column} has {'; '.join(problems)}; use the OpenML letters "
-            f"{_LETTERS} (any case) — numeric codes are ambiguous: an alphabetical encoder gives "
-            "t=2, w=3, z=4"
-        )
-    return lookup[codes]
-
-
-def _normalise_letter(value: Any) -> str:
-    """``b'W'``, ``"b'W'"`` (bytes written out as text), ``'W'`` and ``"w"`` all become ``"w"``."""
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", errors="replace")
-    text = str(value).strip()
-    if len(text) >= 3 and text[0] in "bB" and text[1] in "'\"" and text[-1] == text[1]:
-        text = text[2:-1]
-    return text.strip().strip("'\"").strip().lower()
-
-
 # ---------------------------------------------------------------------------------------------
 # checks shared by both formats
-
-
-def _finite_features(file: str, values: np.ndarray, names: Sequence[str]) -> np.ndarray:
-    """The features as float32, refusing NaN and inf (and values too large for float32)."""
-    x = np.asarray(values, dtype=np.float64).astype(np.float32)
-    bad = ~np.isfinite(x)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        per_column = bad.sum(axis=0).tolist()
-        parts = [f"{name} in {n} row{'s' * (n != 1)}" for name, n in zip(names, per_column) if n]
-        raise DataError(
-            f"{file}: NaN or inf values in {len(rows)} of {len(x)} rows (first: row "
-            f"{int(rows[0])}, 0-based): {', '.join(parts)}; drop those rows (keep rows where all "
-            "16 features are finite) and load again"
-        )
-    return x
 
 
 def _check_all_classes(where: str, y: np.ndarray, max_jets: int | None) -> None:

@@ -1,0 +1,175 @@
+"""Format B: the OpenML table ``hls4ml_lhc_jets_hlf`` as CSV, Parquet or ARFF.
+
+The 16 features (with or without the ``j_`` prefix) and a ``class`` column of ``g, q, t, w, z``,
+mapped to the Format A class order g, q, W, Z, t (not alphabetical).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainables.datacheck import HELP as _HELP
+from trainables.datacheck import finite_features as _finite_features
+from trainables.datacheck import suffix as _suffix
+from trainables.errors import DataError
+from trainables.schema import HLF_FEATURES, OPENML_CLASS_TO_INDEX, OPENML_FEATURES
+
+__all__ = ["read_table"]
+
+_LETTERS = ", ".join(OPENML_CLASS_TO_INDEX)  # "g, q, w, z, t"
+
+
+def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, None]:
+    """Read the 16 features and the ``class`` letters of one Format B table."""
+    readers = {".csv": _read_csv, ".arff": _read_arff}
+    frame, columns = readers.get(_suffix(file), _read_parquet)(file, limit)
+    features = _table_feature_columns(file, columns)
+    classes = [c for c in columns if c.strip().lower() == "class"]
+    if not classes:
+        raise DataError(
+            f"{file}: the table has no `class` column (columns: {', '.join(columns[:20])}); "
+            f"Format B needs `class` with the letters {_LETTERS} ({_HELP})"
+        )
+    x = _finite_features(file, _numeric(file, frame, features), features)
+    return x, _letters_to_index(file, classes[0], frame[classes[0]]), None
+
+
+def _wanted(name: str) -> bool:
+    return name in OPENML_FEATURES or name in HLF_FEATURES or name.strip().lower() == "class"
+
+
+def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
+    try:
+        header = [str(c) for c in pd.read_csv(file, nrows=0, comment="#").columns]
+        wanted = [c for c in header if _wanted(c)]
+        frame = pd.read_csv(file, usecols=wanted, nrows=limit, comment="#")
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise DataError(
+            f"{file}: cannot be read as CSV ({exc}); jetstudy expects a header row with the 16 "
+            f"feature names and `class` ({_HELP})"
+        ) from exc
+    return frame, header
+
+
+def _read_parquet(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
+    import pyarrow.parquet as pq  # only needed for Parquet input
+
+    try:
+        header = list(pq.read_schema(file).names)
+        table = pq.read_table(file, columns=[c for c in header if _wanted(c)])
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise DataError(
+            f"{file}: cannot be read as Parquet ({exc}); check the file is complete, "
+            "or export the table again"
+        ) from exc
+    return (table if limit is None else table.slice(0, limit)).to_pandas(), header
+
+
+def _read_arff(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
+    """Dense ARFF as OpenML exports it: ``@attribute`` lines, then ``@data`` CSV rows."""
+    names: list[str] = []
+    data_line = None
+    try:
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle):
+                text = line.strip()
+                if data_line is not None and text and not text.startswith("%"):
+                    if text.startswith("{"):
+                        raise DataError(
+                            f"{file}: sparse ARFF rows are not supported; export the table as "
+                            "dense ARFF, CSV or Parquet"
+                        )
+                    break
+                if text.lower().startswith("@attribute"):
+                    rest = text[len("@attribute"):].strip()
+                    quoted = rest[:1] in ("'", '"') and rest.find(rest[0], 1) > 0
+                    names.append(rest[1:rest.find(rest[0], 1)] if quoted else rest.split()[0])
+                elif text.lower().startswith("@data"):
+                    data_line = number
+        if data_line is None or not names:
+            raise DataError(
+                f"{file}: not an ARFF file (no @attribute and @data header); export the table as "
+                "ARFF, CSV or Parquet"
+            )
+        frame = pd.read_csv(
+            file, skiprows=data_line + 1, header=None, names=names, nrows=limit,
+            usecols=[n for n in names if _wanted(n)], comment="%", quotechar="'",
+            skipinitialspace=True, na_values=["?"],
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, IndexError) as exc:
+        raise DataError(
+            f"{file}: cannot be read as ARFF ({exc}); export the table as CSV or Parquet"
+        ) from exc
+    return frame, names
+
+
+def _table_feature_columns(file: str, columns: Sequence[str]) -> list[str]:
+    """The 16 feature columns, by OpenML name (``zlogz``) or HDF5 name (``j_zlogz``)."""
+    chosen, missing = [], []
+    for bare, prefixed in zip(OPENML_FEATURES, HLF_FEATURES):
+        if bare in columns or prefixed in columns:
+            chosen.append(bare if bare in columns else prefixed)
+        else:
+            missing.append(bare)
+    if missing:
+        raise DataError(
+            f"{file}: the table lacks {', '.join(missing)}; jetstudy needs the 16 high-level "
+            "features by name (OpenML names like `zlogz`, or with the `j_` prefix) and a `class` "
+            f"column ({_HELP})"
+        )
+    return chosen
+
+
+def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    try:
+        return frame[list(columns)].to_numpy(dtype=np.float64)
+    except (ValueError, TypeError):
+        pass
+    for column in columns:
+        converted = pd.to_numeric(frame[column], errors="coerce")
+        bad = np.flatnonzero(converted.isna().to_numpy() & frame[column].notna().to_numpy())
+        if bad.size:
+            raise DataError(
+                f"{file}: column {column} holds {bad.size} non-numbers (first: row {int(bad[0])}, "
+                f"0-based: {frame[column].iloc[bad[0]]!r}); the 16 features must be numbers — "
+                "fix or drop those rows"
+            )
+    raise DataError(f"{file}: the feature columns cannot be read as numbers; check their types")
+
+
+def _letters_to_index(file: str, column: str, values: pd.Series) -> np.ndarray:
+    """Map OpenML letters (str or bytes, any case) to the HDF5 class order, not alphabetical."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    lookup = np.zeros(len(uniques), dtype=np.int64)
+    unknown: list[str] = []
+    for i, value in enumerate(uniques):
+        index = OPENML_CLASS_TO_INDEX.get(_normalise_letter(value))
+        if index is None:
+            unknown.append(f"{value!r} ({int(np.sum(codes == i))} rows)")
+        else:
+            lookup[i] = index
+    n_empty = int(np.sum(codes < 0))
+    if unknown or n_empty:
+        problems = [f"values not among {_LETTERS}: {', '.join(unknown[:10])}"] if unknown else []
+        problems += [f"{len(unknown) - 10} more unknown values"] if len(unknown) > 10 else []
+        problems += [f"{n_empty} empty rows"] if n_empty else []
+        raise DataError(
+            f"{file}: column {column} has {'; '.join(problems)}; use the OpenML letters "
+            f"{_LETTERS} (any case) — numeric codes are ambiguous: an alphabetical encoder gives "
+            "t=2, w=3, z=4"
+        )
+    return lookup[codes]
+
+
+def _normalise_letter(value: Any) -> str:
+    """``b'W'``, ``"b'W'"`` (bytes written out as text), ``'W'`` and ``"w"`` all become ``"w"``."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    text = str(value).strip()
+    if len(text) >= 3 and text[0] in "bB" and text[1] in "'\"" and text[-1] == text[1]:
+        text = text[2:-1]
+    return text.strip().strip("'\"").strip().lower()
