@@ -10,6 +10,8 @@ import json
 import math
 import subprocess
 import sys
+import time
+import types
 from pathlib import Path
 
 import pytest
@@ -85,3 +87,72 @@ def test_samples_print_one_per_line() -> None:
     text = to_json({"samples": [[0, 0.0, 1.5], [40, 2.5, 1.75]], "rss_mib": {"before": 1.0}})
     assert "[0, 0.0, 1.5]" in text and "[40, 2.5, 1.75]" in text
     assert json.loads(text)["samples"][1] == [40, 2.5, 1.75]
+
+
+FAKE_SMI = """#!/bin/sh
+case "$1" in
+  --query-gpu=*) echo "80, 1000"; echo "60, 3000" ;;
+  --query-compute-apps=*) echo "123, 700"; echo "456, 1500" ;;
+esac
+"""
+
+
+def test_gpu_monitor_reads_nvidia_smi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    smi = tmp_path / "nvidia-smi"
+    smi.write_text(FAKE_SMI)
+    smi.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # force the nvidia-smi path
+    from bench.throughput import GpuMonitor
+
+    with GpuMonitor(interval_s=0.01) as gpu:
+        assert gpu.enabled
+        assert gpu.sample() == (70.0, 4000.0, 1500.0)  # mean util, summed MiB, largest process
+        while len(gpu.samples) < 3:
+            time.sleep(0.01)
+    s = gpu.summary()
+    assert (s["gpu_util_mean"], s["gpu_util_max"], s["gpu_mem_peak_mib"]) == (70.0, 70.0, 4000.0)
+    assert s["gpu_mem_per_process_peak_mib"] == 1500.0 and s["gpu_mem_before_mib"] == 4000.0
+    assert gpu.summary(start=time.time() + 60)["gpu_util_mean"] is None  # empty window
+
+
+def test_gpu_monitor_reads_nvml(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = types.SimpleNamespace(
+        nvmlInit=lambda: None, nvmlDeviceGetCount=lambda: 1,
+        nvmlDeviceGetHandleByIndex=lambda i: i,
+        nvmlDeviceGetUtilizationRates=lambda h: types.SimpleNamespace(gpu=90),
+        nvmlDeviceGetMemoryInfo=lambda h: types.SimpleNamespace(used=2 * 2**30),
+        nvmlDeviceGetComputeRunningProcesses=lambda h: [
+            types.SimpleNamespace(usedGpuMemory=512 * 2**20),
+            types.SimpleNamespace(usedGpuMemory=None)])
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    from bench.throughput import GpuMonitor
+
+    assert GpuMonitor().sample() == (90.0, 2048.0, 512.0)
+
+
+def test_gpu_monitor_without_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no nvidia-smi
+    monkeypatch.setitem(sys.modules, "pynvml", None)
+    from bench.throughput import GpuMonitor
+
+    with GpuMonitor() as gpu:
+        assert not gpu.enabled
+    assert set(gpu.summary().values()) == {None, 0}  # every figure null, no samples
+
+
+def test_reference_study_on_cuda(tmp_path: Path) -> None:
+    """On CUDA the defaults are the issue's reference study, trials sharing the GPU."""
+    from bench.throughput import _parse, jetstudy_config
+    from study.config import SpaceConfig
+
+    args = _parse([], cuda=True)
+    assert (args.jets, args.trials, args.epochs, args.concurrent) == (1_000_000, 64, 30, 8)
+    assert args.jets * 0.6 >= 600_000
+    cfg = jetstudy_config(tmp_path / "data", tmp_path, trials=args.trials, epochs=args.epochs,
+                          concurrent=args.concurrent, use_gpu=True)
+    assert cfg.resources.gpus_per_trial == pytest.approx(1 / 8)
+    assert cfg.training.device == "auto" and cfg.training.batch_size == 1024
+    assert cfg.space == SpaceConfig() and cfg.scheduler.type == "asha"
+    cpu = _parse([], cuda=False)
+    assert (cpu.jets, cpu.trials, cpu.epochs) == (20_000, 6, 3) and cpu.plain_budget_s is None

@@ -1,0 +1,417 @@
+"""Trial-epochs per second: the plain Ray Tune recipe against a jetstudy study, same data.
+
+    python -m bench.throughput                       # reference study on CUDA, small on CPU
+    python -m bench.throughput --jets 20000 --trials 6 --epochs 3 --out bench.json
+
+Synthetic jets are written once (``write_synthetic``) into a temporary folder. The plain recipe
+(:mod:`bench.plain_recipe`) runs first, then ``study.launch.run_study`` on a config pointing
+``data.path`` at the same files (both split them with the same fractions and seed, so they
+train on the same jets). Each run starts and stops its own local Ray, and its clock runs from
+before the data are loaded until its tables are written and Ray is shut down: Ray start, trial
+scheduling and reporting are all inside the figure.
+
+Prints one JSON object (and writes it to ``--out``): per run the trial-epochs (epochs trained,
+summed over trials), wall seconds, trial-epochs/s, a phase breakdown and, on CUDA, GPU
+utilisation while trials run and peak GPU memory (device-wide and per process); ``ratio`` is
+jetstudy's rate over the plain recipe's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from ray.tune import Callback
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["GpuMonitor", "PhaseClock", "run_plain", "run_jetstudy", "run_benchmark",
+           "jetstudy_config", "code_version", "device_name", "main"]
+
+#: The reference study of the GPU issue: >= 600k training jets (60% of 1M), 64 trials, ASHA.
+CUDA_DEFAULTS = {"jets": 1_000_000, "trials": 64, "epochs": 30, "concurrent": 8,
+                 "plain_budget_s": 300.0}
+#: Small enough for a 2-core CI machine.
+CPU_DEFAULTS = {"jets": 20_000, "trials": 6, "epochs": 3, "concurrent": 2,
+                "plain_budget_s": None}
+VAL_FRACTION = TEST_FRACTION = 0.2
+SPLIT_SEED = 0
+GRACE_PERIOD, REDUCTION_FACTOR = 2, 3  # jetstudy's scheduler defaults, used by both runs
+
+
+# --------------------------------------------------------------------------- GPU sampling
+
+class GpuMonitor:
+    """Samples GPU utilisation and memory every ``interval_s`` in a background thread.
+
+    Uses ``pynvml`` when importable, else ``nvidia-smi``; does nothing without either (or
+    without CUDA), and then every figure is ``None``. Per-process memory (what each Ray worker
+    holds: a bound on one trial's memory, since a worker runs its trials one after another)
+    comes from the compute-apps query and may be unavailable in containers.
+    """
+
+    def __init__(self, interval_s: float = 0.5, enabled: bool = True) -> None:
+        self.interval_s = interval_s
+        self.samples: list[tuple[float, float, float, float | None]] = []  # t, util, MiB, proc
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._nvml: Any = None
+        self.baseline: tuple[float, float, float | None] | None = None  # before the run
+        self.enabled = enabled and self._probe()
+
+    def _probe(self) -> bool:
+        try:
+            import pynvml  # type: ignore[import-not-found]
+
+            pynvml.nvmlInit()
+            self._nvml = pynvml
+            return True
+        except Exception:
+            pass
+        return shutil.which("nvidia-smi") is not None and self._smi() is not None
+
+    def _smi(self) -> tuple[float, float, float | None] | None:
+        try:
+            out = subprocess.run(
+                ["nvidia-smi", "--query-gpu=utilization.gpu,memory.used",
+                 "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=5,
+                check=True).stdout
+            rows = [[float(v) for v in line.split(",")] for line in out.strip().splitlines()]
+            util = sum(r[0] for r in rows) / len(rows)
+            mem = sum(r[1] for r in rows)
+        except (OSError, subprocess.SubprocessError, ValueError, ZeroDivisionError):
+            return None
+        proc = None
+        try:
+            apps = subprocess.run(
+                ["nvidia-smi", "--query-compute-apps=pid,used_memory",
+                 "--format=csv,noheader,nounits"], capture_output=True, text=True, timeout=5,
+                check=True).stdout
+            used = [float(line.split(",")[1]) for line in apps.strip().splitlines() if line]
+            proc = max(used) if used else None
+        except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+            pass
+        return util, mem, proc
+
+    def _nvml_sample(self) -> tuple[float, float, float | None] | None:
+        nv = self._nvml
+        try:
+            handles = [nv.nvmlDeviceGetHandleByIndex(i) for i in range(nv.nvmlDeviceGetCount())]
+            util = sum(nv.nvmlDeviceGetUtilizationRates(h).gpu for h in handles) / len(handles)
+            mem = sum(nv.nvmlDeviceGetMemoryInfo(h).used for h in handles) / 2**20
+            used = [p.usedGpuMemory / 2**20 for h in handles
+                    for p in nv.nvmlDeviceGetComputeRunningProcesses(h) if p.usedGpuMemory]
+            return util, mem, (max(used) if used else None)
+        except Exception:
+            return None
+
+    def sample(self) -> tuple[float, float, float | None] | None:
+        """One reading: (mean utilisation %, memory used MiB summed over GPUs, largest
+        per-process MiB or None)."""
+        return self._nvml_sample() if self._nvml is not None else self._smi()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            reading = self.sample()
+            if reading is not None:
+                self.samples.append((time.time(), *reading))
+            self._stop.wait(self.interval_s)
+
+    def __enter__(self) -> GpuMonitor:
+        if self.enabled:
+            self.baseline = self.sample()
+            self._thread = threading.Thread(target=self._loop, name="gpu-monitor", daemon=True)
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def summary(self, start: float | None = None, end: float | None = None) -> dict[str, Any]:
+        """Mean and max utilisation between ``start`` and ``end`` (epoch seconds; the trials'
+        window, or the whole run if that window holds no sample), peak memory over the whole
+        run; ``None`` figures when nothing was sampled."""
+        window = [s for s in self.samples
+                  if (start is None or s[0] >= start) and (end is None or s[0] <= end)]
+        if not window and start is not None and end is not None and end >= start:
+            window = self.samples  # trials shorter than one sampling interval: the whole run
+        util = [s[1] for s in window]
+        procs = [s[3] for s in self.samples if s[3] is not None]
+        base = self.baseline
+        return {
+            "gpu_util_mean": round(sum(util) / len(util), 1) if util else None,
+            "gpu_util_max": max(util) if util else None,
+            "gpu_mem_peak_mib": max(s[2] for s in self.samples) if self.samples else None,
+            "gpu_mem_before_mib": base[1] if base else None,
+            "gpu_mem_per_process_peak_mib": max(procs) if procs else None,
+            "gpu_samples": len(window),
+        }
+
+
+# --------------------------------------------------------------------------- phase timing
+
+class PhaseClock(Callback):
+    """A Ray Tune callback noting when the first trial starts and the experiment ends
+    (wall-clock seconds), to split a run into set-up, trials and finishing."""
+
+    def __init__(self) -> None:
+        self.first_trial: float | None = None
+        self.ended: float | None = None
+
+    def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        if self.first_trial is None:
+            self.first_trial = time.time()
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        self.ended = time.time()
+
+
+def _phases(t0: float, t1: float, clock: Any) -> dict[str, float | None]:
+    def span(a: float | None, b: float | None) -> float | None:
+        return round(b - a, 3) if a is not None and b is not None else None
+
+    return {"setup_s": span(t0, clock.first_trial),       # data, Ray start, searcher, 1st trial
+            "trials_s": span(clock.first_trial, clock.ended),
+            "finish_s": span(clock.ended, t1)}             # tables, test eval, Ray shutdown
+
+
+def _rate(trial_epochs: int, wall: float) -> float:
+    return round(trial_epochs / wall, 4) if wall > 0 else 0.0
+
+
+# --------------------------------------------------------------------------- the two runs
+
+def _load_splits(data_dir: Path) -> Any:
+    from trainables.data import load_jets, split_jets
+
+    return split_jets(load_jets(str(data_dir)), VAL_FRACTION, TEST_FRACTION, SPLIT_SEED)
+
+
+def run_plain(data_dir: Path, work: Path, *, trials: int, epochs: int, concurrent: int,
+              use_gpu: bool, seed: int = 0, time_budget_s: float | None = None,
+              ) -> dict[str, Any]:
+    """The plain recipe, end to end in this process: load and split the jets, start Ray,
+    tune, count trial-epochs from the ``ResultGrid``, shut Ray down."""
+    import ray
+
+    from bench.plain_recipe import PlainData, plain_tuner, trial_epochs
+    from study.config import SpaceConfig
+    from study.space import SpaceFunction
+
+    repo = str(Path(__file__).resolve().parent.parent)  # the workers import bench.plain_recipe
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no Tune banner on stdout (the JSON's)
+    clock = PhaseClock()
+    with GpuMonitor(enabled=use_gpu) as gpu:
+        t0 = time.time()
+        s = _load_splits(data_dir)
+        data = PlainData(s.x_train, s.y_train, s.x_val, s.y_val)
+        loaded = time.time()
+        ray.init(address="local", include_dashboard=False, log_to_driver=False,
+                 logging_level=logging.ERROR,
+                 runtime_env={"env_vars": {"PYTHONPATH": os.pathsep.join(
+                     p for p in (repo, os.environ.get("PYTHONPATH", "")) if p)}})
+        ray_ready = time.time()
+        try:
+            grid = plain_tuner(
+                data, space=SpaceFunction(SpaceConfig()), num_trials=trials, max_epochs=epochs,
+                max_concurrent=concurrent, grace_period=min(GRACE_PERIOD, epochs),
+                reduction_factor=REDUCTION_FACTOR, seed=seed, storage_path=str(work / "plain"),
+                use_gpu=use_gpu, time_budget_s=time_budget_s, callbacks=[clock]).fit()
+            done, n_trials = trial_epochs(grid)
+            errors = sum(r.error is not None for r in grid)
+        finally:
+            ray.shutdown()
+        t1 = time.time()
+    wall = t1 - t0
+    return {"trial_epochs": done, "trials_run": n_trials, "trials_failed": errors,
+            "wall_s": round(wall, 3), "trial_epochs_per_s": _rate(done, wall),
+            **_phases(t0, t1, clock), "data_s": round(loaded - t0, 3),
+            "ray_init_s": round(ray_ready - loaded, 3),
+            "gpus_per_trial": 1 if use_gpu else 0,
+            "time_budget_s": time_budget_s,
+            **gpu.summary(clock.first_trial, clock.ended)}
+
+
+def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
+                    concurrent: int, use_gpu: bool, seed: int = 0) -> Any:
+    """The study config of the benchmark: the default search space, ASHA, batch 1024, the
+    bench's data; on CUDA ``concurrent`` trials share the GPU (``1/concurrent`` each)."""
+    from study.config import from_dict
+
+    return from_dict({
+        "data": {"path": str(data_dir), "val_fraction": VAL_FRACTION,
+                 "test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED},
+        "search": {"num_trials": trials, "max_concurrent": concurrent, "seed": seed},
+        "scheduler": {"type": "asha", "max_epochs": epochs,
+                      "grace_period": min(GRACE_PERIOD, epochs),
+                      "reduction_factor": REDUCTION_FACTOR},
+        "training": {"batch_size": 1024},
+        "resources": {"cpus_per_trial": 1, "gpus_per_trial": 1 / concurrent if use_gpu else 0},
+        "storage": {"results_dir": str(results), "name": "jetstudy"},
+    })
+
+
+def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concurrent: int,
+                 use_gpu: bool, seed: int = 0) -> dict[str, Any]:
+    """``run_study`` end to end (it loads the jets, starts and stops its own Ray, writes the
+    tables and evaluates the best model on test); trial-epochs from ``trials.parquet``."""
+    import pandas as pd
+
+    from study.launch import run_study
+
+    cfg = jetstudy_config(data_dir, work, trials=trials, epochs=epochs, concurrent=concurrent,
+                          use_gpu=use_gpu, seed=seed)
+    clock = PhaseClock()
+    with GpuMonitor(enabled=use_gpu) as gpu:
+        t0 = time.time()
+        outcome = run_study(cfg, callbacks=[clock])
+        t1 = time.time()
+    table = pd.read_parquet(outcome.folder / "trials.parquet")
+    done = int(table["epochs"].sum())
+    wall = t1 - t0
+    return {"trial_epochs": done, "trials_run": len(table),
+            "trials_failed": int((table["status"] == "failed").sum()),
+            "wall_s": round(wall, 3), "trial_epochs_per_s": _rate(done, wall),
+            **_phases(t0, t1, clock), "gpus_per_trial": cfg.resources.gpus_per_trial,
+            **gpu.summary(clock.first_trial, clock.ended)}
+
+
+def code_version() -> str | None:
+    """The repository's commit (``+dirty`` with local changes), so a figure names its code."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, timeout=10,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, timeout=10, capture_output=True, text=True,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("+dirty" if dirty else "")
+
+
+def device_name(cuda: bool) -> str:
+    """The GPU's name, or the CPU model and core count."""
+    if cuda:
+        import torch
+
+        return torch.cuda.get_device_name(0)
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model} ({os.cpu_count()} cores, CPU only)"
+
+
+def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda: bool,
+                  plain_budget_s: float | None = None, skip_plain: bool = False,
+                  seed: int = 0, work_dir: str | None = None) -> dict[str, Any]:
+    """Write the jets once, run both recipes on them, return the JSON-ready result."""
+    import ray
+    import torch
+
+    from trainables.synth import write_synthetic
+
+    work = Path(tempfile.mkdtemp(prefix="jetstudy-bench-", dir=work_dir))
+    try:
+        data_dir = work / "data"
+        write_synthetic(data_dir, jets, seed=1)
+        kwargs = dict(trials=trials, epochs=epochs, concurrent=concurrent, use_gpu=cuda,
+                      seed=seed)
+        plain = None
+        if not skip_plain:
+            logger.info("plain recipe: %d trials, %d epochs max", trials, epochs)
+            plain = run_plain(data_dir, work, time_budget_s=plain_budget_s, **kwargs)
+        logger.info("jetstudy: %d trials, %d epochs max", trials, epochs)
+        study = run_jetstudy(data_dir, work, **kwargs)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    n_train = jets - round(jets * VAL_FRACTION) - round(jets * TEST_FRACTION)
+    ratio = (round(study["trial_epochs_per_s"] / plain["trial_epochs_per_s"], 3)
+             if plain and plain["trial_epochs_per_s"] > 0 else None)
+    return {
+        "benchmark": "throughput",
+        "device": device_name(cuda),
+        "cuda": cuda,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {"jetstudy": code_version(), "ray": ray.__version__,
+                     "torch": torch.__version__, "python": platform.python_version()},
+        "jets": jets, "train_jets": n_train, "batch_size": 1024,
+        "trials": trials, "max_epochs": epochs, "concurrent": concurrent,
+        "scheduler": f"asha grace_period={min(GRACE_PERIOD, epochs)} "
+                     f"reduction_factor={REDUCTION_FACTOR}",
+        "timed": "end to end per run: data load, Ray start, trials, result tables "
+                 "(jetstudy: + test evaluation), Ray shutdown",
+        "plain": plain,
+        "jetstudy": study,
+        "ratio": ratio,
+    }
+
+
+def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
+    d = CUDA_DEFAULTS if cuda else CPU_DEFAULTS
+    p = argparse.ArgumentParser(prog="python -m bench.throughput",
+                                description=__doc__.split("\n\n")[0])
+    p.add_argument("--jets", type=int, default=d["jets"],
+                   help=f"jets generated, 60%% train (default {d['jets']})")
+    p.add_argument("--trials", type=int, default=d["trials"])
+    p.add_argument("--epochs", type=int, default=d["epochs"], help="max epochs of a trial")
+    p.add_argument("--concurrent", type=int, default=d["concurrent"],
+                   help="trials at once (jetstudy: they share the GPU; plain: 1 GPU each)")
+    p.add_argument("--plain-budget-s", type=float, default=d["plain_budget_s"],
+                   help="stop the plain recipe after this many seconds (its rate is what it "
+                        "trained by then); default: none on CPU, 300 on CUDA")
+    p.add_argument("--skip-plain", action="store_true", help="run only jetstudy")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="also write the JSON to this file")
+    args = p.parse_args(argv)
+    for name in ("jets", "trials", "epochs", "concurrent"):
+        if getattr(args, name) < 1:
+            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if args.jets < 1000:
+        p.error(f"--jets must be >= 1000 so every split holds every class, got {args.jets}")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import torch
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    for noisy in ("ray", "study", "trainables"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cuda = torch.cuda.is_available()
+    args = _parse(argv, cuda)
+    result = run_benchmark(jets=args.jets, trials=args.trials, epochs=args.epochs,
+                           concurrent=args.concurrent, cuda=cuda,
+                           plain_budget_s=args.plain_budget_s, skip_plain=args.skip_plain,
+                           seed=args.seed)
+    text = json.dumps(result, indent=2)
+    if args.out:
+        Path(args.out).write_text(text + "\n")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
