@@ -57,6 +57,7 @@ class StudyProgress(Callback):
         self.min_interval_s = min_interval_s
         self._last_line = ""
         self._last_time = 0.0
+        self._last_recount = 0.0
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles callbacks into tuner.pkl; the sink (a terminal, a widget) may not
@@ -92,7 +93,9 @@ class StudyProgress(Callback):
                 c.offer(trial.last_result.get(c.metric), trial.trial_id)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
-        if time.monotonic() - self._last_time >= self.min_interval_s:  # O(trials): throttle
+        now = time.monotonic()
+        if self.sink and now - self._last_recount >= self.min_interval_s:  # O(trials): throttle
+            self._last_recount = now
             self._recount(trials)
             self._emit()
 

@@ -40,6 +40,7 @@ class HonestOptunaSearch(OptunaSearch):
         self.max_epochs = max_epochs
         self.num_trials = num_trials
         self.state_dir = state_dir
+        self._earlier: set[str] | None = None  # trials that trained before this driver
         self._reported: dict[str, int] = {}  # trial id -> last step told to Optuna
 
     def restore(self, checkpoint_path: str) -> None:
@@ -48,13 +49,16 @@ class HonestOptunaSearch(OptunaSearch):
         the tables as interrupted). A fresh random state proposes new ones instead."""
         super().restore(checkpoint_path)
         self._ot_study.sampler.reseed_rng()
+        self._earlier = None  # trials of the crashed drivers: counted again from disk
 
     def suggest(self, trial_id: str) -> dict | str | None:
         """Stop at ``num_trials`` trials, counting those a crashed driver trained but Tune's
         last snapshot missed (they have an epoch log in ``state_dir``)."""
         if trial_id not in self._ot_trials:
-            trained = {p.parent.name for p in Path(self.state_dir).glob(f"*/{EPOCHS_FILE}")}
-            if len(trained | set(self._ot_trials)) >= self.num_trials:
+            if self._earlier is None:  # once per driver, not per suggestion
+                self._earlier = {p.parent.name
+                                 for p in Path(self.state_dir).glob(f"*/{EPOCHS_FILE}")}
+            if len(self._earlier | set(self._ot_trials)) >= self.num_trials:
                 return Searcher.FINISHED
         return super().suggest(trial_id)
 

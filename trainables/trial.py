@@ -26,7 +26,11 @@ __all__ = ["run_trial", "pick_device", "trial_seed", "state_path", "ended_marker
 
 logger = logging.getLogger(__name__)
 
-#: The file inside each Tune checkpoint directory.
+#: What each epoch tells Ray Tune (ASHA, Optuna, the progress line). The full record goes to
+#: the trial's own epoch log; fewer keys keep Tune's per-trial bookkeeping in the driver small.
+TUNE_KEYS: tuple[str, ...] = ("epoch", "train_loss", "val_loss", "val_acc", "val_auc")
+
+#: The trial's resumable state (model, optimiser, RNG, best epoch), in its own folder.
 STATE_FILE = "state.pt"
 #: One JSON line per trained epoch, appended as the trial goes (the trial's own learning curve:
 #: Tune's result logs restart when Tune restarts a trial).
@@ -99,6 +103,10 @@ def save_state(state: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _for_tune(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {key: metrics[key] for key in TUNE_KEYS}
+
+
 def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) -> None:
     """Train one configuration, reporting every epoch to Ray Tune.
 
@@ -126,7 +134,7 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
         resume_state = torch.load(path, map_location=device, weights_only=False)
         done = resume_state["trainer"]["epoch"] >= settings.max_epochs
         if done or ended_marker(settings.state_dir, trial_id).is_file():
-            tune.report(resume_state["last_metrics"])  # nothing left to train
+            tune.report(_for_tune(resume_state["last_metrics"]))  # nothing left to train
             return
     trainer = Trainer(arch, hp, settings, data, device, seed=trial_seed(settings.seed, trial_id))
 
@@ -135,6 +143,6 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
             log.write(json.dumps(metrics) + "\n")
         if state is not None:
             save_state({**state, "last_metrics": metrics}, path)
-        tune.report(metrics)
+        tune.report(_for_tune(metrics))
 
     fit(trainer, report, resume_state)
