@@ -1,29 +1,28 @@
 """Many small MLPs trained as one batched computation on one device (Ray-free).
 
-On a GPU a jet tagger (16 -> widths -> 5) is bound by per-step overheads, not arithmetic, and
-separate processes sharing the card time-slice rather than add up. :class:`PackedTrainer`
-keeps up to ``capacity`` models in stacked tensors padded to ``max_depth`` hidden layers of
-``max_width`` units and steps them all with one ``baddbmm`` per layer and one Adam update:
+On a GPU a jet tagger (16 -> widths -> 5) is bound by per-step overheads, and processes sharing
+the card time-slice rather than add up. :class:`PackedTrainer` keeps up to ``capacity`` models
+in stacked tensors padded to ``max_depth`` hidden layers of ``max_width`` units and steps them
+together: one ``baddbmm`` per layer, one Adam update for all.
 
-* a model's padded units have zero weights and biases and a zero gate after the activation, and
-  their gradients are masked, so they stay exactly zero (they add nothing to ``|W|`` or ``W^2``);
-  hidden layers at index >= the model's depth pass the state through unchanged, so a depth-2
-  model padded to depth 4 computes exactly its own function; the head reads the last state;
-* per-model learning rate, L1, L2, dropout and Adam step counts are vectors over the models;
-  the loss is the sum of each model's mean cross-entropy, so gradients stay per model, and the
-  penalties' gradients (``l1 * sign(W) + 2 * l2 * W``, the gradients of ``Trainer``'s terms) are
-  added to the weights only;
-* all models of an epoch share one permutation drawn from a generator seeded with ``seed``
-  (default ``settings.seed``), exactly as ``Trainer(seed=seed)`` draws its own, so a model
-  added to a fresh ``PackedTrainer(seed=s)`` with ``add(params, seed=s)`` trains like
-  ``Trainer(arch, hp, settings, data, device, seed=s)`` when dropout is 0; ``train_epoch``
-  also takes an explicit ``perm``;
-* a diverging model gets NaN for its slot only: models share no parameter and no reduction.
+* Padded units have zero weights, a zero gate after the activation and masked gradients, so
+  they stay exactly zero (adding nothing to ``|W|`` or ``W^2``); hidden layers at index >= a
+  model's depth pass the state through, so a depth-2 model padded to depth 4 computes its own
+  function; the head reads the last state.
+* Learning rate, L1, L2, dropout and Adam step counts are per-model vectors. The loss is the sum
+  of the models' mean cross-entropies (gradients stay per model); the penalties' gradients
+  ``l1 * sign(W) + 2 * l2 * W`` (those of ``Trainer``'s terms) go to the weights only.
+* One permutation per epoch for all models, from a generator seeded with ``seed`` (default
+  ``settings.seed``) as ``Trainer(seed=seed)`` draws its own: with dropout 0 a model added to a
+  fresh ``PackedTrainer(seed=s)`` by ``add(params, seed=s)`` trains like ``Trainer(..., seed=s)``.
+  ``train_epoch`` also takes an explicit ``perm``.
+* A diverging model gets NaN in its slot only: models share no parameter and no reduction.
 
-Parameters live layer-major in one flat buffer (every layer's ``(models, out, in)`` block is
-contiguous), so Adam and the penalties are a dozen element-wise kernels per step, whatever the
-depth. Batch norm and PReLU (learnable) are not supported: ``add`` raises ``ValueError`` and the
-caller trains that configuration with :class:`~trainables.loop.Trainer`.
+Parameters live layer-major in flat buffers (each layer's ``(models, out, in)`` block is
+contiguous), so Adam and the penalties are a dozen element-wise kernels per step at any depth.
+With ``trim`` a call pads only to its own slots' deepest model and, layer by layer, their widest
+state (rounded up to 8): callers that group similar models per call waste less arithmetic. Batch norm and PReLU are not supported
+(``add`` raises ``ValueError``; train those with :class:`~trainables.loop.Trainer`).
 
 >>> pt = PackedTrainer(data, settings, torch.device("cuda"), max_depth=6, max_width=256,
 ...                    capacity=64)                                            # doctest: +SKIP
@@ -59,25 +58,24 @@ BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
 #: Evaluation budgets in elements: models x jets per chunk of models, models x rows x width
 #: per forward chunk (bounds memory at ~1 GB whatever the number of models).
 EVAL_MODEL_JETS, EVAL_ACTIVATIONS = 2**24, 2**25
+Layers = list[tuple[torch.Tensor, torch.Tensor]]  # (weight (M, out, in), bias (M, out))
 
 
 def roc_auc_ovr_batched(probs: torch.Tensor, labels: torch.Tensor,
                         class_counts: Sequence[int]) -> torch.Tensor:
-    """One-vs-rest AUC (M, C) in float64 for probabilities ``probs`` (M, N, C) of M models, on
-    their device; the same Mann-Whitney definition with exact ties as
-    :func:`trainables.metrics.roc_auc_ovr` (NaN for a class absent or present everywhere).
-    ``class_counts`` (host ints) avoids a host sync per class."""
+    """One-vs-rest AUC (M, C), float64, of probabilities ``probs`` (M, N, C) of M models on
+    their device: :func:`trainables.metrics.roc_auc_ovr`'s definition (Mann-Whitney, exact
+    ties, NaN for a class absent or everywhere). ``class_counts`` (host ints) spares syncs."""
     n = probs.shape[1]
     out = torch.full(probs.shape[::2], float("nan"), dtype=torch.float64, device=probs.device)
     for c, n_pos in enumerate(class_counts):
-        if n_pos == 0 or n_pos == n:
-            continue
-        s = probs[:, :, c].contiguous()
-        v = torch.sort(s, dim=1).values
-        # average 1-based rank of a run of ties: (first index + end index + 1) / 2
-        rank = (torch.searchsorted(v, s) + torch.searchsorted(v, s, right=True) + 1) / 2.0
-        u = rank.double() @ (labels == c).double() - n_pos * (n_pos + 1) / 2.0
-        out[:, c] = u / (n_pos * (n - n_pos))
+        if 0 < n_pos < n:
+            s = probs[:, :, c].contiguous()
+            v = torch.sort(s, dim=1).values
+            # the average 1-based rank of a run of ties: (first index + end index + 1) / 2
+            rank = (torch.searchsorted(v, s) + torch.searchsorted(v, s, right=True) + 1) / 2.0
+            u = rank.double() @ (labels == c).double() - n_pos * (n_pos + 1) / 2.0
+            out[:, c] = u / (n_pos * (n - n_pos))
     return out
 
 
@@ -93,7 +91,8 @@ class PackedTrainer:
     """Up to ``capacity`` MLPs and their Adam states on one device; one call per epoch."""
 
     def __init__(self, data: TrialData, settings: TrainSettings, device: torch.device,
-                 max_depth: int, max_width: int, capacity: int, seed: int | None = None) -> None:
+                 max_depth: int, max_width: int, capacity: int, seed: int | None = None,
+                 trim: bool = True) -> None:
         for name, value in (("max_depth", max_depth), ("max_width", max_width),
                             ("capacity", capacity)):
             if not isinstance(value, int) or value < 1:
@@ -101,14 +100,15 @@ class PackedTrainer:
         if settings.optimizer != "adam":
             raise ValueError(f"PackedTrainer implements Adam only, but settings.optimizer is "
                              f"{settings.optimizer!r}; use trainables.loop.Trainer for it")
-        self.settings, self.device = settings, torch.device(device)
-        self.max_depth, self.max_width, self.capacity = max_depth, max_width, capacity
+        self.settings, self.device, dev = settings, torch.device(device), torch.device(device)
+        self.max_depth, self.max_width, self.capacity, self.trim = (max_depth, max_width,
+                                                                    capacity, trim)
         seed = settings.seed if seed is None else seed
-        self.generator = torch.Generator(device=self.device)   # the epochs' permutations
+        self.generator = torch.Generator(device=dev)   # the epochs' permutations
         self.generator.manual_seed(seed)
-        self.dropout_generator = torch.Generator(device=self.device)
+        self.dropout_generator = torch.Generator(device=dev)
         self.dropout_generator.manual_seed(seed + 1_000_003)
-        dev = self.device
+        # torch.tensor copies: the arrays may be read-only views into Ray's object store
         self.x_train = torch.tensor(data.x_train, dtype=torch.float32, device=dev)
         self.y_train = torch.tensor(data.y_train, dtype=torch.long, device=dev)
         self.x_val = torch.tensor(data.x_val, dtype=torch.float32, device=dev)
@@ -118,14 +118,11 @@ class PackedTrainer:
         n_eval = min(settings.train_eval_jets, len(self.x_train))
         self.x_train_eval, self.y_train_eval = self.x_train[:n_eval], self.y_train[:n_eval]
         self._val_counts = np.bincount(y_val, minlength=self.n_classes).tolist()
-        widths = [self.n_inputs] + [max_width] * max_depth + [self.n_classes]
-        self._shapes = list(zip(widths[1:], widths[:-1]))   # (out, in) of each Linear
-        self._row = sum(o * i + o for o, i in self._shapes)  # numbers per model
-        size = capacity * self._row
-        self._param = torch.zeros(size, device=dev)
-        self._exp_avg = torch.zeros(size, device=dev)
-        self._exp_avg_sq = torch.zeros(size, device=dev)
-        self._live = torch.zeros(size, dtype=torch.bool, device=dev)  # unpadded entries
+        self._full = self._shapes([max_width] * max_depth)
+        size = capacity * sum(o * i + o for o, i in self._full)
+        self._param, self._exp_avg, self._exp_avg_sq = (torch.zeros(size, device=dev)
+                                                        for _ in range(3))
+        self._live = torch.zeros(size, dtype=torch.bool, device=dev)  # a model's own numbers
         self._gate = torch.zeros(capacity, max_depth, max_width, device=dev)
         self._slots: dict[int, _Slot] = {}
 
@@ -141,9 +138,10 @@ class PackedTrainer:
         return self._slot(slot).epoch
 
     def add(self, params: dict[str, Any], seed: int) -> int:
-        """Put a new model in a free slot, initialised exactly as ``build_mlp(arch)`` after
-        ``torch.manual_seed(seed)`` (as ``Trainer`` does); returns the slot. The global RNG is
-        left as it was."""
+        """Put a new model in the lowest free slot, initialised exactly as ``build_mlp(arch)``
+        after ``torch.manual_seed(seed)`` (as ``Trainer`` does; the global RNG is left as it
+        was); ``params`` as :func:`~trainables.loop.arch_from_params` takes, plus ``lr``,
+        ``l1``, ``l2``. Returns the slot."""
         arch = arch_from_params(params, n_inputs=self.n_inputs, n_classes=self.n_classes)
         hp = Hyperparams(lr=float(params["lr"]), l1=float(params.get("l1", 0.0)),
                          l2=float(params.get("l2", 0.0)))
@@ -152,20 +150,17 @@ class PackedTrainer:
         if not free:
             raise ValueError(f"all {self.capacity} slots are taken; remove() a model or build "
                              f"the PackedTrainer with a larger capacity")
-        slot = free[0]
         with torch.random.fork_rng(devices=[]):
             torch.random.default_generator.manual_seed(seed)   # torch.manual_seed's CPU part
             model = build_mlp(arch)
-        self._slots[slot] = _Slot(arch, hp)
-        self._clear(slot)
-        self._write(slot, model.state_dict())
-        self._mark_live(slot)
-        return slot
+        self._slots[free[0]] = _Slot(arch, hp)
+        self._reset(free[0], model.state_dict())
+        return free[0]
 
     def remove(self, slot: int) -> None:
         """Free a slot (its model is gone); a later :meth:`add` reuses it."""
         self._slot(slot)
-        self._clear(slot)
+        self._reset(slot, None)
         del self._slots[slot]
 
     def state(self, slot: int) -> dict[str, Any]:
@@ -185,7 +180,7 @@ class PackedTrainer:
                 "arch": s.arch.to_dict(), "hp": {"lr": s.hp.lr, "l1": s.hp.l1, "l2": s.hp.l2}}
 
     def load_state(self, slot: int, state: dict[str, Any]) -> None:
-        """Restore a slot (already :meth:`add`-ed with the same architecture) from
+        """Restore a slot, already :meth:`add`-ed with the same architecture, from
         :meth:`state`: weights, Adam moments, step and epoch."""
         s = self._slot(slot)
         expected = {k: tuple(v.shape) for k, v in self._own(slot, self._param).items()}
@@ -195,11 +190,10 @@ class PackedTrainer:
                              f"{s.arch.widths}: expected {expected}, got {got}; add() the "
                              f"model with the checkpoint's params first")
         opt = state["optimizer"]["state"]
-        self._clear(slot)
-        self._write(slot, state["model"])
+        self._reset(slot, state["model"])
         for key, store in (("exp_avg", self._exp_avg), ("exp_avg_sq", self._exp_avg_sq)):
-            self._write(slot, {k: opt[j][key] for j, k in enumerate(state["model"])}, store)
-        self._mark_live(slot)
+            for j, view in enumerate(self._own(slot, store).values() if opt else ()):
+                view.copy_(opt[j][key])  # an optimiser that never stepped has no moments
         s.step = int(float(opt[0]["step"])) if opt else 0
         s.epoch = int(state.get("epoch", s.epoch))
 
@@ -207,10 +201,9 @@ class PackedTrainer:
 
     def train_epoch(self, slots: Sequence[int], perm: torch.Tensor | None = None
                     ) -> dict[int, float]:
-        """One pass over the training split for ``slots``, all on one permutation (``perm``, or
-        the next one of the trainer's generator); returns each model's mean batch
-        cross-entropy (train mode, without penalties) or NaN for a model that diverged.
-        One host sync."""
+        """One pass over the training split for ``slots``, all on one permutation (``perm``,
+        else the next of :attr:`generator`); returns each model's mean batch cross-entropy
+        (train mode, without penalties), NaN for a model that diverged. One host sync."""
         slots = self._check_slots(slots)
         if not slots:
             return {}
@@ -218,30 +211,26 @@ class PackedTrainer:
         if perm is None:
             perm = torch.randperm(n, device=self.device, generator=self.generator)
         elif perm.shape != (n,):
-            raise ValueError(f"perm must have shape ({n},) (a permutation of the training "
-                             f"jets), got {tuple(perm.shape)}")
-        perm = perm.to(self.device)
-        cfg = self._config(slots)
-        idx = cfg["idx"]
-        p, m, v = (self._gather(t, idx) for t in (self._param, self._exp_avg, self._exp_avg_sq))
-        dead = ~self._gather(self._live, idx)
-        g = torch.zeros_like(p)
-        layers = self._layers(p, m_count)
-        for (w, b), (gw, gb) in zip(layers, self._layers(g, m_count)):
+            raise ValueError(f"perm must be a permutation of the {n} training jets, got shape "
+                             f"{tuple(perm.shape)}")
+        perm, cfg = perm.to(self.device), self._config(slots)
+        p, m, v = (self._gather(t, cfg) for t in (self._param, self._exp_avg, self._exp_avg_sq))
+        dead, g = ~self._gather(self._live, cfg), torch.zeros_like(p)
+        layers = self._layers(p, m_count, cfg["shapes"])
+        for (w, b), (gw, gb) in zip(layers, self._layers(g, m_count, cfg["shapes"])):
             w.requires_grad_(True), b.requires_grad_(True)
-            w.grad, b.grad = gw, gb
-        model_of, is_weight = self._element_maps(m_count)
+            w.grad, b.grad = gw, gb  # backward accumulates into g in place
+        model_of, is_weight = self._element_maps(m_count, cfg["shapes"])
         hps = [self._slots[s].hp for s in slots]
-        l1 = torch.tensor([h.l1 for h in hps], device=self.device)
-        l2 = torch.tensor([2 * h.l2 for h in hps], device=self.device)
         penalised = any(h.l1 > 0 or h.l2 > 0 for h in hps)
-        l1_e, l2_e = l1[model_of] * is_weight, l2[model_of] * is_weight
-        # Adam's bias corrections, per model and step, as torch.optim.Adam computes them
+        l1 = torch.tensor([h.l1 for h in hps], device=self.device)[model_of] * is_weight
+        l2 = torch.tensor([2 * h.l2 for h in hps], device=self.device)[model_of] * is_weight
+        # Adam's step sizes and bias corrections per step and model, in float64 as torch's
         n_steps = math.ceil(n / bs)
         step = (np.array([self._slots[s].step for s in slots])[None, :]
                 + np.arange(1, n_steps + 1)[:, None])
-        lr = np.array([h.lr for h in hps])[None, :]
-        size = torch.tensor(lr / (1 - BETA1 ** step), dtype=torch.float32, device=self.device)
+        size = torch.tensor(np.array([h.lr for h in hps]) / (1 - BETA1 ** step),
+                            dtype=torch.float32, device=self.device)
         bc2 = torch.tensor(np.sqrt(1 - BETA2 ** step), dtype=torch.float32, device=self.device)
         loss_sum = torch.zeros(m_count, device=self.device)
         with torch.enable_grad():
@@ -253,40 +242,38 @@ class PackedTrainer:
                 ce.sum().backward()
                 with torch.no_grad():
                     if penalised:
-                        g.addcmul_(l1_e, p.sign()).addcmul_(l2_e, p)
+                        g.addcmul_(l1, p.sign()).addcmul_(l2, p)
                     g.masked_fill_(dead, 0.0)
                     m.lerp_(g, 1 - BETA1)
                     v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
                     denom = v.sqrt().div_(bc2[k][model_of]).add_(EPS)
                     p.addcdiv_(m * size[k][model_of], denom, value=-1.0)
                     loss_sum += ce.detach() * len(rows)
-        for t, work in ((self._param, p), (self._exp_avg, m), (self._exp_avg_sq, v)):
-            self._scatter(t, idx, work)
-        running = (loss_sum / max(n, 1)).cpu().tolist()   # the one host sync of the epoch
-        out = {}
-        for s, loss in zip(slots, running):
-            self._slots[s].step += n_steps
-            self._slots[s].epoch += 1
-            if not math.isfinite(loss):
-                logger.warning("packed slot %d diverged at epoch %d (lr=%.3g)", s,
-                               self._slots[s].epoch, self._slots[s].hp.lr)
-                loss = float("nan")
-            out[s] = loss
+        for store, work in ((self._param, p), (self._exp_avg, m), (self._exp_avg_sq, v)):
+            for stored, w in self._pairs(store, cfg, work):
+                stored.index_copy_(0, cfg["idx"], w.detach())
+        out = dict(zip(slots, (loss_sum / max(n, 1)).cpu().tolist()))  # the epoch's one sync
+        for s in slots:
+            info = self._slots[s]
+            info.step, info.epoch = info.step + n_steps, info.epoch + 1
+            if not math.isfinite(out[s]):
+                logger.warning("packed slot %d diverged by epoch %d (lr=%.3g)", s, info.epoch,
+                               info.hp.lr)
+                out[s] = float("nan")
         return out
 
     @torch.no_grad()
     def evaluate(self, slots: Sequence[int]) -> dict[int, dict[str, float]]:
         """Per slot, what ``Trainer.evaluate`` gives: eval-mode ``train_loss`` on the first
         ``train_eval_jets`` training jets, ``val_loss``, ``val_acc``, ``val_auc`` (mean
-        one-vs-rest AUC), all NaN for a model whose outputs are not finite."""
+        one-vs-rest AUC); all NaN for a model whose outputs are not finite."""
         slots = self._check_slots(slots)
-        n_max = max(len(self.x_val), len(self.x_train_eval), 1)
-        chunk = max(1, EVAL_MODEL_JETS // n_max)
+        chunk = max(1, EVAL_MODEL_JETS // max(len(self.x_val), len(self.x_train_eval), 1))
         out: dict[int, dict[str, float]] = {}
         for first in range(0, len(slots), chunk):
             part = slots[first:first + chunk]
             cfg = self._config(part)
-            layers = self._layers(self._gather(self._param, cfg["idx"]), len(part))
+            layers = self._layers(self._gather(self._param, cfg), len(part), cfg["shapes"])
             p_train = self._predict(layers, self.x_train_eval, cfg)
             p_val = self._predict(layers, self.x_val, cfg)
             ok = torch.isfinite(p_train).all(dim=(1, 2)) & torch.isfinite(p_val).all(dim=(1, 2))
@@ -302,136 +289,159 @@ class PackedTrainer:
 
     # ------------------------------------------------------------------ internals
 
-    def _forward(self, layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor,
-                 cfg: dict[str, Any], train: bool) -> torch.Tensor:
-        """Logits (M, B, classes) of the M models of ``cfg`` for jets ``x`` (B, inputs)."""
+    def _forward(self, layers: Layers, x: torch.Tensor, cfg: dict[str, Any],
+                 train: bool) -> torch.Tensor:
+        """Logits (M, B, classes) of the call's M models for jets ``x`` (B, inputs)."""
         h = x.expand(len(cfg["slots"]), *x.shape)
         for l in range(cfg["depth"]):
             w, b = layers[l]
-            a = torch.baddbmm(b.unsqueeze(1), h, w.mT)
-            acts = cfg["acts"]
-            out = PACKED_ACTIVATIONS[acts[0][0]](a)
-            for name, chosen in acts[1:]:
-                out = torch.where(chosen, PACKED_ACTIVATIONS[name](a), out)
+            z = torch.baddbmm(b.unsqueeze(1), h, w.mT)
+            (first, _), *others = cfg["acts"]
+            out = PACKED_ACTIVATIONS[first](z)
+            for name, chosen in others:
+                out = torch.where(chosen, PACKED_ACTIVATIONS[name](z), out)
             gate = cfg["gate"][l]
-            if train and cfg["dropout"] is not None:
-                p, scale = cfg["dropout"]
+            if train and cfg["dropout"] is not None:  # inverted dropout, a rate per model
+                rate, scale = cfg["dropout"]
                 u = torch.rand(out.shape, device=self.device, generator=self.dropout_generator)
-                gate = gate * (u >= p) * scale
+                gate = gate * (u >= rate) * scale
             out = out * gate
-            h = out if l < cfg["min_depth"] else torch.where(cfg["active"][l], out, h)
+            if l >= cfg["min_depth"]:  # some models have ended: they keep their state
+                extra = out.shape[2] - h.shape[2]  # what is cut or added is zero for them
+                if extra:
+                    h = h[:, :, :out.shape[2]] if extra < 0 else F.pad(h, (0, extra))
+                out = torch.where(cfg["active"][l], out, h)
+            h = out
         w, b = layers[-1]
         return torch.baddbmm(b.unsqueeze(1), h, w.mT)
 
-    def _predict(self, layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor,
-                 cfg: dict[str, Any]) -> torch.Tensor:
+    def _predict(self, layers: Layers, x: torch.Tensor, cfg: dict[str, Any]) -> torch.Tensor:
         rows = max(1, min(self.settings.eval_batch_size,
-                          EVAL_ACTIVATIONS // (len(cfg["slots"]) * self.max_width)))
+                          EVAL_ACTIVATIONS // (len(cfg["slots"]) * cfg["width"])))
         if len(x) == 0:
             return torch.empty(len(cfg["slots"]), 0, self.n_classes, device=self.device)
         return torch.cat([torch.softmax(self._forward(layers, x[i:i + rows], cfg, False), dim=2)
                           for i in range(0, len(x), rows)], dim=1)
 
     def _config(self, slots: list[int]) -> dict[str, Any]:
-        """What the forward pass needs for these slots, built once per call."""
+        """What a call needs for these slots: with ``trim``, the working copy is padded only
+        to their deepest model and per layer to their widest state (rounded up to 8)."""
         dev, infos = self.device, [self._slots[s] for s in slots]
         depths = [len(i.arch.widths) for i in infos]
+        depth, widths = self.max_depth, [self.max_width] * self.max_depth
+        if self.trim:  # layer l's width: the widest state any model has there (a finished
+            depth = max(depths)  # model carries its last width through the identity layers)
+            widest = [max(i.arch.widths[min(l, len(i.arch.widths) - 1)] for i in infos)
+                      for l in range(depth)]
+            widths = [min(self.max_width, -(-w // 8) * 8) for w in widest]
         idx = torch.tensor(slots, device=dev)
         gate = self._gate.index_select(0, idx)
         depth_t = torch.tensor(depths, device=dev)
-        names = sorted({i.arch.activation for i in infos})
         acts = [(name, torch.tensor([i.arch.activation == name for i in infos],
-                                    device=dev).view(-1, 1, 1)) for name in names]
-        drops = [i.arch.dropout for i in infos]
+                                    device=dev).view(-1, 1, 1))
+                for name in sorted({i.arch.activation for i in infos})]
         dropout = None
-        if any(d > 0 for d in drops):
-            d = torch.tensor(drops, device=dev).view(-1, 1, 1)
-            dropout = (d, 1.0 / (1.0 - d))
-        return {"slots": slots, "idx": idx, "depth": max(depths), "min_depth": min(depths),
-                "gate": [gate[:, l].unsqueeze(1) for l in range(self.max_depth)],
-                "active": [(depth_t > l).view(-1, 1, 1) for l in range(self.max_depth)],
+        if any(i.arch.dropout > 0 for i in infos):
+            rate = torch.tensor([i.arch.dropout for i in infos], device=dev).view(-1, 1, 1)
+            dropout = (rate, 1.0 / (1.0 - rate))
+        return {"slots": slots, "idx": idx, "depth": depth, "min_depth": min(depths),
+                "width": max(widths), "shapes": self._shapes(widths[:depth]),
+                "layer_map": [*range(depth), self.max_depth],  # working layer -> stored layer
+                "gate": [gate[:, l, :widths[l]].unsqueeze(1) for l in range(depth)],
+                "active": [(depth_t > l).view(-1, 1, 1) for l in range(depth)],
                 "acts": acts, "dropout": dropout}
 
-    def _layers(self, flat: torch.Tensor, rows: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def _shapes(self, widths: list[int]) -> list[tuple[int, int]]:
+        """(out, in) of each Linear of a pack with these hidden widths, the head last."""
+        sizes = [self.n_inputs, *widths, self.n_classes]
+        return list(zip(sizes[1:], sizes[:-1]))
+
+    def _layers(self, flat: torch.Tensor, rows: int,
+                shapes: list[tuple[int, int]] | None = None) -> Layers:
         """(weight (rows, out, in), bias (rows, out)) views of a layer-major buffer."""
         out, off = [], 0
-        for o, i in self._shapes:
+        for o, i in self._full if shapes is None else shapes:
             w = flat[off:off + rows * o * i].view(rows, o, i)
             off += rows * o * i
             out.append((w, flat[off:off + rows * o].view(rows, o)))
             off += rows * o
         return out
 
-    def _gather(self, store: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-        work = torch.empty(len(idx) * self._row, dtype=store.dtype, device=self.device)
-        for src, dst in zip(self._layers(store, self.capacity), self._layers(work, len(idx))):
-            for s, d in zip(src, dst):
-                torch.index_select(s, 0, idx, out=d)
+    def _pairs(self, store: torch.Tensor, cfg: dict[str, Any], work: torch.Tensor
+               ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(view of the store's numbers for the working layout, working tensor) pairs."""
+        full, shapes = self._layers(store, self.capacity), cfg["shapes"]
+        pairs = []
+        for stored, (w, b), (o, i) in zip(cfg["layer_map"],
+                                          self._layers(work, len(cfg["slots"]), shapes), shapes):
+            pairs += [(full[stored][0][:, :o, :i], w), (full[stored][1][:, :o], b)]
+        return pairs
+
+    def _gather(self, store: torch.Tensor, cfg: dict[str, Any]) -> torch.Tensor:
+        """A working copy of the call's slots' rows of a store, in the call's layout."""
+        size = len(cfg["slots"]) * sum(o * i + o for o, i in cfg["shapes"])
+        work = torch.empty(size, dtype=store.dtype, device=self.device)
+        for stored, w in self._pairs(store, cfg, work):
+            torch.index_select(stored, 0, cfg["idx"], out=w)
         return work
 
-    def _scatter(self, store: torch.Tensor, idx: torch.Tensor, work: torch.Tensor) -> None:
-        for dst, src in zip(self._layers(store, self.capacity), self._layers(work, len(idx))):
-            for d, s in zip(dst, src):
-                d.index_copy_(0, idx, s.detach())
-
-    def _element_maps(self, rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _element_maps(self, rows: int, shapes: list[tuple[int, int]]
+                      ) -> tuple[torch.Tensor, torch.Tensor]:
         """For each number of a ``rows``-model buffer: its model, and 1.0 if a weight."""
         models, weights = [], []
         ids = torch.arange(rows, device=self.device).view(rows, 1)
-        for o, i in self._shapes:
+        for o, i in shapes:
             for n, is_w in ((o * i, 1.0), (o, 0.0)):
                 models.append(ids.expand(rows, n).reshape(-1))
                 weights.append(torch.full((rows * n,), is_w, device=self.device))
         return torch.cat(models), torch.cat(weights)
 
     def _own(self, slot: int, store: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Views of one model's own (unpadded) numbers in a store, keyed as in
-        ``build_mlp(arch).state_dict()``: its hidden layers, then the packed head."""
+        """Views of one model's own numbers in a store, keyed as ``build_mlp``'s
+        ``state_dict``: its hidden layers, then the packed head."""
         arch, layers = self._slots[slot].arch, self._layers(store, self.capacity)
-        sizes = [self.n_inputs, *arch.widths, self.n_classes]
-        out = {}
+        sizes, out = [self.n_inputs, *arch.widths, self.n_classes], {}
         for k, (name, l) in enumerate(zip(_linear_names(arch),
                                           [*range(len(arch.widths)), self.max_depth])):
             out[f"{name}.weight"] = layers[l][0][slot, :sizes[k + 1], :sizes[k]]
             out[f"{name}.bias"] = layers[l][1][slot, :sizes[k + 1]]
         return out
 
-    def _write(self, slot: int, sd: dict[str, torch.Tensor],
-               store: torch.Tensor | None = None) -> None:
-        for key, view in self._own(slot, self._param if store is None else store).items():
-            view.copy_(sd[key])
-
-    def _mark_live(self, slot: int) -> None:
-        for l, w in enumerate(self._slots[slot].arch.widths):
-            self._gate[slot, l, :w] = 1.0
-        for view in self._own(slot, self._live).values():
-            view.fill_(True)
-
-    def _clear(self, slot: int) -> None:
+    def _reset(self, slot: int, weights: dict[str, torch.Tensor] | None) -> None:
+        """Zero a slot everywhere; with ``weights``, write them and mark its own numbers."""
         for store in (self._param, self._exp_avg, self._exp_avg_sq, self._live):
             for w, b in self._layers(store, self.capacity):
-                w[slot] = 0
-                b[slot] = 0
+                w[slot], b[slot] = 0, 0
         self._gate[slot] = 0.0
+        if weights is not None:
+            for key, view in self._own(slot, self._param).items():
+                view.copy_(weights[key])
+            for view in self._own(slot, self._live).values():
+                view.fill_(True)
+            for l, w in enumerate(self._slots[slot].arch.widths):
+                self._gate[slot, l, :w] = 1.0
 
     def _check_arch(self, arch: MLPArch, hp: Hyperparams) -> None:
-        depth = len(arch.widths)
-        if arch.batch_norm:
-            raise ValueError("batch_norm is True, but PackedTrainer does not support batch "
-                             "norm; train this configuration with trainables.loop.Trainer")
-        if arch.activation not in PACKED_ACTIVATIONS:
-            raise ValueError(f"activation is {arch.activation!r}, but PackedTrainer supports "
-                             f"{', '.join(PACKED_ACTIVATIONS)}; use trainables.loop.Trainer")
-        if not 1 <= depth <= self.max_depth:
-            raise ValueError(f"depth is {depth}, but must be 1..{self.max_depth} (max_depth); "
-                             f"build the PackedTrainer with max_depth >= {max(depth, 1)}")
-        if max(arch.widths) > self.max_width:
-            raise ValueError(f"widths {list(arch.widths)} exceed max_width {self.max_width}; "
-                             f"build the PackedTrainer with max_width >= {max(arch.widths)}")
-        if not (math.isfinite(hp.lr) and hp.lr > 0) or hp.l1 < 0 or hp.l2 < 0:
-            raise ValueError(f"lr must be > 0 and l1, l2 >= 0, got {hp}")
-        if not 0 <= arch.dropout < 1:
-            raise ValueError(f"dropout must be in [0, 1), got {arch.dropout}")
+        depth, widest = len(arch.widths), max(arch.widths, default=0)
+        use_trainer = "; train this configuration with trainables.loop.Trainer"
+        problems = [
+            (arch.batch_norm, "batch_norm is True, but PackedTrainer does not support batch "
+                              "norm" + use_trainer),
+            (arch.activation not in PACKED_ACTIVATIONS,
+             f"activation is {arch.activation!r}, but PackedTrainer supports "
+             f"{', '.join(PACKED_ACTIVATIONS)}" + use_trainer),
+            (not 1 <= depth <= self.max_depth, f"depth is {depth}, but must be "
+             f"1..{self.max_depth} (max_depth); build the PackedTrainer with a larger max_depth"),
+            (widest > self.max_width, f"widths {list(arch.widths)} exceed max_width "
+             f"{self.max_width}; build the PackedTrainer with max_width >= {widest}"),
+            (not (math.isfinite(hp.lr) and hp.lr > 0) or hp.l1 < 0 or hp.l2 < 0,
+             f"lr must be > 0 and l1, l2 >= 0, got {hp}; fix the trial's config"),
+            (not 0 <= arch.dropout < 1,
+             f"dropout must be in [0, 1), got {arch.dropout}; fix the trial's config"),
+        ]
+        for bad, message in problems:
+            if bad:
+                raise ValueError(message)
 
     def _check_slots(self, slots: Sequence[int]) -> list[int]:
         slots = [int(s) for s in slots]
