@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 from ray.tune import Callback
 
+from bench import emit, require_positive
 from bench.throughput import code_version
 
 __all__ = ["rss_mib", "RssSampler", "growth_per_1000", "tiny_config", "run", "main"]
@@ -251,9 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="also list the allocation sites that grew most (slower)")
     p.add_argument("--out", help="also write the JSON to this file")
     args = p.parse_args(argv)
-    for name in ("trials", "epochs", "concurrent"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    require_positive(p, args, ("trials", "epochs", "concurrent"))
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     import optuna
 
@@ -261,10 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run(trials=args.trials, epochs=args.epochs, scheduler=args.scheduler,
                  concurrent=args.concurrent, every=args.every, keep=args.keep,
                  trace=args.tracemalloc, time_budget_s=args.time_budget_s)
-    text = to_json(result)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
+    emit(to_json(result), args.out)
     return 0
 
 

@@ -37,6 +37,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
+from bench import require_positive
 from trainables.data import Standardiser
 from trainables.loop import (Hyperparams, Trainer, TrainSettings, TrialData, TrialDiverged,
                              arch_from_params)
@@ -232,12 +233,7 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the list of results to this JSON file")
     args = p.parse_args(argv)
-    for name in ("jets", "epochs", "batch_size", "threads"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    for name in ("models", "groups"):
-        if min(getattr(args, name)) < 1:
-            p.error(f"--{name} must all be >= 1, got {getattr(args, name)}")
+    require_positive(p, args, ("jets", "epochs", "batch_size", "threads", "models", "groups"))
     return args
 
 

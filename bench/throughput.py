@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from bench import emit, require_positive
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -383,9 +384,7 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the JSON to this file")
     args = p.parse_args(argv)
-    for name in ("jets", "trials", "epochs", "concurrent"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    require_positive(p, args, ("jets", "trials", "epochs", "concurrent"))
     if args.jets < 1000:
         p.error(f"--jets must be >= 1000 so every split holds every class, got {args.jets}")
     return args
@@ -406,10 +405,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                            concurrent=args.concurrent, cuda=cuda,
                            plain_budget_s=args.plain_budget_s, skip_plain=args.skip_plain,
                            seed=args.seed)
-    text = json.dumps(result, indent=2)
-    if args.out:
-        Path(args.out).write_text(text + "\n")
-    print(text)
+    emit(json.dumps(result, indent=2), args.out)
     return 0
 
 
