@@ -17,7 +17,8 @@ from typing import Any, Callable, Sequence
 import pandas as pd
 
 from study.config import StudyConfig
-from study.prepare import PreparedData, prepare_data, prepare_folder, results_folder
+from study.prepare import (PreparedData, check_folder, prepare_data, results_folder,
+                           write_config)
 from study.ledger import TrialLedger
 from study.progress import StudyProgress
 from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
@@ -159,10 +160,12 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                           "continue, e.g. --set storage.name=study-20261125-134000")
     folder = results_folder(cfg)
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
-    prepare_folder(cfg, folder, resume)
+    check_folder(folder, resume)
     if resume:
         cfg = _saved_config(cfg, folder)
-    prepared = prepare_data(cfg, folder)
+    prepared = prepare_data(cfg, folder)  # bad data stops here, before the folder is a study
+    if not resume:
+        write_config(cfg, folder)
     started = _init_ray(cfg, verbose)
     try:
         from study.cluster import check_shared_storage

@@ -16,9 +16,9 @@ from study.config import StudyConfig
 from study.tables import write_json, write_text
 from trainables.data import JetSplits, load_jets, split_jets
 from trainables.errors import ConfigError
-from trainables.synth import write_synthetic
+from trainables.synth import synthetic_mark, write_synthetic
 
-__all__ = ["results_folder", "prepare_folder", "prepare_data", "PreparedData"]
+__all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,19 +29,22 @@ def results_folder(cfg: StudyConfig) -> Path:
     return Path(cfg.storage.results_dir).expanduser().resolve() / name
 
 
-def prepare_folder(cfg: StudyConfig, folder: Path, resume: bool) -> None:
-    """Create the folder and write the resolved config; refuse to mix two studies."""
+def check_folder(folder: Path, resume: bool) -> None:
+    """Refuse to mix two studies in one folder, or to resume one that is not there."""
     existing = folder / "config.yaml"
-    if resume:
-        if not existing.is_file():
-            raise ConfigError(f"--resume: {folder} holds no study (no config.yaml); check "
-                              f"storage.results_dir and storage.name, or run without --resume")
-        return
-    if existing.exists():
+    if resume and not existing.is_file():
+        raise ConfigError(f"--resume: {folder} holds no study (no config.yaml); check "
+                          f"storage.results_dir and storage.name, or run without --resume")
+    if not resume and existing.exists():
         raise ConfigError(f"storage.name {folder.name!r}: {folder} already holds a study; "
                           f"pass --resume to continue it, or set another storage.name")
+
+
+def write_config(cfg: StudyConfig, folder: Path) -> None:
+    """Write the resolved config: from now on the folder holds a study. Done only once the
+    data has loaded, so bad data leaves no half-made study behind."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(cfg.to_yaml(), existing)
+    write_text(cfg.to_yaml(), folder / "config.yaml")
 
 
 @dataclass(frozen=True)
@@ -57,12 +60,17 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
     path = d.path
     if path is None:
         data_dir = folder / "data"
-        if not any(data_dir.glob("*.h5")):
+        path = str(data_dir)
+        files = sorted(data_dir.glob("*.h5"))
+        mark = (synthetic_mark(files[0]) or {}) if files else {}
+        if (mark.get("seed"), mark.get("n_jets_total")) != (d.synthetic_seed, d.synthetic_jets):
+            for stale in data_dir.glob("*.h5"):  # from an earlier, different attempt
+                stale.unlink()
             logger.info("writing %d synthetic jets to %s", d.synthetic_jets, data_dir)
             write_synthetic(data_dir, d.synthetic_jets, d.synthetic_seed)
-        path = str(data_dir)
     table = load_jets(path, d.format, d.max_jets)
     splits = split_jets(table, d.val_fraction, d.test_fraction, d.split_seed)
+    folder.mkdir(parents=True, exist_ok=True)
     write_json(splits.scaler.to_dict(), folder / "scaler.json")
     write_json(splits.summary, folder / "data_summary.json")
     return PreparedData(splits=splits, data_path=path, synthetic=table.synthetic is not None)

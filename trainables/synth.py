@@ -44,7 +44,7 @@ from trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PA
 
 __all__ = [
     "GENERATOR_VERSION", "sample_jets", "make_jet_table", "write_synthetic", "bayes_posterior",
-    "class_priors", "is_synthetic_file",
+    "class_priors", "is_synthetic_file", "synthetic_mark",
 ]
 
 logger = logging.getLogger(__name__)
@@ -296,6 +296,11 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
 
 def is_synthetic_file(path: str | Path) -> bool:
     """True when the HDF5 file at ``path`` carries this generator's ``jetstudy_synthetic`` tag."""
+    return synthetic_mark(path) is not None
+
+
+def synthetic_mark(path: str | Path) -> dict | None:
+    """The generator's tag of a file it wrote (``seed``, ``n_jets_total``, ...), else None."""
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{str(path)!r} is not a file; pass the path of a Format A .h5 file")
@@ -306,12 +311,12 @@ def is_synthetic_file(path: str | Path) -> bool:
         raise DataError(f"{str(path)!r} cannot be read as HDF5 ({err}); "
                         "pass a Format A .h5 file") from err
     if raw is None:
-        return False
+        return None
     try:
         meta = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
     except ValueError:
-        return False
-    return isinstance(meta, dict) and meta.get("generator") == "jetstudy.synth"
+        return None
+    return meta if isinstance(meta, dict) and meta.get("generator") == "jetstudy.synth" else None
 
 
 def _log_diff_ndtr(a: np.ndarray, b: np.ndarray) -> np.ndarray:

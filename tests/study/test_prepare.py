@@ -1,0 +1,30 @@
+"""Preparing a study's data: synthetic jets made once, remade when the config changed them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from study.config import from_dict
+from study.prepare import prepare_data
+
+
+def _cfg(n_jets: int, seed: int = 1):
+    return from_dict({"data": {"synthetic_jets": n_jets, "synthetic_seed": seed}})
+
+
+def test_synthetic_jets_are_written_once_and_reused(tmp_path: Path) -> None:
+    first = prepare_data(_cfg(3000), tmp_path)
+    files = sorted((tmp_path / "data").glob("*.h5"))
+    stamps = [f.stat().st_mtime_ns for f in files]
+    again = prepare_data(_cfg(3000), tmp_path)
+    assert [f.stat().st_mtime_ns for f in files] == stamps
+    assert first.synthetic and again.splits.summary == first.splits.summary
+    assert (tmp_path / "scaler.json").is_file() and (tmp_path / "data_summary.json").is_file()
+
+
+def test_synthetic_jets_are_remade_when_the_config_changed_them(tmp_path: Path) -> None:
+    prepare_data(_cfg(12_000), tmp_path)  # two files of 10,000 and 2,000 jets
+    assert len(list((tmp_path / "data").glob("*.h5"))) == 2
+    prepared = prepare_data(_cfg(3000, seed=2), tmp_path)
+    assert len(list((tmp_path / "data").glob("*.h5"))) == 1
+    assert prepared.splits.summary["n_jets"]["total"] == 3000
