@@ -238,7 +238,8 @@ def _load_trials(source: Path) -> tuple[pd.DataFrame, Path]:
             return validate_trials(table, where=f"trials table {path}"), path
         except AnalysisError as exc:
             errors.append(exc)
-            logger.warning("%s", exc)
+            if path is not candidates[-1]:  # say why we fall back to the next one
+                logger.warning("%s", exc)
     raise errors[0]
 
 

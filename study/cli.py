@@ -4,8 +4,9 @@
     jetstudy run configs/dryrun.yaml [--set section.field=value ...] [--resume] [--address auto]
     jetstudy report RESULTS [-o OUT]
 
-A problem with the user's input (a :class:`~trainables.errors.JetstudyError`) is printed as
-one line, ``error: ...``, with exit status 2 and no traceback. ``run`` exits 3 when the study
+A problem with the user's input (a :class:`~trainables.errors.JetstudyError`, or a path the
+file system refuses) is printed as one line, ``error: ...``, with exit status 2 and no
+traceback. ``run`` exits 3 when the study
 finished but some trials failed.
 """
 
@@ -156,6 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return commands[args.command](args)
     except JetstudyError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as exc:  # a path that cannot be created, read or written
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}; check that the path exists and is "
+              f"writable (storage.results_dir, data.path or the output folder)", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("interrupted; tables already written are complete, rerun with --resume",
