@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainables.metrics import accuracy, roc_auc_ovr
+from trainables.metrics_torch import roc_auc_ovr_batched
 from trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
 
 __all__ = ["TrialData", "TrainSettings", "Hyperparams", "Trainer", "fit", "TrialDiverged",
@@ -127,8 +127,9 @@ class Trainer:
         self.x_train = torch.tensor(data.x_train, dtype=torch.float32, device=device)
         self.y_train = torch.tensor(data.y_train, dtype=torch.long, device=device)
         self.x_val = torch.tensor(data.x_val, dtype=torch.float32, device=device)
-        self.y_val_np = np.asarray(data.y_val, dtype=np.int64)
-        self.y_val = torch.tensor(self.y_val_np, device=device)
+        y_val = np.asarray(data.y_val, dtype=np.int64)
+        self._val_counts = np.bincount(y_val, minlength=arch.n_classes).tolist()
+        self.y_val = torch.tensor(y_val, device=device)
         n_eval = min(settings.train_eval_jets, len(self.x_train))
         # the splits are already shuffled, so the first jets are a fixed random subset
         self.x_train_eval, self.y_train_eval = self.x_train[:n_eval], self.y_train[:n_eval]
@@ -173,19 +174,19 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Eval-mode ``train_loss`` on the fixed training subset and validation metrics."""
+        """Eval-mode ``train_loss`` on the fixed training subset and validation metrics,
+        computed on the device and read back in one transfer."""
         bs = self.settings.eval_batch_size
         p_train = predict_proba(self.model, self.x_train_eval, bs)
         p_val = predict_proba(self.model, self.x_val, bs)
         train_loss = F.nll_loss(torch.log(p_train.clamp_min(1e-12)), self.y_train_eval)
         val_loss = F.nll_loss(torch.log(p_val.clamp_min(1e-12)), self.y_val)
-        p_val_np = p_val.cpu().numpy().astype(np.float64)
-        return {
-            "train_loss": float(train_loss.item()),
-            "val_loss": float(val_loss.item()),
-            "val_acc": accuracy(self.y_val_np, p_val_np),
-            "val_auc": float(np.nanmean(roc_auc_ovr(self.y_val_np, p_val_np))),
-        }
+        val_acc = (p_val.argmax(dim=1) == self.y_val).double().mean()
+        auc = roc_auc_ovr_batched(p_val[None], self.y_val, self._val_counts)[0]
+        auc_macro = auc[~auc.isnan()].mean()  # NaN only for a class absent from validation
+        values = torch.stack([train_loss.double(), val_loss.double(), val_acc, auc_macro])
+        train, val, acc, macro = values.cpu().tolist()
+        return {"train_loss": train, "val_loss": val, "val_acc": acc, "val_auc": macro}
 
     def state_dict(self) -> dict[str, Any]:
         # the global RNG drives dropout masks; saving it makes a resumed trial bit-identical

@@ -43,9 +43,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainables.loop import Hyperparams, TrainSettings, TrialData, arch_from_params
+from trainables.metrics_torch import roc_auc_ovr_batched
 from trainables.model import MLPArch, build_mlp
 
-__all__ = ["PackedTrainer", "PACKED_ACTIVATIONS", "roc_auc_ovr_batched"]
+__all__ = ["PackedTrainer", "PACKED_ACTIVATIONS"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,24 +60,6 @@ BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
 #: per forward chunk (bounds memory at ~1 GB whatever the number of models).
 EVAL_MODEL_JETS, EVAL_ACTIVATIONS = 2**24, 2**25
 Layers = list[tuple[torch.Tensor, torch.Tensor]]  # (weight (M, out, in), bias (M, out))
-
-
-def roc_auc_ovr_batched(probs: torch.Tensor, labels: torch.Tensor,
-                        class_counts: Sequence[int]) -> torch.Tensor:
-    """One-vs-rest AUC (M, C), float64, of probabilities ``probs`` (M, N, C) of M models on
-    their device: :func:`trainables.metrics.roc_auc_ovr`'s definition (Mann-Whitney, exact
-    ties, NaN for a class absent or everywhere). ``class_counts`` (host ints) spares syncs."""
-    n = probs.shape[1]
-    out = torch.full(probs.shape[::2], float("nan"), dtype=torch.float64, device=probs.device)
-    for c, n_pos in enumerate(class_counts):
-        if 0 < n_pos < n:
-            s = probs[:, :, c].contiguous()
-            v = torch.sort(s, dim=1).values
-            # the average 1-based rank of a run of ties: (first index + end index + 1) / 2
-            rank = (torch.searchsorted(v, s) + torch.searchsorted(v, s, right=True) + 1) / 2.0
-            u = rank.double() @ (labels == c).double() - n_pos * (n_pos + 1) / 2.0
-            out[:, c] = u / (n_pos * (n - n_pos))
-    return out
 
 
 @dataclass

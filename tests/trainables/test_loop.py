@@ -43,6 +43,20 @@ def test_fit_reports_every_metric_every_epoch(small_trial_data: TrialData) -> No
     assert reports[-1]["val_acc"] > 0.5  # five balanced classes: chance is 0.2
 
 
+def test_device_metrics_agree_with_the_numpy_definitions(small_trial_data: TrialData) -> None:
+    from trainables.loop import predict_proba
+    from trainables.metrics import accuracy, log_loss, roc_auc_ovr
+
+    _, _, trainer = _run(small_trial_data, TrainSettings(max_epochs=1, batch_size=256),
+                         arch_from_params(PARAMS), Hyperparams(lr=3e-3))
+    got = trainer.evaluate()
+    probs = predict_proba(trainer.model, torch.tensor(small_trial_data.x_val)).double().numpy()
+    labels = small_trial_data.y_val
+    assert got["val_acc"] == pytest.approx(accuracy(labels, probs), abs=1e-12)
+    assert got["val_auc"] == pytest.approx(float(np.mean(roc_auc_ovr(labels, probs))), rel=1e-9)
+    assert got["val_loss"] == pytest.approx(log_loss(labels, probs), rel=1e-5)
+
+
 def test_checkpoint_every_and_last_epoch(small_trial_data: TrialData) -> None:
     settings = TrainSettings(max_epochs=5, batch_size=512, checkpoint_every=2)
     _, states, _ = _run(small_trial_data, settings, arch_from_params(PARAMS), Hyperparams())

@@ -19,7 +19,8 @@ import torch
 from trainables.loop import Hyperparams, Trainer, TrainSettings, TrialData, arch_from_params
 from trainables.metrics import roc_auc_ovr
 from trainables.model import build_mlp
-from trainables.packed import PackedTrainer, roc_auc_ovr_batched
+from trainables.metrics_torch import roc_auc_ovr_batched
+from trainables.packed import PackedTrainer
 
 CPU = torch.device("cpu")
 SETTINGS = TrainSettings(max_epochs=2, batch_size=256, train_eval_jets=1000)
