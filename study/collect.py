@@ -49,17 +49,20 @@ def from_live_trials(trials: Iterable[Any]) -> Known:
     return known
 
 
-def _orphans(known: Known, state_dir: str) -> Known:
+def _orphans(known: Known, cfg: StudyConfig, state_dir: str) -> Known:
     """Trials that trained but Tune does not know: started after its last snapshot before a
-    driver crash. Listed as stopped (interrupted); those that never finished an epoch are left
-    out, since Tune asked for another configuration instead."""
+    driver crash and not continued after it (see ``HonestOptunaSearch._adopt``). Listed as
+    completed when they ran all epochs, else stopped (interrupted); those that never finished
+    an epoch are left out, since Tune asked for another configuration instead."""
     found: Known = {}
     for config_file in sorted(Path(state_dir).glob(f"*/{CONFIG_FILE}")):
         trial_id = config_file.parent.name
-        if trial_id not in known and read_epochs(state_dir, trial_id):
-            interrupted = not ended_marker(state_dir, trial_id).is_file()
+        epochs = read_epochs(state_dir, trial_id) if trial_id not in known else []
+        if epochs:
+            finished = (ended_marker(state_dir, trial_id).is_file()
+                        or len(epochs) >= cfg.scheduler.max_epochs)
             found[trial_id] = (json.loads(config_file.read_text()), "",
-                               _INTERRUPTED if interrupted else "")
+                               "" if finished else _INTERRUPTED)
     return found
 
 
@@ -67,7 +70,7 @@ def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
                  with_orphans: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The ``trials`` and ``epochs`` tables (docs/results_layout.md)."""
     if with_orphans:
-        known = {**known, **_orphans(known, state_dir)}
+        known = {**known, **_orphans(known, cfg, state_dir)}
     trial_rows, all_epochs = [], []
     for trial_id, (config, status, error) in known.items():
         records = read_epochs(state_dir, trial_id)

@@ -9,7 +9,9 @@ intermediate values. The Optuna study lives in a journal file next to the result
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from study.config import StudyConfig
 from study.space import SpaceFunction
-from trainables.trial import EPOCHS_FILE
+from trainables.trial import CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, STATE_FILE
 
 __all__ = ["HonestOptunaSearch", "make_searcher", "optuna_storage", "OPTUNA_JOURNAL",
            "OPTUNA_STUDY_NAME"]
@@ -41,6 +43,7 @@ class HonestOptunaSearch(OptunaSearch):
         self.num_trials = num_trials
         self.state_dir = state_dir
         self._earlier: set[str] | None = None  # trials that trained before this driver
+        self._orphans: list[tuple[str, dict, Any]] = []  # trained trials Tune lost (see _adopt)
         self._reported: dict[str, int] = {}  # trial id -> last step told to Optuna
 
     def restore(self, checkpoint_path: str) -> None:
@@ -50,17 +53,53 @@ class HonestOptunaSearch(OptunaSearch):
         super().restore(checkpoint_path)
         self._ot_study.sampler.reseed_rng()
         self._earlier = None  # trials of the crashed drivers: counted again from disk
+        self._orphans = []
 
     def suggest(self, trial_id: str) -> dict | str | None:
-        """Stop at ``num_trials`` trials, counting those a crashed driver trained but Tune's
-        last snapshot missed (they have an epoch log in ``state_dir``)."""
+        """Continue first the trials a crashed driver trained but Tune's last snapshot missed;
+        stop at ``num_trials`` trials, counting those (they have an epoch log in
+        ``state_dir``)."""
         if trial_id not in self._ot_trials:
             if self._earlier is None:  # once per driver, not per suggestion
                 self._earlier = {p.parent.name
                                  for p in Path(self.state_dir).glob(f"*/{EPOCHS_FILE}")}
+                self._orphans = self._find_orphans()
+            if self._orphans:
+                return self._adopt(trial_id, *self._orphans.pop(0))
             if len(self._earlier | set(self._ot_trials)) >= self.num_trials:
                 return Searcher.FINISHED
         return super().suggest(trial_id)
+
+    def _find_orphans(self) -> list[tuple[str, dict, Any]]:
+        """Trials that trained (a state file, not ended) but that Tune does not know, each with
+        its still-running Optuna trial of the same parameters."""
+        running = self._ot_study.get_trials(deepcopy=False,
+                                            states=(optuna.trial.TrialState.RUNNING,))
+        taken = {t.number for t in self._ot_trials.values()}
+        found = []
+        for log in sorted(Path(self.state_dir).glob(f"*/{EPOCHS_FILE}")):
+            folder = log.parent
+            if (folder.name in self._ot_trials or (folder / ENDED_FILE).exists()
+                    or not (folder / STATE_FILE).exists()):
+                continue
+            config = json.loads((folder / CONFIG_FILE).read_text())
+            match = [t for t in running if t.number not in taken
+                     and all(config.get(k) == v for k, v in t.params.items())]
+            if match:
+                taken.add(match[0].number)
+                found.append((folder.name, config, match[0]))
+        return found
+
+    def _adopt(self, trial_id: str, old_id: str, config: dict, frozen: Any) -> dict:
+        """Give a lost trial's configuration, checkpoint and Optuna trial to Tune's new trial,
+        so it continues from its last checkpoint instead of being dropped."""
+        root = Path(self.state_dir)
+        os.replace(root / old_id, root / trial_id)
+        self._earlier.discard(old_id)
+        self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, frozen._trial_id)
+        self._reported[trial_id] = max(frozen.intermediate_values, default=0)
+        logger.info("resume: trial %s continues the lost trial %s", trial_id, old_id)
+        return config
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         """Report the metric at its epoch (Tune's iteration count restarts when a trial is

@@ -140,7 +140,7 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
 
     def report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
         with open(path.parent / EPOCHS_FILE, "a") as log:
-            log.write(json.dumps(metrics) + "\n")
+            log.write(json.dumps({**metrics, "device": device.type}) + "\n")
         if state is not None:
             save_state({**state, "last_metrics": metrics}, path)
         tune.report(_for_tune(metrics))

@@ -161,9 +161,9 @@ def test_optuna_history_is_intact(killed_twice_then_resumed) -> None:
     for _, row in trials.iterrows():
         widths = [int(w) for w in row["widths"].split("-")]
         trial = by_params[(int(row["depth"]), *widths, round(row["lr"], 12))]
-        if row["error"].startswith("interrupted"):
+        if row["error"].startswith("interrupted"):  # lost to Tune and not continued
             interrupted += 1
-            assert trial.state in (optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+            assert trial.state in (*FINISHED, optuna.trial.TrialState.FAIL)
         else:
             assert trial.state in FINISHED
     assert N_TRIALS - interrupted <= len(final) <= N_TRIALS
@@ -175,8 +175,9 @@ def test_no_trial_was_rerun_and_running_ones_continued(killed_twice_then_resumed
     trials = pd.read_parquet(folder / "trials.parquet")
     assert len([e for e in logs.values() if e]) == N_TRIALS
     interrupted = trials["error"].str.startswith("interrupted")
-    # only a trial started after Tune's last snapshot (<= 1 s before a kill) can be lost to Tune
-    assert interrupted.sum() <= 2
+    # a trial Tune lost (started after its last snapshot) is continued by the next driver; one
+    # whose Optuna trial had already ended is listed as it was: at most the 2 running per kill
+    assert interrupted.sum() <= 4
     for epochs in logs.values():
         # a trial restarted from scratch would log epoch 1 again; one resumed from its
         # checkpoint continues where it stopped

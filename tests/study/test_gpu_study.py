@@ -1,0 +1,27 @@
+"""A real study on a CUDA GPU, trials sharing it through fractional GPU requests (skipped
+without CUDA)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from study.launch import run_study
+
+pytestmark = [pytest.mark.gpu, pytest.mark.slow]
+
+
+def test_trials_share_the_gpu_and_train_on_it(small_config, tmp_path: Path) -> None:
+    cfg = small_config(tmp_path, "gpu", search={"num_trials": 4, "max_concurrent": 4},
+                       resources={"gpus_per_trial": 0.25, "num_cpus": None})
+    outcome = run_study(cfg)
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    assert len(trials) == 4 and set(trials["status"]) <= {"completed", "stopped"}
+    devices = {json.loads(line)["device"]
+               for log in (outcome.folder / "trials").glob("*/epochs.jsonl")
+               for line in log.read_text().splitlines()}
+    assert devices == {"cuda"}
+    assert outcome.test_metrics is not None and outcome.test_metrics["model"]["accuracy"] > 0.4
