@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional", "Bool",
+__all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional",
            "Points"]
 
 _BAD = object()  # sentinel: the value is not acceptable
@@ -97,18 +97,6 @@ class Float(Check):
 
     def bad_example(self) -> Any:
         return (self.lo - 1.0) if self.lo is not None else float("nan")
-
-
-@dataclass(frozen=True)
-class Bool(Check):
-    def describe(self) -> str:
-        return "true or false"
-
-    def clean(self, value: Any) -> Any:
-        return value if isinstance(value, bool) else _BAD
-
-    def bad_example(self) -> Any:
-        return "yes please"
 
 
 @dataclass(frozen=True)
