@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from study.tables import write_json, write_parquet
+from study.tables import write_atomic, write_json, write_parquet
 from trainables.data import JetSplits
 from trainables.loop import predict_proba
 from trainables.metrics import accuracy, log_loss, roc_auc_ovr
@@ -65,11 +65,9 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
         bayes = bayes_posterior(splits.x_test_raw)
         metrics["bayes"] = classification_metrics(labels, bayes)
         columns.update({f"bayes_{c}": bayes[:, i] for i, c in enumerate(CLASSES)})
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = out / ".model.pt.tmp"
-    torch.save({"state_dict": model.state_dict(), "arch": arch.to_dict(), "trial_id": trial_id,
-                "epoch": epoch}, tmp)
-    os.replace(tmp, out / "model.pt")
+    weights = {"state_dict": model.state_dict(), "arch": arch.to_dict(), "trial_id": trial_id,
+               "epoch": epoch}
+    write_atomic(out / "model.pt", lambda tmp: torch.save(weights, tmp))
     write_parquet(pd.DataFrame(columns), out / "test_predictions.parquet")
     write_json(metrics, out / "test_metrics.json")
     return metrics

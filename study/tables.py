@@ -18,7 +18,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 __all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "trial_row", "trials_frame",
-           "epochs_frame", "write_table", "write_parquet", "write_json", "write_text", "error_reason"]
+           "epochs_frame", "write_table", "write_parquet", "write_atomic", "write_json",
+           "write_text", "error_reason"]
 
 #: Per-epoch metrics the trial loop reports, in table order.
 EPOCH_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "train_loss_running", "val_loss",
@@ -90,7 +91,8 @@ def epochs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return frame
 
 
-def _atomic(path: Path, write: Any) -> None:
+def write_atomic(path: Path, write: Any) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -103,18 +105,18 @@ def _atomic(path: Path, write: Any) -> None:
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
-    _atomic(path, lambda p: frame.to_parquet(p, index=False))
+    write_atomic(path, lambda p: frame.to_parquet(p, index=False))
 
 
 def write_table(frame: pd.DataFrame, folder: Path, name: str) -> None:
     """``name.parquet`` and its ``name.csv`` twin, each written atomically."""
     write_parquet(frame, folder / f"{name}.parquet")
-    _atomic(folder / f"{name}.csv", lambda p: frame.to_csv(p, index=False))
+    write_atomic(folder / f"{name}.csv", lambda p: frame.to_csv(p, index=False))
 
 
 def write_json(obj: Any, path: Path) -> None:
-    _atomic(path, lambda p: Path(p).write_text(json.dumps(obj, indent=2, default=float) + "\n"))
+    write_text(json.dumps(obj, indent=2, default=float) + "\n", path)
 
 
 def write_text(text: str, path: Path) -> None:
-    _atomic(path, lambda p: Path(p).write_text(text))
+    write_atomic(path, lambda p: Path(p).write_text(text))
