@@ -16,13 +16,13 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
+from study.collect import build_tables, from_result_grid
 from study.config import StudyConfig
+from study.ledger import TrialLedger
 from study.prepare import (PreparedData, check_folder, prepare_data, results_folder,
                            write_config)
-from study.ledger import TrialLedger
 from study.progress import StudyProgress
 from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
-from study.collect import build_tables, from_result_grid
 from study.snapshots import TableSnapshots
 from study.tables import write_table
 from trainables.errors import ConfigError, JetstudyError

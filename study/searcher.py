@@ -48,8 +48,9 @@ class HonestOptunaSearch(OptunaSearch):
 
     def restore(self, checkpoint_path: str) -> None:
         """After a driver crash: the sampler's random state is the snapshot's, so it would
-        propose again the configurations it proposed after the snapshot (those trials are in
-        the tables as interrupted). A fresh random state proposes new ones instead."""
+        propose again the configurations it proposed after the snapshot (those trials are
+        continued by ``_adopt`` or listed from their own files). A fresh random state proposes
+        new ones instead."""
         super().restore(checkpoint_path)
         self._ot_study.sampler.reseed_rng()
         self._earlier = None  # trials of the crashed drivers: counted again from disk
@@ -61,24 +62,23 @@ class HonestOptunaSearch(OptunaSearch):
         ``state_dir``)."""
         if trial_id not in self._ot_trials:
             if self._earlier is None:  # once per driver, not per suggestion
-                self._earlier = {p.parent.name
-                                 for p in Path(self.state_dir).glob(f"*/{EPOCHS_FILE}")}
-                self._orphans = self._find_orphans()
+                trained = sorted(p.parent for p in Path(self.state_dir).glob(f"*/{EPOCHS_FILE}"))
+                self._earlier = {folder.name for folder in trained}
+                self._orphans = self._find_orphans(trained)
             if self._orphans:
                 return self._adopt(trial_id, *self._orphans.pop(0))
             if len(self._earlier | set(self._ot_trials)) >= self.num_trials:
                 return Searcher.FINISHED
         return super().suggest(trial_id)
 
-    def _find_orphans(self) -> list[tuple[str, dict, Any]]:
-        """Trials that trained (a state file, not ended) but that Tune does not know, each with
-        its still-running Optuna trial of the same parameters."""
+    def _find_orphans(self, trained: list[Path]) -> list[tuple[str, dict, Any]]:
+        """Of the ``trained`` trial folders, those with a state file, not ended and unknown to
+        Tune, each with its still-running Optuna trial of the same parameters."""
         running = self._ot_study.get_trials(deepcopy=False,
                                             states=(optuna.trial.TrialState.RUNNING,))
         taken = {t.number for t in self._ot_trials.values()}
         found = []
-        for log in sorted(Path(self.state_dir).glob(f"*/{EPOCHS_FILE}")):
-            folder = log.parent
+        for folder in trained:
             if (folder.name in self._ot_trials or (folder / ENDED_FILE).exists()
                     or not (folder / STATE_FILE).exists()):
                 continue

@@ -96,8 +96,8 @@ def read_epochs(state_dir: str, trial_id: str) -> list[dict[str, Any]]:
 
 
 def save_state(state: dict[str, Any], path: Path) -> None:
-    """Atomically replace the trial's state file: a kill never leaves half a checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Atomically replace the trial's state file: a kill never leaves half a checkpoint.
+    The folder must exist (``run_trial`` makes it only under a results folder it can see)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
