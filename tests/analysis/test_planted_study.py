@@ -64,9 +64,16 @@ def test_big_unregularised_model_is_overfit(planted) -> None:
     epochs = pd.read_parquet(planted / "epochs.parquet")
     trials = pd.read_parquet(planted / "trials.parquet").set_index("trial_id")
     big = epochs[epochs["trial_id"] == trials.index[trials["widths"] == "256-256-256-256"][0]]
-    # the real curve shows it: training loss keeps falling while validation loss climbs
-    assert big["train_loss"].iloc[-1] < big["train_loss"].min() + 0.05
-    assert big["val_loss"].iloc[-1] > big["val_loss"].min() + 0.1
+    # the real curve shows it: training loss keeps falling while validation loss climbs. Adam at
+    # this learning rate spikes now and then on memorised data, so the trend is read from the
+    # halves of the curve and the last five epochs, not from one epoch.
+    train = big["train_loss"].to_numpy()
+    val = big["val_loss"].to_numpy()
+    half = len(train) // 2
+    assert train[half:].min() < train[:half].min() - 0.05
+    assert train[-5:].min() < train[:half].min()
+    assert val.argmin() < half
+    assert pd.Series(val[-5:]).median() > val.min() + 0.1
 
 
 def test_report_of_the_real_study(planted, tmp_path) -> None:
