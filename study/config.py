@@ -32,11 +32,13 @@ from trainables.errors import ConfigError
 __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
     "ResourcesConfig", "StorageConfig", "StudyConfig", "from_dict", "load_config",
-    "apply_overrides", "ACTIVATIONS", "METRIC_MODES",
+    "apply_overrides", "ACTIVATIONS", "PACKABLE_ACTIVATIONS", "METRIC_MODES",
 ]
 
 #: Activations the model builder knows (see trainables.model).
 ACTIVATIONS: tuple[str, ...] = ("relu", "elu", "prelu", "tanh", "gelu", "silu", "leaky_relu")
+#: What a packed model can use (``trainables.packed.PACKED_ACTIVATIONS``; PReLU learns a slope)
+PACKABLE_ACTIVATIONS: tuple[str, ...] = tuple(a for a in ACTIVATIONS if a != "prelu")
 #: Search metrics and whether lower or higher is better.
 METRIC_MODES: dict[str, str] = {"val_loss": "min", "val_acc": "max", "val_auc": "max"}
 
@@ -141,6 +143,10 @@ class ResourcesConfig:
     num_cpus: int | None = spec(None, Optional(Int(lo=1)), example=2)
     # a trial whose worker dies (node lost, OOM) restarts from its checkpoint this many times
     max_failures: int = spec(2, Int(lo=0))
+    # 0: each trial trains its own model (any space). N: trials train in packs of up to N
+    # models, one batched computation per pack (the fast path on a GPU); a pack then takes
+    # cpus_per_trial and gpus_per_trial, and ceil(max_concurrent / N) packs run
+    pack_size: int = spec(0, Int(lo=0), example=64)
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,27 @@ def _cross_checks(cfg: StudyConfig) -> None:
                           "training.device to auto")
 
 
+def _pack_checks(cfg: StudyConfig) -> None:
+    """A packed study trains only what a pack can hold (``trainables.packed``)."""
+    if cfg.resources.pack_size == 0:
+        return
+    fix = "; set resources.pack_size to 0 (each trial trains itself) or"
+    points = cfg.search.initial_points
+    activations = {*cfg.space.activations, *(p["activation"] for p in points if "activation" in p)}
+    unpackable = sorted(activations - set(PACKABLE_ACTIVATIONS))
+    if unpackable:
+        raise ConfigError(f"resources.pack_size is {cfg.resources.pack_size}, but packs cannot "
+                          f"train activation {unpackable[0]!r}{fix} drop it from "
+                          f"space.activations / search.initial_points")
+    if True in cfg.space.batch_norm or any(p.get("batch_norm") for p in points):
+        raise ConfigError(f"resources.pack_size is {cfg.resources.pack_size}, but packs cannot "
+                          f"train batch norm{fix} set space.batch_norm to [false]")
+    if cfg.training.optimizer != "adam":
+        raise ConfigError(f"resources.pack_size is {cfg.resources.pack_size}, but packs train "
+                          f"with Adam only, and training.optimizer is "
+                          f"{cfg.training.optimizer!r}{fix} set training.optimizer to adam")
+
+
 def from_dict(raw: Any) -> StudyConfig:
     """Validate a plain dict (e.g. parsed YAML) into a frozen :class:`StudyConfig`."""
     if raw is None:
@@ -258,6 +285,7 @@ def from_dict(raw: Any) -> StudyConfig:
     cfg = StudyConfig(**{name: _build_section(name, cls, raw.get(name))
                          for name, cls in SECTIONS.items()})
     _cross_checks(cfg)
+    _pack_checks(cfg)
     return cfg
 
 

@@ -21,13 +21,14 @@ from study.config import StudyConfig
 from study.ledger import TrialLedger
 from study.prepare import (PreparedData, check_folder, prepare_data, results_folder,
                            write_config)
+from study.packing import pack_stats, packed_trainable, start_packs
 from study.progress import StudyProgress
 from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
 from study.snapshots import TableSnapshots
-from study.tables import write_table
+from study.tables import write_json, write_table
 from trainables.errors import ConfigError, JetstudyError
 from trainables.loop import TrainSettings, TrialData
-from trainables.trial import state_path
+from trainables.trialfiles import state_path
 
 __all__ = ["StudyOutcome", "run_study", "train_settings"]
 
@@ -77,18 +78,25 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
     return True
 
 
+def _trial_data(prepared: PreparedData) -> TrialData:
+    s = prepared.splits
+    return TrialData(x_train=s.x_train, y_train=s.y_train, x_val=s.x_val, y_val=s.y_val)
+
+
 def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
-           callbacks: list, resume: bool) -> Any:
+           callbacks: list, resume: bool, packs: list) -> Any:
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
     from trainables.trial import run_trial
 
-    s = prepared.splits
-    data = TrialData(x_train=s.x_train, y_train=s.y_train, x_val=s.x_val, y_val=s.y_val)
-    resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
-    trainable = tune.with_resources(
-        tune.with_parameters(run_trial, data=data, settings=train_settings(cfg, folder)), resources)
+    if packs:
+        trainable = packed_trainable(cfg, packs, str(folder / "trials"))
+    else:
+        resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
+        trainable = tune.with_resources(
+            tune.with_parameters(run_trial, data=_trial_data(prepared),
+                                 settings=train_settings(cfg, folder)), resources)
     experiment = folder / "ray"
     if resume and tune.Tuner.can_restore(str(experiment)):
         tuner = tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True,
@@ -167,6 +175,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
     if not resume:
         write_config(cfg, folder)
     started = _init_ray(cfg, verbose)
+    packs: list = []
     try:
         from study.cluster import check_shared_storage
 
@@ -176,7 +185,11 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                                        cfg.scheduler.max_epochs, progress),
                          TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
                          *callbacks]
-        grid = _tuner(cfg, prepared, folder, all_callbacks, resume).fit()
+        if cfg.resources.pack_size:
+            packs = start_packs(cfg, _trial_data(prepared), train_settings(cfg, folder))
+        grid = _tuner(cfg, prepared, folder, all_callbacks, resume, packs).fit()
+        if packs:
+            write_json(pack_stats(packs), folder / "packs.json")
         trials, epochs = build_tables(from_result_grid(grid), cfg, str(folder / "trials"))
         close_orphaned_trials(folder)
         write_table(trials, folder, "trials")
@@ -191,9 +204,11 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
         else:
             logger.warning("no trial finished an epoch; no best model to evaluate")
     finally:
-        if started:
-            import ray
+        import ray
 
+        for pack in packs:  # on a cluster they would outlive the driver
+            ray.kill(pack)
+        if started:
             ray.shutdown()
     if trials.empty:
         raise JetstudyError(f"the study in {folder} ran no trials; check search.num_trials "

@@ -198,8 +198,9 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch = int(state["epoch"])
-        self.generator.set_state(state["generator"].cpu())
-        torch.set_rng_state(state["torch_rng"].cpu())
+        if "generator" in state:  # a packed trainer's checkpoint has no RNG of its own
+            self.generator.set_state(state["generator"].cpu())
+            torch.set_rng_state(state["torch_rng"].cpu())
 
 
 def _better(value: float, best: float | None, mode: str) -> bool:

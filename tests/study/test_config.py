@@ -299,7 +299,7 @@ CHOSEN = {
     "training": {"batch_size": 64, "optimizer": "sgd", "train_eval_jets": 100,
                  "checkpoint_every": 2, "device": "cuda", "torch_threads": 2},
     "resources": {"cpus_per_trial": 0.5, "gpus_per_trial": 0.5, "address": "ray://head:10001",
-                  "num_cpus": 3},
+                  "num_cpus": 3, "pack_size": 0},  # packs need no batch norm: see below
     "storage": {"results_dir": "/tmp/out", "name": "run.1_a-b"},
 }
 NON_DEFAULT = {section: {**{f.name: f.metadata["example"] for f in dataclasses.fields(cls)},
@@ -307,10 +307,17 @@ NON_DEFAULT = {section: {**{f.name: f.metadata["example"] for f in dataclasses.f
                for section, cls in SECTIONS.items()}
 
 
+#: Chosen at their default because the other chosen values need it (a pack cannot train batch
+#: norm or SGD); test_packed_config_round_trips covers them.
+DEFAULT_ON_PURPOSE = {("resources", "pack_size")}
+
+
 def test_non_default_config_differs_from_defaults_in_every_chosen_field() -> None:
     cfg, default = from_dict(NON_DEFAULT), StudyConfig()
     for section, values in CHOSEN.items():
         for name in values:
+            if (section, name) in DEFAULT_ON_PURPOSE:
+                continue
             assert getattr(getattr(cfg, section), name) != getattr(getattr(default, section),
                                                                     name), f"{section}.{name}"
 
@@ -425,3 +432,31 @@ def test_dryrun_config_loads() -> None:
                                               ("val_auc", "max")])
 def test_mode_follows_metric(metric: str, mode: str) -> None:
     assert from_dict({"search": {"metric": metric}}).mode == mode
+
+
+# --------------------------------------------------------------------------- packed studies
+
+@pytest.mark.parametrize("raw, names", [
+    ({"space": {"activations": ["relu", "prelu"]}}, ["'prelu'", "space.activations"]),
+    ({"search": {"initial_points": [{"depth": 1, "width_0": 8, "activation": "prelu"}]}},
+     ["'prelu'", "search.initial_points"]),
+    ({"space": {"batch_norm": [False, True]}}, ["batch norm", "space.batch_norm"]),
+    ({"search": {"initial_points": [{"depth": 1, "width_0": 8, "batch_norm": True}]}},
+     ["batch norm", "space.batch_norm"]),
+    ({"training": {"optimizer": "sgd"}}, ["'sgd'", "training.optimizer"]),
+], ids=["prelu", "prelu-point", "batch-norm", "batch-norm-point", "sgd"])
+def test_packs_refuse_what_they_cannot_train(raw: dict, names: list[str]) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict({**raw, "resources": {"pack_size": 8}})
+    message = str(err.value)
+    assert "resources.pack_size is 8" in message and "pack_size to 0" in message
+    for name in names:
+        assert name in message
+    from_dict(raw)  # the same space is fine for trials that train themselves
+
+
+def test_packed_config_round_trips() -> None:
+    cfg = from_dict({"resources": {"pack_size": 64, "gpus_per_trial": 1},
+                     "space": {"activations": ["relu", "elu", "tanh"]}})
+    assert cfg.resources.pack_size == 64
+    assert from_dict(yaml.safe_load(cfg.to_yaml())) == cfg

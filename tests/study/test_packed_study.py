@@ -1,0 +1,110 @@
+"""A packed study (``resources.pack_size``) with real Ray, Optuna and ASHA: the fast path keeps
+the study's semantics. Every configuration is its own trial with its own learning curve and
+files, ASHA stops trials one by one (Optuna records them as pruned), the best model is
+evaluated on test, and the pack really trained several trials per round.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+
+from study.launch import run_study
+from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from trainables.trialfiles import read_epochs
+
+pytestmark = pytest.mark.slow
+
+N_TRIALS = 10
+MAX_EPOCHS = 4
+
+
+@pytest.fixture(scope="module")
+def packed(small_config, tmp_path_factory: pytest.TempPathFactory):
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        cfg = small_config(tmp_path_factory.mktemp("results"), "packed",
+                           search={"num_trials": N_TRIALS, "max_concurrent": 4},
+                           scheduler={"max_epochs": MAX_EPOCHS, "grace_period": 1,
+                                      "reduction_factor": 3},
+                           resources={"num_cpus": 2, "pack_size": 4, "max_failures": 0})
+        lines: list[str] = []
+        outcome = run_study(cfg, progress=lines.append)
+    finally:
+        ray.shutdown()
+    return cfg, outcome, lines
+
+
+def test_every_configuration_is_its_own_trial(packed) -> None:
+    _, outcome, _ = packed
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    assert len(trials) == N_TRIALS and trials["trial_id"].is_unique
+    assert set(trials["status"]) <= {"completed", "stopped"}
+    assert (trials["status"] == "stopped").any() and (trials["status"] == "completed").any()
+    epochs = pd.read_parquet(outcome.folder / "epochs.parquet")
+    for _, row in trials.iterrows():
+        own = epochs[epochs["trial_id"] == row["trial_id"]]
+        assert list(own["epoch"]) == list(range(1, int(row["epochs"]) + 1))
+        assert own["val_loss"].map(math.isfinite).all()
+        assert own["val_loss"].min() == pytest.approx(row["best_val_loss"])
+    completed = trials[trials["status"] == "completed"]
+    assert (completed["epochs"] == MAX_EPOCHS).all()
+
+
+def test_the_pack_wrote_each_trials_files(packed) -> None:
+    _, outcome, _ = packed
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    for trial_id in trials["trial_id"]:
+        rows = read_epochs(str(outcome.folder / "trials"), trial_id)
+        assert rows and all(r["packed"] for r in rows)
+        assert (outcome.folder / "trials" / trial_id / "state.pt").is_file()
+
+
+def test_optuna_sees_every_result_and_asha_stops_as_pruned(packed) -> None:
+    _, outcome, _ = packed
+    ot = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(outcome.folder))
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    states = [t.state for t in ot.trials]
+    n_stopped = int((trials["status"] == "stopped").sum())
+    assert len(ot.trials) == N_TRIALS
+    assert states.count(optuna.trial.TrialState.PRUNED) == n_stopped
+    assert states.count(optuna.trial.TrialState.COMPLETE) == N_TRIALS - n_stopped
+    # a stopped trial's every epoch reached Optuna as an intermediate value
+    pruned = [t for t in ot.trials if t.state == optuna.trial.TrialState.PRUNED]
+    assert sorted(len(t.intermediate_values) for t in pruned) == sorted(
+        trials.loc[trials["status"] == "stopped", "epochs"])
+    for t in ot.trials:
+        assert sorted(t.intermediate_values) == list(range(1, len(t.intermediate_values) + 1))
+
+
+def test_the_pack_batched_trials_and_counted_every_epoch(packed) -> None:
+    _, outcome, _ = packed
+    stats = json.loads((outcome.folder / "packs.json").read_text())
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    assert len(stats) == 1 and stats[0]["device"] == "cpu" and stats[0]["members"] == 0
+    # every trained epoch went through the pack, and rounds held several trials
+    assert stats[0]["trial_epochs"] == trials["epochs"].sum()
+    assert stats[0]["largest_round"] >= 2 and stats[0]["rounds"] < stats[0]["trial_epochs"]
+    assert stats[0]["registered"] == N_TRIALS and stats[0]["evicted"] == 0
+
+
+def test_best_model_evaluated_on_test(packed) -> None:
+    _, outcome, lines = packed
+    assert outcome.test_metrics is not None
+    assert 0.4 < outcome.test_metrics["model"]["accuracy"] <= outcome.test_metrics["bayes"][
+        "accuracy"] + 0.02
+    assert (outcome.folder / "best" / "model.pt").is_file()
+    assert f"trials {N_TRIALS}/{N_TRIALS} finished" in lines[-1]
+
+
+def test_results_folder_has_no_stray_files(packed) -> None:
+    _, outcome, _ = packed
+    names = {p.name for p in Path(outcome.folder).iterdir()}
+    assert {"trials.parquet", "epochs.parquet", "packs.json", "config.yaml"} <= names

@@ -1,0 +1,224 @@
+"""The pack (``trainables.pack_server.PackServer``) as a real Ray async actor.
+
+Ray starts once for the module. Each test gets its own pack and its own trial folder.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import ray
+import torch
+
+from study.config import PACKABLE_ACTIVATIONS
+from study.evaluate import load_best_model
+from trainables.loop import Trainer, TrainSettings, TrialData, arch_from_params, fit
+from trainables.pack_server import PackServer
+from trainables.packed import PACKED_ACTIVATIONS
+from trainables.trial import save_state
+from trainables.trialfiles import (EPOCHS_FILE, ended_marker, read_epochs, state_path,
+                                   trial_seed)
+
+CONFIG = {"depth": 2, "width_0": 16, "width_1": 8, "dropout": 0.0, "l1": 1e-5, "l2": 1e-5,
+          "lr": 3e-3, "activation": "relu", "batch_norm": False}
+OTHER = {**CONFIG, "depth": 1, "width_0": 32, "lr": 1e-2}
+METRIC_KEYS = {"epoch", "train_loss_running", "train_loss", "val_loss", "val_acc", "val_auc",
+               "n_params", "flops", "time_s"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def ray_local() -> Iterator[None]:
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _settings(tmp_path: Path, max_epochs: int = 3) -> TrainSettings:
+    state_dir = tmp_path / "trials"
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return TrainSettings(max_epochs=max_epochs, batch_size=256, train_eval_jets=1000,
+                         state_dir=str(state_dir))
+
+
+_PACKS: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def _kill_packs() -> Iterator[None]:
+    yield
+    while _PACKS:  # each holds a CPU of the module's two
+        ray.kill(_PACKS.pop())
+
+
+def _pack(data: TrialData, settings: TrainSettings, capacity: int = 4, **kw: Any) -> Any:
+    actor = ray.remote(PackServer).options(num_cpus=1)
+    _PACKS.append(actor.remote(ray.put(data), settings, capacity=capacity, max_depth=3,
+                               max_width=32, **kw))
+    return _PACKS[-1]
+
+
+def _folder(settings: TrainSettings, trial_id: str) -> Path:
+    folder = Path(settings.state_dir) / trial_id
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def test_packable_activations_agree() -> None:
+    assert set(PACKABLE_ACTIVATIONS) == set(PACKED_ACTIVATIONS)
+
+
+def test_a_trial_trains_epoch_by_epoch_with_its_own_files(small_trial_data: TrialData,
+                                                          tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    pack = _pack(small_trial_data, settings)
+    _folder(settings, "t1")
+    assert ray.get(pack.register.remote("t1", CONFIG)) == {"status": "ok", "epoch": 0}
+    metrics = [ray.get(pack.next_epoch.remote("t1")) for _ in range(3)]
+    assert [m["epoch"] for m in metrics] == [1, 2, 3]
+    assert set(metrics[0]) == METRIC_KEYS
+    assert all(math.isfinite(m[k]) for m in metrics for k in METRIC_KEYS)
+    assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]  # it learns
+    assert metrics[0]["n_params"] == 16 * 16 + 16 + 16 * 8 + 8 + 8 * 5 + 5
+    rows = read_epochs(settings.state_dir, "t1")
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and all(r["packed"] for r in rows)
+    assert rows[1]["val_loss"] == metrics[1]["val_loss"]
+    # the state file is what the study evaluates and what a Trainer resumes from
+    state = torch.load(state_path(settings.state_dir, "t1"), weights_only=False)
+    assert state["trainer"]["epoch"] == 3 and state["last_metrics"]["epoch"] == 3
+    best = min(metrics, key=lambda m: m["val_loss"])
+    model, arch, epoch = load_best_model(state_path(settings.state_dir, "t1"))
+    assert epoch == best["epoch"] and arch.widths == (16, 8)
+    trainer = Trainer(arch_from_params(CONFIG, 16), _hp(CONFIG), settings, small_trial_data,
+                      torch.device("cpu"), seed=1)
+    trainer.load_state_dict(state["trainer"])
+    assert trainer.epoch == 3
+    assert trainer.evaluate()["val_loss"] == pytest.approx(metrics[-1]["val_loss"], rel=1e-5)
+    ray.get(pack.release.remote("t1"))
+    assert ray.get(pack.stats.remote())["members"] == 0
+
+
+def _hp(config: dict) -> Any:
+    from trainables.loop import Hyperparams
+
+    return Hyperparams(lr=config["lr"], l1=config["l1"], l2=config["l2"])
+
+
+def test_trials_waiting_together_train_in_one_round(small_trial_data: TrialData,
+                                                    tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    pack = _pack(small_trial_data, settings)
+    for tid, config in (("a", CONFIG), ("b", OTHER)):
+        _folder(settings, tid)
+        ray.get(pack.register.remote(tid, config))
+    a, b = ray.get([pack.next_epoch.remote("a"), pack.next_epoch.remote("b")])
+    stats = ray.get(pack.stats.remote())
+    assert stats["rounds"] == 1 and stats["largest_round"] == 2 and stats["trial_epochs"] == 2
+    assert a["n_params"] != b["n_params"] and a["val_loss"] != b["val_loss"]
+    # a trial that asks alone is not held back by one that does not ask
+    assert ray.get(pack.next_epoch.remote("a"))["epoch"] == 2
+    assert ray.get(pack.stats.remote())["rounds"] == 2
+
+
+def test_a_full_pack_says_so_and_a_released_slot_is_reused(small_trial_data: TrialData,
+                                                           tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    pack = _pack(small_trial_data, settings, capacity=1)
+    for tid in ("a", "b"):
+        _folder(settings, tid)
+    assert ray.get(pack.register.remote("a", CONFIG))["status"] == "ok"
+    assert ray.get(pack.register.remote("b", CONFIG)) == {"status": "full"}
+    ray.get(pack.next_epoch.remote("a"))
+    ray.get(pack.release.remote("a"))
+    assert ray.get(pack.register.remote("b", OTHER)) == {"status": "ok", "epoch": 0}
+    assert ray.get(pack.next_epoch.remote("b"))["n_params"] == 16 * 32 + 32 + 32 * 5 + 5
+    with pytest.raises(ray.exceptions.RayTaskError, match="holds no slot"):
+        ray.get(pack.next_epoch.remote("a"))
+
+
+def test_a_trainer_checkpoint_resumes_in_a_pack(small_trial_data: TrialData,
+                                                tmp_path: Path) -> None:
+    """A trial that trained itself for 2 epochs (e.g. before the study was resumed with
+    packs) continues at epoch 3 from its own weights."""
+    settings = _settings(tmp_path, max_epochs=4)
+    folder = _folder(settings, "r")
+    trainer = Trainer(arch_from_params(CONFIG, 16), _hp(CONFIG), settings, small_trial_data,
+                      torch.device("cpu"), seed=trial_seed(settings.seed, "r"))
+    states: list[dict] = []
+
+    def report(metrics: dict, state: dict | None) -> None:
+        if state is not None:
+            states.append({**state, "last_metrics": metrics})
+        if metrics["epoch"] == 2:
+            raise StopIteration
+
+    with pytest.raises(StopIteration):
+        fit(trainer, report)
+    save_state(states[-1], folder / "state.pt")
+    val_before = states[-1]["last_metrics"]["val_loss"]
+    pack = _pack(small_trial_data, settings)
+    assert ray.get(pack.register.remote("r", CONFIG)) == {"status": "ok", "epoch": 2}
+    _folder(settings, "fresh")
+    ray.get(pack.register.remote("fresh", CONFIG))
+    third, first = ray.get([pack.next_epoch.remote("r"), pack.next_epoch.remote("fresh")])
+    assert third["epoch"] == 3 and first["epoch"] == 1
+    # continued from its weights: better than before, and than the same model from scratch
+    assert third["val_loss"] < val_before < first["val_loss"]
+    assert third["time_s"] > states[-1]["elapsed_s"]
+
+
+def test_a_finished_trial_is_not_trained_again(small_trial_data: TrialData,
+                                               tmp_path: Path) -> None:
+    settings = _settings(tmp_path, max_epochs=1)
+    pack = _pack(small_trial_data, settings)
+    _folder(settings, "f")
+    ray.get(pack.register.remote("f", CONFIG))
+    last = ray.get(pack.next_epoch.remote("f"))
+    ray.get(pack.release.remote("f"))
+    again = ray.get(pack.register.remote("f", CONFIG))
+    assert again == {"status": "done", "metrics": last}
+    # an ended trial (Tune finished it, e.g. stopped by ASHA) likewise
+    settings2 = _settings(tmp_path / "two", max_epochs=5)
+    pack2 = _pack(small_trial_data, settings2)
+    _folder(settings2, "s")
+    ray.get(pack2.register.remote("s", CONFIG))
+    ray.get(pack2.next_epoch.remote("s"))
+    ray.get(pack2.release.remote("s"))
+    ended_marker(settings2.state_dir, "s").touch()
+    assert ray.get(pack2.register.remote("s", CONFIG))["status"] == "done"
+
+
+def test_a_silent_trial_is_evicted(small_trial_data: TrialData, tmp_path: Path) -> None:
+    """A trial killed without releasing (its process gone) gives its slot back."""
+    settings = _settings(tmp_path)
+    pack = _pack(small_trial_data, settings, capacity=1, evict_s=0.5)
+    for tid in ("gone", "next"):
+        _folder(settings, tid)
+    ray.get(pack.register.remote("gone", CONFIG))
+    ray.get(pack.next_epoch.remote("gone"))
+    time.sleep(0.5 + 2.0)  # evict_s, plus more than a round takes here
+    assert ray.get(pack.register.remote("next", CONFIG))["status"] == "ok"
+    assert ray.get(pack.stats.remote())["evicted"] == 1
+    with pytest.raises(ray.exceptions.RayTaskError, match="holds no slot"):
+        ray.get(pack.next_epoch.remote("gone"))
+
+
+def test_a_diverging_trial_gets_nan_and_its_neighbour_does_not(small_trial_data: TrialData,
+                                                               tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    pack = _pack(small_trial_data, settings)
+    wild = {**CONFIG, "depth": 3, "width_0": 32, "width_1": 32, "width_2": 32, "lr": 1e30}
+    for tid, config in (("wild", wild), ("calm", CONFIG)):
+        _folder(settings, tid)
+        ray.get(pack.register.remote(tid, config))
+    results = [ray.get([pack.next_epoch.remote("wild"), pack.next_epoch.remote("calm")])
+               for _ in range(2)]
+    assert any(not math.isfinite(w["train_loss_running"]) or not math.isfinite(w["val_loss"])
+               for w, _ in results)
+    assert all(math.isfinite(c["val_loss"]) for _, c in results)
+    log = (Path(settings.state_dir) / "calm" / EPOCHS_FILE).read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in log] == [1, 2]

@@ -1,0 +1,261 @@
+"""A pack: one Ray actor per GPU that trains many trials' models as one computation.
+
+Each Ray Tune trial of a packed study is a light process (``trainables.packed_trial``) that
+registers its configuration here and asks for one epoch at a time. The server collects the
+requests that arrive together into a *round* and trains those models as one
+:class:`~trainables.packed.PackedTrainer` call, then evaluates them together: many small MLPs
+keep the GPU busy where one alone is bound by kernel launches.
+
+What stays per trial, as with a trial that trains itself (``trainables.trial``):
+
+* its own model, Adam state, learning curve and best epoch;
+* its own folder: the server appends each epoch to ``epochs.jsonl`` and writes ``state.pt``
+  (in the layout :func:`study.evaluate.load_best_model` and ``Trainer`` read) before the trial
+  reports, so a restarted trial (worker lost, driver resumed) continues from it, here or on
+  another pack;
+* its own stop: the trial reports to Tune and waits for Tune's go-ahead before asking for the
+  next epoch, so ASHA stops it between epochs and it frees its slot (:meth:`PackServer.release`).
+  A trial whose process was killed without releasing is evicted after ``evict_s`` without a
+  request.
+
+Rounds are not lock-step: a round starts when every registered trial is waiting, or
+``gather`` after the first request (a fraction of the last round's time, bounded), so a slow
+trial joins the next round instead of holding the others. Models in one round share the
+epoch's permutation of the training jets; which models share a round depends on timing, so a
+packed trial is not bit-for-bit repeatable (its seed fixes its initial weights).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainables.loop import TrainSettings, TrialData, arch_from_params
+from trainables.model import count_flops, count_params
+from trainables.packed import PackedTrainer
+from trainables.trial import pick_device, save_state
+from trainables.trialfiles import EPOCHS_FILE, ended_marker, state_path, trial_seed
+
+__all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
+
+logger = logging.getLogger(__name__)
+
+#: A round waits for stragglers this long at most (and at least), after its first request.
+GATHER_BOUNDS_S = (0.002, 0.5)
+#: The share of the last round's time a round waits for stragglers.
+GATHER_FRACTION = 0.25
+#: A registered trial that has not asked for an epoch for this long (plus the last round's
+#: time) is taken to be gone (killed without releasing) and its slot is freed.
+EVICT_S = 120.0
+
+
+@dataclass
+class _Member:
+    slot: int
+    config: dict[str, Any]
+    n_params: int
+    flops: int
+    best: dict[str, Any]
+    elapsed_s: float                       # trained time carried over from a checkpoint
+    started: float = field(default_factory=time.perf_counter)
+    last_seen: float = field(default_factory=time.monotonic)
+    pending: asyncio.Future | None = None
+
+
+class PackServer:
+    """Trains up to ``capacity`` trials' models on this actor's device (the GPU Ray gave it,
+    else the CPU). Methods are coroutines: Ray runs it as an async actor."""
+
+    def __init__(self, data: TrialData, settings: TrainSettings, capacity: int,
+                 max_depth: int, max_width: int, evict_s: float = EVICT_S) -> None:
+        torch.set_num_threads(settings.torch_threads)
+        self.settings, self.evict_s = settings, evict_s
+        self.device = pick_device(settings.device)
+        self.trainer = PackedTrainer(data, settings, self.device, max_depth=max_depth,
+                                     max_width=max_width, capacity=capacity)
+        self.members: dict[str, _Member] = {}
+        self._lock: asyncio.Lock | None = None     # made on the actor's event loop
+        self._wake: asyncio.Event | None = None
+        self._loop_task: asyncio.Task | None = None
+        self._last_round_s = 0.0
+        self.stats_ = {"rounds": 0, "trial_epochs": 0, "train_s": 0.0, "registered": 0,
+                       "evicted": 0, "largest_round": 0}
+
+    # ------------------------------------------------------------------ the trials' calls
+
+    async def register(self, trial_id: str, config: dict[str, Any]) -> dict[str, Any]:
+        """Give ``trial_id`` a slot, resumed from its state file if it has one.
+
+        Returns ``{"status": "ok", "epoch": n}``; ``{"status": "done", "metrics": m}`` when
+        the trial had already trained all its epochs (or Tune had ended it); ``{"status":
+        "full"}`` when no slot is free (the trial asks again, or another pack)."""
+        self._start()
+        async with self._lock:
+            self._evict_idle()
+            if trial_id in self.members:  # the trial restarted while its slot lived on
+                member = self.members[trial_id]
+                self._fail_pending(member, "the trial registered again")
+                member.last_seen = time.monotonic()
+                return {"status": "ok", "epoch": self.trainer.epoch(member.slot)}
+            path = state_path(self.settings.state_dir, trial_id)
+            state = (torch.load(path, map_location="cpu", weights_only=False)
+                     if path.is_file() else None)
+            if state is not None and (state["trainer"]["epoch"] >= self.settings.max_epochs
+                                      or ended_marker(self.settings.state_dir,
+                                                      trial_id).is_file()):
+                return {"status": "done", "metrics": state["last_metrics"]}
+            if len(self.members) >= self.trainer.capacity:
+                return {"status": "full"}
+            slot = self.trainer.add(config, seed=trial_seed(self.settings.seed, trial_id))
+            arch = arch_from_params(config, n_inputs=self.trainer.n_inputs)
+            member = _Member(slot=slot, config=config, n_params=count_params(arch),
+                             flops=count_flops(arch), best={"epoch": 0, "value": None,
+                                                           "model": None}, elapsed_s=0.0)
+            if state is not None:
+                self.trainer.load_state(slot, state["trainer"])
+                member.best, member.elapsed_s = state["best"], float(state.get("elapsed_s", 0))
+            self.members[trial_id] = member
+            self.stats_["registered"] += 1
+            return {"status": "ok", "epoch": self.trainer.epoch(slot)}
+
+    async def next_epoch(self, trial_id: str) -> dict[str, Any]:
+        """Train the trial's model one more epoch (in the next round) and return the epoch's
+        metrics, as ``trainables.loop.fit`` reports them. Its files are written first."""
+        self._start()
+        member = self.members.get(trial_id)
+        if member is None:
+            raise RuntimeError(f"trial {trial_id} holds no slot on this pack (evicted after "
+                               f"{self.evict_s:.0f} s without a request, or the pack "
+                               f"restarted); the trial registers again when Tune retries it")
+        member.last_seen = time.monotonic()
+        member.pending = asyncio.get_running_loop().create_future()
+        self._wake.set()
+        return await member.pending
+
+    async def release(self, trial_id: str) -> None:
+        """Free the trial's slot (it ended, failed or was stopped by the scheduler)."""
+        self._start()
+        async with self._lock:
+            member = self.members.pop(trial_id, None)
+            if member is not None:
+                self._fail_pending(member, "the trial released its slot")
+                self.trainer.remove(member.slot)
+
+    async def stats(self) -> dict[str, Any]:
+        """Rounds, trial-epochs, seconds spent training, members, the device and its memory."""
+        peak = (torch.cuda.max_memory_allocated(self.device) / 2**20
+                if self.device.type == "cuda" else None)
+        return {**self.stats_, "members": len(self.members), "device": self.device.type,
+                "capacity": self.trainer.capacity, "gpu_mem_peak_mib": peak}
+
+    # ------------------------------------------------------------------ rounds
+
+    def _start(self) -> None:
+        if self._loop_task is None:
+            self._lock, self._wake = asyncio.Lock(), asyncio.Event()
+            self._loop_task = asyncio.get_running_loop().create_task(self._rounds())
+
+    async def _rounds(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            gather = min(max(GATHER_FRACTION * self._last_round_s, GATHER_BOUNDS_S[0]),
+                         GATHER_BOUNDS_S[1])
+            deadline = time.monotonic() + gather
+            while time.monotonic() < deadline and not self._all_waiting():
+                await asyncio.sleep(min(0.002, gather))
+            async with self._lock:
+                self._evict_idle()
+                batch = {tid: m for tid, m in self.members.items()
+                         if m.pending is not None and not m.pending.done()}
+                if not batch:
+                    continue
+                began = time.perf_counter()
+                try:
+                    outcome = await asyncio.to_thread(self._train_round, batch)
+                except Exception as exc:  # e.g. out of GPU memory: the trials fail, not the pack
+                    logger.exception("packed round failed")
+                    for member in batch.values():
+                        self._fail_pending(member, f"the packed round failed: {exc!r}")
+                    continue
+                finally:
+                    self._last_round_s = time.perf_counter() - began
+                for tid, metrics in outcome.items():
+                    member = batch[tid]
+                    member.pending.set_result(metrics)
+                    member.pending, member.last_seen = None, time.monotonic()
+            if any(m.pending is not None for m in self.members.values()):
+                self._wake.set()  # requests that came during the round
+
+    def _all_waiting(self) -> bool:
+        return all(m.pending is not None for m in self.members.values())
+
+    def _train_round(self, batch: dict[str, _Member]) -> dict[str, dict[str, Any]]:
+        """One epoch for the batch's models, their evaluation, their files. Runs in a thread
+        while the event loop takes new requests."""
+        slots = [m.slot for m in batch.values()]
+        began = time.perf_counter()
+        running = self.trainer.train_epoch(slots)
+        evaluated = self.trainer.evaluate(slots)
+        s = self.settings
+        out = {}
+        for tid, m in batch.items():
+            epoch = self.trainer.epoch(m.slot)
+            metrics = {"epoch": epoch, "train_loss_running": running[m.slot],
+                       **evaluated[m.slot], "n_params": m.n_params, "flops": m.flops,
+                       "time_s": m.elapsed_s + time.perf_counter() - m.started}
+            value = metrics[s.metric]
+            improved = math.isfinite(value) and (
+                m.best["value"] is None or not math.isfinite(m.best["value"])
+                or (value < m.best["value"] if s.mode == "min" else value > m.best["value"]))
+            state = None
+            if improved or epoch % s.checkpoint_every == 0 or epoch == s.max_epochs:
+                state = self.trainer.state(m.slot)   # on the CPU: safe to write later
+            if improved:
+                m.best = {"epoch": epoch, "value": value, "model": state["model"]}
+            if not (epoch % s.checkpoint_every == 0 or epoch == s.max_epochs):
+                state = None
+            self._write(tid, metrics, state, m.best)  # before the trial reports the epoch
+            out[tid] = metrics
+        self.stats_["rounds"] += 1
+        self.stats_["trial_epochs"] += len(batch)
+        self.stats_["train_s"] += time.perf_counter() - began
+        self.stats_["largest_round"] = max(self.stats_["largest_round"], len(batch))
+        return out
+
+    def _write(self, trial_id: str, metrics: dict[str, Any], state: dict[str, Any] | None,
+               best: dict[str, Any]) -> None:
+        path = state_path(self.settings.state_dir, trial_id)
+        with open(Path(path).parent / EPOCHS_FILE, "a") as log:
+            log.write(json.dumps({**metrics, "device": self.device.type, "packed": True}) + "\n")
+        if state is not None:
+            arch = state["arch"]
+            save_state({"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
+                        "best": best, "arch": arch, "elapsed_s": metrics["time_s"],
+                        "last_metrics": metrics}, path)
+
+    # ------------------------------------------------------------------ slots
+
+    def _evict_idle(self) -> None:
+        limit = self.evict_s + self._last_round_s
+        now = time.monotonic()
+        for tid in [t for t, m in self.members.items()
+                    if m.pending is None and now - m.last_seen > limit]:
+            logger.warning("pack: trial %s sent no request for %.0f s; freeing its slot",
+                           tid, now - self.members[tid].last_seen)
+            self.trainer.remove(self.members.pop(tid).slot)
+            self.stats_["evicted"] += 1
+
+    @staticmethod
+    def _fail_pending(member: _Member, why: str) -> None:
+        if member.pending is not None and not member.pending.done():
+            member.pending.set_exception(RuntimeError(why))
+        member.pending = None

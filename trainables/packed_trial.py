@@ -1,0 +1,74 @@
+"""The Ray Tune function trainable of a packed study: a light process per trial.
+
+The trial's model trains on a pack (:class:`~trainables.pack_server.PackServer`, one per
+GPU); this process registers the configuration, asks for one epoch at a time, and reports
+each epoch to Tune, which waits for the scheduler's decision before letting it ask for the
+next (Tune runs function trainables with synchronous reporting). It imports neither torch nor
+the training code, so a study can run dozens of these on one node cheaply.
+
+Lives in an importable module because Ray pickles trainables by reference.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import zlib
+from typing import Any, Sequence
+
+import ray
+from ray import tune
+
+from trainables.trialfiles import TUNE_KEYS, trial_folder
+
+__all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S"]
+
+#: How long a trial waits for a free slot on some pack before it fails.
+REGISTER_TIMEOUT_S = 600.0
+
+
+class PackedTrialDiverged(RuntimeError):
+    """The trial's loss became NaN or infinite (its slot on the pack is freed)."""
+
+
+def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: str,
+                     max_epochs: int) -> None:
+    """Train ``config`` on one of ``servers`` (PackServer actor handles), reporting every
+    epoch to Ray Tune; the pack writes the trial's files in ``state_dir/<trial id>/``."""
+    trial_id = tune.get_context().get_trial_id() or "local"
+    trial_folder(state_dir, trial_id, config)
+    server, reply = _register(trial_id, config, servers)
+    if reply["status"] == "done":  # trained to the end before a restart: repeat the result
+        tune.report({key: reply["metrics"][key] for key in TUNE_KEYS})
+        return
+    try:
+        epoch = reply["epoch"]
+        while epoch < max_epochs:
+            metrics = ray.get(server.next_epoch.remote(trial_id))
+            epoch = metrics["epoch"]
+            if not math.isfinite(metrics["train_loss_running"]):
+                raise PackedTrialDiverged(
+                    f"training loss became {metrics['train_loss_running']} at epoch {epoch} "
+                    f"(lr={config['lr']:.3g}, l1={config.get('l1', 0):.3g}, "
+                    f"l2={config.get('l2', 0):.3g}); lower the learning rate range")
+            tune.report({key: metrics[key] for key in TUNE_KEYS})  # returns once Tune says go on
+    finally:  # ended, failed or stopped by the scheduler (Tune ends the thread in report)
+        server.release.remote(trial_id)
+
+
+def _register(trial_id: str, config: dict[str, Any],
+              servers: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
+    """A slot on the first pack with room, starting from one picked by the trial id (so
+    trials spread over the packs); waits while all are full."""
+    first = zlib.crc32(trial_id.encode()) % len(servers)
+    order = [servers[(first + k) % len(servers)] for k in range(len(servers))]
+    deadline = time.monotonic() + REGISTER_TIMEOUT_S
+    while True:
+        for server in order:
+            reply = ray.get(server.register.remote(trial_id, config))
+            if reply["status"] != "full":
+                return server, reply
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no pack had a free slot for {REGISTER_TIMEOUT_S:.0f} s; "
+                               f"resources.pack_size x packs must be >= search.max_concurrent")
+        time.sleep(0.2)

@@ -1,0 +1,77 @@
+"""A trial's own folder, ``<results>/<study>/trials/<trial id>/``: names, paths and readers.
+
+Torch-free, so the light trial processes of packed training (``trainables.packed_trial``) and
+the driver's bookkeeping can use it without importing torch.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from pathlib import Path
+from typing import Any
+
+__all__ = ["TUNE_KEYS", "STATE_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE", "trial_seed",
+           "state_path", "ended_marker", "read_epochs", "trial_folder"]
+
+#: What each epoch tells Ray Tune (ASHA, Optuna, the progress line). The full record goes to
+#: the trial's own epoch log; fewer keys keep Tune's per-trial bookkeeping in the driver small.
+TUNE_KEYS: tuple[str, ...] = ("epoch", "train_loss", "val_loss", "val_acc", "val_auc")
+
+#: The trial's resumable state (model, optimiser, RNG, best epoch), in its own folder.
+STATE_FILE = "state.pt"
+#: One JSON line per trained epoch, appended as the trial goes (the trial's own learning curve:
+#: Tune's result logs restart when Tune restarts a trial).
+EPOCHS_FILE = "epochs.jsonl"
+#: The trial's configuration, so the tables can list it even if Tune lost track of it.
+CONFIG_FILE = "config.json"
+#: Marks a trial Ray Tune has finished, so a restarted driver does not train it again.
+ENDED_FILE = "ended"
+
+
+def trial_seed(study_seed: int, trial_id: str) -> int:
+    """A per-trial seed that is stable across restarts of the same trial."""
+    return (study_seed * 1_000_003 + zlib.crc32(trial_id.encode())) % (2**31)
+
+
+def state_path(state_dir: str, trial_id: str) -> Path:
+    """Where a trial keeps its resumable state (under the shared results folder)."""
+    return Path(state_dir) / trial_id / STATE_FILE
+
+
+def ended_marker(state_dir: str, trial_id: str) -> Path:
+    """Written by the driver when Tune has finished a trial (see ``study.ledger``)."""
+    return Path(state_dir) / trial_id / ENDED_FILE
+
+
+def trial_folder(state_dir: str, trial_id: str, config: dict[str, Any]) -> Path:
+    """The trial's folder, made if needed, with its ``config.json``.
+
+    ``state_dir`` itself must exist: the driver makes it, so a node that cannot see it (not
+    mounted, e.g. one added later by the autoscaler) fails here instead of writing a private
+    copy nobody reads.
+    """
+    if not Path(state_dir).is_dir():
+        raise RuntimeError(f"this node cannot see {state_dir}: storage.results_dir "
+                           f"must be a path mounted on every node (see docs/cluster.md)")
+    folder = Path(state_dir) / trial_id
+    folder.mkdir(exist_ok=True)
+    if not (folder / CONFIG_FILE).is_file():
+        (folder / CONFIG_FILE).write_text(json.dumps(config))
+    return folder
+
+
+def read_epochs(state_dir: str, trial_id: str) -> list[dict[str, Any]]:
+    """The trial's per-epoch metrics, one entry per epoch (the latest when an epoch was trained
+    twice, i.e. after a restart from an earlier checkpoint)."""
+    path = Path(state_dir) / trial_id / EPOCHS_FILE
+    if not path.is_file():
+        return []
+    by_epoch: dict[int, dict[str, Any]] = {}
+    for line in path.read_text().splitlines():
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:  # a line cut by a crash
+            continue
+        by_epoch[int(row["epoch"])] = row
+    return [by_epoch[e] for e in sorted(by_epoch)]
