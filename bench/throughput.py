@@ -14,6 +14,12 @@ Prints one JSON object (and writes it to ``--out``): per run the trial-epochs (e
 summed over trials), wall seconds, trial-epochs/s, a phase breakdown and, on CUDA, GPU
 utilisation while trials run and peak GPU memory (device-wide and per process); ``ratio`` is
 jetstudy's rate over the plain recipe's.
+
+On CUDA jetstudy runs packed by default (``--pack-size 64``: 64 trials at once in one pack
+holding the GPU, ``resources.pack_size``); its ``packs`` entry says how many models each
+round trained on average (``mean_round``) and how many of the run's seconds the pack spent
+training (``train_s``, against ``trials_s``): where the rest of the time goes.
+``--compare-unpacked`` adds the study with trials training themselves (``jetstudy_unpacked``).
 """
 
 from __future__ import annotations
@@ -43,10 +49,10 @@ __all__ = ["GpuMonitor", "PhaseClock", "run_plain", "run_jetstudy", "run_benchma
 
 #: The reference study of the GPU issue: >= 600k training jets (60% of 1M), 64 trials, ASHA.
 CUDA_DEFAULTS = {"jets": 1_000_000, "trials": 64, "epochs": 30, "concurrent": 8,
-                 "plain_budget_s": 300.0}
+                 "plain_budget_s": 300.0, "pack_size": 64}
 #: Small enough for a 2-core CI machine.
 CPU_DEFAULTS = {"jets": 20_000, "trials": 6, "epochs": 3, "concurrent": 2,
-                "plain_budget_s": None}
+                "plain_budget_s": None, "pack_size": 0}
 VAL_FRACTION = TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 GRACE_PERIOD, REDUCTION_FACTOR = 2, 3  # jetstudy's scheduler defaults, used by both runs
@@ -248,11 +254,18 @@ def run_plain(data_dir: Path, work: Path, *, trials: int, epochs: int, concurren
 
 
 def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
-                    concurrent: int, use_gpu: bool, seed: int = 0) -> Any:
+                    concurrent: int, use_gpu: bool, seed: int = 0, pack_size: int = 0) -> Any:
     """The study config of the benchmark: the default search space, ASHA, batch 1024, the
-    bench's data; on CUDA ``concurrent`` trials share the GPU (``1/concurrent`` each)."""
+    bench's data; on CUDA ``concurrent`` trials share the GPU (``1/concurrent`` each). With
+    ``pack_size`` N, N trials run at once in one pack that holds the GPU."""
     from study.config import from_dict
 
+    resources: dict[str, Any] = {"cpus_per_trial": 1,
+                                 "gpus_per_trial": 1 / concurrent if use_gpu else 0}
+    if pack_size:
+        concurrent = pack_size
+        resources = {"cpus_per_trial": 1, "gpus_per_trial": 1 if use_gpu else 0,
+                     "pack_size": pack_size}
     return from_dict({
         "data": {"path": str(data_dir), "val_fraction": VAL_FRACTION,
                  "test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED},
@@ -261,21 +274,23 @@ def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
                       "grace_period": min(GRACE_PERIOD, epochs),
                       "reduction_factor": REDUCTION_FACTOR},
         "training": {"batch_size": 1024},
-        "resources": {"cpus_per_trial": 1, "gpus_per_trial": 1 / concurrent if use_gpu else 0},
-        "storage": {"results_dir": str(results), "name": "jetstudy"},
+        "resources": resources,
+        "storage": {"results_dir": str(results), "name": "jetstudy" + ("-packed" * bool(pack_size))},
     })
 
 
 def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concurrent: int,
-                 use_gpu: bool, seed: int = 0) -> dict[str, Any]:
+                 use_gpu: bool, seed: int = 0, pack_size: int = 0) -> dict[str, Any]:
     """``run_study`` end to end (it loads the jets, starts and stops its own Ray, writes the
-    tables and evaluates the best model on test); trial-epochs from ``trials.parquet``."""
+    tables and evaluates the best model on test); trial-epochs from ``trials.parquet``; for a
+    packed study, the packs' counters (``packs``: rounds, models per round, seconds spent
+    training, peak GPU memory)."""
     import pandas as pd
 
     from study.launch import run_study
 
     cfg = jetstudy_config(data_dir, work, trials=trials, epochs=epochs, concurrent=concurrent,
-                          use_gpu=use_gpu, seed=seed)
+                          use_gpu=use_gpu, seed=seed, pack_size=pack_size)
     clock = PhaseClock()
     with GpuMonitor(enabled=use_gpu) as gpu:
         t0 = time.time()
@@ -288,7 +303,21 @@ def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concur
             "trials_failed": int((table["status"] == "failed").sum()),
             "wall_s": round(wall, 3), "trial_epochs_per_s": _rate(done, wall),
             **_phases(t0, t1, clock), "gpus_per_trial": cfg.resources.gpus_per_trial,
+            "pack_size": cfg.resources.pack_size, "max_concurrent": cfg.search.max_concurrent,
+            "packs": _pack_stats(outcome.folder),
             **gpu.summary(clock.first_trial, clock.ended)}
+
+
+def _pack_stats(folder: Path) -> list[dict[str, Any]] | None:
+    """The packs' counters, with the mean models per round; None for an unpacked study."""
+    path = folder / "packs.json"
+    if not path.is_file():
+        return None
+    packs = json.loads(path.read_text())
+    for pack in packs:
+        pack["mean_round"] = (round(pack["trial_epochs"] / pack["rounds"], 2)
+                              if pack["rounds"] else None)
+    return packs
 
 
 def code_version() -> str | None:
@@ -324,7 +353,8 @@ def device_name(cuda: bool) -> str:
 
 def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda: bool,
                   plain_budget_s: float | None = None, skip_plain: bool = False,
-                  seed: int = 0, work_dir: str | None = None) -> dict[str, Any]:
+                  seed: int = 0, work_dir: str | None = None, pack_size: int = 0,
+                  compare_unpacked: bool = False) -> dict[str, Any]:
     """Write the jets once, run both recipes on them, return the JSON-ready result."""
     import ray
     import torch
@@ -341,8 +371,13 @@ def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda:
         if not skip_plain:
             logger.info("plain recipe: %d trials, %d epochs max", trials, epochs)
             plain = run_plain(data_dir, work, time_budget_s=plain_budget_s, **kwargs)
-        logger.info("jetstudy: %d trials, %d epochs max", trials, epochs)
-        study = run_jetstudy(data_dir, work, **kwargs)
+        unpacked = None
+        if pack_size and compare_unpacked:
+            logger.info("jetstudy unpacked: %d trials, %d epochs max", trials, epochs)
+            unpacked = run_jetstudy(data_dir, work, **kwargs)
+        logger.info("jetstudy: %d trials, %d epochs max, pack size %d", trials, epochs,
+                    pack_size)
+        study = run_jetstudy(data_dir, work, pack_size=pack_size, **kwargs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     n_train = jets - round(jets * VAL_FRACTION) - round(jets * TEST_FRACTION)
@@ -363,6 +398,7 @@ def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda:
                  "(jetstudy: + test evaluation), Ray shutdown",
         "plain": plain,
         "jetstudy": study,
+        "jetstudy_unpacked": unpacked,
         "ratio": ratio,
     }
 
@@ -381,10 +417,18 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
                    help="stop the plain recipe after this many seconds (its rate is what it "
                         "trained by then); default: none on CPU, 300 on CUDA")
     p.add_argument("--skip-plain", action="store_true", help="run only jetstudy")
+    p.add_argument("--pack-size", type=int, default=d["pack_size"],
+                   help="jetstudy trains this many trials at once in one pack holding the "
+                        f"device (resources.pack_size); 0: trials train themselves, "
+                        f"--concurrent at once (default {d['pack_size']})")
+    p.add_argument("--compare-unpacked", action="store_true",
+                   help="with --pack-size, also run jetstudy unpacked (jetstudy_unpacked)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the JSON to this file")
     args = p.parse_args(argv)
     require_positive(p, args, ("jets", "trials", "epochs", "concurrent"))
+    if args.pack_size < 0:
+        p.error(f"--pack-size must be >= 0, got {args.pack_size}")
     if args.jets < 1000:
         p.error(f"--jets must be >= 1000 so every split holds every class, got {args.jets}")
     return args
@@ -404,7 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = run_benchmark(jets=args.jets, trials=args.trials, epochs=args.epochs,
                            concurrent=args.concurrent, cuda=cuda,
                            plain_budget_s=args.plain_budget_s, skip_plain=args.skip_plain,
-                           seed=args.seed)
+                           seed=args.seed, pack_size=args.pack_size,
+                           compare_unpacked=args.compare_unpacked)
     emit(json.dumps(result, indent=2), args.out)
     return 0
 

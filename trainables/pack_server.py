@@ -32,6 +32,7 @@ import json
 import logging
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,12 @@ class PackServer:
         self._wake: asyncio.Event | None = None
         self._loop_task: asyncio.Task | None = None
         self._last_round_s = 0.0
+        # checkpoints are written while the next round trains (one thread: in order per trial)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-writer")
+        self._pending_writes: list[Any] = []
         self.stats_ = {"rounds": 0, "trial_epochs": 0, "train_s": 0.0, "registered": 0,
-                       "evicted": 0, "largest_round": 0}
+                       "evicted": 0, "largest_round": 0, "first_round_at": None,
+                       "last_round_at": None}
 
     # ------------------------------------------------------------------ the trials' calls
 
@@ -100,6 +105,7 @@ class PackServer:
         self._start()
         async with self._lock:
             self._evict_idle()
+            await asyncio.to_thread(self._flush)  # its state file may be on its way
             if trial_id in self.members:  # the trial restarted while its slot lived on
                 member = self.members[trial_id]
                 self._fail_pending(member, "the trial registered again")
@@ -150,11 +156,21 @@ class PackServer:
                 self.trainer.remove(member.slot)
 
     async def stats(self) -> dict[str, Any]:
-        """Rounds, trial-epochs, seconds spent training, members, the device and its memory."""
+        """Rounds, trial-epochs, seconds spent training, members, the device and its memory;
+        returns once every checkpoint so far is written."""
+        self._start()
         peak = (torch.cuda.max_memory_allocated(self.device) / 2**20
                 if self.device.type == "cuda" else None)
-        return {**self.stats_, "members": len(self.members), "device": self.device.type,
-                "capacity": self.trainer.capacity, "gpu_mem_peak_mib": peak}
+        async with self._lock:  # every checkpoint written: the driver reads them next
+            await asyncio.to_thread(self._flush)
+        first, last = self.stats_["first_round_at"], self.stats_["last_round_at"]
+        span = last - first if first is not None else 0.0
+        counters = {k: v for k, v in self.stats_.items() if not k.endswith("_at")}
+        return {**counters, "members": len(self.members), "device": self.device.type,
+                "capacity": self.trainer.capacity, "gpu_mem_peak_mib": peak,
+                # from the first round's start to the last round's end: the share of it spent
+                # training is how busy the pack (and its GPU) was kept
+                "span_s": span, "busy": self.stats_["train_s"] / span if span > 0 else None}
 
     # ------------------------------------------------------------------ rounds
 
@@ -203,10 +219,13 @@ class PackServer:
         while the event loop takes new requests."""
         slots = [m.slot for m in batch.values()]
         began = time.perf_counter()
+        if self.stats_["first_round_at"] is None:
+            self.stats_["first_round_at"] = began
         running = self.trainer.train_epoch(slots)
         evaluated = self.trainer.evaluate(slots)
         s = self.settings
         out = {}
+        self._flush()  # the last round's checkpoints were written while this one trained
         for tid, m in batch.items():
             epoch = self.trainer.epoch(m.slot)
             metrics = {"epoch": epoch, "train_loss_running": running[m.slot],
@@ -227,20 +246,29 @@ class PackServer:
             out[tid] = metrics
         self.stats_["rounds"] += 1
         self.stats_["trial_epochs"] += len(batch)
-        self.stats_["train_s"] += time.perf_counter() - began
+        self.stats_["last_round_at"] = time.perf_counter()
+        self.stats_["train_s"] += self.stats_["last_round_at"] - began
         self.stats_["largest_round"] = max(self.stats_["largest_round"], len(batch))
         return out
 
     def _write(self, trial_id: str, metrics: dict[str, Any], state: dict[str, Any] | None,
                best: dict[str, Any]) -> None:
+        """The epoch's line now (before the trial reports it); the checkpoint, if one is due,
+        in the background. A checkpoint one epoch behind costs a restarted trial that epoch
+        again, never a wrong curve (``read_epochs`` keeps an epoch's latest line)."""
         path = state_path(self.settings.state_dir, trial_id)
         with open(Path(path).parent / EPOCHS_FILE, "a") as log:
             log.write(json.dumps({**metrics, "device": self.device.type, "packed": True}) + "\n")
         if state is not None:
-            arch = state["arch"]
-            save_state({"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
-                        "best": best, "arch": arch, "elapsed_s": metrics["time_s"],
-                        "last_metrics": metrics}, path)
+            checkpoint = {"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
+                          "best": best, "arch": state["arch"], "elapsed_s": metrics["time_s"],
+                          "last_metrics": metrics}
+            self._pending_writes.append(self._writer.submit(save_state, checkpoint, path))
+
+    def _flush(self) -> None:
+        """Wait for the checkpoints written so far (re-raising a failed write)."""
+        while self._pending_writes:
+            self._pending_writes.pop(0).result()
 
     # ------------------------------------------------------------------ slots
 

@@ -60,6 +60,25 @@ def test_throughput_smoke_on_cpu(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_throughput_packed_smoke_on_cpu(tmp_path: Path) -> None:
+    r = _throughput(tmp_path, "--jets", "4000", "--trials", "4", "--epochs", "2",
+                    "--skip-plain", "--pack-size", "2", "--compare-unpacked")
+    if r["cuda"]:
+        pytest.skip("CUDA visible: the GPU test covers this machine")
+    assert r["plain"] is None and r["ratio"] is None
+    packed, unpacked = r["jetstudy"], r["jetstudy_unpacked"]
+    assert packed["pack_size"] == 2 and packed["max_concurrent"] == 2
+    assert unpacked["pack_size"] == 0 and unpacked["packs"] is None
+    for run in (packed, unpacked):
+        assert run["trials_run"] == 4 and run["trials_failed"] == 0
+        assert run["trial_epochs"] == 4 * 2
+    (pack,) = packed["packs"]
+    assert pack["trial_epochs"] == packed["trial_epochs"] and pack["device"] == "cpu"
+    assert pack["mean_round"] == pytest.approx(pack["trial_epochs"] / pack["rounds"], rel=0.01)
+    assert 0 < pack["train_s"] < packed["trials_s"]
+
+
+@pytest.mark.slow
 @pytest.mark.gpu
 def test_throughput_reports_gpu_figures(tmp_path: Path) -> None:
     r = _throughput(tmp_path, "--jets", "20000", "--trials", "4", "--epochs", "2",
@@ -73,6 +92,18 @@ def test_throughput_reports_gpu_figures(tmp_path: Path) -> None:
         assert run["gpu_mem_peak_mib"] > 0
     assert r["plain"]["gpus_per_trial"] == 1
     assert r["jetstudy"]["gpus_per_trial"] == pytest.approx(0.5)
+
+
+@pytest.mark.slow
+@pytest.mark.gpu
+def test_packed_throughput_on_gpu(tmp_path: Path) -> None:
+    r = _throughput(tmp_path, "--jets", "20000", "--trials", "8", "--epochs", "2",
+                    "--skip-plain", "--pack-size", "8", timeout=600)
+    run = r["jetstudy"]
+    assert r["cuda"] is True and run["trials_failed"] == 0 and run["trial_epochs"] >= 8 * 2
+    (pack,) = run["packs"]
+    assert pack["device"] == "cuda" and pack["gpu_mem_peak_mib"] > 0
+    assert pack["trial_epochs"] == run["trial_epochs"] and pack["largest_round"] >= 2
 
 
 def test_growth_per_1000_ignores_start_up() -> None:

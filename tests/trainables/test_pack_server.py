@@ -84,6 +84,7 @@ def test_a_trial_trains_epoch_by_epoch_with_its_own_files(small_trial_data: Tria
     assert all(math.isfinite(m[k]) for m in metrics for k in METRIC_KEYS)
     assert metrics[-1]["train_loss"] < metrics[0]["train_loss"]  # it learns
     assert metrics[0]["n_params"] == 16 * 16 + 16 + 16 * 8 + 8 + 8 * 5 + 5
+    ray.get(pack.stats.remote())  # returns once the checkpoints are written
     rows = read_epochs(settings.state_dir, "t1")
     assert [r["epoch"] for r in rows] == [1, 2, 3] and all(r["packed"] for r in rows)
     assert rows[1]["val_loss"] == metrics[1]["val_loss"]
