@@ -68,7 +68,8 @@ class _Member:
     elapsed_s: float                       # trained time carried over from a checkpoint
     started: float = field(default_factory=time.perf_counter)
     last_seen: float = field(default_factory=time.monotonic)
-    pending: asyncio.Future | None = None
+    request: asyncio.Future | None = None  # asked for an epoch, waiting for a round
+    in_round: bool = False                 # in a round, until its answer is delivered
 
 
 class PackServer:
@@ -90,6 +91,7 @@ class PackServer:
         # checkpoints are written while the next round trains (one thread: in order per trial)
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-writer")
         self._pending_writes: list[Any] = []
+        self._deliveries: set[asyncio.Task] = set()  # referenced until done
         self.stats_ = {"rounds": 0, "trial_epochs": 0, "train_s": 0.0, "registered": 0,
                        "evicted": 0, "largest_round": 0, "first_round_at": None,
                        "last_round_at": None}
@@ -142,9 +144,9 @@ class PackServer:
                                f"{self.evict_s:.0f} s without a request, or the pack "
                                f"restarted); the trial registers again when Tune retries it")
         member.last_seen = time.monotonic()
-        member.pending = asyncio.get_running_loop().create_future()
+        member.request = asyncio.get_running_loop().create_future()
         self._wake.set()
-        return await member.pending
+        return await member.request
 
     async def release(self, trial_id: str) -> None:
         """Free the trial's slot (it ended, failed or was stopped by the scheduler)."""
@@ -191,32 +193,55 @@ class PackServer:
             async with self._lock:
                 self._evict_idle()
                 batch = {tid: m for tid, m in self.members.items()
-                         if m.pending is not None and not m.pending.done()}
+                         if m.request is not None and not m.request.done()}
                 if not batch:
                     continue
+                futures = {tid: m.request for tid, m in batch.items()}
+                for m in batch.values():
+                    m.request, m.in_round = None, True
                 began = time.perf_counter()
                 try:
-                    outcome = await asyncio.to_thread(self._train_round, batch)
+                    outcome, writes = await asyncio.to_thread(self._train_round, batch)
                 except Exception as exc:  # e.g. out of GPU memory: the trials fail, not the pack
                     logger.exception("packed round failed")
-                    for member in batch.values():
-                        self._fail_pending(member, f"the packed round failed: {exc!r}")
-                    continue
+                    outcome, writes = RuntimeError(f"the packed round failed: {exc!r}"), []
                 finally:
                     self._last_round_s = time.perf_counter() - began
-                for tid, metrics in outcome.items():
-                    member = batch[tid]
-                    member.pending.set_result(metrics)
-                    member.pending, member.last_seen = None, time.monotonic()
-            if any(m.pending is not None for m in self.members.values()):
+            # the next round may train while this one's checkpoints are written
+            task = asyncio.get_running_loop().create_task(
+                self._deliver(batch, futures, outcome, writes))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+            if any(m.request is not None for m in self.members.values()):
                 self._wake.set()  # requests that came during the round
 
-    def _all_waiting(self) -> bool:
-        return all(m.pending is not None for m in self.members.values())
+    async def _deliver(self, batch: dict[str, _Member], futures: dict[str, asyncio.Future],
+                       outcome: dict[str, dict[str, Any]] | Exception, writes: list) -> None:
+        """Answer a round's trials once their checkpoints are on disk (a trial reports an
+        epoch only after its files hold it)."""
+        try:
+            await asyncio.gather(*(asyncio.wrap_future(w) for w in writes))
+        except Exception as exc:
+            logger.exception("writing a packed checkpoint failed")
+            outcome = RuntimeError(f"writing the trial's checkpoint failed: {exc!r}")
+        for tid, future in futures.items():
+            batch[tid].in_round, batch[tid].last_seen = False, time.monotonic()
+            if future.done():  # released meanwhile
+                continue
+            if isinstance(outcome, Exception):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome[tid])
 
-    def _train_round(self, batch: dict[str, _Member]) -> dict[str, dict[str, Any]]:
-        """One epoch for the batch's models, their evaluation, their files. Runs in a thread
-        while the event loop takes new requests."""
+    def _all_waiting(self) -> bool:
+        """Every member not already in a round has asked for its next epoch."""
+        return all(m.request is not None for m in self.members.values() if not m.in_round)
+
+    def _train_round(self, batch: dict[str, _Member]
+                     ) -> tuple[dict[str, dict[str, Any]], list[Any]]:
+        """One epoch for the batch's models, their evaluation, their epoch lines; returns the
+        metrics and the checkpoint writes it started. Runs in a thread while the event loop
+        takes new requests."""
         slots = [m.slot for m in batch.values()]
         began = time.perf_counter()
         if self.stats_["first_round_at"] is None:
@@ -224,8 +249,7 @@ class PackServer:
         running = self.trainer.train_epoch(slots)
         evaluated = self.trainer.evaluate(slots)
         s = self.settings
-        out = {}
-        self._flush()  # the last round's checkpoints were written while this one trained
+        out, writes = {}, []
         for tid, m in batch.items():
             epoch = self.trainer.epoch(m.slot)
             metrics = {"epoch": epoch, "train_loss_running": running[m.slot],
@@ -235,35 +259,34 @@ class PackServer:
             improved = math.isfinite(value) and (
                 m.best["value"] is None or not math.isfinite(m.best["value"])
                 or (value < m.best["value"] if s.mode == "min" else value > m.best["value"]))
-            state = None
-            if improved or epoch % s.checkpoint_every == 0 or epoch == s.max_epochs:
-                state = self.trainer.state(m.slot)   # on the CPU: safe to write later
+            due = epoch % s.checkpoint_every == 0 or epoch == s.max_epochs
+            state = self.trainer.state(m.slot) if improved or due else None  # on the CPU
             if improved:
                 m.best = {"epoch": epoch, "value": value, "model": state["model"]}
-            if not (epoch % s.checkpoint_every == 0 or epoch == s.max_epochs):
-                state = None
-            self._write(tid, metrics, state, m.best)  # before the trial reports the epoch
+            writes += self._write(tid, metrics, state if due else None, m.best)
             out[tid] = metrics
         self.stats_["rounds"] += 1
         self.stats_["trial_epochs"] += len(batch)
         self.stats_["last_round_at"] = time.perf_counter()
         self.stats_["train_s"] += self.stats_["last_round_at"] - began
         self.stats_["largest_round"] = max(self.stats_["largest_round"], len(batch))
-        return out
+        return out, writes
 
     def _write(self, trial_id: str, metrics: dict[str, Any], state: dict[str, Any] | None,
-               best: dict[str, Any]) -> None:
-        """The epoch's line now (before the trial reports it); the checkpoint, if one is due,
-        in the background. A checkpoint one epoch behind costs a restarted trial that epoch
-        again, never a wrong curve (``read_epochs`` keeps an epoch's latest line)."""
+               best: dict[str, Any]) -> list[Any]:
+        """Append the epoch's line; start writing the checkpoint, if one is due, on the writer
+        thread (returned: the trial hears of the epoch once it is written)."""
         path = state_path(self.settings.state_dir, trial_id)
         with open(Path(path).parent / EPOCHS_FILE, "a") as log:
             log.write(json.dumps({**metrics, "device": self.device.type, "packed": True}) + "\n")
-        if state is not None:
-            checkpoint = {"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
-                          "best": best, "arch": state["arch"], "elapsed_s": metrics["time_s"],
-                          "last_metrics": metrics}
-            self._pending_writes.append(self._writer.submit(save_state, checkpoint, path))
+        if state is None:
+            return []
+        checkpoint = {"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
+                      "best": best, "arch": state["arch"], "elapsed_s": metrics["time_s"],
+                      "last_metrics": metrics}
+        self._pending_writes = [w for w in self._pending_writes if not w.done()]
+        self._pending_writes.append(self._writer.submit(save_state, checkpoint, path))
+        return self._pending_writes[-1:]
 
     def _flush(self) -> None:
         """Wait for the checkpoints written so far (re-raising a failed write)."""
@@ -276,7 +299,7 @@ class PackServer:
         limit = self.evict_s + self._last_round_s
         now = time.monotonic()
         for tid in [t for t, m in self.members.items()
-                    if m.pending is None and now - m.last_seen > limit]:
+                    if m.request is None and not m.in_round and now - m.last_seen > limit]:
             logger.warning("pack: trial %s sent no request for %.0f s; freeing its slot",
                            tid, now - self.members[tid].last_seen)
             self.trainer.remove(self.members.pop(tid).slot)
@@ -284,6 +307,6 @@ class PackServer:
 
     @staticmethod
     def _fail_pending(member: _Member, why: str) -> None:
-        if member.pending is not None and not member.pending.done():
-            member.pending.set_exception(RuntimeError(why))
-        member.pending = None
+        if member.request is not None and not member.request.done():
+            member.request.set_exception(RuntimeError(why))
+        member.request = None

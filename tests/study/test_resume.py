@@ -101,8 +101,11 @@ def _key(params: dict) -> tuple:
     return (depth, *(int(params[f"width_{i}"]) for i in range(depth)), round(params["lr"], 12))
 
 
-@pytest.fixture(scope="module")
-def killed_twice_then_resumed(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=[0, 2], ids=["trials", "packed"])
+def killed_twice_then_resumed(request: pytest.FixtureRequest,
+                              tmp_path_factory: pytest.TempPathFactory):
+    """The study killed twice, then resumed to the end; with trials training themselves and
+    with the trials in a pack (``resources.pack_size``), which dies with the driver."""
     root = tmp_path_factory.mktemp("resume")
     config = root / "study.yaml"
     config.write_text(yaml.safe_dump({
@@ -111,7 +114,7 @@ def killed_twice_then_resumed(tmp_path_factory: pytest.TempPathFactory):
         "search": {"num_trials": N_TRIALS, "max_concurrent": 2, "seed": 2},
         "scheduler": {"max_epochs": MAX_EPOCHS, "grace_period": 2, "reduction_factor": 3},
         "training": {"batch_size": 128, "train_eval_jets": 1000},
-        "resources": {"num_cpus": 2},
+        "resources": {"num_cpus": 2, "pack_size": request.param},
         "storage": {"results_dir": str(root), "name": "resume"},
     }))
     folder = root / "resume"
