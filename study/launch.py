@@ -21,7 +21,8 @@ from study.config import StudyConfig
 from study.ledger import TrialLedger
 from study.prepare import (PreparedData, check_folder, prepare_data, results_folder,
                            write_config)
-from study.packing import pack_stats, packed_trainable, start_packs
+from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
+                           write_pack_data)
 from study.progress import StudyProgress
 from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
 from study.snapshots import TableSnapshots
@@ -186,7 +187,8 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                          TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
                          *callbacks]
         if cfg.resources.pack_size:
-            packs = start_packs(cfg, _trial_data(prepared), train_settings(cfg, folder))
+            pack_data = write_pack_data(_trial_data(prepared), folder)
+            packs = start_packs(cfg, pack_data, train_settings(cfg, folder))
         grid = _tuner(cfg, prepared, folder, all_callbacks, resume, packs).fit()
         if packs:
             write_json(pack_stats(packs), folder / "packs.json")
@@ -208,6 +210,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
 
         for pack in packs:  # on a cluster they would outlive the driver
             ray.kill(pack)
+        (folder / PACK_DATA).unlink(missing_ok=True)
         if started:
             ray.shutdown()
     if trials.empty:

@@ -2,20 +2,26 @@
 
 With ``resources.pack_size`` N > 0, ``ceil(search.max_concurrent / N)`` packs start before
 the trials, each an async Ray actor with ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs
-(so a 1-GPU pack per card is ``gpus_per_trial: 1``); the training and validation jets go to
-each pack once. Trials are light processes that ask a pack for epochs.
+(so a 1-GPU pack per card is ``gpus_per_trial: 1``); each pack loads the training and
+validation jets once. Trials are light processes that ask a pack for epochs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
+from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from study.config import StudyConfig
+from study.tables import write_atomic
 from trainables.loop import TrainSettings, TrialData
 
-__all__ = ["PACKED_TRIAL_CPUS", "pack_shape", "start_packs", "packed_trainable", "pack_stats"]
+__all__ = ["PACKED_TRIAL_CPUS", "PACK_DATA", "pack_shape", "write_pack_data", "start_packs",
+           "packed_trainable", "pack_stats"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +39,27 @@ def pack_shape(cfg: StudyConfig) -> tuple[int, int]:
     return depth, width
 
 
-def start_packs(cfg: StudyConfig, data: TrialData, settings: TrainSettings) -> list[Any]:
-    """Start the study's packs; returns their actor handles (once each is ready)."""
+#: The training and validation jets the packs load, in the study folder (shared storage on a
+#: cluster, so a pack restarted on another node finds them); removed when the study ends.
+PACK_DATA = "pack_data.npz"
+
+
+def write_pack_data(data: TrialData, folder: Path) -> Path:
+    """Write the jets the packs train on (atomically); returns the file."""
+    def save(tmp: str) -> None:
+        with open(tmp, "wb") as f:  # a file object: np.savez would add ".npz" to a name
+            np.savez(f, **dataclasses.asdict(data))
+
+    path = folder / PACK_DATA
+    write_atomic(path, save)
+    return path
+
+
+def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> list[Any]:
+    """Start the study's packs; returns their actor handles (once each is ready).
+
+    A pack reads the jets from ``data_file`` rather than from Ray's object store, so Ray can
+    restart one that died (on another node, if its own is gone) from its arguments alone."""
     import ray
 
     from trainables.pack_server import PackServer
@@ -44,8 +69,7 @@ def start_packs(cfg: StudyConfig, data: TrialData, settings: TrainSettings) -> l
     max_depth, max_width = pack_shape(cfg)
     actor = ray.remote(PackServer).options(num_cpus=r.cpus_per_trial, num_gpus=r.gpus_per_trial,
                                            max_restarts=-1, max_concurrency=1000)
-    data_ref = ray.put(data)
-    packs = [actor.remote(data_ref, settings, capacity=r.pack_size, max_depth=max_depth,
+    packs = [actor.remote(str(data_file), settings, capacity=r.pack_size, max_depth=max_depth,
                           max_width=max_width) for _ in range(count)]
     stats = ray.get([p.stats.remote() for p in packs])  # fail here, not inside a trial
     logger.info("%d pack(s) of %d on %s", count, r.pack_size, stats[0]["device"])

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from trainables.loop import TrainSettings, TrialData, arch_from_params
@@ -76,8 +77,13 @@ class PackServer:
     """Trains up to ``capacity`` trials' models on this actor's device (the GPU Ray gave it,
     else the CPU). Methods are coroutines: Ray runs it as an async actor."""
 
-    def __init__(self, data: TrialData, settings: TrainSettings, capacity: int,
+    def __init__(self, data: TrialData | str, settings: TrainSettings, capacity: int,
                  max_depth: int, max_width: int, evict_s: float = EVICT_S) -> None:
+        """``data``: the jets, or an ``.npz`` file of :class:`TrialData`'s fields (what
+        ``study.packing`` passes, so that Ray can restart a pack from its arguments)."""
+        if isinstance(data, str):
+            with np.load(data) as arrays:
+                data = TrialData(**{k: arrays[k] for k in arrays.files})
         torch.set_num_threads(settings.torch_threads)
         self.settings, self.evict_s = settings, evict_s
         self.device = pick_device(settings.device)

@@ -223,3 +223,35 @@ def test_a_diverging_trial_gets_nan_and_its_neighbour_does_not(small_trial_data:
     assert all(math.isfinite(c["val_loss"]) for _, c in results)
     log = (Path(settings.state_dir) / "calm" / EPOCHS_FILE).read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in log] == [1, 2]
+
+
+def test_a_pack_restarted_by_ray_reloads_the_jets_and_trials_resume(
+        small_trial_data: TrialData, tmp_path: Path) -> None:
+    """Ray restarts a dead pack from its arguments (the jets' file, not the object store);
+    a trial that asks the new pack learns it must register again, and then continues from its
+    checkpoint."""
+    from study.packing import write_pack_data
+
+    settings = _settings(tmp_path, max_epochs=5)
+    data_file = write_pack_data(small_trial_data, tmp_path)
+    actor = ray.remote(PackServer).options(num_cpus=1, max_restarts=-1)
+    pack = actor.remote(str(data_file), settings, capacity=2, max_depth=3, max_width=32)
+    _PACKS.append(pack)
+    _folder(settings, "t")
+    ray.get(pack.register.remote("t", CONFIG))
+    before = [ray.get(pack.next_epoch.remote("t")) for _ in range(2)]
+    ray.get(pack.stats.remote())  # the checkpoints are on disk
+    ray.kill(pack, no_restart=False)
+    deadline = time.monotonic() + 60
+    while True:  # calls fail while the actor restarts
+        try:
+            ray.get(pack.next_epoch.remote("t"))
+        except ray.exceptions.RayTaskError as err:
+            assert "holds no slot" in str(err)
+            break
+        except ray.exceptions.RayActorError:
+            assert time.monotonic() < deadline, "the pack did not restart"
+            time.sleep(0.5)
+    assert ray.get(pack.register.remote("t", CONFIG)) == {"status": "ok", "epoch": 2}
+    third = ray.get(pack.next_epoch.remote("t"))
+    assert third["epoch"] == 3 and third["val_loss"] < before[0]["val_loss"]
