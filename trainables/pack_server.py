@@ -51,7 +51,7 @@ __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
 logger = logging.getLogger(__name__)
 
 #: A round waits for stragglers this long at most (and at least), after its first request.
-GATHER_BOUNDS_S = (0.002, 0.5)
+GATHER_BOUNDS_S = (0.02, 0.5)
 #: The share of the last round's time a round waits for stragglers.
 GATHER_FRACTION = 0.25
 #: A registered trial that has not asked for an epoch for this long (plus the last round's
@@ -78,14 +78,15 @@ class PackServer:
     else the CPU). Methods are coroutines: Ray runs it as an async actor."""
 
     def __init__(self, data: TrialData | str, settings: TrainSettings, capacity: int,
-                 max_depth: int, max_width: int, evict_s: float = EVICT_S) -> None:
+                 max_depth: int, max_width: int, evict_s: float = EVICT_S,
+                 gather_bounds_s: tuple[float, float] = GATHER_BOUNDS_S) -> None:
         """``data``: the jets, or an ``.npz`` file of :class:`TrialData`'s fields (what
         ``study.packing`` passes, so that Ray can restart a pack from its arguments)."""
         if isinstance(data, str):
             with np.load(data) as arrays:
                 data = TrialData(**{k: arrays[k] for k in arrays.files})
         torch.set_num_threads(settings.torch_threads)
-        self.settings, self.evict_s = settings, evict_s
+        self.settings, self.evict_s, self.gather_bounds_s = settings, evict_s, gather_bounds_s
         self.device = pick_device(settings.device)
         self.trainer = PackedTrainer(data, settings, self.device, max_depth=max_depth,
                                      max_width=max_width, capacity=capacity)
@@ -191,11 +192,11 @@ class PackServer:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            gather = min(max(GATHER_FRACTION * self._last_round_s, GATHER_BOUNDS_S[0]),
-                         GATHER_BOUNDS_S[1])
+            low, high = self.gather_bounds_s
+            gather = min(max(GATHER_FRACTION * self._last_round_s, low), high)
             deadline = time.monotonic() + gather
             while time.monotonic() < deadline and not self._all_waiting():
-                await asyncio.sleep(min(0.002, gather))
+                await asyncio.sleep(0.002)
             async with self._lock:
                 self._evict_idle()
                 batch = {tid: m for tid, m in self.members.items()

@@ -112,7 +112,9 @@ def _hp(config: dict) -> Any:
 def test_trials_waiting_together_train_in_one_round(small_trial_data: TrialData,
                                                     tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    pack = _pack(small_trial_data, settings)
+    # a round waits at least 0.5 s for the members that have not asked yet: calls sent
+    # together meet in one round however loaded the machine is
+    pack = _pack(small_trial_data, settings, gather_bounds_s=(0.5, 1.0))
     for tid, config in (("a", CONFIG), ("b", OTHER)):
         _folder(settings, tid)
         ray.get(pack.register.remote(tid, config))
