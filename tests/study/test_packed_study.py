@@ -98,8 +98,9 @@ def test_the_pack_batched_trials_and_counted_every_epoch(packed) -> None:
 def test_best_model_evaluated_on_test(packed) -> None:
     _, outcome, lines = packed
     assert outcome.test_metrics is not None
+    # on 1,200 test jets a model may beat the Bayes optimum by chance, but not by 5 points
     assert 0.4 < outcome.test_metrics["model"]["accuracy"] <= outcome.test_metrics["bayes"][
-        "accuracy"] + 0.02
+        "accuracy"] + 0.05
     assert (outcome.folder / "best" / "model.pt").is_file()
     assert f"trials {N_TRIALS}/{N_TRIALS} finished" in lines[-1]
 
