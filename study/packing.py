@@ -20,7 +20,7 @@ from study.config import StudyConfig
 from study.tables import write_atomic
 from trainables.loop import TrainSettings, TrialData
 
-__all__ = ["PACKED_TRIAL_CPUS", "PACK_DATA", "pack_shape", "write_pack_data", "start_packs",
+__all__ = ["PACKED_TRIAL_CPUS", "PACK_DATA", "pack_name", "pack_shape", "write_pack_data", "start_packs",
            "packed_trainable", "pack_stats"]
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,12 @@ def write_pack_data(data: TrialData, folder: Path) -> Path:
     return path
 
 
+def pack_name(index: int) -> str:
+    """The Ray actor name of the study's ``index``-th pack (``ray list actors`` shows it;
+    names are per job, so studies on one cluster do not collide)."""
+    return f"jetstudy-pack-{index}"
+
+
 def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> list[Any]:
     """Start the study's packs; returns their actor handles (once each is ready).
 
@@ -67,10 +73,11 @@ def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> l
     r = cfg.resources
     count = math.ceil(cfg.search.max_concurrent / r.pack_size)
     max_depth, max_width = pack_shape(cfg)
-    actor = ray.remote(PackServer).options(num_cpus=r.cpus_per_trial, num_gpus=r.gpus_per_trial,
-                                           max_restarts=-1, max_concurrency=1000)
-    packs = [actor.remote(str(data_file), settings, capacity=r.pack_size, max_depth=max_depth,
-                          max_width=max_width) for _ in range(count)]
+    actor = ray.remote(PackServer)
+    packs = [actor.options(name=pack_name(i), num_cpus=r.cpus_per_trial,
+                           num_gpus=r.gpus_per_trial, max_restarts=-1, max_concurrency=1000)
+             .remote(str(data_file), settings, capacity=r.pack_size, max_depth=max_depth,
+                     max_width=max_width) for i in range(count)]
     stats = ray.get([p.stats.remote() for p in packs])  # fail here, not inside a trial
     logger.info("%d pack(s) of %d on %s", count, r.pack_size, stats[0]["device"])
     return packs

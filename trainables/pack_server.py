@@ -43,6 +43,7 @@ import torch
 from trainables.loop import TrainSettings, TrialData, arch_from_params
 from trainables.model import count_flops, count_params
 from trainables.packed import PackedTrainer
+from trainables.packed_trial import NO_SLOT
 from trainables.trial import pick_device, save_state
 from trainables.trialfiles import EPOCHS_FILE, ended_marker, state_path, trial_seed
 
@@ -147,7 +148,7 @@ class PackServer:
         self._start()
         member = self.members.get(trial_id)
         if member is None:
-            raise RuntimeError(f"trial {trial_id} holds no slot on this pack (evicted after "
+            raise RuntimeError(f"trial {trial_id} {NO_SLOT} on this pack (evicted after "
                                f"{self.evict_s:.0f} s without a request, or the pack "
                                f"restarted); the trial registers again when Tune retries it")
         member.last_seen = time.monotonic()

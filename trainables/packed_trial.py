@@ -18,13 +18,16 @@ from typing import Any, Sequence
 
 import ray
 from ray import tune
+from ray.exceptions import RayActorError, RayTaskError
 
 from trainables.trialfiles import TUNE_KEYS, trial_folder
 
-__all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S"]
+__all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S", "NO_SLOT"]
 
 #: How long a trial waits for a free slot on some pack before it fails.
 REGISTER_TIMEOUT_S = 600.0
+#: What a pack answers a trial it does not know (``PackServer.next_epoch``).
+NO_SLOT = "holds no slot"
 
 
 class PackedTrialDiverged(RuntimeError):
@@ -34,17 +37,23 @@ class PackedTrialDiverged(RuntimeError):
 def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: str,
                      max_epochs: int) -> None:
     """Train ``config`` on one of ``servers`` (PackServer actor handles), reporting every
-    epoch to Ray Tune; the pack writes the trial's files in ``state_dir/<trial id>/``."""
+    epoch to Ray Tune; the pack writes the trial's files in ``state_dir/<trial id>/``.
+
+    If the pack dies (its node lost) or forgets the trial (evicted, restarted), the trial
+    registers again, on that pack once Ray has restarted it or on another, and continues from
+    its checkpoint: a lost pack costs the trial no failure of its ``max_failures``."""
     trial_id = tune.get_context().get_trial_id() or "local"
     trial_folder(state_dir, trial_id, config)
     server, reply = _register(trial_id, config, servers)
-    if reply["status"] == "done":  # trained to the end before a restart: repeat the result
-        tune.report({key: reply["metrics"][key] for key in TUNE_KEYS})
-        return
     try:
-        epoch = reply["epoch"]
-        while epoch < max_epochs:
-            metrics = ray.get(server.next_epoch.remote(trial_id))
+        while reply["status"] == "ok" and reply["epoch"] < max_epochs:
+            try:
+                metrics = ray.get(server.next_epoch.remote(trial_id))
+            except (RayActorError, RayTaskError) as err:
+                if isinstance(err, RayTaskError) and NO_SLOT not in str(err):
+                    raise  # the pack failed to train it (e.g. out of memory): a real failure
+                server, reply = _register(trial_id, config, servers)
+                continue
             epoch = metrics["epoch"]
             if not math.isfinite(metrics["train_loss_running"]):
                 raise PackedTrialDiverged(
@@ -52,6 +61,9 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
                     f"(lr={config['lr']:.3g}, l1={config.get('l1', 0):.3g}, "
                     f"l2={config.get('l2', 0):.3g}); lower the learning rate range")
             tune.report({key: metrics[key] for key in TUNE_KEYS})  # returns once Tune says go on
+            reply = {"status": "ok", "epoch": epoch}
+        if reply["status"] == "done":  # trained to the end before a restart: repeat the result
+            tune.report({key: reply["metrics"][key] for key in TUNE_KEYS})
     finally:  # ended, failed or stopped by the scheduler (Tune ends the thread in report)
         server.release.remote(trial_id)
 
@@ -59,16 +71,21 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
 def _register(trial_id: str, config: dict[str, Any],
               servers: Sequence[Any]) -> tuple[Any, dict[str, Any]]:
     """A slot on the first pack with room, starting from one picked by the trial id (so
-    trials spread over the packs); waits while all are full."""
+    trials spread over the packs); waits while all are full or restarting."""
     first = zlib.crc32(trial_id.encode()) % len(servers)
     order = [servers[(first + k) % len(servers)] for k in range(len(servers))]
     deadline = time.monotonic() + REGISTER_TIMEOUT_S
     while True:
         for server in order:
-            reply = ray.get(server.register.remote(trial_id, config))
+            try:
+                reply = ray.get(server.register.remote(trial_id, config))
+            except RayActorError:  # dead or being restarted by Ray: try the others, then again
+                continue
             if reply["status"] != "full":
                 return server, reply
         if time.monotonic() > deadline:
-            raise RuntimeError(f"no pack had a free slot for {REGISTER_TIMEOUT_S:.0f} s; "
-                               f"resources.pack_size x packs must be >= search.max_concurrent")
-        time.sleep(0.2)
+            raise RuntimeError(f"no pack had a free slot for {REGISTER_TIMEOUT_S:.0f} s (all "
+                               f"full, or lost with no node to restart them on); check the "
+                               f"cluster's GPU nodes, and that resources.pack_size x packs "
+                               f">= search.max_concurrent")
+        time.sleep(0.5)

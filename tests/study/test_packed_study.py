@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import optuna
 import pandas as pd
 import pytest
+from ray import tune
 
 from study.launch import run_study
+from study.packing import pack_name
 from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 from trainables.trialfiles import read_epochs
 
@@ -109,3 +112,45 @@ def test_results_folder_has_no_stray_files(packed) -> None:
     _, outcome, _ = packed
     names = {p.name for p in Path(outcome.folder).iterdir()}
     assert {"trials.parquet", "epochs.parquet", "packs.json", "config.yaml"} <= names
+
+
+class KillPackOnce(tune.Callback):
+    """Driver-side: after ``after`` results, kill the pack (Ray restarts it, as it would a
+    pack whose node was lost)."""
+
+    def __init__(self, after: int) -> None:
+        self.after, self.seen, self.killed_at = after, 0, None
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
+                        **info: Any) -> None:
+        import ray
+
+        self.seen += 1
+        if self.seen == self.after and self.killed_at is None:
+            ray.kill(ray.get_actor(pack_name(0)), no_restart=False)
+            self.killed_at = self.seen
+
+
+def test_a_lost_pack_costs_no_trial(small_config, tmp_path: Path) -> None:
+    """The pack dies mid-study; Ray restarts it and the trials register again and continue
+    from their checkpoints, without using their max_failures (0 here)."""
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        cfg = small_config(tmp_path, "lost", search={"num_trials": 6, "max_concurrent": 3},
+                           scheduler={"type": "fifo", "max_epochs": 4},
+                           resources={"num_cpus": 2, "pack_size": 3, "max_failures": 0})
+        killer = KillPackOnce(after=5)
+        outcome = run_study(cfg, callbacks=[killer])
+    finally:
+        ray.shutdown()
+    assert killer.killed_at == 5
+    trials = outcome.trials
+    assert len(trials) == 6 and (trials["status"] == "completed").all(), trials["error"]
+    for trial_id in trials["trial_id"]:
+        epochs = [r["epoch"] for r in read_epochs(str(outcome.folder / "trials"), trial_id)]
+        assert epochs == [1, 2, 3, 4]
+    # the restarted pack counted only what it trained after the restart
+    (stats,) = json.loads((outcome.folder / "packs.json").read_text())
+    assert 0 < stats["trial_epochs"] < 6 * 4
