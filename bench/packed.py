@@ -104,17 +104,6 @@ def _reset_peak(device: torch.device) -> None:
         torch.cuda.reset_peak_memory_stats(device)
 
 
-def group_slots(slots: list[int], configs: list[dict[str, Any]], groups: int) -> list[list[int]]:
-    """``groups`` runs of similar size (sorted by widest layer, then depth), so each call of
-    a trimmed pack pads less."""
-    def size(k: int) -> tuple[int, int]:
-        c = configs[k]
-        return max(c[f"width_{i}"] for i in range(c["depth"])), c["depth"]
-
-    order = sorted(range(len(slots)), key=size)
-    return [[slots[k] for k in part] for part in np.array_split(order, groups) if len(part)]
-
-
 def time_packed(data: TrialData, settings: TrainSettings, device: torch.device,
                 configs: list[dict[str, Any]], epochs: int, seed: int,
                 groups: int = 1) -> dict[str, Any]:
@@ -125,7 +114,7 @@ def time_packed(data: TrialData, settings: TrainSettings, device: torch.device,
     pt = PackedTrainer(data, settings, device, MAX_DEPTH, MAX_WIDTH, capacity=len(configs),
                        seed=seed)
     slots = [pt.add(c, seed=seed + i) for i, c in enumerate(configs)]
-    parts = group_slots(slots, configs, groups)
+    parts = pt.groups(slots, groups)
     _sync(device)
     setup = time.perf_counter() - start
     train = evaluate = 0.0

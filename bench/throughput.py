@@ -254,7 +254,8 @@ def run_plain(data_dir: Path, work: Path, *, trials: int, epochs: int, concurren
 
 
 def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
-                    concurrent: int, use_gpu: bool, seed: int = 0, pack_size: int = 0) -> Any:
+                    concurrent: int, use_gpu: bool, seed: int = 0, pack_size: int = 0,
+                    pack_groups: int = 1, matmul_precision: str = "highest") -> Any:
     """The study config of the benchmark: the default search space, ASHA, batch 1024, the
     bench's data; on CUDA ``concurrent`` trials share the GPU (``1/concurrent`` each). With
     ``pack_size`` N, N trials run at once in one pack that holds the GPU."""
@@ -265,7 +266,7 @@ def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
     if pack_size:
         concurrent = pack_size
         resources = {"cpus_per_trial": 1, "gpus_per_trial": 1 if use_gpu else 0,
-                     "pack_size": pack_size}
+                     "pack_size": pack_size, "pack_groups": pack_groups}
     return from_dict({
         "data": {"path": str(data_dir), "val_fraction": VAL_FRACTION,
                  "test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED},
@@ -273,14 +274,15 @@ def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
         "scheduler": {"type": "asha", "max_epochs": epochs,
                       "grace_period": min(GRACE_PERIOD, epochs),
                       "reduction_factor": REDUCTION_FACTOR},
-        "training": {"batch_size": 1024},
+        "training": {"batch_size": 1024, "matmul_precision": matmul_precision},
         "resources": resources,
         "storage": {"results_dir": str(results), "name": "jetstudy" + ("-packed" * bool(pack_size))},
     })
 
 
 def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concurrent: int,
-                 use_gpu: bool, seed: int = 0, pack_size: int = 0) -> dict[str, Any]:
+                 use_gpu: bool, seed: int = 0, pack_size: int = 0, pack_groups: int = 1,
+                 matmul_precision: str = "highest") -> dict[str, Any]:
     """``run_study`` end to end (it loads the jets, starts and stops its own Ray, writes the
     tables and evaluates the best model on test); trial-epochs from ``trials.parquet``; for a
     packed study, the packs' counters (``packs``: rounds, models per round, seconds spent
@@ -290,7 +292,8 @@ def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concur
     from study.launch import run_study
 
     cfg = jetstudy_config(data_dir, work, trials=trials, epochs=epochs, concurrent=concurrent,
-                          use_gpu=use_gpu, seed=seed, pack_size=pack_size)
+                          use_gpu=use_gpu, seed=seed, pack_size=pack_size,
+                          pack_groups=pack_groups, matmul_precision=matmul_precision)
     clock = PhaseClock()
     with GpuMonitor(enabled=use_gpu) as gpu:
         t0 = time.time()
@@ -303,7 +306,9 @@ def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concur
             "trials_failed": int((table["status"] == "failed").sum()),
             "wall_s": round(wall, 3), "trial_epochs_per_s": _rate(done, wall),
             **_phases(t0, t1, clock), "gpus_per_trial": cfg.resources.gpus_per_trial,
-            "pack_size": cfg.resources.pack_size, "max_concurrent": cfg.search.max_concurrent,
+            "pack_size": cfg.resources.pack_size, "pack_groups": cfg.resources.pack_groups,
+            "matmul_precision": cfg.training.matmul_precision,
+            "max_concurrent": cfg.search.max_concurrent,
             "packs": _pack_stats(outcome.folder),
             **gpu.summary(clock.first_trial, clock.ended)}
 
@@ -354,7 +359,8 @@ def device_name(cuda: bool) -> str:
 def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda: bool,
                   plain_budget_s: float | None = None, skip_plain: bool = False,
                   seed: int = 0, work_dir: str | None = None, pack_size: int = 0,
-                  compare_unpacked: bool = False) -> dict[str, Any]:
+                  compare_unpacked: bool = False, pack_groups: int = 1,
+                  matmul_precision: str = "highest") -> dict[str, Any]:
     """Write the jets once, run both recipes on them, return the JSON-ready result."""
     import ray
     import torch
@@ -377,7 +383,8 @@ def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda:
             unpacked = run_jetstudy(data_dir, work, **kwargs)
         logger.info("jetstudy: %d trials, %d epochs max, pack size %d", trials, epochs,
                     pack_size)
-        study = run_jetstudy(data_dir, work, pack_size=pack_size, **kwargs)
+        study = run_jetstudy(data_dir, work, pack_size=pack_size, pack_groups=pack_groups,
+                             matmul_precision=matmul_precision, **kwargs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     n_train = jets - round(jets * VAL_FRACTION) - round(jets * TEST_FRACTION)
@@ -421,12 +428,16 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
                    help="jetstudy trains this many trials at once in one pack holding the "
                         f"device (resources.pack_size); 0: trials train themselves, "
                         f"--concurrent at once (default {d['pack_size']})")
+    p.add_argument("--pack-groups", type=int, default=1,
+                   help="resources.pack_groups of the packed study (default: %(default)s)")
+    p.add_argument("--matmul-precision", choices=["highest", "high"], default="highest",
+                   help="training.matmul_precision of jetstudy's study; high: TF32 on GPU")
     p.add_argument("--compare-unpacked", action="store_true",
                    help="with --pack-size, also run jetstudy unpacked (jetstudy_unpacked)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the JSON to this file")
     args = p.parse_args(argv)
-    require_positive(p, args, ("jets", "trials", "epochs", "concurrent"))
+    require_positive(p, args, ("jets", "trials", "epochs", "concurrent", "pack_groups"))
     if args.pack_size < 0:
         p.error(f"--pack-size must be >= 0, got {args.pack_size}")
     if args.jets < 1000:
@@ -449,7 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                            concurrent=args.concurrent, cuda=cuda,
                            plain_budget_s=args.plain_budget_s, skip_plain=args.skip_plain,
                            seed=args.seed, pack_size=args.pack_size,
-                           compare_unpacked=args.compare_unpacked)
+                           compare_unpacked=args.compare_unpacked,
+                           pack_groups=args.pack_groups,
+                           matmul_precision=args.matmul_precision)
     emit(json.dumps(result, indent=2), args.out)
     return 0
 

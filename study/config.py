@@ -130,6 +130,9 @@ class TrainingConfig:
     device: str = spec("auto", Choice(("auto", "cpu", "cuda")))
     # torch intra-op threads per trial: 1 avoids oversubscribing cores shared by trials
     torch_threads: int = spec(1, Int(lo=1))
+    # GPU matmuls: highest = exact fp32; high = TF32 (several times faster on Ampere/Hopper,
+    # 10-bit mantissa; torch.set_float32_matmul_precision); no effect on CPU
+    matmul_precision: str = spec("highest", Choice(("highest", "high")), example="high")
 
 
 @dataclass(frozen=True)
@@ -147,6 +150,9 @@ class ResourcesConfig:
     # models, one batched computation per pack (the fast path on a GPU); a pack then takes
     # cpus_per_trial and gpus_per_trial, and ceil(max_concurrent / N) packs run
     pack_size: int = spec(0, Int(lo=0), example=64)
+    # a pack trains each round's models in this many calls of similar size: less padding
+    # (arithmetic), more kernel launches; bench.packed --groups measures the trade
+    pack_groups: int = spec(1, Int(lo=1), example=4)
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def train_settings(cfg: StudyConfig, folder: Path) -> TrainSettings:
                          optimizer=t.optimizer, train_eval_jets=t.train_eval_jets,
                          checkpoint_every=t.checkpoint_every, metric=cfg.search.metric,
                          mode=cfg.mode, seed=cfg.search.seed, device=t.device,
-                         torch_threads=t.torch_threads, state_dir=str(folder / "trials"))
+                         torch_threads=t.torch_threads, state_dir=str(folder / "trials"),
+                         matmul_precision=t.matmul_precision)
 
 
 def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:

@@ -65,6 +65,8 @@ class TrainSettings:
     device: str = "auto"
     torch_threads: int = 1
     state_dir: str = "trials"      # where each trial keeps its resumable state
+    # torch.set_float32_matmul_precision: "highest" exact fp32; "high" TF32 on recent GPUs
+    matmul_precision: str = "highest"
     eval_batch_size: int = 65_536  # large: evaluation has no gradients to keep
 
 

@@ -80,13 +80,18 @@ class PackServer:
 
     def __init__(self, data: TrialData | str, settings: TrainSettings, capacity: int,
                  max_depth: int, max_width: int, evict_s: float = EVICT_S,
-                 gather_bounds_s: tuple[float, float] = GATHER_BOUNDS_S) -> None:
+                 gather_bounds_s: tuple[float, float] = GATHER_BOUNDS_S,
+                 groups: int = 1) -> None:
         """``data``: the jets, or an ``.npz`` file of :class:`TrialData`'s fields (what
-        ``study.packing`` passes, so that Ray can restart a pack from its arguments)."""
+        ``study.packing`` passes, so that Ray can restart a pack from its arguments).
+        ``groups``: a round's models train in up to this many calls of similar size
+        (:meth:`PackedTrainer.groups`)."""
         if isinstance(data, str):
             with np.load(data) as arrays:
                 data = TrialData(**{k: arrays[k] for k in arrays.files})
         torch.set_num_threads(settings.torch_threads)
+        torch.set_float32_matmul_precision(settings.matmul_precision)
+        self.groups = groups
         self.settings, self.evict_s, self.gather_bounds_s = settings, evict_s, gather_bounds_s
         self.device = pick_device(settings.device)
         self.trainer = PackedTrainer(data, settings, self.device, max_depth=max_depth,
@@ -254,8 +259,14 @@ class PackServer:
         began = time.perf_counter()
         if self.stats_["first_round_at"] is None:
             self.stats_["first_round_at"] = began
-        running = self.trainer.train_epoch(slots)
-        evaluated = self.trainer.evaluate(slots)
+        pt = self.trainer
+        parts = pt.groups(slots, self.groups)
+        perm = torch.randperm(len(pt.x_train), device=pt.device, generator=pt.generator)
+        running, evaluated = {}, {}
+        for part in parts:  # one permutation for the round, whatever the grouping
+            running.update(pt.train_epoch(part, perm))
+        for part in parts:
+            evaluated.update(pt.evaluate(part))
         s = self.settings
         out, writes = {}, []
         for tid, m in batch.items():

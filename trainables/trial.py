@@ -74,6 +74,7 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     its own state; one that had already ended only repeats its last result.
     """
     torch.set_num_threads(settings.torch_threads)
+    torch.set_float32_matmul_precision(settings.matmul_precision)
     trial_id = tune.get_context().get_trial_id() or "local"
     device = pick_device(settings.device)
     arch = arch_from_params(config, n_inputs=data.x_train.shape[1])

@@ -62,12 +62,14 @@ def test_throughput_smoke_on_cpu(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_throughput_packed_smoke_on_cpu(tmp_path: Path) -> None:
     r = _throughput(tmp_path, "--jets", "4000", "--trials", "4", "--epochs", "2",
-                    "--skip-plain", "--pack-size", "2", "--compare-unpacked")
+                    "--skip-plain", "--pack-size", "2", "--compare-unpacked",
+                    "--pack-groups", "2")
     if r["cuda"]:
         pytest.skip("CUDA visible: the GPU test covers this machine")
     assert r["plain"] is None and r["ratio"] is None
     packed, unpacked = r["jetstudy"], r["jetstudy_unpacked"]
     assert packed["pack_size"] == 2 and packed["max_concurrent"] == 2
+    assert packed["pack_groups"] == 2 and packed["matmul_precision"] == "highest"
     assert unpacked["pack_size"] == 0 and unpacked["packs"] is None
     for run in (packed, unpacked):
         assert run["trials_run"] == 4 and run["trials_failed"] == 0

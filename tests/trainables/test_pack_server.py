@@ -257,3 +257,25 @@ def test_a_pack_restarted_by_ray_reloads_the_jets_and_trials_resume(
     assert ray.get(pack.register.remote("t", CONFIG)) == {"status": "ok", "epoch": 2}
     third = ray.get(pack.next_epoch.remote("t"))
     assert third["epoch"] == 3 and third["val_loss"] < before[0]["val_loss"]
+
+
+def test_grouped_rounds_train_each_model_as_one_call_does(small_trial_data: TrialData,
+                                                          tmp_path: Path) -> None:
+    """Splitting a round into calls of similar models (``groups``) changes the padding, not
+    the models: the same trials on a 1-call and a 2-call pack give the same metrics."""
+    results = []
+    for groups in (1, 2):
+        settings = _settings(tmp_path / f"g{groups}")
+        pack = _pack(small_trial_data, settings, groups=groups, gather_bounds_s=(0.5, 1.0))
+        for tid, config in (("a", CONFIG), ("b", OTHER)):
+            _folder(settings, tid)
+            ray.get(pack.register.remote(tid, config))
+        rounds = [ray.get([pack.next_epoch.remote("a"), pack.next_epoch.remote("b")])
+                  for _ in range(2)]
+        assert ray.get(pack.stats.remote())["rounds"] == 2
+        results.append(rounds)
+        ray.kill(_PACKS.pop())
+    for one, two in zip(*results):
+        for m1, m2 in zip(one, two):
+            for key in ("train_loss_running", "train_loss", "val_loss", "val_acc", "val_auc"):
+                assert m1[key] == pytest.approx(m2[key], rel=1e-4, abs=1e-6), key
