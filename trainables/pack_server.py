@@ -155,7 +155,7 @@ class PackServer:
         if member is None:
             raise RuntimeError(f"trial {trial_id} {NO_SLOT} on this pack (evicted after "
                                f"{self.evict_s:.0f} s without a request, or the pack "
-                               f"restarted); the trial registers again when Tune retries it")
+                               f"restarted); the trial registers again")
         member.last_seen = time.monotonic()
         member.request = asyncio.get_running_loop().create_future()
         self._wake.set()
