@@ -16,7 +16,7 @@ import pandas as pd
 
 from study.config import StudyConfig
 from study.tables import epoch_rows, epochs_frame, error_reason, trial_row, trials_frame
-from trainables.trial import CONFIG_FILE, ended_marker, read_epochs
+from trainables.trialfiles import CONFIG_FILE, has_ended, read_epochs
 
 __all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables"]
 
@@ -59,8 +59,7 @@ def _orphans(known: Known, cfg: StudyConfig, state_dir: str) -> Known:
         trial_id = config_file.parent.name
         epochs = read_epochs(state_dir, trial_id) if trial_id not in known else []
         if epochs:
-            finished = (ended_marker(state_dir, trial_id).is_file()
-                        or len(epochs) >= cfg.scheduler.max_epochs)
+            finished = has_ended(state_dir, trial_id, len(epochs), cfg.scheduler.max_epochs)
             found[trial_id] = (json.loads(config_file.read_text()), "",
                                "" if finished else _INTERRUPTED)
     return found

@@ -13,7 +13,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from trainables.trial import ended_marker
+from trainables.trialfiles import ended_marker
 
 __all__ = ["TrialLedger"]
 

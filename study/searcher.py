@@ -21,7 +21,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from study.config import StudyConfig
 from study.space import SpaceFunction
-from trainables.trial import CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, STATE_FILE
+from trainables.trialfiles import CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, STATE_FILE
 
 __all__ = ["HonestOptunaSearch", "make_searcher", "optuna_storage", "OPTUNA_JOURNAL",
            "OPTUNA_STUDY_NAME"]

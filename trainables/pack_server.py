@@ -28,13 +28,11 @@ packed trial is not bit-for-bit repeatable (its seed fixes its initial weights).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +43,7 @@ from trainables.model import count_flops, count_params
 from trainables.packed import PackedTrainer
 from trainables.packed_trial import NO_SLOT
 from trainables.trial import pick_device, save_state
-from trainables.trialfiles import EPOCHS_FILE, ended_marker, state_path, trial_seed
+from trainables.trialfiles import append_epoch, has_ended, state_path, trial_seed
 
 __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
 
@@ -129,9 +127,9 @@ class PackServer:
             path = state_path(self.settings.state_dir, trial_id)
             state = (torch.load(path, map_location="cpu", weights_only=False)
                      if path.is_file() else None)
-            if state is not None and (state["trainer"]["epoch"] >= self.settings.max_epochs
-                                      or ended_marker(self.settings.state_dir,
-                                                      trial_id).is_file()):
+            if state is not None and has_ended(self.settings.state_dir, trial_id,
+                                               state["trainer"]["epoch"],
+                                               self.settings.max_epochs):
                 return {"status": "done", "metrics": state["last_metrics"]}
             if len(self.members) >= self.trainer.capacity:
                 return {"status": "full"}
@@ -295,15 +293,15 @@ class PackServer:
                best: dict[str, Any]) -> list[Any]:
         """Append the epoch's line; start writing the checkpoint, if one is due, on the writer
         thread (returned: the trial hears of the epoch once it is written)."""
-        path = state_path(self.settings.state_dir, trial_id)
-        with open(Path(path).parent / EPOCHS_FILE, "a") as log:
-            log.write(json.dumps({**metrics, "device": self.device.type, "packed": True}) + "\n")
+        append_epoch(self.settings.state_dir, trial_id, metrics, device=self.device.type,
+                     packed=True)
         if state is None:
             return []
         checkpoint = {"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
                       "best": best, "arch": state["arch"], "elapsed_s": metrics["time_s"],
                       "last_metrics": metrics}
         self._pending_writes = [w for w in self._pending_writes if not w.done()]
+        path = state_path(self.settings.state_dir, trial_id)
         self._pending_writes.append(self._writer.submit(save_state, checkpoint, path))
         return self._pending_writes[-1:]
 

@@ -20,7 +20,7 @@ import ray
 from ray import tune
 from ray.exceptions import RayActorError, RayTaskError
 
-from trainables.trialfiles import TUNE_KEYS, trial_folder
+from trainables.trialfiles import for_tune, trial_folder
 
 __all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S", "NO_SLOT"]
 
@@ -60,10 +60,10 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
                     f"training loss became {metrics['train_loss_running']} at epoch {epoch} "
                     f"(lr={config['lr']:.3g}, l1={config.get('l1', 0):.3g}, "
                     f"l2={config.get('l2', 0):.3g}); lower the learning rate range")
-            tune.report({key: metrics[key] for key in TUNE_KEYS})  # returns once Tune says go on
+            tune.report(for_tune(metrics))  # returns once Tune says go on
             reply = {"status": "ok", "epoch": epoch}
         if reply["status"] == "done":  # trained to the end before a restart: repeat the result
-            tune.report({key: reply["metrics"][key] for key in TUNE_KEYS})
+            tune.report(for_tune(reply["metrics"]))
     finally:  # ended, failed or stopped by the scheduler (Tune ends the thread in report)
         server.release.remote(trial_id)
 

@@ -9,7 +9,6 @@ Lives in an importable module because Ray pickles trainables by reference.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from pathlib import Path
@@ -19,12 +18,10 @@ import torch
 from ray import tune
 
 from trainables.loop import Hyperparams, Trainer, TrainSettings, TrialData, arch_from_params, fit
-from trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, STATE_FILE, TUNE_KEYS,
-                                   ended_marker, read_epochs, state_path, trial_folder,
-                                   trial_seed)
+from trainables.trialfiles import (STATE_FILE, append_epoch, for_tune, has_ended,
+                                   trial_folder, trial_seed)
 
-__all__ = ["run_trial", "pick_device", "trial_seed", "state_path", "ended_marker", "save_state",
-           "read_epochs", "STATE_FILE", "ENDED_FILE", "EPOCHS_FILE", "CONFIG_FILE"]
+__all__ = ["run_trial", "pick_device", "save_state"]
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +57,6 @@ def save_state(state: dict[str, Any], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _for_tune(metrics: dict[str, Any]) -> dict[str, Any]:
-    return {key: metrics[key] for key in TUNE_KEYS}
-
-
 def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) -> None:
     """Train one configuration, reporting every epoch to Ray Tune.
 
@@ -84,17 +77,16 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     resume_state = None
     if path.is_file():
         resume_state = torch.load(path, map_location=device, weights_only=False)
-        done = resume_state["trainer"]["epoch"] >= settings.max_epochs
-        if done or ended_marker(settings.state_dir, trial_id).is_file():
-            tune.report(_for_tune(resume_state["last_metrics"]))  # nothing left to train
+        if has_ended(settings.state_dir, trial_id, resume_state["trainer"]["epoch"],
+                     settings.max_epochs):
+            tune.report(for_tune(resume_state["last_metrics"]))  # nothing left to train
             return
     trainer = Trainer(arch, hp, settings, data, device, seed=trial_seed(settings.seed, trial_id))
 
     def report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
-        with open(path.parent / EPOCHS_FILE, "a") as log:
-            log.write(json.dumps({**metrics, "device": device.type}) + "\n")
+        append_epoch(settings.state_dir, trial_id, metrics, device=device.type)
         if state is not None:
             save_state({**state, "last_metrics": metrics}, path)
-        tune.report(_for_tune(metrics))
+        tune.report(for_tune(metrics))
 
     fit(trainer, report, resume_state)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["TUNE_KEYS", "STATE_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE", "trial_seed",
-           "state_path", "ended_marker", "read_epochs", "trial_folder"]
+           "state_path", "ended_marker", "has_ended", "for_tune", "append_epoch",
+           "read_epochs", "trial_folder"]
 
 #: What each epoch tells Ray Tune (ASHA, Optuna, the progress line). The full record goes to
 #: the trial's own epoch log; fewer keys keep Tune's per-trial bookkeeping in the driver small.
@@ -42,6 +43,23 @@ def state_path(state_dir: str, trial_id: str) -> Path:
 def ended_marker(state_dir: str, trial_id: str) -> Path:
     """Written by the driver when Tune has finished a trial (see ``study.ledger``)."""
     return Path(state_dir) / trial_id / ENDED_FILE
+
+
+def has_ended(state_dir: str, trial_id: str, epochs_trained: int, max_epochs: int) -> bool:
+    """Nothing is left to train: all epochs done, or Tune finished the trial (its marker)."""
+    return epochs_trained >= max_epochs or ended_marker(state_dir, trial_id).is_file()
+
+
+def for_tune(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The part of an epoch's metrics that is reported to Ray Tune (:data:`TUNE_KEYS`)."""
+    return {key: metrics[key] for key in TUNE_KEYS}
+
+
+def append_epoch(state_dir: str, trial_id: str, metrics: dict[str, Any],
+                 **extra: Any) -> None:
+    """Append one epoch's line (``metrics`` and ``extra``) to the trial's epoch log."""
+    with open(Path(state_dir) / trial_id / EPOCHS_FILE, "a") as log:
+        log.write(json.dumps({**metrics, **extra}) + "\n")
 
 
 def trial_folder(state_dir: str, trial_id: str, config: dict[str, Any]) -> Path:

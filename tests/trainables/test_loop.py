@@ -12,7 +12,8 @@ import torch.nn.functional as F
 from trainables.loop import (Hyperparams, Trainer, TrainSettings, TrialData, TrialDiverged,
                              arch_from_params, fit)
 from trainables.model import MLPArch, weight_matrices
-from trainables.trial import pick_device, trial_seed
+from trainables.trial import pick_device
+from trainables.trialfiles import trial_seed
 
 CPU = torch.device("cpu")
 PARAMS = {"depth": 2, "width_0": 32, "width_1": 16, "dropout": 0.0, "activation": "relu",
