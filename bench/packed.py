@@ -39,8 +39,8 @@ import torch
 
 from bench import require_positive
 from trainables.data import Standardiser
-from trainables.loop import (Hyperparams, Trainer, TrainSettings, TrialData, TrialDiverged,
-                             arch_from_params)
+from trainables.loop import (Trainer, TrainSettings, TrialData, TrialDiverged,
+                             arch_from_params, hyperparams_from_params)
 from trainables.packed import PackedTrainer
 from trainables.synth import sample_jets
 
@@ -140,8 +140,8 @@ def time_sequential(data: TrialData, settings: TrainSettings, device: torch.devi
     setup = train = evaluate = 0.0
     for i, config in enumerate(configs):
         t0 = time.perf_counter()
-        hp = Hyperparams(lr=config["lr"], l1=config["l1"], l2=config["l2"])
-        trainer = Trainer(arch_from_params(config), hp, settings, data, device, seed=seed + i)
+        trainer = Trainer(arch_from_params(config), hyperparams_from_params(config), settings,
+                          data, device, seed=seed + i)
         _sync(device)
         setup += time.perf_counter() - t0
         for _ in range(epochs):

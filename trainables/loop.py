@@ -29,7 +29,8 @@ import torch.nn.functional as F
 from trainables.metrics_torch import roc_auc_ovr_batched
 from trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
 
-__all__ = ["TrialData", "TrainSettings", "Hyperparams", "Trainer", "fit", "TrialDiverged",
+__all__ = ["TrialData", "TrainSettings", "Hyperparams", "hyperparams_from_params", "Trainer",
+           "fit", "TrialDiverged",
            "arch_from_params", "predict_proba"]
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,12 @@ def arch_from_params(params: dict[str, Any], n_inputs: int = 16, n_classes: int 
         dropout=float(params.get("dropout", 0.0)),
         batch_norm=bool(params.get("batch_norm", False)),
     )
+
+
+def hyperparams_from_params(params: dict[str, Any]) -> Hyperparams:
+    """A trial config's optimiser knobs: ``lr``, and ``l1``, ``l2`` (0 when absent)."""
+    return Hyperparams(lr=float(params["lr"]), l1=float(params.get("l1", 0.0)),
+                       l2=float(params.get("l2", 0.0)))
 
 
 def _optimizer(name: str, params: Any, lr: float, device: torch.device) -> torch.optim.Optimizer:

@@ -42,7 +42,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainables.loop import Hyperparams, TrainSettings, TrialData, arch_from_params
+from trainables.loop import (Hyperparams, TrainSettings, TrialData, arch_from_params,
+                             hyperparams_from_params)
 from trainables.metrics_torch import roc_auc_ovr_batched
 from trainables.model import MLPArch, build_mlp
 
@@ -126,8 +127,7 @@ class PackedTrainer:
         was); ``params`` as :func:`~trainables.loop.arch_from_params` takes, plus ``lr``,
         ``l1``, ``l2``. Returns the slot."""
         arch = arch_from_params(params, n_inputs=self.n_inputs, n_classes=self.n_classes)
-        hp = Hyperparams(lr=float(params["lr"]), l1=float(params.get("l1", 0.0)),
-                         l2=float(params.get("l2", 0.0)))
+        hp = hyperparams_from_params(params)
         self._check_arch(arch, hp)
         free = [s for s in range(self.capacity) if s not in self._slots]
         if not free:

@@ -17,7 +17,8 @@ from typing import Any
 import torch
 from ray import tune
 
-from trainables.loop import Hyperparams, Trainer, TrainSettings, TrialData, arch_from_params, fit
+from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
+                             hyperparams_from_params)
 from trainables.trialfiles import (STATE_FILE, append_epoch, for_tune, has_ended,
                                    trial_folder, trial_seed)
 
@@ -71,8 +72,7 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     trial_id = tune.get_context().get_trial_id() or "local"
     device = pick_device(settings.device)
     arch = arch_from_params(config, n_inputs=data.x_train.shape[1])
-    hp = Hyperparams(lr=float(config["lr"]), l1=float(config.get("l1", 0.0)),
-                     l2=float(config.get("l2", 0.0)))
+    hp = hyperparams_from_params(config)
     path = trial_folder(settings.state_dir, trial_id, config) / STATE_FILE
     resume_state = None
     if path.is_file():

@@ -17,7 +17,8 @@ import torch
 
 from study.config import PACKABLE_ACTIVATIONS
 from study.evaluate import load_best_model
-from trainables.loop import Trainer, TrainSettings, TrialData, arch_from_params, fit
+from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
+                             hyperparams_from_params)
 from trainables.pack_server import PackServer
 from trainables.packed import PACKED_ACTIVATIONS
 from trainables.trial import save_state
@@ -94,19 +95,13 @@ def test_a_trial_trains_epoch_by_epoch_with_its_own_files(small_trial_data: Tria
     best = min(metrics, key=lambda m: m["val_loss"])
     model, arch, epoch = load_best_model(state_path(settings.state_dir, "t1"))
     assert epoch == best["epoch"] and arch.widths == (16, 8)
-    trainer = Trainer(arch_from_params(CONFIG, 16), _hp(CONFIG), settings, small_trial_data,
+    trainer = Trainer(arch_from_params(CONFIG, 16), hyperparams_from_params(CONFIG), settings, small_trial_data,
                       torch.device("cpu"), seed=1)
     trainer.load_state_dict(state["trainer"])
     assert trainer.epoch == 3
     assert trainer.evaluate()["val_loss"] == pytest.approx(metrics[-1]["val_loss"], rel=1e-5)
     ray.get(pack.release.remote("t1"))
     assert ray.get(pack.stats.remote())["members"] == 0
-
-
-def _hp(config: dict) -> Any:
-    from trainables.loop import Hyperparams
-
-    return Hyperparams(lr=config["lr"], l1=config["l1"], l2=config["l2"])
 
 
 def test_trials_waiting_together_train_in_one_round(small_trial_data: TrialData,
@@ -149,7 +144,7 @@ def test_a_trainer_checkpoint_resumes_in_a_pack(small_trial_data: TrialData,
     packs) continues at epoch 3 from its own weights."""
     settings = _settings(tmp_path, max_epochs=4)
     folder = _folder(settings, "r")
-    trainer = Trainer(arch_from_params(CONFIG, 16), _hp(CONFIG), settings, small_trial_data,
+    trainer = Trainer(arch_from_params(CONFIG, 16), hyperparams_from_params(CONFIG), settings, small_trial_data,
                       torch.device("cpu"), seed=trial_seed(settings.seed, "r"))
     states: list[dict] = []
 

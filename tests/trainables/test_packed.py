@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import torch
 
-from trainables.loop import Hyperparams, Trainer, TrainSettings, TrialData, arch_from_params
+from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params,
+                             hyperparams_from_params)
 from trainables.metrics import roc_auc_ovr
 from trainables.model import build_mlp
 from trainables.metrics_torch import roc_auc_ovr_batched
@@ -48,14 +49,10 @@ def _one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-def _hp(params: dict) -> Hyperparams:
-    return Hyperparams(lr=params["lr"], l1=params["l1"], l2=params["l2"])
-
-
 def _solo(data: TrialData, params: dict, seed: int, epochs: int = 2,
           device: torch.device = CPU) -> list[tuple[float, dict]]:
     """``Trainer`` on the pack's batch order: (running loss, metrics) per epoch."""
-    trainer = Trainer(arch_from_params(params), _hp(params), SETTINGS, data, device, seed=seed)
+    trainer = Trainer(arch_from_params(params), hyperparams_from_params(params), SETTINGS, data, device, seed=seed)
     trainer.generator.manual_seed(PACK_SEED)
     return [(trainer.train_epoch(), trainer.evaluate()) for _ in range(epochs)]
 
@@ -88,7 +85,7 @@ def _assert_same(a: list[tuple[float, dict]], b: list[tuple[float, dict]],
 def test_one_padded_model_matches_trainer(small_trial_data: TrialData, trim: bool) -> None:
     # depth 2, widths 64/32 padded to depth 4 x 128 units (trim: 2 x 64), with L1 and L2 on
     solo = _solo(small_trial_data, BASE, seed=PACK_SEED)
-    trainer = Trainer(arch_from_params(BASE), _hp(BASE), SETTINGS, small_trial_data, CPU,
+    trainer = Trainer(arch_from_params(BASE), hyperparams_from_params(BASE), SETTINGS, small_trial_data, CPU,
                       seed=PACK_SEED)  # same seed for init and batch order, nothing re-seeded
     assert trainer.train_epoch() == pytest.approx(solo[0][0], rel=1e-12)
     _assert_same(_packed(small_trial_data, [BASE], [PACK_SEED], trim=trim)[0], solo)
@@ -164,7 +161,7 @@ def test_state_round_trip(small_trial_data: TrialData) -> None:
     pt.train_epoch([slot])
     state = pt.state(slot)
     # weights load into build_mlp and give the same metrics as the packed model
-    trainer = Trainer(arch_from_params(params), _hp(params), SETTINGS, small_trial_data, CPU,
+    trainer = Trainer(arch_from_params(params), hyperparams_from_params(params), SETTINGS, small_trial_data, CPU,
                       seed=0)
     trainer.model.load_state_dict(state["model"])
     trainer.optimizer.load_state_dict(state["optimizer"])
@@ -188,7 +185,7 @@ def test_state_round_trip(small_trial_data: TrialData) -> None:
 
 def test_a_trainer_checkpoint_continues_in_a_pack(small_trial_data: TrialData) -> None:
     params = MIXED[2]
-    trainer = Trainer(arch_from_params(params), _hp(params), SETTINGS, small_trial_data, CPU,
+    trainer = Trainer(arch_from_params(params), hyperparams_from_params(params), SETTINGS, small_trial_data, CPU,
                       seed=6)
     trainer.train_epoch()
     pt = PackedTrainer(small_trial_data, SETTINGS, CPU, 4, 128, capacity=1)
