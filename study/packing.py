@@ -20,8 +20,8 @@ from study.config import StudyConfig
 from study.tables import write_atomic
 from trainables.loop import TrainSettings, TrialData
 
-__all__ = ["PACKED_TRIAL_CPUS", "PACK_DATA", "pack_name", "pack_shape", "write_pack_data", "start_packs",
-           "packed_trainable", "pack_stats"]
+__all__ = ["PACKED_TRIAL_CPUS", "PACK_DATA", "pack_name", "pack_shape", "write_pack_data",
+           "start_packs", "packed_trainable", "pack_stats"]
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> l
                            num_gpus=r.gpus_per_trial, max_restarts=-1, max_concurrency=1000)
              .remote(str(data_file), settings, capacity=r.pack_size, max_depth=max_depth,
                      max_width=max_width, groups=r.pack_groups) for i in range(count)]
-    stats = ray.get([p.stats.remote() for p in packs])  # fail here, not inside a trial
+    stats = pack_stats(packs)  # fail here, not inside a trial
     logger.info("%d pack(s) of %d on %s", count, r.pack_size, stats[0]["device"])
     return packs
 

@@ -30,7 +30,7 @@ from trainables.metrics_torch import roc_auc_ovr_batched
 from trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
 
 __all__ = ["TrialData", "TrainSettings", "Hyperparams", "hyperparams_from_params", "Trainer",
-           "fit", "TrialDiverged",
+           "fit", "is_better", "TrialDiverged",
            "arch_from_params", "predict_proba"]
 
 logger = logging.getLogger(__name__)
@@ -212,7 +212,8 @@ class Trainer:
             torch.set_rng_state(state["torch_rng"].cpu())
 
 
-def _better(value: float, best: float | None, mode: str) -> bool:
+def is_better(value: float, best: float | None, mode: str) -> bool:
+    """``value`` beats ``best`` (``min`` or ``max``); a finite value beats none or NaN."""
     if best is None or not math.isfinite(best):
         return math.isfinite(value)
     return value < best if mode == "min" else value > best
@@ -242,7 +243,7 @@ def fit(trainer: Trainer, report: Report, resume_state: dict[str, Any] | None = 
         metrics: dict[str, Any] = {"epoch": trainer.epoch, "train_loss_running": running,
                                    **trainer.evaluate(), "n_params": trainer.n_params,
                                    "flops": trainer.flops}
-        if _better(metrics[s.metric], best["value"], s.mode):
+        if is_better(metrics[s.metric], best["value"], s.mode):
             best = {"epoch": trainer.epoch, "value": metrics[s.metric],
                     "model": {k: v.detach().cpu().clone()
                               for k, v in trainer.model.state_dict().items()}}

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainables.loop import TrainSettings, TrialData, arch_from_params
+from trainables.loop import TrainSettings, TrialData, arch_from_params, is_better
 from trainables.model import count_flops, count_params
 from trainables.packed import PackedTrainer
 from trainables.packed_trial import NO_SLOT
@@ -61,7 +60,6 @@ EVICT_S = 120.0
 @dataclass
 class _Member:
     slot: int
-    config: dict[str, Any]
     n_params: int
     flops: int
     best: dict[str, Any]
@@ -135,7 +133,7 @@ class PackServer:
                 return {"status": "full"}
             slot = self.trainer.add(config, seed=trial_seed(self.settings.seed, trial_id))
             arch = arch_from_params(config, n_inputs=self.trainer.n_inputs)
-            member = _Member(slot=slot, config=config, n_params=count_params(arch),
+            member = _Member(slot=slot, n_params=count_params(arch),
                              flops=count_flops(arch), best={"epoch": 0, "value": None,
                                                            "model": None}, elapsed_s=0.0)
             if state is not None:
@@ -273,9 +271,7 @@ class PackServer:
                        **evaluated[m.slot], "n_params": m.n_params, "flops": m.flops,
                        "time_s": m.elapsed_s + time.perf_counter() - m.started}
             value = metrics[s.metric]
-            improved = math.isfinite(value) and (
-                m.best["value"] is None or not math.isfinite(m.best["value"])
-                or (value < m.best["value"] if s.mode == "min" else value > m.best["value"]))
+            improved = is_better(value, m.best["value"], s.mode)
             due = epoch % s.checkpoint_every == 0 or epoch == s.max_epochs
             state = self.trainer.state(m.slot) if improved or due else None  # on the CPU
             if improved:
