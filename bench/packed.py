@@ -114,18 +114,15 @@ def time_packed(data: TrialData, settings: TrainSettings, device: torch.device,
     pt = PackedTrainer(data, settings, device, MAX_DEPTH, MAX_WIDTH, capacity=len(configs),
                        seed=seed)
     slots = [pt.add(c, seed=seed + i) for i, c in enumerate(configs)]
-    parts = pt.groups(slots, groups)
     _sync(device)
     setup = time.perf_counter() - start
     train = evaluate = 0.0
     diverged = 0
     for _ in range(epochs):
         t0 = time.perf_counter()
-        perm = torch.randperm(len(data.x_train), device=device, generator=pt.generator)
-        losses = {k: v for part in parts for k, v in pt.train_epoch(part, perm).items()}
+        losses = pt.train_epoch(slots, groups=groups)
         t1 = time.perf_counter()
-        for part in parts:
-            pt.evaluate(part)
+        pt.evaluate(slots, groups=groups)
         t2 = time.perf_counter()
         train, evaluate = train + t1 - t0, evaluate + t2 - t1
         diverged = sum(math.isnan(v) for v in losses.values())

@@ -255,14 +255,8 @@ class PackServer:
         began = time.perf_counter()
         if self.stats_["first_round_at"] is None:
             self.stats_["first_round_at"] = began
-        pt = self.trainer
-        parts = pt.groups(slots, self.groups)
-        perm = torch.randperm(len(pt.x_train), device=pt.device, generator=pt.generator)
-        running, evaluated = {}, {}
-        for part in parts:  # one permutation for the round, whatever the grouping
-            running.update(pt.train_epoch(part, perm))
-        for part in parts:
-            evaluated.update(pt.evaluate(part))
+        running = self.trainer.train_epoch(slots, groups=self.groups)
+        evaluated = self.trainer.evaluate(slots, groups=self.groups)
         s = self.settings
         out, writes = {}, []
         for tid, m in batch.items():

@@ -194,21 +194,30 @@ class PackedTrainer:
 
     # ------------------------------------------------------------------ training
 
-    def train_epoch(self, slots: Sequence[int], perm: torch.Tensor | None = None
-                    ) -> dict[int, float]:
+    def train_epoch(self, slots: Sequence[int], perm: torch.Tensor | None = None,
+                    groups: int | None = None) -> dict[int, float]:
         """One pass over the training split for ``slots``, all on one permutation (``perm``,
         else the next of :attr:`generator`); returns each model's mean batch cross-entropy
-        (train mode, without penalties), NaN for a model that diverged. One host sync."""
+        (train mode, without penalties), NaN for a model that diverged. One host sync per
+        call: one call for all ``slots``, or with ``groups``, one per :meth:`groups` run."""
         slots = self._check_slots(slots)
         if not slots:
             return {}
-        n, bs, m_count = len(self.x_train), self.settings.batch_size, len(slots)
+        n = len(self.x_train)
         if perm is None:
             perm = torch.randperm(n, device=self.device, generator=self.generator)
         elif perm.shape != (n,):
             raise ValueError(f"perm must be a permutation of the {n} training jets, got shape "
                              f"{tuple(perm.shape)}")
-        perm, cfg = perm.to(self.device), self._config(slots)
+        out: dict[int, float] = {}
+        for part in [slots] if groups is None else self.groups(slots, groups):
+            out.update(self._train_call(part, perm.to(self.device)))
+        return out
+
+    def _train_call(self, slots: list[int], perm: torch.Tensor) -> dict[int, float]:
+        """:meth:`train_epoch` for ``slots`` as one batched computation."""
+        n, bs, m_count = len(self.x_train), self.settings.batch_size, len(slots)
+        cfg = self._config(slots)
         p, m, v = (self._gather(t, cfg) for t in (self._param, self._exp_avg, self._exp_avg_sq))
         dead, g = ~self._gather(self._live, cfg), torch.zeros_like(p)
         layers = self._layers(p, m_count, cfg["shapes"])
@@ -258,15 +267,18 @@ class PackedTrainer:
         return out
 
     @torch.no_grad()
-    def evaluate(self, slots: Sequence[int]) -> dict[int, dict[str, float]]:
+    def evaluate(self, slots: Sequence[int], groups: int | None = None
+                 ) -> dict[int, dict[str, float]]:
         """Per slot, what ``Trainer.evaluate`` gives: eval-mode ``train_loss`` on the first
         ``train_eval_jets`` training jets, ``val_loss``, ``val_acc``, ``val_auc`` (mean
-        one-vs-rest AUC); all NaN for a model whose outputs are not finite."""
+        one-vs-rest AUC); all NaN for a model whose outputs are not finite. With ``groups``,
+        the models are evaluated in :meth:`groups` runs (less padding)."""
         slots = self._check_slots(slots)
         chunk = max(1, EVAL_MODEL_JETS // max(len(self.x_val), len(self.x_train_eval), 1))
+        runs = [slots] if groups is None else self.groups(slots, groups)
         out: dict[int, dict[str, float]] = {}
-        for first in range(0, len(slots), chunk):
-            part = slots[first:first + chunk]
+        for part in (run[first:first + chunk] for run in runs
+                     for first in range(0, len(run), chunk)):
             cfg = self._config(part)
             layers = self._layers(self._gather(self._param, cfg), len(part), cfg["shapes"])
             p_train = self._predict(layers, self.x_train_eval, cfg)
