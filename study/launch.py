@@ -137,13 +137,15 @@ def _set_aside_orphans(folder: Path) -> None:
 
 
 def _best_trial(trials: pd.DataFrame, cfg: StudyConfig) -> str | None:
-    """The trial with the best value of the search metric at any epoch (failed ones excluded)."""
-    ok = trials[(trials["status"] != "failed") & trials["best_epoch"].notna()]
-    if ok.empty:
+    """The trial with the best value of the search metric at any epoch (failed ones excluded):
+    the report's rule (``analysis.summary.best_trial``), so both name the same trial."""
+    from analysis.errors import AnalysisError
+    from analysis.summary import best_trial
+
+    try:
+        return str(best_trial(trials, cfg.search.metric, cfg.mode == "max")["trial_id"])
+    except AnalysisError:  # no trial finished an epoch without failing
         return None
-    col = f"best_{cfg.search.metric}"
-    index = ok[col].idxmin() if cfg.mode == "min" else ok[col].idxmax()
-    return str(ok.loc[index, "trial_id"])
 
 
 def _saved_config(cfg: StudyConfig, folder: Path) -> StudyConfig:
