@@ -18,29 +18,17 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from trainables.loop import arch_from_params
+from trainables.loop import TrialData, arch_from_params
 from trainables.model import build_mlp
 
-__all__ = ["PlainData", "train_mlp", "plain_tuner", "trial_epochs"]
-
-
-@dataclass(frozen=True)
-class PlainData:
-    """The standardised training and validation splits (numpy), shipped once to the trials."""
-
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_val: np.ndarray
-    y_val: np.ndarray
+__all__ = ["train_mlp", "plain_tuner", "trial_epochs"]
 
 
 def _weight_penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor:
@@ -49,7 +37,7 @@ def _weight_penalty(model: nn.Module, l1: float, l2: float) -> torch.Tensor:
             + l2 * sum(w.pow(2).sum() for w in weights))
 
 
-def train_mlp(config: dict[str, Any], data: PlainData, max_epochs: int,
+def train_mlp(config: dict[str, Any], data: TrialData, max_epochs: int,
               batch_size: int = 1024) -> None:
     """The function trainable: train one configuration, report and checkpoint every epoch."""
     from ray import tune
@@ -97,7 +85,7 @@ def train_mlp(config: dict[str, Any], data: PlainData, max_epochs: int,
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(tmp))
 
 
-def plain_tuner(data: PlainData, *, space: Any, num_trials: int, max_epochs: int,
+def plain_tuner(data: TrialData, *, space: Any, num_trials: int, max_epochs: int,
                 max_concurrent: int, grace_period: int, reduction_factor: int, seed: int,
                 storage_path: str, use_gpu: bool, time_budget_s: float | None = None,
                 callbacks: list | None = None) -> Any:

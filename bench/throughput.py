@@ -215,7 +215,8 @@ def run_plain(data_dir: Path, work: Path, *, trials: int, epochs: int, concurren
     tune, count trial-epochs from the ``ResultGrid``, shut Ray down."""
     import ray
 
-    from bench.plain_recipe import PlainData, plain_tuner, trial_epochs
+    from bench.plain_recipe import plain_tuner, trial_epochs
+    from trainables.loop import TrialData
     from study.config import SpaceConfig
     from study.space import SpaceFunction
 
@@ -225,7 +226,7 @@ def run_plain(data_dir: Path, work: Path, *, trials: int, epochs: int, concurren
     with GpuMonitor(enabled=use_gpu) as gpu:
         t0 = time.time()
         s = _load_splits(data_dir)
-        data = PlainData(s.x_train, s.y_train, s.x_val, s.y_val)
+        data = TrialData(s.x_train, s.y_train, s.x_val, s.y_val)
         loaded = time.time()
         ray.init(address="local", include_dashboard=False, log_to_driver=False,
                  logging_level=logging.ERROR,
