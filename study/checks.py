@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional",
-           "Points"]
+           "Points", "folder_name_problem", "MAX_NAME_BYTES"]
 
 _BAD = object()  # sentinel: the value is not acceptable
 
@@ -99,24 +99,65 @@ class Float(Check):
         return (self.lo - 1.0) if self.lo is not None else float("nan")
 
 
+def _is_control(char: str) -> bool:
+    """Control, surrogate, line-separator and format characters (bidi overrides can make a
+    name read as another), except the joiners some scripts need in words."""
+    import unicodedata
+
+    category = unicodedata.category(char)
+    return category in ("Cc", "Cs", "Zl", "Zp") or (category == "Cf" and char not in "\u200c\u200d")
+
+
+#: The longest folder name most file systems accept (bytes of UTF-8).
+MAX_NAME_BYTES = 255
+
+
+def folder_name_problem(value: str) -> str | None:
+    """Why ``value`` cannot be one plain folder name, or None when it can.
+
+    A study's name becomes ``<results_dir>/<name>``: a separator, ``..`` or an absolute path
+    would put the study (and its clean-up) somewhere else; a leading dot hides it; control
+    characters and NUL are refused by file systems or garble terminals. Unicode letters are fine.
+    """
+    if value in (".", ".."):
+        return f"{value!r} is not a folder of its own"
+    if "/" in value or "\\" in value:
+        return "it holds a path separator"
+    if ".." in value:
+        return "it holds '..'"
+    if value.startswith("."):
+        return "it starts with '.' (a hidden folder)"
+    if value != value.strip():
+        return "it starts or ends with a space"
+    if any(_is_control(c) for c in value):
+        return "it holds a control character"
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"it is longer than {MAX_NAME_BYTES} bytes"
+    return None
+
+
 @dataclass(frozen=True)
 class Text(Check):
-    """A non-empty string without path separators when ``name_like``."""
+    """A non-empty string (never holding NUL); one plain folder name when ``name_like``
+    (:func:`folder_name_problem`)."""
 
     name_like: bool = False
 
     def describe(self) -> str:
-        return "a name of letters, digits, '-', '_' or '.'" if self.name_like else "a non-empty string"
+        if self.name_like:
+            return ("one plain folder name (no '/' or '\\', no '..', not starting with '.', "
+                    "no control characters)")
+        return "a non-empty string"
 
     def clean(self, value: Any) -> Any:
-        if not isinstance(value, str) or not value.strip():
+        if not isinstance(value, str) or not value.strip() or "\0" in value:
             return _BAD
-        if self.name_like and not all(c.isalnum() or c in "-_." for c in value):
+        if self.name_like and folder_name_problem(value) is not None:
             return _BAD
         return value
 
     def bad_example(self) -> Any:
-        return "a/b c" if self.name_like else ""
+        return "../elsewhere" if self.name_like else ""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,8 @@ import pandas as pd
 from study.collect import build_tables, from_result_grid
 from study.config import StudyConfig
 from study.ledger import TrialLedger
+from study.lock import StudyLock, raise_if_busy
+from study.paths import abandon_study_folder
 from study.prepare import (PreparedData, check_folder, prepare_data, results_folder,
                            write_config)
 from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
@@ -165,14 +167,28 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
     """Run the whole study described by ``cfg``; returns where the results are.
 
     ``progress`` receives the one-line status whenever it changes; ``callbacks`` are extra
-    Ray Tune callbacks (they must live in importable modules).
+    Ray Tune callbacks (they must live in importable modules). The driver holds the study's
+    lock (:mod:`study.lock`) throughout: a second driver on the same study is refused.
     """
     if resume and cfg.storage.name is None:
         raise ConfigError("--resume needs storage.name: the name of the study folder to "
                           "continue, e.g. --set storage.name=study-20261125-134000")
     folder = results_folder(cfg)
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
-    check_folder(folder, resume)
+    raise_if_busy(folder)
+    created = check_folder(folder, resume)
+    try:
+        with StudyLock(folder):
+            return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
+    except BaseException:
+        if created:  # bad data: leave no half-made study to trip over when rerun
+            abandon_study_folder(folder)
+        raise
+
+
+def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
+                progress: Callable[[str], None] | None, verbose: bool,
+                callbacks: Sequence[Any]) -> StudyOutcome:
     if resume:
         cfg = _saved_config(cfg, folder)
     prepared = prepare_data(cfg, folder)  # bad data stops here, before the folder is a study

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from study.config import StudyConfig
+from study.paths import FileRecord, claim_study_folder, inside, study_folder
 from study.tables import write_json, write_text
 from trainables.data import JetSplits, load_jets, split_jets
 from trainables.errors import ConfigError
@@ -26,11 +27,13 @@ logger = logging.getLogger(__name__)
 def results_folder(cfg: StudyConfig) -> Path:
     """``<results_dir>/<name>``; a study without a name gets one from the clock."""
     name = cfg.storage.name or time.strftime("study-%Y%m%d-%H%M%S")
-    return Path(cfg.storage.results_dir).expanduser().resolve() / name
+    return study_folder(cfg.storage.results_dir, name)
 
 
-def check_folder(folder: Path, resume: bool) -> None:
-    """Refuse to mix two studies in one folder, or to resume one that is not there."""
+def check_folder(folder: Path, resume: bool) -> bool:
+    """Refuse to mix two studies in one folder, to resume one that is not there, or to write
+    into a folder of the user's; then claim the folder (:func:`study.paths.claim_study_folder`).
+    Returns True when this call created the folder."""
     existing = folder / "config.yaml"
     if resume and not existing.is_file():
         raise ConfigError(f"--resume: {folder} holds no study (no config.yaml); check "
@@ -38,13 +41,16 @@ def check_folder(folder: Path, resume: bool) -> None:
     if not resume and existing.exists():
         raise ConfigError(f"storage.name {folder.name!r}: {folder} already holds a study; "
                           f"pass --resume to continue it, or set another storage.name")
+    created = not folder.exists()
+    claim_study_folder(folder)
+    return created
 
 
 def write_config(cfg: StudyConfig, folder: Path) -> None:
     """Write the resolved config: from now on the folder holds a study. Done only once the
     data has loaded, so bad data leaves no half-made study behind."""
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(cfg.to_yaml(), folder / "config.yaml")
+    write_text(cfg.to_yaml(), inside(folder, "config.yaml"))
 
 
 @dataclass(frozen=True)
@@ -59,18 +65,58 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
     d = cfg.data
     path = d.path
     if path is None:
-        data_dir = folder / "data"
+        data_dir = inside(folder, "data")
         path = str(data_dir)
-        files = sorted(data_dir.glob("*.h5"))
-        mark = (synthetic_mark(files[0]) or {}) if files else {}
-        if (mark.get("seed"), mark.get("n_jets_total")) != (d.synthetic_seed, d.synthetic_jets):
-            for stale in data_dir.glob("*.h5"):  # from an earlier, different attempt
-                stale.unlink()
-            logger.info("writing %d synthetic jets to %s", d.synthetic_jets, data_dir)
-            write_synthetic(data_dir, d.synthetic_jets, d.synthetic_seed)
+        _synthetic_jets(data_dir, d.synthetic_jets, d.synthetic_seed)
     table = load_jets(path, d.format, d.max_jets)
     splits = split_jets(table, d.val_fraction, d.test_fraction, d.split_seed)
     folder.mkdir(parents=True, exist_ok=True)
-    write_json(splits.scaler.to_dict(), folder / "scaler.json")
-    write_json(splits.summary, folder / "data_summary.json")
+    write_json(splits.scaler.to_dict(), inside(folder, "scaler.json"))
+    write_json(splits.summary, inside(folder, "data_summary.json"))
     return PreparedData(splits=splits, data_path=path, synthetic=table.synthetic is not None)
+
+
+#: The synthetic jets' record in ``<study>/data``: the files jetstudy wrote there, and for
+#: which seed and size; only these are ever deleted (when the config asks for other jets).
+SYNTHETIC_RECORD = ".jetstudy-synthetic.json"
+_JETS_PER_FILE = 10_000  # write_synthetic's default: the original files' size
+
+
+def _synthetic_names(n_jets: int, seed: int) -> list[str]:
+    """The files ``write_synthetic`` writes (and their temporaries), named before writing so a
+    kill mid-write leaves them recorded."""
+    names = []
+    for start in range(0, n_jets, _JETS_PER_FILE):
+        name = f"jetImage_synth_{seed}_{start}_{min(start + _JETS_PER_FILE, n_jets)}.h5"
+        names += [name, f"{name}.tmp"]
+    return names
+
+
+def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
+    """Make ``data_dir`` hold exactly the synthetic jets the config asks for, deleting only
+    files jetstudy recorded there, and refusing a folder with files of anyone else."""
+    record = FileRecord(data_dir, SYNTHETIC_RECORD)
+    foreign = record.foreign()
+    if foreign and not record.read():  # a study written before the record existed
+        files = [data_dir / n for n in foreign]
+        if all(f.suffix == ".h5" and f.is_file() and not f.is_symlink() and synthetic_mark(f)
+               for f in files):
+            marks = {(m.get("seed"), m.get("n_jets_total"))
+                     for m in map(synthetic_mark, files)}
+            if marks == {(seed, n_jets)}:
+                return
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise ConfigError(
+            f"data.path is null (synthetic jets), but {data_dir} holds files jetstudy did not "
+            f"write there ({shown}); move them out of the study folder, or set data.path to "
+            f"your data")
+    info = record.read()
+    if (info.get("seed"), info.get("n_jets")) == (seed, n_jets) and all(
+            (data_dir / n).is_file() for n in record.names if not n.endswith(".tmp")):
+        return
+    record.remove_recorded()  # from an earlier, different (or interrupted) attempt
+    record.record(_synthetic_names(n_jets, seed), seed=seed, n_jets=n_jets, complete=False)
+    logger.info("writing %d synthetic jets to %s", n_jets, data_dir)
+    written = write_synthetic(data_dir, n_jets, seed, _JETS_PER_FILE)
+    record.record([p.name for p in written], seed=seed, n_jets=n_jets, complete=True)

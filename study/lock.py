@@ -1,0 +1,270 @@
+"""One driver per study: a lock file in the study folder, with a heartbeat.
+
+Two drivers on one study would both write its tables and trial folders (and run twice the
+trials asked for), so ``jetstudy run`` holds ``<study>/driver.lock`` for the whole run. The
+lock is a small JSON file (host, pid, start time, a heartbeat) that
+
+* is created atomically (a hard link of a finished file, which fails if the lock exists; this
+  holds on NFS too, where ``O_EXCL`` historically did not), so two drivers never both win;
+* is rewritten every :data:`HEARTBEAT_S` seconds by a daemon thread, so a driver on another
+  node can tell a live holder from a dead one on shared storage;
+* counts as stale, and is taken over, when its heartbeat is older than :data:`STALE_AFTER_S`
+  or, on the same host, when its process is gone (``kill -9``: recovered at once) or the
+  machine rebooted since.
+
+>>> with StudyLock(folder):    # doctest: +SKIP
+...     run the study
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from trainables.errors import JetstudyError
+
+__all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LockInfo", "StudyBusy", "StudyLock",
+           "read_lock", "raise_if_busy"]
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = "driver.lock"
+#: Seconds between heartbeats.
+HEARTBEAT_S = 5.0
+#: A heartbeat older than this (6 periods: room for a slow shared file system and clock skew
+#: between nodes) means the driver is gone.
+STALE_AFTER_S = 30.0
+
+
+class StudyBusy(JetstudyError):
+    """Another driver holds the study (the message names it)."""
+
+
+def _boot_id() -> str:
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (tells a reused pid apart)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """What a lock file says about its driver."""
+
+    host: str
+    pid: int
+    started: float
+    heartbeat: float
+    token: str
+    boot_id: str = ""
+    process_start: str = ""
+
+    @classmethod
+    def mine(cls) -> LockInfo:
+        now = time.time()
+        return cls(host=socket.gethostname(), pid=os.getpid(), started=now, heartbeat=now,
+                   token=uuid.uuid4().hex, boot_id=_boot_id(),
+                   process_start=_process_start(os.getpid()))
+
+    def to_json(self) -> str:
+        return json.dumps({**self.__dict__, "started_utc": _utc(self.started)}, indent=1) + "\n"
+
+    def stale_reason(self, now: float | None = None) -> str | None:
+        """Why this holder is gone, or None while it looks alive."""
+        age = (time.time() if now is None else now) - self.heartbeat
+        if age > STALE_AFTER_S:
+            return f"its heartbeat is {age:.0f} s old"
+        if self.host == socket.gethostname():
+            if self.boot_id and self.boot_id != _boot_id():
+                return "its machine restarted since"
+            if not _pid_alive(self.pid):
+                return f"process {self.pid} is gone"
+            if self.process_start and self.process_start != _process_start(self.pid):
+                return f"process {self.pid} is gone (its pid was reused)"
+        return None
+
+    def describe(self) -> str:
+        age = max(0.0, time.time() - self.heartbeat)
+        return (f"host {self.host}, pid {self.pid}, running since {_utc(self.started)}, "
+                f"last heartbeat {age:.0f} s ago")
+
+
+def _utc(t: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
+
+
+def read_lock(folder: Path) -> LockInfo | None:
+    """The lock of the study in ``folder``, or None when there is none (or it is unreadable:
+    a half-written file from a dead driver counts as none once it is old)."""
+    path = Path(folder) / LOCK_FILE
+    try:
+        raw = json.loads(path.read_text())
+        fields = {k: raw[k] for k in LockInfo.__dataclass_fields__ if k in raw}
+        return LockInfo(**fields)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+
+
+def _busy(folder: Path, holder: LockInfo) -> StudyBusy:
+    return StudyBusy(
+        f"storage.name {folder.name!r}: another jetstudy driver is running this study "
+        f"({holder.describe()}); wait for it to finish or stop it (kill {holder.pid} on "
+        f"{holder.host}), or set another storage.name. A driver killed with kill -9 frees the "
+        f"study at once on the same host, after {STALE_AFTER_S:.0f} s elsewhere")
+
+
+def raise_if_busy(folder: Path) -> None:
+    """Raise :class:`StudyBusy` when a live driver holds the study in ``folder`` (checked
+    before anything else, so the second driver is told why, whatever else it would meet)."""
+    holder = read_lock(folder)
+    if holder is not None and holder.stale_reason() is None:
+        raise _busy(Path(folder), holder)
+
+
+def _write_new(path: Path, text: str) -> bool:
+    """Create ``path`` holding ``text`` only if it does not exist; True when created."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp.write_text(text)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: exclusive create instead
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        return True
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class StudyLock:
+    """Hold ``<folder>/driver.lock`` while the block runs; raise :class:`StudyBusy` naming
+    the other driver when it is held."""
+
+    def __init__(self, folder: Path, heartbeat_s: float = HEARTBEAT_S) -> None:
+        self.path = Path(folder) / LOCK_FILE
+        self.heartbeat_s = heartbeat_s
+        self.info: LockInfo | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def acquire(self) -> None:
+        info = LockInfo.mine()
+        for _ in range(5):
+            if _write_new(self.path, info.to_json()):
+                self.info = info
+                self._thread = threading.Thread(target=self._beat, name="jetstudy-lock",
+                                                daemon=True)
+                self._thread.start()
+                logger.info("holding %s", self.path)
+                return
+            holder = read_lock(self.path.parent)
+            if holder is None:
+                if self._unreadable_and_old():
+                    self._take_over(None)
+                else:
+                    time.sleep(0.2)  # being written right now
+                continue
+            reason = holder.stale_reason()
+            if reason is None:
+                raise _busy(self.path.parent, holder)
+            logger.warning("taking over the study lock %s: the driver (%s) is gone: %s",
+                           self.path, holder.describe(), reason)
+            self._take_over(holder)
+        raise StudyBusy(f"{self.path}: could not take the study lock (other drivers keep "
+                        f"taking it); stop the other jetstudy runs of this study and retry")
+
+    def _unreadable_and_old(self) -> bool:
+        try:
+            return time.time() - self.path.stat().st_mtime > STALE_AFTER_S
+        except FileNotFoundError:
+            return False
+
+    def _take_over(self, stale: LockInfo | None) -> None:
+        """Move the stale lock aside (only one contender's rename succeeds), and put it back
+        if what was moved was not the stale lock after all (a newer driver's)."""
+        aside = self.path.with_name(f".{self.path.name}.stale-{uuid.uuid4().hex}")
+        try:
+            os.rename(self.path, aside)
+        except FileNotFoundError:
+            return
+        try:
+            moved = json.loads(aside.read_text()).get("token")
+        except (OSError, ValueError, AttributeError):
+            moved = None
+        if stale is not None and moved != stale.token:
+            try:
+                os.link(aside, self.path)
+            except OSError:
+                pass
+        aside.unlink(missing_ok=True)
+
+    def _beat(self) -> None:
+        while self.info is not None and not self._stop.wait(self.heartbeat_s):
+            holder = read_lock(self.path.parent)
+            if holder is not None and holder.token != self.info.token:
+                logger.error("lost the study lock %s to %s", self.path, holder.describe())
+                return
+            if self.info is None:
+                return
+            self.info = LockInfo(**{**self.info.__dict__, "heartbeat": time.time()})
+            tmp = self.path.with_name(f".{self.path.name}.{self.info.token}.tmp")
+            try:
+                tmp.write_text(self.info.to_json())
+                os.replace(tmp, self.path)
+            except OSError as exc:  # storage hiccup: try again next beat
+                logger.warning("cannot refresh the study lock %s: %s", self.path, exc)
+
+    def release(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=self.heartbeat_s + 5)
+        if self.info is None:
+            return
+        holder = read_lock(self.path.parent)
+        if holder is not None and holder.token == self.info.token:
+            self.path.unlink(missing_ok=True)
+        self.info = None
+
+    def __enter__(self) -> StudyLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()

@@ -1,0 +1,143 @@
+"""Where jetstudy may write, and what it may delete: one place for both rules.
+
+* Every path a study writes is inside its study folder, ``<results_dir>/<name>``, and that
+  folder is inside ``results_dir`` once symbolic links are resolved (:func:`study_folder`,
+  :func:`inside`): a name such as ``..`` or a link pointing elsewhere can never put a study,
+  or its clean-up, beside the user's own files.
+* A study folder is jetstudy's only when jetstudy made it (:data:`STUDY_MARK`, written when the
+  folder is created) or it already holds a study (``config.yaml``); a folder holding anything
+  else is the user's, and is refused (:func:`claim_study_folder`).
+* jetstudy deletes only files it recorded as it created them (:class:`FileRecord`, a small
+  JSON manifest written *before* the files, so a kill mid-write still leaves them recorded).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from trainables.errors import ConfigError
+
+__all__ = ["STUDY_MARK", "study_folder", "inside", "claim_study_folder", "abandon_study_folder",
+           "FileRecord"]
+
+logger = logging.getLogger(__name__)
+
+#: Written into a study folder when jetstudy creates it: the folder is jetstudy's to fill.
+STUDY_MARK = ".jetstudy-study"
+
+
+def study_folder(results_dir: str | os.PathLike[str], name: str) -> Path:
+    """``<results_dir>/<name>``, resolved, after checking it really lies inside ``results_dir``
+    (a symbolic link named ``name`` that points elsewhere is refused)."""
+    root = Path(results_dir).expanduser().resolve()
+    folder = root / name
+    real = folder.resolve()
+    if real.parent != root or real.name != name:
+        raise ConfigError(
+            f"storage.name {name!r}: {folder} leads to {real}, outside storage.results_dir "
+            f"{str(root)!r}; set storage.name to a plain folder name, or remove the link")
+    return folder
+
+
+def inside(folder: Path, *parts: str) -> Path:
+    """``folder / parts``, refused when it resolves outside ``folder`` (a link inside the
+    study folder pointing at the user's files)."""
+    path = folder.joinpath(*parts)
+    real, root = path.resolve(), folder.resolve()
+    if real != root and root not in real.parents:
+        raise ConfigError(
+            f"{path} leads to {real}, outside the study folder {root}; jetstudy writes only "
+            f"inside it: remove the link {path}")
+    return path
+
+
+def _entries(folder: Path) -> list[str]:
+    try:
+        return sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return []
+
+
+def claim_study_folder(folder: Path) -> None:
+    """Create the study folder with its mark, or accept an existing one that is jetstudy's
+    (marked, or holding a study); a folder with anything else in it belongs to the user."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise ConfigError(f"storage.name {folder.name!r}: {folder} is a file or a link, not a "
+                          f"study folder; set another storage.name")
+    entries = _entries(folder)
+    ours = STUDY_MARK in entries or "config.yaml" in entries
+    if entries and not ours:
+        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        raise ConfigError(
+            f"storage.name {folder.name!r}: {folder} already holds files jetstudy did not "
+            f"write ({shown}); set storage.name to a new folder name (jetstudy never writes "
+            f"into a folder of yours)")
+    folder.mkdir(parents=True, exist_ok=True)
+    mark = folder / STUDY_MARK
+    if not mark.exists():
+        mark.write_text("made by jetstudy: the study folder (see README 'Results layout')\n")
+
+
+class FileRecord:
+    """The files jetstudy wrote into one folder, listed in a JSON manifest beside them.
+
+    ``record`` lists names *before* they are written; ``remove_recorded`` deletes only those
+    (never a file someone else put there); ``foreign`` names everything else in the folder.
+    """
+
+    def __init__(self, folder: Path, manifest: str) -> None:
+        self.folder = folder
+        self.path = folder / manifest
+
+    def read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (FileNotFoundError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    @property
+    def names(self) -> list[str]:
+        names = self.read().get("files", [])
+        return [n for n in names if isinstance(n, str) and n and os.sep not in n
+                and n not in (".", "..")]
+
+    def record(self, names: Iterable[str], **info: Any) -> None:
+        """Write the manifest: ``names`` (plain file names in the folder) and ``info``."""
+        from study.tables import write_text
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        listed = sorted({*self.names, *names})
+        write_text(json.dumps({**info, "files": listed}, indent=1) + "\n", self.path)
+
+    def foreign(self) -> list[str]:
+        """Entries of the folder that jetstudy did not record (the manifest aside)."""
+        known = {*self.names, self.path.name}
+        return [e for e in _entries(self.folder)
+                if e not in known and not e.startswith(f".{self.path.name}.")]
+
+    def remove_recorded(self) -> None:
+        """Delete the recorded files (links are removed, never followed), then the manifest."""
+        for name in self.names:
+            path = self.folder / name
+            if path.is_symlink() or path.is_file():
+                path.unlink()
+                logger.info("removed %s (written by jetstudy)", path)
+        self.path.unlink(missing_ok=True)
+
+
+def abandon_study_folder(folder: Path) -> None:
+    """Undo :func:`claim_study_folder` for a study that never started (no ``config.yaml``):
+    remove the mark and the folder, only if nothing else is left in it."""
+    if (folder / "config.yaml").exists():
+        return
+    (folder / STUDY_MARK).unlink(missing_ok=True)
+    try:
+        folder.rmdir()
+    except OSError:  # not empty (e.g. synthetic jets already written): keep it
+        pass
