@@ -6,6 +6,17 @@ Costs are ``n_params`` and ``flops``; scores are the validation accuracy and mac
 trial's best epoch (``best_val_*``, the checkpoint a trial keeps). Test metrics exist only for the
 study's best trial, so they are a single marker, not a front.
 
+Only trials trained to the end (status ``completed``: ``max_epochs`` or converged by patience)
+may be on the front or be the pick: a trial ASHA stopped after one epoch has a score from a
+model that was still learning, and would put "cheap" points on the front that no finished
+model reaches. Stopped and running trials are kept apart (``partial``) to be drawn faded. With
+no completed trial the front is undetermined, never built from partial scores.
+
+The scores are measured on the validation jets, so they carry counting noise: the binomial
+standard error of an accuracy, and a Hanley-McNeil estimate for the macro AUC. The pick's
+distance from the best is given with its error, and called "within noise" when it is smaller
+than :data:`NOISE_SIGMAS` standard errors: the validation set then cannot tell the two apart.
+
 >>> df = pd.DataFrame({"trial_id": list("abc"), "n_params": [10, 20, 30], "acc": [0.7, 0.8, 0.75]})
 >>> pareto_front(df, "n_params", "acc")["trial_id"].tolist()
 ['a', 'b']
@@ -13,18 +24,32 @@ study's best trial, so they are a single marker, not a front.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.intervals import binomial_se, format_error, hanley_mcneil_se
 from analysis.maps import score_column
 
-__all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "PARETO_STATUSES"]
+__all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
+           "pick_notes", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
 
-#: Trials whose scores are real measurements (a running trial's are a snapshot, still usable).
-PARETO_STATUSES: tuple[str, ...] = ("completed", "stopped", "running")
+#: Trials trained to the end (max_epochs, or converged by patience): the only ones on the front.
+FRONT_STATUSES: tuple[str, ...] = ("completed",)
+
+#: Trials whose scores are real measurements (a stopped or running trial's describe a model
+#: still learning; usable for "best so far", drawn faded on the Pareto plot).
+SCORED_STATUSES: tuple[str, ...] = ("completed", "stopped", "running")
+
+#: Former name of :data:`SCORED_STATUSES` (it never meant "may be on the front").
+PARETO_STATUSES = SCORED_STATUSES
+
+#: A difference smaller than this many standard errors is "within noise".
+NOISE_SIGMAS = 2.0
 
 
 def pareto_front(df: pd.DataFrame, cost: str, score: str, maximize: bool = True) -> pd.DataFrame:
@@ -59,34 +84,135 @@ def smallest_within(
     return pareto_front(good, cost, score, maximize).iloc[0]
 
 
+def score_se(
+    score: str, values: pd.Series, n_val: int | None, class_counts: Sequence[int] | None = None
+) -> np.ndarray:
+    """Standard error of each validation score from the validation set's size.
+
+    Accuracy: binomial, ``sqrt(p (1 - p) / n_val)``. Macro AUC: the Hanley-McNeil error of each
+    class's one-vs-rest AUC with the macro value standing in for the (untabled) per-class one,
+    combined as the error of a mean of five independent terms: an approximation good to tens
+    of percent, enough to tell noise from a difference. NaN where unknown (no ``n_val``, or
+    another score).
+    """
+    v = values.to_numpy(dtype=float)
+    name = score.removeprefix("best_")
+    if name == "val_acc":
+        return np.asarray(binomial_se(v, n_val), dtype=float)
+    if name == "val_auc" and n_val and class_counts and sum(class_counts) > 0:
+        counts = [c for c in class_counts if 0 < c < n_val]
+        if counts:
+            var = [sum(hanley_mcneil_se(a, c, n_val - c) ** 2 for c in counts) for a in v]
+            return np.sqrt(np.asarray(var)) / len(counts)
+    return np.full(len(v), np.nan)
+
+
 @dataclass(frozen=True)
 class ParetoResult:
-    """One cost/score pair: all candidate ``points`` (``trial_id, cost, score``), the ``front``,
-    the ``pick`` (smallest within ``tolerance`` of the best) and the column names used."""
+    """One cost/score pair.
+
+    ``points``: completed trials (``trial_id, cost, score, se``), the only candidates;
+    ``partial``: stopped or running trials (same columns plus ``status``), drawn faded;
+    ``front`` and ``pick`` (smallest within ``tolerance`` of the best) from ``points``; ``best``
+    the best completed trial; ``gap`` = best - pick score and ``gap_se`` its error (NaN when the
+    scores' errors are unknown). ``pick`` and ``best`` are None when no trial completed.
+    """
 
     cost: str
     score: str
     points: pd.DataFrame
+    partial: pd.DataFrame
     front: pd.DataFrame
-    pick: pd.Series
+    pick: pd.Series | None
+    best: pd.Series | None
     tolerance: float
+    gap: float = math.nan
+    gap_se: float = math.nan
+
+    @property
+    def determined(self) -> bool:
+        """Whether a front exists (some trial completed)."""
+        return self.pick is not None
+
+    @property
+    def within_noise(self) -> bool | None:
+        """Whether the pick's distance from the best is below :data:`NOISE_SIGMAS` standard
+        errors; None when the errors are unknown or there is no pick."""
+        if self.pick is None or not np.isfinite(self.gap_se):
+            return None
+        return bool(self.gap <= NOISE_SIGMAS * self.gap_se)
+
+
+def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str, ...],
+                n_val: int | None, class_counts: Sequence[int] | None) -> pd.DataFrame:
+    rows = trials.loc[trials["status"].isin(statuses), ["trial_id", "status", cost, score]]
+    rows = rows[np.isfinite(rows[[cost, score]].astype(float)).all(axis=1) & (rows[cost] > 0)]
+    rows = rows.rename(columns={cost: "cost", score: "score"}).reset_index(drop=True)
+    return rows.assign(se=score_se(score, rows["score"], n_val, class_counts))
 
 
 def compute_pareto(
-    trials: pd.DataFrame, cost: str, metric: str, tolerance: float = 0.01
+    trials: pd.DataFrame, cost: str, metric: str, tolerance: float = 0.01,
+    n_val: int | None = None, class_counts: Sequence[int] | None = None,
 ) -> ParetoResult:
-    """Front and pick for ``metric`` (``val_acc`` or ``val_auc``; higher is better) by ``cost``."""
+    """Front and pick for ``metric`` (``val_acc`` or ``val_auc``; higher is better) by ``cost``,
+    from completed trials only; ``n_val`` (and the validation class counts, for the AUC) give
+    the scores' errors."""
     if cost not in trials.columns:
         raise AnalysisError(f"the trials table has no `{cost}` column")
     score = score_column(trials, metric)
     if score is None:
         raise AnalysisError(f"the trials table has no `{metric}` values")
-    points = trials.loc[trials["status"].isin(PARETO_STATUSES), ["trial_id", cost, score]]
-    points = points[np.isfinite(points[[cost, score]]).all(axis=1) & (points[cost] > 0)]
-    if points.empty:
+    points = _candidates(trials, cost, score, FRONT_STATUSES, n_val, class_counts)
+    partial_statuses = tuple(s for s in SCORED_STATUSES if s not in FRONT_STATUSES)
+    partial = _candidates(trials, cost, score, partial_statuses, n_val, class_counts)
+    if points.empty and partial.empty:
         raise AnalysisError(f"no finished trial has both `{cost}` and `{score}`")
-    points = points.rename(columns={cost: "cost", score: "score"}).reset_index(drop=True)
+    points = points.drop(columns="status")
     front = pareto_front(points, "cost", "score").reset_index(drop=True)
     pick = smallest_within(points, "cost", "score", tolerance)
-    return ParetoResult(cost=cost, score=score, points=points, front=front, pick=pick,
-                        tolerance=tolerance)
+    if pick is None:
+        return ParetoResult(cost=cost, score=score, points=points, partial=partial, front=front,
+                            pick=None, best=None, tolerance=tolerance)
+    best = points.loc[points["score"].idxmax()]
+    gap = float(best["score"] - pick["score"])
+    gap_se = 0.0 if best["trial_id"] == pick["trial_id"] else float(
+        math.hypot(best["se"], pick["se"]))
+    return ParetoResult(cost=cost, score=score, points=points, partial=partial, front=front,
+                        pick=pick, best=best, tolerance=tolerance, gap=gap, gap_se=gap_se)
+
+
+def pick_notes(result: ParetoResult) -> list[str]:
+    """Plain sentences on what the pick means given the noise, for the report."""
+    label = result.score.removeprefix("best_")
+    where = f"{label} vs {result.cost}"
+    if not result.determined:
+        return [f"{where}: undetermined, no trial ran to completion (max_epochs or patience); "
+                f"the {len(result.partial)} stopped or running trials are drawn faded, their "
+                "partial scores are not used."]
+    pick, best = result.pick, result.best
+    if pick["trial_id"] == best["trial_id"]:
+        return [f"{where}: the smallest model within {result.tolerance:.0%} is the best "
+                f"completed trial itself ({pick['trial_id']})."]
+    ratio = best["cost"] / pick["cost"]
+    notes = []
+    if not np.isfinite(result.gap_se):
+        notes.append(f"{where}: {pick['trial_id']} scores {result.gap:.4g} below the best "
+                     f"({best['trial_id']}) at 1/{ratio:.3g} of its cost; the validation-set "
+                     "size is unknown, so this difference comes without an error.")
+    elif result.within_noise:
+        notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
+                     f" below the best ({best['trial_id']}) at 1/{ratio:.3g} of its cost: "
+                     f"within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
+                     "validation set cannot tell the two apart.")
+    else:
+        notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
+                     f" below the best ({best['trial_id']}), a significant "
+                     f"({result.gap / result.gap_se:.1f} sigma) but at most "
+                     f"{result.tolerance:.0%} loss, at 1/{ratio:.3g} of its cost.")
+    band = result.tolerance * abs(float(best["score"]))
+    if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"]:
+        notes.append(f"{where}: the {result.tolerance:.0%} band ({band:.2g}) is narrower than "
+                     f"{NOISE_SIGMAS:g} standard errors of one score (se {best['se']:.2g}): "
+                     "trials just outside it may be as good.")
+    return notes

@@ -196,28 +196,42 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes) -> None:
 def draw_pareto(
     result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None
 ) -> None:
-    """Every trial, the Pareto front, the smallest model within tolerance and the test marker."""
-    p, f, pick = result.points, result.front, result.pick
-    ax.scatter(p["cost"], p["score"], s=9, color="tab:gray", alpha=0.45, label="trials")
-    ax.step(f["cost"], f["score"], where="post", color="tab:blue", lw=1.5, marker="o", ms=3,
-            label="Pareto front")
-    best = p["score"].max()
-    ax.axhline(best * (1 - result.tolerance), color="tab:green", ls=":", lw=1,
-               label=f"within {result.tolerance:.0%} of best")
-    ax.scatter([pick["cost"]], [pick["score"]], marker="*", s=160, color="tab:red", zorder=5,
-               label=f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}")
+    """Completed trials with their noise (error bars), the Pareto front, the smallest model
+    within tolerance and the test marker; stopped/running trials faded, never on the front."""
+    p, f, pick, partial = result.points, result.front, result.pick, result.partial
+    if len(partial):
+        ax.scatter(partial["cost"], partial["score"], s=12, facecolors="none",
+                   edgecolors="tab:gray", alpha=0.35, lw=0.8,
+                   label="stopped / running (partial, not on front)")
+    if len(p):
+        yerr = p["se"].to_numpy() if np.isfinite(p["se"]).any() else None
+        ax.errorbar(p["cost"], p["score"], yerr=yerr, fmt="o", ms=3, color="tab:gray",
+                    ecolor="#bbbbbb", elinewidth=0.8, alpha=0.8,
+                    label="completed trials" + (" (± 1 se)" if yerr is not None else ""))
+    if len(f):
+        ax.step(f["cost"], f["score"], where="post", color="tab:blue", lw=1.5, marker="o", ms=3,
+                label="Pareto front (completed)")
+    if pick is not None:
+        best = float(result.best["score"])
+        ax.axhline(best * (1 - result.tolerance), color="tab:green", ls=":", lw=1,
+                   label=f"within {result.tolerance:.0%} of best")
+        ax.scatter([pick["cost"]], [pick["score"]], marker="*", s=160, color="tab:red", zorder=5,
+                   label=f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}")
+    else:
+        ax.text(0.5, 0.5, "front undetermined:\nno trial ran to completion",
+                transform=ax.transAxes, ha="center", va="center", fontsize=9, color="#555555")
     if test_point is not None and all(np.isfinite(test_point)):
         ax.scatter([test_point[0]], [test_point[1]], marker="D", s=45, color="black", zorder=6,
                    label="best model, test split")
+    shown = p if len(p) else partial
     ax.set_xscale("log")
-    _log_count_axis(ax.xaxis, p["cost"])
+    _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
     ax.set_xlabel(_LABELS.get(result.cost, result.cost))
     ax.set_ylabel(_LABELS.get(result.score, result.score))
+    top = float(shown["score"].max())
     if test_point is not None and np.isfinite(test_point[1]):
-        top = max(best, test_point[1])
-    else:
-        top = best
-    span = top - np.percentile(p["score"], 5)
+        top = max(top, test_point[1])
+    span = top - np.percentile(shown["score"], 5)
     ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)

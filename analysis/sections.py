@@ -188,28 +188,74 @@ def _learning_curves(r: ReportState) -> Section:
     return Section("Learning curves", figure=name, caption=caption)
 
 
+def _val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
+    """Validation jets and their class counts from data_summary.json (None when unknown)."""
+    ds = r.t.data_summary if isinstance(r.t.data_summary, dict) else {}
+
+    def val(key: str) -> object:
+        part = ds.get(key)
+        return part.get("val") if isinstance(part, dict) else None
+
+    n_val, counts = val("n_jets"), val("class_counts")
+    n_val = n_val if isinstance(n_val, int) and n_val > 0 else None
+    counts = [int(counts[c]) for c in CLASSES if c in counts] if isinstance(counts, dict) else None
+    return n_val, counts or None
+
+
 def _pareto(r: ReportState) -> Section:
     from analysis import plots
+    from analysis.intervals import format_error
 
+    n_val, counts = _val_counts(r)
     results, left_out = [], []
     for metric in ("val_acc", "val_auc"):
         for cost in ("n_params", "flops"):
             try:
-                results.append(pareto.compute_pareto(r.t.trials, cost, metric))
+                results.append(pareto.compute_pareto(r.t.trials, cost, metric, n_val=n_val,
+                                                     class_counts=counts))
             except AnalysisError as exc:
                 left_out.append(f"{metric} vs {cost}: {exc}")
     if not results:
         raise AnalysisError("; ".join(dict.fromkeys(left_out)))
     name = r.figure("pareto.png", plots.pareto_figure(results, _test_points(r, results)))
-    rows = [(res.score, res.cost, res.pick["trial_id"], res.pick["cost"], res.pick["score"],
-             res.points["score"].max(), len(res.front)) for res in results]
-    columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best score",
-               "front size"]
-    caption = ("Validation accuracy / AUC against parameters and FLOPs: line = Pareto front, "
-               "star = smallest model within 1% of the best, diamond = best model on test.")
+    lines = [f"Only trials trained to the end (status completed: max_epochs or converged by "
+             f"patience) are candidates: {len(results[0].points)} here; "
+             f"{len(results[0].partial)} stopped or running trials are drawn faded and never "
+             "on the front (their scores describe models still learning)."]
+    if n_val:
+        lines.append(f"Errors: binomial standard error of the accuracy on the {n_val} validation "
+                     "jets; Hanley-McNeil estimate for the macro AUC (approximate). A pick is "
+                     f"'within noise' when its distance from the best is below "
+                     f"{pareto.NOISE_SIGMAS:g} standard errors of the difference (both errors "
+                     "added in quadrature, conservative for models scored on the same jets).")
+    else:
+        lines.append("The number of validation jets is unknown (no data_summary.json): scores "
+                     "are shown without their noise.")
+    for res in results:
+        if res.cost == "n_params":  # the FLOPs panels pick the same kind of model
+            lines += pareto.pick_notes(res)
+    rows = []
+    for res in results:
+        if not res.determined:
+            rows.append((res.score, res.cost, "undetermined", "-", "-", "-", "-", "-", 0))
+            continue
+        pick, best = res.pick, res.best
+        noise = {True: "within noise", False: "significant", None: "noise unknown"}
+        rows.append((res.score, res.cost, pick["trial_id"], pick["cost"],
+                     format_error(pick["score"], pick["se"]),
+                     format_error(best["score"], best["se"]),
+                     format_error(res.gap, res.gap_se) if res.gap > 0 else "0",
+                     noise[res.within_noise] if res.gap > 0 else "is the best", len(res.front)))
+    columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best completed",
+               "best - pick", "difference", "front size"]
+    caption = ("Validation accuracy / AUC (best epoch) against parameters and FLOPs: points = "
+               "completed trials with 1 se error bars, hollow = stopped/running (not on the "
+               "front), line = Pareto front, star = smallest model within 1% of the best, "
+               "diamond = best model on test.")
+    if left_out:
+        lines.append(f"Not shown: {'; '.join(left_out)}.")
     return Section("Pareto front", figure=name, caption=caption,
-                   tables=[("", pd.DataFrame(rows, columns=columns))],
-                   lines=[f"Not shown: {'; '.join(left_out)}."] if left_out else [])
+                   tables=[("", pd.DataFrame(rows, columns=columns))], lines=lines)
 
 
 def _test_points(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import AnalysisError
-from analysis.pareto import compute_pareto, pareto_front, smallest_within
+from analysis.pareto import compute_pareto, pareto_front, pick_notes, score_se, smallest_within
 
 
 def _df(costs: list[float], scores: list[float]) -> pd.DataFrame:
@@ -43,16 +43,76 @@ def test_smallest_within_relative_tolerance():
         smallest_within(df, "cost", "score", 1.5)
 
 
-def test_compute_pareto_uses_best_epoch_scores_and_skips_failed():
+def test_compute_pareto_uses_best_epoch_scores_of_completed_trials_only():
     trials = pd.DataFrame({
-        "trial_id": ["a", "b", "c", "d"], "status": ["completed", "stopped", "failed", "running"],
-        "n_params": [100, 1000, 10, 50], "val_acc": [0.1, 0.1, 0.1, 0.1],
-        "best_val_acc": [0.70, 0.76, 0.99, np.nan],
+        "trial_id": ["a", "b", "c", "d", "e"],
+        "status": ["completed", "stopped", "failed", "running", "completed"],
+        "n_params": [100, 1000, 10, 50, 2000], "val_acc": [0.1, 0.1, 0.1, 0.1, 0.1],
+        "best_val_acc": [0.70, 0.76, 0.99, np.nan, 0.74],
     })
     r = compute_pareto(trials, "n_params", "val_acc")
     assert r.score == "best_val_acc"
-    assert r.points["trial_id"].tolist() == ["a", "b"]
-    assert r.front["trial_id"].tolist() == ["a", "b"] and r.pick["trial_id"] == "b"
+    assert r.points["trial_id"].tolist() == ["a", "e"]
+    assert r.partial["trial_id"].tolist() == ["b"]  # running d has no score; failed c never
+    assert r.front["trial_id"].tolist() == ["a", "e"] and r.pick["trial_id"] == "e"
+
+
+def test_stopped_trials_are_never_on_the_front_even_when_better_and_cheaper():
+    trials = pd.DataFrame({
+        "trial_id": ["done_big", "done_small", "asha_tiny", "asha_mid", "live"],
+        "status": ["completed", "completed", "stopped", "stopped", "running"],
+        "n_params": [20000, 3000, 50, 500, 100],
+        "best_val_acc": [0.760, 0.700, 0.90, 0.80, 0.95],
+    })
+    for tolerance in (0.01, 0.5):
+        r = compute_pareto(trials, "n_params", "val_acc", tolerance=tolerance)
+        assert set(r.front["trial_id"]) <= {"done_big", "done_small"}
+        assert r.pick["trial_id"] in {"done_big", "done_small"}
+        assert r.best["trial_id"] == "done_big"
+        assert set(r.partial["trial_id"]) == {"asha_tiny", "asha_mid", "live"}
+    assert compute_pareto(trials, "n_params", "val_acc", tolerance=0.5).pick["trial_id"] == \
+        "done_small"
+
+
+def test_no_completed_trial_leaves_the_front_undetermined():
+    trials = pd.DataFrame({"trial_id": ["s1", "s2"], "status": ["stopped", "running"],
+                           "n_params": [10, 100], "best_val_acc": [0.3, 0.6]})
+    r = compute_pareto(trials, "n_params", "val_acc", n_val=1000)
+    assert not r.determined and r.pick is None and r.best is None
+    assert r.front.empty and r.points.empty and len(r.partial) == 2
+    note = " ".join(pick_notes(r))
+    assert "undetermined" in note and "no trial ran to completion" in note
+
+
+def test_scores_carry_binomial_noise_and_a_pick_within_noise_says_so():
+    trials = pd.DataFrame({"trial_id": ["big", "small"], "status": ["completed", "completed"],
+                           "n_params": [10000, 500], "best_val_acc": [0.760, 0.756]})
+    r = compute_pareto(trials, "n_params", "val_acc", n_val=2000)
+    assert r.points.set_index("trial_id").loc["big", "se"] == pytest.approx(
+        np.sqrt(0.76 * 0.24 / 2000))
+    assert r.pick["trial_id"] == "small"
+    assert r.gap == pytest.approx(0.004)
+    assert r.gap_se == pytest.approx(np.hypot(np.sqrt(0.76 * 0.24 / 2000),
+                                              np.sqrt(0.756 * 0.244 / 2000)))
+    assert r.within_noise is True  # 0.004 against ~0.0135 se
+    notes = " ".join(pick_notes(r))
+    assert "within the validation noise" in notes and "cannot tell the two apart" in notes
+    assert "narrower than" in notes  # a 1% band of 0.0076 < 2 x 0.0095
+    # a million jets resolve the same difference
+    big = compute_pareto(trials, "n_params", "val_acc", n_val=1_000_000)
+    assert big.within_noise is False and "significant" in " ".join(pick_notes(big))
+    # unknown size: no error claimed either way
+    unknown = compute_pareto(trials, "n_params", "val_acc")
+    assert unknown.within_noise is None and np.isnan(unknown.points["se"]).all()
+    assert "without an error" in " ".join(pick_notes(unknown))
+
+
+def test_auc_noise_is_an_approximate_hanley_mcneil_error():
+    values = pd.Series([0.9, 0.95])
+    se = score_se("best_val_auc", values, 5000, [1000] * 5)
+    assert (se > 0).all() and se[1] < se[0]  # a better AUC is measured more precisely
+    assert 0.0005 < se[0] < 0.005
+    assert np.isnan(score_se("best_val_loss", values, 5000)).all()
 
 
 def test_compute_pareto_explains_missing_inputs():
