@@ -21,8 +21,8 @@ from study.config import StudyConfig
 from study.ledger import TrialLedger
 from study.lock import StudyLock, raise_if_busy
 from study.paths import abandon_study_folder
-from study.prepare import (PreparedData, check_folder, prepare_data, results_folder,
-                           write_config)
+from study.prepare import (PreparedData, check_checkpoints, check_folder, prepare_data,
+                           results_folder, write_config)
 from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
                            write_pack_data)
 from study.progress import StudyProgress
@@ -191,6 +191,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
                 callbacks: Sequence[Any]) -> StudyOutcome:
     if resume:
         cfg = _saved_config(cfg, folder)
+        check_checkpoints(folder)  # a planted state.pt stops here, never unpickled
     prepared = prepare_data(cfg, folder)  # bad data stops here, before the folder is a study
     if not resume:
         write_config(cfg, folder)

@@ -19,7 +19,8 @@ from trainables.data import JetSplits, load_jets, split_jets
 from trainables.errors import ConfigError
 from trainables.synth import synthetic_mark, write_synthetic
 
-__all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData"]
+__all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData",
+           "check_checkpoints"]
 
 logger = logging.getLogger(__name__)
 
@@ -120,3 +121,43 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     logger.info("writing %d synthetic jets to %s", n_jets, data_dir)
     written = write_synthetic(data_dir, n_jets, seed, _JETS_PER_FILE)
     record.record([p.name for p in written], seed=seed, n_jets=n_jets, complete=True)
+
+
+def _load_problem(exc: BaseException) -> str:
+    """The useful part of torch's refusal ("Unsupported global: GLOBAL builtins.open"), not
+    its advice to load with ``weights_only=False``."""
+    import re
+
+    text = str(exc)
+    found = re.search(r"(Unsupported [^\n]+)", text)
+    if found:
+        return f" ({found.group(1).strip()[:200]})"
+    if "Weights only load failed" in text or not text.strip():
+        return f" ({type(exc).__name__})"
+    return f" ({type(exc).__name__}: {text.strip().splitlines()[0][:200]})"
+
+
+def check_checkpoints(folder: Path) -> None:
+    """Before a resumed study trusts its trials' checkpoints (``trials/*/*.pt``), load each
+    the safe way (``weights_only``: tensors and plain values, never code). A file that holds
+    anything else (a planted pickle, a foreign file) stops the study here, naming it, before
+    any trial could unpickle it."""
+    import pickle
+    import warnings
+
+    import torch
+
+    for path in sorted(inside(folder, "trials").glob("*/*.pt")):
+        try:
+            with warnings.catch_warnings():  # torch warns about a foreign pickle protocol
+                warnings.simplefilter("ignore")
+                torch.load(path, map_location="cpu", weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, TypeError,
+                AttributeError, ImportError, KeyError, IndexError, OSError) as exc:
+            why = _load_problem(exc)
+            raise ConfigError(
+                f"{path}: not a checkpoint jetstudy can load safely: it holds objects other "
+                f"than tensors and plain values, or is damaged{why}; jetstudy never runs code "
+                f"from a checkpoint. If you did not put it there, the study folder may have "
+                f"been tampered with: delete the trial folder {path.parent} to train that "
+                f"trial afresh") from None

@@ -1,0 +1,107 @@
+"""The fault suite: each case runs ``jetstudy`` as a subprocess, the way a user would, and checks
+the exit status, the message, and that no file of the user's changed (checksums before/after).
+
+Helpers:
+
+* :func:`jetstudy` runs ``python -m study.cli ARGS`` in a folder with a clean environment;
+* :func:`checksums` maps every file under a folder (links as ``-> target``) to its SHA-256, so
+  ``checksums(x) == before`` proves every byte survived;
+* :func:`plant` writes user files with distinct contents;
+* :func:`study_yaml` writes a tiny study config (1,000 synthetic jets, 2 trials of 1 epoch).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Iterable
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def jetstudy(*args: str, cwd: Path, env: dict[str, str] | None = None,
+             timeout: float = 240) -> subprocess.CompletedProcess:
+    """Run the ``jetstudy`` command line (``python -m study.cli``) in ``cwd``; text output."""
+    full_env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_DEDUP_LOGS": "1",
+                "PYTHONUNBUFFERED": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "study.cli", *map(str, args)], cwd=cwd,
+                          env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def one_line_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:
+    """The ``error: ...`` line of a command that must fail with ``code`` and no traceback."""
+    assert proc.returncode == code, (proc.returncode, proc.stdout[-2000:], proc.stderr[-3000:])
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, proc.stderr[-3000:]
+    return lines[0]
+
+
+def checksums(root: Path) -> dict[str, str]:
+    """Relative path -> SHA-256 of every file under ``root`` (links by their target, not
+    followed; folders by their presence)."""
+    out: dict[str, str] = {}
+    root = Path(root)
+    if not root.exists():
+        return out
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            rel = str(path.relative_to(root))
+            if path.is_symlink():
+                out[rel] = "-> " + os.readlink(path)
+            elif path.is_dir():
+                out[rel] = "dir"
+            else:
+                out[rel] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return out
+
+
+def plant(folder: Path, names: Iterable[str]) -> dict[str, str]:
+    """Write user files (distinct bytes each) under ``folder``; returns their checksums."""
+    for name in names:
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(f"user's own {name}: keep me\n".encode() + os.urandom(16))
+    return {n: hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in names}
+
+
+def unchanged(folder: Path, planted: dict[str, str]) -> list[str]:
+    """Names among ``planted`` whose bytes changed or that are gone (empty when all survived)."""
+    now = checksums(folder)
+    return [n for n, digest in planted.items() if now.get(n) != digest]
+
+
+TINY_STUDY: dict[str, dict[str, Any]] = {
+    "data": {"synthetic_jets": 1000, "synthetic_seed": 1},
+    "space": {"depth": [1, 1], "width": [4, 8]},
+    "search": {"num_trials": 2, "max_concurrent": 1, "seed": 0},
+    "scheduler": {"type": "fifo", "max_epochs": 1, "grace_period": 1},
+    "training": {"batch_size": 256, "train_eval_jets": 200},
+    "resources": {"num_cpus": 1},
+}
+
+
+def study_yaml(path: Path, results_dir: Path | str, name: str | None = None,
+               **sections: dict[str, Any]) -> Path:
+    """Write a tiny study config to ``path`` (sections override field by field)."""
+    raw = {k: dict(v) for k, v in TINY_STUDY.items()}
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    raw["storage"] = {"results_dir": str(results_dir), "name": name, **raw.get("storage", {})}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """An empty working folder for one case (the subprocess's cwd)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    return work
