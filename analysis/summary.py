@@ -19,6 +19,7 @@ from analysis.references import REFERENCE_AUC, REFERENCE_FPRS, REFERENCE_TPR
 from analysis.regimes import REGIMES
 from analysis.roc import rejection_table
 from analysis.tables import STATUSES
+from trainables.objective import Objective
 from trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "compare_test_metrics",
@@ -63,7 +64,7 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
     ok = trials[trials["status"].isin(PARETO_STATUSES) & np.isfinite(trials[score])]
     if ok.empty:
         raise AnalysisError("no trial has finished an epoch without failing, so none is best")
-    index = ok[score].idxmax() if maximize else ok[score].idxmin()
+    index = Objective(score, "max" if maximize else "min").best_index(ok[score])
     return trials.loc[index]
 
 

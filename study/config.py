@@ -28,6 +28,7 @@ import yaml
 from study.checks import (BAD, Check, Choice, Float, Int, Optional, Points, Range,
                           SubsetOf, Text)
 from trainables.errors import ConfigError
+from trainables.objective import METRIC_MODES
 
 __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
@@ -39,8 +40,8 @@ __all__ = [
 ACTIVATIONS: tuple[str, ...] = ("relu", "elu", "prelu", "tanh", "gelu", "silu", "leaky_relu")
 #: What a packed model can use (``trainables.packed.PACKED_ACTIVATIONS``; PReLU learns a slope)
 PACKABLE_ACTIVATIONS: tuple[str, ...] = tuple(a for a in ACTIVATIONS if a != "prelu")
-#: Search metrics and whether lower or higher is better.
-METRIC_MODES: dict[str, str] = {"val_loss": "min", "val_acc": "max", "val_auc": "max"}
+# METRIC_MODES (search metrics and whether lower or higher is better) is
+# trainables.objective's: the one rule for "better", re-exported here.
 
 
 def spec(default: Any, check: Check, example: Any = None) -> Any:
@@ -122,9 +123,12 @@ class TrainingConfig:
     # 1024: the hls4ml reference batch size; large batches keep a tiny MLP efficient
     batch_size: int = spec(1024, Int(lo=1))
     optimizer: str = spec("adam", Choice(("adam", "adamw", "sgd")))
-    # eval-mode training loss is measured on this many fixed training jets each epoch
-    train_eval_jets: int = spec(10_000, Int(lo=100))
-    # checkpoint every N epochs so a trial can resume; 1 loses at most one epoch
+    # null: the eval-mode training loss is measured on the whole training split each epoch
+    # (one forward pass; its standard error then matches the validation loss's); a number caps
+    # it at that many fixed training jets
+    train_eval_jets: int | None = spec(None, Optional(Int(lo=100)), example=10_000)
+    # checkpoint every N epochs so a trial can resume; 1 loses at most one epoch. Resume state
+    # only: each trial's best epoch's weights are saved whenever they improve, whatever N
     checkpoint_every: int = spec(1, Int(lo=1))
     # auto: the GPU Ray assigns the trial if any, else the CPU
     device: str = spec("auto", Choice(("auto", "cpu", "cuda")))

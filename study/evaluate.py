@@ -1,8 +1,11 @@
 """The one look at the test split: the best trial's best epoch, evaluated once.
 
-The trial loop keeps the weights of each trial's best epoch in its checkpoint, so the best
-model is reloaded, not retrained. On synthetic data the Bayes-optimal posterior is evaluated
-on the same test jets, giving the best accuracy and AUC any tagger could reach.
+Every trial keeps the weights of its best epoch in ``trials/<id>/best.pt``, rewritten whenever
+that epoch improves (whatever ``training.checkpoint_every`` says), so the best model is
+reloaded, not retrained, and it is exactly the epoch the trials table names as ``best_epoch``:
+if the file holds another epoch, :class:`BestEpochMismatch` says so instead of evaluating it.
+On synthetic data the Bayes-optimal posterior is evaluated on the same test jets, giving the
+best accuracy and AUC any tagger could reach.
 """
 
 from __future__ import annotations
@@ -17,14 +20,16 @@ import pandas as pd
 import torch
 
 from study.tables import write_atomic, write_json, write_parquet
+from trainables.checkpoint import load_checkpoint
 from trainables.data import JetSplits
 from trainables.loop import predict_proba
 from trainables.metrics import accuracy, log_loss, roc_auc_ovr
 from trainables.model import MLPArch, build_mlp
 from trainables.schema import CLASSES
 from trainables.synth import bayes_posterior
+from trainables.trialfiles import BEST_FILE
 
-__all__ = ["classification_metrics", "load_best_model", "evaluate_best"]
+__all__ = ["classification_metrics", "load_best_model", "evaluate_best", "BestEpochMismatch"]
 
 logger = logging.getLogger(__name__)
 
@@ -37,23 +42,55 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, A
             "auc": {c: float(a) for c, a in zip(CLASSES, auc)}}
 
 
-def load_best_model(state_file: str | os.PathLike) -> tuple[torch.nn.Module, MLPArch, int]:
-    """The best epoch's model from a trial's state file: (model, arch, epoch)."""
-    state = torch.load(Path(state_file), map_location="cpu", weights_only=False)
-    arch = MLPArch.from_dict(state["arch"])
-    model = build_mlp(arch)
+class BestEpochMismatch(RuntimeError):
+    """The trial's saved best weights are not of the epoch the trials table names."""
+
+
+def _best_record(state_file: Path) -> tuple[dict[str, Any], dict[str, Any], int]:
+    """(weights, arch, epoch) of the trial's best epoch: ``best.pt`` beside the state file,
+    else (a study from before ``best.pt``) the state's own ``best``."""
+    best_file = state_file.with_name(BEST_FILE)
+    if best_file.is_file():
+        record = load_checkpoint(best_file)
+        return record["model"], record["arch"], int(record["epoch"])
+    if not state_file.is_file():
+        raise BestEpochMismatch(f"trial folder {state_file.parent} has neither {BEST_FILE} "
+                                f"nor {state_file.name}: the trial saved no weights")
+    state = load_checkpoint(state_file)
     best = state["best"]
-    model.load_state_dict(best["model"] if best["model"] is not None else
-                          state["trainer"]["model"])
+    if best.get("model") is None:
+        raise BestEpochMismatch(f"{state_file} holds no best epoch's weights")
+    return best["model"], state["arch"], int(best["epoch"])
+
+
+def load_best_model(state_file: str | os.PathLike, expected_epoch: int | None = None
+                    ) -> tuple[torch.nn.Module, MLPArch, int]:
+    """The best epoch's model of the trial whose state file is ``state_file`` (its folder's
+    ``best.pt``): (model, arch, epoch).
+
+    ``expected_epoch``: the ``best_epoch`` the trials table names; weights of any other epoch
+    raise :class:`BestEpochMismatch` (never silently evaluate another epoch)."""
+    weights, arch_dict, epoch = _best_record(Path(state_file))
+    if expected_epoch is not None and epoch != int(expected_epoch):
+        raise BestEpochMismatch(
+            f"the trials table names epoch {int(expected_epoch)} as the best of trial "
+            f"{Path(state_file).parent.name}, but its saved best weights are of epoch {epoch}; "
+            f"the test split was not evaluated (rerun the study, or evaluate epoch {epoch} "
+            f"knowingly with study.evaluate.load_best_model)")
+    arch = MLPArch.from_dict(arch_dict)
+    model = build_mlp(arch)
+    model.load_state_dict(weights)
     model.eval()
-    return model, arch, int(best["epoch"])
+    return model, arch, epoch
 
 
 def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplits,
-                  synthetic: bool, out: Path) -> dict[str, Any]:
-    """Evaluate on the test split; write ``best/model.pt``, ``test_metrics.json`` and
-    ``test_predictions.parquet``; return the metrics."""
-    model, arch, epoch = load_best_model(state_file)
+                  synthetic: bool, out: Path, expected_epoch: int | None = None
+                  ) -> dict[str, Any]:
+    """Evaluate the trial's best epoch (``expected_epoch``: the table's ``best_epoch``, see
+    :func:`load_best_model`) on the test split; write ``best/model.pt``,
+    ``test_metrics.json`` and ``test_predictions.parquet``; return the metrics."""
+    model, arch, epoch = load_best_model(state_file, expected_epoch)
     x_test = torch.tensor(splits.x_test, dtype=torch.float32)
     probs = predict_proba(model, x_test).numpy().astype(np.float64)
     labels = np.asarray(splits.y_test, dtype=np.int64)

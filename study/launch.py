@@ -219,10 +219,15 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         best = _best_trial(trials, cfg)
         test_metrics = None
         if best is not None:
-            from study.evaluate import evaluate_best
+            from study.evaluate import BestEpochMismatch, evaluate_best
 
-            test_metrics = evaluate_best(state_path(str(folder / "trials"), best), best,
-                                         prepared.splits, prepared.synthetic, folder / "best")
+            best_epoch = trials.loc[trials["trial_id"] == best, "best_epoch"].iloc[0]
+            try:  # exactly the epoch the table names, or nothing
+                test_metrics = evaluate_best(state_path(str(folder / "trials"), best), best,
+                                             prepared.splits, prepared.synthetic,
+                                             folder / "best", expected_epoch=int(best_epoch))
+            except BestEpochMismatch as exc:
+                logger.warning("no test evaluation: %s", exc)
         else:
             logger.warning("no trial finished an epoch; no best model to evaluate")
     finally:

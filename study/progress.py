@@ -8,12 +8,13 @@ prints. Lives in an importable module because Ray pickles callbacks by reference
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from ray.tune import Callback
+
+from trainables.objective import Objective
 
 __all__ = ["ProgressCounts", "StudyProgress"]
 
@@ -33,9 +34,8 @@ class ProgressCounts:
     best_trial: str = ""
 
     def offer(self, value: Any, trial_id: str) -> None:
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
-            return
-        if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+        """Keep ``value`` as the best so far if it beats it (:class:`Objective`'s rule)."""
+        if Objective(self.metric, self.mode).better(value, self.best):
             self.best, self.best_trial = float(value), trial_id
 
     def format(self) -> str:

@@ -17,16 +17,21 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from trainables.objective import Objective
+
 __all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "trial_row", "trials_frame",
            "epochs_frame", "write_table", "write_parquet", "write_atomic", "write_json",
            "write_text", "error_reason"]
 
-#: Per-epoch metrics the trial loop reports, in table order.
+#: Per-epoch metrics the trial loop reports, in table order (``*_se``: the loss's standard error,
+#: per-jet spread / sqrt(n); NaN in records from before they were measured).
 EPOCH_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "train_loss_running", "val_loss",
-                                  "val_acc", "val_auc", "n_params", "time_s")
+                                  "val_acc", "val_auc", "train_loss_se", "val_loss_se",
+                                  "n_params", "time_s")
 #: Hyperparameter columns (besides the per-layer widths).
 HYPERPARAMS: tuple[str, ...] = ("dropout", "l1", "l2", "lr", "activation", "batch_norm")
-_LAST = ("train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc")
+_LAST = ("train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc", "train_loss_se",
+         "val_loss_se")
 
 
 def epoch_rows(trial_id: str, records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -41,13 +46,6 @@ def error_reason(error: BaseException | str | None) -> str:
         return ""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     return lines[-1][:500] if lines else type(error).__name__
-
-
-def _best_index(values: pd.Series, mode: str) -> Any:
-    finite = values[values.map(lambda v: isinstance(v, (int, float)) and math.isfinite(v))]
-    if finite.empty:
-        return None
-    return finite.idxmin() if mode == "min" else finite.idxmax()
 
 
 def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, status: str,
@@ -68,7 +66,7 @@ def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, st
     }
     last = epochs.iloc[-1] if len(epochs) else None
     row.update({c: float(last[c]) if last is not None else math.nan for c in _LAST})
-    best = _best_index(epochs[metric], mode) if len(epochs) else None
+    best = Objective(metric, mode).best_index(epochs[metric]) if len(epochs) else None
     for c in ("val_loss", "val_acc", "val_auc"):
         row[f"best_{c}"] = float(epochs.loc[best, c]) if best is not None else math.nan
     row["best_epoch"] = int(epochs.loc[best, "epoch"]) if best is not None else None

@@ -5,13 +5,18 @@ Design choices, all for throughput on tiny models where overheads dominate:
 * the training and validation tensors are moved to the trial's device once; batches are index
   slices of a permutation drawn on that device (no per-sample DataLoader);
 * losses are accumulated on the device and read back once per epoch (no host sync per step);
-* ``train_loss`` is measured in **eval mode** on a fixed subset of training jets, so dropout
-  does not make the training loss look worse than the validation loss (a fake inverted gap);
+* ``train_loss`` is measured in **eval mode** on the whole training split (or a fixed subset
+  of ``train_eval_jets``), so dropout does not make the training loss look worse than the
+  validation loss (a fake inverted gap); ``train_loss_se`` and ``val_loss_se`` are the
+  standard errors of those means (per-jet spread / sqrt(n)), so a gap can be judged against
+  its noise;
 * the objective is cross-entropy + ``l1 * sum|W|`` + ``l2 * sum W^2`` over the linear layers'
   weights (biases and batch-norm parameters are not penalised), as in the hls4ml tutorial.
 
-``fit`` drives epochs and hands each epoch's metrics and a resumable state to a ``report``
-callback; :mod:`trainables.trial` plugs Ray Tune into that callback.
+``fit`` drives epochs and hands each epoch's metrics, a resumable state when one is due and
+the best epoch's weights when they improve to a ``report`` callback; its
+:class:`~trainables.bookkeeping.EpochBook` decides those (as the pack's does), and stops the
+trial when ``patience`` runs out. :mod:`trainables.trial` plugs Ray Tune into that callback.
 """
 
 from __future__ import annotations
@@ -26,12 +31,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from trainables.bookkeeping import EpochBook
 from trainables.metrics_torch import roc_auc_ovr_batched
 from trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
+from trainables.objective import Objective
 
 __all__ = ["TrialData", "TrainSettings", "Hyperparams", "hyperparams_from_params", "Trainer",
-           "fit", "is_better", "TrialDiverged",
-           "arch_from_params", "predict_proba"]
+           "fit", "is_better", "TrialDiverged", "Report",
+           "arch_from_params", "predict_proba", "loss_mean_se", "epoch_book"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +65,11 @@ class TrainSettings:
     max_epochs: int
     batch_size: int = 1024
     optimizer: str = "adam"
-    train_eval_jets: int = 10_000
-    checkpoint_every: int = 1
+    train_eval_jets: int | None = None  # None: the eval-mode train_loss uses every training jet
+    checkpoint_every: int = 1            # epochs between resumable states
     metric: str = "val_loss"
     mode: str = "min"
+    patience: int | None = None          # stop after this many epochs without improvement
     seed: int = 0
     device: str = "auto"
     torch_threads: int = 1
@@ -69,6 +77,16 @@ class TrainSettings:
     # torch.set_float32_matmul_precision: "highest" exact fp32; "high" TF32 on recent GPUs
     matmul_precision: str = "highest"
     eval_batch_size: int = 65_536  # large: evaluation has no gradients to keep
+
+    @property
+    def objective(self) -> Objective:
+        """The search metric and its direction: what "best epoch" means."""
+        return Objective(self.metric, self.mode)
+
+    def n_train_eval(self, n_train: int) -> int:
+        """Training jets on which the eval-mode ``train_loss`` is measured."""
+        cap = self.train_eval_jets
+        return n_train if cap is None else min(int(cap), n_train)
 
 
 @dataclass(frozen=True)
@@ -139,7 +157,7 @@ class Trainer:
         y_val = np.asarray(data.y_val, dtype=np.int64)
         self._val_counts = np.bincount(y_val, minlength=arch.n_classes).tolist()
         self.y_val = torch.tensor(y_val, device=device)
-        n_eval = min(settings.train_eval_jets, len(self.x_train))
+        n_eval = settings.n_train_eval(len(self.x_train))
         # the splits are already shuffled, so the first jets are a fixed random subset
         self.x_train_eval, self.y_train_eval = self.x_train[:n_eval], self.y_train[:n_eval]
         self.epoch = 0
@@ -183,19 +201,21 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
-        """Eval-mode ``train_loss`` on the fixed training subset and validation metrics,
-        computed on the device and read back in one transfer."""
+        """Eval-mode ``train_loss`` (training split, or its first ``train_eval_jets``) and
+        validation metrics, each loss with its standard error; computed on the device and
+        read back in one transfer."""
         bs = self.settings.eval_batch_size
         p_train = predict_proba(self.model, self.x_train_eval, bs)
         p_val = predict_proba(self.model, self.x_val, bs)
-        train_loss = F.nll_loss(torch.log(p_train.clamp_min(1e-12)), self.y_train_eval)
-        val_loss = F.nll_loss(torch.log(p_val.clamp_min(1e-12)), self.y_val)
+        train_loss, train_se = loss_mean_se(_per_jet_nll(p_train, self.y_train_eval))
+        val_loss, val_se = loss_mean_se(_per_jet_nll(p_val, self.y_val))
         val_acc = (p_val.argmax(dim=1) == self.y_val).double().mean()
         auc = roc_auc_ovr_batched(p_val[None], self.y_val, self._val_counts)[0]
         auc_macro = auc[~auc.isnan()].mean()  # NaN only for a class absent from validation
-        values = torch.stack([train_loss.double(), val_loss.double(), val_acc, auc_macro])
-        train, val, acc, macro = values.cpu().tolist()
-        return {"train_loss": train, "val_loss": val, "val_acc": acc, "val_auc": macro}
+        values = torch.stack([train_loss, val_loss, val_acc, auc_macro, train_se, val_se])
+        train, val, acc, macro, train_se_, val_se_ = values.cpu().tolist()
+        return {"train_loss": train, "val_loss": val, "val_acc": acc, "val_auc": macro,
+                "train_loss_se": train_se_, "val_loss_se": val_se_}
 
     def state_dict(self) -> dict[str, Any]:
         # the global RNG drives dropout masks; saving it makes a resumed trial bit-identical
@@ -212,44 +232,82 @@ class Trainer:
             torch.set_rng_state(state["torch_rng"].cpu())
 
 
+def _per_jet_nll(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``-log(max(p_true, 1e-12))`` per jet, in float64 (the mean is the log loss)."""
+    return -torch.log(probs.gather(1, y.view(-1, 1)).squeeze(1).clamp_min(1e-12)).double()
+
+
+def loss_mean_se(per_jet: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean of per-jet losses over the last dimension and its standard error
+    (sample std / sqrt(n); NaN for fewer than two jets), as device tensors."""
+    n = per_jet.shape[-1]
+    mean = per_jet.mean(dim=-1)
+    if n < 2:
+        return mean, torch.full_like(mean, math.nan)
+    return mean, per_jet.std(dim=-1) / math.sqrt(n)
+
+
 def is_better(value: float, best: float | None, mode: str) -> bool:
-    """``value`` beats ``best`` (``min`` or ``max``); a finite value beats none or NaN."""
-    if best is None or not math.isfinite(best):
-        return math.isfinite(value)
-    return value < best if mode == "min" else value > best
+    """``value`` beats ``best`` (``min`` or ``max``): :meth:`Objective.better`."""
+    return Objective("metric", mode).better(value, best)
 
 
-Report = Callable[[dict[str, Any], "dict[str, Any] | None"], None]
+def epoch_book(settings: TrainSettings) -> EpochBook:
+    """A fresh trial's :class:`EpochBook` under the study's settings."""
+    return EpochBook(settings.objective, max_epochs=settings.max_epochs,
+                     checkpoint_every=settings.checkpoint_every, patience=settings.patience)
+
+
+#: ``report(metrics, state, best)`` after each epoch: ``state`` the resumable state when one is
+#: due, else None; ``best`` the best epoch's record (``epoch``, ``value``, ``model`` on the
+#: CPU) when this epoch improved it, else None.
+Report = Callable[[dict[str, Any], "dict[str, Any] | None", "dict[str, Any] | None"], None]
 
 
 def fit(trainer: Trainer, report: Report, resume_state: dict[str, Any] | None = None) -> None:
-    """Train until ``max_epochs``, calling ``report(metrics, state_or_None)`` after each epoch.
+    """Train until ``max_epochs`` (or convergence), calling ``report(metrics, state, best)``
+    after each epoch (see :data:`Report`).
 
-    ``state`` (every ``checkpoint_every`` epochs and at the last epoch) holds everything to
-    resume (model, optimiser, RNG, epoch) plus the best epoch's weights, which is what the
-    study evaluates on the test split. ``resume_state`` continues from such a state.
+    ``state`` (every ``checkpoint_every`` epochs, at the last epoch and when the trial
+    converges) holds everything to resume (model, optimiser, RNG, epoch) plus the best epoch;
+    ``best`` comes whenever the best epoch improves, whatever ``checkpoint_every`` says, so
+    the weights the study evaluates on the test split always exist. With ``patience``, the
+    trial stops once the search metric has not improved for that many epochs and its last
+    metrics carry ``"converged": True``. ``resume_state`` continues from a state.
     """
     s = trainer.settings
+    book = epoch_book(s)
     best: dict[str, Any] = {"epoch": 0, "value": None, "model": None}
     elapsed = 0.0
     if resume_state is not None:
         trainer.load_state_dict(resume_state["trainer"])
         best = resume_state["best"]
+        book.restore(best)
         elapsed = float(resume_state.get("elapsed_s", 0.0))
         logger.info("resuming at epoch %d", trainer.epoch)
+        if resume_state.get("last_metrics", {}).get("converged"):
+            return  # it had stopped by its patience
     start = time.perf_counter() - elapsed
     while trainer.epoch < s.max_epochs:
         running = trainer.train_epoch()
         metrics: dict[str, Any] = {"epoch": trainer.epoch, "train_loss_running": running,
                                    **trainer.evaluate(), "n_params": trainer.n_params,
                                    "flops": trainer.flops}
-        if is_better(metrics[s.metric], best["value"], s.mode):
-            best = {"epoch": trainer.epoch, "value": metrics[s.metric],
-                    "model": {k: v.detach().cpu().clone()
-                              for k, v in trainer.model.state_dict().items()}}
+        verdict = book.record(trainer.epoch, metrics[s.metric])
+        new_best = None
+        if verdict.improved:
+            best = new_best = {"epoch": trainer.epoch, "value": book.best_value,
+                               "model": {k: v.detach().cpu().clone()
+                                         for k, v in trainer.model.state_dict().items()}}
         metrics["time_s"] = time.perf_counter() - start
+        if verdict.converged:
+            metrics["converged"] = True
         state = None
-        if trainer.epoch % s.checkpoint_every == 0 or trainer.epoch == s.max_epochs:
+        if verdict.checkpoint:
             state = {"trainer": trainer.state_dict(), "best": best, "arch": trainer.arch.to_dict(),
                      "elapsed_s": metrics["time_s"]}
-        report(metrics, state)
+        report(metrics, state, new_best)
+        if verdict.converged:
+            logger.info("converged at epoch %d: no better %s for %d epochs (best epoch %d)",
+                        trainer.epoch, s.metric, s.patience, book.best_epoch)
+            break

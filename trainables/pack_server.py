@@ -8,11 +8,14 @@ keep the GPU busy where one alone is bound by kernel launches.
 
 What stays per trial, as with a trial that trains itself (``trainables.trial``):
 
-* its own model, Adam state, learning curve and best epoch;
-* its own folder: the server appends each epoch to ``epochs.jsonl`` and writes ``state.pt``
-  (in the layout :func:`study.evaluate.load_best_model` and ``Trainer`` read) before the trial
-  reports, so a restarted trial (worker lost, driver resumed) continues from it, here or on
-  another pack;
+* its own model, Adam state, learning curve and best epoch (an
+  :class:`~trainables.bookkeeping.EpochBook`, as ``loop.fit`` keeps; ``patience`` stops it
+  the same way);
+* its own folder: before the trial hears of an epoch, the server writes ``best.pt`` when the
+  best epoch improved (what :func:`study.evaluate.load_best_model` reads), appends the epoch
+  to ``epochs.jsonl`` and writes ``state.pt`` when one is due (the layout ``Trainer`` reads),
+  so a restarted trial (worker lost, driver resumed) continues from it, here or on another
+  pack;
 * its own stop: the trial reports to Tune and waits for Tune's go-ahead before asking for the
   next epoch, so ASHA stops it between epochs and it frees its slot (:meth:`PackServer.release`).
   A trial whose process was killed without releasing is evicted after ``evict_s`` without a
@@ -37,12 +40,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainables.loop import TrainSettings, TrialData, arch_from_params, is_better
+from trainables.bookkeeping import EpochBook
+from trainables.checkpoint import load_checkpoint, save_best, save_state, sync_best
+from trainables.loop import TrainSettings, TrialData, arch_from_params, epoch_book
 from trainables.model import count_flops, count_params
 from trainables.packed import PackedTrainer
 from trainables.packed_trial import NO_SLOT
-from trainables.trial import pick_device, save_state
-from trainables.trialfiles import append_epoch, has_ended, state_path, trial_seed
+from trainables.trial import pick_device
+from trainables.trialfiles import append_epoch, best_path, has_ended, state_path, trial_seed
 
 __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
 
@@ -62,7 +67,8 @@ class _Member:
     slot: int
     n_params: int
     flops: int
-    best: dict[str, Any]
+    book: EpochBook
+    best: dict[str, Any]                   # the best epoch's record (epoch, value, model)
     elapsed_s: float                       # trained time carried over from a checkpoint
     started: float = field(default_factory=time.perf_counter)
     last_seen: float = field(default_factory=time.monotonic)
@@ -123,22 +129,25 @@ class PackServer:
                 member.last_seen = time.monotonic()
                 return {"status": "ok", "epoch": self.trainer.epoch(member.slot)}
             path = state_path(self.settings.state_dir, trial_id)
-            state = (torch.load(path, map_location="cpu", weights_only=False)
-                     if path.is_file() else None)
-            if state is not None and has_ended(self.settings.state_dir, trial_id,
-                                               state["trainer"]["epoch"],
-                                               self.settings.max_epochs):
+            state = load_checkpoint(path) if path.is_file() else None
+            if state is not None and has_ended(
+                    self.settings.state_dir, trial_id, state["trainer"]["epoch"],
+                    self.settings.max_epochs, bool(state["last_metrics"].get("converged"))):
                 return {"status": "done", "metrics": state["last_metrics"]}
             if len(self.members) >= self.trainer.capacity:
                 return {"status": "full"}
             slot = self.trainer.add(config, seed=trial_seed(self.settings.seed, trial_id))
             arch = arch_from_params(config, n_inputs=self.trainer.n_inputs)
-            member = _Member(slot=slot, n_params=count_params(arch),
-                             flops=count_flops(arch), best={"epoch": 0, "value": None,
-                                                           "model": None}, elapsed_s=0.0)
+            member = _Member(slot=slot, n_params=count_params(arch), flops=count_flops(arch),
+                             book=epoch_book(self.settings),
+                             best={"epoch": 0, "value": None, "model": None}, elapsed_s=0.0)
             if state is not None:
                 self.trainer.load_state(slot, state["trainer"])
                 member.best, member.elapsed_s = state["best"], float(state.get("elapsed_s", 0))
+                member.book.restore(member.best)
+                # epochs after the state are trained again: best.pt follows the state
+                await asyncio.to_thread(sync_best,
+                                        best_path(self.settings.state_dir, trial_id), state)
             self.members[trial_id] = member
             self.stats_["registered"] += 1
             return {"status": "ok", "epoch": self.trainer.epoch(slot)}
@@ -248,8 +257,8 @@ class PackServer:
 
     def _train_round(self, batch: dict[str, _Member]
                      ) -> tuple[dict[str, dict[str, Any]], list[Any]]:
-        """One epoch for the batch's models, their evaluation, their epoch lines; returns the
-        metrics and the checkpoint writes it started. Runs in a thread while the event loop
+        """One epoch for the batch's models and their evaluation and bookkeeping; returns the
+        metrics and the file writes it started. Runs in a thread while the event loop
         takes new requests."""
         slots = [m.slot for m in batch.values()]
         began = time.perf_counter()
@@ -257,20 +266,21 @@ class PackServer:
             self.stats_["first_round_at"] = began
         running = self.trainer.train_epoch(slots, groups=self.groups)
         evaluated = self.trainer.evaluate(slots, groups=self.groups)
-        s = self.settings
         out, writes = {}, []
         for tid, m in batch.items():
             epoch = self.trainer.epoch(m.slot)
             metrics = {"epoch": epoch, "train_loss_running": running[m.slot],
                        **evaluated[m.slot], "n_params": m.n_params, "flops": m.flops,
                        "time_s": m.elapsed_s + time.perf_counter() - m.started}
-            value = metrics[s.metric]
-            improved = is_better(value, m.best["value"], s.mode)
-            due = epoch % s.checkpoint_every == 0 or epoch == s.max_epochs
-            state = self.trainer.state(m.slot) if improved or due else None  # on the CPU
-            if improved:
-                m.best = {"epoch": epoch, "value": value, "model": state["model"]}
-            writes += self._write(tid, metrics, state if due else None, m.best)
+            verdict = m.book.record(epoch, metrics[self.settings.metric])
+            if verdict.converged:
+                metrics["converged"] = True
+            state = (self.trainer.state(m.slot) if verdict.improved or verdict.checkpoint
+                     else None)  # on the CPU
+            if verdict.improved:
+                m.best = {"epoch": epoch, "value": m.book.best_value, "model": state["model"]}
+            writes += self._write(tid, metrics, state if verdict.checkpoint else None, m.best,
+                                  state["arch"] if verdict.improved else None)
             out[tid] = metrics
         self.stats_["rounds"] += 1
         self.stats_["trial_epochs"] += len(batch)
@@ -280,19 +290,26 @@ class PackServer:
         return out, writes
 
     def _write(self, trial_id: str, metrics: dict[str, Any], state: dict[str, Any] | None,
-               best: dict[str, Any]) -> list[Any]:
-        """Append the epoch's line; start writing the checkpoint, if one is due, on the writer
-        thread (returned: the trial hears of the epoch once it is written)."""
-        append_epoch(self.settings.state_dir, trial_id, metrics, device=self.device.type,
-                     packed=True)
-        if state is None:
-            return []
-        checkpoint = {"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
-                      "best": best, "arch": state["arch"], "elapsed_s": metrics["time_s"],
-                      "last_metrics": metrics}
+               best: dict[str, Any], new_best_arch: dict[str, Any] | None) -> list[Any]:
+        """Start writing the epoch's files on the writer thread, in order: ``best.pt`` if the
+        best improved (``new_best_arch``: its architecture), the epoch's line, the checkpoint
+        if one is due (returned: the trial hears of the epoch once they are written)."""
+        checkpoint = None
+        if state is not None:
+            checkpoint = {"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
+                          "best": best, "arch": state["arch"], "elapsed_s": metrics["time_s"],
+                          "last_metrics": metrics}
+
+        def write() -> None:
+            d = self.settings.state_dir
+            if new_best_arch is not None:  # first: the log never names a best without weights
+                save_best(best_path(d, trial_id), best, new_best_arch)
+            append_epoch(d, trial_id, metrics, device=self.device.type, packed=True)
+            if checkpoint is not None:
+                save_state(checkpoint, state_path(d, trial_id))
+
         self._pending_writes = [w for w in self._pending_writes if not w.done()]
-        path = state_path(self.settings.state_dir, trial_id)
-        self._pending_writes.append(self._writer.submit(save_state, checkpoint, path))
+        self._pending_writes.append(self._writer.submit(write))
         return self._pending_writes[-1:]
 
     def _flush(self) -> None:

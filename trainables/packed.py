@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainables.loop import (Hyperparams, TrainSettings, TrialData, arch_from_params,
-                             hyperparams_from_params)
+                             hyperparams_from_params, loss_mean_se)
 from trainables.metrics_torch import roc_auc_ovr_batched
 from trainables.model import MLPArch, build_mlp
 
@@ -61,6 +61,8 @@ BETA1, BETA2, EPS = 0.9, 0.999, 1e-8  # torch.optim.Adam's defaults
 #: per forward chunk (bounds memory at ~1 GB whatever the number of models).
 EVAL_MODEL_JETS, EVAL_ACTIVATIONS = 2**24, 2**25
 Layers = list[tuple[torch.Tensor, torch.Tensor]]  # (weight (M, out, in), bias (M, out))
+#: What :meth:`PackedTrainer.evaluate` gives per slot, in its table's column order.
+_EVAL_KEYS = ("train_loss", "val_loss", "val_acc", "val_auc", "train_loss_se", "val_loss_se")
 
 
 @dataclass
@@ -99,7 +101,7 @@ class PackedTrainer:
         y_val = np.asarray(data.y_val, dtype=np.int64)
         self.y_val = torch.tensor(y_val, device=dev)
         self.n_inputs, self.n_classes = self.x_train.shape[1], 5
-        n_eval = min(settings.train_eval_jets, len(self.x_train))
+        n_eval = settings.n_train_eval(len(self.x_train))
         self.x_train_eval, self.y_train_eval = self.x_train[:n_eval], self.y_train[:n_eval]
         self._val_counts = np.bincount(y_val, minlength=self.n_classes).tolist()
         self._full = self._shapes([max_width] * max_depth)
@@ -269,10 +271,11 @@ class PackedTrainer:
     @torch.no_grad()
     def evaluate(self, slots: Sequence[int], groups: int | None = None
                  ) -> dict[int, dict[str, float]]:
-        """Per slot, what ``Trainer.evaluate`` gives: eval-mode ``train_loss`` on the first
-        ``train_eval_jets`` training jets, ``val_loss``, ``val_acc``, ``val_auc`` (mean
-        one-vs-rest AUC); all NaN for a model whose outputs are not finite. With ``groups``,
-        the models are evaluated in :meth:`groups` runs (less padding)."""
+        """Per slot, what ``Trainer.evaluate`` gives: eval-mode ``train_loss`` on the training
+        split (or its first ``train_eval_jets``), ``val_loss``, ``val_acc``, ``val_auc`` (mean
+        one-vs-rest AUC), ``train_loss_se`` and ``val_loss_se``; all NaN for a model whose
+        outputs are not finite. With ``groups``, the models are evaluated in :meth:`groups`
+        runs (less padding). One host sync per chunk of models."""
         slots = self._check_slots(slots)
         chunk = max(1, EVAL_MODEL_JETS // max(len(self.x_val), len(self.x_train_eval), 1))
         runs = [slots] if groups is None else self.groups(slots, groups)
@@ -281,17 +284,18 @@ class PackedTrainer:
                      for first in range(0, len(run), chunk)):
             cfg = self._config(part)
             layers = self._layers(self._gather(self._param, cfg), len(part), cfg["shapes"])
-            p_train = self._predict(layers, self.x_train_eval, cfg)
+            nll_train = self._jet_losses(layers, self.x_train_eval, self.y_train_eval, cfg)
             p_val = self._predict(layers, self.x_val, cfg)
-            ok = torch.isfinite(p_train).all(dim=(1, 2)) & torch.isfinite(p_val).all(dim=(1, 2))
+            nll_val = _per_jet_nll(p_val, self.y_val)
+            ok = torch.isfinite(nll_train).all(dim=1) & torch.isfinite(p_val).all(dim=(1, 2))
             auc = roc_auc_ovr_batched(p_val, self.y_val, self._val_counts)
+            (train, train_se), (val, val_se) = loss_mean_se(nll_train), loss_mean_se(nll_val)
             table = torch.stack([
-                _nll(p_train, self.y_train_eval).double(), _nll(p_val, self.y_val).double(),
-                (p_val.argmax(dim=2) == self.y_val).double().mean(dim=1),
-                auc.nanmean(dim=1)], dim=1)
+                train, val, (p_val.argmax(dim=2) == self.y_val).double().mean(dim=1),
+                auc.nanmean(dim=1).double(), train_se, val_se], dim=1)
             table = torch.where(ok[:, None], table, float("nan")).cpu().tolist()
             for s, row in zip(part, table):
-                out[s] = dict(zip(("train_loss", "val_loss", "val_acc", "val_auc"), row))
+                out[s] = dict(zip(_EVAL_KEYS, row))
         return out
 
     # ------------------------------------------------------------------ internals
@@ -322,12 +326,26 @@ class PackedTrainer:
         w, b = layers[-1]
         return torch.baddbmm(b.unsqueeze(1), h, w.mT)
 
-    def _predict(self, layers: Layers, x: torch.Tensor, cfg: dict[str, Any]) -> torch.Tensor:
-        rows = max(1, min(self.settings.eval_batch_size,
+    def _eval_rows(self, cfg: dict[str, Any]) -> int:
+        return max(1, min(self.settings.eval_batch_size,
                           EVAL_ACTIVATIONS // (len(cfg["slots"]) * cfg["width"])))
+
+    def _predict(self, layers: Layers, x: torch.Tensor, cfg: dict[str, Any]) -> torch.Tensor:
+        rows = self._eval_rows(cfg)
         if len(x) == 0:
             return torch.empty(len(cfg["slots"]), 0, self.n_classes, device=self.device)
         return torch.cat([torch.softmax(self._forward(layers, x[i:i + rows], cfg, False), dim=2)
+                          for i in range(0, len(x), rows)], dim=1)
+
+    def _jet_losses(self, layers: Layers, x: torch.Tensor, y: torch.Tensor,
+                     cfg: dict[str, Any]) -> torch.Tensor:
+        """Per model and jet (M, N) eval-mode loss, float64, without keeping (M, N, C)
+        probabilities (the training split can be large)."""
+        rows = self._eval_rows(cfg)
+        if len(x) == 0:
+            return torch.empty(len(cfg["slots"]), 0, dtype=torch.float64, device=self.device)
+        return torch.cat([_per_jet_nll(torch.softmax(self._forward(layers, x[i:i + rows], cfg,
+                                                                   False), dim=2), y[i:i + rows])
                           for i in range(0, len(x), rows)], dim=1)
 
     def _config(self, slots: list[int]) -> dict[str, Any]:
@@ -477,7 +495,8 @@ def _cross_entropy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return -logp.gather(2, y.view(1, -1, 1).expand(len(logits), -1, 1)).squeeze(2).mean(dim=1)
 
 
-def _nll(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """``Trainer.evaluate``'s loss: mean ``-log(max(p_true, 1e-12))`` per model."""
+def _per_jet_nll(probs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """``Trainer.evaluate``'s per-jet loss ``-log(max(p_true, 1e-12))`` (M, B), float64, of
+    probabilities (M, B, C)."""
     p = probs.gather(2, y.view(1, -1, 1).expand(len(probs), -1, 1)).squeeze(2)
-    return -torch.log(p.clamp_min(1e-12)).mean(dim=1)
+    return -torch.log(p.clamp_min(1e-12)).double()

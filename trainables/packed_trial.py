@@ -39,9 +39,11 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
     """Train ``config`` on one of ``servers`` (PackServer actor handles), reporting every
     epoch to Ray Tune; the pack writes the trial's files in ``state_dir/<trial id>/``.
 
-    If the pack dies (its node lost) or forgets the trial (evicted, restarted), the trial
-    registers again, on that pack once Ray has restarted it or on another, and continues from
-    its checkpoint: a lost pack costs the trial no failure of its ``max_failures``."""
+    The trial ends after ``max_epochs``, or earlier when the pack says it converged (the
+    study's ``patience``). If the pack dies (its node lost) or forgets the trial (evicted,
+    restarted), the trial registers again, on that pack once Ray has restarted it or on
+    another, and continues from its checkpoint: a lost pack costs the trial no failure of its
+    ``max_failures``."""
     trial_id = tune.get_context().get_trial_id() or "local"
     trial_folder(state_dir, trial_id, config)
     server, reply = _register(trial_id, config, servers)
@@ -61,6 +63,8 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
                     f"(lr={config['lr']:.3g}, l1={config.get('l1', 0):.3g}, "
                     f"l2={config.get('l2', 0):.3g}); lower the learning rate range")
             tune.report(for_tune(metrics))  # returns once Tune says go on
+            if metrics.get("converged"):  # stopped by its patience
+                break
             reply = {"status": "ok", "epoch": epoch}
         if reply["status"] == "done":  # trained to the end before a restart: repeat the result
             tune.report(for_tune(reply["metrics"]))

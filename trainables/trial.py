@@ -10,16 +10,15 @@ Lives in an importable module because Ray pickles trainables by reference.
 from __future__ import annotations
 
 import logging
-import os
-from pathlib import Path
 from typing import Any
 
 import torch
 from ray import tune
 
+from trainables.checkpoint import load_checkpoint, save_best, save_state, sync_best
 from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
                              hyperparams_from_params)
-from trainables.trialfiles import (STATE_FILE, append_epoch, for_tune, has_ended,
+from trainables.trialfiles import (BEST_FILE, STATE_FILE, append_epoch, for_tune, has_ended,
                                    trial_folder, trial_seed)
 
 __all__ = ["run_trial", "pick_device", "save_state"]
@@ -50,14 +49,6 @@ def _ray_gpu_ids() -> list:
         return []
 
 
-def save_state(state: dict[str, Any], path: Path) -> None:
-    """Atomically replace the trial's state file: a kill never leaves half a checkpoint.
-    The folder must exist (see :func:`~trainables.trialfiles.trial_folder`)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
-
-
 def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) -> None:
     """Train one configuration, reporting every epoch to Ray Tune.
 
@@ -65,7 +56,8 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     handing Tune checkpoints: with Tune's ``num_to_keep``, a driver killed between deleting an
     old checkpoint and saving its experiment state resumes onto a checkpoint that no longer
     exists. When Tune restarts a trial (driver resumed, worker lost), the trial continues from
-    its own state; one that had already ended only repeats its last result.
+    its own state; one that had already ended only repeats its last result. The best epoch's
+    weights go to ``best.pt`` whenever they improve, before the epoch's line is logged.
     """
     torch.set_num_threads(settings.torch_threads)
     torch.set_float32_matmul_precision(settings.matmul_precision)
@@ -73,17 +65,23 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     device = pick_device(settings.device)
     arch = arch_from_params(config, n_inputs=data.x_train.shape[1])
     hp = hyperparams_from_params(config)
-    path = trial_folder(settings.state_dir, trial_id, config) / STATE_FILE
+    folder = trial_folder(settings.state_dir, trial_id, config)
+    path, best_file = folder / STATE_FILE, folder / BEST_FILE
     resume_state = None
     if path.is_file():
-        resume_state = torch.load(path, map_location=device, weights_only=False)
+        resume_state = load_checkpoint(path, map_location=device)
+        last = resume_state["last_metrics"]
         if has_ended(settings.state_dir, trial_id, resume_state["trainer"]["epoch"],
-                     settings.max_epochs):
-            tune.report(for_tune(resume_state["last_metrics"]))  # nothing left to train
+                     settings.max_epochs, converged=bool(last.get("converged"))):
+            tune.report(for_tune(last))  # nothing left to train
             return
+        sync_best(best_file, resume_state)  # epochs after the state are trained again
     trainer = Trainer(arch, hp, settings, data, device, seed=trial_seed(settings.seed, trial_id))
 
-    def report(metrics: dict[str, Any], state: dict[str, Any] | None) -> None:
+    def report(metrics: dict[str, Any], state: dict[str, Any] | None,
+               best: dict[str, Any] | None) -> None:
+        if best is not None:  # first: the epoch log never names a best epoch without weights
+            save_best(best_file, best, trainer.arch.to_dict())
         append_epoch(settings.state_dir, trial_id, metrics, device=device.type)
         if state is not None:
             save_state({**state, "last_metrics": metrics}, path)

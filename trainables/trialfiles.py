@@ -11,16 +11,21 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TUNE_KEYS", "STATE_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE", "trial_seed",
-           "state_path", "ended_marker", "has_ended", "for_tune", "append_epoch",
-           "read_epochs", "trial_folder"]
+__all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE",
+           "trial_seed", "state_path", "best_path", "ended_marker", "has_ended", "for_tune",
+           "append_epoch", "read_epochs", "trial_folder"]
 
 #: What each epoch tells Ray Tune (ASHA, Optuna, the progress line). The full record goes to
 #: the trial's own epoch log; fewer keys keep Tune's per-trial bookkeeping in the driver small.
 TUNE_KEYS: tuple[str, ...] = ("epoch", "train_loss", "val_loss", "val_acc", "val_auc")
 
-#: The trial's resumable state (model, optimiser, RNG, best epoch), in its own folder.
+#: The trial's resumable state (model, optimiser, RNG, best epoch), in its own folder; written
+#: every ``training.checkpoint_every`` epochs, at the last epoch and when the trial converges.
 STATE_FILE = "state.pt"
+#: The weights of the trial's best epoch so far, rewritten whenever that epoch improves (before
+#: the epoch's line reaches the epoch log), whatever ``checkpoint_every`` says: a trial stopped
+#: between checkpoints still has them, and the test evaluation reads them.
+BEST_FILE = "best.pt"
 #: One JSON line per trained epoch, appended as the trial goes (the trial's own learning curve:
 #: Tune's result logs restart when Tune restarts a trial).
 EPOCHS_FILE = "epochs.jsonl"
@@ -40,19 +45,31 @@ def state_path(state_dir: str, trial_id: str) -> Path:
     return Path(state_dir) / trial_id / STATE_FILE
 
 
+def best_path(state_dir: str, trial_id: str) -> Path:
+    """Where a trial keeps its best epoch's weights (:data:`BEST_FILE`)."""
+    return Path(state_dir) / trial_id / BEST_FILE
+
+
 def ended_marker(state_dir: str, trial_id: str) -> Path:
     """Written by the driver when Tune has finished a trial (see ``study.ledger``)."""
     return Path(state_dir) / trial_id / ENDED_FILE
 
 
-def has_ended(state_dir: str, trial_id: str, epochs_trained: int, max_epochs: int) -> bool:
-    """Nothing is left to train: all epochs done, or Tune finished the trial (its marker)."""
-    return epochs_trained >= max_epochs or ended_marker(state_dir, trial_id).is_file()
+def has_ended(state_dir: str, trial_id: str, epochs_trained: int, max_epochs: int,
+              converged: bool = False) -> bool:
+    """Nothing is left to train: all epochs done, the trial converged (stopped by its
+    patience; its last epoch says ``"converged": true``), or Tune finished it (its marker)."""
+    return (epochs_trained >= max_epochs or bool(converged)
+            or ended_marker(state_dir, trial_id).is_file())
 
 
 def for_tune(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The part of an epoch's metrics that is reported to Ray Tune (:data:`TUNE_KEYS`)."""
-    return {key: metrics[key] for key in TUNE_KEYS}
+    """The part of an epoch's metrics that is reported to Ray Tune (:data:`TUNE_KEYS`), plus
+    ``"converged": True`` on the epoch where the trial stopped by its patience."""
+    out = {key: metrics[key] for key in TUNE_KEYS}
+    if metrics.get("converged"):
+        out["converged"] = True
+    return out
 
 
 def append_epoch(state_dir: str, trial_id: str, metrics: dict[str, Any],

@@ -25,7 +25,7 @@ def _run(data: TrialData, settings: TrainSettings, arch: MLPArch, hp: Hyperparam
     reports: list[dict] = []
     states: list[dict | None] = []
     trainer = Trainer(arch, hp, settings, data, CPU, seed=seed)
-    fit(trainer, lambda m, s: (reports.append(m), states.append(s)), resume)
+    fit(trainer, lambda m, s, b: (reports.append(m), states.append(s)), resume)
     return reports, states, trainer
 
 
@@ -149,7 +149,7 @@ def test_trainer_runs_on_cuda(small_trial_data: TrialData) -> None:
     trainer = Trainer(arch_from_params(PARAMS), Hyperparams(lr=3e-3),
                       TrainSettings(max_epochs=2, batch_size=256), small_trial_data, cuda, seed=1)
     reports: list[dict] = []
-    fit(trainer, lambda m, s: reports.append(m))
+    fit(trainer, lambda m, s, b: reports.append(m))
     assert trainer.x_train.device.type == "cuda"
     assert next(trainer.model.parameters()).device.type == "cuda"
     assert reports[-1]["val_acc"] > 0.5

@@ -29,7 +29,7 @@ CONFIG = {"depth": 2, "width_0": 16, "width_1": 8, "dropout": 0.0, "l1": 1e-5, "
           "lr": 3e-3, "activation": "relu", "batch_norm": False}
 OTHER = {**CONFIG, "depth": 1, "width_0": 32, "lr": 1e-2}
 METRIC_KEYS = {"epoch", "train_loss_running", "train_loss", "val_loss", "val_acc", "val_auc",
-               "n_params", "flops", "time_s"}
+               "train_loss_se", "val_loss_se", "n_params", "flops", "time_s"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -90,7 +90,7 @@ def test_a_trial_trains_epoch_by_epoch_with_its_own_files(small_trial_data: Tria
     assert [r["epoch"] for r in rows] == [1, 2, 3] and all(r["packed"] for r in rows)
     assert rows[1]["val_loss"] == metrics[1]["val_loss"]
     # the state file is what the study evaluates and what a Trainer resumes from
-    state = torch.load(state_path(settings.state_dir, "t1"), weights_only=False)
+    state = torch.load(state_path(settings.state_dir, "t1"), weights_only=True)
     assert state["trainer"]["epoch"] == 3 and state["last_metrics"]["epoch"] == 3
     best = min(metrics, key=lambda m: m["val_loss"])
     model, arch, epoch = load_best_model(state_path(settings.state_dir, "t1"))
@@ -148,7 +148,7 @@ def test_a_trainer_checkpoint_resumes_in_a_pack(small_trial_data: TrialData,
                       torch.device("cpu"), seed=trial_seed(settings.seed, "r"))
     states: list[dict] = []
 
-    def report(metrics: dict, state: dict | None) -> None:
+    def report(metrics: dict, state: dict | None, best: dict | None) -> None:
         if state is not None:
             states.append({**state, "last_metrics": metrics})
         if metrics["epoch"] == 2:

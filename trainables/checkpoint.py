@@ -1,0 +1,66 @@
+"""A trial's checkpoint files on disk: the resumable state and the best epoch's weights.
+
+Both are written atomically (a kill never leaves half a file) and hold only tensors and plain
+types, so they load with ``torch.load(..., weights_only=True)``:
+
+* ``state.pt`` (:data:`~trainables.trialfiles.STATE_FILE`): ``trainer`` (``model``,
+  ``optimizer``, ``epoch``, and for a self-training trial its RNG states), ``best``
+  (``epoch``, ``value``, ``model``), ``arch``, ``elapsed_s``, ``last_metrics``;
+* ``best.pt`` (:data:`~trainables.trialfiles.BEST_FILE`): ``epoch``, ``value``, ``model``
+  (``build_mlp``'s ``state_dict``), ``arch``, rewritten whenever the best epoch improves.
+
+The state carries the best weights too, so a trial resumed from an older state can put
+``best.pt`` back in step with the epochs it will train again (:func:`sync_best`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["save_state", "load_checkpoint", "save_best", "sync_best"]
+
+logger = logging.getLogger(__name__)
+
+
+def save_state(state: dict[str, Any], path: Path) -> None:
+    """Atomically replace a checkpoint file. The folder must exist (see
+    :func:`~trainables.trialfiles.trial_folder`)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:
+    """A ``state.pt`` or ``best.pt`` (tensors and plain types only)."""
+    return torch.load(Path(path), map_location=map_location, weights_only=True)
+
+
+def save_best(path: Path, best: dict[str, Any], arch: dict[str, Any]) -> None:
+    """Write ``best.pt`` from a best record (``epoch``, ``value``, ``model`` on the CPU)."""
+    save_state({"epoch": int(best["epoch"]), "value": best["value"], "model": best["model"],
+                "arch": arch}, path)
+
+
+def sync_best(path: Path, state: dict[str, Any]) -> None:
+    """On resume from ``state``: make ``best.pt`` hold the state's best epoch.
+
+    Epochs trained after the state was written are trained again, so a ``best.pt`` written in
+    between (its epoch beyond the state's) or missing is replaced by the state's own best."""
+    best = state.get("best") or {}
+    if best.get("model") is None:
+        return
+    path = Path(path)
+    if path.is_file():
+        try:
+            on_disk = load_checkpoint(path)
+            if int(on_disk["epoch"]) == int(best["epoch"]):
+                return
+        except Exception:  # unreadable: rewrite it
+            logger.warning("%s is unreadable; rewriting it from the trial's state", path)
+    save_best(path, best, state["arch"])
