@@ -1,32 +1,45 @@
-"""Classify each trial as underfit, good, overfit or unstable from its learning curve.
+"""Classify each trial as underfit, good, overfit, unstable or undetermined from its learning curve.
 
-The rules read the losses only (cross-entropy in nats), so they mean the same on any dataset:
+Losses are cross-entropies in nats. A difference is *significant* when it exceeds ``z`` standard
+errors (the per-jet loss spread / sqrt(n) that every epoch record carries as ``train_loss_se``
+and ``val_loss_se``) **and** a small relative floor: statistics alone would call a 0.1% gap on
+a million validation jets "overfit", and a relative threshold alone calls noise on a small
+validation split a verdict. Tables without the standard errors (written before they existed)
+are judged on relative thresholds only, and every reason then says so.
 
-1. **undetermined**: no finite loss to judge (a trial still in its first epoch, or one that
-   failed for a reason other than divergence before reporting).
-2. **unstable**: a NaN/inf loss anywhere, a failure whose error mentions NaN/inf/divergence, or a
-   final training loss above ``diverged_factor`` x ln(number of classes), i.e. worse than
-   guessing uniformly.
-3. **overfit**: the validation loss ends more than ``overfit_gap`` above the training loss
-   (relative), or it rose more than ``overfit_rise`` from its minimum while the training loss kept
-   falling by more than ``train_still_falling`` after that minimum (needs an epochs table and at
-   least ``min_epochs_for_trend`` epochs; from the trials table alone the training trend is unknown
-   and a rise from ``best_val_loss`` is enough).
-4. **underfit**: not overfit, and the final training loss (eval mode) is more than
-   ``underfit_excess`` above the study's best validation loss: the model cannot even fit its
-   training data as well as another model generalises.
-5. **good**: everything else.
+The reference loss L* is, in this order: the user's ``regimes.reference_loss``; the
+Bayes-optimal validation loss of synthetic jets (``reference.json``); else the study's own best
+validation loss, a *proxy* that the report names as one (against it the best trial can never be
+underfit). The rules, in the order applied:
 
-A trial that ran fewer epochs than the study's budget (stopped by ASHA or the time budget, still
-running, or failed midway) is judged on the epochs it ran; ``judged_on_partial`` says so and the
-reason names how many epochs that was.
+1. **unstable**: a NaN/inf loss, a failure whose error mentions divergence, a final training
+   loss no better than predicting the class priors (>= the prior entropy H of ``reference.json``,
+   else ln 5, less ``prior_margin``), the validation loss there too without a significant gap,
+   or a macro validation AUC <= ``auc_floor`` (the net does not separate the classes).
+2. **overfit** (high variance): the validation loss is significantly above the training loss
+   (floor ``gap_floor``; ``gap_without_se`` without standard errors), or the validation loss
+   rose significantly (>= ``overfit_rise``) from its minimum while the training loss kept falling
+   (>= ``train_still_falling``), read on a 3-epoch running median so that one low fluctuation
+   is no minimum; needs ``min_epochs`` epochs.
+3. **undetermined**: not complete (stopped by ASHA or the time budget, still running, failed
+   midway) or fewer than ``min_epochs`` epochs: its curve cannot show a regime yet. A trial is
+   complete when its status is ``completed`` (ran ``max_epochs`` or converged by patience) or it
+   ran ``max_epochs``.
+4. **underfit** (high bias): the training loss is significantly above L* (beyond the noise and
+   ``underfit_tolerance`` x L*) with no significant gap.
+5. **good**: close to L* without a significant gap.
+
+The final losses judged are the median of the last three epochs (one spike is no verdict);
+``final_train_loss``/``final_val_loss`` in the output are the last epoch's, as in the tables.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -34,203 +47,395 @@ import pandas as pd
 from analysis.errors import AnalysisError
 from trainables.schema import CLASSES
 
-__all__ = ["REGIMES", "RegimeThresholds", "curve_summary", "classify_regimes"]
+__all__ = ["REGIMES", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
+           "curve_summary", "assess_regimes", "classify_regimes"]
 
-#: Regimes in display order; ``undetermined`` trials are left out of maps and judged counts.
+#: The ``regime`` column's values, in display order.
 REGIMES: tuple[str, ...] = ("underfit", "good", "overfit", "unstable", "undetermined")
 
 _DIVERGED_ERROR = re.compile(r"nan|inf|diverg|overflow", re.IGNORECASE)
+_SMOOTH = 3  # epochs in the running median the trend and the final losses are read from
+_NO_SE = "no standard errors in the table: relative thresholds only"
 
 
-def _pct(x: float) -> str:
-    """A signed whole percentage without the "-0%" that rounding a tiny negative gives."""
-    return f"{int(round(x * 100)):+d}%" if np.isfinite(x) else "n/a"
+def _limit(lo: float, hi: float | None = None, lo_open: bool = False, integer: bool = False
+           ) -> dict[str, Any]:
+    return {"lo": lo, "hi": hi, "lo_open": lo_open, "integer": integer}
 
 
 @dataclass(frozen=True)
 class RegimeThresholds:
-    """Thresholds of the regime rules (module docstring); all relative, so dataset-independent.
+    """Thresholds of the regime rules (module docstring); the config's ``regimes`` section
+    (``study.config.RegimesConfig``) sets them with the same names and defaults.
 
-    >>> RegimeThresholds(overfit_gap=0.3).overfit_gap
-    0.3
+    >>> RegimeThresholds(z=5).z
+    5
     """
 
-    #: Underfit when final train loss > (1 + this) x the study's best val loss. 10% separates a
-    #: 1x2-unit tagger (~40% above) from a sound small one (within a few %).
-    underfit_excess: float = 0.10
-    #: Overfit when final val loss > (1 + this) x final train loss. Regularised taggers on the
-    #: hls4ml data end within ~5%; a wide net memorising a few thousand jets ends 2-3x apart.
-    overfit_gap: float = 0.15
-    #: Overfit (with the next) when the val loss ends this fraction above its minimum: more
-    #: than epoch-to-epoch noise on a validation split of thousands of jets.
+    #: Significance in standard errors: 3 lets ~1 noise gap in 700 through.
+    z: float = 3.0
+    #: ... and a gap must exceed this fraction of the training loss: on 10^6 jets a 0.3% gap
+    #: is significant but no memorisation worth the name; regularised taggers end within ~2%.
+    gap_floor: float = 0.03
+    #: Without standard errors (old tables) a gap counts above this fraction, as it used to.
+    gap_without_se: float = 0.15
+    #: Overfit when the (smoothed) val loss ends this fraction above its minimum ...
     overfit_rise: float = 0.05
-    #: ... while train loss fell by at least this fraction after the val minimum; without it a
-    #: rising val loss is an optimiser problem, not memorisation.
+    #: ... while the (smoothed) train loss fell at least this fraction after that minimum;
+    #: without it a rising val loss is an optimiser problem, not memorisation.
     train_still_falling: float = 0.02
-    #: Unstable when final train loss > this x ln(n_classes) (uniform guessing is 1.0x).
-    diverged_factor: float = 1.5
-    #: Fewer epochs than this give no trend; only the gap and underfit rules apply.
-    min_epochs_for_trend: int = 3
+    #: Good within this fraction above L*: a sound small tagger gets within a few % of the
+    #: Bayes loss; the 1x2-unit tagger sits ~40% above.
+    underfit_tolerance: float = 0.10
+    #: Unstable when the train loss is within this fraction of the prior entropy (or above).
+    prior_margin: float = 0.01
+    #: Unstable when the macro val AUC is at most this (0.5 = no separation at all).
+    auc_floor: float = 0.55
+    #: A curve shorter than this shows no trend and no regime (except unstable / a gap).
+    min_epochs: int = 3
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "min_epochs_for_trend":
-                if not isinstance(value, int) or value < 2:
-                    raise AnalysisError(
-                        f"`min_epochs_for_trend` is {value!r}, but must be an integer >= 2")
-            elif f.name == "diverged_factor":
-                if not (isinstance(value, (int, float)) and value > 1):
-                    raise AnalysisError(
-                        f"`diverged_factor` is {value!r}, but must be > 1 (1 = guessing)")
-            elif not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
-                raise AnalysisError(f"`{f.name}` is {value!r}, but must be a number > 0")
+            value, lim = getattr(self, f.name), _LIMITS[f.name]
+            ok = isinstance(value, int) if lim["integer"] else isinstance(value, (int, float))
+            ok = ok and not isinstance(value, bool) and math.isfinite(value)
+            ok = ok and value >= lim["lo"] and not (lim["lo_open"] and value == lim["lo"])
+            ok = ok and (lim["hi"] is None or value <= lim["hi"])
+            if not ok:
+                kind = "an integer" if lim["integer"] else "a number"
+                bound = f"{'>' if lim['lo_open'] else '>='} {lim['lo']:g}"
+                if lim["hi"] is not None:
+                    bound += f" and <= {lim['hi']:g}"
+                raise AnalysisError(f"`{f.name}` is {value!r}, but must be {kind} {bound}; "
+                                    f"the default is {f.default!r}")
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any] | None) -> RegimeThresholds:
+        """From the config's ``regimes`` section; fields it does not know (``reference_loss``)
+        are not thresholds and are skipped."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (values or {}).items() if k in names and v is not None})
+
+
+#: Allowed values per threshold (``study.config.RegimesConfig`` declares the same for the YAML).
+_LIMITS: dict[str, dict[str, Any]] = {
+    "z": _limit(0.0, lo_open=True), "gap_floor": _limit(0.0, 1.0),
+    "gap_without_se": _limit(0.0, 10.0, lo_open=True),
+    "overfit_rise": _limit(0.0, 10.0, lo_open=True), "train_still_falling": _limit(0.0, 1.0),
+    "underfit_tolerance": _limit(0.0, 10.0), "prior_margin": _limit(0.0, 0.5),
+    "auc_floor": _limit(0.5, 1.0), "min_epochs": _limit(2, integer=True),
+}
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the rules compare with: L* (``loss``, its ``se``, where it came from) and the prior
+    entropy H. ``source`` is ``user``, ``bayes``, ``proxy`` (the study's best val loss) or
+    ``none`` (no trial with a finite loss)."""
+
+    loss: float | None = None
+    se: float | None = None
+    source: str = "none"
+    prior_entropy: float = math.log(len(CLASSES))
+    prior_source: str = f"ln {len(CLASSES)} (no reference.json)"
+    proxy_trial: str | None = None
+
+    def describe(self) -> str:
+        """One sentence for the report."""
+        if self.loss is None:
+            return "no reference loss: no trial has a finite loss"
+        se = f" ± {self.se:.3g}" if self.se else ""
+        what = {
+            "user": f"the given regimes.reference_loss {self.loss:.4g}",
+            "bayes": f"the Bayes-optimal validation loss {self.loss:.4g}{se} of the synthetic jets",
+            "proxy": (f"a PROXY: the study's own best validation loss {self.loss:.4g} (trial "
+                      f"{self.proxy_trial}); no Bayes optimum is known and none was given "
+                      "(regimes.reference_loss), so the best trial can never be underfit"),
+        }[self.source]
+        return (f"Reference loss L* = {what}. Prior entropy H = {self.prior_entropy:.4f} nats "
+                f"({self.prior_source}).")
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def known_reference(reference_json: Mapping[str, Any] | None,
+                    reference_loss: float | None = None) -> Reference:
+    """L* and H from ``reference.json`` and the user's ``regimes.reference_loss`` (which wins:
+    an explicit setting beats a default); L* stays None when neither gives one (the rules
+    then use the study's best as a proxy)."""
+    ref = reference_json or {}
+    h = _finite(ref.get("prior_entropy"))
+    prior = {"prior_entropy": h, "prior_source": "class frequencies of the training split"} \
+        if h is not None and h > 0 else {}
+    user = _finite(reference_loss)
+    if user is not None:
+        return Reference(loss=user, source="user", **prior)
+    bayes = _finite(ref.get("bayes_val_loss"))
+    if bayes is not None:
+        return Reference(loss=bayes, se=_finite(ref.get("bayes_val_loss_se")), source="bayes",
+                         **prior)
+    return Reference(**prior)
+
+
+def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
+    """The numbers one trial's curve gives the rules (rows sorted by epoch)."""
+    nonfinite = ~np.isfinite(e["train_loss"]) | ~np.isfinite(e["val_loss"])
+    out: dict[str, float] = {"n_epochs": float(e["epoch"].max()),
+                             "first_nonfinite_epoch": float(e.loc[nonfinite, "epoch"].min())
+                             if nonfinite.any() else np.nan}
+    last = e.iloc[-1]
+    out.update(last_train=last["train_loss"], last_val=last["val_loss"],
+               last_auc=last["val_auc"] if "val_auc" in e else np.nan,
+               train_se=last.get("train_loss_se", np.nan), val_se=last.get("val_loss_se", np.nan))
+    ok = e[~nonfinite]
+    if ok.empty:
+        return out
+    tail = ok.tail(_SMOOTH)
+    out["train"], out["val"] = tail["train_loss"].median(), tail["val_loss"].median()
+    smooth = ok[["train_loss", "val_loss"]].rolling(_SMOOTH, center=True, min_periods=1).median()
+    i = int(np.argmin(smooth["val_loss"].to_numpy()))
+    out.update(min_val=smooth["val_loss"].iloc[i], min_val_epoch=ok["epoch"].iloc[i],
+               train_at_min_val=smooth["train_loss"].iloc[i],
+               smooth_final_train=smooth["train_loss"].iloc[-1],
+               smooth_final_val=smooth["val_loss"].iloc[-1])
+    return out
 
 
 def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataFrame:
     """Per trial, the few numbers the rules need, from the curve when there is one.
 
-    Columns: ``trial_id, has_curve, n_epochs, final_train, final_val, min_val, min_val_epoch,
-    train_at_min_val, first_nonfinite_epoch, table_nonfinite``. Without a curve they come from
-    the trials table's last-epoch columns (``min_val`` from ``best_val_loss``; the training
-    trend unknown).
+    Columns: ``trial_id, has_curve, n_epochs, last_train, last_val, last_auc, train, val``
+    (judged finals: median of the last 3 finite epochs), ``train_se, val_se, min_val,
+    min_val_epoch, train_at_min_val`` (3-epoch running median), ``smooth_final_train,
+    smooth_final_val, first_nonfinite_epoch, table_nonfinite``. Without a curve they come from
+    the trials table's last-epoch columns (``min_val`` from ``best_val_loss``; no trend).
     """
     base = trials.set_index("trial_id")
+
+    def col(name: str) -> pd.Series:
+        return base[name] if name in base else pd.Series(np.nan, index=base.index)
+
     out = pd.DataFrame(index=base.index)
     out["has_curve"] = False
-    out["n_epochs"] = base["epochs"] if "epochs" in base else np.nan
-    out["final_train"] = base["train_loss"]
-    out["final_val"] = base["val_loss"]
-    best = base["best_val_loss"] if "best_val_loss" in base else pd.Series(np.nan, index=base.index)
-    out["min_val"] = np.fmin(best, base["val_loss"])
-    out["min_val_epoch"] = base["best_epoch"] if "best_epoch" in base else np.nan
-    out["train_at_min_val"] = np.nan
-    table_nonfinite = ~np.isfinite(base["train_loss"]) | ~np.isfinite(base["val_loss"])
-    out["first_nonfinite_epoch"] = np.nan
-    out["table_nonfinite"] = table_nonfinite
+    out["n_epochs"] = col("epochs")
+    out["last_train"] = out["train"] = base["train_loss"]
+    out["last_val"] = out["val"] = base["val_loss"]
+    out["last_auc"] = col("val_auc")
+    out["train_se"], out["val_se"] = col("train_loss_se"), col("val_loss_se")
+    out["min_val"] = np.fmin(col("best_val_loss"), base["val_loss"])
+    out["min_val_epoch"] = col("best_epoch")
+    for name in ("train_at_min_val", "smooth_final_train", "smooth_final_val",
+                 "first_nonfinite_epoch"):
+        out[name] = np.nan
+    out["table_nonfinite"] = ~np.isfinite(base["train_loss"]) | ~np.isfinite(base["val_loss"])
     if epochs is not None and not epochs.empty:
-        e = epochs[epochs["trial_id"].isin(base.index)]
-        grouped = e.groupby("trial_id", sort=False)
-        last = grouped.tail(1).set_index("trial_id")
-        nonfinite = ~np.isfinite(e["train_loss"]) | ~np.isfinite(e["val_loss"])
-        first_bad = e[nonfinite].groupby("trial_id")["epoch"].min()
-        finite = e[~nonfinite]
-        at_min = finite.loc[finite.groupby("trial_id")["val_loss"].idxmin()].set_index("trial_id")
-        ids = last.index
-        out.loc[ids, "has_curve"] = True
-        out.loc[ids, "n_epochs"] = grouped["epoch"].max()
-        out.loc[ids, "final_train"] = last["train_loss"]
-        out.loc[ids, "final_val"] = last["val_loss"]
-        out.loc[ids, ["min_val", "min_val_epoch", "train_at_min_val"]] = np.nan
-        out.loc[at_min.index, "min_val"] = at_min["val_loss"]
-        out.loc[at_min.index, "min_val_epoch"] = at_min["epoch"]
-        out.loc[at_min.index, "train_at_min_val"] = at_min["train_loss"]
-        out.loc[ids, "first_nonfinite_epoch"] = np.nan
-        out.loc[first_bad.index, "first_nonfinite_epoch"] = first_bad
-        out.loc[ids, "table_nonfinite"] = False
+        e = epochs[epochs["trial_id"].isin(base.index)].sort_values(["trial_id", "epoch"])
+        stats = pd.DataFrame.from_dict(
+            {tid: _curve_stats(g) for tid, g in e.groupby("trial_id", sort=False)}, orient="index")
+        if not stats.empty:
+            ids = stats.index
+            out.loc[ids, ["min_val", "min_val_epoch", "train", "val"]] = np.nan
+            for name in stats.columns:  # SE and AUC unknown in the curve: the table's
+                keep = stats[name].notna() | (name not in ("train_se", "val_se", "last_auc"))
+                out.loc[ids[keep.to_numpy()], name] = stats.loc[keep, name].astype(float)
+            out.loc[ids, "has_curve"] = True
+            out.loc[ids, "table_nonfinite"] = False
     return out.reset_index()
 
 
-def _partial(row: pd.Series) -> tuple[bool, str]:
+@dataclass(frozen=True)
+class _Test:
+    """A difference judged: ``significant`` and the words for the reason."""
+
+    significant: bool
+    text: str
+    sigma: float
+
+
+def _judge_diff(diff: float, base: float, se2: float, t: RegimeThresholds, floor: float,
+                floor_without_se: float) -> _Test:
+    """Is ``diff`` (a loss difference) beyond ``z`` standard errors and ``floor`` x ``base``?"""
+    rel = diff / base if base > 0 else np.inf
+    if np.isfinite(se2) and se2 > 0:
+        sigma = diff / math.sqrt(se2)
+        ok = sigma > t.z and rel > floor
+        return _Test(ok, f"{diff:+.3g} ({rel:+.0%}, {sigma:+.1f} sigma)", sigma)
+    return _Test(rel > floor_without_se, f"{diff:+.3g} ({rel:+.0%})", np.nan)
+
+
+def _stop_words(row: pd.Series) -> str | None:
+    """Why the curve is too short to show a regime, or None for a complete curve."""
     n, budget, status = row["n_epochs"], row["max_epochs"], row["status"]
     ran = f"{int(n)}" if np.isfinite(n) else "an unknown number of"
     of = f" of {int(budget)}" if np.isfinite(budget) else ""
+    full = np.isfinite(n) and np.isfinite(budget) and n >= budget
     if status == "running":
-        return True, f"judged on {ran}{of} epochs: still running"
-    if status == "failed":
-        return True, f"judged on {ran}{of} epochs: failed"
-    if np.isfinite(n) and np.isfinite(budget) and n < budget:
-        return True, f"judged on {ran}{of} epochs: stopped early"
-    if status == "stopped" and not np.isfinite(budget):
-        return True, f"judged on {ran} epochs: stopped early"
-    return False, ""
+        return f"{ran}{of} epochs so far: still running"
+    if status == "failed" and not full:
+        return f"failed after {ran}{of} epochs"
+    if status != "completed" and not full:
+        why = {"scheduler": " by the scheduler (ASHA)", "time_budget": " by the time budget",
+               "interrupted": ": interrupted"}.get(row["stop_reason"], "")
+        return f"stopped after {ran}{of} epochs{why}"
+    if np.isfinite(n) and n < row["min_epochs"]:
+        return f"only {ran} epochs"
+    return None
 
 
-def _judge(row: pd.Series, best_val: float, t: RegimeThresholds) -> tuple[str, str]:
-    train, val, error = row["final_train"], row["final_val"], row["error"]
-    diverged_error = row["status"] == "failed" and bool(_DIVERGED_ERROR.search(error))
+def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None:
+    error = row["error"]
     if np.isfinite(row["first_nonfinite_epoch"]):
-        return "unstable", f"non-finite loss at epoch {int(row['first_nonfinite_epoch'])}"
-    if diverged_error:
-        return "unstable", f"failed: {error}"
+        return f"non-finite loss at epoch {int(row['first_nonfinite_epoch'])}"
+    if row["status"] == "failed" and _DIVERGED_ERROR.search(error):
+        return f"failed: {error}"
+    train, val = row["last_train"], row["last_val"]
+    if row["table_nonfinite"] and (row["status"] in ("completed", "stopped")
+                                   or np.isinf([train, val]).any()):
+        return f"ended with a non-finite loss (train {train}, val {val})"
+    limit = (1 - t.prior_margin) * ref.prior_entropy
+    if np.isfinite(train) and train >= limit:
+        return (f"train loss {train:.4g} is no better than predicting the class priors "
+                f"(H = {ref.prior_entropy:.4f} nats)")
+    auc = row["last_auc"]
+    if np.isfinite(auc) and auc <= t.auc_floor:
+        return f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: the classes are not separated"
+    return None
+
+
+def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, str]:
+    why = _unstable(row, ref, t)
+    if why:
+        return "unstable", why
+    train, val = row["train"], row["val"]
     if not (np.isfinite(train) and np.isfinite(val)):
-        finished = row["status"] in ("completed", "stopped")
-        if row["table_nonfinite"] and (finished or np.isinf([train, val]).any()):
-            return "unstable", f"ended with a non-finite loss (train {train}, val {val})"
-        failed = row["status"] == "failed" and error
-        why = f"failed: {error}" if failed else "no finite loss reported yet"
-        return "undetermined", why
-    chance = math.log(len(CLASSES))
-    if train > t.diverged_factor * chance:
-        return "unstable", (f"train loss {train:.3g} is above {t.diverged_factor:g} x "
-                            f"ln({len(CLASSES)}) (worse than guessing)")
-    gap = (val - train) / train if train > 0 else np.inf
-    if gap > t.overfit_gap:
-        return "overfit", (f"val loss {val:.3g} is {gap:.0%} above train loss {train:.3g} "
-                           f"(limit {t.overfit_gap:.0%})")
-    min_val = row["min_val"]
-    if np.isfinite(min_val) and min_val > 0:
-        rise = (val - min_val) / min_val
-        if row["has_curve"] and row["n_epochs"] >= t.min_epochs_for_trend and rise > t.overfit_rise:
-            drop = (row["train_at_min_val"] - train) / row["train_at_min_val"]
-            if drop > t.train_still_falling:
-                return "overfit", (
-                    f"val loss rose {rise:.0%} from its minimum {min_val:.3g} at epoch "
-                    f"{int(row['min_val_epoch'])} while train loss fell {drop:.0%}"
-                )
-        elif not row["has_curve"] and rise > t.overfit_rise:
-            return "overfit", (
-                f"val loss {val:.3g} ended {rise:.0%} above its best {min_val:.3g} "
-                "(train trend unknown without an epochs table)"
-            )
-    if np.isfinite(best_val) and best_val > 0:
-        excess = (train - best_val) / best_val
-        if excess > t.underfit_excess:
-            return "underfit", (
-                f"train loss {train:.3g} stays {excess:.0%} above the study's best val loss "
-                f"{best_val:.3g} (val/train gap {_pct(gap)})"
-            )
-    return "good", f"train loss {train:.3g}, val loss {val:.3g} (val/train gap {_pct(gap)})"
+        failed = row["status"] == "failed" and row["error"]
+        return "undetermined", f"failed: {row['error']}" if failed else "no finite loss reported yet"
+    se_note = "" if np.isfinite(row["train_se"]) and np.isfinite(row["val_se"]) else f"; {_NO_SE}"
+    gap = _judge_diff(val - train, train, row["train_se"] ** 2 + row["val_se"] ** 2, t,
+                      t.gap_floor, t.gap_without_se)
+    if row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant:
+        return "unstable", (f"val loss {row['last_val']:.4g} is no better than predicting the "
+                            f"class priors (H = {ref.prior_entropy:.4f} nats)")
+    if gap.significant:
+        return "overfit", f"val loss {val:.3g} is {gap.text} above train loss {train:.3g}{se_note}"
+    rise = _rise(row, t)
+    if rise:
+        return "overfit", rise + se_note
+    short = _stop_words(row)
+    if short:
+        return "undetermined", f"{short}: too short a curve to show a regime (gap {gap.text})"
+    if ref.loss is None:
+        return "good", f"train loss {train:.3g}, val loss {val:.3g}, gap {gap.text}{se_note}"
+    se_ref = ref.se if ref.se is not None else 0.0
+    excess = _judge_diff(train - ref.loss, ref.loss, row["train_se"] ** 2 + se_ref ** 2, t,
+                         t.underfit_tolerance, t.underfit_tolerance)
+    where = f"train loss {train:.3g} is {excess.text} from L* {ref.loss:.4g} ({ref.source})"
+    if excess.significant:
+        return "underfit", f"{where}, gap {gap.text} not significant{se_note}"
+    return "good", f"{where}, within {t.underfit_tolerance:.0%}; gap {gap.text}{se_note}"
+
+
+def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:
+    """The rise rule's reason when the val loss rose significantly while train kept falling."""
+    min_val, val = row["min_val"], row["smooth_final_val"]
+    if not (row["has_curve"] and row["n_epochs"] >= t.min_epochs and np.isfinite(min_val)):
+        return None
+    # both ends are losses on the same jets, so their difference is less noisy than one loss:
+    # one loss's standard error bounds it
+    rise = _judge_diff(val - min_val, min_val, row["val_se"] ** 2, t, t.overfit_rise,
+                       t.overfit_rise)
+    start, end = row["train_at_min_val"], row["smooth_final_train"]
+    drop = _judge_diff(start - end, start, row["train_se"] ** 2, t, t.train_still_falling,
+                       t.train_still_falling)
+    if rise.significant and drop.significant:
+        return (f"val loss rose {rise.text} from its minimum {min_val:.3g} at epoch "
+                f"{int(row['min_val_epoch'])} while train loss fell {drop.text}")
+    return None
+
+
+def _proxy(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
+    """The study's best val loss of a stable trial, as a stand-in for L*."""
+    stable = s["first_nonfinite_epoch"].isna() & np.isfinite(s["last_train"])
+    stable &= s["last_train"] < (1 - t.prior_margin) * ref.prior_entropy
+    candidates = s.loc[stable & np.isfinite(s["min_val"])]
+    if candidates.empty:
+        return ref
+    best = candidates.loc[candidates["min_val"].idxmin()]
+    return Reference(loss=float(best["min_val"]), source="proxy",
+                     prior_entropy=ref.prior_entropy, prior_source=ref.prior_source,
+                     proxy_trial=str(best["trial_id"]))
+
+
+@dataclass(frozen=True)
+class RegimeVerdicts:
+    """The regime table and the reference it was judged against."""
+
+    table: pd.DataFrame
+    reference: Reference
+
+
+def assess_regimes(
+    trials: pd.DataFrame,
+    epochs: pd.DataFrame | None = None,
+    thresholds: RegimeThresholds | None = None,
+    reference: Reference | None = None,
+) -> RegimeVerdicts:
+    """Judge every trial. The table has one row per trial: ``trial_id, status, regime, reason,
+    complete, judged_on_partial`` (a verdict from a curve that is not complete: only unstable,
+    overfit or undetermined), ``epochs_judged, final_train_loss, final_val_loss`` (last epoch),
+    ``min_val_loss, gap`` (judged val - train, relative), ``gap_sigma`` (NaN without standard
+    errors) and ``reference_loss``.
+
+    ``reference`` defaults to ln 5 and the study's best as a proxy L* (:func:`known_reference`
+    builds one from ``reference.json``).
+    """
+    t = thresholds or RegimeThresholds()
+    ref = reference or Reference()
+    s = curve_summary(trials, epochs)
+    meta = trials.set_index("trial_id")
+    for name, default in (("status", ""), ("error", ""), ("max_epochs", np.nan),
+                          ("stop_reason", "")):
+        s[name] = s["trial_id"].map(meta[name]) if name in meta else default
+        if default == "":
+            s[name] = s[name].fillna("").astype(str)
+    s["min_epochs"] = t.min_epochs
+    if ref.loss is None:
+        ref = _proxy(s, ref, t)
+    judged = [_judge(row, ref, t) for _, row in s.iterrows()]
+    short = [_stop_words(row) for _, row in s.iterrows()]
+    regime = [j[0] for j in judged]
+    partial = [w is not None and r != "undetermined" for w, r in zip(short, regime)]
+    se2 = s["train_se"] ** 2 + s["val_se"] ** 2
+    table = pd.DataFrame({
+        "trial_id": s["trial_id"],
+        "status": s["status"],
+        "regime": regime,
+        "reason": [j[1] + (f" (curve not complete: {w})" if p else "")
+                   for j, w, p in zip(judged, short, partial)],
+        "complete": [w is None for w in short],
+        "judged_on_partial": partial,
+        "epochs_judged": s["n_epochs"],
+        "final_train_loss": s["last_train"],
+        "final_val_loss": s["last_val"],
+        "min_val_loss": s["min_val"],
+        "gap": (s["val"] - s["train"]) / s["train"],
+        "gap_sigma": (s["val"] - s["train"]) / np.sqrt(se2.where(se2 > 0)),
+        "reference_loss": np.nan if ref.loss is None else ref.loss,
+    })
+    return RegimeVerdicts(table=table, reference=ref)
 
 
 def classify_regimes(
     trials: pd.DataFrame,
     epochs: pd.DataFrame | None = None,
     thresholds: RegimeThresholds | None = None,
-    best_val_loss: float | None = None,
+    reference: Reference | None = None,
 ) -> pd.DataFrame:
-    """One row per trial: ``trial_id, status, regime, reason, judged_on_partial`` and the numbers
-    behind them (``epochs_judged, final_train_loss, final_val_loss, min_val_loss, gap``).
-
-    ``best_val_loss`` overrides the study's own best as the underfit reference, e.g. to judge a
-    snapshot against a finished study; by default it is the lowest val loss of any stable trial.
-    """
-    t = thresholds or RegimeThresholds()
-    s = curve_summary(trials, epochs)
-    meta = trials.set_index("trial_id")
-    s["status"] = s["trial_id"].map(meta["status"])
-    s["error"] = s["trial_id"].map(meta["error"]) if "error" in meta else ""
-    s["error"] = s["error"].fillna("")
-    s["max_epochs"] = s["trial_id"].map(meta["max_epochs"]) if "max_epochs" in meta else np.nan
-    if best_val_loss is None:
-        stable = s["first_nonfinite_epoch"].isna() & np.isfinite(s["final_train"])
-        stable &= s["final_train"] <= t.diverged_factor * math.log(len(CLASSES))
-        candidates = s.loc[stable, "min_val"]
-        candidates = candidates[np.isfinite(candidates)]
-        best_val_loss = float(candidates.min()) if len(candidates) else np.nan
-    judged = [_judge(row, best_val_loss, t) for _, row in s.iterrows()]
-    partial = [_partial(row) for _, row in s.iterrows()]
-    out = pd.DataFrame({
-        "trial_id": s["trial_id"],
-        "status": s["status"],
-        "regime": [j[0] for j in judged],
-        "reason": [j[1] + (f" ({p[1]})" if p[0] and j[0] != "undetermined" else "")
-                   for j, p in zip(judged, partial)],
-        "judged_on_partial": [p[0] for p in partial],
-        "epochs_judged": s["n_epochs"],
-        "final_train_loss": s["final_train"],
-        "final_val_loss": s["final_val"],
-        "min_val_loss": s["min_val"],
-        "gap": (s["final_val"] - s["final_train"]) / s["final_train"],
-    })
-    return out
+    """The regime table of :func:`assess_regimes` alone."""
+    return assess_regimes(trials, epochs, thresholds, reference).table

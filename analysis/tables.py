@@ -3,8 +3,10 @@
 Everything downstream trusts what this module returns, so the checks live here: required columns
 (an error names the missing ones), types (CSV round trips turn ids into ints and bools into
 strings), statuses in lower case, one row per trial and per (trial, epoch). Optional inputs
-(epochs, config, test results) may be absent, as when a colleague mails a lone ``trials.parquet``;
-each absence is recorded in :attr:`StudyTables.missing` so the report can say what it skipped.
+(epochs, config, reference numbers, test results) may be absent, as when a colleague mails a
+lone ``trials.parquet``; each absence is recorded in :attr:`StudyTables.missing` so the report
+can say what it skipped. Tables written before ``train_loss_se``/``val_loss_se`` existed load
+as they are (the regime rules then say they judged without standard errors).
 
 >>> tables = load_tables("results/demo")            # doctest: +SKIP
 >>> tables.trials.shape, tables.epochs is None      # doctest: +SKIP
@@ -23,6 +25,7 @@ import pandas as pd
 import yaml
 
 from analysis.errors import AnalysisError
+from trainables.objective import METRIC_MODES
 from trainables.schema import CLASSES
 
 __all__ = [
@@ -48,16 +51,17 @@ REQUIRED_TRIAL_COLUMNS: tuple[str, ...] = (
 #: A learning curve needs both losses per epoch.
 REQUIRED_EPOCH_COLUMNS: tuple[str, ...] = ("trial_id", "epoch", "train_loss", "val_loss")
 
-_STR_COLUMNS = ("trial_id", "status", "error", "widths", "activation")
+_STR_COLUMNS = ("trial_id", "status", "error", "widths", "activation", "stop_reason")
 _NUMERIC_COLUMNS = (
     "depth", "dropout", "l1", "l2", "lr", "batch_size", "n_params", "flops", "epochs",
     "max_epochs", "train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc",
     "best_val_loss", "best_val_acc", "best_val_auc", "best_epoch", "wall_time_s", "epoch",
-    "time_s", "label",
+    "time_s", "label", "train_loss_se", "val_loss_se",
 )
 _NUMERIC_PREFIXES = ("width_", "p_", "bayes_")
-_BOOL_COLUMNS = ("batch_norm",)
-_METRICS = {"val_loss": False, "val_acc": True, "val_auc": True}  # name -> larger is better
+_BOOL_COLUMNS = ("batch_norm", "converged")
+# name -> larger is better, from the one rule for "better" (trainables.objective)
+_METRICS = {name: mode == "max" for name, mode in METRIC_MODES.items()}
 
 
 @dataclass
@@ -77,6 +81,9 @@ class StudyTables:
     test_metrics: dict[str, Any] | None = None
     test_predictions: pd.DataFrame | None = None
     data_summary: dict[str, Any] | None = None
+    #: ``reference.json``: ``prior_entropy``, ``n_classes`` and, on synthetic data, the
+    #: Bayes-optimal ``bayes_val_loss`` (+ ``_se``) and ``bayes_val_acc`` (results layout)
+    reference: dict[str, Any] | None = None
     inputs: list[Path] = field(default_factory=list)
     missing: list[tuple[str, str]] = field(default_factory=list)
 
@@ -296,6 +303,7 @@ def load_tables(source: str | Path) -> StudyTables:
         lambda p: validate_epochs(_read_table(p, "epochs table"), trials["trial_id"]),
     )
     tables.data_summary = optional(("data_summary.json",), "data summary", _read_json)
+    tables.reference = optional(("reference.json",), "reference", _read_json)
     tables.test_metrics = optional(("best/test_metrics.json",), "test metrics", _read_json)
     tables.test_predictions = optional(
         ("best/test_predictions.parquet",), "test predictions",

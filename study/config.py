@@ -32,7 +32,7 @@ from trainables.objective import METRIC_MODES
 
 __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
-    "ResourcesConfig", "StorageConfig", "StudyConfig", "from_dict", "load_config",
+    "ResourcesConfig", "StorageConfig", "RegimesConfig", "StudyConfig", "from_dict", "load_config",
     "apply_overrides", "ACTIVATIONS", "PACKABLE_ACTIVATIONS", "METRIC_MODES",
 ]
 
@@ -167,6 +167,34 @@ class StorageConfig:
 
 
 @dataclass(frozen=True)
+class RegimesConfig:
+    """Thresholds of the report's regime rules: ``analysis.regimes.RegimeThresholds`` has the
+    same names, defaults and reasons (a test keeps the two equal); only the report reads them."""
+
+    # a gap, rise or excess counts beyond this many standard errors (per-jet spread / sqrt n)
+    z: float = spec(3.0, Float(lo=0.0, lo_open=True), example=3)
+    # ... and a gap beyond this fraction of the train loss (a 0.3% gap on 10^6 jets is no verdict)
+    gap_floor: float = spec(0.03, Float(lo=0.0, hi=1.0))
+    # tables without standard errors: a gap counts beyond this fraction alone
+    gap_without_se: float = spec(0.15, Float(lo=0.0, hi=10.0, lo_open=True))
+    # overfit when the val loss rose this fraction from its minimum while train loss ...
+    overfit_rise: float = spec(0.05, Float(lo=0.0, hi=10.0, lo_open=True))
+    # ... still fell this fraction after it
+    train_still_falling: float = spec(0.02, Float(lo=0.0, hi=1.0))
+    # good within this fraction above the reference loss L*, underfit beyond it
+    underfit_tolerance: float = spec(0.10, Float(lo=0.0, hi=10.0))
+    # unstable when the train loss comes within this fraction of the prior entropy
+    prior_margin: float = spec(0.01, Float(lo=0.0, hi=0.5))
+    # unstable when the macro val AUC is at most this (0.5: the classes are not separated)
+    auc_floor: float = spec(0.55, Float(lo=0.5, hi=1.0))
+    # a shorter curve shows no regime (it can still show a gap or a collapse)
+    min_epochs: int = spec(3, Int(lo=2))
+    # L* in nats; null: the Bayes-optimal val loss on synthetic jets, else the study's best
+    # val loss as a proxy (the report says which)
+    reference_loss: float | None = spec(None, Optional(Float(lo=0.0, lo_open=True)), example=0.6)
+
+
+@dataclass(frozen=True)
 class StudyConfig:
     data: DataConfig = DataConfig()
     space: SpaceConfig = SpaceConfig()
@@ -175,6 +203,7 @@ class StudyConfig:
     training: TrainingConfig = TrainingConfig()
     resources: ResourcesConfig = ResourcesConfig()
     storage: StorageConfig = StorageConfig()
+    regimes: RegimesConfig = RegimesConfig()
 
     @property
     def mode(self) -> str:

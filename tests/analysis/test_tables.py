@@ -15,6 +15,9 @@ from analysis.tables import load_tables, search_metric, validate_trials
 def test_full_folder_loads_every_input(study_dir):
     t = load_tables(study_dir)
     assert len(t.trials) == 40 and t.epochs is not None and not t.epochs.empty
+    assert t.reference is not None and t.reference["bayes_val_loss"] == 0.60
+    for table in (t.trials, t.epochs):
+        assert table["train_loss_se"].dtype == float and table["val_loss_se"].notna().all()
     assert t.config is not None and t.config["search"]["metric"] == "val_loss"
     assert t.test_metrics is not None and t.test_predictions is not None
     assert t.missing == []
@@ -27,8 +30,9 @@ def test_lone_parquet_records_what_is_missing(tmp_path, make_study):
     trials.to_parquet(tmp_path / "mailed.parquet")
     t = load_tables(tmp_path / "mailed.parquet")
     assert t.epochs is None and t.config is None and t.test_predictions is None
-    assert {what for what, _ in t.missing} == {"config", "epochs", "data summary", "test metrics",
-                                              "test predictions"}
+    assert {what for what, _ in t.missing} == {"config", "epochs", "data summary", "reference",
+                                              "test metrics", "test predictions"}
+    assert t.reference is None
     assert t.synthetic is None
     assert t.folder == tmp_path
 
@@ -127,3 +131,17 @@ def test_validate_trials_coerces_numbers():
                        "n_params": ["10", "x"], "train_loss": [0.5, None], "val_loss": [0.6, np.nan]})
     out = validate_trials(df)
     assert out["n_params"].tolist()[0] == 10.0 and np.isnan(out["n_params"].tolist()[1])
+
+
+def test_tables_from_before_standard_errors_still_load(tmp_path, make_study):
+    """No *_se columns, SE and stop_reason as text in a CSV: loaded, SE simply unknown."""
+    trials, epochs = make_study(n_trials=4)
+    trials.drop(columns=["train_loss_se", "val_loss_se"]).to_parquet(tmp_path / "trials.parquet")
+    epochs.drop(columns=["train_loss_se", "val_loss_se"]).to_parquet(tmp_path / "epochs.parquet")
+    t = load_tables(tmp_path)
+    assert "train_loss_se" not in t.trials.columns and len(t.epochs) == len(epochs)
+    text = trials.assign(val_loss_se="0.007", stop_reason=np.nan)
+    text.to_csv(tmp_path / "new.csv", index=False)
+    t = load_tables(tmp_path / "new.csv")
+    assert t.trials["val_loss_se"].tolist() == [0.007] * 4
+    assert t.trials["stop_reason"].tolist() == [""] * 4
