@@ -112,11 +112,27 @@ def render_html(title: str, sections: list[Section], figures: dict[str, bytes]) 
     return head + "\n".join(body) + "\n</body></html>\n"
 
 
-def _md_text(text: str) -> str:
-    """Escape markup (HTML, the table pipe) so user text stays text in any Markdown renderer.
+#: Markdown punctuation that can start a link, image, emphasis, code, strike-through or
+#: autolink anywhere in a line; each gets a backslash (CommonMark escapes any ASCII punctuation).
+_MD_INLINE = re.compile(r"([\\`*\[\]!~|@]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+#: What starts a block (heading, quote, list, rule, numbered list) at the start of a line.
+_MD_BLOCK_START = re.compile(r"^(\s*)(\d{1,9}(?=[.)](?:\s|$))|)([#]|[-+=](?=\s|[-=]|$)|[.)](?=\s|$))")
 
-    Quotes are left alone: outside a tag they cannot start markup, and ``&#x27;`` reads badly."""
-    return html.escape(text, quote=False).replace("|", "\\|").replace("\n", " ")
+
+def _md_text(text: str) -> str:
+    """User text as Markdown that renders as the same text and nothing else: no live link,
+    image, autolink, HTML, emphasis or table break, in any CommonMark/GFM renderer.
+
+    ``&``, ``<``, ``>`` become entities (no HTML, no ``<https://...>`` autolink); link, image
+    and emphasis punctuation and the table pipe get backslashes; ``://`` and ``www.`` are
+    broken up so GFM does not turn a bare URL into a link. Quotes are left alone: outside a
+    tag they cannot start markup. Intra-word underscores (``val_loss``) stay as they are."""
+    text = str(text).replace("\r", " ").replace("\n", " ")
+    text = _MD_INLINE.sub(r"\\\1", text)
+    text = html.escape(text, quote=False)
+    text = re.sub(r"(?i)(?<=[a-z0-9+.-]):(?=//)", r"\\:", text)  # https://x -> https\://x
+    text = re.sub(r"(?i)\b(www)\.", r"\1\\.", text)
+    return _MD_BLOCK_START.sub(r"\1\2\\\3", text, count=1)
 
 
 def _md_table(caption: str, df: pd.DataFrame) -> str:
