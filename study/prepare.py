@@ -2,7 +2,8 @@
 
 Bad data fails here, before Ray starts, with one message naming the file, the problem and the
 fix (raised by :mod:`trainables.data`). The scaler and a data summary are written next to the
-results so the analysis and anyone reusing the model standardise the same way.
+results so the analysis and anyone reusing the model standardise the same way, and the
+reference losses (:mod:`study.reference`) so the analysis can judge the trials' losses.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from study.config import StudyConfig
 from study.paths import FileRecord, claim_study_folder, inside, study_folder
+from study.reference import REFERENCE_FILE, reference_numbers
 from study.tables import write_json, write_text
 from trainables.data import JetSplits, load_jets, split_jets
 from trainables.errors import ConfigError
@@ -74,7 +76,9 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
     folder.mkdir(parents=True, exist_ok=True)
     write_json(splits.scaler.to_dict(), inside(folder, "scaler.json"))
     write_json(splits.summary, inside(folder, "data_summary.json"))
-    return PreparedData(splits=splits, data_path=path, synthetic=table.synthetic is not None)
+    synthetic = table.synthetic is not None
+    write_json(reference_numbers(splits, synthetic), inside(folder, REFERENCE_FILE))
+    return PreparedData(splits=splits, data_path=path, synthetic=synthetic)
 
 
 #: The synthetic jets' record in ``<study>/data``: the files jetstudy wrote there, and for

@@ -132,9 +132,9 @@ class Standardiser:
 class JetSplits:
     """Train/validation/test arrays ready for the model, plus what is needed to report them.
 
-    ``x_*`` are standardised float32 (N, 16), ``y_*`` int64 class indices. ``x_test_raw`` keeps
-    the raw test features because the Bayes-optimal posterior of synthetic data is defined on
-    raw values. ``summary`` is ``data_summary.json``: jets and class counts per split, sources,
+    ``x_*`` are standardised float32 (N, 16), ``y_*`` int64 class indices. ``x_val_raw`` and
+    ``x_test_raw`` keep the raw validation and test features because the Bayes-optimal
+    posterior of synthetic data is defined on raw values. ``summary`` is ``data_summary.json``: jets and class counts per split, sources,
     the synthetic mark, the seed and fractions.
     """
 
@@ -145,6 +145,7 @@ class JetSplits:
     x_test: np.ndarray
     y_test: np.ndarray
     x_test_raw: np.ndarray
+    x_val_raw: np.ndarray
     scaler: Standardiser
     summary: dict[str, Any]
 
@@ -222,6 +223,7 @@ def split_jets(table: JetTable, val_fraction: float, test_fraction: float, seed:
         x_test=scaler.transform(x_test_raw),
         y_test=table.y[index["test"]],
         x_test_raw=x_test_raw,
+        x_val_raw=table.x[index["val"]],
         scaler=scaler,
         summary=summary,
     )

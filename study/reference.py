@@ -1,0 +1,67 @@
+"""The study's yardsticks for its losses: ``<study>/reference.json``, written with the splits.
+
+* ``prior_entropy``: the cross-entropy (nats) of always predicting the training split's class
+  frequencies; a model no better than that has learnt nothing from the jets.
+* on synthetic data, the Bayes-optimal classifier (the generator's exact posterior,
+  :func:`trainables.synth.bayes_posterior`) on the validation jets: ``bayes_val_loss`` (with
+  its standard error ``bayes_val_loss_se``, per-jet spread / sqrt(n)) and ``bayes_val_acc``:
+  the lowest validation loss and best accuracy any tagger can reach on these very jets.
+  ``null`` on real data.
+
+The analysis reads it back as ``StudyTables.reference`` (docs/results_layout.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import numpy as np
+
+from trainables.data import JetSplits
+from trainables.schema import CLASSES
+from trainables.synth import bayes_posterior
+
+__all__ = ["REFERENCE_FILE", "reference_numbers", "prior_entropy", "loss_mean_se"]
+
+logger = logging.getLogger(__name__)
+
+#: Its name in the study folder.
+REFERENCE_FILE = "reference.json"
+
+
+def prior_entropy(labels: np.ndarray, n_classes: int = len(CLASSES)) -> float:
+    """Entropy (nats) of the class frequencies of ``labels``: the log loss of predicting them."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=n_classes)
+    freq = counts[counts > 0] / counts.sum()
+    return float(-(freq * np.log(freq)).sum())
+
+
+def loss_mean_se(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
+    """Mean per-jet ``-log(max(p_true, 1e-12))`` and its standard error (std / sqrt(n)), as
+    the trial loop measures ``val_loss`` and ``val_loss_se``."""
+    p_true = probs[np.arange(len(labels)), labels]
+    per_jet = -np.log(np.clip(p_true, 1e-12, None))
+    se = float(per_jet.std(ddof=1) / math.sqrt(len(per_jet))) if len(per_jet) > 1 else math.nan
+    return float(per_jet.mean()), se
+
+
+def reference_numbers(splits: JetSplits, synthetic: bool) -> dict[str, Any]:
+    """``reference.json``'s content for these splits (see the module docstring)."""
+    out: dict[str, Any] = {"prior_entropy": prior_entropy(splits.y_train),
+                           "n_classes": len(CLASSES), "bayes_val_loss": None,
+                           "bayes_val_loss_se": None, "bayes_val_acc": None}
+    if not synthetic:
+        return out
+    labels = np.asarray(splits.y_val, dtype=np.int64)
+    probs = bayes_posterior(splits.x_val_raw)
+    ok = np.isfinite(probs).all(axis=1)
+    if not ok.all():  # outside the generator's support: not this generator's jets
+        logger.warning("%d of %d validation jets lie outside the synthetic generator's support; "
+                       "the Bayes reference leaves them out", int((~ok).sum()), len(ok))
+    if not ok.any():
+        return out
+    loss, se = loss_mean_se(labels[ok], probs[ok])
+    acc = float((probs[ok].argmax(axis=1) == labels[ok]).mean())
+    return {**out, "bayes_val_loss": loss, "bayes_val_loss_se": se, "bayes_val_acc": acc}
