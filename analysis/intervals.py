@@ -96,8 +96,8 @@ def round_error(error: float) -> tuple[float, int]:
     """
     if not (np.isfinite(error) and error > 0):
         raise ValueError(f"error is {error!r}, but must be a finite number > 0")
-    exponent = math.floor(math.log10(error))
-    leading = int(error / 10 ** (exponent - 2))  # three leading digits, 100..999
+    mantissa, power = f"{error:.2e}".split("e")  # decimal digits, free of binary noise
+    leading, exponent = int(mantissa.replace(".", "")), int(power)  # three digits, 100..999
     if leading >= 950:
         exponent += 1
         figures = 2

@@ -23,9 +23,10 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 
 from analysis.complexity import ComplexityCurve
 from analysis.importance import Importance
+from analysis.intervals import format_error
 from analysis.maps import RegimeMap
 from analysis.pareto import ParetoResult
-from analysis.references import REFERENCE_FPRS, REFERENCE_TPR
+from analysis.references import MORENO_DNN
 from trainables.schema import CLASSES
 
 __all__ = [
@@ -243,23 +244,31 @@ def _log_floor(bkg: np.ndarray) -> float:
     return float(positive.min()) * 0.6 if positive.size else 1e-3
 
 
+def _auc_label(auc: float | None, se: float | None) -> str:
+    if auc is None:
+        return ""
+    return f" (AUC {format_error(auc, se)})" if se is not None else f" (AUC {auc:.3f})"
+
+
 def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None = None,
              auc: float | None = None, bayes_auc: float | None = None,
-             reference: bool = False) -> None:
-    """One class's ROC, HEP convention: signal efficiency (x), background efficiency (log y)."""
+             reference: bool = False, auc_se: float | None = None,
+             bayes_auc_se: float | None = None) -> None:
+    """One class's ROC, HEP convention: signal efficiency (x), background efficiency (log y);
+    AUCs in the legend with their errors when given."""
     color = CLASS_COLORS[cls]
     m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
-    label = "model" + (f" (AUC {auc:.3f})" if auc is not None else "")
+    label = "model" + _auc_label(auc, auc_se)
     ax.plot(m["signal_eff"], m["background_eff"], color=color, lw=1.6, label=label)
     floor = _log_floor(m["background_eff"].to_numpy())
     if bayes is not None:
         b = bayes[(bayes["cls"] == cls) & (bayes["background_eff"] > 0)]
-        label = "Bayes optimal" + (f" (AUC {bayes_auc:.3f})" if bayes_auc is not None else "")
+        label = "Bayes optimal" + _auc_label(bayes_auc, bayes_auc_se)
         ax.plot(b["signal_eff"], b["background_eff"], color="black", ls="--", lw=1, label=label)
         floor = min(floor, _log_floor(b["background_eff"].to_numpy()))
-    if reference and cls in REFERENCE_TPR:
-        ax.scatter(REFERENCE_TPR[cls], REFERENCE_FPRS, marker="X", s=60, color="black", zorder=5,
-                   label="16-HLF DNN reference")
+    if reference and MORENO_DNN.tpr_at_fpr and cls in MORENO_DNN.tpr_at_fpr:
+        ax.scatter(MORENO_DNN.tpr_at_fpr[cls], MORENO_DNN.fprs, marker="X", s=60, color="black",
+                   zorder=5, label=MORENO_DNN.label)
     ax.set_yscale("log")
     ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
     ax.set_xlim(0, 1)
@@ -366,14 +375,18 @@ def pareto_figure(
 
 
 def roc_figure(model: pd.DataFrame, aucs: dict[str, float], bayes: pd.DataFrame | None = None,
-               bayes_aucs: dict[str, float] | None = None, reference: bool = False) -> Figure:
-    """A panel per class (model, plus Bayes optimum or reference points) and an overview panel."""
+               bayes_aucs: dict[str, float] | None = None, reference: bool = False,
+               auc_errors: dict[str, float] | None = None,
+               bayes_auc_errors: dict[str, float] | None = None) -> Figure:
+    """A panel per class (model, plus Bayes optimum or reference points) and an overview panel;
+    ``*_errors`` put each AUC's standard error in the legends."""
     fig, axes = new_figure(2, 3, width=13.5, height=8.0,
                            margins={"left": 0.06, "right": 0.98, "bottom": 0.08, "top": 0.95,
                                     "wspace": 0.25})
     flat = list(axes.ravel())
     for cls, ax in zip(CLASSES, flat):
-        draw_roc(model, cls, ax, bayes, aucs.get(cls), (bayes_aucs or {}).get(cls), reference)
+        draw_roc(model, cls, ax, bayes, aucs.get(cls), (bayes_aucs or {}).get(cls), reference,
+                 (auc_errors or {}).get(cls), (bayes_auc_errors or {}).get(cls))
     draw_roc_overview(model, flat[len(CLASSES)], aucs)
     return fig
 

@@ -9,6 +9,11 @@ cut at: the background efficiency at signal efficiency ``s`` is that of the tigh
 keeping at least ``s`` of the signal; the signal efficiency at background efficiency ``b`` is the
 largest reached while keeping at most ``b`` of the background. A rejection is ``inf`` when no
 background jet passes (perfect separation, or too few test jets to measure it).
+
+Each operating point also carries its counts (signal and background jets passing) and a
+Clopper-Pearson interval at one sigma (:mod:`analysis.intervals`): an efficiency ``k / n`` from
+the jets of its class, a rejection from the background jets passing. The intervals are those
+of a fixed cut; the cut itself is read off the same jets, a small extra effect not included.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
+from analysis.intervals import clopper_pearson, hanley_mcneil_se, rejection_interval
 from trainables.metrics import roc_auc, roc_curve
 from trainables.schema import CLASSES
 
@@ -75,20 +81,33 @@ def rejection_table(
     signal_effs: tuple[float, ...] = (0.5, 0.9),
     background_effs: tuple[float, ...] = (0.1, 0.01),
 ) -> pd.DataFrame:
-    """Per class (index): ``auc``, ``bkg_eff@s`` and ``rejection@s`` for each signal efficiency
-    ``s``, and ``sig_eff@b`` for each background efficiency ``b`` (the references' quantity)."""
+    """Per class (index): ``auc`` and ``auc_se`` (Hanley-McNeil), ``n_signal``, ``n_background``;
+    for each signal efficiency ``s``: ``bkg_eff@s``, ``bkg_pass@s`` (background jets passing),
+    ``rejection@s`` with ``rejection_lo@s`` / ``rejection_hi@s``; for each background efficiency
+    ``b``: ``sig_eff@b`` with ``sig_eff_lo@b`` / ``sig_eff_hi@b`` and ``sig_pass@b`` (the
+    references' quantity). Intervals: one sigma, Clopper-Pearson."""
     scores = _scores(predictions, prefix)
     labels = predictions["label"].to_numpy()
     rows = {}
     for c, name in enumerate(CLASSES):
         is_sig = labels == c
+        n_sig, n_bkg = int(is_sig.sum()), int((~is_sig).sum())
         sig, bkg, _ = roc_curve(is_sig, scores[:, c])
-        row = {"auc": roc_auc(is_sig, scores[:, c]), "n_signal": float(is_sig.sum())}
+        auc = roc_auc(is_sig, scores[:, c])
+        row = {"auc": auc, "auc_se": hanley_mcneil_se(auc, n_sig, n_bkg),
+               "n_signal": float(n_sig), "n_background": float(n_bkg)}
         for s in signal_effs:
             b, _ = operating_points(sig, bkg, s, 0.0)
-            row[f"bkg_eff@{s:g}"] = b
-            row[f"rejection@{s:g}"] = np.inf if b == 0 else 1.0 / b
+            k = int(round(b * n_bkg)) if np.isfinite(b) else -1
+            value, lo, hi = rejection_interval(k, n_bkg) if k >= 0 and n_bkg else (np.nan,) * 3
+            row |= {f"bkg_eff@{s:g}": b, f"bkg_pass@{s:g}": float(k) if k >= 0 else np.nan,
+                    f"rejection@{s:g}": value, f"rejection_lo@{s:g}": lo,
+                    f"rejection_hi@{s:g}": hi}
         for b in background_effs:
-            row[f"sig_eff@{b:g}"] = operating_points(sig, bkg, 1.0, b)[1]
+            e = operating_points(sig, bkg, 1.0, b)[1]
+            k = int(round(e * n_sig))
+            lo, hi = clopper_pearson(k, n_sig) if n_sig else (np.nan, np.nan)
+            row |= {f"sig_eff@{b:g}": e, f"sig_eff_lo@{b:g}": lo, f"sig_eff_hi@{b:g}": hi,
+                    f"sig_pass@{b:g}": float(k)}
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")

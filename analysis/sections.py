@@ -112,14 +112,29 @@ def _best(r: ReportState) -> Section:
 
 
 def _test(r: ReportState) -> Section:
+    from analysis.references import REFERENCES
+
     r.needs("test metrics")
     tm = r.t.test_metrics or {}
     if isinstance(tm.get("bayes"), dict):
         yardstick = "the Bayes-optimal classifier (synthetic data)"
+    elif r.t.synthetic is False:
+        yardstick = "published taggers on the real data"
     else:
-        yardstick = "the published 16-HLF DNN (real data)" if r.t.synthetic is False else "nothing"
+        yardstick = "nothing (data origin unknown)"
     lines = [f"Best model (trial {tm.get('trial_id', '?')}) on {tm.get('n_test', '?')} held-out "
              f"test jets, compared with {yardstick}."]
+    how = tm.get("uncertainty") if isinstance(tm.get("uncertainty"), dict) else None
+    if how:
+        lines.append(f"Errors are one standard error from a {how.get('method', '?')} over the "
+                     f"test jets ({how.get('n_boot', '?')} resamplings, seed "
+                     f"{how.get('seed', '?')}); digits follow the error.")
+    else:
+        lines.append("test_metrics.json has no uncertainties (written by an older jetstudy): "
+                     "values are shown alone.")
+    if not isinstance(tm.get("bayes"), dict) and r.t.synthetic is False:
+        for ref in REFERENCES:
+            lines.append(f"{ref.label}: {ref.citation}; {ref.provenance}; {ref.uncertainty}.")
     try:
         best = summary.best_trial(r.t.trials, r.metric, r.maximize)["trial_id"]
     except AnalysisError:
@@ -127,9 +142,12 @@ def _test(r: ReportState) -> Section:
     if best is not None and "trial_id" in tm and str(tm["trial_id"]) != best:
         lines.append(f"The test split was evaluated for trial {tm['trial_id']}, but the best trial "
                      f"in this table is {best}: the tables are newer than the test evaluation.")
-    tables = [("test metrics", summary.compare_test_metrics(tm, r.t.synthetic))]
+    tables = [("test metrics (± 1 standard error)",
+               summary.compare_test_metrics(tm, r.t.synthetic))]
     if r.t.test_predictions is not None:
-        tables.append(("one-vs-rest operating points (rejection = 1 / background efficiency)",
+        tables.append(("one-vs-rest operating points: rejection = 1 / background efficiency; "
+                       "[68% Clopper-Pearson interval]; a rejection from 5 background jets or "
+                       "fewer has one significant figure",
                        summary.operating_table(r.t.test_predictions, r.t.synthetic)))
     return Section("Test metrics", lines=lines, tables=tables)
 
@@ -276,29 +294,46 @@ def _test_points(
     return out
 
 
+def _auc_errors(r: ReportState, key: str, table: pd.DataFrame) -> dict[str, float]:
+    """Per-class AUC errors: the bootstrap ones of test_metrics.json when stored, else the
+    Hanley-McNeil ones of ``table``."""
+    tm = r.t.test_metrics or {}
+    part = tm.get(key) if isinstance(tm.get(key), dict) else {}
+    stored = part.get("auc_se") if isinstance(part.get("auc_se"), dict) else {}
+    fallback = table["auc_se"].to_dict()
+    return {c: float(stored[c]) if isinstance(stored.get(c), (int, float)) else fallback[c]
+            for c in CLASSES}
+
+
 def _roc(r: ReportState) -> Section:
     from analysis import plots
+    from analysis.references import MORENO_DNN
 
     r.needs("test predictions")
     pred = r.t.test_predictions
     if pred is None:
         raise AnalysisError("no test predictions")
-    aucs = roc.rejection_table(pred, "p_")["auc"].to_dict()
-    bayes = bayes_aucs = None
+    model_table = roc.rejection_table(pred, "p_")
+    aucs = model_table["auc"].to_dict()
+    bayes = bayes_aucs = bayes_errors = None
     if all(f"bayes_{c}" in pred.columns for c in CLASSES):
         bayes = roc.roc_points(pred, "bayes_")
-        bayes_aucs = roc.rejection_table(pred, "bayes_")["auc"].to_dict()
+        bayes_table = roc.rejection_table(pred, "bayes_")
+        bayes_aucs = bayes_table["auc"].to_dict()
+        bayes_errors = _auc_errors(r, "bayes", bayes_table)
     reference = bayes is None and r.t.synthetic is False
-    fig = plots.roc_figure(roc.roc_points(pred, "p_"), aucs, bayes, bayes_aucs, reference)
+    fig = plots.roc_figure(roc.roc_points(pred, "p_"), aucs, bayes, bayes_aucs, reference,
+                           _auc_errors(r, "model", model_table), bayes_errors)
     name = r.figure("roc.png", fig)
     if bayes is not None:
         beside = "dashed: the Bayes-optimal classifier"
     elif reference:
-        beside = "crosses: 16-HLF DNN reference (TPR at FPR 10%, 1%)"
+        beside = (f"crosses: {MORENO_DNN.label}, signal efficiency at 10% and 1% background "
+                  f"({MORENO_DNN.citation}; {MORENO_DNN.uncertainty})")
     else:
         beside = "no Bayes optimum or reference: data origin unknown"
     caption = (f"One-vs-rest ROC of the best model, signal efficiency vs background efficiency "
-               f"(log); {beside}.")
+               f"(log); AUC ± 1 standard error in the legends; {beside}.")
     return Section("ROC on the test split", figure=name, caption=caption)
 
 

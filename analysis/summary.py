@@ -1,8 +1,15 @@
 """The report's text tables: outcomes, the best trial, test metrics against the yardsticks.
 
 Pure functions from tables to small frames; the report only lays them out. The yardstick for
-test metrics is the Bayes-optimal classifier on synthetic data (the best any model can do) and
-the published 16-HLF DNN on real data (what a good tagger does).
+test metrics is the Bayes-optimal classifier on synthetic data (the best any model can do) and,
+on real data, the published taggers of :mod:`analysis.references` (what a good tagger does),
+each column named after its paper.
+
+Every measured number is shown with its error, to the digits the error allows
+(:mod:`analysis.intervals`): test accuracy, log loss and AUC as ``value ± se`` from the bootstrap
+stored in ``test_metrics.json`` (the value alone when an older file has no ``*_se``);
+efficiencies and rejections with their one-sigma Clopper-Pearson interval, a rejection from
+five background jets or fewer with one significant figure and a flag.
 """
 
 from __future__ import annotations
@@ -14,16 +21,17 @@ import pandas as pd
 
 from analysis.errors import AnalysisError
 from analysis.maps import score_column
-from analysis.pareto import PARETO_STATUSES
-from analysis.references import REFERENCE_AUC, REFERENCE_FPRS, REFERENCE_TPR
+from analysis.intervals import FEW_BACKGROUND, format_error, format_interval, format_rejection
+from analysis.pareto import SCORED_STATUSES
+from analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
 from analysis.regimes import REGIMES
 from analysis.roc import rejection_table
 from analysis.tables import STATUSES
 from trainables.objective import Objective
 from trainables.schema import CLASSES
 
-__all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "compare_test_metrics",
-           "operating_table"]
+__all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
+           "compare_test_metrics", "operating_table", "TEST_ROWS"]
 
 
 def status_counts(trials: pd.DataFrame) -> pd.DataFrame:
@@ -61,58 +69,107 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
     score = score_column(trials, metric)
     if score is None:
         raise AnalysisError(f"no trial has reported a `{metric}` yet, so none is best")
-    ok = trials[trials["status"].isin(PARETO_STATUSES) & np.isfinite(trials[score])]
+    ok = trials[trials["status"].isin(SCORED_STATUSES) & np.isfinite(trials[score])]
     if ok.empty:
         raise AnalysisError("no trial has finished an epoch without failing, so none is best")
     index = Objective(score, "max" if maximize else "min").best_index(ok[score])
     return trials.loc[index]
 
 
-def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -> pd.DataFrame:
-    """Rows ``accuracy, log_loss, auc_macro, auc g..t``; columns ``model`` and the yardstick
-    (``Bayes optimal`` on synthetic data, ``16-HLF DNN reference`` AUCs on real data)."""
+#: Rows of the test-metrics table, as keys of ``test_metrics.json``'s ``model`` object.
+TEST_ROWS: tuple[str, ...] = ("accuracy", "log_loss", "auc_macro", *(f"auc {c}" for c in CLASSES))
+
+
+def _flat(m: dict[str, Any], suffix: str = "") -> dict[str, float]:
+    """A test_metrics.json classifier object as ``{row: value}`` (``suffix="_se"``: errors)."""
+    auc = m.get(f"auc{suffix}") if isinstance(m.get(f"auc{suffix}"), dict) else {}
+    values = {k: m.get(f"{k}{suffix}") for k in TEST_ROWS[:3]}
+    values |= {f"auc {c}": auc.get(c) for c in CLASSES}
+    return {k: float(v) if isinstance(v, (int, float)) else np.nan for k, v in values.items()}
+
+
+def heldout_metric_values(test_metrics: dict[str, Any]) -> pd.DataFrame:
+    """Numbers of the test table, index :data:`TEST_ROWS`: ``model``, ``model_se``, and when
+    the Bayes optimum was evaluated ``bayes``, ``bayes_se``, ``diff`` (model - Bayes) and
+    ``diff_se`` (paired bootstrap error when stored, else the two errors in quadrature)."""
     model = test_metrics.get("model")
     if not isinstance(model, dict):
         raise AnalysisError("test_metrics.json has no `model` object")
-    rows = ["accuracy", "log_loss", "auc_macro"] + [f"auc {c}" for c in CLASSES]
-
-    def flat(m: dict[str, Any]) -> dict[str, float]:
-        auc = m.get("auc") if isinstance(m.get("auc"), dict) else {}
-        values = {k: m.get(k) for k in rows[:3]} | {f"auc {c}": auc.get(c) for c in CLASSES}
-        return {k: float(v) if isinstance(v, (int, float)) else np.nan for k, v in values.items()}
-
-    table = pd.DataFrame({"model": flat(model)}, index=rows)
+    table = pd.DataFrame({"model": _flat(model), "model_se": _flat(model, "_se")},
+                         index=list(TEST_ROWS))
     bayes = test_metrics.get("bayes")
     if isinstance(bayes, dict):
-        table["Bayes optimal"] = pd.Series(flat(bayes))
-        table["model - Bayes"] = table["model"] - table["Bayes optimal"]
+        table["bayes"] = pd.Series(_flat(bayes))
+        table["bayes_se"] = pd.Series(_flat(bayes, "_se"))
+        table["diff"] = table["model"] - table["bayes"]
+        paired = test_metrics.get("model_minus_bayes")
+        paired = pd.Series(_flat(paired, "_se")) if isinstance(paired, dict) else None
+        table["diff_se"] = paired if paired is not None else np.hypot(table["model_se"],
+                                                                     table["bayes_se"])
+    return table
+
+
+def _reference_column(ref: Any) -> list[str]:
+    values = {"accuracy": ref.accuracy_text(), "log_loss": NOT_QUOTED,
+              "auc_macro": f"{ref.auc_macro:.3f} (class mean)"}
+    values |= {f"auc {c}": f"{ref.auc[c]:g}" if c in ref.auc else NOT_QUOTED for c in CLASSES}
+    return [values[row] for row in TEST_ROWS]
+
+
+def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -> pd.DataFrame:
+    """The test table as text: rows accuracy, log_loss, auc_macro, auc g..t; the model as
+    ``value ± se``, then the Bayes optimum and model - Bayes (synthetic data) or one column per
+    published reference (real data; "not quoted" where the source gives no number)."""
+    v = heldout_metric_values(test_metrics)
+    out = pd.DataFrame({"metric": list(TEST_ROWS)})
+    out["model"] = [format_error(a, e) for a, e in zip(v["model"], v["model_se"])]
+    if "bayes" in v.columns:
+        out["Bayes optimal"] = [format_error(a, e) for a, e in zip(v["bayes"], v["bayes_se"])]
+        out["model - Bayes"] = [format_error(a, e) for a, e in zip(v["diff"], v["diff_se"])]
     elif synthetic is False:
-        ref = {f"auc {c}": v for c, v in REFERENCE_AUC.items()}
-        ref["auc_macro"] = float(np.mean(list(REFERENCE_AUC.values())))
-        table["16-HLF DNN reference"] = pd.Series(ref)
-    return table.rename_axis("metric").reset_index()
+        for ref in REFERENCES:
+            out[ref.label] = _reference_column(ref)
+    return out
+
+
+def _efficiency(row: pd.Series, b: float) -> str:
+    text = format_interval(row[f"sig_eff@{b:g}"], row[f"sig_eff_lo@{b:g}"],
+                           row[f"sig_eff_hi@{b:g}"])
+    allowed = int(np.floor(b * row["n_background"] + 1e-9))
+    if allowed <= FEW_BACKGROUND:
+        text += f" ({b:.0%} bkg = {allowed} jet{'' if allowed == 1 else 's'})"
+    return text
+
+
+def _rejection(row: pd.Series, s: float) -> str:
+    k = row[f"bkg_pass@{s:g}"]
+    if not np.isfinite(k):
+        return "-"
+    return format_rejection(int(k), int(row["n_background"]))
 
 
 def operating_table(predictions: pd.DataFrame, synthetic: bool | None) -> pd.DataFrame:
-    """Per class: AUC, background rejection at 50% and 90% signal efficiency, signal efficiency
-    at 10% and 1% background, for the model and the Bayes optimum (synthetic) or the reference
-    signal efficiencies (real data)."""
+    """Per class, as text with one-sigma intervals: signal and background jets, background
+    rejection at 50% and 90% signal efficiency, signal efficiency at 10% and 1% background;
+    then the Bayes optimum's rejections (synthetic) or the 16-HLF DNN's signal efficiencies
+    (real data, no uncertainty quoted)."""
     model = rejection_table(predictions, "p_")
     out = pd.DataFrame({
         "class": list(CLASSES),
-        "AUC": model["auc"].to_numpy(),
-        "rejection @ 50% sig": model["rejection@0.5"].to_numpy(),
-        "rejection @ 90% sig": model["rejection@0.9"].to_numpy(),
-        "sig eff @ 10% bkg": model["sig_eff@0.1"].to_numpy(),
-        "sig eff @ 1% bkg": model["sig_eff@0.01"].to_numpy(),
+        "signal jets": model["n_signal"].astype(int).to_numpy(),
+        "background jets": model["n_background"].astype(int).to_numpy(),
+        "rejection @ 50% sig": [_rejection(r, 0.5) for _, r in model.iterrows()],
+        "rejection @ 90% sig": [_rejection(r, 0.9) for _, r in model.iterrows()],
+        "sig eff @ 10% bkg": [_efficiency(r, 0.1) for _, r in model.iterrows()],
+        "sig eff @ 1% bkg": [_efficiency(r, 0.01) for _, r in model.iterrows()],
     })
     if all(f"bayes_{c}" in predictions.columns for c in CLASSES):
         bayes = rejection_table(predictions, "bayes_")
-        out["Bayes AUC"] = bayes["auc"].to_numpy()
-        out["Bayes rejection @ 50% sig"] = bayes["rejection@0.5"].to_numpy()
-        out["Bayes rejection @ 90% sig"] = bayes["rejection@0.9"].to_numpy()
-    elif synthetic is False:
-        out["reference AUC"] = [REFERENCE_AUC[c] for c in CLASSES]
-        for i, fpr in enumerate(REFERENCE_FPRS):
-            out[f"reference sig eff @ {fpr:.0%} bkg"] = [REFERENCE_TPR[c][i] for c in CLASSES]
+        out["Bayes rejection @ 50% sig"] = [_rejection(r, 0.5) for _, r in bayes.iterrows()]
+        out["Bayes rejection @ 90% sig"] = [_rejection(r, 0.9) for _, r in bayes.iterrows()]
+    elif synthetic is False and MORENO_DNN.tpr_at_fpr:
+        for i, fpr in enumerate(MORENO_DNN.fprs):
+            out[f"{MORENO_DNN.label} sig eff @ {fpr:.0%} bkg"] = [
+                f"{MORENO_DNN.tpr_at_fpr[c][i]:g}" if c in MORENO_DNN.tpr_at_fpr else NOT_QUOTED
+                for c in CLASSES]
     return out

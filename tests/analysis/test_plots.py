@@ -41,10 +41,11 @@ def test_roc_is_in_the_hep_convention():
     pred = pd.DataFrame({"label": labels, **{f"p_{c}": probs[:, i] for i, c in enumerate(CLASSES)}})
     fig, axes = plots.new_figure()
     ax = axes[0, 0]
-    plots.draw_roc(roc_points(pred), "W", ax, reference=True, auc=0.9)
+    plots.draw_roc(roc_points(pred), "W", ax, reference=True, auc=0.9, auc_se=0.0123)
     assert ax.get_yscale() == "log" and ax.get_xlabel() == "signal efficiency (W)"
     assert ax.get_ylabel() == "background efficiency"
-    ref = [c for c in ax.collections if c.get_label() == "16-HLF DNN reference"][0]
+    assert ax.lines[0].get_label() == "model (AUC 0.900 ± 0.012)"
+    ref = [c for c in ax.collections if c.get_label() == "16-HLF DNN (Moreno et al. 2020)"][0]
     assert ref.get_offsets().tolist() == [[0.84, 0.10], [0.64, 0.01]]
     x, y = ax.lines[0].get_data()
     assert (np.asarray(y) > 0).all()  # zero background efficiency has no place on a log axis
@@ -59,7 +60,20 @@ def test_pareto_and_complexity_use_log_counts(study):
     labels = [t.get_text() for t in axes[0, 0].get_legend().get_texts()]
     assert any(label.startswith("smallest within 1%") for label in labels)
     assert "best model, test split" in labels
+    assert "stopped / running (partial, not on front)" in labels
     assert axes[0, 2].get_ylabel() == "val - train (nats)"
+
+
+def test_pareto_without_a_completed_trial_draws_partial_points_only(study):
+    trials, _, _ = study
+    partial = trials.assign(status="stopped")
+    fig, axes = plots.new_figure()
+    plots.draw_pareto(compute_pareto(partial, "n_params", "val_acc"), axes[0, 0])
+    texts = [t.get_text() for t in axes[0, 0].texts]
+    assert any("front undetermined" in t for t in texts)
+    labels = [t.get_text() for t in axes[0, 0].get_legend().get_texts()]
+    assert not any("Pareto front" in label or "smallest" in label for label in labels)
+    assert plots.png_bytes(fig).startswith(b"\x89PNG")
 
 
 def test_dollar_in_a_trial_id_is_shown_literally():

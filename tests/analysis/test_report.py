@@ -150,7 +150,9 @@ def evil_real(tmp_path_factory: pytest.TempPathFactory, make_study, write_study)
 def test_real_data_shows_reference_points(evil_real):
     assert "roc.png" in {p.name for p in evil_real.figures}
     page = evil_real.index_html.read_text()
-    assert "16-HLF DNN reference" in page and "reference sig eff @ 10% bkg" in page
+    assert "16-HLF DNN (Moreno et al. 2020)" in page and "hls4ml 64-32-32 MLP (Duarte et al. 2018)" in page
+    assert "Eur. Phys. J. C 80 (2020) 58" in page and "JINST 13 (2018) P07027" in page
+    assert "(Moreno et al. 2020) sig eff @ 10% bkg" in page and "not quoted" in page
     assert "Bayes optimal" not in page
 
 

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import AnalysisError
+from analysis.intervals import clopper_pearson
 from analysis.roc import operating_points, rejection_table, roc_points
 from trainables.schema import CLASSES
 
@@ -24,6 +25,10 @@ def test_perfect_separation_gives_auc_one_and_infinite_rejection():
     assert (table["auc"] == 1.0).all()
     assert (table["bkg_eff@0.5"] == 0).all() and np.isinf(table["rejection@0.5"]).all()
     assert (table["sig_eff@0.01"] == 1.0).all()
+    # no background jet passes: a finite lower limit, an infinite upper end
+    assert (table["bkg_pass@0.5"] == 0).all()
+    assert np.isfinite(table["rejection_lo@0.5"]).all() and np.isinf(table["rejection_hi@0.5"]).all()
+    assert (table["rejection_lo@0.5"] > 1).all()
 
 
 def test_known_operating_points():
@@ -38,6 +43,12 @@ def test_known_operating_points():
     assert g["bkg_eff@0.5"] == 0.0  # cut at 0.8 keeps 2/4 signal, no background
     assert g["bkg_eff@0.75"] == pytest.approx(0.6)  # cut at 0.4: 3/4 signal, 3/5 background
     assert g["rejection@0.75"] == pytest.approx(1 / 0.6)
+    assert g["bkg_pass@0.75"] == 3 and g["n_background"] == 5 and g["n_signal"] == 4
+    lo, hi = clopper_pearson(3, 5)
+    assert (g["rejection_lo@0.75"], g["rejection_hi@0.75"]) == pytest.approx((1 / hi, 1 / lo))
+    assert g["sig_pass@0.4"] == 2
+    assert (g["sig_eff_lo@0.4"], g["sig_eff_hi@0.4"]) == pytest.approx(clopper_pearson(2, 4))
+    assert 0 < g["auc_se"] < 0.5
     assert g["sig_eff@0.2"] == 0.5 and g["sig_eff@0.4"] == 0.5
     # Mann-Whitney: pairs (s > b) = 4+4+2+2... computed directly
     wins = sum(s > b for s in scores[:4] for b in scores[4:])
