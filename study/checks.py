@@ -201,7 +201,8 @@ class SubsetOf(Check):
 @dataclass(frozen=True)
 class Range(Check):
     """A search range ``[low, high]`` with ``low <= high``; on a log scale both must be > 0,
-    except ``[0, 0]`` when ``allow_off`` (the term is switched off)."""
+    except, when ``allow_off``, ``[0, 0]`` (the term is switched off) and ``[0, x]`` (the
+    search may switch it off, see ``study.space``)."""
 
     integer: bool = False
     lo: float | None = None
@@ -215,7 +216,7 @@ class Range(Check):
         if self.lo is not None or self.hi is not None:
             text += f", each {_bounds(self.lo, self.hi, lo_open=self.log and self.lo <= 0)}"
         if self.allow_off:
-            text += ", or [0, 0] to switch it off"
+            text += ", or [0, 0] to switch it off, or [0, x] to let the search switch it off"
         return text
 
     def clean(self, value: Any) -> Any:
@@ -227,6 +228,10 @@ class Range(Check):
         low, high = value
         if self.allow_off and low == 0 and high == 0:
             return (type(low)(0), type(high)(0)) if self.integer else (0.0, 0.0)
+        if self.allow_off and low == 0 and high > 0:  # off, or on (study.design.ON_RANGE)
+            if self.hi is not None and high > self.hi:
+                return _BAD
+            return (0, int(high)) if self.integer else (0.0, float(high))
         if low > high:
             return _BAD
         for v in (low, high):

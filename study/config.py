@@ -18,6 +18,7 @@ The resolved config is written next to the results (``config.yaml``) and
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +35,18 @@ __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
     "ResourcesConfig", "StorageConfig", "RegimesConfig", "StudyConfig", "from_dict", "load_config",
     "apply_overrides", "ACTIVATIONS", "PACKABLE_ACTIVATIONS", "METRIC_MODES",
+    "SEARCH_SAMPLERS", "SCAN_SAMPLERS",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: Activations the model builder knows (see trainables.model).
 ACTIVATIONS: tuple[str, ...] = ("relu", "elu", "prelu", "tanh", "gelu", "silu", "leaky_relu")
 #: What a packed model can use (``trainables.packed.PACKED_ACTIVATIONS``; PReLU learns a slope)
 PACKABLE_ACTIVATIONS: tuple[str, ...] = tuple(a for a in ACTIVATIONS if a != "prelu")
+#: Samplers of a search (looks for the best model) and of a scan (a designed set, study.design).
+SEARCH_SAMPLERS: tuple[str, ...] = ("tpe", "random")
+SCAN_SAMPLERS: tuple[str, ...] = ("grid", "sobol")
 # METRIC_MODES (search metrics and whether lower or higher is better) is
 # trainables.objective's: the one rule for "better", re-exported here.
 
@@ -76,8 +83,10 @@ class SpaceConfig:
     # widths drawn per layer on a log scale; 8-256 covers the hls4ml 64-32-32 reference
     width: tuple[int, int] = spec((8, 256), Range(integer=True, lo=1, hi=8192, log=True),
                                   example=[8, 256])
+    # [0, x]: the search switches dropout off or draws it from [x/10, x] (study.space)
     dropout: tuple[float, float] = spec((0.0, 0.5), Range(lo=0.0, hi=0.95), example=[0.0, 0.5])
-    # L1/L2 strengths on a log scale; [0, 0] switches the penalty off
+    # L1/L2 strengths on a log scale; [0, 0] switches the penalty off; [0, x]: the search
+    # switches it off or draws it log-uniformly from [x/1000, x]
     l1: tuple[float, float] = spec((1e-7, 1e-3), Range(lo=0.0, log=True, allow_off=True),
                                    example=[1e-7, 1e-3])
     l2: tuple[float, float] = spec((1e-7, 1e-3), Range(lo=0.0, log=True, allow_off=True),
@@ -93,11 +102,17 @@ class SearchConfig:
     # 64 trials: enough for TPE to learn past its random start-up on a 6+ dim space
     num_trials: int = spec(64, Int(lo=1))
     # trials running at once; more packs the hardware, fewer lets TPE learn between trials
+    # (StudyConfig.warnings says when too many leave TPE nothing to learn from)
     max_concurrent: int = spec(4, Int(lo=1))
     seed: int = spec(0, Int(lo=0))
     # val_loss is smooth and what ASHA should compare; val_acc/val_auc are maximised
     metric: str = spec("val_loss", Choice(tuple(METRIC_MODES)))
-    sampler: str = spec("tpe", Choice(("tpe", "random")))
+    # tpe | random: a search (the best model); grid | sobol: a scan (a designed set of
+    # configurations, each trained to the end: the regime picture; study.design)
+    sampler: str = spec("tpe", Choice(SEARCH_SAMPLERS + SCAN_SAMPLERS))
+    # grid scan: levels per axis (depth, width, each varying regulariser); the grid is every
+    # combination, and search.num_trials is its size (leave num_trials out)
+    grid_levels: int = spec(4, Int(lo=2, hi=10))
     # null: no wall-clock limit; otherwise running trials stop and the study reports what it has
     time_budget_s: float | None = spec(None, Optional(Float(lo=1.0)), example=3600)
     # configurations tried first (e.g. the hls4ml 64-32-32), before the sampler takes over
@@ -109,13 +124,17 @@ class SearchConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    # asha stops poor trials early; fifo runs every trial to max_epochs (a clean baseline)
-    type: str = spec("asha", Choice(("asha", "fifo")))
+    # asha stops poor trials early; fifo runs every trial to max_epochs (a clean baseline);
+    # patience: every trial stops by itself once val_loss has not improved for `patience`
+    # epochs (classic early stopping), else at max_epochs
+    type: str = spec("asha", Choice(("asha", "fifo", "patience")))
     max_epochs: int = spec(30, Int(lo=1))
     # 2 epochs before the first cut: the loss has started to separate trials by then
     grace_period: int = spec(2, Int(lo=1))
     # keep the top third at each rung (ASHA paper default)
     reduction_factor: int = spec(3, Int(lo=2))
+    # scheduler.type patience: epochs without a better val_loss before a trial stops
+    patience: int = spec(5, Int(lo=1))
 
 
 @dataclass(frozen=True)
@@ -204,6 +223,18 @@ class StudyConfig:
     resources: ResourcesConfig = ResourcesConfig()
     storage: StorageConfig = StorageConfig()
     regimes: RegimesConfig = RegimesConfig()
+
+    @property
+    def kind(self) -> str:
+        """``scan`` (grid or Sobol design, every trial to the end) or ``search`` (TPE, random)."""
+        return "scan" if self.search.sampler in SCAN_SAMPLERS else "search"
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """What is valid but probably not what the user wants (logged by :func:`load_config`)."""
+        from study.search_rules import config_warnings
+
+        return tuple(config_warnings(self))
 
     @property
     def mode(self) -> str:
@@ -325,7 +356,10 @@ def from_dict(raw: Any) -> StudyConfig:
                          for name, cls in SECTIONS.items()})
     _cross_checks(cfg)
     _pack_checks(cfg)
-    return cfg
+    from study.search_rules import search_checks
+
+    search = raw.get("search")
+    return search_checks(cfg, search if isinstance(search, dict) else {})
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -366,4 +400,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
         if not isinstance(raw, dict):
             raise ConfigError(f"{p}: the config must be a mapping of sections "
                               f"({', '.join(SECTIONS)}); see configs/dryrun.yaml")
-    return from_dict(apply_overrides(raw, overrides))
+    cfg = from_dict(apply_overrides(raw, overrides))
+    for warning in cfg.warnings:
+        logger.warning("%s", warning)
+    return cfg

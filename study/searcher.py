@@ -3,7 +3,12 @@
 Ray's stock ``OptunaSearch`` records a trial that ASHA stopped early as *complete* with its
 truncated score, so TPE learns from scores that were never finished. :class:`HonestOptunaSearch`
 tells Optuna such trials were *pruned*; their per-epoch values are already reported as
-intermediate values. The Optuna study lives in a journal file next to the results
+intermediate values. A trial that stopped by itself (validation-loss patience: its last epoch
+says ``"converged": true``) ran to its own end and is *complete*.
+
+The sampler's settings are explicit (:func:`make_sampler`), so a study behaves the same on
+every Optuna version ``pyproject.toml`` allows (4.x defaults to independent TPE without the
+constant liar, 5.x to multivariate TPE with it). The Optuna study lives in a journal file next to the results
 (``optuna.journal``), which ``optuna-dashboard`` opens while the study runs.
 """
 
@@ -20,11 +25,13 @@ from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from study.config import StudyConfig
-from study.space import SpaceFunction
-from trainables.trialfiles import CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, STATE_FILE
+from study.design import scan_design
+from study.search_rules import tpe_startup_trials
+from study.space import SpaceFunction, optuna_params
+from trainables.trialfiles import CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, STATE_FILE, read_epochs
 
-__all__ = ["HonestOptunaSearch", "make_searcher", "optuna_storage", "OPTUNA_JOURNAL",
-           "OPTUNA_STUDY_NAME"]
+__all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "optuna_storage",
+           "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,10 +123,18 @@ class HonestOptunaSearch(OptunaSearch):
                            exc)
         self._reported[trial_id] = epoch
 
+    def _converged(self, trial_id: str, result: dict) -> bool:
+        """The trial stopped itself by patience: its last result or epoch record says so."""
+        if result.get("converged"):
+            return True
+        records = read_epochs(self.state_dir, trial_id) if self.state_dir else []
+        return bool(records and records[-1].get("converged"))
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
         epochs = int((result or {}).get("epoch", 0))
-        if error or not result or epochs >= self.max_epochs:
+        if (error or not result or epochs >= self.max_epochs
+                or self._converged(trial_id, result)):
             super().on_trial_complete(trial_id, result, error)
             return
         if trial_id in self._completed_trials:
@@ -144,16 +159,39 @@ def optuna_storage(folder: Path) -> optuna.storages.BaseStorage:
     return optuna.storages.JournalStorage(JournalFileBackend(str(folder / OPTUNA_JOURNAL)))
 
 
-def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
-    """Optuna (TPE or random, seeded) over the config's space, at most
-    ``search.max_concurrent`` trials at a time."""
+def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
+    """The Optuna sampler of ``search.sampler``, every setting explicit.
+
+    TPE: ``multivariate=True`` (parameters modelled jointly), ``group=True`` (the conditional
+    space split into groups that occur together: each depth's widths are one group, see
+    :mod:`study.space`), ``constant_liar=True`` (running trials count as bad results, so
+    concurrent proposals spread out instead of piling onto one spot) and
+    ``n_startup_trials`` from :func:`study.search_rules.tpe_startup_trials`. A scan's
+    trials are all enqueued design points (:func:`make_searcher`); its random sampler is only
+    the fallback Optuna requires and never proposes a trial.
+    """
     s = cfg.search
-    sampler = (optuna.samplers.TPESampler(seed=s.seed) if s.sampler == "tpe"
-               else optuna.samplers.RandomSampler(seed=s.seed))
+    if s.sampler == "tpe":
+        return optuna.samplers.TPESampler(
+            seed=s.seed, n_startup_trials=tpe_startup_trials(s.num_trials, s.max_concurrent),
+            multivariate=True, group=True, constant_liar=True)
+    return optuna.samplers.RandomSampler(seed=s.seed)
+
+
+def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
+    """Optuna over the config's space (a search: TPE or random, seeded; a scan: its design
+    points, :mod:`study.design`, enqueued in order), at most ``search.max_concurrent`` trials
+    at a time."""
+    s = cfg.search
+    if cfg.kind == "scan":
+        points = scan_design(cfg.space, s.sampler, s.num_trials, s.grid_levels, s.seed)
+    else:
+        points = [optuna_params(cfg.space, p) for p in s.initial_points]
     searcher = HonestOptunaSearch(
-        space=SpaceFunction(cfg.space), metric=s.metric, mode=cfg.mode, sampler=sampler,
+        space=SpaceFunction(cfg.space, scan=cfg.kind == "scan"), metric=s.metric,
+        mode=cfg.mode, sampler=make_sampler(cfg),
         study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder),
-        points_to_evaluate=[dict(p) for p in s.initial_points] or None,
+        points_to_evaluate=points or None,
         max_epochs=cfg.scheduler.max_epochs, num_trials=s.num_trials,
         state_dir=str(folder / "trials"))
     return ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)

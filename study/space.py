@@ -1,12 +1,24 @@
-"""The define-by-run search space handed to Optuna through Ray Tune's ``OptunaSearch``.
+"""The define-by-run search spaces handed to Optuna through Ray Tune's ``OptunaSearch``.
 
-Depth is drawn first, then one width per layer, so Optuna's TPE learns per-layer widths
-conditioned on depth (a static space would waste samples on widths of layers that do not
-exist). Scales follow the physics of the knobs: widths, penalties and learning rate on a log
-scale, dropout linear. A range with ``low == high`` is a constant (no Optuna parameter); L1/L2
-``[0, 0]`` switch the penalty off.
+A *search* (:func:`define_space`) draws depth first, then one width per layer, each named
+for the depth it belongs to (``d3_width_0``, ``d3_width_1``, ``d3_width_2`` for a 3-layer
+net). With grouped multivariate TPE (``study.searcher.make_sampler``: ``multivariate=True,
+group=True``) the widths of each depth form their own parameter group, so TPE learns the
+widths of 3-layer nets jointly, from 3-layer trials only: widths conditioned on depth. The
+trial's config carries them as ``width_0``.. as well, which is what the trainables read.
 
-This function must live in an importable module: Ray pickles it by reference.
+Scales follow the physics of the knobs: widths, penalties and learning rate on a log scale,
+dropout linear. A range with ``low == high`` is a constant (no Optuna parameter). L1/L2
+``[0, 0]`` switch the penalty off; a range ``[0, x]`` with ``x > 0`` of L1, L2 or dropout lets
+the search switch the term off: a categorical ``<name>_on`` (false: the term is 0), and when on
+the value is drawn from ``[x/1000, x]`` on a log scale (L1, L2) or ``[x/10, x]`` linearly
+(dropout) (``study.design.ON_RANGE``).
+
+A *scan* (:func:`define_scan_space`) asks for the axes of ``study.design`` (``depth``, one
+``width`` for every layer, the varying regularisers); its trials are design points enqueued
+in the Optuna study, so the distributions only have to contain them.
+
+These functions must live in an importable module: Ray pickles them by reference.
 """
 
 from __future__ import annotations
@@ -14,24 +26,41 @@ from __future__ import annotations
 from typing import Any
 
 from study.config import SpaceConfig
+from study.design import REGULARISERS, is_switchable, on_range, scan_axes, to_config
 
-__all__ = ["define_space", "SpaceFunction"]
+__all__ = ["define_space", "define_scan_space", "SpaceFunction", "width_param",
+           "optuna_params"]
 
 
-def _float(trial: Any, name: str, bounds: tuple[float, float], log: bool) -> float:
-    low, high = bounds
-    if low == high:
-        return float(low)
-    return trial.suggest_float(name, low, high, log=log)
+def width_param(depth: int, layer: int) -> str:
+    """The Optuna name of layer ``layer``'s width in a ``depth``-layer net."""
+    return f"d{depth}_width_{layer}"
 
 
 def _choice(trial: Any, name: str, options: tuple[Any, ...]) -> Any:
     return options[0] if len(options) == 1 else trial.suggest_categorical(name, list(options))
 
 
+def _knob(trial: Any, name: str, bounds: tuple[float, float]) -> float | None:
+    """Ask for one float knob; returns its value when it is a constant (not an Optuna
+    parameter), else None."""
+    low, high = bounds
+    if low == high:
+        return float(low)
+    if is_switchable(name, bounds):
+        if not trial.suggest_categorical(f"{name}_on", [False, True]):
+            return 0.0
+        low, high, log = on_range(name, bounds)
+        trial.suggest_float(name, low, high, log=log)
+        return None
+    trial.suggest_float(name, low, high, log=name != "dropout")
+    return None
+
+
 def define_space(space: SpaceConfig, trial: Any) -> dict[str, Any]:
-    """Ask ``trial`` (an Optuna trial) for one configuration; returns the constants that are
-    not Optuna parameters, so every trial's config holds the full architecture."""
+    """Ask ``trial`` (an Optuna trial) for one configuration; returns what the trial's config
+    needs besides the Optuna parameters (constants, ``width_i``), so every trial's config holds
+    the full architecture."""
     constants: dict[str, Any] = {}
     low, high = space.depth
     depth = low if low == high else trial.suggest_int("depth", low, high)
@@ -42,11 +71,11 @@ def define_space(space: SpaceConfig, trial: Any) -> dict[str, Any]:
         if w_low == w_high:
             constants[f"width_{i}"] = w_low
         else:
-            trial.suggest_int(f"width_{i}", w_low, w_high, log=True)
-    for name, log in (("dropout", False), ("l1", True), ("l2", True), ("lr", True)):
-        bounds = getattr(space, name)
-        value = _float(trial, name, bounds, log=log and bounds != (0.0, 0.0))
-        if bounds[0] == bounds[1]:
+            constants[f"width_{i}"] = trial.suggest_int(width_param(depth, i), w_low, w_high,
+                                                        log=True)
+    for name in (*REGULARISERS, "lr"):
+        value = _knob(trial, name, getattr(space, name))
+        if value is not None:
             constants[name] = value
     for name, options in (("activation", space.activations), ("batch_norm", space.batch_norm)):
         value = _choice(trial, name, options)
@@ -55,11 +84,46 @@ def define_space(space: SpaceConfig, trial: Any) -> dict[str, Any]:
     return constants
 
 
-class SpaceFunction:
-    """``define_space`` bound to a :class:`SpaceConfig`: a picklable callable for OptunaSearch."""
+def define_scan_space(space: SpaceConfig, trial: Any) -> dict[str, Any]:
+    """Ask ``trial`` for a scan's axes (``depth``, ``width``, the varying regularisers);
+    returns the trial's full config (``study.design.to_config``)."""
+    point: dict[str, Any] = {}
+    for name in scan_axes(space):
+        low, high = getattr(space, name)
+        if name in ("depth", "width"):
+            point[name] = trial.suggest_int(name, low, high, log=name == "width")
+        else:
+            log = low > 0 and name != "dropout"
+            point[name] = trial.suggest_float(name, low, high, log=log)
+    return to_config(space, point)
 
-    def __init__(self, space: SpaceConfig) -> None:
+
+def optuna_params(space: SpaceConfig, point: dict[str, Any]) -> dict[str, Any]:
+    """A configuration written as the user writes it (``search.initial_points``: ``depth``,
+    ``width_i``, ``l2: 0`` for off) in the search's Optuna parameter names, for
+    ``Study.enqueue_trial``. The point must be valid (``study.config`` checks it)."""
+    depth = point.get("depth", space.depth[0])
+    out: dict[str, Any] = {}
+    for key, value in point.items():
+        if key.startswith("width_"):
+            out[width_param(depth, int(key.removeprefix("width_")))] = value
+        elif key in REGULARISERS and is_switchable(key, getattr(space, key)):
+            out[f"{key}_on"] = value != 0
+            if value != 0:
+                out[key] = float(value)
+        else:
+            out[key] = value
+    return out
+
+
+class SpaceFunction:
+    """``define_space`` (or ``define_scan_space`` when ``scan``) bound to a
+    :class:`SpaceConfig`: a picklable callable for OptunaSearch."""
+
+    def __init__(self, space: SpaceConfig, scan: bool = False) -> None:
         self.space = space
+        self.scan = scan
 
     def __call__(self, trial: Any) -> dict[str, Any]:
-        return define_space(self.space, trial)
+        scan = getattr(self, "scan", False)  # pickled before scans existed
+        return (define_scan_space if scan else define_space)(self.space, trial)

@@ -294,8 +294,11 @@ CHOSEN = {
               "l2": [1.0e-6, 1.0e-4], "lr": [0.001, 0.05], "activations": ["elu", "tanh"],
               "batch_norm": [True, False]},
     "search": {"num_trials": 5, "max_concurrent": 1, "seed": 3, "metric": "val_auc",
-               "sampler": "random", "time_budget_s": 3600},
-    "scheduler": {"type": "fifo", "max_epochs": 4, "grace_period": 4, "reduction_factor": 2},
+               "sampler": "random", "time_budget_s": 3600, "grid_levels": 3,
+               "initial_points": [{"depth": 3, "width_2": 16, "l2": 1e-5, "lr": 0.01,
+                                   "activation": "tanh", "batch_norm": True}]},
+    "scheduler": {"type": "fifo", "max_epochs": 4, "grace_period": 4, "reduction_factor": 2,
+                  "patience": 2},
     "training": {"batch_size": 64, "optimizer": "sgd", "train_eval_jets": 100,
                  "checkpoint_every": 2, "device": "cuda", "torch_threads": 2},
     "resources": {"cpus_per_trial": 0.5, "gpus_per_trial": 0.5, "address": "ray://head:10001",
@@ -365,13 +368,24 @@ def test_penalty_range_zero_zero_switches_it_off() -> None:
     assert cfg.space.l2 == (0.0, 0.0)
 
 
-def test_penalty_range_from_zero_is_rejected_on_log_scale() -> None:
+@pytest.mark.parametrize("name", ["l1", "l2", "dropout"])
+def test_range_from_zero_lets_the_search_switch_it_off(name: str) -> None:
+    cfg = from_dict({"space": {name: [0, 0.4]}})
+    assert getattr(cfg.space, name) == (0.0, 0.4)
+
+
+@pytest.mark.parametrize("value", [[1e-9, 1e-3], [-1e-3, 1e-3]])
+def test_penalty_range_with_a_low_that_is_neither_zero_nor_positive_is_rejected(
+        value: list) -> None:
+    if value[0] > 0:  # a positive low is fine on a log scale; zero is the off switch
+        assert from_dict({"space": {"l1": value}}).space.l1 == tuple(value)
+        return
     with pytest.raises(ConfigError) as info:
-        from_dict({"space": {"l1": [0, 1e-3]}})
+        from_dict({"space": {"l1": value}})
     msg = str(info.value)
     assert msg.startswith("space.l1 must be ")
-    assert f"got {as_written([0, 1e-3])}" in msg
-    assert "> 0" in msg
+    assert f"got {as_written(value)}" in msg
+    assert "> 0" in msg and "[0, x]" in msg
 
 
 def test_lr_has_no_off_switch() -> None:
@@ -411,7 +425,8 @@ def test_range_description_agrees_with_its_lower_bound(section: str,
     check: Range = fld.metadata["check"]
     lo = check.lo
     high = check.hi if check.hi is not None else lo + 1
-    accepted = check.accepts([lo, high])[0]
+    # [0, x] is the off switch of an allow_off range, not a log range starting at 0
+    accepted = check.accepts([lo, high])[0] and not (check.allow_off and lo == 0)
     expected = f"each >= {lo:g}" if accepted else f"each > {lo:g}"
     assert expected in check.describe()
 
@@ -438,10 +453,12 @@ def test_mode_follows_metric(metric: str, mode: str) -> None:
 
 @pytest.mark.parametrize("raw, names", [
     ({"space": {"activations": ["relu", "prelu"]}}, ["'prelu'", "space.activations"]),
-    ({"search": {"initial_points": [{"depth": 1, "width_0": 8, "activation": "prelu"}]}},
+    ({"space": {"activations": ["relu", "prelu"]},  # a point must lie in the space
+      "search": {"initial_points": [{"depth": 1, "width_0": 8, "activation": "prelu"}]}},
      ["'prelu'", "search.initial_points"]),
     ({"space": {"batch_norm": [False, True]}}, ["batch norm", "space.batch_norm"]),
-    ({"search": {"initial_points": [{"depth": 1, "width_0": 8, "batch_norm": True}]}},
+    ({"space": {"batch_norm": [False, True]},
+      "search": {"initial_points": [{"depth": 1, "width_0": 8, "batch_norm": True}]}},
      ["batch norm", "space.batch_norm"]),
     ({"training": {"optimizer": "sgd"}}, ["'sgd'", "training.optimizer"]),
 ], ids=["prelu", "prelu-point", "batch-norm", "batch-norm-point", "sgd"])

@@ -97,8 +97,12 @@ def trained_epochs(folder: Path) -> dict[tuple, list[int]]:
 
 
 def _key(params: dict) -> tuple:
+    """A configuration's key, from a trial config (``width_i``) or Optuna's parameters
+    (``d<depth>_width_i``, study.space)."""
     depth = int(params["depth"])
-    return (depth, *(int(params[f"width_{i}"]) for i in range(depth)), round(params["lr"], 12))
+    widths = (int(params.get(f"width_{i}", params.get(f"d{depth}_width_{i}")))
+              for i in range(depth))
+    return (depth, *widths, round(params["lr"], 12))
 
 
 @pytest.fixture(scope="module", params=[0, 2], ids=["trials", "packed"])

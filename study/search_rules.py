@@ -1,0 +1,176 @@
+"""The rules of the ``search``, ``scheduler`` and ``space`` sections that span fields.
+
+Called by :func:`study.config.from_dict` after each field passed its own check:
+
+- a *scan* (``search.sampler`` grid or sobol, :mod:`study.design`) trains every design point to
+  the end: no ASHA, capacity and regularisation axes only, no ``initial_points``, and a grid's
+  ``num_trials`` is its size;
+- ``search.initial_points`` must lie inside the space (each value in its range or choices,
+  widths only for layers that exist), or Optuna would silently replace or ignore them;
+- :func:`config_warnings`: a TPE search whose trials nearly all start before TPE has anything
+  to learn from is random search under another name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any
+
+from study.design import REGULARISERS, grid_size, is_switchable, on_range, scan_axes
+from trainables.errors import ConfigError
+
+if TYPE_CHECKING:  # study.config imports this module
+    from study.config import StudyConfig
+
+__all__ = ["tpe_startup_trials", "tpe_guided_trials", "config_warnings", "search_checks"]
+
+
+def tpe_startup_trials(num_trials: int, max_concurrent: int) -> int:
+    """Random trials TPE waits for before it models anything: ``max(10, 2 * max_concurrent)``
+    (a batch of concurrent trials is proposed from one model, which should rest on more
+    finished trials than the batch holds), at most half the study."""
+    return max(1, min(max(10, 2 * max_concurrent), num_trials // 2))
+
+
+def tpe_guided_trials(num_trials: int, max_concurrent: int) -> int:
+    """How many trials TPE proposes from a model. Optuna counts *finished* trials toward the
+    start-up: with ``c`` trials at a time, the trial asked when the ``n``-th one finishes is the
+    ``(n + c)``-th, so the first guided one is number ``startup + c`` and
+    ``num_trials - startup - c + 1`` are guided."""
+    startup = tpe_startup_trials(num_trials, max_concurrent)
+    return max(0, num_trials - startup - max_concurrent + 1)
+
+
+def config_warnings(cfg: StudyConfig) -> list[str]:
+    """Valid settings that defeat their purpose (see :func:`tpe_guided_trials`)."""
+    s = cfg.search
+    out = []
+    if s.sampler == "tpe":
+        guided = tpe_guided_trials(s.num_trials, s.max_concurrent)
+        if guided < s.num_trials / 4:
+            startup = tpe_startup_trials(s.num_trials, s.max_concurrent)
+            suggested = next(n for n in range(s.num_trials, 100 * s.num_trials + 1000)
+                             if tpe_guided_trials(n, s.max_concurrent) >= n / 4)
+            out.append(
+                f"search.max_concurrent is {s.max_concurrent} for search.num_trials "
+                f"{s.num_trials}: TPE starts from {startup} random trials and proposes "
+                f"{s.max_concurrent} at a time, so only {guided} of {s.num_trials} trials are "
+                f"guided by what it learned (less than a quarter): this is nearly random search; "
+                f"set search.num_trials to at least {suggested} or search.max_concurrent to "
+                f"{max(1, s.num_trials // 8)}")
+    return out
+
+
+def _fail(where: str, value: Any, why: str, fix: str) -> ConfigError:
+    return ConfigError(f"{where} is {value!r}: {why}; {fix}")
+
+
+def _scan_checks(cfg: StudyConfig) -> None:
+    s, sp = cfg.search, cfg.space
+    if cfg.scheduler.type == "asha":
+        raise ConfigError(
+            f"search.sampler is {s.sampler!r} (a scan: every configuration trained to the end) "
+            f"but scheduler.type is 'asha', which stops most trials after a few epochs; set "
+            f"scheduler.type to fifo (every trial to max_epochs) or patience (early stopping)")
+    for name, fixed in (("lr", sp.lr[0] == sp.lr[1]), ("activations", len(sp.activations) == 1),
+                        ("batch_norm", len(sp.batch_norm) == 1)):
+        if not fixed:
+            value = getattr(sp, name)
+            example = f"[{value[0]:g}, {value[0]:g}]" if name == "lr" else f"[{value[0]}]"
+            raise ConfigError(
+                f"space.{name} is {list(value)}, but a scan varies only depth, width and "
+                f"regularisation (search.sampler {s.sampler!r}); set space.{name} to one value, "
+                f"e.g. {example}, or use search.sampler tpe")
+    varied = [n for n in REGULARISERS if n in scan_axes(sp)]
+    if len(varied) > 2:
+        raise ConfigError(
+            "space.dropout, space.l1 and space.l2 are all ranges, but a scan varies at most two "
+            "regularisers (its maps are 2-d); set one to a single value, e.g. space.l1: [0, 0]")
+    if s.initial_points:
+        raise ConfigError(
+            f"search.initial_points has {len(s.initial_points)} points, but a scan's "
+            f"configurations are its design (search.sampler {s.sampler!r}); remove "
+            f"search.initial_points or use search.sampler tpe")
+
+
+def _check_point(cfg: StudyConfig, k: int, point: dict[str, Any]) -> None:
+    sp = cfg.space
+    where = f"search.initial_points[{k}]"
+    fixed_depth = sp.depth[0] if sp.depth[0] == sp.depth[1] else None
+    depth = point.get("depth", fixed_depth)
+    for key, value in point.items():
+        at = f"{where}.{key}"
+        if key == "depth" or key.startswith("width_"):
+            field = "depth" if key == "depth" else "width"
+            low, high = getattr(sp, field)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise _fail(at, value, "must be an integer", f"write e.g. {low}")
+            if not low <= value <= high:
+                raise _fail(at, value, f"outside space.{field} [{low}, {high}]",
+                            f"use a value in the range or widen space.{field}")
+            if key.startswith("width_"):
+                layer = int(key.removeprefix("width_"))
+                if depth is None:
+                    raise _fail(at, value, "a width needs the point's depth (space.depth is "
+                                "a range)", f"add depth: {layer + 1} to the point")
+                if layer >= depth:
+                    raise _fail(at, value, f"the point has depth {depth}, so its layers are "
+                                f"width_0..width_{depth - 1}", f"drop {key} or set depth: "
+                                f"{layer + 1}")
+        elif key in (*REGULARISERS, "lr"):
+            _check_knob(sp, at, key, value)
+        else:  # activation, batch_norm
+            options = sp.activations if key == "activation" else sp.batch_norm
+            kind = bool if key == "batch_norm" else str
+            if not isinstance(value, kind) or value not in options:
+                field = "activations" if key == "activation" else "batch_norm"
+                raise _fail(at, value, f"not in space.{field} {list(options)}",
+                            f"use one of them or add it to space.{field}")
+
+
+def _check_knob(sp: Any, at: str, key: str, value: Any) -> None:
+    low, high = getattr(sp, key)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise _fail(at, value, "must be a number", f"write e.g. {high:g}")
+    if low == high:
+        if value != low:
+            raise _fail(at, value, f"space.{key} is fixed at {low:g}, so the point's value would "
+                        f"be ignored", f"drop {key} from the point or widen space.{key}")
+        return
+    if is_switchable(key, (low, high)):
+        on_lo, on_hi, _ = on_range(key, (low, high))
+        if value != 0 and not on_lo * (1 - 1e-9) <= value <= on_hi * (1 + 1e-9):
+            raise _fail(at, value, f"space.{key} [0, {high:g}] means 0 (off) or a value in "
+                        f"[{on_lo:g}, {on_hi:g}]", "use 0 or a value in that range")
+        return
+    if not low * (1 - 1e-9) <= value <= high * (1 + 1e-9):
+        raise _fail(at, value, f"outside space.{key} [{low:g}, {high:g}]",
+                    f"use a value in the range or widen space.{key}")
+
+
+def search_checks(cfg: StudyConfig, raw_search: dict[str, Any]) -> StudyConfig:
+    """Check the search, scheduler and space sections together; returns ``cfg`` with a grid's
+    ``search.num_trials`` set to the grid size when the user left it out."""
+    s, sch = cfg.search, cfg.scheduler
+    if sch.type == "patience" and sch.patience >= sch.max_epochs:
+        raise ConfigError(
+            f"scheduler.patience is {sch.patience} with scheduler.max_epochs {sch.max_epochs}: "
+            f"no trial could stop early; set scheduler.patience to e.g. "
+            f"{max(1, sch.max_epochs // 5)} or scheduler.type to fifo")
+    if cfg.kind == "scan":
+        _scan_checks(cfg)
+    for k, point in enumerate(s.initial_points):
+        _check_point(cfg, k, point)
+    if s.sampler != "grid":
+        return cfg
+    size = grid_size(cfg.space, s.grid_levels)
+    if "num_trials" not in raw_search:
+        return dataclasses.replace(cfg, search=dataclasses.replace(s, num_trials=size))
+    if s.num_trials != size:
+        axes = " x ".join(scan_axes(cfg.space)) or "no axis"
+        raise ConfigError(
+            f"search.num_trials is {s.num_trials}, but the grid ({axes}, search.grid_levels "
+            f"{s.grid_levels}) has {size} configurations; set search.num_trials to {size} or "
+            f"leave it out (a grid's size is its number of trials)")
+    return cfg
