@@ -1,9 +1,11 @@
 """The bias-variance picture: final train and validation loss against parameter count.
 
-Only trials that ran the study's full epoch budget are used by default: an ASHA-stopped trial's
-loss after two epochs measures how fast it started, not what its capacity allows, and would
-swamp the curve. If fewer than ``min_trials`` ran the full budget, all trials with finite
-losses are used instead and :attr:`ComplexityCurve.note` says so.
+Only trials that ran the study's full epoch budget (or converged by patience) are used by
+default: an ASHA-stopped trial's loss after two epochs measures how fast it started, not what
+its capacity allows, and would swamp the curve. If fewer than ``min_trials`` did, all trials
+with finite losses are used instead and :attr:`ComplexityCurve.note` says so. Unstable and
+undetermined trials never enter. A bin's medians sit at the median size of its trials, and a
+bin without trials has none (NaN: the drawn line breaks there).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ __all__ = ["ComplexityCurve", "complexity_curve"]
 @dataclass(frozen=True)
 class ComplexityCurve:
     """``points``: one row per trial (``trial_id, n_params, train_loss, val_loss, gap, regime``,
-    gap = val - train in nats). ``bins``: per log-spaced parameter bin, ``n_params`` (geometric
-    centre), ``n``, ``train_median``, ``val_median``, ``val_best`` and ``gap_median``."""
+    gap = val - train in nats). ``bins``: every log-spaced parameter bin from the smallest to the
+    largest trial, ``n_params`` (median size of its trials; the geometric centre of an empty
+    bin), ``n``, ``train_median``, ``val_median``, ``val_best`` and ``gap_median`` (NaN where
+    ``n`` is 0)."""
 
     points: pd.DataFrame
     bins: pd.DataFrame
@@ -43,15 +47,16 @@ def complexity_curve(
     )
     df = df.rename(columns={"final_train_loss": "train_loss", "final_val_loss": "val_loss"})
     ok = np.isfinite(df[["n_params", "train_loss", "val_loss"]]).all(axis=1) & (df["n_params"] > 0)
-    ok &= df["regime"] != "unstable"
+    ok &= ~df["regime"].isin(["unstable", "undetermined"])
     usable = df[ok]
     chosen = usable[usable["status"].isin(statuses)]
     note = f"{len(chosen)} trials that ran the full epoch budget"
     if len(chosen) < min_trials:
         chosen = usable
-        note = f"all {len(chosen)} trials with finite losses (too few ran the full budget)"
+        note = f"all {len(chosen)} judged trials with finite losses (too few ran the full budget)"
     if chosen.empty:
-        raise AnalysisError("no trial has finite train and val losses yet")
+        raise AnalysisError("no judged trial has finite train and val losses yet (unstable and "
+                            "undetermined trials are left out)")
     points = chosen.assign(gap=chosen["val_loss"] - chosen["train_loss"]).reset_index(drop=True)
     logp = np.log10(points["n_params"].to_numpy(dtype=float))
     lo = math.floor(logp.min() * bins_per_decade) / bins_per_decade
@@ -60,12 +65,15 @@ def complexity_curve(
     idx = np.clip(np.searchsorted(edges, logp, side="right") - 1, 0, len(edges) - 2)
     grouped = points.assign(bin=idx).groupby("bin")
     bins = pd.DataFrame({
+        "n_params": grouped["n_params"].median(),
         "n": grouped.size(),
         "train_median": grouped["train_loss"].median(),
         "val_median": grouped["val_loss"].median(),
         "val_best": grouped["val_loss"].min(),
         "gap_median": grouped["gap"].median(),
     })
+    bins = bins.reindex(range(len(edges) - 1))
+    bins["n"] = bins["n"].fillna(0).astype(int)
     centres = 10 ** ((edges[:-1] + edges[1:]) / 2)
-    bins.insert(0, "n_params", centres[bins.index.to_numpy()])
+    bins["n_params"] = bins["n_params"].fillna(pd.Series(centres, index=bins.index))
     return ComplexityCurve(points=points, bins=bins.reset_index(drop=True), note=note)

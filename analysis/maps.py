@@ -1,12 +1,16 @@
 """Regime maps: which regime dominates each region of the hyperparameter space.
 
-A map is a table of cells (one per pair of bins of two hyperparameters) with the number of
-trials, the count of each regime, the dominant regime and the best search metric in the cell;
-``plots.draw_regime_map`` colours it. Bins are chosen for the quantity: depth is a category,
+A map is a table of cells (one per pair of bins of two hyperparameters) with the count of each
+regime, the dominant regime among the *determined* trials, how many trials in the cell were
+``undetermined`` (stopped before their curves showed a regime) and the best search metric;
+``plots.draw_regime_map`` colours it. Bins are chosen for the quantity: depth is a category
+(every depth between the smallest and the largest, so an empty depth stays a visible row),
 widths and parameter counts are log-spaced (they span decades), L1/L2 strengths log-spaced with
-a separate "off" bin for 0, dropout linear.
+a separate "off" bin for 0, dropout linear. Architecture maps bin by parameter count and by the
+*narrowest* layer: the widest would put a 60-128-2-2 net, whose 2-unit bottleneck decides what
+it can learn, among the 64-128 nets.
 
->>> cells = regime_map(trials, regimes, "depth", "max_width", "val_loss", False)  # doctest: +SKIP
+>>> cells = regime_map(trials, regimes, "min_width", "depth", "val_loss", False)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -21,13 +25,16 @@ import pandas as pd
 from analysis.errors import AnalysisError
 from analysis.regimes import REGIMES
 
-__all__ = ["RegimeMap", "max_width", "bin_values", "regime_map", "MAP_AXES", "score_column"]
+__all__ = ["RegimeMap", "max_width", "min_width", "bin_values", "regime_map", "MAP_AXES",
+           "score_column"]
 
 logger = logging.getLogger(__name__)
 
-#: Map axes: trials column -> (axis title, binning). ``max_width`` is derived by :func:`max_width`.
+#: Map axes: trials column -> (axis title, binning). ``min_width`` and ``max_width`` are derived
+#: by :func:`min_width` and :func:`max_width`.
 MAP_AXES: dict[str, tuple[str, str]] = {
     "depth": ("hidden layers", "category"),
+    "min_width": ("narrowest hidden layer (units)", "log2"),
     "max_width": ("widest hidden layer (units)", "log2"),
     "n_params": ("trainable parameters", "log10half"),
     "l1": ("L1 strength", "log10"),
@@ -41,9 +48,11 @@ _JUDGED = [r for r in REGIMES if r != "undetermined"]
 @dataclass(frozen=True)
 class RegimeMap:
     """Cells of one map. ``cells`` has ``x, y`` (ordered categoricals holding every bin, so empty
-    bins still get a row/column), ``n_trials``, ``n_<regime>`` per regime, ``n_full`` (trials
-    judged on the full epoch budget), ``dominant``, ``partial_only`` and ``best`` (best
-    ``metric`` in the cell; NaN if no trial there has it)."""
+    bins still get a row/column), ``n_trials`` (determined trials), ``n_<regime>`` per regime
+    (``n_undetermined`` too), ``n_full`` (determined on a complete curve), ``dominant`` (NaN
+    where every trial is undetermined), ``partial_only`` (the colour rests only on trials
+    judged on incomplete curves: overfit or unstable before the end) and ``best`` (best
+    ``metric`` of any trial in the cell; NaN if none has it)."""
 
     x: str
     y: str
@@ -54,23 +63,33 @@ class RegimeMap:
     cells: pd.DataFrame
 
 
-def max_width(trials: pd.DataFrame) -> pd.Series:
-    """Widest hidden layer per trial, from ``width_*`` columns or else the ``widths`` string.
-
-    The widest layer, not the first, because it bounds what the network can represent whatever
-    the layer order; depth carries the rest.
-    """
+def _layer_widths(trials: pd.DataFrame, reduce: str) -> pd.Series:
+    """``reduce`` (``min`` or ``max``) over the hidden layers, from ``width_*`` columns or else
+    the ``widths`` string."""
     cols = [c for c in trials.columns if c.startswith("width_")]
     if cols:
-        return trials[cols].max(axis=1, skipna=True)
+        return getattr(trials[cols], reduce)(axis=1, skipna=True)
     if "widths" in trials.columns:
+        pick = min if reduce == "min" else max
+
         def parse(s: str) -> float:
             try:
-                return float(max(int(w) for w in str(s).split("-") if w.strip()))
+                return float(pick(int(w) for w in str(s).split("-") if w.strip()))
             except ValueError:
                 return np.nan
         return trials["widths"].map(parse).astype(float)
     raise AnalysisError("the trials table has neither width_* columns nor widths; no width map")
+
+
+def max_width(trials: pd.DataFrame) -> pd.Series:
+    """Widest hidden layer per trial (``width_*`` columns, else the ``widths`` string)."""
+    return _layer_widths(trials, "max")
+
+
+def min_width(trials: pd.DataFrame) -> pd.Series:
+    """Narrowest hidden layer per trial: the bottleneck that bounds what the net can pass on
+    (a 60-128-2-2 net is a 2-unit net), whatever the other layers are."""
+    return _layer_widths(trials, "min")
 
 
 def score_column(trials: pd.DataFrame, metric: str) -> str | None:
@@ -107,7 +126,8 @@ def _round_edges(lo: float, hi: float, n: int = 5) -> np.ndarray:
 def bin_values(values: pd.Series, kind: str) -> pd.Series:
     """Ordered categorical bin labels for ``values``; NaN stays NaN.
 
-    ``kind`` is ``category`` (each integer its own bin), ``log2``/``log10``/``log10half`` (edges
+    ``kind`` is ``category`` (each integer from the smallest to the largest its own bin),
+    ``log2``/``log10``/``log10half`` (edges
     at powers of 2, 10 or sqrt(10); 0 gets an ``off`` bin) or ``linear`` (about 5 bins with round
     edges, e.g. 0, 0.1, ..., 0.5).
     """
@@ -115,8 +135,8 @@ def bin_values(values: pd.Series, kind: str) -> pd.Series:
     finite = v[np.isfinite(v)]
     if finite.empty:
         return pd.Series(pd.Categorical([None] * len(v)), index=v.index)
-    if kind == "category":
-        levels = sorted({int(round(x)) for x in finite})
+    if kind == "category":  # every integer in the range: an empty depth is a visible row
+        levels = range(int(round(finite.min())), int(round(finite.max())) + 1)
         labels = v.map(lambda x: str(int(round(x))) if np.isfinite(x) else None)
         categories = [str(x) for x in levels]
         return pd.Series(pd.Categorical(labels, categories=categories, ordered=True), index=v.index)
@@ -151,7 +171,7 @@ def bin_values(values: pd.Series, kind: str) -> pd.Series:
 
 def _regime_counts(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     counts = pd.crosstab([df["x"], df["y"]], df["regime"]) if len(df) else pd.DataFrame()
-    counts = counts.reindex(columns=_JUDGED, fill_value=0)
+    counts = counts.reindex(columns=list(REGIMES), fill_value=0)
     counts.columns = names
     return counts
 
@@ -159,17 +179,19 @@ def _regime_counts(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def regime_map(
     trials: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, metric: str, maximize: bool
 ) -> RegimeMap:
-    """Cells of the ``x`` by ``y`` map over judged trials (``undetermined`` ones are left out).
+    """Cells of the ``x`` by ``y`` map.
 
-    The dominant regime is the most frequent among the cell's trials judged on the full epoch
-    budget, or among all its trials when none ran the full budget (``partial_only``); a tie goes
-    to the regime listed first in :data:`~analysis.regimes.REGIMES`. Raises
-    :class:`AnalysisError` when an axis is missing or constant (a hyperparameter switched off in
-    the study says nothing about regimes).
+    A cell's colour (``dominant``) is the most frequent regime among its determined trials,
+    those judged on complete curves deciding where there are any; a tie goes to the regime
+    listed first in :data:`~analysis.regimes.REGIMES`. ``undetermined`` trials never colour a
+    cell; they are counted (``n_undetermined``). Raises :class:`AnalysisError` when an axis is
+    missing or constant (a hyperparameter switched off in the study says nothing about
+    regimes) or when no trial is determined.
     """
     df = trials.copy()
-    if "max_width" in (x, y):
-        df["max_width"] = max_width(df)
+    for derived, compute in (("max_width", max_width), ("min_width", min_width)):
+        if derived in (x, y):
+            df[derived] = compute(df)
     for axis in (x, y):
         if axis not in df.columns:
             raise AnalysisError(f"the trials table has no `{axis}` column")
@@ -178,29 +200,35 @@ def regime_map(
             shown = _fmt(float(values.iloc[0])) if len(values) else "missing"
             raise AnalysisError(f"`{axis}` does not vary in this study (all {shown})")
     df = df.merge(regimes[["trial_id", "regime", "judged_on_partial"]], on="trial_id")
-    df = df[df["regime"] != "undetermined"]
-    if df.empty:
-        raise AnalysisError("no trial could be judged yet, so there is no regime to map")
+    determined = df["regime"] != "undetermined"
+    if not determined.any():
+        raise AnalysisError(
+            f"no trial could be judged yet: all {len(df)} are undetermined (stopped before "
+            "their curves showed a regime). A scan study (search.sampler: grid or sobol) "
+            "trains every configuration to the end and maps the regimes")
     df["x"] = bin_values(df[x], MAP_AXES.get(x, (x, "linear"))[1])
     df["y"] = bin_values(df[y], MAP_AXES.get(y, (y, "linear"))[1])
     score = score_column(df, metric)
     df["score"] = df[score] if score else np.nan
-    names = [f"n_{r}" for r in _JUDGED]
+    names = [f"n_{r}" for r in REGIMES]
     counts = _regime_counts(df, names)
-    full = _regime_counts(df[~df["judged_on_partial"].astype(bool)], names)
+    full = _regime_counts(df[determined & ~df["judged_on_partial"].astype(bool)], names)
     full = full.reindex(counts.index, fill_value=0)
     grouped = df.groupby(["x", "y"], observed=True)["score"]
     best = grouped.max() if maximize else grouped.min()
     cells = counts.join(best.rename("best"))
-    cells["n_trials"] = counts.sum(axis=1)
-    cells["n_full"] = full.sum(axis=1)
-    cells = cells[cells["n_trials"] > 0]
-    # full-budget trials decide where there are any: a trial stopped after two epochs says how
-    # fast a model starts, not where it ends up
+    judged = [f"n_{r}" for r in _JUDGED]
+    cells["n_trials"] = counts[judged].sum(axis=1)
+    cells["n_full"] = full[judged].sum(axis=1)
+    cells = cells[cells["n_trials"] + cells["n_undetermined"] > 0]
+    # complete curves decide where there are any: a trial caught overfitting after two epochs
+    # says less about where the cell's models end up
     has_full = cells[["n_full"]].to_numpy() > 0
-    votes = np.where(has_full, full.loc[cells.index].to_numpy(), cells[names].to_numpy())
-    cells["dominant"] = [_JUDGED[i] for i in np.argmax(votes, axis=1)]
-    cells["partial_only"] = cells["n_full"] == 0
+    votes = np.where(has_full, full.loc[cells.index, judged].to_numpy(),
+                     cells[judged].to_numpy())
+    cells["dominant"] = [_JUDGED[i] if v.max() > 0 else None
+                         for i, v in zip(np.argmax(votes, axis=1), votes)]
+    cells["partial_only"] = (cells["n_full"] == 0) & (cells["n_trials"] > 0)
     cells = cells.reset_index()
     cells["x"] = pd.Categorical(cells["x"], categories=df["x"].cat.categories, ordered=True)
     cells["y"] = pd.Categorical(cells["y"], categories=df["y"].cat.categories, ordered=True)

@@ -97,19 +97,33 @@ def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def regime_legend_handles(present: Sequence[str], partial: bool) -> list[Patch]:
-    """Legend patches for the regimes shown, plus the hatch marking partial-only cells."""
+def regime_legend_handles(present: Sequence[str], partial: bool,
+                          undetermined: bool = False) -> list[Patch]:
+    """Legend patches for the regimes shown, the hatch marking cells judged only on incomplete
+    curves, and the white of cells whose trials are all undetermined."""
     handles = [Patch(facecolor=REGIME_COLORS[r], label=r) for r in REGIME_COLORS if r in present]
     if partial:
         handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="///",
-                             label="only early-stopped trials"))
+                             label="judged on incomplete curves only"))
+    if undetermined:
+        handles.append(Patch(facecolor="white", edgecolor="#555555",
+                             label="undetermined only (stopped early)"))
     return handles
 
 
-def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
-    """Heatmap of the dominant regime per cell, annotated with the best metric and trial count.
+def _cell_text(c: pd.Series) -> str:
+    """Best metric, determined trials and, if any, how many were undetermined."""
+    best = f"{c['best']:.3f}\n" if np.isfinite(c["best"]) else ""
+    undetermined = int(c["n_undetermined"])
+    return f"{best}n={int(c['n_trials'])}" + (f"\n+{undetermined} undet." if undetermined else "")
 
-    Cells whose regime rests only on trials stopped before the full epoch budget are hatched.
+
+def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
+    """Heatmap of the dominant regime per cell among its determined trials, annotated with the
+    best metric, the determined trial count and the undetermined count (``+k undet.``).
+
+    Cells whose regime rests only on trials judged on incomplete curves are hatched; a cell of
+    undetermined trials only stays white with its count.
     """
     import seaborn as sns
 
@@ -120,15 +134,20 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     code = pd.DataFrame(np.nan, index=y_levels, columns=x_levels)
     text = pd.DataFrame("", index=y_levels, columns=x_levels)
     for _, c in cells.iterrows():
-        code.loc[c["y"], c["x"]] = judged.index(c["dominant"])
-        best = f"{c['best']:.3f}\n" if np.isfinite(c["best"]) else ""
-        text.loc[c["y"], c["x"]] = f"{best}n={int(c['n_trials'])}"
+        if isinstance(c["dominant"], str):
+            code.loc[c["y"], c["x"]] = judged.index(c["dominant"])
+        text.loc[c["y"], c["x"]] = _cell_text(c)
     n_cells = len(x_levels) * len(y_levels)
     size = 8 if n_cells <= 36 else 7 if n_cells <= 56 else 6
     sns.heatmap(code, mask=code.isna(), cmap=ListedColormap([REGIME_COLORS[r] for r in judged]),
                 vmin=-0.5, vmax=len(judged) - 0.5, annot=text.to_numpy(), fmt="", cbar=False,
                 linewidths=0.5, linecolor="white", annot_kws={"fontsize": size, "color": "black"},
                 ax=ax)
+    for _, c in cells[~cells["dominant"].map(lambda d: isinstance(d, str))].iterrows():
+        x0, y0 = x_levels.index(c["x"]), y_levels.index(c["y"])  # seaborn skips masked cells
+        ax.add_patch(Rectangle((x0, y0), 1, 1, facecolor="white", edgecolor="none"))
+        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c), ha="center", va="center", fontsize=size,
+                color="#555555")
     for _, c in cells[cells["partial_only"]].iterrows():
         ax.add_patch(Rectangle((x_levels.index(c["x"]), y_levels.index(c["y"])), 1, 1, fill=False,
                                hatch="///", edgecolor="#9a9a9a", lw=0))
@@ -142,7 +161,11 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
 
 
 def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None:
-    """Final train/val loss against parameter count (top) and the val - train gap (bottom)."""
+    """Final train/val loss against parameter count (top) and the val - train gap (bottom).
+
+    Bin medians sit at the median size of the bin's trials; a bin without trials is NaN, so
+    the lines break there instead of drawing a median where no trial exists.
+    """
     p, b = curve.points, curve.bins
     x, bx = p["n_params"], b["n_params"]
     ax_loss.scatter(x, p["train_loss"], s=10, alpha=0.35, color="tab:blue", label="train (trial)")
@@ -320,10 +343,11 @@ def regime_maps_figure(maps: Sequence[RegimeMap]) -> Figure:
                                     "top": 0.84, "wspace": 0.42})
     for m, ax in zip(maps, axes[0]):
         draw_regime_map(m, ax)
-    present = {r for m in maps for r in m.cells["dominant"]}
+    present = {r for m in maps for r in m.cells["dominant"] if isinstance(r, str)}
     partial = any(m.cells["partial_only"].any() for m in maps)
-    fig.legend(handles=regime_legend_handles(sorted(present), partial), loc="upper center",
-               ncol=5, fontsize=8, frameon=False)
+    undetermined = any((m.cells["n_trials"] == 0).any() for m in maps)
+    fig.legend(handles=regime_legend_handles(sorted(present), partial, undetermined),
+               loc="upper center", ncol=6, fontsize=8, frameon=False)
     return fig
 
 

@@ -29,6 +29,23 @@ def test_binned_medians_and_gap():
     assert c.bins["gap_median"].iloc[-1] == pytest.approx(0.5)
     assert c.bins["n_params"].is_monotonic_increasing
     assert "6 trials that ran the full epoch budget" == c.note
+    assert c.bins["n_params"].tolist() == [110, 1050, 11_000]  # where the trials are
+
+
+def test_no_median_where_no_trial_exists():
+    trials, regimes = _tables(["completed"] * 6)
+    trials["n_params"] = [100, 120, 150, 110, 10_000, 12_000]  # nothing between 316 and 10k
+    c = complexity_curve(trials, regimes)
+    empty = c.bins[c.bins["n"] == 0]
+    assert len(empty) == 3 and empty[["train_median", "val_median", "val_best"]].isna().all().all()
+    assert c.bins["n"].sum() == 6
+
+
+def test_unstable_and_undetermined_trials_stay_out():
+    trials, regimes = _tables(["completed"] * 6)
+    regimes["regime"] = ["good", "unstable", "undetermined", "good", "overfit", "underfit"]
+    c = complexity_curve(trials, regimes)
+    assert set(c.points["trial_id"]) == {"t0", "t3", "t4", "t5"}
 
 
 def test_early_stopped_trials_are_left_out_unless_too_few():
@@ -43,5 +60,5 @@ def test_early_stopped_trials_are_left_out_unless_too_few():
 def test_no_finite_loss_is_refused():
     trials, regimes = _tables(["completed", "completed"])
     regimes["final_val_loss"] = np.nan
-    with pytest.raises(AnalysisError, match="no trial has finite"):
+    with pytest.raises(AnalysisError, match="no judged trial has finite"):
         complexity_curve(trials, regimes)

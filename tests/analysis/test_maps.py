@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import AnalysisError
-from analysis.maps import bin_values, max_width, regime_map
+from analysis.maps import bin_values, max_width, min_width, regime_map
 
 
 def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -33,13 +33,26 @@ def test_depth_width_cells():
     m = regime_map(trials, regimes, "max_width", "depth", "val_acc", maximize=True)
     cells = m.cells.set_index(["y", "x"])
     assert list(m.cells["x"].cat.categories) == ["8–16", "16–32", "32–64", "64–128"] + ["128–256"]
-    assert list(m.cells["y"].cat.categories) == ["1", "3"]
+    assert list(m.cells["y"].cat.categories) == ["1", "2", "3"]  # depth 2: an empty row
     small = cells.loc[("1", "8–16")]
     assert (small["n_trials"], small["dominant"], small["best"]) == (2, "underfit", 0.55)
     mid = cells.loc[("3", "64–128")]  # d (partial good) and e (full overfit): the full one decides
     assert (mid["n_trials"], mid["n_full"], mid["dominant"]) == (2, 1, "overfit")
     assert mid["best"] == pytest.approx(0.74)
-    assert m.cells["n_trials"].sum() == 5  # the undetermined trial f is left out
+    assert m.cells["n_trials"].sum() == 5  # the undetermined trial f colours nothing ...
+    f_cell = cells.loc[("3", "128–256")]  # ... but is counted in its cell
+    assert (f_cell["n_trials"], f_cell["n_undetermined"]) == (0, 1) and pd.isna(f_cell["dominant"])
+    assert f_cell["best"] == pytest.approx(0.71)
+
+
+def test_undetermined_trials_never_colour_a_cell():
+    """Two ASHA-stopped (undetermined) trials and one good one: the cell is good, 2 undetermined."""
+    trials, regimes = _tables()
+    regimes["regime"] = ["undetermined", "undetermined", "good", "good", "overfit", "undetermined"]
+    trials.loc[2, ["width_0"]] = 9  # c joins a and b in the 8-16 column
+    m = regime_map(trials, regimes, "max_width", "depth", "val_acc", maximize=True)
+    small = m.cells.set_index(["y", "x"]).loc[("1", "8–16")]
+    assert (small["dominant"], small["n_trials"], small["n_undetermined"]) == ("good", 1, 2)
 
 
 def test_partial_only_cells_are_flagged():
@@ -74,11 +87,26 @@ def test_constant_axis_is_refused_with_value():
         regime_map(trials, regimes, "n_params", "l1", "val_acc", True)
 
 
-def test_nothing_judged_is_refused():
+def test_nothing_judged_is_refused_and_points_to_a_scan():
     trials, regimes = _tables()
     regimes["regime"] = "undetermined"
-    with pytest.raises(AnalysisError, match="no trial could be judged"):
+    with pytest.raises(AnalysisError, match="no trial could be judged yet: all 6 are undetermined"
+                       ".*scan study"):
         regime_map(trials, regimes, "max_width", "depth", "val_acc", True)
+
+
+def test_narrowest_layer_shows_the_bottleneck():
+    """A 60-128-2-2 net belongs with the 2-unit nets, not in the 64-128 column."""
+    trials = pd.DataFrame({"trial_id": ["neck", "wide", "small"], "depth": [4, 2, 1],
+                           "widths": ["60-128-2-2", "100-100", "2"], "n_params": [9000, 12000, 50]})
+    regimes = pd.DataFrame({"trial_id": ["neck", "wide", "small"],
+                            "regime": ["unstable", "good", "underfit"], "judged_on_partial": False})
+    assert min_width(trials).tolist() == [2.0, 100.0, 2.0]
+    m = regime_map(trials, regimes, "min_width", "depth", "val_loss", False)
+    cells = m.cells.set_index(["y", "x"])
+    assert cells.loc[("4", "2–4"), "dominant"] == "unstable"
+    assert list(m.cells["y"].cat.categories) == ["1", "2", "3", "4"]
+    assert m.x_title == "narrowest hidden layer (units)"
 
 
 def test_max_width_from_columns_or_string():
