@@ -95,13 +95,16 @@ def _describe(outcome) -> str:
              f"trials: {len(outcome.trials)} ({outcome.count('completed')} completed, "
              f"{outcome.count('stopped')} stopped early, {outcome.count('failed')} failed)"]
     if t:
-        m = t["model"]
+        from analysis.intervals import format_error
+
+        def scores(m: dict) -> str:  # value ± standard error, digits to match
+            return (f"accuracy {format_error(m['accuracy'], m.get('accuracy_se'))}, "
+                    f"macro AUC {format_error(m['auc_macro'], m.get('auc_macro_se'))}")
+
         lines.append(f"best trial {t['trial_id']} (epoch {t['epoch']}) on the test split: "
-                     f"accuracy {m['accuracy']:.4f}, macro AUC {m['auc_macro']:.4f}")
+                     f"{scores(t['model'])}")
         if t.get("bayes"):
-            b = t["bayes"]
-            lines.append(f"Bayes optimum on the same jets:  accuracy {b['accuracy']:.4f}, "
-                         f"macro AUC {b['auc_macro']:.4f}")
+            lines.append(f"Bayes optimum on the same jets:  {scores(t['bayes'])}")
     failed = outcome.trials[outcome.trials["status"] == "failed"]
     for _, row in failed.head(5).iterrows():
         lines.append(f"failed: trial {row['trial_id']}: {row['error']}")

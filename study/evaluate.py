@@ -6,6 +6,14 @@ reloaded, not retrained, and it is exactly the epoch the trials table names as `
 if the file holds another epoch, :class:`BestEpochMismatch` says so instead of evaluating it.
 On synthetic data the Bayes-optimal posterior is evaluated on the same test jets, giving the
 best accuracy and AUC any tagger could reach.
+
+Every test metric carries its standard error (``accuracy_se``, ``log_loss_se``,
+``auc_macro_se``, ``auc_se`` per class): the spread over :data:`BOOTSTRAP_RESAMPLES`
+resamplings of the test jets with a fixed seed (:func:`analysis.intervals.bootstrap_replicates`).
+A bootstrap rather than formulas because the macro AUC averages classes that share jets, and
+because model - Bayes on the same jets needs a paired error (``model_minus_bayes``), which the
+same resamplings give for free. For the accuracy it reproduces the binomial
+``sqrt(p (1 - p) / n)``; for a class's AUC, Hanley-McNeil.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from analysis.intervals import bootstrap_replicates
 from study.tables import write_atomic, write_json, write_parquet
 from trainables.checkpoint import load_checkpoint
 from trainables.data import JetSplits
@@ -29,17 +38,60 @@ from trainables.schema import CLASSES
 from trainables.synth import bayes_posterior
 from trainables.trialfiles import BEST_FILE
 
-__all__ = ["classification_metrics", "load_best_model", "evaluate_best", "BestEpochMismatch"]
+__all__ = ["classification_metrics", "score_test_split", "load_best_model", "evaluate_best",
+           "BestEpochMismatch", "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED"]
 
 logger = logging.getLogger(__name__)
 
+#: Resamplings of the test jets for the metrics' errors: the error of an error from 200 is ~5%.
+BOOTSTRAP_RESAMPLES = 200
+#: Fixed, so the same predictions always get the same errors.
+BOOTSTRAP_SEED = 0
 
-def classification_metrics(labels: np.ndarray, probs: np.ndarray) -> dict[str, Any]:
-    """Accuracy, log loss, per-class one-vs-rest AUC and their macro mean."""
+
+def _spread(replicates: np.ndarray) -> float | None:
+    """Standard deviation of the bootstrap replicates (None when undefined, e.g. a class
+    absent from the test split)."""
+    finite = replicates[np.isfinite(replicates)]
+    return float(np.std(finite, ddof=1)) if finite.size > 1 else None
+
+
+def _errors(rep: dict[str, np.ndarray]) -> dict[str, Any]:
+    return {"accuracy_se": _spread(rep["accuracy"]), "log_loss_se": _spread(rep["log_loss"]),
+            "auc_macro_se": _spread(rep["auc_macro"]),
+            "auc_se": {c: _spread(rep[f"auc_{i}"]) for i, c in enumerate(CLASSES)}}
+
+
+def classification_metrics(labels: np.ndarray, probs: np.ndarray,
+                           replicates: dict[str, np.ndarray] | None = None) -> dict[str, Any]:
+    """Accuracy, log loss, per-class one-vs-rest AUC and their macro mean; with bootstrap
+    ``replicates`` (one classifier's part of :func:`bootstrap_replicates`) their ``*_se`` too."""
     auc = roc_auc_ovr(labels, probs)
-    return {"accuracy": accuracy(labels, probs), "log_loss": log_loss(labels, probs),
-            "auc_macro": float(np.nanmean(auc)),
-            "auc": {c: float(a) for c, a in zip(CLASSES, auc)}}
+    out = {"accuracy": accuracy(labels, probs), "log_loss": log_loss(labels, probs),
+           "auc_macro": float(np.nanmean(auc)),
+           "auc": {c: float(a) for c, a in zip(CLASSES, auc)}}
+    return out | _errors(replicates) if replicates is not None else out
+
+
+def score_test_split(labels: np.ndarray, probs: np.ndarray, bayes: np.ndarray | None = None,
+                     n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
+                     ) -> dict[str, Any]:
+    """The ``model``, ``bayes`` (or None), ``model_minus_bayes`` (paired errors of the
+    differences, or None) and ``uncertainty`` (how the errors were made) parts of
+    ``test_metrics.json``."""
+    labels = np.asarray(labels, dtype=np.int64)
+    classifiers = {"model": probs} | ({"bayes": bayes} if bayes is not None else {})
+    reps = bootstrap_replicates(labels, classifiers, n_boot=n_boot, seed=seed)
+    out: dict[str, Any] = {
+        "model": classification_metrics(labels, probs, reps["model"]), "bayes": None,
+        "model_minus_bayes": None,
+        "uncertainty": {"method": "bootstrap", "n_boot": n_boot, "seed": seed,
+                        "what": "standard deviation over resamplings of the test jets"}}
+    if bayes is not None:
+        out["bayes"] = classification_metrics(labels, bayes, reps["bayes"])
+        out["model_minus_bayes"] = _errors({k: reps["model"][k] - reps["bayes"][k]
+                                            for k in reps["model"]})
+    return out
 
 
 class BestEpochMismatch(RuntimeError):
@@ -85,23 +137,24 @@ def load_best_model(state_file: str | os.PathLike, expected_epoch: int | None = 
 
 
 def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplits,
-                  synthetic: bool, out: Path, expected_epoch: int | None = None
+                  synthetic: bool, out: Path, expected_epoch: int | None = None,
+                  n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
                   ) -> dict[str, Any]:
     """Evaluate the trial's best epoch (``expected_epoch``: the table's ``best_epoch``, see
-    :func:`load_best_model`) on the test split; write ``best/model.pt``,
-    ``test_metrics.json`` and ``test_predictions.parquet``; return the metrics."""
+    :func:`load_best_model`) on the test split, with bootstrap errors (``n_boot``, ``seed``);
+    write ``best/model.pt``, ``test_metrics.json`` and ``test_predictions.parquet``; return
+    the metrics."""
     model, arch, epoch = load_best_model(state_file, expected_epoch)
     x_test = torch.tensor(splits.x_test, dtype=torch.float32)
     probs = predict_proba(model, x_test).numpy().astype(np.float64)
     labels = np.asarray(splits.y_test, dtype=np.int64)
+    columns = {"label": labels, **{f"p_{c}": probs[:, i] for i, c in enumerate(CLASSES)}}
+    bayes = bayes_posterior(splits.x_test_raw) if synthetic else None
+    if bayes is not None:
+        columns.update({f"bayes_{c}": bayes[:, i] for i, c in enumerate(CLASSES)})
     metrics: dict[str, Any] = {"trial_id": trial_id, "epoch": epoch, "n_test": int(len(labels)),
                                "synthetic": synthetic,
-                               "model": classification_metrics(labels, probs), "bayes": None}
-    columns = {"label": labels, **{f"p_{c}": probs[:, i] for i, c in enumerate(CLASSES)}}
-    if synthetic:
-        bayes = bayes_posterior(splits.x_test_raw)
-        metrics["bayes"] = classification_metrics(labels, bayes)
-        columns.update({f"bayes_{c}": bayes[:, i] for i, c in enumerate(CLASSES)})
+                               **score_test_split(labels, probs, bayes, n_boot, seed)}
     weights = {"state_dict": model.state_dict(), "arch": arch.to_dict(), "trial_id": trial_id,
                "epoch": epoch}
     write_atomic(out / "model.pt", lambda tmp: torch.save(weights, tmp))
