@@ -18,12 +18,48 @@ from study.config import StudyConfig
 from study.tables import epoch_rows, epochs_frame, error_reason, trial_row, trials_frame
 from trainables.trialfiles import CONFIG_FILE, has_ended, read_epochs
 
-__all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables"]
+__all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables", "stop_reason",
+           "STOP_REASONS"]
 
 #: trial id -> (config, status or "" to derive it from the epochs run, error)
 Known = dict[str, tuple[dict[str, Any], str, str]]
 
 _INTERRUPTED = "interrupted: the driver died before Ray Tune recorded this trial"
+
+#: Values of the trials table's ``stop_reason`` ("" while running or when it cannot be told).
+STOP_REASONS: tuple[str, ...] = ("max_epochs", "patience", "scheduler", "time_budget", "failed",
+                                 "interrupted", "")
+
+
+def _asha_rungs(cfg: StudyConfig) -> set[int]:
+    """The epochs at which ASHA may stop a trial (Ray's rungs: grace_period * rf**k)."""
+    s, rungs, t = cfg.scheduler, set(), cfg.scheduler.grace_period
+    while t < s.max_epochs:
+        rungs.add(t)
+        t *= s.reduction_factor
+    return rungs
+
+
+def stop_reason(status: str, error: str, epochs: int, converged: bool,
+                cfg: StudyConfig) -> str:
+    """Why a trial ended (:data:`STOP_REASONS`): all epochs, its own patience, the scheduler
+    (ASHA), the study's time budget, an error, or a driver crash. A trial ASHA could have
+    stopped (at a rung) is ``scheduler``; one stopped elsewhere when the study has a time
+    budget is ``time_budget``."""
+    if status == "failed":
+        return "failed"
+    if status == "running":
+        return ""
+    if error.startswith("interrupted"):
+        return "interrupted"
+    if converged:
+        return "patience"
+    if epochs >= cfg.scheduler.max_epochs:
+        return "max_epochs"
+    budget = cfg.search.time_budget_s is not None
+    if cfg.scheduler.type == "asha" and (epochs in _asha_rungs(cfg) or not budget):
+        return "scheduler"
+    return "time_budget" if budget else ""
 
 
 def from_result_grid(grid: Iterable[Any]) -> Known:
@@ -59,7 +95,8 @@ def _orphans(known: Known, cfg: StudyConfig, state_dir: str) -> Known:
         trial_id = config_file.parent.name
         epochs = read_epochs(state_dir, trial_id) if trial_id not in known else []
         if epochs:
-            finished = has_ended(state_dir, trial_id, len(epochs), cfg.scheduler.max_epochs)
+            finished = has_ended(state_dir, trial_id, len(epochs), cfg.scheduler.max_epochs,
+                                 converged=bool(epochs[-1].get("converged")))
             found[trial_id] = (json.loads(config_file.read_text()), "",
                                "" if finished else _INTERRUPTED)
     return found
@@ -77,12 +114,17 @@ def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
         if status == "running" and not rows:
             continue  # not started yet: nothing to show
         frame = epochs_frame(rows)
+        # a trial that stopped by its own patience ran to its end: completed, like max_epochs
+        converged = bool(records and records[-1].get("converged"))
         if not status:
-            status = "completed" if len(frame) >= cfg.scheduler.max_epochs else "stopped"
-        trial_rows.append(trial_row(
+            done = len(frame) >= cfg.scheduler.max_epochs or converged
+            status = "completed" if done and not error else "stopped"
+        row = trial_row(
             trial_id, config, frame, status=status, error=error,
             max_epochs=cfg.scheduler.max_epochs, max_depth=cfg.space.depth[1],
             metric=cfg.search.metric, mode=cfg.mode, batch_size=cfg.training.batch_size,
-            flops=int(records[-1]["flops"]) if records else None))
+            flops=int(records[-1]["flops"]) if records else None)
+        row["stop_reason"] = stop_reason(status, error, len(frame), converged, cfg)
+        trial_rows.append(row)
         all_epochs.extend(rows)
     return trials_frame(trial_rows), epochs_frame(all_epochs)

@@ -56,7 +56,10 @@ def train_settings(cfg: StudyConfig, folder: Path) -> TrainSettings:
                          checkpoint_every=t.checkpoint_every, metric=cfg.search.metric,
                          mode=cfg.mode, seed=cfg.search.seed, device=t.device,
                          torch_threads=t.torch_threads, state_dir=str(folder / "trials"),
-                         matmul_precision=t.matmul_precision)
+                         matmul_precision=t.matmul_precision,
+                         # scheduler.type patience: each trial stops by itself (FIFO scheduler)
+                         patience=(cfg.scheduler.patience if cfg.scheduler.type == "patience"
+                                   else None))
 
 
 def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
