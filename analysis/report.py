@@ -22,6 +22,8 @@ from pathlib import Path
 from analysis import regimes
 from analysis.errors import AnalysisError
 from analysis.render import Section, render_html, render_markdown
+from analysis.report_folder import (TMP_PREFIX, FolderPlan, digests, plan_report_folder,
+                                    write_manifest)
 from analysis.sections import PARTS, ReportState
 from analysis.tables import StudyTables, load_tables
 
@@ -34,6 +36,8 @@ FIGURE_FILES: tuple[str, ...] = (
     "regimes_depth_width.png", "regimes_regularisation.png", "complexity.png",
     "learning_curves.png", "pareto.png", "roc.png", "importance.png",
 )
+#: The report's other files.
+PAGE_FILES: tuple[str, ...] = ("regimes.csv", "summary.md", "index.html")
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,9 @@ class ReportOutcome:
 def build_report(
     tables: StudyTables, thresholds: regimes.RegimeThresholds | None = None
 ) -> ReportState:
-    """Try every part in page order; the state holds sections, figure bytes and skipped parts."""
-    state = ReportState(tables, thresholds or regimes.RegimeThresholds())
+    """Try every part in page order; the state holds sections, figure bytes and skipped parts.
+    ``thresholds`` default to the study's ``regimes:`` config section (:class:`ReportState`)."""
+    state = ReportState(tables, thresholds)
     for name, part in PARTS:
         state.attempt(name, lambda part=part: part(state))
     return state
@@ -70,11 +75,14 @@ def _prepare(out: Path) -> None:
         raise _unwritable(out, exc) from exc
 
 
-def _write(out: Path, title: str, r: ReportState) -> ReportOutcome:
+def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
     """Write into a temp folder inside ``out``, then move file by file (figures first, the page
-    last): every file is whole at any moment, and a page never points at a missing figure."""
+    last): every file is whole at any moment, and a page never points at a missing figure.
+    Only the report's own files are replaced; an earlier report's figures that this one lacks
+    are removed, nothing else."""
+    out = plan.out
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=".report-tmp-", dir=out))
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out))
     except OSError as exc:
         raise _unwritable(out, exc) from exc
     try:
@@ -89,10 +97,15 @@ def _write(out: Path, title: str, r: ReportState) -> ReportOutcome:
         r.regimes.to_csv(tmp / "regimes.csv", index=False)
         (tmp / "summary.md").write_text(render_markdown(title, sections), encoding="utf-8")
         (tmp / "index.html").write_text(render_html(title, sections, r.figures), encoding="utf-8")
-        for name in [*r.figures, "regimes.csv", "summary.md", "index.html"]:
+        names = [*r.figures, *PAGE_FILES]
+        new, old = digests(tmp, names), digests(out, sorted(plan.ours))
+        write_manifest(out, {n: sorted({d for d in (old.get(n), new.get(n)) if d})
+                             for n in {*new, *old}})  # a kill while moving leaves all recorded
+        for name in names:
             os.replace(tmp / name, out / name)
-        for stale in set(FIGURE_FILES) - set(r.figures):
+        for stale in sorted(plan.ours - set(names)):
             (out / stale).unlink(missing_ok=True)
+        write_manifest(out, {n: [d] for n, d in new.items()})
     except OSError as exc:
         raise _unwritable(out, exc) from exc
     finally:
@@ -105,18 +118,28 @@ def write_report(
     source: str | Path,
     out_dir: str | Path | None = None,
     thresholds: regimes.RegimeThresholds | None = None,
+    force: bool = False,
 ) -> ReportOutcome:
     """Write ``index.html`` (self-contained), ``summary.md``, the PNGs and ``regimes.csv``.
 
     ``source`` is a results folder or a trials table (``.parquet``/``.csv``); ``out_dir``
-    defaults to ``report/`` beside the trials table. Raises :class:`AnalysisError` only when no
-    usable trials table is found or the output cannot be written; anything else is a skipped part.
+    defaults to ``report/`` beside the trials table. The folder must be empty, new, or hold
+    only an earlier report (:mod:`analysis.report_folder`); ``force`` writes beside other
+    files, never over them. Raises :class:`AnalysisError` only when no usable trials table is
+    found or the output cannot be written; anything else is a skipped part.
     """
     tables = load_tables(source)
-    out = Path(out_dir).expanduser() if out_dir is not None else tables.folder / "report"
+    default = tables.folder / "report"
+    out = Path(out_dir).expanduser() if out_dir is not None else default
+    legacy = (frozenset({*FIGURE_FILES, *PAGE_FILES})
+              if out.absolute() == default.absolute() and (tables.folder / "config.yaml").is_file()
+              else frozenset())
+    will_write = {*FIGURE_FILES, *PAGE_FILES}
+    plan_report_folder(out, will_write, force, legacy)  # refuse before any work is done
     _prepare(out)
     r = build_report(tables, thresholds)
-    outcome = _write(out, f"jetstudy report: {tables.name}", r)
+    plan = plan_report_folder(out, set(r.figures) | set(PAGE_FILES), force, legacy)
+    outcome = _write(plan, f"jetstudy report: {tables.name}", r)
     logger.info("report written to %s (%d figures, %d parts skipped)", outcome.index_html,
                 len(outcome.figures), len(outcome.skipped))
     return outcome

@@ -51,7 +51,10 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="write the study report from result tables")
     report.add_argument("source", help="a results folder, or a trials table (.parquet/.csv)")
-    report.add_argument("-o", "--out", help="output folder (default: SOURCE/report)")
+    report.add_argument("-o", "--out", help="output folder (default: SOURCE/report); must be "
+                        "empty, new, or hold an earlier report")
+    report.add_argument("--force", action="store_true",
+                        help="write into a folder holding other files too (never over them)")
     return parser
 
 
@@ -140,7 +143,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
 
-    outcome = write_report(args.source, args.out)
+    outcome = write_report(args.source, args.out, force=args.force)
     for part, reason in outcome.skipped:
         print(f"skipped {part}: {reason}")
     print(f"report: {outcome.index_html}")

@@ -1,0 +1,122 @@
+"""Which report folder may be written, and which of its files are jetstudy's to replace.
+
+``jetstudy report RESULTS -o DIR`` may be pointed at any folder, including one holding the
+user's own ``index.html`` or ``roc.png``. So a report folder carries a manifest,
+:data:`MANIFEST`, listing each file the report wrote with its SHA-256: a file is jetstudy's
+only while it is listed *and* unchanged. The rules (:func:`plan_report_folder`):
+
+* an empty or new folder, or one holding only jetstudy's files, is written (an earlier
+  report's files are replaced, its figures that this report lacks are removed);
+* a folder holding anything else is refused, naming the files, unless ``force``: then the
+  report is written beside them, and is still refused if it would overwrite one of them;
+* a report folder of a study written before manifests existed (``<study>/report`` beside a
+  ``config.yaml``) counts its report-named files as jetstudy's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from analysis.errors import AnalysisError
+
+__all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
+           "digests"]
+
+#: The list of files a report wrote, in the report folder.
+MANIFEST = ".jetstudy-report"
+#: jetstudy's temporary folder inside the report folder while it writes.
+TMP_PREFIX = ".report-tmp-"
+
+
+@dataclass(frozen=True)
+class FolderPlan:
+    """``ours``: files of an earlier report that may be replaced or removed."""
+
+    out: Path
+    ours: frozenset[str]
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _listed(out: Path) -> dict[str, set[str]] | None:
+    """name -> accepted SHA-256s from the manifest; None when there is no manifest."""
+    try:
+        raw = json.loads((out / MANIFEST).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    files = raw.get("files", {}) if isinstance(raw, dict) else {}
+    if not isinstance(files, dict):
+        return {}
+    listed = {}
+    for name, digests in files.items():
+        digests = [digests] if isinstance(digests, str) else digests
+        if (isinstance(name, str) and "/" not in name and name not in ("", ".", "..")
+                and isinstance(digests, list)):
+            listed[name] = {d for d in digests if isinstance(d, str)}
+    return listed
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
+
+
+def plan_report_folder(out: Path, will_write: set[str], force: bool,
+                       legacy_names: frozenset[str] = frozenset()) -> FolderPlan:
+    """Decide whether the report may be written into ``out`` (raises :class:`AnalysisError`
+    with the reason and the fix when not); ``will_write`` are the names the report writes,
+    ``legacy_names`` names counted as jetstudy's in a manifest-less study report folder."""
+    if out.exists() and not out.is_dir():
+        raise AnalysisError(f"cannot write the report to {out}: it is a file, not a folder; "
+                            f"choose a folder with -o")
+    try:
+        entries = sorted(os.listdir(out)) if out.is_dir() else []
+    except OSError as exc:
+        raise AnalysisError(f"cannot write the report to {out}: {exc}; choose another folder "
+                            f"with -o") from exc
+    listed = _listed(out)
+    if listed is None:
+        ours = {n for n in entries if n in legacy_names and (out / n).is_file()
+                and not (out / n).is_symlink()}
+    else:
+        ours = {n for n, digests in listed.items() if n in entries
+                and not (out / n).is_symlink() and _sha256(out / n) in digests}
+    foreign = [n for n in entries if n not in ours and n != MANIFEST
+               and not n.startswith(TMP_PREFIX)]
+    if foreign and not force:
+        raise AnalysisError(
+            f"cannot write the report to {out}: it holds files jetstudy did not write "
+            f"({_shown(foreign)}); give an empty or new folder with -o, or pass --force to "
+            f"write the report beside them (jetstudy never overwrites or deletes them)")
+    clash = sorted(set(foreign) & (will_write | {MANIFEST}))
+    if clash:
+        raise AnalysisError(
+            f"cannot write the report to {out}: it would overwrite {_shown(clash)}, which "
+            f"jetstudy did not write (or which changed since); move them away or give another "
+            f"folder with -o")
+    return FolderPlan(out=out, ours=frozenset(ours))
+
+
+def write_manifest(out: Path, files: dict[str, list[str]]) -> None:
+    """Record the report's files, name -> accepted SHA-256s (atomically). Written before the
+    files are moved in (listing old and new contents, so a kill midway leaves every file
+    recorded) and again after (new contents only)."""
+    text = json.dumps({"written_by": "jetstudy report", "files": files}, indent=1) + "\n"
+    tmp = out / f"{TMP_PREFIX}manifest-{os.getpid()}"
+    tmp.write_text(text)
+    os.replace(tmp, out / MANIFEST)
+
+
+def digests(folder: Path, names: list[str]) -> dict[str, str]:
+    """name -> SHA-256 of each file of ``names`` present in ``folder``."""
+    return {n: d for n in names if (d := _sha256(folder / n)) is not None}
