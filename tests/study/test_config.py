@@ -477,3 +477,42 @@ def test_packed_config_round_trips() -> None:
                      "space": {"activations": ["relu", "elu", "tanh"]}})
     assert cfg.resources.pack_size == 64
     assert from_dict(yaml.safe_load(cfg.to_yaml())) == cfg
+
+
+# ------------------------------------------------------------ initial points inside the space
+
+POINT_SPACE = {"depth": [1, 4], "width": [8, 128], "l2": [0, 1e-3], "lr": [1e-3, 1e-3],
+               "activations": ["relu", "elu"], "dropout": [0.1, 0.5]}
+
+
+@pytest.mark.parametrize("point, words", [
+    ({"depth": 5}, ["[0].depth is 5", "outside space.depth [1, 4]", "widen space.depth"]),
+    ({"depth": 2, "width_0": 256}, ["[0].width_0 is 256", "space.width [8, 128]"]),
+    ({"depth": 2, "width_2": 16}, ["[0].width_2 is 16", "depth 2", "set depth: 3"]),
+    ({"width_0": 16}, ["[0].width_0 is 16", "add depth: 1"]),
+    ({"depth": 2.0}, ["[0].depth is 2.0", "an integer"]),
+    ({"depth": 1, "l2": 1e-9}, ["[0].l2 is 1e-09", "0 (off) or a value in [1e-06, 0.001]"]),
+    ({"depth": 1, "lr": 1e-2}, ["[0].lr is 0.01", "fixed at 0.001", "drop lr"]),
+    ({"depth": 1, "activation": "tanh"}, ["[0].activation is 'tanh'",
+                                          "space.activations ['relu', 'elu']"]),
+    ({"depth": 1, "batch_norm": True}, ["[0].batch_norm is True", "space.batch_norm [False]"]),
+    ({"depth": 1, "dropout": 0.9}, ["[0].dropout is 0.9", "outside space.dropout [0.1, 0.5]"]),
+], ids=["depth", "width-range", "width-layer", "width-no-depth", "depth-float", "l2-on-range",
+        "lr-fixed", "activation", "batch-norm", "dropout"])
+def test_initial_point_outside_the_space_is_named(point: dict, words: list[str]) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict({"space": POINT_SPACE, "search": {"initial_points": [{"depth": 1}, point]}})
+    msg = str(err.value)
+    assert msg.startswith("search.initial_points[1].")
+    for word in words:
+        assert word.replace("[0]", "[1]") in msg
+
+
+def test_initial_points_inside_the_space_are_accepted() -> None:
+    points = [{"depth": 3, "width_0": 64, "width_1": 32, "width_2": 32, "l2": 0,
+               "activation": "elu"}, {"depth": 1, "l2": 1e-4, "lr": 1e-3}]
+    cfg = from_dict({"space": POINT_SPACE, "search": {"initial_points": points}})
+    assert cfg.search.initial_points == tuple(points)
+    fixed = from_dict({"space": {"depth": [2, 2]},
+                       "search": {"initial_points": [{"width_1": 16}]}})
+    assert fixed.search.initial_points == ({"width_1": 16},)
