@@ -114,6 +114,21 @@ def _describe(outcome) -> str:
     return "\n".join(lines)
 
 
+def describe_kind(cfg) -> str:
+    """One line: which kind of study runs (a scan or a search) and what that means."""
+    s, sch = cfg.search, cfg.scheduler
+    ends = (f"each to max_epochs {sch.max_epochs}" if sch.type == "fifo" else
+            f"each to max_epochs {sch.max_epochs} or its patience of {sch.patience} epochs"
+            if sch.type == "patience" else "ASHA stops the weaker ones early")
+    if cfg.kind == "scan":
+        design = "a grid" if s.sampler == "grid" else "a Sobol design"
+        return (f"kind: scan ({design} of {s.num_trials} configurations, {ends}): "
+                f"the regime picture")
+    return (f"kind: search ({s.sampler}, {s.num_trials} trials, {s.max_concurrent} at a time, "
+            f"{ends}): the best model; for the regime picture run a scan "
+            f"(search.sampler grid or sobol)")
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from study.config import load_config
     from study.launch import run_study
@@ -122,6 +137,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"resources.address={args.address}")
     cfg = load_config(args.config, overrides)
+    print(describe_kind(cfg))
     if not args.verbose:
         import optuna
 

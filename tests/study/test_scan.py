@@ -159,3 +159,21 @@ def test_stop_reason_of_an_asha_search(epochs: int, budget: float | None, reason
     status = "completed" if epochs == 27 else "stopped"
     assert stop_reason(status, "", epochs, False, cfg) == reason
     assert stop_reason("running", "", epochs, False, cfg) == ""
+
+
+def test_cli_says_which_kind_runs(capsys: pytest.CaptureFixture) -> None:
+    from study.cli import describe_kind, main
+
+    # the folder cannot be made, so the study stops right after the kind line
+    code = main(["run", "--set", "storage.results_dir=/proc/no/such",
+                 "--set", "search.sampler=grid", "--set", "scheduler.type=fifo",
+                 "--set", "space.lr=[0.003, 0.003]", "--set", "space.l1=[0, 0]"])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert out.startswith("kind: scan (a grid of 256 configurations, each to max_epochs 30)")
+    search = describe_kind(from_dict({}))
+    assert search.startswith("kind: search (tpe, 64 trials, 4 at a time, ASHA")
+    assert "run a scan" in search
+    patience = describe_kind(from_dict(scan(search={"sampler": "sobol", "num_trials": 9},
+                                            scheduler={"type": "patience"})))
+    assert "a Sobol design of 9 configurations" in patience and "patience of 5" in patience
