@@ -252,12 +252,12 @@ def draw_pareto(
     _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
     ax.set_xlabel(_LABELS.get(result.cost, result.cost))
     ax.set_ylabel(_LABELS.get(result.score, result.score))
-    top = float(shown["score"].max())
+    top = float(pd.concat([p["score"], partial["score"]]).max())  # a faded point above shows
     if test_point is not None and np.isfinite(test_point[1]):
         top = max(top, test_point[1])
     span = top - np.percentile(shown["score"], 5)
     ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best", framealpha=0.85)
     ax.grid(alpha=0.3)
 
 

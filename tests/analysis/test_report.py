@@ -218,3 +218,30 @@ def test_report_runs_with_torch_and_ray_unimportable(tmp_path, study_dir):
                          cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines() == ["[]", f"{len(FIGURE_FILES)} []"]
+
+
+def test_pareto_section_uses_completed_trials_and_says_when_undetermined(tmp_path, make_study,
+                                                                         write_study):
+    import json
+
+    trials, epochs = make_study(n_trials=16)
+    trials.loc[trials["status"] == "completed", "status"] = "stopped"
+    folder = write_study(tmp_path / "asha", trials, epochs)
+    (folder / "data_summary.json").write_text(json.dumps(
+        {"synthetic": True, "n_jets": {"val": 3000},
+         "class_counts": {"val": {c: 600 for c in "gqWZt"}}}))
+    outcome = write_report(folder, tmp_path / "out")
+    _no_bug(outcome)
+    assert "Pareto front" not in _parts(outcome) and "pareto.png" in {p.name for p in outcome.figures}
+    md = outcome.summary_md.read_text()
+    pareto = md.split("## Pareto front", 1)[1].split("\n## ", 1)[0]
+    assert "undetermined, no trial ran to completion" in pareto
+    assert "candidates: 0 here" in pareto and "binomial standard error" in pareto
+    assert "| undetermined |" in pareto
+
+
+def test_test_section_shows_errors_and_says_when_a_file_has_none(full):
+    md = full.summary_md.read_text()
+    test = md.split("## Test metrics", 1)[1].split("\n## ", 1)[0]
+    assert "has no uncertainties (written by an older jetstudy)" in test  # the fixture's file
+    assert "Clopper-Pearson" in test
