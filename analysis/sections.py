@@ -29,14 +29,28 @@ _PARAM_LABELS = {"max_width": "widest layer", "lr": "learning rate", "l1": "L1",
 
 
 class ReportState:
-    """What the parts share: the tables, the search metric, the regimes, and what has been
-    made so far (sections, figure PNG bytes, skipped parts with reasons)."""
+    """What the parts share: the tables, the search metric, the regimes and the reference they
+    were judged against, and what has been made so far (sections, figure PNG bytes, skipped
+    parts with reasons).
 
-    def __init__(self, tables: StudyTables, thresholds: regimes.RegimeThresholds) -> None:
+    ``thresholds`` default to the study's ``regimes:`` config section (else the defaults); L*
+    to its ``regimes.reference_loss``, else ``reference.json``'s Bayes loss, else a proxy.
+    """
+
+    def __init__(self, tables: StudyTables,
+                 thresholds: regimes.RegimeThresholds | None = None) -> None:
         self.t = tables
-        self.thresholds = thresholds
+        section = (tables.config or {}).get("regimes")
+        section = section if isinstance(section, dict) else {}
+        self.thresholds = thresholds or regimes.RegimeThresholds.from_mapping(section)
         self.metric, self.maximize = search_metric(tables.config, tables.trials)
-        self.regimes = regimes.classify_regimes(tables.trials, tables.epochs, thresholds)
+        reference = regimes.known_reference(tables.reference, section.get("reference_loss"))
+        verdicts = regimes.assess_regimes(tables.trials, tables.epochs, self.thresholds, reference)
+        self.regimes, self.reference = verdicts.table, verdicts.reference
+        search = (tables.config or {}).get("search")
+        sampler = search.get("sampler") if isinstance(search, dict) else None
+        #: ``scan`` (a designed set trained to the end), ``search`` or None (no config)
+        self.kind = None if sampler is None else "scan" if sampler in ("grid", "sobol") else "search"
         self.sections: list[Section] = []
         self.figures: dict[str, bytes] = {}
         self.skipped: list[tuple[str, str]] = []
@@ -89,6 +103,7 @@ def _outcomes(r: ReportState) -> Section:
     if running:
         lines.append(f"{running} trials are still running: this is a snapshot, their curves are "
                      "judged as they stand.")
+    lines.append(f"Regimes judged against {r.reference.describe()}")
     tables = [("trials by status", summary.status_counts(trials)),
               ("trials by regime (see 'Regime rules')", summary.regime_counts(r.regimes))]
     errors = summary.common_errors(trials)
@@ -152,15 +167,46 @@ def _test(r: ReportState) -> Section:
     return Section("Test metrics", lines=lines, tables=tables)
 
 
+def _map_lines(r: ReportState) -> list[str]:
+    """How many trials the maps could not colour, and where to get the full picture."""
+    n = int((r.regimes["regime"] == "undetermined").sum())
+    lines = []
+    if n:
+        lines.append(f"{n} of {len(r.regimes)} trials are undetermined (stopped before their "
+                     "curves showed a regime): counted in their cells as '+k undet.', never "
+                     "colouring one.")
+    if r.kind == "search":
+        lines.append("This is a search: ASHA stops most trials after a rung or two, as a search "
+                     "for the best model should. For the regime picture, run a scan "
+                     "(search.sampler: grid or sobol), which trains every configuration to the "
+                     "end.")
+    return lines
+
+
+def _cell_words(r: ReportState, metric: str) -> str:
+    return (f"colour: the dominant regime of the cell's determined trials; text: the cell's "
+            f"{r.best_word} {metric}, n = determined trials, +k undet. = undetermined ones; "
+            "hatched: judged on incomplete curves only; white: undetermined trials only; grey: "
+            "no trial")
+
+
 def _map_depth_width(r: ReportState) -> Section:
     from analysis import plots
 
-    m = maps.regime_map(r.t.trials, r.regimes, "max_width", "depth", r.metric, r.maximize)
-    name = r.figure("regimes_depth_width.png", plots.regime_maps_figure([m]))
-    caption = (f"Dominant regime per depth x widest-layer cell, annotated with the cell's "
-               f"{r.best_word} {m.metric} and its number of trials; hatched: only early-stopped "
-               "trials.")
-    return Section("Regime map: depth x width", figure=name, caption=caption)
+    found, left_out = [], []
+    for x in ("n_params", "min_width"):
+        try:
+            found.append(maps.regime_map(r.t.trials, r.regimes, x, "depth", r.metric, r.maximize))
+        except AnalysisError as exc:
+            left_out.append(f"{x}: {exc}")
+    if not found:
+        raise AnalysisError("; ".join(dict.fromkeys(left_out)))
+    name = r.figure("regimes_depth_width.png", plots.regime_maps_figure(found))
+    caption = ("Regime by depth and size: parameter count, and the narrowest hidden layer (a "
+               "bottleneck bounds what a net can learn, whatever its other layers); "
+               f"{_cell_words(r, found[0].metric)}.")
+    lines = _map_lines(r) + ([f"Not shown: {'; '.join(left_out)}."] if left_out else [])
+    return Section("Regime map: depth x width", figure=name, caption=caption, lines=lines)
 
 
 def _map_regularisation(r: ReportState) -> Section:
@@ -176,9 +222,8 @@ def _map_regularisation(r: ReportState) -> Section:
     if not found:
         raise AnalysisError("; ".join(left_out))
     name = r.figure("regimes_regularisation.png", plots.regime_maps_figure(found))
-    caption = (f"Dominant regime by parameter count and regularisation strength (off = 0), "
-               f"annotated with the cell's {r.best_word} {found[0].metric} and its number of "
-               "trials; hatched: only early-stopped trials.")
+    caption = (f"Regime by parameter count and regularisation strength (off = 0): where "
+               f"regularisation moves the overfit boundary; {_cell_words(r, found[0].metric)}.")
     return Section("Regime map: size x regularisation", figure=name, caption=caption,
                    lines=[f"Not shown: {'; '.join(left_out)}."] if left_out else [])
 
@@ -188,8 +233,10 @@ def _complexity(r: ReportState) -> Section:
 
     c = complexity.complexity_curve(r.t.trials, r.regimes)
     name = r.figure("complexity.png", plots.complexity_figure(c))
-    caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}); "
-               "lower panel: the generalisation gap val - train.")
+    caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}; "
+               "unstable and undetermined trials left out); lines: medians per half-decade, "
+               "at the median size of the bin's trials, broken where a bin has none; lower "
+               "panel: the generalisation gap val - train.")
     return Section("Complexity curve", figure=name, caption=caption)
 
 
@@ -353,19 +400,42 @@ def _importance(r: ReportState) -> Section:
     return Section("Hyperparameter importance", figure=name, lines=lines, caption=caption)
 
 
-_RULES = ("unstable: NaN/inf loss or divergence; overfit: val loss above train by more than "
-          "overfit_gap, or val rising from its minimum while train falls; underfit: train loss "
-          "above the study's best val loss by more than underfit_excess; otherwise good. "
-          "Early-stopped trials are judged on the epochs they ran (judged_on_partial). Every "
-          "trial's regime is in regimes.csv.")
+def _rules(r: ReportState) -> list[str]:
+    """The rules in words, with this study's thresholds (analysis.regimes, in that order)."""
+    t = r.thresholds
+    return [
+        f"Reference: {r.reference.describe()}",
+        f"Significant: beyond z = {t.z:g} standard errors of the difference (train_loss_se, "
+        f"val_loss_se: per-jet loss spread / sqrt(n)); a table without them is judged on the "
+        "relative thresholds alone, and each reason says so. Final losses: median of the last "
+        "3 epochs.",
+        f"unstable: a NaN/inf loss or divergence; train loss within {t.prior_margin:.0%} of "
+        f"the prior entropy H or above (no better than predicting the class frequencies: "
+        f"H = ln 5 = 1.609 for balanced classes); val loss there without a significant gap; or "
+        f"macro val AUC <= {t.auc_floor:g}.",
+        f"overfit: val loss significantly above train loss and by more than {t.gap_floor:.0%} "
+        f"({t.gap_without_se:.0%} without standard errors); or val loss (3-epoch running "
+        f"median) up significantly and >= {t.overfit_rise:.0%} from its minimum while train "
+        f"loss still fell >= {t.train_still_falling:.0%} (at least {t.min_epochs} epochs).",
+        f"undetermined: the curve is not complete (stopped by ASHA or the time budget, still "
+        f"running, failed midway) or has fewer than {t.min_epochs} epochs, and shows neither "
+        "of the above: it is too short to show a regime. Complete: status completed (ran "
+        "max_epochs or converged by patience).",
+        f"underfit: a complete curve whose train loss is significantly above L*, by more than "
+        f"{t.underfit_tolerance:.0%}, with no significant gap.",
+        f"good: a complete curve within {t.underfit_tolerance:.0%} of L* (or not significantly "
+        "above it) with no significant gap.",
+        "Every trial's regime and reason is in regimes.csv; thresholds are set in the config's "
+        "regimes: section.",
+    ]
 
 
 def _regime_rules(r: ReportState) -> Section:
     t = r.thresholds
     rules = pd.DataFrame([(f, format_cell(getattr(t, f))) for f in t.__dataclass_fields__],
                          columns=["threshold", "value"])
-    table = r.regimes[["trial_id", "status", "regime", "judged_on_partial", "reason"]]
-    return Section("Regime rules and every trial", collapsed=True, lines=[_RULES],
+    table = r.regimes[["trial_id", "status", "regime", "reason"]]
+    return Section("Regime rules and every trial", collapsed=True, lines=_rules(r), as_list=True,
                    tables=[("thresholds", rules), ("regime per trial", table)])
 
 
