@@ -10,14 +10,16 @@ import dataclasses
 import logging
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 
 from study.collect import build_tables, from_result_grid
 from study.config import StudyConfig
+from study.connect import check_address
 from study.ledger import TrialLedger
 from study.lock import StudyLock, raise_if_busy
 from study.paths import abandon_study_folder
@@ -26,6 +28,7 @@ from study.prepare import (PreparedData, check_checkpoints, check_folder, prepar
 from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
                            write_pack_data)
 from study.progress import StudyProgress
+from study.resources import check_fit
 from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
 from study.snapshots import TableSnapshots
 from study.tables import write_json, write_table
@@ -77,7 +80,9 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
     kwargs: dict[str, Any] = {"log_to_driver": verbose,
                               "logging_level": logging.INFO if verbose else logging.ERROR}
     if cfg.resources.address:
-        ray.init(address=cfg.resources.address, **kwargs)
+        from study.connect import connect
+
+        connect(cfg.resources.address, **kwargs)  # a deadline and one clear error
     else:
         # "local": always a fresh Ray of our own, never a cluster another process started
         ray.init(address="local", num_cpus=cfg.resources.num_cpus, include_dashboard=False,
@@ -189,21 +194,38 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
         raise
 
 
+@contextmanager
+def _not_started_on_error(folder: Path, resume: bool) -> Iterator[None]:
+    """A check before the first trial failed (the cluster, its resources, its storage): a new
+    study never started, so its folder stops being a study (this run's ``config.yaml`` goes)
+    and the same command, fixed, runs again without ``--resume``."""
+    try:
+        yield
+    except ConfigError:
+        if not resume:
+            (folder / "config.yaml").unlink(missing_ok=True)
+        raise
+
+
 def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
                 progress: Callable[[str], None] | None, verbose: bool,
                 callbacks: Sequence[Any]) -> StudyOutcome:
     if resume:
         cfg = _saved_config(cfg, folder)
         check_checkpoints(folder)  # a planted state.pt stops here, never unpickled
+    check_address(cfg.resources.address)  # its form and Ray's extras, before any data work
     prepared = prepare_data(cfg, folder)  # bad data stops here, before the folder is a study
     if not resume:
         write_config(cfg, folder)
-    started = _init_ray(cfg, verbose)
+    with _not_started_on_error(folder, resume):
+        started = _init_ray(cfg, verbose)
     packs: list = []
     try:
         from study.cluster import check_shared_storage
 
-        check_shared_storage(folder)  # every node must see the results folder
+        with _not_started_on_error(folder, resume):
+            check_fit(cfg)  # a request no node can hold would wait for ever
+            check_shared_storage(folder)  # every node must see the results folder
         (folder / "trials").mkdir(exist_ok=True)  # trials check they can see it (autoscaling)
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
                                        cfg.scheduler.max_epochs, progress),

@@ -136,8 +136,10 @@ def abandon_study_folder(folder: Path) -> None:
     remove the mark and the folder, only if nothing else is left in it."""
     if (folder / "config.yaml").exists():
         return
+    if _entries(folder) != [STUDY_MARK]:  # e.g. synthetic jets already written: keep it,
+        return                            # marked, so the same command reuses it
     (folder / STUDY_MARK).unlink(missing_ok=True)
     try:
         folder.rmdir()
-    except OSError:  # not empty (e.g. synthetic jets already written): keep it
+    except OSError:  # something appeared meanwhile: keep it
         pass

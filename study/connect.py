@@ -1,0 +1,223 @@
+"""Join a Ray cluster (``resources.address``) with a deadline and one clear error.
+
+``ray.init(address=...)`` on an address where no Ray answers waits for minutes, printing C++
+warnings; ``ray://`` without the Ray Client extra ends in a traceback. So before Ray is asked
+to connect, :func:`connect` checks the address's form, that the extra is installed, and, in
+a daemon thread bounded by :func:`connect_timeout_s` (``JETSTUDY_CONNECT_TIMEOUT_S``, default
+30 s), that something answers: a TCP connection, and for a cluster address the cluster's
+control store (GCS) itself. Only then does ``ray.init`` run. Every failure is one
+:class:`~trainables.errors.ConfigError` naming the address, what happened and the fix.
+
+>>> connect("10.0.0.5:6379", log_to_driver=False)  # doctest: +SKIP
+ConfigError: resources.address '10.0.0.5:6379': nothing answers there (connection refused) ...
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from trainables.errors import ConfigError
+
+__all__ = ["CONNECT_TIMEOUT_ENV", "DEFAULT_CONNECT_TIMEOUT_S", "RayAddress", "parse_address",
+           "connect_timeout_s", "check_address", "connect"]
+
+logger = logging.getLogger(__name__)
+
+#: Environment variable with the seconds jetstudy waits for a cluster to answer.
+CONNECT_TIMEOUT_ENV = "JETSTUDY_CONNECT_TIMEOUT_S"
+DEFAULT_CONNECT_TIMEOUT_S = 30.0
+
+_FORMS = ("'auto' (the cluster this machine belongs to), 'HOST:PORT' (the head's GCS, "
+          "e.g. 10.0.0.5:6379) or 'ray://HOST:PORT' (Ray Client, e.g. ray://127.0.0.1:10001)")
+_HOST_PORT = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})$")
+
+
+@dataclass(frozen=True)
+class RayAddress:
+    """A parsed ``resources.address``: ``kind`` is ``auto``, ``gcs`` or ``client``."""
+    text: str
+    kind: str
+    host: str = ""
+    port: int = 0
+
+
+def _field(address: str) -> str:
+    return f"resources.address {address!r}"
+
+
+def parse_address(address: str) -> RayAddress:
+    """Check the form of ``resources.address`` (``--address``)."""
+    text = address.strip()
+    if text == "auto":
+        return RayAddress(text, "auto")
+    if text.startswith(("http://", "https://")):
+        raise ConfigError(
+            f"{_field(address)} is the dashboard / job API address, which runs jobs but "
+            f"cannot run a driver; submit with `ray job submit --address {text} -- jetstudy "
+            f"run ... --address auto`, or set resources.address to {_FORMS}")
+    kind, rest = ("client", text[len("ray://"):]) if text.startswith("ray://") else ("gcs", text)
+    match = _HOST_PORT.match(rest)
+    if not match or not 0 < int(match["port"]) < 65536:
+        raise ConfigError(f"{_field(address)} is not a Ray address; set it to {_FORMS}, or "
+                          f"leave it unset (null) to start a local Ray")
+    return RayAddress(text, kind, match["host"].strip("[]"), int(match["port"]))
+
+
+def connect_timeout_s() -> float:
+    """Seconds to wait for a cluster to answer (``JETSTUDY_CONNECT_TIMEOUT_S``)."""
+    raw = os.environ.get(CONNECT_TIMEOUT_ENV, "")
+    if not raw:
+        return DEFAULT_CONNECT_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ConfigError(f"{CONNECT_TIMEOUT_ENV} must be a number of seconds > 0, got "
+                          f"{raw!r}; set e.g. {CONNECT_TIMEOUT_ENV}=30")
+    return value
+
+
+def _client_extra_missing() -> bool:
+    try:
+        import grpc  # noqa: F401  (what Ray Client needs beyond plain `ray`)
+    except ImportError:
+        return True
+    return False
+
+
+def _ray_version() -> str:
+    import ray
+
+    return ray.__version__
+
+
+def _resolve_auto() -> str:
+    """``auto``: the cluster Ray finds for this machine (``RAY_ADDRESS``, then the one last
+    started here); a ConfigError when there is none."""
+    from ray._private.services import canonicalize_bootstrap_address
+
+    try:
+        found = canonicalize_bootstrap_address("auto")
+    except Exception as exc:  # Ray's own "not found" / malformed RAY_ADDRESS
+        found, why = None, f" ({exc})"
+    else:
+        why = ""
+    if not found:
+        raise ConfigError(
+            f"{_field('auto')}: no running Ray cluster was found from this machine{why}; "
+            f"start one with `ray start --head`, pass the head's address (HOST:6379 or "
+            f"ray://HOST:10001), or leave resources.address unset to start a local Ray")
+    return found
+
+
+def _tcp_answers(host: str, port: int, timeout: float) -> str | None:
+    """None when a TCP connection opens, else why not (refused, unreachable, unknown host)."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return None
+    except socket.gaierror as exc:
+        return f"unknown host {host!r} ({exc.strerror or exc})"
+    except socket.timeout:
+        return "no answer"
+    except OSError as exc:
+        return (exc.strerror or str(exc)).lower()
+
+
+def _gcs_answers(address: str, timeout: float) -> None:
+    """Ask the cluster's GCS for its session name (raises when it cannot answer)."""
+    import ray
+
+    client = ray._raylet.GcsClient(address=address)
+    client.internal_kv_get(b"session_name", namespace=b"session", timeout=timeout)
+
+
+def _within(seconds: float, work: Callable[[], Any]) -> tuple[bool, Any, BaseException | None]:
+    """Run ``work`` in a daemon thread; (finished, result, error). A call that never returns
+    stays behind in its daemon thread and does not keep the process alive."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = work()
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="jetstudy-connect-probe", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    return not thread.is_alive(), box.get("result"), box.get("error")
+
+
+def _probe(addr: RayAddress, timeout: float) -> None:
+    """Raise a ConfigError unless a Ray cluster answers at ``addr`` within ``timeout``."""
+    def check() -> None:
+        target = _resolve_auto() if addr.kind == "auto" else f"{addr.host}:{addr.port}"
+        host, _, port = target.rpartition(":")
+        why = _tcp_answers(host.strip("[]"), int(port), timeout)
+        if why is not None:
+            raise ConfigError(
+                f"{_field(addr.text)}: nothing answers at {target} ({why}); check that the "
+                f"cluster is up (`ray status` on its head) and that this machine can reach that "
+                f"port, or leave resources.address unset to start a local Ray")
+        if addr.kind != "client":  # its own timeout past the deadline: silence is a timeout
+            _gcs_answers(target, 2 * timeout)
+
+    finished, _, error = _within(timeout, check)
+    if not finished:
+        raise ConfigError(
+            f"{_field(addr.text)}: the Ray cluster did not answer within {timeout:g} s; check "
+            f"the address (a Ray head's GCS port, 6379 by default) and that the cluster is up, "
+            f"or wait longer with {CONNECT_TIMEOUT_ENV}=120")
+    if isinstance(error, ConfigError):
+        raise error
+    if error is not None:
+        detail = str(error).strip().splitlines()
+        if any("auth" in line.lower() for line in detail):
+            raise ConfigError(
+                f"{_field(addr.text)}: the Ray cluster there refused this machine's "
+                f"authentication token; export RAY_AUTH_MODE=token with the cluster's token in "
+                f"~/.ray/auth_token (see docs/cluster.md, 'Prerequisites')")
+        raise ConfigError(
+            f"{_field(addr.text)}: something answers, but not as a Ray {_ray_version()} "
+            f"cluster ({detail[-1] if detail else type(error).__name__}); "
+            f"check the port (the head's GCS, 6379 by default) and that the cluster runs the "
+            f"same Ray version")
+
+
+def check_address(address: str | None) -> None:
+    """What can be checked of ``resources.address`` without contacting it (its form, the Ray
+    Client extra, the timeout setting): run before any data is prepared."""
+    if not address:
+        return
+    addr = parse_address(address)
+    if addr.kind == "client" and _client_extra_missing():
+        raise ConfigError(
+            f"{_field(address)} needs Ray Client, which this installation lacks; install it "
+            f"with: pip install \"ray[client]=={_ray_version()}\" (or join from the head "
+            f"node with --address auto)")
+    connect_timeout_s()
+
+
+def connect(address: str, **init_kwargs: Any) -> None:
+    """``ray.init(address=address, **init_kwargs)``, after checking that a cluster answers there
+    (see the module docstring); every failure is one ConfigError."""
+    import ray
+
+    check_address(address)
+    addr = parse_address(address)
+    timeout = connect_timeout_s()
+    _probe(addr, timeout)
+    try:
+        ray.init(address=addr.text, **init_kwargs)
+    except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{_field(address)}: Ray could not join the cluster ({reason}); "
+                          f"check the address and that the cluster runs Ray "
+                          f"{_ray_version()}") from None

@@ -1,0 +1,269 @@
+"""Check a study's resource requests against the Ray cluster before the first trial.
+
+Ray Tune waits, silently and for ever, for resources that no node can give: a trial asking 4
+CPUs on a 2-CPU machine, or a GPU where there is none. So once Ray is up, :func:`check_fit`
+compares what one trial (or, in a packed study, one pack) asks with the nodes the cluster has
+and can add, and raises one :class:`~trainables.errors.ConfigError` naming the field, the value,
+what the cluster has and the fix.
+
+The nodes it may add: an autoscaling cluster started by ``ray up`` lists its node types in
+``~/ray_bootstrap_config.yaml`` on the head (read there by a tiny task; Ray Tune detects such
+clusters by the same file) and newer autoscalers publish them to the cluster's state
+(:func:`ray._private.state.state.get_cluster_config`). A node type that may be started counts
+like a running node. ``JETSTUDY_SKIP_RESOURCE_CHECK=1`` skips the check, for an autoscaler
+jetstudy cannot see.
+
+>>> check_fit(cfg)  # doctest: +SKIP
+ConfigError: resources.cpus_per_trial is 4, but the largest node of the Ray cluster has 2 CPUs
+(1 node: 2 CPUs, no GPU); set resources.cpus_per_trial to 2 or less, or resources.num_cpus ...
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from dataclasses import dataclass
+
+import yaml
+
+from study.config import StudyConfig
+from study.packing import PACKED_TRIAL_CPUS
+from trainables.errors import ConfigError
+
+__all__ = ["SKIP_ENV", "NodeShape", "cluster_shapes", "check_fit", "check_request"]
+
+logger = logging.getLogger(__name__)
+
+SKIP_ENV = "JETSTUDY_SKIP_RESOURCE_CHECK"
+#: How long reading the head's autoscaler config may take (a worker start on the head).
+HEAD_PROBE_TIMEOUT_S = 60.0
+_BOOTSTRAP = "~/ray_bootstrap_config.yaml"
+
+
+@dataclass(frozen=True)
+class NodeShape:
+    """CPUs and GPUs of one node; ``count`` nodes like it (None: as many as needed);
+    ``scalable`` for node types an autoscaler may start."""
+    cpus: float
+    gpus: float
+    count: int | None = 1
+    scalable: bool = False
+    name: str = ""
+
+
+def _num(value: float) -> str:
+    return f"{value:g}"
+
+
+def _plural(n: float, word: str) -> str:
+    return f"{_num(n)} {word}" + ("" if n == 1 else "s")
+
+
+def _describe(shapes: list[NodeShape]) -> str:
+    """``1 node: 2 CPUs, no GPU`` / ``2 nodes: 8 CPUs + 1 GPU, 48 CPUs + 4 GPUs; may add ...``"""
+    running = [s for s in shapes if not s.scalable]
+    scalable = [s for s in shapes if s.scalable]
+
+    def one(s: NodeShape) -> str:
+        if math.isinf(s.cpus):
+            return "size not declared"
+        gpus = _plural(s.gpus, "GPU") if s.gpus else "no GPU"
+        return f"{_plural(s.cpus, 'CPU')}, {gpus}"
+
+    text = f"{_plural(len(running), 'node')}: " + "; ".join(one(s) for s in running)
+    if scalable:
+        text += "; may add " + "; ".join(
+            f"{'any number' if s.count is None else s.count} x {s.name or 'node'} ({one(s)})"
+            for s in scalable)
+    return text
+
+
+def _running_nodes() -> list[NodeShape]:
+    import ray
+
+    return [NodeShape(float(n["Resources"].get("CPU", 0)), float(n["Resources"].get("GPU", 0)))
+            for n in ray.nodes() if n.get("Alive")]
+
+
+def _from_cluster_config() -> list[NodeShape] | None:
+    """Node types an autoscaler published to the cluster's state (None when none did)."""
+    try:
+        from ray._private.state import state
+
+        config = state.get_cluster_config()
+    except Exception as exc:  # Ray Client, or an older cluster: no such record
+        logger.debug("no autoscaler config in the cluster state: %s", exc)
+        return None
+    if config is None or not config.node_group_configs:
+        return None
+    return [NodeShape(float(g.resources.get("CPU", 0)), float(g.resources.get("GPU", 0)),
+                      None if g.max_count == -1 else int(g.max_count), True, g.name)
+            for g in config.node_group_configs if g.max_count != 0]
+
+
+def _read_bootstrap() -> str | None:
+    path = os.path.expanduser(_BOOTSTRAP)
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _head_bootstrap() -> str | None:
+    """The head node's autoscaler config (``ray up`` writes it there), read by a zero-CPU task
+    pinned to the head; None without one, or when the head does not answer in time."""
+    import ray
+
+    probe = ray.remote(num_cpus=0, max_retries=0)(_read_bootstrap)
+    ref = probe.options(resources={"node:__internal_head__": 0.001}).remote()
+    ready, _ = ray.wait([ref], timeout=HEAD_PROBE_TIMEOUT_S)
+    if not ready:
+        ray.cancel(ref, force=True)
+        logger.warning("the head node did not answer within %.0f s; jetstudy checks the "
+                       "resources against the running nodes only", HEAD_PROBE_TIMEOUT_S)
+        return None
+    return ray.get(ref)
+
+
+def _from_bootstrap(text: str | None) -> list[NodeShape] | None:
+    """Node types of a ``ray up`` cluster config; a type without declared resources is an
+    unknown size (``NodeShape`` of infinite CPUs and GPUs: never refused)."""
+    if not text:
+        return None
+    try:
+        config = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        return [NodeShape(math.inf, math.inf, None, True, "unreadable autoscaler config")]
+    shapes = []
+    for name, spec in (config.get("available_node_types") or {}).items():
+        spec = spec or {}
+        most = spec.get("max_workers", config.get("max_workers"))
+        if most == 0:
+            continue
+        resources = spec.get("resources") or {}
+        if "CPU" not in resources:  # filled in from the instance type at launch: unknown here
+            shapes.append(NodeShape(math.inf, math.inf, None, True, str(name)))
+            continue
+        shapes.append(NodeShape(float(resources.get("CPU", 0)), float(resources.get("GPU", 0)),
+                                None if most is None else int(most), True, str(name)))
+    return shapes
+
+
+def cluster_shapes(local: bool) -> list[NodeShape]:
+    """The running nodes plus the node types an autoscaler may add (none for a local Ray)."""
+    shapes = _running_nodes()
+    if local:
+        return shapes
+    scalable = _from_cluster_config()
+    if scalable is None:
+        scalable = _from_bootstrap(_head_bootstrap())
+    return shapes + (scalable or [])
+
+
+def _fits(s: NodeShape, cpus: float, gpus: float) -> int | None:
+    """How many (cpus, gpus) requests one node of shape ``s`` holds; None: unlimited."""
+    if math.isinf(s.cpus):
+        return None
+    by_cpu = math.floor(s.cpus / cpus + 1e-9) if cpus > 0 else math.inf
+    by_gpu = math.floor(s.gpus / gpus + 1e-9) if gpus > 0 else math.inf
+    n = min(by_cpu, by_gpu)
+    return None if math.isinf(n) else int(n)
+
+
+def _capacity(shapes: list[NodeShape], cpus: float, gpus: float) -> int | None:
+    """Requests of (cpus, gpus) the whole cluster holds at once; None: unlimited."""
+    total = 0
+    for s in shapes:
+        per_node = _fits(s, cpus, gpus)
+        if per_node is None or (per_node and s.count is None):
+            return None
+        total += per_node * s.count
+    return total
+
+
+def _one_fits(shapes: list[NodeShape], cpus: float, gpus: float, what: str, local: bool) -> None:
+    """Raise unless one node holds one request of ``cpus`` CPUs and ``gpus`` GPUs."""
+    if any(_fits(s, cpus, gpus) != 0 for s in shapes):
+        return
+    have = _describe(shapes)
+    most_cpus = max((s.cpus for s in shapes), default=0.0)
+    most_gpus = max((s.gpus for s in shapes), default=0.0)
+    more_cpus = (f", or resources.num_cpus to {math.ceil(cpus)} or more (Ray may count more "
+                 f"CPUs than the machine has)" if local else ", or add larger nodes")
+    skip = "" if local else f" (an autoscaler jetstudy cannot see: set {SKIP_ENV}=1)"
+    if gpus > 0 and most_gpus == 0:
+        raise ConfigError(
+            f"resources.gpus_per_trial is {_num(gpus)}, but the Ray cluster has no GPU "
+            f"({have}); set resources.gpus_per_trial to 0 to train on CPUs (and "
+            f"training.device to auto or cpu), or run on a machine or cluster with GPUs{skip}")
+    if cpus > most_cpus:
+        fix = (f"set resources.cpus_per_trial to {_num(most_cpus)} or less{more_cpus}"
+               if most_cpus > 0 else f"add nodes with CPUs{more_cpus}")
+        raise ConfigError(
+            f"resources.cpus_per_trial is {_num(cpus)}, but the largest node of the Ray "
+            f"cluster has {_plural(most_cpus, 'CPU')} and {what} runs on one node ({have}); "
+            f"{fix}{skip}")
+    if gpus > most_gpus:
+        raise ConfigError(
+            f"resources.gpus_per_trial is {_num(gpus)}, but the largest node of the Ray "
+            f"cluster has {_plural(most_gpus, 'GPU')} and {what} runs on one node ({have}); "
+            f"set resources.gpus_per_trial to {_num(most_gpus)} or less{skip}")
+    raise ConfigError(
+        f"no node of the Ray cluster has both the {_plural(cpus, 'CPU')} "
+        f"(resources.cpus_per_trial) and the {_plural(gpus, 'GPU')} "
+        f"(resources.gpus_per_trial) that {what} asks for ({have}); lower one of the two so "
+        f"that it fits a node{skip}")
+
+
+def _packs_fit(cfg: StudyConfig, shapes: list[NodeShape], local: bool) -> None:
+    """A packed study starts all its packs before the first trial: they must all fit, and
+    leave room for the trials' own light processes."""
+    r = cfg.resources
+    count = math.ceil(cfg.search.max_concurrent / r.pack_size)
+    _one_fits(shapes, r.cpus_per_trial, r.gpus_per_trial, "each pack", local)
+    room = _capacity(shapes, r.cpus_per_trial, r.gpus_per_trial)
+    what = (f"search.max_concurrent {cfg.search.max_concurrent} with resources.pack_size "
+            f"{r.pack_size} starts {_plural(count, 'pack')} of "
+            f"{_plural(r.cpus_per_trial, 'CPU')}"
+            + (f" and {_plural(r.gpus_per_trial, 'GPU')}" if r.gpus_per_trial else "") + " each")
+    if room is not None and room < count:
+        raise ConfigError(
+            f"{what}, but the Ray cluster holds only {room} ({_describe(shapes)}); set "
+            f"search.max_concurrent to {room * r.pack_size} or less, or resources.pack_size to "
+            f"{math.ceil(cfg.search.max_concurrent / max(room, 1))} or more")
+    if any(s.scalable for s in shapes):
+        return
+    spare = sum(s.cpus for s in shapes) - count * r.cpus_per_trial
+    if spare < PACKED_TRIAL_CPUS - 1e-9:
+        raise ConfigError(
+            f"{what}, which takes every CPU of the Ray cluster ({_describe(shapes)}) and leaves "
+            f"none for the trials ({PACKED_TRIAL_CPUS:g} CPU each); set "
+            f"resources.cpus_per_trial to {_num(r.cpus_per_trial - PACKED_TRIAL_CPUS)} or "
+            f"less" + (", or resources.num_cpus one higher" if local else ""))
+
+
+def check_request(cfg: StudyConfig, shapes: list[NodeShape], local: bool) -> None:
+    """Raise a ConfigError unless the cluster of ``shapes`` can run the study (pure: tested
+    with made-up clusters)."""
+    r = cfg.resources
+    if r.gpus_per_trial > 1 and r.gpus_per_trial != int(r.gpus_per_trial):
+        raise ConfigError(
+            f"resources.gpus_per_trial is {_num(r.gpus_per_trial)}: Ray shares a GPU (values "
+            f"below 1) or gives whole GPUs, not {_num(r.gpus_per_trial)}; set "
+            f"{math.floor(r.gpus_per_trial)} or {math.ceil(r.gpus_per_trial)}")
+    if r.pack_size:
+        _packs_fit(cfg, shapes, local)
+    else:
+        _one_fits(shapes, r.cpus_per_trial, r.gpus_per_trial, "each trial", local)
+
+
+def check_fit(cfg: StudyConfig) -> None:
+    """Check ``cfg.resources`` against the connected Ray cluster (see the module docstring)."""
+    if os.environ.get(SKIP_ENV, "") not in ("", "0"):
+        logger.warning("%s is set: the resource requests are not checked against the cluster",
+                       SKIP_ENV)
+        return
+    local = cfg.resources.address is None
+    check_request(cfg, cluster_shapes(local), local)
