@@ -104,6 +104,8 @@ def test_weighted_auc_is_the_plain_auc_with_repeated_jets():
     w = rng.integers(0, 4, 300)
     repeated = np.repeat(np.arange(300), w)
     assert weighted_auc(is_sig, scores, w) == pytest.approx(roc_auc(is_sig[repeated], scores[repeated]))
+    smooth = rng.normal(size=300) + is_sig  # no ties: the fast path
+    assert weighted_auc(is_sig, smooth, w) == pytest.approx(roc_auc(is_sig[repeated], smooth[repeated]))
 
 
 def test_bootstrap_accuracy_error_matches_the_binomial_one():
