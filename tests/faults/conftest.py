@@ -105,3 +105,21 @@ def workdir(tmp_path: Path) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     return work
+
+
+#: User files planted around a study before it runs: beside results_dir (its parent), inside
+#: results_dir, and a data file where `storage.name: ..` once made the clean-up delete it.
+PLANTED_AROUND = ("notes.txt", "data/my_real_jets.h5", "results/keep.txt",
+                  "results/other-study/trials.parquet", "results/data/jets.h5")
+
+
+@pytest.fixture(scope="session")
+def finished_study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """One tiny study run by ``jetstudy run`` (with its report) among planted user files:
+    ``root`` (the cwd), ``folder`` (the study), ``planted`` (checksums), ``proc``."""
+    root = tmp_path_factory.mktemp("planted")
+    planted = plant(root, PLANTED_AROUND)
+    config = study_yaml(root / "study.yaml", "results", "tiny")
+    proc = jetstudy("run", config, cwd=root)
+    return {"root": root, "folder": root / "results" / "tiny", "planted": planted,
+            "proc": proc, "config": config}

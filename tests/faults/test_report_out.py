@@ -1,0 +1,72 @@
+"""``jetstudy report RESULTS -o DIR`` writes only into an empty, new or jetstudy-made folder;
+``--force`` writes beside other files but never over them; user files survive every case."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from analysis.report_folder import MANIFEST
+from tests.faults.conftest import checksums, jetstudy, one_line_error, plant, unchanged
+
+pytestmark = pytest.mark.slow  # they report on the study of the session fixture
+
+
+@pytest.fixture
+def results(finished_study) -> Path:
+    assert finished_study["proc"].returncode == 0, finished_study["proc"].stderr[-3000:]
+    return finished_study["folder"]
+
+
+def test_report_into_a_folder_of_user_files_is_refused(results: Path, tmp_path: Path) -> None:
+    out = tmp_path / "mine"
+    planted = plant(out, ["index.html", "roc.png", "pareto.png", "notes/todo.txt"])
+    before = checksums(tmp_path)
+    err = one_line_error(jetstudy("report", results, "-o", out, cwd=tmp_path))
+    assert str(out) in err and "jetstudy did not write" in err and "index.html" in err
+    assert "--force" in err
+    assert checksums(tmp_path) == before and not unchanged(out, planted)
+    # --force never overwrites them either
+    err = one_line_error(jetstudy("report", results, "-o", out, "--force", cwd=tmp_path))
+    assert "would overwrite" in err and "index.html" in err
+    assert checksums(tmp_path) == before
+
+
+def test_force_writes_beside_user_files_without_touching_them(results: Path,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "shared"
+    planted = plant(out, ["notes.txt", "old/figure.png"])
+    proc = jetstudy("report", results, "-o", out, "--force", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (out / "index.html").is_file() and (out / MANIFEST).is_file()
+    assert not unchanged(out, planted)
+    listed = json.loads((out / MANIFEST).read_text())["files"]
+    assert "index.html" in listed and "notes.txt" not in listed
+
+
+def test_rewriting_an_earlier_report_replaces_only_its_own_files(results: Path,
+                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    first = jetstudy("report", results, "-o", out, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    again = jetstudy("report", results, "-o", out, cwd=tmp_path)  # its own folder: no --force
+    assert again.returncode == 0, again.stderr[-3000:]
+    # the user edits one of the report's files and adds one of theirs: both are now theirs
+    (out / "summary.md").write_text("my edited summary\n")
+    planted = plant(out, ["notes.txt"])
+    before = checksums(out)
+    err = one_line_error(jetstudy("report", results, "-o", out, cwd=tmp_path))
+    assert "summary.md" in err and "notes.txt" in err
+    err = one_line_error(jetstudy("report", results, "-o", out, "--force", cwd=tmp_path))
+    assert "would overwrite summary.md" in err
+    assert checksums(out) == before and not unchanged(out, planted)
+
+
+def test_report_into_a_file_is_refused(results: Path, tmp_path: Path) -> None:
+    target = tmp_path / "report.html"
+    planted = plant(tmp_path, ["report.html"])
+    err = one_line_error(jetstudy("report", results, "-o", target, cwd=tmp_path))
+    assert "report.html" in err
+    assert not unchanged(tmp_path, planted)
