@@ -42,9 +42,37 @@ def _wanted(name: str) -> bool:
     return name in OPENML_FEATURES or name in HLF_FEATURES or name.strip().lower() == "class"
 
 
+def _raw_header(file: str) -> list[str]:
+    """The CSV's first (non-comment) row as written: pandas renames a repeated name
+    (``zlogz``, ``zlogz.1``), which would hide a duplicated column."""
+    import csv
+
+    with open(file, encoding="utf-8", errors="replace", newline="") as handle:
+        for line in handle:
+            line = line.split("#", 1)[0]
+            if line.strip():
+                return [c.strip() for c in next(csv.reader([line]))]
+    return []
+
+
+def _separator_hint(file: str, header: Sequence[str]) -> None:
+    """A CSV written with ``;`` or tabs reads as one column: say so, not "lacks zlogz"."""
+    if len(header) != 1:
+        return
+    for sep, word in ((";", "semicolons"), ("\t", "tabs"), ("|", "'|'")):
+        if header[0].count(sep) >= 2:
+            raise DataError(
+                f"{file}: the header is one column holding {word} ({header[0][:60]!r}); "
+                f"jetstudy reads comma-separated CSV: re-export it with ',' as separator "
+                f"(e.g. pandas.read_csv(f, sep={sep!r}).to_csv(out, index=False)), or save "
+                "it as Parquet")
+
+
 def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
     try:
         header = [str(c) for c in pd.read_csv(file, nrows=0, comment="#").columns]
+        _separator_hint(file, header)
+        _check_unique(file, _raw_header(file))
         wanted = [c for c in header if _wanted(c)]
         frame = pd.read_csv(file, usecols=wanted, nrows=limit, comment="#")
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
@@ -60,6 +88,7 @@ def _read_parquet(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]
 
     try:
         header = list(pq.read_schema(file).names)
+        _check_unique(file, header)
         table = pq.read_table(file, columns=[c for c in header if _wanted(c)])
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
         raise DataError(
@@ -85,11 +114,11 @@ def _read_arff(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
                         )
                     break
                 if text.lower().startswith("@attribute"):
-                    rest = text[len("@attribute"):].strip()
-                    quoted = rest[:1] in ("'", '"') and rest.find(rest[0], 1) > 0
-                    names.append(rest[1:rest.find(rest[0], 1)] if quoted else rest.split()[0])
+                    names.append(_attribute_name(file, number, text))
                 elif text.lower().startswith("@data"):
                     data_line = number
+        if names:
+            _check_unique(file, names)
         if data_line is None or not names:
             raise DataError(
                 f"{file}: not an ARFF file (no @attribute and @data header); export the table as "
@@ -100,11 +129,57 @@ def _read_arff(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
             usecols=[n for n in names if _wanted(n)], comment="%", quotechar="'",
             skipinitialspace=True, na_values=["?"],
         )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, IndexError) as exc:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError,
+            IndexError) as exc:
         raise DataError(
-            f"{file}: cannot be read as ARFF ({exc}); export the table as CSV or Parquet"
-        ) from exc
+            f"{file}: cannot be read as ARFF ({_arff_problem(exc, len(names))}); export the "
+            "table as CSV or Parquet"
+        ) from None
     return frame, names
+
+
+def _attribute_name(file: str, number: int, text: str) -> str:
+    """The name of an ``@attribute`` line (quoted or bare)."""
+    rest = text[len("@attribute"):].strip()
+    if rest[:1] in ("'", '"'):
+        end = rest.find(rest[0], 1)
+        if end > 1:
+            return rest[1:end]
+    elif rest and not rest.startswith(("{", "%")):
+        return rest.split()[0]
+    raise DataError(
+        f"{file}: line {number + 1} ({text[:60]!r}) is an @attribute without a (well-quoted) "
+        "name; each needs a name and a type, e.g. `@attribute zlogz numeric`, or export the "
+        "table as CSV or Parquet")
+
+
+def _arff_problem(exc: BaseException, n_names: int) -> str:
+    """pandas' complaint about the @data rows, in the ARFF's terms."""
+    text = str(exc)
+    if "Too many columns specified" in text:
+        found = text.rsplit("found", 1)[-1].strip()
+        return (f"the @data rows have {found} values but the header declares {n_names} "
+                "@attribute columns")
+    if isinstance(exc, IndexError) or not text:
+        return "the @data rows do not match the @attribute header"
+    return text.splitlines()[0][:200]
+
+
+def _check_unique(file: str, columns: Sequence[str]) -> None:
+    """Each feature and the class once, under one name: a repeated column (or ``zlogz`` beside
+    ``j_zlogz``) is ambiguous, as in HDF5 (``trainables.formats._name_index``)."""
+    twice = []
+    for bare, prefixed in zip(OPENML_FEATURES, HLF_FEATURES):
+        found = [c for c in columns if c.strip() in (bare, prefixed)]
+        if len(found) > 1:
+            twice.append(f"{bare} ({len(found)} columns: {', '.join(found)})")
+    found = [c for c in columns if c.strip().lower() == "class"]
+    if len(found) > 1:
+        twice.append(f"class ({len(found)} columns: {', '.join(found)})")
+    if twice:
+        raise DataError(
+            f"{file}: the table has {'; '.join(twice)}, so which one to use is ambiguous; keep "
+            "one column per feature (and one `class`) and load again")
 
 
 def _table_feature_columns(file: str, columns: Sequence[str]) -> list[str]:

@@ -28,6 +28,7 @@ import numpy as np
 
 from trainables.datacheck import HELP as _HELP
 from trainables.datacheck import finite_features as _finite_features
+from trainables.datacheck import path_problem as _path_problem
 from trainables.datacheck import suffix as _suffix
 from trainables.errors import DataError
 from trainables.format_b import read_table
@@ -184,7 +185,7 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
         return chosen
     if not os.path.exists(expanded):
         raise DataError(
-            f"{path}: no such file or folder; check the path "
+            f"{path}: {_path_problem(expanded)}; check the path "
             f"(relative paths start from {os.getcwd()})"
         )
     return [expanded]
@@ -215,7 +216,8 @@ def _read_hdf5(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, Ma
     except OSError as exc:
         raise DataError(
             f"{file}: cannot be opened as HDF5 ({exc}); check it is a complete hls4ml .h5 file "
-            "(re-download it if truncated), or give a .csv/.parquet table with fmt='table'"
+            "(re-download it if truncated); if it is a CSV/Parquet/ARFF table (Format B), "
+            "set data.format: table"
         ) from exc
     with handle:
         absent = [
