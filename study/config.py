@@ -371,6 +371,9 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         if not sep or len(parts) != 2 or not all(parts):
             raise ConfigError(f"--set {item!r} must look like section.field=value; "
                               f"e.g. --set search.num_trials=200")
+        if not text.strip():  # YAML would read it as null: a silent fallback to the default
+            raise ConfigError(f"--set {item!r} gives {key.strip()} no value; write the value "
+                              f"after '=', or {key.strip()}=null for the default")
         try:
             value = _yaml_load(text)
         except yaml.YAMLError:
@@ -387,11 +390,21 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
     raw: Any = {}
     if path is not None:
         p = Path(path)
+        if p.is_dir():
+            raise ConfigError(f"config file {str(p)!r} is a folder, not a file; pass a YAML "
+                              f"file such as configs/dryrun.yaml")
         if not p.is_file():
-            raise ConfigError(f"config file {str(p)!r} does not exist; pass a YAML file such as "
+            from trainables.datacheck import path_problem
+
+            problem = path_problem(str(p))
+            problem = "does not exist" if problem == "no such file or folder" else f"is {problem}"
+            raise ConfigError(f"config file {str(p)!r} {problem}; pass a YAML file such as "
                               f"configs/dryrun.yaml")
         try:
-            raw = _yaml_load(p.read_text()) or {}
+            raw = _yaml_load(p.read_text(encoding="utf-8")) or {}
+        except UnicodeDecodeError:
+            raise ConfigError(f"{p}: not a text (UTF-8) file; pass a YAML file such as "
+                              f"configs/dryrun.yaml") from None
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" at line {where.line + 1}" if where is not None else ""
