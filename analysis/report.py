@@ -40,6 +40,23 @@ FIGURE_FILES: tuple[str, ...] = (
 PAGE_FILES: tuple[str, ...] = ("regimes.csv", "summary.md", "index.html")
 
 
+#: A scan (``search.sampler`` grid or sobol) exists for the regime picture, so its report leads
+#: with it, in this order; a search's report keeps :data:`PARTS`' order (the best model first).
+SCAN_LEADS: tuple[str, ...] = (
+    "regime map (depth x width)", "complexity curve", "regime map (size x regularisation)",
+    "learning curves", "regime rules")
+
+
+def part_order(config: dict | None) -> tuple:
+    """The report's parts in page order for a study with this ``config.yaml`` (None: unknown)."""
+    search = (config or {}).get("search")
+    sampler = search.get("sampler") if isinstance(search, dict) else None
+    if sampler not in ("grid", "sobol"):
+        return PARTS
+    lead = [part for name in SCAN_LEADS for part in PARTS if part[0] == name]
+    return (*lead, *(part for part in PARTS if part[0] not in SCAN_LEADS))
+
+
 @dataclass(frozen=True)
 class ReportOutcome:
     """What was written: the page, the Markdown summary, the PNGs, the parts left out and why."""
@@ -57,7 +74,7 @@ def build_report(
     """Try every part in page order; the state holds sections, figure bytes and skipped parts.
     ``thresholds`` default to the study's ``regimes:`` config section (:class:`ReportState`)."""
     state = ReportState(tables, thresholds)
-    for name, part in PARTS:
+    for name, part in part_order(tables.config):
         state.attempt(name, lambda part=part: part(state))
     return state
 
