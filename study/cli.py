@@ -17,7 +17,7 @@ import logging
 import sys
 from typing import Sequence
 
-from trainables.errors import JetstudyError
+from trainables.errors import ConfigError, JetstudyError
 
 __all__ = ["main"]
 
@@ -84,9 +84,42 @@ class _ProgressLine:
             self.stream.write("\n")
 
 
+def _check_synth_args(args: argparse.Namespace) -> None:
+    """The synth options in the command line's words (the library names its arguments), and
+    never over a file of the user's."""
+    from pathlib import Path
+
+    from study.prepare import synthetic_names
+    from trainables.synth import synthetic_mark
+
+    for flag, value, low, example in (("--jets", args.jets, 1, 200_000),
+                                      ("--seed", args.seed, 0, 1),
+                                      ("--jets-per-file", args.jets_per_file, 1, 10_000)):
+        if value < low:
+            raise ConfigError(f"{flag} must be an integer >= {low}, got {value}; "
+                              f"e.g. {flag} {example}")
+    out = Path(args.out_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"synth DIR {args.out_dir!r} is a file, not a folder; give a folder "
+                          f"(it is created if missing)")
+
+    def ours(path: Path) -> bool:
+        try:
+            return path.is_file() and not path.is_symlink() and bool(synthetic_mark(path))
+        except JetstudyError:  # not HDF5 at all
+            return False
+
+    for name in synthetic_names(args.jets, args.seed, args.jets_per_file)[::2]:
+        path = out / name
+        if (path.exists() or path.is_symlink()) and not ours(path):
+            raise ConfigError(f"synth: {path} exists and is not a jetstudy synthetic file; "
+                              f"jetstudy never overwrites your files: give another DIR")
+
+
 def _cmd_synth(args: argparse.Namespace) -> int:
     from trainables.synth import write_synthetic
 
+    _check_synth_args(args)
     paths = write_synthetic(args.out_dir, args.jets, args.seed, args.jets_per_file)
     print(f"wrote {args.jets} synthetic jets in {len(paths)} files to {args.out_dir}")
     return 0

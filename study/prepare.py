@@ -22,7 +22,7 @@ from trainables.errors import ConfigError
 from trainables.synth import synthetic_mark, write_synthetic
 
 __all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData",
-           "check_checkpoints"]
+           "check_checkpoints", "training_ranges"]
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,18 @@ class PreparedData:
     synthetic: bool
 
 
+def training_ranges(splits: JetSplits) -> dict[str, list[float]]:
+    """``{"min": [...], "max": [...]}``: each raw feature's smallest and largest value in the
+    training split (``scaler.json``; what a deployed model saw, e.g. to choose fixed-point
+    widths). Taken back from the standardised float32 training jets, so to float32 precision
+    (the map is increasing, so the extremes are the same jets')."""
+    if len(splits.x_train) == 0:
+        return {}
+    lo = splits.scaler.inverse_transform(splits.x_train.min(axis=0, keepdims=True))[0]
+    hi = splits.scaler.inverse_transform(splits.x_train.max(axis=0, keepdims=True))[0]
+    return {"min": [float(v) for v in lo], "max": [float(v) for v in hi]}
+
+
 def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
     """Generate synthetic jets if the config asks for them, then load, validate and split."""
     d = cfg.data
@@ -74,7 +86,7 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
     table = load_jets(path, d.format, d.max_jets)
     splits = split_jets(table, d.val_fraction, d.test_fraction, d.split_seed)
     folder.mkdir(parents=True, exist_ok=True)
-    write_json(splits.scaler.to_dict(), inside(folder, "scaler.json"))
+    write_json(splits.scaler.to_dict() | training_ranges(splits), inside(folder, "scaler.json"))
     write_json(splits.summary, inside(folder, "data_summary.json"))
     synthetic = table.synthetic is not None
     write_json(reference_numbers(splits, synthetic), inside(folder, REFERENCE_FILE))
@@ -87,12 +99,12 @@ SYNTHETIC_RECORD = ".jetstudy-synthetic.json"
 _JETS_PER_FILE = 10_000  # write_synthetic's default: the original files' size
 
 
-def _synthetic_names(n_jets: int, seed: int) -> list[str]:
+def synthetic_names(n_jets: int, seed: int, jets_per_file: int = _JETS_PER_FILE) -> list[str]:
     """The files ``write_synthetic`` writes (and their temporaries), named before writing so a
     kill mid-write leaves them recorded."""
     names = []
-    for start in range(0, n_jets, _JETS_PER_FILE):
-        name = f"jetImage_synth_{seed}_{start}_{min(start + _JETS_PER_FILE, n_jets)}.h5"
+    for start in range(0, n_jets, jets_per_file):
+        name = f"jetImage_synth_{seed}_{start}_{min(start + jets_per_file, n_jets)}.h5"
         names += [name, f"{name}.tmp"]
     return names
 
@@ -121,7 +133,7 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
             (data_dir / n).is_file() for n in record.names if not n.endswith(".tmp")):
         return
     record.remove_recorded()  # from an earlier, different (or interrupted) attempt
-    record.record(_synthetic_names(n_jets, seed), seed=seed, n_jets=n_jets, complete=False)
+    record.record(synthetic_names(n_jets, seed), seed=seed, n_jets=n_jets, complete=False)
     logger.info("writing %d synthetic jets to %s", n_jets, data_dir)
     written = write_synthetic(data_dir, n_jets, seed, _JETS_PER_FILE)
     record.record([p.name for p in written], seed=seed, n_jets=n_jets, complete=True)
