@@ -3,6 +3,7 @@
     jetstudy synth DIR --jets 200000 --seed 1
     jetstudy run configs/dryrun.yaml [--set section.field=value ...] [--resume] [--address auto]
     jetstudy report RESULTS [-o OUT]
+    jetstudy export RESULTS [--trial ID] [-o DIR] [--force]
 
 A problem with the user's input (a :class:`~trainables.errors.JetstudyError`, or a path the
 file system refuses) is printed as one line, ``error: ...``, with exit status 2 and no
@@ -55,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
                         "empty, new, or hold an earlier report")
     report.add_argument("--force", action="store_true",
                         help="write into a folder holding other files too (never over them)")
+
+    export = sub.add_parser("export", help="write a study's model as ONNX and TorchScript on "
+                            "raw features (needs jetstudy[export])")
+    export.add_argument("results", help="the study's results folder")
+    export.add_argument("--trial", help="export this trial's best epoch (default: the "
+                        "study's best model)")
+    export.add_argument("-o", "--out", help="output folder (default: RESULTS/export/<trial "
+                        "id>); must be new or empty, or hold an earlier export (with --force)")
+    export.add_argument("--force", action="store_true",
+                        help="replace an earlier export's files (never other files)")
     return parser
 
 
@@ -200,6 +211,16 @@ def _cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from study.export import export_model
+
+    outcome = export_model(args.results, args.trial, args.out, force=args.force)
+    print(f"exported trial {outcome.trial_id} (epoch {outcome.epoch}) to {outcome.out}: "
+          f"{', '.join(outcome.files)}; checked against the study's model to "
+          f"{outcome.max_difference:.1e}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
@@ -207,7 +228,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose:  # Ray's own warnings are for operators; --verbose shows them
         logging.getLogger("ray").setLevel(logging.ERROR)
-    commands = {"synth": _cmd_synth, "run": _cmd_run, "report": _cmd_report}
+    commands = {"synth": _cmd_synth, "run": _cmd_run, "report": _cmd_report,
+                "export": _cmd_export}
     try:
         return commands[args.command](args)
     except JetstudyError as exc:

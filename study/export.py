@@ -1,0 +1,393 @@
+"""``jetstudy export``: a study's model as files a trigger group can deploy.
+
+From a results folder, one trial's best epoch (by default the study's best, ``best/model.pt``;
+any other with ``trial_id``: its ``trials/<id>/best.pt``) is folded into one network on the
+raw 16 features that ends in a softmax (:mod:`study.deployable`), and written as:
+
+* ``model.onnx``: input ``features`` (jets, 16) float32, raw values in the README's order;
+  output ``probabilities`` (jets, 5) in the order g, q, W, Z, t;
+* ``model.pt``: the same network as TorchScript (``torch.jit.load``);
+* ``model.json``: architecture, feature and class order, the study's and the trial's
+  configuration, trial id and best epoch, the test metrics (the study's best only), the input
+  ranges seen in training and the export's own check;
+* ``README.md``: how to load it with onnxruntime and torch, and how to hand it to hls4ml.
+
+Checked, not assumed: before anything is written, the ONNX graph (run by onnxruntime) and the
+TorchScript model are compared with the study's own model (standardise, then the eval-mode
+network, then softmax) on jets drawn around the training means; a difference above
+:data:`TOLERANCE` stops the export.
+
+The output folder is jetstudy's only where it says so (:data:`MANIFEST`, with each file's
+SHA-256): a folder holding anything else is refused, and an earlier export is replaced only
+with ``force``. Needs the ``export`` extra (``pip install 'jetstudy[export]'``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from study.export_readme import export_readme
+from trainables.errors import JetstudyError
+from trainables.schema import CLASSES, HLF_FEATURES
+
+__all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
+           "TOLERANCE"]
+
+logger = logging.getLogger(__name__)
+
+EXPORT_FILES: tuple[str, ...] = ("model.onnx", "model.pt", "model.json", "README.md")
+#: jetstudy's list of the files it wrote into an export folder, with their SHA-256.
+MANIFEST = ".jetstudy-export.json"
+_TMP = ".export-tmp-"
+#: Largest difference in any class probability allowed between the exported files and the
+#: study's own model (float32 folding typically agrees to ~1e-6).
+TOLERANCE = 1e-5
+#: Jets the export's own check runs through all three models.
+CHECK_JETS = 512
+
+
+class ExportError(JetstudyError):
+    """The export cannot be made: the message names the folder or trial and the fix."""
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    """Where the export went and what it holds."""
+
+    out: Path
+    trial_id: str
+    epoch: int
+    files: tuple[str, ...]
+    max_difference: float   # largest |p_exported - p_study| of the export's own check
+
+
+def _extra() -> tuple[Any, Any]:
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError as exc:
+        raise ExportError(
+            f"jetstudy export needs the export extra ({exc.name} is not installed): "
+            f"pip install 'jetstudy[export]' (onnx and onnxruntime)") from None
+    return onnx, onnxruntime
+
+
+# ---- the study folder: which trial, which weights --------------------------------------------
+
+def _study(results: Path) -> Path:
+    if not results.is_dir() or not (results / "config.yaml").is_file():
+        raise ExportError(
+            f"{results} is not a jetstudy results folder (no config.yaml); give the folder "
+            f"`jetstudy run` printed as 'results: ...'")
+    if not (results / "scaler.json").is_file():
+        raise ExportError(f"{results} has no scaler.json, so the model's input scaling is "
+                          f"unknown; export a study whose data preparation finished")
+    return results
+
+
+def _trial_ids(results: Path) -> list[str]:
+    trials = results / "trials"
+    return sorted(p.name for p in trials.iterdir() if p.is_dir()) if trials.is_dir() else []
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _load(path: Path) -> dict[str, Any]:
+    import torch
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # damaged, or holds more than tensors and plain values
+        raise ExportError(f"{path} cannot be loaded safely ({type(exc).__name__}); jetstudy "
+                          f"never runs code from a checkpoint: rerun the trial") from None
+
+
+@dataclass(frozen=True)
+class _Weights:
+    model: Any          # the eval-mode build_mlp network
+    arch: Any           # its MLPArch
+    trial_id: str
+    epoch: int
+    source: str         # the file the weights came from, relative to the study folder
+    is_study_best: bool
+
+
+def _study_best(results: Path) -> _Weights | None:
+    path = results / "best" / "model.pt"
+    if not path.is_file():
+        return None
+    from trainables.model import MLPArch, build_mlp
+
+    record = _load(path)
+    arch = MLPArch.from_dict(record["arch"])
+    model = build_mlp(arch)
+    model.load_state_dict(record["state_dict"])
+    epoch = record.get("epoch")
+    if epoch is None:  # a study from before best/model.pt named the epoch
+        epoch = (_read_json(results / "best" / "test_metrics.json") or {}).get("epoch")
+    return _Weights(model.eval(), arch, str(record["trial_id"]),
+                    int(epoch) if epoch is not None else -1, "best/model.pt", True)
+
+
+def _shown(ids: list[str]) -> str:
+    return ", ".join(ids[:5]) + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
+
+
+def _trial_weights(results: Path, trial_id: str) -> _Weights:
+    from study.evaluate import BestEpochMismatch, load_best_model
+    from trainables.trialfiles import BEST_FILE, STATE_FILE
+
+    ids = _trial_ids(results)
+    if trial_id not in ids:
+        known = f"trials in {results / 'trials'}: {_shown(ids)}" if ids else "it has no trials"
+        raise ExportError(f"--trial {trial_id!r}: no such trial in {results} ({known}); "
+                          f"give one of these ids")
+    folder = results / "trials" / trial_id
+    if not (folder / BEST_FILE).is_file() and not (folder / STATE_FILE).is_file():
+        raise ExportError(f"--trial {trial_id!r}: {folder} holds no weights ({BEST_FILE}): "
+                          f"the trial has not finished an epoch; export another trial")
+    try:
+        model, arch, epoch = load_best_model(folder / STATE_FILE)
+    except BestEpochMismatch as exc:
+        raise ExportError(f"--trial {trial_id!r}: {exc}; export another trial") from None
+    except Exception as exc:
+        raise ExportError(f"--trial {trial_id!r}: the weights in {folder} cannot be loaded "
+                          f"safely ({type(exc).__name__}); rerun the trial") from None
+    return _Weights(model, arch, trial_id, epoch, f"trials/{trial_id}/{BEST_FILE}", False)
+
+
+def _weights(results: Path, trial_id: str | None) -> _Weights:
+    best = _study_best(results)
+    if trial_id is None:
+        if best is None:
+            ids = _trial_ids(results)
+            if not ids:
+                raise ExportError(f"{results} has no best model (best/model.pt) and no "
+                                  f"trials; run the study to the end, then export")
+            raise ExportError(f"{results} has no best model yet (no best/model.pt: the study "
+                              f"has not finished); pass --trial ID to export one trial's best "
+                              f"epoch, one of {_shown(ids)}")
+        return best
+    if best is not None and best.trial_id == trial_id:
+        return best
+    return _trial_weights(results, trial_id)
+
+
+# ---- what model.json says --------------------------------------------------------------------
+
+def _input_ranges(scaler: dict[str, Any]) -> dict[str, Any] | str:
+    lo, hi = scaler.get("min"), scaler.get("max")
+    if not (isinstance(lo, list) and isinstance(hi, list)
+            and len(lo) == len(hi) == len(scaler["features"])):
+        return "unknown"  # a study prepared before scaler.json recorded them
+    return {f: {"min": a, "max": b} for f, a, b in zip(scaler["features"], lo, hi)}
+
+
+def _test_metrics(results: Path, w: _Weights) -> dict[str, Any] | None:
+    if not w.is_study_best:
+        return None
+    metrics = _read_json(results / "best" / "test_metrics.json")
+    if not isinstance(metrics, dict) or str(metrics.get("trial_id")) != w.trial_id:
+        return None
+    return metrics
+
+
+def _validation(results: Path, w: _Weights) -> dict[str, Any] | None:
+    from trainables.trialfiles import read_epochs
+
+    for row in read_epochs(str(results / "trials"), w.trial_id):
+        if int(row.get("epoch", -1)) == w.epoch:
+            return {k: row[k] for k in ("val_loss", "val_acc", "val_auc") if k in row}
+    return None
+
+
+def _metadata(results: Path, w: _Weights, scaler: dict[str, Any], folded: Any,
+              check: dict[str, Any]) -> dict[str, Any]:
+    import yaml
+
+    from study.deployable import (INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, describe_layers,
+                                  multiplications)
+    from trainables.model import count_params
+
+    test = _test_metrics(results, w)
+    return {
+        "format": "jetstudy export 1",
+        "trial_id": w.trial_id, "best_epoch": w.epoch, "weights_from": w.source,
+        "study": str(results),
+        "input": {"name": INPUT_NAME, "shape": ["jets", len(scaler["features"])],
+                  "dtype": "float32", "features": list(scaler["features"]),
+                  "raw": True, "standardisation": {
+                      "folded_into": "the first Linear layer", "mean": scaler["mean"],
+                      "std": scaler["std"]}},
+        "output": {"name": OUTPUT_NAME, "shape": ["jets", len(CLASSES)],
+                   "classes": list(CLASSES), "softmax": True},
+        "input_ranges": _input_ranges(scaler),
+        "architecture": {"trained": w.arch.to_dict(), "n_params": count_params(w.arch),
+                         "deployed_layers": describe_layers(folded),
+                         "multiplications": multiplications(folded),
+                         "batch_norm_folded": w.arch.batch_norm,
+                         "dropout_removed": w.arch.dropout > 0},
+        "training_config": {
+            "study": yaml.safe_load((results / "config.yaml").read_text()),
+            "trial": _read_json(results / "trials" / w.trial_id / "config.json")},
+        "validation_at_best_epoch": _validation(results, w),
+        "test_metrics": test,
+        "test_metrics_note": None if test else (
+            "only the study's best trial is evaluated on the test split"
+            if not w.is_study_best else "best/test_metrics.json is missing"),
+        "onnx": {"opset": ONNX_OPSET, "file": "model.onnx"},
+        "torchscript": {"file": "model.pt"},
+        "check": check,
+    }
+
+
+# ---- build, check, write ---------------------------------------------------------------------
+
+def _check_jets(scaler: dict[str, Any], n: int) -> np.ndarray:
+    """Raw jets around the training means (fixed seed), clipped to the training ranges."""
+    rng = np.random.default_rng(0)
+    mean, std = np.asarray(scaler["mean"]), np.asarray(scaler["std"])
+    x = mean + std * rng.standard_normal((n, len(mean)))
+    if isinstance(scaler.get("min"), list) and isinstance(scaler.get("max"), list):
+        x = np.clip(x, scaler["min"], scaler["max"])
+    return x.astype(np.float32)
+
+
+def _study_probabilities(model: Any, scaler: dict[str, Any], x: np.ndarray) -> np.ndarray:
+    """What the study itself computes: standardise (float64, then float32), model, softmax."""
+    import torch
+
+    z = ((x.astype(np.float64) - scaler["mean"]) / np.where(np.asarray(scaler["std"]) > 0,
+                                                            scaler["std"], 1.0))
+    with torch.no_grad():
+        return torch.softmax(model.eval()(torch.as_tensor(z.astype(np.float32))), 1).numpy()
+
+
+def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[str, Any]]:
+    import torch
+
+    from study.deployable import INPUT_NAME, fold_for_deployment, onnx_model
+
+    onnx, ort = _extra()
+    folded = fold_for_deployment(w.model, np.asarray(scaler["mean"]), np.asarray(scaler["std"]))
+    doc = (f"jetstudy tagger, trial {w.trial_id} epoch {w.epoch}: raw 16 HLF in, "
+           f"probabilities of {', '.join(CLASSES)} out")
+    onnx.save(onnx_model(folded, doc), str(tmp / "model.onnx"))
+    with warnings.catch_warnings():  # torch >= 2.10 calls torch.jit deprecated; still works
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.script(folded).save(str(tmp / "model.pt"))
+        scripted = torch.jit.load(str(tmp / "model.pt"))
+    x = _check_jets(scaler, CHECK_JETS)
+    want = _study_probabilities(w.model, scaler, x)
+    session = ort.InferenceSession(str(tmp / "model.onnx"), providers=["CPUExecutionProvider"])
+    got_onnx = session.run(None, {INPUT_NAME: x})[0]
+    with torch.no_grad():
+        got_ts = scripted(torch.as_tensor(x)).numpy()
+    diffs = {"onnxruntime": float(np.abs(got_onnx - want).max()),
+             "torchscript": float(np.abs(got_ts - want).max())}
+    worst = max(diffs.values())
+    if not np.isfinite(worst) or worst > TOLERANCE:
+        raise ExportError(f"the exported model disagrees with the study's by {worst:.3g} "
+                          f"(onnxruntime {diffs['onnxruntime']:.3g}, TorchScript "
+                          f"{diffs['torchscript']:.3g}; allowed {TOLERANCE:g}); nothing was "
+                          f"exported: please report this with the trial's config")
+    check = {"jets": CHECK_JETS, "what": "raw jets around the training means, clipped to the "
+             "training ranges; largest |p_exported - p_study| over jets and classes",
+             "max_abs_difference": diffs, "tolerance": TOLERANCE}
+    return folded, check
+
+
+def _sha256(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _check_out(out: Path, force: bool) -> None:
+    """Refuse a folder with anything jetstudy did not write there, and an earlier export
+    unless ``force``."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise ExportError(f"-o {out}: not a folder; give a new or empty folder")
+    entries = sorted(os.listdir(out)) if out.is_dir() else []
+    listed = (_read_json(out / MANIFEST) or {}).get("files", {}) if entries else {}
+    listed = listed if isinstance(listed, dict) else {}
+    ours = {n for n, digests in listed.items() if n in EXPORT_FILES and n in entries
+            and isinstance(digests, list) and not (out / n).is_symlink()
+            and _sha256(out / n) in digests}
+    foreign = [n for n in entries if n not in ours and n != MANIFEST and not n.startswith(_TMP)]
+    if foreign:
+        raise ExportError(
+            f"-o {out}: the folder holds files jetstudy export did not write, or changed since "
+            f"({_shown(foreign)}); give a new or empty folder with -o (jetstudy never "
+            f"overwrites your files)")
+    if ours and not force:
+        raise ExportError(f"-o {out}: the folder holds an earlier export; pass --force to "
+                          f"replace it, or give another folder with -o")
+
+
+def _write_manifest(out: Path, files: dict[str, list[str]], trial_id: str) -> None:
+    """Record the export's files, name -> accepted SHA-256s (atomically): before the files
+    are moved in with old and new contents (a kill midway leaves every file recorded), after
+    with the new ones only."""
+    tmp = out / f"{_TMP}manifest-{os.getpid()}"
+    tmp.write_text(json.dumps({"written_by": "jetstudy export", "trial_id": trial_id,
+                               "files": files}, indent=1) + "\n")
+    os.replace(tmp, out / MANIFEST)
+
+
+def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
+                 out: str | os.PathLike[str] | None = None, force: bool = False
+                 ) -> ExportOutcome:
+    """Export ``trial_id``'s best epoch (default: the study's best) of the study in
+    ``results`` into ``out`` (default ``<results>/export/<trial id>``); see the module doc.
+
+    >>> export_model("results/demo")                     # doctest: +SKIP
+    ExportOutcome(out=PosixPath('results/demo/export/3f2a9c1e'), trial_id='3f2a9c1e', ...)
+    """
+    results = _study(Path(results))
+    _extra()
+    w = _weights(results, trial_id)
+    scaler = _read_json(results / "scaler.json")
+    if not isinstance(scaler, dict) or list(scaler.get("features", [])) != list(HLF_FEATURES):
+        raise ExportError(f"{results / 'scaler.json'} is damaged or not in the README's "
+                          f"feature order; rerun the study")
+    target = Path(out) if out is not None else results / "export" / w.trial_id
+    _check_out(target, force)
+    target.mkdir(parents=True, exist_ok=True)
+    tmp = target / f"{_TMP}{os.getpid()}"
+    tmp.mkdir()
+    try:
+        folded, check = _build(w, scaler, tmp)
+        meta = _metadata(results, w, scaler, folded, check)
+        (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+        (tmp / "README.md").write_text(export_readme(meta))
+        new = {n: _sha256(tmp / n) or "" for n in EXPORT_FILES}
+        old = {n: _sha256(target / n) for n in EXPORT_FILES}
+        _write_manifest(target, {n: [d for d in (old[n], new[n]) if d] for n in new},
+                        w.trial_id)
+        for name in EXPORT_FILES:
+            os.replace(tmp / name, target / name)
+        _write_manifest(target, {n: [d] for n, d in new.items()}, w.trial_id)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    logger.info("exported trial %s epoch %d to %s", w.trial_id, w.epoch, target)
+    return ExportOutcome(target, w.trial_id, w.epoch, EXPORT_FILES,
+                         max(check["max_abs_difference"].values()))

@@ -1,0 +1,131 @@
+"""The ``README.md`` written beside an exported model: how to load it and hand it to hls4ml.
+
+Made from ``model.json``'s content alone, so it always describes the files beside it. The
+hls4ml part is written against hls4ml 1.3.0 (``hls4ml.utils.config.config_from_onnx_model``,
+``hls4ml.converters.convert_from_onnx_model``) and qonnx's ``cleanup_model``, as hls4ml's
+"ONNX and QONNX" front-end page describes them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["export_readme", "HLS4ML_VERSION", "input_integer_bits"]
+
+#: The hls4ml release whose API the README's conversion call was written against.
+HLS4ML_VERSION = "1.3.0"
+#: Activations hls4ml 1.3.0's ONNX front end maps to its own layers.
+_HLS4ML_ACTIVATIONS = ("relu", "leaky_relu", "elu", "prelu", "tanh")
+
+
+def input_integer_bits(ranges: dict[str, Any] | str) -> tuple[int, str] | None:
+    """Integer bits (sign included) a fixed-point input needs to hold every raw value seen in
+    training, and the feature that needs them; None when the ranges are unknown."""
+    if not isinstance(ranges, dict) or not ranges:
+        return None
+    name, largest = max(((f, max(abs(r["min"]), abs(r["max"]))) for f, r in ranges.items()),
+                        key=lambda item: item[1])
+    magnitude = math.floor(math.log2(largest)) + 1 if largest >= 1 else 0
+    return magnitude + 1, name
+
+
+def _metrics_line(meta: dict[str, Any]) -> str:
+    test = meta.get("test_metrics")
+    if isinstance(test, dict) and isinstance(test.get("model"), dict):
+        m = test["model"]
+        return (f"On the study's held-out test split ({test.get('n_test', '?')} jets): "
+                f"accuracy {m['accuracy']:.4f}, macro AUC {m['auc_macro']:.4f} "
+                f"(`model.json` → `test_metrics`, with errors).")
+    return f"Test metrics: none ({meta.get('test_metrics_note') or 'not evaluated'})."
+
+
+def _ranges_line(meta: dict[str, Any]) -> str:
+    bits = input_integer_bits(meta.get("input_ranges"))
+    if bits is None:
+        return ("The input ranges seen in training are unknown (the study was prepared before "
+                "jetstudy recorded them): check your inputs' largest values before choosing "
+                "a fixed-point input type.")
+    n, feature = bits
+    return (f"The inputs are **raw** values: the largest seen in training (`{feature}`) needs "
+            f"{n} integer bits with the sign, so the input layer needs e.g. "
+            f"`fixed<{n + 10},{n}>` rather than the default `fixed<16,6>` (every range: "
+            f"`model.json` → `input_ranges`).")
+
+
+def export_readme(meta: dict[str, Any]) -> str:
+    """The README text for the export described by ``meta`` (``model.json``)."""
+    arch = meta["architecture"]
+    trained = arch["trained"]
+    widths = "-".join(str(w) for w in trained["widths"]) or "none (logistic regression)"
+    activation = trained["activation"]
+    features = ", ".join(meta["input"]["features"])
+    classes = ", ".join(meta["output"]["classes"])
+    check = meta["check"]["max_abs_difference"]
+    hls_note = ("" if activation in _HLS4ML_ACTIVATIONS else
+                f"\nNote: `{activation}` is written with ONNX nodes (Erf/Sigmoid, Mul) that "
+                f"hls4ml {HLS4ML_VERSION} does not map to one activation layer; expect to "
+                f"retrain with relu, leaky_relu, elu, prelu or tanh for an FPGA.\n")
+    return f"""# Jet tagger exported by jetstudy
+
+Trial `{meta['trial_id']}`, best epoch {meta['best_epoch']} (weights from
+`{meta['weights_from']}` of the study `{meta['study']}`). Hidden layers {widths},
+activation `{activation}`, {arch['n_params']} trained parameters, {arch['multiplications']}
+multiplications per jet. {_metrics_line(meta)}
+
+| file | what |
+|---|---|
+| `model.onnx` | ONNX (opset {meta['onnx']['opset']}): input `{meta['input']['name']}` (jets, 16) float32, output `{meta['output']['name']}` (jets, 5) |
+| `model.pt` | the same network as TorchScript |
+| `model.json` | architecture, feature and class order, training config, test metrics, input ranges, the export's check |
+
+**Input**: the 16 raw (not standardised) high-level features, in this order: {features}.
+The study's standardisation is folded into the first layer, batch norm into the layer before
+it, dropout is removed. **Output**: the probabilities of {classes} (a softmax; rows sum to 1).
+Checked at export: both files agree with the study's own model (standardise, network, softmax)
+to {max(check.values()):.1e} on {meta['check']['jets']} jets (allowed {meta['check']['tolerance']:g}).
+
+## onnxruntime
+
+```python
+import numpy as np
+import onnxruntime as ort
+
+session = ort.InferenceSession("model.onnx")
+x = np.asarray(jets, dtype=np.float32)          # (n, 16) raw features, in the order above
+probabilities = session.run(None, {{"{meta['input']['name']}": x}})[0]   # (n, 5): {classes}
+```
+
+## torch
+
+```python
+import torch
+
+model = torch.jit.load("model.pt")   # torch >= 2.10 warns that torch.jit is deprecated; it loads
+with torch.no_grad():
+    probabilities = model(torch.as_tensor(x))
+```
+
+## hls4ml
+
+Written against hls4ml {HLS4ML_VERSION} and its ONNX front end, which reads the graph through
+qonnx (`pip install hls4ml qonnx`); each Linear layer is already a MatMul + Add, so only
+qonnx's clean-up is needed:
+
+```python
+import hls4ml
+from qonnx.core.modelwrapper import ModelWrapper
+from qonnx.util.cleanup import cleanup_model
+
+model = cleanup_model(ModelWrapper("model.onnx"))
+config = hls4ml.utils.config.config_from_onnx_model(
+    model, granularity="name", backend="Vitis", default_precision="fixed<16,6>")
+# set the input layer's precision for raw inputs (see below), then:
+hls_model = hls4ml.converters.convert_from_onnx_model(
+    model, output_dir="hls4ml_prj", backend="Vitis", io_type="io_parallel", hls_config=config)
+hls_model.compile()
+```
+
+{_ranges_line(meta)}
+Compare `hls_model.predict(x)` with onnxruntime's probabilities before synthesis.
+{hls_note}"""
