@@ -22,7 +22,7 @@ from trainables.errors import ConfigError
 from trainables.synth import synthetic_mark, write_synthetic
 
 __all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData",
-           "check_checkpoints", "training_ranges"]
+           "check_checkpoints", "training_ranges", "synthetic_names"]
 
 logger = logging.getLogger(__name__)
 
