@@ -44,8 +44,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.curve_stats import curve_summary
 from analysis.errors import AnalysisError
-from trainables.schema import CLASSES
+from analysis.reference_loss import Reference, known_reference
 
 __all__ = ["REGIMES", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
            "curve_summary", "assess_regimes", "classify_regimes"]
@@ -54,7 +55,6 @@ __all__ = ["REGIMES", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_
 REGIMES: tuple[str, ...] = ("underfit", "good", "overfit", "unstable", "undetermined")
 
 _DIVERGED_ERROR = re.compile(r"nan|inf|diverg|overflow", re.IGNORECASE)
-_SMOOTH = 3  # epochs in the running median the trend and the final losses are read from
 _NO_SE = "no standard errors in the table: relative thresholds only"
 
 
@@ -125,128 +125,6 @@ _LIMITS: dict[str, dict[str, Any]] = {
     "underfit_tolerance": _limit(0.0, 10.0), "prior_margin": _limit(0.0, 0.5),
     "auc_floor": _limit(0.5, 1.0), "min_epochs": _limit(2, integer=True),
 }
-
-
-@dataclass(frozen=True)
-class Reference:
-    """What the rules compare with: L* (``loss``, its ``se``, where it came from) and the prior
-    entropy H. ``source`` is ``user``, ``bayes``, ``proxy`` (the study's best val loss) or
-    ``none`` (no trial with a finite loss)."""
-
-    loss: float | None = None
-    se: float | None = None
-    source: str = "none"
-    prior_entropy: float = math.log(len(CLASSES))
-    prior_source: str = f"ln {len(CLASSES)} (no reference.json)"
-    proxy_trial: str | None = None
-
-    def describe(self) -> str:
-        """One sentence for the report."""
-        if self.loss is None:
-            return "no reference loss: no trial has a finite loss"
-        se = f" ± {self.se:.3g}" if self.se else ""
-        what = {
-            "user": f"the given regimes.reference_loss {self.loss:.4g}",
-            "bayes": f"the Bayes-optimal validation loss {self.loss:.4g}{se} of the synthetic jets",
-            "proxy": (f"a PROXY: the study's own best validation loss {self.loss:.4g} (trial "
-                      f"{self.proxy_trial}); no Bayes optimum is known and none was given "
-                      "(regimes.reference_loss), so the best trial can never be underfit"),
-        }[self.source]
-        return (f"Reference loss L* = {what}. Prior entropy H = {self.prior_entropy:.4f} nats "
-                f"({self.prior_source}).")
-
-
-def _finite(value: Any) -> float | None:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def known_reference(reference_json: Mapping[str, Any] | None,
-                    reference_loss: float | None = None) -> Reference:
-    """L* and H from ``reference.json`` and the user's ``regimes.reference_loss`` (which wins:
-    an explicit setting beats a default); L* stays None when neither gives one (the rules
-    then use the study's best as a proxy)."""
-    ref = reference_json or {}
-    h = _finite(ref.get("prior_entropy"))
-    prior = {"prior_entropy": h, "prior_source": "class frequencies of the training split"} \
-        if h is not None and h > 0 else {}
-    user = _finite(reference_loss)
-    if user is not None:
-        return Reference(loss=user, source="user", **prior)
-    bayes = _finite(ref.get("bayes_val_loss"))
-    if bayes is not None:
-        return Reference(loss=bayes, se=_finite(ref.get("bayes_val_loss_se")), source="bayes",
-                         **prior)
-    return Reference(**prior)
-
-
-def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
-    """The numbers one trial's curve gives the rules (rows sorted by epoch)."""
-    nonfinite = ~np.isfinite(e["train_loss"]) | ~np.isfinite(e["val_loss"])
-    out: dict[str, float] = {"n_epochs": float(e["epoch"].max()),
-                             "first_nonfinite_epoch": float(e.loc[nonfinite, "epoch"].min())
-                             if nonfinite.any() else np.nan}
-    last = e.iloc[-1]
-    out.update(last_train=last["train_loss"], last_val=last["val_loss"],
-               last_auc=last["val_auc"] if "val_auc" in e else np.nan,
-               train_se=last.get("train_loss_se", np.nan), val_se=last.get("val_loss_se", np.nan))
-    ok = e[~nonfinite]
-    if ok.empty:
-        return out
-    tail = ok.tail(_SMOOTH)
-    out["train"], out["val"] = tail["train_loss"].median(), tail["val_loss"].median()
-    smooth = ok[["train_loss", "val_loss"]].rolling(_SMOOTH, center=True, min_periods=1).median()
-    i = int(np.argmin(smooth["val_loss"].to_numpy()))
-    out.update(min_val=smooth["val_loss"].iloc[i], min_val_epoch=ok["epoch"].iloc[i],
-               train_at_min_val=smooth["train_loss"].iloc[i],
-               smooth_final_train=smooth["train_loss"].iloc[-1],
-               smooth_final_val=smooth["val_loss"].iloc[-1])
-    return out
-
-
-def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataFrame:
-    """Per trial, the few numbers the rules need, from the curve when there is one.
-
-    Columns: ``trial_id, has_curve, n_epochs, last_train, last_val, last_auc, train, val``
-    (judged finals: median of the last 3 finite epochs), ``train_se, val_se, min_val,
-    min_val_epoch, train_at_min_val`` (3-epoch running median), ``smooth_final_train,
-    smooth_final_val, first_nonfinite_epoch, table_nonfinite``. Without a curve they come from
-    the trials table's last-epoch columns (``min_val`` from ``best_val_loss``; no trend).
-    """
-    base = trials.set_index("trial_id")
-
-    def col(name: str) -> pd.Series:
-        return base[name] if name in base else pd.Series(np.nan, index=base.index)
-
-    out = pd.DataFrame(index=base.index)
-    out["has_curve"] = False
-    out["n_epochs"] = col("epochs")
-    out["last_train"] = out["train"] = base["train_loss"]
-    out["last_val"] = out["val"] = base["val_loss"]
-    out["last_auc"] = col("val_auc")
-    out["train_se"], out["val_se"] = col("train_loss_se"), col("val_loss_se")
-    out["min_val"] = np.fmin(col("best_val_loss"), base["val_loss"])
-    out["min_val_epoch"] = col("best_epoch")
-    for name in ("train_at_min_val", "smooth_final_train", "smooth_final_val",
-                 "first_nonfinite_epoch"):
-        out[name] = np.nan
-    out["table_nonfinite"] = ~np.isfinite(base["train_loss"]) | ~np.isfinite(base["val_loss"])
-    if epochs is not None and not epochs.empty:
-        e = epochs[epochs["trial_id"].isin(base.index)].sort_values(["trial_id", "epoch"])
-        stats = pd.DataFrame.from_dict(
-            {tid: _curve_stats(g) for tid, g in e.groupby("trial_id", sort=False)}, orient="index")
-        if not stats.empty:
-            ids = stats.index
-            out.loc[ids, ["min_val", "min_val_epoch", "train", "val"]] = np.nan
-            for name in stats.columns:  # SE and AUC unknown in the curve: the table's
-                keep = stats[name].notna() | (name not in ("train_se", "val_se", "last_auc"))
-                out.loc[ids[keep.to_numpy()], name] = stats.loc[keep, name].astype(float)
-            out.loc[ids, "has_curve"] = True
-            out.loc[ids, "table_nonfinite"] = False
-    return out.reset_index()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,82 @@
+"""The few numbers of a learning curve that the regime rules read (:mod:`analysis.regimes`).
+
+Final losses are the median of the last ``SMOOTH`` finite epochs (one spike is no verdict), the
+minimum and the trend are read on a centred running median of ``SMOOTH`` epochs (one low
+fluctuation is no minimum), and the standard errors are the last epoch's. Without a curve the
+numbers come from the trials table's last-epoch columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SMOOTH", "curve_summary"]
+
+SMOOTH = 3  # epochs in the running median the trend and the final losses are read from
+
+
+def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
+    """The numbers one trial's curve gives the rules (rows sorted by epoch)."""
+    nonfinite = ~np.isfinite(e["train_loss"]) | ~np.isfinite(e["val_loss"])
+    out: dict[str, float] = {"n_epochs": float(e["epoch"].max()),
+                             "first_nonfinite_epoch": float(e.loc[nonfinite, "epoch"].min())
+                             if nonfinite.any() else np.nan}
+    last = e.iloc[-1]
+    out.update(last_train=last["train_loss"], last_val=last["val_loss"],
+               last_auc=last["val_auc"] if "val_auc" in e else np.nan,
+               train_se=last.get("train_loss_se", np.nan), val_se=last.get("val_loss_se", np.nan))
+    ok = e[~nonfinite]
+    if ok.empty:
+        return out
+    tail = ok.tail(SMOOTH)
+    out["train"], out["val"] = tail["train_loss"].median(), tail["val_loss"].median()
+    smooth = ok[["train_loss", "val_loss"]].rolling(SMOOTH, center=True, min_periods=1).median()
+    i = int(np.argmin(smooth["val_loss"].to_numpy()))
+    out.update(min_val=smooth["val_loss"].iloc[i], min_val_epoch=ok["epoch"].iloc[i],
+               train_at_min_val=smooth["train_loss"].iloc[i],
+               smooth_final_train=smooth["train_loss"].iloc[-1],
+               smooth_final_val=smooth["val_loss"].iloc[-1])
+    return out
+
+
+def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataFrame:
+    """Per trial, the few numbers the rules need, from the curve when there is one.
+
+    Columns: ``trial_id, has_curve, n_epochs, last_train, last_val, last_auc, train, val``
+    (judged finals: median of the last 3 finite epochs), ``train_se, val_se, min_val,
+    min_val_epoch, train_at_min_val`` (3-epoch running median), ``smooth_final_train,
+    smooth_final_val, first_nonfinite_epoch, table_nonfinite``. Without a curve they come from
+    the trials table's last-epoch columns (``min_val`` from ``best_val_loss``; no trend).
+    """
+    base = trials.set_index("trial_id")
+
+    def col(name: str) -> pd.Series:
+        return base[name] if name in base else pd.Series(np.nan, index=base.index)
+
+    out = pd.DataFrame(index=base.index)
+    out["has_curve"] = False
+    out["n_epochs"] = col("epochs")
+    out["last_train"] = out["train"] = base["train_loss"]
+    out["last_val"] = out["val"] = base["val_loss"]
+    out["last_auc"] = col("val_auc")
+    out["train_se"], out["val_se"] = col("train_loss_se"), col("val_loss_se")
+    out["min_val"] = np.fmin(col("best_val_loss"), base["val_loss"])
+    out["min_val_epoch"] = col("best_epoch")
+    for name in ("train_at_min_val", "smooth_final_train", "smooth_final_val",
+                 "first_nonfinite_epoch"):
+        out[name] = np.nan
+    out["table_nonfinite"] = ~np.isfinite(base["train_loss"]) | ~np.isfinite(base["val_loss"])
+    if epochs is not None and not epochs.empty:
+        e = epochs[epochs["trial_id"].isin(base.index)].sort_values(["trial_id", "epoch"])
+        stats = pd.DataFrame.from_dict(
+            {tid: _curve_stats(g) for tid, g in e.groupby("trial_id", sort=False)}, orient="index")
+        if not stats.empty:
+            ids = stats.index
+            out.loc[ids, ["min_val", "min_val_epoch", "train", "val"]] = np.nan
+            for name in stats.columns:  # SE and AUC unknown in the curve: the table's
+                keep = stats[name].notna() | (name not in ("train_se", "val_se", "last_auc"))
+                out.loc[ids[keep.to_numpy()], name] = stats.loc[keep, name].astype(float)
+            out.loc[ids, "has_curve"] = True
+            out.loc[ids, "table_nonfinite"] = False
+    return out.reset_index()

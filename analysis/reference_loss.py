@@ -1,0 +1,79 @@
+"""The yardsticks the regime rules measure losses against: the reference loss L* and the prior
+entropy H (see :mod:`analysis.regimes`).
+
+L* is the user's ``regimes.reference_loss`` when given (an explicit setting beats a default),
+else the Bayes-optimal validation loss of synthetic jets from ``reference.json``, else the
+study's own best validation loss, which :mod:`analysis.regimes` fills in as a *proxy* and the
+report names as one. H is ``reference.json``'s prior entropy (class frequencies of the training
+split), else ln 5.
+
+>>> known_reference({"prior_entropy": 1.6, "bayes_val_loss": 0.49}).source
+'bayes'
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from trainables.schema import CLASSES
+
+__all__ = ["Reference", "known_reference"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """What the rules compare with: L* (``loss``, its ``se``, where it came from) and the prior
+    entropy H. ``source`` is ``user``, ``bayes``, ``proxy`` (the study's best val loss) or
+    ``none`` (no trial with a finite loss)."""
+
+    loss: float | None = None
+    se: float | None = None
+    source: str = "none"
+    prior_entropy: float = math.log(len(CLASSES))
+    prior_source: str = f"ln {len(CLASSES)} (no reference.json)"
+    proxy_trial: str | None = None
+
+    def describe(self) -> str:
+        """One sentence for the report."""
+        if self.loss is None:
+            return "no reference loss: no trial has a finite loss"
+        se = f" ± {self.se:.3g}" if self.se else ""
+        what = {
+            "user": f"the given regimes.reference_loss {self.loss:.4g}",
+            "bayes": f"the Bayes-optimal validation loss {self.loss:.4g}{se} of the synthetic jets",
+            "proxy": (f"a PROXY: the study's own best validation loss {self.loss:.4g} (trial "
+                      f"{self.proxy_trial}); no Bayes optimum is known and none was given "
+                      "(regimes.reference_loss), so the best trial can never be underfit"),
+        }[self.source]
+        return (f"Reference loss L* = {what}. Prior entropy H = {self.prior_entropy:.4f} nats "
+                f"({self.prior_source}).")
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def known_reference(reference_json: Mapping[str, Any] | None,
+                    reference_loss: float | None = None) -> Reference:
+    """L* and H from ``reference.json`` and the user's ``regimes.reference_loss`` (which wins:
+    an explicit setting beats a default); L* stays None when neither gives one (the rules
+    then use the study's best as a proxy)."""
+    ref = reference_json or {}
+    h = _finite(ref.get("prior_entropy"))
+    prior = {"prior_entropy": h, "prior_source": "class frequencies of the training split"} \
+        if h is not None and h > 0 else {}
+    user = _finite(reference_loss)
+    if user is not None:
+        return Reference(loss=user, source="user", **prior)
+    bayes = _finite(ref.get("bayes_val_loss"))
+    if bayes is not None:
+        return Reference(loss=bayes, se=_finite(ref.get("bayes_val_loss_se")), source="bayes",
+                         **prior)
+    return Reference(**prior)
