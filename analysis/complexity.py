@@ -32,6 +32,8 @@ class ComplexityCurve:
     points: pd.DataFrame
     bins: pd.DataFrame
     note: str
+    #: the regime rules' reference loss L* (``reference_loss`` of the regime table), if known
+    reference: float | None = None
 
 
 def complexity_curve(
@@ -76,4 +78,6 @@ def complexity_curve(
     bins["n"] = bins["n"].fillna(0).astype(int)
     centres = 10 ** ((edges[:-1] + edges[1:]) / 2)
     bins["n_params"] = bins["n_params"].fillna(pd.Series(centres, index=bins.index))
-    return ComplexityCurve(points=points, bins=bins.reset_index(drop=True), note=note)
+    ref = regimes["reference_loss"].dropna() if "reference_loss" in regimes else pd.Series([])
+    return ComplexityCurve(points=points, bins=bins.reset_index(drop=True), note=note,
+                           reference=float(ref.iloc[0]) if len(ref) else None)

@@ -173,6 +173,8 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     ax_loss.plot(bx, b["train_median"], "-o", color="tab:blue", ms=4, label="train, median")
     ax_loss.plot(bx, b["val_median"], "-o", color="tab:orange", ms=4, label="val, median")
     ax_loss.plot(b["n_params"], b["val_best"], ":", color="tab:red", label="val, best in bin")
+    if curve.reference is not None:
+        ax_loss.axhline(curve.reference, color="black", ls="--", lw=0.9, label="L* (reference)")
     ax_loss.set_xscale("log")
     ax_loss.set_ylabel("cross-entropy loss (nats)")
     ax_loss.legend(fontsize=7, ncol=2)

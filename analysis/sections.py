@@ -228,6 +228,10 @@ def _map_regularisation(r: ReportState) -> Section:
                    lines=[f"Not shown: {'; '.join(left_out)}."] if left_out else [])
 
 
+_REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "as given in regimes:",
+                    "proxy": "a proxy: the study's best val loss"}
+
+
 def _complexity(r: ReportState) -> Section:
     from analysis import plots
 
@@ -235,8 +239,9 @@ def _complexity(r: ReportState) -> Section:
     name = r.figure("complexity.png", plots.complexity_figure(c))
     caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}; "
                "unstable and undetermined trials left out); lines: medians per half-decade, "
-               "at the median size of the bin's trials, broken where a bin has none; lower "
-               "panel: the generalisation gap val - train.")
+               "at the median size of the bin's trials, broken where a bin has none; dashed: "
+               f"L*, {_REFERENCE_WORDS.get(r.reference.source, 'none known')}; lower panel: the "
+               "generalisation gap val - train.")
     return Section("Complexity curve", figure=name, caption=caption)
 
 

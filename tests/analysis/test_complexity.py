@@ -32,6 +32,12 @@ def test_binned_medians_and_gap():
     assert c.bins["n_params"].tolist() == [110, 1050, 11_000]  # where the trials are
 
 
+def test_reference_loss_comes_from_the_regime_table():
+    trials, regimes = _tables(["completed"] * 6)
+    assert complexity_curve(trials, regimes).reference is None
+    assert complexity_curve(trials, regimes.assign(reference_loss=0.49)).reference == 0.49
+
+
 def test_no_median_where_no_trial_exists():
     trials, regimes = _tables(["completed"] * 6)
     trials["n_params"] = [100, 120, 150, 110, 10_000, 12_000]  # nothing between 316 and 10k
