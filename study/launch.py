@@ -190,7 +190,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except BaseException:
         if created:  # bad data: leave no half-made study to trip over when rerun
-            abandon_study_folder(folder)
+            abandon_study_folder(folder, created)
         raise
 
 

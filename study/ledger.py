@@ -9,6 +9,7 @@ repeats its last result. Lives in an importable module because Tune pickles call
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ray.tune import Callback
@@ -16,6 +17,8 @@ from ray.tune import Callback
 from trainables.trialfiles import ended_marker
 
 __all__ = ["TrialLedger"]
+
+logger = logging.getLogger(__name__)
 
 
 class TrialLedger(Callback):
@@ -26,5 +29,9 @@ class TrialLedger(Callback):
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         marker = ended_marker(self.state_dir, trial.trial_id)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(f"{trial.last_result.get('epoch', 0)}\n")
+        try:  # a bookkeeping write must never fail the trial it records
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(f"{trial.last_result.get('epoch', 0)}\n")
+        except OSError as exc:
+            logger.warning("trial %s: could not write its 'ended' marker (%s); a resume after "
+                           "a crash may repeat its last result", trial.trial_id, exc)

@@ -63,9 +63,10 @@ def _entries(folder: Path) -> list[str]:
         return []
 
 
-def claim_study_folder(folder: Path) -> None:
+def claim_study_folder(folder: Path) -> list[Path]:
     """Create the study folder with its mark, or accept an existing one that is jetstudy's
-    (marked, or holding a study); a folder with anything else in it belongs to the user."""
+    (marked, or holding a study); a folder with anything else in it belongs to the user.
+    Returns the folders this call created (the study folder, then any missing parents)."""
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise ConfigError(f"storage.name {folder.name!r}: {folder} is a file or a link, not a "
                           f"study folder; set another storage.name")
@@ -77,10 +78,12 @@ def claim_study_folder(folder: Path) -> None:
             f"storage.name {folder.name!r}: {folder} already holds files jetstudy did not "
             f"write ({shown}); set storage.name to a new folder name (jetstudy never writes "
             f"into a folder of yours)")
+    created = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     mark = folder / STUDY_MARK
     if not mark.exists():
         mark.write_text("made by jetstudy: the study folder (see README 'Results layout')\n")
+    return created
 
 
 class FileRecord:
@@ -131,9 +134,10 @@ class FileRecord:
         self.path.unlink(missing_ok=True)
 
 
-def abandon_study_folder(folder: Path) -> None:
+def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> None:
     """Undo :func:`claim_study_folder` for a study that never started (no ``config.yaml``):
-    remove the mark and the folder, only if nothing else is left in it."""
+    remove the mark and the folder, only if nothing else is left in it, and the parents that
+    :func:`claim_study_folder` ``created`` (e.g. ``results_dir``) while they are empty."""
     if (folder / "config.yaml").exists():
         return
     if _entries(folder) != [STUDY_MARK]:  # e.g. synthetic jets already written: keep it,
@@ -142,4 +146,9 @@ def abandon_study_folder(folder: Path) -> None:
     try:
         folder.rmdir()
     except OSError:  # something appeared meanwhile: keep it
-        pass
+        return
+    for parent in (created or [])[1:]:
+        try:
+            parent.rmdir()
+        except OSError:  # not empty (another study, the user's files): keep it
+            return

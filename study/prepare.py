@@ -33,10 +33,10 @@ def results_folder(cfg: StudyConfig) -> Path:
     return study_folder(cfg.storage.results_dir, name)
 
 
-def check_folder(folder: Path, resume: bool) -> bool:
+def check_folder(folder: Path, resume: bool) -> list[Path]:
     """Refuse to mix two studies in one folder, to resume one that is not there, or to write
     into a folder of the user's; then claim the folder (:func:`study.paths.claim_study_folder`).
-    Returns True when this call created the folder."""
+    Returns the folders this call created (empty: none; see ``claim_study_folder``)."""
     existing = folder / "config.yaml"
     if resume and not existing.is_file():
         raise ConfigError(f"--resume: {folder} holds no study (no config.yaml); check "
@@ -44,9 +44,7 @@ def check_folder(folder: Path, resume: bool) -> bool:
     if not resume and existing.exists():
         raise ConfigError(f"storage.name {folder.name!r}: {folder} already holds a study; "
                           f"pass --resume to continue it, or set another storage.name")
-    created = not folder.exists()
-    claim_study_folder(folder)
-    return created
+    return claim_study_folder(folder)
 
 
 def write_config(cfg: StudyConfig, folder: Path) -> None:

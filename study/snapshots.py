@@ -36,6 +36,7 @@ class TableSnapshots(Callback):
         self.min_gap_s = min_gap_s  # trial endings come in bursts: at most one write per gap
         self._last = 0.0
         self._cost = 0.0  # seconds the last snapshot took
+        self._failing = False  # the last snapshot failed (warned once until one succeeds)
 
     def _write(self, trials: list, due_after: float) -> None:
         now = time.monotonic()
@@ -44,17 +45,32 @@ class TableSnapshots(Callback):
         if now - self._last < max(due_after, 20 * self._cost):
             return
         self._last = now
-        try:
-            tables = build_tables(from_live_trials(trials), self.cfg,
-                                  str(self.folder / "trials"), with_orphans=False)
-        except Exception as exc:  # a snapshot must never stop the study
-            logger.warning("table snapshot skipped: %s", exc)
+        try:  # a snapshot must never fail a trial or stop the study
+            trials_table, epochs_table = build_tables(
+                from_live_trials(trials), self.cfg, str(self.folder / "trials"),
+                with_orphans=False)
+            if len(trials_table):
+                write_table(trials_table, self.folder, "trials")
+                write_table(epochs_table, self.folder, "epochs")
+        except Exception as exc:
+            self._failed(exc)
             return
-        trials_table, epochs_table = tables
-        if len(trials_table):
-            write_table(trials_table, self.folder, "trials")
-            write_table(epochs_table, self.folder, "epochs")
+        if self._failing:
+            logger.warning("table snapshots of %s are written again", self.folder)
+            self._failing = False
         self._cost = time.monotonic() - now
+
+    def _failed(self, exc: Exception) -> None:
+        """Warn once per run of failures (not at every snapshot); the trials go on."""
+        if self._failing:
+            logger.debug("table snapshot skipped again: %s", exc)
+            return
+        self._failing = True
+        where = f"{exc.filename}: " if isinstance(exc, OSError) and exc.filename else ""
+        reason = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc))
+        logger.warning("live table snapshots of %s cannot be written (%s%s); the trials go "
+                       "on, and the final tables are written when the study ends: check that "
+                       "the study folder is writable", self.folder, where, reason)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         self._write(trials, self.interval_s)
