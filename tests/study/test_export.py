@@ -277,3 +277,32 @@ def test_missing_extra_names_the_pip_command(study, tmp_path: Path,
     with pytest.raises(ExportError, match=r"pip install 'jetstudy\[export\]'"):
         export_model(study["folder"], out=tmp_path / "o")
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_export_of_a_real_study_from_the_command_line(tmp_path: Path, capsys) -> None:
+    """A real (tiny) Ray study with batch norm and PReLU, then `jetstudy export RESULTS`:
+    the files are there and reproduce the study's saved test predictions."""
+    from study.launch import run_study
+
+    cfg = make_small_config(tmp_path, "real", data={"synthetic_jets": 3000},
+                            space={"activations": ["prelu"], "batch_norm": [True]},
+                            search={"num_trials": 2, "max_concurrent": 2},
+                            scheduler={"type": "fifo", "max_epochs": 2})
+    outcome = run_study(cfg)
+    assert main(["export", str(outcome.folder)]) == 0
+    best = json.loads((outcome.folder / "best" / "test_metrics.json").read_text())
+    out = outcome.folder / "export" / best["trial_id"]
+    assert f"exported trial {best['trial_id']}" in capsys.readouterr().out
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [MANIFEST, "README.md", "model.json", "model.onnx", "model.pt"])
+    d = cfg.data
+    splits = split_jets(load_jets(str(outcome.folder / "data")), d.val_fraction,
+                        d.test_fraction, d.split_seed)
+    saved = pd.read_parquet(outcome.folder / "best" / "test_predictions.parquet")
+    want = saved[[f"p_{c}" for c in CLASSES]].to_numpy()
+    for got in _outputs(out, splits.x_test_raw):
+        assert np.abs(got - want).max() < TOL
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["best_epoch"] == best["epoch"] and meta["test_metrics"] == best
+    assert isinstance(meta["input_ranges"], dict)
