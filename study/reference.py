@@ -5,8 +5,10 @@
 * on synthetic data, the Bayes-optimal classifier (the generator's exact posterior,
   :func:`trainables.synth.bayes_posterior`) on the validation jets: ``bayes_val_loss`` (with
   its standard error ``bayes_val_loss_se``, per-jet spread / sqrt(n)) and ``bayes_val_acc``:
-  the lowest validation loss and best accuracy any tagger can reach on these very jets.
-  ``null`` on real data.
+  the lowest validation loss and best accuracy any tagger can reach on these very jets;
+  and on the training jets ``bayes_train_loss`` (``bayes_train_loss_se``): the regime rules
+  compare the training loss with it (same jets) and take the two splits' own difference in
+  difficulty out of the val - train gap. ``null`` on real data.
 
 The analysis reads it back as ``StudyTables.reference`` (docs/results_layout.md).
 """
@@ -47,13 +49,28 @@ def loss_mean_se(labels: np.ndarray, probs: np.ndarray) -> tuple[float, float]:
     return float(per_jet.mean()), se
 
 
+def _bayes_train(splits: JetSplits) -> dict[str, Any]:
+    """The Bayes loss on the training jets, raw features recovered from the standardised ones
+    (float32 rounding changes the posterior by far less than its standard error)."""
+    scaler = splits.scaler
+    raw = splits.x_train.astype(np.float64) * np.asarray(scaler.std) + np.asarray(scaler.mean)
+    probs = bayes_posterior(raw)
+    ok = np.isfinite(probs).all(axis=1)
+    if not ok.any():
+        return {}
+    loss, se = loss_mean_se(np.asarray(splits.y_train, dtype=np.int64)[ok], probs[ok])
+    return {"bayes_train_loss": loss, "bayes_train_loss_se": se}
+
+
 def reference_numbers(splits: JetSplits, synthetic: bool) -> dict[str, Any]:
     """``reference.json``'s content for these splits (see the module docstring)."""
     out: dict[str, Any] = {"prior_entropy": prior_entropy(splits.y_train),
                            "n_classes": len(CLASSES), "bayes_val_loss": None,
-                           "bayes_val_loss_se": None, "bayes_val_acc": None}
+                           "bayes_val_loss_se": None, "bayes_val_acc": None,
+                           "bayes_train_loss": None, "bayes_train_loss_se": None}
     if not synthetic:
         return out
+    out.update(_bayes_train(splits))
     labels = np.asarray(splits.y_val, dtype=np.int64)
     probs = bayes_posterior(splits.x_val_raw)
     ok = np.isfinite(probs).all(axis=1)

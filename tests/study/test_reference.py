@@ -40,7 +40,7 @@ def test_prepare_writes_the_bayes_reference_of_the_validation_jets(tmp_path: Pat
     ref = json.loads((tmp_path / "reference.json").read_text())
     splits = prepared.splits
     assert set(ref) == {"prior_entropy", "n_classes", "bayes_val_loss", "bayes_val_loss_se",
-                        "bayes_val_acc"}
+                        "bayes_val_acc", "bayes_train_loss", "bayes_train_loss_se"}
     assert ref["n_classes"] == 5
     assert ref["prior_entropy"] == pytest.approx(prior_entropy(splits.y_train))
     # the raw validation features are the ones the standardised split came from
@@ -51,11 +51,17 @@ def test_prepare_writes_the_bayes_reference_of_the_validation_jets(tmp_path: Pat
     # the Bayes classifier beats guessing the priors, by far more than its standard error
     assert ref["bayes_val_loss"] + 10 * ref["bayes_val_loss_se"] < ref["prior_entropy"]
     assert 0 < ref["bayes_val_loss_se"] < 0.05 and 0.2 < ref["bayes_val_acc"] <= 1
+    # the same on the training jets, from raw features the scaler gives back
+    raw_train = splits.x_train.astype(np.float64) * splits.scaler.std + splits.scaler.mean
+    expected = loss_mean_se(splits.y_train, bayes_posterior(raw_train))
+    assert ref["bayes_train_loss"] == pytest.approx(expected[0], rel=1e-5)
+    assert ref["bayes_train_loss_se"] < ref["bayes_val_loss_se"]  # 3x the jets
+    assert abs(ref["bayes_train_loss"] - ref["bayes_val_loss"]) < 5 * ref["bayes_val_loss_se"]
 
 
 def test_real_data_has_no_bayes_reference(tmp_path: Path) -> None:
     prepared = prepare_data(_cfg(3000), tmp_path)
     ref = reference_numbers(prepared.splits, synthetic=False)
     assert ref["bayes_val_loss"] is None and ref["bayes_val_loss_se"] is None
-    assert ref["bayes_val_acc"] is None
+    assert ref["bayes_val_acc"] is None and ref["bayes_train_loss"] is None
     assert ref["prior_entropy"] == pytest.approx(prior_entropy(prepared.splits.y_train))
