@@ -22,7 +22,9 @@ from typing import Any
 
 import torch
 
-__all__ = ["save_state", "load_checkpoint", "save_best", "sync_best"]
+from trainables.trialfiles import append_epoch, best_path, state_path
+
+__all__ = ["save_state", "load_checkpoint", "save_best", "sync_best", "write_epoch"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,3 +66,20 @@ def sync_best(path: Path, state: dict[str, Any]) -> None:
         except Exception:  # unreadable: rewrite it
             logger.warning("%s is unreadable; rewriting it from the trial's state", path)
     save_best(path, best, state["arch"])
+
+
+def write_epoch(state_dir: str, trial_id: str, metrics: dict[str, Any], *,
+                state: dict[str, Any] | None = None, best: dict[str, Any] | None = None,
+                arch: dict[str, Any] | None = None, **extra: Any) -> None:
+    """One epoch's files, in this order: ``best.pt`` when ``best`` (the epoch improved the
+    best; ``arch`` its architecture), the epoch's line (``metrics`` and ``extra``), then
+    ``state.pt`` when ``state`` is given. So the epoch log never names a best epoch whose
+    weights are not on disk, whatever ``checkpoint_every`` says. Used by the self-training
+    trial and the pack alike."""
+    if best is not None:
+        if arch is None:
+            raise ValueError("write_epoch: a new best needs its arch")
+        save_best(best_path(state_dir, trial_id), best, arch)
+    append_epoch(state_dir, trial_id, metrics, **extra)
+    if state is not None:
+        save_state(state, state_path(state_dir, trial_id))

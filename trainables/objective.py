@@ -28,7 +28,7 @@ MODES: tuple[str, ...] = ("min", "max")
 
 def is_finite_number(value: Any) -> bool:
     """A real, finite number (bools, None, NaN, infinities, pandas' NA and strings are not)."""
-    if isinstance(value, bool) or value is None:
+    if value is None or isinstance(value, (bool, str, bytes)):
         return False
     try:
         return math.isfinite(float(value))

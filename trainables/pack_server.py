@@ -41,13 +41,13 @@ import numpy as np
 import torch
 
 from trainables.bookkeeping import EpochBook
-from trainables.checkpoint import load_checkpoint, save_best, save_state, sync_best
+from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
 from trainables.loop import TrainSettings, TrialData, arch_from_params, epoch_book
 from trainables.model import count_flops, count_params
 from trainables.packed import PackedTrainer
 from trainables.packed_trial import NO_SLOT
 from trainables.trial import pick_device
-from trainables.trialfiles import append_epoch, best_path, has_ended, state_path, trial_seed
+from trainables.trialfiles import best_path, has_ended, state_path, trial_seed
 
 __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
 
@@ -299,17 +299,11 @@ class PackServer:
             checkpoint = {"trainer": {k: state[k] for k in ("model", "optimizer", "epoch")},
                           "best": best, "arch": state["arch"], "elapsed_s": metrics["time_s"],
                           "last_metrics": metrics}
-
-        def write() -> None:
-            d = self.settings.state_dir
-            if new_best_arch is not None:  # first: the log never names a best without weights
-                save_best(best_path(d, trial_id), best, new_best_arch)
-            append_epoch(d, trial_id, metrics, device=self.device.type, packed=True)
-            if checkpoint is not None:
-                save_state(checkpoint, state_path(d, trial_id))
-
         self._pending_writes = [w for w in self._pending_writes if not w.done()]
-        self._pending_writes.append(self._writer.submit(write))
+        self._pending_writes.append(self._writer.submit(
+            write_epoch, self.settings.state_dir, trial_id, metrics, state=checkpoint,
+            best=best if new_best_arch is not None else None, arch=new_best_arch,
+            device=self.device.type, packed=True))
         return self._pending_writes[-1:]
 
     def _flush(self) -> None:

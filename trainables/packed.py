@@ -111,6 +111,9 @@ class PackedTrainer:
         self._live = torch.zeros(size, dtype=torch.bool, device=dev)  # a model's own numbers
         self._gate = torch.zeros(capacity, max_depth, max_width, device=dev)
         self._slots: dict[int, _Slot] = {}
+        # torch.optim.Adam's param group layout for state(); built once here, since the first
+        # optimiser a process builds imports torch._dynamo (seconds), which would stall a round
+        self._adam_group = torch.optim.Adam([torch.zeros(1)]).state_dict()["param_groups"][0]
 
     # ------------------------------------------------------------------ slots
 
@@ -167,7 +170,7 @@ class PackedTrainer:
         s = self._slot(slot)
         model, exp_avg, exp_avg_sq = ({k: v.cpu().clone() for k, v in self._own(slot, t).items()}
                                       for t in (self._param, self._exp_avg, self._exp_avg_sq))
-        group = torch.optim.Adam([torch.zeros(1)], lr=s.hp.lr).state_dict()["param_groups"][0]
+        group = {**self._adam_group, "lr": s.hp.lr}
         if self.device.type == "cuda":
             group["fused"] = True  # as Trainer's optimiser on CUDA
         optimizer = {"state": {j: {"step": torch.tensor(float(s.step)), "exp_avg": exp_avg[k],

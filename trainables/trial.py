@@ -15,13 +15,13 @@ from typing import Any
 import torch
 from ray import tune
 
-from trainables.checkpoint import load_checkpoint, save_best, save_state, sync_best
+from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
 from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
                              hyperparams_from_params)
-from trainables.trialfiles import (BEST_FILE, STATE_FILE, append_epoch, for_tune, has_ended,
-                                   trial_folder, trial_seed)
+from trainables.trialfiles import (BEST_FILE, STATE_FILE, for_tune, has_ended, trial_folder,
+                                   trial_seed)
 
-__all__ = ["run_trial", "pick_device", "save_state"]
+__all__ = ["run_trial", "pick_device"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     arch = arch_from_params(config, n_inputs=data.x_train.shape[1])
     hp = hyperparams_from_params(config)
     folder = trial_folder(settings.state_dir, trial_id, config)
-    path, best_file = folder / STATE_FILE, folder / BEST_FILE
+    path = folder / STATE_FILE
     resume_state = None
     if path.is_file():
         resume_state = load_checkpoint(path, map_location=device)
@@ -75,16 +75,14 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
                      settings.max_epochs, converged=bool(last.get("converged"))):
             tune.report(for_tune(last))  # nothing left to train
             return
-        sync_best(best_file, resume_state)  # epochs after the state are trained again
+        sync_best(folder / BEST_FILE, resume_state)  # epochs after it are trained again
     trainer = Trainer(arch, hp, settings, data, device, seed=trial_seed(settings.seed, trial_id))
 
     def report(metrics: dict[str, Any], state: dict[str, Any] | None,
                best: dict[str, Any] | None) -> None:
-        if best is not None:  # first: the epoch log never names a best epoch without weights
-            save_best(best_file, best, trainer.arch.to_dict())
-        append_epoch(settings.state_dir, trial_id, metrics, device=device.type)
-        if state is not None:
-            save_state({**state, "last_metrics": metrics}, path)
+        write_epoch(settings.state_dir, trial_id, metrics, best=best, arch=trainer.arch.to_dict(),
+                    state=None if state is None else {**state, "last_metrics": metrics},
+                    device=device.type)
         tune.report(for_tune(metrics))
 
     fit(trainer, report, resume_state)

@@ -9,11 +9,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from study.evaluate import BestEpochMismatch, load_best_model
+from study.tables import epoch_rows, epochs_frame, trial_row
+from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
 from trainables.loop import (Hyperparams, Trainer, TrainSettings, TrialData, TrialDiverged,
                              arch_from_params, fit)
 from trainables.model import MLPArch, weight_matrices
 from trainables.trial import pick_device
-from trainables.trialfiles import trial_seed
+from trainables.trialfiles import best_path, read_epochs, state_path, trial_seed
 
 CPU = torch.device("cpu")
 PARAMS = {"depth": 2, "width_0": 32, "width_1": 16, "dropout": 0.0, "activation": "relu",
@@ -77,6 +80,132 @@ def test_train_loss_is_measured_in_eval_mode(small_trial_data: TrialData) -> Non
     assert reports[-1]["train_loss"] == pytest.approx(expected, rel=1e-4)
     # with dropout 0.5 the train-mode running loss is visibly worse than the eval-mode loss
     assert reports[-1]["train_loss_running"] > reports[-1]["train_loss"] + 0.02
+
+
+def test_losses_carry_their_standard_errors_on_the_whole_training_split(
+        small_trial_data: TrialData) -> None:
+    def per_jet(trainer: Trainer, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        trainer.model.eval()
+        with torch.no_grad():
+            return F.cross_entropy(trainer.model(torch.tensor(x)), torch.tensor(y),
+                                   reduction="none").double().numpy()
+
+    for cap, n_train in ((None, len(small_trial_data.x_train)), (1000, 1000)):
+        settings = TrainSettings(max_epochs=1, batch_size=256, train_eval_jets=cap)
+        reports, _, trainer = _run(small_trial_data, settings, arch_from_params(PARAMS),
+                                   Hyperparams(lr=3e-3))
+        train = per_jet(trainer, small_trial_data.x_train[:n_train],
+                        small_trial_data.y_train[:n_train])
+        val = per_jet(trainer, small_trial_data.x_val, small_trial_data.y_val)
+        r = reports[-1]
+        assert r["train_loss"] == pytest.approx(train.mean(), rel=1e-5)
+        assert r["train_loss_se"] == pytest.approx(train.std(ddof=1) / np.sqrt(n_train), rel=1e-4)
+        assert r["val_loss_se"] == pytest.approx(val.std(ddof=1) / np.sqrt(len(val)), rel=1e-4)
+        assert 0 < r["val_loss_se"] < 0.05
+
+
+class ScriptedTrainer(Trainer):
+    """A real trainer whose validation loss follows a script, to place the best epoch."""
+
+    def __init__(self, *args: object, val_losses: list[float], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.val_losses = val_losses
+
+    def evaluate(self) -> dict[str, float]:
+        return {**super().evaluate(), "val_loss": self.val_losses[self.epoch - 1]}
+
+
+def _scripted(data: TrialData, settings: TrainSettings, val_losses: list[float]) -> Trainer:
+    return ScriptedTrainer(arch_from_params(PARAMS), Hyperparams(lr=3e-3), settings, data, CPU,
+                           seed=5, val_losses=val_losses)
+
+
+def test_patience_stops_a_trial_that_no_longer_improves(small_trial_data: TrialData) -> None:
+    settings = TrainSettings(max_epochs=10, batch_size=512, checkpoint_every=10, patience=3)
+    reports: list[dict] = []
+    states: list[dict | None] = []
+    bests: list[dict | None] = []
+    trainer = _scripted(small_trial_data, settings, [0.9, 0.5, 0.7, 0.6, 0.55, 0.4, 0.3])
+    fit(trainer, lambda m, s, b: (reports.append(m), states.append(s), bests.append(b)))
+    assert [r["epoch"] for r in reports] == [1, 2, 3, 4, 5]  # 3 epochs without a better 0.5
+    assert reports[-1]["converged"] is True
+    assert not any("converged" in r for r in reports[:-1])
+    assert [s is not None for s in states] == [False] * 4 + [True]  # the last one checkpoints
+    assert [b is not None for b in bests] == [True, True, False, False, False]
+    assert states[-1]["best"]["epoch"] == 2
+    # a converged trial resumed from its state trains no more
+    again: list[dict] = []
+    fit(_scripted(small_trial_data, settings, [0.1] * 10), lambda m, s, b: again.append(m),
+        {**states[-1], "last_metrics": reports[-1]})
+    assert again == []
+    # without patience the same trial runs to max_epochs
+    reports.clear()
+    fit(_scripted(small_trial_data, dataclasses.replace(settings, patience=None, max_epochs=7),
+                  [0.9, 0.5, 0.7, 0.6, 0.55, 0.4, 0.3]), lambda m, s, b: reports.append(m))
+    assert len(reports) == 7 and not any(r.get("converged") for r in reports)
+
+
+def _files_report(settings: TrainSettings, trainer: Trainer, trial_id: str, stop_at: int,
+                  weights: dict[int, dict]) -> object:
+    """What the self-training trial does with each epoch (trainables.trial.run_trial), with
+    Tune's stop (ASHA, time budget) at epoch ``stop_at``."""
+    def report(metrics: dict, state: dict | None, best: dict | None) -> None:
+        weights[metrics["epoch"]] = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+        write_epoch(settings.state_dir, trial_id, metrics, best=best,
+                    arch=trainer.arch.to_dict(),
+                    state=None if state is None else {**state, "last_metrics": metrics})
+        if metrics["epoch"] == stop_at:
+            raise StopIteration  # Tune ends the trial's thread in tune.report
+
+    return report
+
+
+def test_best_weights_exist_when_a_trial_stops_between_checkpoints(
+        small_trial_data: TrialData, tmp_path) -> None:
+    settings = TrainSettings(max_epochs=10, batch_size=512, checkpoint_every=5,
+                             state_dir=str(tmp_path))
+    (tmp_path / "t").mkdir()
+    trainer = _scripted(small_trial_data, settings, [0.9, 0.5, 0.7])
+    weights: dict[int, dict] = {}
+    with pytest.raises(StopIteration):
+        fit(trainer, _files_report(settings, trainer, "t", 3, weights))
+    assert not state_path(str(tmp_path), "t").exists()  # stopped before its first checkpoint
+    record = load_checkpoint(best_path(str(tmp_path), "t"))
+    assert record["epoch"] == 2 and record["value"] == 0.5
+    for key, value in weights[2].items():
+        assert torch.equal(record["model"][key], value)
+    assert not all(torch.equal(weights[2][k], weights[3][k]) for k in weights[2])
+    # the table names epoch 2, and the evaluation reads exactly epoch 2
+    row = trial_row("t", PARAMS, epochs_frame(epoch_rows("t", read_epochs(str(tmp_path), "t"))),
+                    status="stopped", error="", max_epochs=10, max_depth=2, metric="val_loss",
+                    mode="min", batch_size=512)
+    assert row["best_epoch"] == 2 and row["epochs"] == 3
+    model, arch, epoch = load_best_model(state_path(str(tmp_path), "t"), row["best_epoch"])
+    assert epoch == 2 and arch == trainer.arch
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, weights[2][key])
+    with pytest.raises(BestEpochMismatch, match="names epoch 3 .* weights are of epoch 2"):
+        load_best_model(state_path(str(tmp_path), "t"), expected_epoch=3)
+
+
+def test_a_resumed_trial_puts_best_weights_back_in_step_with_its_state(
+        small_trial_data: TrialData, tmp_path) -> None:
+    """Epochs after the last state are trained again on resume: a best.pt written by them
+    (here epoch 3) is replaced by the state's own best (epoch 1)."""
+    settings = TrainSettings(max_epochs=10, batch_size=512, checkpoint_every=2,
+                             state_dir=str(tmp_path))
+    (tmp_path / "t").mkdir()
+    trainer = _scripted(small_trial_data, settings, [0.5, 0.7, 0.4])
+    weights: dict[int, dict] = {}
+    with pytest.raises(StopIteration):
+        fit(trainer, _files_report(settings, trainer, "t", 3, weights))
+    state = load_checkpoint(state_path(str(tmp_path), "t"))
+    best_file = best_path(str(tmp_path), "t")
+    assert state["trainer"]["epoch"] == 2 and load_checkpoint(best_file)["epoch"] == 3
+    sync_best(best_file, state)
+    record = load_checkpoint(best_file)
+    assert record["epoch"] == 1
+    assert all(torch.equal(record["model"][k], v) for k, v in weights[1].items())
 
 
 def test_resume_from_a_state_continues_identically(small_trial_data: TrialData) -> None:

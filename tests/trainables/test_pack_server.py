@@ -5,6 +5,7 @@ Ray starts once for the module. Each test gets its own pack and its own trial fo
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -21,9 +22,9 @@ from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params
                              hyperparams_from_params)
 from trainables.pack_server import PackServer
 from trainables.packed import PACKED_ACTIVATIONS
-from trainables.trial import save_state
-from trainables.trialfiles import (EPOCHS_FILE, ended_marker, read_epochs, state_path,
-                                   trial_seed)
+from trainables.checkpoint import load_checkpoint, save_state
+from trainables.trialfiles import (EPOCHS_FILE, best_path, ended_marker, read_epochs,
+                                   state_path, trial_seed)
 
 CONFIG = {"depth": 2, "width_0": 16, "width_1": 8, "dropout": 0.0, "l1": 1e-5, "l2": 1e-5,
           "lr": 3e-3, "activation": "relu", "batch_norm": False}
@@ -102,6 +103,46 @@ def test_a_trial_trains_epoch_by_epoch_with_its_own_files(small_trial_data: Tria
     assert trainer.evaluate()["val_loss"] == pytest.approx(metrics[-1]["val_loss"], rel=1e-5)
     ray.get(pack.release.remote("t1"))
     assert ray.get(pack.stats.remote())["members"] == 0
+
+
+def test_best_weights_are_written_between_checkpoints(small_trial_data: TrialData,
+                                                       tmp_path: Path) -> None:
+    """checkpoint_every governs the resumable state only: after every epoch the trial's
+    best.pt holds the best epoch so far, and that is what the evaluation reads."""
+    settings = dataclasses.replace(_settings(tmp_path, max_epochs=10), checkpoint_every=5)
+    pack = _pack(small_trial_data, settings)
+    _folder(settings, "b")
+    ray.get(pack.register.remote("b", {**CONFIG, "lr": 3e-2}))
+    metrics = []
+    for _ in range(3):
+        metrics.append(ray.get(pack.next_epoch.remote("b")))
+        best = min(metrics, key=lambda m: m["val_loss"])
+        record = load_checkpoint(best_path(settings.state_dir, "b"))
+        assert record["epoch"] == best["epoch"] and record["value"] == best["val_loss"]
+        assert read_epochs(settings.state_dir, "b")[-1] == {**metrics[-1], "device": "cpu",
+                                                           "packed": True}
+    assert not state_path(settings.state_dir, "b").exists()  # no checkpoint due yet
+    model, _, epoch = load_best_model(state_path(settings.state_dir, "b"), best["epoch"])
+    assert epoch == best["epoch"]
+
+
+def test_patience_ends_a_packed_trial_that_no_longer_improves(small_trial_data: TrialData,
+                                                              tmp_path: Path) -> None:
+    """With a learning rate too small to move any weight the validation loss never improves
+    after epoch 1: patience 2 ends the trial at epoch 3, with a checkpoint; the pack then
+    treats it as done."""
+    settings = dataclasses.replace(_settings(tmp_path, max_epochs=10), checkpoint_every=10,
+                                   patience=2)
+    pack = _pack(small_trial_data, settings)
+    _folder(settings, "p")
+    ray.get(pack.register.remote("p", {**CONFIG, "lr": 1e-30, "l1": 0.0, "l2": 0.0}))
+    metrics = [ray.get(pack.next_epoch.remote("p")) for _ in range(3)]
+    assert [m.get("converged", False) for m in metrics] == [False, False, True]
+    ray.get(pack.release.remote("p"))
+    state = load_checkpoint(state_path(settings.state_dir, "p"))
+    assert state["trainer"]["epoch"] == 3 and state["best"]["epoch"] == 1
+    assert ray.get(pack.register.remote("p", CONFIG)) == {"status": "done",
+                                                          "metrics": metrics[-1]}
 
 
 def test_trials_waiting_together_train_in_one_round(small_trial_data: TrialData,
