@@ -5,7 +5,10 @@ L* is the user's ``regimes.reference_loss`` when given (an explicit setting beat
 else the Bayes-optimal validation loss of synthetic jets from ``reference.json``, else the
 study's own best validation loss, which :mod:`analysis.regimes` fills in as a *proxy* and the
 report names as one. H is ``reference.json``'s prior entropy (class frequencies of the training
-split), else ln 5.
+split), else ln 5. With the Bayes loss comes its value on the training jets
+(``bayes_train_loss``): the training loss is compared with that (the same jets), and the two
+splits' own difference in difficulty, ``bayes_val_loss - bayes_train_loss``, is taken out of
+a model's val - train gap.
 
 >>> known_reference({"prior_entropy": 1.6, "bayes_val_loss": 0.49}).source
 'bayes'
@@ -27,11 +30,14 @@ __all__ = ["Reference", "known_reference"]
 class Reference:
     """What the rules compare with: L* (``loss``, its ``se``, where it came from) and the prior
     entropy H. ``source`` is ``user``, ``bayes``, ``proxy`` (the study's best val loss) or
-    ``none`` (no trial with a finite loss)."""
+    ``none`` (no trial with a finite loss). ``train_loss`` (``train_se``): the Bayes loss on
+    the training jets, when known."""
 
     loss: float | None = None
     se: float | None = None
     source: str = "none"
+    train_loss: float | None = None
+    train_se: float | None = None
     prior_entropy: float = math.log(len(CLASSES))
     prior_source: str = f"ln {len(CLASSES)} (no reference.json)"
     proxy_trial: str | None = None
@@ -48,8 +54,28 @@ class Reference:
                       f"{self.proxy_trial}); no Bayes optimum is known and none was given "
                       "(regimes.reference_loss), so the best trial can never be underfit"),
         }[self.source]
-        return (f"Reference loss L* = {what}. Prior entropy H = {self.prior_entropy:.4f} nats "
-                f"({self.prior_source}).")
+        train = ""
+        if self.train_loss is not None:
+            train = (f" On the training jets the Bayes loss is {self.train_loss:.4g}: training "
+                     "losses are compared with that, and the splits' difference "
+                     f"{self.split_offset:+.3g} is taken out of every val - train gap.")
+        return (f"Reference loss L* = {what}.{train} Prior entropy H = "
+                f"{self.prior_entropy:.4f} nats ({self.prior_source}).")
+
+    @property
+    def train_reference(self) -> tuple[float | None, float]:
+        """L* for a training loss, and its standard error (0 when unknown)."""
+        if self.train_loss is not None:
+            return self.train_loss, self.train_se or 0.0
+        return self.loss, self.se or 0.0
+
+    @property
+    def split_offset(self) -> float:
+        """How much harder the validation jets are than the training jets for the Bayes
+        classifier (0 when unknown): the part of any val - train gap no model can help."""
+        if self.train_loss is None or self.loss is None or self.source != "bayes":
+            return 0.0
+        return self.loss - self.train_loss
 
 
 def _finite(value: Any) -> float | None:
@@ -75,5 +101,6 @@ def known_reference(reference_json: Mapping[str, Any] | None,
     bayes = _finite(ref.get("bayes_val_loss"))
     if bayes is not None:
         return Reference(loss=bayes, se=_finite(ref.get("bayes_val_loss_se")), source="bayes",
-                         **prior)
+                         train_loss=_finite(ref.get("bayes_train_loss")),
+                         train_se=_finite(ref.get("bayes_train_loss_se")), **prior)
     return Reference(**prior)

@@ -85,6 +85,20 @@ def test_memorisation_under_the_old_thresholds_is_overfit():
     assert "+10%" in r.loc["mem", "reason"] and "+20.0 sigma" in r.loc["mem", "reason"]
 
 
+def test_the_splits_own_difference_is_taken_out_of_the_gap():
+    """Synthetic jets: the Bayes classifier itself scores 0.04 worse on the validation jets;
+    a model 0.06 (10%, 6 sigma) worse on them is only 0.02 worse than it has to be."""
+    ref = known_reference({"bayes_val_loss": 0.60, "bayes_val_loss_se": 0.007,
+                           "bayes_train_loss": 0.56, "bayes_train_loss_se": 0.004})
+    assert ref.split_offset == pytest.approx(0.04) and "+0.04" in ref.describe()
+    r = _judge(_flat("m", 0.60, 0.66), _flat("mem", 0.50, 0.66), reference=ref)
+    assert r.loc["m", "regime"] == "good" and r.loc["m", "gap"] == pytest.approx(0.02 / 0.60)
+    assert "L* 0.56 (bayes, training jets)" in r.loc["m", "reason"]
+    assert "splits' own difference +0.04 taken out" in r.loc["m", "reason"]
+    assert r.loc["mem", "regime"] == "overfit"  # 0.16 - 0.04: still 24%
+    assert _judge(_flat("m", 0.60, 0.66), reference=BAYES).loc["m", "regime"] == "overfit"
+
+
 def test_without_standard_errors_the_relative_thresholds_apply_and_say_so():
     r = _judge(_flat("mem", 0.60, 0.66, train_se=None), _flat("wide", 0.60, 0.72, train_se=None))
     assert r.loc["mem", "regime"] == "good"  # 10% < gap_without_se 15%
