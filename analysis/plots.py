@@ -190,8 +190,10 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     ax_gap.grid(alpha=0.3)
 
 
-def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes) -> None:
-    """Train (dashed) and val (solid) loss per epoch of the trials of one ``group``."""
+def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
+                         reference: float | None = None) -> None:
+    """Train (dashed) and val (solid) loss per epoch of the trials of one ``group``, and the
+    regime rules' reference loss L* (dotted) when given."""
     part = curves[curves["group"] == group]
     colors = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
     finite = part[["train_loss", "val_loss"]].to_numpy().ravel()
@@ -206,6 +208,9 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes) -> None:
         if len(bad):  # a NaN draws nothing, so mark where the curve broke off
             y = top - (0.04 + 0.06 * i) * (top - lo)  # stagger so markers at one epoch stay apart
             ax.plot(bad["epoch"].iloc[:1], [y], marker="x", ms=9, mew=2, color=color, ls="none")
+    if reference is not None and np.isfinite(reference):
+        ax.axhline(reference, color="black", ls=":", lw=1, label="L*")
+        lo = min(lo, reference)
     # up to the 95th percentile only: a diverging curve would flatten all the others
     ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9), top)
     ax.set_title(group, color="black" if group == "best" else "#444444",
@@ -363,8 +368,8 @@ def complexity_figure(curve: ComplexityCurve) -> Figure:
     return fig
 
 
-def learning_curves_figure(curves: pd.DataFrame) -> Figure:
-    """One panel per group (best first), three to a row."""
+def learning_curves_figure(curves: pd.DataFrame, reference: float | None = None) -> Figure:
+    """One panel per group (best first), three to a row; ``reference``: L* in every panel."""
     groups = list(dict.fromkeys(curves["group"]))
     ncols = min(3, len(groups))
     nrows = math.ceil(len(groups) / ncols)
@@ -375,7 +380,7 @@ def learning_curves_figure(curves: pd.DataFrame) -> Figure:
                                     "hspace": 0.45})
     flat = list(axes.ravel())
     for group, ax in zip(groups, flat):
-        draw_learning_curves(curves, group, ax)
+        draw_learning_curves(curves, group, ax, reference)
     for ax in flat[len(groups):]:
         ax.set_axis_off()
     return fig

@@ -252,9 +252,10 @@ def _learning_curves(r: ReportState) -> Section:
     if r.t.epochs is None or r.t.epochs.empty:
         raise AnalysisError("the epochs table has no rows")
     c = curves.select_learning_curves(r.t.trials, r.regimes, r.t.epochs, r.metric, r.maximize)
-    name = r.figure("learning_curves.png", plots.learning_curves_figure(c))
+    name = r.figure("learning_curves.png", plots.learning_curves_figure(c, r.reference.loss))
     caption = ("Train (dashed, eval mode) and val (solid) loss per epoch: the best trials, then "
-               "the longest-running trials of each regime.")
+               "the longest-running trials of each regime; dotted: L*, "
+               f"{_REFERENCE_WORDS.get(r.reference.source, 'none known')}.")
     return Section("Learning curves", figure=name, caption=caption)
 
 

@@ -40,3 +40,15 @@ def test_longest_curves_are_preferred_within_a_regime(make_study):
     shown = c[c["group"] == "overfit"]["trial_id"].iloc[0]
     longest = overfit["epochs_judged"].max()
     assert regimes.set_index("trial_id").loc[shown, "epochs_judged"] == longest
+
+
+def test_learning_curves_show_the_reference_loss(make_study):
+    from analysis import plots
+
+    trials, epochs = make_study(n_trials=20, seed=0)
+    regimes = classify_regimes(trials, epochs)
+    c = select_learning_curves(trials, regimes, epochs, "val_loss", False, n_best=1)
+    fig = plots.learning_curves_figure(c, reference=0.6)
+    ax = fig.axes[0]
+    assert any(line.get_label() == "L*" and line.get_ydata()[0] == 0.6 for line in ax.lines)
+    assert ax.get_ylim()[0] < 0.6
