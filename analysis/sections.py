@@ -103,7 +103,7 @@ def _outcomes(r: ReportState) -> Section:
     if running:
         lines.append(f"{running} trials are still running: this is a snapshot, their curves are "
                      "judged as they stand.")
-    lines.append(f"Regimes judged against {r.reference.describe()}")
+    lines.append(f"Regimes (see 'Regime rules'): {r.reference.describe()}")
     tables = [("trials by status", summary.status_counts(trials)),
               ("trials by regime (see 'Regime rules')", summary.regime_counts(r.regimes))]
     errors = summary.common_errors(trials)
@@ -410,7 +410,7 @@ def _rules(r: ReportState) -> list[str]:
     """The rules in words, with this study's thresholds (analysis.regimes, in that order)."""
     t = r.thresholds
     return [
-        f"Reference: {r.reference.describe()}",
+        r.reference.describe(),
         f"Significant: beyond z = {t.z:g} standard errors of the difference (train_loss_se, "
         f"val_loss_se: per-jet loss spread / sqrt(n)); a table without them is judged on the "
         "relative thresholds alone, and each reason says so. Final losses: median of the last "
