@@ -14,17 +14,19 @@ from typing import Any
 import optuna
 import pandas as pd
 import pytest
+import torch
 from ray import tune
 
 from study.launch import run_study
 from study.packing import pack_name
 from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
-from trainables.trialfiles import read_epochs
+from trainables.trialfiles import best_path, read_epochs, state_path
 
 pytestmark = pytest.mark.slow
 
 N_TRIALS = 10
 MAX_EPOCHS = 4
+CHECKPOINT_EVERY = 3
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,8 @@ def packed(small_config, tmp_path_factory: pytest.TempPathFactory):
                            search={"num_trials": N_TRIALS, "max_concurrent": 4},
                            scheduler={"max_epochs": MAX_EPOCHS, "grace_period": 1,
                                       "reduction_factor": 3},
+                           # trials ASHA stops at epoch 1 or 2 have no state, only best.pt
+                           training={"checkpoint_every": CHECKPOINT_EVERY},
                            resources={"num_cpus": 2, "pack_size": 4, "max_failures": 0})
         lines: list[str] = []
         outcome = run_study(cfg, progress=lines.append)
@@ -64,10 +68,17 @@ def test_every_configuration_is_its_own_trial(packed) -> None:
 def test_the_pack_wrote_each_trials_files(packed) -> None:
     _, outcome, _ = packed
     trials = pd.read_parquet(outcome.folder / "trials.parquet")
-    for trial_id in trials["trial_id"]:
-        rows = read_epochs(str(outcome.folder / "trials"), trial_id)
+    state_dir = str(outcome.folder / "trials")
+    assert (trials["epochs"] < CHECKPOINT_EVERY).any()  # ASHA stopped some before a checkpoint
+    for row in trials.itertuples():
+        rows = read_epochs(state_dir, row.trial_id)
         assert rows and all(r["packed"] for r in rows)
-        assert (outcome.folder / "trials" / trial_id / "state.pt").is_file()
+        # the resumable state only every CHECKPOINT_EVERY epochs and at the end ...
+        assert state_path(state_dir, row.trial_id).is_file() == (row.epochs >= CHECKPOINT_EVERY)
+        # ... the best epoch's weights always, of the epoch the table names
+        best = torch.load(best_path(state_dir, row.trial_id), weights_only=True)
+        assert best["epoch"] == row.best_epoch
+        assert best["value"] == pytest.approx(row.best_val_loss)
 
 
 def test_optuna_sees_every_result_and_asha_stops_as_pruned(packed) -> None:
@@ -101,6 +112,10 @@ def test_the_pack_batched_trials_and_counted_every_epoch(packed) -> None:
 def test_best_model_evaluated_on_test(packed) -> None:
     _, outcome, lines = packed
     assert outcome.test_metrics is not None
+    trials = pd.read_parquet(outcome.folder / "trials.parquet")
+    best = trials.loc[trials["best_val_loss"].idxmin()]
+    assert outcome.test_metrics["trial_id"] == best["trial_id"]
+    assert outcome.test_metrics["epoch"] == best["best_epoch"]
     # on 1,200 test jets a model may beat the Bayes optimum by chance, but not by 5 points
     assert 0.4 < outcome.test_metrics["model"]["accuracy"] <= outcome.test_metrics["bayes"][
         "accuracy"] + 0.05
