@@ -7,8 +7,8 @@
 
 A problem with the user's input (a :class:`~trainables.errors.JetstudyError`, or a path the
 file system refuses) is printed as one line, ``error: ...``, with exit status 2 and no
-traceback. ``run`` exits 3 when the study
-finished but some trials failed.
+traceback. ``run`` exits 3 when the study finished but some trials failed, and 130 when
+Ctrl-C stopped it (after writing its tables and printing the ``--resume`` command).
 """
 
 from __future__ import annotations
@@ -16,14 +16,18 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from trainables.errors import ConfigError, JetstudyError
+
+if TYPE_CHECKING:
+    from study.interrupts import StudyInterrupted
 
 __all__ = ["main"]
 
 EXIT_USER_ERROR = 2
 EXIT_TRIALS_FAILED = 3
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT (128 + 2)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -175,6 +179,7 @@ def describe_kind(cfg) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from study.config import load_config
+    from study.interrupts import StudyInterrupted
     from study.launch import run_study
 
     overrides = list(args.overrides)
@@ -189,6 +194,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     line = _ProgressLine()
     try:
         outcome = run_study(cfg, resume=args.resume, progress=line, verbose=args.verbose)
+    except StudyInterrupted as stop:
+        line.close()
+        print(_interrupted(stop, args), file=sys.stderr)
+        return EXIT_INTERRUPTED
     finally:
         line.close()
     print(_describe(outcome))
@@ -198,6 +207,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
         report = write_report(outcome.folder)
         print(f"report: {report.index_html}")
     return EXIT_TRIALS_FAILED if outcome.count("failed") else 0
+
+
+def resume_command(args: argparse.Namespace, name: str) -> str:
+    """The command that continues the study ``name``: this run's config file and --set
+    options (a resume must not change the study), the study's name, ``--resume``."""
+    import shlex
+
+    cmd = ["jetstudy", "run"] + ([args.config] if args.config else [])
+    for item in args.overrides:
+        if item.partition("=")[0].strip() != "storage.name":
+            cmd += ["--set", item]
+    if args.address:
+        cmd += ["--address", args.address]
+    return shlex.join(cmd + ["--set", f"storage.name={name}", "--resume"])
+
+
+def _interrupted(stop: StudyInterrupted, args: argparse.Namespace) -> str:
+    if not stop.started:
+        return "interrupted before the study started; nothing to resume"
+    trials = (f"{stop.finished} trial(s) finished, {stop.cut_short} cut short and saved at "
+              f"their last checkpoint (status 'interrupted')"
+              if stop.finished or stop.cut_short else "no trial finished yet")
+    return (f"interrupted: {trials}; the tables in {stop.folder} are written.\n"
+            f"continue the study with:\n  {resume_command(args, stop.name)}")
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
@@ -240,10 +273,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {where}{exc.strerror or exc}; check that the path exists and is "
               f"writable (storage.results_dir, data.path or the output folder)", file=sys.stderr)
         return EXIT_USER_ERROR
-    except KeyboardInterrupt:
-        print("interrupted; tables already written are complete, rerun with --resume",
-              file=sys.stderr)
-        return 130
+    except KeyboardInterrupt:  # outside a study (e.g. a report): nothing to resume
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -27,7 +27,9 @@ from study.prepare import (PreparedData, check_checkpoints, check_folder, prepar
                            results_folder, write_config)
 from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
                            write_pack_data)
+from study.interrupts import INTERRUPTED, InterruptWatch, StudyInterrupted, mark_interrupted
 from study.progress import StudyProgress
+from study.raysession import end_session, reap_dead_sessions, record_session
 from study.resources import check_fit
 from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
 from study.snapshots import TableSnapshots
@@ -115,6 +117,13 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
                                    resume_errored=False, restart_errored=False)
         # the pickled callbacks point at the dead driver's terminal: use this run's
         tuner._local_tuner.get_run_config().callbacks = callbacks
+        # and the pickled search settings are the first run's: use this run's
+        from study.resume import resumed_search
+
+        tune_config = tuner._local_tuner._tune_config
+        tune_config.search_alg = resumed_search(tune_config.search_alg, cfg)
+        tune_config.num_samples = cfg.search.num_trials
+        tune_config.time_budget_s = cfg.search.time_budget_s
         return tuner
     if resume:
         _set_aside_orphans(folder)
@@ -159,14 +168,11 @@ def _best_trial(trials: pd.DataFrame, cfg: StudyConfig) -> str | None:
 
 
 def _saved_config(cfg: StudyConfig, folder: Path) -> StudyConfig:
-    """On resume the study continues as it was configured; only where it runs may change."""
-    from study.config import load_config
+    """On resume the study continues as it was configured: only how much is left to run and
+    where it runs may change (:mod:`study.resume`); any other difference is an error."""
+    from study.resume import config_for_resume
 
-    saved = load_config(folder / "config.yaml")
-    if dataclasses.replace(saved, resources=cfg.resources) != cfg:
-        logger.warning("--resume: using the config saved in %s (it differs from the one "
-                       "given, outside 'resources')", folder / "config.yaml")
-    return dataclasses.replace(saved, resources=cfg.resources)
+    return config_for_resume(cfg, folder)
 
 
 def run_study(cfg: StudyConfig, *, resume: bool = False,
@@ -183,11 +189,16 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                           "continue, e.g. --set storage.name=study-20261125-134000")
     folder = results_folder(cfg)
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
+    reap_dead_sessions(folder.parent)  # Ray left behind by a driver killed with kill -9
     raise_if_busy(folder)
     created = check_folder(folder, resume)
     try:
         with StudyLock(folder):
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
+    except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop
+        if created:
+            abandon_study_folder(folder, created)
+        raise StudyInterrupted(folder, folder.name, (folder / "config.yaml").exists()) from None
     except BaseException:
         if created:  # bad data: leave no half-made study to trip over when rerun
             abandon_study_folder(folder, created)
@@ -215,10 +226,11 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         check_checkpoints(folder)  # a planted state.pt stops here, never unpickled
     check_address(cfg.resources.address)  # its form and Ray's extras, before any data work
     prepared = prepare_data(cfg, folder)  # bad data stops here, before the folder is a study
-    if not resume:
-        write_config(cfg, folder)
+    write_config(cfg, folder)  # on resume: with the trial count and resources it now runs with
     with _not_started_on_error(folder, resume):
         started = _init_ray(cfg, verbose)
+    if started and not cfg.resources.address:
+        record_session(folder)  # so a later run can clean up after a kill -9 of this one
     packs: list = []
     try:
         from study.cluster import check_shared_storage
@@ -227,20 +239,29 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             check_fit(cfg)  # a request no node can hold would wait for ever
             check_shared_storage(folder)  # every node must see the results folder
         (folder / "trials").mkdir(exist_ok=True)  # trials check they can see it (autoscaling)
+        watch = InterruptWatch()
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
                                        cfg.scheduler.max_epochs, progress),
                          TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
-                         *callbacks]
+                         watch, *callbacks]
         if cfg.resources.pack_size:
             pack_data = write_pack_data(_trial_data(prepared), folder)
             packs = start_packs(cfg, pack_data, train_settings(cfg, folder))
         grid = _tuner(cfg, prepared, folder, all_callbacks, resume, packs).fit()
         if packs:
             write_json(pack_stats(packs), folder / "packs.json")
-        trials, epochs = build_tables(from_result_grid(grid), cfg, str(folder / "trials"))
-        close_orphaned_trials(folder)
+        known = from_result_grid(grid)
+        if watch.interrupted:  # Ctrl-C: Tune stopped; its running trials go on at --resume
+            known = mark_interrupted(known, watch.cut_short, str(folder / "trials"),
+                                     cfg.scheduler.max_epochs)
+        trials, epochs = build_tables(known, cfg, str(folder / "trials"))
+        if not watch.interrupted:  # else --resume continues its Optuna trials
+            close_orphaned_trials(folder)
         write_table(trials, folder, "trials")
         write_table(epochs, folder, "epochs")
+        if watch.interrupted:
+            cut = int((trials["status"] == INTERRUPTED).sum()) if len(trials) else 0
+            raise StudyInterrupted(folder, folder.name, True, len(trials) - cut, cut)
         best = _best_trial(trials, cfg)
         test_metrics = None
         if best is not None:
@@ -263,6 +284,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         (folder / PACK_DATA).unlink(missing_ok=True)
         if started:
             ray.shutdown()
+            end_session(folder)  # and whatever of it outlived the shutdown
     if trials.empty:
         raise JetstudyError(f"the study in {folder} ran no trials; check search.num_trials "
                             f"and search.time_budget_s")

@@ -123,3 +123,8 @@ def finished_study(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     proc = jetstudy("run", config, cwd=root)
     return {"root": root, "folder": root / "results" / "tiny", "planted": planted,
             "proc": proc, "config": config}
+
+
+# one study interrupted (Ctrl-C, kill -9) and resumed, shared by test_interrupt.py and
+# test_resume_config.py (session fixtures: each step runs once)
+from tests.faults.flows import interrupted_study, resumed_study  # noqa: E402,F401

@@ -1,0 +1,101 @@
+"""Ctrl-C during a study: Ray Tune's own graceful stop, and an honest record of it.
+
+On the first SIGINT Ray Tune ends its loop, saves the experiment state with the running
+trials still *running* (so ``--resume`` continues them from their checkpoints) and then stops
+their workers, marking them finished in memory. :class:`InterruptWatch` wraps Tune's handler
+to learn that the stop happened and which trials it cut short, so the driver can write its
+tables with those trials ``interrupted`` (not ``completed``), skip the test evaluation, and
+raise :class:`StudyInterrupted` for the command line to print the ``--resume`` command. A
+second Ctrl-C skips Tune's clean-up (Tune restores the previous handler): Python's
+``KeyboardInterrupt``, which the driver turns into :class:`StudyInterrupted` too.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+from ray.tune import Callback
+
+from study.collect import Known
+from trainables.trialfiles import read_epochs
+
+__all__ = ["INTERRUPTED", "InterruptWatch", "StudyInterrupted", "mark_interrupted"]
+
+logger = logging.getLogger(__name__)
+
+#: ``trials.status`` of a trial an interrupt cut short before its last epoch.
+INTERRUPTED = "interrupted"
+_UNFINISHED = ("RUNNING", "PENDING", "PAUSED")
+
+
+class StudyInterrupted(Exception):
+    """The study was stopped by Ctrl-C. ``started``: its folder holds a study that
+    ``--resume`` continues; ``finished`` and ``cut_short`` count its trials."""
+
+    def __init__(self, folder: Path, name: str, started: bool, finished: int = 0,
+                 cut_short: int = 0) -> None:
+        super().__init__(f"the study in {folder} was interrupted")
+        self.folder, self.name, self.started = folder, name, started
+        self.finished, self.cut_short = finished, cut_short
+
+
+class InterruptWatch(Callback):
+    """Records a Ctrl-C that Tune's handler turns into a graceful stop, and the trials it
+    cut short (unfinished when Tune's loop ended)."""
+
+    def __init__(self) -> None:
+        self.interrupted = False
+        self.cut_short: set[str] = set()
+        self._trials: list | None = None
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks: no live trial list
+        return {"interrupted": False, "cut_short": set(), "_trials": None}
+
+    def setup(self, **info: Any) -> None:
+        """Runs inside ``tuner.fit()`` after Tune installed its SIGINT handler: wrap it."""
+        if threading.current_thread() is not threading.main_thread():
+            return
+        tune_handler = signal.getsignal(signal.SIGINT)
+
+        def on_sigint(signum: int, frame: Any) -> None:
+            self.interrupted = True
+            self._record()
+            logger.warning("Ctrl-C: stopping the study; running trials keep their last "
+                           "checkpoint (press Ctrl-C again to skip the clean-up)")
+            if callable(tune_handler):
+                tune_handler(signum, frame)  # Tune's stop; it puts back the earlier handler
+            else:
+                raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, on_sigint)
+
+    def _record(self) -> None:
+        if self._trials is not None:
+            self.cut_short = {t.trial_id for t in self._trials if t.status in _UNFINISHED}
+
+    def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
+        self._trials = trials
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        self._trials = trials
+        if self.interrupted:  # the last step before Tune's loop ends decides
+            self._record()
+
+
+def mark_interrupted(known: Known, cut_short: set[str], state_dir: str,
+                     max_epochs: int) -> Known:
+    """``known`` (trial id -> config, status, error) with the cut-short trials that had not
+    trained all their epochs as ``interrupted``; trials Tune never started are dropped."""
+    out: Known = {}
+    for trial_id, (config, status, error) in known.items():
+        if not trial_id:  # asked for, never started: nothing to show
+            continue
+        if (trial_id in cut_short and not status
+                and len(read_epochs(state_dir, trial_id)) < max_epochs):
+            status = INTERRUPTED
+        out[trial_id] = (config, status, error)
+    return out

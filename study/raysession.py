@@ -1,0 +1,173 @@
+"""The local Ray a driver started, recorded in the study folder, and cleaned up after a
+driver that died without stopping it.
+
+``ray.shutdown()`` stops the Ray a driver started; a driver killed with ``kill -9`` cannot,
+and Ray's agents (``ray::DashboardAgent``, ``ray::RuntimeEnvAgent``) outlive it. So right after
+starting a local Ray, the driver writes :data:`RECORD` into the study folder: its host, boot,
+own pid and start time, Ray's node id and session folder, and every process Ray started (pid
+and start time). The next ``jetstudy run`` on that results folder (:func:`reap_dead_sessions`)
+stops the processes of a record whose driver is gone: only the recorded pids whose start time
+still matches (never a reused pid) and processes carrying the recorded Ray node id in their
+environment (the workers and agents Ray started later), never anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from study.lock import _boot_id, _pid_alive, _process_start
+
+__all__ = ["RECORD", "record_session", "forget_session", "end_session", "session_pids",
+           "reap_dead_session", "reap_dead_sessions"]
+
+logger = logging.getLogger(__name__)
+
+RECORD = "ray_session.json"
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (from /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields and int(fields[1]) == pid:
+            out.append(int(entry.name))
+    return out
+
+
+def _environ_node_id(pid: int) -> str:
+    try:
+        env = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    for item in env:
+        if item.startswith(b"RAY_NODE_ID="):
+            return item.split(b"=", 1)[1].decode(errors="replace")
+    return ""
+
+
+def record_session(folder: Path) -> None:
+    """Write :data:`RECORD` for the local Ray this process just started."""
+    import ray
+
+    node = ray._private.worker._global_node
+    if node is None:
+        return
+    pids = [p.process.pid for procs in node.all_processes.values() for p in procs]
+    raylets = [p.process.pid for p in node.all_processes.get("raylet", [])]
+    pids += [child for raylet in raylets for child in _children(raylet)]  # its agents
+    record = {
+        "host": socket.gethostname(), "boot_id": _boot_id(), "driver_pid": os.getpid(),
+        "driver_start": _process_start(os.getpid()), "node_id": node.node_id,
+        "session_dir": node.get_session_dir_path(),
+        "processes": [{"pid": pid, "start": _process_start(pid)} for pid in sorted(set(pids))],
+        "written": time.time(),
+    }
+    from study.tables import write_text
+
+    write_text(json.dumps(record, indent=1) + "\n", folder / RECORD)
+
+
+def forget_session(folder: Path) -> None:
+    """Remove the record once Ray was shut down (the processes are gone)."""
+    (folder / RECORD).unlink(missing_ok=True)
+
+
+def _read(folder: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads((folder / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def session_pids(record: dict[str, Any]) -> list[int]:
+    """The live processes of a recorded Ray session on this machine: recorded pids with
+    their recorded start time, and processes whose environment holds its node id."""
+    found = set()
+    for proc in record.get("processes", []):
+        pid, start = int(proc.get("pid", 0)), str(proc.get("start", ""))
+        if pid > 1 and start and _process_start(pid) == start:
+            found.add(pid)
+    node_id = str(record.get("node_id", ""))
+    if len(node_id) >= 16:  # Ray's node ids are 56 hex digits: never a short, shared string
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit() and _environ_node_id(int(entry.name)) == node_id:
+                found.add(int(entry.name))
+    found.discard(os.getpid())
+    return sorted(found)
+
+
+def _driver_gone(record: dict[str, Any]) -> bool:
+    pid = int(record.get("driver_pid", 0))
+    if record.get("boot_id") != _boot_id():
+        return True  # the machine rebooted: none of its processes survive
+    return not (pid and _pid_alive(pid) and _process_start(pid) == record.get("driver_start"))
+
+
+def _stop(pids: list[int], grace_s: float = 5.0) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except (ProcessLookupError, PermissionError):
+            pass
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and any(_pid_alive(p) for p in pids):
+        time.sleep(0.1)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def end_session(folder: Path) -> None:
+    """After ``ray.shutdown()``: stop any process of this driver's recorded Ray that outlived
+    it, then remove the record."""
+    record = _read(folder)
+    if record is not None and record.get("driver_pid") == os.getpid():
+        pids = session_pids(record)
+        if pids:
+            logger.info("stopping %d Ray process(es) that outlived ray.shutdown()", len(pids))
+            _stop(pids, grace_s=2.0)
+    forget_session(folder)
+
+
+def reap_dead_session(folder: Path) -> int:
+    """Stop what is left of the Ray a dead driver of this study started on this machine;
+    returns how many processes were stopped. A live driver's record, or another machine's,
+    is left alone."""
+    record = _read(folder)
+    if record is None or record.get("host") != socket.gethostname():
+        return 0
+    if not _driver_gone(record):
+        return 0
+    pids = session_pids(record) if record.get("boot_id") == _boot_id() else []
+    if pids:
+        _stop(pids)
+        logger.warning("stopped %d Ray process(es) left behind by the dead driver (pid %s) "
+                       "of %s", len(pids), record.get("driver_pid"), folder)
+    forget_session(folder)
+    return len(pids)
+
+
+def reap_dead_sessions(results_dir: Path) -> int:
+    """:func:`reap_dead_session` for every study in ``results_dir``."""
+    try:
+        records = sorted(Path(results_dir).glob(f"*/{RECORD}"))
+    except OSError:
+        return 0
+    return sum(reap_dead_session(r.parent) for r in records)

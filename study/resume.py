@@ -1,0 +1,107 @@
+"""``--resume`` with the config it is given: what may change, and making the change stick.
+
+A study continues as it was configured: its space, data, training and scheduler define what
+its trials mean, so a resume whose config differs there is refused, listing each field with
+the saved and the given value. What may change (:data:`MAY_CHANGE`) is how much of the study
+is left to run and where it runs: ``search.num_trials``, ``search.time_budget_s``,
+``search.max_concurrent``, every ``resources`` field and the ``storage`` fields that found the
+folder. Those take the given value.
+
+Ray Tune restores its search state from the experiment folder, counts included, so
+:class:`ResumedSearch` re-applies this driver's trial count and concurrency after that
+restore (a finished search with a larger ``num_trials`` starts asking again).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from pathlib import Path
+from typing import Any
+
+from ray.tune.search import SearchGenerator
+
+from study.config import SECTIONS, StudyConfig, load_config
+from trainables.errors import ConfigError
+
+__all__ = ["MAY_CHANGE", "config_for_resume", "ResumedSearch", "resumed_search"]
+
+logger = logging.getLogger(__name__)
+
+#: Fields a resume may change ("section.*": the whole section).
+MAY_CHANGE: tuple[str, ...] = ("search.num_trials", "search.time_budget_s",
+                               "search.max_concurrent", "resources.*", "storage.*")
+
+
+def _may_change(section: str, field: str) -> bool:
+    return f"{section}.{field}" in MAY_CHANGE or f"{section}.*" in MAY_CHANGE
+
+
+def _show(value: Any) -> str:
+    from study.config import _fmt
+
+    return _fmt(value)
+
+
+def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
+    """The study's saved config with the fields that may change taken from ``given``; a
+    ConfigError listing every other field that differs."""
+    saved = load_config(folder / "config.yaml")
+    differ, merged = [], {}
+    for section in SECTIONS:
+        old, new = getattr(saved, section), getattr(given, section)
+        changes = {}
+        for f in dataclasses.fields(old):
+            a, b = getattr(old, f.name), getattr(new, f.name)
+            if a == b:
+                continue
+            if _may_change(section, f.name):
+                changes[f.name] = b
+            else:
+                differ.append(f"{section}.{f.name}: saved {_show(a)}, given {_show(b)}")
+        merged[section] = dataclasses.replace(old, **changes)
+    if differ:
+        raise ConfigError(
+            f"--resume: the config given differs from the study's saved config "
+            f"({folder / 'config.yaml'}) in {'; '.join(differ)}; a study continues as it "
+            f"started: resume with the same config file and --set options as its first run "
+            f"(only {', '.join(MAY_CHANGE)} may change), or start a new study with another "
+            f"storage.name")
+    resumed = dataclasses.replace(saved, **merged)
+    for name in ("num_trials", "time_budget_s", "max_concurrent"):
+        a, b = getattr(saved.search, name), getattr(resumed.search, name)
+        if a != b:
+            logger.warning("--resume: search.%s is now %s (was %s)", name, _show(b), _show(a))
+    return resumed
+
+
+class ResumedSearch(SearchGenerator):
+    """Tune's search generator, restored, then given this driver's ``num_trials`` and
+    ``max_concurrent`` (Tune would keep the saved ones)."""
+
+    def __init__(self, searcher: Any, num_trials: int, max_concurrent: int) -> None:
+        super().__init__(searcher)
+        self.num_trials = num_trials
+        self.max_concurrent = max_concurrent
+
+    def restore_from_dir(self, dirpath: str) -> None:
+        num_trials, max_concurrent = self.num_trials, self.max_concurrent
+        super().restore_from_dir(dirpath)
+        self.num_trials, self.max_concurrent = num_trials, max_concurrent
+        if num_trials != self._total_samples:
+            self._total_samples = num_trials
+            self._finished = self._counter >= num_trials
+        wrapper = self.searcher
+        while hasattr(wrapper, "searcher"):  # ConcurrencyLimiter -> HonestOptunaSearch
+            if hasattr(wrapper, "max_concurrent"):
+                wrapper.max_concurrent = max_concurrent
+            wrapper = wrapper.searcher
+        if hasattr(wrapper, "num_trials"):
+            wrapper.num_trials = num_trials
+
+
+def resumed_search(search_alg: Any, cfg: StudyConfig) -> ResumedSearch:
+    """Wrap the restored tuner's searcher (or the generator around it) in a
+    :class:`ResumedSearch` carrying ``cfg``'s trial count and concurrency."""
+    searcher = search_alg.searcher if isinstance(search_alg, SearchGenerator) else search_alg
+    return ResumedSearch(searcher, cfg.search.num_trials, cfg.search.max_concurrent)
