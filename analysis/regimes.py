@@ -87,9 +87,10 @@ class RegimeThresholds:
     #: ... while the (smoothed) train loss fell at least this fraction after that minimum;
     #: without it a rising val loss is an optimiser problem, not memorisation.
     train_still_falling: float = 0.02
-    #: Good within this fraction above L*: a sound small tagger gets within a few % of the
-    #: Bayes loss; the 1x2-unit tagger sits ~40% above.
-    underfit_tolerance: float = 0.10
+    #: Good within this fraction above L*: a regularised 3x128 net trained on 36k synthetic
+    #: jets ends ~12% above the Bayes loss of its training jets; a 1x2 net 100% above, the
+    #: best of a short ASHA demo ~20% above.
+    underfit_tolerance: float = 0.15
     #: Unstable when the train loss is within this fraction of the prior entropy (or above).
     prior_margin: float = 0.01
     #: Unstable when the macro val AUC is at most this (0.5 = no separation at all).

@@ -202,7 +202,7 @@ class RegimesConfig:
     # ... still fell this fraction after it
     train_still_falling: float = spec(0.02, Float(lo=0.0, hi=1.0))
     # good within this fraction above the reference loss L*, underfit beyond it
-    underfit_tolerance: float = spec(0.10, Float(lo=0.0, hi=10.0))
+    underfit_tolerance: float = spec(0.15, Float(lo=0.0, hi=10.0))
     # unstable when the train loss comes within this fraction of the prior entropy
     prior_margin: float = spec(0.01, Float(lo=0.0, hi=0.5))
     # unstable when the macro val AUC is at most this (0.5: the classes are not separated)

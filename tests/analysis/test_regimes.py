@@ -199,10 +199,10 @@ def test_best_trial_of_a_weak_study_is_underfit_against_the_bayes_loss():
 
 
 def test_underfit_needs_more_than_noise_and_the_tolerance():
-    r = _judge(_flat("close", 0.65, 0.655), _flat("noisy", 0.68, 0.685, train_se=0.03, val_se=0.03),
+    r = _judge(_flat("close", 0.68, 0.685), _flat("noisy", 0.72, 0.725, train_se=0.05, val_se=0.05),
                _flat("tiny", 1.10, 1.11, n_params=49))
-    assert r.loc["close", "regime"] == "good"  # 8% above L*: within 10%
-    assert r.loc["noisy", "regime"] == "good"  # 13% above, but only 2.6 sigma
+    assert r.loc["close", "regime"] == "good"  # 13% above L*: within 15%
+    assert r.loc["noisy", "regime"] == "good"  # 20% above, but only 2.4 sigma
     assert r.loc["tiny", "regime"] == "underfit"
     assert "L* 0.6 (bayes)" in r.loc["tiny", "reason"]
 
