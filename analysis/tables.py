@@ -42,7 +42,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 #: Statuses of ``trials.status`` (see the results layout); others are kept but never "finished".
-STATUSES: tuple[str, ...] = ("completed", "stopped", "failed", "running")
+STATUSES: tuple[str, ...] = ("completed", "stopped", "failed", "running", "interrupted")
 
 #: Without these a table is not a jetstudy trials table: every part needs a loss and a size.
 REQUIRED_TRIAL_COLUMNS: tuple[str, ...] = (
