@@ -70,3 +70,35 @@ def test_report_into_a_file_is_refused(results: Path, tmp_path: Path) -> None:
     err = one_line_error(jetstudy("report", results, "-o", target, cwd=tmp_path))
     assert "report.html" in err
     assert not unchanged(tmp_path, planted)
+
+
+EVIL_NAME = "[x](javascript:alert(1))"
+EVIL_PATH = "![t](https://example.com/t.png)"
+
+
+def test_summary_md_keeps_user_text_as_text(finished_study, tmp_path: Path) -> None:
+    """A study name and a data path holding Markdown links/images stay text in summary.md."""
+    import re
+    import shutil
+
+    import yaml
+
+    source = finished_study["folder"]
+    folder = tmp_path / "results" / EVIL_NAME
+    folder.mkdir(parents=True)
+    for name in ("trials.parquet", "epochs.parquet", "data_summary.json", "best"):
+        copy = shutil.copytree if (source / name).is_dir() else shutil.copy
+        copy(source / name, folder / name)
+    config = yaml.safe_load((source / "config.yaml").read_text())
+    config["storage"]["name"], config["data"]["path"] = EVIL_NAME, EVIL_PATH
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    proc = jetstudy("report", folder, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    md = (folder / "report" / "summary.md").read_text()
+    assert "javascript" in md and "example.com" in md  # the text is there...
+    assert "\\[x\\](javascript" in md and "\\!\\[t\\](https\\://example.com" in md
+    links = re.findall(r"(?<!\\)\]\(([^)]*)\)", md)  # ...but the only live links: our figures
+    assert links and all(re.fullmatch(r"[a-z_]+\.png", target) for target in links), links
+    assert not re.search(r"<(a|img|script)\b", md, re.IGNORECASE)
+    page = (folder / "report" / "index.html").read_text()
+    assert 'href="javascript' not in page and 'src="https://example.com' not in page
