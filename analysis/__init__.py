@@ -11,9 +11,10 @@ from analysis.complexity import ComplexityCurve, complexity_curve
 from analysis.curves import select_learning_curves
 from analysis.errors import AnalysisError
 from analysis.importance import Importance, hyperparameter_importance, search_distributions
-from analysis.maps import RegimeMap, bin_values, max_width, regime_map
+from analysis.maps import RegimeMap, bin_values, max_width, min_width, regime_map
 from analysis.pareto import ParetoResult, compute_pareto, pareto_front, smallest_within
-from analysis.regimes import REGIMES, RegimeThresholds, classify_regimes, curve_summary
+from analysis.regimes import (REGIMES, Reference, RegimeThresholds, RegimeVerdicts,
+                              assess_regimes, classify_regimes, curve_summary, known_reference)
 from analysis.report import ReportOutcome, write_report
 from analysis.roc import rejection_table, roc_points
 from analysis.tables import StudyTables, load_tables, search_metric
@@ -22,7 +23,8 @@ __all__ = [
     "AnalysisError",
     "StudyTables", "load_tables", "search_metric",
     "REGIMES", "RegimeThresholds", "classify_regimes", "curve_summary",
-    "RegimeMap", "regime_map", "bin_values", "max_width",
+    "Reference", "RegimeVerdicts", "assess_regimes", "known_reference",
+    "RegimeMap", "regime_map", "bin_values", "max_width", "min_width",
     "ComplexityCurve", "complexity_curve",
     "select_learning_curves",
     "ParetoResult", "compute_pareto", "pareto_front", "smallest_within",
