@@ -177,3 +177,45 @@ def test_cli_says_which_kind_runs(capsys: pytest.CaptureFixture) -> None:
     patience = describe_kind(from_dict(scan(search={"sampler": "sobol", "num_trials": 9},
                                             scheduler={"type": "patience"})))
     assert "a Sobol design of 9 configurations" in patience and "patience of 5" in patience
+
+
+@pytest.mark.slow
+def test_lecture_scan_shows_the_bias_variance_picture(tmp_path: Path) -> None:
+    """configs/lecture.yaml's grid at depth 2 only (27 configurations): the 2-wide nets
+    underfit (or collapse), the 128-wide unregularised net overfits, L2 shrinks its gap, some
+    trials are good, and no trial is undetermined."""
+    import pandas as pd
+
+    from analysis.report import write_report
+    from study.config import load_config
+    from study.launch import run_study
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_config(repo / "configs" / "lecture.yaml",
+                      ["space.depth=[2, 2]", f"storage.results_dir={tmp_path}",
+                       "storage.name=lecture"])
+    assert cfg.kind == "scan" and cfg.search.num_trials == 27
+    outcome = run_study(cfg)
+    trials = outcome.trials
+    assert len(trials) == 27
+    assert set(trials["status"]) == {"completed"}
+    assert set(trials["stop_reason"]) <= {"max_epochs", "patience"}
+    report = write_report(outcome.folder)
+    regimes = pd.read_csv(report.out_dir / "regimes.csv").merge(trials, on="trial_id")
+    seen = set(regimes["regime"])
+    assert {"underfit", "good", "overfit"} <= seen, regimes[["widths", "l2", "dropout",
+                                                             "regime", "reason"]]
+    assert "undetermined" not in seen
+    wide = regimes[(regimes["width_0"] == 128) & (regimes["dropout"] == 0)]
+    unregularised = wide[wide["l2"] == 0]
+    assert set(unregularised["regime"]) == {"overfit"}
+    # the strongest L2 shrinks the wide net's train/validation gap (in standard errors)
+    strongest = wide[wide["l2"] == wide["l2"].max()]
+    assert strongest["gap_sigma"].max() < unregularised["gap_sigma"].min()
+    assert set(regimes[regimes["width_0"] == 2]["regime"]) <= {"underfit", "unstable"}
+    parts = [line for line in report.summary_md.read_text().splitlines()
+             if line.startswith("## ") and line not in ("## Overview", "## Skipped parts")]
+    # a scan's report leads with the regime picture (the depth x width map is skipped here:
+    # depth does not vary), the study config and the best model after it
+    assert parts[:2] == ["## Complexity curve", "## Regime map: size x regularisation"]
+    assert parts.index("## Study config") > parts.index("## Learning curves")
