@@ -241,7 +241,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         (folder / "trials").mkdir(exist_ok=True)  # trials check they can see it (autoscaling)
         watch = InterruptWatch()
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
-                                       cfg.scheduler.max_epochs, progress),
+                                       cfg.scheduler.max_epochs, progress, watch=watch),
                          TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
                          watch, *callbacks]
         if cfg.resources.pack_size:

@@ -50,7 +50,9 @@ class StudyProgress(Callback):
     (at most every ``min_interval_s`` seconds, plus once at the end)."""
 
     def __init__(self, total: int, metric: str, mode: str, max_epochs: int,
-                 sink: Callable[[str], None] | None, min_interval_s: float = 0.5) -> None:
+                 sink: Callable[[str], None] | None, min_interval_s: float = 0.5,
+                 watch: Any = None) -> None:
+        self.watch = watch  # a study.interrupts.InterruptWatch: after Ctrl-C, no last count
         self.counts = ProgressCounts(total=total, metric=metric, mode=mode)
         self.max_epochs = max_epochs
         self.sink = sink
@@ -113,5 +115,7 @@ class StudyProgress(Callback):
         self._emit(force=True)
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
+        if self.watch is not None and self.watch.interrupted:
+            return  # Tune's clean-up marked the cut-short trials finished: they are not
         self._recount(trials)
         self._emit(force=True)
