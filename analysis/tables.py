@@ -237,7 +237,11 @@ def _load_trials(source: Path) -> tuple[pd.DataFrame, Path]:
     elif source.is_file():
         candidates = [source]
     else:
-        raise AnalysisError(f"{source} does not exist; give a results folder or a trials table")
+        from trainables.datacheck import path_problem
+
+        problem = path_problem(str(source))
+        problem = "does not exist" if problem == "no such file or folder" else f"is {problem}"
+        raise AnalysisError(f"{source} {problem}; give a results folder or a trials table")
     errors: list[AnalysisError] = []
     for path in candidates:  # parquet first; a half-written snapshot falls back to the csv
         try:
