@@ -64,17 +64,19 @@ def _separator_hint(file: str, header: Sequence[str]) -> None:
             raise DataError(
                 f"{file}: the header is one column holding {word} ({header[0][:60]!r}); "
                 f"jetstudy reads comma-separated CSV: re-export it with ',' as separator "
-                f"(e.g. pandas.read_csv(f, sep={sep!r}).to_csv(out, index=False)), or save "
-                "it as Parquet")
+                f"(e.g. pandas.read_csv(f, sep={sep!r}).to_csv(out, index=False), adding "
+                "decimal=',' if numbers are written like 1,5), or save it as Parquet")
 
 
 def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
     try:
-        header = [str(c) for c in pd.read_csv(file, nrows=0, comment="#").columns]
+        header = [str(c) for c in pd.read_csv(file, nrows=0, comment="#",
+                                              skipinitialspace=True).columns]
         _separator_hint(file, header)
         _check_unique(file, _raw_header(file))
         wanted = [c for c in header if _wanted(c)]
-        frame = pd.read_csv(file, usecols=wanted, nrows=limit, comment="#")
+        frame = pd.read_csv(file, usecols=wanted, nrows=limit, comment="#",
+                            skipinitialspace=True)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
         raise DataError(
             f"{file}: cannot be read as CSV ({exc}); jetstudy expects a header row with the 16 "

@@ -214,6 +214,9 @@ def _read_hdf5(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, Ma
     try:
         handle = h5py.File(file, "r")
     except OSError as exc:
+        if not os.access(file, os.R_OK):
+            raise DataError(f"{file}: permission denied; make the file readable "
+                            f"(chmod u+r) or copy it somewhere readable") from None
         raise DataError(
             f"{file}: cannot be opened as HDF5 ({exc}); check it is a complete hls4ml .h5 file "
             "(re-download it if truncated); if it is a CSV/Parquet/ARFF table (Format B), "
