@@ -194,7 +194,7 @@ class RegimesConfig:
     z: float = spec(3.0, Float(lo=0.0, lo_open=True), example=3)
     # ... and a gap beyond this fraction of the train loss (any fitted model ends a few % above
     # its train loss; a 0.3% gap on 10^6 jets is significant, but no verdict)
-    gap_floor: float = spec(0.05, Float(lo=0.0, hi=1.0))
+    gap_floor: float = spec(0.08, Float(lo=0.0, hi=1.0))
     # tables without standard errors: a gap counts beyond this fraction alone
     gap_without_se: float = spec(0.15, Float(lo=0.0, hi=10.0, lo_open=True))
     # overfit when the val loss rose this fraction from its minimum while train loss ...
