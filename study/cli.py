@@ -234,8 +234,13 @@ def _interrupted(stop: StudyInterrupted, args: argparse.Namespace) -> str:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from analysis.report import write_report
+    from pathlib import Path
 
+    from analysis.report import write_report
+    from study.raysession import reap_dead_session
+
+    if Path(args.source).is_dir():  # Ray left behind by the study's driver if it was killed
+        reap_dead_session(Path(args.source))
     outcome = write_report(args.source, args.out, force=args.force)
     for part, reason in outcome.skipped:
         print(f"skipped {part}: {reason}")
