@@ -15,15 +15,17 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from ray.tune import Callback
 
 from study.collect import Known
 from trainables.trialfiles import read_epochs
 
-__all__ = ["INTERRUPTED", "InterruptWatch", "StudyInterrupted", "mark_interrupted"]
+__all__ = ["INTERRUPTED", "InterruptWatch", "StudyInterrupted", "mark_interrupted",
+           "sigint_restored"]
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +86,20 @@ class InterruptWatch(Callback):
         self._trials = trials
         if self.interrupted:  # the last step before Tune's loop ends decides
             self._record()
+
+
+@contextmanager
+def sigint_restored() -> Iterator[None]:
+    """Put back the SIGINT handler of before ``tuner.fit()``: Tune leaves its own (and this
+    module's wrapper) installed after a run that was not interrupted."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def mark_interrupted(known: Known, cut_short: set[str], state_dir: str,

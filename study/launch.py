@@ -27,7 +27,8 @@ from study.prepare import (PreparedData, check_checkpoints, check_folder, prepar
                            results_folder, write_config)
 from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
                            write_pack_data)
-from study.interrupts import INTERRUPTED, InterruptWatch, StudyInterrupted, mark_interrupted
+from study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted, mark_interrupted,
+                              sigint_restored)
 from study.progress import StudyProgress
 from study.raysession import end_session, reap_dead_sessions, record_session
 from study.resources import check_fit
@@ -247,7 +248,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         if cfg.resources.pack_size:
             pack_data = write_pack_data(_trial_data(prepared), folder)
             packs = start_packs(cfg, pack_data, train_settings(cfg, folder))
-        grid = _tuner(cfg, prepared, folder, all_callbacks, resume, packs).fit()
+        with sigint_restored():
+            grid = _tuner(cfg, prepared, folder, all_callbacks, resume, packs).fit()
         if packs:
             write_json(pack_stats(packs), folder / "packs.json")
         known = from_result_grid(grid)
