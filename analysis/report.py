@@ -141,8 +141,9 @@ def write_report(
 
     ``source`` is a results folder or a trials table (``.parquet``/``.csv``); ``out_dir``
     defaults to ``report/`` beside the trials table. The folder must be empty, new, or hold
-    only an earlier report (:mod:`analysis.report_folder`); ``force`` writes beside other
-    files, never over them. Raises :class:`AnalysisError` only when no usable trials table is
+    only an earlier report (:mod:`analysis.report_folder`); ``force`` (implied for a study's
+    own ``report/``) writes beside other files, never over them. Raises
+    :class:`AnalysisError` only when no usable trials table is
     found or the output cannot be written; anything else is a skipped part.
     """
     tables = load_tables(source)
@@ -151,6 +152,7 @@ def write_report(
     legacy = (frozenset({*FIGURE_FILES, *PAGE_FILES})
               if out.absolute() == default.absolute() and (tables.folder / "config.yaml").is_file()
               else frozenset())
+    force = force or bool(legacy)  # a study's own report folder: keep a user's file beside
     will_write = {*FIGURE_FILES, *PAGE_FILES}
     plan_report_folder(out, will_write, force, legacy)  # refuse before any work is done
     _prepare(out)

@@ -9,6 +9,7 @@ reference losses (:mod:`study.reference`) so the analysis can judge the trials' 
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from study.paths import FileRecord, claim_study_folder, inside, study_folder
 from study.reference import REFERENCE_FILE, reference_numbers
 from study.tables import write_json, write_text
 from trainables.data import JetSplits, load_jets, split_jets
+from trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
 from trainables.errors import ConfigError
 from trainables.synth import synthetic_mark, write_synthetic
 
@@ -111,7 +113,9 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     """Make ``data_dir`` hold exactly the synthetic jets the config asks for, deleting only
     files jetstudy recorded there, and refusing a folder with files of anyone else."""
     record = FileRecord(data_dir, SYNTHETIC_RECORD)
-    foreign = record.foreign()
+    names = set(synthetic_names(n_jets, seed))
+    foreign = [n for n in record.foreign()  # what load_jets would read, or what we would write
+               if n in names or os.path.splitext(n)[1].lower() in (*HDF5_SUFFIXES, *TABLE_SUFFIXES)]
     if foreign and not record.read():  # a study written before the record existed
         files = [data_dir / n for n in foreign]
         if all(f.suffix == ".h5" and f.is_file() and not f.is_symlink() and synthetic_mark(f)
@@ -123,9 +127,9 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     if foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
         raise ConfigError(
-            f"data.path is null (synthetic jets), but {data_dir} holds files jetstudy did not "
-            f"write there ({shown}); move them out of the study folder, or set data.path to "
-            f"your data")
+            f"data.path is null (synthetic jets), but {data_dir} holds data files jetstudy did "
+            f"not write there ({shown}), which would be read as jets; move them out of the "
+            f"study folder, or set data.path to your data")
     info = record.read()
     if (info.get("seed"), info.get("n_jets")) == (seed, n_jets) and all(
             (data_dir / n).is_file() for n in record.names if not n.endswith(".tmp")):

@@ -101,7 +101,7 @@ def test_synthetic_data_folder_with_a_users_file_is_refused(tmp_path: Path) -> N
     planted = plant(folder, ["data/my_real_jets.h5"])
     before = checksums(folder / "data")
     for cfg in (_cfg(1000), _cfg(1200, seed=2)):  # same jets, and jets to remake
-        with pytest.raises(ConfigError, match="my_real_jets.h5.*set data.path"):
+        with pytest.raises(ConfigError, match="my_real_jets.h5.*read as jets.*set data.path"):
             prepare_data(cfg, folder)
         assert checksums(folder / "data") == before and not unchanged(folder, planted)
 
@@ -130,3 +130,20 @@ def test_a_study_leaves_every_user_file_around_it_intact(finished_study) -> None
     expected = {*finished_study["planted"], "study.yaml", "data", "results", "results/other-study",
                 "results/data"}
     assert new == expected
+
+
+@pytest.mark.slow
+def test_user_files_inside_a_study_survive_report_and_resume(finished_study) -> None:
+    """Files a user drops into a finished study (its folder, its report/, a trial folder)
+    survive the report being rebuilt and the study being resumed."""
+    root, folder = finished_study["root"], finished_study["folder"]
+    assert finished_study["proc"].returncode == 0, finished_study["proc"].stderr[-3000:]
+    trial = sorted(p.name for p in (folder / "trials").iterdir())[0]
+    inside = plant(folder, ["my_notes.md", "report/my_plot.png", f"trials/{trial}/note.txt",
+                            "data/README.txt"])
+    report = jetstudy("report", folder, cwd=root)
+    assert report.returncode == 0, report.stderr[-3000:]
+    assert not unchanged(folder, inside)
+    resumed = jetstudy("run", finished_study["config"], "--resume", "--no-report", cwd=root)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert not unchanged(folder, inside) and not unchanged(root, finished_study["planted"])
