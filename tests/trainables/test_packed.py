@@ -26,7 +26,7 @@ from trainables.packed import PackedTrainer
 CPU = torch.device("cpu")
 SETTINGS = TrainSettings(max_epochs=2, batch_size=256, train_eval_jets=1000)
 PACK_SEED = 5
-KEYS = ("train_loss", "val_loss", "val_acc", "val_auc")
+KEYS = ("train_loss", "val_loss", "val_acc", "val_auc", "train_loss_se", "val_loss_se")
 BASE = {"depth": 2, "width_0": 64, "width_1": 32, "dropout": 0.0, "activation": "relu",
         "batch_norm": False, "lr": 3e-3, "l1": 1e-4, "l2": 1e-4}
 MIXED = [  # different depths, widths, rates, penalties and activations, packed together
