@@ -78,6 +78,8 @@ def claim_study_folder(folder: Path) -> list[Path]:
             f"storage.name {folder.name!r}: {folder} already holds files jetstudy did not "
             f"write ({shown}); set storage.name to a new folder name (jetstudy never writes "
             f"into a folder of yours)")
+    for entry in entries:  # a link in the study folder must not lead jetstudy out of it
+        inside(folder, entry)
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     mark = folder / STUDY_MARK

@@ -147,3 +147,14 @@ def test_user_files_inside_a_study_survive_report_and_resume(finished_study) -> 
     resumed = jetstudy("run", finished_study["config"], "--resume", "--no-report", cwd=root)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert not unchanged(folder, inside) and not unchanged(root, finished_study["planted"])
+
+
+def test_a_link_inside_a_study_folder_leading_out_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "results" / "s"
+    claim_study_folder(folder)
+    (folder / "config.yaml").write_text("{}\n")
+    planted = plant(tmp_path, ["users/precious.txt"])
+    os.symlink(tmp_path / "users", folder / "trials")
+    with pytest.raises(ConfigError, match="trials.*outside the study folder"):
+        claim_study_folder(folder)
+    assert not unchanged(tmp_path, planted)
