@@ -1,5 +1,7 @@
 """Jet data, the MLP tagger and the Ray Tune trial loop.
 
-Kept import-light: ``trainables.model`` and ``trainables.loop`` import torch; the data, metrics
-and schema modules do not, so ``analysis`` can use them on a machine without torch.
+Kept import-light: ``trainables.model``, ``trainables.loop`` and ``trainables.checkpoint`` import
+torch; the data, metrics, schema, ``objective`` (which value is better) and ``bookkeeping`` (a
+trial's best epoch, checkpoints, patience) modules do not, so ``analysis`` can use them on a
+machine without torch.
 """
