@@ -230,11 +230,12 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
     write_config(cfg, folder)  # on resume: with the trial count and resources it now runs with
     with _not_started_on_error(folder, resume):
         started = _init_ray(cfg, verbose)
-    if started and not cfg.resources.address:
-        record_session(folder)  # so a later run can clean up after a kill -9 of this one
     packs: list = []
     try:
         from study.cluster import check_shared_storage
+
+        if started and not cfg.resources.address:
+            record_session(folder)  # so a later run can clean up after a kill -9 of this one
 
         with _not_started_on_error(folder, resume):
             check_fit(cfg)  # a request no node can hold would wait for ever
