@@ -316,3 +316,23 @@ def test_make_study_fixture_has_every_regime(make_study):
     r = classify_regimes(trials, epochs, reference=ref).merge(trials[["trial_id", "epochs"]])
     early = r[(r["status"] == "stopped") & (r["epochs"] <= 6)]
     assert len(early) > 10 and not early["regime"].isin(["underfit", "good"]).any()
+
+
+def test_the_report_judges_with_the_studys_config_and_reference(tmp_path, make_study, write_study):
+    """config.yaml's regimes: section and reference.json reach the report's regime table."""
+    import copy
+
+    from analysis.sections import ReportState
+    from analysis.tables import load_tables
+    from tests.analysis.conftest import CONFIG
+
+    trials, epochs = make_study(n_trials=30, seed=0, asha=False)
+    default = ReportState(load_tables(write_study(tmp_path / "a", trials, epochs)))
+    assert default.reference.source == "bayes" and default.thresholds == RegimeThresholds()
+    assert "underfit" in set(default.regimes["regime"])
+    config = copy.deepcopy(CONFIG)
+    config["regimes"] = {"underfit_tolerance": 5.0, "reference_loss": 0.55}
+    lenient = ReportState(load_tables(write_study(tmp_path / "b", trials, epochs, config=config)))
+    assert lenient.thresholds.underfit_tolerance == 5.0
+    assert lenient.reference.source == "user" and lenient.reference.loss == 0.55
+    assert "underfit" not in set(lenient.regimes["regime"])
