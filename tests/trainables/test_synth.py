@@ -14,6 +14,7 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from trainables import synth
 from trainables.errors import DataError
@@ -129,8 +130,40 @@ def test_calibrated_within_bins_of_max_posterior(jets, posterior) -> None:
         assert abs(calibration_z(hit[in_bin], pmax[in_bin])) < 4.5, (lo, hi)
 
 
-def test_bayes_accuracy_is_in_the_target_band(jets, posterior) -> None:
-    assert 0.75 <= accuracy(jets[1], posterior) <= 0.85
+# Published one-vs-rest AUCs of the 16-HLF DNN on real jets (Moreno et al., "JEDI-net",
+# EPJC 80 (2020) 58, arXiv 1908.05318; copied in shared/hls4ml_schema.md). The Bayes optimum on
+# synthetic jets must sit at or just above them: never easier than real jets by more than 0.02.
+REAL_DNN_AUC = {"g": 0.938, "q": 0.903, "W": 0.954, "Z": 0.946, "t": 0.962}
+AUC_BAND = (0.0, 0.02)
+
+
+@pytest.fixture(scope="module")
+def big_sample() -> tuple[np.ndarray, np.ndarray]:
+    """400k jets: the AUCs' sampling spread (about 0.0005) is far inside the 0.02 band."""
+    x, y = synth.sample_jets(400_000, seed=31)
+    return y, synth.bayes_posterior(x)
+
+
+@pytest.mark.parametrize("c", range(5), ids=CLASSES)
+def test_bayes_auc_sits_just_above_the_published_real_dnn(big_sample, c: int) -> None:
+    y, post = big_sample
+    auc = roc_auc_score(y == c, post[:, c])
+    ref = REAL_DNN_AUC[CLASSES[c]]
+    assert ref + AUC_BAND[0] <= auc <= ref + AUC_BAND[1], (
+        f"class {CLASSES[c]}: Bayes AUC {auc:.4f}, real DNN {ref}; the generator must be "
+        f"at most {AUC_BAND[1]} easier than real jets")
+
+
+def test_quark_is_the_hardest_class_and_top_the_easiest(big_sample) -> None:
+    y, post = big_sample
+    aucs = [roc_auc_score(y == c, post[:, c]) for c in range(5)]
+    assert int(np.argmin(aucs)) == Q and int(np.argmax(aucs)) == T, aucs
+
+
+def test_bayes_accuracy_is_in_the_target_band(big_sample) -> None:
+    """Near 0.78-0.80: a little above the real DNN's 0.75-0.77, as the Bayes optimum must be."""
+    y, post = big_sample
+    assert 0.77 <= accuracy(y, post) <= 0.81
 
 
 def test_no_single_feature_comes_close_to_bayes(jets, posterior) -> None:
