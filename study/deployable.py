@@ -19,12 +19,13 @@ A feature that was constant in the training split has std 1.0 in ``scaler.json``
 ``W (x - mean)``, zero at its training value, exactly as the study's model would. A std of 0
 (a hand-edited ``scaler.json``) is treated the same way.
 
-:func:`onnx_model` writes the folded network as an ONNX graph by hand (``MatMul`` + ``Add`` per
-Linear layer, the activation nodes, ``Softmax``; opset :data:`ONNX_OPSET`), without torch's exporter: on torch 2.13 the
-default exporter needs ``onnxscript`` and the TorchScript-based one is deprecated, while this
-graph needs only ``onnx`` and uses the nodes hls4ml's ONNX front end parses (MatMul + Add is
-what qonnx's ``GemmToMatMul`` would make of a ``Gemm``; the weights are stored transposed,
-``(in, out)``).
+:func:`onnx_model` writes the folded network as an ONNX graph by hand (``MatMul`` + ``Add``
+per Linear layer, the activation nodes, ``Softmax``; opset :data:`ONNX_OPSET`), without torch's
+exporter: on torch 2.13 the default exporter needs ``onnxscript`` and the TorchScript-based one
+is deprecated, while this graph needs only ``onnx``. Its nodes are the ones hls4ml 1.3.0's ONNX
+front end converts (MatMul + Add is what qonnx's ``GemmToMatMul`` would make of a ``Gemm``, the
+weights stored transposed, ``(in, out)``; ``build_mlp``'s PReLU, one shared slope, is written
+as the identical ``LeakyRelu``, since hls4ml fails on a ``PRelu`` node).
 """
 
 from __future__ import annotations
@@ -144,6 +145,11 @@ def _activation_nodes(module: nn.Module, x: str, name: str, width: int, helper: 
         return [node("Elu", [x], [y], name=name, alpha=float(module.alpha))], y
     if isinstance(module, nn.LeakyReLU):
         return [node("LeakyRelu", [x], [y], name=name, alpha=float(module.negative_slope))], y
+    if isinstance(module, nn.PReLU) and module.weight.numel() == 1:
+        # one shared slope (build_mlp's PReLU): the same function as LeakyRelu with that
+        # alpha, which hls4ml 1.3.0's ONNX front end converts (its PRelu node fails there)
+        alpha = float(module.weight.detach().float().item())
+        return [node("LeakyRelu", [x], [y], name=name, alpha=alpha)], y
     if isinstance(module, nn.PReLU):
         slope = module.weight.detach().float().numpy()
         slope = np.broadcast_to(slope, (width,)).copy()  # per unit, as hls4ml's PReLU reads it

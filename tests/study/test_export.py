@@ -178,6 +178,11 @@ def test_batch_norm_and_dropout_are_folded_prelu_kept(study, tmp_path: Path) -> 
     assert weights["model"]["2.weight"].item() != pytest.approx(0.25)       # PReLU trained
     meta = json.loads((export_model(folder, "bn_prelu", tmp_path / "o").out
                        / "model.json").read_text())
+    import onnx
+
+    nodes = [n.op_type for n in onnx.load(str(tmp_path / "o" / "model.onnx")).graph.node]
+    assert nodes == ["MatMul", "Add", "LeakyRelu", "MatMul", "Add", "LeakyRelu", "MatMul",
+                     "Add", "Softmax"]  # PReLU's one slope as LeakyRelu; no BN, no dropout
     kinds = [layer["type"] for layer in meta["architecture"]["deployed_layers"]]
     assert kinds == ["Linear", "PReLU", "Linear", "PReLU", "Linear", "Softmax"]
     assert meta["architecture"]["batch_norm_folded"] and meta["architecture"]["dropout_removed"]
