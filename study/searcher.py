@@ -28,7 +28,8 @@ from study.config import StudyConfig
 from study.design import scan_design
 from study.search_rules import tpe_startup_trials
 from study.space import SpaceFunction, optuna_params
-from trainables.trialfiles import CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, STATE_FILE, read_epochs
+from trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
+                                   number_seed, read_epochs)
 
 __all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "optuna_storage",
            "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME"]
@@ -44,8 +45,9 @@ class HonestOptunaSearch(OptunaSearch):
     pruned instead of complete."""
 
     def __init__(self, *args: Any, max_epochs: int, num_trials: int, state_dir: str,
-                 **kwargs: Any) -> None:
+                 study_seed: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.study_seed = study_seed  # each config's SEED_KEY derives from it (see suggest)
         self.max_epochs = max_epochs
         self.num_trials = num_trials
         self.state_dir = state_dir
@@ -76,7 +78,11 @@ class HonestOptunaSearch(OptunaSearch):
                 return self._adopt(trial_id, *self._orphans.pop(0))
             if len(self._earlier | set(self._ot_trials)) >= self.num_trials:
                 return Searcher.FINISHED
-        return super().suggest(trial_id)
+        config = super().suggest(trial_id)
+        if isinstance(config, dict) and getattr(self, "study_seed", None) is not None:
+            # the trial's seed from search.seed and its Optuna number, never Ray's random id
+            config[SEED_KEY] = number_seed(self.study_seed, self._ot_trials[trial_id].number)
+        return config
 
     def _find_orphans(self, trained: list[Path]) -> list[tuple[str, dict, Any]]:
         """Of the ``trained`` trial folders, those with a state file, not ended and unknown to
@@ -193,7 +199,7 @@ def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
         study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder),
         points_to_evaluate=points or None,
         max_epochs=cfg.scheduler.max_epochs, num_trials=s.num_trials,
-        state_dir=str(folder / "trials"))
+        state_dir=str(folder / "trials"), study_seed=s.seed)
     return ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
 
 

@@ -47,7 +47,7 @@ from trainables.model import count_flops, count_params
 from trainables.packed import PackedTrainer
 from trainables.packed_trial import NO_SLOT
 from trainables.trial import pick_device
-from trainables.trialfiles import best_path, has_ended, state_path, trial_seed
+from trainables.trialfiles import best_path, has_ended, seed_for, state_path
 
 __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
 
@@ -108,7 +108,8 @@ class PackServer:
         self._pending_writes: list[Any] = []
         self._deliveries: set[asyncio.Task] = set()  # referenced until done
         self.stats_ = {"rounds": 0, "trial_epochs": 0, "train_s": 0.0, "registered": 0,
-                       "evicted": 0, "largest_round": 0, "first_round_at": None,
+                       "evicted": 0, "largest_round": 0, "round_sizes": {},
+                       "first_round_at": None,
                        "last_round_at": None}
 
     # ------------------------------------------------------------------ the trials' calls
@@ -136,7 +137,7 @@ class PackServer:
                 return {"status": "done", "metrics": state["last_metrics"]}
             if len(self.members) >= self.trainer.capacity:
                 return {"status": "full"}
-            slot = self.trainer.add(config, seed=trial_seed(self.settings.seed, trial_id))
+            slot = self.trainer.add(config, seed=seed_for(config, self.settings.seed, trial_id))
             arch = arch_from_params(config, n_inputs=self.trainer.n_inputs)
             member = _Member(slot=slot, n_params=count_params(arch), flops=count_flops(arch),
                              book=epoch_book(self.settings),
@@ -188,6 +189,7 @@ class PackServer:
         counters = {k: v for k, v in self.stats_.items() if not k.endswith("_at")}
         return {**counters, "members": len(self.members), "device": self.device.type,
                 "capacity": self.trainer.capacity, "gpu_mem_peak_mib": peak,
+                "padded_flops": self.trainer.padded_flops,
                 # from the first round's start to the last round's end: the share of it spent
                 # training is how busy the pack (and its GPU) was kept
                 "span_s": span, "busy": self.stats_["train_s"] / span if span > 0 else None}
@@ -287,6 +289,8 @@ class PackServer:
         self.stats_["last_round_at"] = time.perf_counter()
         self.stats_["train_s"] += self.stats_["last_round_at"] - began
         self.stats_["largest_round"] = max(self.stats_["largest_round"], len(batch))
+        sizes = self.stats_["round_sizes"]  # models per round -> rounds of that size
+        sizes[str(len(batch))] = sizes.get(str(len(batch)), 0) + 1
         return out, writes
 
     def _write(self, trial_id: str, metrics: dict[str, Any], state: dict[str, Any] | None,

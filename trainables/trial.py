@@ -18,8 +18,8 @@ from ray import tune
 from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
 from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
                              hyperparams_from_params)
-from trainables.trialfiles import (BEST_FILE, STATE_FILE, for_tune, has_ended, trial_folder,
-                                   trial_seed)
+from trainables.trialfiles import (BEST_FILE, STATE_FILE, for_tune, has_ended, seed_for,
+                                   trial_folder)
 
 __all__ = ["run_trial", "pick_device"]
 
@@ -76,7 +76,7 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
             tune.report(for_tune(last))  # nothing left to train
             return
         sync_best(folder / BEST_FILE, resume_state)  # epochs after it are trained again
-    trainer = Trainer(arch, hp, settings, data, device, seed=trial_seed(settings.seed, trial_id))
+    trainer = Trainer(arch, hp, settings, data, device, seed=seed_for(config, settings.seed, trial_id))
 
     def report(metrics: dict[str, Any], state: dict[str, Any] | None,
                best: dict[str, Any] | None) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE",
-           "trial_seed", "state_path", "best_path", "ended_marker", "has_ended", "for_tune",
+           "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker", "has_ended", "for_tune",
            "append_epoch", "read_epochs", "trial_folder"]
 
 #: What each epoch tells Ray Tune (ASHA, Optuna, the progress line). The full record goes to
@@ -35,9 +35,30 @@ CONFIG_FILE = "config.json"
 ENDED_FILE = "ended"
 
 
+#: The config key carrying the trial's seed; the searcher puts it there
+#: (``study.searcher.HonestOptunaSearch.suggest``), so a rerun of a study trains each
+#: configuration from the same initial weights and batch order.
+SEED_KEY = "seed"
+
+
 def trial_seed(study_seed: int, trial_id: str) -> int:
-    """A per-trial seed that is stable across restarts of the same trial."""
+    """A per-trial seed from Ray's trial id: stable across restarts of the same trial but not
+    across reruns (Ray's ids are random). Only for configs without :data:`SEED_KEY` (studies
+    started before the searcher set it)."""
     return (study_seed * 1_000_003 + zlib.crc32(trial_id.encode())) % (2**31)
+
+
+def number_seed(study_seed: int, number: int) -> int:
+    """The seed of the Optuna trial ``number`` of a study seeded ``search.seed``: the same on
+    every rerun of the study, different for every trial."""
+    return (study_seed * 1_000_003 + zlib.crc32(f"trial-{number}".encode())) % (2**31)
+
+
+def seed_for(config: dict[str, Any], study_seed: int, trial_id: str) -> int:
+    """The seed a trial trains with: its config's :data:`SEED_KEY`, else :func:`trial_seed`."""
+    if config.get(SEED_KEY) is not None:
+        return int(config[SEED_KEY])
+    return trial_seed(study_seed, trial_id)
 
 
 def state_path(state_dir: str, trial_id: str) -> Path:
