@@ -211,6 +211,9 @@ def test_a_feature_constant_in_training_folds_like_the_study() -> None:
         want = torch.softmax(model(torch.as_tensor(scaler.transform(probe))), 1).numpy()
         got = folded(torch.as_tensor(probe)).numpy()
     assert np.abs(got - want).max() < TOL
+    zero = fold_for_deployment(model, scaler.mean, np.where(scaler.std == 1.0, 0.0, scaler.std))
+    with torch.no_grad():  # a std of 0 (a hand-edited scaler.json) is read as 1.0, like fit's
+        assert torch.equal(zero(torch.as_tensor(probe)), folded(torch.as_tensor(probe)))
 
 
 def test_a_study_without_recorded_ranges_says_unknown(study, tmp_path: Path) -> None:
