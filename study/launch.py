@@ -30,8 +30,9 @@ from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
 from study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted, mark_interrupted,
                               sigint_restored)
 from study.progress import StudyProgress
+from study.provenance import mark_ended, write_provenance
 from study.raysession import end_session, reap_dead_sessions, record_session
-from study.resources import check_fit
+from study.resources import check_fit, check_local_request
 from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
 from study.snapshots import TableSnapshots
 from study.tables import write_json, write_table
@@ -226,11 +227,13 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         cfg = _saved_config(cfg, folder)
         check_checkpoints(folder)  # a planted state.pt stops here, never unpickled
     check_address(cfg.resources.address)  # its form and Ray's extras, before any data work
+    check_local_request(cfg)  # a trial asking more CPUs than resources.num_cpus
     prepared = prepare_data(cfg, folder)  # bad data stops here, before the folder is a study
     write_config(cfg, folder)  # on resume: with the trial count and resources it now runs with
     with _not_started_on_error(folder, resume):
         started = _init_ray(cfg, verbose)
     packs: list = []
+    provenance = False
     try:
         from study.cluster import check_shared_storage
 
@@ -240,6 +243,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         with _not_started_on_error(folder, resume):
             check_fit(cfg)  # a request no node can hold would wait for ever
             check_shared_storage(folder)  # every node must see the results folder
+        write_provenance(folder, cfg.training.device)  # versions, commit, host, start time
+        provenance = True
         (folder / "trials").mkdir(exist_ok=True)  # trials check they can see it (autoscaling)
         watch = InterruptWatch()
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
@@ -288,6 +293,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         if started:
             ray.shutdown()
             end_session(folder)  # and whatever of it outlived the shutdown
+        if provenance:
+            mark_ended(folder)
     if trials.empty:
         raise JetstudyError(f"the study in {folder} ran no trials; check search.num_trials "
                             f"and search.time_budget_s")

@@ -62,5 +62,7 @@ def test_rerun_gives_identical_tables(ray_cluster, small_config, tmp_path: Path)
     # the seeds are search.seed's, trial by trial (Optuna numbers 0, 1, 2)
     assert sorted(trials["trial_seed"]) == sorted(number_seed(5, n) for n in range(3))
     assert (trials["status"] == "stopped").any(), "ASHA stopped no trial: a weaker test"
+    provenance = json.loads((tmp_path / "run1" / "provenance.json").read_text())
+    assert provenance["versions"]["ray"] and provenance["ended"] >= provenance["started"]
     pd.testing.assert_frame_equal(trials, second[0])
     pd.testing.assert_frame_equal(epochs, second[1])
