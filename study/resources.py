@@ -31,7 +31,8 @@ from study.config import StudyConfig
 from study.packing import PACKED_TRIAL_CPUS
 from trainables.errors import ConfigError
 
-__all__ = ["SKIP_ENV", "NodeShape", "cluster_shapes", "check_fit", "check_request"]
+__all__ = ["SKIP_ENV", "NodeShape", "cluster_shapes", "check_fit", "check_local_request",
+           "check_request"]
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +69,8 @@ def _describe(shapes: list[NodeShape]) -> str:
     def one(s: NodeShape) -> str:
         if math.isinf(s.cpus):
             return "size not declared"
+        if math.isinf(s.gpus):  # a local Ray not started yet: its CPUs are resources.num_cpus
+            return f"{_plural(s.cpus, 'CPU')} (resources.num_cpus)"
         gpus = _plural(s.gpus, "GPU") if s.gpus else "no GPU"
         return f"{_plural(s.cpus, 'CPU')}, {gpus}"
 
@@ -167,7 +170,8 @@ def _fits(s: NodeShape, cpus: float, gpus: float) -> int | None:
     if math.isinf(s.cpus):
         return None
     by_cpu = math.floor(s.cpus / cpus + 1e-9) if cpus > 0 else math.inf
-    by_gpu = math.floor(s.gpus / gpus + 1e-9) if gpus > 0 else math.inf
+    by_gpu = (math.floor(s.gpus / gpus + 1e-9) if gpus > 0 and not math.isinf(s.gpus)
+              else math.inf)
     n = min(by_cpu, by_gpu)
     return None if math.isinf(n) else int(n)
 
@@ -257,6 +261,16 @@ def check_request(cfg: StudyConfig, shapes: list[NodeShape], local: bool) -> Non
         _packs_fit(cfg, shapes, local)
     else:
         _one_fits(shapes, r.cpus_per_trial, r.gpus_per_trial, "each trial", local)
+
+
+def check_local_request(cfg: StudyConfig) -> None:
+    """Before a local Ray starts (and before any data work): with ``resources.num_cpus`` set,
+    its CPUs are known, so a trial or pack asking more fails at once. GPUs are checked by
+    :func:`check_fit` once Ray has found them."""
+    r = cfg.resources
+    if r.address or r.num_cpus is None or os.environ.get(SKIP_ENV, "") not in ("", "0"):
+        return
+    check_request(cfg, [NodeShape(float(r.num_cpus), math.inf)], local=True)
 
 
 def check_fit(cfg: StudyConfig) -> None:

@@ -18,7 +18,7 @@ import pytest
 
 from study.config import from_dict
 from study.connect import CONNECT_TIMEOUT_ENV, RayAddress, check_address, parse_address
-from study.resources import NodeShape, _from_bootstrap, check_request
+from study.resources import NodeShape, _from_bootstrap, check_local_request, check_request
 from trainables.errors import ConfigError
 
 from tests.faults.conftest import REPO, jetstudy, one_line_error, study_yaml
@@ -40,16 +40,28 @@ def _no_study_left(results: Path, name: str) -> None:  # the same command, fixed
     assert not (results / name / "config.yaml").exists(), "a refused study left its config"
 
 
-@pytest.mark.slow
 def test_cpus_per_trial_above_the_cluster_fails_fast(workdir: Path) -> None:
+    """resources.num_cpus is known before Ray starts: refused before any work."""
     config = study_yaml(workdir / "s.yaml", workdir / "results", "big",
                         resources={"num_cpus": 2, "cpus_per_trial": 4})
     proc, took = _timed("run", config, "--no-report", cwd=workdir, timeout=120)
     line = one_line_error(proc)
     assert "resources.cpus_per_trial is 4" in line and "2 CPUs" in line, line
     assert "set resources.cpus_per_trial to 2 or less" in line, line
+    assert "or resources.num_cpus to 4 or more" in line, line
     assert took < 100, f"took {took:.0f} s"
-    _no_study_left(workdir / "results", "big")
+    assert not (workdir / "results" / "big").exists(), "the refused study left its folder"
+
+
+def test_local_cpus_checked_once_ray_runs() -> None:
+    """Without resources.num_cpus the CPUs are Ray's count: checked after it starts (the GPU
+    case below runs that path with real Ray); with it, before."""
+    cfg = from_dict({"resources": {"num_cpus": 2, "cpus_per_trial": 3}})
+    with pytest.raises(ConfigError, match=r"resources.cpus_per_trial is 3, but the largest "
+                                          r"node .* has 2 CPUs"):
+        check_local_request(cfg)
+    check_local_request(from_dict({"resources": {"cpus_per_trial": 3}}))  # num_cpus: null
+    check_local_request(from_dict({"resources": {"num_cpus": 2, "gpus_per_trial": 1}}))
 
 
 @pytest.mark.slow
