@@ -226,10 +226,15 @@ def resume_command(args: argparse.Namespace, name: str) -> str:
 def _interrupted(stop: StudyInterrupted, args: argparse.Namespace) -> str:
     if not stop.started:
         return "interrupted before the study started; nothing to resume"
-    trials = (f"{stop.finished} trial(s) finished, {stop.cut_short} cut short and saved at "
-              f"their last checkpoint (status 'interrupted')"
-              if stop.finished or stop.cut_short else "no trial finished yet")
-    return (f"interrupted: {trials}; the tables in {stop.folder} are written.\n"
+    if stop.counted:
+        trials = (f"{stop.finished} trial(s) finished, {stop.cut_short} cut short and saved "
+                  f"at their last checkpoint (status 'interrupted')"
+                  if stop.finished or stop.cut_short else "no trial trained an epoch yet")
+        done = f"{trials}; the tables in {stop.folder} are written"
+    else:  # a second Ctrl-C, or one before the trials started
+        done = (f"stopped at once; {stop.folder} keeps the trials' checkpoints (and the "
+                f"live tables written so far)")
+    return (f"interrupted: {done}.\n"
             f"continue the study with:\n  {resume_command(args, stop.name)}")
 
 

@@ -36,13 +36,14 @@ _UNFINISHED = ("RUNNING", "PENDING", "PAUSED")
 
 class StudyInterrupted(Exception):
     """The study was stopped by Ctrl-C. ``started``: its folder holds a study that
-    ``--resume`` continues; ``finished`` and ``cut_short`` count its trials."""
+    ``--resume`` continues; ``counted``: Tune stopped cleanly and the tables were written,
+    with ``finished`` and ``cut_short`` trials (else a second Ctrl-C skipped that)."""
 
     def __init__(self, folder: Path, name: str, started: bool, finished: int = 0,
-                 cut_short: int = 0) -> None:
+                 cut_short: int = 0, counted: bool = False) -> None:
         super().__init__(f"the study in {folder} was interrupted")
         self.folder, self.name, self.started = folder, name, started
-        self.finished, self.cut_short = finished, cut_short
+        self.finished, self.cut_short, self.counted = finished, cut_short, counted
 
 
 class InterruptWatch(Callback):

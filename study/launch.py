@@ -269,7 +269,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         write_table(epochs, folder, "epochs")
         if watch.interrupted:
             cut = int((trials["status"] == INTERRUPTED).sum()) if len(trials) else 0
-            raise StudyInterrupted(folder, folder.name, True, len(trials) - cut, cut)
+            raise StudyInterrupted(folder, folder.name, True, len(trials) - cut, cut,
+                                   counted=True)
         best = _best_trial(trials, cfg)
         test_metrics = None
         if best is not None:
