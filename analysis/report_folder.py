@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from analysis.errors import AnalysisError
+from trainables.atomic import write_atomic
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests"]
@@ -112,9 +113,8 @@ def write_manifest(out: Path, files: dict[str, list[str]]) -> None:
     files are moved in (listing old and new contents, so a kill midway leaves every file
     recorded) and again after (new contents only)."""
     text = json.dumps({"written_by": "jetstudy report", "files": files}, indent=1) + "\n"
-    tmp = out / f"{TMP_PREFIX}manifest-{os.getpid()}"
-    tmp.write_text(text)
-    os.replace(tmp, out / MANIFEST)
+    write_atomic(out / MANIFEST, lambda tmp: Path(tmp).write_text(text),
+                 tmp_prefix=f"{TMP_PREFIX}manifest-")
 
 
 def digests(folder: Path, names: list[str]) -> dict[str, str]:

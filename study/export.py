@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from study.export_readme import export_readme
+from trainables.atomic import write_atomic
 from trainables.errors import JetstudyError
 from trainables.schema import CLASSES, HLF_FEATURES
 
@@ -347,10 +348,10 @@ def _write_manifest(out: Path, files: dict[str, list[str]], trial_id: str) -> No
     """Record the export's files, name -> accepted SHA-256s (atomically): before the files
     are moved in with old and new contents (a kill midway leaves every file recorded), after
     with the new ones only."""
-    tmp = out / f"{_TMP}manifest-{os.getpid()}"
-    tmp.write_text(json.dumps({"written_by": "jetstudy export", "trial_id": trial_id,
-                               "files": files}, indent=1) + "\n")
-    os.replace(tmp, out / MANIFEST)
+    text = json.dumps({"written_by": "jetstudy export", "trial_id": trial_id,
+                       "files": files}, indent=1) + "\n"
+    write_atomic(out / MANIFEST, lambda tmp: Path(tmp).write_text(text),
+                 tmp_prefix=f"{_TMP}manifest-")
 
 
 def export_model(results: str | os.PathLike[str], trial_id: str | None = None,

@@ -2,21 +2,20 @@
 
 The columns are the contract with :mod:`analysis` (``docs/results_layout.md``). Tables are
 built from plain per-epoch records, so the same code serves the final tables (from Ray Tune's
-result grid) and live snapshots (from the progress callback). Files are written atomically:
-a reader, or an interrupted run, never sees half a table.
+result grid) and live snapshots (from the progress callback). Files are written atomically
+(:func:`trainables.atomic.write_atomic`, with the user's umask): a reader, or an interrupted run, never sees half a table.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 import pandas as pd
 
+from trainables.atomic import write_atomic  # the one atomic writer (re-exported)
 from trainables.objective import Objective
 
 __all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "trial_row", "trials_frame",
@@ -87,19 +86,6 @@ def epochs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame["epoch"] = frame["epoch"].astype("Int64")
     frame["n_params"] = frame["n_params"].astype("Int64")
     return frame
-
-
-def write_atomic(path: Path, write: Any) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:

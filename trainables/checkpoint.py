@@ -16,12 +16,12 @@ The state carries the best weights too, so a trial resumed from an older state c
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from trainables.atomic import write_atomic
 from trainables.trialfiles import append_epoch, best_path, state_path
 
 __all__ = ["save_state", "load_checkpoint", "save_best", "sync_best", "write_epoch"]
@@ -32,10 +32,7 @@ logger = logging.getLogger(__name__)
 def save_state(state: dict[str, Any], path: Path) -> None:
     """Atomically replace a checkpoint file. The folder must exist (see
     :func:`~trainables.trialfiles.trial_folder`)."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:

@@ -37,13 +37,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import h5py
 import numpy as np
 from scipy.special import expit, log_ndtr, logit, logsumexp
 
+from trainables.atomic import write_atomic
 from trainables.errors import DataError
 from trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PARTICLE_FEATURE_NAMES
 
@@ -293,16 +293,15 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
         end = min(start + jets_per_file, n_jets)
         jets, _ = _table(end - start, seed, start, cache)
         path = out / f"jetImage_synth_{seed}_{start}_{end}.h5"
-        tmp = path.with_name(path.name + ".tmp")
-        try:
+
+        def write(tmp: str) -> None:
             with h5py.File(tmp, "w") as f:
                 f.create_dataset("jets", data=jets)
                 f.create_dataset("jetFeatureNames", data=jet_names)
                 f.create_dataset("particleFeatureNames", data=particle_names)
                 f.attrs[_ATTR] = meta
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
+
+        write_atomic(path, write, tmp_name=f"{path.name}.tmp")  # recorded by study.prepare
         paths.append(path)
     logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
                 n_jets, seed, len(paths), out)
