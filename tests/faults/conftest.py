@@ -4,6 +4,8 @@ the exit status, the message, and that no file of the user's changed (checksums 
 Helpers:
 
 * :func:`jetstudy` runs ``python -m study.cli ARGS`` in a folder with a clean environment;
+  :func:`jetstudy_here` runs the same command line in this process (cases that stop before a
+  study starts: no fresh interpreter's imports to pay for);
 * :func:`checksums` maps every file under a folder (links as ``-> target``) to its SHA-256, so
   ``checksums(x) == before`` proves every byte survived;
 * :func:`plant` writes user files with distinct contents;
@@ -32,6 +34,25 @@ def jetstudy(*args: str, cwd: Path, env: dict[str, str] | None = None,
                 "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "study.cli", *map(str, args)], cwd=cwd,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def jetstudy_here(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The same command line run in this process (``study.cli.main``, from ``cwd``): for cases
+    that stop before any study starts, without paying a fresh interpreter's imports."""
+    import contextlib
+    import io
+
+    from study.cli import main
+
+    out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
+    try:
+        os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([str(a) for a in args])
+    finally:
+        os.chdir(here)
+    return subprocess.CompletedProcess(["jetstudy", *map(str, args)], code, out.getvalue(),
+                                       err.getvalue())
 
 
 def one_line_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:

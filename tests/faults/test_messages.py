@@ -1,6 +1,8 @@
-"""Messages that used to mislead, each run as a user would (``jetstudy ...`` as a subprocess):
+"""Messages that used to mislead, each run as a user would (the ``jetstudy`` command line):
 exit status 2, one ``error:`` line that says what is really wrong, and no user file changed
-(nothing written at all: no results folder appears)."""
+(nothing written at all: no results folder appears). Two cases run as a real subprocess; the
+others run the same command line in this process (the same code, without a fresh
+interpreter's imports)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Callable
 import pandas as pd
 import pytest
 
-from tests.faults.conftest import checksums, jetstudy, one_line_error, study_yaml
+from tests.faults.conftest import checksums, jetstudy, jetstudy_here, one_line_error, study_yaml
 from trainables.schema import HLF_FEATURES, OPENML_FEATURES
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real_jets_16hlf.csv"
@@ -102,6 +104,10 @@ CASES: dict[Callable[[Path], list[str]], tuple[list[str], list[str]]] = {
 }
 
 
+#: cases run as a real subprocess (the others in this process)
+SUBPROCESS = {huge_value, empty_data_path}
+
+
 @pytest.mark.parametrize("case", list(CASES), ids=[c.__name__ for c in CASES])
 def test_message_says_what_is_really_wrong(case, tmp_path: Path) -> None:
     work = tmp_path / "work"
@@ -109,7 +115,8 @@ def test_message_says_what_is_really_wrong(case, tmp_path: Path) -> None:
     study_yaml(work / "s.yaml", "results", "msg")
     args = case(work)
     before = checksums(work)
-    err = one_line_error(jetstudy(*args, cwd=work, timeout=180))
+    run = jetstudy if case in SUBPROCESS else jetstudy_here
+    err = one_line_error(run(*args, cwd=work))
     must, must_not = CASES[case]
     for text in must:
         assert text in err, (text, err)

@@ -13,8 +13,8 @@ from study.checks import folder_name_problem
 from study.config import from_dict
 from study.paths import STUDY_MARK, claim_study_folder
 from study.prepare import SYNTHETIC_RECORD, prepare_data
-from tests.faults.conftest import (checksums, jetstudy, one_line_error, plant, study_yaml,
-                                   unchanged)
+from tests.faults.conftest import (checksums, jetstudy, jetstudy_here, one_line_error, plant,
+                                   study_yaml, unchanged)
 from trainables.errors import ConfigError
 
 AROUND = ("notes.txt", "data/my_real_jets.h5", "results/keep.txt", "results/data/jets.h5")
@@ -42,7 +42,8 @@ def test_cli_refuses_an_escaping_name_and_touches_nothing(tmp_path: Path, name: 
     planted = plant(work, AROUND)
     config = study_yaml(work / "s.yaml", "results", "ok")
     before = checksums(tmp_path)
-    err = one_line_error(jetstudy("run", config, "--set", f"storage.name={name}", cwd=work))
+    run = jetstudy if name == ".." else jetstudy_here  # one as a real subprocess
+    err = one_line_error(run("run", config, "--set", f"storage.name={name}", cwd=work))
     assert "storage.name" in err and repr(name) in err and "set e.g." in err
     assert checksums(tmp_path) == before and not unchanged(work, planted)
 
@@ -52,7 +53,7 @@ def test_a_folder_of_the_users_is_never_a_study_folder(tmp_path: Path) -> None:
     planted = plant(work, ["results/mine/thesis.tex", "results/mine/data/jets.h5", *AROUND])
     config = study_yaml(work / "s.yaml", "results", "mine")
     before = checksums(tmp_path)
-    err = one_line_error(jetstudy("run", config, cwd=work))
+    err = one_line_error(jetstudy_here("run", config, cwd=work))
     assert "results/mine" in err and "jetstudy did not write" in err and "storage.name" in err
     assert "data" in err and "thesis.tex" in err
     assert checksums(tmp_path) == before and not unchanged(work, planted)
@@ -65,7 +66,7 @@ def test_a_study_name_linking_outside_results_dir_is_refused(tmp_path: Path) -> 
     os.symlink(work / "elsewhere", work / "results" / "linked")
     config = study_yaml(work / "s.yaml", "results", "linked")
     before = checksums(tmp_path)
-    err = one_line_error(jetstudy("run", config, cwd=work))
+    err = one_line_error(jetstudy_here("run", config, cwd=work))
     assert "outside storage.results_dir" in err and "linked" in err
     assert checksums(tmp_path) == before and not unchanged(work, planted)
 
@@ -74,7 +75,7 @@ def test_bad_data_leaves_no_study_folder_behind(tmp_path: Path) -> None:
     work = tmp_path / "work"
     planted = plant(work, AROUND)
     config = study_yaml(work / "s.yaml", "results", "bad", data={"path": "missing/*.h5"})
-    proc = jetstudy("run", config, cwd=work)
+    proc = jetstudy_here("run", config, cwd=work)
     assert "missing" in one_line_error(proc)
     assert not (work / "results" / "bad").exists() and not unchanged(work, planted)
 
@@ -141,7 +142,7 @@ def test_user_files_inside_a_study_survive_report_and_resume(finished_study) -> 
     trial = sorted(p.name for p in (folder / "trials").iterdir())[0]
     inside = plant(folder, ["my_notes.md", "report/my_plot.png", f"trials/{trial}/note.txt",
                             "data/README.txt"])
-    report = jetstudy("report", folder, cwd=root)
+    report = jetstudy_here("report", folder, cwd=root)
     assert report.returncode == 0, report.stderr[-3000:]
     assert not unchanged(folder, inside)
     resumed = jetstudy("run", finished_study["config"], "--resume", "--no-report", cwd=root)

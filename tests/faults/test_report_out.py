@@ -1,5 +1,6 @@
 """``jetstudy report RESULTS -o DIR`` writes only into an empty, new or jetstudy-made folder;
-``--force`` writes beside other files but never over them; user files survive every case."""
+``--force`` writes beside other files but never over them; user files survive every case.
+One case runs ``jetstudy`` as a subprocess, the others the same command line in this process."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from analysis.report_folder import MANIFEST
-from tests.faults.conftest import checksums, jetstudy, one_line_error, plant, unchanged
+from tests.faults.conftest import (checksums, jetstudy, jetstudy_here, one_line_error, plant,
+                                   unchanged)
 
 pytestmark = pytest.mark.slow  # they report on the study of the session fixture
 
@@ -24,12 +26,12 @@ def test_report_into_a_folder_of_user_files_is_refused(results: Path, tmp_path: 
     out = tmp_path / "mine"
     planted = plant(out, ["index.html", "roc.png", "pareto.png", "notes/todo.txt"])
     before = checksums(tmp_path)
-    err = one_line_error(jetstudy("report", results, "-o", out, cwd=tmp_path))
+    err = one_line_error(jetstudy_here("report", results, "-o", out, cwd=tmp_path))
     assert str(out) in err and "jetstudy did not write" in err and "index.html" in err
     assert "--force" in err
     assert checksums(tmp_path) == before and not unchanged(out, planted)
     # --force never overwrites them either
-    err = one_line_error(jetstudy("report", results, "-o", out, "--force", cwd=tmp_path))
+    err = one_line_error(jetstudy_here("report", results, "-o", out, "--force", cwd=tmp_path))
     assert "would overwrite" in err and "index.html" in err
     assert checksums(tmp_path) == before
 
@@ -49,17 +51,17 @@ def test_force_writes_beside_user_files_without_touching_them(results: Path,
 def test_rewriting_an_earlier_report_replaces_only_its_own_files(results: Path,
                                                                  tmp_path: Path) -> None:
     out = tmp_path / "report"
-    first = jetstudy("report", results, "-o", out, cwd=tmp_path)
+    first = jetstudy_here("report", results, "-o", out, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    again = jetstudy("report", results, "-o", out, cwd=tmp_path)  # its own folder: no --force
+    again = jetstudy_here("report", results, "-o", out, cwd=tmp_path)  # its own folder: no --force
     assert again.returncode == 0, again.stderr[-3000:]
     # the user edits one of the report's files and adds one of theirs: both are now theirs
     (out / "summary.md").write_text("my edited summary\n")
     planted = plant(out, ["notes.txt"])
     before = checksums(out)
-    err = one_line_error(jetstudy("report", results, "-o", out, cwd=tmp_path))
+    err = one_line_error(jetstudy_here("report", results, "-o", out, cwd=tmp_path))
     assert "summary.md" in err and "notes.txt" in err
-    err = one_line_error(jetstudy("report", results, "-o", out, "--force", cwd=tmp_path))
+    err = one_line_error(jetstudy_here("report", results, "-o", out, "--force", cwd=tmp_path))
     assert "would overwrite summary.md" in err
     assert checksums(out) == before and not unchanged(out, planted)
 
@@ -67,7 +69,7 @@ def test_rewriting_an_earlier_report_replaces_only_its_own_files(results: Path,
 def test_report_into_a_file_is_refused(results: Path, tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     planted = plant(tmp_path, ["report.html"])
-    err = one_line_error(jetstudy("report", results, "-o", target, cwd=tmp_path))
+    err = one_line_error(jetstudy_here("report", results, "-o", target, cwd=tmp_path))
     assert "report.html" in err
     assert not unchanged(tmp_path, planted)
 
@@ -92,7 +94,7 @@ def test_summary_md_keeps_user_text_as_text(finished_study, tmp_path: Path) -> N
     config = yaml.safe_load((source / "config.yaml").read_text())
     config["storage"]["name"], config["data"]["path"] = EVIL_NAME, EVIL_PATH
     (folder / "config.yaml").write_text(yaml.safe_dump(config))
-    proc = jetstudy("report", folder, cwd=tmp_path)
+    proc = jetstudy_here("report", folder, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     md = (folder / "report" / "summary.md").read_text()
     assert "javascript" in md and "example.com" in md  # the text is there...

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from study.prepare import check_checkpoints
-from tests.faults.conftest import checksums, jetstudy, one_line_error, study_yaml
+from tests.faults.conftest import checksums, jetstudy, one_line_error
 from trainables.errors import JetstudyError
 
 
@@ -67,20 +67,22 @@ def test_real_checkpoint_types_load_safely(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_resume_with_a_planted_state_file_exits_2(tmp_path: Path) -> None:
-    work = tmp_path / "work"
-    work.mkdir()
-    config = study_yaml(work / "s.yaml", "results", "planted")
-    first = jetstudy("run", config, "--no-report", cwd=work)
-    assert first.returncode == 0, first.stderr[-3000:]
-    folder = work / "results" / "planted"
+def test_resume_with_a_planted_state_file_exits_2(finished_study, tmp_path: Path) -> None:
+    """A copy of a finished study with one trial's state.pt replaced by a malicious pickle:
+    ``--resume`` refuses it, naming the file, before anything is written; the code never ran."""
+    import shutil
+
+    assert finished_study["proc"].returncode == 0, finished_study["proc"].stderr[-3000:]
+    root = finished_study["root"]
+    folder = root / "results" / "planted"
+    shutil.copytree(finished_study["folder"], folder, symlinks=True)
     victim = sorted((folder / "trials").glob("*/state.pt"))[0]
     marker = tmp_path / "PWNED"
     plant_malicious(victim, marker)
     before = checksums(folder)
-    resumed = jetstudy("run", config, "--resume", "--no-report", cwd=work)
+    resumed = jetstudy("run", finished_study["config"], "--set", "storage.name=planted",
+                       "--resume", "--no-report", cwd=root)
     err = one_line_error(resumed)
     assert str(victim) in err and "never runs code" in err
     assert not marker.exists()
-    after = checksums(folder)
-    assert after == before  # refused before anything was written
+    assert checksums(folder) == before  # refused before anything was written
