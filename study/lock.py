@@ -194,12 +194,15 @@ class StudyLock:
                 self._thread.start()
                 logger.info("holding %s", self.path)
                 return
+            if self.path.is_dir() or self.path.is_symlink():
+                raise StudyBusy(f"{self.path} is a folder or a link, not jetstudy's lock file; "
+                                f"remove it (no jetstudy driver made it) and run again")
             holder = read_lock(self.path.parent)
-            if holder is None:
-                if self._unreadable_and_old():
+            if holder is None:  # our writes are atomic: only a dead writer leaves it unreadable
+                time.sleep(0.5)
+                if read_lock(self.path.parent) is None:
+                    logger.warning("taking over the unreadable study lock %s", self.path)
                     self._take_over(None)
-                else:
-                    time.sleep(0.2)  # being written right now
                 continue
             reason = holder.stale_reason()
             if reason is None:
@@ -209,12 +212,6 @@ class StudyLock:
             self._take_over(holder)
         raise StudyBusy(f"{self.path}: could not take the study lock (other drivers keep "
                         f"taking it); stop the other jetstudy runs of this study and retry")
-
-    def _unreadable_and_old(self) -> bool:
-        try:
-            return time.time() - self.path.stat().st_mtime > STALE_AFTER_S
-        except FileNotFoundError:
-            return False
 
     def _take_over(self, stale: LockInfo | None) -> None:
         """Move the stale lock aside (only one contender's rename succeeds), and put it back

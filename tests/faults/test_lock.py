@@ -102,3 +102,10 @@ def test_second_run_on_the_same_study_exits_2_naming_the_first(tmp_path: Path) -
     trials = pd.read_parquet(folder / "trials.parquet")
     assert len(trials) == 2 and trials["trial_id"].is_unique
     assert not lock.exists()
+
+
+@pytest.mark.parametrize("text", ["", "not json {", '{"host": "x"}'])
+def test_an_unreadable_lock_is_taken_over(tmp_path: Path, text: str) -> None:
+    (tmp_path / LOCK_FILE).write_text(text)
+    with StudyLock(tmp_path) as lock:
+        assert read_lock(tmp_path).token == lock.info.token
