@@ -153,9 +153,11 @@ class TrainingConfig:
     device: str = spec("auto", Choice(("auto", "cpu", "cuda")))
     # torch intra-op threads per trial: 1 avoids oversubscribing cores shared by trials
     torch_threads: int = spec(1, Int(lo=1))
-    # GPU matmuls: highest = exact fp32; high = TF32 (several times faster on Ampere/Hopper,
-    # 10-bit mantissa; torch.set_float32_matmul_precision); no effect on CPU
-    matmul_precision: str = spec("highest", Choice(("highest", "high")), example="high")
+    # GPU matmuls: auto = high on CUDA; highest = exact fp32; high = TF32 (several times
+    # faster on Ampere/Hopper, 10-bit mantissa; torch.set_float32_matmul_precision); no
+    # effect on CPU
+    matmul_precision: str = spec("auto", Choice(("auto", "highest", "high")),
+                                 example="highest")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import torch
 from ray import tune
 
 from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
+from trainables.device import pick_device, set_matmul_precision
 from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
                              hyperparams_from_params)
 from trainables.trialfiles import (BEST_FILE, STATE_FILE, for_tune, has_ended, seed_for,
@@ -24,29 +25,6 @@ from trainables.trialfiles import (BEST_FILE, STATE_FILE, for_tune, has_ended, s
 __all__ = ["run_trial", "pick_device"]
 
 logger = logging.getLogger(__name__)
-
-
-def pick_device(requested: str) -> torch.device:
-    """``cuda`` when Ray assigned this trial a GPU (or ``requested == "cuda"``), else CPU.
-
-    Ray sets ``CUDA_VISIBLE_DEVICES`` to the trial's GPUs, so ``cuda`` means the right card.
-    """
-    if requested == "cpu":
-        return torch.device("cpu")
-    if torch.cuda.is_available() and (requested == "cuda" or _ray_gpu_ids()):
-        return torch.device("cuda")
-    if requested == "cuda":
-        raise RuntimeError("training.device is 'cuda' but this worker sees no CUDA device")
-    return torch.device("cpu")
-
-
-def _ray_gpu_ids() -> list:
-    import ray  # local: only needed when running under Ray
-
-    try:
-        return list(ray.get_gpu_ids())
-    except Exception:  # not in a Ray worker
-        return []
 
 
 def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) -> None:
@@ -60,9 +38,9 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     weights go to ``best.pt`` whenever they improve, before the epoch's line is logged.
     """
     torch.set_num_threads(settings.torch_threads)
-    torch.set_float32_matmul_precision(settings.matmul_precision)
     trial_id = tune.get_context().get_trial_id() or "local"
     device = pick_device(settings.device)
+    set_matmul_precision(settings.matmul_precision, device)
     arch = arch_from_params(config, n_inputs=data.x_train.shape[1])
     hp = hyperparams_from_params(config)
     folder = trial_folder(settings.state_dir, trial_id, config)
