@@ -99,21 +99,26 @@ def _ray_version() -> str:
 
 
 def _resolve_auto() -> str:
-    """``auto``: the cluster Ray finds for this machine (``RAY_ADDRESS``, then the one last
-    started here); a ConfigError when there is none."""
-    from ray._private.services import canonicalize_bootstrap_address
+    """``auto``: the cluster this machine belongs to, and only one that ``ray start`` / ``ray
+    up`` (or a Ray job) made: ``RAY_ADDRESS`` when it is a HOST:PORT (a Ray job's driver gets
+    it), else the address ``ray start`` recorded (``/tmp/ray/ray_current_cluster``). Never
+    Ray's legacy fallback of joining any Ray process found running here (e.g. another user's
+    ``ray.init()``). A ConfigError when there is none."""
+    from ray._private.utils import get_ray_address_file, read_ray_address
 
+    env = os.environ.get("RAY_ADDRESS", "").strip()
+    if env and env != "auto" and _HOST_PORT.match(env):
+        return env
     try:
-        found = canonicalize_bootstrap_address("auto")
-    except Exception as exc:  # Ray's own "not found" / malformed RAY_ADDRESS
-        found, why = None, f" ({exc})"
-    else:
-        why = ""
+        found = read_ray_address()
+    except OSError:
+        found = None
     if not found:
         raise ConfigError(
-            f"{_field('auto')}: no running Ray cluster was found from this machine{why}; "
-            f"start one with `ray start --head`, pass the head's address (HOST:6379 or "
-            f"ray://HOST:10001), or leave resources.address unset to start a local Ray")
+            f"{_field('auto')}: no Ray cluster started with `ray start` or `ray up` was found "
+            f"on this machine ({get_ray_address_file(None)} is missing); start one with "
+            f"`ray start --head`, pass the head's address (HOST:6379 or ray://HOST:10001), or "
+            f"leave resources.address unset to start a local Ray")
     return found
 
 
@@ -214,8 +219,11 @@ def connect(address: str, **init_kwargs: Any) -> None:
     addr = parse_address(address)
     timeout = connect_timeout_s()
     _probe(addr, timeout)
+    # auto: join exactly the cluster _resolve_auto found (ray.init's own "auto" would fall
+    # back to any Ray process running here)
+    target = _resolve_auto() if addr.kind == "auto" else addr.text
     try:
-        ray.init(address=addr.text, **init_kwargs)
+        ray.init(address=target, **init_kwargs)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{_field(address)}: Ray could not join the cluster ({reason}); "

@@ -22,7 +22,7 @@ from study.config import StudyConfig
 from study.connect import check_address
 from study.ledger import TrialLedger
 from study.lock import StudyLock, raise_if_busy
-from study.paths import abandon_study_folder
+from study.paths import abandon_study_folder, check_results_dir_in_job
 from study.prepare import (PreparedData, check_checkpoints, check_folder, prepare_data,
                            results_folder, write_config)
 from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
@@ -189,6 +189,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
     if resume and cfg.storage.name is None:
         raise ConfigError("--resume needs storage.name: the name of the study folder to "
                           "continue, e.g. --set storage.name=study-20261125-134000")
+    check_results_dir_in_job(cfg.storage.results_dir)  # not into Ray's temporary copy
     folder = results_folder(cfg)
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
     reap_dead_sessions(folder.parent)  # Ray left behind by a driver killed with kill -9

@@ -22,7 +22,7 @@ from typing import Any
 
 from trainables.errors import ConfigError
 
-__all__ = ["STUDY_MARK", "study_folder", "inside", "claim_study_folder", "abandon_study_folder",
+__all__ = ["STUDY_MARK", "study_folder", "in_ray_job", "check_results_dir_in_job", "inside", "claim_study_folder", "abandon_study_folder",
            "FileRecord"]
 
 logger = logging.getLogger(__name__)
@@ -42,6 +42,30 @@ def study_folder(results_dir: str | os.PathLike[str], name: str) -> Path:
             f"storage.name {name!r}: {folder} leads to {real}, outside storage.results_dir "
             f"{str(root)!r}; set storage.name to a plain folder name, or remove the link")
     return folder
+
+
+def in_ray_job(environ: dict[str, str] | None = None, cwd: str | None = None) -> bool:
+    """This process is a ``ray job submit`` driver: Ray set its job config, or it runs in a
+    working-dir copy under Ray's ``runtime_resources`` (deleted with the Ray session)."""
+    environ = os.environ if environ is None else environ
+    cwd = os.getcwd() if cwd is None else cwd
+    return ("RAY_JOB_CONFIG_JSON_ENV_VAR" in environ or bool(environ.get("RAY_JOB_ID"))
+            or "runtime_resources" in Path(cwd).parts)
+
+
+def check_results_dir_in_job(results_dir: str | os.PathLike[str],
+                             environ: dict[str, str] | None = None,
+                             cwd: str | None = None) -> None:
+    """Refuse a relative ``storage.results_dir`` in a Ray job: it would land in Ray's temporary
+    copy of the working dir, deleted with the session."""
+    if Path(results_dir).expanduser().is_absolute() or not in_ray_job(environ, cwd):
+        return
+    raise ConfigError(
+        f"storage.results_dir {str(results_dir)!r} is relative, and this is a Ray job: it "
+        f"would land in Ray's temporary copy of the working dir "
+        f"({cwd or os.getcwd()}), deleted with the Ray session; set it to an absolute path "
+        f"on storage every node mounts, e.g. --set storage.results_dir=/mnt/jetstudy/results "
+        f"(see docs/cluster.md)")
 
 
 def inside(folder: Path, *parts: str) -> Path:
