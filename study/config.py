@@ -35,7 +35,7 @@ __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
     "ResourcesConfig", "StorageConfig", "RegimesConfig", "StudyConfig", "from_dict", "load_config",
     "apply_overrides", "ACTIVATIONS", "PACKABLE_ACTIVATIONS", "METRIC_MODES",
-    "SEARCH_SAMPLERS", "SCAN_SAMPLERS",
+    "SEARCH_SAMPLERS", "SCAN_SAMPLERS", "SIZE_OBJECTIVES",
 ]
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ PACKABLE_ACTIVATIONS: tuple[str, ...] = tuple(a for a in ACTIVATIONS if a != "pr
 #: Samplers of a search (looks for the best model) and of a scan (a designed set, study.design).
 SEARCH_SAMPLERS: tuple[str, ...] = ("tpe", "random")
 SCAN_SAMPLERS: tuple[str, ...] = ("grid", "sobol")
+#: Model sizes a search can minimise or limit (per jet: trainable parameters, FLOPs = 2 per
+#: multiply-add of the Linear layers, multiplications = the dense MACs an FPGA pays).
+SIZE_OBJECTIVES: tuple[str, ...] = ("n_params", "flops", "multiplications")
 # METRIC_MODES (search metrics and whether lower or higher is better) is
 # trainables.objective's: the one rule for "better", re-exported here.
 
@@ -120,6 +123,15 @@ class SearchConfig:
         (), Points(("depth", *(f"width_{i}" for i in range(16)), "dropout", "l1", "l2", "lr",
                     "activation", "batch_norm")),
         example=[{"depth": 3, "width_0": 64, "width_1": 32, "width_2": 32}])
+    # null: the single search.metric. [metric, size]: also minimise the model's size, one of
+    # SIZE_OBJECTIVES (Optuna's multi-objective TPE; ASHA still ranks by search.metric)
+    objectives: tuple[str, ...] | None = spec(
+        None, Optional(SubsetOf((*METRIC_MODES, *SIZE_OBJECTIVES))),
+        example=["val_loss", "multiplications"])
+    # hard size limits: a configuration over one is redrawn, never trained (study.space)
+    max_params: int | None = spec(None, Optional(Int(lo=1)), example=3000)
+    max_flops: int | None = spec(None, Optional(Int(lo=1)), example=6000)
+    max_multiplications: int | None = spec(None, Optional(Int(lo=1)), example=3000)
 
 
 @dataclass(frozen=True)
@@ -244,6 +256,21 @@ class StudyConfig:
         """``min`` or ``max``: the direction of ``search.metric``."""
         return METRIC_MODES[self.search.metric]
 
+    @property
+    def size_objective(self) -> str | None:
+        """The size the search minimises beside ``search.metric`` (``search.objectives[1]``),
+        or None for a single-objective search."""
+        objectives = self.search.objectives or ()
+        return objectives[1] if len(objectives) > 1 else None
+
+    @property
+    def size_limits(self) -> dict[str, int]:
+        """``{quantity: limit}`` of the ``search.max_*`` fields that are set."""
+        s = self.search
+        limits = {"n_params": s.max_params, "flops": s.max_flops,
+                  "multiplications": s.max_multiplications}
+        return {k: v for k, v in limits.items() if v is not None}
+
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """Plain YAML-ready dict (tuples as lists)."""
         def plain(v: Any) -> Any:
@@ -362,7 +389,49 @@ def from_dict(raw: Any) -> StudyConfig:
     from study.search_rules import search_checks
 
     search = raw.get("search")
-    return search_checks(cfg, search if isinstance(search, dict) else {})
+    cfg = search_checks(cfg, search if isinstance(search, dict) else {})
+    _size_checks(cfg)
+    return cfg
+
+
+def _size_checks(cfg: StudyConfig) -> None:
+    """``search.objectives`` and the ``search.max_*`` limits against the metric, the kind of
+    study and the space (the smallest model the space holds must fit)."""
+    s = cfg.search
+    objectives = s.objectives or (s.metric,)
+    if objectives[0] != s.metric:
+        raise ConfigError(f"search.objectives is {list(objectives)}, but its first entry must be "
+                          f"search.metric ({s.metric!r}: ASHA and the best trial rank by it); "
+                          f"set search.objectives to [{s.metric}, multiplications] or "
+                          f"search.metric to {objectives[0]!r}")
+    if len(objectives) > 2 or (len(objectives) == 2 and objectives[1] not in SIZE_OBJECTIVES):
+        raise ConfigError(f"search.objectives is {list(objectives)}, but the second objective "
+                          f"must be one size, one of {', '.join(SIZE_OBJECTIVES)}; set e.g. "
+                          f"[{s.metric}, multiplications]")
+    limits = cfg.size_limits
+    if cfg.kind == "scan" and (len(objectives) > 1 or limits):
+        field = "objectives" if len(objectives) > 1 else f"max_{next(iter(limits))}"
+        field = field.replace("max_n_params", "max_params")
+        raise ConfigError(f"search.{field} is set, but search.sampler {s.sampler!r} is a scan "
+                          f"(a fixed design, nothing to steer); remove search.{field} or use "
+                          f"search.sampler tpe")
+    if not limits:
+        return
+    from study.space import config_size, smallest_size
+
+    for quantity, limit in limits.items():
+        field = "max_params" if quantity == "n_params" else f"max_{quantity}"
+        smallest = smallest_size(cfg.space, quantity)
+        if limit < smallest:
+            raise ConfigError(f"search.{field} is {limit}, but the smallest model of the space "
+                              f"(depth {cfg.space.depth[0]}, width {cfg.space.width[0]}) has "
+                              f"{smallest} {quantity}; set search.{field} to at least "
+                              f"{smallest} or narrow space.depth / space.width")
+        for k, point in enumerate(s.initial_points):
+            size = config_size(point, quantity, cfg.space)
+            if size is not None and size > limit:
+                raise ConfigError(f"search.initial_points[{k}] has {size} {quantity}, over "
+                                  f"search.{field} {limit}; remove the point or raise the limit")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

@@ -6,6 +6,15 @@ tells Optuna such trials were *pruned*; their per-epoch values are already repor
 intermediate values. A trial that stopped by itself (validation-loss patience: its last epoch
 says ``"converged": true``) ran to its own end and is *complete*.
 
+Size-aware search (``search.objectives: [metric, size]``, :attr:`StudyConfig.size_objective`):
+the Optuna study has two directions and named objectives (``set_metric_names``); a completed
+trial is told both values (the metric from its last result, the size from its architecture);
+ASHA still ranks trials by ``search.metric`` alone, and an ASHA-stopped trial is *pruned* (Optuna
+takes no intermediate values in a multi-objective study, so its epochs are a user attribute).
+Size limits (``search.max_*``): a drawn configuration over a limit is told *pruned* before any
+training, with its relative excess as Optuna's constraint value, and drawn again
+(:meth:`HonestOptunaSearch._draw`): it never reaches Tune.
+
 The sampler's settings are explicit (:func:`make_sampler`), so a study behaves the same on
 every Optuna version ``pyproject.toml`` allows (4.x defaults to independent TPE without the
 constant liar, 5.x to multivariate TPE with it). The Optuna study lives in a journal file next to the results
@@ -24,10 +33,10 @@ import optuna
 from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from study.config import StudyConfig
+from study.config import SpaceConfig, StudyConfig
 from study.design import scan_design
 from study.search_rules import tpe_startup_trials
-from study.space import SpaceFunction, optuna_params
+from study.space import SpaceFunction, config_size, optuna_params, size_excess
 from trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
                                    number_seed, read_epochs)
 
@@ -38,6 +47,28 @@ logger = logging.getLogger(__name__)
 
 OPTUNA_JOURNAL = "optuna.journal"
 OPTUNA_STUDY_NAME = "jetstudy"
+#: Draws over a size limit in a row before the search gives up (the space barely fits it).
+MAX_REDRAWS = 1000
+#: Optuna user attribute holding a trial's relative excess over the size limits (<= 0: fits).
+EXCESS_ATTR = "size_excess"
+
+
+#: Optuna 5 records constraints on the trial (``Trial.set_constraint``); 4.x asks the
+#: sampler's ``constraints_func`` (deprecated in 5.0).
+_TRIAL_CONSTRAINTS = hasattr(optuna.trial.Trial, "set_constraint")
+
+
+def size_constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
+    """Optuna 4.x's ``constraints_func``: the relative excess over the size limits (> 0
+    violates); module level, so the sampler pickles."""
+    return [float(trial.user_attrs.get(EXCESS_ATTR, 0.0))]
+
+
+def _mark_excess(ot_trial: optuna.trial.Trial, excess: float) -> None:
+    """The trial's relative excess over the size limits, for TPE's feasibility split."""
+    ot_trial.set_user_attr(EXCESS_ATTR, float(excess))
+    if _TRIAL_CONSTRAINTS:
+        ot_trial.set_constraint(EXCESS_ATTR, float(excess))
 
 
 class HonestOptunaSearch(OptunaSearch):
@@ -45,8 +76,16 @@ class HonestOptunaSearch(OptunaSearch):
     pruned instead of complete."""
 
     def __init__(self, *args: Any, max_epochs: int, num_trials: int, state_dir: str,
-                 study_seed: int | None = None, **kwargs: Any) -> None:
+                 study_seed: int | None = None, size_limits: dict[str, int] | None = None,
+                 space_config: SpaceConfig | None = None, size_objective: str | None = None,
+                 **kwargs: Any) -> None:
+        # Tune sees one metric (the ranking one, what every result holds); the Optuna study
+        # has two directions when there is a size objective (set before _setup_study runs)
+        self.size_objective = size_objective
+        self.size_limits = dict(size_limits or {})
+        self.space_config = space_config
         super().__init__(*args, **kwargs)
+        self.primary = self.metric
         self.study_seed = study_seed  # each config's SEED_KEY derives from it (see suggest)
         self.max_epochs = max_epochs
         self.num_trials = num_trials
@@ -54,6 +93,39 @@ class HonestOptunaSearch(OptunaSearch):
         self._earlier: set[str] | None = None  # trials that trained before this driver
         self._orphans: list[tuple[str, dict, Any]] = []  # trained trials Tune lost (see _adopt)
         self._reported: dict[str, int] = {}  # trial id -> last step told to Optuna
+
+    @property
+    def multi_objective(self) -> bool:
+        return getattr(self, "size_objective", None) is not None
+
+    def _setup_study(self, mode: Any) -> None:
+        """Optuna's study, its objectives named after the metric (and the size, minimised)."""
+        super()._setup_study([mode, "min"] if self.multi_objective else mode)
+        names = [self.metric, self.size_objective] if self.multi_objective else [self.metric]
+        if self._ot_study.metric_names != names:
+            self._ot_study.set_metric_names(names)
+
+    def _draw(self, trial_id: str) -> dict | str | None:
+        """Optuna's next configuration within the size limits: one over a limit is told pruned
+        (its excess the constraint value) and drawn again, at most :data:`MAX_REDRAWS` times."""
+        for _ in range(MAX_REDRAWS):
+            config = super().suggest(trial_id)
+            if not self.size_limits or not isinstance(config, dict):
+                return config
+            over = size_excess(config, self.size_limits, self.space_config)
+            ot_trial = self._ot_trials[trial_id]
+            if not over:
+                _mark_excess(ot_trial, 0.0)
+                return config
+            _mark_excess(ot_trial, max(size / limit - 1 for size, limit in over.values()))
+            ot_trial.set_user_attr("rejected", "; ".join(
+                f"{q} {size} > limit {limit}" for q, (size, limit) in over.items()))
+            self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
+            del self._ot_trials[trial_id]
+            logger.debug("size limit: drew again (%s)", over)
+        limits = ", ".join(f"{q} <= {v}" for q, v in self.size_limits.items())
+        raise RuntimeError(f"{MAX_REDRAWS} configurations in a row were over the size limits "
+                           f"({limits}); narrow space.depth / space.width or raise the limit")
 
     def restore(self, checkpoint_path: str) -> None:
         """After a driver crash: the sampler's random state is the snapshot's, so it would
@@ -78,7 +150,7 @@ class HonestOptunaSearch(OptunaSearch):
                 return self._adopt(trial_id, *self._orphans.pop(0))
             if len(self._earlier | set(self._ot_trials)) >= self.num_trials:
                 return Searcher.FINISHED
-        config = super().suggest(trial_id)
+        config = self._draw(trial_id)
         if isinstance(config, dict) and getattr(self, "study_seed", None) is not None:
             # the trial's seed from search.seed and its Optuna number, never Ray's random id
             config[SEED_KEY] = number_seed(self.study_seed, self._ot_trials[trial_id].number)
@@ -110,7 +182,8 @@ class HonestOptunaSearch(OptunaSearch):
         os.replace(root / old_id, root / trial_id)
         self._earlier.discard(old_id)
         self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, frozen._trial_id)
-        self._reported[trial_id] = max(frozen.intermediate_values, default=0)
+        self._reported[trial_id] = max(frozen.intermediate_values,
+                                       default=int(frozen.user_attrs.get("epochs", 0)))
         logger.info("resume: trial %s continues the lost trial %s", trial_id, old_id)
         return config
 
@@ -123,7 +196,10 @@ class HonestOptunaSearch(OptunaSearch):
         if self._reported.get(trial_id, 0) >= epoch:
             return
         try:
-            self._ot_trials[trial_id].report(result[self.metric], epoch)
+            if self.multi_objective:  # Optuna forbids report() with several objectives
+                self._ot_trials[trial_id].set_user_attr("epochs", epoch)
+            else:
+                self._ot_trials[trial_id].report(result[self.primary], epoch)
         except Exception as exc:  # e.g. the trial was told finished before a driver crash
             logger.warning("optuna: could not report trial %s epoch %d: %s", trial_id, epoch,
                            exc)
@@ -141,19 +217,44 @@ class HonestOptunaSearch(OptunaSearch):
         epochs = int((result or {}).get("epoch", 0))
         if (error or not result or epochs >= self.max_epochs
                 or self._converged(trial_id, result)):
+            if self.multi_objective and result and not error:
+                self._tell_both(trial_id, result)
+                return
             super().on_trial_complete(trial_id, result, error)
             return
         if trial_id in self._completed_trials:
             return
         ot_trial = self._ot_trials[trial_id]
         # Tune does not forward the result on which the scheduler stopped the trial
-        value = result.get(self.metric)
+        value = result.get(self.primary)
         if value is not None and self._reported.get(trial_id, 0) < epochs:
-            ot_trial.report(value, epochs)
+            if self.multi_objective:
+                ot_trial.set_user_attr("epochs", epochs)
+            else:
+                ot_trial.report(value, epochs)
         try:
             self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
         except Exception as exc:  # e.g. already told before a resume
             logger.warning("optuna: could not mark trial %s pruned: %s", trial_id, exc)
+        self._completed_trials.add(trial_id)
+        self._reported.pop(trial_id, None)
+
+
+    def _tell_both(self, trial_id: str, result: dict) -> None:
+        """A completed trial of a two-objective study: its metric (last result, as Ray's
+        OptunaSearch tells a single objective) and its model's size, from its config."""
+        if trial_id in self._completed_trials:
+            return
+        config = result.get("config") or {k.removeprefix("config/"): v for k, v in
+                                          result.items() if k.startswith("config/")}
+        size = config_size(config, self.size_objective, self.space_config)
+        value = result.get(self.primary)
+        try:
+            if value is None or size is None:
+                raise ValueError(f"{self.primary}={value}, {self.size_objective}={size}")
+            self._ot_study.tell(self._ot_trials[trial_id], [float(value), float(size)])
+        except Exception as exc:  # e.g. a NaN loss, or told before a resume
+            logger.warning("optuna: could not tell trial %s: %s", trial_id, exc)
         self._completed_trials.add(trial_id)
         self._reported.pop(trial_id, None)
 
@@ -177,10 +278,12 @@ def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
     the fallback Optuna requires and never proposes a trial.
     """
     s = cfg.search
-    if s.sampler == "tpe":
+    if s.sampler == "tpe":  # with two objectives too: it beat NSGA-II at equal budget (README)
         return optuna.samplers.TPESampler(
             seed=s.seed, n_startup_trials=tpe_startup_trials(s.num_trials, s.max_concurrent),
-            multivariate=True, group=True, constant_liar=True)
+            multivariate=True, group=True, constant_liar=True,
+            constraints_func=(size_constraints if cfg.size_limits and not _TRIAL_CONSTRAINTS
+                              else None))
     return optuna.samplers.RandomSampler(seed=s.seed)
 
 
@@ -195,7 +298,8 @@ def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
         points = [optuna_params(cfg.space, p) for p in s.initial_points]
     searcher = HonestOptunaSearch(
         space=SpaceFunction(cfg.space, scan=cfg.kind == "scan"), metric=s.metric,
-        mode=cfg.mode, sampler=make_sampler(cfg),
+        mode=cfg.mode, sampler=make_sampler(cfg), size_limits=cfg.size_limits,
+        space_config=cfg.space, size_objective=cfg.size_objective,
         study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder),
         points_to_evaluate=points or None,
         max_epochs=cfg.scheduler.max_epochs, num_trials=s.num_trials,
@@ -213,7 +317,8 @@ def close_orphaned_trials(folder: Path) -> int:
     study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
     orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     for trial in orphans:
-        state = (optuna.trial.TrialState.PRUNED if trial.intermediate_values
+        trained = trial.intermediate_values or trial.user_attrs.get("epochs")
+        state = (optuna.trial.TrialState.PRUNED if trained
                  else optuna.trial.TrialState.FAIL)
         study.tell(trial.number, state=state)
     return len(orphans)

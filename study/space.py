@@ -14,6 +14,13 @@ the search switch the term off: a categorical ``<name>_on`` (false: the term is 
 the value is drawn from ``[x/1000, x]`` on a log scale (L1, L2) or ``[x/10, x]`` linearly
 (dropout) (``study.design.ON_RANGE``).
 
+A size limit (``search.max_params``, ``max_flops``, ``max_multiplications``) is enforced on the
+drawn configuration (:func:`size_excess`): the searcher (``study.searcher``) tells Optuna a
+configuration over a limit was pruned before training (with its excess as a constraint value,
+so TPE learns to avoid the region) and draws again; such a configuration is never trained.
+:func:`smallest_size` is the smallest model the space holds (``study.config`` refuses a limit
+below it).
+
 A *scan* (:func:`define_scan_space`) asks for the axes of ``study.design`` (``depth``, one
 ``width`` for every layer, the varying regularisers); its trials are design points enqueued
 in the Optuna study, so the distributions only have to contain them.
@@ -29,7 +36,57 @@ from study.config import SpaceConfig
 from study.design import REGULARISERS, is_switchable, on_range, scan_axes, to_config
 
 __all__ = ["define_space", "define_scan_space", "SpaceFunction", "width_param",
-           "optuna_params"]
+           "optuna_params", "config_size", "smallest_size", "size_excess", "size_of_arch"]
+
+
+def size_of_arch(widths: tuple[int, ...], activation: str, batch_norm: bool,
+                 quantity: str) -> int:
+    """``n_params``, ``flops`` or ``multiplications`` (dense multiply-adds per jet: the sum of
+    in * out over the Linear layers, half the FLOPs) of the jet tagger with these hidden
+    ``widths`` (:mod:`trainables.model` counts)."""
+    from trainables.model import MLPArch, count_flops, count_params
+    from trainables.schema import CLASSES, HLF_FEATURES
+
+    arch = MLPArch(n_inputs=len(HLF_FEATURES), widths=tuple(int(w) for w in widths),
+                   n_classes=len(CLASSES), activation=activation, batch_norm=bool(batch_norm))
+    if quantity == "n_params":
+        return count_params(arch)
+    flops = count_flops(arch)
+    return flops if quantity == "flops" else flops // 2
+
+
+def config_size(config: dict[str, Any], quantity: str, space: SpaceConfig) -> int | None:
+    """The size of a trial's configuration (``depth``, ``width_i``, ``activation``,
+    ``batch_norm``; what the space fixes may be left out); None when a width is unknown."""
+    depth = int(config.get("depth", space.depth[0]))
+    w_low, w_high = space.width
+    widths = [config.get(f"width_{i}", w_low if w_low == w_high else None)
+              for i in range(depth)]
+    if any(w is None for w in widths):
+        return None
+    activation = config.get("activation", space.activations[0])
+    batch_norm = config.get("batch_norm", space.batch_norm[0])
+    return size_of_arch(tuple(widths), activation, batch_norm, quantity)
+
+
+def smallest_size(space: SpaceConfig, quantity: str) -> int:
+    """The smallest ``quantity`` a model of the space can have: the fewest layers at the
+    narrowest width (each extra layer adds ``w * w + w``), without batch norm or PReLU when the
+    space allows."""
+    activation = next((a for a in space.activations if a != "prelu"), space.activations[0])
+    widths = (space.width[0],) * space.depth[0]
+    return size_of_arch(widths, activation, min(space.batch_norm), quantity)
+
+
+def size_excess(config: dict[str, Any], limits: dict[str, int],
+                space: SpaceConfig) -> dict[str, tuple[int, int]]:
+    """``{quantity: (size, limit)}`` for each limit the configuration exceeds (empty: fits)."""
+    out = {}
+    for quantity, limit in limits.items():
+        size = config_size(config, quantity, space)
+        if size is not None and size > limit:
+            out[quantity] = (size, limit)
+    return out
 
 
 def width_param(depth: int, layer: int) -> str:

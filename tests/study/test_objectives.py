@@ -1,0 +1,117 @@
+"""Size-aware search (issue 12, item 1): ``search.objectives: [metric, size]`` runs Optuna's
+multi-objective TPE with named objectives, and ``search.max_*`` limits are enforced where the
+configuration is drawn: a configuration over the limit is never trained.
+
+The two studies are real (Ray, Optuna, synthetic HDF5 jets), small enough for 2 CPU cores.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+
+from analysis.report import write_report
+from study.config import from_dict
+from study.launch import run_study
+from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from study.config import SpaceConfig
+from study.space import config_size, smallest_size
+from trainables.errors import ConfigError
+
+
+@pytest.mark.parametrize(("search", "extra", "message"), [
+    ({"objectives": ["val_loss", "gates"]}, {},
+     "search.objectives must be null or a non-empty list of"),
+    ({"objectives": ["val_acc", "n_params"]}, {},
+     "its first entry must be search.metric ('val_loss'"),
+    ({"objectives": ["val_loss", "val_acc"]}, {},
+     "the second objective must be one size, one of n_params, flops, multiplications"),
+    ({"objectives": ["val_loss", "flops"], "sampler": "sobol", "num_trials": 4},
+     {"scheduler": {"type": "fifo"}, "space": {"lr": [1e-3, 1e-3], "l1": [0, 0]}},
+     "search.objectives is set, but search.sampler 'sobol' is a scan"),
+    ({"max_params": 100}, {"space": {"depth": [1, 3], "width": [8, 64]}},
+     "search.max_params is 100, but the smallest model of the space (depth 1, width 8) has "
+     "181 n_params; set search.max_params to at least 181"),
+    ({"max_multiplications": 50}, {},
+     "search.max_multiplications is 50, but the smallest model of the space (depth 1, "
+     "width 8) has 168 multiplications"),
+    ({"max_params": 0}, {}, "search.max_params must be null or an integer >= 1, got 0"),
+    ({"max_params": 1000, "initial_points": [{"depth": 2, "width_0": 64, "width_1": 64}]}, {},
+     "search.initial_points[0] has 5573 n_params, over search.max_params 1000"),
+])
+def test_size_config_errors(search: dict, extra: dict, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        from_dict({"search": search, **extra})
+    assert message in str(err.value)
+
+
+def test_smallest_size_is_the_smallest_model() -> None:
+    space = SpaceConfig(depth=(2, 4), width=(4, 32), activations=("prelu", "relu"),
+                        batch_norm=(False, True))
+    # 16*4 + 4 + 4*4 + 4 + 4*5 + 5 parameters; 16*4 + 4*4 + 4*5 multiplications
+    assert smallest_size(space, "n_params") == 113
+    assert smallest_size(space, "multiplications") == 100
+    assert smallest_size(space, "flops") == 200
+    assert config_size({"depth": 2, "width_0": 4, "width_1": 4, "activation": "prelu"},
+                       "n_params", space) == 115
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _summary(folder: Path) -> str:
+    write_report(folder)
+    return (folder / "report" / "summary.md").read_text()
+
+
+@pytest.mark.slow
+def test_two_objective_study(ray_cluster, small_config, tmp_path: Path) -> None:
+    cfg = small_config(tmp_path, "mo", search={"objectives": ["val_loss", "multiplications"]},
+                       scheduler={"max_epochs": 3, "grace_period": 1, "reduction_factor": 2})
+    folder = run_study(cfg).folder
+    study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
+    assert [d.name for d in study.directions] == ["MINIMIZE", "MINIMIZE"]
+    assert study.metric_names == ["val_loss", "multiplications"]
+    trials = pd.read_parquet(folder / "trials.parquet")
+    completed = trials[trials["status"] == "completed"]
+    told = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert len(told) == len(completed) > 0
+    # each completed trial told both values; the size is its model's multiplications
+    assert sorted(t.values[1] for t in told) == sorted(completed["flops"] // 2)
+    assert len(study.best_trials) >= 1
+    stopped = study.get_trials(states=(optuna.trial.TrialState.PRUNED,))
+    assert len(stopped) == (trials["status"] == "stopped").sum()
+    text = _summary(folder)
+    assert "How big should my tagger be" in text
+    assert "search's own front" in text
+    assert "multiplications" in text
+
+
+@pytest.mark.slow
+def test_max_params_is_never_exceeded(ray_cluster, small_config, tmp_path: Path) -> None:
+    cfg = small_config(tmp_path, "limited", search={"max_params": 3000},
+                       scheduler={"max_epochs": 3, "grace_period": 1, "reduction_factor": 2})
+    folder = run_study(cfg).folder
+    trials = pd.read_parquet(folder / "trials.parquet")
+    assert len(trials) == cfg.search.num_trials
+    assert (trials["n_params"] <= 3000).all()
+    study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
+    rejected = [t for t in study.trials if "rejected" in t.user_attrs]
+    trained = [t for t in study.trials if "rejected" not in t.user_attrs]
+    assert len(trained) == len(trials)
+    assert rejected, "the space [1, 3] x [4, 64] holds models over 3000 parameters"
+    for t in rejected:  # drawn over the limit, told pruned, never trained
+        assert t.state == optuna.trial.TrialState.PRUNED and not t.intermediate_values
+        assert t.user_attrs["size_excess"] > 0
+    text = _summary(folder)
+    assert "How big should my tagger be" in text
+    assert "search.max_params 3000" in text
