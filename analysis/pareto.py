@@ -17,6 +17,12 @@ standard error of an accuracy, and a Hanley-McNeil estimate for the macro AUC. T
 distance from the best is given with its error, and called "within noise" when it is smaller
 than :data:`NOISE_SIGMAS` standard errors: the validation set then cannot tell the two apart.
 
+A size-aware search (``search.objectives: [metric, size]``) has its own front, in the search's
+objectives (:func:`search_front`), and the question "how big should my tagger be" its answer
+(:func:`how_big`): the smallest completed model within 1% of the best model's search metric
+and within 0.5 points of its accuracy. ``multiplications`` (dense multiply-adds per jet) is
+half the ``flops`` column when a table lacks it (:func:`with_sizes`).
+
 >>> df = pd.DataFrame({"trial_id": list("abc"), "n_params": [10, 20, 30], "acc": [0.7, 0.8, 0.75]})
 >>> pareto_front(df, "n_params", "acc")["trial_id"].tolist()
 ['a', 'b']
@@ -36,7 +42,8 @@ from analysis.intervals import binomial_se, format_error, hanley_mcneil_se
 from analysis.maps import score_column
 
 __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
-           "pick_notes", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
+           "pick_notes", "with_sizes", "search_front", "how_big", "SizeAnswer",
+           "how_big_paragraph", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
 
 #: Trials trained to the end (max_epochs, or converged by patience): the only ones on the front.
 FRONT_STATUSES: tuple[str, ...] = ("completed",)
@@ -216,3 +223,104 @@ def pick_notes(result: ParetoResult) -> list[str]:
                      f"{NOISE_SIGMAS:g} standard errors of one score (se {best['se']:.2g}): "
                      "trials just outside it may be as good.")
     return notes
+
+
+def with_sizes(trials: pd.DataFrame) -> pd.DataFrame:
+    """``trials`` with a ``multiplications`` column (half the FLOPs: one multiply-add per weight
+    of the Linear layers) when it has ``flops`` but not that column."""
+    if "multiplications" in trials.columns or "flops" not in trials.columns:
+        return trials
+    flops = pd.to_numeric(trials["flops"], errors="coerce")
+    return trials.assign(multiplications=(flops // 2).astype("Int64"))
+
+
+def search_front(trials: pd.DataFrame, metric: str, maximize: bool, cost: str) -> pd.DataFrame:
+    """Every completed trial (``trial_id, cost, score``, the search metric at its best epoch)
+    with ``on_front``: not dominated in the search's two objectives (metric, size), sorted by
+    cost."""
+    trials = with_sizes(trials)
+    score = score_column(trials, metric)
+    if score is None or cost not in trials.columns:
+        raise AnalysisError(f"the trials table has no `{metric}` or `{cost}` values")
+    points = _candidates(trials, cost, score, FRONT_STATUSES, None, None).drop(columns="se")
+    front = set(pareto_front(points, "cost", "score", maximize)["trial_id"])
+    return (points.assign(on_front=points["trial_id"].isin(front))
+            .sort_values(["cost", "score"], kind="mergesort").reset_index(drop=True))
+
+
+@dataclass(frozen=True)
+class SizeAnswer:
+    """The smallest completed model within ``tolerance`` (relative) of the best model's search
+    metric and within ``acc_points`` of its accuracy; ``pick``/``best`` are trials-table rows."""
+
+    metric: str
+    cost: str
+    pick: pd.Series
+    best: pd.Series
+    tolerance: float
+    acc_points: float
+
+
+def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
+            tolerance: float = 0.01, acc_points: float = 0.005) -> SizeAnswer | None:
+    """The answer to "how big should my tagger be" (None: no completed trial).
+
+    Two rules, both needed: the search metric within ``tolerance`` of the best (relative, in
+    its own direction: "1%" of a loss of 0.60 is 0.006), and the validation accuracy at most
+    ``acc_points`` (0.005 = 0.5 percentage points) below the best model's. Ties in size go to
+    the better metric.
+    """
+    trials = with_sizes(trials)
+    score, acc = score_column(trials, metric), score_column(trials, "val_acc")
+    if score is None or acc is None or cost not in trials.columns:
+        return None
+    done = trials[trials["status"].isin(FRONT_STATUSES)]
+    done = done[np.isfinite(done[[cost, score, acc]].astype(float)).all(axis=1)]
+    if done.empty:
+        return None
+    best = done.loc[done[score].idxmax() if maximize else done[score].idxmin()]
+    value = float(best[score])
+    limit = value - tolerance * abs(value) if maximize else value + tolerance * abs(value)
+    ok = (done[score] >= limit) if maximize else (done[score] <= limit)
+    ok &= done[acc] >= float(best[acc]) - acc_points - 1e-12
+    good = done[ok].assign(_s=done[score] if maximize else -done[score])
+    pick = good.sort_values([cost, "_s"], ascending=[True, False], kind="mergesort").iloc[0]
+    return SizeAnswer(metric=score, cost=cost, pick=pick.drop("_s"), best=best,
+                      tolerance=tolerance, acc_points=acc_points)
+
+
+def _sizes_words(row: pd.Series) -> str:
+    parts = [f"{int(row[c]):,} {w}" for c, w in (("n_params", "parameters"),
+                                                   ("multiplications", "multiplications per jet"))
+             if c in row.index and pd.notna(row[c])]
+    layers = str(row.get("widths", "") or "")
+    return (f"hidden layers {layers}, " if layers else "") + ", ".join(parts)
+
+
+def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None = None) -> str:
+    """One paragraph for the report; ``limits`` are the search's ``max_*`` constraints."""
+    head = "How big should my tagger be? "
+    bound = ""
+    if limits:
+        names = {"n_params": "max_params"}
+        bound = (" The search was limited to " + ", ".join(
+            f"search.{names.get(q, 'max_' + q)} {v}" for q, v in limits.items())
+            + ": no larger model was trained, so 'the best' is the best under that limit.")
+    if answer is None:
+        return head + ("Undetermined: no trial ran to completion, so no finished model can "
+                       "be compared." + bound)
+    pick, best, cost = answer.pick, answer.best, answer.cost
+    label = answer.metric.removeprefix("best_")
+    rules = (f"within {answer.tolerance:.0%} of the best {label} and within "
+             f"{answer.acc_points * 100:.1f} points of its accuracy")
+    if pick["trial_id"] == best["trial_id"]:
+        return (head + f"Here the best completed model is also the smallest {rules}: trial "
+                f"{pick['trial_id']} ({_sizes_words(pick)}), {label} {float(pick[answer.metric]):.4g}"
+                f", accuracy {float(pick['best_val_acc']):.4f}." + bound)
+    ratio = float(best[cost]) / float(pick[cost])
+    return (head + f"The smallest completed model {rules} is trial {pick['trial_id']} "
+            f"({_sizes_words(pick)}): {label} {float(pick[answer.metric]):.4g} against "
+            f"{float(best[answer.metric]):.4g}, accuracy {float(pick['best_val_acc']):.4f} "
+            f"against {float(best['best_val_acc']):.4f} for the best, trial {best['trial_id']} "
+            f"({_sizes_words(best)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "
+            f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + bound)

@@ -279,17 +279,32 @@ def _pareto(r: ReportState) -> Section:
 
     n_val, counts = _val_counts(r)
     results, left_out = [], []
+    trials = pareto.with_sizes(r.t.trials)
+    size_cost, limits = _size_search(r)
+    costs = ("n_params", "multiplications" if size_cost == "multiplications" else "flops")
     for metric in ("val_acc", "val_auc"):
-        for cost in ("n_params", "flops"):
+        for cost in costs:
             try:
-                results.append(pareto.compute_pareto(r.t.trials, cost, metric, n_val=n_val,
+                results.append(pareto.compute_pareto(trials, cost, metric, n_val=n_val,
                                                      class_counts=counts))
             except AnalysisError as exc:
                 left_out.append(f"{metric} vs {cost}: {exc}")
     if not results:
         raise AnalysisError("; ".join(dict.fromkeys(left_out)))
     name = r.figure("pareto.png", plots.pareto_figure(results, _test_points(r, results)))
-    lines = [f"Only trials trained to the end (status completed: max_epochs or converged by "
+    answer_cost = size_cost or next(iter(limits), "n_params")
+    answer = pareto.how_big(trials, r.metric, r.maximize, answer_cost)
+    lines = [pareto.how_big_paragraph(answer, limits)]
+    tables = []
+    if size_cost:
+        own = pareto.search_front(trials, r.metric, r.maximize, size_cost)
+        lines.append(f"The search's own front: it minimised {size_cost} beside {r.metric} "
+                     f"(Optuna multi-objective TPE); {int(own['on_front'].sum())} of the "
+                     f"{len(own)} completed trials are on it (table), the others are "
+                     "dominated in these two objectives.")
+        tables.append(("the search's own front, marked against every completed trial",
+                       own.rename(columns={"cost": size_cost, "score": r.metric})))
+    lines += [f"Only trials trained to the end (status completed: max_epochs or converged by "
              f"patience) are candidates: {len(results[0].points)} here; "
              f"{len(results[0].partial)} stopped or running trials are drawn faded and never "
              "on the front (their scores describe models still learning)."]
@@ -326,7 +341,20 @@ def _pareto(r: ReportState) -> Section:
     if left_out:
         lines.append(f"Not shown: {'; '.join(left_out)}.")
     return Section("Pareto front", figure=name, caption=caption,
-                   tables=[("", pd.DataFrame(rows, columns=columns))], lines=lines)
+                   tables=[("", pd.DataFrame(rows, columns=columns)), *tables], lines=lines)
+
+
+def _size_search(r: ReportState) -> tuple[str | None, dict[str, int]]:
+    """The search's size objective (``search.objectives[1]``) and its ``max_*`` limits, from
+    config.yaml (none without a config)."""
+    search = (r.t.config or {}).get("search")
+    search = search if isinstance(search, dict) else {}
+    objectives = search.get("objectives") or []
+    size = objectives[1] if isinstance(objectives, list) and len(objectives) > 1 else None
+    fields = {"n_params": "max_params", "flops": "max_flops",
+              "multiplications": "max_multiplications"}
+    limits = {q: int(search[f]) for q, f in fields.items() if search.get(f) is not None}
+    return size, limits
 
 
 def _test_points(
@@ -335,7 +363,8 @@ def _test_points(
     """(cost, score) of the best model on the test split, per Pareto panel."""
     tm = r.t.test_metrics or {}
     model = tm.get("model") if isinstance(tm.get("model"), dict) else {}
-    row = r.t.trials[r.t.trials["trial_id"] == str(tm.get("trial_id"))]
+    trials = pareto.with_sizes(r.t.trials)
+    row = trials[trials["trial_id"] == str(tm.get("trial_id"))]
     if row.empty:
         return {}
     test = {"val_acc": model.get("accuracy"), "val_auc": model.get("auc_macro")}

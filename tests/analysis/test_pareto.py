@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from analysis.errors import AnalysisError
+from analysis import pareto
 from analysis.pareto import compute_pareto, pareto_front, pick_notes, score_se, smallest_within
 
 
@@ -123,3 +124,31 @@ def test_compute_pareto_explains_missing_inputs():
         compute_pareto(trials, "n_params", "val_auc")
     with pytest.raises(AnalysisError, match="no finished trial"):
         compute_pareto(trials, "n_params", "val_acc")
+
+
+def _sized(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["trial_id", "status", "n_params", "flops",
+                                       "best_val_loss", "best_val_acc"])
+
+
+def test_how_big_needs_both_rules() -> None:
+    t = _sized([("big", "completed", 9000, 16000, 0.600, 0.760),
+                ("mid", "completed", 3000, 5000, 0.605, 0.757),   # 0.8% worse, -0.3 pt: fits
+                ("tiny", "completed", 500, 800, 0.605, 0.750),    # loss fits, -1.0 pt: too far
+                ("cheap", "stopped", 100, 150, 0.601, 0.759)])    # never finished: no pick
+    answer = pareto.how_big(t, "val_loss", False, "multiplications")
+    assert answer is not None
+    assert answer.pick["trial_id"] == "mid" and answer.best["trial_id"] == "big"
+    assert answer.pick["multiplications"] == 2500
+    text = pareto.how_big_paragraph(answer, {"n_params": 10000})
+    assert "trial mid" in text and "2,500 multiplications per jet" in text
+    assert "search.max_params 10000" in text and "--trial mid" in text
+    assert pareto.how_big(t[t["status"] == "stopped"], "val_loss", False, "n_params") is None
+
+
+def test_search_front_marks_dominated_trials() -> None:
+    t = _sized([("a", "completed", 100, 200, 0.70, 0.70), ("b", "completed", 200, 400, 0.65, 0.72),
+                ("c", "completed", 300, 600, 0.66, 0.71), ("d", "stopped", 50, 100, 0.6, 0.8)])
+    front = pareto.search_front(t, "val_loss", False, "multiplications")
+    assert front.set_index("trial_id")["on_front"].to_dict() == {"a": True, "b": True,
+                                                                  "c": False}
