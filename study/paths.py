@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -150,13 +150,20 @@ class FileRecord:
         return [e for e in _entries(self.folder)
                 if e not in known and not e.startswith(f".{self.path.name}.")]
 
-    def remove_recorded(self) -> None:
-        """Delete the recorded files (links are removed, never followed), then the manifest."""
-        for name in self.names:
-            path = self.folder / name
-            if path.is_symlink() or path.is_file():
-                path.unlink()
-                logger.info("removed %s (written by jetstudy)", path)
+    def remove_recorded(self, still_ours: Callable[[Path], bool] = lambda path: True) -> None:
+        """Delete the recorded files (links are removed, never followed), then the manifest.
+        A recorded file that ``still_ours`` no longer recognises (someone put their own file
+        under that name) stops the clean-up with an error naming it, before anything goes."""
+        present = [self.folder / n for n in self.names
+                   if (self.folder / n).is_symlink() or (self.folder / n).is_file()]
+        replaced = [p for p in present if p.is_symlink() or not still_ours(p)]
+        if replaced:
+            raise ConfigError(
+                f"{replaced[0]} is not the file jetstudy wrote there (it was replaced); move it "
+                f"out of {self.folder} so jetstudy can write its own files")
+        for path in present:
+            path.unlink()
+            logger.info("removed %s (written by jetstudy)", path)
         self.path.unlink(missing_ok=True)
 
 

@@ -20,7 +20,7 @@ from study.reference import REFERENCE_FILE, reference_numbers
 from study.tables import write_json, write_text
 from trainables.data import JetSplits, load_jets, split_jets
 from trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
-from trainables.errors import ConfigError
+from trainables.errors import ConfigError, JetstudyError
 from trainables.synth import synthetic_mark, write_synthetic
 
 __all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData",
@@ -109,6 +109,17 @@ def synthetic_names(n_jets: int, seed: int, jets_per_file: int = _JETS_PER_FILE)
     return names
 
 
+def _still_synthetic(path: Path) -> bool:
+    """A recorded file is still jetstudy's: a temporary of a cut write, or carrying the
+    generator's mark (not a file of the user's put there under the same name)."""
+    if path.name.endswith(".tmp"):
+        return True
+    try:
+        return synthetic_mark(path) is not None
+    except JetstudyError:  # not HDF5 at all
+        return False
+
+
 def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     """Make ``data_dir`` hold exactly the synthetic jets the config asks for, deleting only
     files jetstudy recorded there, and refusing a folder with files of anyone else."""
@@ -134,7 +145,7 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     if (info.get("seed"), info.get("n_jets")) == (seed, n_jets) and all(
             (data_dir / n).is_file() for n in record.names if not n.endswith(".tmp")):
         return
-    record.remove_recorded()  # from an earlier, different (or interrupted) attempt
+    record.remove_recorded(_still_synthetic)  # from an earlier, different (or cut) attempt
     record.record(synthetic_names(n_jets, seed), seed=seed, n_jets=n_jets, complete=False)
     logger.info("writing %d synthetic jets to %s", n_jets, data_dir)
     written = write_synthetic(data_dir, n_jets, seed, _JETS_PER_FILE)

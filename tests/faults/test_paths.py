@@ -159,3 +159,15 @@ def test_a_link_inside_a_study_folder_leading_out_is_refused(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match="trials.*outside the study folder"):
         claim_study_folder(folder)
     assert not unchanged(tmp_path, planted)
+
+
+def test_a_users_file_under_a_recorded_name_is_never_deleted(tmp_path: Path) -> None:
+    folder = tmp_path / "study"
+    claim_study_folder(folder)
+    prepare_data(_cfg(1000), folder)
+    ours = sorted((folder / "data").glob("*.h5"))[0]
+    ours.write_bytes(b"my own jets, copied over jetstudy's file\n")  # the user's now
+    before = checksums(folder / "data")
+    with pytest.raises(ConfigError, match=f"{ours.name} is not the file jetstudy wrote"):
+        prepare_data(_cfg(1200, seed=2), folder)
+    assert checksums(folder / "data") == before
