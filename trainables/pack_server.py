@@ -42,11 +42,11 @@ import torch
 
 from trainables.bookkeeping import EpochBook
 from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
+from trainables.device import pick_device, set_matmul_precision
 from trainables.loop import TrainSettings, TrialData, arch_from_params, epoch_book
 from trainables.model import count_flops, count_params
 from trainables.packed import PackedTrainer
 from trainables.packed_trial import NO_SLOT
-from trainables.trial import pick_device
 from trainables.trialfiles import best_path, has_ended, seed_for, state_path
 
 __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
@@ -92,10 +92,10 @@ class PackServer:
             with np.load(data) as arrays:
                 data = TrialData(**{k: arrays[k] for k in arrays.files})
         torch.set_num_threads(settings.torch_threads)
-        torch.set_float32_matmul_precision(settings.matmul_precision)
         self.groups = groups
         self.settings, self.evict_s, self.gather_bounds_s = settings, evict_s, gather_bounds_s
         self.device = pick_device(settings.device)
+        self.matmul_precision = set_matmul_precision(settings.matmul_precision, self.device)
         self.trainer = PackedTrainer(data, settings, self.device, max_depth=max_depth,
                                      max_width=max_width, capacity=capacity)
         self.members: dict[str, _Member] = {}
@@ -190,6 +190,7 @@ class PackServer:
         return {**counters, "members": len(self.members), "device": self.device.type,
                 "capacity": self.trainer.capacity, "gpu_mem_peak_mib": peak,
                 "padded_flops": self.trainer.padded_flops,
+                "matmul_precision": self.matmul_precision,
                 # from the first round's start to the last round's end: the share of it spent
                 # training is how busy the pack (and its GPU) was kept
                 "span_s": span, "busy": self.stats_["train_s"] / span if span > 0 else None}

@@ -46,6 +46,7 @@ from trainables.loop import (Hyperparams, TrainSettings, TrialData, arch_from_pa
                              hyperparams_from_params, loss_mean_se)
 from trainables.metrics_torch import roc_auc_ovr_batched
 from trainables.model import MLPArch, build_mlp
+from trainables.packed_graph import replay_steps
 
 __all__ = ["PackedTrainer", "PACKED_ACTIVATIONS"]
 
@@ -78,7 +79,7 @@ class PackedTrainer:
 
     def __init__(self, data: TrialData, settings: TrainSettings, device: torch.device,
                  max_depth: int, max_width: int, capacity: int, seed: int | None = None,
-                 trim: bool = True) -> None:
+                 trim: bool = True, graphs: bool = False) -> None:
         for name, value in (("max_depth", max_depth), ("max_width", max_width),
                             ("capacity", capacity)):
             if not isinstance(value, int) or value < 1:
@@ -89,6 +90,7 @@ class PackedTrainer:
         self.settings, self.device, dev = settings, torch.device(device), torch.device(device)
         self.max_depth, self.max_width, self.capacity, self.trim = (max_depth, max_width,
                                                                     capacity, trim)
+        self.graphs = graphs  # CUDA: replay each call's step as a CUDA graph (packed_graph)
         seed = settings.seed if seed is None else seed
         self.generator = torch.Generator(device=dev)   # the epochs' permutations
         self.generator.manual_seed(seed)
@@ -111,6 +113,9 @@ class PackedTrainer:
         self._live = torch.zeros(size, dtype=torch.bool, device=dev)  # a model's own numbers
         self._gate = torch.zeros(capacity, max_depth, max_width, device=dev)
         self._slots: dict[int, _Slot] = {}
+        #: multiply-add FLOPs computed so far, padding included (2 per multiply-add, the
+        #: backward pass twice the forward): against the models' own FLOPs, the padding waste
+        self.padded_flops = 0
         # torch.optim.Adam's param group layout for state(); built once here, since the first
         # optimiser a process builds imports torch._dynamo (seconds), which would stall a round
         self._adam_group = torch.optim.Adam([torch.zeros(1)]).state_dict()["param_groups"][0]
@@ -236,28 +241,45 @@ class PackedTrainer:
         l2 = torch.tensor([2 * h.l2 for h in hps], device=self.device)[model_of] * is_weight
         # Adam's step sizes and bias corrections per step and model, in float64 as torch's
         n_steps = math.ceil(n / bs)
-        step = (np.array([self._slots[s].step for s in slots])[None, :]
-                + np.arange(1, n_steps + 1)[:, None])
-        size = torch.tensor(np.array([h.lr for h in hps]) / (1 - BETA1 ** step),
+        steps = (np.array([self._slots[s].step for s in slots])[None, :]
+                 + np.arange(1, n_steps + 1)[:, None])
+        size = torch.tensor(np.array([h.lr for h in hps]) / (1 - BETA1 ** steps),
                             dtype=torch.float32, device=self.device)
-        bc2 = torch.tensor(np.sqrt(1 - BETA2 ** step), dtype=torch.float32, device=self.device)
+        bc2 = torch.tensor(np.sqrt(1 - BETA2 ** steps), dtype=torch.float32, device=self.device)
         loss_sum = torch.zeros(m_count, device=self.device)
+        self.padded_flops += 6 * m_count * n * sum(o * i for o, i in cfg["shapes"])
+        n_full = n // bs
+        batches = perm[:n_full * bs].reshape(n_full, bs)
+
+        def step(k: int | torch.Tensor) -> None:
+            """Training step k: an int (eager), or a (1,) device tensor (graph replay)."""
+            if isinstance(k, int):
+                rows, size_k, bc2_k = perm[k * bs:(k + 1) * bs], size[k], bc2[k]
+            else:  # read through the device counter: no host value in the graph
+                rows = batches.index_select(0, k).view(-1)
+                size_k, bc2_k = size.index_select(0, k)[0], bc2.index_select(0, k)[0]
+            ce = _cross_entropy(self._forward(layers, self.x_train.index_select(0, rows), cfg,
+                                              True), self.y_train.index_select(0, rows))
+            g.zero_()
+            ce.sum().backward()
+            with torch.no_grad():
+                if penalised:
+                    g.addcmul_(l1, p.sign()).addcmul_(l2, p)
+                g.masked_fill_(dead, 0.0)
+                m.lerp_(g, 1 - BETA1)
+                v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
+                denom = v.sqrt().div_(bc2_k[model_of]).add_(EPS)
+                p.addcdiv_(m * size_k[model_of], denom, value=-1.0)
+                loss_sum.add_(ce.detach() * len(rows))
+
         with torch.enable_grad():
-            for k, start in enumerate(range(0, n, bs)):
-                rows = perm[start:start + bs]
-                ce = _cross_entropy(self._forward(layers, self.x_train[rows], cfg, True),
-                                    self.y_train[rows])
-                g.zero_()
-                ce.sum().backward()
-                with torch.no_grad():
-                    if penalised:
-                        g.addcmul_(l1, p.sign()).addcmul_(l2, p)
-                    g.masked_fill_(dead, 0.0)
-                    m.lerp_(g, 1 - BETA1)
-                    v.mul_(BETA2).addcmul_(g, g, value=1 - BETA2)
-                    denom = v.sqrt().div_(bc2[k][model_of]).add_(EPS)
-                    p.addcdiv_(m * size[k][model_of], denom, value=-1.0)
-                    loss_sum += ce.detach() * len(rows)
+            if self.graphs and self.device.type == "cuda" and n_full > 1:
+                replay_steps(step, n_full, self.device, [self.dropout_generator])
+                if n_steps > n_full:
+                    step(n_full)  # the last, shorter batch
+            else:
+                for k in range(n_steps):
+                    step(k)
         for store, work in ((self._param, p), (self._exp_avg, m), (self._exp_avg_sq, v)):
             for stored, w in self._pairs(store, cfg, work):
                 stored.index_copy_(0, cfg["idx"], w.detach())
@@ -286,6 +308,8 @@ class PackedTrainer:
         for part in (run[first:first + chunk] for run in runs
                      for first in range(0, len(run), chunk)):
             cfg = self._config(part)
+            self.padded_flops += (2 * len(part) * (len(self.x_train_eval) + len(self.x_val))
+                                  * sum(o * i for o, i in cfg["shapes"]))
             layers = self._layers(self._gather(self._param, cfg), len(part), cfg["shapes"])
             nll_train = self._jet_losses(layers, self.x_train_eval, self.y_train_eval, cfg)
             p_val = self._predict(layers, self.x_val, cfg)

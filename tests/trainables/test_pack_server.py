@@ -157,6 +157,11 @@ def test_trials_waiting_together_train_in_one_round(small_trial_data: TrialData,
     a, b = ray.get([pack.next_epoch.remote("a"), pack.next_epoch.remote("b")])
     stats = ray.get(pack.stats.remote())
     assert stats["rounds"] == 1 and stats["largest_round"] == 2 and stats["trial_epochs"] == 2
+    assert stats["round_sizes"] == {"2": 1}
+    # padded arithmetic covers at least the two models' own (training 3x a forward pass)
+    n_train, n_val = len(small_trial_data.x_train), len(small_trial_data.x_val)
+    own = sum(m["flops"] * (3 * n_train + min(1000, n_train) + n_val) for m in (a, b))
+    assert stats["padded_flops"] >= own
     assert a["n_params"] != b["n_params"] and a["val_loss"] != b["val_loss"]
     # a trial that asks alone is not held back by one that does not ask
     assert ray.get(pack.next_epoch.remote("a"))["epoch"] == 2
