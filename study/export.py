@@ -372,9 +372,11 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
                           f"feature order; rerun the study")
     target = Path(out) if out is not None else results / "export" / w.trial_id
     _check_out(target, force)
+    created = not target.exists()
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / f"{_TMP}{os.getpid()}"
     tmp.mkdir()
+    done = False
     try:
         folded, check = _build(w, scaler, tmp)
         meta = _metadata(results, w, scaler, folded, check)
@@ -387,8 +389,11 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
         for name in EXPORT_FILES:
             os.replace(tmp / name, target / name)
         _write_manifest(target, {n: [d] for n, d in new.items()}, w.trial_id)
+        done = True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if created and not done and not os.listdir(target):
+            target.rmdir()  # a failed export leaves no empty folder behind
     logger.info("exported trial %s epoch %d to %s", w.trial_id, w.epoch, target)
     return ExportOutcome(target, w.trial_id, w.epoch, EXPORT_FILES,
                          max(check["max_abs_difference"].values()))
