@@ -29,6 +29,7 @@ from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
                            write_pack_data)
 from study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted, mark_interrupted,
                               sigint_restored)
+from study.optuna_story import trial_name
 from study.progress import StudyProgress
 from study.provenance import mark_ended, write_provenance
 from study.raysession import end_session, reap_dead_sessions, record_session
@@ -138,6 +139,7 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
         metric=cfg.search.metric, mode=cfg.mode, search_alg=make_searcher(cfg, folder),
         scheduler=scheduler, num_samples=cfg.search.num_trials,
         time_budget_s=cfg.search.time_budget_s,
+        trial_name_creator=trial_name, trial_dirname_creator=trial_name,  # readable runs
         reuse_actors=True)  # skip a process start (and torch import) per trial
     run_config = tune.RunConfig(
         name=experiment.name, storage_path=str(experiment.parent), callbacks=callbacks,

@@ -35,6 +35,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from study.config import SpaceConfig, StudyConfig
 from study.design import scan_design
+from study.optuna_story import describe_trial, with_best_value
 from study.search_rules import tpe_startup_trials
 from study.space import SpaceFunction, config_size, optuna_params, size_excess
 from trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
@@ -154,6 +155,8 @@ class HonestOptunaSearch(OptunaSearch):
         if isinstance(config, dict) and getattr(self, "study_seed", None) is not None:
             # the trial's seed from search.seed and its Optuna number, never Ray's random id
             config[SEED_KEY] = number_seed(self.study_seed, self._ot_trials[trial_id].number)
+        if isinstance(config, dict):  # joins with the tables go through Tune's id
+            self._ot_trials[trial_id].set_user_attr("trial_id", trial_id)
         return config
 
     def _find_orphans(self, trained: list[Path]) -> list[tuple[str, dict, Any]]:
@@ -195,6 +198,8 @@ class HonestOptunaSearch(OptunaSearch):
         epoch = int(result.get("epoch", 0))
         if self._reported.get(trial_id, 0) >= epoch:
             return
+        if not self._reported.get(trial_id):  # its first result: its size is known
+            self._describe(trial_id)
         try:
             if self.multi_objective:  # Optuna forbids report() with several objectives
                 self._ot_trials[trial_id].set_user_attr("epochs", epoch)
@@ -212,9 +217,39 @@ class HonestOptunaSearch(OptunaSearch):
         records = read_epochs(self.state_dir, trial_id) if self.state_dir else []
         return bool(records and records[-1].get("converged"))
 
+    def _describe(self, trial_id: str,
+                  records: list[dict[str, Any]] | None = None) -> None:
+        """The Optuna trial's user attributes ``trial_id``, ``n_params``, ``flops``."""
+        if records is None:
+            records = read_epochs(self.state_dir, trial_id) if self.state_dir else []
+        try:
+            describe_trial(self._ot_trials[trial_id], trial_id, records)
+        except Exception as exc:  # e.g. told finished before a driver crash
+            logger.warning("optuna: could not describe trial %s: %s", trial_id, exc)
+
+    def _last_and_best(self, trial_id: str, result: dict, epochs: int) -> dict:
+        """A trial ends: its last epoch becomes an intermediate value (Tune does not forward
+        the result a trial ends on), and the result is returned with the best epoch's value,
+        what Optuna is told (:mod:`study.optuna_story`: the tables rank by the best epoch)."""
+        records = read_epochs(self.state_dir, trial_id) if self.state_dir else []
+        self._describe(trial_id, records)
+        value = result.get(self.metric)
+        if (value is not None and not getattr(self, "multi_objective", False)
+                and self._reported.get(trial_id, 0) < epochs):
+            try:
+                self._ot_trials[trial_id].report(value, epochs)
+                self._reported[trial_id] = epochs
+            except Exception as exc:
+                logger.warning("optuna: could not report trial %s epoch %d: %s", trial_id,
+                               epochs, exc)
+        return with_best_value(result, records, self.metric, self.mode)
+
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
         epochs = int((result or {}).get("epoch", 0))
+        if (result and not error and trial_id in self._ot_trials
+                and trial_id not in self._completed_trials):
+            result = self._last_and_best(trial_id, result, epochs)
         if (error or not result or epochs >= self.max_epochs
                 or self._converged(trial_id, result)):
             if self.multi_objective and result and not error:

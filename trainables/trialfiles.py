@@ -15,9 +15,11 @@ __all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE",
            "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker", "has_ended", "for_tune",
            "append_epoch", "read_epochs", "trial_folder"]
 
-#: What each epoch tells Ray Tune (ASHA, Optuna, the progress line). The full record goes to
-#: the trial's own epoch log; fewer keys keep Tune's per-trial bookkeeping in the driver small.
-TUNE_KEYS: tuple[str, ...] = ("epoch", "train_loss", "val_loss", "val_acc", "val_auc")
+#: What each epoch tells Ray Tune (ASHA, Optuna, the progress line, and through Tune's loggers
+#: ``progress.csv``, ``result.json`` and TensorBoard). The full record goes to the trial's own
+#: epoch log; fewer keys keep Tune's per-trial bookkeeping in the driver small.
+TUNE_KEYS: tuple[str, ...] = ("epoch", "train_loss", "train_loss_running", "val_loss", "val_acc",
+                              "val_auc", "n_params", "flops")
 
 #: The trial's resumable state (model, optimiser, RNG, best epoch), in its own folder; written
 #: every ``training.checkpoint_every`` epochs, at the last epoch and when the trial converges.
@@ -87,7 +89,7 @@ def has_ended(state_dir: str, trial_id: str, epochs_trained: int, max_epochs: in
 def for_tune(metrics: dict[str, Any]) -> dict[str, Any]:
     """The part of an epoch's metrics that is reported to Ray Tune (:data:`TUNE_KEYS`), plus
     ``"converged": True`` on the epoch where the trial stopped by its patience."""
-    out = {key: metrics[key] for key in TUNE_KEYS}
+    out = {key: metrics[key] for key in TUNE_KEYS if key in metrics}  # older records: fewer
     if metrics.get("converged"):
         out["converged"] = True
     return out
