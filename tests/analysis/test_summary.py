@@ -23,7 +23,8 @@ TRIALS = pd.DataFrame({
 def test_status_counts_include_zeros_and_total():
     t = TRIALS.assign(status=["completed", "completed", "failed", "paused", "failed"])
     counts = dict(zip(*status_counts(t).to_dict("list").values()))
-    assert counts == {"completed": 2, "stopped": 0, "failed": 2, "running": 0, "paused": 1, "total": 5}
+    assert counts == {"completed": 2, "stopped": 0, "failed": 2, "running": 0, "interrupted": 0,
+                      "paused": 1, "total": 5}
 
 
 def test_regime_counts_and_errors():
