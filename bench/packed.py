@@ -106,13 +106,13 @@ def _reset_peak(device: torch.device) -> None:
 
 def time_packed(data: TrialData, settings: TrainSettings, device: torch.device,
                 configs: list[dict[str, Any]], epochs: int, seed: int,
-                groups: int = 1) -> dict[str, Any]:
+                groups: int = 1, graphs: bool = False) -> dict[str, Any]:
     """Build one pack of all ``configs``, then ``epochs`` x (train_epoch + evaluate), the
     models split into ``groups`` calls of similar size that share each epoch's permutation."""
     _reset_peak(device)
     start = time.perf_counter()
     pt = PackedTrainer(data, settings, device, MAX_DEPTH, MAX_WIDTH, capacity=len(configs),
-                       seed=seed)
+                       seed=seed, graphs=graphs)
     slots = [pt.add(c, seed=seed + i) for i, c in enumerate(configs)]
     _sync(device)
     setup = time.perf_counter() - start
@@ -158,7 +158,7 @@ def time_sequential(data: TrialData, settings: TrainSettings, device: torch.devi
 
 def run(models: Sequence[int], jets: int, epochs: int, device: torch.device,
         sequential_cap: int | None, batch_size: int, seed: int,
-        groups: Sequence[int] = (1,)) -> list[dict[str, Any]]:
+        groups: Sequence[int] = (1,), graphs: bool = False) -> list[dict[str, Any]]:
     """One result per M in ``models``."""
     data = make_data(jets, seed)
     settings = TrainSettings(max_epochs=epochs, batch_size=batch_size, seed=seed)
@@ -170,6 +170,14 @@ def run(models: Sequence[int], jets: int, epochs: int, device: torch.device,
         configs = sample_configs(m, seed)
         by_groups = {g: time_packed(data, settings, device, configs, epochs, seed, g)
                      for g in groups if g <= m}
+        graphed, graphs_error = {}, None
+        if graphs:
+            try:
+                graphed = {g: time_packed(data, settings, device, configs, epochs, seed, g,
+                                          True) for g in groups if g <= m}
+            except Exception as exc:  # an experimental path: keep the eager figures
+                logger.exception("the CUDA-graph pack failed")
+                graphs_error = repr(exc)[:500]
         n_seq = m if sequential_cap is None else min(m, sequential_cap)
         seq = time_sequential(data, settings, device, configs[:n_seq], epochs, seed)
         rates = {g: m * epochs / (r["train_s"] + r["eval_s"]) for g, r in by_groups.items()}
@@ -184,6 +192,13 @@ def run(models: Sequence[int], jets: int, epochs: int, device: torch.device,
             "sequential_model_epochs_per_s": round(seq_rate, 3),
             "speedup": round(packed_rate / seq_rate, 2), "packed_groups": best,
             "packed_model_epochs_per_s_by_groups": {g: round(r, 3) for g, r in rates.items()},
+            # the same pack with each call's step replayed as a CUDA graph (--graphs)
+            "graphs_model_epochs_per_s_by_groups": {
+                g: round(m * epochs / (r["train_s"] + r["eval_s"]), 3)
+                for g, r in graphed.items()} or None,
+            "graphs_train_s_by_groups": {g: round(r["train_s"], 3)
+                                         for g, r in graphed.items()} or None,
+            "graphs_error": graphs_error,
             "packed": {k: round(v, 3) if isinstance(v, float) else v for k, v in packed.items()},
             "sequential": {k: round(v, 3) if isinstance(v, float) else v
                            for k, v in seq.items()},
@@ -211,6 +226,9 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     p.add_argument("--groups", type=int, nargs="+", default=[1],
                    help="also time the pack split into this many calls of similar models "
                         "(the best count is reported; default: %(default)s)")
+    p.add_argument("--graphs", action="store_true",
+                   help="also time the pack with its training step replayed as a CUDA graph "
+                        "(PackedTrainer(graphs=True); the same as eager on the CPU)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--tf32", action="store_true",
                    help="allow TF32 matmuls on CUDA for both paths (faster, ~1e-3 precision)")
@@ -235,7 +253,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.tf32:
         torch.backends.cuda.matmul.allow_tf32 = True
     results = run(args.models, args.jets, args.epochs, device, args.sequential_cap,
-                  args.batch_size, args.seed, args.groups)
+                  args.batch_size, args.seed, args.groups, args.graphs)
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     return 0

@@ -256,7 +256,8 @@ def run_plain(data_dir: Path, work: Path, *, trials: int, epochs: int, concurren
 
 def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
                     concurrent: int, use_gpu: bool, seed: int = 0, pack_size: int = 0,
-                    pack_groups: int = 1, matmul_precision: str = "highest") -> Any:
+                    pack_groups: int = 1, matmul_precision: str = "auto",
+                    time_budget_s: float | None = None) -> Any:
     """The study config of the benchmark: the default search space, ASHA, batch 1024, the
     bench's data; on CUDA ``concurrent`` trials share the GPU (``1/concurrent`` each). With
     ``pack_size`` N, N trials run at once in one pack that holds the GPU."""
@@ -271,7 +272,8 @@ def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
     return from_dict({
         "data": {"path": str(data_dir), "val_fraction": VAL_FRACTION,
                  "test_fraction": TEST_FRACTION, "split_seed": SPLIT_SEED},
-        "search": {"num_trials": trials, "max_concurrent": concurrent, "seed": seed},
+        "search": {"num_trials": trials, "max_concurrent": concurrent, "seed": seed,
+                   "time_budget_s": time_budget_s},
         "scheduler": {"type": "asha", "max_epochs": epochs,
                       "grace_period": min(GRACE_PERIOD, epochs),
                       "reduction_factor": REDUCTION_FACTOR},
@@ -283,7 +285,8 @@ def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
 
 def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concurrent: int,
                  use_gpu: bool, seed: int = 0, pack_size: int = 0, pack_groups: int = 1,
-                 matmul_precision: str = "highest") -> dict[str, Any]:
+                 matmul_precision: str = "auto", time_budget_s: float | None = None,
+                 jets: int | None = None) -> dict[str, Any]:
     """``run_study`` end to end (it loads the jets, starts and stops its own Ray, writes the
     tables and evaluates the best model on test); trial-epochs from ``trials.parquet``; for a
     packed study, the packs' counters (``packs``: rounds, models per round, seconds spent
@@ -291,10 +294,12 @@ def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concur
     import pandas as pd
 
     from study.launch import run_study
+    from trainables.device import matmul_precision_for
 
     cfg = jetstudy_config(data_dir, work, trials=trials, epochs=epochs, concurrent=concurrent,
                           use_gpu=use_gpu, seed=seed, pack_size=pack_size,
-                          pack_groups=pack_groups, matmul_precision=matmul_precision)
+                          pack_groups=pack_groups, matmul_precision=matmul_precision,
+                          time_budget_s=time_budget_s)
     clock = PhaseClock()
     with GpuMonitor(enabled=use_gpu) as gpu:
         t0 = time.time()
@@ -303,15 +308,95 @@ def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concur
     table = pd.read_parquet(outcome.folder / "trials.parquet")
     done = int(table["epochs"].sum())
     wall = t1 - t0
+    phases = _phases(t0, t1, clock)
+    packs = _pack_stats(outcome.folder)
+    flops = useful_flops(table, jets, cfg.training.train_eval_jets)
     return {"trial_epochs": done, "trials_run": len(table),
             "trials_failed": int((table["status"] == "failed").sum()),
             "wall_s": round(wall, 3), "trial_epochs_per_s": _rate(done, wall),
-            **_phases(t0, t1, clock), "gpus_per_trial": cfg.resources.gpus_per_trial,
+            **phases, "gpus_per_trial": cfg.resources.gpus_per_trial,
             "pack_size": cfg.resources.pack_size, "pack_groups": cfg.resources.pack_groups,
             "matmul_precision": cfg.training.matmul_precision,
+            "matmul_precision_used": matmul_precision_for(cfg.training.matmul_precision,
+                                                          "cuda" if use_gpu else "cpu"),
             "max_concurrent": cfg.search.max_concurrent,
-            "packs": _pack_stats(outcome.folder),
+            "time_budget_s": time_budget_s,
+            **flop_figures(flops, packs, wall, phases["trials_s"], use_gpu,
+                           matmul_precision_for(cfg.training.matmul_precision,
+                                                "cuda" if use_gpu else "cpu")),
+            "packs": packs,
             **gpu.summary(clock.first_trial, clock.ended)}
+
+
+def useful_flops(table: Any, jets: int | None, train_eval_jets: int | None) -> float | None:
+    """The arithmetic the trials' own models needed (no padding): per trial-epoch, training
+    on every training jet (3 forward passes' worth: forward, and backward twice that) and the
+    epoch's evaluation (a forward pass over the train-loss jets and the validation split);
+    ``flops`` is ``trials.parquet``'s forward FLOPs per jet (2 per multiply-add)."""
+    if "flops" not in table or not len(table):
+        return None
+    n = _split_sizes(jets)
+    if n is None:
+        return None
+    n_train, n_val = n
+    n_eval = n_train if train_eval_jets is None else min(int(train_eval_jets), n_train)
+    per_jet = table["flops"].fillna(0).astype(float) * table["epochs"].astype(float)
+    return float(per_jet.sum()) * (3 * n_train + n_eval + n_val)
+
+
+def _split_sizes(total: int | None) -> tuple[int, int] | None:
+    """(training, validation) jets of the bench's split of ``total`` jets."""
+    if total is None:
+        return None
+    n_val = round(total * VAL_FRACTION)
+    return total - n_val - round(total * TEST_FRACTION), n_val
+
+
+#: Dense peak TFLOP/s of NVIDIA cards by name (spec sheets): (fp32 SIMT, TF32 tensor cores).
+#: More specific names first; a card not listed has an unknown peak.
+PEAK_TFLOPS: tuple[tuple[str, float, float], ...] = (
+    ("H100 PCIe", 51.2, 378.0), ("H100 NVL", 60.0, 417.5), ("H200", 67.0, 494.7),
+    ("H100", 67.0, 494.7), ("GH200", 67.0, 494.7), ("A100", 19.5, 156.0),
+    ("L40S", 91.6, 183.0), ("L4", 30.3, 60.0), ("A10", 31.2, 62.5),
+)
+
+
+def card_peak_tflops(name: str | None, matmul_precision: str) -> float | None:
+    """The card's dense peak for the study's matmuls: fp32 for ``highest``, TF32 for
+    ``high``; None for a card not in :data:`PEAK_TFLOPS` (or no GPU)."""
+    if not name:
+        return None
+    for key, fp32, tf32 in PEAK_TFLOPS:
+        if key.lower() in name.lower():
+            return tf32 if matmul_precision == "high" else fp32
+    return None
+
+
+def flop_figures(flops: float | None, packs: list[dict[str, Any]] | None, wall: float,
+                 trials_s: float | None, use_gpu: bool, matmul_precision: str
+                 ) -> dict[str, Any]:
+    """Useful TFLOP/s end to end and over the trial phase, the card's peak and the share of
+    it, and (packed) the padding factor: the packs' arithmetic over the models' own."""
+    padded = sum(p.get("padded_flops") or 0 for p in packs) if packs else None
+    name = device_name(True) if use_gpu else None
+    peak = card_peak_tflops(name, matmul_precision)
+    tf_trials = flops / trials_s / 1e12 if flops is not None and trials_s else None
+    return {
+        "useful_tflop": _sig(flops / 1e12 if flops is not None else None),
+        "useful_tflops_per_s": _sig(flops / wall / 1e12 if flops is not None and wall else None),
+        "useful_tflops_per_s_trials": _sig(tf_trials),
+        "peak_tflops": peak,
+        "peak_kind": ("unknown" if peak is None else
+                      "TF32 dense" if matmul_precision == "high" else "fp32 dense"),
+        "share_of_peak_trials": _sig(tf_trials / peak if tf_trials is not None and peak
+                                     else None),
+        "padding_factor": round(padded / flops, 2) if padded and flops else None,
+    }
+
+
+def _sig(x: float | None, digits: int = 4) -> float | None:
+    """``x`` to ``digits`` significant digits (the FLOP figures span many decades)."""
+    return None if x is None else float(f"{x:.{digits}g}")
 
 
 def _pack_stats(folder: Path) -> list[dict[str, Any]] | None:
@@ -361,7 +446,8 @@ def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda:
                   plain_budget_s: float | None = None, skip_plain: bool = False,
                   seed: int = 0, work_dir: str | None = None, pack_size: int = 0,
                   compare_unpacked: bool = False, pack_groups: int = 1,
-                  matmul_precision: str = "highest") -> dict[str, Any]:
+                  matmul_precision: str = "auto", time_budget_s: float | None = None,
+                  ) -> dict[str, Any]:
     """Write the jets once, run both recipes on them, return the JSON-ready result."""
     import ray
     import torch
@@ -381,11 +467,13 @@ def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda:
         unpacked = None
         if pack_size and compare_unpacked:
             logger.info("jetstudy unpacked: %d trials, %d epochs max", trials, epochs)
-            unpacked = run_jetstudy(data_dir, work, **kwargs)
+            unpacked = run_jetstudy(data_dir, work, matmul_precision=matmul_precision,
+                                    time_budget_s=time_budget_s, jets=jets, **kwargs)
         logger.info("jetstudy: %d trials, %d epochs max, pack size %d", trials, epochs,
                     pack_size)
         study = run_jetstudy(data_dir, work, pack_size=pack_size, pack_groups=pack_groups,
-                             matmul_precision=matmul_precision, **kwargs)
+                             matmul_precision=matmul_precision, time_budget_s=time_budget_s,
+                             jets=jets, **kwargs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     n_train = jets - round(jets * VAL_FRACTION) - round(jets * TEST_FRACTION)
@@ -431,8 +519,12 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
                         f"--concurrent at once (default {d['pack_size']})")
     p.add_argument("--pack-groups", type=int, default=1,
                    help="resources.pack_groups of the packed study (default: %(default)s)")
-    p.add_argument("--matmul-precision", choices=["highest", "high"], default="highest",
-                   help="training.matmul_precision of jetstudy's study; high: TF32 on GPU")
+    p.add_argument("--matmul-precision", choices=["auto", "highest", "high"], default="auto",
+                   help="training.matmul_precision of jetstudy's study (auto: TF32 on CUDA, "
+                        "highest: exact fp32)")
+    p.add_argument("--time-budget-s", type=float, default=None,
+                   help="stop jetstudy's study after this many seconds (search.time_budget_s; "
+                        "its rate is what it trained by then); default: none")
     p.add_argument("--compare-unpacked", action="store_true",
                    help="with --pack-size, also run jetstudy unpacked (jetstudy_unpacked)")
     p.add_argument("--seed", type=int, default=0)
@@ -463,7 +555,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                            seed=args.seed, pack_size=args.pack_size,
                            compare_unpacked=args.compare_unpacked,
                            pack_groups=args.pack_groups,
-                           matmul_precision=args.matmul_precision)
+                           matmul_precision=args.matmul_precision,
+                           time_budget_s=args.time_budget_s)
     emit(json.dumps(result, indent=2), args.out)
     return 0
 

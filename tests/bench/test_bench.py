@@ -69,7 +69,10 @@ def test_throughput_packed_smoke_on_cpu(tmp_path: Path) -> None:
     assert r["plain"] is None and r["ratio"] is None
     packed, unpacked = r["jetstudy"], r["jetstudy_unpacked"]
     assert packed["pack_size"] == 2 and packed["max_concurrent"] == 2
-    assert packed["pack_groups"] == 2 and packed["matmul_precision"] == "highest"
+    assert packed["pack_groups"] == 2 and packed["matmul_precision"] == "auto"
+    assert packed["matmul_precision_used"] == "highest"  # auto is exact fp32 on the CPU
+    assert packed["peak_tflops"] is None and packed["peak_kind"] == "unknown"
+    assert packed["useful_tflop"] > 0 and packed["padding_factor"] >= 1
     assert unpacked["pack_size"] == 0 and unpacked["packs"] is None
     for run in (packed, unpacked):
         assert run["trials_run"] == 4 and run["trials_failed"] == 0
@@ -83,8 +86,10 @@ def test_throughput_packed_smoke_on_cpu(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.gpu
 def test_throughput_reports_gpu_figures(tmp_path: Path) -> None:
+    # --pack-size 0: jetstudy's trials train themselves, sharing the GPU at 1/2 each (on CUDA
+    # the bench runs jetstudy packed by default; test_packed_throughput_on_gpu covers that)
     r = _throughput(tmp_path, "--jets", "20000", "--trials", "4", "--epochs", "2",
-                    "--concurrent", "2", timeout=600)
+                    "--concurrent", "2", "--pack-size", "0", timeout=600)
     assert r["cuda"] is True
     for name in RUNS:
         run = r[name]
@@ -94,6 +99,8 @@ def test_throughput_reports_gpu_figures(tmp_path: Path) -> None:
         assert run["gpu_mem_peak_mib"] > 0
     assert r["plain"]["gpus_per_trial"] == 1
     assert r["jetstudy"]["gpus_per_trial"] == pytest.approx(0.5)
+    assert r["jetstudy"]["matmul_precision_used"] == "high"  # auto: TF32 on CUDA
+    assert r["jetstudy"]["useful_tflops_per_s"] > 0
 
 
 @pytest.mark.slow
@@ -106,6 +113,34 @@ def test_packed_throughput_on_gpu(tmp_path: Path) -> None:
     (pack,) = run["packs"]
     assert pack["device"] == "cuda" and pack["gpu_mem_peak_mib"] > 0
     assert pack["trial_epochs"] == run["trial_epochs"] and pack["largest_round"] >= 2
+    assert pack["matmul_precision"] == "high" and run["padding_factor"] >= 1
+    assert sum(int(k) * v for k, v in pack["round_sizes"].items()) == pack["trial_epochs"]
+
+
+def test_card_peaks_by_name_and_precision() -> None:
+    from bench.throughput import card_peak_tflops
+
+    assert card_peak_tflops("NVIDIA H200", "high") == 494.7
+    assert card_peak_tflops("NVIDIA H100 80GB HBM3", "highest") == 67.0
+    assert card_peak_tflops("NVIDIA H100 PCIe", "highest") == 51.2  # not the SXM figure
+    assert card_peak_tflops("Some Future GPU", "high") is None and card_peak_tflops(None, "high") is None
+
+
+def test_useful_flops_count_training_and_evaluation() -> None:
+    import pandas as pd
+
+    from bench.throughput import flop_figures, useful_flops
+
+    table = pd.DataFrame({"flops": [100, 200], "epochs": [3, 1]})
+    # 1000 jets: 600 train, 200 val; train loss on 50 of the training jets
+    total = useful_flops(table, 1000, 50)
+    assert total == (100 * 3 + 200 * 1) * (3 * 600 + 50 + 200)
+    assert useful_flops(table, 1000, None) == 500 * (3 * 600 + 600 + 200)
+    figures = flop_figures(total, [{"padded_flops": 4 * total}], wall=2.0, trials_s=1.0,
+                           use_gpu=False, matmul_precision="highest")
+    assert figures["padding_factor"] == 4.0
+    assert figures["useful_tflops_per_s_trials"] == pytest.approx(total / 1e12, rel=1e-3)
+    assert figures["share_of_peak_trials"] is None  # no GPU: no peak
 
 
 def test_growth_per_1000_ignores_start_up() -> None:

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The whole GPU measurement in one run (<= 8 minutes), from the repository root of the GPU
+# machine; every step has its own timeout, so a slow step cannot eat the rest, and writes its
+# results under $OUT (at most eight files come back from the device machine):
+#   gpu.txt          nvidia-smi -L, torch/ray/optuna versions
+#   packed.json      bench.packed: a pack of 1 and 64 default-space models, 1 and 4 calls,
+#                    TF32, eager and CUDA-graph replay
+#   r64.json         bench.throughput, reference study R64 (64 trials), plain recipe capped
+#   tests.txt        the GPU tests (pytest -m gpu), one timeout per file, with durations
+#   r256.json        bench.throughput, R256 (256 trials, 64 at once), jetstudy only, stopped
+#                    by search.time_budget_s at what is left of the budget
+#   log              everything printed
+# Before the device call, here: `bash ../shared/tools/device-wheels.sh` fills .whl/ (carry it).
+#   SMALL=1 OUT=/tmp/gpu-smoke bash bench/gpu_check.sh     # CPU smoke test: small sizes
+#   BUDGET=480 bash bench/gpu_check.sh                     # seconds for all steps (default)
+set -u
+export PYTHONUNBUFFERED=1 OUT=${OUT:-/tmp/gpu-out}
+mkdir -p "$OUT"
+exec > >(tee "$OUT/log") 2>&1
+start=$(date +%s)
+left() { echo $(( ${BUDGET:-480} - ($(date +%s) - start) )); }
+cap() { local l; l=$(left); echo $(( $1 < l ? $1 : (l > 10 ? l : 10) )); }  # min(want, left)
+if [ -d .whl ] && ls .whl/*.whl >/dev/null 2>&1 && [ -z "${SMALL:-}" ]; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .whl/*.whl || exit 1
+  export PYTHONPATH=/tmp/site:$PWD
+else
+  export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
+fi
+PY=${PY:-python3}
+{ nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"; date -u +%FT%TZ
+  $PY -c "import torch, ray, optuna; print('torch', torch.__version__, 'ray', ray.__version__,
+'optuna', optuna.__version__, 'cuda', torch.cuda.is_available())"; } | tee "$OUT/gpu.txt"
+
+if [ -n "${SMALL:-}" ]; then   # CPU smoke sizes: every step runs, each in seconds
+  P="--models 1 4 --jets 20000 --epochs 1 --groups 1 2 --graphs"
+  R64="--jets 4000 --trials 3 --epochs 2 --concurrent 2 --pack-size 2 --plain-budget-s 30"
+  R256="--jets 4000 --trials 6 --epochs 2 --pack-size 2 --skip-plain"
+  TESTS="tests/trainables/test_device.py"
+else
+  P="--models 1 64 --epochs 1 --groups 1 4 --sequential-cap 1 --tf32 --graphs"
+  R64="--plain-budget-s 50"
+  R256="--trials 256 --skip-plain"
+  TESTS="tests/trainables/test_packed.py tests/study/test_gpu_study.py tests/bench/test_bench.py"
+fi
+
+echo "== packed micro-benchmark (left $(left) s)"
+timeout "$(cap 60)" $PY -m bench.packed $P --out "$OUT/packed.json" >/dev/null \
+  || echo "bench.packed: exit $?"
+
+echo "== throughput R64: plain recipe (capped) against jetstudy packed (left $(left) s)"
+timeout "$(cap 230)" $PY -m bench.throughput $R64 --out "$OUT/r64.json" >/dev/null \
+  || echo "bench.throughput R64: exit $?"
+
+echo "== GPU tests (left $(left) s)"
+: > "$OUT/tests.txt"
+for f in $TESTS; do
+  case $f in *test_bench.py) want=100 ;; *test_gpu_study.py) want=50 ;; *) want=40 ;; esac
+  echo "-- $f (timeout $(cap $want) s)" | tee -a "$OUT/tests.txt"
+  timeout "$(cap $want)" $PY -m pytest -q -m gpu "$f" -p no:cacheprovider --durations=5 \
+    2>&1 | tail -n 25 | tee -a "$OUT/tests.txt"
+  echo "exit ${PIPESTATUS[0]}" | tee -a "$OUT/tests.txt"
+done
+
+# R256 gets what is left: its study stops at search.time_budget_s (its rate is what it
+# trained by then); setup (jets, Ray, packs) and finish (tables, test evaluation) come on top
+budget=$(( $(left) - 60 ))
+if [ "$budget" -ge 30 ]; then
+  echo "== throughput R256, jetstudy only, time budget $budget s (left $(left) s)"
+  timeout "$(cap $(( budget + 55 )))" $PY -m bench.throughput $R256 --time-budget-s "$budget" \
+    --out "$OUT/r256.json" >/dev/null || echo "bench.throughput R256: exit $?"
+else
+  echo "== R256 skipped: $(left) s left"
+fi
+echo "== done after $(( $(date +%s) - start )) s"
