@@ -235,15 +235,17 @@ def with_sizes(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def search_front(trials: pd.DataFrame, metric: str, maximize: bool, cost: str) -> pd.DataFrame:
-    """Every completed trial (``trial_id, cost, score``, the search metric at its best epoch)
-    with ``on_front``: not dominated in the search's two objectives (metric, size), sorted by
-    cost."""
+    """Every trial tried that has a score (``trial_id, status, cost, score``, the search metric
+    at its best epoch) with ``on_front``: a completed trial not dominated by another completed
+    one in the search's two objectives (metric, size); stopped and running trials are listed,
+    never on the front. Sorted by cost."""
     trials = with_sizes(trials)
     score = score_column(trials, metric)
     if score is None or cost not in trials.columns:
         raise AnalysisError(f"the trials table has no `{metric}` or `{cost}` values")
-    points = _candidates(trials, cost, score, FRONT_STATUSES, None, None).drop(columns="se")
-    front = set(pareto_front(points, "cost", "score", maximize)["trial_id"])
+    points = _candidates(trials, cost, score, SCORED_STATUSES, None, None).drop(columns="se")
+    done = points[points["status"].isin(FRONT_STATUSES)]
+    front = set(pareto_front(done, "cost", "score", maximize)["trial_id"])
     return (points.assign(on_front=points["trial_id"].isin(front))
             .sort_values(["cost", "score"], kind="mergesort").reset_index(drop=True))
 

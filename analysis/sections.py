@@ -298,11 +298,13 @@ def _pareto(r: ReportState) -> Section:
     tables = []
     if size_cost:
         own = pareto.search_front(trials, r.metric, r.maximize, size_cost)
+        done = int((own["status"] == "completed").sum())
         lines.append(f"The search's own front: it minimised {size_cost} beside {r.metric} "
-                     f"(Optuna multi-objective TPE); {int(own['on_front'].sum())} of the "
-                     f"{len(own)} completed trials are on it (table), the others are "
-                     "dominated in these two objectives.")
-        tables.append(("the search's own front, marked against every completed trial",
+                     f"(Optuna multi-objective TPE). On the front: {int(own['on_front'].sum())}"
+                     f" of {done} completed trials (table); the others are dominated in these "
+                     f"two objectives, and the {len(own) - done} stopped or running trials "
+                     "(listed, scores of models still learning) are never on it.")
+        tables.append(("the search's own front, marked against every trial tried",
                        own.rename(columns={"cost": size_cost, "score": r.metric})))
     lines += [f"Only trials trained to the end (status completed: max_epochs or converged by "
              f"patience) are candidates: {len(results[0].points)} here; "
@@ -334,7 +336,8 @@ def _pareto(r: ReportState) -> Section:
                      noise[res.within_noise] if res.gap > 0 else "is the best", len(res.front)))
     columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best completed",
                "best - pick", "significance", "front size"]
-    caption = ("Validation accuracy / AUC (best epoch) against parameters and FLOPs: points = "
+    caption = (f"Validation accuracy / AUC (best epoch) against parameters and {costs[1]}: "
+               "points = "
                "completed trials with 1 se error bars, hollow = stopped/running (not on the "
                "front), line = Pareto front, star = smallest model within 1% of the best, "
                "diamond = best model on test.")

@@ -53,8 +53,8 @@ REQUIRED_EPOCH_COLUMNS: tuple[str, ...] = ("trial_id", "epoch", "train_loss", "v
 
 _STR_COLUMNS = ("trial_id", "status", "error", "widths", "activation", "stop_reason")
 _NUMERIC_COLUMNS = (
-    "depth", "dropout", "l1", "l2", "lr", "batch_size", "n_params", "flops", "epochs",
-    "max_epochs", "train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc",
+    "depth", "dropout", "l1", "l2", "lr", "batch_size", "n_params", "flops", "multiplications",
+    "epochs", "max_epochs", "train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc",
     "best_val_loss", "best_val_acc", "best_val_auc", "best_epoch", "wall_time_s", "epoch",
     "time_s", "label", "train_loss_se", "val_loss_se",
 )

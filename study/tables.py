@@ -61,7 +61,8 @@ def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, st
         **{h: params.get(h) for h in HYPERPARAMS},
         "batch_size": batch_size,
         "n_params": int(epochs["n_params"].iloc[-1]) if len(epochs) else None,
-        "flops": flops, "epochs": int(len(epochs)), "max_epochs": max_epochs,
+        "flops": flops, "multiplications": flops // 2 if flops is not None else None,
+        "epochs": int(len(epochs)), "max_epochs": max_epochs,
     }
     last = epochs.iloc[-1] if len(epochs) else None
     row.update({c: float(last[c]) if last is not None else math.nan for c in _LAST})
@@ -75,7 +76,7 @@ def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, st
 
 def trials_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
-    for col in ("n_params", "flops", "best_epoch"):
+    for col in ("n_params", "flops", "multiplications", "best_epoch"):
         if col in frame:
             frame[col] = frame[col].astype("Int64")
     return frame

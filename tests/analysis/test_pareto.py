@@ -150,5 +150,6 @@ def test_search_front_marks_dominated_trials() -> None:
     t = _sized([("a", "completed", 100, 200, 0.70, 0.70), ("b", "completed", 200, 400, 0.65, 0.72),
                 ("c", "completed", 300, 600, 0.66, 0.71), ("d", "stopped", 50, 100, 0.6, 0.8)])
     front = pareto.search_front(t, "val_loss", False, "multiplications")
-    assert front.set_index("trial_id")["on_front"].to_dict() == {"a": True, "b": True,
-                                                                  "c": False}
+    # d is cheaper and better but was stopped early: listed, never on the front
+    assert front.set_index("trial_id")["on_front"].to_dict() == {"d": False, "a": True,
+                                                                  "b": True, "c": False}
