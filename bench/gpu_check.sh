@@ -28,6 +28,8 @@ else
   export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi
 PY=${PY:-python3}
+# after a step: Ray left behind by a killed step (GPU machine only: here others' Ray may run)
+tidy() { [ -n "${SMALL:-}" ] || $PY -m ray.scripts.scripts stop --force >/dev/null 2>&1; }
 { nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"; date -u +%FT%TZ
   $PY -c "import torch, ray, optuna; print('torch', torch.__version__, 'ray', ray.__version__,
 'optuna', optuna.__version__, 'cuda', torch.cuda.is_available())"; } | tee "$OUT/gpu.txt"
@@ -50,16 +52,18 @@ timeout "$(cap 60)" $PY -m bench.packed $P --out "$OUT/packed.json" >/dev/null \
 
 echo "== throughput R64: plain recipe (capped) against jetstudy packed (left $(left) s)"
 timeout "$(cap 230)" $PY -m bench.throughput $R64 --out "$OUT/r64.json" >/dev/null \
-  || echo "bench.throughput R64: exit $?"
+  || { echo "bench.throughput R64: exit $?"; tidy; }
 
 echo "== GPU tests (left $(left) s)"
 : > "$OUT/tests.txt"
 for f in $TESTS; do
   case $f in *test_bench.py) want=100 ;; *test_gpu_study.py) want=50 ;; *) want=40 ;; esac
   echo "-- $f (timeout $(cap $want) s)" | tee -a "$OUT/tests.txt"
-  timeout "$(cap $want)" $PY -m pytest -q -m gpu "$f" -p no:cacheprovider --durations=5 \
-    2>&1 | tail -n 25 | tee -a "$OUT/tests.txt"
+  # SIGINT at the timeout: pytest still prints what passed and failed so far
+  timeout -s INT -k 15 "$(cap $want)" $PY -m pytest -v -m gpu "$f" -p no:cacheprovider \
+    --durations=5 2>&1 | tail -n 30 | tee -a "$OUT/tests.txt"
   echo "exit ${PIPESTATUS[0]}" | tee -a "$OUT/tests.txt"
+  tidy
 done
 
 # R256 gets what is left: its study stops at search.time_budget_s (its rate is what it
@@ -68,7 +72,7 @@ budget=$(( $(left) - 60 ))
 if [ "$budget" -ge 30 ]; then
   echo "== throughput R256, jetstudy only, time budget $budget s (left $(left) s)"
   timeout "$(cap $(( budget + 55 )))" $PY -m bench.throughput $R256 --time-budget-s "$budget" \
-    --out "$OUT/r256.json" >/dev/null || echo "bench.throughput R256: exit $?"
+    --out "$OUT/r256.json" >/dev/null || { echo "bench.throughput R256: exit $?"; tidy; }
 else
   echo "== R256 skipped: $(left) s left"
 fi
