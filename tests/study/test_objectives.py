@@ -14,11 +14,10 @@ import pandas as pd
 import pytest
 
 from analysis.report import write_report
-from study.config import from_dict
+from study.config import SpaceConfig, from_dict
 from study.launch import run_study
-from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
-from study.config import SpaceConfig
-from study.space import config_size, smallest_size
+from study.searcher import OPTUNA_STUDY_NAME, HonestOptunaSearch, optuna_storage
+from study.space import SpaceFunction, config_size, smallest_size
 from trainables.errors import ConfigError
 
 
@@ -117,3 +116,46 @@ def test_max_params_is_never_exceeded(ray_cluster, small_config, tmp_path: Path)
     text = _summary(folder)
     assert "How big should my tagger be" in text
     assert "search.max_params 3000" in text
+
+
+def _searcher(tmp_path: Path, **kwargs: object) -> HonestOptunaSearch:
+    space = SpaceConfig(depth=(1, 4), width=(8, 256))
+    sampler = optuna.samplers.TPESampler(seed=0, n_startup_trials=5, multivariate=True,
+                                         group=True, constant_liar=True)
+    return HonestOptunaSearch(space=SpaceFunction(space), metric="val_loss", mode="min",
+                              sampler=sampler, max_epochs=3, num_trials=1000,
+                              state_dir=str(tmp_path), space_config=space, **kwargs)
+
+
+def test_drawn_configurations_never_exceed_the_limit(tmp_path: Path) -> None:
+    searcher = _searcher(tmp_path, size_limits={"n_params": 3000, "multiplications": 2500})
+    for k in range(40):
+        config = searcher.suggest(f"t{k}")
+        assert config_size(config, "n_params", searcher.space_config) <= 3000
+        assert config_size(config, "multiplications", searcher.space_config) <= 2500
+        searcher.on_trial_complete(f"t{k}", {"epoch": 3, "val_loss": 1.0 + k / 100,
+                                             "config": config})
+    study = searcher._ot_study
+    rejected = [t for t in study.trials if "rejected" in t.user_attrs]
+    assert rejected and all(t.state == optuna.trial.TrialState.PRUNED for t in rejected)
+    assert all(t.user_attrs["size_excess"] > 0 for t in rejected)
+    if hasattr(optuna.trial.Trial, "set_constraint"):  # Optuna 5: TPE reads it from the trial
+        assert all(t.constraints["size_excess"] > 0 for t in rejected)
+    assert len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) == 40
+
+
+def test_two_objectives_are_told_metric_and_size(tmp_path: Path) -> None:
+    searcher = _searcher(tmp_path, size_objective="multiplications")
+    config = searcher.suggest("a")
+    searcher.on_trial_result("a", {"epoch": 1, "val_loss": 0.9})
+    searcher.on_trial_complete("a", {"epoch": 3, "val_loss": 0.8,
+                                     **{f"config/{k}": v for k, v in config.items()}})
+    study = searcher._ot_study
+    assert study.metric_names == ["val_loss", "multiplications"]
+    (told,) = study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))
+    assert told.values == [0.8, config_size(config, "multiplications", searcher.space_config)]
+    assert told.user_attrs["epochs"] == 1
+    searcher.suggest("b")  # stopped by ASHA after one epoch: pruned, no intermediate values
+    searcher.on_trial_complete("b", {"epoch": 1, "val_loss": 1.2})
+    (stopped,) = study.get_trials(states=(optuna.trial.TrialState.PRUNED,))
+    assert stopped.user_attrs["epochs"] == 1 and not stopped.intermediate_values
