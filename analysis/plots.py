@@ -45,6 +45,7 @@ CLASS_COLORS: dict[str, str] = dict(
 )
 _LABELS = {
     "n_params": "trainable parameters", "flops": "FLOPs per jet",
+    "multiplications": "multiplications per jet",
     "best_val_acc": "val accuracy", "val_acc": "val accuracy",
     "best_val_auc": "val AUC (macro)", "val_auc": "val AUC (macro)",
     "best_val_loss": "val loss", "val_loss": "val loss",
