@@ -1,0 +1,232 @@
+"""``jetstudy fetch hls4ml [DIR]``: the real dataset in one command.
+
+Downloads into a cache (``$JETSTUDY_DATA``, else ``~/.cache/jetstudy``; or ``DIR``) with:
+
+* a progress callback (the CLI draws a bar; library code never prints);
+* resume: bytes arrive in ``<name>.part``; a broken connection is retried from where it
+  stopped (an HTTP ``Range`` request), and a later run continues the same ``.part`` file;
+* a checksum: SHA-256, checked against the source's known digest where jetstudy has one; the
+  digest of every completed file is recorded in ``.jetstudy-fetch.json`` and checked again
+  whenever the cached file is reused (a file that changed since is downloaded afresh);
+* one clear error offline, naming the URL and what to do instead.
+
+``$JETSTUDY_MIRROR`` replaces the scheme and host of every URL (a site mirror, or a cluster
+without internet access).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import logging
+import os
+import tarfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from trainables.atomic import write_atomic
+from trainables.errors import DataError
+
+__all__ = ["Source", "DATASETS", "CACHE_ENV", "MIRROR_ENV", "RECORD", "cache_dir",
+           "fetch_dataset", "download"]
+
+logger = logging.getLogger(__name__)
+
+CACHE_ENV = "JETSTUDY_DATA"
+MIRROR_ENV = "JETSTUDY_MIRROR"
+#: In every fetch folder: file name -> {"url", "sha256", "size"} of each completed download.
+RECORD = ".jetstudy-fetch.json"
+_CHUNK = 1 << 16
+_RETRIES = 3  # broken connections resumed within one run
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to download: its URL, the name it is saved under, its SHA-256 when known
+    (else recorded at the first download), and whether it is a tar archive to unpack."""
+    url: str
+    name: str
+    sha256: str | None = None
+    unpack: bool = False
+
+
+#: The datasets ``jetstudy fetch`` knows: name -> {"table": [...], "hdf5": [...]}.
+#: The OpenML table (dataset 42468, Parquet from OpenML's file store) is what
+#: ``data.format: table`` reads; the original HDF5 files (Zenodo record 3602260, 150-particle
+#: set, tar archives of about 880k jets) are what ``data.format: hdf5`` reads.
+DATASETS: dict[str, dict[str, tuple[Source, ...]]] = {
+    "hls4ml": {
+        "table": (Source("https://openml1.win.tue.nl/datasets/0004/42468/dataset_42468.pq",
+                         "hls4ml_lhc_jets_hlf.parquet"),),
+        "hdf5": (Source("https://zenodo.org/records/3602260/files/"
+                        "hls4ml_LHCjet_150p_train.tar.gz", "hls4ml_LHCjet_150p_train.tar.gz",
+                        unpack=True),
+                 Source("https://zenodo.org/records/3602260/files/"
+                        "hls4ml_LHCjet_150p_val.tar.gz", "hls4ml_LHCjet_150p_val.tar.gz",
+                        unpack=True)),
+    },
+}
+
+Progress = Callable[[str, int, "int | None"], None]  # (name, bytes so far, total or None)
+
+
+def cache_dir() -> Path:
+    """``$JETSTUDY_DATA``, else ``~/.cache/jetstudy``."""
+    env = os.environ.get(CACHE_ENV, "").strip()
+    return Path(env).expanduser() if env else Path.home() / ".cache" / "jetstudy"
+
+
+def _mirrored(url: str) -> str:
+    mirror = os.environ.get(MIRROR_ENV, "").strip().rstrip("/")
+    if not mirror:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    return mirror + urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _read_record(folder: Path) -> dict[str, dict]:
+    try:
+        return json.loads((folder / RECORD).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_record(folder: Path, record: dict[str, dict]) -> None:
+    write_atomic(folder / RECORD,
+                 lambda tmp: Path(tmp).write_text(json.dumps(record, indent=1) + "\n"))
+
+
+def _offline(url: str, target: Path, reason: object) -> DataError:
+    return DataError(
+        f"cannot download {url} ({reason}); jetstudy fetch needs access to that host: check "
+        f"the network (or a proxy: https_proxy=...), set {MIRROR_ENV} to a mirror, or "
+        f"download the file elsewhere and put it at {target}")
+
+
+def _open(url: str, start: int, timeout: float) -> http.client.HTTPResponse:
+    request = urllib.request.Request(url, headers={"User-Agent": "jetstudy-fetch"})
+    if start:
+        request.add_header("Range", f"bytes={start}-")
+    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http(s) only)
+
+
+def _transfer(url: str, part: Path, progress: Progress | None, name: str,
+              timeout: float) -> None:
+    """Append the rest of ``url`` to ``part`` (a Range request when ``part`` has bytes; a
+    server that ignores the Range sends everything, and ``part`` starts over)."""
+    start = part.stat().st_size if part.exists() else 0
+    with _open(url, start, timeout) as response:
+        resumed = start > 0 and response.status == 206
+        if start and not resumed:
+            start = 0
+        length = response.headers.get("Content-Length")
+        total = start + int(length) if length is not None else None
+        done = start
+        with open(part, "ab" if resumed else "wb") as out:
+            while True:
+                block = response.read(_CHUNK)
+                if not block:
+                    break
+                out.write(block)
+                done += len(block)
+                if progress:
+                    progress(name, done, total)
+        if total is not None and done < total:
+            raise http.client.IncompleteRead(b"", total - done)
+
+
+def download(source: Source, folder: Path, progress: Progress | None = None,
+             retries: int = _RETRIES, timeout: float = 60.0) -> Path:
+    """``folder/source.name``, downloaded (or resumed) and checked; reused when the cached
+    file still has the digest recorded when it was downloaded."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target, part = folder / source.name, folder / f"{source.name}.part"
+    url = _mirrored(source.url)
+    record = _read_record(folder)
+    known = source.sha256 or record.get(source.name, {}).get("sha256")
+    if target.is_file() and known and _sha256(target) == known:
+        logger.info("fetch: %s already in %s", source.name, folder)
+        return target
+    for attempt in range(retries + 1):
+        try:
+            _transfer(url, part, progress, source.name, timeout)
+            break
+        except urllib.error.HTTPError as exc:
+            if exc.code == 416 and part.exists():  # Range past the end: the part was complete
+                break
+            raise DataError(f"cannot download {url}: the server answered {exc.code} "
+                            f"{exc.reason}; check the URL (or {MIRROR_ENV}) and try again "
+                            f"later") from None
+        except urllib.error.URLError as exc:
+            raise _offline(url, target, exc.reason) from None
+        except (http.client.HTTPException, ConnectionError, TimeoutError, OSError) as exc:
+            have = part.stat().st_size if part.exists() else 0
+            if attempt == retries:
+                raise DataError(
+                    f"the download of {url} broke off after {have} bytes ({exc!r}) "
+                    f"{retries + 1} times; run the same command again to resume from "
+                    f"{part}") from None
+            logger.warning("fetch: %s broke off after %d bytes (%r); resuming", source.name,
+                           have, exc)
+            time.sleep(min(2.0 ** attempt, 10.0) * 0.1)
+    digest = _sha256(part)
+    if source.sha256 and digest != source.sha256:
+        part.unlink(missing_ok=True)
+        raise DataError(
+            f"checksum mismatch for {source.name} from {url}: SHA-256 {digest}, expected "
+            f"{source.sha256}; the download was corrupted (or the file changed upstream) and "
+            f"was deleted: run the same command again")
+    os.replace(part, target)
+    record[source.name] = {"url": url, "sha256": digest, "size": target.stat().st_size}
+    _write_record(folder, record)
+    return target
+
+
+def _unpack(archive: Path, folder: Path) -> Path:
+    """Unpack a tar archive beside it (once; a marker records it), refusing paths that leave
+    the folder."""
+    out = folder / archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
+    marker = out / ".jetstudy-unpacked"
+    if marker.is_file() and marker.read_text().strip() == _sha256(archive):
+        return out
+    out.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive) as tar:
+        tar.extractall(out, filter="data")
+    marker.write_text(_sha256(archive) + "\n")
+    return out
+
+
+def fetch_dataset(name: str, folder: str | os.PathLike[str] | None = None, *,
+                  hdf5: bool = False, progress: Progress | None = None,
+                  sources: tuple[Source, ...] | None = None) -> Path:
+    """Download dataset ``name`` (``hls4ml``: the OpenML table, or with ``hdf5`` the
+    original HDF5 files) into ``folder`` (default ``cache_dir()/name``); returns what to give
+    ``data.path`` (the table file, or the folder of HDF5 files). ``sources`` replaces the
+    known URLs (tests, mirrors)."""
+    if sources is None:
+        if name not in DATASETS:
+            raise DataError(f"fetch: no dataset {name!r}; known: {', '.join(DATASETS)}")
+        sources = DATASETS[name]["hdf5" if hdf5 else "table"]
+    where = Path(folder).expanduser() if folder else cache_dir() / name
+    if where.exists() and not where.is_dir():
+        raise DataError(f"fetch DIR {str(where)!r} is a file, not a folder; give a folder "
+                        f"(it is created if missing)")
+    paths = [download(s, where, progress) for s in sources]
+    unpacked = [_unpack(p, where) for p, s in zip(paths, sources) if s.unpack]
+    if unpacked:
+        return where if len(unpacked) > 1 else unpacked[0]
+    return paths[0]
