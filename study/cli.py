@@ -4,6 +4,8 @@
     jetstudy run configs/dryrun.yaml [--set section.field=value ...] [--resume] [--address auto]
     jetstudy report RESULTS [-o OUT]
     jetstudy export RESULTS [--trial ID] [-o DIR] [--force]
+    jetstudy config [CONFIG] [--defaults]   jetstudy init [DIR]   jetstudy fetch hls4ml [DIR]
+    jetstudy --version
 
 A problem with the user's input (a :class:`~trainables.errors.JetstudyError`, or a path the
 file system refuses) is printed as one line, ``error: ...``, with exit status 2 and no
@@ -34,6 +36,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jetstudy", description="Hyperparameter and model-complexity studies of jet taggers "
         "on the hls4ml LHC jet dataset (Ray Tune + Optuna + ASHA).")
+    from study.cli_tools import add_commands, version
+
+    parser.add_argument("--version", action="version", version=f"jetstudy {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     synth = sub.add_parser("synth", help="write synthetic jets as real-format (Format A) HDF5")
@@ -70,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
                         "id>); must be new or empty, or hold an earlier export (with --force)")
     export.add_argument("--force", action="store_true",
                         help="replace an earlier export's files (never other files)")
+    add_commands(sub)  # config, init, fetch (study.cli_tools)
     return parser
 
 
@@ -271,8 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose:  # Ray's own warnings are for operators; --verbose shows them
         logging.getLogger("ray").setLevel(logging.ERROR)
+    from study.cli_tools import COMMANDS
+
     commands = {"synth": _cmd_synth, "run": _cmd_run, "report": _cmd_report,
-                "export": _cmd_export}
+                "export": _cmd_export, **COMMANDS}
     try:
         return commands[args.command](args)
     except JetstudyError as exc:

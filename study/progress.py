@@ -1,7 +1,8 @@
 """A compact live progress line for a running study, as a Ray Tune callback.
 
 Ray's own status tables are long and scroll; a physicist wants one line: trials done, running,
-stopped early and failed, and the best validation metric so far. The callback only counts and
+stopped early and failed, the best validation metric so far, the time since the run started
+and an estimate of the time left (from the trials this run finished so far). The callback only counts and
 formats; where the line goes (a terminal, a log) is the caller's ``sink``, so library code never
 prints. Lives in an importable module because Ray pickles callbacks by reference.
 """
@@ -16,7 +17,17 @@ from ray.tune import Callback
 
 from trainables.objective import Objective
 
-__all__ = ["ProgressCounts", "StudyProgress"]
+__all__ = ["ProgressCounts", "StudyProgress", "format_duration"]
+
+
+def format_duration(seconds: float) -> str:
+    """``42s``, ``3m05s``, ``2h07m``: short enough for a progress line."""
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 @dataclass
@@ -32,6 +43,16 @@ class ProgressCounts:
     failed: int = 0
     best: float | None = None
     best_trial: str = ""
+    elapsed_s: float | None = None  # since this run started
+    eta_s: float | None = None  # estimated time left; None until a trial finished
+
+    def timing(self, elapsed_s: float, finished_this_run: int) -> None:
+        """Set the elapsed time, and the time left at this run's pace so far (trials finished
+        per second; the unfinished trials of a study are assumed alike)."""
+        self.elapsed_s = elapsed_s
+        left = self.total - self.finished
+        self.eta_s = (elapsed_s / finished_this_run * left
+                      if finished_this_run > 0 and left >= 0 else None)
 
     def offer(self, value: Any, trial_id: str) -> None:
         """Keep ``value`` as the best so far if it beats it (:class:`Objective`'s rule)."""
@@ -41,8 +62,12 @@ class ProgressCounts:
     def format(self) -> str:
         best = (f"best {self.metric} {self.best:.4f} ({self.best_trial})"
                 if self.best is not None else f"best {self.metric} -")
-        return (f"trials {self.finished}/{self.total} finished ({self.stopped} stopped early, "
+        line = (f"trials {self.finished}/{self.total} finished ({self.stopped} stopped early, "
                 f"{self.failed} failed), {self.running} running | {best}")
+        if self.elapsed_s is not None:
+            eta = f"ETA {format_duration(self.eta_s)}" if self.eta_s is not None else "ETA -"
+            line += f" | {format_duration(self.elapsed_s)} elapsed, {eta}"
+        return line
 
 
 class StudyProgress(Callback):
@@ -60,6 +85,13 @@ class StudyProgress(Callback):
         self._last_line = ""
         self._last_time = 0.0
         self._last_recount = 0.0
+        self._started = time.monotonic()
+        self._finished_before: int | None = None  # trials finished before this run (resume)
+
+    def setup(self, **info: Any) -> None:
+        """Tune calls this when the run starts: the clock of ``elapsed`` and ``ETA``."""
+        self._started = time.monotonic()
+        self._finished_before = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles callbacks into tuner.pkl; the sink (a terminal, a widget) may not
@@ -69,8 +101,12 @@ class StudyProgress(Callback):
         return state
 
     def _emit(self, force: bool = False) -> None:
-        line = self.counts.format()
         now = time.monotonic()
+        c = self.counts
+        if self._finished_before is None:
+            self._finished_before = c.finished
+        c.timing(now - self._started, c.finished - self._finished_before)
+        line = c.format()
         if self.sink and line != self._last_line and (force or now - self._last_time
                                                       >= self.min_interval_s):
             self.sink(line)

@@ -1,0 +1,139 @@
+"""Configs a new user starts from: the example configs shipped inside the package, the full
+default config, and a starter ``jetstudy.yaml`` that explains every field.
+
+The example configs live in the repository's top-level ``configs/`` folder; ``pyproject.toml``
+maps that folder into the wheel as the package data ``study/configs`` (so an installed
+jetstudy has them too). :func:`example_config` finds them in either place.
+
+>>> print(commented_yaml(load_config(None))[:60])  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from pathlib import Path
+
+import yaml
+
+from study.config import SECTIONS, StudyConfig, from_dict, load_config
+from trainables.errors import ConfigError
+
+__all__ = ["STARTER_NAME", "STARTER_EXAMPLE", "examples_folder", "example_config",
+           "field_comments", "commented_yaml", "write_starter"]
+
+#: The file ``jetstudy init DIR`` writes.
+STARTER_NAME = "jetstudy.yaml"
+#: The example its values come from: a study small enough for a laptop (about a minute).
+STARTER_EXAMPLE = "dryrun"
+
+_FIELD = re.compile(r"^\s+(\w+)\s*:")
+
+#: What the fields without a comment of their own in :mod:`study.config` mean (the README's
+#: words).
+_NOTES: dict[str, str] = {
+    "data.synthetic_seed": "seed of the synthetic-jet generator",
+    "data.test_fraction": "test share (touched once, by the best model)",
+    "data.split_seed": "seed of the stratified train/validation/test split",
+    "space.l2": "L2 penalty on the weights, as l1",
+    "space.lr": "learning rate, log scale",
+    "space.activations": "activations the search may choose from",
+    "space.batch_norm": "[false, true] lets the search choose",
+    "search.seed": "seed of the sampler and of the trials (each trial's seed comes from it and "
+                   "its Optuna number: a rerun trains the same curves)",
+    "search.max_flops": "the same limit for FLOPs per jet",
+    "search.max_multiplications": "the same limit for multiplications (dense multiply-adds) "
+                                  "per jet",
+    "scheduler.max_epochs": "epochs of a trial that is never stopped",
+    "training.optimizer": "adam, adamw or sgd (Nesterov momentum 0.9)",
+    "resources.cpus_per_trial": "CPUs Ray reserves per trial",
+    "storage.results_dir": "parent folder of studies (an absolute path on shared storage on a "
+                           "cluster)",
+}
+
+
+def examples_folder() -> Path:
+    """Where the example configs are: ``study/configs`` in an installed wheel, else the
+    checkout's ``configs/``."""
+    packaged = Path(__file__).resolve().parent / "configs"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "configs"
+
+
+def example_config(name: str) -> Path:
+    """The path of the example config ``name`` (``dryrun``, ``full``, ``lecture``)."""
+    folder = examples_folder()
+    path = folder / f"{name}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in folder.glob("*.yaml"))) or "none found"
+        raise ConfigError(f"no example config {name!r} (known: {known}); the examples ship "
+                          f"with jetstudy in {folder}")
+    return path
+
+
+def field_comments(section: type) -> dict[str, str]:
+    """Field name -> the comment written above it in :mod:`study.config` (the field's "why"),
+    empty where there is none."""
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for line in inspect.getsource(section).splitlines()[1:]:
+        text = line.strip()
+        if text.startswith("#"):
+            pending.append(text.lstrip("#").strip())
+            continue
+        match = _FIELD.match(line)
+        if match and "=" in line:
+            comments[match.group(1)] = " ".join(pending)
+        if text and not text.startswith("#"):
+            pending = []
+    return comments
+
+
+def _value(value: object) -> str:
+    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix(
+        "\n...").removesuffix("...").strip()
+
+
+def commented_yaml(cfg: StudyConfig, header: str = "") -> str:
+    """``cfg`` as YAML, every field with the comment that explains it; it loads back into
+    the same config (:func:`study.config.load_config`)."""
+    lines = [f"# {h}" if h else "#" for h in header.splitlines()]
+    plain = cfg.to_dict()
+    for name, section in SECTIONS.items():
+        lines.append(f"{name}:")
+        comments = field_comments(section)
+        for f in dataclasses.fields(section):
+            note = comments.get(f.name) or _NOTES.get(f"{name}.{f.name}", "")
+            allowed = f.metadata["check"].describe() if "check" in f.metadata else ""
+            if note:
+                lines.append(f"  # {note}")
+            if allowed:
+                lines.append(f"  # allowed: {allowed}")
+            lines.append(f"  {f.name}: {_value(plain[name][f.name])}")
+    return "\n".join(lines) + "\n"
+
+
+def write_starter(folder: str | Path, force: bool = False) -> Path:
+    """Write ``folder/jetstudy.yaml``: the :data:`STARTER_EXAMPLE` example's values with every
+    other field at its default, each explained. Never over an existing file unless ``force``."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"init DIR {str(folder)!r} is a file, not a folder; give a folder "
+                          f"(it is created if missing)")
+    path = folder / STARTER_NAME
+    if path.exists() and not force:
+        raise ConfigError(f"init: {path} exists; jetstudy never overwrites your files: edit "
+                          f"it, remove it, or pass --force")
+    cfg = load_config(example_config(STARTER_EXAMPLE))
+    header = (f"jetstudy starter config (from the {STARTER_EXAMPLE!r} example: synthetic jets,\n"
+              f"about a minute on 2 CPU cores). Run it with:  jetstudy run {STARTER_NAME}\n"
+              f"Every field is listed with its reason; `jetstudy config --defaults` prints\n"
+              f"the defaults. Real data: set data.path (see the README, 'Data').")
+    text = commented_yaml(cfg, header)
+    if from_dict(yaml.safe_load(text)) != cfg:  # the comments never change the config
+        raise RuntimeError("the starter config does not load back as written")
+    folder.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
