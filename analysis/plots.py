@@ -387,19 +387,51 @@ def learning_curves_figure(curves: pd.DataFrame, reference: float | None = None)
     return fig
 
 
+def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
+                      pick: str | None = None) -> None:
+    """A size-aware search's own front (:func:`analysis.pareto.search_front`: ``trial_id,
+    status, cost, score, on_front``): every trial tried, the front of the completed ones as a
+    line, the answer to "how big" (``pick``) as a star."""
+    done = own[own["status"] == "completed"]
+    rest = own[own["status"] != "completed"]
+    if len(rest):
+        ax.scatter(rest["cost"], rest["score"], s=12, facecolors="none", edgecolors="tab:gray",
+                   alpha=0.35, lw=0.8, label="stopped / running (never on the front)")
+    ax.scatter(done["cost"], done["score"], s=12, color="tab:gray", label="completed")
+    front = done[done["on_front"]].sort_values("cost")
+    ax.step(front["cost"], front["score"], where="post", color="tab:blue", lw=1.5, marker="o",
+            ms=3, label="the search's front")
+    chosen = own[own["trial_id"] == pick]
+    if len(chosen):
+        ax.scatter(chosen["cost"], chosen["score"], marker="*", s=160, color="tab:red",
+                   zorder=5, label=f"how big: {_plain(str(pick))}")
+    ax.set_xscale("log")
+    _log_count_axis(ax.xaxis, own["cost"])
+    ax.set_xlabel(_LABELS.get(cost, cost))
+    ax.set_ylabel(_LABELS.get(metric, metric))
+    ax.set_title("the search's own objectives", fontsize=9)
+    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    ax.grid(alpha=0.3)
+
+
 def pareto_figure(
-    results: Sequence[ParetoResult], test_points: dict[tuple[str, str], tuple[float, float]]
+    results: Sequence[ParetoResult], test_points: dict[tuple[str, str], tuple[float, float]],
+    own: tuple[pd.DataFrame, str, str, str | None] | None = None,
 ) -> Figure:
-    """One panel per (score, cost) pair: rows are scores, columns costs."""
+    """One panel per (score, cost) pair: rows are scores, columns costs; ``own`` (the search's
+    front table, metric, cost, pick) adds a row with :func:`draw_search_front`."""
     scores = list(dict.fromkeys(r.score for r in results))
     costs = list(dict.fromkeys(r.cost for r in results))
-    fig, axes = new_figure(len(scores), len(costs), width=5.2 * len(costs),
-                           height=3.6 * len(scores),
+    rows = len(scores) + (own is not None)
+    fig, axes = new_figure(rows, len(costs), width=5.2 * len(costs),
+                           height=3.6 * rows,
                            margins={"left": 0.09, "bottom": 0.1 if len(scores) > 1 else 0.15,
                                     "top": 0.96, "wspace": 0.25, "hspace": 0.3})
     for r in results:
         ax = axes[scores.index(r.score), costs.index(r.cost)]
         draw_pareto(r, ax, test_points.get((r.cost, r.score)))
+    if own is not None:
+        draw_search_front(own[0], axes[-1, 0], own[1], own[2], own[3])
     for ax in axes.ravel():
         if not ax.has_data():
             ax.set_axis_off()

@@ -291,13 +291,14 @@ def _pareto(r: ReportState) -> Section:
                 left_out.append(f"{metric} vs {cost}: {exc}")
     if not results:
         raise AnalysisError("; ".join(dict.fromkeys(left_out)))
-    name = r.figure("pareto.png", plots.pareto_figure(results, _test_points(r, results)))
     answer_cost = size_cost or next(iter(limits), "n_params")
     answer = pareto.how_big(trials, r.metric, r.maximize, answer_cost)
     lines = [pareto.how_big_paragraph(answer, limits)]
-    tables = []
+    tables, panel = [], None
     if size_cost:
         own = pareto.search_front(trials, r.metric, r.maximize, size_cost)
+        pick = None if answer is None else str(answer.pick["trial_id"])
+        panel = (own, f"best_{r.metric}", size_cost, pick)
         done = int((own["status"] == "completed").sum())
         lines.append(f"The search's own front: it minimised {size_cost} beside {r.metric} "
                      f"(Optuna multi-objective TPE). On the front: {int(own['on_front'].sum())}"
@@ -306,6 +307,8 @@ def _pareto(r: ReportState) -> Section:
                      "(listed, scores of models still learning) are never on it.")
         tables.append(("the search's own front, marked against every trial tried",
                        own.rename(columns={"cost": size_cost, "score": r.metric})))
+    name = r.figure("pareto.png",
+                    plots.pareto_figure(results, _test_points(r, results), panel))
     lines += [f"Only trials trained to the end (status completed: max_epochs or converged by "
              f"patience) are candidates: {len(results[0].points)} here; "
              f"{len(results[0].partial)} stopped or running trials are drawn faded and never "
@@ -340,7 +343,10 @@ def _pareto(r: ReportState) -> Section:
                "points = "
                "completed trials with 1 se error bars, hollow = stopped/running (not on the "
                "front), line = Pareto front, star = smallest model within 1% of the best, "
-               "diamond = best model on test.")
+               "diamond = best model on test."
+               + (f" Last row: the search's own objectives ({r.metric} against {size_cost}), "
+                  "its front as a line, the answer to 'how big' as a star." if size_cost
+                  else ""))
     if left_out:
         lines.append(f"Not shown: {'; '.join(left_out)}.")
     return Section("Pareto front", figure=name, caption=caption,
