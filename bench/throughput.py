@@ -316,6 +316,7 @@ def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concur
             "wall_s": round(wall, 3), "trial_epochs_per_s": _rate(done, wall),
             **phases, "gpus_per_trial": cfg.resources.gpus_per_trial,
             "pack_size": cfg.resources.pack_size, "pack_groups": cfg.resources.pack_groups,
+            "pack_graphs": cfg.resources.pack_graphs,
             "matmul_precision": cfg.training.matmul_precision,
             "matmul_precision_used": matmul_precision_for(cfg.training.matmul_precision,
                                                           "cuda" if use_gpu else "cpu"),

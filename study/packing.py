@@ -77,7 +77,8 @@ def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> l
     packs = [actor.options(name=pack_name(i), num_cpus=r.cpus_per_trial,
                            num_gpus=r.gpus_per_trial, max_restarts=-1, max_concurrency=1000)
              .remote(str(data_file), settings, capacity=r.pack_size, max_depth=max_depth,
-                     max_width=max_width, groups=r.pack_groups) for i in range(count)]
+                     max_width=max_width, groups=r.pack_groups, graphs=r.pack_graphs == "auto")
+             for i in range(count)]
     stats = pack_stats(packs)  # fail here, not inside a trial
     logger.info("%d pack(s) of %d on %s", count, r.pack_size, stats[0]["device"])
     return packs

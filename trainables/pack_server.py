@@ -83,11 +83,12 @@ class PackServer:
     def __init__(self, data: TrialData | str, settings: TrainSettings, capacity: int,
                  max_depth: int, max_width: int, evict_s: float = EVICT_S,
                  gather_bounds_s: tuple[float, float] = GATHER_BOUNDS_S,
-                 groups: int = 1) -> None:
+                 groups: int = 1, graphs: bool = True) -> None:
         """``data``: the jets, or an ``.npz`` file of :class:`TrialData`'s fields (what
         ``study.packing`` passes, so that Ray can restart a pack from its arguments).
         ``groups``: a round's models train in up to this many calls of similar size
-        (:meth:`PackedTrainer.groups`)."""
+        (:meth:`PackedTrainer.groups`). ``graphs``: on CUDA, replay each call's training
+        step as a CUDA graph (``PackedTrainer(graphs=True)``)."""
         if isinstance(data, str):
             with np.load(data) as arrays:
                 data = TrialData(**{k: arrays[k] for k in arrays.files})
@@ -97,7 +98,7 @@ class PackServer:
         self.device = pick_device(settings.device)
         self.matmul_precision = set_matmul_precision(settings.matmul_precision, self.device)
         self.trainer = PackedTrainer(data, settings, self.device, max_depth=max_depth,
-                                     max_width=max_width, capacity=capacity)
+                                     max_width=max_width, capacity=capacity, graphs=graphs)
         self.members: dict[str, _Member] = {}
         self._lock: asyncio.Lock | None = None     # made on the actor's event loop
         self._wake: asyncio.Event | None = None
@@ -191,6 +192,7 @@ class PackServer:
                 "capacity": self.trainer.capacity, "gpu_mem_peak_mib": peak,
                 "padded_flops": self.trainer.padded_flops,
                 "matmul_precision": self.matmul_precision,
+                "graphs": self.trainer.graphs and self.device.type == "cuda",
                 # from the first round's start to the last round's end: the share of it spent
                 # training is how busy the pack (and its GPU) was kept
                 "span_s": span, "busy": self.stats_["train_s"] / span if span > 0 else None}

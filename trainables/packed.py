@@ -274,7 +274,7 @@ class PackedTrainer:
 
         with torch.enable_grad():
             if self.graphs and self.device.type == "cuda" and n_full > 1:
-                replay_steps(step, n_full, self.device, [self.dropout_generator])
+                self.graphs = replay_steps(step, n_full, self.device, [self.dropout_generator])
                 if n_steps > n_full:
                     step(n_full)  # the last, shorter batch
             else:

@@ -29,10 +29,13 @@ WARMUP = 2
 
 
 def replay_steps(step: Callable[[int | torch.Tensor], None], count: int,
-                 device: torch.device, generators: Sequence[torch.Generator] = ()) -> None:
+                 device: torch.device, generators: Sequence[torch.Generator] = ()) -> bool:
     """Run ``step(0)`` .. ``step(count - 1)``: the first ``WARMUP`` eagerly, the rest as
     replays of one captured ``step(counter)``. ``step`` must accept a Python int (eager) or a
-    ``(1,)`` long tensor on ``device`` holding the step index, and must not sync the host."""
+    ``(1,)`` long tensor on ``device`` holding the step index, and must not sync the host.
+
+    If the capture fails (nothing of the captured step has run then), the remaining steps run
+    eagerly and this returns False (the caller may stop asking for graphs); else True."""
     current = torch.cuda.current_stream(device)
     side = torch.cuda.Stream(device)
     side.wait_stream(current)
@@ -43,20 +46,29 @@ def replay_steps(step: Callable[[int | torch.Tensor], None], count: int,
     current.wait_stream(side)
     left = count - warm
     if left <= 0:
-        return
+        return True
     counter = torch.full((1,), warm, dtype=torch.long, device=device)
     graph = torch.cuda.CUDAGraph()
     for generator in generators:
         graph.register_generator_state(generator)
     side.wait_stream(current)
-    with torch.cuda.stream(side):
-        # thread_local: the pack's writer thread may touch CUDA meanwhile (copies to the CPU)
-        graph.capture_begin(capture_error_mode="thread_local")
-        try:
-            step(counter)
-            counter.add_(1)
-        finally:
-            graph.capture_end()
+    try:
+        with torch.cuda.stream(side):
+            # thread_local: the pack's writer thread may touch CUDA meanwhile
+            graph.capture_begin(capture_error_mode="thread_local")
+            try:
+                step(counter)
+                counter.add_(1)
+            finally:
+                graph.capture_end()
+    except RuntimeError:
+        logger.warning("capturing the packed step as a CUDA graph failed; this call and the "
+                       "next train eagerly", exc_info=True)
+        current.wait_stream(side)
+        for k in range(warm, count):
+            step(k)
+        return False
     current.wait_stream(side)
     for _ in range(left):
         graph.replay()
+    return True
