@@ -138,8 +138,8 @@ def load_best_model(state_file: str | os.PathLike, expected_epoch: int | None = 
 
 def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplits,
                   synthetic: bool, out: Path, expected_epoch: int | None = None,
-                  n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED
-                  ) -> dict[str, Any]:
+                  n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                  bayes_known: bool | None = None) -> dict[str, Any]:
     """Evaluate the trial's best epoch (``expected_epoch``: the table's ``best_epoch``, see
     :func:`load_best_model`) on the test split, with bootstrap errors (``n_boot``, ``seed``);
     write ``best/model.pt``, ``test_metrics.json`` and ``test_predictions.parquet``; return
@@ -149,7 +149,9 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
     probs = predict_proba(model, x_test).numpy().astype(np.float64)
     labels = np.asarray(splits.y_test, dtype=np.int64)
     columns = {"label": labels, **{f"p_{c}": probs[:, i] for i, c in enumerate(CLASSES)}}
-    bayes = bayes_posterior(splits.x_test_raw) if synthetic else None
+    # bayes_known False: synthetic jets of another generator version (no exact posterior)
+    bayes_known = synthetic if bayes_known is None else bayes_known
+    bayes = bayes_posterior(splits.x_test_raw) if bayes_known else None
     if bayes is not None:
         columns.update({f"bayes_{c}": bayes[:, i] for i, c in enumerate(CLASSES)})
     metrics: dict[str, Any] = {"trial_id": trial_id, "epoch": epoch, "n_test": int(len(labels)),

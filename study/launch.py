@@ -283,7 +283,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             try:  # exactly the epoch the table names, or nothing
                 test_metrics = evaluate_best(state_path(str(folder / "trials"), best), best,
                                              prepared.splits, prepared.synthetic,
-                                             folder / "best", expected_epoch=int(best_epoch))
+                                             folder / "best", expected_epoch=int(best_epoch),
+                                             bayes_known=prepared.bayes)
             except BestEpochMismatch as exc:
                 logger.warning("no test evaluation: %s", exc)
         else:

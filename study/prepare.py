@@ -21,7 +21,7 @@ from study.tables import write_json, write_text
 from trainables.data import JetSplits, load_jets, split_jets
 from trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
 from trainables.errors import ConfigError, JetstudyError
-from trainables.synth import synthetic_mark, write_synthetic
+from trainables.synth import GENERATOR_VERSION, synthetic_mark, write_synthetic
 
 __all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData",
            "check_checkpoints", "training_ranges", "synthetic_names"]
@@ -61,6 +61,8 @@ class PreparedData:
     splits: JetSplits
     data_path: str
     synthetic: bool
+    #: the Bayes-optimal posterior is known (synthetic jets of this generator version)
+    bayes: bool = False
 
 
 def training_ranges(splits: JetSplits) -> dict[str, list[float]]:
@@ -89,8 +91,15 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
     write_json(splits.scaler.to_dict() | training_ranges(splits), inside(folder, "scaler.json"))
     write_json(splits.summary, inside(folder, "data_summary.json"))
     synthetic = table.synthetic is not None
-    write_json(reference_numbers(splits, synthetic), inside(folder, REFERENCE_FILE))
-    return PreparedData(splits=splits, data_path=path, synthetic=synthetic)
+    version = (table.synthetic or {}).get("version")
+    if synthetic and version != GENERATOR_VERSION:
+        # the Bayes posterior is exact only for the generator that wrote the jets
+        logger.warning("the synthetic jets in %s were written by generator version %s, this "
+                       "jetstudy's is %s: no Bayes-optimal yardstick (regenerate them with "
+                       "`jetstudy synth` for one)", path, version, GENERATOR_VERSION)
+    bayes = synthetic and version == GENERATOR_VERSION
+    write_json(reference_numbers(splits, bayes), inside(folder, REFERENCE_FILE))
+    return PreparedData(splits=splits, data_path=path, synthetic=synthetic, bayes=bayes)
 
 
 #: The synthetic jets' record in ``<study>/data``: the files jetstudy wrote there, and for

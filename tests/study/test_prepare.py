@@ -28,3 +28,26 @@ def test_synthetic_jets_are_remade_when_the_config_changed_them(tmp_path: Path) 
     prepared = prepare_data(_cfg(3000, seed=2), tmp_path)
     assert len(list((tmp_path / "data").glob("*.h5"))) == 1
     assert prepared.splits.summary["n_jets"]["total"] == 3000
+
+
+def test_jets_of_another_generator_version_get_no_bayes_yardstick(tmp_path: Path) -> None:
+    """The Bayes posterior is exact only for the generator that wrote the jets: files of an
+    older version stay usable data, but reference.json and the test split get no Bayes numbers."""
+    import json
+
+    import h5py
+
+    from trainables.formats import SYNTHETIC_ATTR
+    from trainables.synth import GENERATOR_VERSION, write_synthetic
+
+    data = tmp_path / "jets"
+    for path in write_synthetic(data, 3000, 1):
+        with h5py.File(path, "r+") as f:
+            mark = json.loads(f.attrs[SYNTHETIC_ATTR])
+            f.attrs[SYNTHETIC_ATTR] = json.dumps({**mark, "version": GENERATOR_VERSION - 1})
+    old = prepare_data(from_dict({"data": {"path": str(data)}}), tmp_path / "old")
+    assert old.synthetic and not old.bayes
+    assert json.loads((tmp_path / "old" / "reference.json").read_text())["bayes_val_loss"] is None
+    current = prepare_data(_cfg(3000), tmp_path / "current")
+    assert current.bayes
+    assert json.loads((tmp_path / "current" / "reference.json").read_text())["bayes_val_loss"] > 0
