@@ -474,7 +474,9 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
             problem = path_problem(str(p))
             problem = "does not exist" if problem == "no such file or folder" else f"is {problem}"
             raise ConfigError(f"config file {str(p)!r} {problem}; pass a YAML file such as "
-                              f"configs/dryrun.yaml")
+                              f"configs/dryrun.yaml of the repository, or write a starter "
+                              f"config here with `jetstudy init .` (then: jetstudy run "
+                              f"jetstudy.yaml)")
         try:
             raw = _yaml_load(p.read_text(encoding="utf-8")) or {}
         except UnicodeDecodeError:
