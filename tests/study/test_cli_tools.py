@@ -86,6 +86,18 @@ def test_progress_line_has_elapsed_and_eta() -> None:
     assert format_duration(7620) == "2h07m"
 
 
+def test_extras_for_the_tools_the_readme_names() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert any(r.startswith("tensorboard") for r in extras["viz"])
+    assert any(r.startswith("optuna-dashboard") for r in extras["viz"])
+    assert any(r.startswith("ray[default]") for r in extras["cluster"])
+    readme = (ROOT / "README.md").read_text()
+    assert "jetstudy[viz]" in readme and "jetstudy[cluster]" in readme
+
+
 @pytest.mark.slow
 def test_the_wheel_carries_the_configs(tmp_path: Path) -> None:
     """``pip wheel .``, installed apart from the checkout: ``init`` finds the example config

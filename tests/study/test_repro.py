@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 from pathlib import Path
 
 import optuna
@@ -75,6 +77,12 @@ def test_rerun_gives_identical_tables(reruns: tuple[Path, Path]) -> None:
     # the seeds are search.seed's, trial by trial (Optuna numbers 0, 1, 2)
     assert sorted(trials["trial_seed"]) == sorted(number_seed(5, n) for n in range(3))
     assert (trials["status"] == "stopped").any(), "ASHA stopped no trial: a weaker test"
+    # every file follows the umask (here the test's), as colleagues on shared storage need
+    umask = os.umask(0o022)
+    os.umask(umask)
+    private = [str(p.relative_to(reruns[0])) for p in reruns[0].rglob("*")
+               if p.is_file() and stat.S_IMODE(p.stat().st_mode) & ~umask != 0o666 & ~umask]
+    assert private == [], private
     provenance = json.loads((reruns[0] / "provenance.json").read_text())
     assert provenance["versions"]["ray"] and provenance["ended"] >= provenance["started"]
     pd.testing.assert_frame_equal(trials, second[0])
