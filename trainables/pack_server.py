@@ -46,7 +46,7 @@ from trainables.device import pick_device, set_matmul_precision
 from trainables.loop import TrainSettings, TrialData, arch_from_params, epoch_book
 from trainables.model import count_flops, count_params
 from trainables.packed import PackedTrainer
-from trainables.packed_trial import NO_SLOT
+from trainables.pack_protocol import NO_SLOT
 from trainables.trialfiles import best_path, has_ended, seed_for, state_path
 
 __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
@@ -156,13 +156,15 @@ class PackServer:
 
     async def next_epoch(self, trial_id: str) -> dict[str, Any]:
         """Train the trial's model one more epoch (in the next round) and return the epoch's
-        metrics, as ``trainables.loop.fit`` reports them. Its files are written first."""
+        metrics, as ``trainables.loop.fit`` reports them (its files are written first); or
+        ``{"status": "no_slot", "why": ...}`` for a trial this pack does not know."""
         self._start()
         member = self.members.get(trial_id)
         if member is None:
-            raise RuntimeError(f"trial {trial_id} {NO_SLOT} on this pack (evicted after "
-                               f"{self.evict_s:.0f} s without a request, or the pack "
-                               f"restarted); the trial registers again")
+            return {"status": NO_SLOT,
+                    "why": f"trial {trial_id} holds no slot on this pack (evicted after "
+                           f"{self.evict_s:.0f} s without a request, or the pack "
+                           f"restarted); the trial registers again"}
         member.last_seen = time.monotonic()
         member.request = asyncio.get_running_loop().create_future()
         self._wake.set()

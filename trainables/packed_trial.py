@@ -18,16 +18,15 @@ from typing import Any, Sequence
 
 import ray
 from ray import tune
-from ray.exceptions import RayActorError, RayTaskError
+from ray.exceptions import RayActorError
 
+from trainables.pack_protocol import NO_SLOT
 from trainables.trialfiles import for_tune, trial_folder
 
-__all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S", "NO_SLOT"]
+__all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S"]
 
 #: How long a trial waits for a free slot on some pack before it fails.
 REGISTER_TIMEOUT_S = 600.0
-#: What a pack answers a trial it does not know (``PackServer.next_epoch``).
-NO_SLOT = "holds no slot"
 
 
 class PackedTrialDiverged(RuntimeError):
@@ -49,11 +48,11 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
     server, reply = _register(trial_id, config, servers)
     try:
         while reply["status"] == "ok" and reply["epoch"] < max_epochs:
-            try:
+            try:  # a RayTaskError (e.g. out of memory in the round) is a real failure
                 metrics = ray.get(server.next_epoch.remote(trial_id))
-            except (RayActorError, RayTaskError) as err:
-                if isinstance(err, RayTaskError) and NO_SLOT not in str(err):
-                    raise  # the pack failed to train it (e.g. out of memory): a real failure
+            except RayActorError:  # the pack died or is restarting
+                metrics = {"status": NO_SLOT}
+            if metrics.get("status") == NO_SLOT:  # evicted, or a restarted pack: again
                 server, reply = _register(trial_id, config, servers)
                 continue
             epoch = metrics["epoch"]

@@ -181,8 +181,7 @@ def test_a_full_pack_says_so_and_a_released_slot_is_reused(small_trial_data: Tri
     ray.get(pack.release.remote("a"))
     assert ray.get(pack.register.remote("b", OTHER)) == {"status": "ok", "epoch": 0}
     assert ray.get(pack.next_epoch.remote("b"))["n_params"] == 16 * 32 + 32 + 32 * 5 + 5
-    with pytest.raises(ray.exceptions.RayTaskError, match="holds no slot"):
-        ray.get(pack.next_epoch.remote("a"))
+    assert ray.get(pack.next_epoch.remote("a"))["status"] == "no_slot"  # registers again
 
 
 def test_a_trainer_checkpoint_resumes_in_a_pack(small_trial_data: TrialData,
@@ -248,8 +247,8 @@ def test_a_silent_trial_is_evicted(small_trial_data: TrialData, tmp_path: Path) 
     time.sleep(0.5 + 2.0)  # evict_s, plus more than a round takes here
     assert ray.get(pack.register.remote("next", CONFIG))["status"] == "ok"
     assert ray.get(pack.stats.remote())["evicted"] == 1
-    with pytest.raises(ray.exceptions.RayTaskError, match="holds no slot"):
-        ray.get(pack.next_epoch.remote("gone"))
+    reply = ray.get(pack.next_epoch.remote("gone"))
+    assert reply["status"] == "no_slot" and "holds no slot" in reply["why"]
 
 
 def test_a_diverging_trial_gets_nan_and_its_neighbour_does_not(small_trial_data: TrialData,
@@ -289,9 +288,7 @@ def test_a_pack_restarted_by_ray_reloads_the_jets_and_trials_resume(
     deadline = time.monotonic() + 60
     while True:  # calls fail while the actor restarts
         try:
-            ray.get(pack.next_epoch.remote("t"))
-        except ray.exceptions.RayTaskError as err:
-            assert "holds no slot" in str(err)
+            assert ray.get(pack.next_epoch.remote("t"))["status"] == "no_slot"
             break
         except ray.exceptions.RayActorError:
             assert time.monotonic() < deadline, "the pack did not restart"
