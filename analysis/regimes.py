@@ -15,7 +15,9 @@ underfit). The rules, in the order applied:
 1. **unstable**: a NaN/inf loss, a failure whose error mentions divergence, a final training
    loss no better than predicting the class priors (>= the prior entropy H of ``reference.json``,
    else ln 5, less ``prior_margin``), the validation loss there too without a significant gap,
-   or a macro validation AUC <= ``auc_floor`` (the net does not separate the classes).
+   or a macro validation AUC <= ``auc_floor`` (the net does not separate the classes). The
+   prior and AUC rules need a complete curve or ``min_epochs`` epochs: one or two epochs at the
+   priors, cut there by ASHA, may be a slow start rather than a collapse (undetermined).
 2. **overfit** (high variance): the validation loss is significantly above the training loss
    (floor ``gap_floor``; ``gap_without_se`` without standard errors; on synthetic jets less the
    two splits' own Bayes-loss difference), or the validation loss
@@ -171,6 +173,14 @@ def _stop_words(row: pd.Series) -> str | None:
     return None
 
 
+def _shows_collapse(row: pd.Series, t: RegimeThresholds) -> bool:
+    """A loss at the class priors (or an AUC near 0.5) means a collapsed net only on a complete
+    curve or one of at least ``min_epochs`` epochs: after one or two epochs, and stopped there by
+    ASHA, a deep narrow net or a small learning rate may just not have started learning yet."""
+    n = row["n_epochs"]
+    return _stop_words(row) is None or bool(np.isfinite(n) and n >= t.min_epochs)
+
+
 def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None:
     error = row["error"]
     if np.isfinite(row["first_nonfinite_epoch"]):
@@ -181,6 +191,8 @@ def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None
     if row["table_nonfinite"] and (row["status"] in ("completed", "stopped")
                                    or np.isinf([train, val]).any()):
         return f"ended with a non-finite loss (train {train}, val {val})"
+    if not _shows_collapse(row, t):  # a net at the priors after an epoch may just start slowly
+        return None
     limit = (1 - t.prior_margin) * ref.prior_entropy
     if np.isfinite(train) and train >= limit:
         return (f"train loss {train:.4g} is no better than predicting the class priors "
@@ -205,7 +217,8 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
                       t.gap_floor, t.gap_without_se)
     if offset:
         se_note += f"; the splits' own difference {offset:+.3g} taken out of the gap"
-    if row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant:
+    if (row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant
+            and _shows_collapse(row, t)):
         return "unstable", (f"val loss {row['last_val']:.4g} is no better than predicting the "
                             f"class priors (H = {ref.prior_entropy:.4f} nats)")
     if gap.significant:

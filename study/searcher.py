@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import warnings
 import os
 from pathlib import Path
 from typing import Any
@@ -104,7 +105,9 @@ class HonestOptunaSearch(OptunaSearch):
         super()._setup_study([mode, "min"] if self.multi_objective else mode)
         names = [self.metric, self.size_objective] if self.multi_objective else [self.metric]
         if self._ot_study.metric_names != names:
-            self._ot_study.set_metric_names(names)
+            with warnings.catch_warnings():  # experimental in Optuna 4.x: chosen, not news
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                self._ot_study.set_metric_names(names)
 
     def _draw(self, trial_id: str) -> dict | str | None:
         """Optuna's next configuration within the size limits: one over a limit is told pruned
@@ -314,12 +317,18 @@ def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
     """
     s = cfg.search
     if s.sampler == "tpe":  # with two objectives too: it beat NSGA-II at equal budget (README)
-        return optuna.samplers.TPESampler(
-            seed=s.seed, n_startup_trials=tpe_startup_trials(s.num_trials, s.max_concurrent),
-            multivariate=True, group=True, constant_liar=True,
-            constraints_func=(size_constraints if cfg.size_limits and not _TRIAL_CONSTRAINTS
-                              else None))
+        with warnings.catch_warnings():  # `multivariate`/`group` are "experimental": chosen
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return _tpe(s, cfg)
     return optuna.samplers.RandomSampler(seed=s.seed)
+
+
+def _tpe(s: Any, cfg: StudyConfig) -> optuna.samplers.TPESampler:
+    return optuna.samplers.TPESampler(
+        seed=s.seed, n_startup_trials=tpe_startup_trials(s.num_trials, s.max_concurrent),
+        multivariate=True, group=True, constant_liar=True,
+        constraints_func=(size_constraints if cfg.size_limits and not _TRIAL_CONSTRAINTS
+                          else None))
 
 
 def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:

@@ -231,11 +231,25 @@ def test_asha_stopped_trials_are_undetermined(n):
 
 def test_stopped_trial_with_a_significant_gap_or_collapse_is_still_judged():
     gap = _trial("gap", _decay(1.4, 0.4)[:3], _decay(1.4, 0.9)[:3], status="stopped")
-    dead = _trial("dead", [1.62, 1.615], [1.62, 1.612], status="stopped")
+    dead = _trial("dead", [1.62, 1.615, 1.612], [1.62, 1.612, 1.611], status="stopped")
     r = _judge(gap, dead)
     assert r.loc["gap", "regime"] == "overfit" and bool(r.loc["gap", "judged_on_partial"])
     assert "curve not complete: stopped after 3 of 10 epochs" in r.loc["gap", "reason"]
     assert r.loc["dead", "regime"] == "unstable"
+
+
+def test_one_or_two_epochs_at_the_priors_cut_by_asha_are_a_slow_start_not_a_collapse():
+    """The demo's deep narrow nets at a small learning rate sit at ln 5 after their first epoch
+    (AUC 0.5-0.6) when ASHA cuts them: no evidence of a collapse, so undetermined; a NaN is
+    unstable at once."""
+    slow = _trial("slow", [1.665], [1.664], status="stopped", auc=0.58)
+    slow2 = _trial("slow2", [1.64, 1.62], [1.64, 1.62], status="stopped", auc=0.52)
+    nan = _trial("nan", [1.5, math.nan], [1.5, math.nan], status="stopped")
+    r = _judge(slow, slow2, nan)
+    assert r.loc["slow", "regime"] == "undetermined"
+    assert "stopped after 1 of 10 epochs" in r.loc["slow", "reason"]
+    assert r.loc["slow2", "regime"] == "undetermined"
+    assert r.loc["nan", "regime"] == "unstable"
 
 
 def test_converged_by_patience_is_complete_and_running_or_failed_midway_is_not():
