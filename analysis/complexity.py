@@ -52,10 +52,10 @@ def complexity_curve(
     ok &= ~df["regime"].isin(["unstable", "undetermined"])
     usable = df[ok]
     chosen = usable[usable["status"].isin(statuses)]
-    note = f"{len(chosen)} trials that ran the full epoch budget"
+    note = f"{len(chosen)} trials that ran to the end (max_epochs or their patience)"
     if len(chosen) < min_trials:
         chosen = usable
-        note = f"all {len(chosen)} judged trials with finite losses (too few ran the full budget)"
+        note = f"all {len(chosen)} judged trials with finite losses (too few ran to the end)"
     if chosen.empty:
         raise AnalysisError("no judged trial has finite train and val losses yet (unstable and "
                             "undetermined trials are left out)")

@@ -28,7 +28,7 @@ def test_binned_medians_and_gap():
     assert c.bins["val_best"].tolist() == pytest.approx([1.0, 0.72, 0.9])
     assert c.bins["gap_median"].iloc[-1] == pytest.approx(0.5)
     assert c.bins["n_params"].is_monotonic_increasing
-    assert "6 trials that ran the full epoch budget" == c.note
+    assert "6 trials that ran to the end (max_epochs or their patience)" == c.note
     assert c.bins["n_params"].tolist() == [110, 1050, 11_000]  # where the trials are
 
 
@@ -60,7 +60,7 @@ def test_early_stopped_trials_are_left_out_unless_too_few():
     assert set(c.points["trial_id"]) == {"t0", "t2", "t4"}
     trials, regimes = _tables(["completed", "stopped", "stopped"])
     c = complexity_curve(trials, regimes)
-    assert len(c.points) == 3 and "too few ran the full budget" in c.note
+    assert len(c.points) == 3 and "too few ran to the end" in c.note
 
 
 def test_no_finite_loss_is_refused():
