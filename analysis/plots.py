@@ -219,7 +219,8 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss (solid: val, dashed: train)", fontsize=8)
-    if group == "unstable":
+    broke = not np.isfinite(part[["train_loss", "val_loss"]].to_numpy()).all()
+    if group == "unstable" and broke:  # a net collapsed to the priors has finite losses
         ax.set_xlabel("epoch (x: loss became NaN/inf)")
     ax.legend(fontsize=7, title="trial", title_fontsize=7)
     ax.grid(alpha=0.3)
