@@ -125,7 +125,9 @@ class StudyProgress(Callback):
                 c.failed += 1
             elif status == "TERMINATED":
                 c.finished += 1
-                if int(trial.last_result.get("epoch", 0)) < self.max_epochs:
+                last = trial.last_result
+                # a trial that converged by its patience ended by itself, not early
+                if int(last.get("epoch", 0)) < self.max_epochs and not last.get("converged"):
                     c.stopped += 1
             if status != "PENDING":
                 c.offer(trial.last_result.get(c.metric), trial.trial_id)

@@ -34,8 +34,9 @@ def test_every_trial_converges_by_its_patience(small_config, tmp_path, pack_size
         training={"checkpoint_every": 4},
         resources={"num_cpus": 2, "pack_size": pack_size, "max_failures": 0})
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    lines: list[str] = []
     try:
-        outcome = run_study(cfg)
+        outcome = run_study(cfg, progress=lines.append)
     finally:
         ray.shutdown()
     trials = pd.read_parquet(outcome.folder / "trials.parquet")
@@ -43,6 +44,8 @@ def test_every_trial_converges_by_its_patience(small_config, tmp_path, pack_size
     assert (trials["epochs"] == 2).all() and (trials["best_epoch"] == 1).all()
     assert set(trials["status"]) == {"completed"}
     assert set(trials["stop_reason"]) == {"patience"}
+    # trials that ended by their patience are finished, not "stopped early"
+    assert "trials 4/4 finished (0 stopped early" in lines[-1]
     state_dir = str(outcome.folder / "trials")
     for trial_id in trials["trial_id"]:
         rows = read_epochs(state_dir, trial_id)
