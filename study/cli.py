@@ -185,13 +185,14 @@ def describe_kind(cfg) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from study.config import load_config
-    from study.interrupts import StudyInterrupted
-    from study.launch import run_study
 
     overrides = list(args.overrides)
     if args.address:
         overrides.append(f"resources.address={args.address}")
-    cfg = load_config(args.config, overrides)
+    cfg = load_config(args.config, overrides)  # a bad config answers before torch and Ray load
+    from study.interrupts import StudyInterrupted
+    from study.launch import run_study
+
     print(describe_kind(cfg))
     if not args.verbose:
         import optuna
