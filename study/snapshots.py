@@ -44,15 +44,17 @@ class TableSnapshots(Callback):
         # take at most ~5% of the driver's time
         if now - self._last < max(due_after, 20 * self._cost):
             return
-        self._last = now
         try:  # a snapshot must never fail a trial or stop the study
             trials_table, epochs_table = build_tables(
                 from_live_trials(trials), self.cfg, str(self.folder / "trials"),
                 with_orphans=False)
-            if len(trials_table):
-                write_table(trials_table, self.folder, "trials")
-                write_table(epochs_table, self.folder, "epochs")
+            if not len(trials_table):
+                return  # nothing trained yet: no snapshot, and none is due later because of it
+            self._last = now
+            write_table(trials_table, self.folder, "trials")
+            write_table(epochs_table, self.folder, "epochs")
         except Exception as exc:
+            self._last = now
             self._failed(exc)
             return
         if self._failing:
