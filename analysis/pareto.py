@@ -311,6 +311,9 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     if answer is None:
         return head + ("Undetermined: no trial ran to completion, so no finished model can "
                        "be compared." + bound)
+    # the table below the paragraph applies one rule at a time and can name a smaller model
+    table = (" The table below asks for one score at a time (within 1% of it alone), so it can "
+             "name a smaller model that this answer's accuracy rule leaves out.")
     pick, best, cost = answer.pick, answer.best, answer.cost
     label = answer.metric.removeprefix("best_")
     rules = (f"within {answer.tolerance:.0%} of the best {label} and within "
@@ -318,11 +321,11 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
                 f"{pick['trial_id']} ({_sizes_words(pick)}), {label} {float(pick[answer.metric]):.4g}"
-                f", accuracy {float(pick['best_val_acc']):.4f}." + bound)
+                f", accuracy {float(pick['best_val_acc']):.4f}." + bound + table)
     ratio = float(best[cost]) / float(pick[cost])
     return (head + f"The smallest completed model {rules} is trial {pick['trial_id']} "
             f"({_sizes_words(pick)}): {label} {float(pick[answer.metric]):.4g} against "
             f"{float(best[answer.metric]):.4g}, accuracy {float(pick['best_val_acc']):.4f} "
             f"against {float(best['best_val_acc']):.4f} for the best, trial {best['trial_id']} "
             f"({_sizes_words(best)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "
-            f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + bound)
+            f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + bound + table)
