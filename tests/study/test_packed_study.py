@@ -116,9 +116,15 @@ def test_best_model_evaluated_on_test(packed) -> None:
     best = trials.loc[trials["best_val_loss"].idxmin()]
     assert outcome.test_metrics["trial_id"] == best["trial_id"]
     assert outcome.test_metrics["epoch"] == best["best_epoch"]
-    # on 1,200 test jets a model may beat the Bayes optimum by chance, but not by 5 points
-    assert 0.4 < outcome.test_metrics["model"]["accuracy"] <= outcome.test_metrics["bayes"][
-        "accuracy"] + 0.05
+    model, bayes = outcome.test_metrics["model"], outcome.test_metrics["bayes"]
+    # which of 10 random 4-epoch configurations wins depends on the pack's timing, so no fixed
+    # accuracy: well above chance (0.2, ~0.012 binomial noise on 1,200 jets), no better than the
+    # Bayes optimum beyond noise, and the same as the trial's validation accuracy within noise
+    assert 0.3 < model["accuracy"] <= bayes["accuracy"] + 0.05
+    epochs = pd.read_parquet(outcome.folder / "epochs.parquet")
+    val_acc = epochs.loc[(epochs["trial_id"] == best["trial_id"])
+                         & (epochs["epoch"] == best["best_epoch"]), "val_acc"].item()
+    assert model["accuracy"] == pytest.approx(val_acc, abs=0.1)
     assert (outcome.folder / "best" / "model.pt").is_file()
     assert f"trials {N_TRIALS}/{N_TRIALS} finished" in lines[-1]
 

@@ -125,7 +125,13 @@ def test_best_model_evaluated_once_on_test_with_bayes_optimum(study) -> None:
     assert metrics["n_test"] == summary["n_jets"]["test"]
     model, bayes = metrics["model"], metrics["bayes"]
     assert set(model["auc"]) == {"g", "q", "W", "Z", "t"}
-    assert 0.4 < model["accuracy"] <= bayes["accuracy"] + 0.03
+    # the winner depends on trial timing: well above chance (0.2), no better than Bayes beyond
+    # noise, and its validation accuracy at that epoch within noise of the test accuracy
+    assert 0.3 < model["accuracy"] <= bayes["accuracy"] + 0.03
+    epochs = pd.read_parquet(outcome.folder / "epochs.parquet")
+    val_acc = epochs.loc[(epochs["trial_id"] == best["trial_id"])
+                         & (epochs["epoch"] == best["best_epoch"]), "val_acc"].item()
+    assert model["accuracy"] == pytest.approx(val_acc, abs=0.1)
     assert bayes["auc_macro"] > 0.9
     preds = pd.read_parquet(outcome.folder / "best" / "test_predictions.parquet")
     assert len(preds) == metrics["n_test"]
