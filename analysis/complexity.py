@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisError
+from jetstudy.analysis.errors import AnalysisError
 
 __all__ = ["ComplexityCurve", "complexity_curve"]
 

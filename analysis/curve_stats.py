@@ -1,4 +1,4 @@
-"""The few numbers of a learning curve that the regime rules read (:mod:`analysis.regimes`).
+"""The few numbers of a learning curve that the regime rules read (:mod:`jetstudy.analysis.regimes`).
 
 Final losses are the median of the last ``SMOOTH`` finite epochs (one spike is no verdict), the
 minimum and the trend are read on a centred running median of ``SMOOTH`` epochs (one low

@@ -9,10 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisError
-from analysis.maps import score_column
-from analysis.pareto import PARETO_STATUSES
-from analysis.regimes import REGIMES
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.maps import score_column
+from jetstudy.analysis.pareto import PARETO_STATUSES
+from jetstudy.analysis.regimes import REGIMES
 
 __all__ = ["select_learning_curves"]
 
@@ -30,7 +30,7 @@ def select_learning_curves(
     """Long table ``group, trial_id, epoch, train_loss, val_loss``; ``group`` is ``best`` (the
     best non-failed trials, as in the report's best trial) or a
     regime. A trial appears in one group only (``best`` first, best trial first); groups follow
-    :data:`~analysis.regimes.REGIMES`."""
+    :data:`~jetstudy.analysis.regimes.REGIMES`."""
     have_curve = set(epochs["trial_id"])
     df = regimes[regimes["trial_id"].isin(have_curve)].merge(trials, on=["trial_id", "status"])
     if df.empty:

@@ -23,8 +23,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisError
-from analysis.maps import max_width, score_column
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.maps import max_width, score_column
 
 __all__ = ["Importance", "hyperparameter_importance", "search_distributions", "EVALUATORS"]
 

@@ -179,7 +179,7 @@ def format_rejection(k: int, n: int, cl: float = ONE_SIGMA) -> str:
 
 def weighted_auc(is_signal: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> float:
     """AUC with a weight per jet (ties count one half), the Mann-Whitney statistic of
-    :func:`trainables.metrics.roc_auc` with weights; NaN when a class has no weight."""
+    :func:`jetstudy.trainables.metrics.roc_auc` with weights; NaN when a class has no weight."""
     order = np.argsort(scores, kind="mergesort")
     return _sorted_auc(np.asarray(is_signal, bool)[order], *_runs(np.asarray(scores)[order]),
                        np.asarray(weights, float)[order])

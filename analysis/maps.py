@@ -22,8 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisError
-from analysis.regimes import REGIMES
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.regimes import REGIMES
 
 __all__ = ["RegimeMap", "max_width", "min_width", "bin_values", "regime_map", "MAP_AXES",
            "score_column"]
@@ -183,7 +183,7 @@ def regime_map(
 
     A cell's colour (``dominant``) is the most frequent regime among its determined trials,
     those judged on complete curves deciding where there are any; a tie goes to the regime
-    listed first in :data:`~analysis.regimes.REGIMES`. ``undetermined`` trials never colour a
+    listed first in :data:`~jetstudy.analysis.regimes.REGIMES`. ``undetermined`` trials never colour a
     cell; they are counted (``n_undetermined``). Raises :class:`AnalysisError` when an axis is
     missing or constant (a hyperparameter switched off in the study says nothing about
     regimes) or when no trial is determined.

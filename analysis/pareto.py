@@ -37,9 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisError
-from analysis.intervals import binomial_se, format_error, hanley_mcneil_se
-from analysis.maps import score_column
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.intervals import binomial_se, format_error, hanley_mcneil_se
+from jetstudy.analysis.maps import score_column
 
 __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
            "pick_notes", "with_sizes", "search_front", "how_big", "SizeAnswer",

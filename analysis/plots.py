@@ -21,13 +21,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
 
-from analysis.complexity import ComplexityCurve
-from analysis.importance import Importance
-from analysis.intervals import format_error
-from analysis.maps import RegimeMap
-from analysis.pareto import ParetoResult
-from analysis.references import MORENO_DNN
-from trainables.schema import CLASSES
+from jetstudy.analysis.complexity import ComplexityCurve
+from jetstudy.analysis.importance import Importance
+from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.maps import RegimeMap
+from jetstudy.analysis.pareto import ParetoResult
+from jetstudy.analysis.references import MORENO_DNN
+from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
     "REGIME_COLORS", "new_figure", "png_bytes", "draw_regime_map", "draw_complexity",
@@ -390,7 +390,7 @@ def learning_curves_figure(curves: pd.DataFrame, reference: float | None = None)
 
 def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
                       pick: str | None = None) -> None:
-    """A size-aware search's own front (:func:`analysis.pareto.search_front`: ``trial_id,
+    """A size-aware search's own front (:func:`jetstudy.analysis.pareto.search_front`: ``trial_id,
     status, cost, score, on_front``): every trial tried, the front of the completed ones as a
     line, the answer to "how big" (``pick``) as a star."""
     done = own[own["status"] == "completed"]

@@ -1,9 +1,9 @@
 """The yardsticks the regime rules measure losses against: the reference loss L* and the prior
-entropy H (see :mod:`analysis.regimes`).
+entropy H (see :mod:`jetstudy.analysis.regimes`).
 
 L* is the user's ``regimes.reference_loss`` when given (an explicit setting beats a default),
 else the Bayes-optimal validation loss of synthetic jets from ``reference.json``, else the
-study's own best validation loss, which :mod:`analysis.regimes` fills in as a *proxy* and the
+study's own best validation loss, which :mod:`jetstudy.analysis.regimes` fills in as a *proxy* and the
 report names as one. H is ``reference.json``'s prior entropy (class frequencies of the training
 split), else ln 5. With the Bayes loss comes its value on the training jets
 (``bayes_train_loss``): the training loss is compared with that (the same jets), and the two
@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from trainables.schema import CLASSES
+from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["Reference", "known_reference"]
 

@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.curve_stats import curve_summary
-from analysis.errors import AnalysisError
-from analysis.reference_loss import Reference, known_reference
+from jetstudy.analysis.curve_stats import curve_summary
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.reference_loss import Reference, known_reference
 
 __all__ = ["REGIMES", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
            "curve_summary", "assess_regimes", "classify_regimes"]
@@ -70,7 +70,7 @@ def _limit(lo: float, hi: float | None = None, lo_open: bool = False, integer: b
 @dataclass(frozen=True)
 class RegimeThresholds:
     """Thresholds of the regime rules (module docstring); the config's ``regimes`` section
-    (``study.config.RegimesConfig``) sets them with the same names and defaults.
+    (``jetstudy.study.config.RegimesConfig``) sets them with the same names and defaults.
 
     >>> RegimeThresholds(z=5).z
     5
@@ -124,7 +124,7 @@ class RegimeThresholds:
         return cls(**{k: v for k, v in (values or {}).items() if k in names and v is not None})
 
 
-#: Allowed values per threshold (``study.config.RegimesConfig`` declares the same for the YAML).
+#: Allowed values per threshold (``jetstudy.study.config.RegimesConfig`` declares the same for the YAML).
 _LIMITS: dict[str, dict[str, Any]] = {
     "z": _limit(0.0, lo_open=True), "gap_floor": _limit(0.0, 1.0),
     "gap_without_se": _limit(0.0, 10.0, lo_open=True),

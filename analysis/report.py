@@ -1,6 +1,6 @@
 """Assemble the study report from the result tables alone: no Ray, no GPU, no torch.
 
-Each part is computed by the pure modules of this package and drawn by :mod:`analysis.plots`;
+Each part is computed by the pure modules of this package and drawn by :mod:`jetstudy.analysis.plots`;
 this module only decides which parts the inputs allow, lays them out and writes the files.
 A part that cannot be made (an input absent, a column missing, too few trials) is listed under
 "Skipped parts" with the reason instead of stopping the report, so a lone ``trials.parquet`` or a
@@ -19,13 +19,13 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis import regimes
-from analysis.errors import AnalysisError
-from analysis.render import Section, render_html, render_markdown
-from analysis.report_folder import (TMP_PREFIX, FolderPlan, digests, plan_report_folder,
+from jetstudy.analysis import regimes
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.render import Section, render_html, render_markdown
+from jetstudy.analysis.report_folder import (TMP_PREFIX, FolderPlan, digests, plan_report_folder,
                                     write_manifest)
-from analysis.sections import PARTS, ReportState
-from analysis.tables import StudyTables, load_tables
+from jetstudy.analysis.sections import PARTS, ReportState
+from jetstudy.analysis.tables import StudyTables, load_tables
 
 __all__ = ["ReportOutcome", "write_report", "FIGURE_FILES"]
 
@@ -141,7 +141,7 @@ def write_report(
 
     ``source`` is a results folder or a trials table (``.parquet``/``.csv``); ``out_dir``
     defaults to ``report/`` beside the trials table. The folder must be empty, new, or hold
-    only an earlier report (:mod:`analysis.report_folder`); ``force`` (implied for a study's
+    only an earlier report (:mod:`jetstudy.analysis.report_folder`); ``force`` (implied for a study's
     own ``report/``) writes beside other files, never over them. Raises
     :class:`AnalysisError` only when no usable trials table is
     found or the output cannot be written; anything else is a skipped part.

@@ -21,8 +21,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from analysis.errors import AnalysisError
-from trainables.atomic import write_atomic
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.trainables.atomic import write_atomic
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests"]

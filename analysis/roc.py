@@ -2,7 +2,7 @@
 
 HEP convention: signal efficiency (TPR) against background efficiency (FPR), quoted as
 background rejection 1/FPR at fixed signal efficiency. Curves come from
-:func:`trainables.metrics.roc_curve`, so they match the AUCs the study itself reported.
+:func:`jetstudy.trainables.metrics.roc_curve`, so they match the AUCs the study itself reported.
 
 Operating points are read off the curve without interpolation, as thresholds one could actually
 cut at: the background efficiency at signal efficiency ``s`` is that of the tightest threshold
@@ -11,7 +11,7 @@ largest reached while keeping at most ``b`` of the background. A rejection is ``
 background jet passes (perfect separation, or too few test jets to measure it).
 
 Each operating point also carries its counts (signal and background jets passing) and a
-Clopper-Pearson interval at one sigma (:mod:`analysis.intervals`): an efficiency ``k / n`` from
+Clopper-Pearson interval at one sigma (:mod:`jetstudy.analysis.intervals`): an efficiency ``k / n`` from
 the jets of its class, a rejection from the background jets passing. The intervals are those
 of a fixed cut; the cut itself is read off the same jets, a small extra effect not included.
 """
@@ -21,10 +21,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisError
-from analysis.intervals import clopper_pearson, hanley_mcneil_se, rejection_interval
-from trainables.metrics import roc_auc, roc_curve
-from trainables.schema import CLASSES
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.intervals import clopper_pearson, hanley_mcneil_se, rejection_interval
+from jetstudy.trainables.metrics import roc_auc, roc_curve
+from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["SOURCES", "roc_points", "rejection_table", "operating_points"]
 

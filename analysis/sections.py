@@ -1,6 +1,6 @@
-"""The report's parts: each turns the study's tables into one :class:`~analysis.render.Section`.
+"""The report's parts: each turns the study's tables into one :class:`~jetstudy.analysis.render.Section`.
 
-A part computes with the pure modules of this package, draws with :mod:`analysis.plots` and
+A part computes with the pure modules of this package, draws with :mod:`jetstudy.analysis.plots` and
 raises :class:`AnalysisError` when its inputs do not allow it (the report then lists it under
 "Skipped parts" with that message). :data:`PARTS` is the page order.
 """
@@ -14,11 +14,11 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import complexity, curves, importance, maps, pareto, regimes, roc, summary
-from analysis.errors import AnalysisError
-from analysis.render import Section, format_cell
-from analysis.tables import StudyTables, search_metric
-from trainables.schema import CLASSES
+from jetstudy.analysis import complexity, curves, importance, maps, pareto, regimes, roc, summary
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.render import Section, format_cell
+from jetstudy.analysis.tables import StudyTables, search_metric
+from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["ReportState", "PARTS"]
 
@@ -69,7 +69,7 @@ class ReportState:
         logger.debug("report part %r took %.2f s", part, time.perf_counter() - start)
 
     def figure(self, name: str, fig: Any) -> str:
-        from analysis import plots
+        from jetstudy.analysis import plots
 
         self.figures[name] = plots.png_bytes(fig)
         return name
@@ -127,7 +127,7 @@ def _best(r: ReportState) -> Section:
 
 
 def _test(r: ReportState) -> Section:
-    from analysis.references import REFERENCES
+    from jetstudy.analysis.references import REFERENCES
 
     r.needs("test metrics")
     tm = r.t.test_metrics or {}
@@ -191,7 +191,7 @@ def _cell_words(r: ReportState, metric: str) -> str:
 
 
 def _map_depth_width(r: ReportState) -> Section:
-    from analysis import plots
+    from jetstudy.analysis import plots
 
     found, left_out = [], []
     for x in ("n_params", "min_width"):
@@ -210,7 +210,7 @@ def _map_depth_width(r: ReportState) -> Section:
 
 
 def _map_regularisation(r: ReportState) -> Section:
-    from analysis import plots
+    from jetstudy.analysis import plots
 
     found, left_out = [], []
     for y in ("l1", "l2", "dropout"):
@@ -233,7 +233,7 @@ _REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "as given in 
 
 
 def _complexity(r: ReportState) -> Section:
-    from analysis import plots
+    from jetstudy.analysis import plots
 
     c = complexity.complexity_curve(r.t.trials, r.regimes)
     name = r.figure("complexity.png", plots.complexity_figure(c))
@@ -246,7 +246,7 @@ def _complexity(r: ReportState) -> Section:
 
 
 def _learning_curves(r: ReportState) -> Section:
-    from analysis import plots
+    from jetstudy.analysis import plots
 
     r.needs("epochs")
     if r.t.epochs is None or r.t.epochs.empty:
@@ -274,8 +274,8 @@ def _val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
 
 
 def _pareto(r: ReportState) -> Section:
-    from analysis import plots
-    from analysis.intervals import format_error
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.intervals import format_error
 
     n_val, counts = _val_counts(r)
     results, left_out = [], []
@@ -397,8 +397,8 @@ def _auc_errors(r: ReportState, key: str, table: pd.DataFrame) -> dict[str, floa
 
 
 def _roc(r: ReportState) -> Section:
-    from analysis import plots
-    from analysis.references import MORENO_DNN
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.references import MORENO_DNN
 
     r.needs("test predictions")
     pred = r.t.test_predictions
@@ -429,7 +429,7 @@ def _roc(r: ReportState) -> Section:
 
 
 def _importance(r: ReportState) -> Section:
-    from analysis import plots
+    from jetstudy.analysis import plots
 
     space = (r.t.config or {}).get("space")
     space = space if isinstance(space, dict) else None

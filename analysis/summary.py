@@ -2,11 +2,11 @@
 
 Pure functions from tables to small frames; the report only lays them out. The yardstick for
 test metrics is the Bayes-optimal classifier on synthetic data (the best any model can do) and,
-on real data, the published taggers of :mod:`analysis.references` (what a good tagger does),
+on real data, the published taggers of :mod:`jetstudy.analysis.references` (what a good tagger does),
 each column named after its paper.
 
 Every measured number is shown with its error, to the digits the error allows
-(:mod:`analysis.intervals`): test accuracy, log loss and AUC as ``value ± se`` from the bootstrap
+(:mod:`jetstudy.analysis.intervals`): test accuracy, log loss and AUC as ``value ± se`` from the bootstrap
 stored in ``test_metrics.json`` (the value alone when an older file has no ``*_se``);
 efficiencies and rejections with their one-sigma Clopper-Pearson interval, a rejection from
 five background jets or fewer with one significant figure and a flag.
@@ -19,16 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.errors import AnalysisError
-from analysis.maps import score_column
-from analysis.intervals import FEW_BACKGROUND, format_error, format_interval, format_rejection
-from analysis.pareto import SCORED_STATUSES
-from analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
-from analysis.regimes import REGIMES
-from analysis.roc import rejection_table
-from analysis.tables import STATUSES
-from trainables.objective import Objective
-from trainables.schema import CLASSES
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.maps import score_column
+from jetstudy.analysis.intervals import FEW_BACKGROUND, format_error, format_interval, format_rejection
+from jetstudy.analysis.pareto import SCORED_STATUSES
+from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
+from jetstudy.analysis.regimes import REGIMES
+from jetstudy.analysis.roc import rejection_table
+from jetstudy.analysis.tables import STATUSES
+from jetstudy.trainables.objective import Objective
+from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
            "compare_test_metrics", "operating_table", "TEST_ROWS"]

@@ -24,9 +24,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.errors import AnalysisError
-from trainables.objective import METRIC_MODES
-from trainables.schema import CLASSES
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.trainables.objective import METRIC_MODES
+from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
     "StudyTables",
@@ -237,7 +237,7 @@ def _load_trials(source: Path) -> tuple[pd.DataFrame, Path]:
     elif source.is_file():
         candidates = [source]
     else:
-        from trainables.datacheck import path_problem
+        from jetstudy.trainables.datacheck import path_problem
 
         problem = path_problem(str(source))
         problem = "does not exist" if problem == "no such file or folder" else f"is {problem}"

@@ -136,7 +136,7 @@ def tiny_config(results: Path, *, trials: int, epochs: int, scheduler: str,
                 concurrent: int, jets: int = 2000, time_budget_s: float | None = None) -> Any:
     """A study whose trials are as small as the config allows: the cost is Tune's, not
     torch's."""
-    from study.config import from_dict
+    from jetstudy.study.config import from_dict
 
     return from_dict({
         "data": {"synthetic_jets": jets},
@@ -160,7 +160,7 @@ def run(*, trials: int, epochs: int = 1, scheduler: str = "fifo", concurrent: in
         every: int | None = None, keep: str | None = None, trace: bool = False,
         time_budget_s: float | None = None) -> dict[str, Any]:
     """Run the tiny study and return the JSON-ready measurements."""
-    from study.launch import run_study
+    from jetstudy.study.launch import run_study
 
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="jetstudy-drvmem-"))
     every = every or max(1, trials // 50)

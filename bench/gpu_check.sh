@@ -31,6 +31,12 @@ else
   export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 fi
 PY=${PY:-python3}
+# jetstudy not installed there (the GPU machine): the checkout's folders as the jetstudy namespace
+if ! $PY -c "import jetstudy.study" 2>/dev/null; then
+  mkdir -p /tmp/ns/jetstudy
+  for d in study trainables analysis configs; do ln -sfn "$PWD/$d" "/tmp/ns/jetstudy/$d"; done
+  export PYTHONPATH=/tmp/ns:$PYTHONPATH
+fi
 STEPS=${STEPS:-packed r64 tests r256}
 step() { case " $STEPS " in *" $1 "*) return 0 ;; *) echo "== $1 not in STEPS"; return 1 ;; esac; }
 # after a step: Ray left behind by a killed step (GPU machine only: here others' Ray may run)

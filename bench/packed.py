@@ -38,11 +38,11 @@ import numpy as np
 import torch
 
 from bench import require_positive
-from trainables.data import Standardiser
-from trainables.loop import (Trainer, TrainSettings, TrialData, TrialDiverged,
+from jetstudy.trainables.data import Standardiser
+from jetstudy.trainables.loop import (Trainer, TrainSettings, TrialData, TrialDiverged,
                              arch_from_params, hyperparams_from_params)
-from trainables.packed import PackedTrainer
-from trainables.synth import sample_jets
+from jetstudy.trainables.packed import PackedTrainer
+from jetstudy.trainables.synth import sample_jets
 
 __all__ = ["sample_configs", "make_data", "time_packed", "time_sequential", "main"]
 
@@ -243,7 +243,7 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    logging.getLogger("trainables").setLevel(logging.ERROR)  # diverged-slot warnings
+    logging.getLogger("jetstudy.trainables").setLevel(logging.ERROR)  # diverged-slot warnings
     cuda = torch.cuda.is_available()
     args = _parse(argv, cuda)  # CUDA sizes by default whenever CUDA is visible
     device = torch.device("cuda" if cuda and args.device != "cpu" else "cpu")

@@ -25,8 +25,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from trainables.loop import TrialData, arch_from_params
-from trainables.model import build_mlp
+from jetstudy.trainables.loop import TrialData, arch_from_params
+from jetstudy.trainables.model import build_mlp
 
 __all__ = ["train_mlp", "plain_tuner", "trial_epochs"]
 
@@ -90,7 +90,7 @@ def plain_tuner(data: TrialData, *, space: Any, num_trials: int, max_epochs: int
                 storage_path: str, use_gpu: bool, time_budget_s: float | None = None,
                 callbacks: list | None = None) -> Any:
     """The tutorial's ``Tuner``: ``OptunaSearch`` (define-by-run ``space``, e.g.
-    ``study.space.SpaceFunction(SpaceConfig())``) limited to ``max_concurrent`` trials, and
+    ``jetstudy.study.space.SpaceFunction(SpaceConfig())``) limited to ``max_concurrent`` trials, and
     ``ASHAScheduler`` on the training iteration. Call ``.fit()`` on a running Ray."""
     import optuna
     from ray import tune

@@ -1,7 +1,7 @@
 """Which multi-objective sampler finds the better (val_loss, multiplications) front for the same
 budget: Optuna's TPE (the search's settings) or NSGA-II, with random search as the floor.
 
-Each trial draws from :func:`study.space.define_space` (depth 1-4, width 4-128, no
+Each trial draws from :func:`jetstudy.study.space.define_space` (depth 1-4, width 4-128, no
 regularisation) and trains an MLP for 4 epochs on 12,000 synthetic jets (4,000 validation),
 one CPU thread, no Ray. The score of a front is its hypervolume in (val_loss, log10
 multiplications) against the reference point (1.7, log10 60000); higher is better.
@@ -22,10 +22,10 @@ import optuna
 import torch
 from optuna._hypervolume import compute_hypervolume
 
-from study.config import SpaceConfig
-from study.space import define_space
-from trainables.model import MLPArch, build_mlp, count_flops
-from trainables.synth import sample_jets
+from jetstudy.study.config import SpaceConfig
+from jetstudy.study.space import define_space
+from jetstudy.trainables.model import MLPArch, build_mlp, count_flops
+from jetstudy.trainables.synth import sample_jets
 
 SPACE = SpaceConfig(depth=(1, 4), width=(4, 128), dropout=(0.0, 0.0), l1=(0.0, 0.0),
                     l2=(0.0, 0.0), lr=(1e-3, 1e-2))

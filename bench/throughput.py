@@ -4,7 +4,7 @@
     python -m bench.throughput --jets 20000 --trials 6 --epochs 3 --out bench.json
 
 Synthetic jets are written once (``write_synthetic``) into a temporary folder. The plain recipe
-(:mod:`bench.plain_recipe`) runs first, then ``study.launch.run_study`` on a config pointing
+(:mod:`bench.plain_recipe`) runs first, then ``jetstudy.study.launch.run_study`` on a config pointing
 ``data.path`` at the same files (both split them with the same fractions and seed, so they
 train on the same jets). Each run starts and stops its own local Ray, and its clock runs from
 before the data are loaded until its tables are written and Ray is shut down: Ray start, trial
@@ -203,7 +203,7 @@ def _rate(trial_epochs: int, wall: float) -> float:
 # --------------------------------------------------------------------------- the two runs
 
 def _load_splits(data_dir: Path) -> Any:
-    from trainables.data import load_jets, split_jets
+    from jetstudy.trainables.data import load_jets, split_jets
 
     return split_jets(load_jets(str(data_dir)), VAL_FRACTION, TEST_FRACTION, SPLIT_SEED)
 
@@ -216,9 +216,9 @@ def run_plain(data_dir: Path, work: Path, *, trials: int, epochs: int, concurren
     import ray
 
     from bench.plain_recipe import plain_tuner, trial_epochs
-    from trainables.loop import TrialData
-    from study.config import SpaceConfig
-    from study.space import SpaceFunction
+    from jetstudy.trainables.loop import TrialData
+    from jetstudy.study.config import SpaceConfig
+    from jetstudy.study.space import SpaceFunction
 
     repo = str(Path(__file__).resolve().parent.parent)  # the workers import bench.plain_recipe
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # no Tune banner on stdout (the JSON's)
@@ -261,7 +261,7 @@ def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
     """The study config of the benchmark: the default search space, ASHA, batch 1024, the
     bench's data; on CUDA ``concurrent`` trials share the GPU (``1/concurrent`` each). With
     ``pack_size`` N, N trials run at once in one pack that holds the GPU."""
-    from study.config import from_dict
+    from jetstudy.study.config import from_dict
 
     resources: dict[str, Any] = {"cpus_per_trial": 1,
                                  "gpus_per_trial": 1 / concurrent if use_gpu else 0}
@@ -293,8 +293,8 @@ def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concur
     training, peak GPU memory)."""
     import pandas as pd
 
-    from study.launch import run_study
-    from trainables.device import matmul_precision_for
+    from jetstudy.study.launch import run_study
+    from jetstudy.trainables.device import matmul_precision_for
 
     cfg = jetstudy_config(data_dir, work, trials=trials, epochs=epochs, concurrent=concurrent,
                           use_gpu=use_gpu, seed=seed, pack_size=pack_size,
@@ -453,7 +453,7 @@ def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda:
     import ray
     import torch
 
-    from trainables.synth import write_synthetic
+    from jetstudy.trainables.synth import write_synthetic
 
     work = Path(tempfile.mkdtemp(prefix="jetstudy-bench-", dir=work_dir))
     try:
@@ -543,7 +543,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
-    for noisy in ("ray", "study", "trainables"):
+    for noisy in ("ray", "jetstudy"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     import optuna
 

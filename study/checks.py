@@ -2,7 +2,7 @@
 
 Each config field carries one :class:`Check` in its dataclass metadata. A check knows how to
 describe what it accepts ("an integer >= 1") and returns the cleaned value or ``None`` when the
-value is bad, so :mod:`study.config` can build every error message in one place:
+value is bad, so :mod:`jetstudy.study.config` can build every error message in one place:
 ``search.num_trials must be an integer >= 1, got 0; set e.g. 64``.
 
 Declaring constraints as data (as scikit-learn's ``_param_validation`` does) lets one
@@ -202,7 +202,7 @@ class SubsetOf(Check):
 class Range(Check):
     """A search range ``[low, high]`` with ``low <= high``; on a log scale both must be > 0,
     except, when ``allow_off``, ``[0, 0]`` (the term is switched off) and ``[0, x]`` (the
-    search may switch it off, see ``study.space``)."""
+    search may switch it off, see ``jetstudy.study.space``)."""
 
     integer: bool = False
     lo: float | None = None

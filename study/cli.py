@@ -7,7 +7,7 @@
     jetstudy config [CONFIG] [--defaults]   jetstudy init [DIR]   jetstudy fetch hls4ml [DIR]
     jetstudy --version
 
-A problem with the user's input (a :class:`~trainables.errors.JetstudyError`, or a path the
+A problem with the user's input (a :class:`~jetstudy.trainables.errors.JetstudyError`, or a path the
 file system refuses) is printed as one line, ``error: ...``, with exit status 2 and no
 traceback. ``run`` exits 3 when the study finished but some trials failed, and 130 when
 Ctrl-C stopped it (after writing its tables and printing the ``--resume`` command).
@@ -20,10 +20,10 @@ import logging
 import sys
 from typing import TYPE_CHECKING, Sequence
 
-from trainables.errors import ConfigError, JetstudyError
+from jetstudy.trainables.errors import ConfigError, JetstudyError
 
 if TYPE_CHECKING:
-    from study.interrupts import StudyInterrupted
+    from jetstudy.study.interrupts import StudyInterrupted
 
 __all__ = ["main"]
 
@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jetstudy", description="Hyperparameter and model-complexity studies of jet taggers "
         "on the hls4ml LHC jet dataset (Ray Tune + Optuna + ASHA).")
-    from study.cli_tools import add_commands, version
+    from jetstudy.study.cli_tools import add_commands, version
 
     parser.add_argument("--version", action="version", version=f"jetstudy {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -110,8 +110,8 @@ def _check_synth_args(args: argparse.Namespace) -> None:
     never over a file of the user's."""
     from pathlib import Path
 
-    from study.prepare import synthetic_names
-    from trainables.synth import synthetic_mark
+    from jetstudy.study.prepare import synthetic_names
+    from jetstudy.trainables.synth import synthetic_mark
 
     for flag, value, low, example in (("--jets", args.jets, 1, 200_000),
                                       ("--seed", args.seed, 0, 1),
@@ -138,7 +138,7 @@ def _check_synth_args(args: argparse.Namespace) -> None:
 
 
 def _cmd_synth(args: argparse.Namespace) -> int:
-    from trainables.synth import write_synthetic
+    from jetstudy.trainables.synth import write_synthetic
 
     _check_synth_args(args)
     paths = write_synthetic(args.out_dir, args.jets, args.seed, args.jets_per_file)
@@ -152,7 +152,7 @@ def _describe(outcome) -> str:
              f"trials: {len(outcome.trials)} ({outcome.count('completed')} completed, "
              f"{outcome.count('stopped')} stopped early, {outcome.count('failed')} failed)"]
     if t:
-        from analysis.intervals import format_error
+        from jetstudy.analysis.intervals import format_error
 
         def scores(m: dict) -> str:  # value ± standard error, digits to match
             return (f"accuracy {format_error(m['accuracy'], m.get('accuracy_se'))}, "
@@ -184,14 +184,14 @@ def describe_kind(cfg) -> str:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from study.config import load_config
+    from jetstudy.study.config import load_config
 
     overrides = list(args.overrides)
     if args.address:
         overrides.append(f"resources.address={args.address}")
     cfg = load_config(args.config, overrides)  # a bad config answers before torch and Ray load
-    from study.interrupts import StudyInterrupted
-    from study.launch import run_study
+    from jetstudy.study.interrupts import StudyInterrupted
+    from jetstudy.study.launch import run_study
 
     print(describe_kind(cfg))
     if not args.verbose:
@@ -209,7 +209,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         line.close()
     print(_describe(outcome))
     if not args.no_report:
-        from analysis.report import write_report
+        from jetstudy.analysis.report import write_report
 
         report = write_report(outcome.folder)
         print(f"report: {report.index_html}")
@@ -248,8 +248,8 @@ def _interrupted(stop: StudyInterrupted, args: argparse.Namespace) -> str:
 def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from analysis.report import write_report
-    from study.raysession import reap_dead_session
+    from jetstudy.analysis.report import write_report
+    from jetstudy.study.raysession import reap_dead_session
 
     if Path(args.source).is_dir():  # Ray left behind by the study's driver if it was killed
         reap_dead_session(Path(args.source))
@@ -262,7 +262,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from study.export import export_model
+    from jetstudy.study.export import export_model
 
     outcome = export_model(args.results, args.trial, args.out, force=args.force)
     print(f"exported trial {outcome.trial_id} (epoch {outcome.epoch}) to {outcome.out}: "
@@ -278,7 +278,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     if not verbose:  # Ray's own warnings are for operators; --verbose shows them
         logging.getLogger("ray").setLevel(logging.ERROR)
-    from study.cli_tools import COMMANDS
+    from jetstudy.study.cli_tools import COMMANDS
 
     commands = {"synth": _cmd_synth, "run": _cmd_run, "report": _cmd_report,
                 "export": _cmd_export, **COMMANDS}

@@ -1,6 +1,6 @@
 """The ``jetstudy`` commands that help a user start: ``config`` (print a config, or the full
 defaults), ``init`` (a commented starter config) and ``fetch`` (the real dataset); and the
-version ``--version`` prints. :mod:`study.cli` registers them."""
+version ``--version`` prints. :mod:`jetstudy.study.cli` registers them."""
 
 from __future__ import annotations
 
@@ -44,8 +44,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
-    from study.config import load_config
-    from study.starter import commented_yaml
+    from jetstudy.study.config import load_config
+    from jetstudy.study.starter import commented_yaml
 
     cfg = load_config(None) if args.defaults else load_config(args.config, args.overrides)
     print(cfg.to_yaml() if args.plain else commented_yaml(cfg), end="")
@@ -53,7 +53,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from study.starter import write_starter
+    from jetstudy.study.starter import write_starter
 
     path = write_starter(args.dir, force=args.force)
     print(f"wrote {path}\nrun it with: jetstudy run {path}")
@@ -91,7 +91,7 @@ class _Bar:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from study.fetch import fetch_dataset
+    from jetstudy.study.fetch import fetch_dataset
 
     bar = _Bar()
     try:

@@ -25,7 +25,7 @@ from typing import Any
 import ray
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-from trainables.errors import ConfigError
+from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["check_shared_storage", "nodes_missing", "alive_nodes", "node_label"]
 
@@ -92,7 +92,7 @@ def nodes_missing(path: Path) -> list[str]:
 
 
 def check_shared_storage(folder: Path) -> None:
-    """Raise :class:`~trainables.errors.ConfigError` unless every alive node of a multi-node
+    """Raise :class:`~jetstudy.trainables.errors.ConfigError` unless every alive node of a multi-node
     cluster sees ``folder`` (the study's results folder, ``<results_dir>/<name>``).
 
     On a single node it does nothing (and starts no task). The marker file it writes is

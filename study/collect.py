@@ -14,9 +14,9 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from study.config import StudyConfig
-from study.tables import epoch_rows, epochs_frame, error_reason, trial_row, trials_frame
-from trainables.trialfiles import CONFIG_FILE, has_ended, read_epochs
+from jetstudy.study.config import StudyConfig
+from jetstudy.study.tables import epoch_rows, epochs_frame, error_reason, trial_row, trials_frame
+from jetstudy.trainables.trialfiles import CONFIG_FILE, has_ended, read_epochs
 
 __all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables", "stop_reason",
            "STOP_REASONS"]

@@ -1,9 +1,9 @@
 """The study config: one typed, validated, frozen object, loaded from YAML.
 
 Every field has a default with a reason (the comment beside it) and a declared constraint
-(:mod:`study.checks`). :func:`load_config` reads YAML, applies ``--set section.field=value``
+(:mod:`jetstudy.study.checks`). :func:`load_config` reads YAML, applies ``--set section.field=value``
 overrides, checks everything once and returns a frozen :class:`StudyConfig`; a bad value raises
-:class:`~trainables.errors.ConfigError` naming the field, the value and the fix::
+:class:`~jetstudy.trainables.errors.ConfigError` naming the field, the value and the fix::
 
     search.num_trials must be an integer >= 1, got 0; set e.g. 64
 
@@ -26,10 +26,10 @@ from typing import Any, Iterable
 
 import yaml
 
-from study.checks import (BAD, Check, Choice, Float, Int, Optional, Points, Range,
+from jetstudy.study.checks import (BAD, Check, Choice, Float, Int, Optional, Points, Range,
                           SubsetOf, Text)
-from trainables.errors import ConfigError
-from trainables.objective import METRIC_MODES
+from jetstudy.trainables.errors import ConfigError
+from jetstudy.trainables.objective import METRIC_MODES
 
 __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 #: Activations the model builder knows (see trainables.model).
 ACTIVATIONS: tuple[str, ...] = ("relu", "elu", "prelu", "tanh", "gelu", "silu", "leaky_relu")
-#: What a packed model can use (``trainables.packed.PACKED_ACTIVATIONS``; PReLU learns a slope)
+#: What a packed model can use (``jetstudy.trainables.packed.PACKED_ACTIVATIONS``; PReLU learns a slope)
 PACKABLE_ACTIVATIONS: tuple[str, ...] = tuple(a for a in ACTIVATIONS if a != "prelu")
 #: Samplers of a search (looks for the best model) and of a scan (a designed set, study.design).
 SEARCH_SAMPLERS: tuple[str, ...] = ("tpe", "random")
@@ -204,7 +204,7 @@ class StorageConfig:
 
 @dataclass(frozen=True)
 class RegimesConfig:
-    """Thresholds of the report's regime rules: ``analysis.regimes.RegimeThresholds`` has the
+    """Thresholds of the report's regime rules: ``jetstudy.analysis.regimes.RegimeThresholds`` has the
     same names, defaults and reasons (a test keeps the two equal); only the report reads them."""
 
     # a gap, rise or excess counts beyond this many standard errors (per-jet spread / sqrt n)
@@ -250,7 +250,7 @@ class StudyConfig:
     @property
     def warnings(self) -> tuple[str, ...]:
         """What is valid but probably not what the user wants (logged by :func:`load_config`)."""
-        from study.search_rules import config_warnings
+        from jetstudy.study.search_rules import config_warnings
 
         return tuple(config_warnings(self))
 
@@ -354,7 +354,7 @@ def _cross_checks(cfg: StudyConfig) -> None:
 
 
 def _pack_checks(cfg: StudyConfig) -> None:
-    """A packed study trains only what a pack can hold (``trainables.packed``)."""
+    """A packed study trains only what a pack can hold (``jetstudy.trainables.packed``)."""
     if cfg.resources.pack_size == 0:
         return
     fix = "; set resources.pack_size to 0 (each trial trains itself) or"
@@ -389,7 +389,7 @@ def from_dict(raw: Any) -> StudyConfig:
                          for name, cls in SECTIONS.items()})
     _cross_checks(cfg)
     _pack_checks(cfg)
-    from study.search_rules import search_checks
+    from jetstudy.study.search_rules import search_checks
 
     search = raw.get("search")
     cfg = search_checks(cfg, search if isinstance(search, dict) else {})
@@ -420,7 +420,7 @@ def _size_checks(cfg: StudyConfig) -> None:
                           f"search.sampler tpe")
     if not limits:
         return
-    from study.space import config_size, smallest_size
+    from jetstudy.study.space import config_size, smallest_size
 
     for quantity, limit in limits.items():
         field = "max_params" if quantity == "n_params" else f"max_{quantity}"
@@ -469,7 +469,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
             raise ConfigError(f"config file {str(p)!r} is a folder, not a file; pass a YAML "
                               f"file such as configs/dryrun.yaml")
         if not p.is_file():
-            from trainables.datacheck import path_problem
+            from jetstudy.trainables.datacheck import path_problem
 
             problem = path_problem(str(p))
             problem = "does not exist" if problem == "no such file or folder" else f"is {problem}"

@@ -6,7 +6,7 @@ to connect, :func:`connect` checks the address's form, that the extra is install
 a daemon thread bounded by :func:`connect_timeout_s` (``JETSTUDY_CONNECT_TIMEOUT_S``, default
 30 s), that something answers: a TCP connection, and for a cluster address the cluster's
 control store (GCS) itself. Only then does ``ray.init`` run. Every failure is one
-:class:`~trainables.errors.ConfigError` naming the address, what happened and the fix.
+:class:`~jetstudy.trainables.errors.ConfigError` naming the address, what happened and the fix.
 
 >>> connect("10.0.0.5:6379", log_to_driver=False)  # doctest: +SKIP
 ConfigError: resources.address '10.0.0.5:6379': nothing answers there (connection refused) ...
@@ -22,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from trainables.errors import ConfigError
+from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["CONNECT_TIMEOUT_ENV", "DEFAULT_CONNECT_TIMEOUT_S", "RayAddress", "parse_address",
            "connect_timeout_s", "check_address", "connect"]

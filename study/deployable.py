@@ -15,7 +15,7 @@ The result is mathematically the study's own ``softmax(model(standardise(x)))``;
 agrees to about 1e-6 (the tests hold it to 1e-5 on real-format jets).
 
 A feature that was constant in the training split has std 1.0 in ``scaler.json``
-(:meth:`trainables.data.Standardiser.fit`), so the model saw it as 0; folded, it contributes
+(:meth:`jetstudy.trainables.data.Standardiser.fit`), so the model saw it as 0; folded, it contributes
 ``W (x - mean)``, zero at its training value, exactly as the study's model would. A std of 0
 (a hand-edited ``scaler.json``) is treated the same way.
 

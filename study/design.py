@@ -7,7 +7,7 @@ regularisation move that boundary?", so its axes are capacity and regularisation
   uniform, ``width_i = width``), from ``space.depth`` and ``space.width``;
 - each of ``dropout``, ``l1``, ``l2`` whose range is not a single value (at most two);
 - everything else (``lr``, ``activations``, ``batch_norm``) is a single value
-  (:func:`study.config` checks this).
+  (:func:`jetstudy.study.config` checks this).
 
 Grid (``search.sampler: grid``): ``search.grid_levels`` levels per axis, chosen as
 
@@ -27,7 +27,7 @@ width log-uniform, a ``[low, high]`` range log-uniform (L1/L2) or uniform (dropo
 range off for ``u < 1/2`` and otherwise drawn from its on-range (:data:`ON_RANGE`) with
 ``2u - 1``.
 
-Every design point is one Optuna trial (enqueued, :func:`study.searcher.make_searcher`) and one
+Every design point is one Optuna trial (enqueued, :func:`jetstudy.study.searcher.make_searcher`) and one
 Ray Tune trial, so a scan uses the same machinery as a search (packs, resume, tables).
 """
 
@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:  # study.config imports this module
-    from study.config import SpaceConfig
+    from jetstudy.study.config import SpaceConfig
 
 __all__ = ["REGULARISERS", "ON_RANGE", "on_range", "is_switchable", "scan_axes",
            "axis_levels", "grid_design", "sobol_design", "scan_design", "grid_size",

@@ -9,7 +9,7 @@ best accuracy and AUC any tagger could reach.
 
 Every test metric carries its standard error (``accuracy_se``, ``log_loss_se``,
 ``auc_macro_se``, ``auc_se`` per class): the spread over :data:`BOOTSTRAP_RESAMPLES`
-resamplings of the test jets with a fixed seed (:func:`analysis.intervals.bootstrap_replicates`).
+resamplings of the test jets with a fixed seed (:func:`jetstudy.analysis.intervals.bootstrap_replicates`).
 A bootstrap rather than formulas because the macro AUC averages classes that share jets, and
 because model - Bayes on the same jets needs a paired error (``model_minus_bayes``), which the
 same resamplings give for free. For the accuracy it reproduces the binomial
@@ -27,16 +27,16 @@ import numpy as np
 import pandas as pd
 import torch
 
-from analysis.intervals import bootstrap_replicates
-from study.tables import write_atomic, write_json, write_parquet
-from trainables.checkpoint import load_checkpoint
-from trainables.data import JetSplits
-from trainables.loop import predict_proba
-from trainables.metrics import accuracy, log_loss, roc_auc_ovr
-from trainables.model import MLPArch, build_mlp
-from trainables.schema import CLASSES
-from trainables.synth import bayes_posterior
-from trainables.trialfiles import BEST_FILE
+from jetstudy.analysis.intervals import bootstrap_replicates
+from jetstudy.study.tables import write_atomic, write_json, write_parquet
+from jetstudy.trainables.checkpoint import load_checkpoint
+from jetstudy.trainables.data import JetSplits
+from jetstudy.trainables.loop import predict_proba
+from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
+from jetstudy.trainables.model import MLPArch, build_mlp
+from jetstudy.trainables.schema import CLASSES
+from jetstudy.trainables.synth import bayes_posterior
+from jetstudy.trainables.trialfiles import BEST_FILE
 
 __all__ = ["classification_metrics", "score_test_split", "load_best_model", "evaluate_best",
            "BestEpochMismatch", "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED"]

@@ -2,7 +2,7 @@
 
 From a results folder, one trial's best epoch (by default the study's best, ``best/model.pt``;
 any other with ``trial_id``: its ``trials/<id>/best.pt``) is folded into one network on the
-raw 16 features that ends in a softmax (:mod:`study.deployable`), and written as:
+raw 16 features that ends in a softmax (:mod:`jetstudy.study.deployable`), and written as:
 
 * ``model.onnx``: input ``features`` (jets, 16) float32, raw values in the README's order;
   output ``probabilities`` (jets, 5) in the order g, q, W, Z, t;
@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
-from study.export_readme import export_readme
-from trainables.atomic import write_atomic
-from trainables.errors import JetstudyError
-from trainables.schema import CLASSES, HLF_FEATURES
+from jetstudy.study.export_readme import export_readme
+from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.errors import JetstudyError
+from jetstudy.trainables.schema import CLASSES, HLF_FEATURES
 
 __all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
            "TOLERANCE"]
@@ -134,7 +134,7 @@ def _study_best(results: Path) -> _Weights | None:
     path = results / "best" / "model.pt"
     if not path.is_file():
         return None
-    from trainables.model import MLPArch, build_mlp
+    from jetstudy.trainables.model import MLPArch, build_mlp
 
     record = _load(path)
     arch = MLPArch.from_dict(record["arch"])
@@ -152,8 +152,8 @@ def _shown(ids: list[str]) -> str:
 
 
 def _trial_weights(results: Path, trial_id: str) -> _Weights:
-    from study.evaluate import BestEpochMismatch, load_best_model
-    from trainables.trialfiles import BEST_FILE, STATE_FILE
+    from jetstudy.study.evaluate import BestEpochMismatch, load_best_model
+    from jetstudy.trainables.trialfiles import BEST_FILE, STATE_FILE
 
     ids = _trial_ids(results)
     if trial_id not in ids:
@@ -211,7 +211,7 @@ def _test_metrics(results: Path, w: _Weights) -> dict[str, Any] | None:
 
 
 def _validation(results: Path, w: _Weights) -> dict[str, Any] | None:
-    from trainables.trialfiles import read_epochs
+    from jetstudy.trainables.trialfiles import read_epochs
 
     for row in read_epochs(str(results / "trials"), w.trial_id):
         if int(row.get("epoch", -1)) == w.epoch:
@@ -223,9 +223,9 @@ def _metadata(results: Path, w: _Weights, scaler: dict[str, Any], folded: Any,
               check: dict[str, Any]) -> dict[str, Any]:
     import yaml
 
-    from study.deployable import (INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, describe_layers,
+    from jetstudy.study.deployable import (INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, describe_layers,
                                   multiplications)
-    from trainables.model import count_params
+    from jetstudy.trainables.model import count_params
 
     test = _test_metrics(results, w)
     return {
@@ -284,7 +284,7 @@ def _study_probabilities(model: Any, scaler: dict[str, Any], x: np.ndarray) -> n
 def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[str, Any]]:
     import torch
 
-    from study.deployable import INPUT_NAME, fold_for_deployment, onnx_model
+    from jetstudy.study.deployable import INPUT_NAME, fold_for_deployment, onnx_model
 
     onnx, ort = _extra()
     folded = fold_for_deployment(w.model, np.asarray(scaler["mean"]), np.asarray(scaler["std"]))

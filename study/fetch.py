@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from trainables.atomic import write_atomic
-from trainables.errors import DataError
+from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.errors import DataError
 
 __all__ = ["Source", "DATASETS", "CACHE_ENV", "MIRROR_ENV", "RECORD", "cache_dir",
            "fetch_dataset", "download"]

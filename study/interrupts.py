@@ -21,8 +21,8 @@ from typing import Any, Iterator
 
 from ray.tune import Callback
 
-from study.collect import Known
-from trainables.trialfiles import read_epochs
+from jetstudy.study.collect import Known
+from jetstudy.trainables.trialfiles import read_epochs
 
 __all__ = ["INTERRUPTED", "InterruptWatch", "StudyInterrupted", "mark_interrupted",
            "sigint_restored"]

@@ -17,29 +17,29 @@ from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 
-from study.collect import build_tables, from_result_grid
-from study.config import StudyConfig
-from study.connect import check_address
-from study.ledger import TrialLedger
-from study.lock import StudyLock, raise_if_busy
-from study.paths import abandon_study_folder, check_results_dir_in_job
-from study.prepare import (PreparedData, check_checkpoints, check_folder, prepare_data,
+from jetstudy.study.collect import build_tables, from_result_grid
+from jetstudy.study.config import StudyConfig
+from jetstudy.study.connect import check_address
+from jetstudy.study.ledger import TrialLedger
+from jetstudy.study.lock import StudyLock, raise_if_busy
+from jetstudy.study.paths import abandon_study_folder, check_results_dir_in_job
+from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folder, prepare_data,
                            results_folder, write_config)
-from study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
+from jetstudy.study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
                            write_pack_data)
-from study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted, mark_interrupted,
+from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted, mark_interrupted,
                               sigint_restored)
-from study.optuna_story import trial_name
-from study.progress import StudyProgress
-from study.provenance import mark_ended, write_provenance
-from study.raysession import end_session, reap_dead_sessions, record_session
-from study.resources import check_fit, check_local_request
-from study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
-from study.snapshots import TableSnapshots
-from study.tables import write_json, write_table
-from trainables.errors import ConfigError, JetstudyError
-from trainables.loop import TrainSettings, TrialData
-from trainables.trialfiles import state_path
+from jetstudy.study.optuna_story import trial_name
+from jetstudy.study.progress import StudyProgress
+from jetstudy.study.provenance import mark_ended, write_provenance
+from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
+from jetstudy.study.resources import check_fit, check_local_request
+from jetstudy.study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
+from jetstudy.study.snapshots import TableSnapshots
+from jetstudy.study.tables import write_json, write_table
+from jetstudy.trainables.errors import ConfigError, JetstudyError
+from jetstudy.trainables.loop import TrainSettings, TrialData
+from jetstudy.trainables.trialfiles import state_path
 
 __all__ = ["StudyOutcome", "run_study", "train_settings"]
 
@@ -85,7 +85,7 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
     kwargs: dict[str, Any] = {"log_to_driver": verbose,
                               "logging_level": logging.INFO if verbose else logging.ERROR}
     if cfg.resources.address:
-        from study.connect import connect
+        from jetstudy.study.connect import connect
 
         connect(cfg.resources.address, **kwargs)  # a deadline and one clear error
     else:
@@ -105,7 +105,7 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
-    from trainables.trial import run_trial
+    from jetstudy.trainables.trial import run_trial
 
     if packs:
         trainable = packed_trainable(cfg, packs, str(folder / "trials"))
@@ -121,7 +121,7 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
         # the pickled callbacks point at the dead driver's terminal: use this run's
         tuner._local_tuner.get_run_config().callbacks = callbacks
         # and the pickled search settings are the first run's: use this run's
-        from study.resume import resumed_search
+        from jetstudy.study.resume import resumed_search
 
         tune_config = tuner._local_tuner._tune_config
         tune_config.search_alg = resumed_search(tune_config.search_alg, cfg)
@@ -161,9 +161,9 @@ def _set_aside_orphans(folder: Path) -> None:
 
 def _best_trial(trials: pd.DataFrame, cfg: StudyConfig) -> str | None:
     """The trial with the best value of the search metric at any epoch (failed ones excluded):
-    the report's rule (``analysis.summary.best_trial``), so both name the same trial."""
-    from analysis.errors import AnalysisError
-    from analysis.summary import best_trial
+    the report's rule (``jetstudy.analysis.summary.best_trial``), so both name the same trial."""
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.summary import best_trial
 
     try:
         return str(best_trial(trials, cfg.search.metric, cfg.mode == "max")["trial_id"])
@@ -173,8 +173,8 @@ def _best_trial(trials: pd.DataFrame, cfg: StudyConfig) -> str | None:
 
 def _saved_config(cfg: StudyConfig, folder: Path) -> StudyConfig:
     """On resume the study continues as it was configured: only how much is left to run and
-    where it runs may change (:mod:`study.resume`); any other difference is an error."""
-    from study.resume import config_for_resume
+    where it runs may change (:mod:`jetstudy.study.resume`); any other difference is an error."""
+    from jetstudy.study.resume import config_for_resume
 
     return config_for_resume(cfg, folder)
 
@@ -186,7 +186,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
 
     ``progress`` receives the one-line status whenever it changes; ``callbacks`` are extra
     Ray Tune callbacks (they must live in importable modules). The driver holds the study's
-    lock (:mod:`study.lock`) throughout: a second driver on the same study is refused.
+    lock (:mod:`jetstudy.study.lock`) throughout: a second driver on the same study is refused.
     """
     if resume and cfg.storage.name is None:
         raise ConfigError("--resume needs storage.name: the name of the study folder to "
@@ -238,7 +238,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
     packs: list = []
     provenance = False
     try:
-        from study.cluster import check_shared_storage
+        from jetstudy.study.cluster import check_shared_storage
 
         if started and not cfg.resources.address:
             record_session(folder)  # so a later run can clean up after a kill -9 of this one
@@ -277,7 +277,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         best = _best_trial(trials, cfg)
         test_metrics = None
         if best is not None:
-            from study.evaluate import BestEpochMismatch, evaluate_best
+            from jetstudy.study.evaluate import BestEpochMismatch, evaluate_best
 
             best_epoch = trials.loc[trials["trial_id"] == best, "best_epoch"].iloc[0]
             try:  # exactly the epoch the table names, or nothing

@@ -14,7 +14,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from trainables.trialfiles import ended_marker
+from jetstudy.trainables.trialfiles import ended_marker
 
 __all__ = ["TrialLedger"]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from trainables.errors import JetstudyError
+from jetstudy.trainables.errors import JetstudyError
 
 __all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LockInfo", "StudyBusy", "StudyLock",
            "read_lock", "raise_if_busy"]

@@ -8,7 +8,7 @@
   ``flops`` (from the trial's epoch log), so a join with the tables goes through the id and
   optuna-dashboard shows the model's size.
 
-:class:`study.searcher.HonestOptunaSearch` calls these; they are plain functions on a trial's
+:class:`jetstudy.study.searcher.HonestOptunaSearch` calls these; they are plain functions on a trial's
 epoch records so they can be tested without Ray.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from trainables.objective import Objective
+from jetstudy.trainables.objective import Objective
 
 __all__ = ["USER_ATTRS", "describe_trial", "with_best_value", "trial_name"]
 

@@ -1,4 +1,4 @@
-"""Packed studies: start the packs (``trainables.pack_server``) and the light trainable.
+"""Packed studies: start the packs (``jetstudy.trainables.pack_server``) and the light trainable.
 
 With ``resources.pack_size`` N > 0, ``ceil(search.max_concurrent / N)`` packs start before
 the trials, each an async Ray actor with ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from study.config import StudyConfig
-from study.tables import write_atomic
-from trainables.loop import TrainSettings, TrialData
+from jetstudy.study.config import StudyConfig
+from jetstudy.study.tables import write_atomic
+from jetstudy.trainables.loop import TrainSettings, TrialData
 
 __all__ = ["PACKED_TRIAL_CPUS", "PACK_DATA", "pack_name", "pack_shape", "write_pack_data",
            "start_packs", "packed_trainable", "pack_stats"]
@@ -68,7 +68,7 @@ def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> l
     restart one that died (on another node, if its own is gone) from its arguments alone."""
     import ray
 
-    from trainables.pack_server import PackServer
+    from jetstudy.trainables.pack_server import PackServer
 
     r = cfg.resources
     count = math.ceil(cfg.search.max_concurrent / r.pack_size)
@@ -88,7 +88,7 @@ def packed_trainable(cfg: StudyConfig, packs: list[Any], state_dir: str) -> Any:
     """The Tune trainable of a packed study (resources set)."""
     from ray import tune
 
-    from trainables.packed_trial import run_packed_trial
+    from jetstudy.trainables.packed_trial import run_packed_trial
 
     return tune.with_resources(
         tune.with_parameters(run_packed_trial, servers=packs, state_dir=state_dir,

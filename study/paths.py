@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from trainables.errors import ConfigError
+from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["STUDY_MARK", "study_folder", "in_ray_job", "check_results_dir_in_job", "inside", "claim_study_folder", "abandon_study_folder",
            "FileRecord"]
@@ -138,7 +138,7 @@ class FileRecord:
 
     def record(self, names: Iterable[str], **info: Any) -> None:
         """Write the manifest: ``names`` (plain file names in the folder) and ``info``."""
-        from study.tables import write_text
+        from jetstudy.study.tables import write_text
 
         self.folder.mkdir(parents=True, exist_ok=True)
         listed = sorted({*self.names, *names})

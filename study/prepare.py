@@ -1,9 +1,9 @@
 """Everything before the first trial: the results folder, the data, the splits.
 
 Bad data fails here, before Ray starts, with one message naming the file, the problem and the
-fix (raised by :mod:`trainables.data`). The scaler and a data summary are written next to the
+fix (raised by :mod:`jetstudy.trainables.data`). The scaler and a data summary are written next to the
 results so the analysis and anyone reusing the model standardise the same way, and the
-reference losses (:mod:`study.reference`) so the analysis can judge the trials' losses.
+reference losses (:mod:`jetstudy.study.reference`) so the analysis can judge the trials' losses.
 """
 
 from __future__ import annotations
@@ -14,14 +14,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from study.config import StudyConfig
-from study.paths import FileRecord, claim_study_folder, inside, study_folder
-from study.reference import REFERENCE_FILE, reference_numbers
-from study.tables import write_json, write_text
-from trainables.data import JetSplits, load_jets, split_jets
-from trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
-from trainables.errors import ConfigError, JetstudyError
-from trainables.synth import GENERATOR_VERSION, synthetic_mark, write_synthetic
+from jetstudy.study.config import StudyConfig
+from jetstudy.study.paths import FileRecord, claim_study_folder, inside, study_folder
+from jetstudy.study.reference import REFERENCE_FILE, reference_numbers
+from jetstudy.study.tables import write_json, write_text
+from jetstudy.trainables.data import JetSplits, load_jets, split_jets
+from jetstudy.trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
+from jetstudy.trainables.errors import ConfigError, JetstudyError
+from jetstudy.trainables.synth import GENERATOR_VERSION, synthetic_mark, write_synthetic
 
 __all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData",
            "check_checkpoints", "training_ranges", "synthetic_names"]
@@ -37,7 +37,7 @@ def results_folder(cfg: StudyConfig) -> Path:
 
 def check_folder(folder: Path, resume: bool) -> list[Path]:
     """Refuse to mix two studies in one folder, to resume one that is not there, or to write
-    into a folder of the user's; then claim the folder (:func:`study.paths.claim_study_folder`).
+    into a folder of the user's; then claim the folder (:func:`jetstudy.study.paths.claim_study_folder`).
     Returns the folders this call created (empty: none; see ``claim_study_folder``)."""
     existing = folder / "config.yaml"
     if resume and not existing.is_file():

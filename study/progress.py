@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 from ray.tune import Callback
 
-from trainables.objective import Objective
+from jetstudy.trainables.objective import Objective
 
 __all__ = ["ProgressCounts", "StudyProgress", "format_duration"]
 

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from study.tables import write_json
+from jetstudy.study.tables import write_json
 
 __all__ = ["PROVENANCE", "collect", "write_provenance", "mark_ended"]
 

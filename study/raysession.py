@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from study.lock import _boot_id, _pid_alive, _process_start
+from jetstudy.study.lock import _boot_id, _pid_alive, _process_start
 
 __all__ = ["RECORD", "record_session", "forget_session", "end_session", "session_pids",
            "reap_dead_session", "reap_dead_sessions"]
@@ -76,7 +76,7 @@ def record_session(folder: Path) -> None:
         "processes": [{"pid": pid, "start": _process_start(pid)} for pid in sorted(set(pids))],
         "written": time.time(),
     }
-    from study.tables import write_text
+    from jetstudy.study.tables import write_text
 
     write_text(json.dumps(record, indent=1) + "\n", folder / RECORD)
 

@@ -3,7 +3,7 @@
 * ``prior_entropy``: the cross-entropy (nats) of always predicting the training split's class
   frequencies; a model no better than that has learnt nothing from the jets.
 * on synthetic data, the Bayes-optimal classifier (the generator's exact posterior,
-  :func:`trainables.synth.bayes_posterior`) on the validation jets: ``bayes_val_loss`` (with
+  :func:`jetstudy.trainables.synth.bayes_posterior`) on the validation jets: ``bayes_val_loss`` (with
   its standard error ``bayes_val_loss_se``, per-jet spread / sqrt(n)) and ``bayes_val_acc``:
   the lowest validation loss and best accuracy any tagger can reach on these very jets;
   and on the training jets ``bayes_train_loss`` (``bayes_train_loss_se``): the regime rules
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from trainables.data import JetSplits
-from trainables.schema import CLASSES
-from trainables.synth import bayes_posterior
+from jetstudy.trainables.data import JetSplits
+from jetstudy.trainables.schema import CLASSES
+from jetstudy.trainables.synth import bayes_posterior
 
 __all__ = ["REFERENCE_FILE", "reference_numbers", "prior_entropy", "loss_mean_se"]
 

@@ -3,7 +3,7 @@
 Ray Tune waits, silently and for ever, for resources that no node can give: a trial asking 4
 CPUs on a 2-CPU machine, or a GPU where there is none. So once Ray is up, :func:`check_fit`
 compares what one trial (or, in a packed study, one pack) asks with the nodes the cluster has
-and can add, and raises one :class:`~trainables.errors.ConfigError` naming the field, the value,
+and can add, and raises one :class:`~jetstudy.trainables.errors.ConfigError` naming the field, the value,
 what the cluster has and the fix.
 
 The nodes it may add: an autoscaling cluster started by ``ray up`` lists its node types in
@@ -27,9 +27,9 @@ from dataclasses import dataclass
 
 import yaml
 
-from study.config import StudyConfig
-from study.packing import PACKED_TRIAL_CPUS
-from trainables.errors import ConfigError
+from jetstudy.study.config import StudyConfig
+from jetstudy.study.packing import PACKED_TRIAL_CPUS
+from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["SKIP_ENV", "NodeShape", "cluster_shapes", "check_fit", "check_local_request",
            "check_request"]

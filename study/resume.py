@@ -21,8 +21,8 @@ from typing import Any
 
 from ray.tune.search import SearchGenerator
 
-from study.config import SECTIONS, StudyConfig, load_config
-from trainables.errors import ConfigError
+from jetstudy.study.config import SECTIONS, StudyConfig, load_config
+from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["MAY_CHANGE", "config_for_resume", "ResumedSearch", "resumed_search"]
 
@@ -38,7 +38,7 @@ def _may_change(section: str, field: str) -> bool:
 
 
 def _show(value: Any) -> str:
-    from study.config import _fmt
+    from jetstudy.study.config import _fmt
 
     return _fmt(value)
 

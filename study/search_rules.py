@@ -1,8 +1,8 @@
 """The rules of the ``search``, ``scheduler`` and ``space`` sections that span fields.
 
-Called by :func:`study.config.from_dict` after each field passed its own check:
+Called by :func:`jetstudy.study.config.from_dict` after each field passed its own check:
 
-- a *scan* (``search.sampler`` grid or sobol, :mod:`study.design`) trains every design point to
+- a *scan* (``search.sampler`` grid or sobol, :mod:`jetstudy.study.design`) trains every design point to
   the end: no ASHA, capacity and regularisation axes only, no ``initial_points``, and a grid's
   ``num_trials`` is its size;
 - ``search.initial_points`` must lie inside the space (each value in its range or choices,
@@ -17,11 +17,11 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
-from study.design import REGULARISERS, grid_size, is_switchable, on_range, scan_axes
-from trainables.errors import ConfigError
+from jetstudy.study.design import REGULARISERS, grid_size, is_switchable, on_range, scan_axes
+from jetstudy.trainables.errors import ConfigError
 
 if TYPE_CHECKING:  # study.config imports this module
-    from study.config import StudyConfig
+    from jetstudy.study.config import StudyConfig
 
 __all__ = ["tpe_startup_trials", "tpe_guided_trials", "config_warnings", "search_checks"]
 

@@ -34,12 +34,12 @@ import optuna
 from ray.tune.search import ConcurrencyLimiter, Searcher
 from ray.tune.search.optuna import OptunaSearch
 
-from study.config import SpaceConfig, StudyConfig
-from study.design import scan_design
-from study.optuna_story import describe_trial, with_best_value
-from study.search_rules import tpe_startup_trials
-from study.space import SpaceFunction, config_size, optuna_params, size_excess
-from trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
+from jetstudy.study.config import SpaceConfig, StudyConfig
+from jetstudy.study.design import scan_design
+from jetstudy.study.optuna_story import describe_trial, with_best_value
+from jetstudy.study.search_rules import tpe_startup_trials
+from jetstudy.study.space import SpaceFunction, config_size, optuna_params, size_excess
+from jetstudy.trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
                                    number_seed, read_epochs)
 
 __all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "optuna_storage",
@@ -233,7 +233,7 @@ class HonestOptunaSearch(OptunaSearch):
     def _last_and_best(self, trial_id: str, result: dict, epochs: int) -> dict:
         """A trial ends: its last epoch becomes an intermediate value (Tune does not forward
         the result a trial ends on), and the result is returned with the best epoch's value,
-        what Optuna is told (:mod:`study.optuna_story`: the tables rank by the best epoch)."""
+        what Optuna is told (:mod:`jetstudy.study.optuna_story`: the tables rank by the best epoch)."""
         records = read_epochs(self.state_dir, trial_id) if self.state_dir else []
         self._describe(trial_id, records)
         value = result.get(self.metric)
@@ -309,9 +309,9 @@ def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
 
     TPE: ``multivariate=True`` (parameters modelled jointly), ``group=True`` (the conditional
     space split into groups that occur together: each depth's widths are one group, see
-    :mod:`study.space`), ``constant_liar=True`` (running trials count as bad results, so
+    :mod:`jetstudy.study.space`), ``constant_liar=True`` (running trials count as bad results, so
     concurrent proposals spread out instead of piling onto one spot) and
-    ``n_startup_trials`` from :func:`study.search_rules.tpe_startup_trials`. A scan's
+    ``n_startup_trials`` from :func:`jetstudy.study.search_rules.tpe_startup_trials`. A scan's
     trials are all enqueued design points (:func:`make_searcher`); its random sampler is only
     the fallback Optuna requires and never proposes a trial.
     """
@@ -333,7 +333,7 @@ def _tpe(s: Any, cfg: StudyConfig) -> optuna.samplers.TPESampler:
 
 def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
     """Optuna over the config's space (a search: TPE or random, seeded; a scan: its design
-    points, :mod:`study.design`, enqueued in order), at most ``search.max_concurrent`` trials
+    points, :mod:`jetstudy.study.design`, enqueued in order), at most ``search.max_concurrent`` trials
     at a time."""
     s = cfg.search
     if cfg.kind == "scan":

@@ -16,9 +16,9 @@ from typing import Any
 
 from ray.tune import Callback
 
-from study.collect import build_tables, from_live_trials
-from study.config import StudyConfig
-from study.tables import write_table
+from jetstudy.study.collect import build_tables, from_live_trials
+from jetstudy.study.config import StudyConfig
+from jetstudy.study.tables import write_table
 
 __all__ = ["TableSnapshots"]
 

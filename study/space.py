@@ -2,7 +2,7 @@
 
 A *search* (:func:`define_space`) draws depth first, then one width per layer, each named
 for the depth it belongs to (``d3_width_0``, ``d3_width_1``, ``d3_width_2`` for a 3-layer
-net). With grouped multivariate TPE (``study.searcher.make_sampler``: ``multivariate=True,
+net). With grouped multivariate TPE (``jetstudy.study.searcher.make_sampler``: ``multivariate=True,
 group=True``) the widths of each depth form their own parameter group, so TPE learns the
 widths of 3-layer nets jointly, from 3-layer trials only: widths conditioned on depth. The
 trial's config carries them as ``width_0``.. as well, which is what the trainables read.
@@ -12,16 +12,16 @@ dropout linear. A range with ``low == high`` is a constant (no Optuna parameter)
 ``[0, 0]`` switch the penalty off; a range ``[0, x]`` with ``x > 0`` of L1, L2 or dropout lets
 the search switch the term off: a categorical ``<name>_on`` (false: the term is 0), and when on
 the value is drawn from ``[x/1000, x]`` on a log scale (L1, L2) or ``[x/10, x]`` linearly
-(dropout) (``study.design.ON_RANGE``).
+(dropout) (``jetstudy.study.design.ON_RANGE``).
 
 A size limit (``search.max_params``, ``max_flops``, ``max_multiplications``) is enforced on the
-drawn configuration (:func:`size_excess`): the searcher (``study.searcher``) tells Optuna a
+drawn configuration (:func:`size_excess`): the searcher (``jetstudy.study.searcher``) tells Optuna a
 configuration over a limit was pruned before training (with its excess as a constraint value,
 so TPE learns to avoid the region) and draws again; such a configuration is never trained.
-:func:`smallest_size` is the smallest model the space holds (``study.config`` refuses a limit
+:func:`smallest_size` is the smallest model the space holds (``jetstudy.study.config`` refuses a limit
 below it).
 
-A *scan* (:func:`define_scan_space`) asks for the axes of ``study.design`` (``depth``, one
+A *scan* (:func:`define_scan_space`) asks for the axes of ``jetstudy.study.design`` (``depth``, one
 ``width`` for every layer, the varying regularisers); its trials are design points enqueued
 in the Optuna study, so the distributions only have to contain them.
 
@@ -32,8 +32,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from study.config import SpaceConfig
-from study.design import REGULARISERS, is_switchable, on_range, scan_axes, to_config
+from jetstudy.study.config import SpaceConfig
+from jetstudy.study.design import REGULARISERS, is_switchable, on_range, scan_axes, to_config
 
 __all__ = ["define_space", "define_scan_space", "SpaceFunction", "width_param",
            "optuna_params", "config_size", "smallest_size", "size_excess", "size_of_arch"]
@@ -43,9 +43,9 @@ def size_of_arch(widths: tuple[int, ...], activation: str, batch_norm: bool,
                  quantity: str) -> int:
     """``n_params``, ``flops`` or ``multiplications`` (dense multiply-adds per jet: the sum of
     in * out over the Linear layers, half the FLOPs) of the jet tagger with these hidden
-    ``widths`` (:mod:`trainables.model` counts)."""
-    from trainables.model import MLPArch, count_flops, count_params
-    from trainables.schema import CLASSES, HLF_FEATURES
+    ``widths`` (:mod:`jetstudy.trainables.model` counts)."""
+    from jetstudy.trainables.model import MLPArch, count_flops, count_params
+    from jetstudy.trainables.schema import CLASSES, HLF_FEATURES
 
     arch = MLPArch(n_inputs=len(HLF_FEATURES), widths=tuple(int(w) for w in widths),
                    n_classes=len(CLASSES), activation=activation, batch_norm=bool(batch_norm))
@@ -143,7 +143,7 @@ def define_space(space: SpaceConfig, trial: Any) -> dict[str, Any]:
 
 def define_scan_space(space: SpaceConfig, trial: Any) -> dict[str, Any]:
     """Ask ``trial`` for a scan's axes (``depth``, ``width``, the varying regularisers);
-    returns the trial's full config (``study.design.to_config``)."""
+    returns the trial's full config (``jetstudy.study.design.to_config``)."""
     point: dict[str, Any] = {}
     for name in scan_axes(space):
         low, high = getattr(space, name)
@@ -158,7 +158,7 @@ def define_scan_space(space: SpaceConfig, trial: Any) -> dict[str, Any]:
 def optuna_params(space: SpaceConfig, point: dict[str, Any]) -> dict[str, Any]:
     """A configuration written as the user writes it (``search.initial_points``: ``depth``,
     ``width_i``, ``l2: 0`` for off) in the search's Optuna parameter names, for
-    ``Study.enqueue_trial``. The point must be valid (``study.config`` checks it)."""
+    ``Study.enqueue_trial``. The point must be valid (``jetstudy.study.config`` checks it)."""
     depth = point.get("depth", space.depth[0])
     out: dict[str, Any] = {}
     for key, value in point.items():

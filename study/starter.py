@@ -2,7 +2,7 @@
 default config, and a starter ``jetstudy.yaml`` that explains every field.
 
 The example configs live in the repository's top-level ``configs/`` folder; ``pyproject.toml``
-maps that folder into the wheel as the package data ``study/configs`` (so an installed
+maps that folder into the wheel as the package ``jetstudy/configs`` (so an installed
 jetstudy has them too). :func:`example_config` finds them in either place.
 
 >>> print(commented_yaml(load_config(None))[:60])  # doctest: +SKIP
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import yaml
 
-from study.config import SECTIONS, StudyConfig, from_dict, load_config
-from trainables.errors import ConfigError
+from jetstudy.study.config import SECTIONS, StudyConfig, from_dict, load_config
+from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["STARTER_NAME", "STARTER_EXAMPLE", "examples_folder", "example_config",
            "field_comments", "commented_yaml", "write_starter"]
@@ -30,7 +30,7 @@ STARTER_EXAMPLE = "dryrun"
 
 _FIELD = re.compile(r"^\s+(\w+)\s*:")
 
-#: What the fields without a comment of their own in :mod:`study.config` mean (the README's
+#: What the fields without a comment of their own in :mod:`jetstudy.study.config` mean (the README's
 #: words).
 _NOTES: dict[str, str] = {
     "data.synthetic_seed": "seed of the synthetic-jet generator",
@@ -54,11 +54,8 @@ _NOTES: dict[str, str] = {
 
 
 def examples_folder() -> Path:
-    """Where the example configs are: ``study/configs`` in an installed wheel, else the
-    checkout's ``configs/``."""
-    packaged = Path(__file__).resolve().parent / "configs"
-    if packaged.is_dir():
-        return packaged
+    """Where the example configs are: ``jetstudy/configs`` beside this package in an installed
+    wheel, the checkout's top-level ``configs/`` in a clone (the same relative place)."""
     return Path(__file__).resolve().parent.parent / "configs"
 
 
@@ -74,7 +71,7 @@ def example_config(name: str) -> Path:
 
 
 def field_comments(section: type) -> dict[str, str]:
-    """Field name -> the comment written above it in :mod:`study.config` (the field's "why"),
+    """Field name -> the comment written above it in :mod:`jetstudy.study.config` (the field's "why"),
     empty where there is none."""
     comments: dict[str, str] = {}
     pending: list[str] = []
@@ -98,7 +95,7 @@ def _value(value: object) -> str:
 
 def commented_yaml(cfg: StudyConfig, header: str = "") -> str:
     """``cfg`` as YAML, every field with the comment that explains it; it loads back into
-    the same config (:func:`study.config.load_config`)."""
+    the same config (:func:`jetstudy.study.config.load_config`)."""
     lines = [f"# {h}" if h else "#" for h in header.splitlines()]
     plain = cfg.to_dict()
     for name, section in SECTIONS.items():

@@ -3,7 +3,7 @@
 The columns are the contract with :mod:`analysis` (``docs/results_layout.md``). Tables are
 built from plain per-epoch records, so the same code serves the final tables (from Ray Tune's
 result grid) and live snapshots (from the progress callback). Files are written atomically
-(:func:`trainables.atomic.write_atomic`, with the user's umask): a reader, or an interrupted run, never sees half a table.
+(:func:`jetstudy.trainables.atomic.write_atomic`, with the user's umask): a reader, or an interrupted run, never sees half a table.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from trainables.atomic import write_atomic  # the one atomic writer (re-exported)
-from trainables.objective import Objective
+from jetstudy.trainables.atomic import write_atomic  # the one atomic writer (re-exported)
+from jetstudy.trainables.objective import Objective
 
 __all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "trial_row", "trials_frame",
            "epochs_frame", "write_table", "write_parquet", "write_atomic", "write_json",

@@ -9,11 +9,11 @@ from typing import Any, Callable
 import pandas as pd
 import pytest
 
-from study.config import StudyConfig, from_dict
+from jetstudy.study.config import StudyConfig, from_dict
 
-from trainables.data import Standardiser
-from trainables.loop import TrialData
-from trainables.synth import sample_jets
+from jetstudy.trainables.data import Standardiser
+from jetstudy.trainables.loop import TrialData
+from jetstudy.trainables.synth import sample_jets
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -42,7 +42,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
     """Call ``write(tmp)`` on a temporary file beside ``path``, give it the umask's mode, then
     rename it into place. The temporary's name is unique and starts with ``tmp_prefix``
     (default ``.<name>.``), or is exactly ``tmp_name`` where a caller records it beforehand
-    (one writer at a time, e.g. the synthetic jets of ``study.prepare``).
+    (one writer at a time, e.g. the synthetic jets of ``jetstudy.study.prepare``).
 
     >>> write_atomic(folder / "x.json", lambda tmp: Path(tmp).write_text("{}"))
     """

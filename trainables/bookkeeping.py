@@ -1,7 +1,7 @@
 """A trial's epoch bookkeeping: its best epoch, when to checkpoint, when it has converged.
 
-The self-training loop (:func:`trainables.loop.fit`) and the pack
-(:class:`trainables.pack_server.PackServer`) both keep one :class:`EpochBook` per trial and ask
+The self-training loop (:func:`jetstudy.trainables.loop.fit`) and the pack
+(:class:`jetstudy.trainables.pack_server.PackServer`) both keep one :class:`EpochBook` per trial and ask
 it after each epoch; so both decide "better", "checkpoint due" and "converged" the same way.
 Torch-free: the weights themselves stay with the caller.
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from trainables.objective import Objective
+from jetstudy.trainables.objective import Objective
 
 __all__ = ["EpochBook", "EpochVerdict"]
 

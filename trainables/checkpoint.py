@@ -3,10 +3,10 @@
 Both are written atomically (a kill never leaves half a file) and hold only tensors and plain
 types, so they load with ``torch.load(..., weights_only=True)``:
 
-* ``state.pt`` (:data:`~trainables.trialfiles.STATE_FILE`): ``trainer`` (``model``,
+* ``state.pt`` (:data:`~jetstudy.trainables.trialfiles.STATE_FILE`): ``trainer`` (``model``,
   ``optimizer``, ``epoch``, and for a self-training trial its RNG states), ``best``
   (``epoch``, ``value``, ``model``), ``arch``, ``elapsed_s``, ``last_metrics``;
-* ``best.pt`` (:data:`~trainables.trialfiles.BEST_FILE`): ``epoch``, ``value``, ``model``
+* ``best.pt`` (:data:`~jetstudy.trainables.trialfiles.BEST_FILE`): ``epoch``, ``value``, ``model``
   (``build_mlp``'s ``state_dict``), ``arch``, rewritten whenever the best epoch improves.
 
 The state carries the best weights too, so a trial resumed from an older state can put
@@ -21,8 +21,8 @@ from typing import Any
 
 import torch
 
-from trainables.atomic import write_atomic
-from trainables.trialfiles import append_epoch, best_path, state_path
+from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.trialfiles import append_epoch, best_path, state_path
 
 __all__ = ["save_state", "load_checkpoint", "save_best", "sync_best", "write_epoch"]
 
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 def save_state(state: dict[str, Any], path: Path) -> None:
     """Atomically replace a checkpoint file. The folder must exist (see
-    :func:`~trainables.trialfiles.trial_folder`)."""
+    :func:`~jetstudy.trainables.trialfiles.trial_folder`)."""
     write_atomic(path, lambda tmp: torch.save(state, tmp))
 
 

@@ -1,4 +1,4 @@
-"""Jet data for a study: read (see :mod:`trainables.formats`), split, standardise.
+"""Jet data for a study: read (see :mod:`jetstudy.trainables.formats`), split, standardise.
 
 The split is deterministic in the seed, so every trial of a study and every later analysis sees
 the same train/validation/test jets; the test split is held out from tuning entirely. The
@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from trainables.errors import ConfigError, DataError
-from trainables.formats import JetTable, load_jets
-from trainables.schema import CLASSES, HLF_FEATURES
+from jetstudy.trainables.errors import ConfigError, DataError
+from jetstudy.trainables.formats import JetTable, load_jets
+from jetstudy.trainables.schema import CLASSES, HLF_FEATURES
 
 __all__ = ["JetTable", "load_jets", "Standardiser", "JetSplits", "split_jets"]
 

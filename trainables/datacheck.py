@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from trainables.errors import DataError
+from jetstudy.trainables.errors import DataError
 
 __all__ = ["HELP", "FLOAT32_MAX", "finite_features", "suffix", "path_problem"]
 

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainables.datacheck import HELP as _HELP
-from trainables.datacheck import finite_features as _finite_features
-from trainables.datacheck import suffix as _suffix
-from trainables.errors import DataError
-from trainables.schema import HLF_FEATURES, OPENML_CLASS_TO_INDEX, OPENML_FEATURES
+from jetstudy.trainables.datacheck import HELP as _HELP
+from jetstudy.trainables.datacheck import finite_features as _finite_features
+from jetstudy.trainables.datacheck import suffix as _suffix
+from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.schema import HLF_FEATURES, OPENML_CLASS_TO_INDEX, OPENML_FEATURES
 
 __all__ = ["read_table"]
 
@@ -169,7 +169,7 @@ def _arff_problem(exc: BaseException, n_names: int) -> str:
 
 def _check_unique(file: str, columns: Sequence[str]) -> None:
     """Each feature and the class once, under one name: a repeated column (or ``zlogz`` beside
-    ``j_zlogz``) is ambiguous, as in HDF5 (``trainables.formats._name_index``)."""
+    ``j_zlogz``) is ambiguous, as in HDF5 (``jetstudy.trainables.formats._name_index``)."""
     twice = []
     for bare, prefixed in zip(OPENML_FEATURES, HLF_FEATURES):
         found = [c for c in columns if c.strip() in (bare, prefixed)]

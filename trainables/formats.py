@@ -2,10 +2,10 @@
 
 Format A is the original HDF5 files (``jets`` + ``jetFeatureNames``), Format B the OpenML table
 ``hls4ml_lhc_jets_hlf`` kept as CSV, Parquet or ARFF (see ``shared/hls4ml_schema.md``). Both
-become the same thing: the 16 high-level features in :data:`~trainables.schema.HLF_FEATURES`
-order and a class index in :data:`~trainables.schema.CLASSES` order. Columns are selected *by
+become the same thing: the 16 high-level features in :data:`~jetstudy.trainables.schema.HLF_FEATURES`
+order and a class index in :data:`~jetstudy.trainables.schema.CLASSES` order. Columns are selected *by
 name*, because files in the wild order them differently, and every problem a user can fix is
-raised as one :class:`~trainables.errors.DataError` naming the file, the problem and the fix.
+raised as one :class:`~jetstudy.trainables.errors.DataError` naming the file, the problem and the fix.
 
 >>> table = load_jets("data/")                      # doctest: +SKIP
 >>> table.x.shape, table.y[:5], table.sources[:1]   # doctest: +SKIP
@@ -26,13 +26,13 @@ from typing import Any
 import h5py
 import numpy as np
 
-from trainables.datacheck import HELP as _HELP
-from trainables.datacheck import finite_features as _finite_features
-from trainables.datacheck import path_problem as _path_problem
-from trainables.datacheck import suffix as _suffix
-from trainables.errors import DataError
-from trainables.format_b import read_table
-from trainables.schema import (
+from jetstudy.trainables.datacheck import HELP as _HELP
+from jetstudy.trainables.datacheck import finite_features as _finite_features
+from jetstudy.trainables.datacheck import path_problem as _path_problem
+from jetstudy.trainables.datacheck import suffix as _suffix
+from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.format_b import read_table
+from jetstudy.trainables.schema import (
     CLASSES,
     HLF_FEATURES,
     LABEL_COLUMNS,
@@ -48,7 +48,7 @@ FORMATS: tuple[str, ...] = ("auto", "hdf5", "table")
 HDF5_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5")
 #: File extensions of Format B (the OpenML table).
 TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq", ".arff")
-#: HDF5 file attribute that marks files written by ``trainables.synth`` (a JSON object string).
+#: HDF5 file attribute that marks files written by ``jetstudy.trainables.synth`` (a JSON object string).
 SYNTHETIC_ATTR = "jetstudy_synthetic"
 
 

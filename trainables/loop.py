@@ -15,8 +15,8 @@ Design choices, all for throughput on tiny models where overheads dominate:
 
 ``fit`` drives epochs and hands each epoch's metrics, a resumable state when one is due and
 the best epoch's weights when they improve to a ``report`` callback; its
-:class:`~trainables.bookkeeping.EpochBook` decides those (as the pack's does), and stops the
-trial when ``patience`` runs out. :mod:`trainables.trial` plugs Ray Tune into that callback.
+:class:`~jetstudy.trainables.bookkeeping.EpochBook` decides those (as the pack's does), and stops the
+trial when ``patience`` runs out. :mod:`jetstudy.trainables.trial` plugs Ray Tune into that callback.
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from trainables.bookkeeping import EpochBook
-from trainables.metrics_torch import roc_auc_ovr_batched
-from trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
-from trainables.objective import Objective
+from jetstudy.trainables.bookkeeping import EpochBook
+from jetstudy.trainables.metrics_torch import roc_auc_ovr_batched
+from jetstudy.trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
+from jetstudy.trainables.objective import Objective
 
 __all__ = ["TrialData", "TrainSettings", "Hyperparams", "hyperparams_from_params", "Trainer",
            "fit", "is_better", "TrialDiverged", "Report",

@@ -1,6 +1,6 @@
 """Classification metrics on the training device, in torch (no host round trip).
 
-The same definitions as :mod:`trainables.metrics` (which stays numpy-only for ``analysis``);
+The same definitions as :mod:`jetstudy.trainables.metrics` (which stays numpy-only for ``analysis``);
 the tests check the two agree exactly.
 """
 
@@ -16,7 +16,7 @@ __all__ = ["roc_auc_ovr_batched"]
 def roc_auc_ovr_batched(probs: torch.Tensor, labels: torch.Tensor,
                         class_counts: Sequence[int]) -> torch.Tensor:
     """One-vs-rest AUC (M, C), float64, of probabilities ``probs`` (M, N, C) of M models on
-    their device: :func:`trainables.metrics.roc_auc_ovr`'s definition (Mann-Whitney, exact
+    their device: :func:`jetstudy.trainables.metrics.roc_auc_ovr`'s definition (Mann-Whitney, exact
     ties, NaN for a class absent or everywhere). ``class_counts`` (host ints) spares syncs."""
     n = probs.shape[1]
     out = torch.full(probs.shape[::2], float("nan"), dtype=torch.float64, device=probs.device)

@@ -1,4 +1,4 @@
-"""The words a pack (``trainables.pack_server``) and its trials (``trainables.packed_trial``)
+"""The words a pack (``jetstudy.trainables.pack_server``) and its trials (``jetstudy.trainables.packed_trial``)
 exchange, in one torch-free place both import.
 
 ``register`` answers ``{"status": OK, "epoch": n}``, ``{"status": FULL}`` or

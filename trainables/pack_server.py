@@ -1,18 +1,18 @@
 """A pack: one Ray actor per GPU that trains many trials' models as one computation.
 
-Each Ray Tune trial of a packed study is a light process (``trainables.packed_trial``) that
+Each Ray Tune trial of a packed study is a light process (``jetstudy.trainables.packed_trial``) that
 registers its configuration here and asks for one epoch at a time. The server collects the
 requests that arrive together into a *round* and trains those models as one
-:class:`~trainables.packed.PackedTrainer` call, then evaluates them together: many small MLPs
+:class:`~jetstudy.trainables.packed.PackedTrainer` call, then evaluates them together: many small MLPs
 keep the GPU busy where one alone is bound by kernel launches.
 
-What stays per trial, as with a trial that trains itself (``trainables.trial``):
+What stays per trial, as with a trial that trains itself (``jetstudy.trainables.trial``):
 
 * its own model, Adam state, learning curve and best epoch (an
-  :class:`~trainables.bookkeeping.EpochBook`, as ``loop.fit`` keeps; ``patience`` stops it
+  :class:`~jetstudy.trainables.bookkeeping.EpochBook`, as ``loop.fit`` keeps; ``patience`` stops it
   the same way);
 * its own folder: before the trial hears of an epoch, the server writes ``best.pt`` when the
-  best epoch improved (what :func:`study.evaluate.load_best_model` reads), appends the epoch
+  best epoch improved (what :func:`jetstudy.study.evaluate.load_best_model` reads), appends the epoch
   to ``epochs.jsonl`` and writes ``state.pt`` when one is due (the layout ``Trainer`` reads),
   so a restarted trial (worker lost, driver resumed) continues from it, here or on another
   pack;
@@ -40,14 +40,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from trainables.bookkeeping import EpochBook
-from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
-from trainables.device import pick_device, set_matmul_precision
-from trainables.loop import TrainSettings, TrialData, arch_from_params, epoch_book
-from trainables.model import count_flops, count_params
-from trainables.packed import PackedTrainer
-from trainables.pack_protocol import NO_SLOT
-from trainables.trialfiles import best_path, has_ended, seed_for, state_path
+from jetstudy.trainables.bookkeeping import EpochBook
+from jetstudy.trainables.checkpoint import load_checkpoint, sync_best, write_epoch
+from jetstudy.trainables.device import pick_device, set_matmul_precision
+from jetstudy.trainables.loop import TrainSettings, TrialData, arch_from_params, epoch_book
+from jetstudy.trainables.model import count_flops, count_params
+from jetstudy.trainables.packed import PackedTrainer
+from jetstudy.trainables.pack_protocol import NO_SLOT
+from jetstudy.trainables.trialfiles import best_path, has_ended, seed_for, state_path
 
 __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
 
@@ -85,7 +85,7 @@ class PackServer:
                  gather_bounds_s: tuple[float, float] = GATHER_BOUNDS_S,
                  groups: int = 1, graphs: bool = True) -> None:
         """``data``: the jets, or an ``.npz`` file of :class:`TrialData`'s fields (what
-        ``study.packing`` passes, so that Ray can restart a pack from its arguments).
+        ``jetstudy.study.packing`` passes, so that Ray can restart a pack from its arguments).
         ``groups``: a round's models train in up to this many calls of similar size
         (:meth:`PackedTrainer.groups`). ``graphs``: on CUDA, replay each call's training
         step as a CUDA graph (``PackedTrainer(graphs=True)``)."""
@@ -156,7 +156,7 @@ class PackServer:
 
     async def next_epoch(self, trial_id: str) -> dict[str, Any]:
         """Train the trial's model one more epoch (in the next round) and return the epoch's
-        metrics, as ``trainables.loop.fit`` reports them (its files are written first); or
+        metrics, as ``jetstudy.trainables.loop.fit`` reports them (its files are written first); or
         ``{"status": "no_slot", "why": ...}`` for a trial this pack does not know."""
         self._start()
         member = self.members.get(trial_id)

@@ -22,7 +22,7 @@ Parameters live layer-major in flat buffers (each layer's ``(models, out, in)`` 
 contiguous), so Adam and the penalties are a dozen element-wise kernels per step at any depth.
 With ``trim`` a call pads only to its own slots' deepest model and, layer by layer, their widest
 state (rounded up to 8): callers that group similar models per call waste less arithmetic. Batch norm and PReLU are not supported
-(``add`` raises ``ValueError``; train those with :class:`~trainables.loop.Trainer`).
+(``add`` raises ``ValueError``; train those with :class:`~jetstudy.trainables.loop.Trainer`).
 
 >>> pt = PackedTrainer(data, settings, torch.device("cuda"), max_depth=6, max_width=256,
 ...                    capacity=64)                                            # doctest: +SKIP
@@ -42,11 +42,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from trainables.loop import (Hyperparams, TrainSettings, TrialData, arch_from_params,
+from jetstudy.trainables.loop import (Hyperparams, TrainSettings, TrialData, arch_from_params,
                              hyperparams_from_params, loss_mean_se)
-from trainables.metrics_torch import roc_auc_ovr_batched
-from trainables.model import MLPArch, build_mlp
-from trainables.packed_graph import replay_steps
+from jetstudy.trainables.metrics_torch import roc_auc_ovr_batched
+from jetstudy.trainables.model import MLPArch, build_mlp
+from jetstudy.trainables.packed_graph import replay_steps
 
 __all__ = ["PackedTrainer", "PACKED_ACTIVATIONS"]
 
@@ -134,7 +134,7 @@ class PackedTrainer:
     def add(self, params: dict[str, Any], seed: int) -> int:
         """Put a new model in the lowest free slot, initialised exactly as ``build_mlp(arch)``
         after ``torch.manual_seed(seed)`` (as ``Trainer`` does; the global RNG is left as it
-        was); ``params`` as :func:`~trainables.loop.arch_from_params` takes, plus ``lr``,
+        was); ``params`` as :func:`~jetstudy.trainables.loop.arch_from_params` takes, plus ``lr``,
         ``l1``, ``l2``. Returns the slot."""
         arch = arch_from_params(params, n_inputs=self.n_inputs, n_classes=self.n_classes)
         hp = hyperparams_from_params(params)

@@ -1,6 +1,6 @@
 """The Ray Tune function trainable of a packed study: a light process per trial.
 
-The trial's model trains on a pack (:class:`~trainables.pack_server.PackServer`, one per
+The trial's model trains on a pack (:class:`~jetstudy.trainables.pack_server.PackServer`, one per
 GPU); this process registers the configuration, asks for one epoch at a time, and reports
 each epoch to Tune, which waits for the scheduler's decision before letting it ask for the
 next (Tune runs function trainables with synchronous reporting). It imports neither torch nor
@@ -20,8 +20,8 @@ import ray
 from ray import tune
 from ray.exceptions import RayActorError
 
-from trainables.pack_protocol import NO_SLOT
-from trainables.trialfiles import for_tune, trial_folder
+from jetstudy.trainables.pack_protocol import NO_SLOT
+from jetstudy.trainables.trialfiles import for_tune, trial_folder
 
 __all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S"]
 

@@ -43,9 +43,9 @@ import h5py
 import numpy as np
 from scipy.special import expit, log_ndtr, logit, logsumexp
 
-from trainables.atomic import write_atomic
-from trainables.errors import DataError
-from trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PARTICLE_FEATURE_NAMES
+from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PARTICLE_FEATURE_NAMES
 
 __all__ = [
     "GENERATOR_VERSION", "sample_jets", "make_jet_table", "write_synthetic", "bayes_posterior",

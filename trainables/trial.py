@@ -1,6 +1,6 @@
 """The Ray Tune function trainable: the only place in ``trainables`` that talks to Ray.
 
-It picks the device Ray gave the trial, builds a :class:`~trainables.loop.Trainer`, resumes
+It picks the device Ray gave the trial, builds a :class:`~jetstudy.trainables.loop.Trainer`, resumes
 from the trial's own checkpoint if there is one, and reports each epoch with
 ``ray.tune.report``.
 
@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from ray import tune
 
-from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
-from trainables.device import pick_device, set_matmul_precision
-from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
+from jetstudy.trainables.checkpoint import load_checkpoint, sync_best, write_epoch
+from jetstudy.trainables.device import pick_device, set_matmul_precision
+from jetstudy.trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
                              hyperparams_from_params)
-from trainables.trialfiles import (BEST_FILE, STATE_FILE, for_tune, has_ended, seed_for,
+from jetstudy.trainables.trialfiles import (BEST_FILE, STATE_FILE, for_tune, has_ended, seed_for,
                                    trial_folder)
 
 __all__ = ["run_trial", "pick_device"]

@@ -1,6 +1,6 @@
 """A trial's own folder, ``<results>/<study>/trials/<trial id>/``: names, paths and readers.
 
-Torch-free, so the light trial processes of packed training (``trainables.packed_trial``) and
+Torch-free, so the light trial processes of packed training (``jetstudy.trainables.packed_trial``) and
 the driver's bookkeeping can use it without importing torch.
 """
 
@@ -38,7 +38,7 @@ ENDED_FILE = "ended"
 
 
 #: The config key carrying the trial's seed; the searcher puts it there
-#: (``study.searcher.HonestOptunaSearch.suggest``), so a rerun of a study trains each
+#: (``jetstudy.study.searcher.HonestOptunaSearch.suggest``), so a rerun of a study trains each
 #: configuration from the same initial weights and batch order.
 SEED_KEY = "seed"
 
@@ -74,7 +74,7 @@ def best_path(state_dir: str, trial_id: str) -> Path:
 
 
 def ended_marker(state_dir: str, trial_id: str) -> Path:
-    """Written by the driver when Tune has finished a trial (see ``study.ledger``)."""
+    """Written by the driver when Tune has finished a trial (see ``jetstudy.study.ledger``)."""
     return Path(state_dir) / trial_id / ENDED_FILE
 
 

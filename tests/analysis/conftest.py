@@ -23,8 +23,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from trainables.metrics import accuracy, log_loss, roc_auc_ovr
-from trainables.schema import CLASSES
+from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
+from jetstudy.trainables.schema import CLASSES
 
 N_FEATURES = 16
 MAX_DEPTH = 6

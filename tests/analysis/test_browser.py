@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report import FIGURE_FILES, write_report
+from jetstudy.analysis.report import FIGURE_FILES, write_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PROBE = ("<script>window.addEventListener('load', function () {"

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.complexity import complexity_curve
-from analysis.errors import AnalysisError
+from jetstudy.analysis.complexity import complexity_curve
+from jetstudy.analysis.errors import AnalysisError
 
 
 def _tables(statuses: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from analysis.curves import select_learning_curves
-from analysis.regimes import classify_regimes
+from jetstudy.analysis.curves import select_learning_curves
+from jetstudy.analysis.regimes import classify_regimes
 
 
 def test_best_first_then_each_regime_without_repeats(make_study):
@@ -43,7 +43,7 @@ def test_longest_curves_are_preferred_within_a_regime(make_study):
 
 
 def test_learning_curves_show_the_reference_loss(make_study):
-    from analysis import plots
+    from jetstudy.analysis import plots
 
     trials, epochs = make_study(n_trials=20, seed=0)
     regimes = classify_regimes(trials, epochs)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from analysis.errors import AnalysisError
-from analysis.importance import EVALUATORS, hyperparameter_importance, search_distributions
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.importance import EVALUATORS, hyperparameter_importance, search_distributions
 
 SPACE = {"depth": [1, 6], "width": [8, 256], "dropout": [0.0, 0.5], "l1": [1e-7, 1e-3],
          "l2": [0.0, 0.0], "lr": [1e-4, 1e-2], "activations": ["relu"]}

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from scipy.stats import binom
 
-from analysis.intervals import (ONE_SIGMA, binomial_se, bootstrap_replicates, clopper_pearson,
+from jetstudy.analysis.intervals import (ONE_SIGMA, binomial_se, bootstrap_replicates, clopper_pearson,
                                 format_efficiency, format_error, format_interval,
                                 format_rejection, hanley_mcneil_se, rejection_interval,
                                 round_error, weighted_auc)
-from trainables.metrics import accuracy, roc_auc
+from jetstudy.trainables.metrics import accuracy, roc_auc
 
 
 def _coverage(n: int, p: float, cl: float = ONE_SIGMA) -> float:

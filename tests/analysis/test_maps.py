@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisError
-from analysis.maps import bin_values, max_width, min_width, regime_map
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.maps import bin_values, max_width, min_width, regime_map
 
 
 def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisError
-from analysis import pareto
-from analysis.pareto import compute_pareto, pareto_front, pick_notes, score_se, smallest_within
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis import pareto
+from jetstudy.analysis.pareto import compute_pareto, pareto_front, pick_notes, score_se, smallest_within
 
 
 def _df(costs: list[float], scores: list[float]) -> pd.DataFrame:

@@ -16,11 +16,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import load_tables
-from analysis.regimes import assess_regimes, known_reference
-from analysis.report import write_report
-from study.config import from_dict
-from study.launch import run_study
+from jetstudy.analysis import load_tables
+from jetstudy.analysis.regimes import assess_regimes, known_reference
+from jetstudy.analysis.report import write_report
+from jetstudy.study.config import from_dict
+from jetstudy.study.launch import run_study
 
 pytestmark = pytest.mark.slow
 

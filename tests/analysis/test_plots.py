@@ -6,13 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import plots
-from analysis.complexity import complexity_curve
-from analysis.maps import regime_map
-from analysis.pareto import compute_pareto
-from analysis.regimes import classify_regimes
-from analysis.roc import roc_points
-from trainables.schema import CLASSES
+from jetstudy.analysis import plots
+from jetstudy.analysis.complexity import complexity_curve
+from jetstudy.analysis.maps import regime_map
+from jetstudy.analysis.pareto import compute_pareto
+from jetstudy.analysis.regimes import classify_regimes
+from jetstudy.analysis.roc import roc_points
+from jetstudy.trainables.schema import CLASSES
 
 
 @pytest.fixture(scope="module")

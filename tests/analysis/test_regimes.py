@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisError
-from analysis.regimes import (REGIMES, Reference, RegimeThresholds, assess_regimes,
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.regimes import (REGIMES, Reference, RegimeThresholds, assess_regimes,
                               classify_regimes, curve_summary, known_reference)
-from trainables.errors import JetstudyError
+from jetstudy.trainables.errors import JetstudyError
 
 EPOCHS = 10
 LN5 = math.log(5)
@@ -311,7 +311,7 @@ def test_bad_thresholds_are_refused_by_name(field, value):
 
 def test_config_section_mirrors_the_thresholds():
     """``regimes:`` in the study config has every threshold, with the same defaults."""
-    from study.config import RegimesConfig, from_dict
+    from jetstudy.study.config import RegimesConfig, from_dict
 
     cfg = from_dict({"regimes": {"z": 5, "reference_loss": 0.61}}).regimes
     assert isinstance(cfg, RegimesConfig)
@@ -336,8 +336,8 @@ def test_the_report_judges_with_the_studys_config_and_reference(tmp_path, make_s
     """config.yaml's regimes: section and reference.json reach the report's regime table."""
     import copy
 
-    from analysis.sections import ReportState
-    from analysis.tables import load_tables
+    from jetstudy.analysis.sections import ReportState
+    from jetstudy.analysis.tables import load_tables
     from tests.analysis.conftest import CONFIG
 
     trials, epochs = make_study(n_trials=30, seed=0, asha=False)

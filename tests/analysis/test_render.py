@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from analysis.render import Section, format_cell, render_html, render_markdown
+from jetstudy.analysis.render import Section, format_cell, render_html, render_markdown
 
 EVIL = "<script>alert('x')</script> | a & b"
 

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import report as report_module
-from analysis import sections
-from analysis.errors import AnalysisError
-from analysis.report import FIGURE_FILES, ReportOutcome, write_report
-from trainables.errors import JetstudyError
+from jetstudy.analysis import report as report_module
+from jetstudy.analysis import sections
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.report import FIGURE_FILES, ReportOutcome, write_report
+from jetstudy.trainables.errors import JetstudyError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EVIL = "<script>alert('pwned')</script>"

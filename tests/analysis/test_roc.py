@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisError
-from analysis.intervals import clopper_pearson
-from analysis.roc import operating_points, rejection_table, roc_points
-from trainables.schema import CLASSES
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.intervals import clopper_pearson
+from jetstudy.analysis.roc import operating_points, rejection_table, roc_points
+from jetstudy.trainables.schema import CLASSES
 
 
 def _perfect(n_per_class: int = 4) -> pd.DataFrame:

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisError
-from analysis.references import DUARTE_MLP, MORENO_DNN
-from analysis.roc import rejection_table
-from analysis.summary import (best_trial, common_errors, compare_test_metrics, heldout_metric_values,
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.references import DUARTE_MLP, MORENO_DNN
+from jetstudy.analysis.roc import rejection_table
+from jetstudy.analysis.summary import (best_trial, common_errors, compare_test_metrics, heldout_metric_values,
                               operating_table, regime_counts, status_counts)
-from trainables.schema import CLASSES
+from jetstudy.trainables.schema import CLASSES
 
 TRIALS = pd.DataFrame({
     "trial_id": list("abcde"), "status": ["completed", "stopped", "failed", "running", "failed"],

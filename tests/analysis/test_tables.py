@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.errors import AnalysisError
-from analysis.tables import load_tables, search_metric, validate_trials
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.tables import load_tables, search_metric, validate_trials
 
 
 def test_full_folder_loads_every_input(study_dir):

@@ -212,7 +212,7 @@ def test_gpu_monitor_without_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def test_reference_study_on_cuda(tmp_path: Path) -> None:
     """On CUDA the defaults are the issue's reference study, trials sharing the GPU."""
     from bench.throughput import _parse, jetstudy_config
-    from study.config import SpaceConfig
+    from jetstudy.study.config import SpaceConfig
 
     args = _parse([], cuda=True)
     assert (args.jets, args.trials, args.epochs, args.concurrent) == (1_000_000, 64, 30, 8)

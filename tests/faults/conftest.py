@@ -32,17 +32,17 @@ def jetstudy(*args: str, cwd: Path, env: dict[str, str] | None = None,
     """Run the ``jetstudy`` command line (``python -m study.cli``) in ``cwd``; text output."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_DEDUP_LOGS": "1",
                 "PYTHONUNBUFFERED": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "study.cli", *map(str, args)], cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "jetstudy.study.cli", *map(str, args)], cwd=cwd,
                           env=full_env, capture_output=True, text=True, timeout=timeout)
 
 
 def jetstudy_here(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """The same command line run in this process (``study.cli.main``, from ``cwd``): for cases
+    """The same command line run in this process (``jetstudy.study.cli.main``, from ``cwd``): for cases
     that stop before any study starts, without paying a fresh interpreter's imports."""
     import contextlib
     import io
 
-    from study.cli import main
+    from jetstudy.study.cli import main
 
     out, err, here = io.StringIO(), io.StringIO(), os.getcwd()
     try:

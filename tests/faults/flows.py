@@ -35,7 +35,7 @@ class Driver:
 
     def __init__(self, args: list[str], cwd: Path) -> None:
         env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "study.cli", *args], cwd=cwd,
+        self.proc = subprocess.Popen([sys.executable, "-m", "jetstudy.study.cli", *args], cwd=cwd,
                                      env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, start_new_session=True)
 
@@ -67,7 +67,7 @@ def read_record(folder: Path) -> dict[str, Any]:
 def recorded_alive(record: dict[str, Any]) -> list[int]:
     """Recorded Ray processes still running (same pid and start time), plus any process
     carrying the record's Ray node id."""
-    from study.raysession import session_pids
+    from jetstudy.study.raysession import session_pids
 
     return session_pids(record)
 
@@ -149,7 +149,7 @@ def resumed_study(interrupted_study: Interrupted) -> Resumed:
     # a changed study is refused, and touches nothing
     before = checksums(s.folder)
     refused = subprocess.run(
-        [sys.executable, "-m", "study.cli", *resume, "--set", "space.depth=[1, 2]"],
+        [sys.executable, "-m", "jetstudy.study.cli", *resume, "--set", "space.depth=[1, 2]"],
         cwd=s.work, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
         text=True, timeout=120)
     changed = [k for k, v in checksums(s.folder).items() if before.get(k) != v]

@@ -24,8 +24,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from study.lock import _boot_id, _process_start
-from study.raysession import RECORD, reap_dead_session
+from jetstudy.study.lock import _boot_id, _process_start
+from jetstudy.study.raysession import RECORD, reap_dead_session
 from tests.faults.flows import FIRST_RUN_OPTION, MAX_EPOCHS, NAME, recorded_alive
 
 

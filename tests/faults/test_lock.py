@@ -1,4 +1,4 @@
-"""One driver per study: the study lock (``study.lock``), alone and as two ``jetstudy run``."""
+"""One driver per study: the study lock (``jetstudy.study.lock``), alone and as two ``jetstudy run``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from study.lock import LOCK_FILE, STALE_AFTER_S, LockInfo, StudyBusy, StudyLock, read_lock
-from study.paths import claim_study_folder
+from jetstudy.study.lock import LOCK_FILE, STALE_AFTER_S, LockInfo, StudyBusy, StudyLock, read_lock
+from jetstudy.study.paths import claim_study_folder
 from tests.faults.conftest import REPO, jetstudy, jetstudy_here, one_line_error, study_yaml
 
 
@@ -78,7 +78,7 @@ def test_second_run_on_the_same_study_exits_2_naming_the_first(tmp_path: Path) -
     config = study_yaml(work / "s.yaml", "results", "shared-study",
                         scheduler={"type": "fifo", "max_epochs": 3})
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    first = subprocess.Popen([sys.executable, "-m", "study.cli", "run", str(config),
+    first = subprocess.Popen([sys.executable, "-m", "jetstudy.study.cli", "run", str(config),
                               "--no-report"], cwd=work, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     lock = folder / LOCK_FILE

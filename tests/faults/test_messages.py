@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.faults.conftest import checksums, jetstudy, jetstudy_here, one_line_error, study_yaml
-from trainables.schema import HLF_FEATURES, OPENML_FEATURES
+from jetstudy.trainables.schema import HLF_FEATURES, OPENML_FEATURES
 
 REAL = Path(__file__).resolve().parents[1] / "data" / "real_jets_16hlf.csv"
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from study.checks import folder_name_problem
-from study.config import from_dict
-from study.paths import STUDY_MARK, claim_study_folder
-from study.prepare import SYNTHETIC_RECORD, prepare_data
+from jetstudy.study.checks import folder_name_problem
+from jetstudy.study.config import from_dict
+from jetstudy.study.paths import STUDY_MARK, claim_study_folder
+from jetstudy.study.prepare import SYNTHETIC_RECORD, prepare_data
 from tests.faults.conftest import (checksums, jetstudy, jetstudy_here, one_line_error, plant,
                                    study_yaml, unchanged)
-from trainables.errors import ConfigError
+from jetstudy.trainables.errors import ConfigError
 
 AROUND = ("notes.txt", "data/my_real_jets.h5", "results/keep.txt", "results/data/jets.h5")
 

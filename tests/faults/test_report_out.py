@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.report_folder import MANIFEST
+from jetstudy.analysis.report_folder import MANIFEST
 from tests.faults.conftest import (checksums, jetstudy, jetstudy_here, one_line_error, plant,
                                    unchanged)
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from study.config import from_dict
-from study.connect import CONNECT_TIMEOUT_ENV, RayAddress, check_address, parse_address
-from study.resources import NodeShape, _from_bootstrap, check_local_request, check_request
-from trainables.errors import ConfigError
+from jetstudy.study.config import from_dict
+from jetstudy.study.connect import CONNECT_TIMEOUT_ENV, RayAddress, check_address, parse_address
+from jetstudy.study.resources import NodeShape, _from_bootstrap, check_local_request, check_request
+from jetstudy.trainables.errors import ConfigError
 
 from tests.faults.conftest import REPO, jetstudy, one_line_error, study_yaml
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from study.config import from_dict
-from study.resume import config_for_resume
-from trainables.errors import ConfigError
+from jetstudy.study.config import from_dict
+from jetstudy.study.resume import config_for_resume
+from jetstudy.trainables.errors import ConfigError
 
 pytestmark = pytest.mark.slow
 

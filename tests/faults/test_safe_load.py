@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from study.prepare import check_checkpoints
+from jetstudy.study.prepare import check_checkpoints
 from tests.faults.conftest import checksums, jetstudy, one_line_error
-from trainables.errors import JetstudyError
+from jetstudy.trainables.errors import JetstudyError
 
 
 class _Payload:

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from ray import tune
 
-from study.launch import run_study
+from jetstudy.study.launch import run_study
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def test_failing_snapshots_keep_trials_healthy(small_config, tmp_path: Path) -> 
                        scheduler={"type": "fifo", "max_epochs": 2},
                        training={"train_eval_jets": 200})
     blocker = BlockSnapshots(tmp_path / "blocked")
-    collect, logger = Collect(), logging.getLogger("study.snapshots")
+    collect, logger = Collect(), logging.getLogger("jetstudy.study.snapshots")
     logger.addHandler(collect)
     try:
         outcome = run_study(cfg, callbacks=[blocker])

@@ -7,7 +7,7 @@ from pathlib import Path
 import h5py
 import pytest
 
-from study.cli import main
+from jetstudy.study.cli import main
 
 
 def _one_line_error(capsys: pytest.CaptureFixture, code: int) -> str:

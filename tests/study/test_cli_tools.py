@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from study.cli import main
-from study.config import from_dict, load_config
-from study.progress import ProgressCounts, format_duration
-from study.starter import (STARTER_NAME, commented_yaml, example_config, examples_folder,
+from jetstudy.study.cli import main
+from jetstudy.study.config import from_dict, load_config
+from jetstudy.study.progress import ProgressCounts, format_duration
+from jetstudy.study.starter import (STARTER_NAME, commented_yaml, example_config, examples_folder,
                            field_comments)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,8 +50,8 @@ def test_config_of_a_file_with_overrides(capsys, tmp_path: Path) -> None:
 
 
 def test_every_field_has_a_comment() -> None:
-    from study.config import SECTIONS
-    from study.starter import _NOTES
+    from jetstudy.study.config import SECTIONS
+    from jetstudy.study.starter import _NOTES
 
     for name, section in SECTIONS.items():
         comments = field_comments(section)
@@ -116,14 +116,14 @@ def test_the_wheel_carries_the_configs(tmp_path: Path) -> None:
                    capture_output=True)
     (wheel,) = wheels.glob("jetstudy-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert {"study/configs/dryrun.yaml", "study/configs/full.yaml"} <= set(names)
+    assert {"jetstudy/configs/dryrun.yaml", "jetstudy/configs/full.yaml"} <= set(names)
     site = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
                     str(site), str(wheel)], check=True, capture_output=True)
     empty = tmp_path / "empty"
     empty.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
-    code = "import sys, study; from study.cli import main; print(study.__file__); main()"
+    code = "import jetstudy.study.cli as cli; print(cli.__file__); cli.main()"
     done = subprocess.run([sys.executable, "-c", code, "init", "."], cwd=empty, env=env,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from study.checks import Check, Range
-from study.config import (
+from jetstudy.study.checks import Check, Range
+from jetstudy.study.config import (
     SECTIONS,
     SearchConfig,
     StudyConfig,
@@ -23,7 +23,7 @@ from study.config import (
     from_dict,
     load_config,
 )
-from trainables.errors import ConfigError
+from jetstudy.trainables.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

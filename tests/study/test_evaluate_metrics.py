@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from analysis.intervals import binomial_se, hanley_mcneil_se
-from study.evaluate import score_test_split
-from trainables.schema import CLASSES
+from jetstudy.analysis.intervals import binomial_se, hanley_mcneil_se
+from jetstudy.study.evaluate import score_test_split
+from jetstudy.trainables.schema import CLASSES
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:

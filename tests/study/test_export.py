@@ -3,8 +3,8 @@ the study's own probabilities (to 1e-5), for the study's best model its saved te
 
 The study folder is built without Ray, by the same code a study runs: ``prepare_data`` and
 ``write_config`` (synthetic jets, scaler.json with the training ranges), a few trained models
-saved as trials' ``best.pt`` by ``trainables.checkpoint.save_best``, and the best one evaluated
-on the test split by ``study.evaluate.evaluate_best`` (best/model.pt, test_predictions.parquet).
+saved as trials' ``best.pt`` by ``jetstudy.trainables.checkpoint.save_best``, and the best one evaluated
+on the test split by ``jetstudy.study.evaluate.evaluate_best`` (best/model.pt, test_predictions.parquet).
 One model has batch norm with non-trivial running statistics, one PReLU.
 """
 
@@ -21,18 +21,18 @@ import pandas as pd
 import pytest
 import torch
 
-from study.cli import main
-from study.deployable import fold_for_deployment
-from study.evaluate import evaluate_best, load_best_model
-from study.export import MANIFEST, ExportError, export_model
-from study.prepare import prepare_data, write_config
+from jetstudy.study.cli import main
+from jetstudy.study.deployable import fold_for_deployment
+from jetstudy.study.evaluate import evaluate_best, load_best_model
+from jetstudy.study.export import MANIFEST, ExportError, export_model
+from jetstudy.study.prepare import prepare_data, write_config
 from tests.conftest import REAL_JETS, make_small_config
-from trainables.checkpoint import save_best
-from trainables.data import Standardiser, load_jets, split_jets
-from trainables.model import MLPArch, build_mlp
-from trainables.schema import CLASSES, HLF_FEATURES
-from trainables.synth import write_synthetic
-from trainables.trialfiles import append_epoch, best_path, state_path, trial_folder
+from jetstudy.trainables.checkpoint import save_best
+from jetstudy.trainables.data import Standardiser, load_jets, split_jets
+from jetstudy.trainables.model import MLPArch, build_mlp
+from jetstudy.trainables.schema import CLASSES, HLF_FEATURES
+from jetstudy.trainables.synth import write_synthetic
+from jetstudy.trainables.trialfiles import append_epoch, best_path, state_path, trial_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -291,7 +291,7 @@ def test_missing_extra_names_the_pip_command(study, tmp_path: Path,
 def test_export_of_a_real_study_from_the_command_line(tmp_path: Path, capsys) -> None:
     """A real (tiny) Ray study with batch norm and PReLU, then `jetstudy export RESULTS`:
     the files are there and reproduce the study's saved test predictions."""
-    from study.launch import run_study
+    from jetstudy.study.launch import run_study
 
     cfg = make_small_config(tmp_path, "real", data={"synthetic_jets": 3000},
                             space={"activations": ["prelu"], "batch_norm": [True]},

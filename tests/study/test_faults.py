@@ -22,9 +22,9 @@ import pytest
 import yaml
 from ray import tune
 
-from study.cli import EXIT_TRIALS_FAILED, main
-from study.cluster import check_shared_storage
-from study.launch import run_study
+from jetstudy.study.cli import EXIT_TRIALS_FAILED, main
+from jetstudy.study.cluster import check_shared_storage
+from jetstudy.study.launch import run_study
 
 pytestmark = pytest.mark.slow
 

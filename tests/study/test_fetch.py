@@ -17,9 +17,9 @@ from typing import Iterator
 
 import pytest
 
-from study.cli import main
-from study.fetch import RECORD, Source, cache_dir, download, fetch_dataset
-from trainables.errors import DataError
+from jetstudy.study.cli import main
+from jetstudy.study.fetch import RECORD, Source, cache_dir, download, fetch_dataset
+from jetstudy.trainables.errors import DataError
 
 PAYLOAD = bytes(range(256)) * 400  # 100 KiB
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from study.launch import run_study
+from jetstudy.study.launch import run_study
 
 pytestmark = [pytest.mark.gpu, pytest.mark.slow]
 

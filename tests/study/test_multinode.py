@@ -17,9 +17,9 @@ import pandas as pd
 import pytest
 from ray import tune
 
-from study.cluster import check_shared_storage, nodes_missing
-from study.launch import run_study
-from trainables.errors import ConfigError
+from jetstudy.study.cluster import check_shared_storage, nodes_missing
+from jetstudy.study.launch import run_study
+from jetstudy.trainables.errors import ConfigError
 
 pytestmark = pytest.mark.slow
 
@@ -128,7 +128,7 @@ def test_every_node_reports_a_missing_path(cluster, tmp_path: Path) -> None:
 def test_unshared_folder_is_a_config_error(cluster, tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     # A driver whose marker the nodes cannot see: what a private /mnt on the head looks like.
-    import study.cluster as cluster_mod
+    import jetstudy.study.cluster as cluster_mod
 
     real = cluster_mod.nodes_missing
     monkeypatch.setattr(cluster_mod, "nodes_missing", lambda path: real(tmp_path / "elsewhere"))

@@ -13,12 +13,12 @@ import optuna
 import pandas as pd
 import pytest
 
-from analysis.report import write_report
-from study.config import SpaceConfig, from_dict
-from study.launch import run_study
-from study.searcher import OPTUNA_STUDY_NAME, HonestOptunaSearch, optuna_storage
-from study.space import SpaceFunction, config_size, smallest_size
-from trainables.errors import ConfigError
+from jetstudy.analysis.report import write_report
+from jetstudy.study.config import SpaceConfig, from_dict
+from jetstudy.study.launch import run_study
+from jetstudy.study.searcher import OPTUNA_STUDY_NAME, HonestOptunaSearch, optuna_storage
+from jetstudy.study.space import SpaceFunction, config_size, smallest_size
+from jetstudy.trainables.errors import ConfigError
 
 
 @pytest.mark.parametrize(("search", "extra", "message"), [

@@ -17,10 +17,10 @@ import pytest
 import torch
 from ray import tune
 
-from study.launch import run_study
-from study.packing import pack_name
-from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
-from trainables.trialfiles import best_path, read_epochs, state_path
+from jetstudy.study.launch import run_study
+from jetstudy.study.packing import pack_name
+from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from jetstudy.trainables.trialfiles import best_path, read_epochs, state_path
 
 pytestmark = pytest.mark.slow
 

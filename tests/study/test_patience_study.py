@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import torch
 
-from study.launch import run_study
-from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
-from trainables.trialfiles import best_path, read_epochs, state_path
+from jetstudy.study.launch import run_study
+from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from jetstudy.trainables.trialfiles import best_path, read_epochs, state_path
 
 pytestmark = pytest.mark.slow
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from study.config import from_dict
-from study.prepare import prepare_data
+from jetstudy.study.config import from_dict
+from jetstudy.study.prepare import prepare_data
 
 
 def _cfg(n_jets: int, seed: int = 1):
@@ -37,8 +37,8 @@ def test_jets_of_another_generator_version_get_no_bayes_yardstick(tmp_path: Path
 
     import h5py
 
-    from trainables.formats import SYNTHETIC_ATTR
-    from trainables.synth import GENERATOR_VERSION, write_synthetic
+    from jetstudy.trainables.formats import SYNTHETIC_ATTR
+    from jetstudy.trainables.synth import GENERATOR_VERSION, write_synthetic
 
     data = tmp_path / "jets"
     for path in write_synthetic(data, 3000, 1):

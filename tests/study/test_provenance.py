@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from study.provenance import PROVENANCE, git_commit, mark_ended, write_provenance
+from jetstudy.study.provenance import PROVENANCE, git_commit, mark_ended, write_provenance
 
 
 def test_records_versions_commit_host_and_times(tmp_path: Path) -> None:

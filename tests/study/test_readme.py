@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from study.config import SECTIONS, StudyConfig
+from jetstudy.study.config import SECTIONS, StudyConfig
 
 REPO = Path(__file__).resolve().parents[2]
 README = (REPO / "README.md").read_text()

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from study.config import StudyConfig, from_dict
-from study.prepare import prepare_data
-from study.reference import loss_mean_se, prior_entropy, reference_numbers
-from trainables.synth import bayes_posterior
+from jetstudy.study.config import StudyConfig, from_dict
+from jetstudy.study.prepare import prepare_data
+from jetstudy.study.reference import loss_mean_se, prior_entropy, reference_numbers
+from jetstudy.trainables.synth import bayes_posterior
 
 
 def _cfg(n_jets: int) -> StudyConfig:

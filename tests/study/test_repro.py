@@ -3,7 +3,7 @@ and TensorBoard tell the story jetstudy's tables tell (item 5), read from the sa
 Optuna journal (what optuna-dashboard shows), Tune's experiment (``ResultGrid``),
 ``progress.csv`` and the TensorBoard event files.
 
-Each trial's seed comes from ``search.seed`` and its Optuna number (``trainables.trialfiles
+Each trial's seed comes from ``search.seed`` and its Optuna number (``jetstudy.trainables.trialfiles
 .number_seed``), never from Ray's random trial id. With ``search.max_concurrent: 1`` the order
 in which ASHA sees results is fixed too, so the same configurations train the same curves and
 ASHA stops the same trials. (With several trials at a time ASHA's decisions depend on which
@@ -22,10 +22,10 @@ import optuna
 import pandas as pd
 import pytest
 
-from study.launch import run_study
-from study.optuna_story import describe_trial, trial_name, with_best_value
-from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
-from trainables.trialfiles import CONFIG_FILE, SEED_KEY, number_seed
+from jetstudy.study.launch import run_study
+from jetstudy.study.optuna_story import describe_trial, trial_name, with_best_value
+from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from jetstudy.trainables.trialfiles import CONFIG_FILE, SEED_KEY, number_seed
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +118,7 @@ def test_optuna_tells_the_tables_story(study) -> None:
 def test_tune_knows_metric_and_mode(study) -> None:
     from ray import tune
 
-    from trainables.trial import run_trial
+    from jetstudy.trainables.trial import run_trial
 
     folder, trials, _ = study
     grid = tune.Tuner.restore(str(folder / "ray"), run_trial).get_results()

@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ class Driver:
     """``jetstudy run`` in its own process group, so a kill takes Ray's processes with it."""
 
     def __init__(self, config: Path, resume: bool) -> None:
-        cmd = [sys.executable, "-m", "study.cli", "run", str(config), "--no-report"]
+        cmd = [sys.executable, "-m", "jetstudy.study.cli", "run", str(config), "--no-report"]
         self.proc = subprocess.Popen(cmd + (["--resume"] if resume else []), cwd=REPO,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, start_new_session=True)

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from study.collect import build_tables, stop_reason
-from study.config import from_dict
-from study.design import axis_levels, grid_design, grid_size, scan_axes, sobol_design
-from study.launch import train_settings
-from study.searcher import make_searcher
-from trainables.errors import ConfigError
+from jetstudy.study.collect import build_tables, stop_reason
+from jetstudy.study.config import from_dict
+from jetstudy.study.design import axis_levels, grid_design, grid_size, scan_axes, sobol_design
+from jetstudy.study.launch import train_settings
+from jetstudy.study.searcher import make_searcher
+from jetstudy.trainables.errors import ConfigError
 
 SCAN = {"space": {"depth": [1, 3], "width": [4, 256], "l1": [0, 0], "l2": [0, 1e-2],
                   "dropout": [0, 0], "lr": [3e-3, 3e-3]},
@@ -162,7 +162,7 @@ def test_stop_reason_of_an_asha_search(epochs: int, budget: float | None, reason
 
 
 def test_cli_says_which_kind_runs(capsys: pytest.CaptureFixture) -> None:
-    from study.cli import describe_kind, main
+    from jetstudy.study.cli import describe_kind, main
 
     # the folder cannot be made, so the study stops right after the kind line
     code = main(["run", "--set", "storage.results_dir=/proc/no/such",
@@ -186,9 +186,9 @@ def test_lecture_scan_shows_the_bias_variance_picture(tmp_path: Path) -> None:
     trials are good, and no trial is undetermined."""
     import pandas as pd
 
-    from analysis.report import write_report
-    from study.config import load_config
-    from study.launch import run_study
+    from jetstudy.analysis.report import write_report
+    from jetstudy.study.config import load_config
+    from jetstudy.study.launch import run_study
 
     repo = Path(__file__).resolve().parents[2]
     cfg = load_config(repo / "configs" / "lecture.yaml",

@@ -10,10 +10,10 @@ from pathlib import Path
 import optuna
 import pytest
 
-from study.config import from_dict, load_config
-from study.search_rules import tpe_guided_trials, tpe_startup_trials
-from study.searcher import make_sampler, make_searcher
-from study.space import SpaceFunction
+from jetstudy.study.config import from_dict, load_config
+from jetstudy.study.search_rules import tpe_guided_trials, tpe_startup_trials
+from jetstudy.study.searcher import make_sampler, make_searcher
+from jetstudy.study.space import SpaceFunction
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -58,7 +58,7 @@ def test_warning_when_tpe_degenerates_to_random(caplog: pytest.LogCaptureFixture
     assert "search.num_trials to at least" in warning
     path = tmp_path / "c.yaml"
     path.write_text("search: {num_trials: 64, max_concurrent: 64}\n")
-    with caplog.at_level(logging.WARNING, logger="study.config"):
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study.config"):
         load_config(path)
     assert warning in caplog.text
     # the suggested fix silences it
@@ -119,7 +119,7 @@ def test_initial_points_are_enqueued_in_optuna_names(tmp_path: Path) -> None:
 
 
 def _study(folder: Path) -> optuna.Study:
-    from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+    from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 
     return optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from study.connect import _resolve_auto, connect
-from study.launch import run_study
-from study.paths import check_results_dir_in_job, in_ray_job
-from trainables.errors import ConfigError
+from jetstudy.study.connect import _resolve_auto, connect
+from jetstudy.study.launch import run_study
+from jetstudy.study.paths import check_results_dir_in_job, in_ray_job
+from jetstudy.trainables.errors import ConfigError
 
 STRAY = """
 import sys, ray

@@ -10,8 +10,8 @@ import optuna
 import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from study.config import SpaceConfig, from_dict
-from study.space import SpaceFunction, define_space, optuna_params, width_param
+from jetstudy.study.config import SpaceConfig, from_dict
+from jetstudy.study.space import SpaceFunction, define_space, optuna_params, width_param
 
 FLOAT_KNOBS = ("dropout", "l1", "l2", "lr")
 

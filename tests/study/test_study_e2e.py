@@ -18,12 +18,12 @@ import yaml
 
 from ray import tune
 
-from analysis.report import write_report
-from study.cli import main
-from study.config import load_config
-from study.launch import run_study
-from study.searcher import OPTUNA_STUDY_NAME, optuna_storage
-from trainables.errors import JetstudyError
+from jetstudy.analysis.report import write_report
+from jetstudy.study.cli import main
+from jetstudy.study.config import load_config
+from jetstudy.study.launch import run_study
+from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from jetstudy.trainables.errors import JetstudyError
 
 pytestmark = pytest.mark.slow
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from study.tables import write_json, write_table
-from trainables.atomic import current_umask, write_atomic
-from trainables.checkpoint import save_state
+from jetstudy.study.tables import write_json, write_table
+from jetstudy.trainables.atomic import current_umask, write_atomic
+from jetstudy.trainables.checkpoint import save_state
 
 
 @pytest.fixture(params=[0o022, 0o002, 0o077])

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from trainables.bookkeeping import EpochBook, EpochVerdict
-from trainables.objective import Objective
+from jetstudy.trainables.bookkeeping import EpochBook, EpochVerdict
+from jetstudy.trainables.objective import Objective
 
 LOSS = Objective.of("val_loss")
 

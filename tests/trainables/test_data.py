@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trainables.data import JetSplits, JetTable, Standardiser, load_jets, split_jets
-from trainables.errors import ConfigError, DataError
-from trainables.schema import (
+from jetstudy.trainables.data import JetSplits, JetTable, Standardiser, load_jets, split_jets
+from jetstudy.trainables.errors import ConfigError, DataError
+from jetstudy.trainables.schema import (
     CLASSES,
     HLF_FEATURES,
     JET_FEATURE_NAMES,
@@ -536,7 +536,7 @@ def test_standardiser_constant_column_gets_std_one_and_a_warning(
 ) -> None:
     x, _ = make_jets(50)
     x[:, 3] = 0.25
-    with caplog.at_level(logging.WARNING, logger="trainables.data"):
+    with caplog.at_level(logging.WARNING, logger="jetstudy.trainables.data"):
         scaler = Standardiser.fit(x)
     assert scaler.std[3] == 1.0
     assert HLF_FEATURES[3] in caplog.text

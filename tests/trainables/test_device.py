@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from trainables.device import matmul_precision_for, set_matmul_precision
+from jetstudy.trainables.device import matmul_precision_for, set_matmul_precision
 
 
 def test_auto_is_tf32_on_cuda_only() -> None:

@@ -9,14 +9,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from study.evaluate import BestEpochMismatch, load_best_model
-from study.tables import epoch_rows, epochs_frame, trial_row
-from trainables.checkpoint import load_checkpoint, sync_best, write_epoch
-from trainables.loop import (Hyperparams, Trainer, TrainSettings, TrialData, TrialDiverged,
+from jetstudy.study.evaluate import BestEpochMismatch, load_best_model
+from jetstudy.study.tables import epoch_rows, epochs_frame, trial_row
+from jetstudy.trainables.checkpoint import load_checkpoint, sync_best, write_epoch
+from jetstudy.trainables.loop import (Hyperparams, Trainer, TrainSettings, TrialData, TrialDiverged,
                              arch_from_params, fit)
-from trainables.model import MLPArch, weight_matrices
-from trainables.trial import pick_device
-from trainables.trialfiles import best_path, read_epochs, state_path, trial_seed
+from jetstudy.trainables.model import MLPArch, weight_matrices
+from jetstudy.trainables.trial import pick_device
+from jetstudy.trainables.trialfiles import best_path, read_epochs, state_path, trial_seed
 
 CPU = torch.device("cpu")
 PARAMS = {"depth": 2, "width_0": 32, "width_1": 16, "dropout": 0.0, "activation": "relu",
@@ -48,8 +48,8 @@ def test_fit_reports_every_metric_every_epoch(small_trial_data: TrialData) -> No
 
 
 def test_device_metrics_agree_with_the_numpy_definitions(small_trial_data: TrialData) -> None:
-    from trainables.loop import predict_proba
-    from trainables.metrics import accuracy, log_loss, roc_auc_ovr
+    from jetstudy.trainables.loop import predict_proba
+    from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
 
     _, _, trainer = _run(small_trial_data, TrainSettings(max_epochs=1, batch_size=256),
                          arch_from_params(PARAMS), Hyperparams(lr=3e-3))

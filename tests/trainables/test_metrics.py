@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from trainables.metrics import accuracy, log_loss, roc_auc, roc_auc_ovr, roc_curve
+from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc, roc_auc_ovr, roc_curve
 
 N_CLASSES = 5
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainables.model import (
+from jetstudy.trainables.model import (
     ACTIVATION_LAYERS,
     MLPArch,
     build_mlp,

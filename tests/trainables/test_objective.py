@@ -1,4 +1,4 @@
-"""The one rule for "better" (``trainables.objective``) and everything that asks it: the
+"""The one rule for "better" (``jetstudy.trainables.objective``) and everything that asks it: the
 trial loop, the tables, the progress line, the report's best trial and the config."""
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.summary import best_trial
-from analysis.tables import _METRICS
-from study import config as study_config
-from study.progress import ProgressCounts
-from study.tables import epochs_frame, trial_row
-from trainables.loop import is_better
-from trainables.objective import METRIC_MODES, Objective, is_finite_number
+from jetstudy.analysis.summary import best_trial
+from jetstudy.analysis.tables import _METRICS
+from jetstudy.study import config as study_config
+from jetstudy.study.progress import ProgressCounts
+from jetstudy.study.tables import epochs_frame, trial_row
+from jetstudy.trainables.loop import is_better
+from jetstudy.trainables.objective import METRIC_MODES, Objective, is_finite_number
 
 NAN, INF = math.nan, math.inf
 

@@ -1,4 +1,4 @@
-"""The pack (``trainables.pack_server.PackServer``) as a real Ray async actor.
+"""The pack (``jetstudy.trainables.pack_server.PackServer``) as a real Ray async actor.
 
 Ray starts once for the module. Each test gets its own pack and its own trial folder.
 """
@@ -16,14 +16,14 @@ import pytest
 import ray
 import torch
 
-from study.config import PACKABLE_ACTIVATIONS
-from study.evaluate import load_best_model
-from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
+from jetstudy.study.config import PACKABLE_ACTIVATIONS
+from jetstudy.study.evaluate import load_best_model
+from jetstudy.trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
                              hyperparams_from_params)
-from trainables.pack_server import PackServer
-from trainables.packed import PACKED_ACTIVATIONS
-from trainables.checkpoint import load_checkpoint, save_state
-from trainables.trialfiles import (EPOCHS_FILE, best_path, ended_marker, read_epochs,
+from jetstudy.trainables.pack_server import PackServer
+from jetstudy.trainables.packed import PACKED_ACTIVATIONS
+from jetstudy.trainables.checkpoint import load_checkpoint, save_state
+from jetstudy.trainables.trialfiles import (EPOCHS_FILE, best_path, ended_marker, read_epochs,
                                    state_path, trial_seed)
 
 CONFIG = {"depth": 2, "width_0": 16, "width_1": 8, "dropout": 0.0, "l1": 1e-5, "l2": 1e-5,
@@ -273,7 +273,7 @@ def test_a_pack_restarted_by_ray_reloads_the_jets_and_trials_resume(
     """Ray restarts a dead pack from its arguments (the jets' file, not the object store);
     a trial that asks the new pack learns it must register again, and then continues from its
     checkpoint."""
-    from study.packing import write_pack_data
+    from jetstudy.study.packing import write_pack_data
 
     settings = _settings(tmp_path, max_epochs=5)
     data_file = write_pack_data(small_trial_data, tmp_path)

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 import torch
 
-from trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params,
+from jetstudy.trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params,
                              hyperparams_from_params)
-from trainables.metrics import roc_auc_ovr
-from trainables.model import build_mlp
-from trainables.metrics_torch import roc_auc_ovr_batched
-from trainables.packed import PackedTrainer
+from jetstudy.trainables.metrics import roc_auc_ovr
+from jetstudy.trainables.model import build_mlp
+from jetstudy.trainables.metrics_torch import roc_auc_ovr_batched
+from jetstudy.trainables.packed import PackedTrainer
 
 CPU = torch.device("cpu")
 SETTINGS = TrainSettings(max_epochs=2, batch_size=256, train_eval_jets=1000)

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from trainables import synth
-from trainables.errors import DataError
-from trainables.metrics import accuracy
-from trainables.schema import (
+from jetstudy.trainables import synth
+from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.metrics import accuracy
+from jetstudy.trainables.schema import (
     CLASSES,
     HLF_FEATURES,
     JET_FEATURE_NAMES,
