@@ -1,6 +1,7 @@
 """Ctrl-C during a study: Ray Tune's own graceful stop, and an honest record of it.
 
-On the first SIGINT Ray Tune ends its loop, saves the experiment state with the running
+SIGTERM (a batch system's time limit, ``timeout``, ``kill PID``) stops a study the same way
+(:func:`sigterm_as_ctrl_c`). On the first SIGINT Ray Tune ends its loop, saves the experiment state with the running
 trials still *running* (so ``--resume`` continues them from their checkpoints) and then stops
 their workers, marking them finished in memory. :class:`InterruptWatch` wraps Tune's handler
 to learn that the stop happened and which trials it cut short, so the driver can write its
@@ -17,7 +18,7 @@ import signal
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from ray.tune import Callback
 
@@ -25,7 +26,7 @@ from jetstudy.study.collect import Known
 from jetstudy.trainables.trialfiles import read_epochs
 
 __all__ = ["INTERRUPTED", "InterruptWatch", "StudyInterrupted", "mark_interrupted",
-           "sigint_restored"]
+           "reclaim_sigterm", "sigint_restored", "sigterm_as_ctrl_c"]
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,47 @@ def sigint_restored() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+#: the SIGTERM handler :func:`sigterm_as_ctrl_c` installed, while its block runs
+_SIGTERM_HANDLER: list[Callable[[int, Any], None]] = []
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    logger.warning("SIGTERM: stopping the study as on Ctrl-C")
+    handler = signal.getsignal(signal.SIGINT)
+    if callable(handler):
+        handler(signal.SIGINT, frame)
+    else:  # SIGINT ignored (a background job): no graceful stop to ask for
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def sigterm_as_ctrl_c() -> Iterator[None]:
+    """While the block runs, SIGTERM does what Ctrl-C does: the handler SIGINT has at that
+    moment runs (Tune's graceful stop during ``tuner.fit()``, else ``KeyboardInterrupt``), so a
+    study stopped by a batch system's time limit or ``kill PID`` keeps its checkpoints, writes
+    its tables with the cut trials ``interrupted`` and prints the ``--resume`` command. A second
+    SIGTERM, like a second Ctrl-C, skips the clean-up. ``ray.init`` installs Ray's own SIGTERM
+    handler (it logs and exits 15): call :func:`reclaim_sigterm` after it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    _SIGTERM_HANDLER.append(_on_sigterm)
+    try:
+        yield
+    finally:
+        _SIGTERM_HANDLER.pop()
+        signal.signal(signal.SIGTERM, before)
+
+
+def reclaim_sigterm() -> None:
+    """Inside :func:`sigterm_as_ctrl_c`, take SIGTERM back from whatever replaced its handler
+    at the C level since (``ray.init``'s failure-signal handler)."""
+    if _SIGTERM_HANDLER and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _SIGTERM_HANDLER[-1])
 
 
 def mark_interrupted(known: Known, cut_short: set[str], state_dir: str,

@@ -27,21 +27,23 @@ from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folde
                            results_folder, write_config)
 from jetstudy.study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
                            write_pack_data)
-from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted, mark_interrupted,
-                              sigint_restored)
+from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted,
+                                       mark_interrupted, reclaim_sigterm, sigint_restored,
+                                       sigterm_as_ctrl_c)
 from jetstudy.study.optuna_story import trial_name
 from jetstudy.study.progress import StudyProgress
 from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
 from jetstudy.study.resources import check_fit, check_local_request
+from jetstudy.study.settings import train_settings
 from jetstudy.study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
 from jetstudy.study.snapshots import TableSnapshots
 from jetstudy.study.tables import write_json, write_table
 from jetstudy.trainables.errors import ConfigError, JetstudyError
-from jetstudy.trainables.loop import TrainSettings, TrialData
+from jetstudy.trainables.loop import TrialData
 from jetstudy.trainables.trialfiles import state_path
 
-__all__ = ["StudyOutcome", "run_study", "train_settings"]
+__all__ = ["StudyOutcome", "run_study"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,20 +56,6 @@ class StudyOutcome:
 
     def count(self, status: str) -> int:
         return int((self.trials["status"] == status).sum()) if len(self.trials) else 0
-
-
-def train_settings(cfg: StudyConfig, folder: Path) -> TrainSettings:
-    """The study-wide settings every trial trains with."""
-    t = cfg.training
-    return TrainSettings(max_epochs=cfg.scheduler.max_epochs, batch_size=t.batch_size,
-                         optimizer=t.optimizer, train_eval_jets=t.train_eval_jets,
-                         checkpoint_every=t.checkpoint_every, metric=cfg.search.metric,
-                         mode=cfg.mode, seed=cfg.search.seed, device=t.device,
-                         torch_threads=t.torch_threads, state_dir=str(folder / "trials"),
-                         matmul_precision=t.matmul_precision,
-                         # scheduler.type patience: each trial stops by itself (FIFO scheduler)
-                         patience=(cfg.scheduler.patience if cfg.scheduler.type == "patience"
-                                   else None))
 
 
 def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
@@ -92,6 +80,7 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
         # "local": always a fresh Ray of our own, never a cluster another process started
         ray.init(address="local", num_cpus=cfg.resources.num_cpus, include_dashboard=False,
                  **kwargs)
+    reclaim_sigterm()  # ray.init's own SIGTERM handler would exit 15, losing the tables
     return True
 
 
@@ -198,7 +187,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
     raise_if_busy(folder)
     created = check_folder(folder, resume)
     try:
-        with StudyLock(folder):
+        with sigterm_as_ctrl_c(), StudyLock(folder):
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop
         if created:
