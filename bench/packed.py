@@ -38,6 +38,8 @@ import numpy as np
 import torch
 
 from bench import require_positive
+from jetstudy.study.config import from_dict
+from jetstudy.study.settings import train_settings
 from jetstudy.trainables.data import Standardiser
 from jetstudy.trainables.loop import (Trainer, TrainSettings, TrialData, TrialDiverged,
                              arch_from_params, hyperparams_from_params)
@@ -156,12 +158,22 @@ def time_sequential(data: TrialData, settings: TrainSettings, device: torch.devi
             "peak_gpu_mib": _peak_mib(device)}
 
 
+def bench_settings(epochs: int, batch_size: int, seed: int) -> TrainSettings:
+    """A default study's training settings at the bench's size, built as a study builds them
+    (:func:`jetstudy.study.settings.train_settings`). The bench picks the device and TF32
+    (``--tf32``) itself and writes no trial files, so ``device``, ``matmul_precision`` and
+    ``state_dir`` go unused."""
+    cfg = from_dict({"scheduler": {"type": "fifo", "max_epochs": epochs, "grace_period": 1},
+                     "training": {"batch_size": batch_size}, "search": {"seed": seed}})
+    return train_settings(cfg, Path("bench-unused"))
+
+
 def run(models: Sequence[int], jets: int, epochs: int, device: torch.device,
         sequential_cap: int | None, batch_size: int, seed: int,
         groups: Sequence[int] = (1,), graphs: bool = False) -> list[dict[str, Any]]:
     """One result per M in ``models``."""
     data = make_data(jets, seed)
-    settings = TrainSettings(max_epochs=epochs, batch_size=batch_size, seed=seed)
+    settings = bench_settings(epochs, batch_size, seed)
     warm = sample_configs(1, seed + 999)
     time_packed(data, settings, device, warm, 1, seed)
     time_sequential(data, settings, device, warm, 1, seed)

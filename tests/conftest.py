@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from jetstudy.study.config import StudyConfig, from_dict
-
+from jetstudy.study.settings import train_settings
 from jetstudy.trainables.data import Standardiser
-from jetstudy.trainables.loop import TrialData
+from jetstudy.trainables.loop import TrainSettings, TrialData
 from jetstudy.trainables.synth import sample_jets
 
 
@@ -62,6 +62,18 @@ def make_small_config(results_dir: Path, name: str, **sections: dict[str, Any]) 
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value}
     return from_dict(raw)
+
+
+def make_train_settings(folder: Path | str = "unused", **sections: dict[str, Any]) -> TrainSettings:
+    """Training settings built as a study builds them (``jetstudy.study.settings.train_settings``)
+    from the default config, ``sections`` overriding fields section by section, e.g.
+    ``scheduler={"max_epochs": 3}, training={"batch_size": 256}``. The scheduler is FIFO with a
+    grace period of 1 unless given (any ``max_epochs`` is valid); trial files go in
+    ``folder/trials``."""
+    raw: dict[str, dict[str, Any]] = {"scheduler": {"type": "fifo", "grace_period": 1}}
+    for key, value in sections.items():
+        raw[key] = {**raw.get(key, {}), **value}
+    return train_settings(from_dict(raw), Path(folder))
 
 
 @pytest.fixture(scope="session")

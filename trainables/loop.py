@@ -25,7 +25,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -60,23 +60,27 @@ class TrialData:
 
 @dataclass(frozen=True)
 class TrainSettings:
-    """Study-wide training settings (the same for every trial)."""
+    """Study-wide training settings (the same for every trial).
 
-    max_epochs: int
-    batch_size: int = 1024
-    optimizer: str = "adam"
-    train_eval_jets: int | None = None  # None: the eval-mode train_loss uses every training jet
-    checkpoint_every: int = 1            # epochs between resumable states
-    metric: str = "val_loss"
-    mode: str = "min"
-    patience: int | None = None          # stop after this many epochs without improvement
-    seed: int = 0
-    device: str = "auto"
-    torch_threads: int = 1
-    state_dir: str = "trials"      # where each trial keeps its resumable state
-    # torch.set_float32_matmul_precision: "highest" exact fp32; "high" TF32 on recent GPUs
-    matmul_precision: str = "highest"
-    eval_batch_size: int = 65_536  # large: evaluation has no gradients to keep
+    No field has a default: :func:`jetstudy.study.settings.train_settings` builds them from the
+    validated config, whose fields carry the defaults and their reasons (one source).
+    """
+
+    max_epochs: int                   # scheduler.max_epochs
+    batch_size: int                   # training.batch_size
+    optimizer: str                    # training.optimizer
+    train_eval_jets: int | None       # None: the eval-mode train_loss uses every training jet
+    checkpoint_every: int             # epochs between resumable states
+    metric: str                       # search.metric
+    mode: str                         # its direction, "min" or "max"
+    patience: int | None              # stop after this many epochs without improvement
+    seed: int                         # search.seed
+    device: str                       # training.device
+    torch_threads: int                # training.torch_threads
+    state_dir: str                    # where each trial keeps its resumable state
+    matmul_precision: str             # training.matmul_precision (trainables.device)
+    #: not a setting: large, since evaluation keeps no gradients
+    eval_batch_size: ClassVar[int] = 65_536
 
     @property
     def objective(self) -> Objective:

@@ -12,7 +12,7 @@ import pytest
 from jetstudy.study.collect import build_tables, stop_reason
 from jetstudy.study.config import from_dict
 from jetstudy.study.design import axis_levels, grid_design, grid_size, scan_axes, sobol_design
-from jetstudy.study.launch import train_settings
+from jetstudy.study.settings import train_settings
 from jetstudy.study.searcher import make_searcher
 from jetstudy.trainables.errors import ConfigError
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
@@ -17,10 +15,20 @@ from jetstudy.trainables.loop import (Hyperparams, Trainer, TrainSettings, Trial
 from jetstudy.trainables.model import MLPArch, weight_matrices
 from jetstudy.trainables.trial import pick_device
 from jetstudy.trainables.trialfiles import best_path, read_epochs, state_path, trial_seed
+from tests.conftest import make_train_settings
 
 CPU = torch.device("cpu")
 PARAMS = {"depth": 2, "width_0": 32, "width_1": 16, "dropout": 0.0, "activation": "relu",
           "batch_norm": False}
+
+
+def _settings(max_epochs: int, folder: object = "unused", patience: int | None = None,
+              metric: str = "val_loss", **training: object) -> TrainSettings:
+    """The config's training settings (the one constructor) with these fields set."""
+    scheduler = {"max_epochs": max_epochs, **({"type": "patience", "patience": patience}
+                                              if patience is not None else {})}
+    return make_train_settings(folder, scheduler=scheduler, training=training,
+                               search={"metric": metric})
 
 
 def _run(data: TrialData, settings: TrainSettings, arch: MLPArch, hp: Hyperparams,
@@ -34,7 +42,7 @@ def _run(data: TrialData, settings: TrainSettings, arch: MLPArch, hp: Hyperparam
 
 def test_fit_reports_every_metric_every_epoch(small_trial_data: TrialData) -> None:
     arch = arch_from_params(PARAMS)
-    reports, states, trainer = _run(small_trial_data, TrainSettings(max_epochs=3, batch_size=256),
+    reports, states, trainer = _run(small_trial_data, _settings(3, batch_size=256),
                                     arch, Hyperparams(lr=3e-3))
     assert [r["epoch"] for r in reports] == [1, 2, 3]
     for r in reports:
@@ -51,7 +59,7 @@ def test_device_metrics_agree_with_the_numpy_definitions(small_trial_data: Trial
     from jetstudy.trainables.loop import predict_proba
     from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
 
-    _, _, trainer = _run(small_trial_data, TrainSettings(max_epochs=1, batch_size=256),
+    _, _, trainer = _run(small_trial_data, _settings(1, batch_size=256),
                          arch_from_params(PARAMS), Hyperparams(lr=3e-3))
     got = trainer.evaluate()
     probs = predict_proba(trainer.model, torch.tensor(small_trial_data.x_val)).double().numpy()
@@ -62,14 +70,14 @@ def test_device_metrics_agree_with_the_numpy_definitions(small_trial_data: Trial
 
 
 def test_checkpoint_every_and_last_epoch(small_trial_data: TrialData) -> None:
-    settings = TrainSettings(max_epochs=5, batch_size=512, checkpoint_every=2)
+    settings = _settings(5, batch_size=512, checkpoint_every=2)
     _, states, _ = _run(small_trial_data, settings, arch_from_params(PARAMS), Hyperparams())
     assert [s is not None for s in states] == [False, True, False, True, True]
 
 
 def test_train_loss_is_measured_in_eval_mode(small_trial_data: TrialData) -> None:
     params = {**PARAMS, "dropout": 0.5}
-    settings = TrainSettings(max_epochs=2, batch_size=256, train_eval_jets=1000)
+    settings = _settings(2, batch_size=256, train_eval_jets=1000)
     reports, _, trainer = _run(small_trial_data, settings, arch_from_params(params),
                                Hyperparams(lr=3e-3))
     trainer.model.eval()
@@ -91,7 +99,7 @@ def test_losses_carry_their_standard_errors_on_the_whole_training_split(
                                    reduction="none").double().numpy()
 
     for cap, n_train in ((None, len(small_trial_data.x_train)), (1000, 1000)):
-        settings = TrainSettings(max_epochs=1, batch_size=256, train_eval_jets=cap)
+        settings = _settings(1, batch_size=256, train_eval_jets=cap)
         reports, _, trainer = _run(small_trial_data, settings, arch_from_params(PARAMS),
                                    Hyperparams(lr=3e-3))
         train = per_jet(trainer, small_trial_data.x_train[:n_train],
@@ -121,7 +129,7 @@ def _scripted(data: TrialData, settings: TrainSettings, val_losses: list[float])
 
 
 def test_patience_stops_a_trial_that_no_longer_improves(small_trial_data: TrialData) -> None:
-    settings = TrainSettings(max_epochs=10, batch_size=512, checkpoint_every=10, patience=3)
+    settings = _settings(10, batch_size=512, checkpoint_every=10, patience=3)
     reports: list[dict] = []
     states: list[dict | None] = []
     bests: list[dict | None] = []
@@ -140,7 +148,7 @@ def test_patience_stops_a_trial_that_no_longer_improves(small_trial_data: TrialD
     assert again == []
     # without patience the same trial runs to max_epochs
     reports.clear()
-    fit(_scripted(small_trial_data, dataclasses.replace(settings, patience=None, max_epochs=7),
+    fit(_scripted(small_trial_data, _settings(7, batch_size=512, checkpoint_every=10),
                   [0.9, 0.5, 0.7, 0.6, 0.55, 0.4, 0.3]), lambda m, s, b: reports.append(m))
     assert len(reports) == 7 and not any(r.get("converged") for r in reports)
 
@@ -162,45 +170,45 @@ def _files_report(settings: TrainSettings, trainer: Trainer, trial_id: str, stop
 
 def test_best_weights_exist_when_a_trial_stops_between_checkpoints(
         small_trial_data: TrialData, tmp_path) -> None:
-    settings = TrainSettings(max_epochs=10, batch_size=512, checkpoint_every=5,
-                             state_dir=str(tmp_path))
-    (tmp_path / "t").mkdir()
+    settings = _settings(10, tmp_path, batch_size=512, checkpoint_every=5)
+    trials = settings.state_dir
+    (tmp_path / "trials" / "t").mkdir(parents=True)
     trainer = _scripted(small_trial_data, settings, [0.9, 0.5, 0.7])
     weights: dict[int, dict] = {}
     with pytest.raises(StopIteration):
         fit(trainer, _files_report(settings, trainer, "t", 3, weights))
-    assert not state_path(str(tmp_path), "t").exists()  # stopped before its first checkpoint
-    record = load_checkpoint(best_path(str(tmp_path), "t"))
+    assert not state_path(trials, "t").exists()  # stopped before its first checkpoint
+    record = load_checkpoint(best_path(trials, "t"))
     assert record["epoch"] == 2 and record["value"] == 0.5
     for key, value in weights[2].items():
         assert torch.equal(record["model"][key], value)
     assert not all(torch.equal(weights[2][k], weights[3][k]) for k in weights[2])
     # the table names epoch 2, and the evaluation reads exactly epoch 2
-    row = trial_row("t", PARAMS, epochs_frame(epoch_rows("t", read_epochs(str(tmp_path), "t"))),
+    row = trial_row("t", PARAMS, epochs_frame(epoch_rows("t", read_epochs(trials, "t"))),
                     status="stopped", error="", max_epochs=10, max_depth=2, metric="val_loss",
                     mode="min", batch_size=512)
     assert row["best_epoch"] == 2 and row["epochs"] == 3
-    model, arch, epoch = load_best_model(state_path(str(tmp_path), "t"), row["best_epoch"])
+    model, arch, epoch = load_best_model(state_path(trials, "t"), row["best_epoch"])
     assert epoch == 2 and arch == trainer.arch
     for key, value in model.state_dict().items():
         assert torch.equal(value, weights[2][key])
     with pytest.raises(BestEpochMismatch, match="names epoch 3 .* weights are of epoch 2"):
-        load_best_model(state_path(str(tmp_path), "t"), expected_epoch=3)
+        load_best_model(state_path(trials, "t"), expected_epoch=3)
 
 
 def test_a_resumed_trial_puts_best_weights_back_in_step_with_its_state(
         small_trial_data: TrialData, tmp_path) -> None:
     """Epochs after the last state are trained again on resume: a best.pt written by them
     (here epoch 3) is replaced by the state's own best (epoch 1)."""
-    settings = TrainSettings(max_epochs=10, batch_size=512, checkpoint_every=2,
-                             state_dir=str(tmp_path))
-    (tmp_path / "t").mkdir()
+    settings = _settings(10, tmp_path, batch_size=512, checkpoint_every=2)
+    trials = settings.state_dir
+    (tmp_path / "trials" / "t").mkdir(parents=True)
     trainer = _scripted(small_trial_data, settings, [0.5, 0.7, 0.4])
     weights: dict[int, dict] = {}
     with pytest.raises(StopIteration):
         fit(trainer, _files_report(settings, trainer, "t", 3, weights))
-    state = load_checkpoint(state_path(str(tmp_path), "t"))
-    best_file = best_path(str(tmp_path), "t")
+    state = load_checkpoint(state_path(trials, "t"))
+    best_file = best_path(trials, "t")
     assert state["trainer"]["epoch"] == 2 and load_checkpoint(best_file)["epoch"] == 3
     sync_best(best_file, state)
     record = load_checkpoint(best_file)
@@ -212,9 +220,9 @@ def test_resume_from_a_state_continues_identically(small_trial_data: TrialData) 
     params = {**PARAMS, "dropout": 0.2}
     arch = arch_from_params(params)
     hp = Hyperparams(lr=2e-3, l1=1e-5, l2=1e-5)
-    full, _, _ = _run(small_trial_data, TrainSettings(max_epochs=4, batch_size=256), arch, hp)
-    first, states, _ = _run(small_trial_data, TrainSettings(max_epochs=2, batch_size=256), arch, hp)
-    rest, _, _ = _run(small_trial_data, TrainSettings(max_epochs=4, batch_size=256), arch, hp,
+    full, _, _ = _run(small_trial_data, _settings(4, batch_size=256), arch, hp)
+    first, states, _ = _run(small_trial_data, _settings(2, batch_size=256), arch, hp)
+    rest, _, _ = _run(small_trial_data, _settings(4, batch_size=256), arch, hp,
                       seed=99, resume=states[-1])  # the seed is overridden by the state
     assert [r["epoch"] for r in rest] == [3, 4]
     for a, b in zip(full[2:], rest):
@@ -223,7 +231,7 @@ def test_resume_from_a_state_continues_identically(small_trial_data: TrialData) 
 
 
 def test_best_epoch_weights_are_kept_in_the_state(small_trial_data: TrialData) -> None:
-    settings = TrainSettings(max_epochs=4, batch_size=256)
+    settings = _settings(4, batch_size=256)
     reports, states, _ = _run(small_trial_data, settings, arch_from_params(PARAMS),
                               Hyperparams(lr=3e-2))
     losses = [r["val_loss"] for r in reports]
@@ -231,20 +239,20 @@ def test_best_epoch_weights_are_kept_in_the_state(small_trial_data: TrialData) -
     assert best["epoch"] == int(np.argmin(losses)) + 1
     assert best["value"] == pytest.approx(min(losses))
     # maximising a metric picks the epoch of the highest value instead
-    settings = dataclasses.replace(settings, metric="val_acc", mode="max")
+    settings = _settings(4, batch_size=256, metric="val_acc")  # its mode is max
     reports, states, _ = _run(small_trial_data, settings, arch_from_params(PARAMS),
                               Hyperparams(lr=3e-2))
     assert states[-1]["best"]["value"] == pytest.approx(max(r["val_acc"] for r in reports))
 
 
 def test_divergence_raises_a_clear_error(small_trial_data: TrialData) -> None:
-    settings = TrainSettings(max_epochs=3, batch_size=256, optimizer="sgd")
+    settings = _settings(3, batch_size=256, optimizer="sgd")
     with pytest.raises(TrialDiverged, match=r"became (nan|inf).*lower the learning rate"):
         _run(small_trial_data, settings, arch_from_params(PARAMS), Hyperparams(lr=1e12))
 
 
 def test_l1_penalty_shrinks_weights(small_trial_data: TrialData) -> None:
-    settings = TrainSettings(max_epochs=3, batch_size=256)
+    settings = _settings(3, batch_size=256)
     arch = arch_from_params(PARAMS)
     norms = []
     for l1 in (0.0, 3e-3):
@@ -259,7 +267,7 @@ def test_l1_penalty_shrinks_weights(small_trial_data: TrialData) -> None:
 def test_every_optimizer_and_layer_kind_trains(small_trial_data: TrialData, optimizer: str,
                                                activation: str, batch_norm: bool) -> None:
     params = {**PARAMS, "activation": activation, "batch_norm": batch_norm}
-    settings = TrainSettings(max_epochs=3, batch_size=256, optimizer=optimizer)
+    settings = _settings(3, batch_size=256, optimizer=optimizer)
     reports, _, _ = _run(small_trial_data, settings, arch_from_params(params),
                          Hyperparams(lr=5e-2 if optimizer == "sgd" else 3e-3))
     assert reports[-1]["val_acc"] > 0.4
@@ -276,7 +284,7 @@ def test_device_and_seed_helpers() -> None:
 def test_trainer_runs_on_cuda(small_trial_data: TrialData) -> None:
     cuda = torch.device("cuda")
     trainer = Trainer(arch_from_params(PARAMS), Hyperparams(lr=3e-3),
-                      TrainSettings(max_epochs=2, batch_size=256), small_trial_data, cuda, seed=1)
+                      _settings(2, batch_size=256), small_trial_data, cuda, seed=1)
     reports: list[dict] = []
     fit(trainer, lambda m, s, b: reports.append(m))
     assert trainer.x_train.device.type == "cuda"

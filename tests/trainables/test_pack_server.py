@@ -5,7 +5,6 @@ Ray starts once for the module. Each test gets its own pack and its own trial fo
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import time
@@ -25,6 +24,7 @@ from jetstudy.trainables.packed import PACKED_ACTIVATIONS
 from jetstudy.trainables.checkpoint import load_checkpoint, save_state
 from jetstudy.trainables.trialfiles import (EPOCHS_FILE, best_path, ended_marker, read_epochs,
                                    state_path, trial_seed)
+from tests.conftest import make_train_settings
 
 CONFIG = {"depth": 2, "width_0": 16, "width_1": 8, "dropout": 0.0, "l1": 1e-5, "l2": 1e-5,
           "lr": 3e-3, "activation": "relu", "batch_norm": False}
@@ -40,11 +40,15 @@ def ray_local() -> Iterator[None]:
     ray.shutdown()
 
 
-def _settings(tmp_path: Path, max_epochs: int = 3) -> TrainSettings:
-    state_dir = tmp_path / "trials"
-    state_dir.mkdir(parents=True, exist_ok=True)
-    return TrainSettings(max_epochs=max_epochs, batch_size=256, train_eval_jets=1000,
-                         state_dir=str(state_dir))
+def _settings(tmp_path: Path, max_epochs: int = 3, checkpoint_every: int = 1,
+              patience: int | None = None) -> TrainSettings:
+    """The config's training settings (the one constructor); trial files in tmp_path/trials."""
+    (tmp_path / "trials").mkdir(parents=True, exist_ok=True)
+    scheduler = {"max_epochs": max_epochs, **({"type": "patience", "patience": patience}
+                                              if patience is not None else {})}
+    return make_train_settings(tmp_path, scheduler=scheduler,
+                               training={"batch_size": 256, "train_eval_jets": 1000,
+                                         "checkpoint_every": checkpoint_every})
 
 
 _PACKS: list[Any] = []
@@ -109,7 +113,7 @@ def test_best_weights_are_written_between_checkpoints(small_trial_data: TrialDat
                                                        tmp_path: Path) -> None:
     """checkpoint_every governs the resumable state only: after every epoch the trial's
     best.pt holds the best epoch so far, and that is what the evaluation reads."""
-    settings = dataclasses.replace(_settings(tmp_path, max_epochs=10), checkpoint_every=5)
+    settings = _settings(tmp_path, max_epochs=10, checkpoint_every=5)
     pack = _pack(small_trial_data, settings)
     _folder(settings, "b")
     ray.get(pack.register.remote("b", {**CONFIG, "lr": 3e-2}))
@@ -131,8 +135,7 @@ def test_patience_ends_a_packed_trial_that_no_longer_improves(small_trial_data: 
     """With a learning rate too small to move any weight the validation loss never improves
     after epoch 1: patience 2 ends the trial at epoch 3, with a checkpoint; the pack then
     treats it as done."""
-    settings = dataclasses.replace(_settings(tmp_path, max_epochs=10), checkpoint_every=10,
-                                   patience=2)
+    settings = _settings(tmp_path, max_epochs=10, checkpoint_every=10, patience=2)
     pack = _pack(small_trial_data, settings)
     _folder(settings, "p")
     ray.get(pack.register.remote("p", {**CONFIG, "lr": 1e-30, "l1": 0.0, "l2": 0.0}))

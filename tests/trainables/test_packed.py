@@ -16,15 +16,17 @@ import numpy as np
 import pytest
 import torch
 
-from jetstudy.trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params,
+from jetstudy.trainables.loop import (Trainer, TrialData, arch_from_params,
                              hyperparams_from_params)
 from jetstudy.trainables.metrics import roc_auc_ovr
 from jetstudy.trainables.model import build_mlp
 from jetstudy.trainables.metrics_torch import roc_auc_ovr_batched
 from jetstudy.trainables.packed import PackedTrainer
+from tests.conftest import make_train_settings
 
 CPU = torch.device("cpu")
-SETTINGS = TrainSettings(max_epochs=2, batch_size=256, train_eval_jets=1000)
+SETTINGS = make_train_settings(scheduler={"max_epochs": 2},
+                               training={"batch_size": 256, "train_eval_jets": 1000})
 PACK_SEED = 5
 KEYS = ("train_loss", "val_loss", "val_acc", "val_auc", "train_loss_se", "val_loss_se")
 BASE = {"depth": 2, "width_0": 64, "width_1": 32, "dropout": 0.0, "activation": "relu",
@@ -232,7 +234,7 @@ def test_unsupported_configurations_are_refused(small_trial_data: TrialData, cha
 def test_constructor_checks(small_trial_data: TrialData) -> None:
     with pytest.raises(ValueError, match="capacity must be an integer >= 1, got 0"):
         PackedTrainer(small_trial_data, SETTINGS, CPU, 4, 128, capacity=0)
-    sgd = TrainSettings(max_epochs=1, optimizer="sgd")
+    sgd = make_train_settings(scheduler={"max_epochs": 1}, training={"optimizer": "sgd"})
     with pytest.raises(ValueError, match="Adam only.*'sgd'"):
         PackedTrainer(small_trial_data, sgd, CPU, 4, 128, capacity=1)
 
