@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jetstudy.study import processes
 from jetstudy.trainables.errors import JetstudyError
 
 __all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LockInfo", "StudyBusy", "StudyLock",
@@ -48,34 +49,6 @@ class StudyBusy(JetstudyError):
     """Another driver holds the study (the message names it)."""
 
 
-def _boot_id() -> str:
-    try:
-        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
-    except OSError:
-        return ""
-
-
-def _process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot (tells a reused pid apart)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 @dataclass(frozen=True)
 class LockInfo:
     """What a lock file says about its driver."""
@@ -92,8 +65,8 @@ class LockInfo:
     def mine(cls) -> LockInfo:
         now = time.time()
         return cls(host=socket.gethostname(), pid=os.getpid(), started=now, heartbeat=now,
-                   token=uuid.uuid4().hex, boot_id=_boot_id(),
-                   process_start=_process_start(os.getpid()))
+                   token=uuid.uuid4().hex, boot_id=processes.boot_id(),
+                   process_start=processes.process_start(os.getpid()))
 
     def to_json(self) -> str:
         return json.dumps({**self.__dict__, "started_utc": _utc(self.started)}, indent=1) + "\n"
@@ -104,11 +77,11 @@ class LockInfo:
         if age > STALE_AFTER_S:
             return f"its heartbeat is {age:.0f} s old"
         if self.host == socket.gethostname():
-            if self.boot_id and self.boot_id != _boot_id():
+            if self.boot_id and self.boot_id != processes.boot_id():
                 return "its machine restarted since"
-            if not _pid_alive(self.pid):
+            if not processes.pid_alive(self.pid):
                 return f"process {self.pid} is gone"
-            if self.process_start and self.process_start != _process_start(self.pid):
+            if self.process_start and self.process_start != processes.process_start(self.pid):
                 return f"process {self.pid} is gone (its pid was reused)"
         return None
 

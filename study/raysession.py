@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jetstudy.study.lock import _boot_id, _pid_alive, _process_start
+from jetstudy.study.processes import boot_id, pid_alive, process_start
 
 __all__ = ["RECORD", "record_session", "forget_session", "end_session", "session_pids",
            "reap_dead_session", "reap_dead_sessions"]
@@ -70,10 +70,10 @@ def record_session(folder: Path) -> None:
     raylets = [p.process.pid for p in node.all_processes.get("raylet", [])]
     pids += [child for raylet in raylets for child in _children(raylet)]  # its agents
     record = {
-        "host": socket.gethostname(), "boot_id": _boot_id(), "driver_pid": os.getpid(),
-        "driver_start": _process_start(os.getpid()), "node_id": node.node_id,
+        "host": socket.gethostname(), "boot_id": boot_id(), "driver_pid": os.getpid(),
+        "driver_start": process_start(os.getpid()), "node_id": node.node_id,
         "session_dir": node.get_session_dir_path(),
-        "processes": [{"pid": pid, "start": _process_start(pid)} for pid in sorted(set(pids))],
+        "processes": [{"pid": pid, "start": process_start(pid)} for pid in sorted(set(pids))],
         "written": time.time(),
     }
     from jetstudy.study.tables import write_text
@@ -100,7 +100,7 @@ def session_pids(record: dict[str, Any]) -> list[int]:
     found = set()
     for proc in record.get("processes", []):
         pid, start = int(proc.get("pid", 0)), str(proc.get("start", ""))
-        if pid > 1 and start and _process_start(pid) == start:
+        if pid > 1 and start and process_start(pid) == start:
             found.add(pid)
     node_id = str(record.get("node_id", ""))
     if len(node_id) >= 16:  # Ray's node ids are 56 hex digits: never a short, shared string
@@ -113,9 +113,9 @@ def session_pids(record: dict[str, Any]) -> list[int]:
 
 def _driver_gone(record: dict[str, Any]) -> bool:
     pid = int(record.get("driver_pid", 0))
-    if record.get("boot_id") != _boot_id():
+    if record.get("boot_id") != boot_id():
         return True  # the machine rebooted: none of its processes survive
-    return not (pid and _pid_alive(pid) and _process_start(pid) == record.get("driver_start"))
+    return not (pid and pid_alive(pid) and process_start(pid) == record.get("driver_start"))
 
 
 def _stop(pids: list[int], grace_s: float = 5.0) -> None:
@@ -125,7 +125,7 @@ def _stop(pids: list[int], grace_s: float = 5.0) -> None:
         except (ProcessLookupError, PermissionError):
             pass
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and any(_pid_alive(p) for p in pids):
+    while time.monotonic() < deadline and any(pid_alive(p) for p in pids):
         time.sleep(0.1)
     for pid in pids:
         try:
@@ -155,7 +155,7 @@ def reap_dead_session(folder: Path) -> int:
         return 0
     if not _driver_gone(record):
         return 0
-    pids = session_pids(record) if record.get("boot_id") == _boot_id() else []
+    pids = session_pids(record) if record.get("boot_id") == boot_id() else []
     if pids:
         _stop(pids)
         logger.warning("stopped %d Ray process(es) left behind by the dead driver (pid %s) "

@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jetstudy.study.lock import _boot_id, _process_start
+from jetstudy.study.processes import boot_id, process_start
 from jetstudy.study.raysession import RECORD, reap_dead_session
 from tests.faults.flows import FIRST_RUN_OPTION, MAX_EPOCHS, NAME, recorded_alive
 
@@ -98,7 +98,7 @@ def _record(folder: Path, driver_pid: int, driver_start: str, processes: list[di
             node_id: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / RECORD).write_text(json.dumps({
-        "host": socket.gethostname(), "boot_id": _boot_id(), "driver_pid": driver_pid,
+        "host": socket.gethostname(), "boot_id": boot_id(), "driver_pid": driver_pid,
         "driver_start": driver_start, "node_id": node_id, "processes": processes}))
 
 
@@ -116,7 +116,7 @@ def test_reaper_stops_only_the_dead_drivers_processes(tmp_path: Path) -> None:
     bystander = _sleeper()
     try:
         _record(tmp_path / "study", _dead_pid(), "1", [
-            {"pid": recorded.pid, "start": _process_start(recorded.pid)},
+            {"pid": recorded.pid, "start": process_start(recorded.pid)},
             {"pid": reused.pid, "start": "1"}], node_id)
         assert reap_dead_session(tmp_path / "study") == 2
         recorded.wait(timeout=10)
@@ -133,7 +133,7 @@ def test_reaper_leaves_a_live_driver_alone(tmp_path: Path) -> None:
     node_id = "ef" * 28
     agent = _sleeper({"RAY_NODE_ID": node_id})
     try:  # this test process plays the live driver
-        _record(tmp_path / "study", os.getpid(), _process_start(os.getpid()), [], node_id)
+        _record(tmp_path / "study", os.getpid(), process_start(os.getpid()), [], node_id)
         assert reap_dead_session(tmp_path / "study") == 0
         assert _alive(agent) and (tmp_path / "study" / RECORD).exists()
     finally:

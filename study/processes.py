@@ -1,0 +1,42 @@
+"""Telling a live process from a dead one, and a reused pid from the original, on this host:
+the study lock (:mod:`jetstudy.study.lock`) and the Ray session record
+(:mod:`jetstudy.study.raysession`) both record a process as (boot id, pid, start time)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+__all__ = ["boot_id", "pid_alive", "process_start"]
+
+
+def boot_id() -> str:
+    """This boot of the machine (empty where ``/proc`` does not say): a pid recorded under
+    another boot id names some other process."""
+    try:
+        return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return ""
+
+
+def process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (tells a reused pid apart); empty
+    when the process is gone or ``/proc`` does not say."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (someone else's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
