@@ -83,11 +83,12 @@ class PackServer:
     def __init__(self, data: TrialData | str, settings: TrainSettings, capacity: int,
                  max_depth: int, max_width: int, evict_s: float = EVICT_S,
                  gather_bounds_s: tuple[float, float] = GATHER_BOUNDS_S,
-                 groups: int = 1, graphs: bool = True) -> None:
+                 groups: int | str = "auto", graphs: bool = True) -> None:
         """``data``: the jets, or an ``.npz`` file of :class:`TrialData`'s fields (what
         ``jetstudy.study.packing`` passes, so that Ray can restart a pack from its arguments).
-        ``groups``: a round's models train in up to this many calls of similar size
-        (:meth:`PackedTrainer.groups`). ``graphs``: on CUDA, replay each call's training
+        ``groups``: a round's models train in up to this many calls of similar size, or
+        ``"auto"``: in the calls that cost least on this device (:meth:`PackedTrainer.groups`,
+        :mod:`jetstudy.trainables.pack_groups`). ``graphs``: on CUDA, replay each call's training
         step as a CUDA graph (``PackedTrainer(graphs=True)``)."""
         if isinstance(data, str):
             with np.load(data) as arrays:
@@ -108,7 +109,8 @@ class PackServer:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pack-writer")
         self._pending_writes: list[Any] = []
         self._deliveries: set[asyncio.Task] = set()  # referenced until done
-        self.stats_ = {"rounds": 0, "trial_epochs": 0, "train_s": 0.0, "registered": 0,
+        self.stats_ = {"rounds": 0, "calls": 0, "trial_epochs": 0, "train_s": 0.0,
+                       "registered": 0,
                        "evicted": 0, "largest_round": 0, "round_sizes": {},
                        "first_round_at": None,
                        "last_round_at": None}
@@ -191,7 +193,8 @@ class PackServer:
         span = last - first if first is not None else 0.0
         counters = {k: v for k, v in self.stats_.items() if not k.endswith("_at")}
         return {**counters, "members": len(self.members), "device": self.device.type,
-                "capacity": self.trainer.capacity, "gpu_mem_peak_mib": peak,
+                "capacity": self.trainer.capacity, "pack_groups": self.groups,
+                "gpu_mem_peak_mib": peak,
                 "padded_flops": self.trainer.padded_flops,
                 "matmul_precision": self.matmul_precision,
                 "graphs": self.trainer.graphs and self.device.type == "cuda",
@@ -273,6 +276,7 @@ class PackServer:
             self.stats_["first_round_at"] = began
         running = self.trainer.train_epoch(slots, groups=self.groups)
         evaluated = self.trainer.evaluate(slots, groups=self.groups)
+        self.stats_["calls"] += len(self.trainer.groups(slots, self.groups))
         out, writes = {}, []
         for tid, m in batch.items():
             epoch = self.trainer.epoch(m.slot)

@@ -21,8 +21,11 @@ together: one ``baddbmm`` per layer, one Adam update for all.
 Parameters live layer-major in flat buffers (each layer's ``(models, out, in)`` block is
 contiguous), so Adam and the penalties are a dozen element-wise kernels per step at any depth.
 With ``trim`` a call pads only to its own slots' deepest model and, layer by layer, their widest
-state (rounded up to 8): callers that group similar models per call waste less arithmetic. Batch norm and PReLU are not supported
-(``add`` raises ``ValueError``; train those with :class:`~jetstudy.trainables.loop.Trainer`).
+state (rounded up to 8; :func:`~jetstudy.trainables.pack_groups.padded_widths`): callers that
+group similar models per call (:meth:`PackedTrainer.groups`, ``"auto"``: the split with the
+least padded FLOPs plus per-call cost, :mod:`jetstudy.trainables.pack_groups`) waste less
+arithmetic. Batch norm and PReLU are not supported (``add`` raises ``ValueError``; train those
+with :class:`~jetstudy.trainables.loop.Trainer`).
 
 >>> pt = PackedTrainer(data, settings, torch.device("cuda"), max_depth=6, max_width=256,
 ...                    capacity=64)                                            # doctest: +SKIP
@@ -46,6 +49,7 @@ from jetstudy.trainables.loop import (Hyperparams, TrainSettings, TrialData, arc
                              hyperparams_from_params, loss_mean_se)
 from jetstudy.trainables.metrics_torch import roc_auc_ovr_batched
 from jetstudy.trainables.model import MLPArch, build_mlp
+from jetstudy.trainables.pack_groups import call_cost, choose_groups, padded_widths
 from jetstudy.trainables.packed_graph import replay_steps
 
 __all__ = ["PackedTrainer", "PACKED_ACTIVATIONS"]
@@ -150,17 +154,35 @@ class PackedTrainer:
         self._reset(free[0], model.state_dict())
         return free[0]
 
-    def groups(self, slots: Sequence[int], count: int) -> list[list[int]]:
-        """``slots`` split into at most ``count`` runs of similar models (sorted by widest
-        layer, then depth): with ``trim``, one :meth:`train_epoch` call per run (sharing the
-        epoch's ``perm``) pads each model less, at the price of more kernel launches."""
+    def groups(self, slots: Sequence[int], count: int | str) -> list[list[int]]:
+        """``slots`` split into runs of similar models: with ``trim``, one :meth:`train_epoch`
+        call per run (sharing the epoch's ``perm``) pads each model less, at the price of more
+        kernel launches. ``count`` ``"auto"``: the split with the least padded FLOPs plus
+        per-call cost on this device (:func:`~jetstudy.trainables.pack_groups.choose_groups`);
+        an integer: at most that many runs of equal size, sorted by widest layer, then depth."""
+        if count == "auto":
+            if not self.trim:  # every call pads to the full shape: splitting only adds calls
+                return [list(slots)] if len(slots) else []
+            widths = [list(self._slot(s).arch.widths) for s in slots]
+            return [[int(slots[i]) for i in part] for part in choose_groups(
+                widths, self.call_cost, self.settings.batch_size, self.n_inputs,
+                self.n_classes, max_width=self.max_width)]
+        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            raise ValueError(f"groups must be 'auto' or an integer >= 1, got {count!r}")
+
         def size(slot: int) -> tuple[int, int]:
             widths = self._slot(slot).arch.widths
             return max(widths), len(widths)
 
         order = sorted(slots, key=size)
         return [[int(s) for s in part] for part in np.array_split(np.array(order, dtype=int),
-                                                                  max(1, count)) if len(part)]
+                                                                  count) if len(part)]
+
+    @property
+    def call_cost(self) -> float:
+        """One call's fixed cost per step on this device, in FLOP-equivalents
+        (:func:`~jetstudy.trainables.pack_groups.call_cost`): lower with CUDA graphs."""
+        return call_cost(self.device.type, bool(self.graphs))
 
     def remove(self, slot: int) -> None:
         """Free a slot (its model is gone); a later :meth:`add` reuses it."""
@@ -205,7 +227,7 @@ class PackedTrainer:
     # ------------------------------------------------------------------ training
 
     def train_epoch(self, slots: Sequence[int], perm: torch.Tensor | None = None,
-                    groups: int | None = None) -> dict[int, float]:
+                    groups: int | str | None = None) -> dict[int, float]:
         """One pass over the training split for ``slots``, all on one permutation (``perm``,
         else the next of :attr:`generator`); returns each model's mean batch cross-entropy
         (train mode, without penalties), NaN for a model that diverged. One host sync per
@@ -294,7 +316,7 @@ class PackedTrainer:
         return out
 
     @torch.no_grad()
-    def evaluate(self, slots: Sequence[int], groups: int | None = None
+    def evaluate(self, slots: Sequence[int], groups: int | str | None = None
                  ) -> dict[int, dict[str, float]]:
         """Per slot, what ``Trainer.evaluate`` gives: eval-mode ``train_loss`` on the training
         split (or its first ``train_eval_jets``), ``val_loss``, ``val_acc``, ``val_auc`` (mean
@@ -383,9 +405,7 @@ class PackedTrainer:
         depth, widths = self.max_depth, [self.max_width] * self.max_depth
         if self.trim:  # layer l's width: the widest state any model has there (a finished
             depth = max(depths)  # model carries its last width through the identity layers)
-            widest = [max(i.arch.widths[min(l, len(i.arch.widths) - 1)] for i in infos)
-                      for l in range(depth)]
-            widths = [min(self.max_width, -(-w // 8) * 8) for w in widest]
+            widths = padded_widths([i.arch.widths for i in infos], max_width=self.max_width)
         idx = torch.tensor(slots, device=dev)
         gate = self._gate.index_select(0, idx)
         depth_t = torch.tensor(depths, device=dev)
