@@ -2,8 +2,12 @@
 
 Final losses are the median of the last ``SMOOTH`` finite epochs (one spike is no verdict), the
 minimum and the trend are read on a centred running median of ``SMOOTH`` epochs (one low
-fluctuation is no minimum), and the standard errors are the last epoch's. Without a curve the
-numbers come from the trials table's last-epoch columns.
+fluctuation is no minimum), and the standard errors are the last epoch's. The *swing* of a
+loss is how far it zig-zags from epoch to epoch at the end: half the median absolute second
+difference over the last ``SWING_EPOCHS`` epochs, which is the peak-to-peak step of a curve
+that alternates high/low, about 0 for a smooth (even a still falling) curve, and 0 for one
+spike (the median ignores it). Without a curve the numbers come from the trials table's
+last-epoch columns.
 """
 
 from __future__ import annotations
@@ -11,9 +15,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SMOOTH", "curve_summary"]
+__all__ = ["SMOOTH", "SWING_EPOCHS", "curve_summary", "swing"]
 
 SMOOTH = 3  # epochs in the running median the trend and the final losses are read from
+#: Epochs the swing is read from: five second differences, so that one or two spikes never
+#: make a median (a spike in the last or the last-but-one epoch moves at most two of them).
+SWING_EPOCHS = 7
+
+
+def swing(values: np.ndarray) -> float:
+    """Epoch-to-epoch zig-zag of the last :data:`SWING_EPOCHS` values (module docstring); NaN
+    for a shorter curve.
+
+    >>> swing(np.array([0.6, 0.8] * 4)), swing(np.linspace(1.0, 0.6, 8))
+    (0.2, 0.0)
+    """
+    tail = np.asarray(values, dtype=float)[-SWING_EPOCHS:]
+    if len(tail) < SWING_EPOCHS:
+        return np.nan
+    return round(float(np.median(np.abs(np.diff(tail, 2)))) / 2, 12)
 
 
 def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
@@ -36,7 +56,9 @@ def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
     out.update(min_val=smooth["val_loss"].iloc[i], min_val_epoch=ok["epoch"].iloc[i],
                train_at_min_val=smooth["train_loss"].iloc[i],
                smooth_final_train=smooth["train_loss"].iloc[-1],
-               smooth_final_val=smooth["val_loss"].iloc[-1])
+               smooth_final_val=smooth["val_loss"].iloc[-1],
+               swing_train=swing(ok["train_loss"].to_numpy()),
+               swing_val=swing(ok["val_loss"].to_numpy()))
     return out
 
 
@@ -46,8 +68,9 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
     Columns: ``trial_id, has_curve, n_epochs, last_train, last_val, last_auc, train, val``
     (judged finals: median of the last 3 finite epochs), ``train_se, val_se, min_val,
     min_val_epoch, train_at_min_val`` (3-epoch running median), ``smooth_final_train,
-    smooth_final_val, first_nonfinite_epoch, table_nonfinite``. Without a curve they come from
-    the trials table's last-epoch columns (``min_val`` from ``best_val_loss``; no trend).
+    smooth_final_val, swing_train, swing_val`` (:func:`swing`), ``first_nonfinite_epoch,
+    table_nonfinite``. Without a curve they come from the trials table's last-epoch columns
+    (``min_val`` from ``best_val_loss``; no trend, no swing).
     """
     base = trials.set_index("trial_id")
 
@@ -63,8 +86,8 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
     out["train_se"], out["val_se"] = col("train_loss_se"), col("val_loss_se")
     out["min_val"] = np.fmin(col("best_val_loss"), base["val_loss"])
     out["min_val_epoch"] = col("best_epoch")
-    for name in ("train_at_min_val", "smooth_final_train", "smooth_final_val",
-                 "first_nonfinite_epoch"):
+    for name in ("train_at_min_val", "smooth_final_train", "smooth_final_val", "swing_train",
+                 "swing_val", "first_nonfinite_epoch"):
         out[name] = np.nan
     out["table_nonfinite"] = ~np.isfinite(base["train_loss"]) | ~np.isfinite(base["val_loss"])
     if epochs is not None and not epochs.empty:

@@ -41,6 +41,10 @@ class Reference:
     prior_entropy: float = math.log(len(CLASSES))
     prior_source: str = f"ln {len(CLASSES)} (no reference.json)"
     proxy_trial: str | None = None
+    #: A trial whose validation loss is significantly *below* L* (``(trial_id, loss, sigma)``):
+    #: then L* is no lower bound (a user value set too high, a reference.json of other data),
+    #: so "good" cannot be told from "underfit"; the rules say undetermined instead.
+    contradicted_by: tuple[str, float, float] | None = None
 
     def describe(self) -> str:
         """One sentence for the report."""
@@ -59,7 +63,17 @@ class Reference:
             train = (f" On the training jets the Bayes loss is {self.train_loss:.4g}: training "
                      "losses are compared with that, and the splits' difference "
                      f"{self.split_offset:+.3g} is taken out of every val - train gap.")
-        return (f"Reference loss L* = {what}.{train} Prior entropy H = "
+        contradicted = ""
+        if self.contradicted_by is not None:
+            tid, loss, sigma = self.contradicted_by
+            much = f", {sigma:.1f} sigma" if math.isfinite(sigma) else ""
+            contradicted = (f" L* is NOT a lower bound here: trial {tid} reached a validation "
+                            f"loss of {loss:.4g} ({(loss - self.loss) / self.loss:+.0%}{much}), "
+                            "so no trial is called good against it (undetermined instead; "
+                            "underfit verdicts stand, a lower bound would only make them "
+                            "stronger). Set regimes.reference_loss to the lowest loss "
+                            "achievable, or leave it null to use the study's best as a proxy.")
+        return (f"Reference loss L* = {what}.{train}{contradicted} Prior entropy H = "
                 f"{self.prior_entropy:.4f} nats ({self.prior_source}).")
 
     @property

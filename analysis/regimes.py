@@ -23,15 +23,25 @@ underfit). The rules, in the order applied:
    two splits' own Bayes-loss difference), or the validation loss
    rose significantly (>= ``overfit_rise``) from its minimum while the training loss kept falling
    (>= ``train_still_falling``), read on a 3-epoch running median so that one low fluctuation
-   is no minimum; needs ``min_epochs`` epochs.
+   is no minimum; needs ``min_epochs`` epochs. A curve that zig-zags (below) is overfit only
+   when its gap exceeds both swings, and never by the rise rule (a zig-zag fakes rises).
 3. **undetermined**: not complete (stopped by ASHA or the time budget, still running, failed
    midway) or fewer than ``min_epochs`` epochs: its curve cannot show a regime yet. A trial is
    complete when its status is ``completed`` (ran ``max_epochs`` or converged by patience) or it
    ran ``max_epochs``.
 4. **underfit** (high bias): the training loss is significantly above L* (beyond the noise and
    ``underfit_tolerance`` x L*; on synthetic jets the Bayes loss of the training jets) with no
-   significant gap.
-5. **good**: close to L* without a significant gap.
+   significant gap. When the training loss lies significantly *above* the validation loss
+   (a training-jet measurement that disagrees), the bias is read from the validation loss
+   against L* instead, and the reason says so.
+5. **good**: close to L* without a significant gap. Two cases are **undetermined** instead:
+   a final loss that zig-zags from epoch to epoch by more than ``gap_floor`` of itself (read
+   over the last 7 epochs, :func:`~jetstudy.analysis.curve_stats.swing`; one spike does not
+   count), since its final value is not settled; and an L* that is no lower bound: some
+   trial's validation loss lies significantly below it (``z`` standard errors and
+   ``underfit_tolerance``; a user value set too high, a reference of other data). Then
+   "good" cannot be told from "underfit"; underfit verdicts stand (a true, lower bound only
+   strengthens them) and :meth:`Reference.describe` says so.
 
 The final losses judged are the median of the last three epochs (one spike is no verdict);
 ``final_train_loss``/``final_val_loss`` in the output are the last epoch's, as in the tables.
@@ -39,16 +49,17 @@ The final losses judged are the median of the last three epochs (one spike is no
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from jetstudy.analysis.curve_stats import curve_summary
+from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.reference_loss import Reference, known_reference
 
@@ -57,6 +68,8 @@ __all__ = ["REGIMES", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_
 
 #: The ``regime`` column's values, in display order.
 REGIMES: tuple[str, ...] = ("underfit", "good", "overfit", "unstable", "undetermined")
+
+logger = logging.getLogger(__name__)
 
 _DIVERGED_ERROR = re.compile(r"nan|inf|diverg|overflow", re.IGNORECASE)
 _NO_SE = "no standard errors in the table: relative thresholds only"
@@ -169,7 +182,7 @@ def _stop_words(row: pd.Series) -> str | None:
                "interrupted": ": interrupted"}.get(row["stop_reason"], "")
         return f"stopped after {ran}{of} epochs{why}"
     if np.isfinite(n) and n < row["min_epochs"]:
-        return f"only {ran} epochs"
+        return f"only {ran} epoch{'' if n == 1 else 's'}"
     return None
 
 
@@ -203,6 +216,23 @@ def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None
     return None
 
 
+def _swung(row: pd.Series, t: RegimeThresholds) -> tuple[str | None, float, float]:
+    """Words when a final loss zig-zags from epoch to epoch by more than ``gap_floor`` of it
+    (its final value is then not settled), and the train and val swings (0 when settled)."""
+    parts, swings = [], {}
+    for name in ("val", "train"):
+        value, amount = row[name], row[f"swing_{name}"]
+        swings[name] = float(amount) if np.isfinite(amount) else 0.0
+        if value > 0 and swings[name] > t.gap_floor * value:
+            parts.append(f"{name} loss zig-zags by {amount:.3g} ({amount / value:.0%}) from "
+                         "epoch to epoch")
+    if not parts:
+        return None, 0.0, 0.0
+    return (" and ".join(parts) + f" over the last {SWING_EPOCHS} epochs, more than gap_floor "
+            f"{t.gap_floor:.0%}: the final loss is not settled (a smaller learning rate "
+            "settles it)", swings["train"], swings["val"])
+
+
 def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, str]:
     why = _unstable(row, ref, t)
     if why:
@@ -213,7 +243,10 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
         return "undetermined", f"failed: {row['error']}" if failed else "no finite loss reported yet"
     se_note = "" if np.isfinite(row["train_se"]) and np.isfinite(row["val_se"]) else f"; {_NO_SE}"
     offset = ref.split_offset
-    gap = _judge_diff(val - train - offset, train, row["train_se"] ** 2 + row["val_se"] ** 2, t,
+    swung, swing_train, swing_val = _swung(row, t)
+    se2 = row["train_se"] ** 2 + row["val_se"] ** 2
+    # a zig-zagging curve's gap counts only beyond both swings
+    gap = _judge_diff(val - train - offset - swing_train - swing_val, train, se2, t,
                       t.gap_floor, t.gap_without_se)
     if offset:
         se_note += f"; the splits' own difference {offset:+.3g} taken out of the gap"
@@ -222,23 +255,65 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
         return "unstable", (f"val loss {row['last_val']:.4g} is no better than predicting the "
                             f"class priors (H = {ref.prior_entropy:.4f} nats)")
     if gap.significant:
-        return "overfit", f"val loss {val:.3g} is {gap.text} above train loss {train:.3g}{se_note}"
-    rise = _rise(row, t)
+        beyond = " beyond its epoch-to-epoch zig-zag" if swung else ""
+        return "overfit", (f"val loss {val:.3g} is {gap.text} above train loss {train:.3g}"
+                           f"{beyond}{se_note}")
+    rise = None if swung else _rise(row, t)  # a zig-zag fakes rises
     if rise:
         return "overfit", rise + se_note
     short = _stop_words(row)
     if short:
         return "undetermined", f"{short}: too short a curve to show a regime (gap {gap.text})"
     if ref.loss is None:
+        if swung:
+            return "undetermined", swung + se_note
         return "good", f"train loss {train:.3g}, val loss {val:.3g}, gap {gap.text}{se_note}"
-    target, se_ref = ref.train_reference
-    excess = _judge_diff(train - target, target, row["train_se"] ** 2 + se_ref ** 2, t,
-                         t.underfit_tolerance, t.underfit_tolerance)
-    jets = ", training jets" if ref.train_loss is not None else ""
-    where = f"train loss {train:.3g} is {excess.text} from L* {target:.4g} ({ref.source}{jets})"
+    # the bias is read from the train loss; from the val loss when the train loss lies
+    # significantly above it (a training-jet measurement that disagrees cannot show the bias)
+    above = _judge_diff(train - val + offset, train, se2, t, t.gap_floor, t.gap_without_se)
+    if above.significant:
+        judged, judged_se, swing, what = val, row["val_se"], swing_val, "val loss"
+        target, se_ref, jets = ref.loss, ref.se or 0.0, ""
+        se_note += (f"; train loss {train:.3g} is {above.text} above the val loss, so the "
+                    "bias is read from the val loss")
+    else:
+        judged, judged_se, swing, what = train, row["train_se"], swing_train, "train loss"
+        (target, se_ref), jets = ref.train_reference, (
+            ", training jets" if ref.train_loss is not None else "")
+    se2_ref = judged_se ** 2 + se_ref ** 2
+    shown = _judge_diff(judged - target, target, se2_ref, t, t.underfit_tolerance,
+                        t.underfit_tolerance)
+    excess = _judge_diff(judged - target - swing, target, se2_ref, t, t.underfit_tolerance,
+                         t.underfit_tolerance)  # a zig-zagging loss: underfit even at its low
+    where = f"{what} {judged:.3g} is {shown.text} from L* {target:.4g} ({ref.source}{jets})"
+    if swing and excess.significant:
+        where += f", beyond its epoch-to-epoch zig-zag {swing:.3g}"
     if excess.significant:
         return "underfit", f"{where}, gap {gap.text} not significant{se_note}"
+    if swung:
+        return "undetermined", f"{swung}; {where}{se_note}"
+    if ref.contradicted_by is not None:
+        tid, loss, _ = ref.contradicted_by
+        return "undetermined", (f"{where}, but L* is no lower bound (trial {tid} reached val "
+                                f"loss {loss:.4g}): good cannot be told from underfit; set "
+                                f"regimes.reference_loss lower, or null{se_note}")
     return "good", f"{where}, within {t.underfit_tolerance:.0%}; gap {gap.text}{se_note}"
+
+
+def _contradiction(s: pd.DataFrame, ref: Reference, t: RegimeThresholds
+                   ) -> tuple[str, float, float] | None:
+    """The trial whose best val loss lies furthest significantly below L* (beyond ``z``
+    standard errors and ``underfit_tolerance``), or None: then L* is no lower bound."""
+    if ref.loss is None or ref.source == "proxy":
+        return None
+    found = None
+    for _, row in s[np.isfinite(s["min_val"]) & s["first_nonfinite_epoch"].isna()].iterrows():
+        below = _judge_diff(ref.loss - row["min_val"], ref.loss,
+                            row["val_se"] ** 2 + (ref.se or 0.0) ** 2, t,
+                            t.underfit_tolerance, t.underfit_tolerance)
+        if below.significant and (found is None or row["min_val"] < found[1]):
+            found = (str(row["trial_id"]), float(row["min_val"]), below.sigma)
+    return found
 
 
 def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:
@@ -307,6 +382,10 @@ def assess_regimes(
     s["min_epochs"] = t.min_epochs
     if ref.loss is None:
         ref = _proxy(s, ref, t)
+    contradicted = _contradiction(s, ref, t)
+    if contradicted is not None:
+        ref = replace(ref, contradicted_by=contradicted)
+        logger.warning("regimes: %s", ref.describe())
     judged = [_judge(row, ref, t) for _, row in s.iterrows()]
     short = [_stop_words(row) for _, row in s.iterrows()]
     regime = [j[0] for j in judged]
