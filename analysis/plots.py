@@ -30,11 +30,20 @@ from jetstudy.analysis.references import MORENO_DNN
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
-    "REGIME_COLORS", "new_figure", "png_bytes", "draw_regime_map", "draw_complexity",
+    "REGIME_COLORS", "DPI", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
+    "new_figure", "png_bytes", "draw_regime_map", "draw_complexity",
     "draw_learning_curves", "draw_pareto", "draw_roc", "draw_roc_overview", "draw_importance",
     "regime_maps_figure", "complexity_figure", "learning_curves_figure", "pareto_figure",
     "roc_figure", "importance_figure",
 ]
+
+#: The report's PNGs are written at this resolution and shown at their own size (one image
+#: pixel per CSS pixel) in a column of ``render.COLUMN_PX`` pixels: a figure no wider than
+#: ``MAX_WIDTH_IN`` is never scaled down, so its point sizes are the sizes a reader sees.
+DPI = 100
+MAX_WIDTH_IN = 12.0
+#: Font sizes (pt) at that size: axis labels, tick labels, legends, panel titles.
+LABEL_PT, TICK_PT, LEGEND_PT, TITLE_PT = 11.0, 9.5, 8.5, 10.5
 
 #: Light colours so the black cell annotations stay readable on every regime.
 REGIME_COLORS: dict[str, str] = {
@@ -78,20 +87,27 @@ def _log_count_axis(axis: object, values: pd.Series) -> None:
 
 def new_figure(nrows: int = 1, ncols: int = 1, width: float = 6.4, height: float = 4.0,
                margins: dict[str, float] | None = None, **kw: object) -> tuple[Figure, np.ndarray]:
-    """A figure with an Agg canvas and a 2-D array of axes.
+    """A figure with an Agg canvas and a 2-D array of axes whose labels and ticks have the
+    report's readable sizes (:data:`LABEL_PT`, :data:`TICK_PT`).
 
     Margins are fixed per figure (``margins``, as for ``subplots_adjust``) rather than found by
     constrained layout: that halves the rendering time, which matters on a 1,000-trial study.
+    ``width`` is capped at :data:`MAX_WIDTH_IN` so the page never shrinks the figure's fonts.
     """
-    fig = Figure(figsize=(width, height))
+    fig = Figure(figsize=(min(width, MAX_WIDTH_IN), height))
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False, **kw)
+    for ax in axes.ravel():
+        ax.tick_params(labelsize=TICK_PT)
+        ax.xaxis.label.set_fontsize(LABEL_PT)
+        ax.yaxis.label.set_fontsize(LABEL_PT)
+        ax.title.set_fontsize(TITLE_PT)
     fig.subplots_adjust(**{"left": 0.1, "right": 0.97, "bottom": 0.12, "top": 0.92,
                            "wspace": 0.3, "hspace": 0.35, **(margins or {})})
     return fig, axes
 
 
-def png_bytes(fig: Figure, dpi: int = 100) -> bytes:
+def png_bytes(fig: Figure, dpi: int = DPI) -> bytes:
     """The figure as PNG bytes (written to a file and embedded in the HTML by the report)."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
@@ -155,10 +171,13 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     ax.set_facecolor("#f4f4f4")
     ax.set_xlabel(result.x_title)
     ax.set_ylabel(result.y_title)
-    ax.tick_params(axis="x", labelrotation=30, labelsize=8)
-    ax.tick_params(axis="y", labelrotation=0, labelsize=8)
+    ax.tick_params(axis="x", labelrotation=30, labelsize=TICK_PT - 0.5)
+    ax.tick_params(axis="y", labelrotation=0, labelsize=TICK_PT - 0.5)
+    ax.xaxis.label.set_fontsize(LABEL_PT)
+    ax.yaxis.label.set_fontsize(LABEL_PT)
     word = "highest" if result.maximize else "lowest"
-    ax.set_title(f"cells: {word} {_LABELS.get(result.metric, result.metric)} / trials", fontsize=9)
+    ax.set_title(f"cells: {word} {_LABELS.get(result.metric, result.metric)} / trials",
+                 fontsize=TITLE_PT - 1)
 
 
 def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None:
@@ -178,7 +197,7 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
         ax_loss.axhline(curve.reference, color="black", ls="--", lw=0.9, label="L* (reference)")
     ax_loss.set_xscale("log")
     ax_loss.set_ylabel("cross-entropy loss (nats)")
-    ax_loss.legend(fontsize=7, ncol=2)
+    ax_loss.legend(fontsize=LEGEND_PT, ncol=2)
     ax_loss.grid(alpha=0.3)
     ax_gap.scatter(p["n_params"], p["gap"], s=10, alpha=0.35, color="tab:gray")
     ax_gap.plot(b["n_params"], b["gap_median"], "-o", color="black", ms=4, label="median gap")
@@ -187,7 +206,7 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     _log_count_axis(ax_gap.xaxis, p["n_params"])  # shared with the loss panel
     ax_gap.set_xlabel("trainable parameters")
     ax_gap.set_ylabel("val - train (nats)")
-    ax_gap.legend(fontsize=7)
+    ax_gap.legend(fontsize=LEGEND_PT)
     ax_gap.grid(alpha=0.3)
 
 
@@ -215,14 +234,14 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     # up to the 95th percentile only: a diverging curve would flatten all the others
     ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9), top)
     ax.set_title(group, color="black" if group == "best" else "#444444",
-                 backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=10)
+                 backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=TITLE_PT)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("loss (solid: val, dashed: train)", fontsize=8)
+    ax.set_ylabel("loss (solid: val, dashed: train)", fontsize=LABEL_PT - 1)
     broke = not np.isfinite(part[["train_loss", "val_loss"]].to_numpy()).all()
     if group == "unstable" and broke:  # a net collapsed to the priors has finite losses
         ax.set_xlabel("epoch (x: loss became NaN/inf)")
-    ax.legend(fontsize=7, title="trial", title_fontsize=7)
+    ax.legend(fontsize=LEGEND_PT, title="trial", title_fontsize=LEGEND_PT)
     ax.grid(alpha=0.3)
 
 
@@ -252,7 +271,7 @@ def draw_pareto(
                    label=f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}")
     else:
         ax.text(0.5, 0.5, "front undetermined:\nno trial ran to completion",
-                transform=ax.transAxes, ha="center", va="center", fontsize=9, color="#555555")
+                transform=ax.transAxes, ha="center", va="center", fontsize=LABEL_PT, color="#555555")
     if test_point is not None and all(np.isfinite(test_point)):
         ax.scatter([test_point[0]], [test_point[1]], marker="D", s=45, color="black", zorder=6,
                    label="best model, test split")
@@ -266,7 +285,7 @@ def draw_pareto(
         top = max(top, test_point[1])
     span = top - np.percentile(shown["score"], 5)
     ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
-    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
     ax.grid(alpha=0.3)
 
 
@@ -307,8 +326,8 @@ def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None
     ax.set_ylim(floor, 1.05)
     ax.set_xlabel(f"signal efficiency ({cls})")
     ax.set_ylabel("background efficiency")
-    ax.set_title(f"{cls} vs rest", fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(f"{cls} vs rest", fontsize=TITLE_PT)
+    ax.legend(fontsize=LEGEND_PT, loc="lower right")
     ax.grid(alpha=0.3)
 
 
@@ -327,8 +346,8 @@ def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | No
     ax.set_ylim(floor, 1.05)
     ax.set_xlabel("signal efficiency")
     ax.set_ylabel("background efficiency")
-    ax.set_title("all classes, model (AUC)", fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title("all classes, model (AUC)", fontsize=TITLE_PT)
+    ax.legend(fontsize=LEGEND_PT, loc="lower right")
     ax.grid(alpha=0.3)
 
 
@@ -338,25 +357,32 @@ def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None 
     names = [(labels or {}).get(p, p) for p in t["param"]]
     ax.barh(names, t["importance"], color="tab:blue")
     for y, v in enumerate(t["importance"]):
-        ax.text(v, y, f" {v:.2f}", va="center", fontsize=8)
+        ax.text(v, y, f" {v:.2f}", va="center", fontsize=TICK_PT)
     ax.set_xlim(0, max(1e-9, float(t["importance"].max())) * 1.18)
     ax.set_xlabel(f"importance for {_LABELS.get(result.target, result.target)} (sums to 1)")
     ax.grid(alpha=0.3, axis="x")
 
 
 def regime_maps_figure(maps: Sequence[RegimeMap]) -> Figure:
-    """Maps side by side under one regime legend."""
+    """Maps two to a row under one regime legend (three in a row would not fit the report's
+    column at readable sizes)."""
     n = len(maps)
-    fig, axes = new_figure(1, n, width=5.2 * n + 0.6, height=5.0,
-                           margins={"left": 0.17 / n + 0.02, "right": 0.98, "bottom": 0.2,
-                                    "top": 0.84, "wspace": 0.42})
-    for m, ax in zip(maps, axes[0]):
+    ncols = min(2, n)
+    nrows = math.ceil(n / ncols)
+    width, height = 5.6 * ncols + 0.6, 4.6 * nrows + 0.5
+    fig, axes = new_figure(nrows, ncols, width=width, height=height,
+                           margins={"left": 1.25 / width, "right": 0.98, "bottom": 1.0 / height,
+                                    "top": 1 - 0.75 / height, "wspace": 0.42, "hspace": 0.5})
+    flat = list(axes.ravel())
+    for m, ax in zip(maps, flat):
         draw_regime_map(m, ax)
+    for ax in flat[n:]:
+        ax.set_axis_off()
     present = {r for m in maps for r in m.cells["dominant"] if isinstance(r, str)}
     partial = any(m.cells["partial_only"].any() for m in maps)
     undetermined = any((m.cells["n_trials"] == 0).any() for m in maps)
     fig.legend(handles=regime_legend_handles(sorted(present), partial, undetermined),
-               loc="upper center", ncol=6, fontsize=8, frameon=False)
+               loc="upper center", ncol=6, fontsize=LEGEND_PT + 0.5, frameon=False)
     return fig
 
 
@@ -366,7 +392,7 @@ def complexity_figure(curve: ComplexityCurve) -> Figure:
                            gridspec_kw={"height_ratios": [2, 1]},
                            margins={"left": 0.12, "bottom": 0.1, "top": 0.94, "hspace": 0.08})
     draw_complexity(curve, axes[0, 0], axes[1, 0])
-    axes[0, 0].set_title(_plain(curve.note), fontsize=9)
+    axes[0, 0].set_title(_plain(curve.note), fontsize=TITLE_PT - 1)
     return fig
 
 
@@ -375,9 +401,9 @@ def learning_curves_figure(curves: pd.DataFrame, reference: float | None = None)
     groups = list(dict.fromkeys(curves["group"]))
     ncols = min(3, len(groups))
     nrows = math.ceil(len(groups) / ncols)
-    height = 3.4 * nrows
-    fig, axes = new_figure(nrows, ncols, width=4.4 * ncols, height=height,
-                           margins={"left": 0.7 / (4.4 * ncols), "right": 0.98,
+    height = 3.6 * nrows
+    fig, axes = new_figure(nrows, ncols, width=3.95 * ncols, height=height,
+                           margins={"left": 0.75 / (3.95 * ncols), "right": 0.98,
                                     "bottom": 0.5 / height, "top": 1 - 0.3 / height,
                                     "hspace": 0.45})
     flat = list(axes.ravel())
@@ -410,8 +436,8 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
     _log_count_axis(ax.xaxis, own["cost"])
     ax.set_xlabel(_LABELS.get(cost, cost))
     ax.set_ylabel(_LABELS.get(metric, metric))
-    ax.set_title("the search's own objectives", fontsize=9)
-    ax.legend(fontsize=7, loc="best", framealpha=0.85)
+    ax.set_title("the search's own objectives", fontsize=TITLE_PT - 1)
+    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
     ax.grid(alpha=0.3)
 
 
@@ -445,9 +471,9 @@ def roc_figure(model: pd.DataFrame, aucs: dict[str, float], bayes: pd.DataFrame 
                bayes_auc_errors: dict[str, float] | None = None) -> Figure:
     """A panel per class (model, plus Bayes optimum or reference points) and an overview panel;
     ``*_errors`` put each AUC's standard error in the legends."""
-    fig, axes = new_figure(2, 3, width=13.5, height=8.0,
-                           margins={"left": 0.06, "right": 0.98, "bottom": 0.08, "top": 0.95,
-                                    "wspace": 0.25})
+    fig, axes = new_figure(2, 3, width=MAX_WIDTH_IN, height=8.0,
+                           margins={"left": 0.07, "right": 0.98, "bottom": 0.08, "top": 0.95,
+                                    "wspace": 0.3})
     flat = list(axes.ravel())
     for cls, ax in zip(CLASSES, flat):
         draw_roc(model, cls, ax, bayes, aucs.get(cls), (bayes_aucs or {}).get(cls), reference,
@@ -463,5 +489,5 @@ def importance_figure(result: Importance, labels: dict[str, str] | None = None) 
                            margins={"left": 0.2, "right": 0.96, "bottom": 0.7 / height,
                                     "top": 1 - 0.45 / height})
     draw_importance(result, axes[0, 0], labels)
-    axes[0, 0].set_title(_plain(f"{result.evaluator}, {result.n_trials} trials"), fontsize=9)
+    axes[0, 0].set_title(_plain(f"{result.evaluator}, {result.n_trials} trials"), fontsize=TITLE_PT - 1)
     return fig

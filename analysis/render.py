@@ -4,6 +4,13 @@ Every string that reaches the page passes through :func:`html.escape` here, in o
 names, trial ids, error messages and config values come from users (or from a colleague's file)
 and must never be able to inject markup. Figures are embedded as base64 PNG data URLs so the
 page can be mailed as a single file.
+
+The page is laid out for a laptop (1366 px wide): a table of contents linking to every section
+(ids from :func:`section_ids`, stable across reports), a "contents" link beside every heading,
+16 px text in lines of at most 80 characters, tables that scroll sideways inside the column
+instead of overflowing it, and figures scaled down to the column (:data:`COLUMN_PX`; the figures
+are drawn no wider, so their fonts are seen at the size they were drawn). No script, no font or
+style from the net.
 """
 
 from __future__ import annotations
@@ -17,15 +24,23 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["Section", "render_html", "render_markdown", "format_cell"]
+__all__ = ["Section", "render_html", "render_markdown", "format_cell", "section_ids",
+           "COLUMN_PX", "TOC_ID"]
+
+#: Width of the page's column in CSS pixels; figures (``plots.MAX_WIDTH_IN`` at ``plots.DPI``)
+#: are drawn no wider.
+COLUMN_PX = 1200
+#: Id of the table of contents, the target of every "contents" link.
+TOC_ID = "contents"
 
 
 @dataclass
 class Section:
     """One report section: plain-text ``lines``, ``tables`` (caption, frame), an optional figure
-    (file name) with its one-line ``caption``. ``as_list`` shows the lines as bullets. A
-    ``collapsed`` section's tables are folded away in HTML and left out of the Markdown (too
-    long to read)."""
+    (file name) with its one-line ``caption``, an optional preformatted ``code`` block (e.g. the
+    config as YAML; ``code_language`` labels the Markdown fence). ``as_list`` shows the lines as
+    bullets. A ``collapsed`` section's tables are folded away in HTML and left out of the
+    Markdown (too long to read)."""
 
     title: str
     lines: list[str] = field(default_factory=list)
@@ -34,6 +49,8 @@ class Section:
     caption: str = ""
     collapsed: bool = False
     as_list: bool = False
+    code: str | None = None
+    code_language: str = ""
 
 
 def format_cell(value: object) -> str:
@@ -55,17 +72,35 @@ def format_cell(value: object) -> str:
     return str(value)
 
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1200px;
-margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
-h1{font-size:1.6em;border-bottom:2px solid #ddd;padding-bottom:.2em}
-h2{font-size:1.25em;margin-top:1.8em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.88em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
-caption{text-align:left;font-weight:600;padding:.2em 0}
-figure{margin:1em 0}figure img{max-width:100%;border:1px solid #eee}
-figcaption{color:#555;font-size:.92em}ul.list li{color:#8a4b00}
+_CSS = f"""
+html{{font-size:16px;scroll-behavior:smooth}}
+body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-serif;
+font-size:16px;margin:0;color:#1f1f1f;line-height:1.55;background:#fff}}
+main{{max-width:{COLUMN_PX}px;margin:0 auto;padding:1.2em 1.25em 4em}}
+p,li,figcaption,nav.toc{{max-width:80ch}}
+h1{{font-size:1.75em;border-bottom:2px solid #ddd;padding-bottom:.2em;margin:.4em 0 .6em}}
+h2{{font-size:1.35em;margin-top:2em;padding-top:.3em;border-top:1px solid #eee;
+display:flex;align-items:baseline;gap:1em}}
+h2 a.up{{font-size:.62em;font-weight:normal;color:#666;text-decoration:none;margin-left:auto}}
+h2 a.up:hover{{text-decoration:underline}}
+section{{scroll-margin-top:.5em}}
+nav.toc{{background:#f7f7f7;border:1px solid #e3e3e3;border-radius:4px;padding:.6em 1.2em}}
+nav.toc h2{{border:0;margin:.2em 0;padding:0;font-size:1.1em}}
+nav.toc ol{{margin:.2em 0;padding-left:1.4em;columns:2 22em;column-gap:2em}}
+nav.toc a{{color:#0b57a4;text-decoration:none}}nav.toc a:hover{{text-decoration:underline}}
+.scroll{{overflow-x:auto;max-width:100%;margin:.6em 0}}
+table{{border-collapse:collapse;margin:0;font-size:15px}}
+th,td{{border:1px solid #ccc;padding:.3em .65em;text-align:left;vertical-align:top}}
+th{{background:#f2f2f2}}td.num{{text-align:right;font-variant-numeric:tabular-nums;
+white-space:nowrap}}
+caption{{text-align:left;font-weight:600;padding:.2em 0;caption-side:top}}
+pre{{background:#f6f8fa;border:1px solid #e3e3e3;border-radius:4px;padding:.8em 1em;
+overflow-x:auto;font-size:15px;line-height:1.45;max-width:100%;box-sizing:border-box}}
+pre.long{{columns:3 22em;column-gap:2.5em;column-rule:1px solid #e3e3e3}}
+figure{{margin:1em 0}}figure img{{max-width:100%;height:auto;border:1px solid #eee}}
+figcaption{{color:#444;font-size:15px}}ul.list li{{color:#8a4b00}}
+a.totop{{position:fixed;right:1em;bottom:1em;background:#fff;border:1px solid #ccc;
+border-radius:4px;padding:.2em .6em;color:#0b57a4;text-decoration:none;font-size:15px}}
 """
 
 
@@ -80,12 +115,35 @@ def _html_table(caption: str, df: pd.DataFrame) -> str:
     rows = "".join("<tr>" + "".join(map(_html_cell, record)) + "</tr>"
                    for record in df.itertuples(index=False))
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return (f'<div class="scroll"><table>{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{rows}</tbody></table></div>")
 
 
-def _html_section(s: Section, figures: dict[str, bytes]) -> str:
-    anchor = re.sub(r"[^a-z0-9]+", "-", s.title.lower()).strip("-")
-    parts = [f'<section id="{anchor}"><h2>{html.escape(s.title)}</h2>']
+def section_ids(sections: list[Section]) -> list[str]:
+    """The HTML id of each section: its title in lower case, runs of other characters as one
+    ``-`` (``"Regime map: depth x width"`` -> ``regime-map-depth-x-width``), so a link to a part
+    stays valid from one report to the next; a repeated title gets ``-2``, ``-3``."""
+    ids: list[str] = []
+    for s in sections:
+        base = re.sub(r"[^a-z0-9]+", "-", s.title.lower()).strip("-") or "section"
+        base = base if base != TOC_ID else f"{base}-part"
+        anchor, n = base, 1
+        while anchor in ids:
+            n += 1
+            anchor = f"{base}-{n}"
+        ids.append(anchor)
+    return ids
+
+
+def _html_toc(sections: list[Section], ids: list[str]) -> str:
+    items = "".join(f'<li><a href="#{i}">{html.escape(s.title)}</a></li>'
+                    for s, i in zip(sections, ids))
+    return f'<nav class="toc" id="{TOC_ID}"><h2>Contents</h2><ol>{items}</ol></nav>'
+
+
+def _html_section(s: Section, figures: dict[str, bytes], anchor: str) -> str:
+    parts = [f'<section id="{anchor}"><h2>{html.escape(s.title)}'
+             f'<a class="up" href="#{TOC_ID}">&uarr; contents</a></h2>']
     if s.as_list:
         items = "".join(f"<li>{html.escape(line)}</li>" for line in s.lines)
         parts.append(f'<ul class="list">{items}</ul>')
@@ -95,6 +153,9 @@ def _html_section(s: Section, figures: dict[str, bytes]) -> str:
     if tables and s.collapsed:
         tables = f"<details><summary>show table</summary>{tables}</details>"
     parts.append(tables)
+    if s.code is not None:
+        long = ' class="long"' if s.code.count("\n") > 30 else ""  # in columns: less scrolling
+        parts.append(f"<pre{long}><code>{html.escape(s.code)}</code></pre>")
     if s.figure is not None:
         data = base64.b64encode(figures[s.figure]).decode("ascii")
         caption = html.escape(s.caption)
@@ -107,8 +168,12 @@ def _html_section(s: Section, figures: dict[str, bytes]) -> str:
 def render_html(title: str, sections: list[Section], figures: dict[str, bytes]) -> str:
     """The whole page; ``figures`` maps a section's figure name to its PNG bytes."""
     head = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n")
-    body = [f"<h1>{html.escape(title)}</h1>"] + [_html_section(s, figures) for s in sections]
+    ids = section_ids(sections)
+    body = [f'<main id="top"><h1>{html.escape(title)}</h1>', _html_toc(sections, ids)]
+    body += [_html_section(s, figures, i) for s, i in zip(sections, ids)]
+    body.append(f'</main><a class="totop" href="#{TOC_ID}">&uarr; contents</a>')
     return head + "\n".join(body) + "\n</body></html>\n"
 
 
@@ -157,6 +222,10 @@ def render_markdown(title: str, sections: list[Section]) -> str:
         if not s.collapsed:
             for caption, table in s.tables:
                 out += [_md_table(caption, table), ""]
+        if s.code is not None:
+            fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", s.code)), default=0))
+            info = re.sub(r"[^A-Za-z0-9_+-]", "", s.code_language)
+            out += [f"{fence}{info}", s.code.rstrip("\n"), fence, ""]
         if s.figure is not None:
             caption = _md_text(s.caption)
             out += [f"![{caption}]({s.figure})", "", f"*{caption}*", ""]

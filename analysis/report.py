@@ -34,7 +34,8 @@ logger = logging.getLogger(__name__)
 #: Every figure a report may write; stale ones from an earlier report in the folder are removed.
 FIGURE_FILES: tuple[str, ...] = (
     "regimes_depth_width.png", "regimes_regularisation.png", "complexity.png",
-    "learning_curves.png", "pareto.png", "roc.png", "importance.png",
+    "learning_curves.png", "pareto.png", "roc.png", "importance.png", "history.png",
+    "parallel_coordinates.png",
 )
 #: The report's other files.
 PAGE_FILES: tuple[str, ...] = ("regimes.csv", "summary.md", "index.html")

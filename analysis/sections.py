@@ -13,14 +13,16 @@ from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+import yaml
 
 from jetstudy.analysis import complexity, curves, importance, maps, pareto, regimes, roc, summary
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section, format_cell
+from jetstudy.analysis.sections_search import history_part, parallel_part
 from jetstudy.analysis.tables import StudyTables, search_metric
 from jetstudy.trainables.schema import CLASSES
 
-__all__ = ["ReportState", "PARTS"]
+__all__ = ["ReportState", "PARTS", "config_yaml"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,15 +87,34 @@ class ReportState:
         return "highest" if self.maximize else "lowest"
 
 
+class _ConfigDumper(yaml.SafeDumper):
+    """``yaml.SafeDumper`` writing a list of plain values on one line (``depth: [1, 4]``), as
+    the configs in configs/ do; anything nested stays in block style."""
+
+
+def _list(dumper: yaml.SafeDumper, items: list) -> yaml.Node:
+    flat = all(not isinstance(v, (dict, list, tuple)) for v in items)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", items, flow_style=flat)
+
+
+_ConfigDumper.add_representer(list, _list)
+_ConfigDumper.add_representer(tuple, _list)
+
+
+def config_yaml(config: dict[str, Any]) -> str:
+    """The study config as the YAML a user writes (sections in file order, one value a line),
+    never a Python repr: ``null``, ``false``, ``[relu]`` rather than ``None``, ``False``,
+    ``['relu']``. ``config`` is the plain dict read from config.yaml; ``yaml.safe_load`` of
+    the text gives it back."""
+    return yaml.dump(config, Dumper=_ConfigDumper, sort_keys=False, default_flow_style=False,
+                     allow_unicode=True, width=88)
+
+
 def _config(r: ReportState) -> Section:
     r.needs("config")
-    rows = []
-    for key, value in (r.t.config or {}).items():
-        text = ", ".join(f"{k}={v}" for k, v in value.items()) if isinstance(value, dict) else value
-        rows.append((key, str(text)))
     return Section("Study config",
                    lines=[f"From config.yaml; the search ranked trials by {r.metric}."],
-                   tables=[("", pd.DataFrame(rows, columns=["section", "settings"]))])
+                   code=config_yaml(r.t.config or {}), code_language="yaml")
 
 
 def _outcomes(r: ReportState) -> Section:
@@ -489,6 +510,8 @@ PARTS: tuple[tuple[str, Callable[[ReportState], Section]], ...] = (
     ("outcomes", _outcomes),
     ("best trial", _best),
     ("test metrics", _test),
+    ("optimisation history", history_part),
+    ("parallel coordinates", parallel_part),
     ("regime map (depth x width)", _map_depth_width),
     ("regime map (size x regularisation)", _map_regularisation),
     ("complexity curve", _complexity),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -72,7 +73,7 @@ def test_lone_table_gives_what_it_can_and_says_what_not(tmp_path, make_study, fm
     assert "best/test_predictions.parquet" in skipped["ROC"]
     assert {p.name for p in outcome.figures} == {
         "regimes_depth_width.png", "regimes_regularisation.png", "complexity.png", "pareto.png",
-        "importance.png"}
+        "importance.png", "history.png", "parallel_coordinates.png"}
     page = outcome.index_html.read_text()
     assert "Skipped parts" in page and "learning curves: needs the epochs" in page
     assert "table&#x27;s ranges (no config.yaml)" in page
@@ -156,9 +157,22 @@ def test_real_data_shows_reference_points(evil_real):
     assert "Bayes optimal" not in page
 
 
+def _outside_code(md: str) -> tuple[str, list[str]]:
+    """Markdown without its fenced code blocks, and the blocks' bodies (CommonMark shows a
+    block's body as literal text: markup inside it is inert, if no line can close the fence)."""
+    prose, blocks = [], []
+    parts = re.split(r"^(`{3,})[A-Za-z0-9_+-]*\n(.*?)^\1$", md, flags=re.M | re.S)
+    for i, part in enumerate(parts):
+        (blocks if i % 3 == 2 else prose if i % 3 == 0 else []).append(part)
+    return "".join(prose), blocks
+
+
 def test_user_strings_are_escaped(evil_real):
     page, md = evil_real.index_html.read_text(), evil_real.summary_md.read_text()
-    assert "<script" not in page and "<script" not in md
+    prose, blocks = _outside_code(md)
+    assert "<script" not in page and "<script" not in prose
+    assert len(blocks) == 1 and f"name: {EVIL}" in blocks[0]  # the config, literally
+    assert not re.search(r"^ {0,3}```", blocks[0], flags=re.M)  # nothing closes the fence early
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in page
     assert "boom &lt;script&gt;" in page and "id&lt;script&gt;" in page
     assert "boom &lt;script&gt;" in md

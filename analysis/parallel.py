@@ -1,0 +1,193 @@
+"""Parallel coordinates of the hyperparameters: every trial as a line across one axis per knob.
+
+The data behind Optuna's ``plot_parallel_coordinate``, computed from the trials table: each
+hyperparameter that varies gets an axis (log where the search space is log: sizes, penalties,
+learning rate; categorical ones get a tick per value), each trial a line through its values,
+scaled to [0, 1] per axis, coloured by its validation loss and, where the regimes are known, by
+its regime. A switched-off penalty (0, or NaN in tables that leave it out) has no place on a log
+axis; it sits in an "off" slot below the axis (:data:`OFF`). The drawing is
+:mod:`jetstudy.analysis.plots_search`.
+
+>>> pc = parallel_coordinates(trials, regimes)        # doctest: +SKIP
+>>> [a.column for a in pc.axes], pc.left_out          # doctest: +SKIP
+(['depth', 'n_params', 'min_width', 'dropout', 'l1', 'l2', 'lr'], ('activation',))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.maps import min_width, score_column
+
+__all__ = ["OFF", "PARAMS", "ParamAxis", "ParallelCoordinates", "param_axis",
+           "parallel_coordinates", "colour_range"]
+
+#: Position of the "off" slot (a switched-off penalty, a missing value), below each axis.
+OFF = -0.12
+
+#: column -> (axis label, scale): ``log`` (positive values; 0 and NaN are "off"), ``linear``,
+#: ``int`` (linear with integer ticks) or ``category``. Page order, left to right.
+PARAMS: dict[str, tuple[str, str]] = {
+    "depth": ("hidden layers", "int"),
+    "n_params": ("parameters", "log"),
+    "min_width": ("narrowest layer", "log"),
+    "dropout": ("dropout", "linear"),
+    "l1": ("L1", "log"),
+    "l2": ("L2", "log"),
+    "lr": ("learning rate", "log"),
+    "batch_size": ("batch size", "category"),
+    "activation": ("activation", "category"),
+    "batch_norm": ("batch norm", "category"),
+}
+
+
+@dataclass(frozen=True)
+class ParamAxis:
+    """One vertical axis: the table ``column``, its ``label``, ``scale`` (see :data:`PARAMS`)
+    and ``ticks``: (position in [0, 1] or :data:`OFF`, text) pairs."""
+
+    column: str
+    label: str
+    scale: str
+    ticks: tuple[tuple[float, str], ...]
+
+
+@dataclass(frozen=True)
+class ParallelCoordinates:
+    """``lines``: one row per trial, ``trial_id``, ``status``, ``regime`` (None when not
+    known), ``colour`` (the validation loss, NaN: none) and one position column per axis,
+    sorted worst first so the best lines are drawn on top. ``colour_column``: where ``colour``
+    came from; ``left_out``: hyperparameters that did not vary."""
+
+    axes: tuple[ParamAxis, ...]
+    lines: pd.DataFrame
+    colour_column: str
+    left_out: tuple[str, ...]
+
+    @property
+    def has_regimes(self) -> bool:
+        return bool(self.lines["regime"].notna().any())
+
+
+def _fmt(value: float) -> str:
+    if value == 0:
+        return "0"
+    if abs(value) >= 1000:
+        return f"{value / 1e6:.3g}M" if abs(value) >= 1e6 else f"{value / 1e3:.3g}k"
+    return f"{value:.3g}" if abs(value) >= 0.01 else f"{value:.0e}"
+
+
+def _category_text(value: object) -> str:
+    if isinstance(value, float) and math.isnan(value):
+        return "-"
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"  # as in config.yaml
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _numeric_axis(column: str, label: str, scale: str, values: pd.Series
+                  ) -> tuple[ParamAxis, np.ndarray] | None:
+    v = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    on = np.isfinite(v) & (v > 0) if scale == "log" else np.isfinite(v)
+    states = set(np.unique(v[on]).tolist()) | ({"off"} if (~on).any() else set())
+    if len(states) < 2:
+        return None
+    t = np.log10(np.where(on, v, 1.0)) if scale == "log" else np.where(on, v, 0.0)
+    lo, hi = (float(t[on].min()), float(t[on].max())) if on.any() else (0.0, 0.0)
+    pos = np.where(on, (t - lo) / (hi - lo) if hi > lo else 0.5, OFF)
+    if scale == "log":
+        decades = [k for k in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
+        marks = decades if len(decades) >= 2 else [lo, hi] if hi > lo else [lo]
+        ticks = [((k - lo) / (hi - lo) if hi > lo else 0.5, _fmt(10 ** k)) for k in marks]
+    elif scale == "int":
+        ints = sorted({int(round(x)) for x in v[on]})
+        step = max(1, math.ceil(len(range(ints[0], ints[-1] + 1)) / 8)) if ints else 1
+        marks = list(range(ints[0], ints[-1] + 1, step)) if ints else []
+        ticks = [((m - lo) / (hi - lo) if hi > lo else 0.5, str(m)) for m in marks]
+    else:
+        marks = [float(m) for m in np.linspace(lo, hi, 3)] if hi > lo else [lo]
+        ticks = [((m - lo) / (hi - lo) if hi > lo else 0.5, _fmt(m)) for m in marks]
+    if (~on).any():
+        ticks.append((OFF, "off" if scale == "log" else "-"))
+    return ParamAxis(column, label, scale, tuple(ticks)), pos
+
+
+def param_axis(column: str, values: pd.Series) -> tuple[ParamAxis, np.ndarray] | None:
+    """The axis of one hyperparameter and each trial's position on it (:data:`OFF` for a
+    switched-off or missing value); None when it takes fewer than two distinct values."""
+    label, scale = PARAMS.get(column, (column, "category"))
+    if scale != "category":
+        return _numeric_axis(column, label, scale, values)
+    text = values.map(_category_text)
+    levels = sorted(set(text), key=lambda s: (s == "-", _sort_key(s)))
+    if len(levels) < 2:
+        return None
+    where = {lvl: i / (len(levels) - 1) for i, lvl in enumerate(levels)}
+    ticks = tuple((where[lvl], lvl) for lvl in levels)
+    return ParamAxis(column, label, scale, ticks), text.map(where).to_numpy(dtype=float)
+
+
+def _sort_key(text: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(text), text)
+    except ValueError:
+        return (1, 0.0, text)
+
+
+def colour_range(colour: pd.Series) -> tuple[float, float]:
+    """Colour scale of the validation loss: from the lowest to the 95th percentile, so one
+    diverged trial does not wash out the differences among the rest (the bar is extended)."""
+    finite = colour[np.isfinite(colour)]
+    if finite.empty:
+        raise AnalysisError("no trial has a finite validation loss to colour by")
+    lo, hi = float(finite.min()), float(np.percentile(finite, 95))
+    return (lo, hi) if hi > lo else (lo, lo + 1e-9)
+
+
+def parallel_coordinates(trials: pd.DataFrame,
+                         regimes: pd.DataFrame | None = None) -> ParallelCoordinates:
+    """Axes for the hyperparameters of :data:`PARAMS` that vary between the trials, and the
+    trials' lines, coloured by their validation loss (``best_val_loss`` when present).
+
+    ``regimes`` (``trial_id, regime``, :func:`jetstudy.analysis.regimes.assess_regimes`) adds
+    each line's regime. Raises :class:`AnalysisError` when no trial has a finite validation
+    loss or no hyperparameter varies (one trial, or all alike).
+    """
+    colour_column = score_column(trials, "val_loss")
+    if colour_column is None:
+        raise AnalysisError("no trial has a validation loss to colour by (all failed or none "
+                            "finished an epoch)")
+    colour = pd.to_numeric(trials[colour_column], errors="coerce").astype(float)
+    colour_range(colour)  # raises when nothing is finite
+    table = trials.assign(min_width=min_width(trials)) if any(
+        c.startswith("width_") or c == "widths" for c in trials.columns) else trials
+    axes, positions, left_out = [], {}, []
+    for column in PARAMS:
+        if column not in table.columns:
+            continue
+        found = param_axis(column, table[column])
+        if found is None:
+            left_out.append(column)
+            continue
+        axes.append(found[0])
+        positions[column] = found[1]
+    if not axes:
+        raise AnalysisError(f"no hyperparameter varies between the {len(trials)} trials, so "
+                            "there is nothing to compare")
+    regime = (trials["trial_id"].astype(str).map(regimes.set_index("trial_id")["regime"])
+              if regimes is not None else pd.Series(None, index=trials.index, dtype=object))
+    lines = pd.DataFrame({"trial_id": trials["trial_id"].astype(str).to_numpy(),
+                          "status": trials["status"].astype(str).to_numpy(),
+                          "regime": regime.to_numpy(dtype=object), "colour": colour.to_numpy(),
+                          **positions})
+    worst_first = -lines["colour"].fillna(np.inf).to_numpy()  # no loss first, then worst
+    order = np.argsort(worst_first, kind="stable")
+    return ParallelCoordinates(tuple(axes), lines.iloc[order].reset_index(drop=True),
+                               colour_column, tuple(left_out))

@@ -1,0 +1,82 @@
+"""The report's search views: optimisation history and parallel coordinates (the figures Optuna
+users look for first). Parts of :data:`jetstudy.analysis.sections.PARTS`, kept here so that
+module stays a readable size; like every part, each returns a Section or raises
+:class:`AnalysisError` with the sentence the report shows under "Skipped parts".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from jetstudy.analysis import history, parallel
+from jetstudy.analysis.render import Section
+
+if TYPE_CHECKING:
+    from jetstudy.analysis.sections import ReportState
+
+__all__ = ["history_part", "parallel_part"]
+
+_WORDS = {"best_val_loss": "val loss", "best_val_acc": "val accuracy",
+          "best_val_auc": "val AUC (macro)", "n_params": "parameters", "flops": "FLOPs",
+          "multiplications": "multiplications per jet"}
+
+
+def _size_objective(r: ReportState) -> str | None:
+    search = (r.t.config or {}).get("search")
+    objectives = search.get("objectives") if isinstance(search, dict) else None
+    if isinstance(objectives, list) and len(objectives) > 1:
+        return str(objectives[1])
+    return None
+
+
+def history_part(r: ReportState) -> Section:
+    """The search metric per trial with the running best; a size objective's own panel."""
+    from jetstudy.analysis import plots_search
+
+    panels = history.optimisation_history(r.t.trials, r.metric, r.maximize, _size_objective(r))
+    name = r.figure("history.png", plots_search.history_figure(panels))
+    first = panels[0]
+    word = _WORDS.get(first.objective, first.objective)
+    lines = [f"{word} of every trial, in the order the study started them (Optuna's trial "
+             "number; the tables hold no completion times). The value is the trial's best "
+             f"epoch's, the one the search ranked it by. The step line is the {r.best_word} so "
+             "far among completed, stopped and running trials, as 'Best trial' picks."]
+    if r.kind == "scan":
+        lines.append("This is a scan: its configurations were fixed in advance, so the order "
+                     "says nothing about a search learning.")
+    missing = first.n_without_value
+    if missing:
+        lines.append(f"{missing} of {len(first.points)} trials have no value (failed before an "
+                     "epoch, or running without one) and are not drawn.")
+    if len(panels) > 1:
+        lines.append(f"The search had two objectives ({r.metric} and {panels[1].objective}): "
+                     "the lower panel shows the second per trial; trading it against the first "
+                     "is the Pareto front's business, so it has no running best.")
+    caption = (f"Optimisation history: {word} per trial number (filled: completed, hollow: "
+               "stopped early, triangles: running, crosses: failed or interrupted)"
+               + ("; log axis" if first.log_y else "") + f"; red: the {r.best_word} so far.")
+    return Section("Optimisation history", lines=lines, figure=name, caption=caption)
+
+
+def parallel_part(r: ReportState) -> Section:
+    """Every trial's hyperparameters as a line, coloured by val loss and by regime."""
+    from jetstudy.analysis import plots_search
+
+    pc = parallel.parallel_coordinates(r.t.trials, r.regimes)
+    name = r.figure("parallel_coordinates.png", plots_search.parallel_figure(pc))
+    n_grey = int((~np.isfinite(pc.lines["colour"])).sum())
+    lines = [f"One line per trial ({len(pc.lines)}), through its hyperparameters; log axes for "
+             "sizes, penalties and the learning rate. A switched-off L1 or L2 penalty sits at "
+             "'off' below its axis."]
+    if pc.left_out:
+        lines.append(f"Not shown, the same in every trial: {', '.join(pc.left_out)}.")
+    if n_grey:
+        lines.append(f"{n_grey} trials without a validation loss are drawn grey.")
+    word = _WORDS.get(pc.colour_column, pc.colour_column)
+    caption = (f"Parallel coordinates of the hyperparameters: top, coloured by {word} (the "
+               "colour bar stops at the 95th percentile; worse trials take its top colour), best "
+               "trials drawn last" + ("; bottom, coloured by regime, undetermined trials grey "
+                                      "and underneath." if pc.has_regimes else "."))
+    return Section("Parallel coordinates", lines=lines, figure=name, caption=caption)
