@@ -2,7 +2,9 @@
 
 Everything downstream trusts what this module returns, so the checks live here: required columns
 (an error names the missing ones), types (CSV round trips turn ids into ints and bools into
-strings), statuses in lower case, one row per trial and per (trial, epoch). Optional inputs
+strings), statuses in lower case, one row per trial and per (trial, epoch). Which columns are
+required and each one's type come from :mod:`jetstudy.trainables.table_schema`, the list the
+writer uses too. Optional inputs
 (epochs, config, reference numbers, test results) may be absent, as when a colleague mails a
 lone ``trials.parquet``; each absence is recorded in :attr:`StudyTables.missing` so the report
 can say what it skipped. Tables written before ``train_loss_se``/``val_loss_se`` existed load
@@ -27,6 +29,7 @@ import yaml
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.trainables.objective import METRIC_MODES
 from jetstudy.trainables.schema import CLASSES
+from jetstudy.trainables.table_schema import EPOCHS, TEST_PREDICTIONS, TRIALS, TableSchema
 
 __all__ = [
     "StudyTables",
@@ -45,21 +48,9 @@ logger = logging.getLogger(__name__)
 STATUSES: tuple[str, ...] = ("completed", "stopped", "failed", "running", "interrupted")
 
 #: Without these a table is not a jetstudy trials table: every part needs a loss and a size.
-REQUIRED_TRIAL_COLUMNS: tuple[str, ...] = (
-    "trial_id", "status", "n_params", "train_loss", "val_loss"
-)
+REQUIRED_TRIAL_COLUMNS: tuple[str, ...] = TRIALS.required
 #: A learning curve needs both losses per epoch.
-REQUIRED_EPOCH_COLUMNS: tuple[str, ...] = ("trial_id", "epoch", "train_loss", "val_loss")
-
-_STR_COLUMNS = ("trial_id", "status", "error", "widths", "activation", "stop_reason")
-_NUMERIC_COLUMNS = (
-    "depth", "dropout", "l1", "l2", "lr", "batch_size", "n_params", "flops", "multiplications",
-    "epochs", "max_epochs", "train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc",
-    "best_val_loss", "best_val_acc", "best_val_auc", "best_epoch", "wall_time_s", "epoch",
-    "time_s", "label", "train_loss_se", "val_loss_se",
-)
-_NUMERIC_PREFIXES = ("width_", "p_", "bayes_")
-_BOOL_COLUMNS = ("batch_norm", "converged")
+REQUIRED_EPOCH_COLUMNS: tuple[str, ...] = EPOCHS.required
 # name -> larger is better, from the one rule for "better" (trainables.objective)
 _METRICS = {name: mode == "max" for name, mode in METRIC_MODES.items()}
 
@@ -135,15 +126,18 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
     )
 
 
-def _coerce(df: pd.DataFrame) -> pd.DataFrame:
-    """Give every known column its contract type, whatever the file format did to it."""
+def _coerce(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """Give every column the schema knows its type, whatever the file format did to it (numbers
+    as floats: a missing value is NaN); other columns are kept as they are."""
     out = df.copy()
     for col in out.columns:
-        if col in _STR_COLUMNS:
+        column = schema.column(str(col))
+        dtype = column.dtype if column is not None else None
+        if dtype == "str":
             out[col] = out[col].map(lambda v: "" if _is_missing(v) else str(v)).astype(object)
-        elif col in _BOOL_COLUMNS:
+        elif dtype == "bool":
             out[col] = out[col].map(_to_bool).astype(object)
-        elif col in _NUMERIC_COLUMNS or str(col).startswith(_NUMERIC_PREFIXES):
+        elif dtype in ("int", "float"):
             out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
     return out
 
@@ -174,7 +168,7 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFra
             f"the {where} has no rows: no trial has reported yet. Wait for the first trial "
             "to finish an epoch, then run the report again"
         )
-    out = _coerce(df)
+    out = _coerce(df, TRIALS)
     for col in ("trial_id", "status", "error"):
         if col in out.columns:
             out[col] = out[col].str.strip()
@@ -199,7 +193,7 @@ def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
             f"the epochs table lacks the columns {', '.join(missing)} "
             f"(needs {', '.join(REQUIRED_EPOCH_COLUMNS)})"
         )
-    out = _coerce(df)
+    out = _coerce(df, EPOCHS)
     out = out[out["trial_id"].isin(set(trial_ids)) & out["epoch"].notna()]
     dropped = len(df) - len(out)
     if dropped:
@@ -209,8 +203,7 @@ def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
 
 
 def _validate_predictions(df: pd.DataFrame) -> pd.DataFrame:
-    needed = ["label"] + [f"p_{c}" for c in CLASSES]
-    missing = [c for c in needed if c not in df.columns]
+    missing = [c for c in TEST_PREDICTIONS.required if c not in df.columns]
     if missing:
         raise AnalysisError(f"test_predictions lacks the columns {', '.join(missing)}")
     out = df.copy()

@@ -1,6 +1,7 @@
 """Result tables: one row per trial (``trials``) and one per trial-epoch (``epochs``).
 
-The columns are the contract with :mod:`analysis` (``docs/results_layout.md``). Tables are
+The columns are the contract with :mod:`analysis`: their names, order and types come from
+:mod:`jetstudy.trainables.table_schema` (documented in ``docs/results_layout.md``). Tables are
 built from plain per-epoch records, so the same code serves the final tables (from Ray Tune's
 result grid) and live snapshots (from the progress callback). Files are written atomically
 (:func:`jetstudy.trainables.atomic.write_atomic`, with the user's umask): a reader, or an interrupted run, never sees half a table.
@@ -17,16 +18,15 @@ import pandas as pd
 
 from jetstudy.trainables.atomic import write_atomic  # the one atomic writer (re-exported)
 from jetstudy.trainables.objective import Objective
+from jetstudy.trainables.table_schema import EPOCHS, TRIALS, TableSchema
 
 __all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "trial_row", "trials_frame",
            "epochs_frame", "write_table", "write_parquet", "write_atomic", "write_json",
            "write_text", "error_reason"]
 
-#: Per-epoch metrics the trial loop reports, in table order (``*_se``: the loss's standard error,
-#: per-jet spread / sqrt(n); NaN in records from before they were measured).
-EPOCH_COLUMNS: tuple[str, ...] = ("epoch", "train_loss", "train_loss_running", "val_loss",
-                                  "val_acc", "val_auc", "train_loss_se", "val_loss_se",
-                                  "n_params", "time_s")
+#: Per-epoch metrics the trial loop reports, in table order (the epochs table's columns after
+#: ``trial_id``; ``*_se``: NaN in records from before they were measured).
+EPOCH_COLUMNS: tuple[str, ...] = tuple(n for n in EPOCHS.names if n != "trial_id")
 #: Hyperparameter columns (besides the per-layer widths).
 HYPERPARAMS: tuple[str, ...] = ("dropout", "l1", "l2", "lr", "activation", "batch_norm")
 _LAST = ("train_loss", "train_loss_running", "val_loss", "val_acc", "val_auc", "train_loss_se",
@@ -74,19 +74,20 @@ def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, st
     return row
 
 
+def _typed(frame: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """The schema's column order, and its ``int`` columns as nullable integers (``Int64``)."""
+    frame = frame[schema.order(frame.columns)]  # raises on a column the schema lacks
+    return frame.astype({c: "Int64" for c in frame.columns if schema.column(c).dtype == "int"})
+
+
 def trials_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    for col in ("n_params", "flops", "multiplications", "best_epoch"):
-        if col in frame:
-            frame[col] = frame[col].astype("Int64")
-    return frame
+    """The trials table of :func:`trial_row` rows (plus ``stop_reason``), in the schema's
+    column order; a column the schema does not list is an error."""
+    return _typed(pd.DataFrame(rows), TRIALS)
 
 
 def epochs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["trial_id", *EPOCH_COLUMNS])
-    frame["epoch"] = frame["epoch"].astype("Int64")
-    frame["n_params"] = frame["n_params"].astype("Int64")
-    return frame
+    return _typed(pd.DataFrame(rows, columns=list(EPOCHS.names)), EPOCHS)
 
 
 def write_parquet(frame: pd.DataFrame, path: Path) -> None:
