@@ -40,6 +40,7 @@ import pandas as pd
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import binomial_se, format_error, hanley_mcneil_se
 from jetstudy.analysis.maps import score_column
+from jetstudy.trainables.objective import METRIC_MODES, Objective
 
 __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
            "pick_notes", "with_sizes", "search_front", "how_big", "SizeAnswer",
@@ -59,18 +60,37 @@ PARETO_STATUSES = SCORED_STATUSES
 NOISE_SIGMAS = 2.0
 
 
+def _finite_rows(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
+    """The rows whose ``columns`` are all finite numbers (a NaN cost or score is no point)."""
+    values = df[list(columns)].apply(pd.to_numeric, errors="coerce").astype(float)
+    return df[np.isfinite(values).all(axis=1)]
+
+
+def _ranked(df: pd.DataFrame, cost: str, score: str, maximize: bool) -> pd.DataFrame:
+    """``df`` (finite rows only) with ``_s`` (higher is better), cheapest first, then the
+    better score, then ``trial_id``: the tie-break, whatever order the table's rows came in."""
+    df = _finite_rows(df, cost, score)
+    s = df[score].astype(float) if maximize else -df[score].astype(float)
+    keys, ascending = [cost, "_s"], [True, False]
+    if "trial_id" in df.columns:
+        keys, ascending = keys + ["_id"], ascending + [True]
+        df = df.assign(_id=df["trial_id"].astype(str))
+    return df.assign(_s=s).sort_values(keys, ascending=ascending, kind="mergesort")
+
+
 def pareto_front(df: pd.DataFrame, cost: str, score: str, maximize: bool = True) -> pd.DataFrame:
     """Rows not dominated by another (no other row is at most as costly and strictly better, or
-    cheaper and at least as good), sorted by cost. Of exact duplicates the first row is kept."""
-    s = df[score] if maximize else -df[score]
-    ordered = df.assign(_s=s).sort_values([cost, "_s"], ascending=[True, False], kind="mergesort")
+    cheaper and at least as good), sorted by cost. Rows with a NaN or infinite cost or score
+    are no points. Of exact duplicates (equal cost and score) the first by ``trial_id`` is
+    kept, so the front does not depend on the order of the table's rows."""
+    ordered = _ranked(df, cost, score, maximize)
     best = -np.inf
     keep = []
     for i, value in zip(ordered.index, ordered["_s"]):
         if value > best:
             keep.append(i)
             best = value
-    return ordered.loc[keep].drop(columns="_s")
+    return ordered.loc[keep].drop(columns=["_s", "_id"], errors="ignore")
 
 
 def smallest_within(
@@ -79,12 +99,13 @@ def smallest_within(
     """The cheapest row whose score is within ``tolerance`` (relative) of the best score.
 
     Relative, so "1%" means 0.0076 accuracy at 0.76 and 0.0095 AUC at 0.95; ties in cost go to
-    the better score. None for an empty frame.
+    the better score (then the first ``trial_id``). None for a frame without a finite row.
     """
-    if df.empty:
-        return None
     if not 0 <= tolerance < 1:
         raise AnalysisError(f"`tolerance` is {tolerance!r}, but must be in [0, 1), e.g. 0.01")
+    df = _finite_rows(df, cost, score)
+    if df.empty:
+        return None
     best = df[score].max() if maximize else df[score].min()
     limit = best - tolerance * abs(best) if maximize else best + tolerance * abs(best)
     good = df[df[score] >= limit] if maximize else df[df[score] <= limit]
@@ -135,6 +156,9 @@ class ParetoResult:
     tolerance: float
     gap: float = math.nan
     gap_se: float = math.nan
+    #: the score's direction: True for accuracy/AUC, False for a loss (``gap`` is then
+    #: pick - best, still >= 0 for a pick worse than the best)
+    maximize: bool = True
 
     @property
     def determined(self) -> bool:
@@ -162,9 +186,10 @@ def compute_pareto(
     trials: pd.DataFrame, cost: str, metric: str, tolerance: float = 0.01,
     n_val: int | None = None, class_counts: Sequence[int] | None = None,
 ) -> ParetoResult:
-    """Front and pick for ``metric`` (``val_acc`` or ``val_auc``; higher is better) by ``cost``,
-    from completed trials only; ``n_val`` (and the validation class counts, for the AUC) give
-    the scores' errors."""
+    """Front and pick for ``metric`` by ``cost``, from completed trials only, in the metric's
+    direction (:class:`~jetstudy.trainables.objective.Objective`: ``val_acc``/``val_auc``
+    higher is better, ``val_loss`` lower); ``n_val`` (and the validation class counts, for the
+    AUC) give the scores' errors. Ties go to the cheaper, then the first ``trial_id``."""
     if cost not in trials.columns:
         raise AnalysisError(f"the trials table has no `{cost}` column")
     score = score_column(trials, metric)
@@ -175,18 +200,26 @@ def compute_pareto(
     partial = _candidates(trials, cost, score, partial_statuses, n_val, class_counts)
     if points.empty and partial.empty:
         raise AnalysisError(f"no finished trial has both `{cost}` and `{score}`")
+    maximize = _maximize(metric)
     points = points.drop(columns="status")
-    front = pareto_front(points, "cost", "score").reset_index(drop=True)
-    pick = smallest_within(points, "cost", "score", tolerance)
+    front = pareto_front(points, "cost", "score", maximize).reset_index(drop=True)
+    pick = smallest_within(points, "cost", "score", tolerance, maximize)
     if pick is None:
         return ParetoResult(cost=cost, score=score, points=points, partial=partial, front=front,
-                            pick=None, best=None, tolerance=tolerance)
-    best = points.loc[points["score"].idxmax()]
-    gap = float(best["score"] - pick["score"])
+                            pick=None, best=None, tolerance=tolerance, maximize=maximize)
+    best = points.loc[_ranked(points, "cost", "score", maximize)["_s"].idxmax()]
+    gap = float(best["score"] - pick["score"]) * (1.0 if maximize else -1.0)
     gap_se = 0.0 if best["trial_id"] == pick["trial_id"] else float(
         math.hypot(best["se"], pick["se"]))
     return ParetoResult(cost=cost, score=score, points=points, partial=partial, front=front,
-                        pick=pick, best=best, tolerance=tolerance, gap=gap, gap_se=gap_se)
+                        pick=pick, best=best, tolerance=tolerance, gap=gap, gap_se=gap_se,
+                        maximize=maximize)
+
+
+def _maximize(metric: str) -> bool:
+    """The metric's direction by the one rule; an unknown metric is taken as a score."""
+    name = metric.removeprefix("best_")
+    return Objective.of(name).maximize if name in METRIC_MODES else True
 
 
 def pick_notes(result: ParetoResult) -> list[str]:
@@ -202,19 +235,20 @@ def pick_notes(result: ParetoResult) -> list[str]:
         return [f"{where}: the smallest model within {result.tolerance:.0%} is the best "
                 f"completed trial itself ({pick['trial_id']})."]
     ratio = best["cost"] / pick["cost"]
+    below = "below" if result.maximize else "above"  # worse than the best, in words
     notes = []
     if not np.isfinite(result.gap_se):
-        notes.append(f"{where}: {pick['trial_id']} scores {result.gap:.4g} below the best "
+        notes.append(f"{where}: {pick['trial_id']} scores {result.gap:.4g} {below} the best "
                      f"({best['trial_id']}) at 1/{ratio:.3g} of its cost; the validation-set "
                      "size is unknown, so this difference comes without an error.")
     elif result.within_noise:
         notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
-                     f" below the best ({best['trial_id']}) at 1/{ratio:.3g} of its cost: "
+                     f" {below} the best ({best['trial_id']}) at 1/{ratio:.3g} of its cost: "
                      f"within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
                      "validation set cannot tell the two apart.")
     else:
         notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
-                     f" below the best ({best['trial_id']}), a significant "
+                     f" {below} the best ({best['trial_id']}), a significant "
                      f"({result.gap / result.gap_se:.1f} sigma) but at most "
                      f"{result.tolerance:.0%} loss, at 1/{ratio:.3g} of its cost.")
     band = result.tolerance * abs(float(best["score"]))
@@ -270,7 +304,8 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     Two rules, both needed: the search metric within ``tolerance`` of the best (relative, in
     its own direction: "1%" of a loss of 0.60 is 0.006), and the validation accuracy at most
     ``acc_points`` (0.005 = 0.5 percentage points) below the best model's. Ties in size go to
-    the better metric.
+    the better metric, then to the first ``trial_id``; of trials tied for the best metric the
+    cheapest is "the best".
     """
     trials = with_sizes(trials)
     score, acc = score_column(trials, metric), score_column(trials, "val_acc")
@@ -280,14 +315,13 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     done = done[np.isfinite(done[[cost, score, acc]].astype(float)).all(axis=1)]
     if done.empty:
         return None
-    best = done.loc[done[score].idxmax() if maximize else done[score].idxmin()]
+    best = done.loc[_ranked(done, cost, score, maximize)["_s"].idxmax()]  # ties: the cheaper
     value = float(best[score])
     limit = value - tolerance * abs(value) if maximize else value + tolerance * abs(value)
     ok = (done[score] >= limit) if maximize else (done[score] <= limit)
     ok &= done[acc] >= float(best[acc]) - acc_points - 1e-12
-    good = done[ok].assign(_s=done[score] if maximize else -done[score])
-    pick = good.sort_values([cost, "_s"], ascending=[True, False], kind="mergesort").iloc[0]
-    return SizeAnswer(metric=score, cost=cost, pick=pick.drop("_s"), best=best,
+    pick = done.loc[_ranked(done[ok], cost, score, maximize).index[0]]
+    return SizeAnswer(metric=score, cost=cost, pick=pick, best=best,
                       tolerance=tolerance, acc_points=acc_points)
 
 

@@ -64,16 +64,28 @@ def common_errors(trials: pd.DataFrame, n: int = 5) -> pd.DataFrame:
 def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
     """The trial with the best ``best_<metric>`` (else ``<metric>``) among non-failed trials.
 
-    Running trials count: in a snapshot the leader may still be training.
+    Running trials count: in a snapshot the leader may still be training. NaN and infinite
+    values never win. Ties (equal values) go, in this order, to a completed trial over a
+    stopped or running one, to the smaller model (``n_params``), then to the first
+    ``trial_id``: the answer does not depend on the order of the table's rows, so the study
+    (which evaluates this trial on the test split) and every later report name the same one.
     """
     score = score_column(trials, metric)
     if score is None:
         raise AnalysisError(f"no trial has reported a `{metric}` yet, so none is best")
-    ok = trials[trials["status"].isin(SCORED_STATUSES) & np.isfinite(trials[score])]
-    if ok.empty:
+    values = pd.to_numeric(trials[score], errors="coerce").astype(float)
+    ok = (trials["status"].isin(SCORED_STATUSES) & np.isfinite(values)).to_numpy()
+    if not ok.any():
         raise AnalysisError("no trial has finished an epoch without failing, so none is best")
-    index = Objective(score, "max" if maximize else "min").best_index(ok[score])
-    return trials.loc[index]
+    sign = Objective(score, "max" if maximize else "min").sign
+    n_params = (pd.to_numeric(trials["n_params"], errors="coerce") if "n_params" in trials
+                else pd.Series(np.nan, index=trials.index))
+    keys = pd.DataFrame({"value": (sign * values).to_numpy(),
+                         "partial": (trials["status"] != "completed").to_numpy(),
+                         "size": n_params.astype(float).fillna(np.inf).to_numpy(),
+                         "id": trials["trial_id"].astype(str).to_numpy()})[ok]
+    first = keys.sort_values(["value", "partial", "size", "id"], kind="mergesort").index[0]
+    return trials.iloc[int(first)]
 
 
 #: Rows of the test-metrics table, as keys of ``test_metrics.json``'s ``model`` object.
