@@ -68,12 +68,12 @@ def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> l
     restart one that died (on another node, if its own is gone) from its arguments alone."""
     import ray
 
-    from jetstudy.trainables.pack_server import PackServer
+    from jetstudy.trainables.pack_protocol import PackActor  # torch-free: see there
 
     r = cfg.resources
     count = math.ceil(cfg.search.max_concurrent / r.pack_size)
     max_depth, max_width = pack_shape(cfg)
-    actor = ray.remote(PackServer)
+    actor = ray.remote(PackActor)
     packs = [actor.options(name=pack_name(i), num_cpus=r.cpus_per_trial,
                            num_gpus=r.gpus_per_trial, max_restarts=-1, max_concurrency=1000)
              .remote(str(data_file), settings, capacity=r.pack_size, max_depth=max_depth,
