@@ -64,7 +64,7 @@ def history_points(trials: pd.DataFrame, column: str, maximize: bool) -> pd.Data
     status = trials["status"].astype(str).to_numpy()
     scored = np.isfinite(values) & np.isin(status, SCORED_STATUSES)
     masked = pd.Series(np.where(scored, values, np.nan))
-    best = masked.cummax() if maximize else masked.cummin()  # NaN until the first scored value
+    best = (masked.cummax() if maximize else masked.cummin()).ffill()  # NaN before the first
     return pd.DataFrame({"number": np.arange(len(trials)),
                          "trial_id": trials["trial_id"].astype(str).to_numpy(),
                          "status": status, "value": values, "scored": scored,
