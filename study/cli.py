@@ -10,7 +10,8 @@
 A problem with the user's input (a :class:`~jetstudy.trainables.errors.JetstudyError`, or a path the
 file system refuses) is printed as one line, ``error: ...``, with exit status 2 and no
 traceback. ``run`` exits 3 when the study finished but some trials failed, and 130 when
-Ctrl-C stopped it (after writing its tables and printing the ``--resume`` command).
+Ctrl-C (or SIGTERM) stopped it (after writing its tables and printing the ``--resume``
+command). :data:`EXIT_CODES` lists them all for ``--help`` (and the README, by a test).
 """
 
 from __future__ import annotations
@@ -18,38 +19,74 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import TYPE_CHECKING, Sequence
+import textwrap
+from typing import TYPE_CHECKING, NoReturn, Sequence
 
 from jetstudy.trainables.errors import ConfigError, JetstudyError
 
 if TYPE_CHECKING:
     from jetstudy.study.interrupts import StudyInterrupted
 
-__all__ = ["main"]
+__all__ = ["main", "EXIT_CODES"]
 
 EXIT_USER_ERROR = 2
 EXIT_TRIALS_FAILED = 3
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT (128 + 2)
+#: Every exit status of ``jetstudy``, as ``--help`` prints them (the README's "Exit status"
+#: list names the same codes; a test keeps the two equal).
+EXIT_CODES: dict[int, str] = {
+    0: "success",
+    1: "an unexpected error, with Python's traceback: a bug, please report it",
+    EXIT_USER_ERROR: "a problem with your input: one line 'error: ...' naming the value and "
+                     "the fix (also a malformed command line)",
+    EXIT_TRIALS_FAILED: "run: the study finished, but some trials failed",
+    EXIT_INTERRUPTED: "interrupted: Ctrl-C (or SIGTERM) stopped it; run writes its tables and "
+                      "prints the --resume command",
+}
+
+
+def _exit_help() -> str:
+    """The ``exit status:`` part of ``--help`` (argparse's raw epilog: wrapped here)."""
+    return "exit status:\n" + "\n".join(
+        textwrap.fill(what, 78, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7)
+        for code, what in EXIT_CODES.items())
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's complaints (an unknown option, ``--jets abc``) as the one ``error: ...`` line
+    and exit status 2 of every other input problem; subcommands inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USER_ERROR, f"error: {message}; see {self.prog} --help\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="jetstudy", description="Hyperparameter and model-complexity studies of jet taggers "
-        "on the hls4ml LHC jet dataset (Ray Tune + Optuna + ASHA).")
+        "on the hls4ml LHC jet dataset (Ray Tune + Optuna + ASHA).", epilog=_exit_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     from jetstudy.study.cli_tools import add_commands, version
 
     parser.add_argument("--version", action="version", version=f"jetstudy {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     synth = sub.add_parser("synth", help="write synthetic jets as real-format (Format A) HDF5")
-    synth.add_argument("out_dir", help="folder for the .h5 files")
+    synth.add_argument("out_dir", metavar="DIR", help="folder for the .h5 files")
     synth.add_argument("--jets", type=int, default=200_000, help="number of jets (default 200000)")
     synth.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     synth.add_argument("--jets-per-file", type=int, default=10_000,
                        help="jets per file, like the original files (default 10000)")
 
-    run = sub.add_parser("run", help="run a study; prints the results folder")
-    run.add_argument("config", nargs="?", help="study config YAML (default: built-in defaults)")
+    run = sub.add_parser(
+        "run", help="run a study; prints the results folder and the report's path",
+        description=textwrap.fill(
+            "Run a study. Prints the results folder (storage.results_dir/storage.name), the "
+            "trials' counts, the best model's test scores and, unless --no-report, the "
+            "report's path: 'report: RESULTS/report/index.html'.", 78), epilog=_exit_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("config", nargs="?", metavar="CONFIG",
+                     help="study config YAML (default: built-in defaults)")
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
     run.add_argument("--resume", action="store_true",
@@ -59,16 +96,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-report", action="store_true", help="skip the report at the end")
     run.add_argument("-v", "--verbose", action="store_true", help="show Ray's own logs")
 
-    report = sub.add_parser("report", help="write the study report from result tables")
-    report.add_argument("source", help="a results folder, or a trials table (.parquet/.csv)")
-    report.add_argument("-o", "--out", help="output folder (default: SOURCE/report); must be "
-                        "empty, new, or hold an earlier report")
+    report = sub.add_parser("report", help="write the study report from result tables; "
+                            "prints the path of its index.html and summary.md")
+    report.add_argument("source", metavar="RESULTS",
+                        help="a results folder, or a trials table (.parquet/.csv)")
+    report.add_argument("-o", "--out", help="output folder (default: report/ in the results "
+                        "folder, or beside a lone trials table); must be empty, new, or hold an "
+                        "earlier report")
     report.add_argument("--force", action="store_true",
                         help="write into a folder holding other files too (never over them)")
 
     export = sub.add_parser("export", help="write a study's model as ONNX and TorchScript on "
                             "raw features (needs jetstudy[export])")
-    export.add_argument("results", help="the study's results folder")
+    export.add_argument("results", metavar="RESULTS", help="the study's results folder")
     export.add_argument("--trial", help="export this trial's best epoch (default: the "
                         "study's best model)")
     export.add_argument("-o", "--out", help="output folder (default: RESULTS/export/<trial "

@@ -23,22 +23,24 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     """Add ``config``, ``init`` and ``fetch`` to the ``jetstudy`` parser's subcommands."""
     config = sub.add_parser("config", help="print a config as jetstudy reads it, every field "
                             "explained (--defaults: the built-in defaults)")
-    config.add_argument("config", nargs="?", help="study config YAML (default: the defaults)")
+    config.add_argument("config", nargs="?", metavar="CONFIG",
+                        help="study config YAML (default: the defaults)")
     config.add_argument("--defaults", action="store_true",
                         help="print the full default config (ignores CONFIG and --set)")
     config.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="SECTION.FIELD=VALUE", help="override a config field")
+                        metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
     config.add_argument("--plain", action="store_true", help="YAML without the comments")
 
     init = sub.add_parser("init", help="write a starter config, DIR/jetstudy.yaml, with a "
                           "comment on every field; then: jetstudy run DIR/jetstudy.yaml")
-    init.add_argument("dir", nargs="?", default=".", help="folder (default: here)")
+    init.add_argument("dir", nargs="?", default=".", metavar="DIR",
+                      help="folder (default: here)")
     init.add_argument("--force", action="store_true", help="replace an existing jetstudy.yaml")
 
     fetch = sub.add_parser("fetch", help="download the real dataset into a cache "
                            "(~/.cache/jetstudy or $JETSTUDY_DATA); prints its path")
     fetch.add_argument("dataset", choices=["hls4ml"], help="hls4ml: the hls4ml LHC jets")
-    fetch.add_argument("dir", nargs="?", help="folder (default: the cache)")
+    fetch.add_argument("dir", nargs="?", metavar="DIR", help="folder (default: the cache)")
     fetch.add_argument("--hdf5", action="store_true",
                        help="the original HDF5 files (large) instead of the OpenML table")
 
