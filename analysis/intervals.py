@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -59,11 +60,18 @@ def clopper_pearson(k: int, n: int, cl: float = ONE_SIGMA) -> tuple[float, float
 
 def binomial_se(p: float | np.ndarray, n: float | None) -> float | np.ndarray:
     """Standard error ``sqrt(p (1 - p) / n)`` of a fraction measured on ``n`` trials (NaN
-    when ``n`` is unknown or not positive)."""
+    when ``n`` is unknown or not positive).
+
+    At ``p`` = 0 or 1 that formula says 0, as if 10 of 10 were exact; there the error is half
+    the one-sigma Clopper-Pearson interval instead (``[0, 1 - 0.159^(1/n)]``: 0.083 for 10
+    of 10), which the formula approaches for p inside (0, 1).
+    """
     if n is None or not n > 0:
         return np.full_like(np.asarray(p, dtype=float), np.nan) if np.ndim(p) else math.nan
     p = np.asarray(p, dtype=float)
     se = np.sqrt(np.clip(p * (1 - p), 0, None) / n)
+    edge = (1.0 - ((1.0 - ONE_SIGMA) / 2) ** (1.0 / n)) / 2  # half of [0, CP upper] at k = 0
+    se = np.where((p <= 0) | (p >= 1), edge, se)
     return se if se.ndim else float(se)
 
 
@@ -96,15 +104,17 @@ def round_error(error: float) -> tuple[float, int]:
     """
     if not (np.isfinite(error) and error > 0):
         raise ValueError(f"error is {error!r}, but must be a finite number > 0")
-    mantissa, power = f"{error:.2e}".split("e")  # decimal digits, free of binary noise
-    leading, exponent = int(mantissa.replace(".", "")), int(power)  # three digits, 100..999
-    if leading >= 950:
+    three = f"{error:.2e}"  # three decimal digits, free of binary noise
+    mantissa, power = three.split("e")
+    leading, exponent = int(mantissa.replace(".", "")), int(power)  # 100..999
+    if leading >= 950:  # 0.95 -> 1.0: round(0.95, 1) gave 0.9 (0.95 is 0.9499... in binary)
         exponent += 1
-        figures = 2
-    else:
-        figures = 2 if leading <= 354 else 1
+        return 10.0 ** exponent, 1 - exponent
+    figures = 2 if leading <= 354 else 1
     decimals = figures - 1 - exponent
-    return round(error, decimals), decimals
+    # half up on the decimal digits (0.0125 -> 0.013), not on the binary value (0.012)
+    rounded = Decimal(three).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+    return float(rounded), decimals
 
 
 def _fixed(value: float, decimals: int) -> str:

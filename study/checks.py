@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional",
-           "Points", "folder_name_problem", "MAX_NAME_BYTES"]
+           "Auto", "Points", "folder_name_problem", "MAX_NAME_BYTES"]
 
 _BAD = object()  # sentinel: the value is not acceptable
 
@@ -48,11 +48,14 @@ def _is_number(value: Any) -> bool:
 
 
 def _bounds(lo: float | None, hi: float | None, lo_open: bool = False) -> str:
+    def number(v: float) -> str:  # integers in full: a seed bound 4294967295, not 4.29e+09
+        return str(v) if isinstance(v, int) else f"{v:g}"
+
     parts = []
     if lo is not None:
-        parts.append(f"{'>' if lo_open else '>='} {lo:g}")
+        parts.append(f"{'>' if lo_open else '>='} {number(lo)}")
     if hi is not None:
-        parts.append(f"<= {hi:g}")
+        parts.append(f"<= {number(hi)}")
     return " and ".join(parts)
 
 
@@ -258,6 +261,23 @@ class Optional(Check):
 
     def clean(self, value: Any) -> Any:
         return None if value is None else self.inner.clean(value)
+
+    def bad_example(self) -> Any:
+        return self.inner.bad_example()
+
+
+@dataclass(frozen=True)
+class Auto(Check):
+    """``auto`` (jetstudy decides at the study's start, from the hardware) or a value accepted
+    by ``inner``."""
+
+    inner: Check
+
+    def describe(self) -> str:
+        return f"auto or {self.inner.describe()}"
+
+    def clean(self, value: Any) -> Any:
+        return "auto" if value == "auto" else self.inner.clean(value)
 
     def bad_example(self) -> Any:
         return self.inner.bad_example()

@@ -26,15 +26,15 @@ from typing import Any, Iterable
 
 import yaml
 
-from jetstudy.study.checks import (BAD, Check, Choice, Float, Int, Optional, Points, Range,
-                          SubsetOf, Text)
+from jetstudy.study.checks import (BAD, Auto, Check, Choice, Float, Int, Optional, Points,
+                                   Range, SubsetOf, Text)
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.objective import METRIC_MODES
 
 __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
     "ResourcesConfig", "StorageConfig", "RegimesConfig", "StudyConfig", "from_dict", "load_config",
-    "apply_overrides", "ACTIVATIONS", "PACKABLE_ACTIVATIONS", "METRIC_MODES",
+    "apply_overrides", "pack_problem", "ACTIVATIONS", "PACKABLE_ACTIVATIONS", "METRIC_MODES",
     "SEARCH_SAMPLERS", "SCAN_SAMPLERS", "SIZE_OBJECTIVES",
 ]
 
@@ -52,6 +52,8 @@ SCAN_SAMPLERS: tuple[str, ...] = ("grid", "sobol")
 SIZE_OBJECTIVES: tuple[str, ...] = ("n_params", "flops", "multiplications")
 # METRIC_MODES (search metrics and whether lower or higher is better) is
 # trainables.objective's: the one rule for "better", re-exported here.
+#: The largest seed: Optuna's samplers (NumPy's RandomState) take seeds below 2**32.
+MAX_SEED = 2**32 - 1
 
 
 def spec(default: Any, check: Check, example: Any = None) -> Any:
@@ -70,13 +72,13 @@ class DataConfig:
     format: str = spec("auto", Choice(("auto", "hdf5", "table")))
     # enough jets that a 16-64-32-32-5 MLP is data-limited only for the biggest models
     synthetic_jets: int = spec(60_000, Int(lo=1_000), example=60_000)
-    synthetic_seed: int = spec(1, Int(lo=0))
+    synthetic_seed: int = spec(1, Int(lo=0, hi=MAX_SEED))
     # null: read everything; set to cap a quick look at a large dataset
     max_jets: int | None = spec(None, Optional(Int(lo=100)), example=100_000)
     # 60/20/20 split: the validation split drives the search, the test split is touched once
     val_fraction: float = spec(0.2, Float(lo=0.0, hi=0.9, lo_open=True), example=0.2)
     test_fraction: float = spec(0.2, Float(lo=0.0, hi=0.9, lo_open=True), example=0.2)
-    split_seed: int = spec(0, Int(lo=0))
+    split_seed: int = spec(0, Int(lo=0, hi=MAX_SEED))
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,7 @@ class SearchConfig:
     # trials running at once; more packs the hardware, fewer lets TPE learn between trials
     # (StudyConfig.warnings says when too many leave TPE nothing to learn from)
     max_concurrent: int = spec(4, Int(lo=1))
-    seed: int = spec(0, Int(lo=0))
+    seed: int = spec(0, Int(lo=0, hi=MAX_SEED))
     # val_loss is smooth and what ASHA should compare; val_acc/val_auc are maximised
     metric: str = spec("val_loss", Choice(tuple(METRIC_MODES)))
     # tpe | random: a search (the best model); grid | sobol: a scan (a designed set of
@@ -185,11 +187,15 @@ class ResourcesConfig:
     max_failures: int = spec(2, Int(lo=0))
     # 0: each trial trains its own model (any space). N: trials train in packs of up to N
     # models, one batched computation per pack (the fast path on a GPU); a pack then takes
-    # cpus_per_trial and gpus_per_trial, and ceil(max_concurrent / N) packs run
-    pack_size: int = spec(0, Int(lo=0), example=64)
+    # cpus_per_trial and gpus_per_trial, and ceil(max_concurrent / N) packs run. auto: packed
+    # when trials get a GPU (gpus_per_trial > 0 and the Ray cluster has GPUs) and the space is
+    # packable, one pack per GPU (up to 64 trials each; jetstudy.study.packing.plan_packing),
+    # else 0: the CPU default stays unpacked (a pack is one process, slower there)
+    pack_size: int | str = spec("auto", Auto(Int(lo=0)), example=64)
     # a pack trains each round's models in this many calls of similar size: less padding
-    # (arithmetic), more kernel launches; bench.packed --groups measures the trade
-    pack_groups: int = spec(1, Int(lo=1), example=4)
+    # (arithmetic), more kernel launches. auto: the split with the least padded FLOPs plus
+    # per-call cost on the pack's device (trainables.pack_groups; CUDA graphs make calls cheap)
+    pack_groups: int | str = spec("auto", Auto(Int(lo=1)), example=4)
     # auto: on CUDA a pack replays each call's training step as a CUDA graph (the eager
     # step's numbers, measured equal to 1e-5; one model ~8x faster on an H200); off: eager
     pack_graphs: str = spec("auto", Choice(("auto", "off")), example="off")
@@ -290,8 +296,29 @@ class StudyConfig:
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(StudyConfig)}
 
 
+class _DuplicateKey(yaml.YAMLError):
+    """A key given twice in one mapping: YAML keeps the last silently, hiding the first."""
+
+
 class _Loader(yaml.SafeLoader):
-    """YAML 1.1 reads ``1e-4`` (no dot) as a string; physicists write rates that way."""
+    """YAML 1.1 reads ``1e-4`` (no dot) as a string; physicists write rates that way. A key
+    given twice in one mapping is refused: plain YAML keeps the last one without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.setdefault(key, line)
+            except TypeError:  # an unhashable key: SafeLoader says so itself
+                continue
+            if first != line:
+                raise _DuplicateKey(f"{key!r} is given twice (lines {first} and {line}), "
+                                    f"and YAML would silently keep the last; keep one of them")
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.add_implicit_resolver(
@@ -310,7 +337,8 @@ def _fmt(value: Any) -> str:
         return repr(value)
     if isinstance(value, tuple):
         value = list(value)
-    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    return text if "\n" not in text else repr(value)  # one line: e.g. !!binary is multi-line
 
 
 def _build_section(name: str, cls: type, values: Any) -> Any:
@@ -353,25 +381,32 @@ def _cross_checks(cfg: StudyConfig) -> None:
                           "training.device to auto")
 
 
-def _pack_checks(cfg: StudyConfig) -> None:
-    """A packed study trains only what a pack can hold (``jetstudy.trainables.packed``)."""
-    if cfg.resources.pack_size == 0:
-        return
-    fix = "; set resources.pack_size to 0 (each trial trains itself) or"
+def pack_problem(cfg: StudyConfig) -> tuple[str, str] | None:
+    """Why a pack could not train this study's trials (``jetstudy.trainables.packed``): (the
+    problem, the fix), or None when it can."""
     points = cfg.search.initial_points
     activations = {*cfg.space.activations, *(p["activation"] for p in points if "activation" in p)}
     unpackable = sorted(activations - set(PACKABLE_ACTIVATIONS))
     if unpackable:
-        raise ConfigError(f"resources.pack_size is {cfg.resources.pack_size}, but packs cannot "
-                          f"train activation {unpackable[0]!r}{fix} drop it from "
-                          f"space.activations / search.initial_points")
+        return (f"packs cannot train activation {unpackable[0]!r}",
+                "drop it from space.activations / search.initial_points")
     if True in cfg.space.batch_norm or any(p.get("batch_norm") for p in points):
-        raise ConfigError(f"resources.pack_size is {cfg.resources.pack_size}, but packs cannot "
-                          f"train batch norm{fix} set space.batch_norm to [false]")
+        return "packs cannot train batch norm", "set space.batch_norm to [false]"
     if cfg.training.optimizer != "adam":
-        raise ConfigError(f"resources.pack_size is {cfg.resources.pack_size}, but packs train "
-                          f"with Adam only, and training.optimizer is "
-                          f"{cfg.training.optimizer!r}{fix} set training.optimizer to adam")
+        return (f"packs train with Adam only, and training.optimizer is "
+                f"{cfg.training.optimizer!r}", "set training.optimizer to adam")
+    return None
+
+
+def _pack_checks(cfg: StudyConfig) -> None:
+    """A packed study trains only what a pack can hold; ``auto`` decides for itself
+    (``jetstudy.study.packing.plan_packing``: unpacked, with a log line saying why)."""
+    size = cfg.resources.pack_size
+    problem = None if size in (0, "auto") else pack_problem(cfg)
+    if problem is not None:
+        raise ConfigError(f"resources.pack_size is {size}, but {problem[0]}; set "
+                          f"resources.pack_size to 0 (each trial trains itself) or "
+                          f"{problem[1]}")
 
 
 def from_dict(raw: Any) -> StudyConfig:
@@ -482,6 +517,8 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
         except UnicodeDecodeError:
             raise ConfigError(f"{p}: not a text (UTF-8) file; pass a YAML file such as "
                               f"configs/dryrun.yaml") from None
+        except _DuplicateKey as exc:
+            raise ConfigError(f"{p}: {exc}") from None
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" at line {where.line + 1}" if where is not None else ""

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,11 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray,
     """Accuracy, log loss, per-class one-vs-rest AUC and their macro mean; with bootstrap
     ``replicates`` (one classifier's part of :func:`bootstrap_replicates`) their ``*_se`` too."""
     auc = roc_auc_ovr(labels, probs)
+    # the mean over classes present (an absent class has no AUC); NaN when no class has one
+    # (a test split of one class), without numpy's "mean of empty slice"
+    finite = auc[np.isfinite(auc)]
     out = {"accuracy": accuracy(labels, probs), "log_loss": log_loss(labels, probs),
-           "auc_macro": float(np.nanmean(auc)),
+           "auc_macro": float(finite.mean()) if finite.size else float("nan"),
            "auc": {c: float(a) for c, a in zip(CLASSES, auc)}}
     return out | _errors(replicates) if replicates is not None else out
 
@@ -103,16 +107,32 @@ def _best_record(state_file: Path) -> tuple[dict[str, Any], dict[str, Any], int]
     else (a study from before ``best.pt``) the state's own ``best``."""
     best_file = state_file.with_name(BEST_FILE)
     if best_file.is_file():
-        record = load_checkpoint(best_file)
-        return record["model"], record["arch"], int(record["epoch"])
+        record = _read(best_file)
+        try:
+            return record["model"], record["arch"], int(record["epoch"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BestEpochMismatch(f"{best_file} is not a best-epoch record (no {exc}); the "
+                                    "test split was not evaluated") from None
     if not state_file.is_file():
         raise BestEpochMismatch(f"trial folder {state_file.parent} has neither {BEST_FILE} "
-                                f"nor {state_file.name}: the trial saved no weights")
-    state = load_checkpoint(state_file)
-    best = state["best"]
-    if best.get("model") is None:
-        raise BestEpochMismatch(f"{state_file} holds no best epoch's weights")
+                                f"nor {state_file.name}: the trial saved no weights, so the "
+                                "test split was not evaluated")
+    state = _read(state_file)
+    best = state.get("best") if isinstance(state, dict) else None
+    if not isinstance(best, dict) or best.get("model") is None:
+        raise BestEpochMismatch(f"{state_file} holds no best epoch's weights, and there is no "
+                                f"{BEST_FILE}; the test split was not evaluated")
     return best["model"], state["arch"], int(best["epoch"])
+
+
+def _read(path: Path) -> Any:
+    """A checkpoint file, or :class:`BestEpochMismatch` naming it when it cannot be read
+    (truncated by a full disk, not a checkpoint): a clear error, not a torch traceback."""
+    try:
+        return load_checkpoint(path)
+    except Exception as exc:  # torch raises RuntimeError, UnpicklingError, EOFError, ...
+        raise BestEpochMismatch(f"{path} cannot be read ({type(exc).__name__}: {exc}); the "
+                                "test split was not evaluated") from None
 
 
 def load_best_model(state_file: str | os.PathLike, expected_epoch: int | None = None
@@ -143,7 +163,10 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
     """Evaluate the trial's best epoch (``expected_epoch``: the table's ``best_epoch``, see
     :func:`load_best_model`) on the test split, with bootstrap errors (``n_boot``, ``seed``);
     write ``best/model.pt``, ``test_metrics.json`` and ``test_predictions.parquet``; return
-    the metrics."""
+    the metrics. The three files are written to a staging folder and swapped in together:
+    a failure leaves the previous ``best/`` (or none), never a mix. When the weights are
+    missing, unreadable or of another epoch, :class:`BestEpochMismatch` is raised before
+    anything is written."""
     model, arch, epoch = load_best_model(state_file, expected_epoch)
     x_test = torch.tensor(splits.x_test, dtype=torch.float32)
     probs = predict_proba(model, x_test).numpy().astype(np.float64)
@@ -159,7 +182,23 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
                                **score_test_split(labels, probs, bayes, n_boot, seed)}
     weights = {"state_dict": model.state_dict(), "arch": arch.to_dict(), "trial_id": trial_id,
                "epoch": epoch}
-    write_atomic(out / "model.pt", lambda tmp: torch.save(weights, tmp))
-    write_parquet(pd.DataFrame(columns), out / "test_predictions.parquet")
-    write_json(metrics, out / "test_metrics.json")
+    stage = out.with_name(f".{out.name}.partial")  # all three files, or none of them
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        write_atomic(stage / "model.pt", lambda tmp: torch.save(weights, tmp))
+        write_parquet(pd.DataFrame(columns), stage / "test_predictions.parquet")
+        write_json(metrics, stage / "test_metrics.json")
+        _swap_in(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     return metrics
+
+
+def _swap_in(stage: Path, out: Path) -> None:
+    """Replace the folder ``out`` (an earlier evaluation's, if any) by ``stage``."""
+    old = out.with_name(f".{out.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        os.replace(out, old)
+    os.replace(stage, out)
+    shutil.rmtree(old, ignore_errors=True)
