@@ -3,8 +3,8 @@
 # machine; every step has its own timeout, so a slow step cannot eat the rest, and writes its
 # results under $OUT (at most eight files come back from the device machine):
 #   gpu.txt          nvidia-smi -L, torch/ray/optuna versions
-#   packed.json      bench.packed: a pack of 1 and 64 default-space models, 1 and 4 calls,
-#                    TF32, eager and CUDA-graph replay
+#   packed.json      bench.packed: a pack of 1 and 64 default-space models, 1 and 4 calls and
+#                    the calls pack_groups auto picks, TF32, eager and CUDA-graph replay
 #   r64.json         bench.throughput, reference study R64 (64 trials), plain recipe capped
 #   tests.txt        the GPU tests (pytest -m gpu), one timeout per file, with durations
 #   r256.json        bench.throughput, R256 (256 trials, 64 at once), jetstudy only, stopped
@@ -14,8 +14,9 @@
 #   SMALL=1 OUT=/tmp/gpu-smoke bash bench/gpu_check.sh     # CPU smoke test: small sizes
 #   BUDGET=480 bash bench/gpu_check.sh                     # seconds for all steps (default)
 #   STEPS="r256" BUDGET=480 bash bench/gpu_check.sh        # some steps: packed r64 tests r256
-# Measured on an H200 (2026-11-27): bench.packed ~45 s, R64 with the plain recipe > 230 s
-# (the jetstudy part alone > 150 s), the GPU tests ~130 s: R256 needs a call of its own.
+# Measured on an H200 (2026-11-27): bench.packed ~45 s (groups 1 4; auto adds two 64-model
+# epochs), R64 with the plain recipe > 230 s (the jetstudy part alone > 150 s), the GPU tests
+# ~130 s: R256 needs a call of its own.
 set -u
 export PYTHONUNBUFFERED=1 OUT=${OUT:-/tmp/gpu-out}
 mkdir -p "$OUT"
@@ -46,12 +47,12 @@ tidy() { [ -n "${SMALL:-}" ] || $PY -m ray.scripts.scripts stop --force >/dev/nu
 'optuna', optuna.__version__, 'cuda', torch.cuda.is_available())"; } | tee "$OUT/gpu.txt"
 
 if [ -n "${SMALL:-}" ]; then   # CPU smoke sizes: every step runs, each in seconds
-  P="--models 1 4 --jets 20000 --epochs 1 --groups 1 2 --graphs"
+  P="--models 1 4 --jets 20000 --epochs 1 --groups 1 2 auto --graphs"
   R64="--jets 4000 --trials 3 --epochs 2 --concurrent 2 --pack-size 2 --plain-budget-s 30"
   R256="--jets 4000 --trials 6 --epochs 2 --pack-size 2 --skip-plain"
   TESTS="tests/trainables/test_device.py"
 else
-  P="--models 1 64 --epochs 1 --groups 1 4 --sequential-cap 1 --tf32 --graphs"
+  P="--models 1 64 --epochs 1 --groups 1 4 auto --sequential-cap 1 --tf32 --graphs"
   R64="--plain-budget-s 50"
   R256="--trials 256 --skip-plain"
   TESTS="tests/trainables/test_packed.py tests/study/test_gpu_study.py tests/bench/test_bench.py"
@@ -59,7 +60,7 @@ fi
 
 if step packed; then
 echo "== packed micro-benchmark (left $(left) s)"
-timeout "$(cap 60)" $PY -m bench.packed $P --out "$OUT/packed.json" >/dev/null \
+timeout "$(cap 90)" $PY -m bench.packed $P --out "$OUT/packed.json" >/dev/null \
   || echo "bench.packed: exit $?"
 fi
 

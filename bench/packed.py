@@ -13,9 +13,11 @@ reports each epoch); building the trainers (data upload, initialisation) is time
 ``*_setup_s``, and one untimed epoch of each path first warms up the device (CUDA context,
 cuBLAS handles, the caching allocator).
 
-``--groups 1 4`` also times the pack split into 4 calls of similar models (sorted by widest
-layer, then depth) sharing each epoch's permutation: with ``trim`` each call pads only to its
-own models, trading kernel launches for arithmetic; the best count is the headline.
+``--groups 1 4 auto`` also times the pack split into 4 calls of similar models (sorted by widest
+layer, then depth) and into the calls ``resources.pack_groups: auto`` picks on the device
+(``jetstudy.trainables.pack_groups``; ``calls`` says how many), sharing each epoch's
+permutation: with ``trim`` each call pads only to its own models, trading kernel launches for
+arithmetic; the best count is the headline.
 
 Prints one JSON object per M (and writes the list to ``--out``). ``--sequential-cap K`` times
 only the first K Trainers (their rate stands for all M: on CUDA, 256 Trainers x 30 epochs take
@@ -108,9 +110,10 @@ def _reset_peak(device: torch.device) -> None:
 
 def time_packed(data: TrialData, settings: TrainSettings, device: torch.device,
                 configs: list[dict[str, Any]], epochs: int, seed: int,
-                groups: int = 1, graphs: bool = False) -> dict[str, Any]:
+                groups: int | str = 1, graphs: bool = False) -> dict[str, Any]:
     """Build one pack of all ``configs``, then ``epochs`` x (train_epoch + evaluate), the
-    models split into ``groups`` calls of similar size that share each epoch's permutation."""
+    models split into ``groups`` calls of similar size (``"auto"``: the calls that cost least,
+    as a study's pack picks them) that share each epoch's permutation."""
     _reset_peak(device)
     start = time.perf_counter()
     pt = PackedTrainer(data, settings, device, MAX_DEPTH, MAX_WIDTH, capacity=len(configs),
@@ -129,7 +132,7 @@ def time_packed(data: TrialData, settings: TrainSettings, device: torch.device,
         train, evaluate = train + t1 - t0, evaluate + t2 - t1
         diverged = sum(math.isnan(v) for v in losses.values())
     return {"setup_s": setup, "train_s": train, "eval_s": evaluate, "diverged": diverged,
-            "peak_gpu_mib": _peak_mib(device)}
+            "calls": len(pt.groups(slots, groups)), "peak_gpu_mib": _peak_mib(device)}
 
 
 def time_sequential(data: TrialData, settings: TrainSettings, device: torch.device,
@@ -170,7 +173,7 @@ def bench_settings(epochs: int, batch_size: int, seed: int) -> TrainSettings:
 
 def run(models: Sequence[int], jets: int, epochs: int, device: torch.device,
         sequential_cap: int | None, batch_size: int, seed: int,
-        groups: Sequence[int] = (1,), graphs: bool = False) -> list[dict[str, Any]]:
+        groups: Sequence[int | str] = (1,), graphs: bool = False) -> list[dict[str, Any]]:
     """One result per M in ``models``."""
     data = make_data(jets, seed)
     settings = bench_settings(epochs, batch_size, seed)
@@ -180,13 +183,14 @@ def run(models: Sequence[int], jets: int, epochs: int, device: torch.device,
     results = []
     for m in models:
         configs = sample_configs(m, seed)
+        groups_m = [g for g in groups if g == "auto" or g <= m]
         by_groups = {g: time_packed(data, settings, device, configs, epochs, seed, g)
-                     for g in groups if g <= m}
+                     for g in groups_m}
         graphed, graphs_error = {}, None
         if graphs:
             try:
                 graphed = {g: time_packed(data, settings, device, configs, epochs, seed, g,
-                                          True) for g in groups if g <= m}
+                                          True) for g in groups_m}
             except Exception as exc:  # an experimental path: keep the eager figures
                 logger.exception("the CUDA-graph pack failed")
                 graphs_error = repr(exc)[:500]
@@ -211,6 +215,9 @@ def run(models: Sequence[int], jets: int, epochs: int, device: torch.device,
             "graphs_train_s_by_groups": {g: round(r["train_s"], 3)
                                          for g, r in graphed.items()} or None,
             "graphs_error": graphs_error,
+            # calls per round for each --groups (auto: what the chooser picked, eager/graphs)
+            "calls_by_groups": {g: r["calls"] for g, r in by_groups.items()},
+            "graphs_calls_by_groups": {g: r["calls"] for g, r in graphed.items()} or None,
             "packed": {k: round(v, 3) if isinstance(v, float) else v for k, v in packed.items()},
             "sequential": {k: round(v, 3) if isinstance(v, float) else v
                            for k, v in seq.items()},
@@ -235,9 +242,10 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--sequential-cap", type=int, default=defaults["sequential_cap"],
                    help="time at most this many sequential Trainers (default: %(default)s)")
-    p.add_argument("--groups", type=int, nargs="+", default=[1],
-                   help="also time the pack split into this many calls of similar models "
-                        "(the best count is reported; default: %(default)s)")
+    p.add_argument("--groups", type=_groups, nargs="+", default=[1],
+                   help="also time the pack split into this many calls of similar models, or "
+                        "auto: the calls resources.pack_groups auto picks (the best is "
+                        "reported; default: %(default)s)")
     p.add_argument("--graphs", action="store_true",
                    help="also time the pack with its training step replayed as a CUDA graph "
                         "(PackedTrainer(graphs=True); the same as eager on the CPU)")
@@ -249,8 +257,21 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the list of results to this JSON file")
     args = p.parse_args(argv)
-    require_positive(p, args, ("jets", "epochs", "batch_size", "threads", "models", "groups"))
+    require_positive(p, args, ("jets", "epochs", "batch_size", "threads", "models"))
     return args
+
+
+def _groups(text: str) -> int | str:
+    """``--groups``: ``auto`` or an integer >= 1."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be auto or an integer >= 1, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -256,15 +256,17 @@ def run_plain(data_dir: Path, work: Path, *, trials: int, epochs: int, concurren
 
 def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
                     concurrent: int, use_gpu: bool, seed: int = 0, pack_size: int = 0,
-                    pack_groups: int = 1, matmul_precision: str = "auto",
+                    pack_groups: int | str = "auto", matmul_precision: str = "auto",
                     time_budget_s: float | None = None) -> Any:
     """The study config of the benchmark: the default search space, ASHA, batch 1024, the
     bench's data; on CUDA ``concurrent`` trials share the GPU (``1/concurrent`` each). With
-    ``pack_size`` N, N trials run at once in one pack that holds the GPU."""
+    ``pack_size`` N, N trials run at once in one pack that holds the GPU; 0 is set explicitly
+    (the config's default, ``auto``, would pack on CUDA)."""
     from jetstudy.study.config import from_dict
 
     resources: dict[str, Any] = {"cpus_per_trial": 1,
-                                 "gpus_per_trial": 1 / concurrent if use_gpu else 0}
+                                 "gpus_per_trial": 1 / concurrent if use_gpu else 0,
+                                 "pack_size": 0}
     if pack_size:
         concurrent = pack_size
         resources = {"cpus_per_trial": 1, "gpus_per_trial": 1 if use_gpu else 0,
@@ -284,7 +286,8 @@ def jetstudy_config(data_dir: Path, results: Path, *, trials: int, epochs: int,
 
 
 def run_jetstudy(data_dir: Path, work: Path, *, trials: int, epochs: int, concurrent: int,
-                 use_gpu: bool, seed: int = 0, pack_size: int = 0, pack_groups: int = 1,
+                 use_gpu: bool, seed: int = 0, pack_size: int = 0,
+                 pack_groups: int | str = "auto",
                  matmul_precision: str = "auto", time_budget_s: float | None = None,
                  jets: int | None = None) -> dict[str, Any]:
     """``run_study`` end to end (it loads the jets, starts and stops its own Ray, writes the
@@ -446,7 +449,7 @@ def device_name(cuda: bool) -> str:
 def run_benchmark(*, jets: int, trials: int, epochs: int, concurrent: int, cuda: bool,
                   plain_budget_s: float | None = None, skip_plain: bool = False,
                   seed: int = 0, work_dir: str | None = None, pack_size: int = 0,
-                  compare_unpacked: bool = False, pack_groups: int = 1,
+                  compare_unpacked: bool = False, pack_groups: int | str = "auto",
                   matmul_precision: str = "auto", time_budget_s: float | None = None,
                   ) -> dict[str, Any]:
     """Write the jets once, run both recipes on them, return the JSON-ready result."""
@@ -518,8 +521,9 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
                    help="jetstudy trains this many trials at once in one pack holding the "
                         f"device (resources.pack_size); 0: trials train themselves, "
                         f"--concurrent at once (default {d['pack_size']})")
-    p.add_argument("--pack-groups", type=int, default=1,
-                   help="resources.pack_groups of the packed study (default: %(default)s)")
+    p.add_argument("--pack-groups", type=_groups, default="auto",
+                   help="resources.pack_groups of the packed study: auto (the split that "
+                        "costs least on the device) or a number (default: %(default)s)")
     p.add_argument("--matmul-precision", choices=["auto", "highest", "high"], default="auto",
                    help="training.matmul_precision of jetstudy's study (auto: TF32 on CUDA, "
                         "highest: exact fp32)")
@@ -531,12 +535,25 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the JSON to this file")
     args = p.parse_args(argv)
-    require_positive(p, args, ("jets", "trials", "epochs", "concurrent", "pack_groups"))
+    require_positive(p, args, ("jets", "trials", "epochs", "concurrent"))
     if args.pack_size < 0:
         p.error(f"--pack-size must be >= 0, got {args.pack_size}")
     if args.jets < 1000:
         p.error(f"--jets must be >= 1000 so every split holds every class, got {args.jets}")
     return args
+
+
+def _groups(text: str) -> int | str:
+    """``--pack-groups``: ``auto`` or an integer >= 1."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be auto or an integer >= 1, got {text!r}")
+    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -34,7 +34,7 @@ from jetstudy.study.optuna_story import trial_name
 from jetstudy.study.progress import StudyProgress
 from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
-from jetstudy.study.resources import check_fit, check_local_request
+from jetstudy.study.resources import check_fit, check_local_request, resolve_packing
 from jetstudy.study.settings import train_settings
 from jetstudy.study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
 from jetstudy.study.snapshots import TableSnapshots
@@ -82,6 +82,15 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
                  **kwargs)
     reclaim_sigterm()  # ray.init's own SIGTERM handler would exit 15, losing the tables
     return True
+
+
+def _with_suffix(progress: Callable[[str], None] | None, suffix: str
+                 ) -> Callable[[str], None] | None:
+    """The progress sink, each line ending in `` | suffix`` (after the counts, which a log
+    file's sink compares)."""
+    if progress is None:
+        return None
+    return lambda line: progress(f"{line} | {suffix}")
 
 
 def _trial_data(prepared: PreparedData) -> TrialData:
@@ -233,9 +242,14 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             record_session(folder)  # so a later run can clean up after a kill -9 of this one
 
         with _not_started_on_error(folder, resume):
+            packing_cfg = cfg
+            cfg, plan = resolve_packing(cfg)  # pack_size auto -> a number (config.yaml: auto)
             check_fit(cfg)  # a request no node can hold would wait for ever
             check_shared_storage(folder)  # every node must see the results folder
-        write_provenance(folder, cfg.training.device)  # versions, commit, host, start time
+        # versions, commit, host, start time, what pack_size became
+        write_provenance(folder, cfg.training.device, plan.record(packing_cfg))
+        if plan.size:  # the progress line says the study runs packed
+            progress = _with_suffix(progress, f"packs: {plan.packs} x {plan.size} trials")
         provenance = True
         (folder / "trials").mkdir(exist_ok=True)  # trials check they can see it (autoscaling)
         watch = InterruptWatch()

@@ -1,4 +1,10 @@
-"""Packed studies: start the packs (``jetstudy.trainables.pack_server``) and the light trainable.
+"""Packed studies: whether to pack, the packs (``jetstudy.trainables.pack_server``) and the
+light trainable.
+
+``resources.pack_size: auto`` (the default) is decided once, at the study's start, by
+:func:`plan_packing` from what Ray sees (``jetstudy.study.resources.resolve_packing``): packed
+when trials get a GPU and a pack can train the space, one pack per GPU; else 0, trials train
+themselves (the CPU default: there a pack is one process, slower than trials side by side).
 
 With ``resources.pack_size`` N > 0, ``ceil(search.max_concurrent / N)`` packs start before
 the trials, each an async Ray actor with ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs
@@ -11,22 +17,87 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from jetstudy.study.config import StudyConfig
+from jetstudy.study.config import StudyConfig, pack_problem
 from jetstudy.study.tables import write_atomic
 from jetstudy.trainables.loop import TrainSettings, TrialData
 
-__all__ = ["PACKED_TRIAL_CPUS", "PACK_DATA", "pack_name", "pack_shape", "write_pack_data",
+__all__ = ["PACKED_TRIAL_CPUS", "AUTO_PACK_MAX", "PackPlan", "plan_packing", "PACK_DATA",
+           "pack_name", "pack_shape", "write_pack_data",
            "start_packs", "packed_trainable", "pack_stats"]
 
 logger = logging.getLogger(__name__)
 
 #: What Ray reserves for a packed trial's process: it only waits on its pack and reports.
 PACKED_TRIAL_CPUS = 0.05
+
+
+#: ``pack_size: auto`` where the number of GPUs is not known (an autoscaler adds them): packs
+#: of up to this many trials. On an H200 a pack of 64 default-space models steps in 8.3 ms
+#: against 2.8 ms for one (2026-11-27): most of a card's throughput, and TPE still learns.
+AUTO_PACK_MAX = 64
+
+
+@dataclass(frozen=True)
+class PackPlan:
+    """``resources.pack_size`` as the study runs it: ``size`` trials per pack (0: unpacked),
+    ``packs`` packs, and ``why``, one line for the log."""
+
+    size: int
+    packs: int
+    why: str
+
+    def record(self, cfg: StudyConfig) -> dict[str, Any]:
+        """What ``provenance.json`` keeps under ``packing``: the setting and what it became."""
+        r = cfg.resources
+        return {"pack_size": r.pack_size, "resolved": self.size, "packs": self.packs,
+                "pack_groups": r.pack_groups, "why": self.why}
+
+
+def plan_packing(cfg: StudyConfig, has_gpus: bool, room: int | None) -> PackPlan:
+    """Resolve ``resources.pack_size`` (pure: tested with made-up clusters).
+
+    ``has_gpus``: the Ray cluster has GPUs, or an autoscaler may add GPU nodes; ``room``: how
+    many packs it holds at once, one per GPU at most (None: unknown, an autoscaler adds them).
+    An integer setting is kept. ``auto`` packs when trials get a GPU share
+    (``gpus_per_trial`` > 0, ``training.device`` not ``cpu``), the cluster has GPUs and a pack
+    can train the space (:func:`~jetstudy.study.config.pack_problem`): one pack per GPU,
+    ``max_concurrent`` trials shared among them (up to :data:`AUTO_PACK_MAX` per pack when the
+    GPUs are not known). Otherwise 0, and ``why`` says which condition failed.
+
+    >>> from jetstudy.study.config import from_dict
+    >>> cfg = from_dict({"resources": {"gpus_per_trial": 1}, "search": {"max_concurrent": 64}})
+    >>> plan_packing(cfg, has_gpus=True, room=1).size
+    64
+    """
+    r, concurrent = cfg.resources, cfg.search.max_concurrent
+    if r.pack_size != "auto":
+        size = int(r.pack_size)
+        return PackPlan(size, math.ceil(concurrent / size) if size else 0,
+                        f"resources.pack_size is {size}")
+    unpacked = "resources.pack_size auto: unpacked (each trial trains itself), since "
+    if r.gpus_per_trial == 0:
+        return PackPlan(0, 0, unpacked + "resources.gpus_per_trial is 0 (trials train on "
+                              "CPUs, where a pack is slower than trials side by side)")
+    if cfg.training.device == "cpu":
+        return PackPlan(0, 0, unpacked + "training.device is 'cpu'")
+    problem = pack_problem(cfg)
+    if problem is not None:
+        return PackPlan(0, 0, f"{unpacked}{problem[0]}; to pack on the GPU, {problem[1]}")
+    if not has_gpus:
+        return PackPlan(0, 0, unpacked + "the Ray cluster has no GPU")
+    packs = (math.ceil(concurrent / AUTO_PACK_MAX) if room is None
+             else max(1, min(concurrent, room)))
+    size = math.ceil(concurrent / packs)
+    packs = math.ceil(concurrent / size)
+    where = "one per GPU" if room is not None else "GPUs as the autoscaler adds them"
+    return PackPlan(size, packs, f"resources.pack_size auto: packed, {size} trials per pack, "
+                                 f"{packs} pack(s), {where}")
 
 
 def pack_shape(cfg: StudyConfig) -> tuple[int, int]:

@@ -72,9 +72,11 @@ def collect(device: str = "auto") -> dict[str, Any]:
             "device": _device(device), "argv": sys.argv}
 
 
-def write_provenance(folder: Path, device: str = "auto") -> dict[str, Any]:
+def write_provenance(folder: Path, device: str = "auto",
+                     packing: dict[str, Any] | None = None) -> dict[str, Any]:
     """Record this run's start in ``folder/provenance.json`` (keeping an earlier run's
-    ``started`` and ``runs``, on resume)."""
+    ``started`` and ``runs``, on resume); ``packing``: what ``resources.pack_size`` became
+    for this run (``jetstudy.study.packing.PackPlan.record``)."""
     path = folder / PROVENANCE
     old: dict[str, Any] = {}
     if path.is_file():
@@ -83,6 +85,8 @@ def write_provenance(folder: Path, device: str = "auto") -> dict[str, Any]:
         except (OSError, ValueError):
             logger.warning("provenance: %s unreadable; starting it afresh", path)
     record = {**collect(device), "started": _now(), "ended": None}
+    if packing is not None:
+        record["packing"] = packing
     out = {**record, "started": old.get("started", record["started"]),
            "runs": [*old.get("runs", []), {"started": record["started"], "ended": None,
                                            "host": record["host"], "git": record["git"]}]}

@@ -20,6 +20,7 @@ ConfigError: resources.cpus_per_trial is 4, but the largest node of the Ray clus
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import os
@@ -27,12 +28,12 @@ from dataclasses import dataclass
 
 import yaml
 
-from jetstudy.study.config import StudyConfig
-from jetstudy.study.packing import PACKED_TRIAL_CPUS
+from jetstudy.study.config import StudyConfig, pack_problem
+from jetstudy.study.packing import PACKED_TRIAL_CPUS, PackPlan, plan_packing
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["SKIP_ENV", "NodeShape", "cluster_shapes", "check_fit", "check_local_request",
-           "check_request"]
+           "check_request", "pack_room", "resolve_packing"]
 
 logger = logging.getLogger(__name__)
 
@@ -257,9 +258,9 @@ def check_request(cfg: StudyConfig, shapes: list[NodeShape], local: bool) -> Non
             f"resources.gpus_per_trial is {_num(r.gpus_per_trial)}: Ray shares a GPU (values "
             f"below 1) or gives whole GPUs, not {_num(r.gpus_per_trial)}; set "
             f"{math.floor(r.gpus_per_trial)} or {math.ceil(r.gpus_per_trial)}")
-    if r.pack_size:
+    if r.pack_size and r.pack_size != "auto":
         _packs_fit(cfg, shapes, local)
-    else:
+    else:  # auto not resolved yet (before Ray starts): what a trial and a pack both need
         _one_fits(shapes, r.cpus_per_trial, r.gpus_per_trial, "each trial", local)
 
 
@@ -281,3 +282,31 @@ def check_fit(cfg: StudyConfig) -> None:
         return
     local = cfg.resources.address is None
     check_request(cfg, cluster_shapes(local), local)
+
+
+def pack_room(shapes: list[NodeShape], cpus_per_trial: float, gpus_per_trial: float
+              ) -> tuple[bool, int | None]:
+    """(the cluster has GPUs or may add GPU nodes, how many packs it holds at once): a pack
+    takes ``cpus_per_trial`` CPUs and a whole GPU (``gpus_per_trial`` if more), so one pack per
+    card; None: no limit known (an autoscaler adds nodes). Pure: tested with made-up clusters."""
+    has_gpus = any(s.gpus > 0 for s in shapes)
+    return has_gpus, _capacity(shapes, cpus_per_trial, max(gpus_per_trial, 1.0))
+
+
+def resolve_packing(cfg: StudyConfig) -> tuple[StudyConfig, PackPlan]:
+    """Once Ray is up: ``resources.pack_size: auto`` becomes a number
+    (:func:`~jetstudy.study.packing.plan_packing`, from the cluster's GPUs); returns the config
+    the study runs with and the plan (its ``why`` is logged and kept in ``provenance.json``).
+    The cluster is asked only when the answer depends on it."""
+    r = cfg.resources
+    has_gpus, room = False, None
+    if r.pack_size == "auto" and plan_packing(cfg, True, None).size:
+        has_gpus, room = pack_room(cluster_shapes(r.address is None), r.cpus_per_trial,
+                                   r.gpus_per_trial)
+    plan = plan_packing(cfg, has_gpus, room)
+    if r.pack_size == "auto":
+        # trials get GPUs but a pack cannot train the space: the user misses the fast path
+        unexpected = (plan.size == 0 and r.gpus_per_trial > 0 and cfg.training.device != "cpu"
+                      and pack_problem(cfg) is not None)
+        logger.log(logging.WARNING if unexpected else logging.INFO, "%s", plan.why)
+    return dataclasses.replace(cfg, resources=dataclasses.replace(r, pack_size=plan.size)), plan

@@ -2,6 +2,10 @@
 the study's semantics. Every configuration is its own trial with its own learning curve and
 files, ASHA stops trials one by one (Optuna records them as pruned), the best model is
 evaluated on test, and the pack really trained several trials per round.
+
+The main study leaves packing to the defaults, ``resources.pack_size: auto`` and
+``pack_groups: auto``, on a Ray that declares one GPU (``num_gpus=1``; the pack trains on the
+CPU, as ``training.device: auto`` finds no CUDA): auto packs because Ray offers trials a GPU.
 """
 
 from __future__ import annotations
@@ -33,7 +37,9 @@ CHECKPOINT_EVERY = 3
 def packed(small_config, tmp_path_factory: pytest.TempPathFactory):
     import ray
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # Ray's own accounting of one GPU: what resources.pack_size auto resolves from
+    ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False,
+             log_to_driver=False)
     try:
         cfg = small_config(tmp_path_factory.mktemp("results"), "packed",
                            search={"num_trials": N_TRIALS, "max_concurrent": 4},
@@ -41,7 +47,7 @@ def packed(small_config, tmp_path_factory: pytest.TempPathFactory):
                                       "reduction_factor": 3},
                            # trials ASHA stops at epoch 1 or 2 have no state, only best.pt
                            training={"checkpoint_every": CHECKPOINT_EVERY},
-                           resources={"num_cpus": 2, "pack_size": 4, "max_failures": 0})
+                           resources={"num_cpus": 2, "gpus_per_trial": 1, "max_failures": 0})
         lines: list[str] = []
         outcome = run_study(cfg, progress=lines.append)
     finally:
@@ -107,6 +113,23 @@ def test_the_pack_batched_trials_and_counted_every_epoch(packed) -> None:
     assert stats[0]["trial_epochs"] == trials["epochs"].sum()
     assert stats[0]["largest_round"] >= 2 and stats[0]["rounds"] < stats[0]["trial_epochs"]
     assert stats[0]["registered"] == N_TRIALS and stats[0]["evicted"] == 0
+
+
+def test_auto_packed_one_pack_per_gpu_and_recorded_it(packed) -> None:
+    """pack_size auto became 4 (max_concurrent on the one GPU) for the run: provenance.json and
+    the progress line say so, config.yaml keeps auto; pack_groups auto split rounds by cost."""
+    cfg, outcome, lines = packed
+    assert cfg.resources.pack_size == "auto" and cfg.resources.pack_groups == "auto"
+    provenance = json.loads((outcome.folder / "provenance.json").read_text())
+    packing = provenance["packing"]
+    assert (packing["pack_size"], packing["resolved"], packing["packs"]) == ("auto", 4, 1)
+    assert packing["pack_groups"] == "auto" and "one per GPU" in packing["why"]
+    assert "pack_size: auto" in (outcome.folder / "config.yaml").read_text()
+    assert lines and all(line.endswith("| packs: 1 x 4 trials") for line in lines)
+    (stats,) = json.loads((outcome.folder / "packs.json").read_text())
+    assert stats["capacity"] == 4 and stats["pack_groups"] == "auto"
+    # on the CPU calls are cheap: mixed rounds split, never into more calls than models
+    assert stats["rounds"] <= stats["calls"] <= stats["trial_epochs"]
 
 
 def test_best_model_evaluated_on_test(packed) -> None:

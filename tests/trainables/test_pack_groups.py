@@ -12,6 +12,7 @@ from jetstudy.trainables.loop import TrainSettings, TrialData
 from jetstudy.trainables.pack_groups import (CALL_COST_FLOPS, call_cost, choose_groups,
                                              padded_macs, padded_widths)
 from jetstudy.trainables.packed import PackedTrainer
+from tests.conftest import make_train_settings
 
 BATCH = 1024
 SMALL, BIG = [16, 8], [256, 256, 256, 256]
@@ -90,10 +91,9 @@ def test_padding_rule() -> None:
 
 
 def _settings() -> TrainSettings:
-    return TrainSettings(max_epochs=2, batch_size=256, optimizer="adam", train_eval_jets=1000,
-                         checkpoint_every=1, metric="val_loss", mode="min", patience=None,
-                         seed=0, device="cpu", torch_threads=1, state_dir="unused",
-                         matmul_precision="highest")
+    return make_train_settings(scheduler={"max_epochs": 2},
+                               training={"batch_size": 256, "train_eval_jets": 1000,
+                                         "device": "cpu", "matmul_precision": "highest"})
 
 
 def test_packed_trainer_groups_auto_and_the_same_numbers(small_trial_data: TrialData) -> None:
