@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 from jetstudy.study.config import TrainingConfig, from_dict
@@ -47,3 +48,15 @@ def test_patience_only_under_the_patience_scheduler(tmp_path: Path) -> None:
     for kind in ("asha", "fifo"):
         cfg = from_dict({"scheduler": {"type": kind, "patience": 4}})
         assert train_settings(cfg, tmp_path).patience is None, kind
+
+
+def test_nothing_else_constructs_train_settings() -> None:
+    """Only study.settings calls the constructor; everything else (study, bench, tests) goes
+    through train_settings (tests: tests.conftest.make_train_settings)."""
+    root = Path(__file__).parents[2]
+    call = re.compile(r"\bTrainSettings\(")
+    callers = [str(p.relative_to(root)) for folder in ("study", "trainables", "analysis", "bench",
+                                                       "tests")
+               for p in sorted((root / folder).rglob("*.py"))
+               if call.search(p.read_text()) and p != Path(__file__)]
+    assert callers == ["study/settings.py"]
