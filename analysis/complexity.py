@@ -44,6 +44,10 @@ def complexity_curve(
     min_trials: int = 3,
 ) -> ComplexityCurve:
     """Points and binned medians of final losses by parameter count (see module docstring)."""
+    missing = [c for c in ("trial_id", "status", "n_params") if c not in trials.columns]
+    if missing:
+        raise AnalysisError(f"the trials table has no {', '.join(f'`{c}`' for c in missing)} "
+                            "column: no complexity curve")
     df = trials[["trial_id", "status", "n_params"]].merge(
         regimes[["trial_id", "regime", "final_train_loss", "final_val_loss"]], on="trial_id"
     )
@@ -57,6 +61,10 @@ def complexity_curve(
         chosen = usable
         note = f"all {len(chosen)} judged trials with finite losses (too few ran to the end)"
     if chosen.empty:
+        sized = np.isfinite(df["n_params"].astype(float)) & (df["n_params"] > 0)
+        if len(df) and not sized.any():
+            raise AnalysisError("no trial has a parameter count (`n_params`): no complexity "
+                                "curve")
         raise AnalysisError("no judged trial has finite train and val losses yet (unstable and "
                             "undetermined trials are left out)")
     points = chosen.assign(gap=chosen["val_loss"] - chosen["train_loss"]).reset_index(drop=True)

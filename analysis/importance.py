@@ -138,7 +138,8 @@ def hyperparameter_importance(
     if target is None:
         raise AnalysisError(f"the trials table has no `{metric}` values to explain")
     df = trials[trials["status"].isin(("completed", "stopped"))].copy()
-    df["max_width"] = max_width(df) if not df.empty else np.nan
+    has_widths = any(c.startswith("width_") for c in df.columns) or "widths" in df.columns
+    df["max_width"] = max_width(df) if has_widths and not df.empty else np.nan
     df = df[np.isfinite(df[target])]
     too_few = f"needs at least {min_trials} finished trials with `{target}`, found {{}}"
     if len(df) < min_trials:

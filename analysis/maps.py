@@ -52,7 +52,8 @@ class RegimeMap:
     (``n_undetermined`` too), ``n_full`` (determined on a complete curve), ``dominant`` (NaN
     where every trial is undetermined), ``partial_only`` (the colour rests only on trials
     judged on incomplete curves: overfit or unstable before the end) and ``best`` (best
-    ``metric`` of any trial in the cell; NaN if none has it)."""
+    ``metric`` of any trial in the cell; NaN if none has it). ``n_unplaced``: trials without
+    a value on an axis, left off the map."""
 
     x: str
     y: str
@@ -61,6 +62,8 @@ class RegimeMap:
     metric: str
     maximize: bool
     cells: pd.DataFrame
+    #: trials left off the map for lack of a value on an axis (NaN depth, no widths)
+    n_unplaced: int = 0
 
 
 def _layer_widths(trials: pd.DataFrame, reduce: str) -> pd.Series:
@@ -200,14 +203,21 @@ def regime_map(
             shown = _fmt(float(values.iloc[0])) if len(values) else "missing"
             raise AnalysisError(f"`{axis}` does not vary in this study (all {shown})")
     df = df.merge(regimes[["trial_id", "regime", "judged_on_partial"]], on="trial_id")
-    determined = df["regime"] != "undetermined"
-    if not determined.any():
-        raise AnalysisError(
-            f"no trial could be judged yet: all {len(df)} are undetermined (stopped before "
-            "their curves showed a regime). A scan study (search.sampler: grid or sobol) "
-            "trains every configuration to the end and maps the regimes")
     df["x"] = bin_values(df[x], MAP_AXES.get(x, (x, "linear"))[1])
     df["y"] = bin_values(df[y], MAP_AXES.get(y, (y, "linear"))[1])
+    placed = df["x"].notna() & df["y"].notna()
+    unplaced = int((~placed).sum())
+    if unplaced:  # a trial without a value on an axis has no cell (counted, not hidden)
+        logger.info("regime map %s x %s: %d trial(s) without a value on an axis left out",
+                    x, y, unplaced)
+        df = df[placed]
+    determined = df["regime"] != "undetermined"
+    if not determined.any():
+        missing = f" ({unplaced} more have no `{x}` or `{y}` value)" if unplaced else ""
+        raise AnalysisError(
+            f"no trial could be judged yet: all {len(df)} are undetermined (stopped before "
+            f"their curves showed a regime){missing}. A scan study (search.sampler: grid or "
+            "sobol) trains every configuration to the end and maps the regimes")
     score = score_column(df, metric)
     df["score"] = df[score] if score else np.nan
     names = [f"n_{r}" for r in REGIMES]
@@ -234,4 +244,4 @@ def regime_map(
     cells["y"] = pd.Categorical(cells["y"], categories=df["y"].cat.categories, ordered=True)
     x_title, y_title = MAP_AXES.get(x, (x, ""))[0], MAP_AXES.get(y, (y, ""))[0]
     return RegimeMap(x=x, y=y, x_title=x_title, y_title=y_title, metric=score or metric,
-                     maximize=maximize, cells=cells)
+                     maximize=maximize, cells=cells, n_unplaced=unplaced)
