@@ -253,3 +253,15 @@ def test_readable_at_laptop_width(browser, full, tmp_path):
     assert float(m["imgscale"]) == 1.0  # every figure at its own size: fonts as drawn
     wide = _measure(browser, _wide_table_page(tmp_path), tmp_path)
     assert wide["tablescrolls"] == "true" and int(wide["overflow"]) <= 0
+
+
+def test_markdown_keeps_links_in_text_as_text_and_config_in_an_unbreakable_fence():
+    from jetstudy.analysis.render import render_markdown
+
+    evil = "![t](https://example.com/t.png) ``` ````"
+    md = render_markdown("t", [Section("S", lines=[evil], code=f"path: '{evil}'\n````\n",
+                                       code_language="yaml")])
+    assert "\\!\\[t\\](https\\://example.com" in md  # the line: text, no image, no autolink
+    fence = re.search(r"^(`{3,})yaml\n(.*?)^\1$", md, flags=re.M | re.S)
+    assert fence is not None and len(fence.group(1)) == 5  # longer than any run inside
+    assert fence.group(2) == f"path: '{evil}'\n````\n"

@@ -97,8 +97,14 @@ def test_summary_md_keeps_user_text_as_text(finished_study, tmp_path: Path) -> N
     proc = jetstudy_here("report", folder, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     md = (folder / "report" / "summary.md").read_text()
-    assert "javascript" in md and "example.com" in md  # the text is there...
-    assert "\\[x\\](javascript" in md and "\\!\\[t\\](https\\://example.com" in md
+    # the config is a fenced YAML block: literal text in any CommonMark renderer, as long as
+    # no line in it can close the fence; the checks below are on the Markdown outside it
+    fence = re.search(r"^(`{3,})yaml\n(.*?)^\1$", md, flags=re.M | re.S)
+    assert fence and EVIL_NAME in fence.group(2) and EVIL_PATH in fence.group(2)
+    assert not re.search(r"^ {0,3}```", fence.group(2), flags=re.M)
+    md = md[:fence.start()] + md[fence.end():]
+    assert "javascript" in md  # the text is there (the name, in the title and the source)...
+    assert "\\[x\\](javascript" in md
     links = re.findall(r"(?<!\\)\]\(([^)]*)\)", md)  # ...but the only live links: our figures
     assert links and all(re.fullmatch(r"[a-z_]+\.png", target) for target in links), links
     assert not re.search(r"<(a|img|script)\b", md, re.IGNORECASE)
