@@ -27,9 +27,12 @@ MODES: tuple[str, ...] = ("min", "max")
 
 
 def is_finite_number(value: Any) -> bool:
-    """A real, finite number (bools, None, NaN, infinities, pandas' NA and strings are not)."""
+    """A real, finite number (bools, numpy's too, None, NaN, infinities, pandas' NA, strings
+    and arrays are not)."""
     if value is None or isinstance(value, (bool, str, bytes)):
         return False
+    if getattr(value, "ndim", 0) or getattr(getattr(value, "dtype", None), "kind", "") == "b":
+        return False  # an array (even of one value) or a numpy bool is no metric value
     try:
         return math.isfinite(float(value))
     except (TypeError, ValueError):

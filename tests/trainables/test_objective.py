@@ -60,6 +60,17 @@ def test_a_bad_mode_or_unknown_metric_is_refused() -> None:
     assert not is_finite_number(None) and is_finite_number(3)
 
 
+def test_only_real_finite_scalars_are_values() -> None:
+    import numpy as np
+
+    assert is_finite_number(np.float32(0.5)) and is_finite_number(np.int64(3))
+    assert is_finite_number(np.array(0.5))  # a 0-d array is a scalar
+    for bad in (np.bool_(True), True, np.float32("nan"), float("-inf"), np.array([0.5]), "0.5",
+                1 + 2j):
+        assert not is_finite_number(bad), bad
+    assert Objective.of("val_loss").best_index([np.bool_(False), 0.7]) == 1
+
+
 def test_tables_progress_and_report_agree_on_the_best() -> None:
     rows = [{"trial_id": "t", "epoch": e, "train_loss": 1.0, "train_loss_running": 1.0,
              "val_loss": v, "val_acc": a, "val_auc": 0.9, "n_params": 10, "time_s": float(e)}
@@ -81,5 +92,7 @@ def test_tables_progress_and_report_agree_on_the_best() -> None:
                            "status": ["completed", "stopped", "failed", "completed"],
                            "val_acc": [0.7, 0.9, 0.99, 0.9], "best_val_acc": [0.7, 0.9, 0.99, 0.9],
                            "val_loss": [0.5, 0.4, 0.1, 0.4], "best_val_loss": [0.5, 0.4, 0.1, 0.4]})
-    assert best_trial(trials, "val_acc", maximize=True)["trial_id"] == "b"
-    assert best_trial(trials, "val_loss", maximize=False)["trial_id"] == "b"
+    # b and d tie: the completed d wins (summary.best_trial's stated tie-break, not row order)
+    assert best_trial(trials, "val_acc", maximize=True)["trial_id"] == "d"
+    assert best_trial(trials, "val_loss", maximize=False)["trial_id"] == "d"
+    assert best_trial(trials[trials["trial_id"] != "d"], "val_acc", True)["trial_id"] == "b"
