@@ -84,6 +84,13 @@ def history_figure(panels: Sequence[HistoryPanel]) -> Figure:
     return fig
 
 
+def _line_style(n: int) -> dict[str, float]:
+    """Thinner, fainter lines the more trials there are, so 1,000 lines still show where they
+    crowd instead of one solid block."""
+    return {"lw": 1.2 if n <= 100 else 0.8 if n <= 300 else 0.5,
+            "alpha": 0.85 if n <= 100 else 0.6 if n <= 300 else 0.35}
+
+
 def _segments(pc: ParallelCoordinates) -> np.ndarray:
     """(trials, axes, 2) polyline vertices: x = axis index, y = position on it."""
     ys = pc.lines[[a.column for a in pc.axes]].to_numpy(dtype=float)
@@ -118,8 +125,8 @@ def draw_parallel(pc: ParallelCoordinates, ax: Axes, by: str = "loss") -> Scalar
         regime = pc.lines["regime"].fillna("undetermined").astype(str)
         order = np.argsort(regime.to_numpy() != "undetermined", kind="stable")
         colours = [REGIME_LINE_COLORS.get(r, "#c2c2c2") for r in regime.iloc[order]]
-        ax.add_collection(LineCollection(segments[order], colors=colours, lw=1.2, alpha=0.8,
-                                         zorder=2))
+        ax.add_collection(LineCollection(segments[order], colors=colours, zorder=2,
+                                         **_line_style(len(segments))))
         shown = [r for r in REGIME_LINE_COLORS if (regime == r).any()]
         ax.legend([Line2D([], [], color=REGIME_LINE_COLORS[r], lw=2) for r in shown],
                   [f"{r}: {int((regime == r).sum())}" for r in shown], fontsize=LEGEND_PT,
@@ -131,7 +138,8 @@ def draw_parallel(pc: ParallelCoordinates, ax: Axes, by: str = "loss") -> Scalar
     mappable = ScalarMappable(Normalize(lo, hi), "viridis")
     colour = pc.lines["colour"].to_numpy(dtype=float)
     colours = [mappable.to_rgba(c) if np.isfinite(c) else (0.8, 0.8, 0.8, 1.0) for c in colour]
-    ax.add_collection(LineCollection(segments, colors=colours, lw=1.2, alpha=0.85, zorder=2))
+    ax.add_collection(LineCollection(segments, colors=colours, zorder=2,
+                                     **_line_style(len(segments))))
     _axes_frame(pc, ax)
     return mappable
 
