@@ -223,7 +223,7 @@ def test_report_runs_with_torch_and_ray_unimportable(tmp_path, study_dir):
         "        if name.split('.')[0] in ('torch', 'ray'):\n"
         "            raise ImportError('blocked ' + name)\n"
         "sys.meta_path.insert(0, Block())\n"
-        "from analysis import write_report\n"
+        "from jetstudy.analysis import write_report\n"
         "print([m for m in ('matplotlib', 'seaborn', 'optuna') if m in sys.modules])\n"
         f"o = write_report({str(tmp_path / 'study')!r})\n"
         "print(len(o.figures), o.skipped)\n"
