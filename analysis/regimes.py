@@ -71,7 +71,10 @@ REGIMES: tuple[str, ...] = ("underfit", "good", "overfit", "unstable", "undeterm
 
 logger = logging.getLogger(__name__)
 
-_DIVERGED_ERROR = re.compile(r"nan|inf|diverg|overflow", re.IGNORECASE)
+#: A failure's error that says the loss diverged: "became nan/inf" (TrialDiverged), whole
+#: words only, so that "more information", "inference" or "maintenance" are no divergence.
+_DIVERGED_ERROR = re.compile(r"\bnan\b|\binf(inity)?\b|diverg|overflow|non-finite",
+                             re.IGNORECASE)
 _NO_SE = "no standard errors in the table: relative thresholds only"
 
 

@@ -190,3 +190,21 @@ def test_an_empty_trials_table_gives_an_empty_verdict_table():
     assert out.empty and "regime" in out.columns
     assert isinstance(classify_regimes(t, pd.DataFrame(columns=e.columns), reference=BAYES),
                       pd.DataFrame)
+
+
+# --- a failure's error text ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("error, regime", [
+    ("TrialDiverged: training loss became nan at epoch 3 (lr=0.3); lower the learning rate", "unstable"),
+    ("PackedTrialDiverged: training loss became inf at epoch 2", "unstable"),
+    ("FloatingPointError: overflow encountered", "unstable"),
+    ("RayActorError: the actor died; see the worker logs for more information", "undetermined"),
+    ("RuntimeError: CUDA error during inference", "undetermined"),
+    ("NodeDiedError: node removed for maintenance", "undetermined"),
+])
+def test_only_a_divergence_in_a_failures_error_is_unstable(error, regime):
+    """"nan|inf" matched inside words: a worker lost for maintenance, or an error pointing to
+    'more information', made a failed trial unstable."""
+    r = _judge(_trial("f", _decay(1.4, 0.62)[:4], _decay(1.4, 0.63)[:4], status="failed",
+                      error=error))
+    assert r.loc["f", "regime"] == regime
