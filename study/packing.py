@@ -63,12 +63,13 @@ def plan_packing(cfg: StudyConfig, has_gpus: bool, room: int | None) -> PackPlan
     """Resolve ``resources.pack_size`` (pure: tested with made-up clusters).
 
     ``has_gpus``: the Ray cluster has GPUs, or an autoscaler may add GPU nodes; ``room``: how
-    many packs it holds at once, one per GPU at most (None: unknown, an autoscaler adds them).
+    many packs it holds at once, one per GPU at most (None: no limit known, an autoscaler
+    may add GPU nodes without one).
     An integer setting is kept. ``auto`` packs when trials get a GPU share
     (``gpus_per_trial`` > 0, ``training.device`` not ``cpu``), the cluster has GPUs and a pack
     can train the space (:func:`~jetstudy.study.config.pack_problem`): one pack per GPU,
     ``max_concurrent`` trials shared among them (up to :data:`AUTO_PACK_MAX` per pack when the
-    GPUs are not known). Otherwise 0, and ``why`` says which condition failed.
+    number of GPUs has no known limit). Otherwise 0, and ``why`` says which condition failed.
 
     >>> from jetstudy.study.config import from_dict
     >>> cfg = from_dict({"resources": {"gpus_per_trial": 1}, "search": {"max_concurrent": 64}})
@@ -95,7 +96,7 @@ def plan_packing(cfg: StudyConfig, has_gpus: bool, room: int | None) -> PackPlan
              else max(1, min(concurrent, room)))
     size = math.ceil(concurrent / packs)
     packs = math.ceil(concurrent / size)
-    where = "one per GPU" if room is not None else "GPUs as the autoscaler adds them"
+    where = "one per GPU" if room is not None else "as many GPUs as the autoscaler adds"
     return PackPlan(size, packs, f"resources.pack_size auto: packed, {size} trials per pack, "
                                  f"{packs} pack(s), {where}")
 
