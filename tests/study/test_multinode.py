@@ -2,7 +2,9 @@
 
 ``ray.cluster_utils.Cluster`` starts three Ray nodes (three raylets, one GCS), each declaring
 one GPU, so fractional GPU requests (0.5 per trial) are scheduled across nodes as on a real
-GPU cluster. Torch sees no CUDA here, so the trials train on the CPU (``pick_device``).
+GPU cluster (``resources.pack_size: 0``: trials that train themselves; the default, ``auto``,
+would pack them, one pack per GPU). Torch sees no CUDA here, so the trials train on the CPU
+(``pick_device``).
 
 All nodes share this machine's IP, so where a trial ran is read from Ray's actor table
 (actor pid -> node id), not from ``node_ip``.
@@ -64,7 +66,8 @@ def study(cluster, small_config, tmp_path_factory: pytest.TempPathFactory):
     cfg = small_config(tmp_path_factory.mktemp("results"), "multinode",
                        search={"max_concurrent": 4}, scheduler={"max_epochs": MAX_EPOCHS},
                        resources={"address": cluster.address, "num_cpus": None,
-                                  "cpus_per_trial": 1, "gpus_per_trial": 0.5})
+                                  "cpus_per_trial": 1, "gpus_per_trial": 0.5,
+                                  "pack_size": 0})
     pids = TrialPids()
     outcome = run_study(cfg, callbacks=[pids])
     return cfg, outcome, pids
