@@ -145,6 +145,11 @@ def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -
 
 
 def _efficiency(row: pd.Series, b: float) -> str:
+    # a class absent from the test jets (or alone in them) has no working point: its
+    # "efficiency" was printed as 0 (or 1.0) with an interval of nothing
+    for count, what in (("n_signal", "signal"), ("n_background", "background")):
+        if not row[count] > 0:
+            return f"- (no {what} jets)"
     text = format_interval(row[f"sig_eff@{b:g}"], row[f"sig_eff_lo@{b:g}"],
                            row[f"sig_eff_hi@{b:g}"])
     allowed = int(np.floor(b * row["n_background"] + 1e-9))

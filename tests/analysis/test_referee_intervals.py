@@ -7,6 +7,7 @@ import math
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from jetstudy.analysis.intervals import (ONE_SIGMA, binomial_se, bootstrap_replicates,
@@ -65,3 +66,22 @@ def test_bootstrap_with_a_class_absent_or_a_single_jet_class():
         reps = bootstrap_replicates(labels, {"m": probs}, n_boot=50, seed=0)["m"]
     assert np.isfinite(reps["accuracy"]).all() and np.isfinite(reps["auc_macro"]).all()
     assert np.isnan(reps["auc_4"]).any() and np.isfinite(reps["auc_0"]).all()
+
+
+def test_a_class_absent_from_the_test_jets_has_no_working_point():
+    """Its signal efficiency was printed as "0 [nan, nan]"; a class with no background jets
+    (a one-class test split) as "1.0 [0.2, 1.0]"."""
+    from jetstudy.analysis.summary import operating_table
+    from jetstudy.trainables.schema import CLASSES
+
+    rng = np.random.default_rng(0)
+    labels = np.arange(80) % 4  # no t jet
+    p = rng.dirichlet(np.ones(5), len(labels))
+    df = pd.DataFrame({"label": labels, **{f"p_{c}": p[:, i] for i, c in enumerate(CLASSES)}})
+    table = operating_table(df, synthetic=None).set_index("class")
+    assert table.loc["t", "sig eff @ 10% bkg"] == "- (no signal jets)"
+    assert table.loc["t", "rejection @ 50% sig"] == "-"
+    assert table.loc["g", "sig eff @ 10% bkg"][0].isdigit()
+    alone = operating_table(df[df["label"] == 2], synthetic=None).set_index("class")
+    assert alone.loc["W", "sig eff @ 1% bkg"] == "- (no background jets)"
+    assert alone.loc["g", "sig eff @ 1% bkg"] == "- (no signal jets)"
