@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from jetstudy.analysis.errors import AnalysisError
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["Reference", "known_reference"]
@@ -110,10 +111,13 @@ def known_reference(reference_json: Mapping[str, Any] | None,
     prior = {"prior_entropy": h, "prior_source": "class frequencies of the training split"} \
         if h is not None and h > 0 else {}
     user = _finite(reference_loss)
+    if reference_loss is not None and not (user is not None and user > 0):
+        raise AnalysisError(f"regimes.reference_loss is {reference_loss!r}, but must be a "
+                            "loss in nats > 0 (e.g. 0.6), or null for the Bayes loss or a proxy")
     if user is not None:
         return Reference(loss=user, source="user", **prior)
     bayes = _finite(ref.get("bayes_val_loss"))
-    if bayes is not None:
+    if bayes is not None and bayes > 0:
         return Reference(loss=bayes, se=_finite(ref.get("bayes_val_loss_se")), source="bayes",
                          train_loss=_finite(ref.get("bayes_train_loss")),
                          train_se=_finite(ref.get("bayes_train_loss_se")), **prior)

@@ -208,3 +208,12 @@ def test_only_a_divergence_in_a_failures_error_is_unstable(error, regime):
     r = _judge(_trial("f", _decay(1.4, 0.62)[:4], _decay(1.4, 0.63)[:4], status="failed",
                       error=error))
     assert r.loc["f", "regime"] == regime
+
+
+@pytest.mark.parametrize("value", [0, -0.5, float("nan"), "high"])
+def test_a_reference_loss_that_is_no_loss_is_refused_by_name(value):
+    from jetstudy.analysis.errors import AnalysisError
+
+    with pytest.raises(AnalysisError, match="regimes.reference_loss is .*must be a loss in nats > 0"):
+        known_reference({"bayes_val_loss": 0.6}, reference_loss=value)
+    assert known_reference({"bayes_val_loss": 0.0}).source == "none"  # a broken reference.json
