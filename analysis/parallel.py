@@ -83,8 +83,8 @@ def _fmt(value: float) -> str:
 
 
 def _category_text(value: object) -> str:
-    if isinstance(value, float) and math.isnan(value):
-        return "-"
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return "-"  # missing (a nullable Int64/boolean column holds pd.NA)
     if isinstance(value, (bool, np.bool_)):
         return "true" if value else "false"  # as in config.yaml
     if isinstance(value, (float, np.floating)) and float(value).is_integer():

@@ -74,6 +74,10 @@ def test_linear_int_and_categorical_axes():
     bs, pos = param_axis("batch_size", pd.Series([1024, 256, 4096]))
     assert [t for _, t in bs.ticks] == ["256", "1024", "4096"]  # numbers in numeric order
     assert param_axis("activation", pd.Series(["relu", "relu"])) is None
+    nullable, pos = param_axis("batch_size", pd.Series([256, None, 1024], dtype="Int64"))
+    assert [t for _, t in nullable.ticks] == ["256", "1024", "-"] and pos.tolist() == [0, 1, 0.5]
+    depth, pos = param_axis("depth", pd.Series([1, None, 3], dtype="Int64"))
+    assert (OFF, "-") in depth.ticks and pos.tolist() == [0.0, OFF, 1.0]
 
 
 def test_lines_carry_regimes_and_the_best_trial_is_drawn_last():
