@@ -70,26 +70,29 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
     min_val_epoch, train_at_min_val`` (3-epoch running median), ``smooth_final_train,
     smooth_final_val, swing_train, swing_val`` (:func:`swing`), ``first_nonfinite_epoch,
     table_nonfinite``. Without a curve they come from the trials table's last-epoch columns
-    (``min_val`` from ``best_val_loss``; no trend, no swing).
+    (``min_val`` from ``best_val_loss``; no trend, no swing). Of a trial listed twice the
+    last row counts, as in :func:`jetstudy.analysis.tables.load_tables`.
     """
-    base = trials.set_index("trial_id")
+    base = trials.drop_duplicates("trial_id", keep="last").set_index("trial_id")
 
-    def col(name: str) -> pd.Series:
-        return base[name] if name in base else pd.Series(np.nan, index=base.index)
+    def col(name: str) -> pd.Series:  # numbers as floats (a CSV of whole numbers reads ints)
+        if name not in base:
+            return pd.Series(np.nan, index=base.index)
+        return pd.to_numeric(base[name], errors="coerce").astype(float)
 
     out = pd.DataFrame(index=base.index)
     out["has_curve"] = False
     out["n_epochs"] = col("epochs")
-    out["last_train"] = out["train"] = base["train_loss"]
-    out["last_val"] = out["val"] = base["val_loss"]
+    out["last_train"] = out["train"] = col("train_loss")
+    out["last_val"] = out["val"] = col("val_loss")
     out["last_auc"] = col("val_auc")
     out["train_se"], out["val_se"] = col("train_loss_se"), col("val_loss_se")
-    out["min_val"] = np.fmin(col("best_val_loss"), base["val_loss"])
+    out["min_val"] = np.fmin(col("best_val_loss"), out["val"])
     out["min_val_epoch"] = col("best_epoch")
     for name in ("train_at_min_val", "smooth_final_train", "smooth_final_val", "swing_train",
                  "swing_val", "first_nonfinite_epoch"):
         out[name] = np.nan
-    out["table_nonfinite"] = ~np.isfinite(base["train_loss"]) | ~np.isfinite(base["val_loss"])
+    out["table_nonfinite"] = ~np.isfinite(out["last_train"]) | ~np.isfinite(out["last_val"])
     if epochs is not None and not epochs.empty:
         e = epochs[epochs["trial_id"].isin(base.index)].sort_values(["trial_id", "epoch"])
         stats = pd.DataFrame.from_dict(

@@ -376,12 +376,12 @@ def assess_regimes(
     t = thresholds or RegimeThresholds()
     ref = reference or Reference()
     s = curve_summary(trials, epochs)
-    meta = trials.set_index("trial_id")
+    meta = trials.drop_duplicates("trial_id", keep="last").set_index("trial_id")
     for name, default in (("status", ""), ("error", ""), ("max_epochs", np.nan),
                           ("stop_reason", "")):
         s[name] = s["trial_id"].map(meta[name]) if name in meta else default
-        if default == "":
-            s[name] = s[name].fillna("").astype(str)
+        if default == "":  # text; a missing value (NaN, None) is no text
+            s[name] = [("" if pd.isna(v) else str(v)) for v in s[name]]
     s["min_epochs"] = t.min_epochs
     if ref.loss is None:
         ref = _proxy(s, ref, t)

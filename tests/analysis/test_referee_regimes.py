@@ -217,3 +217,21 @@ def test_a_reference_loss_that_is_no_loss_is_refused_by_name(value):
     with pytest.raises(AnalysisError, match="regimes.reference_loss is .*must be a loss in nats > 0"):
         known_reference({"bayes_val_loss": 0.6}, reference_loss=value)
     assert known_reference({"bayes_val_loss": 0.0}).source == "none"  # a broken reference.json
+
+
+# --- tables as they come: a trial listed twice, whole numbers, missing text ---------------------
+
+def test_a_trial_listed_twice_counts_once_with_its_last_row():
+    """A crash (InvalidIndexError) before; the loader keeps the last row, so do the rules."""
+    t, e = _frames(_flat("a", 0.62, 0.63), _flat("b", 1.10, 1.11))
+    stale = t.iloc[[0]].assign(status="running")
+    r = classify_regimes(pd.concat([stale, t]), e, reference=BAYES).set_index("trial_id")
+    assert len(r) == 2 and r.loc["a", "regime"] == "good" and r.loc["b", "regime"] == "underfit"
+
+
+def test_whole_number_losses_and_missing_error_text_are_read():
+    t, e = _frames(_flat("a", 0.62, 0.63), _flat("b", 1.10, 1.11))
+    t = t.assign(train_loss=[1, 1], val_loss=[1, 1], error=np.nan, status=["completed", np.nan])
+    r = classify_regimes(t, e, reference=BAYES).set_index("trial_id")
+    assert r.loc["a", "regime"] == "good" and r.loc["b", "status"] == ""
+    assert r.loc["b", "regime"] == "underfit"  # ran max_epochs: complete whatever its status
