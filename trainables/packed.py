@@ -117,6 +117,7 @@ class PackedTrainer:
         self._live = torch.zeros(size, dtype=torch.bool, device=dev)  # a model's own numbers
         self._gate = torch.zeros(capacity, max_depth, max_width, device=dev)
         self._slots: dict[int, _Slot] = {}
+        self._auto_groups: tuple[Any, list[list[int]]] = (None, [])  # groups(..., "auto")
         #: multiply-add FLOPs computed so far, padding included (2 per multiply-add, the
         #: backward pass twice the forward): against the models' own FLOPs, the padding waste
         self.padded_flops = 0
@@ -163,10 +164,15 @@ class PackedTrainer:
         if count == "auto":
             if not self.trim:  # every call pads to the full shape: splitting only adds calls
                 return [list(slots)] if len(slots) else []
-            widths = [list(self._slot(s).arch.widths) for s in slots]
-            return [[int(slots[i]) for i in part] for part in choose_groups(
-                widths, self.call_cost, self.settings.batch_size, self.n_inputs,
-                self.n_classes, max_width=self.max_width)]
+            widths = tuple(tuple(self._slot(s).arch.widths) for s in slots)
+            key = (tuple(slots), widths, self.call_cost)
+            if self._auto_groups[0] != key:  # a round asks three times (train, eval, stats)
+                self._auto_groups = (key, [[int(slots[i]) for i in part] for part in
+                                           choose_groups(widths, self.call_cost,
+                                                         self.settings.batch_size,
+                                                         self.n_inputs, self.n_classes,
+                                                         max_width=self.max_width)])
+            return [list(part) for part in self._auto_groups[1]]
         if not isinstance(count, int) or isinstance(count, bool) or count < 1:
             raise ValueError(f"groups must be 'auto' or an integer >= 1, got {count!r}")
 
