@@ -3,11 +3,13 @@
 Final losses are the median of the last ``SMOOTH`` finite epochs (one spike is no verdict), the
 minimum and the trend are read on a centred running median of ``SMOOTH`` epochs (one low
 fluctuation is no minimum), and the standard errors are the last epoch's. The *swing* of a
-loss is how far it zig-zags from epoch to epoch at the end: half the median absolute second
-difference over the last ``SWING_EPOCHS`` epochs, which is the peak-to-peak step of a curve
-that alternates high/low, about 0 for a smooth (even a still falling) curve, and 0 for one
-spike (the median ignores it). Without a curve the numbers come from the trials table's
-last-epoch columns.
+loss is how far it zig-zags from epoch to epoch at the end: over the last ``SWING_EPOCHS``
+epochs, each pair of consecutive steps that reverses direction (up then down, or down then
+up) counts the smaller of its two steps, a pair that does not reverse counts 0, and the swing
+is the median. That is the peak-to-peak step of a curve that alternates high/low, 0 for any
+monotone curve (however curved: a still falling loss is no zig-zag), and 0 for one or two
+isolated spikes (each reverses one pair of the five; the median ignores them). Without a
+curve the numbers come from the trials table's last-epoch columns.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import pandas as pd
 __all__ = ["SMOOTH", "SWING_EPOCHS", "curve_summary", "swing"]
 
 SMOOTH = 3  # epochs in the running median the trend and the final losses are read from
-#: Epochs the swing is read from: five second differences, so that one or two spikes never
-#: make a median (a spike in the last or the last-but-one epoch moves at most two of them).
+#: Epochs the swing is read from: six steps, five pairs of steps, so that two isolated
+#: spikes (one reversing pair each) never make the median.
 SWING_EPOCHS = 7
 
 
@@ -29,11 +31,16 @@ def swing(values: np.ndarray) -> float:
 
     >>> swing(np.array([0.6, 0.8] * 4)), swing(np.linspace(1.0, 0.6, 8))
     (0.2, 0.0)
+    >>> swing(np.array([0.6, 0.6, 0.6, 0.9, 0.6, 0.6, 0.6]))  # one spike
+    0.0
     """
     tail = np.asarray(values, dtype=float)[-SWING_EPOCHS:]
     if len(tail) < SWING_EPOCHS:
         return np.nan
-    return round(float(np.median(np.abs(np.diff(tail, 2)))) / 2, 12)
+    steps = np.diff(tail)
+    first, second = steps[:-1], steps[1:]
+    reversal = np.where(first * second < 0, np.minimum(np.abs(first), np.abs(second)), 0.0)
+    return round(float(np.median(reversal)), 12)
 
 
 def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
