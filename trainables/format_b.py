@@ -77,7 +77,12 @@ def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
         wanted = [c for c in header if _wanted(c)]
         frame = pd.read_csv(file, usecols=wanted, nrows=limit, comment="#",
                             skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DataError(
+            f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the table as "
+            "UTF-8 CSV (e.g. pandas.read_csv(f, encoding='latin-1').to_csv(out, index=False)), "
+            "or as Parquet; if it is not a table at all, give the right file") from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
         raise DataError(
             f"{file}: cannot be read as CSV ({exc}); jetstudy expects a header row with the 16 "
             f"feature names and `class` ({_HELP})"
@@ -193,15 +198,25 @@ def _table_feature_columns(file: str, columns: Sequence[str]) -> list[str]:
         else:
             missing.append(bare)
     if missing:
+        lower = {c.strip().lower(): c for c in columns}
+        cased = [lower[n] for n in missing if n in lower] + [
+            lower[f"j_{n}"] for n in missing if n not in lower and f"j_{n}" in lower]
+        hint = (f" (names are case-sensitive: found {', '.join(map(repr, cased[:3]))}"
+                f"{', ...' if len(cased) > 3 else ''}; rename them in lower case)" if cased else "")
         raise DataError(
-            f"{file}: the table lacks {', '.join(missing)}; jetstudy needs the 16 high-level "
-            "features by name (OpenML names like `zlogz`, or with the `j_` prefix) and a `class` "
-            f"column ({_HELP})"
+            f"{file}: the table lacks {', '.join(missing)}{hint}; jetstudy needs the 16 "
+            "high-level features by name (OpenML names like `zlogz`, or with the `j_` prefix) "
+            f"and a `class` column ({_HELP})"
         )
     return chosen
 
 
 def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    dated = [c for c in columns if frame[c].dtype.kind in "mM"]
+    if dated:  # dates convert to nanosecond counts without complaint
+        raise DataError(f"{file}: column {dated[0]} holds dates or durations "
+                        f"({frame[dated[0]].dtype}), not numbers; the 16 features must be "
+                        f"numbers — export the table again with its feature values")
     try:
         return frame[list(columns)].to_numpy(dtype=np.float64)
     except (ValueError, TypeError):

@@ -141,7 +141,9 @@ def load_jets(
 
     y = np.concatenate(ys)
     _check_all_classes(os.fspath(path), y, max_jets if remaining == 0 else None)
-    table = JetTable(np.concatenate(xs), y, tuple(sources), _common_synthetic(sources, marks))
+    x = np.concatenate(xs)
+    _check_features_vary(os.fspath(path), x)
+    table = JetTable(x, y, tuple(sources), _common_synthetic(sources, marks))
     log.info(
         "read %d jets from %d file(s)%s: %s", table.n_jets, len(sources),
         " (synthetic)" if table.synthetic else "", table.class_counts(),
@@ -157,7 +159,9 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
     """Turn a file, folder or glob into the sorted list of files to read."""
     expanded = os.path.expanduser(path)
     if not os.path.exists(expanded) and any(ch in expanded for ch in "*?["):
-        matches = sorted(p for p in glob.glob(expanded) if os.path.isfile(p))
+        found = sorted(glob.glob(expanded))
+        _refuse_dangling(path, found)
+        matches = [p for p in found if os.path.isfile(p)]
         if not matches:
             raise DataError(
                 f"{path}: no files match this pattern; check the folder and the pattern, "
@@ -166,6 +170,7 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
         return matches
     if os.path.isdir(expanded):
         entries = sorted(os.listdir(expanded))
+        _refuse_dangling(path, [os.path.join(expanded, e) for e in entries])
         files = [p for p in (os.path.join(expanded, e) for e in entries) if os.path.isfile(p)]
         hdf5 = [f for f in files if _suffix(f) in HDF5_SUFFIXES]
         tables = [f for f in files if _suffix(f) in TABLE_SUFFIXES]
@@ -188,7 +193,20 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
             f"{path}: {_path_problem(expanded)}; check the path "
             f"(relative paths start from {os.getcwd()})"
         )
+    if not os.path.isfile(expanded):  # a FIFO or device: reading it could wait for ever
+        raise DataError(f"{path}: not a regular file (a pipe, socket or device); give the data "
+                        f"file itself, a folder or a glob ({_HELP})")
     return [expanded]
+
+
+def _refuse_dangling(path: str, candidates: Sequence[str]) -> None:
+    """A data file among ``candidates`` that cannot be read (a broken link, a link loop) is an
+    error, not silently left out: the study would train on part of the user's data."""
+    for candidate in candidates:
+        if _suffix(candidate) in HDF5_SUFFIXES + TABLE_SUFFIXES and os.path.islink(candidate) \
+                and not os.path.exists(candidate):
+            raise DataError(f"{candidate} (in data.path {path}) cannot be read: "
+                            f"{_path_problem(candidate)}")
 
 
 def _file_kind(file: str, fmt: str) -> str:
@@ -226,6 +244,12 @@ def _read_hdf5(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, Ma
         absent = [
             k for k in ("jets", "jetFeatureNames") if not isinstance(handle.get(k), h5py.Dataset)
         ]
+        odd = [k for k in absent if k in handle]
+        if odd:
+            raise DataError(
+                f"{file}: `{odd[0]}` is not a dataset (a group, or a link to a missing file); "
+                f"jetstudy reads Format A files whose `jets` (N, 59) and `jetFeatureNames` are "
+                f"datasets — re-create or re-download the file ({_HELP})")
         if absent:
             raise DataError(
                 f"{file}: no {' or '.join(f'`{k}`' for k in absent)} dataset (keys found: "
@@ -336,6 +360,16 @@ def _common_synthetic(sources: Sequence[str], marks: Sequence[Mark | None]) -> M
 
 # ---------------------------------------------------------------------------------------------
 # checks shared by both formats
+
+
+def _check_features_vary(where: str, x: np.ndarray) -> None:
+    """Jets whose 16 features are all constant carry nothing to learn from (placeholder or
+    zero-filled columns); one constant feature is only a warning (``Standardiser.fit``)."""
+    if len(x) > 1 and bool((np.ptp(x, axis=0) == 0).all()):
+        raise DataError(
+            f"{where}: all {x.shape[1]} features are constant over the {len(x)} jets read (e.g. "
+            f"{HLF_FEATURES[0]} = {x[0, 0]:g} in every jet), so there is nothing to learn from; "
+            f"check the files hold real feature values, not placeholders ({_HELP})")
 
 
 def _check_all_classes(where: str, y: np.ndarray, max_jets: int | None) -> None:

@@ -1,0 +1,150 @@
+"""Bad data files, run as a user would (``jetstudy run --set data.path=...``): exit status 2,
+one ``error:`` line naming the file, the problem and the fix, no traceback, no results folder,
+no user file changed. Each case is a kind of file that once got through, hung, or was named
+wrongly; the kinds already covered elsewhere (test_messages.py, tests/trainables/test_data.py)
+are not repeated."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.faults.conftest import checksums, jetstudy, jetstudy_here, one_line_error, study_yaml
+from jetstudy.trainables.schema import HLF_FEATURES, LABEL_COLUMNS, OPENML_FEATURES
+
+#: Format A column names: the 16 features, then the 5 labels (enough for the reader).
+NAMES = [*HLF_FEATURES, *LABEL_COLUMNS]
+
+
+def _jets(n: int = 50) -> np.ndarray:
+    """``n`` jets of random features with one-hot labels cycling through the five classes."""
+    rng = np.random.default_rng(0)
+    data = np.zeros((n, len(NAMES)))
+    data[:, :16] = rng.random((n, 16))
+    data[np.arange(n), 16 + np.arange(n) % 5] = 1.0
+    return data
+
+
+def _h5(path: Path, data: np.ndarray | None = None) -> Path:
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("jets", data=_jets() if data is None else data)
+        handle.create_dataset("jetFeatureNames", data=np.array([n.encode() for n in NAMES]))
+    return path
+
+
+def _table() -> pd.DataFrame:
+    frame = pd.DataFrame(np.random.default_rng(1).random((50, 16)), columns=OPENML_FEATURES)
+    frame["class"] = np.array(list("gqwzt"))[np.arange(50) % 5]
+    return frame
+
+
+def fifo(work: Path) -> str:
+    pipe = work.parent / "pipe" / "jets.h5"  # beside work/: checksums() would wait on it too
+    pipe.parent.mkdir()
+    os.mkfifo(pipe)  # opening it for reading would wait for a writer for ever
+    return str(pipe)
+
+
+def broken_link_in_folder(work: Path) -> str:
+    (work / "data").mkdir()
+    _h5(work / "data" / "a.h5")
+    os.symlink(work / "moved_away.h5", work / "data" / "b.h5")
+    return "data"
+
+
+def broken_link_in_glob(work: Path) -> str:
+    (work / "data").mkdir()
+    _h5(work / "data" / "a.h5")
+    os.symlink(work / "data" / "c.h5", work / "data" / "c.h5")  # a link to itself
+    return "data/*.h5"
+
+
+def all_features_constant(work: Path) -> str:
+    data = _jets()
+    data[:, :16] = 0.0  # zero-filled placeholder columns
+    _h5(work / "jets.h5", data)
+    return "jets.h5"
+
+
+def jets_is_a_group(work: Path) -> str:
+    with h5py.File(work / "jets.h5", "w") as handle:
+        handle.create_group("jets")
+        handle.create_dataset("jetFeatureNames", data=np.array([n.encode() for n in NAMES]))
+    return "jets.h5"
+
+
+def jets_links_to_a_missing_file(work: Path) -> str:
+    with h5py.File(work / "jets.h5", "w") as handle:
+        handle["jets"] = h5py.ExternalLink(str(work / "gone.h5"), "/jets")
+        handle.create_dataset("jetFeatureNames", data=np.array([n.encode() for n in NAMES]))
+    return "jets.h5"
+
+
+def upper_case_header(work: Path) -> str:
+    frame = _table()
+    frame.columns = [c.upper() for c in frame.columns]
+    frame.to_csv(work / "jets.csv", index=False)
+    return "jets.csv"
+
+
+def latin1_csv(work: Path) -> str:
+    text = _table().to_csv(index=False).replace("zlogz", "zlögz", 1)
+    (work / "jets.csv").write_bytes(text.encode("latin-1"))
+    return "jets.csv"
+
+
+def dates_in_parquet(work: Path) -> str:
+    frame = _table()
+    frame["mass_mmdt"] = pd.Timestamp("2020-01-01")
+    frame.to_parquet(work / "jets.parquet")
+    return "jets.parquet"
+
+
+#: case -> what the one error line must say
+CASES: dict[Callable[[Path], str], list[str]] = {
+    fifo: ["jets.h5", "not a regular file", "give the data file"],
+    broken_link_in_folder: ["b.h5", "broken symbolic link", "moved_away.h5", "fix or remove"],
+    broken_link_in_glob: ["c.h5", "symbolic link loop", "fix or remove"],
+    all_features_constant: ["jets.h5", "all 16 features are constant", "placeholders"],
+    jets_is_a_group: ["jets.h5", "`jets` is not a dataset", "re-create"],
+    jets_links_to_a_missing_file: ["jets.h5", "`jets` is not a dataset", "missing file"],
+    upper_case_header: ["jets.csv", "case-sensitive", "'ZLOGZ'", "lower case"],
+    latin1_csv: ["jets.csv", "not UTF-8", "save the table as UTF-8"],
+    dates_in_parquet: ["jets.parquet", "mass_mmdt", "dates", "must be numbers"],
+}
+
+#: cases run as a real subprocess, with a time limit (a regression would hang)
+SUBPROCESS = {fifo}
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=[c.__name__ for c in CASES])
+def test_bad_data_file_gets_one_clear_error(case, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    study_yaml(work / "s.yaml", "results", "refereed")
+    path = case(work)
+    before = checksums(work)
+    args = ("run", "s.yaml", "--set", f"data.path={path}")
+    proc = jetstudy(*args, cwd=work, timeout=90) if case in SUBPROCESS else \
+        jetstudy_here(*args, cwd=work)
+    err = one_line_error(proc)
+    for text in CASES[case]:
+        assert text in err, (text, err)
+    assert checksums(work) == before  # nothing written (no results/), nothing changed
+
+
+def test_one_constant_feature_is_only_a_warning(tmp_path: Path) -> None:
+    """A single constant feature can be real (a detector that never fired); only all 16
+    constant stops the study, so loading goes on."""
+    from jetstudy.trainables.formats import load_jets
+
+    data = _jets()
+    data[:, 3] = 1.5
+    table = load_jets(_h5(tmp_path / "jets.h5", data))
+    assert table.n_jets == 50 and np.all(table.x[:, 3] == 1.5)
