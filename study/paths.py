@@ -33,7 +33,10 @@ STUDY_MARK = ".jetstudy-study"
 
 def study_folder(results_dir: str | os.PathLike[str], name: str) -> Path:
     """``<results_dir>/<name>``, resolved, after checking it really lies inside ``results_dir``
-    (a symbolic link named ``name`` that points elsewhere is refused)."""
+    (a symbolic link named ``name`` that points elsewhere is refused), and that jetstudy can
+    create or write it (``results_dir``, or the nearest folder above it that exists, is a
+    writable folder)."""
+    _check_results_dir(results_dir)
     root = Path(results_dir).expanduser().resolve()
     folder = root / name
     real = folder.resolve()
@@ -42,6 +45,25 @@ def study_folder(results_dir: str | os.PathLike[str], name: str) -> Path:
             f"storage.name {name!r}: {folder} leads to {real}, outside storage.results_dir "
             f"{str(root)!r}; set storage.name to a plain folder name, or remove the link")
     return folder
+
+
+def _check_results_dir(results_dir: str | os.PathLike[str]) -> None:
+    """``storage.results_dir`` must be a folder, or creatable as one, and writable: say so
+    in its own words, not as the file system's "Not a directory" on a path below it."""
+    given = Path(results_dir).expanduser()
+    for path in (given, *given.absolute().parents):
+        if not path.exists():
+            continue
+        if not path.is_dir():
+            what = ("is a file, not a folder" if path == given else
+                    f"cannot be a folder: {str(path)!r} above it is a file")
+            raise ConfigError(f"storage.results_dir {str(results_dir)!r} {what}; set "
+                              f"storage.results_dir to a folder (it is created if missing)")
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"storage.results_dir {str(results_dir)!r}: {str(path)!r} is not "
+                              f"writable (permission denied); set storage.results_dir to a "
+                              f"folder you can write, or change its permissions")
+        return
 
 
 def in_ray_job(environ: dict[str, str] | None = None, cwd: str | None = None) -> bool:

@@ -1,0 +1,78 @@
+"""Bad config files, command lines and results folders, run as a user would: exit status 2,
+one ``error:`` line naming the value and the fix, no traceback, nothing written, no user file
+changed. Only kinds not covered by tests/study/test_config.py and the other fault tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import (checksums, jetstudy, jetstudy_here, one_line_error, plant,
+                                   study_yaml)
+
+#: config text -> what the one error line must say
+BAD_CONFIGS: dict[str, tuple[str, list[str]]] = {
+    "duplicate_field": ("search:\n  num_trials: 0\n  num_trials: 2\n",
+                        ["c.yaml", "'num_trials' is given twice", "lines 2 and 3",
+                         "keep one"]),
+    "duplicate_section": ("search:\n  num_trials: 4\nscheduler: {}\nsearch:\n  seed: 1\n",
+                          ["c.yaml", "'search' is given twice", "lines 1 and 4"]),
+    "seed_past_2_32": ("search:\n  seed: 4294967296\n",
+                       ["search.seed", "<= 4294967295", "got 4294967296", "set e.g. 0"]),
+    "split_seed_huge": ("data:\n  split_seed: 99999999999999999999\n",
+                        ["data.split_seed", "<= 4294967295", "99999999999999999999"]),
+    "binary_value": ("search:\n  seed: !!binary aGVsbG8=\n", ["search.seed", "b'hello'"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_CONFIGS))
+def test_bad_config_gets_one_clear_error(case: str, workdir: Path) -> None:
+    text, must = BAD_CONFIGS[case]
+    (workdir / "c.yaml").write_text(text)
+    before = checksums(workdir)
+    for command in ("config", "run"):
+        err = one_line_error(jetstudy_here(command, "c.yaml", cwd=workdir))
+        for words in must:
+            assert words in err, (words, err)
+    assert checksums(workdir) == before
+
+
+def test_yaml_merge_keys_are_not_duplicates(workdir: Path) -> None:
+    """``<<: *defaults`` repeats keys on purpose; only a key written twice is refused."""
+    from jetstudy.study.config import load_config
+
+    (workdir / "c.yaml").write_text("search: &s {num_trials: 12, max_concurrent: 1}\n"
+                                    "scheduler:\n  max_epochs: 4\n")
+    assert load_config(workdir / "c.yaml").search.num_trials == 12
+
+
+@pytest.mark.parametrize("args, must", [
+    (["run", "--bogus"], ["unrecognized arguments: --bogus", "jetstudy --help"]),
+    (["synth", "out", "--jets", "many"], ["--jets", "'many'", "jetstudy synth --help"]),
+    (["fetch", "imagenet"], ["'imagenet'", "hls4ml", "jetstudy fetch --help"]),
+    (["report"], ["RESULTS", "jetstudy report --help"]),
+])
+def test_command_line_mistakes_get_one_error_line(args: list[str], must: list[str],
+                                                   workdir: Path) -> None:
+    err = one_line_error(jetstudy(*args, cwd=workdir, timeout=60))
+    for words in must:
+        assert words in err, (words, err)
+    assert checksums(workdir) == {}
+
+
+@pytest.mark.parametrize("results_dir, must", [
+    ("results", ["storage.results_dir 'results' is a file, not a folder"]),
+    ("results/deeper", ["storage.results_dir 'results/deeper' cannot be a folder",
+                        "results' above it is a file"]),
+])
+def test_results_dir_that_is_a_file_is_named_as_such(results_dir: str, must: list[str],
+                                                     workdir: Path) -> None:
+    plant(workdir, ["results"])  # the user's file called results
+    study_yaml(workdir / "s.yaml", results_dir, "refereed")
+    before = checksums(workdir)
+    err = one_line_error(jetstudy_here("run", "s.yaml", cwd=workdir))
+    for words in must:
+        assert words in err, (words, err)
+    assert "Not a directory" not in err
+    assert checksums(workdir) == before
