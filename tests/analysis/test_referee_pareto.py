@@ -144,3 +144,32 @@ def test_best_trial_with_a_duplicated_index_is_one_row():
     df.index = [5, 5]
     best = best_trial(df, "val_loss", False)
     assert isinstance(best, pd.Series) and best["trial_id"] == "b"
+
+
+@pytest.mark.parametrize("maximize", [True, False])
+@pytest.mark.parametrize("seed", range(5))
+def test_the_front_is_exactly_the_non_dominated_points(maximize, seed):
+    """On random tables with ties (integer costs and scores): no front point is dominated,
+    and every other finite point is dominated by, or a duplicate of, a front point."""
+    rng = np.random.default_rng(seed)
+    n = 40
+    df = pd.DataFrame({"trial_id": [f"t{i:02d}" for i in range(n)],
+                       "cost": rng.integers(1, 10, n).astype(float),
+                       "score": rng.integers(0, 8, n).astype(float)})
+    df.loc[rng.choice(n, 4, replace=False), "score"] = np.nan
+    front = pareto_front(df, "cost", "score", maximize)
+    better = (lambda a, b: a > b) if maximize else (lambda a, b: a < b)
+    points = df.dropna()
+
+    def dominates(p, q) -> bool:
+        at_least = p["cost"] <= q["cost"] and not better(q["score"], p["score"])
+        return at_least and (p["cost"] < q["cost"] or better(p["score"], q["score"]))
+
+    for _, q in front.iterrows():
+        assert not any(dominates(p, q) for _, p in points.iterrows())
+    on_front = set(front["trial_id"])
+    for _, q in points[~points["trial_id"].isin(on_front)].iterrows():
+        assert any(dominates(p, q) or (p["cost"] == q["cost"] and p["score"] == q["score"])
+                   for _, p in front.iterrows())
+    assert front["cost"].is_monotonic_increasing and front["score"].notna().all()
+    assert len(set(zip(front["cost"], front["score"]))) == len(front)  # no duplicate point
