@@ -77,9 +77,16 @@ def binomial_se(p: float | np.ndarray, n: float | None) -> float | np.ndarray:
 
 def hanley_mcneil_se(auc: float, n_pos: float, n_neg: float) -> float:
     """Standard error of an AUC (Hanley & McNeil 1982, Radiology 143, 29), from the AUC and
-    the numbers of signal and background jets; NaN when either is not positive."""
+    the numbers of signal and background jets; NaN when either is not positive.
+
+    At an AUC of exactly 1 (or 0) the formula says 0, as if a perfect separation of 10 jets
+    were certain; there the error is that of a fraction of 1 on the smaller class's jets
+    (:func:`binomial_se`), a rough but honest bound.
+    """
     if not (n_pos > 0 and n_neg > 0) or not np.isfinite(auc):
         return math.nan
+    if auc >= 1 or auc <= 0:
+        return float(binomial_se(1.0, min(n_pos, n_neg)))
     q1 = auc / (2 - auc)
     q2 = 2 * auc * auc / (1 + auc)
     var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc * auc)

@@ -85,3 +85,12 @@ def test_a_class_absent_from_the_test_jets_has_no_working_point():
     alone = operating_table(df[df["label"] == 2], synthetic=None).set_index("class")
     assert alone.loc["W", "sig eff @ 1% bkg"] == "- (no background jets)"
     assert alone.loc["g", "sig eff @ 1% bkg"] == "- (no signal jets)"
+
+
+def test_a_perfect_auc_is_not_exact():
+    from jetstudy.analysis.intervals import hanley_mcneil_se
+
+    assert hanley_mcneil_se(1.0, 10, 500) == pytest.approx(binomial_se(1.0, 10))
+    assert binomial_se(1.0, 10) > 0
+    assert hanley_mcneil_se(0.0, 500, 10) == hanley_mcneil_se(1.0, 10, 500)
+    assert 0 < hanley_mcneil_se(0.999, 10, 500) < 0.01  # inside (0, 1): the formula
