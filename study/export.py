@@ -36,10 +36,10 @@ from typing import Any
 
 import numpy as np
 
+from jetstudy.study.export_inputs import ExportError, check_record, read_scaler, read_study_config
 from jetstudy.study.export_readme import export_readme
 from jetstudy.trainables.atomic import write_atomic
-from jetstudy.trainables.errors import JetstudyError
-from jetstudy.trainables.schema import CLASSES, HLF_FEATURES
+from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
            "TOLERANCE"]
@@ -55,10 +55,6 @@ _TMP = ".export-tmp-"
 TOLERANCE = 1e-5
 #: Jets the export's own check runs through all three models.
 CHECK_JETS = 512
-
-
-class ExportError(JetstudyError):
-    """The export cannot be made: the message names the folder or trial and the fix."""
 
 
 @dataclass(frozen=True)
@@ -136,10 +132,15 @@ def _study_best(results: Path) -> _Weights | None:
         return None
     from jetstudy.trainables.model import MLPArch, build_mlp
 
-    record = _load(path)
-    arch = MLPArch.from_dict(record["arch"])
-    model = build_mlp(arch)
-    model.load_state_dict(record["state_dict"])
+    record = check_record(path, _load(path))
+    try:
+        arch = MLPArch.from_dict(record["arch"])
+        model = build_mlp(arch)
+        model.load_state_dict(record["state_dict"])
+    except Exception as exc:  # an arch or weights that do not fit each other
+        raise ExportError(f"{path} holds a model that cannot be rebuilt ({type(exc).__name__});"
+                          f" pass --trial ID to export one trial's own weights, or rerun the "
+                          f"study") from None
     epoch = record.get("epoch")
     if epoch is None:  # a study from before best/model.pt named the epoch
         epoch = (_read_json(results / "best" / "test_metrics.json") or {}).get("epoch")
@@ -221,7 +222,6 @@ def _validation(results: Path, w: _Weights) -> dict[str, Any] | None:
 
 def _metadata(results: Path, w: _Weights, scaler: dict[str, Any], folded: Any,
               check: dict[str, Any]) -> dict[str, Any]:
-    import yaml
 
     from jetstudy.study.deployable import (INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, describe_layers,
                                   multiplications)
@@ -246,7 +246,7 @@ def _metadata(results: Path, w: _Weights, scaler: dict[str, Any], folded: Any,
                          "batch_norm_folded": w.arch.batch_norm,
                          "dropout_removed": w.arch.dropout > 0},
         "training_config": {
-            "study": yaml.safe_load((results / "config.yaml").read_text()),
+            "study": read_study_config(results),
             "trial": _read_json(results / "trials" / w.trial_id / "config.json")},
         "validation_at_best_epoch": _validation(results, w),
         "test_metrics": test,
@@ -365,14 +365,12 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     """
     results = _study(Path(results))
     _extra()
+    read_study_config(results)  # damaged study files stop here, before any folder appears
+    scaler = read_scaler(results)
     w = _weights(results, trial_id)
-    scaler = _read_json(results / "scaler.json")
-    if not isinstance(scaler, dict) or list(scaler.get("features", [])) != list(HLF_FEATURES):
-        raise ExportError(f"{results / 'scaler.json'} is damaged or not in the README's "
-                          f"feature order; rerun the study")
     target = Path(out) if out is not None else results / "export" / w.trial_id
     _check_out(target, force)
-    created = not target.exists()
+    created = [p for p in (target, *target.parents) if not p.exists()]
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / f"{_TMP}{os.getpid()}"
     tmp.mkdir()
@@ -392,8 +390,9 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
         done = True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        if created and not done and not os.listdir(target):
-            target.rmdir()  # a failed export leaves no empty folder behind
+        for folder in created if not done else ():  # a failed export leaves no empty folder
+            if folder.is_dir() and not os.listdir(folder):
+                folder.rmdir()
     logger.info("exported trial %s epoch %d to %s", w.trial_id, w.epoch, target)
     return ExportOutcome(target, w.trial_id, w.epoch, EXPORT_FILES,
                          max(check["max_abs_difference"].values()))
