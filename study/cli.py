@@ -311,6 +311,22 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _os_problem(exc: OSError) -> str:
+    """The file system's refusal in words, with the fix (a full disk is not a missing path)."""
+    import errno
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    fixes = {errno.ENOTDIR: "a part of this path is a file, not a folder: choose another path",
+             errno.ENOSPC: "no space left on the device: free some space or write elsewhere "
+                           "(storage.results_dir, the output folder)",
+             errno.EROFS: "the file system is read-only: write elsewhere (storage.results_dir, "
+                          "the output folder)",
+             errno.EACCES: "permission denied: change the permissions or write elsewhere"}
+    fix = fixes.get(exc.errno, "check that the path exists and is writable "
+                               "(storage.results_dir, data.path or the output folder)")
+    return f"{where}{exc.strerror or exc}; {fix}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
@@ -328,9 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:  # a path that cannot be created, read or written
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}; check that the path exists and is "
-              f"writable (storage.results_dir, data.path or the output folder)", file=sys.stderr)
+        print(f"error: {_os_problem(exc)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:  # outside a study (e.g. a report): nothing to resume
         print("interrupted", file=sys.stderr)

@@ -76,3 +76,14 @@ def test_results_dir_that_is_a_file_is_named_as_such(results_dir: str, must: lis
         assert words in err, (words, err)
     assert "Not a directory" not in err
     assert checksums(workdir) == before
+
+
+def test_a_path_under_a_file_says_so(workdir: Path) -> None:
+    """The file system's ENOTDIR ("Not a directory") names the real problem: a part of the
+    path is a file."""
+    plant(workdir, ["notes.txt"])
+    before = checksums(workdir)
+    err = one_line_error(jetstudy("fetch", "hls4ml", "notes.txt/cache", cwd=workdir, timeout=60,
+                                  env={"JETSTUDY_MIRROR": "http://127.0.0.1:9"}))
+    assert "notes.txt/cache" in err and "a part of this path is a file, not a folder" in err
+    assert checksums(workdir) == before
