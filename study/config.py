@@ -341,6 +341,24 @@ def _fmt(value: Any) -> str:
     return text if "\n" not in text else repr(value)  # one line: e.g. !!binary is multi-line
 
 
+def _did_you_mean(key: str, section: str | None = None) -> str:
+    """``" (did you mean num_trials?)"`` for a misspelt field (or section, when ``section`` is
+    None); a field of another section is named there (``max_epochs`` is ``scheduler``'s)."""
+    import difflib
+
+    elsewhere = [other for other, cls in SECTIONS.items() if other != section
+                 and key in {f.name for f in dataclasses.fields(cls)}]
+    if elsewhere:
+        return f" (it is a field of '{elsewhere[0]}': write {elsewhere[0]}.{key})"
+    if section is None:
+        close = difflib.get_close_matches(key, list(SECTIONS), n=1, cutoff=0.6)
+        return f" (did you mean '{close[0]}'?)" if close else ""
+    fields = sorted(f.name for f in dataclasses.fields(SECTIONS[section]))
+    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6) or [
+        f for f in fields if len(key) >= 3 and (f.startswith(key) or key.startswith(f))]
+    return f" (did you mean {section}.{close[0]}?)" if close else ""
+
+
 def _build_section(name: str, cls: type, values: Any) -> Any:
     if values is None:
         values = {}
@@ -350,8 +368,9 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ConfigError(f"{name}.{unknown[0]} is not a field of '{name}'; "
-                          f"known fields: {', '.join(fields)}")
+        raise ConfigError(f"{name}.{unknown[0]} is not a field of '{name}'"
+                          f"{_did_you_mean(str(unknown[0]), name)}; known fields: "
+                          f"{', '.join(fields)}")
     kwargs = {}
     for key, f in fields.items():
         if key not in values:
@@ -418,7 +437,8 @@ def from_dict(raw: Any) -> StudyConfig:
                           f"got {_fmt(raw)}; see configs/dryrun.yaml for an example")
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"'{unknown[0]}' is not a config section; known sections: "
+        raise ConfigError(f"'{unknown[0]}' is not a config section"
+                          f"{_did_you_mean(str(unknown[0]))}; known sections: "
                           f"{', '.join(SECTIONS)}")
     cfg = StudyConfig(**{name: _build_section(name, cls, raw.get(name))
                          for name, cls in SECTIONS.items()})

@@ -23,6 +23,13 @@ BAD_CONFIGS: dict[str, tuple[str, list[str]]] = {
     "split_seed_huge": ("data:\n  split_seed: 99999999999999999999\n",
                         ["data.split_seed", "<= 4294967295", "99999999999999999999"]),
     "binary_value": ("search:\n  seed: !!binary aGVsbG8=\n", ["search.seed", "b'hello'"]),
+    "misspelt_field": ("search:\n  num_trails: 8\n",
+                       ["search.num_trails", "did you mean search.num_trials?"]),
+    "field_prefix": ("scheduler:\n  grace: 2\n", ["did you mean scheduler.grace_period?"]),
+    "misspelt_section": ("serch:\n  num_trials: 8\n", ["'serch'", "did you mean 'search'?"]),
+    "field_in_another_section": ("search:\n  max_epochs: 8\n",
+                                 ["search.max_epochs", "write scheduler.max_epochs"]),
+    "field_without_section": ("num_trials: 8\n", ["'num_trials'", "write search.num_trials"]),
 }
 
 
