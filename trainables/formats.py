@@ -240,39 +240,53 @@ def _read_hdf5(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, Ma
             "(re-download it if truncated); if it is a CSV/Parquet/ARFF table (Format B), "
             "set data.format: table"
         ) from exc
-    with handle:
-        absent = [
-            k for k in ("jets", "jetFeatureNames") if not isinstance(handle.get(k), h5py.Dataset)
-        ]
-        odd = [k for k in absent if k in handle]
-        if odd:
-            raise DataError(
-                f"{file}: `{odd[0]}` is not a dataset (a group, or a link to a missing file); "
-                f"jetstudy reads Format A files whose `jets` (N, 59) and `jetFeatureNames` are "
-                f"datasets — re-create or re-download the file ({_HELP})")
-        if absent:
-            raise DataError(
-                f"{file}: no {' or '.join(f'`{k}`' for k in absent)} dataset (keys found: "
-                f"{', '.join(sorted(handle.keys())) or 'none'}); jetstudy reads Format A files "
-                f"with `jets` (N, 59) and `jetFeatureNames` ({_HELP})"
-            )
-        jets = handle["jets"]
-        names = _decode_names(handle["jetFeatureNames"][()])
-        if jets.ndim != 2 or jets.shape[1] != len(names) or jets.dtype.kind not in "fiub":
-            raise DataError(
-                f"{file}: `jets` has shape {jets.shape} and type {jets.dtype} but "
-                f"`jetFeatureNames` has {len(names)} names; `jets` must be numbers with one name "
-                "per column — re-create or re-download the file"
-            )
-        index = _name_index(file, names)
-        n = jets.shape[0] if limit is None else min(limit, jets.shape[0])
-        data = np.asarray(jets[:n])  # one read of the block; columns are picked in memory
-        mark = _parse_synthetic(file, handle.attrs.get(SYNTHETIC_ATTR))
+    try:
+        with handle:
+            data, index, mark = _read_datasets(file, handle, limit)
+    except OSError as exc:  # a damaged block, or a compression filter h5py does not have
+        raise DataError(
+            f"{file}: its datasets cannot be read ({exc}); the file is damaged (re-download "
+            "it) or compressed with a filter this h5py lacks (rewrite it with gzip or without "
+            "compression, e.g. `h5repack -f NONE in.h5 out.h5`)") from None
 
     x = _finite_features(file, data[:, [index[name] for name in HLF_FEATURES]], HLF_FEATURES)
     labels = data[:, [index[name] for name in LABEL_COLUMNS]]
     undef = data[:, index["j_undef"]] if "j_undef" in index else None
     return x, _one_hot_to_index(file, labels, undef), mark
+
+
+def _read_datasets(file: str, handle: h5py.File, limit: int | None
+                   ) -> tuple[np.ndarray, dict[str, int], Mark | None]:
+    """The ``jets`` block (first ``limit`` rows), the column index by name and the synthetic
+    mark of an open Format A file, after checking its datasets' names, shapes and types."""
+    absent = [
+        k for k in ("jets", "jetFeatureNames") if not isinstance(handle.get(k), h5py.Dataset)
+    ]
+    odd = [k for k in absent if k in handle]
+    if odd:
+        raise DataError(
+            f"{file}: `{odd[0]}` is not a dataset (a group, or a link to a missing file); "
+            f"jetstudy reads Format A files whose `jets` (N, 59) and `jetFeatureNames` are "
+            f"datasets — re-create or re-download the file ({_HELP})")
+    if absent:
+        raise DataError(
+            f"{file}: no {' or '.join(f'`{k}`' for k in absent)} dataset (keys found: "
+            f"{', '.join(sorted(handle.keys())) or 'none'}); jetstudy reads Format A files "
+            f"with `jets` (N, 59) and `jetFeatureNames` ({_HELP})"
+        )
+    jets = handle["jets"]
+    names = _decode_names(handle["jetFeatureNames"][()])
+    if jets.ndim != 2 or jets.shape[1] != len(names) or jets.dtype.kind not in "fiub":
+        raise DataError(
+            f"{file}: `jets` has shape {jets.shape} and type {jets.dtype} but "
+            f"`jetFeatureNames` has {len(names)} names; `jets` must be numbers with one name "
+            "per column — re-create or re-download the file"
+        )
+    index = _name_index(file, names)
+    n = jets.shape[0] if limit is None else min(limit, jets.shape[0])
+    data = np.asarray(jets[:n])  # one read of the block; columns are picked in memory
+    mark = _parse_synthetic(file, handle.attrs.get(SYNTHETIC_ATTR))
+    return data, index, mark
 
 
 def _decode_names(raw: Any) -> list[str]:

@@ -86,6 +86,19 @@ def jets_links_to_a_missing_file(work: Path) -> str:
     return "jets.h5"
 
 
+def damaged_block(work: Path) -> str:
+    """A file whose header is intact but whose compressed data is not (a bad copy): h5py's
+    OSError on reading named no file and blamed the path."""
+    with h5py.File(work / "jets.h5", "w") as handle:
+        handle.create_dataset("jets", data=_jets(5000), compression="gzip", chunks=(500, 21))
+        handle.create_dataset("jetFeatureNames", data=np.array([n.encode() for n in NAMES]))
+    raw = bytearray((work / "jets.h5").read_bytes())
+    for i in range(len(raw) // 3, len(raw) // 3 + 2000):
+        raw[i] ^= 0x5A
+    (work / "jets.h5").write_bytes(bytes(raw))
+    return "jets.h5"
+
+
 def upper_case_header(work: Path) -> str:
     frame = _table()
     frame.columns = [c.upper() for c in frame.columns]
@@ -114,6 +127,7 @@ CASES: dict[Callable[[Path], str], list[str]] = {
     all_features_constant: ["jets.h5", "all 16 features are constant", "placeholders"],
     jets_is_a_group: ["jets.h5", "`jets` is not a dataset", "re-create"],
     jets_links_to_a_missing_file: ["jets.h5", "`jets` is not a dataset", "missing file"],
+    damaged_block: ["jets.h5", "its datasets cannot be read", "re-download", "h5repack"],
     upper_case_header: ["jets.csv", "case-sensitive", "'ZLOGZ'", "lower case"],
     latin1_csv: ["jets.csv", "not UTF-8", "save the table as UTF-8"],
     dates_in_parquet: ["jets.parquet", "mass_mmdt", "dates", "must be numbers"],
