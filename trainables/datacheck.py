@@ -8,8 +8,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.schema import HLF_FEATURES
 
-__all__ = ["HELP", "FLOAT32_MAX", "finite_features", "suffix", "path_problem"]
+__all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem"]
 
 #: Where error messages send the user.
 HELP = 'see README "Data"'
@@ -40,6 +41,16 @@ def finite_features(file: str, values: np.ndarray, names: Sequence[str]) -> np.n
             f"{_where(huge, names)}, e.g. {names[col]} = {x64[row, col]:g}; no jet feature is "
             "that large: check the column's units or drop those rows, and load again")
     return x64.astype(np.float32)
+
+
+def features_vary(where: str, x: np.ndarray) -> None:
+    """Jets whose 16 features are all constant carry nothing to learn from (placeholder or
+    zero-filled columns); one constant feature is only a warning (``Standardiser.fit``)."""
+    if len(x) > 1 and bool((np.ptp(x, axis=0) == 0).all()):
+        raise DataError(
+            f"{where}: all {x.shape[1]} features are constant over the {len(x)} jets read (e.g. "
+            f"{HLF_FEATURES[0]} = {x[0, 0]:g} in every jet), so there is nothing to learn from; "
+            f"check the files hold real feature values, not placeholders ({HELP})")
 
 
 def _where(bad: np.ndarray, names: Sequence[str]) -> str:

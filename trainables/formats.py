@@ -27,6 +27,7 @@ import h5py
 import numpy as np
 
 from jetstudy.trainables.datacheck import HELP as _HELP
+from jetstudy.trainables.datacheck import features_vary as _features_vary
 from jetstudy.trainables.datacheck import finite_features as _finite_features
 from jetstudy.trainables.datacheck import path_problem as _path_problem
 from jetstudy.trainables.datacheck import suffix as _suffix
@@ -142,7 +143,7 @@ def load_jets(
     y = np.concatenate(ys)
     _check_all_classes(os.fspath(path), y, max_jets if remaining == 0 else None)
     x = np.concatenate(xs)
-    _check_features_vary(os.fspath(path), x)
+    _features_vary(os.fspath(path), x)
     table = JetTable(x, y, tuple(sources), _common_synthetic(sources, marks))
     log.info(
         "read %d jets from %d file(s)%s: %s", table.n_jets, len(sources),
@@ -276,7 +277,16 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
         )
     jets = handle["jets"]
     names = _decode_names(handle["jetFeatureNames"][()])
-    if jets.ndim != 2 or jets.shape[1] != len(names) or jets.dtype.kind not in "fiub":
+    if jets.dtype.kind not in "fiub":  # strings, a compound table, objects
+        kind = {"S": "strings", "U": "strings", "O": "objects", "V": "records"}.get(
+            jets.dtype.kind, "values")
+        shown = (f"{len(jets.dtype.names)} named fields" if jets.dtype.names
+                 else str(jets.dtype))
+        raise DataError(
+            f"{file}: `jets` holds {kind} ({shown}), not numbers; Format A's `jets` is a "
+            "float array (N, 59) with one column per `jetFeatureNames` entry — re-create or "
+            f"re-download the file ({_HELP})")
+    if jets.ndim != 2 or jets.shape[1] != len(names):
         raise DataError(
             f"{file}: `jets` has shape {jets.shape} and type {jets.dtype} but "
             f"`jetFeatureNames` has {len(names)} names; `jets` must be numbers with one name "
@@ -374,16 +384,6 @@ def _common_synthetic(sources: Sequence[str], marks: Sequence[Mark | None]) -> M
 
 # ---------------------------------------------------------------------------------------------
 # checks shared by both formats
-
-
-def _check_features_vary(where: str, x: np.ndarray) -> None:
-    """Jets whose 16 features are all constant carry nothing to learn from (placeholder or
-    zero-filled columns); one constant feature is only a warning (``Standardiser.fit``)."""
-    if len(x) > 1 and bool((np.ptp(x, axis=0) == 0).all()):
-        raise DataError(
-            f"{where}: all {x.shape[1]} features are constant over the {len(x)} jets read (e.g. "
-            f"{HLF_FEATURES[0]} = {x[0, 0]:g} in every jet), so there is nothing to learn from; "
-            f"check the files hold real feature values, not placeholders ({_HELP})")
 
 
 def _check_all_classes(where: str, y: np.ndarray, max_jets: int | None) -> None:

@@ -99,6 +99,13 @@ def damaged_block(work: Path) -> str:
     return "jets.h5"
 
 
+def strings_in_jets(work: Path) -> str:
+    with h5py.File(work / "jets.h5", "w") as handle:
+        handle.create_dataset("jets", data=np.full((10, len(NAMES)), b"0.5"))
+        handle.create_dataset("jetFeatureNames", data=np.array([n.encode() for n in NAMES]))
+    return "jets.h5"
+
+
 def upper_case_header(work: Path) -> str:
     frame = _table()
     frame.columns = [c.upper() for c in frame.columns]
@@ -128,6 +135,7 @@ CASES: dict[Callable[[Path], str], list[str]] = {
     jets_is_a_group: ["jets.h5", "`jets` is not a dataset", "re-create"],
     jets_links_to_a_missing_file: ["jets.h5", "`jets` is not a dataset", "missing file"],
     damaged_block: ["jets.h5", "its datasets cannot be read", "re-download", "h5repack"],
+    strings_in_jets: ["jets.h5", "`jets` holds strings (|S3), not numbers"],
     upper_case_header: ["jets.csv", "case-sensitive", "'ZLOGZ'", "lower case"],
     latin1_csv: ["jets.csv", "not UTF-8", "save the table as UTF-8"],
     dates_in_parquet: ["jets.parquet", "mass_mmdt", "dates", "must be numbers"],
