@@ -104,15 +104,24 @@ def _title(pid: int) -> str:
 
 
 class ProcSampler:
-    """Samples, every ``every_s`` seconds in a thread, each Ray worker below this driver whose
-    title ``classify`` maps to a role (e.g. ``ray::PackServer`` -> ``"pack"``); keeps each
-    process's peak USS, PSS, RSS and the libraries mapped into it."""
+    """Samples, every ``every_s`` seconds in a thread, each process below this driver whose
+    title ``classify`` maps to a role (e.g. ``ray::PackActor`` -> ``"pack"``); keeps each
+    process's peak USS, PSS, RSS and (``libs``) the libraries mapped into it, each role's
+    peak total USS and PSS over its live processes, and the driver's peak RSS. ``cpu_s`` is
+    the sampler's own CPU time (it runs in the driver: subtract it from the driver's)."""
 
-    def __init__(self, classify: Callable[[str], str | None], every_s: float = 0.5) -> None:
-        self.classify, self.every_s = classify, every_s
-        self.peaks: dict[int, dict[str, Any]] = {}
+    def __init__(self, classify: Callable[[str], str | None], every_s: float = 0.5,
+                 libs: bool = True) -> None:
+        self.classify, self.every_s, self.libs = classify, every_s, libs
+        #: (pid, role) -> that process's peaks in that role (an idle Ray worker becomes a trial)
+        self.peaks: dict[tuple[int, str], dict[str, Any]] = {}
         self.live_max: dict[str, int] = {}  # role -> most processes alive at once
+        self.total_peak: dict[str, dict[str, float]] = {}  # role -> peak summed uss/pss
         self.titles: set[str] = set()  # every Ray worker title seen
+        self.driver_rss_peak_mib = 0.0
+        self.all_pss_peak_mib = 0.0  # the peak of all sampled processes' PSS at one moment
+        self.cpu_s = 0.0
+        self.cpu_log: list[tuple[float, float]] = []  # (time.monotonic(), cpu_s) per sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -126,29 +135,45 @@ class ProcSampler:
 
     def sample(self) -> None:
         live: dict[str, int] = {}
+        totals: dict[str, dict[str, float]] = {}
         for pid in descendants(os.getpid()):
             title = _title(pid)
             if title.startswith("ray::"):
                 self.titles.add(title)
-            role = self.classify(title) if title.startswith("ray::") else None
+            role = self.classify(title)
             mem = proc_memory(pid) if role else None
             if mem is None:
                 continue
             live[role] = live.get(role, 0) + 1
-            peak = self.peaks.setdefault(pid, {"role": role, "libs": [], **mem})
+            total = totals.setdefault(role, {"uss_mib": 0.0, "pss_mib": 0.0})
+            total["uss_mib"] += mem["uss_mib"]
+            total["pss_mib"] += mem["pss_mib"]
+            peak = self.peaks.setdefault((pid, role), {"role": role, "libs": [], **mem})
             for key, value in mem.items():
                 peak[key] = max(peak[key], value)
-            peak["libs"] = sorted(set(peak["libs"]) | set(mapped_libs(pid)))
+            if self.libs:
+                peak["libs"] = sorted(set(peak["libs"]) | set(mapped_libs(pid)))
         for role, count in live.items():
             self.live_max[role] = max(self.live_max.get(role, 0), count)
+            best = self.total_peak.setdefault(role, {"uss_mib": 0.0, "pss_mib": 0.0})
+            for key in best:
+                best[key] = max(best[key], totals[role][key])
+        self.all_pss_peak_mib = max(self.all_pss_peak_mib,
+                                    sum(t["pss_mib"] for t in totals.values()))
+        own = proc_memory(os.getpid())
+        if own:
+            self.driver_rss_peak_mib = max(self.driver_rss_peak_mib, own["rss_mib"])
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            began = time.thread_time()
             self.sample()
+            self.cpu_s += time.thread_time() - began
+            self.cpu_log.append((time.monotonic(), self.cpu_s))
             self._stop.wait(self.every_s)
 
 
-def summarise(peaks: dict[int, dict[str, Any]], role: str) -> dict[str, Any] | None:
+def summarise(peaks: dict[Any, dict[str, Any]], role: str) -> dict[str, Any] | None:
     """Median and max of the peak USS/PSS/RSS over a role's processes, and their libraries."""
     rows = [p for p in peaks.values() if p["role"] == role]
     if not rows:
@@ -183,6 +208,8 @@ _PHASE = {"tune": "bare_tune"}
 
 
 def _role(title: str) -> str | None:
+    if not title.startswith("ray::"):
+        return None
     for key, role in (("PackActor", "pack"), ("PackServer", "pack"),
                       ("ImplicitFunc", _PHASE["tune"]), ("BareActor", "bare_actor")):
         if key in title:
@@ -204,6 +231,10 @@ def _floors(sampler: ProcSampler, folder: Path, concurrent: int) -> None:
     tune.Tuner(trainable, param_space={"reports": 6, "sleep_s": 0.5},
                tune_config=tune.TuneConfig(num_samples=concurrent),
                run_config=tune.RunConfig(storage_path=str(folder / "floor"), verbose=0)).fit()
+    deadline = time.monotonic() + 30  # the floor's trial processes end before the study's start
+    while time.monotonic() < deadline and any(
+            "ImplicitFunc" in _title(pid) for pid in descendants(os.getpid())):
+        time.sleep(0.2)
 
 
 def run(trials: int, concurrent: int, pack_size: int, epochs: int, jets: int,
@@ -228,7 +259,7 @@ def run(trials: int, concurrent: int, pack_size: int, epochs: int, jets: int,
         "storage": {"results_dir": str(folder / "results"), "name": "trial-memory"}})
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        with ProcSampler(_role) as sampler:
+        with ProcSampler(_role, every_s=0.25) as sampler:
             _floors(sampler, folder, concurrent)
             _PHASE["tune"] = "trial"
             start = time.monotonic()

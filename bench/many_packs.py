@@ -1,0 +1,324 @@
+"""Many packed trials at once on a simulated multi-GPU cluster, on CPU: the driver's and the
+trials' cost per concurrent trial, measured here and extrapolated to 128-512.
+
+    python -m bench.many_packs                               # 16 and 32 trials at once
+    python -m bench.many_packs --concurrent 32 48 --nodes 2 --gpus-per-node 4 --out many.json
+
+Each size runs in a fresh ``ray.cluster_utils.Cluster`` on this machine: a head node (the
+driver's, 1 CPU) and ``--nodes`` nodes with ``--gpus-per-node`` fake GPUs each (Ray's
+``num_gpus`` resource; torch sees no CUDA, so the packs train on CPU). The study is packed
+(``resources.pack_size`` = concurrent / GPUs, one 1-GPU pack per fake GPU, ``gpus_per_trial:
+1``) with tiny models (depth 1-2, widths 4-16, 2,000 jets) and FIFO scheduling, so every trial
+runs ``--epochs`` epochs and the cost measured is bookkeeping (Tune, Optuna, the trial
+processes, the packs' round trips), not arithmetic. It runs ``--concurrent`` trials, all at
+once.
+
+Measured per size (``runs``): the driver's CPU seconds (``getrusage``, less the sampler's own
+thread) and peak RSS, the trial processes' memory (each one's peak USS and PSS; the peak of
+their sum), the packs' and Ray's other processes' memory, results (epochs reported to Tune) per
+second over the study and while all trials were running, and how many ran at once. A size
+whose predicted memory (the last size's, scaled) passes ``--max-gib`` or what the machine has
+free is skipped (``skipped``). ``extrapolated`` scales the measured per-trial figures to 128,
+256 and 512 concurrent trials: trial memory = N x the per-trial USS (PSS), driver RSS and CPU
+per result from a straight line through the measured sizes. Nothing there is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from ray.tune import Callback
+
+from bench.trial_memory import ProcSampler
+
+__all__ = ["ResultClock", "classify", "plan", "line_fit", "extrapolate", "run_size", "main"]
+
+#: Concurrent trials the extrapolation is for (an 8-GPU node: 16-64 trials per GPU).
+TARGETS = (128, 256, 512)
+#: Left free on the machine beyond the predicted peak (others share it).
+HEADROOM_GIB = 3.0
+
+
+class ResultClock(Callback):
+    """Each result Tune receives: when, how many trials were running then, and the driver's
+    CPU seconds so far (all its threads: see :func:`_less_sampler`)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.running: list[int] = []
+        self.cpu: list[float] = []
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
+                        **info: Any) -> None:
+        self.times.append(time.monotonic())
+        self.running.append(sum(1 for t in trials if t.status == "RUNNING"))
+        self.cpu.append(_cpu_s())
+
+
+def classify(title: str) -> str:
+    """A process below the driver: a packed trial, a pack, or one of Ray's own (an idle worker,
+    a raylet, the GCS, a node's agents, any other)."""
+    if title.startswith("ray::ImplicitFunc"):
+        return "trial"
+    if "PackActor" in title:
+        return "pack"
+    if title.startswith("ray::IDLE"):
+        return "ray_idle_worker"
+    for key, role in (("raylet", "raylet"), ("gcs_server", "gcs"), ("Agent", "ray_agents"),
+                      ("dashboard", "ray_agents")):
+        if key in title:
+            return role
+    return "ray_other"
+
+
+def plan(concurrent: int, nodes: int, gpus_per_node: int) -> dict[str, int]:
+    """Pack size and count (one pack per fake GPU) and each GPU node's CPUs: a CPU per pack
+    and the trials' 0.05 each, rounded up, plus one."""
+    gpus = nodes * gpus_per_node
+    pack_size = math.ceil(concurrent / gpus)
+    packs = math.ceil(concurrent / pack_size)
+    node_cpus = gpus_per_node + math.ceil(concurrent * 0.05 / nodes) + 1
+    return {"pack_size": pack_size, "packs": packs, "node_cpus": node_cpus}
+
+
+def _config(concurrent: int, epochs: int, pack_size: int, folder: Path) -> Any:
+    from jetstudy.study.config import from_dict
+
+    return from_dict({
+        "data": {"synthetic_jets": 2000, "synthetic_seed": 3},
+        "space": {"depth": [1, 2], "width": [4, 16]},
+        "search": {"num_trials": concurrent, "max_concurrent": concurrent, "seed": 1},
+        "scheduler": {"type": "fifo", "max_epochs": epochs},
+        "training": {"batch_size": 1024, "train_eval_jets": 200},
+        "resources": {"cpus_per_trial": 1, "gpus_per_trial": 1, "pack_size": pack_size,
+                      "pack_graphs": "off", "max_failures": 0},
+        "storage": {"results_dir": str(folder), "name": f"many-{concurrent}"}})
+
+
+def _cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+#: "At full concurrency": while at least this share of the trials asked for ran.
+FULL_SHARE = 0.9
+
+
+def _less_sampler(clock: ResultClock, sampler: ProcSampler) -> None:
+    """Take the sampler thread's CPU (it runs in the driver) out of the clock's CPU readings."""
+    log = sampler.cpu_log
+    for i, t in enumerate(clock.times):
+        before = [cpu for when, cpu in log if when <= t]
+        clock.cpu[i] -= before[-1] if before else 0.0
+
+
+def _rates(clock: ResultClock, concurrent: int) -> dict[str, Any]:
+    """Results/s and the driver's CPU per result, from the first result to the last and over
+    the results Tune got while >= :data:`FULL_SHARE` of the trials ran."""
+    times, running, cpu = clock.times, clock.running, clock.cpu
+    out: dict[str, Any] = {"results": len(times), "running_max": max(running, default=0)}
+    full = [i for i, n in enumerate(running) if n >= FULL_SHARE * concurrent]
+    for suffix, idx in (("", list(range(len(times)))), ("_full", full)):
+        span = times[idx[-1]] - times[idx[0]] if len(idx) > 1 else 0.0
+        used = cpu[idx[-1]] - cpu[idx[0]] if len(idx) > 1 else 0.0
+        out[f"results{suffix}_s"] = round(span, 1)
+        out[f"results_per_s{suffix}"] = round((len(idx) - 1) / span, 2) if span else None
+        out[f"driver_cpu_ms_per_result{suffix}"] = (round(1000 * used / (len(idx) - 1), 2)
+                                                    if len(idx) > 1 else None)
+        out[f"driver_cpu_share{suffix}"] = round(used / span, 3) if span else None
+    ramp = next((times[i] - times[0] for i, n in enumerate(running) if n == out["running_max"]),
+                None)
+    out["ramp_s"] = round(ramp, 1) if ramp is not None else None
+    return out
+
+
+def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
+             folder: Path) -> dict[str, Any]:
+    """One size on a fresh simulated cluster; the ``runs`` entry."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from jetstudy.study.launch import run_study
+
+    shape = plan(concurrent, nodes, gpus_per_node)
+    began = time.monotonic()
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "num_gpus": 0})
+    try:
+        for _ in range(nodes):
+            cluster.add_node(num_cpus=shape["node_cpus"], num_gpus=gpus_per_node)
+        cluster.wait_for_nodes()
+        ray.init(address=cluster.address, log_to_driver=False)
+        clock = ResultClock()
+        with ProcSampler(classify, every_s=0.5, libs=False) as sampler:
+            sampler.sample()
+            rss_start = sampler.driver_rss_peak_mib
+            cpu0, t0 = _cpu_s(), time.monotonic()
+            outcome = run_study(_config(concurrent, epochs, shape["pack_size"], folder),
+                                callbacks=[clock])
+            study_s, cpu_s = time.monotonic() - t0, _cpu_s() - cpu0
+        sampler_cpu = sampler.cpu_s
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+    trials = [p for p in sampler.peaks.values() if p["role"] == "trial"]
+    totals = sampler.total_peak
+    _less_sampler(clock, sampler)
+    rates = _rates(clock, concurrent)
+    driver_cpu = max(cpu_s - sampler_cpu, 0.0)
+    return {
+        "concurrent": concurrent, "nodes": nodes, "gpus_per_node": gpus_per_node, **shape,
+        "epochs": epochs, "trials_failed": _failed(outcome.folder),
+        "wall_s": round(time.monotonic() - began, 1), "study_s": round(study_s, 1), **rates,
+        "trial_processes_max": sampler.live_max.get("trial", 0),
+        "driver_cpu_s": round(driver_cpu, 2),
+        "driver_rss_start_mib": round(rss_start, 1),
+        "driver_rss_peak_mib": round(sampler.driver_rss_peak_mib, 1),
+        # None: no trial lived through a sample (a tiny run)
+        "trial_uss_mib": _median([p["uss_mib"] for p in trials]),
+        "trial_pss_mib": _median([p["pss_mib"] for p in trials]),
+        "trials_uss_total_peak_mib": round(totals["trial"]["uss_mib"], 1),
+        "trials_pss_total_peak_mib": round(totals["trial"]["pss_mib"], 1),
+        "packs_pss_total_peak_mib": round(totals.get("pack", {}).get("pss_mib", 0.0), 1),
+        "pss_total_peak_mib": {role: round(t["pss_mib"], 1) for role, t in totals.items()},
+        "processes_max": dict(sampler.live_max),
+        # all processes at one moment (each role's peak above may come at another), driver too
+        "all_pss_peak_gib": round((sampler.all_pss_peak_mib + sampler.driver_rss_peak_mib)
+                                  / 1024, 2)}
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 1) if values else None
+
+
+def _failed(folder: Path) -> int:
+    import pandas as pd
+
+    trials = pd.read_parquet(folder / "trials.parquet")
+    return int((trials["status"] == "failed").sum())
+
+
+def line_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
+    """Least-squares ``(intercept, slope)``; one point: slope 0 (a flat line through it)."""
+    if len(xs) < 2:
+        return float(ys[0]), 0.0
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
+    return my - slope * mx, slope
+
+
+def extrapolate(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the measured sizes say about :data:`TARGETS` concurrent trials (not measured)."""
+    runs = [r for r in runs if r["trial_uss_mib"] is not None]
+    if not runs:
+        return {}
+    ns = [r["concurrent"] for r in runs]
+    uss = round(statistics.median(r["trial_uss_mib"] for r in runs), 1)
+    pss = round(statistics.median(r["trial_pss_mib"] for r in runs), 1)
+    rss = line_fit(ns, [r["driver_rss_peak_mib"] for r in runs])
+    cpu = line_fit(ns, [r.get("driver_cpu_ms_per_result_full")
+                        or r.get("driver_cpu_ms_per_result") or 0.0 for r in runs])
+    out: dict[str, Any] = {
+        "basis": f"per-trial USS {uss:.1f} MiB and PSS {pss:.1f} MiB (median of the measured "
+                 f"sizes {ns}); driver peak RSS and driver CPU per result (at full concurrency): "
+                 f"straight lines through the measured sizes", "trial_uss_mib": uss, "trial_pss_mib": pss,
+        "driver_rss_mib_fit": [round(v, 3) for v in rss],
+        "driver_cpu_ms_per_result_fit": [round(v, 4) for v in cpu]}
+    for n in TARGETS:
+        ms = max(cpu[0] + cpu[1] * n, 1e-6)
+        out[str(n)] = {"trials_uss_gib": round(n * uss / 1024, 1),
+                       "trials_pss_gib": round(n * pss / 1024, 1),
+                       "driver_rss_mib": round(rss[0] + rss[1] * n),
+                       "driver_cpu_ms_per_result": round(ms, 2),
+                       "results_per_s_one_driver_core": round(1000 / ms)}
+    return out
+
+
+def _mem_available_gib() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 2**20
+    return 0.0
+
+
+#: The processes whose memory grows with the trials: theirs, the idle workers Ray keeps for
+#: them and the raylets that serve them.
+GROWING = ("trial", "ray_idle_worker", "raylet")
+
+
+def _predicted_gib(last: dict[str, Any], concurrent: int) -> float:
+    """The last size's peak memory with its :data:`GROWING` part scaled to ``concurrent``."""
+    growing = sum(last["pss_total_peak_mib"].get(role, 0.0) for role in GROWING) / 1024
+    return last["all_pss_peak_gib"] + growing * (concurrent / last["concurrent"] - 1)
+
+
+def _run_in_subprocess(concurrent: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One size with its own driver process (a fresh Ray cluster and driver memory)."""
+    cmd = [sys.executable, "-m", "bench.many_packs", "--one", "--concurrent", str(concurrent),
+           "--nodes", str(args.nodes), "--gpus-per-node", str(args.gpus_per_node),
+           "--epochs", str(args.epochs)]
+    proc = subprocess.run(cmd, capture_output=True, text=True,
+                          env={**os.environ, "RAY_DEDUP_LOGS": "0"})
+    if proc.returncode != 0:
+        raise RuntimeError(f"bench.many_packs at --concurrent {concurrent} failed (exit "
+                           f"{proc.returncode}):\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--concurrent", type=int, nargs="+", default=[16, 32])
+    parser.add_argument("--nodes", type=int, default=2)
+    parser.add_argument("--gpus-per-node", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--max-gib", type=float, default=8.0,
+                        help="skip a size predicted to need more (all processes, PSS)")
+    parser.add_argument("--out", default=None)
+    parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a size's driver
+    args = parser.parse_args(argv)
+    from bench import emit, require_positive
+
+    require_positive(parser, args, ["concurrent", "nodes", "gpus_per_node", "epochs"])
+    if args.one:  # one size, in this fresh process: its driver figures are its own
+        with tempfile.TemporaryDirectory(prefix="many-packs-") as tmp, \
+                contextlib.redirect_stdout(sys.stderr):  # Tune's tables: stdout is the JSON
+            run = run_size(args.concurrent[0], args.nodes, args.gpus_per_node, args.epochs,
+                           Path(tmp))
+        print(json.dumps(run))
+        return
+    runs: list[dict[str, Any]] = []
+    skipped: list[dict[str, Any]] = []
+    for n in sorted(set(args.concurrent)):
+        if runs:
+            need, free = _predicted_gib(runs[-1], n), _mem_available_gib() - HEADROOM_GIB
+            if need > min(args.max_gib, free):
+                skipped.append({"concurrent": n, "predicted_gib": round(need, 2),
+                                "why": f"predicted {need:.1f} GiB > --max-gib "
+                                       f"{args.max_gib} or free {free:.1f} GiB"})
+                continue
+        runs.append(_run_in_subprocess(n, args))
+    result = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+              "host": platform.node(), "cpus": os.cpu_count(),
+              "mem_total_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+                                     / 2**30, 1),
+              "measured": "runs", "runs": runs, "skipped": skipped,
+              "extrapolated": extrapolate(runs)}
+    emit(json.dumps(result, indent=1), args.out)
+
+
+if __name__ == "__main__":
+    main()
