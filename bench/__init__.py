@@ -3,7 +3,9 @@
 * :mod:`bench.throughput` — trial-epochs/s of both on the same jets, GPU utilisation and memory;
 * :mod:`bench.driver_memory` — the driver's memory over a study of many tiny trials;
 * :mod:`bench.plain_recipe` — the baseline trainable and Tuner, as Ray's tutorials write them;
-* :mod:`bench.packed` — model-epochs/s of the packed trainer against one Trainer per model.
+* :mod:`bench.packed` — model-epochs/s of the packed trainer against one Trainer per model;
+* :mod:`bench.trial_memory` — one packed trial process's memory against a bare Ray worker;
+* :mod:`bench.many_packs` — many packed trials at once on a simulated multi-GPU cluster.
 """
 
 from __future__ import annotations
