@@ -87,6 +87,8 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
         _synthetic_jets(data_dir, d.synthetic_jets, d.synthetic_seed)
     table = load_jets(path, d.format, d.max_jets)
     splits = split_jets(table, d.val_fraction, d.test_fraction, d.split_seed)
+    if (folder / "config.yaml").is_file():  # a resumed study: its trials saw these jets
+        _same_jets(folder, path, splits)
     folder.mkdir(parents=True, exist_ok=True)
     write_json(splits.scaler.to_dict() | training_ranges(splits), inside(folder, "scaler.json"))
     write_json(splits.summary, inside(folder, "data_summary.json"))
@@ -100,6 +102,41 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
     bayes = synthetic and version == GENERATOR_VERSION
     write_json(reference_numbers(splits, bayes), inside(folder, REFERENCE_FILE))
     return PreparedData(splits=splits, data_path=path, synthetic=synthetic, bayes=bayes)
+
+
+def _same_jets(folder: Path, path: str, splits: JetSplits) -> None:
+    """A resumed study must see the jets it was run on: other files under the same data.path
+    would continue its trials on other jets and move its test split. Compared by the split's
+    jets per class and the training split's means and widths (``data_summary.json``,
+    ``scaler.json``); a study folder without them (an older jetstudy) is not compared."""
+    import json
+
+    import numpy as np
+
+    def read(name: str) -> dict:
+        try:
+            loaded = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return loaded if isinstance(loaded, dict) else {}
+
+    old, old_scaler = read("data_summary.json"), read("scaler.json")
+    now = splits.summary
+    changed = [(key, old[key], now[key]) for key in ("n_jets", "class_counts")
+               if key in old and old[key] != now[key]]
+    for key in ("mean", "std") if not changed else ():
+        was = old_scaler.get(key)
+        new = getattr(splits.scaler, key)
+        if isinstance(was, list) and (len(was) != len(new) or not np.allclose(
+                np.asarray(was, dtype=float), new, rtol=1e-9, atol=0.0)):
+            changed.append((f"training features' {key}", "as in scaler.json", "different"))
+    if changed:
+        what, was, new = changed[0]
+        raise ConfigError(
+            f"--resume: data.path {path!r} no longer holds the jets this study was run on "
+            f"({what}: was {was}, now {new}); its trials would continue on other jets and its "
+            f"test split would change: restore the original files, or start a new study "
+            f"(another storage.name)")
 
 
 #: The synthetic jets' record in ``<study>/data``: the files jetstudy wrote there, and for

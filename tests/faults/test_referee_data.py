@@ -170,3 +170,31 @@ def test_one_constant_feature_is_only_a_warning(tmp_path: Path) -> None:
     data[:, 3] = 1.5
     table = load_jets(_h5(tmp_path / "jets.h5", data))
     assert table.n_jets == 50 and np.all(table.x[:, 3] == 1.5)
+
+
+@pytest.mark.parametrize("change", ["more_jets", "other_values"])
+def test_resume_on_other_jets_is_refused(change: str, tmp_path: Path) -> None:
+    """``--resume`` after the files under data.path were replaced: the trials would go on
+    training on other jets and the best model be tested on another split. The study folder
+    (as its data preparation left it) must stay as it was."""
+    from jetstudy.study.config import load_config
+    from jetstudy.study.prepare import check_folder, prepare_data, write_config
+
+    work = tmp_path / "work"
+    work.mkdir()
+    study_yaml(work / "s.yaml", str(work / "results"), "refereed")
+    _h5(work / "jets.h5", _jets(100))
+    cfg = load_config(work / "s.yaml", [f"data.path={work / 'jets.h5'}"])
+    folder = work / "results" / "refereed"
+    check_folder(folder, resume=False)
+    prepare_data(cfg, folder)
+    write_config(cfg, folder)
+    data = _jets(150) if change == "more_jets" else _jets(100) * np.array([2.0] * 16 + [1.0] * 5)
+    _h5(work / "jets.h5", data)
+    before = checksums(folder)
+    err = one_line_error(jetstudy_here("run", "s.yaml", "--set", f"data.path={work / 'jets.h5'}",
+                                       "--resume", cwd=work))
+    assert "--resume" in err and "no longer holds the jets this study was run on" in err
+    assert ("n_jets" if change == "more_jets" else "training features' mean") in err
+    assert "restore the original files" in err
+    assert checksums(folder) == before
