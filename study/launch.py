@@ -199,12 +199,10 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
         with sigterm_as_ctrl_c(), StudyLock(folder):
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop
-        if created:
-            abandon_study_folder(folder, created)
+        abandon_study_folder(folder, created)
         raise StudyInterrupted(folder, folder.name, (folder / "config.yaml").exists()) from None
-    except BaseException:
-        if created:  # bad data: leave no half-made study to trip over when rerun
-            abandon_study_folder(folder, created)
+    except BaseException:  # bad data: leave no half-made study to trip over when rerun
+        abandon_study_folder(folder, created)
         raise
 
 

@@ -191,13 +191,16 @@ class FileRecord:
 
 def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> None:
     """Undo :func:`claim_study_folder` for a study that never started (no ``config.yaml``):
-    remove the mark and the folder, only if nothing else is left in it, and the parents that
-    :func:`claim_study_folder` ``created`` (e.g. ``results_dir``) while they are empty."""
+    remove the mark, only if nothing else is left in the folder, then the folder if
+    :func:`claim_study_folder` ``created`` it (an empty folder of the user's stays, as it was)
+    and the parents it created (e.g. ``results_dir``) while they are empty."""
     if (folder / "config.yaml").exists():
         return
     if _entries(folder) != [STUDY_MARK]:  # e.g. synthetic jets already written: keep it,
         return                            # marked, so the same command reuses it
     (folder / STUDY_MARK).unlink(missing_ok=True)
+    if not created or created[0] != folder:  # the folder was there before: not ours to remove
+        return
     try:
         folder.rmdir()
     except OSError:  # something appeared meanwhile: keep it

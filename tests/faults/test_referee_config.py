@@ -94,3 +94,15 @@ def test_a_path_under_a_file_says_so(workdir: Path) -> None:
                                   env={"JETSTUDY_MIRROR": "http://127.0.0.1:9"}))
     assert "notes.txt/cache" in err and "a part of this path is a file, not a folder" in err
     assert checksums(workdir) == before
+
+
+def test_an_empty_folder_of_the_users_stays_as_it_was(workdir: Path) -> None:
+    """storage.name naming an empty folder the user made: a study that never starts (bad data)
+    leaves it empty, without jetstudy's mark in it, and does not remove it."""
+    (workdir / "results" / "mine").mkdir(parents=True)
+    study_yaml(workdir / "s.yaml", "results", "mine")
+    before = checksums(workdir)
+    err = one_line_error(jetstudy_here("run", "s.yaml", "--set", "data.path=nope.h5",
+                                       cwd=workdir))
+    assert "nope.h5" in err
+    assert checksums(workdir) == before  # no .jetstudy-study left in results/mine
