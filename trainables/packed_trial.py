@@ -54,7 +54,7 @@ class PackedTrialDiverged(RuntimeError):
 
 def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: str,
                      max_epochs: int) -> None:
-    """Train ``config`` on one of ``servers`` (PackServer actor handles), reporting every
+    """Train ``config`` on one of ``servers`` (the packs' ``PackActor`` handles), reporting every
     epoch to Ray Tune; the pack writes the trial's files in ``state_dir/<trial id>/``.
 
     The trial ends after ``max_epochs``, or earlier when the pack says it converged (the
