@@ -1,7 +1,7 @@
 """How much memory one packed trial's process holds, against a bare Ray worker.
 
     python -m bench.trial_memory                       # 8 trials, 4 at once, one pack of 4
-    python -m bench.trial_memory --trials 16 --concurrent 8 --epochs 8 --out mem.json
+    python -m bench.trial_memory --trials 12 --epochs 10 --out mem.json
 
 Runs a small packed study on CPU (``resources.pack_size``) and, while it runs, samples every
 Ray worker process this run started (the descendants of this driver; other users' Ray
@@ -17,8 +17,8 @@ The trial processes also write their own ``sys.modules`` (``JETSTUDY_TRIAL_IMPOR
 
 Prints one JSON object: per role (``trial``, ``pack``, ``bare_actor``, ``bare_tune``) the
 processes seen and their peak USS / PSS / RSS in MiB (median and max), the libraries mapped,
-the trial's ``sys.modules`` heavy list, and ``trial_minus_floor_mib`` (trial USS minus each
-floor's).
+the trial's ``sys.modules`` heavy list, ``trial_minus_floor_mib`` (trial USS minus each
+floor's) and ``ray_titles`` (every Ray worker title seen: ``ray::ImplicitFunc`` is a Tune trial).
 """
 
 from __future__ import annotations
