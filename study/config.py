@@ -312,12 +312,14 @@ class _Loader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
             try:
-                first = seen.setdefault(key, line)
+                first = seen.get(key)
+                seen[key] = line
             except TypeError:  # an unhashable key: SafeLoader says so itself
                 continue
-            if first != line:
-                raise _DuplicateKey(f"{key!r} is given twice (lines {first} and {line}), "
-                                    f"and YAML would silently keep the last; keep one of them")
+            if first is not None:
+                where = f"lines {first} and {line}" if first != line else f"line {line}"
+                raise _DuplicateKey(f"{key!r} is given twice ({where}), and YAML would "
+                                    f"silently keep the last; keep one of them")
         return super().construct_mapping(node, deep=deep)
 
 
@@ -506,6 +508,8 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
                               f"after '=', or {key.strip()}=null for the default")
         try:
             value = _yaml_load(text)
+        except _DuplicateKey as exc:
+            raise ConfigError(f"--set {item!r}: {exc}") from None
         except yaml.YAMLError:
             value = text
         section, name = parts

@@ -54,6 +54,13 @@ def test_yaml_merge_keys_are_not_duplicates(workdir: Path) -> None:
     assert load_config(workdir / "c.yaml").search.num_trials == 12
 
 
+def test_a_key_twice_in_a_set_value_is_refused(workdir: Path) -> None:
+    err = one_line_error(jetstudy_here(
+        "config", "--set", "search.initial_points=[{depth: 1, depth: 2}]", cwd=workdir))
+    assert "--set 'search.initial_points=" in err and "'depth' is given twice" in err
+    assert checksums(workdir) == {}
+
+
 @pytest.mark.parametrize("args, must", [
     (["run", "--bogus"], ["unrecognized arguments: --bogus", "jetstudy --help"]),
     (["synth", "out", "--jets", "many"], ["--jets", "'many'", "jetstudy synth --help"]),
