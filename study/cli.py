@@ -153,11 +153,15 @@ def _check_synth_args(args: argparse.Namespace) -> None:
     from jetstudy.study.prepare import synthetic_names
     from jetstudy.trainables.synth import synthetic_mark
 
-    for flag, value, low, example in (("--jets", args.jets, 1, 200_000),
-                                      ("--seed", args.seed, 0, 1),
-                                      ("--jets-per-file", args.jets_per_file, 1, 10_000)):
-        if value < low:
-            raise ConfigError(f"{flag} must be an integer >= {low}, got {value}; "
+    from jetstudy.study.config import MAX_SEED, MAX_SYNTHETIC_JETS
+
+    for flag, value, low, high, example in (
+            ("--jets", args.jets, 1, MAX_SYNTHETIC_JETS, 200_000),
+            ("--seed", args.seed, 0, MAX_SEED, 1),
+            ("--jets-per-file", args.jets_per_file, 1, None, 10_000)):
+        if value < low or (high is not None and value > high):
+            bounds = f">= {low}" + (f" and <= {high}" if high is not None else "")
+            raise ConfigError(f"{flag} must be an integer {bounds}, got {value}; "
                               f"e.g. {flag} {example}")
     out = Path(args.out_dir)
     if out.exists() and not out.is_dir():

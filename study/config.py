@@ -54,6 +54,9 @@ SIZE_OBJECTIVES: tuple[str, ...] = ("n_params", "flops", "multiplications")
 # trainables.objective's: the one rule for "better", re-exported here.
 #: The largest seed: Optuna's samplers (NumPy's RandomState) take seeds below 2**32.
 MAX_SEED = 2**32 - 1
+#: The most synthetic jets a study or ``jetstudy synth`` writes: 11x the real 150-particle set
+#: (880k), about 5 GB of files; more would fill a disk (or an hour) without teaching more.
+MAX_SYNTHETIC_JETS = 10_000_000
 
 
 def spec(default: Any, check: Check, example: Any = None) -> Any:
@@ -71,7 +74,7 @@ class DataConfig:
     # auto: .h5/.hdf5 -> Format A (original files), .csv/.parquet -> Format B (OpenML table)
     format: str = spec("auto", Choice(("auto", "hdf5", "table")))
     # enough jets that a 16-64-32-32-5 MLP is data-limited only for the biggest models
-    synthetic_jets: int = spec(60_000, Int(lo=1_000), example=60_000)
+    synthetic_jets: int = spec(60_000, Int(lo=1_000, hi=MAX_SYNTHETIC_JETS), example=60_000)
     synthetic_seed: int = spec(1, Int(lo=0, hi=MAX_SEED))
     # null: read everything; set to cap a quick look at a large dataset
     max_jets: int | None = spec(None, Optional(Int(lo=100)), example=100_000)

@@ -22,6 +22,8 @@ BAD_CONFIGS: dict[str, tuple[str, list[str]]] = {
                        ["search.seed", "<= 4294967295", "got 4294967296", "set e.g. 0"]),
     "split_seed_huge": ("data:\n  split_seed: 99999999999999999999\n",
                         ["data.split_seed", "<= 4294967295", "99999999999999999999"]),
+    "synthetic_jets_huge": ("data:\n  synthetic_jets: 100000000000\n",
+                            ["data.synthetic_jets", "<= 10000000", "got 100000000000"]),
     "binary_value": ("search:\n  seed: !!binary aGVsbG8=\n", ["search.seed", "b'hello'"]),
     "misspelt_field": ("search:\n  num_trails: 8\n",
                        ["search.num_trails", "did you mean search.num_trials?"]),
@@ -52,6 +54,13 @@ def test_yaml_merge_keys_are_not_duplicates(workdir: Path) -> None:
     (workdir / "c.yaml").write_text("search: &s {num_trials: 12, max_concurrent: 1}\n"
                                     "scheduler:\n  max_epochs: 4\n")
     assert load_config(workdir / "c.yaml").search.num_trials == 12
+
+
+def test_synth_refuses_more_jets_than_a_disk_holds(workdir: Path) -> None:
+    """``--jets 10**11`` listed 10**7 file names before writing any: minutes of silence."""
+    err = one_line_error(jetstudy_here("synth", "out", "--jets", "100000000000", cwd=workdir))
+    assert "--jets must be an integer >= 1 and <= 10000000, got 100000000000" in err
+    assert checksums(workdir) == {}
 
 
 def test_a_key_twice_in_a_set_value_is_refused(workdir: Path) -> None:
