@@ -549,6 +549,9 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" at line {where.line + 1}" if where is not None else ""
+            if "expected a single document" in str(exc):
+                raise ConfigError(f"{p}: holds more than one YAML document ('---'{line}); a "
+                                  f"config is one document: keep one, or merge them") from None
             raise ConfigError(f"{p}: not valid YAML{line}; fix the syntax "
                               f"(indentation, ':' after each field)") from None
         if not isinstance(raw, dict):

@@ -24,6 +24,8 @@ BAD_CONFIGS: dict[str, tuple[str, list[str]]] = {
                         ["data.split_seed", "<= 4294967295", "99999999999999999999"]),
     "synthetic_jets_huge": ("data:\n  synthetic_jets: 100000000000\n",
                             ["data.synthetic_jets", "<= 10000000", "got 100000000000"]),
+    "two_documents": ("search:\n  num_trials: 12\n---\nsearch:\n  seed: 1\n",
+                      ["c.yaml", "more than one YAML document", "line 3", "keep one"]),
     "binary_value": ("search:\n  seed: !!binary aGVsbG8=\n", ["search.seed", "b'hello'"]),
     "misspelt_field": ("search:\n  num_trails: 8\n",
                        ["search.num_trails", "did you mean search.num_trials?"]),
