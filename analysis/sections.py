@@ -147,6 +147,14 @@ def _best(r: ReportState) -> Section:
                    tables=[("", pd.DataFrame(rows, columns=["field", "value"]))])
 
 
+def _epoch_differs(evaluated: Any, best_epoch: Any) -> bool:
+    """Both epochs known (whole numbers) and different."""
+    try:
+        return int(evaluated) != int(best_epoch)
+    except (TypeError, ValueError):
+        return False
+
+
 def _test(r: ReportState) -> Section:
     from jetstudy.analysis.references import REFERENCES
 
@@ -172,12 +180,17 @@ def _test(r: ReportState) -> Section:
         for ref in REFERENCES:
             lines.append(f"{ref.label}: {ref.citation}; {ref.provenance}; {ref.uncertainty}.")
     try:
-        best = summary.best_trial(r.t.trials, r.metric, r.maximize)["trial_id"]
+        best_row = summary.best_trial(r.t.trials, r.metric, r.maximize)
     except AnalysisError:
-        best = None
+        best_row = None
+    best = None if best_row is None else str(best_row["trial_id"])
     if best is not None and "trial_id" in tm and str(tm["trial_id"]) != best:
         lines.append(f"The test split was evaluated for trial {tm['trial_id']}, but the best trial "
                      f"in this table is {best}: the tables are newer than the test evaluation.")
+    elif best is not None and _epoch_differs(tm.get("epoch"), best_row.get("best_epoch")):
+        lines.append(f"The test split was evaluated at epoch {tm['epoch']} of trial {best}, but "
+                     f"the table's best epoch of that trial is {best_row['best_epoch']}: the "
+                     "tables are newer than the test evaluation (a resumed study?).")
     tables = [("test metrics (± 1 standard error)",
                summary.compare_test_metrics(tm, r.t.synthetic))]
     if r.t.test_predictions is not None:
@@ -204,6 +217,12 @@ def _map_lines(r: ReportState) -> list[str]:
     return lines
 
 
+def _unplaced_lines(found: list) -> list[str]:
+    """One line per map that left trials off for lack of a value on one of its axes."""
+    return [f"{m.y_title} x {m.x_title}: {m.n_unplaced} trial(s) without a value on an axis "
+            "are left off this map." for m in found if m.n_unplaced]
+
+
 def _cell_words(r: ReportState, metric: str) -> str:
     return (f"colour: the dominant regime of the cell's determined trials; text: the cell's "
             f"{r.best_word} {metric}, n = determined trials, +k undet. = undetermined ones; "
@@ -226,7 +245,8 @@ def _map_depth_width(r: ReportState) -> Section:
     caption = ("Regime by depth and size: parameter count, and the narrowest hidden layer (a "
                "bottleneck bounds what a net can learn, whatever its other layers); "
                f"{_cell_words(r, found[0].metric)}.")
-    lines = _map_lines(r) + ([f"Not shown: {'; '.join(left_out)}."] if left_out else [])
+    lines = (_map_lines(r) + _unplaced_lines(found)
+             + ([f"Not shown: {'; '.join(left_out)}."] if left_out else []))
     return Section("Regime map: depth x width", figure=name, caption=caption, lines=lines)
 
 
@@ -246,7 +266,8 @@ def _map_regularisation(r: ReportState) -> Section:
     caption = (f"Regime by parameter count and regularisation strength (off = 0): where "
                f"regularisation moves the overfit boundary; {_cell_words(r, found[0].metric)}.")
     return Section("Regime map: size x regularisation", figure=name, caption=caption,
-                   lines=[f"Not shown: {'; '.join(left_out)}."] if left_out else [])
+                   lines=_unplaced_lines(found)
+                   + ([f"Not shown: {'; '.join(left_out)}."] if left_out else []))
 
 
 _REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "as given in regimes:",
