@@ -27,6 +27,9 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
     """Read the 16 features and the ``class`` letters of one Format B table."""
     readers = {".csv": _read_csv, ".arff": _read_arff}
     frame, columns = readers.get(_suffix(file), _read_parquet)(file, limit)
+    # a name with spaces around it (`zlogz `, from a hand-edited header) is still the name
+    frame.columns = [str(c).strip() for c in frame.columns]
+    columns = [str(c).strip() for c in columns]
     features = _table_feature_columns(file, columns)
     classes = [c for c in columns if c.strip().lower() == "class"]
     if not classes:
@@ -39,7 +42,8 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
 
 
 def _wanted(name: str) -> bool:
-    return name in OPENML_FEATURES or name in HLF_FEATURES or name.strip().lower() == "class"
+    name = str(name).strip()
+    return name in OPENML_FEATURES or name in HLF_FEATURES or name.lower() == "class"
 
 
 def _raw_header(file: str) -> list[str]:

@@ -198,3 +198,18 @@ def test_resume_on_other_jets_is_refused(change: str, tmp_path: Path) -> None:
     assert ("n_jets" if change == "more_jets" else "training features' mean") in err
     assert "restore the original files" in err
     assert checksums(folder) == before
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_names_with_spaces_around_them_are_still_the_names(suffix: str, tmp_path: Path) -> None:
+    """A hand-edited header (`zlogz ,  class`) read as 'the table lacks zlogz (names are
+    case-sensitive: found 'zlogz ')'."""
+    from jetstudy.trainables.formats import load_jets
+
+    frame = _table()
+    frame.columns = [f" {c} " if i % 2 else f"{c} " for i, c in enumerate(frame.columns)]
+    path = tmp_path / f"jets{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    table = load_jets(path)
+    assert table.n_jets == 50
+    assert table.class_counts() == {"g": 10, "q": 10, "W": 10, "Z": 10, "t": 10}
