@@ -161,6 +161,8 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
     if target.is_file() and known and _sha256(target) == known:
         logger.info("fetch: %s already in %s", source.name, folder)
         return target
+    if (target.exists() or target.is_symlink()) and source.name not in record:
+        return _adopt(source, target, url, folder, record)  # never downloaded over
     for attempt in range(retries + 1):
         try:
             _transfer(url, part, progress, source.name, timeout)
@@ -196,6 +198,25 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
     return target
 
 
+def _adopt(source: Source, target: Path, url: str, folder: Path, record: dict) -> Path:
+    """A file jetstudy did not download sits where the download would go: the user put it
+    there (as the offline error suggests). It is used, and recorded, when it can be the
+    file (its SHA-256, if known, matches), and never replaced."""
+    if not target.is_file() or target.is_symlink():
+        raise DataError(f"fetch: {target} exists and is not a file jetstudy downloaded; "
+                        f"jetstudy never replaces your files: move it away or give another DIR")
+    digest = _sha256(target)
+    if source.sha256 and digest != source.sha256:
+        raise DataError(f"fetch: {target} is not {source.name} from {url} (SHA-256 {digest}, "
+                        f"expected {source.sha256}); jetstudy never replaces your files: move "
+                        f"it away or give another DIR")
+    logger.info("fetch: using %s, put there by hand", target)
+    record[source.name] = {"url": "placed by hand", "sha256": digest,
+                           "size": target.stat().st_size}
+    _write_record(folder, record)
+    return target
+
+
 def _unpack(archive: Path, folder: Path) -> Path:
     """Unpack a tar archive beside it (once; a marker records it), refusing paths that leave
     the folder."""
@@ -225,7 +246,14 @@ def fetch_dataset(name: str, folder: str | os.PathLike[str] | None = None, *,
     if where.exists() and not where.is_dir():
         raise DataError(f"fetch DIR {str(where)!r} is a file, not a folder; give a folder "
                         f"(it is created if missing)")
-    paths = [download(s, where, progress) for s in sources]
+    created = [p for p in (where, *where.parents) if not p.exists()]
+    try:
+        paths = [download(s, where, progress) for s in sources]
+    except BaseException:  # nothing fetched: leave no empty folder behind
+        for made in created:
+            if made.is_dir() and not any(made.iterdir()):
+                made.rmdir()
+        raise
     unpacked = [_unpack(p, where) for p, s in zip(paths, sources) if s.unpack]
     if unpacked:
         return where if len(unpacked) > 1 else unpacked[0]
