@@ -120,6 +120,10 @@ def write_starter(folder: str | Path, force: bool = False) -> Path:
         raise ConfigError(f"init DIR {str(folder)!r} is a file, not a folder; give a folder "
                           f"(it is created if missing)")
     path = folder / STARTER_NAME
+    if path.is_symlink():  # writing through it would create or change a file elsewhere
+        raise ConfigError(f"init: {path} is a symbolic link (to {str(path.readlink())!r}); "
+                          f"jetstudy writes only a plain file there, never through a link, "
+                          f"not even with --force: remove the link or give another DIR")
     if path.exists() and not force:
         raise ConfigError(f"init: {path} exists; jetstudy never overwrites your files: edit "
                           f"it, remove it, or pass --force")

@@ -124,3 +124,16 @@ def test_an_empty_folder_of_the_users_stays_as_it_was(workdir: Path) -> None:
                                        cwd=workdir))
     assert "nope.h5" in err
     assert checksums(workdir) == before  # no .jetstudy-study left in results/mine
+
+
+@pytest.mark.parametrize("target", ["elsewhere.yaml", "missing.yaml"])
+def test_init_never_writes_through_a_link(target: str, workdir: Path) -> None:
+    """``jetstudy.yaml`` a link to another file (or to none yet): writing through it, even
+    with --force, would change or create a file that is not the starter config."""
+    plant(workdir, ["elsewhere.yaml"])
+    (workdir / "jetstudy.yaml").symlink_to(target)
+    before = checksums(workdir)
+    for extra in ([], ["--force"]):
+        err = one_line_error(jetstudy_here("init", ".", *extra, cwd=workdir))
+        assert "jetstudy.yaml is a symbolic link" in err and "remove the link" in err
+    assert checksums(workdir) == before
