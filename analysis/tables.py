@@ -138,8 +138,40 @@ def _coerce(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
         elif dtype == "bool":
             out[col] = out[col].map(_to_bool).astype(object)
         elif dtype in ("int", "float"):
-            out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
+            values = out[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+            out[col] = pd.to_numeric(values, errors="coerce").astype(float)
     return out
+
+
+def _check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
+                   where: str) -> None:
+    """A number column holding text (``abc``), or a count (an ``int`` column: parameters,
+    FLOPs, depth, epochs, widths) below 0, is a hand edit gone wrong: one error naming the
+    column, the trial and the value, rather than a silent NaN or a negative model size."""
+    for col in out.columns:
+        column = schema.column(str(col))
+        if column is None or column.dtype not in ("int", "float"):
+            continue
+        text = out[col].isna() & ~raw[col].map(_is_blank)
+        negative = (out[col] < 0) if column.dtype == "int" else pd.Series(False, index=out.index)
+        bad = text | negative
+        if bad.any():
+            at = bad.idxmax()
+            trial = raw["trial_id"].get(at, "?") if "trial_id" in raw.columns else "?"
+            what = ("a whole number >= 0 (a count)" if column.dtype == "int" else "a number")
+            raise AnalysisError(
+                f"the {where} has {col} = {raw[col][at]!r} for trial {trial}, but {col} must be "
+                f"{what}{f' ({bad.sum()} rows like it)' if bad.sum() > 1 else ''}; correct or "
+                "empty that cell (was the table edited by hand?), or rewrite the tables from the "
+                "study's trial folders with `jetstudy run CONFIG --set storage.name=NAME --resume`")
+
+
+def _is_blank(value: Any) -> bool:
+    """Missing, or text that is empty or spells a missing number (nan, NaN, none, null)."""
+    if _is_missing(value):
+        return True
+    return isinstance(value, str) and value.strip().lower() in ("", "nan", "none", "null", "na",
+                                                                "<na>")
 
 
 def _is_missing(value: Any) -> bool:
@@ -169,6 +201,7 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFra
             "to finish an epoch, then run the report again"
         )
     out = _coerce(df, TRIALS)
+    _check_numbers(df, out, TRIALS, where)
     for col in ("trial_id", "status", "error"):
         if col in out.columns:
             out[col] = out[col].str.strip()
@@ -222,6 +255,13 @@ def _first_existing(folder: Path, names: tuple[str, ...]) -> list[Path]:
 def _load_trials(source: Path) -> tuple[pd.DataFrame, Path]:
     if source.is_dir():
         candidates = _first_existing(source, ("trials.parquet", "trials.csv"))
+        if not candidates and ((source / "config.yaml").is_file()
+                               or (source / ".jetstudy-study").exists()):
+            raise AnalysisError(
+                f"the study {source} has no trials table yet: no trial finished an epoch before "
+                "it was stopped (or it is still starting). Wait for its first epochs, or continue "
+                "it with `jetstudy run CONFIG --set storage.name=NAME --resume`, then run the "
+                "report again")
         if not candidates:
             raise AnalysisError(
                 f"{source} holds no trials.parquet or trials.csv; give a study's results folder "
@@ -278,6 +318,9 @@ def load_tables(source: str | Path) -> StudyTables:
     Raises :class:`AnalysisError` when no usable trials table is found; every other input is
     optional and its absence is listed in ``missing``.
     """
+    if not str(source).strip():  # Path("") is the current folder: never what was meant
+        raise AnalysisError("the results path is empty; give a study's results folder "
+                            "(<storage.results_dir>/<storage.name>) or a trials table file")
     source = Path(source).expanduser()
     trials, trials_path = _load_trials(source)
     folder = trials_path.parent

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -128,9 +129,38 @@ def test_synthetic_flag_sources(tmp_path, make_study):
 
 def test_validate_trials_coerces_numbers():
     df = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed", "failed"],
-                       "n_params": ["10", "x"], "train_loss": [0.5, None], "val_loss": [0.6, np.nan]})
+                       "n_params": ["10", "nan"], "train_loss": [0.5, None],
+                       "val_loss": ["0.6", " inf "]})
     out = validate_trials(df)
     assert out["n_params"].tolist()[0] == 10.0 and np.isnan(out["n_params"].tolist()[1])
+    assert out["val_loss"].tolist() == [0.6, np.inf]
+
+
+@pytest.mark.parametrize("column, value, words", [
+    ("n_params", "x", "n_params = 'x' for trial b, but n_params must be a whole number >= 0"),
+    ("n_params", -5, "n_params = -5 for trial b"),
+    ("depth", -1, "depth = -1 for trial b"),
+    ("val_loss", "low", "val_loss = 'low' for trial b, but val_loss must be a number"),
+])
+def test_a_hand_edit_gone_wrong_is_named(column, value, words):
+    df = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed", "completed"],
+                       "n_params": [10, 20], "depth": [1, 2], "train_loss": [0.5, 0.6],
+                       "val_loss": [0.6, 0.7]})
+    df[column] = df[column].astype(object)
+    df.loc[1, column] = value
+    with pytest.raises(AnalysisError, match=re.escape(words)):
+        validate_trials(df)
+
+
+def test_an_empty_path_is_not_the_current_folder():
+    with pytest.raises(AnalysisError, match="the results path is empty"):
+        load_tables("")
+
+
+def test_a_study_without_tables_yet_says_so(tmp_path):
+    (tmp_path / "config.yaml").write_text("storage: {name: s}\n")
+    with pytest.raises(AnalysisError, match="has no trials table yet"):
+        load_tables(tmp_path)
 
 
 def test_tables_from_before_standard_errors_still_load(tmp_path, make_study):
