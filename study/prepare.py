@@ -89,6 +89,7 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
     splits = split_jets(table, d.val_fraction, d.test_fraction, d.split_seed)
     if (folder / "config.yaml").is_file():  # a resumed study: its trials saw these jets
         _same_jets(folder, path, splits)
+    _warn_small_splits(splits.summary["n_jets"])
     folder.mkdir(parents=True, exist_ok=True)
     write_json(splits.scaler.to_dict() | training_ranges(splits), inside(folder, "scaler.json"))
     write_json(splits.summary, inside(folder, "data_summary.json"))
@@ -137,6 +138,22 @@ def _same_jets(folder: Path, path: str, splits: JetSplits) -> None:
             f"({what}: was {was}, now {new}); its trials would continue on other jets and its "
             f"test split would change: restore the original files, or start a new study "
             f"(another storage.name)")
+
+
+#: Fewer validation or test jets than this and a split's accuracy carries an error of more
+#: than ~2 points (binomial, p ~ 0.7): said once, as a warning, at the start.
+SMALL_SPLIT = 500
+
+
+def _warn_small_splits(n_jets: dict) -> None:
+    for split in ("val", "test"):
+        n = int(n_jets.get(split, 0) or 0)
+        if 0 < n < SMALL_SPLIT:
+            logger.warning("the %s split holds only %d jets: its accuracy carries an error of "
+                           "about +-%.2f and its AUCs more; use more jets (data.max_jets, "
+                           "data.synthetic_jets) or a larger data.%s_fraction for numbers that "
+                           "tell models apart", split, n, (0.7 * 0.3 / n) ** 0.5,
+                           split)
 
 
 #: The synthetic jets' record in ``<study>/data``: the files jetstudy wrote there, and for

@@ -51,3 +51,19 @@ def test_jets_of_another_generator_version_get_no_bayes_yardstick(tmp_path: Path
     current = prepare_data(_cfg(3000), tmp_path / "current")
     assert current.bayes
     assert json.loads((tmp_path / "current" / "reference.json").read_text())["bayes_val_loss"] > 0
+
+
+def test_a_small_validation_or_test_split_is_warned_about(caplog) -> None:
+    import logging
+
+    from jetstudy.study.prepare import _warn_small_splits
+
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study.prepare"):
+        _warn_small_splits({"total": 10_000, "train": 9_600, "val": 200, "test": 200})
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 2 and "the val split holds only 200 jets" in warned[0]
+    assert "+-0.03" in warned[1] and "data.test_fraction" in warned[1]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study.prepare"):
+        _warn_small_splits({"total": 10_000, "train": 6_000, "val": 2_000, "test": 2_000})
+    assert not caplog.records
