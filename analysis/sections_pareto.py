@@ -1,0 +1,148 @@
+"""The report's Pareto part: accuracy and AUC against size (parameters, FLOPs or, for a
+size-aware search, multiplications), the smallest model within noise of the best, and the
+best model's test point. A part of :data:`jetstudy.analysis.sections.PARTS`, kept here so that
+module stays a readable size; like every part, it returns a Section or raises
+:class:`AnalysisError` with the sentence the report shows under "Skipped parts".
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from jetstudy.analysis import pareto
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.render import Section
+from jetstudy.trainables.schema import CLASSES
+
+if TYPE_CHECKING:
+    from jetstudy.analysis.sections import ReportState
+
+__all__ = ["pareto_part"]
+
+
+def _val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
+    """Validation jets and their class counts from data_summary.json (None when unknown)."""
+    ds = r.t.data_summary if isinstance(r.t.data_summary, dict) else {}
+
+    def val(key: str) -> object:
+        part = ds.get(key)
+        return part.get("val") if isinstance(part, dict) else None
+
+    n_val, counts = val("n_jets"), val("class_counts")
+    n_val = n_val if isinstance(n_val, int) and n_val > 0 else None
+    counts = [int(counts[c]) for c in CLASSES if c in counts] if isinstance(counts, dict) else None
+    return n_val, counts or None
+
+
+def pareto_part(r: ReportState) -> Section:
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.intervals import format_error
+
+    n_val, counts = _val_counts(r)
+    results, left_out = [], []
+    trials = pareto.with_sizes(r.t.trials)
+    size_cost, limits = _size_search(r)
+    costs = ("n_params", "multiplications" if size_cost == "multiplications" else "flops")
+    for metric in ("val_acc", "val_auc"):
+        for cost in costs:
+            try:
+                results.append(pareto.compute_pareto(trials, cost, metric, n_val=n_val,
+                                                     class_counts=counts))
+            except AnalysisError as exc:
+                left_out.append(f"{metric} vs {cost}: {exc}")
+    if not results:
+        raise AnalysisError("; ".join(dict.fromkeys(left_out)))
+    answer_cost = size_cost or next(iter(limits), "n_params")
+    answer = pareto.how_big(trials, r.metric, r.maximize, answer_cost)
+    lines = [pareto.how_big_paragraph(answer, limits)]
+    tables, panel = [], None
+    if size_cost:
+        own = pareto.search_front(trials, r.metric, r.maximize, size_cost)
+        pick = None if answer is None else str(answer.pick["trial_id"])
+        panel = (own, f"best_{r.metric}", size_cost, pick)
+        done = int((own["status"] == "completed").sum())
+        lines.append(f"The search's own front: it minimised {size_cost} beside {r.metric} "
+                     f"(Optuna multi-objective TPE). On the front: {int(own['on_front'].sum())}"
+                     f" of {done} completed trials (table); the others are dominated in these "
+                     f"two objectives, and the {len(own) - done} stopped or running trials "
+                     "(listed, scores of models still learning) are never on it.")
+        tables.append(("the search's own front, marked against every trial tried",
+                       own.rename(columns={"cost": size_cost, "score": r.metric})))
+    name = r.figure("pareto.png",
+                    plots.pareto_figure(results, _test_points(r, results), panel))
+    lines += [f"Only trials trained to the end (status completed: max_epochs or converged by "
+             f"patience) are candidates: {len(results[0].points)} here; "
+             f"{len(results[0].partial)} stopped or running trials are drawn faded and never "
+             "on the front (their scores describe models still learning)."]
+    if n_val:
+        lines.append(f"Errors: binomial standard error of the accuracy on the {n_val} validation "
+                     "jets; Hanley-McNeil estimate for the macro AUC (approximate). A pick is "
+                     f"'within noise' when its distance from the best is below "
+                     f"{pareto.NOISE_SIGMAS:g} standard errors of the difference (both errors "
+                     "added in quadrature, conservative for models scored on the same jets).")
+    else:
+        lines.append("The number of validation jets is unknown (no data_summary.json): scores "
+                     "are shown without their noise.")
+    for res in results:
+        if res.cost == "n_params":  # the FLOPs panels pick the same kind of model
+            lines += pareto.pick_notes(res)
+    rows = []
+    for res in results:
+        if not res.determined:
+            rows.append((res.score, res.cost, "undetermined", "-", "-", "-", "-", "-", 0))
+            continue
+        pick, best = res.pick, res.best
+        noise = {True: "within noise", False: "significant", None: "noise unknown"}
+        rows.append((res.score, res.cost, pick["trial_id"], pick["cost"],
+                     format_error(pick["score"], pick["se"]),
+                     format_error(best["score"], best["se"]),
+                     format_error(res.gap, res.gap_se) if res.gap > 0 else "0",
+                     noise[res.within_noise] if res.gap > 0 else "is the best", len(res.front)))
+    columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best completed",
+               "best - pick", "significance", "front size"]
+    caption = (f"Validation accuracy / AUC (best epoch) against parameters and {costs[1]}: "
+               "points = "
+               "completed trials with 1 se error bars, hollow = stopped/running (not on the "
+               "front), line = Pareto front, star = smallest model within 1% of the best, "
+               "diamond = best model on test."
+               + (f" Last row: the search's own objectives ({r.metric} against {size_cost}), "
+                  "its front as a line, the answer to 'how big' as a star." if size_cost
+                  else ""))
+    if left_out:
+        lines.append(f"Not shown: {'; '.join(left_out)}.")
+    return Section("Pareto front", figure=name, caption=caption,
+                   tables=[("", pd.DataFrame(rows, columns=columns)), *tables], lines=lines)
+
+
+def _size_search(r: ReportState) -> tuple[str | None, dict[str, int]]:
+    """The search's size objective (``search.objectives[1]``) and its ``max_*`` limits, from
+    config.yaml (none without a config)."""
+    search = (r.t.config or {}).get("search")
+    search = search if isinstance(search, dict) else {}
+    objectives = search.get("objectives") or []
+    size = objectives[1] if isinstance(objectives, list) and len(objectives) > 1 else None
+    fields = {"n_params": "max_params", "flops": "max_flops",
+              "multiplications": "max_multiplications"}
+    limits = {q: int(search[f]) for q, f in fields.items() if search.get(f) is not None}
+    return size, limits
+
+
+def _test_points(
+    r: ReportState, results: list[pareto.ParetoResult]
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """(cost, score) of the best model on the test split, per Pareto panel."""
+    tm = r.t.test_metrics or {}
+    model = tm.get("model") if isinstance(tm.get("model"), dict) else {}
+    trials = pareto.with_sizes(r.t.trials)
+    row = trials[trials["trial_id"] == str(tm.get("trial_id"))]
+    if row.empty:
+        return {}
+    test = {"val_acc": model.get("accuracy"), "val_auc": model.get("auc_macro")}
+    out = {}
+    for res in results:
+        value = test.get(res.score.removeprefix("best_"))
+        if isinstance(value, (int, float)):
+            out[(res.cost, res.score)] = (float(row.iloc[0][res.cost]), float(value))
+    return out
