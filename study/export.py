@@ -29,6 +29,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -372,9 +373,8 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     _check_out(target, force)
     created = [p for p in (target, *target.parents) if not p.exists()]
     target.mkdir(parents=True, exist_ok=True)
-    tmp = target / f"{_TMP}{os.getpid()}"
-    tmp.mkdir()
     done = False
+    tmp = Path(tempfile.mkdtemp(prefix=_TMP, dir=target))  # a new name: never a leftover's
     try:
         folded, check = _build(w, scaler, tmp)
         meta = _metadata(results, w, scaler, folded, check)

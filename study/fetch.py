@@ -125,7 +125,7 @@ def _open(url: str, start: int, timeout: float) -> http.client.HTTPResponse:
 
 
 def _transfer(url: str, part: Path, progress: Progress | None, name: str,
-              timeout: float) -> None:
+              timeout: float, claim: Callable[[], None] = lambda: None) -> None:
     """Append the rest of ``url`` to ``part`` (a Range request when ``part`` has bytes; a
     server that ignores the Range sends everything, and ``part`` starts over)."""
     start = part.stat().st_size if part.exists() else 0
@@ -136,6 +136,7 @@ def _transfer(url: str, part: Path, progress: Progress | None, name: str,
         length = response.headers.get("Content-Length")
         total = start + int(length) if length is not None else None
         done = start
+        claim()
         with open(part, "ab" if resumed else "wb") as out:
             while True:
                 block = response.read(_CHUNK)
@@ -163,9 +164,15 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
         return target
     if (target.exists() or target.is_symlink()) and source.name not in record:
         return _adopt(source, target, url, folder, record)  # never downloaded over
+    _check_part(part, record, folder)
+
+    def claim() -> None:  # recorded before the first byte: a kill mid-download leaves it known
+        if part.name not in record:
+            record[part.name] = {"url": url, "partial": True}
+            _write_record(folder, record)
     for attempt in range(retries + 1):
         try:
-            _transfer(url, part, progress, source.name, timeout)
+            _transfer(url, part, progress, source.name, timeout, claim)
             break
         except urllib.error.HTTPError as exc:
             if exc.code == 416 and part.exists():  # Range past the end: the part was complete
@@ -188,14 +195,35 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
     digest = _sha256(part)
     if source.sha256 and digest != source.sha256:
         part.unlink(missing_ok=True)
+        record.pop(part.name, None)
+        if record:
+            _write_record(folder, record)
+        else:  # the record held only this part: leave nothing behind
+            (folder / RECORD).unlink(missing_ok=True)
         raise DataError(
             f"checksum mismatch for {source.name} from {url}: SHA-256 {digest}, expected "
             f"{source.sha256}; the download was corrupted (or the file changed upstream) and "
             f"was deleted: run the same command again")
     os.replace(part, target)
+    record.pop(part.name, None)
     record[source.name] = {"url": url, "sha256": digest, "size": target.stat().st_size}
     _write_record(folder, record)
     return target
+
+
+def _check_part(part: Path, record: dict, folder: Path) -> None:
+    """``part`` is jetstudy's to append to: absent (then recorded before its first byte), or
+    a part this folder's record lists. A link or a file
+    of the user's under that name is refused: appending would change it (or the file a link
+    points at), and a wrong checksum would delete it."""
+    if part.is_symlink() or (part.exists() and not part.is_file()):
+        raise DataError(f"fetch: {part} is a link or a folder, not a partial download of "
+                        f"jetstudy's; jetstudy never writes through it: move it away or give "
+                        f"another DIR")
+    if part.exists() and part.name not in record:
+        raise DataError(f"fetch: {part} exists, but jetstudy did not start that download "
+                        f"(it is not in {folder / RECORD}); jetstudy never appends to your "
+                        f"files: move it away or give another DIR")
 
 
 def _adopt(source: Source, target: Path, url: str, folder: Path, record: dict) -> Path:
@@ -222,12 +250,20 @@ def _unpack(archive: Path, folder: Path) -> Path:
     the folder."""
     out = folder / archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
     marker = out / ".jetstudy-unpacked"
-    if marker.is_file() and marker.read_text().strip() == _sha256(archive):
+    digest = _sha256(archive)
+    ours = marker.read_text().strip() if marker.is_file() and not marker.is_symlink() else None
+    if ours == digest:
         return out
+    if ours is None and (out.is_symlink() or (out.exists() and (not out.is_dir()
+                                                                 or any(out.iterdir())))):
+        raise DataError(f"fetch: {out} already holds files jetstudy did not unpack there; "
+                        f"unpacking {archive.name} would overwrite them: move them away or "
+                        f"give another DIR")
     out.mkdir(parents=True, exist_ok=True)
+    marker.write_text(f"unpacking {digest}\n")  # first: a cut unpack is resumed, not refused
     with tarfile.open(archive) as tar:
         tar.extractall(out, filter="data")
-    marker.write_text(_sha256(archive) + "\n")
+    marker.write_text(digest + "\n")
     return out
 
 

@@ -211,7 +211,7 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     record.remove_recorded(_still_synthetic)  # from an earlier, different (or cut) attempt
     record.record(synthetic_names(n_jets, seed), seed=seed, n_jets=n_jets, complete=False)
     logger.info("writing %d synthetic jets to %s", n_jets, data_dir)
-    written = write_synthetic(data_dir, n_jets, seed, _JETS_PER_FILE)
+    written = write_synthetic(data_dir, n_jets, seed, _JETS_PER_FILE, recorded_tmp=True)
     record.record([p.name for p in written], seed=seed, n_jets=n_jets, complete=True)
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from jetstudy.study.config import SECTIONS, StudyConfig, from_dict, load_config
+from jetstudy.trainables.atomic import write_atomic
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["STARTER_NAME", "STARTER_EXAMPLE", "examples_folder", "example_config",
@@ -115,6 +116,9 @@ def commented_yaml(cfg: StudyConfig, header: str = "") -> str:
 def write_starter(folder: str | Path, force: bool = False) -> Path:
     """Write ``folder/jetstudy.yaml``: the :data:`STARTER_EXAMPLE` example's values with every
     other field at its default, each explained. Never over an existing file unless ``force``."""
+    if not str(folder).strip():  # Path("") reads as the current folder: say so instead
+        raise ConfigError(f"init DIR {str(folder)!r} is empty; give a folder, or leave DIR out "
+                          f"for the current folder")
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"init DIR {str(folder)!r} is a file, not a folder; give a folder "
@@ -124,6 +128,9 @@ def write_starter(folder: str | Path, force: bool = False) -> Path:
         raise ConfigError(f"init: {path} is a symbolic link (to {str(path.readlink())!r}); "
                           f"jetstudy writes only a plain file there, never through a link, "
                           f"not even with --force: remove the link or give another DIR")
+    if path.exists() and not path.is_file():
+        raise ConfigError(f"init: {path} is a folder, not a file; jetstudy never replaces it, "
+                          f"not even with --force: move it away or give another DIR")
     if path.exists() and not force:
         raise ConfigError(f"init: {path} exists; jetstudy never overwrites your files: edit "
                           f"it, remove it, or pass --force")
@@ -135,6 +142,6 @@ def write_starter(folder: str | Path, force: bool = False) -> Path:
     text = commented_yaml(cfg, header)
     if from_dict(yaml.safe_load(text)) != cfg:  # the comments never change the config
         raise RuntimeError("the starter config does not load back as written")
-    folder.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    folder.mkdir(parents=True, exist_ok=True)  # whole or not at all: a kill never leaves half
+    write_atomic(path, lambda tmp: Path(tmp).write_text(text))  # of a --force'd file
     return path

@@ -50,7 +50,8 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
     path.parent.mkdir(parents=True, exist_ok=True)
     if tmp_name is not None:
         tmp = str(path.parent / tmp_name)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        # never through a link: a link under that name would truncate the file it points at
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
     else:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=tmp_prefix or f".{path.name}.",
                                    suffix=".tmp")

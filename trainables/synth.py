@@ -269,16 +269,22 @@ def _table(n_jets: int, seed: int, start: int, cache: dict | None = None,
 
 
 def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
-                    jets_per_file: int = 10_000) -> list[Path]:
+                    jets_per_file: int = 10_000, recorded_tmp: bool = False) -> list[Path]:
     """Write Format A files ``jetImage_synth_<seed>_<start>_<end>.h5`` into ``out_dir``.
 
     Deterministic for given arguments; the files, in order, hold ``make_jet_table(n_jets, seed)``.
-    Each file is written to ``<name>.tmp`` and renamed, so a reader never sees half a file.
+    Each file is written to a temporary and renamed, so a reader never sees half a file. The
+    temporary is a new, uniquely named file (a file or link of the user's under any name is
+    never opened), or ``<name>.tmp`` with ``recorded_tmp``, for a caller that recorded that
+    name beforehand in a folder of its own (``jetstudy.study.prepare``).
     Returns the paths in row order. Raises :class:`DataError` for bad arguments.
     """
     n_jets = _check_int("n_jets", n_jets, 1, 100_000)
     seed = _check_int("seed", seed, 0, 0)
     jets_per_file = _check_int("jets_per_file", jets_per_file, 1, 10_000)
+    if not str(out_dir).strip():  # Path("") is the current folder: never a silent default
+        raise DataError(f"out_dir {str(out_dir)!r} is empty; give a folder for the .h5 files, "
+                        f"e.g. data/synth (use '.' for the current folder)")
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DataError(f"out_dir {str(out)!r} is a file, not a directory; pass a directory path "
@@ -301,7 +307,8 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
                 f.create_dataset("particleFeatureNames", data=particle_names)
                 f.attrs[_ATTR] = meta
 
-        write_atomic(path, write, tmp_name=f"{path.name}.tmp")  # recorded by study.prepare
+        write_atomic(path, write,  # <name>.tmp is recorded by study.prepare beforehand
+                     tmp_name=f"{path.name}.tmp" if recorded_tmp else None)
         paths.append(path)
     logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
                 n_jets, seed, len(paths), out)

@@ -1,0 +1,103 @@
+"""Referee: nothing a user owns is ever lost, by the commands that write beside the study
+(``synth``, ``init``, ``fetch``): a file or a link under a name jetstudy uses only for a
+moment (a temporary, a partial download, an unpack folder) is never opened, appended to,
+moved or deleted, and an empty path is refused rather than read as the current folder.
+(Output folders of ``report`` and ``export``, and the study folder, are refereed in
+test_report_out.py, test_paths.py and test_referee_paths_kill.py.)"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import checksums, jetstudy_here, one_line_error, plant
+
+SYNTH = "jetImage_synth_1_0_100.h5"
+TABLE = "hls4ml_lhc_jets_hlf.parquet"
+OFFLINE = "http://127.0.0.1:9"  # refuses at once: no network needed
+
+
+def test_synth_never_writes_through_a_temporary_name(workdir: Path) -> None:
+    """``<file>.tmp`` as a link to the user's file, and as the user's own file: both stay
+    (the link once made synth overwrite the file it points at with HDF5 bytes)."""
+    mine = plant(workdir / "mine", ["target.txt"])
+    (workdir / "a").mkdir()
+    (workdir / "a" / f"{SYNTH}.tmp").symlink_to(workdir / "mine" / "target.txt")
+    plant(workdir / "b", [f"{SYNTH}.tmp"])
+    before = checksums(workdir)
+    for folder in ("a", "b"):
+        proc = jetstudy_here("synth", folder, "--jets", "100", cwd=workdir)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert (workdir / folder / SYNTH).is_file()
+    after = checksums(workdir)
+    assert {k: v for k, v in after.items() if k in before} == before
+    assert checksums(workdir / "mine") == mine
+
+
+@pytest.mark.parametrize("command", [["synth", "", "--jets", "100"], ["init", ""]])
+def test_an_empty_folder_name_is_refused_not_read_as_here(command: list[str],
+                                                          workdir: Path) -> None:
+    plant(workdir, ["notes.txt"])
+    before = checksums(workdir)
+    err = one_line_error(jetstudy_here(*command, cwd=workdir))
+    assert "''" in err and "empty" in err
+    assert checksums(workdir) == before
+
+
+def test_init_force_never_replaces_a_folder(workdir: Path) -> None:
+    plant(workdir / "jetstudy.yaml", ["my_notes.txt"])
+    before = checksums(workdir)
+    err = one_line_error(jetstudy_here("init", ".", "--force", cwd=workdir))
+    assert "jetstudy.yaml" in err and "folder" in err and "move it away" in err
+    assert checksums(workdir) == before
+
+
+@pytest.mark.parametrize("kind", ["link", "file"])
+def test_fetch_never_appends_to_a_partial_name_it_did_not_start(kind: str, workdir: Path,
+                                                                monkeypatch) -> None:
+    """A ``.part`` that jetstudy did not start (the user's file, or a link to one) is refused
+    before any download: appending would change it, a wrong checksum would delete it."""
+    monkeypatch.setenv("JETSTUDY_MIRROR", OFFLINE)
+    mine = plant(workdir / "mine", ["big.bin"])
+    (workdir / "cache").mkdir()
+    part = workdir / "cache" / f"{TABLE}.part"
+    if kind == "link":
+        part.symlink_to(workdir / "mine" / "big.bin")
+    else:
+        plant(workdir / "cache", [part.name])
+    before = checksums(workdir)
+    err = one_line_error(jetstudy_here("fetch", "hls4ml", "cache", cwd=workdir))
+    assert part.name in err and "move it away" in err
+    assert checksums(workdir) == before and checksums(workdir / "mine") == mine
+
+
+def test_unpack_never_lands_in_a_folder_of_the_users(tmp_path: Path) -> None:
+    """The HDF5 archive unpacks into ``DIR/<archive name>``: a folder of the user's there is
+    refused (tar would overwrite same-named files); jetstudy's own cut unpack is resumed."""
+    from jetstudy.study.fetch import _unpack
+    from jetstudy.trainables.errors import DataError
+
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:gz") as tar:
+        info = tarfile.TarInfo("jets.h5")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"jets\n"))
+    archive = tmp_path / "hls4ml_hdf5.tar.gz"
+    archive.write_bytes(data.getvalue())
+    planted = plant(tmp_path / "hls4ml_hdf5", ["jets.h5"])
+    before = checksums(tmp_path)
+    with pytest.raises(DataError, match=r"hls4ml_hdf5 already holds files.*move them away"):
+        _unpack(archive, tmp_path)
+    assert checksums(tmp_path) == before
+    assert checksums(tmp_path / "hls4ml_hdf5") == planted
+    (tmp_path / "elsewhere").mkdir()
+    moved = tmp_path / "elsewhere" / archive.name
+    archive.rename(moved)
+    out = _unpack(moved, tmp_path / "elsewhere")
+    assert (out / "jets.h5").read_bytes() == b"jets\n"
+    (out / ".jetstudy-unpacked").write_text("unpacking 0\n")  # a cut unpack of jetstudy's
+    assert _unpack(moved, tmp_path / "elsewhere") == out
+    assert (out / "jets.h5").read_bytes() == b"jets\n"
