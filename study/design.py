@@ -20,8 +20,9 @@ Grid (``search.sampler: grid``): ``search.grid_levels`` levels per axis, chosen 
 The grid is every combination: its size is the product of the axes' level counts, and that is
 the study's ``search.num_trials``.
 
-Sobol (``search.sampler: sobol``): the first ``search.num_trials`` points of a scrambled Sobol
-sequence (``scipy.stats.qmc.Sobol``, seeded by ``search.seed``) over the unit cube, one
+Sobol (``search.sampler: sobol``): the first ``search.num_trials`` *distinct* configurations
+(integer rounding and off-switches map several points to one; repeats are skipped) of a
+scrambled Sobol sequence (``scipy.stats.qmc.Sobol``, seeded by ``search.seed``) over the unit cube, one
 coordinate ``u`` per axis, mapped as the search draws them: depth uniform over the integers,
 width log-uniform, a ``[low, high]`` range log-uniform (L1/L2) or uniform (dropout), a ``[0, x]``
 range off for ``u < 1/2`` and otherwise drawn from its on-range (:data:`ON_RANGE`) with
@@ -61,7 +62,9 @@ def is_switchable(name: str, bounds: tuple[float, float]) -> bool:
 def on_range(name: str, bounds: tuple[float, float]) -> tuple[float, float, bool]:
     """``(low, high, log)`` of the values a switchable ``[0, x]`` range takes when on."""
     lo, hi, log = ON_RANGE[name]
-    return bounds[1] * lo, bounds[1] * hi, log
+    # 12 digits: 0.4 * 0.1 is 0.04, not 0.04000000000000001 (Optuna's recorded bound, and the
+    # range an enqueued 0.04 must lie in)
+    return float(f"{bounds[1] * lo:.12g}"), float(f"{bounds[1] * hi:.12g}"), log
 
 
 def _log_scale(name: str) -> bool:
@@ -74,9 +77,16 @@ def scan_axes(space: SpaceConfig) -> list[str]:
     return axes + [n for n in REGULARISERS if getattr(space, n)[0] != getattr(space, n)[1]]
 
 
-def _tidy(value: float) -> float:
-    """Three significant digits: grid values read well in tables and on map axes."""
-    return float(f"{value:.3g}")
+def _tidy(value: float, low: float | None = None, high: float | None = None) -> float:
+    """Three significant digits: grid values read well in tables and on map axes. With
+    bounds, a value that rounding pushed outside ``[low, high]`` is the bound itself (an
+    ``l2: [1.23456e-5, 1e-3]`` grid starts at 1.23456e-5, not at 1.23e-5, below the range)."""
+    tidy = float(f"{value:.3g}")
+    if low is not None and tidy < low:
+        return float(low)
+    if high is not None and tidy > high:
+        return float(high)
+    return tidy
 
 
 def axis_levels(space: SpaceConfig, name: str, levels: int) -> list[Any]:
@@ -92,12 +102,13 @@ def axis_levels(space: SpaceConfig, name: str, levels: int) -> list[Any]:
         return sorted({int(round(v)) for v in np.geomspace(low, high, levels)})
     if is_switchable(name, (low, high)):
         if name == "dropout":
-            return [_tidy(v) for v in np.linspace(0.0, high, levels)]
+            return [_tidy(v, 0.0, high) for v in np.linspace(0.0, high, levels)]
         on_lo, on_hi, _ = on_range(name, (low, high))
-        on = [on_hi] if levels == 2 else [_tidy(v) for v in np.geomspace(on_lo, on_hi, levels - 1)]
+        on = [on_hi] if levels == 2 else [_tidy(v, on_lo, on_hi)
+                                          for v in np.geomspace(on_lo, on_hi, levels - 1)]
         return [0.0, *on]
     spaced = np.geomspace(low, high, levels) if _log_scale(name) else np.linspace(low, high, levels)
-    return [_tidy(v) for v in spaced]
+    return [_tidy(v, low, high) for v in spaced]
 
 
 def grid_size(space: SpaceConfig, levels: int) -> int:
@@ -125,20 +136,43 @@ def _from_unit(space: SpaceConfig, name: str, u: float) -> Any:
         low, high, log = on_range(name, (low, high))
         u = 2 * u - 1
     value = math.exp(math.log(low) + u * math.log(high / low)) if log else low + u * (high - low)
-    return _tidy(min(high, max(low, value)))
+    return _tidy(value, low, high)
+
+
+#: A Sobol scan looks this many times ``num_trials`` points deep for distinct configurations.
+SOBOL_DEPTH = 64
 
 
 def sobol_design(space: SpaceConfig, n: int, seed: int) -> list[dict[str, Any]]:
-    """The first ``n`` points of a scrambled, seeded Sobol sequence over the scan's axes."""
+    """The first ``n`` *distinct* configurations of a scrambled, seeded Sobol sequence over the
+    scan's axes (integer depth and width, and an off-switch, map different points to the same
+    configuration: a 64-point scan over depth [1, 3], width [4, 64], l2 [0, 1e-3] would train 3
+    configurations twice). The sequence is prefix-stable, so a larger ``n`` extends the design.
+    A ValueError when the space holds fewer than ``n`` configurations (only integer axes)."""
     from scipy.stats import qmc
 
     axes = scan_axes(space)
     if not axes:
-        return [{} for _ in range(n)]
-    # a power of two keeps Sobol's balance (and scipy quiet); the first n points are used
+        if n > 1:
+            raise ValueError(f"the scan has no axis (space.depth, space.width and the "
+                             f"regularisers are single values), so it holds 1 configuration, "
+                             f"not {n}")
+        return [{}]
+    # a power of two keeps Sobol's balance (and scipy quiet)
     unit = qmc.Sobol(d=len(axes), scramble=True, seed=seed).random_base2(
-        max(0, math.ceil(math.log2(n))))[:n]
-    return [{a: _from_unit(space, a, float(u)) for a, u in zip(axes, row)} for row in unit]
+        max(0, math.ceil(math.log2(max(1, n) * SOBOL_DEPTH))))
+    points: list[dict[str, Any]] = []
+    seen: set[tuple] = set()
+    for row in unit:
+        point = {a: _from_unit(space, a, float(u)) for a, u in zip(axes, row)}
+        key = tuple(point.values())
+        if key not in seen:
+            seen.add(key)
+            points.append(point)
+            if len(points) == n:
+                return points
+    raise ValueError(f"the scan's space holds only {len(points)} distinct configurations "
+                     f"({' x '.join(axes)}), fewer than {n}")
 
 
 def scan_design(space: SpaceConfig, sampler: str, n: int, levels: int,

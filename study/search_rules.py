@@ -17,7 +17,8 @@ import dataclasses
 import math
 from typing import TYPE_CHECKING, Any
 
-from jetstudy.study.design import REGULARISERS, grid_size, is_switchable, on_range, scan_axes
+from jetstudy.study.design import (REGULARISERS, grid_size, is_switchable, on_range, scan_axes,
+                                   sobol_design)
 from jetstudy.trainables.errors import ConfigError
 
 if TYPE_CHECKING:  # study.config imports this module
@@ -160,6 +161,14 @@ def search_checks(cfg: StudyConfig, raw_search: dict[str, Any]) -> StudyConfig:
             f"{max(1, sch.max_epochs // 5)} or scheduler.type to fifo")
     if cfg.kind == "scan":
         _scan_checks(cfg)
+    if s.sampler == "sobol":
+        try:
+            sobol_design(cfg.space, s.num_trials, s.seed)
+        except ValueError as exc:
+            raise ConfigError(
+                f"search.num_trials is {s.num_trials} for a Sobol scan, but {exc}; lower "
+                f"search.num_trials or widen space.depth / space.width (or vary a "
+                f"regulariser)") from None
     for k, point in enumerate(s.initial_points):
         _check_point(cfg, k, point)
     if s.sampler != "grid":
