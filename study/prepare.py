@@ -172,11 +172,13 @@ def synthetic_names(n_jets: int, seed: int, jets_per_file: int = _JETS_PER_FILE)
     return names
 
 
-def _still_synthetic(path: Path) -> bool:
-    """A recorded file is still jetstudy's: a temporary of a cut write, or carrying the
-    generator's mark (not a file of the user's put there under the same name)."""
+def _still_synthetic(path: Path, cut: bool = True) -> bool:
+    """A recorded file is still jetstudy's: a temporary of a ``cut`` write (the record does
+    not say the write completed; after a complete one, every temporary was renamed, so one
+    there now is someone else's), or carrying the generator's mark (not a file of the user's
+    put there under the same name)."""
     if path.name.endswith(".tmp"):
-        return True
+        return cut
     try:
         return synthetic_mark(path) is not None
     except JetstudyError:  # not HDF5 at all
@@ -208,7 +210,8 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     if (info.get("seed"), info.get("n_jets")) == (seed, n_jets) and all(
             (data_dir / n).is_file() for n in record.names if not n.endswith(".tmp")):
         return
-    record.remove_recorded(_still_synthetic)  # from an earlier, different (or cut) attempt
+    cut = not info.get("complete")  # from an earlier, different (or cut) attempt:
+    record.remove_recorded(lambda path: _still_synthetic(path, cut))
     record.record(synthetic_names(n_jets, seed), seed=seed, n_jets=n_jets, complete=False)
     logger.info("writing %d synthetic jets to %s", n_jets, data_dir)
     written = write_synthetic(data_dir, n_jets, seed, _JETS_PER_FILE, recorded_tmp=True)

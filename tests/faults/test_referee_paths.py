@@ -101,3 +101,24 @@ def test_unpack_never_lands_in_a_folder_of_the_users(tmp_path: Path) -> None:
     (out / ".jetstudy-unpacked").write_text("unpacking 0\n")  # a cut unpack of jetstudy's
     assert _unpack(moved, tmp_path / "elsewhere") == out
     assert (out / "jets.h5").read_bytes() == b"jets\n"
+
+
+def test_a_users_file_under_a_finished_temporary_name_is_never_deleted(tmp_path: Path) -> None:
+    """The synthetic record lists each file's temporary (``<file>.tmp``) before writing; once
+    the write completed, a file under that name is someone else's: the next study with other
+    jets refuses to clean up rather than deleting it (it once did: any recorded ``.tmp`` was
+    taken for a cut write's)."""
+    from jetstudy.study.config import from_dict
+    from jetstudy.study.paths import claim_study_folder
+    from jetstudy.study.prepare import prepare_data
+    from jetstudy.trainables.errors import ConfigError
+
+    folder = tmp_path / "study"
+    claim_study_folder(folder)
+    prepare_data(from_dict({"data": {"synthetic_jets": 1000, "synthetic_seed": 1}}), folder)
+    mine = plant(folder / "data", ["jetImage_synth_1_0_1000.h5.tmp"])
+    before = checksums(folder / "data")
+    with pytest.raises(ConfigError, match=r"jetImage_synth_1_0_1000\.h5\.tmp is not the file "
+                                          r"jetstudy wrote.*move it out"):
+        prepare_data(from_dict({"data": {"synthetic_jets": 1200, "synthetic_seed": 2}}), folder)
+    assert checksums(folder / "data") == before and mine
