@@ -9,7 +9,8 @@ folder. Those take the given value.
 
 Ray Tune restores its search state from the experiment folder, counts included, so
 :class:`ResumedSearch` re-applies this driver's trial count and concurrency after that
-restore (a finished search with a larger ``num_trials`` starts asking again).
+restore (a finished search with a larger ``num_trials`` starts asking again; a Sobol scan's
+further design points are enqueued, the design being prefix-stable).
 """
 
 from __future__ import annotations
@@ -79,10 +80,12 @@ class ResumedSearch(SearchGenerator):
     """Tune's search generator, restored, then given this driver's ``num_trials`` and
     ``max_concurrent`` (Tune would keep the saved ones)."""
 
-    def __init__(self, searcher: Any, num_trials: int, max_concurrent: int) -> None:
+    def __init__(self, searcher: Any, num_trials: int, max_concurrent: int,
+                 design: list[dict[str, Any]] | None = None) -> None:
         super().__init__(searcher)
         self.num_trials = num_trials
         self.max_concurrent = max_concurrent
+        self.design = design or []
 
     def restore_from_dir(self, dirpath: str) -> None:
         num_trials, max_concurrent = self.num_trials, self.max_concurrent
@@ -98,10 +101,30 @@ class ResumedSearch(SearchGenerator):
             wrapper = wrapper.searcher
         if hasattr(wrapper, "num_trials"):
             wrapper.num_trials = num_trials
+        self._enqueue_rest(wrapper)
+
+    def _enqueue_rest(self, searcher: Any) -> None:
+        """A scan whose ``num_trials`` grew: its Optuna study holds the first design points
+        (enqueued in order, one trial each); enqueue the rest, or the scan's fallback random
+        sampler would propose configurations outside the design."""
+        study = getattr(searcher, "_ot_study", None)
+        if not self.design or study is None:
+            return
+        have = len(study.get_trials(deepcopy=False))
+        for point in self.design[have:]:
+            study.enqueue_trial(point)
+        if len(self.design) > have:
+            logger.info("resume: %d more design points enqueued", len(self.design) - have)
 
 
 def resumed_search(search_alg: Any, cfg: StudyConfig) -> ResumedSearch:
     """Wrap the restored tuner's searcher (or the generator around it) in a
     :class:`ResumedSearch` carrying ``cfg``'s trial count and concurrency."""
     searcher = search_alg.searcher if isinstance(search_alg, SearchGenerator) else search_alg
-    return ResumedSearch(searcher, cfg.search.num_trials, cfg.search.max_concurrent)
+    design = None
+    if cfg.kind == "scan":
+        from jetstudy.study.design import scan_design
+
+        s = cfg.search
+        design = scan_design(cfg.space, s.sampler, s.num_trials, s.grid_levels, s.seed)
+    return ResumedSearch(searcher, cfg.search.num_trials, cfg.search.max_concurrent, design)
