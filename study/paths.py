@@ -5,8 +5,9 @@
   :func:`inside`): a name such as ``..`` or a link pointing elsewhere can never put a study,
   or its clean-up, beside the user's own files.
 * A study folder is jetstudy's only when jetstudy made it (:data:`STUDY_MARK`, written when the
-  folder is created) or it already holds a study (``config.yaml``); a folder holding anything
-  else is the user's, and is refused (:func:`claim_study_folder`).
+  folder is created) or it already holds a study (:func:`holds_study`; a ``config.yaml`` alone
+  is the user's); a folder holding anything else is the user's, and is refused
+  (:func:`claim_study_folder`).
 * jetstudy deletes only files it recorded as it created them (:class:`FileRecord`, a small
   JSON manifest written *before* the files, so a kill mid-write still leaves them recorded).
 """
@@ -22,8 +23,8 @@ from typing import Any
 
 from jetstudy.trainables.errors import ConfigError
 
-__all__ = ["STUDY_MARK", "study_folder", "in_ray_job", "check_results_dir_in_job", "inside", "claim_study_folder", "abandon_study_folder",
-           "FileRecord"]
+__all__ = ["STUDY_MARK", "study_folder", "in_ray_job", "check_results_dir_in_job", "inside",
+           "holds_study", "claim_study_folder", "abandon_study_folder", "FileRecord"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,20 @@ def _entries(folder: Path) -> list[str]:
         return []
 
 
+#: What every started study holds (``scaler.json`` and ``data_summary.json`` are written
+#: before ``config.yaml``): a study folder from before :data:`STUDY_MARK` is known by them.
+_STUDY_FILES = frozenset({"config.yaml", "scaler.json", "data_summary.json"})
+
+
+def holds_study(folder: Path) -> bool:
+    """``folder`` holds a study of jetstudy's: its ``config.yaml`` beside the mark (or, from
+    before the mark, beside the files every study writes first). A ``config.yaml`` alone is
+    the user's own file (e.g. their study config, kept in a project folder): never a study
+    to resume, so never rewritten."""
+    entries = set(_entries(folder))
+    return "config.yaml" in entries and (STUDY_MARK in entries or _STUDY_FILES <= entries)
+
+
 def claim_study_folder(folder: Path) -> list[Path]:
     """Create the study folder with its mark, or accept an existing one that is jetstudy's
     (marked, or holding a study); a folder with anything else in it belongs to the user.
@@ -117,7 +132,7 @@ def claim_study_folder(folder: Path) -> list[Path]:
         raise ConfigError(f"storage.name {folder.name!r}: {folder} is a file or a link, not a "
                           f"study folder; set another storage.name")
     entries = _entries(folder)
-    ours = STUDY_MARK in entries or "config.yaml" in entries
+    ours = STUDY_MARK in entries or holds_study(folder)
     if entries and not ours:
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
         raise ConfigError(

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jetstudy.study.config import StudyConfig
-from jetstudy.study.paths import FileRecord, claim_study_folder, inside, study_folder
+from jetstudy.study.paths import (STUDY_MARK, FileRecord, claim_study_folder, holds_study,
+                                  inside, study_folder)
 from jetstudy.study.reference import REFERENCE_FILE, reference_numbers
 from jetstudy.study.tables import write_json, write_text
 from jetstudy.trainables.data import JetSplits, load_jets, split_jets
@@ -40,10 +41,14 @@ def check_folder(folder: Path, resume: bool) -> list[Path]:
     into a folder of the user's; then claim the folder (:func:`jetstudy.study.paths.claim_study_folder`).
     Returns the folders this call created (empty: none; see ``claim_study_folder``)."""
     existing = folder / "config.yaml"
+    if resume and existing.exists() and not holds_study(folder):  # the user's own file
+        raise ConfigError(f"--resume: {folder} holds a config.yaml, but no study of "
+                          f"jetstudy's (no {STUDY_MARK} mark, no scaler.json); jetstudy never "
+                          f"rewrites your files: check storage.results_dir and storage.name")
     if resume and not existing.is_file():
         raise ConfigError(f"--resume: {folder} holds no study (no config.yaml); check "
                           f"storage.results_dir and storage.name, or run without --resume")
-    if not resume and existing.exists():
+    if not resume and holds_study(folder):
         raise ConfigError(f"storage.name {folder.name!r}: {folder} already holds a study; "
                           f"pass --resume to continue it, or set another storage.name")
     return claim_study_folder(folder)

@@ -122,3 +122,22 @@ def test_a_users_file_under_a_finished_temporary_name_is_never_deleted(tmp_path:
                                           r"jetstudy wrote.*move it out"):
         prepare_data(from_dict({"data": {"synthetic_jets": 1200, "synthetic_seed": 2}}), folder)
     assert checksums(folder / "data") == before and mine
+
+
+@pytest.mark.parametrize("resume", [False, True])
+def test_a_users_folder_with_its_own_config_yaml_is_no_study(resume: bool,
+                                                             workdir: Path) -> None:
+    """The user keeps their study config as ``proj/config.yaml`` and names ``proj`` the
+    study: a ``config.yaml`` alone made it "a study" (``--resume`` was advised) and
+    ``--resume`` then rewrote the user's config.yaml with the resolved one."""
+    from tests.faults.conftest import study_yaml
+
+    (workdir / "proj").mkdir()
+    study_yaml(workdir / "proj" / "config.yaml", ".", "proj")
+    plant(workdir / "proj", ["notes.txt"])
+    before = checksums(workdir)
+    args = ["run", "proj/config.yaml", *(["--resume"] if resume else [])]
+    err = one_line_error(jetstudy_here(*args, cwd=workdir))
+    assert "proj" in err and "--resume to continue" not in err
+    assert ("config.yaml" in err) if resume else ("notes.txt" in err and "storage.name" in err)
+    assert checksums(workdir) == before
