@@ -68,6 +68,21 @@ def _listed(out: Path) -> dict[str, set[str]] | None:
     return listed
 
 
+def _manifest_ours(out: Path) -> bool:
+    """:data:`MANIFEST` is absent, or a manifest a report wrote (a plain file saying so); a
+    link, a folder or a file of the user's under that name is theirs, never overwritten."""
+    path = out / MANIFEST
+    if not path.exists() and not path.is_symlink():
+        return True
+    if path.is_symlink() or not path.is_file():
+        return False
+    try:
+        raw = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(raw, dict) and raw.get("written_by") == "jetstudy report"
+
+
 def _shown(names: list[str]) -> str:
     return ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
 
@@ -85,15 +100,16 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
     except OSError as exc:
         raise AnalysisError(f"cannot write the report to {out}: {exc}; choose another folder "
                             f"with -o") from exc
-    listed = _listed(out)
+    listed = _listed(out) if _manifest_ours(out) else None
     if listed is None:
         ours = {n for n in entries if n in legacy_names and (out / n).is_file()
                 and not (out / n).is_symlink()}
     else:
         ours = {n for n, digests in listed.items() if n in entries
                 and not (out / n).is_symlink() and _sha256(out / n) in digests}
-    foreign = [n for n in entries if n not in ours and n != MANIFEST
-               and not n.startswith(TMP_PREFIX)]
+    manifest_ours = _manifest_ours(out)
+    foreign = [n for n in entries if n not in ours and not n.startswith(TMP_PREFIX)
+               and (n != MANIFEST or not manifest_ours)]
     if foreign and not force:
         raise AnalysisError(
             f"cannot write the report to {out}: it holds files jetstudy did not write "

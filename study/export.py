@@ -329,12 +329,16 @@ def _check_out(out: Path, force: bool) -> None:
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ExportError(f"-o {out}: not a folder; give a new or empty folder")
     entries = sorted(os.listdir(out)) if out.is_dir() else []
-    listed = (_read_json(out / MANIFEST) or {}).get("files", {}) if entries else {}
+    manifest = _read_json(out / MANIFEST) if MANIFEST in entries else None
+    manifest_ours = (isinstance(manifest, dict) and manifest.get("written_by") == "jetstudy export"
+                     and not (out / MANIFEST).is_symlink())  # else the user's: never replaced
+    listed = manifest.get("files", {}) if manifest_ours else {}
     listed = listed if isinstance(listed, dict) else {}
     ours = {n for n, digests in listed.items() if n in EXPORT_FILES and n in entries
             and isinstance(digests, list) and not (out / n).is_symlink()
             and _sha256(out / n) in digests}
-    foreign = [n for n in entries if n not in ours and n != MANIFEST and not n.startswith(_TMP)]
+    foreign = [n for n in entries if n not in ours and not n.startswith(_TMP)
+               and (n != MANIFEST or not manifest_ours)]
     if foreign:
         raise ExportError(
             f"-o {out}: the folder holds files jetstudy export did not write, or changed since "

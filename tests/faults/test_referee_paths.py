@@ -141,3 +141,26 @@ def test_a_users_folder_with_its_own_config_yaml_is_no_study(resume: bool,
     assert "proj" in err and "--resume to continue" not in err
     assert ("config.yaml" in err) if resume else ("notes.txt" in err and "storage.name" in err)
     assert checksums(workdir) == before
+
+
+@pytest.mark.parametrize("command,manifest", [(["report", "--force"], ".jetstudy-report"),
+                                              (["export", "--force"], ".jetstudy-export.json")])
+@pytest.mark.parametrize("kind", ["file", "link"])
+def test_a_users_file_under_the_manifest_name_is_never_replaced(command: list[str],
+                                                                manifest: str, kind: str,
+                                                                finished_study,
+                                                                tmp_path: Path) -> None:
+    """The manifest's name was never counted as the user's: a file (or a link) of theirs
+    under it was overwritten by the report's or the export's list of files."""
+    out = tmp_path / "out"
+    mine = plant(tmp_path / "mine", ["list.txt"])
+    out.mkdir()
+    if kind == "link":
+        (out / manifest).symlink_to(tmp_path / "mine" / "list.txt")
+    else:
+        plant(out, [manifest])
+    before = checksums(tmp_path)
+    err = one_line_error(jetstudy_here(command[0], finished_study["folder"], "-o", out,
+                                       *command[1:], cwd=tmp_path))
+    assert manifest in err and str(out) in err
+    assert checksums(tmp_path) == before and checksums(tmp_path / "mine") == mine
