@@ -147,6 +147,9 @@ def write_report(
     :class:`AnalysisError` only when no usable trials table is
     found or the output cannot be written; anything else is a skipped part.
     """
+    if out_dir is not None and not str(out_dir).strip():  # Path("") would be the current folder
+        raise AnalysisError(f"-o {str(out_dir)!r} is empty; give a folder for the report, or "
+                            f"leave -o out for report/ in the results folder")
     tables = load_tables(source)
     default = tables.folder / "report"
     out = Path(out_dir).expanduser() if out_dir is not None else default

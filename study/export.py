@@ -368,6 +368,9 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     >>> export_model("results/demo")                     # doctest: +SKIP
     ExportOutcome(out=PosixPath('results/demo/export/3f2a9c1e'), trial_id='3f2a9c1e', ...)
     """
+    if out is not None and not str(out).strip():  # Path("") would be the current folder
+        raise ExportError(f"-o {str(out)!r} is empty; give a new or empty folder, or leave -o "
+                          f"out for RESULTS/export/<trial id>")
     results = _study(Path(results))
     _extra()
     read_study_config(results)  # damaged study files stop here, before any folder appears

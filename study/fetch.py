@@ -278,6 +278,9 @@ def fetch_dataset(name: str, folder: str | os.PathLike[str] | None = None, *,
         if name not in DATASETS:
             raise DataError(f"fetch: no dataset {name!r}; known: {', '.join(DATASETS)}")
         sources = DATASETS[name]["hdf5" if hdf5 else "table"]
+    if folder is not None and not str(folder).strip():  # not silently the cache (or here)
+        raise DataError(f"fetch DIR {str(folder)!r} is empty; give a folder, or leave DIR out "
+                        f"for the cache ({cache_dir() / name})")
     where = Path(folder).expanduser() if folder else cache_dir() / name
     if where.exists() and not where.is_dir():
         raise DataError(f"fetch DIR {str(where)!r} is a file, not a folder; give a folder "

@@ -37,13 +37,14 @@ def test_synth_never_writes_through_a_temporary_name(workdir: Path) -> None:
     assert checksums(workdir / "mine") == mine
 
 
-@pytest.mark.parametrize("command", [["synth", "", "--jets", "100"], ["init", ""]])
+@pytest.mark.parametrize("command", [["synth", "", "--jets", "100"], ["init", ""],
+                                     ["fetch", "hls4ml", " "]])
 def test_an_empty_folder_name_is_refused_not_read_as_here(command: list[str],
                                                           workdir: Path) -> None:
     plant(workdir, ["notes.txt"])
     before = checksums(workdir)
     err = one_line_error(jetstudy_here(*command, cwd=workdir))
-    assert "''" in err and "empty" in err
+    assert f"{command[-1] if command[0] == 'fetch' else ''}' is empty" in err
     assert checksums(workdir) == before
 
 
@@ -164,3 +165,14 @@ def test_a_users_file_under_the_manifest_name_is_never_replaced(command: list[st
                                        *command[1:], cwd=tmp_path))
     assert manifest in err and str(out) in err
     assert checksums(tmp_path) == before and checksums(tmp_path / "mine") == mine
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_an_empty_output_folder_is_refused_not_read_as_here(command: str, finished_study,
+                                                            workdir: Path) -> None:
+    """``-o ""`` (an unset shell variable) wrote the report or export into the current
+    folder (when it was empty or held an earlier one)."""
+    err = one_line_error(jetstudy_here(command, finished_study["folder"], "-o", "",
+                                       cwd=workdir))
+    assert "-o ''" in err and "empty" in err
+    assert checksums(workdir) == {}
