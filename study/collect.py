@@ -16,7 +16,7 @@ import pandas as pd
 
 from jetstudy.study.config import StudyConfig
 from jetstudy.study.tables import epoch_rows, epochs_frame, error_reason, trial_row, trials_frame
-from jetstudy.trainables.trialfiles import CONFIG_FILE, has_ended, read_epochs
+from jetstudy.trainables.trialfiles import CONFIG_FILE, ended_marker, has_ended, read_epochs
 
 __all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables", "stop_reason",
            "STOP_REASONS"]
@@ -41,11 +41,14 @@ def _asha_rungs(cfg: StudyConfig) -> set[int]:
 
 
 def stop_reason(status: str, error: str, epochs: int, converged: bool,
-                cfg: StudyConfig) -> str:
+                cfg: StudyConfig, ended: bool | None = None) -> str:
     """Why a trial ended (:data:`STOP_REASONS`): all epochs, its own patience, the scheduler
     (ASHA), the study's time budget, an error, or a driver crash. A trial ASHA could have
     stopped (at a rung) is ``scheduler``; one stopped elsewhere when the study has a time
-    budget is ``time_budget``."""
+    budget is ``time_budget``. ``ended``: whether Tune finished the trial itself (its
+    ``ended`` marker, :mod:`jetstudy.study.ledger`); a trial the time budget cut short has none,
+    so with a budget a stopped trial without the marker is ``time_budget`` even at a rung
+    (None: not known, the rung decides)."""
     if status == "failed":
         return "failed"
     if status == "running":
@@ -57,6 +60,8 @@ def stop_reason(status: str, error: str, epochs: int, converged: bool,
     if epochs >= cfg.scheduler.max_epochs:
         return "max_epochs"
     budget = cfg.search.time_budget_s is not None
+    if budget and ended is False:
+        return "time_budget"
     if cfg.scheduler.type == "asha" and (epochs in _asha_rungs(cfg) or not budget):
         return "scheduler"
     return "time_budget" if budget else ""
@@ -124,7 +129,8 @@ def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
             max_epochs=cfg.scheduler.max_epochs, max_depth=cfg.space.depth[1],
             metric=cfg.search.metric, mode=cfg.mode, batch_size=cfg.training.batch_size,
             flops=int(records[-1]["flops"]) if records else None)
-        row["stop_reason"] = stop_reason(status, error, len(frame), converged, cfg)
+        row["stop_reason"] = stop_reason(status, error, len(frame), converged, cfg,
+                                         ended=ended_marker(state_dir, trial_id).is_file())
         trial_rows.append(row)
         all_epochs.extend(rows)
     return trials_frame(trial_rows), epochs_frame(all_epochs)

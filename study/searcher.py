@@ -231,28 +231,41 @@ class HonestOptunaSearch(OptunaSearch):
             logger.warning("optuna: could not describe trial %s: %s", trial_id, exc)
 
     def _last_and_best(self, trial_id: str, result: dict, epochs: int) -> dict:
-        """A trial ends: its last epoch becomes an intermediate value (Tune does not forward
-        the result a trial ends on), and the result is returned with the best epoch's value,
-        what Optuna is told (:mod:`jetstudy.study.optuna_story`: the tables rank by the best epoch)."""
+        """A trial ends: every epoch of its log that Optuna has not heard of becomes an
+        intermediate value (Tune does not forward the result a trial ends on, nor, when the
+        study's time budget ends it, the results still queued), and the result is returned
+        with the log's last epoch and the best epoch's value, what Optuna is told
+        (:mod:`jetstudy.study.optuna_story`: the tables rank by the best epoch, over the log)."""
         records = read_epochs(self.state_dir, trial_id) if self.state_dir else []
         self._describe(trial_id, records)
-        value = result.get(self.metric)
-        if (value is not None and not getattr(self, "multi_objective", False)
-                and self._reported.get(trial_id, 0) < epochs):
+        pending = {int(r["epoch"]): r.get(self.metric) for r in records if "epoch" in r}
+        if result.get(self.metric) is not None and epochs not in pending:
+            pending[epochs] = result.get(self.metric)
+        done = self._reported.get(trial_id, 0)
+        for epoch in sorted(e for e in pending if e > done and pending[e] is not None):
             try:
-                self._ot_trials[trial_id].report(value, epochs)
-                self._reported[trial_id] = epochs
+                if getattr(self, "multi_objective", False):
+                    self._ot_trials[trial_id].set_user_attr("epochs", epoch)
+                else:
+                    self._ot_trials[trial_id].report(pending[epoch], epoch)
+                self._reported[trial_id] = epoch
             except Exception as exc:
                 logger.warning("optuna: could not report trial %s epoch %d: %s", trial_id,
-                               epochs, exc)
-        return with_best_value(result, records, self.metric, self.mode)
+                               epoch, exc)
+                break
+        last = max([epochs, *pending])
+        return with_best_value({**result, "epoch": last}, records, self.metric, self.mode)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None,
                           error: bool = False) -> None:
         epochs = int((result or {}).get("epoch", 0))
-        if (result and not error and trial_id in self._ot_trials
+        if (not error and trial_id in self._ot_trials
                 and trial_id not in self._completed_trials):
-            result = self._last_and_best(trial_id, result, epochs)
+            # a trial the time budget cut short may come without a result: its log has it
+            merged = self._last_and_best(trial_id, result or {}, epochs)
+            if result or int(merged.get("epoch", 0)) > 0:
+                result = merged
+                epochs = int(result.get("epoch", epochs))  # the log's last epoch
         if (error or not result or epochs >= self.max_epochs
                 or self._converged(trial_id, result)):
             if self.multi_objective and result and not error:
@@ -354,15 +367,60 @@ def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
 def close_orphaned_trials(folder: Path) -> int:
     """Close Optuna trials still *running* after the study ended; returns how many.
 
-    They were asked for by a driver killed before Ray Tune saved them. One that trained (it
-    has intermediate values) was stopped early by the crash: *pruned*, as an ASHA stop is. One
-    that never trained is *failed*: Tune asked for another configuration instead.
+    They were asked for by a driver killed before Ray Tune saved them, or were running when
+    the study's time budget ran out (Tune then tells the searcher nothing). Their epochs come
+    from their own log (``trials/<id>/``), as the tables' do: each epoch Optuna missed becomes
+    an intermediate value; one that trained to its end (``max_epochs`` or its patience) is
+    *complete* with its best epoch's value; one that trained less was stopped early, *pruned*,
+    as an ASHA stop is. One that never trained is *failed*: Tune asked for another
+    configuration instead (the tables do not list it).
     """
     study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
     orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    cfg = None
+    if orphans and (folder / "config.yaml").is_file():
+        from jetstudy.study.config import load_config
+
+        cfg = load_config(folder / "config.yaml")
     for trial in orphans:
-        trained = trial.intermediate_values or trial.user_attrs.get("epochs")
+        trial_id = str(trial.user_attrs.get("trial_id", ""))
+        records = read_epochs(str(folder / "trials"), trial_id) if trial_id and cfg else []
+        config_file = folder / "trials" / trial_id / CONFIG_FILE
+        config = json.loads(config_file.read_text()) if records and config_file.is_file() else {}
+        values = _from_log(study, trial, records, cfg, config) if records else None
+        if values is not None:
+            study.tell(trial.number, values)
+            continue
+        trained = records or trial.intermediate_values or trial.user_attrs.get("epochs")
         state = (optuna.trial.TrialState.PRUNED if trained
                  else optuna.trial.TrialState.FAIL)
         study.tell(trial.number, state=state)
     return len(orphans)
+
+
+def _from_log(study: optuna.Study, frozen: optuna.trial.FrozenTrial, records: list[dict],
+              cfg: StudyConfig, config: dict) -> list[float] | float | None:
+    """Tell Optuna the epochs of ``records`` it missed; returns the values to complete the
+    trial with when the log shows it trained to its end, else None (pruned)."""
+    from jetstudy.trainables.objective import Objective
+
+    metric, trial = cfg.search.metric, optuna.trial.Trial(study, frozen._trial_id)
+    done = max(frozen.intermediate_values, default=int(frozen.user_attrs.get("epochs", 0)))
+    for record in records:
+        epoch, value = int(record["epoch"]), record.get(metric)
+        if epoch > done and value is not None:
+            if cfg.size_objective:
+                trial.set_user_attr("epochs", epoch)
+            else:
+                trial.report(float(value), epoch)
+    describe_trial(trial, str(frozen.user_attrs.get("trial_id", "")), records)
+    last = int(records[-1]["epoch"])
+    if last < cfg.scheduler.max_epochs and not records[-1].get("converged"):
+        return None
+    best = Objective(metric, cfg.mode).best_value([r.get(metric) for r in records])
+    if best is None:
+        return None
+    if not cfg.size_objective:
+        return float(best)
+    size = config_size(config, cfg.size_objective, cfg.space)
+    return None if size is None else [float(best), float(size)]
