@@ -92,6 +92,11 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
     """Decide whether the report may be written into ``out`` (raises :class:`AnalysisError`
     with the reason and the fix when not); ``will_write`` are the names the report writes,
     ``legacy_names`` names counted as jetstudy's in a manifest-less study report folder."""
+    if legacy_names and out.is_symlink():  # the study's own report/ leading elsewhere
+        raise AnalysisError(
+            f"cannot write the report to {out}: it is a link (to {os.readlink(out)}), and a "
+            f"study's report/ is replaced as jetstudy's own; remove the link, or give the "
+            f"folder it points at with -o (then only an earlier report there is replaced)")
     if out.exists() and not out.is_dir():
         raise AnalysisError(f"cannot write the report to {out}: it is a file, not a folder; "
                             f"choose a folder with -o")

@@ -176,3 +176,19 @@ def test_an_empty_output_folder_is_refused_not_read_as_here(command: str, finish
                                        cwd=workdir))
     assert "-o ''" in err and "empty" in err
     assert checksums(workdir) == {}
+
+
+def test_a_studys_report_link_never_replaces_the_users_files(finished_study,
+                                                             tmp_path: Path) -> None:
+    """``<study>/report`` made a link to the user's own site: its index.html (a name a
+    report writes) was taken for an earlier report's and replaced through the link."""
+    import shutil
+
+    study = tmp_path / "tiny"
+    shutil.copytree(finished_study["folder"], study, symlinks=True)
+    shutil.rmtree(study / "report")
+    site = plant(tmp_path / "site", ["index.html", "summary.md", "roc.png"])
+    (study / "report").symlink_to(tmp_path / "site")
+    err = one_line_error(jetstudy_here("report", study, cwd=tmp_path))
+    assert str(study / "report") in err and "link" in err and "-o" in err
+    assert checksums(tmp_path / "site") == site
