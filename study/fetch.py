@@ -251,7 +251,8 @@ def _unpack(archive: Path, folder: Path) -> Path:
     out = folder / archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
     marker = out / ".jetstudy-unpacked"
     digest = _sha256(archive)
-    ours = marker.read_text().strip() if marker.is_file() and not marker.is_symlink() else None
+    ours = (marker.read_text().strip() if not out.is_symlink() and marker.is_file()
+            and not marker.is_symlink() else None)
     if ours == digest:
         return out
     if ours is None and (out.is_symlink() or (out.exists() and (not out.is_dir()
