@@ -99,9 +99,11 @@ SEARCH = {"depth": [1, 3], "width": [4, 64], "dropout": [0, 0.4], "l1": [0, 0],
           "batch_norm": [False, True]}
 
 
-def _draw(tmp_path: Path, seed: int, n: int = 24, concurrent: int = 1) -> list[dict]:
+def _draw(tmp_path: Path, seed: int, n: int = 24, concurrent: int = 1,
+          last_first: bool = False) -> list[dict]:
     """``n`` configurations from the study's own searcher, each told a result when drawn
-    (``concurrent`` at a time), so TPE models the later ones."""
+    (``concurrent`` at a time; the oldest running trial finishes first, or the newest with
+    ``last_first``), so TPE models the later ones."""
     cfg = from_dict({"space": SEARCH, "scheduler": {"max_epochs": 2},
                      "search": {"num_trials": n, "max_concurrent": concurrent, "seed": seed}})
     folder = tmp_path / f"s{seed}-{concurrent}"
@@ -112,7 +114,7 @@ def _draw(tmp_path: Path, seed: int, n: int = 24, concurrent: int = 1) -> list[d
         configs.append(searcher.suggest(f"t{k}"))
         live.append(k)
         if len(live) == concurrent:
-            j = live.pop(0)
+            j = live.pop(-1 if last_first else 0)
             c = configs[j]
             searcher.on_trial_complete(f"t{j}", {"epoch": 2, "val_loss": c["depth"] / c[
                 "width_0"] + c["l2"] * 100, "config": c})
@@ -166,3 +168,16 @@ def test_optuna_records_the_configured_distributions(tmp_path: Path) -> None:
     assert seen["activation"] == CategoricalDistribution(["relu", "tanh"])
     assert seen["batch_norm"] == CategoricalDistribution([False, True])
     assert not {"l1", "lr", "l1_on"} & set(seen)  # fixed values are no Optuna parameter
+
+
+def test_concurrent_search_repeats_its_start_up_whatever_finishes_first(tmp_path: Path) -> None:
+    """With several trials at a time the finishing order is the operating system's: TPE's
+    start-up configurations (random, seeded) and every trial's seed stay the same, the guided
+    ones may differ (README "Reproducible reruns")."""
+    from jetstudy.study.search_rules import tpe_startup_trials
+
+    startup = tpe_startup_trials(24, 3)
+    oldest = _draw(tmp_path / "a", seed=1, concurrent=3)
+    newest = _draw(tmp_path / "b", seed=1, concurrent=3, last_first=True)
+    assert oldest[:startup] == newest[:startup]
+    assert [c[SEED_KEY] for c in oldest] == [c[SEED_KEY] for c in newest]
