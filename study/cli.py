@@ -195,6 +195,11 @@ def _describe(outcome) -> str:
     lines = [f"results: {outcome.folder}",
              f"trials: {len(outcome.trials)} ({outcome.count('completed')} completed, "
              f"{outcome.count('stopped')} stopped early, {outcome.count('failed')} failed)"]
+    if "stop_reason" in outcome.trials:
+        cut = int((outcome.trials["stop_reason"] == "time_budget").sum())
+        if cut:
+            lines.append(f"search.time_budget_s ran out: {cut} trial(s) cut short while "
+                         f"training (stop_reason time_budget in trials.csv)")
     if t:
         from jetstudy.analysis.intervals import format_error
 

@@ -24,6 +24,7 @@ import optuna
 import pandas as pd
 import pytest
 
+from jetstudy.study.cli import _describe
 from jetstudy.study.collect import _asha_rungs
 from jetstudy.study.config import from_dict
 from jetstudy.study.launch import run_study
@@ -51,7 +52,8 @@ def test_budget_cut_trials_are_named_and_told(ray_cluster, tmp_path: Path) -> No
                                     "time_budget_s": 8},
                             scheduler={"max_epochs": 8, "grace_period": 1,
                                        "reduction_factor": 2})
-    folder = run_study(cfg).folder
+    outcome = run_study(cfg)
+    folder = outcome.folder
     trials = pd.read_parquet(folder / "trials.parquet")
     # nothing half-written: the CSV twin lists the same trials, none still running
     assert list(pd.read_csv(folder / "trials.csv")["trial_id"]) == list(trials["trial_id"])
@@ -59,6 +61,8 @@ def test_budget_cut_trials_are_named_and_told(ray_cluster, tmp_path: Path) -> No
     assert "running" not in set(trials["status"])
     cut = trials[trials["stop_reason"] == "time_budget"]
     assert len(cut) >= 1, "the budget ended no running trial; the probe proves nothing"
+    assert (f"search.time_budget_s ran out: {len(cut)} trial(s) cut short"
+            in _describe(outcome))  # what `jetstudy run` prints
     rungs = _asha_rungs(cfg)
     for row in trials.itertuples():
         ended = (folder / "trials" / row.trial_id / ENDED_FILE).is_file()

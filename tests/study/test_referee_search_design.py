@@ -181,3 +181,25 @@ def test_concurrent_search_repeats_its_start_up_whatever_finishes_first(tmp_path
     newest = _draw(tmp_path / "b", seed=1, concurrent=3, last_first=True)
     assert oldest[:startup] == newest[:startup]
     assert [c[SEED_KEY] for c in oldest] == [c[SEED_KEY] for c in newest]
+
+
+def test_stop_reason_rungs_are_rays_rungs() -> None:
+    """``stop_reason: scheduler`` is given at the epochs where Ray's ASHA has a rung
+    (grace_period * reduction_factor**k below max_epochs), nowhere else."""
+    import dataclasses
+
+    from ray.tune.schedulers import ASHAScheduler
+
+    from jetstudy.study.collect import _asha_rungs
+
+    base = from_dict({})
+    for grace in (1, 2, 3):
+        for rf in (2, 3, 4, 10):
+            for top in range(grace + 1, 130, 3):
+                cfg = dataclasses.replace(base, scheduler=dataclasses.replace(
+                    base.scheduler, max_epochs=top, grace_period=grace, reduction_factor=rf))
+                ray_asha = ASHAScheduler(time_attr="epoch", max_t=top, grace_period=grace,
+                                         reduction_factor=rf)
+                rungs = {m for m, _ in ray_asha._brackets[0]._rungs if m < top}
+                assert _asha_rungs(cfg) == rungs, (grace, rf, top)
+                assert min(rungs) >= grace
