@@ -153,8 +153,10 @@ def write_report(
     tables = load_tables(source)
     default = tables.folder / "report"
     out = Path(out_dir).expanduser() if out_dir is not None else default
+    from jetstudy.study.paths import holds_study  # a config.yaml alone is the user's
+
     legacy = (frozenset({*FIGURE_FILES, *PAGE_FILES})
-              if out.absolute() == default.absolute() and (tables.folder / "config.yaml").is_file()
+              if out.absolute() == default.absolute() and holds_study(tables.folder)
               else frozenset())
     force = force or bool(legacy)  # a study's own report folder: keep a user's file beside
     will_write = {*FIGURE_FILES, *PAGE_FILES}

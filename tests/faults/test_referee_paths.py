@@ -192,3 +192,21 @@ def test_a_studys_report_link_never_replaces_the_users_files(finished_study,
     err = one_line_error(jetstudy_here("report", study, cwd=tmp_path))
     assert str(study / "report") in err and "link" in err and "-o" in err
     assert checksums(tmp_path / "site") == site
+
+
+def test_a_users_report_folder_beside_their_own_config_is_kept(finished_study,
+                                                               tmp_path: Path) -> None:
+    """A lone trials table in the user's folder, beside their own config.yaml: its report/
+    was taken for a study's own (from before manifests) and the user's index.html there was
+    replaced without a word."""
+    import shutil
+
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    for name in ("config.yaml", "trials.parquet", "epochs.parquet"):
+        shutil.copy(finished_study["folder"] / name, proj / name)
+    plant(proj / "report", ["index.html"])
+    before = checksums(tmp_path)
+    err = one_line_error(jetstudy_here("report", proj / "trials.parquet", cwd=tmp_path))
+    assert str(proj / "report") in err and "index.html" in err
+    assert checksums(tmp_path) == before
