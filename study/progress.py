@@ -10,7 +10,7 @@ prints. Lives in an importable module because Ray pickles callbacks by reference
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ray.tune import Callback
@@ -45,6 +45,7 @@ class ProgressCounts:
     best_trial: str = ""
     elapsed_s: float | None = None  # since this run started
     eta_s: float | None = None  # estimated time left; None until a trial finished
+    _by_trial: dict[str, float] = field(default_factory=dict, repr=False)  # each trial's best
 
     def timing(self, elapsed_s: float, finished_this_run: int) -> None:
         """Set the elapsed time, and the time left at this run's pace so far (trials finished
@@ -56,8 +57,20 @@ class ProgressCounts:
 
     def offer(self, value: Any, trial_id: str) -> None:
         """Keep ``value`` as the best so far if it beats it (:class:`Objective`'s rule)."""
-        if Objective(self.metric, self.mode).better(value, self.best):
+        objective = Objective(self.metric, self.mode)
+        if objective.better(value, self._by_trial.get(trial_id)):
+            self._by_trial[trial_id] = float(value)
+        if objective.better(value, self.best):
             self.best, self.best_trial = float(value), trial_id
+
+    def withdraw(self, trial_id: str) -> None:
+        """A failed trial is never best (the tables' rule): forget its values, and take the
+        best of the other trials' when it led."""
+        self._by_trial.pop(trial_id, None)
+        if trial_id == self.best_trial:
+            self.best, self.best_trial = None, ""
+            for other, value in self._by_trial.items():
+                self.offer(value, other)
 
     def format(self) -> str:
         best = (f"best {self.metric} {self.best:.4f} ({self.best_trial})"
@@ -123,6 +136,8 @@ class StudyProgress(Callback):
             elif status == "ERROR":
                 c.finished += 1
                 c.failed += 1
+                c.withdraw(trial.trial_id)
+                continue
             elif status == "TERMINATED":
                 c.finished += 1
                 last = trial.last_result

@@ -5,12 +5,15 @@
   trial over the limit was trained, the rejected draws are pruned in Optuna and absent from the
   tables, and exactly ``num_trials`` configurations trained.
 - Trials that fail (a diverging learning rate, ``resources.max_failures: 0``) count toward
-  ``num_trials``, are *failed* in Optuna, and are never the best trial.
+  ``num_trials``, are *failed* in Optuna, and are never the best trial, nor the progress
+  line's (it kept a failed trial's early values as "best" until now; fixed in
+  :class:`jetstudy.study.progress.ProgressCounts`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import optuna
@@ -19,6 +22,7 @@ import pytest
 
 from jetstudy.analysis.pareto import search_front
 from jetstudy.study.launch import run_study
+from jetstudy.study.progress import ProgressCounts
 from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 
 pytestmark = pytest.mark.slow
@@ -81,7 +85,8 @@ def test_failed_trials_count_and_never_win(ray_cluster, tmp_path: Path) -> None:
         search={"num_trials": 6, "sampler": "random", "seed": 8, "metric": "val_acc"},
         scheduler={"max_epochs": 2, "grace_period": 1, "reduction_factor": 2},
         training={"optimizer": "sgd"}, resources={"max_failures": 0})
-    outcome = run_study(cfg)
+    lines: list[str] = []
+    outcome = run_study(cfg, progress=lines.append)
     trials = outcome.trials
     assert len(trials) == 6
     failed = trials[trials["status"] == "failed"]
@@ -96,3 +101,18 @@ def test_failed_trials_count_and_never_win(ray_cluster, tmp_path: Path) -> None:
     assert test["trial_id"] not in set(failed["trial_id"])
     ok = trials[trials["status"] != "failed"]
     assert test["trial_id"] == ok.sort_values("best_val_acc", ascending=False)["trial_id"].iloc[0]
+    # the progress line's last word: the same best value, never a failed trial
+    best = re.search(r"best val_acc ([0-9.]+) \((\w+)\)", lines[-1])
+    assert best and best.group(2) not in set(failed["trial_id"])
+    assert float(best.group(1)) == pytest.approx(ok["best_val_acc"].max(), abs=1e-4)
+
+
+def test_progress_forgets_a_failed_leader() -> None:
+    counts = ProgressCounts(total=3, metric="val_loss", mode="min")
+    for value, trial in [(0.5, "a"), (0.3, "b"), (0.4, "c"), (0.2, "b")]:
+        counts.offer(value, trial)
+    assert (counts.best, counts.best_trial) == (0.2, "b")
+    counts.withdraw("b")  # b failed: the tables never call it best
+    assert (counts.best, counts.best_trial) == (0.4, "c")
+    counts.withdraw("a")
+    assert (counts.best, counts.best_trial) == (0.4, "c")
