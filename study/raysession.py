@@ -165,9 +165,14 @@ def reap_dead_session(folder: Path) -> int:
 
 
 def reap_dead_sessions(results_dir: Path) -> int:
-    """:func:`reap_dead_session` for every study in ``results_dir``."""
+    """:func:`reap_dead_session` for every study in ``results_dir``: only folders that are
+    jetstudy's studies (:func:`~jetstudy.study.paths.holds_study`, or carrying the study mark);
+    a record-like file in any other folder is the user's and is left alone."""
+    from jetstudy.study.paths import STUDY_MARK, holds_study
+
     try:
         records = sorted(Path(results_dir).glob(f"*/{RECORD}"))
     except OSError:
         return 0
-    return sum(reap_dead_session(r.parent) for r in records)
+    return sum(reap_dead_session(r.parent) for r in records
+               if (r.parent / STUDY_MARK).is_file() or holds_study(r.parent))

@@ -25,7 +25,8 @@ import pandas as pd
 import pytest
 
 from jetstudy.study.processes import boot_id, process_start
-from jetstudy.study.raysession import RECORD, reap_dead_session
+from jetstudy.study.paths import STUDY_MARK
+from jetstudy.study.raysession import RECORD, reap_dead_session, reap_dead_sessions
 from tests.faults.flows import FIRST_RUN_OPTION, MAX_EPOCHS, NAME, recorded_alive
 
 
@@ -139,3 +140,22 @@ def test_reaper_leaves_a_live_driver_alone(tmp_path: Path) -> None:
     finally:
         agent.kill()
         agent.wait()
+
+
+def test_reaper_reads_records_only_in_jetstudys_study_folders(tmp_path: Path) -> None:
+    """A session record in a folder that is no study of jetstudy's (a user's folder beside the
+    studies in results_dir) is the user's file: not read, not deleted, its pids not stopped."""
+    node_ids = {"theirs": "12" * 28, "study": "34" * 28}
+    sleepers = {name: _sleeper() for name in node_ids}
+    try:
+        for name, proc in sleepers.items():
+            _record(tmp_path / name, _dead_pid(), "1",
+                    [{"pid": proc.pid, "start": process_start(proc.pid)}], node_ids[name])
+        (tmp_path / "study" / STUDY_MARK).write_text("")
+        assert reap_dead_sessions(tmp_path) == 1
+        sleepers["study"].wait(timeout=10)
+        assert _alive(sleepers["theirs"]) and (tmp_path / "theirs" / RECORD).exists()
+    finally:
+        for proc in sleepers.values():
+            proc.kill()
+            proc.wait()
