@@ -21,6 +21,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ import torch
 
 from jetstudy.analysis.intervals import bootstrap_replicates
 from jetstudy.study.tables import write_atomic, write_json, write_parquet
+from jetstudy.trainables.atomic import current_umask
 from jetstudy.trainables.checkpoint import load_checkpoint
 from jetstudy.trainables.data import JetSplits
 from jetstudy.trainables.loop import predict_proba
@@ -182,8 +185,10 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
                                **score_test_split(labels, probs, bayes, n_boot, seed)}
     weights = {"state_dict": model.state_dict(), "arch": arch.to_dict(), "trial_id": trial_id,
                "epoch": epoch}
-    stage = out.with_name(f".{out.name}.partial")  # all three files, or none of them
-    shutil.rmtree(stage, ignore_errors=True)
+    # all three files, or none of them; a fresh name, so nothing already there is touched
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    stage.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would become best/'s mode
     try:
         write_atomic(stage / "model.pt", lambda tmp: torch.save(weights, tmp))
         write_parquet(pd.DataFrame(columns), stage / "test_predictions.parquet")
@@ -196,9 +201,11 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
 
 def _swap_in(stage: Path, out: Path) -> None:
     """Replace the folder ``out`` (an earlier evaluation's, if any) by ``stage``."""
-    old = out.with_name(f".{out.name}.old")
-    shutil.rmtree(old, ignore_errors=True)
-    if out.exists():
+    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex}")  # a fresh name: never a user's
+    if out.exists() or out.is_symlink():
         os.replace(out, old)
     os.replace(stage, out)
-    shutil.rmtree(old, ignore_errors=True)
+    if old.is_symlink():  # a link that stood at best/: the link goes, its target stays
+        old.unlink()
+    else:
+        shutil.rmtree(old, ignore_errors=True)

@@ -83,6 +83,9 @@ def test_rerun_gives_identical_tables(reruns: tuple[Path, Path]) -> None:
     private = [str(p.relative_to(reruns[0])) for p in reruns[0].rglob("*")
                if p.is_file() and stat.S_IMODE(p.stat().st_mode) & ~umask != 0o666 & ~umask]
     assert private == [], private
+    closed = [str(p.relative_to(reruns[0])) for p in [reruns[0], *reruns[0].rglob("*")]
+              if p.is_dir() and stat.S_IMODE(p.stat().st_mode) & ~umask != 0o777 & ~umask]
+    assert closed == [], closed  # folders too (a mkdtemp staging folder is 0700)
     provenance = json.loads((reruns[0] / "provenance.json").read_text())
     assert provenance["versions"]["ray"] and provenance["ended"] >= provenance["started"]
     pd.testing.assert_frame_equal(trials, second[0])
