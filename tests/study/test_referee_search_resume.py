@@ -89,3 +89,26 @@ def test_grown_study_runs_exactly_num_trials(ray_cluster, tmp_path: Path, kind: 
     if kind == "scan":  # the grown scan trained exactly the first 5 design points, in order
         design = sobol_design(cfg.space, 5, cfg.search.seed)
         assert [t.params for t in sorted(story, key=lambda t: t.number)] == design
+
+
+def test_concurrent_rerun_repeats_start_up_and_seeds(ray_cluster, tmp_path: Path) -> None:
+    """The same config twice with 2 trials at a time: TPE's start-up configurations, in Optuna
+    number order, and every trial number's seed are the same (README "Reproducible reruns")."""
+    from jetstudy.study.search_rules import tpe_startup_trials
+    from tests.conftest import make_small_config
+
+    runs = []
+    for name in ("one", "two"):
+        cfg = make_small_config(tmp_path, name, data={"synthetic_jets": 2000},
+                                search={"num_trials": 6, "max_concurrent": 2, "seed": 9},
+                                scheduler={"max_epochs": 2, "grace_period": 1,
+                                           "reduction_factor": 2})
+        folder = run_study(cfg).folder
+        story = sorted(_story(folder), key=lambda t: t.number)
+        seeds = [json.loads((folder / "trials" / t.user_attrs["trial_id"] / CONFIG_FILE)
+                            .read_text())[SEED_KEY] for t in story]
+        runs.append(([t.params for t in story], seeds))
+    startup = tpe_startup_trials(6, 2)
+    assert startup >= 2
+    assert runs[0][0][:startup] == runs[1][0][:startup]
+    assert runs[0][1] == runs[1][1] == [number_seed(9, k) for k in range(6)]
