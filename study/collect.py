@@ -47,8 +47,8 @@ def stop_reason(status: str, error: str, epochs: int, converged: bool,
     stopped (at a rung) is ``scheduler``; one stopped elsewhere when the study has a time
     budget is ``time_budget``. ``ended``: whether Tune finished the trial itself (its
     ``ended`` marker, :mod:`jetstudy.study.ledger`); a trial the time budget cut short has none,
-    so with a budget a stopped trial without the marker is ``time_budget`` even at a rung
-    (None: not known, the rung decides)."""
+    so a stopped trial without the marker is ``time_budget`` even at a rung, also after a
+    resume without the budget (None: not known, the rung and the budget decide)."""
     if status == "failed":
         return "failed"
     if status == "running":
@@ -60,7 +60,7 @@ def stop_reason(status: str, error: str, epochs: int, converged: bool,
     if epochs >= cfg.scheduler.max_epochs:
         return "max_epochs"
     budget = cfg.search.time_budget_s is not None
-    if budget and ended is False:
+    if ended is False:  # Tune did not finish it: the budget (of this or an earlier run) did
         return "time_budget"
     if cfg.scheduler.type == "asha" and (epochs in _asha_rungs(cfg) or not budget):
         return "scheduler"
@@ -116,8 +116,9 @@ def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
     for trial_id, (config, status, error) in known.items():
         records = read_epochs(state_dir, trial_id)
         rows = epoch_rows(trial_id, records)
-        if status == "running" and not rows:
-            continue  # not started yet: nothing to show
+        if status in ("running", "") and not rows and not error:
+            continue  # not started yet, or cut by the time budget before its first epoch
+            # (Optuna: failed, never_trained; a resume gives its place to a new trial)
         frame = epochs_frame(rows)
         # a trial that stopped by its own patience ran to its end: completed, like max_epochs
         converged = bool(records and records[-1].get("converged"))

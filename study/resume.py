@@ -20,6 +20,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import optuna
 from ray.tune.search import SearchGenerator
 
 from jetstudy.study.config import SECTIONS, StudyConfig, load_config
@@ -81,27 +82,60 @@ class ResumedSearch(SearchGenerator):
     ``max_concurrent`` (Tune would keep the saved ones)."""
 
     def __init__(self, searcher: Any, num_trials: int, max_concurrent: int,
-                 design: list[dict[str, Any]] | None = None) -> None:
+                 design: list[dict[str, Any]] | None = None,
+                 time_budget_s: float | None = None) -> None:
         super().__init__(searcher)
         self.num_trials = num_trials
         self.max_concurrent = max_concurrent
         self.design = design or []
+        self.time_budget_s = time_budget_s
 
     def restore_from_dir(self, dirpath: str) -> None:
         num_trials, max_concurrent = self.num_trials, self.max_concurrent
         super().restore_from_dir(dirpath)
         self.num_trials, self.max_concurrent = num_trials, max_concurrent
-        if num_trials != self._total_samples:
-            self._total_samples = num_trials
-            self._finished = self._counter >= num_trials
-        wrapper = self.searcher
+        self._total_samples = num_trials
+        # Tune marks the search finished when search.time_budget_s runs out: what is left of
+        # num_trials runs now
+        self._finished = self._counter >= num_trials
+        wrapper, limiters = self.searcher, []
         while hasattr(wrapper, "searcher"):  # ConcurrencyLimiter -> HonestOptunaSearch
             if hasattr(wrapper, "max_concurrent"):
                 wrapper.max_concurrent = max_concurrent
+            if hasattr(wrapper, "live_trials"):
+                limiters.append(wrapper)
             wrapper = wrapper.searcher
         if hasattr(wrapper, "num_trials"):
             wrapper.num_trials = num_trials
+        for limiter in limiters:
+            _release_ended(limiter, wrapper)
+        _uncount_untrained(self, wrapper)
+        self._finished = self._counter >= num_trials
         self._enqueue_rest(wrapper)
+        self._fresh_budget()
+
+    def _fresh_budget(self) -> None:
+        """Ray restores the first run's time-budget stopper (a spent budget stops the resumed
+        run at once: its new trials were cut before their first epoch) over this run's: give
+        the Tune controller restoring this search this driver's ``search.time_budget_s``
+        (None: no budget), counted from now."""
+        import inspect
+
+        from ray.tune.stopper import NoopStopper, TimeoutStopper
+
+        frame = inspect.currentframe()
+        try:
+            for _ in range(6):  # TuneController.resume -> ... -> restore_from_dir
+                frame = frame.f_back if frame is not None else None
+                owner = frame.f_locals.get("self") if frame is not None else None
+                if owner is not None and getattr(owner, "_search_alg", None) is self:
+                    owner._stopper = (TimeoutStopper(self.time_budget_s) if self.time_budget_s
+                                      else NoopStopper())
+                    return
+        finally:
+            del frame
+        logger.warning("resume: could not reset Ray Tune's time budget; the first run's "
+                       "remaining search.time_budget_s applies")
 
     def _enqueue_rest(self, searcher: Any) -> None:
         """A scan whose ``num_trials`` grew: its Optuna study holds the first design points
@@ -117,6 +151,44 @@ class ResumedSearch(SearchGenerator):
             logger.info("resume: %d more design points enqueued", len(self.design) - have)
 
 
+def _release_ended(limiter: Any, searcher: Any) -> None:
+    """Trials the time budget cut were never reported finished to the searcher (Tune tells it
+    nothing then), so the ConcurrencyLimiter still counts them running and, full, would
+    propose nothing on resume. Those whose Optuna trial is closed
+    (``jetstudy.study.searcher.close_orphaned_trials``) are released; a crashed driver's
+    running trials (still running in Optuna) stay, Tune continues them."""
+    study, known = getattr(searcher, "_ot_study", None), getattr(searcher, "_ot_trials", {})
+    if study is None:
+        return
+    for trial_id in list(limiter.live_trials):
+        ot_trial = known.get(trial_id)
+        if ot_trial is None:
+            continue
+        frozen = study._storage.get_trial(ot_trial._trial_id)
+        if frozen.state.is_finished():
+            limiter.live_trials.discard(trial_id)
+            limiter.num_unfinished_live_trials = max(0, limiter.num_unfinished_live_trials - 1)
+            searcher._completed_trials.add(trial_id)
+            logger.info("resume: trial %s ended with the time budget; not running", trial_id)
+
+
+def _uncount_untrained(generator: Any, searcher: Any) -> None:
+    """A trial the time budget cut before its first epoch trained nothing: Optuna *failed*,
+    the tables do not list it; it does not count toward ``num_trials`` (Tune's counter and the
+    searcher's), so the resumed study trains ``num_trials`` configurations."""
+    study, known = getattr(searcher, "_ot_study", None), getattr(searcher, "_ot_trials", {})
+    if study is None:
+        return
+    for trial_id, ot_trial in list(known.items()):
+        frozen = study._storage.get_trial(ot_trial._trial_id)
+        if frozen.state == optuna.trial.TrialState.FAIL and frozen.user_attrs.get(
+                "never_trained"):  # jetstudy.study.searcher.NEVER_TRAINED
+            del known[trial_id]
+            generator._counter = max(0, generator._counter - 1)
+            logger.info("resume: trial %s never trained; its place is taken by a new one",
+                        trial_id)
+
+
 def resumed_search(search_alg: Any, cfg: StudyConfig) -> ResumedSearch:
     """Wrap the restored tuner's searcher (or the generator around it) in a
     :class:`ResumedSearch` carrying ``cfg``'s trial count and concurrency."""
@@ -127,4 +199,5 @@ def resumed_search(search_alg: Any, cfg: StudyConfig) -> ResumedSearch:
 
         s = cfg.search
         design = scan_design(cfg.space, s.sampler, s.num_trials, s.grid_levels, s.seed)
-    return ResumedSearch(searcher, cfg.search.num_trials, cfg.search.max_concurrent, design)
+    return ResumedSearch(searcher, cfg.search.num_trials, cfg.search.max_concurrent, design,
+                         cfg.search.time_budget_s)

@@ -53,6 +53,8 @@ OPTUNA_STUDY_NAME = "jetstudy"
 MAX_REDRAWS = 1000
 #: Optuna user attribute holding a trial's relative excess over the size limits (<= 0: fits).
 EXCESS_ATTR = "size_excess"
+#: Optuna user attribute of a trial closed *failed* because it never trained an epoch.
+NEVER_TRAINED = "never_trained"
 
 
 #: Optuna 5 records constraints on the trial (``Trial.set_constraint``); 4.x asks the
@@ -392,6 +394,8 @@ def close_orphaned_trials(folder: Path) -> int:
             study.tell(trial.number, values)
             continue
         trained = records or trial.intermediate_values or trial.user_attrs.get("epochs")
+        if not trained:  # a resume does not count it toward num_trials (study/resume.py)
+            study._storage.set_trial_user_attr(trial._trial_id, NEVER_TRAINED, True)
         state = (optuna.trial.TrialState.PRUNED if trained
                  else optuna.trial.TrialState.FAIL)
         study.tell(trial.number, state=state)

@@ -116,3 +116,35 @@ def test_orphans_are_closed_from_their_epoch_log(tmp_path: Path) -> None:
     assert trials[cut].state.name == "PRUNED"
     assert trials[cut].intermediate_values == {1: 1.2, 2: 0.9}
     assert trials[blank].state.name == "FAIL"
+
+
+@pytest.mark.slow
+def test_resume_after_the_budget_runs_the_rest(ray_cluster, tmp_path: Path) -> None:
+    """Found and fixed: a study the budget cut, resumed without a budget, ran nothing more
+    (Ray restored the spent budget and the finished search; the cut trials held the
+    concurrency limit), or cut its new trials before their first epoch."""
+    from tests.conftest import make_small_config
+
+    def config(budget):
+        return make_small_config(tmp_path, "again", data={"synthetic_jets": 20000},
+                                 space={"depth": [2, 3], "width": [32, 64]},
+                                 search={"num_trials": 12, "max_concurrent": 2, "seed": 3,
+                                         "time_budget_s": budget},
+                                 scheduler={"max_epochs": 6, "grace_period": 1,
+                                            "reduction_factor": 2})
+
+    first = run_study(config(4)).trials
+    assert len(first) < 12
+    cfg = config(None)
+    after = run_study(cfg, resume=True).trials
+    assert len(after) == 12 and (after["epochs"] >= 1).all()
+    was = first.set_index("trial_id")[["status", "stop_reason"]]
+    now = after.set_index("trial_id").loc[was.index, ["status", "stop_reason"]]
+    assert now.equals(was)  # the first run's trials as they were, cut ones still named so
+    new = after[~after["trial_id"].isin(was.index)]
+    assert set(new["stop_reason"]) <= {"max_epochs", "scheduler"}
+    study = optuna.load_study(study_name=OPTUNA_STUDY_NAME,
+                              storage=optuna_storage(tmp_path / "again"))
+    trained = [t for t in study.trials if t.intermediate_values]
+    assert sorted(t.user_attrs["trial_id"] for t in trained) == sorted(after["trial_id"])
+    assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
