@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,6 +15,12 @@ from jetstudy.study.settings import train_settings
 from jetstudy.trainables.data import Standardiser
 from jetstudy.trainables.loop import TrainSettings, TrialData
 from jetstudy.trainables.synth import sample_jets
+
+# Ray starts its workers at niceness 15: on a 2-core CI machine running three test files at
+# once, the other files' normal-priority processes then starve every trial, and studies with a
+# wall-clock budget (search.time_budget_s) trained nothing before it ran out. Tests' workers
+# compete fairly instead (subprocesses inherit it).
+os.environ.setdefault("RAY_worker_niceness", "0")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
