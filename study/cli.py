@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import textwrap
 from typing import TYPE_CHECKING, NoReturn, Sequence
@@ -348,16 +349,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"synth": _cmd_synth, "run": _cmd_run, "report": _cmd_report,
                 "export": _cmd_export, **COMMANDS}
     try:
-        return commands[args.command](args)
+        code = commands[args.command](args)
     except JetstudyError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        code = EXIT_USER_ERROR
     except OSError as exc:  # a path that cannot be created, read or written
         print(f"error: {_os_problem(exc)}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        code = EXIT_USER_ERROR
     except KeyboardInterrupt:  # outside a study (e.g. a report): nothing to resume
         print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
+    if argv is None:  # the program itself (not a caller's main([...])): leave safely
+        _exit_past_a_stuck_probe(code)
+    return code
+
+
+def _exit_past_a_stuck_probe(code: int) -> None:
+    """A Ray connection probe the deadline abandoned is still inside Ray's C++ client: a
+    normal interpreter exit would free Python under it (a segmentation fault instead of the
+    error just printed), so leave at once, output flushed."""
+    from jetstudy.study.connect import probe_left_running
+
+    if probe_left_running():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 if __name__ == "__main__":

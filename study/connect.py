@@ -143,6 +143,17 @@ def _gcs_answers(address: str, timeout: float) -> None:
     client.internal_kv_get(b"session_name", namespace=b"session", timeout=timeout)
 
 
+#: probe threads the deadline left running (stuck in Ray's C++ GCS client)
+_LEFT_RUNNING: list[threading.Thread] = []
+
+
+def probe_left_running() -> bool:
+    """A connection probe is still stuck in Ray's C++ client: the interpreter's normal exit
+    would tear Python down under that thread (seen as a segmentation fault), so a program
+    ending now should leave with ``os._exit`` (the command line does)."""
+    return any(t.is_alive() for t in _LEFT_RUNNING)
+
+
 def _within(seconds: float, work: Callable[[], Any]) -> tuple[bool, Any, BaseException | None]:
     """Run ``work`` in a daemon thread; (finished, result, error). A call that never returns
     stays behind in its daemon thread and does not keep the process alive."""
@@ -157,6 +168,8 @@ def _within(seconds: float, work: Callable[[], Any]) -> tuple[bool, Any, BaseExc
     thread = threading.Thread(target=run, name="jetstudy-connect-probe", daemon=True)
     thread.start()
     thread.join(seconds)
+    if thread.is_alive():
+        _LEFT_RUNNING.append(thread)
     return not thread.is_alive(), box.get("result"), box.get("error")
 
 

@@ -165,7 +165,12 @@ def test_optuna_history_is_intact(killed_twice_then_resumed) -> None:
     trials = pd.read_parquet(folder / "trials.parquet")
     # a trial asked for just before a kill may have no parameters yet, or only some (the kill
     # came during the define-by-run space): it matches no row
-    by_params = {_key(t.params): t for t in study.trials if "lr" in t.params}
+    # two Optuna trials may share parameters (one asked for before a kill and never trained,
+    # failed; the restored sampler proposes the same configuration again): a row is the
+    # finished one's
+    ranked = sorted((t for t in study.trials if "lr" in t.params),
+                    key=lambda t: (t.state in FINISHED, t.number))
+    by_params = {_key(t.params): t for t in ranked}
     interrupted = 0
     for _, row in trials.iterrows():
         widths = [int(w) for w in row["widths"].split("-")]
