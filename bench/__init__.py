@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["require_positive", "emit"]
+__all__ = ["require_positive", "groups_arg", "emit"]
 
 
 def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,
@@ -24,6 +24,19 @@ def require_positive(parser: argparse.ArgumentParser, args: argparse.Namespace,
         values = getattr(args, name)
         if min(values if isinstance(values, list) else [values]) < 1:
             parser.error(f"--{name.replace('_', '-')} must be >= 1, got {values}")
+
+
+def groups_arg(text: str) -> int | str:
+    """An argparse type for ``resources.pack_groups``: ``auto`` or an integer >= 1."""
+    if text == "auto":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be auto or an integer >= 1, got {text!r}")
+    return value
 
 
 def emit(text: str, out: str | None) -> None:

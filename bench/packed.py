@@ -39,7 +39,7 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from bench import require_positive
+from bench import groups_arg, require_positive
 from jetstudy.study.config import from_dict
 from jetstudy.study.settings import train_settings
 from jetstudy.trainables.data import Standardiser
@@ -242,7 +242,7 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--sequential-cap", type=int, default=defaults["sequential_cap"],
                    help="time at most this many sequential Trainers (default: %(default)s)")
-    p.add_argument("--groups", type=_groups, nargs="+", default=[1],
+    p.add_argument("--groups", type=groups_arg, nargs="+", default=[1],
                    help="also time the pack split into this many calls of similar models, or "
                         "auto: the calls resources.pack_groups auto picks (the best is "
                         "reported; default: %(default)s)")
@@ -259,19 +259,6 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     args = p.parse_args(argv)
     require_positive(p, args, ("jets", "epochs", "batch_size", "threads", "models"))
     return args
-
-
-def _groups(text: str) -> int | str:
-    """``--groups``: ``auto`` or an integer >= 1."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be auto or an integer >= 1, got {text!r}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -36,7 +36,7 @@ import sys
 import tempfile
 import threading
 import time
-from bench import emit, require_positive
+from bench import emit, groups_arg, require_positive
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -521,7 +521,7 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
                    help="jetstudy trains this many trials at once in one pack holding the "
                         f"device (resources.pack_size); 0: trials train themselves, "
                         f"--concurrent at once (default {d['pack_size']})")
-    p.add_argument("--pack-groups", type=_groups, default="auto",
+    p.add_argument("--pack-groups", type=groups_arg, default="auto",
                    help="resources.pack_groups of the packed study: auto (the split that "
                         "costs least on the device) or a number (default: %(default)s)")
     p.add_argument("--matmul-precision", choices=["auto", "highest", "high"], default="auto",
@@ -541,19 +541,6 @@ def _parse(argv: Sequence[str] | None, cuda: bool) -> argparse.Namespace:
     if args.jets < 1000:
         p.error(f"--jets must be >= 1000 so every split holds every class, got {args.jets}")
     return args
-
-
-def _groups(text: str) -> int | str:
-    """``--pack-groups``: ``auto`` or an integer >= 1."""
-    if text == "auto":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be auto or an integer >= 1, got {text!r}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
