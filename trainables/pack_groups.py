@@ -2,7 +2,8 @@
 
 A :class:`~jetstudy.trainables.packed.PackedTrainer` call pads its models to one shape: the
 deepest model's depth and, layer by layer, the widest state any of them has there, rounded up
-to :data:`PAD_MULTIPLE` (:func:`padded_widths`, the rule ``PackedTrainer._config`` applies).
+to :data:`PAD_MULTIPLE` (:func:`padded_widths`, the rule :func:`~jetstudy.trainables.packed_layout.call_layout`
+applies).
 One call for a whole round of mixed models wastes arithmetic on padding (8.4x the models' own
 FLOPs in a real R64 study); one call per model pays each call's fixed cost (kernel launches,
 host work) once per model. :func:`choose_groups` picks the split with the least estimated
@@ -27,7 +28,7 @@ from __future__ import annotations
 from typing import Sequence
 
 __all__ = ["PAD_MULTIPLE", "CALL_COST_FLOPS", "call_cost", "padded_widths", "padded_macs",
-           "choose_groups"]
+           "choose_groups", "split_even"]
 
 #: A call pads each layer's width up to a multiple of this (tensor-core friendly, and little
 #: waste: at most 7 units per layer).
@@ -137,3 +138,19 @@ def choose_groups(widths: Sequence[Sequence[int]], call_cost: float, batch_size:
         groups.append([order[k] for k in range(edges[i], edges[j])])
         j = i
     return groups[::-1]
+
+
+def split_even(widths: Sequence[Sequence[int]], count: int) -> list[list[int]]:
+    """Split models (their hidden ``widths``) into at most ``count`` runs of equal size (the
+    first ones one longer when they do not divide, as ``numpy.array_split``), sorted by widest
+    layer, then depth; returns lists of indices into ``widths``."""
+    if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        raise ValueError(f"groups must be 'auto' or an integer >= 1, got {count!r}")
+    order = sorted(range(len(widths)), key=lambda i: (max(widths[i]), len(widths[i])))
+    size, extra = divmod(len(order), count)
+    parts, first = [], 0
+    for k in range(count):
+        last = first + size + (k < extra)
+        parts.append(order[first:last])
+        first = last
+    return [part for part in parts if part]
