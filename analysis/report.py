@@ -22,8 +22,8 @@ from pathlib import Path
 from jetstudy.analysis import regimes
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section, render_html, render_markdown
-from jetstudy.analysis.report_folder import (TMP_PREFIX, FolderPlan, digests, plan_report_folder,
-                                    write_manifest)
+from jetstudy.analysis.report_folder import (FolderPlan, digests, plan_report_folder,
+                                             report_staging, write_manifest)
 from jetstudy.analysis.sections import PARTS, ReportState
 from jetstudy.analysis.tables import StudyTables, load_tables
 
@@ -100,7 +100,7 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
     are removed, nothing else."""
     out = plan.out
     try:
-        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=out))
+        tmp = report_staging(out)  # marked: a killed report's is cleared by the next
     except OSError as exc:
         raise _unwritable(out, exc) from exc
     try:
@@ -118,12 +118,12 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
         names = [*r.figures, *PAGE_FILES]
         new, old = digests(tmp, names), digests(out, sorted(plan.ours))
         write_manifest(out, {n: sorted({d for d in (old.get(n), new.get(n)) if d})
-                             for n in {*new, *old}})  # a kill while moving leaves all recorded
+                             for n in {*new, *old}}, tmp)  # a kill while moving: all recorded
         for name in names:
             os.replace(tmp / name, out / name)
         for stale in sorted(plan.ours - set(names)):
             (out / stale).unlink(missing_ok=True)
-        write_manifest(out, {n: [d] for n, d in new.items()})
+        write_manifest(out, {n: [d] for n, d in new.items()}, tmp)
     except OSError as exc:
         raise _unwritable(out, exc) from exc
     finally:

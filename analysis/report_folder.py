@@ -10,7 +10,12 @@ only while it is listed *and* unchanged. The rules (:func:`plan_report_folder`):
 * a folder holding anything else is refused, naming the files, unless ``force``: then the
   report is written beside them, and is still refused if it would overwrite one of them;
 * a report folder of a study written before manifests existed (``<study>/report`` beside a
-  ``config.yaml``) counts its report-named files as jetstudy's.
+  ``config.yaml``) counts its report-named files as jetstudy's;
+* only names a report writes ever count as jetstudy's: a manifest (planted, or copied with
+  the user's own files) listing anything else never makes jetstudy replace or delete it.
+
+The report is built in a hidden staging folder (:func:`report_staging`, marked with its run's
+host and pid); one that a killed report left is cleared by the next report into the folder.
 """
 
 from __future__ import annotations
@@ -22,15 +27,34 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.staging import clear_stale_staging, make_staging
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
-           "digests"]
+           "digests", "report_staging", "report_names"]
 
 #: The list of files a report wrote, in the report folder.
 MANIFEST = ".jetstudy-report"
 #: jetstudy's temporary folder inside the report folder while it writes.
 TMP_PREFIX = ".report-tmp-"
+#: What the staging folder's mark says made it.
+_WHAT = "jetstudy report"
+
+
+def report_names() -> frozenset[str]:
+    """Every file name a report writes (its figures and pages): the only names a report
+    folder's manifest can make jetstudy's."""
+    from jetstudy.analysis.report import FIGURE_FILES, PAGE_FILES
+
+    return frozenset({*FIGURE_FILES, *PAGE_FILES})
+
+
+def report_staging(out: Path) -> Path:
+    """A new staging folder in ``out`` for this report, after clearing the ones killed
+    reports left there (only staging folders provably theirs: see
+    :mod:`jetstudy.trainables.staging`)."""
+    names = report_names() | {MANIFEST}
+    clear_stale_staging(out, TMP_PREFIX, _WHAT, names.__contains__)
+    return make_staging(out, TMP_PREFIX, _WHAT)
 
 
 @dataclass(frozen=True)
@@ -60,10 +84,10 @@ def _listed(out: Path) -> dict[str, set[str]] | None:
     if not isinstance(files, dict):
         return {}
     listed = {}
+    known = report_names()
     for name, digests in files.items():
         digests = [digests] if isinstance(digests, str) else digests
-        if (isinstance(name, str) and "/" not in name and name not in ("", ".", "..")
-                and isinstance(digests, list)):
+        if name in known and isinstance(digests, list):  # never a name a report never writes
             listed[name] = {d for d in digests if isinstance(d, str)}
     return listed
 
@@ -129,13 +153,14 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
     return FolderPlan(out=out, ours=frozenset(ours))
 
 
-def write_manifest(out: Path, files: dict[str, list[str]]) -> None:
-    """Record the report's files, name -> accepted SHA-256s (atomically). Written before the
-    files are moved in (listing old and new contents, so a kill midway leaves every file
-    recorded) and again after (new contents only)."""
+def write_manifest(out: Path, files: dict[str, list[str]], stage: Path) -> None:
+    """Record the report's files, name -> accepted SHA-256s: written in the staging folder
+    ``stage``, then renamed into place (atomic, and no loose temporary in ``out``). Written
+    before the files are moved in (listing old and new contents, so a kill midway leaves
+    every file recorded) and again after (new contents only)."""
     text = json.dumps({"written_by": "jetstudy report", "files": files}, indent=1) + "\n"
-    write_atomic(out / MANIFEST, lambda tmp: Path(tmp).write_text(text),
-                 tmp_prefix=f"{TMP_PREFIX}manifest-")
+    (stage / MANIFEST).write_text(text)
+    os.replace(stage / MANIFEST, out / MANIFEST)
 
 
 def digests(folder: Path, names: list[str]) -> dict[str, str]:

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +38,8 @@ import numpy as np
 
 from jetstudy.study.export_inputs import ExportError, check_record, read_scaler, read_study_config
 from jetstudy.study.export_readme import export_readme
-from jetstudy.trainables.atomic import write_atomic
 from jetstudy.trainables.schema import CLASSES
+from jetstudy.trainables.staging import clear_stale_staging, make_staging
 
 __all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
            "TOLERANCE"]
@@ -349,14 +348,24 @@ def _check_out(out: Path, force: bool) -> None:
                           f"replace it, or give another folder with -o")
 
 
-def _write_manifest(out: Path, files: dict[str, list[str]], trial_id: str) -> None:
-    """Record the export's files, name -> accepted SHA-256s (atomically): before the files
+def _write_manifest(out: Path, files: dict[str, list[str]], trial_id: str,
+                    stage: Path) -> None:
+    """Record the export's files, name -> accepted SHA-256s: written in the staging folder
+    ``stage`` and renamed into place (atomic, no loose temporary in ``out``). Before the files
     are moved in with old and new contents (a kill midway leaves every file recorded), after
     with the new ones only."""
     text = json.dumps({"written_by": "jetstudy export", "trial_id": trial_id,
                        "files": files}, indent=1) + "\n"
-    write_atomic(out / MANIFEST, lambda tmp: Path(tmp).write_text(text),
-                 tmp_prefix=f"{_TMP}manifest-")
+    (stage / MANIFEST).write_text(text)
+    os.replace(stage / MANIFEST, out / MANIFEST)
+
+
+def _staging(target: Path) -> Path:
+    """A new staging folder in ``target``, after clearing those killed exports left there
+    (provably theirs only: :mod:`jetstudy.trainables.staging`)."""
+    allowed = {*EXPORT_FILES, MANIFEST}.__contains__
+    clear_stale_staging(target, _TMP, "jetstudy export", allowed)
+    return make_staging(target, _TMP, "jetstudy export")
 
 
 def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
@@ -381,7 +390,7 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     created = [p for p in (target, *target.parents) if not p.exists()]
     target.mkdir(parents=True, exist_ok=True)
     done = False
-    tmp = Path(tempfile.mkdtemp(prefix=_TMP, dir=target))  # a new name: never a leftover's
+    tmp = _staging(target)  # a new name, marked: a killed export's is cleared by the next
     try:
         folded, check = _build(w, scaler, tmp)
         meta = _metadata(results, w, scaler, folded, check)
@@ -390,10 +399,10 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
         new = {n: _sha256(tmp / n) or "" for n in EXPORT_FILES}
         old = {n: _sha256(target / n) for n in EXPORT_FILES}
         _write_manifest(target, {n: [d for d in (old[n], new[n]) if d] for n in new},
-                        w.trial_id)
+                        w.trial_id, tmp)
         for name in EXPORT_FILES:
             os.replace(tmp / name, target / name)
-        _write_manifest(target, {n: [d] for n, d in new.items()}, w.trial_id)
+        _write_manifest(target, {n: [d] for n, d in new.items()}, w.trial_id, tmp)
         done = True
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -21,6 +21,8 @@ import http.client
 import json
 import logging
 import os
+import re
+import stat
 import tarfile
 import time
 import urllib.error
@@ -99,10 +101,44 @@ def _sha256(path: Path) -> str:
 
 
 def _read_record(folder: Path) -> dict[str, dict]:
-    try:
-        return json.loads((folder / RECORD).read_text())
-    except (OSError, ValueError):
+    """The folder's record of jetstudy's downloads (empty when there is none). A file under
+    that name that is not such a record (the user's, a link, a folder) is refused: jetstudy
+    would overwrite it with its own."""
+    path = folder / RECORD
+    if not path.exists() and not path.is_symlink():
         return {}
+    try:
+        raw = json.loads(path.read_text()) if _plain_file(path) else None
+    except (OSError, ValueError, UnicodeDecodeError):
+        raw = None
+    if not (isinstance(raw, dict) and all(isinstance(k, str) and isinstance(v, dict)
+                                          for k, v in raw.items())):
+        raise DataError(f"fetch: {path} is not jetstudy's record of its downloads (a link, a "
+                        f"folder, or a file of another kind); jetstudy never overwrites your "
+                        f"files: move it away or give another DIR")
+    return raw
+
+
+def _plain_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _same_file(path: Path, entry: object) -> bool:
+    """``path`` is the very file the record's ``entry`` says jetstudy made (a plain file with
+    the recorded device and inode): a planted or copied record naming a file of the user's
+    never lets jetstudy overwrite, append to or delete it."""
+    if not isinstance(entry, dict) or not _plain_file(path):
+        return False
+    info = path.lstat()
+    return entry.get("dev") == info.st_dev and entry.get("ino") == info.st_ino
+
+
+def _identity(path: Path) -> dict[str, int]:
+    info = path.lstat()
+    return {"dev": info.st_dev, "ino": info.st_ino}
 
 
 def _write_record(folder: Path, record: dict[str, dict]) -> None:
@@ -127,7 +163,9 @@ def _open(url: str, start: int, timeout: float) -> http.client.HTTPResponse:
 def _transfer(url: str, part: Path, progress: Progress | None, name: str,
               timeout: float, claim: Callable[[], None] = lambda: None) -> None:
     """Append the rest of ``url`` to ``part`` (a Range request when ``part`` has bytes; a
-    server that ignores the Range sends everything, and ``part`` starts over)."""
+    server that ignores the Range sends everything, and ``part`` starts over). ``claim`` is
+    called before ``part`` is opened and again once it is (the record then names its inode);
+    it is never opened through a link."""
     start = part.stat().st_size if part.exists() else 0
     with _open(url, start, timeout) as response:
         resumed = start > 0 and response.status == 206
@@ -137,7 +175,9 @@ def _transfer(url: str, part: Path, progress: Progress | None, name: str,
         total = start + int(length) if length is not None else None
         done = start
         claim()
-        with open(part, "ab" if resumed else "wb") as out:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if resumed else os.O_TRUNC)
+        with os.fdopen(os.open(part, flags, 0o666), "ab" if resumed else "wb") as out:
+            claim()
             while True:
                 block = response.read(_CHUNK)
                 if not block:
@@ -162,13 +202,18 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
     if target.is_file() and known and _sha256(target) == known:
         logger.info("fetch: %s already in %s", source.name, folder)
         return target
-    if (target.exists() or target.is_symlink()) and source.name not in record:
+    if ((target.exists() or target.is_symlink())
+            and not _same_file(target, record.get(source.name))):
         return _adopt(source, target, url, folder, record)  # never downloaded over
     _check_part(part, record, folder)
 
     def claim() -> None:  # recorded before the first byte: a kill mid-download leaves it known
-        if part.name not in record:
+        entry = record.get(part.name)
+        if entry is None:
             record[part.name] = {"url": url, "partial": True}
+            _write_record(folder, record)
+        elif _plain_file(part) and not _same_file(part, entry):  # made now: name its inode
+            record[part.name] = {"url": url, "partial": True, **_identity(part)}
             _write_record(folder, record)
     for attempt in range(retries + 1):
         try:
@@ -206,7 +251,8 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
             f"was deleted: run the same command again")
     os.replace(part, target)
     record.pop(part.name, None)
-    record[source.name] = {"url": url, "sha256": digest, "size": target.stat().st_size}
+    record[source.name] = {"url": url, "sha256": digest, "size": target.stat().st_size,
+                           **_identity(target)}  # jetstudy's to replace while it is this file
     _write_record(folder, record)
     return target
 
@@ -216,14 +262,19 @@ def _check_part(part: Path, record: dict, folder: Path) -> None:
     a part this folder's record lists. A link or a file
     of the user's under that name is refused: appending would change it (or the file a link
     points at), and a wrong checksum would delete it."""
-    if part.is_symlink() or (part.exists() and not part.is_file()):
+    if not part.exists() and not part.is_symlink():
+        return
+    if part.is_symlink() or not part.is_file():
         raise DataError(f"fetch: {part} is a link or a folder, not a partial download of "
                         f"jetstudy's; jetstudy never writes through it: move it away or give "
                         f"another DIR")
-    if part.exists() and part.name not in record:
+    entry = record.get(part.name)
+    started = _same_file(part, entry) or (  # or cut between its creation and its inode's record
+        isinstance(entry, dict) and "ino" not in entry and part.lstat().st_size == 0)
+    if part.exists() and not started:
         raise DataError(f"fetch: {part} exists, but jetstudy did not start that download "
-                        f"(it is not in {folder / RECORD}); jetstudy never appends to your "
-                        f"files: move it away or give another DIR")
+                        f"(it is not the file {folder / RECORD} lists); jetstudy never appends "
+                        f"to your files: move it away or give another DIR")
 
 
 def _adopt(source: Source, target: Path, url: str, folder: Path, record: dict) -> Path:
@@ -245,14 +296,20 @@ def _adopt(source: Source, target: Path, url: str, folder: Path, record: dict) -
     return target
 
 
+#: What jetstudy's unpack marker holds: the archive's SHA-256, after "unpacking " while cut.
+_UNPACK_MARK = re.compile(r"(unpacking )?[0-9a-f]{1,64}\Z")
+
+
 def _unpack(archive: Path, folder: Path) -> Path:
     """Unpack a tar archive beside it (once; a marker records it), refusing paths that leave
     the folder."""
     out = folder / archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
     marker = out / ".jetstudy-unpacked"
     digest = _sha256(archive)
-    ours = (marker.read_text().strip() if not out.is_symlink() and marker.is_file()
-            and not marker.is_symlink() else None)
+    ours = (marker.read_text(errors="replace").strip() if not out.is_symlink()
+            and marker.is_file() and not marker.is_symlink() else None)
+    if ours is not None and not _UNPACK_MARK.match(ours):  # a file of the user's by that name
+        ours = None
     if ours == digest:
         return out
     if ours is None and (out.is_symlink() or (out.exists() and (not out.is_dir()

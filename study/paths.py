@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -124,16 +125,43 @@ def holds_study(folder: Path) -> bool:
     return "config.yaml" in entries and (STUDY_MARK in entries or _STUDY_FILES <= entries)
 
 
+#: What jetstudy writes into a study folder before (or, when a check before the first trial
+#: fails, instead of) its ``config.yaml``: a marked folder holding only these (and hidden
+#: names: jetstudy's temporaries) is a study that never started, the same command's to reuse.
+_BEFORE_START = frozenset({"data", "scaler.json", "data_summary.json", "reference.json",
+                           "driver.lock", "ray_session.json", "provenance.json", "trials", "ray",
+                           "optuna.journal", "pack_data.npz", "packs.json"})
+
+
+def _plain_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _never_started(folder: Path, entries: list[str]) -> bool:
+    """``folder`` carries jetstudy's mark (a plain file, not a link or folder of that name)
+    and holds nothing but what a study that never started leaves: a user's files put into a
+    marked folder (their ``trials.parquet``, ``best/``, notes) make it theirs again."""
+    return _plain_file(folder / STUDY_MARK) and all(
+        e in _BEFORE_START or e.startswith(".") for e in entries)
+
+
 def claim_study_folder(folder: Path) -> list[Path]:
     """Create the study folder with its mark, or accept an existing one that is jetstudy's
-    (marked, or holding a study); a folder with anything else in it belongs to the user.
-    Returns the folders this call created (the study folder, then any missing parents)."""
+    (holding a study, or marked and holding only what a study that never started leaves); a
+    folder with anything else in it belongs to the user. Returns the folders this call
+    created (the study folder, then any missing parents)."""
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise ConfigError(f"storage.name {folder.name!r}: {folder} is a file or a link, not a "
                           f"study folder; set another storage.name")
     entries = _entries(folder)
-    ours = STUDY_MARK in entries or holds_study(folder)
+    ours = holds_study(folder) or _never_started(folder, entries)
     if entries and not ours:
+        if STUDY_MARK in entries:  # name the user's files, not jetstudy's own
+            entries = [e for e in entries if e not in _BEFORE_START and not e.startswith(".")
+                       ] or entries
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
         raise ConfigError(
             f"storage.name {folder.name!r}: {folder} already holds files jetstudy did not "
@@ -144,9 +172,14 @@ def claim_study_folder(folder: Path) -> list[Path]:
     created = [p for p in (folder, *folder.parents) if not p.exists()]
     folder.mkdir(parents=True, exist_ok=True)
     mark = folder / STUDY_MARK
-    if not mark.exists():
+    if not mark.exists() and not mark.is_symlink():
         mark.write_text("made by jetstudy: the study folder (see README 'Results layout')\n")
     return created
+
+
+#: What every manifest :class:`FileRecord` writes says in ``written_by``: a file under the
+#: manifest's name without it (the user's, or a planted list) is never trusted.
+RECORD_WRITER = "jetstudy"
 
 
 class FileRecord:
@@ -154,24 +187,32 @@ class FileRecord:
 
     ``record`` lists names *before* they are written; ``remove_recorded`` deletes only those
     (never a file someone else put there); ``foreign`` names everything else in the folder.
+    The manifest is trusted only when it is a plain file (not a link) saying jetstudy wrote
+    it, and only for names ``allowed`` (the names its writer uses): a planted or copied list
+    naming the user's files never makes jetstudy delete them.
     """
 
-    def __init__(self, folder: Path, manifest: str) -> None:
+    def __init__(self, folder: Path, manifest: str,
+                 allowed: Callable[[str], bool] = lambda name: True) -> None:
         self.folder = folder
         self.path = folder / manifest
+        self.allowed = allowed
 
     def read(self) -> dict[str, Any]:
+        if not _plain_file(self.path):  # absent, or a link or folder under that name
+            return {}
         try:
             data = json.loads(self.path.read_text())
-        except (FileNotFoundError, ValueError):
+        except (OSError, ValueError, UnicodeDecodeError):
             return {}
-        return data if isinstance(data, dict) else {}
+        return data if isinstance(data, dict) and data.get("written_by") == RECORD_WRITER else {}
 
     @property
     def names(self) -> list[str]:
         names = self.read().get("files", [])
-        return [n for n in names if isinstance(n, str) and n and os.sep not in n
-                and n not in (".", "..")]
+        names = names if isinstance(names, list) else []
+        return [n for n in names if isinstance(n, str) and n and "/" not in n and os.sep not in n
+                and n not in (".", "..") and self.allowed(n)]
 
     def record(self, names: Iterable[str], **info: Any) -> None:
         """Write the manifest: ``names`` (plain file names in the folder) and ``info``."""
@@ -179,7 +220,8 @@ class FileRecord:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         listed = sorted({*self.names, *names})
-        write_text(json.dumps({**info, "files": listed}, indent=1) + "\n", self.path)
+        write_text(json.dumps({**info, "written_by": RECORD_WRITER, "files": listed},
+                              indent=1) + "\n", self.path)
 
     def foreign(self) -> list[str]:
         """Entries of the folder that jetstudy did not record (the manifest aside)."""
@@ -192,8 +234,8 @@ class FileRecord:
         A recorded file that ``still_ours`` no longer recognises (someone put their own file
         under that name) stops the clean-up with an error naming it, before anything goes."""
         present = [self.folder / n for n in self.names
-                   if (self.folder / n).is_symlink() or (self.folder / n).is_file()]
-        replaced = [p for p in present if p.is_symlink() or not still_ours(p)]
+                   if (self.folder / n).is_symlink() or (self.folder / n).exists()]
+        replaced = [p for p in present if not _plain_file(p) or not still_ours(p)]
         if replaced:
             raise ConfigError(
                 f"{replaced[0]} is not the file jetstudy wrote there (it was replaced); move it "

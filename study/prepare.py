@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,6 +166,8 @@ def _warn_small_splits(n_jets: dict) -> None:
 #: which seed and size; only these are ever deleted (when the config asks for other jets).
 SYNTHETIC_RECORD = ".jetstudy-synthetic.json"
 _JETS_PER_FILE = 10_000  # write_synthetic's default: the original files' size
+#: The only names the record can make jetstudy's (a planted record naming others is ignored).
+_SYNTHETIC_NAME = re.compile(r"jetImage_synth_\d+_\d+_\d+\.h5(\.tmp)?\Z")
 
 
 def synthetic_names(n_jets: int, seed: int, jets_per_file: int = _JETS_PER_FILE) -> list[str]:
@@ -182,8 +185,13 @@ def _still_synthetic(path: Path, cut: bool = True) -> bool:
     not say the write completed; after a complete one, every temporary was renamed, so one
     there now is someone else's), or carrying the generator's mark (not a file of the user's
     put there under the same name)."""
-    if path.name.endswith(".tmp"):
-        return cut
+    if path.name.endswith(".tmp"):  # and what a cut HDF5 write leaves: empty, or HDF5 bytes
+        try:
+            with open(path, "rb") as f:
+                head = f.read(8)
+        except OSError:
+            return False
+        return cut and head in (b"", b"\x89HDF\r\n\x1a\n")
     try:
         return synthetic_mark(path) is not None
     except JetstudyError:  # not HDF5 at all
@@ -193,7 +201,7 @@ def _still_synthetic(path: Path, cut: bool = True) -> bool:
 def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     """Make ``data_dir`` hold exactly the synthetic jets the config asks for, deleting only
     files jetstudy recorded there, and refusing a folder with files of anyone else."""
-    record = FileRecord(data_dir, SYNTHETIC_RECORD)
+    record = FileRecord(data_dir, SYNTHETIC_RECORD, _SYNTHETIC_NAME.match)
     names = set(synthetic_names(n_jets, seed))
     foreign = [n for n in record.foreign()  # what load_jets would read, or what we would write
                if n in names or os.path.splitext(n)[1].lower() in (*HDF5_SUFFIXES, *TABLE_SUFFIXES)]

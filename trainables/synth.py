@@ -37,15 +37,18 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from pathlib import Path
 
 import h5py
 import numpy as np
 from scipy.special import expit, log_ndtr, logit, logsumexp
 
-from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.atomic import current_umask, write_atomic
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PARTICLE_FEATURE_NAMES
+from jetstudy.trainables.staging import clear_stale_staging, make_staging
 
 __all__ = [
     "GENERATOR_VERSION", "sample_jets", "make_jet_table", "write_synthetic", "bayes_posterior",
@@ -273,10 +276,12 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
     """Write Format A files ``jetImage_synth_<seed>_<start>_<end>.h5`` into ``out_dir``.
 
     Deterministic for given arguments; the files, in order, hold ``make_jet_table(n_jets, seed)``.
-    Each file is written to a temporary and renamed, so a reader never sees half a file. The
-    temporary is a new, uniquely named file (a file or link of the user's under any name is
-    never opened), or ``<name>.tmp`` with ``recorded_tmp``, for a caller that recorded that
-    name beforehand in a folder of its own (``jetstudy.study.prepare``).
+    Each file is written in a hidden staging folder and renamed, so a reader never sees half
+    a file. The staging folder has a new name (a file or link of the user's is never opened)
+    and a mark (:mod:`jetstudy.trainables.staging`): one a killed run left is cleared by the
+    next run into ``out_dir``. With ``recorded_tmp`` the temporary is ``<name>.tmp`` instead,
+    for a caller that recorded that name beforehand in a folder of its own
+    (``jetstudy.study.prepare``).
     Returns the paths in row order. Raises :class:`DataError` for bad arguments.
     """
     n_jets = _check_int("n_jets", n_jets, 1, 100_000)
@@ -292,27 +297,51 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
     out.mkdir(parents=True, exist_ok=True)
     meta = json.dumps({"generator": "jetstudy.synth", "version": GENERATOR_VERSION, "seed": seed,
                        "n_jets_total": n_jets})
-    jet_names = np.array([n.encode() for n in JET_FEATURE_NAMES])
-    particle_names = np.array([n.encode() for n in PARTICLE_FEATURE_NAMES])
-    paths, cache = [], {}
-    for start in range(0, n_jets, jets_per_file):
-        end = min(start + jets_per_file, n_jets)
-        jets, _ = _table(end - start, seed, start, cache)
-        path = out / f"jetImage_synth_{seed}_{start}_{end}.h5"
-
-        def write(tmp: str) -> None:
-            with h5py.File(tmp, "w") as f:
-                f.create_dataset("jets", data=jets)
-                f.create_dataset("jetFeatureNames", data=jet_names)
-                f.create_dataset("particleFeatureNames", data=particle_names)
-                f.attrs[_ATTR] = meta
-
-        write_atomic(path, write,  # <name>.tmp is recorded by study.prepare beforehand
-                     tmp_name=f"{path.name}.tmp" if recorded_tmp else None)
-        paths.append(path)
+    paths: list[Path] = []
+    cache: dict = {}
+    stage = None if recorded_tmp else _synth_staging(out)
+    try:
+        for start in range(0, n_jets, jets_per_file):
+            end = min(start + jets_per_file, n_jets)
+            path = out / f"jetImage_synth_{seed}_{start}_{end}.h5"
+            jets, _ = _table(end - start, seed, start, cache)
+            if stage is None:  # <name>.tmp is recorded by study.prepare beforehand
+                write_atomic(path, lambda tmp: _write_h5(tmp, jets, meta),
+                             tmp_name=f"{path.name}.tmp")
+            else:
+                _write_h5(str(stage / path.name), jets, meta)
+                os.chmod(stage / path.name, 0o666 & ~current_umask())
+                os.replace(stage / path.name, path)
+            paths.append(path)
+    finally:  # also when cut (Ctrl-C, SIGTERM): the staging folder and a partial file go
+        if stage is not None:
+            for leftover in os.listdir(stage):
+                (stage / leftover).unlink()
+            stage.rmdir()
     logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
                 n_jets, seed, len(paths), out)
     return paths
+
+
+def _write_h5(path: str, jets: np.ndarray, meta: str) -> None:
+    """One Format A file: the jets, the column names, the generator's mark."""
+    with h5py.File(path, "w") as f:
+        f.create_dataset("jets", data=jets)
+        f.create_dataset("jetFeatureNames", data=np.array([n.encode() for n in JET_FEATURE_NAMES]))
+        f.create_dataset("particleFeatureNames",
+                         data=np.array([n.encode() for n in PARTICLE_FEATURE_NAMES]))
+        f.attrs[_ATTR] = meta
+
+
+#: The hidden staging folder ``write_synthetic`` writes its files in, inside ``out_dir``.
+SYNTH_STAGING = ".jetstudy-synth-"
+_FILE_NAME = re.compile(r"jetImage_synth_\d+_\d+_\d+\.h5\Z")
+
+
+def _synth_staging(out: Path) -> Path:
+    """A new staging folder in ``out``, after clearing those killed runs left there."""
+    clear_stale_staging(out, SYNTH_STAGING, "jetstudy synth", lambda n: bool(_FILE_NAME.match(n)))
+    return make_staging(out, SYNTH_STAGING, "jetstudy synth")
 
 
 def is_synthetic_file(path: str | Path) -> bool:

@@ -1,0 +1,124 @@
+"""Hidden staging folders: where a command builds its files before moving them into place,
+and how a later run of the same command clears what a killed one left.
+
+A staging folder is ``<parent>/<prefix><8 random characters>`` (``tempfile.mkdtemp``: a new
+name, never one already there) holding :data:`STAGING_MARK`, a small JSON file naming what
+made it (``what``), on which host and by which process (pid and start time). A leftover is
+removed by :func:`clear_stale_staging` only when all of it is provably jetstudy's: the name
+has that exact pattern, it is a real folder (not a link), its mark is a plain file naming the
+same ``what`` and a process of this host that is gone, and everything else in it is a plain
+file whose name the caller allows. Anything else (a user's folder or file under a similar
+name, a staging folder of a run still going, or of another host on shared storage) stays.
+
+Torch-free and Ray-free, like :mod:`jetstudy.trainables.atomic`.
+
+>>> stage = make_staging(out, ".report-tmp-", "jetstudy report")   # doctest: +SKIP
+>>> clear_stale_staging(out, ".report-tmp-", "jetstudy report", lambda n: n.endswith(".png"))
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import stat
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["STAGING_MARK", "make_staging", "clear_stale_staging"]
+
+logger = logging.getLogger(__name__)
+
+#: The mark inside every staging folder jetstudy makes.
+STAGING_MARK = ".jetstudy-staging"
+
+
+def _start_time(pid: int) -> str:
+    """The process's start time in clock ticks since boot (tells a reused pid apart)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def _gone(pid: object, start: object) -> bool:
+    """The recorded process of this host no longer runs (its pid is free, or reused)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # someone else's process: alive
+        return False
+    return bool(start) and _start_time(pid) not in ("", start)
+
+
+def make_staging(parent: Path, prefix: str, what: str) -> Path:
+    """A new staging folder in ``parent``, marked as ``what``'s of this process; its mode is
+    ``mkdtemp``'s 0700 (only the files moved out of it are seen)."""
+    stage = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    mark = {"written_by": "jetstudy", "what": what, "host": socket.gethostname(),
+            "pid": os.getpid(), "start": _start_time(os.getpid())}
+    (stage / STAGING_MARK).write_text(json.dumps(mark) + "\n")
+    return stage
+
+
+def _plain_file(path: Path) -> bool:
+    try:
+        return stat.S_ISREG(path.lstat().st_mode)
+    except OSError:
+        return False
+
+
+def _stale(folder: Path, what: str, allowed: Callable[[str], bool]) -> bool:
+    """``folder`` (a staging-named entry) is a dead run's staging folder of ``what``."""
+    try:
+        info = folder.lstat()
+        entries = os.listdir(folder) if stat.S_ISDIR(info.st_mode) else None
+    except OSError:
+        return False
+    if not entries:  # not a folder, or no mark (even if cut before its mark: not provable)
+        return False
+    mark = folder / STAGING_MARK
+    if STAGING_MARK not in entries or not _plain_file(mark):
+        return False
+    try:
+        raw = json.loads(mark.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    if not (isinstance(raw, dict) and raw.get("written_by") == "jetstudy"
+            and raw.get("what") == what and raw.get("host") == socket.gethostname()
+            and _gone(raw.get("pid"), raw.get("start"))):
+        return False
+    return all(n == STAGING_MARK or (allowed(n) and _plain_file(folder / n)) for n in entries)
+
+
+def clear_stale_staging(parent: Path, prefix: str, what: str,
+                        allowed: Callable[[str], bool]) -> list[Path]:
+    """Remove the staging folders a killed run of ``what`` left in ``parent`` (see the module
+    doc for what counts as one); returns those removed. Files are unlinked one by one, never
+    followed, and the folder is removed only once empty."""
+    pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}\Z")
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        folder = Path(parent) / name
+        if not pattern.match(name) or not _stale(folder, what, allowed):
+            continue
+        try:
+            for entry in sorted(os.listdir(folder), key=lambda n: n == STAGING_MARK):
+                (folder / entry).unlink()
+            folder.rmdir()
+        except OSError as exc:  # changed meanwhile: keep what is left
+            logger.warning("could not clear %s, left by a killed %s: %s", folder, what, exc)
+            continue
+        logger.info("cleared %s, left by a killed %s", folder, what)
+        removed.append(folder)
+    return removed
