@@ -43,18 +43,20 @@ def _asha_rungs(cfg: StudyConfig) -> set[int]:
 def stop_reason(status: str, error: str, epochs: int, converged: bool,
                 cfg: StudyConfig, ended: bool | None = None) -> str:
     """Why a trial ended (:data:`STOP_REASONS`): all epochs, its own patience, the scheduler
-    (ASHA), the study's time budget, an error, or a driver crash. A trial ASHA could have
-    stopped (at a rung) is ``scheduler``; one stopped elsewhere when the study has a time
-    budget is ``time_budget``. ``ended``: whether Tune finished the trial itself (its
-    ``ended`` marker, :mod:`jetstudy.study.ledger`); a trial the time budget cut short has none,
-    so a stopped trial without the marker is ``time_budget`` even at a rung, also after a
-    resume without the budget (None: not known, the rung and the budget decide)."""
+    (ASHA), the study's time budget, an error, or Ctrl-C / a driver crash (status
+    ``interrupted`` or an ``interrupted`` error: ``interrupted``, never ``time_budget``, though
+    Tune finished neither). A trial ASHA could have stopped (at a rung) is ``scheduler``; one
+    stopped elsewhere when the study has a time budget is ``time_budget``. ``ended``: whether
+    Tune finished the trial itself (its ``ended`` marker, :mod:`jetstudy.study.ledger`); a
+    trial the time budget cut short has none, so a stopped trial without the marker is
+    ``time_budget`` even at a rung, also after a resume without the budget (None: not known,
+    the rung and the budget decide)."""
     if status == "failed":
         return "failed"
     if status == "running":
         return ""
-    if error.startswith("interrupted"):
-        return "interrupted"
+    if status == "interrupted" or error.startswith("interrupted"):
+        return "interrupted"  # Ctrl-C, or a driver that died: neither the budget nor ASHA
     if converged:
         return "patience"
     if epochs >= cfg.scheduler.max_epochs:

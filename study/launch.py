@@ -36,7 +36,8 @@ from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
 from jetstudy.study.resources import check_fit, check_local_request, resolve_packing
 from jetstudy.study.settings import train_settings
-from jetstudy.study.searcher import OPTUNA_JOURNAL, close_orphaned_trials, make_searcher
+from jetstudy.study.searcher import (OPTUNA_JOURNAL, close_orphaned_trials, make_searcher,
+                                     sampler_record)
 from jetstudy.study.snapshots import TableSnapshots
 from jetstudy.study.tables import write_json, write_table
 from jetstudy.trainables.errors import ConfigError, JetstudyError
@@ -245,7 +246,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             check_fit(cfg)  # a request no node can hold would wait for ever
             check_shared_storage(folder)  # every node must see the results folder
         # versions, commit, host, start time, what pack_size became
-        write_provenance(folder, cfg.training.device, plan.record(packing_cfg))
+        write_provenance(folder, cfg.training.device, plan.record(packing_cfg),
+                         sampler=sampler_record(cfg))
         if plan.size:  # the progress line says the study runs packed
             progress = _with_suffix(progress, f"packs: {plan.packs} x {plan.size} trials")
         provenance = True

@@ -73,10 +73,12 @@ def collect(device: str = "auto") -> dict[str, Any]:
 
 
 def write_provenance(folder: Path, device: str = "auto",
-                     packing: dict[str, Any] | None = None) -> dict[str, Any]:
+                     packing: dict[str, Any] | None = None,
+                     sampler: dict[str, Any] | None = None) -> dict[str, Any]:
     """Record this run's start in ``folder/provenance.json`` (keeping an earlier run's
     ``started`` and ``runs``, on resume); ``packing``: what ``resources.pack_size`` became
-    for this run (``jetstudy.study.packing.PackPlan.record``)."""
+    for this run (``jetstudy.study.packing.PackPlan.record``); ``sampler``: the Optuna
+    sampler's settings this run (``jetstudy.study.searcher.sampler_record``)."""
     path = folder / PROVENANCE
     old: dict[str, Any] = {}
     if path.is_file():
@@ -87,9 +89,12 @@ def write_provenance(folder: Path, device: str = "auto",
     record = {**collect(device), "started": _now(), "ended": None}
     if packing is not None:
         record["packing"] = packing
+    if sampler is not None:
+        record["sampler"] = sampler
     out = {**record, "started": old.get("started", record["started"]),
            "runs": [*old.get("runs", []), {"started": record["started"], "ended": None,
-                                           "host": record["host"], "git": record["git"]}]}
+                                           "host": record["host"], "git": record["git"],
+                                           **({"sampler": sampler} if sampler else {})}]}
     write_json(out, path)
     return out
 

@@ -10,7 +10,8 @@ folder. Those take the given value.
 Ray Tune restores its search state from the experiment folder, counts included, so
 :class:`ResumedSearch` re-applies this driver's trial count and concurrency after that
 restore (a finished search with a larger ``num_trials`` starts asking again; a Sobol scan's
-further design points are enqueued, the design being prefix-stable).
+further design points are enqueued, the design being prefix-stable; TPE's start-up count
+follows the new ``num_trials`` and ``max_concurrent``).
 """
 
 from __future__ import annotations
@@ -107,6 +108,7 @@ class ResumedSearch(SearchGenerator):
             wrapper = wrapper.searcher
         if hasattr(wrapper, "num_trials"):
             wrapper.num_trials = num_trials
+        _restart_count(wrapper, num_trials, max_concurrent)
         for limiter in limiters:
             _release_ended(limiter, wrapper)
         _uncount_untrained(self, wrapper)
@@ -149,6 +151,23 @@ class ResumedSearch(SearchGenerator):
             study.enqueue_trial(point)
         if len(self.design) > have:
             logger.info("resume: %d more design points enqueued", len(self.design) - have)
+
+
+def _restart_count(searcher: Any, num_trials: int, max_concurrent: int) -> None:
+    """The restored TPE sampler keeps the first run's ``n_startup_trials``; give it this run's
+    (:func:`jetstudy.study.search_rules.tpe_startup_trials`), so a study resumed with another
+    ``max_concurrent`` or ``num_trials`` samples as ``provenance.json`` and the config check
+    say (a batch of 16 at a time is not proposed from a model of 10 trials)."""
+    from jetstudy.study.search_rules import tpe_startup_trials
+
+    study = getattr(searcher, "_ot_study", None)
+    sampler = getattr(study, "sampler", None)
+    if isinstance(sampler, optuna.samplers.TPESampler):
+        startup = tpe_startup_trials(num_trials, max_concurrent)
+        if sampler._n_startup_trials != startup:
+            logger.info("resume: TPE's start-up is now %d trials (was %d)", startup,
+                        sampler._n_startup_trials)
+            sampler._n_startup_trials = startup
 
 
 def _release_ended(limiter: Any, searcher: Any) -> None:

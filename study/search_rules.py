@@ -6,7 +6,9 @@ Called by :func:`jetstudy.study.config.from_dict` after each field passed its ow
   the end: no ASHA, capacity and regularisation axes only, no ``initial_points``, and a grid's
   ``num_trials`` is its size;
 - ``search.initial_points`` must lie inside the space (each value in its range or choices,
-  widths only for layers that exist), or Optuna would silently replace or ignore them;
+  widths only for layers that exist), or Optuna would silently replace or ignore them; they
+  are the study's first trials, counted in ``num_trials``: no more of them than that, and none
+  twice;
 - :func:`config_warnings`: a TPE search whose trials nearly all start before TPE has anything
   to learn from is random search under another name.
 """
@@ -34,32 +36,52 @@ def tpe_startup_trials(num_trials: int, max_concurrent: int) -> int:
     return max(1, min(max(10, 2 * max_concurrent), num_trials // 2))
 
 
-def tpe_guided_trials(num_trials: int, max_concurrent: int) -> int:
+def tpe_guided_trials(num_trials: int, max_concurrent: int, initial: int = 0) -> int:
     """How many trials TPE proposes from a model. Optuna counts *finished* trials toward the
     start-up: with ``c`` trials at a time, the trial asked when the ``n``-th one finishes is the
     ``(n + c)``-th, so the first guided one is number ``startup + c`` and
-    ``num_trials - startup - c + 1`` are guided."""
+    ``num_trials - startup - c + 1`` are guided. The ``initial`` points
+    (``search.initial_points``) are the first trials asked, each fixed by the user: when there
+    are more of them than that, only ``num_trials - initial`` are guided."""
     startup = tpe_startup_trials(num_trials, max_concurrent)
-    return max(0, num_trials - startup - max_concurrent + 1)
+    return max(0, num_trials - max(startup + max_concurrent - 1, initial))
+
+
+def _guided_enough(num_trials: int, max_concurrent: int, initial: int) -> bool:
+    return tpe_guided_trials(num_trials, max_concurrent, initial) >= num_trials / 4
 
 
 def config_warnings(cfg: StudyConfig) -> list[str]:
-    """Valid settings that defeat their purpose (see :func:`tpe_guided_trials`)."""
+    """Valid settings that defeat their purpose (see :func:`tpe_guided_trials`): a TPE search
+    of which less than a quarter is guided by what it learned. The fixes it names silence it:
+    the smallest ``num_trials`` at this concurrency, and the largest ``max_concurrent`` below
+    this one that is enough (none when no concurrency is, as for a single trial)."""
     s = cfg.search
-    out = []
-    if s.sampler == "tpe":
-        guided = tpe_guided_trials(s.num_trials, s.max_concurrent)
-        if guided < s.num_trials / 4:
-            startup = tpe_startup_trials(s.num_trials, s.max_concurrent)
-            suggested = next(n for n in range(s.num_trials, 100 * s.num_trials + 1000)
-                             if tpe_guided_trials(n, s.max_concurrent) >= n / 4)
-            out.append(
-                f"search.max_concurrent is {s.max_concurrent} for search.num_trials "
-                f"{s.num_trials}: TPE starts from {startup} random trials and proposes "
-                f"{s.max_concurrent} at a time, so only {guided} of {s.num_trials} trials are "
-                f"guided by what it learned (less than a quarter): this is nearly random search; "
-                f"set search.num_trials to at least {suggested} or search.max_concurrent to "
-                f"{max(1, s.num_trials // 8)}")
+    out: list[str] = []
+    if s.sampler != "tpe":
+        return out
+    n, c, k = s.num_trials, s.max_concurrent, len(s.initial_points)
+    if _guided_enough(n, c, k):
+        return out
+    guided = tpe_guided_trials(n, c, k)
+    startup = tpe_startup_trials(n, c)
+    suggested = next(m for m in range(n, 100 * n + 1000) if _guided_enough(m, c, k))
+    fewer = next((m for m in range(c - 1, 0, -1) if _guided_enough(n, m, k)), None)
+    fix = f"set search.num_trials to at least {suggested}"
+    if fewer is not None:
+        fix += f" or search.max_concurrent to {fewer} or less"
+    at_once = (f"proposes {c} at a time" if c < n
+               else f"proposes all {n} at once (search.max_concurrent {c})")
+    given = f" after the {k} search.initial_points" if k > startup + c - 1 else ""
+    if n == 1:
+        out.append(f"search.num_trials is 1: a TPE search of one trial trains one random "
+                   f"configuration (TPE has nothing to learn from yet); {fix}")
+        return out
+    out.append(
+        f"search.max_concurrent is {c} for search.num_trials {n}: TPE starts from "
+        f"{startup} random trial(s) and {at_once}, so only {guided} of {n} trials are "
+        f"guided by what it learned{given} (less than a quarter): this is nearly random "
+        f"search; {fix}")
     return out
 
 
@@ -150,6 +172,27 @@ def _check_knob(sp: Any, at: str, key: str, value: Any) -> None:
                     f"use a value in the range or widen space.{key}")
 
 
+def _check_points_fit(cfg: StudyConfig) -> None:
+    """Each initial point is one of the first trials: none repeated (it would train the same
+    configuration twice), and no more of them than ``num_trials`` (the rest never train)."""
+    s = cfg.search
+    seen: dict[tuple, int] = {}
+    for k, point in enumerate(s.initial_points):
+        key = tuple(sorted((name, float(v) if isinstance(v, (int, float)) and not isinstance(
+            v, bool) else v) for name, v in point.items()))
+        if key in seen:
+            raise _fail(f"search.initial_points[{k}]", point,
+                        f"the same configuration as search.initial_points[{seen[key]}], so it "
+                        f"would be trained twice", f"drop search.initial_points[{k}]")
+        seen[key] = k
+    if len(s.initial_points) > s.num_trials:
+        raise ConfigError(
+            f"search.initial_points has {len(s.initial_points)} points, but search.num_trials "
+            f"is {s.num_trials}: the initial points are the study's first trials, so the last "
+            f"{len(s.initial_points) - s.num_trials} would never be trained; set "
+            f"search.num_trials to at least {len(s.initial_points)} or drop points")
+
+
 def search_checks(cfg: StudyConfig, raw_search: dict[str, Any]) -> StudyConfig:
     """Check the search, scheduler and space sections together; returns ``cfg`` with a grid's
     ``search.num_trials`` set to the grid size when the user left it out."""
@@ -171,6 +214,7 @@ def search_checks(cfg: StudyConfig, raw_search: dict[str, Any]) -> StudyConfig:
                 f"regulariser)") from None
     for k, point in enumerate(s.initial_points):
         _check_point(cfg, k, point)
+    _check_points_fit(cfg)
     if s.sampler != "grid":
         return cfg
     size = grid_size(cfg.space, s.grid_levels)

@@ -42,8 +42,8 @@ from jetstudy.study.space import SpaceFunction, config_size, optuna_params, size
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
                                    number_seed, read_epochs)
 
-__all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "optuna_storage",
-           "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME"]
+__all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "sampler_settings",
+           "sampler_record", "optuna_storage", "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME"]
 
 logger = logging.getLogger(__name__)
 
@@ -336,6 +336,27 @@ def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return _tpe(s, cfg)
     return optuna.samplers.RandomSampler(seed=s.seed)
+
+
+def sampler_settings(sampler: optuna.samplers.BaseSampler) -> dict[str, Any]:
+    """What ``sampler`` does, read from the object Optuna uses (not from the config): its
+    class and, for TPE, ``multivariate``, ``group``, ``constant_liar`` and
+    ``n_startup_trials``."""
+    out: dict[str, Any] = {"class": type(sampler).__name__, "optuna": optuna.__version__}
+    if isinstance(sampler, optuna.samplers.TPESampler):
+        out.update(multivariate=sampler._multivariate, group=sampler._group,
+                   constant_liar=sampler._constant_liar,
+                   n_startup_trials=sampler._n_startup_trials)
+    return out
+
+
+def sampler_record(cfg: StudyConfig) -> dict[str, Any]:
+    """``provenance.json``'s ``sampler``: ``search.sampler``, the study's kind and the
+    settings of the sampler :func:`make_sampler` builds for ``cfg`` (a resumed study's
+    restored sampler is given the same, :mod:`jetstudy.study.resume`); a scan's trials are its
+    enqueued design, the random sampler only Optuna's required fallback."""
+    return {"search.sampler": cfg.search.sampler, "kind": cfg.kind,
+            **sampler_settings(make_sampler(cfg))}
 
 
 def _tpe(s: Any, cfg: StudyConfig) -> optuna.samplers.TPESampler:

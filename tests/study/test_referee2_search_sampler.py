@@ -1,0 +1,186 @@
+"""Referee round 2 (task B): the parallel search's sampler does what the config check and
+provenance say, initial points are the first trials and counted, and ``stop_reason`` speaks the
+status column's language. Real Optuna through jetstudy's searcher; no training.
+
+Found and fixed here:
+- the "nearly random search" warning's fixes did not always fix: a 1-trial search was told to
+  set ``search.max_concurrent`` to 1 when it was 1 already; the fix now names only what
+  silences the warning (the largest concurrency that is enough, none when none is);
+- ``search.initial_points`` beyond the start-up were not counted as unguided (10 initial points
+  in a 12-trial search left 2 guided trials, without a warning);
+- more ``initial_points`` than ``num_trials`` were accepted (the extra points never trained),
+  and a repeated point trained the same configuration twice: both are config errors now;
+- the sampler's settings were nowhere in the results folder: ``provenance.json`` has them,
+  read from the sampler object Optuna uses (``sampler``, and per run in ``runs``);
+- a trial cut short by Ctrl-C (status ``interrupted``) had ``stop_reason: time_budget`` (or
+  ``scheduler``), also in a study without a time budget.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.samplers._tpe.sampler import _RELATIVE_PARAMS_KEY
+
+from jetstudy.study.collect import stop_reason
+from jetstudy.study.config import from_dict, load_config
+from jetstudy.study.search_rules import tpe_guided_trials, tpe_startup_trials
+from jetstudy.study.searcher import make_sampler, make_searcher, sampler_record
+from jetstudy.trainables.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+SPACE = {"depth": [1, 3], "width": [4, 64], "dropout": [0, 0.4], "l1": [0, 0],
+         "l2": [1e-6, 1e-3], "lr": [1e-3, 1e-2]}
+
+
+def _search(**search) -> dict:
+    return {"space": SPACE, "scheduler": {"max_epochs": 2}, "search": search}
+
+
+def _guided_in_optuna(tmp_path: Path, n: int, c: int, initial: list[dict]) -> int:
+    """Run the study's own searcher with ``c`` trials at a time (the oldest finishes first) and
+    count the trials TPE proposed from its model: Optuna records a relative (model) proposal in
+    the trial's system attributes; an enqueued initial point is the user's, not TPE's."""
+    cfg = from_dict(_search(num_trials=n, max_concurrent=c, seed=0, initial_points=initial))
+    (tmp_path / "trials").mkdir(parents=True)
+    searcher = make_searcher(cfg, tmp_path).searcher
+    live: list[str] = []
+    configs: dict[str, dict] = {}
+    k = 0
+    while True:
+        while len(live) < c:
+            config = searcher.suggest(f"t{k}")
+            if not isinstance(config, dict):
+                break
+            configs[f"t{k}"] = config
+            live.append(f"t{k}")
+            k += 1
+        if not live:
+            break
+        done = live.pop(0)
+        config = configs[done]
+        searcher.on_trial_complete(done, {"epoch": 2, "config": config,
+                                          "val_loss": config["depth"] / config["width_0"]})
+    trials = searcher._ot_study.trials
+    assert len(trials) == n  # the initial points are counted in num_trials
+    return sum(any(key.startswith(_RELATIVE_PARAMS_KEY) for key in t.system_attrs)
+               and "fixed_params" not in t.system_attrs for t in trials)
+
+
+@pytest.mark.parametrize(("n", "c", "k"), [
+    (12, 1, 0), (12, 3, 0), (12, 6, 0), (12, 12, 0), (2, 1, 0), (12, 1, 8), (12, 2, 3)])
+def test_guided_count_is_optunas(tmp_path: Path, n: int, c: int, k: int) -> None:
+    initial = [{"depth": 1, "width_0": 8 + i} for i in range(k)]
+    assert _guided_in_optuna(tmp_path, n, c, initial) == tpe_guided_trials(n, c, k)
+
+
+@pytest.mark.parametrize(("n", "c", "k"), [
+    (1, 1, 0), (1, 4, 0), (4, 4, 0), (8, 8, 0), (64, 64, 0), (20, 10, 0), (12, 1, 10),
+    (40, 10, 0), (16, 2, 0), (20, 5, 0), (3, 1, 0)])
+def test_random_search_warning_and_its_fixes(n: int, c: int, k: int) -> None:
+    initial = [{"depth": 1, "width_0": 8 + i} for i in range(k)]
+    warnings = from_dict(_search(num_trials=n, max_concurrent=c, initial_points=initial)).warnings
+    guided = tpe_guided_trials(n, c, k)
+    assert bool(warnings) == (guided < n / 4)
+    if not warnings:
+        return
+    (text,) = warnings
+    assert "random" in text and "search.num_trials to at least" in text
+    more = int(text.split("search.num_trials to at least ")[1].split()[0].rstrip(";,"))
+    assert more > n
+    assert not from_dict(_search(num_trials=more, max_concurrent=c,
+                                 initial_points=initial)).warnings
+    assert from_dict(_search(num_trials=more - 1, max_concurrent=c,
+                             initial_points=initial)).warnings
+    if "search.max_concurrent to " in text:  # a real change that silences it
+        fewer = int(text.split("search.max_concurrent to ")[1].split()[0])
+        assert fewer < c
+        assert not from_dict(_search(num_trials=n, max_concurrent=fewer,
+                                     initial_points=initial)).warnings
+        assert from_dict(_search(num_trials=n, max_concurrent=fewer + 1,
+                                 initial_points=initial)).warnings
+    else:  # no concurrency is enough (a single trial, or the initial points fill the study)
+        assert all(tpe_guided_trials(n, m, k) < n / 4 for m in range(1, c + 1))
+
+
+def test_shipped_configs_and_random_sampler_do_not_warn() -> None:
+    for name in ("dryrun.yaml", "full.yaml", "lecture.yaml"):
+        assert not load_config(REPO / "configs" / name).warnings, name
+    assert not from_dict(_search(num_trials=64, max_concurrent=64, sampler="random")).warnings
+
+
+def test_initial_points_counted_once_each() -> None:
+    point = {"depth": 2, "width_0": 16, "width_1": 16}
+    with pytest.raises(ConfigError, match=r"initial_points\[1\].*same configuration as "
+                                          r"search.initial_points\[0\]"):
+        from_dict(_search(num_trials=4, initial_points=[point, dict(point)]))
+    with pytest.raises(ConfigError, match=r"initial_points\[1\]"):  # 16 and 16.0 are one
+        from_dict(_search(num_trials=4, initial_points=[
+            {**point, "lr": 0.002}, {**point, "lr": 2e-3}]))
+    with pytest.raises(ConfigError, match="has 3 points, but search.num_trials is 2.*at least 3"):
+        from_dict(_search(num_trials=2, initial_points=[
+            point, {"depth": 1, "width_0": 8}, {"depth": 1, "width_0": 9}]))
+    cfg = from_dict(_search(num_trials=3, initial_points=[point, {"depth": 1, "width_0": 8},
+                                                          {"depth": 1, "width_0": 9}]))
+    assert len(cfg.search.initial_points) == cfg.search.num_trials
+
+
+def test_initial_points_are_the_first_trials(tmp_path: Path) -> None:
+    points = [{"depth": 3, "width_0": 64, "width_1": 32, "width_2": 32, "l2": 1e-4},
+              {"depth": 1, "width_0": 5}]
+    cfg = from_dict(_search(num_trials=4, max_concurrent=1, initial_points=points))
+    (tmp_path / "trials").mkdir()
+    searcher = make_searcher(cfg, tmp_path).searcher
+    drawn = []
+    for k in range(5):
+        config = searcher.suggest(f"t{k}")
+        if not isinstance(config, dict):
+            assert config == "FINISHED" and k == 4
+            break
+        drawn.append(config)
+        searcher.on_trial_complete(f"t{k}", {"epoch": 2, "val_loss": 1.0, "config": config})
+    for point, config in zip(points, drawn):
+        assert {key: config[key] for key in point} == point
+    assert len(drawn) == 4
+
+
+@pytest.mark.parametrize(("n", "c"), [(16, 2), (512, 64), (4, 4), (1, 1)])
+def test_sampler_record_is_the_samplers(n: int, c: int) -> None:
+    cfg = from_dict(_search(num_trials=n, max_concurrent=c))
+    record = sampler_record(cfg)
+    sampler = make_sampler(cfg)
+    assert record == {"search.sampler": "tpe", "kind": "search", "class": "TPESampler",
+                      "optuna": optuna.__version__, "multivariate": True, "group": True,
+                      "constant_liar": True, "n_startup_trials": tpe_startup_trials(n, c)}
+    assert (sampler._multivariate, sampler._group, sampler._constant_liar,
+            sampler._n_startup_trials) == (True, True, True, tpe_startup_trials(n, c))
+    scan = from_dict({"space": {**SPACE, "lr": [1e-3, 1e-3], "dropout": [0, 0]},
+                      "search": {"sampler": "sobol", "num_trials": 8},
+                      "scheduler": {"type": "fifo", "max_epochs": 2}})
+    assert sampler_record(scan) == {"search.sampler": "sobol", "kind": "scan",
+                                    "class": "RandomSampler", "optuna": optuna.__version__}
+
+
+@pytest.mark.parametrize("scheduler", ["asha", "fifo", "patience"])
+@pytest.mark.parametrize("budget", [None, 600.0])
+@pytest.mark.parametrize("ended", [False, True, None])
+def test_interrupted_is_its_own_stop_reason(scheduler: str, budget: float | None,
+                                            ended: bool | None) -> None:
+    base = from_dict({"scheduler": {"type": scheduler, "max_epochs": 8, "grace_period": 1,
+                                    "reduction_factor": 2, "patience": 3}})
+    cfg = dataclasses.replace(base, search=dataclasses.replace(base.search,
+                                                                time_budget_s=budget))
+    for epochs in (1, 2, 4, 5):  # at an ASHA rung or not
+        assert stop_reason("interrupted", "", epochs, False, cfg, ended=ended) == "interrupted"
+    # the other statuses keep their own reasons
+    assert stop_reason("completed", "", 8, False, cfg, ended=True) == "max_epochs"
+    assert stop_reason("completed", "", 5, True, cfg, ended=True) == "patience"
+    assert stop_reason("failed", "x", 2, False, cfg, ended=True) == "failed"
+    assert stop_reason("running", "", 2, False, cfg, ended=False) == ""
+    assert stop_reason("stopped", "interrupted: the driver died", 2, False, cfg,
+                       ended=False) == "interrupted"
+    if budget:
+        assert stop_reason("stopped", "", 3, False, cfg, ended=False) == "time_budget"
