@@ -1,6 +1,7 @@
 """The few numbers of a learning curve that the regime rules read (:mod:`jetstudy.analysis.regimes`).
 
-Final losses are the median of the last ``SMOOTH`` finite epochs (one spike is no verdict), the
+Final losses are the median of the finite epochs among the last ``SMOOTH`` by epoch number (one
+spike is no verdict; an epoch missing from the log is not replaced by an early one), the
 minimum and the trend are read on a centred running median of ``SMOOTH`` epochs (one low
 fluctuation is no minimum), and the standard errors are the last epoch's. The *swing* of a
 loss is how far it zig-zags from epoch to epoch at the end: over the last ``SWING_EPOCHS``
@@ -54,9 +55,13 @@ def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
                last_auc=last["val_auc"] if "val_auc" in e else np.nan,
                train_se=last.get("train_loss_se", np.nan), val_se=last.get("val_loss_se", np.nan))
     ok = e[~nonfinite]
+    finite = np.concatenate([ok["train_loss"].to_numpy(float), ok["val_loss"].to_numpy(float)])
+    out["min_loss"] = float(finite.min()) if finite.size else np.nan
     if ok.empty:
         return out
-    tail = ok.tail(SMOOTH)
+    # the last SMOOTH epochs by number, not by row: with epochs missing from the log (1, 2, 10)
+    # the last three rows would reach back to the first epochs
+    tail = ok[ok["epoch"] > ok["epoch"].iloc[-1] - SMOOTH]
     out["train"], out["val"] = tail["train_loss"].median(), tail["val_loss"].median()
     smooth = ok[["train_loss", "val_loss"]].rolling(SMOOTH, center=True, min_periods=1).median()
     i = int(np.argmin(smooth["val_loss"].to_numpy()))
@@ -73,12 +78,14 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
     """Per trial, the few numbers the rules need, from the curve when there is one.
 
     Columns: ``trial_id, has_curve, n_epochs, last_train, last_val, last_auc, train, val``
-    (judged finals: median of the last 3 finite epochs), ``train_se, val_se, min_val,
+    (judged finals: median of the finite epochs among the last 3 by number), ``train_se, val_se, min_val,
     min_val_epoch, train_at_min_val`` (3-epoch running median), ``smooth_final_train,
     smooth_final_val, swing_train, swing_val`` (:func:`swing`), ``first_nonfinite_epoch,
     table_nonfinite``. Without a curve they come from the trials table's last-epoch columns
-    (``min_val`` from ``best_val_loss``; no trend, no swing). Of a trial listed twice the
-    last row counts, as in :func:`jetstudy.analysis.tables.load_tables`.
+    (``min_val`` from ``best_val_loss``; no trend, no swing). ``min_loss``: the lowest finite
+    loss of the curve (of the table's losses without one): below 0 it is no cross-entropy.
+    Of a trial listed twice the last row counts, and of an epoch listed twice (a resumed
+    log) its last row, as in :func:`jetstudy.analysis.tables.load_tables`.
     """
     base = trials.drop_duplicates("trial_id", keep="last").set_index("trial_id")
 
@@ -100,8 +107,10 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
                  "swing_val", "first_nonfinite_epoch"):
         out[name] = np.nan
     out["table_nonfinite"] = ~np.isfinite(out["last_train"]) | ~np.isfinite(out["last_val"])
+    out["min_loss"] = np.fmin(np.fmin(out["last_train"], out["last_val"]), out["min_val"])
     if epochs is not None and not epochs.empty:
-        e = epochs[epochs["trial_id"].isin(base.index)].sort_values(["trial_id", "epoch"])
+        e = epochs[epochs["trial_id"].isin(base.index)].drop_duplicates(
+            ["trial_id", "epoch"], keep="last").sort_values(["trial_id", "epoch"])
         stats = pd.DataFrame.from_dict(
             {tid: _curve_stats(g) for tid, g in e.groupby("trial_id", sort=False)}, orient="index")
         if not stats.empty:

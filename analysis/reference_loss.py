@@ -31,7 +31,7 @@ __all__ = ["Reference", "known_reference"]
 class Reference:
     """What the rules compare with: L* (``loss``, its ``se``, where it came from) and the prior
     entropy H. ``source`` is ``user``, ``bayes``, ``proxy`` (the study's best val loss) or
-    ``none`` (no trial with a finite loss). ``train_loss`` (``train_se``): the Bayes loss on
+    ``none`` (no stable trial with a finite loss). ``train_loss`` (``train_se``): the Bayes loss on
     the training jets, when known."""
 
     loss: float | None = None
@@ -50,7 +50,9 @@ class Reference:
     def describe(self) -> str:
         """One sentence for the report."""
         if self.loss is None:
-            return "no reference loss: no trial has a finite loss"
+            return ("no reference loss: no trial has a finite loss below the prior entropy "
+                    f"H = {self.prior_entropy:.4f} nats (every trial diverged, failed or sits "
+                    "at the class priors), so none is a yardstick")
         se = f" ± {self.se:.3g}" if self.se else ""
         what = {
             "user": f"the given regimes.reference_loss {self.loss:.4g}",

@@ -87,13 +87,26 @@ class _Test:
 
 def _judge_diff(diff: float, base: float, se2: float, t: RegimeThresholds, floor: float,
                 floor_without_se: float) -> _Test:
-    """Is ``diff`` (a loss difference) beyond ``z`` standard errors and ``floor`` x ``base``?"""
-    rel = diff / base if base > 0 else np.inf
-    if np.isfinite(se2) and se2 > 0:
-        sigma = diff / math.sqrt(se2)
+    """Is ``diff`` (a loss difference) beyond ``z`` standard errors and ``floor`` x ``base``?
+
+    Standard errors of 0 (every jet with the same loss) are no noise: the floor alone decides,
+    not the looser ``floor_without_se`` of tables without errors. A base of 0 (a zero loss)
+    makes any non-zero difference infinitely large in relative terms, and none zero."""
+    rel = diff / base if base > 0 else (0.0 if diff == 0 else math.copysign(np.inf, diff))
+    shown = f"{rel:+.0%}" if np.isfinite(rel) else "of a zero loss"
+    if np.isfinite(se2) and se2 >= 0:
+        sigma = _sigma(diff, se2)
         ok = sigma > t.z and rel > floor
-        return _Test(ok, f"{diff:+.3g} ({rel:+.0%}, {sigma:+.1f} sigma)", sigma)
-    return _Test(rel > floor_without_se, f"{diff:+.3g} ({rel:+.0%})", np.nan)
+        return _Test(ok, f"{diff:+.3g} ({shown}, "
+                     f"{f'{sigma:+.1f} sigma' if se2 > 0 else 'no spread: se 0'})", sigma)
+    return _Test(rel > floor_without_se, f"{diff:+.3g} ({shown})", np.nan)
+
+
+def _sigma(diff: float, se2: float) -> float:
+    """``diff`` in standard errors; with errors of 0, infinite (0 for no difference)."""
+    if se2 > 0:
+        return diff / math.sqrt(se2)
+    return 0.0 if diff == 0 else math.copysign(np.inf, diff)
 
 
 def _stop_words(row: pd.Series) -> str | None:
@@ -113,6 +126,16 @@ def _stop_words(row: pd.Series) -> str | None:
     if np.isfinite(n) and n < row["min_epochs"]:
         return f"only {ran} epoch{'' if n == 1 else 's'}"
     return None
+
+
+def _budget_note(row: pd.Series) -> str:
+    """When the study's own epoch budget is below ``min_epochs``: no trial can ever be judged
+    (complete, yet too short), so say so and how to change it; else nothing."""
+    budget, least = row["max_epochs"], int(row["min_epochs"])
+    if not (np.isfinite(budget) and budget < least):
+        return ""
+    return (f"; the study's max_epochs {int(budget)} is below regimes.min_epochs {least}: set "
+            f"scheduler.max_epochs >= {least} to judge its trials")
 
 
 def _shows_collapse(row: pd.Series, t: RegimeThresholds) -> bool:
@@ -166,6 +189,9 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
     why = _unstable(row, ref, t)
     if why:
         return "unstable", why
+    if row["min_loss"] < 0:  # a cross-entropy is >= 0: a damaged or hand-edited table
+        return "undetermined", (f"a loss of {row['min_loss']:.4g} is no cross-entropy (those "
+                                "are >= 0): the table is damaged or was edited by hand")
     train, val = row["train"], row["val"]
     if not (np.isfinite(train) and np.isfinite(val)):
         failed = row["status"] == "failed" and row["error"]
@@ -192,7 +218,8 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
         return "overfit", rise + se_note
     short = _stop_words(row)
     if short:
-        return "undetermined", f"{short}: too short a curve to show a regime (gap {gap.text})"
+        return "undetermined", (f"{short}: too short a curve to show a regime (gap {gap.text})"
+                                f"{_budget_note(row)}")
     if ref.loss is None:
         if swung:
             return "undetermined", swung + se_note
@@ -236,7 +263,8 @@ def _contradiction(s: pd.DataFrame, ref: Reference, t: RegimeThresholds
     if ref.loss is None or ref.source == "proxy":
         return None
     found = None
-    for _, row in s[np.isfinite(s["min_val"]) & s["first_nonfinite_epoch"].isna()].iterrows():
+    usable = np.isfinite(s["min_val"]) & s["first_nonfinite_epoch"].isna() & ~(s["min_loss"] < 0)
+    for _, row in s[usable].iterrows():
         below = _judge_diff(ref.loss - row["min_val"], ref.loss,
                             row["val_se"] ** 2 + (ref.se or 0.0) ** 2, t,
                             t.underfit_tolerance, t.underfit_tolerance)
@@ -267,6 +295,7 @@ def _proxy(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
     """The study's best val loss of a stable trial, as a stand-in for L*."""
     stable = s["first_nonfinite_epoch"].isna() & np.isfinite(s["last_train"])
     stable &= s["last_train"] < (1 - t.prior_margin) * ref.prior_entropy
+    stable &= ~(s["min_loss"] < 0)  # no cross-entropy: no yardstick
     candidates = s.loc[stable & np.isfinite(s["min_val"])]
     if candidates.empty:
         return ref
@@ -320,6 +349,7 @@ def assess_regimes(
     regime = [j[0] for j in judged]
     partial = [w is not None and r != "undetermined" for w, r in zip(short, regime)]
     se2 = s["train_se"] ** 2 + s["val_se"] ** 2
+    diff = s["val"] - s["train"] - ref.split_offset
     table = pd.DataFrame({
         "trial_id": s["trial_id"],
         "status": s["status"],
@@ -332,8 +362,11 @@ def assess_regimes(
         "final_train_loss": s["last_train"],
         "final_val_loss": s["last_val"],
         "min_val_loss": s["min_val"],
-        "gap": (s["val"] - s["train"] - ref.split_offset) / s["train"],
-        "gap_sigma": (s["val"] - s["train"] - ref.split_offset) / np.sqrt(se2.where(se2 > 0)),
+        "gap": [d / b if b > 0 else (np.nan if not np.isfinite(d) else 0.0 if d == 0
+                                     else math.copysign(np.inf, d))
+                for d, b in zip(diff, s["train"])],
+        "gap_sigma": [_sigma(d, v) if np.isfinite(d) and np.isfinite(v) and v >= 0 else np.nan
+                      for d, v in zip(diff, se2)],
         "reference_loss": np.nan if ref.loss is None else ref.loss,
     })
     return RegimeVerdicts(table=table, reference=ref)
