@@ -159,7 +159,7 @@ def split_jets(table: JetTable, val_fraction: float, test_fraction: float, seed:
     only on the seed and ``test_fraction``, so changing ``val_fraction`` never moves jets into or
     out of the test set. The :class:`Standardiser` is fitted on the training split only.
 
-    Raises :class:`DataError` when a split would be empty or the training split lacks a class.
+    Raises :class:`DataError` when a split would be empty or lacks a class the jets hold.
     """
     _check_fraction("val_fraction", val_fraction)
     _check_fraction("test_fraction", test_fraction)
@@ -198,10 +198,7 @@ def split_jets(table: JetTable, val_fraction: float, test_fraction: float, seed:
             f"(all jets: {table.class_counts()}); add jets of that class or lower "
             "val_fraction/test_fraction"
         )
-    for name in ("val", "test"):
-        absent = [c for c, k in counts[name].items() if k == 0]
-        if absent:
-            log.warning("%s: %s split lacks class %s; their AUC is NaN", where, name, absent)
+    _check_val_and_test_classes(where, table, counts, val_fraction, test_fraction)
 
     scaler = Standardiser.fit(table.x[index["train"]])
     x_test_raw = table.x[index["test"]]
@@ -227,6 +224,27 @@ def split_jets(table: JetTable, val_fraction: float, test_fraction: float, seed:
         scaler=scaler,
         summary=summary,
     )
+
+
+def _check_val_and_test_classes(where: str, table: JetTable, counts: dict[str, dict[str, int]],
+                                val_fraction: float, test_fraction: float) -> None:
+    """Every class in the validation and the test split: the search's ``val_auc`` and the test
+    split's per-class AUC and ROC curve are undefined (NaN) for a class a split lacks, and a
+    class of one or two jets cannot be spread over three splits."""
+    splits = {"val": "validation", "test": "test"}
+    lacking = {name: [c for c, k in counts[name].items() if k == 0] for name in splits}
+    if not any(lacking.values()):
+        return
+    name = "val" if lacking["val"] else "test"
+    classes = lacking[name]
+    total = table.class_counts()
+    per_class = math.ceil(1 / min(val_fraction, test_fraction))
+    raise DataError(
+        f"{where}: the {splits[name]} split has no jets of class {', '.join(classes)} "
+        f"(all jets: {total}), so its AUC for them would be undefined (NaN); each class needs "
+        f"at least about {per_class} jets with val_fraction {val_fraction:g} and "
+        f"test_fraction {test_fraction:g}: add jets of class {', '.join(classes)} (or raise "
+        "max_jets), or raise the fractions")
 
 
 def _check_fraction(name: str, value: float) -> None:

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import HLF_FEATURES
 
-__all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem"]
+__all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem",
+           "hdf5_outside", "mixed_formats", "same_jets_twice"]
+
+log = logging.getLogger(__name__)
 
 #: Where error messages send the user.
 HELP = 'see README "Data"'
@@ -85,3 +90,89 @@ def path_problem(path: str) -> str:
     except ValueError:  # a NUL in the path
         return "not a valid path (it holds a NUL character)"
     return "not readable"
+
+
+#: The fix for data kept outside an HDF5 file.
+_COPY = ("rewrite this file with the data itself (in h5py: "
+         "`new.create_dataset('{key}', data=old['{key}'][()])`)")
+
+
+def hdf5_outside(file: str, handle: Any, keys: Sequence[str]) -> None:
+    """Refuse ``keys`` of an open HDF5 file whose data lives in another file: an external link,
+    a virtual dataset with sources in other files, or raw external storage. The study would read
+    (and record as its source) a file data.path does not name, a missing source would read as
+    fill values (all-zero labels), and a glob over the folder would read the same jets twice."""
+    import h5py
+
+    for key in keys:
+        link = handle.get(key, getlink=True)
+        if isinstance(link, h5py.ExternalLink):
+            raise DataError(
+                f"{file}: `{key}` is an external link to {link.filename!r} (dataset "
+                f"{link.path!r}), data outside this file; jetstudy reads only the files "
+                f"data.path names: put that file in data.path instead, or {_COPY.format(key=key)} "
+                f"({HELP})")
+        dataset = handle.get(key)
+        if not isinstance(dataset, h5py.Dataset):
+            continue
+        outside = []
+        if dataset.is_virtual:
+            outside = sorted({s.file_name for s in dataset.virtual_sources()
+                              if s.file_name not in (".", "")})
+        if outside:
+            missing = [name for name in outside if not os.path.exists(
+                os.path.join(os.path.dirname(file), name) if not os.path.isabs(name) else name)]
+            note = f"; {missing[0]!r} does not exist" if missing else ""
+            raise DataError(
+                f"{file}: `{key}` is a virtual dataset whose data lives in "
+                f"{len(outside)} other file(s) ({', '.join(map(repr, outside[:3]))}"
+                f"{', ...' if len(outside) > 3 else ''}){note}; jetstudy reads only the files "
+                f"data.path names (a missing source reads as zeros): give the source files in "
+                f"data.path instead, or {_COPY.format(key=key)} ({HELP})")
+        if dataset.external:
+            raise DataError(
+                f"{file}: `{key}` keeps its data in external raw file(s) "
+                f"({dataset.external[0][0]!r}), outside this file; {_COPY.format(key=key)} "
+                f"({HELP})")
+
+
+def _some(files: Sequence[str], kind: str) -> str:
+    """"2 tables (a.csv, b.parquet)", "1 HDF5 file (a.h5)"."""
+    shown = ", ".join(os.path.basename(f) for f in files[:2]) + (", ..." if len(files) > 2 else "")
+    return f"{len(files)} {kind}{'s' * (len(files) != 1)} ({shown})"
+
+
+def mixed_formats(path: str, files: Sequence[str], hdf5: Sequence[str],
+                  tables: Sequence[str]) -> None:
+    """A glob matching both Format A files and tables: a study reads one format (the same jets
+    kept as .h5 and .csv would be read twice, into train and test alike)."""
+    h5_files = [f for f in files if suffix(f) in hdf5]
+    table_files = [f for f in files if suffix(f) in tables]
+    if h5_files and table_files:
+        raise DataError(
+            f"{path}: matches {_some(h5_files, 'HDF5 file')} and "
+            f"{_some(table_files, 'table')}; a study reads one format (the same jets kept in "
+            f"both would be read twice): narrow the pattern, e.g. '*.h5' or '*.csv' ({HELP})")
+
+
+def same_jets_twice(sources: Sequence[str], blocks: Sequence[tuple[np.ndarray, np.ndarray]]
+                    ) -> None:
+    """Warn about two files holding the very same jets (a copy, a link to a file beside it, one
+    table kept as CSV and Parquet): read together, the copies land in train and test alike.
+    A warning, not an error: a hand-made test set may repeat a file on purpose."""
+    import hashlib
+
+    seen: dict[str, str] = {}
+    for source, (x, y) in zip(sources, blocks):
+        if len(y) == 0:
+            continue
+        digest = hashlib.sha256(np.ascontiguousarray(x, dtype=np.float32).tobytes()
+                                + np.ascontiguousarray(y, dtype=np.int64).tobytes()).hexdigest()
+        if digest in seen:
+            log.warning(
+                "%s holds the same %d jets as %s (a copy, a link, or one table saved in two "
+                "formats): read together, the same jets land in the training and the test "
+                "split and the test scores are too good; keep one of the two in data.path",
+                source, len(y), seen[digest])
+        else:
+            seen[digest] = source

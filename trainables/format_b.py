@@ -78,20 +78,35 @@ def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
                                               skipinitialspace=True).columns]
         _separator_hint(file, header)
         _check_unique(file, _raw_header(file))
-        wanted = [c for c in header if _wanted(c)]
-        frame = pd.read_csv(file, usecols=wanted, nrows=limit, comment="#",
-                            skipinitialspace=True)
+        # every column read, then the wanted ones picked: with usecols, pandas silently drops
+        # the extra values of a row longer than the header (a decimal comma: 0,5)
+        frame = pd.read_csv(file, nrows=limit, comment="#", skipinitialspace=True)
+        frame = frame[[c for c in frame.columns if _wanted(c)]]
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the table as "
             "UTF-8 CSV (e.g. pandas.read_csv(f, encoding='latin-1').to_csv(out, index=False)), "
             "or as Parquet; if it is not a table at all, give the right file") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError) as exc:
-        raise DataError(
-            f"{file}: cannot be read as CSV ({exc}); jetstudy expects a header row with the 16 "
-            f"feature names and `class` ({_HELP})"
-        ) from exc
+        raise DataError(f"{file}: cannot be read as CSV ({_csv_problem(exc)}); jetstudy "
+                        f"expects a header row with the 16 feature names and `class` "
+                        f"({_HELP})") from None
     return frame, header
+
+
+def _csv_problem(exc: BaseException) -> str:
+    """pandas' complaint in the table's terms: "Expected 17 fields in line 6, saw 19" is a row
+    longer than the header."""
+    import re
+
+    text = " ".join(str(exc).split())
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if found:
+        names, line, values = found.groups()
+        return (f"line {line} has {values} values but the header {names} names: an unquoted "
+                f"comma (a decimal comma such as 0,5?); fix or drop that line, or quote its "
+                f"values")
+    return text[:200]
 
 
 def _read_parquet(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
@@ -245,7 +260,8 @@ def _letters_to_index(file: str, column: str, values: pd.Series) -> np.ndarray:
     for i, value in enumerate(uniques):
         index = OPENML_CLASS_TO_INDEX.get(_normalise_letter(value))
         if index is None:
-            unknown.append(f"{value!r} ({int(np.sum(codes == i))} rows)")
+            shown = value.item() if isinstance(value, np.generic) else value  # not np.int64(0)
+            unknown.append(f"{shown!r} ({int(np.sum(codes == i))} rows)")
         else:
             lookup[i] = index
     n_empty = int(np.sum(codes < 0))

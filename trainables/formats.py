@@ -29,7 +29,10 @@ import numpy as np
 from jetstudy.trainables.datacheck import HELP as _HELP
 from jetstudy.trainables.datacheck import features_vary as _features_vary
 from jetstudy.trainables.datacheck import finite_features as _finite_features
+from jetstudy.trainables.datacheck import hdf5_outside as _hdf5_outside
+from jetstudy.trainables.datacheck import mixed_formats as _mixed_formats
 from jetstudy.trainables.datacheck import path_problem as _path_problem
+from jetstudy.trainables.datacheck import same_jets_twice as _same_jets_twice
 from jetstudy.trainables.datacheck import suffix as _suffix
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.format_b import read_table
@@ -140,6 +143,7 @@ def load_jets(
         if remaining is not None:
             remaining -= len(y)
 
+    _same_jets_twice(sources, list(zip(xs, ys)))
     y = np.concatenate(ys)
     _check_all_classes(os.fspath(path), y, max_jets if remaining == 0 else None)
     x = np.concatenate(xs)
@@ -168,6 +172,8 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
                 f"{path}: no files match this pattern; check the folder and the pattern, "
                 "e.g. 'data/*.h5'"
             )
+        if fmt == "auto":
+            _mixed_formats(path, matches, HDF5_SUFFIXES, TABLE_SUFFIXES)
         return matches
     if os.path.isdir(expanded):
         entries = sorted(os.listdir(expanded))
@@ -275,6 +281,7 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
             f"{', '.join(sorted(handle.keys())) or 'none'}); jetstudy reads Format A files "
             f"with `jets` (N, 59) and `jetFeatureNames` ({_HELP})"
         )
+    _hdf5_outside(file, handle, ("jets", "jetFeatureNames"))
     jets = handle["jets"]
     names = _decode_names(handle["jetFeatureNames"][()])
     if jets.dtype.kind not in "fiub":  # strings, a compound table, objects
