@@ -14,6 +14,14 @@ A bootstrap rather than formulas because the macro AUC averages classes that sha
 because model - Bayes on the same jets needs a paired error (``model_minus_bayes``), which the
 same resamplings give for free. For the accuracy it reproduces the binomial
 ``sqrt(p (1 - p) / n)``; for a class's AUC, Hanley-McNeil.
+
+Where the bootstrap cannot see the noise it is floored by those formulas: an accuracy of 0 or 1
+(every resampling agrees: 10 of 10 right is not exact; half the one-sigma Clopper-Pearson
+interval, :func:`jetstudy.analysis.intervals.binomial_se`), and a class's AUC of 0 or 1 or from
+at most :data:`~jetstudy.analysis.intervals.FEW_BACKGROUND` jets of a class (resampling one
+signal jet moves only the background side; Hanley-McNeil, itself bounded at the edges); the
+macro AUC's error is then at least that of a mean of the classes' errors. A spread of a few
+ulps (every jet with the same loss) is 0.
 """
 
 from __future__ import annotations
@@ -30,7 +38,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from jetstudy.analysis.intervals import bootstrap_replicates
+from jetstudy.analysis.intervals import (FEW_BACKGROUND, binomial_se, bootstrap_replicates,
+                                         hanley_mcneil_se)
 from jetstudy.study.tables import write_atomic, write_json, write_parquet
 from jetstudy.trainables.atomic import current_umask
 from jetstudy.trainables.checkpoint import load_checkpoint
@@ -57,7 +66,11 @@ def _spread(replicates: np.ndarray) -> float | None:
     """Standard deviation of the bootstrap replicates (None when undefined, e.g. a class
     absent from the test split)."""
     finite = replicates[np.isfinite(replicates)]
-    return float(np.std(finite, ddof=1)) if finite.size > 1 else None
+    if finite.size <= 1:
+        return None
+    spread = float(np.std(finite, ddof=1))
+    # identical replicates differ by rounding only (1e-17 was printed with 18 decimals)
+    return 0.0 if spread <= 1e-12 * max(1.0, float(np.abs(finite).max())) else spread
 
 
 def _errors(rep: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -77,7 +90,32 @@ def classification_metrics(labels: np.ndarray, probs: np.ndarray,
     out = {"accuracy": accuracy(labels, probs), "log_loss": log_loss(labels, probs),
            "auc_macro": float(finite.mean()) if finite.size else float("nan"),
            "auc": {c: float(a) for c, a in zip(CLASSES, auc)}}
-    return out | _errors(replicates) if replicates is not None else out
+    if replicates is None:
+        return out
+    return _floored(out | _errors(replicates), np.asarray(labels, dtype=np.int64))
+
+
+def _floored(m: dict[str, Any], labels: np.ndarray) -> dict[str, Any]:
+    """``m`` with the bootstrap's errors raised where it cannot see the noise (module
+    docstring): accuracy 0 or 1; a class's AUC at 0 or 1 or from few jets of a class."""
+    n = len(labels)
+    if n and m["accuracy"] in (0.0, 1.0):
+        m["accuracy_se"] = max(m["accuracy_se"] or 0.0, float(binomial_se(m["accuracy"], n)))
+    raised, ses = False, []
+    for i, c in enumerate(CLASSES):
+        a, n_pos = m["auc"][c], int((labels == i).sum())
+        if not np.isfinite(a):
+            continue
+        se = m["auc_se"][c]
+        if a in (0.0, 1.0) or min(n_pos, n - n_pos) <= FEW_BACKGROUND:
+            floor = hanley_mcneil_se(a, n_pos, n - n_pos)
+            if se is None or floor > se:
+                m["auc_se"][c], se, raised = floor, floor, True
+        ses.append(se if se is not None else np.nan)
+    if raised and ses and np.isfinite(ses).all():
+        mean_se = float(np.sqrt(np.sum(np.square(ses)))) / len(ses)
+        m["auc_macro_se"] = max(m["auc_macro_se"] or 0.0, mean_se)
+    return m
 
 
 def score_test_split(labels: np.ndarray, probs: np.ndarray, bayes: np.ndarray | None = None,
