@@ -39,7 +39,15 @@ def select_learning_curves(
     score = score_column(df, metric)
     if score is not None:
         ok = df[np.isfinite(df[score]) & df["status"].isin(PARETO_STATUSES)]  # not a diverged one
-        ranked = ok.sort_values(score, ascending=not maximize, kind="mergesort")
+        # the order of summary.best_trial, ties included (completed first, then the smaller
+        # model, then the trial id): the first curve is the trial 'Best trial' names
+        keys = pd.DataFrame({"value": ok[score].astype(float) * (-1.0 if maximize else 1.0),
+                             "partial": ok["status"] != "completed",
+                             "size": pd.to_numeric(ok["n_params"], errors="coerce")
+                             .astype(float).fillna(np.inf) if "n_params" in ok else np.inf,
+                             "id": ok["trial_id"].astype(str)}, index=ok.index)
+        ranked = ok.loc[keys.sort_values(["value", "partial", "size", "id"],
+                                         kind="mergesort").index]
         chosen += [("best", t) for t in ranked["trial_id"].head(n_best)]
     taken = {t for _, t in chosen}
     rng = np.random.default_rng(seed)

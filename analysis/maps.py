@@ -219,7 +219,11 @@ def regime_map(
             f"their curves showed a regime){missing}. A scan study (search.sampler: grid or "
             "sobol) trains every configuration to the end and maps the regimes")
     score = score_column(df, metric)
-    df["score"] = df[score] if score else np.nan
+    # the cell's best counts the trials 'Best trial' counts (pareto.SCORED_STATUSES): a failed
+    # or interrupted trial's early value would read as a best model the report never names
+    scored = (df["status"].isin(("completed", "stopped", "running")) if "status" in df
+              else pd.Series(True, index=df.index))
+    df["score"] = pd.to_numeric(df[score], errors="coerce").where(scored) if score else np.nan
     names = [f"n_{r}" for r in REGIMES]
     counts = _regime_counts(df, names)
     full = _regime_counts(df[determined & ~df["judged_on_partial"].astype(bool)], names)

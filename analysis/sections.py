@@ -20,6 +20,7 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section, format_cell
 from jetstudy.analysis.sections_pareto import pareto_part
 from jetstudy.analysis.sections_search import history_part, parallel_part
+from jetstudy.analysis.study_state import missing_test_reason, study_state
 from jetstudy.analysis.tables import StudyTables, search_metric
 from jetstudy.trainables.schema import CLASSES
 
@@ -113,18 +114,16 @@ def config_yaml(config: dict[str, Any]) -> str:
 
 def _config(r: ReportState) -> Section:
     r.needs("config")
+    how = ("the report ranks its trials" if r.kind == "scan"
+           else "the search ranked trials and the report ranks them")
     return Section("Study config",
-                   lines=[f"From config.yaml; the search ranked trials by {r.metric}."],
+                   lines=[f"From config.yaml; {how} by {r.metric} ({r.best_word} is best)."],
                    code=config_yaml(r.t.config or {}), code_language="yaml")
 
 
 def _outcomes(r: ReportState) -> Section:
     trials = r.t.trials
-    lines = []
-    running = int((trials["status"] == "running").sum())
-    if running:
-        lines.append(f"{running} trials are still running: this is a snapshot, their curves are "
-                     "judged as they stand.")
+    lines = list(study_state(trials, r.t.config).lines)
     lines.append(f"Regimes (see 'Regime rules'): {r.reference.describe()}")
     tables = [("trials by status", summary.status_counts(trials)),
               ("trials by regime (see 'Regime rules')", summary.regime_counts(r.regimes))]
@@ -144,8 +143,21 @@ def _best(r: ReportState) -> Section:
     regime = r.regimes.set_index("trial_id").loc[best["trial_id"]]
     rows = [(f, best[f]) for f in _BEST_FIELDS if f in best.index]
     rows.append(("regime", f"{regime['regime']}: {regime['reason']}"))
-    return Section("Best trial", lines=[f"Best by {maps.score_column(r.t.trials, r.metric)}."],
+    why = (f"Best by the {r.best_word} {maps.score_column(r.t.trials, r.metric)} among "
+           "completed, stopped and running trials (a failed or interrupted trial is never best; "
+           "ties go to a completed trial, then the smaller model, then the first trial id).")
+    return Section("Best trial", lines=[why],
                    tables=[("", pd.DataFrame(rows, columns=["field", "value"]))])
+
+
+def _needs_test(r: ReportState, what: str) -> None:
+    """Raise when the test evaluation's ``what`` is absent, saying why the study has none (all
+    failed, interrupted, still running) when its tables tell."""
+    if any(missing == what for missing, _ in r.t.missing):
+        why = missing_test_reason(r.t.trials, r.t.config)
+        if why:
+            raise AnalysisError(why)
+    r.needs(what)
 
 
 def _epoch_differs(evaluated: Any, best_epoch: Any) -> bool:
@@ -159,7 +171,7 @@ def _epoch_differs(evaluated: Any, best_epoch: Any) -> bool:
 def _test(r: ReportState) -> Section:
     from jetstudy.analysis.references import REFERENCES
 
-    r.needs("test metrics")
+    _needs_test(r, "test metrics")
     tm = r.t.test_metrics or {}
     if isinstance(tm.get("bayes"), dict):
         yardstick = "the Bayes-optimal classifier (synthetic data)"
@@ -210,11 +222,17 @@ def _map_lines(r: ReportState) -> list[str]:
         lines.append(f"{n} of {len(r.regimes)} trials are undetermined (stopped before their "
                      "curves showed a regime): counted in their cells as '+k undet.', never "
                      "colouring one.")
-    if r.kind == "search":
+    scheduler = (r.t.config or {}).get("scheduler")
+    asha = isinstance(scheduler, dict) and scheduler.get("type", "asha") == "asha"
+    if r.kind == "search" and asha:
         lines.append("This is a search: ASHA stops most trials after a rung or two, as a search "
                      "for the best model should. For the regime picture, run a scan "
                      "(search.sampler: grid or sobol), which trains every configuration to the "
                      "end.")
+    elif r.kind == "search":
+        lines.append("This is a search: its configurations were chosen by the sampler to find "
+                     "the best model, so they crowd where it looked best. For an even picture "
+                     "of the regimes, run a scan (search.sampler: grid or sobol).")
     return lines
 
 
@@ -317,7 +335,7 @@ def _roc(r: ReportState) -> Section:
     from jetstudy.analysis import plots
     from jetstudy.analysis.references import MORENO_DNN
 
-    r.needs("test predictions")
+    _needs_test(r, "test predictions")
     pred = r.t.test_predictions
     if pred is None:
         raise AnalysisError("no test predictions")

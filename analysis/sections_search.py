@@ -39,10 +39,14 @@ def history_part(r: ReportState) -> Section:
     name = r.figure("history.png", plots_search.history_figure(panels))
     first = panels[0]
     word = _WORDS.get(first.objective, first.objective)
+    scored = bool(first.points["scored"].any())
+    step = (f"The step line is the {r.best_word} so far among completed, stopped and running "
+            "trials, as 'Best trial' picks." if scored else
+            "No trial counts for the best (each failed or was interrupted), so there is no "
+            "running best to draw.")
     lines = [f"{word} of every trial, in the order the study started them (Optuna's trial "
              "number; the tables hold no completion times). The value is the trial's best "
-             f"epoch's, the one the search ranked it by. The step line is the {r.best_word} so "
-             "far among completed, stopped and running trials, as 'Best trial' picks."]
+             f"epoch's, the one the search ranked it by. {step}"]
     if r.kind == "scan":
         lines.append("This is a scan: its configurations were fixed in advance, so the order "
                      "says nothing about a search learning.")
@@ -56,7 +60,8 @@ def history_part(r: ReportState) -> Section:
                      "is the Pareto front's business, so it has no running best.")
     caption = (f"Optimisation history: {word} per trial number (filled: completed, hollow: "
                "stopped early, triangles: running, crosses: failed or interrupted)"
-               + ("; log axis" if first.log_y else "") + f"; red: the {r.best_word} so far.")
+               + ("; log axis" if first.log_y else "")
+               + (f"; red: the {r.best_word} so far." if scored else "."))
     return Section("Optimisation history", lines=lines, figure=name, caption=caption)
 
 

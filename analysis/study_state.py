@@ -1,0 +1,108 @@
+"""Where a study stands, in the words the report leads with: finished, still running, interrupted,
+cut by its time budget, or with every trial failed.
+
+A report is read as a statement about a study, so it must not describe an interrupted study (or
+one whose time budget ran out) as if it had run its course: its counts, its best trial and its
+maps are those of the trials that got to run. Everything here is read from the trials table and
+``config.yaml`` alone (``status``, ``stop_reason``, ``search.num_trials``,
+``search.time_budget_s``), so it also holds for a lone table.
+
+>>> state = study_state(trials, config)          # doctest: +SKIP
+>>> state.word, state.lines[0]                   # doctest: +SKIP
+('interrupted', 'The study was interrupted (Ctrl-C or SIGTERM) before it finished: ...')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from jetstudy.analysis.pareto import SCORED_STATUSES
+
+__all__ = ["StudyState", "study_state", "missing_test_reason"]
+
+
+@dataclass(frozen=True)
+class StudyState:
+    """``word``: ``finished``, ``running``, ``interrupted``, ``time budget``, ``all failed`` or
+    ``unknown`` (no config to compare with); ``lines``: the sentences the report shows;
+    ``n_trials`` / ``planned``: trials in the table and ``search.num_trials`` (None unknown)."""
+
+    word: str
+    n_trials: int
+    planned: int | None
+    lines: list[str] = field(default_factory=list)
+
+
+def _search(config: dict[str, Any] | None) -> dict[str, Any]:
+    search = (config or {}).get("search")
+    return search if isinstance(search, dict) else {}
+
+
+def _count(trials: pd.DataFrame, column: str, value: str) -> int:
+    if column not in trials.columns:
+        return 0
+    return int((trials[column].astype(str) == value).sum())
+
+
+def _resume_hint(config: dict[str, Any] | None) -> str:
+    storage = (config or {}).get("storage")
+    name = storage.get("name") if isinstance(storage, dict) else None
+    target = f" --set storage.name={name}" if isinstance(name, str) and name else ""
+    return f"`jetstudy run <config>{target} --resume` continues it"
+
+
+def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudyState:
+    """How the study in ``trials`` ended (or that it has not), with the report's sentences."""
+    search = _search(config)
+    planned = search.get("num_trials")
+    planned = planned if isinstance(planned, int) and not isinstance(planned, bool) else None
+    budget = search.get("time_budget_s")
+    n = len(trials)
+    running = _count(trials, "status", "running")
+    interrupted = _count(trials, "status", "interrupted")
+    failed = _count(trials, "status", "failed")
+    budget_cut = _count(trials, "stop_reason", "time_budget")
+    tried = f"{n} of the {planned} trials asked for (search.num_trials)" if planned else f"{n} trials"
+    if n and failed == n:
+        return StudyState("all failed", n, planned, [
+            f"All {n} trials failed: no trial trained to an epoch without failing, so there is "
+            "no best model, no test evaluation, no Pareto front and no regime map of trained "
+            "models. The most frequent errors are listed below, each with its fix."])
+    if running:
+        return StudyState("running", n, planned, [
+            f"{running} trials are still running: this is a snapshot, their curves are judged "
+            f"as they stand ({tried} are in the table so far)."])
+    if interrupted:
+        return StudyState("interrupted", n, planned, [
+            f"The study was interrupted (Ctrl-C or SIGTERM) before it finished: {interrupted} "
+            f"trials were cut short (status interrupted) and {tried} were started; "
+            f"{_resume_hint(config)}. Everything below describes the study as it stood when it "
+            "was stopped, and its best model was not evaluated on the test split."])
+    if budget_cut or (isinstance(budget, (int, float)) and planned and n < planned):
+        seconds = f" ({budget:g} s)" if isinstance(budget, (int, float)) else ""
+        return StudyState("time budget", n, planned, [
+            f"The study's time budget (search.time_budget_s{seconds}) ran out before it "
+            f"finished: {budget_cut} trials were cut short by it (stop_reason time_budget) and "
+            f"{tried} were started."])
+    if planned is None:
+        return StudyState("unknown", n, planned, [])
+    return StudyState("finished", n, planned, [f"The study finished: {tried} ran."])
+
+
+def missing_test_reason(trials: pd.DataFrame, config: dict[str, Any] | None) -> str | None:
+    """Why a study has no test evaluation, when its tables say (None: they do not)."""
+    state = study_state(trials, config)
+    if state.word == "all failed":
+        return "every trial failed, so no model was evaluated on the test split"
+    if state.word == "interrupted":
+        return ("the study was interrupted before its best model was evaluated on the test "
+                f"split; {_resume_hint(config)}")
+    if state.word == "running":
+        return "the study is still running: its best model is evaluated on the test split at the end"
+    scored = trials["status"].isin(SCORED_STATUSES) if "status" in trials.columns else None
+    if scored is not None and not scored.any():
+        return "no trial trained an epoch without failing, so no model was evaluated"
+    return None

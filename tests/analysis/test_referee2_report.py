@@ -1,0 +1,188 @@
+"""Refereeing the report's sentences on hand-made study folders: what it says about the study at
+hand must hold. An interrupted study is said to be interrupted (never finished), a spent time
+budget is named, an all-failed study says why it has no best model, a search without ASHA is
+not told that ASHA stopped its trials, a maximised metric is "highest", the first learning
+curve is the trial 'Best trial' names (ties included), and a map cell's best value is one the
+report could call best (never a failed trial's)."""
+
+from __future__ import annotations
+
+import copy
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jetstudy.analysis import maps
+from jetstudy.analysis.curves import select_learning_curves
+from jetstudy.analysis.regimes import assess_regimes
+from jetstudy.analysis.sections import PARTS, ReportState
+from jetstudy.analysis.study_state import missing_test_reason, study_state
+from jetstudy.analysis.summary import best_trial
+from jetstudy.analysis.tables import load_tables
+
+from tests.analysis.conftest import CONFIG
+
+
+def _config(**sections: dict) -> dict:
+    config = copy.deepcopy(CONFIG)
+    for name, fields in sections.items():
+        config[name].update(fields)
+    return config
+
+
+def build_report(tables, only: tuple[str, ...] = ()) -> ReportState:
+    """The report's state with only the parts named (all: ``()``): drawing every figure for a
+    sentence would cost the suite seconds per test."""
+    state = ReportState(tables)
+    for name, part in PARTS:
+        if not only or name in only:
+            state.attempt(name, lambda part=part: part(state))
+    return state
+
+
+def _section(state, title: str):
+    found = [s for s in state.sections if s.title == title]
+    assert found, f"no section {title!r}; skipped: {state.skipped}"
+    return found[0]
+
+
+def _text(state, title: str) -> str:
+    return " ".join(_section(state, title).lines)
+
+
+def _no_bug(state) -> None:
+    bugs = [f"{p}: {w}" for p, w in state.skipped if "bug in jetstudy" in w]
+    assert not bugs, bugs
+
+
+def _interrupted(trials: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The last ``k`` trials cut short by Ctrl-C, as the study writes them."""
+    trials = trials.copy()
+    rows = trials.index[-k:]
+    trials.loc[rows, "status"] = "interrupted"
+    trials.loc[rows, "stop_reason"] = "interrupted"
+    return trials
+
+
+def test_an_interrupted_study_says_so_and_why_it_has_no_test(tmp_path, make_study, write_study):
+    trials, epochs = make_study(n_trials=10, seed=5)
+    trials = _interrupted(trials, 2)
+    folder = write_study(tmp_path / "intr", trials, epochs,
+                         config=_config(search={"num_trials": 30}, storage={"name": "intr"}))
+    shutil.rmtree(folder / "best")  # the study skips the test evaluation when interrupted
+    state = build_report(load_tables(folder), ("outcomes", "test metrics", "ROC"))
+    _no_bug(state)
+    outcomes = _text(state, "Outcomes")
+    assert "was interrupted" in outcomes and "2 trials were cut short" in outcomes
+    assert "10 of the 30 trials asked for" in outcomes
+    assert "--set storage.name=intr --resume" in outcomes
+    assert "The study finished" not in outcomes
+    skipped = dict(state.skipped)
+    assert "interrupted before its best model was evaluated" in skipped["test metrics"]
+    assert "interrupted" in skipped["ROC"]
+
+
+def test_a_spent_time_budget_is_named(tmp_path, make_study, write_study):
+    trials, epochs = make_study(n_trials=10, seed=6, asha=False)
+    cut = trials.index[-3:]
+    trials.loc[cut, "status"] = "stopped"
+    trials.loc[cut, "stop_reason"] = "time_budget"
+    folder = write_study(tmp_path / "budget", trials, epochs,
+                         config=_config(search={"num_trials": 64, "time_budget_s": 120}))
+    state = build_report(load_tables(folder), ("outcomes",))
+    outcomes = _text(state, "Outcomes")
+    assert "time budget (search.time_budget_s (120 s)) ran out" in outcomes
+    assert "3 trials were cut short by it" in outcomes and "10 of the 64" in outcomes
+    assert "The study finished" not in outcomes
+
+
+def test_a_finished_study_says_finished(tmp_path, make_study, write_study):
+    trials, epochs = make_study(n_trials=8, seed=7)
+    folder = write_study(tmp_path / "done", trials, epochs,
+                         config=_config(search={"num_trials": 8}))
+    state = study_state(load_tables(folder).trials, load_tables(folder).config)
+    assert state.word == "finished" and state.lines == ["The study finished: 8 of the 8 trials "
+                                                        "asked for (search.num_trials) ran."]
+
+
+def test_an_all_failed_study_says_why_everywhere(tmp_path, make_study, write_study):
+    trials, epochs = make_study(n_trials=4, seed=8)
+    trials["status"], trials["stop_reason"] = "failed", "failed"
+    trials["error"] = "TrialDiverged: training loss became nan; lower the learning rate range"
+    trials[["val_loss", "val_acc", "val_auc"]] = np.nan
+    # as a real study writes them: the epochs before the loss broke keep their values
+    folder = write_study(tmp_path / "failed", trials, epochs, config=_config())
+    assert not (folder / "best").exists()
+    state = build_report(load_tables(folder), ("outcomes", "test metrics",
+                                               "optimisation history"))
+    _no_bug(state)
+    assert "All 4 trials failed" in _text(state, "Outcomes")
+    skipped = dict(state.skipped)
+    assert skipped["test metrics"] == ("every trial failed, so no model was evaluated on the "
+                                       "test split")
+    history = _section(state, "Optimisation history")
+    assert "so far" not in history.caption and "so far" not in " ".join(history.lines)
+    assert "no running best" in " ".join(history.lines)
+    assert missing_test_reason(trials, None) is not None
+
+
+@pytest.mark.parametrize("scheduler, asha_named", [("asha", True), ("fifo", False),
+                                                   ("patience", False)])
+def test_only_an_asha_search_is_told_asha_stopped_its_trials(tmp_path, make_study, write_study,
+                                                              scheduler, asha_named):
+    trials, epochs = make_study(n_trials=12, seed=9, asha=scheduler == "asha")
+    folder = write_study(tmp_path / scheduler, trials, epochs,
+                         config=_config(scheduler={"type": scheduler}))
+    state = build_report(load_tables(folder), ("regime map (depth x width)",))
+    text = _text(state, "Regime map: depth x width")
+    assert ("ASHA" in text) == asha_named, text
+    assert "This is a search" in text
+
+
+def test_a_maximised_metric_is_highest_in_every_sentence(tmp_path, make_study, write_study):
+    trials, epochs = make_study(n_trials=12, seed=10)
+    folder = write_study(tmp_path / "acc", trials, epochs,
+                         config=_config(search={"metric": "val_acc"}))
+    state = build_report(load_tables(folder), (
+        "study config", "best trial", "optimisation history", "regime map (depth x width)",
+        "regime map (size x regularisation)"))
+    _no_bug(state)
+    assert "highest best_val_acc" in _text(state, "Best trial")
+    assert "(highest is best)" in _text(state, "Study config")
+    for title in ("Best trial", "Study config", "Optimisation history",
+                  "Regime map: depth x width", "Regime map: size x regularisation"):
+        s = _section(state, title)
+        assert "lowest" not in " ".join(s.lines) + s.caption, title
+
+
+def test_the_first_learning_curve_is_the_best_trial_on_a_tie(make_study):
+    """val_acc is a count over the validation jets: ties at the top are common. The first
+    'best' curve is the trial 'Best trial' names (the smaller model), whatever the row order."""
+    trials, epochs = make_study(n_trials=12, seed=11, asha=False)
+    order = trials.sort_values("n_params", ascending=False).index
+    big, small = order[0], order[-1]
+    assert trials.loc[big, "n_params"] > trials.loc[small, "n_params"]
+    trials.loc[[big, small], "status"] = "completed"
+    trials.loc[[big, small], "best_val_acc"] = 0.99  # a tie at the top, the big model first
+    small_id = trials.loc[small, "trial_id"]
+    trials = pd.concat([trials.loc[[big]], trials.drop(index=big)], ignore_index=True)
+    regimes = assess_regimes(trials, epochs).table
+    named = best_trial(trials, "val_acc", True)["trial_id"]
+    chosen = select_learning_curves(trials, regimes, epochs, "val_acc", True)
+    first = chosen.loc[chosen["group"] == "best", "trial_id"].iloc[0]
+    assert named == small_id and first == named
+
+
+def test_a_map_cell_never_shows_a_failed_trials_value(make_study):
+    trials, epochs = make_study(n_trials=16, seed=12, asha=False)
+    trials["status"] = "completed"
+    failed = trials.index[0]
+    trials.loc[failed, ["status", "error"]] = ["failed", "diverged"]
+    trials.loc[failed, "best_val_loss"] = 0.01  # a good epoch before the loss broke
+    regimes = assess_regimes(trials, epochs).table
+    result = maps.regime_map(trials, regimes, "n_params", "depth", "val_loss", False)
+    best = best_trial(trials, "val_loss", False)
+    assert result.cells["best"].min() == pytest.approx(best["best_val_loss"])
+    assert not np.isclose(result.cells["best"], 0.01).any()
