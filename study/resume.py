@@ -115,6 +115,11 @@ class ResumedSearch(SearchGenerator):
         self._finished = self._counter >= num_trials
         self._enqueue_rest(wrapper)
         self._fresh_budget()
+        if self._finished and not _still_running(wrapper):
+            logger.warning("--resume: the study has run all its search.num_trials (%d) and no "
+                           "trial was cut short: nothing is left to train (the tables, the "
+                           "best model's test scores and the report are made again); raise "
+                           "search.num_trials to run more trials", num_trials)
 
     def _fresh_budget(self) -> None:
         """Ray restores the first run's time-budget stopper (a spent budget stops the resumed
@@ -168,6 +173,14 @@ def _restart_count(searcher: Any, num_trials: int, max_concurrent: int) -> None:
             logger.info("resume: TPE's start-up is now %d trials (was %d)", startup,
                         sampler._n_startup_trials)
             sampler._n_startup_trials = startup
+
+
+def _still_running(searcher: Any) -> bool:
+    """Whether the Optuna study has a trial still running (cut short by Ctrl-C or a crash:
+    Tune continues it)."""
+    study = getattr(searcher, "_ot_study", None)
+    return study is None or bool(study.get_trials(
+        deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)))
 
 
 def _release_ended(limiter: Any, searcher: Any) -> None:

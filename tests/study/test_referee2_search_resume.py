@@ -1,0 +1,129 @@
+"""Referee round 2 (task B): resuming a finished study, resuming with another concurrency, and
+a study whose every trial fails, on real Ray, Optuna and small CPU studies.
+
+Found and fixed here:
+- a TPE study resumed with another ``search.max_concurrent`` (or ``num_trials``) kept the first
+  run's start-up count in its restored sampler (``max(10, 2 * max_concurrent)`` held for the
+  first run only); it follows the resumed config now, and ``provenance.json`` says, per run,
+  what the sampler did;
+- ``--resume`` of a study that had run all its trials said nothing about there being nothing
+  to do (it printed the same results as if it had trained); it says so now, exit 0;
+- a study whose every trial failed printed Ray's traceback once per trial, a warning "no trial
+  finished an epoch" (they had: they failed later) and one "failed:" line per trial with the
+  same reason; now no traceback, "every trial failed", and one line for trials that failed
+  alike, exit 3 (README).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from jetstudy.study.launch import run_study
+from jetstudy.study.search_rules import tpe_startup_trials
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def _config(results: Path, n: int, concurrent: int):
+    from tests.conftest import make_small_config
+
+    return make_small_config(results, "again", data={"synthetic_jets": 2000},
+                             search={"num_trials": n, "max_concurrent": concurrent, "seed": 4},
+                             scheduler={"max_epochs": 2, "grace_period": 1,
+                                        "reduction_factor": 2})
+
+
+def _restored_sampler(folder: Path):
+    """The sampler of the searcher state Ray Tune saved last (what a resume restores)."""
+    (path,) = sorted((folder / "ray").glob("searcher-state-*.pkl"))[-1:]
+    with path.open("rb") as f:
+        return pickle.load(f)["_ot_study"].sampler
+
+
+def test_resume_finished_then_with_more_at_a_time(ray_cluster, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    first = run_study(_config(tmp_path, 3, 1))
+    folder = first.folder
+    assert len(first.trials) == 3
+    record = json.loads((folder / "provenance.json").read_text())
+    assert record["sampler"]["n_startup_trials"] == tpe_startup_trials(3, 1)
+    assert _restored_sampler(folder)._n_startup_trials == tpe_startup_trials(3, 1)
+    # a finished study resumed as it is: nothing to train, and it says so
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study.resume"):
+        again = run_study(_config(tmp_path, 3, 1), resume=True)
+    assert "nothing is left to train" in caplog.text
+    pd.testing.assert_frame_equal(
+        again.trials.drop(columns=["time_s"], errors="ignore").sort_values("trial_id")
+        .reset_index(drop=True),
+        first.trials.drop(columns=["time_s"], errors="ignore").sort_values("trial_id")
+        .reset_index(drop=True))
+    caplog.clear()
+    # grown, 3 at a time: TPE's start-up follows the resumed config, and provenance says so
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study.resume"):
+        grown = run_study(_config(tmp_path, 7, 3), resume=True)
+    assert "nothing is left to train" not in caplog.text
+    assert len(grown.trials) == 7
+    startup = tpe_startup_trials(7, 3)
+    assert startup != tpe_startup_trials(3, 1)
+    assert _restored_sampler(folder)._n_startup_trials == startup
+    record = json.loads((folder / "provenance.json").read_text())
+    assert [run["sampler"]["n_startup_trials"] for run in record["runs"]] == [
+        tpe_startup_trials(3, 1)] * 2 + [startup]
+    assert record["sampler"] == record["runs"][-1]["sampler"]
+    assert {k: record["sampler"][k] for k in ("multivariate", "group", "constant_liar")} == {
+        "multivariate": True, "group": True, "constant_liar": True}
+
+
+def test_every_trial_failing_is_one_clear_story(tmp_path: Path) -> None:
+    """The real command line: exit 3 (README), no Ray traceback, one line for trials that
+    failed alike."""
+    from tests.conftest import make_small_config
+
+    raw = make_small_config(
+        tmp_path, "allfail", data={"synthetic_jets": 2000},
+        space={"depth": [3, 3], "width": [128, 128], "dropout": [0, 0], "l1": [0, 0],
+               "l2": [0, 0], "lr": [10, 10]},
+        search={"num_trials": 2, "max_concurrent": 1, "sampler": "random"},
+        scheduler={"type": "fifo", "max_epochs": 3},
+        training={"optimizer": "sgd"}, resources={"max_failures": 0, "num_cpus": 1}).to_dict()
+    path = tmp_path / "allfail.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    env = {**os.environ, "RAY_worker_niceness": "0"}
+    run = subprocess.run([sys.executable, "-m", "jetstudy.study.cli", "run", str(path),
+                          "--no-report"], capture_output=True, text=True, env=env,
+                         timeout=300)
+    out = run.stdout + run.stderr
+    trials = pd.read_parquet(tmp_path / "allfail" / "trials.parquet")
+    assert len(trials) == 2 and (trials["status"] == "failed").all(), out
+    assert (trials["stop_reason"] == "failed").all()
+    assert run.returncode == 3, out
+    assert "Traceback" not in out and "Trial task failed" not in out
+    assert "every trial failed (2); no best model to evaluate" in out
+    assert "no trial finished an epoch" not in out
+    failed = [line for line in out.splitlines() if line.startswith("failed:")]
+    groups = trials.groupby("error")["trial_id"]
+    assert len(failed) == groups.ngroups, out  # one line per reason, not per trial
+    for error, ids in groups:
+        (line,) = [x for x in failed if x.endswith(f": {error}")]
+        assert all(i in line for i in ids)
+        assert "TrialDiverged" in line and "lower the learning rate" in line
+    assert not (tmp_path / "allfail" / "best" / "test_metrics.json").exists()
