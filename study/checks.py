@@ -171,6 +171,10 @@ class Choice(Check):
         return "one of " + ", ".join(self.options)
 
     def clean(self, value: Any) -> Any:
+        # YAML 1.1 reads a bare off/on/no/yes as a bool: `pack_graphs: off` means "off"
+        if isinstance(value, bool):
+            value = next((w for w in (("off", "no", "false") if not value else
+                                      ("on", "yes", "true")) if w in self.options), value)
         return value if isinstance(value, str) and value in self.options else _BAD
 
     def bad_example(self) -> Any:

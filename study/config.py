@@ -339,11 +339,19 @@ def _yaml_load(text: str) -> Any:
 def _fmt(value: Any) -> str:
     """A value as the user would write it in YAML (strings quoted)."""
     if isinstance(value, str):
-        return repr(value)
+        return _shorten(repr(value))
     if isinstance(value, tuple):
         value = list(value)
     text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
-    return text if "\n" not in text else repr(value)  # one line: e.g. !!binary is multi-line
+    return _shorten(text if "\n" not in text else repr(value))  # one line: !!binary is not
+
+
+#: Characters of a value an error message shows (a pasted file must not flood the terminal).
+_SHOWN = 120
+
+
+def _shorten(text: str) -> str:
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
 
 
 def _did_you_mean(key: str, section: str | None = None) -> str:
@@ -384,9 +392,38 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
         cleaned = check.clean(values[key])
         if cleaned is BAD:
             raise ConfigError(f"{name}.{key} must be {check.describe()}, got "
-                              f"{_fmt(values[key])}; set e.g. {_fmt(f.metadata['example'])}")
+                              f"{_fmt(values[key])}{_whole_number_hint(check, values[key])}; "
+                              f"set e.g. {_fmt(f.metadata['example'])}")
         kwargs[key] = cleaned
     return cls(**kwargs)
+
+
+def _whole_number_hint(check: Check, value: Any) -> str:
+    """YAML reads ``1e3`` and ``1000.0`` as floats; an integer field says how to write them."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    floats = [v for v in items if isinstance(v, float) and v.is_integer() and abs(v) < 2**63]
+    if "integer" not in check.describe() or not floats:
+        return ""
+    return (f" (read as the float {floats[0]!r}: write whole numbers plainly, e.g. "
+            f"{int(floats[0])}, not 1e3 or 1000.0)")
+
+
+#: An environment variable in a path ($HOME, ${DATA}): jetstudy does not expand them.
+_ENV_VAR = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+
+
+def _path_checks(cfg: StudyConfig) -> None:
+    """``~`` is expanded in data.path and storage.results_dir (and everywhere jetstudy reads
+    them); environment variables are not, in either: refused, so no folder called ``$HOME`` is
+    made and no data file is reported missing for a reason the message would not name."""
+    for name, value in (("data.path", cfg.data.path),
+                        ("storage.results_dir", cfg.storage.results_dir)):
+        found = _ENV_VAR.search(value or "")
+        if found:
+            raise ConfigError(
+                f"{name} is {value!r}, but jetstudy does not expand environment variables "
+                f"({found.group(0)}); write the path out, or let the shell expand it: "
+                f"--set {name}=\"{value}\" (double quotes; ~ for the home folder is expanded)")
 
 
 def _cross_checks(cfg: StudyConfig) -> None:
@@ -447,6 +484,7 @@ def from_dict(raw: Any) -> StudyConfig:
                           f"{', '.join(SECTIONS)}")
     cfg = StudyConfig(**{name: _build_section(name, cls, raw.get(name))
                          for name, cls in SECTIONS.items()})
+    _path_checks(cfg)
     _cross_checks(cfg)
     _pack_checks(cfg)
     from jetstudy.study.search_rules import search_checks
@@ -500,15 +538,24 @@ def _size_checks(cfg: StudyConfig) -> None:
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
     """Apply ``section.field=value`` strings (values parsed as YAML) to a raw config dict."""
     out = {k: dict(v) if isinstance(v, dict) else v for k, v in (raw or {}).items()}
+    given: dict[str, str] = {}
     for item in overrides:
         key, sep, text = item.partition("=")
         parts = key.strip().split(".")
         if not sep or len(parts) != 2 or not all(parts):
-            raise ConfigError(f"--set {item!r} must look like section.field=value; "
-                              f"e.g. --set search.num_trials=200")
+            raise ConfigError(f"--set {item!r} must look like section.field=value"
+                              f"{_set_shape_hint(parts, sep)}; e.g. --set search.num_trials=200")
         if not text.strip():  # YAML would read it as null: a silent fallback to the default
             raise ConfigError(f"--set {item!r} gives {key.strip()} no value; write the value "
                               f"after '=', or {key.strip()}=null for the default")
+        if text.strip() == "~":  # YAML's null, not the shell's home folder
+            raise ConfigError(f"--set {item!r}: a lone '~' is YAML's null (the default), not "
+                              f"your home folder; write {key.strip()}=null for the default, or "
+                              f"the full path (e.g. ~/data/jets.h5)")
+        if key.strip() in given and given[key.strip()] != text:
+            logger.warning("--set %s is given twice (%r, then %r): the last one, %r, is used",
+                           key.strip(), given[key.strip()], text, text)
+        given[key.strip()] = text
         try:
             value = _yaml_load(text)
         except _DuplicateKey as exc:
@@ -520,6 +567,18 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             out[section] = {}
         out.setdefault(section, {})[name] = value
     return out
+
+
+def _set_shape_hint(parts: list[str], sep: str) -> str:
+    """Why a ``--set`` key is not ``section.field``, when that can be said more exactly."""
+    if not sep:
+        return " (no '=')"
+    if len(parts) == 1 and parts[0] in SECTIONS:
+        return f" ({parts[0]!r} is a section: set its fields one at a time)"
+    if len(parts) > 2 and parts[0] in SECTIONS:
+        return (f" ({'.'.join(parts[:2])} is a field, not a section: give a list or mapping "
+                f"value whole, e.g. --set space.depth=[2,4])")
+    return ""
 
 
 def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> StudyConfig:

@@ -51,6 +51,22 @@ def _guided_enough(num_trials: int, max_concurrent: int, initial: int) -> bool:
     return tpe_guided_trials(num_trials, max_concurrent, initial) >= num_trials / 4
 
 
+def _fewest_trials_guided_enough(num_trials: int, max_concurrent: int, initial: int) -> int:
+    """The smallest ``num_trials`` (at least the given one) that :func:`_guided_enough` accepts,
+    by bisection (the test is monotone in ``num_trials``): a scan up to a fixed bound missed it
+    for a large ``max_concurrent`` (search.max_concurrent 100000 ended in StopIteration)."""
+    low, high = num_trials, max(num_trials, 4 * (max_concurrent + initial + 10))
+    while not _guided_enough(high, max_concurrent, initial):
+        high *= 2
+    while low < high:
+        middle = (low + high) // 2
+        if _guided_enough(middle, max_concurrent, initial):
+            high = middle
+        else:
+            low = middle + 1
+    return low
+
+
 def config_warnings(cfg: StudyConfig) -> list[str]:
     """Valid settings that defeat their purpose (see :func:`tpe_guided_trials`): a TPE search
     of which less than a quarter is guided by what it learned. The fixes it names silence it:
@@ -65,7 +81,7 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
         return out
     guided = tpe_guided_trials(n, c, k)
     startup = tpe_startup_trials(n, c)
-    suggested = next(m for m in range(n, 100 * n + 1000) if _guided_enough(m, c, k))
+    suggested = _fewest_trials_guided_enough(n, c, k)
     fewer = next((m for m in range(c - 1, 0, -1) if _guided_enough(n, m, k)), None)
     fix = f"set search.num_trials to at least {suggested}"
     if fewer is not None:
