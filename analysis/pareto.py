@@ -166,6 +166,14 @@ class ParetoResult:
         return self.pick is not None
 
     @property
+    def cheapest_within_noise(self) -> pd.Series | None:
+        """The cheapest completed trial cheaper than the best whose score is within
+        :data:`NOISE_SIGMAS` standard errors of the best's, or None: when the pick is the best
+        itself, such a trial shows that the validation set cannot tell that the best needs
+        its size."""
+        return _cheapest_within_noise(self)
+
+    @property
     def within_noise(self) -> bool | None:
         """Whether the pick's distance from the best is below :data:`NOISE_SIGMAS` standard
         errors; None when the errors are unknown or there is no pick."""
@@ -176,9 +184,14 @@ class ParetoResult:
 
 def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str, ...],
                 n_val: int | None, class_counts: Sequence[int] | None) -> pd.DataFrame:
-    rows = trials.loc[trials["status"].isin(statuses), ["trial_id", "status", cost, score]]
+    loss = score.removeprefix("best_") == "val_loss" and "val_loss_se" in trials.columns
+    columns = ["trial_id", "status", cost, score] + (["val_loss_se"] if loss else [])
+    rows = trials.loc[trials["status"].isin(statuses), columns]
     rows = rows[np.isfinite(rows[[cost, score]].astype(float)).all(axis=1) & (rows[cost] > 0)]
     rows = rows.rename(columns={cost: "cost", score: "score"}).reset_index(drop=True)
+    if loss:  # the last epoch's per-jet spread / sqrt(n) stands in for the best epoch's
+        se = pd.to_numeric(rows.pop("val_loss_se"), errors="coerce").astype(float).to_numpy()
+        return rows.assign(se=np.where(se > 0, se, np.nan))
     return rows.assign(se=score_se(score, rows["score"], n_val, class_counts))
 
 
@@ -231,17 +244,28 @@ def pick_notes(result: ParetoResult) -> list[str]:
                 f"the {len(result.partial)} stopped or running trials are drawn faded, their "
                 "partial scores are not used."]
     pick, best = result.pick, result.best
-    if pick["trial_id"] == best["trial_id"]:
-        return [f"{where}: the smallest model within {result.tolerance:.0%} is the best "
-                f"completed trial itself ({pick['trial_id']})."]
-    ratio = best["cost"] / pick["cost"]
     below = "below" if result.maximize else "above"  # worse than the best, in words
     notes = []
-    if not np.isfinite(result.gap_se):
+    if pick["trial_id"] == best["trial_id"]:
+        notes.append(f"{where}: the smallest model within {result.tolerance:.0%} is the best "
+                     f"completed trial itself ({pick['trial_id']}).")
+        cheaper = result.cheapest_within_noise
+        if cheaper is not None:
+            gap = float(best["score"] - cheaper["score"]) * (1.0 if result.maximize else -1.0)
+            notes.append(
+                f"{where}: but {cheaper['trial_id']}, at 1/{best['cost'] / cheaper['cost']:.3g}"
+                f" of its cost, is {format_error(gap, math.hypot(best['se'], cheaper['se']))} "
+                f"{below} it: within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
+                "validation set cannot tell the two apart; the best is not shown to need its "
+                "size.")
+    elif not np.isfinite(result.gap_se):
         notes.append(f"{where}: {pick['trial_id']} scores {result.gap:.4g} {below} the best "
-                     f"({best['trial_id']}) at 1/{ratio:.3g} of its cost; the validation-set "
-                     "size is unknown, so this difference comes without an error.")
+                     f"({best['trial_id']}) at 1/{best['cost'] / pick['cost']:.3g} of its cost; "
+                     "the scores' errors are unknown (no validation-set size, or no standard "
+                     "error of this score in the table), so this difference comes without an "
+                     "error.")
     elif result.within_noise:
+        ratio = best["cost"] / pick["cost"]
         notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
                      f" {below} the best ({best['trial_id']}) at 1/{ratio:.3g} of its cost: "
                      f"within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
@@ -250,13 +274,30 @@ def pick_notes(result: ParetoResult) -> list[str]:
         notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
                      f" {below} the best ({best['trial_id']}), a significant "
                      f"({result.gap / result.gap_se:.1f} sigma) but at most "
-                     f"{result.tolerance:.0%} loss, at 1/{ratio:.3g} of its cost.")
+                     f"{result.tolerance:.0%} loss, at 1/{best['cost'] / pick['cost']:.3g} of "
+                     "its cost.")
     band = result.tolerance * abs(float(best["score"]))
-    if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"]:
+    others = len(result.points) > 1  # no note about trials that do not exist
+    if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"] and others:
         notes.append(f"{where}: the {result.tolerance:.0%} band ({band:.2g}) is narrower than "
                      f"{NOISE_SIGMAS:g} standard errors of one score (se {best['se']:.2g}): "
                      "trials just outside it may be as good.")
     return notes
+
+
+def _cheapest_within_noise(result: ParetoResult) -> pd.Series | None:
+    """The cheapest completed trial, cheaper than the best, whose score is within
+    :data:`NOISE_SIGMAS` standard errors of the best's (None: none, or errors unknown)."""
+    best = result.best
+    if best is None or not np.isfinite(best["se"]):
+        return None
+    p = result.points
+    gap = (best["score"] - p["score"]) * (1.0 if result.maximize else -1.0)
+    near = p[(p["cost"] < best["cost"]) & np.isfinite(p["se"])
+             & (gap < NOISE_SIGMAS * np.hypot(best["se"], p["se"]))]
+    if near.empty:
+        return None
+    return near.loc[_ranked(near, "cost", "score", result.maximize).index[0]]
 
 
 def with_sizes(trials: pd.DataFrame) -> pd.DataFrame:
@@ -325,6 +366,14 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
                       tolerance=tolerance, acc_points=acc_points)
 
 
+def _digits(*values: float) -> list[str]:
+    """``values`` to the same decimals, 4 significant figures of the largest (0.6010 against
+    0.6000, not 0.601 against 0.6: the digits shown must not differ by trailing zeros)."""
+    top = max((abs(v) for v in values if math.isfinite(v) and v != 0), default=1.0)
+    decimals = max(0, 3 - math.floor(math.log10(top)))
+    return [f"{v:.{decimals}f}" for v in values]
+
+
 def _sizes_words(row: pd.Series) -> str:
     parts = [f"{int(row[c]):,} {w}" for c, w in (("n_params", "parameters"),
                                                    ("multiplications", "multiplications per jet"))
@@ -354,12 +403,13 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
              f"{answer.acc_points * 100:.1f} points of its accuracy")
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
-                f"{pick['trial_id']} ({_sizes_words(pick)}), {label} {float(pick[answer.metric]):.4g}"
-                f", accuracy {float(pick['best_val_acc']):.4f}." + bound + table)
+                f"{pick['trial_id']} ({_sizes_words(pick)}), {label} "
+                f"{_digits(float(pick[answer.metric]))[0]}, accuracy "
+                f"{float(pick['best_val_acc']):.4f}." + bound + table)
     ratio = float(best[cost]) / float(pick[cost])
+    shown = _digits(float(pick[answer.metric]), float(best[answer.metric]))
     return (head + f"The smallest completed model {rules} is trial {pick['trial_id']} "
-            f"({_sizes_words(pick)}): {label} {float(pick[answer.metric]):.4g} against "
-            f"{float(best[answer.metric]):.4g}, accuracy {float(pick['best_val_acc']):.4f} "
+            f"({_sizes_words(pick)}): {label} {shown[0]} against {shown[1]}, accuracy {float(pick['best_val_acc']):.4f} "
             f"against {float(best['best_val_acc']):.4f} for the best, trial {best['trial_id']} "
             f"({_sizes_words(best)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "
             f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + bound + table)

@@ -1,0 +1,66 @@
+"""Refereeing the Pareto answers, round 2: "the best itself" next to a cheaper model within
+noise, notes about models that do not exist, the error of a loss, digits of the answer."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from jetstudy.analysis.pareto import compute_pareto, how_big, how_big_paragraph, pick_notes
+
+
+def _trials(*rows: tuple) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["trial_id", "status", "n_params", "best_val_acc",
+                                       "best_val_loss"])
+
+
+def test_the_best_as_its_own_pick_names_a_cheaper_model_within_noise():
+    """small is 2.9% below big (outside the 1% band, so big is the pick) but 0.4 sigma on
+    100 validation jets: 'the smallest within 1% is the best itself' alone claimed that the
+    big model is needed."""
+    df = _trials(("small", "completed", 10, 0.68, 0.6), ("big", "completed", 1000, 0.70, 0.6),
+                 ("mid", "completed", 100, 0.40, 0.6))
+    r = compute_pareto(df, "n_params", "val_acc", n_val=100)
+    assert r.pick["trial_id"] == r.best["trial_id"] == "big"
+    assert r.cheapest_within_noise["trial_id"] == "small"
+    notes = " ".join(pick_notes(r))
+    assert "best completed trial itself (big)" in notes
+    assert "but small, at 1/100 of its cost, is 0.02 ± 0.07 below it: within the validation " \
+           "noise" in notes
+    exact = compute_pareto(df, "n_params", "val_acc", n_val=10_000_000)
+    assert exact.cheapest_within_noise is None
+    assert "within the validation noise" not in " ".join(pick_notes(exact))
+
+
+def test_no_note_about_other_trials_when_there_are_none():
+    """A lone trial: 'trials just outside the band may be as good' spoke of models that do
+    not exist; with a second trial the narrow band is worth the note."""
+    alone = compute_pareto(_trials(("only", "completed", 100, 0.7, 0.6)), "n_params", "val_acc",
+                           n_val=100)
+    assert pick_notes(alone) == ["val_acc vs n_params: the smallest model within 1% is the best "
+                                 "completed trial itself (only)."]
+    two = compute_pareto(_trials(("a", "completed", 10, 0.9, 0.3),
+                                 ("b", "completed", 100, 0.7, 0.6)), "n_params", "val_acc",
+                         n_val=100)
+    assert "narrower than 2 standard errors" in pick_notes(two)[-1]
+
+
+def test_a_loss_front_takes_its_errors_from_the_tables_standard_errors():
+    """val_loss has no binomial error: its pick was 'without an error ... the validation-set
+    size is unknown' although the table carries val_loss_se."""
+    df = _trials(("small", "completed", 10, 0.69, 0.6040), ("big", "completed", 100, 0.70, 0.60))
+    r = compute_pareto(df.assign(val_loss_se=0.007), "n_params", "val_loss", n_val=1000)
+    assert r.pick["trial_id"] == "small" and r.gap_se == pytest.approx(0.007 * 2 ** 0.5)
+    assert r.within_noise is True
+    assert "0.004 ± 0.010 above the best (big)" in pick_notes(r)[0]
+    bare = compute_pareto(df, "n_params", "val_loss", n_val=1000)
+    assert "errors are unknown" in pick_notes(bare)[0]
+    assert "validation-set size is unknown" not in pick_notes(bare)[0]
+
+
+def test_the_how_big_answer_prints_both_values_to_the_same_digits():
+    df = _trials(("a", "completed", 10, 0.699, 0.601), ("b", "completed", 100, 0.70, 0.6))
+    text = how_big_paragraph(how_big(df, "val_loss", False, "n_params"))
+    assert "val_loss 0.6010 against 0.6000" in text  # was 0.601 against 0.6
+    alone = how_big_paragraph(how_big(df[df["trial_id"] == "b"], "val_loss", False, "n_params"))
+    assert "val_loss 0.6000, accuracy 0.7000" in alone
