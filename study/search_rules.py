@@ -10,7 +10,8 @@ Called by :func:`jetstudy.study.config.from_dict` after each field passed its ow
   are the study's first trials, counted in ``num_trials``: no more of them than that, and none
   twice;
 - :func:`config_warnings`: a TPE search whose trials nearly all start before TPE has anything
-  to learn from is random search under another name.
+  to learn from is random search under another name; ASHA with ``grace_period`` at
+  ``max_epochs`` stops nothing.
 """
 
 from __future__ import annotations
@@ -72,8 +73,16 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
     of which less than a quarter is guided by what it learned. The fixes it names silence it:
     the smallest ``num_trials`` at this concurrency, and the largest ``max_concurrent`` below
     this one that is enough (none when no concurrency is, as for a single trial)."""
-    s = cfg.search
+    s, sch = cfg.search, cfg.scheduler
     out: list[str] = []
+    if sch.type == "asha" and sch.grace_period >= sch.max_epochs:
+        out.append(
+            f"scheduler.grace_period is {sch.grace_period} with scheduler.max_epochs "
+            f"{sch.max_epochs}: ASHA has no rung before the last epoch, so it never stops a "
+            f"trial (every trial trains to max_epochs, as scheduler.type fifo); set "
+            + (f"scheduler.grace_period to e.g. {max(1, sch.max_epochs // 8)} for early "
+               f"stopping, or " if sch.max_epochs > 1 else "")
+            + "scheduler.type to fifo to say so")
     if s.sampler != "tpe":
         return out
     n, c, k = s.num_trials, s.max_concurrent, len(s.initial_points)

@@ -184,3 +184,22 @@ def test_interrupted_is_its_own_stop_reason(scheduler: str, budget: float | None
                        ended=False) == "interrupted"
     if budget:
         assert stop_reason("stopped", "", 3, False, cfg, ended=False) == "time_budget"
+
+
+@pytest.mark.parametrize(("grace", "top", "warns"), [(4, 4, True), (1, 1, True), (3, 4, False),
+                                                     (1, 30, False)])
+def test_asha_that_stops_nothing_is_said(grace: int, top: int, warns: bool) -> None:
+    """ASHA's rungs lie below max_epochs: with grace_period == max_epochs it stops no trial,
+    and the search is FIFO under another name (fixed: it was silent)."""
+    from jetstudy.study.collect import _asha_rungs
+
+    cfg = from_dict({"scheduler": {"grace_period": grace, "max_epochs": top},
+                     "search": {"num_trials": 64, "max_concurrent": 2}})
+    said = [w for w in cfg.warnings if "never stops a trial" in w]
+    assert bool(said) == warns == (not _asha_rungs(cfg))
+    if said and top > 1:  # the grace period it suggests has a rung
+        fixed = from_dict({"scheduler": {"grace_period": int(said[0].split(
+            "scheduler.grace_period to e.g. ")[1].split()[0]), "max_epochs": top}})
+        assert _asha_rungs(fixed) and not fixed.warnings
+    fifo = from_dict({"scheduler": {"type": "fifo", "grace_period": grace, "max_epochs": top}})
+    assert not [w for w in fifo.warnings if "never stops" in w]
