@@ -106,8 +106,9 @@ def score_column(trials: pd.DataFrame, metric: str) -> str | None:
 def _fmt(v: float) -> str:
     if v == 0:
         return "0"
-    if abs(v) >= 1000:
-        return f"{v / 1000:.3g}k" if abs(v) < 1e6 else f"{v / 1e6:.3g}M"
+    for scale, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= scale:  # 10^12 parameters: 1T (was 1e+06M)
+            return f"{v / scale:.3g}{unit}" if abs(v) < 1e15 else f"{v:.2e}"
     return f"{v:.3g}" if abs(v) >= 0.01 else f"{v:.0e}"
 
 
@@ -143,6 +144,10 @@ def bin_values(values: pd.Series, kind: str) -> pd.Series:
         labels = v.map(lambda x: str(int(round(x))) if np.isfinite(x) else None)
         categories = [str(x) for x in levels]
         return pd.Series(pd.Categorical(labels, categories=categories, ordered=True), index=v.index)
+    if kind == "linear" and finite.nunique() == 1:  # one value, one bin named by it
+        only = _fmt(float(finite.iloc[0]))          # (was 0.2–1.2: a dropout up to 1.2)
+        labels = v.map(lambda x: only if np.isfinite(x) else None)
+        return pd.Series(pd.Categorical(labels, categories=[only], ordered=True), index=v.index)
     if kind == "linear":
         edges = _round_edges(float(finite.min()), float(finite.max()))
     elif kind in ("log2", "log10", "log10half"):
@@ -179,6 +184,27 @@ def _regime_counts(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     return counts
 
 
+def _none_judged(df: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, unplaced: int) -> str:
+    """Why no placed trial is judged: stopped early (a search), or ran to the end and is still
+    undetermined (a study whose max_epochs is below regimes.min_epochs, a zig-zag, an L* that
+    is no lower bound): then 'a scan trains every configuration to the end' is no fix."""
+    missing = f" ({unplaced} more have no `{x}` or `{y}` value)" if unplaced else ""
+    done = df["status"].eq("completed") if "status" in df else pd.Series(False, index=df.index)
+    if done.any():
+        reasons = (regimes.drop_duplicates("trial_id", keep="last").set_index("trial_id")
+                   ["reason"] if "reason" in regimes else None)
+        example = ""
+        if reasons is not None:
+            first = df.loc[done, "trial_id"].iloc[0]
+            example = f"; e.g. trial {first}: {reasons.get(first, '')}"
+        return (f"no trial could be judged: all {len(df)} are undetermined{missing}, "
+                f"{int(done.sum())} of them though they ran to the end (see their reasons in "
+                f"regimes.csv{example})")
+    return (f"no trial could be judged yet: all {len(df)} are undetermined (stopped before "
+            f"their curves showed a regime){missing}. A scan study (search.sampler: grid or "
+            "sobol) trains every configuration to the end and maps the regimes")
+
+
 def regime_map(
     trials: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, metric: str, maximize: bool
 ) -> RegimeMap:
@@ -213,11 +239,7 @@ def regime_map(
         df = df[placed]
     determined = df["regime"] != "undetermined"
     if not determined.any():
-        missing = f" ({unplaced} more have no `{x}` or `{y}` value)" if unplaced else ""
-        raise AnalysisError(
-            f"no trial could be judged yet: all {len(df)} are undetermined (stopped before "
-            f"their curves showed a regime){missing}. A scan study (search.sampler: grid or "
-            "sobol) trains every configuration to the end and maps the regimes")
+        raise AnalysisError(_none_judged(df, regimes, x, y, unplaced))
     score = score_column(df, metric)
     # the cell's best counts the trials 'Best trial' counts (pareto.SCORED_STATUSES): a failed
     # or interrupted trial's early value would read as a best model the report never names

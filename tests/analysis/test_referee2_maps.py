@@ -1,0 +1,53 @@
+"""Refereeing the regime maps, round 2: bins of one value, sizes of many digits, and a study
+whose every trial ran to the end yet none could be judged."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.maps import bin_values, regime_map
+from jetstudy.analysis.regimes import classify_regimes
+
+from tests.analysis.test_regimes import BAYES, _frames, _trial
+
+
+def test_a_linear_axis_of_one_value_is_one_bin_named_by_it():
+    """Dropout 0.2 everywhere was binned as '0.2–1.2' (a dropout up to 1.2)."""
+    binned = bin_values(pd.Series([0.2, 0.2, np.nan]), "linear")
+    assert binned.tolist()[:2] == ["0.2", "0.2"] and pd.isna(binned.iloc[2])
+    assert list(binned.cat.categories) == ["0.2"]
+
+
+def test_sizes_of_many_digits_read_as_sizes():
+    """10^12 parameters was the bin '3.16e+05M–1e+06M'."""
+    binned = bin_values(pd.Series([100, 1000, 10**12]), "log10half")
+    assert binned.iloc[2] == "316G–1T"
+    assert bin_values(pd.Series([3e9, 10**16]), "log10").iloc[1] == "1.00e+15–1.00e+16"
+
+
+def test_switched_off_penalties_get_their_own_bin_on_a_log_axis():
+    binned = bin_values(pd.Series([0.0, 1e-5, 1e-3, np.nan]), "log10")
+    assert binned.tolist()[:3] == ["off", "1e-05–1e-04", "1e-04–1e-03"]
+    assert list(binned.cat.categories)[0] == "off"
+
+
+def test_a_study_too_short_to_judge_does_not_advise_the_scan_it_is():
+    """Every trial completed its max_epochs 2, below regimes.min_epochs 3: the map said the
+    trials were 'stopped before their curves showed a regime' and to run a scan."""
+    t, e = _frames(*(_trial(f"t{i}", [0.9, 0.8], [0.9, 0.81], max_epochs=2, n_params=n)
+                     for i, n in enumerate((100, 1000, 10000))))
+    t = t.assign(depth=[1, 2, 3])
+    regimes = classify_regimes(t, e, None, BAYES)
+    with pytest.raises(AnalysisError) as info:
+        regime_map(t, regimes, "n_params", "depth", "val_loss", False)
+    text = str(info.value)
+    assert "3 of them though they ran to the end" in text
+    assert "max_epochs 2 is below regimes.min_epochs 3" in text
+    assert "stopped before" not in text and "scan study" not in text
+    stopped = t.assign(status="stopped")
+    with pytest.raises(AnalysisError, match="stopped before their curves showed a regime"):
+        regime_map(stopped, classify_regimes(stopped, e, None, BAYES), "n_params", "depth",
+                   "val_loss", False)
