@@ -69,14 +69,19 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
     stopped or running one, to the smaller model (``n_params``), then to the first
     ``trial_id``: the answer does not depend on the order of the table's rows, so the study
     (which evaluates this trial on the test split) and every later report name the same one.
+    Of a trial listed twice the last row counts (as in the regimes and the loaded tables).
     """
+    trials = trials.drop_duplicates("trial_id", keep="last")
     score = score_column(trials, metric)
     if score is None:
         raise AnalysisError(f"no trial has reported a `{metric}` yet, so none is best")
     values = pd.to_numeric(trials[score], errors="coerce").astype(float)
     ok = (trials["status"].isin(SCORED_STATUSES) & np.isfinite(values)).to_numpy()
     if not ok.any():
-        raise AnalysisError("no trial has finished an epoch without failing, so none is best")
+        held = sorted(set(trials["status"]) - {"failed", *SCORED_STATUSES})
+        unless = f" (the {' and '.join(held)} ones are not ranked)" if held else ""
+        raise AnalysisError("no trial has finished an epoch without failing, so none is "
+                            f"best{unless}")
     sign = Objective(score, "max" if maximize else "min").sign
     n_params = (pd.to_numeric(trials["n_params"], errors="coerce") if "n_params" in trials
                 else pd.Series(np.nan, index=trials.index))
