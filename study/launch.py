@@ -23,8 +23,10 @@ from jetstudy.study.connect import check_address
 from jetstudy.study.ledger import TrialLedger
 from jetstudy.study.lock import StudyLock, raise_if_busy
 from jetstudy.study.paths import abandon_study_folder, check_results_dir_in_job
-from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folder, prepare_data,
-                           results_folder, write_config)
+from jetstudy.study.background import Background
+from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folder, load_data,
+                                    results_folder, split_data, write_config)
+from jetstudy.study.reference import DeferredReference
 from jetstudy.study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
                            write_pack_data)
 from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted,
@@ -220,6 +222,24 @@ def _not_started_on_error(folder: Path, resume: bool) -> Iterator[None]:
         raise
 
 
+def _raise_data_error_first(split: Background, exc: BaseException) -> None:
+    """Starting Ray failed (or Ctrl-C) while the jets were being split: wait for the split
+    (its files land before the folder may be removed) and, unless the user interrupted,
+    raise its error instead: bad data is said first, as when Ray started after the split."""
+    error = split.settle()
+    if error is not None and not isinstance(exc, KeyboardInterrupt):
+        raise error from None
+
+
+def _settle_background(split: Background, reference: DeferredReference | None) -> None:
+    """The study ends (on any path): no background thread writes into its folder after this
+    (``run_study`` may remove the folder next). Their errors were raised where the study
+    asked for their results; after another error they are left unsaid."""
+    split.settle()
+    if reference is not None:
+        reference.abandon()
+
+
 def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
                 progress: Callable[[str], None] | None, verbose: bool,
                 callbacks: Sequence[Any]) -> StudyOutcome:
@@ -228,17 +248,27 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         check_checkpoints(folder)  # a planted state.pt stops here, never unpickled
     check_address(cfg.resources.address)  # its form and Ray's extras, before any data work
     check_local_request(cfg)  # a trial asking more CPUs than resources.num_cpus
-    prepared = prepare_data(cfg, folder)  # bad data stops here, before the folder is a study
-    write_config(cfg, folder)  # on resume: with the trial count and resources it now runs with
-    with _not_started_on_error(folder, resume):
-        started = _init_ray(cfg, verbose)
+    loaded = load_data(cfg, folder)  # bad files stop here, before Ray starts
+    # the split (numpy, which releases the GIL) runs while Ray starts in this, the main thread
+    split = Background("split", lambda: split_data(cfg, folder, loaded, reference=False))
+    try:
+        with _not_started_on_error(folder, resume):
+            started = _init_ray(cfg, verbose)
+    except BaseException as exc:
+        _raise_data_error_first(split, exc)
+        raise
     packs: list = []
     provenance = False
+    reference: DeferredReference | None = None
     try:
         from jetstudy.study.cluster import check_shared_storage
 
         if started and not cfg.resources.address:
             record_session(folder)  # so a later run can clean up after a kill -9 of this one
+        prepared = split.result()  # a bad split stops here, before the folder is a study
+        write_config(cfg, folder)  # on resume: with the trial count and resources it now runs with
+        # reference.json is read only after the trials: computed beside them
+        reference = DeferredReference(prepared.splits, prepared.bayes, folder)
 
         with _not_started_on_error(folder, resume):
             packing_cfg = cfg
@@ -294,6 +324,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             every = len(trials) and (trials["status"] == "failed").all()
             logger.warning("%s; no best model to evaluate", f"every trial failed ({len(trials)})"
                            if every else "no trial finished an epoch")
+        reference.finish()  # reference.json written; its error, if any, raised here
     finally:
         import ray
 
@@ -305,6 +336,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             end_session(folder)  # and whatever of it outlived the shutdown
         if provenance:
             mark_ended(folder)
+        _settle_background(split, reference)
     if trials.empty:
         raise JetstudyError(f"the study in {folder} ran no trials; check search.num_trials "
                             f"and search.time_budget_s")

@@ -1,9 +1,11 @@
 """Everything before the first trial: the results folder, the data, the splits.
 
-Bad data fails here, before Ray starts, with one message naming the file, the problem and the
-fix (raised by :mod:`jetstudy.trainables.data`). The scaler and a data summary are written next to the
-results so the analysis and anyone reusing the model standardise the same way, and the
-reference losses (:mod:`jetstudy.study.reference`) so the analysis can judge the trials' losses.
+Bad data fails here, before Ray starts (:func:`load_data`), with one message naming the file,
+the problem and the fix (raised by :mod:`jetstudy.trainables.data`). The scaler and a data
+summary are written next to the results so the analysis and anyone reusing the model
+standardise the same way, and the reference losses (:mod:`jetstudy.study.reference`) so the
+analysis can judge the trials' losses. A study splits the jets (:func:`split_data`) while Ray
+starts, and computes the reference losses while its trials run.
 """
 
 from __future__ import annotations
@@ -18,14 +20,15 @@ from pathlib import Path
 from jetstudy.study.config import StudyConfig
 from jetstudy.study.paths import (STUDY_MARK, FileRecord, claim_study_folder, holds_study,
                                   inside, study_folder)
-from jetstudy.study.reference import REFERENCE_FILE, reference_numbers
+from jetstudy.study.reference import write_reference
 from jetstudy.study.tables import write_json, write_text
-from jetstudy.trainables.data import JetSplits, load_jets, split_jets
+from jetstudy.trainables.data import JetSplits, JetTable, load_jets, split_jets
 from jetstudy.trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
 from jetstudy.trainables.errors import ConfigError, JetstudyError
 from jetstudy.trainables.synth import GENERATOR_VERSION, synthetic_mark, write_synthetic
 
-__all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "PreparedData",
+__all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "load_data",
+           "split_data", "LoadedJets", "PreparedData",
            "check_checkpoints", "training_ranges", "synthetic_names"]
 
 logger = logging.getLogger(__name__)
@@ -83,15 +86,32 @@ def training_ranges(splits: JetSplits) -> dict[str, list[float]]:
     return {"min": [float(v) for v in lo], "max": [float(v) for v in hi]}
 
 
-def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
-    """Generate synthetic jets if the config asks for them, then load, validate and split."""
+@dataclass(frozen=True)
+class LoadedJets:
+    """The jets as read and validated (:func:`load_data`), before the split."""
+    table: JetTable
+    data_path: str
+
+
+def load_data(cfg: StudyConfig, folder: Path) -> LoadedJets:
+    """Generate synthetic jets if the config asks for them, then load and validate them: bad
+    files (missing, malformed, NaN, a class missing) stop the study here, before Ray starts."""
     d = cfg.data
     path = d.path
     if path is None:
         data_dir = inside(folder, "data")
         path = str(data_dir)
         _synthetic_jets(data_dir, d.synthetic_jets, d.synthetic_seed)
-    table = load_jets(path, d.format, d.max_jets)
+    return LoadedJets(load_jets(path, d.format, d.max_jets), path)
+
+
+def split_data(cfg: StudyConfig, folder: Path, loaded: LoadedJets, *,
+               reference: bool = True) -> PreparedData:
+    """Split and standardise the loaded jets; write ``scaler.json``, ``data_summary.json`` and,
+    with ``reference``, ``reference.json`` (a study computes that one beside its trials:
+    :class:`jetstudy.study.reference.DeferredReference`). Pure numpy and files: it may run in
+    a thread while the main one starts Ray (:mod:`jetstudy.study.launch`)."""
+    d, table, path = cfg.data, loaded.table, loaded.data_path
     splits = split_jets(table, d.val_fraction, d.test_fraction, d.split_seed)
     if (folder / "config.yaml").is_file():  # a resumed study: its trials saw these jets
         _same_jets(folder, path, splits)
@@ -107,8 +127,15 @@ def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
                        "jetstudy's is %s: no Bayes-optimal yardstick (regenerate them with "
                        "`jetstudy synth` for one)", path, version, GENERATOR_VERSION)
     bayes = synthetic and version == GENERATOR_VERSION
-    write_json(reference_numbers(splits, bayes), inside(folder, REFERENCE_FILE))
+    if reference:
+        write_reference(splits, bayes, folder)
     return PreparedData(splits=splits, data_path=path, synthetic=synthetic, bayes=bayes)
+
+
+def prepare_data(cfg: StudyConfig, folder: Path) -> PreparedData:
+    """Generate synthetic jets if the config asks for them, then load, validate and split;
+    all three JSON files written (:func:`load_data`, then :func:`split_data`)."""
+    return split_data(cfg, folder, load_data(cfg, folder))
 
 
 def _same_jets(folder: Path, path: str, splits: JetSplits) -> None:

@@ -10,22 +10,31 @@
   compare the training loss with it (same jets) and take the two splits' own difference in
   difficulty out of the val - train gap. ``null`` on real data.
 
-The analysis reads it back as ``StudyTables.reference`` (docs/results_layout.md).
+The analysis reads it back as ``StudyTables.reference`` (docs/results_layout.md); nothing
+reads it while the trials run, so a study computes it beside them (:class:`DeferredReference`:
+the Bayes posterior of 800k jets is ~5 s of numpy, a third of the study's set-up on a GPU) and
+writes it before it ends; the numbers are those :func:`reference_numbers` gives in line.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import threading
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from jetstudy.study.background import Background
+from jetstudy.study.paths import inside
+from jetstudy.study.tables import write_json
 from jetstudy.trainables.data import JetSplits
 from jetstudy.trainables.schema import CLASSES
 from jetstudy.trainables.synth import bayes_posterior
 
-__all__ = ["REFERENCE_FILE", "reference_numbers", "prior_entropy", "loss_mean_se"]
+__all__ = ["REFERENCE_FILE", "reference_numbers", "write_reference", "DeferredReference",
+           "prior_entropy", "loss_mean_se"]
 
 logger = logging.getLogger(__name__)
 
@@ -82,3 +91,42 @@ def reference_numbers(splits: JetSplits, synthetic: bool) -> dict[str, Any]:
     loss, se = loss_mean_se(labels[ok], probs[ok])
     acc = float((probs[ok].argmax(axis=1) == labels[ok]).mean())
     return {**out, "bayes_val_loss": loss, "bayes_val_loss_se": se, "bayes_val_acc": acc}
+
+
+def write_reference(splits: JetSplits, bayes: bool, folder: Path) -> dict[str, Any]:
+    """Compute :func:`reference_numbers` and write them to ``<folder>/reference.json``."""
+    numbers = reference_numbers(splits, bayes)
+    write_json(numbers, inside(folder, REFERENCE_FILE))
+    return numbers
+
+
+class DeferredReference:
+    """``reference.json`` computed in a background thread (:class:`Background`), started at
+    once: :meth:`finish` waits for it and raises its error, if any (the error the in-line
+    computation would have raised, once). :meth:`abandon`, for a study ending on another
+    error: waits briefly in the ordinary way (a Ctrl-C stops the wait) and from then on the
+    thread writes nothing, so a study folder being removed never gets a file back."""
+
+    def __init__(self, splits: JetSplits, bayes: bool, folder: Path) -> None:
+        self._lock = threading.Lock()
+        self._cancelled = False
+        self._job = Background("reference", lambda: self._compute(splits, bayes, folder))
+
+    def _compute(self, splits: JetSplits, bayes: bool, folder: Path) -> None:
+        numbers = reference_numbers(splits, bayes)
+        with self._lock:  # abandon() either waits for this write or prevents it
+            if not self._cancelled:
+                write_json(numbers, inside(folder, REFERENCE_FILE))
+
+    def finish(self) -> None:
+        """Wait until ``reference.json`` is written; its computation's error is raised here."""
+        self._job.result()
+
+    def abandon(self) -> None:
+        """Another error ends the study: let the thread write what it has (the folder may
+        stay, e.g. for ``--resume``) unless a Ctrl-C cuts the wait; then it writes nothing."""
+        try:
+            self._job.settle()
+        finally:
+            with self._lock:
+                self._cancelled = True
