@@ -1,9 +1,12 @@
-"""A trial's epoch bookkeeping: its best epoch, when to checkpoint, when it has converged.
+"""A trial's epoch bookkeeping: its metric record, best epoch, when to checkpoint, when it
+has converged.
 
 The self-training loop (:func:`jetstudy.trainables.loop.fit`) and the pack
-(:class:`jetstudy.trainables.pack_server.PackServer`) both keep one :class:`EpochBook` per trial and ask
-it after each epoch; so both decide "better", "checkpoint due" and "converged" the same way.
-Torch-free: the weights themselves stay with the caller.
+(:class:`jetstudy.trainables.pack_server.PackServer`) both build each epoch's record with
+:func:`epoch_record`, keep one :class:`EpochBook` per trial and :meth:`~EpochBook.close` each
+epoch with it; so both decide "better", "checkpoint due" and "converged" the same way and keep
+the same best-epoch record (:attr:`EpochBook.best`). Torch-free: the book holds the caller's
+best weights as an opaque object.
 
 >>> book = EpochBook(Objective.of("val_loss"), max_epochs=10, checkpoint_every=5, patience=2)
 >>> [book.record(e, v) for e, v in [(1, 0.9), (2, 0.8), (3, 0.85)]][-1]
@@ -16,12 +19,12 @@ EpochVerdict(improved=False, checkpoint=True, converged=True)
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from jetstudy.trainables.objective import Objective
 
-__all__ = ["EpochBook", "EpochVerdict"]
+__all__ = ["EpochBook", "EpochVerdict", "epoch_record"]
 
 
 class EpochVerdict(NamedTuple):
@@ -48,6 +51,8 @@ class EpochBook:
     patience: int | None = None
     best_epoch: int = 0
     best_value: float | None = None
+    #: the best epoch's weights, as the caller gave them (:meth:`keep_best`)
+    best_model: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.checkpoint_every < 1:
@@ -65,12 +70,41 @@ class EpochBook:
                       or converged)
         return EpochVerdict(improved, checkpoint, converged)
 
+    def close(self, metrics: dict[str, Any]) -> EpochVerdict:
+        """Book an epoch from its record (:func:`epoch_record`: its ``epoch`` and the
+        objective's metric); a converging epoch's record gets ``"converged": True``."""
+        verdict = self.record(metrics["epoch"], metrics[self.objective.name])
+        if verdict.converged:
+            metrics["converged"] = True
+        return verdict
+
+    def keep_best(self, model: Any) -> dict[str, Any]:
+        """Keep the weights of the epoch that just improved the best; returns :attr:`best`."""
+        self.best_model = model
+        return self.best
+
+    @property
+    def best(self) -> dict[str, Any]:
+        """The best epoch's record as a trial's state stores it: ``epoch``, ``value``,
+        ``model`` (None before the first epoch)."""
+        return {"epoch": self.best_epoch, "value": self.best_value, "model": self.best_model}
+
     def to_dict(self) -> dict[str, Any]:
         """The best epoch as the trial's state stores it (``best`` without its weights)."""
         return {"epoch": self.best_epoch, "value": self.best_value}
 
     def restore(self, best: dict[str, Any]) -> None:
-        """Continue from a state's ``best`` (``epoch``, ``value``)."""
+        """Continue from a state's ``best`` (``epoch``, ``value``, ``model``)."""
         self.best_epoch = int(best.get("epoch", 0))
         value = best.get("value")
         self.best_value = None if value is None else float(value)
+        self.best_model = best.get("model")
+
+
+def epoch_record(epoch: int, running: float, evaluated: dict[str, Any], n_params: int,
+                 flops: int, time_s: float) -> dict[str, Any]:
+    """One epoch's metrics as a trial reports them and ``epochs.jsonl`` holds them: its
+    ``epoch``, ``train_loss_running`` (the mean batch loss while training), the evaluation's
+    metrics, the model's ``n_params`` and ``flops``, and ``time_s`` trained so far."""
+    return {"epoch": epoch, "train_loss_running": running, **evaluated, "n_params": n_params,
+            "flops": flops, "time_s": time_s}

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from jetstudy.trainables.bookkeeping import EpochBook
+from jetstudy.trainables.bookkeeping import EpochBook, epoch_record
 from jetstudy.trainables.metrics_torch import roc_auc_ovr_batched
 from jetstudy.trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
 from jetstudy.trainables.objective import Objective
@@ -281,12 +281,10 @@ def fit(trainer: Trainer, report: Report, resume_state: dict[str, Any] | None = 
     """
     s = trainer.settings
     book = epoch_book(s)
-    best: dict[str, Any] = {"epoch": 0, "value": None, "model": None}
     elapsed = 0.0
     if resume_state is not None:
         trainer.load_state_dict(resume_state["trainer"])
-        best = resume_state["best"]
-        book.restore(best)
+        book.restore(resume_state["best"])
         elapsed = float(resume_state.get("elapsed_s", 0.0))
         logger.info("resuming at epoch %d", trainer.epoch)
         if resume_state.get("last_metrics", {}).get("converged"):
@@ -294,22 +292,18 @@ def fit(trainer: Trainer, report: Report, resume_state: dict[str, Any] | None = 
     start = time.perf_counter() - elapsed
     while trainer.epoch < s.max_epochs:
         running = trainer.train_epoch()
-        metrics: dict[str, Any] = {"epoch": trainer.epoch, "train_loss_running": running,
-                                   **trainer.evaluate(), "n_params": trainer.n_params,
-                                   "flops": trainer.flops}
-        verdict = book.record(trainer.epoch, metrics[s.metric])
+        evaluated = trainer.evaluate()
+        metrics = epoch_record(trainer.epoch, running, evaluated, trainer.n_params,
+                               trainer.flops, time.perf_counter() - start)
+        verdict = book.close(metrics)
         new_best = None
         if verdict.improved:
-            best = new_best = {"epoch": trainer.epoch, "value": book.best_value,
-                               "model": {k: v.detach().cpu().clone()
-                                         for k, v in trainer.model.state_dict().items()}}
-        metrics["time_s"] = time.perf_counter() - start
-        if verdict.converged:
-            metrics["converged"] = True
+            new_best = book.keep_best({k: v.detach().cpu().clone()
+                                       for k, v in trainer.model.state_dict().items()})
         state = None
         if verdict.checkpoint:
-            state = {"trainer": trainer.state_dict(), "best": best, "arch": trainer.arch.to_dict(),
-                     "elapsed_s": metrics["time_s"]}
+            state = {"trainer": trainer.state_dict(), "best": book.best,
+                     "arch": trainer.arch.to_dict(), "elapsed_s": metrics["time_s"]}
         report(metrics, state, new_best)
         if verdict.converged:
             logger.info("converged at epoch %d: no better %s for %d epochs (best epoch %d)",

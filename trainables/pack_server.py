@@ -40,13 +40,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from jetstudy.trainables.bookkeeping import EpochBook
+from jetstudy.trainables.bookkeeping import EpochBook, epoch_record
 from jetstudy.trainables.checkpoint import load_checkpoint, sync_best, write_epoch
 from jetstudy.trainables.device import pick_device, set_matmul_precision
 from jetstudy.trainables.loop import TrainSettings, TrialData, arch_from_params, epoch_book
 from jetstudy.trainables.model import count_flops, count_params
 from jetstudy.trainables.packed import PackedTrainer
-from jetstudy.trainables.pack_protocol import NO_SLOT
+from jetstudy.trainables.pack_protocol import DONE, FULL, NO_SLOT, OK
 from jetstudy.trainables.trialfiles import best_path, has_ended, seed_for, state_path
 
 __all__ = ["PackServer", "GATHER_BOUNDS_S", "EVICT_S"]
@@ -67,8 +67,7 @@ class _Member:
     slot: int
     n_params: int
     flops: int
-    book: EpochBook
-    best: dict[str, Any]                   # the best epoch's record (epoch, value, model)
+    book: EpochBook                        # its best epoch's record (epoch, value, model)
     elapsed_s: float                       # trained time carried over from a checkpoint
     started: float = field(default_factory=time.perf_counter)
     last_seen: float = field(default_factory=time.monotonic)
@@ -131,30 +130,29 @@ class PackServer:
                 member = self.members[trial_id]
                 self._fail_pending(member, "the trial registered again")
                 member.last_seen = time.monotonic()
-                return {"status": "ok", "epoch": self.trainer.epoch(member.slot)}
+                return {"status": OK, "epoch": self.trainer.epoch(member.slot)}
             path = state_path(self.settings.state_dir, trial_id)
             state = load_checkpoint(path) if path.is_file() else None
             if state is not None and has_ended(
                     self.settings.state_dir, trial_id, state["trainer"]["epoch"],
                     self.settings.max_epochs, bool(state["last_metrics"].get("converged"))):
-                return {"status": "done", "metrics": state["last_metrics"]}
+                return {"status": DONE, "metrics": state["last_metrics"]}
             if len(self.members) >= self.trainer.capacity:
-                return {"status": "full"}
+                return {"status": FULL}
             slot = self.trainer.add(config, seed=seed_for(config, self.settings.seed, trial_id))
             arch = arch_from_params(config, n_inputs=self.trainer.n_inputs)
             member = _Member(slot=slot, n_params=count_params(arch), flops=count_flops(arch),
-                             book=epoch_book(self.settings),
-                             best={"epoch": 0, "value": None, "model": None}, elapsed_s=0.0)
+                             book=epoch_book(self.settings), elapsed_s=0.0)
             if state is not None:
                 self.trainer.load_state(slot, state["trainer"])
-                member.best, member.elapsed_s = state["best"], float(state.get("elapsed_s", 0))
-                member.book.restore(member.best)
+                member.book.restore(state["best"])
+                member.elapsed_s = float(state.get("elapsed_s", 0))
                 # epochs after the state are trained again: best.pt follows the state
                 await asyncio.to_thread(sync_best,
                                         best_path(self.settings.state_dir, trial_id), state)
             self.members[trial_id] = member
             self.stats_["registered"] += 1
-            return {"status": "ok", "epoch": self.trainer.epoch(slot)}
+            return {"status": OK, "epoch": self.trainer.epoch(slot)}
 
     async def next_epoch(self, trial_id: str) -> dict[str, Any]:
         """Train the trial's model one more epoch (in the next round) and return the epoch's
@@ -280,18 +278,15 @@ class PackServer:
         out, writes = {}, []
         for tid, m in batch.items():
             epoch = self.trainer.epoch(m.slot)
-            metrics = {"epoch": epoch, "train_loss_running": running[m.slot],
-                       **evaluated[m.slot], "n_params": m.n_params, "flops": m.flops,
-                       "time_s": m.elapsed_s + time.perf_counter() - m.started}
-            verdict = m.book.record(epoch, metrics[self.settings.metric])
-            if verdict.converged:
-                metrics["converged"] = True
+            metrics = epoch_record(epoch, running[m.slot], evaluated[m.slot], m.n_params,
+                                   m.flops, m.elapsed_s + time.perf_counter() - m.started)
+            verdict = m.book.close(metrics)
             state = (self.trainer.state(m.slot) if verdict.improved or verdict.checkpoint
                      else None)  # on the CPU
             if verdict.improved:
-                m.best = {"epoch": epoch, "value": m.book.best_value, "model": state["model"]}
-            writes += self._write(tid, metrics, state if verdict.checkpoint else None, m.best,
-                                  state["arch"] if verdict.improved else None)
+                m.book.keep_best(state["model"])
+            writes += self._write(tid, metrics, state if verdict.checkpoint else None,
+                                  m.book.best, state["arch"] if verdict.improved else None)
             out[tid] = metrics
         self.stats_["rounds"] += 1
         self.stats_["trial_epochs"] += len(batch)

@@ -29,7 +29,7 @@ import ray
 from ray import tune
 from ray.exceptions import RayActorError
 
-from jetstudy.trainables.pack_protocol import NO_SLOT
+from jetstudy.trainables.pack_protocol import DONE, FULL, NO_SLOT, OK
 from jetstudy.trainables.trialfiles import for_tune, trial_folder
 
 __all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S", "IMPORTS_ENV",
@@ -67,7 +67,7 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
     trial_folder(state_dir, trial_id, config)
     server, reply = _register(trial_id, config, servers)
     try:
-        while reply["status"] == "ok" and reply["epoch"] < max_epochs:
+        while reply["status"] == OK and reply["epoch"] < max_epochs:
             try:  # a RayTaskError (e.g. out of memory in the round) is a real failure
                 metrics = ray.get(server.next_epoch.remote(trial_id))
             except RayActorError:  # the pack died or is restarting
@@ -84,8 +84,8 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
             tune.report(for_tune(metrics))  # returns once Tune says go on
             if metrics.get("converged"):  # stopped by its patience
                 break
-            reply = {"status": "ok", "epoch": epoch}
-        if reply["status"] == "done":  # trained to the end before a restart: repeat the result
+            reply = {"status": OK, "epoch": epoch}
+        if reply["status"] == DONE:  # trained to the end before a restart: repeat the result
             tune.report(for_tune(reply["metrics"]))
     finally:  # ended, failed or stopped by the scheduler (Tune ends the thread in report)
         server.release.remote(trial_id)
@@ -105,7 +105,7 @@ def _register(trial_id: str, config: dict[str, Any],
                 reply = ray.get(server.register.remote(trial_id, config))
             except RayActorError:  # dead or being restarted by Ray: try the others, then again
                 continue
-            if reply["status"] != "full":
+            if reply["status"] != FULL:
                 return server, reply
         if time.monotonic() > deadline:
             raise RuntimeError(f"no pack had a free slot for {REGISTER_TIMEOUT_S:.0f} s (all "
