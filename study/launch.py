@@ -56,6 +56,11 @@ class StudyOutcome:
     folder: Path
     trials: pd.DataFrame
     test_metrics: dict[str, Any] | None
+    #: where the set-up's seconds went (wall): ``load_s`` (synthetic jets, read, validate),
+    #: ``ray_start_s`` (while the jets are split), ``split_wait_s`` (the split outlasting
+    #: Ray's start), ``packs_s`` (pack data written, packs ready), ``tuner_s`` (searcher and
+    #: Tuner built); ``reference_s``: the Bayes reference, computed beside the trials
+    setup: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def count(self, status: str) -> int:
         return int((self.trials["status"] == status).sum()) if len(self.trials) else 0
@@ -222,6 +227,19 @@ def _not_started_on_error(folder: Path, resume: bool) -> Iterator[None]:
         raise
 
 
+class _Clock:
+    """Wall seconds of the set-up's steps, each from the end of the one before."""
+
+    def __init__(self) -> None:
+        self.times: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.times[name] = round(now - self._last, 3)
+        self._last = now
+
+
 def _raise_data_error_first(split: Background, exc: BaseException) -> None:
     """Starting Ray failed (or Ctrl-C) while the jets were being split: wait for the split
     (its files land before the folder may be removed) and, unless the user interrupted,
@@ -248,7 +266,9 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         check_checkpoints(folder)  # a planted state.pt stops here, never unpickled
     check_address(cfg.resources.address)  # its form and Ray's extras, before any data work
     check_local_request(cfg)  # a trial asking more CPUs than resources.num_cpus
+    clock = _Clock()
     loaded = load_data(cfg, folder)  # bad files stop here, before Ray starts
+    clock.lap("load_s")
     # the split (numpy, which releases the GIL) runs while Ray starts in this, the main thread
     split = Background("split", lambda: split_data(cfg, folder, loaded, reference=False))
     try:
@@ -257,6 +277,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
     except BaseException as exc:
         _raise_data_error_first(split, exc)
         raise
+    clock.lap("ray_start_s")
     packs: list = []
     provenance = False
     reference: DeferredReference | None = None
@@ -266,6 +287,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         if started and not cfg.resources.address:
             record_session(folder)  # so a later run can clean up after a kill -9 of this one
         prepared = split.result()  # a bad split stops here, before the folder is a study
+        clock.lap("split_wait_s")
         write_config(cfg, folder)  # on resume: with the trial count and resources it now runs with
         # reference.json is read only after the trials: computed beside them
         reference = DeferredReference(prepared.splits, prepared.bayes, folder)
@@ -290,8 +312,12 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         if cfg.resources.pack_size:
             pack_data = write_pack_data(_trial_data(prepared), folder)
             packs = start_packs(cfg, pack_data, train_settings(cfg, folder))
+            clock.lap("packs_s")
+        tuner = _tuner(cfg, prepared, folder, all_callbacks, resume, packs)
+        clock.lap("tuner_s")
+        logger.info("set-up before Tune's first trial: %s", clock.times)
         with sigint_restored():
-            grid = _tuner(cfg, prepared, folder, all_callbacks, resume, packs).fit()
+            grid = tuner.fit()
         if packs:
             write_json(pack_stats(packs), folder / "packs.json")
         known = from_result_grid(grid)
@@ -325,6 +351,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             logger.warning("%s; no best model to evaluate", f"every trial failed ({len(trials)})"
                            if every else "no trial finished an epoch")
         reference.finish()  # reference.json written; its error, if any, raised here
+        clock.times["reference_s"] = reference.seconds
     finally:
         import ray
 
@@ -340,4 +367,5 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
     if trials.empty:
         raise JetstudyError(f"the study in {folder} ran no trials; check search.num_trials "
                             f"and search.time_budget_s")
-    return StudyOutcome(folder=folder, trials=trials, test_metrics=test_metrics)
+    return StudyOutcome(folder=folder, trials=trials, test_metrics=test_metrics,
+                        setup=clock.times)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -110,10 +111,14 @@ class DeferredReference:
     def __init__(self, splits: JetSplits, bayes: bool, folder: Path) -> None:
         self._lock = threading.Lock()
         self._cancelled = False
+        #: wall seconds the computation took (in its thread), once finished
+        self.seconds: float | None = None
         self._job = Background("reference", lambda: self._compute(splits, bayes, folder))
 
     def _compute(self, splits: JetSplits, bayes: bool, folder: Path) -> None:
+        start = time.perf_counter()
         numbers = reference_numbers(splits, bayes)
+        self.seconds = round(time.perf_counter() - start, 3)
         with self._lock:  # abandon() either waits for this write or prevents it
             if not self._cancelled:
                 write_json(numbers, inside(folder, REFERENCE_FILE))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -146,9 +147,16 @@ def test_a_study_writes_the_reference_prepare_writes_in_line(tmp_path: Path) -> 
     cfg = _cfg(tmp_path, "tiny", data={"synthetic_jets": 2000, "synthetic_seed": 7},
                search={"num_trials": 2, "max_concurrent": 2},
                scheduler={"max_epochs": 1, "grace_period": 1})
+    start = time.perf_counter()
     outcome = run_study(cfg)
+    wall = time.perf_counter() - start
     assert not ray.is_initialized()
     assert len(outcome.trials) == 2 and outcome.test_metrics is not None
+    # where the set-up went (bench.throughput's setup_parts): each step once, in order
+    steps = ["load_s", "ray_start_s", "split_wait_s", "tuner_s"]  # unpacked: no packs_s
+    assert list(outcome.setup) == [*steps, "reference_s"]
+    assert all(outcome.setup[k] >= 0 for k in outcome.setup)
+    assert sum(outcome.setup[k] for k in steps) < wall
     in_line = tmp_path / "in_line"
     prepare_data(cfg, in_line)
     for name in (REFERENCE_FILE, "scaler.json"):  # the same numbers, to the last digit
