@@ -17,11 +17,12 @@ command). :data:`EXIT_CODES` lists them all for ``--help`` (and the README, by a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 import textwrap
-from typing import TYPE_CHECKING, NoReturn, Sequence
+from typing import TYPE_CHECKING, Iterator, NoReturn, Sequence
 
 from jetstudy.trainables.errors import ConfigError, JetstudyError
 
@@ -265,7 +266,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.no_report:
         from jetstudy.analysis.report import write_report
 
-        report = write_report(outcome.folder)
+        import shlex
+
+        try:
+            report = write_report(outcome.folder)
+        except KeyboardInterrupt:  # the study is whole: only its report is missing
+            print(f"interrupted while writing the report; the study in {outcome.folder} is "
+                  f"finished: write its report with:\n  jetstudy report {shlex.quote(str(outcome.folder))}",
+                  file=sys.stderr)
+            return EXIT_INTERRUPTED
         print(f"report: {report.index_html}")
     return EXIT_TRIALS_FAILED if outcome.count("failed") else 0
 
@@ -356,7 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"synth": _cmd_synth, "run": _cmd_run, "report": _cmd_report,
                 "export": _cmd_export, **COMMANDS}
     try:
-        code = commands[args.command](args)
+        with _sigterm_as_interrupt():  # report, export, synth: their clean-up runs, exit 130
+            code = commands[args.command](args)
     except JetstudyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = EXIT_USER_ERROR
@@ -369,6 +379,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the program itself (not a caller's main([...])): leave safely
         _exit_past_a_stuck_probe(code)
     return code
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill PID``, a batch system's limit) stops any command as Ctrl-C does: its
+    staging folders and temporaries are removed on the way out, and it exits 130 (``run``
+    hands SIGTERM to its own graceful stop while the study runs)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
 
 
 def _exit_past_a_stuck_probe(code: int) -> None:

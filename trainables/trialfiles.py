@@ -7,6 +7,7 @@ the driver's bookkeeping can use it without importing torch.
 from __future__ import annotations
 
 import json
+import os
 import zlib
 from pathlib import Path
 from typing import Any
@@ -98,7 +99,10 @@ def for_tune(metrics: dict[str, Any]) -> dict[str, Any]:
 def append_epoch(state_dir: str, trial_id: str, metrics: dict[str, Any],
                  **extra: Any) -> None:
     """Append one epoch's line (``metrics`` and ``extra``) to the trial's epoch log."""
-    with open(Path(state_dir) / trial_id / EPOCHS_FILE, "a") as log:
+    path = Path(state_dir) / trial_id / EPOCHS_FILE
+    # never through a link: a link planted there would append to the file it points at
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(fd, "a") as log:
         log.write(json.dumps({**metrics, **extra}) + "\n")
 
 
@@ -113,9 +117,19 @@ def trial_folder(state_dir: str, trial_id: str, config: dict[str, Any]) -> Path:
         raise RuntimeError(f"this node cannot see {state_dir}: storage.results_dir "
                            f"must be a path mounted on every node (see docs/cluster.md)")
     folder = Path(state_dir) / trial_id
+    if folder.is_symlink():  # its checkpoints would replace files wherever it points
+        raise RuntimeError(f"{folder} is a link (to {os.readlink(folder)}), not the trial's "
+                           f"own folder; jetstudy writes only inside the study folder: remove "
+                           f"the link and resume the study")
     folder.mkdir(exist_ok=True)
-    if not (folder / CONFIG_FILE).is_file():
-        (folder / CONFIG_FILE).write_text(json.dumps(config))
+    path = folder / CONFIG_FILE
+    if not path.is_file() or path.is_symlink():
+        try:  # a new plain file, never through a link (a broken one would create its target)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+        except FileExistsError:  # a link, or a writer racing this one: keep what is there
+            return folder
+        with os.fdopen(fd, "w") as f:
+            f.write(json.dumps(config))
     return folder
 
 
