@@ -2,8 +2,10 @@
 
 Nothing here computes a result. Figures are built as :class:`matplotlib.figure.Figure` objects
 on an Agg canvas, never through ``pyplot``: no global backend is chosen, no figure registry fills
-up, and a figure is freed once it is saved. This is the only module of ``analysis`` that imports
-matplotlib (and seaborn), so the rest imports on a machine without a display.
+up, and a figure is freed once it is saved. This module and its siblings (``plots_roc``,
+``plots_pareto``, ``plots_search``: one per figure family, sharing this one's sizes and colours)
+are the only modules of ``analysis`` that import matplotlib (and seaborn), so the rest imports
+on a machine without a display.
 """
 
 from __future__ import annotations
@@ -23,19 +25,34 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 
 from jetstudy.analysis.complexity import ComplexityCurve
 from jetstudy.analysis.importance import Importance
-from jetstudy.analysis.intervals import format_error
 from jetstudy.analysis.maps import RegimeMap
-from jetstudy.analysis.pareto import ParetoResult
-from jetstudy.analysis.references import MORENO_DNN
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
     "REGIME_COLORS", "DPI", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
     "new_figure", "png_bytes", "draw_regime_map", "draw_complexity",
-    "draw_learning_curves", "draw_pareto", "draw_roc", "draw_roc_overview", "draw_importance",
-    "regime_maps_figure", "complexity_figure", "learning_curves_figure", "pareto_figure",
-    "roc_figure", "importance_figure",
+    "draw_learning_curves", "draw_importance",
+    "regime_maps_figure", "complexity_figure", "learning_curves_figure", "importance_figure",
 ]
+
+#: Drawings that live in their own modules (one per figure family, each under 400 lines),
+#: still reachable as ``plots.<name>`` for callers written before the split.
+_MOVED: dict[str, str] = {
+    **{n: "jetstudy.analysis.plots_pareto"
+       for n in ("draw_pareto", "draw_search_front", "pareto_figure")},
+    **{n: "jetstudy.analysis.plots_roc"
+       for n in ("draw_roc", "draw_roc_overview", "roc_figure")},
+}
+
+
+def __getattr__(name: str) -> object:
+    """``plots.draw_roc`` and the like, from the module that now holds them (PEP 562; a lazy
+    import, since those modules import this one)."""
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 #: The report's PNGs are written at this resolution and shown at their own size (one image
 #: pixel per CSS pixel) in a column of ``render.COLUMN_PX`` pixels: a figure no wider than
@@ -245,112 +262,6 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     ax.grid(alpha=0.3)
 
 
-def draw_pareto(
-    result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None
-) -> None:
-    """Completed trials with their noise (error bars), the Pareto front, the smallest model
-    within tolerance and the test marker; stopped/running trials faded, never on the front."""
-    p, f, pick, partial = result.points, result.front, result.pick, result.partial
-    if len(partial):
-        ax.scatter(partial["cost"], partial["score"], s=12, facecolors="none",
-                   edgecolors="tab:gray", alpha=0.35, lw=0.8,
-                   label="stopped / running (partial, not on front)")
-    if len(p):
-        yerr = p["se"].to_numpy() if np.isfinite(p["se"]).any() else None
-        ax.errorbar(p["cost"], p["score"], yerr=yerr, fmt="o", ms=3, color="tab:gray",
-                    ecolor="#bbbbbb", elinewidth=0.8, alpha=0.8,
-                    label="completed trials" + (" (± 1 se)" if yerr is not None else ""))
-    if len(f):
-        ax.step(f["cost"], f["score"], where="post", color="tab:blue", lw=1.5, marker="o", ms=3,
-                label="Pareto front (completed)")
-    if pick is not None:
-        best = float(result.best["score"])
-        ax.axhline(best * (1 - result.tolerance), color="tab:green", ls=":", lw=1,
-                   label=f"within {result.tolerance:.0%} of best")
-        ax.scatter([pick["cost"]], [pick["score"]], marker="*", s=160, color="tab:red", zorder=5,
-                   label=f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}")
-    else:
-        ax.text(0.5, 0.5, "front undetermined:\nno trial ran to completion",
-                transform=ax.transAxes, ha="center", va="center", fontsize=LABEL_PT, color="#555555")
-    if test_point is not None and all(np.isfinite(test_point)):
-        ax.scatter([test_point[0]], [test_point[1]], marker="D", s=45, color="black", zorder=6,
-                   label="best model, test split")
-    shown = p if len(p) else partial
-    ax.set_xscale("log")
-    _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
-    ax.set_xlabel(_LABELS.get(result.cost, result.cost))
-    ax.set_ylabel(_LABELS.get(result.score, result.score))
-    top = float(pd.concat([p["score"], partial["score"]]).max())  # a faded point above shows
-    if test_point is not None and np.isfinite(test_point[1]):
-        top = max(top, test_point[1])
-    span = top - np.percentile(shown["score"], 5)
-    ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
-    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
-    ax.grid(alpha=0.3)
-
-
-def _log_floor(bkg: np.ndarray) -> float:
-    """Bottom of the log axis: a little below the smallest measurable background efficiency."""
-    positive = bkg[bkg > 0]
-    return float(positive.min()) * 0.6 if positive.size else 1e-3
-
-
-def _auc_label(auc: float | None, se: float | None) -> str:
-    if auc is None:
-        return ""
-    return f" (AUC {format_error(auc, se)})" if se is not None else f" (AUC {auc:.3f})"
-
-
-def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None = None,
-             auc: float | None = None, bayes_auc: float | None = None,
-             reference: bool = False, auc_se: float | None = None,
-             bayes_auc_se: float | None = None) -> None:
-    """One class's ROC, HEP convention: signal efficiency (x), background efficiency (log y);
-    AUCs in the legend with their errors when given."""
-    color = CLASS_COLORS[cls]
-    m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
-    label = "model" + _auc_label(auc, auc_se)
-    ax.plot(m["signal_eff"], m["background_eff"], color=color, lw=1.6, label=label)
-    floor = _log_floor(m["background_eff"].to_numpy())
-    if bayes is not None:
-        b = bayes[(bayes["cls"] == cls) & (bayes["background_eff"] > 0)]
-        label = "Bayes optimal" + _auc_label(bayes_auc, bayes_auc_se)
-        ax.plot(b["signal_eff"], b["background_eff"], color="black", ls="--", lw=1, label=label)
-        floor = min(floor, _log_floor(b["background_eff"].to_numpy()))
-    if reference and MORENO_DNN.tpr_at_fpr and cls in MORENO_DNN.tpr_at_fpr:
-        ax.scatter(MORENO_DNN.tpr_at_fpr[cls], MORENO_DNN.fprs, marker="X", s=60, color="black",
-                   zorder=5, label=MORENO_DNN.label)
-    ax.set_yscale("log")
-    ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
-    ax.set_xlim(0, 1)
-    ax.set_ylim(floor, 1.05)
-    ax.set_xlabel(f"signal efficiency ({cls})")
-    ax.set_ylabel("background efficiency")
-    ax.set_title(f"{cls} vs rest", fontsize=TITLE_PT)
-    ax.legend(fontsize=LEGEND_PT, loc="lower right")
-    ax.grid(alpha=0.3)
-
-
-def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | None = None) -> None:
-    """All classes' model ROC curves in one panel, for comparing classes with each other."""
-    floor = 1.0
-    for cls in CLASSES:
-        m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
-        auc = f" ({aucs[cls]:.3f})" if aucs and cls in aucs else ""
-        ax.plot(m["signal_eff"], m["background_eff"], color=CLASS_COLORS[cls], lw=1.4,
-                label=f"{cls}{auc}")
-        floor = min(floor, _log_floor(m["background_eff"].to_numpy()))
-    ax.set_yscale("log")
-    ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
-    ax.set_xlim(0, 1)
-    ax.set_ylim(floor, 1.05)
-    ax.set_xlabel("signal efficiency")
-    ax.set_ylabel("background efficiency")
-    ax.set_title("all classes, model (AUC)", fontsize=TITLE_PT)
-    ax.legend(fontsize=LEGEND_PT, loc="lower right")
-    ax.grid(alpha=0.3)
-
-
 def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None = None) -> None:
     """Horizontal bars of each hyperparameter's importance, most important on top."""
     t = result.table.iloc[::-1]
@@ -411,74 +322,6 @@ def learning_curves_figure(curves: pd.DataFrame, reference: float | None = None)
         draw_learning_curves(curves, group, ax, reference)
     for ax in flat[len(groups):]:
         ax.set_axis_off()
-    return fig
-
-
-def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
-                      pick: str | None = None) -> None:
-    """A size-aware search's own front (:func:`jetstudy.analysis.pareto.search_front`: ``trial_id,
-    status, cost, score, on_front``): every trial tried, the front of the completed ones as a
-    line, the answer to "how big" (``pick``) as a star."""
-    done = own[own["status"] == "completed"]
-    rest = own[own["status"] != "completed"]
-    if len(rest):
-        ax.scatter(rest["cost"], rest["score"], s=12, facecolors="none", edgecolors="tab:gray",
-                   alpha=0.35, lw=0.8, label="stopped / running (never on the front)")
-    ax.scatter(done["cost"], done["score"], s=12, color="tab:gray", label="completed")
-    front = done[done["on_front"]].sort_values("cost")
-    ax.step(front["cost"], front["score"], where="post", color="tab:blue", lw=1.5, marker="o",
-            ms=3, label="the search's front")
-    chosen = own[own["trial_id"] == pick]
-    if len(chosen):
-        ax.scatter(chosen["cost"], chosen["score"], marker="*", s=160, color="tab:red",
-                   zorder=5, label=f"how big: {_plain(str(pick))}")
-    ax.set_xscale("log")
-    _log_count_axis(ax.xaxis, own["cost"])
-    ax.set_xlabel(_LABELS.get(cost, cost))
-    ax.set_ylabel(_LABELS.get(metric, metric))
-    ax.set_title("the search's own objectives", fontsize=TITLE_PT - 1)
-    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
-    ax.grid(alpha=0.3)
-
-
-def pareto_figure(
-    results: Sequence[ParetoResult], test_points: dict[tuple[str, str], tuple[float, float]],
-    own: tuple[pd.DataFrame, str, str, str | None] | None = None,
-) -> Figure:
-    """One panel per (score, cost) pair: rows are scores, columns costs; ``own`` (the search's
-    front table, metric, cost, pick) adds a row with :func:`draw_search_front`."""
-    scores = list(dict.fromkeys(r.score for r in results))
-    costs = list(dict.fromkeys(r.cost for r in results))
-    rows = len(scores) + (own is not None)
-    fig, axes = new_figure(rows, len(costs), width=5.2 * len(costs),
-                           height=3.6 * rows,
-                           margins={"left": 0.09, "bottom": 0.1 if len(scores) > 1 else 0.15,
-                                    "top": 0.96, "wspace": 0.25, "hspace": 0.3})
-    for r in results:
-        ax = axes[scores.index(r.score), costs.index(r.cost)]
-        draw_pareto(r, ax, test_points.get((r.cost, r.score)))
-    if own is not None:
-        draw_search_front(own[0], axes[-1, 0], own[1], own[2], own[3])
-    for ax in axes.ravel():
-        if not ax.has_data():
-            ax.set_axis_off()
-    return fig
-
-
-def roc_figure(model: pd.DataFrame, aucs: dict[str, float], bayes: pd.DataFrame | None = None,
-               bayes_aucs: dict[str, float] | None = None, reference: bool = False,
-               auc_errors: dict[str, float] | None = None,
-               bayes_auc_errors: dict[str, float] | None = None) -> Figure:
-    """A panel per class (model, plus Bayes optimum or reference points) and an overview panel;
-    ``*_errors`` put each AUC's standard error in the legends."""
-    fig, axes = new_figure(2, 3, width=MAX_WIDTH_IN, height=8.0,
-                           margins={"left": 0.07, "right": 0.98, "bottom": 0.08, "top": 0.95,
-                                    "wspace": 0.3})
-    flat = list(axes.ravel())
-    for cls, ax in zip(CLASSES, flat):
-        draw_roc(model, cls, ax, bayes, aucs.get(cls), (bayes_aucs or {}).get(cls), reference,
-                 (auc_errors or {}).get(cls), (bayes_auc_errors or {}).get(cls))
-    draw_roc_overview(model, flat[len(CLASSES)], aucs)
     return fig
 
 

@@ -332,7 +332,7 @@ def _auc_errors(r: ReportState, key: str, table: pd.DataFrame) -> dict[str, floa
 
 
 def _roc(r: ReportState) -> Section:
-    from jetstudy.analysis import plots
+    from jetstudy.analysis import plots_roc
     from jetstudy.analysis.references import MORENO_DNN
 
     _needs_test(r, "test predictions")
@@ -348,7 +348,7 @@ def _roc(r: ReportState) -> Section:
         bayes_aucs = bayes_table["auc"].to_dict()
         bayes_errors = _auc_errors(r, "bayes", bayes_table)
     reference = bayes is None and r.t.synthetic is False
-    fig = plots.roc_figure(roc.roc_points(pred, "p_"), aucs, bayes, bayes_aucs, reference,
+    fig = plots_roc.roc_figure(roc.roc_points(pred, "p_"), aucs, bayes, bayes_aucs, reference,
                            _auc_errors(r, "model", model_table), bayes_errors)
     name = r.figure("roc.png", fig)
     if bayes is not None:

@@ -37,7 +37,7 @@ def _val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
 
 
 def pareto_part(r: ReportState) -> Section:
-    from jetstudy.analysis import plots
+    from jetstudy.analysis import plots_pareto
     from jetstudy.analysis.intervals import format_error
 
     n_val, counts = _val_counts(r)
@@ -71,7 +71,7 @@ def pareto_part(r: ReportState) -> Section:
         tables.append(("the search's own front, marked against every trial tried",
                        own.rename(columns={"cost": size_cost, "score": r.metric})))
     name = r.figure("pareto.png",
-                    plots.pareto_figure(results, _test_points(r, results), panel))
+                    plots_pareto.pareto_figure(results, _test_points(r, results), panel))
     lines += [f"Only trials trained to the end (status completed: max_epochs or converged by "
              f"patience) are candidates: {len(results[0].points)} here; "
              f"{len(results[0].partial)} stopped or running trials are drawn faded and never "

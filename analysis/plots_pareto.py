@@ -1,0 +1,113 @@
+"""Drawing the Pareto part: accuracy / AUC against size with the front of completed trials, and
+a size-aware search's own front. Takes finished results (:mod:`jetstudy.analysis.pareto`) and
+an ``ax``; the report's other drawings are :mod:`jetstudy.analysis.plots`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from jetstudy.analysis.pareto import ParetoResult
+from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, TITLE_PT, _log_count_axis,
+                                     _plain, new_figure)
+
+__all__ = ["draw_pareto", "draw_search_front", "pareto_figure"]
+
+
+def draw_pareto(
+    result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None
+) -> None:
+    """Completed trials with their noise (error bars), the Pareto front, the smallest model
+    within tolerance and the test marker; stopped/running trials faded, never on the front."""
+    p, f, pick, partial = result.points, result.front, result.pick, result.partial
+    if len(partial):
+        ax.scatter(partial["cost"], partial["score"], s=12, facecolors="none",
+                   edgecolors="tab:gray", alpha=0.35, lw=0.8,
+                   label="stopped / running (partial, not on front)")
+    if len(p):
+        yerr = p["se"].to_numpy() if np.isfinite(p["se"]).any() else None
+        ax.errorbar(p["cost"], p["score"], yerr=yerr, fmt="o", ms=3, color="tab:gray",
+                    ecolor="#bbbbbb", elinewidth=0.8, alpha=0.8,
+                    label="completed trials" + (" (± 1 se)" if yerr is not None else ""))
+    if len(f):
+        ax.step(f["cost"], f["score"], where="post", color="tab:blue", lw=1.5, marker="o", ms=3,
+                label="Pareto front (completed)")
+    if pick is not None:
+        best = float(result.best["score"])
+        ax.axhline(best * (1 - result.tolerance), color="tab:green", ls=":", lw=1,
+                   label=f"within {result.tolerance:.0%} of best")
+        ax.scatter([pick["cost"]], [pick["score"]], marker="*", s=160, color="tab:red", zorder=5,
+                   label=f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}")
+    else:
+        ax.text(0.5, 0.5, "front undetermined:\nno trial ran to completion",
+                transform=ax.transAxes, ha="center", va="center", fontsize=LABEL_PT, color="#555555")
+    if test_point is not None and all(np.isfinite(test_point)):
+        ax.scatter([test_point[0]], [test_point[1]], marker="D", s=45, color="black", zorder=6,
+                   label="best model, test split")
+    shown = p if len(p) else partial
+    ax.set_xscale("log")
+    _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
+    ax.set_xlabel(_LABELS.get(result.cost, result.cost))
+    ax.set_ylabel(_LABELS.get(result.score, result.score))
+    top = float(pd.concat([p["score"], partial["score"]]).max())  # a faded point above shows
+    if test_point is not None and np.isfinite(test_point[1]):
+        top = max(top, test_point[1])
+    span = top - np.percentile(shown["score"], 5)
+    ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
+    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
+    ax.grid(alpha=0.3)
+
+
+def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
+                      pick: str | None = None) -> None:
+    """A size-aware search's own front (:func:`jetstudy.analysis.pareto.search_front`: ``trial_id,
+    status, cost, score, on_front``): every trial tried, the front of the completed ones as a
+    line, the answer to "how big" (``pick``) as a star."""
+    done = own[own["status"] == "completed"]
+    rest = own[own["status"] != "completed"]
+    if len(rest):
+        ax.scatter(rest["cost"], rest["score"], s=12, facecolors="none", edgecolors="tab:gray",
+                   alpha=0.35, lw=0.8, label="stopped / running (never on the front)")
+    ax.scatter(done["cost"], done["score"], s=12, color="tab:gray", label="completed")
+    front = done[done["on_front"]].sort_values("cost")
+    ax.step(front["cost"], front["score"], where="post", color="tab:blue", lw=1.5, marker="o",
+            ms=3, label="the search's front")
+    chosen = own[own["trial_id"] == pick]
+    if len(chosen):
+        ax.scatter(chosen["cost"], chosen["score"], marker="*", s=160, color="tab:red",
+                   zorder=5, label=f"how big: {_plain(str(pick))}")
+    ax.set_xscale("log")
+    _log_count_axis(ax.xaxis, own["cost"])
+    ax.set_xlabel(_LABELS.get(cost, cost))
+    ax.set_ylabel(_LABELS.get(metric, metric))
+    ax.set_title("the search's own objectives", fontsize=TITLE_PT - 1)
+    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
+    ax.grid(alpha=0.3)
+
+
+def pareto_figure(
+    results: Sequence[ParetoResult], test_points: dict[tuple[str, str], tuple[float, float]],
+    own: tuple[pd.DataFrame, str, str, str | None] | None = None,
+) -> Figure:
+    """One panel per (score, cost) pair: rows are scores, columns costs; ``own`` (the search's
+    front table, metric, cost, pick) adds a row with :func:`draw_search_front`."""
+    scores = list(dict.fromkeys(r.score for r in results))
+    costs = list(dict.fromkeys(r.cost for r in results))
+    rows = len(scores) + (own is not None)
+    fig, axes = new_figure(rows, len(costs), width=5.2 * len(costs),
+                           height=3.6 * rows,
+                           margins={"left": 0.09, "bottom": 0.1 if len(scores) > 1 else 0.15,
+                                    "top": 0.96, "wspace": 0.25, "hspace": 0.3})
+    for r in results:
+        ax = axes[scores.index(r.score), costs.index(r.cost)]
+        draw_pareto(r, ax, test_points.get((r.cost, r.score)))
+    if own is not None:
+        draw_search_front(own[0], axes[-1, 0], own[1], own[2], own[3])
+    for ax in axes.ravel():
+        if not ax.has_data():
+            ax.set_axis_off()
+    return fig

@@ -1,0 +1,102 @@
+"""Drawing the ROC part: one-vs-rest ROC curves of the best model in the HEP convention, with
+the Bayes optimum or the published reference points, AUCs with their errors in every legend.
+Takes finished curves (:mod:`jetstudy.analysis.roc`) and an ``ax``; the report's other drawings
+are :mod:`jetstudy.analysis.plots`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import NullLocator
+
+from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.plots import CLASS_COLORS, LEGEND_PT, MAX_WIDTH_IN, TITLE_PT, new_figure
+from jetstudy.analysis.references import MORENO_DNN
+from jetstudy.trainables.schema import CLASSES
+
+__all__ = ["draw_roc", "draw_roc_overview", "roc_figure"]
+
+
+def _log_floor(bkg: np.ndarray) -> float:
+    """Bottom of the log axis: a little below the smallest measurable background efficiency."""
+    positive = bkg[bkg > 0]
+    return float(positive.min()) * 0.6 if positive.size else 1e-3
+
+
+def _auc_label(auc: float | None, se: float | None) -> str:
+    if auc is None:
+        return ""
+    return f" (AUC {format_error(auc, se)})" if se is not None else f" (AUC {auc:.3f})"
+
+
+def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None = None,
+             auc: float | None = None, bayes_auc: float | None = None,
+             reference: bool = False, auc_se: float | None = None,
+             bayes_auc_se: float | None = None) -> None:
+    """One class's ROC, HEP convention: signal efficiency (x), background efficiency (log y);
+    AUCs in the legend with their errors when given."""
+    color = CLASS_COLORS[cls]
+    m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
+    label = "model" + _auc_label(auc, auc_se)
+    ax.plot(m["signal_eff"], m["background_eff"], color=color, lw=1.6, label=label)
+    floor = _log_floor(m["background_eff"].to_numpy())
+    if bayes is not None:
+        b = bayes[(bayes["cls"] == cls) & (bayes["background_eff"] > 0)]
+        label = "Bayes optimal" + _auc_label(bayes_auc, bayes_auc_se)
+        ax.plot(b["signal_eff"], b["background_eff"], color="black", ls="--", lw=1, label=label)
+        floor = min(floor, _log_floor(b["background_eff"].to_numpy()))
+    if reference and MORENO_DNN.tpr_at_fpr and cls in MORENO_DNN.tpr_at_fpr:
+        ax.scatter(MORENO_DNN.tpr_at_fpr[cls], MORENO_DNN.fprs, marker="X", s=60, color="black",
+                   zorder=5, label=MORENO_DNN.label)
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
+    ax.set_xlim(0, 1)
+    ax.set_ylim(floor, 1.05)
+    ax.set_xlabel(f"signal efficiency ({cls})")
+    ax.set_ylabel("background efficiency")
+    ax.set_title(f"{cls} vs rest", fontsize=TITLE_PT)
+    ax.legend(fontsize=LEGEND_PT, loc="lower right")
+    ax.grid(alpha=0.3)
+
+
+def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | None = None,
+                      auc_errors: dict[str, float] | None = None) -> None:
+    """All classes' model ROC curves in one panel, for comparing classes with each other; each
+    AUC printed as in the class panels and the test table (with its error when given, digits
+    from the error)."""
+    floor = 1.0
+    for cls in CLASSES:
+        m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
+        auc = _auc_label(aucs[cls], (auc_errors or {}).get(cls)).replace(" (AUC ", " (", 1) \
+            if aucs and cls in aucs else ""
+        ax.plot(m["signal_eff"], m["background_eff"], color=CLASS_COLORS[cls], lw=1.4,
+                label=f"{cls}{auc}")
+        floor = min(floor, _log_floor(m["background_eff"].to_numpy()))
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
+    ax.set_xlim(0, 1)
+    ax.set_ylim(floor, 1.05)
+    ax.set_xlabel("signal efficiency")
+    ax.set_ylabel("background efficiency")
+    ax.set_title("all classes, model (AUC)", fontsize=TITLE_PT)
+    ax.legend(fontsize=LEGEND_PT, loc="lower right")
+    ax.grid(alpha=0.3)
+
+
+def roc_figure(model: pd.DataFrame, aucs: dict[str, float], bayes: pd.DataFrame | None = None,
+               bayes_aucs: dict[str, float] | None = None, reference: bool = False,
+               auc_errors: dict[str, float] | None = None,
+               bayes_auc_errors: dict[str, float] | None = None) -> Figure:
+    """A panel per class (model, plus Bayes optimum or reference points) and an overview panel;
+    ``*_errors`` put each AUC's standard error in the legends."""
+    fig, axes = new_figure(2, 3, width=MAX_WIDTH_IN, height=8.0,
+                           margins={"left": 0.07, "right": 0.98, "bottom": 0.08, "top": 0.95,
+                                    "wspace": 0.3})
+    flat = list(axes.ravel())
+    for cls, ax in zip(CLASSES, flat):
+        draw_roc(model, cls, ax, bayes, aucs.get(cls), (bayes_aucs or {}).get(cls), reference,
+                 (auc_errors or {}).get(cls), (bayes_auc_errors or {}).get(cls))
+    draw_roc_overview(model, flat[len(CLASSES)], aucs, auc_errors)
+    return fig
