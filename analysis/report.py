@@ -25,6 +25,7 @@ from jetstudy.analysis.render import Section, render_html, render_markdown
 from jetstudy.analysis.report_folder import (FolderPlan, digests, plan_report_folder,
                                              report_staging, write_manifest)
 from jetstudy.analysis.sections import PARTS, ReportState
+from jetstudy.analysis.sections_search import kind_lines
 from jetstudy.analysis.tables import StudyTables, load_tables
 
 __all__ = ["ReportOutcome", "write_report", "FIGURE_FILES"]
@@ -105,7 +106,8 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
         raise _unwritable(out, exc) from exc
     try:
         inputs = ", ".join(p.name for p in r.t.inputs)
-        sections = [Section("Overview", lines=[f"Source: {r.t.source}", f"Inputs read: {inputs}"])]
+        sections = [Section("Overview", lines=[f"Source: {r.t.source}", f"Inputs read: {inputs}",
+                                               *kind_lines(r.t)])]
         if r.skipped:
             why = [f"{part}: {reason}" for part, reason in r.skipped]
             sections.append(Section("Skipped parts", lines=why, as_list=True))

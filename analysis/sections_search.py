@@ -6,7 +6,8 @@ module stays a readable size; like every part, each returns a Section or raises
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,8 +16,12 @@ from jetstudy.analysis.render import Section
 
 if TYPE_CHECKING:
     from jetstudy.analysis.sections import ReportState
+    from jetstudy.analysis.tables import StudyTables
 
-__all__ = ["history_part", "parallel_part"]
+_SAMPLERS = {"tpe": "Optuna TPE", "random": "Optuna random sampling", "grid": "a grid",
+             "sobol": "a scrambled Sobol design"}
+
+__all__ = ["history_part", "parallel_part", "kind_lines"]
 
 _WORDS = {"best_val_loss": "val loss", "best_val_acc": "val accuracy",
           "best_val_auc": "val AUC (macro)", "n_params": "parameters", "flops": "FLOPs",
@@ -85,3 +90,43 @@ def parallel_part(r: ReportState) -> Section:
                "trials drawn last" + ("; bottom, coloured by regime, undetermined trials grey "
                                       "and underneath." if pc.has_regimes else "."))
     return Section("Parallel coordinates", lines=lines, figure=name, caption=caption)
+
+
+def _sampler_ran(tables: StudyTables) -> dict[str, Any] | None:
+    """``provenance.json``'s record of the sampler of the study's last run, when there is one
+    (``jetstudy.study.searcher.sampler_record``)."""
+    try:
+        record = json.loads((tables.folder / "provenance.json").read_text())
+    except (OSError, ValueError):
+        return None
+    sampler = record.get("sampler") if isinstance(record, dict) else None
+    return sampler if isinstance(sampler, dict) else None
+
+
+def kind_lines(tables: StudyTables) -> list[str]:
+    """The overview's sentence on what kind of study ran (a search or a scan, its sampler and
+    scheduler), with the TPE settings ``provenance.json`` recorded from the sampler itself;
+    nothing without a ``config.yaml``."""
+    search = (tables.config or {}).get("search")
+    scheduler = (tables.config or {}).get("scheduler")
+    if not isinstance(search, dict) or search.get("sampler") not in _SAMPLERS:
+        return []
+    sampler = search["sampler"]
+    sch = scheduler.get("type") if isinstance(scheduler, dict) else None
+    ends = {"asha": "ASHA stopping the weaker trials early", "fifo": "every trial to max_epochs",
+            "patience": "each trial to max_epochs or its validation-loss patience"}.get(sch, "")
+    if sampler in ("grid", "sobol"):
+        line = (f"Kind: scan, {_SAMPLERS[sampler]} of {search.get('num_trials')} "
+                f"configurations, {ends}: the regime picture.")
+    else:
+        line = (f"Kind: search, {_SAMPLERS[sampler]}, {search.get('num_trials')} trials, "
+                f"{search.get('max_concurrent')} at a time, {ends}: the best model.")
+    ran = _sampler_ran(tables)
+    if ran and ran.get("class") == "TPESampler":
+        kinds = [word for key, word in (("multivariate", "multivariate"),
+                                        ("group", "grouped (each depth's widths together)"),
+                                        ("constant_liar", "constant liar")) if ran.get(key)]
+        line += (f" TPE as it ran (provenance.json, Optuna {ran.get('optuna')}): "
+                 f"{', '.join(kinds) or 'independent'}, {ran.get('n_startup_trials')} random "
+                 "start-up trial(s) before it models anything.")
+    return [line]

@@ -84,8 +84,9 @@ class ResumedSearch(SearchGenerator):
 
     def __init__(self, searcher: Any, num_trials: int, max_concurrent: int,
                  design: list[dict[str, Any]] | None = None,
-                 time_budget_s: float | None = None) -> None:
+                 time_budget_s: float | None = None, grid: bool = False) -> None:
         super().__init__(searcher)
+        self.grid = grid  # a grid scan: its size is fixed by its levels
         self.num_trials = num_trials
         self.max_concurrent = max_concurrent
         self.design = design or []
@@ -118,8 +119,11 @@ class ResumedSearch(SearchGenerator):
         if self._finished and not _still_running(wrapper):
             logger.warning("--resume: the study has run all its search.num_trials (%d) and no "
                            "trial was cut short: nothing is left to train (the tables, the "
-                           "best model's test scores and the report are made again); raise "
-                           "search.num_trials to run more trials", num_trials)
+                           "best model's test scores and the report are made again); %s",
+                           num_trials, "a grid has exactly its configurations: for more, start "
+                           "a new study with more search.grid_levels" if getattr(
+                               self, "grid", False) else "raise search.num_trials to run more "
+                           "trials")
 
     def _fresh_budget(self) -> None:
         """Ray restores the first run's time-budget stopper (a spent budget stops the resumed
@@ -232,4 +236,4 @@ def resumed_search(search_alg: Any, cfg: StudyConfig) -> ResumedSearch:
         s = cfg.search
         design = scan_design(cfg.space, s.sampler, s.num_trials, s.grid_levels, s.seed)
     return ResumedSearch(searcher, cfg.search.num_trials, cfg.search.max_concurrent, design,
-                         cfg.search.time_budget_s)
+                         cfg.search.time_budget_s, grid=cfg.search.sampler == "grid")

@@ -6,6 +6,8 @@ Found and fixed here:
   run's start-up count in its restored sampler (``max(10, 2 * max_concurrent)`` held for the
   first run only); it follows the resumed config now, and ``provenance.json`` says, per run,
   what the sampler did;
+- the report did not say which kind of study ran nor how its sampler searched: its overview
+  names the kind, sampler and scheduler, and TPE's settings from ``provenance.json``;
 - ``--resume`` of a study that had run all its trials said nothing about there being nothing
   to do (it printed the same results as if it had trained); it says so now, exit 0;
 - a study whose every trial failed printed Ray's traceback once per trial, a warning "no trial
@@ -91,6 +93,15 @@ def test_resume_finished_then_with_more_at_a_time(ray_cluster, tmp_path: Path,
     assert record["sampler"] == record["runs"][-1]["sampler"]
     assert {k: record["sampler"][k] for k in ("multivariate", "group", "constant_liar")} == {
         "multivariate": True, "group": True, "constant_liar": True}
+    # the report names the kind that ran and the sampler's settings as provenance has them
+    from jetstudy.analysis.report import write_report
+
+    summary = write_report(folder).summary_md.read_text()
+    overview = summary.split("## Overview")[1].split("\n## ")[0]
+    assert ("Kind: search, Optuna TPE, 7 trials, 3 at a time, ASHA stopping the weaker "
+            "trials early") in overview
+    assert (f"multivariate, grouped (each depth's widths together), constant liar, {startup} "
+            "random start-up trial(s)") in overview
 
 
 def test_every_trial_failing_is_one_clear_story(tmp_path: Path) -> None:

@@ -203,3 +203,30 @@ def test_asha_that_stops_nothing_is_said(grace: int, top: int, warns: bool) -> N
         assert _asha_rungs(fixed) and not fixed.warnings
     fifo = from_dict({"scheduler": {"type": "fifo", "grace_period": grace, "max_epochs": top}})
     assert not [w for w in fifo.warnings if "never stops" in w]
+
+
+def test_report_names_the_kind_that_ran(tmp_path: Path) -> None:
+    """The report's overview says search or scan, the sampler and the scheduler (it said
+    neither), and TPE's settings as provenance.json recorded them from the sampler."""
+    import json
+    from types import SimpleNamespace
+
+    from jetstudy.analysis.sections_search import kind_lines
+
+    scan = from_dict({"space": {**SPACE, "lr": [1e-3, 1e-3], "dropout": [0, 0]},
+                      "search": {"sampler": "grid", "grid_levels": 2},
+                      "scheduler": {"type": "patience", "max_epochs": 6, "patience": 2}})
+    tables = SimpleNamespace(config=scan.to_dict(), folder=tmp_path)
+    assert kind_lines(tables) == [
+        f"Kind: scan, a grid of {scan.search.num_trials} configurations, each trial to "
+        "max_epochs or its validation-loss patience: the regime picture."]
+    search = from_dict(_search(num_trials=40, max_concurrent=4))
+    tables = SimpleNamespace(config=search.to_dict(), folder=tmp_path)
+    (tmp_path / "provenance.json").write_text(json.dumps({"sampler": sampler_record(search)}))
+    (line,) = kind_lines(tables)
+    assert line.startswith("Kind: search, Optuna TPE, 40 trials, 4 at a time, ASHA stopping")
+    assert line.endswith(f"(provenance.json, Optuna {optuna.__version__}): multivariate, grouped "
+                         f"(each depth's widths together), constant liar, "
+                         f"{tpe_startup_trials(40, 4)} random start-up trial(s) before it "
+                         "models anything.")
+    assert kind_lines(SimpleNamespace(config=None, folder=tmp_path)) == []
