@@ -46,6 +46,16 @@ class Reference:
     #: then L* is no lower bound (a user value set too high, a reference.json of other data),
     #: so "good" cannot be told from "underfit"; the rules say undetermined instead.
     contradicted_by: tuple[str, float, float] | None = None
+    #: The Bayes reference of ``reference.json`` that a user's L* overrode (synthetic jets):
+    #: no classifier beats it, so an L* below it is unreachable and an underfit verdict
+    #: against that L* needs the loss to be above the Bayes loss too.
+    bayes: Reference | None = None
+
+    @property
+    def below_bayes(self) -> bool:
+        """A user L* below the Bayes-optimal loss of the same jets (unreachable)."""
+        return (self.bayes is not None and self.loss is not None
+                and self.bayes.loss is not None and self.loss < self.bayes.loss)
 
     def describe(self) -> str:
         """One sentence for the report."""
@@ -76,6 +86,14 @@ class Reference:
                             "underfit verdicts stand, a lower bound would only make them "
                             "stronger). Set regimes.reference_loss to the lowest loss "
                             "achievable, or leave it null to use the study's best as a proxy.")
+        if self.below_bayes:
+            b = self.bayes
+            se = f" ± {b.se:.3g}" if b.se else ""
+            contradicted += (f" L* lies BELOW the Bayes-optimal validation loss {b.loss:.4g}{se} "
+                             "of these synthetic jets, which no classifier beats: a trial is "
+                             "called underfit only when its loss is significantly above the "
+                             "Bayes loss too (else undetermined). Set regimes.reference_loss "
+                             "to at least the Bayes loss, or leave it null to use it.")
         return (f"Reference loss L* = {what}.{train}{contradicted} Prior entropy H = "
                 f"{self.prior_entropy:.4f} nats ({self.prior_source}).")
 
@@ -116,11 +134,12 @@ def known_reference(reference_json: Mapping[str, Any] | None,
     if reference_loss is not None and not (user is not None and user > 0):
         raise AnalysisError(f"regimes.reference_loss is {reference_loss!r}, but must be a "
                             "loss in nats > 0 (e.g. 0.6), or null for the Bayes loss or a proxy")
-    if user is not None:
-        return Reference(loss=user, source="user", **prior)
     bayes = _finite(ref.get("bayes_val_loss"))
+    optimum = None
     if bayes is not None and bayes > 0:
-        return Reference(loss=bayes, se=_finite(ref.get("bayes_val_loss_se")), source="bayes",
-                         train_loss=_finite(ref.get("bayes_train_loss")),
-                         train_se=_finite(ref.get("bayes_train_loss_se")), **prior)
-    return Reference(**prior)
+        optimum = Reference(loss=bayes, se=_finite(ref.get("bayes_val_loss_se")),
+                            source="bayes", train_loss=_finite(ref.get("bayes_train_loss")),
+                            train_se=_finite(ref.get("bayes_train_loss_se")), **prior)
+    if user is not None:
+        return Reference(loss=user, source="user", bayes=optimum, **prior)
+    return optimum or Reference(**prior)

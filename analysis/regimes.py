@@ -60,6 +60,8 @@ import pandas as pd
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
 from jetstudy.analysis.reference_loss import Reference, known_reference
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
+from jetstudy.analysis.significance import judge_diff as _judge_diff
+from jetstudy.analysis.significance import in_sigmas as _sigma
 
 __all__ = ["REGIMES", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
            "curve_summary", "assess_regimes", "classify_regimes"]
@@ -74,39 +76,6 @@ logger = logging.getLogger(__name__)
 _DIVERGED_ERROR = re.compile(r"\bnan\b|\binf(inity)?\b|diverg|overflow|non-finite",
                              re.IGNORECASE)
 _NO_SE = "no standard errors in the table: relative thresholds only"
-
-
-@dataclass(frozen=True)
-class _Test:
-    """A difference judged: ``significant`` and the words for the reason."""
-
-    significant: bool
-    text: str
-    sigma: float
-
-
-def _judge_diff(diff: float, base: float, se2: float, t: RegimeThresholds, floor: float,
-                floor_without_se: float) -> _Test:
-    """Is ``diff`` (a loss difference) beyond ``z`` standard errors and ``floor`` x ``base``?
-
-    Standard errors of 0 (every jet with the same loss) are no noise: the floor alone decides,
-    not the looser ``floor_without_se`` of tables without errors. A base of 0 (a zero loss)
-    makes any non-zero difference infinitely large in relative terms, and none zero."""
-    rel = diff / base if base > 0 else (0.0 if diff == 0 else math.copysign(np.inf, diff))
-    shown = f"{rel:+.0%}" if np.isfinite(rel) else "of a zero loss"
-    if np.isfinite(se2) and se2 >= 0:
-        sigma = _sigma(diff, se2)
-        ok = sigma > t.z and rel > floor
-        return _Test(ok, f"{diff:+.3g} ({shown}, "
-                     f"{f'{sigma:+.1f} sigma' if se2 > 0 else 'no spread: se 0'})", sigma)
-    return _Test(rel > floor_without_se, f"{diff:+.3g} ({shown})", np.nan)
-
-
-def _sigma(diff: float, se2: float) -> float:
-    """``diff`` in standard errors; with errors of 0, infinite (0 for no difference)."""
-    if se2 > 0:
-        return diff / math.sqrt(se2)
-    return 0.0 if diff == 0 else math.copysign(np.inf, diff)
 
 
 def _stop_words(row: pd.Series) -> str | None:
@@ -245,6 +214,9 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
     if swing and excess.significant:
         where += f", beyond its epoch-to-epoch zig-zag {swing:.3g}"
     if excess.significant:
+        unreachable = _only_against_unreachable(row, ref, t, what)
+        if unreachable:
+            return "undetermined", f"{where}, {unreachable}{se_note}"
         return "underfit", f"{where}, gap {gap.text} not significant{se_note}"
     if swung:
         return "undetermined", f"{swung}; {where}{se_note}"
@@ -254,6 +226,28 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
                                 f"loss {loss:.4g}): good cannot be told from underfit; set "
                                 f"regimes.reference_loss lower, or null{se_note}")
     return "good", f"{where}, within {t.underfit_tolerance:.0%}; gap {gap.text}{se_note}"
+
+
+def _only_against_unreachable(row: pd.Series, ref: Reference, t: RegimeThresholds,
+                              what: str) -> str | None:
+    """Words when a user's L* lies below the Bayes loss of these jets (no classifier reaches
+    it) and the loss judged underfit is not significantly above the Bayes loss: then the
+    verdict rests on an unreachable bound. None when there is no such doubt."""
+    if not ref.below_bayes:
+        return None
+    b = ref.bayes
+    judged, judged_se = (row["val"], row["val_se"]) if what == "val loss" else (
+        row["train"], row["train_se"])
+    target, se_ref = (b.loss, b.se or 0.0) if what == "val loss" else b.train_reference
+    vs = _judge_diff(judged - target, target, judged_se ** 2 + se_ref ** 2, t,
+                     t.underfit_tolerance, t.underfit_tolerance)
+    if vs.significant:
+        return None  # underfit against the Bayes loss too: the verdict stands
+    jets = "training" if what == "train loss" and b.train_loss is not None else "validation"
+    return (f"but L* lies below the Bayes-optimal loss {target:.4g} of the {jets} jets, which no "
+            f"classifier beats, and against that the {what} is {vs.text}, within "
+            f"{t.underfit_tolerance:.0%}: underfit only against an unreachable L*; set "
+            f"regimes.reference_loss >= {b.loss:.4g}, or null")
 
 
 def _contradiction(s: pd.DataFrame, ref: Reference, t: RegimeThresholds

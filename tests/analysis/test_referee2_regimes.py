@@ -100,3 +100,29 @@ def test_a_study_where_every_trial_is_unstable_names_why_there_is_no_reference()
     assert "no trial has a finite loss below the prior entropy" in text
     assert "sits at the class priors" in text
     assert np.isnan(v.table["reference_loss"]).all()
+
+
+# --- a user's L* below the Bayes loss ------------------------------------------------------------
+
+def test_a_user_reference_below_the_bayes_loss_is_no_evidence_of_underfitting():
+    """regimes.reference_loss 0.3 on synthetic jets whose Bayes loss is 0.60: a model 7% above
+    the Bayes loss of its training jets was 'underfit' against a bound no classifier reaches.
+    Underfit stands only where the loss is significantly above the Bayes loss too."""
+    from jetstudy.analysis.regimes import known_reference
+
+    bayes = {"prior_entropy": LN5, "bayes_val_loss": 0.60, "bayes_val_loss_se": 0.004,
+             "bayes_train_loss": 0.58, "bayes_train_loss_se": 0.003}
+    ref = known_reference(bayes, 0.3)
+    assert ref.source == "user" and ref.loss == 0.3 and ref.below_bayes
+    r = _judge(_flat("near", 0.62, 0.63), _flat("far", 0.9, 0.91), reference=ref)
+    assert r.loc["near", "regime"] == "undetermined"
+    assert "below the Bayes-optimal loss 0.58 of the training jets" in r.loc["near", "reason"]
+    assert "set regimes.reference_loss >= 0.6" in r.loc["near", "reason"]
+    assert r.loc["far", "regime"] == "underfit"  # far above the Bayes loss as well
+    assert "BELOW the Bayes-optimal validation loss 0.6" in ref.describe()
+    above = known_reference(bayes, 0.61)  # a user L* above the optimum: no such doubt
+    assert not above.below_bayes
+    assert _judge(_flat("near", 0.62, 0.63), reference=above).loc["near", "regime"] == "good"
+    real = known_reference({"prior_entropy": LN5}, 0.3)  # real data: no Bayes loss known
+    assert not real.below_bayes
+    assert _judge(_flat("near", 0.62, 0.63), reference=real).loc["near", "regime"] == "underfit"

@@ -1,0 +1,52 @@
+"""When a loss difference is a verdict: beyond ``z`` standard errors **and** a relative floor
+(:mod:`jetstudy.analysis.regimes` explains why both). One place for the test and its words, so
+every rule (gap, rise, bias, an L* that is no bound) reads noise the same way.
+
+>>> from jetstudy.analysis.regime_thresholds import RegimeThresholds
+>>> judge_diff(0.1, 0.6, 0.01 ** 2, RegimeThresholds(), 0.08, 0.15).text
+'+0.1 (+17%, +10.0 sigma)'
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from jetstudy.analysis.regime_thresholds import RegimeThresholds
+
+__all__ = ["Judged", "judge_diff", "in_sigmas"]
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A difference judged: ``significant`` and the words for the reason."""
+
+    significant: bool
+    text: str
+    sigma: float
+
+
+def judge_diff(diff: float, base: float, se2: float, t: RegimeThresholds, floor: float,
+               floor_without_se: float) -> Judged:
+    """Is ``diff`` (a loss difference) beyond ``z`` standard errors and ``floor`` x ``base``?
+
+    Standard errors of 0 (every jet with the same loss) are no noise: the floor alone decides,
+    not the looser ``floor_without_se`` of tables without errors. A base of 0 (a zero loss)
+    makes any non-zero difference infinitely large in relative terms, and none zero."""
+    rel = diff / base if base > 0 else (0.0 if diff == 0 else math.copysign(np.inf, diff))
+    shown = f"{rel:+.0%}" if np.isfinite(rel) else "of a zero loss"
+    if np.isfinite(se2) and se2 >= 0:
+        sigma = in_sigmas(diff, se2)
+        ok = sigma > t.z and rel > floor
+        return Judged(ok, f"{diff:+.3g} ({shown}, "
+                       f"{f'{sigma:+.1f} sigma' if se2 > 0 else 'no spread: se 0'})", sigma)
+    return Judged(rel > floor_without_se, f"{diff:+.3g} ({shown})", np.nan)
+
+
+def in_sigmas(diff: float, se2: float) -> float:
+    """``diff`` in standard errors; with errors of 0, infinite (0 for no difference)."""
+    if se2 > 0:
+        return diff / math.sqrt(se2)
+    return 0.0 if diff == 0 else math.copysign(np.inf, diff)
