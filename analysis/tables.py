@@ -102,8 +102,8 @@ def search_metric(config: dict[str, Any] | None, trials: pd.DataFrame) -> tuple[
     """
     search = (config or {}).get("search")
     metric = search.get("metric") if isinstance(search, dict) else None
-    if metric not in _METRICS or metric not in trials.columns:
-        if metric is not None:
+    if not isinstance(metric, str) or metric not in _METRICS or metric not in trials.columns:
+        if metric is not None:  # a hand-edited config.yaml: a list or a mapping is no metric
             logger.warning("search.metric %r is not usable here; ranking by val_loss", metric)
         metric = "val_loss"
     return metric, _METRICS[metric]
@@ -111,11 +111,24 @@ def search_metric(config: dict[str, Any] | None, trials: pd.DataFrame) -> tuple[
 
 def _read_table(path: Path, what: str) -> pd.DataFrame:
     suffix = path.suffix.lower()
+    if path.is_dir():  # e.g. a Parquet dataset written by Spark or Dask: a folder of parts
+        raise AnalysisError(
+            f"the {what} {path} is a folder, not a table file; give one .parquet or .csv file "
+            f"(a folder of Parquet parts: pandas.read_parquet(folder).to_parquet('{path.name}'))")
     try:
         if suffix == ".parquet":
             return pd.read_parquet(path)
         if suffix == ".csv":
-            return pd.read_csv(path)
+            table = pd.read_csv(path)
+            _separator_hint(path, what, table)
+            return table
+    except UnicodeDecodeError as exc:
+        raise AnalysisError(
+            f"the {what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as "
+            "UTF-8 CSV (e.g. pandas.read_csv(f, encoding='latin-1').to_csv(out, index=False)) "
+            "or as .parquet") from None
+    except AnalysisError:
+        raise
     except Exception as exc:  # pyarrow and the csv parser raise many types; all mean "unreadable"
         raise AnalysisError(
             f"cannot read the {what} {path}: {type(exc).__name__}: {exc}. If the study is still "
@@ -124,6 +137,21 @@ def _read_table(path: Path, what: str) -> pd.DataFrame:
     raise AnalysisError(
         f"the {what} {path} has suffix '{path.suffix}', but must be .parquet or .csv"
     )
+
+
+def _separator_hint(path: Path, what: str, table: pd.DataFrame) -> None:
+    """A table saved with ';' (a spreadsheet in a comma-decimal locale) reads as one column:
+    say so, rather than "lacks the columns trial_id, status, ..."."""
+    if len(table.columns) != 1:
+        return
+    header = str(table.columns[0])
+    for sep, word in ((";", "semicolons"), ("\t", "tabs")):
+        if header.count(sep) >= 2:
+            raise AnalysisError(
+                f"the {what} {path} is one column holding {word} ({header[:50]!r}...); jetstudy "
+                f"reads comma-separated CSV: save it again with ',' as separator (e.g. "
+                f"pandas.read_csv(f, sep={sep!r}, decimal=',').to_csv(out, index=False)), or "
+                f"use the study's .parquet table")
 
 
 def _coerce(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
@@ -153,14 +181,20 @@ def _check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
         if column is None or column.dtype not in ("int", "float"):
             continue
         text = out[col].isna() & ~raw[col].map(_is_blank)
-        negative = (out[col] < 0) if column.dtype == "int" else pd.Series(False, index=out.index)
+        counts = out[col].dropna()
+        negative = pd.Series(False, index=out.index)
+        if column.dtype == "int":  # below 0, a fraction, or infinite: no count
+            negative.loc[counts.index] = (counts < 0) | ~np.isfinite(counts) | (
+                np.isfinite(counts) & (counts != np.round(counts)))
         bad = text | negative
         if bad.any():
             at = bad.idxmax()
             trial = raw["trial_id"].get(at, "?") if "trial_id" in raw.columns else "?"
             what = ("a whole number >= 0 (a count)" if column.dtype == "int" else "a number")
+            value = raw[col][at]
+            value = value.item() if isinstance(value, np.generic) else value  # not np.float64(.)
             raise AnalysisError(
-                f"the {where} has {col} = {raw[col][at]!r} for trial {trial}, but {col} must be "
+                f"the {where} has {col} = {value!r} for trial {trial}, but {col} must be "
                 f"{what}{f' ({bad.sum()} rows like it)' if bad.sum() > 1 else ''}; correct or "
                 "empty that cell (was the table edited by hand?), or rewrite the tables from the "
                 "study's trial folders with `jetstudy run CONFIG --set storage.name=NAME --resume`")
@@ -200,6 +234,7 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFra
             f"the {where} has no rows: no trial has reported yet. Wait for the first trial "
             "to finish an epoch, then run the report again"
         )
+    df = df.reset_index(drop=True)  # a concatenated table repeats index labels
     out = _coerce(df, TRIALS)
     _check_numbers(df, out, TRIALS, where)
     for col in ("trial_id", "status", "error"):
@@ -226,7 +261,14 @@ def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
             f"the epochs table lacks the columns {', '.join(missing)} "
             f"(needs {', '.join(REQUIRED_EPOCH_COLUMNS)})"
         )
+    df = df.reset_index(drop=True)  # a concatenated table repeats index labels
     out = _coerce(df, EPOCHS)
+    _check_numbers(df, out, EPOCHS, "epochs table")
+    if (out["epoch"] < 1).any():  # epochs count from 1; 0 or less is a hand edit gone wrong
+        at = (out["epoch"] < 1).idxmax()
+        raise AnalysisError(
+            f"the epochs table has epoch = {df['epoch'][at]!r} for trial {df['trial_id'][at]}, "
+            "but epochs count from 1; correct or drop that row")
     out = out[out["trial_id"].isin(set(trial_ids)) & out["epoch"].notna()]
     dropped = len(df) - len(out)
     if dropped:
@@ -262,6 +304,8 @@ def _load_trials(source: Path) -> tuple[pd.DataFrame, Path]:
                 "it was stopped (or it is still starting). Wait for its first epochs, or continue "
                 "it with `jetstudy run CONFIG --set storage.name=NAME --resume`, then run the "
                 "report again")
+        if not candidates and source.suffix.lower() in (".parquet", ".csv"):
+            _read_table(source, "trials table")  # a folder named like a table: says so
         if not candidates:
             raise AnalysisError(
                 f"{source} holds no trials.parquet or trials.csv; give a study's results folder "
