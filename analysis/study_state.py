@@ -89,7 +89,8 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudySta
             f"{tried} were started."])
     if planned is None:
         return StudyState("unknown", n, planned, [])
-    return StudyState("finished", n, planned, [f"The study finished: {tried} ran."])
+    failures = f"; {failed} of them failed (see the errors below)" if failed else ""
+    return StudyState("finished", n, planned, [f"The study finished: {tried} ran{failures}."])
 
 
 def missing_test_reason(trials: pd.DataFrame, config: dict[str, Any] | None) -> str | None:

@@ -186,3 +186,27 @@ def test_a_map_cell_never_shows_a_failed_trials_value(make_study):
     best = best_trial(trials, "val_loss", False)
     assert result.cells["best"].min() == pytest.approx(best["best_val_loss"])
     assert not np.isclose(result.cells["best"], 0.01).any()
+
+
+@pytest.mark.parametrize("synthetic", [True, False])
+def test_the_yardstick_is_named_for_what_it_is(tmp_path, make_study, write_study, synthetic):
+    """Synthetic jets: L* is the Bayes-optimal loss; real data: a proxy (the study's best),
+    named as one in every sentence that uses it, and the test split compared with the
+    published taggers."""
+    trials, epochs = make_study(n_trials=10, seed=13, asha=False)
+    folder = write_study(tmp_path / "s", trials, epochs, synthetic=synthetic, config=_config())
+    state = build_report(load_tables(folder), ("outcomes", "complexity curve", "learning curves",
+                                               "test metrics"))
+    _no_bug(state)
+    outcomes = _text(state, "Outcomes")
+    captions = [_section(state, t).caption for t in ("Complexity curve", "Learning curves")]
+    if synthetic:
+        assert "Bayes-optimal validation loss" in outcomes and "PROXY" not in outcomes
+        assert all("the Bayes-optimal val loss" in c and "proxy" not in c for c in captions)
+        assert "the Bayes-optimal classifier" in _text(state, "Test metrics")
+    else:
+        assert "PROXY: the study's own best validation loss" in outcomes
+        assert all("a proxy: the study's best val loss" in c and "Bayes" not in c
+                   for c in captions)
+        test = _text(state, "Test metrics")
+        assert "published taggers on the real data" in test and "Bayes" not in test

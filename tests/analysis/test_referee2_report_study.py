@@ -17,8 +17,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from jetstudy.analysis import pareto, report
+from jetstudy.analysis import maps, pareto, report
+from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.regimes import REGIMES
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.sections import ReportState
 from jetstudy.analysis.summary import best_trial
@@ -204,3 +206,23 @@ def test_the_page_is_offline_and_says_how_the_study_ended(study: Path) -> None:
         sorted({u[:40] for u in loads})
     assert not re.search(r"url\(|@import|<script|<link", page, flags=re.I)
     assert "The study finished: 6 of the 6 trials asked for (search.num_trials) ran." in page
+
+
+def test_map_cells_count_every_trial_once(study: Path, drawn) -> None:
+    trials = pd.read_parquet(study / "trials.parquet")
+    regimes = pd.read_csv(study / "report" / "regimes.csv")
+    try:
+        found = maps.regime_map(trials, regimes, "n_params", "depth", "val_acc", True)
+    except AnalysisError as exc:
+        assert dict(drawn.skipped)["regime map (depth x width)"].endswith(str(exc))
+        return
+    cells = found.cells
+    per_regime = {r: int(cells[f"n_{r}"].sum()) for r in REGIMES}
+    want = regimes["regime"].value_counts().reindex(list(REGIMES), fill_value=0).to_dict()
+    assert found.n_unplaced == 0 and per_regime == want
+    assert int(cells["n_trials"].sum() + cells["n_undetermined"].sum()) == len(trials)
+    scored = trials[trials["status"].isin(["completed", "stopped", "running"])]
+    assert cells["best"].max() == pytest.approx(scored["best_val_acc"].max())
+    texts = {t.get_text() for t in drawn.drawn["regimes_depth_width.png"].axes[0].texts}
+    for _, c in cells.iterrows():
+        assert any(f"n={int(c['n_trials'])}" in t for t in texts)
