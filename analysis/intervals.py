@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 import numpy as np
 
@@ -141,25 +141,34 @@ def format_error(value: float, error: float | None) -> str:
     return f"{_fixed(value, decimals)} ± {_fixed(err, decimals)}"
 
 
-def _significant(value: float, figures: int) -> str:
-    """``value`` to ``figures`` significant figures, in plain notation (800, 0.04, 1.5)."""
+def _significant(value: float, figures: int, way: str = "nearest") -> str:
+    """``value`` to ``figures`` significant figures, in plain notation (800, 0.04, 1.5);
+    ``way`` ``down`` or ``up`` rounds toward -inf or +inf instead of to the nearest: the
+    ends of an interval go outward, so rounding never shrinks it (a limit of 259 is "> 200",
+    not "> 300")."""
     if value == 0 or not np.isfinite(value):
         return f"{value:g}"
     decimals = figures - 1 - math.floor(math.log10(abs(value)))
-    rounded = round(value, decimals)
+    if way == "nearest":
+        rounded = round(value, decimals)
+    else:
+        step = Decimal(1).scaleb(-decimals)
+        exact = Decimal(repr(value)).quantize(step, rounding=ROUND_FLOOR if way == "down"
+                                              else ROUND_CEILING)
+        rounded = float(exact)  # never 0: the value has a digit in this decade
     decimals = figures - 1 - math.floor(math.log10(abs(rounded)))  # 9.6 -> 10 gains a digit
     return _fixed(rounded, decimals)
 
 
 def format_interval(value: float, lo: float, hi: float, figures: int | None = None) -> str:
     """``value [lo, hi]``; digits from the shorter side of the interval (PDG rounding), or
-    ``figures`` significant figures for all three when given."""
+    ``figures`` significant figures for all three when given (the ends rounded outward)."""
     if not np.isfinite(value):
         return "-" if np.isnan(value) else "inf"
     hi_text = "inf" if math.isinf(hi) else None
     if figures is not None:
-        parts = [_significant(v, figures) for v in (value, lo)]
-        hi_text = hi_text or _significant(hi, figures)
+        parts = [_significant(value, figures), _significant(lo, figures, "down")]
+        hi_text = hi_text or _significant(hi, figures, "up")
         return f"{parts[0]} [{parts[1]}, {hi_text}]"
     sides = [d for d in (value - lo, hi - value) if np.isfinite(d) and d > 0]
     if not sides:
@@ -187,7 +196,7 @@ def format_rejection(k: int, n: int, cl: float = ONE_SIGMA) -> str:
         return "-"
     value, lo, hi = rejection_interval(k, n, cl)
     if k == 0:
-        return f"> {_significant(lo, 1)} (no bkg jet passes)"
+        return f"> {_significant(lo, 1, 'down')} (no bkg jet passes)"
     if k <= FEW_BACKGROUND:
         jets = "jet" if k == 1 else "jets"
         return f"{format_interval(value, lo, hi, figures=1)} (only {k} bkg {jets})"

@@ -61,3 +61,24 @@ def test_many_jets_keep_the_bootstrap_errors():
     m = score_test_split(labels, probs, n_boot=40)["model"]
     assert m["accuracy_se"] == pytest.approx(binomial_se(m["accuracy"], 2000), rel=0.3)
     assert m["accuracy_se"] != pytest.approx(binomial_se(m["accuracy"], 2000), rel=1e-9)
+
+
+@pytest.mark.parametrize("k, n, text", [
+    (0, 476, "> 200 (no bkg jet passes)"),   # the limit is 259: "> 300" claimed more
+    (3, 476, "200 [80, 400] (only 3 bkg jets)"),  # [80.7, 348]: "300" cut the interval
+    (3, 1000, "300 [100, 800] (only 3 bkg jets)"),  # [169, 731]: was [200, 700]
+    (1, 600, "600 [100, 4000] (only 1 bkg jet)"),  # [182, 3474]: was [200, 3000]
+])
+def test_few_jet_rejections_round_their_limits_outward(k, n, text):
+    """One significant figure moves an end by up to 50%: rounded to the nearest, a limit
+    or an interval end claimed more than the jets show."""
+    from jetstudy.analysis.intervals import format_rejection, rejection_interval
+
+    assert format_rejection(k, n) == text
+    _, lo, hi = rejection_interval(k, n)
+    shown = text.split(" (")[0]
+    if k:
+        ends = shown.split("[")[1].rstrip("]").split(", ")
+        assert float(ends[0]) <= lo and float(ends[1]) >= hi
+    else:
+        assert float(shown.removeprefix("> ")) <= lo
