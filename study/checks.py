@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional",
-           "Auto", "Points", "folder_name_problem", "MAX_NAME_BYTES"]
+           "Auto", "Points", "folder_name_problem", "MAX_NAME_BYTES", "shorten", "value_hint",
+           "SHOWN"]
 
 _BAD = object()  # sentinel: the value is not acceptable
 
@@ -315,3 +316,34 @@ class Points(Check):
 
 
 BAD = _BAD
+
+
+#: Characters of a value an error message shows (a pasted file must not flood the terminal).
+SHOWN = 120
+
+
+def shorten(text: str) -> str:
+    """``text``, or its start and its length when longer than :data:`SHOWN`."""
+    return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text)} characters)"
+
+
+def value_hint(where: str, check: Check, value: Any) -> str:
+    """What the user probably meant, for the common shapes of a wrong value: a list where one
+    path goes, one number where a range goes, a float where a whole number goes."""
+    if where == "data.path" and isinstance(value, (list, tuple)):
+        return (" (several files: put them in one folder and give the folder, or match them "
+                "with a glob such as 'data/*.h5')")
+    if isinstance(check, Range) and isinstance(value, (int, float)) \
+            and not isinstance(value, bool):
+        return f" (one fixed value is a range of one: [{value}, {value}])"
+    return _whole_number_hint(check, value)
+
+
+def _whole_number_hint(check: Check, value: Any) -> str:
+    """YAML reads ``1e3`` and ``1000.0`` as floats; an integer field says how to write them."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    floats = [v for v in items if isinstance(v, float) and v.is_integer() and abs(v) < 2**63]
+    if "integer" not in check.describe() or not floats:
+        return ""
+    return (f" (read as the float {floats[0]!r}: write whole numbers plainly, e.g. "
+            f"{int(floats[0])}, not 1e3 or 1000.0)")

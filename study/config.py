@@ -27,7 +27,7 @@ from typing import Any, Iterable
 import yaml
 
 from jetstudy.study.checks import (BAD, Auto, Check, Choice, Float, Int, Optional, Points,
-                                   Range, SubsetOf, Text)
+                                   Range, SubsetOf, Text, shorten, value_hint)
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.objective import METRIC_MODES
 
@@ -339,19 +339,11 @@ def _yaml_load(text: str) -> Any:
 def _fmt(value: Any) -> str:
     """A value as the user would write it in YAML (strings quoted)."""
     if isinstance(value, str):
-        return _shorten(repr(value))
+        return shorten(repr(value))
     if isinstance(value, tuple):
         value = list(value)
     text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
-    return _shorten(text if "\n" not in text else repr(value))  # one line: !!binary is not
-
-
-#: Characters of a value an error message shows (a pasted file must not flood the terminal).
-_SHOWN = 120
-
-
-def _shorten(text: str) -> str:
-    return text if len(text) <= _SHOWN else f"{text[:_SHOWN]}... ({len(text)} characters)"
+    return shorten(text if "\n" not in text else repr(value))  # one line: !!binary is not
 
 
 def _did_you_mean(key: str, section: str | None = None) -> str:
@@ -391,21 +383,12 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
         check: Check = f.metadata["check"]
         cleaned = check.clean(values[key])
         if cleaned is BAD:
+            hint = value_hint(f"{name}.{key}", check, values[key])
             raise ConfigError(f"{name}.{key} must be {check.describe()}, got "
-                              f"{_fmt(values[key])}{_whole_number_hint(check, values[key])}; "
+                              f"{_fmt(values[key])}{hint}; "
                               f"set e.g. {_fmt(f.metadata['example'])}")
         kwargs[key] = cleaned
     return cls(**kwargs)
-
-
-def _whole_number_hint(check: Check, value: Any) -> str:
-    """YAML reads ``1e3`` and ``1000.0`` as floats; an integer field says how to write them."""
-    items = value if isinstance(value, (list, tuple)) else [value]
-    floats = [v for v in items if isinstance(v, float) and v.is_integer() and abs(v) < 2**63]
-    if "integer" not in check.describe() or not floats:
-        return ""
-    return (f" (read as the float {floats[0]!r}: write whole numbers plainly, e.g. "
-            f"{int(floats[0])}, not 1e3 or 1000.0)")
 
 
 #: An environment variable in a path ($HOME, ${DATA}): jetstudy does not expand them.

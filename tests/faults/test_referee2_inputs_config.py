@@ -48,6 +48,10 @@ BAD_SETS: dict[str, list[str]] = {
                               "read as the float 1000.0", "e.g. 1000, not 1e3"],
     "data.max_jets=1e5": ["data.max_jets", "e.g. 100000"],
     "space.width=[8, 1e3]": ["space.width", "read as the float 1000.0"],
+    # a scalar where a list goes, and a list where one path goes
+    "space.depth=3": ["space.depth must be a range", "got 3", "a range of one: [3, 3]"],
+    "data.path=[a.h5, b.h5]": ["data.path must be null or a non-empty string",
+                               "put them in one folder", "a glob such as 'data/*.h5'"],
     # --set shapes: a section, a field of a field
     "search=3": ["--set 'search=3'", "'search' is a section", "one at a time"],
     "search.num_trials.x=3": ["search.num_trials is a field, not a section",
