@@ -27,7 +27,8 @@ from jetstudy.study.background import Background
 from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folder, load_data,
                                     results_folder, split_data, write_config)
 from jetstudy.study.reference import DeferredReference
-from jetstudy.study.packing import (PACK_DATA, pack_stats, packed_trainable, start_packs,
+from jetstudy.study.pack_ready import PacksReady
+from jetstudy.study.packing import (PACK_DATA, launch_packs, pack_stats, packed_trainable,
                            write_pack_data)
 from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted,
                                        mark_interrupted, reclaim_sigterm, sigint_restored,
@@ -58,8 +59,9 @@ class StudyOutcome:
     test_metrics: dict[str, Any] | None
     #: where the set-up's seconds went (wall): ``load_s`` (synthetic jets, read, validate),
     #: ``ray_start_s`` (while the jets are split), ``split_wait_s`` (the split outlasting
-    #: Ray's start), ``packs_s`` (pack data written, packs ready), ``tuner_s`` (searcher and
-    #: Tuner built); ``reference_s``: the Bayes reference, computed beside the trials
+    #: Ray's start), ``packs_s`` (pack data written, packs launched: they warm up while Tune
+    #: starts the trials), ``tuner_s`` (searcher and Tuner built); ``reference_s``: the Bayes
+    #: reference, computed beside the trials
     setup: dict[str, float] = dataclasses.field(default_factory=dict)
 
     def count(self, status: str) -> int:
@@ -309,16 +311,20 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
                                        cfg.scheduler.max_epochs, progress, watch=watch),
                          TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
                          watch, *callbacks]
-        if cfg.resources.pack_size:
+        ready = None
+        if cfg.resources.pack_size:  # the packs warm up while Tune starts the trials
             pack_data = write_pack_data(_trial_data(prepared), folder)
-            packs = start_packs(cfg, pack_data, train_settings(cfg, folder))
+            packs = launch_packs(cfg, pack_data, train_settings(cfg, folder))
+            ready = PacksReady(packs, cfg.resources.pack_size)  # a failed start ends fit()
+            all_callbacks.append(ready)
             clock.lap("packs_s")
         tuner = _tuner(cfg, prepared, folder, all_callbacks, resume, packs)
         clock.lap("tuner_s")
         logger.info("set-up before Tune's first trial: %s", clock.times)
         with sigint_restored():
             grid = tuner.fit()
-        if packs:
+        if ready is not None:
+            ready.wait()  # Tune's loop ended before the packs answered: their error, if any
             write_json(pack_stats(packs), folder / "packs.json")
         known = from_result_grid(grid)
         if watch.interrupted:  # Ctrl-C: Tune stopped; its running trials go on at --resume

@@ -29,7 +29,7 @@ from jetstudy.trainables.loop import TrainSettings, TrialData
 
 __all__ = ["PACKED_TRIAL_CPUS", "AUTO_PACK_MAX", "PackPlan", "plan_packing", "PACK_DATA",
            "pack_name", "pack_shape", "write_pack_data",
-           "start_packs", "packed_trainable", "pack_stats"]
+           "start_packs", "launch_packs", "packed_trainable", "pack_stats"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +134,17 @@ def pack_name(index: int) -> str:
 
 
 def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> list[Any]:
-    """Start the study's packs; returns their actor handles (once each is ready).
+    """Start the study's packs; returns their actor handles (once each is ready)."""
+    packs = launch_packs(cfg, data_file, settings)
+    stats = pack_stats(packs)  # fail here, not inside a trial
+    logger.info("%d pack(s) of %d on %s", len(packs), cfg.resources.pack_size, stats[0]["device"])
+    return packs
+
+
+def launch_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> list[Any]:
+    """Start the study's packs and return their handles at once, while each still builds
+    its trainer (torch import, jets to the device): a study starts its trials meanwhile and
+    learns of a pack that failed to start from :class:`jetstudy.study.pack_ready.PacksReady`.
 
     A pack reads the jets from ``data_file`` rather than from Ray's object store, so Ray can
     restart one that died (on another node, if its own is gone) from its arguments alone."""
@@ -151,8 +161,6 @@ def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> l
              .remote(str(data_file), settings, capacity=r.pack_size, max_depth=max_depth,
                      max_width=max_width, groups=r.pack_groups, graphs=r.pack_graphs == "auto")
              for i in range(count)]
-    stats = pack_stats(packs)  # fail here, not inside a trial
-    logger.info("%d pack(s) of %d on %s", count, r.pack_size, stats[0]["device"])
     return packs
 
 
