@@ -186,6 +186,7 @@ def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str
                 n_val: int | None, class_counts: Sequence[int] | None) -> pd.DataFrame:
     loss = score.removeprefix("best_") == "val_loss" and "val_loss_se" in trials.columns
     columns = ["trial_id", "status", cost, score] + (["val_loss_se"] if loss else [])
+    trials = trials.drop_duplicates("trial_id", keep="last")  # a trial listed twice: its last row
     rows = trials.loc[trials["status"].isin(statuses), columns]
     rows = rows[np.isfinite(rows[[cost, score]].astype(float)).all(axis=1) & (rows[cost] > 0)]
     rows = rows.rename(columns={cost: "cost", score: "score"}).reset_index(drop=True)
@@ -352,7 +353,8 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     score, acc = score_column(trials, metric), score_column(trials, "val_acc")
     if score is None or acc is None or cost not in trials.columns:
         return None
-    done = trials[trials["status"].isin(FRONT_STATUSES)]
+    done = trials.drop_duplicates("trial_id", keep="last")
+    done = done[done["status"].isin(FRONT_STATUSES)]
     done = done[np.isfinite(done[[cost, score, acc]].astype(float)).all(axis=1)]
     if done.empty:
         return None

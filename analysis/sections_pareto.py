@@ -99,7 +99,8 @@ def pareto_part(r: ReportState) -> Section:
                      format_error(pick["score"], pick["se"]),
                      format_error(best["score"], best["se"]),
                      format_error(res.gap, res.gap_se) if res.gap > 0 else "0",
-                     noise[res.within_noise] if res.gap > 0 else "is the best", len(res.front)))
+                     noise[res.within_noise] if res.gap > 0 else _is_best(res),
+                     len(res.front)))
     columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best completed",
                "best - pick", "significance", "front size"]
     caption = (f"Validation accuracy / AUC (best epoch) against parameters and {costs[1]}: "
@@ -114,6 +115,15 @@ def pareto_part(r: ReportState) -> Section:
         lines.append(f"Not shown: {'; '.join(left_out)}.")
     return Section("Pareto front", figure=name, caption=caption,
                    tables=[("", pd.DataFrame(rows, columns=columns)), *tables], lines=lines)
+
+
+def _is_best(res: pareto.ParetoResult) -> str:
+    """The significance cell of a pick that is the best itself: a cheaper model within noise
+    of it (pareto.ParetoResult.cheapest_within_noise) means its size is not shown needed."""
+    cheaper = res.cheapest_within_noise
+    if cheaper is None:
+        return "is the best"
+    return f"is the best; {cheaper['trial_id']} at {cheaper['cost']:g} is within noise of it"
 
 
 def _size_search(r: ReportState) -> tuple[str | None, dict[str, int]]:

@@ -64,3 +64,45 @@ def test_the_how_big_answer_prints_both_values_to_the_same_digits():
     assert "val_loss 0.6010 against 0.6000" in text  # was 0.601 against 0.6
     alone = how_big_paragraph(how_big(df[df["trial_id"] == "b"], "val_loss", False, "n_params"))
     assert "val_loss 0.6000, accuracy 0.7000" in alone
+
+
+def test_a_trial_listed_twice_is_one_point_with_its_last_row():
+    """A stale completed row (0.90) beside the trial's final one (0.60): both were points, the
+    stale one on the front and the pick."""
+    df = _trials(("a", "completed", 10, 0.90, 0.6), ("b", "completed", 100, 0.70, 0.6),
+                 ("a", "completed", 10, 0.60, 0.6))
+    r = compute_pareto(df, "n_params", "val_acc", n_val=1000)
+    assert sorted(r.points["trial_id"]) == ["a", "b"]
+    assert r.points.set_index("trial_id").loc["a", "score"] == 0.60
+    assert r.best["trial_id"] == r.pick["trial_id"] == "b"
+    assert how_big(df, "val_acc", True, "n_params").pick["trial_id"] == "b"
+
+
+def test_the_reports_pareto_table_says_when_a_cheaper_model_is_within_noise(
+        tmp_path, make_study, write_study):
+    """Through the report on a planted study folder: 100 validation jets, the best completed
+    trial 2.9% above a model 1/100 its size (0.4 sigma). The table's significance cell said
+    'is the best' alone; the notes said nothing of the cheaper model."""
+    import json
+
+    from jetstudy.analysis.sections import PARTS, ReportState
+    from jetstudy.analysis.tables import load_tables
+
+    trials, epochs = make_study(n_trials=6, max_epochs=4, asha=False)
+    trials = trials.assign(status="completed", n_params=[10, 20, 40, 80, 160, 1000],
+                           flops=[20, 40, 80, 160, 320, 2000],
+                           best_val_acc=[0.68, 0.40, 0.41, 0.42, 0.43, 0.70])
+    folder = write_study(tmp_path / "planted", trials, epochs)
+    (folder / "data_summary.json").write_text(json.dumps({"synthetic": True,
+                                                          "n_jets": {"val": 100}}))
+    state = ReportState(load_tables(folder))
+    part = dict(PARTS)["Pareto front"]
+    state.attempt("Pareto front", lambda: part(state))
+    section = next(s for s in state.sections if s.title == "Pareto front")
+    table = section.tables[0][1].set_index(["score", "cost"])
+    best = trials.loc[trials["n_params"] == 1000, "trial_id"].iloc[0]
+    cheap = trials.loc[trials["n_params"] == 10, "trial_id"].iloc[0]
+    row = table.loc[("best_val_acc", "n_params")]
+    assert row["smallest within 1%"] == best
+    assert row["significance"] == f"is the best; {cheap} at 10 is within noise of it"
+    assert f"but {cheap}, at 1/100 of its cost" in " ".join(section.lines)
