@@ -17,7 +17,7 @@ from typing import Any
 
 __all__ = ["Check", "Int", "Float", "Choice", "Range", "SubsetOf", "Text", "Optional",
            "Auto", "Points", "folder_name_problem", "MAX_NAME_BYTES", "shorten", "value_hint",
-           "SHOWN"]
+           "SHOWN", "small"]
 
 _BAD = object()  # sentinel: the value is not acceptable
 
@@ -325,6 +325,23 @@ SHOWN = 120
 def shorten(text: str) -> str:
     """``text``, or its start and its length when longer than :data:`SHOWN`."""
     return text if len(text) <= SHOWN else f"{text[:SHOWN]}... ({len(text)} characters)"
+
+
+def small(value: Any, budget: int = 200) -> bool:
+    """Whether ``value`` holds at most ``budget`` items, lists and mappings counted through (a
+    YAML alias bomb is a few lines that stand for billions of items)."""
+    stack, seen = [value], 0
+    while stack:
+        item = stack.pop()
+        seen += 1
+        if seen > budget:
+            return False
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return True
 
 
 def value_hint(where: str, check: Check, value: Any) -> str:

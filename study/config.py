@@ -27,7 +27,7 @@ from typing import Any, Iterable
 import yaml
 
 from jetstudy.study.checks import (BAD, Auto, Check, Choice, Float, Int, Optional, Points,
-                                   Range, SubsetOf, Text, shorten, value_hint)
+                                   Range, SubsetOf, Text, shorten, small, value_hint)
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.objective import METRIC_MODES
 
@@ -342,6 +342,12 @@ def _fmt(value: Any) -> str:
         return shorten(repr(value))
     if isinstance(value, tuple):
         value = list(value)
+    if not small(value):  # YAML aliases nest one list in another: its repr could be gigabytes
+        import reprlib
+
+        short = reprlib.Repr()
+        short.maxlevel, short.maxlist, short.maxdict = 3, 4, 4
+        return shorten(short.repr(value))
     text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
     return shorten(text if "\n" not in text else repr(value))  # one line: !!binary is not
 
@@ -594,6 +600,13 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
             if "expected a single document" in str(exc):
                 raise ConfigError(f"{p}: holds more than one YAML document ('---'{line}); a "
                                   f"config is one document: keep one, or merge them") from None
+            if "'\\t'" in str(getattr(exc, "problem", "")):
+                raise ConfigError(f"{p}: a tab character{line}; YAML indents with spaces: "
+                                  f"replace the tabs with spaces") from None
+            if isinstance(exc, yaml.constructor.ConstructorError):  # valid YAML, no plain value
+                raise ConfigError(f"{p}: {' '.join(str(exc.problem).split())}{line}; a config "
+                                  f"holds plain values (numbers, strings, true/false, lists, "
+                                  f"mappings with plain keys): remove the tag or key") from None
             raise ConfigError(f"{p}: not valid YAML{line}; fix the syntax "
                               f"(indentation, ':' after each field)") from None
         if not isinstance(raw, dict):

@@ -118,3 +118,36 @@ def test_a_key_set_twice_says_the_last_one_wins(workdir: Path) -> None:
     assert ("--set search.num_trials is given twice ('3', then '5'): the last one, '5', is used"
             in proc.stderr)
     assert "Traceback" not in proc.stderr
+
+
+_BOMB = ("search:\n  seed: [&a [lol, lol, lol, lol, lol, lol, lol, lol, lol], "
+         + ", ".join(f"&{b} [{', '.join([f'*{a}'] * 9)}]" for a, b in zip("abcdefgh", "bcdefghi"))
+         + "]\n")
+
+#: config text -> what the one error line must say
+BAD_FILES: dict[str, tuple[str, list[str]]] = {
+    # a few lines of YAML aliases standing for 9**9 strings: the message's repr took minutes
+    # and gigabytes (one level less: 16 s and a 351 MB error line)
+    "alias_bomb": (_BOMB, ["search.seed must be an integer", "...", "characters)"]),
+    "python_tag": ("search:\n  seed: !!python/name:os.system\n",
+                   ["c.yaml", "python/name:os.system", "line 2", "plain values",
+                    "remove the tag"]),
+    "tab_indent": ("search:\n\tnum_trials: 3\n", ["c.yaml", "a tab character at line 2",
+                                                  "indents with spaces"]),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_FILES))
+def test_bad_config_file_gets_one_clear_error(case: str, workdir: Path) -> None:
+    import time
+
+    text, must = BAD_FILES[case]
+    (workdir / "c.yaml").write_text(text)
+    before = checksums(workdir)
+    started = time.monotonic()
+    err = one_line_error(jetstudy_here("config", "c.yaml", cwd=workdir))
+    assert time.monotonic() - started < 10
+    for words in must:
+        assert words in err, (words, err)
+    assert len(err) < 800 and "not valid YAML" not in err
+    assert checksums(workdir) == before
