@@ -601,8 +601,8 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
                 raise ConfigError(f"{p}: holds more than one YAML document ('---'{line}); a "
                                   f"config is one document: keep one, or merge them") from None
             if "'\\t'" in str(getattr(exc, "problem", "")):
-                raise ConfigError(f"{p}: a tab character{line}; YAML indents with spaces: "
-                                  f"replace the tabs with spaces") from None
+                raise ConfigError(f"{p}: not valid YAML: a tab character{line}; YAML indents "
+                                  f"with spaces: replace the tabs with spaces") from None
             if isinstance(exc, yaml.constructor.ConstructorError):  # valid YAML, no plain value
                 raise ConfigError(f"{p}: {' '.join(str(exc.problem).split())}{line}; a config "
                                   f"holds plain values (numbers, strings, true/false, lists, "
