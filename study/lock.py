@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -146,6 +147,28 @@ def _write_new(path: Path, text: str) -> bool:
         tmp.unlink(missing_ok=True)
 
 
+#: Hidden files of the lock's own making: a lock file's temporary, a stale lock moved aside.
+_LEFTOVER = re.compile(r"\.driver\.lock\.([0-9a-f]{32}\.tmp|stale-[0-9a-f]{32})\Z")
+
+
+def _clear_leftovers(path: Path) -> None:
+    """Remove the hidden files a driver killed with ``kill -9`` left beside the lock (its
+    temporaries, a stale lock it had moved aside): only names of that exact pattern holding
+    a lock record of a driver that is gone (never a live contender's, never anything else)."""
+    for name in sorted(os.listdir(path.parent)):
+        leftover = path.parent / name
+        if not _LEFTOVER.match(name) or not leftover.is_file() or leftover.is_symlink():
+            continue
+        try:
+            raw = json.loads(leftover.read_text())
+            holder = LockInfo(**{k: raw[k] for k in LockInfo.__dataclass_fields__ if k in raw})
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue
+        if holder.host == socket.gethostname() and not processes.pid_alive(holder.pid):
+            leftover.unlink(missing_ok=True)
+            logger.info("removed %s, left by a killed jetstudy driver", leftover)
+
+
 class StudyLock:
     """Hold ``<folder>/driver.lock`` while the block runs; raise :class:`StudyBusy` naming
     the other driver when it is held."""
@@ -162,6 +185,7 @@ class StudyLock:
         for _ in range(5):
             if _write_new(self.path, info.to_json()):
                 self.info = info
+                _clear_leftovers(self.path)
                 self._thread = threading.Thread(target=self._beat, name="jetstudy-lock",
                                                 daemon=True)
                 self._thread.start()

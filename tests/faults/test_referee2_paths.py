@@ -306,3 +306,25 @@ def test_a_trial_never_writes_through_links_in_its_folder(tmp_path: Path) -> Non
     with pytest.raises(RuntimeError, match="is a link"):
         trial_folder(str(trials), "b", {"depth": 1})
     assert checksums(tmp_path / "mine") == mine
+
+
+def test_a_killed_drivers_lock_leftovers_are_cleared_never_a_look_alike(tmp_path: Path) -> None:
+    """``kill -9`` between writing the lock's temporary and linking it (or while a stale
+    lock was moved aside) left hidden ``.driver.lock.*`` files for ever; the next driver
+    clears those of dead drivers, and keeps a live contender's and the user's files."""
+    import dataclasses
+    import uuid
+
+    from jetstudy.study.lock import LockInfo, StudyLock
+
+    folder = _marked_study(tmp_path)
+    dead = dataclasses.replace(LockInfo.mine(), pid=_dead_pid()).to_json()
+    killed = [f".driver.lock.{uuid.uuid4().hex}.tmp", f".driver.lock.stale-{uuid.uuid4().hex}"]
+    for name in killed:
+        (folder / name).write_text(dead)
+    (folder / f".driver.lock.{uuid.uuid4().hex}.tmp").write_text(LockInfo.mine().to_json())
+    plant(folder, [f".driver.lock.{uuid.uuid4().hex}.tmp", ".driver.lock.mine.tmp"])
+    kept = {k: v for k, v in checksums(folder).items() if k not in killed}
+    with StudyLock(folder):
+        pass
+    assert checksums(folder) == kept

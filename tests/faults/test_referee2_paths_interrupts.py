@@ -1,0 +1,145 @@
+"""Referee, round 2: Ctrl-C and SIGTERM at the moments a command writes.
+
+``synth``, ``report`` and ``export`` stopped by SIGTERM (a batch system's limit, ``kill PID``)
+while their staging folder is filling exit 130 like Ctrl-C, leave no staging folder and no
+half-written file under a final name, and the same command then works. ``jetstudy run``
+interrupted while it generates its synthetic jets exits 130 saying nothing started, and the
+same command then runs the study; SIGTERM while it writes its final report exits 130 naming
+the ``jetstudy report`` command that finishes the job."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from tests.faults.conftest import REPO, checksums, jetstudy, jetstudy_here, plant, study_yaml
+
+
+def _start(args: list[str], cwd: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen([sys.executable, "-m", "jetstudy.study.cli", *map(str, args)],
+                            cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def _signal_when(proc: subprocess.Popen, ready: Callable[[], bool], sig: int,
+                 timeout: float = 240) -> tuple[int, str, str] | None:
+    """Send ``sig`` as soon as ``ready()``; the exit status and output, or None when the
+    command finished before ``ready()`` ever held (a machine too fast or too slow to catch
+    the moment: the caller skips)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ready():
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=180)
+            return proc.returncode, out, err
+        time.sleep(0.01)
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
+    return None
+
+
+def _staging(folder: Path, prefix: str) -> list[str]:
+    try:
+        return [n for n in os.listdir(folder) if n.startswith(prefix)]
+    except FileNotFoundError:
+        return []
+
+
+def _visible(folder: Path) -> dict[str, str]:
+    return {k: v for k, v in checksums(folder).items()
+            if not any(part.startswith(".") for part in Path(k).parts)}
+
+
+def _stopped(result: tuple[int, str, str] | None, what: str) -> str:
+    if result is None:
+        pytest.skip(f"{what} finished before its staging folder could be caught")
+    code, out, err = result
+    assert code == 130, (code, out[-2000:], err[-3000:])
+    assert "Traceback" not in err, err[-3000:]
+    return err
+
+
+def test_synth_stopped_by_sigterm_cleans_up_and_reruns(workdir: Path) -> None:
+    args = ["--jets", "60000", "--jets-per-file", "2000"]
+    assert jetstudy_here("synth", "whole", *args, cwd=workdir).returncode == 0
+    whole = checksums(workdir / "whole")
+    mine = plant(workdir / "jets", ["my_real_jets.h5"])
+    proc = _start(["synth", "jets", *args], workdir)
+    err = _stopped(_signal_when(proc, lambda: bool(_staging(workdir / "jets",
+                                                            ".jetstudy-synth-")),
+                                signal.SIGTERM), "synth")
+    assert "interrupted" in err
+    assert not _staging(workdir / "jets", ".jetstudy-synth-")
+    for name, digest in _visible(workdir / "jets").items():  # whole, or the user's own
+        assert digest == whole.get(name, mine.get(name)), name
+    assert jetstudy_here("synth", "jets", *args, cwd=workdir).returncode == 0
+    assert _visible(workdir / "jets") == {**whole, **mine}
+
+
+@pytest.mark.parametrize("command", ["report", "export"])
+def test_report_and_export_stopped_by_sigterm_clean_up_and_rerun(command: str, finished_study,
+                                                                 tmp_path: Path) -> None:
+    from jetstudy.analysis.report_folder import MANIFEST as REPORT_MANIFEST
+    from jetstudy.study.export import MANIFEST as EXPORT_MANIFEST
+
+    out = tmp_path / "out"
+    prefix, manifest = ((".report-tmp-", REPORT_MANIFEST) if command == "report"
+                        else (".export-tmp-", EXPORT_MANIFEST))
+    args = [command, finished_study["folder"], "-o", out]
+    proc = _start(args, tmp_path)
+    err = _stopped(_signal_when(proc, lambda: bool(_staging(out, prefix)), signal.SIGTERM),
+                   command)
+    assert "interrupted" in err
+    assert not _staging(out, prefix)
+    try:
+        listed = json.loads((out / manifest).read_text())["files"]
+    except FileNotFoundError:
+        listed = {}
+    for name, digest in _visible(out).items():  # never half a file under a final name
+        assert digest in listed.get(name, []), name
+    again = jetstudy_here(*args, "--force", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert not _staging(out, prefix)
+
+
+@pytest.mark.slow
+def test_run_interrupted_in_data_preparation_and_in_its_report(workdir: Path) -> None:
+    """Ctrl-C while the synthetic jets are written: exit 130, no study (no config.yaml), no
+    half file among the jets; the same command then runs the study. SIGTERM while that run
+    writes its report: exit 130, the study is whole and ``jetstudy report`` finishes it."""
+    from jetstudy.trainables.synth import synthetic_mark
+
+    config = study_yaml(workdir / "study.yaml", "results", "prep",
+                        data={"synthetic_jets": 100_000, "max_jets": 2000})
+    folder = workdir / "results" / "prep"
+    mine = plant(workdir, ["notes.txt"])
+    proc = _start(["run", config.name], workdir)
+    err = _stopped(_signal_when(
+        proc, lambda: any((folder / "data").glob("jetImage_synth_*.h5")), signal.SIGINT),
+        "run's data preparation")
+    assert "before the study started" in err
+    assert not (folder / "config.yaml").exists()
+    assert not list((folder / "data").glob("*.tmp")) and not list((folder / "data").glob(".*.tmp"))
+    for h5 in (folder / "data").glob("*.h5"):  # every file there is whole
+        assert synthetic_mark(h5) is not None, h5
+
+    proc = _start(["run", config.name], workdir)
+    err = _stopped(_signal_when(proc, lambda: (folder / "report").is_dir(), signal.SIGTERM,
+                                timeout=400), "run's report")
+    assert "interrupted while writing the report" in err and f"jetstudy report {folder}" in err
+    assert (folder / "trials.parquet").is_file() and (folder / "best" / "model.pt").is_file()
+    assert not _staging(folder / "report", ".report-tmp-")
+    done = jetstudy("report", folder, cwd=workdir)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (folder / "report" / "index.html").is_file()
+    assert {k: checksums(workdir).get(k) for k in mine} == mine
