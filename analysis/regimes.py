@@ -225,7 +225,10 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
         return "undetermined", (f"{where}, but L* is no lower bound (trial {tid} reached val "
                                 f"loss {loss:.4g}): good cannot be told from underfit; set "
                                 f"regimes.reference_loss lower, or null{se_note}")
-    return "good", f"{where}, within {t.underfit_tolerance:.0%}; gap {gap.text}{se_note}"
+    near = (f"within {t.underfit_tolerance:.0%}" if judged - target <= t.underfit_tolerance
+            * target else f"more than {t.underfit_tolerance:.0%} above it, but not "
+            f"significantly (z = {t.z:g})")  # noise, no verdict of bias; say which
+    return "good", f"{where}, {near}; gap {gap.text}{se_note}"
 
 
 def _only_against_unreachable(row: pd.Series, ref: Reference, t: RegimeThresholds,
@@ -294,9 +297,10 @@ def _proxy(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
     if candidates.empty:
         return ref
     best = candidates.loc[candidates["min_val"].idxmin()]
-    return Reference(loss=float(best["min_val"]), source="proxy",
-                     prior_entropy=ref.prior_entropy, prior_source=ref.prior_source,
-                     proxy_trial=str(best["trial_id"]))
+    se = float(best["val_se"])  # a measured loss: its noise enters every test against it
+    return Reference(loss=float(best["min_val"]), se=se if np.isfinite(se) and se > 0 else None,
+                     source="proxy", prior_entropy=ref.prior_entropy,
+                     prior_source=ref.prior_source, proxy_trial=str(best["trial_id"]))
 
 
 @dataclass(frozen=True)

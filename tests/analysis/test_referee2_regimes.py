@@ -126,3 +126,20 @@ def test_a_user_reference_below_the_bayes_loss_is_no_evidence_of_underfitting():
     real = known_reference({"prior_entropy": LN5}, 0.3)  # real data: no Bayes loss known
     assert not real.below_bayes
     assert _judge(_flat("near", 0.62, 0.63), reference=real).loc["near", "regime"] == "underfit"
+
+
+# --- the proxy L* is a measurement too -----------------------------------------------------------
+
+def test_the_proxy_reference_carries_its_own_noise():
+    """The study's best val loss on a small validation split (se 0.05) stands in for L*: a
+    trial 17% above it was underfit at 5 sigma counting only its own training noise; with the
+    proxy's noise it is 1.9 sigma, so no verdict of bias, and the reason says it is more than
+    15% above L* (it said 'within 15%')."""
+    v = assess_regimes(*_frames(_flat("best", 0.58, 0.60, train_se=0.05, val_se=0.05),
+                                _flat("other", 0.70, 0.72, train_se=0.02, val_se=0.02)))
+    assert v.reference.source == "proxy" and v.reference.se == 0.05
+    r = v.table.set_index("trial_id")
+    assert r.loc["other", "regime"] == "good"
+    assert "+1.9 sigma" in r.loc["other", "reason"]
+    assert "more than 15% above it, but not significantly (z = 3)" in r.loc["other", "reason"]
+    assert "within 15%" in r.loc["best", "reason"]
