@@ -48,6 +48,8 @@ def complexity_curve(
     if missing:
         raise AnalysisError(f"the trials table has no {', '.join(f'`{c}`' for c in missing)} "
                             "column: no complexity curve")
+    trials = trials.drop_duplicates("trial_id", keep="last")  # listed twice: its last row
+    regimes = regimes.drop_duplicates("trial_id", keep="last")
     df = trials[["trial_id", "status", "n_params"]].merge(
         regimes[["trial_id", "regime", "final_train_loss", "final_val_loss"]], on="trial_id"
     )

@@ -137,6 +137,7 @@ def hyperparameter_importance(
     target = score_column(trials, metric)
     if target is None:
         raise AnalysisError(f"the trials table has no `{metric}` values to explain")
+    trials = trials.drop_duplicates("trial_id", keep="last")  # listed twice: its last row
     df = trials[trials["status"].isin(("completed", "stopped"))].copy()
     has_widths = any(c.startswith("width_") for c in df.columns) or "widths" in df.columns
     df["max_width"] = max_width(df) if has_widths and not df.empty else np.nan

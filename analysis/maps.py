@@ -217,7 +217,8 @@ def regime_map(
     missing or constant (a hyperparameter switched off in the study says nothing about
     regimes) or when no trial is determined.
     """
-    df = trials.copy()
+    df = trials.drop_duplicates("trial_id", keep="last").copy()  # listed twice: its last row
+    regimes = regimes.drop_duplicates("trial_id", keep="last")
     for derived, compute in (("max_width", max_width), ("min_width", min_width)):
         if derived in (x, y):
             df[derived] = compute(df)

@@ -51,3 +51,22 @@ def test_a_study_too_short_to_judge_does_not_advise_the_scan_it_is():
     with pytest.raises(AnalysisError, match="stopped before their curves showed a regime"):
         regime_map(stopped, classify_regimes(stopped, e, None, BAYES), "n_params", "depth",
                    "val_loss", False)
+
+
+def test_a_trial_listed_twice_is_one_trial_on_maps_and_the_complexity_curve():
+    """Hand-made tables are not deduplicated by load_tables: a trial twice in the trials table
+    (or the regime table) was counted twice in its cell and drawn twice on the curve."""
+    from jetstudy.analysis.complexity import complexity_curve
+
+    trials = pd.DataFrame({"trial_id": ["a", "b", "a"], "status": "completed",
+                           "depth": [1, 2, 1], "n_params": [100, 1000, 100],
+                           "best_val_loss": [0.9, 0.7, 0.6]})
+    regimes = pd.DataFrame({"trial_id": ["a", "b", "b"], "regime": ["good", "overfit", "good"],
+                            "judged_on_partial": False, "final_train_loss": [0.6, 0.5, 0.5],
+                            "final_val_loss": [0.62, 0.7, 0.7], "reference_loss": 0.6})
+    cells = regime_map(trials, regimes, "n_params", "depth", "val_loss", False).cells
+    assert cells["n_trials"].sum() == 2
+    assert cells.set_index("y").loc["1", "best"] == 0.6  # a's last row
+    assert cells.set_index("y").loc["2", "dominant"] == "good"  # b's last verdict
+    curve = complexity_curve(trials, regimes, min_trials=1)
+    assert sorted(curve.points["trial_id"]) == ["a", "b"]
