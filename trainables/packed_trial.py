@@ -30,7 +30,7 @@ from ray import tune
 from ray.exceptions import RayActorError
 
 from jetstudy.trainables.pack_protocol import DONE, FULL, NO_SLOT, OK
-from jetstudy.trainables.trialfiles import for_tune, trial_folder
+from jetstudy.trainables.trialfiles import diverged_before, for_tune, mark_diverged, trial_folder
 
 __all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S", "IMPORTS_ENV",
            "HEAVY_MODULES"]
@@ -65,6 +65,10 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
     _report_imports()
     trial_id = tune.get_context().get_trial_id() or "local"
     trial_folder(state_dir, trial_id, config)
+    earlier = diverged_before(state_dir, trial_id)
+    if earlier is not None:  # Tune's restart (max_failures) would only diverge again
+        mark_diverged(state_dir, trial_id, "restarted: not trained again")
+        raise PackedTrialDiverged(earlier)
     server, reply = _register(trial_id, config, servers)
     try:
         while reply["status"] == OK and reply["epoch"] < max_epochs:
@@ -77,10 +81,11 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
                 continue
             epoch = metrics["epoch"]
             if not math.isfinite(metrics["train_loss_running"]):
-                raise PackedTrialDiverged(
-                    f"training loss became {metrics['train_loss_running']} at epoch {epoch} "
-                    f"(lr={config['lr']:.3g}, l1={config.get('l1', 0):.3g}, "
-                    f"l2={config.get('l2', 0):.3g}); lower the learning rate range")
+                reason = (f"training loss became {metrics['train_loss_running']} at epoch "
+                          f"{epoch} (lr={config['lr']:.3g}, l1={config.get('l1', 0):.3g}, "
+                          f"l2={config.get('l2', 0):.3g}); lower the learning rate range")
+                mark_diverged(state_dir, trial_id, reason)
+                raise PackedTrialDiverged(reason)
             tune.report(for_tune(metrics))  # returns once Tune says go on
             if metrics.get("converged"):  # stopped by its patience
                 break

@@ -17,10 +17,10 @@ from ray import tune
 
 from jetstudy.trainables.checkpoint import load_checkpoint, sync_best, write_epoch
 from jetstudy.trainables.device import pick_device, set_matmul_precision
-from jetstudy.trainables.loop import (Trainer, TrainSettings, TrialData, arch_from_params, fit,
-                             hyperparams_from_params)
-from jetstudy.trainables.trialfiles import (BEST_FILE, STATE_FILE, for_tune, has_ended, seed_for,
-                                   trial_folder)
+from jetstudy.trainables.loop import (Trainer, TrainSettings, TrialData, TrialDiverged,
+                                     arch_from_params, fit, hyperparams_from_params)
+from jetstudy.trainables.trialfiles import (BEST_FILE, STATE_FILE, diverged_before, for_tune,
+                                            has_ended, mark_diverged, seed_for, trial_folder)
 
 __all__ = ["run_trial", "pick_device"]
 
@@ -44,6 +44,10 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
     arch = arch_from_params(config, n_inputs=data.x_train.shape[1])
     hp = hyperparams_from_params(config)
     folder = trial_folder(settings.state_dir, trial_id, config)
+    earlier = diverged_before(settings.state_dir, trial_id)
+    if earlier is not None:  # Tune's restart (max_failures) would only diverge again
+        mark_diverged(settings.state_dir, trial_id, "restarted: not trained again")
+        raise TrialDiverged(earlier)
     path = folder / STATE_FILE
     resume_state = None
     if path.is_file():
@@ -63,4 +67,8 @@ def run_trial(config: dict[str, Any], data: TrialData, settings: TrainSettings) 
                     device=device.type)
         tune.report(for_tune(metrics))
 
-    fit(trainer, report, resume_state)
+    try:
+        fit(trainer, report, resume_state)
+    except TrialDiverged as exc:
+        mark_diverged(settings.state_dir, trial_id, str(exc))
+        raise

@@ -14,7 +14,8 @@ from typing import Any
 
 __all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE",
            "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker", "has_ended", "for_tune",
-           "append_epoch", "read_epochs", "trial_folder"]
+           "append_epoch", "read_epochs", "trial_folder", "DIVERGED_FILE", "mark_diverged",
+           "diverged_before"]
 
 #: What each epoch tells Ray Tune (ASHA, Optuna, the progress line, and through Tune's loggers
 #: ``progress.csv``, ``result.json`` and TensorBoard). The full record goes to the trial's own
@@ -36,6 +37,10 @@ EPOCHS_FILE = "epochs.jsonl"
 CONFIG_FILE = "config.json"
 #: Marks a trial Ray Tune has finished, so a restarted driver does not train it again.
 ENDED_FILE = "ended"
+#: Holds why a trial diverged (a non-finite training loss): Ray Tune restarts a failed trial
+#: ``resources.max_failures`` times from its checkpoint, where it would only diverge again
+#: (same weights, same batches); a restart that finds this file fails at once with its reason.
+DIVERGED_FILE = "diverged"
 
 
 #: The config key carrying the trial's seed; the searcher puts it there
@@ -85,6 +90,24 @@ def has_ended(state_dir: str, trial_id: str, epochs_trained: int, max_epochs: in
     patience; its last epoch says ``"converged": true``), or Tune finished it (its marker)."""
     return (epochs_trained >= max_epochs or bool(converged)
             or ended_marker(state_dir, trial_id).is_file())
+
+
+def mark_diverged(state_dir: str, trial_id: str, reason: str) -> None:
+    """Record that the trial diverged and why (:data:`DIVERGED_FILE`), never through a link;
+    each further attempt adds a line."""
+    path = Path(state_dir) / trial_id / DIVERGED_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    with os.fdopen(fd, "a") as f:
+        f.write(reason.replace("\n", " ") + "\n")
+
+
+def diverged_before(state_dir: str, trial_id: str) -> str | None:
+    """The reason an earlier attempt of this trial diverged, or None."""
+    path = Path(state_dir) / trial_id / DIVERGED_FILE
+    if path.is_symlink() or not path.is_file():
+        return None
+    lines = path.read_text().splitlines()
+    return lines[0] if lines else None
 
 
 def for_tune(metrics: dict[str, Any]) -> dict[str, Any]:

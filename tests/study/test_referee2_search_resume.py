@@ -13,7 +13,10 @@ Found and fixed here:
 - a study whose every trial failed printed Ray's traceback once per trial, a warning "no trial
   finished an epoch" (they had: they failed later) and one "failed:" line per trial with the
   same reason; now no traceback, "every trial failed", and one line for trials that failed
-  alike, exit 3 (README).
+  alike, exit 3 (README);
+- a diverged trial was restarted ``resources.max_failures`` times from its checkpoint (2 by
+  default) and trained into the same NaN each time; a restart now fails at once with the
+  first attempt's reason (``trials/<id>/diverged``).
 """
 
 from __future__ import annotations
@@ -115,7 +118,7 @@ def test_every_trial_failing_is_one_clear_story(tmp_path: Path) -> None:
                "l2": [0, 0], "lr": [10, 10]},
         search={"num_trials": 2, "max_concurrent": 1, "sampler": "random"},
         scheduler={"type": "fifo", "max_epochs": 3},
-        training={"optimizer": "sgd"}, resources={"max_failures": 0, "num_cpus": 1}).to_dict()
+        training={"optimizer": "sgd"}, resources={"max_failures": 2, "num_cpus": 1}).to_dict()
     path = tmp_path / "allfail.yaml"
     path.write_text(yaml.safe_dump(raw))
     env = {**os.environ, "RAY_worker_niceness": "0"}
@@ -138,3 +141,10 @@ def test_every_trial_failing_is_one_clear_story(tmp_path: Path) -> None:
         assert all(i in line for i in ids)
         assert "TrialDiverged" in line and "lower the learning rate" in line
     assert not (tmp_path / "allfail" / "best" / "test_metrics.json").exists()
+    # Tune restarted each trial max_failures (2) times; a restart fails at once with the first
+    # attempt's reason instead of training from the checkpoint into the same NaN again
+    for row in trials.itertuples():
+        folder = tmp_path / "allfail" / "trials" / row.trial_id
+        lines = (folder / "diverged").read_text().splitlines()
+        assert lines == [row.error.split(": ", 1)[1]] + ["restarted: not trained again"] * 2
+        assert len((folder / "epochs.jsonl").read_text().splitlines()) == row.epochs
