@@ -21,9 +21,13 @@ What stays per trial, as with a trial that trains itself (``jetstudy.trainables.
   A trial whose process was killed without releasing is evicted after ``evict_s`` without a
   request.
 
-Rounds are not lock-step: a round starts when every registered trial is waiting, or
-``gather`` after the first request (a fraction of the last round's time, bounded), so a slow
-trial joins the next round instead of holding the others. Models in one round share the
+Rounds are not lock-step: a round starts when every registered trial is waiting, or once no
+trial is *due back*, or ``gather_bounds_s[1]`` after its first request. A trial is due back
+while its last answer is on its way or went out less than twice its own relay time (answer ->
+Tune -> next request, measured per trial) ago, so trials whose relay is longer than a round
+still train together (a round waits at least ``GATHER_FRACTION`` of the last round's time,
+bounded by ``gather_bounds_s``); a trial that stopped, stalled or died joins the next round
+instead of holding the others. Models in one round share the
 epoch's permutation of the training jets; which models share a round depends on timing, so a
 packed trial is not bit-for-bit repeatable (its seed fixes its initial weights).
 """
@@ -55,8 +59,11 @@ logger = logging.getLogger(__name__)
 
 #: A round waits for stragglers this long at most (and at least), after its first request.
 GATHER_BOUNDS_S = (0.02, 0.5)
-#: The share of the last round's time a round waits for stragglers.
+#: The share of the last round's time a round waits for stragglers at least.
 GATHER_FRACTION = 0.25
+#: Beyond that, a round waits (up to ``gather_bounds_s[1]`` after its first request) for the
+#: members due back: answered less than this multiple of their own relay time ago (+ slack).
+RELAY_WAIT, RELAY_SLACK_S = 2.0, 0.05
 #: A registered trial that has not asked for an epoch for this long (plus the last round's
 #: time) is taken to be gone (killed without releasing) and its slot is freed.
 EVICT_S = 120.0
@@ -73,6 +80,8 @@ class _Member:
     last_seen: float = field(default_factory=time.monotonic)
     request: asyncio.Future | None = None  # asked for an epoch, waiting for a round
     in_round: bool = False                 # in a round, until its answer is delivered
+    delivered_at: float | None = None      # when its last epoch's answer went out
+    relay_s: float | None = None           # its relay time (answer -> next request), smoothed
 
 
 class PackServer:
@@ -111,6 +120,7 @@ class PackServer:
         self.stats_ = {"rounds": 0, "calls": 0, "trial_epochs": 0, "train_s": 0.0,
                        "registered": 0,
                        "evicted": 0, "largest_round": 0, "round_sizes": {},
+                       "relays": 0, "relay_s": 0.0, "relay_s_max": 0.0, "gather_s": 0.0,
                        "first_round_at": None,
                        "last_round_at": None}
 
@@ -166,6 +176,13 @@ class PackServer:
                            f"{self.evict_s:.0f} s without a request, or the pack "
                            f"restarted); the trial registers again"}
         member.last_seen = time.monotonic()
+        if member.delivered_at is not None:  # its relay: answer -> Tune -> next request
+            relay = member.last_seen - member.delivered_at
+            member.delivered_at = None
+            self.stats_["relays"] += 1
+            self.stats_["relay_s"] += relay
+            self.stats_["relay_s_max"] = max(self.stats_["relay_s_max"], relay)
+            member.relay_s = relay if member.relay_s is None else 0.5 * (member.relay_s + relay)
         member.request = asyncio.get_running_loop().create_future()
         self._wake.set()
         return await member.request
@@ -211,12 +228,19 @@ class PackServer:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            if not any(m.request is not None for m in self.members.values()):
+                continue  # its requests went into the last round
             low, high = self.gather_bounds_s
-            gather = min(max(GATHER_FRACTION * self._last_round_s, low), high)
-            deadline = time.monotonic() + gather
-            while time.monotonic() < deadline and not self._all_waiting():
+            first = time.monotonic()
+            floor = first + min(max(GATHER_FRACTION * self._last_round_s, low), high)
+            while not self._all_waiting():
+                now = time.monotonic()
+                if now >= first + high or (now >= floor and not self._any_due(now)):
+                    break
                 await asyncio.sleep(0.002)
+            self.stats_["gather_s"] += time.monotonic() - first
             async with self._lock:
+                self._wake.clear()  # every request so far joins this round
                 self._evict_idle()
                 batch = {tid: m for tid, m in self.members.items()
                          if m.request is not None and not m.request.done()}
@@ -258,10 +282,28 @@ class PackServer:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome[tid])
+                batch[tid].delivered_at = time.monotonic()
 
     def _all_waiting(self) -> bool:
-        """Every member not already in a round has asked for its next epoch."""
-        return all(m.request is not None for m in self.members.values() if not m.in_round)
+        """Every member has asked for its next epoch."""
+        return all(m.request is not None for m in self.members.values())
+
+    def _any_due(self, now: float) -> bool:
+        """Some member will ask for its next epoch soon: its last answer is on its way (its
+        round's files are being written), or went out less than ``RELAY_WAIT x`` its usual
+        relay time (answer -> Tune -> next request) ago, plus ``RELAY_SLACK_S``. A member
+        never answered yet, or long overdue (stopped by the scheduler, its release on the
+        way; or gone), is not waited for."""
+        for m in self.members.values():
+            if m.request is not None:
+                continue
+            if m.in_round:
+                return True
+            if m.delivered_at is not None and now - m.delivered_at < (
+                    RELAY_WAIT * (m.relay_s if m.relay_s is not None else self.gather_bounds_s[1])
+                    + RELAY_SLACK_S):
+                return True
+        return False
 
     def _train_round(self, batch: dict[str, _Member]
                      ) -> tuple[dict[str, dict[str, Any]], list[Any]]:
