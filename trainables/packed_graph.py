@@ -3,14 +3,16 @@
 A small round is bound by kernel launches (a step of a few models is ~165 small kernels).
 :func:`replay_steps` runs a call's full batches as: ``WARMUP`` eager steps on a side stream
 (cuBLAS handles, autograd), then one step captured as a CUDA graph and replayed for every
-other full batch. The step reads its batch and Adam scalars through a step counter on the
-device (``step(counter)`` indexes them with it, and the graph increments it), so a replay is a
-single launch from the host. The dropout generator is registered with the graph, so each
+other full batch. The step (:class:`~jetstudy.trainables.packed_step.TrainStep`) reads its
+batch and Adam scalars (:class:`~jetstudy.trainables.packed_adam.AdamTables`) through a step
+counter on the device (``step(counter)`` indexes them with it, and the graph increments it),
+so a replay is a single launch from the host. The dropout generator is registered with the graph, so each
 replay draws new numbers from it as the eager path would. One capture per call: the call's
 working tensors (its layout) are new each call, so nothing is cached across calls.
 
 The eager path (``step(k)`` with a Python int) is the reference; a ``gpu`` test compares the
-two after an epoch.
+two after an epoch, and a CPU test (``tests/trainables/test_packed_units.py``) checks that the
+counter path indexes exactly as the eager one.
 """
 
 from __future__ import annotations
