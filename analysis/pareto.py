@@ -384,8 +384,26 @@ def _sizes_words(row: pd.Series) -> str:
     return (f"hidden layers {layers}, " if layers else "") + ", ".join(parts)
 
 
-def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None = None) -> str:
-    """One paragraph for the report; ``limits`` are the search's ``max_*`` constraints."""
+def _shown(rows: Sequence[pd.Series], column: str, n_val: int | None,
+           class_counts: Sequence[int] | None) -> list[str]:
+    """``column`` of each row as ``value ± se`` when every error is known (binomial for an
+    accuracy, Hanley-McNeil for the AUC, ``val_loss_se`` for a loss), else to equal digits."""
+    values = [float(r[column]) for r in rows]
+    if column.removeprefix("best_") == "val_loss":
+        errors = [float(pd.to_numeric(r.get("val_loss_se"), errors="coerce")) for r in rows]
+    else:
+        errors = list(score_se(column, pd.Series(values), n_val, class_counts))
+    if all(np.isfinite(e) and e > 0 for e in errors):
+        return [format_error(v, e) for v, e in zip(values, errors)]
+    return _digits(*values)
+
+
+def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None = None,
+                      n_val: int | None = None,
+                      class_counts: Sequence[int] | None = None) -> str:
+    """One paragraph for the report; ``limits`` are the search's ``max_*`` constraints;
+    ``n_val`` (and the validation class counts) give the scores their errors, printed to the
+    digits those allow (else to equal digits)."""
     head = "How big should my tagger be? "
     bound = ""
     if limits:
@@ -403,15 +421,15 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     label = answer.metric.removeprefix("best_")
     rules = (f"within {answer.tolerance:.0%} of the best {label} and within "
              f"{answer.acc_points * 100:.1f} points of its accuracy")
+    score = _shown([pick, best], answer.metric, n_val, class_counts)
+    acc = _shown([pick, best], "best_val_acc", n_val, class_counts)
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
-                f"{pick['trial_id']} ({_sizes_words(pick)}), {label} "
-                f"{_digits(float(pick[answer.metric]))[0]}, accuracy "
-                f"{float(pick['best_val_acc']):.4f}." + bound + table)
+                f"{pick['trial_id']} ({_sizes_words(pick)}), {label} {score[0]}, accuracy "
+                f"{acc[0]}." + bound + table)
     ratio = float(best[cost]) / float(pick[cost])
-    shown = _digits(float(pick[answer.metric]), float(best[answer.metric]))
     return (head + f"The smallest completed model {rules} is trial {pick['trial_id']} "
-            f"({_sizes_words(pick)}): {label} {shown[0]} against {shown[1]}, accuracy {float(pick['best_val_acc']):.4f} "
-            f"against {float(best['best_val_acc']):.4f} for the best, trial {best['trial_id']} "
+            f"({_sizes_words(pick)}): {label} {score[0]} against {score[1]}, accuracy {acc[0]} "
+            f"against {acc[1]} for the best, trial {best['trial_id']} "
             f"({_sizes_words(best)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "
             f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + bound + table)

@@ -56,7 +56,7 @@ def pareto_part(r: ReportState) -> Section:
         raise AnalysisError("; ".join(dict.fromkeys(left_out)))
     answer_cost = size_cost or next(iter(limits), "n_params")
     answer = pareto.how_big(trials, r.metric, r.maximize, answer_cost)
-    lines = [pareto.how_big_paragraph(answer, limits)]
+    lines = [pareto.how_big_paragraph(answer, limits, n_val, counts)]
     tables, panel = [], None
     if size_cost:
         own = pareto.search_front(trials, r.metric, r.maximize, size_cost)

@@ -106,3 +106,13 @@ def test_the_reports_pareto_table_says_when_a_cheaper_model_is_within_noise(
     assert row["smallest within 1%"] == best
     assert row["significance"] == f"is the best; {cheap} at 10 is within noise of it"
     assert f"but {cheap}, at 1/100 of its cost" in " ".join(section.lines)
+
+
+def test_the_how_big_answer_carries_the_scores_errors_when_the_split_size_is_known():
+    """600 validation jets: 'accuracy 0.5200' printed four digits of a number known to ±0.020."""
+    df = _trials(("a", "completed", 10, 0.52, 0.6), ("b", "completed", 100, 0.521, 0.6))
+    text = how_big_paragraph(how_big(df, "val_acc", True, "n_params"), n_val=600)
+    assert "val_acc 0.520 ± 0.020 against 0.521 ± 0.020" in text
+    assert "accuracy 0.520 ± 0.020 against 0.521 ± 0.020" in text
+    loss = how_big(df.assign(val_loss_se=0.0123), "val_loss", False, "n_params")
+    assert "val_loss 0.600 ± 0.012" in how_big_paragraph(loss, n_val=600)
