@@ -13,7 +13,7 @@ from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import HLF_FEATURES
 
 __all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem",
-           "hdf5_outside", "mixed_formats", "same_jets_twice"]
+           "hdf5_outside", "mixed_formats", "same_jets_twice", "extension_fix"]
 
 log = logging.getLogger(__name__)
 
@@ -176,3 +176,20 @@ def same_jets_twice(sources: Sequence[str], blocks: Sequence[tuple[np.ndarray, n
                 source, len(y), seen[digest])
         else:
             seen[digest] = source
+
+
+def extension_fix(file: str, suffix: str) -> str:
+    """The fix for a file jetstudy does not read, by what it probably is: compressed, or a text
+    file listing data files (its first lines name .h5/.csv/... files)."""
+    if suffix in (".gz", ".bz2", ".xz", ".zip", ".zst", ".tgz", ".tar"):
+        return f"a compressed file ({suffix}): unpack it first (e.g. gunzip, unzip)"
+    try:
+        with open(file, encoding="utf-8", errors="replace") as handle:
+            lines = [handle.readline().strip() for _ in range(5)]
+    except OSError:
+        lines = []
+    data = (".h5", ".hdf5", ".csv", ".parquet", ".pq", ".arff")
+    if any(line.lower().endswith(data) for line in lines):
+        return ("a list of files is not read: put the files in one folder and give the folder, "
+                "or match them with a glob such as 'data/*.h5'")
+    return "rename or convert the file"

@@ -82,6 +82,8 @@ def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
         # the extra values of a row longer than the header (a decimal comma: 0,5)
         frame = pd.read_csv(file, nrows=limit, comment="#", skipinitialspace=True)
         frame = frame[[c for c in frame.columns if _wanted(c)]]
+        if limit is None or len(frame) < limit:
+            _cut_short(file, frame)
     except UnicodeDecodeError as exc:
         raise DataError(
             f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the table as "
@@ -92,6 +94,23 @@ def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
                         f"expects a header row with the 16 feature names and `class` "
                         f"({_HELP})") from None
     return frame, header
+
+
+def _cut_short(file: str, frame: pd.DataFrame) -> None:
+    """A CSV whose last line ends without a newline and lacks values is cut off (still being
+    written, a broken copy): its last value may be cut too, so say so rather than "NaN in row
+    N" or "class has 1 empty rows"."""
+    with open(file, "rb") as handle:
+        handle.seek(0, 2)
+        if handle.tell() == 0:
+            return
+        handle.seek(-1, 2)
+        ends_in_newline = handle.read(1) in (b"\n", b"\r")
+    if not ends_in_newline and len(frame) and bool(frame.iloc[-1].isna().any()):
+        raise DataError(
+            f"{file}: the last line (row {len(frame) - 1}, 0-based) is cut short, without its "
+            "last values and its newline: the file is incomplete (still being written, or a "
+            "broken copy); wait for it to be written, or copy it again")
 
 
 def _csv_problem(exc: BaseException) -> str:

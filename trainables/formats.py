@@ -27,6 +27,7 @@ import h5py
 import numpy as np
 
 from jetstudy.trainables.datacheck import HELP as _HELP
+from jetstudy.trainables.datacheck import extension_fix as _extension_fix
 from jetstudy.trainables.datacheck import features_vary as _features_vary
 from jetstudy.trainables.datacheck import finite_features as _finite_features
 from jetstudy.trainables.datacheck import hdf5_outside as _hdf5_outside
@@ -226,7 +227,7 @@ def _file_kind(file: str, fmt: str) -> str:
     allowed = TABLE_SUFFIXES if fmt == "table" else HDF5_SUFFIXES + TABLE_SUFFIXES
     raise DataError(
         f"{file}: unknown {'table ' if fmt == 'table' else ''}extension {suffix or '(none)'!r}; "
-        f"jetstudy reads {', '.join(allowed)} — rename or convert the file ({_HELP})"
+        f"jetstudy reads {', '.join(allowed)} — {_extension_fix(file, suffix)} ({_HELP})"
     )
 
 
@@ -242,6 +243,11 @@ def _read_hdf5(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, Ma
         if not os.access(file, os.R_OK):
             raise DataError(f"{file}: permission denied; make the file readable "
                             f"(chmod u+r) or copy it somewhere readable") from None
+        if "unable to lock file" in str(exc):  # another program has it open for writing
+            raise DataError(
+                f"{file}: another program has the file open for writing (HDF5 file lock); "
+                "wait until it is written and closed, then run again (on a file system "
+                "without locks: HDF5_USE_FILE_LOCKING=FALSE)") from None
         raise DataError(
             f"{file}: cannot be opened as HDF5 ({exc}); check it is a complete hls4ml .h5 file "
             "(re-download it if truncated); if it is a CSV/Parquet/ARFF table (Format B), "

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.faults.conftest import checksums, jetstudy_here, one_line_error, study_yaml
+from tests.faults.conftest import checksums, jetstudy, jetstudy_here, one_line_error, study_yaml
 from jetstudy.trainables.schema import HLF_FEATURES, LABEL_COLUMNS, OPENML_FEATURES
 
 #: Format A column names: the 16 features, then the 5 labels (enough for the reader).
@@ -228,3 +228,65 @@ def test_the_same_jets_in_two_files_are_warned_about(tmp_path: Path, caplog) -> 
     warned = [r.getMessage() for r in caplog.records if "the same 50 jets" in r.getMessage()]
     assert len(warned) == 1 and "b.parquet" in warned[0] and "a.csv" in warned[0]
     assert "keep one of the two" in warned[0]
+
+
+def csv_cut_short(work: Path) -> str:
+    """A CSV still being written (or a broken copy): its last line lacks values and newline,
+    and its last number may be cut too; it read as 'class has 1 empty rows'."""
+    text = _table().to_csv(index=False)
+    (work / "jets.csv").write_text(text[:-3])
+    return "jets.csv"
+
+
+def compressed_csv(work: Path) -> str:
+    _table().to_csv(work / "jets.csv.gz", index=False)
+    return "jets.csv.gz"
+
+
+def list_of_files(work: Path) -> str:
+    _h5(work / "a.h5")
+    (work / "files.txt").write_text("a.h5\n")
+    return "files.txt"
+
+
+@pytest.mark.parametrize("case, must", [
+    (csv_cut_short, ["jets.csv", "the last line (row 49, 0-based) is cut short",
+                     "the file is incomplete"]),
+    (compressed_csv, ["jets.csv.gz", "a compressed file (.gz): unpack it first"]),
+    (list_of_files, ["files.txt", "a list of files is not read", "put the files in one folder"]),
+], ids=["csv-cut-short", "csv-gz", "file-list"])
+def test_incomplete_compressed_or_listed_files_say_what_they_are(case, must: list[str],
+                                                                 tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    study_yaml(work / "s.yaml", "results", "refereed")
+    path = case(work)
+    before = checksums(work)
+    err = one_line_error(jetstudy_here("run", "s.yaml", "--set", f"data.path={path}",
+                                       cwd=work))
+    for text in must:
+        assert text in err, (text, err)
+    assert checksums(work) == before
+
+
+def test_a_file_another_program_is_writing_says_so(tmp_path: Path) -> None:
+    """h5py's 'unable to lock file' was told as 'check it is a complete hls4ml .h5 file
+    (re-download it if truncated)'. The writer holds the lock in this process; the reader is
+    the jetstudy command, another process, as it would be for a user."""
+    import os
+
+    if os.environ.get("HDF5_USE_FILE_LOCKING", "").upper() == "FALSE":
+        pytest.skip("HDF5 file locking is switched off here")
+    work = tmp_path / "work"
+    work.mkdir()
+    study_yaml(work / "s.yaml", "results", "refereed")
+    with h5py.File(work / "jets.h5", "w") as writer:
+        writer.create_dataset("jets", data=_jets())
+        writer.create_dataset("jetFeatureNames", data=_names())
+        writer.flush()
+        before = checksums(work)
+        proc = jetstudy("run", "s.yaml", "--set", "data.path=jets.h5", cwd=work, timeout=120)
+        err = one_line_error(proc)
+        assert "jets.h5: another program has the file open for writing" in err
+        assert "re-download" not in err
+        assert checksums(work) == before
