@@ -38,6 +38,7 @@ import numpy as np
 
 from jetstudy.study.export_inputs import ExportError, check_record, read_scaler, read_study_config
 from jetstudy.study.export_readme import export_readme
+from jetstudy.trainables.errors import JetstudyError
 from jetstudy.trainables.schema import CLASSES
 from jetstudy.trainables.staging import clear_stale_staging, make_staging
 
@@ -325,7 +326,10 @@ def _sha256(path: Path) -> str | None:
 def _check_out(out: Path, force: bool) -> None:
     """Refuse a folder with anything jetstudy did not write there, and an earlier export
     unless ``force``."""
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
+    if out.is_symlink():
+        raise ExportError(f"-o {out}: a link (to {os.readlink(out)}), not a folder; jetstudy "
+                          f"never writes through a link: give the folder itself, or a new one")
+    if out.exists() and not out.is_dir():
         raise ExportError(f"-o {out}: not a folder; give a new or empty folder")
     entries = sorted(os.listdir(out)) if out.is_dir() else []
     manifest = _read_json(out / MANIFEST) if MANIFEST in entries else None
@@ -385,7 +389,20 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     read_study_config(results)  # damaged study files stop here, before any folder appears
     scaler = read_scaler(results)
     w = _weights(results, trial_id)
-    target = Path(out) if out is not None else results / "export" / w.trial_id
+    if out is None:  # inside the study folder: a link there (export/) never leads out of it
+        from jetstudy.study.paths import inside
+
+        for link in (results / "export", results / "export" / w.trial_id):
+            if link.is_symlink():
+                raise ExportError(f"{link} is a link (to {os.readlink(link)}): the export would "
+                                  f"land outside the study folder; remove the link, or give "
+                                  f"the folder with -o")
+        try:
+            target = inside(results, "export", w.trial_id)
+        except JetstudyError as exc:
+            raise ExportError(f"{exc}, or give another folder with -o") from None
+    else:
+        target = Path(out)
     _check_out(target, force)
     created = [p for p in (target, *target.parents) if not p.exists()]
     target.mkdir(parents=True, exist_ok=True)

@@ -328,3 +328,29 @@ def test_a_killed_drivers_lock_leftovers_are_cleared_never_a_look_alike(tmp_path
     with StudyLock(folder):
         pass
     assert checksums(folder) == kept
+
+
+def test_an_export_never_lands_outside_the_study_through_its_export_link(finished_study,
+                                                                        tmp_path: Path) -> None:
+    """``<study>/export`` made a link to a folder of the user's: the default export went
+    into it (a new trial folder among the user's files, outside the study folder)."""
+    import shutil
+
+    study = tmp_path / "tiny"
+    shutil.copytree(finished_study["folder"], study, symlinks=True)
+    shutil.rmtree(study / "export", ignore_errors=True)
+    mine = plant(tmp_path / "theirs", ["notes.txt"])
+    (study / "export").symlink_to(tmp_path / "theirs")
+    err = one_line_error(jetstudy_here("export", study, cwd=tmp_path))
+    assert str(study / "export") in err and "link" in err and "-o" in err
+    assert checksums(tmp_path / "theirs") == mine
+
+
+def test_export_to_a_link_says_it_is_a_link(finished_study, tmp_path: Path) -> None:
+    """It said "not a folder; give a new or empty folder" of a link to an empty folder."""
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "out").symlink_to(tmp_path / "empty")
+    err = one_line_error(jetstudy_here("export", finished_study["folder"], "-o", "out",
+                                       cwd=tmp_path))
+    assert "-o out: a link (to" in err and "give the folder itself" in err
+    assert os.listdir(tmp_path / "empty") == []
