@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.intervals import format_error
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["Reference", "known_reference"]
@@ -63,11 +64,12 @@ class Reference:
             return ("no reference loss: no trial has a finite loss below the prior entropy "
                     f"H = {self.prior_entropy:.4f} nats (every trial diverged, failed or sits "
                     "at the class priors), so none is a yardstick")
-        se = f" ± {self.se:.3g}" if self.se else ""
+        # value and error to the same digits (PDG rounding), as every other number of the report
+        bayes = format_error(self.loss, self.se) if self.se else f"{self.loss:.4g}"
         what = {
             "user": f"the given regimes.reference_loss {self.loss:.4g}",
-            "bayes": f"the Bayes-optimal validation loss {self.loss:.4g}{se} of the synthetic jets",
-            "proxy": (f"a PROXY: the study's own best validation loss {self.loss:.4g} (trial "
+            "bayes": f"the Bayes-optimal validation loss {bayes} of the synthetic jets",
+            "proxy": (f"a PROXY: the study's own best validation loss {bayes} (trial "
                       f"{self.proxy_trial}); no Bayes optimum is known and none was given "
                       "(regimes.reference_loss), so the best trial can never be underfit"),
         }[self.source]
@@ -88,8 +90,8 @@ class Reference:
                             "achievable, or leave it null to use the study's best as a proxy.")
         if self.below_bayes:
             b = self.bayes
-            se = f" ± {b.se:.3g}" if b.se else ""
-            contradicted += (f" L* lies BELOW the Bayes-optimal validation loss {b.loss:.4g}{se} "
+            optimum = format_error(b.loss, b.se) if b.se else f"{b.loss:.4g}"
+            contradicted += (f" L* lies BELOW the Bayes-optimal validation loss {optimum} "
                              "of these synthetic jets, which no classifier beats: a trial is "
                              "called underfit only when its loss is significantly above the "
                              "Bayes loss too (else undetermined). Set regimes.reference_loss "

@@ -179,8 +179,9 @@ def _test(r: ReportState) -> Section:
         yardstick = "published taggers on the real data"
     else:
         yardstick = "nothing (data origin unknown)"
-    lines = [f"Best model (trial {tm.get('trial_id', '?')}) on {tm.get('n_test', '?')} held-out "
-             f"test jets, compared with {yardstick}."]
+    epoch = f", epoch {tm['epoch']}" if tm.get("epoch") is not None else ""
+    lines = [f"Best model (trial {tm.get('trial_id', '?')}{epoch}) on {tm.get('n_test', '?')} "
+             f"held-out test jets, compared with {yardstick}."]
     how = tm.get("uncertainty") if isinstance(tm.get("uncertainty"), dict) else None
     if how:
         lines.append(f"Errors are one standard error from a {how.get('method', '?')} over the "

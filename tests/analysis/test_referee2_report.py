@@ -210,3 +210,16 @@ def test_the_yardstick_is_named_for_what_it_is(tmp_path, make_study, write_study
                    for c in captions)
         test = _text(state, "Test metrics")
         assert "published taggers on the real data" in test and "Bayes" not in test
+
+
+def test_the_bayes_reference_is_printed_with_digits_from_its_error():
+    """L* = 0.5935 ± 0.0279 gave the error three significant figures and the value one digit
+    more than its error allows; every other number of the report follows PDG rounding."""
+    from jetstudy.analysis.intervals import format_error
+    from jetstudy.analysis.reference_loss import known_reference
+
+    ref = known_reference({"prior_entropy": 1.609, "bayes_val_loss": 0.59353,
+                           "bayes_val_loss_se": 0.02791})
+    assert format_error(0.59353, 0.02791) == "0.594 ± 0.028"
+    assert "the Bayes-optimal validation loss 0.594 ± 0.028 of the synthetic jets" in \
+        ref.describe()

@@ -101,7 +101,9 @@ def _md_section(md: str, title: str) -> str:
 def test_counts_per_status_and_regime_are_the_tables(study: Path) -> None:
     trials = pd.read_parquet(study / "trials.parquet")
     regimes = pd.read_csv(study / "report" / "regimes.csv")
-    tables = _md_tables((study / "report" / "summary.md").read_text())
+    md = (study / "report" / "summary.md").read_text()
+    tables = _md_tables(md)
+    assert {"trials by status", "trials by regime (see 'Regime rules')"} <= set(tables), md
     status = tables["trials by status"].set_index("status")["trials"].astype(int)
     assert status["total"] == len(trials) == len(regimes)
     for name, n in trials["status"].value_counts().items():
@@ -130,7 +132,8 @@ def test_the_best_trial_is_the_tables_and_the_tests(study: Path) -> None:
     regimes = pd.read_csv(study / "report" / "regimes.csv").set_index("trial_id")
     assert fields["regime"].startswith(regimes.loc[best["trial_id"], "regime"] + ":")
     test = _md_section(md, "Test metrics")
-    assert f"(trial {best['trial_id']})" in test and f"on {tm['n_test']} held-out" in test
+    assert f"(trial {best['trial_id']}, epoch {best['best_epoch']})" in test
+    assert f"on {tm['n_test']} held-out" in test
 
 
 def test_test_metrics_are_the_json_with_digits_from_the_error(study: Path) -> None:
@@ -205,7 +208,10 @@ def test_the_page_is_offline_and_says_how_the_study_ended(study: Path) -> None:
     assert loads and all(u.startswith(("#", "data:image/png;base64,")) for u in loads), \
         sorted({u[:40] for u in loads})
     assert not re.search(r"url\(|@import|<script|<link", page, flags=re.I)
-    assert "The study finished: 6 of the 6 trials asked for (search.num_trials) ran." in page
+    trials = pd.read_parquet(study / "trials.parquet")
+    failed = int((trials["status"] == "failed").sum())
+    ended = "The study finished: 6 of the 6 trials asked for (search.num_trials) ran"
+    assert ended + (f"; {failed} of them failed" if failed else ".") in page, trials["status"]
 
 
 def test_map_cells_count_every_trial_once(study: Path, drawn) -> None:
