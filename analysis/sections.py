@@ -114,8 +114,15 @@ def config_yaml(config: dict[str, Any]) -> str:
 
 def _config(r: ReportState) -> Section:
     r.needs("config")
-    how = ("the report ranks its trials" if r.kind == "scan"
-           else "the search ranked trials and the report ranks them")
+    search = (r.t.config or {}).get("search")
+    objectives = search.get("objectives") if isinstance(search, dict) else None
+    if r.kind == "scan":
+        how = "the scan's configurations were fixed in advance; the report ranks its trials"
+    elif isinstance(objectives, list) and len(objectives) > 1:
+        how = (f"the search traded {' against '.join(map(str, objectives))} (see 'Pareto "
+               "front'); the report ranks its trials")
+    else:
+        how = "the search ranked trials and the report ranks them"
     return Section("Study config",
                    lines=[f"From config.yaml; {how} by {r.metric} ({r.best_word} is best)."],
                    code=config_yaml(r.t.config or {}), code_language="yaml")

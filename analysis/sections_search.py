@@ -45,13 +45,14 @@ def history_part(r: ReportState) -> Section:
     first = panels[0]
     word = _WORDS.get(first.objective, first.objective)
     scored = bool(first.points["scored"].any())
+    ranker = "the report ranks" if r.kind == "scan" else "the search ranked"  # a scan ranks none
     step = (f"The step line is the {r.best_word} so far among completed, stopped and running "
             "trials, as 'Best trial' picks." if scored else
             "No trial counts for the best (each failed or was interrupted), so there is no "
             "running best to draw.")
     lines = [f"{word} of every trial, in the order the study started them (Optuna's trial "
              "number; the tables hold no completion times). The value is the trial's best "
-             f"epoch's, the one the search ranked it by. {step}"]
+             f"epoch's, the one {ranker} it by. {step}"]
     if r.kind == "scan":
         lines.append("This is a scan: its configurations were fixed in advance, so the order "
                      "says nothing about a search learning.")

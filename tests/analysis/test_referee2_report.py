@@ -223,3 +223,26 @@ def test_the_bayes_reference_is_printed_with_digits_from_its_error():
     assert format_error(0.59353, 0.02791) == "0.594 ± 0.028"
     assert "the Bayes-optimal validation loss 0.594 ± 0.028 of the synthetic jets" in \
         ref.describe()
+
+
+@pytest.mark.parametrize("kind", ["scan", "two objectives", "search"])
+def test_who_ranked_the_trials_is_said_truly(tmp_path, make_study, write_study, kind):
+    """A scan's configurations were fixed in advance: no search ranked them; a size-aware
+    search traded two objectives, not one."""
+    trials, epochs = make_study(n_trials=8, seed=14, asha=kind != "scan")
+    search = {"sampler": "grid"} if kind == "scan" else {}
+    if kind == "two objectives":
+        search = {"objectives": ["val_loss", "multiplications"]}
+    folder = write_study(tmp_path / "k", trials, epochs,
+                         config=_config(search=search,
+                                        scheduler={"type": "fifo" if kind == "scan" else "asha"}))
+    state = build_report(load_tables(folder), ("study config", "optimisation history"))
+    _no_bug(state)
+    config, history = _text(state, "Study config"), _text(state, "Optimisation history")
+    if kind == "scan":
+        assert "search ranked" not in config + history
+        assert "fixed in advance" in config and "the one the report ranks it by" in history
+    elif kind == "two objectives":
+        assert "traded val_loss against multiplications" in config
+    else:
+        assert "the search ranked trials" in config and "the search ranked it by" in history
