@@ -125,9 +125,9 @@ def round_error(error: float) -> tuple[float, int]:
 
 
 def _fixed(value: float, decimals: int) -> str:
-    if decimals > 0:
-        return f"{value:.{decimals}f}"
-    return f"{round(value, decimals):.0f}"
+    text = f"{value:.{decimals}f}" if decimals > 0 else f"{round(value, decimals):.0f}"
+    # a value that rounds to zero has no sign (model - Bayes of -0.0001 ± 0.004 is 0.000)
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
 def format_error(value: float, error: float | None) -> str:

@@ -82,3 +82,13 @@ def test_few_jet_rejections_round_their_limits_outward(k, n, text):
         assert float(ends[0]) <= lo and float(ends[1]) >= hi
     else:
         assert float(shown.removeprefix("> ")) <= lo
+
+
+def test_a_value_that_rounds_to_zero_has_no_sign():
+    """model - Bayes of -0.0001 ± 0.004 was printed '-0.000 ± 0.004'."""
+    from jetstudy.analysis.intervals import format_interval
+
+    assert format_error(-0.0001, 0.004) == "0.000 ± 0.004"
+    assert format_error(-0.3, 30) == "0 ± 30"
+    assert format_interval(-0.0001, -0.01, 0.01) == "0.000 [-0.010, 0.010]"
+    assert format_error(-0.0123, 0.004) == "-0.012 ± 0.004"  # a real sign stays
