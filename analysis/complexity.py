@@ -67,6 +67,11 @@ def complexity_curve(
         if len(df) and not sized.any():
             raise AnalysisError("no trial has a parameter count (`n_params`): no complexity "
                                 "curve")
+        regimes_seen = set(df["regime"])
+        if len(df) and regimes_seen == {"unstable"}:  # waiting will not help: say why
+            raise AnalysisError(f"every one of the {len(df)} trials is unstable (diverged, or no "
+                                "better than the class priors): no complexity curve; see the "
+                                "reasons in regimes.csv")
         raise AnalysisError("no judged trial has finite train and val losses yet (unstable and "
                             "undetermined trials are left out)")
     points = chosen.assign(gap=chosen["val_loss"] - chosen["train_loss"]).reset_index(drop=True)

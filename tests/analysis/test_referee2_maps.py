@@ -70,3 +70,15 @@ def test_a_trial_listed_twice_is_one_trial_on_maps_and_the_complexity_curve():
     assert cells.set_index("y").loc["2", "dominant"] == "good"  # b's last verdict
     curve = complexity_curve(trials, regimes, min_trials=1)
     assert sorted(curve.points["trial_id"]) == ["a", "b"]
+
+
+def test_a_study_of_unstable_trials_is_told_so_not_to_wait():
+    """'no judged trial ... yet' read as if waiting would help; every trial was unstable."""
+    from jetstudy.analysis.complexity import complexity_curve
+
+    trials = pd.DataFrame({"trial_id": ["a", "b"], "status": "completed", "n_params": [10, 20]})
+    regimes = pd.DataFrame({"trial_id": ["a", "b"], "regime": "unstable",
+                            "final_train_loss": 1.61, "final_val_loss": 1.61,
+                            "reference_loss": np.nan})
+    with pytest.raises(AnalysisError, match="every one of the 2 trials is unstable"):
+        complexity_curve(trials, regimes)
