@@ -34,6 +34,13 @@ def finite_features(file: str, values: np.ndarray, names: Sequence[str]) -> np.n
     values too large for float32."""
     x64 = np.asarray(values, dtype=np.float64)
     nonfinite = ~np.isfinite(x64)
+    empty = [name for name, bad in zip(names, nonfinite.all(axis=0)) if bad] \
+        if len(x64) > 1 else []
+    if empty:  # dropping "those rows" would drop every jet
+        raise DataError(
+            f"{file}: {', '.join(empty)} {'is' if len(empty) == 1 else 'are'} NaN or inf in "
+            f"every one of the {len(x64)} rows (an empty column?); the file lacks that "
+            f"feature's values: export it again with the feature filled in ({HELP})")
     if nonfinite.any():
         raise DataError(
             f"{file}: NaN or inf values in {_where(nonfinite, names)}; drop those rows (keep "

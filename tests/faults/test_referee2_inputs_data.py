@@ -126,6 +126,14 @@ def integer_class_codes(work: Path) -> str:
     return "jets.parquet"
 
 
+def empty_feature_column(work: Path) -> str:
+    """A feature NaN in every row (an empty column): 'drop those rows' would drop them all."""
+    frame = _table()
+    frame["mass_mmdt"] = np.nan
+    frame.to_csv(work / "jets.csv", index=False)
+    return "jets.csv"
+
+
 #: case -> what the one error line must say
 CASES: dict[Callable[[Path], str], list[str]] = {
     decimal_comma_row: ["jets.csv", "line 6 has 19 values but the header 17 names",
@@ -141,6 +149,8 @@ CASES: dict[Callable[[Path], str], list[str]] = {
                           "narrow the pattern"],
     class_of_one_jet: ["jets.h5", "the validation split has no jets of class t", "'t': 1",
                        "add jets of class t"],
+    empty_feature_column: ["jets.csv", "mass_mmdt is NaN or inf in every one of the 50 rows",
+                           "export it again with the feature filled in"],
     integer_class_codes: ["jets.parquet", "0 (10 rows), 1 (10 rows)",
                           "use the OpenML letters"],
 }
