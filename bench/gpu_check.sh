@@ -41,6 +41,16 @@ if ! $PY -c "import jetstudy.study" 2>/dev/null; then
 fi
 STEPS=${STEPS:-packed r64 tests r256}
 step() { case " $STEPS " in *" $1 "*) return 0 ;; *) echo "== $1 not in STEPS"; return 1 ;; esac; }
+# after a throughput step: its set-up split into the log (issue 10: setup <= 10 s on R64;
+# setup_parts is run_study's own: load, Ray start beside the split, packs launched, tuner)
+setup_of() { [ -s "$1" ] && $PY -c 'import json, sys
+r = json.load(open(sys.argv[1]))
+for name in ("plain", "jetstudy"):
+    run = r.get(name) or {}
+    if run:
+        parts = run.get("setup_parts") or {k: run.get(k) for k in ("data_s", "ray_init_s")}
+        setup, first = run.get("setup_s"), run.get("first_result_s")
+        print(f"setup {name}: setup_s {setup} first_result_s {first} parts {parts}")' "$1"; }
 # after a step: Ray left behind by a killed step (GPU machine only: here others' Ray may run)
 tidy() { [ -n "${SMALL:-}" ] || $PY -m ray.scripts.scripts stop --force >/dev/null 2>&1; }
 { nvidia-smi -L 2>/dev/null || echo "no nvidia-smi"; date -u +%FT%TZ
@@ -69,6 +79,7 @@ if step r64; then
 echo "== throughput R64: plain recipe (capped) against jetstudy packed (left $(left) s)"
 timeout "$(cap 300)" $PY -m bench.throughput $R64 --out "$OUT/r64.json" >/dev/null \
   || { echo "bench.throughput R64: exit $?"; tidy; }
+setup_of "$OUT/r64.json"
 fi
 
 if step tests; then
@@ -93,6 +104,7 @@ elif [ "$budget" -ge 30 ]; then
   echo "== throughput R256, jetstudy only, time budget $budget s (left $(left) s)"
   timeout "$(cap $(( budget + 55 )))" $PY -m bench.throughput $R256 --time-budget-s "$budget" \
     --out "$OUT/r256.json" >/dev/null || { echo "bench.throughput R256: exit $?"; tidy; }
+  setup_of "$OUT/r256.json"
 else
   echo "== R256 skipped: $(left) s left"
 fi

@@ -177,11 +177,17 @@ class PhaseClock(Callback):
 
     def __init__(self) -> None:
         self.first_trial: float | None = None
+        self.first_result: float | None = None
         self.ended: float | None = None
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         if self.first_trial is None:
             self.first_trial = time.time()
+
+    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
+                        **info: Any) -> None:
+        if self.first_result is None:
+            self.first_result = time.time()
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         self.ended = time.time()
@@ -193,6 +199,9 @@ def _phases(t0: float, t1: float, clock: Any) -> dict[str, float | None]:
 
     return {"setup_s": span(t0, clock.first_trial),       # data, Ray start, searcher, 1st trial
             "trials_s": span(clock.first_trial, clock.ended),
+            # start to the first epoch reported: set-up plus one trial's first epoch (packed:
+            # the packs' warm-up, which overlaps the trials' start, is inside it)
+            "first_result_s": span(t0, clock.first_result),
             "finish_s": span(clock.ended, t1)}             # tables, test eval, Ray shutdown
 
 
