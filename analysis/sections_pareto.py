@@ -88,6 +88,7 @@ def pareto_part(r: ReportState) -> Section:
     for res in results:
         if res.cost == "n_params":  # the FLOPs panels pick the same kind of model
             lines += pareto.pick_notes(res)
+    lines += [_front_line(res) for res in results if len(res.front)]
     rows = []
     for res in results:
         if not res.determined:
@@ -124,6 +125,20 @@ def _is_best(res: pareto.ParetoResult) -> str:
     if cheaper is None:
         return "is the best"
     return f"is the best; {cheaper['trial_id']} at {cheaper['cost']:g} is within noise of it"
+
+
+#: Trial ids named per front line; a longer front is cut with a count of the rest.
+FRONT_IDS = 12
+
+
+def _front_line(res: pareto.ParetoResult) -> str:
+    """The front's trials by increasing cost, so the table's 'front size' and the figure's
+    line can be checked against trials.parquet."""
+    front = res.front.sort_values("cost", kind="mergesort")
+    ids = [str(t) for t in front["trial_id"]]
+    more = f" and {len(ids) - FRONT_IDS} more" if len(ids) > FRONT_IDS else ""
+    return (f"Front of {res.score} vs {res.cost} ({len(ids)} trials, smallest first): "
+            f"{', '.join(ids[:FRONT_IDS])}{more}.")
 
 
 def _size_search(r: ReportState) -> tuple[str | None, dict[str, int]]:

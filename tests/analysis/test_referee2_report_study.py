@@ -163,6 +163,9 @@ def test_pareto_front_sizes_and_points_are_completed_trials(study: Path, drawn) 
         res = pareto.compute_pareto(trials, cost, score.removeprefix("best_"))
         assert int(size) == len(res.front), (score, cost)
         assert set(res.front["trial_id"]) <= completed
+        ids = ", ".join(res.front.sort_values("cost", kind="mergesort")["trial_id"])
+        assert (f"Front of {score} vs {cost} ({len(res.front)} trials, smallest first): "
+                f"{ids}.") in section.replace("\\_", "_")
     n_done = len(completed)
     assert f"are candidates: {n_done} here" in section
     assert f"{len(trials) - n_done} stopped or running trials are drawn faded" in section
