@@ -1,7 +1,8 @@
 """Format B: the OpenML table ``hls4ml_lhc_jets_hlf`` as CSV, Parquet or ARFF.
 
 The 16 features (with or without the ``j_`` prefix) and a ``class`` column of ``g, q, t, w, z``,
-mapped to the Format A class order g, q, W, Z, t (not alphabetical).
+mapped to the Format A class order g, q, W, Z, t (not alphabetical); or, for Format A's columns
+saved as a table, its one-hot labels ``j_g j_q j_w j_z j_t`` (checked as in HDF5).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from jetstudy.trainables.datacheck import HELP as _HELP
 from jetstudy.trainables.datacheck import finite_features as _finite_features
 from jetstudy.trainables.datacheck import suffix as _suffix
 from jetstudy.trainables.errors import DataError
-from jetstudy.trainables.schema import HLF_FEATURES, OPENML_CLASS_TO_INDEX, OPENML_FEATURES
+from jetstudy.trainables.schema import (HLF_FEATURES, LABEL_COLUMNS, OPENML_CLASS_TO_INDEX,
+                                       OPENML_FEATURES)
 
 __all__ = ["read_table"]
 
@@ -32,18 +34,27 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
     columns = [str(c).strip() for c in columns]
     features = _table_feature_columns(file, columns)
     classes = [c for c in columns if c.strip().lower() == "class"]
-    if not classes:
+    one_hot = all(c in columns for c in LABEL_COLUMNS)
+    if not classes and not one_hot:
         raise DataError(
             f"{file}: the table has no `class` column (columns: {', '.join(columns[:20])}); "
-            f"Format B needs `class` with the letters {_LETTERS} ({_HELP})"
+            f"Format B needs `class` with the letters {_LETTERS}, or the one-hot columns "
+            f"{', '.join(LABEL_COLUMNS)} of Format A ({_HELP})"
         )
     x = _finite_features(file, _numeric(file, frame, features), features)
+    if not classes:  # Format A's columns saved as a table: the one-hot labels, by name
+        from jetstudy.trainables.formats import one_hot_to_index
+
+        labels = _numeric(file, frame, LABEL_COLUMNS)
+        undef = _numeric(file, frame, ["j_undef"])[:, 0] if "j_undef" in frame else None
+        return x, one_hot_to_index(file, labels, undef), None
     return x, _letters_to_index(file, classes[0], frame[classes[0]]), None
 
 
 def _wanted(name: str) -> bool:
     name = str(name).strip()
-    return name in OPENML_FEATURES or name in HLF_FEATURES or name.lower() == "class"
+    return (name in OPENML_FEATURES or name in HLF_FEATURES or name.lower() == "class"
+            or name in LABEL_COLUMNS or name == "j_undef")
 
 
 def _raw_header(file: str) -> list[str]:
@@ -221,6 +232,8 @@ def _check_unique(file: str, columns: Sequence[str]) -> None:
     found = [c for c in columns if c.strip().lower() == "class"]
     if len(found) > 1:
         twice.append(f"class ({len(found)} columns: {', '.join(found)})")
+    twice += [f"{label} ({n} columns)" for label in LABEL_COLUMNS
+              if (n := sum(c.strip() == label for c in columns)) > 1]
     if twice:
         raise DataError(
             f"{file}: the table has {'; '.join(twice)}, so which one to use is ambiguous; keep "

@@ -265,7 +265,7 @@ def _read_hdf5(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, Ma
     x = _finite_features(file, data[:, [index[name] for name in HLF_FEATURES]], HLF_FEATURES)
     labels = data[:, [index[name] for name in LABEL_COLUMNS]]
     undef = data[:, index["j_undef"]] if "j_undef" in index else None
-    return x, _one_hot_to_index(file, labels, undef), mark
+    return x, one_hot_to_index(file, labels, undef), mark
 
 
 def _read_datasets(file: str, handle: h5py.File, limit: int | None
@@ -339,7 +339,7 @@ def _name_index(file: str, names: Sequence[str]) -> dict[str, int]:
     return {name: names.index(name) for name in set(names)}
 
 
-def _one_hot_to_index(file: str, labels: np.ndarray, undef: np.ndarray | None) -> np.ndarray:
+def one_hot_to_index(file: str, labels: np.ndarray, undef: np.ndarray | None) -> np.ndarray:
     """Class index from the five one-hot columns; a row that is not exactly one-hot is an error."""
     valid = ((labels == 0) | (labels == 1)).all(axis=1) & (labels.sum(axis=1) == 1)
     if not valid.all():

@@ -300,3 +300,44 @@ def test_a_file_another_program_is_writing_says_so(tmp_path: Path) -> None:
         assert "jets.h5: another program has the file open for writing" in err
         assert "re-download" not in err
         assert checksums(work) == before
+
+
+def _format_a_as_table(n: int = 50) -> pd.DataFrame:
+    """Format A's columns saved as a table (e.g. `pd.DataFrame(jets, columns=names)`): the 16
+    features by their HDF5 names, the one-hot labels and j_undef, other columns beside."""
+    frame = pd.DataFrame(_jets(n), columns=NAMES)
+    frame["j_undef"] = 0.0
+    frame["j_pt"] = 500.0
+    return frame
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_format_a_columns_saved_as_a_table_are_read_by_their_one_hot_labels(
+        suffix: str, tmp_path: Path) -> None:
+    """A table of Format A's columns (one-hot j_g ... j_t, no `class`) was refused ('no
+    `class` column'); its labels are named, so they are read as in HDF5."""
+    from jetstudy.trainables.formats import load_jets
+
+    frame = _format_a_as_table()
+    path = tmp_path / f"jets{suffix}"
+    frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+    table, plain = load_jets(path), load_jets(_h5(tmp_path / "plain.h5"))
+    np.testing.assert_array_equal(table.y, plain.y)
+    np.testing.assert_array_equal(table.x, plain.x)
+
+
+@pytest.mark.parametrize("edit, must", [
+    (lambda f: f.assign(j_q=1.0), ["labels are not one-hot in 40 of 50 rows",
+                                   "exactly one 1 among j_g, j_q, j_w, j_z, j_t"]),
+    (lambda f: f.drop(columns="j_t"), ["no `class` column", "or the one-hot columns j_g"]),
+], ids=["two-hot", "a-label-column-missing"])
+def test_one_hot_tables_are_checked_like_hdf5(edit, must: list[str], tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    study_yaml(work / "s.yaml", "results", "refereed")
+    edit(_format_a_as_table()).to_csv(work / "jets.csv", index=False)
+    before = checksums(work)
+    err = one_line_error(jetstudy_here("run", "s.yaml", "--set", "data.path=jets.csv", cwd=work))
+    for text in must:
+        assert text in err, (text, err)
+    assert checksums(work) == before
