@@ -238,8 +238,11 @@ def _map_lines(r: ReportState) -> list[str]:
                      "(search.sampler: grid or sobol), which trains every configuration to the "
                      "end.")
     elif r.kind == "search":
-        lines.append("This is a search: its configurations were chosen by the sampler to find "
-                     "the best model, so they crowd where it looked best. For an even picture "
+        sampler = ((r.t.config or {}).get("search") or {}).get("sampler")
+        how = ("drawn at random, so they cover the space unevenly" if sampler == "random" else
+               "chosen by the sampler to find the best model, so they crowd where it looked "
+               "best")
+        lines.append(f"This is a search: its configurations were {how}. For an even picture "
                      "of the regimes, run a scan (search.sampler: grid or sobol).")
     return lines
 

@@ -128,17 +128,20 @@ def test_an_all_failed_study_says_why_everywhere(tmp_path, make_study, write_stu
     assert missing_test_reason(trials, None) is not None
 
 
-@pytest.mark.parametrize("scheduler, asha_named", [("asha", True), ("fifo", False),
-                                                   ("patience", False)])
+@pytest.mark.parametrize("scheduler, sampler, asha_named", [
+    ("asha", "tpe", True), ("fifo", "tpe", False), ("patience", "random", False)])
 def test_only_an_asha_search_is_told_asha_stopped_its_trials(tmp_path, make_study, write_study,
-                                                              scheduler, asha_named):
+                                                              scheduler, sampler, asha_named):
     trials, epochs = make_study(n_trials=12, seed=9, asha=scheduler == "asha")
     folder = write_study(tmp_path / scheduler, trials, epochs,
-                         config=_config(scheduler={"type": scheduler}))
+                         config=_config(scheduler={"type": scheduler},
+                                        search={"sampler": sampler}))
     state = build_report(load_tables(folder), ("regime map (depth x width)",))
     text = _text(state, "Regime map: depth x width")
     assert ("ASHA" in text) == asha_named, text
     assert "This is a search" in text
+    assert ("drawn at random" in text) == (sampler == "random"), text
+    assert ("crowd where it looked best" in text) == (sampler == "tpe" and not asha_named)
 
 
 def test_a_maximised_metric_is_highest_in_every_sentence(tmp_path, make_study, write_study):
