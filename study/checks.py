@@ -347,12 +347,16 @@ def small(value: Any, budget: int = 200) -> bool:
 def value_hint(where: str, check: Check, value: Any) -> str:
     """What the user probably meant, for the common shapes of a wrong value: a list where one
     path goes, one number where a range goes, a float where a whole number goes."""
-    if where == "data.path" and isinstance(value, (list, tuple)):
+    if where == "data.path" and isinstance(value, (list, tuple)) and len(value) > 1:
         return (" (several files: put them in one folder and give the folder, or match them "
                 "with a glob such as 'data/*.h5')")
     if isinstance(check, Range) and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
         return f" (one fixed value is a range of one: [{value}, {value}])"
+    inner = check.inner if isinstance(check, (Optional, Auto)) else check
+    if isinstance(inner, (Int, Float, Choice, Text)) and isinstance(value, (list, tuple)) \
+            and len(value) == 1 and inner.clean(value[0]) is not _BAD:
+        return f" (one value, not a list: write {value[0]!r} without the brackets)"
     return _whole_number_hint(check, value)
 
 

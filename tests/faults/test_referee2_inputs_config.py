@@ -52,6 +52,9 @@ BAD_SETS: dict[str, list[str]] = {
     "space.depth=3": ["space.depth must be a range", "got 3", "a range of one: [3, 3]"],
     "data.path=[a.h5, b.h5]": ["data.path must be null or a non-empty string",
                                "put them in one folder", "a glob such as 'data/*.h5'"],
+    "search.metric=[val_auc]": ["search.metric must be one of", "got [val_auc]",
+                                "one value, not a list: write 'val_auc' without the brackets"],
+    "data.path=[jets.h5]": ["data.path", "write 'jets.h5' without the brackets"],
     # --set shapes: a section, a field of a field
     "search=3": ["--set 'search=3'", "'search' is a section", "one at a time"],
     "search.num_trials.x=3": ["search.num_trials is a field, not a section",
