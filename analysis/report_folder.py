@@ -23,11 +23,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.trainables.staging import clear_stale_staging, make_staging
+from jetstudy.trainables.staging import clear_stale_staging, looks_like_staging, make_staging
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests", "report_staging", "report_names"]
@@ -107,6 +108,16 @@ def _manifest_ours(out: Path) -> bool:
     return isinstance(raw, dict) and raw.get("written_by") == "jetstudy report"
 
 
+#: A manifest temporary that reports before staging folders left when killed.
+_OLD_MANIFEST_TMP = re.compile(re.escape(TMP_PREFIX) + r"manifest-[a-z0-9_]{8}\.tmp\Z")
+
+
+def _staging_entry(out: Path, name: str) -> bool:
+    """A report's staging folder (or an older report's manifest temporary), not the user's:
+    a file of theirs under a look-alike name (``.report-tmp-notes``) is theirs."""
+    return looks_like_staging(out, name, TMP_PREFIX) or bool(_OLD_MANIFEST_TMP.match(name))
+
+
 def _shown(names: list[str]) -> str:
     return ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
 
@@ -137,7 +148,7 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
         ours = {n for n, digests in listed.items() if n in entries
                 and not (out / n).is_symlink() and _sha256(out / n) in digests}
     manifest_ours = _manifest_ours(out)
-    foreign = [n for n in entries if n not in ours and not n.startswith(TMP_PREFIX)
+    foreign = [n for n in entries if n not in ours and not _staging_entry(out, n)
                and (n != MANIFEST or not manifest_ours)]
     if foreign and not force:
         raise AnalysisError(

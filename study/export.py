@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -40,7 +41,7 @@ from jetstudy.study.export_inputs import ExportError, check_record, read_scaler,
 from jetstudy.study.export_readme import export_readme
 from jetstudy.trainables.errors import JetstudyError
 from jetstudy.trainables.schema import CLASSES
-from jetstudy.trainables.staging import clear_stale_staging, make_staging
+from jetstudy.trainables.staging import clear_stale_staging, looks_like_staging, make_staging
 
 __all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
            "TOLERANCE"]
@@ -340,7 +341,9 @@ def _check_out(out: Path, force: bool) -> None:
     ours = {n for n, digests in listed.items() if n in EXPORT_FILES and n in entries
             and isinstance(digests, list) and not (out / n).is_symlink()
             and _sha256(out / n) in digests}
-    foreign = [n for n in entries if n not in ours and not n.startswith(_TMP)
+    foreign = [n for n in entries if n not in ours  # staging folders (an older export's
+               and not looks_like_staging(out, n, _TMP)  # manifest temporary), else the user's
+               and not re.match(re.escape(_TMP) + r"manifest-[a-z0-9_]{8}\.tmp\Z", n)
                and (n != MANIFEST or not manifest_ours)]
     if foreign:
         raise ExportError(

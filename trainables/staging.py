@@ -28,7 +28,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-__all__ = ["STAGING_MARK", "make_staging", "clear_stale_staging"]
+__all__ = ["STAGING_MARK", "make_staging", "clear_stale_staging", "looks_like_staging"]
 
 logger = logging.getLogger(__name__)
 
@@ -97,12 +97,28 @@ def _stale(folder: Path, what: str, allowed: Callable[[str], bool]) -> bool:
     return all(n == STAGING_MARK or (allowed(n) and _plain_file(folder / n)) for n in entries)
 
 
+def _pattern(prefix: str) -> re.Pattern[str]:
+    return re.compile(re.escape(prefix) + r"[a-z0-9_]{8}\Z")
+
+
+def looks_like_staging(parent: Path, name: str, prefix: str) -> bool:
+    """``name`` in ``parent`` is shaped like a staging folder of ``prefix`` (the exact name
+    pattern, a real folder): an output folder holding only such entries counts as empty. A
+    file of the user's under a similar name (``.report-tmp-notes``) does not."""
+    if not _pattern(prefix).match(name):
+        return False
+    try:
+        return stat.S_ISDIR((Path(parent) / name).lstat().st_mode)
+    except OSError:
+        return False
+
+
 def clear_stale_staging(parent: Path, prefix: str, what: str,
                         allowed: Callable[[str], bool]) -> list[Path]:
     """Remove the staging folders a killed run of ``what`` left in ``parent`` (see the module
     doc for what counts as one); returns those removed. Files are unlinked one by one, never
     followed, and the folder is removed only once empty."""
-    pattern = re.compile(re.escape(prefix) + r"[a-z0-9_]{8}\Z")
+    pattern = _pattern(prefix)
     try:
         names = sorted(os.listdir(parent))
     except OSError:

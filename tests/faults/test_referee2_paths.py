@@ -233,9 +233,9 @@ def _leftover(parent: Path, name: str, what: str, pid: int, files: list[str]) ->
 
 
 def _look_alikes(parent: Path, prefix: str, what: str, files: list[str]) -> dict[str, str]:
-    """Things under staging-like names that are not a dead run's: a folder without a mark, a
-    file, a marked folder of a process still running."""
-    plant(parent, [f"{prefix}mine1234/notes.txt", f"{prefix}abcdefgh"])
+    """Folders under staging names that are not a dead run's: one without a mark, one
+    whose mark names a process still running."""
+    plant(parent, [f"{prefix}mine1234/notes.txt"])
     _leftover(parent, f"{prefix}live5678", what, os.getpid(), files)
     return checksums(parent)
 
@@ -264,6 +264,22 @@ def test_a_killed_commands_staging_is_cleared_by_its_next_run_never_a_look_alike
     assert {k: now.get(k) for k in kept} == kept
     left = [n for n in os.listdir(out) if n.startswith(prefix)]
     assert sorted(left) == sorted({k.split("/")[0] for k in kept if k.startswith(prefix)})
+
+
+@pytest.mark.parametrize("command,name", [("report", ".report-tmp-abcdefgh"),
+                                          ("report", ".report-tmp-notes"),
+                                          ("export", ".export-tmp-abcdefgh")])
+def test_a_users_file_named_like_a_staging_folder_makes_the_folder_theirs(
+        command: str, name: str, finished_study, tmp_path: Path) -> None:
+    """Any entry starting like a staging folder was skipped as jetstudy's: a folder holding
+    only the user's ``.report-tmp-notes`` counted as empty and the report went into it."""
+    out = tmp_path / "out"
+    plant(out, [name])
+    before = checksums(tmp_path)
+    err = one_line_error(jetstudy_here(command, finished_study["folder"], "-o", out,
+                                       cwd=tmp_path))
+    assert name in err
+    assert checksums(tmp_path) == before
 
 
 # ---- one driver per study, however its folder is spelled ---------------------------------
