@@ -72,10 +72,13 @@ def pareto_part(r: ReportState) -> Section:
                        own.rename(columns={"cost": size_cost, "score": r.metric})))
     name = r.figure("pareto.png",
                     plots_pareto.pareto_figure(results, _test_points(r, results), panel))
+    drawn = len(results[0].points) + len(results[0].partial)
+    rest = (f" The other {len(trials) - drawn} trials (failed, interrupted, or without a "
+            "score or size) are not drawn." if len(trials) > drawn else "")
     lines += [f"Only trials trained to the end (status completed: max_epochs or converged by "
              f"patience) are candidates: {len(results[0].points)} here; "
              f"{len(results[0].partial)} stopped or running trials are drawn faded and never "
-             "on the front (their scores describe models still learning)."]
+             f"on the front (their scores describe models still learning).{rest}"]
     if n_val:
         lines.append(f"Errors: binomial standard error of the accuracy on the {n_val} validation "
                      "jets; Hanley-McNeil estimate for the macro AUC (approximate). A pick is "

@@ -269,3 +269,18 @@ def test_user_text_in_the_new_sentences_is_escaped(tmp_path, make_study, write_s
     assert r"\[x\](https\://e.example)&lt;i&gt;&amp;amp;\|" in md
     page = render_html("report", [outcomes], {})
     assert "<i>" not in page and "&lt;i&gt;&amp;amp;|" in page
+
+
+def test_the_pareto_counts_add_up_to_the_trials(tmp_path, make_study, write_study):
+    """Candidates + faded + not drawn = every trial: a failed trial is said to be left out,
+    not silently missing from the counts."""
+    trials, epochs = make_study(n_trials=12, seed=16)
+    trials.loc[trials.index[:2], ["status", "error"]] = ["failed", "diverged"]
+    folder = write_study(tmp_path / "p", trials, epochs, config=_config())
+    state = build_report(load_tables(folder), ("Pareto front",))
+    _no_bug(state)
+    text = _text(state, "Pareto front")
+    done = int((trials["status"] == "completed").sum())
+    faded = int(trials["status"].isin(["stopped", "running"]).sum())
+    assert f"are candidates: {done} here; {faded} stopped or running" in text
+    assert f"The other {len(trials) - done - faded} trials (failed" in text
