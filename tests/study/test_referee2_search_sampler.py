@@ -230,3 +230,22 @@ def test_report_names_the_kind_that_ran(tmp_path: Path) -> None:
                          f"{tpe_startup_trials(40, 4)} random start-up trial(s) before it "
                          "models anything.")
     assert kind_lines(SimpleNamespace(config=None, folder=tmp_path)) == []
+
+
+def test_sobol_off_share_is_what_the_readme_says() -> None:
+    """README: a [0, x] range is off for half of the Sobol points, and repeats (most often off
+    points) are skipped, so a small space has fewer than half of its configurations off; a
+    large one about half."""
+    from jetstudy.study.design import sobol_design
+
+    def off_share(space: dict, n: int) -> float:
+        cfg = from_dict({"space": {"l1": [0, 0], "dropout": [0, 0], "lr": [1e-3, 1e-3],
+                                   **space}, "search": {"sampler": "sobol", "num_trials": n},
+                         "scheduler": {"type": "fifo", "max_epochs": 2}})
+        design = sobol_design(cfg.space, n, 0)
+        return sum(p["l2"] == 0 for p in design) / n
+
+    small = off_share({"depth": [1, 2], "width": [4, 8], "l2": [0, 1e-3]}, 20)
+    assert small < 0.5 and small <= 10 / 20  # 2 depths x 5 widths: at most 10 off
+    assert off_share({"depth": [1, 6], "width": [4, 256], "l2": [0, 1e-3]}, 64) == (
+        pytest.approx(0.5, abs=0.07))
