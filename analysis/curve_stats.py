@@ -82,7 +82,8 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
     min_val_epoch, train_at_min_val`` (3-epoch running median), ``smooth_final_train,
     smooth_final_val, swing_train, swing_val`` (:func:`swing`), ``first_nonfinite_epoch,
     table_nonfinite``. Without a curve they come from the trials table's last-epoch columns
-    (``min_val`` from ``best_val_loss``; no trend, no swing). ``min_loss``: the lowest finite
+    (``min_val`` from ``best_val_loss``; no trend, no swing), as for a curve that ends before
+    the table's ``epochs`` (its last epochs missing from the log). ``min_loss``: the lowest finite
     loss of the curve (of the table's losses without one): below 0 it is no cross-entropy.
     Of a trial listed twice the last row counts, and of an epoch listed twice (a resumed
     log) its last row, as in :func:`jetstudy.analysis.tables.load_tables`.
@@ -113,6 +114,10 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
             ["trial_id", "epoch"], keep="last").sort_values(["trial_id", "epoch"])
         stats = pd.DataFrame.from_dict(
             {tid: _curve_stats(g) for tid, g in e.groupby("trial_id", sort=False)}, orient="index")
+        if not stats.empty:  # a log that ends before the trial did (its last epochs lost) is
+            # not its curve: the table's last-epoch columns judge it (no trend, no swing)
+            ran = out.loc[stats.index, "n_epochs"]
+            stats = stats[~(stats["n_epochs"] < ran)]
         if not stats.empty:
             ids = stats.index
             out.loc[ids, ["min_val", "min_val_epoch", "train", "val"]] = np.nan

@@ -143,3 +143,13 @@ def test_the_proxy_reference_carries_its_own_noise():
     assert "+1.9 sigma" in r.loc["other", "reason"]
     assert "more than 15% above it, but not significantly (z = 3)" in r.loc["other", "reason"]
     assert "within 15%" in r.loc["best", "reason"]
+
+
+def test_a_log_that_ends_before_the_trial_did_is_not_its_curve():
+    """The epochs table lost the last 7 of 10 epochs: the trial was judged on epoch 3 (train
+    1.09: 'underfit'); the trials table's last-epoch losses (0.62, 0.63) judge it instead."""
+    t, e = _frames(_flat("cut_log", 0.62, 0.63))
+    r = classify_regimes(t, e[e["epoch"] <= 3], None, BAYES).set_index("trial_id")
+    assert r.loc["cut_log", "regime"] == "good"
+    assert r.loc["cut_log", "epochs_judged"] == EPOCHS
+    assert r.loc["cut_log", "final_train_loss"] == 0.62
