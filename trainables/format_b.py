@@ -180,11 +180,7 @@ def _read_arff(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
                 f"{file}: not an ARFF file (no @attribute and @data header); export the table as "
                 "ARFF, CSV or Parquet"
             )
-        frame = pd.read_csv(
-            file, skiprows=data_line + 1, header=None, names=names, nrows=limit,
-            usecols=[n for n in names if _wanted(n)], comment="%", quotechar="'",
-            skipinitialspace=True, na_values=["?"],
-        )
+        frame = _arff_rows(file, data_line, names, limit)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, ValueError,
             IndexError) as exc:
         raise DataError(
@@ -209,9 +205,33 @@ def _attribute_name(file: str, number: int, text: str) -> str:
         "table as CSV or Parquet")
 
 
+def _arff_rows(file: str, data_line: int, names: list[str], limit: int | None
+               ) -> pd.DataFrame:
+    """The @data rows, every value read, then the wanted columns picked: with names and
+    usecols, pandas took a row with one value too many (a decimal comma) as index + shifted
+    values, without a word."""
+    try:
+        frame = pd.read_csv(file, skiprows=data_line + 1, header=None, nrows=limit,
+                            comment="%", quotechar="'", skipinitialspace=True, na_values=["?"])
+    except pd.errors.EmptyDataError:  # a header and no rows
+        frame = pd.DataFrame(columns=names)
+    if frame.shape[1] != len(names):
+        raise ValueError(f"Too many columns specified: expected {len(names)} and found "
+                         f"{frame.shape[1]}")
+    frame.columns = names
+    return frame[[n for n in names if _wanted(n)]]
+
+
 def _arff_problem(exc: BaseException, n_names: int) -> str:
     """pandas' complaint about the @data rows, in the ARFF's terms."""
     text = str(exc)
+    import re
+
+    found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", " ".join(text.split()))
+    if found:  # a row longer than the first
+        expected, line, values = found.groups()
+        return (f"line {line} has {values} values but the @data rows before it {expected}: an "
+                f"unquoted comma (a decimal comma such as 0,5?); fix or drop that line")
     if "Too many columns specified" in text:
         found = text.rsplit("found", 1)[-1].strip()
         return (f"the @data rows have {found} values but the header declares {n_names} "

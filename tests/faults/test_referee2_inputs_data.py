@@ -57,6 +57,20 @@ def decimal_comma_row(work: Path) -> str:
     return "jets.csv"
 
 
+def decimal_comma_row_in_arff(work: Path) -> str:
+    """The same in ARFF: pandas took the row's first value as an index and shifted the rest,
+    so a feature value was reported as an unknown class ('0.9572' (1 rows))."""
+    lines = ["@relation jets", *(f"@attribute {n} numeric" for n in OPENML_FEATURES),
+             "@attribute class {g,q,w,z,t}", "@data"]
+    for i, row in enumerate(_table().itertuples(index=False)):
+        values = [f"{v:.4f}" for v in row[:16]]
+        if i == 5:
+            values[0] = values[0].replace(".", ",")
+        lines.append(",".join([*values, row[16]]))
+    (work / "jets.arff").write_text("\n".join(lines) + "\n")
+    return "jets.arff"
+
+
 def external_link(work: Path) -> str:
     """`jets` an external link to a file elsewhere: the study read (and recorded as its
     source) a file data.path does not name."""
@@ -138,6 +152,8 @@ def empty_feature_column(work: Path) -> str:
 CASES: dict[Callable[[Path], str], list[str]] = {
     decimal_comma_row: ["jets.csv", "line 6 has 19 values but the header 17 names",
                         "decimal comma", "fix or drop that line"],
+    decimal_comma_row_in_arff: ["jets.arff", "line 25 has 18 values but the @data rows before "
+                                "it 17", "decimal comma"],
     external_link: ["jets.h5", "`jets` is an external link to", "elsewhere.h5",
                     "put that file in data.path", "create_dataset('jets'"],
     virtual_dataset_source_missing: ["jets.h5", "`jets` is a virtual dataset", "gone.h5",
