@@ -300,11 +300,14 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
             "float array (N, 59) with one column per `jetFeatureNames` entry — re-create or "
             f"re-download the file ({_HELP})")
     if jets.ndim != 2 or jets.shape[1] != len(names):
+        transposed = jets.ndim == 2 and jets.shape[0] == len(names)  # column-major writers
         raise DataError(
             f"{file}: `jets` has shape {jets.shape} and type {jets.dtype} but "
             f"`jetFeatureNames` has {len(names)} names; `jets` must be numbers with one name "
-            "per column — re-create or re-download the file"
-        )
+            "per column — " + ("it looks transposed (one row per name, as MATLAB, Julia or "
+                               "Fortran write arrays): store its transpose (N, "
+                               f"{len(names)})" if transposed else
+                               "re-create or re-download the file"))
     index = _name_index(file, names)
     n = jets.shape[0] if limit is None else min(limit, jets.shape[0])
     data = np.asarray(jets[:n])  # one read of the block; columns are picked in memory

@@ -71,6 +71,14 @@ def decimal_comma_row_in_arff(work: Path) -> str:
     return "jets.arff"
 
 
+def transposed_jets(work: Path) -> str:
+    """`jets` stored (names, N), as column-major writers (MATLAB, Julia) do."""
+    with h5py.File(work / "jets.h5", "w") as handle:
+        handle.create_dataset("jets", data=_jets().T)
+        handle.create_dataset("jetFeatureNames", data=_names())
+    return "jets.h5"
+
+
 def external_link(work: Path) -> str:
     """`jets` an external link to a file elsewhere: the study read (and recorded as its
     source) a file data.path does not name."""
@@ -154,6 +162,8 @@ CASES: dict[Callable[[Path], str], list[str]] = {
                         "decimal comma", "fix or drop that line"],
     decimal_comma_row_in_arff: ["jets.arff", "line 25 has 18 values but the @data rows before "
                                 "it 17", "decimal comma"],
+    transposed_jets: ["jets.h5", "shape (21, 50)", "it looks transposed",
+                      "store its transpose (N, 21)"],
     external_link: ["jets.h5", "`jets` is an external link to", "elsewhere.h5",
                     "put that file in data.path", "create_dataset('jets'"],
     virtual_dataset_source_missing: ["jets.h5", "`jets` is a virtual dataset", "gone.h5",
