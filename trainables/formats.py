@@ -197,8 +197,10 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
             log.warning("%s: reading the HDF5 files, ignoring %d tables", path, len(tables))
         return chosen
     if not os.path.exists(expanded):
+        spaces = (f" (its name {path!r} starts or ends with a space: remove it)"
+                  if path != path.strip() else "")
         raise DataError(
-            f"{path}: {_path_problem(expanded)}; check the path "
+            f"{path}: {_path_problem(expanded)}{spaces}; check the path "
             f"(relative paths start from {os.getcwd()})"
         )
     if not os.path.isfile(expanded):  # a FIFO or device: reading it could wait for ever

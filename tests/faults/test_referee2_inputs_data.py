@@ -79,6 +79,13 @@ def transposed_jets(work: Path) -> str:
     return "jets.h5"
 
 
+def trailing_space(work: Path) -> str:
+    """A quoted path with a space at its end (copied from a spreadsheet): 'jets.h5 : no such
+    file' did not show the space."""
+    _h5(work / "jets.h5")
+    return "'jets.h5 '"
+
+
 def external_link(work: Path) -> str:
     """`jets` an external link to a file elsewhere: the study read (and recorded as its
     source) a file data.path does not name."""
@@ -164,6 +171,7 @@ CASES: dict[Callable[[Path], str], list[str]] = {
                                 "it 17", "decimal comma"],
     transposed_jets: ["jets.h5", "shape (21, 50)", "it looks transposed",
                       "store its transpose (N, 21)"],
+    trailing_space: ["no such file", "its name 'jets.h5 ' starts or ends with a space"],
     external_link: ["jets.h5", "`jets` is an external link to", "elsewhere.h5",
                     "put that file in data.path", "create_dataset('jets'"],
     virtual_dataset_source_missing: ["jets.h5", "`jets` is a virtual dataset", "gone.h5",
