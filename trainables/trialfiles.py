@@ -125,6 +125,10 @@ def append_epoch(state_dir: str, trial_id: str, metrics: dict[str, Any],
     path = Path(state_dir) / trial_id / EPOCHS_FILE
     # never through a link: a link planted there would append to the file it points at
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    if os.fstat(fd).st_nlink > 1:  # a hard link: the same bytes under a name of the user's
+        os.close(fd)
+        raise OSError(f"{path} is hard-linked to another file; jetstudy appends only to its "
+                      f"own epoch log: remove the link and resume the study")
     with os.fdopen(fd, "a") as log:
         log.write(json.dumps({**metrics, **extra}) + "\n")
 

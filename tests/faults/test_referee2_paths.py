@@ -321,6 +321,10 @@ def test_a_trial_never_writes_through_links_in_its_folder(tmp_path: Path) -> Non
         append_epoch(str(trials), "a", {"epoch": 1})
     with pytest.raises(RuntimeError, match="is a link"):
         trial_folder(str(trials), "b", {"depth": 1})
+    (trials / "c").mkdir()
+    os.link(tmp_path / "mine" / "log.txt", trials / "c" / "epochs.jsonl")
+    with pytest.raises(OSError, match="hard-linked"):
+        append_epoch(str(trials), "c", {"epoch": 1})
     assert checksums(tmp_path / "mine") == mine
 
 
