@@ -82,9 +82,9 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudySta
             f"{_resume_hint(config)}. Everything below describes the study as it stood when it "
             "was stopped, and its best model was not evaluated on the test split."])
     if budget_cut or (isinstance(budget, (int, float)) and planned and n < planned):
-        seconds = f" ({budget:g} s)" if isinstance(budget, (int, float)) else ""
+        seconds = f" = {budget:g} s" if isinstance(budget, (int, float)) else ""
         return StudyState("time budget", n, planned, [
-            f"The study's time budget (search.time_budget_s{seconds}) ran out before it "
+            f"The study's time budget ran out (search.time_budget_s{seconds}) before it "
             f"finished: {budget_cut} trials were cut short by it (stop_reason time_budget) and "
             f"{tried} were started."])
     if planned is None:

@@ -93,7 +93,7 @@ def test_a_spent_time_budget_is_named(tmp_path, make_study, write_study):
                          config=_config(search={"num_trials": 64, "time_budget_s": 120}))
     state = build_report(load_tables(folder), ("outcomes",))
     outcomes = _text(state, "Outcomes")
-    assert "time budget (search.time_budget_s (120 s)) ran out" in outcomes
+    assert "time budget ran out (search.time_budget_s = 120 s)" in outcomes
     assert "3 trials were cut short by it" in outcomes and "10 of the 64" in outcomes
     assert "The study finished" not in outcomes
 
