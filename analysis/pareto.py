@@ -213,6 +213,11 @@ def compute_pareto(
     partial_statuses = tuple(s for s in SCORED_STATUSES if s not in FRONT_STATUSES)
     partial = _candidates(trials, cost, score, partial_statuses, n_val, class_counts)
     if points.empty and partial.empty:
+        size = pd.to_numeric(trials.loc[trials["status"].isin(SCORED_STATUSES), cost],
+                             errors="coerce")
+        if (size <= 0).any() and not (size > 0).any():  # a size of 0 has no place on a log axis
+            raise AnalysisError(f"no finished trial has `{cost}` above 0 (a model has at least "
+                                "one weight): the trials table is damaged or hand-edited")
         raise AnalysisError(f"no finished trial has both `{cost}` and `{score}`")
     maximize = _maximize(metric)
     points = points.drop(columns="status")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.pareto import compute_pareto, how_big, how_big_paragraph, pick_notes
 
 
@@ -116,3 +117,12 @@ def test_the_how_big_answer_carries_the_scores_errors_when_the_split_size_is_kno
     assert "accuracy 0.520 ± 0.020 against 0.521 ± 0.020" in text
     loss = how_big(df.assign(val_loss_se=0.0123), "val_loss", False, "n_params")
     assert "val_loss 0.600 ± 0.012" in how_big_paragraph(loss, n_val=600)
+
+
+def test_sizes_of_zero_are_no_points_and_said_so():
+    df = _trials(("a", "completed", 0, 0.7, 0.6), ("b", "stopped", 0, 0.6, 0.6))
+    with pytest.raises(AnalysisError, match="no finished trial has `n_params` above 0"):
+        compute_pareto(df, "n_params", "val_acc", n_val=100)
+    mixed = compute_pareto(pd.concat([df, _trials(("c", "completed", 10, 0.5, 0.6))]),
+                           "n_params", "val_acc", n_val=100)
+    assert mixed.points["trial_id"].tolist() == ["c"]
