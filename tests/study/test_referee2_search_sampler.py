@@ -37,7 +37,7 @@ SPACE = {"depth": [1, 3], "width": [4, 64], "dropout": [0, 0.4], "l1": [0, 0],
 
 
 def _search(**search) -> dict:
-    return {"space": SPACE, "scheduler": {"max_epochs": 2}, "search": search}
+    return {"space": SPACE, "scheduler": {"max_epochs": 2, "grace_period": 1}, "search": search}
 
 
 def _guided_in_optuna(tmp_path: Path, n: int, c: int, initial: list[dict]) -> int:
