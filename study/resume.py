@@ -117,8 +117,8 @@ class ResumedSearch(SearchGenerator):
         self._enqueue_rest(wrapper)
         self._fresh_budget()
         if self._finished and not _still_running(wrapper):
-            logger.warning("--resume: the study has run all its search.num_trials (%d) and no "
-                           "trial was cut short: nothing is left to train (the tables, the "
+            logger.warning("--resume: the study has run all its search.num_trials (%d), none is "
+                           "left running: nothing is left to train (the tables, the "
                            "best model's test scores and the report are made again); %s",
                            num_trials, "a grid has exactly its configurations: for more, start "
                            "a new study with more search.grid_levels" if getattr(
