@@ -179,7 +179,8 @@ class ParetoResult:
         errors; None when the errors are unknown or there is no pick."""
         if self.pick is None or not np.isfinite(self.gap_se):
             return None
-        return bool(self.gap <= NOISE_SIGMAS * self.gap_se)
+        # strictly below, as every sentence says; the best as its own pick is no distance at all
+        return bool(self.gap == 0 or self.gap < NOISE_SIGMAS * self.gap_se)
 
 
 def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str, ...],

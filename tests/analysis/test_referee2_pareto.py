@@ -3,6 +3,8 @@ noise, notes about models that do not exist, the error of a loss, digits of the 
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 import pytest
 
@@ -126,3 +128,13 @@ def test_sizes_of_zero_are_no_points_and_said_so():
     mixed = compute_pareto(pd.concat([df, _trials(("c", "completed", 10, 0.5, 0.6))]),
                            "n_params", "val_acc", n_val=100)
     assert mixed.points["trial_id"].tolist() == ["c"]
+
+
+def test_exactly_two_standard_errors_is_not_within_noise_anywhere():
+    """'within noise' is 'below 2 standard errors' in every sentence; the flag said within at
+    exactly 2 (<=), the cheaper-model note did not."""
+    df = _trials(("small", "completed", 10, 0.98, 0.6), ("big", "completed", 100, 1.0, 0.6))
+    r = compute_pareto(df.assign(val_loss_se=0.0), "n_params", "val_acc", tolerance=0.05)
+    r = dataclasses.replace(r, gap=0.02, gap_se=0.01)  # a distance of exactly 2 se
+    assert r.within_noise is False
+    assert "significant (2.0 sigma)" in pick_notes(r)[0]
