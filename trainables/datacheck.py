@@ -10,10 +10,11 @@ from typing import Any
 import numpy as np
 
 from jetstudy.trainables.errors import DataError
-from jetstudy.trainables.schema import HLF_FEATURES
+from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 
 __all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem",
-           "hdf5_outside", "mixed_formats", "same_jets_twice", "extension_fix"]
+           "hdf5_outside", "mixed_formats", "same_jets_twice", "extension_fix",
+           "one_hot_to_index", "all_classes"]
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +201,38 @@ def extension_fix(file: str, suffix: str) -> str:
         return ("a list of files is not read: put the files in one folder and give the folder, "
                 "or match them with a glob such as 'data/*.h5'")
     return "rename or convert the file"
+
+
+def one_hot_to_index(file: str, labels: np.ndarray, undef: np.ndarray | None) -> np.ndarray:
+    """Class index from the five one-hot columns; a row that is not exactly one-hot is an error."""
+    valid = ((labels == 0) | (labels == 1)).all(axis=1) & (labels.sum(axis=1) == 1)
+    if not valid.all():
+        bad = np.flatnonzero(~valid)
+        first = int(bad[0])
+        values = ", ".join(f"{c}={labels[first, i]:g}" for i, c in enumerate(LABEL_COLUMNS))
+        n_undef = int(np.sum(undef[bad] == 1)) if undef is not None else 0
+        undef_note = f", {n_undef} of them marked j_undef" if n_undef else ""
+        raise DataError(
+            f"{file}: labels are not one-hot in {len(bad)} of {len(labels)} rows{undef_note} "
+            f"(first: row {first}, 0-based: {values}); each jet needs exactly one 1 among "
+            f"{', '.join(LABEL_COLUMNS)} — drop the other rows and load again"
+        )
+    return labels.argmax(axis=1).astype(np.int64)
+
+
+def all_classes(where: str, y: np.ndarray, max_jets: int | None) -> None:
+    """The tagger has five outputs, so every class needs jets; name what is missing and found."""
+    counts = np.bincount(y, minlength=len(CLASSES))
+    if counts.sum() == 0:
+        raise DataError(f"{where}: the files hold no jets (0 rows); give files with jets ({HELP})")
+    missing = [name for name, c in zip(CLASSES, counts) if c == 0]
+    if missing:
+        found = ", ".join(f"{name}: {int(c)}" for name, c in zip(CLASSES, counts) if c)
+        hint = (
+            f", or raise max_jets (reading stopped after {max_jets} jets; files are read in "
+            "sorted order)" if max_jets is not None else ""
+        )
+        raise DataError(
+            f"{where}: no jets of class {', '.join(missing)} (found {found}); jetstudy trains a "
+            f"tagger of all five classes {', '.join(CLASSES)} — add files that contain them{hint}"
+        )

@@ -15,6 +15,7 @@ import pandas as pd
 
 from jetstudy.trainables.datacheck import HELP as _HELP
 from jetstudy.trainables.datacheck import finite_features as _finite_features
+from jetstudy.trainables.datacheck import one_hot_to_index
 from jetstudy.trainables.datacheck import suffix as _suffix
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import (HLF_FEATURES, LABEL_COLUMNS, OPENML_CLASS_TO_INDEX,
@@ -43,8 +44,6 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
         )
     x = _finite_features(file, _numeric(file, frame, features), features)
     if not classes:  # Format A's columns saved as a table: the one-hot labels, by name
-        from jetstudy.trainables.formats import one_hot_to_index
-
         labels = _numeric(file, frame, LABEL_COLUMNS)
         undef = _numeric(file, frame, ["j_undef"])[:, 0] if "j_undef" in frame else None
         return x, one_hot_to_index(file, labels, undef), None

@@ -27,11 +27,13 @@ import h5py
 import numpy as np
 
 from jetstudy.trainables.datacheck import HELP as _HELP
+from jetstudy.trainables.datacheck import all_classes as _all_classes
 from jetstudy.trainables.datacheck import extension_fix as _extension_fix
 from jetstudy.trainables.datacheck import features_vary as _features_vary
 from jetstudy.trainables.datacheck import finite_features as _finite_features
 from jetstudy.trainables.datacheck import hdf5_outside as _hdf5_outside
 from jetstudy.trainables.datacheck import mixed_formats as _mixed_formats
+from jetstudy.trainables.datacheck import one_hot_to_index
 from jetstudy.trainables.datacheck import path_problem as _path_problem
 from jetstudy.trainables.datacheck import same_jets_twice as _same_jets_twice
 from jetstudy.trainables.datacheck import suffix as _suffix
@@ -146,7 +148,7 @@ def load_jets(
 
     _same_jets_twice(sources, list(zip(xs, ys)))
     y = np.concatenate(ys)
-    _check_all_classes(os.fspath(path), y, max_jets if remaining == 0 else None)
+    _all_classes(os.fspath(path), y, max_jets if remaining == 0 else None)
     x = np.concatenate(xs)
     _features_vary(os.fspath(path), x)
     table = JetTable(x, y, tuple(sources), _common_synthetic(sources, marks))
@@ -344,23 +346,6 @@ def _name_index(file: str, names: Sequence[str]) -> dict[str, int]:
     return {name: names.index(name) for name in set(names)}
 
 
-def one_hot_to_index(file: str, labels: np.ndarray, undef: np.ndarray | None) -> np.ndarray:
-    """Class index from the five one-hot columns; a row that is not exactly one-hot is an error."""
-    valid = ((labels == 0) | (labels == 1)).all(axis=1) & (labels.sum(axis=1) == 1)
-    if not valid.all():
-        bad = np.flatnonzero(~valid)
-        first = int(bad[0])
-        values = ", ".join(f"{c}={labels[first, i]:g}" for i, c in enumerate(LABEL_COLUMNS))
-        n_undef = int(np.sum(undef[bad] == 1)) if undef is not None else 0
-        undef_note = f", {n_undef} of them marked j_undef" if n_undef else ""
-        raise DataError(
-            f"{file}: labels are not one-hot in {len(bad)} of {len(labels)} rows{undef_note} "
-            f"(first: row {first}, 0-based: {values}); each jet needs exactly one 1 among "
-            f"{', '.join(LABEL_COLUMNS)} — drop the other rows and load again"
-        )
-    return labels.argmax(axis=1).astype(np.int64)
-
-
 def _parse_synthetic(file: str, raw: Any) -> Mark | None:
     """The ``jetstudy_synthetic`` attribute as a dict, or None for real files."""
     if raw is None:
@@ -395,28 +380,3 @@ def _common_synthetic(sources: Sequence[str], marks: Sequence[Mark | None]) -> M
         return None
     return dict(present[0])
 
-
-# ---------------------------------------------------------------------------------------------
-# Format B: the OpenML table
-
-
-# ---------------------------------------------------------------------------------------------
-# checks shared by both formats
-
-
-def _check_all_classes(where: str, y: np.ndarray, max_jets: int | None) -> None:
-    """The tagger has five outputs, so every class needs jets; name what is missing and found."""
-    counts = np.bincount(y, minlength=len(CLASSES))
-    if counts.sum() == 0:
-        raise DataError(f"{where}: the files hold no jets (0 rows); give files with jets ({_HELP})")
-    missing = [name for name, c in zip(CLASSES, counts) if c == 0]
-    if missing:
-        found = ", ".join(f"{name}: {int(c)}" for name, c in zip(CLASSES, counts) if c)
-        hint = (
-            f", or raise max_jets (reading stopped after {max_jets} jets; files are read in "
-            "sorted order)" if max_jets is not None else ""
-        )
-        raise DataError(
-            f"{where}: no jets of class {', '.join(missing)} (found {found}); jetstudy trains a "
-            f"tagger of all five classes {', '.join(CLASSES)} — add files that contain them{hint}"
-        )
