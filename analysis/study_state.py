@@ -47,11 +47,16 @@ def _count(trials: pd.DataFrame, column: str, value: str) -> int:
     return int((trials[column].astype(str) == value).sum())
 
 
+def _trials(k: int, plural: str, singular: str) -> str:
+    """``2 trials were`` / ``1 trial was``."""
+    return f"{k} trials {plural}" if k != 1 else f"1 trial {singular}"
+
+
 def _resume_hint(config: dict[str, Any] | None) -> str:
     storage = (config or {}).get("storage")
     name = storage.get("name") if isinstance(storage, dict) else None
-    target = f" --set storage.name={name}" if isinstance(name, str) and name else ""
-    return f"`jetstudy run <config>{target} --resume` continues it"
+    name = name if isinstance(name, str) and name else "<the study's folder name>"
+    return f"`jetstudy run <config> --set storage.name={name} --resume` continues it"
 
 
 def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudyState:
@@ -73,19 +78,21 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudySta
             "models. The most frequent errors are listed below, each with its fix."])
     if running:
         return StudyState("running", n, planned, [
-            f"{running} trials are still running: this is a snapshot, their curves are judged "
+            f"{_trials(running, 'are', 'is')} still running: this is a snapshot, their curves are judged "
             f"as they stand ({tried} are in the table so far)."])
     if interrupted:
         return StudyState("interrupted", n, planned, [
-            f"The study was interrupted (Ctrl-C or SIGTERM) before it finished: {interrupted} "
-            f"trials were cut short (status interrupted) and {tried} were started; "
+            "The study was interrupted (Ctrl-C or SIGTERM) before it finished: "
+            f"{_trials(interrupted, 'were', 'was')} cut short (status interrupted) and {tried} "
+            f"were started; "
             f"{_resume_hint(config)}. Everything below describes the study as it stood when it "
             "was stopped, and its best model was not evaluated on the test split."])
     if budget_cut or (isinstance(budget, (int, float)) and planned and n < planned):
         seconds = f" = {budget:g} s" if isinstance(budget, (int, float)) else ""
         return StudyState("time budget", n, planned, [
             f"The study's time budget ran out (search.time_budget_s{seconds}) before it "
-            f"finished: {budget_cut} trials were cut short by it (stop_reason time_budget) and "
+            f"finished: {_trials(budget_cut, 'were', 'was')} cut short by it (stop_reason "
+            "time_budget) and "
             f"{tried} were started."])
     if planned is None:
         return StudyState("unknown", n, planned, [])

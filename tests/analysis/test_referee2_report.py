@@ -284,3 +284,16 @@ def test_the_pareto_counts_add_up_to_the_trials(tmp_path, make_study, write_stud
     faded = int(trials["status"].isin(["stopped", "running"]).sum())
     assert f"are candidates: {done} here; {faded} stopped or running" in text
     assert f"The other {len(trials) - done - faded} trials (failed" in text
+
+
+def test_a_lone_table_of_an_interrupted_study_still_says_so():
+    """No config.yaml beside the table: the sentence still holds (one trial in the singular,
+    the resume command with a placeholder for the study's name, not a command that fails)."""
+    trials = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed", "interrupted"],
+                           "stop_reason": ["max_epochs", "interrupted"]})
+    state = study_state(trials, None)
+    assert state.word == "interrupted"
+    (line,) = state.lines
+    assert "1 trial was cut short" in line and "2 trials were started" in line
+    assert "--set storage.name=<the study's folder name> --resume" in line
+    assert missing_test_reason(trials, None).startswith("the study was interrupted")
