@@ -564,6 +564,10 @@ def _set_shape_hint(parts: list[str], sep: str) -> str:
         return " (no '=')"
     if len(parts) == 1 and parts[0] in SECTIONS:
         return f" ({parts[0]!r} is a section: set its fields one at a time)"
+    owners = [name for name, cls in SECTIONS.items()
+              if len(parts) == 1 and parts[0] in {f.name for f in dataclasses.fields(cls)}]
+    if owners:
+        return f" ({parts[0]!r} is a field of '{owners[0]}': write {owners[0]}.{parts[0]}=...)"
     if len(parts) > 2 and parts[0] in SECTIONS:
         return (f" ({'.'.join(parts[:2])} is a field, not a section: give a list or mapping "
                 f"value whole, e.g. --set space.depth=[2,4])")

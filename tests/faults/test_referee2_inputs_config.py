@@ -60,6 +60,7 @@ BAD_SETS: dict[str, list[str]] = {
     "search.num_trials.x=3": ["search.num_trials is a field, not a section",
                               "--set space.depth=[2,4]"],
     "space.depth.0=3": ["space.depth is a field, not a section"],
+    "num_trials=3": ["'num_trials' is a field of 'search': write search.num_trials=..."],
 }
 
 
