@@ -167,7 +167,7 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
     """Turn a file, folder or glob into the sorted list of files to read."""
     expanded = os.path.expanduser(path)
     if not os.path.exists(expanded) and any(ch in expanded for ch in "*?["):
-        found = sorted(glob.glob(expanded))
+        found = sorted(glob.glob(expanded, recursive=True))  # data/**/*.h5: every depth
         _refuse_dangling(path, found)
         matches = [p for p in found if os.path.isfile(p)]
         if not matches:

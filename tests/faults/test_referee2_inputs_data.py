@@ -375,3 +375,16 @@ def test_one_hot_tables_are_checked_like_hdf5(edit, must: list[str], tmp_path: P
     for text in must:
         assert text in err, (text, err)
     assert checksums(work) == before
+
+
+def test_a_double_star_glob_reads_every_depth(tmp_path: Path) -> None:
+    """'data/**/*.h5' read only the files one folder down (glob without recursive=True): the
+    files in data/ itself and two folders down were left out without a word."""
+    from jetstudy.trainables.formats import load_jets
+
+    for sub in ("", "a", "a/b"):
+        (tmp_path / "data" / sub).mkdir(parents=True, exist_ok=True)
+        _h5(tmp_path / "data" / sub / f"jets{len(sub)}.h5", _jets(50 + len(sub) * 5))
+    table = load_jets(str(tmp_path / "data" / "**" / "*.h5"))
+    assert sorted(Path(s).name for s in table.sources) == ["jets0.h5", "jets1.h5", "jets3.h5"]
+    assert table.n_jets == 50 + 55 + 65
