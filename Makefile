@@ -32,7 +32,8 @@ test: setup
 	  echo "chromium not installed: the browser test will be skipped"; }
 	$(BIN)/ruff check study trainables analysis bench tests
 # three workers, one test file each: most tests wait on Ray start-up and subprocesses, so
-# 3 workers on 2 cores take ~7.5 min where one takes ~10.5 (a file keeps its shared study)
+# 3 workers on 2 cores beat one (a file keeps its shared study); tests/conftest.py makes files
+# sharing a session study one unit and starts the longest units first (tests/scheduling.py)
 	$(BIN)/python -m pytest -n 3 --dist loadfile tests
 
 bench: setup

@@ -16,6 +16,8 @@ from jetstudy.trainables.data import Standardiser
 from jetstudy.trainables.loop import TrainSettings, TrialData
 from jetstudy.trainables.synth import sample_jets
 
+from tests.scheduling import GroupScheduling, order
+
 # Ray starts its workers at niceness 15: on a 2-core CI machine running three test files at
 # once, the other files' normal-priority processes then starve every trial, and studies with a
 # wall-clock budget (search.time_budget_s) trained nothing before it ran out. Tests' workers
@@ -23,9 +25,21 @@ from jetstudy.trainables.synth import sample_jets
 os.environ.setdefault("RAY_worker_niceness", "0")
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``: files sharing a session study in one unit, the longest units first
+    (tests/scheduling.py)."""
+    if config.getvalue("dist") == "loadfile":
+        return GroupScheduling(config, log)
+    return None
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The costliest test files first (see tests/scheduling.py); the ``gpu`` tests skip without
+    CUDA."""
     import torch
 
+    order(items)
     if torch.cuda.is_available():
         return
     skip = pytest.mark.skip(reason="needs a CUDA GPU (none visible)")

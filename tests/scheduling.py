@@ -1,0 +1,133 @@
+"""How ``make test`` spreads the test files over its xdist workers (``-n 3 --dist loadfile``,
+which ``tests/conftest.py`` refines with :class:`GroupScheduling` and :func:`order`).
+
+Two rules, both about the 2-core CI machine:
+
+* **Files sharing a session study run in one worker.** ``finished_study``,
+  ``interrupted_study`` and ``resumed_study`` (``tests/faults/``) run a real study once per
+  *worker*; with one file per work unit, three workers ran ``finished_study`` three times and
+  the interrupt/resume flow twice. Every file that names one of them joins that fixture's group
+  (so a new test file using it needs nothing here). xdist's own ``--dist loadgroup`` cannot do
+  this on pytest 9 (it renames ``item._nodeid``, which pytest 9 no longer reads: every test
+  became its own unit, re-running each module's shared study in every worker).
+* **Longest work first.** A worker that picks up a two-minute file last runs alone while the
+  other two idle; the groups start in order of their cost (:data:`COST`), longest first (the
+  longest-processing-time rule), and the many quick files fill the gaps at the end.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadFileScheduling
+
+ROOT = Path(__file__).resolve().parents[1]
+
+#: Session fixtures that run a study: every file using one goes into the group named here.
+SHARED_STUDIES: dict[str, str] = {
+    "finished_study": "faults-finished-study",
+    "interrupted_study": "faults-interrupted-study",
+    "resumed_study": "faults-interrupted-study",
+}
+
+#: Rough seconds per file on an idle 2-core machine (a full ``make test`` with
+#: ``--durations=0`` on the shared machine, divided by its load factor of about 4). Only the
+#: order matters; refresh it when a file's cost changes a lot. A file not listed costs
+#: :data:`SLOW_TEST_COST` per ``slow``-marked test (an end-to-end study) and nothing otherwise.
+COST: dict[str, float] = {
+    "tests/study/test_resume.py": 118,
+    "tests/trainables/test_pack_server.py": 108,
+    "tests/analysis/test_planted_study.py": 96,
+    "tests/bench/test_bench.py": 89,
+    "tests/study/test_referee_search_resume.py": 85,
+    "tests/bench/test_trial_memory.py": 80,
+    "tests/faults/test_resume_config.py": 78,
+    "tests/study/test_scan.py": 77,
+    "tests/study/test_faults.py": 73,
+    "tests/analysis/test_report.py": 71,
+    "tests/faults/test_interrupt.py": 67,
+    "tests/study/test_patience_study.py": 49,
+    "tests/trainables/test_loop.py": 46,
+    "tests/faults/test_referee_export.py": 45,
+    "tests/study/test_packed_study.py": 44,
+    "tests/study/test_objectives.py": 42,
+    "tests/study/test_referee_search_best.py": 41,
+    "tests/faults/test_shadowing.py": 40,
+    "tests/study/test_referee_search_objectives.py": 39,
+    "tests/analysis/test_report_layout.py": 38,
+    "tests/faults/test_resources.py": 36,
+    "tests/analysis/test_report_gaps.py": 36,
+    "tests/study/test_repro.py": 34,
+    "tests/faults/test_paths.py": 34,
+    "tests/faults/test_referee_paths.py": 34,
+    "tests/faults/test_referee_paths_kill.py": 34,
+    "tests/study/test_multinode.py": 33,
+    "tests/study/test_referee_search_budget.py": 27,
+    "tests/faults/test_report_out.py": 27,
+    "tests/trainables/test_packed_trial_imports.py": 27,
+    "tests/faults/test_lock.py": 25,
+    "tests/study/test_export.py": 21,
+    "tests/study/test_study_e2e.py": 19,
+    "tests/analysis/test_browser.py": 17,
+    "tests/trainables/test_packed.py": 16,
+    "tests/faults/test_sigterm.py": 13,
+    "tests/faults/test_messages.py": 11,
+    "tests/faults/test_safe_load.py": 10,
+    "tests/study/test_referee_search_design.py": 10,
+    "tests/faults/test_referee_data.py": 10,
+    "tests/study/test_shared_manners.py": 8,
+    "tests/faults/test_snapshots.py": 8,
+    "tests/study/test_cli_tools.py": 7,
+    "tests/trainables/test_synth.py": 5,
+}
+
+#: The guess for a ``slow`` test in a file :data:`COST` does not list (a small study).
+SLOW_TEST_COST = 15.0
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+@functools.lru_cache(maxsize=None)
+def group_of(file: str) -> str:
+    """The work unit of a test file (a path relative to the repository, as in a node id): the
+    shared study's group when the file names one of :data:`SHARED_STUDIES`, else the file."""
+    try:
+        text = (ROOT / file).read_text(errors="replace")
+    except OSError:
+        return file
+    for fixture, group in SHARED_STUDIES.items():
+        if re.search(rf"\b{fixture}\b", text):
+            return group
+    return file
+
+
+def order(items: list[pytest.Item]) -> None:
+    """Reorder ``items`` in place, group by group, the costliest group first (files and tests
+    keep their collected order within a group); xdist hands out the groups in this order."""
+    cost: dict[str, float] = {}
+    for file in dict.fromkeys(_file(i.nodeid) for i in items):
+        slow = sum(1 for i in items if _file(i.nodeid) == file and i.get_closest_marker("slow"))
+        cost[group_of(file)] = cost.get(group_of(file), 0.0) + COST.get(file,
+                                                                          SLOW_TEST_COST * slow)
+    first_seen = {g: n for n, g in enumerate(dict.fromkeys(group_of(_file(i.nodeid))
+                                                            for i in items))}
+    items.sort(key=lambda i: (-cost[group_of(_file(i.nodeid))],
+                              first_seen[group_of(_file(i.nodeid))]))
+
+
+class GroupScheduling(LoadFileScheduling):
+    """``--dist loadfile`` with :func:`group_of`'s units, handed out in collection order (which
+    :func:`order` made costliest first) instead of xdist's most-tests-first."""
+
+    def __init__(self, config: pytest.Config, log: Any = None) -> None:
+        super().__init__(config, log)
+        config.option.loadscopereorder = False  # keep order()'s order
+
+    def _split_scope(self, nodeid: str) -> str:
+        return group_of(_file(nodeid))
