@@ -286,10 +286,16 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
             f"jetstudy reads Format A files whose `jets` (N, 59) and `jetFeatureNames` are "
             f"datasets — re-create or re-download the file ({_HELP})")
     if absent:
+        deeper: list[str] = []  # e.g. /data/jets: a rewritten file that nests the datasets
+        handle.visititems(lambda name, item: deeper.append(f"/{name}") if isinstance(
+            item, h5py.Dataset) and name.rsplit("/", 1)[-1] in absent else None)
+        moved = (f"; found deeper: {', '.join(deeper[:2])} — jetstudy reads them at the top "
+                 f"level: move them there (h5py: f.move('{deeper[0][1:]}', "
+                 f"'{deeper[0].rsplit('/', 1)[-1]}'))") if deeper else ""
         raise DataError(
             f"{file}: no {' or '.join(f'`{k}`' for k in absent)} dataset (keys found: "
-            f"{', '.join(sorted(handle.keys())) or 'none'}); jetstudy reads Format A files "
-            f"with `jets` (N, 59) and `jetFeatureNames` ({_HELP})"
+            f"{', '.join(sorted(handle.keys())) or 'none'}){moved}; jetstudy reads Format A "
+            f"files with `jets` (N, 59) and `jetFeatureNames` ({_HELP})"
         )
     _hdf5_outside(file, handle, ("jets", "jetFeatureNames"))
     jets = handle["jets"]

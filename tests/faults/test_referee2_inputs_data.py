@@ -86,6 +86,15 @@ def trailing_space(work: Path) -> str:
     return "'jets.h5 '"
 
 
+def nested_datasets(work: Path) -> str:
+    """`jets` and its names in a group (/data/jets), as some rewritten files keep them."""
+    with h5py.File(work / "jets.h5", "w") as handle:
+        group = handle.create_group("data")
+        group.create_dataset("jets", data=_jets())
+        group.create_dataset("jetFeatureNames", data=_names())
+    return "jets.h5"
+
+
 def external_link(work: Path) -> str:
     """`jets` an external link to a file elsewhere: the study read (and recorded as its
     source) a file data.path does not name."""
@@ -172,6 +181,8 @@ CASES: dict[Callable[[Path], str], list[str]] = {
     transposed_jets: ["jets.h5", "shape (21, 50)", "it looks transposed",
                       "store its transpose (N, 21)"],
     trailing_space: ["no such file", "its name 'jets.h5 ' starts or ends with a space"],
+    nested_datasets: ["jets.h5", "found deeper: /data/jetFeatureNames, /data/jets",
+                      "move them there"],
     external_link: ["jets.h5", "`jets` is an external link to", "elsewhere.h5",
                     "put that file in data.path", "create_dataset('jets'"],
     virtual_dataset_source_missing: ["jets.h5", "`jets` is a virtual dataset", "gone.h5",
