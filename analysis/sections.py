@@ -15,14 +15,14 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from jetstudy.analysis import complexity, curves, importance, maps, regimes, roc, summary
+from jetstudy.analysis import complexity, curves, importance, maps, regimes, summary
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section, format_cell
 from jetstudy.analysis.sections_pareto import pareto_part
 from jetstudy.analysis.sections_search import history_part, parallel_part
-from jetstudy.analysis.study_state import missing_test_reason, study_state
+from jetstudy.analysis.sections_heldout import heldout_part, roc_part
+from jetstudy.analysis.study_state import study_state
 from jetstudy.analysis.tables import StudyTables, search_metric
-from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["ReportState", "PARTS", "config_yaml"]
 
@@ -157,71 +157,6 @@ def _best(r: ReportState) -> Section:
                    tables=[("", pd.DataFrame(rows, columns=["field", "value"]))])
 
 
-def _needs_test(r: ReportState, what: str) -> None:
-    """Raise when the test evaluation's ``what`` is absent, saying why the study has none (all
-    failed, interrupted, still running) when its tables tell."""
-    if any(missing == what for missing, _ in r.t.missing):
-        why = missing_test_reason(r.t.trials, r.t.config)
-        if why:
-            raise AnalysisError(why)
-    r.needs(what)
-
-
-def _epoch_differs(evaluated: Any, best_epoch: Any) -> bool:
-    """Both epochs known (whole numbers) and different."""
-    try:
-        return int(evaluated) != int(best_epoch)
-    except (TypeError, ValueError):
-        return False
-
-
-def _test(r: ReportState) -> Section:
-    from jetstudy.analysis.references import REFERENCES
-
-    _needs_test(r, "test metrics")
-    tm = r.t.test_metrics or {}
-    if isinstance(tm.get("bayes"), dict):
-        yardstick = "the Bayes-optimal classifier (synthetic data)"
-    elif r.t.synthetic is False:
-        yardstick = "published taggers on the real data"
-    else:
-        yardstick = "nothing (data origin unknown)"
-    epoch = f", epoch {tm['epoch']}" if tm.get("epoch") is not None else ""
-    lines = [f"Best model (trial {tm.get('trial_id', '?')}{epoch}) on {tm.get('n_test', '?')} "
-             f"held-out test jets, compared with {yardstick}."]
-    how = tm.get("uncertainty") if isinstance(tm.get("uncertainty"), dict) else None
-    if how:
-        lines.append(f"Errors are one standard error from a {how.get('method', '?')} over the "
-                     f"test jets ({how.get('n_boot', '?')} resamplings, seed "
-                     f"{how.get('seed', '?')}); digits follow the error.")
-    else:
-        lines.append("test_metrics.json has no uncertainties (written by an older jetstudy): "
-                     "values are shown alone.")
-    if not isinstance(tm.get("bayes"), dict) and r.t.synthetic is False:
-        for ref in REFERENCES:
-            lines.append(f"{ref.label}: {ref.citation}; {ref.provenance}; {ref.uncertainty}.")
-    try:
-        best_row = summary.best_trial(r.t.trials, r.metric, r.maximize)
-    except AnalysisError:
-        best_row = None
-    best = None if best_row is None else str(best_row["trial_id"])
-    if best is not None and "trial_id" in tm and str(tm["trial_id"]) != best:
-        lines.append(f"The test split was evaluated for trial {tm['trial_id']}, but the best trial "
-                     f"in this table is {best}: the tables are newer than the test evaluation.")
-    elif best is not None and _epoch_differs(tm.get("epoch"), best_row.get("best_epoch")):
-        lines.append(f"The test split was evaluated at epoch {tm['epoch']} of trial {best}, but "
-                     f"the table's best epoch of that trial is {best_row['best_epoch']}: the "
-                     "tables are newer than the test evaluation (a resumed study?).")
-    tables = [("test metrics (± 1 standard error)",
-               summary.compare_test_metrics(tm, r.t.synthetic))]
-    if r.t.test_predictions is not None:
-        tables.append(("one-vs-rest operating points: rejection = 1 / background efficiency; "
-                       "[68% Clopper-Pearson interval]; a rejection from 5 background jets or "
-                       "fewer has one significant figure",
-                       summary.operating_table(r.t.test_predictions, r.t.synthetic)))
-    return Section("Test metrics", lines=lines, tables=tables)
-
-
 def _map_lines(r: ReportState) -> list[str]:
     """How many trials the maps could not colour, and where to get the full picture."""
     n = int((r.regimes["regime"] == "undetermined").sum())
@@ -331,49 +266,6 @@ def _learning_curves(r: ReportState) -> Section:
     return Section("Learning curves", figure=name, caption=caption)
 
 
-def _auc_errors(r: ReportState, key: str, table: pd.DataFrame) -> dict[str, float]:
-    """Per-class AUC errors: the bootstrap ones of test_metrics.json when stored, else the
-    Hanley-McNeil ones of ``table``."""
-    tm = r.t.test_metrics or {}
-    part = tm.get(key) if isinstance(tm.get(key), dict) else {}
-    stored = part.get("auc_se") if isinstance(part.get("auc_se"), dict) else {}
-    fallback = table["auc_se"].to_dict()
-    return {c: float(stored[c]) if isinstance(stored.get(c), (int, float)) else fallback[c]
-            for c in CLASSES}
-
-
-def _roc(r: ReportState) -> Section:
-    from jetstudy.analysis import plots_roc
-    from jetstudy.analysis.references import MORENO_DNN
-
-    _needs_test(r, "test predictions")
-    pred = r.t.test_predictions
-    if pred is None:
-        raise AnalysisError("no test predictions")
-    model_table = roc.rejection_table(pred, "p_")
-    aucs = model_table["auc"].to_dict()
-    bayes = bayes_aucs = bayes_errors = None
-    if all(f"bayes_{c}" in pred.columns for c in CLASSES):
-        bayes = roc.roc_points(pred, "bayes_")
-        bayes_table = roc.rejection_table(pred, "bayes_")
-        bayes_aucs = bayes_table["auc"].to_dict()
-        bayes_errors = _auc_errors(r, "bayes", bayes_table)
-    reference = bayes is None and r.t.synthetic is False
-    fig = plots_roc.roc_figure(roc.roc_points(pred, "p_"), aucs, bayes, bayes_aucs, reference,
-                           _auc_errors(r, "model", model_table), bayes_errors)
-    name = r.figure("roc.png", fig)
-    if bayes is not None:
-        beside = "dashed: the Bayes-optimal classifier"
-    elif reference:
-        beside = (f"crosses: {MORENO_DNN.label}, signal efficiency at 10% and 1% background "
-                  f"({MORENO_DNN.citation}; {MORENO_DNN.uncertainty})")
-    else:
-        beside = "no Bayes optimum or reference: data origin unknown"
-    caption = (f"One-vs-rest ROC of the best model, signal efficiency vs background efficiency "
-               f"(log); AUC ± 1 standard error in the legends; {beside}.")
-    return Section("ROC on the test split", figure=name, caption=caption)
-
-
 def _importance(r: ReportState) -> Section:
     from jetstudy.analysis import plots
 
@@ -434,7 +326,7 @@ PARTS: tuple[tuple[str, Callable[[ReportState], Section]], ...] = (
     ("study config", _config),
     ("outcomes", _outcomes),
     ("best trial", _best),
-    ("test metrics", _test),
+    ("test metrics", heldout_part),
     ("optimisation history", history_part),
     ("parallel coordinates", parallel_part),
     ("regime map (depth x width)", _map_depth_width),
@@ -442,7 +334,7 @@ PARTS: tuple[tuple[str, Callable[[ReportState], Section]], ...] = (
     ("complexity curve", _complexity),
     ("learning curves", _learning_curves),
     ("Pareto front", pareto_part),
-    ("ROC", _roc),
+    ("ROC", roc_part),
     ("hyperparameter importance", _importance),
     ("regime rules", _regime_rules),
 )
