@@ -171,9 +171,11 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
         _refuse_dangling(path, found)
         matches = [p for p in found if os.path.isfile(p)]
         if not matches:
+            start = "" if os.path.isabs(expanded) else \
+                f" (relative paths start from {os.getcwd()})"
             raise DataError(
-                f"{path}: no files match this pattern; check the folder and the pattern, "
-                "e.g. 'data/*.h5'"
+                f"{path}: no files match this pattern{start}; check the folder and the "
+                "pattern, e.g. 'data/*.h5'"
             )
         if fmt == "auto":
             _mixed_formats(path, matches, HDF5_SUFFIXES, TABLE_SUFFIXES)

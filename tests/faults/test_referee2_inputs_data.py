@@ -399,3 +399,15 @@ def test_a_double_star_glob_reads_every_depth(tmp_path: Path) -> None:
     table = load_jets(str(tmp_path / "data" / "**" / "*.h5"))
     assert sorted(Path(s).name for s in table.sources) == ["jets0.h5", "jets1.h5", "jets3.h5"]
     assert table.n_jets == 50 + 55 + 65
+
+
+def test_a_relative_glob_that_matches_nothing_names_the_folder_it_started_from(
+        tmp_path: Path) -> None:
+    """--resume from another folder: a relative data.path glob matched nothing there, and the
+    message did not say where it looked (a relative file did)."""
+    work = tmp_path / "work"
+    work.mkdir()
+    study_yaml(work / "s.yaml", "results", "refereed")
+    err = one_line_error(jetstudy_here("run", "s.yaml", "--set", "data.path=jets/*.h5",
+                                       cwd=work))
+    assert f"jets/*.h5: no files match this pattern (relative paths start from {work})" in err
