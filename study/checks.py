@@ -354,6 +354,10 @@ def value_hint(where: str, check: Check, value: Any) -> str:
             and not isinstance(value, bool):
         return f" (one fixed value is a range of one: [{value}, {value}])"
     inner = check.inner if isinstance(check, (Optional, Auto)) else check
+    items = value if isinstance(value, (list, tuple)) else [value]
+    if isinstance(inner, SubsetOf) and True in inner.options and any(
+            type(v) is int and v in (0, 1) for v in items):
+        return " (true/false are words here: write [true] or [false, true], not 1 or 0)"
     if isinstance(inner, (Int, Float, Choice, Text)) and isinstance(value, (list, tuple)) \
             and len(value) == 1 and inner.clean(value[0]) is not _BAD:
         return f" (one value, not a list: write {value[0]!r} without the brackets)"

@@ -55,6 +55,9 @@ BAD_SETS: dict[str, list[str]] = {
     "search.metric=[val_auc]": ["search.metric must be one of", "got [val_auc]",
                                 "one value, not a list: write 'val_auc' without the brackets"],
     "data.path=[jets.h5]": ["data.path", "write 'jets.h5' without the brackets"],
+    "space.batch_norm=1": ["space.batch_norm must be a non-empty list of false, true",
+                           "write [true] or [false, true], not 1 or 0"],
+    "space.batch_norm=[0, 1]": ["not 1 or 0"],
     # --set shapes: a section, a field of a field
     "search=3": ["--set 'search=3'", "'search' is a section", "one at a time"],
     "search.num_trials.x=3": ["search.num_trials is a field, not a section",
