@@ -145,7 +145,20 @@ def _never_started(folder: Path, entries: list[str]) -> bool:
     and holds nothing but what a study that never started leaves: a user's files put into a
     marked folder (their ``trials.parquet``, ``best/``, notes) make it theirs again."""
     return _plain_file(folder / STUDY_MARK) and all(
-        e in _BEFORE_START or e.startswith(".") for e in entries)
+        e.startswith(".") or (e in _BEFORE_START and _kind_ok(folder / e)) for e in entries)
+
+
+def _kind_ok(path: Path) -> bool:
+    """An entry under one of jetstudy's names is of the kind jetstudy makes there (a real
+    folder for ``data``, ``trials``, ``ray``; a plain file otherwise), never a link."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISDIR(mode) if path.name in _FOLDERS else stat.S_ISREG(mode)
+
+
+_FOLDERS = frozenset({"data", "trials", "ray"})
 
 
 def claim_study_folder(folder: Path) -> list[Path]:
@@ -160,8 +173,8 @@ def claim_study_folder(folder: Path) -> list[Path]:
     ours = holds_study(folder) or _never_started(folder, entries)
     if entries and not ours:
         if STUDY_MARK in entries:  # name the user's files, not jetstudy's own
-            entries = [e for e in entries if e not in _BEFORE_START and not e.startswith(".")
-                       ] or entries
+            entries = [e for e in entries if not e.startswith(".") and not (
+                e in _BEFORE_START and _kind_ok(folder / e))] or entries
         shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
         raise ConfigError(
             f"storage.name {folder.name!r}: {folder} already holds files jetstudy did not "

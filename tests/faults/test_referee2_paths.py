@@ -374,3 +374,22 @@ def test_export_to_a_link_says_it_is_a_link(finished_study, tmp_path: Path) -> N
                                        cwd=tmp_path))
     assert "-o out: a link (to" in err and "give the folder itself" in err
     assert os.listdir(tmp_path / "empty") == []
+
+
+@pytest.mark.parametrize("kind", ["file", "link"])
+def test_a_marked_folder_whose_data_is_not_jetstudys_folder_is_theirs(kind: str,
+                                                                      workdir: Path) -> None:
+    """``data`` in a marked folder as the user's file, or as a link to their data folder:
+    taken for jetstudy's synthetic-jet folder (then an OS error, or jets written beside
+    theirs through the link)."""
+    folder = _marked_study(workdir)
+    mine = plant(workdir / "mine", ["jets.h5"])
+    if kind == "file":
+        plant(folder, ["data"])
+    else:
+        (folder / "data").symlink_to(workdir / "mine")
+    config = study_yaml(workdir / "study.yaml", "results", "s")
+    before = checksums(workdir)
+    err = one_line_error(jetstudy_here("run", config, cwd=workdir))
+    assert "data" in err and "storage.name" in err
+    assert checksums(workdir) == before and checksums(workdir / "mine") == mine
