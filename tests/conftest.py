@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pandas as pd
 import pytest
@@ -101,3 +101,13 @@ def make_train_settings(folder: Path | str = "unused", **sections: dict[str, Any
 def small_config() -> Callable[..., StudyConfig]:
     """``small_config(results_dir, name, **sections)``: see :func:`make_small_config`."""
     return make_small_config
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    """A local Ray of 2 CPUs for the module's studies (one start per test file, not per test)."""
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()

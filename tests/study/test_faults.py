@@ -71,15 +71,6 @@ class KillAtEpoch(tune.Callback):
 
 
 @pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def killed(ray_cluster, small_config, tmp_path_factory: pytest.TempPathFactory):
     cfg = small_config(tmp_path_factory.mktemp("results"), "killed",
                        search={"num_trials": 3}, scheduler={"type": "fifo"},

@@ -58,15 +58,6 @@ def test_smallest_size_is_the_smallest_model() -> None:
                        "n_params", space) == 115
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def _summary(folder: Path) -> str:
     write_report(folder)
     return (folder / "report" / "summary.md").read_text()

@@ -22,9 +22,8 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("pack_size", [0, 2], ids=["self-training", "packed"])
-def test_every_trial_converges_by_its_patience(small_config, tmp_path, pack_size: int) -> None:
-    import ray
-
+def test_every_trial_converges_by_its_patience(ray_cluster, small_config, tmp_path,
+                                               pack_size: int) -> None:
     cfg = small_config(
         tmp_path, "patience",
         space={"depth": [1, 2], "width": [4, 8], "l1": [0, 0], "l2": [0, 0], "dropout": [0, 0],
@@ -33,12 +32,8 @@ def test_every_trial_converges_by_its_patience(small_config, tmp_path, pack_size
         scheduler={"type": "patience", "patience": 1, "max_epochs": 6},
         training={"checkpoint_every": 4},
         resources={"num_cpus": 2, "pack_size": pack_size, "max_failures": 0})
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     lines: list[str] = []
-    try:
-        outcome = run_study(cfg, progress=lines.append)
-    finally:
-        ray.shutdown()
+    outcome = run_study(cfg, progress=lines.append)
     trials = pd.read_parquet(outcome.folder / "trials.parquet")
     assert len(trials) == 4
     assert (trials["epochs"] == 2).all() and (trials["best_epoch"] == 1).all()

@@ -34,15 +34,6 @@ from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.fixture(scope="module", params=["val_loss", "val_acc"])
 def study(request, ray_cluster, tmp_path_factory) -> tuple:
     from tests.conftest import make_small_config

@@ -33,15 +33,6 @@ from jetstudy.study.searcher import OPTUNA_STUDY_NAME, close_orphaned_trials, op
 from jetstudy.trainables.trialfiles import ENDED_FILE, EPOCHS_FILE
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 @pytest.mark.slow
 def test_budget_cut_trials_are_named_and_told(ray_cluster, tmp_path: Path) -> None:
     from tests.conftest import make_small_config

@@ -28,15 +28,6 @@ from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def _story(folder: Path) -> optuna.Study:
     return optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
 

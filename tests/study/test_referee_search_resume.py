@@ -33,15 +33,6 @@ SCAN_SPACE = {"depth": [1, 2], "width": [4, 16], "l1": [0, 0], "l2": [0, 1e-3],
               "batch_norm": [False]}
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def _config(results: Path, kind: str, n: int):
     from tests.conftest import make_small_config
 
