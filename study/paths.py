@@ -9,7 +9,9 @@
   is the user's); a folder holding anything else is the user's, and is refused
   (:func:`claim_study_folder`).
 * jetstudy deletes only files it recorded as it created them (:class:`FileRecord`, a small
-  JSON manifest written *before* the files, so a kill mid-write still leaves them recorded).
+  JSON manifest written *before* the files, so a kill mid-write still leaves them recorded),
+  and only while the manifest is provably its own (a plain file saying ``written_by``), the
+  name one its writer uses, and the file still the one it wrote (the caller's check).
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from typing import Any
 
 from jetstudy.trainables.errors import ConfigError
 
-__all__ = ["STUDY_MARK", "study_folder", "in_ray_job", "check_results_dir_in_job", "inside",
-           "holds_study", "claim_study_folder", "abandon_study_folder", "FileRecord"]
+__all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
+           "check_results_dir_in_job", "inside", "holds_study", "claim_study_folder",
+           "abandon_study_folder", "FileRecord"]
 
 logger = logging.getLogger(__name__)
 
