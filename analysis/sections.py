@@ -162,8 +162,9 @@ def _map_lines(r: ReportState) -> list[str]:
     n = int((r.regimes["regime"] == "undetermined").sum())
     lines = []
     if n:
-        lines.append(f"{n} of {len(r.regimes)} trials are undetermined (stopped before their "
-                     "curves showed a regime): counted in their cells as '+k undet.', never "
+        lines.append(f"{n} of {len(r.regimes)} trials are undetermined (their curves cannot "
+                     "show a regime: stopped early, still running, too short or too noisy; each "
+                     "reason is in regimes.csv): counted in their cells as '+k undet.', never "
                      "colouring one.")
     scheduler = (r.t.config or {}).get("scheduler")
     asha = isinstance(scheduler, dict) and scheduler.get("type", "asha") == "asha"

@@ -297,3 +297,17 @@ def test_a_lone_table_of_an_interrupted_study_still_says_so():
     assert "1 trial was cut short" in line and "2 trials were started" in line
     assert "--set storage.name=<the study's folder name> --resume" in line
     assert missing_test_reason(trials, None).startswith("the study was interrupted")
+
+
+def test_undetermined_trials_are_not_all_said_to_be_stopped(tmp_path, make_study, write_study):
+    """A running trial is undetermined too: the map note gives the reasons, not 'stopped'."""
+    trials, epochs = make_study(n_trials=12, seed=17, running=3)
+    folder = write_study(tmp_path / "live", trials, epochs, config=_config())
+    state = build_report(load_tables(folder), ("regime map (depth x width)",))
+    text = _text(state, "Regime map: depth x width")
+    regimes = state.regimes
+    n = int((regimes["regime"] == "undetermined").sum())
+    assert (regimes.loc[regimes["status"] == "running", "regime"] == "undetermined").all()
+    assert f"{n} of 12 trials are undetermined (their curves cannot show a regime: stopped " \
+        "early, still running" in text
+    assert "stopped before their curves showed" not in text
