@@ -44,6 +44,23 @@ def _listed(folder: Path, manifest: str) -> dict[str, list[str]]:
         return {}
 
 
+def _kill_repeatedly(args: list[str], cwd: Path, seed: int, delays: tuple[float, float],
+                     out: Path, manifest: str, mine: dict[str, str], beside: Path,
+                     not_listed: tuple[str, ...] = ()) -> None:
+    """Kill ``jetstudy ARGS`` :data:`TRIES` times at seeded random moments; after each kill
+    every visible file in ``out`` (but those ``not_listed``: the user's, a folder) is one the
+    manifest lists with that digest, and the user's files ``mine`` under ``beside`` are
+    intact."""
+    rng = random.Random(seed)
+    for _ in range(TRIES):
+        _killed(args, cwd, rng.uniform(*delays))
+        listed = _listed(out, manifest)
+        for name, digest in _visible(out).items():
+            if name not in not_listed:
+                assert digest in listed.get(name, []), name  # never half a page or file
+        assert all(checksums(beside).get(n) == d for n, d in mine.items())
+
+
 def test_synth_killed_midway_leaves_whole_files_and_reruns(workdir: Path) -> None:
     args = ["--jets", "60000", "--jets-per-file", "2000"]
     assert jetstudy_here("synth", "whole", *args, cwd=workdir).returncode == 0
@@ -68,15 +85,9 @@ def test_report_killed_midway_leaves_whole_files_and_reruns(finished_study,
     out = tmp_path / "out"
     mine = plant(out, ["my_notes.md", "plots/mine.png"])
     study = finished_study["folder"]
-    rng = random.Random(11)
-    for _ in range(TRIES):
-        _killed(["report", str(study), "-o", str(out), "--force"], tmp_path,
-                rng.uniform(1.0, 4.0))
-        listed = _listed(out, MANIFEST)
-        for name, digest in _visible(out).items():
-            if name not in mine and name != "plots":
-                assert digest in listed.get(name, []), name  # never half a page or figure
-        assert all(checksums(out).get(n) == d for n, d in mine.items())
+    _kill_repeatedly(["report", str(study), "-o", str(out), "--force"], tmp_path, 11,
+                     (1.0, 4.0), out, MANIFEST, mine, beside=out,
+                     not_listed=(*mine, "plots"))
     done = jetstudy("report", study, "-o", out, "--force", cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     listed = _listed(out, MANIFEST)
@@ -93,14 +104,8 @@ def test_export_killed_midway_leaves_whole_files_and_reruns(finished_study,
     mine = plant(tmp_path, ["model.onnx", "README.md"])  # the user's, beside the export
     out = tmp_path / "export"
     study = finished_study["folder"]
-    rng = random.Random(13)
-    for _ in range(TRIES):
-        _killed(["export", str(study), "-o", str(out), "--force"], tmp_path,
-                rng.uniform(1.0, 3.5))
-        listed = _listed(out, MANIFEST)
-        for name, digest in _visible(out).items():
-            assert digest in listed.get(name, []), name
-        assert all(checksums(tmp_path).get(n) == d for n, d in mine.items())
+    _kill_repeatedly(["export", str(study), "-o", str(out), "--force"], tmp_path, 13,
+                     (1.0, 3.5), out, MANIFEST, mine, beside=tmp_path)
     done = jetstudy("export", study, "-o", out, "--force", cwd=tmp_path, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     listed = _listed(out, MANIFEST)
