@@ -341,9 +341,14 @@ def _name_index(file: str, names: Sequence[str]) -> dict[str, int]:
     needed = HLF_FEATURES + LABEL_COLUMNS
     missing = [n for n in needed if n not in names]
     if missing:
+        lower = {n.lower(): n for n in names}
+        cased = [lower[n] for n in missing if n in lower]
+        hint = (f" (names are case-sensitive: found {', '.join(map(repr, cased[:3]))}"
+                f"{', ...' if len(cased) > 3 else ''}; rename them in lower case)" if cased
+                else "")
         raise DataError(
-            f"{file}: jetFeatureNames lacks {', '.join(missing)}; jetstudy needs the 16 high-level "
-            f"features and the labels {', '.join(LABEL_COLUMNS)} by name ({_HELP})"
+            f"{file}: jetFeatureNames lacks {', '.join(missing)}{hint}; jetstudy needs the 16 "
+            f"high-level features and the labels {', '.join(LABEL_COLUMNS)} by name ({_HELP})"
         )
     twice = [n for n in needed if names.count(n) > 1]
     if twice:

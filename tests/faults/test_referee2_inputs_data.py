@@ -95,6 +95,15 @@ def nested_datasets(work: Path) -> str:
     return "jets.h5"
 
 
+def upper_case_names(work: Path) -> str:
+    """Format A names in upper case: a table said 'names are case-sensitive', HDF5 did not."""
+    with h5py.File(work / "jets.h5", "w") as handle:
+        handle.create_dataset("jets", data=_jets())
+        handle.create_dataset("jetFeatureNames", data=np.array([n.upper().encode()
+                                                                for n in NAMES]))
+    return "jets.h5"
+
+
 def external_link(work: Path) -> str:
     """`jets` an external link to a file elsewhere: the study read (and recorded as its
     source) a file data.path does not name."""
@@ -183,6 +192,8 @@ CASES: dict[Callable[[Path], str], list[str]] = {
     trailing_space: ["no such file", "its name 'jets.h5 ' starts or ends with a space"],
     nested_datasets: ["jets.h5", "found deeper: /data/jetFeatureNames, /data/jets",
                       "move them there"],
+    upper_case_names: ["jets.h5", "jetFeatureNames lacks j_zlogz", "case-sensitive",
+                       "'J_ZLOGZ'", "rename them in lower case"],
     external_link: ["jets.h5", "`jets` is an external link to", "elsewhere.h5",
                     "put that file in data.path", "create_dataset('jets'"],
     virtual_dataset_source_missing: ["jets.h5", "`jets` is a virtual dataset", "gone.h5",
