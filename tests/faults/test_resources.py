@@ -21,7 +21,7 @@ from jetstudy.study.connect import CONNECT_TIMEOUT_ENV, RayAddress, check_addres
 from jetstudy.study.resources import NodeShape, _from_bootstrap, check_local_request, check_request
 from jetstudy.trainables.errors import ConfigError
 
-from tests.faults.conftest import REPO, jetstudy, one_line_error, study_yaml
+from tests.faults.conftest import REPO, jetstudy, jetstudy_here, one_line_error, study_yaml
 
 
 def _timed(*args: str, **kwargs) -> tuple[object, float]:
@@ -106,8 +106,9 @@ def test_silent_address_fails_at_the_deadline(workdir: Path) -> None:
 
 
 def test_malformed_address_is_refused_before_any_work(workdir: Path) -> None:
+    """An input error: checked in this process (a subprocess would only add its imports)."""
     config = study_yaml(workdir / "s.yaml", workdir / "results", "bad")
-    line = one_line_error(jetstudy("run", config, "--address", "head node", cwd=workdir))
+    line = one_line_error(jetstudy_here("run", config, "--address", "head node", cwd=workdir))
     assert "resources.address 'head node' is not a Ray address" in line, line
     assert "'auto'" in line and "ray://HOST:PORT" in line, line
     assert not (workdir / "results" / "bad").exists(), "the refused study left its folder"
