@@ -26,8 +26,9 @@ __all__ = ["StudyState", "study_state", "missing_test_reason"]
 
 @dataclass(frozen=True)
 class StudyState:
-    """``word``: ``finished``, ``running``, ``interrupted``, ``time budget``, ``all failed`` or
-    ``unknown`` (no config to compare with); ``lines``: the sentences the report shows;
+    """``word``: ``finished``, ``running``, ``interrupted`` (Ctrl-C), ``crashed`` (the driver
+    died), ``time budget``, ``ended early`` (fewer trials than asked for, no reason recorded),
+    ``all failed`` or ``unknown`` (no config to compare with); ``lines``: the sentences the report shows;
     ``n_trials`` / ``planned``: trials in the table and ``search.num_trials`` (None unknown)."""
 
     word: str
@@ -70,6 +71,11 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudySta
     interrupted = _count(trials, "status", "interrupted")
     failed = _count(trials, "status", "failed")
     budget_cut = _count(trials, "stop_reason", "time_budget")
+    # status stopped, stop_reason interrupted: the driver died (a crash, kill -9) before Tune
+    # recorded the trial's end (docs/results_layout.md)
+    crashed = int(((trials["status"].astype(str) != "interrupted")
+                   & (trials["stop_reason"].astype(str) == "interrupted")).sum()
+                  ) if {"status", "stop_reason"} <= set(trials.columns) else 0
     tried = f"{n} of the {planned} trials asked for (search.num_trials)" if planned else f"{n} trials"
     if n and failed == n:
         return StudyState("all failed", n, planned, [
@@ -94,8 +100,17 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudySta
             f"finished: {_trials(budget_cut, 'were', 'was')} cut short by it (stop_reason "
             "time_budget) and "
             f"{tried} were started."])
+    if crashed:
+        return StudyState("crashed", n, planned, [
+            "The study's driver stopped (a crash, or a kill) before it finished: "
+            f"{_trials(crashed, 'were', 'was')} cut short when it died (stop_reason "
+            f"interrupted) and {tried} were started; {_resume_hint(config)}."])
     if planned is None:
         return StudyState("unknown", n, planned, [])
+    if n < planned:
+        return StudyState("ended early", n, planned, [
+            f"The study ended before it finished, or some trials never trained an epoch "
+            f"(those are not in the tables): {tried} are in the table."])
     failures = f"; {failed} of them failed (see the errors below)" if failed else ""
     return StudyState("finished", n, planned, [f"The study finished: {tried} ran{failures}."])
 
@@ -108,6 +123,9 @@ def missing_test_reason(trials: pd.DataFrame, config: dict[str, Any] | None) -> 
     if state.word == "interrupted":
         return ("the study was interrupted before its best model was evaluated on the test "
                 f"split; {_resume_hint(config)}")
+    if state.word == "crashed":
+        return ("the study's driver stopped (a crash, or a kill) before its best model was "
+                f"evaluated on the test split; {_resume_hint(config)}")
     if state.word == "running":
         return "the study is still running: its best model is evaluated on the test split at the end"
     scored = trials["status"].isin(SCORED_STATUSES) if "status" in trials.columns else None

@@ -311,3 +311,25 @@ def test_undetermined_trials_are_not_all_said_to_be_stopped(tmp_path, make_study
     assert f"{n} of 12 trials are undetermined (their curves cannot show a regime: stopped " \
         "early, still running" in text
     assert "stopped before their curves showed" not in text
+
+
+def test_a_study_whose_driver_died_is_not_called_finished():
+    """stop_reason interrupted with status stopped: the driver died before Tune recorded the
+    trial's end (a crash, kill -9); fewer trials than asked for without any recorded reason is
+    an early end too. Neither is 'finished'."""
+    config = _config(search={"num_trials": 10}, storage={"name": "dead"})
+    crashed = pd.DataFrame({"trial_id": ["a", "b", "c"],
+                            "status": ["completed", "stopped", "stopped"],
+                            "stop_reason": ["max_epochs", "interrupted", "scheduler"]})
+    state = study_state(crashed, config)
+    assert state.word == "crashed"
+    assert "1 trial was cut short when it died" in state.lines[0]
+    assert "--set storage.name=dead --resume" in state.lines[0]
+    assert missing_test_reason(crashed, config).startswith("the study's driver stopped")
+    short = crashed.assign(stop_reason=["max_epochs", "scheduler", "scheduler"])
+    state = study_state(short, config)
+    assert state.word == "ended early" and "The study finished" not in state.lines[0]
+    assert state.lines == ["The study ended before it finished, or some trials never trained "
+                           "an epoch (those are not in the tables): 3 of the 10 trials asked "
+                           "for (search.num_trials) are in the table."]
+    assert study_state(short, _config(search={"num_trials": 3})).word == "finished"
