@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
 import sys
 import time
 import types
@@ -18,18 +17,13 @@ import pytest
 
 from bench.driver_memory import growth_per_1000, to_json
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.conftest import run_bench
+
 RUNS = ("plain", "jetstudy")
 
 
 def _throughput(tmp_path: Path, *args: str, timeout: float = 300) -> dict:
-    out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "bench.throughput", *args, "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(out.read_text())
-    assert json.loads(proc.stdout) == result, "stdout must be exactly the JSON"
-    return result
+    return run_bench("bench.throughput", tmp_path, *args, timeout=timeout)
 
 
 @pytest.mark.slow

@@ -6,26 +6,17 @@ Both run as their commands (``python -m bench...``) in a subprocess, as a user r
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bench.many_packs import TARGETS, ResultClock, _rates, extrapolate, line_fit, plan
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.conftest import run_bench
 
 
 def _bench(module: str, tmp_path: Path, *args: str, timeout: float = 400) -> dict:
-    out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", module, *args, "--out", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=timeout)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    result = json.loads(out.read_text())
-    assert json.loads(proc.stdout) == result, "stdout must be exactly the JSON"
-    return result
+    return run_bench(module, tmp_path, *args, timeout=timeout)
 
 
 @pytest.mark.slow
