@@ -79,9 +79,9 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudySta
     tried = f"{n} of the {planned} trials asked for (search.num_trials)" if planned else f"{n} trials"
     if n and failed == n:
         return StudyState("all failed", n, planned, [
-            f"All {n} trials failed: no trial trained to an epoch without failing, so there is "
-            "no best model, no test evaluation, no Pareto front and no regime map of trained "
-            "models. The most frequent errors are listed below, each with its fix."])
+            f"All {n} trials failed, so there is no best model, no test evaluation, no Pareto "
+            "front and no regime map of trained models. The most frequent errors are listed "
+            "below."])
     if running:
         return StudyState("running", n, planned, [
             f"{_trials(running, 'are', 'is')} still running: this is a snapshot, their curves are judged "
