@@ -165,3 +165,20 @@ def test_a_study_writes_the_reference_prepare_writes_in_line(tmp_path: Path) -> 
     summary, again = (json.loads((f / "data_summary.json").read_text())
                       for f in (outcome.folder, in_line))
     assert summary["class_counts"] == again["class_counts"]
+
+
+def test_the_reference_thread_yields_the_cpu_and_the_driver_keeps_its_own() -> None:
+    import os
+
+    from jetstudy.study.reference import REFERENCE_NICENESS, _yield_the_cpu
+
+    main = os.getpriority(os.PRIO_PROCESS, 0)
+    seen: dict[str, int] = {}
+
+    def lowered() -> None:
+        _yield_the_cpu()
+        seen["nice"] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    Background("nice", lowered).result()
+    assert seen["nice"] >= REFERENCE_NICENESS  # Linux: the thread's own niceness
+    assert os.getpriority(os.PRIO_PROCESS, 0) == main  # the driver's main thread: unchanged
