@@ -259,9 +259,10 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
 
 def _check_part(part: Path, record: dict, folder: Path) -> None:
     """``part`` is jetstudy's to append to: absent (then recorded before its first byte), or
-    a part this folder's record lists. A link or a file
-    of the user's under that name is refused: appending would change it (or the file a link
-    points at), and a wrong checksum would delete it."""
+    the very file this folder's record lists (its device and inode; or empty, when a kill
+    came between its creation and that record). A link or a file of the user's under that
+    name is refused, even if a record names it: appending would change it (or the file a
+    link points at), and a wrong checksum would delete it."""
     if not part.exists() and not part.is_symlink():
         return
     if part.is_symlink() or not part.is_file():
