@@ -19,12 +19,13 @@ EpochVerdict(improved=False, checkpoint=True, converged=True)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from jetstudy.trainables.objective import Objective
 
-__all__ = ["EpochBook", "EpochVerdict", "epoch_record"]
+__all__ = ["EpochBook", "EpochVerdict", "divergence", "epoch_record"]
 
 
 class EpochVerdict(NamedTuple):
@@ -99,6 +100,20 @@ class EpochBook:
         value = best.get("value")
         self.best_value = None if value is None else float(value)
         self.best_model = best.get("model")
+
+
+def divergence(metrics: dict[str, Any], lr: float, l1: float = 0.0, l2: float = 0.0
+               ) -> str | None:
+    """Why an epoch's record shows a diverged model, or None: a non-finite training loss, or
+    a non-finite validation loss (the weights went non-finite at the epoch's end: every
+    evaluated metric is NaN then). One rule for the self-training loop and the packed trial,
+    so a NaN never reaches the scheduler and the trial fails with this reason."""
+    for key, what in (("train_loss_running", "training loss"), ("val_loss", "validation loss")):
+        value = metrics.get(key)
+        if value is not None and not math.isfinite(float(value)):
+            return (f"{what} became {value} at epoch {metrics.get('epoch')} (lr={lr:.3g}, "
+                    f"l1={l1:.3g}, l2={l2:.3g}); lower the learning rate range")
+    return None
 
 
 def epoch_record(epoch: int, running: float, evaluated: dict[str, Any], n_params: int,

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from jetstudy.trainables.bookkeeping import EpochBook, epoch_record
+from jetstudy.trainables.bookkeeping import EpochBook, divergence, epoch_record
 from jetstudy.trainables.metrics_torch import roc_auc_ovr_batched
 from jetstudy.trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
 from jetstudy.trainables.objective import Objective
@@ -295,6 +295,9 @@ def fit(trainer: Trainer, report: Report, resume_state: dict[str, Any] | None = 
         evaluated = trainer.evaluate()
         metrics = epoch_record(trainer.epoch, running, evaluated, trainer.n_params,
                                trainer.flops, time.perf_counter() - start)
+        diverged = divergence(metrics, trainer.hp.lr, trainer.hp.l1, trainer.hp.l2)
+        if diverged:  # before the report: a NaN never reaches the scheduler
+            raise TrialDiverged(diverged)
         verdict = book.close(metrics)
         new_best = None
         if verdict.improved:

@@ -17,7 +17,6 @@ Lives in an importable module because Ray pickles trainables by reference.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 import time
@@ -29,6 +28,7 @@ import ray
 from ray import tune
 from ray.exceptions import RayActorError
 
+from jetstudy.trainables.bookkeeping import divergence
 from jetstudy.trainables.pack_protocol import DONE, FULL, NO_SLOT, OK
 from jetstudy.trainables.trialfiles import diverged_before, for_tune, mark_diverged, trial_folder
 
@@ -80,10 +80,9 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
                 server, reply = _register(trial_id, config, servers)
                 continue
             epoch = metrics["epoch"]
-            if not math.isfinite(metrics["train_loss_running"]):
-                reason = (f"training loss became {metrics['train_loss_running']} at epoch "
-                          f"{epoch} (lr={config['lr']:.3g}, l1={config.get('l1', 0):.3g}, "
-                          f"l2={config.get('l2', 0):.3g}); lower the learning rate range")
+            reason = divergence(metrics, config["lr"], config.get("l1", 0.0),
+                                config.get("l2", 0.0))
+            if reason:  # before the report: a NaN never reaches the scheduler
                 mark_diverged(state_dir, trial_id, reason)
                 raise PackedTrialDiverged(reason)
             tune.report(for_tune(metrics))  # returns once Tune says go on
