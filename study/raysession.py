@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jetstudy.study.processes import boot_id, pid_alive, process_start
+from jetstudy.trainables.processes import boot_id, pid_alive, process_start
 
 __all__ = ["RECORD", "record_session", "forget_session", "end_session", "session_pids",
            "reap_dead_session", "reap_dead_sessions"]

@@ -28,6 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
+from jetstudy.trainables.processes import pid_alive, process_start
+
 __all__ = ["STAGING_MARK", "make_staging", "clear_stale_staging", "looks_like_staging"]
 
 logger = logging.getLogger(__name__)
@@ -36,25 +38,13 @@ logger = logging.getLogger(__name__)
 STAGING_MARK = ".jetstudy-staging"
 
 
-def _start_time(pid: int) -> str:
-    """The process's start time in clock ticks since boot (tells a reused pid apart)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
 def _gone(pid: object, start: object) -> bool:
     """The recorded process of this host no longer runs (its pid is free, or reused)."""
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    if not pid_alive(pid):  # someone else's process counts as alive
         return True
-    except OSError:  # someone else's process: alive
-        return False
-    return bool(start) and _start_time(pid) not in ("", start)
+    return bool(start) and process_start(pid) not in ("", start)
 
 
 def make_staging(parent: Path, prefix: str, what: str) -> Path:
@@ -62,7 +52,7 @@ def make_staging(parent: Path, prefix: str, what: str) -> Path:
     ``mkdtemp``'s 0700 (only the files moved out of it are seen)."""
     stage = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     mark = {"written_by": "jetstudy", "what": what, "host": socket.gethostname(),
-            "pid": os.getpid(), "start": _start_time(os.getpid())}
+            "pid": os.getpid(), "start": process_start(os.getpid())}
     (stage / STAGING_MARK).write_text(json.dumps(mark) + "\n")
     return stage
 

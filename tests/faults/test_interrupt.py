@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jetstudy.study.processes import boot_id, process_start
+from jetstudy.trainables.processes import boot_id, process_start
 from jetstudy.study.paths import STUDY_MARK
 from jetstudy.study.raysession import RECORD, reap_dead_session, reap_dead_sessions
 from tests.faults.flows import FIRST_RUN_OPTION, MAX_EPOCHS, NAME, recorded_alive

@@ -1,6 +1,8 @@
 """Telling a live process from a dead one, and a reused pid from the original, on this host:
-the study lock (:mod:`jetstudy.study.lock`) and the Ray session record
-(:mod:`jetstudy.study.raysession`) both record a process as (boot id, pid, start time)."""
+the study lock (:mod:`jetstudy.study.lock`), the Ray session record
+(:mod:`jetstudy.study.raysession`) and the staging folders of report, export and synth
+(:mod:`jetstudy.trainables.staging`) record a process as (pid, start time), the first two also
+with the boot id. Standard library only (trainables may not import study)."""
 
 from __future__ import annotations
 
