@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ from jetstudy.trainables.loop import predict_proba
 from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
 from jetstudy.trainables.model import MLPArch, build_mlp
 from jetstudy.trainables.schema import CLASSES
+from jetstudy.trainables.staging import STAGING_MARK, clear_stale_staging, make_staging
 from jetstudy.trainables.synth import bayes_posterior
 from jetstudy.trainables.trialfiles import BEST_FILE
 
@@ -225,16 +225,31 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
                "epoch": epoch}
     # all three files, or none of them; a fresh name, so nothing already there is touched
     out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    prefix = f".{out.name}.partial-"
+    clear_stale_staging(out.parent, prefix, _STAGING_WHAT, _staged_name)  # a killed run's
+    stage = make_staging(out.parent, prefix, _STAGING_WHAT)
     stage.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would become best/'s mode
     try:
         write_atomic(stage / "model.pt", lambda tmp: torch.save(weights, tmp))
         write_parquet(pd.DataFrame(columns), stage / "test_predictions.parquet")
         write_json(metrics, stage / "test_metrics.json")
+        (stage / STAGING_MARK).unlink()  # the mark stays out of best/
         _swap_in(stage, out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return metrics
+
+
+#: What made a staging folder of best/ (its mark says so), and the files one may hold.
+_STAGING_WHAT = "jetstudy best-model evaluation"
+_BEST_FILES = ("model.pt", "test_predictions.parquet", "test_metrics.json")
+
+
+def _staged_name(name: str) -> bool:
+    """A file an evaluation writes in its staging folder: one of best/'s files, or the
+    temporary of one (``.<name>.XXXXXXXX.tmp``, :func:`write_atomic`'s default)."""
+    return name in _BEST_FILES or any(name.startswith(f".{f}.") and name.endswith(".tmp")
+                                      for f in _BEST_FILES)
 
 
 def _swap_in(stage: Path, out: Path) -> None:
