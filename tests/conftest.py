@@ -25,7 +25,7 @@ from tests.scheduling import GroupScheduling, order
 os.environ.setdefault("RAY_worker_niceness", "0")
 
 
-@pytest.hookimpl(tryfirst=True)
+@pytest.hookimpl(tryfirst=True, optionalhook=True)  # optional: also runs with -p no:xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """``--dist loadfile``: files sharing a session study in one unit, the longest units first
     (tests/scheduling.py)."""
