@@ -33,10 +33,8 @@ test: setup
 	$(BIN)/ruff check study trainables analysis bench tests
 # three workers, one test file each: most tests wait on Ray start-up and subprocesses, so
 # 3 workers on 2 cores beat one (a file keeps its shared study); tests/conftest.py makes files
-# sharing a session study one unit and starts the longest units first (tests/scheduling.py);
-# one OpenMP/MKL thread per process: the CPU is saturated by the workers, and torch's idle
-# threads spinning in each of them only burn what the others need (trials set their own)
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(BIN)/python -m pytest -n 3 --dist loadfile tests
+# sharing a session study one unit and starts the longest units first (tests/scheduling.py)
+	$(BIN)/python -m pytest -n 3 --dist loadfile tests
 
 bench: setup
 	$(BIN)/python -m bench.throughput
