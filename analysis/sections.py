@@ -18,7 +18,8 @@ import yaml
 from jetstudy.analysis import complexity, curves, importance, maps, regimes, summary
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section, format_cell
-from jetstudy.analysis.sections_pareto import pareto_part
+from jetstudy.analysis.sections_pareto import pareto_part, val_counts
+from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.sections_search import history_part, parallel_part
 from jetstudy.analysis.sections_heldout import heldout_part, roc_part
 from jetstudy.analysis.study_state import study_state
@@ -149,6 +150,9 @@ def _best(r: ReportState) -> Section:
     best = summary.best_trial(r.t.trials, r.metric, r.maximize)
     regime = r.regimes.set_index("trial_id").loc[best["trial_id"]]
     rows = [(f, best[f]) for f in _BEST_FIELDS if f in best.index]
+    n_val, counts = val_counts(r)  # the scores with their errors, as the Pareto part gives them
+    rows = [(f, scores_with_errors([best], f, n_val, counts)[0])
+            if f in ("best_val_acc", "best_val_auc") and pd.notna(v) else (f, v) for f, v in rows]
     rows.append(("regime", f"{regime['regime']}: {regime['reason']}"))
     why = (f"Best by the {r.best_word} {maps.score_column(r.t.trials, r.metric)} among "
            "completed, stopped and running trials (a failed or interrupted trial is never best; "

@@ -19,10 +19,10 @@ from jetstudy.trainables.schema import CLASSES
 if TYPE_CHECKING:
     from jetstudy.analysis.sections import ReportState
 
-__all__ = ["pareto_part"]
+__all__ = ["pareto_part", "val_counts"]
 
 
-def _val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
+def val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
     """Validation jets and their class counts from data_summary.json (None when unknown)."""
     ds = r.t.data_summary if isinstance(r.t.data_summary, dict) else {}
 
@@ -40,7 +40,7 @@ def pareto_part(r: ReportState) -> Section:
     from jetstudy.analysis import plots_pareto
     from jetstudy.analysis.intervals import format_error
 
-    n_val, counts = _val_counts(r)
+    n_val, counts = val_counts(r)
     results, left_out = [], []
     trials = pareto.with_sizes(r.t.trials)
     size_cost, limits = _size_search(r)

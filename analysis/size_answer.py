@@ -17,7 +17,7 @@ from jetstudy.analysis.intervals import format_error
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.pareto import FRONT_STATUSES, _ranked, score_se, with_sizes
 
-__all__ = ["SizeAnswer", "how_big", "how_big_paragraph"]
+__all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def _sizes_words(row: pd.Series) -> str:
     return (f"hidden layers {layers}, " if layers else "") + ", ".join(parts)
 
 
-def _shown(rows: Sequence[pd.Series], column: str, n_val: int | None,
+def scores_with_errors(rows: Sequence[pd.Series], column: str, n_val: int | None,
            class_counts: Sequence[int] | None) -> list[str]:
     """``column`` of each row as ``value ± se`` when every error is known (binomial for an
     accuracy, Hanley-McNeil for the AUC, ``val_loss_se`` for a loss), else to equal digits."""
@@ -115,8 +115,8 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     label = answer.metric.removeprefix("best_")
     rules = (f"within {answer.tolerance:.0%} of the best {label} and within "
              f"{answer.acc_points * 100:.1f} points of its accuracy")
-    score = _shown([pick, best], answer.metric, n_val, class_counts)
-    acc = _shown([pick, best], "best_val_acc", n_val, class_counts)
+    score = scores_with_errors([pick, best], answer.metric, n_val, class_counts)
+    acc = scores_with_errors([pick, best], "best_val_acc", n_val, class_counts)
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
                 f"{pick['trial_id']} ({_sizes_words(pick)}), {label} {score[0]}, accuracy "
