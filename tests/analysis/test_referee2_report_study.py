@@ -19,7 +19,7 @@ import pytest
 
 from jetstudy.analysis import maps, pareto, report
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.intervals import binomial_se, format_error
 from jetstudy.analysis.regimes import REGIMES
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.sections import ReportState
@@ -125,9 +125,14 @@ def test_the_best_trial_is_the_tables_and_the_tests(study: Path) -> None:
     md = (study / "report" / "summary.md").read_text()
     section = _md_section(md, "Best trial")
     fields = dict(re.findall(r"^\| ([a-z_]+) \| (.*) \|$", section, flags=re.M))
-    for field in ("trial_id", "status", "best_epoch", "epochs", "best_val_loss", "best_val_acc",
-                  "best_val_auc", "n_params"):
+    for field in ("trial_id", "status", "best_epoch", "epochs", "best_val_loss", "n_params"):
         assert fields[field] == format_cell(best[field]), field
+    # the scores with their errors, as the Pareto part gives them
+    n_val = json.loads((study / "data_summary.json").read_text())["n_jets"]["val"]
+    acc = float(best["best_val_acc"])
+    assert fields["best_val_acc"] == format_error(acc, binomial_se(acc, n_val))
+    auc, auc_se = map(float, fields["best_val_auc"].split(" ± "))
+    assert abs(auc - best["best_val_auc"]) <= auc_se / 2
     assert "highest best_val_acc" in section
     regimes = pd.read_csv(study / "report" / "regimes.csv").set_index("trial_id")
     assert fields["regime"].startswith(regimes.loc[best["trial_id"], "regime"] + ":")
