@@ -22,7 +22,6 @@ import json
 import logging
 import os
 import re
-import stat
 import tarfile
 import time
 import urllib.error
@@ -34,6 +33,7 @@ from typing import Callable
 
 from jetstudy.trainables.atomic import write_atomic
 from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.staging import plain_file
 
 __all__ = ["Source", "DATASETS", "CACHE_ENV", "MIRROR_ENV", "RECORD", "cache_dir",
            "fetch_dataset", "download"]
@@ -108,7 +108,7 @@ def _read_record(folder: Path) -> dict[str, dict]:
     if not path.exists() and not path.is_symlink():
         return {}
     try:
-        raw = json.loads(path.read_text()) if _plain_file(path) else None
+        raw = json.loads(path.read_text()) if plain_file(path) else None
     except (OSError, ValueError, UnicodeDecodeError):
         raw = None
     if not (isinstance(raw, dict) and all(isinstance(k, str) and isinstance(v, dict)
@@ -119,18 +119,12 @@ def _read_record(folder: Path) -> dict[str, dict]:
     return raw
 
 
-def _plain_file(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(path.lstat().st_mode)
-    except OSError:
-        return False
-
 
 def _same_file(path: Path, entry: object) -> bool:
     """``path`` is the very file the record's ``entry`` says jetstudy made (a plain file with
     the recorded device and inode): a planted or copied record naming a file of the user's
     never lets jetstudy overwrite, append to or delete it."""
-    if not isinstance(entry, dict) or not _plain_file(path):
+    if not isinstance(entry, dict) or not plain_file(path):
         return False
     info = path.lstat()
     return entry.get("dev") == info.st_dev and entry.get("ino") == info.st_ino
@@ -212,7 +206,7 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
         if entry is None:
             record[part.name] = {"url": url, "partial": True}
             _write_record(folder, record)
-        elif _plain_file(part) and not _same_file(part, entry):  # made now: name its inode
+        elif plain_file(part) and not _same_file(part, entry):  # made now: name its inode
             record[part.name] = {"url": url, "partial": True, **_identity(part)}
             _write_record(folder, record)
     for attempt in range(retries + 1):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from jetstudy.trainables.errors import ConfigError
+from jetstudy.trainables.staging import plain_file
 
 __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "claim_study_folder",
@@ -136,18 +137,12 @@ _BEFORE_START = frozenset({"data", "scaler.json", "data_summary.json", "referenc
                            "optuna.journal", "pack_data.npz", "packs.json"})
 
 
-def _plain_file(path: Path) -> bool:
-    try:
-        return stat.S_ISREG(path.lstat().st_mode)
-    except OSError:
-        return False
-
 
 def _never_started(folder: Path, entries: list[str]) -> bool:
     """``folder`` carries jetstudy's mark (a plain file, not a link or folder of that name)
     and holds nothing but what a study that never started leaves: a user's files put into a
     marked folder (their ``trials.parquet``, ``best/``, notes) make it theirs again."""
-    return _plain_file(folder / STUDY_MARK) and all(
+    return plain_file(folder / STUDY_MARK) and all(
         e.startswith(".") or (e in _BEFORE_START and _kind_ok(folder / e)) for e in entries)
 
 
@@ -215,7 +210,7 @@ class FileRecord:
         self.allowed = allowed
 
     def read(self) -> dict[str, Any]:
-        if not _plain_file(self.path):  # absent, or a link or folder under that name
+        if not plain_file(self.path):  # absent, or a link or folder under that name
             return {}
         try:
             data = json.loads(self.path.read_text())
@@ -251,7 +246,7 @@ class FileRecord:
         under that name) stops the clean-up with an error naming it, before anything goes."""
         present = [self.folder / n for n in self.names
                    if (self.folder / n).is_symlink() or (self.folder / n).exists()]
-        replaced = [p for p in present if not _plain_file(p) or not still_ours(p)]
+        replaced = [p for p in present if not plain_file(p) or not still_ours(p)]
         if replaced:
             raise ConfigError(
                 f"{replaced[0]} is not the file jetstudy wrote there (it was replaced); move it "

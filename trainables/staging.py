@@ -30,7 +30,8 @@ from typing import Callable
 
 from jetstudy.trainables.processes import pid_alive, process_start
 
-__all__ = ["STAGING_MARK", "make_staging", "clear_stale_staging", "looks_like_staging"]
+__all__ = ["STAGING_MARK", "make_staging", "clear_stale_staging", "looks_like_staging",
+           "plain_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +58,8 @@ def make_staging(parent: Path, prefix: str, what: str) -> Path:
     return stage
 
 
-def _plain_file(path: Path) -> bool:
+def plain_file(path: Path) -> bool:
+    """``path`` is a regular file itself (not a link to one, not a folder or device)."""
     try:
         return stat.S_ISREG(path.lstat().st_mode)
     except OSError:
@@ -74,7 +76,7 @@ def _stale(folder: Path, what: str, allowed: Callable[[str], bool]) -> bool:
     if not entries:  # not a folder, or no mark (even if cut before its mark: not provable)
         return False
     mark = folder / STAGING_MARK
-    if STAGING_MARK not in entries or not _plain_file(mark):
+    if STAGING_MARK not in entries or not plain_file(mark):
         return False
     try:
         raw = json.loads(mark.read_text())
@@ -84,7 +86,7 @@ def _stale(folder: Path, what: str, allowed: Callable[[str], bool]) -> bool:
             and raw.get("what") == what and raw.get("host") == socket.gethostname()
             and _gone(raw.get("pid"), raw.get("start"))):
         return False
-    return all(n == STAGING_MARK or (allowed(n) and _plain_file(folder / n)) for n in entries)
+    return all(n == STAGING_MARK or (allowed(n) and plain_file(folder / n)) for n in entries)
 
 
 def _pattern(prefix: str) -> re.Pattern[str]:
