@@ -16,20 +16,8 @@ import pandas as pd
 import pytest
 
 from tests.faults.conftest import checksums, jetstudy, jetstudy_here, one_line_error, study_yaml
-from jetstudy.trainables.schema import HLF_FEATURES, LABEL_COLUMNS, OPENML_FEATURES
-
-#: Format A column names: the 16 features, then the 5 labels (enough for the reader).
-NAMES = [*HLF_FEATURES, *LABEL_COLUMNS]
-
-
-def _jets(n: int = 50) -> np.ndarray:
-    """``n`` jets of random features with one-hot labels cycling through the five classes."""
-    rng = np.random.default_rng(0)
-    data = np.zeros((n, len(NAMES)))
-    data[:, :16] = rng.random((n, 16))
-    data[np.arange(n), 16 + np.arange(n) % 5] = 1.0
-    return data
-
+from tests.faults.test_referee_data import NAMES, _jets
+from jetstudy.trainables.schema import OPENML_FEATURES
 
 def _names() -> np.ndarray:
     return np.array([n.encode() for n in NAMES])
