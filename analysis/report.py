@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,36 +99,32 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
     Only the report's own files are replaced; an earlier report's figures that this one lacks
     are removed, nothing else."""
     out = plan.out
+    inputs = ", ".join(p.name for p in r.t.inputs)
+    sections = [Section("Overview", lines=[f"Source: {r.t.source}", f"Inputs read: {inputs}",
+                                           *kind_lines(r.t)])]
+    if r.skipped:
+        why = [f"{part}: {reason}" for part, reason in r.skipped]
+        sections.append(Section("Skipped parts", lines=why, as_list=True))
+    sections += r.sections
+    page = render_html(title, sections, r.figures)
     try:
-        tmp = report_staging(out)  # marked: a killed report's is cleared by the next
+        with report_staging(out) as tmp:  # marked: a killed report's is cleared by the next
+            for name, data in r.figures.items():
+                (tmp / name).write_bytes(data)
+            r.regimes.to_csv(tmp / "regimes.csv", index=False)
+            (tmp / "summary.md").write_text(render_markdown(title, sections), encoding="utf-8")
+            (tmp / "index.html").write_text(page, encoding="utf-8")
+            names = [*r.figures, *PAGE_FILES]
+            new, old = digests(tmp, names), digests(out, sorted(plan.ours))
+            write_manifest(out, {n: sorted({d for d in (old.get(n), new.get(n)) if d})
+                                 for n in {*new, *old}}, tmp)  # a kill while moving: all in
+            for name in names:
+                os.replace(tmp / name, out / name)
+            for stale in sorted(plan.ours - set(names)):
+                (out / stale).unlink(missing_ok=True)
+            write_manifest(out, {n: [d] for n, d in new.items()}, tmp)
     except OSError as exc:
         raise _unwritable(out, exc) from exc
-    try:
-        inputs = ", ".join(p.name for p in r.t.inputs)
-        sections = [Section("Overview", lines=[f"Source: {r.t.source}", f"Inputs read: {inputs}",
-                                               *kind_lines(r.t)])]
-        if r.skipped:
-            why = [f"{part}: {reason}" for part, reason in r.skipped]
-            sections.append(Section("Skipped parts", lines=why, as_list=True))
-        sections += r.sections
-        for name, data in r.figures.items():
-            (tmp / name).write_bytes(data)
-        r.regimes.to_csv(tmp / "regimes.csv", index=False)
-        (tmp / "summary.md").write_text(render_markdown(title, sections), encoding="utf-8")
-        (tmp / "index.html").write_text(render_html(title, sections, r.figures), encoding="utf-8")
-        names = [*r.figures, *PAGE_FILES]
-        new, old = digests(tmp, names), digests(out, sorted(plan.ours))
-        write_manifest(out, {n: sorted({d for d in (old.get(n), new.get(n)) if d})
-                             for n in {*new, *old}}, tmp)  # a kill while moving: all recorded
-        for name in names:
-            os.replace(tmp / name, out / name)
-        for stale in sorted(plan.ours - set(names)):
-            (out / stale).unlink(missing_ok=True)
-        write_manifest(out, {n: [d] for n, d in new.items()}, tmp)
-    except OSError as exc:
-        raise _unwritable(out, exc) from exc
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return ReportOutcome(out_dir=out, index_html=out / "index.html", summary_md=out / "summary.md",
                          figures=[out / n for n in r.figures], skipped=list(r.skipped))
 

@@ -26,9 +26,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ContextManager
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.trainables.staging import clear_stale_staging, looks_like_staging, make_staging
+from jetstudy.trainables.staging import clear_stale_staging, looks_like_staging, staging_folder
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests", "report_staging", "report_names"]
@@ -49,13 +50,13 @@ def report_names() -> frozenset[str]:
     return frozenset({*FIGURE_FILES, *PAGE_FILES})
 
 
-def report_staging(out: Path) -> Path:
-    """A new staging folder in ``out`` for this report, after clearing the ones killed
-    reports left there (only staging folders provably theirs: see
+def report_staging(out: Path) -> ContextManager[Path]:
+    """A new staging folder in ``out`` for this report (a ``with`` block's), after clearing
+    the ones killed reports left there (only staging folders provably theirs: see
     :mod:`jetstudy.trainables.staging`)."""
     names = report_names() | {MANIFEST}
     clear_stale_staging(out, TMP_PREFIX, _WHAT, names.__contains__)
-    return make_staging(out, TMP_PREFIX, _WHAT)
+    return staging_folder(out, TMP_PREFIX, _WHAT)
 
 
 @dataclass(frozen=True)

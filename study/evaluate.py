@@ -47,7 +47,7 @@ from jetstudy.trainables.loop import predict_proba
 from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
 from jetstudy.trainables.model import MLPArch, build_mlp
 from jetstudy.trainables.schema import CLASSES
-from jetstudy.trainables.staging import STAGING_MARK, clear_stale_staging, make_staging
+from jetstudy.trainables.staging import STAGING_MARK, clear_stale_staging, staging_folder
 from jetstudy.trainables.synth import bayes_posterior
 from jetstudy.trainables.trialfiles import BEST_FILE
 
@@ -227,16 +227,13 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
     out.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{out.name}.partial-"
     clear_stale_staging(out.parent, prefix, _STAGING_WHAT, _staged_name)  # a killed run's
-    stage = make_staging(out.parent, prefix, _STAGING_WHAT)
-    stage.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would become best/'s mode
-    try:
+    with staging_folder(out.parent, prefix, _STAGING_WHAT) as stage:
+        stage.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would become best/'s mode
         write_atomic(stage / "model.pt", lambda tmp: torch.save(weights, tmp))
         write_parquet(pd.DataFrame(columns), stage / "test_predictions.parquet")
         write_json(metrics, stage / "test_metrics.json")
         (stage / STAGING_MARK).unlink()  # the mark stays out of best/
         _swap_in(stage, out)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
     return metrics
 
 

@@ -29,11 +29,10 @@ import json
 import logging
 import os
 import re
-import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ContextManager
 
 import numpy as np
 
@@ -41,7 +40,7 @@ from jetstudy.study.export_inputs import ExportError, check_record, read_scaler,
 from jetstudy.study.export_readme import export_readme
 from jetstudy.trainables.errors import JetstudyError
 from jetstudy.trainables.schema import CLASSES
-from jetstudy.trainables.staging import clear_stale_staging, looks_like_staging, make_staging
+from jetstudy.trainables.staging import clear_stale_staging, looks_like_staging, staging_folder
 
 __all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
            "TOLERANCE"]
@@ -367,12 +366,12 @@ def _write_manifest(out: Path, files: dict[str, list[str]], trial_id: str,
     os.replace(stage / MANIFEST, out / MANIFEST)
 
 
-def _staging(target: Path) -> Path:
-    """A new staging folder in ``target``, after clearing those killed exports left there
-    (provably theirs only: :mod:`jetstudy.trainables.staging`)."""
+def _staging(target: Path) -> ContextManager[Path]:
+    """A new staging folder in ``target`` (a ``with`` block's), after clearing those killed
+    exports left there (provably theirs only: :mod:`jetstudy.trainables.staging`)."""
     allowed = {*EXPORT_FILES, MANIFEST}.__contains__
     clear_stale_staging(target, _TMP, "jetstudy export", allowed)
-    return make_staging(target, _TMP, "jetstudy export")
+    return staging_folder(target, _TMP, "jetstudy export")
 
 
 def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
@@ -410,22 +409,21 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     created = [p for p in (target, *target.parents) if not p.exists()]
     target.mkdir(parents=True, exist_ok=True)
     done = False
-    tmp = _staging(target)  # a new name, marked: a killed export's is cleared by the next
-    try:
-        folded, check = _build(w, scaler, tmp)
-        meta = _metadata(results, w, scaler, folded, check)
-        (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
-        (tmp / "README.md").write_text(export_readme(meta))
-        new = {n: _sha256(tmp / n) or "" for n in EXPORT_FILES}
-        old = {n: _sha256(target / n) for n in EXPORT_FILES}
-        _write_manifest(target, {n: [d for d in (old[n], new[n]) if d] for n in new},
-                        w.trial_id, tmp)
-        for name in EXPORT_FILES:
-            os.replace(tmp / name, target / name)
-        _write_manifest(target, {n: [d] for n, d in new.items()}, w.trial_id, tmp)
-        done = True
+    try:  # a new name, marked: a killed export's is cleared by the next
+        with _staging(target) as tmp:
+            folded, check = _build(w, scaler, tmp)
+            meta = _metadata(results, w, scaler, folded, check)
+            (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+            (tmp / "README.md").write_text(export_readme(meta))
+            new = {n: _sha256(tmp / n) or "" for n in EXPORT_FILES}
+            old = {n: _sha256(target / n) for n in EXPORT_FILES}
+            _write_manifest(target, {n: [d for d in (old[n], new[n]) if d] for n in new},
+                            w.trial_id, tmp)
+            for name in EXPORT_FILES:
+                os.replace(tmp / name, target / name)
+            _write_manifest(target, {n: [d] for n, d in new.items()}, w.trial_id, tmp)
+            done = True
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
         for folder in created if not done else ():  # a failed export leaves no empty folder
             if folder.is_dir() and not os.listdir(folder):
                 folder.rmdir()

@@ -5,18 +5,24 @@ manifests). The file gets the mode any other new file of the user would get (``0
 the process's umask), so results on a shared folder are as readable to colleagues as the
 user's other files; ``tempfile.mkstemp`` alone would leave them ``0600``.
 
+A temporary is created with Ctrl-C and SIGTERM held (:func:`held_signals`): a signal that
+lands while it is being made is delivered once its name is known, so it is removed on the way
+out instead of being left behind.
+
 Torch-free and Ray-free, so every layer can import it.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
-__all__ = ["write_atomic", "current_umask"]
+__all__ = ["write_atomic", "current_umask", "held_signals"]
 
 _LOCK = threading.Lock()
 
@@ -48,21 +54,46 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if tmp_name is not None:
-        tmp = str(path.parent / tmp_name)
-        # never through a link: a link under that name would truncate the file it points at
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
-    else:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=tmp_prefix or f".{path.name}.",
-                                   suffix=".tmp")
+    tmp: str | None = None
     try:
-        os.fchmod(fd, 0o666 & ~current_umask())
-    finally:
-        os.close(fd)
-    try:
+        with held_signals():  # a Ctrl-C now is raised once ``tmp`` is known: it is removed
+            if tmp_name is not None:
+                name = str(path.parent / tmp_name)
+                # never through a link: a link under that name would truncate its target
+                fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
+            else:
+                fd, name = tempfile.mkstemp(dir=path.parent,
+                                            prefix=tmp_prefix or f".{path.name}.", suffix=".tmp")
+            tmp = name
+            try:
+                os.fchmod(fd, 0o666 & ~current_umask())
+            finally:
+                os.close(fd)
         write(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())  # a writer that recreated the file
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
         raise
+
+
+#: The signals a command stops on (Ctrl-C; SIGTERM, which the CLI turns into the same stop).
+_STOPS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextmanager
+def held_signals() -> Iterator[None]:
+    """Ctrl-C and SIGTERM wait while the block runs and are delivered as it ends (raised
+    there, in the main thread): for making a temporary and recording its name in one step, so
+    that no stop lands between the two. Only in the main thread (the only one Python's signal
+    handlers run in); elsewhere, or without ``pthread_sigmask``, the block runs as is."""
+    if (threading.current_thread() is not threading.main_thread()
+            or not hasattr(signal, "pthread_sigmask")):
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)

@@ -12,8 +12,13 @@ name, a staging folder of a run still going, or of another host on shared storag
 
 Torch-free and Ray-free, like :mod:`jetstudy.trainables.atomic`.
 
->>> stage = make_staging(out, ".report-tmp-", "jetstudy report")   # doctest: +SKIP
+Commands use :func:`staging_folder` (a ``with`` block): the folder is made with Ctrl-C and
+SIGTERM held, so a stop that lands while it is made is raised once the block owns it, and it
+is removed when the block ends, however it ends.
+
 >>> clear_stale_staging(out, ".report-tmp-", "jetstudy report", lambda n: n.endswith(".png"))
+>>> with staging_folder(out, ".report-tmp-", "jetstudy report") as stage:  # doctest: +SKIP
+...     build(stage); move_out(stage)
 """
 
 from __future__ import annotations
@@ -22,16 +27,19 @@ import json
 import logging
 import os
 import re
+import shutil
 import socket
 import stat
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
+from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.processes import pid_alive, process_start
 
-__all__ = ["STAGING_MARK", "make_staging", "clear_stale_staging", "looks_like_staging",
-           "plain_file"]
+__all__ = ["STAGING_MARK", "make_staging", "staging_folder", "clear_stale_staging",
+           "looks_like_staging", "plain_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -54,8 +62,27 @@ def make_staging(parent: Path, prefix: str, what: str) -> Path:
     stage = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
     mark = {"written_by": "jetstudy", "what": what, "host": socket.gethostname(),
             "pid": os.getpid(), "start": process_start(os.getpid())}
-    (stage / STAGING_MARK).write_text(json.dumps(mark) + "\n")
+    try:
+        (stage / STAGING_MARK).write_text(json.dumps(mark) + "\n")
+    except BaseException:  # a full disk: no unmarked folder (one no later run could clear)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
     return stage
+
+
+@contextmanager
+def staging_folder(parent: Path, prefix: str, what: str) -> Iterator[Path]:
+    """:func:`make_staging`'s folder for the ``with`` block, removed with what is still in it
+    when the block ends (the caller moves out what it keeps). Made with Ctrl-C and SIGTERM
+    held: a stop that lands meanwhile is raised once the folder is known, so it goes too."""
+    stage: Path | None = None
+    try:
+        with held_signals():
+            stage = make_staging(parent, prefix, what)
+        yield stage
+    finally:
+        if stage is not None:
+            shutil.rmtree(stage, ignore_errors=True)
 
 
 def plain_file(path: Path) -> bool:

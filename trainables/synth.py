@@ -39,7 +39,9 @@ import json
 import logging
 import os
 import re
+from contextlib import ExitStack
 from pathlib import Path
+from typing import ContextManager
 
 import h5py
 import numpy as np
@@ -48,7 +50,7 @@ from scipy.special import expit, log_ndtr, logit, logsumexp
 from jetstudy.trainables.atomic import current_umask, write_atomic
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PARTICLE_FEATURE_NAMES
-from jetstudy.trainables.staging import clear_stale_staging, make_staging
+from jetstudy.trainables.staging import clear_stale_staging, staging_folder
 
 __all__ = [
     "GENERATOR_VERSION", "sample_jets", "make_jet_table", "write_synthetic", "bayes_posterior",
@@ -299,8 +301,8 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
                        "n_jets_total": n_jets})
     paths: list[Path] = []
     cache: dict = {}
-    stage = None if recorded_tmp else _synth_staging(out)
-    try:
+    with ExitStack() as hold:  # the staging folder goes however this ends (Ctrl-C, SIGTERM)
+        stage = None if recorded_tmp else hold.enter_context(_synth_staging(out))
         for start in range(0, n_jets, jets_per_file):
             end = min(start + jets_per_file, n_jets)
             path = out / f"jetImage_synth_{seed}_{start}_{end}.h5"
@@ -313,11 +315,6 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
                 os.chmod(stage / path.name, 0o666 & ~current_umask())
                 os.replace(stage / path.name, path)
             paths.append(path)
-    finally:  # also when cut (Ctrl-C, SIGTERM): the staging folder and a partial file go
-        if stage is not None:
-            for leftover in os.listdir(stage):
-                (stage / leftover).unlink()
-            stage.rmdir()
     logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
                 n_jets, seed, len(paths), out)
     return paths
@@ -338,10 +335,11 @@ SYNTH_STAGING = ".jetstudy-synth-"
 _FILE_NAME = re.compile(r"jetImage_synth_\d+_\d+_\d+\.h5\Z")
 
 
-def _synth_staging(out: Path) -> Path:
-    """A new staging folder in ``out``, after clearing those killed runs left there."""
+def _synth_staging(out: Path) -> ContextManager[Path]:
+    """A new staging folder in ``out`` (a ``with`` block's), after clearing those killed runs
+    left there."""
     clear_stale_staging(out, SYNTH_STAGING, "jetstudy synth", lambda n: bool(_FILE_NAME.match(n)))
-    return make_staging(out, SYNTH_STAGING, "jetstudy synth")
+    return staging_folder(out, SYNTH_STAGING, "jetstudy synth")
 
 
 def is_synthetic_file(path: str | Path) -> bool:
