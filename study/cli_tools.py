@@ -93,14 +93,17 @@ class _Bar:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from jetstudy.study.fetch import fetch_dataset
+    import shlex
+
+    from jetstudy.study.fetch import data_path, fetch_dataset
 
     bar = _Bar()
     try:
         path = fetch_dataset(args.dataset, args.dir, hdf5=args.hdf5, progress=bar)
     finally:
         bar.close()
-    print(f"{args.dataset}: {path}\nuse it with: --set data.path={path}")
+    # unpacked HDF5 files sit in subfolders: a glob, quoted so the shell passes it on as it is
+    print(f"{args.dataset}: {path}\nuse it with: --set data.path={shlex.quote(data_path(path))}")
     return 0
 
 

@@ -36,7 +36,7 @@ from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import plain_file
 
 __all__ = ["Source", "DATASETS", "CACHE_ENV", "MIRROR_ENV", "RECORD", "cache_dir",
-           "fetch_dataset", "download"]
+           "fetch_dataset", "data_path", "download"]
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ CACHE_ENV = "JETSTUDY_DATA"
 MIRROR_ENV = "JETSTUDY_MIRROR"
 #: In every fetch folder: file name -> {"url", "sha256", "size"} of each completed download.
 RECORD = ".jetstudy-fetch.json"
+#: In each folder an archive was unpacked into: the archive's SHA-256 once unpacked.
+_UNPACKED = ".jetstudy-unpacked"
 _CHUNK = 1 << 16
 _RETRIES = 3  # broken connections resumed within one run
 
@@ -299,7 +301,7 @@ def _unpack(archive: Path, folder: Path) -> Path:
     """Unpack a tar archive beside it (once; a marker records it), refusing paths that leave
     the folder."""
     out = folder / archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
-    marker = out / ".jetstudy-unpacked"
+    marker = out / _UNPACKED
     digest = _sha256(archive)
     ours = (marker.read_text(errors="replace").strip() if not out.is_symlink()
             and marker.is_file() and not marker.is_symlink() else None)
@@ -350,3 +352,23 @@ def fetch_dataset(name: str, folder: str | os.PathLike[str] | None = None, *,
     if unpacked:
         return where if len(unpacked) > 1 else unpacked[0]
     return paths[0]
+
+
+def data_path(fetched: str | os.PathLike[str]) -> str:
+    """What to give ``data.path`` for what :func:`fetch_dataset` returned: the table file
+    itself; for unpacked HDF5 archives, a glob of the ``.h5`` files inside them (the archives
+    keep them in a subfolder such as ``train/``, and ``data.path`` naming a folder reads only
+    the files directly in it): ``<unpacked>/**/*.h5``, or with several archives
+    ``<DIR>/<their common name start>*/**/*.h5``, which matches only inside jetstudy's unpack
+    folders."""
+    fetched = Path(fetched)
+    if fetched.is_file() or any(p.suffix in (".h5", ".hdf5") for p in fetched.glob("*")):
+        return str(fetched)
+    if (fetched / _UNPACKED).is_file():  # one archive, unpacked here
+        return str(fetched / "**" / "*.h5")
+    folders = sorted(p.name for p in fetched.iterdir()
+                     if p.is_dir() and not p.is_symlink() and (p / _UNPACKED).is_file())
+    if not folders:
+        return str(fetched)
+    start = os.path.commonprefix(folders) if len(folders) > 1 else folders[0]
+    return str(fetched / f"{start}*" / "**" / "*.h5")

@@ -1,0 +1,103 @@
+"""Referee 3 (toolbox): `jetstudy fetch hls4ml --hdf5` prints a data.path that loads.
+
+The real archives (Zenodo 3602260) hold their HDF5 files in a subfolder (``train/``,
+``val/``), and ``data.path`` naming a folder reads only the files directly in it: the printed
+``data.path`` (the folder of the two archives, or the one unpacked folder) found no .h5 file.
+Served here by a real HTTP server on 127.0.0.1 (``JETSTUDY_MIRROR``), two small archives of
+real-format synthetic files, laid out as the real ones.
+"""
+
+from __future__ import annotations
+
+import http.server
+import io
+import shlex
+import tarfile
+import threading
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+from jetstudy.study.cli import main
+from jetstudy.study.fetch import DATASETS, data_path
+from jetstudy.trainables.formats import load_jets
+from jetstudy.trainables.synth import write_synthetic
+
+
+class _Files(http.server.BaseHTTPRequestHandler):
+    files: dict[str, bytes] = {}
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        body = self.files.get(self.path)
+        if body is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.fixture
+def mirror(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, bytes]]:
+    files: dict[str, bytes] = {}
+    handler = type("Handler", (_Files,), {"files": files})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("JETSTUDY_MIRROR", f"http://127.0.0.1:{srv.server_address[1]}")
+    yield files
+    srv.shutdown()
+    srv.server_close()
+
+
+def _archive(tmp: Path, sub: str, jets: int, seed: int) -> bytes:
+    """A tar.gz holding ``sub/jetImage_*.h5``, as the real archives hold ``train/`` or
+    ``val/``."""
+    files = write_synthetic(tmp / f"src{seed}" / sub, jets, seed=seed)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for f in files:
+            tar.add(f, arcname=f"{sub}/{f.name}")
+    return buffer.getvalue()
+
+
+def _printed_path(out: str) -> str:
+    line = next(x for x in out.splitlines() if x.startswith("use it with: --set data.path="))
+    return shlex.split(line.removeprefix("use it with: --set "))[0].removeprefix("data.path=")
+
+
+def test_fetch_hdf5_prints_a_data_path_that_reads_both_archives(
+        mirror: dict[str, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    train, val = DATASETS["hls4ml"]["hdf5"]
+    from urllib.parse import urlsplit
+
+    mirror[urlsplit(train.url).path] = _archive(tmp_path, "train", 150, seed=1)
+    mirror[urlsplit(val.url).path] = _archive(tmp_path, "val", 100, seed=2)
+    dest = tmp_path / "my data"  # a space: the printed value must survive the shell
+    assert main(["fetch", "hls4ml", str(dest), "--hdf5"]) == 0
+    path = _printed_path(capsys.readouterr().out)
+    table = load_jets(path)
+    assert len(table.y) == 250  # both archives' jets, none twice
+    assert np.bincount(table.y, minlength=5).min() > 0
+    # a file of the user's beside the unpacked folders is not read
+    write_synthetic(dest / "mine", 50, seed=3)
+    assert len(load_jets(data_path(dest)).y) == 250
+
+
+def test_one_unpacked_archive_and_a_table_give_loadable_paths(tmp_path: Path) -> None:
+    one = tmp_path / "hls4ml_LHCjet_150p_val"
+    write_synthetic(one / "val", 120, seed=4)
+    (one / ".jetstudy-unpacked").write_text("0" * 64 + "\n")
+    assert len(load_jets(data_path(one)).y) == 120
+    flat = tmp_path / "flat"  # .h5 files directly in the folder: the folder itself
+    write_synthetic(flat, 80, seed=5)
+    assert data_path(flat) == str(flat)
+    table = tmp_path / "jets.parquet"
+    table.write_bytes(b"x")
+    assert data_path(table) == str(table)
