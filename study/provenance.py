@@ -1,15 +1,21 @@
-"""``provenance.json``: what produced a results folder (versions, code, machine, when).
+"""``provenance.json``: what produced a results folder (versions, code, machine, data, when).
 
 Written by the driver when a study starts (``started``) and again when it ends (``ended``), so
 a folder whose driver died still says what began it. On resume the first ``started`` is kept
-and this run is appended to ``runs``.
+and this run is appended to ``runs``. ``data`` lists each data file the study read (from
+``data_summary.json``) with its size and SHA-256 (files past :data:`HASH_BUDGET` bytes in all
+are listed unhashed, with why); ``cwd`` is the folder relative paths started from, and
+``rerun`` the command that trains the same study again into a new folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import platform
+import shlex
 import socket
 import subprocess
 import sys
@@ -20,12 +26,16 @@ from typing import Any
 
 from jetstudy.study.tables import write_json
 
-__all__ = ["PROVENANCE", "collect", "write_provenance", "mark_ended"]
+__all__ = ["PROVENANCE", "HASH_BUDGET", "collect", "data_checksums", "rerun_command",
+           "write_provenance", "mark_ended"]
 
 logger = logging.getLogger(__name__)
 
 PROVENANCE = "provenance.json"
 _PACKAGES = ("jetstudy", "torch", "ray", "optuna", "numpy", "pandas", "h5py")
+#: Data files are hashed until this many bytes in all (a few seconds at study start); the
+#: rest are listed with their size only (the full HDF5 set is tens of GB).
+HASH_BUDGET = 2 << 30
 
 
 def _now() -> str:
@@ -41,11 +51,18 @@ def _version(name: str) -> str | None:
 
 def git_commit(where: Path | None = None) -> dict[str, Any] | None:
     """The commit of the jetstudy source in use and whether it had local changes; ``None``
-    outside a git checkout (an installed wheel) or without git."""
-    where = where or Path(__file__).resolve().parent.parent
+    outside a git checkout of jetstudy (an installed wheel) or without git.
+
+    ``where`` (the folder holding ``study/``) must be the top of a repository that tracks this
+    very file: an installed wheel in a virtual environment inside some other repository (the
+    user's project) is not that repository's commit."""
+    where = (where or Path(__file__).resolve().parent.parent).resolve()
     try:
         run = lambda *a: subprocess.run(["git", *a], cwd=where, capture_output=True,  # noqa: E731
                                         text=True, timeout=10, check=True).stdout.strip()
+        if Path(run("rev-parse", "--show-toplevel")).resolve() != where:
+            return None  # inside another repository, not the top of jetstudy's
+        run("ls-files", "--error-unmatch", "--", "study/provenance.py")  # fails: untracked
         return {"commit": run("rev-parse", "HEAD"),
                 "dirty": bool(run("status", "--porcelain", "--untracked-files=no"))}
     except (OSError, subprocess.SubprocessError):
@@ -63,11 +80,58 @@ def _device(requested: str) -> dict[str, Any]:
     return out
 
 
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def data_checksums(folder: Path, budget: int = HASH_BUDGET) -> list[dict[str, Any]] | None:
+    """Each data file ``data_summary.json`` names (the files the study read, in order) with
+    ``bytes`` and ``sha256``; ``None`` when the summary is missing or unreadable."""
+    try:
+        sources = json.loads((folder / "data_summary.json").read_text()).get("sources")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(sources, list):
+        return None
+    out: list[dict[str, Any]] = []
+    for source in map(str, sources):
+        entry: dict[str, Any] = {"path": source}
+        try:
+            size = Path(source).stat().st_size
+            entry["bytes"] = size
+            if size <= budget:
+                entry["sha256"] = _file_sha256(Path(source))
+                budget -= size
+            else:
+                entry["sha256"] = None
+                entry["why"] = (f"not hashed: past {HASH_BUDGET >> 30} GiB of data hashed at "
+                                f"start; `sha256sum` it to compare")
+        except OSError as exc:  # gone since it was read
+            entry["sha256"] = None
+            entry["why"] = f"not readable now ({type(exc).__name__})"
+        out.append(entry)
+    return out
+
+
+def rerun_command(folder: Path) -> str:
+    """The command that trains the study in ``folder`` again, from the folder it ran in (its
+    relative paths start there), into a new folder beside it (``<name>-rerun``): the saved
+    ``config.yaml`` holds every setting, the seeds included."""
+    folder = Path(folder).absolute()
+    return (f"cd {shlex.quote(os.getcwd())} && jetstudy run "
+            f"{shlex.quote(str(folder / 'config.yaml'))} "
+            f"--set storage.name={shlex.quote(folder.name + '-rerun')}")
+
+
 def collect(device: str = "auto") -> dict[str, Any]:
     """Versions of jetstudy and its main libraries, the git commit (when the source is a
     checkout), host, Python and the driver's device view. ``device`` is ``training.device``."""
     return {"versions": {name: _version(name) for name in _PACKAGES},
-            "git": git_commit(), "host": socket.gethostname(),
+            "git": git_commit(), "host": socket.gethostname(), "cwd": os.getcwd(),
             "platform": platform.platform(), "python": sys.version.split()[0],
             "device": _device(device), "argv": sys.argv}
 
@@ -86,7 +150,8 @@ def write_provenance(folder: Path, device: str = "auto",
             old = json.loads(path.read_text())
         except (OSError, ValueError):
             logger.warning("provenance: %s unreadable; starting it afresh", path)
-    record = {**collect(device), "started": _now(), "ended": None}
+    record = {**collect(device), "started": _now(), "ended": None,
+              "data": data_checksums(folder), "rerun": rerun_command(folder)}
     if packing is not None:
         record["packing"] = packing
     if sampler is not None:
@@ -94,6 +159,7 @@ def write_provenance(folder: Path, device: str = "auto",
     out = {**record, "started": old.get("started", record["started"]),
            "runs": [*old.get("runs", []), {"started": record["started"], "ended": None,
                                            "host": record["host"], "git": record["git"],
+                                           "data": record["data"],
                                            **({"sampler": sampler} if sampler else {})}]}
     write_json(out, path)
     return out
