@@ -28,6 +28,7 @@ import yaml
 
 from jetstudy.study.checks import (BAD, Auto, Check, Choice, Float, Int, Optional, Points,
                                    Range, SubsetOf, Text, shorten, small, value_hint)
+from jetstudy.trainables.duplicates import POLICIES as DUPLICATES
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.objective import METRIC_MODES
 
@@ -82,6 +83,9 @@ class DataConfig:
     val_fraction: float = spec(0.2, Float(lo=0.0, hi=0.9, lo_open=True), example=0.2)
     test_fraction: float = spec(0.2, Float(lo=0.0, hi=0.9, lo_open=True), example=0.2)
     split_seed: int = spec(0, Int(lo=0, hi=MAX_SEED))
+    # a jet read twice (two files, a copy, a link) could land in train and test alike: error
+    # stops the study; drop uses each jet once; keep uses the jets as read
+    duplicates: str = spec("error", Choice(DUPLICATES))
 
 
 @dataclass(frozen=True)

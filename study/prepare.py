@@ -102,7 +102,7 @@ def load_data(cfg: StudyConfig, folder: Path) -> LoadedJets:
         data_dir = inside(folder, "data")
         path = str(data_dir)
         _synthetic_jets(data_dir, d.synthetic_jets, d.synthetic_seed)
-    return LoadedJets(load_jets(path, d.format, d.max_jets), path)
+    return LoadedJets(load_jets(path, d.format, d.max_jets, d.duplicates), path)
 
 
 def split_data(cfg: StudyConfig, folder: Path, loaded: LoadedJets, *,

@@ -13,7 +13,7 @@ from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 
 __all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem",
-           "hdf5_outside", "mixed_formats", "same_jets_twice", "extension_fix",
+           "hdf5_outside", "mixed_formats", "extension_fix",
            "one_hot_to_index", "all_classes"]
 
 log = logging.getLogger(__name__)
@@ -161,29 +161,6 @@ def mixed_formats(path: str, files: Sequence[str], hdf5: Sequence[str],
             f"{path}: matches {_some(h5_files, 'HDF5 file')} and "
             f"{_some(table_files, 'table')}; a study reads one format (the same jets kept in "
             f"both would be read twice): narrow the pattern, e.g. '*.h5' or '*.csv' ({HELP})")
-
-
-def same_jets_twice(sources: Sequence[str], blocks: Sequence[tuple[np.ndarray, np.ndarray]]
-                    ) -> None:
-    """Warn about two files holding the very same jets (a copy, a link to a file beside it, one
-    table kept as CSV and Parquet): read together, the copies land in train and test alike.
-    A warning, not an error: a hand-made test set may repeat a file on purpose."""
-    import hashlib
-
-    seen: dict[str, str] = {}
-    for source, (x, y) in zip(sources, blocks):
-        if len(y) == 0:
-            continue
-        digest = hashlib.sha256(np.ascontiguousarray(x, dtype=np.float32).tobytes()
-                                + np.ascontiguousarray(y, dtype=np.int64).tobytes()).hexdigest()
-        if digest in seen:
-            log.warning(
-                "%s holds the same %d jets as %s (a copy, a link, or one table saved in two "
-                "formats): read together, the same jets land in the training and the test "
-                "split and the test scores are too good; keep one of the two in data.path",
-                source, len(y), seen[digest])
-        else:
-            seen[digest] = source
 
 
 def extension_fix(file: str, suffix: str) -> str:

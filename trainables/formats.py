@@ -35,8 +35,9 @@ from jetstudy.trainables.datacheck import hdf5_outside as _hdf5_outside
 from jetstudy.trainables.datacheck import mixed_formats as _mixed_formats
 from jetstudy.trainables.datacheck import one_hot_to_index
 from jetstudy.trainables.datacheck import path_problem as _path_problem
-from jetstudy.trainables.datacheck import same_jets_twice as _same_jets_twice
 from jetstudy.trainables.datacheck import suffix as _suffix
+from jetstudy.trainables.duplicates import POLICIES as DUPLICATES
+from jetstudy.trainables.duplicates import repeated_jets as _repeated_jets
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.format_b import read_table
 from jetstudy.trainables.schema import (
@@ -45,7 +46,7 @@ from jetstudy.trainables.schema import (
     LABEL_COLUMNS,
 )
 
-__all__ = ["JetTable", "load_jets", "FORMATS", "HDF5_SUFFIXES", "TABLE_SUFFIXES", "SYNTHETIC_ATTR"]
+__all__ = ["JetTable", "load_jets", "FORMATS", "DUPLICATES", "HDF5_SUFFIXES", "TABLE_SUFFIXES", "SYNTHETIC_ATTR"]
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,8 @@ class JetTable:
 
 
 def load_jets(
-    path: str | os.PathLike[str], fmt: str = "auto", max_jets: int | None = None
+    path: str | os.PathLike[str], fmt: str = "auto", max_jets: int | None = None,
+    duplicates: str = "error",
 ) -> JetTable:
     """Read hls4ml jets from one file, a folder or a glob, in either real format.
 
@@ -116,6 +118,8 @@ def load_jets(
 
     Every file is validated (names present, labels one-hot, features finite) before anything is
     trained on it, and the result must hold jets of all five classes: the tagger has five outputs.
+    ``duplicates`` (``data.duplicates``: error, drop, keep) says what a jet read twice does
+    (:mod:`jetstudy.trainables.duplicates`); a file without jets is left out with a warning.
     """
     if fmt not in FORMATS:
         raise DataError(
@@ -146,7 +150,10 @@ def load_jets(
         if remaining is not None:
             remaining -= len(y)
 
-    _same_jets_twice(sources, list(zip(xs, ys)))
+    keep = _repeated_jets(sources, list(zip(xs, ys)), duplicates)
+    xs = [x[k] for x, k in zip(xs, keep)]
+    ys = [y[k] for y, k in zip(ys, keep)]
+    _files_without_jets(os.fspath(path), sources, ys, [len(k) for k in keep])
     y = np.concatenate(ys)
     _all_classes(os.fspath(path), y, max_jets if remaining == 0 else None)
     x = np.concatenate(xs)
@@ -157,6 +164,25 @@ def load_jets(
         " (synthetic)" if table.synthetic else "", table.class_counts(),
     )
     return table
+
+
+def _files_without_jets(path: str, sources: Sequence[str], ys: Sequence[np.ndarray],
+                        read: Sequence[int]) -> None:
+    """A file that gives no jets (0 rows, or every jet dropped as a repeat) is left out with a
+    warning naming it when other files carry jets; when none does, an error names them."""
+    empty = [(s, n) for s, y, n in zip(sources, ys, read) if len(y) == 0]
+    if not empty:
+        return
+    why = {True: "0 rows", False: "every jet also in an earlier file, dropped"}
+    if len(empty) == len(sources):
+        shown = ", ".join(f"{s} ({why[n == 0]})" for s, n in empty[:3])
+        more = f" and {len(empty) - 3} more" if len(empty) > 3 else ""
+        raise DataError(f"{path}: no jets to read: {shown}{more}; give files with jets "
+                        f"({_HELP})")
+    for source, n in empty:
+        log.warning("%s holds no jets (%s); it is left out, the study reads the other %d "
+                    "file(s) of data.path %s", source, why[n == 0], len(sources) - len(empty),
+                    path)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -269,19 +269,23 @@ def test_a_name_with_spaces_and_unicode_is_read_through_a_glob(tmp_path: Path) -
     assert table.n_jets == 50 and table.sources == (str(folder / "jets 1 ü.h5"),)
 
 
-def test_the_same_jets_in_two_files_are_warned_about(tmp_path: Path, caplog) -> None:
+def test_the_same_jets_in_two_files_are_refused_unless_asked(tmp_path: Path, caplog) -> None:
     """The same table kept as CSV and Parquet in one folder is read twice: the copies land in
-    train and test alike."""
+    train and test alike. Round 3: an error naming both files and data.duplicates (was a
+    warning); `drop` reads each jet once, `keep` reads them as they are."""
+    from jetstudy.trainables.errors import DataError
     from jetstudy.trainables.formats import load_jets
 
     _table().to_csv(tmp_path / "a.csv", index=False)
     _table().to_parquet(tmp_path / "b.parquet")
-    with caplog.at_level(logging.WARNING, logger="jetstudy.trainables.datacheck"):
-        table = load_jets(tmp_path)
-    assert table.n_jets == 100
-    warned = [r.getMessage() for r in caplog.records if "the same 50 jets" in r.getMessage()]
-    assert len(warned) == 1 and "b.parquet" in warned[0] and "a.csv" in warned[0]
-    assert "keep one of the two" in warned[0]
+    with pytest.raises(DataError) as refused:
+        load_jets(tmp_path)
+    for part in ("b.parquet holds 50 of its 50 jets also in", "a.csv", "data.duplicates: drop"):
+        assert part in str(refused.value)
+    with caplog.at_level(logging.WARNING, logger="jetstudy.trainables.duplicates"):
+        assert load_jets(tmp_path, duplicates="drop").n_jets == 50
+    assert any("50 repeated jets dropped" in r.getMessage() for r in caplog.records)
+    assert load_jets(tmp_path, duplicates="keep").n_jets == 100
 
 
 def csv_cut_short(work: Path) -> str:
@@ -395,7 +399,8 @@ def test_a_double_star_glob_reads_every_depth(tmp_path: Path) -> None:
     for sub in ("", "a", "a/b"):
         (tmp_path / "data" / sub).mkdir(parents=True, exist_ok=True)
         _h5(tmp_path / "data" / sub / f"jets{len(sub)}.h5", _jets(50 + len(sub) * 5))
-    table = load_jets(str(tmp_path / "data" / "**" / "*.h5"))
+    # the files overlap (each starts with the same jets): read them all as they are
+    table = load_jets(str(tmp_path / "data" / "**" / "*.h5"), duplicates="keep")
     assert sorted(Path(s).name for s in table.sources) == ["jets0.h5", "jets1.h5", "jets3.h5"]
     assert table.n_jets == 50 + 55 + 65
 

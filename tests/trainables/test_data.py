@@ -174,9 +174,10 @@ def test_synthetic_mark_only_when_every_file_carries_the_same_run(tmp_path: Path
     other = json.dumps({**mark, "seed": 2})
     write_format_a(other_seed / "1.h5", x, y, attrs={"jetstudy_synthetic": other})
 
-    assert load_jets(same).synthetic == mark
-    assert load_jets(mixed).synthetic is None
-    assert load_jets(other_seed).synthetic is None
+    # the same jets in both files on purpose (only the marks differ): data.duplicates: keep
+    assert load_jets(same, duplicates="keep").synthetic == mark
+    assert load_jets(mixed, duplicates="keep").synthetic is None
+    assert load_jets(other_seed, duplicates="keep").synthetic is None
 
 
 # ---------------------------------------------------------------------------------------------
