@@ -3,7 +3,8 @@
 Final losses are the median of the finite epochs among the last ``SMOOTH`` by epoch number (one
 spike is no verdict; an epoch missing from the log is not replaced by an early one), the
 minimum and the trend are read on a centred running median of ``SMOOTH`` epochs (one low
-fluctuation is no minimum), and the standard errors are the last epoch's. The *swing* of a
+fluctuation is no minimum); a curve of fewer than ``SMOOTH`` finite epochs has no median: its
+final losses are its last epoch's and its minimum its lowest epoch, and the standard errors are the last epoch's. The *swing* of a
 loss is how far it zig-zags from epoch to epoch at the end: over the last ``SWING_EPOCHS``
 epochs, each pair of consecutive steps that reverses direction (up then down, or down then
 up) counts the smaller of its two steps, a pair that does not reverse counts 0, and the swing
@@ -61,9 +62,13 @@ def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
         return out
     # the last SMOOTH epochs by number, not by row: with epochs missing from the log (1, 2, 10)
     # the last three rows would reach back to the first epochs
-    tail = ok[ok["epoch"] > ok["epoch"].iloc[-1] - SMOOTH]
+    # a curve of fewer than SMOOTH epochs has no median to take: the mean of a run's first and
+    # last epoch is no loss its model ever had (max_epochs 2: the final is epoch 2's)
+    short = len(ok) < SMOOTH
+    tail = ok.iloc[-1:] if short else ok[ok["epoch"] > ok["epoch"].iloc[-1] - SMOOTH]
     out["train"], out["val"] = tail["train_loss"].median(), tail["val_loss"].median()
-    smooth = ok[["train_loss", "val_loss"]].rolling(SMOOTH, center=True, min_periods=1).median()
+    smooth = ok[["train_loss", "val_loss"]] if short else ok[["train_loss", "val_loss"]].rolling(
+        SMOOTH, center=True, min_periods=1).median()
     i = int(np.argmin(smooth["val_loss"].to_numpy()))
     out.update(min_val=smooth["val_loss"].iloc[i], min_val_epoch=ok["epoch"].iloc[i],
                train_at_min_val=smooth["train_loss"].iloc[i],

@@ -186,8 +186,7 @@ def _regime_counts(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 def _none_judged(df: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, unplaced: int) -> str:
     """Why no placed trial is judged: stopped early (a search), or ran to the end and is still
-    undetermined (a study whose max_epochs is below regimes.min_epochs, a zig-zag, an L* that
-    is no lower bound): then 'a scan trains every configuration to the end' is no fix."""
+    undetermined (a zig-zag, an L* that is no lower bound): then 'a scan trains every configuration to the end' is no fix."""
     missing = f" ({unplaced} more have no `{x}` or `{y}` value)" if unplaced else ""
     done = df["status"].eq("completed") if "status" in df else pd.Series(False, index=df.index)
     if done.any():

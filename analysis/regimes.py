@@ -26,9 +26,12 @@ underfit). The rules, in the order applied:
    is no minimum; needs ``min_epochs`` epochs. A curve that zig-zags (below) is overfit only
    when its gap exceeds both swings, and never by the rise rule (a zig-zag fakes rises).
 3. **undetermined**: not complete (stopped by ASHA or the time budget, still running, failed
-   midway) or fewer than ``min_epochs`` epochs: its curve cannot show a regime yet. A trial is
-   complete when its status is ``completed`` (ran ``max_epochs`` or converged by patience) or it
-   ran ``max_epochs``.
+   midway): its curve cannot show a regime yet. A trial is complete when its status is
+   ``completed`` (ran ``max_epochs`` or converged by patience) or it ran ``max_epochs``. A
+   complete curve shorter than ``min_epochs`` (a study run with max_epochs 1 or 2) is judged
+   by the rules below on its final losses, the model as trained: underfit needs only the train
+   loss against L*, good only the final losses; only the rise rule needs a trend, and the
+   reason says the run was that short.
 4. **underfit** (high bias): the training loss is significantly above L* (beyond the noise and
    ``underfit_tolerance`` x L*; on synthetic jets the Bayes loss of the training jets) with no
    significant gap. When the training loss lies significantly *above* the validation loss
@@ -92,19 +95,23 @@ def _stop_words(row: pd.Series) -> str | None:
         why = {"scheduler": " by the scheduler (ASHA)", "time_budget": " by the time budget",
                "interrupted": ": interrupted"}.get(row["stop_reason"], "")
         return f"stopped after {ran}{of} epochs{why}"
-    if np.isfinite(n) and n < row["min_epochs"]:
-        return f"only {ran} epoch{'' if n == 1 else 's'}"
     return None
 
 
-def _budget_note(row: pd.Series) -> str:
-    """When the study's own epoch budget is below ``min_epochs``: no trial can ever be judged
-    (complete, yet too short), so say so and how to change it; else nothing."""
-    budget, least = row["max_epochs"], int(row["min_epochs"])
-    if not (np.isfinite(budget) and budget < least):
+def _short_budget_note(row: pd.Series, regime: str) -> str:
+    """A complete curve shorter than ``min_epochs`` (a study whose max_epochs is 1 or 2, or a
+    trial converged by patience that early) is judged on its final losses, the model as
+    trained: underfit needs only its train loss against L*, good and the gap rule only the final
+    losses; only the rise rule needs a trend. Say so, and what more epochs may change."""
+    n, least = row["n_epochs"], int(row["min_epochs"])
+    if not (np.isfinite(n) and n < least) or regime in ("unstable", "undetermined"):
         return ""
-    return (f"; the study's max_epochs {int(budget)} is below regimes.min_epochs {least}: set "
-            f"scheduler.max_epochs >= {least} to judge its trials")
+    more = {"underfit": "more epochs, not only more capacity, may lower its loss",
+            "good": "a longer run could still overfit",
+            "overfit": "the gap alone decided"}[regime]
+    return (f" (its whole run is {int(n)} epoch{'' if n == 1 else 's'}, fewer than "
+            f"regimes.min_epochs {least}: judged on its final losses, the model as trained, "
+            f"with no trend read; {more})")
 
 
 def _shows_collapse(row: pd.Series, t: RegimeThresholds) -> bool:
@@ -187,8 +194,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
         return "overfit", rise + se_note
     short = _stop_words(row)
     if short:
-        return "undetermined", (f"{short}: too short a curve to show a regime (gap {gap.text})"
-                                f"{_budget_note(row)}")
+        return "undetermined", f"{short}: too short a curve to show a regime (gap {gap.text})"
     if ref.loss is None:
         if swung:
             return "undetermined", swung + se_note
@@ -353,7 +359,8 @@ def assess_regimes(
         "status": s["status"],
         "regime": regime,
         "reason": [j[1] + (f" (curve not complete: {w})" if p else "")
-                   for j, w, p in zip(judged, short, partial)],
+                   + ("" if w is not None else _short_budget_note(row, j[0]))
+                   for (_, row), j, w, p in zip(s.iterrows(), judged, short, partial)],
         "complete": [w is None for w in short],
         "judged_on_partial": partial,
         "epochs_judged": s["n_epochs"],

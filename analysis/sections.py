@@ -305,9 +305,10 @@ def _rules(r: ReportState) -> list[str]:
         f"median) up significantly and >= {t.overfit_rise:.0%} from its minimum while train "
         f"loss still fell >= {t.train_still_falling:.0%} (at least {t.min_epochs} epochs).",
         f"undetermined: the curve is not complete (stopped by ASHA or the time budget, still "
-        f"running, failed midway) or has fewer than {t.min_epochs} epochs, and shows neither "
-        "of the above: it is too short to show a regime. Complete: status completed (ran "
-        "max_epochs or converged by patience).",
+        f"running, failed midway) and shows neither of the above: it is too short to show a "
+        "regime. Complete: status completed (ran max_epochs or converged by patience); a "
+        f"complete run shorter than {t.min_epochs} epochs is judged below on its final losses "
+        "(the model as trained, no trend read), and its reason says so.",
         f"underfit: a complete curve whose train loss is significantly above L*, by more than "
         f"{t.underfit_tolerance:.0%}, with no significant gap.",
         f"good: a complete curve within {t.underfit_tolerance:.0%} of L* (or not significantly "

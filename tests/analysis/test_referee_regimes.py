@@ -30,10 +30,11 @@ def test_a_nan_or_inf_epoch_in_the_middle_or_at_the_end_is_unstable(where, colum
     assert f"non-finite loss at epoch {where + 1}" in r.loc["x", "reason"]
 
 
-def test_a_single_epoch_is_undetermined_whatever_its_status():
-    r = _judge(_trial("one", [0.62], [0.63], max_epochs=1), _trial("cut", [0.62], [0.63]))
-    assert (r["regime"] == "undetermined").all()
-    assert "only 1 epoch:" in r.loc["one", "reason"]
+def test_a_single_epoch_is_judged_only_when_it_is_the_whole_run():
+    r = _judge(_trial("one", [0.62], [0.63], max_epochs=1),
+               _trial("cut", [0.62], [0.63], status="stopped"))
+    assert r.loc["cut", "regime"] == "undetermined"
+    assert r.loc["one", "regime"] == "good" and "its whole run is 1 epoch" in r.loc["one", "reason"]
 
 
 def test_flat_at_the_prior_entropy_is_unstable_once_the_curve_shows_it():

@@ -263,9 +263,9 @@ def test_converged_by_patience_is_complete_and_running_or_failed_midway_is_not()
     assert r.loc["oom", "regime"] == "undetermined" and "failed after 6" in r.loc["oom", "reason"]
 
 
-def test_too_few_epochs_even_when_completed_is_undetermined():
+def test_a_completed_two_epoch_run_is_judged_on_its_final_losses_and_says_so():
     r = _judge(_trial("two", [1.0, 0.9], [1.0, 0.91], max_epochs=2))
-    assert r.loc["two", "regime"] == "undetermined" and "only 2 epochs" in r.loc["two", "reason"]
+    assert r.loc["two", "regime"] == "underfit" and "its whole run is 2 epochs" in r.loc["two", "reason"]
 
 
 def test_no_finite_loss_is_undetermined():
