@@ -185,14 +185,18 @@ class ParetoResult:
 
 def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str, ...],
                 n_val: int | None, class_counts: Sequence[int] | None) -> pd.DataFrame:
-    loss = score.removeprefix("best_") == "val_loss" and "val_loss_se" in trials.columns
-    columns = ["trial_id", "status", cost, score] + (["val_loss_se"] if loss else [])
+    # a loss's error: the best epoch's (best_val_loss_se, summary.best_epoch_loss_se) when the
+    # caller gave it, else the last epoch's per-jet spread / sqrt(n) stands in
+    loss_se = next((c for c in (("best_val_loss_se", "val_loss_se") if score.startswith("best_")
+                                else ("val_loss_se",)) if c in trials.columns), None)
+    loss = score.removeprefix("best_") == "val_loss" and loss_se is not None
+    columns = ["trial_id", "status", cost, score] + ([loss_se] if loss else [])
     trials = trials.drop_duplicates("trial_id", keep="last")  # a trial listed twice: its last row
     rows = trials.loc[trials["status"].isin(statuses), columns]
     rows = rows[np.isfinite(rows[[cost, score]].astype(float)).all(axis=1) & (rows[cost] > 0)]
     rows = rows.rename(columns={cost: "cost", score: "score"}).reset_index(drop=True)
-    if loss:  # the last epoch's per-jet spread / sqrt(n) stands in for the best epoch's
-        se = pd.to_numeric(rows.pop("val_loss_se"), errors="coerce").astype(float).to_numpy()
+    if loss:
+        se = pd.to_numeric(rows.pop(loss_se), errors="coerce").astype(float).to_numpy()
         return rows.assign(se=np.where(se > 0, se, np.nan))
     return rows.assign(se=score_se(score, rows["score"], n_val, class_counts))
 

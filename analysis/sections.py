@@ -147,12 +147,14 @@ _BEST_FIELDS = ("trial_id", "status", "depth", "widths", "n_params", "flops", "d
 
 
 def _best(r: ReportState) -> Section:
-    best = summary.best_trial(r.t.trials, r.metric, r.maximize)
+    best = summary.best_trial(r.t.trials, r.metric, r.maximize).copy()
+    best["best_val_loss_se"] = summary.best_epoch_loss_se(best.to_frame().T, r.t.epochs).iloc[0]
     regime = r.regimes.set_index("trial_id").loc[best["trial_id"]]
     rows = [(f, best[f]) for f in _BEST_FIELDS if f in best.index]
     n_val, counts = val_counts(r)  # the scores with their errors, as the Pareto part gives them
     rows = [(f, scores_with_errors([best], f, n_val, counts)[0])
-            if f in ("best_val_acc", "best_val_auc") and pd.notna(v) else (f, v) for f, v in rows]
+            if f in ("best_val_loss", "best_val_acc", "best_val_auc") and pd.notna(v) else (f, v)
+            for f, v in rows]
     rows.append(("regime", f"{regime['regime']}: {regime['reason']}"))
     why = (f"Best by the {r.best_word} {maps.score_column(r.t.trials, r.metric)} among "
            "completed, stopped and running trials (a failed or interrupted trial is never best; "

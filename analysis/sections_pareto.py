@@ -14,6 +14,7 @@ import pandas as pd
 from jetstudy.analysis import pareto
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section
+from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.trainables.schema import CLASSES
 
 if TYPE_CHECKING:
@@ -42,7 +43,8 @@ def pareto_part(r: ReportState) -> Section:
 
     n_val, counts = val_counts(r)
     results, left_out = [], []
-    trials = pareto.with_sizes(r.t.trials)
+    trials = pareto.with_sizes(r.t.trials)  # a loss's error: its best epoch's
+    trials = trials.assign(best_val_loss_se=best_epoch_loss_se(trials, r.t.epochs))
     size_cost, limits = _size_search(r)
     costs = ("n_params", "multiplications" if size_cost == "multiplications" else "flops")
     for metric in ("val_acc", "val_auc"):

@@ -81,10 +81,19 @@ def _sizes_words(row: pd.Series) -> str:
 def scores_with_errors(rows: Sequence[pd.Series], column: str, n_val: int | None,
            class_counts: Sequence[int] | None) -> list[str]:
     """``column`` of each row as ``value ± se`` when every error is known (binomial for an
-    accuracy, Hanley-McNeil for the AUC, ``val_loss_se`` for a loss), else to equal digits."""
+    accuracy, Hanley-McNeil for the AUC; for a loss ``best_val_loss_se``, the best epoch's
+    per-jet standard error (:func:`jetstudy.analysis.summary.best_epoch_loss_se`), else the
+    last epoch's ``val_loss_se``), else to equal digits."""
     values = [float(r[column]) for r in rows]
     if column.removeprefix("best_") == "val_loss":
-        errors = [float(pd.to_numeric(r.get("val_loss_se"), errors="coerce")) for r in rows]
+        def loss_se(r: pd.Series) -> float:
+            for name in (("best_val_loss_se", "val_loss_se") if column.startswith("best_")
+                         else ("val_loss_se",)):
+                v = float(pd.to_numeric(r.get(name), errors="coerce"))
+                if np.isfinite(v) and v > 0:
+                    return v
+            return np.nan
+        errors = [loss_se(r) for r in rows]
     else:
         errors = list(score_se(column, pd.Series(values), n_val, class_counts))
     if all(np.isfinite(e) and e > 0 for e in errors):

@@ -31,7 +31,7 @@ from jetstudy.trainables.objective import Objective
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
-           "compare_test_metrics", "operating_table", "TEST_ROWS"]
+           "compare_test_metrics", "operating_table", "TEST_ROWS", "best_epoch_loss_se"]
 
 
 def status_counts(trials: pd.DataFrame) -> pd.DataFrame:
@@ -91,6 +91,30 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
                          "id": trials["trial_id"].astype(str).to_numpy()})[ok]
     first = keys.sort_values(["value", "partial", "size", "id"], kind="mergesort").index[0]
     return trials.iloc[int(first)]
+
+
+def best_epoch_loss_se(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.Series:
+    """Per row of ``trials``, the standard error of ``best_val_loss``: the per-jet loss spread
+    / sqrt(n) over the validation split (``val_loss_se``) of the epoch the table names as best
+    (``best_epoch``, that epoch's last logged row), else the last epoch's ``val_loss_se`` from
+    the trials table (the split is the same, so the spread differs little); NaN where neither
+    is known or it is not > 0 (every jet with the same loss gives no error to show)."""
+    def numbers(frame: pd.DataFrame, name: str) -> pd.Series:
+        if name not in frame:
+            return pd.Series(np.nan, index=frame.index)
+        return pd.to_numeric(frame[name], errors="coerce").astype(float)
+
+    se = numbers(trials, "val_loss_se")
+    if (epochs is not None and not epochs.empty and "val_loss_se" in epochs
+            and "best_epoch" in trials):
+        e = epochs.drop_duplicates(["trial_id", "epoch"], keep="last")
+        at = pd.Series(numbers(e, "val_loss_se").to_numpy(),
+                       index=pd.MultiIndex.from_arrays([e["trial_id"].astype(str),
+                                                        numbers(e, "epoch").to_numpy()]))
+        keys = list(zip(trials["trial_id"].astype(str), numbers(trials, "best_epoch")))
+        found = pd.Series([at.get(k, np.nan) for k in keys], index=trials.index, dtype=float)
+        se = found.where(np.isfinite(found), se)
+    return se.where(se > 0)
 
 
 #: Rows of the test-metrics table, as keys of ``test_metrics.json``'s ``model`` object.

@@ -5,6 +5,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import pandas as pd
+
+from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.sections import _best
+from jetstudy.analysis.summary import best_epoch_loss_se
+from jetstudy.analysis.tables import load_tables
+from tests.analysis.test_referee2_report import build_report
 from tests.analysis.test_regimes import _judge, _trial
 
 LN5 = math.log(5)
@@ -33,3 +41,33 @@ def test_a_complete_two_epoch_run_gets_every_verdict_its_final_losses_show():
     assert "train loss 0.62 " in r.loc["good", "reason"]
     assert r.loc["good", "min_val_loss"] == 0.63
     assert "whole run" not in r.loc["cut2", "reason"]
+
+
+# --- the best validation loss carries its error ------------------------------------------------
+
+def test_the_best_val_loss_error_is_its_best_epochs_per_jet_standard_error():
+    """best_val_loss is the loss of best_epoch: its error is that epoch's val_loss_se, not the
+    last epoch's; without the epoch the trials table's stands in; 0 or missing: no error."""
+    trials = pd.DataFrame({"trial_id": ["a", "b", "c", "d"], "best_epoch": [2, 3, 1, np.nan],
+                           "val_loss_se": [0.009, 0.008, 0.0, np.nan]})
+    epochs = pd.DataFrame({"trial_id": ["a", "a", "a", "b", "c"], "epoch": [1, 2, 2, 1, 1],
+                           "val_loss_se": [0.02, 0.5, 0.011, 0.03, 0.0]})
+    se = best_epoch_loss_se(trials, epochs)
+    assert se.iloc[0] == 0.011  # epoch 2's last row (a resumed log)
+    assert se.iloc[1] == 0.008  # epoch 3 not logged: the table's last-epoch value
+    assert np.isnan(se.iloc[2]) and np.isnan(se.iloc[3])
+    assert best_epoch_loss_se(trials, None).tolist()[:2] == [0.009, 0.008]
+
+
+def test_the_best_trial_table_gives_best_val_loss_with_its_error(tmp_path, make_study,
+                                                                 write_study):
+    trials, epochs = make_study(n_trials=6, seed=3)
+    folder = write_study(tmp_path / "s", trials, epochs)
+    state = build_report(load_tables(folder), ("Best trial",))
+    (table,) = [t for _, t in _best(state).tables]
+    rows = dict(zip(table["field"], table["value"]))
+    t = trials.set_index("trial_id").loc[rows["trial_id"]]
+    e = epochs[(epochs["trial_id"] == rows["trial_id"]) & (epochs["epoch"] == t["best_epoch"])]
+    assert rows["best_val_loss"] == format_error(float(t["best_val_loss"]),
+                                                 float(e["val_loss_se"].iloc[-1]))
+    assert "±" in rows["best_val_loss"]
