@@ -3,7 +3,7 @@
 Pure functions on pandas tables (see docs/results_layout.md); no torch, no Ray, and no matplotlib
 until a figure is drawn (only :mod:`jetstudy.analysis.plots` draws, and it is imported when needed).
 
->>> from analysis import write_report
+>>> from jetstudy.analysis import write_report
 >>> write_report("results/demo").index_html       # doctest: +SKIP
 """
 

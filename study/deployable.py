@@ -38,7 +38,7 @@ import torch
 from torch import nn
 
 __all__ = ["fold_for_deployment", "onnx_model", "describe_layers", "multiplications",
-           "ONNX_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
+           "deployed_params", "ONNX_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
 
 #: ONNX opset of the exported graph: 13 has Softmax over one axis (as torch's) and is read by
 #: onnxruntime, qonnx and hls4ml alike.
@@ -130,6 +130,12 @@ def describe_layers(folded: nn.Sequential) -> list[dict[str, Any]]:
 def multiplications(folded: nn.Sequential) -> int:
     """Dense multiply-adds of one jet through the Linear layers (what an FPGA pays)."""
     return sum(m.in_features * m.out_features for m in folded if isinstance(m, nn.Linear))
+
+
+def deployed_params(folded: nn.Sequential) -> int:
+    """Numbers the deployed network holds: each Linear layer's weights and biases and each
+    PReLU's slope (batch norm is folded away, so fewer than the trained ``n_params`` then)."""
+    return sum(p.numel() for p in folded.parameters())
 
 
 def _activation_nodes(module: nn.Module, x: str, name: str, width: int, helper: Any,

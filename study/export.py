@@ -224,15 +224,15 @@ def _validation(results: Path, w: _Weights) -> dict[str, Any] | None:
 def _metadata(results: Path, w: _Weights, scaler: dict[str, Any], folded: Any,
               check: dict[str, Any]) -> dict[str, Any]:
 
-    from jetstudy.study.deployable import (INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, describe_layers,
-                                  multiplications)
+    from jetstudy.study.deployable import (INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, deployed_params,
+                                           describe_layers, multiplications)
     from jetstudy.trainables.model import count_params
 
     test = _test_metrics(results, w)
     return {
         "format": "jetstudy export 1",
         "trial_id": w.trial_id, "best_epoch": w.epoch, "weights_from": w.source,
-        "study": str(results),
+        "study": str(results.absolute()),  # the export folder travels: a full path
         "input": {"name": INPUT_NAME, "shape": ["jets", len(scaler["features"])],
                   "dtype": "float32", "features": list(scaler["features"]),
                   "raw": True, "standardisation": {
@@ -244,6 +244,9 @@ def _metadata(results: Path, w: _Weights, scaler: dict[str, Any], folded: Any,
         "architecture": {"trained": w.arch.to_dict(), "n_params": count_params(w.arch),
                          "deployed_layers": describe_layers(folded),
                          "multiplications": multiplications(folded),
+                         # as trials.parquet counts them: 2 per multiply-add (Linear layers)
+                         "flops": 2 * multiplications(folded),
+                         "deployed_params": deployed_params(folded),
                          "batch_norm_folded": w.arch.batch_norm,
                          "dropout_removed": w.arch.dropout > 0},
         "training_config": {

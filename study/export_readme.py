@@ -71,8 +71,8 @@ def export_readme(meta: dict[str, Any]) -> str:
 
 Trial `{meta['trial_id']}`, best epoch {meta['best_epoch']} (weights from
 `{meta['weights_from']}` of the study `{meta['study']}`). Hidden layers {widths},
-activation `{activation}`, {arch['n_params']} trained parameters, {arch['multiplications']}
-multiplications per jet. {_metrics_line(meta)}
+activation `{activation}`, {arch['n_params']} trained parameters ({arch['deployed_params']} in the
+deployed network), {arch['multiplications']} multiplications per jet. {_metrics_line(meta)}
 
 | file | what |
 |---|---|
