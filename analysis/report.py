@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,10 +21,11 @@ from jetstudy.analysis import regimes
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section, render_html, render_markdown
 from jetstudy.analysis.report_folder import (FolderPlan, digests, plan_report_folder,
-                                             report_staging, write_manifest)
+                                             report_folder_made, report_staging, write_manifest)
 from jetstudy.analysis.sections import PARTS, ReportState
 from jetstudy.analysis.sections_search import kind_lines
 from jetstudy.analysis.tables import StudyTables, load_tables
+from jetstudy.trainables.atomic import held_signals
 
 __all__ = ["ReportOutcome", "write_report", "FIGURE_FILES"]
 
@@ -84,15 +84,6 @@ def _unwritable(out: Path, exc: OSError) -> AnalysisError:
     return AnalysisError(f"cannot write the report to {out}: {exc}; choose another folder with -o")
 
 
-def _prepare(out: Path) -> None:
-    """Make sure ``out`` can be written before any work is done."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out).close()
-    except OSError as exc:
-        raise _unwritable(out, exc) from exc
-
-
 def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
     """Write into a temp folder inside ``out``, then move file by file (figures first, the page
     last): every file is whole at any moment, and a page never points at a missing figure.
@@ -116,13 +107,14 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
             (tmp / "index.html").write_text(page, encoding="utf-8")
             names = [*r.figures, *PAGE_FILES]
             new, old = digests(tmp, names), digests(out, sorted(plan.ours))
-            write_manifest(out, {n: sorted({d for d in (old.get(n), new.get(n)) if d})
-                                 for n in {*new, *old}}, tmp)  # a kill while moving: all in
-            for name in names:
-                os.replace(tmp / name, out / name)
-            for stale in sorted(plan.ours - set(names)):
-                (out / stale).unlink(missing_ok=True)
-            write_manifest(out, {n: [d] for n, d in new.items()}, tmp)
+            with held_signals():  # a stop never leaves this report half moved in
+                write_manifest(out, {n: sorted({d for d in (old.get(n), new.get(n)) if d})
+                                     for n in {*new, *old}}, tmp)  # a kill midway: all in
+                for name in names:
+                    os.replace(tmp / name, out / name)
+                for stale in sorted(plan.ours - set(names)):
+                    (out / stale).unlink(missing_ok=True)
+                write_manifest(out, {n: [d] for n, d in new.items()}, tmp)
     except OSError as exc:
         raise _unwritable(out, exc) from exc
     return ReportOutcome(out_dir=out, index_html=out / "index.html", summary_md=out / "summary.md",
@@ -158,10 +150,10 @@ def write_report(
     force = force or bool(legacy)  # a study's own report folder: keep a user's file beside
     will_write = {*FIGURE_FILES, *PAGE_FILES}
     plan_report_folder(out, will_write, force, legacy)  # refuse before any work is done
-    _prepare(out)
-    r = build_report(tables, thresholds)
-    plan = plan_report_folder(out, set(r.figures) | set(PAGE_FILES), force, legacy)
-    outcome = _write(plan, f"jetstudy report: {tables.name}", r)
+    with report_folder_made(out):  # a failed or stopped report leaves no folder it made
+        r = build_report(tables, thresholds)
+        plan = plan_report_folder(out, set(r.figures) | set(PAGE_FILES), force, legacy)
+        outcome = _write(plan, f"jetstudy report: {tables.name}", r)
     logger.info("report written to %s (%d figures, %d parts skipped)", outcome.index_html,
                 len(outcome.figures), len(outcome.skipped))
     return outcome

@@ -24,15 +24,18 @@ import hashlib
 import json
 import os
 import re
+import tempfile
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ContextManager
+from typing import ContextManager, Iterator
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.trainables.staging import clear_stale_staging, looks_like_staging, staging_folder
+from jetstudy.trainables.staging import (clear_stale_staging, looks_like_staging, new_folders,
+                                         staging_folder)
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
-           "digests", "report_staging", "report_names"]
+           "digests", "report_staging", "report_names", "report_folder_made"]
 
 #: The list of files a report wrote, in the report folder.
 MANIFEST = ".jetstudy-report"
@@ -57,6 +60,22 @@ def report_staging(out: Path) -> ContextManager[Path]:
     names = report_names() | {MANIFEST}
     clear_stale_staging(out, TMP_PREFIX, _WHAT, names.__contains__)
     return staging_folder(out, TMP_PREFIX, _WHAT)
+
+
+@contextmanager
+def report_folder_made(out: Path) -> Iterator[None]:
+    """``out`` (and its missing parents) made and checked writable before any work is done,
+    for the ``with`` block that writes the report: when the report fails or is stopped
+    (Ctrl-C, SIGTERM), the folders made for it are removed again while empty, so ``report
+    -o new/dir`` leaves nothing behind (:func:`jetstudy.trainables.staging.new_folders`)."""
+    with ExitStack() as made:
+        try:
+            made.enter_context(new_folders(out))
+            tempfile.TemporaryFile(dir=out).close()
+        except OSError as exc:
+            raise AnalysisError(f"cannot write the report to {out}: {exc}; choose another "
+                                f"folder with -o") from exc
+        yield
 
 
 @dataclass(frozen=True)

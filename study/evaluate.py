@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
+import re
+import stat
 import uuid
 from pathlib import Path
 from typing import Any
@@ -40,19 +41,20 @@ import torch
 from jetstudy.analysis.intervals import (FEW_BACKGROUND, binomial_se, bootstrap_replicates,
                                          hanley_mcneil_se)
 from jetstudy.study.tables import write_atomic, write_json, write_parquet
-from jetstudy.trainables.atomic import current_umask
+from jetstudy.trainables.atomic import current_umask, held_signals
 from jetstudy.trainables.checkpoint import load_checkpoint
 from jetstudy.trainables.data import JetSplits
 from jetstudy.trainables.loop import predict_proba
 from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
 from jetstudy.trainables.model import MLPArch, build_mlp
 from jetstudy.trainables.schema import CLASSES
-from jetstudy.trainables.staging import STAGING_MARK, clear_stale_staging, staging_folder
+from jetstudy.trainables.staging import (STAGING_MARK, clear_stale_staging, plain_file,
+                                         staging_folder)
 from jetstudy.trainables.synth import bayes_posterior
 from jetstudy.trainables.trialfiles import BEST_FILE
 
 __all__ = ["classification_metrics", "score_test_split", "load_best_model", "evaluate_best",
-           "BestEpochMismatch", "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED"]
+           "recover_best", "BestEpochMismatch", "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED"]
 
 logger = logging.getLogger(__name__)
 
@@ -208,6 +210,7 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
     a failure leaves the previous ``best/`` (or none), never a mix. When the weights are
     missing, unreadable or of another epoch, :class:`BestEpochMismatch` is raised before
     anything is written."""
+    recover_best(out)  # what an evaluation killed between _swap_in's two renames left
     model, arch, epoch = load_best_model(state_file, expected_epoch)
     x_test = torch.tensor(splits.x_test, dtype=torch.float32)
     probs = predict_proba(model, x_test).numpy().astype(np.float64)
@@ -232,8 +235,7 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
         write_atomic(stage / "model.pt", lambda tmp: torch.save(weights, tmp))
         write_parquet(pd.DataFrame(columns), stage / "test_predictions.parquet")
         write_json(metrics, stage / "test_metrics.json")
-        (stage / STAGING_MARK).unlink()  # the mark stays out of best/
-        _swap_in(stage, out)
+        _swap_in(stage, out)  # marked until it is best/: a kill -9 before leaves it clearable
     return metrics
 
 
@@ -250,12 +252,90 @@ def _staged_name(name: str) -> bool:
 
 
 def _swap_in(stage: Path, out: Path) -> None:
-    """Replace the folder ``out`` (an earlier evaluation's, if any) by ``stage``."""
+    """Replace the folder ``out`` (an earlier evaluation's, if any) by ``stage``, then drop
+    ``stage``'s mark. The earlier one is moved aside first, to ``.<out>.old-<32 hex>``: the
+    two renames run with Ctrl-C and SIGTERM held, and a failed second one puts it back, so a
+    stop never leaves ``out`` missing; only ``kill -9`` between them can, and then the next
+    evaluation restores it (:func:`recover_best`)."""
     old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex}")  # a fresh name: never a user's
-    if out.exists() or out.is_symlink():
-        os.replace(out, old)
-    os.replace(stage, out)
-    if old.is_symlink():  # a link that stood at best/: the link goes, its target stays
-        old.unlink()
-    else:
-        shutil.rmtree(old, ignore_errors=True)
+    try:
+        with held_signals():
+            moved = out.exists() or out.is_symlink()
+            if moved:
+                os.replace(out, old)
+            try:
+                os.replace(stage, out)
+            except BaseException:
+                if moved:
+                    os.replace(old, out)
+                raise
+            (out / STAGING_MARK).unlink(missing_ok=True)  # the mark stays out of best/
+    finally:  # also when a stop held meanwhile is raised now
+        if out.exists() or out.is_symlink():  # never the only copy of best/
+            _remove_old(old)
+
+
+#: The name :func:`_swap_in` moves an earlier best/ aside to.
+_OLD_NAME = r"\.{name}\.old-[0-9a-f]{{32}}\Z"
+
+
+def _old_best(path: Path) -> bool:
+    """``path`` is what :func:`_swap_in` moved aside, provably: a link (a best/ that was a link:
+    only the link goes, never its target), or a real folder holding only plain files under
+    best/'s names (and a staging mark: a best/ whose mark a kill kept)."""
+    try:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            return True
+        entries = os.listdir(path) if stat.S_ISDIR(mode) else None
+    except OSError:
+        return False
+    return bool(entries) and all((n in _BEST_FILES or n == STAGING_MARK)
+                                 and plain_file(path / n) for n in entries)
+
+
+def _remove_old(old: Path) -> None:
+    """Remove an earlier best/ moved aside: a link is unlinked (its target stays), a folder's
+    files one by one (never followed), then the folder once empty."""
+    try:
+        if old.is_symlink():
+            old.unlink()
+            return
+        if not old.is_dir():
+            return
+        for name in os.listdir(old):
+            (old / name).unlink()
+        old.rmdir()
+    except OSError as exc:  # changed meanwhile: keep what is left
+        logger.warning("could not remove %s, an earlier best/: %s", old, exc)
+
+
+def recover_best(out: Path) -> list[Path]:
+    """Clear what an evaluation killed with ``kill -9`` between :func:`_swap_in`'s two renames
+    left beside ``out`` (``best/``): its earlier ``best/``, moved aside as
+    ``.best.old-<32 hex>``. When ``out`` is missing the newest one is put back as ``out``; the
+    others are removed. Only names of that exact pattern holding only best/'s files (or a
+    link) count (:func:`_old_best`): a user's look-alike stays. The driver holds the study's
+    lock, so no other evaluation of it runs. Returns what was removed or restored; a stray
+    staging mark in ``out`` (a kill after the swap) goes too."""
+    pattern = re.compile(_OLD_NAME.format(name=re.escape(out.name)))
+    try:
+        names = sorted(os.listdir(out.parent))
+    except OSError:
+        return []
+    olds = [out.parent / n for n in names if pattern.match(n) and _old_best(out.parent / n)]
+    done = []
+    if olds and not (out.exists() or out.is_symlink()):
+        newest = max(olds, key=lambda p: p.lstat().st_mtime)
+        os.replace(newest, out)
+        logger.warning("restored %s from %s, left by an evaluation killed while replacing it",
+                       out, newest.name)
+        olds.remove(newest)
+        done.append(newest)
+    for old in olds:
+        _remove_old(old)
+        logger.info("removed %s, an earlier best/ left by a killed evaluation", old)
+        done.append(old)
+    if plain_file(out / STAGING_MARK) and not out.is_symlink():
+        (out / STAGING_MARK).unlink(missing_ok=True)
+    return done

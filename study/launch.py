@@ -22,7 +22,8 @@ from jetstudy.study.config import StudyConfig
 from jetstudy.study.connect import check_address
 from jetstudy.study.ledger import TrialLedger
 from jetstudy.study.lock import StudyLock, raise_if_busy
-from jetstudy.study.paths import abandon_study_folder, check_results_dir_in_job
+from jetstudy.study.paths import (abandon_study_folder, check_results_dir_in_job,
+                                  clear_dead_temporaries)
 from jetstudy.study.background import Background
 from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folder, load_data,
                                     results_folder, split_data, write_config)
@@ -43,6 +44,7 @@ from jetstudy.study.searcher import (OPTUNA_JOURNAL, close_orphaned_trials, make
                                      sampler_record)
 from jetstudy.study.snapshots import TableSnapshots
 from jetstudy.study.tables import write_json, write_table
+from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import ConfigError, JetstudyError
 from jetstudy.trainables.loop import TrialData
 from jetstudy.trainables.trialfiles import state_path
@@ -204,15 +206,20 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
     reap_dead_sessions(folder.parent)  # Ray left behind by a driver killed with kill -9
     raise_if_busy(folder)
-    created = check_folder(folder, resume)
+    created: list[Path] | None = None  # None: the folder was not claimed (refused)
     try:
+        with held_signals():  # claimed and known as claimed in one step: a stop undoes it
+            created = check_folder(folder, resume)
         with sigterm_as_ctrl_c(), StudyLock(folder):
+            clear_dead_temporaries(folder)  # a killed driver's or trial's: ours, none live
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop
-        abandon_study_folder(folder, created)
+        if created is not None:
+            abandon_study_folder(folder, created)
         raise StudyInterrupted(folder, folder.name, (folder / "config.yaml").exists()) from None
     except BaseException:  # bad data: leave no half-made study to trip over when rerun
-        abandon_study_folder(folder, created)
+        if created is not None:
+            abandon_study_folder(folder, created)
         raise
 
 

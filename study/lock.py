@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from jetstudy.trainables import processes
+from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import JetstudyError
 
 __all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LockInfo", "StudyBusy", "StudyLock",
@@ -129,8 +130,8 @@ def raise_if_busy(folder: Path) -> None:
 def _write_new(path: Path, text: str) -> bool:
     """Create ``path`` holding ``text`` only if it does not exist; True when created."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    tmp.write_text(text)
-    try:
+    try:  # a failed write (a full disk) leaves no temporary either
+        tmp.write_text(text)
         os.link(tmp, path)
         return True
     except FileExistsError:
@@ -181,10 +182,22 @@ class StudyLock:
         self._thread: threading.Thread | None = None
 
     def acquire(self) -> None:
-        info = LockInfo.mine()
+        """Take the lock, or raise :class:`StudyBusy`. A stop (Ctrl-C, SIGTERM) that lands
+        while the lock is taken leaves no lock file and no temporary behind: the lock is
+        written with both held, and released again if the stop comes once it is won."""
+        try:
+            self._acquire(LockInfo.mine())
+        except BaseException:
+            self.release()
+            raise
+
+    def _acquire(self, info: LockInfo) -> None:
         for _ in range(5):
-            if _write_new(self.path, info.to_json()):
-                self.info = info
+            with held_signals():  # won and known as won in one step
+                won = _write_new(self.path, info.to_json())
+                if won:
+                    self.info = info
+            if won:
                 _clear_leftovers(self.path)
                 self._thread = threading.Thread(target=self._beat, name="jetstudy-lock",
                                                 daemon=True)
@@ -214,20 +227,21 @@ class StudyLock:
         """Move the stale lock aside (only one contender's rename succeeds), and put it back
         if what was moved was not the stale lock after all (a newer driver's)."""
         aside = self.path.with_name(f".{self.path.name}.stale-{uuid.uuid4().hex}")
-        try:
-            os.rename(self.path, aside)
-        except FileNotFoundError:
-            return
-        try:
-            moved = json.loads(aside.read_text()).get("token")
-        except (OSError, ValueError, AttributeError):
-            moved = None
-        if stale is not None and moved != stale.token:
+        with held_signals():  # a stop never leaves a newer driver's lock moved aside
             try:
-                os.link(aside, self.path)
-            except OSError:
-                pass
-        aside.unlink(missing_ok=True)
+                os.rename(self.path, aside)
+            except FileNotFoundError:
+                return
+            try:
+                moved = json.loads(aside.read_text()).get("token")
+            except (OSError, ValueError, AttributeError):
+                moved = None
+            if stale is not None and moved != stale.token:
+                try:
+                    os.link(aside, self.path)
+                except OSError:
+                    pass
+            aside.unlink(missing_ok=True)
 
     def _beat(self) -> None:
         while self.info is not None and not self._stop.wait(self.heartbeat_s):
@@ -244,6 +258,10 @@ class StudyLock:
                 os.replace(tmp, self.path)
             except OSError as exc:  # storage hiccup: try again next beat
                 logger.warning("cannot refresh the study lock %s: %s", self.path, exc)
+                try:  # no half-written temporary left (no later run could read it as ours)
+                    tmp.unlink(missing_ok=True)
+                except OSError:
+                    pass
 
     def release(self) -> None:
         self._stop.set()

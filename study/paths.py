@@ -19,17 +19,18 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from jetstudy.trainables.errors import ConfigError
-from jetstudy.trainables.staging import plain_file
+from jetstudy.trainables.staging import new_folders, plain_file
 
 __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "claim_study_folder",
-           "abandon_study_folder", "FileRecord"]
+           "abandon_study_folder", "FileRecord", "clear_dead_temporaries"]
 
 logger = logging.getLogger(__name__)
 
@@ -180,11 +181,15 @@ def claim_study_folder(folder: Path) -> list[Path]:
             f"into a folder of yours)")
     for entry in entries:  # a link in the study folder must not lead jetstudy out of it
         inside(folder, entry)
-    created = [p for p in (folder, *folder.parents) if not p.exists()]
-    folder.mkdir(parents=True, exist_ok=True)
-    mark = folder / STUDY_MARK
-    if not mark.exists() and not mark.is_symlink():
-        mark.write_text("made by jetstudy: the study folder (see README 'Results layout')\n")
+    with new_folders(folder) as created:  # a failed mark (a full disk): no folder left
+        mark = folder / STUDY_MARK
+        if not mark.exists() and not mark.is_symlink():
+            try:
+                mark.write_text("made by jetstudy: the study folder (see README 'Results "
+                                "layout')\n")
+            except BaseException:
+                mark.unlink(missing_ok=True)
+                raise
     return created
 
 
@@ -278,3 +283,64 @@ def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> Non
             parent.rmdir()
         except OSError:  # not empty (another study, the user's files): keep it
             return
+
+
+#: The files of a study written through :func:`jetstudy.trainables.atomic.write_atomic`, by
+#: the folder they stand in ("" the study folder, "trials/*" a trial's, "data" the synthetic
+#: jets'): a temporary ``.<name>.<8 random>.tmp`` of one of them that is still there when a
+#: driver takes the study's lock was left by a killed writer (``kill -9`` of the driver, a
+#: trial's worker killed mid-checkpoint). So was ``.<name>.<pid>.tmp``: the checkpoints'
+#: temporaries before the one atomic writer (``state.pt`` and ``best.pt`` only).
+_ATOMIC_FILES = {
+    "": frozenset({"config.yaml", "scaler.json", "data_summary.json", "reference.json",
+                   "provenance.json", "ray_session.json", "packs.json", "pack_data.npz",
+                   "trials.parquet", "trials.csv", "epochs.parquet", "epochs.csv"}),
+    "trials/*": frozenset({"state.pt", "best.pt"}),
+    "data": frozenset({".jetstudy-synthetic.json"}),
+}
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<tag>[a-z0-9_]{8}|\d{1,10})\.tmp\Z")
+_PID_TAGGED = frozenset({"state.pt", "best.pt"})
+
+
+def _dead_temporary(folder: Path, name: str, files: frozenset[str]) -> bool:
+    found = _TEMPORARY.match(name)
+    if not found or found["name"] not in files:
+        return False
+    if found["tag"].isdigit() and len(found["tag"]) != 8 and found["name"] not in _PID_TAGGED:
+        return False  # a pid's digits: only the old checkpoint writer used them
+    return plain_file(folder / name)
+
+
+def clear_dead_temporaries(folder: Path) -> list[Path]:
+    """Remove the atomic writers' temporaries a killed driver or trial left in the study
+    folder ``folder`` (see :data:`_ATOMIC_FILES`). Call only while holding the study's lock,
+    before this run writes anything: no other writer of this study is alive then. Only the
+    exact names of jetstudy's own files' temporaries, plain files (a link is never
+    followed), in jetstudy's real folders count: a user's file or a look-alike stays."""
+    folders = [(folder, _ATOMIC_FILES[""]), (folder / "data", _ATOMIC_FILES["data"])]
+    trials = folder / "trials"
+    if _real_folder(trials):
+        folders += [(trials / n, _ATOMIC_FILES["trials/*"]) for n in _entries(trials)
+                    if _real_folder(trials / n)]
+    removed = []
+    for where, files in folders:
+        if not _real_folder(where):
+            continue
+        for name in _entries(where):
+            if _dead_temporary(where, name, files):
+                try:
+                    (where / name).unlink()
+                except OSError as exc:
+                    logger.warning("could not remove %s, left by a killed writer: %s",
+                                   where / name, exc)
+                    continue
+                logger.info("removed %s, left by a killed jetstudy writer", where / name)
+                removed.append(where / name)
+    return removed
+
+
+def _real_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return False

@@ -20,6 +20,7 @@ import yaml
 from jetstudy.study.config import SECTIONS, StudyConfig, from_dict, load_config
 from jetstudy.trainables.atomic import write_atomic
 from jetstudy.trainables.errors import ConfigError
+from jetstudy.trainables.staging import new_folders
 
 __all__ = ["STARTER_NAME", "STARTER_EXAMPLE", "examples_folder", "example_config",
            "field_comments", "commented_yaml", "write_starter"]
@@ -142,6 +143,6 @@ def write_starter(folder: str | Path, force: bool = False) -> Path:
     text = commented_yaml(cfg, header)
     if from_dict(yaml.safe_load(text)) != cfg:  # the comments never change the config
         raise RuntimeError("the starter config does not load back as written")
-    folder.mkdir(parents=True, exist_ok=True)  # whole or not at all: a kill never leaves half
-    write_atomic(path, lambda tmp: Path(tmp).write_text(text))  # of a --force'd file
+    with new_folders(folder):  # a stop or a failure leaves no empty folder it made
+        write_atomic(path, lambda tmp: Path(tmp).write_text(text))  # whole or not at all
     return path

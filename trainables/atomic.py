@@ -87,13 +87,43 @@ def held_signals() -> Iterator[None]:
     """Ctrl-C and SIGTERM wait while the block runs and are delivered as it ends (raised
     there, in the main thread): for making a temporary and recording its name in one step, so
     that no stop lands between the two. Only in the main thread (the only one Python's signal
-    handlers run in); elsewhere, or without ``pthread_sigmask``, the block runs as is."""
-    if (threading.current_thread() is not threading.main_thread()
-            or not hasattr(signal, "pthread_sigmask")):
+    handlers run in); elsewhere the block runs as is.
+
+    The Python-level handlers are swapped for one that only notes the signal, and the noted
+    signals are handed to the handlers of before once the block ends. Not a signal mask: a
+    process with other threads (torch's, Ray's, the lock's heartbeat) has the kernel deliver
+    a ``kill PID`` to any thread that does not block it, and Python then runs the handler in
+    the main thread all the same."""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+    noted: list[int] = []
+
+    def note(signum: int, frame: object) -> None:
+        noted.append(signum)
+
+    before = {}
     try:
+        for sig in _STOPS:
+            if signal.getsignal(sig) is not None:  # None: a C handler (Ray's), left as is
+                before[sig] = signal.signal(sig, note)
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(noted):  # each stop once, in the order they came
+            _deliver(sig, before.get(sig))
+
+
+def _deliver(sig: int, handler: object) -> None:
+    """Hand a held signal to the handler it would have met: a Python handler is called, an
+    ignored one dropped, the default one's action taken (Ctrl-C: ``KeyboardInterrupt``;
+    SIGTERM: the process ends, as it would have)."""
+    if callable(handler):
+        handler(sig, None)
+    elif handler == signal.SIG_IGN:
+        return
+    elif sig == signal.SIGINT:
+        raise KeyboardInterrupt
+    else:
+        os.kill(os.getpid(), sig)

@@ -38,7 +38,7 @@ from typing import Callable, Iterator
 from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.processes import pid_alive, process_start
 
-__all__ = ["STAGING_MARK", "make_staging", "staging_folder", "clear_stale_staging",
+__all__ = ["STAGING_MARK", "make_staging", "staging_folder", "new_folders", "clear_stale_staging",
            "looks_like_staging", "plain_file"]
 
 logger = logging.getLogger(__name__)
@@ -83,6 +83,32 @@ def staging_folder(parent: Path, prefix: str, what: str) -> Iterator[Path]:
     finally:
         if stage is not None:
             shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextmanager
+def new_folders(folder: Path) -> Iterator[list[Path]]:
+    """``folder`` and its missing parents, made for the ``with`` block (which gets the list of
+    those made, deepest first): when the block fails or is stopped (Ctrl-C, SIGTERM), the ones
+    still empty are removed again, so a refused or interrupted command leaves no empty
+    output folder (nor a parent it made) behind. Made with Ctrl-C and SIGTERM held, so a stop
+    that lands meanwhile is raised inside the block's clean-up. A folder that is not empty
+    any more (a user's file, or what the block finished) stays, and so do its parents."""
+    made: list[Path] = []
+    try:
+        with held_signals():
+            made = [p for p in (folder, *folder.parents) if not os.path.lexists(p)]
+            folder.mkdir(parents=True, exist_ok=True)
+        yield made
+    except BaseException:
+        for path in made:
+            try:
+                if stat.S_ISDIR(path.lstat().st_mode):
+                    path.rmdir()  # only while empty
+            except FileNotFoundError:
+                continue
+            except OSError:  # not empty: it, and every parent, stays
+                break
+        raise
 
 
 def plain_file(path: Path) -> bool:

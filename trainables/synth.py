@@ -47,10 +47,10 @@ import h5py
 import numpy as np
 from scipy.special import expit, log_ndtr, logit, logsumexp
 
-from jetstudy.trainables.atomic import current_umask, write_atomic
+from jetstudy.trainables.atomic import current_umask, held_signals, write_atomic
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PARTICLE_FEATURE_NAMES
-from jetstudy.trainables.staging import clear_stale_staging, staging_folder
+from jetstudy.trainables.staging import clear_stale_staging, new_folders, staging_folder
 
 __all__ = [
     "GENERATOR_VERSION", "sample_jets", "make_jet_table", "write_synthetic", "bayes_posterior",
@@ -278,8 +278,9 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
     """Write Format A files ``jetImage_synth_<seed>_<start>_<end>.h5`` into ``out_dir``.
 
     Deterministic for given arguments; the files, in order, hold ``make_jet_table(n_jets, seed)``.
-    Each file is written in a hidden staging folder and renamed, so a reader never sees half
-    a file. The staging folder has a new name (a file or link of the user's is never opened)
+    The files are written in a hidden staging folder and renamed into place together once all
+    are written, so a reader never sees half a file, and a stopped run adds none of them (nor
+    leaves an ``out_dir`` it made). The staging folder has a new name (a file or link of the user's is never opened)
     and a mark (:mod:`jetstudy.trainables.staging`): one a killed run left is cleared by the
     next run into ``out_dir``. With ``recorded_tmp`` the temporary is ``<name>.tmp`` instead,
     for a caller that recorded that name beforehand in a folder of its own
@@ -296,12 +297,13 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
     if out.exists() and not out.is_dir():
         raise DataError(f"out_dir {str(out)!r} is a file, not a directory; pass a directory path "
                         "(it is created if missing)")
-    out.mkdir(parents=True, exist_ok=True)
     meta = json.dumps({"generator": "jetstudy.synth", "version": GENERATOR_VERSION, "seed": seed,
                        "n_jets_total": n_jets})
     paths: list[Path] = []
     cache: dict = {}
-    with ExitStack() as hold:  # the staging folder goes however this ends (Ctrl-C, SIGTERM)
+    # the staging folder goes however this ends (Ctrl-C, SIGTERM), and so does a new out_dir
+    with ExitStack() as hold:
+        hold.enter_context(new_folders(out))
         stage = None if recorded_tmp else hold.enter_context(_synth_staging(out))
         for start in range(0, n_jets, jets_per_file):
             end = min(start + jets_per_file, n_jets)
@@ -310,11 +312,14 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
             if stage is None:  # <name>.tmp is recorded by study.prepare beforehand
                 write_atomic(path, lambda tmp: _write_h5(tmp, jets, meta),
                              tmp_name=f"{path.name}.tmp")
-            else:
+            else:  # moved out together at the end: a stopped run adds no part of a set
                 _write_h5(str(stage / path.name), jets, meta)
                 os.chmod(stage / path.name, 0o666 & ~current_umask())
-                os.replace(stage / path.name, path)
             paths.append(path)
+        if stage is not None:
+            with held_signals():  # all the files, or none of them
+                for path in paths:
+                    os.replace(stage / path.name, path)
     logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
                 n_jets, seed, len(paths), out)
     return paths
