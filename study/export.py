@@ -38,9 +38,11 @@ import numpy as np
 
 from jetstudy.study.export_inputs import ExportError, check_record, read_scaler, read_study_config
 from jetstudy.study.export_readme import export_readme
+from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import JetstudyError
 from jetstudy.trainables.schema import CLASSES
-from jetstudy.trainables.staging import clear_stale_staging, looks_like_staging, staging_folder
+from jetstudy.trainables.staging import (clear_stale_staging, looks_like_staging, new_folders,
+                                         staging_folder)
 
 __all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
            "TOLERANCE"]
@@ -409,27 +411,20 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     else:
         target = Path(out)
     _check_out(target, force)
-    created = [p for p in (target, *target.parents) if not p.exists()]
-    target.mkdir(parents=True, exist_ok=True)
-    done = False
-    try:  # a new name, marked: a killed export's is cleared by the next
-        with _staging(target) as tmp:
-            folded, check = _build(w, scaler, tmp)
-            meta = _metadata(results, w, scaler, folded, check)
-            (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
-            (tmp / "README.md").write_text(export_readme(meta))
-            new = {n: _sha256(tmp / n) or "" for n in EXPORT_FILES}
-            old = {n: _sha256(target / n) for n in EXPORT_FILES}
+    # a failed or stopped export leaves no empty folder it made; a new staging name, marked:
+    with new_folders(target), _staging(target) as tmp:  # a killed export's is cleared next
+        folded, check = _build(w, scaler, tmp)
+        meta = _metadata(results, w, scaler, folded, check)
+        (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
+        (tmp / "README.md").write_text(export_readme(meta))
+        new = {n: _sha256(tmp / n) or "" for n in EXPORT_FILES}
+        old = {n: _sha256(target / n) for n in EXPORT_FILES}
+        with held_signals():  # a stop never leaves half the files of this export, half old
             _write_manifest(target, {n: [d for d in (old[n], new[n]) if d] for n in new},
                             w.trial_id, tmp)
             for name in EXPORT_FILES:
                 os.replace(tmp / name, target / name)
             _write_manifest(target, {n: [d] for n, d in new.items()}, w.trial_id, tmp)
-            done = True
-    finally:
-        for folder in created if not done else ():  # a failed export leaves no empty folder
-            if folder.is_dir() and not os.listdir(folder):
-                folder.rmdir()
     logger.info("exported trial %s epoch %d to %s", w.trial_id, w.epoch, target)
     return ExportOutcome(target, w.trial_id, w.epoch, EXPORT_FILES,
                          max(check["max_abs_difference"].values()))
