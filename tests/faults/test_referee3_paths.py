@@ -1,0 +1,152 @@
+"""Referee round 3: what a kill left is cleared on the next run when provably jetstudy's, and
+nothing else (hand-made folders, no study):
+
+* an earlier best/ moved aside by an evaluation killed between its two renames
+  (``.best.old-<32 hex>``): put back when best/ is missing, else removed;
+* the atomic writers' temporaries a killed driver or trial left in the study folder;
+* the folders :func:`new_folders` made, when the block fails;
+* a stop held while a process has other threads (torch's, the lock's heartbeat) still waits
+  for the end of the block.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from jetstudy.study.evaluate import recover_best
+from jetstudy.study.paths import clear_dead_temporaries
+from jetstudy.trainables.staging import STAGING_MARK, new_folders
+from tests.faults.conftest import REPO, checksums, plant
+
+BEST = ("model.pt", "test_metrics.json", "test_predictions.parquet")
+
+
+def _old(parent: Path, content: str, names: tuple[str, ...] = BEST) -> Path:
+    old = parent / f".best.old-{uuid.uuid4().hex}"
+    old.mkdir()
+    for n in names:
+        (old / n).write_text(content)
+    return old
+
+
+def test_a_best_moved_aside_is_put_back_when_best_is_missing(tmp_path: Path) -> None:
+    old = _old(tmp_path, "the only best")
+    recover_best(tmp_path / "best")
+    assert sorted(os.listdir(tmp_path)) == ["best"]
+    assert {n: (tmp_path / "best" / n).read_text() for n in BEST} == dict.fromkeys(
+        BEST, "the only best")
+    assert not old.exists()
+
+
+def test_a_best_moved_aside_is_removed_beside_a_whole_best(tmp_path: Path) -> None:
+    (tmp_path / "best").mkdir()
+    for n in (*BEST, STAGING_MARK):  # a kill after the swap kept the staging mark
+        (tmp_path / "best" / n).write_text("new")
+    _old(tmp_path, "old")
+    _old(tmp_path, "older", BEST[:1])
+    recover_best(tmp_path / "best")
+    assert sorted(os.listdir(tmp_path)) == ["best"]
+    assert sorted(os.listdir(tmp_path / "best")) == sorted(BEST)
+
+
+def test_look_alikes_of_a_moved_aside_best_are_the_users(tmp_path: Path) -> None:
+    """Not the exact name, or holding anything but best/'s files, or a file: the user's."""
+    plant(tmp_path, [".best.old-notes/model.pt", f".best.old-{'a' * 31}/model.pt",
+                     f".best.old-{'b' * 32}/mine.txt", f".best.old-{'c' * 32}/sub/model.pt",
+                     f".best.old-{'d' * 32}", f".BEST.old-{'e' * 32}/model.pt",
+                     "mine/model.pt"])
+    inner = tmp_path / f".best.old-{'f' * 32}"  # best/'s names, but one is a link
+    inner.mkdir()
+    (inner / "model.pt").symlink_to(tmp_path / "mine" / "model.pt")
+    before = checksums(tmp_path)
+    recover_best(tmp_path / "best")  # best/ missing: still nothing of theirs is put there
+    assert checksums(tmp_path) == before
+
+
+def test_a_link_moved_aside_goes_and_its_target_stays(tmp_path: Path) -> None:
+    planted = plant(tmp_path, ["mine/model.pt"])
+    (tmp_path / "best").mkdir()
+    (tmp_path / f".best.old-{uuid.uuid4().hex}").symlink_to(tmp_path / "mine")
+    recover_best(tmp_path / "best")
+    assert sorted(os.listdir(tmp_path)) == ["best", "mine"]
+    assert checksums(tmp_path) == {"best": "dir", "mine": "dir", **planted}
+
+
+def _study(tmp_path: Path) -> Path:
+    folder = tmp_path / "study"
+    for sub in ("trials/t1", "trials/t2", "data"):
+        (folder / sub).mkdir(parents=True)
+    return folder
+
+
+DEAD = [".trials.parquet.ab_d12x9.tmp", ".config.yaml.q1w2e3r4.tmp", ".epochs.csv.00000000.tmp",
+        "trials/t1/.state.pt.k3j4h5g6.tmp", "trials/t2/.best.pt.123456.tmp",  # an older writer's
+        "trials/t2/.state.pt.98765.tmp", "data/..jetstudy-synthetic.json.zzzz0000.tmp"]
+USERS = [".notes.txt.abcd1234.tmp", ".config.yaml.12345.tmp", ".trials.parquet.ABCD1234.tmp",
+         ".trials.parquet.abc.tmp", "trials.parquet.abcd1234.tmp", ".trials.parquet.abcd1234.tmp.bak",
+         "trials/t1/.config.yaml.abcd1234.tmp", "trials/t1/.state.pt.abcd1234.tmp/x",
+         "data/.state.pt.abcd1234.tmp", "mine/.state.pt.abcd1234.tmp"]
+
+
+def test_dead_temporaries_of_a_study_are_cleared_and_nothing_else(tmp_path: Path) -> None:
+    folder = _study(tmp_path)
+    plant(folder, DEAD)
+    planted = plant(folder, USERS)
+    elsewhere = plant(tmp_path, ["linked/.best.pt.abcd1234.tmp"])
+    (folder / "trials" / "t3").symlink_to(tmp_path / "linked")  # a link is never followed
+    (folder / ".state.pt.abcd1234.tmp").symlink_to(tmp_path / "linked" / ".best.pt.abcd1234.tmp")
+    removed = clear_dead_temporaries(folder)
+    assert sorted(str(p.relative_to(folder)) for p in removed) == sorted(DEAD)
+    now = checksums(folder)
+    assert all(now.get(n) == d for n, d in planted.items()), set(planted) - set(now)
+    assert not any(n in now for n in DEAD)
+    assert checksums(tmp_path / "linked") == {n.split("/", 1)[1]: d for n, d in elsewhere.items()}
+
+
+def test_new_folders_removes_only_the_empty_folders_it_made(tmp_path: Path) -> None:
+    planted = plant(tmp_path, ["a/mine.txt"])
+    with pytest.raises(KeyboardInterrupt):
+        with new_folders(tmp_path / "a" / "b" / "c") as made:
+            assert made == [tmp_path / "a" / "b" / "c", tmp_path / "a" / "b"]
+            raise KeyboardInterrupt
+    assert checksums(tmp_path) == {"a": "dir", **planted}
+    with pytest.raises(RuntimeError):  # one it made that is no longer empty stays, and above
+        with new_folders(tmp_path / "x" / "y"):
+            (tmp_path / "x" / "user.txt").write_text("appeared meanwhile")
+            raise RuntimeError("failed")
+    assert (tmp_path / "x" / "user.txt").is_file() and not (tmp_path / "x" / "y").exists()
+    with new_folders(tmp_path / "kept"):  # a block that ends well keeps them
+        pass
+    assert (tmp_path / "kept").is_dir()
+
+
+THREADED = """
+import os, signal, sys, threading, time
+from jetstudy.trainables.atomic import held_signals
+signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+threading.Thread(target=time.sleep, args=(30,), daemon=True).start()  # like torch's or Ray's
+done = []
+try:
+    with held_signals():
+        os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+        for _ in range(200000):  # many bytecodes: a handler would run here if not held
+            pass
+        time.sleep(0.2)
+        done.append("block finished")
+except KeyboardInterrupt:
+    print(*done, "then stopped", flush=True)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_held_stop_waits_for_the_block_in_a_process_with_threads(sig: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", THREADED, sig], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.stdout.strip() == "block finished then stopped", (done.stdout, done.stderr)
