@@ -83,6 +83,10 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
             + (f"scheduler.grace_period to e.g. {max(1, sch.max_epochs // 8)} for early "
                f"stopping, or " if sch.max_epochs > 1 else "")
             + "scheduler.type to fifo to say so")
+    few = _few_configurations(cfg)
+    if few:
+        out.append(few)
+        return out  # "nearly random" would advise more trials of a space that has none
     if s.sampler != "tpe":
         return out
     n, c, k = s.num_trials, s.max_concurrent, len(s.initial_points)
@@ -95,6 +99,15 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
     fix = f"set search.num_trials to at least {suggested}"
     if fewer is not None:
         fix += f" or search.max_concurrent to {fewer} or less"
+    from jetstudy.study.space import count_configurations
+
+    count = count_configurations(cfg.space, cfg.size_limits, cap=suggested)
+    if count is not None and count < suggested:  # more trials would repeat configurations
+        if fewer is None and count <= n:
+            return out  # e.g. one trial of a one-configuration space: nothing to guide
+        fix = (f"set search.max_concurrent to {fewer} or less" if fewer is not None else
+               f"set search.sampler to random (the space holds only {count} configurations, "
+               f"too few for more trials) or widen space.depth or space.width")
     at_once = (f"proposes {c} at a time" if c < n
                else f"proposes all {n} at once (search.max_concurrent {c})")
     given = f" after the {k} search.initial_points" if k > startup + c - 1 else ""
@@ -108,6 +121,57 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
         f"guided by what it learned{given} (less than a quarter): this is nearly random "
         f"search; {fix}")
     return out
+
+
+def _fixed_fields(cfg: StudyConfig) -> str:
+    """The space's fields as the user set them, for a message about its size."""
+    sp = cfg.space
+    shown = [f"space.{name} {list(getattr(sp, name))}" for name in ("depth", "width")]
+    fixed = [name for name in (*REGULARISERS, "lr") if getattr(sp, name)[0] == getattr(sp, name)[1]]
+    if fixed:
+        shown.append(f"space.{'/'.join(fixed)} single values")
+    for name in ("activations", "batch_norm"):
+        if len(getattr(sp, name)) > 1:
+            shown.append(f"space.{name} {list(getattr(sp, name))}")
+    return ", ".join(shown)
+
+
+def _few_configurations(cfg: StudyConfig) -> str | None:
+    """A search whose space holds fewer distinct configurations than ``search.num_trials``
+    (only integer ranges, every float knob a single value): TPE and random search draw with
+    replacement, so the extra trials train configurations again, the same seed aside; and a
+    scan whose design is one configuration. None when neither is the case."""
+    from jetstudy.study.space import count_configurations
+
+    s = cfg.search
+    if cfg.kind == "scan":
+        if scan_axes(cfg.space) or s.num_trials != 1:
+            return None
+        return (f"search.sampler is {s.sampler!r} (a scan), but no axis of the space varies "
+                f"({_fixed_fields(cfg)}): the scan trains 1 configuration, so its regime maps "
+                f"and complexity curve have one point; widen space.depth or space.width (or "
+                f"vary space.dropout, l1 or l2) to scan")
+    n = s.num_trials
+    count = count_configurations(cfg.space, cfg.size_limits, cap=n)
+    if count is None or count >= n:
+        return None
+    within = " within the search.max_* limits" if cfg.size_limits else ""
+    if count == 1:
+        what = (f"a single configuration{within}, so the {n} trials of this {s.sampler} "
+                f"search train the same model {n} times")
+    else:
+        what = (f"only {count} distinct configurations{within}, fewer than search.num_trials "
+                f"{n}: {s.sampler} draws with replacement, so at least {n - count} trials train "
+                f"a configuration again (it learns nothing from a repeat)")
+    widen = "space.depth or space.width" + (", or give space.lr a range (e.g. [1e-4, 1e-2])"
+                                             if cfg.space.lr[0] == cfg.space.lr[1] else "")
+    limits = ", raise " + " / ".join(f"search.{f}" for f in _limit_fields(cfg)) if within else ""
+    return (f"the space ({_fixed_fields(cfg)}) holds {what}; set search.num_trials to "
+            f"{count}{limits}, or widen {widen}")
+
+
+def _limit_fields(cfg: StudyConfig) -> list[str]:
+    return ["max_params" if q == "n_params" else f"max_{q}" for q in cfg.size_limits]
 
 
 def _fail(where: str, value: Any, why: str, fix: str) -> ConfigError:

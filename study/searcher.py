@@ -38,7 +38,8 @@ from jetstudy.study.config import SpaceConfig, StudyConfig
 from jetstudy.study.design import scan_design
 from jetstudy.study.optuna_story import describe_trial, with_best_value
 from jetstudy.study.search_rules import tpe_startup_trials
-from jetstudy.study.space import SpaceFunction, config_size, optuna_params, size_excess
+from jetstudy.study.space import (SpaceFunction, config_size, optuna_params, size_excess,
+                                  space_distributions)
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
                                    number_seed, read_epochs)
 
@@ -351,12 +352,19 @@ def sampler_settings(sampler: optuna.samplers.BaseSampler) -> dict[str, Any]:
 
 
 def sampler_record(cfg: StudyConfig) -> dict[str, Any]:
-    """``provenance.json``'s ``sampler``: ``search.sampler``, the study's kind and the
+    """``provenance.json``'s ``sampler``: ``search.sampler``, the study's kind, the
     settings of the sampler :func:`make_sampler` builds for ``cfg`` (a resumed study's
-    restored sampler is given the same, :mod:`jetstudy.study.resume`); a scan's trials are its
-    enqueued design, the random sampler only Optuna's required fallback."""
+    restored sampler is given the same, :mod:`jetstudy.study.resume`) and ``distributions``:
+    every Optuna parameter the space can ask for, as Optuna's JSON of its distribution
+    (:func:`jetstudy.study.space.space_distributions`); a scan's trials are its enqueued
+    design, the random sampler only Optuna's required fallback."""
+    from optuna.distributions import distribution_to_json
+
+    space = space_distributions(cfg.space, scan=cfg.kind == "scan")
     return {"search.sampler": cfg.search.sampler, "kind": cfg.kind,
-            **sampler_settings(make_sampler(cfg))}
+            **sampler_settings(make_sampler(cfg)),
+            "distributions": {name: json.loads(distribution_to_json(d))
+                              for name, d in space.items()}}
 
 
 def _tpe(s: Any, cfg: StudyConfig) -> optuna.samplers.TPESampler:

@@ -36,7 +36,8 @@ from jetstudy.study.config import SpaceConfig
 from jetstudy.study.design import REGULARISERS, is_switchable, on_range, scan_axes, to_config
 
 __all__ = ["define_space", "define_scan_space", "SpaceFunction", "width_param",
-           "optuna_params", "config_size", "smallest_size", "size_excess", "size_of_arch"]
+           "optuna_params", "config_size", "smallest_size", "size_excess", "size_of_arch",
+           "continuous_fields", "count_configurations", "space_distributions"]
 
 
 def size_of_arch(widths: tuple[int, ...], activation: str, batch_norm: bool,
@@ -87,6 +88,60 @@ def size_excess(config: dict[str, Any], limits: dict[str, int],
         if size is not None and size > limit:
             out[quantity] = (size, limit)
     return out
+
+
+def continuous_fields(space: SpaceConfig) -> list[str]:
+    """The float knobs (``dropout``, ``l1``, ``l2``, ``lr``) the search draws from a range (a
+    ``[0, x]`` off-switch included): any one makes the space's configurations countless."""
+    return [name for name in (*REGULARISERS, "lr")
+            if getattr(space, name)[0] != getattr(space, name)[1]]
+
+
+def count_configurations(space: SpaceConfig, limits: dict[str, int] | None = None,
+                         cap: int | None = None) -> int | None:
+    """How many distinct configurations a search (:func:`define_space`) can draw: None when
+    a float knob is a range (countless), else the depths' width tuples times the activations
+    and batch-norm choices. With size ``limits`` only those within every limit count (a
+    configuration over one is never trained); ``cap`` stops the count there (a huge integer
+    space under a limit is not enumerated)."""
+    if continuous_fields(space):
+        return None
+    (d_low, d_high), (w_low, w_high) = space.depth, space.width
+    choices = len(space.activations) * len(space.batch_norm)
+    if not limits:
+        return choices * sum((w_high - w_low + 1) ** d for d in range(d_low, d_high + 1))
+    total = 0
+    for activation in space.activations:
+        for batch_norm in space.batch_norm:
+            for depth in range(d_low, d_high + 1):
+                left = None if cap is None else cap - total
+                total += _count_fitting(depth, (w_low, w_high), activation, batch_norm,
+                                        limits, left)
+                if cap is not None and total >= cap:
+                    return cap
+    return total
+
+
+def _count_fitting(depth: int, widths: tuple[int, int], activation: str, batch_norm: bool,
+                   limits: dict[str, int], cap: int | None, prefix: tuple[int, ...] = ()) -> int:
+    """Width tuples of ``depth`` layers starting with ``prefix`` within ``limits``, up to
+    ``cap``: every size grows with every width, so a prefix whose narrowest completion is over
+    a limit ends the loop over wider layers."""
+    low, high = widths
+    found = 0
+    for width in range(low, high + 1):
+        arch = (*prefix, width) + (low,) * (depth - len(prefix) - 1)
+        if any(size_of_arch(arch, activation, batch_norm, q) > limit
+               for q, limit in limits.items()):
+            break
+        if len(prefix) + 1 == depth:
+            found += 1
+        else:
+            found += _count_fitting(depth, widths, activation, batch_norm, limits,
+                                    None if cap is None else cap - found, (*prefix, width))
+        if cap is not None and found >= cap:
+            break
+    return found
 
 
 def width_param(depth: int, layer: int) -> str:
@@ -171,6 +226,48 @@ def optuna_params(space: SpaceConfig, point: dict[str, Any]) -> dict[str, Any]:
         else:
             out[key] = value
     return out
+
+
+def space_distributions(space: SpaceConfig, scan: bool = False) -> dict[str, Any]:
+    """Every Optuna parameter the space can ask for, with the distribution it asks with
+    (:func:`define_space`'s conditional widths ``d<depth>_width_<i>`` for every depth, the
+    ``<name>_on`` switches; a scan's :func:`define_scan_space` axes), by asking a recording
+    trial: the same code that draws, so ``provenance.json`` shows the space Optuna sees."""
+    recorder = _Recorder()
+    if scan:
+        define_scan_space(space, recorder)
+        return recorder.seen
+    for depth in range(space.depth[0], space.depth[1] + 1):
+        recorder.depth = depth
+        define_space(space, recorder)
+    return recorder.seen
+
+
+class _Recorder:
+    """A stand-in Optuna trial that records each distribution asked for and answers with a
+    value that lets :func:`define_space` ask for the rest (switches on, ``depth`` as set)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Any] = {}
+        self.depth: int | None = None
+
+    def suggest_int(self, name: str, low: int, high: int, log: bool = False) -> int:
+        import optuna
+
+        self.seen[name] = optuna.distributions.IntDistribution(low, high, log=log)
+        return self.depth if name == "depth" and self.depth is not None else low
+
+    def suggest_float(self, name: str, low: float, high: float, log: bool = False) -> float:
+        import optuna
+
+        self.seen[name] = optuna.distributions.FloatDistribution(low, high, log=log)
+        return low
+
+    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
+        import optuna
+
+        self.seen[name] = optuna.distributions.CategoricalDistribution(choices)
+        return True if name.endswith("_on") else choices[0]
 
 
 class SpaceFunction:
