@@ -28,7 +28,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 import numpy as np
 
 __all__ = ["ONE_SIGMA", "clopper_pearson", "binomial_se", "hanley_mcneil_se",
-           "rejection_interval", "round_error", "format_error", "format_interval",
+           "rejection_interval", "round_error", "format_error", "unsigned_zero", "signed", "percent", "round_to_error", "format_interval",
            "format_efficiency", "format_rejection", "weighted_auc", "bootstrap_replicates",
            "FEW_BACKGROUND"]
 
@@ -130,13 +130,54 @@ def _fixed(value: float, decimals: int) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
+def unsigned_zero(text: str) -> str:
+    """``text`` without the sign of a number that prints as zero (``-0``, ``+0.000``, ``-0%``):
+    a zero has no sign, and a reader takes ``-0.000`` for a small negative value."""
+    return text[1:] if text[:1] in "+-" and not text[1:].strip("0.%") else text
+
+
+def signed(value: float, spec: str = "+.3g") -> str:
+    """``format(value, spec)`` with no sign on a zero (:func:`unsigned_zero`)."""
+    return unsigned_zero(format(value, spec))
+
+
+def percent(fraction: float) -> str:
+    """A signed relative difference in percent, with the digits it needs: ``+17%``, ``+0.4%``
+    (not ``+0%`` for a 0.4% gap), ``0%`` for none, never ``-0%``.
+
+    >>> percent(0.1666), percent(0.004), percent(-0.0), percent(-0.00004)
+    ('+17%', '+0.4%', '0%', '-0.004%')
+    """
+    if not np.isfinite(fraction):
+        return f"{fraction:+}"
+    if fraction == 0 or abs(fraction) >= 0.005:
+        return unsigned_zero(f"{fraction:+.0%}")
+    return f"{fraction * 100:+.1g}%"
+
+
+def round_to_error(value: float, error: float | None) -> float:
+    """``value`` rounded to the decimal its error allows (:func:`round_error`), as a number
+    for a table (regimes.csv); 4 significant figures without a positive error; never -0.0.
+
+    >>> round_to_error(0.623456, 0.0031), round_to_error(-0.00001, 0.004), round_to_error(12.3456, None)
+    (0.6235, 0.0, 12.35)
+    """
+    if value is None or not np.isfinite(value) or value == 0:
+        return math.nan if value is None else float(value) + 0.0
+    if error is not None and np.isfinite(error) and error > 0:
+        decimals = round_error(float(error))[1]
+    else:
+        decimals = 3 - math.floor(math.log10(abs(value)))
+    return round(float(value), decimals) + 0.0
+
+
 def format_error(value: float, error: float | None) -> str:
     """``value ± error`` with the error rounded by :func:`round_error` and the value to the same
     decimal; the value alone (4 significant figures) when the error is unknown."""
     if value is None or not np.isfinite(value):
         return "-"
     if error is None or not (np.isfinite(error) and error > 0):
-        return f"{value:.4g}"
+        return unsigned_zero(f"{value:.4g}")
     err, decimals = round_error(error)
     return f"{_fixed(value, decimals)} ± {_fixed(err, decimals)}"
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.intervals import format_error, signed
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["Reference", "known_reference"]
@@ -77,7 +77,7 @@ class Reference:
         if self.train_loss is not None:
             train = (f" On the training jets the Bayes loss is {self.train_loss:.4g}: training "
                      "losses are compared with that, and the splits' difference "
-                     f"{self.split_offset:+.3g} is taken out of every val - train gap.")
+                     f"{signed(self.split_offset)} is taken out of every val - train gap.")
         contradicted = ""
         if self.contradicted_by is not None:
             tid, loss, sigma = self.contradicted_by

@@ -61,6 +61,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
+from jetstudy.analysis.intervals import round_to_error, signed
 from jetstudy.analysis.reference_loss import Reference, known_reference
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.significance import judge_diff as _judge_diff
@@ -180,7 +181,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
     gap = _judge_diff(val - train - offset - swing_train - swing_val, train, se2, t,
                       t.gap_floor, t.gap_without_se)
     if offset:
-        se_note += f"; the splits' own difference {offset:+.3g} taken out of the gap"
+        se_note += f"; the splits' own difference {signed(offset)} taken out of the gap"
     if (row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant
             and _shows_collapse(row, t)):
         return "unstable", (f"val loss {row['last_val']:.4g} is no better than predicting the "
@@ -372,9 +373,27 @@ def assess_regimes(
                 for d, b in zip(diff, s["train"])],
         "gap_sigma": [_sigma(d, v) if np.isfinite(d) and np.isfinite(v) and v >= 0 else np.nan
                       for d, v in zip(diff, se2)],
-        "reference_loss": np.nan if ref.loss is None else ref.loss,
+        "reference_loss": np.nan if ref.loss is None else round_to_error(ref.loss, ref.se or np.nan),
     })
-    return RegimeVerdicts(table=table, reference=ref)
+    return RegimeVerdicts(table=_digits(table, s), reference=ref)
+
+
+def _digits(table: pd.DataFrame, s: pd.DataFrame) -> pd.DataFrame:
+    """The table's numbers to the digits their errors allow, as regimes.csv shows them: losses
+    by their per-jet standard errors (the last epoch's), the relative gap by the error of the
+    difference over the train loss, ``gap_sigma`` to 0.1 sigma (itself uncertain by ~1),
+    ``epochs_judged`` a whole number."""
+    train_se, val_se = s["train_se"].to_numpy(float), s["val_se"].to_numpy(float)
+    train = s["train"].to_numpy(float)
+    gap_se = np.sqrt(train_se ** 2 + val_se ** 2) / np.where(train > 0, train, np.nan)
+    out = table.copy()
+    for name, errors in (("final_train_loss", train_se), ("final_val_loss", val_se),
+                         ("min_val_loss", val_se), ("gap", gap_se)):
+        out[name] = [round_to_error(v, e) for v, e in zip(out[name].astype(float), errors)]
+    out["gap_sigma"] = [round(v, 1) + 0.0 if np.isfinite(v) else v
+                        for v in out["gap_sigma"].astype(float)]
+    out["epochs_judged"] = pd.to_numeric(out["epochs_judged"]).round().astype("Int64")
+    return out
 
 
 def classify_regimes(

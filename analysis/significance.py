@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from jetstudy.analysis.intervals import percent, signed
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 
 __all__ = ["Judged", "judge_diff", "in_sigmas"]
@@ -36,13 +37,13 @@ def judge_diff(diff: float, base: float, se2: float, t: RegimeThresholds, floor:
     not the looser ``floor_without_se`` of tables without errors. A base of 0 (a zero loss)
     makes any non-zero difference infinitely large in relative terms, and none zero."""
     rel = diff / base if base > 0 else (0.0 if diff == 0 else math.copysign(np.inf, diff))
-    shown = f"{rel:+.0%}" if np.isfinite(rel) else "of a zero loss"
+    shown = percent(rel) if np.isfinite(rel) else "of a zero loss"
     if np.isfinite(se2) and se2 >= 0:
         sigma = in_sigmas(diff, se2)
         ok = sigma > t.z and rel > floor
-        return Judged(ok, f"{diff:+.3g} ({shown}, "
-                       f"{f'{sigma:+.1f} sigma' if se2 > 0 else 'no spread: se 0'})", sigma)
-    return Judged(rel > floor_without_se, f"{diff:+.3g} ({shown})", np.nan)
+        noise = f"{signed(sigma, '+.1f')} sigma" if se2 > 0 else "no spread: se 0"
+        return Judged(ok, f"{signed(diff)} ({shown}, {noise})", sigma)
+    return Judged(rel > floor_without_se, f"{signed(diff)} ({shown})", np.nan)
 
 
 def in_sigmas(diff: float, se2: float) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.intervals import format_error, unsigned_zero
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.pareto import FRONT_STATUSES, _ranked, score_se, with_sizes
 
@@ -67,7 +67,7 @@ def _digits(*values: float) -> list[str]:
     0.6000, not 0.601 against 0.6: the digits shown must not differ by trailing zeros)."""
     top = max((abs(v) for v in values if math.isfinite(v) and v != 0), default=1.0)
     decimals = max(0, 3 - math.floor(math.log10(top)))
-    return [f"{v:.{decimals}f}" for v in values]
+    return [unsigned_zero(f"{v:.{decimals}f}") for v in values]
 
 
 def _sizes_words(row: pd.Series) -> str:

@@ -8,8 +8,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.intervals import format_error, percent, round_to_error
+from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.sections import _best
+from jetstudy.analysis.significance import judge_diff
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.analysis.tables import load_tables
 from tests.analysis.test_referee2_report import build_report
@@ -71,3 +73,31 @@ def test_the_best_trial_table_gives_best_val_loss_with_its_error(tmp_path, make_
     assert rows["best_val_loss"] == format_error(float(t["best_val_loss"]),
                                                  float(e["val_loss_se"].iloc[-1]))
     assert "±" in rows["best_val_loss"]
+
+
+# --- regimes.csv's numbers: the digits their errors allow, no signed zeros ----------------------
+
+def test_regimes_csv_numbers_have_the_digits_their_errors_allow_and_no_negative_zero():
+    """Losses to their per-jet standard errors (PDG rule), the gap to its own error, sigmas to
+    0.1, whole epochs; a val loss a hair below the train loss is a gap of 0, not -0.000."""
+    r = _judge(_trial("a", [0.9, 0.7, 0.623456789], [0.9, 0.7, 0.631234567],
+                      train_se=0.0031, val_se=0.0042),
+               _trial("z", [0.9, 0.7, 0.62], [0.9, 0.7, 0.6199999], train_se=0.004,
+                      val_se=0.007))
+    a, z = r.loc["a"], r.loc["z"]
+    assert a["final_train_loss"] == 0.6235 and a["final_val_loss"] == 0.631
+    assert z["gap"] == 0.0 and math.copysign(1.0, z["gap"]) == 1.0
+    assert a["gap_sigma"] == round(a["gap_sigma"], 1)
+    assert str(r["epochs_judged"].dtype) == "Int64"
+    text = r.reset_index().to_csv(index=False)
+    assert "-0.0" not in text and "0.623456" not in text
+
+
+def test_small_relative_differences_are_not_printed_as_zero_percent():
+    """A 0.4% gap was '+0%' in the reason, a hair below '-0%', and -0.0 '-0'."""
+    assert [percent(0.004), percent(-0.00004), percent(-0.0), percent(0.17)] == [
+        "+0.4%", "-0.004%", "0%", "+17%"]
+    t = RegimeThresholds()
+    assert judge_diff(-0.0, 0.6, 0.0, t, 0.08, 0.15).text == "0 (0%, no spread: se 0)"
+    assert "(+0.4%," in judge_diff(0.0024, 0.6, 1e-6, t, 0.08, 0.15).text
+    assert format_error(-0.0, None) == "0" and round_to_error(-1e-5, 0.004) == 0.0
