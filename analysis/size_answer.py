@@ -15,7 +15,7 @@ import pandas as pd
 
 from jetstudy.analysis.intervals import format_error, unsigned_zero
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.pareto import FRONT_STATUSES, _ranked, score_se, with_sizes
+from jetstudy.analysis.pareto import NOISE_SIGMAS, FRONT_STATUSES, _ranked, score_se, with_sizes
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors"]
 
@@ -31,6 +31,10 @@ class SizeAnswer:
     best: pd.Series
     tolerance: float
     acc_points: float
+    #: the completed trials the answer chose from (for the noise check of the paragraph)
+    candidates: pd.DataFrame | None = None
+    #: the search metric's direction (True: higher is better)
+    maximize: bool = True
 
 
 def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
@@ -50,6 +54,7 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     done = trials.drop_duplicates("trial_id", keep="last")
     done = done[done["status"].isin(FRONT_STATUSES)]
     done = done[np.isfinite(done[[cost, score, acc]].astype(float)).all(axis=1)]
+    done = done[done[cost].astype(float) > 0]  # a size of 0 is a damaged row (as on the front)
     if done.empty:
         return None
     best = done.loc[_ranked(done, cost, score, maximize)["_s"].idxmax()]  # ties: the cheaper
@@ -59,7 +64,8 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     ok &= done[acc] >= float(best[acc]) - acc_points - 1e-12
     pick = done.loc[_ranked(done[ok], cost, score, maximize).index[0]]
     return SizeAnswer(metric=score, cost=cost, pick=pick, best=best,
-                      tolerance=tolerance, acc_points=acc_points)
+                      tolerance=tolerance, acc_points=acc_points, candidates=done,
+                      maximize=maximize)
 
 
 def _digits(*values: float) -> list[str]:
@@ -70,9 +76,11 @@ def _digits(*values: float) -> list[str]:
     return [unsigned_zero(f"{v:.{decimals}f}") for v in values]
 
 
-def _sizes_words(row: pd.Series) -> str:
-    parts = [f"{int(row[c]):,} {w}" for c, w in (("n_params", "parameters"),
-                                                   ("multiplications", "multiplications per jet"))
+def _sizes_words(row: pd.Series, cost: str = "n_params") -> str:
+    named = {"n_params": "parameters", "multiplications": "multiplications per jet"}
+    if cost not in named:  # the size the answer compares (flops) is named too
+        named[cost] = "FLOPs per jet" if cost == "flops" else cost
+    parts = [f"{int(row[c]):,} {w}" for c, w in named.items()
              if c in row.index and pd.notna(row[c])]
     layers = str(row.get("widths", "") or "")
     return (f"hidden layers {layers}, " if layers else "") + ", ".join(parts)
@@ -85,6 +93,17 @@ def scores_with_errors(rows: Sequence[pd.Series], column: str, n_val: int | None
     per-jet standard error (:func:`jetstudy.analysis.summary.best_epoch_loss_se`), else the
     last epoch's ``val_loss_se``), else to equal digits."""
     values = [float(r[column]) for r in rows]
+    errors = _errors(rows, column, n_val, class_counts)
+    if all(np.isfinite(e) and e > 0 for e in errors):
+        return [format_error(v, e) for v, e in zip(values, errors)]
+    return _digits(*values)
+
+
+def _errors(rows: Sequence[pd.Series], column: str, n_val: int | None,
+            class_counts: Sequence[int] | None) -> list[float]:
+    """The standard error of ``column`` of each row (NaN where unknown; see
+    :func:`scores_with_errors`)."""
+    values = [float(r[column]) for r in rows]
     if column.removeprefix("best_") == "val_loss":
         def loss_se(r: pd.Series) -> float:
             for name in (("best_val_loss_se", "val_loss_se") if column.startswith("best_")
@@ -93,12 +112,37 @@ def scores_with_errors(rows: Sequence[pd.Series], column: str, n_val: int | None
                 if np.isfinite(v) and v > 0:
                     return v
             return np.nan
-        errors = [loss_se(r) for r in rows]
-    else:
-        errors = list(score_se(column, pd.Series(values), n_val, class_counts))
-    if all(np.isfinite(e) and e > 0 for e in errors):
-        return [format_error(v, e) for v, e in zip(values, errors)]
-    return _digits(*values)
+        return [loss_se(r) for r in rows]
+    return [float(e) for e in score_se(column, pd.Series(values), n_val, class_counts)]
+
+
+def cheaper_within_noise(answer: SizeAnswer, n_val: int | None,
+                         class_counts: Sequence[int] | None) -> pd.Series | None:
+    """The cheapest completed trial, cheaper than the answer's pick, whose search metric and
+    accuracy both lie within :data:`~jetstudy.analysis.pareto.NOISE_SIGMAS` standard errors of
+    the best model's (difference errors in quadrature): the validation set then cannot show
+    that the pick needs its size. None when there is none or the errors are unknown."""
+    done = answer.candidates
+    if done is None or done.empty:
+        return None
+    cost = answer.cost
+    cheaper = done[done[cost].astype(float) < float(answer.pick[cost])]
+    if cheaper.empty:
+        return None
+    rows = [r for _, r in cheaper.iterrows()]
+    ok = np.ones(len(rows), dtype=bool)
+    for column, maximize in ((answer.metric, answer.maximize), ("best_val_acc", True)):
+        if column not in done.columns:
+            return None
+        (best_se,) = _errors([answer.best], column, n_val, class_counts)
+        errors = np.asarray(_errors(rows, column, n_val, class_counts), dtype=float)
+        gap = (float(answer.best[column]) - cheaper[column].astype(float).to_numpy()) * (
+            1.0 if maximize else -1.0)
+        ok &= np.isfinite(errors) & (gap < NOISE_SIGMAS * np.hypot(best_se, errors))
+    if not np.isfinite(best_se) or not ok.any():
+        return None
+    return cheaper[ok].sort_values([cost, "trial_id"], kind="mergesort").iloc[0]
+
 
 
 def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None = None,
@@ -126,13 +170,32 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
              f"{answer.acc_points * 100:.1f} points of its accuracy")
     score = scores_with_errors([pick, best], answer.metric, n_val, class_counts)
     acc = scores_with_errors([pick, best], "best_val_acc", n_val, class_counts)
+    noise = _noise_words(answer, n_val, class_counts)
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
-                f"{pick['trial_id']} ({_sizes_words(pick)}), {label} {score[0]}, accuracy "
-                f"{acc[0]}." + bound + table)
+                f"{pick['trial_id']} ({_sizes_words(pick, cost)}), {label} {score[0]}, "
+                f"accuracy {acc[0]}." + noise + bound + table)
     ratio = float(best[cost]) / float(pick[cost])
     return (head + f"The smallest completed model {rules} is trial {pick['trial_id']} "
-            f"({_sizes_words(pick)}): {label} {score[0]} against {score[1]}, accuracy {acc[0]} "
-            f"against {acc[1]} for the best, trial {best['trial_id']} "
-            f"({_sizes_words(best)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "
-            f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + bound + table)
+            f"({_sizes_words(pick, cost)}): {label} {score[0]} against {score[1]}, accuracy "
+            f"{acc[0]} against {acc[1]} for the best, trial {best['trial_id']} "
+            f"({_sizes_words(best, cost)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "
+            f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + noise + bound + table)
+
+
+def _noise_words(answer: SizeAnswer, n_val: int | None,
+                 class_counts: Sequence[int] | None) -> str:
+    """A sentence when a model cheaper than the pick is within the validation noise of the
+    best (:func:`cheaper_within_noise`): the pick's size is then not shown to be needed."""
+    other = cheaper_within_noise(answer, n_val, class_counts)
+    if other is None:
+        return ""
+    label = answer.metric.removeprefix("best_")
+    score = scores_with_errors([other], answer.metric, n_val, class_counts)[0]
+    acc = scores_with_errors([other], "best_val_acc", n_val, class_counts)[0]
+    ratio = float(answer.pick[answer.cost]) / float(other[answer.cost])
+    return (f" But trial {other['trial_id']} ({_sizes_words(other, answer.cost)}), at "
+            f"1/{ratio:.3g} of trial {answer.pick['trial_id']}'s {answer.cost}, has {label} "
+            f"{score} and accuracy {acc}: both within the validation noise of the best "
+            f"(< {NOISE_SIGMAS:g} standard errors of the difference), so the validation set "
+            f"cannot show that trial {answer.pick['trial_id']} needs its size.")

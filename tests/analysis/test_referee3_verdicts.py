@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.intervals import format_error, percent, round_to_error
+from jetstudy.analysis.pareto import how_big, how_big_paragraph
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.sections import _best
 from jetstudy.analysis.significance import judge_diff
@@ -101,3 +102,48 @@ def test_small_relative_differences_are_not_printed_as_zero_percent():
     assert judge_diff(-0.0, 0.6, 0.0, t, 0.08, 0.15).text == "0 (0%, no spread: se 0)"
     assert "(+0.4%," in judge_diff(0.0024, 0.6, 1e-6, t, 0.08, 0.15).text
     assert format_error(-0.0, None) == "0" and round_to_error(-1e-5, 0.004) == 0.0
+
+
+# --- the size answer and the validation noise -------------------------------------------------
+
+def _sized(**columns) -> pd.DataFrame:
+    n = len(columns["trial_id"])
+    base = {"status": ["completed"] * n, "best_val_auc": [0.9] * n,
+            "best_val_loss": [0.6] * n, "val_loss_se": [0.01] * n}
+    return pd.DataFrame({**base, **columns})
+
+
+def test_the_size_answer_says_when_a_much_smaller_model_is_within_noise_of_the_best():
+    """400 validation jets: a 100-parameter model 0.78 against the best's 0.80 (both ± 0.02)
+    is outside the 1% rule, so 'the best is also the smallest' was the whole answer; the
+    validation set cannot tell them apart, and the answer now says so. On 40,000 jets it can."""
+    t = _sized(trial_id=["small", "big"], n_params=[100, 10000], best_val_acc=[0.78, 0.80])
+    answer = how_big(t, "val_acc", True, "n_params")
+    assert answer.pick["trial_id"] == answer.best["trial_id"] == "big"
+    text = how_big_paragraph(answer, None, 400, [80] * 5)
+    assert "But trial small" in text and "cannot show that trial big needs its size" in text
+    assert "But trial" not in how_big_paragraph(answer, None, 40000, [8000] * 5)
+    assert "But trial" not in how_big_paragraph(answer)  # no split size: no noise to claim
+
+
+def test_the_size_answer_with_a_loss_metric_and_flops_names_the_flops_it_compares():
+    """metric val_loss (lower is better) by FLOPs: the noise check runs in the loss's own
+    direction, and the sizes named include the FLOPs the ratio is taken of."""
+    t = _sized(trial_id=["small", "big", "twin"], n_params=[100, 10000, 10000],
+               flops=[200, 20000, 20000], best_val_acc=[0.795, 0.80, 0.80],
+               best_val_loss=[0.605, 0.58, 0.58])
+    answer = how_big(t, "val_loss", False, "flops")
+    assert answer.best["trial_id"] == "big"  # an exact tie goes to the first trial id
+    text = how_big_paragraph(answer, None, 400, [80] * 5)
+    assert "20,000 FLOPs per jet" in text and "at 1/100 of trial big's flops" in text
+    worse = t.assign(best_val_loss=[0.70, 0.58, 0.58])  # 12 sigma worse: no noise sentence
+    assert "But trial" not in how_big_paragraph(how_big(worse, "val_loss", False, "flops"),
+                                                None, 400, [80] * 5)
+
+
+def test_a_size_of_zero_is_no_answer():
+    """A damaged row of 0 parameters was the 'smallest model' and its ratio divided by 0."""
+    t = _sized(trial_id=["zero", "ok"], n_params=[0, 500], best_val_acc=[0.80, 0.80])
+    answer = how_big(t, "val_acc", True, "n_params")
+    assert answer.pick["trial_id"] == "ok"
+    assert "trial ok" in how_big_paragraph(answer, None, 400, [80] * 5)
