@@ -36,6 +36,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     init.add_argument("dir", nargs="?", default=".", metavar="DIR",
                       help="folder (default: here)")
     init.add_argument("--force", action="store_true", help="replace an existing jetstudy.yaml")
+    init.add_argument("--example", choices=["dryrun", "lecture", "full"], default="dryrun",
+                      help="the example config to start from (default dryrun: synthetic jets, "
+                      "about a minute; lecture: a small scan for a lecture; full: a cluster "
+                      "study on real data)")
 
     fetch = sub.add_parser("fetch", help="download the real dataset into a cache "
                            "(~/.cache/jetstudy or $JETSTUDY_DATA); prints its path")
@@ -57,7 +61,7 @@ def _cmd_config(args: argparse.Namespace) -> int:
 def _cmd_init(args: argparse.Namespace) -> int:
     from jetstudy.study.starter import write_starter
 
-    path = write_starter(args.dir, force=args.force)
+    path = write_starter(args.dir, force=args.force, example=args.example)
     print(f"wrote {path}\nrun it with: jetstudy run {path}")
     return 0
 

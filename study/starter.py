@@ -22,13 +22,19 @@ from jetstudy.trainables.atomic import write_atomic
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.staging import new_folders
 
-__all__ = ["STARTER_NAME", "STARTER_EXAMPLE", "examples_folder", "example_config",
+__all__ = ["STARTER_NAME", "STARTER_EXAMPLE", "EXAMPLES", "examples_folder", "example_config",
            "field_comments", "commented_yaml", "write_starter"]
 
 #: The file ``jetstudy init DIR`` writes.
 STARTER_NAME = "jetstudy.yaml"
 #: The example its values come from: a study small enough for a laptop (about a minute).
 STARTER_EXAMPLE = "dryrun"
+#: The examples ``jetstudy init --example`` writes, and what each is.
+EXAMPLES: dict[str, str] = {
+    "dryrun": "synthetic jets, about a minute on 2 CPU cores",
+    "lecture": "a small scan for a lecture on under- and overfitting, synthetic jets",
+    "full": "a cluster study on real data: set data.path to your files",
+}
 
 _FIELD = re.compile(r"^\s+(\w+)\s*:")
 
@@ -114,9 +120,14 @@ def commented_yaml(cfg: StudyConfig, header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_starter(folder: str | Path, force: bool = False) -> Path:
-    """Write ``folder/jetstudy.yaml``: the :data:`STARTER_EXAMPLE` example's values with every
-    other field at its default, each explained. Never over an existing file unless ``force``."""
+def write_starter(folder: str | Path, force: bool = False,
+                  example: str = STARTER_EXAMPLE) -> Path:
+    """Write ``folder/jetstudy.yaml``: the example ``example``'s values (one of
+    :data:`EXAMPLES`, default :data:`STARTER_EXAMPLE`) with every other field at its default,
+    each explained. Never over an existing file unless ``force``."""
+    if example not in EXAMPLES:
+        raise ConfigError(f"init --example {example!r}: no such example; use one of "
+                          f"{', '.join(EXAMPLES)}")
     if not str(folder).strip():  # Path("") reads as the current folder: say so instead
         raise ConfigError(f"init DIR {str(folder)!r} is empty; give a folder, or leave DIR out "
                           f"for the current folder")
@@ -135,9 +146,9 @@ def write_starter(folder: str | Path, force: bool = False) -> Path:
     if path.exists() and not force:
         raise ConfigError(f"init: {path} exists; jetstudy never overwrites your files: edit "
                           f"it, remove it, or pass --force")
-    cfg = load_config(example_config(STARTER_EXAMPLE))
-    header = (f"jetstudy starter config (from the {STARTER_EXAMPLE!r} example: synthetic jets,\n"
-              f"about a minute on 2 CPU cores). Run it with:  jetstudy run {STARTER_NAME}\n"
+    cfg = load_config(example_config(example))
+    header = (f"jetstudy starter config (from the {example!r} example: {EXAMPLES[example]}).\n"
+              f"Run it with:  jetstudy run {STARTER_NAME}\n"
               f"Every field is listed with its reason; `jetstudy config --defaults` prints\n"
               f"the defaults. Real data: set data.path (see the README, 'Data').")
     text = commented_yaml(cfg, header)
