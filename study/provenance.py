@@ -32,7 +32,8 @@ __all__ = ["PROVENANCE", "HASH_BUDGET", "collect", "data_checksums", "rerun_comm
 logger = logging.getLogger(__name__)
 
 PROVENANCE = "provenance.json"
-_PACKAGES = ("jetstudy", "torch", "ray", "optuna", "numpy", "pandas", "h5py")
+_PACKAGES = ("jetstudy", "torch", "ray", "optuna", "numpy", "pandas", "h5py", "scipy",
+             "pyarrow")
 #: Data files are hashed until this many bytes in all (a few seconds at study start); the
 #: rest are listed with their size only (the full HDF5 set is tens of GB).
 HASH_BUDGET = 2 << 30
@@ -76,6 +77,7 @@ def _device(requested: str) -> dict[str, Any]:
                            "torch_threads": torch.get_num_threads()}
     if torch.cuda.is_available():
         out["cuda"] = torch.version.cuda
+        out["cudnn"] = torch.backends.cudnn.version()
         out["gpus"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
     return out
 

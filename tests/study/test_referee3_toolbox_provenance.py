@@ -58,6 +58,8 @@ def test_data_files_are_recorded_with_their_checksums(tmp_path: Path) -> None:
         assert entry["sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
         assert entry["bytes"] == f.stat().st_size
     assert record["runs"][-1]["data"] == record["data"]
+    for name in ("scipy", "pyarrow", "h5py", "pandas"):  # what reads the data and the tables
+        assert record["versions"][name], name
     # past the budget a file is listed with its size, unhashed, and says why
     small = data_checksums(tmp_path, budget=1000)
     assert small[0]["sha256"] and small[1]["sha256"] is None and "sha256sum" in small[1]["why"]
