@@ -103,8 +103,8 @@ def check_shared_storage(folder: Path) -> None:
         return
     folder = Path(folder)
     marker = folder / f".jetstudy-shared-check-{uuid.uuid4().hex}"
-    marker.write_text("written by the study driver; every node must see this file\n")
-    try:
+    try:  # a stop (or a full disk) while it is written leaves no marker either
+        marker.write_text("written by the study driver; every node must see this file\n")
         missing = nodes_missing(marker)
     finally:
         marker.unlink(missing_ok=True)

@@ -212,6 +212,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
             created = check_folder(folder, resume)
         with sigterm_as_ctrl_c(), StudyLock(folder):
             clear_dead_temporaries(folder)  # a killed driver's or trial's: ours, none live
+            _recover_best(folder)
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop
         if created is not None:
@@ -221,6 +222,15 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
         if created is not None:
             abandon_study_folder(folder, created)
         raise
+
+
+def _recover_best(folder: Path) -> None:
+    """An earlier best/ that a driver killed while replacing it left aside is put back if
+    best/ is missing (:func:`jetstudy.study.evaluate.recover_best`), so a resume stopped
+    before its own evaluation still has one."""
+    from jetstudy.study.evaluate import recover_best
+
+    recover_best(folder / "best")
 
 
 @contextmanager
@@ -308,7 +318,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             check_shared_storage(folder)  # every node must see the results folder
         # versions, commit, host, start time, what pack_size became
         write_provenance(folder, cfg.training.device, plan.record(packing_cfg),
-                         sampler=sampler_record(cfg))
+                         sampler=sampler_record(cfg, space=True))
         if plan.size:  # the progress line says the study runs packed
             progress = _with_suffix(progress, f"packs: {plan.packs} x {plan.size} trials")
         provenance = True

@@ -295,7 +295,7 @@ _ATOMIC_FILES = {
     "": frozenset({"config.yaml", "scaler.json", "data_summary.json", "reference.json",
                    "provenance.json", "ray_session.json", "packs.json", "pack_data.npz",
                    "trials.parquet", "trials.csv", "epochs.parquet", "epochs.csv"}),
-    "trials/*": frozenset({"state.pt", "best.pt"}),
+    "trials/*": frozenset({"state.pt", "best.pt", "config.json"}),
     "data": frozenset({".jetstudy-synthetic.json"}),
 }
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<tag>[a-z0-9_]{8}|\d{1,10})\.tmp\Z")

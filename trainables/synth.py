@@ -280,9 +280,9 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
     Deterministic for given arguments; the files, in order, hold ``make_jet_table(n_jets, seed)``.
     The files are written in a hidden staging folder and renamed into place together once all
     are written, so a reader never sees half a file, and a stopped run adds none of them (nor
-    leaves an ``out_dir`` it made). The staging folder has a new name (a file or link of the user's is never opened)
-    and a mark (:mod:`jetstudy.trainables.staging`): one a killed run left is cleared by the
-    next run into ``out_dir``. With ``recorded_tmp`` the temporary is ``<name>.tmp`` instead,
+    leaves an ``out_dir`` it made). The staging folder has a new name (a file or link of the
+    user's is never opened) and a mark (:mod:`jetstudy.trainables.staging`): one a killed run
+    left is cleared by the next run into ``out_dir``. With ``recorded_tmp`` the temporary is ``<name>.tmp`` instead,
     for a caller that recorded that name beforehand in a folder of its own
     (``jetstudy.study.prepare``).
     Returns the paths in row order. Raises :class:`DataError` for bad arguments.

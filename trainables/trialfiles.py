@@ -12,6 +12,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from jetstudy.trainables.atomic import write_atomic
+
 __all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE",
            "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker", "has_ended", "for_tune",
            "append_epoch", "read_epochs", "trial_folder", "DIVERGED_FILE", "mark_diverged",
@@ -150,14 +152,20 @@ def trial_folder(state_dir: str, trial_id: str, config: dict[str, Any]) -> Path:
                            f"the link and resume the study")
     folder.mkdir(exist_ok=True)
     path = folder / CONFIG_FILE
-    if not path.is_file() or path.is_symlink():
-        try:  # a new plain file, never through a link (a broken one would create its target)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
-        except FileExistsError:  # a link, or a writer racing this one: keep what is there
-            return folder
-        with os.fdopen(fd, "w") as f:
-            f.write(json.dumps(config))
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        return folder  # never through a link, never over a folder: kept as it is
+    if not _json_file(path):  # absent, or cut (a kill between its creation and its bytes)
+        write_atomic(path, lambda tmp: Path(tmp).write_text(json.dumps(config)))
     return folder
+
+
+def _json_file(path: Path) -> bool:
+    """``path`` is a file holding one whole JSON value (what :func:`trial_folder` writes)."""
+    try:
+        json.loads(path.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return True
 
 
 def read_epochs(state_dir: str, trial_id: str) -> list[dict[str, Any]]:

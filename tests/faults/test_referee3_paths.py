@@ -22,6 +22,7 @@ import pytest
 from jetstudy.study.evaluate import recover_best
 from jetstudy.study.paths import clear_dead_temporaries
 from jetstudy.trainables.staging import STAGING_MARK, new_folders
+from jetstudy.trainables.trialfiles import CONFIG_FILE, trial_folder
 from tests.faults.conftest import REPO, checksums, plant
 
 BEST = ("model.pt", "test_metrics.json", "test_predictions.parquet")
@@ -87,9 +88,11 @@ def _study(tmp_path: Path) -> Path:
 
 DEAD = [".trials.parquet.ab_d12x9.tmp", ".config.yaml.q1w2e3r4.tmp", ".epochs.csv.00000000.tmp",
         "trials/t1/.state.pt.k3j4h5g6.tmp", "trials/t2/.best.pt.123456.tmp",  # an older writer's
-        "trials/t2/.state.pt.98765.tmp", "data/..jetstudy-synthetic.json.zzzz0000.tmp"]
+        "trials/t2/.state.pt.98765.tmp", "trials/t2/.config.json.a1b2c3d4.tmp",
+        "data/..jetstudy-synthetic.json.zzzz0000.tmp"]
 USERS = [".notes.txt.abcd1234.tmp", ".config.yaml.12345.tmp", ".trials.parquet.ABCD1234.tmp",
-         ".trials.parquet.abc.tmp", "trials.parquet.abcd1234.tmp", ".trials.parquet.abcd1234.tmp.bak",
+         ".trials.parquet.abc.tmp", "trials.parquet.abcd1234.tmp",
+         ".trials.parquet.abcd1234.tmp.bak",
          "trials/t1/.config.yaml.abcd1234.tmp", "trials/t1/.state.pt.abcd1234.tmp/x",
          "data/.state.pt.abcd1234.tmp", "mine/.state.pt.abcd1234.tmp"]
 
@@ -150,3 +153,23 @@ def test_a_held_stop_waits_for_the_block_in_a_process_with_threads(sig: str) -> 
     done = subprocess.run([sys.executable, "-c", THREADED, sig], capture_output=True, text=True,
                           env=env, timeout=60)
     assert done.stdout.strip() == "block finished then stopped", (done.stdout, done.stderr)
+
+
+def test_a_trial_config_cut_by_a_kill_is_written_again(tmp_path: Path) -> None:
+    """A worker killed between creating a trial's config.json and writing it left it empty
+    (the resume's readers then failed on it): it is rewritten whole; a whole one stays, and
+    a link stays a link (never written through)."""
+    state = tmp_path / "trials"
+    for trial in ("cut", "whole", "linked"):
+        (state / trial).mkdir(parents=True)
+    (state / "cut" / CONFIG_FILE).write_text('{"width": ')
+    (state / "whole" / CONFIG_FILE).write_text('{"width": 8}')
+    planted = plant(tmp_path, ["mine.json"])
+    (state / "linked" / CONFIG_FILE).symlink_to(tmp_path / "mine.json")
+    for trial in ("cut", "whole", "linked"):
+        trial_folder(str(state), trial, {"width": 4})
+    assert (state / "cut" / CONFIG_FILE).read_text() == '{"width": 4}'
+    assert (state / "whole" / CONFIG_FILE).read_text() == '{"width": 8}'
+    assert (state / "linked" / CONFIG_FILE).is_symlink()
+    assert not [n for t in ("cut", "whole") for n in os.listdir(state / t) if n != CONFIG_FILE]
+    assert checksums(tmp_path)["mine.json"] == planted["mine.json"]
