@@ -27,6 +27,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -316,10 +317,35 @@ def _unpack(archive: Path, folder: Path) -> Path:
                         f"give another DIR")
     out.mkdir(parents=True, exist_ok=True)
     marker.write_text(f"unpacking {digest}\n")  # first: a cut unpack is resumed, not refused
-    with tarfile.open(archive) as tar:
-        tar.extractall(out, filter="data")
+    try:
+        with tarfile.open(archive) as tar:
+            _extract(tar, out)
+    except (tarfile.TarError, EOFError, ValueError) as exc:  # FilterError is a TarError
+        raise DataError(f"fetch: {archive} cannot be unpacked ({type(exc).__name__}: {exc}); "
+                        f"it is not the archive jetstudy expects: delete it and {out}, then "
+                        f"fetch again") from None
     marker.write_text(digest + "\n")
     return out
+
+
+def _extract(tar: tarfile.TarFile, out: Path) -> None:
+    """Unpack ``tar`` into ``out``: plain files and folders inside ``out`` only. Python's
+    ``data`` filter where it exists (3.10.12+, 3.11.4+), the same rules by hand before that
+    (``extractall(filter=...)`` is a TypeError there)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(out, filter="data")
+        return
+    root = out.resolve()
+    for member in tar.getmembers():
+        target = (root / member.name).resolve()
+        if not (member.isfile() or member.isdir()):
+            raise tarfile.TarError(f"{member.name!r} is a link or a special file")
+        if os.path.isabs(member.name) or (target != root and root not in target.parents):
+            raise tarfile.TarError(f"{member.name!r} would land outside {out}")
+        member.mode = (member.mode | 0o600) & 0o755 if member.isfile() else 0o755
+    with warnings.catch_warnings():  # 3.12+ warns without a filter (checked above instead)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        tar.extractall(out)
 
 
 def fetch_dataset(name: str, folder: str | os.PathLike[str] | None = None, *,

@@ -43,6 +43,13 @@ class _Files(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
 
 
+_PORT: list[int] = []
+
+
+def mirror_port() -> int:
+    return _PORT[-1]
+
+
 @pytest.fixture
 def mirror(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, bytes]]:
     files: dict[str, bytes] = {}
@@ -50,6 +57,7 @@ def mirror(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, bytes]]:
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
+    _PORT.append(srv.server_address[1])
     monkeypatch.setenv("JETSTUDY_MIRROR", f"http://127.0.0.1:{srv.server_address[1]}")
     yield files
     srv.shutdown()
@@ -101,3 +109,40 @@ def test_one_unpacked_archive_and_a_table_give_loadable_paths(tmp_path: Path) ->
     table = tmp_path / "jets.parquet"
     table.write_bytes(b"x")
     assert data_path(table) == str(table)
+
+
+def _tar(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("python_filter", [True, False])
+def test_an_archive_that_escapes_or_is_damaged_is_one_error(
+        mirror: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        python_filter: bool) -> None:
+    """Python's tar 'data' filter refused a member outside the folder with a FilterError
+    traceback, and before Python 3.10.12/3.11.4 (no filter: requires-python is >=3.10) every
+    unpack was a TypeError."""
+    from jetstudy.study.fetch import Source, fetch_dataset
+    from jetstudy.trainables.errors import DataError
+
+    if not python_filter:
+        monkeypatch.delattr(tarfile, "data_filter")
+    port = mirror_port()
+    mirror["/good.tar.gz"] = _tar({"train/jetImage_0.h5": b"h5" * 100})
+    mirror["/evil.tar.gz"] = _tar({"train/ok.h5": b"x", "../../escaped.h5": b"evil"})
+    mirror["/broken.tar.gz"] = b"\x1f\x8b" + bytes(range(200))
+    url = f"http://127.0.0.1:{port}"
+    out = fetch_dataset("hls4ml", tmp_path / "d", sources=(
+        Source(f"{url}/good.tar.gz", "good.tar.gz", unpack=True),))
+    assert (out / "train" / "jetImage_0.h5").read_bytes() == b"h5" * 100
+    for name in ("evil", "broken"):
+        with pytest.raises(DataError, match=f"{name}.tar.gz cannot be unpacked"):
+            fetch_dataset("hls4ml", tmp_path / "d", sources=(
+                Source(f"{url}/{name}.tar.gz", f"{name}.tar.gz", unpack=True),))
+    assert not any(p.name == "escaped.h5" for p in tmp_path.rglob("*"))
