@@ -9,13 +9,14 @@ prints. Lives in an importable module because Ray pickles callbacks by reference
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ray.tune import Callback
 
-from jetstudy.trainables.objective import Objective
+from jetstudy.trainables.objective import Objective, is_finite_number
 
 __all__ = ["ProgressCounts", "StudyProgress", "format_duration"]
 
@@ -46,6 +47,8 @@ class ProgressCounts:
     elapsed_s: float | None = None  # since this run started
     eta_s: float | None = None  # estimated time left; None until a trial finished
     _by_trial: dict[str, float] = field(default_factory=dict, repr=False)  # each trial's best
+    _partial: dict[str, bool] = field(default_factory=dict, repr=False)  # not (yet) complete
+    _size: dict[str, float] = field(default_factory=dict, repr=False)  # n_params
 
     def timing(self, elapsed_s: float, finished_this_run: int) -> None:
         """Set the elapsed time, and the time left at this run's pace so far (trials finished
@@ -55,13 +58,30 @@ class ProgressCounts:
         self.eta_s = (elapsed_s / finished_this_run * left
                       if finished_this_run > 0 and left >= 0 else None)
 
-    def offer(self, value: Any, trial_id: str) -> None:
-        """Keep ``value`` as the best so far if it beats it (:class:`Objective`'s rule)."""
+    def _key(self, trial_id: str) -> tuple[float, bool, float, str]:
+        """The report's ranking (``jetstudy.analysis.summary.best_trial``): the value, then a
+        completed trial over a stopped or running one, the fewer parameters, the first id."""
+        sign = Objective(self.metric, self.mode).sign
+        return (sign * self._by_trial[trial_id], self._partial.get(trial_id, True),
+                self._size.get(trial_id, math.inf), trial_id)
+
+    def offer(self, value: Any, trial_id: str, complete: bool = False,
+              n_params: Any = None) -> None:
+        """Keep ``value`` as the trial's best if it beats it (:class:`Objective`'s rule), and
+        the trial as the study's best if it ranks first (an exact tie as the report breaks it:
+        ``complete`` trials first, then the fewer ``n_params``, then the first id)."""
         objective = Objective(self.metric, self.mode)
+        if complete:
+            self._partial[trial_id] = False
+        if is_finite_number(n_params):
+            self._size[trial_id] = float(n_params)
         if objective.better(value, self._by_trial.get(trial_id)):
             self._by_trial[trial_id] = float(value)
-        if objective.better(value, self.best):
-            self.best, self.best_trial = float(value), trial_id
+        if trial_id not in self._by_trial:
+            return
+        if (trial_id == self.best_trial or self.best_trial not in self._by_trial
+                or self._key(trial_id) < self._key(self.best_trial)):
+            self.best, self.best_trial = self._by_trial[trial_id], trial_id
 
     def withdraw(self, trial_id: str) -> None:
         """A failed trial is never best (the tables' rule): forget its values, and take the
@@ -69,8 +89,8 @@ class ProgressCounts:
         self._by_trial.pop(trial_id, None)
         if trial_id == self.best_trial:
             self.best, self.best_trial = None, ""
-            for other, value in self._by_trial.items():
-                self.offer(value, other)
+            for other in self._by_trial:
+                self.offer(None, other)
 
     def format(self) -> str:
         best = (f"best {self.metric} {self.best:.4f} ({self.best_trial})"
@@ -138,14 +158,16 @@ class StudyProgress(Callback):
                 c.failed += 1
                 c.withdraw(trial.trial_id)
                 continue
-            elif status == "TERMINATED":
+            last, complete = trial.last_result or {}, False
+            if status == "TERMINATED":
                 c.finished += 1
-                last = trial.last_result
                 # a trial that converged by its patience ended by itself, not early
-                if int(last.get("epoch", 0)) < self.max_epochs and not last.get("converged"):
+                complete = int(last.get("epoch", 0)) >= self.max_epochs or bool(
+                    last.get("converged"))
+                if not complete:
                     c.stopped += 1
             if status != "PENDING":
-                c.offer(trial.last_result.get(c.metric), trial.trial_id)
+                c.offer(last.get(c.metric), trial.trial_id, complete, last.get("n_params"))
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         now = time.monotonic()
@@ -156,7 +178,8 @@ class StudyProgress(Callback):
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:
-        self.counts.offer(result.get(self.counts.metric), trial.trial_id)
+        self.counts.offer(result.get(self.counts.metric), trial.trial_id,
+                          n_params=result.get("n_params"))
         self._emit()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

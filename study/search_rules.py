@@ -11,7 +11,9 @@ Called by :func:`jetstudy.study.config.from_dict` after each field passed its ow
   twice;
 - :func:`config_warnings`: a TPE search whose trials nearly all start before TPE has anything
   to learn from is random search under another name; ASHA with ``grace_period`` at
-  ``max_epochs`` stops nothing.
+  ``max_epochs`` stops nothing, and with a ``reduction_factor`` above ``num_trials`` it keeps
+  less than one trial per rung; a search over fewer configurations than ``num_trials`` trains
+  some again.
 """
 
 from __future__ import annotations
@@ -83,6 +85,15 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
             + (f"scheduler.grace_period to e.g. {max(1, sch.max_epochs // 8)} for early "
                f"stopping, or " if sch.max_epochs > 1 else "")
             + "scheduler.type to fifo to say so")
+    if sch.type == "asha" and 3 <= s.num_trials < sch.reduction_factor:  # 2: one to compare
+        out.append(
+            f"scheduler.reduction_factor is {sch.reduction_factor} with search.num_trials "
+            f"{s.num_trials}: ASHA keeps the top 1/{sch.reduction_factor} at each rung, less "
+            f"than one of the {s.num_trials} trials, so a trial passes a rung only if it "
+            f"is about as good as the best that reached it before (the first to arrive always "
+            f"passes): the order trials finish in decides; set scheduler.reduction_factor to "
+            f"{min(3, s.num_trials)} or raise search.num_trials to at least "
+            f"{sch.reduction_factor}")
     few = _few_configurations(cfg)
     if few:
         out.append(few)

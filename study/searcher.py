@@ -351,20 +351,23 @@ def sampler_settings(sampler: optuna.samplers.BaseSampler) -> dict[str, Any]:
     return out
 
 
-def sampler_record(cfg: StudyConfig) -> dict[str, Any]:
+def sampler_record(cfg: StudyConfig, space: bool = False) -> dict[str, Any]:
     """``provenance.json``'s ``sampler``: ``search.sampler``, the study's kind, the
     settings of the sampler :func:`make_sampler` builds for ``cfg`` (a resumed study's
-    restored sampler is given the same, :mod:`jetstudy.study.resume`) and ``distributions``:
-    every Optuna parameter the space can ask for, as Optuna's JSON of its distribution
-    (:func:`jetstudy.study.space.space_distributions`); a scan's trials are its enqueued
+    restored sampler is given the same, :mod:`jetstudy.study.resume`) and, with ``space``
+    (the study's record), ``distributions``: every Optuna parameter the space can ask for, as
+    Optuna's JSON of its distribution (:func:`jetstudy.study.space.space_distributions`); a
+    scan's trials are its enqueued
     design, the random sampler only Optuna's required fallback."""
-    from optuna.distributions import distribution_to_json
+    record = {"search.sampler": cfg.search.sampler, "kind": cfg.kind,
+              **sampler_settings(make_sampler(cfg))}
+    if space:
+        from optuna.distributions import distribution_to_json
 
-    space = space_distributions(cfg.space, scan=cfg.kind == "scan")
-    return {"search.sampler": cfg.search.sampler, "kind": cfg.kind,
-            **sampler_settings(make_sampler(cfg)),
-            "distributions": {name: json.loads(distribution_to_json(d))
-                              for name, d in space.items()}}
+        asked = space_distributions(cfg.space, scan=cfg.kind == "scan")
+        record["distributions"] = {name: json.loads(distribution_to_json(d))
+                                   for name, d in asked.items()}
+    return record
 
 
 def _tpe(s: Any, cfg: StudyConfig) -> optuna.samplers.TPESampler:

@@ -114,7 +114,7 @@ def test_count_is_what_optuna_can_draw(tmp_path: Path) -> None:
 
 def _recorded(cfg) -> dict:
     return {name: json_to_distribution(json.dumps(d))
-            for name, d in sampler_record(cfg)["distributions"].items()}
+            for name, d in sampler_record(cfg, space=True)["distributions"].items()}
 
 
 def test_provenance_space_is_the_space_optuna_saw(tmp_path: Path) -> None:

@@ -1,0 +1,99 @@
+"""Referee round 3 (task B): ASHA settings that make the order of arrival decide, and the live
+progress line's best trial on an exact tie. Pure functions, Ray's own ASHA bookkeeping and
+hand-made values; no training.
+
+Found and fixed here:
+- ``scheduler.reduction_factor`` above ``search.num_trials`` (e.g. 10 with 4 trials) was
+  silent: ASHA keeps the top 1/10 at each rung, less than one trial, so a trial passes a rung
+  only if it is about as good as the best before it (the first to arrive always passes); a
+  warning now says so, with the fix;
+- the progress line named, on an exact tie of the search metric (``val_acc`` on a few hundred
+  validation jets ties often), whichever trial reported first, while the tables, report and
+  test evaluation break the tie by status, parameters and trial id
+  (``jetstudy.analysis.summary.best_trial``): the line now ranks the same way.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from ray.tune.schedulers import ASHAScheduler
+
+from jetstudy.analysis.summary import best_trial
+from jetstudy.study.config import from_dict
+from jetstudy.study.progress import ProgressCounts
+
+ASHA_TRIALS = {"sampler": "random", "max_concurrent": 1}
+
+
+def _warns(num_trials: int, factor: int) -> list[str]:
+    cfg = from_dict({"search": {**ASHA_TRIALS, "num_trials": num_trials},
+                     "scheduler": {"max_epochs": 9, "grace_period": 1,
+                                   "reduction_factor": factor}})
+    return [w for w in cfg.warnings if "reduction_factor" in w]
+
+
+@pytest.mark.parametrize(("num_trials", "factor", "warns"), [
+    (4, 10, True), (9, 10, True), (10, 10, False), (3, 3, False), (64, 3, False),
+    (1, 3, False), (2, 5, False)])  # 1-2 trials: at most one earlier value, any factor alike
+def test_reduction_factor_above_num_trials_is_said(num_trials: int, factor: int,
+                                                   warns: bool) -> None:
+    said = _warns(num_trials, factor)
+    assert bool(said) == warns
+    if said:
+        (text,) = said
+        assert f"scheduler.reduction_factor is {factor}" in text
+        assert f"search.num_trials {num_trials}" in text
+        fix = int(text.split("set scheduler.reduction_factor to ")[1].split()[0])
+        assert fix <= num_trials and not _warns(num_trials, fix)
+        assert not _warns(factor, factor)  # the other fix
+
+
+def test_what_the_warning_says_is_what_ray_asha_does() -> None:
+    """Ray's ASHA with reduction_factor 10: at the first rung the first trial passes, a later
+    one passes only when it is as good as the 90th percentile of the earlier ones."""
+    asha = ASHAScheduler(time_attr="epoch", max_t=9, grace_period=1, reduction_factor=10,
+                         metric="val_acc", mode="max")
+    bracket = asha._brackets[0]
+
+    class T:
+        def __init__(self, trial_id: str) -> None:
+            self.trial_id = trial_id
+
+    decisions = [bracket.on_result(T(name), 1, value) for name, value in
+                 [("first", 0.50), ("worse", 0.49), ("better", 0.60), ("second", 0.55)]]
+    assert decisions == ["CONTINUE", "STOP", "CONTINUE", "STOP"]
+
+
+def _table(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["trial_id", "status", "n_params", "best_val_acc"])
+
+
+@pytest.mark.parametrize("rows", [
+    # equal value: completed beats stopped, whatever arrives first
+    [("b", "stopped", 50, 0.75), ("a", "completed", 90, 0.75), ("c", "completed", 90, 0.70)],
+    # equal value and status: fewer parameters
+    [("a", "completed", 90, 0.75), ("z", "completed", 40, 0.75)],
+    # equal value, status and size: the first trial id, whatever order they report in
+    [("q", "completed", 40, 0.75), ("p", "completed", 40, 0.75)],
+])
+def test_progress_line_breaks_a_tie_as_the_tables(rows: list[tuple]) -> None:
+    want = best_trial(_table(rows), "val_acc", maximize=True)["trial_id"]
+    for order in (rows, rows[::-1]):
+        counts = ProgressCounts(total=len(rows), metric="val_acc", mode="max")
+        for trial_id, status, n_params, value in order:
+            counts.offer(value, trial_id, n_params=n_params)  # while running
+        for trial_id, status, n_params, value in order:
+            counts.offer(value, trial_id, complete=status == "completed", n_params=n_params)
+        assert counts.best_trial == want, order
+        assert counts.best == 0.75
+
+
+def test_progress_line_tie_after_a_failed_leader() -> None:
+    counts = ProgressCounts(total=3, metric="val_loss", mode="min")
+    counts.offer(0.4, "b", complete=True, n_params=10)
+    counts.offer(0.4, "c", complete=True, n_params=5)
+    counts.offer(0.3, "a", n_params=1)
+    assert counts.best_trial == "a"
+    counts.withdraw("a")
+    assert (counts.best, counts.best_trial) == (0.4, "c")
