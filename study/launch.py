@@ -318,7 +318,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             check_shared_storage(folder)  # every node must see the results folder
         # versions, commit, host, start time, what pack_size became
         write_provenance(folder, cfg.training.device, plan.record(packing_cfg),
-                         sampler=sampler_record(cfg))
+                         sampler=sampler_record(cfg, space=True))
         if plan.size:  # the progress line says the study runs packed
             progress = _with_suffix(progress, f"packs: {plan.packs} x {plan.size} trials")
         provenance = True
