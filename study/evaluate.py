@@ -54,7 +54,8 @@ from jetstudy.trainables.synth import bayes_posterior
 from jetstudy.trainables.trialfiles import BEST_FILE
 
 __all__ = ["classification_metrics", "score_test_split", "load_best_model", "evaluate_best",
-           "recover_best", "BestEpochMismatch", "BOOTSTRAP_RESAMPLES", "BOOTSTRAP_SEED"]
+           "recover_best", "BestEpochMismatch", "BestFolderNotOurs", "BOOTSTRAP_RESAMPLES",
+           "BOOTSTRAP_SEED"]
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +146,25 @@ class BestEpochMismatch(RuntimeError):
     """The trial's saved best weights are not of the epoch the trials table names."""
 
 
+class BestFolderNotOurs(BestEpochMismatch):
+    """``best/`` holds something jetstudy did not write there (a user's file or folder): the
+    evaluation, which replaces that folder whole, is skipped instead of deleting it."""
+
+
+def _check_best_folder(out: Path) -> None:
+    """Raise :class:`BestFolderNotOurs` naming what in ``out`` is not best/'s own files (a
+    link at ``out`` is replaced, never followed: its target is not looked into)."""
+    if out.is_symlink() or not out.is_dir():
+        return
+    foreign = sorted(n for n in os.listdir(out) if not _in_best(n) or not plain_file(out / n))
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise BestFolderNotOurs(
+            f"{out} holds files jetstudy did not write there ({shown}); the test evaluation "
+            f"replaces that folder whole, so it was not evaluated: move them out of {out} and "
+            f"evaluate again with --resume")
+
+
 def _best_record(state_file: Path) -> tuple[dict[str, Any], dict[str, Any], int]:
     """(weights, arch, epoch) of the trial's best epoch: ``best.pt`` beside the state file,
     else (a study from before ``best.pt``) the state's own ``best``."""
@@ -211,6 +231,7 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
     missing, unreadable or of another epoch, :class:`BestEpochMismatch` is raised before
     anything is written."""
     recover_best(out)  # what an evaluation killed between _swap_in's two renames left
+    _check_best_folder(out)  # a user's file in best/ is never deleted with it
     model, arch, epoch = load_best_model(state_file, expected_epoch)
     x_test = torch.tensor(splits.x_test, dtype=torch.float32)
     probs = predict_proba(model, x_test).numpy().astype(np.float64)
@@ -251,6 +272,12 @@ def _staged_name(name: str) -> bool:
                                       for f in _BEST_FILES)
 
 
+def _in_best(name: str) -> bool:
+    """A name jetstudy writes in best/: its files, their temporaries (``write_atomic``'s, and
+    ``.model.pt.tmp`` of the first versions) and a staging mark a kill kept there."""
+    return _staged_name(name) or name in (STAGING_MARK, ".model.pt.tmp")
+
+
 def _swap_in(stage: Path, out: Path) -> None:
     """Replace the folder ``out`` (an earlier evaluation's, if any) by ``stage``, then drop
     ``stage``'s mark. The earlier one is moved aside first, to ``.<out>.old-<32 hex>``: the
@@ -282,7 +309,7 @@ _OLD_NAME = r"\.{name}\.old-[0-9a-f]{{32}}\Z"
 def _old_best(path: Path) -> bool:
     """``path`` is what :func:`_swap_in` moved aside, provably: a link (a best/ that was a link:
     only the link goes, never its target), or a real folder holding only plain files under
-    best/'s names (and a staging mark: a best/ whose mark a kill kept)."""
+    best/'s names (:func:`_in_best`)."""
     try:
         mode = path.lstat().st_mode
         if stat.S_ISLNK(mode):
@@ -290,8 +317,7 @@ def _old_best(path: Path) -> bool:
         entries = os.listdir(path) if stat.S_ISDIR(mode) else None
     except OSError:
         return False
-    return bool(entries) and all((n in _BEST_FILES or n == STAGING_MARK)
-                                 and plain_file(path / n) for n in entries)
+    return bool(entries) and all(_in_best(n) and plain_file(path / n) for n in entries)
 
 
 def _remove_old(old: Path) -> None:

@@ -173,3 +173,25 @@ def test_a_trial_config_cut_by_a_kill_is_written_again(tmp_path: Path) -> None:
     assert (state / "linked" / CONFIG_FILE).is_symlink()
     assert not [n for t in ("cut", "whole") for n in os.listdir(state / t) if n != CONFIG_FILE]
     assert checksums(tmp_path)["mine.json"] == planted["mine.json"]
+
+
+def test_an_evaluation_never_deletes_a_users_file_in_best(tmp_path: Path) -> None:
+    """best/ is replaced whole by each evaluation: a file (or folder) the user put into it
+    makes the evaluation stop before anything is written, naming it; every byte stays."""
+    from jetstudy.study.evaluate import BestFolderNotOurs, evaluate_best
+    from jetstudy.trainables.checkpoint import save_best
+    from jetstudy.trainables.model import MLPArch, build_mlp
+    from jetstudy.trainables.trialfiles import BEST_FILE, state_path
+    from tests.study.test_evaluate_best import _splits
+
+    state = state_path(str(tmp_path / "trials"), "t")
+    state.parent.mkdir(parents=True)
+    arch = MLPArch(n_inputs=16, widths=(4,))
+    save_best(state.with_name(BEST_FILE), {"epoch": 1, "value": 0.6,
+                                           "model": build_mlp(arch).state_dict()}, arch.to_dict())
+    best = tmp_path / "best"
+    plant(best, [*BEST, "notes.txt", "plots/roc.png"])
+    before = checksums(tmp_path)
+    with pytest.raises(BestFolderNotOurs, match=r"notes\.txt, plots.*move them out"):
+        evaluate_best(state, "t", _splits(), False, best, expected_epoch=1, n_boot=2)
+    assert checksums(tmp_path) == before

@@ -74,7 +74,9 @@ def test_an_evaluation_replaces_best_as_a_whole(tmp_path):
     out = tmp_path / "best"
     out.mkdir()
     (out / "test_metrics.json").write_text('{"trial_id": "old"}')
-    (out / "stale.txt").write_text("from an earlier evaluation")
+    # a temporary a killed earlier evaluation left (a user's file there is never deleted:
+    # tests/faults/test_referee3_paths.py)
+    (out / ".test_metrics.json.k3j4h5g6.tmp").write_text("from an earlier evaluation")
     metrics = evaluate_best(state, "t", _splits(), False, out, expected_epoch=4, n_boot=5)
     assert sorted(p.name for p in out.iterdir()) == ["model.pt", "test_metrics.json",
                                                      "test_predictions.parquet"]
