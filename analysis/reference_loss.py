@@ -19,13 +19,20 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import format_error, signed
+from jetstudy.analysis.significance import judge_diff
 from jetstudy.trainables.schema import CLASSES
 
-__all__ = ["Reference", "known_reference"]
+if TYPE_CHECKING:
+    from jetstudy.analysis.regime_thresholds import RegimeThresholds
+
+__all__ = ["Reference", "known_reference", "contradiction", "only_against_unreachable"]
 
 
 @dataclass(frozen=True)
@@ -145,3 +152,44 @@ def known_reference(reference_json: Mapping[str, Any] | None,
     if user is not None:
         return Reference(loss=user, source="user", bayes=optimum, **prior)
     return optimum or Reference(**prior)
+
+
+# --- the reference against the trials: used by the regime rules (analysis.regimes) ---
+
+def only_against_unreachable(row: pd.Series, ref: Reference, t: RegimeThresholds,
+                              what: str) -> str | None:
+    """Words when a user's L* lies below the Bayes loss of these jets (no classifier reaches
+    it) and the loss judged underfit is not significantly above the Bayes loss: then the
+    verdict rests on an unreachable bound. None when there is no such doubt."""
+    if not ref.below_bayes:
+        return None
+    b = ref.bayes
+    judged, judged_se = (row["val"], row["val_se"]) if what == "val loss" else (
+        row["train"], row["train_se"])
+    target, se_ref = (b.loss, b.se or 0.0) if what == "val loss" else b.train_reference
+    vs = judge_diff(judged - target, target, judged_se ** 2 + se_ref ** 2, t,
+                     t.underfit_tolerance, t.underfit_tolerance)
+    if vs.significant:
+        return None  # underfit against the Bayes loss too: the verdict stands
+    jets = "training" if what == "train loss" and b.train_loss is not None else "validation"
+    return (f"but L* lies below the Bayes-optimal loss {target:.4g} of the {jets} jets, which no "
+            f"classifier beats, and against that the {what} is {vs.text}, within "
+            f"{t.underfit_tolerance:.0%}: underfit only against an unreachable L*; set "
+            f"regimes.reference_loss >= {b.loss:.4g}, or null")
+
+
+def contradiction(s: pd.DataFrame, ref: Reference, t: RegimeThresholds
+                   ) -> tuple[str, float, float] | None:
+    """The trial whose best val loss lies furthest significantly below L* (beyond ``z``
+    standard errors and ``underfit_tolerance``), or None: then L* is no lower bound."""
+    if ref.loss is None or ref.source == "proxy":
+        return None
+    found = None
+    usable = np.isfinite(s["min_val"]) & s["first_nonfinite_epoch"].isna() & ~(s["min_loss"] < 0)
+    for _, row in s[usable].iterrows():
+        below = judge_diff(ref.loss - row["min_val"], ref.loss,
+                            row["val_se"] ** 2 + (ref.se or 0.0) ** 2, t,
+                            t.underfit_tolerance, t.underfit_tolerance)
+        if below.significant and (found is None or row["min_val"] < found[1]):
+            found = (str(row["trial_id"]), float(row["min_val"]), below.sigma)
+    return found

@@ -5,7 +5,8 @@ errors (the per-jet loss spread / sqrt(n) that every epoch record carries as ``t
 and ``val_loss_se``) **and** a small relative floor: statistics alone would call a 0.1% gap on
 a million validation jets "overfit", and a relative threshold alone calls noise on a small
 validation split a verdict. Tables without the standard errors (written before they existed)
-are judged on relative thresholds only, and every reason then says so.
+are judged on relative thresholds only, and every reason then says so; a table that has them
+but a NaN for a trial (a split of one jet has no spread) leaves that trial undetermined.
 
 The reference loss L* is, in this order: the user's ``regimes.reference_loss``; the
 Bayes-optimal validation loss of synthetic jets (``reference.json``); else the study's own best
@@ -62,7 +63,8 @@ import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
 from jetstudy.analysis.intervals import round_to_error, signed
-from jetstudy.analysis.reference_loss import Reference, known_reference
+from jetstudy.analysis.reference_loss import (Reference, contradiction, known_reference,
+                                              only_against_unreachable)
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.significance import judge_diff as _judge_diff
 from jetstudy.analysis.significance import in_sigmas as _sigma
@@ -145,6 +147,16 @@ def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None
     return None
 
 
+def _unmeasured(row: pd.Series) -> str:
+    """The reason of a trial whose table carries standard errors but not this trial's: the
+    per-jet spread needs two jets, so a split of one jet (or none) gives NaN, and then no
+    difference can be told from noise: relative thresholds would turn one jet into a verdict."""
+    which = " and ".join(name for name in ("train", "val") if not np.isfinite(row[f"{name}_se"]))
+    return (f"the {which} loss has no standard error (NaN: its split has fewer than 2 jets, so "
+            "its noise cannot be measured): no gap or excess can be told from noise; use a "
+            "larger data.val_fraction or more jets")
+
+
 def _swung(row: pd.Series, t: RegimeThresholds) -> tuple[str | None, float, float]:
     """Words when a final loss zig-zags from epoch to epoch by more than ``gap_floor`` of it
     (its final value is then not settled), and the train and val swings (0 when settled)."""
@@ -173,7 +185,10 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
     if not (np.isfinite(train) and np.isfinite(val)):
         failed = row["status"] == "failed" and row["error"]
         return "undetermined", f"failed: {row['error']}" if failed else "no finite loss reported yet"
-    se_note = "" if np.isfinite(row["train_se"]) and np.isfinite(row["val_se"]) else f"; {_NO_SE}"
+    measured = np.isfinite(row["train_se"]) and np.isfinite(row["val_se"])
+    if not measured and row["se_columns"]:  # the table has errors, this trial's are unknown
+        return "undetermined", _unmeasured(row)
+    se_note = "" if measured else f"; {_NO_SE}"
     offset = ref.split_offset
     swung, swing_train, swing_val = _swung(row, t)
     se2 = row["train_se"] ** 2 + row["val_se"] ** 2
@@ -221,7 +236,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
     if swing and excess.significant:
         where += f", beyond its epoch-to-epoch zig-zag {swing:.3g}"
     if excess.significant:
-        unreachable = _only_against_unreachable(row, ref, t, what)
+        unreachable = only_against_unreachable(row, ref, t, what)
         if unreachable:
             return "undetermined", f"{where}, {unreachable}{se_note}"
         return "underfit", f"{where}, gap {gap.text} not significant{se_note}"
@@ -236,45 +251,6 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
             * target else f"more than {t.underfit_tolerance:.0%} above it, but not "
             f"significantly (z = {t.z:g})")  # noise, no verdict of bias; say which
     return "good", f"{where}, {near}; gap {gap.text}{se_note}"
-
-
-def _only_against_unreachable(row: pd.Series, ref: Reference, t: RegimeThresholds,
-                              what: str) -> str | None:
-    """Words when a user's L* lies below the Bayes loss of these jets (no classifier reaches
-    it) and the loss judged underfit is not significantly above the Bayes loss: then the
-    verdict rests on an unreachable bound. None when there is no such doubt."""
-    if not ref.below_bayes:
-        return None
-    b = ref.bayes
-    judged, judged_se = (row["val"], row["val_se"]) if what == "val loss" else (
-        row["train"], row["train_se"])
-    target, se_ref = (b.loss, b.se or 0.0) if what == "val loss" else b.train_reference
-    vs = _judge_diff(judged - target, target, judged_se ** 2 + se_ref ** 2, t,
-                     t.underfit_tolerance, t.underfit_tolerance)
-    if vs.significant:
-        return None  # underfit against the Bayes loss too: the verdict stands
-    jets = "training" if what == "train loss" and b.train_loss is not None else "validation"
-    return (f"but L* lies below the Bayes-optimal loss {target:.4g} of the {jets} jets, which no "
-            f"classifier beats, and against that the {what} is {vs.text}, within "
-            f"{t.underfit_tolerance:.0%}: underfit only against an unreachable L*; set "
-            f"regimes.reference_loss >= {b.loss:.4g}, or null")
-
-
-def _contradiction(s: pd.DataFrame, ref: Reference, t: RegimeThresholds
-                   ) -> tuple[str, float, float] | None:
-    """The trial whose best val loss lies furthest significantly below L* (beyond ``z``
-    standard errors and ``underfit_tolerance``), or None: then L* is no lower bound."""
-    if ref.loss is None or ref.source == "proxy":
-        return None
-    found = None
-    usable = np.isfinite(s["min_val"]) & s["first_nonfinite_epoch"].isna() & ~(s["min_loss"] < 0)
-    for _, row in s[usable].iterrows():
-        below = _judge_diff(ref.loss - row["min_val"], ref.loss,
-                            row["val_se"] ** 2 + (ref.se or 0.0) ** 2, t,
-                            t.underfit_tolerance, t.underfit_tolerance)
-        if below.significant and (found is None or row["min_val"] < found[1]):
-            found = (str(row["trial_id"]), float(row["min_val"]), below.sigma)
-    return found
 
 
 def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:
@@ -343,9 +319,13 @@ def assess_regimes(
         if default == "":  # text; a missing value (NaN, None) is no text
             s[name] = [("" if pd.isna(v) else str(v)) for v in s[name]]
     s["min_epochs"] = t.min_epochs
+    # tables written since the standard errors exist carry the columns: a NaN there is a split
+    # too small to measure noise, not an old table to judge on relative thresholds
+    s["se_columns"] = any(f is not None and {"train_loss_se", "val_loss_se"} <= set(f.columns)
+                          for f in (trials, epochs))
     if ref.loss is None:
         ref = _proxy(s, ref, t)
-    contradicted = _contradiction(s, ref, t)
+    contradicted = contradiction(s, ref, t)
     if contradicted is not None:
         ref = replace(ref, contradicted_by=contradicted)
         logger.warning("regimes: %s", ref.describe())

@@ -16,7 +16,7 @@ from jetstudy.analysis.significance import judge_diff
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.analysis.tables import load_tables
 from tests.analysis.test_referee2_report import build_report
-from tests.analysis.test_regimes import _judge, _trial
+from tests.analysis.test_regimes import _flat, _judge, _trial
 
 LN5 = math.log(5)
 
@@ -147,3 +147,20 @@ def test_a_size_of_zero_is_no_answer():
     answer = how_big(t, "val_acc", True, "n_params")
     assert answer.pick["trial_id"] == "ok"
     assert "trial ok" in how_big_paragraph(answer, None, 400, [80] * 5)
+
+
+# --- a split too small to measure its noise ----------------------------------------------------
+
+def test_a_one_jet_validation_split_gives_no_verdict_from_relative_thresholds():
+    """One validation jet: its loss has no per-jet spread (NaN se). The table carries the
+    errors, so this is no old table to judge on the 15% rule: a 30% 'gap' from one jet was
+    'overfit'. A table without the columns is still judged on relative thresholds."""
+    one = _flat("one", 0.62, 0.81, val_se=np.nan)
+    fine = _flat("fine", 0.62, 0.63)
+    r = _judge(one, fine)
+    assert r.loc["one", "regime"] == "undetermined"
+    assert "val loss has no standard error" in r.loc["one", "reason"]
+    assert r.loc["fine", "regime"] == "good"
+    old = _judge(_flat("old", 0.62, 0.81, train_se=None))
+    assert old.loc["old", "regime"] == "overfit"
+    assert "no standard errors in the table" in old.loc["old", "reason"]
