@@ -42,7 +42,8 @@ def read_study_config(results: Path) -> dict[str, Any]:
 
 def read_scaler(results: Path) -> dict[str, Any]:
     """``scaler.json``: the 16 features in the README's order, a finite mean and a finite
-    std > 0 for each (the export folds them into its first layer)."""
+    std > 0 for each (the export folds them into its first layer), and where recorded the
+    training ranges ``min`` <= ``max``, finite (its check jets and ``input_ranges``)."""
     path = results / "scaler.json"
     try:
         scaler = json.loads(path.read_text(encoding="utf-8"))
@@ -50,21 +51,31 @@ def read_scaler(results: Path) -> dict[str, Any]:
         scaler = None
     n = len(HLF_FEATURES)
     problem = None
+
+    def numbers(values: Any) -> bool:
+        return isinstance(values, list) and len(values) == n and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+            for v in values)
+
     if not isinstance(scaler, dict):
         problem = "not a JSON object"
     elif scaler.get("features") != list(HLF_FEATURES):
         problem = "its `features` are not the 16 inputs in the README's order"
     else:
-        for key in ("mean", "std"):
-            values = scaler.get(key)
-            if not (isinstance(values, list) and len(values) == n and all(
-                    isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                    for v in values)):
+        # min/max (the training ranges) may be absent, from a study prepared before
+        # scaler.json recorded them; present, they set the export's check jets and the
+        # README's fixed-point advice, so they must be numbers too
+        keys = ["mean", "std"] + [k for k in ("min", "max") if k in scaler]
+        for key in keys:
+            if not numbers(scaler.get(key)):
                 problem = f"its `{key}` is not a list of {n} finite numbers"
                 break
         else:
             if min(scaler["std"]) <= 0:
                 problem = "its `std` holds a value <= 0"
+            elif "min" in scaler and "max" in scaler and any(
+                    a > b for a, b in zip(scaler["min"], scaler["max"])):
+                problem = "its `min` is above its `max` for a feature"
     if problem is not None:
         raise ExportError(f"{path} is damaged ({problem}), so the model's input scaling is "
                           f"unknown; restore it from a copy of the study, or rerun the study")

@@ -127,3 +127,26 @@ assert not any(m.startswith('jetstudy') for m in sys.modules)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for got in np.load(tmp_path / "got.npy"):
         assert np.abs(got - want).max() < 1e-5
+
+
+@pytest.mark.parametrize("bad", [None, "x", float("inf"), float("nan"), True, "swap"])
+def test_damaged_training_ranges_are_one_error(study: Path, tmp_path: Path, bad: object,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    """scaler.json's min/max damaged by hand: a TypeError, OverflowError or numpy traceback
+    (exit 1), a NaN 'please report this', or a bool taken for a number."""
+    import shutil
+
+    from jetstudy.study.cli import main
+
+    copy = tmp_path / "s"
+    shutil.copytree(study, copy, ignore=shutil.ignore_patterns("data"))
+    scaler = json.loads((copy / "scaler.json").read_text())
+    if bad == "swap":
+        scaler["min"][2], scaler["max"][2] = scaler["max"][2], scaler["min"][2]
+    else:
+        scaler["max"][3] = bad
+    (copy / "scaler.json").write_text(json.dumps(scaler))
+    assert main(["export", str(copy), "--trial", "w1", "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "scaler.json is damaged" in err and ("`max`" in err or "`min`" in err)
+    assert "Traceback" not in err and not (tmp_path / "o").exists()
