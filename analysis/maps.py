@@ -245,7 +245,9 @@ def regime_map(
     # or interrupted trial's early value would read as a best model the report never names
     scored = (df["status"].isin(("completed", "stopped", "running")) if "status" in df
               else pd.Series(True, index=df.index))
-    df["score"] = pd.to_numeric(df[score], errors="coerce").where(scored) if score else np.nan
+    value = pd.to_numeric(df[score], errors="coerce").astype(float) if score else None
+    # an infinite score is no best (as in 'Best trial': NaN and inf never win)
+    df["score"] = value.where(scored & np.isfinite(value)) if score else np.nan
     names = [f"n_{r}" for r in REGIMES]
     counts = _regime_counts(df, names)
     full = _regime_counts(df[determined & ~df["judged_on_partial"].astype(bool)], names)

@@ -9,14 +9,16 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.intervals import format_error, percent, round_to_error
+from jetstudy.analysis.maps import regime_map
 from jetstudy.analysis.pareto import how_big, how_big_paragraph
+from jetstudy.analysis.regimes import classify_regimes
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.sections import _best
 from jetstudy.analysis.significance import judge_diff
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.analysis.tables import load_tables
 from tests.analysis.test_referee2_report import build_report
-from tests.analysis.test_regimes import _flat, _judge, _trial
+from tests.analysis.test_regimes import _flat, _frames, _judge, _trial
 
 LN5 = math.log(5)
 
@@ -164,3 +166,15 @@ def test_a_one_jet_validation_split_gives_no_verdict_from_relative_thresholds():
     old = _judge(_flat("old", 0.62, 0.81, train_se=None))
     assert old.loc["old", "regime"] == "overfit"
     assert "no standard errors in the table" in old.loc["old", "reason"]
+
+
+# --- maps with a maximised metric ---------------------------------------------------------------
+
+def test_a_map_cells_best_accuracy_is_never_an_infinite_damaged_value():
+    """metric val_acc (mode max): a cell's best is the highest finite accuracy; an inf in a
+    damaged row won the cell as 'inf' (Best trial already ignores it)."""
+    t, e = _frames(*(_trial(f"t{i}", [0.9, 0.8] + [0.62] * 8, [0.9, 0.8] + [0.63] * 8,
+                            n_params=n) for i, n in enumerate((100, 120, 10000))))
+    t = t.assign(depth=[1, 1, 2], best_val_acc=[0.7, np.inf, 0.75])
+    m = regime_map(t, classify_regimes(t, e), "n_params", "depth", "val_acc", True)
+    assert sorted(m.cells["best"].dropna().tolist()) == [0.7, 0.75]
