@@ -64,6 +64,9 @@ def _bounds(lo: float | None, hi: float | None, lo_open: bool = False) -> str:
 class Int(Check):
     lo: int | None = None
     hi: int | None = None
+    # a sanity limit, not part of the field's meaning (so not in describe): a typo such as
+    # 99999999999999999999 is refused here rather than overflowing in Ray or torch
+    cap: int | None = None
 
     def describe(self) -> str:
         bounds = _bounds(self.lo, self.hi)
@@ -73,6 +76,8 @@ class Int(Check):
         if not _is_int(value):
             return _BAD
         if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
+            return _BAD
+        if self.cap is not None and value > self.cap:
             return _BAD
         return value
 
@@ -85,6 +90,7 @@ class Float(Check):
     lo: float | None = None
     hi: float | None = None
     lo_open: bool = False  # True: the lower bound itself is not allowed
+    cap: float | None = None  # a sanity limit, as Int's
 
     def describe(self) -> str:
         return f"a number {_bounds(self.lo, self.hi, self.lo_open)}".strip()
@@ -96,6 +102,8 @@ class Float(Check):
         if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
             return _BAD
         if self.hi is not None and value > self.hi:
+            return _BAD
+        if self.cap is not None and value > self.cap:
             return _BAD
         return value
 
@@ -361,6 +369,11 @@ def value_hint(where: str, check: Check, value: Any) -> str:
     if isinstance(inner, (Int, Float, Choice, Text)) and isinstance(value, (list, tuple)) \
             and len(value) == 1 and inner.clean(value[0]) is not _BAD:
         return f" (one value, not a list: write {value[0]!r} without the brackets)"
+    cap = getattr(inner, "cap", None)
+    if cap is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
+            and value > cap:
+        shown = str(cap) if isinstance(cap, int) else f"{cap:g}"
+        return f" (more than {shown}, the most jetstudy takes here: a typo?)"
     return _whole_number_hint(check, value)
 
 

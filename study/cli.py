@@ -242,6 +242,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from jetstudy.study.config import load_config
 
     overrides = list(args.overrides)
+    if args.address is not None and not args.address.strip():  # '' ran on this machine
+        raise ConfigError(f"--address is {args.address!r}, empty; give the Ray cluster's "
+                          "address (--address auto, or ray://host:10001), or leave --address "
+                          "out to run on this machine")
     if args.address:
         overrides.append(f"resources.address={args.address}")
     cfg = load_config(args.config, overrides)  # a bad config answers before torch and Ray load

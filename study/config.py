@@ -58,6 +58,12 @@ MAX_SEED = 2**32 - 1
 #: The most synthetic jets a study or ``jetstudy synth`` writes: 11x the real 150-particle set
 #: (880k), about 5 GB of files; more would fill a disk (or an hour) without teaching more.
 MAX_SYNTHETIC_JETS = 10_000_000
+# Upper bounds of the other counts: a typo like 99999999999999999999 is refused here, not met
+# as an overflow deep in Ray, torch or Optuna. Limits that are only compared: 2**53, the
+# largest integer a float (JSON, parquet, YAML readers) holds exactly.
+MAX_COUNT = 2**53
+MAX_TRIALS = 1_000_000
+MAX_EPOCHS = 1_000_000
 
 
 def spec(default: Any, check: Check, example: Any = None) -> Any:
@@ -78,7 +84,7 @@ class DataConfig:
     synthetic_jets: int = spec(60_000, Int(lo=1_000, hi=MAX_SYNTHETIC_JETS), example=60_000)
     synthetic_seed: int = spec(1, Int(lo=0, hi=MAX_SEED))
     # null: read everything; set to cap a quick look at a large dataset
-    max_jets: int | None = spec(None, Optional(Int(lo=100)), example=100_000)
+    max_jets: int | None = spec(None, Optional(Int(lo=100, cap=MAX_COUNT)), example=100_000)
     # 60/20/20 split: the validation split drives the search, the test split is touched once
     val_fraction: float = spec(0.2, Float(lo=0.0, hi=0.9, lo_open=True), example=0.2)
     test_fraction: float = spec(0.2, Float(lo=0.0, hi=0.9, lo_open=True), example=0.2)
@@ -112,10 +118,10 @@ class SpaceConfig:
 @dataclass(frozen=True)
 class SearchConfig:
     # 64 trials: enough for TPE to learn past its random start-up on a 6+ dim space
-    num_trials: int = spec(64, Int(lo=1))
+    num_trials: int = spec(64, Int(lo=1, cap=MAX_TRIALS))
     # trials running at once; more packs the hardware, fewer lets TPE learn between trials
     # (StudyConfig.warnings says when too many leave TPE nothing to learn from)
-    max_concurrent: int = spec(4, Int(lo=1))
+    max_concurrent: int = spec(4, Int(lo=1, cap=MAX_TRIALS))
     seed: int = spec(0, Int(lo=0, hi=MAX_SEED))
     # val_loss is smooth and what ASHA should compare; val_acc/val_auc are maximised
     metric: str = spec("val_loss", Choice(tuple(METRIC_MODES)))
@@ -126,7 +132,7 @@ class SearchConfig:
     # combination, and search.num_trials is its size (leave num_trials out)
     grid_levels: int = spec(4, Int(lo=2, hi=10))
     # null: no wall-clock limit; otherwise running trials stop and the study reports what it has
-    time_budget_s: float | None = spec(None, Optional(Float(lo=1.0)), example=3600)
+    time_budget_s: float | None = spec(None, Optional(Float(lo=1.0, cap=1e9)), example=3600)
     # configurations tried first (e.g. the hls4ml 64-32-32), before the sampler takes over
     initial_points: tuple[dict, ...] = spec(
         (), Points(("depth", *(f"width_{i}" for i in range(16)), "dropout", "l1", "l2", "lr",
@@ -138,9 +144,9 @@ class SearchConfig:
         None, Optional(SubsetOf((*METRIC_MODES, *SIZE_OBJECTIVES))),
         example=["val_loss", "multiplications"])
     # hard size limits: a configuration over one is redrawn, never trained (study.space)
-    max_params: int | None = spec(None, Optional(Int(lo=1)), example=3000)
-    max_flops: int | None = spec(None, Optional(Int(lo=1)), example=6000)
-    max_multiplications: int | None = spec(None, Optional(Int(lo=1)), example=3000)
+    max_params: int | None = spec(None, Optional(Int(lo=1, cap=MAX_COUNT)), example=3000)
+    max_flops: int | None = spec(None, Optional(Int(lo=1, cap=MAX_COUNT)), example=6000)
+    max_multiplications: int | None = spec(None, Optional(Int(lo=1, cap=MAX_COUNT)), example=3000)
 
 
 @dataclass(frozen=True)
@@ -149,31 +155,31 @@ class SchedulerConfig:
     # patience: every trial stops by itself once val_loss has not improved for `patience`
     # epochs (classic early stopping), else at max_epochs
     type: str = spec("asha", Choice(("asha", "fifo", "patience")))
-    max_epochs: int = spec(30, Int(lo=1))
+    max_epochs: int = spec(30, Int(lo=1, cap=MAX_EPOCHS))
     # 2 epochs before the first cut: the loss has started to separate trials by then
-    grace_period: int = spec(2, Int(lo=1))
+    grace_period: int = spec(2, Int(lo=1, cap=MAX_EPOCHS))
     # keep the top third at each rung (ASHA paper default)
-    reduction_factor: int = spec(3, Int(lo=2))
+    reduction_factor: int = spec(3, Int(lo=2, cap=1000))
     # scheduler.type patience: epochs without a better val_loss before a trial stops
-    patience: int = spec(5, Int(lo=1))
+    patience: int = spec(5, Int(lo=1, cap=MAX_EPOCHS))
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     # 1024: the hls4ml reference batch size; large batches keep a tiny MLP efficient
-    batch_size: int = spec(1024, Int(lo=1))
+    batch_size: int = spec(1024, Int(lo=1, cap=2**31 - 1))
     optimizer: str = spec("adam", Choice(("adam", "adamw", "sgd")))
     # null: the eval-mode training loss is measured on the whole training split each epoch
     # (one forward pass; its standard error then matches the validation loss's); a number caps
     # it at that many fixed training jets
-    train_eval_jets: int | None = spec(None, Optional(Int(lo=100)), example=10_000)
+    train_eval_jets: int | None = spec(None, Optional(Int(lo=100, cap=MAX_COUNT)), example=10_000)
     # checkpoint every N epochs so a trial can resume; 1 loses at most one epoch. Resume state
     # only: each trial's best epoch's weights are saved whenever they improve, whatever N
-    checkpoint_every: int = spec(1, Int(lo=1))
+    checkpoint_every: int = spec(1, Int(lo=1, cap=MAX_EPOCHS))
     # auto: the GPU Ray assigns the trial if any, else the CPU
     device: str = spec("auto", Choice(("auto", "cpu", "cuda")))
     # torch intra-op threads per trial: 1 avoids oversubscribing cores shared by trials
-    torch_threads: int = spec(1, Int(lo=1))
+    torch_threads: int = spec(1, Int(lo=1, cap=1024))
     # GPU matmuls: auto = high on CUDA; highest = exact fp32; high = TF32 (several times
     # faster on Ampere/Hopper, 10-bit mantissa; torch.set_float32_matmul_precision); no
     # effect on CPU
@@ -183,26 +189,26 @@ class TrainingConfig:
 
 @dataclass(frozen=True)
 class ResourcesConfig:
-    cpus_per_trial: float = spec(1.0, Float(lo=0.0, lo_open=True), example=1)
+    cpus_per_trial: float = spec(1.0, Float(lo=0.0, lo_open=True, cap=1e6), example=1)
     # fractional values pack several trials on one GPU (0.25: four per GPU)
-    gpus_per_trial: float = spec(0.0, Float(lo=0.0), example=0.25)
+    gpus_per_trial: float = spec(0.0, Float(lo=0.0, cap=1e4), example=0.25)
     # null: start a local Ray; "auto" or "ray://host:10001": join an existing cluster
     address: str | None = spec(None, Optional(Text()), example="auto")
     # CPUs of the local Ray (null: all cores); ignored when joining a cluster
-    num_cpus: int | None = spec(None, Optional(Int(lo=1)), example=2)
+    num_cpus: int | None = spec(None, Optional(Int(lo=1, cap=1_000_000)), example=2)
     # a trial whose worker dies (node lost, OOM) restarts from its checkpoint this many times
-    max_failures: int = spec(2, Int(lo=0))
+    max_failures: int = spec(2, Int(lo=0, cap=MAX_EPOCHS))
     # 0: each trial trains its own model (any space). N: trials train in packs of up to N
     # models, one batched computation per pack (the fast path on a GPU); a pack then takes
     # cpus_per_trial and gpus_per_trial, and ceil(max_concurrent / N) packs run. auto: packed
     # when trials get a GPU (gpus_per_trial > 0 and the Ray cluster has GPUs) and the space is
     # packable, one pack per GPU (up to 64 trials each; jetstudy.study.packing.plan_packing),
     # else 0: the CPU default stays unpacked (a pack is one process, slower there)
-    pack_size: int | str = spec("auto", Auto(Int(lo=0)), example=64)
+    pack_size: int | str = spec("auto", Auto(Int(lo=0, cap=MAX_TRIALS)), example=64)
     # a pack trains each round's models in this many calls of similar size: less padding
     # (arithmetic), more kernel launches. auto: the split with the least padded FLOPs plus
     # per-call cost on the pack's device (trainables.pack_groups; CUDA graphs make calls cheap)
-    pack_groups: int | str = spec("auto", Auto(Int(lo=1)), example=4)
+    pack_groups: int | str = spec("auto", Auto(Int(lo=1, cap=MAX_TRIALS)), example=4)
     # auto: on CUDA a pack replays each call's training step as a CUDA graph (the eager
     # step's numbers, measured equal to 1e-5; one model ~8x faster on an H200); off: eager
     pack_graphs: str = spec("auto", Choice(("auto", "off")), example="off")
@@ -238,7 +244,7 @@ class RegimesConfig:
     # unstable when the macro val AUC is at most this (0.5: the classes are not separated)
     auc_floor: float = spec(0.55, Float(lo=0.5, hi=1.0))
     # a shorter curve shows no regime (it can still show a gap or a collapse)
-    min_epochs: int = spec(3, Int(lo=2))
+    min_epochs: int = spec(3, Int(lo=2, cap=MAX_EPOCHS))
     # L* in nats; null: the Bayes-optimal val loss on synthetic jets, else the study's best
     # val loss as a proxy (the report says which)
     reference_loss: float | None = spec(None, Optional(Float(lo=0.0, lo_open=True)), example=0.6)
@@ -304,7 +310,8 @@ SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields
 
 
 class _DuplicateKey(yaml.YAMLError):
-    """A key given twice in one mapping: YAML keeps the last silently, hiding the first."""
+    """A key given twice in one mapping: YAML keeps the last silently, hiding the first; also
+    a number YAML 1.1 reads other than written (:func:`_construct_int`)."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -330,6 +337,22 @@ class _Loader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """YAML 1.1 reads ``010`` as octal 8 and ``1:30`` as 90 (base 60) without a word: a seed
+    ``0042`` would be 34, a budget ``1:30`` 90 s. Refused, naming what YAML made of it."""
+    value = loader.construct_yaml_int(node)
+    digits = str(node.value).replace("_", "").lstrip("+-")
+    if ":" in digits or (len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit()):
+        why = "base 60, the ':'" if ":" in digits else "octal, the leading 0"
+        raise _DuplicateKey(
+            f"{node.value} (line {node.start_mark.line + 1}) reads in YAML 1.1 as {value} "
+            f"({why}); write the number plainly (e.g. "
+            f"{value if ':' in digits else digits.lstrip('0') or '0'}), or quote it if it "
+            f"is text")
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
@@ -582,6 +605,10 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
     """Read a YAML config (or the defaults when ``path`` is None), apply overrides, validate."""
     raw: Any = {}
     if path is not None:
+        if not str(path).strip():  # Path('') is '.', "a folder"
+            raise ConfigError(f"the config file's path is empty ({str(path)!r}); pass a YAML "
+                              f"file such as configs/dryrun.yaml, or leave CONFIG out for the "
+                              f"defaults")
         p = Path(path)
         if p.is_dir():
             raise ConfigError(f"config file {str(p)!r} is a folder, not a file; pass a YAML "
@@ -596,10 +623,14 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
                               f"config here with `jetstudy init .` (then: jetstudy run "
                               f"jetstudy.yaml)")
         try:
-            raw = _yaml_load(p.read_text(encoding="utf-8")) or {}
-        except UnicodeDecodeError:
-            raise ConfigError(f"{p}: not a text (UTF-8) file; pass a YAML file such as "
-                              f"configs/dryrun.yaml") from None
+            text = p.read_text(encoding="utf-8")
+            raw = _yaml_load(text)
+        except UnicodeDecodeError as exc:
+            line = exc.object[:exc.start].count(b"\n") + 1
+            raise ConfigError(f"{p}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at line "
+                              f"{line}); save the file as UTF-8 (a text editor's 'encoding' "
+                              f"setting), or pass a YAML file such as configs/dryrun.yaml"
+                              ) from None
         except _DuplicateKey as exc:
             raise ConfigError(f"{p}: {exc}") from None
         except yaml.YAMLError as exc:
@@ -611,12 +642,20 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
             if "'\\t'" in str(getattr(exc, "problem", "")):
                 raise ConfigError(f"{p}: not valid YAML: a tab character{line}; YAML indents "
                                   f"with spaces: replace the tabs with spaces") from None
+            if "special characters are not allowed" in str(exc):
+                raise ConfigError(f"{p}: holds a control character{line} (a NUL or other "
+                                  f"non-text byte; not a text file?); remove it, or pass a "
+                                  f"YAML file such as configs/dryrun.yaml") from None
             if isinstance(exc, yaml.constructor.ConstructorError):  # valid YAML, no plain value
                 raise ConfigError(f"{p}: {' '.join(str(exc.problem).split())}{line}; a config "
                                   f"holds plain values (numbers, strings, true/false, lists, "
                                   f"mappings with plain keys): remove the tag or key") from None
             raise ConfigError(f"{p}: not valid YAML{line}; fix the syntax "
                               f"(indentation, ':' after each field)") from None
+        if raw is None:  # an empty file, or only comments: said, as it may not be the one meant
+            logger.warning("%s holds no fields (empty, or only comments): every field takes "
+                           "its default (jetstudy config --defaults lists them)", p)
+            raw = {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{p}: the config must be a mapping of sections "
                               f"({', '.join(SECTIONS)}); see configs/dryrun.yaml")

@@ -1,0 +1,113 @@
+"""Config files and command-line values, round 3: what rounds 1-2 (test_referee_config.py,
+test_referee2_inputs_config.py) let through or named wrongly. Pure ``load_config`` calls where
+that is the whole path; the CLI in-process (``jetstudy_here``) where the option is the CLI's."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from jetstudy.study.config import StudyConfig, load_config
+from jetstudy.trainables.errors import ConfigError
+from tests.faults.conftest import checksums, jetstudy_here, one_line_error
+
+# YAML 1.1 numbers that read as something else than written: 010 is octal 8, 1:30 is 90
+READ_OTHERWISE = {
+    "octal_in_file": ("search:\n  num_trials: 010\n", ["010 (line 2)", "as 8", "octal",
+                                                       "e.g. 10"]),
+    "octal_in_a_list": ("space:\n  depth: [1, 06]\n", ["06 (line 2)", "as 6", "octal"]),
+    "base_60": ("search:\n  time_budget_s: 1:30\n", ["1:30 (line 2)", "as 90", "base 60",
+                                                     "e.g. 90"]),
+}
+
+
+@pytest.mark.parametrize("case", READ_OTHERWISE, ids=list(READ_OTHERWISE))
+def test_numbers_yaml_reads_otherwise_are_refused(case: str, tmp_path: Path) -> None:
+    """A seed 0042 became 34 and a budget 1:30 became 90 s without a word."""
+    text, parts = READ_OTHERWISE[case]
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    for part in [str(path), *parts]:
+        assert part in str(refused.value), str(refused.value)
+
+
+def test_an_octal_looking_set_value_is_refused_and_plain_numbers_still_read() -> None:
+    with pytest.raises(ConfigError, match=r"search\.seed=0042.*as 34 \(octal"):
+        load_config(None, ["search.seed=0042"])
+    cfg = load_config(None, ["search.seed=0", "search.num_trials=1_000", "data.max_jets=0x100",
+                             "storage.name='0042'"])
+    assert (cfg.search.seed, cfg.search.num_trials, cfg.data.max_jets) == (0, 1000, 256)
+    assert cfg.storage.name == "0042"
+
+
+HUGE = ["search.num_trials=99999999999999999999", "search.max_concurrent=10000000",
+        "scheduler.max_epochs=1e12", "training.batch_size=99999999999999",
+        "training.torch_threads=100000", "resources.num_cpus=99999999999",
+        "resources.pack_size=99999999999", "search.time_budget_s=1e300",
+        "resources.cpus_per_trial=1e300", "data.max_jets=1e30"]
+
+
+@pytest.mark.parametrize("item", HUGE)
+def test_a_huge_number_is_refused_with_the_limit(item: str) -> None:
+    """No upper bound: 99999999999999999999 trials or threads went on to overflow in Ray or
+    torch (or to start that many threads)."""
+    field = item.split("=")[0]
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [item])
+    message = str(refused.value)
+    assert message.startswith(f"{field} must be") and "the most jetstudy takes here" in message
+    assert "set e.g." in message
+
+
+def test_the_largest_sensible_values_still_load() -> None:
+    cfg = load_config(None, ["search.num_trials=1000000", "training.torch_threads=1024",
+                             "data.max_jets=880000", "search.time_budget_s=86400"])
+    assert cfg.search.num_trials == 1_000_000 and cfg.training.torch_threads == 1024
+
+
+@pytest.mark.parametrize("text", ["", "# all\n# commented out\n", "\n\n"])
+def test_an_empty_config_file_says_it_runs_the_defaults(text: str, tmp_path: Path,
+                                                        caplog) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study.config"):
+        assert load_config(path) == StudyConfig()
+    assert any("holds no fields" in r.getMessage() and str(path) in r.getMessage()
+               for r in caplog.records)
+
+
+@pytest.mark.parametrize("raw, parts", [
+    (b"data:\n  path: caf\xe9.h5\n", ["not UTF-8", "0xe9 at line 2", "save the file as UTF-8"]),
+    (b"\xff\xfed\x00a\x00", ["not UTF-8", "line 1"]),
+    (b"data:\n  path: a\x00b\n", ["control character", "NUL"]),
+], ids=["latin-1", "utf-16", "nul-byte"])
+def test_a_config_that_is_not_utf8_text_says_where(raw: bytes, parts: list[str],
+                                                   tmp_path: Path) -> None:
+    """A Latin-1 file was 'not a text file'; a NUL byte was 'not valid YAML; fix the
+    syntax (indentation, ...)'."""
+    path = tmp_path / "c.yaml"
+    path.write_bytes(raw)
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    for part in parts:
+        assert part in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("argv, parts", [
+    (["run", ""], ["config file's path is empty", "leave CONFIG out"]),
+    (["config", ""], ["config file's path is empty"]),
+    (["run", "--address", ""], ["--address is ''", "--address auto", "leave --address out"]),
+    (["run", "--address", "  "], ["--address is '  '"]),
+], ids=["run-empty-config", "config-empty-config", "empty-address", "blank-address"])
+def test_empty_cli_values_are_refused_not_read_as_defaults(argv: list[str], parts: list[str],
+                                                           tmp_path: Path) -> None:
+    """`run ''` said "config file '.' is a folder"; `run --address ''` ran a whole study on
+    this machine (an empty address was read as none)."""
+    error = one_line_error(jetstudy_here(*argv, cwd=tmp_path))
+    for part in parts:
+        assert part in error, error
+    assert checksums(tmp_path) == {}  # nothing written
