@@ -1,0 +1,124 @@
+"""Data files, round 3: the same jets read twice and files without jets. Rounds 1-2 warned only
+when two files were byte-for-byte the same jets (a copy cut by max_jets, files from overlapping
+ranges, or a folder reaching one file through a link slipped by), and a 0-row file among others
+was read without a word."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.formats import load_jets
+from tests.faults.conftest import checksums, jetstudy_here, one_line_error, study_yaml
+from tests.faults.test_referee_data import NAMES, _jets
+
+
+def _h5(path: Path, data: np.ndarray) -> Path:
+    with h5py.File(path, "w") as handle:
+        handle.create_dataset("jets", data=data)
+        handle.create_dataset("jetFeatureNames", data=np.array([n.encode() for n in NAMES]))
+    return path
+
+
+def _frame(data: np.ndarray) -> pd.DataFrame:
+    return pd.DataFrame(data, columns=NAMES)  # Format A's columns as a table
+
+
+def test_a_link_beside_its_file_is_refused_through_the_cli(tmp_path: Path) -> None:
+    """A folder holding a file and a link to it: every jet was read twice, into train and test
+    alike, exit 0."""
+    data = tmp_path / "data"
+    data.mkdir()
+    _h5(data / "a.h5", _jets(60))
+    os.symlink("a.h5", data / "b.h5")
+    study_yaml(tmp_path / "s.yaml", "results", "dup")
+    before = checksums(tmp_path)
+    error = one_line_error(jetstudy_here("run", "s.yaml", "--set", "data.path=data",
+                                         cwd=tmp_path))
+    for part in ("b.h5 holds 60 of its 60 jets also in", "a.h5", "the same file, reached "
+                 "through a link", "data.duplicates: drop"):
+        assert part in error, error
+    assert checksums(tmp_path) == before  # no study folder, nothing written
+
+
+@pytest.mark.parametrize("second", [
+    lambda j: _jets(90)[30:],                 # overlapping ranges: rows 30-59 in both
+    lambda j: j[::-1].copy(),                 # the same jets, in another order
+    lambda j: np.concatenate([_jets(200)[150:], j[:1]]),  # one jet in common
+], ids=["overlapping-ranges", "reordered-copy", "one-jet-in-common"])
+def test_jets_shared_by_two_files_are_refused(second, tmp_path: Path) -> None:
+    jets = _jets(60)
+    _h5(tmp_path / "a.h5", jets)
+    _h5(tmp_path / "b.h5", second(jets))
+    with pytest.raises(DataError) as refused:
+        load_jets(tmp_path)
+    message = str(refused.value)
+    assert message.startswith(str(tmp_path / "b.h5")) and "also in" in message
+    assert str(tmp_path / "a.h5") in message and "data.duplicates" in message
+
+
+def test_a_csv_and_an_hdf5_copy_in_a_glob_of_one_format_each(tmp_path: Path) -> None:
+    """The same jets as Format A .h5 and as a table: a study reads one format, but two tables
+    (CSV and Parquet) of the same jets are both read."""
+    _frame(_jets(60)).to_csv(tmp_path / "a.csv", index=False)
+    _frame(_jets(60)).to_parquet(tmp_path / "b.parquet")
+    with pytest.raises(DataError, match="b.parquet holds 60 of its 60 jets also in"):
+        load_jets(str(tmp_path / "*"), fmt="table")
+
+
+def test_drop_reads_each_jet_once_and_keep_reads_them_as_they_are(tmp_path: Path,
+                                                                   caplog) -> None:
+    _h5(tmp_path / "a.h5", _jets(60))
+    _h5(tmp_path / "b.h5", _jets(90)[30:])
+    with caplog.at_level(logging.WARNING):
+        dropped = load_jets(tmp_path, duplicates="drop")
+    assert dropped.n_jets == 90  # jets 0-89, each once
+    assert len(np.unique(np.column_stack([dropped.x, dropped.y]), axis=0)) == 90
+    assert any("30 repeated jets dropped" in r.getMessage() for r in caplog.records)
+    assert load_jets(tmp_path, duplicates="keep").n_jets == 120
+    with pytest.raises(DataError, match="data.duplicates is 'maybe'"):
+        load_jets(tmp_path, duplicates="maybe")
+
+
+def test_a_jet_repeated_inside_one_file_is_a_warning(tmp_path: Path, caplog) -> None:
+    jets = _jets(60)
+    _h5(tmp_path / "a.h5", np.concatenate([jets, jets[:5]]))
+    with caplog.at_level(logging.WARNING):
+        assert load_jets(tmp_path).n_jets == 65
+    warned = [r.getMessage() for r in caplog.records if "jets twice" in r.getMessage()]
+    assert len(warned) == 1 and "a.h5 holds 5 jets twice" in warned[0]
+    assert "data.duplicates: drop" in warned[0]
+    assert load_jets(tmp_path, duplicates="drop").n_jets == 60
+
+
+@pytest.mark.parametrize("empty", ["b.h5", "b.csv"])
+def test_a_file_without_jets_among_others_is_left_out_by_name(empty: str, tmp_path: Path,
+                                                              caplog) -> None:
+    """A 0-row file (a failed export) was read as part of the data without a word."""
+    if empty.endswith(".h5"):
+        _h5(tmp_path / "a.h5", _jets(60))
+        _h5(tmp_path / empty, _jets(60)[:0])
+    else:
+        _frame(_jets(60)).to_csv(tmp_path / "a.csv", index=False)
+        _frame(_jets(60)[:0]).to_csv(tmp_path / empty, index=False)
+    with caplog.at_level(logging.WARNING, logger="jetstudy.trainables.formats"):
+        assert load_jets(tmp_path).n_jets == 60
+    warned = [r.getMessage() for r in caplog.records]
+    assert any(f"{tmp_path / empty} holds no jets (0 rows); it is left out" in w
+               for w in warned), warned
+
+
+def test_when_no_file_has_jets_the_error_names_them(tmp_path: Path) -> None:
+    _h5(tmp_path / "a.h5", _jets(60)[:0])
+    _h5(tmp_path / "b.h5", _jets(60)[:0])
+    with pytest.raises(DataError) as refused:
+        load_jets(tmp_path)
+    message = str(refused.value)
+    assert "no jets to read" in message and "a.h5 (0 rows)" in message and "b.h5" in message
