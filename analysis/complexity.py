@@ -26,8 +26,8 @@ class ComplexityCurve:
     """``points``: one row per trial (``trial_id, n_params, train_loss, val_loss, gap, regime``,
     gap = val - train in nats). ``bins``: every log-spaced parameter bin from the smallest to the
     largest trial, ``n_params`` (median size of its trials; the geometric centre of an empty
-    bin), ``n``, ``train_median``, ``val_median``, ``val_best`` and ``gap_median`` (NaN where
-    ``n`` is 0)."""
+    bin), ``n``, ``train_median``, ``val_median``, ``val_best`` (the bin's lowest final val loss)
+    at ``val_best_n_params`` (that trial's size) and ``gap_median`` (NaN where ``n`` is 0)."""
 
     points: pd.DataFrame
     bins: pd.DataFrame
@@ -87,6 +87,9 @@ def complexity_curve(
         "train_median": grouped["train_loss"].median(),
         "val_median": grouped["val_loss"].median(),
         "val_best": grouped["val_loss"].min(),
+        # drawn where that trial is, not at the bin's median size (no trial may be there)
+        "val_best_n_params": points["n_params"].loc[grouped["val_loss"].idxmin()].set_axis(
+            grouped["val_loss"].idxmin().index),
         "gap_median": grouped["gap"].median(),
     })
     bins = bins.reindex(range(len(edges) - 1))

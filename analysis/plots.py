@@ -26,6 +26,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocato
 from jetstudy.analysis.complexity import ComplexityCurve
 from jetstudy.analysis.importance import Importance
 from jetstudy.analysis.maps import RegimeMap
+from jetstudy.analysis.plots_legend import place_legend
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
@@ -209,12 +210,12 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     ax_loss.scatter(x, p["val_loss"], s=10, alpha=0.35, color="tab:orange", label="val (trial)")
     ax_loss.plot(bx, b["train_median"], "-o", color="tab:blue", ms=4, label="train, median")
     ax_loss.plot(bx, b["val_median"], "-o", color="tab:orange", ms=4, label="val, median")
-    ax_loss.plot(b["n_params"], b["val_best"], ":", color="tab:red", label="val, best in bin")
+    ax_loss.plot(b["val_best_n_params"], b["val_best"], ":", color="tab:red", marker="+", ms=7,
+                 label="val, lowest in bin (at its trial)")
     if curve.reference is not None:
         ax_loss.axhline(curve.reference, color="black", ls="--", lw=0.9, label="L* (reference)")
     ax_loss.set_xscale("log")
     ax_loss.set_ylabel("cross-entropy loss (nats)")
-    ax_loss.legend(fontsize=LEGEND_PT, ncol=2)
     ax_loss.grid(alpha=0.3)
     ax_gap.scatter(p["n_params"], p["gap"], s=10, alpha=0.35, color="tab:gray")
     ax_gap.plot(b["n_params"], b["gap_median"], "-o", color="black", ms=4, label="median gap")
@@ -223,8 +224,10 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     _log_count_axis(ax_gap.xaxis, p["n_params"])  # shared with the loss panel
     ax_gap.set_xlabel("trainable parameters")
     ax_gap.set_ylabel("val - train (nats)")
-    ax_gap.legend(fontsize=LEGEND_PT)
     ax_gap.grid(alpha=0.3)
+    # last, once the shared x-range holds both panels' points: legends where no point is
+    place_legend(ax_loss, fontsize=LEGEND_PT, ncol=2)
+    place_legend(ax_gap, fontsize=LEGEND_PT)
 
 
 def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
@@ -258,8 +261,8 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     broke = not np.isfinite(part[["train_loss", "val_loss"]].to_numpy()).all()
     if group == "unstable" and broke:  # a net collapsed to the priors has finite losses
         ax.set_xlabel("epoch (x: loss became NaN/inf)")
-    ax.legend(fontsize=LEGEND_PT, title="trial", title_fontsize=LEGEND_PT)
     ax.grid(alpha=0.3)
+    place_legend(ax, fontsize=LEGEND_PT, title="trial", title_fontsize=LEGEND_PT)
 
 
 def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None = None) -> None:

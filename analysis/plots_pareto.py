@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from jetstudy.analysis.pareto import ParetoResult
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, TITLE_PT, _log_count_axis,
                                      _plain, new_figure)
+from jetstudy.analysis.plots_legend import place_legend
 
 __all__ = ["draw_pareto", "draw_search_front", "pareto_figure"]
 
@@ -58,8 +59,8 @@ def draw_pareto(
         top = max(top, test_point[1])
     span = top - np.percentile(shown["score"], 5)
     ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
-    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
     ax.grid(alpha=0.3)
+    place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 
 
 def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
@@ -85,8 +86,8 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
     ax.set_xlabel(_LABELS.get(cost, cost))
     ax.set_ylabel(_LABELS.get(metric, metric))
     ax.set_title("the search's own objectives", fontsize=TITLE_PT - 1)
-    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
     ax.grid(alpha=0.3)
+    place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 
 
 def pareto_figure(

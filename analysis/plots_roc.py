@@ -13,6 +13,7 @@ from matplotlib.ticker import NullLocator
 
 from jetstudy.analysis.intervals import format_error
 from jetstudy.analysis.plots import CLASS_COLORS, LEGEND_PT, MAX_WIDTH_IN, TITLE_PT, new_figure
+from jetstudy.analysis.plots_legend import place_legend
 from jetstudy.analysis.references import MORENO_DNN
 from jetstudy.trainables.schema import CLASSES
 
@@ -57,8 +58,8 @@ def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None
     ax.set_xlabel(f"signal efficiency ({cls})")
     ax.set_ylabel("background efficiency")
     ax.set_title(f"{cls} vs rest", fontsize=TITLE_PT)
-    ax.legend(fontsize=LEGEND_PT, loc="lower right")
     ax.grid(alpha=0.3)
+    place_legend(ax, fontsize=LEGEND_PT)  # where no curve or point is (plots_legend)
 
 
 def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | None = None,
@@ -81,8 +82,8 @@ def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | No
     ax.set_xlabel("signal efficiency")
     ax.set_ylabel("background efficiency")
     ax.set_title("all classes, model (AUC)", fontsize=TITLE_PT)
-    ax.legend(fontsize=LEGEND_PT, loc="lower right")
     ax.grid(alpha=0.3)
+    place_legend(ax, fontsize=LEGEND_PT)  # where no curve or point is (plots_legend)
 
 
 def roc_figure(model: pd.DataFrame, aucs: dict[str, float], bayes: pd.DataFrame | None = None,

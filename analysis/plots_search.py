@@ -20,6 +20,7 @@ from jetstudy.analysis.history import HistoryPanel
 from jetstudy.analysis.parallel import OFF, ParallelCoordinates, colour_range
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, MAX_WIDTH_IN, TICK_PT,
                                      TITLE_PT, _log_count_axis, new_figure)
+from jetstudy.analysis.plots_legend import place_legend
 
 __all__ = ["REGIME_LINE_COLORS", "draw_history", "draw_parallel", "history_figure",
            "parallel_figure"]
@@ -65,8 +66,8 @@ def draw_history(panel: HistoryPanel, ax: Axes) -> None:
     ax.set_xlabel("trial number (the order the study started them)")
     ax.set_ylabel(_LABELS.get(panel.objective, panel.objective))
     ax.set_xlim(-0.5, max(len(p) - 0.5, 0.5))
-    ax.legend(fontsize=LEGEND_PT, loc="best", framealpha=0.85)
     ax.grid(alpha=0.3)
+    place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 
 
 def history_figure(panels: Sequence[HistoryPanel]) -> Figure:

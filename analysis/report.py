@@ -27,7 +27,7 @@ from jetstudy.analysis.sections_search import kind_lines
 from jetstudy.analysis.tables import StudyTables, load_tables
 from jetstudy.trainables.atomic import held_signals
 
-__all__ = ["ReportOutcome", "write_report", "FIGURE_FILES"]
+__all__ = ["ReportOutcome", "write_report", "FIGURE_FILES", "PAGE_FILES", "DATA_FILES"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ FIGURE_FILES: tuple[str, ...] = (
 )
 #: The report's other files.
 PAGE_FILES: tuple[str, ...] = ("regimes.csv", "summary.md", "index.html")
+#: Data files a part writes when it is made (the Pareto part's points and fronts); a stale one
+#: is removed like a stale figure.
+DATA_FILES: tuple[str, ...] = ("pareto.csv",)
 
 
 #: A scan (``search.sampler`` grid or sobol) exists for the regime picture, so its report leads
@@ -100,12 +103,12 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
     page = render_html(title, sections, r.figures)
     try:
         with report_staging(out) as tmp:  # marked: a killed report's is cleared by the next
-            for name, data in r.figures.items():
+            for name, data in {**r.figures, **r.files}.items():
                 (tmp / name).write_bytes(data)
             r.regimes.to_csv(tmp / "regimes.csv", index=False)
             (tmp / "summary.md").write_text(render_markdown(title, sections), encoding="utf-8")
             (tmp / "index.html").write_text(page, encoding="utf-8")
-            names = [*r.figures, *PAGE_FILES]
+            names = [*r.figures, *r.files, *PAGE_FILES]
             new, old = digests(tmp, names), digests(out, sorted(plan.ours))
             with held_signals():  # a stop never leaves this report half moved in
                 write_manifest(out, {n: sorted({d for d in (old.get(n), new.get(n)) if d})
@@ -144,15 +147,15 @@ def write_report(
     out = Path(out_dir).expanduser() if out_dir is not None else default
     from jetstudy.study.paths import holds_study  # a config.yaml alone is the user's
 
-    legacy = (frozenset({*FIGURE_FILES, *PAGE_FILES})
+    legacy = (frozenset({*FIGURE_FILES, *DATA_FILES, *PAGE_FILES})
               if out.absolute() == default.absolute() and holds_study(tables.folder)
               else frozenset())
     force = force or bool(legacy)  # a study's own report folder: keep a user's file beside
-    will_write = {*FIGURE_FILES, *PAGE_FILES}
+    will_write = {*FIGURE_FILES, *DATA_FILES, *PAGE_FILES}
     plan_report_folder(out, will_write, force, legacy)  # refuse before any work is done
     with report_folder_made(out):  # a failed or stopped report leaves no folder it made
         r = build_report(tables, thresholds)
-        plan = plan_report_folder(out, set(r.figures) | set(PAGE_FILES), force, legacy)
+        plan = plan_report_folder(out, {*r.figures, *r.files, *PAGE_FILES}, force, legacy)
         outcome = _write(plan, f"jetstudy report: {tables.name}", r)
     logger.info("report written to %s (%d figures, %d parts skipped)", outcome.index_html,
                 len(outcome.figures), len(outcome.skipped))

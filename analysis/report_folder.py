@@ -48,9 +48,9 @@ _WHAT = "jetstudy report"
 def report_names() -> frozenset[str]:
     """Every file name a report writes (its figures and pages): the only names a report
     folder's manifest can make jetstudy's."""
-    from jetstudy.analysis.report import FIGURE_FILES, PAGE_FILES
+    from jetstudy.analysis.report import DATA_FILES, FIGURE_FILES, PAGE_FILES
 
-    return frozenset({*FIGURE_FILES, *PAGE_FILES})
+    return frozenset({*FIGURE_FILES, *DATA_FILES, *PAGE_FILES})
 
 
 def report_staging(out: Path) -> ContextManager[Path]:

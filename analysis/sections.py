@@ -58,6 +58,8 @@ class ReportState:
         self.kind = None if sampler is None else "scan" if sampler in ("grid", "sobol") else "search"
         self.sections: list[Section] = []
         self.figures: dict[str, bytes] = {}
+        #: the report's data files (``pareto.csv``), written beside the figures
+        self.files: dict[str, bytes] = {}
         self.skipped: list[tuple[str, str]] = []
 
     def attempt(self, part: str, build: Callable[[], Section]) -> None:
@@ -77,6 +79,11 @@ class ReportState:
         from jetstudy.analysis import plots
 
         self.figures[name] = plots.png_bytes(fig)
+        return name
+
+    def data_file(self, name: str, table: pd.DataFrame) -> str:
+        """Keep ``table`` as the report's CSV file ``name`` (one of report.DATA_FILES)."""
+        self.files[name] = table.to_csv(index=False).encode("utf-8")
         return name
 
     def needs(self, what: str) -> None:
@@ -253,7 +260,8 @@ def _complexity(r: ReportState) -> Section:
     name = r.figure("complexity.png", plots.complexity_figure(c))
     caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}; "
                "unstable and undetermined trials left out); lines: medians per half-decade, "
-               "at the median size of the bin's trials, broken where a bin has none; dashed: "
+               "at the median size of the bin's trials, broken where a bin has none; red "
+               "dotted: each bin's lowest val loss, at that trial's size; dashed: "
                f"L*, {_REFERENCE_WORDS.get(r.reference.source, 'none known')}; lower panel: the "
                "generalisation gap val - train.")
     return Section("Complexity curve", figure=name, caption=caption)

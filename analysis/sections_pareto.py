@@ -20,7 +20,7 @@ from jetstudy.trainables.schema import CLASSES
 if TYPE_CHECKING:
     from jetstudy.analysis.sections import ReportState
 
-__all__ = ["pareto_part", "val_counts"]
+__all__ = ["pareto_part", "val_counts", "pareto_table", "PARETO_COLUMNS"]
 
 
 def val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
@@ -35,6 +35,52 @@ def val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
     n_val = n_val if isinstance(n_val, int) and n_val > 0 else None
     counts = [int(counts[c]) for c in CLASSES if c in counts] if isinstance(counts, dict) else None
     return n_val, counts or None
+
+
+#: pareto.csv's columns (docs/results_layout.md): one row per trial drawn per panel.
+PARETO_COLUMNS: tuple[str, ...] = (
+    "panel", "score", "cost", "trial_id", "status", "cost_value", "score_value", "score_se", "on_front",
+    "smallest_within_tolerance", "best_completed")
+
+
+def pareto_table(results: list[pareto.ParetoResult],
+                 own: pd.DataFrame | None = None, own_names: tuple[str, str] = ("", "")
+                 ) -> pd.DataFrame:
+    """The Pareto part's data as one table (``report/pareto.csv``): every trial drawn in each
+    (score, cost) panel, completed ones with their error and front membership, stopped or
+    running ones (drawn faded) never on the front; ``own`` (a size-aware search's front,
+    :func:`jetstudy.analysis.pareto.search_front`) adds its rows under ``own_names`` (score,
+    cost) in the panel ``search objectives`` (the others' is ``scores``): a referee counts a
+    panel's front as its ``on_front`` rows."""
+    parts = []
+    for res in results:
+        front = set(res.front["trial_id"].astype(str))
+        pick = None if res.pick is None else str(res.pick["trial_id"])
+        best = None if res.best is None else str(res.best["trial_id"])
+        for rows, status in ((res.points, "completed"), (res.partial, None)):
+            if rows.empty:
+                continue
+            ids = rows["trial_id"].astype(str)
+            parts.append(pd.DataFrame({
+                "panel": "scores", "score": res.score, "cost": res.cost, "trial_id": ids,
+                "status": status if status else rows["status"].astype(str),
+                "cost_value": rows["cost"].astype(float), "score_value": rows["score"].astype(float),
+                "score_se": rows["se"].astype(float),
+                "on_front": ids.isin(front) if status else False,
+                "smallest_within_tolerance": ids.eq(pick) if status else False,
+                "best_completed": ids.eq(best) if status else False}))
+    if own is not None and len(own):
+        parts.append(pd.DataFrame({
+            "panel": "search objectives", "score": own_names[0], "cost": own_names[1], "trial_id": own["trial_id"].astype(str),
+            "status": own["status"].astype(str), "cost_value": own["cost"].astype(float),
+            "score_value": own["score"].astype(float), "score_se": float("nan"),
+            "on_front": own["on_front"].astype(bool), "smallest_within_tolerance": False,
+            "best_completed": False}))
+    if not parts:
+        return pd.DataFrame(columns=list(PARETO_COLUMNS))
+    table = pd.concat(parts, ignore_index=True)[list(PARETO_COLUMNS)]
+    return table.sort_values(["panel", "score", "cost", "cost_value", "trial_id"], kind="mergesort",
+                             ignore_index=True)
 
 
 def pareto_part(r: ReportState) -> Section:
@@ -74,6 +120,10 @@ def pareto_part(r: ReportState) -> Section:
                        own.rename(columns={"cost": size_cost, "score": r.metric})))
     name = r.figure("pareto.png",
                     plots_pareto.pareto_figure(results, _test_points(r, results), panel))
+    own_table = (panel[0], panel[1:3]) if panel else (None, ("", ""))
+    r.data_file("pareto.csv", pareto_table(results, *own_table))
+    lines.append("Every point drawn, its error and whether it is on the front: pareto.csv "
+                 "(one row per trial and panel).")
     drawn = len(results[0].points) + len(results[0].partial)
     rest = (f" The other {len(trials) - drawn} trials (failed, interrupted, or without a "
             "score or size) are not drawn." if len(trials) > drawn else "")
