@@ -205,13 +205,28 @@ def _input_ranges(scaler: dict[str, Any]) -> dict[str, Any] | str:
     return {f: {"min": a, "max": b} for f, a, b in zip(scaler["features"], lo, hi)}
 
 
-def _test_metrics(results: Path, w: _Weights) -> dict[str, Any] | None:
+def _test_metrics(results: Path, w: _Weights) -> tuple[dict[str, Any] | None, str | None]:
+    """``best/test_metrics.json`` when it is of the exported weights (same trial and epoch),
+    else None and why."""
     if not w.is_study_best:
-        return None
-    metrics = _read_json(results / "best" / "test_metrics.json")
-    if not isinstance(metrics, dict) or str(metrics.get("trial_id")) != w.trial_id:
-        return None
-    return metrics
+        return None, "only the study's best trial is evaluated on the test split"
+    path = results / "best" / "test_metrics.json"
+    metrics = _read_json(path)
+    if not path.is_file():
+        return None, "best/test_metrics.json is missing"
+    model = metrics.get("model") if isinstance(metrics, dict) else None
+    if not (isinstance(model, dict) and all(
+            isinstance(model.get(k), (int, float)) and not isinstance(model.get(k), bool)
+            for k in ("accuracy", "auc_macro"))):
+        return None, "best/test_metrics.json is damaged (no model accuracy and macro AUC)"
+    if str(metrics.get("trial_id")) != w.trial_id:
+        return None, (f"best/test_metrics.json is of trial {metrics.get('trial_id')}, not of "
+                      f"the exported {w.trial_id}")
+    epoch = metrics.get("epoch")
+    if epoch is not None and w.epoch >= 0 and epoch != w.epoch:
+        return None, (f"best/test_metrics.json is of epoch {epoch}, not of the exported "
+                      f"epoch {w.epoch}")
+    return metrics, None
 
 
 def _validation(results: Path, w: _Weights) -> dict[str, Any] | None:
@@ -230,7 +245,7 @@ def _metadata(results: Path, w: _Weights, scaler: dict[str, Any], folded: Any,
                                            describe_layers, multiplications)
     from jetstudy.trainables.model import count_params
 
-    test = _test_metrics(results, w)
+    test, test_note = _test_metrics(results, w)
     return {
         "format": "jetstudy export 1",
         "trial_id": w.trial_id, "best_epoch": w.epoch, "weights_from": w.source,
@@ -256,9 +271,7 @@ def _metadata(results: Path, w: _Weights, scaler: dict[str, Any], folded: Any,
             "trial": _read_json(results / "trials" / w.trial_id / "config.json")},
         "validation_at_best_epoch": _validation(results, w),
         "test_metrics": test,
-        "test_metrics_note": None if test else (
-            "only the study's best trial is evaluated on the test split"
-            if not w.is_study_best else "best/test_metrics.json is missing"),
+        "test_metrics_note": test_note,
         "onnx": {"opset": ONNX_OPSET, "file": "model.onnx"},
         "torchscript": {"file": "model.pt"},
         "check": check,

@@ -23,7 +23,8 @@ from jetstudy.study.export import export_model
 from jetstudy.study.prepare import prepare_data, write_config
 from jetstudy.trainables.checkpoint import save_best
 from jetstudy.trainables.model import MLPArch, build_mlp, count_flops
-from jetstudy.trainables.trialfiles import append_epoch, best_path, trial_folder
+from jetstudy.study.evaluate import evaluate_best
+from jetstudy.trainables.trialfiles import append_epoch, best_path, state_path, trial_folder
 from tests.conftest import make_small_config
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
@@ -54,7 +55,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("trigger")
     cfg = make_small_config(root, "s", data={"synthetic_jets": 1000})
     folder = root / "s"
-    prepare_data(cfg, folder)
+    prepared = prepare_data(cfg, folder)
     write_config(cfg, folder)
     trials = str(folder / "trials")
     Path(trials).mkdir()
@@ -63,6 +64,9 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
         save_best(best_path(trials, tid), {"epoch": 1, "value": 1.0,
                                            "model": _model(arch, i).state_dict()}, arch.to_dict())
         append_epoch(trials, tid, {"epoch": 1, "val_loss": 1.0, "val_acc": 0.5, "val_auc": 0.7})
+    # w1 is the study's best: best/model.pt and best/test_metrics.json
+    evaluate_best(state_path(trials, "w1"), "w1", prepared.splits, prepared.synthetic,
+                  folder / "best", expected_epoch=1, n_boot=5)
     return folder
 
 
@@ -150,3 +154,29 @@ def test_damaged_training_ranges_are_one_error(study: Path, tmp_path: Path, bad:
     err = capsys.readouterr().err
     assert "scaler.json is damaged" in err and ("`max`" in err or "`min`" in err)
     assert "Traceback" not in err and not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("case", ["damaged", "other_epoch", "string_accuracy"])
+def test_test_metrics_of_other_weights_or_damaged_are_not_claimed(
+        study: Path, tmp_path: Path, case: str) -> None:
+    """best/test_metrics.json was copied into model.json for any epoch of the best trial, and
+    a damaged one (no model accuracy) stopped the export with a KeyError in the README."""
+    import shutil
+
+    copy = tmp_path / "s"
+    shutil.copytree(study, copy, ignore=shutil.ignore_patterns("data"))
+    path = copy / "best" / "test_metrics.json"
+    good = json.loads(path.read_text())
+    assert good["trial_id"] == "w1" and good["epoch"] == 1
+    bad = {"damaged": {"trial_id": "w1", "epoch": 1, "model": {}},
+           "other_epoch": {**good, "epoch": 7},
+           "string_accuracy": {**good, "model": {**good["model"], "accuracy": "0.8"}}}[case]
+    path.write_text(json.dumps(bad))
+    out = export_model(copy, None, tmp_path / "o").out
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["trial_id"] == "w1" and meta["test_metrics"] is None
+    assert ("epoch 7" if case == "other_epoch" else "damaged") in meta["test_metrics_note"]
+    assert "Test metrics: none (" in (out / "README.md").read_text()
+    path.write_text(json.dumps(good))  # and the intact file is given as it is
+    meta = json.loads((export_model(copy, None, tmp_path / "o2").out / "model.json").read_text())
+    assert meta["test_metrics"] == good and meta["test_metrics_note"] is None
