@@ -317,12 +317,28 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
                 os.chmod(stage / path.name, 0o666 & ~current_umask())
             paths.append(path)
         if stage is not None:
+            for path in paths:  # checked again now: a file may have appeared while generating
+                _never_over_a_users(path)
             with held_signals():  # all the files, or none of them
                 for path in paths:
                     os.replace(stage / path.name, path)
     logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
                 n_jets, seed, len(paths), out)
     return paths
+
+
+def _never_over_a_users(path: Path) -> None:
+    """Raise :class:`DataError` when ``path`` holds something other than a synthetic file of
+    this generator (a file of the user's, a link, a folder): it is never replaced."""
+    if not os.path.lexists(path):
+        return
+    try:
+        ours = path.is_file() and not path.is_symlink() and synthetic_mark(path) is not None
+    except DataError:  # not HDF5 at all
+        ours = False
+    if not ours:
+        raise DataError(f"synth: {path} exists and is not a jetstudy synthetic file; jetstudy "
+                        f"never overwrites your files: move it away or give another DIR")
 
 
 def _write_h5(path: str, jets: np.ndarray, meta: str) -> None:

@@ -195,3 +195,26 @@ def test_an_evaluation_never_deletes_a_users_file_in_best(tmp_path: Path) -> Non
     with pytest.raises(BestFolderNotOurs, match=r"notes\.txt, plots.*move them out"):
         evaluate_best(state, "t", _splits(), False, best, expected_epoch=1, n_boot=2)
     assert checksums(tmp_path) == before
+
+
+def test_synth_never_moves_over_a_file_that_came_while_it_generated(tmp_path: Path,
+                                                                    monkeypatch) -> None:
+    """The CLI checked DIR before generating; a file of the user's that appears under one of
+    the names meanwhile is found before anything is moved in: refused, naming it, and no file
+    of the set is added (a set without that file would pass for the whole)."""
+    import jetstudy.trainables.synth as synth
+    from jetstudy.trainables.errors import DataError
+
+    real = synth._write_h5
+    name = "jetImage_synth_1_100_200.h5"
+
+    def write_then_plant(path: str, jets, meta: str) -> None:
+        real(path, jets, meta)
+        if not (tmp_path / name).exists():
+            plant(tmp_path, [name])
+
+    monkeypatch.setattr(synth, "_write_h5", write_then_plant)
+    with pytest.raises(DataError, match=rf"{name} exists and is not a jetstudy synthetic file"):
+        synth.write_synthetic(tmp_path, 300, 1, 100)
+    assert os.listdir(tmp_path) == [name]
+    assert (tmp_path / name).read_bytes().startswith(b"user's own")
