@@ -432,6 +432,7 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
         (tmp / "README.md").write_text(export_readme(meta))
         new = {n: _sha256(tmp / n) or "" for n in EXPORT_FILES}
         old = {n: _sha256(target / n) for n in EXPORT_FILES}
+        _check_out(target, force)  # again: a file of the user's may have come meanwhile
         with held_signals():  # a stop never leaves half the files of this export, half old
             _write_manifest(target, {n: [d for d in (old[n], new[n]) if d] for n in new},
                             w.trial_id, tmp)
