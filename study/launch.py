@@ -388,7 +388,13 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             mark_ended(folder)
         _settle_background(split, reference)
     if trials.empty:
-        raise JetstudyError(f"the study in {folder} ran no trials; check search.num_trials "
-                            f"and search.time_budget_s")
+        budget = cfg.search.time_budget_s
+        raise JetstudyError(
+            f"the study in {folder} ran no trials; check search.num_trials "
+            f"and search.time_budget_s" if not budget else
+            f"search.time_budget_s ({budget:g} s) ran out before any trial of the study in "
+            f"{folder} finished an epoch (the budget counts from the start of Ray Tune, "
+            f"start-up included); continue it with a larger budget: the same command with "
+            f"--resume --set search.time_budget_s={max(600, int(budget * 10))}")
     return StudyOutcome(folder=folder, trials=trials, test_metrics=test_metrics,
                         setup=clock.times)

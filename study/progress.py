@@ -160,6 +160,8 @@ class StudyProgress(Callback):
                 continue
             last, complete = trial.last_result or {}, False
             if status == "TERMINATED":
+                if not last.get("epoch"):  # cut by the time budget before its first epoch:
+                    continue  # not in the tables, and a resume gives its place to a new one
                 c.finished += 1
                 # a trial that converged by its patience ended by itself, not early
                 complete = int(last.get("epoch", 0)) >= self.max_epochs or bool(

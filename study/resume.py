@@ -116,6 +116,11 @@ class ResumedSearch(SearchGenerator):
         self._finished = self._counter >= num_trials
         self._enqueue_rest(wrapper)
         self._fresh_budget()
+        if self._counter > num_trials:  # search.num_trials lowered below what started
+            logger.warning("--resume: search.num_trials is now %d, but the study already "
+                           "started %d trials: no new trial starts, the %d are kept (a trial "
+                           "cut short continues to its end) and all of them are in the tables",
+                           num_trials, self._counter, self._counter)
         if self._finished and not _still_running(wrapper):
             logger.warning("--resume: the study has run all its search.num_trials (%d), none is "
                            "left running: nothing is left to train (the tables, the "
