@@ -107,9 +107,17 @@ def smallest_within(
     if df.empty:
         return None
     best = df[score].max() if maximize else df[score].min()
-    limit = best - tolerance * abs(best) if maximize else best + tolerance * abs(best)
+    limit = _band_edge(float(best), tolerance, maximize)
     good = df[df[score] >= limit] if maximize else df[df[score] <= limit]
     return pareto_front(good, cost, score, maximize).iloc[0]
+
+
+def _band_edge(best: float, tolerance: float, maximize: bool) -> float:
+    """The worst score still within ``tolerance`` (relative) of ``best``, widened by float
+    rounding only: a score exactly 1% below the best (0.989802 against 0.9998) is within 1%,
+    though ``0.9998 - 0.01 * 0.9998`` computes as 0.9898020000000001."""
+    band = tolerance * abs(best) + 1e-9 * max(abs(best), 1e-300)
+    return best - band if maximize else best + band
 
 
 def score_se(

@@ -17,7 +17,7 @@ import numpy as np
 from jetstudy.analysis.intervals import percent, signed
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 
-__all__ = ["Judged", "judge_diff", "in_sigmas"]
+__all__ = ["Judged", "judge_diff", "in_sigmas", "beyond"]
 
 
 @dataclass(frozen=True)
@@ -40,10 +40,21 @@ def judge_diff(diff: float, base: float, se2: float, t: RegimeThresholds, floor:
     shown = percent(rel) if np.isfinite(rel) else "of a zero loss"
     if np.isfinite(se2) and se2 >= 0:
         sigma = in_sigmas(diff, se2)
-        ok = sigma > t.z and rel > floor
+        ok = beyond(sigma, t.z) and beyond(rel, floor)
         noise = f"{signed(sigma, '+.1f')} sigma" if se2 > 0 else "no spread: se 0"
         return Judged(ok, f"{signed(diff)} ({shown}, {noise})", sigma)
-    return Judged(rel > floor_without_se, f"{signed(diff)} ({shown})", np.nan)
+    return Judged(beyond(rel, floor_without_se), f"{signed(diff)} ({shown})", np.nan)
+
+
+def beyond(value: float, limit: float) -> bool:
+    """``value > limit``, where a value equal to the limit up to floating-point rounding is not
+    beyond it: a gap of exactly ``gap_floor`` (0.648 - 0.6 = 0.048000000000000043, 8.000000000000007%
+    of 0.6) is at the threshold, and "beyond" must not depend on the last bit.
+
+    >>> beyond((0.648 - 0.6) / 0.6, 0.08), beyond(0.0801, 0.08)
+    (False, True)
+    """
+    return bool(value > limit and not math.isclose(value, limit, rel_tol=1e-9, abs_tol=1e-12))
 
 
 def in_sigmas(diff: float, se2: float) -> float:

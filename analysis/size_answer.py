@@ -15,7 +15,8 @@ import pandas as pd
 
 from jetstudy.analysis.intervals import format_error, unsigned_zero
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.pareto import NOISE_SIGMAS, FRONT_STATUSES, _ranked, score_se, with_sizes
+from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked, score_se,
+                                      with_sizes)
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors"]
 
@@ -59,7 +60,7 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
         return None
     best = done.loc[_ranked(done, cost, score, maximize)["_s"].idxmax()]  # ties: the cheaper
     value = float(best[score])
-    limit = value - tolerance * abs(value) if maximize else value + tolerance * abs(value)
+    limit = _band_edge(value, tolerance, maximize)  # exactly 1% away is within 1%
     ok = (done[score] >= limit) if maximize else (done[score] <= limit)
     ok &= done[acc] >= float(best[acc]) - acc_points - 1e-12
     pick = done.loc[_ranked(done[ok], cost, score, maximize).index[0]]

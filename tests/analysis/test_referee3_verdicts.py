@@ -10,7 +10,7 @@ import pandas as pd
 
 from jetstudy.analysis.intervals import format_error, percent, round_to_error
 from jetstudy.analysis.maps import regime_map
-from jetstudy.analysis.pareto import how_big, how_big_paragraph
+from jetstudy.analysis.pareto import how_big, how_big_paragraph, smallest_within
 from jetstudy.analysis.regimes import classify_regimes
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.sections import _best
@@ -178,3 +178,25 @@ def test_a_map_cells_best_accuracy_is_never_an_infinite_damaged_value():
     t = t.assign(depth=[1, 1, 2], best_val_acc=[0.7, np.inf, 0.75])
     m = regime_map(t, classify_regimes(t, e), "n_params", "depth", "val_acc", True)
     assert sorted(m.cells["best"].dropna().tolist()) == [0.7, 0.75]
+
+
+# --- thresholds met exactly: the last bit of a float decides nothing ----------------------------
+
+def test_a_gap_exactly_at_gap_floor_is_not_beyond_it():
+    """0.648 against 0.6 with no spread is a gap of exactly 8% = gap_floor: not 'overfit' by
+    the 7e-17 that float subtraction adds; 8.01% is."""
+    r = _judge(_flat("at", 0.6, 0.648, train_se=0.0, val_se=0.0),
+               _flat("past", 0.6, 0.6481, train_se=0.0, val_se=0.0))
+    assert r.loc["at", "regime"] == "good" and r.loc["past", "regime"] == "overfit"
+
+
+def test_a_score_exactly_one_percent_from_the_best_is_within_one_percent():
+    """0.989802 is 1% below 0.9998, yet 0.9998 - 0.01 * 0.9998 computes as 0.9898020000000001:
+    the smaller model fell out of 'within 1%' (so for a loss 1% above the best)."""
+    t = pd.DataFrame({"trial_id": ["small", "big"], "n_params": [10, 1000],
+                      "acc": [0.989802, 0.9998], "loss": [1.615596, 1.5996]})
+    assert smallest_within(t, "n_params", "acc")["trial_id"] == "small"
+    assert smallest_within(t, "n_params", "loss", maximize=False)["trial_id"] == "small"
+    sized = _sized(trial_id=["small", "big"], n_params=[10, 1000], best_val_acc=[0.8, 0.8],
+                   best_val_auc=[0.989802, 0.9998])
+    assert how_big(sized, "val_auc", True, "n_params").pick["trial_id"] == "small"
