@@ -103,8 +103,8 @@ probabilities = session.run(None, {{"{meta['input']['name']}": x}})[0]   # (n, 5
 import torch
 
 model = torch.jit.load("model.pt")   # torch >= 2.10 warns that torch.jit is deprecated; it loads
-with torch.no_grad():
-    probabilities = model(torch.as_tensor(x))
+with torch.no_grad():   # (n, 16) raw features in float32, as above; (n, 5) out: g, q, W, Z, t
+    probabilities = model(torch.as_tensor(jets, dtype=torch.float32))
 ```
 
 ## hls4ml

@@ -180,3 +180,29 @@ def test_test_metrics_of_other_weights_or_damaged_are_not_claimed(
     path.write_text(json.dumps(good))  # and the intact file is given as it is
     meta = json.loads((export_model(copy, None, tmp_path / "o2").out / "model.json").read_text())
     assert meta["test_metrics"] == good and meta["test_metrics_note"] is None
+
+
+def test_the_export_readme_snippets_run_as_written(study: Path, tmp_path: Path) -> None:
+    """Each Python block of the export's README (onnxruntime, torch), run on its own in the
+    export folder with the user's `jets` a plain list of float64 rows: the torch block used
+    the onnxruntime block's float32 `x` (alone: NameError; with float64: a dtype error)."""
+    import re
+
+    out = export_model(study, "bn_prelu_w1", tmp_path / "o").out
+    blocks = re.findall(r"```python\n(.*?)```", (out / "README.md").read_text(), re.S)
+    rng = np.random.default_rng(5)
+    mean = json.loads((study / "scaler.json").read_text())["mean"]
+    jets = (np.asarray(mean) * (1 + 0.1 * rng.standard_normal((20, 16)))).tolist()
+    scaler = json.loads((study / "scaler.json").read_text())
+    z = (np.asarray(jets) - scaler["mean"]) / np.asarray(scaler["std"])
+    with torch.no_grad():
+        want = torch.softmax(_model(ARCHS["bn_prelu_w1"], 1)(
+            torch.as_tensor(z, dtype=torch.float32)), 1).numpy()
+    for block in blocks[:2]:  # onnxruntime, torch (the hls4ml one needs hls4ml)
+        script = (f"jets = {jets!r}\n" + block +
+                  "\nimport numpy as np\nnp.save('p.npy', np.asarray(probabilities))\n")
+        proc = subprocess.run([sys.executable, "-W", "ignore", "-c", script], cwd=out,
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, (block, proc.stderr[-1500:])
+        assert np.abs(np.load(out / "p.npy") - want).max() < 1e-5
+        (out / "p.npy").unlink()
