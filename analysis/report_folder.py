@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import ContextManager, Iterator
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.trainables.staging import (clear_stale_staging, looks_like_staging, new_folders,
-                                         staging_folder)
+from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
+                                         looks_like_staging, new_folders, staging_folder)
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests", "report_staging", "report_names", "report_folder_made"]
@@ -59,6 +59,7 @@ def report_staging(out: Path) -> ContextManager[Path]:
     :mod:`jetstudy.trainables.staging`)."""
     names = report_names() | {MANIFEST}
     clear_stale_staging(out, TMP_PREFIX, _WHAT, names.__contains__)
+    clear_old_manifest_temporaries(out, TMP_PREFIX, _WHAT)  # an older jetstudy's
     return staging_folder(out, TMP_PREFIX, _WHAT)
 
 

@@ -41,8 +41,8 @@ from jetstudy.study.export_readme import export_readme
 from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import JetstudyError
 from jetstudy.trainables.schema import CLASSES
-from jetstudy.trainables.staging import (clear_stale_staging, looks_like_staging, new_folders,
-                                         staging_folder)
+from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
+                                         looks_like_staging, new_folders, staging_folder)
 
 __all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
            "TOLERANCE"]
@@ -389,6 +389,7 @@ def _staging(target: Path) -> ContextManager[Path]:
     exports left there (provably theirs only: :mod:`jetstudy.trainables.staging`)."""
     allowed = {*EXPORT_FILES, MANIFEST}.__contains__
     clear_stale_staging(target, _TMP, "jetstudy export", allowed)
+    clear_old_manifest_temporaries(target, _TMP, "jetstudy export")  # an older jetstudy's
     return staging_folder(target, _TMP, "jetstudy export")
 
 

@@ -39,7 +39,7 @@ from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.processes import pid_alive, process_start
 
 __all__ = ["STAGING_MARK", "make_staging", "staging_folder", "new_folders", "clear_stale_staging",
-           "looks_like_staging", "plain_file"]
+           "clear_old_manifest_temporaries", "looks_like_staging", "plain_file"]
 
 logger = logging.getLogger(__name__)
 
@@ -182,4 +182,31 @@ def clear_stale_staging(parent: Path, prefix: str, what: str,
             continue
         logger.info("cleared %s, left by a killed %s", folder, what)
         removed.append(folder)
+    return removed
+
+
+def clear_old_manifest_temporaries(parent: Path, prefix: str, writer: str) -> list[Path]:
+    """Remove the loose manifest temporaries (``<prefix>manifest-<8 characters>.tmp``) that
+    ``report`` and ``export`` wrote beside their manifest before they had staging folders, left
+    by a killed run of an older jetstudy: only a plain file (never a link) holding a whole
+    manifest that says ``writer`` wrote it. An empty or cut one cannot be told from a user's
+    file, and stays (the folder's checks ignore it)."""
+    pattern = re.compile(re.escape(prefix) + r"manifest-[a-z0-9_]{8}\.tmp\Z")
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:
+        return []
+    removed = []
+    for name in names:
+        path = Path(parent) / name
+        if not pattern.match(name) or not plain_file(path):
+            continue
+        try:
+            raw = json.loads(path.read_text())
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        if isinstance(raw, dict) and raw.get("written_by") == writer:
+            path.unlink(missing_ok=True)
+            logger.info("cleared %s, left by a killed %s of an older jetstudy", path, writer)
+            removed.append(path)
     return removed

@@ -218,3 +218,31 @@ def test_synth_never_moves_over_a_file_that_came_while_it_generated(tmp_path: Pa
         synth.write_synthetic(tmp_path, 300, 1, 100)
     assert os.listdir(tmp_path) == [name]
     assert (tmp_path / name).read_bytes().startswith(b"user's own")
+
+
+def test_an_older_reports_manifest_temporary_is_cleared_and_look_alikes_stay(
+        tmp_path: Path) -> None:
+    """Reports before staging folders wrote their manifest through a loose temporary; one a
+    killed run left holds a whole manifest of jetstudy report's and goes with the next report
+    into the folder. Cut, foreign or linked ones under that name stay, every byte."""
+    import json
+
+    from jetstudy.analysis.report import write_report
+    from tests.analysis.conftest import _make_study
+
+    trials, _ = _make_study(n_trials=6, max_epochs=3)
+    trials.to_parquet(tmp_path / "trials.parquet")
+    out = tmp_path / "report"
+    out.mkdir()
+    ours = out / ".report-tmp-manifest-k3j4h5g6.tmp"
+    ours.write_text(json.dumps({"written_by": "jetstudy report", "files": {}}))
+    planted = plant(out, [".report-tmp-manifest-abcd1234.tmp"])  # the user's bytes
+    (out / ".report-tmp-manifest-cut12345.tmp").write_text('{"written_by": "jetstud')
+    (out / ".report-tmp-manifest-other123.tmp").write_text(
+        json.dumps({"written_by": "jetstudy export", "files": {}}))
+    (out / ".report-tmp-manifest-linked12.tmp").symlink_to(ours)
+    kept = {n: d for n, d in checksums(out).items() if n != ours.name}
+    write_report(tmp_path / "trials.parquet", out)
+    now = checksums(out)
+    assert ours.name not in now
+    assert all(now.get(n) == d for n, d in kept.items()) and planted.items() <= now.items()
