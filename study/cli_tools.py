@@ -42,7 +42,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                       "study on real data)")
 
     fetch = sub.add_parser("fetch", help="download the real dataset into a cache "
-                           "(~/.cache/jetstudy or $JETSTUDY_DATA); prints its path")
+                           "(~/.cache/jetstudy/hls4ml, or $JETSTUDY_DATA/hls4ml); prints "
+                           "the data.path to use")
     fetch.add_argument("dataset", choices=["hls4ml"], help="hls4ml: the hls4ml LHC jets")
     fetch.add_argument("dir", nargs="?", metavar="DIR", help="folder (default: the cache)")
     fetch.add_argument("--hdf5", action="store_true",
