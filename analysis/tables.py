@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ import pandas as pd
 import yaml
 
 from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.table_files import read_table as _read_table
 from jetstudy.trainables.objective import METRIC_MODES
 from jetstudy.trainables.schema import CLASSES
 from jetstudy.trainables.table_schema import EPOCHS, TEST_PREDICTIONS, TRIALS, TableSchema
@@ -109,51 +111,6 @@ def search_metric(config: dict[str, Any] | None, trials: pd.DataFrame) -> tuple[
     return metric, _METRICS[metric]
 
 
-def _read_table(path: Path, what: str) -> pd.DataFrame:
-    suffix = path.suffix.lower()
-    if path.is_dir():  # e.g. a Parquet dataset written by Spark or Dask: a folder of parts
-        raise AnalysisError(
-            f"the {what} {path} is a folder, not a table file; give one .parquet or .csv file "
-            f"(a folder of Parquet parts: pandas.read_parquet(folder).to_parquet('{path.name}'))")
-    try:
-        if suffix == ".parquet":
-            return pd.read_parquet(path)
-        if suffix == ".csv":
-            table = pd.read_csv(path)
-            _separator_hint(path, what, table)
-            return table
-    except UnicodeDecodeError as exc:
-        raise AnalysisError(
-            f"the {what} {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as "
-            "UTF-8 CSV (e.g. pandas.read_csv(f, encoding='latin-1').to_csv(out, index=False)) "
-            "or as .parquet") from None
-    except AnalysisError:
-        raise
-    except Exception as exc:  # pyarrow and the csv parser raise many types; all mean "unreadable"
-        raise AnalysisError(
-            f"cannot read the {what} {path}: {type(exc).__name__}: {exc}. If the study is still "
-            "writing it, run the report again; otherwise re-export it as .parquet or .csv"
-        ) from exc
-    raise AnalysisError(
-        f"the {what} {path} has suffix '{path.suffix}', but must be .parquet or .csv"
-    )
-
-
-def _separator_hint(path: Path, what: str, table: pd.DataFrame) -> None:
-    """A table saved with ';' (a spreadsheet in a comma-decimal locale) reads as one column:
-    say so, rather than "lacks the columns trial_id, status, ..."."""
-    if len(table.columns) != 1:
-        return
-    header = str(table.columns[0])
-    for sep, word in ((";", "semicolons"), ("\t", "tabs")):
-        if header.count(sep) >= 2:
-            raise AnalysisError(
-                f"the {what} {path} is one column holding {word} ({header[:50]!r}...); jetstudy "
-                f"reads comma-separated CSV: save it again with ',' as separator (e.g. "
-                f"pandas.read_csv(f, sep={sep!r}, decimal=',').to_csv(out, index=False)), or "
-                f"use the study's .parquet table")
-
-
 def _coerce(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     """Give every column the schema knows its type, whatever the file format did to it (numbers
     as floats: a missing value is NaN); other columns are kept as they are."""
@@ -180,17 +137,23 @@ def _check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
         column = schema.column(str(col))
         if column is None or column.dtype not in ("int", "float"):
             continue
-        text = out[col].isna() & ~raw[col].map(_is_blank)
+        # text, or true/false (a bool column pasted over a number: read as 1.0 and 0.0)
+        text = (out[col].isna() & ~raw[col].map(_is_blank)) | raw[col].map(
+            lambda v: isinstance(v, (bool, np.bool_)))
         counts = out[col].dropna()
         negative = pd.Series(False, index=out.index)
         if column.dtype == "int":  # below 0, a fraction, or infinite: no count
             negative.loc[counts.index] = (counts < 0) | ~np.isfinite(counts) | (
                 np.isfinite(counts) & (counts != np.round(counts)))
+        bounds = _BOUNDS.get(next((k for k in _BOUNDS if k.match(str(col))), None))
+        if bounds is not None:  # an accuracy of 2 or a negative standard error
+            negative.loc[counts.index] = (counts < bounds[0]) | (counts > bounds[1])
         bad = text | negative
         if bad.any():
             at = bad.idxmax()
             trial = raw["trial_id"].get(at, "?") if "trial_id" in raw.columns else "?"
-            what = ("a whole number >= 0 (a count)" if column.dtype == "int" else "a number")
+            what = ("a whole number >= 0 (a count)" if column.dtype == "int" else
+                    bounds[2] if bounds is not None else "a number")
             value = raw[col][at]
             value = value.item() if isinstance(value, np.generic) else value  # not np.float64(.)
             raise AnalysisError(
@@ -198,6 +161,13 @@ def _check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
                 f"{what}{f' ({bad.sum()} rows like it)' if bad.sum() > 1 else ''}; correct or "
                 "empty that cell (was the table edited by hand?), or rewrite the tables from the "
                 "study's trial folders with `jetstudy run CONFIG --set storage.name=NAME --resume`")
+
+
+#: Number columns with a range: accuracies and AUCs are fractions, standard errors >= 0.
+_BOUNDS: dict[re.Pattern[str], tuple[float, float, str]] = {
+    re.compile(r"(best_)?val_(acc|auc)\Z"): (0.0, 1.0, "a number from 0 to 1 (a fraction)"),
+    re.compile(r".*_se\Z"): (0.0, np.inf, "a number >= 0 (a standard error)"),
+}
 
 
 def _is_blank(value: Any) -> bool:
@@ -370,6 +340,7 @@ def load_tables(source: str | Path) -> StudyTables:
     folder = trials_path.parent
     tables = StudyTables(source=source, folder=folder, name=folder.name, trials=trials,
                          inputs=[trials_path])
+    _newer_writer(folder)
 
     def optional(names: tuple[str, ...], what: str, read: Any) -> Any:
         found = _first_existing(folder, names)
@@ -394,3 +365,28 @@ def load_tables(source: str | Path) -> StudyTables:
         lambda p: _validate_predictions(_read_table(p, "test predictions")),
     )
     return tables
+
+
+def _release(text: Any) -> tuple[int, ...] | None:
+    """``"1.2.0rc1"`` -> ``(1, 2, 0)``; ``None`` for what is no version."""
+    found = re.match(r"\s*v?(\d+(?:\.\d+)*)", str(text)) if isinstance(text, str) else None
+    return tuple(int(part) for part in found.group(1).split(".")) if found else None
+
+
+def _newer_writer(folder: Path) -> None:
+    """Tables written by a newer jetstudy (``provenance.json``) may carry columns, statuses or
+    files this one does not know: they are kept as they are or skipped, so say so once rather
+    than let a report look complete."""
+    from importlib import metadata
+
+    try:
+        written = json.loads((folder / "provenance.json").read_text())["versions"]["jetstudy"]
+        here = metadata.version("jetstudy")
+    except (OSError, ValueError, KeyError, TypeError, metadata.PackageNotFoundError):
+        return
+    old, new = _release(here), _release(written)
+    if old is not None and new is not None and new > old:
+        logger.warning("%s was written by jetstudy %s, newer than this jetstudy %s: what that "
+                       "version added to the tables is kept as it is or skipped, so parts of the "
+                       "report may be missing; update jetstudy (pip install -U jetstudy) for "
+                       "the full report", folder, written, here)
