@@ -503,11 +503,12 @@ def from_dict(raw: Any) -> StudyConfig:
     _path_checks(cfg)
     _cross_checks(cfg)
     _pack_checks(cfg)
-    from jetstudy.study.search_rules import search_checks
+    from jetstudy.study.search_rules import limit_check, search_checks
 
     search = raw.get("search")
     cfg = search_checks(cfg, search if isinstance(search, dict) else {})
     _size_checks(cfg)
+    limit_check(cfg)  # limits nearly no draw of the space fits
     return cfg
 
 

@@ -29,7 +29,8 @@ from jetstudy.trainables.errors import ConfigError
 if TYPE_CHECKING:  # study.config imports this module
     from jetstudy.study.config import StudyConfig
 
-__all__ = ["tpe_startup_trials", "tpe_guided_trials", "config_warnings", "search_checks"]
+__all__ = ["tpe_startup_trials", "tpe_guided_trials", "config_warnings", "search_checks",
+           "limit_check", "MAX_REDRAWS"]
 
 
 def tpe_startup_trials(num_trials: int, max_concurrent: int) -> int:
@@ -94,6 +95,10 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
             f"passes): the order trials finish in decides; set scheduler.reduction_factor to "
             f"{min(3, s.num_trials)} or raise search.num_trials to at least "
             f"{sch.reduction_factor}")
+    share = _limit_share(cfg)
+    if share is not None and share < LIMIT_SHARE_WARNED:
+        out.append(f"{_limit_words(cfg, share)}, slowing every trial's start; "
+                   f"{_limit_fix(cfg)}")
     few = _few_configurations(cfg)
     if few:
         out.append(few)
@@ -183,6 +188,69 @@ def _few_configurations(cfg: StudyConfig) -> str | None:
 
 def _limit_fields(cfg: StudyConfig) -> list[str]:
     return ["max_params" if q == "n_params" else f"max_{q}" for q in cfg.size_limits]
+
+
+#: Draws over a size limit in a row before the search gives up (the space barely fits it;
+#: ``jetstudy.study.searcher.HonestOptunaSearch._draw``).
+MAX_REDRAWS = 1000
+#: Below this share of random draws within the size limits a search is refused: each trial
+#: costs 100+ rejected Optuna trials, and MAX_REDRAWS misses in a row stop the study.
+LIMIT_SHARE_REFUSED = 0.01
+#: Below this share a warning says so (20+ rejected draws per trial).
+LIMIT_SHARE_WARNED = 0.05
+
+
+def _limit_share(cfg: StudyConfig) -> float | None:
+    from jetstudy.study.space import limit_share
+
+    if not cfg.size_limits or cfg.kind != "search":
+        return None
+    return limit_share(cfg.space, cfg.size_limits)
+
+
+def _limit_words(cfg: StudyConfig, share: float) -> str:
+    limits = ", ".join(f"search.{f} {v}" for f, v in zip(_limit_fields(cfg),
+                                                          cfg.size_limits.values()))
+    said = f"about {share:.1%}" if share > 0 else "almost none"
+    rejected = f"about {round(1 / share)}" if share > 0 else "thousands of"
+    return (f"{limits} admits {said} of the models a random draw of the space gives "
+            f"(space.depth {list(cfg.space.depth)}, space.width {list(cfg.space.width)}): each "
+            f"trial takes {rejected} draws (every rejected one a pruned Optuna trial)")
+
+
+def limit_check(cfg: StudyConfig) -> None:
+    """Refuse size limits that nearly every draw of the space exceeds (see
+    :data:`LIMIT_SHARE_REFUSED`), naming the share, the limit and how to narrow the space."""
+    share = _limit_share(cfg)
+    if share is not None and share < LIMIT_SHARE_REFUSED:
+        raise ConfigError(f"{_limit_words(cfg, share)}, and {MAX_REDRAWS} rejected draws in a "
+                          f"row stop the study; {_limit_fix(cfg)}")
+
+
+def _limit_fix(cfg: StudyConfig) -> str:
+    """Narrow the space to the models within the limits, or raise them."""
+    from jetstudy.study.space import size_excess
+
+    sp = cfg.space
+    (d_low, d_high), (w_low, w_high) = sp.depth, sp.width
+    activation = next((a for a in sp.activations if a != "prelu"), sp.activations[0])
+
+    def fits(depth: int, width: int) -> bool:
+        config = {"depth": depth, **{f"width_{i}": width for i in range(depth)},
+                  "activation": activation, "batch_norm": min(sp.batch_norm)}
+        return not size_excess(config, cfg.size_limits, sp)
+
+    widest = max((w for w in range(w_low, w_high + 1) if fits(d_low, w)), default=w_low)
+    deepest = max((d for d in range(d_low, d_high + 1) if fits(d, w_low)), default=d_low)
+    fixes = []
+    if widest < w_high:
+        fixes.append(f"space.width to [{w_low}, {widest}] (the widest {d_low}-layer model "
+                     f"within the limit)")
+    if deepest < d_high:
+        fixes.append(f"space.depth to [{d_low}, {deepest}]")
+    raise_it = " or ".join(f"search.{f}" for f in _limit_fields(cfg))
+    return (f"narrow {' and '.join(fixes)}, or raise {raise_it}" if fixes
+            else f"raise {raise_it}")
 
 
 def _fail(where: str, value: Any, why: str, fix: str) -> ConfigError:

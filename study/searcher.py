@@ -37,7 +37,7 @@ from ray.tune.search.optuna import OptunaSearch
 from jetstudy.study.config import SpaceConfig, StudyConfig
 from jetstudy.study.design import scan_design
 from jetstudy.study.optuna_story import describe_trial, with_best_value
-from jetstudy.study.search_rules import tpe_startup_trials
+from jetstudy.study.search_rules import MAX_REDRAWS, tpe_startup_trials
 from jetstudy.study.space import (SpaceFunction, config_size, optuna_params, size_excess,
                                   space_distributions)
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
@@ -50,8 +50,6 @@ logger = logging.getLogger(__name__)
 
 OPTUNA_JOURNAL = "optuna.journal"
 OPTUNA_STUDY_NAME = "jetstudy"
-#: Draws over a size limit in a row before the search gives up (the space barely fits it).
-MAX_REDRAWS = 1000
 #: Optuna user attribute holding a trial's relative excess over the size limits (<= 0: fits).
 EXCESS_ATTR = "size_excess"
 #: Optuna user attribute of a trial closed *failed* because it never trained an epoch.

@@ -37,7 +37,7 @@ from jetstudy.study.design import REGULARISERS, is_switchable, on_range, scan_ax
 
 __all__ = ["define_space", "define_scan_space", "SpaceFunction", "width_param",
            "optuna_params", "config_size", "smallest_size", "size_excess", "size_of_arch",
-           "continuous_fields", "count_configurations", "space_distributions"]
+           "continuous_fields", "count_configurations", "space_distributions", "limit_share"]
 
 
 def size_of_arch(widths: tuple[int, ...], activation: str, batch_norm: bool,
@@ -103,34 +103,50 @@ def count_configurations(space: SpaceConfig, limits: dict[str, int] | None = Non
     a float knob is a range (countless), else the depths' width tuples times the activations
     and batch-norm choices. With size ``limits`` only those within every limit count (a
     configuration over one is never trained); ``cap`` stops the count there (a huge integer
-    space under a limit is not enumerated)."""
+    space under a limit is not enumerated), and past :data:`MAX_SIZE_EVALUATIONS` models
+    sized the count is unknown (None)."""
     if continuous_fields(space):
         return None
     (d_low, d_high), (w_low, w_high) = space.depth, space.width
     choices = len(space.activations) * len(space.batch_norm)
     if not limits:
         return choices * sum((w_high - w_low + 1) ** d for d in range(d_low, d_high + 1))
-    total = 0
-    for activation in space.activations:
-        for batch_norm in space.batch_norm:
-            for depth in range(d_low, d_high + 1):
-                left = None if cap is None else cap - total
-                total += _count_fitting(depth, (w_low, w_high), activation, batch_norm,
-                                        limits, left)
-                if cap is not None and total >= cap:
-                    return cap
+    total, work = 0, [MAX_SIZE_EVALUATIONS]
+    try:
+        for activation in space.activations:
+            for batch_norm in space.batch_norm:
+                for depth in range(d_low, d_high + 1):
+                    left = None if cap is None else cap - total
+                    total += _count_fitting(depth, (w_low, w_high), activation, batch_norm,
+                                            limits, left, work)
+                    if cap is not None and total >= cap:
+                        return cap
+    except _TooMuchWork:
+        return None  # unknown: too many models to size (about 20 microseconds each)
     return total
 
 
+#: Models :func:`count_configurations` sizes at most before it answers "unknown" (None).
+MAX_SIZE_EVALUATIONS = 20_000
+
+
+class _TooMuchWork(Exception):
+    pass
+
+
 def _count_fitting(depth: int, widths: tuple[int, int], activation: str, batch_norm: bool,
-                   limits: dict[str, int], cap: int | None, prefix: tuple[int, ...] = ()) -> int:
+                   limits: dict[str, int], cap: int | None, work: list[int],
+                   prefix: tuple[int, ...] = ()) -> int:
     """Width tuples of ``depth`` layers starting with ``prefix`` within ``limits``, up to
     ``cap``: every size grows with every width, so a prefix whose narrowest completion is over
-    a limit ends the loop over wider layers."""
+    a limit ends the loop over wider layers. ``work``: sizings left (:class:`_TooMuchWork`)."""
     low, high = widths
     found = 0
     for width in range(low, high + 1):
         arch = (*prefix, width) + (low,) * (depth - len(prefix) - 1)
+        work[0] -= 1
+        if work[0] < 0:
+            raise _TooMuchWork
         if any(size_of_arch(arch, activation, batch_norm, q) > limit
                for q, limit in limits.items()):
             break
@@ -138,10 +154,35 @@ def _count_fitting(depth: int, widths: tuple[int, int], activation: str, batch_n
             found += 1
         else:
             found += _count_fitting(depth, widths, activation, batch_norm, limits,
-                                    None if cap is None else cap - found, (*prefix, width))
+                                    None if cap is None else cap - found, work,
+                                    (*prefix, width))
         if cap is not None and found >= cap:
             break
     return found
+
+
+def limit_share(space: SpaceConfig, limits: dict[str, int], samples: int = 4000,
+                seed: int = 0) -> float:
+    """The share of random draws of the space (what TPE's start-up and ``search.sampler:
+    random`` propose: depth uniform, each width log-uniform, as Optuna's RandomSampler) that
+    fit the size ``limits``; estimated from ``samples`` seeded draws (an architecture alone
+    decides, so the float knobs do not matter)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    (d_low, d_high), (w_low, w_high) = space.depth, space.width
+    depths = rng.integers(d_low, d_high + 1, size=samples)
+    lows, highs = np.log(w_low - 0.5), np.log(w_high + 0.5)
+    widths = np.clip(np.rint(np.exp(rng.uniform(lows, highs, size=(samples, d_high)))),
+                     w_low, w_high).astype(int)
+    acts = rng.integers(len(space.activations), size=samples)
+    norms = rng.integers(len(space.batch_norm), size=samples)
+    fit = 0
+    for depth, row, act, norm in zip(depths, widths, acts, norms):
+        arch = tuple(int(w) for w in row[:depth])
+        fit += all(size_of_arch(arch, space.activations[act], space.batch_norm[norm], q) <= limit
+                   for q, limit in limits.items())
+    return fit / samples
 
 
 def width_param(depth: int, layer: int) -> str:
