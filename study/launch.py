@@ -36,6 +36,7 @@ from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterru
                                        sigterm_as_ctrl_c)
 from jetstudy.study.optuna_story import trial_name
 from jetstudy.study.progress import StudyProgress
+from jetstudy.study.namespace import check_not_shadowed
 from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
 from jetstudy.study.resources import check_fit, check_local_request, resolve_packing
@@ -202,6 +203,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
         raise ConfigError("--resume needs storage.name: the name of the study folder to "
                           "continue, e.g. --set storage.name=study-20261125-134000")
     check_results_dir_in_job(cfg.storage.results_dir)  # not into Ray's temporary copy
+    check_not_shadowed()  # a jetstudy.py here is what Ray's workers would import
     folder = results_folder(cfg)
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
     reap_dead_sessions(folder.parent)  # Ray left behind by a driver killed with kill -9
