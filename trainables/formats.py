@@ -199,8 +199,13 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
         if not matches:
             start = "" if os.path.isabs(expanded) else \
                 f" (relative paths start from {os.getcwd()})"
+            folders = [os.path.basename(p.rstrip(os.sep)) for p in found if os.path.isdir(p)]
+            only = (f"it matches only folders ({', '.join(folders[:3])}"
+                    f"{', ...' if len(folders) > 3 else ''})" if folders else "")
+            deeper = _deeper([_glob_base(expanded)])
+            only = f"{only or 'nothing matches'}{deeper}; " if only or deeper else ""
             raise DataError(
-                f"{path}: no files match this pattern{start}; check the folder and the "
+                f"{path}: no files match this pattern{start}; {only}check the folder and the "
                 "pattern, e.g. 'data/*.h5'"
             )
         if fmt == "auto":
@@ -219,9 +224,9 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
             )
             found = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
             raise DataError(
-                f"{path}: folder has no {'/'.join(suffixes)} files (found: {found or 'nothing'}); "
-                "put the hls4ml .h5 files (Format A) or the OpenML .csv/.parquet table (Format B) "
-                f"there, or give a file ({_HELP})"
+                f"{path}: folder has no {'/'.join(suffixes)} files (found: {found or 'nothing'})"
+                f"{_deeper([expanded])}; put the hls4ml .h5 files (Format A) or the OpenML "
+                f".csv/.parquet table (Format B) there, or give a file ({_HELP})"
             )
         if fmt == "auto" and hdf5 and tables:
             log.warning("%s: reading the HDF5 files, ignoring %d tables", path, len(tables))
@@ -237,6 +242,33 @@ def _resolve_files(path: str, fmt: str) -> list[str]:
         raise DataError(f"{path}: not a regular file (a pipe, socket or device); give the data "
                         f"file itself, a folder or a glob ({_HELP})")
     return [expanded]
+
+
+def _deeper(folders: Sequence[str]) -> str:
+    """", and data files lie deeper: give 'data/**/*.h5'" when folders among ``folders`` hold
+    data files further down (a glob or folder reads one level only)."""
+    visited = 0
+    for folder in (f for f in folders if os.path.isdir(f)):
+        for root, _, names in os.walk(folder):
+            visited += 1
+            if visited > 200:  # a look, not a search of the disk
+                return ""
+            for suffixes in (HDF5_SUFFIXES, TABLE_SUFFIXES):
+                hit = next((n for n in sorted(names) if _suffix(n) in suffixes), None)
+                if hit is not None:
+                    where = os.path.relpath(os.path.join(root, hit), folder)
+                    glob_here = os.path.join(folder.rstrip(os.sep), "**", f"*{_suffix(hit)}")
+                    return (f", and data files lie deeper (e.g. {where} in {folder}): a glob "
+                            f"or folder reads one level; give '{glob_here}' for every depth")
+    return ""
+
+
+def _glob_base(pattern: str) -> str:
+    """The folder a glob starts from: ``data`` for ``data/*/`` or ``data/**/x*.h5``."""
+    parts = pattern.split(os.sep)
+    fixed = [p for p in parts[:next((i for i, p in enumerate(parts) if any(
+        ch in p for ch in "*?[")), len(parts))]]
+    return os.sep.join(fixed) or ("." if not pattern.startswith(os.sep) else os.sep)
 
 
 def _refuse_dangling(path: str, candidates: Sequence[str]) -> None:

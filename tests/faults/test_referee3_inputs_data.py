@@ -122,3 +122,23 @@ def test_when_no_file_has_jets_the_error_names_them(tmp_path: Path) -> None:
         load_jets(tmp_path)
     message = str(refused.value)
     assert "no jets to read" in message and "a.h5 (0 rows)" in message and "b.h5" in message
+
+
+@pytest.mark.parametrize("path, parts", [
+    ("data/*", ["no files match this pattern", "it matches only folders (a, b)",
+                "give 'data/**/*.h5' for every depth"]),
+    ("data", ["folder has no", "found: a, b", "give 'data/**/*.h5' for every depth"]),
+    ("data/*.h5", ["no files match", "give 'data/**/*.h5'"]),
+], ids=["glob-of-folders", "folder-of-folders", "glob-one-level-too-high"])
+def test_data_one_level_deeper_is_pointed_at(path: str, parts: list[str], tmp_path: Path,
+                                             monkeypatch) -> None:
+    """A glob or folder whose data files sit in subfolders (as unpacked archives keep them):
+    'no files match' / 'folder has no .h5 files (found: a, b)' without the fix."""
+    for sub in ("a", "b"):
+        (tmp_path / "data" / sub).mkdir(parents=True)
+        _h5(tmp_path / "data" / sub / "jets.h5", _jets(60))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError) as refused:
+        load_jets(path)
+    for part in parts:
+        assert part in str(refused.value), str(refused.value)
