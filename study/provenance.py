@@ -26,7 +26,8 @@ from typing import Any
 
 from jetstudy.study.tables import write_json
 
-__all__ = ["PROVENANCE", "HASH_BUDGET", "collect", "data_checksums", "rerun_command",
+__all__ = ["PROVENANCE", "HASH_BUDGET", "collect", "code_sha256", "data_checksums",
+           "rerun_command",
            "write_provenance", "mark_ended"]
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,21 @@ def git_commit(where: Path | None = None) -> dict[str, Any] | None:
                 "dirty": bool(run("status", "--porcelain", "--untracked-files=no"))}
     except (OSError, subprocess.SubprocessError):
         return None
+
+
+def code_sha256(root: Path | None = None) -> str:
+    """One SHA-256 over jetstudy's own source (the ``.py`` files of ``study``,
+    ``trainables``, ``analysis`` and the example configs, by relative path and content): tells
+    two installs of the same version apart where there is no git commit (a wheel)."""
+    root = root or Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    files = [p for part, pattern in (("study", "*.py"), ("trainables", "*.py"),
+                                     ("analysis", "*.py"), ("configs", "*.yaml"))
+             for p in (root / part).glob(pattern)]
+    for path in sorted(files, key=lambda p: p.relative_to(root).as_posix()):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def _device(requested: str) -> dict[str, Any]:
@@ -133,7 +149,8 @@ def collect(device: str = "auto") -> dict[str, Any]:
     """Versions of jetstudy and its main libraries, the git commit (when the source is a
     checkout), host, Python and the driver's device view. ``device`` is ``training.device``."""
     return {"versions": {name: _version(name) for name in _PACKAGES},
-            "git": git_commit(), "host": socket.gethostname(), "cwd": os.getcwd(),
+            "git": git_commit(), "code_sha256": code_sha256(),
+            "host": socket.gethostname(), "cwd": os.getcwd(),
             "platform": platform.platform(), "python": sys.version.split()[0],
             "device": _device(device), "argv": sys.argv}
 

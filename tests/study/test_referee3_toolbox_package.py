@@ -89,3 +89,11 @@ def test_the_wheel_alone_works_from_another_folder(built: dict[str, Path]) -> No
                           env=env, capture_output=True, text=True, timeout=120)
     assert init.returncode == 0, init.stderr[-2000:]
     assert "search:" in (here / "jetstudy.yaml").read_text()
+    # provenance's code digest: the wheel's equals that of the source it was built from
+    from jetstudy.study.provenance import code_sha256
+
+    digest = subprocess.run(
+        [sys.executable, "-c", "from jetstudy.study.provenance import code_sha256;"
+         "print(code_sha256())"], cwd=here, env=env, capture_output=True, text=True,
+        timeout=120)
+    assert digest.stdout.strip() == code_sha256(built["tmp"] / "src"), digest.stderr[-2000:]

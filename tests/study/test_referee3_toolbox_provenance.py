@@ -19,8 +19,8 @@ import pytest
 
 from jetstudy.study.config import from_dict, load_config
 from jetstudy.study.prepare import write_config
-from jetstudy.study.provenance import (PROVENANCE, data_checksums, git_commit, rerun_command,
-                                       write_provenance)
+from jetstudy.study.provenance import (PROVENANCE, code_sha256, data_checksums, git_commit,
+                                       rerun_command, write_provenance)
 
 
 def _git(cwd: Path, *args: str) -> None:
@@ -83,3 +83,20 @@ def test_rerun_command_is_the_saved_config_from_the_same_folder(
     rerun = load_config(config, [overrides[1]])
     assert rerun.storage.name == "s1-rerun"  # a new folder beside the first
     assert dataclasses.replace(rerun, storage=cfg.storage) == cfg  # every other setting
+
+
+def test_code_digest_tells_two_sources_apart(tmp_path: Path) -> None:
+    """Without git (an installed wheel) two installs of the same version were alike."""
+    for part in ("study", "trainables", "analysis", "configs"):
+        (tmp_path / part).mkdir()
+    (tmp_path / "study" / "a.py").write_text("x = 1\n")
+    (tmp_path / "configs" / "dryrun.yaml").write_text("data: {}\n")
+    first = code_sha256(tmp_path)
+    (tmp_path / "study" / "__pycache__").mkdir()  # not source: no change
+    (tmp_path / "study" / "notes.txt").write_text("mine")
+    assert code_sha256(tmp_path) == first
+    (tmp_path / "study" / "a.py").write_text("x = 2\n")
+    assert code_sha256(tmp_path) != first
+    write_provenance(tmp_path, "cpu")
+    record = json.loads((tmp_path / PROVENANCE).read_text())
+    assert record["code_sha256"] == code_sha256()  # of the jetstudy in use
