@@ -322,6 +322,30 @@ class Points(Check):
     def bad_example(self) -> Any:
         return [{"depht": 3}]
 
+    def problem(self, value: Any) -> str:
+        """" (entry [0] ...)": which entry is wrong and how, for the error message."""
+        import difflib
+
+        if not isinstance(value, (list, tuple)):
+            return " (a list of mappings: write [{...}], even for one point)"
+        for i, point in enumerate(value):
+            if not isinstance(point, dict):
+                return f" (entry [{i}] is not a mapping of field: value)"
+            if not point:
+                return f" (entry [{i}] is empty: give its fields, e.g. depth: 3)"
+            for key, item in point.items():
+                if key not in self.names:
+                    close = difflib.get_close_matches(str(key), self.names, n=1)
+                    glued = (" (YAML needs a space after ':' inside {...})"
+                             if ":" in str(key) and item is None else "")
+                    mean = f"; did you mean {close[0]}?" if close and not glued else ""
+                    return f" (entry [{i}] has the unknown key {key!r}{glued}{mean})"
+                if not isinstance(item, (int, float, str, bool)) or (
+                        isinstance(item, float) and not math.isfinite(item)):
+                    return (f" (entry [{i}]: {key} is {item!r}; each value is one finite "
+                            f"number, a string or true/false)")
+        return ""
+
 
 BAD = _BAD
 
@@ -369,6 +393,8 @@ def value_hint(where: str, check: Check, value: Any) -> str:
     if isinstance(inner, (Int, Float, Choice, Text)) and isinstance(value, (list, tuple)) \
             and len(value) == 1 and inner.clean(value[0]) is not _BAD:
         return f" (one value, not a list: write {value[0]!r} without the brackets)"
+    if isinstance(inner, Points):
+        return inner.problem(value)
     cap = getattr(inner, "cap", None)
     if cap is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
             and value > cap:

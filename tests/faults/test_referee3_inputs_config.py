@@ -111,3 +111,22 @@ def test_empty_cli_values_are_refused_not_read_as_defaults(argv: list[str], part
     for part in parts:
         assert part in error, error
     assert checksums(tmp_path) == {}  # nothing written
+
+
+@pytest.mark.parametrize("value, parts", [
+    ("[{depht: 3}]", ["entry [0] has the unknown key 'depht'", "did you mean depth?"]),
+    ("[{depth:3}]", ["unknown key 'depth:3'", "a space after ':'"]),
+    ("[{depth: 3, width_0: .nan}]", ["entry [0]: width_0 is nan", "finite"]),
+    ("[{depth: 2}, {}]", ["entry [1] is empty"]),
+    ("[{depth: 2, activation: [relu]}]", ["activation is ['relu']"]),
+], ids=["misspelt-key", "no-space-after-colon", "nan", "empty-entry", "list-value"])
+def test_a_bad_initial_point_names_its_entry_and_the_problem(value: str,
+                                                             parts: list[str]) -> None:
+    """The message listed all 23 allowed keys and the whole value, never which entry or key
+    was wrong."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [f"search.initial_points={value}"])
+    message = str(refused.value)
+    assert message.startswith("search.initial_points must be")
+    for part in parts:
+        assert part in message, message
