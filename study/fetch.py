@@ -388,10 +388,12 @@ def data_path(fetched: str | os.PathLike[str]) -> str:
     ``<DIR>/<their common name start>*/**/*.h5``, which matches only inside jetstudy's unpack
     folders."""
     fetched = Path(fetched)
-    if fetched.is_file() or any(p.suffix in (".h5", ".hdf5") for p in fetched.glob("*")):
+    if not fetched.is_dir():  # the table
         return str(fetched)
     if (fetched / _UNPACKED).is_file():  # one archive, unpacked here
         return str(fetched / "**" / "*.h5")
+    # several archives unpacked side by side in DIR: only their folders (DIR may hold
+    # .h5 files of the user's too)
     folders = sorted(p.name for p in fetched.iterdir()
                      if p.is_dir() and not p.is_symlink() and (p / _UNPACKED).is_file())
     if not folders:

@@ -93,8 +93,10 @@ def test_fetch_hdf5_prints_a_data_path_that_reads_both_archives(
     table = load_jets(path)
     assert len(table.y) == 250  # both archives' jets, none twice
     assert np.bincount(table.y, minlength=5).min() > 0
-    # a file of the user's beside the unpacked folders is not read
+    # files of the user's beside the unpacked folders, in a folder or directly in DIR, are
+    # not read
     write_synthetic(dest / "mine", 50, seed=3)
+    write_synthetic(dest, 60, seed=4)
     assert len(load_jets(data_path(dest)).y) == 250
 
 
@@ -103,7 +105,7 @@ def test_one_unpacked_archive_and_a_table_give_loadable_paths(tmp_path: Path) ->
     write_synthetic(one / "val", 120, seed=4)
     (one / ".jetstudy-unpacked").write_text("0" * 64 + "\n")
     assert len(load_jets(data_path(one)).y) == 120
-    flat = tmp_path / "flat"  # .h5 files directly in the folder: the folder itself
+    flat = tmp_path / "flat"  # no unpacked archive: the folder itself
     write_synthetic(flat, 80, seed=5)
     assert data_path(flat) == str(flat)
     table = tmp_path / "jets.parquet"
