@@ -142,3 +142,18 @@ def test_data_one_level_deeper_is_pointed_at(path: str, parts: list[str], tmp_pa
         load_jets(path)
     for part in parts:
         assert part in str(refused.value), str(refused.value)
+
+
+def test_the_study_config_field_reaches_the_reader(tmp_path: Path) -> None:
+    """data.duplicates in the config is what the study's load uses (study.prepare)."""
+    from jetstudy.study.config import load_config
+    from jetstudy.study.prepare import load_data
+
+    _h5(tmp_path / "a.h5", _jets(60))
+    _h5(tmp_path / "b.h5", _jets(90)[30:])
+    for policy, n in (("drop", 90), ("keep", 120)):
+        cfg = load_config(None, [f"data.path={tmp_path}", f"data.duplicates={policy}"])
+        assert load_data(cfg, tmp_path / "study").table.n_jets == n
+    with pytest.raises(DataError, match="data.duplicates"):
+        load_data(load_config(None, [f"data.path={tmp_path}"]), tmp_path / "study")
+    assert not (tmp_path / "study").exists()
