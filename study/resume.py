@@ -49,7 +49,7 @@ def _show(value: Any) -> str:
 def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
     """The study's saved config with the fields that may change taken from ``given``; a
     ConfigError listing every other field that differs."""
-    saved = load_config(folder / "config.yaml")
+    saved = _saved(folder / "config.yaml")
     differ, merged = [], {}
     for section in SECTIONS:
         old, new = getattr(saved, section), getattr(given, section)
@@ -76,6 +76,18 @@ def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
         if a != b:
             logger.warning("--resume: search.%s is now %s (was %s)", name, _show(b), _show(a))
     return resumed
+
+
+def _saved(path: Path) -> StudyConfig:
+    """The study's saved config, read without logging its warnings: the config given to the
+    resume (whose warnings its loading logged) has the same ones, and they are said once."""
+    from jetstudy.study.config import _yaml_load, from_dict
+
+    try:
+        raw = _yaml_load(path.read_text(encoding="utf-8"))
+    except Exception:  # unreadable: load_config's own message
+        return load_config(path)
+    return from_dict(raw) if isinstance(raw, dict) else load_config(path)
 
 
 class ResumedSearch(SearchGenerator):

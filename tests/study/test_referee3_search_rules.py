@@ -97,3 +97,21 @@ def test_progress_line_tie_after_a_failed_leader() -> None:
     assert counts.best_trial == "a"
     counts.withdraw("a")
     assert (counts.best, counts.best_trial) == (0.4, "c")
+
+
+def test_a_resume_says_each_config_warning_once(tmp_path, caplog) -> None:
+    """Found and fixed: --resume logged the saved config's warnings again (its config.yaml was
+    read with load_config), so every warning of the given config came twice."""
+    import logging
+
+    from jetstudy.study.config import load_config
+    from jetstudy.study.resume import config_for_resume
+
+    text = ("search: {num_trials: 4, max_concurrent: 1, sampler: random}\n"
+            "scheduler: {max_epochs: 9, grace_period: 1, reduction_factor: 10}\n")
+    (tmp_path / "config.yaml").write_text(text)
+    with caplog.at_level(logging.WARNING):
+        given = load_config(tmp_path / "config.yaml")
+        resumed = config_for_resume(given, tmp_path)
+    assert resumed == given and len(given.warnings) == 1
+    assert caplog.text.count("scheduler.reduction_factor is 10") == 1
