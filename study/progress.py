@@ -95,7 +95,9 @@ class ProgressCounts:
     def format(self) -> str:
         best = (f"best {self.metric} {self.best:.4f} ({self.best_trial})"
                 if self.best is not None else f"best {self.metric} -")
-        line = (f"trials {self.finished}/{self.total} finished ({self.stopped} stopped early, "
+        # a resume that lowered search.num_trials keeps the trials it had started
+        total = max(self.total, self.finished + self.running)
+        line = (f"trials {self.finished}/{total} finished ({self.stopped} stopped early, "
                 f"{self.failed} failed), {self.running} running | {best}")
         if self.elapsed_s is not None:
             eta = f"ETA {format_duration(self.eta_s)}" if self.eta_s is not None else "ETA -"

@@ -115,3 +115,14 @@ def test_a_resume_says_each_config_warning_once(tmp_path, caplog) -> None:
         resumed = config_for_resume(given, tmp_path)
     assert resumed == given and len(given.warnings) == 1
     assert caplog.text.count("scheduler.reduction_factor is 10") == 1
+
+
+def test_progress_total_is_never_below_the_trials_it_counts() -> None:
+    """Found and fixed: a resume that lowered search.num_trials to 1 with 2 trials started
+    showed 'trials 2/1 finished'."""
+    counts = ProgressCounts(total=1, metric="val_loss", mode="min", finished=2)
+    assert counts.format().startswith("trials 2/2 finished")
+    counts = ProgressCounts(total=1, metric="val_loss", mode="min", finished=1, running=1)
+    assert counts.format().startswith("trials 1/2 finished")
+    assert ProgressCounts(total=5, metric="val_loss", mode="min",
+                          finished=1).format().startswith("trials 1/5 finished")
