@@ -27,7 +27,8 @@ from ray.tune.search import SearchGenerator
 from jetstudy.study.config import SECTIONS, StudyConfig, load_config
 from jetstudy.trainables.errors import ConfigError
 
-__all__ = ["MAY_CHANGE", "config_for_resume", "ResumedSearch", "resumed_search"]
+__all__ = ["MAY_CHANGE", "config_for_resume", "saved_config", "ResumedSearch",
+           "resumed_search"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def _show(value: Any) -> str:
 def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
     """The study's saved config with the fields that may change taken from ``given``; a
     ConfigError listing every other field that differs."""
-    saved = _saved(folder / "config.yaml")
+    saved = saved_config(folder)
     differ, merged = [], {}
     for section in SECTIONS:
         old, new = getattr(saved, section), getattr(given, section)
@@ -78,11 +79,13 @@ def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
     return resumed
 
 
-def _saved(path: Path) -> StudyConfig:
-    """The study's saved config, read without logging its warnings: the config given to the
-    resume (whose warnings its loading logged) has the same ones, and they are said once."""
+def saved_config(folder: Path) -> StudyConfig:
+    """The study's saved config (``folder/config.yaml``), read without logging its warnings:
+    the config the run was given (whose warnings its loading logged) has the same ones, and
+    they are said once."""
     from jetstudy.study.config import _yaml_load, from_dict
 
+    path = folder / "config.yaml"
     try:
         raw = _yaml_load(path.read_text(encoding="utf-8"))
     except Exception:  # unreadable: load_config's own message

@@ -411,9 +411,9 @@ def close_orphaned_trials(folder: Path) -> int:
     orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     cfg = None
     if orphans and (folder / "config.yaml").is_file():
-        from jetstudy.study.config import load_config
+        from jetstudy.study.resume import saved_config
 
-        cfg = load_config(folder / "config.yaml")
+        cfg = saved_config(folder)  # its warnings were said when the run began
     for trial in orphans:
         trial_id = str(trial.user_attrs.get("trial_id", ""))
         records = read_epochs(str(folder / "trials"), trial_id) if trial_id and cfg else []

@@ -126,3 +126,26 @@ def test_progress_total_is_never_below_the_trials_it_counts() -> None:
     assert counts.format().startswith("trials 1/2 finished")
     assert ProgressCounts(total=5, metric="val_loss", mode="min",
                           finished=1).format().startswith("trials 1/5 finished")
+
+
+def test_closing_budget_cut_trials_says_no_config_warning_again(tmp_path, caplog) -> None:
+    """Found and fixed: closing the trials a time budget left running read config.yaml with
+    load_config, logging the config's warnings again at the end of the study."""
+    import logging
+
+    import optuna
+
+    from jetstudy.study.prepare import write_config
+    from jetstudy.study.searcher import OPTUNA_STUDY_NAME, close_orphaned_trials, optuna_storage
+
+    cfg = from_dict({"search": {"num_trials": 4, "max_concurrent": 1, "sampler": "random"},
+                     "scheduler": {"max_epochs": 9, "grace_period": 1, "reduction_factor": 10},
+                     "storage": {"results_dir": str(tmp_path), "name": "x"}})
+    assert cfg.warnings
+    write_config(cfg, tmp_path)
+    study = optuna.create_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path))
+    study.ask().set_user_attr("trial_id", "never")
+    with caplog.at_level(logging.WARNING):
+        assert close_orphaned_trials(tmp_path) == 1
+    assert "reduction_factor" not in caplog.text
+    assert study.get_trials()[0].state.name == "FAIL"
