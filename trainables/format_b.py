@@ -287,6 +287,11 @@ def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
         raise DataError(f"{file}: column {dated[0]} holds dates or durations "
                         f"({frame[dated[0]].dtype}), not numbers; the 16 features must be "
                         f"numbers — export the table again with its feature values")
+    flags = [c for c in columns if frame[c].dtype.kind == "b" and c not in LABEL_COLUMNS]
+    if flags:  # true/false convert to 1.0/0.0 without complaint
+        raise DataError(f"{file}: column {flags[0]} holds true/false, not numbers; the 16 "
+                        f"features must be numbers — export the table again with its "
+                        f"feature values")
     try:
         return frame[list(columns)].to_numpy(dtype=np.float64)
     except (ValueError, TypeError):

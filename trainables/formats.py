@@ -359,10 +359,10 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
         )
     _hdf5_outside(file, handle, ("jets", "jetFeatureNames"))
     jets = handle["jets"]
-    names = _decode_names(handle["jetFeatureNames"][()])
-    if jets.dtype.kind not in "fiub":  # strings, a compound table, objects
-        kind = {"S": "strings", "U": "strings", "O": "objects", "V": "records"}.get(
-            jets.dtype.kind, "values")
+    names = _decode_names(file, handle["jetFeatureNames"][()])
+    if jets.dtype.kind not in "fiu":  # strings, a compound table, objects, true/false
+        kind = {"S": "strings", "U": "strings", "O": "objects", "V": "records",
+                "b": "true/false"}.get(jets.dtype.kind, "values")
         shown = (f"{len(jets.dtype.names)} named fields" if jets.dtype.names
                  else str(jets.dtype))
         raise DataError(
@@ -385,8 +385,18 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
     return data, index, mark
 
 
-def _decode_names(raw: Any) -> list[str]:
-    """``jetFeatureNames`` as str: the real files store bytes, rewritten files often str."""
+def _decode_names(file: str, raw: Any) -> list[str]:
+    """``jetFeatureNames`` as str: the real files store bytes, rewritten files often str; a
+    column of names (N, 1) is read as a list; numbers are no names."""
+    raw = np.asarray(raw)
+    if raw.ndim == 2 and 1 in raw.shape:
+        raw = raw.ravel()
+    if raw.dtype.kind in "fiub":
+        shown = ", ".join(str(v) for v in raw.ravel()[:3].tolist())
+        raise DataError(
+            f"{file}: jetFeatureNames holds numbers ({shown}, ...), not the column names; "
+            f"Format A names each `jets` column (b'j_zlogz', ...): re-create or re-download "
+            f"the file ({_HELP})")
     items = np.atleast_1d(raw).tolist()
     return [
         (i.decode("utf-8", errors="replace") if isinstance(i, bytes) else str(i)).strip()

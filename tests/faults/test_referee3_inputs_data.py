@@ -157,3 +157,29 @@ def test_the_study_config_field_reaches_the_reader(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="data.duplicates"):
         load_data(load_config(None, [f"data.path={tmp_path}"]), tmp_path / "study")
     assert not (tmp_path / "study").exists()
+
+
+def test_true_false_features_are_refused(tmp_path: Path) -> None:
+    """A feature column of true/false (a flag pasted over zlogz) was read as 1.0 and 0.0."""
+    from tests.faults.test_referee2_inputs_data import _table
+
+    _table().assign(zlogz=[True, False] * 25).to_parquet(tmp_path / "j.parquet")
+    with pytest.raises(DataError, match=r"j\.parquet: column zlogz holds true/false"):
+        load_jets(tmp_path / "j.parquet")
+    _h5(tmp_path / "j.h5", _jets(60).astype(bool))
+    with pytest.raises(DataError, match=r"j\.h5: `jets` holds true/false"):
+        load_jets(tmp_path / "j.h5")
+
+
+def test_feature_names_that_are_numbers_or_a_column(tmp_path: Path) -> None:
+    """jetFeatureNames of numbers was 'lacks j_zlogz, ... (all 21)'; names stored as a column
+    (N, 1) were not read at all."""
+    with h5py.File(tmp_path / "numbers.h5", "w") as handle:
+        handle.create_dataset("jets", data=_jets(60))
+        handle.create_dataset("jetFeatureNames", data=np.arange(len(NAMES)))
+    with pytest.raises(DataError, match="jetFeatureNames holds numbers"):
+        load_jets(tmp_path / "numbers.h5")
+    with h5py.File(tmp_path / "column.h5", "w") as handle:
+        handle.create_dataset("jets", data=_jets(60))
+        handle.create_dataset("jetFeatureNames", data=np.array([[n.encode()] for n in NAMES]))
+    assert load_jets(tmp_path / "column.h5").n_jets == 60
