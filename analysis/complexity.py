@@ -58,10 +58,12 @@ def complexity_curve(
     ok &= ~df["regime"].isin(["unstable", "undetermined"])
     usable = df[ok]
     chosen = usable[usable["status"].isin(statuses)]
-    note = f"{len(chosen)} trials that ran to the end (max_epochs or their patience)"
-    if len(chosen) < min_trials:
-        chosen = usable
-        note = f"all {len(chosen)} judged trials with finite losses (too few ran to the end)"
+    ran = "trial that ran" if len(chosen) == 1 else "trials that ran"
+    note = f"{len(chosen)} {ran} to the end (max_epochs or their patience)"
+    if len(chosen) < min_trials and len(usable) > len(chosen):  # else nothing to add: say so
+        ended, chosen = len(chosen), usable
+        note = (f"all {len(chosen)} judged trials with finite losses (too few ran to the end: "
+                f"{ended}, fewer than {min_trials})")
     if chosen.empty:
         sized = np.isfinite(df["n_params"].astype(float)) & (df["n_params"] > 0)
         if len(df) and not sized.any():

@@ -142,7 +142,7 @@ def regime_legend_handles(present: Sequence[str], partial: bool,
                              label="judged on incomplete curves only"))
     if undetermined:
         handles.append(Patch(facecolor="white", edgecolor="#555555",
-                             label="undetermined only (stopped early)"))
+                             label="undetermined trials only"))
     return handles
 
 

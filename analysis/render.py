@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 __all__ = ["Section", "render_html", "render_markdown", "format_cell", "section_ids",
-           "COLUMN_PX", "TOC_ID"]
+           "COLUMN_PX", "TOC_ID", "counted"]
 
 #: Width of the page's column in CSS pixels; figures (``plots.MAX_WIDTH_IN`` at ``plots.DPI``)
 #: are drawn no wider.
@@ -51,6 +51,13 @@ class Section:
     as_list: bool = False
     code: str | None = None
     code_language: str = ""
+
+
+def counted(n: object, noun: str, plural: str | None = None) -> str:
+    """``1 trial``, ``3 trials``: a count with its noun in the right number (``plural``
+    defaults to noun + s); a count that is not a number is shown as given."""
+    one = isinstance(n, numbers.Number) and not isinstance(n, bool) and n == 1
+    return f"{n} {noun if one else plural or noun + 's'}"
 
 
 def format_cell(value: object) -> str:

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from jetstudy.analysis import pareto
+from jetstudy.analysis import maps, pareto
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.render import Section
+from jetstudy.analysis.render import Section, counted
+from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.trainables.schema import CLASSES
 
@@ -101,7 +102,7 @@ def pareto_part(r: ReportState) -> Section:
             except AnalysisError as exc:
                 left_out.append(f"{metric} vs {cost}: {exc}")
     if not results:
-        raise AnalysisError("; ".join(dict.fromkeys(left_out)))
+        raise AnalysisError(_none_scored(r.t.trials, left_out))
     answer_cost = size_cost or next(iter(limits), "n_params")
     answer = pareto.how_big(trials, r.metric, r.maximize, answer_cost)
     lines = [pareto.how_big_paragraph(answer, limits, n_val, counts)]
@@ -117,7 +118,7 @@ def pareto_part(r: ReportState) -> Section:
                      f"two objectives, and the {len(own) - done} stopped or running trials "
                      "(listed, scores of models still learning) are never on it.")
         tables.append(("the search's own front, marked against every trial tried",
-                       own.rename(columns={"cost": size_cost, "score": r.metric})))
+                       _own_table(trials, own, r.metric, size_cost, n_val, counts)))
     name = r.figure("pareto.png",
                     plots_pareto.pareto_figure(results, _test_points(r, results), panel))
     own_table = (panel[0], panel[1:3]) if panel else (None, ("", ""))
@@ -171,6 +172,29 @@ def pareto_part(r: ReportState) -> Section:
         lines.append(f"Not shown: {'; '.join(left_out)}.")
     return Section("Pareto front", figure=name, caption=caption,
                    tables=[("", pd.DataFrame(rows, columns=columns)), *tables], lines=lines)
+
+
+def _own_table(trials: pd.DataFrame, own: pd.DataFrame, metric: str, size: str,
+               n_val: int | None, counts: list[int] | None) -> pd.DataFrame:
+    """The search's front as the report prints it: each score with its error (digits from the
+    error, as everywhere else in the part), or all to equal digits when an error is unknown."""
+    column = maps.score_column(trials, metric)
+    last = trials.drop_duplicates("trial_id", keep="last")
+    by_id = last.set_index(last["trial_id"].astype(str))
+    rows = [by_id.loc[t] for t in own["trial_id"].astype(str)]
+    shown = scores_with_errors(rows, column, n_val, counts) if rows and column else own["score"]
+    return own.assign(score=list(shown)).rename(columns={"cost": size, "score": metric})
+
+
+def _none_scored(trials: pd.DataFrame, left_out: list[str]) -> str:
+    """Why no panel could be drawn: once, with the trials' statuses, when no trial has a
+    score at all (an all-failed or interrupted study), else each panel's reason."""
+    scored = trials[trials["status"].isin(pareto.SCORED_STATUSES)] if "status" in trials else trials
+    if len(scored) == 0 and len(trials):
+        statuses = ", ".join(f"{n} {s}" for s, n in trials["status"].value_counts().items())
+        return (f"no finished trial has a score to place: of the {counted(len(trials), 'trial')}, none "
+                f"is completed, stopped or running ({statuses})")
+    return "; ".join(dict.fromkeys(left_out))
 
 
 def _is_best(res: pareto.ParetoResult) -> str:

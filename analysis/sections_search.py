@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from jetstudy.analysis import history, parallel
-from jetstudy.analysis.render import Section
+from jetstudy.analysis.render import Section, counted
 
 if TYPE_CHECKING:
     from jetstudy.analysis.sections import ReportState
@@ -117,11 +117,15 @@ def kind_lines(tables: StudyTables) -> list[str]:
     ends = {"asha": "ASHA stopping the weaker trials early", "fifo": "every trial to max_epochs",
             "patience": "each trial to max_epochs or its validation-loss patience"}.get(sch, "")
     if sampler in ("grid", "sobol"):
-        line = (f"Kind: scan, {_SAMPLERS[sampler]} of {search.get('num_trials')} "
-                f"configurations, {ends}: the regime picture.")
+        line = (f"Kind: scan, {_SAMPLERS[sampler]} of "
+                f"{counted(search.get('num_trials'), 'configuration')}, {ends}: the regime "
+                "picture.")
     else:
-        line = (f"Kind: search, {_SAMPLERS[sampler]}, {search.get('num_trials')} trials, "
-                f"{search.get('max_concurrent')} at a time, {ends}: the best model.")
+        n, at_once = search.get("num_trials"), search.get("max_concurrent")
+        if isinstance(n, int) and isinstance(at_once, int):
+            at_once = min(n, at_once)  # never more at a time than there are trials
+        line = (f"Kind: search, {_SAMPLERS[sampler]}, {counted(n, 'trial')}, "
+                f"{at_once} at a time, {ends}: the best model.")
     ran = _sampler_ran(tables)
     if ran and ran.get("class") == "TPESampler":
         kinds = [word for key, word in (("multivariate", "multivariate"),

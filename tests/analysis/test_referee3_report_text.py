@@ -1,0 +1,81 @@
+"""Referee, round 3 (task G): the report's sentences and tables for unusual studies. A single
+trial is "1 trial" run "1 at a time"; a study whose trials were all interrupted says once why
+there is no Pareto front; a size-aware search's own front prints each score with its error,
+to the digits of that error, as the rest of the Pareto part does. Hand-made study folders."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from types import SimpleNamespace
+
+from jetstudy.analysis.intervals import binomial_se, format_error
+from jetstudy.analysis.sections import ReportState
+from jetstudy.analysis.sections_pareto import pareto_part
+from jetstudy.analysis.sections_search import kind_lines
+from jetstudy.analysis.tables import load_tables
+from tests.analysis.conftest import CONFIG
+
+
+def test_one_trial_is_one_trial_run_one_at_a_time(tmp_path) -> None:
+    config = copy.deepcopy(CONFIG)
+    config["search"].update(num_trials=1, max_concurrent=2, sampler="random")
+    (line,) = kind_lines(SimpleNamespace(config=config, folder=tmp_path))
+    assert line.startswith("Kind: search, Optuna random sampling, 1 trial, 1 at a time, "), line
+    config["search"].update(num_trials=1, sampler="grid")
+    (line,) = kind_lines(SimpleNamespace(config=config, folder=tmp_path))
+    assert " of 1 configuration, " in line, line
+
+
+def test_all_interrupted_study_says_once_why_there_is_no_front(tmp_path, make_study,
+                                                                write_study) -> None:
+    trials, epochs = make_study(n_trials=3, max_epochs=4)
+    trials["status"] = "interrupted"
+    state = ReportState(load_tables(write_study(tmp_path / "s", trials, epochs)))
+    state.attempt("Pareto front", lambda: pareto_part(state))
+    (why,) = [w for part, w in state.skipped if part == "Pareto front"]
+    assert why == ("no finished trial has a score to place: of the 3 trials, none is completed, "
+                   "stopped or running (3 interrupted)")
+    assert "pareto.csv" not in state.files
+
+
+def test_size_aware_search_front_prints_scores_with_their_errors(tmp_path, make_study,
+                                                                  write_study) -> None:
+    trials, epochs = make_study(n_trials=8, max_epochs=4, seed=5)
+    config = copy.deepcopy(CONFIG)
+    config["search"].update(objectives=["val_acc", "n_params"], metric="val_acc")
+    folder = write_study(tmp_path / "mo", trials, epochs, config=config)
+    n_val = 400
+    (folder / "data_summary.json").write_text(json.dumps({
+        "synthetic": True, "n_jets": {"train": 1200, "val": n_val, "test": 400}}))
+    state = ReportState(load_tables(folder))
+    section = pareto_part(state)
+    (own,) = [df for caption, df in section.tables if caption.startswith("the search's own")]
+    by_id = trials.set_index("trial_id")
+    for tid, shown in zip(own["trial_id"], own["val_acc"]):
+        acc = float(by_id.loc[tid, "best_val_acc"])
+        assert shown == format_error(acc, binomial_se(acc, n_val)), (tid, shown)
+        assert re.fullmatch(r"0\.\d+ ± 0\.\d+", shown)
+    assert "pareto.csv" in state.files
+    csv = state.files["pareto.csv"].decode()
+    assert csv.splitlines()[0].startswith("panel,score,cost,trial_id,status,")
+    assert sum(line.startswith("search objectives,") for line in csv.splitlines()) == len(own)
+
+
+def test_complexity_note_of_a_lone_completed_trial_says_it_ran_to_the_end() -> None:
+    import pandas as pd
+
+    from jetstudy.analysis.complexity import complexity_curve
+
+    trials = pd.DataFrame({"trial_id": ["a"], "status": ["completed"], "n_params": [1910]})
+    regimes = pd.DataFrame({"trial_id": ["a"], "regime": ["underfit"],
+                            "final_train_loss": [1.57], "final_val_loss": [1.571]})
+    # it ran to the end: not "too few ran to the end", and one trial is "1 trial"
+    assert complexity_curve(trials, regimes).note == ("1 trial that ran to the end "
+                                                      "(max_epochs or their patience)")
+    two = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed", "stopped"],
+                        "n_params": [1910, 500]})
+    regs = pd.concat([regimes, regimes.assign(trial_id="b", regime="overfit")])
+    assert complexity_curve(two, regs).note == ("all 2 judged trials with finite losses (too "
+                                                "few ran to the end: 1, fewer than 3)")
