@@ -119,8 +119,8 @@ def pareto_part(r: ReportState) -> Section:
                      "(listed, scores of models still learning) are never on it.")
         tables.append(("the search's own front, marked against every trial tried",
                        _own_table(trials, own, r.metric, size_cost, n_val, counts)))
-    name = r.figure("pareto.png",
-                    plots_pareto.pareto_figure(results, _test_points(r, results), panel))
+    test_points = _test_points(r, results)
+    name = r.figure("pareto.png", plots_pareto.pareto_figure(results, test_points, panel))
     own_table = (panel[0], panel[1:3]) if panel else (None, ("", ""))
     r.data_file("pareto.csv", pareto_table(results, *own_table))
     lines.append("Every point drawn, its error and whether it is on the front: pareto.csv "
@@ -160,11 +160,18 @@ def pareto_part(r: ReportState) -> Section:
                      len(res.front)))
     columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best completed",
                "best - pick", "significance", "front size"]
+    # the caption names only what the panels draw (no error bars without n_val, no front or
+    # star without a completed trial, no diamond without a test evaluation)
+    determined = any(res.determined for res in results)
+    drawn = [("points = completed trials" + (" with 1 se error bars" if n_val else "")
+              if any(len(res.points) for res in results) else ""),
+             ("hollow = stopped/running (not on the front)"
+              if any(len(res.partial) for res in results) else ""),
+             "line = Pareto front" if determined else "",
+             "star = smallest model within 1% of the best" if determined else "",
+             "diamond = best model on test" if test_points else ""]
     caption = (f"Validation accuracy / AUC (best epoch) against parameters and {costs[1]}: "
-               "points = "
-               "completed trials with 1 se error bars, hollow = stopped/running (not on the "
-               "front), line = Pareto front, star = smallest model within 1% of the best, "
-               "diamond = best model on test."
+               + ", ".join(d for d in drawn if d) + "."
                + (f" Last row: the search's own objectives ({r.metric} against {size_cost}), "
                   "its front as a line, the answer to 'how big' as a star." if size_cost
                   else ""))

@@ -79,3 +79,21 @@ def test_complexity_note_of_a_lone_completed_trial_says_it_ran_to_the_end() -> N
     regs = pd.concat([regimes, regimes.assign(trial_id="b", regime="overfit")])
     assert complexity_curve(two, regs).note == ("all 2 judged trials with finite losses (too "
                                                 "few ran to the end: 1, fewer than 3)")
+
+
+def test_pareto_caption_names_only_what_is_drawn(tmp_path, make_study, write_study) -> None:
+    import shutil
+
+    trials, epochs = make_study(n_trials=10, max_epochs=6, seed=2, running=3)
+    folder = write_study(tmp_path / "live", trials, epochs)
+    shutil.rmtree(folder / "best")  # a running study: no test evaluation yet
+    state = ReportState(load_tables(folder))
+    caption = pareto_part(state).caption
+    assert "diamond" not in caption  # no test point is drawn
+    assert "error bars" not in caption  # no validation size: no error bars drawn
+    assert "line = Pareto front" in caption and "hollow = stopped/running" in caption
+    stopped = trials.assign(status=trials["status"].replace("completed", "stopped"))
+    state = ReportState(load_tables(write_study(tmp_path / "stopped", stopped, epochs)))
+    caption = pareto_part(state).caption
+    assert "Pareto front" not in caption and "star" not in caption  # front undetermined
+    assert "diamond = best model on test" in caption
