@@ -253,6 +253,13 @@ _REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "as given in 
                     "proxy": "a proxy: the study's best val loss"}
 
 
+def _reference_words(r: ReportState, style: str) -> str:
+    """The caption's words for the L* line drawn in ``style``; no line is drawn without L*."""
+    if r.reference.loss is None:
+        return "no L* line: no reference loss is known (see 'Outcomes')"
+    return f"{style}: L*, {_REFERENCE_WORDS.get(r.reference.source, r.reference.source)}"
+
+
 def _complexity(r: ReportState) -> Section:
     from jetstudy.analysis import plots
 
@@ -261,9 +268,9 @@ def _complexity(r: ReportState) -> Section:
     caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}; "
                "unstable and undetermined trials left out); lines: medians per half-decade, "
                "at the median size of the bin's trials, broken where a bin has none; red "
-               "dotted: each bin's lowest val loss, at that trial's size; dashed: "
-               f"L*, {_REFERENCE_WORDS.get(r.reference.source, 'none known')}; lower panel: the "
-               "generalisation gap val - train.")
+               "dotted: each bin's lowest val loss, at that trial's size; "
+               f"{_reference_words(r, 'dashed')}; lower panel: the generalisation gap val - "
+               "train.")
     return Section("Complexity curve", figure=name, caption=caption)
 
 
@@ -276,8 +283,7 @@ def _learning_curves(r: ReportState) -> Section:
     c = curves.select_learning_curves(r.t.trials, r.regimes, r.t.epochs, r.metric, r.maximize)
     name = r.figure("learning_curves.png", plots.learning_curves_figure(c, r.reference.loss))
     caption = ("Train (dashed, eval mode) and val (solid) loss per epoch: the best trials, then "
-               "the longest-running trials of each regime; dotted: L*, "
-               f"{_REFERENCE_WORDS.get(r.reference.source, 'none known')}.")
+               f"the longest-running trials of each regime; {_reference_words(r, 'dotted')}.")
     return Section("Learning curves", figure=name, caption=caption)
 
 

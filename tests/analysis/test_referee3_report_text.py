@@ -97,3 +97,18 @@ def test_pareto_caption_names_only_what_is_drawn(tmp_path, make_study, write_stu
     caption = pareto_part(state).caption
     assert "Pareto front" not in caption and "star" not in caption  # front undetermined
     assert "diamond = best model on test" in caption
+
+
+def test_no_reference_loss_no_l_star_line_in_the_captions(tmp_path, make_study,
+                                                           write_study) -> None:
+    from jetstudy.analysis.sections import PARTS
+
+    trials, epochs = make_study(n_trials=6, max_epochs=4, seed=1)
+    loss_columns = ["train_loss", "val_loss", "best_val_loss", "train_loss_running"]
+    trials[loss_columns] += 1.2  # every trial at or above ln 5: no proxy L* either
+    epochs[["train_loss", "val_loss", "train_loss_running"]] += 1.2
+    folder = write_study(tmp_path / "real", trials, epochs, synthetic=False)
+    state = ReportState(load_tables(folder))
+    assert state.reference.loss is None
+    caption = dict(PARTS)["learning curves"](state).caption
+    assert "no L* line: no reference loss is known" in caption and "dotted: L*" not in caption
