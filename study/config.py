@@ -448,10 +448,11 @@ def _cross_checks(cfg: StudyConfig) -> None:
         raise ConfigError(
             f"data.val_fraction + data.test_fraction must leave at least 10% of the jets for "
             f"training, got {d.val_fraction:g} + {d.test_fraction:g}; set e.g. 0.2 and 0.2")
-    if s.grace_period > s.max_epochs:
+    if s.type == "asha" and s.grace_period > s.max_epochs:  # fifo and patience ignore it
         raise ConfigError(f"scheduler.grace_period must be <= scheduler.max_epochs "
-                          f"({s.max_epochs}), got {s.grace_period}; set e.g. "
-                          f"{max(1, s.max_epochs // 10)}")
+                          f"({s.max_epochs}), got {s.grace_period}: ASHA's first rung would "
+                          f"come after the last epoch; set e.g. {max(1, s.max_epochs // 10)} "
+                          f"(or scheduler.type fifo: every trial to max_epochs)")
     if cfg.training.device == "cuda" and cfg.resources.gpus_per_trial == 0:
         raise ConfigError("training.device is 'cuda' but resources.gpus_per_trial is 0, so Ray "
                           "gives trials no GPU; set resources.gpus_per_trial to e.g. 0.25 or "

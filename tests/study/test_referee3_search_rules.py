@@ -149,3 +149,18 @@ def test_closing_budget_cut_trials_says_no_config_warning_again(tmp_path, caplog
         assert close_orphaned_trials(tmp_path) == 1
     assert "reduction_factor" not in caplog.text
     assert study.get_trials()[0].state.name == "FAIL"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "patience"])
+def test_grace_period_binds_only_asha(kind: str) -> None:
+    """Found and fixed: a fifo or patience study with max_epochs 1 (or 2) was refused for
+    the default scheduler.grace_period 2, a field only ASHA reads."""
+    cfg = from_dict({"scheduler": {"type": kind, "max_epochs": 1, "patience": 1}}
+                    if kind == "fifo" else
+                    {"scheduler": {"type": kind, "max_epochs": 2, "grace_period": 3,
+                                   "patience": 1}})
+    assert cfg.scheduler.grace_period > cfg.scheduler.max_epochs
+    assert not [w for w in cfg.warnings if "grace_period" in w]
+    with pytest.raises(Exception, match=r"grace_period must be <= scheduler.max_epochs \(1\), "
+                                        r"got 2: ASHA's first rung"):
+        from_dict({"scheduler": {"type": "asha", "max_epochs": 1}})
