@@ -62,6 +62,8 @@ def _resume_hint(config: dict[str, Any] | None) -> str:
 
 def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudyState:
     """How the study in ``trials`` ended (or that it has not), with the report's sentences."""
+    if "trial_id" in trials.columns:  # a trial listed twice is one trial, its last row
+        trials = trials.drop_duplicates("trial_id", keep="last")
     search = _search(config)
     planned = search.get("num_trials")
     planned = planned if isinstance(planned, int) and not isinstance(planned, bool) else None

@@ -16,6 +16,7 @@ from jetstudy.analysis.regimes import classify_regimes
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.sections import _best
 from jetstudy.analysis.significance import judge_diff
+from jetstudy.analysis.study_state import study_state
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.analysis.tables import load_tables
 from tests.analysis.test_referee2_report import build_report
@@ -216,3 +217,12 @@ def test_the_front_table_lists_every_drawn_trial_with_its_error_and_marks():
     assert table.loc["b", "pick"] and table.loc["b", "best"]
     assert table.loc["b", "se"] == 0.013 and table.loc["b", "value"] == 0.781  # PDG digits
     assert front_table([]).empty
+
+
+def test_a_trial_listed_twice_is_one_trial_in_the_study_state():
+    """Two rows of one trial (a resumed log) made '3 of the 3 trials asked for' finished when
+    only 2 trials ran; every other part takes a trial's last row."""
+    t = pd.DataFrame({"trial_id": ["a", "a", "b"], "status": ["stopped", "completed", "completed"],
+                      "stop_reason": ["scheduler", "max_epochs", "max_epochs"]})
+    state = study_state(t, {"search": {"num_trials": 3}})
+    assert state.n_trials == 2 and state.word == "ended early"
