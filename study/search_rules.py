@@ -174,11 +174,12 @@ def _few_configurations(cfg: StudyConfig) -> str | None:
     within = " within the search.max_* limits" if cfg.size_limits else ""
     if count == 1:
         what = (f"a single configuration{within}, so the {n} trials of this {s.sampler} "
-                f"search train the same model {n} times")
+                f"search train the same configuration {n} times (only their seeds differ)")
     else:
         what = (f"only {count} distinct configurations{within}, fewer than search.num_trials "
                 f"{n}: {s.sampler} draws with replacement, so at least {n - count} trials train "
-                f"a configuration again (it learns nothing from a repeat)")
+                f"a configuration again (only the seed differs: the search learns nothing "
+                f"from a repeat)")
     widen = "space.depth or space.width" + (", or give space.lr a range (e.g. [1e-4, 1e-2])"
                                              if cfg.space.lr[0] == cfg.space.lr[1] else "")
     limits = ", raise " + " / ".join(f"search.{f}" for f in _limit_fields(cfg)) if within else ""

@@ -52,7 +52,7 @@ def test_too_few_configurations_is_one_warning_naming_fields_and_fix(space, sear
     assert "dropout/l1/l2/lr single values" in text
     assert f"set search.num_trials to {count}" in text
     if count == 1:
-        assert f"the same model {search['num_trials']} times" in text
+        assert f"the same configuration {search['num_trials']} times" in text
     else:
         assert f"only {count} distinct configurations" in text
     if "max_params" in search:
