@@ -95,6 +95,14 @@ def test_model_json_sizes_are_the_architectures(study: Path, tmp_path: Path,
     assert got["dropout_removed"] == (arch.dropout > 0)
     assert Path(meta["study"]).is_absolute() and Path(meta["study"]) == study.absolute()
     assert meta["training_config"]["trial"]["l1"] == 1e-4  # the trial's own hyperparameters
+    # the folder travels: what made it goes with it (no provenance.json in this hand-made
+    # study: the study part says so with null; the exporting versions are always there)
+    import onnx
+    import onnxruntime
+
+    assert meta["provenance"]["exported_with"]["onnx"] == onnx.__version__
+    assert meta["provenance"]["exported_with"]["onnxruntime"] == onnxruntime.__version__
+    assert meta["provenance"]["study"] is None
     readme = (out / "README.md").read_text()
     assert (f"{want['n_params']} trained parameters ({want['deployed_params']} in the\n"
             f"deployed network), {want['multiplications']} multiplications per jet") in readme
@@ -206,3 +214,17 @@ def test_the_export_readme_snippets_run_as_written(study: Path, tmp_path: Path) 
         assert proc.returncode == 0, (block, proc.stderr[-1500:])
         assert np.abs(np.load(out / "p.npy") - want).max() < 1e-5
         (out / "p.npy").unlink()
+
+
+def test_model_json_carries_the_studys_provenance(study: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from jetstudy.study.provenance import write_provenance
+
+    copy = tmp_path / "s"
+    shutil.copytree(study, copy, ignore=shutil.ignore_patterns("data"))
+    write_provenance(copy, "cpu")
+    record = json.loads((copy / "provenance.json").read_text())
+    meta = json.loads((export_model(copy, "w1", tmp_path / "o").out / "model.json").read_text())
+    for key in ("versions", "git", "code_sha256", "data"):
+        assert meta["provenance"]["study"][key] == record[key], key

@@ -1,0 +1,132 @@
+"""What ``model.json`` says about an export (:mod:`jetstudy.study.export`): the input and
+its folded standardisation, the class order, the trained and deployed architecture and their
+sizes (counted from the folded network), the training config, the validation and test
+metrics of the exported weights, the input ranges seen in training, the export's own check,
+and the provenance of the study and of the export. Content only: the export writes it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jetstudy.study.export_inputs import read_study_config
+from jetstudy.trainables.schema import CLASSES
+
+if TYPE_CHECKING:
+    from jetstudy.study.export import _Weights as Weights
+
+__all__ = ["metadata", "read_json"]
+
+
+def read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is missing or not JSON."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+# ---- what model.json says --------------------------------------------------------------------
+
+def _input_ranges(scaler: dict[str, Any]) -> dict[str, Any] | str:
+    lo, hi = scaler.get("min"), scaler.get("max")
+    if not (isinstance(lo, list) and isinstance(hi, list)
+            and len(lo) == len(hi) == len(scaler["features"])):
+        return "unknown"  # a study prepared before scaler.json recorded them
+    return {f: {"min": a, "max": b} for f, a, b in zip(scaler["features"], lo, hi)}
+
+
+def _test_metrics(results: Path, w: Weights) -> tuple[dict[str, Any] | None, str | None]:
+    """``best/test_metrics.json`` when it is of the exported weights (same trial and epoch),
+    else None and why."""
+    if not w.is_study_best:
+        return None, "only the study's best trial is evaluated on the test split"
+    path = results / "best" / "test_metrics.json"
+    metrics = read_json(path)
+    if not path.is_file():
+        return None, "best/test_metrics.json is missing"
+    model = metrics.get("model") if isinstance(metrics, dict) else None
+    if not (isinstance(model, dict) and all(
+            isinstance(model.get(k), (int, float)) and not isinstance(model.get(k), bool)
+            for k in ("accuracy", "auc_macro"))):
+        return None, "best/test_metrics.json is damaged (no model accuracy and macro AUC)"
+    if str(metrics.get("trial_id")) != w.trial_id:
+        return None, (f"best/test_metrics.json is of trial {metrics.get('trial_id')}, not of "
+                      f"the exported {w.trial_id}")
+    epoch = metrics.get("epoch")
+    if epoch is not None and w.epoch >= 0 and epoch != w.epoch:
+        return None, (f"best/test_metrics.json is of epoch {epoch}, not of the exported "
+                      f"epoch {w.epoch}")
+    return metrics, None
+
+
+def _validation(results: Path, w: Weights) -> dict[str, Any] | None:
+    from jetstudy.trainables.trialfiles import read_epochs
+
+    for row in read_epochs(str(results / "trials"), w.trial_id):
+        if int(row.get("epoch", -1)) == w.epoch:
+            return {k: row[k] for k in ("val_loss", "val_acc", "val_auc") if k in row}
+    return None
+
+
+def metadata(results: Path, w: Weights, scaler: dict[str, Any], folded: Any,
+              check: dict[str, Any]) -> dict[str, Any]:
+
+    from jetstudy.study.deployable import (INPUT_NAME, ONNX_OPSET, OUTPUT_NAME, deployed_params,
+                                           describe_layers, multiplications)
+    from jetstudy.trainables.model import count_params
+
+    test, test_note = _test_metrics(results, w)
+    return {
+        "format": "jetstudy export 1",
+        "trial_id": w.trial_id, "best_epoch": w.epoch, "weights_from": w.source,
+        "study": str(results.absolute()),  # the export folder travels: a full path
+        "input": {"name": INPUT_NAME, "shape": ["jets", len(scaler["features"])],
+                  "dtype": "float32", "features": list(scaler["features"]),
+                  "raw": True, "standardisation": {
+                      "folded_into": "the first Linear layer", "mean": scaler["mean"],
+                      "std": scaler["std"]}},
+        "output": {"name": OUTPUT_NAME, "shape": ["jets", len(CLASSES)],
+                   "classes": list(CLASSES), "softmax": True},
+        "input_ranges": _input_ranges(scaler),
+        "architecture": {"trained": w.arch.to_dict(), "n_params": count_params(w.arch),
+                         "deployed_layers": describe_layers(folded),
+                         "multiplications": multiplications(folded),
+                         # as trials.parquet counts them: 2 per multiply-add (Linear layers)
+                         "flops": 2 * multiplications(folded),
+                         "deployed_params": deployed_params(folded),
+                         "batch_norm_folded": w.arch.batch_norm,
+                         "dropout_removed": w.arch.dropout > 0},
+        "training_config": {
+            "study": read_study_config(results),
+            "trial": read_json(results / "trials" / w.trial_id / "config.json")},
+        "validation_at_best_epoch": _validation(results, w),
+        "test_metrics": test,
+        "test_metrics_note": test_note,
+        "onnx": {"opset": ONNX_OPSET, "file": "model.onnx"},
+        "torchscript": {"file": "model.pt"},
+        "check": check,
+        "provenance": _provenance(results),
+    }
+
+
+def _provenance(results: Path) -> dict[str, Any]:
+    """What made these files, for a folder that leaves the study: the versions doing the
+    export, and the study's own record (its ``provenance.json``: versions, git commit, code
+    digest, data checksums) where there is one."""
+    from importlib import metadata
+
+    def version(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    study = read_json(results / "provenance.json")
+    keep = ("versions", "git", "code_sha256", "data", "host", "started", "ended")
+    return {"exported_with": {n: version(n) for n in ("jetstudy", "torch", "onnx",
+                                                      "onnxruntime", "numpy")},
+            "study": ({k: study[k] for k in keep if k in study}
+                      if isinstance(study, dict) else None)}
