@@ -9,7 +9,7 @@ raw 16 features that ends in a softmax (:mod:`jetstudy.study.deployable`), and w
 * ``model.pt``: the same network as TorchScript (``torch.jit.load``);
 * ``model.json``: architecture, feature and class order, the study's and the trial's
   configuration, trial id and best epoch, the test metrics (the study's best only), the input
-  ranges seen in training and the export's own check;
+  ranges seen in training, the export's own check and its provenance (:mod:`export_meta`);
 * ``README.md``: how to load it with onnxruntime and torch, and how to hand it to hls4ml.
 
 Checked, not assumed: before anything is written, the ONNX graph (run by onnxruntime) and the
