@@ -20,10 +20,13 @@ __all__ = ["draw_pareto", "draw_search_front", "pareto_figure"]
 
 
 def draw_pareto(
-    result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None
+    result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None,
+    legend: bool = True,
 ) -> None:
     """Completed trials with their noise (error bars), the Pareto front, the smallest model
-    within tolerance and the test marker; stopped/running trials faded, never on the front."""
+    within tolerance (named in the panel's title) and the test marker; stopped/running trials
+    faded, never on the front. ``legend=False`` leaves the legend to the caller (the figure's
+    one legend above all panels, :func:`pareto_figure`)."""
     p, f, pick, partial = result.points, result.front, result.pick, result.partial
     if len(partial):
         ax.scatter(partial["cost"], partial["score"], s=12, facecolors="none",
@@ -42,7 +45,9 @@ def draw_pareto(
         ax.axhline(best * (1 - result.tolerance), color="tab:green", ls=":", lw=1,
                    label=f"within {result.tolerance:.0%} of best")
         ax.scatter([pick["cost"]], [pick["score"]], marker="*", s=160, color="tab:red", zorder=5,
-                   label=f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}")
+                   label=f"smallest within {result.tolerance:.0%} of best")
+        ax.set_title(f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}",
+                     fontsize=TITLE_PT - 1)
     else:
         ax.text(0.5, 0.5, "front undetermined:\nno trial ran to completion",
                 transform=ax.transAxes, ha="center", va="center", fontsize=LABEL_PT, color="#555555")
@@ -60,7 +65,8 @@ def draw_pareto(
     span = top - np.percentile(shown["score"], 5)
     ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
     ax.grid(alpha=0.3)
-    place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
+    if legend:
+        place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 
 
 def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
@@ -99,13 +105,23 @@ def pareto_figure(
     scores = list(dict.fromkeys(r.score for r in results))
     costs = list(dict.fromkeys(r.cost for r in results))
     rows = len(scores) + (own is not None)
-    fig, axes = new_figure(rows, len(costs), width=5.2 * len(costs),
-                           height=3.6 * rows,
-                           margins={"left": 0.09, "bottom": 0.1 if len(scores) > 1 else 0.15,
-                                    "top": 0.96, "wspace": 0.25, "hspace": 0.3})
+    shared = len(costs) > 1  # one legend above the panels (a single panel is too narrow)
+    height = 3.6 * rows + (0.6 if shared else 0.3)
+    fig, axes = new_figure(rows, len(costs), width=5.2 * len(costs), height=height,
+                           margins={"left": 0.09, "bottom": 0.55 / height,
+                                    "top": 1 - (0.95 if shared else 0.4) / height,
+                                    "wspace": 0.25, "hspace": 0.42})
     for r in results:
         ax = axes[scores.index(r.score), costs.index(r.cost)]
-        draw_pareto(r, ax, test_points.get((r.cost, r.score)))
+        draw_pareto(r, ax, test_points.get((r.cost, r.score)), legend=not shared)
+    handles: dict[str, object] = {}  # one legend for every panel, above them: it covers none
+    for r in results:
+        ax = axes[scores.index(r.score), costs.index(r.cost)]
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    if handles and shared:
+        fig.legend(list(handles.values()), list(handles), loc="upper center", ncol=3,
+                   bbox_to_anchor=(0.5, 1.0), fontsize=LEGEND_PT + 0.5, frameon=False)
     if own is not None:
         draw_search_front(own[0], axes[-1, 0], own[1], own[2], own[3])
     for ax in axes.ravel():

@@ -35,6 +35,12 @@ def _points_px(ax) -> np.ndarray:
 def _assert_legends_clear(fig) -> None:
     fig.canvas.draw()
     page = fig.bbox
+    for legend in fig.legends:  # a figure's own legend lies outside every panel
+        box = legend.get_window_extent()
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+        for ax in fig.axes:
+            if ax.axison:
+                assert not box.overlaps(ax.get_tightbbox()), ("figure legend over a panel", box)
     for ax in fig.axes:
         legend = ax.get_legend()
         if legend is None:
@@ -65,7 +71,11 @@ def test_pareto_legend_covers_no_point_even_when_points_fill_every_corner() -> N
     results = [compute_pareto(trials, cost, metric, n_val=5000)
                for metric in ("val_acc", "val_auc") for cost in ("n_params", "flops")]
     fig = pareto_figure(results, {("n_params", "best_val_acc"): (1000.0, 0.79)})
-    assert all(ax.get_legend() is not None for ax in fig.axes if ax.has_data())
+    (legend,) = fig.legends  # one legend for the four panels, above them
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert "smallest within 1% of best" in labels and "best model, test split" in labels
+    picks = {str(r.pick["trial_id"]) for r in results}
+    assert {ax.get_title().split(": ")[-1] for ax in fig.axes if ax.has_data()} == picks
     _assert_legends_clear(fig)
 
 
