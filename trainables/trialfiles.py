@@ -98,9 +98,20 @@ def mark_diverged(state_dir: str, trial_id: str, reason: str) -> None:
     """Record that the trial diverged and why (:data:`DIVERGED_FILE`), never through a link;
     each further attempt adds a line."""
     path = Path(state_dir) / trial_id / DIVERGED_FILE
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
-    with os.fdopen(fd, "a") as f:
-        f.write(reason.replace("\n", " ") + "\n")
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    _append_line(fd, reason.replace("\n", " "))
+
+
+def _append_line(fd: int, line: str) -> None:
+    """Append ``line`` and a newline to the open file ``fd`` (then closed), in one write,
+    after a newline of its own when the file ends in a line a kill cut short: the new line is
+    never glued to that fragment (both would be lost to the reader)."""
+    try:
+        size = os.fstat(fd).st_size
+        cut = size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+        os.write(fd, (("\n" if cut else "") + line + "\n").encode())
+    finally:
+        os.close(fd)
 
 
 def diverged_before(state_dir: str, trial_id: str) -> str | None:
@@ -126,13 +137,12 @@ def append_epoch(state_dir: str, trial_id: str, metrics: dict[str, Any],
     """Append one epoch's line (``metrics`` and ``extra``) to the trial's epoch log."""
     path = Path(state_dir) / trial_id / EPOCHS_FILE
     # never through a link: a link planted there would append to the file it points at
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     if os.fstat(fd).st_nlink > 1:  # a hard link: the same bytes under a name of the user's
         os.close(fd)
         raise OSError(f"{path} is hard-linked to another file; jetstudy appends only to its "
                       f"own epoch log: remove the link and resume the study")
-    with os.fdopen(fd, "a") as log:
-        log.write(json.dumps({**metrics, **extra}) + "\n")
+    _append_line(fd, json.dumps({**metrics, **extra}))
 
 
 def trial_folder(state_dir: str, trial_id: str, config: dict[str, Any]) -> Path:

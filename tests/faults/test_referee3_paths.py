@@ -246,3 +246,24 @@ def test_an_older_reports_manifest_temporary_is_cleared_and_look_alikes_stay(
     now = checksums(out)
     assert ours.name not in now
     assert all(now.get(n) == d for n, d in kept.items()) and planted.items() <= now.items()
+
+
+def test_an_epoch_line_cut_by_a_kill_never_swallows_the_next(tmp_path: Path) -> None:
+    """A trial killed while appending its epoch line leaves a fragment; the resumed trial's
+    next line starts on a line of its own (glued to the fragment, both were lost and the
+    table missed that epoch). The same for the divergence record."""
+    from jetstudy.trainables.trialfiles import (DIVERGED_FILE, EPOCHS_FILE, append_epoch,
+                                                diverged_before, mark_diverged, read_epochs)
+
+    (tmp_path / "t").mkdir()
+    append_epoch(str(tmp_path), "t", {"epoch": 1, "val_loss": 0.9})
+    with open(tmp_path / "t" / EPOCHS_FILE, "a") as log:
+        log.write('{"epoch": 2, "val_lo')  # the kill
+    append_epoch(str(tmp_path), "t", {"epoch": 2, "val_loss": 0.8})
+    assert [(r["epoch"], r["val_loss"]) for r in read_epochs(str(tmp_path), "t")] == [
+        (1, 0.9), (2, 0.8)]
+    (tmp_path / "t" / DIVERGED_FILE).write_text("training loss is n")  # cut mid-reason
+    mark_diverged(str(tmp_path), "t", "training loss is nan at epoch 3")
+    assert (tmp_path / "t" / DIVERGED_FILE).read_text().splitlines()[1:] == [
+        "training loss is nan at epoch 3"]
+    assert diverged_before(str(tmp_path), "t") == "training loss is n"
