@@ -184,10 +184,13 @@ def _tensor(helper: Any, name: str, array: np.ndarray) -> Any:
     return numpy_helper.from_array(np.ascontiguousarray(array, dtype=np.float32), name=name)
 
 
-def onnx_model(folded: nn.Sequential, doc: str = "") -> Any:
+def onnx_model(folded: nn.Sequential, doc: str = "",
+               metadata: dict[str, str] | None = None) -> Any:
     """The folded network as an ``onnx.ModelProto``: input :data:`INPUT_NAME` (jets, 16
     raw features, float32), output :data:`OUTPUT_NAME` (jets, 5 probabilities); a dynamic
-    batch axis named ``jets``. Needs the ``onnx`` package (``jetstudy[export]``)."""
+    batch axis named ``jets``; ``metadata`` as the model's metadata properties (what
+    onnxruntime's ``get_modelmeta().custom_metadata_map`` gives). Needs the ``onnx``
+    package (``jetstudy[export]``)."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -222,5 +225,7 @@ def onnx_model(folded: nn.Sequential, doc: str = "") -> Any:
     model = helper.make_model(graph, producer_name="jetstudy", doc_string=doc,
                               opset_imports=[helper.make_opsetid("", ONNX_OPSET)])
     model.ir_version = _ONNX_IR_VERSION
+    if metadata:
+        helper.set_model_props(model, {k: str(v) for k, v in metadata.items()})
     onnx.checker.check_model(model, full_check=True)
     return model

@@ -221,7 +221,16 @@ def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[st
     folded = fold_for_deployment(w.model, np.asarray(scaler["mean"]), np.asarray(scaler["std"]))
     doc = (f"jetstudy tagger, trial {w.trial_id} epoch {w.epoch}: raw 16 HLF in, "
            f"probabilities of {', '.join(CLASSES)} out")
-    onnx.save(onnx_model(folded, doc), str(tmp / "model.onnx"))
+    from importlib.metadata import version
+
+    # the order of the inputs and outputs travels inside the file too (onnxruntime:
+    # session.get_modelmeta().custom_metadata_map), for users who only get model.onnx
+    proto = onnx_model(folded, doc, {
+        "features": ",".join(scaler["features"]), "classes": ",".join(CLASSES),
+        "raw_inputs": "true: the standardisation is folded into the first layer",
+        "trial_id": w.trial_id, "best_epoch": str(w.epoch)})
+    proto.producer_version = version("jetstudy")
+    onnx.save(proto, str(tmp / "model.onnx"))
     with warnings.catch_warnings():  # torch >= 2.10 calls torch.jit deprecated; still works
         warnings.simplefilter("ignore", DeprecationWarning)
         torch.jit.script(folded).save(str(tmp / "model.pt"))

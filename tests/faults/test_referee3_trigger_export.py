@@ -103,6 +103,17 @@ def test_model_json_sizes_are_the_architectures(study: Path, tmp_path: Path,
     assert meta["provenance"]["exported_with"]["onnx"] == onnx.__version__
     assert meta["provenance"]["exported_with"]["onnxruntime"] == onnxruntime.__version__
     assert meta["provenance"]["study"] is None
+    # model.onnx alone says its input and output order, and who made it
+    import onnxruntime as ort
+
+    from jetstudy.trainables.schema import CLASSES, HLF_FEATURES
+
+    info = ort.InferenceSession(str(out / "model.onnx"),
+                                providers=["CPUExecutionProvider"]).get_modelmeta()
+    props = info.custom_metadata_map
+    assert props["features"].split(",") == list(HLF_FEATURES)
+    assert props["classes"].split(",") == list(CLASSES)
+    assert props["trial_id"] == trial_id and info.producer_name == "jetstudy"
     readme = (out / "README.md").read_text()
     assert (f"{want['n_params']} trained parameters ({want['deployed_params']} in the\n"
             f"deployed network), {want['multiplications']} multiplications per jet") in readme
