@@ -5,13 +5,16 @@ values are checked afterwards (:mod:`jetstudy.analysis.tables`)."""
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
 
-__all__ = ["read_table"]
+__all__ = ["read_table", "check_json_numbers"]
 
 #: Parquet files start and end with these four bytes.
 _MAGIC = b"PAR1"
@@ -129,3 +132,41 @@ def _separator_hint(path: Path, what: str, table: pd.DataFrame) -> None:
                 f"reads comma-separated CSV: save it again with ',' as separator (e.g. "
                 f"pandas.read_csv(f, sep={sep!r}, decimal=',').to_csv(out, index=False)), or "
                 f"use the study's .parquet table")
+
+
+#: The numbers of the study's JSON files (test_metrics.json, reference.json,
+#: data_summary.json) by key: what each must be. A key under ``n_jets`` or ``class_counts``
+#: is a count.
+_FRACTION = re.compile(r"(accuracy|auc(_macro)?|.*_acc)\Z")
+_POSITIVE = ("log_loss", "prior_entropy", "bayes_val_loss", "bayes_train_loss")
+_COUNTS = ("n_test", "n_classes", "epoch")
+
+
+def check_json_numbers(name: str, value: Any, path: str = "", count: bool = False) -> None:
+    """Raise ``ValueError`` naming the key and value when a number in one of the study's JSON
+    files is not what it must be (an accuracy of 2, a negative standard error or count, a
+    string where a number goes): a hand edit the report must not show as a result."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            check_json_numbers(name, item, where,
+                               count or key in ("n_jets", "class_counts") or key in _COUNTS)
+        return
+    if isinstance(value, list):
+        return  # sources, class names: not numbers
+    key = path.rsplit(".", 1)[-1]
+    wanted = ("a whole number >= 0" if count else
+              "a number from 0 to 1" if _FRACTION.match(key) else
+              "a number >= 0" if key.endswith("_se") or key in _POSITIVE else None)
+    if wanted is None and not any(_FRACTION.match(part) for part in path.split(".")[:-1]):
+        return  # not a number this check knows (seed, fractions of the split, names)
+    wanted = wanted or "a number from 0 to 1"  # auc.g: a class's AUC
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if value is None or (number and math.isnan(value) and not count):
+        return  # unknown (an AUC without a class in the split)
+    ok = number and math.isfinite(value) and value >= 0 and (
+        not count or float(value).is_integer()) and (
+        wanted != "a number from 0 to 1" or value <= 1)
+    if not ok:
+        raise ValueError(f"{name}: {path} is {value!r}, but must be {wanted} (was the file "
+                         f"edited by hand?)")

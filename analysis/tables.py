@@ -28,6 +28,7 @@ import pandas as pd
 import yaml
 
 from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.table_files import check_json_numbers
 from jetstudy.analysis.table_files import read_table as _read_table
 from jetstudy.trainables.objective import METRIC_MODES
 from jetstudy.trainables.schema import CLASSES
@@ -316,6 +317,7 @@ def _read_json(path: Path) -> dict[str, Any]:
     value = json.loads(path.read_text())
     if not isinstance(value, dict):
         raise ValueError("expected a JSON object")
+    check_json_numbers(path.name, value)
     return value
 
 

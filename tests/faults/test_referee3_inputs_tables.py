@@ -158,3 +158,50 @@ def test_tables_of_this_or_an_older_jetstudy_load_without_that_warning(tmp_path:
         with caplog.at_level(logging.WARNING, logger="jetstudy.analysis.tables"):
             load_tables(tmp_path / "trials.parquet")
     assert not [r for r in caplog.records if "newer than" in r.getMessage()]
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("reference.json", {"prior_entropy": 1.609, "bayes_val_loss": -1.0},
+     "bayes_val_loss is -1.0, but must be a number >= 0"),
+    ("reference.json", {"prior_entropy": "1.6"}, "prior_entropy is '1.6'"),
+    ("data_summary.json", {"n_jets": {"total": 100, "val": 20.5}},
+     "n_jets.val is 20.5, but must be a whole number >= 0"),
+    ("data_summary.json", {"class_counts": {"val": {"g": -3}}}, "class_counts.val.g is -3"),
+    ("best/test_metrics.json", {"trial_id": "t0000000", "model": {"accuracy": 2.0}},
+     "model.accuracy is 2.0, but must be a number from 0 to 1"),
+    ("best/test_metrics.json", {"model": {"auc": {"g": 1.5}}}, "model.auc.g is 1.5"),
+    ("best/test_metrics.json", {"model": {"accuracy_se": -0.1}}, "model.accuracy_se is -0.1"),
+], ids=["negative-loss", "text-entropy", "fractional-count", "negative-count", "accuracy-2",
+        "class-auc", "negative-se"])
+def test_a_hand_edited_study_file_is_set_aside_with_its_reason(name: str, content: dict,
+                                                               words: str,
+                                                               tmp_path: Path) -> None:
+    """An accuracy of 2 in test_metrics.json or a negative Bayes loss in reference.json was
+    shown (or used as the yardstick L*) as if measured."""
+    from jetstudy.analysis.tables import load_tables
+
+    _trials().to_parquet(tmp_path / "trials.parquet")
+    (tmp_path / name).parent.mkdir(exist_ok=True)
+    (tmp_path / name).write_text(json.dumps(content))
+    tables = load_tables(tmp_path)
+    reasons = [why for _, why in tables.missing if "is unusable" in why]
+    assert len(reasons) == 1 and words in reasons[0], tables.missing
+    assert "edited by hand" in reasons[0]
+
+
+def test_a_study_files_plain_values_still_load(tmp_path: Path) -> None:
+    """Nulls, NaN AUCs (a class missing from a split), seeds and fractions are no errors."""
+    from jetstudy.analysis.tables import load_tables
+
+    _trials().to_parquet(tmp_path / "trials.parquet")
+    (tmp_path / "reference.json").write_text(json.dumps(
+        {"prior_entropy": 1.6, "n_classes": 5, "bayes_val_loss": None, "bayes_val_acc": None}))
+    (tmp_path / "data_summary.json").write_text(json.dumps(
+        {"n_jets": {"total": 10, "val": 2}, "seed": 3, "val_fraction": 0.2, "sources": ["a"]}))
+    (tmp_path / "best").mkdir()
+    (tmp_path / "best" / "test_metrics.json").write_text(
+        '{"trial_id": "t0000000", "epoch": 3, "n_test": 20, "model": {"accuracy": 0.5, '
+        '"auc": {"g": NaN, "q": 0.7}, "log_loss": 1.2, "accuracy_se": 0.1}, "bayes": null}')
+    tables = load_tables(tmp_path)
+    assert not [why for _, why in tables.missing if "unusable" in why], tables.missing
+    assert tables.reference is not None and tables.test_metrics is not None
