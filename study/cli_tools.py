@@ -60,10 +60,10 @@ def _cmd_config(args: argparse.Namespace) -> int:
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
-    from jetstudy.study.starter import write_starter
+    from jetstudy.study.starter import run_options, write_starter
 
     path = write_starter(args.dir, force=args.force, example=args.example)
-    print(f"wrote {path}\nrun it with: jetstudy run {path}")
+    print(f"wrote {path}\nrun it with: jetstudy run {path}{run_options(args.example)}")
     return 0
 
 

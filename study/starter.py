@@ -120,6 +120,13 @@ def commented_yaml(cfg: StudyConfig, header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+def run_options(example: str) -> str:
+    """What ``jetstudy run`` needs beside the file for ``example``: the cluster study runs on
+    a running Ray cluster (README: ``jetstudy run configs/full.yaml --address auto``)."""
+    return " --address auto   (on the cluster, after setting data.path)" \
+        if example == "full" else ""
+
+
 def write_starter(folder: str | Path, force: bool = False,
                   example: str = STARTER_EXAMPLE) -> Path:
     """Write ``folder/jetstudy.yaml``: the example ``example``'s values (one of
@@ -148,7 +155,7 @@ def write_starter(folder: str | Path, force: bool = False,
                           f"it, remove it, or pass --force")
     cfg = load_config(example_config(example))
     header = (f"jetstudy starter config (from the {example!r} example: {EXAMPLES[example]}).\n"
-              f"Run it with:  jetstudy run {STARTER_NAME}\n"
+              f"Run it with:  jetstudy run {STARTER_NAME}{run_options(example)}\n"
               f"Every field is listed with its reason; `jetstudy config --defaults` prints\n"
               f"the defaults. Real data: set data.path (see the README, 'Data').")
     text = commented_yaml(cfg, header)

@@ -25,7 +25,10 @@ def test_init_example_writes_that_example(example: str, tmp_path: Path,
     monkeypatch.chdir(tmp_path)  # another folder than the clone
     assert main(["init", "here", "--example", example]) == 0
     written = tmp_path / "here" / "jetstudy.yaml"
-    assert "run it with: jetstudy run" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "run it with: jetstudy run" in said
+    # the cluster study says how it runs (README: jetstudy run configs/full.yaml --address auto)
+    assert ("--address auto" in said) == (example == "full")
     assert load_config(written) == load_config(example_config(example))
     assert f"from the '{example}' example" in written.read_text()
 
