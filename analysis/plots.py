@@ -257,7 +257,7 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
                  backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=TITLE_PT)
     ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set_ylabel("loss (solid: val, dashed: train)", fontsize=LABEL_PT - 1)
+    ax.set_ylabel("loss in nats (solid: val, dashed: train)", fontsize=LABEL_PT - 1)
     broke = not np.isfinite(part[["train_loss", "val_loss"]].to_numpy()).all()
     if group == "unstable" and broke:  # a net collapsed to the priors has finite losses
         ax.set_xlabel("epoch (x: loss became NaN/inf)")

@@ -172,3 +172,11 @@ def test_report_figures_legends_clear(report) -> None:
             "history.png"} <= set(state.drawn), state.skipped
     for name, fig in state.drawn.items():
         _assert_legends_clear(fig)
+
+
+def test_loss_axes_name_their_unit() -> None:
+    curves = pd.DataFrame({"group": "best", "trial_id": "a", "epoch": [1, 2, 3],
+                           "train_loss": [1.0, 0.8, 0.7], "val_loss": [1.1, 0.9, 0.8]})
+    fig = plots.learning_curves_figure(curves, 0.6)
+    assert "nats" in fig.axes[0].get_ylabel()
+    _assert_legends_clear(fig)
