@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -22,24 +21,12 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import binomial_se, format_error
 from jetstudy.analysis.regimes import REGIMES
 from jetstudy.analysis.render import format_cell
-from jetstudy.analysis.sections import ReportState
 from jetstudy.analysis.summary import best_trial
-from jetstudy.analysis.tables import load_tables
 from jetstudy.trainables.schema import CLASSES
 
+from tests.analysis.conftest import FigureCapture, draw_every_part
+
 pytestmark = pytest.mark.slow
-
-
-class _Capture(ReportState):
-    """The report's state, keeping each figure object beside its PNG (to read its data)."""
-
-    def __init__(self, *args: Any, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.drawn: dict[str, Any] = {}
-
-    def figure(self, name: str, fig: Any) -> str:
-        self.drawn[name] = fig
-        return super().figure(name, fig)
 
 
 @pytest.fixture(scope="module")
@@ -65,12 +52,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def drawn(study: Path) -> _Capture:
-    tables = load_tables(study)
-    state = _Capture(tables)
-    for name, part in report.part_order(tables.config):
-        state.attempt(name, lambda part=part: part(state))
-    return state
+def drawn(study: Path) -> FigureCapture:
+    return draw_every_part(study)
 
 
 def _md_tables(md: str) -> dict[str, pd.DataFrame]:
@@ -125,8 +108,11 @@ def test_the_best_trial_is_the_tables_and_the_tests(study: Path) -> None:
     md = (study / "report" / "summary.md").read_text()
     section = _md_section(md, "Best trial")
     fields = dict(re.findall(r"^\| ([a-z_]+) \| (.*) \|$", section, flags=re.M))
-    for field in ("trial_id", "status", "best_epoch", "epochs", "best_val_loss", "n_params"):
+    for field in ("trial_id", "status", "best_epoch", "epochs", "n_params"):
         assert fields[field] == format_cell(best[field]), field
+    # the loss with its error since round 3: the value to the digits that error allows
+    assert float(fields["best_val_loss"].split(" ± ")[0]) == pytest.approx(
+        best["best_val_loss"], abs=float(fields["best_val_loss"].split(" ± ")[1]))
     # the scores with their errors, as the Pareto part gives them
     n_val = json.loads((study / "data_summary.json").read_text())["n_jets"]["val"]
     acc = float(best["best_val_acc"])
