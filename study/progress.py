@@ -105,6 +105,16 @@ class ProgressCounts:
         return line
 
 
+def _best_reported(trial: Any, metric: str, mode: str) -> Any:
+    """The best ``metric`` Tune recorded over all of the trial's results (its run metadata,
+    restored on resume, where a trial of the earlier run has no new result to offer): the
+    tables rank a trial by its best epoch, not its last."""
+    try:
+        return trial.run_metadata.metric_analysis[metric][mode]
+    except (AttributeError, KeyError, TypeError):
+        return None
+
+
 class StudyProgress(Callback):
     """Counts trial events and sends the progress line to ``sink`` when it changes
     (at most every ``min_interval_s`` seconds, plus once at the end)."""
@@ -172,6 +182,7 @@ class StudyProgress(Callback):
                     c.stopped += 1
             if status != "PENDING":
                 c.offer(last.get(c.metric), trial.trial_id, complete, last.get("n_params"))
+                c.offer(_best_reported(trial, c.metric, c.mode), trial.trial_id, complete)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         now = time.monotonic()

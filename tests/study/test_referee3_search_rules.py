@@ -164,3 +164,20 @@ def test_grace_period_binds_only_asha(kind: str) -> None:
     with pytest.raises(Exception, match=r"grace_period must be <= scheduler.max_epochs \(1\), "
                                         r"got 2: ASHA's first rung"):
         from_dict({"scheduler": {"type": "asha", "max_epochs": 1}})
+
+
+def test_progress_best_is_each_trials_best_epoch_on_resume() -> None:
+    """Found and fixed: after --resume the progress line knew an earlier run's trials only by
+    their last result, so its 'best' could be a last epoch's value, not the tables' best."""
+    from types import SimpleNamespace
+
+    from jetstudy.study.progress import StudyProgress
+
+    def trial(trial_id: str, last: float, best: float) -> SimpleNamespace:
+        meta = SimpleNamespace(metric_analysis={"val_loss": {"min": best, "max": last}})
+        return SimpleNamespace(trial_id=trial_id, status="TERMINATED", run_metadata=meta,
+                               last_result={"epoch": 4, "val_loss": last, "n_params": 10})
+
+    progress = StudyProgress(total=2, metric="val_loss", mode="min", max_epochs=4, sink=None)
+    progress._recount([trial("a", 0.60, 0.55), trial("b", 0.58, 0.58)])
+    assert (progress.counts.best, progress.counts.best_trial) == (0.55, "a")
