@@ -254,11 +254,33 @@ def _validate_predictions(df: pd.DataFrame) -> pd.DataFrame:
         raise AnalysisError(f"test_predictions lacks the columns {', '.join(missing)}")
     out = df.copy()
     out["label"] = pd.to_numeric(out["label"], errors="coerce")
-    out = out[out["label"].isin(range(len(CLASSES)))]
-    if out.empty:
+    bad = ~out["label"].isin(range(len(CLASSES)))
+    if bad.all():
         raise AnalysisError(f"test_predictions has no row with a label in 0..{len(CLASSES) - 1}")
+    if bad.any():  # dropping them would score the model on part of its test split
+        at = bad.idxmax()
+        raise AnalysisError(
+            f"test_predictions has label = {_plain(df['label'][at])!r} in row {at} "
+            f"({int(bad.sum())} rows like it), but labels are class indices "
+            f"0..{len(CLASSES) - 1}; restore the file the study wrote (best/ holds the study's "
+            "own evaluation: it is not edited by hand)")
+    probabilities = [c for c in out.columns if str(c).startswith(("p_", "bayes_"))]
+    values = out[probabilities].apply(pd.to_numeric, errors="coerce")
+    outside = ~((values >= -1e-6) & (values <= 1 + 1e-6))  # NaN, text, outside 0..1
+    if outside.to_numpy().any():
+        row, col = (int(i[0]) for i in np.nonzero(outside.to_numpy()))
+        raise AnalysisError(
+            f"test_predictions has {probabilities[col]} = "
+            f"{_plain(df[probabilities[col]].iloc[row])!r} in row {row}, but a probability must "
+            "be a number from 0 to 1; restore the file the study wrote (best/ holds the study's "
+            "own evaluation: it is not edited by hand)")
     out["label"] = out["label"].astype(int)
     return out.reset_index(drop=True)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value (``7``, not ``np.int64(7)``) for messages."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _first_existing(folder: Path, names: tuple[str, ...]) -> list[Path]:

@@ -205,3 +205,25 @@ def test_a_study_files_plain_values_still_load(tmp_path: Path) -> None:
     tables = load_tables(tmp_path)
     assert not [why for _, why in tables.missing if "unusable" in why], tables.missing
     assert tables.reference is not None and tables.test_metrics is not None
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda p: p.assign(label=[7] + [0] * 9), "label = 7 in row 0 (1 rows like it)"),
+    (lambda p: p.assign(p_g=[1.5] + [0.2] * 9), "p_g = 1.5 in row 0"),
+    (lambda p: p.assign(p_q=[0.2] * 9 + [float("nan")]), "p_q = nan in row 9"),
+], ids=["label-7", "probability-above-1", "probability-nan"])
+def test_bad_test_predictions_are_set_aside_not_partly_dropped(edit, words: str,
+                                                               tmp_path: Path) -> None:
+    """Rows with a label outside 0..4 were dropped without a word (the ROC curve then drew
+    part of the test split); a probability of 1.5 or NaN was drawn."""
+    from jetstudy.analysis.tables import load_tables
+
+    _trials().to_parquet(tmp_path / "trials.parquet")
+    (tmp_path / "best").mkdir()
+    predictions = pd.DataFrame({"label": np.arange(10) % 5,
+                                **{f"p_{c}": [0.2] * 10 for c in "gqWZt"}})
+    edit(predictions).to_parquet(tmp_path / "best" / "test_predictions.parquet")
+    tables = load_tables(tmp_path)
+    assert tables.test_predictions is None
+    reasons = [why for what, why in tables.missing if what == "test predictions"]
+    assert len(reasons) == 1 and words in reasons[0], tables.missing
