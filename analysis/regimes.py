@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
-from jetstudy.analysis.intervals import round_to_error, signed
+from jetstudy.analysis.intervals import percent, round_to_error, signed
 from jetstudy.analysis.reference_loss import (Reference, contradiction, known_reference,
                                               only_against_unreachable)
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
@@ -139,13 +139,30 @@ def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None
         return None
     limit = (1 - t.prior_margin) * ref.prior_entropy
     if np.isfinite(train) and train >= limit:
-        return (f"train loss {train:.4g} is no better than predicting the class priors "
-                f"(H = {ref.prior_entropy:.4f} nats)")
+        return f"train loss {train:.4g} {_at_priors(train, ref, t)}"
     auc = row["last_auc"]
     if np.isfinite(auc) and auc <= t.auc_floor:
-        return f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: the classes are not separated"
+        # a user's auc_floor far above 0.5 makes it a quality cut, not "no separation"
+        what = ("the classes are not separated" if auc <= _NO_SEPARATION
+                else "below the separation regimes.auc_floor asks for")
+        return f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what}"
     return None
 
+
+#: A macro AUC up to this is "no separation" in words; a higher regimes.auc_floor (allowed
+#: up to 1) is a quality cut, and the reason says so instead of "not separated".
+_NO_SEPARATION = 0.6
+
+
+def _at_priors(loss: float, ref: Reference, t: RegimeThresholds) -> str:
+    """Words for a loss at or within ``prior_margin`` of the prior entropy H: "no better than
+    the priors" only when it is (within the default 1%); a user's wider margin (up to 50%) makes
+    it a cut the reason names, not a claim that the net learnt nothing."""
+    h = ref.prior_entropy
+    if loss >= h or t.prior_margin <= RegimeThresholds().prior_margin:
+        return f"is no better than predicting the class priors (H = {h:.4f} nats)"
+    return (f"is within regimes.prior_margin {t.prior_margin:.0%} of the class-prior entropy "
+            f"H = {h:.4f} nats ({percent(loss / h - 1)} of it)")
 
 def _unmeasured(row: pd.Series) -> str:
     """The reason of a trial whose table carries standard errors but not this trial's: the
@@ -199,8 +216,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
         se_note += f"; the splits' own difference {signed(offset)} taken out of the gap"
     if (row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant
             and _shows_collapse(row, t)):
-        return "unstable", (f"val loss {row['last_val']:.4g} is no better than predicting the "
-                            f"class priors (H = {ref.prior_entropy:.4f} nats)")
+        return "unstable", f"val loss {row['last_val']:.4g} {_at_priors(row['last_val'], ref, t)}"
     if gap.significant:
         beyond = " beyond its epoch-to-epoch zig-zag" if swung else ""
         return "overfit", (f"val loss {val:.3g} is {gap.text} above train loss {train:.3g}"

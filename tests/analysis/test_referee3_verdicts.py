@@ -226,3 +226,18 @@ def test_a_trial_listed_twice_is_one_trial_in_the_study_state():
                       "stop_reason": ["scheduler", "max_epochs", "max_epochs"]})
     state = study_state(t, {"search": {"num_trials": 3}})
     assert state.n_trials == 2 and state.word == "ended early"
+
+
+def test_user_cuts_at_the_edges_are_named_as_cuts_not_as_collapse():
+    """auc_floor 1 and prior_margin 0.5 are allowed: they make a macro AUC of 0.9 or a loss of
+    0.8 'unstable' by the user's cut, but the reason said 'the classes are not separated' and
+    'no better than predicting the class priors', false of such a net."""
+    auc = _judge(_flat("a", 0.62, 0.63), thresholds=RegimeThresholds(auc_floor=1.0))
+    assert auc.loc["a", "regime"] == "unstable"
+    assert "below the separation regimes.auc_floor asks for" in auc.loc["a", "reason"]
+    assert "not separated" not in auc.loc["a", "reason"]
+    wide = _judge(_flat("w", 0.85, 0.86), thresholds=RegimeThresholds(prior_margin=0.5))
+    assert wide.loc["w", "regime"] == "unstable"
+    assert "within regimes.prior_margin 50% of the class-prior entropy" in wide.loc["w", "reason"]
+    flat = _judge(_trial("f", [LN5] * 10, [LN5] * 10, auc=0.5))
+    assert "no better than predicting the class priors" in flat.loc["f", "reason"]
