@@ -229,13 +229,15 @@ def describe_kind(cfg) -> str:
     ends = (f"each to max_epochs {sch.max_epochs}" if sch.type == "fifo" else
             f"each to max_epochs {sch.max_epochs} or its patience of {sch.patience} epochs"
             if sch.type == "patience" else "ASHA stops the weaker ones early")
+    n = s.num_trials
     if cfg.kind == "scan":
         design = "a grid" if s.sampler == "grid" else "a Sobol design"
-        return (f"kind: scan ({design} of {s.num_trials} configurations, {ends}): "
+        return (f"kind: scan ({design} of {n} configuration{'s' * (n != 1)}, {ends}): "
                 f"the regime picture")
-    return (f"kind: search ({s.sampler}, {s.num_trials} trials, {s.max_concurrent} at a time, "
-            f"{ends}): the best model; for the regime picture run a scan "
-            f"(search.sampler grid or sobol)")
+    # never more at a time than there are trials (the report's kind line says the same)
+    return (f"kind: search ({s.sampler}, {n} trial{'s' * (n != 1)}, "
+            f"{min(n, s.max_concurrent)} at a time, {ends}): the best model; for the regime "
+            f"picture run a scan (search.sampler grid or sobol)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

@@ -181,3 +181,18 @@ def test_progress_best_is_each_trials_best_epoch_on_resume() -> None:
     progress = StudyProgress(total=2, metric="val_loss", mode="min", max_epochs=4, sink=None)
     progress._recount([trial("a", 0.60, 0.55), trial("b", 0.58, 0.58)])
     assert (progress.counts.best, progress.counts.best_trial) == (0.55, "a")
+
+
+def test_run_kind_line_counts_as_the_report_does() -> None:
+    """Found and fixed: `jetstudy run` said 'search (tpe, 3 trials, 64 at a time' and 'a grid
+    of 1 configurations' while the report says 3 at a time and 1 configuration."""
+    from jetstudy.study.cli import describe_kind
+
+    line = describe_kind(from_dict({"search": {"num_trials": 3, "max_concurrent": 64}}))
+    assert "(tpe, 3 trials, 3 at a time," in line
+    line = describe_kind(from_dict({"search": {"num_trials": 1, "max_concurrent": 1}}))
+    assert "(tpe, 1 trial, 1 at a time," in line
+    grid = from_dict({"search": {"sampler": "grid"}, "scheduler": {"type": "fifo"},
+                      "space": {"depth": [2, 2], "width": [8, 8], "dropout": [0, 0],
+                                "l1": [0, 0], "l2": [0, 0], "lr": [1e-3, 1e-3]}})
+    assert "a grid of 1 configuration," in describe_kind(grid)
