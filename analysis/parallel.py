@@ -68,6 +68,8 @@ class ParallelCoordinates:
     lines: pd.DataFrame
     colour_column: str
     left_out: tuple[str, ...]
+    #: the colour's direction: True when higher is better (a val_acc or val_auc study)
+    maximize: bool = False
 
     @property
     def has_regimes(self) -> bool:
@@ -141,31 +143,40 @@ def _sort_key(text: str) -> tuple[int, float, str]:
         return (1, 0.0, text)
 
 
-def colour_range(colour: pd.Series) -> tuple[float, float]:
+def colour_range(colour: pd.Series, maximize: bool = False) -> tuple[float, float]:
     """Colour scale of the validation loss: from the lowest to the 95th percentile, so one
-    diverged trial does not wash out the differences among the rest (the bar is extended)."""
+    diverged trial does not wash out the differences among the rest (the bar is extended);
+    of a score (``maximize``) from the 5th percentile to the highest."""
     finite = colour[np.isfinite(colour)]
     if finite.empty:
-        raise AnalysisError("no trial has a finite validation loss to colour by")
+        what = "validation score" if maximize else "validation loss"
+        raise AnalysisError(f"no trial has a finite {what} to colour by")
+    if maximize:
+        lo, hi = float(np.percentile(finite, 5)), float(finite.max())
+        return (lo, hi) if hi > lo else (hi - 1e-9, hi)
     lo, hi = float(finite.min()), float(np.percentile(finite, 95))
     return (lo, hi) if hi > lo else (lo, lo + 1e-9)
 
 
-def parallel_coordinates(trials: pd.DataFrame,
-                         regimes: pd.DataFrame | None = None) -> ParallelCoordinates:
+def parallel_coordinates(trials: pd.DataFrame, regimes: pd.DataFrame | None = None,
+                         metric: str = "val_loss", maximize: bool = False
+                         ) -> ParallelCoordinates:
     """Axes for the hyperparameters of :data:`PARAMS` that vary between the trials, and the
-    trials' lines, coloured by their validation loss (``best_val_loss`` when present).
+    trials' lines, coloured by the study's ``metric`` (``best_<metric>`` when present; the
+    validation loss by default), best lines drawn last in the metric's direction.
 
     ``regimes`` (``trial_id, regime``, :func:`jetstudy.analysis.regimes.assess_regimes`) adds
     each line's regime. Raises :class:`AnalysisError` when no trial has a finite validation
     loss or no hyperparameter varies (one trial, or all alike).
     """
-    colour_column = score_column(trials, "val_loss")
+    colour_column = score_column(trials, metric)
     if colour_column is None:
-        raise AnalysisError("no trial has a validation loss to colour by (all failed or none "
+        what = {"val_loss": "validation loss", "val_acc": "validation accuracy",
+                "val_auc": "validation AUC"}.get(metric, metric)
+        raise AnalysisError(f"no trial has a {what} to colour by (all failed or none "
                             "finished an epoch)")
     colour = pd.to_numeric(trials[colour_column], errors="coerce").astype(float)
-    colour_range(colour)  # raises when nothing is finite
+    colour_range(colour, maximize)  # raises when nothing is finite
     table = trials.assign(min_width=min_width(trials)) if any(
         c.startswith("width_") or c == "widths" for c in trials.columns) else trials
     axes, positions, left_out = [], {}, []
@@ -187,7 +198,8 @@ def parallel_coordinates(trials: pd.DataFrame,
                           "status": trials["status"].astype(str).to_numpy(),
                           "regime": regime.to_numpy(dtype=object), "colour": colour.to_numpy(),
                           **positions})
-    worst_first = -lines["colour"].fillna(np.inf).to_numpy()  # no loss first, then worst
+    goodness = lines["colour"].to_numpy(dtype=float) * (1.0 if maximize else -1.0)
+    worst_first = np.where(np.isfinite(goodness), goodness, -np.inf)  # no value first, then worst
     order = np.argsort(worst_first, kind="stable")
     return ParallelCoordinates(tuple(axes), lines.iloc[order].reset_index(drop=True),
-                               colour_column, tuple(left_out))
+                               colour_column, tuple(left_out), maximize)

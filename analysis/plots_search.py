@@ -135,8 +135,9 @@ def draw_parallel(pc: ParallelCoordinates, ax: Axes, by: str = "loss") -> Scalar
                   title_fontsize=LEGEND_PT)
         _axes_frame(pc, ax)
         return None
-    lo, hi = colour_range(pc.lines["colour"])
-    mappable = ScalarMappable(Normalize(lo, hi), "viridis")
+    lo, hi = colour_range(pc.lines["colour"], pc.maximize)
+    # the best trials take the same (dark) end of the map whichever the direction
+    mappable = ScalarMappable(Normalize(lo, hi), "viridis_r" if pc.maximize else "viridis")
     colour = pc.lines["colour"].to_numpy(dtype=float)
     colours = [mappable.to_rgba(c) if np.isfinite(c) else (0.8, 0.8, 0.8, 1.0) for c in colour]
     ax.add_collection(LineCollection(segments, colors=colours, zorder=2,
@@ -159,8 +160,10 @@ def parallel_figure(pc: ParallelCoordinates) -> Figure:
     label = _LABELS.get(pc.colour_column, pc.colour_column)
     box = axes[0, 0].get_position()  # a bar beside the panel, not carved out of it: the panels align
     bar = fig.colorbar(mappable, cax=fig.add_axes((box.x1 + 0.25 / width, box.y0, 0.16 / width,
-                                                   box.height)), extend="max")
-    bar.set_label(f"{label} (lower is better)", fontsize=LABEL_PT)
+                                                   box.height)),
+                       extend="min" if pc.maximize else "max")
+    better = "higher" if pc.maximize else "lower"
+    bar.set_label(f"{label} ({better} is better)", fontsize=LABEL_PT)
     bar.ax.tick_params(labelsize=TICK_PT)
     axes[0, 0].set_title(f"coloured by {label}; best trials on top", fontsize=TITLE_PT)
     if rows == 2:

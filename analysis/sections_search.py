@@ -75,7 +75,7 @@ def parallel_part(r: ReportState) -> Section:
     """Every trial's hyperparameters as a line, coloured by val loss and by regime."""
     from jetstudy.analysis import plots_search
 
-    pc = parallel.parallel_coordinates(r.t.trials, r.regimes)
+    pc = parallel.parallel_coordinates(r.t.trials, r.regimes, r.metric, r.maximize)
     name = r.figure("parallel_coordinates.png", plots_search.parallel_figure(pc))
     n_grey = int((~np.isfinite(pc.lines["colour"])).sum())
     lines = [f"One line per trial ({len(pc.lines)}), through its hyperparameters; log axes for "
@@ -83,12 +83,14 @@ def parallel_part(r: ReportState) -> Section:
              "'off' below its axis."]
     if pc.left_out:
         lines.append(f"Not shown, the same in every trial: {', '.join(pc.left_out)}.")
-    if n_grey:
-        lines.append(f"{n_grey} trials without a validation loss are drawn grey.")
     word = _WORDS.get(pc.colour_column, pc.colour_column)
-    caption = (f"Parallel coordinates of the hyperparameters: top, coloured by {word} (the "
-               "colour bar stops at the 95th percentile; worse trials take its top colour), best "
-               "trials drawn last" + ("; bottom, coloured by regime, undetermined trials grey "
+    if n_grey:
+        lines.append(f"{n_grey} trials without a {word} are drawn grey.")
+    stops = ("5th percentile; worse trials take its bottom colour" if pc.maximize else
+             "95th percentile; worse trials take its top colour")
+    caption = (f"Parallel coordinates of the hyperparameters: top, coloured by {word}, the "
+               f"search metric (the colour bar stops at the {stops}), the {r.best_word} "
+               "drawn last" + ("; bottom, coloured by regime, undetermined trials grey "
                                       "and underneath." if pc.has_regimes else "."))
     return Section("Parallel coordinates", lines=lines, figure=name, caption=caption)
 

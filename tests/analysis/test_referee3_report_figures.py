@@ -180,3 +180,23 @@ def test_loss_axes_name_their_unit() -> None:
     fig = plots.learning_curves_figure(curves, 0.6)
     assert "nats" in fig.axes[0].get_ylabel()
     _assert_legends_clear(fig)
+
+
+def test_parallel_coordinates_of_a_val_acc_study_colour_by_accuracy_best_last() -> None:
+    from jetstudy.analysis.parallel import colour_range, parallel_coordinates
+    from jetstudy.analysis.plots_search import parallel_figure
+
+    trials = pd.DataFrame({"trial_id": list("abcd"), "status": "completed",
+                           "depth": [1, 2, 3, 2], "lr": [1e-3, 3e-3, 1e-2, 2e-3],
+                           "best_val_loss": [0.70, 0.60, 0.65, np.nan],
+                           "best_val_acc": [0.70, 0.74, 0.78, np.nan]})
+    pc = parallel_coordinates(trials, None, "val_acc", True)
+    assert pc.colour_column == "best_val_acc" and pc.maximize
+    # no value first, then worst to best: the highest accuracy is drawn last (on top)
+    assert pc.lines["trial_id"].tolist() == ["d", "a", "b", "c"]
+    lo, hi = colour_range(pc.lines["colour"], True)
+    assert hi == 0.78 and lo == pytest.approx(np.percentile([0.70, 0.74, 0.78], 5))
+    fig = parallel_figure(pc)
+    assert fig.axes[-1].get_ylabel() == "val accuracy (higher is better)"
+    loss = parallel_coordinates(trials)  # the default: val loss, lowest on top
+    assert loss.lines["trial_id"].tolist() == ["d", "a", "c", "b"]
