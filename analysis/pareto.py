@@ -38,14 +38,13 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import (binomial_se, format_error, hanley_mcneil_se,
-                                         round_error, round_to_error)
+from jetstudy.analysis.intervals import binomial_se, format_error, hanley_mcneil_se
 from jetstudy.analysis.maps import score_column
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 
 __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
            "pick_notes", "with_sizes", "search_front", "how_big", "SizeAnswer",
-           "how_big_paragraph", "front_table", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
+           "how_big_paragraph", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
 
 #: Trials trained to the end (max_epochs, or converged by patience): the only ones on the front.
 FRONT_STATUSES: tuple[str, ...] = ("completed",)
@@ -318,38 +317,6 @@ def _cheapest_within_noise(result: ParetoResult) -> pd.Series | None:
     if near.empty:
         return None
     return near.loc[_ranked(near, "cost", "score", result.maximize).index[0]]
-
-
-def front_table(results: Sequence[ParetoResult]) -> pd.DataFrame:
-    """The Pareto panels as one table (a ``pareto.csv``): per panel (``score``, ``cost``), every
-    trial drawn, completed first then stopped/running, ``trial_id, status, cost_value,
-    value, se`` (the value to the digits its error allows, the error by the PDG rule; NaN
-    where unknown), ``on_front``, ``pick`` (the smallest within the tolerance) and ``best``.
-    Stopped and running trials are never on the front, pick or best."""
-    frames = []
-    for res in results:
-        front = set(res.front["trial_id"]) if len(res.front) else set()
-        pick = None if res.pick is None else res.pick["trial_id"]
-        best = None if res.best is None else res.best["trial_id"]
-        done = res.points.assign(status="completed")
-        rows = pd.concat([done, res.partial], ignore_index=True) if len(res.partial) else done
-        if rows.empty:
-            continue
-        se = rows["se"].astype(float)
-        frames.append(pd.DataFrame({
-            "score": res.score, "cost": res.cost, "trial_id": rows["trial_id"],
-            "status": rows["status"], "cost_value": rows["cost"],
-            "value": [round_to_error(v, e) for v, e in zip(rows["score"].astype(float), se)],
-            "se": [round_error(e)[0] if np.isfinite(e) and e > 0 else np.nan for e in se],
-            "on_front": rows["trial_id"].isin(front) & (rows["status"] == "completed"),
-            "pick": (rows["trial_id"] == pick) & (rows["status"] == "completed"),
-            "best": (rows["trial_id"] == best) & (rows["status"] == "completed"),
-        }))
-    columns = ["score", "cost", "trial_id", "status", "cost_value", "value", "se", "on_front",
-               "pick", "best"]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)[columns]
 
 
 def with_sizes(trials: pd.DataFrame) -> pd.DataFrame:

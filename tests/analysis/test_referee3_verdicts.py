@@ -10,8 +10,7 @@ import pandas as pd
 
 from jetstudy.analysis.intervals import format_error, percent, round_to_error
 from jetstudy.analysis.maps import regime_map
-from jetstudy.analysis.pareto import (compute_pareto, front_table, how_big, how_big_paragraph,
-                                      smallest_within)
+from jetstudy.analysis.pareto import how_big, how_big_paragraph, smallest_within
 from jetstudy.analysis.regimes import classify_regimes
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.sections import _best
@@ -203,20 +202,6 @@ def test_a_score_exactly_one_percent_from_the_best_is_within_one_percent():
                    best_val_auc=[0.989802, 0.9998])
     assert how_big(sized, "val_auc", True, "n_params").pick["trial_id"] == "small"
 
-
-# --- the front as data -------------------------------------------------------------------------
-
-def test_the_front_table_lists_every_drawn_trial_with_its_error_and_marks():
-    t = pd.DataFrame({"trial_id": ["a", "b", "c", "s"], "n_params": [10, 100, 1000, 5],
-                      "status": ["completed", "completed", "completed", "stopped"],
-                      "best_val_acc": [0.70, 0.7812345, 0.78, 0.9]})
-    res = compute_pareto(t, "n_params", "val_acc", n_val=1000)
-    table = front_table([res]).set_index("trial_id")
-    assert table["on_front"].to_dict() == {"a": True, "b": True, "c": False, "s": False}
-    assert table.loc["s", "status"] == "stopped" and not table.loc["s", "pick"]
-    assert table.loc["b", "pick"] and table.loc["b", "best"]
-    assert table.loc["b", "se"] == 0.013 and table.loc["b", "value"] == 0.781  # PDG digits
-    assert front_table([]).empty
 
 
 def test_a_trial_listed_twice_is_one_trial_in_the_study_state():
