@@ -116,7 +116,7 @@ def test_complexity_lowest_in_bin_is_drawn_at_its_trial() -> None:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory, make_study, write_study):
     folder = tmp_path_factory.mktemp("g3") / "study"
-    trials, epochs = make_study(n_trials=24, seed=3)
+    trials, epochs = make_study(n_trials=14, seed=3)
     write_study(folder, trials, epochs)
     return folder, trials, write_report(folder)
 
