@@ -273,6 +273,9 @@ def _table_feature_columns(file: str, columns: Sequence[str]) -> list[str]:
             lower[f"j_{n}"] for n in missing if n not in lower and f"j_{n}" in lower]
         hint = (f" (names are case-sensitive: found {', '.join(map(repr, cased[:3]))}"
                 f"{', ...' if len(cased) > 3 else ''}; rename them in lower case)" if cased else "")
+        if {"trial_id", "val_loss"} <= set(columns):  # trials/epochs.parquet of a study
+            hint = (" (it is a jetstudy results table, with trial_id and val_loss: a study's "
+                    "output, not jets; give the data files, or `jetstudy report` for results)")
         raise DataError(
             f"{file}: the table lacks {', '.join(missing)}{hint}; jetstudy needs the 16 "
             "high-level features by name (OpenML names like `zlogz`, or with the `j_` prefix) "

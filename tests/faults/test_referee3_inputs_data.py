@@ -183,3 +183,11 @@ def test_feature_names_that_are_numbers_or_a_column(tmp_path: Path) -> None:
         handle.create_dataset("jets", data=_jets(60))
         handle.create_dataset("jetFeatureNames", data=np.array([[n.encode()] for n in NAMES]))
     assert load_jets(tmp_path / "column.h5").n_jets == 60
+
+
+def test_a_results_table_given_as_data_says_what_it_is(tmp_path: Path) -> None:
+    from tests.faults.test_referee2_inputs_tables import _trials
+
+    _trials().to_parquet(tmp_path / "trials.parquet")
+    with pytest.raises(DataError, match="it is a jetstudy results table"):
+        load_jets(tmp_path / "trials.parquet")

@@ -1,0 +1,133 @@
+"""Which files a ``data.path`` (a file, a folder or a glob) names, and which reader each
+needs: the first step of :func:`jetstudy.trainables.formats.load_jets`, kept apart from the
+readers. A path that names no data file says why (a glob matching only folders, data files
+one level deeper, a broken link) and how to fix it."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+from collections.abc import Sequence
+
+from jetstudy.trainables.datacheck import HELP as _HELP
+from jetstudy.trainables.datacheck import extension_fix as _extension_fix
+from jetstudy.trainables.datacheck import mixed_formats as _mixed_formats
+from jetstudy.trainables.datacheck import path_problem as _path_problem
+from jetstudy.trainables.datacheck import suffix as _suffix
+from jetstudy.trainables.errors import DataError
+
+__all__ = ["HDF5_SUFFIXES", "TABLE_SUFFIXES", "resolve_files", "file_kind"]
+
+log = logging.getLogger(__name__)
+
+#: File extensions of Format A (the original HDF5 files).
+HDF5_SUFFIXES: tuple[str, ...] = (".h5", ".hdf5")
+#: File extensions of Format B (the OpenML table).
+TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq", ".arff")
+
+
+def resolve_files(path: str, fmt: str) -> list[str]:
+    """Turn a file, folder or glob into the sorted list of files to read."""
+    expanded = os.path.expanduser(path)
+    if not os.path.exists(expanded) and any(ch in expanded for ch in "*?["):
+        found = sorted(glob.glob(expanded, recursive=True))  # data/**/*.h5: every depth
+        _refuse_dangling(path, found)
+        matches = [p for p in found if os.path.isfile(p)]
+        if not matches:
+            start = "" if os.path.isabs(expanded) else \
+                f" (relative paths start from {os.getcwd()})"
+            folders = [os.path.basename(p.rstrip(os.sep)) for p in found if os.path.isdir(p)]
+            only = (f"it matches only folders ({', '.join(folders[:3])}"
+                    f"{', ...' if len(folders) > 3 else ''})" if folders else "")
+            deeper = _deeper([_glob_base(expanded)])
+            only = f"{only or 'nothing matches'}{deeper}; " if only or deeper else ""
+            raise DataError(
+                f"{path}: no files match this pattern{start}; {only}check the folder and the "
+                "pattern, e.g. 'data/*.h5'"
+            )
+        if fmt == "auto":
+            _mixed_formats(path, matches, HDF5_SUFFIXES, TABLE_SUFFIXES)
+        return matches
+    if os.path.isdir(expanded):
+        entries = sorted(os.listdir(expanded))
+        _refuse_dangling(path, [os.path.join(expanded, e) for e in entries])
+        files = [p for p in (os.path.join(expanded, e) for e in entries) if os.path.isfile(p)]
+        hdf5 = [f for f in files if _suffix(f) in HDF5_SUFFIXES]
+        tables = [f for f in files if _suffix(f) in TABLE_SUFFIXES]
+        chosen = {"hdf5": hdf5, "table": tables, "auto": hdf5 or tables}[fmt]
+        if not chosen:
+            suffixes = {"hdf5": HDF5_SUFFIXES, "table": TABLE_SUFFIXES}.get(
+                fmt, HDF5_SUFFIXES + TABLE_SUFFIXES
+            )
+            found = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+            raise DataError(
+                f"{path}: folder has no {'/'.join(suffixes)} files (found: {found or 'nothing'})"
+                f"{_deeper([expanded])}; put the hls4ml .h5 files (Format A) or the OpenML "
+                f".csv/.parquet table (Format B) there, or give a file ({_HELP})"
+            )
+        if fmt == "auto" and hdf5 and tables:
+            log.warning("%s: reading the HDF5 files, ignoring %d tables", path, len(tables))
+        return chosen
+    if not os.path.exists(expanded):
+        spaces = (f" (its name {path!r} starts or ends with a space: remove it)"
+                  if path != path.strip() else "")
+        raise DataError(
+            f"{path}: {_path_problem(expanded)}{spaces}; check the path "
+            f"(relative paths start from {os.getcwd()})"
+        )
+    if not os.path.isfile(expanded):  # a FIFO or device: reading it could wait for ever
+        raise DataError(f"{path}: not a regular file (a pipe, socket or device); give the data "
+                        f"file itself, a folder or a glob ({_HELP})")
+    return [expanded]
+
+
+def _deeper(folders: Sequence[str]) -> str:
+    """", and data files lie deeper: give 'data/**/*.h5'" when folders among ``folders`` hold
+    data files further down (a glob or folder reads one level only)."""
+    visited = 0
+    for folder in (f for f in folders if os.path.isdir(f)):
+        for root, _, names in os.walk(folder):
+            visited += 1
+            if visited > 200:  # a look, not a search of the disk
+                return ""
+            for suffixes in (HDF5_SUFFIXES, TABLE_SUFFIXES):
+                hit = next((n for n in sorted(names) if _suffix(n) in suffixes), None)
+                if hit is not None:
+                    where = os.path.relpath(os.path.join(root, hit), folder)
+                    glob_here = os.path.join(folder.rstrip(os.sep), "**", f"*{_suffix(hit)}")
+                    return (f", and data files lie deeper (e.g. {where} in {folder}): a glob "
+                            f"or folder reads one level; give '{glob_here}' for every depth")
+    return ""
+
+
+def _glob_base(pattern: str) -> str:
+    """The folder a glob starts from: ``data`` for ``data/*/`` or ``data/**/x*.h5``."""
+    parts = pattern.split(os.sep)
+    fixed = [p for p in parts[:next((i for i, p in enumerate(parts) if any(
+        ch in p for ch in "*?[")), len(parts))]]
+    return os.sep.join(fixed) or ("." if not pattern.startswith(os.sep) else os.sep)
+
+
+def _refuse_dangling(path: str, candidates: Sequence[str]) -> None:
+    """A data file among ``candidates`` that cannot be read (a broken link, a link loop) is an
+    error, not silently left out: the study would train on part of the user's data."""
+    for candidate in candidates:
+        if _suffix(candidate) in HDF5_SUFFIXES + TABLE_SUFFIXES and os.path.islink(candidate) \
+                and not os.path.exists(candidate):
+            raise DataError(f"{candidate} (in data.path {path}) cannot be read: "
+                            f"{_path_problem(candidate)}")
+
+
+def file_kind(file: str, fmt: str) -> str:
+    """``"hdf5"`` or ``"table"`` for one file: forced by ``fmt`` or chosen by extension."""
+    suffix = _suffix(file)
+    if fmt == "hdf5" or (fmt == "auto" and suffix in HDF5_SUFFIXES):
+        return "hdf5"
+    if suffix in TABLE_SUFFIXES:
+        return "table"
+    allowed = TABLE_SUFFIXES if fmt == "table" else HDF5_SUFFIXES + TABLE_SUFFIXES
+    raise DataError(
+        f"{file}: unknown {'table ' if fmt == 'table' else ''}extension {suffix or '(none)'!r}; "
+        f"jetstudy reads {', '.join(allowed)} — {_extension_fix(file, suffix)} ({_HELP})"
+    )
