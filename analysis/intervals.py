@@ -28,9 +28,9 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 import numpy as np
 
 __all__ = ["ONE_SIGMA", "clopper_pearson", "binomial_se", "hanley_mcneil_se",
-           "rejection_interval", "round_error", "format_error", "unsigned_zero", "signed", "percent", "round_to_error", "format_interval",
-           "format_efficiency", "format_rejection", "weighted_auc", "bootstrap_replicates",
-           "FEW_BACKGROUND"]
+           "rejection_interval", "round_error", "format_error", "unsigned_zero", "signed",
+           "percent", "round_to_error", "three_figures", "format_interval", "format_efficiency",
+           "format_rejection", "weighted_auc", "bootstrap_replicates", "FEW_BACKGROUND"]
 
 #: Two-sided confidence level of "one sigma".
 ONE_SIGMA = 0.6827
@@ -169,6 +169,20 @@ def round_to_error(value: float, error: float | None) -> float:
     else:
         decimals = 3 - math.floor(math.log10(abs(value)))
     return round(float(value), decimals) + 0.0
+
+
+def three_figures(value: float) -> str:
+    """``value`` to 3 significant figures, keeping the trailing zeros that rounding made
+    (``1.005`` is ``1.00``, not ``1``, which reads as exact); a value that is exactly what
+    the short form says stays short (``0.62``, ``0.6``).
+
+    >>> three_figures(1.005), three_figures(0.62), three_figures(0.6), three_figures(0.82249)
+    ('1.00', '0.62', '0.6', '0.822')
+    """
+    short = f"{value:.3g}"
+    if not np.isfinite(value) or float(short) == value:
+        return short
+    return f"{value:#.3g}".rstrip(".")
 
 
 def format_error(value: float, error: float | None) -> str:

@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
-from jetstudy.analysis.intervals import percent, round_to_error, signed
+from jetstudy.analysis.intervals import percent, round_to_error, signed, three_figures
 from jetstudy.analysis.reference_loss import (Reference, contradiction, known_reference,
                                               only_against_unreachable)
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
@@ -219,7 +219,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
         return "unstable", f"val loss {row['last_val']:.4g} {_at_priors(row['last_val'], ref, t)}"
     if gap.significant:
         beyond = " beyond its epoch-to-epoch zig-zag" if swung else ""
-        return "overfit", (f"val loss {val:.3g} is {gap.text} above train loss {train:.3g}"
+        return "overfit", (f"val loss {three_figures(val)} is {gap.text} above train loss {three_figures(train)}"
                            f"{beyond}{se_note}")
     rise = None if swung else _rise(row, t)  # a zig-zag fakes rises
     if rise:
@@ -230,14 +230,14 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
     if ref.loss is None:
         if swung:
             return "undetermined", swung + se_note
-        return "good", f"train loss {train:.3g}, val loss {val:.3g}, gap {gap.text}{se_note}"
+        return "good", f"train loss {three_figures(train)}, val loss {three_figures(val)}, gap {gap.text}{se_note}"
     # the bias is read from the train loss; from the val loss when the train loss lies
     # significantly above it (a training-jet measurement that disagrees cannot show the bias)
     above = _judge_diff(train - val + offset, train, se2, t, t.gap_floor, t.gap_without_se)
     if above.significant:
         judged, judged_se, swing, what = val, row["val_se"], swing_val, "val loss"
         target, se_ref, jets = ref.loss, ref.se or 0.0, ""
-        se_note += (f"; train loss {train:.3g} is {above.text} above the val loss, so the "
+        se_note += (f"; train loss {three_figures(train)} is {above.text} above the val loss, so the "
                     "bias is read from the val loss")
     else:
         judged, judged_se, swing, what = train, row["train_se"], swing_train, "train loss"
@@ -248,7 +248,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
                         t.underfit_tolerance)
     excess = _judge_diff(judged - target - swing, target, se2_ref, t, t.underfit_tolerance,
                          t.underfit_tolerance)  # a zig-zagging loss: underfit even at its low
-    where = f"{what} {judged:.3g} is {shown.text} from L* {target:.4g} ({ref.source}{jets})"
+    where = f"{what} {three_figures(judged)} is {shown.text} from L* {target:.4g} ({ref.source}{jets})"
     if swing and excess.significant:
         where += f", beyond its epoch-to-epoch zig-zag {swing:.3g}"
     if excess.significant:
@@ -282,7 +282,7 @@ def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:
     drop = _judge_diff(start - end, start, row["train_se"] ** 2, t, t.train_still_falling,
                        t.train_still_falling)
     if rise.significant and drop.significant:
-        return (f"val loss rose {rise.text} from its minimum {min_val:.3g} at epoch "
+        return (f"val loss rose {rise.text} from its minimum {three_figures(min_val)} at epoch "
                 f"{int(row['min_val_epoch'])} while train loss fell {drop.text}")
     return None
 

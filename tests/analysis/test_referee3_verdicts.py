@@ -226,3 +226,11 @@ def test_user_cuts_at_the_edges_are_named_as_cuts_not_as_collapse():
     assert "within regimes.prior_margin 50% of the class-prior entropy" in wide.loc["w", "reason"]
     flat = _judge(_trial("f", [LN5] * 10, [LN5] * 10, auc=0.5))
     assert "no better than predicting the class priors" in flat.loc["f", "reason"]
+
+
+def test_a_reason_never_prints_a_rounded_loss_as_if_exact():
+    """'val loss 1 is +0.183 above train loss 0.822' was a val loss of 1.005 (3 figures with
+    their zeros stripped); an exact 0.62 stays 0.62."""
+    r = _judge(_flat("o", 0.822, 1.005), _flat("g", 0.62, 0.63))
+    assert "val loss 1.00 is" in r.loc["o", "reason"]
+    assert "train loss 0.62 " in r.loc["g", "reason"]
