@@ -27,9 +27,15 @@ def _log_floor(bkg: np.ndarray) -> float:
 
 
 def _auc_label(auc: float | None, se: float | None) -> str:
+    """`` (AUC 0.912 ± 0.004)``; an unknown error (None, NaN, 0) gives 3 decimals, as the
+    other AUCs of the figure have, never format_error's bare ``0.9``."""
     if auc is None:
         return ""
-    return f" (AUC {format_error(auc, se)})" if se is not None else f" (AUC {auc:.3f})"
+    if not np.isfinite(auc):
+        return " (AUC undefined)"
+    if se is None or not (np.isfinite(se) and se > 0):
+        return f" (AUC {auc:.3f})"
+    return f" (AUC {format_error(auc, se)})"
 
 
 def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None = None,

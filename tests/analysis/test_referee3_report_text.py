@@ -112,3 +112,22 @@ def test_no_reference_loss_no_l_star_line_in_the_captions(tmp_path, make_study,
     assert state.reference.loss is None
     caption = dict(PARTS)["learning curves"](state).caption
     assert "no L* line: no reference loss is known" in caption and "dotted: L*" not in caption
+
+
+def test_roc_legend_auc_without_a_usable_error_keeps_three_decimals() -> None:
+    import numpy as np
+    import pandas as pd
+
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.plots_roc import draw_roc
+
+    model = pd.DataFrame({"cls": "W", "signal_eff": [0.0, 0.5, 1.0],
+                          "background_eff": [0.001, 0.05, 1.0]})
+    for se, shown in ((float("nan"), "0.900"), (0.0, "0.900"), (None, "0.900"),
+                      (0.0123, "0.900 ± 0.012")):
+        fig, axes = plots.new_figure()
+        draw_roc(model, "W", axes[0, 0], auc=0.9, auc_se=se)
+        assert axes[0, 0].lines[0].get_label() == f"model (AUC {shown})", se
+    fig, axes = plots.new_figure()
+    draw_roc(model, "W", axes[0, 0], auc=np.nan, auc_se=np.nan)
+    assert axes[0, 0].lines[0].get_label() == "model (AUC undefined)"
