@@ -433,7 +433,16 @@ def _path_checks(cfg: StudyConfig) -> None:
     them); environment variables are not, in either: refused, so no folder called ``$HOME`` is
     made and no data file is reported missing for a reason the message would not name."""
     for name, value in (("data.path", cfg.data.path),
-                        ("storage.results_dir", cfg.storage.results_dir)):
+                        ("storage.results_dir", cfg.storage.results_dir),
+                        ("resources.address", cfg.resources.address)):
+        control = next((ch for ch in value or "" if ord(ch) < 32 or ord(ch) == 127), None)
+        if control is not None:  # a YAML block scalar (path: |) keeps its line break
+            raise ConfigError(
+                f"{name} is {value!r}, which holds a control character ({control!r}, e.g. a "
+                f"line break from a 'path: |' block); write it on one line, e.g. "
+                f"{name.split('.')[1]}: data/jets.h5")
+        if name == "resources.address":
+            continue
         found = _ENV_VAR.search(value or "")
         if found:
             raise ConfigError(
@@ -638,6 +647,11 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
             line = f" at line {where.line + 1}" if where is not None else ""
+            if "found undefined alias" in str(exc):
+                name = str(getattr(exc, "problem", "")).rsplit(" ", 1)[-1]
+                raise ConfigError(f"{p}: the alias *{name.strip(chr(39))}{line} names no "
+                                  f"anchor; define it first (&{name.strip(chr(39))} on an "
+                                  f"earlier value) or write the value out") from None
             if "expected a single document" in str(exc):
                 raise ConfigError(f"{p}: holds more than one YAML document ('---'{line}); a "
                                   f"config is one document: keep one, or merge them") from None

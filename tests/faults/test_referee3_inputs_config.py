@@ -130,3 +130,21 @@ def test_a_bad_initial_point_names_its_entry_and_the_problem(value: str,
     assert message.startswith("search.initial_points must be")
     for part in parts:
         assert part in message, message
+
+
+@pytest.mark.parametrize("text, parts", [
+    ("data:\n  path: |\n    jets.h5\n", ["data.path is 'jets.h5\\n'", "control character",
+                                           "write it on one line"]),
+    ("storage:\n  results_dir: \"res\\tults\"\n", ["storage.results_dir", "'\\t'"]),
+    ("data:\n  max_jets: *many\n", ["the alias *many at line 2 names no anchor", "&many"]),
+], ids=["path-block-scalar", "tab-in-results-dir", "undefined-alias"])
+def test_paths_with_line_breaks_and_undefined_aliases(text: str, parts: list[str],
+                                                       tmp_path: Path) -> None:
+    """'path: |' kept a line break in the path ('jets.h5\\n: no such file' later, the break
+    invisible); an alias without anchor was 'not valid YAML; fix the indentation'."""
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    for part in parts:
+        assert part in str(refused.value), str(refused.value)
