@@ -23,6 +23,9 @@ import pandas as pd
 import pytest
 import yaml
 
+from jetstudy.analysis import report
+from jetstudy.analysis.sections import ReportState
+from jetstudy.analysis.tables import load_tables
 from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
 from jetstudy.trainables.schema import CLASSES
 
@@ -204,3 +207,25 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A complete synthetic results folder of 40 trials (shared; tests must not modify it)."""
     trials, epochs = _make_study(n_trials=40, seed=0)
     return _write_study(tmp_path_factory.mktemp("study") / "demo", trials, epochs)
+
+
+class FigureCapture(ReportState):
+    """The report's state, keeping each figure object beside its PNG (to read what the reader
+    will see)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.drawn: dict[str, Any] = {}
+
+    def figure(self, name: str, fig: Any) -> str:
+        self.drawn[name] = fig
+        return super().figure(name, fig)
+
+
+def draw_every_part(folder: Path) -> FigureCapture:
+    """Every part of the report of the results ``folder``, drawn in the report's order."""
+    tables = load_tables(folder)
+    state = FigureCapture(tables)
+    for name, part in report.part_order(tables.config):
+        state.attempt(name, lambda part=part: part(state))
+    return state

@@ -16,12 +16,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from jetstudy.analysis import plots, report, sections
+from jetstudy.analysis import plots, report
 from jetstudy.analysis.render import COLUMN_PX, TOC_ID, Section, render_html
 from jetstudy.analysis.report import ReportOutcome, write_report
-from jetstudy.analysis.tables import load_tables
 
-from tests.analysis.conftest import CONFIG
+from tests.analysis.conftest import CONFIG, draw_every_part
 from tests.analysis.test_browser import BROWSERS
 
 
@@ -121,33 +120,13 @@ def test_search_views_are_in_the_report(full):
     assert "coloured by regime" in _section(page, "parallel-coordinates")
 
 
-class _Capture(sections.ReportState):
-    """A report state that keeps each figure object, to inspect what the reader will see."""
-
-    def __init__(self, *args: object) -> None:
-        super().__init__(*args)
-        self.drawn: dict[str, object] = {}
-
-    def figure(self, name: str, fig: object) -> str:
-        self.drawn[name] = fig
-        return super().figure(name, fig)
-
-
-def _draw_all(folder: Path) -> _Capture:
-    tables = load_tables(folder)
-    state = _Capture(tables)
-    for name, part in report.part_order(tables.config):
-        state.attempt(name, lambda part=part: part(state))
-    return state
-
-
 def _png_width(data: bytes) -> int:
     return struct.unpack(">I", data[16:20])[0]  # IHDR width
 
 
 def test_every_figure_fits_the_column_with_readable_labels(study_dir):
     assert plots.MAX_WIDTH_IN * plots.DPI == COLUMN_PX  # the page never scales a figure down
-    state = _draw_all(study_dir)
+    state = draw_every_part(study_dir)
     assert set(state.drawn) == set(report.FIGURE_FILES)
     for name, fig in state.drawn.items():
         assert _png_width(state.figures[name]) <= COLUMN_PX, name
@@ -189,7 +168,7 @@ def test_two_objective_search_and_switched_off_l1(tmp_path, make_study, write_st
     config = copy.deepcopy(CONFIG)
     config["search"]["objectives"] = ["val_loss", "multiplications"]
     folder = write_study(tmp_path / "mo", trials, epochs, config=config)
-    state = _draw_all(folder)
+    state = draw_every_part(folder)
     assert not [w for _, w in state.skipped if "bug in jetstudy" in w]
     history = state.drawn["history.png"]
     assert [ax.get_ylabel() for ax in history.axes] == ["val loss", "multiplications per jet"]

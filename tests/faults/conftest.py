@@ -109,6 +109,38 @@ TINY_STUDY: dict[str, dict[str, Any]] = {
 }
 
 
+def hdf5_archive(folder: Path) -> Path:
+    """``folder/hls4ml_hdf5.tar.gz`` laid out as fetch downloads it: one 5-byte ``jets.h5``."""
+    import io
+    import tarfile
+
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w:gz") as tar:
+        info = tarfile.TarInfo("jets.h5")
+        info.size = 5
+        tar.addfile(info, io.BytesIO(b"jets\n"))
+    archive = folder / "hls4ml_hdf5.tar.gz"
+    archive.write_bytes(data.getvalue())
+    return archive
+
+
+def refused_untouched(work: Path, *args: str, must: Iterable[str],
+                      must_not: Iterable[str] = (), fresh: bool = False,
+                      timeout: float = 240) -> str:
+    """Run the command line in ``work`` (in this process, or a ``fresh`` interpreter with a
+    time limit): it must fail with one ``error:`` line holding every text of ``must`` and none
+    of ``must_not``, and leave every file in ``work`` as it was. Returns that line."""
+    before = checksums(work)
+    proc = jetstudy(*args, cwd=work, timeout=timeout) if fresh else jetstudy_here(*args, cwd=work)
+    err = one_line_error(proc)
+    for text in must:
+        assert text in err, (text, err)
+    for text in must_not:
+        assert text not in err, (text, err)
+    assert checksums(work) == before  # nothing written (no results/), nothing changed
+    return err
+
+
 def study_yaml(path: Path, results_dir: Path | str, name: str | None = None,
                **sections: dict[str, Any]) -> Path:
     """Write a tiny study config to ``path`` (sections override field by field)."""

@@ -21,7 +21,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.faults.conftest import checksums, jetstudy_here, one_line_error, plant, study_yaml
+from tests.faults.conftest import (checksums, hdf5_archive, jetstudy_here, one_line_error, plant,
+                                  study_yaml)
 
 MARK = ".jetstudy-study"
 SYNTH_TMP = "jetImage_synth_1_0_1000.h5.tmp"
@@ -197,19 +198,10 @@ def test_fetch_still_refreshes_its_own_changed_download(mirror, workdir: Path) -
 
 def test_a_users_folder_with_a_look_alike_unpack_marker_is_never_unpacked_into(
         tmp_path: Path) -> None:
-    import io
-    import tarfile
-
     from jetstudy.study.fetch import _unpack
     from jetstudy.trainables.errors import DataError
 
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w:gz") as tar:
-        info = tarfile.TarInfo("jets.h5")
-        info.size = 5
-        tar.addfile(info, io.BytesIO(b"jets\n"))
-    archive = tmp_path / "hls4ml_hdf5.tar.gz"
-    archive.write_bytes(data.getvalue())
+    archive = hdf5_archive(tmp_path)
     planted = plant(tmp_path / "hls4ml_hdf5", ["jets.h5", ".jetstudy-unpacked"])
     with pytest.raises(DataError, match="already holds files jetstudy did not unpack"):
         _unpack(archive, tmp_path)

@@ -7,13 +7,11 @@ test_report_out.py, test_paths.py and test_referee_paths_kill.py.)"""
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import checksums, jetstudy_here, one_line_error, plant
+from tests.faults.conftest import checksums, hdf5_archive, jetstudy_here, one_line_error, plant
 
 SYNTH = "jetImage_synth_1_0_100.h5"
 TABLE = "hls4ml_lhc_jets_hlf.parquet"
@@ -81,13 +79,7 @@ def test_unpack_never_lands_in_a_folder_of_the_users(tmp_path: Path) -> None:
     from jetstudy.study.fetch import _unpack
     from jetstudy.trainables.errors import DataError
 
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w:gz") as tar:
-        info = tarfile.TarInfo("jets.h5")
-        info.size = 5
-        tar.addfile(info, io.BytesIO(b"jets\n"))
-    archive = tmp_path / "hls4ml_hdf5.tar.gz"
-    archive.write_bytes(data.getvalue())
+    archive = hdf5_archive(tmp_path)
     planted = plant(tmp_path / "hls4ml_hdf5", ["jets.h5"])
     before = checksums(tmp_path)
     with pytest.raises(DataError, match=r"hls4ml_hdf5 already holds files.*move them away"):
