@@ -384,15 +384,18 @@ def _did_you_mean(key: str, section: str | None = None) -> str:
     None); a field of another section is named there (``max_epochs`` is ``scheduler``'s)."""
     import difflib
 
+    key = str(key).strip().lower().replace("-", "_")  # DATA, Max-Jets: names are lower case
     elsewhere = [other for other, cls in SECTIONS.items() if other != section
                  and key in {f.name for f in dataclasses.fields(cls)}]
     if elsewhere:
         return f" (it is a field of '{elsewhere[0]}': write {elsewhere[0]}.{key})"
     if section is None:
-        close = difflib.get_close_matches(key, list(SECTIONS), n=1, cutoff=0.6)
+        close = [key] if key in SECTIONS else difflib.get_close_matches(
+            key, list(SECTIONS), n=1, cutoff=0.6)
         return f" (did you mean '{close[0]}'?)" if close else ""
     fields = sorted(f.name for f in dataclasses.fields(SECTIONS[section]))
-    close = difflib.get_close_matches(key, fields, n=1, cutoff=0.6) or [
+    close = [key] if key in fields else difflib.get_close_matches(
+        key, fields, n=1, cutoff=0.6) or [
         f for f in fields if len(key) >= 3 and (f.startswith(key) or key.startswith(f))]
     return f" (did you mean {section}.{close[0]}?)" if close else ""
 

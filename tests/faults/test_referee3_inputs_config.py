@@ -148,3 +148,16 @@ def test_paths_with_line_breaks_and_undefined_aliases(text: str, parts: list[str
         load_config(path)
     for part in parts:
         assert part in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("item, hint", [
+    ("DATA.path=x", "did you mean 'data'?"),
+    ("search.NUM_TRIALS=3", "did you mean search.num_trials?"),
+    ("search.num-trials=3", "did you mean search.num_trials?"),
+], ids=["upper-section", "upper-field", "dash-field"])
+def test_a_key_in_another_case_or_with_dashes_gets_its_did_you_mean(item: str,
+                                                                    hint: str) -> None:
+    """'DATA' and 'NUM_TRIALS' got no suggestion (difflib compares case-sensitively)."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [item])
+    assert hint in str(refused.value), str(refused.value)
