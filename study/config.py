@@ -243,7 +243,8 @@ class RegimesConfig:
     prior_margin: float = spec(0.01, Float(lo=0.0, hi=0.5))
     # unstable when the macro val AUC is at most this (0.5: the classes are not separated)
     auc_floor: float = spec(0.55, Float(lo=0.5, hi=1.0))
-    # a shorter curve shows no regime (it can still show a gap or a collapse)
+    # a shorter curve shows no trend (the rise rule); a stopped one no regime (it can still show
+    # a gap or a collapse); a complete shorter run is judged on its final losses
     min_epochs: int = spec(3, Int(lo=2, cap=MAX_EPOCHS))
     # L* in nats; null: the Bayes-optimal val loss on synthetic jets, else the study's best
     # val loss as a proxy (the report says which)
