@@ -54,7 +54,8 @@ class RegimeThresholds:
     prior_margin: float = 0.01
     #: Unstable when the macro val AUC is at most this (0.5 = no separation at all).
     auc_floor: float = 0.55
-    #: A curve shorter than this shows no trend and no regime (except unstable / a gap).
+    #: A curve shorter than this shows no trend (the rise rule needs it); a stopped one no
+    #: regime (except unstable / a gap); a complete shorter run is judged on its final losses.
     min_epochs: int = 3
 
     def __post_init__(self) -> None:
