@@ -82,9 +82,9 @@ class Reference:
         }[self.source]
         train = ""
         if self.train_loss is not None:
-            train = (f" On the training jets the Bayes loss is {self.train_loss:.4g}: training "
+            train = (f" On the training jets the Bayes loss is {self._train_text()}: training "
                      "losses are compared with that, and the splits' difference "
-                     f"{signed(self.split_offset)} is taken out of every val - train gap.")
+                     f"{self._offset_text()} is taken out of every val - train gap.")
         contradicted = ""
         if self.contradicted_by is not None:
             tid, loss, sigma = self.contradicted_by
@@ -105,6 +105,34 @@ class Reference:
                              "to at least the Bayes loss, or leave it null to use it.")
         return (f"Reference loss L* = {what}.{train}{contradicted} Prior entropy H = "
                 f"{self.prior_entropy:.4f} nats ({self.prior_source}).")
+
+    def _digits_error(self, own: float | None) -> float | None:
+        """The error that sets a number's digits: its own, else L*'s (same jets' kind)."""
+        for se in (own, self.se):
+            if se is not None and np.isfinite(se) and se > 0:
+                return float(se)
+        return None
+
+    def _train_text(self) -> str:
+        """The training jets' Bayes loss to the digits its error (else L*'s) allows, with its
+        error when known: printed beside L* ± error, never with more figures than it."""
+        if self.train_se is not None and np.isfinite(self.train_se) and self.train_se > 0:
+            return format_error(self.train_loss, self.train_se)
+        err = self._digits_error(None)
+        if err is None:
+            return f"{self.train_loss:.4g}"
+        return format_error(self.train_loss, err).split(" ± ")[0]
+
+    def _offset_text(self) -> str:
+        """The splits' difference L* - train Bayes loss, ± the error of a difference of two
+        losses on different jets, to that error's digits (was +.3g beside L*'s 2 figures)."""
+        errors = [e for e in (self.se, self.train_se) if e is not None and np.isfinite(e)
+                  and e > 0]
+        if not errors:
+            return signed(self.split_offset)
+        text = format_error(self.split_offset, math.hypot(*errors))
+        zero = float(text.split(" ± ")[0]) == 0  # rounded to 0: no sign
+        return text if text.startswith("-") or self.split_offset <= 0 or zero else "+" + text
 
     @property
     def train_reference(self) -> tuple[float | None, float]:

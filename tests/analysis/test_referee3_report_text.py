@@ -131,3 +131,17 @@ def test_roc_legend_auc_without_a_usable_error_keeps_three_decimals() -> None:
     fig, axes = plots.new_figure()
     draw_roc(model, "W", axes[0, 0], auc=np.nan, auc_se=np.nan)
     assert axes[0, 0].lines[0].get_label() == "model (AUC undefined)"
+
+
+def test_reference_sentence_prints_the_training_bayes_loss_and_offset_to_their_errors() -> None:
+    from jetstudy.analysis.reference_loss import Reference
+
+    ref = Reference(loss=0.594, se=0.028, source="bayes", train_loss=0.5731, train_se=0.017)
+    text = ref.describe()
+    assert "validation loss 0.594 ± 0.028 of the synthetic jets" in text
+    # was 'is 0.5731' and '+0.0209': more figures than L*'s own error allows
+    assert "On the training jets the Bayes loss is 0.573 ± 0.017:" in text
+    assert "the splits' difference +0.021 ± 0.033 is taken out" in text
+    no_train_se = Reference(loss=0.57, se=0.04, source="bayes", train_loss=0.6023)
+    text = no_train_se.describe()
+    assert "Bayes loss is 0.60:" in text and "difference -0.03 ± 0.04 is" in text
