@@ -395,6 +395,9 @@ def value_hint(where: str, check: Check, value: Any) -> str:
         return f" (one value, not a list: write {value[0]!r} without the brackets)"
     if isinstance(inner, Points):
         return inner.problem(value)
+    if isinstance(inner, Choice) and isinstance(value, bool):
+        return (" (YAML reads yes/no/on/off as true/false: none of these is a choice here; "
+                "write one of the choices, quoted if it is such a word)")
     cap = getattr(inner, "cap", None)
     if cap is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
             and value > cap:

@@ -161,3 +161,10 @@ def test_a_key_in_another_case_or_with_dashes_gets_its_did_you_mean(item: str,
     with pytest.raises(ConfigError) as refused:
         load_config(None, [item])
     assert hint in str(refused.value), str(refused.value)
+
+
+def test_a_yes_no_word_for_a_choice_says_yaml_made_it_true_or_false() -> None:
+    """`data.format: on` said 'got true' with no word on where the true came from."""
+    with pytest.raises(ConfigError, match=r"got true \(YAML reads yes/no/on/off as true/false"):
+        load_config(None, ["data.format=on"])
+    assert load_config(None, ["resources.pack_graphs=off"]).resources.pack_graphs == "off"
