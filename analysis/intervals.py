@@ -145,12 +145,12 @@ def percent(fraction: float) -> str:
     """A signed relative difference in percent, with the digits it needs: ``+17%``, ``+0.4%``
     (not ``+0%`` for a 0.4% gap), ``0%`` for none, never ``-0%``.
 
-    >>> percent(0.1666), percent(0.004), percent(-0.0), percent(-0.00004)
-    ('+17%', '+0.4%', '0%', '-0.004%')
+    >>> percent(0.1666), percent(0.004), percent(0.005), percent(-0.0), percent(-0.00004)
+    ('+17%', '+0.4%', '+0.5%', '0%', '-0.004%')
     """
     if not np.isfinite(fraction):
         return f"{fraction:+}"
-    if fraction == 0 or abs(fraction) >= 0.005:
+    if fraction == 0 or abs(fraction) >= 0.01:  # below 1%, ".0%" may round to 0 (0.5% -> +0%)
         return unsigned_zero(f"{fraction:+.0%}")
     return f"{fraction * 100:+.1g}%"
 

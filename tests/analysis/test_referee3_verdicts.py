@@ -99,8 +99,8 @@ def test_regimes_csv_numbers_have_the_digits_their_errors_allow_and_no_negative_
 
 def test_small_relative_differences_are_not_printed_as_zero_percent():
     """A 0.4% gap was '+0%' in the reason, a hair below '-0%', and -0.0 '-0'."""
-    assert [percent(0.004), percent(-0.00004), percent(-0.0), percent(0.17)] == [
-        "+0.4%", "-0.004%", "0%", "+17%"]
+    assert [percent(0.004), percent(0.005), percent(-0.00004), percent(-0.0), percent(0.17)] == [
+        "+0.4%", "+0.5%", "-0.004%", "0%", "+17%"]
     t = RegimeThresholds()
     assert judge_diff(-0.0, 0.6, 0.0, t, 0.08, 0.15).text == "0 (0%, no spread: se 0)"
     assert "(+0.4%," in judge_diff(0.0024, 0.6, 1e-6, t, 0.08, 0.15).text
