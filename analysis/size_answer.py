@@ -170,7 +170,10 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     rules = (f"within {answer.tolerance:.0%} of the best {label} and within "
              f"{answer.acc_points * 100:.1f} points of its accuracy")
     score = scores_with_errors([pick, best], answer.metric, n_val, class_counts)
-    acc = scores_with_errors([pick, best], "best_val_acc", n_val, class_counts)
+    # a lone table may lack best_val_acc (or any accuracy): the last epoch's, else none
+    acc_column = next((c for c in ("best_val_acc", "val_acc") if c in pick.index), None)
+    acc = (scores_with_errors([pick, best], acc_column, n_val, class_counts)
+           if acc_column else ["not recorded"] * 2)
     noise = _noise_words(answer, n_val, class_counts)
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "

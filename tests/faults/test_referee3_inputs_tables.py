@@ -227,3 +227,14 @@ def test_bad_test_predictions_are_set_aside_not_partly_dropped(edit, words: str,
     assert tables.test_predictions is None
     reasons = [why for what, why in tables.missing if what == "test predictions"]
     assert len(reasons) == 1 and words in reasons[0], tables.missing
+
+
+@pytest.mark.parametrize("drop", [[], ["val_acc"]], ids=["no-best-columns", "no-accuracy"])
+def test_a_lone_table_without_its_optional_columns_breaks_no_report_part(drop: list[str],
+                                                                         tmp_path: Path) -> None:
+    """A trials table without best_val_acc (only the required columns and a few more): the
+    Pareto part 'failed unexpectedly (KeyError: 'best_val_acc'); this is a bug'."""
+    _trials().drop(columns=drop).to_parquet(tmp_path / "trials.parquet")
+    proc = jetstudy_here("report", "trials.parquet", "-o", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "failed unexpectedly" not in proc.stdout and "bug" not in proc.stdout, proc.stdout
