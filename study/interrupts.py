@@ -26,7 +26,7 @@ from jetstudy.study.collect import Known
 from jetstudy.trainables.trialfiles import read_epochs
 
 __all__ = ["INTERRUPTED", "InterruptWatch", "StudyInterrupted", "mark_interrupted",
-           "reclaim_sigterm", "sigint_restored", "sigterm_as_ctrl_c"]
+           "reclaim_sigterm", "sigint_restored", "sigterm_as_ctrl_c", "stops_held_for_ray_init"]
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +143,30 @@ def reclaim_sigterm() -> None:
     at the C level since (``ray.init``'s failure-signal handler)."""
     if _SIGTERM_HANDLER and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _SIGTERM_HANDLER[-1])
+
+
+@contextmanager
+def stops_held_for_ray_init() -> Iterator[None]:
+    """For ``ray.init``: a Ctrl-C or SIGTERM that comes while Ray starts waits until it has
+    started (:func:`jetstudy.trainables.atomic.held_signals`), then stops the study as
+    anywhere else. Ray's own SIGTERM handler (``sys.exit(15)``), which ``ray.init`` installs
+    first thing, is left out meanwhile: a SIGTERM it caught while Ray forked its processes
+    ran inside a fork hook, which swallowed the exit, and the study ran on to the end."""
+    from jetstudy.trainables.atomic import held_signals
+
+    try:
+        import ray._private.utils as ray_utils
+    except ImportError:  # another Ray layout: only the hold
+        ray_utils = None
+    real = getattr(ray_utils, "set_sigterm_handler", None)
+    if real is not None:
+        ray_utils.set_sigterm_handler = lambda handler: None
+    try:
+        with held_signals():
+            yield
+    finally:
+        if real is not None:
+            ray_utils.set_sigterm_handler = real
 
 
 def mark_interrupted(known: Known, cut_short: set[str], state_dir: str,

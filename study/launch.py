@@ -25,15 +25,16 @@ from jetstudy.study.lock import StudyLock, raise_if_busy
 from jetstudy.study.paths import (abandon_study_folder, check_results_dir_in_job,
                                   clear_dead_temporaries)
 from jetstudy.study.background import Background
-from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folder, load_data,
-                                    results_folder, split_data, write_config)
+from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folder,
+                                    discard_unstarted, load_data, results_folder, split_data,
+                                    write_config)
 from jetstudy.study.reference import DeferredReference
 from jetstudy.study.pack_ready import PacksReady
 from jetstudy.study.packing import (PACK_DATA, launch_packs, pack_stats, packed_trainable,
                            write_pack_data)
 from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted,
                                        mark_interrupted, reclaim_sigterm, sigint_restored,
-                                       sigterm_as_ctrl_c)
+                                       sigterm_as_ctrl_c, stops_held_for_ray_init)
 from jetstudy.study.optuna_story import trial_name
 from jetstudy.study.progress import StudyProgress
 from jetstudy.study.namespace import check_not_shadowed
@@ -90,9 +91,12 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
 
         connect(cfg.resources.address, **kwargs)  # a deadline and one clear error
     else:
-        # "local": always a fresh Ray of our own, never a cluster another process started
-        ray.init(address="local", num_cpus=cfg.resources.num_cpus, include_dashboard=False,
-                 **kwargs)
+        # "local": always a fresh Ray of our own, never a cluster another process started;
+        # a stop while it starts waits for it (ray.init swallowed a SIGTERM that came then,
+        # and the study ran on), then stops the study with Ray known, so shut down
+        with stops_held_for_ray_init():
+            ray.init(address="local", num_cpus=cfg.resources.num_cpus,
+                     include_dashboard=False, **kwargs)
     reclaim_sigterm()  # ray.init's own SIGTERM handler would exit 15, losing the tables
     return True
 
@@ -205,6 +209,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
     check_results_dir_in_job(cfg.storage.results_dir)  # not into Ray's temporary copy
     check_not_shadowed()  # a jetstudy.py here is what Ray's workers would import
     folder = results_folder(cfg)
+    named = cfg.storage.name is not None  # else from the clock: a stopped start is not reused
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
     reap_dead_sessions(folder.parent)  # Ray left behind by a driver killed with kill -9
     raise_if_busy(folder)
@@ -218,10 +223,14 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop
         if created is not None:
+            if not named:
+                discard_unstarted(folder, created)
             abandon_study_folder(folder, created)
         raise StudyInterrupted(folder, folder.name, (folder / "config.yaml").exists()) from None
     except BaseException:  # bad data: leave no half-made study to trip over when rerun
         if created is not None:
+            if not named:
+                discard_unstarted(folder, created)
             abandon_study_folder(folder, created)
         raise
 

@@ -25,11 +25,12 @@ from jetstudy.study.tables import write_json, write_text
 from jetstudy.trainables.data import JetSplits, JetTable, load_jets, split_jets
 from jetstudy.trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
 from jetstudy.trainables.errors import ConfigError, JetstudyError
+from jetstudy.trainables.staging import plain_file
 from jetstudy.trainables.synth import GENERATOR_VERSION, synthetic_mark, write_synthetic
 
 __all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "load_data",
            "split_data", "LoadedJets", "PreparedData",
-           "check_checkpoints", "training_ranges", "synthetic_names"]
+           "check_checkpoints", "training_ranges", "synthetic_names", "discard_unstarted"]
 
 logger = logging.getLogger(__name__)
 
@@ -256,6 +257,35 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
     logger.info("writing %d synthetic jets to %s", n_jets, data_dir)
     written = write_synthetic(data_dir, n_jets, seed, _JETS_PER_FILE, recorded_tmp=True)
     record.record([p.name for p in written], seed=seed, n_jets=n_jets, complete=True)
+
+
+#: The plain files a study writes before its ``config.yaml`` (besides its data/).
+_EARLY_FILES = ("scaler.json", "data_summary.json", "reference.json")
+
+
+def discard_unstarted(folder: Path, created: list[Path]) -> None:
+    """Remove what a run wrote into a study folder it made itself (``created``, from
+    :func:`check_folder`) under a name from the clock (no ``storage.name``), when it was stopped
+    before the study started (no ``config.yaml``): no later command can reuse that folder, so
+    its synthetic jets (only the recorded, still-synthetic files, as :func:`_synthetic_jets`
+    would replace them) and early JSON files go, and
+    :func:`jetstudy.study.paths.abandon_study_folder` can then remove the folder. With a
+    ``storage.name`` they stay: the same command reuses them."""
+    if not created or created[0] != folder or (folder / "config.yaml").exists():
+        return
+    data = folder / "data"
+    if data.is_dir() and not data.is_symlink():
+        record = FileRecord(data, SYNTHETIC_RECORD, _SYNTHETIC_NAME.match)
+        cut = not record.read().get("complete")
+        try:
+            record.remove_recorded(lambda path: _still_synthetic(path, cut))
+            data.rmdir()  # only once empty: anything else there stays, and so does the folder
+        except (OSError, JetstudyError) as exc:
+            logger.info("kept %s: %s", data, exc)
+            return
+    for name in _EARLY_FILES:
+        if plain_file(folder / name):
+            (folder / name).unlink()
 
 
 def _load_problem(exc: BaseException) -> str:

@@ -161,3 +161,30 @@ cli("run", sys.argv[2])
     assert done.stdout.split()[-2:] == ["exit", "130"], (done.stdout, done.stderr[-2000:])
     assert "Traceback" not in done.stderr and "nothing to resume" in done.stderr
     assert checksums(tmp_path) == before
+
+
+def test_run_stopped_while_ray_starts_stops(tmp_path: Path) -> None:
+    """A SIGTERM that came while ``ray.init`` forked its processes met Ray's own handler
+    (``sys.exit(15)``) inside a fork hook, which swallowed the exit: the study ran on to the
+    end and exited 0. It now waits for Ray to start, then stops the study: exit 130, and the
+    study folder this run made (its name from the clock) is gone with its synthetic jets."""
+    config = study_yaml(tmp_path / "study.yaml", "results", None)
+    before = checksums(tmp_path)
+    code = """
+import ray
+real_init = ray.init
+def init(*args, **kwargs):
+    sent = []
+    def at_fork():   # lands inside the fork hooks of ray.init's first fork
+        if not sent:
+            sent.append(1)
+            os.kill(os.getpid(), SIG)
+    os.register_at_fork(after_in_parent=at_fork)
+    return real_init(*args, **kwargs)
+ray.init = init
+cli("run", sys.argv[2])
+"""
+    done = _run(code, "SIGTERM", config, cwd=tmp_path)
+    assert done.stdout.split()[-2:] == ["exit", "130"], (done.stdout, done.stderr[-2000:])
+    assert "nothing to resume" in done.stderr and "Traceback" not in done.stderr
+    assert checksums(tmp_path) == before
