@@ -84,6 +84,16 @@ def _fmt(value: float) -> str:
     return f"{value:.3g}" if abs(value) >= 0.01 else f"{value:.0e}"
 
 
+def _log_ticks(values: list[float], decades: bool) -> list[str]:
+    """One notation per log axis: once a tick is below 0.01 (``1e-03``), every tick below 1 is
+    written the same way (``1e-02``, not ``0.01`` beside ``1e-03``)."""
+    if not any(0 < v < 0.01 for v in values):
+        return [_fmt(v) for v in values]
+    exact = decades or all(math.isclose(float(f"{v:.0e}"), v) for v in values)
+    spec = ".0e" if exact else ".1e"  # a power of ten is 1e-04; 3.2e-03 keeps its figure
+    return [format(v, spec) if v < 1 else _fmt(v) for v in values]
+
+
 def _category_text(value: object) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "-"  # missing (a nullable Int64/boolean column holds pd.NA)
@@ -107,7 +117,8 @@ def _numeric_axis(column: str, label: str, scale: str, values: pd.Series
     if scale == "log":
         decades = [k for k in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
         marks = decades if len(decades) >= 2 else [lo, hi] if hi > lo else [lo]
-        ticks = [((k - lo) / (hi - lo) if hi > lo else 0.5, _fmt(10 ** k)) for k in marks]
+        texts = _log_ticks([10 ** k for k in marks], len(decades) >= 2)
+        ticks = [((k - lo) / (hi - lo) if hi > lo else 0.5, text) for k, text in zip(marks, texts)]
     elif scale == "int":
         ints = sorted({int(round(x)) for x in v[on]})
         step = max(1, math.ceil(len(range(ints[0], ints[-1] + 1)) / 8)) if ints else 1
