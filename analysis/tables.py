@@ -136,6 +136,8 @@ def _check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
     column, the trial and the value, rather than a silent NaN or a negative model size."""
     for col in out.columns:
         column = schema.column(str(col))
+        if column is not None and column.dtype == "bool":
+            _check_flags(raw, col, where)
         if column is None or column.dtype not in ("int", "float"):
             continue
         # text, or true/false (a bool column pasted over a number: read as 1.0 and 0.0)
@@ -164,11 +166,30 @@ def _check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
                 "study's trial folders with `jetstudy run CONFIG --set storage.name=NAME --resume`")
 
 
-#: Number columns with a range: accuracies and AUCs are fractions, standard errors >= 0.
+#: Number columns with a range: accuracies and AUCs are fractions, standard errors >= 0,
+#: the hyperparameters as the search space allows them.
 _BOUNDS: dict[re.Pattern[str], tuple[float, float, str]] = {
     re.compile(r"(best_)?val_(acc|auc)\Z"): (0.0, 1.0, "a number from 0 to 1 (a fraction)"),
     re.compile(r".*_se\Z"): (0.0, np.inf, "a number >= 0 (a standard error)"),
+    re.compile(r"dropout\Z"): (0.0, 1.0, "a number from 0 to 1 (a dropout rate)"),
+    re.compile(r"(l1|l2|lr|wall_time_s|time_s)\Z"): (0.0, np.inf, "a number >= 0"),
 }
+
+#: How true and false are written in a table (CSV text, spreadsheets).
+_FLAGS = {"true": True, "1": True, "yes": True, "1.0": True,
+          "false": False, "0": False, "no": False, "0.0": False}
+
+
+def _check_flags(raw: pd.DataFrame, col: str, where: str) -> None:
+    """A true/false column (batch_norm) holding another word: it read as false."""
+    odd = raw[col].map(lambda v: isinstance(v, str) and v.strip().lower() not in _FLAGS
+                       and not _is_blank(v))
+    if odd.any():
+        at = odd.idxmax()
+        trial = raw["trial_id"].get(at, "?") if "trial_id" in raw.columns else "?"
+        raise AnalysisError(
+            f"the {where} has {col} = {raw[col][at]!r} for trial {trial}, but {col} must be "
+            f"true or false; correct or empty that cell (was the table edited by hand?)")
 
 
 def _is_blank(value: Any) -> bool:
@@ -187,7 +208,7 @@ def _to_bool(value: Any) -> bool | None:
     if _is_missing(value):
         return None
     if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
+        return _FLAGS.get(value.strip().lower(), False)
     return bool(value)
 
 

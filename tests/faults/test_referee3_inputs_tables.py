@@ -238,3 +238,19 @@ def test_a_lone_table_without_its_optional_columns_breaks_no_report_part(drop: l
     proc = jetstudy_here("report", "trials.parquet", "-o", "out", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "failed unexpectedly" not in proc.stdout and "bug" not in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda t: t.assign(dropout=[0.1, 2.0, 0.1, 0.1]), "dropout = 2.0 for trial t0000001"),
+    (lambda t: t.assign(lr=[1e-3, 1e-3, -0.01, 1e-3]), "lr = -0.01 for trial t0000002"),
+    (lambda t: t.assign(batch_norm=["true", "maybe", "false", "no"]),
+     "batch_norm = 'maybe' for trial t0000001, but batch_norm must be true or false"),
+], ids=["dropout-2", "negative-lr", "batch-norm-maybe"])
+def test_hyperparameters_outside_their_meaning_are_refused(edit, words: str,
+                                                           tmp_path: Path) -> None:
+    """A dropout of 2, a negative learning rate, batch_norm 'maybe' (read as false) were
+    drawn in the maps as if trained."""
+    edit(_trials()).to_csv(tmp_path / "trials.csv", index=False)
+    error = one_line_error(jetstudy_here("report", "trials.csv", "-o", "out", cwd=tmp_path))
+    assert words in error, error
+    assert not (tmp_path / "out").exists()
