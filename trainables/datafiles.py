@@ -127,6 +127,12 @@ def file_kind(file: str, fmt: str) -> str:
     if suffix in TABLE_SUFFIXES:
         return "table"
     allowed = TABLE_SUFFIXES if fmt == "table" else HDF5_SUFFIXES + TABLE_SUFFIXES
+    if fmt == "table" and suffix in HDF5_SUFFIXES:
+        raise DataError(
+            f"{file}: unknown table extension {suffix!r}: an HDF5 file (Format A), but "
+            f"data.format is table (Format B: "
+            f"{', '.join(TABLE_SUFFIXES)}); set data.format: hdf5, or auto to choose by "
+            f"extension ({_HELP})")
     raise DataError(
         f"{file}: unknown {'table ' if fmt == 'table' else ''}extension {suffix or '(none)'!r}; "
         f"jetstudy reads {', '.join(allowed)} — {_extension_fix(file, suffix)} ({_HELP})"

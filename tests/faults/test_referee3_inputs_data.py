@@ -191,3 +191,10 @@ def test_a_results_table_given_as_data_says_what_it_is(tmp_path: Path) -> None:
     _trials().to_parquet(tmp_path / "trials.parquet")
     with pytest.raises(DataError, match="it is a jetstudy results table"):
         load_jets(tmp_path / "trials.parquet")
+
+
+def test_an_hdf5_file_read_as_a_table_names_data_format(tmp_path: Path) -> None:
+    """data.format: table on a .h5 file said 'unknown table extension: rename or convert'."""
+    _h5(tmp_path / "j.h5", _jets(60))
+    with pytest.raises(DataError, match=r"an HDF5 file \(Format A\), but data.format is table.*set data.format: hdf5"):
+        load_jets(tmp_path / "j.h5", fmt="table")
