@@ -74,8 +74,14 @@ def complexity_curve(
             raise AnalysisError(f"every one of the {len(df)} trials is unstable (diverged, or no "
                                 "better than the class priors): no complexity curve; see the "
                                 "reasons in regimes.csv")
-        raise AnalysisError("no judged trial has finite train and val losses yet (unstable and "
-                            "undetermined trials are left out)")
+        counts = ", ".join(f"{n} {regime}" for regime, n in
+                           df["regime"].value_counts().items())
+        running = "status" in df and (df["status"] == "running").any()
+        raise AnalysisError("no judged trial has finite train and val losses"
+                            + (" yet" if running else "")
+                            + " (unstable and undetermined trials are left out"
+                            + (f"; here: {counts}; see the reasons in regimes.csv)" if counts
+                               else ")"))
     points = chosen.assign(gap=chosen["val_loss"] - chosen["train_loss"]).reset_index(drop=True)
     logp = np.log10(points["n_params"].to_numpy(dtype=float))
     lo = math.floor(logp.min() * bins_per_decade) / bins_per_decade

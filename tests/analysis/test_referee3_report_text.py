@@ -145,3 +145,25 @@ def test_reference_sentence_prints_the_training_bayes_loss_and_offset_to_their_e
     no_train_se = Reference(loss=0.57, se=0.04, source="bayes", train_loss=0.6023)
     text = no_train_se.describe()
     assert "Bayes loss is 0.60:" in text and "difference -0.03 ± 0.04 is" in text
+
+
+def test_complexity_skip_of_a_finished_study_counts_its_regimes_and_does_not_say_yet() -> None:
+    import pandas as pd
+    import pytest
+
+    from jetstudy.analysis.complexity import complexity_curve
+    from jetstudy.analysis.errors import AnalysisError
+
+    trials = pd.DataFrame({"trial_id": list("abc"), "status": ["completed", "completed",
+                                                               "stopped"],
+                           "n_params": [100, 200, 300]})
+    regimes = pd.DataFrame({"trial_id": list("abc"),
+                            "regime": ["unstable", "unstable", "undetermined"],
+                            "final_train_loss": [1.6, 1.62, 1.5],
+                            "final_val_loss": [1.6, 1.62, 1.5]})
+    with pytest.raises(AnalysisError) as err:
+        complexity_curve(trials, regimes)
+    assert "yet" not in str(err.value)  # the study is over: waiting will not help
+    assert "here: 2 unstable, 1 undetermined" in str(err.value)
+    with pytest.raises(AnalysisError, match="finite train and val losses yet"):
+        complexity_curve(trials.assign(status="running"), regimes)
