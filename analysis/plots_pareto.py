@@ -60,6 +60,8 @@ def draw_pareto(
     ax.set_xlabel(_LABELS.get(result.cost, result.cost))
     ax.set_ylabel(_LABELS.get(result.score, result.score))
     top = float(pd.concat([p["score"], partial["score"]]).max())  # a faded point above shows
+    if len(p) and np.isfinite(p["se"]).any():  # and every error bar's upper end
+        top = max(top, float(np.nanmax(p["score"] + p["se"])))
     if test_point is not None and np.isfinite(test_point[1]):
         top = max(top, test_point[1])
     span = top - np.percentile(shown["score"], 5)

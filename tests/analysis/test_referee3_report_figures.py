@@ -211,3 +211,12 @@ def test_parallel_log_axis_uses_one_notation() -> None:
     assert [t for _, t in narrow.ticks] == ["3.2e-03", "5.5e-03"]
     wide, _ = param_axis("lr", pd.Series([0.02, 0.5]))
     assert [t for _, t in wide.ticks] == ["0.02", "0.5"]  # no tick below 0.01: plain
+
+
+def test_pareto_y_range_shows_every_error_bar_top() -> None:
+    trials = _trials([300, 1300, 1900], [0.198, 0.2117, 0.2017])
+    trials.loc[0, "status"] = "stopped"
+    res = compute_pareto(trials, "n_params", "val_acc", n_val=600)
+    fig = pareto_figure([res, compute_pareto(trials, "flops", "val_acc", n_val=600)], {})
+    ax = fig.axes[0]
+    assert ax.get_ylim()[1] >= float((res.points["score"] + res.points["se"]).max())
