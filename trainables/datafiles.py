@@ -48,6 +48,7 @@ def resolve_files(path: str, fmt: str) -> list[str]:
             )
         if fmt == "auto":
             _mixed_formats(path, matches, HDF5_SUFFIXES, TABLE_SUFFIXES)
+            _others_matched(path, matches)
         return matches
     if os.path.isdir(expanded):
         entries = sorted(os.listdir(expanded))
@@ -80,6 +81,19 @@ def resolve_files(path: str, fmt: str) -> list[str]:
         raise DataError(f"{path}: not a regular file (a pipe, socket or device); give the data "
                         f"file itself, a folder or a glob ({_HELP})")
     return [expanded]
+
+
+def _others_matched(path: str, matches: Sequence[str]) -> None:
+    """A glob such as ``data/*`` matching data files and others (a README, notes): the others
+    would stop the study as "unknown extension", which does not say the pattern is too wide."""
+    data = [m for m in matches if _suffix(m) in HDF5_SUFFIXES + TABLE_SUFFIXES]
+    others = [os.path.basename(m) for m in matches if m not in data]
+    if data and others:
+        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise DataError(
+            f"{path}: matches {len(others)} file(s) that are no data ({shown}) beside "
+            f"{len(data)} data file(s); narrow the pattern to the data files, e.g. "
+            f"'{os.path.join(os.path.dirname(path), '*' + _suffix(data[0]))}' ({_HELP})")
 
 
 def _deeper(folders: Sequence[str]) -> str:

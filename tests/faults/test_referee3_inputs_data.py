@@ -198,3 +198,17 @@ def test_an_hdf5_file_read_as_a_table_names_data_format(tmp_path: Path) -> None:
     _h5(tmp_path / "j.h5", _jets(60))
     with pytest.raises(DataError, match=r"an HDF5 file \(Format A\), but data.format is table.*set data.format: hdf5"):
         load_jets(tmp_path / "j.h5", fmt="table")
+
+
+def test_a_glob_matching_data_and_other_files_says_narrow_it(tmp_path: Path) -> None:
+    """'data/*' over jets.h5 and a README stopped at 'README.txt: unknown extension ... rename
+    or convert the file' (the user's README)."""
+    (tmp_path / "data").mkdir()
+    _h5(tmp_path / "data" / "jets.h5", _jets(60))
+    (tmp_path / "data" / "README.txt").write_text("my notes\n")
+    with pytest.raises(DataError) as refused:
+        load_jets(str(tmp_path / "data" / "*"))
+    message = str(refused.value)
+    assert "matches 1 file(s) that are no data (README.txt) beside 1 data file(s)" in message
+    assert f"'{tmp_path / 'data' / '*.h5'}'" in message
+    assert load_jets(tmp_path / "data").n_jets == 60  # the folder reads its data files only
