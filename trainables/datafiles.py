@@ -86,9 +86,11 @@ def resolve_files(path: str, fmt: str) -> list[str]:
 def _others_matched(path: str, matches: Sequence[str]) -> None:
     """A glob such as ``data/*`` matching data files and others (a README, notes): the others
     would stop the study as "unknown extension", which does not say the pattern is too wide."""
-    data = [m for m in matches if _suffix(m) in HDF5_SUFFIXES + TABLE_SUFFIXES]
+    known = HDF5_SUFFIXES + TABLE_SUFFIXES
+    data = [m for m in matches if _suffix(m) in known]
+    packed = [m for m in matches if _suffix(os.path.splitext(m)[0]) in known]  # x.csv.gz
     others = [os.path.basename(m) for m in matches if m not in data]
-    if data and others:
+    if data and others and not packed:  # a packed data file: its reader says to unpack it
         shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
         raise DataError(
             f"{path}: matches {len(others)} file(s) that are no data ({shown}) beside "
