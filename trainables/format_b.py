@@ -37,8 +37,13 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
     classes = [c for c in columns if c.strip().lower() == "class"]
     one_hot = all(c in columns for c in LABEL_COLUMNS)
     if not classes and not one_hot:
+        named = [c for c in columns if c.lower() in ("label", "labels", "target", "y", "classes",
+                                                     "truth", "jet_class", "type")]
+        rename = (f" ({named[0]!r} looks like it: rename it to `class` if it holds the letters)"
+                  if named else "")
         raise DataError(
-            f"{file}: the table has no `class` column (columns: {', '.join(columns[:20])}); "
+            f"{file}: the table has no `class` column{rename} (columns: "
+            f"{', '.join(columns[:20])}); "
             f"Format B needs `class` with the letters {_LETTERS}, or the one-hot columns "
             f"{', '.join(LABEL_COLUMNS)} of Format A ({_HELP})"
         )

@@ -212,3 +212,11 @@ def test_a_glob_matching_data_and_other_files_says_narrow_it(tmp_path: Path) -> 
     assert "matches 1 file(s) that are no data (README.txt) beside 1 data file(s)" in message
     assert f"'{tmp_path / 'data' / '*.h5'}'" in message
     assert load_jets(tmp_path / "data").n_jets == 60  # the folder reads its data files only
+
+
+def test_a_class_column_under_another_name_is_pointed_at(tmp_path: Path) -> None:
+    from tests.faults.test_referee2_inputs_data import _table
+
+    _table().rename(columns={"class": "label"}).to_csv(tmp_path / "j.csv", index=False)
+    with pytest.raises(DataError, match=r"no `class` column \('label' looks like it: rename"):
+        load_jets(tmp_path / "j.csv")
