@@ -593,6 +593,12 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             raise ConfigError(f"--set {item!r}: {exc}") from None
         except yaml.YAMLError:
             value = text
+        if value is None and text.strip() not in ("null", "Null", "NULL"):
+            # '#x' is a YAML comment: the field would fall back to its default unseen
+            raise ConfigError(f"--set {item!r}: {text.strip()!r} reads as null in YAML (a "
+                              f"'#' starts a comment); quote the value (--set "
+                              f"\"{key.strip()}='{text.strip()}'\"), or write "
+                              f"{key.strip()}=null for the default")
         section, name = parts
         if not isinstance(out.get(section, {}), dict):
             out[section] = {}

@@ -168,3 +168,12 @@ def test_a_yes_no_word_for_a_choice_says_yaml_made_it_true_or_false() -> None:
     with pytest.raises(ConfigError, match=r"got true \(YAML reads yes/no/on/off as true/false"):
         load_config(None, ["data.format=on"])
     assert load_config(None, ["resources.pack_graphs=off"]).resources.pack_graphs == "off"
+
+
+def test_a_set_value_that_is_only_a_yaml_comment_is_refused() -> None:
+    """--set data.path=#x read as null: the study fell back to synthetic jets unseen (as the
+    empty data.path did before round 1)."""
+    with pytest.raises(ConfigError, match=r"'#x' reads as null in YAML \(a '#' starts a comment"):
+        load_config(None, ["data.path=#x"])
+    assert load_config(None, ["data.path=null"]).data.path is None
+    assert load_config(None, ["data.path=jets#1.h5"]).data.path == "jets#1.h5"
