@@ -87,7 +87,8 @@ def held_signals() -> Iterator[None]:
     """Ctrl-C and SIGTERM wait while the block runs and are delivered as it ends (raised
     there, in the main thread): for making a temporary and recording its name in one step, so
     that no stop lands between the two. Only in the main thread (the only one Python's signal
-    handlers run in); elsewhere the block runs as is.
+    handlers run in); elsewhere the block runs as is. A second stop of the same kind is not
+    held: a block that hangs (a Ray that never starts) can still be stopped.
 
     The Python-level handlers are swapped for one that only notes the signal, and the noted
     signals are handed to the handlers of before once the block ends. Not a signal mask: a
@@ -100,7 +101,11 @@ def held_signals() -> Iterator[None]:
     noted: list[int] = []
 
     def note(signum: int, frame: object) -> None:
-        noted.append(signum)
+        if signum not in noted:
+            noted.append(signum)
+            return
+        noted.remove(signum)  # a second one: the user insists (a block that hangs), so now
+        _deliver(signum, before.get(signum))
 
     before = {}
     try:
@@ -126,4 +131,5 @@ def _deliver(sig: int, handler: object) -> None:
     elif sig == signal.SIGINT:
         raise KeyboardInterrupt
     else:
+        signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)

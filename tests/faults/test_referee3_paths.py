@@ -267,3 +267,30 @@ def test_an_epoch_line_cut_by_a_kill_never_swallows_the_next(tmp_path: Path) -> 
     assert (tmp_path / "t" / DIVERGED_FILE).read_text().splitlines()[1:] == [
         "training loss is nan at epoch 3"]
     assert diverged_before(str(tmp_path), "t") == "training loss is n"
+
+
+TWICE = """
+import os, signal, sys, time
+from jetstudy.trainables.atomic import held_signals
+signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
+sig = getattr(signal, sys.argv[1])
+done = []
+try:
+    with held_signals():
+        os.kill(os.getpid(), sig)
+        time.sleep(0.2)
+        done.append("held once")
+        os.kill(os.getpid(), sig)   # the user insists: a block that hangs can be stopped
+        time.sleep(0.2)
+        done.append("held twice")
+except KeyboardInterrupt:
+    print(*done, "then stopped", flush=True)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+def test_a_second_stop_is_not_held(sig: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", TWICE, sig], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert done.stdout.strip() == "held once then stopped", (done.stdout, done.stderr)
