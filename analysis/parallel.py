@@ -201,8 +201,9 @@ def parallel_coordinates(trials: pd.DataFrame, regimes: pd.DataFrame | None = No
         axes.append(found[0])
         positions[column] = found[1]
     if not axes:
-        raise AnalysisError(f"no hyperparameter varies between the {len(trials)} trials, so "
-                            "there is nothing to compare")
+        why = ("only 1 trial is in the table" if len(trials) == 1 else
+               f"no hyperparameter varies between the {len(trials)} trials")
+        raise AnalysisError(f"{why}, so there is nothing to compare")
     regime = (trials["trial_id"].astype(str).map(regimes.set_index("trial_id")["regime"])
               if regimes is not None else pd.Series(None, index=trials.index, dtype=object))
     lines = pd.DataFrame({"trial_id": trials["trial_id"].astype(str).to_numpy(),

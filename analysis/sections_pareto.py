@@ -223,7 +223,7 @@ def _front_line(res: pareto.ParetoResult) -> str:
     front = res.front.sort_values("cost", kind="mergesort")
     ids = [str(t) for t in front["trial_id"]]
     more = f" and {len(ids) - FRONT_IDS} more" if len(ids) > FRONT_IDS else ""
-    return (f"Front of {res.score} vs {res.cost} ({len(ids)} trials, smallest first): "
+    return (f"Front of {res.score} vs {res.cost} ({counted(len(ids), 'trial')}, smallest first): "
             f"{', '.join(ids[:FRONT_IDS])}{more}.")
 
 

@@ -92,7 +92,7 @@ def test_lines_carry_regimes_and_the_best_trial_is_drawn_last():
 
 
 def test_one_trial_has_nothing_to_compare():
-    with pytest.raises(AnalysisError, match="no hyperparameter varies between the 1 trials"):
+    with pytest.raises(AnalysisError, match="only 1 trial is in the table, so there is nothing to compare"):
         parallel_coordinates(_trials(1))
 
 

@@ -155,7 +155,8 @@ def test_pareto_front_sizes_and_points_are_completed_trials(study: Path, drawn) 
         assert int(size) == len(res.front), (score, cost)
         assert set(res.front["trial_id"]) <= completed
         ids = ", ".join(res.front.sort_values("cost", kind="mergesort")["trial_id"])
-        assert (f"Front of {score} vs {cost} ({len(res.front)} trials, smallest first): "
+        n = len(res.front)
+        assert (f"Front of {score} vs {cost} ({n} trial{'s' * (n != 1)}, smallest first): "
                 f"{ids}.") in section.replace("\\_", "_")
     n_done = len(completed)
     assert f"are candidates: {n_done} here" in section

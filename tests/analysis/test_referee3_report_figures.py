@@ -142,7 +142,7 @@ def test_pareto_csv_is_every_point_with_its_front(report) -> None:
     summary = outcome.summary_md.read_text()
     for (score, cost), panel in table.groupby(["score", "cost"]):
         n = int(panel["on_front"].sum())
-        assert f"Front of {score} vs {cost} ({n} trials" in summary
+        assert f"Front of {score} vs {cost} ({n} trial{'s' * (n != 1)}," in summary
     assert "pareto.csv" in summary
     manifest = (outcome.out_dir / ".jetstudy-report").read_text()
     assert '"pareto.csv"' in manifest  # a later report may replace it

@@ -150,7 +150,7 @@ def test_one_trial_and_all_failed_say_why_a_view_is_missing(tmp_path, make_study
     one = write_report(write_study(tmp_path / "one", trials, epochs), tmp_path / "out1")
     skipped = dict(one.skipped)
     assert "history.png" in {p.name for p in one.figures}
-    assert "no hyperparameter varies between the 1 trials" in skipped["parallel coordinates"]
+    assert "only 1 trial is in the table, so there is nothing to compare" in skipped["parallel coordinates"]
     trials, epochs = make_study(n_trials=5)
     trials["status"] = "failed"
     trials[["val_loss", "best_val_loss", "best_val_acc", "best_val_auc"]] = np.nan
