@@ -47,10 +47,16 @@ def _show(value: Any) -> str:
     return _fmt(value)
 
 
+#: Fields newer than some saved studies, and the value such a study ran with (its config.yaml
+#: lacks the field): ``data.duplicates`` came in 2026-11-28; before, every jet was read as it is.
+OLDER_STUDIES: dict[tuple[str, str], Any] = {("data", "duplicates"): "keep"}
+
+
 def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
     """The study's saved config with the fields that may change taken from ``given``; a
-    ConfigError listing every other field that differs."""
-    saved = saved_config(folder)
+    ConfigError listing every other field that differs. A field the saved config predates
+    (:data:`OLDER_STUDIES`) keeps the value that study ran with, whatever ``given`` says."""
+    saved, filled = _saved(folder)
     differ, merged = [], {}
     for section in SECTIONS:
         old, new = getattr(saved, section), getattr(given, section)
@@ -58,6 +64,10 @@ def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
         for f in dataclasses.fields(old):
             a, b = getattr(old, f.name), getattr(new, f.name)
             if a == b:
+                continue
+            if (section, f.name) in filled:
+                logger.info("--resume: %s.%s stays %s, as this study (saved before the field "
+                            "existed) ran", section, f.name, _show(a))
                 continue
             if _may_change(section, f.name):
                 changes[f.name] = b
@@ -83,14 +93,27 @@ def saved_config(folder: Path) -> StudyConfig:
     """The study's saved config (``folder/config.yaml``), read without logging its warnings:
     the config the run was given (whose warnings its loading logged) has the same ones, and
     they are said once."""
+    return _saved(folder)[0]
+
+
+def _saved(folder: Path) -> tuple[StudyConfig, set[tuple[str, str]]]:
+    """:func:`saved_config`, and the fields of :data:`OLDER_STUDIES` it lacked (filled in)."""
     from jetstudy.study.config import _yaml_load, from_dict
 
     path = folder / "config.yaml"
     try:
         raw = _yaml_load(path.read_text(encoding="utf-8"))
     except Exception:  # unreadable: load_config's own message
-        return load_config(path)
-    return from_dict(raw) if isinstance(raw, dict) else load_config(path)
+        return load_config(path), set()
+    if not isinstance(raw, dict):
+        return load_config(path), set()
+    filled = set()
+    for (section, name), value in OLDER_STUDIES.items():
+        part = raw.get(section)
+        if isinstance(part, dict) and name not in part:
+            raw = {**raw, section: {**part, name: value}}
+            filled.add((section, name))
+    return from_dict(raw), filled
 
 
 class ResumedSearch(SearchGenerator):
