@@ -26,7 +26,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     config.add_argument("config", nargs="?", metavar="CONFIG",
                         help="study config YAML (default: the defaults)")
     config.add_argument("--defaults", action="store_true",
-                        help="print the full default config (ignores CONFIG and --set)")
+                        help="print the full default config (not with CONFIG or --set)")
     config.add_argument("--set", dest="overrides", action="append", default=[],
                         metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
     config.add_argument("--plain", action="store_true", help="YAML without the comments")
@@ -53,7 +53,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def _cmd_config(args: argparse.Namespace) -> int:
     from jetstudy.study.config import load_config
     from jetstudy.study.starter import commented_yaml
+    from jetstudy.trainables.errors import ConfigError
 
+    if args.defaults and (args.config is not None or args.overrides):
+        given = " and ".join(([f"CONFIG {args.config!r}"] if args.config is not None else [])
+                             + (["--set " + " --set ".join(args.overrides)] if args.overrides
+                                else []))
+        raise ConfigError(f"jetstudy config --defaults prints the built-in defaults, so {given} "
+                          f"would be ignored; drop --defaults to see that config as jetstudy "
+                          f"reads it, or drop {given} to see the defaults")
     cfg = load_config(None) if args.defaults else load_config(args.config, args.overrides)
     print(cfg.to_yaml() if args.plain else commented_yaml(cfg), end="")
     return 0

@@ -43,6 +43,15 @@ def test_config_defaults_prints_the_full_default_config(capsys) -> None:
     assert yaml.safe_load(capsys.readouterr().out) == defaults
 
 
+@pytest.mark.parametrize("extra", [["my.yaml"], ["--set", "search.num_trials=5"]])
+def test_config_defaults_with_a_config_or_set_is_refused_not_ignored(capsys, extra) -> None:
+    assert main(["config", "--defaults", *extra]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no defaults printed as if they were that config
+    line = captured.err.strip().splitlines()[-1]
+    assert line.startswith("error: ") and extra[-1] in line and "drop --defaults" in line, line
+
+
 def test_config_of_a_file_with_overrides(capsys, tmp_path: Path) -> None:
     assert main(["config", str(example_config("dryrun")), "--set", "search.num_trials=5"]) == 0
     cfg = from_dict(yaml.safe_load(capsys.readouterr().out))
