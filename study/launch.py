@@ -31,7 +31,7 @@ from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folde
 from jetstudy.study.reference import DeferredReference
 from jetstudy.study.pack_ready import PacksReady
 from jetstudy.study.packing import (PACK_DATA, launch_packs, pack_stats, packed_trainable,
-                           write_pack_data)
+                           restored_trials, write_pack_data)
 from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted,
                                        mark_interrupted, reclaim_sigterm, sigint_restored,
                                        sigterm_as_ctrl_c, stops_held_for_ray_init)
@@ -295,7 +295,10 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         cfg = _saved_config(cfg, folder)
         check_checkpoints(folder)  # a planted state.pt stops here, never unpickled
     check_address(cfg.resources.address)  # its form and Ray's extras, before any data work
-    check_local_request(cfg)  # a trial asking more CPUs than resources.num_cpus
+    # the trials --resume continues: the packs hold them too (None: unreadable, assume all)
+    restored = (restored_trials(folder) if resume else 0)
+    restored = cfg.search.max_concurrent if restored is None else restored
+    check_local_request(cfg, restored)  # a trial asking more CPUs than resources.num_cpus
     clock = _Clock()
     loaded = load_data(cfg, folder)  # bad files stop here, before Ray starts
     clock.lap("load_s")
@@ -324,8 +327,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
 
         with _not_started_on_error(folder, resume):
             packing_cfg = cfg
-            cfg, plan = resolve_packing(cfg)  # pack_size auto -> a number (config.yaml: auto)
-            check_fit(cfg)  # a request no node can hold would wait for ever
+            cfg, plan = resolve_packing(cfg, restored)  # auto -> a number (config.yaml: auto)
+            check_fit(cfg, restored)  # a request no node can hold would wait for ever
             check_shared_storage(folder)  # every node must see the results folder
         # versions, commit, host, start time, what pack_size became
         write_provenance(folder, cfg.training.device, plan.record(packing_cfg),
@@ -342,7 +345,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         ready = None
         if cfg.resources.pack_size:  # the packs warm up while Tune starts the trials
             pack_data = write_pack_data(_trial_data(prepared), folder)
-            packs = launch_packs(cfg, pack_data, train_settings(cfg, folder))
+            packs = launch_packs(cfg, pack_data, train_settings(cfg, folder), plan.packs)
             ready = PacksReady(packs, cfg.resources.pack_size)  # a failed start ends fit()
             all_callbacks.append(ready)
             clock.lap("packs_s")

@@ -6,8 +6,9 @@ light trainable.
 when trials get a GPU and a pack can train the space, one pack per GPU; else 0, trials train
 themselves (the CPU default: there a pack is one process, slower than trials side by side).
 
-With ``resources.pack_size`` N > 0, ``ceil(search.max_concurrent / N)`` packs start before
-the trials, each an async Ray actor with ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs
+With ``resources.pack_size`` N > 0, ``ceil(T / N)`` packs start before the trials, T being
+the trials that can run at once (:func:`concurrent_trials`: ``min(search.max_concurrent,
+search.num_trials)``, or on ``--resume`` at least the trials Tune restores), each an async Ray actor with ``cpus_per_trial`` CPUs and ``gpus_per_trial`` GPUs
 (so a 1-GPU pack per card is ``gpus_per_trial: 1``); each pack loads the training and
 validation jets once. Trials are light processes that ask a pack for epochs.
 """
@@ -28,6 +29,7 @@ from jetstudy.study.tables import write_atomic
 from jetstudy.trainables.loop import TrainSettings, TrialData
 
 __all__ = ["PACKED_TRIAL_CPUS", "AUTO_PACK_MAX", "PackPlan", "plan_packing", "PACK_DATA",
+           "concurrent_trials", "pack_count", "restored_trials",
            "pack_name", "pack_shape", "write_pack_data",
            "start_packs", "launch_packs", "packed_trainable", "pack_stats"]
 
@@ -41,6 +43,47 @@ PACKED_TRIAL_CPUS = 0.05
 #: of up to this many trials. On an H200 a pack of 64 default-space models steps in 8.3 ms
 #: against 2.8 ms for one (2026-11-27): most of a card's throughput, and TPE still learns.
 AUTO_PACK_MAX = 64
+
+
+def concurrent_trials(cfg: StudyConfig, restored: int = 0) -> int:
+    """The trials a study can run at once, which its packs must hold:
+    ``min(search.max_concurrent, search.num_trials)``, or ``restored`` where more: the trials
+    a ``--resume`` continues (:func:`restored_trials`; Tune restores every one that was
+    pending or running, even beyond this run's ``max_concurrent`` or ``num_trials``, and
+    starts no new trial while they fill ``max_concurrent``).
+
+    >>> from jetstudy.study.config import from_dict
+    >>> cfg = from_dict({"search": {"max_concurrent": 8, "num_trials": 2}})
+    >>> concurrent_trials(cfg), concurrent_trials(cfg, restored=5)
+    (2, 5)
+    """
+    s = cfg.search
+    return max(min(s.max_concurrent, s.num_trials), restored)
+
+
+def pack_count(cfg: StudyConfig, size: int, restored: int = 0) -> int:
+    """Packs of ``size`` trials (0: unpacked, no pack) for :func:`concurrent_trials`."""
+    return math.ceil(concurrent_trials(cfg, restored) / size) if size else 0
+
+
+def restored_trials(folder: Path) -> int | None:
+    """The trials a ``--resume`` of the study in ``folder`` continues: those pending or running
+    in Ray Tune's newest ``ray/experiment_state-*.json`` (read as plain JSON: nothing in it is
+    unpickled). 0 where there is no such file (Tune starts afresh); None where it cannot be
+    read (the caller assumes ``search.max_concurrent``)."""
+    import json
+
+    states = sorted((folder / "ray").glob("experiment_state-*.json"))
+    if not states:
+        return 0
+    try:
+        data = json.loads(states[-1].read_text(encoding="utf-8"))
+        statuses = [json.loads(item[0]).get("status") for item in data["trial_data"]]
+    except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        logger.warning("--resume: could not count the trials Ray Tune continues from %s (%s); "
+                       "the packs are sized for search.max_concurrent", states[-1], exc)
+        return None
+    return sum(status not in ("TERMINATED", "ERROR") for status in statuses)
 
 
 @dataclass(frozen=True)
@@ -59,16 +102,19 @@ class PackPlan:
                 "pack_groups": r.pack_groups, "why": self.why}
 
 
-def plan_packing(cfg: StudyConfig, has_gpus: bool, room: int | None) -> PackPlan:
+def plan_packing(cfg: StudyConfig, has_gpus: bool, room: int | None,
+                 restored: int = 0) -> PackPlan:
     """Resolve ``resources.pack_size`` (pure: tested with made-up clusters).
 
     ``has_gpus``: the Ray cluster has GPUs, or an autoscaler may add GPU nodes; ``room``: how
     many packs it holds at once, one per GPU at most (None: no limit known, an autoscaler
-    may add GPU nodes without one).
+    may add GPU nodes without one); ``restored``: the trials a ``--resume`` continues
+    (:func:`restored_trials`). The packs hold the trials that can run at once,
+    :func:`concurrent_trials` (below, "the trials at once").
     An integer setting is kept. ``auto`` packs when trials get a GPU share
     (``gpus_per_trial`` > 0, ``training.device`` not ``cpu``), the cluster has GPUs and a pack
     can train the space (:func:`~jetstudy.study.config.pack_problem`): one pack per GPU,
-    ``max_concurrent`` trials shared among them (up to :data:`AUTO_PACK_MAX` per pack when the
+    the trials at once shared among them (up to :data:`AUTO_PACK_MAX` per pack when the
     number of GPUs has no known limit). Otherwise 0, and ``why`` says which condition failed.
 
     >>> from jetstudy.study.config import from_dict
@@ -76,11 +122,12 @@ def plan_packing(cfg: StudyConfig, has_gpus: bool, room: int | None) -> PackPlan
     >>> plan_packing(cfg, has_gpus=True, room=1).size
     64
     """
-    r, concurrent = cfg.resources, cfg.search.max_concurrent
+    r, concurrent = cfg.resources, concurrent_trials(cfg, restored)
     if r.pack_size != "auto":
         size = int(r.pack_size)
-        return PackPlan(size, math.ceil(concurrent / size) if size else 0,
-                        f"resources.pack_size is {size}")
+        packs = pack_count(cfg, size, restored)
+        return PackPlan(size, packs, f"resources.pack_size is {size}" + (
+            f": {packs} pack(s) for {concurrent} trial(s) at once" if size else ""))
     unpacked = "resources.pack_size auto: unpacked (each trial trains itself), since "
     if r.gpus_per_trial == 0:
         return PackPlan(0, 0, unpacked + "resources.gpus_per_trial is 0 (trials train on "
@@ -95,10 +142,10 @@ def plan_packing(cfg: StudyConfig, has_gpus: bool, room: int | None) -> PackPlan
     packs = (math.ceil(concurrent / AUTO_PACK_MAX) if room is None
              else max(1, min(concurrent, room)))
     size = math.ceil(concurrent / packs)
-    packs = math.ceil(concurrent / size)
+    packs = pack_count(cfg, size, restored)
     where = "one per GPU" if room is not None else "as many GPUs as the autoscaler adds"
     return PackPlan(size, packs, f"resources.pack_size auto: packed, {size} trials per pack, "
-                                 f"{packs} pack(s), {where}")
+                                 f"{packs} pack(s) for {concurrent} trial(s) at once, {where}")
 
 
 def pack_shape(cfg: StudyConfig) -> tuple[int, int]:
@@ -133,16 +180,20 @@ def pack_name(index: int) -> str:
     return f"jetstudy-pack-{index}"
 
 
-def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> list[Any]:
-    """Start the study's packs; returns their actor handles (once each is ready)."""
-    packs = launch_packs(cfg, data_file, settings)
+def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings,
+                count: int | None = None) -> list[Any]:
+    """Start the study's packs (``count``: see :func:`launch_packs`); returns their actor
+    handles (once each is ready)."""
+    packs = launch_packs(cfg, data_file, settings, count)
     stats = pack_stats(packs)  # fail here, not inside a trial
     logger.info("%d pack(s) of %d on %s", len(packs), cfg.resources.pack_size, stats[0]["device"])
     return packs
 
 
-def launch_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> list[Any]:
-    """Start the study's packs and return their handles at once, while each still builds
+def launch_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings,
+                 count: int | None = None) -> list[Any]:
+    """Start the study's ``count`` packs (:attr:`PackPlan.packs`; None: those of a fresh
+    study, :func:`pack_count`) and return their handles at once, while each still builds
     its trainer (torch import, jets to the device): a study starts its trials meanwhile and
     learns of a pack that failed to start from :class:`jetstudy.study.pack_ready.PacksReady`.
 
@@ -153,7 +204,8 @@ def launch_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings) -> 
     from jetstudy.trainables.pack_protocol import PackActor  # torch-free: see there
 
     r = cfg.resources
-    count = math.ceil(cfg.search.max_concurrent / r.pack_size)
+    if count is None:
+        count = pack_count(cfg, int(r.pack_size))
     max_depth, max_width = pack_shape(cfg)
     actor = ray.remote(PackActor)
     packs = [actor.options(name=pack_name(i), num_cpus=r.cpus_per_trial,

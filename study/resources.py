@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import yaml
 
 from jetstudy.study.config import StudyConfig, pack_problem
-from jetstudy.study.packing import PACKED_TRIAL_CPUS, PackPlan, plan_packing
+from jetstudy.study.packing import (PACKED_TRIAL_CPUS, PackPlan, concurrent_trials, pack_count,
+                                    plan_packing)
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["SKIP_ENV", "NodeShape", "cluster_shapes", "check_fit", "check_local_request",
@@ -222,22 +223,28 @@ def _one_fits(shapes: list[NodeShape], cpus: float, gpus: float, what: str, loca
         f"that it fits a node{skip}")
 
 
-def _packs_fit(cfg: StudyConfig, shapes: list[NodeShape], local: bool) -> None:
-    """A packed study starts all its packs before the first trial: they must all fit, and
-    leave room for the trials' own light processes."""
-    r = cfg.resources
-    count = math.ceil(cfg.search.max_concurrent / r.pack_size)
+def _packs_fit(cfg: StudyConfig, shapes: list[NodeShape], local: bool, restored: int) -> None:
+    """A packed study starts all its packs before the first trial (one per ``pack_size`` of the
+    trials that can run at once, :func:`~jetstudy.study.packing.concurrent_trials`): they must
+    all fit, and leave room for the trials' own light processes."""
+    r, s = cfg.resources, cfg.search
+    count, at_once = pack_count(cfg, r.pack_size, restored), concurrent_trials(cfg, restored)
     _one_fits(shapes, r.cpus_per_trial, r.gpus_per_trial, "each pack", local)
     room = _capacity(shapes, r.cpus_per_trial, r.gpus_per_trial)
-    what = (f"search.max_concurrent {cfg.search.max_concurrent} with resources.pack_size "
+    why = (f"{restored} trials --resume continues" if restored > min(s.max_concurrent,
+                                                                       s.num_trials)
+           else f"search.max_concurrent {s.max_concurrent}" if s.max_concurrent <= s.num_trials
+           else f"search.num_trials {s.num_trials}")
+    what = (f"{why} ({at_once} trial(s) at once) with resources.pack_size "
             f"{r.pack_size} starts {_plural(count, 'pack')} of "
             f"{_plural(r.cpus_per_trial, 'CPU')}"
             + (f" and {_plural(r.gpus_per_trial, 'GPU')}" if r.gpus_per_trial else "") + " each")
     if room is not None and room < count:
         raise ConfigError(
             f"{what}, but the Ray cluster holds only {room} ({_describe(shapes)}); set "
-            f"search.max_concurrent to {room * r.pack_size} or less, or resources.pack_size to "
-            f"{math.ceil(cfg.search.max_concurrent / max(room, 1))} or more")
+            + (f"search.max_concurrent to {room * r.pack_size} or less, or "
+               if restored <= room * r.pack_size else "")
+            + f"resources.pack_size to {math.ceil(at_once / max(room, 1))} or more")
     if any(s.scalable for s in shapes):
         return
     spare = sum(s.cpus for s in shapes) - count * r.cpus_per_trial
@@ -249,9 +256,10 @@ def _packs_fit(cfg: StudyConfig, shapes: list[NodeShape], local: bool) -> None:
             f"less" + (", or resources.num_cpus one higher" if local else ""))
 
 
-def check_request(cfg: StudyConfig, shapes: list[NodeShape], local: bool) -> None:
+def check_request(cfg: StudyConfig, shapes: list[NodeShape], local: bool,
+                  restored: int = 0) -> None:
     """Raise a ConfigError unless the cluster of ``shapes`` can run the study (pure: tested
-    with made-up clusters)."""
+    with made-up clusters); ``restored``: the trials a ``--resume`` continues."""
     r = cfg.resources
     if r.gpus_per_trial > 1 and r.gpus_per_trial != int(r.gpus_per_trial):
         raise ConfigError(
@@ -259,29 +267,29 @@ def check_request(cfg: StudyConfig, shapes: list[NodeShape], local: bool) -> Non
             f"below 1) or gives whole GPUs, not {_num(r.gpus_per_trial)}; set "
             f"{math.floor(r.gpus_per_trial)} or {math.ceil(r.gpus_per_trial)}")
     if r.pack_size and r.pack_size != "auto":
-        _packs_fit(cfg, shapes, local)
+        _packs_fit(cfg, shapes, local, restored)
     else:  # auto not resolved yet (before Ray starts): what a trial and a pack both need
         _one_fits(shapes, r.cpus_per_trial, r.gpus_per_trial, "each trial", local)
 
 
-def check_local_request(cfg: StudyConfig) -> None:
+def check_local_request(cfg: StudyConfig, restored: int = 0) -> None:
     """Before a local Ray starts (and before any data work): with ``resources.num_cpus`` set,
     its CPUs are known, so a trial or pack asking more fails at once. GPUs are checked by
     :func:`check_fit` once Ray has found them."""
     r = cfg.resources
     if r.address or r.num_cpus is None or os.environ.get(SKIP_ENV, "") not in ("", "0"):
         return
-    check_request(cfg, [NodeShape(float(r.num_cpus), math.inf)], local=True)
+    check_request(cfg, [NodeShape(float(r.num_cpus), math.inf)], local=True, restored=restored)
 
 
-def check_fit(cfg: StudyConfig) -> None:
+def check_fit(cfg: StudyConfig, restored: int = 0) -> None:
     """Check ``cfg.resources`` against the connected Ray cluster (see the module docstring)."""
     if os.environ.get(SKIP_ENV, "") not in ("", "0"):
         logger.warning("%s is set: the resource requests are not checked against the cluster",
                        SKIP_ENV)
         return
     local = cfg.resources.address is None
-    check_request(cfg, cluster_shapes(local), local)
+    check_request(cfg, cluster_shapes(local), local, restored)
 
 
 def pack_room(shapes: list[NodeShape], cpus_per_trial: float, gpus_per_trial: float
@@ -293,17 +301,17 @@ def pack_room(shapes: list[NodeShape], cpus_per_trial: float, gpus_per_trial: fl
     return has_gpus, _capacity(shapes, cpus_per_trial, max(gpus_per_trial, 1.0))
 
 
-def resolve_packing(cfg: StudyConfig) -> tuple[StudyConfig, PackPlan]:
+def resolve_packing(cfg: StudyConfig, restored: int = 0) -> tuple[StudyConfig, PackPlan]:
     """Once Ray is up: ``resources.pack_size: auto`` becomes a number
     (:func:`~jetstudy.study.packing.plan_packing`, from the cluster's GPUs); returns the config
     the study runs with and the plan (its ``why`` is logged and kept in ``provenance.json``).
     The cluster is asked only when the answer depends on it."""
     r = cfg.resources
     has_gpus, room = False, None
-    if r.pack_size == "auto" and plan_packing(cfg, True, None).size:
+    if r.pack_size == "auto" and plan_packing(cfg, True, None, restored).size:
         has_gpus, room = pack_room(cluster_shapes(r.address is None), r.cpus_per_trial,
                                    r.gpus_per_trial)
-    plan = plan_packing(cfg, has_gpus, room)
+    plan = plan_packing(cfg, has_gpus, room, restored)
     if r.pack_size == "auto":
         # trials get GPUs but a pack cannot train the space: the user misses the fast path
         unexpected = (plan.size == 0 and r.gpus_per_trial > 0 and cfg.training.device != "cpu"
