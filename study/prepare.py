@@ -36,9 +36,18 @@ logger = logging.getLogger(__name__)
 
 
 def results_folder(cfg: StudyConfig) -> Path:
-    """``<results_dir>/<name>``; a study without a name gets one from the clock."""
-    name = cfg.storage.name or time.strftime("study-%Y%m%d-%H%M%S")
-    return study_folder(cfg.storage.results_dir, name)
+    """``<results_dir>/<name>``; a study without a name gets one from the clock
+    (``study-YYYYMMDD-HHMMSS``, then ``-2``, ``-3``... when a study started in the same second
+    already took it: a second driver started alongside gets its own study, not a refusal
+    about a storage.name the user never set)."""
+    if cfg.storage.name:
+        return study_folder(cfg.storage.results_dir, cfg.storage.name)
+    stamp = time.strftime("study-%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        folder = study_folder(cfg.storage.results_dir, stamp if n == 1 else f"{stamp}-{n}")
+        if not os.path.lexists(folder):
+            return folder
+    return folder  # a thousand in one second: the last is refused as busy, naming why
 
 
 def check_folder(folder: Path, resume: bool) -> list[Path]:
