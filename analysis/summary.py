@@ -153,7 +153,7 @@ def heldout_metric_values(test_metrics: dict[str, Any]) -> pd.DataFrame:
 def _reference_column(ref: Any) -> list[str]:
     values = {"accuracy": ref.accuracy_text(), "log_loss": NOT_QUOTED,
               "auc_macro": f"{ref.auc_macro:.3f} (class mean)"}
-    values |= {f"auc {c}": f"{ref.auc[c]:g}" if c in ref.auc else NOT_QUOTED for c in CLASSES}
+    values |= {f"auc {c}": f"{ref.auc[c]:.3f}" if c in ref.auc else NOT_QUOTED for c in CLASSES}
     return [values[row] for row in TEST_ROWS]
 
 

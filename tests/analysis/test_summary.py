@@ -76,6 +76,7 @@ def test_real_data_cites_each_reference_and_never_invents_a_number():
     dnn, mlp = MORENO_DNN.label, DUARTE_MLP.label
     assert "Moreno" in dnn and "Duarte" in mlp
     assert real.loc["auc W", dnn] == "0.954" and real.loc["auc t", mlp] == "0.964"
+    assert real.loc["auc Z", mlp] == "0.950"  # as quoted, three decimals like the others
     assert real.loc["accuracy", dnn] == "not quoted"  # the DNN's accuracy is not in our sources
     assert real.loc["accuracy", mlp] == "0.75-0.766"
     assert real.loc["log_loss", mlp] == "not quoted"
