@@ -175,12 +175,26 @@ class HonestOptunaSearch(OptunaSearch):
                     or not (folder / STATE_FILE).exists()):
                 continue
             config = json.loads((folder / CONFIG_FILE).read_text())
-            match = [t for t in running if t.number not in taken
+            match = [t for t in running if t.number not in taken and self._drawn(t.params)
                      and all(config.get(k) == v for k, v in t.params.items())]
             if match:
                 taken.add(match[0].number)
                 found.append((folder.name, config, match[0]))
         return found
+
+    def _drawn(self, params: dict[str, Any]) -> bool:
+        """``params`` are a whole configuration of the space: a trial a kill cut before or
+        while its parameters were drawn has none or some, and matches every lost trial's
+        folder (it once took a pruned trial's folder and trained it on)."""
+        if not params:
+            return False
+        if not callable(self._space):
+            return True
+        try:  # the space asks for each parameter again: a missing one is a ValueError
+            self._space(optuna.trial.FixedTrial(params))
+        except (ValueError, KeyError):
+            return False
+        return True
 
     def _adopt(self, trial_id: str, old_id: str, config: dict, frozen: Any) -> dict:
         """Give a lost trial's configuration, checkpoint and Optuna trial to Tune's new trial,
