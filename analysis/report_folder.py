@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import ContextManager, Iterator
 
 from jetstudy.analysis.errors import AnalysisError
+from jetstudy.trainables.errors import listed
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
                                          looks_like_staging, new_folders, staging_folder)
 
@@ -140,7 +141,7 @@ def _staging_entry(out: Path, name: str) -> bool:
 
 
 def _shown(names: list[str]) -> str:
-    return ", ".join(names[:6]) + (f", ... ({len(names)} in all)" if len(names) > 6 else "")
+    return listed(names, 6, total=True)
 
 
 def plan_report_folder(out: Path, will_write: set[str], force: bool,

@@ -44,6 +44,7 @@ from jetstudy.study.tables import write_atomic, write_json, write_parquet
 from jetstudy.trainables.atomic import current_umask, held_signals
 from jetstudy.trainables.checkpoint import load_checkpoint
 from jetstudy.trainables.data import JetSplits
+from jetstudy.trainables.errors import listed
 from jetstudy.trainables.loop import predict_proba
 from jetstudy.trainables.metrics import accuracy, log_loss, roc_auc_ovr
 from jetstudy.trainables.model import MLPArch, build_mlp
@@ -158,7 +159,7 @@ def _check_best_folder(out: Path) -> None:
         return
     foreign = sorted(n for n in os.listdir(out) if not _in_best(n) or not plain_file(out / n))
     if foreign:
-        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        shown = listed(foreign)
         raise BestFolderNotOurs(
             f"{out} holds files jetstudy did not write there ({shown}); the test evaluation "
             f"replaces that folder whole, so it was not evaluated: move them out of {out} and "

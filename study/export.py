@@ -41,7 +41,7 @@ from jetstudy.study.export_meta import metadata as _metadata
 from jetstudy.study.export_meta import read_json as _read_json
 from jetstudy.study.export_readme import export_readme
 from jetstudy.trainables.atomic import held_signals
-from jetstudy.trainables.errors import JetstudyError
+from jetstudy.trainables.errors import JetstudyError, listed
 from jetstudy.trainables.schema import CLASSES
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
                                          looks_like_staging, new_folders, staging_folder)
@@ -147,7 +147,7 @@ def _study_best(results: Path) -> _Weights | None:
 
 
 def _shown(ids: list[str]) -> str:
-    return ", ".join(ids[:5]) + (f", ... ({len(ids)} in all)" if len(ids) > 5 else "")
+    return listed(ids, total=True)
 
 
 def _trial_weights(results: Path, trial_id: str) -> _Weights:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from jetstudy.trainables.errors import ConfigError
+from jetstudy.trainables.errors import ConfigError, listed
 from jetstudy.trainables.staging import new_folders, plain_file
 
 __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
@@ -174,7 +174,7 @@ def claim_study_folder(folder: Path) -> list[Path]:
         if STUDY_MARK in entries:  # name the user's files, not jetstudy's own
             entries = [e for e in entries if not e.startswith(".") and not (
                 e in _BEFORE_START and _kind_ok(folder / e))] or entries
-        shown = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+        shown = listed(entries)
         raise ConfigError(
             f"storage.name {folder.name!r}: {folder} already holds files jetstudy did not "
             f"write ({shown}); set storage.name to a new folder name (jetstudy never writes "

@@ -24,7 +24,7 @@ from jetstudy.study.reference import write_reference
 from jetstudy.study.tables import write_json, write_text
 from jetstudy.trainables.data import JetSplits, JetTable, load_jets, split_jets
 from jetstudy.trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
-from jetstudy.trainables.errors import ConfigError, JetstudyError
+from jetstudy.trainables.errors import ConfigError, JetstudyError, listed
 from jetstudy.trainables.staging import plain_file
 from jetstudy.trainables.synth import GENERATOR_VERSION, synthetic_mark, write_synthetic
 
@@ -251,7 +251,7 @@ def _synthetic_jets(data_dir: Path, n_jets: int, seed: int) -> None:
             if marks == {(seed, n_jets)}:
                 return
     if foreign:
-        shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        shown = listed(foreign)
         raise ConfigError(
             f"data.path is null (synthetic jets), but {data_dir} holds data files jetstudy did "
             f"not write there ({shown}), which would be read as jets; move them out of the "

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.errors import DataError, listed
 from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 
 __all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem",
@@ -146,7 +146,7 @@ def hdf5_outside(file: str, handle: Any, keys: Sequence[str]) -> None:
 
 def _some(files: Sequence[str], kind: str) -> str:
     """"2 tables (a.csv, b.parquet)", "1 HDF5 file (a.h5)"."""
-    shown = ", ".join(os.path.basename(f) for f in files[:2]) + (", ..." if len(files) > 2 else "")
+    shown = listed([os.path.basename(f) for f in files], 2)
     return f"{len(files)} {kind}{'s' * (len(files) != 1)} ({shown})"
 
 

@@ -15,7 +15,7 @@ from jetstudy.trainables.datacheck import extension_fix as _extension_fix
 from jetstudy.trainables.datacheck import mixed_formats as _mixed_formats
 from jetstudy.trainables.datacheck import path_problem as _path_problem
 from jetstudy.trainables.datacheck import suffix as _suffix
-from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.errors import DataError, listed
 
 __all__ = ["HDF5_SUFFIXES", "TABLE_SUFFIXES", "resolve_files", "file_kind"]
 
@@ -61,7 +61,7 @@ def resolve_files(path: str, fmt: str) -> list[str]:
             suffixes = {"hdf5": HDF5_SUFFIXES, "table": TABLE_SUFFIXES}.get(
                 fmt, HDF5_SUFFIXES + TABLE_SUFFIXES
             )
-            found = ", ".join(entries[:5]) + (", ..." if len(entries) > 5 else "")
+            found = listed(entries)
             raise DataError(
                 f"{path}: folder has no {'/'.join(suffixes)} files (found: {found or 'nothing'})"
                 f"{_deeper([expanded])}; put the hls4ml .h5 files (Format A) or the OpenML "
@@ -91,7 +91,7 @@ def _others_matched(path: str, matches: Sequence[str]) -> None:
     packed = [m for m in matches if _suffix(os.path.splitext(m)[0]) in known]  # x.csv.gz
     others = [os.path.basename(m) for m in matches if m not in data]
     if data and others and not packed:  # a packed data file: its reader says to unpack it
-        shown = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        shown = listed(others, 3)
         raise DataError(
             f"{path}: matches {len(others)} file(s) that are no data ({shown}) beside "
             f"{len(data)} data file(s); narrow the pattern to the data files, e.g. "

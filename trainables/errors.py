@@ -8,7 +8,7 @@ bug in jetstudy, not in the user's input.
 
 from __future__ import annotations
 
-__all__ = ["JetstudyError", "DataError", "ConfigError"]
+__all__ = ["JetstudyError", "DataError", "ConfigError", "listed"]
 
 
 class JetstudyError(Exception):
@@ -21,3 +21,10 @@ class DataError(JetstudyError):
 
 class ConfigError(JetstudyError):
     """A study config value is invalid: the message names the field, the value and the fix."""
+
+
+def listed(names: list[str], limit: int = 5, total: bool = False) -> str:
+    """The first ``limit`` of ``names`` for a message, then ``, ...`` (with ``total``:
+    ``, ... (N in all)``) when there are more."""
+    more = (f", ... ({len(names)} in all)" if total else ", ...") if len(names) > limit else ""
+    return ", ".join(names[:limit]) + more

@@ -158,20 +158,24 @@ def looks_like_staging(parent: Path, name: str, prefix: str) -> bool:
         return False
 
 
+def _named(parent: Path, pattern: re.Pattern[str]) -> list[Path]:
+    """The entries of ``parent`` whose names match ``pattern``, in name order (none when
+    ``parent`` cannot be listed)."""
+    try:
+        names = sorted(os.listdir(parent))
+    except OSError:
+        return []
+    return [Path(parent) / n for n in names if pattern.match(n)]
+
+
 def clear_stale_staging(parent: Path, prefix: str, what: str,
                         allowed: Callable[[str], bool]) -> list[Path]:
     """Remove the staging folders a killed run of ``what`` left in ``parent`` (see the module
     doc for what counts as one); returns those removed. Files are unlinked one by one, never
     followed, and the folder is removed only once empty."""
-    pattern = _pattern(prefix)
-    try:
-        names = sorted(os.listdir(parent))
-    except OSError:
-        return []
     removed = []
-    for name in names:
-        folder = Path(parent) / name
-        if not pattern.match(name) or not _stale(folder, what, allowed):
+    for folder in _named(parent, _pattern(prefix)):
+        if not _stale(folder, what, allowed):
             continue
         try:
             for entry in sorted(os.listdir(folder), key=lambda n: n == STAGING_MARK):
@@ -192,14 +196,9 @@ def clear_old_manifest_temporaries(parent: Path, prefix: str, writer: str) -> li
     manifest that says ``writer`` wrote it. An empty or cut one cannot be told from a user's
     file, and stays (the folder's checks ignore it)."""
     pattern = re.compile(re.escape(prefix) + r"manifest-[a-z0-9_]{8}\.tmp\Z")
-    try:
-        names = sorted(os.listdir(parent))
-    except OSError:
-        return []
     removed = []
-    for name in names:
-        path = Path(parent) / name
-        if not pattern.match(name) or not plain_file(path):
+    for path in _named(parent, pattern):
+        if not plain_file(path):
             continue
         try:
             raw = json.loads(path.read_text())
