@@ -37,7 +37,7 @@ from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import plain_file
 
 __all__ = ["Source", "DATASETS", "CACHE_ENV", "MIRROR_ENV", "RECORD", "cache_dir",
-           "fetch_dataset", "data_path", "download"]
+           "fetch_dataset", "data_path", "download", "file_sha256"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +95,8 @@ def _mirrored(url: str) -> str:
     return mirror + urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file at ``path`` (read in 1 MiB blocks), as hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -196,7 +197,7 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
     url = _mirrored(source.url)
     record = _read_record(folder)
     known = source.sha256 or record.get(source.name, {}).get("sha256")
-    if target.is_file() and known and _sha256(target) == known:
+    if target.is_file() and known and file_sha256(target) == known:
         logger.info("fetch: %s already in %s", source.name, folder)
         return target
     if ((target.exists() or target.is_symlink())
@@ -234,7 +235,7 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
             logger.warning("fetch: %s broke off after %d bytes (%r); resuming", source.name,
                            have, exc)
             time.sleep(min(2.0 ** attempt, 10.0) * 0.1)
-    digest = _sha256(part)
+    digest = file_sha256(part)
     if source.sha256 and digest != source.sha256:
         part.unlink(missing_ok=True)
         record.pop(part.name, None)
@@ -282,7 +283,7 @@ def _adopt(source: Source, target: Path, url: str, folder: Path, record: dict) -
     if not target.is_file() or target.is_symlink():
         raise DataError(f"fetch: {target} exists and is not a file jetstudy downloaded; "
                         f"jetstudy never replaces your files: move it away or give another DIR")
-    digest = _sha256(target)
+    digest = file_sha256(target)
     if source.sha256 and digest != source.sha256:
         raise DataError(f"fetch: {target} is not {source.name} from {url} (SHA-256 {digest}, "
                         f"expected {source.sha256}); jetstudy never replaces your files: move "
@@ -303,7 +304,7 @@ def _unpack(archive: Path, folder: Path) -> Path:
     the folder."""
     out = folder / archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
     marker = out / _UNPACKED
-    digest = _sha256(archive)
+    digest = file_sha256(archive)
     ours = (marker.read_text(errors="replace").strip() if not out.is_symlink()
             and marker.is_file() and not marker.is_symlink() else None)
     if ours is not None and not _UNPACK_MARK.match(ours):  # a file of the user's by that name

@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from jetstudy.study.fetch import file_sha256
 from jetstudy.study.tables import write_json
 
 __all__ = ["PROVENANCE", "HASH_BUDGET", "collect", "code_sha256", "data_checksums",
@@ -98,14 +99,6 @@ def _device(requested: str) -> dict[str, Any]:
     return out
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def data_checksums(folder: Path, budget: int = HASH_BUDGET) -> list[dict[str, Any]] | None:
     """Each data file ``data_summary.json`` names (the files the study read, in order) with
     ``bytes`` and ``sha256``; ``None`` when the summary is missing or unreadable."""
@@ -122,7 +115,7 @@ def data_checksums(folder: Path, budget: int = HASH_BUDGET) -> list[dict[str, An
             size = Path(source).stat().st_size
             entry["bytes"] = size
             if size <= budget:
-                entry["sha256"] = _file_sha256(Path(source))
+                entry["sha256"] = file_sha256(Path(source))
                 budget -= size
             else:
                 entry["sha256"] = None
