@@ -147,12 +147,18 @@ except KeyboardInterrupt:
 """
 
 
+def _stopped_script(script: str, sig: str) -> str:
+    """What ``script`` (given the signal's name) printed, run in its own process; its error
+    output goes into the failure message when it printed nothing."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", script, sig], capture_output=True, text=True,
+                          env=env, timeout=60)
+    return done.stdout.strip() or done.stderr[-2000:]
+
+
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_a_held_stop_waits_for_the_block_in_a_process_with_threads(sig: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", THREADED, sig], capture_output=True, text=True,
-                          env=env, timeout=60)
-    assert done.stdout.strip() == "block finished then stopped", (done.stdout, done.stderr)
+    assert _stopped_script(THREADED, sig) == "block finished then stopped"
 
 
 def test_a_trial_config_cut_by_a_kill_is_written_again(tmp_path: Path) -> None:
@@ -290,7 +296,4 @@ except KeyboardInterrupt:
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
 def test_a_second_stop_is_not_held(sig: str) -> None:
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", TWICE, sig], capture_output=True, text=True,
-                          env=env, timeout=60)
-    assert done.stdout.strip() == "held once then stopped", (done.stdout, done.stderr)
+    assert _stopped_script(TWICE, sig) == "held once then stopped"
