@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import binomial_se, format_error, hanley_mcneil_se
+from jetstudy.analysis.intervals import _significant, binomial_se, format_error, hanley_mcneil_se
 from jetstudy.analysis.maps import score_column
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 
@@ -278,7 +278,8 @@ def pick_notes(result: ParetoResult) -> list[str]:
                 "validation set cannot tell the two apart; the best is not shown to need its "
                 "size.")
     elif not np.isfinite(result.gap_se):
-        notes.append(f"{where}: {pick['trial_id']} scores {result.gap:.4g} {below} the best "
+        gap = _significant(float(result.gap), 4)  # 4 figures, its zeros kept
+        notes.append(f"{where}: {pick['trial_id']} scores {gap} {below} the best "
                      f"({best['trial_id']}) at 1/{best['cost'] / pick['cost']:.3g} of its cost; "
                      "the scores' errors are unknown (no validation-set size, or no standard "
                      "error of this score in the table), so this difference comes without an "
@@ -298,8 +299,9 @@ def pick_notes(result: ParetoResult) -> list[str]:
     band = result.tolerance * abs(float(best["score"]))
     others = len(result.points) > 1  # no note about trials that do not exist
     if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"] and others:
-        notes.append(f"{where}: the {result.tolerance:.0%} band ({band:.2g}) is narrower than "
-                     f"{NOISE_SIGMAS:g} standard errors of one score (se {best['se']:.2g}): "
+        shown = _significant(band, 2), _significant(float(best["se"]), 2)  # 0.0060, not 0.006
+        notes.append(f"{where}: the {result.tolerance:.0%} band ({shown[0]}) is narrower than "
+                     f"{NOISE_SIGMAS:g} standard errors of one score (se {shown[1]}): "
                      "trials just outside it may be as good.")
     return notes
 

@@ -72,7 +72,7 @@ DUARTE_MLP = Reference(
     label="hls4ml 64-32-32 MLP (Duarte et al. 2018)",
     citation=("J. Duarte et al., \"Fast inference of deep neural networks in FPGAs for particle "
               "physics\", JINST 13 (2018) P07027, arXiv:1804.06913"),
-    provenance=("the paper's 16-input 64-32-32 ReLU MLP (4,389 parameters) as trained in the "
+    provenance=("the paper's 16-input 64-32-32 ReLU MLP (4389 parameters) as trained in the "
                 "public hls4ml material; accuracy is the range quoted there"),
     accuracy=(0.75, 0.766),
     auc={"g": 0.942, "q": 0.905, "W": 0.955, "Z": 0.950, "t": 0.964},

@@ -61,10 +61,15 @@ def counted(n: object, noun: str, plural: str | None = None) -> str:
 
 
 def format_cell(value: object) -> str:
-    """Numbers to 4 significant digits, infinities as ``inf``, missing values as ``-``."""
+    """Numbers to 4 significant digits, infinities as ``inf``, missing values as ``-``; a
+    whole number (a count: parameters, FLOPs, epochs, jets) as its digits, ``20000``, never
+    ``2e+04``, ``20000.0`` or ``20,000``: the one format of counts in every table and
+    sentence of the report."""
     if value is None:
         return "-"
     if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, (int, float)):
         if isinstance(value, float) and math.isnan(value):

@@ -24,6 +24,7 @@ from jetstudy.analysis.report_folder import (FolderPlan, digests, plan_report_fo
                                              report_folder_made, report_staging, write_manifest)
 from jetstudy.analysis.sections import PARTS, ReportState
 from jetstudy.analysis.sections_search import kind_lines
+from jetstudy.analysis.study_state import study_state
 from jetstudy.analysis.tables import StudyTables, load_tables
 from jetstudy.trainables.atomic import held_signals
 
@@ -94,8 +95,11 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
     are removed, nothing else."""
     out = plan.out
     inputs = ", ".join(p.name for p in r.t.inputs)
-    sections = [Section("Overview", lines=[f"Source: {r.t.source}", f"Inputs read: {inputs}",
-                                           *kind_lines(r.t)])]
+    partial = (["Partial report: the study is still running, so every number below may "
+                "change (see 'Outcomes')."]
+               if study_state(r.t.trials, r.t.config, r.live).word == "running" else [])
+    sections = [Section("Overview", lines=[*partial, f"Source: {r.t.source}",
+                                           f"Inputs read: {inputs}", *kind_lines(r.t)])]
     if r.skipped:
         why = [f"{part}: {reason}" for part, reason in r.skipped]
         sections.append(Section("Skipped parts", lines=why, as_list=True))

@@ -22,7 +22,7 @@ from jetstudy.analysis.sections_pareto import pareto_part, val_counts
 from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.sections_search import history_part, parallel_part
 from jetstudy.analysis.sections_heldout import heldout_part, roc_part
-from jetstudy.analysis.study_state import study_state
+from jetstudy.analysis.study_state import live_driver, study_state
 from jetstudy.analysis.tables import StudyTables, search_metric
 
 __all__ = ["ReportState", "PARTS", "config_yaml"]
@@ -56,6 +56,8 @@ class ReportState:
         sampler = search.get("sampler") if isinstance(search, dict) else None
         #: ``scan`` (a designed set trained to the end), ``search`` or None (no config)
         self.kind = None if sampler is None else "scan" if sampler in ("grid", "sobol") else "search"
+        #: the live driver of a study still running, in words (None: none holds it)
+        self.live = live_driver(tables.folder)
         self.sections: list[Section] = []
         self.figures: dict[str, bytes] = {}
         #: the report's data files (``pareto.csv``), written beside the figures
@@ -138,7 +140,7 @@ def _config(r: ReportState) -> Section:
 
 def _outcomes(r: ReportState) -> Section:
     trials = r.t.trials
-    lines = list(study_state(trials, r.t.config).lines)
+    lines = list(study_state(trials, r.t.config, r.live).lines)
     lines.append(f"Regimes (see 'Regime rules'): {r.reference.describe()}")
     tables = [("trials by status", summary.status_counts(trials)),
               ("trials by regime (see 'Regime rules')", summary.regime_counts(r.regimes))]

@@ -27,7 +27,7 @@ def _needs_test(r: ReportState, what: str) -> None:
     """Raise when the test evaluation's ``what`` is absent, saying why the study has none (all
     failed, interrupted, still running) when its tables tell."""
     if any(missing == what for missing, _ in r.t.missing):
-        why = missing_test_reason(r.t.trials, r.t.config)
+        why = missing_test_reason(r.t.trials, r.t.config, r.live)
         if why:
             raise AnalysisError(why)
     r.needs(what)
@@ -60,7 +60,8 @@ def heldout_part(r: ReportState) -> Section:
     if how:
         lines.append(f"Errors are one standard error from a {how.get('method', '?')} over the "
                      f"test jets ({how.get('n_boot', '?')} resamplings, seed "
-                     f"{how.get('seed', '?')}); digits follow the error.")
+                     f"{how.get('seed', '?')}); digits follow the error (a value whose error is 0, "
+                     "as when every resampling gave it, keeps 4 significant figures).")
     else:
         lines.append("test_metrics.json has no uncertainties (written by an older jetstudy): "
                      "values are shown alone.")

@@ -13,7 +13,7 @@ import pandas as pd
 
 from jetstudy.analysis import maps, pareto
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.render import Section, counted
+from jetstudy.analysis.render import Section, counted, format_cell
 from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.trainables.schema import CLASSES
@@ -112,11 +112,7 @@ def pareto_part(r: ReportState) -> Section:
         pick = None if answer is None else str(answer.pick["trial_id"])
         panel = (own, f"best_{r.metric}", size_cost, pick)
         done = int((own["status"] == "completed").sum())
-        lines.append(f"The search's own front: it minimised {size_cost} beside {r.metric} "
-                     f"(Optuna multi-objective TPE). On the front: {int(own['on_front'].sum())}"
-                     f" of {done} completed trials (table); the others are dominated in these "
-                     f"two objectives, and the {len(own) - done} stopped or running trials "
-                     "(listed, scores of models still learning) are never on it.")
+        lines.append(_own_front_line(own, r.metric, size_cost, done))
         tables.append(("the search's own front, marked against every trial tried",
                        _own_table(trials, own, r.metric, size_cost, n_val, counts)))
     test_points = _test_points(r, results)
@@ -128,10 +124,12 @@ def pareto_part(r: ReportState) -> Section:
     drawn = len(results[0].points) + len(results[0].partial)
     rest = (f" The other {len(trials) - drawn} trials (failed, interrupted, or without a "
             "score or size) are not drawn." if len(trials) > drawn else "")
+    n_partial = len(results[0].partial)
+    faded = (f"; {counted(n_partial, 'stopped or running trial')} "
+             f"{'is' if n_partial == 1 else 'are'} drawn faded and never on the front (scores "
+             "of models still learning)" if n_partial else "")
     lines += [f"Only trials trained to the end (status completed: max_epochs or converged by "
-             f"patience) are candidates: {len(results[0].points)} here; "
-             f"{len(results[0].partial)} stopped or running trials are drawn faded and never "
-             f"on the front (their scores describe models still learning).{rest}"]
+              f"patience) are candidates: {len(results[0].points)} here{faded}.{rest}"]
     if n_val:
         lines.append(f"Errors: binomial standard error of the accuracy on the {n_val} validation "
                      "jets; Hanley-McNeil estimate for the macro AUC (approximate). A pick is "
@@ -181,6 +179,22 @@ def pareto_part(r: ReportState) -> Section:
                    tables=[("", pd.DataFrame(rows, columns=columns)), *tables], lines=lines)
 
 
+def _own_front_line(own: pd.DataFrame, metric: str, size: str, done: int) -> str:
+    """What the search's own front holds, naming only the groups of trials that exist."""
+    on = int(own["on_front"].sum())
+    rest = len(own) - done
+    words = [f"The search's own front: it minimised {size} beside {metric} (Optuna "
+             f"multi-objective TPE). On the front: {on} of {counted(done, 'completed trial')} "
+             "(table)"]
+    if done > on:
+        words.append(f"the other {done - on} {'is' if done - on == 1 else 'are'} dominated in "
+                     "these two objectives")
+    if rest:
+        words.append(f"the {counted(rest, 'stopped or running trial')} (listed, scores of "
+                     f"models still learning) {'is' if rest == 1 else 'are'} never on it")
+    return "; ".join(words) + "."
+
+
 def _own_table(trials: pd.DataFrame, own: pd.DataFrame, metric: str, size: str,
                n_val: int | None, counts: list[int] | None) -> pd.DataFrame:
     """The search's front as the report prints it: each score with its error (digits from the
@@ -210,7 +224,8 @@ def _is_best(res: pareto.ParetoResult) -> str:
     cheaper = res.cheapest_within_noise
     if cheaper is None:
         return "is the best"
-    return f"is the best; {cheaper['trial_id']} at {cheaper['cost']:g} is within noise of it"
+    return (f"is the best; {cheaper['trial_id']} at {format_cell(cheaper['cost'])} is within noise "
+            "of it")
 
 
 #: Trial ids named per front line; a longer front is cut with a count of the rest.

@@ -134,6 +134,7 @@ def kind_lines(tables: StudyTables) -> list[str]:
                                         ("group", "grouped (each depth's widths together)"),
                                         ("constant_liar", "constant liar")) if ran.get(key)]
         line += (f" TPE as it ran (provenance.json, Optuna {ran.get('optuna')}): "
-                 f"{', '.join(kinds) or 'independent'}, {ran.get('n_startup_trials')} random "
-                 "start-up trial(s) before it models anything.")
+                 f"{', '.join(kinds) or 'independent'}, "
+                 f"{counted(ran.get('n_startup_trials'), 'random start-up trial')} before it "
+                 "models anything.")
     return [line]

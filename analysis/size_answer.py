@@ -15,6 +15,7 @@ import pandas as pd
 
 from jetstudy.analysis.intervals import format_error, unsigned_zero
 from jetstudy.analysis.maps import score_column
+from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked, score_se,
                                       with_sizes)
 
@@ -81,7 +82,8 @@ def _sizes_words(row: pd.Series, cost: str = "n_params") -> str:
     named = {"n_params": "parameters", "multiplications": "multiplications per jet"}
     if cost not in named:  # the size the answer compares (flops) is named too
         named[cost] = "FLOPs per jet" if cost == "flops" else cost
-    parts = [f"{int(row[c]):,} {w}" for c, w in named.items()
+    # counts as every table prints them (format_cell: 9096, never 9,096 or 9096.0)
+    parts = [f"{format_cell(row[c])} {w}" for c, w in named.items()
              if c in row.index and pd.notna(row[c])]
     layers = str(row.get("widths", "") or "")
     return (f"hidden layers {layers}, " if layers else "") + ", ".join(parts)

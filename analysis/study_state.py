@@ -15,13 +15,14 @@ maps are those of the trials that got to run. Everything here is read from the t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from jetstudy.analysis.pareto import SCORED_STATUSES
 
-__all__ = ["StudyState", "study_state", "missing_test_reason"]
+__all__ = ["StudyState", "study_state", "missing_test_reason", "live_driver"]
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,25 @@ def _resume_hint(config: dict[str, Any] | None) -> str:
     return f"`jetstudy run <config> --set storage.name={name} --resume` continues it"
 
 
-def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudyState:
-    """How the study in ``trials`` ended (or that it has not), with the report's sentences."""
+def live_driver(folder: Path | None) -> str | None:
+    """The driver running the study in ``folder`` now (its ``driver.lock`` heartbeat is fresh
+    and its process alive: :meth:`jetstudy.study.lock.LockInfo.stale_reason`), in words; None
+    when no driver holds it. A report written meanwhile reads live snapshots of the tables."""
+    if folder is None:
+        return None
+    from jetstudy.study.lock import read_lock  # the lock's one owner (lazy: no back-import)
+
+    holder = read_lock(Path(folder))
+    if holder is None or holder.stale_reason() is not None:
+        return None
+    return holder.describe()
+
+
+def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
+                live: str | None = None) -> StudyState:
+    """How the study in ``trials`` ended (or that it has not), with the report's sentences;
+    ``live`` (:func:`live_driver`): a driver still runs the study, so whatever the table
+    says, it is a partial snapshot."""
     if "trial_id" in trials.columns:  # a trial listed twice is one trial, its last row
         trials = trials.drop_duplicates("trial_id", keep="last")
     search = _search(config)
@@ -78,15 +96,24 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudySta
     crashed = int(((trials["status"].astype(str) != "interrupted")
                    & (trials["stop_reason"].astype(str) == "interrupted")).sum()
                   ) if {"status", "stop_reason"} <= set(trials.columns) else 0
-    tried = f"{n} of the {planned} trials asked for (search.num_trials)" if planned else f"{n} trials"
+    tried = (f"{n} of the {_trials(planned, 'asked for', 'asked for')} (search.num_trials)"
+             if planned else _trials(n, "", "").strip())
     if n and failed == n:
         return StudyState("all failed", n, planned, [
             f"All {n} trials failed, so there is no best model, no test evaluation, no Pareto "
             "front and no regime map of trained models. The most frequent errors are listed "
             "below."])
+    if live:
+        now = (f"; {_trials(running, 'are', 'is')} training now" if running else "")
+        return StudyState("running", n, planned, [
+            f"The study is still running (its driver: {live}): this report is partial, a "
+            f"snapshot of the tables as they stand ({tried} are in the table so far{now}); the "
+            "counts, the best trial, the regimes and the front will change, and the test "
+            "evaluation comes at the end. Run jetstudy report again once it has finished."])
     if running:
         return StudyState("running", n, planned, [
-            f"{_trials(running, 'are', 'is')} still running: this is a snapshot, their curves are judged "
+            f"{_trials(running, 'are', 'is')} still running: this report is partial, a snapshot; "
+            "their curves are judged "
             f"as they stand ({tried} are in the table so far)."])
     if interrupted:
         return StudyState("interrupted", n, planned, [
@@ -117,9 +144,11 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None) -> StudySta
     return StudyState("finished", n, planned, [f"The study finished: {tried} ran{failures}."])
 
 
-def missing_test_reason(trials: pd.DataFrame, config: dict[str, Any] | None) -> str | None:
-    """Why a study has no test evaluation, when its tables say (None: they do not)."""
-    state = study_state(trials, config)
+def missing_test_reason(trials: pd.DataFrame, config: dict[str, Any] | None,
+                        live: str | None = None) -> str | None:
+    """Why a study has no test evaluation, when its tables (or a ``live`` driver) say (None:
+    they do not)."""
+    state = study_state(trials, config, live)
     if state.word == "all failed":
         return "every trial failed, so no model was evaluated on the test split"
     if state.word == "interrupted":

@@ -21,7 +21,8 @@ import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.intervals import FEW_BACKGROUND, format_error, format_interval, format_rejection
+from jetstudy.analysis.intervals import (FEW_BACKGROUND, _significant, format_error, format_interval,
+                                        format_rejection)
 from jetstudy.analysis.pareto import SCORED_STATUSES
 from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
 from jetstudy.analysis.regimes import REGIMES
@@ -157,16 +158,27 @@ def _reference_column(ref: Any) -> list[str]:
     return [values[row] for row in TEST_ROWS]
 
 
+def _with_error(value: float, error: float) -> str:
+    """``value ± error``; a value whose error is 0 (a bootstrap without spread: every
+    resampling gave it, e.g. the AUC 0.5 of a constant classifier) or unknown keeps 4
+    significant figures with their zeros (0.5000, never a bare 0.5 beside 0.951 ± 0.010)."""
+    if error is not None and np.isfinite(error) and error > 0:
+        return format_error(value, error)
+    if value is None or not np.isfinite(value) or value == 0:
+        return format_error(value, None)
+    return _significant(float(value), 4)
+
+
 def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -> pd.DataFrame:
     """The test table as text: rows accuracy, log_loss, auc_macro, auc g..t; the model as
     ``value ± se``, then the Bayes optimum and model - Bayes (synthetic data) or one column per
     published reference (real data; "not quoted" where the source gives no number)."""
     v = heldout_metric_values(test_metrics)
     out = pd.DataFrame({"metric": list(TEST_ROWS)})
-    out["model"] = [format_error(a, e) for a, e in zip(v["model"], v["model_se"])]
+    out["model"] = [_with_error(a, e) for a, e in zip(v["model"], v["model_se"])]
     if "bayes" in v.columns:
-        out["Bayes optimal"] = [format_error(a, e) for a, e in zip(v["bayes"], v["bayes_se"])]
-        out["model - Bayes"] = [format_error(a, e) for a, e in zip(v["diff"], v["diff_se"])]
+        out["Bayes optimal"] = [_with_error(a, e) for a, e in zip(v["bayes"], v["bayes_se"])]
+        out["model - Bayes"] = [_with_error(a, e) for a, e in zip(v["diff"], v["diff_se"])]
     elif synthetic is False:
         for ref in REFERENCES:
             out[ref.label] = _reference_column(ref)
@@ -216,6 +228,6 @@ def operating_table(predictions: pd.DataFrame, synthetic: bool | None) -> pd.Dat
     elif synthetic is False and MORENO_DNN.tpr_at_fpr:
         for i, fpr in enumerate(MORENO_DNN.fprs):
             out[f"{MORENO_DNN.label} sig eff @ {fpr:.0%} bkg"] = [
-                f"{MORENO_DNN.tpr_at_fpr[c][i]:g}" if c in MORENO_DNN.tpr_at_fpr else NOT_QUOTED
+                f"{MORENO_DNN.tpr_at_fpr[c][i]:.2f}" if c in MORENO_DNN.tpr_at_fpr else NOT_QUOTED
                 for c in CLASSES]
     return out

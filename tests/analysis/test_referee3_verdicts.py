@@ -138,7 +138,7 @@ def test_the_size_answer_with_a_loss_metric_and_flops_names_the_flops_it_compare
     answer = how_big(t, "val_loss", False, "flops")
     assert answer.best["trial_id"] == "big"  # an exact tie goes to the first trial id
     text = how_big_paragraph(answer, None, 400, [80] * 5)
-    assert "20,000 FLOPs per jet" in text and "at 1/100 of trial big's flops" in text
+    assert "20000 FLOPs per jet" in text and "at 1/100 of trial big's flops" in text
     worse = t.assign(best_val_loss=[0.70, 0.58, 0.58])  # 12 sigma worse: no noise sentence
     assert "But trial" not in how_big_paragraph(how_big(worse, "val_loss", False, "flops"),
                                                 None, 400, [80] * 5)

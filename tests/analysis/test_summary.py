@@ -100,7 +100,7 @@ def test_operating_table_columns_follow_the_data_kind():
     pred = pd.DataFrame({"label": labels, **{f"p_{c}": probs[:, i] for i, c in enumerate(CLASSES)}})
     real = operating_table(pred, synthetic=False)
     assert real["class"].tolist() == list(CLASSES)
-    assert real[f"{MORENO_DNN.label} sig eff @ 1% bkg"].tolist() == ["0.4", "0.16", "0.64", "0.71",
+    assert real[f"{MORENO_DNN.label} sig eff @ 1% bkg"].tolist() == ["0.40", "0.16", "0.64", "0.71",
                                                                      "0.63"]
     # perfect separation on 80 background jets: a lower limit, never "inf"
     assert all(t.startswith("> ") and "no bkg jet passes" in t for t in real["rejection @ 50% sig"])
