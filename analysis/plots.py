@@ -30,7 +30,7 @@ from jetstudy.analysis.plots_legend import place_legend
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
-    "REGIME_COLORS", "DPI", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
+    "REGIME_COLORS", "CLASS_COLORS", "CLASS_MARKERS", "CLASS_STYLES", "OKABE_ITO", "SERIES_MARKERS", "DPI", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
     "new_figure", "png_bytes", "draw_regime_map", "draw_complexity",
     "draw_learning_curves", "draw_importance",
     "regime_maps_figure", "complexity_figure", "learning_curves_figure", "importance_figure",
@@ -63,12 +63,27 @@ MAX_WIDTH_IN = 12.0
 #: Font sizes (pt) at that size: axis labels, tick labels, legends, panel titles.
 LABEL_PT, TICK_PT, LEGEND_PT, TITLE_PT = 11.0, 9.5, 8.5, 10.5
 
-#: Light colours so the black cell annotations stay readable on every regime.
+#: Colour-blind-safe series colours (Okabe & Ito), for lines and points: every pair stays
+#: apart under simulated deuteranopia, protanopia and tritanopia (tests/analysis/
+#: test_referee4_report_figures.py). Series also differ in marker or line style, so no
+#: figure rests on colour alone.
+OKABE_ITO: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00",
+                              "#56B4E9", "#000000")
+#: A marker per series, in the order of :data:`OKABE_ITO`.
+SERIES_MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P", "X")
+
+#: Light colours so the black cell annotations stay readable on every regime (Paul Tol's
+#: colour-blind-safe "light" scheme; the earlier blue/green/orange/pink came within a few
+#: CIELAB units of each other under deuteranopia).
 REGIME_COLORS: dict[str, str] = {
-    "underfit": "#9ecae1", "good": "#a1d99b", "overfit": "#fdae6b", "unstable": "#d9a3c7",
+    "underfit": "#77AADD", "good": "#BBCC33", "overfit": "#EE8866", "unstable": "#FFAABB",
 }
-CLASS_COLORS: dict[str, str] = dict(
-    zip(CLASSES, ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e"))
+CLASS_COLORS: dict[str, str] = dict(zip(CLASSES, OKABE_ITO[:5]))
+#: A marker per class, beside its line style, for panels that draw every class together.
+CLASS_MARKERS: dict[str, str] = dict(zip(CLASSES, SERIES_MARKERS[:5]))
+#: A line style per class, for panels that draw every class's curve together.
+CLASS_STYLES: dict[str, object] = dict(
+    zip(CLASSES, ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1))))
 )
 _LABELS = {
     "n_params": "trainable parameters", "flops": "FLOPs per jet",
@@ -98,7 +113,10 @@ def _log_count_axis(axis: object, values: pd.Series) -> None:
     ticks: matplotlib's "3x10^3 4x10^3" minor labels collide, and minor ticks are slow to draw."""
     finite = values[np.isfinite(values) & (values > 0)]
     span = math.log10(finite.max() / finite.min()) if len(finite) else 0.0
-    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if span < 2.5 else (1.0,)))
+    # within half a decade 1-2-5 leaves one label or none (a lone "1k" under 700..1600)
+    subs = ((1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if span < 0.5 else (1.0, 2.0, 5.0) if span < 2.5
+            else (1.0,))
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(_compact))
     axis.set_minor_locator(NullLocator())
 
@@ -206,11 +224,13 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     """
     p, b = curve.points, curve.bins
     x, bx = p["n_params"], b["n_params"]
-    ax_loss.scatter(x, p["train_loss"], s=10, alpha=0.35, color="tab:blue", label="train (trial)")
-    ax_loss.scatter(x, p["val_loss"], s=10, alpha=0.35, color="tab:orange", label="val (trial)")
-    ax_loss.plot(bx, b["train_median"], "-o", color="tab:blue", ms=4, label="train, median")
-    ax_loss.plot(bx, b["val_median"], "-o", color="tab:orange", ms=4, label="val, median")
-    ax_loss.plot(b["val_best_n_params"], b["val_best"], ":", color="tab:red", marker="+", ms=7,
+    train, val = OKABE_ITO[0], OKABE_ITO[4]  # told apart by marker and line style too
+    ax_loss.scatter(x, p["train_loss"], s=12, alpha=0.4, color=train, marker="s",
+                    label="train (trial)")
+    ax_loss.scatter(x, p["val_loss"], s=12, alpha=0.4, color=val, marker="o", label="val (trial)")
+    ax_loss.plot(bx, b["train_median"], "--s", color=train, ms=4, label="train, median")
+    ax_loss.plot(bx, b["val_median"], "-o", color=val, ms=4, label="val, median")
+    ax_loss.plot(b["val_best_n_params"], b["val_best"], ":", color="tab:red", marker="+", ms=8,
                  label="val, lowest in bin (at its trial)")
     if curve.reference is not None:
         ax_loss.axhline(curve.reference, color="black", ls="--", lw=0.9, label="L* (reference)")
@@ -235,14 +255,15 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     """Train (dashed) and val (solid) loss per epoch of the trials of one ``group``, and the
     regime rules' reference loss L* (dotted) when given."""
     part = curves[curves["group"] == group]
-    colors = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
+    colors, markers = OKABE_ITO[:5], SERIES_MARKERS[:5]  # a trial: its colour and marker
     finite = part[["train_loss", "val_loss"]].to_numpy().ravel()
     finite = finite[np.isfinite(finite)]
     lo, hi = np.percentile(finite, [0, 95]) if finite.size else (0.0, 1.0)
     top = hi + 0.15 * (hi - lo + 1e-9)
     for i, (tid, c) in enumerate(part.groupby("trial_id", sort=False)):
         color = colors[i % len(colors)]
-        ax.plot(c["epoch"], c["val_loss"], "-", color=color, marker=".", ms=3, label=_plain(tid))
+        ax.plot(c["epoch"], c["val_loss"], "-", color=color, marker=markers[i % len(markers)],
+                ms=4, label=_plain(tid))
         ax.plot(c["epoch"], c["train_loss"], "--", color=color, lw=1)
         bad = c[~np.isfinite(c["train_loss"]) | ~np.isfinite(c["val_loss"])]
         if len(bad):  # a NaN draws nothing, so mark where the curve broke off
@@ -269,7 +290,7 @@ def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None 
     """Horizontal bars of each hyperparameter's importance, most important on top."""
     t = result.table.iloc[::-1]
     names = [(labels or {}).get(p, p) for p in t["param"]]
-    ax.barh(names, t["importance"], color="tab:blue")
+    ax.barh(names, t["importance"], color=OKABE_ITO[0])
     for y, v in enumerate(t["importance"]):
         ax.text(v, y, f" {v:.2f}", va="center", fontsize=TICK_PT)
     ax.set_xlim(0, max(1e-9, float(t["importance"].max())) * 1.18)

@@ -16,7 +16,7 @@ from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, TITLE_PT, _lo
                                      _plain, new_figure)
 from jetstudy.analysis.plots_legend import place_legend
 
-__all__ = ["draw_pareto", "draw_search_front", "pareto_figure"]
+__all__ = ["draw_pareto", "draw_search_front", "pareto_figure", "pareto_y_range"]
 
 
 def draw_pareto(
@@ -54,21 +54,53 @@ def draw_pareto(
     if test_point is not None and all(np.isfinite(test_point)):
         ax.scatter([test_point[0]], [test_point[1]], marker="D", s=45, color="black", zorder=6,
                    label="best model, test split")
-    shown = p if len(p) else partial
     ax.set_xscale("log")
     _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
     ax.set_xlabel(_LABELS.get(result.cost, result.cost))
     ax.set_ylabel(_LABELS.get(result.score, result.score))
-    top = float(pd.concat([p["score"], partial["score"]]).max())  # a faded point above shows
-    if len(p) and np.isfinite(p["se"]).any():  # and every error bar's upper end
-        top = max(top, float(np.nanmax(p["score"] + p["se"])))
-    if test_point is not None and np.isfinite(test_point[1]):
-        top = max(top, test_point[1])
-    span = top - np.percentile(shown["score"], 5)
-    ax.set_ylim(top - 1.3 * max(span, 0.02), top + 0.1 * max(span, 0.02))  # hide the long bad tail
+    lo, hi, hidden = pareto_y_range(result, test_point)
+    ax.set_ylim(lo, hi)
+    if hidden:  # the long bad tail, left below the axis: said, not silently cut
+        title = ax.get_title()
+        below = f"{hidden} trial{'' if hidden == 1 else 's'} below the axis"
+        ax.set_title(f"{title}; {below}" if title else below, fontsize=TITLE_PT - 1)
     ax.grid(alpha=0.3)
     if legend:
         place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
+
+
+def pareto_y_range(result: ParetoResult, test_point: tuple[float, float] | None = None
+                   ) -> tuple[float, float, int]:
+    """The score axis of a Pareto panel: (bottom, top, points left below it).
+
+    Always shown: every point down to the 5th percentile of the scores drawn, the completed
+    ones with their whole error bars (the front, the pick, the best and their noise), and the
+    best model's test point. The rest (a long tail of bad trials, which would
+    flatten the front) is shown too unless it would stretch the axis more than threefold; the
+    points then left below are counted, for the panel to say so."""
+    p, partial = result.points, result.partial
+    scores = pd.concat([p["score"], partial["score"]]).astype(float)
+    se = p["se"].astype(float).where(np.isfinite(p["se"].astype(float)), 0.0)
+    top = float(scores.max())
+    if len(p):
+        top = max(top, float((p["score"] + se).max()))  # every error bar's upper end
+    test = (float(test_point[1]) if test_point is not None and np.isfinite(test_point[1])
+            else None)
+    if test is not None:
+        top = max(top, test)
+    floor = float(np.percentile(scores, 5))  # of every point drawn, faded ones too
+    span = max(top - floor, 0.02)
+    bottom = top - 1.3 * span
+    kept = p[p["score"] >= floor]
+    if len(kept):  # no error bar of the front's region is cut
+        bottom = min(bottom, float((kept["score"] - se[kept.index]).min()) - 0.05 * span)
+    if test is not None:
+        bottom = min(bottom, test - 0.05 * span)
+    lowest = float(min(scores.min(), (p["score"] - se).min() if len(p) else np.inf))
+    if top - lowest <= 3 * (top - bottom):
+        bottom = min(bottom, lowest - 0.05 * (top - lowest))
+    hidden = int((scores < bottom).sum())
+    return bottom, top + 0.1 * span, hidden
 
 
 def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,

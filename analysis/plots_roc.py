@@ -12,7 +12,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullLocator
 
 from jetstudy.analysis.intervals import format_error
-from jetstudy.analysis.plots import CLASS_COLORS, LEGEND_PT, MAX_WIDTH_IN, TITLE_PT, new_figure
+from jetstudy.analysis.plots import (CLASS_COLORS, CLASS_MARKERS, CLASS_STYLES, LEGEND_PT,
+                                     MAX_WIDTH_IN, TITLE_PT, new_figure)
 from jetstudy.analysis.plots_legend import place_legend
 from jetstudy.analysis.references import MORENO_DNN
 from jetstudy.trainables.schema import CLASSES
@@ -79,6 +80,7 @@ def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | No
         auc = _auc_label(aucs[cls], (auc_errors or {}).get(cls)).replace(" (AUC ", " (", 1) \
             if aucs and cls in aucs else ""
         ax.plot(m["signal_eff"], m["background_eff"], color=CLASS_COLORS[cls], lw=1.4,
+                ls=CLASS_STYLES[cls], marker=CLASS_MARKERS[cls], ms=4, markevery=0.12,
                 label=f"{cls}{auc}")
         floor = min(floor, _log_floor(m["background_eff"].to_numpy()))
     ax.set_yscale("log")

@@ -15,6 +15,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from jetstudy.analysis.history import HistoryPanel
 from jetstudy.analysis.parallel import OFF, ParallelCoordinates, colour_range
@@ -22,21 +23,26 @@ from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, MAX_WIDTH_IN,
                                      TITLE_PT, _log_count_axis, new_figure)
 from jetstudy.analysis.plots_legend import place_legend
 
-__all__ = ["REGIME_LINE_COLORS", "draw_history", "draw_parallel", "history_figure",
+__all__ = ["REGIME_LINE_COLORS", "REGIME_LINE_STYLES", "draw_history", "draw_parallel", "history_figure",
            "parallel_figure"]
 
 #: Darker relatives of :data:`~jetstudy.analysis.plots.REGIME_COLORS`, for thin lines.
+#: Okabe-Ito hues (colour-blind safe, :data:`~jetstudy.analysis.plots.OKABE_ITO`); each regime
+#: also has its line style (:data:`REGIME_LINE_STYLES`).
 REGIME_LINE_COLORS: dict[str, str] = {
-    "underfit": "#2b7bba", "good": "#2a9d3f", "overfit": "#e0650b", "unstable": "#a0408a",
+    "underfit": "#0072B2", "good": "#009E73", "overfit": "#D55E00", "unstable": "#CC79A7",
     "undetermined": "#c2c2c2",
+}
+REGIME_LINE_STYLES: dict[str, object] = {
+    "underfit": "--", "good": "-", "overfit": "-.", "unstable": ":", "undetermined": "-",
 }
 _SIZES = ("n_params", "flops", "multiplications")
 #: status -> (marker, filled, colour, legend label); other statuses use the last entry
 _STATUS_STYLE = {
-    "completed": ("o", True, "tab:blue", "completed (ran to the end)"),
-    "stopped": ("o", False, "tab:gray", "stopped early (ASHA, time budget)"),
-    "running": ("^", False, "tab:green", "still running"),
-    "other": ("x", True, "tab:red", "failed / interrupted"),
+    "completed": ("o", True, "#0072B2", "completed (ran to the end)"),
+    "stopped": ("o", False, "#666666", "stopped early (ASHA, time budget)"),
+    "running": ("^", False, "#009E73", "still running"),
+    "other": ("x", True, "#D55E00", "failed / interrupted"),
 }
 
 
@@ -57,7 +63,7 @@ def draw_history(panel: HistoryPanel, ax: Axes) -> None:
                    label=f"{label}: {len(part)}", **style)
     if panel.running_best and p["best_so_far"].notna().any():
         word = "highest" if panel.maximize else "lowest"
-        ax.step(p["number"], p["best_so_far"], where="post", color="tab:red", lw=1.6,
+        ax.step(p["number"], p["best_so_far"], where="post", color="black", lw=1.6,
                 label=f"best so far ({word})", zorder=4)
     if panel.log_y:
         ax.set_yscale("log")
@@ -66,6 +72,7 @@ def draw_history(panel: HistoryPanel, ax: Axes) -> None:
     ax.set_xlabel("trial number (the order the study started them)")
     ax.set_ylabel(_LABELS.get(panel.objective, panel.objective))
     ax.set_xlim(-0.5, max(len(p) - 0.5, 0.5))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trial numbers: no 0.5, 1.5
     ax.grid(alpha=0.3)
     place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 
@@ -126,10 +133,12 @@ def draw_parallel(pc: ParallelCoordinates, ax: Axes, by: str = "loss") -> Scalar
         regime = pc.lines["regime"].fillna("undetermined").astype(str)
         order = np.argsort(regime.to_numpy() != "undetermined", kind="stable")
         colours = [REGIME_LINE_COLORS.get(r, "#c2c2c2") for r in regime.iloc[order]]
-        ax.add_collection(LineCollection(segments[order], colors=colours, zorder=2,
-                                         **_line_style(len(segments))))
+        styles = [REGIME_LINE_STYLES.get(r, "-") for r in regime.iloc[order]]
+        ax.add_collection(LineCollection(segments[order], colors=colours, linestyles=styles,
+                                         zorder=2, **_line_style(len(segments))))
         shown = [r for r in REGIME_LINE_COLORS if (regime == r).any()]
-        ax.legend([Line2D([], [], color=REGIME_LINE_COLORS[r], lw=2) for r in shown],
+        ax.legend([Line2D([], [], color=REGIME_LINE_COLORS[r], ls=REGIME_LINE_STYLES[r], lw=2)
+                   for r in shown],
                   [f"{r}: {int((regime == r).sum())}" for r in shown], fontsize=LEGEND_PT,
                   loc="upper left", bbox_to_anchor=(1.0, 1.0), title="regime",
                   title_fontsize=LEGEND_PT)

@@ -268,9 +268,10 @@ def _complexity(r: ReportState) -> Section:
     c = complexity.complexity_curve(r.t.trials, r.regimes)
     name = r.figure("complexity.png", plots.complexity_figure(c))
     caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}; "
-               "unstable and undetermined trials left out); lines: medians per half-decade, "
-               "at the median size of the bin's trials, broken where a bin has none; red "
-               "dotted: each bin's lowest val loss, at that trial's size; "
+               "unstable and undetermined trials left out); lines: medians per half-decade (train "
+               "dashed with squares, val solid with circles), at the median size of the bin's "
+               "trials, broken where a bin has none; red "
+               "dotted with +: each bin's lowest val loss, at that trial's size; "
                f"{_reference_words(r, 'dashed')}; lower panel: the generalisation gap val - "
                "train.")
     return Section("Complexity curve", figure=name, caption=caption)

@@ -67,7 +67,7 @@ def history_part(r: ReportState) -> Section:
     caption = (f"Optimisation history: {word} per trial number (filled: completed, hollow: "
                "stopped early, triangles: running, crosses: failed or interrupted)"
                + ("; log axis" if first.log_y else "")
-               + (f"; red: the {r.best_word} so far." if scored else "."))
+               + (f"; black step line: the {r.best_word} so far." if scored else "."))
     return Section("Optimisation history", lines=lines, figure=name, caption=caption)
 
 

@@ -160,7 +160,9 @@ def test_pareto_front_sizes_and_points_are_completed_trials(study: Path, drawn) 
                 f"{ids}.") in section.replace("\\_", "_")
     n_done = len(completed)
     assert f"are candidates: {n_done} here" in section
-    assert f"{len(trials) - n_done} stopped or running trials are drawn faded" in section
+    faded = len(trials) - n_done  # '1 stopped or running trial is' since round 4
+    assert f"{faded} stopped or running trial{'s are' if faded != 1 else ' is'} drawn faded" \
+        in section
 
 
 def test_learning_curves_and_history_are_the_tables(study: Path, drawn) -> None:
