@@ -264,7 +264,8 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
         color = colors[i % len(colors)]
         ax.plot(c["epoch"], c["val_loss"], "-", color=color, marker=markers[i % len(markers)],
                 ms=4, label=_plain(tid))
-        ax.plot(c["epoch"], c["train_loss"], "--", color=color, lw=1)
+        ax.plot(c["epoch"], c["train_loss"], "--", color=color, lw=1,  # hollow: a lone epoch
+                marker=markers[i % len(markers)], ms=3.5, mfc="none")  # shows (a line would not)
         bad = c[~np.isfinite(c["train_loss"]) | ~np.isfinite(c["val_loss"])]
         if len(bad):  # a NaN draws nothing, so mark where the curve broke off
             y = top - (0.04 + 0.06 * i) * (top - lo)  # stagger so markers at one epoch stay apart

@@ -100,9 +100,9 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
              if planned else _trials(n, "", "").strip())
     if n and failed == n:
         return StudyState("all failed", n, planned, [
-            f"All {n} trials failed, so there is no best model, no test evaluation, no Pareto "
-            "front and no regime map of trained models. The most frequent errors are listed "
-            "below."])
+            f"All {n} trials failed, so there is no best model, no test evaluation and no "
+            "Pareto front; any regime, map or curve below is read from the epochs the failed "
+            "trials recorded before they failed. The most frequent errors are listed below."])
     if live:
         now = (f"; {_trials(running, 'are', 'is')} training now" if running else "")
         return StudyState("running", n, planned, [

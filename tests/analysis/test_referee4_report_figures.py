@@ -143,3 +143,14 @@ def test_pareto_panel_says_how_many_trials_it_leaves_below() -> None:
     assert hidden == 1 and lo > 0.20
     fig = pareto_figure([res], {})
     assert fig.axes[0].get_title().endswith("; 1 trial below the axis")
+
+
+def test_a_one_epoch_curve_shows_its_train_loss_too() -> None:
+    """A trial that ran one epoch: its val loss was a marker, its train loss a dashed 'line'
+    of one point, which draws nothing."""
+    c = pd.DataFrame({"group": "unstable", "trial_id": ["a", "a"], "epoch": [1, 2],
+                      "train_loss": [0.79, np.nan], "val_loss": [0.81, np.nan]})
+    fig = plots.learning_curves_figure(c, 0.6)
+    ax = fig.axes[0]
+    train = [line for line in ax.lines if line.get_linestyle() == "--"]
+    assert train and all(line.get_marker() not in ("", "None", None) for line in train)

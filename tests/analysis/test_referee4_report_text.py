@@ -164,3 +164,13 @@ def test_a_whole_number_prints_its_digits_in_every_table() -> None:
         assert format_cell(value) == "20000", value
     assert format_cell(1_234_567) == "1234567" and format_cell(np.int64(7)) == "7"
     assert format_cell(0.123456) == "0.1235"  # measured values keep their 4 figures
+
+
+def test_all_failed_study_does_not_deny_the_maps_it_draws() -> None:
+    """Failed trials may leave finite epochs (a failure after the last one): the maps and
+    curves are then drawn from them, so 'no regime map' was false."""
+    trials = pd.DataFrame({"trial_id": ["a", "b"], "status": "failed", "stop_reason": "failed"})
+    (line,) = study_state(trials, {"search": {"num_trials": 2}}).lines
+    assert line.startswith("All 2 trials failed, so there is no best model, no test "
+                           "evaluation and no Pareto front;")
+    assert "no regime map" not in line
