@@ -112,6 +112,15 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}" if abs(v) >= 0.01 else f"{v:.0e}"
 
 
+def _fmt_sci(v: float) -> str:
+    """A bin edge below 1 in e-notation (``1e-03``, ``3.16e-03``), for an axis whose small
+    edges need it: ``1e-03–1e-02``, never ``1e-03–0.01`` (two notations on one axis)."""
+    if v == 0 or abs(v) >= 1:
+        return _fmt(v)
+    mantissa, exponent = f"{v:.2e}".split("e")
+    return f"{mantissa.rstrip('0').rstrip('.')}e{exponent}"
+
+
 def _round_edges(lo: float, hi: float, n: int = 5) -> np.ndarray:
     """About ``n`` equal bins from ``lo`` to ``hi`` with round steps (1, 2, 2.5 or 5 x 10^k)."""
     if hi <= lo:
@@ -161,7 +170,8 @@ def bin_values(values: pd.Series, kind: str) -> pd.Series:
             edges = base ** np.arange(k0, k1 + 1, dtype=float)
     else:
         raise AnalysisError(f"bin kind {kind!r} is unknown; use category, log2, log10 or linear")
-    names = [f"{_fmt(a)}–{_fmt(b)}" for a, b in zip(edges[:-1], edges[1:])]
+    fmt = _fmt_sci if any(0 < abs(e) < 0.01 for e in edges) else _fmt  # one notation an axis
+    names = [f"{fmt(a)}–{fmt(b)}" for a, b in zip(edges[:-1], edges[1:])]
     has_off = kind != "linear" and bool((finite <= 0).any())
     categories = (["off"] if has_off else []) + names
 

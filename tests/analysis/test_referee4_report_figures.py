@@ -154,3 +154,14 @@ def test_a_one_epoch_curve_shows_its_train_loss_too() -> None:
     ax = fig.axes[0]
     train = [line for line in ax.lines if line.get_linestyle() == "--"]
     assert train and all(line.get_marker() not in ("", "None", None) for line in train)
+
+
+def test_regime_map_bin_labels_use_one_notation_per_axis() -> None:
+    """An L2 axis from 1e-3 up was labelled '1e-03–0.01' (round 3 fixed the same in the
+    parallel coordinates only)."""
+    from jetstudy.analysis.maps import bin_values
+
+    labels = bin_values(pd.Series([0, 1e-3, 2e-3, 5e-2]), "log10").cat.categories.tolist()
+    assert labels == ["off", "1e-03–1e-02", "1e-02–1e-01"]
+    assert bin_values(pd.Series([0.02, 0.3]), "log10").cat.categories.tolist() == [
+        "0.01–0.1", "0.1–1"]  # no small edge: plain
