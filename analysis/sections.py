@@ -211,6 +211,15 @@ def _cell_words(r: ReportState, metric: str) -> str:
             "no trial")
 
 
+def _left_out(maps: list[tuple[str, str]]) -> str:
+    """Why maps were left out, one reason once with the maps it stopped (``l1, l2, dropout:
+    `n_params` does not vary``, not the same sentence three times)."""
+    by_reason: dict[str, list[str]] = {}
+    for axis, why in maps:
+        by_reason.setdefault(why, []).append(axis)
+    return "; ".join(f"{', '.join(axes)}: {why}" for why, axes in by_reason.items())
+
+
 def _map_depth_width(r: ReportState) -> Section:
     from jetstudy.analysis import plots
 
@@ -219,15 +228,15 @@ def _map_depth_width(r: ReportState) -> Section:
         try:
             found.append(maps.regime_map(r.t.trials, r.regimes, x, "depth", r.metric, r.maximize))
         except AnalysisError as exc:
-            left_out.append(f"{x}: {exc}")
+            left_out.append((x, str(exc)))
     if not found:
-        raise AnalysisError("; ".join(dict.fromkeys(left_out)))
+        raise AnalysisError(_left_out(left_out))
     name = r.figure("regimes_depth_width.png", plots.regime_maps_figure(found))
     caption = ("Regime by depth and size: parameter count, and the narrowest hidden layer (a "
                "bottleneck bounds what a net can learn, whatever its other layers); "
                f"{_cell_words(r, found[0].metric)}.")
     lines = (_map_lines(r) + _unplaced_lines(found)
-             + ([f"Not shown: {'; '.join(left_out)}."] if left_out else []))
+             + ([f"Not shown: {_left_out(left_out)}."] if left_out else []))
     return Section("Regime map: depth x width", figure=name, caption=caption, lines=lines)
 
 
@@ -240,15 +249,15 @@ def _map_regularisation(r: ReportState) -> Section:
             found.append(maps.regime_map(r.t.trials, r.regimes, "n_params", y, r.metric,
                                          r.maximize))
         except AnalysisError as exc:
-            left_out.append(f"{y}: {exc}")
+            left_out.append((y, str(exc)))
     if not found:
-        raise AnalysisError("; ".join(left_out))
+        raise AnalysisError(_left_out(left_out))
     name = r.figure("regimes_regularisation.png", plots.regime_maps_figure(found))
     caption = (f"Regime by parameter count and regularisation strength (off = 0): where "
                f"regularisation moves the overfit boundary; {_cell_words(r, found[0].metric)}.")
     return Section("Regime map: size x regularisation", figure=name, caption=caption,
                    lines=_unplaced_lines(found)
-                   + ([f"Not shown: {'; '.join(left_out)}."] if left_out else []))
+                   + ([f"Not shown: {_left_out(left_out)}."] if left_out else []))
 
 
 _REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "as given in regimes:",

@@ -174,3 +174,12 @@ def test_all_failed_study_does_not_deny_the_maps_it_draws() -> None:
     assert line.startswith("All 2 trials failed, so there is no best model, no test "
                            "evaluation and no Pareto front;")
     assert "no regime map" not in line
+
+
+def test_maps_left_out_for_one_reason_say_it_once(tmp_path, make_study, write_study) -> None:
+    """One trial: every regularisation map fails on the one parameter count; the skipped
+    part said the same sentence three times."""
+    trials, epochs = make_study(n_trials=1, max_epochs=4, seed=1, asha=False)
+    state = build_report(load_tables(write_study(tmp_path / "one", trials, epochs)))
+    (why,) = [w for part, w in state.skipped if part == "regime map (size x regularisation)"]
+    assert why.startswith("l1, l2, dropout: ") and why.count("does not vary") == 1, why
