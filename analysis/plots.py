@@ -31,7 +31,7 @@ from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
     "REGIME_COLORS", "CLASS_COLORS", "CLASS_MARKERS", "CLASS_STYLES", "OKABE_ITO", "SERIES_MARKERS", "DPI", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
-    "new_figure", "png_bytes", "draw_regime_map", "draw_complexity",
+    "new_figure", "png_bytes", "axis_label", "draw_regime_map", "draw_complexity",
     "draw_learning_curves", "draw_importance",
     "regime_maps_figure", "complexity_figure", "learning_curves_figure", "importance_figure",
 ]
@@ -92,6 +92,17 @@ _LABELS = {
     "best_val_auc": "val AUC (macro)", "val_auc": "val AUC (macro)",
     "best_val_loss": "val loss", "val_loss": "val loss",
 }
+
+
+#: The unit of a quantity whose axis needs one (cross-entropy losses are in nats).
+_UNITS = {"best_val_loss": "nats", "val_loss": "nats"}
+
+
+def axis_label(name: str) -> str:
+    """An axis's label: the quantity's words and, where it has one, its unit (``val loss
+    (nats)``); counts and fractions (parameters, accuracy, AUC) have none."""
+    unit = _UNITS.get(name)
+    return _LABELS.get(name, name) + (f" ({unit})" if unit else "")
 
 
 def _plain(text: object) -> str:

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from jetstudy.analysis.pareto import ParetoResult
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, TITLE_PT, _log_count_axis,
-                                     _plain, new_figure)
+                                     _plain, axis_label, new_figure)
 from jetstudy.analysis.plots_legend import place_legend
 
 __all__ = ["draw_pareto", "draw_search_front", "pareto_figure", "pareto_y_range"]
@@ -57,7 +57,7 @@ def draw_pareto(
     ax.set_xscale("log")
     _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
     ax.set_xlabel(_LABELS.get(result.cost, result.cost))
-    ax.set_ylabel(_LABELS.get(result.score, result.score))
+    ax.set_ylabel(axis_label(result.score))
     lo, hi, hidden = pareto_y_range(result, test_point)
     ax.set_ylim(lo, hi)
     if hidden:  # the long bad tail, left below the axis: said, not silently cut
@@ -124,7 +124,7 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
     ax.set_xscale("log")
     _log_count_axis(ax.xaxis, own["cost"])
     ax.set_xlabel(_LABELS.get(cost, cost))
-    ax.set_ylabel(_LABELS.get(metric, metric))
+    ax.set_ylabel(axis_label(metric))
     ax.set_title("the search's own objectives", fontsize=TITLE_PT - 1)
     ax.grid(alpha=0.3)
     place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)

@@ -20,7 +20,7 @@ from matplotlib.ticker import MaxNLocator
 from jetstudy.analysis.history import HistoryPanel
 from jetstudy.analysis.parallel import OFF, ParallelCoordinates, colour_range
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, MAX_WIDTH_IN, TICK_PT,
-                                     TITLE_PT, _log_count_axis, new_figure)
+                                     TITLE_PT, _log_count_axis, axis_label, new_figure)
 from jetstudy.analysis.plots_legend import place_legend
 
 __all__ = ["REGIME_LINE_COLORS", "REGIME_LINE_STYLES", "draw_history", "draw_parallel", "history_figure",
@@ -70,7 +70,7 @@ def draw_history(panel: HistoryPanel, ax: Axes) -> None:
         if panel.objective in _SIZES:
             _log_count_axis(ax.yaxis, finite["value"])
     ax.set_xlabel("trial number (the order the study started them)")
-    ax.set_ylabel(_LABELS.get(panel.objective, panel.objective))
+    ax.set_ylabel(axis_label(panel.objective))
     ax.set_xlim(-0.5, max(len(p) - 0.5, 0.5))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trial numbers: no 0.5, 1.5
     ax.grid(alpha=0.3)
@@ -166,7 +166,7 @@ def parallel_figure(pc: ParallelCoordinates) -> Figure:
                                     "bottom": 0.55 / height, "top": 1 - 0.4 / height,
                                     "hspace": 0.3})
     mappable = draw_parallel(pc, axes[0, 0], "loss")
-    label = _LABELS.get(pc.colour_column, pc.colour_column)
+    label = axis_label(pc.colour_column)
     box = axes[0, 0].get_position()  # a bar beside the panel, not carved out of it: the panels align
     bar = fig.colorbar(mappable, cax=fig.add_axes((box.x1 + 0.25 / width, box.y0, 0.16 / width,
                                                    box.height)),

@@ -165,3 +165,14 @@ def test_regime_map_bin_labels_use_one_notation_per_axis() -> None:
     assert labels == ["off", "1e-03–1e-02", "1e-02–1e-01"]
     assert bin_values(pd.Series([0.02, 0.3]), "log10").cat.categories.tolist() == [
         "0.01–0.1", "0.1–1"]  # no small edge: plain
+
+
+def test_every_loss_axis_names_its_unit() -> None:
+    """Round 3 gave the learning curves 'nats'; the history, the Pareto search-front panel and
+    the parallel coordinates' colour bar still read 'val loss' alone."""
+    trials = pd.DataFrame({"trial_id": ["a", "b", "c"], "status": "completed",
+                           "best_val_loss": [1.1, 1.3, 1.5], "epochs": [2, 2, 2]})
+    fig = history_figure(optimisation_history(trials, "val_loss", False))
+    assert fig.axes[0].get_ylabel() == "val loss (nats)"
+    assert plots.axis_label("best_val_loss") == "val loss (nats)"
+    assert plots.axis_label("best_val_acc") == "val accuracy"  # a fraction: no unit

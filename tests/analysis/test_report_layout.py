@@ -171,7 +171,7 @@ def test_two_objective_search_and_switched_off_l1(tmp_path, make_study, write_st
     state = draw_every_part(folder)
     assert not [w for _, w in state.skipped if "bug in jetstudy" in w]
     history = state.drawn["history.png"]
-    assert [ax.get_ylabel() for ax in history.axes] == ["val loss", "multiplications per jet"]
+    assert [ax.get_ylabel() for ax in history.axes] == ["val loss (nats)", "multiplications per jet"]
     assert history.axes[1].get_yscale() == "log"
     part = next(s for s in state.sections if s.title == "Optimisation history")
     assert any("two objectives (val_loss and multiplications)" in line for line in part.lines)
