@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from jetstudy.trainables.bookkeeping import EpochBook, epoch_record
+from jetstudy.trainables.bookkeeping import EpochBook, divergence, epoch_record
 from jetstudy.trainables.checkpoint import load_checkpoint, sync_best, write_epoch
 from jetstudy.trainables.device import pick_device, set_matmul_precision
 from jetstudy.trainables.loop import TrainSettings, TrialData, arch_from_params, epoch_book
@@ -75,6 +75,7 @@ class _Member:
     n_params: int
     flops: int
     book: EpochBook                        # its best epoch's record (epoch, value, model)
+    rates: tuple[float, float, float]      # lr, l1, l2: named when its loss diverges
     elapsed_s: float                       # trained time carried over from a checkpoint
     started: float = field(default_factory=time.perf_counter)
     last_seen: float = field(default_factory=time.monotonic)
@@ -152,7 +153,9 @@ class PackServer:
             slot = self.trainer.add(config, seed=seed_for(config, self.settings.seed, trial_id))
             arch = arch_from_params(config, n_inputs=self.trainer.n_inputs)
             member = _Member(slot=slot, n_params=count_params(arch), flops=count_flops(arch),
-                             book=epoch_book(self.settings), elapsed_s=0.0)
+                             book=epoch_book(self.settings), elapsed_s=0.0,
+                             rates=(float(config["lr"]), float(config.get("l1", 0.0)),
+                                    float(config.get("l2", 0.0))))
             if state is not None:
                 self.trainer.load_state(slot, state["trainer"])
                 member.book.restore(state["best"])
@@ -322,6 +325,9 @@ class PackServer:
             epoch = self.trainer.epoch(m.slot)
             metrics = epoch_record(epoch, running[m.slot], evaluated[m.slot], m.n_params,
                                    m.flops, m.elapsed_s + time.perf_counter() - m.started)
+            out[tid] = metrics
+            if divergence(metrics, *m.rates):  # as loop.fit: a diverged epoch is not written
+                continue                        # (the trial fails on it and frees its slot)
             verdict = m.book.close(metrics)
             state = (self.trainer.state(m.slot) if verdict.improved or verdict.checkpoint
                      else None)  # on the CPU
@@ -329,7 +335,6 @@ class PackServer:
                 m.book.keep_best(state["model"])
             writes += self._write(tid, metrics, state if verdict.checkpoint else None,
                                   m.book.best, state["arch"] if verdict.improved else None)
-            out[tid] = metrics
         self.stats_["rounds"] += 1
         self.stats_["trial_epochs"] += len(batch)
         self.stats_["last_round_at"] = time.perf_counter()
