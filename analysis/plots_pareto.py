@@ -126,6 +126,7 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
     ax.set_xlabel(_LABELS.get(cost, cost))
     ax.set_ylabel(axis_label(metric))
     ax.set_title("the search's own objectives", fontsize=TITLE_PT - 1)
+    ax.margins(x=0.06, y=0.1)  # the star (s=160) at an extreme stays whole inside the frame
     ax.grid(alpha=0.3)
     place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 

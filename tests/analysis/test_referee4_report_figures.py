@@ -176,3 +176,19 @@ def test_every_loss_axis_names_its_unit() -> None:
     assert fig.axes[0].get_ylabel() == "val loss (nats)"
     assert plots.axis_label("best_val_loss") == "val loss (nats)"
     assert plots.axis_label("best_val_acc") == "val accuracy"  # a fraction: no unit
+
+
+def test_search_front_star_sits_inside_the_frame() -> None:
+    """The answer's star at the lowest loss sat on the panel's bottom edge, half cut."""
+    from jetstudy.analysis.plots_pareto import draw_search_front
+
+    own = pd.DataFrame({"trial_id": ["a", "b", "c"], "status": ["completed", "stopped",
+                                                                 "stopped"],
+                        "cost": [771.0, 480.0, 540.0], "score": [1.15, 1.45, 1.59],
+                        "on_front": [True, False, False]})
+    fig, axes = plots.new_figure(1, 1)
+    ax = axes[0, 0]
+    draw_search_front(own, ax, "best_val_loss", "n_params", "a")
+    fig.canvas.draw()
+    lo, hi = ax.get_ylim()
+    assert lo < 1.15 - 0.05 * (1.59 - 1.15) and hi > 1.59, (lo, hi)
