@@ -8,6 +8,9 @@ import argparse
 from importlib import metadata
 from typing import Callable
 
+from jetstudy.study.rerun import add_command as rerun_command
+from jetstudy.study.rerun import cmd_rerun
+
 __all__ = ["version", "add_commands", "COMMANDS"]
 
 
@@ -48,6 +51,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     fetch.add_argument("dir", nargs="?", metavar="DIR", help="folder (default: the cache)")
     fetch.add_argument("--hdf5", action="store_true",
                        help="the original HDF5 files (large) instead of the OpenML table")
+    rerun_command(sub)  # rerun (study.rerun)
 
 
 def _cmd_config(args: argparse.Namespace) -> int:
@@ -121,4 +125,4 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "config": _cmd_config, "init": _cmd_init, "fetch": _cmd_fetch}
+    "config": _cmd_config, "init": _cmd_init, "fetch": _cmd_fetch, "rerun": cmd_rerun}

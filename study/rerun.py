@@ -1,0 +1,238 @@
+"""``jetstudy rerun RESULTS``: train a finished study again from its own folder.
+
+The saved ``config.yaml`` holds every setting, the seeds included, and ``provenance.json``
+what made the first run. A rerun:
+
+* goes into a new folder beside ``RESULTS`` (``<name>-rerun``, or ``--name``), wherever the
+  study folder has been moved or copied to since (its ``storage.results_dir`` is replaced);
+* reads the same data: a relative ``data.path`` starts from the folder the study ran in
+  (provenance's ``cwd``), and ``--data PATH`` gives the data's new place; the files found
+  there are matched **by content** with the SHA-256s the study recorded (names and folders
+  may differ), and a difference is refused, naming the files (``--any-data`` reruns anyway);
+* warns when the versions (jetstudy, torch, NumPy, Ray, Optuna, ...), jetstudy's own source
+  (git commit, code digest) or the host differ from the study's: reruns reproduce the numbers
+  only on the same machine with the same versions (README, "Reproducible reruns").
+
+Synthetic data (``data.path: null``) is made again from ``data.synthetic_seed`` in the new
+folder. :func:`plan_rerun` does the checks and returns what ``jetstudy run`` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from jetstudy.trainables.errors import ConfigError, JetstudyError, listed
+
+__all__ = ["RerunError", "RerunPlan", "plan_rerun", "version_differences", "data_differences"]
+
+logger = logging.getLogger(__name__)
+
+#: Packages whose versions can change a study's numbers (a difference is warned about).
+COMPARED = ("jetstudy", "torch", "numpy", "ray", "optuna", "pandas", "h5py", "scipy", "pyarrow")
+
+
+#: The fields a rerun sets itself, and the option that chooses them.
+_OWN = {"storage.results_dir": "no folder (the rerun goes beside RESULTS)",
+        "storage.name": "--name NAME", "data.path": "--data PATH"}
+
+
+class RerunError(JetstudyError):
+    """The rerun cannot start as asked: the message names the folder or file and the fix."""
+
+
+@dataclass(frozen=True)
+class RerunPlan:
+    """What ``jetstudy run`` is given for the rerun, and what differs from the first run."""
+
+    config: Path                    # the study's config.yaml
+    overrides: tuple[str, ...]      # --set items: storage.results_dir, storage.name, data.path
+    folder: Path                    # where the rerun's results go
+    warnings: tuple[str, ...]       # versions, code, host or data that differ (warned)
+
+
+def _provenance(results: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads((results / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def version_differences(recorded: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """One line per way this installation differs from the one in ``recorded`` (a study's
+    ``provenance.json``); ``now`` is :func:`jetstudy.study.provenance.collect`'s record."""
+    out = []
+    old_v, new_v = recorded.get("versions") or {}, now.get("versions") or {}
+    changed = [f"{n} {old_v.get(n)} -> {new_v.get(n)}" for n in COMPARED
+               if isinstance(old_v, dict) and n in old_v and old_v.get(n) != new_v.get(n)]
+    if changed:
+        out.append(f"versions differ from the study's: {', '.join(changed)}")
+    old_git, new_git = recorded.get("git"), now.get("git")
+    if (isinstance(old_git, dict) and isinstance(new_git, dict)
+            and old_git.get("commit") != new_git.get("commit")):
+        out.append(f"jetstudy's git commit differs: the study ran {old_git.get('commit')}, "
+                   f"this is {new_git.get('commit')}")
+    elif (recorded.get("code_sha256") and now.get("code_sha256")
+          and recorded["code_sha256"] != now["code_sha256"]):
+        out.append("jetstudy's own source differs from the study's (code_sha256): a local "
+                   "change or another build of the same version")
+    if recorded.get("host") and recorded.get("host") != now.get("host"):
+        out.append(f"another machine: the study ran on {recorded['host']}, this is "
+                   f"{now.get('host')} (CPU reruns reproduce on the same machine only)")
+    return out
+
+
+def data_differences(recorded: list[dict[str, Any]], files: Sequence[str]) -> list[str]:
+    """The ways the data ``files`` differ **in content** from the ``recorded`` files (a
+    ``provenance.json``'s ``data``: path, bytes, sha256): empty when each recorded file has a
+    file of the same SHA-256 (or, where the study left it unhashed, the same size) among
+    ``files`` and no file is left over. Names and folders do not matter."""
+    from jetstudy.study.fetch import file_sha256
+
+    sizes = {}
+    for f in files:
+        try:
+            sizes[f] = os.stat(f).st_size
+        except OSError as exc:
+            return [f"{f}: cannot be read ({exc.strerror or type(exc).__name__})"]
+    if len(files) != len(recorded):
+        return [f"the study read {len(recorded)} data file(s), {len(files)} are found now"]
+    wanted_sizes = Counter(e.get("bytes") for e in recorded)
+    if wanted_sizes != Counter(sizes.values()):
+        return ["the files' sizes differ from the ones the study read: "
+                + listed(sorted(os.path.basename(f) for f in files))]
+    hashes = Counter(e["sha256"] for e in recorded if e.get("sha256"))
+    if not hashes:
+        return []
+    wanted = {e.get("bytes") for e in recorded if e.get("sha256")}
+    have: Counter = Counter(file_sha256(Path(f)) for f in files if sizes[f] in wanted)
+    missing = hashes - have
+    if missing:
+        names = [os.path.basename(str(e["path"])) for e in recorded
+                 if e.get("sha256") in missing]
+        return [f"no file found now has the content (SHA-256) of {listed(names)} the study read"]
+    return []
+
+
+def _data_path(cfg_path: str | None, data: str | None, recorded: dict[str, Any] | None
+               ) -> str | None:
+    """The data.path the rerun reads: ``--data``, else the study's own (a relative one from
+    the folder the study ran in, where the data is found there)."""
+    if data is not None:
+        if not data.strip():
+            raise RerunError(f"--data {data!r} is empty; give the data's file, folder or glob")
+        return os.path.abspath(os.path.expanduser(data))
+    if cfg_path is None or os.path.isabs(os.path.expanduser(cfg_path)):
+        return None  # synthetic, or already absolute: as the study had it
+    cwd = (recorded or {}).get("cwd")
+    return os.path.join(cwd, cfg_path) if isinstance(cwd, str) and cwd else None
+
+
+def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
+               name: str | None = None, overrides: Sequence[str] = (),
+               any_data: bool = False) -> RerunPlan:
+    """Check that the study in ``results`` can be trained again as it was, and say how: the
+    config, the ``--set`` items for ``jetstudy run``, the new folder and the warnings. Raises
+    :class:`RerunError` (one message, nothing started) for a folder that is not a study, a
+    rerun folder that exists, data that cannot be found or differs in content."""
+    from jetstudy.study.config import load_config
+    from jetstudy.study.provenance import collect
+    from jetstudy.trainables.datafiles import resolve_files
+    from jetstudy.trainables.errors import DataError
+
+    for item in overrides:
+        key = item.partition("=")[0].strip()
+        if key in _OWN:
+            raise RerunError(f"--set {item}: a rerun sets {key} itself; give {_OWN[key]} "
+                             f"instead")
+    results = Path(results).expanduser().absolute()
+    config = results / "config.yaml"
+    if not config.is_file():
+        raise RerunError(f"{results} is not a jetstudy results folder (no config.yaml); give "
+                         f"the folder `jetstudy run` printed as 'results: ...'")
+    recorded = _provenance(results)
+    name = name if name is not None else f"{results.name}-rerun"
+    items = [*overrides, f"storage.results_dir={json.dumps(str(results.parent))}",
+             f"storage.name={json.dumps(name)}"]
+    quiet = logging.getLogger("jetstudy.study.config")  # its warnings come once, from `run`
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        study_path = load_config(config, overrides).data.path
+        path = _data_path(study_path, data, recorded)
+        if path is not None:
+            items.append(f"data.path={json.dumps(path)}")
+        cfg = load_config(config, items)
+    except ConfigError as exc:
+        raise RerunError(f"{exc} (rerun of {results})") from None
+    finally:
+        quiet.setLevel(level)
+    folder = Path(cfg.storage.results_dir) / str(cfg.storage.name)
+    if folder.exists():
+        raise RerunError(f"{folder} exists already (an earlier rerun?); give the rerun another "
+                         f"folder name with --name NAME")
+    notes: list[str] = []
+    if recorded is None:
+        notes.append(f"{results} has no readable provenance.json: the versions and the data "
+                     f"cannot be compared with the study's")
+    else:
+        notes += version_differences(recorded, collect(cfg.training.device))
+    if cfg.data.path is not None:
+        try:
+            files = resolve_files(cfg.data.path, cfg.data.format)
+        except DataError as exc:
+            raise RerunError(f"the study's data is not found: {exc}; give its new place with "
+                             f"--data PATH") from None
+        entries = (recorded or {}).get("data")
+        if isinstance(entries, list) and entries:
+            problems = data_differences(entries, files)
+            if problems and not any_data:
+                raise RerunError(f"data.path {cfg.data.path}: {'; '.join(problems)}, so the "
+                                 f"rerun would train on other jets; give the study's data with "
+                                 f"--data PATH, or pass --any-data to rerun on these files")
+            notes += [f"data differs (--any-data): {p}" for p in problems]
+    for note in notes:
+        logger.warning("rerun: %s", note)
+    return RerunPlan(config, tuple(items), folder, tuple(notes))
+
+
+# ---- the command line ------------------------------------------------------------------------
+
+def add_command(sub: Any) -> None:
+    """Add ``rerun`` to the ``jetstudy`` parser's subcommands."""
+    rerun = sub.add_parser(
+        "rerun", help="train a study again from its folder (its config.yaml, seeds included) "
+        "into RESULTS-rerun beside it; checks the data by content and warns of other versions")
+    rerun.add_argument("results", metavar="RESULTS", help="the study's results folder (it may "
+                       "have moved since)")
+    rerun.add_argument("--data", metavar="PATH", help="the study's data at its new place (file, "
+                       "folder or glob); its files must have the contents the study read")
+    rerun.add_argument("--any-data", action="store_true",
+                       help="rerun even when the data's contents differ from the study's")
+    rerun.add_argument("--name", help="the rerun's folder name (default: <study>-rerun)")
+    rerun.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="SECTION.FIELD=VALUE", help="override a config field, e.g. "
+                       "resources.num_cpus (repeatable)")
+    rerun.add_argument("--address", help="join a Ray cluster, as for run")
+    rerun.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    rerun.add_argument("-v", "--verbose", action="store_true", help="show Ray's own logs")
+
+
+def cmd_rerun(args: Any) -> int:
+    """``jetstudy rerun``: :func:`plan_rerun`, its warnings on stderr, then ``jetstudy run``."""
+    import argparse
+
+    from jetstudy.study.cli import _cmd_run
+
+    plan = plan_rerun(args.results, data=args.data, name=args.name,
+                      overrides=args.overrides, any_data=args.any_data)
+    print(f"rerun of {Path(args.results).absolute()} into {plan.folder}")
+    return _cmd_run(argparse.Namespace(
+        config=str(plan.config), overrides=list(plan.overrides), resume=False,
+        address=args.address, no_report=args.no_report, verbose=args.verbose))
