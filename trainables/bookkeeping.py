@@ -25,7 +25,13 @@ from typing import Any, NamedTuple
 
 from jetstudy.trainables.objective import Objective
 
-__all__ = ["EpochBook", "EpochVerdict", "divergence", "epoch_record"]
+__all__ = ["EpochBook", "EpochVerdict", "TrialDiverged", "divergence", "epoch_record"]
+
+
+class TrialDiverged(RuntimeError):
+    """The training loss became NaN or infinite (:func:`divergence`): the trial fails with this
+    reason. One class for the self-training loop and the packed trial, so a failed trial's
+    ``error`` reads the same on either path (``TrialDiverged: training loss became nan ...``)."""
 
 
 class EpochVerdict(NamedTuple):

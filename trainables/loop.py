@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from jetstudy.trainables.bookkeeping import EpochBook, divergence, epoch_record
+from jetstudy.trainables.bookkeeping import EpochBook, TrialDiverged, divergence, epoch_record
 from jetstudy.trainables.metrics_torch import roc_auc_ovr_batched
 from jetstudy.trainables.model import MLPArch, build_mlp, count_flops, count_params, weight_matrices
 from jetstudy.trainables.objective import Objective
@@ -41,10 +41,6 @@ __all__ = ["TrialData", "TrainSettings", "Hyperparams", "hyperparams_from_params
            "arch_from_params", "predict_proba", "loss_mean_se", "epoch_book"]
 
 logger = logging.getLogger(__name__)
-
-
-class TrialDiverged(RuntimeError):
-    """The training loss became NaN or infinite: the trial fails with this reason."""
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import ray
 from ray import tune
 from ray.exceptions import RayActorError
 
-from jetstudy.trainables.bookkeeping import divergence
+from jetstudy.trainables.bookkeeping import TrialDiverged, divergence
 from jetstudy.trainables.pack_protocol import DONE, FULL, NO_SLOT, OK
 from jetstudy.trainables.trialfiles import diverged_before, for_tune, mark_diverged, trial_folder
 
@@ -48,8 +48,9 @@ HEAVY_MODULES: tuple[str, ...] = ("torch", "pandas", "pyarrow", "numpy", "scipy"
                                   "jetstudy.study.config")
 
 
-class PackedTrialDiverged(RuntimeError):
-    """The trial's loss became NaN or infinite (its slot on the pack is freed)."""
+#: The trial's loss became NaN or infinite (its slot on the pack is freed): the self-training
+#: loop's class, so a failed trial's ``error`` reads the same packed or not.
+PackedTrialDiverged = TrialDiverged
 
 
 def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: str,

@@ -80,3 +80,18 @@ def test_a_diverged_epoch_is_not_written_as_the_self_training_loop_does(
     assert best_path(settings.state_dir, "wild").is_file() == (first > 1)
     # the neighbour's curve is whole
     assert [r["epoch"] for r in read_epochs(settings.state_dir, "calm")] == [1, 2]
+
+
+@pytest.mark.filterwarnings("ignore:`get_trial_id` is meant:UserWarning")
+def test_a_diverged_packed_trial_fails_with_the_self_training_error(tmp_path: Path) -> None:
+    """``error`` reads ``TrialDiverged: ...`` on either path (it read ``PackedTrialDiverged``):
+    a packed trial Tune restarts after its divergence fails again with the recorded reason."""
+    from jetstudy.trainables.packed_trial import run_packed_trial
+    from jetstudy.trainables.trialfiles import mark_diverged, trial_folder
+
+    state_dir = str(tmp_path)
+    trial_folder(state_dir, "local", WILD)  # outside Tune the trial id is "local"
+    mark_diverged(state_dir, "local", "training loss became nan at epoch 1")
+    with pytest.raises(TrialDiverged, match="became nan at epoch 1") as raised:
+        run_packed_trial(WILD, servers=[], state_dir=state_dir, max_epochs=3)
+    assert type(raised.value).__name__ == "TrialDiverged"
