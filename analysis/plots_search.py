@@ -177,5 +177,6 @@ def parallel_figure(pc: ParallelCoordinates) -> Figure:
     axes[0, 0].set_title(f"coloured by {label}; best trials on top", fontsize=TITLE_PT)
     if rows == 2:
         draw_parallel(pc, axes[1, 0], "regime")
-        axes[1, 0].set_title("coloured by regime (see 'Regime rules')", fontsize=TITLE_PT)
+        axes[1, 0].set_title("coloured by regime, a line style each (see 'Regime rules')",
+                             fontsize=TITLE_PT)
     return fig

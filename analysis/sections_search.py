@@ -90,8 +90,9 @@ def parallel_part(r: ReportState) -> Section:
              "95th percentile; worse trials take its top colour")
     caption = (f"Parallel coordinates of the hyperparameters: top, coloured by {word}, the "
                f"search metric (the colour bar stops at the {stops}), the {r.best_word} "
-               "drawn last" + ("; bottom, coloured by regime, undetermined trials grey "
-                                      "and underneath." if pc.has_regimes else "."))
+               "drawn last" + ("; bottom, coloured by regime (each with its line style), "
+                                      "undetermined trials grey and underneath."
+                                      if pc.has_regimes else "."))
     return Section("Parallel coordinates", lines=lines, figure=name, caption=caption)
 
 
