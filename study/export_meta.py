@@ -8,6 +8,7 @@ and the provenance of the study and of the export. Content only: the export writ
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +72,74 @@ def _validation(results: Path, w: Weights) -> dict[str, Any] | None:
     return None
 
 
+_LIMIT_SIZES = {"max_params": "n_params", "max_flops": "flops",
+                "max_multiplications": "multiplications"}
+
+
+def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] | None, str]:
+    """The report's answer to "how big should my tagger be" (the smallest completed model
+    within 1% of the best's ``metric`` and 0.5 points of its accuracy), or None and why."""
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.pareto import how_big, with_sizes
+    from jetstudy.analysis.tables import load_tables
+    from jetstudy.trainables.objective import METRIC_MODES
+
+    try:
+        trials = with_sizes(load_tables(results).trials)
+        answer = how_big(trials, metric, METRIC_MODES.get(metric) == "max", cost)
+    except (AnalysisError, OSError, ValueError, KeyError) as exc:
+        return None, f"the trials table cannot be read ({type(exc).__name__})"
+    if answer is None:
+        return None, "no completed trial has a score and a size"
+
+    def number(row: Any, key: str) -> Any:
+        value = row.get(key)
+        return None if value is None or value != value else (
+            int(value) if key in ("n_params", "flops", "multiplications") else float(value))
+
+    rows = {"pick": answer.pick, "best": answer.best}
+    return {name: {"trial_id": str(row["trial_id"]),
+                   **{k: number(row, k) for k in (answer.metric, "val_acc", "n_params",
+                                                  "multiplications", "flops")}}
+            for name, row in rows.items()}, ""
+
+
+def _selection(results: Path, w: Weights, study: dict[str, Any]) -> dict[str, Any]:
+    """Why these weights: the study's best by ``search.metric`` (what a size objective or a
+    size limit changed), or ``--trial``; and the report's size answer beside it."""
+    search = study.get("search") if isinstance(study.get("search"), dict) else {}
+    metric = str(search.get("metric") or "val_loss")
+    objectives = search.get("objectives")
+    size = (str(objectives[1]) if isinstance(objectives, list) and len(objectives) > 1
+            else None)
+    limits = {k: search[k] for k in _LIMIT_SIZES if search.get(k) is not None}
+    cost = size or next((_LIMIT_SIZES[k] for k in limits), "n_params")
+    answer, why_none = _size_answer(results, metric, cost)
+    pick = answer["pick"]["trial_id"] if answer else None
+    rule = (f"the smallest completed model (by {cost}) within 1% of the best model's "
+            f"best_{metric} and within 0.5 points of its val_acc: the report's answer to 'how "
+            f"big should my tagger be'")
+    if w.is_study_best:
+        why = (f"the study's best: the best best_{metric} of every trial (best/model.pt, the "
+               f"model evaluated on the test split)")
+        if size:
+            why += (f"; the search's second objective, {size}, shaped which models were tried "
+                    f"but does not choose the best: for the smallest good model export "
+                    f"the size answer with --trial")
+    else:
+        why = "chosen with --trial"
+    if limits:
+        why += (f"; every trial was drawn within {', '.join(f'search.{k} {v}' for k, v in limits.items())}")
+    if pick == w.trial_id:
+        why += f"; it is also {rule}"
+    return {"why": why, "search_metric": metric, "size_objective": size,
+            "size_limits": limits or None,
+            "size_answer": ({"rule": rule, **answer, "exported": pick == w.trial_id,
+                             "export_command": shlex.join(["jetstudy", "export", str(results.absolute()),
+                                                           "--trial", str(pick)])}
+                            if answer else {"rule": rule, "none": why_none})}
+
+
 def metadata(results: Path, w: Weights, scaler: dict[str, Any], folded: Any,
               check: dict[str, Any]) -> dict[str, Any]:
 
@@ -79,9 +148,11 @@ def metadata(results: Path, w: Weights, scaler: dict[str, Any], folded: Any,
     from jetstudy.trainables.model import count_params
 
     test, test_note = _test_metrics(results, w)
+    study = read_study_config(results)
     return {
         "format": "jetstudy export 1",
         "trial_id": w.trial_id, "best_epoch": w.epoch, "weights_from": w.source,
+        "selection": _selection(results, w, study),
         "study": str(results.absolute()),  # the export folder travels: a full path
         "input": {"name": INPUT_NAME, "shape": ["jets", len(scaler["features"])],
                   "dtype": "float32", "features": list(scaler["features"]),
@@ -100,7 +171,7 @@ def metadata(results: Path, w: Weights, scaler: dict[str, Any], folded: Any,
                          "batch_norm_folded": w.arch.batch_norm,
                          "dropout_removed": w.arch.dropout > 0},
         "training_config": {
-            "study": read_study_config(results),
+            "study": study,
             "trial": read_json(results / "trials" / w.trial_id / "config.json")},
         "validation_at_best_epoch": _validation(results, w),
         "test_metrics": test,

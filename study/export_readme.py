@@ -40,6 +40,22 @@ def _metrics_line(meta: dict[str, Any]) -> str:
     return f"Test metrics: none ({meta.get('test_metrics_note') or 'not evaluated'})."
 
 
+def _selection_line(meta: dict[str, Any]) -> str:
+    """Why this trial (``model.json`` -> ``selection``), and the smaller one the report
+    names when it is another."""
+    selection = meta.get("selection")
+    if not isinstance(selection, dict):
+        return ""
+    line = f"Why this trial: {selection['why']}."
+    answer = selection.get("size_answer") or {}
+    pick = answer.get("pick")
+    if isinstance(pick, dict) and not answer.get("exported"):
+        line += (f" The report's smallest model within 1% of the best (and 0.5 points of "
+                 f"accuracy) is trial `{pick['trial_id']}` ({pick.get('n_params')} parameters, "
+                 f"{pick.get('multiplications')} multiplications): `{answer['export_command']}`.")
+    return line
+
+
 def _ranges_line(meta: dict[str, Any]) -> str:
     bits = input_integer_bits(meta.get("input_ranges"))
     if bits is None:
@@ -73,6 +89,7 @@ Trial `{meta['trial_id']}`, best epoch {meta['best_epoch']} (weights from
 `{meta['weights_from']}` of the study `{meta['study']}`). Hidden layers {widths},
 activation `{activation}`, {arch['n_params']} trained parameters ({arch['deployed_params']} in the
 deployed network), {arch['multiplications']} multiplications per jet. {_metrics_line(meta)}
+{_selection_line(meta)}
 
 | file | what |
 |---|---|

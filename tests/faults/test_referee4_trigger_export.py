@@ -1,0 +1,94 @@
+"""Referee 4 (trigger): an export says why it holds that trial.
+
+After a size-aware search (``search.objectives: [val_loss, multiplications]``, or a
+``search.max_params`` limit) ``jetstudy export RESULTS`` exported the most accurate model,
+however large, and neither ``model.json`` nor the export's README said so, nor which smaller
+model the report's "how big should my tagger be" answer names, nor that every trial was drawn
+under the limit: the trigger group deployed the big model believing it was the size-aware
+pick. Now ``model.json`` -> ``selection`` (and one README line) says why these weights, what
+the size objective or limit did, and the size answer with its ``--trial`` command.
+
+Hand-made study folders (config.yaml, scaler.json, best/model.pt, trials.parquet): no study
+runs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+pytest.importorskip("onnxruntime")
+
+from jetstudy.study.config import from_dict  # noqa: E402
+from jetstudy.study.export import export_model  # noqa: E402
+from jetstudy.study.prepare import write_config  # noqa: E402
+from jetstudy.trainables.model import MLPArch, build_mlp, count_flops, count_params  # noqa: E402
+from jetstudy.trainables.schema import HLF_FEATURES  # noqa: E402
+
+#: trial -> (hidden widths, best_val_loss, val_acc): "big" is the most accurate, "small" within
+#: 1% of its loss and 0.5 points of its accuracy, "tiny" far off.
+TRIALS = {"big": ((64, 32), 0.600, 0.760), "small": ((8,), 0.604, 0.757),
+          "tiny": ((2,), 0.900, 0.600)}
+
+
+def _study(folder: Path, search: dict, best: str = "big") -> Path:
+    folder.mkdir(parents=True)
+    write_config(from_dict({"search": {"num_trials": 3, "max_concurrent": 1, **search}}),
+                 folder)
+    (folder / "scaler.json").write_text(json.dumps(
+        {"features": list(HLF_FEATURES), "mean": [0.5] * 16, "std": [2.0] * 16}))
+    rows = []
+    for tid, (widths, loss, acc) in TRIALS.items():
+        arch = MLPArch(16, widths)
+        flops = count_flops(arch)
+        rows.append({"trial_id": tid, "status": "completed", "best_val_loss": loss,
+                     "val_loss": loss, "train_loss": loss, "val_acc": acc, "best_epoch": 1,
+                     "n_params": count_params(arch), "flops": flops,
+                     "multiplications": flops // 2})
+    pd.DataFrame(rows).to_parquet(folder / "trials.parquet")
+    arch = MLPArch(16, TRIALS[best][0])
+    torch.manual_seed(0)
+    (folder / "best").mkdir()
+    torch.save({"arch": arch.to_dict(), "state_dict": build_mlp(arch).state_dict(),
+                "trial_id": best, "epoch": 1}, folder / "best" / "model.pt")
+    return folder
+
+
+def _selection(out: Path) -> tuple[dict, str]:
+    return json.loads((out / "model.json").read_text())["selection"], (out / "README.md").read_text()
+
+
+def test_a_size_objective_study_says_its_best_is_not_the_size_pick(tmp_path: Path) -> None:
+    folder = _study(tmp_path / "s", {"objectives": ["val_loss", "multiplications"]})
+    selection, readme = _selection(export_model(folder, out=tmp_path / "e").out)
+    assert selection["size_objective"] == "multiplications"
+    assert "study's best" in selection["why"] and "does not choose the best" in selection["why"]
+    answer = selection["size_answer"]
+    assert answer["pick"]["trial_id"] == "small" and answer["best"]["trial_id"] == "big"
+    assert answer["pick"]["multiplications"] == 16 * 8 + 8 * 5 and not answer["exported"]
+    assert answer["export_command"].endswith("--trial small")
+    assert "Why this trial: the study's best" in readme and "--trial small`" in readme
+
+
+def test_the_size_pick_and_a_size_limit_are_named(tmp_path: Path) -> None:
+    folder = _study(tmp_path / "s", {"max_params": 3000}, best="small")
+    selection, readme = _selection(export_model(folder, out=tmp_path / "e").out)
+    assert selection["size_limits"] == {"max_params": 3000}
+    assert "every trial was drawn within search.max_params 3000" in selection["why"]
+    assert selection["size_answer"]["exported"] and "by n_params" in selection["why"]
+    assert "it is also the smallest completed model" in readme
+
+
+def test_without_a_trials_table_the_selection_says_why_no_answer(tmp_path: Path) -> None:
+    folder = _study(tmp_path / "s", {})
+    (folder / "trials.parquet").unlink()
+    selection, _ = _selection(export_model(folder, out=tmp_path / "e").out)
+    assert selection["why"].startswith("the study's best") and selection["size_objective"] is None
+    assert "cannot be read" in selection["size_answer"]["none"]
+    assert np.isfinite(json.loads((tmp_path / "e" / "model.json").read_text())
+                       ["check"]["max_abs_difference"]["onnxruntime"])
