@@ -31,7 +31,7 @@ from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
     "REGIME_COLORS", "CLASS_COLORS", "CLASS_MARKERS", "CLASS_STYLES", "OKABE_ITO", "SERIES_MARKERS", "DPI", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
-    "new_figure", "png_bytes", "axis_label", "draw_regime_map", "draw_complexity",
+    "new_figure", "png_bytes", "axis_label", "short_ids", "LEGEND_ID_CHARS", "draw_regime_map", "draw_complexity",
     "draw_learning_curves", "draw_importance",
     "regime_maps_figure", "complexity_figure", "learning_curves_figure", "importance_figure",
 ]
@@ -103,6 +103,23 @@ def axis_label(name: str) -> str:
     (nats)``); counts and fractions (parameters, accuracy, AUC) have none."""
     unit = _UNITS.get(name)
     return _LABELS.get(name, name) + (f" ({unit})" if unit else "")
+
+
+#: Longest trial id a legend shows whole; a longer one keeps its start and end around "…".
+LEGEND_ID_CHARS = 16
+
+
+def short_ids(ids: Sequence[object], width: int = LEGEND_ID_CHARS) -> list[str]:
+    """Trial ids as a legend names them: whole up to ``width`` characters, else start…end
+    (``best_trial_w…0003_xyz``), widened until the shortened ids are as distinct as the ids
+    (a long id pushed the legend out of its panel, over the next one and off the figure)."""
+    texts = [str(i) for i in ids]
+    for w in range(max(width, 5), max((len(t) for t in texts), default=0) + 1):
+        cut = [t if len(t) <= w else f"{t[:(w - 1) // 2]}…{t[-(w - 1 - (w - 1) // 2):]}"
+               for t in texts]
+        if len(set(cut)) == len(set(texts)):
+            return cut
+    return texts
 
 
 def _plain(text: object) -> str:
@@ -273,10 +290,12 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     finite = finite[np.isfinite(finite)]
     lo, hi = np.percentile(finite, [0, 95]) if finite.size else (0.0, 1.0)
     top = hi + 0.15 * (hi - lo + 1e-9)
-    for i, (tid, c) in enumerate(part.groupby("trial_id", sort=False)):
+    groups = list(part.groupby("trial_id", sort=False))
+    names = short_ids([tid for tid, _ in groups])
+    for i, ((tid, c), name) in enumerate(zip(groups, names)):
         color = colors[i % len(colors)]
         ax.plot(c["epoch"], c["val_loss"], "-", color=color, marker=markers[i % len(markers)],
-                ms=4, label=_plain(tid))
+                ms=4, label=_plain(name))
         ax.plot(c["epoch"], c["train_loss"], "--", color=color, lw=1,  # hollow: a lone epoch
                 marker=markers[i % len(markers)], ms=3.5, mfc="none")  # shows (a line would not)
         bad = c[~np.isfinite(c["train_loss"]) | ~np.isfinite(c["val_loss"])]

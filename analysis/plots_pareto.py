@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 
 from jetstudy.analysis.pareto import ParetoResult
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, TITLE_PT, _log_count_axis,
-                                     _plain, axis_label, new_figure)
+                                     _plain, axis_label, new_figure, short_ids)
 from jetstudy.analysis.plots_legend import place_legend
 
 __all__ = ["draw_pareto", "draw_search_front", "pareto_figure", "pareto_y_range"]
@@ -46,7 +46,8 @@ def draw_pareto(
                    label=f"within {result.tolerance:.0%} of best")
         ax.scatter([pick["cost"]], [pick["score"]], marker="*", s=160, color="tab:red", zorder=5,
                    label=f"smallest within {result.tolerance:.0%} of best")
-        ax.set_title(f"smallest within {result.tolerance:.0%}: {_plain(pick['trial_id'])}",
+        name = _plain(short_ids([pick["trial_id"]], 24)[0])  # a long id stays in its panel
+        ax.set_title(f"smallest within {result.tolerance:.0%}: {name}",
                      fontsize=TITLE_PT - 1)
     else:
         ax.text(0.5, 0.5, "front undetermined:\nno trial ran to completion",
@@ -120,7 +121,7 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
     chosen = own[own["trial_id"] == pick]
     if len(chosen):
         ax.scatter(chosen["cost"], chosen["score"], marker="*", s=160, color="tab:red",
-                   zorder=5, label=f"how big: {_plain(str(pick))}")
+                   zorder=5, label=f"how big: {_plain(short_ids([pick], 24)[0])}")
     ax.set_xscale("log")
     _log_count_axis(ax.xaxis, own["cost"])
     ax.set_xlabel(_LABELS.get(cost, cost))

@@ -192,3 +192,21 @@ def test_search_front_star_sits_inside_the_frame() -> None:
     fig.canvas.draw()
     lo, hi = ax.get_ylim()
     assert lo < 1.15 - 0.05 * (1.59 - 1.15) and hi > 1.59, (lo, hi)
+
+
+def test_long_trial_ids_keep_each_legend_inside_its_panel() -> None:
+    """Trial ids of 40 characters pushed the learning curves' legends out of their panels,
+    over the next panel and off the figure; they are shortened around '…', still distinct."""
+    rows = [{"group": g, "trial_id": f"{g}_trial_with_a_long_identifier_{i:04d}_xyz",
+             "epoch": ep, "train_loss": 0.6 + 0.5 / ep + 0.01 * i,
+             "val_loss": 0.62 + 0.5 / ep + 0.01 * i}
+            for g in ("best", "overfit", "underfit") for i in range(5) for ep in range(1, 21)]
+    fig = plots.learning_curves_figure(pd.DataFrame(rows), 0.6)
+    fig.canvas.draw()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        box, frame = legend.get_window_extent(), ax.get_window_extent()
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, (ax.get_title(), box, frame)
+        labels = [t.get_text() for t in legend.get_texts() if t.get_text() != "L*"]
+        assert len(set(labels)) == 5 and all(len(t) <= plots.LEGEND_ID_CHARS for t in labels)
+        assert all(t.startswith(ax.get_title()[:3]) and "…" in t for t in labels), labels
