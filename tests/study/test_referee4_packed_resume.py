@@ -28,7 +28,8 @@ from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-N_TRIALS, MAX_EPOCHS, CHECKPOINT_EVERY = 3, 12, 2
+#: epochs of ~40 ms: enough that Ctrl-C lands mid-way, with room for a slow machine
+N_TRIALS, MAX_EPOCHS, CHECKPOINT_EVERY = 3, 40, 2
 
 
 def _jetstudy(args: list[str], cwd: Path) -> subprocess.Popen:
