@@ -80,6 +80,9 @@ def pareto_table(results: list[pareto.ParetoResult],
     if not parts:
         return pd.DataFrame(columns=list(PARETO_COLUMNS))
     table = pd.concat(parts, ignore_index=True)[list(PARETO_COLUMNS)]
+    cost = table["cost_value"]
+    if cost.notna().all() and (cost == cost.round()).all():  # counts as counts: 9096, not 9096.0
+        table["cost_value"] = cost.round().astype("int64")
     return table.sort_values(["panel", "score", "cost", "cost_value", "trial_id"], kind="mergesort",
                              ignore_index=True)
 

@@ -183,3 +183,14 @@ def test_maps_left_out_for_one_reason_say_it_once(tmp_path, make_study, write_st
     state = build_report(load_tables(write_study(tmp_path / "one", trials, epochs)))
     (why,) = [w for part, w in state.skipped if part == "regime map (size x regularisation)"]
     assert why.startswith("l1, l2, dropout: ") and why.count("does not vary") == 1, why
+
+
+def test_pareto_csv_writes_counts_as_counts(big_study) -> None:
+    """pareto.csv's cost_value read 1460.0 beside the report's 1460."""
+    folder, _ = big_study
+    state = ReportState(load_tables(folder))
+    pareto_part(state)
+    csv = state.files["pareto.csv"].decode().splitlines()
+    column = csv[0].split(",").index("cost_value")
+    values = [line.split(",")[column] for line in csv[1:]]
+    assert values and all(re.fullmatch(r"\d+", v) for v in values), values[:5]
