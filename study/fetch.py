@@ -88,9 +88,14 @@ def cache_dir() -> Path:
 
 
 def _mirrored(url: str) -> str:
+    """``url`` from ``$JETSTUDY_MIRROR``: an ``https://host``/``file:///path`` URL, or a
+    folder (``/path``, ``~/path``, ``mirror/``: a ``file://`` URL of it), holding each
+    source's URL path (``/datasets/0004/42468/dataset_42468.pq``)."""
     mirror = os.environ.get(MIRROR_ENV, "").strip().rstrip("/")
     if not mirror:
         return url
+    if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", mirror):  # a folder, not a URL
+        mirror = Path(mirror).expanduser().absolute().as_uri().rstrip("/")
     parts = urllib.parse.urlsplit(url)
     return mirror + urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
 
@@ -145,6 +150,12 @@ def _write_record(folder: Path, record: dict[str, dict]) -> None:
 
 
 def _offline(url: str, target: Path, reason: object) -> DataError:
+    if url.startswith("file:"):  # a folder mirror without that file
+        return DataError(
+            f"cannot read {url} ({getattr(reason, 'strerror', None) or reason}): "
+            f"{MIRROR_ENV} is {os.environ.get(MIRROR_ENV, '').strip()!r}, a folder that must "
+            f"hold the file as {urllib.request.url2pathname(urllib.parse.urlsplit(url).path)} "
+            f"(the source's URL path under it); put it there, or put the file at {target}")
     return DataError(
         f"cannot download {url} ({reason}); jetstudy fetch needs access to that host: check "
         f"the network (or a proxy: https_proxy=...), set {MIRROR_ENV} to a mirror, or "
@@ -247,12 +258,37 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
             f"checksum mismatch for {source.name} from {url}: SHA-256 {digest}, expected "
             f"{source.sha256}; the download was corrupted (or the file changed upstream) and "
             f"was deleted: run the same command again")
+    _warn_if_not_format(part, source, url)
     os.replace(part, target)
     record.pop(part.name, None)
     record[source.name] = {"url": url, "sha256": digest, "size": target.stat().st_size,
                            **_identity(target)}  # jetstudy's to replace while it is this file
     _write_record(folder, record)
     return target
+
+
+#: The first bytes (and, for Parquet, the last) of each format fetch downloads.
+_MAGIC = {".parquet": (b"PAR1", b"PAR1"), ".tar.gz": (b"\x1f\x8b", b"")}
+
+
+def _warn_if_not_format(part: Path, source: Source, url: str) -> None:
+    """Warn when a file without a known SHA-256 is not of the format its name says (an error
+    page or a proxy's login page saved as ``.parquet``): ``jetstudy run`` refuses it later."""
+    if source.sha256:
+        return  # checked by its digest
+    for suffix, (head, tail) in _MAGIC.items():
+        if not source.name.endswith(suffix):
+            continue
+        size = part.stat().st_size
+        with open(part, "rb") as f:
+            start = f.read(max(len(head), 16))
+            f.seek(max(0, size - len(tail)))
+            end = f.read()
+        if not start.startswith(head) or (tail and not end.endswith(tail)):
+            logger.warning("fetch: %s from %s is not a %s file (it starts with %r): the server "
+                           "or mirror sent something else (an error page?); check the URL, "
+                           "delete the file and fetch again", source.name, url, suffix[1:],
+                           start[:16])
 
 
 def _check_part(part: Path, record: dict, folder: Path) -> None:
