@@ -303,8 +303,10 @@ def pack_room(shapes: list[NodeShape], cpus_per_trial: float, gpus_per_trial: fl
 
 def resolve_packing(cfg: StudyConfig, restored: int = 0) -> tuple[StudyConfig, PackPlan]:
     """Once Ray is up: ``resources.pack_size: auto`` becomes a number
-    (:func:`~jetstudy.study.packing.plan_packing`, from the cluster's GPUs); returns the config
-    the study runs with and the plan (its ``why`` is logged and kept in ``provenance.json``).
+    (:func:`~jetstudy.study.packing.plan_packing`, from the cluster's GPUs), and a packed
+    ``auto`` gives each pack a whole GPU (``gpus_per_trial`` below 1 becomes 1: one pack per
+    card, as planned); returns the config the study runs with and the plan (its ``why`` is
+    logged and kept in ``provenance.json``).
     The cluster is asked only when the answer depends on it."""
     r = cfg.resources
     has_gpus, room = False, None
@@ -317,4 +319,10 @@ def resolve_packing(cfg: StudyConfig, restored: int = 0) -> tuple[StudyConfig, P
         unexpected = (plan.size == 0 and r.gpus_per_trial > 0 and cfg.training.device != "cpu"
                       and pack_problem(cfg) is not None)
         logger.log(logging.WARNING if unexpected else logging.INFO, "%s", plan.why)
-    return dataclasses.replace(cfg, resources=dataclasses.replace(r, pack_size=plan.size)), plan
+    resolved = dataclasses.replace(r, pack_size=plan.size)
+    if r.pack_size == "auto" and plan.size and r.gpus_per_trial < 1:
+        # one pack per GPU (pack_room counts whole cards): a pack asking Ray for a share
+        # would land on the card of the one before (Ray fills the first GPU) and leave the
+        # others idle. Packed trials themselves ask for no GPU.
+        resolved = dataclasses.replace(resolved, gpus_per_trial=1.0)
+    return dataclasses.replace(cfg, resources=resolved), plan
