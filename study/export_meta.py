@@ -72,6 +72,25 @@ def _validation(results: Path, w: Weights) -> dict[str, Any] | None:
     return None
 
 
+def _fixed_point(scaler: dict[str, Any], folded: Any) -> dict[str, Any]:
+    """Integer bits the inputs and each deployed layer need for raw inputs within the training
+    ranges (:mod:`jetstudy.study.export_fixed`), against the export README's hls4ml types."""
+    from jetstudy.study.export_fixed import HLS_INTEGER_BITS, integer_bits, layer_bounds
+
+    lo, hi = scaler.get("min"), scaler.get("max")
+    if not (isinstance(lo, list) and isinstance(hi, list)):
+        return {"unknown": "the study's scaler.json has no training ranges (min, max): the "
+                           "layers' output bounds cannot be computed"}
+    layers = layer_bounds(folded, lo, hi)
+    return {"what": "for raw inputs within input_ranges: each Linear layer's largest |weight|, "
+                    "|bias| and |output| (interval bound, guaranteed) and the integer bits "
+                    "(sign included) the largest needs",
+            "input_integer_bits": integer_bits(max(max(map(abs, lo)), max(map(abs, hi)))),
+            "layers": layers, "readme_types_integer_bits": HLS_INTEGER_BITS,
+            "readme_types_hold": all(layer["integer_bits"] <= HLS_INTEGER_BITS
+                                     for layer in layers)}
+
+
 _LIMIT_SIZES = {"max_params": "n_params", "max_flops": "flops",
                 "max_multiplications": "multiplications"}
 
@@ -162,6 +181,7 @@ def metadata(results: Path, w: Weights, scaler: dict[str, Any], folded: Any,
         "output": {"name": OUTPUT_NAME, "shape": ["jets", len(CLASSES)],
                    "classes": list(CLASSES), "softmax": True},
         "input_ranges": _input_ranges(scaler),
+        "fixed_point": _fixed_point(scaler, folded),
         "architecture": {"trained": w.arch.to_dict(), "n_params": count_params(w.arch),
                          "deployed_layers": describe_layers(folded),
                          "multiplications": multiplications(folded),

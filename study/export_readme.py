@@ -56,6 +56,29 @@ def _selection_line(meta: dict[str, Any]) -> str:
     return line
 
 
+def _layers_line(meta: dict[str, Any]) -> str:
+    """Whether ``fixed<32,16>`` holds every layer's weights, biases and outputs for inputs in
+    the training ranges (``model.json`` -> ``fixed_point``), and what to set where not."""
+    fixed = meta.get("fixed_point")
+    layers = fixed.get("layers") if isinstance(fixed, dict) else None
+    if not layers:
+        return ""
+    worst = max(layers, key=lambda layer: layer["integer_bits"])
+    over = [layer for layer in layers if layer["integer_bits"] > fixed["readme_types_integer_bits"]]
+    if not over:
+        return (f" For raw inputs within the training ranges every layer's weights, biases and "
+                f"outputs fit `fixed<32,16>` (at most {worst['integer_bits']} integer bits with "
+                f"the sign, `{worst['layer']}`: guaranteed interval bounds in `model.json` -> "
+                f"`fixed_point`).")
+    fixes = "; ".join(f"the layer ending in `{layer['layer']}` needs {layer['integer_bits']}: "
+                      f"widen its weight, bias and result types to "
+                      f"`fixed<{layer['integer_bits'] + 16},{layer['integer_bits']}>`"
+                      for layer in over)
+    return (f" `fixed<32,16>` is too narrow for this model: for raw inputs within the training "
+            f"ranges {fixes} (guaranteed interval bounds in `model.json` -> `fixed_point`; "
+            f"otherwise the values wrap).")
+
+
 def _ranges_line(meta: dict[str, Any]) -> str:
     bits = input_integer_bits(meta.get("input_ranges"))
     if bits is None:
@@ -160,5 +183,5 @@ were off by several units and the predicted class was often wrong; with the type
 logits agreed with onnxruntime to about 0.02 and the predicted class on 97-99% of 200 jets
 (trained networks), while hls4ml's table-based softmax still moved probabilities by up to about
 0.2 (they need not sum to 1). Compare `predict` with onnxruntime on your own jets, then narrow
-the types and set the reuse factor for your FPGA. {_ranges_line(meta)}
+the types and set the reuse factor for your FPGA. {_ranges_line(meta)}{_layers_line(meta)}
 {hls_note}"""

@@ -1,4 +1,5 @@
-"""Referee 4 (trigger): an export says why it holds that trial.
+"""Referee 4 (trigger): an export says why it holds that trial, and whether the hls4ml types
+its README sets hold this model's numbers.
 
 After a size-aware search (``search.objectives: [val_loss, multiplications]``, or a
 ``search.max_params`` limit) ``jetstudy export RESULTS`` exported the most accurate model,
@@ -8,6 +9,12 @@ under the limit: the trigger group deployed the big model believing it was the s
 pick. Now ``model.json`` -> ``selection`` (and one README line) says why these weights, what
 the size objective or limit did, and the size answer with its ``--trial`` command.
 
+The export README set ``fixed<32,16>`` for every layer of every model ("wide enough for raw
+inputs and a first layer that holds the standardisation"): a feature with a tiny spread in
+training (std 5e-6) folds into first-layer weights past 2^15, which wrap in that type, and
+nothing said so. Now ``model.json`` -> ``fixed_point`` bounds each layer's weights, biases and
+outputs for inputs in the training ranges, and the README names the layer to widen.
+
 Hand-made study folders (config.yaml, scaler.json, best/model.pt, trials.parquet): no study
 runs.
 """
@@ -15,6 +22,7 @@ runs.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -36,12 +44,12 @@ TRIALS = {"big": ((64, 32), 0.600, 0.760), "small": ((8,), 0.604, 0.757),
           "tiny": ((2,), 0.900, 0.600)}
 
 
-def _study(folder: Path, search: dict, best: str = "big") -> Path:
+def _study(folder: Path, search: dict, best: str = "big", scaler: dict | None = None) -> Path:
     folder.mkdir(parents=True)
     write_config(from_dict({"search": {"num_trials": 3, "max_concurrent": 1, **search}}),
                  folder)
     (folder / "scaler.json").write_text(json.dumps(
-        {"features": list(HLF_FEATURES), "mean": [0.5] * 16, "std": [2.0] * 16}))
+        {"features": list(HLF_FEATURES), "mean": [0.5] * 16, "std": [2.0] * 16, **(scaler or {})}))
     rows = []
     for tid, (widths, loss, acc) in TRIALS.items():
         arch = MLPArch(16, widths)
@@ -92,3 +100,47 @@ def test_without_a_trials_table_the_selection_says_why_no_answer(tmp_path: Path)
     assert "cannot be read" in selection["size_answer"]["none"]
     assert np.isfinite(json.loads((tmp_path / "e" / "model.json").read_text())
                        ["check"]["max_abs_difference"]["onnxruntime"])
+
+
+def _corners(lo: np.ndarray, hi: np.ndarray, n: int = 4000) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return np.where(rng.random((n, 16)) < 0.5, lo, hi)  # corners of the training ranges
+
+
+def test_fixed_point_bounds_hold_and_a_too_narrow_type_is_named(tmp_path: Path) -> None:
+    mean, std = np.full(16, 0.5), np.full(16, 2.0)
+    std[2], std[5] = 5e-6, 1.0  # a feature with a tiny spread; one constant (std 1, min = max)
+    mean[2] = 0.0  # (around 0: a tiny spread around 0.5 cannot be folded into float32 at all)
+    lo, hi = mean - 3 * std, mean + 3 * std
+    lo[5] = hi[5] = mean[5]
+    scaler = {"mean": mean.tolist(), "std": std.tolist(), "min": lo.tolist(), "max": hi.tolist()}
+    folder = _study(tmp_path / "s", {}, scaler=scaler)
+    out = export_model(folder, out=tmp_path / "e").out
+    fixed = json.loads((out / "model.json").read_text())["fixed_point"]
+    first = fixed["layers"][0]
+    assert first["layer"] == "Add_0" and first["max_abs_weight"] > 2 ** 15
+    assert first["integer_bits"] > 16 and not fixed["readme_types_hold"]
+    readme = (out / "README.md").read_text()
+    assert "`fixed<32,16>` is too narrow for this model" in readme
+    assert f"`Add_0` needs {first['integer_bits']}" in readme
+    # the bounds are bounds: no input inside the training ranges goes past them
+    with warnings.catch_warnings():  # torch >= 2.10: torch.jit is deprecated; it loads
+        warnings.simplefilter("ignore", DeprecationWarning)
+        model = torch.jit.load(str(out / "model.pt"))
+    h, k = torch.as_tensor(_corners(lo, hi), dtype=torch.float32), 0
+    with torch.no_grad():
+        for layer in model.children():
+            h = layer(h)
+            if layer.original_name == "Linear":
+                assert float(h.abs().max()) <= fixed["layers"][k]["max_abs_output"] * (1 + 1e-6)
+                k += 1
+    assert k == len(fixed["layers"]) == 3
+
+
+def test_an_ordinary_model_fits_the_readme_types(tmp_path: Path) -> None:
+    scaler = {"min": [-1.0] * 16, "max": [2.0] * 16}
+    out = export_model(_study(tmp_path / "s", {}, scaler=scaler), out=tmp_path / "e").out
+    fixed = json.loads((out / "model.json").read_text())["fixed_point"]
+    assert fixed["readme_types_hold"] and fixed["input_integer_bits"] == 3
+    assert "every layer's weights, biases and outputs fit `fixed<32,16>`" in (
+        out / "README.md").read_text()
