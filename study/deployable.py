@@ -17,7 +17,10 @@ agrees to about 1e-6 (the tests hold it to 1e-5 on real-format jets).
 A feature that was constant in the training split has std 1.0 in ``scaler.json``
 (:meth:`jetstudy.trainables.data.Standardiser.fit`), so the model saw it as 0; folded, it contributes
 ``W (x - mean)``, zero at its training value, exactly as the study's model would. A std of 0
-(a hand-edited ``scaler.json``) is treated the same way.
+given to :func:`fold_for_deployment` is treated the same way (``jetstudy export`` refuses a
+``scaler.json`` holding one: jetstudy never writes it). A feature that hardly varied far from 0
+(``|mean| / std`` past :data:`FOLD_RATIO_LIMIT`) cannot be folded into float32 weights: the
+export's check fails, and :func:`fold_precision_problem` names the feature.
 
 :func:`onnx_model` writes the folded network as an ONNX graph by hand (``MatMul`` + ``Add``
 per Linear layer, the activation nodes, ``Softmax``; opset :data:`ONNX_OPSET`), without torch's
@@ -38,6 +41,7 @@ import torch
 from torch import nn
 
 __all__ = ["fold_for_deployment", "onnx_model", "describe_layers", "multiplications",
+           "fold_precision_problem", "FOLD_RATIO_LIMIT",
            "deployed_params", "ONNX_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
 
 #: ONNX opset of the exported graph: 13 has Softmax over one axis (as torch's) and is read by
@@ -105,6 +109,30 @@ def fold_for_deployment(model: nn.Sequential, mean: np.ndarray, std: np.ndarray
     folded = nn.Sequential(*layers)
     folded.requires_grad_(False)
     return folded.eval()
+
+
+#: |mean| / std past which folding ``(x - mean) / std`` into float32 weights cancels too much:
+#: the first layer then adds terms ``W x / std`` and ``-W mean / std`` this many times larger
+#: than their sum, each rounded to float32 (about 6e-8 relative).
+FOLD_RATIO_LIMIT = 1e3
+
+
+def fold_precision_problem(features: list[str], mean: np.ndarray, std: np.ndarray
+                           ) -> str | None:
+    """Why folding the standardisation into float32 weights cannot be exact for these
+    features (a spread tiny against the mean: near-constant values far from 0), or None."""
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    ratio = np.abs(mean) / np.where(std > 0, std, 1.0)
+    bad = [i for i in np.argsort(-ratio) if ratio[i] > FOLD_RATIO_LIMIT]
+    if not bad:
+        return None
+    named = ", ".join(f"{features[i]} (mean {mean[i]:.6g}, std {std[i]:.3g})" for i in bad[:3])
+    return (f"{'a feature' if len(bad) == 1 else f'{len(bad)} features'} hardly varied in "
+            f"training against {'its' if len(bad) == 1 else 'their'} mean: {named}; folded into "
+            f"the first layer, raw inputs of that size cancel in float32 (about 6e-8 x "
+            f"{ratio[bad[0]]:.2g} of each term survives as error), so the raw-input model "
+            f"cannot match the study's. Such a feature carries almost no information: train on "
+            f"data where it varies, or with it constant (std 1 in scaler.json, folded exactly)")
 
 
 def describe_layers(folded: nn.Sequential) -> list[dict[str, Any]]:

@@ -245,10 +245,13 @@ def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[st
              "torchscript": float(np.abs(got_ts - want).max())}
     worst = max(diffs.values())
     if not np.isfinite(worst) or worst > TOLERANCE:
+        from jetstudy.study.deployable import fold_precision_problem
+
+        why = fold_precision_problem(scaler["features"], scaler["mean"], scaler["std"])
         raise ExportError(f"the exported model disagrees with the study's by {worst:.3g} "
                           f"(onnxruntime {diffs['onnxruntime']:.3g}, TorchScript "
                           f"{diffs['torchscript']:.3g}; allowed {TOLERANCE:g}); nothing was "
-                          f"exported: please report this with the trial's config")
+                          f"exported: " + (why or "please report this with the trial's config"))
     check = {"jets": CHECK_JETS, "what": "raw jets around the training means, clipped to the "
              "training ranges; largest |p_exported - p_study| over jets and classes",
              "max_abs_difference": diffs, "tolerance": TOLERANCE}

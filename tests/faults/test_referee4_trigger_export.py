@@ -15,6 +15,9 @@ training (std 5e-6) folds into first-layer weights past 2^15, which wrap in that
 nothing said so. Now ``model.json`` -> ``fixed_point`` bounds each layer's weights, biases and
 outputs for inputs in the training ranges, and the README names the layer to widen.
 
+A feature that hardly varied far from 0 (std 1e-5 around 0.5) cannot be folded into float32
+weights; the export stopped asking the user to report a bug; now it names the feature and why.
+
 Hand-made study folders (config.yaml, scaler.json, best/model.pt, trials.parquet): no study
 runs.
 """
@@ -144,3 +147,19 @@ def test_an_ordinary_model_fits_the_readme_types(tmp_path: Path) -> None:
     assert fixed["readme_types_hold"] and fixed["input_integer_bits"] == 3
     assert "every layer's weights, biases and outputs fit `fixed<32,16>`" in (
         out / "README.md").read_text()
+
+
+def test_a_near_constant_feature_far_from_zero_is_named_not_reported_as_a_bug(
+        tmp_path: Path) -> None:
+    """std 1e-5 around 0.5: folded, the first layer's terms cancel in float32; the export
+    stopped with 'please report this' (a jetstudy bug?) instead of naming the feature."""
+    from jetstudy.study.export import ExportError
+
+    std = [2.0] * 16
+    std[2] = 1e-5
+    folder = _study(tmp_path / "s", {}, scaler={"std": std})
+    with pytest.raises(ExportError) as info:
+        export_model(folder, out=tmp_path / "e")
+    message = str(info.value)
+    assert HLF_FEATURES[2] in message and "hardly varied" in message
+    assert "please report" not in message and not (tmp_path / "e").exists()
