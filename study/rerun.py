@@ -197,6 +197,9 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
                                  f"rerun would train on other jets; give the study's data with "
                                  f"--data PATH, or pass --any-data to rerun on these files")
             notes += [f"data differs (--any-data): {p}" for p in problems]
+        elif recorded is not None:
+            notes.append(f"{results / 'provenance.json'} records no data checksums (its "
+                         f"data_summary.json was missing): the data is not checked")
     for note in notes:
         logger.warning("rerun: %s", note)
     return RerunPlan(config, tuple(items), folder, tuple(notes))

@@ -112,6 +112,9 @@ def test_other_versions_and_source_are_warned_about(
     warnings = " | ".join(plan_rerun(folder).warnings)
     assert "jetstudy 0.0.1 -> " in warnings and "torch 2.2.0 -> " in warnings
     assert "code_sha256" in warnings and "node17" in warnings
+    record["data"] = None  # no data_summary.json when it started: said, not refused
+    (folder / "provenance.json").write_text(json.dumps(record))
+    assert any("records no data checksums" in w for w in plan_rerun(folder).warnings)
     (folder / "provenance.json").unlink()  # an older study: said, not refused
     monkeypatch.chdir(tmp_path)  # (relative data.path then starts here)
     assert any("no readable provenance.json" in w for w in plan_rerun(folder).warnings)
