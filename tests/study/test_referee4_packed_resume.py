@@ -68,7 +68,8 @@ def interrupted_then_resumed(tmp_path_factory: pytest.TempPathFactory):
         "scheduler": {"type": "fifo", "max_epochs": MAX_EPOCHS},
         "training": {"batch_size": 32, "train_eval_jets": 100,
                      "checkpoint_every": CHECKPOINT_EVERY},
-        "resources": {"num_cpus": 2, "pack_size": 2},
+        # a pack per trial, so the resumed run's pack count shows what it counted
+        "resources": {"num_cpus": 2, "pack_size": 1, "cpus_per_trial": 0.5},
         "storage": {"results_dir": "results", "name": "packed"},
     }))
     folder = work / "results" / "packed"
@@ -89,7 +90,9 @@ def interrupted_then_resumed(tmp_path_factory: pytest.TempPathFactory):
         _stop(first)
     before = _epoch_lines(folder)
     interrupted = pd.read_parquet(folder / "trials.parquet")
-    second = _jetstudy(["run", "study.yaml", "--resume"], work)
+    # max_concurrent 1, but Tune continues the 2 interrupted trials: the packs must hold both
+    second = _jetstudy(["run", "study.yaml", "--resume", "--set", "search.max_concurrent=1"],
+                       work)
     try:
         second_out, _ = second.communicate(timeout=300)
     finally:
@@ -138,6 +141,16 @@ def test_each_curve_continues_from_its_checkpoint(interrupted_then_resumed) -> N
         assert resumed == list(range(resumed[0], MAX_EPOCHS + 1))
 
 
+def test_the_resumed_packs_hold_every_trial_tune_continues(interrupted_then_resumed) -> None:
+    """Counted from Ray Tune's experiment state (``packing.restored_trials``): 2 packs of 1
+    for the 2 interrupted trials, though search.max_concurrent is now 1."""
+    folder, *_, output = interrupted_then_resumed
+    packing = json.loads((folder / "provenance.json").read_text())["packing"]
+    assert (packing["resolved"], packing["packs"]) == (1, 2), packing
+    assert "packs: 2 x 1 trials" in output
+    assert len(json.loads((folder / "packs.json").read_text())) == 2
+
+
 def test_optuna_counts_each_row_once(interrupted_then_resumed) -> None:
     folder = interrupted_then_resumed[0]
     study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
@@ -156,5 +169,3 @@ def test_best_evaluated_and_report_written(interrupted_then_resumed) -> None:
     trials = pd.read_parquet(folder / "trials.parquet")
     assert metrics["trial_id"] == trials.loc[trials["best_val_loss"].idxmin(), "trial_id"]
     assert (folder / "report" / "index.html").is_file(), output[-3000:]
-    packs = json.loads((folder / "packs.json").read_text())
-    assert packs and sum(p["trial_epochs"] for p in packs) > 0
