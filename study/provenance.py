@@ -5,7 +5,9 @@ a folder whose driver died still says what began it. On resume the first ``start
 and this run is appended to ``runs``. ``data`` lists each data file the study read (from
 ``data_summary.json``) with its size and SHA-256 (files past :data:`HASH_BUDGET` bytes in all
 are listed unhashed, with why); ``cwd`` is the folder relative paths started from, and
-``rerun`` the command that trains the same study again into a new folder.
+``rerun`` the command that trains the same study again into a new folder (``rerun_checked``:
+the same through ``jetstudy rerun``, :mod:`jetstudy.study.rerun`, which also finds a moved
+folder's data and checks it by content).
 """
 
 from __future__ import annotations
@@ -163,7 +165,9 @@ def write_provenance(folder: Path, device: str = "auto",
         except (OSError, ValueError):
             logger.warning("provenance: %s unreadable; starting it afresh", path)
     record = {**collect(device), "started": _now(), "ended": None,
-              "data": data_checksums(folder), "rerun": rerun_command(folder)}
+              "data": data_checksums(folder), "rerun": rerun_command(folder),
+              # the same, checked (data by content, versions), from wherever the folder is
+              "rerun_checked": f"jetstudy rerun {shlex.quote(str(Path(folder).absolute()))}"}
     if packing is not None:
         record["packing"] = packing
     if sampler is not None:

@@ -12,6 +12,7 @@ by content (SHA-256), other versions warned about. Hand-made folders; no study r
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -131,3 +132,15 @@ def test_fields_the_rerun_sets_and_an_existing_rerun_are_refused(tmp_path: Path)
     assert plan_rerun(folder, name="s1-rerun2").folder.name == "s1-rerun2"
     with pytest.raises(RerunError, match="no config.yaml"):
         plan_rerun(tmp_path / "jets")
+
+
+def test_provenance_names_the_checked_rerun(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                            ) -> None:
+    from jetstudy.study.provenance import write_provenance
+
+    folder = _study(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    record = write_provenance(folder, "cpu")
+    words = shlex.split(record["rerun_checked"])
+    assert words[:2] == ["jetstudy", "rerun"] and Path(words[2]) == folder
+    assert plan_rerun(words[2]).folder == folder.parent / "s1-rerun"
