@@ -134,6 +134,26 @@ def _data_path(cfg_path: str | None, data: str | None, recorded: dict[str, Any] 
     return os.path.join(cwd, cfg_path) if isinstance(cwd, str) and cwd else None
 
 
+def _older_fields(config: Path, overrides: Sequence[str]) -> dict[str, Any]:
+    """Fields newer than the saved ``config`` (:data:`jetstudy.study.resume.OLDER_STUDIES`)
+    with the value that study ran with, unless ``overrides`` sets them."""
+    import yaml
+
+    from jetstudy.study.resume import OLDER_STUDIES
+
+    try:
+        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return {}  # load_config says what is wrong with it
+    given = {item.partition("=")[0].strip() for item in overrides}
+    out = {}
+    for (section, name), value in OLDER_STUDIES.items():
+        part = raw.get(section) if isinstance(raw, dict) else None
+        if isinstance(part, dict) and name not in part and f"{section}.{name}" not in given:
+            out[f"{section}.{name}"] = value
+    return out
+
+
 def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
                name: str | None = None, overrides: Sequence[str] = (),
                any_data: bool = False) -> RerunPlan:
@@ -160,6 +180,11 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
     name = name if name is not None else f"{results.name}-rerun"
     items = [*overrides, f"storage.results_dir={json.dumps(str(results.parent))}",
              f"storage.name={json.dumps(name)}"]
+    notes: list[str] = []
+    older = _older_fields(config, overrides)
+    for key, value in older.items():
+        items.append(f"{key}={json.dumps(value)}")
+        notes.append(f"{config} predates {key}: the rerun uses {value}, as that study ran")
     quiet = logging.getLogger("jetstudy.study.config")  # its warnings come once, from `run`
     level = quiet.level
     quiet.setLevel(logging.ERROR)
@@ -177,7 +202,6 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
     if folder.exists():
         raise RerunError(f"{folder} exists already (an earlier rerun?); give the rerun another "
                          f"folder name with --name NAME")
-    notes: list[str] = []
     if recorded is None:
         notes.append(f"{results} has no readable provenance.json: the versions and the data "
                      f"cannot be compared with the study's")

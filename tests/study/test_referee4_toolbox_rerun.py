@@ -144,3 +144,19 @@ def test_provenance_names_the_checked_rerun(tmp_path: Path, monkeypatch: pytest.
     words = shlex.split(record["rerun_checked"])
     assert words[:2] == ["jetstudy", "rerun"] and Path(words[2]) == folder
     assert plan_rerun(words[2]).folder == folder.parent / "s1-rerun"
+
+
+def test_a_study_older_than_a_field_reruns_as_it_ran(tmp_path: Path) -> None:
+    """config.yaml from before data.duplicates: the study read every jet as it was (keep);
+    a rerun under today's default (error) would refuse or change its data."""
+    import yaml
+
+    folder = _study(tmp_path)
+    raw = yaml.safe_load((folder / "config.yaml").read_text())
+    del raw["data"]["duplicates"]
+    (folder / "config.yaml").write_text(yaml.safe_dump(raw))
+    plan = plan_rerun(folder)
+    assert load_config(plan.config, plan.overrides).data.duplicates == "keep"
+    assert any("predates data.duplicates" in w for w in plan.warnings)
+    chosen = plan_rerun(folder, overrides=["data.duplicates=drop"])  # said by the user: theirs
+    assert load_config(chosen.config, chosen.overrides).data.duplicates == "drop"
