@@ -103,18 +103,23 @@ def data_differences(recorded: list[dict[str, Any]], files: Sequence[str]) -> li
             return [f"{f}: cannot be read ({exc.strerror or type(exc).__name__})"]
     if len(files) != len(recorded):
         return [f"the study read {len(recorded)} data file(s), {len(files)} are found now"]
-    wanted_sizes = Counter(e.get("bytes") for e in recorded)
-    if wanted_sizes != Counter(sizes.values()):
+    def number(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    # a file the study could not read back when it recorded it has neither size nor digest
+    known = [e for e in recorded if number(e.get("bytes"))]
+    wanted_sizes, found_sizes = Counter(e["bytes"] for e in known), Counter(sizes.values())
+    if wanted_sizes - found_sizes:
         return ["the files' sizes differ from the ones the study read: "
                 + listed(sorted(os.path.basename(f) for f in files))]
-    hashes = Counter(e["sha256"] for e in recorded if e.get("sha256"))
+    hashes = Counter(e["sha256"] for e in known if isinstance(e.get("sha256"), str))
     if not hashes:
         return []
-    wanted = {e.get("bytes") for e in recorded if e.get("sha256")}
+    wanted = {e["bytes"] for e in known if isinstance(e.get("sha256"), str)}
     have: Counter = Counter(file_sha256(Path(f)) for f in files if sizes[f] in wanted)
     missing = hashes - have
     if missing:
-        names = [os.path.basename(str(e["path"])) for e in recorded
+        names = [os.path.basename(str(e.get("path"))) for e in known
                  if e.get("sha256") in missing]
         return [f"no file found now has the content (SHA-256) of {listed(names)} the study read"]
     return []

@@ -160,3 +160,19 @@ def test_a_study_older_than_a_field_reruns_as_it_ran(tmp_path: Path) -> None:
     assert any("predates data.duplicates" in w for w in plan.warnings)
     chosen = plan_rerun(folder, overrides=["data.duplicates=drop"])  # said by the user: theirs
     assert load_config(chosen.config, chosen.overrides).data.duplicates == "drop"
+
+
+def test_unhashed_and_unreadable_records_compare_what_they_hold(tmp_path: Path) -> None:
+    from jetstudy.study.rerun import data_differences
+
+    a, b = tmp_path / "a.h5", tmp_path / "b.h5"
+    a.write_bytes(b"12345")
+    b.write_bytes(b"123456789")
+    files = [str(a), str(b)]
+    past_budget = {"path": "x.h5", "bytes": 9, "sha256": None, "why": "not hashed"}
+    gone = {"path": "y.h5", "sha256": None, "why": "not readable now (FileNotFoundError)"}
+    hashed = {"path": "z.h5", "bytes": 5, "sha256": file_sha256(a)}
+    assert data_differences([hashed, past_budget], files) == []
+    assert data_differences([hashed, gone], files) == []  # nothing to compare it with
+    assert "sizes differ" in data_differences([hashed, {**past_budget, "bytes": 8}], files)[0]
+    assert "z.h5" in data_differences([{**hashed, "sha256": "0" * 64}, gone], files)[0]
