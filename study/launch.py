@@ -345,7 +345,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         ready = None
         if cfg.resources.pack_size:  # the packs warm up while Tune starts the trials
             pack_data = write_pack_data(_trial_data(prepared), folder)
-            packs = launch_packs(cfg, pack_data, train_settings(cfg, folder), plan.packs)
+            packs = launch_packs(cfg, pack_data, train_settings(cfg, folder), plan.packs,
+                                 plan.slots)
             ready = PacksReady(packs, cfg.resources.pack_size)  # a failed start ends fit()
             all_callbacks.append(ready)
             clock.lap("packs_s")

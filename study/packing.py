@@ -89,11 +89,20 @@ def restored_trials(folder: Path) -> int | None:
 @dataclass(frozen=True)
 class PackPlan:
     """``resources.pack_size`` as the study runs it: ``size`` trials per pack (0: unpacked),
-    ``packs`` packs, and ``why``, one line for the log."""
+    ``packs`` packs, and ``why``, one line for the log; ``capacity``: the slots each pack is
+    built with, ``size`` but never more than the trials that can run at once (a pack
+    preallocates every slot's padded weights, gradients and Adam moments, so ``pack_size: 64``
+    for a study of 4 trials at once builds packs of 4; None: ``size``)."""
 
     size: int
     packs: int
     why: str
+    capacity: int | None = None
+
+    @property
+    def slots(self) -> int:
+        """The slots each pack is built with (:attr:`capacity`, else :attr:`size`)."""
+        return self.size if self.capacity is None else self.capacity
 
     def record(self, cfg: StudyConfig) -> dict[str, Any]:
         """What ``provenance.json`` keeps under ``packing``: the setting and what it became."""
@@ -127,7 +136,8 @@ def plan_packing(cfg: StudyConfig, has_gpus: bool, room: int | None,
         size = int(r.pack_size)
         packs = pack_count(cfg, size, restored)
         return PackPlan(size, packs, f"resources.pack_size is {size}" + (
-            f": {packs} pack(s) for {concurrent} trial(s) at once" if size else ""))
+            f": {packs} pack(s) for {concurrent} trial(s) at once" if size else ""),
+            capacity=min(size, concurrent))
     unpacked = "resources.pack_size auto: unpacked (each trial trains itself), since "
     if r.gpus_per_trial == 0:
         return PackPlan(0, 0, unpacked + "resources.gpus_per_trial is 0 (trials train on "
@@ -191,9 +201,10 @@ def start_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings,
 
 
 def launch_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings,
-                 count: int | None = None) -> list[Any]:
+                 count: int | None = None, capacity: int | None = None) -> list[Any]:
     """Start the study's ``count`` packs (:attr:`PackPlan.packs`; None: those of a fresh
-    study, :func:`pack_count`) and return their handles at once, while each still builds
+    study, :func:`pack_count`) of ``capacity`` slots each (:attr:`PackPlan.slots`; None:
+    ``resources.pack_size``) and return their handles at once, while each still builds
     its trainer (torch import, jets to the device): a study starts its trials meanwhile and
     learns of a pack that failed to start from :class:`jetstudy.study.pack_ready.PacksReady`.
 
@@ -210,7 +221,8 @@ def launch_packs(cfg: StudyConfig, data_file: Path, settings: TrainSettings,
     actor = ray.remote(PackActor)
     packs = [actor.options(name=pack_name(i), num_cpus=r.cpus_per_trial,
                            num_gpus=r.gpus_per_trial, max_restarts=-1, max_concurrency=1000)
-             .remote(str(data_file), settings, capacity=r.pack_size, max_depth=max_depth,
+             .remote(str(data_file), settings, capacity=capacity or r.pack_size,
+                     max_depth=max_depth,
                      max_width=max_width, groups=r.pack_groups, graphs=r.pack_graphs == "auto")
              for i in range(count)]
     return packs

@@ -8,6 +8,8 @@ Real Ray with two declared (fake) GPUs: Ray's own accounting hands out the card 
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from jetstudy.study.config import from_dict
@@ -56,3 +58,19 @@ def test_auto_packs_each_get_their_own_gpu(two_gpu_ray) -> None:
 def test_an_explicit_pack_size_keeps_the_users_gpu_share(two_gpu_ray) -> None:
     cfg, plan = resolve_packing(_cfg(2))
     assert (plan.size, cfg.resources.gpus_per_trial) == (2, 0.5)
+
+
+@pytest.mark.parametrize("restored, capacity", [(0, 4), (6, 6), (200, 64)])
+def test_a_pack_larger_than_the_study_holds_only_its_trials(restored: int,
+                                                             capacity: int) -> None:
+    """``pack_size`` 64 for 4 trials at once: the pack preallocates every slot (padded
+    weights, gradients and Adam moments), so it is built for the 4 (or the trials a
+    ``--resume`` continues), never more than ``pack_size``; ``provenance.json`` still records
+    the 64 asked for. No cluster is asked (an integer setting); ``packs.json``'s capacity
+    shows it in a real study (test_referee4_packed_semantics)."""
+    cfg = from_dict({"search": {"num_trials": 10, "max_concurrent": 4},
+                     "resources": {"pack_size": 64}})
+    resolved, plan = resolve_packing(cfg, restored)
+    assert plan.slots == capacity  # what launch_packs builds each pack with
+    assert (plan.size, plan.packs) == (64, math.ceil(max(4, restored) / 64))
+    assert resolved.resources.pack_size == 64 and plan.record(cfg)["resolved"] == 64
