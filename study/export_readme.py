@@ -63,20 +63,26 @@ def _layers_line(meta: dict[str, Any]) -> str:
     layers = fixed.get("layers") if isinstance(fixed, dict) else None
     if not layers:
         return ""
+    last = layers[-1]
+    saturates = ("" if last["max_abs_output"] < 128 else
+                 f" The last layer's outputs (the logits) reach up to {last['max_abs_output']:.4g} "
+                 f"in that bound, past the ±128 of its `fixed<18,8,RND,SAT>`: such logits "
+                 f"saturate, and two saturated classes tie; widen that type if your jets reach "
+                 f"them.")
     worst = max(layers, key=lambda layer: layer["integer_bits"])
     over = [layer for layer in layers if layer["integer_bits"] > fixed["readme_types_integer_bits"]]
     if not over:
         return (f" For raw inputs within the training ranges every layer's weights, biases and "
                 f"outputs fit `fixed<32,16>` (at most {worst['integer_bits']} integer bits with "
                 f"the sign, `{worst['layer']}`: guaranteed interval bounds in `model.json` -> "
-                f"`fixed_point`).")
+                f"`fixed_point`).{saturates}")
     fixes = "; ".join(f"the layer ending in `{layer['layer']}` needs {layer['integer_bits']}: "
                       f"widen its weight, bias and result types to "
                       f"`fixed<{layer['integer_bits'] + 16},{layer['integer_bits']}>`"
                       for layer in over)
     return (f" `fixed<32,16>` is too narrow for this model: for raw inputs within the training "
             f"ranges {fixes} (guaranteed interval bounds in `model.json` -> `fixed_point`; "
-            f"otherwise the values wrap).")
+            f"otherwise the values wrap).{saturates}")
 
 
 def _ranges_line(meta: dict[str, Any]) -> str:

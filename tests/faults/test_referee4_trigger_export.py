@@ -163,3 +163,11 @@ def test_a_near_constant_feature_far_from_zero_is_named_not_reported_as_a_bug(
     message = str(info.value)
     assert HLF_FEATURES[2] in message and "hardly varied" in message
     assert "please report" not in message and not (tmp_path / "e").exists()
+
+
+def test_logits_past_the_softmax_input_type_are_said_to_saturate(tmp_path: Path) -> None:
+    scaler = {"min": [-3000.0] * 16, "max": [3000.0] * 16}  # ranges far past the spread
+    out = export_model(_study(tmp_path / "s", {}, scaler=scaler), out=tmp_path / "e").out
+    last = json.loads((out / "model.json").read_text())["fixed_point"]["layers"][-1]
+    assert last["max_abs_output"] >= 128
+    assert "saturate" in (out / "README.md").read_text()
