@@ -13,6 +13,7 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.pareto import PARETO_STATUSES
 from jetstudy.analysis.regimes import REGIMES
+from jetstudy.analysis.trial_order import ranked_best
 
 __all__ = ["select_learning_curves"]
 
@@ -40,14 +41,8 @@ def select_learning_curves(
     if score is not None:
         ok = df[np.isfinite(df[score]) & df["status"].isin(PARETO_STATUSES)]  # not a diverged one
         # the order of summary.best_trial, ties included (completed first, then the smaller
-        # model, then the trial id): the first curve is the trial 'Best trial' names
-        keys = pd.DataFrame({"value": ok[score].astype(float) * (-1.0 if maximize else 1.0),
-                             "partial": ok["status"] != "completed",
-                             "size": pd.to_numeric(ok["n_params"], errors="coerce")
-                             .astype(float).fillna(np.inf) if "n_params" in ok else np.inf,
-                             "id": ok["trial_id"].astype(str)}, index=ok.index)
-        ranked = ok.loc[keys.sort_values(["value", "partial", "size", "id"],
-                                         kind="mergesort").index]
+        # model, then the first proposed): the first curve is the trial 'Best trial' names
+        ranked = ok.iloc[ranked_best(ok, ok[score], maximize)]
         chosen += [("best", t) for t in ranked["trial_id"].head(n_best)]
     taken = {t for _, t in chosen}
     rng = np.random.default_rng(seed)

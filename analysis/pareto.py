@@ -40,7 +40,9 @@ import pandas as pd
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import _significant, binomial_se, format_error, hanley_mcneil_se
 from jetstudy.analysis.maps import score_column
+from jetstudy.analysis.trial_order import TIE_KEYS, tie_keys
 from jetstudy.trainables.objective import METRIC_MODES, Objective
+from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
            "pick_notes", "with_sizes", "search_front", "how_big", "SizeAnswer",
@@ -68,21 +70,21 @@ def _finite_rows(df: pd.DataFrame, *columns: str) -> pd.DataFrame:
 
 def _ranked(df: pd.DataFrame, cost: str, score: str, maximize: bool) -> pd.DataFrame:
     """``df`` (finite rows only) with ``_s`` (higher is better), cheapest first, then the
-    better score, then ``trial_id``: the tie-break, whatever order the table's rows came in."""
+    better score, then the trial the search proposed first (``trial_number``, then
+    ``trial_id``: :func:`jetstudy.analysis.trial_order.tie_keys`): the tie-break, whatever
+    order the table's rows came in and whatever Ray's random ids."""
     df = _finite_rows(df, cost, score)
     s = df[score].astype(float) if maximize else -df[score].astype(float)
-    keys, ascending = [cost, "_s"], [True, False]
-    if "trial_id" in df.columns:
-        keys, ascending = keys + ["_id"], ascending + [True]
-        df = df.assign(_id=df["trial_id"].astype(str))
-    return df.assign(_s=s).sort_values(keys, ascending=ascending, kind="mergesort")
+    df = df.drop(columns=[*TIE_KEYS], errors="ignore").join(tie_keys(df))
+    return df.assign(_s=s).sort_values([cost, "_s", *TIE_KEYS],
+                                       ascending=[True, False, True, True], kind="mergesort")
 
 
 def pareto_front(df: pd.DataFrame, cost: str, score: str, maximize: bool = True) -> pd.DataFrame:
     """Rows not dominated by another (no other row is at most as costly and strictly better, or
     cheaper and at least as good), sorted by cost. Rows with a NaN or infinite cost or score
-    are no points. Of exact duplicates (equal cost and score) the first by ``trial_id`` is
-    kept, so the front does not depend on the order of the table's rows."""
+    are no points. Of exact duplicates (equal cost and score) the first the search proposed
+    (``trial_number``, then ``trial_id``) is kept, so the front does not depend on the order of the table's rows."""
     ordered = _ranked(df, cost, score, maximize)
     best = -np.inf
     keep = []
@@ -90,7 +92,7 @@ def pareto_front(df: pd.DataFrame, cost: str, score: str, maximize: bool = True)
         if value > best:
             keep.append(i)
             best = value
-    return ordered.loc[keep].drop(columns=["_s", "_id"], errors="ignore")
+    return ordered.loc[keep].drop(columns=["_s", *TIE_KEYS], errors="ignore")
 
 
 def smallest_within(
@@ -99,7 +101,7 @@ def smallest_within(
     """The cheapest row whose score is within ``tolerance`` (relative) of the best score.
 
     Relative, so "1%" means 0.0076 accuracy at 0.76 and 0.0095 AUC at 0.95; ties in cost go to
-    the better score (then the first ``trial_id``). None for a frame without a finite row.
+    the better score (then the first proposed: ``trial_number``, then ``trial_id``). None for a frame without a finite row.
     """
     if not 0 <= tolerance < 1:
         raise AnalysisError(f"`tolerance` is {tolerance!r}, but must be in [0, 1), e.g. 0.01")
@@ -199,6 +201,7 @@ def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str
                                 else ("val_loss_se",)) if c in trials.columns), None)
     loss = score.removeprefix("best_") == "val_loss" and loss_se is not None
     columns = ["trial_id", "status", cost, score] + ([loss_se] if loss else [])
+    columns += [TRIAL_ORDER] if TRIAL_ORDER in trials.columns else []  # ties (trial_order)
     trials = trials.drop_duplicates("trial_id", keep="last")  # a trial listed twice: its last row
     rows = trials.loc[trials["status"].isin(statuses), columns]
     rows = rows[np.isfinite(rows[[cost, score]].astype(float)).all(axis=1) & (rows[cost] > 0)]
@@ -216,7 +219,8 @@ def compute_pareto(
     """Front and pick for ``metric`` by ``cost``, from completed trials only, in the metric's
     direction (:class:`~jetstudy.trainables.objective.Objective`: ``val_acc``/``val_auc``
     higher is better, ``val_loss`` lower); ``n_val`` (and the validation class counts, for the
-    AUC) give the scores' errors. Ties go to the cheaper, then the first ``trial_id``."""
+    AUC) give the scores' errors. Ties go to the cheaper, then the first proposed
+    (``trial_number``, then ``trial_id``)."""
     if cost not in trials.columns:
         raise AnalysisError(f"the trials table has no `{cost}` column")
     score = score_column(trials, metric)

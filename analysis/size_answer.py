@@ -46,7 +46,7 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     Two rules, both needed: the search metric within ``tolerance`` of the best (relative, in
     its own direction: "1%" of a loss of 0.60 is 0.006), and the validation accuracy at most
     ``acc_points`` (0.005 = 0.5 percentage points) below the best model's. Ties in size go to
-    the better metric, then to the first ``trial_id``; of trials tied for the best metric the
+    the better metric, then to the first proposed (``trial_number``, then ``trial_id``); of trials tied for the best metric the
     cheapest is "the best".
     """
     trials = with_sizes(trials)

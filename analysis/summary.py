@@ -28,7 +28,7 @@ from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
 from jetstudy.analysis.regimes import REGIMES
 from jetstudy.analysis.roc import rejection_table
 from jetstudy.analysis.tables import STATUSES
-from jetstudy.trainables.objective import Objective
+from jetstudy.analysis.trial_order import ranked_best
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
@@ -67,9 +67,11 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
 
     Running trials count: in a snapshot the leader may still be training. NaN and infinite
     values never win. Ties (equal values) go, in this order, to a completed trial over a
-    stopped or running one, to the smaller model (``n_params``), then to the first
-    ``trial_id``: the answer does not depend on the order of the table's rows, so the study
-    (which evaluates this trial on the test split) and every later report name the same one.
+    stopped or running one, to the smaller model (``n_params``), then to the trial the search
+    proposed first (``trial_number``, then ``trial_id``:
+    :func:`jetstudy.analysis.trial_order.ranked_best`): the answer depends neither on the order
+    of the table's rows nor on Ray's random trial ids, so the study (which evaluates this trial
+    on the test split), every later report and a rerun of the study name the same one.
     Of a trial listed twice the last row counts (as in the regimes and the loaded tables).
     """
     trials = trials.drop_duplicates("trial_id", keep="last")
@@ -83,15 +85,9 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
         unless = f" (the {' and '.join(held)} ones are not ranked)" if held else ""
         raise AnalysisError("no trial has finished an epoch without failing, so none is "
                             f"best{unless}")
-    sign = Objective(score, "max" if maximize else "min").sign
-    n_params = (pd.to_numeric(trials["n_params"], errors="coerce") if "n_params" in trials
-                else pd.Series(np.nan, index=trials.index))
-    keys = pd.DataFrame({"value": (sign * values).to_numpy(),
-                         "partial": (trials["status"] != "completed").to_numpy(),
-                         "size": n_params.astype(float).fillna(np.inf).to_numpy(),
-                         "id": trials["trial_id"].astype(str).to_numpy()})[ok]
-    first = keys.sort_values(["value", "partial", "size", "id"], kind="mergesort").index[0]
-    return trials.iloc[int(first)]
+    rows = trials[ok]
+    first = ranked_best(rows, values[ok], maximize)[0]
+    return rows.iloc[int(first)]
 
 
 def best_epoch_loss_se(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.Series:

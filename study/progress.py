@@ -16,7 +16,9 @@ from typing import Any, Callable
 
 from ray.tune import Callback
 
+from jetstudy.analysis.trial_order import order_of
 from jetstudy.trainables.objective import Objective, is_finite_number
+from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["ProgressCounts", "StudyProgress", "format_duration"]
 
@@ -49,6 +51,7 @@ class ProgressCounts:
     _by_trial: dict[str, float] = field(default_factory=dict, repr=False)  # each trial's best
     _partial: dict[str, bool] = field(default_factory=dict, repr=False)  # not (yet) complete
     _size: dict[str, float] = field(default_factory=dict, repr=False)  # n_params
+    _order: dict[str, float] = field(default_factory=dict, repr=False)  # trial_number
 
     def timing(self, elapsed_s: float, finished_this_run: int) -> None:
         """Set the elapsed time, and the time left at this run's pace so far (trials finished
@@ -58,19 +61,24 @@ class ProgressCounts:
         self.eta_s = (elapsed_s / finished_this_run * left
                       if finished_this_run > 0 and left >= 0 else None)
 
-    def _key(self, trial_id: str) -> tuple[float, bool, float, str]:
+    def _key(self, trial_id: str) -> tuple[float, bool, float, float, str]:
         """The report's ranking (``jetstudy.analysis.summary.best_trial``): the value, then a
-        completed trial over a stopped or running one, the fewer parameters, the first id."""
+        completed trial over a stopped or running one, the fewer parameters, the first
+        proposed (``trial_number``, then the id: :mod:`jetstudy.analysis.trial_order`)."""
         sign = Objective(self.metric, self.mode).sign
         return (sign * self._by_trial[trial_id], self._partial.get(trial_id, True),
-                self._size.get(trial_id, math.inf), trial_id)
+                self._size.get(trial_id, math.inf), self._order.get(trial_id, math.inf),
+                trial_id)
 
     def offer(self, value: Any, trial_id: str, complete: bool = False,
-              n_params: Any = None) -> None:
+              n_params: Any = None, order: Any = None) -> None:
         """Keep ``value`` as the trial's best if it beats it (:class:`Objective`'s rule), and
         the trial as the study's best if it ranks first (an exact tie as the report breaks it:
-        ``complete`` trials first, then the fewer ``n_params``, then the first id)."""
+        ``complete`` trials first, then the fewer ``n_params``, then the lower ``order``, the
+        trial's ``trial_number``, then the first id)."""
         objective = Objective(self.metric, self.mode)
+        if order is not None:
+            self._order[trial_id] = order_of(order)
         if complete:
             self._partial[trial_id] = False
         if is_finite_number(n_params):
@@ -103,6 +111,12 @@ class ProgressCounts:
             eta = f"ETA {format_duration(self.eta_s)}" if self.eta_s is not None else "ETA -"
             line += f" | {format_duration(self.elapsed_s)} elapsed, {eta}"
         return line
+
+
+def _number(trial: Any) -> Any:
+    """The trial's ``trial_number`` (its config's, set by the searcher), else None."""
+    config = getattr(trial, "config", None)
+    return config.get(TRIAL_ORDER) if isinstance(config, dict) else None
 
 
 def _best_reported(trial: Any, metric: str, mode: str) -> Any:
@@ -181,7 +195,8 @@ class StudyProgress(Callback):
                 if not complete:
                     c.stopped += 1
             if status != "PENDING":
-                c.offer(last.get(c.metric), trial.trial_id, complete, last.get("n_params"))
+                c.offer(last.get(c.metric), trial.trial_id, complete, last.get("n_params"),
+                        _number(trial))
                 c.offer(_best_reported(trial, c.metric, c.mode), trial.trial_id, complete)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
@@ -194,7 +209,7 @@ class StudyProgress(Callback):
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:
         self.counts.offer(result.get(self.counts.metric), trial.trial_id,
-                          n_params=result.get("n_params"))
+                          n_params=result.get("n_params"), order=_number(trial))
         self._emit()
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

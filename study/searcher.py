@@ -42,6 +42,7 @@ from jetstudy.study.space import (SpaceFunction, config_size, optuna_params, siz
                                   space_distributions)
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
                                    number_seed, read_epochs)
+from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "sampler_settings",
            "sampler_record", "optuna_storage", "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME"]
@@ -161,6 +162,9 @@ class HonestOptunaSearch(OptunaSearch):
             config[SEED_KEY] = number_seed(self.study_seed, self._ot_trials[trial_id].number)
         if isinstance(config, dict):  # joins with the tables go through Tune's id
             self._ot_trials[trial_id].set_user_attr("trial_id", trial_id)
+            # the order of proposal, stable on a rerun (Ray's ids are random): trials.parquet's
+            # trial_number, the tie-break wherever one trial is chosen
+            config[TRIAL_ORDER] = int(self._ot_trials[trial_id].number)
         return config
 
     def _find_orphans(self, trained: list[Path]) -> list[tuple[str, dict, Any]]:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from jetstudy.trainables.atomic import write_atomic  # the one atomic writer (re-exported)
 from jetstudy.trainables.objective import Objective
-from jetstudy.trainables.table_schema import EPOCHS, TRIALS, TableSchema
+from jetstudy.trainables.table_schema import EPOCHS, TRIAL_ORDER, TRIALS, TableSchema
 
 __all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "trial_row", "trials_frame",
            "epochs_frame", "write_table", "write_parquet", "write_atomic", "write_json",
@@ -55,6 +55,8 @@ def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, st
     widths = [int(params[f"width_{i}"]) for i in range(depth) if f"width_{i}" in params]
     row: dict[str, Any] = {
         "trial_id": trial_id, "status": status, "error": error, "depth": depth,
+        # the search's order of the trial (the searcher puts it in the config): the tie-break
+        TRIAL_ORDER: int(params[TRIAL_ORDER]) if params.get(TRIAL_ORDER) is not None else None,
         "widths": "-".join(map(str, widths)),
         **{f"width_{i}": float(widths[i]) if i < len(widths) else math.nan
            for i in range(max_depth)},

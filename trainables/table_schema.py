@@ -25,7 +25,7 @@ from typing import Iterable
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["Column", "TableSchema", "DTYPES", "TRIALS", "EPOCHS", "TEST_PREDICTIONS", "REGIMES",
-           "TABLES"]
+           "TABLES", "TRIAL_ORDER"]
 
 #: Column types: ``int`` columns are written as pandas' nullable ``Int64``.
 DTYPES: tuple[str, ...] = ("str", "int", "float", "bool")
@@ -98,9 +98,16 @@ def _cols(dtype: str, required: bool, meaning: str, *names: str) -> tuple[Column
     return tuple(Column(n, dtype, required, meaning) for n in names)
 
 
+#: The trials column (and the trial config key the searcher sets) of the order in which the
+#: search proposed each trial: its Optuna trial number, the same on every rerun of the study.
+#: It breaks exact ties wherever one trial is chosen (``jetstudy.analysis.trial_order``); Ray's
+#: trial ids are random.
+TRIAL_ORDER = "trial_number"
+
 _LAST = "last epoch's"
 TRIALS = TableSchema("trials", (
     Column("trial_id", "str", True, "Ray Tune trial id"),
+    Column(TRIAL_ORDER, "int", False, "order the search proposed the trial in (Optuna number)"),
     Column("status", "str", True, "completed, stopped, failed, running or interrupted"),
     Column("error", "str", False, "why a failed trial failed; empty otherwise"),
     Column("stop_reason", "str", False, "why it ended (max_epochs, patience, scheduler, ...)"),

@@ -1,0 +1,74 @@
+"""The one tie-break of a study: which of two equally good trials comes first.
+
+Ray Tune's trial ids are random (an Optuna search draws a fresh 8-hex id per trial), so a tie
+broken by ``trial_id`` names another trial on every rerun of the same study. Every trial has a
+stable place instead: the order in which the search proposed it, its Optuna trial number
+(``trials.parquet``'s :data:`~jetstudy.trainables.table_schema.TRIAL_ORDER` column, the trial
+config's key of the same name). Where one trial is chosen (the best trial of the summary, the
+report and ``best/``, hence the export; the Pareto front and the size answer; the history's
+first curves; the progress line) an exact tie goes to the lower number, then (tables written
+before the column existed, or a trial without a number) to the first ``trial_id``.
+
+>>> import pandas as pd
+>>> t = pd.DataFrame({"trial_id": ["b", "a"], "trial_number": [0, 1]})
+>>> list(tie_keys(t)["_order"])
+[0.0, 1.0]
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jetstudy.trainables.table_schema import TRIAL_ORDER
+
+__all__ = ["TIE_KEYS", "tie_keys", "order_of", "ranked_best"]
+
+#: The columns :func:`tie_keys` adds, in the order they break ties.
+TIE_KEYS: tuple[str, str] = ("_order", "_id")
+
+
+def order_of(value: Any) -> float:
+    """A trial's place from its ``trial_number`` (a config value or a table cell): the number,
+    or infinity (after every numbered trial) when it is missing or not a number."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.inf
+    return number if math.isfinite(number) else math.inf
+
+
+def tie_keys(trials: pd.DataFrame) -> pd.DataFrame:
+    """``_order`` (the trial number as float, infinity where unknown) and ``_id`` (the trial id
+    as text) of each row of ``trials``, on its index: sort by them after the real keys."""
+    if TRIAL_ORDER in trials.columns:
+        order = pd.to_numeric(trials[TRIAL_ORDER], errors="coerce").astype(float)
+        order = order.where(np.isfinite(order), np.inf)
+    else:
+        order = pd.Series(np.inf, index=trials.index, dtype=float)
+    ids = (trials["trial_id"].astype(str) if "trial_id" in trials.columns
+           else pd.Series("", index=trials.index))
+    return pd.DataFrame({"_order": order.to_numpy(), "_id": ids.to_numpy()}, index=trials.index)
+
+
+def ranked_best(trials: pd.DataFrame, values: pd.Series | np.ndarray,
+                maximize: bool) -> np.ndarray:
+    """Positions (for ``iloc``) of the rows of ``trials``, best first: by ``values`` (one per
+    row, in the metric's direction; filter out non-finite ones before), then a completed
+    trial over a stopped or running one, the smaller model (``n_params``; unknown last), then
+    :func:`tie_keys`. The answer does not depend on the order of the rows."""
+    n = len(trials)
+    sign = -1.0 if maximize else 1.0
+    size = (pd.to_numeric(trials["n_params"], errors="coerce").astype(float).fillna(np.inf)
+            .to_numpy() if "n_params" in trials.columns else np.full(n, np.inf))
+    ties = tie_keys(trials)
+    keys = pd.DataFrame({"_value": sign * pd.to_numeric(pd.Series(np.asarray(values)),
+                                                        errors="coerce").astype(float).to_numpy(),
+                         "_partial": (trials["status"].astype(str) != "completed").to_numpy(),
+                         "_size": size, "_order": ties["_order"].to_numpy(),
+                         "_id": ties["_id"].to_numpy()})
+    ordered = keys.sort_values(["_value", "_partial", "_size", *TIE_KEYS], kind="mergesort")
+    return ordered.index.to_numpy()
