@@ -29,7 +29,8 @@ from typing import Any, Sequence
 
 from jetstudy.trainables.errors import ConfigError, JetstudyError, listed
 
-__all__ = ["RerunError", "RerunPlan", "plan_rerun", "version_differences", "data_differences"]
+__all__ = ["RerunError", "RerunPlan", "plan_rerun", "version_differences", "data_differences",
+           "compare_runs", "VOLATILE"]
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +235,40 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
     return RerunPlan(config, tuple(items), folder, tuple(notes))
 
 
+#: Columns a rerun is not expected to repeat: Ray's random trial id and the timings.
+VOLATILE = ("trial_id", "wall_time_s", "time_s")
+
+
+def compare_runs(first: str | os.PathLike[str], rerun: str | os.PathLike[str]) -> list[str]:
+    """How the rerun's ``trials.parquet`` and ``epochs.parquet`` differ from the first run's,
+    apart from :data:`VOLATILE` (rows compared in a canonical order); empty: reproduced."""
+    import pandas as pd
+
+    out = []
+    for name in ("trials.parquet", "epochs.parquet"):
+        try:
+            a, b = (pd.read_parquet(Path(f) / name) for f in (first, rerun))
+        except Exception as exc:  # a table missing: say so, never fail the rerun over it
+            out.append(f"{name}: cannot be compared ({type(exc).__name__})")
+            continue
+        a, b = (t.drop(columns=[c for c in VOLATILE if c in t.columns]) for t in (a, b))
+        for where, cols in (("the study", [c for c in a.columns if c not in b.columns]),
+                            ("the rerun", [c for c in b.columns if c not in a.columns])):
+            if cols:  # another jetstudy version's tables: the common columns still count
+                out.append(f"{name}: columns only in {where}: {listed(cols)}")
+        if len(a) != len(b):
+            out.append(f"{name}: {len(a)} rows in the study, {len(b)} in the rerun")
+            continue
+        common = [c for c in a.columns if c in b.columns]
+        a, b = a[common], b[common]
+        a, b = (t.loc[t.astype(str).apply(tuple, axis=1).sort_values().index]
+                .reset_index(drop=True) for t in (a, b))
+        differ = [c for c in a.columns if not a[c].astype(str).equals(b[c].astype(str))]
+        if differ:
+            out.append(f"{name}: {listed(differ)} differ")
+    return out
+
+
 # ---- the command line ------------------------------------------------------------------------
 
 def add_command(sub: Any) -> None:
@@ -265,6 +300,14 @@ def cmd_rerun(args: Any) -> int:
     plan = plan_rerun(args.results, data=args.data, name=args.name,
                       overrides=args.overrides, any_data=args.any_data)
     print(f"rerun of {Path(args.results).absolute()} into {plan.folder}")
-    return _cmd_run(argparse.Namespace(
+    code = _cmd_run(argparse.Namespace(
         config=str(plan.config), overrides=list(plan.overrides), resume=False,
         address=args.address, no_report=args.no_report, verbose=args.verbose))
+    if plan.folder.is_dir():
+        differ = compare_runs(Path(args.results), plan.folder)
+        print("reproduced: trials.parquet and epochs.parquet equal the study's apart from "
+              "trial_id and the timings" if not differ else
+              f"not reproduced: {'; '.join(differ)} (expected with search.max_concurrent > 1, "
+              f"on a GPU, or with other versions, data or machine: README, 'Reproducible "
+              f"reruns')")
+    return code

@@ -176,3 +176,28 @@ def test_unhashed_and_unreadable_records_compare_what_they_hold(tmp_path: Path) 
     assert data_differences([hashed, gone], files) == []  # nothing to compare it with
     assert "sizes differ" in data_differences([hashed, {**past_budget, "bytes": 8}], files)[0]
     assert "z.h5" in data_differences([{**hashed, "sha256": "0" * 64}, gone], files)[0]
+
+
+def test_compare_runs_ignores_ids_timings_and_row_order(tmp_path: Path) -> None:
+    """`jetstudy rerun` ends by saying whether the tables repeat (README's promise on CPU with
+    search.max_concurrent 1); a user had to write the comparison by hand."""
+    import pandas as pd
+
+    from jetstudy.study.rerun import compare_runs
+
+    first, rerun = tmp_path / "s1", tmp_path / "s1-rerun"
+    trials = pd.DataFrame({"trial_id": ["a1", "b2"], "lr": [0.01, 0.002],
+                           "best_val_loss": [0.61, 0.65], "wall_time_s": [3.0, 4.0]})
+    epochs = pd.DataFrame({"trial_id": ["a1", "b2"], "epoch": [1, 1], "val_loss": [0.61, 0.65],
+                           "time_s": [1.0, 2.0]})
+    for folder, ids, order in ((first, ["a1", "b2"], [0, 1]), (rerun, ["x9", "y8"], [1, 0])):
+        folder.mkdir()
+        for table, name in ((trials, "trials"), (epochs, "epochs")):
+            t = table.assign(trial_id=ids)
+            t = t.assign(**{c: t[c] * 1.5 for c in ("wall_time_s", "time_s") if c in t})
+            t.iloc[order].to_parquet(folder / f"{name}.parquet")
+    assert compare_runs(first, rerun) == []
+    trials.assign(best_val_loss=[0.61, 0.66]).to_parquet(rerun / "trials.parquet")
+    assert compare_runs(first, rerun) == ["trials.parquet: best_val_loss differ"]
+    epochs.assign(trial_number=[0, 1]).to_parquet(rerun / "epochs.parquet")
+    assert "epochs.parquet: columns only in the rerun: trial_number" in compare_runs(first, rerun)
