@@ -305,8 +305,11 @@ def cmd_rerun(args: Any) -> int:
         address=args.address, no_report=args.no_report, verbose=args.verbose))
     if plan.folder.is_dir():
         differ = compare_runs(Path(args.results), plan.folder)
+        schema = [d for d in differ if ": columns only in " in d]  # another version's tables
+        values = [d for d in differ if d not in schema]
         print("reproduced: trials.parquet and epochs.parquet equal the study's apart from "
-              "trial_id and the timings" if not differ else
+              "trial_id and the timings" + (f" (in the columns both have; {'; '.join(schema)})"
+                                            if schema else "") if not values else
               f"not reproduced: {'; '.join(differ)} (expected with search.max_concurrent > 1, "
               f"on a GPU, or with other versions, data or machine: README, 'Reproducible "
               f"reruns')")
