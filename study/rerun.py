@@ -303,7 +303,7 @@ def cmd_rerun(args: Any) -> int:
     code = _cmd_run(argparse.Namespace(
         config=str(plan.config), overrides=list(plan.overrides), resume=False,
         address=args.address, no_report=args.no_report, verbose=args.verbose))
-    if plan.folder.is_dir():
+    if code in (0, 3) and plan.folder.is_dir():  # finished (3: some trials failed)
         differ = compare_runs(Path(args.results), plan.folder)
         schema = [d for d in differ if ": columns only in " in d]  # another version's tables
         values = [d for d in differ if d not in schema]
