@@ -19,8 +19,10 @@ A feature that was constant in the training split has std 1.0 in ``scaler.json``
 ``W (x - mean)``, zero at its training value, exactly as the study's model would. A std of 0
 given to :func:`fold_for_deployment` is treated the same way (``jetstudy export`` refuses a
 ``scaler.json`` holding one: jetstudy never writes it). A feature that hardly varied far from 0
-(``|mean| / std`` past :data:`FOLD_RATIO_LIMIT`) cannot be folded into float32 weights: the
-export's check fails, and :func:`fold_precision_problem` names the feature.
+(``|mean| / std`` past :data:`FOLD_RATIO_LIMIT`) cannot be folded into a float32 bias: where
+the export's check fails for that reason (:func:`fold_precision_problem` names the feature), it
+folds again with ``shift_inputs``: an :class:`InputShift` (ONNX ``Sub`` of the float32 means)
+first, and only the means' float32 rounding in the bias.
 
 :func:`onnx_model` writes the folded network as an ONNX graph by hand (``MatMul`` + ``Add``
 per Linear layer, the activation nodes, ``Softmax``; opset :data:`ONNX_OPSET`), without torch's
@@ -40,7 +42,7 @@ import numpy as np
 import torch
 from torch import nn
 
-__all__ = ["fold_for_deployment", "onnx_model", "describe_layers", "multiplications",
+__all__ = ["fold_for_deployment", "InputShift", "onnx_model", "describe_layers", "multiplications",
            "fold_precision_problem", "FOLD_RATIO_LIMIT",
            "deployed_params", "ONNX_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
 
@@ -53,11 +55,28 @@ INPUT_NAME = "features"
 OUTPUT_NAME = "probabilities"
 
 
-def _scaled_first(linear: nn.Linear, mean: np.ndarray, std: np.ndarray) -> nn.Linear:
+class InputShift(nn.Module):
+    """``x - shift`` (float32): the training means subtracted before the first layer, where
+    folding them into its bias would cancel in float32 (:func:`fold_precision_problem`).
+    Between numbers within a factor 2 of each other the float32 difference is exact."""
+
+    def __init__(self, shift: np.ndarray) -> None:
+        super().__init__()
+        self.register_buffer("shift", torch.as_tensor(np.asarray(shift, dtype=np.float32)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.shift
+
+
+def _scaled_first(linear: nn.Linear, mean: np.ndarray, std: np.ndarray,
+                  shift: np.ndarray | None = None) -> nn.Linear:
+    """The first Linear on raw inputs (or, with ``shift``, on ``x - shift``)."""
     w = linear.weight.detach().double()
     b = linear.bias.detach().double()
     std = torch.as_tensor(np.where(std > 0, std, 1.0), dtype=torch.float64)
     mean = torch.as_tensor(mean, dtype=torch.float64)
+    if shift is not None:  # what the subtraction leaves of the mean: its float32 rounding
+        mean = mean - torch.as_tensor(shift, dtype=torch.float64)
     w_raw = w / std                      # each input column over its feature's std
     b_raw = b - w_raw @ mean
     return _linear(w_raw, b_raw)
@@ -78,19 +97,22 @@ def _fold_batch_norm(linear: nn.Linear, bn: nn.BatchNorm1d) -> nn.Linear:
     return _linear(w * g[:, None], (b - bn.running_mean.double()) * g + bn.bias.detach().double())
 
 
-def fold_for_deployment(model: nn.Sequential, mean: np.ndarray, std: np.ndarray
-                        ) -> nn.Sequential:
+def fold_for_deployment(model: nn.Sequential, mean: np.ndarray, std: np.ndarray,
+                        shift_inputs: bool = False) -> nn.Sequential:
     """``model`` (a ``build_mlp`` network, any mode) as an eval-mode network on raw features
     (``mean``, ``std``: the study's ``scaler.json``) that ends in a softmax; ``model`` itself
-    is left untouched. Folding is done in float64 on the float32 weights."""
+    is left untouched. Folding is done in float64 on the float32 weights. ``shift_inputs``:
+    the network starts with :class:`InputShift` (the means, in float32) instead of folding
+    them into the first layer's bias: for features that hardly varied far from 0."""
     mean = np.asarray(mean, dtype=np.float64)
     std = np.asarray(std, dtype=np.float64)
-    layers: list[nn.Module] = []
+    shift = mean.astype(np.float32) if shift_inputs else None
+    layers: list[nn.Module] = [InputShift(shift)] if shift is not None else []
     modules = list(model)
     first = True
     for i, module in enumerate(modules):
         if isinstance(module, nn.Linear):
-            linear = _scaled_first(module, mean, std) if first else _linear(
+            linear = _scaled_first(module, mean, std, shift) if first else _linear(
                 module.weight.detach().double(), module.bias.detach().double())
             first = False
             following = modules[i + 1] if i + 1 < len(modules) else None
@@ -129,10 +151,8 @@ def fold_precision_problem(features: list[str], mean: np.ndarray, std: np.ndarra
     named = ", ".join(f"{features[i]} (mean {mean[i]:.6g}, std {std[i]:.3g})" for i in bad[:3])
     return (f"{'a feature' if len(bad) == 1 else f'{len(bad)} features'} hardly varied in "
             f"training against {'its' if len(bad) == 1 else 'their'} mean: {named}; folded into "
-            f"the first layer, raw inputs of that size cancel in float32 (about 6e-8 x "
-            f"{ratio[bad[0]]:.2g} of each term survives as error), so the raw-input model "
-            f"cannot match the study's. Such a feature carries almost no information: train on "
-            f"data where it varies, or with it constant (std 1 in scaler.json, folded exactly)")
+            f"the first layer's bias, the training means cancel in float32 (about 6e-8 x "
+            f"{ratio[bad[0]]:.2g} of each term survives as error)")
 
 
 def describe_layers(folded: nn.Sequential) -> list[dict[str, Any]]:
@@ -151,6 +171,8 @@ def describe_layers(folded: nn.Sequential) -> list[dict[str, Any]]:
             entry["alpha"] = float(m.alpha)
         elif isinstance(m, nn.Softmax):
             entry["dim"] = 1
+        elif isinstance(m, InputShift):
+            entry["subtract"] = [float(v) for v in m.shift]
         out.append(entry)
     return out
 
@@ -240,6 +262,11 @@ def onnx_model(folded: nn.Sequential, doc: str = "",
         elif isinstance(module, nn.Softmax):
             nodes.append(helper.make_node("Softmax", [x], [OUTPUT_NAME], name=name, axis=1))
             x = OUTPUT_NAME
+        elif isinstance(module, InputShift):
+            inits.append(_tensor(helper, f"{name}_shift", module.shift.numpy()))
+            nodes.append(helper.make_node("Sub", [x, f"{name}_shift"], [f"{name}_out"],
+                                          name=name))
+            x = f"{name}_out"
         else:
             new, x = _activation_nodes(module, x, name, width, helper, inits)
             nodes += new

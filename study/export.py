@@ -212,22 +212,27 @@ def _study_probabilities(model: Any, scaler: dict[str, Any], x: np.ndarray) -> n
         return torch.softmax(model.eval()(torch.as_tensor(z.astype(np.float32))), 1).numpy()
 
 
-def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[str, Any]]:
+def _write_checked(folded: Any, w: _Weights, scaler: dict[str, Any], tmp: Path
+                   ) -> dict[str, float]:
+    """Write ``folded`` as ``model.onnx`` and ``model.pt`` into ``tmp``; the largest
+    difference of each from the study's own model on the check jets."""
     import torch
 
-    from jetstudy.study.deployable import INPUT_NAME, fold_for_deployment, onnx_model
+    from jetstudy.study.deployable import INPUT_NAME, InputShift, onnx_model
 
     onnx, ort = _extra()
-    folded = fold_for_deployment(w.model, np.asarray(scaler["mean"]), np.asarray(scaler["std"]))
     doc = (f"jetstudy tagger, trial {w.trial_id} epoch {w.epoch}: raw 16 HLF in, "
            f"probabilities of {', '.join(CLASSES)} out")
     from importlib.metadata import version
 
+    shifted = any(isinstance(m, InputShift) for m in folded)
     # the order of the inputs and outputs travels inside the file too (onnxruntime:
     # session.get_modelmeta().custom_metadata_map), for users who only get model.onnx
     proto = onnx_model(folded, doc, {
         "features": ",".join(scaler["features"]), "classes": ",".join(CLASSES),
-        "raw_inputs": "true: the standardisation is folded into the first layer",
+        "raw_inputs": ("true: the training means are subtracted (Sub), the rest of the "
+                       "standardisation is folded into the first layer" if shifted else
+                       "true: the standardisation is folded into the first layer"),
         "trial_id": w.trial_id, "best_epoch": str(w.epoch)})
     proto.producer_version = version("jetstudy")
     onnx.save(proto, str(tmp / "model.onnx"))
@@ -241,20 +246,39 @@ def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[st
     got_onnx = session.run(None, {INPUT_NAME: x})[0]
     with torch.no_grad():
         got_ts = scripted(torch.as_tensor(x)).numpy()
-    diffs = {"onnxruntime": float(np.abs(got_onnx - want).max()),
-             "torchscript": float(np.abs(got_ts - want).max())}
-    worst = max(diffs.values())
-    if not np.isfinite(worst) or worst > TOLERANCE:
-        from jetstudy.study.deployable import fold_precision_problem
+    return {"onnxruntime": float(np.abs(got_onnx - want).max()),
+            "torchscript": float(np.abs(got_ts - want).max())}
 
-        why = fold_precision_problem(scaler["features"], scaler["mean"], scaler["std"])
+
+def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[str, Any]]:
+    from jetstudy.study.deployable import fold_for_deployment, fold_precision_problem
+
+    mean, std = np.asarray(scaler["mean"]), np.asarray(scaler["std"])
+    folded = fold_for_deployment(w.model, mean, std)
+    diffs = _write_checked(folded, w, scaler, tmp)
+
+    def agrees(d: dict[str, float]) -> bool:
+        return bool(np.isfinite(max(d.values())) and max(d.values()) <= TOLERANCE)
+
+    shifted = None
+    if not agrees(diffs):  # a feature that hardly varied far from 0: subtract the means first
+        shifted = fold_precision_problem(scaler["features"], mean, std)
+        if shifted is not None:
+            folded = fold_for_deployment(w.model, mean, std, shift_inputs=True)
+            diffs = _write_checked(folded, w, scaler, tmp)
+    worst = max(diffs.values())
+    if not agrees(diffs):
         raise ExportError(f"the exported model disagrees with the study's by {worst:.3g} "
                           f"(onnxruntime {diffs['onnxruntime']:.3g}, TorchScript "
                           f"{diffs['torchscript']:.3g}; allowed {TOLERANCE:g}); nothing was "
-                          f"exported: " + (why or "please report this with the trial's config"))
+                          f"exported: " + (f"{shifted}, and subtracting the means first did "
+                                           f"not help" if shifted else
+                                           "please report this with the trial's config"))
     check = {"jets": CHECK_JETS, "what": "raw jets around the training means, clipped to the "
              "training ranges; largest |p_exported - p_study| over jets and classes",
-             "max_abs_difference": diffs, "tolerance": TOLERANCE}
+             "max_abs_difference": diffs, "tolerance": TOLERANCE,
+             # why the network subtracts the training means first (an ONNX Sub), or None
+             "input_shift": shifted}
     return folded, check
 
 

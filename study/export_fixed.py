@@ -52,11 +52,17 @@ def layer_bounds(folded: Any, low: list[float], high: list[float]) -> list[dict[
     largest of the three needs."""
     from torch import nn
 
+    from jetstudy.study.deployable import InputShift
+
     lo, hi = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
     out: list[dict[str, Any]] = []
     for module in folded:
         if isinstance(module, nn.Softmax):
             break
+        if isinstance(module, InputShift):  # x - the training means
+            shift = module.shift.double().numpy()
+            lo, hi = lo - shift, hi - shift
+            continue
         if isinstance(module, nn.Linear):
             w = module.weight.detach().double().numpy()
             b = module.bias.detach().double().numpy()

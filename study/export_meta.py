@@ -178,7 +178,9 @@ def metadata(results: Path, w: Weights, scaler: dict[str, Any], folded: Any,
         "input": {"name": INPUT_NAME, "shape": ["jets", len(scaler["features"])],
                   "dtype": "float32", "features": list(scaler["features"]),
                   "raw": True, "standardisation": {
-                      "folded_into": "the first Linear layer", "mean": scaler["mean"],
+                      "folded_into": ("a Sub of the training means (float32), then the first "
+                                      "Linear layer" if check.get("input_shift") else
+                                      "the first Linear layer"), "mean": scaler["mean"],
                       "std": scaler["std"]}},
         "output": {"name": OUTPUT_NAME, "shape": ["jets", len(CLASSES)],
                    "classes": list(CLASSES), "softmax": True},

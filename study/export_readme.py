@@ -40,6 +40,16 @@ def _metrics_line(meta: dict[str, Any]) -> str:
     return f"Test metrics: none ({meta.get('test_metrics_note') or 'not evaluated'})."
 
 
+def _shift_note(meta: dict[str, Any]) -> str:
+    """Said when the network starts by subtracting the training means (``check.input_shift``)."""
+    why = meta["check"].get("input_shift")
+    if not why:
+        return ""
+    return (f" Here the network first subtracts the training means (an ONNX `Sub` node, "
+            f"`deployed_layers[0]`): {why}. hls4ml {HLS4ML_VERSION} was not tried on such a "
+            f"graph; convert it and compare its `predict` with onnxruntime before synthesis.")
+
+
 def _selection_line(meta: dict[str, Any]) -> str:
     """Why this trial (``model.json`` -> ``selection``), and the smaller one the report
     names when it is another."""
@@ -128,7 +138,7 @@ deployed network), {arch['multiplications']} multiplications per jet. {_metrics_
 
 **Input**: the 16 raw (not standardised) high-level features, in this order: {features}.
 The study's standardisation is folded into the first layer, batch norm into the layer before
-it, dropout is removed. **Output**: the probabilities of {classes} (a softmax; rows sum to 1).
+it, dropout is removed.{_shift_note(meta)} **Output**: the probabilities of {classes} (a softmax; rows sum to 1).
 Checked at export: both files agree with the study's own model (standardise, network, softmax)
 to {max(check.values()):.1e} on {meta['check']['jets']} jets (allowed {meta['check']['tolerance']:g}).
 

@@ -15,8 +15,8 @@ training (std 5e-6) folds into first-layer weights past 2^15, which wrap in that
 nothing said so. Now ``model.json`` -> ``fixed_point`` bounds each layer's weights, biases and
 outputs for inputs in the training ranges, and the README names the layer to widen.
 
-A feature that hardly varied far from 0 (std 1e-5 around 0.5) cannot be folded into float32
-weights; the export stopped asking the user to report a bug; now it names the feature and why.
+A feature that hardly varied far from 0 (std 1e-5 around 0.5) cannot be folded into a float32
+bias; the export stopped asking the user to report a bug; now it subtracts the means first.
 
 Hand-made study folders (config.yaml, scaler.json, best/model.pt, trials.parquet): no study
 runs.
@@ -149,20 +149,41 @@ def test_an_ordinary_model_fits_the_readme_types(tmp_path: Path) -> None:
         out / "README.md").read_text()
 
 
-def test_a_near_constant_feature_far_from_zero_is_named_not_reported_as_a_bug(
+def test_a_near_constant_feature_far_from_zero_is_exported_with_the_means_subtracted(
         tmp_path: Path) -> None:
-    """std 1e-5 around 0.5: folded, the first layer's terms cancel in float32; the export
-    stopped with 'please report this' (a jetstudy bug?) instead of naming the feature."""
-    from jetstudy.study.export import ExportError
+    """std 1e-5 around 0.5: folded into the first layer's bias, the means cancel in float32;
+    the export stopped with 'please report this' (a jetstudy bug?). Now it subtracts the
+    means first (an ONNX Sub), says why, and still holds the study's model to 1e-5."""
+    import onnxruntime as ort
 
-    std = [2.0] * 16
+    from jetstudy.study.deployable import fold_for_deployment
+    from jetstudy.study.export import TOLERANCE
+
+    mean, std = np.full(16, 0.5), np.full(16, 2.0)
     std[2] = 1e-5
-    folder = _study(tmp_path / "s", {}, scaler={"std": std})
-    with pytest.raises(ExportError) as info:
-        export_model(folder, out=tmp_path / "e")
-    message = str(info.value)
-    assert HLF_FEATURES[2] in message and "hardly varied" in message
-    assert "please report" not in message and not (tmp_path / "e").exists()
+    lo, hi = mean - 3 * std, mean + 3 * std
+    folder = _study(tmp_path / "s", {}, scaler={"std": std.tolist(), "min": lo.tolist(),
+                                                "max": hi.tolist()})
+    # the plain fold is what failed: the means cancel in the bias
+    record = torch.load(folder / "best" / "model.pt", weights_only=True)
+    model = build_mlp(MLPArch.from_dict(record["arch"]))
+    model.load_state_dict(record["state_dict"])
+    x = (mean + std * np.random.default_rng(1).standard_normal((500, 16))).astype(np.float32)
+    with torch.no_grad():
+        want = torch.softmax(model.eval()(torch.as_tensor(
+            ((x - mean) / std).astype(np.float32))), 1).numpy()
+        plain = fold_for_deployment(model, mean, std)(torch.as_tensor(x)).numpy()
+    assert np.abs(plain - want).max() > TOLERANCE
+
+    out = export_model(folder, out=tmp_path / "e").out
+    meta = json.loads((out / "model.json").read_text())
+    assert HLF_FEATURES[2] in meta["check"]["input_shift"]
+    assert meta["architecture"]["deployed_layers"][0]["type"] == "InputShift"
+    assert meta["input"]["standardisation"]["folded_into"].startswith("a Sub of the training")
+    assert "first subtracts the training means" in (out / "README.md").read_text()
+    got = ort.InferenceSession(str(out / "model.onnx")).run(None, {"features": x})[0]
+    assert np.abs(got - want).max() <= TOLERANCE
+    assert len(meta["fixed_point"]["layers"]) == 3  # bounds through the subtraction too
 
 
 def test_logits_past_the_softmax_input_type_are_said_to_saturate(tmp_path: Path) -> None:
