@@ -301,6 +301,10 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
     check_local_request(cfg, restored)  # a trial asking more CPUs than resources.num_cpus
     clock = _Clock()
     loaded = load_data(cfg, folder)  # bad files stop here, before Ray starts
+    if resume:  # the files it was run on, by their checksums in provenance.json
+        from jetstudy.study.resume import check_data_unchanged
+
+        check_data_unchanged(folder)
     clock.lap("load_s")
     # the split (numpy, which releases the GIL) runs while Ray starts in this, the main thread
     split = Background("split", lambda: split_data(cfg, folder, loaded, reference=False))

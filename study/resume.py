@@ -28,7 +28,7 @@ from jetstudy.study.config import SECTIONS, StudyConfig, load_config
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["MAY_CHANGE", "config_for_resume", "saved_config", "ResumedSearch",
-           "resumed_search"]
+           "resumed_search", "check_data_unchanged"]
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +87,46 @@ def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
         if a != b:
             logger.warning("--resume: search.%s is now %s (was %s)", name, _show(b), _show(a))
     return resumed
+
+
+def check_data_unchanged(folder: Path) -> None:
+    """--resume: every data file ``provenance.json`` recorded with a SHA-256 (the last run's
+    ``data``) still has those bytes, else a ConfigError naming each changed file. The split's
+    statistics (``jetstudy.study.prepare``) miss an edit of jets that land in the validation or
+    test split only; the checksum does not. A file no longer at its path is left to the data
+    loading (it was read, or the study now reads other files: compared by their jets)."""
+    import json
+
+    from jetstudy.study.fetch import file_sha256
+    from jetstudy.study.provenance import PROVENANCE
+
+    try:
+        entries = json.loads((folder / PROVENANCE).read_text(encoding="utf-8")).get("data")
+    except (OSError, ValueError, AttributeError):
+        return  # no record (an older study): nothing to compare with
+    changed = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
+            continue
+        path = Path(str(entry.get("path")))
+        try:
+            if not path.is_file():
+                continue
+            size = path.stat().st_size
+            now = file_sha256(path) if size == entry.get("bytes") else None
+        except OSError:
+            continue
+        if now != entry["sha256"]:
+            was = f"{entry.get('bytes')} bytes, SHA-256 {entry['sha256'][:12]}..."
+            changed.append(f"{path} (was {was}; now {size} bytes"
+                           + (f", SHA-256 {now[:12]}...)" if now else ")"))
+    if changed:
+        raise ConfigError(
+            f"--resume: the data file{'s' if len(changed) > 1 else ''} {'; '.join(changed)} "
+            f"changed since this study started ({folder / PROVENANCE} records its checksum); "
+            f"its trials would continue on other jets and its validation and test splits "
+            f"would change: restore the original file, or start a new study on the new data "
+            f"(another storage.name)")
 
 
 def saved_config(folder: Path) -> StudyConfig:
