@@ -40,7 +40,7 @@ import pandas as pd
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import _significant, binomial_se, format_error, hanley_mcneil_se
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.trial_order import TIE_KEYS, tie_keys
+from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
@@ -75,7 +75,7 @@ def _ranked(df: pd.DataFrame, cost: str, score: str, maximize: bool) -> pd.DataF
     order the table's rows came in and whatever Ray's random ids."""
     df = _finite_rows(df, cost, score)
     s = df[score].astype(float) if maximize else -df[score].astype(float)
-    df = df.drop(columns=[*TIE_KEYS], errors="ignore").join(tie_keys(df))
+    df = with_tie_keys(df)
     return df.assign(_s=s).sort_values([cost, "_s", *TIE_KEYS],
                                        ascending=[True, False, True, True], kind="mergesort")
 

@@ -16,6 +16,7 @@ import pandas as pd
 from jetstudy.analysis.intervals import format_error, unsigned_zero
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
+from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked, score_se,
                                       with_sizes)
 
@@ -144,7 +145,8 @@ def cheaper_within_noise(answer: SizeAnswer, n_val: int | None,
         ok &= np.isfinite(errors) & (gap < NOISE_SIGMAS * np.hypot(best_se, errors))
     if not np.isfinite(best_se) or not ok.any():
         return None
-    return cheaper[ok].sort_values([cost, "trial_id"], kind="mergesort").iloc[0]
+    chosen = with_tie_keys(cheaper[ok])  # equal cost: the first proposed
+    return chosen.sort_values([cost, *TIE_KEYS], kind="mergesort").iloc[0].drop(list(TIE_KEYS))
 
 
 

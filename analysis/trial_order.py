@@ -25,7 +25,7 @@ import pandas as pd
 
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
-__all__ = ["TIE_KEYS", "tie_keys", "order_of", "ranked_best"]
+__all__ = ["TIE_KEYS", "tie_keys", "with_tie_keys", "order_of", "ranked_best"]
 
 #: The columns :func:`tie_keys` adds, in the order they break ties.
 TIE_KEYS: tuple[str, str] = ("_order", "_id")
@@ -52,6 +52,13 @@ def tie_keys(trials: pd.DataFrame) -> pd.DataFrame:
     ids = (trials["trial_id"].astype(str) if "trial_id" in trials.columns
            else pd.Series("", index=trials.index))
     return pd.DataFrame({"_order": order.to_numpy(), "_id": ids.to_numpy()}, index=trials.index)
+
+
+def with_tie_keys(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the :func:`tie_keys` columns (replaced if there), row by row whatever
+    its index (a concatenated table repeats labels)."""
+    keys = tie_keys(frame)
+    return frame.assign(_order=keys["_order"].to_numpy(), _id=keys["_id"].to_numpy())
 
 
 def ranked_best(trials: pd.DataFrame, values: pd.Series | np.ndarray,

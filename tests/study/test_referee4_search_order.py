@@ -97,3 +97,17 @@ def test_tables_without_the_column_rank_by_id_and_still_load() -> None:
     assert TRIAL_ORDER not in old.columns and len(old) == 3
     new = validate_trials(_study(RUNS[0]).assign(train_loss=0.5, val_loss=0.5))
     assert str(new[TRIAL_ORDER].dtype) == "Int64"
+
+
+def test_cheaper_model_within_noise_tie_goes_to_the_first_proposed() -> None:
+    from jetstudy.analysis.size_answer import cheaper_within_noise
+
+    t = pd.DataFrame({"trial_id": ["big", "aa000000", "zz000000"], TRIAL_ORDER: [0, 2, 1],
+                      "status": "completed", "n_params": [1000, 10, 10],
+                      "best_val_loss": [0.60, 0.62, 0.62], "val_loss_se": 0.02,
+                      "best_val_acc": [0.70, 0.69, 0.69]})
+    for rows in ([0, 1, 2], [2, 1, 0]):
+        answer = how_big(t.iloc[rows], "val_loss", False, "n_params")
+        assert answer.pick["trial_id"] == "big"
+        cheaper = cheaper_within_noise(answer, 100, None)
+        assert cheaper["trial_id"] == "zz000000" and "_order" not in cheaper.index
