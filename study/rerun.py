@@ -160,6 +160,28 @@ def _older_fields(config: Path, overrides: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def _in_fetch_cache(entries: Any) -> str | None:
+    """The file ``jetstudy fetch`` saved in its cache with the SHA-256 of the study's one data
+    file (the OpenML table fetched on another machine), by the cache's own record: nothing is
+    hashed; None when the study read several files or the cache has no such file."""
+    from jetstudy.study.fetch import DATASETS, RECORD, cache_dir
+
+    if not (isinstance(entries, list) and len(entries) == 1 and isinstance(entries[0], dict)
+            and isinstance(entries[0].get("sha256"), str)):
+        return None
+    for name in DATASETS:
+        folder = cache_dir() / name
+        try:
+            record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError):
+            continue
+        for file, entry in (record.items() if isinstance(record, dict) else ()):
+            if (isinstance(entry, dict) and entry.get("sha256") == entries[0]["sha256"]
+                    and (folder / file).is_file()):
+                return str(folder / file)  # its content is checked with the others' below
+    return None
+
+
 def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
                name: str | None = None, overrides: Sequence[str] = (),
                any_data: bool = False) -> RerunPlan:
@@ -214,16 +236,24 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
     else:
         notes += version_differences(recorded, collect(cfg.training.device))
     if cfg.data.path is not None:
+        read = cfg.data.path
         try:
             files = resolve_files(cfg.data.path, cfg.data.format)
         except DataError as exc:
-            raise RerunError(f"the study's data is not found: {exc}; give its new place with "
-                             f"--data PATH") from None
+            cached = None if data is not None else _in_fetch_cache((recorded or {}).get("data"))
+            if cached is None:
+                raise RerunError(f"the study's data is not found: {exc}; give its new place "
+                                 f"with --data PATH") from None
+            items = [i for i in items if not i.startswith("data.path=")]
+            items.append(f"data.path={json.dumps(cached)}")
+            files, read = [cached], cached
+            notes.append(f"the study's data.path is not found here; {cached}, fetched by "
+                         f"`jetstudy fetch` with the same SHA-256, is read instead")
         entries = (recorded or {}).get("data")
         if isinstance(entries, list) and entries:
             problems = data_differences(entries, files)
             if problems and not any_data:
-                raise RerunError(f"data.path {cfg.data.path}: {'; '.join(problems)}, so the "
+                raise RerunError(f"data.path {read}: {'; '.join(problems)}, so the "
                                  f"rerun would train on other jets; give the study's data with "
                                  f"--data PATH, or pass --any-data to rerun on these files")
             notes += [f"data differs (--any-data): {p}" for p in problems]

@@ -201,3 +201,29 @@ def test_compare_runs_ignores_ids_timings_and_row_order(tmp_path: Path) -> None:
     assert compare_runs(first, rerun) == ["trials.parquet: best_val_loss differ"]
     epochs.assign(trial_number=[0, 1]).to_parquet(rerun / "epochs.parquet")
     assert "epochs.parquet: columns only in the rerun: trial_number" in compare_runs(first, rerun)
+
+
+def test_data_fetched_into_this_machines_cache_is_found_by_its_checksum(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A study on the OpenML table fetched on another machine (its cache path) reruns on the
+    table `jetstudy fetch` put in this machine's cache: the fetch record's SHA-256 matches."""
+    root = tmp_path / "theirs"
+    folder = _study(root, data_rel=str(root / "jets" / "part0.h5"))
+    record = json.loads((folder / "provenance.json").read_text())
+    record["data"] = record["data"][:1]
+    (folder / "provenance.json").write_text(json.dumps(record))
+    table = root / "jets" / "part0.h5"
+    cache = tmp_path / "mine" / "hls4ml"
+    cache.mkdir(parents=True)
+    shutil.copy(table, cache / "hls4ml_lhc_jets_hlf.h5")
+    (cache / ".jetstudy-fetch.json").write_text(json.dumps(
+        {"hls4ml_lhc_jets_hlf.h5": {"url": "x", "sha256": file_sha256(table), "size": 17}}))
+    shutil.rmtree(root / "jets")
+    monkeypatch.setenv("JETSTUDY_DATA", str(tmp_path / "mine"))
+    plan = plan_rerun(folder)
+    assert _set(plan, "data.path") == json.dumps(str(cache / "hls4ml_lhc_jets_hlf.h5"))
+    assert sum(i.startswith("data.path=") for i in plan.overrides) == 1
+    assert any("fetched by `jetstudy fetch`" in w for w in plan.warnings)
+    (cache / "hls4ml_lhc_jets_hlf.h5").write_bytes(b"other jets of the same size")
+    with pytest.raises(RerunError, match="--data PATH"):  # not found, not silently other data
+        plan_rerun(folder)
