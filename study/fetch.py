@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from jetstudy.study.fetch_format import warn_if_not_format
 from jetstudy.trainables.atomic import write_atomic
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import plain_file
@@ -258,37 +259,13 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
             f"checksum mismatch for {source.name} from {url}: SHA-256 {digest}, expected "
             f"{source.sha256}; the download was corrupted (or the file changed upstream) and "
             f"was deleted: run the same command again")
-    _warn_if_not_format(part, source, url)
+    warn_if_not_format(part, source.name, source.sha256, url)
     os.replace(part, target)
     record.pop(part.name, None)
     record[source.name] = {"url": url, "sha256": digest, "size": target.stat().st_size,
                            **_identity(target)}  # jetstudy's to replace while it is this file
     _write_record(folder, record)
     return target
-
-
-#: The first bytes (and, for Parquet, the last) of each format fetch downloads.
-_MAGIC = {".parquet": (b"PAR1", b"PAR1"), ".tar.gz": (b"\x1f\x8b", b"")}
-
-
-def _warn_if_not_format(part: Path, source: Source, url: str) -> None:
-    """Warn when a file without a known SHA-256 is not of the format its name says (an error
-    page or a proxy's login page saved as ``.parquet``): ``jetstudy run`` refuses it later."""
-    if source.sha256:
-        return  # checked by its digest
-    for suffix, (head, tail) in _MAGIC.items():
-        if not source.name.endswith(suffix):
-            continue
-        size = part.stat().st_size
-        with open(part, "rb") as f:
-            start = f.read(max(len(head), 16))
-            f.seek(max(0, size - len(tail)))
-            end = f.read()
-        if not start.startswith(head) or (tail and not end.endswith(tail)):
-            logger.warning("fetch: %s from %s is not a %s file (it starts with %r): the server "
-                           "or mirror sent something else (an error page?); check the URL, "
-                           "delete the file and fetch again", source.name, url, suffix[1:],
-                           start[:16])
 
 
 def _check_part(part: Path, record: dict, folder: Path) -> None:

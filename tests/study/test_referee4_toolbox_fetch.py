@@ -41,7 +41,7 @@ def test_a_mirror_folder_is_read_like_a_server(
     mirror = {"absolute": str(tmp_path / "mirror"), "relative": "mirror/",
               "file-url": (tmp_path / "mirror").as_uri()}[spelled]
     monkeypatch.setenv("JETSTUDY_MIRROR", mirror)
-    with caplog.at_level(logging.WARNING, logger="jetstudy.study.fetch"):
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study"):
         assert main(["fetch", "hls4ml", "cache"]) == 0
     assert (tmp_path / "cache" / TABLE).read_bytes() == body
     assert "not a parquet" not in caplog.text  # a real Parquet file: no warning
@@ -64,7 +64,7 @@ def test_an_error_page_saved_as_the_table_is_warned_about(
         caplog: pytest.LogCaptureFixture) -> None:
     _mirror(tmp_path / "mirror", b"<html><body>Please log in to the proxy</body></html>")
     monkeypatch.setenv("JETSTUDY_MIRROR", str(tmp_path / "mirror"))
-    with caplog.at_level(logging.WARNING, logger="jetstudy.study.fetch"):
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study"):
         assert main(["fetch", "hls4ml", str(tmp_path / "cache")]) == 0
     assert "is not a parquet file" in caplog.text and "<html>" in caplog.text
     # cut short (a server closing early): the Parquet footer is missing
@@ -72,6 +72,6 @@ def test_an_error_page_saved_as_the_table_is_warned_about(
     body = (tmp_path / "mirror" / SOURCE_PATH)
     _mirror(tmp_path / "m2")
     body.write_bytes((tmp_path / "m2" / SOURCE_PATH).read_bytes()[:-10])
-    with caplog.at_level(logging.WARNING, logger="jetstudy.study.fetch"):
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study"):
         assert main(["fetch", "hls4ml", str(tmp_path / "cache2")]) == 0
     assert "is not a parquet file" in caplog.text
