@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-import pandas as pd
 import pytest
 
-from jetstudy.study.config import StudyConfig, from_dict
-from jetstudy.study.settings import train_settings
-from jetstudy.trainables.data import Standardiser
-from jetstudy.trainables.loop import TrainSettings, TrialData
-from jetstudy.trainables.synth import sample_jets
-
 from tests.scheduling import GroupScheduling, order
+
+if TYPE_CHECKING:  # imported where used: xdist's controller loads this file and runs no test
+    import pandas as pd
+
+    from jetstudy.study.config import StudyConfig
+    from jetstudy.trainables.loop import TrainSettings, TrialData
 
 # Ray starts its workers at niceness 15: on a 2-core CI machine running three test files at
 # once, the other files' normal-priority processes then starve every trial, and studies with a
@@ -51,6 +50,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 @pytest.fixture(scope="session")
 def small_trial_data() -> TrialData:
     """6,000 synthetic jets, standardised on the training part: 4,000 train / 2,000 val."""
+    from jetstudy.trainables.data import Standardiser
+    from jetstudy.trainables.loop import TrialData
+    from jetstudy.trainables.synth import sample_jets
+
     x, y = sample_jets(6_000, seed=11)
     scaler = Standardiser.fit(x[:4000])
     xs = scaler.transform(x)
@@ -65,12 +68,16 @@ REAL_JETS = Path(__file__).parent / "data" / "real_jets_16hlf.csv"
 @pytest.fixture
 def real_jets() -> pd.DataFrame:
     """Columns ``label_str`` (g, q, w, z, t) and the 16 HLF, raw values."""
+    import pandas as pd
+
     return pd.read_csv(REAL_JETS, comment="#").drop(columns=["source"])
 
 
 def make_small_config(results_dir: Path, name: str, **sections: dict[str, Any]) -> StudyConfig:
     """A study small enough for 2 CPU cores: 6,000 synthetic jets, 8 trials of <= 4 epochs;
     ``sections`` override fields section by section."""
+    from jetstudy.study.config import from_dict
+
     raw: dict[str, dict[str, Any]] = {
         "data": {"synthetic_jets": 6000, "synthetic_seed": 3},
         "space": {"depth": [1, 3], "width": [4, 64]},
@@ -91,6 +98,9 @@ def make_train_settings(folder: Path | str = "unused", **sections: dict[str, Any
     ``scheduler={"max_epochs": 3}, training={"batch_size": 256}``. The scheduler is FIFO with a
     grace period of 1 unless given (any ``max_epochs`` is valid); trial files go in
     ``folder/trials``."""
+    from jetstudy.study.config import from_dict
+    from jetstudy.study.settings import train_settings
+
     raw: dict[str, dict[str, Any]] = {"scheduler": {"type": "fifo", "grace_period": 1}}
     for key, value in sections.items():
         raw[key] = {**raw.get(key, {}), **value}

@@ -17,14 +17,15 @@ Found and fixed here:
 - a diverged trial was restarted ``resources.max_failures`` times from its checkpoint (2 by
   default) and trained into the same NaN each time; a restart now fails at once with the
   first attempt's reason (``trials/<id>/diverged``).
+
+The resume checks (finished study resumed as it is, then with more trials at a time) read the
+TPE study that ``test_referee_search_resume.py`` grows: they are its
+``test_resume_finished_then_with_more_at_a_time`` (one shared study, not two).
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
-import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -33,78 +34,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from jetstudy.study.launch import run_study
-from jetstudy.study.search_rules import tpe_startup_trials
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
-def _config(results: Path, n: int, concurrent: int):
-    from tests.conftest import make_small_config
-
-    return make_small_config(results, "again", data={"synthetic_jets": 2000},
-                             search={"num_trials": n, "max_concurrent": concurrent, "seed": 4},
-                             scheduler={"max_epochs": 2, "grace_period": 1,
-                                        "reduction_factor": 2})
-
-
-def _restored_sampler(folder: Path):
-    """The sampler of the searcher state Ray Tune saved last (what a resume restores)."""
-    (path,) = sorted((folder / "ray").glob("searcher-state-*.pkl"))[-1:]
-    with path.open("rb") as f:
-        return pickle.load(f)["_ot_study"].sampler
-
-
-def test_resume_finished_then_with_more_at_a_time(ray_cluster, tmp_path: Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
-    first = run_study(_config(tmp_path, 3, 1))
-    folder = first.folder
-    assert len(first.trials) == 3
-    record = json.loads((folder / "provenance.json").read_text())
-    assert record["sampler"]["n_startup_trials"] == tpe_startup_trials(3, 1)
-    assert _restored_sampler(folder)._n_startup_trials == tpe_startup_trials(3, 1)
-    # a finished study resumed as it is: nothing to train, and it says so
-    with caplog.at_level(logging.WARNING, logger="jetstudy.study.resume"):
-        again = run_study(_config(tmp_path, 3, 1), resume=True)
-    assert "nothing is left to train" in caplog.text
-    pd.testing.assert_frame_equal(
-        again.trials.drop(columns=["time_s"], errors="ignore").sort_values("trial_id")
-        .reset_index(drop=True),
-        first.trials.drop(columns=["time_s"], errors="ignore").sort_values("trial_id")
-        .reset_index(drop=True))
-    caplog.clear()
-    # grown, 3 at a time: TPE's start-up follows the resumed config, and provenance says so
-    with caplog.at_level(logging.WARNING, logger="jetstudy.study.resume"):
-        grown = run_study(_config(tmp_path, 7, 3), resume=True)
-    assert "nothing is left to train" not in caplog.text
-    assert len(grown.trials) == 7
-    startup = tpe_startup_trials(7, 3)
-    assert startup != tpe_startup_trials(3, 1)
-    assert _restored_sampler(folder)._n_startup_trials == startup
-    record = json.loads((folder / "provenance.json").read_text())
-    assert [run["sampler"]["n_startup_trials"] for run in record["runs"]] == [
-        tpe_startup_trials(3, 1)] * 2 + [startup]
-    assert record["sampler"] == record["runs"][-1]["sampler"]
-    assert {k: record["sampler"][k] for k in ("multivariate", "group", "constant_liar")} == {
-        "multivariate": True, "group": True, "constant_liar": True}
-    # the report names the kind that ran and the sampler's settings as provenance has them
-    from jetstudy.analysis.report import write_report
-
-    summary = write_report(folder).summary_md.read_text()
-    overview = summary.split("## Overview")[1].split("\n## ")[0]
-    assert ("Kind: search, Optuna TPE, 7 trials, 3 at a time, ASHA stopping the weaker "
-            "trials early") in overview
-    assert (f"multivariate, grouped (each depth's widths together), constant liar, {startup} "
-            "random start-up trial(s)") in overview
 
 
 def test_every_trial_failing_is_one_clear_story(tmp_path: Path) -> None:

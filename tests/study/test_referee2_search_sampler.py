@@ -227,7 +227,7 @@ def test_report_names_the_kind_that_ran(tmp_path: Path) -> None:
     assert line.startswith("Kind: search, Optuna TPE, 40 trials, 4 at a time, ASHA stopping")
     assert line.endswith(f"(provenance.json, Optuna {optuna.__version__}): multivariate, grouped "
                          f"(each depth's widths together), constant liar, "
-                         f"{tpe_startup_trials(40, 4)} random start-up trial(s) before it "
+                         f"{tpe_startup_trials(40, 4)} random start-up trials before it "
                          "models anything.")
     assert kind_lines(SimpleNamespace(config=None, folder=tmp_path)) == []
 
