@@ -62,7 +62,8 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
-from jetstudy.analysis.intervals import percent, round_to_error, signed, three_figures
+from jetstudy.analysis.intervals import (percent, round_error, round_to_error, signed,
+                                         three_figures)
 from jetstudy.analysis.reference_loss import (Reference, contradiction, known_reference,
                                               only_against_unreachable)
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
@@ -191,7 +192,12 @@ def _swung(row: pd.Series, t: RegimeThresholds) -> tuple[str | None, float, floa
             "settles it)", swings["train"], swings["val"])
 
 
-def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, str]:
+def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
+           used: dict[str, object] | None = None) -> tuple[str, str]:
+    """The verdict and its reason; ``used`` (when given) receives the L* the bias rule
+    compared with, its split and the excess over it (regimes.csv's ``judged_reference_*``,
+    ``excess*`` columns)."""
+    used = {} if used is None else used
     why = _unstable(row, ref, t)
     if why:
         return "unstable", why
@@ -246,6 +252,10 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds) -> tuple[str, st
     se2_ref = judged_se ** 2 + se_ref ** 2
     shown = _judge_diff(judged - target, target, se2_ref, t, t.underfit_tolerance,
                         t.underfit_tolerance)
+    split = "train" if what == "train loss" and ref.train_loss is not None else "val"
+    used.update(reference=target, split=split if ref.source != "user" else "user",
+                excess=judged - target,
+        excess_sigma=shown.sigma, excess_se=math.sqrt(se2_ref))
     excess = _judge_diff(judged - target - swing, target, se2_ref, t, t.underfit_tolerance,
                          t.underfit_tolerance)  # a zig-zagging loss: underfit even at its low
     where = f"{what} {three_figures(judged)} is {shown.text} from L* {target:.4g} ({ref.source}{jets})"
@@ -345,7 +355,8 @@ def assess_regimes(
     if contradicted is not None:
         ref = replace(ref, contradicted_by=contradicted)
         logger.warning("regimes: %s", ref.describe())
-    judged = [_judge(row, ref, t) for _, row in s.iterrows()]
+    used: list[dict[str, object]] = [{} for _ in range(len(s))]
+    judged = [_judge(row, ref, t, u) for (_, row), u in zip(s.iterrows(), used)]
     short = [_stop_words(row) for _, row in s.iterrows()]
     regime = [j[0] for j in judged]
     partial = [w is not None and r != "undetermined" for w, r in zip(short, regime)]
@@ -370,26 +381,67 @@ def assess_regimes(
         "gap_sigma": [_sigma(d, v) if np.isfinite(d) and np.isfinite(v) and v >= 0 else np.nan
                       for d, v in zip(diff, se2)],
         "reference_loss": np.nan if ref.loss is None else round_to_error(ref.loss, ref.se or np.nan),
+        # exactly the numbers the rules used, under names that cannot be misread
+        "judged_train_loss": s["train"],
+        "judged_val_loss": s["val"],
+        "gap_abs": diff,
+        "split_offset": ref.split_offset,
+        "judged_reference_loss": [u.get("reference", np.nan) for u in used],
+        "judged_reference_split": [str(u.get("split", "")) for u in used],
+        "excess_abs": [u.get("excess", np.nan) for u in used],
+        "excess": [_relative(u.get("excess", np.nan), u.get("reference", np.nan)) for u in used],
+        "excess_sigma": [u.get("excess_sigma", np.nan) for u in used],
     })
-    return RegimeVerdicts(table=_digits(table, s), reference=ref)
+    return RegimeVerdicts(table=_digits(table, s, used), reference=ref)
 
 
-def _digits(table: pd.DataFrame, s: pd.DataFrame) -> pd.DataFrame:
+def _relative(diff: float, base: float) -> float:
+    """``diff / base`` as the reasons read it: infinite of a zero base (0 for no difference)."""
+    if not (np.isfinite(diff) and np.isfinite(base)):
+        return np.nan
+    return diff / base if base > 0 else (0.0 if diff == 0 else math.copysign(np.inf, diff))
+
+
+def _digits(table: pd.DataFrame, s: pd.DataFrame,
+            used: list[dict[str, object]]) -> pd.DataFrame:
     """The table's numbers to the digits their errors allow, as regimes.csv shows them: losses
     by their per-jet standard errors (the last epoch's), the relative gap by the error of the
     difference over the train loss, ``gap_sigma`` to 0.1 sigma (itself uncertain by ~1),
-    ``epochs_judged`` a whole number."""
+    ``epochs_judged`` a whole number. The ``judged_*``, ``gap_abs`` and ``excess*`` columns
+    (the numbers a reason prints) keep at least the digits the reason prints (3 significant
+    figures, L* 4), so every number of a reason can be found in its row."""
     train_se, val_se = s["train_se"].to_numpy(float), s["val_se"].to_numpy(float)
     train = s["train"].to_numpy(float)
     gap_se = np.sqrt(train_se ** 2 + val_se ** 2) / np.where(train > 0, train, np.nan)
+    excess_se = np.array([float(u.get("excess_se", np.nan)) for u in used])
+    reference = np.array([float(u.get("reference", np.nan)) for u in used])
     out = table.copy()
     for name, errors in (("final_train_loss", train_se), ("final_val_loss", val_se),
                          ("min_val_loss", val_se), ("gap", gap_se)):
         out[name] = [round_to_error(v, e) for v, e in zip(out[name].astype(float), errors)]
-    out["gap_sigma"] = [round(v, 1) + 0.0 if np.isfinite(v) else v
-                        for v in out["gap_sigma"].astype(float)]
+    for name, errors, figures in (
+            ("judged_train_loss", train_se, 3), ("judged_val_loss", val_se, 3),
+            ("gap_abs", gap_se * np.abs(train), 3), ("judged_reference_loss", excess_se, 4),
+            ("split_offset", np.full(len(out), np.nan), 3),
+            ("excess_abs", excess_se, 3),
+            ("excess", excess_se / np.where(reference > 0, reference, np.nan), 2)):
+        out[name] = [_at_least(v, e, figures) for v, e in zip(out[name].astype(float), errors)]
+    for name in ("gap_sigma", "excess_sigma"):
+        out[name] = [round(v, 1) + 0.0 if np.isfinite(v) else v
+                     for v in out[name].astype(float)]
     out["epochs_judged"] = pd.to_numeric(out["epochs_judged"]).round().astype("Int64")
     return out
+
+
+def _at_least(value: float, error: float, figures: int) -> float:
+    """``value`` to the decimal its error allows (4 significant figures without one), but never
+    fewer than ``figures`` significant ones (the digits a reason prints it with)."""
+    if not np.isfinite(value) or value == 0:
+        return float(value) + 0.0
+    magnitude = math.floor(math.log10(abs(value)))
+    by_error = (round_error(float(error))[1] if np.isfinite(error) and error > 0
+                else 3 - magnitude)
+    return round(float(value), max(by_error, figures - 1 - magnitude)) + 0.0
 
 
 def classify_regimes(

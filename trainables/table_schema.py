@@ -165,10 +165,20 @@ REGIMES = TableSchema("regimes", (
     Column("judged_on_partial", "bool", True, "a verdict from a curve that is not complete"),
     Column("epochs_judged", "int", True, "epochs in the curve"),
     *_cols("float", True, "last epoch's loss", "final_train_loss", "final_val_loss"),
-    Column("min_val_loss", "float", True, "lowest validation loss (3-epoch running median)"),
+    Column("min_val_loss", "float", True, "lowest 3-epoch running median of the val loss "
+           "(may exceed final_val_loss)"),
     Column("gap", "float", True, "relative val - train gap of the judged final losses"),
     Column("gap_sigma", "float", True, "the gap in standard errors (NaN without them)"),
-    Column("reference_loss", "float", True, "L*, the loss a good model reaches"),
+    Column("reference_loss", "float", True, "L* of the validation jets"),
+    *_cols("float", False, "the judged final loss (median of the last 3 finite epochs)",
+           "judged_train_loss", "judged_val_loss"),
+    Column("gap_abs", "float", False, "judged val - train - split_offset, as the reason prints"),
+    Column("split_offset", "float", False, "the splits' own Bayes difference taken out"),
+    Column("judged_reference_loss", "float", False, "the L* the bias rule compared with"),
+    Column("judged_reference_split", "str", False, "train, val or user: whose L* that is"),
+    Column("excess_abs", "float", False, "judged loss - judged_reference_loss"),
+    Column("excess", "float", False, "excess_abs / judged_reference_loss"),
+    Column("excess_sigma", "float", False, "excess_abs in standard errors"),
 ))
 
 #: Every table, by the name docs/results_layout.md gives its file.

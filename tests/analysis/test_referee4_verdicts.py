@@ -1,0 +1,106 @@
+"""Refereeing the verdicts, round 4: regimes.csv says exactly what each reason says (the judged
+losses, the absolute gap, the L* compared with and its split), and the maps show the configured
+range."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pytest
+
+from jetstudy.analysis.regimes import known_reference
+from tests.analysis.test_regimes import _flat, _judge, _trial
+
+LN5 = math.log(5)
+#: the demo's reference: L* of the validation jets 0.583, of the training jets 0.5821
+DEMO = known_reference({"prior_entropy": LN5, "bayes_val_loss": 0.583,
+                        "bayes_val_loss_se": 0.002, "bayes_train_loss": 0.5821,
+                        "bayes_train_loss_se": 0.001})
+
+_NUMBER = re.compile(r"[+-]?(?:\d+\.\d+|\d+)(?:e[+-]?\d+)?")
+_LOSS_COLUMNS = ("judged_train_loss", "judged_val_loss", "gap_abs", "judged_reference_loss",
+                 "excess_abs", "split_offset", "final_train_loss", "final_val_loss", "min_val_loss")
+
+
+def _unit(number: float) -> float:
+    """The last printed digit's place of a number as ``repr`` shows it (0.015: 0.001)."""
+    text = repr(abs(float(number)))
+    return 10.0 ** -(len(text.split(".")[1].rstrip("0")) if "." in text else 0)
+
+
+def _shown(value: float, token: str) -> bool:
+    """``value`` is the reason's ``token`` up to the rounding of both (a column rounded to its
+    error, 0.165, and a reason's percent of the unrounded 0.1652, 17%, are the same number)."""
+    if not np.isfinite(value):
+        return False
+    places = token.lstrip("+-").split("e")[0]
+    token_unit = 10.0 ** -len(places.split(".")[1]) if "." in places else 1.0
+    if "e" in token:
+        token_unit *= 10.0 ** int(token.split("e")[1])
+    return abs(abs(value) - abs(float(token))) <= (token_unit + _unit(value)) / 2 * (1 + 1e-9)
+
+
+def _numbers_found(row) -> list[str]:
+    """The reason's numbers that none of the row's columns holds (epochs and thresholds aside)."""
+    missing = []
+    reason = row["reason"]
+    for m in _NUMBER.finditer(reason):
+        token, after, before = m.group(), reason[m.end():m.end() + 7], reason[:m.start()]
+        if before.endswith(("epoch ", "within ", "(z = ")) or after.startswith(" epoch"):
+            continue  # an epoch number or a threshold, not a measured number
+        if after.startswith("%"):
+            ok = any(_shown(100 * row[c], token) for c in ("gap", "excess"))
+        elif after.startswith(" sigma"):
+            ok = any(_shown(row[c], token) for c in ("gap_sigma", "excess_sigma"))
+        else:
+            ok = any(_shown(row[c], token) for c in _LOSS_COLUMNS)
+        if not ok:
+            missing.append(token)
+    return missing
+
+
+def test_every_number_of_a_reason_is_in_its_row():
+    """The demo's row: min_val_loss (a running median) beside a lower final loss, a relative
+    gap beside the absolute one the reason prints, L* of the training jets (0.5821) where
+    reference_loss is the validation jets' (0.583): the row now holds what the reason says."""
+    r = _judge(_flat("demo", 0.6631, 0.6737, train_se=0.0011, val_se=0.0021),
+               _flat("over", 0.60, 0.70),
+               _flat("under", 0.80, 0.81),
+               _trial("above", [0.9] * 7 + [0.75] * 3, [0.9] * 7 + [0.66] * 3),
+               reference=DEMO)
+    assert r["regime"].to_dict() == {"demo": "good", "over": "overfit", "under": "underfit",
+                                     "above": "good"}
+    for tid, row in r.iterrows():
+        assert _numbers_found(row) == [], (tid, row["reason"], row.to_dict())
+    demo = r.loc["demo"]
+    assert demo["judged_reference_loss"] == 0.5821 and demo["judged_reference_split"] == "train"
+    assert demo["reference_loss"] == 0.583
+    assert demo["gap_abs"] == pytest.approx(0.6737 - 0.6631 - 0.0009, abs=1e-4)
+    assert demo["split_offset"] == 0.0009
+    assert "+0.0097" in demo["reason"] and "L* 0.5821" in demo["reason"]
+    # the bias of a train loss above its val loss is read from the val loss, against the
+    # validation jets' L*
+    assert r.loc["above", "judged_reference_split"] == "val"
+    assert r.loc["above", "judged_reference_loss"] == 0.583
+    # an overfit decided by the gap compared with no L*
+    assert np.isnan(r.loc["over", "judged_reference_loss"])
+    assert r.loc["over", "judged_reference_split"] == ""
+
+
+def test_good_and_proxy_rows_hold_their_reasons_numbers():
+    r = _judge(_flat("good", 0.603, 0.611), _flat("other", 0.75, 0.76), reference=None)
+    assert r.loc["good", "regime"] == "good"
+    for tid, row in r.iterrows():
+        assert _numbers_found(row) == [], (tid, row["reason"])
+    # the proxy L* is the best trial's validation loss
+    assert r.loc["other", "judged_reference_split"] == "val"
+
+
+def test_the_regime_table_has_the_schemas_columns_in_its_order():
+    from jetstudy.analysis.regimes import classify_regimes
+    from jetstudy.trainables.table_schema import REGIMES
+    from tests.analysis.test_regimes import _frames
+    table = classify_regimes(*_frames(_flat("a", 0.62, 0.63)), reference=DEMO)
+    assert list(table.columns) == list(REGIMES.names)
