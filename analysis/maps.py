@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +28,7 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.regimes import REGIMES
 
 __all__ = ["RegimeMap", "max_width", "min_width", "bin_values", "regime_map", "MAP_AXES",
-           "score_column"]
+           "score_column", "configured_ranges"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,28 @@ MAP_AXES: dict[str, tuple[str, str]] = {
 }
 
 _JUDGED = [r for r in REGIMES if r != "undetermined"]
+
+#: Map axis -> the study config's ``space`` key whose ``[lo, hi]`` is the axis's configured range.
+_SPACE_KEYS: dict[str, str] = {"depth": "depth", "min_width": "width", "max_width": "width"}
+
+
+def configured_ranges(config: Mapping[str, Any] | None) -> dict[str, tuple[float, float]]:
+    """The configured ``[lo, hi]`` of each map axis that the study's ``space`` sets (depth, the
+    widths): a map shows that range whole, so a depth never tried is a visible empty row, not
+    a row that is not there. A missing or malformed entry gives no range (the observed one)."""
+    space = (config or {}).get("space") if isinstance(config, Mapping) else None
+    out: dict[str, tuple[float, float]] = {}
+    if not isinstance(space, Mapping):
+        return out
+    for axis, key in _SPACE_KEYS.items():
+        value = space.get(key)
+        try:
+            lo, hi = (float(v) for v in value)  # type: ignore[union-attr]
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(lo) and np.isfinite(hi) and 0 < lo <= hi:
+            out[axis] = (lo, hi)
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,6 +88,26 @@ class RegimeMap:
     cells: pd.DataFrame
     #: trials left off the map for lack of a value on an axis (NaN depth, no widths)
     n_unplaced: int = 0
+    #: axis -> the configured ``[lo, hi]`` the map's bins span (:func:`configured_ranges`)
+    configured: dict[str, tuple[float, float]] = field(default_factory=dict)
+    #: axis -> its bins (rows/columns) that no trial of the map reached: untried, not empty
+    #: of a regime
+    untried: dict[str, list[str]] = field(default_factory=dict)
+
+    def range_lines(self) -> list[str]:
+        """What a reader needs to read an empty row or column: per axis with a configured
+        range, that range and which of its bins no trial tried (none for an axis without)."""
+        parts = []
+        for axis, title in ((self.x, self.x_title), (self.y, self.y_title)):
+            if axis not in self.configured:
+                continue
+            lo, hi = self.configured[axis]
+            missing = self.untried.get(axis, [])
+            tried = (f"untried (no trial, grey cells): {', '.join(missing)}" if missing
+                     else "every bin tried")
+            parts.append(f"{title[0].upper()}{title[1:]}: configured {_fmt(lo)}–{_fmt(hi)} "
+                         f"(space.{_SPACE_KEYS.get(axis, axis)}), {tried}.")
+        return parts
 
 
 def _layer_widths(trials: pd.DataFrame, reduce: str) -> pd.Series:
@@ -136,20 +180,25 @@ def _round_edges(lo: float, hi: float, n: int = 5) -> np.ndarray:
     return np.round(edges, 12)
 
 
-def bin_values(values: pd.Series, kind: str) -> pd.Series:
+def bin_values(values: pd.Series, kind: str,
+               span: tuple[float, float] | None = None) -> pd.Series:
     """Ordered categorical bin labels for ``values``; NaN stays NaN.
 
     ``kind`` is ``category`` (each integer from the smallest to the largest its own bin),
     ``log2``/``log10``/``log10half`` (edges
     at powers of 2, 10 or sqrt(10); 0 gets an ``off`` bin) or ``linear`` (about 5 bins with round
-    edges, e.g. 0, 0.1, ..., 0.5).
+    edges, e.g. 0, 0.1, ..., 0.5). ``span`` (the configured ``[lo, hi]``) widens the bins to
+    cover it, so values never drawn still have their (empty) bin.
     """
     v = pd.to_numeric(values, errors="coerce").astype(float)
     finite = v[np.isfinite(v)]
     if finite.empty:
         return pd.Series(pd.Categorical([None] * len(v)), index=v.index)
+    lo, hi = float(finite.min()), float(finite.max())
+    if span is not None:
+        lo, hi = min(lo, float(span[0])), max(hi, float(span[1]))
     if kind == "category":  # every integer in the range: an empty depth is a visible row
-        levels = range(int(round(finite.min())), int(round(finite.max())) + 1)
+        levels = range(int(round(lo)), int(round(hi)) + 1)
         labels = v.map(lambda x: str(int(round(x))) if np.isfinite(x) else None)
         categories = [str(x) for x in levels]
         return pd.Series(pd.Categorical(labels, categories=categories, ordered=True), index=v.index)
@@ -158,15 +207,16 @@ def bin_values(values: pd.Series, kind: str) -> pd.Series:
         labels = v.map(lambda x: only if np.isfinite(x) else None)
         return pd.Series(pd.Categorical(labels, categories=[only], ordered=True), index=v.index)
     if kind == "linear":
-        edges = _round_edges(float(finite.min()), float(finite.max()))
+        edges = _round_edges(lo, hi)
     elif kind in ("log2", "log10", "log10half"):
         base = {"log2": 2.0, "log10": 10.0, "log10half": math.sqrt(10.0)}[kind]
         pos = finite[finite > 0]
         if pos.empty:
             edges = np.array([])
         else:
-            k0 = math.floor(math.log(pos.min(), base) + 1e-9)
-            k1 = max(math.ceil(math.log(pos.max(), base) - 1e-9), k0 + 1)
+            low = min(pos.min(), lo) if lo > 0 else pos.min()
+            k0 = math.floor(math.log(low, base) + 1e-9)
+            k1 = max(math.ceil(math.log(max(pos.max(), hi), base) - 1e-9), k0 + 1)
             edges = base ** np.arange(k0, k1 + 1, dtype=float)
     else:
         raise AnalysisError(f"bin kind {kind!r} is unknown; use category, log2, log10 or linear")
@@ -215,7 +265,8 @@ def _none_judged(df: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, unplac
 
 
 def regime_map(
-    trials: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, metric: str, maximize: bool
+    trials: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, metric: str, maximize: bool,
+    configured: Mapping[str, tuple[float, float]] | None = None,
 ) -> RegimeMap:
     """Cells of the ``x`` by ``y`` map.
 
@@ -224,8 +275,10 @@ def regime_map(
     listed first in :data:`~jetstudy.analysis.regimes.REGIMES`. ``undetermined`` trials never colour a
     cell; they are counted (``n_undetermined``). Raises :class:`AnalysisError` when an axis is
     missing or constant (a hyperparameter switched off in the study says nothing about
-    regimes) or when no trial is determined.
+    regimes) or when no trial is determined. ``configured`` (:func:`configured_ranges`) makes
+    an axis span its configured range: bins no trial reached are listed in ``untried``.
     """
+    spans = {a: tuple(configured[a]) for a in (x, y) if configured and a in configured}
     df = trials.drop_duplicates("trial_id", keep="last").copy()  # listed twice: its last row
     regimes = regimes.drop_duplicates("trial_id", keep="last")
     for derived, compute in (("max_width", max_width), ("min_width", min_width)):
@@ -239,8 +292,8 @@ def regime_map(
             shown = _fmt(float(values.iloc[0])) if len(values) else "missing"
             raise AnalysisError(f"`{axis}` does not vary in this study (all {shown})")
     df = df.merge(regimes[["trial_id", "regime", "judged_on_partial"]], on="trial_id")
-    df["x"] = bin_values(df[x], MAP_AXES.get(x, (x, "linear"))[1])
-    df["y"] = bin_values(df[y], MAP_AXES.get(y, (y, "linear"))[1])
+    df["x"] = bin_values(df[x], MAP_AXES.get(x, (x, "linear"))[1], spans.get(x))
+    df["y"] = bin_values(df[y], MAP_AXES.get(y, (y, "linear"))[1], spans.get(y))
     placed = df["x"].notna() & df["y"].notna()
     unplaced = int((~placed).sum())
     if unplaced:  # a trial without a value on an axis has no cell (counted, not hidden)
@@ -281,5 +334,8 @@ def regime_map(
     cells["x"] = pd.Categorical(cells["x"], categories=df["x"].cat.categories, ordered=True)
     cells["y"] = pd.Categorical(cells["y"], categories=df["y"].cat.categories, ordered=True)
     x_title, y_title = MAP_AXES.get(x, (x, ""))[0], MAP_AXES.get(y, (y, ""))[0]
+    untried = {a: [str(b) for b in df[k].cat.categories if not (df[k] == b).any()]
+               for a, k in ((x, "x"), (y, "y")) if a in spans}
     return RegimeMap(x=x, y=y, x_title=x_title, y_title=y_title, metric=score or metric,
-                     maximize=maximize, cells=cells, n_unplaced=unplaced)
+                     maximize=maximize, cells=cells, n_unplaced=unplaced,
+                     configured=dict(spans), untried=untried)

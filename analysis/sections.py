@@ -226,7 +226,8 @@ def _map_depth_width(r: ReportState) -> Section:
     found, left_out = [], []
     for x in ("n_params", "min_width"):
         try:
-            found.append(maps.regime_map(r.t.trials, r.regimes, x, "depth", r.metric, r.maximize))
+            found.append(maps.regime_map(r.t.trials, r.regimes, x, "depth", r.metric, r.maximize,
+                                         maps.configured_ranges(r.t.config)))
         except AnalysisError as exc:
             left_out.append((x, str(exc)))
     if not found:
@@ -235,7 +236,8 @@ def _map_depth_width(r: ReportState) -> Section:
     caption = ("Regime by depth and size: parameter count, and the narrowest hidden layer (a "
                "bottleneck bounds what a net can learn, whatever its other layers); "
                f"{_cell_words(r, found[0].metric)}.")
-    lines = (_map_lines(r) + _unplaced_lines(found)
+    ranges = list(dict.fromkeys(line for m in found for line in m.range_lines()))
+    lines = (ranges + _map_lines(r) + _unplaced_lines(found)
              + ([f"Not shown: {_left_out(left_out)}."] if left_out else []))
     return Section("Regime map: depth x width", figure=name, caption=caption, lines=lines)
 

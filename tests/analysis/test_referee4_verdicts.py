@@ -104,3 +104,66 @@ def test_the_regime_table_has_the_schemas_columns_in_its_order():
     from tests.analysis.test_regimes import _frames
     table = classify_regimes(*_frames(_flat("a", 0.62, 0.63)), reference=DEMO)
     assert list(table.columns) == list(REGIMES.names)
+
+
+# --- regime maps span the configured range ------------------------------------------------------
+
+def _map_tables():
+    import pandas as pd
+    trials = pd.DataFrame({"trial_id": list("abcd"), "status": ["completed"] * 4,
+                           "depth": [1, 2, 3, 4], "width_0": [16, 32, 64, 32],
+                           "width_1": [np.nan, 32, 32, 32], "width_2": [np.nan, np.nan, 16, 16],
+                           "width_3": [np.nan, np.nan, np.nan, 32],
+                           "n_params": [300, 1500, 3000, 4000], "val_loss": [0.7, 0.65, 0.64, 0.66]})
+    regimes = pd.DataFrame({"trial_id": list("abcd"), "regime": ["underfit", "good", "good",
+                                                                   "overfit"],
+                            "judged_on_partial": [False] * 4, "reason": [""] * 4})
+    return trials, regimes
+
+
+def test_a_map_shows_the_configured_depths_and_marks_the_untried_ones():
+    """space.depth [1, 6] with trials at depths 1-4: rows 5 and 6 are on the map, empty, and
+    named untried; "no overfit at depth 6" can no longer be read from a map that never showed
+    depth 6. Widths 8-256: the narrow and wide bins no trial reached are named too."""
+    from jetstudy.analysis.maps import configured_ranges, regime_map
+    trials, regimes = _map_tables()
+    ranges = configured_ranges({"space": {"depth": [1, 6], "width": [8, 256]}})
+    assert ranges == {"depth": (1.0, 6.0), "min_width": (8.0, 256.0), "max_width": (8.0, 256.0)}
+    m = regime_map(trials, regimes, "min_width", "depth", "val_loss", False, ranges)
+    assert list(m.cells["y"].cat.categories) == ["1", "2", "3", "4", "5", "6"]
+    assert list(m.cells["x"].cat.categories)[0] == "8–16"
+    assert list(m.cells["x"].cat.categories)[-1] == "128–256"
+    assert m.untried["depth"] == ["5", "6"]
+    assert "8–16" in m.untried["min_width"] and "128–256" in m.untried["min_width"]
+    lines = m.range_lines()
+    assert any("configured 1–6 (space.depth)" in line and "5, 6" in line for line in lines)
+    # no config (an old study): the observed range, nothing called untried
+    plain = regime_map(trials, regimes, "min_width", "depth", "val_loss", False)
+    assert list(plain.cells["y"].cat.categories) == ["1", "2", "3", "4"]
+    assert plain.range_lines() == [] and plain.untried == {}
+    # every depth tried: said so
+    full = regime_map(trials, regimes, "n_params", "depth", "val_loss", False,
+                      {"depth": (1, 4)})
+    assert full.untried == {"depth": []} and "every bin tried" in full.range_lines()[0]
+
+
+def test_a_malformed_configured_range_falls_back_to_the_observed_one():
+    from jetstudy.analysis.maps import configured_ranges
+    assert configured_ranges(None) == {}
+    assert configured_ranges({"space": {"depth": "deep", "width": [0, 64]}}) == {}
+    assert configured_ranges({"space": {"depth": [6, 1]}}) == {}
+    assert configured_ranges({"space": [1, 2]}) == {}
+
+
+def test_the_reports_depth_map_names_the_configured_range(tmp_path, make_study, write_study):
+    """The report's depth x width part states space.depth and the depths no trial tried."""
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.test_referee2_report import _config, _text, build_report
+    trials, epochs = make_study(n_trials=8, seed=3, asha=False)
+    top = int(trials["depth"].max())
+    folder = write_study(tmp_path / "s", trials, epochs,
+                         config=_config(space={"depth": [1, top + 2]}))
+    state = build_report(load_tables(folder), ("regime map (depth x width)",))
+    text = _text(state, "Regime map: depth x width")
+    assert f"configured 1–{top + 2} (space.depth)" in text, text
+    assert f"{top + 1}, {top + 2}." in text, text
