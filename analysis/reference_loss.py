@@ -27,6 +27,7 @@ import pandas as pd
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import format_error, signed
 from jetstudy.analysis.significance import judge_diff
+from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.trainables.schema import CLASSES
 
 if TYPE_CHECKING:
@@ -214,7 +215,9 @@ def contradiction(s: pd.DataFrame, ref: Reference, t: RegimeThresholds
         return None
     found = None
     usable = np.isfinite(s["min_val"]) & s["first_nonfinite_epoch"].isna() & ~(s["min_loss"] < 0)
-    for _, row in s[usable].iterrows():
+    # equal losses (identical curves) name the trial proposed first, whatever the row order
+    ordered = with_tie_keys(s[usable]).sort_values(list(TIE_KEYS), kind="mergesort")
+    for _, row in ordered.iterrows():
         below = judge_diff(ref.loss - row["min_val"], ref.loss,
                             row["val_se"] ** 2 + (ref.se or 0.0) ** 2, t,
                             t.underfit_tolerance, t.underfit_tolerance)

@@ -69,6 +69,8 @@ from jetstudy.analysis.reference_loss import (Reference, contradiction, known_re
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.significance import judge_diff as _judge_diff
 from jetstudy.analysis.significance import in_sigmas as _sigma
+from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
+from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["REGIMES", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
            "curve_summary", "assess_regimes", "classify_regimes"]
@@ -305,7 +307,8 @@ def _proxy(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
     candidates = s.loc[stable & np.isfinite(s["min_val"])]
     if candidates.empty:
         return ref
-    best = candidates.loc[candidates["min_val"].idxmin()]
+    # equal best losses (identical curves) go to the trial proposed first, not the first row
+    best = with_tie_keys(candidates).sort_values(["min_val", *TIE_KEYS], kind="mergesort").iloc[0]
     se = float(best["val_se"])  # a measured loss: its noise enters every test against it
     return Reference(loss=float(best["min_val"]), se=se if np.isfinite(se) and se > 0 else None,
                      source="proxy", prior_entropy=ref.prior_entropy,
@@ -340,7 +343,7 @@ def assess_regimes(
     s = curve_summary(trials, epochs)
     meta = trials.drop_duplicates("trial_id", keep="last").set_index("trial_id")
     for name, default in (("status", ""), ("error", ""), ("max_epochs", np.nan),
-                          ("stop_reason", "")):
+                          ("stop_reason", ""), (TRIAL_ORDER, np.nan)):
         s[name] = s["trial_id"].map(meta[name]) if name in meta else default
         if default == "":  # text; a missing value (NaN, None) is no text
             s[name] = [("" if pd.isna(v) else str(v)) for v in s[name]]

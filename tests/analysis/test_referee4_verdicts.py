@@ -167,3 +167,37 @@ def test_the_reports_depth_map_names_the_configured_range(tmp_path, make_study, 
     text = _text(state, "Regime map: depth x width")
     assert f"configured 1–{top + 2} (space.depth)" in text, text
     assert f"{top + 1}, {top + 2}." in text, text
+
+
+# --- identical curves: the proxy L* names the first proposed trial, whatever the row order ------
+
+@pytest.mark.parametrize("rows", [("a", "b"), ("b", "a")])
+def test_identical_curves_give_the_proxy_to_the_first_proposed_trial(rows):
+    """Two trials with the same curve (a rerun's twin, a grid point twice): L* is their common
+    best val loss, and the trial the report names as the proxy is the one the search proposed
+    first (trial_number), not the first row or the first random trial id."""
+    import pandas as pd
+    from jetstudy.analysis.regimes import assess_regimes
+    from tests.analysis.test_regimes import _frames
+    made = {tid: _flat(tid, 0.62, 0.63) for tid in ("a", "b")}
+    trials, epochs = _frames(*(made[t] for t in rows))
+    trials["trial_number"] = trials["trial_id"].map({"b": 0, "a": 1})
+    v = assess_regimes(trials, epochs)
+    assert v.reference.proxy_trial == "b"
+    assert v.table.set_index("trial_id")["regime"].to_dict() == {"a": "good", "b": "good"}
+    assert isinstance(v.table, pd.DataFrame)
+
+
+@pytest.mark.parametrize("rows", [("a", "b"), ("b", "a")])
+def test_an_l_star_above_every_loss_names_the_first_proposed_of_equal_trials(rows):
+    """A user's L* 0.80 above every trial's loss (all at 0.62, identical curves): no verdict
+    of good (undetermined, L* is no lower bound), and the trial named is the first proposed."""
+    from jetstudy.analysis.regimes import Reference, assess_regimes
+    from tests.analysis.test_regimes import _frames
+    made = {tid: _flat(tid, 0.62, 0.63) for tid in ("a", "b")}
+    trials, epochs = _frames(*(made[t] for t in rows))
+    trials["trial_number"] = trials["trial_id"].map({"b": 0, "a": 1})
+    v = assess_regimes(trials, epochs, reference=Reference(loss=0.80, se=0.001, source="user"))
+    assert v.reference.contradicted_by[0] == "b"
+    assert set(v.table["regime"]) == {"undetermined"}
+    assert all("L* is no lower bound (trial b" in r for r in v.table["reason"])
