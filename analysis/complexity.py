@@ -50,10 +50,16 @@ def complexity_curve(
                             "column: no complexity curve")
     trials = trials.drop_duplicates("trial_id", keep="last")  # listed twice: its last row
     regimes = regimes.drop_duplicates("trial_id", keep="last")
+    # the losses the verdicts judged (median of the last 3 finite epochs; regimes.csv since
+    # round 4), else the last epoch's (older tables): a point coloured overfit sits where the
+    # rule saw it, not at a last epoch's spike
+    train_col, val_col = (("judged_train_loss", "judged_val_loss")
+                          if {"judged_train_loss", "judged_val_loss"} <= set(regimes.columns)
+                          else ("final_train_loss", "final_val_loss"))
     df = trials[["trial_id", "status", "n_params"]].merge(
-        regimes[["trial_id", "regime", "final_train_loss", "final_val_loss"]], on="trial_id"
+        regimes[["trial_id", "regime", train_col, val_col]], on="trial_id"
     )
-    df = df.rename(columns={"final_train_loss": "train_loss", "final_val_loss": "val_loss"})
+    df = df.rename(columns={train_col: "train_loss", val_col: "val_loss"})
     ok = np.isfinite(df[["n_params", "train_loss", "val_loss"]]).all(axis=1) & (df["n_params"] > 0)
     ok &= ~df["regime"].isin(["unstable", "undetermined"])
     usable = df[ok]

@@ -201,3 +201,23 @@ def test_an_l_star_above_every_loss_names_the_first_proposed_of_equal_trials(row
     assert v.reference.contradicted_by[0] == "b"
     assert set(v.table["regime"]) == {"undetermined"}
     assert all("L* is no lower bound (trial b" in r for r in v.table["reason"])
+
+
+def test_the_complexity_curve_draws_the_losses_the_verdicts_judged():
+    """A last-epoch spike (val 0.9 after 0.63, 0.63) is no verdict (median of the last 3):
+    the complexity curve's point sits at the judged 0.63, where the rule saw it, not at 0.9."""
+    from jetstudy.analysis.complexity import complexity_curve
+    from jetstudy.analysis.regimes import classify_regimes
+    from tests.analysis.test_regimes import _frames, _settled
+    spike = _trial("spike", _settled(1.4, 0.62), _settled(1.4, 0.63)[:-1] + [0.9])
+    trials, epochs = _frames(spike, _flat("b", 0.61, 0.62), _flat("c", 0.60, 0.61))
+    trials["n_params"] = [1000, 5000, 20000]
+    regimes = classify_regimes(trials, epochs, reference=DEMO)
+    assert regimes.set_index("trial_id").loc["spike", "final_val_loss"] == 0.9
+    curve = complexity_curve(trials, regimes).points.set_index("trial_id")
+    assert curve.loc["spike", "val_loss"] == pytest.approx(0.63)
+    assert curve.loc["spike", "gap"] == pytest.approx(0.01)
+    # an older regimes.csv without the judged columns: the last epoch's, as before
+    old = regimes.drop(columns=["judged_train_loss", "judged_val_loss"])
+    assert complexity_curve(trials, old).points.set_index("trial_id").loc[
+        "spike", "val_loss"] == 0.9
