@@ -394,6 +394,12 @@ def assess_regimes(
         "excess_abs": [u.get("excess", np.nan) for u in used],
         "excess": [_relative(u.get("excess", np.nan), u.get("reference", np.nan)) for u in used],
         "excess_sigma": [u.get("excess_sigma", np.nan) for u in used],
+        # the rise rule's two ends (3-epoch running medians): min_val_loss at min_val_epoch,
+        # the train loss there, and both at the last epoch
+        "min_val_epoch": s["min_val_epoch"],
+        "train_loss_at_min_val": s["train_at_min_val"],
+        "smoothed_final_train_loss": s["smooth_final_train"],
+        "smoothed_final_val_loss": s["smooth_final_val"],
     })
     return RegimeVerdicts(table=_digits(table, s, used), reference=ref)
 
@@ -420,19 +426,22 @@ def _digits(table: pd.DataFrame, s: pd.DataFrame,
     reference = np.array([float(u.get("reference", np.nan)) for u in used])
     out = table.copy()
     for name, errors in (("final_train_loss", train_se), ("final_val_loss", val_se),
-                         ("min_val_loss", val_se), ("gap", gap_se)):
+                         ("gap", gap_se)):
         out[name] = [round_to_error(v, e) for v, e in zip(out[name].astype(float), errors)]
     for name, errors, figures in (
             ("judged_train_loss", train_se, 3), ("judged_val_loss", val_se, 3),
             ("gap_abs", gap_se * np.abs(train), 3), ("judged_reference_loss", excess_se, 4),
             ("split_offset", np.full(len(out), np.nan), 3),
             ("excess_abs", excess_se, 3),
-            ("excess", excess_se / np.where(reference > 0, reference, np.nan), 2)):
+            ("excess", excess_se / np.where(reference > 0, reference, np.nan), 2),
+            ("min_val_loss", val_se, 3), ("train_loss_at_min_val", train_se, 3),
+            ("smoothed_final_train_loss", train_se, 3), ("smoothed_final_val_loss", val_se, 3)):
         out[name] = [_at_least(v, e, figures) for v, e in zip(out[name].astype(float), errors)]
     for name in ("gap_sigma", "excess_sigma"):
         out[name] = [round(v, 1) + 0.0 if np.isfinite(v) else v
                      for v in out[name].astype(float)]
-    out["epochs_judged"] = pd.to_numeric(out["epochs_judged"]).round().astype("Int64")
+    for name in ("epochs_judged", "min_val_epoch"):
+        out[name] = pd.to_numeric(out[name]).round().astype("Int64")
     return out
 
 

@@ -179,6 +179,10 @@ REGIMES = TableSchema("regimes", (
     Column("excess_abs", "float", False, "judged loss - judged_reference_loss"),
     Column("excess", "float", False, "excess_abs / judged_reference_loss"),
     Column("excess_sigma", "float", False, "excess_abs in standard errors"),
+    Column("min_val_epoch", "int", False, "the epoch of min_val_loss"),
+    Column("train_loss_at_min_val", "float", False, "running-median train loss there"),
+    *_cols("float", False, "running-median loss at the last epoch",
+           "smoothed_final_train_loss", "smoothed_final_val_loss"),
 ))
 
 #: Every table, by the name docs/results_layout.md gives its file.

@@ -221,3 +221,20 @@ def test_the_complexity_curve_draws_the_losses_the_verdicts_judged():
     old = regimes.drop(columns=["judged_train_loss", "judged_val_loss"])
     assert complexity_curve(trials, old).points.set_index("trial_id").loc[
         "spike", "val_loss"] == 0.9
+
+
+def test_the_rise_rules_numbers_are_in_its_row():
+    """Overfit by the rise rule: the minimum, its epoch and both ends of both running medians
+    are columns; the rise and the fall the reason prints are their differences."""
+    train = [1.2, 1.1, 1.0, 0.95, 0.9, 0.86, 0.83, 0.8, 0.78, 0.76]
+    val = [1.0, 0.8, 0.65, 0.62, 0.62, 0.64, 0.68, 0.72, 0.75, 0.77]
+    r = _judge(_trial("rise", train, val, train_se=0.002, val_se=0.003), reference=None)
+    row = r.loc["rise"]
+    assert row["regime"] == "overfit" and "rose" in row["reason"], row["reason"]
+    m = re.search(r"rose ([+-][\d.]+) .* from its minimum ([\d.]+) at epoch (\d+) while train "
+                  r"loss fell ([+-][\d.]+)", row["reason"])
+    assert m, row["reason"]
+    assert _shown(row["min_val_loss"], m.group(2)) and int(m.group(3)) == row["min_val_epoch"]
+    assert _shown(row["smoothed_final_val_loss"] - row["min_val_loss"], m.group(1))
+    assert _shown(row["train_loss_at_min_val"] - row["smoothed_final_train_loss"], m.group(4))
+    assert row["min_val_loss"] <= row["smoothed_final_val_loss"]
