@@ -257,10 +257,13 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
     split = "train" if what == "train loss" and ref.train_loss is not None else "val"
     used.update(reference=target, split=split if ref.source != "user" else "user",
                 excess=judged - target,
-        excess_sigma=shown.sigma, excess_se=math.sqrt(se2_ref))
+        excess_sigma=shown.sigma, excess_se=math.sqrt(se2_ref), reference_se=se_ref)
     excess = _judge_diff(judged - target - swing, target, se2_ref, t, t.underfit_tolerance,
                          t.underfit_tolerance)  # a zig-zagging loss: underfit even at its low
-    where = f"{what} {three_figures(judged)} is {shown.text} from L* {target:.4g} ({ref.source}{jets})"
+    # L* to the digits its error allows, as the report's "L* = 0.583 ± 0.002" and regimes.csv
+    # show it (was .4g: 0.5831 beside the report's 0.583)
+    where = (f"{what} {three_figures(judged)} is {shown.text} from L* "
+             f"{_reference_text(target, se_ref)} ({ref.source}{jets})")
     if swing and excess.significant:
         where += f", beyond its epoch-to-epoch zig-zag {swing:.3g}"
     if excess.significant:
@@ -279,6 +282,13 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
             * target else f"more than {t.underfit_tolerance:.0%} above it, but not "
             f"significantly (z = {t.z:g})")  # noise, no verdict of bias; say which
     return "good", f"{where}, {near}; gap {gap.text}{se_note}"
+
+
+def _reference_text(loss: float, se: float | None) -> str:
+    """L* as a reason prints it: to the decimal its error allows (``round_to_error``), 4
+    significant figures without an error; the same number regimes.csv's
+    ``judged_reference_loss`` holds."""
+    return f"{round_to_error(loss, se if se and se > 0 else None):g}"
 
 
 def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:
@@ -333,7 +343,11 @@ def assess_regimes(
     complete, judged_on_partial`` (a verdict from a curve that is not complete: only unstable,
     overfit or undetermined), ``epochs_judged, final_train_loss, final_val_loss`` (last epoch),
     ``min_val_loss, gap`` (judged val - train, relative), ``gap_sigma`` (NaN without standard
-    errors) and ``reference_loss``.
+    errors) and ``reference_loss`` (L* of the validation jets); then the numbers the rules
+    used: ``judged_train_loss, judged_val_loss, gap_abs, split_offset, judged_reference_loss,
+    judged_reference_split, excess_abs, excess, excess_sigma`` and the rise rule's
+    ``min_val_epoch, train_loss_at_min_val, smoothed_final_train_loss,
+    smoothed_final_val_loss`` (docs/results_layout.md).
 
     ``reference`` defaults to ln 5 and the study's best as a proxy L* (:func:`known_reference`
     builds one from ``reference.json``).
@@ -424,13 +438,14 @@ def _digits(table: pd.DataFrame, s: pd.DataFrame,
     gap_se = np.sqrt(train_se ** 2 + val_se ** 2) / np.where(train > 0, train, np.nan)
     excess_se = np.array([float(u.get("excess_se", np.nan)) for u in used])
     reference = np.array([float(u.get("reference", np.nan)) for u in used])
+    reference_se = np.array([float(u.get("reference_se", np.nan)) for u in used])
     out = table.copy()
     for name, errors in (("final_train_loss", train_se), ("final_val_loss", val_se),
                          ("gap", gap_se)):
         out[name] = [round_to_error(v, e) for v, e in zip(out[name].astype(float), errors)]
     for name, errors, figures in (
             ("judged_train_loss", train_se, 3), ("judged_val_loss", val_se, 3),
-            ("gap_abs", gap_se * np.abs(train), 3), ("judged_reference_loss", excess_se, 4),
+            ("gap_abs", gap_se * np.abs(train), 3), ("judged_reference_loss", reference_se, 1),
             ("split_offset", np.full(len(out), np.nan), 3),
             ("excess_abs", excess_se, 3),
             ("excess", excess_se / np.where(reference > 0, reference, np.nan), 2),

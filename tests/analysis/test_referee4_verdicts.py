@@ -238,3 +238,18 @@ def test_the_rise_rules_numbers_are_in_its_row():
     assert _shown(row["smoothed_final_val_loss"] - row["min_val_loss"], m.group(1))
     assert _shown(row["train_loss_at_min_val"] - row["smoothed_final_train_loss"], m.group(4))
     assert row["min_val_loss"] <= row["smoothed_final_val_loss"]
+
+
+def test_l_star_has_the_same_digits_in_the_reason_the_table_and_the_report():
+    """L* 0.58312 ± 0.004: the report's sentence says 0.583 ± 0.004, so the reason says L*
+    0.583 (not 0.5831) and regimes.csv holds 0.583 in both L* columns."""
+    from jetstudy.analysis.regimes import assess_regimes
+    from tests.analysis.test_regimes import _frames
+    ref = known_reference({"prior_entropy": LN5, "bayes_val_loss": 0.58312,
+                           "bayes_val_loss_se": 0.004})
+    v = assess_regimes(*_frames(_flat("a", 0.62, 0.63), _flat("u", 0.80, 0.81)), reference=ref)
+    assert "0.583 ± 0.004" in v.reference.describe()
+    for _, row in v.table.iterrows():
+        assert "L* 0.583 (bayes)" in row["reason"], row["reason"]
+        assert row["judged_reference_loss"] == row["reference_loss"] == 0.583
+        assert _numbers_found(row) == [], row["reason"]
