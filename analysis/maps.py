@@ -47,13 +47,16 @@ MAP_AXES: dict[str, tuple[str, str]] = {
 _JUDGED = [r for r in REGIMES if r != "undetermined"]
 
 #: Map axis -> the study config's ``space`` key whose ``[lo, hi]`` is the axis's configured range.
-_SPACE_KEYS: dict[str, str] = {"depth": "depth", "min_width": "width", "max_width": "width"}
+_SPACE_KEYS: dict[str, str] = {"depth": "depth", "min_width": "width", "max_width": "width",
+                               "l1": "l1", "l2": "l2", "dropout": "dropout"}
 
 
 def configured_ranges(config: Mapping[str, Any] | None) -> dict[str, tuple[float, float]]:
     """The configured ``[lo, hi]`` of each map axis that the study's ``space`` sets (depth, the
-    widths): a map shows that range whole, so a depth never tried is a visible empty row, not
-    a row that is not there. A missing or malformed entry gives no range (the observed one)."""
+    widths, L1, L2, dropout): a map shows that range whole, so a depth never tried is a visible
+    empty row, not a row that is not there. An L1/L2 ``[0, x]`` is drawn from ``[x/1000, x]``
+    (or off), so its span starts at x/1000; a range of ``[0, 0]`` (switched off) and a missing
+    or malformed entry give none (the observed range)."""
     space = (config or {}).get("space") if isinstance(config, Mapping) else None
     out: dict[str, tuple[float, float]] = {}
     if not isinstance(space, Mapping):
@@ -64,7 +67,11 @@ def configured_ranges(config: Mapping[str, Any] | None) -> dict[str, tuple[float
             lo, hi = (float(v) for v in value)  # type: ignore[union-attr]
         except (TypeError, ValueError):
             continue
-        if np.isfinite(lo) and np.isfinite(hi) and 0 < lo <= hi:
+        if not (np.isfinite(lo) and np.isfinite(hi) and 0 <= lo <= hi and hi > 0):
+            continue
+        if axis in ("l1", "l2") and lo == 0:  # off, or log-uniform from x/1000 (study.space)
+            lo = hi / 1000
+        if lo > 0 or axis == "dropout":
             out[axis] = (lo, hi)
     return out
 
@@ -202,7 +209,7 @@ def bin_values(values: pd.Series, kind: str,
         labels = v.map(lambda x: str(int(round(x))) if np.isfinite(x) else None)
         categories = [str(x) for x in levels]
         return pd.Series(pd.Categorical(labels, categories=categories, ordered=True), index=v.index)
-    if kind == "linear" and finite.nunique() == 1:  # one value, one bin named by it
+    if kind == "linear" and finite.nunique() == 1 and span is None:  # one value, one bin
         only = _fmt(float(finite.iloc[0]))          # (was 0.2–1.2: a dropout up to 1.2)
         labels = v.map(lambda x: only if np.isfinite(x) else None)
         return pd.Series(pd.Categorical(labels, categories=[only], ordered=True), index=v.index)

@@ -249,7 +249,7 @@ def _map_regularisation(r: ReportState) -> Section:
     for y in ("l1", "l2", "dropout"):
         try:
             found.append(maps.regime_map(r.t.trials, r.regimes, "n_params", y, r.metric,
-                                         r.maximize))
+                                         r.maximize, maps.configured_ranges(r.t.config)))
         except AnalysisError as exc:
             left_out.append((y, str(exc)))
     if not found:
@@ -257,8 +257,9 @@ def _map_regularisation(r: ReportState) -> Section:
     name = r.figure("regimes_regularisation.png", plots.regime_maps_figure(found))
     caption = (f"Regime by parameter count and regularisation strength (off = 0): where "
                f"regularisation moves the overfit boundary; {_cell_words(r, found[0].metric)}.")
+    ranges = list(dict.fromkeys(line for m in found for line in m.range_lines()))
     return Section("Regime map: size x regularisation", figure=name, caption=caption,
-                   lines=_unplaced_lines(found)
+                   lines=ranges + _unplaced_lines(found)
                    + ([f"Not shown: {_left_out(left_out)}."] if left_out else []))
 
 

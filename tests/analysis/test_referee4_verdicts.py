@@ -253,3 +253,23 @@ def test_l_star_has_the_same_digits_in_the_reason_the_table_and_the_report():
         assert "L* 0.583 (bayes)" in row["reason"], row["reason"]
         assert row["judged_reference_loss"] == row["reference_loss"] == 0.583
         assert _numbers_found(row) == [], row["reason"]
+
+
+def test_a_regularisation_map_spans_the_configured_strengths():
+    """space.l2 [0, 1e-3] (off, or drawn from [1e-6, 1e-3]) with trials only at 1e-5..1e-4:
+    the bins down to 1e-6 and up to 1e-3 are on the map and named untried; dropout [0, 0.5]
+    with trials at 0.1-0.2 likewise."""
+    from jetstudy.analysis.maps import configured_ranges, regime_map
+    trials, regimes = _map_tables()
+    trials["l2"] = [1e-5, 2e-5, 5e-5, 1e-4 * 0.9]
+    trials["dropout"] = [0.1, 0.12, 0.2, 0.15]
+    ranges = configured_ranges({"space": {"l2": [0, 1e-3], "dropout": [0.0, 0.5]}})
+    assert ranges == {"l2": (1e-6, 1e-3), "dropout": (0.0, 0.5)}
+    m = regime_map(trials, regimes, "n_params", "l2", "val_loss", False, ranges)
+    bins = list(m.cells["y"].cat.categories)
+    assert bins[0].startswith("1e-06") and bins[-1].endswith("1e-03"), bins
+    assert m.untried["l2"] == [bins[0], bins[-1]]
+    d = regime_map(trials, regimes, "n_params", "dropout", "val_loss", False, ranges)
+    assert list(d.cells["y"].cat.categories)[-1].endswith("0.5")
+    assert "0.3–0.4" in d.untried["dropout"] and "0–0.1" in d.untried["dropout"]
+    assert configured_ranges({"space": {"l1": [0, 0]}}) == {}
