@@ -145,6 +145,12 @@ def hyperparameter_importance(
     too_few = f"needs at least {min_trials} finished trials with `{target}`, found {{}}"
     if len(df) < min_trials:
         raise AnalysisError(too_few.format(len(df)))
+    values = df[target].astype(float)
+    if len(df) and values.max() - values.min() <= 1e-12 * max(1.0, float(values.abs().max())):
+        # nothing to explain: equal shares (or optuna's zeros) would read as a finding
+        raise AnalysisError(f"`{target}` is the same ({values.iloc[0]:.6g}) for all {len(df)} "
+                            "finished trials: no hyperparameter changed it, so none can be "
+                            "ranked by importance")
     dists = search_distributions(df, space)
     if not dists:
         raise AnalysisError("no hyperparameter varies between the finished trials")

@@ -273,3 +273,20 @@ def test_a_regularisation_map_spans_the_configured_strengths():
     assert list(d.cells["y"].cat.categories)[-1].endswith("0.5")
     assert "0.3–0.4" in d.untried["dropout"] and "0–0.1" in d.untried["dropout"]
     assert configured_ranges({"space": {"l1": [0, 0]}}) == {}
+
+
+# --- importance of a metric that never changed -------------------------------------------------
+
+def test_importance_of_a_metric_that_never_changed_is_no_finding():
+    """Every finished trial at accuracy 0.75 (an inf is no value): equal shares of 25% each
+    would read as 'all four matter equally'; there is nothing to explain."""
+    import pandas as pd
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.importance import hyperparameter_importance
+    rng = np.random.default_rng(0)
+    n = 6
+    trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(n)], "status": "completed",
+                           "depth": [1, 2, 3, 4, 5, 2], "width_0": rng.integers(8, 256, n) * 1.0,
+                           "lr": 10 ** rng.uniform(-4, -2, n), "best_val_acc": [0.75] * 5 + [np.inf]})
+    with pytest.raises(AnalysisError, match=r"`best_val_acc` is the same \(0.75\) for all 5"):
+        hyperparameter_importance(trials, None, "val_acc", True)
