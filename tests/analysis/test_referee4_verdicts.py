@@ -21,7 +21,8 @@ DEMO = known_reference({"prior_entropy": LN5, "bayes_val_loss": 0.583,
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.\d+|\d+)(?:e[+-]?\d+)?")
 _LOSS_COLUMNS = ("judged_train_loss", "judged_val_loss", "gap_abs", "judged_reference_loss",
-                 "excess_abs", "split_offset", "final_train_loss", "final_val_loss", "min_val_loss")
+                 "excess_abs", "split_offset", "epochs_judged", "final_train_loss",
+                 "final_val_loss", "min_val_loss")
 
 
 def _unit(number: float) -> float:
@@ -90,8 +91,11 @@ def test_every_number_of_a_reason_is_in_its_row():
 
 
 def test_good_and_proxy_rows_hold_their_reasons_numbers():
-    r = _judge(_flat("good", 0.603, 0.611), _flat("other", 0.75, 0.76), reference=None)
+    r = _judge(_flat("good", 0.603, 0.611), _flat("other", 0.75, 0.76),
+               _trial("cut", [1.2, 0.95, 0.9], [1.2, 0.97, 0.93], status="stopped"),
+               reference=None)
     assert r.loc["good", "regime"] == "good"
+    assert r.loc["cut", "regime"] == "undetermined" and "gap" in r.loc["cut", "reason"]
     for tid, row in r.iterrows():
         assert _numbers_found(row) == [], (tid, row["reason"])
     # the proxy L* is the best trial's validation loss
@@ -290,3 +294,4 @@ def test_importance_of_a_metric_that_never_changed_is_no_finding():
                            "lr": 10 ** rng.uniform(-4, -2, n), "best_val_acc": [0.75] * 5 + [np.inf]})
     with pytest.raises(AnalysisError, match=r"`best_val_acc` is the same \(0.75\) for all 5"):
         hyperparameter_importance(trials, None, "val_acc", True)
+
