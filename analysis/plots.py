@@ -232,6 +232,13 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     for _, c in cells[cells["partial_only"]].iterrows():
         ax.add_patch(Rectangle((x_levels.index(c["x"]), y_levels.index(c["y"])), 1, 1, fill=False,
                                hatch="///", edgecolor="#9a9a9a", lw=0))
+    # a row or column of the configured range that no trial reached says so (maps.untried)
+    untried_x, untried_y = (set(result.untried.get(a, [])) for a in (result.x, result.y))
+    for x0, xl in enumerate(x_levels):
+        for y0, yl in enumerate(y_levels):
+            if xl in untried_x or yl in untried_y:
+                ax.text(x0 + 0.5, y0 + 0.5, "not tried", ha="center", va="center",
+                        fontsize=size - 1, color="#8a8a8a")
     ax.set_facecolor("#f4f4f4")
     ax.set_xlabel(result.x_title)
     ax.set_ylabel(result.y_title)

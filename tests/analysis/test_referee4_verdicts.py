@@ -295,3 +295,23 @@ def test_importance_of_a_metric_that_never_changed_is_no_finding():
     with pytest.raises(AnalysisError, match=r"`best_val_acc` is the same \(0.75\) for all 5"):
         hyperparameter_importance(trials, None, "val_acc", True)
 
+
+
+def test_the_drawn_map_marks_the_untried_rows_and_columns():
+    """The figure writes 'not tried' in every cell of an untried depth or width bin (and only
+    there): a grey cell elsewhere is a tried bin pair without a trial."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from jetstudy.analysis.maps import regime_map
+    from jetstudy.analysis.plots import draw_regime_map
+    trials, regimes = _map_tables()
+    m = regime_map(trials, regimes, "n_params", "depth", "val_loss", False, {"depth": (1, 6)})
+    fig, ax = plt.subplots()
+    try:
+        draw_regime_map(m, ax)
+        marked = [t for t in ax.texts if t.get_text() == "not tried"]
+    finally:
+        plt.close(fig)
+    assert m.untried["depth"] == ["5", "6"]
+    assert len(marked) == 2 * len(m.cells["x"].cat.categories)
