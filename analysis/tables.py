@@ -34,7 +34,7 @@ from jetstudy.analysis.table_values import coerce as _coerce
 from jetstudy.analysis.table_files import read_table as _read_table
 from jetstudy.trainables.objective import METRIC_MODES
 from jetstudy.trainables.schema import CLASSES
-from jetstudy.trainables.table_schema import EPOCHS, TEST_PREDICTIONS, TRIALS
+from jetstudy.trainables.table_schema import EPOCHS, TEST_PREDICTIONS, TRIALS, TableSchema
 
 __all__ = [
     "StudyTables",
@@ -131,6 +131,7 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFra
     df = df.reset_index(drop=True)  # a concatenated table repeats index labels
     out = _coerce(df, TRIALS)
     _check_numbers(df, out, TRIALS, where)
+    out = _whole_numbers(out, TRIALS)
     for col in ("trial_id", "status", "error"):
         if col in out.columns:
             out[col] = out[col].str.strip()
@@ -147,6 +148,18 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFra
     return out.reset_index(drop=True)
 
 
+def _whole_numbers(out: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
+    """The schema's count columns (epochs, n_params, flops, ...) as pandas' nullable ``Int64``,
+    as the writer stores them: a report prints 9096, never 9096.0, and a missing count stays
+    missing (``pd.NA``). Runs after :func:`check_numbers`, which refused fractions, negatives
+    and infinities, so the rounding changes no value."""
+    for col in out.columns:
+        column = schema.column(str(col))
+        if column is not None and column.dtype == "int":
+            out[col] = out[col].round().astype("Int64")
+    return out
+
+
 def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
     """Check an epochs table and keep the rows of known trials, one per (trial, epoch)."""
     missing = [c for c in REQUIRED_EPOCH_COLUMNS if c not in df.columns]
@@ -158,8 +171,10 @@ def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
     df = df.reset_index(drop=True)  # a concatenated table repeats index labels
     out = _coerce(df, EPOCHS)
     _check_numbers(df, out, EPOCHS, "epochs table")
-    if (out["epoch"] < 1).any():  # epochs count from 1; 0 or less is a hand edit gone wrong
-        at = (out["epoch"] < 1).idxmax()
+    out = _whole_numbers(out, EPOCHS)
+    below = (out["epoch"] < 1).fillna(False).astype(bool)
+    if below.any():  # epochs count from 1; 0 or less is a hand edit gone wrong
+        at = below.idxmax()
         raise AnalysisError(
             f"the epochs table has epoch = {df['epoch'][at]!r} for trial {df['trial_id'][at]}, "
             "but epochs count from 1; correct or drop that row")
