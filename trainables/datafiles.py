@@ -46,6 +46,7 @@ def resolve_files(path: str, fmt: str) -> list[str]:
                 f"{path}: no files match this pattern{start}; {only}check the folder and the "
                 "pattern, e.g. 'data/*.h5'"
             )
+        _refuse_study_outputs(path, matches)
         if fmt == "auto":
             _mixed_formats(path, matches, HDF5_SUFFIXES, TABLE_SUFFIXES)
             _others_matched(path, matches)
@@ -67,6 +68,7 @@ def resolve_files(path: str, fmt: str) -> list[str]:
                 f"{_deeper([expanded])}; put the hls4ml .h5 files (Format A) or the OpenML "
                 f".csv/.parquet table (Format B) there, or give a file ({_HELP})"
             )
+        _refuse_study_outputs(path, chosen)
         if fmt == "auto" and hdf5 and tables:
             log.warning("%s: reading the HDF5 files, ignoring %d tables", path, len(tables))
         return chosen
@@ -80,7 +82,41 @@ def resolve_files(path: str, fmt: str) -> list[str]:
     if not os.path.isfile(expanded):  # a FIFO or device: reading it could wait for ever
         raise DataError(f"{path}: not a regular file (a pipe, socket or device); give the data "
                         f"file itself, a folder or a glob ({_HELP})")
+    _refuse_study_outputs(path, [expanded])
     return [expanded]
+
+
+#: The mark jetstudy writes into every study folder it creates (jetstudy.study.paths.STUDY_MARK;
+#: spelled out here, as this layer does not import the study package).
+_STUDY_MARK = ".jetstudy-study"
+
+
+def _refuse_study_outputs(path: str, files: Sequence[str]) -> None:
+    """A data path reaching into a study folder (``data/**/*.parquet`` with results under
+    data/) would read a study's own outputs (trials, epochs, predictions, exported files) as
+    jets, whatever their format: one error naming the file and the study folder."""
+    seen: dict[str, bool] = {}
+
+    def study_of(file: str) -> str | None:
+        folder = os.path.dirname(os.path.abspath(file))
+        while True:
+            if folder not in seen:
+                seen[folder] = os.path.exists(os.path.join(folder, _STUDY_MARK))
+            if seen[folder]:
+                return folder
+            parent = os.path.dirname(folder)
+            if parent == folder:
+                return None
+            folder = parent
+
+    for file in files:
+        study = study_of(file)
+        if study is not None:
+            raise DataError(
+                f"{path}: it reaches {file}, inside the jetstudy study folder {study} (a "
+                "study's own output, not jets); narrow data.path to the data files (e.g. "
+                "'data/*.parquet' rather than 'data/**/*.parquet'), or keep storage.results_dir "
+                "outside the data folder")
 
 
 def _others_matched(path: str, matches: Sequence[str]) -> None:
