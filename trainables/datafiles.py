@@ -86,35 +86,43 @@ def resolve_files(path: str, fmt: str) -> list[str]:
     return [expanded]
 
 
-#: The mark jetstudy writes into every study folder it creates (jetstudy.study.paths.STUDY_MARK;
-#: spelled out here, as this layer does not import the study package).
-_STUDY_MARK = ".jetstudy-study"
+#: The marks jetstudy writes into the output folders it creates: a study folder
+#: (jetstudy.study.paths.STUDY_MARK), an export (study.export.MANIFEST), a report
+#: (analysis.report_folder.MANIFEST); spelled out here, as this layer imports neither package.
+#: Fetched data folders carry other marks and read as data; a study's synthetic jets
+#: (``<study>/data``, study.prepare.SYNTHETIC_RECORD) are jets, found before the study's mark.
+_OUTPUT_MARKS: dict[str, str] = {".jetstudy-synthetic.json": "jets",
+                                 ".jetstudy-study": "study", ".jetstudy-export.json": "export",
+                                 ".jetstudy-report": "report"}
 
 
 def _refuse_study_outputs(path: str, files: Sequence[str]) -> None:
-    """A data path reaching into a study folder (``data/**/*.parquet`` with results under
-    data/) would read a study's own outputs (trials, epochs, predictions, exported files) as
-    jets, whatever their format: one error naming the file and the study folder."""
-    seen: dict[str, bool] = {}
+    """A data path reaching into a study, export or report folder (``data/**/*.parquet`` with
+    results under data/) would read jetstudy's own outputs (trials, epochs, predictions,
+    exported files) as jets, whatever their format: one error naming the file and the folder."""
+    seen: dict[str, str | None] = {}
 
-    def study_of(file: str) -> str | None:
+    def output_of(file: str) -> tuple[str, str] | None:
         folder = os.path.dirname(os.path.abspath(file))
         while True:
             if folder not in seen:
-                seen[folder] = os.path.exists(os.path.join(folder, _STUDY_MARK))
-            if seen[folder]:
-                return folder
+                seen[folder] = next((what for mark, what in _OUTPUT_MARKS.items()
+                                     if os.path.lexists(os.path.join(folder, mark))), None)
+            if seen[folder] == "jets":  # a study's synthetic jets (<study>/data): data
+                return None
+            if seen[folder] is not None:
+                return folder, seen[folder]
             parent = os.path.dirname(folder)
             if parent == folder:
                 return None
             folder = parent
 
     for file in files:
-        study = study_of(file)
-        if study is not None:
+        found = output_of(file)
+        if found is not None:
             raise DataError(
-                f"{path}: it reaches {file}, inside the jetstudy study folder {study} (a "
-                "study's own output, not jets); narrow data.path to the data files (e.g. "
+                f"{path}: it reaches {file}, inside the jetstudy {found[1]} folder {found[0]} "
+                "(jetstudy's own output, not jets); narrow data.path to the data files (e.g. "
                 "'data/*.parquet' rather than 'data/**/*.parquet'), or keep storage.results_dir "
                 "outside the data folder")
 

@@ -61,6 +61,28 @@ def test_study_outputs_in_any_format_are_refused(tmp_path: Path, monkeypatch, pa
         resolve_files(pattern, fmt)
 
 
+@pytest.mark.parametrize("mark", [".jetstudy-export.json", ".jetstudy-report"])
+def test_exported_and_report_folders_are_refused(tmp_path: Path, monkeypatch, mark: str) -> None:
+    out = tmp_path / "data" / "exported"
+    out.mkdir(parents=True)
+    (out / mark).write_text("{}")
+    pd.DataFrame(_jets(30), columns=NAMES).to_csv(out / "inputs.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match="inside the jetstudy (export|report) folder"):
+        resolve_files("data/**/*.csv", "auto")
+
+
+def test_a_studys_synthetic_jets_still_read(tmp_path: Path, monkeypatch) -> None:
+    """<study>/data holds the synthetic jets a study trains on: data, not output."""
+    jets = _old_study(tmp_path / "data") / "data"
+    jets.mkdir()
+    (jets / ".jetstudy-synthetic.json").write_text("{}")
+    pd.DataFrame(_jets(30), columns=NAMES).to_parquet(jets / "synth.parquet")
+    monkeypatch.chdir(tmp_path)
+    assert resolve_files("data/results/old/data", "auto") == [
+        "data/results/old/data/synth.parquet"]
+
+
 def test_data_beside_the_results_folder_still_reads(tmp_path: Path, monkeypatch) -> None:
     data = tmp_path / "data"
     data.mkdir()
