@@ -12,6 +12,8 @@ import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pandas as pd
+
 from jetstudy.study.export_inputs import read_study_config
 from jetstudy.trainables.schema import CLASSES
 
@@ -95,6 +97,15 @@ _LIMIT_SIZES = {"max_params": "n_params", "max_flops": "flops",
                 "max_multiplications": "multiplications"}
 
 
+def _number(row: Any, key: str) -> int | float | None:
+    """A trials-table cell as JSON: None when missing (None, NaN or the nullable integer
+    columns' ``pd.NA``), counts as int, scores as float."""
+    value = row.get(key)
+    if value is None or bool(pd.isna(value)):
+        return None
+    return int(value) if key in ("n_params", "flops", "multiplications") else float(value)
+
+
 def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] | None, str]:
     """The report's answer to "how big should my tagger be" (the smallest completed model
     within 1% of the best's ``metric`` and 0.5 points of its accuracy), or None and why."""
@@ -113,14 +124,9 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
     if answer is None:
         return None, "no completed trial has a score and a size"
 
-    def number(row: Any, key: str) -> Any:
-        value = row.get(key)
-        return None if value is None or value != value else (
-            int(value) if key in ("n_params", "flops", "multiplications") else float(value))
-
     rows = {"pick": answer.pick, "best": answer.best}
     return {name: {"trial_id": str(row["trial_id"]),
-                   **{k: number(row, k) for k in (answer.metric, "val_acc", "n_params",
+                   **{k: _number(row, k) for k in (answer.metric, "val_acc", "n_params",
                                                   "multiplications", "flops")}}
             for name, row in rows.items()}, ""
 
