@@ -196,6 +196,18 @@ def format_error(value: float, error: float | None) -> str:
     return f"{_fixed(value, decimals)} ± {_fixed(err, decimals)}"
 
 
+def format_measured(value: float, error: float | None) -> str:
+    """``value ± error`` as :func:`format_error`; a value whose error is 0 (a bootstrap without
+    spread: every resampling gave it, e.g. the AUC 0.5 of a constant classifier) or unknown
+    keeps 4 significant figures with their zeros (0.5000, never a bare 0.5 beside
+    0.951 ± 0.010)."""
+    if error is not None and np.isfinite(error) and error > 0:
+        return format_error(value, error)
+    if value is None or not np.isfinite(value) or value == 0:
+        return format_error(value, None)
+    return _significant(float(value), 4)
+
+
 def _significant(value: float, figures: int, way: str = "nearest") -> str:
     """``value`` to ``figures`` significant figures, in plain notation (800, 0.04, 1.5);
     ``way`` ``down`` or ``up`` rounds toward -inf or +inf instead of to the nearest: the

@@ -21,7 +21,8 @@ import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.intervals import (FEW_BACKGROUND, _significant, format_error, format_interval,
+from jetstudy.analysis.intervals import (FEW_BACKGROUND, format_interval,
+                                        format_measured,
                                         format_rejection)
 from jetstudy.analysis.pareto import SCORED_STATUSES
 from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
@@ -155,14 +156,9 @@ def _reference_column(ref: Any) -> list[str]:
 
 
 def _with_error(value: float, error: float) -> str:
-    """``value ± error``; a value whose error is 0 (a bootstrap without spread: every
-    resampling gave it, e.g. the AUC 0.5 of a constant classifier) or unknown keeps 4
-    significant figures with their zeros (0.5000, never a bare 0.5 beside 0.951 ± 0.010)."""
-    if error is not None and np.isfinite(error) and error > 0:
-        return format_error(value, error)
-    if value is None or not np.isfinite(value) or value == 0:
-        return format_error(value, None)
-    return _significant(float(value), 4)
+    """``value ± error``, 4 significant figures with their zeros without a positive error
+    (:func:`~jetstudy.analysis.intervals.format_measured`)."""
+    return format_measured(value, error)
 
 
 def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -> pd.DataFrame:

@@ -203,11 +203,11 @@ def _describe(outcome) -> str:
             lines.append(f"search.time_budget_s ran out: {cut} trial(s) cut short while "
                          f"training (stop_reason time_budget in trials.csv)")
     if t:
-        from jetstudy.analysis.intervals import format_error
+        from jetstudy.analysis.intervals import format_measured
 
-        def scores(m: dict) -> str:  # value ± standard error, digits to match
-            return (f"accuracy {format_error(m['accuracy'], m.get('accuracy_se'))}, "
-                    f"macro AUC {format_error(m['auc_macro'], m.get('auc_macro_se'))}")
+        def scores(m: dict) -> str:  # value ± standard error, digits to match (as the report)
+            return (f"accuracy {format_measured(m['accuracy'], m.get('accuracy_se'))}, "
+                    f"macro AUC {format_measured(m['auc_macro'], m.get('auc_macro_se'))}")
 
         lines.append(f"best trial {t['trial_id']} (epoch {t['epoch']}) on the test split: "
                      f"{scores(t['model'])}")
