@@ -157,6 +157,14 @@ def write_report(
     force = force or bool(legacy)  # a study's own report folder: keep a user's file beside
     will_write = {*FIGURE_FILES, *DATA_FILES, *PAGE_FILES}
     plan_report_folder(out, will_write, force, legacy)  # refuse before any work is done
+    from jetstudy.study.paths import inside_study_part
+
+    if out_dir is not None and (held := inside_study_part(out)) is not None:
+        raise AnalysisError(
+            f"cannot write the report to {out}: it is inside the study folder {held[0]}'s own "
+            f"{held[1]}/, which jetstudy rewrites or clears (best/ is replaced whole on the next "
+            f"evaluation); give a folder outside it, or leave -o out for report/ in the results "
+            f"folder")
     with report_folder_made(out):  # a failed or stopped report leaves no folder it made
         r = build_report(tables, thresholds)
         plan = plan_report_folder(out, {*r.figures, *r.files, *PAGE_FILES}, force, legacy)

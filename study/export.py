@@ -373,6 +373,14 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     else:
         target = Path(out)
     _check_out(target, force)
+    if out is not None:
+        from jetstudy.study.paths import inside_study_part
+
+        if (held := inside_study_part(target)) is not None:
+            raise ExportError(
+                f"-o {out}: inside the study folder {held[0]}'s own {held[1]}/, which jetstudy "
+                f"rewrites or clears (best/ is replaced whole on the next evaluation); give a "
+                f"folder outside it, or leave -o out for RESULTS/export/<trial id>")
     # a failed or stopped export leaves no empty folder it made; a new staging name, marked:
     with new_folders(target), _staging(target) as tmp:  # a killed export's is cleared next
         folded, check = _build(w, scaler, tmp)

@@ -29,7 +29,8 @@ from jetstudy.trainables.errors import ConfigError, listed
 from jetstudy.trainables.staging import new_folders, plain_file
 
 __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
-           "check_results_dir_in_job", "inside", "holds_study", "claim_study_folder",
+           "check_results_dir_in_job", "inside", "holds_study", "inside_study_part",
+           "STUDY_OWN_PARTS", "claim_study_folder",
            "abandon_study_folder", "FileRecord", "clear_dead_temporaries"]
 
 logger = logging.getLogger(__name__)
@@ -128,6 +129,33 @@ def holds_study(folder: Path) -> bool:
     to resume, so never rewritten."""
     entries = set(_entries(folder))
     return "config.yaml" in entries and (STUDY_MARK in entries or _STUDY_FILES <= entries)
+
+
+#: A study's own sub-folders that jetstudy rewrites, replaces or clears (best/ is swapped whole
+#: on the next evaluation, data/ and trials/ are the study's, ray/ is Tune's): an output of
+#: ``report -o`` or ``export -o`` placed inside one would be lost or taken for the study's.
+STUDY_OWN_PARTS = frozenset({"data", "best", "trials", "ray"})
+
+
+def inside_study_part(out: Path) -> tuple[Path, str] | None:
+    """``(study folder, part)`` when ``out`` (made absolute, links of its parents followed)
+    lies inside a study's own sub-folder (:data:`STUDY_OWN_PARTS`, or a hidden one: jetstudy's
+    temporaries), else None."""
+    try:
+        target = Path(os.path.abspath(out.expanduser()))
+        target = target.parent.resolve() / target.name
+    except (OSError, RuntimeError):
+        return None
+    for parent in target.parents:
+        try:
+            ours = holds_study(parent)
+        except OSError:
+            ours = False
+        if ours:
+            part = target.relative_to(parent).parts[0]
+            if part in STUDY_OWN_PARTS or part.startswith("."):
+                return parent, part
+    return None
 
 
 #: What jetstudy writes into a study folder before (or, when a check before the first trial
