@@ -155,22 +155,16 @@ def _reference_column(ref: Any) -> list[str]:
     return [values[row] for row in TEST_ROWS]
 
 
-def _with_error(value: float, error: float) -> str:
-    """``value ± error``, 4 significant figures with their zeros without a positive error
-    (:func:`~jetstudy.analysis.intervals.format_measured`)."""
-    return format_measured(value, error)
-
-
 def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -> pd.DataFrame:
     """The test table as text: rows accuracy, log_loss, auc_macro, auc g..t; the model as
     ``value ± se``, then the Bayes optimum and model - Bayes (synthetic data) or one column per
     published reference (real data; "not quoted" where the source gives no number)."""
     v = heldout_metric_values(test_metrics)
     out = pd.DataFrame({"metric": list(TEST_ROWS)})
-    out["model"] = [_with_error(a, e) for a, e in zip(v["model"], v["model_se"])]
+    out["model"] = [format_measured(a, e) for a, e in zip(v["model"], v["model_se"])]
     if "bayes" in v.columns:
-        out["Bayes optimal"] = [_with_error(a, e) for a, e in zip(v["bayes"], v["bayes_se"])]
-        out["model - Bayes"] = [_with_error(a, e) for a, e in zip(v["diff"], v["diff_se"])]
+        out["Bayes optimal"] = [format_measured(a, e) for a, e in zip(v["bayes"], v["bayes_se"])]
+        out["model - Bayes"] = [format_measured(a, e) for a, e in zip(v["diff"], v["diff_se"])]
     elif synthetic is False:
         for ref in REFERENCES:
             out[ref.label] = _reference_column(ref)
