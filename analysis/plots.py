@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullLocator
+from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator
 
 from jetstudy.analysis.complexity import ComplexityCurve
 from jetstudy.analysis.importance import Importance
@@ -30,7 +30,7 @@ from jetstudy.analysis.plots_legend import place_legend
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
-    "REGIME_COLORS", "CLASS_COLORS", "CLASS_MARKERS", "CLASS_STYLES", "OKABE_ITO", "SERIES_MARKERS", "DPI", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
+    "REGIME_COLORS", "CLASS_COLORS", "CLASS_MARKERS", "CLASS_STYLES", "OKABE_ITO", "SERIES_MARKERS", "DPI", "NO_TRIAL", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
     "new_figure", "png_bytes", "axis_label", "short_ids", "LEGEND_ID_CHARS", "draw_regime_map", "draw_complexity",
     "draw_learning_curves", "draw_importance",
     "regime_maps_figure", "complexity_figure", "learning_curves_figure", "importance_figure",
@@ -136,17 +136,42 @@ def _compact(value: float, _pos: object = None) -> str:
     return f"{value:g}"
 
 
+class _CountLogLocator(Locator):
+    """Major ticks of a log count axis, chosen for the range the axis shows when drawn: 1-2-5
+    or denser within a couple of decades, powers of ten beyond; where fewer than two of those
+    fall inside (a range narrower than about a fifth of a decade: 100..120 showed '100' alone)
+    evenly spaced plain numbers instead, so every log axis has at least two labels."""
+
+    def __call__(self) -> Sequence[float]:
+        vmin, vmax = self.axis.get_view_interval()  # type: ignore[union-attr]
+        return self.tick_values(vmin, vmax)
+
+    def tick_values(self, vmin: float, vmax: float) -> Sequence[float]:
+        lo, hi = sorted((float(vmin), float(vmax)))
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= 0:
+            return []
+        lo = lo if lo > 0 else hi / 10
+        span = math.log10(hi / lo)
+        subs = ((1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if span < 0.7 else (1.0, 2.0, 5.0) if span < 2.5
+                else (1.0,))
+        step = max(1, math.ceil(span / 8))  # at most ~8 decades labelled
+        ticks = [s * 10.0 ** k for k in range(math.floor(math.log10(lo)) - 1,
+                                              math.ceil(math.log10(hi)) + 2, step) for s in subs]
+        if sum(lo <= t <= hi for t in ticks) >= 2:
+            return ticks
+        linear = MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+        return [t for t in linear if t > 0]
+
+
 def _log_count_axis(axis: object, values: pd.Series) -> None:
-    """Log axis for parameter/FLOP counts with a few plain labels (2k, 5k, 10k) and no minor
-    ticks: matplotlib's "3x10^3 4x10^3" minor labels collide, and minor ticks are slow to draw."""
-    finite = values[np.isfinite(values) & (values > 0)]
-    span = math.log10(finite.max() / finite.min()) if len(finite) else 0.0
-    # within half a decade 1-2-5 leaves one label or none (a lone "1k" under 700..1600)
-    subs = ((1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if span < 0.5 else (1.0, 2.0, 5.0) if span < 2.5
-            else (1.0,))
-    axis.set_major_locator(LogLocator(base=10, subs=subs))
-    axis.set_major_formatter(FuncFormatter(_compact))
-    axis.set_minor_locator(NullLocator())
+    """Log axis for parameter/FLOP counts with a few plain labels (2k, 5k, 10k), never fewer
+    than two (:class:`_CountLogLocator`), and no minor ticks: matplotlib's "3x10^3 4x10^3" minor
+    labels collide, and minor ticks are slow to draw. ``values`` is kept for callers' sake: the
+    ticks follow the range the axis shows."""
+    del values
+    axis.set_major_locator(_CountLogLocator())  # type: ignore[attr-defined]
+    axis.set_major_formatter(FuncFormatter(_compact))  # type: ignore[attr-defined]
+    axis.set_minor_locator(NullLocator())  # type: ignore[attr-defined]
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, width: float = 6.4, height: float = 4.0,
@@ -192,6 +217,11 @@ def regime_legend_handles(present: Sequence[str], partial: bool,
     return handles
 
 
+#: The text of a regime-map cell without a trial (grey), whether its whole row or column went
+#: untried or only that pair of bins.
+NO_TRIAL = "not tried"
+
+
 def _cell_text(c: pd.Series) -> str:
     """Best metric, determined trials and, if any, how many were undetermined."""
     best = f"{c['best']:.3f}\n" if np.isfinite(c["best"]) else ""
@@ -232,12 +262,13 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     for _, c in cells[cells["partial_only"]].iterrows():
         ax.add_patch(Rectangle((x_levels.index(c["x"]), y_levels.index(c["y"])), 1, 1, fill=False,
                                hatch="///", edgecolor="#9a9a9a", lw=0))
-    # a row or column of the configured range that no trial reached says so (maps.untried)
-    untried_x, untried_y = (set(result.untried.get(a, [])) for a in (result.x, result.y))
+    # every cell without a trial says so, in the same words: one of a row or column that no
+    # trial reached (maps.untried) and a depth/width pair no trial drew inside the tried range
+    occupied = set(zip(cells["x"].astype(str), cells["y"].astype(str)))
     for x0, xl in enumerate(x_levels):
         for y0, yl in enumerate(y_levels):
-            if xl in untried_x or yl in untried_y:
-                ax.text(x0 + 0.5, y0 + 0.5, "not tried", ha="center", va="center",
+            if (str(xl), str(yl)) not in occupied:
+                ax.text(x0 + 0.5, y0 + 0.5, NO_TRIAL, ha="center", va="center",
                         fontsize=size - 1, color="#8a8a8a")
     ax.set_facecolor("#f4f4f4")
     ax.set_xlabel(result.x_title)

@@ -207,8 +207,9 @@ def _unplaced_lines(found: list) -> list[str]:
 def _cell_words(r: ReportState, metric: str) -> str:
     return (f"colour: the dominant regime of the cell's determined trials; text: the cell's "
             f"{r.best_word} {metric}, n = determined trials, +k undet. = undetermined ones; "
-            "hatched: judged on incomplete curves only; white: undetermined trials only; grey: "
-            "no trial")
+            "hatched: judged on incomplete curves only; white: undetermined trials only; grey, "
+            "'not tried': no trial in the cell (a bin pair no trial drew, or a bin no trial "
+            "reached)")
 
 
 def _left_out(maps: list[tuple[str, str]]) -> str:

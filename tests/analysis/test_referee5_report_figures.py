@@ -1,0 +1,93 @@
+"""Referee, round 5 (task G): every figure readable, every empty cell and axis saying what it is.
+
+Regime maps label every cell without a trial alike ('not tried'), whether its whole bin went
+untried or only that pair of bins; every log count axis (parameters, FLOPs) shows at least two
+labelled ticks that do not overlap, however narrow or wide its range. Hand-made tables only.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jetstudy.analysis import plots
+from jetstudy.analysis.maps import regime_map
+
+
+def _map_tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Four trials on a diagonal of depth 1-4: most depth/width pairs of the tried range are
+    empty, and depths 5-6 of the configured range are untried."""
+    trials = pd.DataFrame({"trial_id": list("abcd"), "status": ["completed"] * 4,
+                           "depth": [1, 2, 3, 4], "width_0": [16, 32, 64, 32],
+                           "width_1": [np.nan, 32, 32, 32], "width_2": [np.nan, np.nan, 16, 16],
+                           "width_3": [np.nan, np.nan, np.nan, 32],
+                           "n_params": [300, 1500, 3000, 40000],
+                           "val_loss": [0.7, 0.65, 0.64, 0.66]})
+    regimes = pd.DataFrame({"trial_id": list("abcd"),
+                            "regime": ["underfit", "good", "good", "overfit"],
+                            "judged_on_partial": [False] * 4, "reason": [""] * 4})
+    return trials, regimes
+
+
+@pytest.mark.parametrize("x", ["n_params", "min_width"])
+def test_every_empty_map_cell_is_labelled_alike(x) -> None:
+    """A depth/width pair no trial drew inside the tried range was bare grey beside rows
+    labelled 'not tried': now every cell without a trial says 'not tried', and no cell with
+    one does."""
+    trials, regimes = _map_tables()
+    m = regime_map(trials, regimes, x, "depth", "val_loss", False,
+                   {"depth": (1, 6), "min_width": (8, 256)})
+    fig, axes = plots.new_figure()
+    ax = axes[0, 0]
+    plots.draw_regime_map(m, ax)
+    xs = list(m.cells["x"].cat.categories)
+    ys = list(m.cells["y"].cat.categories)[::-1]
+    occupied = {(xs.index(c["x"]) + 0.5, ys.index(c["y"]) + 0.5)
+                for _, c in m.cells.iterrows()}
+    labelled = {t.get_position() for t in ax.texts if t.get_text() == plots.NO_TRIAL}
+    every = {(i + 0.5, j + 0.5) for i in range(len(xs)) for j in range(len(ys))}
+    assert labelled == every - occupied
+    inside = {(px, py) for px, py in labelled
+              if ys[int(py)] not in m.untried.get("depth", [])
+              and xs[int(px)] not in m.untried.get(x, [])}
+    assert inside, "the hand-made map has empty pairs inside the tried range"
+
+
+def _visible_labels(ax, axis: str) -> list:
+    fig = ax.figure
+    fig.canvas.draw()
+    ax_ = ax.xaxis if axis == "x" else ax.yaxis
+    lo, hi = sorted(ax_.get_view_interval())
+    ticks = [t for t in ax_.get_major_ticks() if t.label1.get_visible()
+             and t.label1.get_text() and lo * (1 - 1e-9) <= t.get_loc() <= hi * (1 + 1e-9)]
+    return [t.label1 for t in ticks]
+
+
+#: cost ranges of small and large studies: narrower than half a decade (one size, a grid of
+#: near sizes), about a decade, many decades
+_RANGES = [(100, 120), (10, 12), (1400, 1500), (9000, 9100), (1000, 1000), (700, 1600),
+           (900, 11000), (150, 9000), (200, 2_000_000), (55, 61)]
+
+
+@pytest.mark.parametrize("lo, hi", _RANGES)
+@pytest.mark.parametrize("width", [6.4, 3.2])
+def test_a_log_count_axis_shows_two_labels_that_do_not_overlap(lo, hi, width) -> None:
+    """A parameter/FLOP axis within half a decade could show a single label ('100' under
+    100..120 trials): every log axis has at least two labelled ticks, distinct and apart."""
+    fig, axes = plots.new_figure(width=width)
+    ax = axes[0, 0]
+    values = pd.Series(np.geomspace(lo, hi, 5))
+    ax.scatter(values, np.arange(5))
+    ax.set_xscale("log")
+    plots._log_count_axis(ax.xaxis, values)
+    labels = _visible_labels(ax, "x")
+    texts = [t.get_text() for t in labels]
+    assert len(texts) >= 2, (lo, hi, texts)
+    assert len(set(texts)) == len(texts), texts
+    renderer = fig.canvas.get_renderer()
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b), (lo, hi, texts)
