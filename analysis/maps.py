@@ -45,6 +45,8 @@ MAP_AXES: dict[str, tuple[str, str]] = {
 }
 
 _JUDGED = [r for r in REGIMES if r != "undetermined"]
+#: axes whose values are counts, written as the tables write them (11845, never 11.8k)
+_COUNT_AXES = frozenset({"depth", "min_width", "max_width", "n_params", "flops"})
 
 #: Map axis -> the study config's ``space`` key whose ``[lo, hi]`` is the axis's configured range.
 _SPACE_KEYS: dict[str, str] = {"depth": "depth", "min_width": "width", "max_width": "width",
@@ -296,7 +298,9 @@ def regime_map(
             raise AnalysisError(f"the trials table has no `{axis}` column")
         values = df[axis].dropna()
         if values.nunique() < 2:
-            shown = _fmt(float(values.iloc[0])) if len(values) else "missing"
+            first = float(values.iloc[0]) if len(values) else math.nan
+            shown = ("missing" if not len(values) else str(int(first))  # a count as the tables
+                     if first.is_integer() and axis in _COUNT_AXES else _fmt(first))
             raise AnalysisError(f"`{axis}` does not vary in this study (all {shown})")
     df = df.merge(regimes[["trial_id", "regime", "judged_on_partial"]], on="trial_id")
     df["x"] = bin_values(df[x], MAP_AXES.get(x, (x, "linear"))[1], spans.get(x))

@@ -62,8 +62,8 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
-from jetstudy.analysis.intervals import (percent, round_error, round_to_error, signed,
-                                         three_figures)
+from jetstudy.analysis.intervals import (format_error, percent, round_error, round_to_error,
+                                         signed, three_figures)
 from jetstudy.analysis.reference_loss import (Reference, contradiction, known_reference,
                                               only_against_unreachable)
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
@@ -288,7 +288,9 @@ def _reference_text(loss: float, se: float | None) -> str:
     """L* as a reason prints it: to the decimal its error allows (``round_to_error``), 4
     significant figures without an error; the same number regimes.csv's
     ``judged_reference_loss`` holds."""
-    return f"{round_to_error(loss, se if se and se > 0 else None):g}"
+    if se and np.isfinite(se) and se > 0:  # the zeros rounding made stay: 0.600 ± 0.006
+        return format_error(loss, se).split(" ± ")[0]  # (:g made it 0.6 beside the report's)
+    return f"{round_to_error(loss, None):g}"  # a user's L* as written
 
 
 def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:

@@ -80,8 +80,9 @@ def heldout_part(r: ReportState) -> Section:
         lines.append(f"The test split was evaluated at epoch {tm['epoch']} of trial {best}, but "
                      f"the table's best epoch of that trial is {best_row['best_epoch']}: the "
                      "tables are newer than the test evaluation (a resumed study?).")
-    tables = [("test metrics (± 1 standard error)",
-               summary.compare_test_metrics(tm, r.t.synthetic))]
+    # the title promises errors only where the table has them (an older test_metrics.json)
+    tables = [("test metrics (± 1 standard error)" if how else "test metrics (no uncertainties "
+               "recorded)", summary.compare_test_metrics(tm, r.t.synthetic))]
     if r.t.test_predictions is not None:
         tables.append(("one-vs-rest operating points: rejection = 1 / background efficiency; "
                        "[68% Clopper-Pearson interval]; a rejection from 5 background jets or "

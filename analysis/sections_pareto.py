@@ -140,8 +140,10 @@ def pareto_part(r: ReportState) -> Section:
                      f"{pareto.NOISE_SIGMAS:g} standard errors of the difference (both errors "
                      "added in quadrature, conservative for models scored on the same jets).")
     else:
-        lines.append("The number of validation jets is unknown (no data_summary.json): scores "
-                     "are shown without their noise.")
+        why = ("data_summary.json does not record it" if r.t.data_summary is not None
+               else "no data_summary.json")
+        lines.append(f"The number of validation jets is unknown ({why}): scores are shown "
+                     "without their noise.")
     for res in results:
         if res.cost == "n_params":  # the FLOPs panels pick the same kind of model
             lines += pareto.pick_notes(res)

@@ -98,6 +98,7 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
                   ) if {"status", "stop_reason"} <= set(trials.columns) else 0
     tried = (f"{n} of the {_trials(planned, 'asked for', 'asked for')} (search.num_trials)"
              if planned else _trials(n, "", "").strip())
+    are, were = ("is", "was") if n == 1 else ("are", "were")  # "1 of the 64 trials ... is"
     if n and failed == n:
         return StudyState("all failed", n, planned, [
             f"All {n} trials failed, so there is no best model, no test evaluation and no "
@@ -107,19 +108,19 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
         now = (f"; {_trials(running, 'are', 'is')} training now" if running else "")
         return StudyState("running", n, planned, [
             f"The study is still running (its driver: {live}): this report is partial, a "
-            f"snapshot of the tables as they stand ({tried} are in the table so far{now}); the "
+            f"snapshot of the tables as they stand ({tried} {are} in the table so far{now}); the "
             "counts, the best trial, the regimes and the front will change, and the test "
             "evaluation comes at the end. Run jetstudy report again once it has finished."])
     if running:
         return StudyState("running", n, planned, [
             f"{_trials(running, 'are', 'is')} still running: this report is partial, a snapshot; "
             "their curves are judged "
-            f"as they stand ({tried} are in the table so far)."])
+            f"as they stand ({tried} {are} in the table so far)."])
     if interrupted:
         return StudyState("interrupted", n, planned, [
             "The study was interrupted (Ctrl-C or SIGTERM) before it finished: "
             f"{_trials(interrupted, 'were', 'was')} cut short (status interrupted) and {tried} "
-            f"were started; "
+            f"{were} started; "
             f"{_resume_hint(config)}. Everything below describes the study as it stood when it "
             "was stopped, and its best model was not evaluated on the test split."])
     if budget_cut or (isinstance(budget, (int, float)) and planned and n < planned):
@@ -128,18 +129,18 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
             f"The study's time budget ran out (search.time_budget_s{seconds}) before it "
             f"finished: {_trials(budget_cut, 'were', 'was')} cut short by it (stop_reason "
             "time_budget) and "
-            f"{tried} were started."])
+            f"{tried} {were} started."])
     if crashed:
         return StudyState("crashed", n, planned, [
             "The study's driver stopped (a crash, or a kill) before it finished: "
             f"{_trials(crashed, 'were', 'was')} cut short when it died (stop_reason "
-            f"interrupted) and {tried} were started; {_resume_hint(config)}."])
+            f"interrupted) and {tried} {were} started; {_resume_hint(config)}."])
     if planned is None:
         return StudyState("unknown", n, planned, [])
     if n < planned:
         return StudyState("ended early", n, planned, [
             f"The study ended before it finished, or some trials never trained an epoch "
-            f"(those are not in the tables): {tried} are in the table."])
+            f"(those are not in the tables): {tried} {are} in the table."])
     failures = f"; {failed} of them failed (see the errors below)" if failed else ""
     return StudyState("finished", n, planned, [f"The study finished: {tried} ran{failures}."])
 

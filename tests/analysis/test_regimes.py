@@ -93,7 +93,7 @@ def test_the_splits_own_difference_is_taken_out_of_the_gap():
     assert ref.split_offset == pytest.approx(0.04) and "+0.04" in ref.describe()
     r = _judge(_flat("m", 0.60, 0.66), _flat("mem", 0.50, 0.66), reference=ref)
     assert r.loc["m", "regime"] == "good" and r.loc["m", "gap"] == pytest.approx(0.02 / 0.60, abs=5e-4)
-    assert "L* 0.56 (bayes, training jets)" in r.loc["m", "reason"]
+    assert "L* 0.560 (bayes, training jets)" in r.loc["m", "reason"]  # ± 0.004: 3 decimals
     assert "splits' own difference +0.04 taken out" in r.loc["m", "reason"]
     assert r.loc["mem", "regime"] == "overfit"  # 0.16 - 0.04: still 24%
     assert _judge(_flat("m", 0.60, 0.66), reference=BAYES).loc["m", "regime"] == "overfit"
@@ -204,7 +204,7 @@ def test_underfit_needs_more_than_noise_and_the_tolerance():
     assert r.loc["close", "regime"] == "good"  # 13% above L*: within 15%
     assert r.loc["noisy", "regime"] == "good"  # 20% above, but only 2.4 sigma
     assert r.loc["tiny", "regime"] == "underfit"
-    assert "L* 0.6 (bayes)" in r.loc["tiny", "reason"]
+    assert "L* 0.600 (bayes)" in r.loc["tiny", "reason"]  # to its error's digits (± 0.004)
 
 
 def test_users_reference_loss_wins_and_thresholds_move_the_boundary():

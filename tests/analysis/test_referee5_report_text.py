@@ -1,0 +1,98 @@
+"""Referee, round 5 (task G): the report's sentences are true for THIS study, its numbers in
+the tables' format and to their errors' digits.
+
+One trial is '1 of the 64 trials ... is', not 'are'; a count in a skipped map's reason is
+written as the tables write it (11845, not 11.8k); the Pareto part does not say a file is
+missing that is there; a test table without errors does not promise '± 1 standard error';
+a regime reason prints L* with the zeros its error keeps (0.600, as the report's
+'L* = 0.600 ± 0.006'). Hand-made tables and one small hand-made study folder.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.maps import regime_map
+from jetstudy.analysis.sections import ReportState
+from jetstudy.analysis.sections_heldout import heldout_part
+from jetstudy.analysis.sections_pareto import pareto_part
+from jetstudy.analysis.study_state import study_state
+from jetstudy.analysis.tables import load_tables
+
+
+@pytest.mark.parametrize("status, stop_reason, verb", [
+    ("completed", "max_epochs", "is in the table"),  # ended early: fewer than asked for
+    ("running", "", "is in the table so far"),
+    ("stopped", "interrupted", "was started"),  # the driver died
+])
+def test_one_trial_takes_a_singular_verb(status, stop_reason, verb) -> None:
+    trials = pd.DataFrame({"trial_id": ["a"], "status": [status], "stop_reason": [stop_reason]})
+    text = " ".join(study_state(trials, {"search": {"num_trials": 64}}).lines)
+    assert f"1 of the 64 trials asked for (search.num_trials) {verb}" in text, text
+    two = pd.concat([trials, trials.assign(trial_id="b")])
+    text = " ".join(study_state(two, {"search": {"num_trials": 64}}).lines)
+    assert "2 of the 64 trials asked for (search.num_trials) " + verb.replace(
+        "is ", "are ").replace("was ", "were ") in text, text
+
+
+def test_a_map_left_out_names_its_count_as_the_tables_do() -> None:
+    """'`n_params` does not vary in this study (all 11.8k)' beside the Best-trial table's
+    11845: one format for counts (the tables')."""
+    trials = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed"] * 2,
+                           "depth": [1, 2], "width_0": [11.0, 11.0], "width_1": [None, 11.0],
+                           "n_params": [11845, 11845], "val_loss": [0.7, 0.65]})
+    regimes = pd.DataFrame({"trial_id": ["a", "b"], "regime": ["good", "good"],
+                            "judged_on_partial": [False] * 2, "reason": [""] * 2})
+    with pytest.raises(AnalysisError, match=r"`n_params` does not vary in this study "
+                                            r"\(all 11845\)"):
+        regime_map(trials, regimes, "n_params", "depth", "val_loss", False)
+    with pytest.raises(AnalysisError, match=r"\(all 11\)"):
+        regime_map(trials, regimes, "min_width", "depth", "val_loss", False)
+
+
+@pytest.fixture(scope="module")
+def old_study(tmp_path_factory, make_study, write_study) -> ReportState:
+    """A small study whose data_summary.json records no validation size and whose
+    test_metrics.json has no errors (an older jetstudy's), L* 0.600 ± 0.006."""
+    trials, epochs = make_study(n_trials=8, max_epochs=6, seed=3, asha=False)
+    folder = write_study(tmp_path_factory.mktemp("r5") / "old", trials, epochs)
+    assert json.loads((folder / "data_summary.json").read_text()) == {"synthetic": True}
+    return ReportState(load_tables(folder))
+
+
+def test_pareto_says_what_the_data_summary_lacks_not_that_it_is_missing(old_study) -> None:
+    text = " ".join(pareto_part(old_study).lines)
+    assert "(data_summary.json does not record it)" in text
+    assert "no data_summary.json" not in text
+
+
+def test_pareto_without_a_data_summary_says_so(old_study, tmp_path: Path) -> None:
+    folder = Path(old_study.t.folder)
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in ("trials.parquet", "epochs.parquet", "config.yaml", "reference.json"):
+        (copy / name).write_bytes((folder / name).read_bytes())
+    text = " ".join(pareto_part(ReportState(load_tables(copy))).lines)
+    assert "(no data_summary.json)" in text
+
+
+def test_a_test_table_without_errors_does_not_promise_them(old_study) -> None:
+    section = heldout_part(old_study)
+    title, table = section.tables[0]
+    assert "±" not in " ".join(table.astype(str).to_numpy().ravel())
+    assert "standard error" not in title and "no uncertainties" in title
+
+
+def test_a_regime_reason_prints_l_star_with_the_zeros_its_error_keeps(old_study) -> None:
+    """L* 0.600 ± 0.006 (reference.json): the report says 'L* = 0.600 ± 0.006' and each reason
+    'from L* 0.600', never 'from L* 0.6' (a trailing-zero strip that changes precision)."""
+    assert "0.600 ± 0.006" in old_study.reference.describe()
+    reasons = [r for r in old_study.regimes["reason"] if "from L*" in r]
+    assert reasons, old_study.regimes["reason"].tolist()
+    for reason in reasons:
+        assert "from L* 0.600 (" in reason, reason
