@@ -137,10 +137,11 @@ def _compact(value: float, _pos: object = None) -> str:
 
 
 class _CountLogLocator(Locator):
-    """Major ticks of a log count axis, chosen for the range the axis shows when drawn: 1-2-5
-    or denser within a couple of decades, powers of ten beyond; where fewer than two of those
-    fall inside (a range narrower than about a fifth of a decade: 100..120 showed '100' alone)
-    evenly spaced plain numbers instead, so every log axis has at least two labels."""
+    """Major ticks of a log count axis, chosen for the range the axis shows when drawn: the
+    coarsest of powers of ten, 1-2-5 and 1-1.5-2-3-5-7 that puts three ticks inside; where even
+    the finest puts fewer than two inside (a range narrower than about a fifth of a decade:
+    100..120 showed '100' alone), evenly spaced plain numbers, so every log axis has at least
+    two labels."""
 
     def __call__(self) -> Sequence[float]:
         vmin, vmax = self.axis.get_view_interval()  # type: ignore[union-attr]
@@ -151,14 +152,16 @@ class _CountLogLocator(Locator):
         if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= 0:
             return []
         lo = lo if lo > 0 else hi / 10
-        span = math.log10(hi / lo)
-        subs = ((1.0, 1.5, 2.0, 3.0, 5.0, 7.0) if span < 0.7 else (1.0, 2.0, 5.0) if span < 2.5
-                else (1.0,))
-        step = max(1, math.ceil(span / 8))  # at most ~8 decades labelled
-        ticks = [s * 10.0 ** k for k in range(math.floor(math.log10(lo)) - 1,
-                                              math.ceil(math.log10(hi)) + 2, step) for s in subs]
-        if sum(lo <= t <= hi for t in ticks) >= 2:
-            return ticks
+        step = max(1, math.ceil(math.log10(hi / lo) / 8))  # at most ~8 decades labelled
+        decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2)
+        found: list[float] = []
+        for subs in ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)):  # coarse first
+            found = [s * 10.0 ** k for k in decades[::step if subs == (1.0,) else 1]
+                     for s in subs]
+            if sum(lo <= t <= hi for t in found) >= 3:
+                return found
+        if sum(lo <= t <= hi for t in found) >= 2:
+            return found
         linear = MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
         return [t for t in linear if t > 0]
 
@@ -166,9 +169,15 @@ class _CountLogLocator(Locator):
 def _log_count_axis(axis: object, values: pd.Series) -> None:
     """Log axis for parameter/FLOP counts with a few plain labels (2k, 5k, 10k), never fewer
     than two (:class:`_CountLogLocator`), and no minor ticks: matplotlib's "3x10^3 4x10^3" minor
-    labels collide, and minor ticks are slow to draw. ``values`` is kept for callers' sake: the
-    ticks follow the range the axis shows."""
-    del values
+    labels collide, and minor ticks are slow to draw. The ticks follow the range the axis
+    shows; ``values`` all of one size (a one-trial study) get a range from half to twice it,
+    centred on them (a log axis stretched it over the decade above, the point at its edge)."""
+    v = pd.to_numeric(pd.Series(values), errors="coerce").astype(float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) and v.max() <= v.min() * 1.05:
+        owner = axis.axes  # type: ignore[attr-defined]
+        limits = (float(v.min()) / 2, float(v.max()) * 2)
+        (owner.set_xlim if axis is owner.xaxis else owner.set_ylim)(*limits)
     axis.set_major_locator(_CountLogLocator())  # type: ignore[attr-defined]
     axis.set_major_formatter(FuncFormatter(_compact))  # type: ignore[attr-defined]
     axis.set_minor_locator(NullLocator())  # type: ignore[attr-defined]
