@@ -91,3 +91,18 @@ def test_a_log_count_axis_shows_two_labels_that_do_not_overlap(lo, hi, width) ->
     boxes = [t.get_window_extent(renderer) for t in labels]
     for a, b in itertools.combinations(boxes, 2):
         assert not a.overlaps(b), (lo, hi, texts)
+
+
+def test_a_lone_size_sits_in_the_middle_of_its_axis() -> None:
+    """A one-trial study: the log axis spanned the decade above the point (10k..100k for
+    11845), the point on its left edge; now half to twice it, the point centred."""
+    fig, axes = plots.new_figure()
+    ax = axes[0, 0]
+    ax.scatter([11845], [0.7])
+    ax.set_xscale("log")
+    plots._log_count_axis(ax.xaxis, pd.Series([11845.0, 11845.0]))
+    fig.canvas.draw()
+    lo, hi = ax.get_xlim()
+    assert np.log10(11845 / lo) == pytest.approx(np.log10(hi / 11845), rel=1e-6)
+    assert hi / lo <= 5
+    assert len(_visible_labels(ax, "x")) >= 2
