@@ -282,7 +282,11 @@ def pick_notes(result: ParetoResult) -> list[str]:
                 "validation set cannot tell the two apart; the best is not shown to need its "
                 "size.")
     elif not np.isfinite(result.gap_se):
-        gap = _significant(float(result.gap), 4)  # 4 figures, its zeros kept
+        # to the decimals of the scores (4 figures of the larger), not 4 figures of its own:
+        # 0.0073 below 0.8243, never 0.007293 (digits the scores do not have)
+        top = max(abs(float(best["score"])), abs(float(pick["score"])))
+        decimals = max(0, 3 - math.floor(math.log10(top))) if top > 0 else 4
+        gap = f"{float(result.gap):.{decimals}f}"
         notes.append(f"{where}: {pick['trial_id']} scores {gap} {below} the best "
                      f"({best['trial_id']}) at 1/{best['cost'] / pick['cost']:.3g} of its cost; "
                      "the scores' errors are unknown (no validation-set size, or no standard "

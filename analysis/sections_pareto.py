@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from jetstudy.analysis import maps, pareto
 from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.intervals import format_error
 from jetstudy.analysis.render import Section, counted, format_cell
-from jetstudy.analysis.size_answer import scores_with_errors
+from jetstudy.analysis.size_answer import _digits, scores_with_errors
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.trainables.schema import CLASSES
 
@@ -89,7 +91,6 @@ def pareto_table(results: list[pareto.ParetoResult],
 
 def pareto_part(r: ReportState) -> Section:
     from jetstudy.analysis import plots_pareto
-    from jetstudy.analysis.intervals import format_error
 
     n_val, counts = val_counts(r)
     results, left_out = [], []
@@ -153,14 +154,11 @@ def pareto_part(r: ReportState) -> Section:
         if not res.determined:
             rows.append((res.score, res.cost, "undetermined", "-", "-", "-", "-", "-", 0))
             continue
-        pick, best = res.pick, res.best
+        pick = res.pick
         noise = {True: "within noise", False: "significant", None: "noise unknown"}
         rows.append((res.score, res.cost, pick["trial_id"], pick["cost"],
-                     format_error(pick["score"], pick["se"]),
-                     format_error(best["score"], best["se"]),
-                     format_error(res.gap, res.gap_se) if res.gap > 0 else "0",
-                     noise[res.within_noise] if res.gap > 0 else _is_best(res),
-                     len(res.front)))
+                     *_scores_and_gap(res), noise[res.within_noise] if res.gap > 0
+                     else _is_best(res), len(res.front)))
     columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best completed",
                "best - pick", "significance", "front size"]
     # the caption names only what the panels draw (no error bars without n_val, no front or
@@ -182,6 +180,19 @@ def pareto_part(r: ReportState) -> Section:
         lines.append(f"Not shown: {'; '.join(left_out)}.")
     return Section("Pareto front", figure=name, caption=caption,
                    tables=[("", pd.DataFrame(rows, columns=columns)), *tables], lines=lines)
+
+
+def _scores_and_gap(res: pareto.ParetoResult) -> tuple[str, str, str]:
+    """The pick's score, the best's and best - pick, as the table prints them: with their
+    errors when known; else all three to the same decimals (4 figures of the larger score:
+    0.8170, 0.8243, 0.0073; was 0.817 beside 0.8243 and a gap of 0.007293)."""
+    pick, best = float(res.pick["score"]), float(res.best["score"])
+    if np.isfinite(res.gap_se) or all(np.isfinite(float(x["se"])) and float(x["se"]) > 0
+                                      for x in (res.pick, res.best)):
+        return (format_error(pick, res.pick["se"]), format_error(best, res.best["se"]),
+                format_error(res.gap, res.gap_se) if res.gap > 0 else "0")
+    pick_t, best_t, gap_t = _digits(pick, best, float(res.gap))
+    return pick_t, best_t, gap_t if res.gap > 0 else "0"
 
 
 def _own_front_line(own: pd.DataFrame, metric: str, size: str, done: int) -> str:

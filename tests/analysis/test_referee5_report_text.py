@@ -59,7 +59,7 @@ def test_a_map_left_out_names_its_count_as_the_tables_do() -> None:
 def old_study(tmp_path_factory, make_study, write_study) -> ReportState:
     """A small study whose data_summary.json records no validation size and whose
     test_metrics.json has no errors (an older jetstudy's), L* 0.600 ± 0.006."""
-    trials, epochs = make_study(n_trials=8, max_epochs=6, seed=3, asha=False)
+    trials, epochs = make_study(n_trials=8, max_epochs=6, seed=11, asha=False)
     folder = write_study(tmp_path_factory.mktemp("r5") / "old", trials, epochs)
     assert json.loads((folder / "data_summary.json").read_text()) == {"synthetic": True}
     return ReportState(load_tables(folder))
@@ -96,3 +96,25 @@ def test_a_regime_reason_prints_l_star_with_the_zeros_its_error_keeps(old_study)
     assert reasons, old_study.regimes["reason"].tolist()
     for reason in reasons:
         assert "from L* 0.600 (" in reason, reason
+
+
+def _decimals(text: str) -> int:
+    return len(text.split(".")[1]) if "." in text else 0
+
+
+def test_scores_without_errors_share_their_decimals(old_study) -> None:
+    """No validation size: the Pareto table printed its score 0.817 beside the best's 0.8243
+    (a trailing zero stripped) and best - pick 0.007293 (digits neither score has); the pick
+    note the same 0.007293. Now all three to the same decimals."""
+    section = pareto_part(old_study)
+    table = section.tables[0][1]
+    shown = table[table["best - pick"] != "0"]
+    assert len(shown), table
+    for _, row in shown.iterrows():
+        texts = [row["its score"], row["best completed"], row["best - pick"]]
+        assert "±" not in " ".join(texts)
+        assert len({_decimals(t) for t in texts}) == 1, texts
+        note = [n for n in section.lines if f"{row['smallest within 1%']} scores " in n
+                and n.startswith(row["score"].removeprefix("best_"))]
+        for n in note:
+            assert f" scores {row['best - pick']} " in n, (n, texts)
