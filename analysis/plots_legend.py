@@ -14,9 +14,10 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import Collection, LineCollection
 from matplotlib.legend import Legend
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-__all__ = ["place_legend", "drawn_points", "covered_points"]
+__all__ = ["place_legend", "place_note", "drawn_points", "covered_points"]
 
 #: Where a legend is tried, in order (inside the axes).
 LOCATIONS: tuple[str, ...] = ("upper right", "upper left", "lower right", "lower left",
@@ -113,3 +114,27 @@ def place_legend(ax: Axes, **kw: object) -> Legend | None:
     if _headroom(ax, legend.get_window_extent()):
         return legend
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kw)
+
+
+#: Spots (axes fractions) tried in turn for a note written inside a panel: the middle first.
+NOTE_SPOTS: tuple[tuple[float, float], ...] = (
+    (0.5, 0.5), (0.5, 0.8), (0.5, 0.2), (0.3, 0.5), (0.7, 0.5), (0.3, 0.8), (0.7, 0.8),
+    (0.3, 0.2), (0.7, 0.2), (0.5, 0.93), (0.5, 0.07))
+
+
+def place_note(ax: Axes, text: str, **kw: object) -> Text:
+    """``ax.text`` of ``text`` centred at the first of :data:`NOTE_SPOTS` where its box covers
+    no drawn point (a note in the middle of a panel sat on its points); the middle when none
+    is free. Call once the panel's points and limits are drawn."""
+    ax.get_xlim(), ax.get_ylim()  # settle autoscaling before reading positions
+    points = drawn_points(ax)
+    note = ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", **kw)
+    renderer = ax.figure.canvas.get_renderer()
+    for spot in NOTE_SPOTS:
+        note.set_position(spot)
+        box = note.get_window_extent(renderer).padded(PAD_PX)
+        if not ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+                & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1)).any():
+            return note
+    note.set_position((0.5, 0.5))
+    return note

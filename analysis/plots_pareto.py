@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 from jetstudy.analysis.pareto import ParetoResult
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, TITLE_PT, _log_count_axis,
                                      _plain, axis_label, new_figure, short_ids)
-from jetstudy.analysis.plots_legend import place_legend
+from jetstudy.analysis.plots_legend import place_legend, place_note
 
 __all__ = ["draw_pareto", "draw_search_front", "pareto_figure", "pareto_y_range"]
 
@@ -49,9 +49,6 @@ def draw_pareto(
         name = _plain(short_ids([pick["trial_id"]], 24)[0])  # a long id stays in its panel
         ax.set_title(f"smallest within {result.tolerance:.0%}: {name}",
                      fontsize=TITLE_PT - 1)
-    else:
-        ax.text(0.5, 0.5, "front undetermined:\nno trial ran to completion",
-                transform=ax.transAxes, ha="center", va="center", fontsize=LABEL_PT, color="#555555")
     if test_point is not None and all(np.isfinite(test_point)):
         ax.scatter([test_point[0]], [test_point[1]], marker="D", s=45, color="black", zorder=6,
                    label="best model, test split")
@@ -66,6 +63,9 @@ def draw_pareto(
         below = f"{hidden} trial{'' if hidden == 1 else 's'} below the axis"
         ax.set_title(f"{title}; {below}" if title else below, fontsize=TITLE_PT - 1)
     ax.grid(alpha=0.3)
+    if pick is None:  # where no point is, once the points and limits are drawn
+        place_note(ax, "front undetermined:\nno trial ran to completion", fontsize=LABEL_PT,
+                   color="#555555")
     if legend:
         place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 

@@ -106,3 +106,29 @@ def test_a_lone_size_sits_in_the_middle_of_its_axis() -> None:
     assert np.log10(11845 / lo) == pytest.approx(np.log10(hi / 11845), rel=1e-6)
     assert hi / lo <= 5
     assert len(_visible_labels(ax, "x")) >= 2
+
+
+def test_the_undetermined_front_note_sits_where_no_point_is() -> None:
+    """Only stopped trials: 'front undetermined' was written in the panel's middle, over the
+    faded points there; now at the first free spot."""
+    from jetstudy.analysis.pareto import compute_pareto
+    from jetstudy.analysis.plots_legend import drawn_points
+    from jetstudy.analysis.plots_pareto import draw_pareto
+
+    costs = np.geomspace(100, 1e5, 40)
+    scores = np.r_[0.5 + 0.01 * np.sin(np.arange(36)), [0.2, 0.8, 0.21, 0.79]]
+    trials = pd.DataFrame({"trial_id": [f"t{i:02d}" for i in range(40)], "status": "stopped",
+                           "n_params": costs.round(), "flops": 2 * costs.round(),
+                           "best_val_acc": scores})
+    fig, axes = plots.new_figure()
+    ax = axes[0, 0]
+    draw_pareto(compute_pareto(trials, "n_params", "val_acc"), ax, legend=False)
+    fig.canvas.draw()
+    note = [t for t in ax.texts if "front undetermined" in t.get_text()]
+    assert len(note) == 1
+    box = note[0].get_window_extent(fig.canvas.get_renderer())
+    points = drawn_points(ax)
+    assert len(points) >= 40
+    under = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
+             & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
+    assert not under.any(), int(under.sum())
