@@ -16,6 +16,7 @@ import pandas as pd
 
 from jetstudy.study.config import StudyConfig
 from jetstudy.study.tables import epoch_rows, epochs_frame, error_reason, trial_row, trials_frame
+from jetstudy.study.trial_numbers import in_trial_order, number_unnumbered
 from jetstudy.trainables.trialfiles import CONFIG_FILE, ended_marker, has_ended, read_epochs
 
 __all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables", "stop_reason",
@@ -136,4 +137,7 @@ def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
                                          ended=ended_marker(state_dir, trial_id).is_file())
         trial_rows.append(row)
         all_epochs.extend(rows)
-    return trials_frame(trial_rows), epochs_frame(all_epochs)
+    # trials started before trial_number existed get theirs (Optuna's journal, else Tune's
+    # order); both tables in the order the search proposed the trials
+    trials = number_unnumbered(trials_frame(trial_rows), Path(state_dir).parent)
+    return in_trial_order(trials, epochs_frame(all_epochs))
