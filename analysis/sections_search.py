@@ -64,11 +64,23 @@ def history_part(r: ReportState) -> Section:
         lines.append(f"The search had two objectives ({r.metric} and {panels[1].objective}): "
                      "the lower panel shows the second per trial; trading it against the first "
                      "is the Pareto front's business, so it has no running best.")
-    caption = (f"Optimisation history: {word} per trial number (filled: completed, hollow: "
-               "stopped early, triangles: running, crosses: failed or interrupted)"
+    caption = (f"Optimisation history: {word} per trial number ({_markers_drawn(first)})"
                + ("; log axis" if first.log_y else "")
                + (f"; black step line: the {r.best_word} so far." if scored else "."))
     return Section("Optimisation history", lines=lines, figure=name, caption=caption)
+
+
+def _markers_drawn(panel: history.HistoryPanel) -> str:
+    """The caption's key to the markers, naming only the statuses the panel draws (a study
+    without a running or failed trial had its triangles and crosses explained)."""
+    p = panel.points
+    drawn = p.loc[np.isfinite(p["value"].astype(float)), "status"].astype(str)
+    words = [w for status, w in (("completed", "filled: completed"),
+                                 ("stopped", "hollow: stopped early"),
+                                 ("running", "triangles: running")) if (drawn == status).any()]
+    if (~drawn.isin(["completed", "stopped", "running"])).any():
+        words.append("crosses: failed or interrupted")
+    return ", ".join(words) or "no trial has a value"
 
 
 def parallel_part(r: ReportState) -> Section:

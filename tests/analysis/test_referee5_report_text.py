@@ -118,3 +118,22 @@ def test_scores_without_errors_share_their_decimals(old_study) -> None:
                 and n.startswith(row["score"].removeprefix("best_"))]
         for n in note:
             assert f" scores {row['best - pick']} " in n, (n, texts)
+
+
+@pytest.mark.parametrize("statuses", [
+    ("completed", "completed", "stopped"),
+    ("completed", "failed", "running"),
+    ("stopped", "stopped", "stopped"),
+])
+def test_the_history_caption_names_only_the_markers_drawn(old_study, statuses) -> None:
+    """A study without running or failed trials had 'triangles: running, crosses: failed or
+    interrupted' in its history caption: the caption names the markers the figure draws."""
+    from jetstudy.analysis.sections_search import history_part
+
+    trials = old_study.t.trials.head(len(statuses)).assign(status=list(statuses))
+    state = ReportState(old_study.t)
+    state.t = type(old_study.t)(**{**vars(old_study.t), "trials": trials})
+    caption = history_part(state).caption
+    for status, word in (("completed", "filled: completed"), ("stopped", "hollow: stopped"),
+                         ("running", "triangles: running"), ("failed", "crosses: failed")):
+        assert (word in caption) == (status in statuses), (statuses, caption)
