@@ -94,7 +94,11 @@ def check_data_unchanged(folder: Path) -> None:
     ``data``) still has those bytes, else a ConfigError naming each changed file. The split's
     statistics (``jetstudy.study.prepare``) miss an edit of jets that land in the validation or
     test split only; the checksum does not. A file no longer at its path is left to the data
-    loading (it was read, or the study now reads other files: compared by their jets)."""
+    loading (it was read, or the study now reads other files: compared by their jets).
+
+    The rule is the file's bytes, not the jets read (a stated choice): a file only appended
+    to (its first recorded bytes unchanged; the message says so and how to put the original
+    back) and an HDF5 file whose attributes alone changed are refused as well."""
     import json
 
     from jetstudy.study.fetch import file_sha256
@@ -104,7 +108,7 @@ def check_data_unchanged(folder: Path) -> None:
         entries = json.loads((folder / PROVENANCE).read_text(encoding="utf-8")).get("data")
     except (OSError, ValueError, AttributeError):
         return  # no record (an older study): nothing to compare with
-    changed = []
+    changed, appended = [], []
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict) or not isinstance(entry.get("sha256"), str):
             continue
@@ -114,19 +118,47 @@ def check_data_unchanged(folder: Path) -> None:
                 continue
             size = path.stat().st_size
             now = file_sha256(path) if size == entry.get("bytes") else None
+            grown = (now is None and isinstance(entry.get("bytes"), int)
+                     and size > entry["bytes"] and _prefix_sha256(path, entry["bytes"])
+                     == entry["sha256"])
         except OSError:
             continue
         if now != entry["sha256"]:
             was = f"{entry.get('bytes')} bytes, SHA-256 {entry['sha256'][:12]}..."
             changed.append(f"{path} (was {was}; now {size} bytes"
-                           + (f", SHA-256 {now[:12]}...)" if now else ")"))
+                           + (f", SHA-256 {now[:12]}...)" if now else ")")
+                           + (" was only appended to: its first "
+                              f"{entry['bytes']} bytes are the recorded ones" if grown else ""))
+            if grown:
+                appended.append((path, entry["bytes"]))
     if changed:
+        copy = (f" (for a file only appended to: `head -c {appended[0][1]} {appended[0][0]} > "
+                f"original`, move the grown file aside and put that copy at its path)"
+                if appended else "")
         raise ConfigError(
             f"--resume: the data file{'s' if len(changed) > 1 else ''} {'; '.join(changed)} "
             f"changed since this study started ({folder / PROVENANCE} records its checksum); "
             f"its trials would continue on other jets and its validation and test splits "
-            f"would change: restore the original file, or start a new study on the new data "
+            f"would change. jetstudy compares whole files by their SHA-256, not the jets it "
+            f"reads: a file only appended to is refused even where data.max_jets reads the "
+            f"same first jets, and so is an HDF5 file whose attributes (metadata) alone "
+            f"changed: restore the original file{copy}, or start a new study on the new data "
             f"(another storage.name)")
+
+
+def _prefix_sha256(path: Path, n: int) -> str:
+    """The SHA-256 of the first ``n`` bytes of ``path``."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while n > 0:
+            block = f.read(min(n, 1 << 20))
+            if not block:
+                break
+            digest.update(block)
+            n -= len(block)
+    return digest.hexdigest()
 
 
 def saved_config(folder: Path) -> StudyConfig:
