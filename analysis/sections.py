@@ -204,12 +204,23 @@ def _unplaced_lines(found: list) -> list[str]:
             "are left off this map." for m in found if m.n_unplaced]
 
 
-def _cell_words(r: ReportState, metric: str) -> str:
-    return (f"colour: the dominant regime of the cell's determined trials; text: the cell's "
-            f"{r.best_word} {metric}, n = determined trials, +k undet. = undetermined ones; "
-            "hatched: judged on incomplete curves only; white: undetermined trials only; grey, "
-            "'not tried': no trial in the cell (a bin pair no trial drew, or a bin no trial "
-            "reached)")
+def _cell_words(r: ReportState, found: list) -> str:
+    """How to read the maps' cells, naming only what the maps draw: the '+k undet.' count,
+    hatched, white and grey ('not tried') cells where some cell is so (a map of complete,
+    determined trials had all four explained)."""
+    cells = [m.cells for m in found]
+    undetermined = any((c["n_undetermined"] > 0).any() for c in cells)
+    words = [f"colour: the dominant regime of the cell's determined trials; text: the cell's "
+             f"{r.best_word} {found[0].metric}, n = determined trials"
+             + (", +k undet. = undetermined ones" if undetermined else "")]
+    if any(c["partial_only"].any() for c in cells):
+        words.append("hatched: judged on incomplete curves only")
+    if any((c["n_trials"] == 0).any() for c in cells):
+        words.append("white: undetermined trials only")
+    if any(len(c) < len(c["x"].cat.categories) * len(c["y"].cat.categories) for c in cells):
+        words.append("grey, 'not tried': no trial in the cell (a bin pair no trial drew, or a "
+                     "bin no trial reached)")
+    return "; ".join(words)
 
 
 def _left_out(maps: list[tuple[str, str]]) -> str:
@@ -236,7 +247,7 @@ def _map_depth_width(r: ReportState) -> Section:
     name = r.figure("regimes_depth_width.png", plots.regime_maps_figure(found))
     caption = ("Regime by depth and size: parameter count, and the narrowest hidden layer (a "
                "bottleneck bounds what a net can learn, whatever its other layers); "
-               f"{_cell_words(r, found[0].metric)}.")
+               f"{_cell_words(r, found)}.")
     ranges = list(dict.fromkeys(line for m in found for line in m.range_lines()))
     lines = (ranges + _map_lines(r) + _unplaced_lines(found)
              + ([f"Not shown: {_left_out(left_out)}."] if left_out else []))
@@ -257,7 +268,7 @@ def _map_regularisation(r: ReportState) -> Section:
         raise AnalysisError(_left_out(left_out))
     name = r.figure("regimes_regularisation.png", plots.regime_maps_figure(found))
     caption = (f"Regime by parameter count and regularisation strength (off = 0): where "
-               f"regularisation moves the overfit boundary; {_cell_words(r, found[0].metric)}.")
+               f"regularisation moves the overfit boundary; {_cell_words(r, found)}.")
     ranges = list(dict.fromkeys(line for m in found for line in m.range_lines()))
     return Section("Regime map: size x regularisation", figure=name, caption=caption,
                    lines=ranges + _unplaced_lines(found)

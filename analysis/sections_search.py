@@ -90,21 +90,24 @@ def parallel_part(r: ReportState) -> Section:
     pc = parallel.parallel_coordinates(r.t.trials, r.regimes, r.metric, r.maximize)
     name = r.figure("parallel_coordinates.png", plots_search.parallel_figure(pc))
     n_grey = int((~np.isfinite(pc.lines["colour"])).sum())
+    off = any(text == "off" for axis in pc.axes for _, text in axis.ticks)
     lines = [f"One line per trial ({len(pc.lines)}), through its hyperparameters; log axes for "
-             "sizes, penalties and the learning rate. A switched-off L1 or L2 penalty sits at "
-             "'off' below its axis."]
+             "sizes, penalties and the learning rate."
+             + (" A switched-off L1 or L2 penalty sits at 'off' below its axis." if off else "")]
     if pc.left_out:
         lines.append(f"Not shown, the same in every trial: {', '.join(pc.left_out)}.")
     word = _WORDS.get(pc.colour_column, pc.colour_column)
     if n_grey:
-        lines.append(f"{n_grey} trials without a {word} are drawn grey.")
+        lines.append(f"{counted(n_grey, 'trial')} without a {word} "
+                     f"{'is' if n_grey == 1 else 'are'} drawn grey.")
     stops = ("5th percentile; worse trials take its bottom colour" if pc.maximize else
              "95th percentile; worse trials take its top colour")
     caption = (f"Parallel coordinates of the hyperparameters: top, coloured by {word}, the "
                f"search metric (the colour bar stops at the {stops}), the {r.best_word} "
-               "drawn last" + ("; bottom, coloured by regime (each with its line style), "
-                                      "undetermined trials grey and underneath."
-                                      if pc.has_regimes else "."))
+               "drawn last" + ("; bottom, coloured by regime (each with its line style)"
+                                  + (", undetermined trials grey and underneath" if
+                                     (pc.lines["regime"] == "undetermined").any() else "")
+                                  + "." if pc.has_regimes else "."))
     return Section("Parallel coordinates", lines=lines, figure=name, caption=caption)
 
 

@@ -137,3 +137,31 @@ def test_the_history_caption_names_only_the_markers_drawn(old_study, statuses) -
     for status, word in (("completed", "filled: completed"), ("stopped", "hollow: stopped"),
                          ("running", "triangles: running"), ("failed", "crosses: failed")):
         assert (word in caption) == (status in statuses), (statuses, caption)
+
+
+def _with_statuses(state: ReportState, statuses: dict[int, str]) -> ReportState:
+    trials = state.t.trials.copy()
+    for i, status in statuses.items():
+        trials.loc[trials.index[i], "status"] = status
+    return ReportState(type(state.t)(**{**vars(state.t), "trials": trials}))
+
+
+@pytest.mark.parametrize("stopped", [{}, {0: "stopped", 1: "stopped", 2: "running"}])
+def test_map_and_parallel_captions_name_only_what_is_drawn(old_study, stopped) -> None:
+    """A map of complete, determined trials explained '+k undet.', hatched and white cells;
+    parallel coordinates without an undetermined trial said they are drawn grey."""
+    from jetstudy.analysis.sections import _map_depth_width
+    from jetstudy.analysis.sections_search import parallel_part
+
+    state = _with_statuses(old_study, stopped) if stopped else old_study
+    found = [regime_map(state.t.trials, state.regimes, x, "depth", state.metric,
+                        state.maximize) for x in ("n_params", "min_width")]
+    caption = _map_depth_width(state).caption
+    cells = [m.cells for m in found]
+    assert ("+k undet." in caption) == any((c["n_undetermined"] > 0).any() for c in cells)
+    assert ("hatched" in caption) == any(c["partial_only"].any() for c in cells)
+    assert ("white:" in caption) == any((c["n_trials"] == 0).any() for c in cells)
+    undetermined = (state.regimes["regime"] == "undetermined").any()
+    assert undetermined == bool(stopped)  # both kinds of study are checked
+    pc_caption = parallel_part(state).caption
+    assert ("undetermined trials grey" in pc_caption) == undetermined, pc_caption
