@@ -169,7 +169,8 @@ class HonestOptunaSearch(OptunaSearch):
 
     def _find_orphans(self, trained: list[Path]) -> list[tuple[str, dict, Any]]:
         """Of the ``trained`` trial folders, those with a state file, not ended and unknown to
-        Tune, each with its still-running Optuna trial of the same parameters."""
+        Tune, each with its still-running Optuna trial of the same parameters (its own, by
+        its ``trial_id`` attribute or ``trial_number``, where several share them)."""
         running = self._ot_study.get_trials(deepcopy=False,
                                             states=(optuna.trial.TrialState.RUNNING,))
         taken = {t.number for t in self._ot_trials.values()}
@@ -181,6 +182,10 @@ class HonestOptunaSearch(OptunaSearch):
             config = json.loads((folder / CONFIG_FILE).read_text())
             match = [t for t in running if t.number not in taken and self._drawn(t.params)
                      and all(config.get(k) == v for k, v in t.params.items())]
+            # its own Optuna trial first (two running trials may share parameters): the one
+            # holding its trial_id, else its config's trial_number, else the first
+            match.sort(key=lambda t: (t.user_attrs.get("trial_id") != folder.name,
+                                      t.number != config.get(TRIAL_ORDER), t.number))
             if match:
                 taken.add(match[0].number)
                 found.append((folder.name, config, match[0]))
