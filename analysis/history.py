@@ -82,8 +82,10 @@ def optimisation_history(trials: pd.DataFrame, metric: str, maximize: bool,
     column = score_column(trials, metric)
     values = pd.to_numeric(trials[column], errors="coerce") if column else None
     if column is None or not np.isfinite(values.astype(float)).any():
-        raise AnalysisError(f"none of the {len(trials)} trials has a `{metric}` value (all failed "
-                            "or none finished an epoch), so there is no history to draw")
+        which = (f"none of the {len(trials)} trials has a" if len(trials) != 1 else
+                 "the only trial has no")
+        raise AnalysisError(f"{which} `{metric}` value (all failed or none finished an "
+                            "epoch), so there is no history to draw")
     points = history_points(trials, column, maximize)
     panels = [HistoryPanel(column, maximize, points, wants_log(points["value"]))]
     if size is not None:

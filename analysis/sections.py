@@ -17,7 +17,7 @@ import yaml
 
 from jetstudy.analysis import complexity, curves, importance, maps, regimes, summary
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.render import Section, format_cell
+from jetstudy.analysis.render import Section, counted, format_cell
 from jetstudy.analysis.sections_pareto import pareto_part, val_counts
 from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.sections_search import history_part, parallel_part
@@ -177,7 +177,8 @@ def _map_lines(r: ReportState) -> list[str]:
     n = int((r.regimes["regime"] == "undetermined").sum())
     lines = []
     if n:
-        lines.append(f"{n} of {len(r.regimes)} trials are undetermined (their curves cannot "
+        lines.append(f"{n} of {counted(len(r.regimes), 'trial')} {'is' if n == 1 else 'are'} "
+                     "undetermined (their curves cannot "
                      "show a regime: stopped early, still running, too short or too noisy; each "
                      "reason is in regimes.csv): counted in their cells as '+k undet.', never "
                      "colouring one.")
@@ -346,11 +347,11 @@ def _rules(r: ReportState) -> list[str]:
         f"overfit: val loss significantly above train loss and by more than {t.gap_floor:.0%} "
         f"({t.gap_without_se:.0%} without standard errors); or val loss (3-epoch running "
         f"median) up significantly and >= {t.overfit_rise:.0%} from its minimum while train "
-        f"loss still fell >= {t.train_still_falling:.0%} (at least {t.min_epochs} epochs).",
+        f"loss still fell >= {t.train_still_falling:.0%} (at least {counted(t.min_epochs, 'epoch')}).",
         f"undetermined: the curve is not complete (stopped by ASHA or the time budget, still "
         f"running, failed midway) and shows neither of the above: it is too short to show a "
         "regime. Complete: status completed (ran max_epochs or converged by patience); a "
-        f"complete run shorter than {t.min_epochs} epochs is judged below on its final losses "
+        f"complete run shorter than {counted(t.min_epochs, 'epoch')} is judged below on its final losses "
         "(the model as trained, no trend read), and its reason says so.",
         f"underfit: a complete curve whose train loss is significantly above L*, by more than "
         f"{t.underfit_tolerance:.0%}, with no significant gap.",

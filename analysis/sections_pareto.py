@@ -126,8 +126,9 @@ def pareto_part(r: ReportState) -> Section:
     lines.append("Every point drawn, its error and whether it is on the front: pareto.csv "
                  "(one row per trial and panel).")
     drawn = len(results[0].points) + len(results[0].partial)
-    rest = (f" The other {len(trials) - drawn} trials (failed, interrupted, or without a "
-            "score or size) are not drawn." if len(trials) > drawn else "")
+    n_rest = len(trials) - drawn
+    rest = (f" The other {counted(n_rest, 'trial')} (failed, interrupted, or without a score "
+            f"or size) {'is' if n_rest == 1 else 'are'} not drawn." if n_rest > 0 else "")
     n_partial = len(results[0].partial)
     faded = (f"; {counted(n_partial, 'stopped or running trial')} "
              f"{'is' if n_partial == 1 else 'are'} drawn faded and never on the front (scores "

@@ -58,8 +58,10 @@ def history_part(r: ReportState) -> Section:
                      "says nothing about a search learning.")
     missing = first.n_without_value
     if missing:
-        lines.append(f"{missing} of {len(first.points)} trials have no value (failed before an "
-                     "epoch, or running without one) and are not drawn.")
+        one = missing == 1
+        lines.append(f"{missing} of {counted(len(first.points), 'trial')} "
+                     f"{'has' if one else 'have'} no value (failed before an epoch, or running "
+                     f"without one) and {'is' if one else 'are'} not drawn.")
     if len(panels) > 1:
         lines.append(f"The search had two objectives ({r.metric} and {panels[1].objective}): "
                      "the lower panel shows the second per trial; trading it against the first "

@@ -101,9 +101,10 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
     are, were = ("is", "was") if n == 1 else ("are", "were")  # "1 of the 64 trials ... is"
     if n and failed == n:
         return StudyState("all failed", n, planned, [
-            f"All {n} trials failed, so there is no best model, no test evaluation and no "
-            "Pareto front; any regime, map or curve below is read from the epochs the failed "
-            "trials recorded before they failed. The most frequent errors are listed below."])
+            f"{f'All {n} trials' if n > 1 else 'The only trial'} failed, so there is no best "
+            "model, no test evaluation and no Pareto front; any regime, map or curve below is "
+            f"read from the epochs {'the failed trials' if n > 1 else 'it'} recorded before "
+            f"{'they' if n > 1 else 'it'} failed. The most frequent errors are listed below."])
     if live:
         now = (f"; {_trials(running, 'are', 'is')} training now" if running else "")
         return StudyState("running", n, planned, [

@@ -165,3 +165,36 @@ def test_map_and_parallel_captions_name_only_what_is_drawn(old_study, stopped) -
     assert undetermined == bool(stopped)  # both kinds of study are checked
     pc_caption = parallel_part(state).caption
     assert ("undetermined trials grey" in pc_caption) == undetermined, pc_caption
+
+
+def test_one_failed_trial_is_said_in_the_singular() -> None:
+    from jetstudy.analysis.history import optimisation_history
+
+    one = pd.DataFrame({"trial_id": ["a"], "status": ["failed"], "stop_reason": ["failed"],
+                        "best_val_loss": [float("nan")]})
+    (line,) = study_state(one, {"search": {"num_trials": 1}}).lines
+    assert line.startswith("The only trial failed, so there is no best model")
+    assert "the epochs it recorded before it failed" in line
+    with pytest.raises(AnalysisError, match="the only trial has no `val_loss` value"):
+        optimisation_history(one, "val_loss", False)
+
+
+def test_one_trial_left_out_or_undetermined_is_said_in_the_singular(old_study) -> None:
+    """'The other 1 trials ... are not drawn', '1 of 8 trials have no value ... and are not
+    drawn', '1 of 8 trials are undetermined'."""
+    from jetstudy.analysis.sections import _map_depth_width
+    from jetstudy.analysis.sections_search import history_part
+
+    state = _with_statuses(old_study, {0: "failed", 1: "running"})
+    trials = state.t.trials.copy()
+    trials.loc[trials.index[0], ["best_val_loss", "best_val_acc", "best_val_auc"]] = float("nan")
+    state = ReportState(type(state.t)(**{**vars(state.t), "trials": trials}))
+    assert (state.regimes["regime"] == "undetermined").sum() == 1
+    text = " ".join([*pareto_part(state).lines, *history_part(state).lines,
+                     *_map_depth_width(state).lines])
+    assert "The other 1 trial (failed, interrupted, or without a score or size) is not drawn" \
+        in text, text
+    assert "1 of 8 trials has no value (failed before an epoch, or running without one) and " \
+        "is not drawn" in text, text
+    assert "1 of 8 trials is undetermined" in text, text
+    assert "1 trials" not in text
