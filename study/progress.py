@@ -113,10 +113,11 @@ class ProgressCounts:
         return line
 
 
-def _number(trial: Any) -> Any:
-    """The trial's ``trial_number`` (its config's, set by the searcher), else None."""
+def _number(trial: Any, fallback: Any = None) -> Any:
+    """The trial's ``trial_number`` (its config's, set by the searcher), else ``fallback``."""
     config = getattr(trial, "config", None)
-    return config.get(TRIAL_ORDER) if isinstance(config, dict) else None
+    number = config.get(TRIAL_ORDER) if isinstance(config, dict) else None
+    return fallback if number is None else number
 
 
 def _best_reported(trial: Any, metric: str, mode: str) -> Any:
@@ -175,7 +176,7 @@ class StudyProgress(Callback):
         """Counts from the trials' states, so a resumed study starts from the right numbers."""
         c = self.counts
         c.finished = c.running = c.stopped = c.failed = 0
-        for trial in trials:
+        for index, trial in enumerate(trials):
             status = trial.status
             if status == "RUNNING":
                 c.running += 1
@@ -195,8 +196,11 @@ class StudyProgress(Callback):
                 if not complete:
                     c.stopped += 1
             if status != "PENDING":
+                # a trial started before trial_number existed (an older study resumed):
+                # before every numbered one, in Tune's order, as the tables number it
+                # (jetstudy.study.trial_numbers)
                 c.offer(last.get(c.metric), trial.trial_id, complete, last.get("n_params"),
-                        _number(trial))
+                        _number(trial, index - len(trials)))
                 c.offer(_best_reported(trial, c.metric, c.mode), trial.trial_id, complete)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:

@@ -99,3 +99,23 @@ def test_sorting_is_stable_and_keeps_every_row() -> None:
                                                     ("x", 2), ("w", 1)]
     old = pd.DataFrame({"trial_id": ["b", "a"]})  # an older table: left in its order
     assert in_trial_order(old, epochs.iloc[:0])[0]["trial_id"].tolist() == ["b", "a"]
+
+
+def test_progress_line_ranks_an_older_unnumbered_trial_as_the_tables_do() -> None:
+    """The progress line gave a trial without ``trial_number`` the last place in a tie, the
+    tables (above) the first: an older study's line named another best than its report."""
+    from types import SimpleNamespace
+
+    from jetstudy.study.progress import StudyProgress
+
+    def trial(trial_id: str, number: int | None) -> SimpleNamespace:
+        config = {"depth": 1} if number is None else {"depth": 1, TRIAL_ORDER: number}
+        return SimpleNamespace(trial_id=trial_id, status="TERMINATED", config=config,
+                               last_result={"epoch": 2, "val_loss": 0.4, "n_params": 100},
+                               run_metadata=None)
+
+    for ids in (("aaaa0001", "zzzz0003"), ("zzzz0001", "aaaa0003")):
+        progress = StudyProgress(total=2, metric="val_loss", mode="min", max_epochs=2,
+                                 sink=None)
+        progress._recount([trial(ids[0], None), trial(ids[1], 2)])  # Tune's order: old first
+        assert progress.counts.best_trial == ids[0]
