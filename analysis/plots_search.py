@@ -37,18 +37,21 @@ REGIME_LINE_STYLES: dict[str, object] = {
     "underfit": "--", "good": "-", "overfit": "-.", "unstable": ":", "undetermined": "-",
 }
 _SIZES = ("n_params", "flops", "multiplications")
+#: the default causes in the stopped trials' legend entry, replaced by ``stopped_by``
+_STOPPED_BY = "ASHA, time budget"
 #: status -> (marker, filled, colour, legend label); other statuses use the last entry
 _STATUS_STYLE = {
     "completed": ("o", True, "#0072B2", "completed (ran to the end)"),
-    "stopped": ("o", False, "#666666", "stopped early (ASHA, time budget)"),
+    "stopped": ("o", False, "#666666", "stopped early (ASHA, time budget)"),  # see stopped_by
     "running": ("^", False, "#009E73", "still running"),
     "other": ("x", True, "#D55E00", "failed / interrupted"),
 }
 
 
-def draw_history(panel: HistoryPanel, ax: Axes) -> None:
+def draw_history(panel: HistoryPanel, ax: Axes, stopped_by: str = "ASHA, time budget") -> None:
     """The objective per trial number, completed and stopped trials told apart, and for the
-    search metric the running best as a step line."""
+    search metric the running best as a step line; ``stopped_by``: what stopped this study's
+    stopped trials, for their legend entry (the tables' stop_reason)."""
     p = panel.points
     finite = p[np.isfinite(p["value"])]
     for status, (marker, filled, colour, label) in _STATUS_STYLE.items():
@@ -60,7 +63,7 @@ def draw_history(panel: HistoryPanel, ax: Axes) -> None:
         style = ({"color": colour} if marker == "x" else
                  {"facecolors": colour if filled else "none", "edgecolors": colour})
         ax.scatter(part["number"], part["value"], s=22, marker=marker, lw=1.0, zorder=3,
-                   label=f"{label}: {len(part)}", **style)
+                   label=f"{label.replace(_STOPPED_BY, stopped_by)}: {len(part)}", **style)
     if panel.running_best and p["best_so_far"].notna().any():
         word = "highest" if panel.maximize else "lowest"
         ax.step(p["number"], p["best_so_far"], where="post", color="black", lw=1.6,
@@ -77,14 +80,16 @@ def draw_history(panel: HistoryPanel, ax: Axes) -> None:
     place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 
 
-def history_figure(panels: Sequence[HistoryPanel]) -> Figure:
-    """One panel per objective, stacked so they share the trial axis."""
+def history_figure(panels: Sequence[HistoryPanel],
+                   stopped_by: str = "ASHA, time budget") -> Figure:
+    """One panel per objective, stacked so they share the trial axis (``stopped_by``: see
+    :func:`draw_history`)."""
     height = 3.8 * len(panels) + 0.4
     fig, axes = new_figure(len(panels), 1, width=9.0, height=height,
                            margins={"left": 0.1, "right": 0.97, "bottom": 0.6 / height,
                                     "top": 1 - 0.35 / height, "hspace": 0.4})
     for panel, ax in zip(panels, axes[:, 0]):
-        draw_history(panel, ax)
+        draw_history(panel, ax, stopped_by)
     if len(panels) > 1:
         axes[1, 0].set_title(f"second objective: {_LABELS.get(panels[1].objective, '')} "
                              "(no running best: its trade-off is the Pareto front)",

@@ -41,7 +41,7 @@ def history_part(r: ReportState) -> Section:
     from jetstudy.analysis import plots_search
 
     panels = history.optimisation_history(r.t.trials, r.metric, r.maximize, _size_objective(r))
-    name = r.figure("history.png", plots_search.history_figure(panels))
+    name = r.figure("history.png", plots_search.history_figure(panels, _stopped_by(r)))
     first = panels[0]
     word = _WORDS.get(first.objective, first.objective)
     scored = bool(first.points["scored"].any())
@@ -70,6 +70,26 @@ def history_part(r: ReportState) -> Section:
                + ("; log axis" if first.log_y else "")
                + (f"; black step line: the {r.best_word} so far." if scored else "."))
     return Section("Optimisation history", lines=lines, figure=name, caption=caption)
+
+
+#: stop_reason of a stopped trial -> its cause in the history's legend
+_STOP_WORDS = {"scheduler": "ASHA", "time_budget": "time budget", "interrupted": "driver stopped"}
+
+
+def _stopped_by(r: ReportState) -> str:
+    """What stopped this study's stopped trials, from their stop_reason (``ASHA``, ``time
+    budget``, ``driver stopped``): a scan without ASHA had its stopped trials put down to
+    ASHA; tables without the column keep the general ``ASHA, time budget``."""
+    t = r.t.trials
+    if "stop_reason" not in t.columns:
+        return "ASHA, time budget"
+    reasons = t.loc[t["status"].astype(str) == "stopped", "stop_reason"].astype(str)
+    words = [w for k, w in _STOP_WORDS.items() if (reasons == k).any()]
+    scheduler = (r.t.config or {}).get("scheduler")
+    asha = not isinstance(scheduler, dict) or scheduler.get("type", "asha") == "asha"
+    if not asha:
+        words = [("scheduler" if w == "ASHA" else w) for w in words]
+    return ", ".join(words) or ("ASHA, time budget" if asha else "time budget")
 
 
 def _markers_drawn(panel: history.HistoryPanel) -> str:

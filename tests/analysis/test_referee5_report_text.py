@@ -198,3 +198,28 @@ def test_one_trial_left_out_or_undetermined_is_said_in_the_singular(old_study) -
         "is not drawn" in text, text
     assert "1 of 8 trials is undetermined" in text, text
     assert "1 trials" not in text
+
+
+@pytest.mark.parametrize("scheduler, reasons, said", [
+    ("fifo", ["time_budget"], "stopped early (time budget): 1"),
+    ("asha", ["scheduler", "scheduler"], "stopped early (ASHA): 2"),
+    ("asha", ["interrupted"], "stopped early (driver stopped): 1"),
+])
+def test_the_history_legend_says_what_stopped_the_stopped_trials(old_study, scheduler, reasons,
+                                                                said) -> None:
+    """A scan without ASHA had its stopped trials (time budget) put down to 'ASHA, time
+    budget': the legend names the causes the tables' stop_reason gives."""
+    from tests.analysis.conftest import FigureCapture
+
+    from jetstudy.analysis.sections_search import history_part
+
+    trials = old_study.t.trials.copy()
+    for i, reason in enumerate(reasons):
+        trials.loc[trials.index[i], ["status", "stop_reason"]] = ["stopped", reason]
+    config = {**old_study.t.config, "scheduler": {**old_study.t.config["scheduler"],
+                                                  "type": scheduler}}
+    state = FigureCapture(type(old_study.t)(**{**vars(old_study.t), "trials": trials,
+                                               "config": config}))
+    history_part(state)
+    labels = [t.get_text() for t in state.drawn["history.png"].axes[0].get_legend().get_texts()]
+    assert said in labels, labels
