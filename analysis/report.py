@@ -26,7 +26,7 @@ from jetstudy.analysis.sections import PARTS, ReportState
 from jetstudy.analysis.sections_search import kind_lines
 from jetstudy.analysis.study_state import study_state
 from jetstudy.analysis.tables import StudyTables, load_tables
-from jetstudy.trainables.atomic import held_signals
+from jetstudy.trainables.atomic import NO_ROOM_FIX, held_signals, no_room
 
 __all__ = ["ReportOutcome", "write_report", "FIGURE_FILES", "PAGE_FILES", "DATA_FILES"]
 
@@ -85,6 +85,10 @@ def build_report(
 
 
 def _unwritable(out: Path, exc: OSError) -> AnalysisError:
+    code = no_room(exc)
+    if code is not None:  # the disk, a quota or a file-size limit: nothing about the folder
+        return AnalysisError(f"cannot write the report to {out}: {os.strerror(code)}; "
+                             f"{NO_ROOM_FIX[code]}")
     return AnalysisError(f"cannot write the report to {out}: {exc}; choose another folder with -o")
 
 

@@ -344,10 +344,11 @@ def _os_problem(exc: OSError) -> str:
     """The file system's refusal in words, with the fix (a full disk is not a missing path)."""
     import errno
 
+    from jetstudy.trainables.atomic import NO_ROOM_FIX
+
     where = f"{exc.filename}: " if exc.filename else ""
     fixes = {errno.ENOTDIR: "a part of this path is a file, not a folder: choose another path",
-             errno.ENOSPC: "no space left on the device: free some space or write elsewhere "
-                           "(storage.results_dir, the output folder)",
+             **NO_ROOM_FIX,  # a full disk, a used-up quota, a file-size limit
              errno.EROFS: "the file system is read-only: write elsewhere (storage.results_dir, "
                           "the output folder)",
              errno.EACCES: "permission denied: change the permissions or write elsewhere"}

@@ -25,7 +25,7 @@ from typing import Any, Callable
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["CONNECT_TIMEOUT_ENV", "DEFAULT_CONNECT_TIMEOUT_S", "RayAddress", "parse_address",
-           "connect_timeout_s", "check_address", "connect"]
+           "connect_timeout_s", "check_address", "connect", "start_local", "file_size_limit"]
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +223,50 @@ def check_address(address: str | None) -> None:
     connect_timeout_s()
 
 
+def _stops_held() -> Any:
+    from jetstudy.study.interrupts import stops_held_for_ray_init
+
+    return stops_held_for_ray_init()
+
+
+#: Below this file-size limit (``ulimit -f``) Ray cannot start: its object store is one file
+#: of a sizeable share of the memory, its logs grow past megabytes.
+_RAY_FILE_SIZE = 1 << 30
+
+
+def file_size_limit() -> int | None:
+    """The process's file-size limit in bytes (``ulimit -f``), None when there is none."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_FSIZE)
+    return None if soft == resource.RLIM_INFINITY else int(soft)
+
+
+def _limit_error(limit: int, why: str) -> ConfigError:
+    return ConfigError(
+        f"a file-size limit of {limit} bytes is set (`ulimit -f`) and {why}: Ray's object "
+        f"store and logs need larger files; raise the limit (`ulimit -f unlimited`) and run "
+        f"again, or join a cluster started without it (--address)")
+
+
+def start_local(**init_kwargs: Any) -> None:
+    """``ray.init(address="local", **init_kwargs)``: a fresh Ray of this process's own. A stop
+    while it starts waits until it has (then stops the study with Ray known, so shut down);
+    a file-size limit Ray cannot start under is one ConfigError, before or after trying."""
+    import ray
+
+    limit = file_size_limit()
+    if limit is not None and limit < _RAY_FILE_SIZE:
+        raise _limit_error(limit, "Ray cannot start under it")
+    try:
+        with _stops_held():
+            ray.init(address="local", **init_kwargs)
+    except Exception as exc:
+        if limit is None:
+            raise
+        raise _limit_error(limit, f"Ray did not start ({str(exc).strip()[:200]})") from None
+
+
 def connect(address: str, **init_kwargs: Any) -> None:
     """``ray.init(address=address, **init_kwargs)``, after checking that a cluster answers there
     (see the module docstring); every failure is one ConfigError."""
@@ -236,7 +280,10 @@ def connect(address: str, **init_kwargs: Any) -> None:
     # back to any Ray process running here)
     target = _resolve_auto() if addr.kind == "auto" else addr.text
     try:
-        ray.init(address=target, **init_kwargs)
+        # a Ctrl-C / SIGTERM while Ray joins waits for it (Ray's own SIGTERM handler, set
+        # inside ray.init, swallowed one and the study ran on); a second one still stops it
+        with _stops_held():
+            ray.init(address=target, **init_kwargs)
     except (ConnectionError, RuntimeError, ValueError, TimeoutError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"{_field(address)}: Ray could not join the cluster ({reason}); "

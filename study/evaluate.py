@@ -40,9 +40,9 @@ import torch
 
 from jetstudy.analysis.intervals import (FEW_BACKGROUND, binomial_se, bootstrap_replicates,
                                          hanley_mcneil_se)
-from jetstudy.study.tables import write_atomic, write_json, write_parquet
+from jetstudy.study.tables import write_json, write_parquet
 from jetstudy.trainables.atomic import current_umask, held_signals
-from jetstudy.trainables.checkpoint import load_checkpoint
+from jetstudy.trainables.checkpoint import load_checkpoint, save_state
 from jetstudy.trainables.data import JetSplits
 from jetstudy.trainables.errors import listed
 from jetstudy.trainables.loop import predict_proba
@@ -254,7 +254,7 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
     clear_stale_staging(out.parent, prefix, _STAGING_WHAT, _staged_name)  # a killed run's
     with staging_folder(out.parent, prefix, _STAGING_WHAT) as stage:
         stage.chmod(0o777 & ~current_umask())  # mkdtemp's 0700 would become best/'s mode
-        write_atomic(stage / "model.pt", lambda tmp: torch.save(weights, tmp))
+        save_state(weights, stage / "model.pt")  # in memory first: torch aborts on EFBIG
         write_parquet(pd.DataFrame(columns), stage / "test_predictions.parquet")
         write_json(metrics, stage / "test_metrics.json")
         _swap_in(stage, out)  # marked until it is best/: a kill -9 before leaves it clearable

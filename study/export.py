@@ -25,6 +25,7 @@ with ``force``. Needs the ``export`` extra (``pip install 'jetstudy[export]'``).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -40,7 +41,7 @@ from jetstudy.study.export_inputs import ExportError, check_record, read_scaler,
 from jetstudy.study.export_meta import metadata as _metadata
 from jetstudy.study.export_meta import read_json as _read_json
 from jetstudy.study.export_readme import export_readme
-from jetstudy.trainables.atomic import held_signals
+from jetstudy.trainables.atomic import held_signals, write_bytes_atomic
 from jetstudy.trainables.errors import JetstudyError, listed
 from jetstudy.trainables.schema import CLASSES
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
@@ -235,10 +236,14 @@ def _write_checked(folded: Any, w: _Weights, scaler: dict[str, Any], tmp: Path
                        "true: the standardisation is folded into the first layer"),
         "trial_id": w.trial_id, "best_epoch": str(w.epoch)})
     proto.producer_version = version("jetstudy")
-    onnx.save(proto, str(tmp / "model.onnx"))
+    # each file made in memory, then written by Python: torch.jit's own writer aborts the
+    # process on a full disk or a file-size limit (EFBIG), with no error to report
+    write_bytes_atomic(tmp / "model.onnx", proto.SerializeToString())
     with warnings.catch_warnings():  # torch >= 2.10 calls torch.jit deprecated; still works
         warnings.simplefilter("ignore", DeprecationWarning)
-        torch.jit.script(folded).save(str(tmp / "model.pt"))
+        buffer = io.BytesIO()
+        torch.jit.save(torch.jit.script(folded), buffer)
+        write_bytes_atomic(tmp / "model.pt", buffer.getvalue())
         scripted = torch.jit.load(str(tmp / "model.pt"))
     x = _check_jets(scaler, CHECK_JETS)
     want = _study_probabilities(w.model, scaler, x)

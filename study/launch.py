@@ -34,7 +34,7 @@ from jetstudy.study.packing import (PACK_DATA, launch_packs, pack_stats, packed_
                            restored_trials, write_pack_data)
 from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted,
                                        mark_interrupted, reclaim_sigterm, sigint_restored,
-                                       sigterm_as_ctrl_c, stops_held_for_ray_init)
+                                       sigterm_as_ctrl_c)
 from jetstudy.study.optuna_story import trial_name
 from jetstudy.study.progress import StudyProgress
 from jetstudy.study.namespace import check_not_shadowed
@@ -86,17 +86,17 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
         return False
     kwargs: dict[str, Any] = {"log_to_driver": verbose,
                               "logging_level": logging.INFO if verbose else logging.ERROR}
-    if cfg.resources.address:
-        from jetstudy.study.connect import connect
+    from jetstudy.study.connect import connect, start_local
 
-        connect(cfg.resources.address, **kwargs)  # a deadline and one clear error
-    else:
-        # "local": always a fresh Ray of our own, never a cluster another process started;
-        # a stop while it starts waits for it (ray.init swallowed a SIGTERM that came then,
-        # and the study ran on), then stops the study with Ray known, so shut down
-        with stops_held_for_ray_init():
-            ray.init(address="local", num_cpus=cfg.resources.num_cpus,
-                     include_dashboard=False, **kwargs)
+    try:  # a stop held while Ray starts is raised as that ends: shut down what started
+        if cfg.resources.address:
+            connect(cfg.resources.address, **kwargs)  # a deadline and one clear error
+        else:  # "local": always a fresh Ray of our own, never another process's cluster
+            start_local(num_cpus=cfg.resources.num_cpus, include_dashboard=False, **kwargs)
+    except BaseException:
+        if ray.is_initialized():
+            ray.shutdown()
+        raise
     reclaim_sigterm()  # ray.init's own SIGTERM handler would exit 15, losing the tables
     return True
 

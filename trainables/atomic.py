@@ -14,6 +14,7 @@ Torch-free and Ray-free, so every layer can import it.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import tempfile
@@ -22,7 +23,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-__all__ = ["write_atomic", "current_umask", "held_signals"]
+__all__ = ["write_atomic", "current_umask", "held_signals", "NO_ROOM", "no_room", "room_checked",
+           "write_bytes_atomic"]
 
 _LOCK = threading.Lock()
 
@@ -41,6 +43,61 @@ def current_umask() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
+
+
+#: The file system's "no room to write this": a full device, a quota, a file-size limit
+#: (``ulimit -f``: Python ignores SIGXFSZ, so the write fails with EFBIG).
+NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_NO_ROOM_TEXT = {errno.ENOSPC: ("no space left on device", "errno = 28"),
+                 errno.EDQUOT: ("disk quota exceeded", "errno = 122"),
+                 errno.EFBIG: ("file too large", "errno = 27")}
+
+
+_ELSEWHERE = "or write elsewhere (storage.results_dir, the output folder)"
+#: What to do about each :data:`NO_ROOM` errno, in words (the command line's fix).
+NO_ROOM_FIX = {
+    errno.ENOSPC: f"no space left on the device: free some space {_ELSEWHERE}",
+    errno.EDQUOT: f"your disk quota is used up: free some space in your quota {_ELSEWHERE}",
+    errno.EFBIG: f"the file grew past a file-size limit (`ulimit -f`, or the file system's "
+                 f"largest file): raise the limit (`ulimit -f unlimited`) {_ELSEWHERE}",
+}
+
+
+def no_room(exc: BaseException | None) -> int | None:
+    """The :data:`NO_ROOM` errno behind ``exc`` (itself, its cause or context, or named in
+    its text: h5py and pyarrow raise their own errors around the OS's), else None."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in NO_ROOM:
+            return exc.errno
+        text = str(exc).lower()
+        for code, words in _NO_ROOM_TEXT.items():
+            if any(w in text for w in words):
+                return code
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
+@contextmanager
+def room_checked(path: str | os.PathLike[str]) -> Iterator[None]:
+    """A write in the block that fails for want of room (:func:`no_room`; whatever library
+    raised it) is raised as ``OSError(errno, strerror, path)``: the file meant, in words the
+    command line explains (free space, a quota, a file-size limit)."""
+    try:
+        yield
+    except Exception as exc:
+        code = no_room(exc)
+        if code is None:
+            raise
+        raise OSError(code, os.strerror(code), str(path)) from None
+
+
+def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """:func:`write_atomic` of bytes made in memory: for writers that abort the whole process
+    when the disk is full (``torch.save`` / ``torch.jit.save`` to a path end in a C++
+    ``terminate`` on EFBIG); Python's own write raises an ``OSError`` instead."""
+    write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *,
@@ -69,7 +126,8 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
                 os.fchmod(fd, 0o666 & ~current_umask())
             finally:
                 os.close(fd)
-        write(tmp)
+        with room_checked(path):  # a full disk names the file meant, not the temporary
+            write(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())  # a writer that recreated the file
         os.replace(tmp, path)
     except BaseException:

@@ -15,13 +15,14 @@ The state carries the best weights too, so a trial resumed from an older state c
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.atomic import write_bytes_atomic
 from jetstudy.trainables.trialfiles import append_epoch, best_path, state_path
 
 __all__ = ["save_state", "load_checkpoint", "save_best", "sync_best", "write_epoch"]
@@ -32,7 +33,9 @@ logger = logging.getLogger(__name__)
 def save_state(state: dict[str, Any], path: Path) -> None:
     """Atomically replace a checkpoint file. The folder must exist (see
     :func:`~jetstudy.trainables.trialfiles.trial_folder`)."""
-    write_atomic(path, lambda tmp: torch.save(state, tmp))
+    buffer = io.BytesIO()  # torch.save to a path aborts the process on a full disk (EFBIG)
+    torch.save(state, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def load_checkpoint(path: Path, map_location: Any = "cpu") -> dict[str, Any]:

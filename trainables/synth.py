@@ -47,7 +47,8 @@ import h5py
 import numpy as np
 from scipy.special import expit, log_ndtr, logit, logsumexp
 
-from jetstudy.trainables.atomic import current_umask, held_signals, write_atomic
+from jetstudy.trainables.atomic import (current_umask, held_signals, room_checked,
+                                        write_atomic)
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES, LABEL_COLUMNS, PARTICLE_FEATURE_NAMES
 from jetstudy.trainables.staging import clear_stale_staging, new_folders, staging_folder
@@ -313,7 +314,8 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
                 write_atomic(path, lambda tmp: _write_h5(tmp, jets, meta),
                              tmp_name=f"{path.name}.tmp")
             else:  # moved out together at the end: a stopped run adds no part of a set
-                _write_h5(str(stage / path.name), jets, meta)
+                with room_checked(path):  # a full disk: an OSError naming the file
+                    _write_h5(str(stage / path.name), jets, meta)
                 os.chmod(stage / path.name, 0o666 & ~current_umask())
             paths.append(path)
         if stage is not None:
