@@ -390,7 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (``kill PID``, a batch system's limit) stops any command as Ctrl-C does: its
+    """SIGTERM (``kill PID``, a batch system's limit) and SIGHUP (the terminal closed; left
+    ignored under ``nohup``) stop any command as Ctrl-C does: its
     staging folders and temporaries are removed on the way out, and it exits 130 (``run``
     hands SIGTERM to its own graceful stop while the study runs)."""
     import signal
@@ -403,11 +404,14 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    before = signal.signal(signal.SIGTERM, interrupt)
+    # SIGHUP (the terminal closed) too, unless it is ignored (nohup): then it stays so
+    stops = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) != signal.SIG_IGN]
+    before = {s: signal.signal(s, interrupt) for s in stops}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def _exit_past_a_stuck_probe(code: int) -> None:

@@ -106,10 +106,12 @@ def sigint_restored() -> Iterator[None]:
 
 #: the SIGTERM handler :func:`sigterm_as_ctrl_c` installed, while its block runs
 _SIGTERM_HANDLER: list[Callable[[int, Any], None]] = []
+#: The signals :func:`sigterm_as_ctrl_c` turns into Ctrl-C's stop.
+_CONVERTED = (signal.SIGTERM, signal.SIGHUP)
 
 
 def _on_sigterm(signum: int, frame: Any) -> None:
-    logger.warning("SIGTERM: stopping the study as on Ctrl-C")
+    logger.warning("%s: stopping the study as on Ctrl-C", signal.Signals(signum).name)
     handler = signal.getsignal(signal.SIGINT)
     if callable(handler):
         handler(signal.SIGINT, frame)
@@ -124,18 +126,21 @@ def sigterm_as_ctrl_c() -> Iterator[None]:
     study stopped by a batch system's time limit or ``kill PID`` keeps its checkpoints, writes
     its tables with the cut trials ``interrupted`` and prints the ``--resume`` command. A second
     SIGTERM, like a second Ctrl-C, skips the clean-up. ``ray.init`` installs Ray's own SIGTERM
-    handler (it logs and exits 15): call :func:`reclaim_sigterm` after it."""
+    handler (it logs and exits 15): call :func:`reclaim_sigterm` after it. SIGHUP (the
+    terminal closed) stops the study the same way, unless it is ignored (``nohup``)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    # SIGHUP (the terminal closed) as well, unless ignored (nohup): then it stays ignored
+    stops = [s for s in _CONVERTED if signal.getsignal(s) != signal.SIG_IGN]
+    before = {s: signal.signal(s, _on_sigterm) for s in stops}
     _SIGTERM_HANDLER.append(_on_sigterm)
     try:
         yield
     finally:
         _SIGTERM_HANDLER.pop()
-        signal.signal(signal.SIGTERM, before)
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
 
 
 def reclaim_sigterm() -> None:

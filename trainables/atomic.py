@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-__all__ = ["write_atomic", "current_umask", "held_signals", "NO_ROOM", "no_room", "room_checked",
+__all__ = ["STOPS", "write_atomic", "current_umask", "held_signals", "NO_ROOM", "no_room", "room_checked",
            "write_bytes_atomic"]
 
 _LOCK = threading.Lock()
@@ -136,13 +136,15 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
         raise
 
 
-#: The signals a command stops on (Ctrl-C; SIGTERM, which the CLI turns into the same stop).
-_STOPS = (signal.SIGINT, signal.SIGTERM)
+#: The signals a command stops on (Ctrl-C; SIGTERM and SIGHUP, a closed terminal, which the
+#: CLI turns into the same stop unless SIGHUP is ignored, as under ``nohup``).
+STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_STOPS = STOPS
 
 
 @contextmanager
 def held_signals() -> Iterator[None]:
-    """Ctrl-C and SIGTERM wait while the block runs and are delivered as it ends (raised
+    """Ctrl-C, SIGTERM and SIGHUP wait while the block runs and are delivered as it ends (raised
     there, in the main thread): for making a temporary and recording its name in one step, so
     that no stop lands between the two. Only in the main thread (the only one Python's signal
     handlers run in); elsewhere the block runs as is. A second stop of the same kind is not
@@ -168,7 +170,8 @@ def held_signals() -> Iterator[None]:
     before = {}
     try:
         for sig in _STOPS:
-            if signal.getsignal(sig) is not None:  # None: a C handler (Ray's), left as is
+            # None: a C handler (Ray's), left as is; SIG_IGN (nohup's SIGHUP) stays ignored
+            if signal.getsignal(sig) not in (None, signal.SIG_IGN):
                 before[sig] = signal.signal(sig, note)
         yield
     finally:
