@@ -357,7 +357,10 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     ax.set_title(group, color="black" if group == "best" else "#444444",
                  backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=TITLE_PT)
     ax.set_xlabel("epoch")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    epochs = pd.to_numeric(part["epoch"], errors="coerce").dropna()
+    if len(epochs) and epochs.max() - epochs.min() < 2:  # one or two epochs: whole ticks only
+        ax.set_xlim(float(epochs.min()) - 0.5, float(epochs.max()) + 0.5)  # (was 0.945, 0.96)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # even 1 epoch
     ax.set_ylabel("loss in nats (solid: val, dashed: train)", fontsize=LABEL_PT - 1)
     broke = not np.isfinite(part[["train_loss", "val_loss"]].to_numpy()).all()
     if group == "unstable" and broke:  # a net collapsed to the priors has finite losses

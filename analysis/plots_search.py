@@ -75,7 +75,7 @@ def draw_history(panel: HistoryPanel, ax: Axes, stopped_by: str = "ASHA, time bu
     ax.set_xlabel("trial number (the order the study started them)")
     ax.set_ylabel(axis_label(panel.objective))
     ax.set_xlim(-0.5, max(len(p) - 0.5, 0.5))
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # trial numbers: no 0.5, 1.5
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # no 0.5, 1.5
     ax.grid(alpha=0.3)
     place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
 

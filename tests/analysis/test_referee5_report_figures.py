@@ -132,3 +132,35 @@ def test_the_undetermined_front_note_sits_where_no_point_is() -> None:
     under = ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
              & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1))
     assert not under.any(), int(under.sum())
+
+
+@pytest.mark.parametrize("n_epochs", [1, 2])
+@pytest.mark.parametrize("finite", [True, False])
+def test_learning_curves_of_one_or_two_epochs_have_whole_epoch_ticks(n_epochs, finite) -> None:
+    """A study of one-epoch trials (or all diverged at epoch 1) drew an epoch axis of 0.945,
+    0.960, ... 1.050: an epoch axis has whole numbers only."""
+    rows = [{"group": "best", "trial_id": t, "epoch": e,
+             "train_loss": 1.0 - 0.1 * e + i if finite else np.nan,
+             "val_loss": 1.1 - 0.1 * e + i if finite else np.nan}
+            for i, t in enumerate(["a", "b"]) for e in range(1, n_epochs + 1)]
+    fig = plots.learning_curves_figure(pd.DataFrame(rows), reference=0.6)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    assert ticks and all(float(t).is_integer() for t in ticks), ticks
+    assert set(range(1, n_epochs + 1)) <= {int(t) for t in ticks}
+
+
+def test_the_history_of_one_trial_has_a_whole_trial_number() -> None:
+    from jetstudy.analysis.history import optimisation_history
+    from jetstudy.analysis.plots_search import history_figure
+
+    one = pd.DataFrame({"trial_id": ["a"], "status": ["completed"], "best_val_loss": [0.7],
+                        "epochs": [3]})
+    fig = history_figure(optimisation_history(one, "val_loss", False))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    lo, hi = ax.get_xlim()
+    ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
+    assert ticks == [0.0], ticks
