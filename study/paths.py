@@ -19,12 +19,12 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from jetstudy.trainables.atomic import temporary_of
 from jetstudy.trainables.errors import ConfigError, listed
 from jetstudy.trainables.staging import new_folders, plain_file
 
@@ -315,10 +315,11 @@ def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> Non
 
 #: The files of a study written through :func:`jetstudy.trainables.atomic.write_atomic`, by
 #: the folder they stand in ("" the study folder, "trials/*" a trial's, "data" the synthetic
-#: jets'): a temporary ``.<name>.<8 random>.tmp`` of one of them that is still there when a
-#: driver takes the study's lock was left by a killed writer (``kill -9`` of the driver, a
-#: trial's worker killed mid-checkpoint). So was ``.<name>.<pid>.tmp``: the checkpoints'
-#: temporaries before the one atomic writer (``state.pt`` and ``best.pt`` only).
+#: jets'): a temporary of one of them (:func:`jetstudy.trainables.atomic.temporary_name`, its
+#: name carrying a check only jetstudy writes) that is still there when a driver takes the
+#: study's lock was left by a killed writer (``kill -9`` of the driver, a trial's worker killed
+#: mid-checkpoint). A name merely shaped like one (``.config.yaml.original.tmp``, or an older
+#: jetstudy's ``.<name>.<8 random>.tmp``, which cannot be told from a user's) stays.
 _ATOMIC_FILES = {
     "": frozenset({"config.yaml", "scaler.json", "data_summary.json", "reference.json",
                    "provenance.json", "ray_session.json", "packs.json", "pack_data.npz",
@@ -326,17 +327,8 @@ _ATOMIC_FILES = {
     "trials/*": frozenset({"state.pt", "best.pt", "config.json"}),
     "data": frozenset({".jetstudy-synthetic.json"}),
 }
-_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<tag>[a-z0-9_]{8}|\d{1,10})\.tmp\Z")
-_PID_TAGGED = frozenset({"state.pt", "best.pt"})
-
-
 def _dead_temporary(folder: Path, name: str, files: frozenset[str]) -> bool:
-    found = _TEMPORARY.match(name)
-    if not found or found["name"] not in files:
-        return False
-    if found["tag"].isdigit() and len(found["tag"]) != 8 and found["name"] not in _PID_TAGGED:
-        return False  # a pid's digits: only the old checkpoint writer used them
-    return plain_file(folder / name)
+    return temporary_of(name) in files and plain_file(folder / name)
 
 
 def clear_dead_temporaries(folder: Path) -> list[Path]:
@@ -344,7 +336,9 @@ def clear_dead_temporaries(folder: Path) -> list[Path]:
     folder ``folder`` (see :data:`_ATOMIC_FILES`). Call only while holding the study's lock,
     before this run writes anything: no other writer of this study is alive then. Only the
     exact names of jetstudy's own files' temporaries, plain files (a link is never
-    followed), in jetstudy's real folders count: a user's file or a look-alike stays."""
+    followed), in jetstudy's real folders count, and only when the name carries jetstudy's
+    check (:func:`~jetstudy.trainables.atomic.temporary_of`): a user's file or a look-alike
+    under the same pattern stays."""
     folders = [(folder, _ATOMIC_FILES[""]), (folder / "data", _ATOMIC_FILES["data"])]
     trials = folder / "trials"
     if _real_folder(trials):

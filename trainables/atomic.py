@@ -15,7 +15,10 @@ Torch-free and Ray-free, so every layer can import it.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
+import re
+import secrets
 import signal
 import tempfile
 import threading
@@ -23,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-__all__ = ["STOPS", "write_atomic", "current_umask", "held_signals", "NO_ROOM", "no_room", "room_checked",
+__all__ = ["STOPS", "temporary_name", "temporary_of", "write_atomic", "current_umask", "held_signals", "NO_ROOM", "no_room", "room_checked",
            "write_bytes_atomic"]
 
 _LOCK = threading.Lock()
@@ -100,11 +103,47 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
+def _check(name: str, tag: str) -> str:
+    return hashlib.sha256(f"jetstudy temporary\0{name}\0{tag}".encode()).hexdigest()[:8]
+
+
+def temporary_name(name: str) -> str:
+    """A new name for :func:`write_atomic`'s temporary of the file ``name``:
+    ``.<name>.<8 random hex><8 hex check>.tmp``. The check (a hash of the name and the random
+    part) marks it as jetstudy's: :func:`temporary_of` tells it from a user's file under a
+    look-alike name, so a clean-up never takes one of those for a killed writer's."""
+    tag = secrets.token_hex(4)
+    return f".{name}.{tag}{_check(name, tag)}.tmp"
+
+
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<tag>[0-9a-f]{8})(?P<check>[0-9a-f]{8})\.tmp\Z")
+
+
+def temporary_of(entry: str) -> str | None:
+    """The file name whose :func:`temporary_name` ``entry`` is, else None (a user's file named
+    like one, e.g. ``.config.yaml.original.tmp``, carries no valid check)."""
+    found = _TEMPORARY.match(entry)
+    if not found or _check(found["name"], found["tag"]) != found["check"]:
+        return None
+    return found["name"]
+
+
+def _new_temporary(path: Path, prefix: str | None) -> tuple[int, str]:
+    if prefix is not None:
+        return tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=".tmp")
+    while True:
+        name = str(path.parent / temporary_name(path.name))
+        try:  # a fresh name: never through a link, never over a file already there
+            return os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), name
+        except FileExistsError:
+            continue
+
+
 def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *,
                  tmp_prefix: str | None = None, tmp_name: str | None = None) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, give it the umask's mode, then
     rename it into place. The temporary's name is unique and starts with ``tmp_prefix``
-    (default ``.<name>.``), or is exactly ``tmp_name`` where a caller records it beforehand
+    (default :func:`temporary_name`'s, which marks it as jetstudy's), or is exactly ``tmp_name`` where a caller records it beforehand
     (one writer at a time, e.g. the synthetic jets of ``jetstudy.study.prepare``).
 
     >>> write_atomic(folder / "x.json", lambda tmp: Path(tmp).write_text("{}"))
@@ -119,8 +158,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
                 # never through a link: a link under that name would truncate its target
                 fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o666)
             else:
-                fd, name = tempfile.mkstemp(dir=path.parent,
-                                            prefix=tmp_prefix or f".{path.name}.", suffix=".tmp")
+                fd, name = _new_temporary(path, tmp_prefix)
             tmp = name
             try:
                 os.fchmod(fd, 0o666 & ~current_umask())

@@ -21,6 +21,7 @@ import pytest
 
 from jetstudy.study.evaluate import recover_best
 from jetstudy.study.paths import clear_dead_temporaries
+from jetstudy.trainables.atomic import temporary_name
 from jetstudy.trainables.staging import STAGING_MARK, new_folders
 from jetstudy.trainables.trialfiles import CONFIG_FILE, trial_folder
 from tests.faults.conftest import REPO, checksums, plant
@@ -86,11 +87,16 @@ def _study(tmp_path: Path) -> Path:
     return folder
 
 
-DEAD = [".trials.parquet.ab_d12x9.tmp", ".config.yaml.q1w2e3r4.tmp", ".epochs.csv.00000000.tmp",
-        "trials/t1/.state.pt.k3j4h5g6.tmp", "trials/t2/.best.pt.123456.tmp",  # an older writer's
-        "trials/t2/.state.pt.98765.tmp", "trials/t2/.config.json.a1b2c3d4.tmp",
-        "data/..jetstudy-synthetic.json.zzzz0000.tmp"]
-USERS = [".notes.txt.abcd1234.tmp", ".config.yaml.12345.tmp", ".trials.parquet.ABCD1234.tmp",
+# round 5: only temporaries whose names carry write_atomic's check are provably jetstudy's;
+# the names shaped like them that round 3 cleared could be a user's, and now stay (USERS)
+DEAD = [f"{where}{temporary_name(name)}" for where, name in (
+    ("", "trials.parquet"), ("", "config.yaml"), ("", "epochs.csv"), ("trials/t1/", "state.pt"),
+    ("trials/t2/", "best.pt"), ("trials/t2/", "config.json"),
+    ("data/", ".jetstudy-synthetic.json"))]
+USERS = [".trials.parquet.ab_d12x9.tmp", ".config.yaml.q1w2e3r4.tmp", ".epochs.csv.00000000.tmp",
+         "trials/t1/.state.pt.k3j4h5g6.tmp", "trials/t2/.best.pt.123456.tmp",
+         "trials/t2/.state.pt.98765.tmp", "trials/t2/.config.json.a1b2c3d4.tmp",
+         "data/..jetstudy-synthetic.json.zzzz0000.tmp",".notes.txt.abcd1234.tmp", ".config.yaml.12345.tmp", ".trials.parquet.ABCD1234.tmp",
          ".trials.parquet.abc.tmp", "trials.parquet.abcd1234.tmp",
          ".trials.parquet.abcd1234.tmp.bak",
          "trials/t1/.config.yaml.abcd1234.tmp", "trials/t1/.state.pt.abcd1234.tmp/x",
