@@ -283,8 +283,10 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     ax.set_xlabel(result.x_title)
     ax.set_ylabel(result.y_title)
     ax.tick_params(axis="x", labelsize=TICK_PT - 0.5)
-    for label in ax.get_xticklabels():  # ends at its tick: 7 long bins never run together
-        label.set(rotation=40, ha="right", rotation_mode="anchor")
+    # a bin on two level lines ("31.6k–" over "100k"): long bins never run together (rotated
+    # ones did, their boxes overlapping the next one's)
+    ax.set_xticks([i + 0.5 for i in range(len(x_levels))],
+                  [str(x).replace("–", "–\n", 1) for x in x_levels], rotation=0, ha="center")
     ax.tick_params(axis="y", labelrotation=0, labelsize=TICK_PT - 0.5)
     ax.xaxis.label.set_fontsize(LABEL_PT)
     ax.yaxis.label.set_fontsize(LABEL_PT)

@@ -164,3 +164,27 @@ def test_the_history_of_one_trial_has_a_whole_trial_number() -> None:
     lo, hi = ax.get_xlim()
     ticks = [t for t in ax.get_xticks() if lo <= t <= hi]
     assert ticks == [0.0], ticks
+
+
+def test_regime_map_bin_labels_do_not_overlap() -> None:
+    """Seven or more long parameter bins (31.6k–100k) rotated by 40 degrees had their label
+    boxes overlapping the next one's: each bin is now two level lines, boxes apart."""
+    sizes = np.geomspace(150, 3e6, 10)
+    trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(10)], "status": "completed",
+                           "depth": [1, 2] * 5, "n_params": sizes.round(),
+                           "l2": np.geomspace(1e-7, 1e-3, 10), "val_loss": 0.7})
+    regimes = pd.DataFrame({"trial_id": trials["trial_id"], "regime": "good",
+                            "judged_on_partial": False, "reason": ""})
+    fig = plots.regime_maps_figure([
+        regime_map(trials, regimes, "n_params", "depth", "val_loss", False),
+        regime_map(trials, regimes, "n_params", "l2", "val_loss", False)])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+            boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in labels
+                     if t.get_text()]
+            assert len(boxes) >= 2
+            for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
+                assert not a.overlaps(b), (ta, tb)
+        assert len(ax.get_xticklabels()) >= 8
