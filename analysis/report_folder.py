@@ -20,7 +20,6 @@ host and pid); one that a killed report left is cleared by the next report into 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import ContextManager, Iterator
 
 from jetstudy.analysis.errors import AnalysisError
+from jetstudy.study.fetch import sha256_or_none
 from jetstudy.trainables.errors import listed
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
                                          looks_like_staging, new_folders, staging_folder)
@@ -86,13 +86,6 @@ class FolderPlan:
 
     out: Path
     ours: frozenset[str]
-
-
-def _sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 def _listed(out: Path) -> dict[str, set[str]] | None:
@@ -168,7 +161,7 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
                 and not (out / n).is_symlink()}
     else:
         ours = {n for n, digests in listed.items() if n in entries
-                and not (out / n).is_symlink() and _sha256(out / n) in digests}
+                and not (out / n).is_symlink() and sha256_or_none(out / n) in digests}
     manifest_ours = _manifest_ours(out)
     foreign = [n for n in entries if n not in ours and not _staging_entry(out, n)
                and (n != MANIFEST or not manifest_ours)]
@@ -198,4 +191,4 @@ def write_manifest(out: Path, files: dict[str, list[str]], stage: Path) -> None:
 
 def digests(folder: Path, names: list[str]) -> dict[str, str]:
     """name -> SHA-256 of each file of ``names`` present in ``folder``."""
-    return {n: d for n in names if (d := _sha256(folder / n)) is not None}
+    return {n: d for n in names if (d := sha256_or_none(folder / n)) is not None}

@@ -24,7 +24,6 @@ with ``force``. Needs the ``export`` extra (``pip install 'jetstudy[export]'``).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
@@ -41,6 +40,7 @@ from jetstudy.study.export_inputs import ExportError, check_record, read_scaler,
 from jetstudy.study.export_meta import metadata as _metadata
 from jetstudy.study.export_meta import read_json as _read_json
 from jetstudy.study.export_readme import export_readme
+from jetstudy.study.fetch import sha256_or_none
 from jetstudy.trainables.atomic import held_signals, write_bytes_atomic
 from jetstudy.trainables.errors import JetstudyError, listed
 from jetstudy.trainables.schema import CLASSES
@@ -287,13 +287,6 @@ def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[st
     return folded, check
 
 
-def _sha256(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def _check_out(out: Path, force: bool) -> None:
     """Refuse a folder with anything jetstudy did not write there, and an earlier export
     unless ``force``."""
@@ -310,7 +303,7 @@ def _check_out(out: Path, force: bool) -> None:
     listed = listed if isinstance(listed, dict) else {}
     ours = {n for n, digests in listed.items() if n in EXPORT_FILES and n in entries
             and isinstance(digests, list) and not (out / n).is_symlink()
-            and _sha256(out / n) in digests}
+            and sha256_or_none(out / n) in digests}
     foreign = [n for n in entries if n not in ours  # staging folders (an older export's
                and not looks_like_staging(out, n, _TMP)  # manifest temporary), else the user's
                and not re.match(re.escape(_TMP) + r"manifest-[a-z0-9_]{8}\.tmp\Z", n)
@@ -392,8 +385,8 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
         meta = _metadata(results, w, scaler, folded, check)
         (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
         (tmp / "README.md").write_text(export_readme(meta))
-        new = {n: _sha256(tmp / n) or "" for n in EXPORT_FILES}
-        old = {n: _sha256(target / n) for n in EXPORT_FILES}
+        new = {n: sha256_or_none(tmp / n) or "" for n in EXPORT_FILES}
+        old = {n: sha256_or_none(target / n) for n in EXPORT_FILES}
         _check_out(target, force)  # again: a file of the user's may have come meanwhile
         with held_signals():  # a stop never leaves half the files of this export, half old
             _write_manifest(target, {n: [d for d in (old[n], new[n]) if d] for n in new},

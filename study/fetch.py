@@ -38,7 +38,7 @@ from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import plain_file
 
 __all__ = ["Source", "DATASETS", "CACHE_ENV", "MIRROR_ENV", "RECORD", "cache_dir",
-           "fetch_dataset", "data_path", "download", "file_sha256"]
+           "fetch_dataset", "data_path", "download", "file_sha256", "sha256_or_none"]
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +108,15 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_or_none(path: Path) -> str | None:
+    """:func:`file_sha256`, or None when the file cannot be read (missing, a folder, no
+    permission): for comparing a folder's files with the digests a manifest recorded."""
+    try:
+        return file_sha256(path)
+    except OSError:
+        return None
 
 
 def _read_record(folder: Path) -> dict[str, dict]:

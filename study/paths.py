@@ -103,11 +103,20 @@ def inside(folder: Path, *parts: str) -> Path:
     study folder pointing at the user's files)."""
     path = folder.joinpath(*parts)
     real, root = path.resolve(), folder.resolve()
-    if real != root and root not in real.parents:
+    if _first_part(root, real) is None:
         raise ConfigError(
             f"{path} leads to {real}, outside the study folder {root}; jetstudy writes only "
             f"inside it: remove the link {path}")
     return path
+
+
+def _first_part(root: Path, real: Path) -> str | None:
+    """The first part of the resolved path ``real`` below the resolved folder ``root`` (""
+    for ``root`` itself), None when ``real`` lies outside it: the one test of both
+    :func:`inside` and :func:`inside_study_part`."""
+    if real == root:
+        return ""
+    return real.relative_to(root).parts[0] if root in real.parents else None
 
 
 def _entries(folder: Path) -> list[str]:
@@ -152,7 +161,7 @@ def inside_study_part(out: Path) -> tuple[Path, str] | None:
         except OSError:
             ours = False
         if ours:
-            part = target.relative_to(parent).parts[0]
+            part = _first_part(parent, target) or ""
             if part in STUDY_OWN_PARTS or part.startswith("."):
                 return parent, part
     return None
