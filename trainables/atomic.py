@@ -202,8 +202,10 @@ def held_signals() -> Iterator[None]:
         if signum not in noted:
             noted.append(signum)
             return
-        noted.remove(signum)  # a second one: the user insists (a block that hangs), so now
-        _deliver(signum, before.get(signum))
+        noted.remove(signum)  # a second one: the user insists (a block that hangs), so the
+        for sig, handler in before.items():  # hold ends (a handler that hands SIGTERM on to
+            signal.signal(sig, handler)      # SIGINT's must not meet this one) and it is
+        _deliver(signum, before.get(signum))  # delivered now
 
     before = {}
     try:
