@@ -118,6 +118,8 @@ def _numeric_axis(column: str, label: str, scale: str, values: pd.Series
         decades = [k for k in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
         marks = decades if len(decades) >= 2 else [lo, hi] if hi > lo else [lo]
         texts = _log_ticks([10 ** k for k in marks], len(decades) >= 2)
+        if len(set(texts)) < len(texts):  # near values (11840, 11845) both read 11.8k
+            texts = [f"{10 ** k:.6g}" for k in marks]
         ticks = [((k - lo) / (hi - lo) if hi > lo else 0.5, text) for k, text in zip(marks, texts)]
     elif scale == "int":
         ints = sorted({int(round(x)) for x in v[on]})

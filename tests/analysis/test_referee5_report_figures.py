@@ -188,3 +188,14 @@ def test_regime_map_bin_labels_do_not_overlap() -> None:
             for (ta, a), (tb, b) in itertools.combinations(boxes, 2):
                 assert not a.overlaps(b), (ta, tb)
         assert len(ax.get_xticklabels()) >= 8
+
+
+@pytest.mark.parametrize("column, values", [("n_params", [11840, 11845, 11842]),
+                                            ("lr", [1.001e-3, 1.002e-3])])
+def test_a_narrow_parallel_axis_labels_its_ends_apart(column, values) -> None:
+    """Two near sizes (11840 and 11845) labelled their axis '11.8k' at both ends."""
+    from jetstudy.analysis.parallel import param_axis
+
+    axis, _ = param_axis(column, pd.Series(values))
+    texts = [text for _, text in axis.ticks]
+    assert len(texts) >= 2 and len(set(texts)) == len(texts), texts
