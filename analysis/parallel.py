@@ -128,7 +128,10 @@ def _numeric_axis(column: str, label: str, scale: str, values: pd.Series
         ticks = [((m - lo) / (hi - lo) if hi > lo else 0.5, str(m)) for m in marks]
     else:
         marks = [float(m) for m in np.linspace(lo, hi, 3)] if hi > lo else [lo]
-        ticks = [((m - lo) / (hi - lo) if hi > lo else 0.5, _fmt(m)) for m in marks]
+        texts = [_fmt(m) for m in marks]
+        if len(set(texts)) < len(texts):  # a narrow range (0.2501..0.2503) read 0.25 thrice
+            texts = [f"{m:.6g}" for m in marks]
+        ticks = [((m - lo) / (hi - lo) if hi > lo else 0.5, t) for m, t in zip(marks, texts)]
     if (~on).any():
         ticks.append((OFF, "off" if scale == "log" else "-"))
     return ParamAxis(column, label, scale, tuple(ticks)), pos

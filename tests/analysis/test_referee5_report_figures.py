@@ -191,7 +191,8 @@ def test_regime_map_bin_labels_do_not_overlap() -> None:
 
 
 @pytest.mark.parametrize("column, values", [("n_params", [11840, 11845, 11842]),
-                                            ("lr", [1.001e-3, 1.002e-3])])
+                                            ("lr", [1.001e-3, 1.002e-3]),
+                                            ("dropout", [0.2501, 0.2503])])
 def test_a_narrow_parallel_axis_labels_its_ends_apart(column, values) -> None:
     """Two near sizes (11840 and 11845) labelled their axis '11.8k' at both ends."""
     from jetstudy.analysis.parallel import param_axis
