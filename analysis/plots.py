@@ -329,6 +329,25 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     place_legend(ax_gap, fontsize=LEGEND_PT)
 
 
+def loss_range(losses: np.ndarray, reference: float | None = None) -> tuple[float, float]:
+    """The loss axis's span (before margins): from the lowest loss (or L*) to the highest, so
+    every point of every curve shows; only where the highest would stretch the span more than
+    twofold over the 95th percentile (a diverging curve, flattening all the others) up to that
+    percentile. (The 95th percentile always cut the first, high epochs of ordinary curves, and
+    L* below them, added after the top was fixed, pinned a curve at 1.61 to the frame's top.)"""
+    finite = np.asarray(losses, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size:
+        lo, hi = 0.0, 1.0
+    else:
+        lo, p95, hi = (float(v) for v in np.percentile(finite, [0, 95, 100]))
+        if reference is not None and np.isfinite(reference):
+            lo = min(lo, float(reference))
+        if hi - lo > 2 * (p95 - lo) + 1e-12:
+            hi = p95
+    return lo, hi
+
+
 def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
                          reference: float | None = None) -> None:
     """Train (dashed) and val (solid) loss per epoch of the trials of one ``group``, and the
@@ -337,7 +356,7 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     colors, markers = OKABE_ITO[:5], SERIES_MARKERS[:5]  # a trial: its colour and marker
     finite = part[["train_loss", "val_loss"]].to_numpy().ravel()
     finite = finite[np.isfinite(finite)]
-    lo, hi = np.percentile(finite, [0, 95]) if finite.size else (0.0, 1.0)
+    lo, hi = loss_range(finite, reference)
     top = hi + 0.15 * (hi - lo + 1e-9)
     groups = list(part.groupby("trial_id", sort=False))
     names = short_ids([tid for tid, _ in groups])
@@ -353,8 +372,6 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
             ax.plot(bad["epoch"].iloc[:1], [y], marker="x", ms=9, mew=2, color=color, ls="none")
     if reference is not None and np.isfinite(reference):
         ax.axhline(reference, color="black", ls=":", lw=1, label="L*")
-        lo = min(lo, reference)
-    # up to the 95th percentile only: a diverging curve would flatten all the others
     ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9), top)
     ax.set_title(group, color="black" if group == "best" else "#444444",
                  backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=TITLE_PT)

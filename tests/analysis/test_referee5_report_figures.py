@@ -200,3 +200,31 @@ def test_a_narrow_parallel_axis_labels_its_ends_apart(column, values) -> None:
     axis, _ = param_axis(column, pd.Series(values))
     texts = [text for _, text in axis.ticks]
     assert len(texts) >= 2 and len(set(texts)) == len(texts), texts
+
+
+def _curves(losses: dict[str, list[float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"group": "best", "trial_id": t, "epoch": e + 1, "train_loss": v,
+                          "val_loss": v} for t, vs in losses.items() for e, v in enumerate(vs)])
+
+
+@pytest.mark.parametrize("losses", [
+    {"a": [1.05, 0.90, 0.85, 0.82, 0.80, 0.79, 0.78, 0.78, 0.77]},  # a high first epoch
+    {"a": [1.05, 0.90, 0.85, 0.82, 0.80], "b": [0.95, 0.85, 0.80, 0.79, 0.78]},
+    {"a": [1.62, 1.61, 1.61, 1.61, 1.61]},  # collapsed to the priors, L* far below
+])
+def test_learning_curves_show_every_point_with_room_above(losses) -> None:
+    """The 95th percentile cut the first, high epochs of ordinary curves off the top, and L*
+    below, added after the top was fixed, pinned a flat curve at 1.61 to the frame's top."""
+    fig = plots.learning_curves_figure(_curves(losses), reference=0.58)
+    lo, hi = fig.axes[0].get_ylim()
+    values = [v for vs in losses.values() for v in vs]
+    assert lo < 0.58 and max(values) < hi
+    assert hi - max(values) >= 0.05 * (hi - lo), (max(values), lo, hi)
+
+
+def test_a_diverging_curve_does_not_flatten_the_others() -> None:
+    ordinary = [1.0, 0.8, 0.75, 0.72, 0.7, 0.7, 0.69, 0.69, 0.68, 0.68]
+    fig = plots.learning_curves_figure(_curves({"a": ordinary, "b": ordinary[:9] + [40.0]}),
+                                       reference=0.6)
+    lo, hi = fig.axes[0].get_ylim()
+    assert hi < 5 and max(ordinary) < hi
