@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from jetstudy.study.fetch_format import warn_if_not_format
-from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.atomic import no_room, write_atomic
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import plain_file
 
@@ -248,6 +248,11 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
             raise _offline(url, target, exc.reason) from None
         except (http.client.HTTPException, ConnectionError, TimeoutError, OSError) as exc:
             have = part.stat().st_size if part.exists() else 0
+            code = no_room(exc)
+            if code is not None:  # a full disk, a quota, a file-size limit: no retry helps
+                raise OSError(code, f"{os.strerror(code)} after {have} bytes; the same "
+                                    f"command resumes from {part.name} once there is room",
+                              str(target)) from None
             if attempt == retries:
                 raise DataError(
                     f"the download of {url} broke off after {have} bytes ({exc!r}) "

@@ -20,15 +20,15 @@ from tests.faults.conftest import REPO, checksums, one_line_error, plant, study_
 LIMIT = 20_000  # bytes: a synthetic jet file, a checkpoint, a model or a figure is larger
 
 
-def _limited(*args: str, cwd: Path, limit: int = LIMIT, module: bool = True
-             ) -> subprocess.CompletedProcess:
+def _limited(*args: str, cwd: Path, limit: int = LIMIT, module: bool = True,
+             env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python -m jetstudy.study.cli ARGS`` (or ``python -c ARGS[0]``) under a file-size
     limit of ``limit`` bytes."""
     def cap() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     command = ["-m", "jetstudy.study.cli", *args] if module else ["-c", *args]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONUNBUFFERED": "1", **(env or {})}
     return subprocess.run([sys.executable, *command], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120, preexec_fn=cap)
 
@@ -125,3 +125,20 @@ def test_run_under_a_limit_ray_cannot_start_with(tmp_path: Path) -> None:
     config = study_yaml(tmp_path / "study.yaml", tmp_path / "results", "limited")
     err = one_line_error(_limited("run", str(config), cwd=tmp_path, limit=2_000_000))
     assert "2000000 bytes" in err and "ulimit -f unlimited" in err, err
+
+
+def test_fetch_past_a_file_size_limit_is_not_a_broken_download(tmp_path: Path) -> None:
+    """fetch retried 4 times and said the download 'broke off': run again (it cannot help).
+    Now: the file and the limit's fix; nothing under the final name, the user's files kept."""
+    mirror = tmp_path / "mirror" / "datasets" / "0004" / "42468"
+    mirror.mkdir(parents=True)
+    (mirror / "dataset_42468.pq").write_bytes(os.urandom(3 * LIMIT))
+    out = tmp_path / "cache"
+    mine = plant(out, ["notes.txt"])
+    proc = _limited("fetch", "hls4ml", str(out), cwd=tmp_path,
+                    env={"JETSTUDY_MIRROR": str(tmp_path / "mirror")})
+    err = one_line_error(proc)
+    assert "hls4ml_lhc_jets_hlf.parquet" in err and "ulimit -f" in err, err
+    assert "broke off" not in err and "broke off" not in proc.stderr, proc.stderr[-2000:]
+    assert not (out / "hls4ml_lhc_jets_hlf.parquet").exists()
+    assert all(checksums(out).get(n) == d for n, d in mine.items())
