@@ -264,17 +264,50 @@ class ResumedSearch(SearchGenerator):
                        "remaining search.time_budget_s applies")
 
     def _enqueue_rest(self, searcher: Any) -> None:
-        """A scan whose ``num_trials`` grew: its Optuna study holds the first design points
-        (enqueued in order, one trial each); enqueue the rest, or the scan's fallback random
-        sampler would propose configurations outside the design."""
+        """Enqueue every design point of the scan that no Optuna trial holds (done, running
+        or waiting), in design order: the rest of a scan whose ``num_trials`` grew, and the
+        points of trials the time budget cut before their first epoch (failed, never
+        trained: their places go to new trials). Else the scan's fallback random sampler
+        would propose configurations outside the design."""
+        from collections import Counter
+
+        from jetstudy.study.searcher import NEVER_TRAINED
+
         study = getattr(searcher, "_ot_study", None)
         if not self.design or study is None:
             return
-        have = len(study.get_trials(deepcopy=False))
-        for point in self.design[have:]:
+        held: Counter = Counter()
+        for trial in study.get_trials(deepcopy=False):
+            if (trial.state == optuna.trial.TrialState.FAIL
+                    and trial.user_attrs.get(NEVER_TRAINED)):
+                continue  # its point is free again
+            # an enqueued point's whole parameters (a trial cut while drawing has some)
+            params = trial.system_attrs.get("fixed_params") or trial.params
+            if params:
+                held[_point_key(params)] += 1
+        designed = {_point_key(p) for p in self.design}
+        missing = []
+        if any(key not in designed for key in held):  # parameters not of this design (a
+            # study from another version): the earlier rule, the design past the trials
+            missing = self.design[len(study.get_trials(deepcopy=False)):]
+        else:
+            for point in self.design:
+                key = _point_key(point)
+                if held[key] > 0:
+                    held[key] -= 1
+                else:
+                    missing.append(point)
+        for point in missing:
             study.enqueue_trial(point)
-        if len(self.design) > have:
-            logger.info("resume: %d more design points enqueued", len(self.design) - have)
+        if missing:
+            logger.info("resume: %d design points enqueued (not held by any trial)",
+                        len(missing))
+
+
+def _point_key(params: dict[str, Any]) -> tuple:
+    """A design point (or an Optuna trial's parameters) as a comparable key."""
+    return tuple(sorted((str(k), float(v) if isinstance(v, (int, float)) else str(v))
+                        for k, v in params.items()))
 
 
 def _restart_count(searcher: Any, num_trials: int, max_concurrent: int) -> None:

@@ -1,0 +1,60 @@
+"""Round 5: a scan whose time budget cut trials before their first epoch, resumed. Those trials
+are Optuna *failed* (never trained) and give their place to new trials, but their design points
+were never enqueued again: Optuna had no waiting point left for the new trials and its fallback
+random sampler proposed configurations off the grid (or Sobol design), so the resumed scan
+missed design points and trained others. A resume now enqueues every design point that no
+trial holds (done, running or waiting). Hand-made Optuna journal, no Ray."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import optuna
+
+from jetstudy.study.design import grid_design
+from jetstudy.study.resume import ResumedSearch
+from jetstudy.study.searcher import NEVER_TRAINED, OPTUNA_STUDY_NAME, optuna_storage
+from jetstudy.study.space import SpaceFunction
+from tests.conftest import make_small_config
+
+SPACE = {"depth": [1, 2], "width": [4, 16], "l1": [0, 0], "l2": [0, 0], "dropout": [0, 0],
+         "lr": [3e-3, 3e-3], "activations": ["relu"], "batch_norm": [False]}
+
+
+def _key(params: dict) -> tuple:
+    return tuple(sorted(params.items()))
+
+
+def test_design_points_of_never_trained_trials_are_enqueued_again(tmp_path: Path) -> None:
+    cfg = make_small_config(tmp_path, "s", space=SPACE,
+                            search={"sampler": "grid", "grid_levels": 2, "max_concurrent": 2,
+                                    "num_trials": 4},
+                            scheduler={"type": "fifo", "max_epochs": 2})
+    design = grid_design(cfg.space, 2)
+    assert len(design) == 4
+    study = optuna.create_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path),
+                                sampler=optuna.samplers.RandomSampler(seed=1))
+    for point in design:
+        study.enqueue_trial(point)
+    space = SpaceFunction(cfg.space, scan=True)
+    done, cut = study.ask(), study.ask()  # the budget ran out while `cut` started
+    for trial in (done, cut):
+        space(trial)
+    study.tell(done, 0.5)
+    study._storage.set_trial_user_attr(cut._trial_id, NEVER_TRAINED, True)
+    study.tell(cut, state=optuna.trial.TrialState.FAIL)
+    ResumedSearch._enqueue_rest(SimpleNamespace(design=design), SimpleNamespace(_ot_study=study))
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert len(waiting) == 3  # the 2 never started and the cut one's point, once
+    # the resumed study asks for 3 trials: the cut one's place and the 2 never started
+    trained = [done.params]
+    for _ in range(3):
+        trial = study.ask()
+        space(trial)
+        trained.append(trial.params)
+    assert sorted(map(_key, trained)) == sorted(map(_key, design))
+    # nothing is waiting twice: a second resume enqueues nothing more
+    before = len(study.trials)
+    ResumedSearch._enqueue_rest(SimpleNamespace(design=design), SimpleNamespace(_ot_study=study))
+    assert len(study.trials) == before
