@@ -24,6 +24,7 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING, Iterator, NoReturn, Sequence
 
+from jetstudy.study.os_errors import os_problem as _os_problem
 from jetstudy.trainables.errors import ConfigError, JetstudyError
 
 if TYPE_CHECKING:
@@ -338,23 +339,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
           f"{', '.join(outcome.files)}; checked against the study's model to "
           f"{outcome.max_difference:.1e}")
     return 0
-
-
-def _os_problem(exc: OSError) -> str:
-    """The file system's refusal in words, with the fix (a full disk is not a missing path)."""
-    import errno
-
-    from jetstudy.trainables.atomic import NO_ROOM_FIX
-
-    where = f"{exc.filename}: " if exc.filename else ""
-    fixes = {errno.ENOTDIR: "a part of this path is a file, not a folder: choose another path",
-             **NO_ROOM_FIX,  # a full disk, a used-up quota, a file-size limit
-             errno.EROFS: "the file system is read-only: write elsewhere (storage.results_dir, "
-                          "the output folder)",
-             errno.EACCES: "permission denied: change the permissions or write elsewhere"}
-    fix = fixes.get(exc.errno, "check that the path exists and is writable "
-                               "(storage.results_dir, data.path or the output folder)")
-    return f"{where}{exc.strerror or exc}; {fix}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,7 +51,7 @@ def test_no_room_is_found_behind_library_errors() -> None:
 
 
 def test_each_no_room_errno_is_explained_with_its_fix() -> None:
-    from jetstudy.study.cli import _os_problem
+    from jetstudy.study.os_errors import os_problem as _os_problem
 
     for code, words in ((errno.EFBIG, "ulimit -f"), (errno.ENOSPC, "free some space"),
                         (errno.EDQUOT, "quota")):
@@ -142,3 +142,14 @@ def test_fetch_past_a_file_size_limit_is_not_a_broken_download(tmp_path: Path) -
     assert "broke off" not in err and "broke off" not in proc.stderr, proc.stderr[-2000:]
     assert not (out / "hls4ml_lhc_jets_hlf.parquet").exists()
     assert all(checksums(out).get(n) == d for n, d in mine.items())
+
+
+def test_other_refusals_of_the_file_system_are_not_called_missing_paths() -> None:
+    """A too-long name, a link loop, a folder where a file goes, EPERM: each its own fix,
+    not the fallback 'check that the path exists'."""
+    from jetstudy.study.os_errors import os_problem as _os_problem
+
+    for code, words in ((errno.ENAMETOOLONG, "255 bytes"), (errno.ELOOP, "loop"),
+                        (errno.EISDIR, "a folder stands"), (errno.EPERM, "does not allow")):
+        text = _os_problem(OSError(code, os.strerror(code), "res/x"))
+        assert "res/x" in text and words in text and "exists" not in text, text

@@ -1,0 +1,31 @@
+"""The file system's refusals in words: what an ``OSError`` means for the user, and the fix
+(a full disk is not a missing path; a link loop is not "no such file"). The command line
+prints it as its one ``error:`` line."""
+
+from __future__ import annotations
+
+import errno
+
+from jetstudy.trainables.atomic import NO_ROOM_FIX
+
+__all__ = ["os_problem"]
+
+
+def os_problem(exc: OSError) -> str:
+    """The file system's refusal in words, with the fix (a full disk is not a missing path)."""
+    where = f"{exc.filename}: " if exc.filename else ""
+    fixes = {errno.ENOTDIR: "a part of this path is a file, not a folder: choose another path",
+             **NO_ROOM_FIX,  # a full disk, a used-up quota, a file-size limit
+             errno.EROFS: "the file system is read-only: write elsewhere (storage.results_dir, "
+                          "the output folder)",
+             errno.EACCES: "permission denied: change the permissions or write elsewhere",
+             errno.EPERM: "the file system does not allow this (an immutable file, another "
+                          "user's file in a sticky folder): change that or write elsewhere",
+             errno.EISDIR: "a folder stands where a file belongs: move it or choose another path",
+             errno.ENAMETOOLONG: "a name in this path is longer than the file system allows "
+                                 "(255 bytes a name): choose a shorter path or name",
+             errno.ELOOP: "symbolic links here point in a loop: fix the links or choose "
+                          "another path"}
+    fix = fixes.get(exc.errno, "check that the path exists and is writable "
+                               "(storage.results_dir, data.path or the output folder)")
+    return f"{where}{exc.strerror or exc}; {fix}"
