@@ -26,7 +26,7 @@ from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator
 from jetstudy.analysis.complexity import ComplexityCurve
 from jetstudy.analysis.importance import Importance
 from jetstudy.analysis.maps import RegimeMap
-from jetstudy.analysis.plots_legend import place_legend
+from jetstudy.analysis.plots_legend import place_legend, place_note
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
@@ -385,6 +385,10 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     if group == "unstable" and broke:  # a net collapsed to the priors has finite losses
         ax.set_xlabel("epoch (x: loss became NaN/inf)")
     ax.grid(alpha=0.3)
+    above = int((finite > top).sum())
+    if above:  # a diverging curve's epochs above the axis: said, not silently cut
+        place_note(ax, f"{above} loss value{'' if above == 1 else 's'} above the axis",
+                   fontsize=TICK_PT - 0.5, color="#555555")
     place_legend(ax, fontsize=LEGEND_PT, title="trial", title_fontsize=LEGEND_PT)
 
 

@@ -228,3 +228,5 @@ def test_a_diverging_curve_does_not_flatten_the_others() -> None:
                                        reference=0.6)
     lo, hi = fig.axes[0].get_ylim()
     assert hi < 5 and max(ordinary) < hi
+    notes = [t.get_text() for t in fig.axes[0].texts]
+    assert "2 loss values above the axis" in notes, notes  # its train and val: said, not cut
