@@ -3,8 +3,9 @@
 Nothing here computes a result. Figures are built as :class:`matplotlib.figure.Figure` objects
 on an Agg canvas, never through ``pyplot``: no global backend is chosen, no figure registry fills
 up, and a figure is freed once it is saved. This module and its siblings (``plots_roc``,
-``plots_pareto``, ``plots_search``: one per figure family, sharing this one's sizes and colours)
-are the only modules of ``analysis`` that import matplotlib (and seaborn), so the rest imports
+``plots_pareto``, ``plots_search``: one per figure family, sharing this one's sizes and colours;
+``plots_legend`` and ``plots_axes``: where legends and notes go, axis ticks and ranges) are the
+only modules of ``analysis`` that import matplotlib (and seaborn), so the rest imports
 on a machine without a display.
 """
 
@@ -21,11 +22,12 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator
+from matplotlib.ticker import MaxNLocator
 
 from jetstudy.analysis.complexity import ComplexityCurve
 from jetstudy.analysis.importance import Importance
 from jetstudy.analysis.maps import RegimeMap
+from jetstudy.analysis.plots_axes import _compact, _log_count_axis, loss_range  # noqa: F401
 from jetstudy.analysis.plots_legend import place_legend, place_note
 from jetstudy.trainables.schema import CLASSES
 
@@ -125,62 +127,6 @@ def short_ids(ids: Sequence[object], width: int = LEGEND_ID_CHARS) -> list[str]:
 def _plain(text: object) -> str:
     """Text shown literally: a ``$`` in a trial id must not switch matplotlib to mathtext."""
     return str(text).replace("$", r"\$")
-
-
-def _compact(value: float, _pos: object = None) -> str:
-    """Tick label for counts: 200, 5k, 1.2M."""
-    if value >= 1e6:
-        return f"{value / 1e6:g}M"
-    if value >= 1e3:
-        return f"{value / 1e3:g}k"
-    return f"{value:g}"
-
-
-class _CountLogLocator(Locator):
-    """Major ticks of a log count axis, chosen for the range the axis shows when drawn: the
-    coarsest of powers of ten, 1-2-5 and 1-1.5-2-3-5-7 that puts three ticks inside; where even
-    the finest puts fewer than two inside (a range narrower than about a fifth of a decade:
-    100..120 showed '100' alone), evenly spaced plain numbers, so every log axis has at least
-    two labels."""
-
-    def __call__(self) -> Sequence[float]:
-        vmin, vmax = self.axis.get_view_interval()  # type: ignore[union-attr]
-        return self.tick_values(vmin, vmax)
-
-    def tick_values(self, vmin: float, vmax: float) -> Sequence[float]:
-        lo, hi = sorted((float(vmin), float(vmax)))
-        if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= 0:
-            return []
-        lo = lo if lo > 0 else hi / 10
-        step = max(1, math.ceil(math.log10(hi / lo) / 8))  # at most ~8 decades labelled
-        decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 2)
-        found: list[float] = []
-        for subs in ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)):  # coarse first
-            found = [s * 10.0 ** k for k in decades[::step if subs == (1.0,) else 1]
-                     for s in subs]
-            if sum(lo <= t <= hi for t in found) >= 3:
-                return found
-        if sum(lo <= t <= hi for t in found) >= 2:
-            return found
-        linear = MaxNLocator(nbins=3, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
-        return [t for t in linear if t > 0]
-
-
-def _log_count_axis(axis: object, values: pd.Series) -> None:
-    """Log axis for parameter/FLOP counts with a few plain labels (2k, 5k, 10k), never fewer
-    than two (:class:`_CountLogLocator`), and no minor ticks: matplotlib's "3x10^3 4x10^3" minor
-    labels collide, and minor ticks are slow to draw. The ticks follow the range the axis
-    shows; ``values`` all of one size (a one-trial study) get a range from half to twice it,
-    centred on them (a log axis stretched it over the decade above, the point at its edge)."""
-    v = pd.to_numeric(pd.Series(values), errors="coerce").astype(float)
-    v = v[np.isfinite(v) & (v > 0)]
-    if len(v) and v.max() <= v.min() * 1.05:
-        owner = axis.axes  # type: ignore[attr-defined]
-        limits = (float(v.min()) / 2, float(v.max()) * 2)
-        (owner.set_xlim if axis is owner.xaxis else owner.set_ylim)(*limits)
-    axis.set_major_locator(_CountLogLocator())  # type: ignore[attr-defined]
-    axis.set_major_formatter(FuncFormatter(_compact))  # type: ignore[attr-defined]
-    axis.set_minor_locator(NullLocator())  # type: ignore[attr-defined]
 
 
 def new_figure(nrows: int = 1, ncols: int = 1, width: float = 6.4, height: float = 4.0,
@@ -327,25 +273,6 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     # last, once the shared x-range holds both panels' points: legends where no point is
     place_legend(ax_loss, fontsize=LEGEND_PT, ncol=2)
     place_legend(ax_gap, fontsize=LEGEND_PT)
-
-
-def loss_range(losses: np.ndarray, reference: float | None = None) -> tuple[float, float]:
-    """The loss axis's span (before margins): from the lowest loss (or L*) to the highest, so
-    every point of every curve shows; only where the highest would stretch the span more than
-    twofold over the 95th percentile (a diverging curve, flattening all the others) up to that
-    percentile. (The 95th percentile always cut the first, high epochs of ordinary curves, and
-    L* below them, added after the top was fixed, pinned a curve at 1.61 to the frame's top.)"""
-    finite = np.asarray(losses, dtype=float)
-    finite = finite[np.isfinite(finite)]
-    if not finite.size:
-        lo, hi = 0.0, 1.0
-    else:
-        lo, p95, hi = (float(v) for v in np.percentile(finite, [0, 95, 100]))
-        if reference is not None and np.isfinite(reference):
-            lo = min(lo, float(reference))
-        if hi - lo > 2 * (p95 - lo) + 1e-12:
-            hi = p95
-    return lo, hi
 
 
 def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
