@@ -194,8 +194,10 @@ class ResumedSearch(SearchGenerator):
 
     def __init__(self, searcher: Any, num_trials: int, max_concurrent: int,
                  design: list[dict[str, Any]] | None = None,
-                 time_budget_s: float | None = None, grid: bool = False) -> None:
+                 time_budget_s: float | None = None, grid: bool = False,
+                 initial: list[dict[str, Any]] | None = None) -> None:
         super().__init__(searcher)
+        self.initial = initial or []  # a search's initial points, as Optuna parameters
         self.grid = grid  # a grid scan: its size is fixed by its levels
         self.num_trials = num_trials
         self.max_concurrent = max_concurrent
@@ -268,13 +270,18 @@ class ResumedSearch(SearchGenerator):
         or waiting), in design order: the rest of a scan whose ``num_trials`` grew, and the
         points of trials the time budget cut before their first epoch (failed, never
         trained: their places go to new trials). Else the scan's fallback random sampler
-        would propose configurations outside the design."""
+        would propose configurations outside the design. The same for a search's
+        ``search.initial_points`` (``initial``): one whose trial the budget cut is trained
+        after all, not replaced by a TPE proposal."""
         from collections import Counter
 
         from jetstudy.study.searcher import NEVER_TRAINED
 
         study = getattr(searcher, "_ot_study", None)
-        if not self.design or study is None:
+        # a search's search.initial_points: only enqueued trials can hold one
+        points, enqueued_only = ((self.design, False) if self.design else
+                                 (getattr(self, "initial", None) or [], True))
+        if not points or study is None:
             return
         held: Counter = Counter()
         for trial in study.get_trials(deepcopy=False):
@@ -282,16 +289,17 @@ class ResumedSearch(SearchGenerator):
                     and trial.user_attrs.get(NEVER_TRAINED)):
                 continue  # its point is free again
             # an enqueued point's whole parameters (a trial cut while drawing has some)
-            params = trial.system_attrs.get("fixed_params") or trial.params
+            params = trial.system_attrs.get("fixed_params") or (
+                {} if enqueued_only else trial.params)
             if params:
                 held[_point_key(params)] += 1
-        designed = {_point_key(p) for p in self.design}
+        designed = {_point_key(p) for p in points}
         missing = []
-        if any(key not in designed for key in held):  # parameters not of this design (a
-            # study from another version): the earlier rule, the design past the trials
-            missing = self.design[len(study.get_trials(deepcopy=False)):]
+        if not enqueued_only and any(key not in designed for key in held):  # parameters
+            # not of this design (a study from another version): the earlier rule
+            missing = points[len(study.get_trials(deepcopy=False)):]
         else:
-            for point in self.design:
+            for point in points:
                 key = _point_key(point)
                 if held[key] > 0:
                     held[key] -= 1
@@ -300,8 +308,8 @@ class ResumedSearch(SearchGenerator):
         for point in missing:
             study.enqueue_trial(point)
         if missing:
-            logger.info("resume: %d design points enqueued (not held by any trial)",
-                        len(missing))
+            logger.info("resume: %d %s enqueued (not held by any trial)", len(missing),
+                        "search.initial_points" if enqueued_only else "design points")
 
 
 def _point_key(params: dict[str, Any]) -> tuple:
@@ -377,11 +385,15 @@ def resumed_search(search_alg: Any, cfg: StudyConfig) -> ResumedSearch:
     """Wrap the restored tuner's searcher (or the generator around it) in a
     :class:`ResumedSearch` carrying ``cfg``'s trial count and concurrency."""
     searcher = search_alg.searcher if isinstance(search_alg, SearchGenerator) else search_alg
-    design = None
+    design, initial = None, None
+    s = cfg.search
     if cfg.kind == "scan":
         from jetstudy.study.design import scan_design
 
-        s = cfg.search
         design = scan_design(cfg.space, s.sampler, s.num_trials, s.grid_levels, s.seed)
-    return ResumedSearch(searcher, cfg.search.num_trials, cfg.search.max_concurrent, design,
-                         cfg.search.time_budget_s, grid=cfg.search.sampler == "grid")
+    elif s.initial_points:
+        from jetstudy.study.space import optuna_params
+
+        initial = [optuna_params(cfg.space, p) for p in s.initial_points]
+    return ResumedSearch(searcher, s.num_trials, s.max_concurrent, design, s.time_budget_s,
+                         grid=s.sampler == "grid", initial=initial)

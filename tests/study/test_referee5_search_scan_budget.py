@@ -58,3 +58,31 @@ def test_design_points_of_never_trained_trials_are_enqueued_again(tmp_path: Path
     before = len(study.trials)
     ResumedSearch._enqueue_rest(SimpleNamespace(design=design), SimpleNamespace(_ot_study=study))
     assert len(study.trials) == before
+
+
+def test_initial_points_of_never_trained_trials_are_enqueued_again(tmp_path: Path) -> None:
+    """The same for a TPE search's ``search.initial_points``: the user's point is trained after
+    all, once, instead of a TPE proposal; TPE's own trials never count as holding one."""
+    from jetstudy.study.space import optuna_params
+
+    points = [{"depth": 1, "width_0": 8}, {"depth": 2, "width_0": 16, "width_1": 8}]
+    cfg = make_small_config(tmp_path, "s", search={"num_trials": 6, "initial_points": points})
+    initial = [optuna_params(cfg.space, p) for p in cfg.search.initial_points]
+    study = optuna.create_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path),
+                                sampler=optuna.samplers.RandomSampler(seed=1))
+    for point in initial:
+        study.enqueue_trial(point)
+    space = SpaceFunction(cfg.space)
+    cut, done, drawn = study.ask(), study.ask(), study.ask()  # drawn: no initial point
+    for trial in (cut, done, drawn):
+        space(trial)
+    study._storage.set_trial_user_attr(cut._trial_id, NEVER_TRAINED, True)
+    study.tell(cut, state=optuna.trial.TrialState.FAIL)
+    study.tell(done, 0.5)
+    study.tell(drawn, 0.6)
+    resumed = SimpleNamespace(design=None, initial=initial)
+    ResumedSearch._enqueue_rest(resumed, SimpleNamespace(_ot_study=study))
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [initial[0]]
+    ResumedSearch._enqueue_rest(resumed, SimpleNamespace(_ot_study=study))
+    assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 1
