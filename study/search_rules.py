@@ -95,6 +95,14 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
             f"passes): the order trials finish in decides; set scheduler.reduction_factor to "
             f"{min(3, s.num_trials)} or raise search.num_trials to at least "
             f"{sch.reduction_factor}")
+    if sch.type == "patience" and sch.patience == sch.max_epochs - 1:  # >=: a config error
+        out.append(
+            f"scheduler.patience is {sch.patience} with scheduler.max_epochs {sch.max_epochs}: "
+            f"a trial stops by its patience {sch.patience} epochs after its best epoch (the "
+            f"first at the earliest), so never before max_epochs: no trial stops early; set "
+            + (f"scheduler.patience to at most {sch.max_epochs - 2} or " if sch.max_epochs > 2
+               else "")
+            + "scheduler.type to fifo to say so")
     share = _limit_share(cfg)
     if share is not None and share < LIMIT_SHARE_WARNED:
         out.append(f"{_limit_words(cfg, share)}, slowing every trial's start; "

@@ -119,3 +119,15 @@ def test_progress_line_ranks_an_older_unnumbered_trial_as_the_tables_do() -> Non
                                  sink=None)
         progress._recount([trial(ids[0], None), trial(ids[1], 2)])  # Tune's order: old first
         assert progress.counts.best_trial == ids[0]
+
+
+def test_patience_one_below_max_epochs_is_said_to_stop_nothing() -> None:
+    """scheduler.patience >= max_epochs was refused, but max_epochs - 1 stops nothing either
+    (a trial converges ``patience`` epochs after its best, epoch 1 at the earliest)."""
+    from jetstudy.study.config import from_dict
+
+    cfg = from_dict({"scheduler": {"type": "patience", "max_epochs": 5, "patience": 4}})
+    (said,) = [w for w in cfg.warnings if "scheduler.patience" in w]
+    assert "no trial stops early" in said and "at most 3" in said
+    fine = from_dict({"scheduler": {"type": "patience", "max_epochs": 5, "patience": 3}})
+    assert not [w for w in fine.warnings if "scheduler.patience" in w]
