@@ -14,7 +14,7 @@ from matplotlib.ticker import NullLocator
 from jetstudy.analysis.intervals import format_error
 from jetstudy.analysis.plots import (CLASS_COLORS, CLASS_MARKERS, CLASS_STYLES, LEGEND_PT,
                                      MAX_WIDTH_IN, TITLE_PT, new_figure)
-from jetstudy.analysis.plots_legend import place_legend
+from jetstudy.analysis.plots_legend import place_legend, place_note
 from jetstudy.analysis.references import MORENO_DNN
 from jetstudy.trainables.schema import CLASSES
 
@@ -39,6 +39,13 @@ def _auc_label(auc: float | None, se: float | None) -> str:
     return f" (AUC {format_error(auc, se)})"
 
 
+def _no_curve(m: pd.DataFrame) -> bool:
+    """A class without a ROC: absent from the test jets (or the only class there), its
+    'curve' points at signal efficiency 0 or NaN only."""
+    sig = m["signal_eff"].to_numpy(dtype=float)
+    return not (np.isfinite(sig) & (sig > 0)).any()
+
+
 def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None = None,
              auc: float | None = None, bayes_auc: float | None = None,
              reference: bool = False, auc_se: float | None = None,
@@ -47,10 +54,15 @@ def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None
     AUCs in the legend with their errors when given."""
     color = CLASS_COLORS[cls]
     m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
-    label = "model" + _auc_label(auc, auc_se)
-    ax.plot(m["signal_eff"], m["background_eff"], color=color, lw=1.6, label=label)
-    floor = _log_floor(m["background_eff"].to_numpy())
-    if bayes is not None:
+    floor, absent = 1e-3, _no_curve(m)
+    if absent:  # an empty panel with 'model (AUC undefined)' said nothing
+        place_note(ax, f"no ROC: the test split has\nno {cls} jets (or only those)",
+                   fontsize=LEGEND_PT + 0.5, color="#555555")
+    else:
+        label = "model" + _auc_label(auc, auc_se)
+        ax.plot(m["signal_eff"], m["background_eff"], color=color, lw=1.6, label=label)
+        floor = _log_floor(m["background_eff"].to_numpy())
+    if bayes is not None and not absent:
         b = bayes[(bayes["cls"] == cls) & (bayes["background_eff"] > 0)]
         label = "Bayes optimal" + _auc_label(bayes_auc, bayes_auc_se)
         ax.plot(b["signal_eff"], b["background_eff"], color="black", ls="--", lw=1, label=label)
@@ -74,9 +86,12 @@ def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | No
     """All classes' model ROC curves in one panel, for comparing classes with each other; each
     AUC printed as in the class panels and the test table (with its error when given, digits
     from the error)."""
-    floor = 1.0
+    floor, missing = 1.0, []
     for cls in CLASSES:
         m = model[(model["cls"] == cls) & (model["background_eff"] > 0)]
+        if _no_curve(m):  # drew points at signal efficiency 0
+            missing.append(cls)
+            continue
         auc = _auc_label(aucs[cls], (auc_errors or {}).get(cls)).replace(" (AUC ", " (", 1) \
             if aucs and cls in aucs else ""
         ax.plot(m["signal_eff"], m["background_eff"], color=CLASS_COLORS[cls], lw=1.4,
@@ -91,6 +106,9 @@ def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | No
     ax.set_ylabel("background efficiency")
     ax.set_title("all classes, model (AUC)", fontsize=TITLE_PT)
     ax.grid(alpha=0.3)
+    if missing:
+        place_note(ax, f"no ROC for {', '.join(missing)} (see its panel)", fontsize=LEGEND_PT + 0.5,
+                   color="#555555")
     place_legend(ax, fontsize=LEGEND_PT)  # where no curve or point is (plots_legend)
 
 

@@ -230,3 +230,28 @@ def test_a_diverging_curve_does_not_flatten_the_others() -> None:
     assert hi < 5 and max(ordinary) < hi
     notes = [t.get_text() for t in fig.axes[0].texts]
     assert "2 loss values above the axis" in notes, notes  # its train and val: said, not cut
+
+
+def test_a_class_absent_from_the_test_jets_draws_no_roc() -> None:
+    """No t jets in the test split: its panel was empty under 'model (AUC undefined)' and the
+    overview drew t's 'curve' as points at signal efficiency 0; now each panel says there is
+    no ROC, and the other classes are drawn as before."""
+    from jetstudy.analysis import roc
+    from jetstudy.analysis.plots_roc import roc_figure
+    from jetstudy.trainables.schema import CLASSES
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, len(CLASSES) - 1, 600)  # every class but the last
+    probs = rng.random((600, len(CLASSES))) + 0.8 * np.eye(len(CLASSES))[labels]
+    pred = pd.DataFrame({"label": labels, **{f"p_{c}": probs[:, i] for i, c in
+                                             enumerate(CLASSES)}})
+    table = roc.rejection_table(pred, "p_")
+    absent = CLASSES[-1]
+    fig = roc_figure(roc.roc_points(pred, "p_"), table["auc"].to_dict(),
+                     roc.roc_points(pred, "p_"), table["auc"].to_dict())
+    panel, overview = fig.axes[len(CLASSES) - 1], fig.axes[len(CLASSES)]
+    assert not panel.lines and any(f"no {absent} jets" in t.get_text() for t in panel.texts)
+    assert len(overview.lines) == len(CLASSES) - 1
+    assert any(f"no ROC for {absent}" in t.get_text() for t in overview.texts)
+    for ax in fig.axes[:len(CLASSES) - 1]:
+        assert len(ax.lines) == 2 and not ax.texts  # model and 'Bayes'
