@@ -286,7 +286,7 @@ class ResumedSearch(SearchGenerator):
         held: Counter = Counter()
         for trial in study.get_trials(deepcopy=False):
             if (trial.state == optuna.trial.TrialState.FAIL
-                    and trial.user_attrs.get(NEVER_TRAINED)):
+                    and trial.user_attrs.get(NEVER_TRAINED)) or _dead(trial, searcher):
                 continue  # its point is free again
             # an enqueued point's whole parameters (a trial cut while drawing has some)
             params = trial.system_attrs.get("fixed_params") or (
@@ -310,6 +310,22 @@ class ResumedSearch(SearchGenerator):
         if missing:
             logger.info("resume: %d %s enqueued (not held by any trial)", len(missing),
                         "search.initial_points" if enqueued_only else "design points")
+
+
+def _dead(trial: Any, searcher: Any) -> bool:
+    """A trial still running in Optuna that a killed driver asked for after Tune's last
+    snapshot and that never trained an epoch: Tune will not continue it (a trained one is
+    adopted, :meth:`jetstudy.study.searcher.HonestOptunaSearch._find_orphans`), and it is
+    closed failed, never trained, when this run ends."""
+    from jetstudy.trainables.trialfiles import EPOCHS_FILE
+
+    if trial.state != optuna.trial.TrialState.RUNNING or getattr(searcher, "state_dir",
+                                                                   None) is None:
+        return False
+    known = {t.number for t in getattr(searcher, "_ot_trials", {}).values()}
+    folder = str(trial.user_attrs.get("trial_id", "")) or "-"
+    return (trial.number not in known
+            and not (Path(searcher.state_dir) / folder / EPOCHS_FILE).is_file())
 
 
 def _point_key(params: dict[str, Any]) -> tuple:

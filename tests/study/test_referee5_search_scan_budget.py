@@ -86,3 +86,31 @@ def test_initial_points_of_never_trained_trials_are_enqueued_again(tmp_path: Pat
     assert [t.system_attrs["fixed_params"] for t in waiting] == [initial[0]]
     ResumedSearch._enqueue_rest(resumed, SimpleNamespace(_ot_study=study))
     assert len(study.get_trials(states=(optuna.trial.TrialState.WAITING,))) == 1
+
+
+def test_a_killed_drivers_untrained_trial_frees_its_design_point(tmp_path: Path) -> None:
+    """A driver killed after asking Optuna for a design point but before Tune saved the
+    trial: Optuna keeps it running, Tune never continues it (it trained no epoch), so its
+    point is enqueued again; a running trial Tune knows, or one that trained, keeps its own."""
+    cfg = make_small_config(tmp_path, "s", space=SPACE,
+                            search={"sampler": "grid", "grid_levels": 2, "max_concurrent": 3,
+                                    "num_trials": 4},
+                            scheduler={"type": "fifo", "max_epochs": 2})
+    design = grid_design(cfg.space, 2)
+    study = optuna.create_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path),
+                                sampler=optuna.samplers.RandomSampler(seed=1))
+    for point in design:
+        study.enqueue_trial(point)
+    known, trained, lost = study.ask(), study.ask(), study.ask()
+    space = SpaceFunction(cfg.space, scan=True)
+    for trial, trial_id in ((known, "k"), (trained, "t"), (lost, "l")):
+        space(trial)
+        trial.set_user_attr("trial_id", trial_id)
+    (tmp_path / "trials" / "t").mkdir(parents=True)
+    (tmp_path / "trials" / "t" / "epochs.jsonl").write_text('{"epoch": 1}\n')
+    searcher = SimpleNamespace(_ot_study=study, _ot_trials={"k": known},
+                               state_dir=str(tmp_path / "trials"))
+    ResumedSearch._enqueue_rest(SimpleNamespace(design=design), searcher)
+    waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
+    assert sorted(_key(t.system_attrs["fixed_params"]) for t in waiting) == sorted(
+        [_key(design[3]), _key(lost.params)])
