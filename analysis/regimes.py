@@ -63,7 +63,7 @@ import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
 from jetstudy.analysis.intervals import (format_error, percent, round_error, round_to_error,
-                                         signed, three_figures)
+                                         three_figures)
 from jetstudy.analysis.reference_loss import (Reference, contradiction, known_reference,
                                               only_against_unreachable)
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
@@ -221,7 +221,10 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
     gap = _judge_diff(val - train - offset - swing_train - swing_val, train, se2, t,
                       t.gap_floor, t.gap_without_se)
     if offset:
-        se_note += f"; the splits' own difference {signed(offset)} taken out of the gap"
+        # to the digits of its error, as the report's reference sentence and regimes.csv's
+        # split_offset give it (+0.001 ± 0.010 there, +0.000534 here)
+        shown = ref._offset_text().split(" ± ")[0]
+        se_note += f"; the splits' own difference {shown} taken out of the gap"
     if (row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant
             and _shows_collapse(row, t)):
         return "unstable", f"val loss {row['last_val']:.4g} {_at_priors(row['last_val'], ref, t)}"

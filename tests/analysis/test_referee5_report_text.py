@@ -223,3 +223,23 @@ def test_the_history_legend_says_what_stopped_the_stopped_trials(old_study, sche
     history_part(state)
     labels = [t.get_text() for t in state.drawn["history.png"].axes[0].get_legend().get_texts()]
     assert said in labels, labels
+
+
+def test_a_reason_prints_the_splits_difference_as_the_reference_sentence(make_study) -> None:
+    """The report said 'the splits' difference +0.001 ± 0.010' and a reason beside it 'the
+    splits' own difference +0.000534 taken out of the gap': one number, to its error's digits."""
+    import re
+
+    from jetstudy.analysis.regimes import RegimeThresholds, assess_regimes, known_reference
+
+    ref = known_reference({"prior_entropy": 1.609, "bayes_val_loss": 0.583,
+                           "bayes_val_loss_se": 0.008, "bayes_train_loss": 0.58247,
+                           "bayes_train_loss_se": 0.005})
+    said = re.search(r"splits' difference (\S+) ± (\S+)", ref.describe())
+    assert said and said.group(1) == "+0.001", ref.describe()
+    trials, epochs = make_study(n_trials=4, max_epochs=6, seed=11, asha=False)
+    table = assess_regimes(trials, epochs, RegimeThresholds(), ref).table
+    reasons = [r for r in table["reason"] if "own difference" in r]
+    assert reasons
+    for reason in reasons:
+        assert "splits' own difference +0.001 taken out" in reason, reason
