@@ -61,18 +61,24 @@ def numbers_from_journal(study_folder: Path) -> dict[str, int]:
 def number_unnumbered(trials: pd.DataFrame, study_folder: Path | None = None) -> pd.DataFrame:
     """``trials`` with a ``trial_number`` in every row (module docstring: the journal's,
     else the smallest free numbers in the rows' order). A table whose rows all have one is
-    returned as it is; the journal is read only when some row lacks one."""
+    returned as it is; the journal is read only when some row lacks one.
+
+    A number two rows share (a trial folder of a driver that died before Tune's first
+    snapshot: its Optuna journal was set aside and the search numbered afresh) stays with the
+    row the journal gives it to; the other rows are numbered as missing ones."""
     if trials.empty:
         return trials
     numbers = (pd.to_numeric(trials[TRIAL_ORDER], errors="coerce")
                if TRIAL_ORDER in trials.columns else pd.Series(np.nan, index=trials.index))
     missing = numbers.isna().to_numpy()
-    if not missing.any():
+    shared = (numbers.duplicated(keep=False) & numbers.notna()).to_numpy()
+    if not missing.any() and not shared.any():
         return trials
     known = numbers_from_journal(study_folder) if study_folder is not None else {}
-    values = [None if m else int(v) for v, m in zip(numbers.to_numpy(), missing)]
-    taken = {v for v in values if v is not None}
     ids = trials["trial_id"].astype(str).to_list()
+    values = [None if m or (s and known.get(i) != int(v)) else int(v)
+              for v, m, s, i in zip(numbers.to_numpy(), missing, shared, ids)]
+    taken = {v for v in values if v is not None}
     for i, trial_id in enumerate(ids):
         if values[i] is None and known.get(trial_id) is not None and known[trial_id] not in taken:
             values[i] = known[trial_id]

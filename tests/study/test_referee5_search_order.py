@@ -131,3 +131,14 @@ def test_patience_one_below_max_epochs_is_said_to_stop_nothing() -> None:
     assert "no trial stops early" in said and "at most 3" in said
     fine = from_dict({"scheduler": {"type": "patience", "max_epochs": 5, "patience": 3}})
     assert not [w for w in fine.warnings if "scheduler.patience" in w]
+
+
+def test_a_number_two_rows_share_stays_with_the_journals_trial(tmp_path: Path) -> None:
+    """A driver died before Tune's first snapshot: its journal was set aside and the search
+    numbered afresh, but its trained folder ('old', number 0) is still listed beside the new
+    trial 0: one row keeps 0 (the journal's), the other gets a free number."""
+    study = optuna.create_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path))
+    study.ask().set_user_attr("trial_id", "new0")
+    t = pd.DataFrame({"trial_id": ["new0", "old"], TRIAL_ORDER: pd.array([0, 0], dtype="Int64")})
+    out = number_unnumbered(t, tmp_path)
+    assert dict(zip(out["trial_id"], out[TRIAL_ORDER])) == {"new0": 0, "old": 1}
