@@ -14,8 +14,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from jetstudy.trainables.atomic import no_room
-from tests.faults.conftest import REPO, checksums, one_line_error, plant, study_yaml
+from tests.faults.conftest import REPO, checksums, one_line_error, plant
 
 LIMIT = 20_000  # bytes: a synthetic jet file, a checkpoint, a model or a figure is larger
 
@@ -100,31 +102,44 @@ def test_synth_past_a_file_size_limit(tmp_path: Path) -> None:
     assert checksums(out) == before  # no staging folder, no part of the set
 
 
-def test_export_and_report_past_a_file_size_limit(finished_study: dict[str, Any],
-                                                  tmp_path: Path) -> None:
-    """export used to abort inside torch (exit -6, a C++ backtrace, its staging folder
-    left); report named no fix. Both: one line with the fix; the -o folder as it was, and
-    one they made removed again."""
+def test_export_past_a_file_size_limit(finished_study: dict[str, Any], tmp_path: Path) -> None:
+    """export used to abort inside torch (exit -6, a C++ backtrace, its staging folder left).
+    Now one line with the fix; a folder it made is removed again, the study unchanged."""
     assert finished_study["proc"].returncode == 0, finished_study["proc"].stderr[-2000:]
     study = finished_study["folder"]
     study_before = checksums(study)
-    kept = tmp_path / "rep"
-    kept.mkdir()  # the user's empty folder: stays, empty
-    for command, folder in (("export", tmp_path / "exp"), ("report", kept)):
-        err = one_line_error(_limited(command, str(study), "-o", str(folder), cwd=tmp_path,
-                                      limit=4000))
-        assert "ulimit -f" in err and str(folder) in err, (command, err)
-    assert not (tmp_path / "exp").exists()  # the folder export made is removed again
-    assert kept.is_dir() and checksums(kept) == {}
+    err = one_line_error(_limited("export", str(study), "-o", str(tmp_path / "exp"),
+                                  cwd=tmp_path, limit=4000))
+    assert "ulimit -f" in err and str(tmp_path / "exp") in err, err
+    assert not (tmp_path / "exp").exists()
     assert checksums(study) == study_before
 
 
-def test_run_under_a_limit_ray_cannot_start_with(tmp_path: Path) -> None:
+def test_report_names_the_fix_when_there_is_no_room(tmp_path: Path) -> None:
+    from jetstudy.analysis.report import _unwritable
+
+    text = str(_unwritable(tmp_path / "rep", OSError(errno.EFBIG, os.strerror(errno.EFBIG))))
+    assert str(tmp_path / "rep") in text and "ulimit -f" in text, text
+    text = str(_unwritable(tmp_path / "rep", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))))
+    assert "free some space" in text, text
+
+
+def test_run_under_a_limit_ray_cannot_start_with() -> None:
     """Ray's object store is one large file: under a small limit ray.init timed out after
-    30 s with a traceback. Now refused at once, naming the limit and the fix."""
-    config = study_yaml(tmp_path / "study.yaml", tmp_path / "results", "limited")
-    err = one_line_error(_limited("run", str(config), cwd=tmp_path, limit=2_000_000))
-    assert "2000000 bytes" in err and "ulimit -f unlimited" in err, err
+    30 s with a traceback. Now refused at once, naming the limit and the fix (the limit is
+    set for this process only while Ray would start: a soft limit, raised back after)."""
+    from jetstudy.study.connect import start_local
+    from jetstudy.trainables.errors import ConfigError
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2_000_000, hard))
+    try:
+        with pytest.raises(ConfigError) as refused:
+            start_local(num_cpus=1, include_dashboard=False)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert "2000000 bytes" in str(refused.value), refused.value
+    assert "ulimit -f unlimited" in str(refused.value), refused.value
 
 
 def test_fetch_past_a_file_size_limit_is_not_a_broken_download(tmp_path: Path) -> None:
