@@ -352,7 +352,8 @@ def _paired_differences(name: str, a: Any, b: Any) -> list[str]:
     matched = a[common].merge(b[common], on=key, how="inner", suffixes=("", " (rerun)"))
     differ, trials = [], set()
     for c in (c for c in common if c not in key):
-        unequal = (matched[c].astype(str) != matched[f"{c} (rerun)"].astype(str)).to_numpy()
+        x, y = matched[c].astype(str), matched[f"{c} (rerun)"].astype(str)
+        unequal = (~((x == y) | (x.isna() & y.isna()))).to_numpy()  # NaN may stay NaN
         if unequal.any():
             differ.append(c)
             trials |= {int(n) for n in matched.loc[unequal, TRIAL_ORDER] if pd.notna(n)}

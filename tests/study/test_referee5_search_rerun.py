@@ -20,6 +20,8 @@ def _write(folder: Path, ids: list[str], status: list[str], epochs: list[int],
     folder.mkdir()
     pd.DataFrame({"trial_id": ids, TRIAL_ORDER: list(range(len(ids))), "status": status,
                   "epochs": epochs, "lr": [0.01 * (k + 1) for k in range(len(ids))],
+                  # a layer only the first trial lacks: NaN equals NaN
+                  "width_1": [float("nan")] + [8.0] * (len(ids) - 1),
                   "wall_time_s": 1.0}).to_parquet(folder / "trials.parquet")
     rows = [{"trial_id": ids[k], "epoch": e + 1, "val_loss": v, "time_s": 2.0}
             for k, values in losses.items() for e, v in enumerate(values)]
