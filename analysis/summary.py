@@ -155,6 +155,21 @@ def _reference_column(ref: Any) -> list[str]:
     return [values[row] for row in TEST_ROWS]
 
 
+def _difference(value: float, error: float, model: str, bayes: str) -> str:
+    """model - Bayes with its error; without one (an older test_metrics.json), to the decimals
+    of the two values shown beside it (-0.0940 beside 0.8430 and 0.9370, never -0.09400)."""
+    if error is not None and np.isfinite(error) and error > 0:
+        return format_measured(value, error)
+    if value is None or not np.isfinite(value):
+        return format_measured(value, None)
+    decimals = [len(t.split(".")[1]) if "." in t else 0 for t in (model, bayes)
+                if t.replace(".", "", 1).lstrip("-").isdigit()]
+    if not decimals:
+        return format_measured(value, None)
+    text = f"{value:.{min(decimals)}f}"
+    return text.lstrip("-") if float(text) == 0 else text
+
+
 def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -> pd.DataFrame:
     """The test table as text: rows accuracy, log_loss, auc_macro, auc g..t; the model as
     ``value ± se``, then the Bayes optimum and model - Bayes (synthetic data) or one column per
@@ -164,7 +179,8 @@ def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -
     out["model"] = [format_measured(a, e) for a, e in zip(v["model"], v["model_se"])]
     if "bayes" in v.columns:
         out["Bayes optimal"] = [format_measured(a, e) for a, e in zip(v["bayes"], v["bayes_se"])]
-        out["model - Bayes"] = [format_measured(a, e) for a, e in zip(v["diff"], v["diff_se"])]
+        out["model - Bayes"] = [_difference(a, e, out["model"][i], out["Bayes optimal"][i])
+                                for i, (a, e) in enumerate(zip(v["diff"], v["diff_se"]))]
     elif synthetic is False:
         for ref in REFERENCES:
             out[ref.label] = _reference_column(ref)

@@ -243,3 +243,18 @@ def test_a_reason_prints_the_splits_difference_as_the_reference_sentence(make_st
     assert reasons
     for reason in reasons:
         assert "splits' own difference +0.001 taken out" in reason, reason
+
+
+def test_a_test_difference_without_errors_keeps_the_values_decimals(old_study) -> None:
+    """An older test_metrics.json without errors: 'accuracy 0.8430 | 0.9370 | -0.09400' (a
+    difference with digits neither value has); now -0.0940."""
+    from jetstudy.analysis.summary import compare_test_metrics
+
+    table = compare_test_metrics(old_study.t.test_metrics, True)
+    assert len(table) >= 3
+    for _, row in table.iterrows():
+        texts = [row["model"], row["Bayes optimal"], row["model - Bayes"]]
+        assert "±" not in " ".join(texts)
+        assert _decimals(row["model - Bayes"]) == min(map(_decimals, texts[:2])), texts
+        diff = float(row["model"]) - float(row["Bayes optimal"])
+        assert abs(float(row["model - Bayes"]) - diff) <= 1.01 * 10 ** -_decimals(texts[2]), texts
