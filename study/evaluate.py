@@ -30,7 +30,6 @@ import logging
 import os
 import re
 import stat
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +40,7 @@ import torch
 from jetstudy.analysis.intervals import (FEW_BACKGROUND, binomial_se, bootstrap_replicates,
                                          hanley_mcneil_se)
 from jetstudy.study.tables import write_json, write_parquet
-from jetstudy.trainables.atomic import current_umask, held_signals
+from jetstudy.trainables.atomic import checked_tag, current_umask, held_signals, tag_checks
 from jetstudy.trainables.checkpoint import load_checkpoint, save_state
 from jetstudy.trainables.data import JetSplits
 from jetstudy.trainables.errors import listed
@@ -285,7 +284,8 @@ def _swap_in(stage: Path, out: Path) -> None:
     two renames run with Ctrl-C and SIGTERM held, and a failed second one puts it back, so a
     stop never leaves ``out`` missing; only ``kill -9`` between them can, and then the next
     evaluation restores it (:func:`recover_best`)."""
-    old = out.with_name(f".{out.name}.old-{uuid.uuid4().hex}")  # a fresh name: never a user's
+    # a fresh name carrying jetstudy's check: never a user's, and provably this one's later
+    old = out.with_name(f".{out.name}.old-{checked_tag(out.name + '.old', 32)}")
     try:
         with held_signals():
             moved = out.exists() or out.is_symlink()
@@ -341,8 +341,9 @@ def recover_best(out: Path) -> list[Path]:
     """Clear what an evaluation killed with ``kill -9`` between :func:`_swap_in`'s two renames
     left beside ``out`` (``best/``): its earlier ``best/``, moved aside as
     ``.best.old-<32 hex>``. When ``out`` is missing the newest one is put back as ``out``; the
-    others are removed. Only names of that exact pattern holding only best/'s files (or a
-    link) count (:func:`_old_best`): a user's look-alike stays. The driver holds the study's
+    others are removed. Only names of that exact pattern whose 32 hex carry jetstudy's check
+    (:func:`~jetstudy.trainables.atomic.checked_tag`), holding only best/'s files (or a
+    link), count (:func:`_old_best`): a user's look-alike stays. The driver holds the study's
     lock, so no other evaluation of it runs. Returns what was removed or restored; a stray
     staging mark in ``out`` (a kill after the swap) goes too."""
     pattern = re.compile(_OLD_NAME.format(name=re.escape(out.name)))
@@ -350,7 +351,8 @@ def recover_best(out: Path) -> list[Path]:
         names = sorted(os.listdir(out.parent))
     except OSError:
         return []
-    olds = [out.parent / n for n in names if pattern.match(n) and _old_best(out.parent / n)]
+    olds = [out.parent / n for n in names if pattern.match(n)
+            and tag_checks(out.name + ".old", n[-32:]) and _old_best(out.parent / n)]
     done = []
     if olds and not (out.exists() or out.is_symlink()):
         newest = max(olds, key=lambda p: p.lstat().st_mtime)

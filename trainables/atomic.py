@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-__all__ = ["STOPS", "temporary_name", "temporary_of", "write_atomic", "current_umask", "held_signals", "NO_ROOM", "no_room", "room_checked",
+__all__ = ["STOPS", "checked_tag", "tag_checks", "temporary_name", "temporary_of", "write_atomic", "current_umask", "held_signals", "NO_ROOM", "no_room", "room_checked",
            "write_bytes_atomic"]
 
 _LOCK = threading.Lock()
@@ -103,8 +103,22 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
-def _check(name: str, tag: str) -> str:
-    return hashlib.sha256(f"jetstudy temporary\0{name}\0{tag}".encode()).hexdigest()[:8]
+def _check(name: str, tag: str, size: int = 8) -> str:
+    return hashlib.sha256(f"jetstudy temporary\0{name}\0{tag}".encode()).hexdigest()[:size]
+
+
+def checked_tag(name: str, size: int = 16) -> str:
+    """``size`` hex digits for a name jetstudy makes for ``name`` (a temporary, a folder moved
+    aside): half random, half a check of ``name`` and that random half, which
+    :func:`tag_checks` verifies; a user's file named like one carries no valid check."""
+    tag = secrets.token_hex(size // 4)
+    return tag + _check(name, tag, size // 2)
+
+
+def tag_checks(name: str, tagged: str) -> bool:
+    """``tagged`` is a :func:`checked_tag` of ``name``."""
+    half = len(tagged) // 2
+    return len(tagged) % 2 == 0 and half > 0 and _check(name, tagged[:half], half) == tagged[half:]
 
 
 def temporary_name(name: str) -> str:
@@ -112,18 +126,17 @@ def temporary_name(name: str) -> str:
     ``.<name>.<8 random hex><8 hex check>.tmp``. The check (a hash of the name and the random
     part) marks it as jetstudy's: :func:`temporary_of` tells it from a user's file under a
     look-alike name, so a clean-up never takes one of those for a killed writer's."""
-    tag = secrets.token_hex(4)
-    return f".{name}.{tag}{_check(name, tag)}.tmp"
+    return f".{name}.{checked_tag(name)}.tmp"
 
 
-_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<tag>[0-9a-f]{8})(?P<check>[0-9a-f]{8})\.tmp\Z")
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<tag>[0-9a-f]{16})\.tmp\Z")
 
 
 def temporary_of(entry: str) -> str | None:
     """The file name whose :func:`temporary_name` ``entry`` is, else None (a user's file named
     like one, e.g. ``.config.yaml.original.tmp``, carries no valid check)."""
     found = _TEMPORARY.match(entry)
-    if not found or _check(found["name"], found["tag"]) != found["check"]:
+    if not found or not tag_checks(found["name"], found["tag"]):
         return None
     return found["name"]
 

@@ -14,14 +14,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from jetstudy.study.evaluate import recover_best
 from jetstudy.study.paths import clear_dead_temporaries
-from jetstudy.trainables.atomic import temporary_name
+from jetstudy.trainables.atomic import checked_tag, temporary_name
 from jetstudy.trainables.staging import STAGING_MARK, new_folders
 from jetstudy.trainables.trialfiles import CONFIG_FILE, trial_folder
 from tests.faults.conftest import REPO, checksums, plant
@@ -30,7 +29,7 @@ BEST = ("model.pt", "test_metrics.json", "test_predictions.parquet")
 
 
 def _old(parent: Path, content: str, names: tuple[str, ...] = BEST) -> Path:
-    old = parent / f".best.old-{uuid.uuid4().hex}"
+    old = parent / f".best.old-{checked_tag('best.old', 32)}"  # round 5: with jetstudy's check
     old.mkdir()
     for n in names:
         (old / n).write_text(content)
@@ -74,7 +73,7 @@ def test_look_alikes_of_a_moved_aside_best_are_the_users(tmp_path: Path) -> None
 def test_a_link_moved_aside_goes_and_its_target_stays(tmp_path: Path) -> None:
     planted = plant(tmp_path, ["mine/model.pt"])
     (tmp_path / "best").mkdir()
-    (tmp_path / f".best.old-{uuid.uuid4().hex}").symlink_to(tmp_path / "mine")
+    (tmp_path / f".best.old-{checked_tag('best.old', 32)}").symlink_to(tmp_path / "mine")
     recover_best(tmp_path / "best")
     assert sorted(os.listdir(tmp_path)) == ["best", "mine"]
     assert checksums(tmp_path) == {"best": "dir", "mine": "dir", **planted}

@@ -39,3 +39,23 @@ def test_temporary_names_are_checked_and_written_by_the_atomic_writer(tmp_path: 
     seen: list[str] = []
     write_atomic(tmp_path / "trials.parquet", lambda tmp: seen.append(Path(tmp).name))
     assert temporary_of(seen[0]) == "trials.parquet"
+
+
+def test_a_users_best_backup_named_like_one_moved_aside_stays(tmp_path: Path) -> None:
+    """``.best.old-<32 hex>`` holding best/'s files: a kill between _swap_in's renames leaves
+    one, and recover_best restores or removes it. A user's backup under that exact pattern
+    (no jetstudy check in its hex) was restored as best/ or deleted; now it stays."""
+    from jetstudy.study.evaluate import recover_best
+    from jetstudy.trainables.atomic import checked_tag
+
+    backup = [f".best.old-{'0123456789abcdef' * 2}/{n}"
+              for n in ("model.pt", "test_metrics.json", "test_predictions.parquet")]
+    mine = plant(tmp_path, backup)
+    recover_best(tmp_path / "best")  # best/ missing: the user's backup is not put there
+    assert checksums(tmp_path) == {backup[0].split("/")[0]: "dir", **mine}
+    (tmp_path / "best").mkdir()
+    ours = tmp_path / f".best.old-{checked_tag('best.old', 32)}"
+    ours.mkdir()
+    (ours / "model.pt").write_bytes(b"an earlier best")
+    assert recover_best(tmp_path / "best") == [ours]  # jetstudy's own goes, the backup stays
+    assert all(checksums(tmp_path).get(n) == d for n, d in mine.items())
