@@ -43,7 +43,8 @@ def study_folder(results_dir: str | os.PathLike[str], name: str) -> Path:
     """``<results_dir>/<name>``, resolved, after checking it really lies inside ``results_dir``
     (a symbolic link named ``name`` that points elsewhere is refused), and that jetstudy can
     create or write it (``results_dir``, or the nearest folder above it that exists, is a
-    writable folder)."""
+    writable folder), and not inside another study's own sub-folders
+    (:func:`inside_study_part`)."""
     _check_results_dir(results_dir)
     root = Path(results_dir).expanduser().resolve()
     folder = root / name
@@ -52,6 +53,13 @@ def study_folder(results_dir: str | os.PathLike[str], name: str) -> Path:
         raise ConfigError(
             f"storage.name {name!r}: {folder} leads to {real}, outside storage.results_dir "
             f"{str(root)!r}; set storage.name to a plain folder name, or remove the link")
+    held = inside_study_part(folder)
+    if held is not None:  # e.g. results_dir = <study>/best: replaced whole, study and all
+        raise ConfigError(
+            f"storage.results_dir {str(results_dir)!r} lies inside the study {held[0]}'s own "
+            f"{held[1]}/, which jetstudy rewrites or clears (best/ is replaced whole on its next "
+            f"evaluation), so this study would be lost; set storage.results_dir to a folder "
+            f"outside it (e.g. {str(held[0].parent)!r})")
     return folder
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jetstudy.study.checks import folder_name_problem
-from tests.faults.conftest import refused_untouched, study_yaml
+from tests.faults.conftest import plant, refused_untouched, study_yaml
 
 
 @pytest.mark.parametrize("name", ["-x", "--resume", "-"])
@@ -24,3 +24,20 @@ def test_names_refused_by_run_say_why(workdir: Path) -> None:
                                 must=["storage.name", words])
         assert "set e.g." in err
     assert folder_name_problem("ok-name_1 é") is None
+
+
+def test_results_dir_inside_another_studys_own_folders_is_refused(workdir: Path) -> None:
+    """results_dir = <study>/best ran a whole study there; best/ is replaced whole on that
+    study's next evaluation, and the new study with it. trials/, data/, ray/ and hidden
+    folders likewise: refused before anything is written. The study root itself is fine."""
+    from jetstudy.study.paths import STUDY_MARK, study_folder
+
+    study = workdir / "results" / "first"
+    plant(study, ["config.yaml", STUDY_MARK, "best/model.pt", "trials/t1/state.pt"])
+    config = study_yaml(workdir / "study.yaml", workdir / "results")
+    for part in ("best", "trials", ".hidden"):
+        refused_untouched(workdir, "run", config.name, "--set",
+                          f"storage.results_dir=results/first/{part}", "--set",
+                          "storage.name=second", must=[f"results/first/{part}", f"{part}/",
+                                                       "outside it"])
+    assert study_folder(study, "second") == study.resolve() / "second"
