@@ -63,7 +63,7 @@ def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
         changes = {}
         for f in dataclasses.fields(old):
             a, b = getattr(old, f.name), getattr(new, f.name)
-            if a == b:
+            if a == b or _same_meaning(section, f.name, a, b, old, new):
                 continue
             if (section, f.name) in filled:
                 logger.info("--resume: %s.%s stays %s, as this study (saved before the field "
@@ -87,6 +87,13 @@ def config_for_resume(given: StudyConfig, folder: Path) -> StudyConfig:
         if a != b:
             logger.warning("--resume: search.%s is now %s (was %s)", name, _show(b), _show(a))
     return resumed
+
+
+def _same_meaning(section: str, name: str, a: Any, b: Any, old: Any, new: Any) -> bool:
+    """Two spellings of one setting: ``search.objectives`` left out is ``[search.metric]``."""
+    if (section, name) == ("search", "objectives"):
+        return tuple(a or (old.metric,)) == tuple(b or (new.metric,))
+    return False
 
 
 def check_data_unchanged(folder: Path) -> None:

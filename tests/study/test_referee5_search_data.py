@@ -60,3 +60,19 @@ def test_an_hdf5_file_with_changed_attributes_only_is_refused_naming_metadata(
     text = str(caught.value)
     assert str(path) in text and "attributes (metadata)" in text
     assert "restore the original file" in text
+
+
+def test_objectives_spelled_out_as_the_metric_alone_is_no_change(tmp_path: Path) -> None:
+    """``search.objectives: [val_loss]`` means what leaving it out means; a resume given it was
+    refused as a changed field. A real second objective still is refused."""
+    from jetstudy.study.config import from_dict
+    from jetstudy.study.resume import config_for_resume
+
+    (tmp_path / "config.yaml").write_text(from_dict({"storage": {"name": "s"}}).to_yaml())
+    same = from_dict({"storage": {"name": "s"}, "search": {"objectives": ["val_loss"]}})
+    assert config_for_resume(same, tmp_path).search.objectives is None  # as saved
+    other = from_dict({"storage": {"name": "s"},
+                       "search": {"objectives": ["val_loss", "n_params"]}})
+    with pytest.raises(ConfigError, match=r"search.objectives: saved null, given \[val_loss, "
+                                          r"n_params\]"):
+        config_for_resume(other, tmp_path)
