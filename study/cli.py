@@ -188,6 +188,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     from jetstudy.trainables.synth import write_synthetic
 
     _check_synth_args(args)
+    from jetstudy.study.paths import refuse_inside_study_part
+
+    refuse_inside_study_part(args.out_dir, "synth DIR")  # e.g. <study>/best: lost with it
     paths = write_synthetic(args.out_dir, args.jets, args.seed, args.jets_per_file)
     print(f"wrote {args.jets} synthetic jets in {len(paths)} files to {args.out_dir}")
     return 0

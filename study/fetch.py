@@ -391,6 +391,9 @@ def fetch_dataset(name: str, folder: str | os.PathLike[str] | None = None, *,
         raise DataError(f"fetch DIR {str(folder)!r} is empty; give a folder, or leave DIR out "
                         f"for the cache ({cache_dir() / name})")
     where = Path(folder).expanduser() if folder else cache_dir() / name
+    from jetstudy.study.paths import refuse_inside_study_part
+
+    refuse_inside_study_part(where, "fetch DIR")  # e.g. <study>/best: lost with it
     if where.exists() and not where.is_dir():
         raise DataError(f"fetch DIR {str(where)!r} is a file, not a folder; give a folder "
                         f"(it is created if missing)")

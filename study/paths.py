@@ -30,7 +30,7 @@ from jetstudy.trainables.staging import new_folders, plain_file
 
 __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "inside_study_part",
-           "STUDY_OWN_PARTS", "claim_study_folder",
+           "STUDY_OWN_PARTS", "refuse_inside_study_part", "claim_study_folder",
            "abandon_study_folder", "FileRecord", "clear_dead_temporaries"]
 
 logger = logging.getLogger(__name__)
@@ -173,6 +173,18 @@ def inside_study_part(out: Path) -> tuple[Path, str] | None:
             if part in STUDY_OWN_PARTS or part.startswith("."):
                 return parent, part
     return None
+
+
+def refuse_inside_study_part(out: str | os.PathLike[str], what: str) -> None:
+    """A ConfigError when the output folder ``out`` (``what``: the option naming it, e.g.
+    ``synth DIR``) lies inside a study's own sub-folder (:func:`inside_study_part`): what a
+    command writes there would be lost with it, or read as the study's."""
+    held = inside_study_part(Path(out))
+    if held is not None:
+        raise ConfigError(
+            f"{what} {str(out)!r}: inside the study folder {held[0]}'s own {held[1]}/, which "
+            f"jetstudy rewrites or clears (best/ is replaced whole on the next evaluation, "
+            f"data/ holds only the study's own jets); give a folder outside it")
 
 
 #: What jetstudy writes into a study folder before (or, when a check before the first trial

@@ -41,3 +41,16 @@ def test_results_dir_inside_another_studys_own_folders_is_refused(workdir: Path)
                           "storage.name=second", must=[f"results/first/{part}", f"{part}/",
                                                        "outside it"])
     assert study_folder(study, "second") == study.resolve() / "second"
+
+
+def test_synth_and_fetch_into_a_studys_own_folders_are_refused(workdir: Path) -> None:
+    """synth DIR / fetch DIR inside <study>/best, data/, trials/: lost with best/ on the next
+    evaluation, or read as (or refused as) the study's own jets. Refused, nothing written."""
+    from jetstudy.study.paths import STUDY_MARK
+
+    plant(workdir / "results" / "first", ["config.yaml", STUDY_MARK, "best/model.pt",
+                                          "data/jets.h5"])
+    for args in (("synth", "--jets", "1000", "results/first/best/more"),
+                 ("synth", "--jets", "1000", "results/first/data"),
+                 ("fetch", "hls4ml", "results/first/trials/cache")):
+        refused_untouched(workdir, *args, must=[args[-1], "outside it"])
