@@ -310,6 +310,11 @@ def bootstrap_replicates(
     classifier, arrays of length ``n_boot`` for ``accuracy``, ``log_loss``, ``auc_macro`` and
     ``auc_<k>`` (class index k). A resampling is drawn as multiplicity weights, so each
     class's scores are sorted once: about a second for 10^5 jets and 200 replicates.
+
+    The macro AUC of a replicate averages the same classes as the full sample's (those with
+    jets in it and jets outside it): a replicate that loses one of them (a class of one jet
+    is lost by ~37% of them) has no macro AUC (NaN), never a mean over fewer classes, which
+    would mix a 4-class and a 5-class mean in one spread.
     """
     if n_boot < 2:
         raise ValueError(f"n_boot is {n_boot}, but must be >= 2; e.g. 200")
@@ -326,6 +331,8 @@ def bootstrap_replicates(
             order = np.argsort(p[:, c], kind="mergesort")
             classes.append((order, labels[order] == c, *_runs(p[order, c])))
         prepared[name] = (correct, nll, classes)
+    n_classes = max((p.shape[1] for p in map(np.asarray, probs.values())), default=0)
+    present = [c for c in range(n_classes) if 0 < int((labels == c).sum()) < n]
     out = {name: {"accuracy": np.empty(n_boot), "log_loss": np.empty(n_boot),
                   "auc_macro": np.empty(n_boot),
                   **{f"auc_{c}": np.empty(n_boot) for c in range(len(classes))}}
@@ -341,6 +348,7 @@ def bootstrap_replicates(
                     for order, sig, run, n_runs in classes]
             for c, a in enumerate(aucs):
                 rep[f"auc_{c}"][b] = a
-            finite = [a for a in aucs if np.isfinite(a)]
-            rep["auc_macro"][b] = float(np.mean(finite)) if finite else math.nan
+            kept = [aucs[c] for c in present]
+            rep["auc_macro"][b] = (float(np.mean(kept)) if kept and np.isfinite(kept).all()
+                                   else math.nan)
     return out

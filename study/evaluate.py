@@ -22,6 +22,11 @@ at most :data:`~jetstudy.analysis.intervals.FEW_BACKGROUND` jets of a class (res
 signal jet moves only the background side; Hanley-McNeil, itself bounded at the edges); the
 macro AUC's error is then at least that of a mean of the classes' errors. A spread of a few
 ulps (every jet with the same loss) is 0.
+
+A resampling that loses a class of the test jets (one t jet is lost by ~37% of them) has no
+macro AUC (never a mean over fewer classes); ``uncertainty.auc_macro_undefined`` counts them.
+The macro's bootstrap error is the spread of the others when they are at least
+:data:`MACRO_DEFINED` of all, else the error of a mean of the classes' errors.
 """
 
 from __future__ import annotations
@@ -63,13 +68,17 @@ logger = logging.getLogger(__name__)
 BOOTSTRAP_RESAMPLES = 200
 #: Fixed, so the same predictions always get the same errors.
 BOOTSTRAP_SEED = 0
+#: Least fraction of resamplings with a macro AUC (every class of the test jets in them) for
+#: its bootstrap spread to count; below it the macro's error is that of a mean of the classes'
+#: errors (a class of one jet is lost by ~37% of resamplings, kept by ~63%).
+MACRO_DEFINED = 0.5
 
 
-def _spread(replicates: np.ndarray) -> float | None:
+def _spread(replicates: np.ndarray, least: int = 2) -> float | None:
     """Standard deviation of the bootstrap replicates (None when undefined, e.g. a class
-    absent from the test split)."""
+    absent from the test split, or when fewer than ``least`` replicates have a value)."""
     finite = replicates[np.isfinite(replicates)]
-    if finite.size <= 1:
+    if finite.size <= 1 or finite.size < least:
         return None
     spread = float(np.std(finite, ddof=1))
     # identical replicates differ by rounding only (1e-17 was printed with 18 decimals)
@@ -78,7 +87,10 @@ def _spread(replicates: np.ndarray) -> float | None:
 
 def _errors(rep: dict[str, np.ndarray]) -> dict[str, Any]:
     return {"accuracy_se": _spread(rep["accuracy"]), "log_loss_se": _spread(rep["log_loss"]),
-            "auc_macro_se": _spread(rep["auc_macro"]),
+            # undefined in a resampling that lost a class (bootstrap_replicates): the spread of
+            # the rest only when they are at least half (MACRO_DEFINED), else None and floored
+            "auc_macro_se": _spread(rep["auc_macro"],
+                                    least=int(np.ceil(MACRO_DEFINED * len(rep["auc_macro"])))),
             "auc_se": {c: _spread(rep[f"auc_{i}"]) for i, c in enumerate(CLASSES)}}
 
 
@@ -115,7 +127,7 @@ def _floored(m: dict[str, Any], labels: np.ndarray) -> dict[str, Any]:
             if se is None or floor > se:
                 m["auc_se"][c], se, raised = floor, floor, True
         ses.append(se if se is not None else np.nan)
-    if raised and ses and np.isfinite(ses).all():
+    if (raised or m["auc_macro_se"] is None) and ses and np.isfinite(ses).all():
         mean_se = float(np.sqrt(np.sum(np.square(ses)))) / len(ses)
         m["auc_macro_se"] = max(m["auc_macro_se"] or 0.0, mean_se)
     return m
@@ -135,6 +147,10 @@ def score_test_split(labels: np.ndarray, probs: np.ndarray, bayes: np.ndarray | 
         "model_minus_bayes": None,
         "uncertainty": {"method": "bootstrap", "n_boot": n_boot, "seed": seed,
                         "what": "standard deviation over resamplings of the test jets"}}
+    # resamplings that lost a class of the test jets have no macro AUC: say how many
+    undefined = int(np.isnan(reps["model"]["auc_macro"]).sum())
+    if undefined:
+        out["uncertainty"]["auc_macro_undefined"] = undefined
     if bayes is not None:
         out["bayes"] = classification_metrics(labels, bayes, reps["bayes"])
         out["model_minus_bayes"] = _errors({k: reps["model"][k] - reps["bayes"][k]
