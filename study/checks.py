@@ -405,7 +405,27 @@ def value_hint(where: str, check: Check, value: Any) -> str:
             and value > cap:
         shown = str(cap) if isinstance(cap, int) else f"{cap:g}"
         return f" (more than {shown}, the most jetstudy takes here: a typo?)"
-    return _whole_number_hint(check, value)
+    return _whole_number_hint(check, value) or _odd_items_hint(inner, items)
+
+
+def _odd_items_hint(check: Check, items: list[Any]) -> str:
+    """A number written as quoted text ('64', shown quoted: YAML dumps '1e-3' bare), a YAML
+    yes/no/on/off where a number goes, a choice listed twice: say which."""
+    def numeric(v: Any) -> bool:
+        try:
+            return isinstance(v, str) and math.isfinite(float(v.replace("_", "")))
+        except ValueError:
+            return False
+    text = [v for v in items if numeric(v)]
+    if isinstance(check, (Int, Float, Range)) and text:
+        return (f" ({', '.join(repr(v) for v in text[:2])} is quoted text, not a number: "
+                "write the number without quotes)")
+    if isinstance(check, (Int, Float, Range)) and any(isinstance(v, bool) for v in items):
+        return " (YAML reads yes/no/on/off as true/false: write a number)"
+    twice = [v for i, v in enumerate(items) if v in items[:i] and type(v) in (str, bool)]
+    if isinstance(check, SubsetOf) and twice:
+        return f" ({str(twice[0]).lower()} is given twice: list each value once)"
+    return ""
 
 
 def _whole_number_hint(check: Check, value: Any) -> str:

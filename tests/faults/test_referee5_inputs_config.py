@@ -1,0 +1,61 @@
+"""Referee round 5, config values at their legal edges: a value given as quoted text ("64",
+"1e-3"), a YAML 1.1 boolean (yes/on) where a number goes and a choice list with one entry twice
+were refused with a message that did not say what was wrong (`got [1e-3, 1e-2]` showed text
+as numbers; `got true` for `yes`; `got [relu, relu]` without naming the repeat)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jetstudy.study.config import ConfigError, from_dict, load_config
+
+
+def _error(raw: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        from_dict(raw)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("raw, field, shown", [
+    ({"space": {"lr": ["1e-3", "1e-2"]}}, "space.lr", "'1e-3'"),
+    ({"training": {"batch_size": "64"}}, "training.batch_size", "'64'"),
+    ({"data": {"val_fraction": "0.2"}}, "data.val_fraction", "'0.2'"),
+    ({"space": {"width": ["8", 64]}}, "space.width", "'8'"),
+])
+def test_a_number_given_as_text_is_named_as_text(raw: dict, field: str, shown: str) -> None:
+    error = _error(raw)
+    assert error.startswith(field), error
+    assert shown in error, error  # shown quoted, as written
+    assert "quotes" in error, error  # the fix: write the number without quotes
+
+
+def test_yaml_yes_where_a_number_goes_names_yaml_booleans(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("search:\n  num_trials: yes\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = str(caught.value)
+    assert "search.num_trials" in error and "yes/no/on/off" in error, error
+
+
+@pytest.mark.parametrize("raw, field, twice", [
+    ({"space": {"activations": ["relu", "elu", "relu"]}}, "space.activations", "relu"),
+    ({"space": {"batch_norm": [True, True]}}, "space.batch_norm", "true"),
+])
+def test_a_choice_given_twice_is_named(raw: dict, field: str, twice: str) -> None:
+    error = _error(raw)
+    assert error.startswith(field) and f"{twice} is given twice" in error, error
+
+
+def test_legal_edges_are_read_as_given(tmp_path: Path) -> None:
+    """Equal bounds, one choice, YAML 1.1 on/off in the batch_norm list, 1_024, 1e-3 unquoted."""
+    path = tmp_path / "c.yaml"
+    path.write_text("space:\n  lr: [1e-3, 1e-3]\n  depth: [2, 2]\n  dropout: [0, 0]\n"
+                    "  activations: [elu]\n  batch_norm: [on, off]\n"
+                    "training:\n  batch_size: 1_024\n")
+    cfg = load_config(path)
+    assert cfg.space.lr == (1e-3, 1e-3) and cfg.space.depth == (2, 2)
+    assert cfg.space.dropout == (0.0, 0.0) and cfg.space.activations == ("elu",)
+    assert cfg.space.batch_norm == (True, False) and cfg.training.batch_size == 1024
