@@ -139,6 +139,9 @@ def write_starter(folder: str | Path, force: bool = False,
         raise ConfigError(f"init DIR {str(folder)!r} is empty; give a folder, or leave DIR out "
                           f"for the current folder")
     folder = Path(folder)
+    from jetstudy.study.paths import refuse_inside_study_part
+
+    refuse_inside_study_part(folder, "init DIR")  # e.g. <study>/best: lost with it
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"init DIR {str(folder)!r} is a file, not a folder; give a folder "
                           f"(it is created if missing)")

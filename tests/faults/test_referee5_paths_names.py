@@ -43,8 +43,8 @@ def test_results_dir_inside_another_studys_own_folders_is_refused(workdir: Path)
     assert study_folder(study, "second") == study.resolve() / "second"
 
 
-def test_synth_and_fetch_into_a_studys_own_folders_are_refused(workdir: Path) -> None:
-    """synth DIR / fetch DIR inside <study>/best, data/, trials/: lost with best/ on the next
+def test_synth_fetch_init_into_a_studys_own_folders_are_refused(workdir: Path) -> None:
+    """synth DIR / fetch DIR / init DIR inside <study>/best, data/, trials/: lost with best/ on the next
     evaluation, or read as (or refused as) the study's own jets. Refused, nothing written."""
     from jetstudy.study.paths import STUDY_MARK
 
@@ -52,5 +52,6 @@ def test_synth_and_fetch_into_a_studys_own_folders_are_refused(workdir: Path) ->
                                           "data/jets.h5"])
     for args in (("synth", "--jets", "1000", "results/first/best/more"),
                  ("synth", "--jets", "1000", "results/first/data"),
-                 ("fetch", "hls4ml", "results/first/trials/cache")):
+                 ("fetch", "hls4ml", "results/first/trials/cache"),
+                 ("init", "results/first/best")):
         refused_untouched(workdir, *args, must=[args[-1], "outside it"])
