@@ -112,7 +112,9 @@ class RegimeMap:
                 continue
             lo, hi = self.configured[axis]
             missing = self.untried.get(axis, [])
-            tried = (f"untried (no trial, grey cells): {', '.join(missing)}" if missing
+            # these bins' cells, and any bin pair no trial drew, read 'not tried' (grey)
+            tried = (f"bins no trial reached (whole rows or columns of grey 'not tried' "
+                     f"cells): {', '.join(missing)}" if missing
                      else "every bin tried")
             parts.append(f"{title[0].upper()}{title[1:]}: configured {_fmt(lo)}–{_fmt(hi)} "
                          f"(space.{_SPACE_KEYS.get(axis, axis)}), {tried}.")

@@ -54,6 +54,12 @@ def test_every_empty_map_cell_is_labelled_alike(x) -> None:
               if ys[int(py)] not in m.untried.get("depth", [])
               and xs[int(px)] not in m.untried.get(x, [])}
     assert inside, "the hand-made map has empty pairs inside the tried range"
+    # the text names the untried bins as whole rows/columns of those cells, not as "the grey
+    # cells" (the empty pairs inside are grey too)
+    lines = m.range_lines()
+    assert any("bins no trial reached (whole rows or columns of grey 'not tried' cells): 5, 6"
+               in line for line in lines), lines
+    assert not any("(no trial, grey cells)" in line for line in lines)
 
 
 def _visible_labels(ax, axis: str) -> list:
