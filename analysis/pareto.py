@@ -95,6 +95,29 @@ def pareto_front(df: pd.DataFrame, cost: str, score: str, maximize: bool = True)
     return ordered.loc[keep].drop(columns=["_s", *TIE_KEYS], errors="ignore")
 
 
+def exact_ties(points: pd.DataFrame, row: pd.Series, cost: str, score: str) -> list[str]:
+    """The other trials of ``points`` with exactly ``row``'s cost and score (one point on the
+    front: ``row`` is the one the tie-break named), in the order the search proposed them."""
+    if row is None or points is None or points.empty:
+        return []
+    same = points[(points[cost].astype(float) == float(row[cost]))
+                  & (points[score].astype(float) == float(row[score]))
+                  & (points["trial_id"].astype(str) != str(row["trial_id"]))]
+    same = with_tie_keys(same).sort_values(list(TIE_KEYS), kind="mergesort")
+    return [str(i) for i in same["trial_id"]]
+
+
+def ties_words(ties: list[str], named: str, what: str) -> str:
+    """A sentence (with a leading space; empty without ties) saying that ``ties`` have exactly
+    the ``named`` trial's ``what``, and why that one is named."""
+    if not ties:
+        return ""
+    who = ("trial " if len(ties) == 1 else "trials ") + ", ".join(ties)
+    verb = "ties" if len(ties) == 1 else "tie"
+    return (f" {who[0].upper()}{who[1:]} {verb} trial {named} exactly (same {what}): one point, "
+            "named by the first the search proposed (trial_number, then trial_id).")
+
+
 def smallest_within(
     df: pd.DataFrame, cost: str, score: str, tolerance: float = 0.01, maximize: bool = True
 ) -> pd.Series | None:
@@ -304,6 +327,11 @@ def pick_notes(result: ParetoResult) -> list[str]:
                      f"({result.gap / result.gap_se:.1f} sigma) but at most "
                      f"{result.tolerance:.0%} loss, at 1/{best['cost'] / pick['cost']:.3g} of "
                      "its cost.")
+    for row in ([pick] if pick["trial_id"] == best["trial_id"] else [pick, best]):
+        tied = ties_words(exact_ties(result.points, row, "cost", "score"), str(row["trial_id"]),
+                          f"{result.cost} and {label}")
+        if tied:
+            notes.append(f"{where}:{tied}")
     band = result.tolerance * abs(float(best["score"]))
     others = len(result.points) > 1  # no note about trials that do not exist
     if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"] and others:

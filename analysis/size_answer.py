@@ -17,10 +17,10 @@ from jetstudy.analysis.intervals import format_error, unsigned_zero
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
-from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked, score_se,
-                                      with_sizes)
+from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked,
+                                      exact_ties, score_se, ties_words, with_sizes)
 
-__all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors"]
+__all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     acc_column = next((c for c in ("best_val_acc", "val_acc") if c in pick.index), None)
     acc = (scores_with_errors([pick, best], acc_column, n_val, class_counts)
            if acc_column else ["not recorded"] * 2)
-    noise = _noise_words(answer, n_val, class_counts)
+    noise = _noise_words(answer, n_val, class_counts) + _tie_words(answer)
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
                 f"{pick['trial_id']} ({_sizes_words(pick, cost)}), {label} {score[0]}, "
@@ -189,6 +189,22 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
             f"{acc[0]} against {acc[1]} for the best, trial {best['trial_id']} "
             f"({_sizes_words(best, cost)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "
             f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + noise + bound + table)
+
+
+def answer_ties(answer: SizeAnswer, which: str) -> list[str]:
+    """The other completed trials with exactly the size and search metric of the answer's
+    ``which`` (``"pick"`` or ``"best"``): the tie-break named one of equals."""
+    row = getattr(answer, which)
+    if answer.candidates is None:
+        return []
+    return exact_ties(answer.candidates, row, answer.cost, answer.metric)
+
+
+def _tie_words(answer: SizeAnswer) -> str:
+    label = answer.metric.removeprefix("best_")
+    rows = ["pick"] if answer.pick["trial_id"] == answer.best["trial_id"] else ["pick", "best"]
+    return "".join(ties_words(answer_ties(answer, w), str(getattr(answer, w)["trial_id"]),
+                              f"{answer.cost} and {label}") for w in rows)
 
 
 def _noise_words(answer: SizeAnswer, n_val: int | None,

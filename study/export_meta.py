@@ -124,10 +124,14 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
     if answer is None:
         return None, "no completed trial has a score and a size"
 
+    from jetstudy.analysis.size_answer import answer_ties
+
     rows = {"pick": answer.pick, "best": answer.best}
+    # tied_with: trials of exactly the same size and metric (the report names them too)
     return {name: {"trial_id": str(row["trial_id"]),
                    **{k: _number(row, k) for k in (answer.metric, "val_acc", "n_params",
-                                                  "multiplications", "flops")}}
+                                                  "multiplications", "flops")},
+                   "tied_with": answer_ties(answer, name)}
             for name, row in rows.items()}, ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from jetstudy.analysis.intervals import bootstrap_replicates
@@ -54,3 +55,46 @@ def test_too_few_resamplings_with_a_macro_auc_fall_back_on_the_classes_errors():
     m = out["model"]
     ses = [v for v in m["auc_se"].values() if v is not None]
     assert m["auc_macro_se"] == pytest.approx(np.sqrt(np.sum(np.square(ses))) / len(ses))
+
+
+def _tied_table() -> pd.DataFrame:
+    # aaa and bbb: same size, same scores; bbb was proposed first (trial_number 0)
+    return pd.DataFrame({"trial_id": ["aaa", "bbb", "ccc"], "trial_number": [1, 0, 2],
+                         "status": ["completed"] * 3, "n_params": [100, 100, 1000],
+                         "best_val_acc": [0.80, 0.80, 0.801],
+                         "best_val_loss": [0.6, 0.6, 0.59]})
+
+
+def test_a_duplicate_point_is_named_the_same_everywhere_and_the_tie_is_said():
+    """Two trials with the same size and score: one point on the front; the front, the pick,
+    the size answer and the export's selection all name the first proposed (bbb, though aaa
+    comes first in the table and by id), and the report's notes and paragraph say aaa ties it."""
+    from jetstudy.analysis.pareto import compute_pareto, exact_ties, pick_notes
+    from jetstudy.analysis.size_answer import answer_ties, how_big, how_big_paragraph
+
+    t = _tied_table()
+    r = compute_pareto(t, "n_params", "val_acc", n_val=1000)
+    assert list(r.front["trial_id"]) == ["bbb", "ccc"] and r.pick["trial_id"] == "bbb"
+    assert exact_ties(r.points, r.pick, "cost", "score") == ["aaa"]
+    assert any("Trial aaa ties trial bbb exactly" in n for n in pick_notes(r))
+    answer = how_big(t, "val_acc", True, "n_params")
+    assert answer.pick["trial_id"] == "bbb" and answer_ties(answer, "pick") == ["aaa"]
+    assert answer_ties(answer, "best") == []
+    text = how_big_paragraph(answer, n_val=1000)
+    assert "trial bbb (100 parameters)" in text and "Trial aaa ties trial bbb exactly" in text
+    reversed_rows = how_big(t.iloc[::-1], "val_acc", True, "n_params")
+    assert reversed_rows.pick["trial_id"] == "bbb"
+    loss = how_big(t, "val_loss", False, "n_params")  # mode min: ccc alone, no tie to report
+    assert loss.pick["trial_id"] == "ccc" and "ties" not in how_big_paragraph(loss, n_val=1000)
+
+
+def test_the_export_selection_names_the_tie(tmp_path):
+    from jetstudy.study.export_meta import _size_answer
+    from jetstudy.study.tables import write_parquet
+
+    t = _tied_table().assign(train_loss=[0.5, 0.5, 0.5], val_loss=[0.6, 0.6, 0.59])
+    write_parquet(t, tmp_path / "trials.parquet")
+    answer, why = _size_answer(tmp_path, "val_acc", "n_params")
+    assert answer is not None, why
+    assert answer["pick"]["trial_id"] == "bbb" and answer["pick"]["tied_with"] == ["aaa"]
+    assert answer["best"]["trial_id"] == "ccc" and answer["best"]["tied_with"] == []
