@@ -383,11 +383,17 @@ def learning_curves_figure(curves: pd.DataFrame, reference: float | None = None)
 
 
 def importance_figure(result: Importance, labels: dict[str, str] | None = None) -> Figure:
-    """Bars, titled with the evaluator that computed them."""
-    height = 0.45 * len(result.table) + 1.6
+    """Bars, titled with the evaluator that computed them (wrapped: a long evaluator's name ran
+    off the figure's right edge)."""
+    import textwrap
+
+    from jetstudy.analysis.render import counted
+
+    title = textwrap.wrap(f"{result.evaluator}, {counted(result.n_trials, 'trial')}", 64)
+    height = 0.45 * len(result.table) + 1.6 + 0.2 * (len(title) - 1)
     fig, axes = new_figure(1, 1, width=6.4, height=height,
                            margins={"left": 0.2, "right": 0.96, "bottom": 0.7 / height,
-                                    "top": 1 - 0.45 / height})
+                                    "top": 1 - (0.45 + 0.2 * (len(title) - 1)) / height})
     draw_importance(result, axes[0, 0], labels)
-    axes[0, 0].set_title(_plain(f"{result.evaluator}, {result.n_trials} trials"), fontsize=TITLE_PT - 1)
+    axes[0, 0].set_title(_plain("\n".join(title)), fontsize=TITLE_PT - 1)
     return fig

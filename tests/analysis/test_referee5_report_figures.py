@@ -261,3 +261,19 @@ def test_a_class_absent_from_the_test_jets_draws_no_roc() -> None:
     assert any(f"no ROC for {absent}" in t.get_text() for t in overview.texts)
     for ax in fig.axes[:len(CLASSES) - 1]:
         assert len(ax.lines) == 2 and not ax.texts  # model and 'Bayes'
+
+
+@pytest.mark.parametrize("evaluator", [
+    "Optuna PedAnovaImportanceEvaluator (PED-ANOVA, top 10% of trials)",
+    "Optuna MeanDecreaseImpurityImportanceEvaluator (random forest of 64 trees, seed 0)"])
+def test_the_importance_title_stays_inside_the_figure(evaluator) -> None:
+    """'Optuna PedAnovaImportanceEvaluator (...), 195 trials' ran to the figure's edge and a
+    longer evaluator's name off it: the title wraps inside the figure."""
+    from jetstudy.analysis.importance import Importance
+
+    table = pd.DataFrame({"param": ["lr", "depth", "l2"], "importance": [0.7, 0.2, 0.1]})
+    fig = plots.importance_figure(Importance(table, evaluator, 195, "best_val_loss"))
+    fig.canvas.draw()
+    box = fig.axes[0].title.get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width - 2 and box.y1 <= fig.bbox.height, box
+    assert "195 trials" in fig.axes[0].get_title()
