@@ -15,6 +15,7 @@ ConfigError: resources.address '10.0.0.5:6379': nothing answers there (connectio
 from __future__ import annotations
 
 import logging
+import math
 import os
 import re
 import socket
@@ -72,15 +73,16 @@ def parse_address(address: str) -> RayAddress:
 def connect_timeout_s() -> float:
     """Seconds to wait for a cluster to answer (``JETSTUDY_CONNECT_TIMEOUT_S``)."""
     raw = os.environ.get(CONNECT_TIMEOUT_ENV, "")
-    if not raw:
+    if not raw.strip():
         return DEFAULT_CONNECT_TIMEOUT_S
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
-    if not value > 0:
+    if not 0 < value < math.inf:  # inf (or 1e400) waits forever on an unreachable cluster
         raise ConfigError(f"{CONNECT_TIMEOUT_ENV} must be a number of seconds > 0, got "
-                          f"{raw!r}; set e.g. {CONNECT_TIMEOUT_ENV}=30")
+                          f"{raw!r}{' (a finite one: infinity waits forever)' if value == math.inf else ''}; "
+                          f"set e.g. {CONNECT_TIMEOUT_ENV}=30")
     return value
 
 

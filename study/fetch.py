@@ -85,6 +85,10 @@ Progress = Callable[[str, int, "int | None"], None]  # (name, bytes so far, tota
 def cache_dir() -> Path:
     """``$JETSTUDY_DATA``, else ``~/.cache/jetstudy``."""
     env = os.environ.get(CACHE_ENV, "").strip()
+    if env and Path(env).expanduser().exists() and not Path(env).expanduser().is_dir():
+        raise DataError(f"{CACHE_ENV} is {env!r}, a file, not a folder; set {CACHE_ENV} to the "
+                        f"folder jetstudy fetch keeps data in (created if missing), or unset it "
+                        f"for ~/.cache/jetstudy")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "jetstudy"
 
 

@@ -272,19 +272,32 @@ def check_request(cfg: StudyConfig, shapes: list[NodeShape], local: bool,
         _one_fits(shapes, r.cpus_per_trial, r.gpus_per_trial, "each trial", local)
 
 
+def _skip_check() -> bool:
+    """:data:`SKIP_ENV` as a switch: 1/true/yes/on skip, unset/empty/0/false/no/off check
+    (``false`` skipped the check before); anything else is an error naming the variable."""
+    raw = os.environ.get(SKIP_ENV, "")
+    word = raw.strip().lower()
+    if word in ("", "0", "false", "no", "off"):
+        return False
+    if word in ("1", "true", "yes", "on"):
+        return True
+    raise ConfigError(f"{SKIP_ENV} is {raw!r}, neither on nor off; set {SKIP_ENV}=1 to skip the "
+                      f"resource check, or {SKIP_ENV}=0 (or unset it) to keep it")
+
+
 def check_local_request(cfg: StudyConfig, restored: int = 0) -> None:
     """Before a local Ray starts (and before any data work): with ``resources.num_cpus`` set,
     its CPUs are known, so a trial or pack asking more fails at once. GPUs are checked by
     :func:`check_fit` once Ray has found them."""
     r = cfg.resources
-    if r.address or r.num_cpus is None or os.environ.get(SKIP_ENV, "") not in ("", "0"):
+    if r.address or r.num_cpus is None or _skip_check():
         return
     check_request(cfg, [NodeShape(float(r.num_cpus), math.inf)], local=True, restored=restored)
 
 
 def check_fit(cfg: StudyConfig, restored: int = 0) -> None:
     """Check ``cfg.resources`` against the connected Ray cluster (see the module docstring)."""
-    if os.environ.get(SKIP_ENV, "") not in ("", "0"):
+    if _skip_check():
         logger.warning("%s is set: the resource requests are not checked against the cluster",
                        SKIP_ENV)
         return

@@ -1,0 +1,62 @@
+"""Referee round 5, environment variables jetstudy reads, each with a bad value: an endless
+JETSTUDY_CONNECT_TIMEOUT_S (inf, 1e400) waited forever on an unreachable cluster;
+JETSTUDY_SKIP_RESOURCE_CHECK=false (or no/off) *skipped* the check, and a typo such as
+'maybe' did too; JETSTUDY_DATA naming a file failed in `fetch` with 'Not a directory' on a
+path the user never wrote. Each now reads as meant or is one error naming the variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jetstudy.study.config import from_dict
+from jetstudy.study.connect import CONNECT_TIMEOUT_ENV, connect_timeout_s
+from jetstudy.study.fetch import CACHE_ENV, cache_dir
+from jetstudy.study.resources import SKIP_ENV, check_local_request
+from jetstudy.trainables.errors import ConfigError, DataError
+
+
+@pytest.mark.parametrize("value", ["inf", "1e400", "Infinity", "nan", "-3", "abc"])
+def test_a_connect_timeout_that_never_ends_is_refused(monkeypatch, value: str) -> None:
+    monkeypatch.setenv(CONNECT_TIMEOUT_ENV, value)
+    with pytest.raises(ConfigError, match=f"{CONNECT_TIMEOUT_ENV} must be .*{value!r}"):
+        connect_timeout_s()
+
+
+def test_a_connect_timeout_with_spaces_is_read(monkeypatch) -> None:
+    monkeypatch.setenv(CONNECT_TIMEOUT_ENV, " 12.5 ")
+    assert connect_timeout_s() == 12.5
+
+
+_TOO_BIG = {"resources": {"num_cpus": 2, "cpus_per_trial": 3}}
+
+
+@pytest.mark.parametrize("value", ["false", "no", "off", "0", "", "False"])
+def test_skip_resource_check_false_still_checks(monkeypatch, value: str) -> None:
+    monkeypatch.setenv(SKIP_ENV, value)
+    with pytest.raises(ConfigError, match="cpus_per_trial"):
+        check_local_request(from_dict(_TOO_BIG))
+
+
+@pytest.mark.parametrize("value", ["1", "true", "yes", "on"])
+def test_skip_resource_check_true_skips(monkeypatch, value: str) -> None:
+    monkeypatch.setenv(SKIP_ENV, value)
+    check_local_request(from_dict(_TOO_BIG))  # no error: the user asked not to check
+
+
+def test_skip_resource_check_typo_is_refused(monkeypatch) -> None:
+    monkeypatch.setenv(SKIP_ENV, "maybe")
+    with pytest.raises(ConfigError, match=f"{SKIP_ENV} is 'maybe'.*1.*0"):
+        check_local_request(from_dict(_TOO_BIG))
+
+
+def test_jetstudy_data_naming_a_file_is_named(monkeypatch, tmp_path: Path) -> None:
+    file = tmp_path / "jets.h5"
+    file.write_bytes(b"user data")
+    monkeypatch.setenv(CACHE_ENV, str(file))
+    with pytest.raises(DataError, match=f"{CACHE_ENV} is .*jets.h5.*a file, not a folder"):
+        cache_dir()
+    assert file.read_bytes() == b"user data"
+    monkeypatch.setenv(CACHE_ENV, "  ")  # blank: the default cache
+    assert cache_dir() == Path.home() / ".cache" / "jetstudy"
