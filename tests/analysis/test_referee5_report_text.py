@@ -185,10 +185,10 @@ def test_one_trial_left_out_or_undetermined_is_said_in_the_singular(old_study) -
     from jetstudy.analysis.sections import _map_depth_width
     from jetstudy.analysis.sections_search import history_part
 
-    state = _with_statuses(old_study, {0: "failed", 1: "running"})
-    trials = state.t.trials.copy()
+    trials = old_study.t.trials.copy()
+    trials.loc[trials.index[[0, 1]], "status"] = ["failed", "running"]
     trials.loc[trials.index[0], ["best_val_loss", "best_val_acc", "best_val_auc"]] = float("nan")
-    state = ReportState(type(state.t)(**{**vars(state.t), "trials": trials}))
+    state = ReportState(type(old_study.t)(**{**vars(old_study.t), "trials": trials}))
     assert (state.regimes["regime"] == "undetermined").sum() == 1
     text = " ".join([*pareto_part(state).lines, *history_part(state).lines,
                      *_map_depth_width(state).lines])
