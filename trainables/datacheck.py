@@ -189,10 +189,15 @@ def one_hot_to_index(file: str, labels: np.ndarray, undef: np.ndarray | None) ->
         values = ", ".join(f"{c}={labels[first, i]:g}" for i, c in enumerate(LABEL_COLUMNS))
         n_undef = int(np.sum(undef[bad] == 1)) if undef is not None else 0
         undef_note = f", {n_undef} of them marked j_undef" if n_undef else ""
+        near = np.abs(labels[bad] - np.round(labels[bad])) < 1e-2
+        fix = ("the labels are near 0 and 1 (soft or stored rounded): round them to exactly 0 "
+               "and 1 if they are one-hot" if near.all() and (np.round(labels[bad]).sum(axis=1)
+                                                              == 1).all()
+               else "drop the other rows")
         raise DataError(
             f"{file}: labels are not one-hot in {len(bad)} of {len(labels)} rows{undef_note} "
             f"(first: row {first}, 0-based: {values}); each jet needs exactly one 1 among "
-            f"{', '.join(LABEL_COLUMNS)} — drop the other rows and load again"
+            f"{', '.join(LABEL_COLUMNS)} — {fix} and load again"
         )
     return labels.argmax(axis=1).astype(np.int64)
 

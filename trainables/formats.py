@@ -254,18 +254,19 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
             f"{file}: `jets` holds {kind} ({shown}), not numbers; Format A's `jets` is a "
             "float array (N, 59) with one column per `jetFeatureNames` entry — re-create or "
             f"re-download the file ({_HELP})")
-    if jets.ndim != 2 or jets.shape[1] != len(names):
+    column = jets.ndim == 3 and jets.shape[2] == 1  # (N, 59, 1): column vectors, same table
+    if (jets.ndim != 2 and not column) or jets.shape[1] != len(names):
         transposed = jets.ndim == 2 and jets.shape[0] == len(names)  # column-major writers
         raise DataError(
             f"{file}: `jets` has shape {jets.shape} and type {jets.dtype} but "
-            f"`jetFeatureNames` has {len(names)} names; `jets` must be numbers with one name "
-            "per column — " + ("it looks transposed (one row per name, as MATLAB, Julia or "
+            f"`jetFeatureNames` has {len(names)} names; `jets` must be numbers (N, "
+            f"{len(names)}) with one name per column — " + ("it looks transposed (one row per name, as MATLAB, Julia or "
                                "Fortran write arrays): store its transpose (N, "
                                f"{len(names)})" if transposed else
                                "re-create or re-download the file"))
     index = _name_index(file, names)
     n = jets.shape[0] if limit is None else min(limit, jets.shape[0])
-    data = np.asarray(jets[:n])  # one read of the block; columns are picked in memory
+    data = np.asarray(jets[:n, :, 0] if column else jets[:n])  # one read; columns in memory
     mark = _parse_synthetic(file, handle.attrs.get(SYNTHETIC_ATTR))
     return data, index, mark
 
