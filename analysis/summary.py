@@ -14,6 +14,7 @@ five background jets or fewer with one significant figure and a flag.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,8 @@ from jetstudy.analysis.trial_order import ranked_best
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
-           "compare_test_metrics", "operating_table", "TEST_ROWS", "best_epoch_loss_se"]
+           "compare_test_metrics", "operating_table", "TEST_ROWS", "best_epoch_loss_se",
+           "runner_up_line"]
 
 
 def status_counts(trials: pd.DataFrame) -> pd.DataFrame:
@@ -89,6 +91,60 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
     rows = trials[ok]
     first = ranked_best(rows, values[ok], maximize)[0]
     return rows.iloc[int(first)]
+
+
+def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
+                   epochs: pd.DataFrame | None = None, n_val: int | None = None,
+                   class_counts: list[int] | None = None) -> str | None:
+    """One sentence: how far the best trial (:func:`best_trial`) leads the runner-up (the next
+    by the same ranking), with the lead's error and whether it is within the validation noise
+    (< :data:`~jetstudy.analysis.pareto.NOISE_SIGMAS` standard errors); an exact tie, a lead
+    without known errors and a study with a single ranked trial are said as such. None when no
+    trial is ranked. The two scores' errors are added in quadrature: both are measured on the
+    same validation jets, so their errors are correlated and the lead's true error is likely
+    smaller (the sentence says so)."""
+    from jetstudy.analysis.intervals import format_error
+    from jetstudy.analysis.pareto import NOISE_SIGMAS
+    from jetstudy.analysis.size_answer import _digits, _errors, scores_with_errors
+
+    trials = trials.drop_duplicates("trial_id", keep="last")
+    score = score_column(trials, metric)
+    if score is None:
+        return None
+    values = pd.to_numeric(trials[score], errors="coerce").astype(float)
+    ok = (trials["status"].isin(SCORED_STATUSES) & np.isfinite(values)).to_numpy()
+    if not ok.any():
+        return None
+    label = score.removeprefix("best_")
+    if ok.sum() == 1:
+        return (f"Runner-up: none (one ranked trial), so nothing shows how far the best "
+                f"{label} stands out.")
+    rows = trials[ok]
+    order = ranked_best(rows, values[ok], maximize)
+    pair = rows.iloc[[int(order[0]), int(order[1])]].copy()
+    if label == "val_loss":  # the best epoch's error, as 'Best trial' shows it
+        pair["best_val_loss_se"] = best_epoch_loss_se(pair, epochs).to_numpy()
+    best, second = pair.iloc[0], pair.iloc[1]
+    lead = (float(best[score]) - float(second[score])) * (1.0 if maximize else -1.0)
+    shown = scores_with_errors([best, second], score, n_val, class_counts)
+    head = f"Runner-up: trial {second['trial_id']}, {label} {shown[1]} against {shown[0]}"
+    if lead == 0:
+        return (f"{head}: an exact tie; trial {best['trial_id']} is best by the tie-break "
+                "(a completed trial, then the smaller model, then the first the search "
+                "proposed).")
+    errors = [float(e) for e in _errors([best, second], score, n_val, class_counts)]
+    if not all(np.isfinite(e) and e > 0 for e in errors):
+        digits = _digits(float(best[score]), float(second[score]), lead)[2]
+        return (f"{head}: the best leads by {digits}; the scores' errors "
+                "are unknown, so whether that lead is real cannot be said.")
+    se = math.hypot(*errors)
+    z = lead / se
+    verdict = (f"within the validation noise ({z:.1f} sigma, < {NOISE_SIGMAS:g}): the "
+               "validation set cannot tell the two apart" if z < NOISE_SIGMAS
+               else f"a significant lead ({z:.1f} sigma)")
+    return (f"{head}: the best leads by {format_error(lead, se)}, {verdict}. The errors are "
+            "added in quadrature; both scores are of the same validation jets, so the lead's "
+            "true error is likely smaller.")
 
 
 def best_epoch_loss_se(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.Series:

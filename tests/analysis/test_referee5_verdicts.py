@@ -98,3 +98,33 @@ def test_the_export_selection_names_the_tie(tmp_path):
     assert answer is not None, why
     assert answer["pick"]["trial_id"] == "bbb" and answer["pick"]["tied_with"] == ["aaa"]
     assert answer["best"]["trial_id"] == "ccc" and answer["best"]["tied_with"] == []
+
+
+def _ranked_table(acc: list[float], loss: list[float]) -> pd.DataFrame:
+    return pd.DataFrame({"trial_id": ["a", "b", "c"], "trial_number": [0, 1, 2],
+                         "status": ["completed", "stopped", "failed"], "n_params": [10, 20, 30],
+                         "best_val_acc": acc, "best_val_loss": loss,
+                         "val_loss_se": [0.004, 0.004, 0.004]})
+
+
+def test_the_best_trials_lead_over_the_runner_up_is_stated_against_the_noise():
+    """'Best trial' named the best but not whether it stands out: the runner-up, the lead with
+    its error and its significance, in the metric's own direction (max: val_acc; min:
+    val_loss); a failed trial (c, better score) is no runner-up."""
+    from jetstudy.analysis.summary import runner_up_line
+
+    t = _ranked_table([0.80, 0.79, 0.90], [0.60, 0.61, 0.50])
+    small = runner_up_line(t, "val_acc", True, n_val=1000)
+    assert small.startswith("Runner-up: trial b, val_acc 0.790 ± 0.013 against 0.800 ± 0.013")
+    assert "leads by 0.010 ± 0.018, within the validation noise (0.6 sigma" in small
+    big = runner_up_line(t, "val_acc", True, n_val=100_000)
+    assert "leads by 0.0100 ± 0.0018, a significant lead (5.5 sigma)" in big
+    unknown = runner_up_line(t, "val_acc", True)  # no validation size: no error, no verdict
+    assert "leads by 0.0100;" in unknown and "cannot be said" in unknown
+    loss = runner_up_line(t, "val_loss", False)  # mode min: the lower loss leads
+    assert "val_loss 0.610 ± 0.004 against 0.600 ± 0.004" in loss
+    assert "leads by 0.010 ± 0.006, within the validation noise (1.8 sigma" in loss
+    tie = runner_up_line(_ranked_table([0.8, 0.8, 0.8], [0.6] * 3), "val_acc", True, n_val=1000)
+    assert "an exact tie; trial a is best by the tie-break" in tie
+    assert "one ranked trial" in runner_up_line(t.iloc[:1], "val_acc", True)
+    assert runner_up_line(t.iloc[2:], "val_acc", True) is None  # only a failed trial
