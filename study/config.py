@@ -27,7 +27,8 @@ from typing import Any, Iterable
 import yaml
 
 from jetstudy.study.checks import (BAD, Auto, Check, Choice, Float, Int, Optional, Points,
-                                   Range, SubsetOf, Text, shorten, small, value_hint)
+                                   Range, SubsetOf, Text, shorten, small)
+from jetstudy.study.check_hints import value_hint
 from jetstudy.trainables.duplicates import POLICIES as DUPLICATES
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.objective import METRIC_MODES

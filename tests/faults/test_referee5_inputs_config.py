@@ -59,3 +59,18 @@ def test_legal_edges_are_read_as_given(tmp_path: Path) -> None:
     assert cfg.space.lr == (1e-3, 1e-3) and cfg.space.depth == (2, 2)
     assert cfg.space.dropout == (0.0, 0.0) and cfg.space.activations == ("elu",)
     assert cfg.space.batch_norm == (True, False) and cfg.training.batch_size == 1024
+
+
+@pytest.mark.parametrize("override, words", [
+    ("storage.name=no", "YAML reads yes/no/on/off as true/false: quote"),
+    ("data.path=on", "YAML reads yes/no/on/off as true/false: quote"),
+    ("storage.name=2024", "read as the number 2024: quote it"),
+    ("scheduler.type=FIFO", "write 'fifo'"),
+    ("data.format=Table", "write 'table'"),
+])
+def test_set_values_yaml_reads_otherwise_say_how_to_write_them(override: str,
+                                                               words: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, [override])
+    error = str(caught.value)
+    assert error.startswith(override.split("=")[0]) and words in error, error
