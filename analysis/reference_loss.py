@@ -51,6 +51,9 @@ class Reference:
     prior_entropy: float = math.log(len(CLASSES))
     prior_source: str = f"ln {len(CLASSES)} (no reference.json)"
     proxy_trial: str | None = None
+    #: The proxy L* comes from the only stable trial: that trial's bias is then judged against
+    #: its own loss (circular), so its verdict is undetermined instead of "good".
+    proxy_alone: bool = False
     #: A trial whose validation loss is significantly *below* L* (``(trial_id, loss, sigma)``):
     #: then L* is no lower bound (a user value set too high, a reference.json of other data),
     #: so "good" cannot be told from "underfit"; the rules say undetermined instead.
@@ -79,7 +82,9 @@ class Reference:
             "bayes": f"the Bayes-optimal validation loss {bayes} of the synthetic jets",
             "proxy": (f"a PROXY: the study's own best validation loss {bayes} (trial "
                       f"{self.proxy_trial}); no Bayes optimum is known and none was given "
-                      "(regimes.reference_loss), so the best trial can never be underfit"),
+                      "(regimes.reference_loss), so the best trial can never be underfit"
+                      + ("; it is the only stable trial, so its own bias is undetermined"
+                         if self.proxy_alone else "")),
         }[self.source]
         train = ""
         if self.train_loss is not None:

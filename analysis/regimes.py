@@ -45,7 +45,9 @@ underfit). The rules, in the order applied:
    trial's validation loss lies significantly below it (``z`` standard errors and
    ``underfit_tolerance``; a user value set too high, a reference of other data). Then
    "good" cannot be told from "underfit"; underfit verdicts stand (a true, lower bound only
-   strengthens them) and :meth:`Reference.describe` says so.
+   strengthens them) and :meth:`Reference.describe` says so. A proxy L* made from the only
+   stable trial judges that trial against itself: its bias is **undetermined** (unless its
+   loss is 0, the floor of any cross-entropy).
 
 The final losses judged are the median of the last three epochs (one spike is no verdict);
 ``final_train_loss``/``final_val_loss`` in the output are the last epoch's, as in the tables.
@@ -269,6 +271,13 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
              f"{_reference_text(target, se_ref)} ({ref.source}{jets})")
     if swing and excess.significant:
         where += f", beyond its epoch-to-epoch zig-zag {swing:.3g}"
+    if ref.proxy_alone and str(row["trial_id"]) == ref.proxy_trial and target > 0:
+        # L* made from this trial alone: "good" would only say it equals itself (a loss of
+        # 0 is the floor of any cross-entropy: no circle there)
+        return "undetermined", (f"{where}, but L* is this trial's own best val loss (the "
+                                "only stable trial: a proxy): its bias cannot be judged; "
+                                "set regimes.reference_loss, or run more trials; gap "
+                                f"{gap.text}{se_note}")
     if excess.significant:
         unreachable = only_against_unreachable(row, ref, t, what)
         if unreachable:
@@ -327,7 +336,8 @@ def _proxy(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
     se = float(best["val_se"])  # a measured loss: its noise enters every test against it
     return Reference(loss=float(best["min_val"]), se=se if np.isfinite(se) and se > 0 else None,
                      source="proxy", prior_entropy=ref.prior_entropy,
-                     prior_source=ref.prior_source, proxy_trial=str(best["trial_id"]))
+                     prior_source=ref.prior_source, proxy_trial=str(best["trial_id"]),
+                     proxy_alone=len(candidates) == 1)
 
 
 @dataclass(frozen=True)

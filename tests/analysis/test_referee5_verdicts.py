@@ -128,3 +128,20 @@ def test_the_best_trials_lead_over_the_runner_up_is_stated_against_the_noise():
     assert "an exact tie; trial a is best by the tie-break" in tie
     assert "one ranked trial" in runner_up_line(t.iloc[:1], "val_acc", True)
     assert runner_up_line(t.iloc[2:], "val_acc", True) is None  # only a failed trial
+
+
+def test_a_proxy_made_from_the_only_trial_does_not_call_it_good():
+    """One stable trial and no Bayes loss: L* is its own best val loss, so 'good' said only
+    that it equals itself; with a second trial the best is good against the proxy as before."""
+    from jetstudy.analysis.regimes import assess_regimes
+    from tests.analysis.test_regimes import _flat, _frames
+
+    alone = assess_regimes(*_frames(_flat("one", 1.2, 1.22)))
+    row = alone.table.iloc[0]
+    assert row["regime"] == "undetermined" and "L* is this trial's own" in row["reason"]
+    assert "only stable trial" in alone.reference.describe()
+    two = assess_regimes(*_frames(_flat("one", 0.6, 0.62), _flat("two", 1.2, 1.22)))
+    verdicts = two.table.set_index("trial_id")["regime"]
+    assert verdicts["one"] == "good" and verdicts["two"] == "underfit"
+    overfit = assess_regimes(*_frames(_flat("mem", 0.3, 0.9))).table.iloc[0]
+    assert overfit["regime"] == "overfit"  # the gap is no circle: still judged
