@@ -7,6 +7,7 @@ saved as a table, its one-hot labels ``j_g j_q j_w j_z j_t`` (checked as in HDF5
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -308,10 +309,13 @@ def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
         converted = pd.to_numeric(frame[column], errors="coerce")
         bad = np.flatnonzero(converted.isna().to_numpy() & frame[column].notna().to_numpy())
         if bad.size:
+            first = frame[column].iloc[bad[0]]
+            comma = isinstance(first, str) and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", first)
+            fix = ("a decimal comma: export the table with '.' as the decimal separator (pandas: "
+                   "read_csv(..., decimal=',') then to_csv)" if comma else "fix or drop those rows")
             raise DataError(
                 f"{file}: column {column} holds {bad.size} non-numbers (first: row {int(bad[0])}, "
-                f"0-based: {frame[column].iloc[bad[0]]!r}); the 16 features must be numbers — "
-                "fix or drop those rows"
+                f"0-based: {first!r}); the 16 features must be numbers — {fix}"
             )
     raise DataError(f"{file}: the feature columns cannot be read as numbers; check their types")
 

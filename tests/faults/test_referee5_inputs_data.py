@@ -55,3 +55,12 @@ def test_labels_near_one_name_the_rounding(tmp_path: Path) -> None:
     data[:, 16:21] *= np.float32(0.9999)
     with pytest.raises(DataError, match=r"j_g=0\.9999.*round"):
         load_jets(_h5(tmp_path / "soft.h5", data))
+
+
+def test_a_decimal_comma_in_a_csv_is_named(tmp_path: Path) -> None:
+    lines = [",".join(NAMES)] + [
+        ",".join(f'"{v:.3f}"'.replace(".", ",") if i == 2 else f"{v:g}"
+                 for i, v in enumerate(row)) for row in _BASE]
+    (tmp_path / "comma.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=r"j_c1_b1_mmdt .*'0,\d+'.*decimal comma.*'\.'"):
+        load_jets(tmp_path / "comma.csv")
