@@ -118,6 +118,18 @@ def ties_words(ties: list[str], named: str, what: str) -> str:
             "named by the first the search proposed (trial_number, then trial_id).")
 
 
+def smallest_within_words(n_points: int, n_smaller: int, pick: str) -> str:
+    """A sentence (leading space; empty when some completed trial is smaller than ``pick``):
+    with no smaller model compared, the pick bounds the size needed from above only."""
+    if n_points <= 1:
+        return (f" Trial {pick} is the only completed trial: no other model was compared, so "
+                "nothing shows that a smaller one would not do as well.")
+    if n_smaller == 0:
+        return (f" No completed trial is smaller than trial {pick}: smaller models were not "
+                "trained to the end, so a smaller one may do as well.")
+    return ""
+
+
 def smallest_within(
     df: pd.DataFrame, cost: str, score: str, tolerance: float = 0.01, maximize: bool = True
 ) -> pd.Series | None:
@@ -295,6 +307,11 @@ def pick_notes(result: ParetoResult) -> list[str]:
     if pick["trial_id"] == best["trial_id"]:
         notes.append(f"{where}: the smallest model within {result.tolerance:.0%} is the best "
                      f"completed trial itself ({pick['trial_id']}).")
+        alone = smallest_within_words(len(result.points), int(
+            (result.points["cost"].astype(float) < float(pick["cost"])).sum()),
+            str(pick["trial_id"]))
+        if alone:
+            notes.append(f"{where}:{alone}")
         cheaper = result.cheapest_within_noise
         if cheaper is not None:
             gap = float(best["score"] - cheaper["score"]) * (1.0 if result.maximize else -1.0)

@@ -18,7 +18,8 @@ from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked,
-                                      exact_ties, score_se, ties_words, with_sizes)
+                                      exact_ties, score_se, smallest_within_words, ties_words,
+                                      with_sizes)
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
 
@@ -178,7 +179,7 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     acc_column = next((c for c in ("best_val_acc", "val_acc") if c in pick.index), None)
     acc = (scores_with_errors([pick, best], acc_column, n_val, class_counts)
            if acc_column else ["not recorded"] * 2)
-    noise = _noise_words(answer, n_val, class_counts) + _tie_words(answer)
+    noise = _noise_words(answer, n_val, class_counts) + _tie_words(answer) + _alone_words(answer)
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
                 f"{pick['trial_id']} ({_sizes_words(pick, cost)}), {label} {score[0]}, "
@@ -198,6 +199,17 @@ def answer_ties(answer: SizeAnswer, which: str) -> list[str]:
     if answer.candidates is None:
         return []
     return exact_ties(answer.candidates, row, answer.cost, answer.metric)
+
+
+def _alone_words(answer: SizeAnswer) -> str:
+    """A sentence when nothing smaller than the pick was compared: the answer is then an upper
+    bound on the size needed, not the smallest that does as well."""
+    done = answer.candidates
+    if done is None or done.empty:
+        return ""
+    return smallest_within_words(len(done), int((done[answer.cost].astype(float)
+                                         < float(answer.pick[answer.cost])).sum()),
+                         str(answer.pick["trial_id"]))
 
 
 def _tie_words(answer: SizeAnswer) -> str:

@@ -40,8 +40,12 @@ def test_no_note_about_other_trials_when_there_are_none():
     not exist; with a second trial the narrow band is worth the note."""
     alone = compute_pareto(_trials(("only", "completed", 100, 0.7, 0.6)), "n_params", "val_acc",
                            n_val=100)
+    # round 5: the lone trial is said to be alone (nothing smaller was compared)
     assert pick_notes(alone) == ["val_acc vs n_params: the smallest model within 1% is the best "
-                                 "completed trial itself (only)."]
+                                 "completed trial itself (only).",
+                                 "val_acc vs n_params: Trial only is the only completed trial: "
+                                 "no other model was compared, so nothing shows that a smaller "
+                                 "one would not do as well."]
     two = compute_pareto(_trials(("a", "completed", 10, 0.9, 0.3),
                                  ("b", "completed", 100, 0.7, 0.6)), "n_params", "val_acc",
                          n_val=100)

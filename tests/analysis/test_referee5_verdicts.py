@@ -145,3 +145,27 @@ def test_a_proxy_made_from_the_only_trial_does_not_call_it_good():
     assert verdicts["one"] == "good" and verdicts["two"] == "underfit"
     overfit = assess_regimes(*_frames(_flat("mem", 0.3, 0.9))).table.iloc[0]
     assert overfit["regime"] == "overfit"  # the gap is no circle: still judged
+
+
+def test_a_size_answer_with_nothing_smaller_compared_says_so():
+    """One completed trial (the other stopped): 'the best is also the smallest within 1%'
+    compared it with nothing; a pick smaller than every other trial bounds the size from
+    above only."""
+    from jetstudy.analysis.pareto import compute_pareto, pick_notes
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    t = pd.DataFrame({"trial_id": ["aaa", "bbb"], "trial_number": [0, 1],
+                      "status": ["completed", "stopped"], "n_params": [100, 50],
+                      "best_val_acc": [0.80, 0.70], "best_val_loss": [0.6, 0.8]})
+    alone = "Trial aaa is the only completed trial: no other model was compared"
+    assert any(alone in n for n in pick_notes(compute_pareto(t, "n_params", "val_acc")))
+    assert alone in how_big_paragraph(how_big(t, "val_acc", True, "n_params"))
+    both = t.assign(status="completed", n_params=[50, 100], best_val_acc=[0.80, 0.79])
+    text = how_big_paragraph(how_big(both, "val_acc", True, "n_params"))
+    assert "No completed trial is smaller than trial aaa" in text
+    bigger_best = both.assign(best_val_acc=[0.799, 0.80])  # pick aaa (smallest), best bbb
+    text = how_big_paragraph(how_big(bigger_best, "val_acc", True, "n_params"))
+    assert "is trial aaa" in text and "No completed trial is smaller than trial aaa" in text
+    fine = both.assign(n_params=[100, 50], best_val_acc=[0.80, 0.70])  # smaller one compared
+    assert "No completed trial is smaller" not in how_big_paragraph(
+        how_big(fine, "val_acc", True, "n_params"))
