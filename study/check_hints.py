@@ -24,6 +24,9 @@ def value_hint(where: str, check: Check, value: Any) -> str:
     if isinstance(check, Range) and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
         return f" (one fixed value is a range of one: [{value}, {value}])"
+    if isinstance(check, Range) and isinstance(value, (list, tuple)) and len(value) != 2:
+        return (f" ({len(value)} values: a range is two, its lowest and highest value; the "
+                "search picks values between them, a grid scan spaces search.grid_levels of them)")
     inner = check.inner if isinstance(check, (Optional, Auto)) else check
     items = value if isinstance(value, (list, tuple)) else [value]
     if isinstance(inner, SubsetOf) and True in inner.options and any(

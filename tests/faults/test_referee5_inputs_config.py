@@ -74,3 +74,11 @@ def test_set_values_yaml_reads_otherwise_say_how_to_write_them(override: str,
         load_config(None, [override])
     error = str(caught.value)
     assert error.startswith(override.split("=")[0]) and words in error, error
+
+
+@pytest.mark.parametrize("value, n", [("[8, 16, 32]", 3), ("[8]", 1), ("[]", 0)])
+def test_a_range_of_other_than_two_values_says_so(value: str, n: int) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, [f"space.width={value}"])
+    error = str(caught.value)
+    assert error.startswith("space.width") and f"({n} values: a range is two" in error, error
