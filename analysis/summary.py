@@ -102,11 +102,8 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     without known errors and a study with a single ranked trial are said as such. None when no
     trial is ranked. The two scores' errors are added in quadrature: both are measured on the
     same validation jets, so their errors are correlated and the lead's true error is likely
-    smaller (the sentence says so)."""
-    from jetstudy.analysis.intervals import format_error
-    from jetstudy.analysis.pareto import NOISE_SIGMAS
-    from jetstudy.analysis.size_answer import _digits, _errors, scores_with_errors
-
+    smaller (the sentence says so). A runner-up of the best's configuration is named a repeat.
+    """
     trials = trials.drop_duplicates("trial_id", keep="last")
     score = score_column(trials, metric)
     if score is None:
@@ -125,6 +122,34 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     if label == "val_loss":  # the best epoch's error, as 'Best trial' shows it
         pair["best_val_loss_se"] = best_epoch_loss_se(pair, epochs).to_numpy()
     best, second = pair.iloc[0], pair.iloc[1]
+    return _runner_up_text(best, second, score, maximize, n_val, class_counts) + _repeat_words(
+        best, second)
+
+
+#: The trials table's configuration columns: two trials equal on all that the table has are
+#: repeats of one configuration (their difference is training noise).
+CONFIG_COLUMNS: tuple[str, ...] = ("depth", "widths", "dropout", "l1", "l2", "lr",
+                                   "activation", "batch_norm", "batch_size")
+
+
+def _repeat_words(best: pd.Series, second: pd.Series) -> str:
+    """A sentence when the runner-up repeats the best's configuration (same values in every
+    :data:`CONFIG_COLUMNS` the table has)."""
+    shared = [c for c in CONFIG_COLUMNS if c in best.index and c in second.index]
+    if not shared or any(str(best[c]) != str(second[c]) for c in shared):
+        return ""
+    return (f" Trial {second['trial_id']} repeats trial {best['trial_id']}'s configuration "
+            f"({', '.join(shared)} alike): their difference is training noise (initialisation, "
+            "batch order), not a better configuration.")
+
+
+def _runner_up_text(best: pd.Series, second: pd.Series, score: str, maximize: bool,
+                    n_val: int | None, class_counts: list[int] | None) -> str:
+    from jetstudy.analysis.intervals import format_error
+    from jetstudy.analysis.pareto import NOISE_SIGMAS
+    from jetstudy.analysis.size_answer import _digits, _errors, scores_with_errors
+
+    label = score.removeprefix("best_")
     lead = (float(best[score]) - float(second[score])) * (1.0 if maximize else -1.0)
     shown = scores_with_errors([best, second], score, n_val, class_counts)
     head = f"Runner-up: trial {second['trial_id']}, {label} {shown[1]} against {shown[0]}"

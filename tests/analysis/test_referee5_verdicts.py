@@ -169,3 +169,16 @@ def test_a_size_answer_with_nothing_smaller_compared_says_so():
     fine = both.assign(n_params=[100, 50], best_val_acc=[0.80, 0.70])  # smaller one compared
     assert "No completed trial is smaller" not in how_big_paragraph(
         how_big(fine, "val_acc", True, "n_params"))
+
+
+def test_a_runner_up_of_the_same_configuration_is_named_a_repeat():
+    from jetstudy.analysis.summary import runner_up_line
+
+    config = {"depth": [2, 2, 3], "widths": ["32-16", "32-16", "64-32-16"], "lr": [1e-3] * 3}
+    t = _ranked_table([0.80, 0.79, 0.78], [0.60, 0.61, 0.62]).assign(
+        status="completed", **config)
+    text = runner_up_line(t, "val_acc", True, n_val=100_000)
+    assert "a significant lead (5.5 sigma)" in text
+    assert "Trial b repeats trial a's configuration (depth, widths, lr alike)" in text
+    other = t.assign(lr=[1e-3, 2e-3, 1e-3])
+    assert "repeats" not in runner_up_line(other, "val_acc", True, n_val=100_000)
