@@ -23,7 +23,8 @@ signal jet moves only the background side; Hanley-McNeil, itself bounded at the 
 macro AUC's error is then at least that of a mean of the classes' errors. A spread of a few
 ulps (every jet with the same loss) is 0.
 
-A resampling that loses a class of the test jets (one t jet is lost by ~37% of them) has no
+A single test jet has no spread: its errors are None (the accuracy's binomial floor aside),
+never 0. A resampling that loses a class of the test jets (one t jet is lost by ~37% of them) has no
 macro AUC (never a mean over fewer classes); ``uncertainty.auc_macro_undefined`` counts them.
 The macro's bootstrap error is the spread of the others when they are at least
 :data:`MACRO_DEFINED` of all, else the error of a mean of the classes' errors.
@@ -142,6 +143,8 @@ def score_test_split(labels: np.ndarray, probs: np.ndarray, bayes: np.ndarray | 
     labels = np.asarray(labels, dtype=np.int64)
     classifiers = {"model": probs} | ({"bayes": bayes} if bayes is not None else {})
     reps = bootstrap_replicates(labels, classifiers, n_boot=n_boot, seed=seed)
+    if len(labels) < 2:  # one jet's resamplings are copies of it: no spread, no error (not 0)
+        reps = {name: {k: np.full(n_boot, np.nan) for k in r} for name, r in reps.items()}
     out: dict[str, Any] = {
         "model": classification_metrics(labels, probs, reps["model"]), "bayes": None,
         "model_minus_bayes": None,
@@ -149,7 +152,7 @@ def score_test_split(labels: np.ndarray, probs: np.ndarray, bayes: np.ndarray | 
                         "what": "standard deviation over resamplings of the test jets"}}
     # resamplings that lost a class of the test jets have no macro AUC: say how many
     undefined = int(np.isnan(reps["model"]["auc_macro"]).sum())
-    if undefined:
+    if undefined and np.isfinite(out["model"]["auc_macro"]):  # (none at all: nothing lost)
         out["uncertainty"]["auc_macro_undefined"] = undefined
     if bayes is not None:
         out["bayes"] = classification_metrics(labels, bayes, reps["bayes"])

@@ -182,3 +182,20 @@ def test_a_runner_up_of_the_same_configuration_is_named_a_repeat():
     assert "Trial b repeats trial a's configuration (depth, widths, lr alike)" in text
     other = t.assign(lr=[1e-3, 2e-3, 1e-3])
     assert "repeats" not in runner_up_line(other, "val_acc", True, n_val=100_000)
+
+
+def test_one_test_jet_has_no_errors_not_zero_errors():
+    """A single test jet: every resampling is a copy of it, so the bootstrap said log loss
+    ± 0 and model - Bayes ± 0 (fake certainty); now no error (None), the accuracy keeps its
+    binomial floor, and a study without any macro AUC counts no 'lost' resamplings."""
+    from jetstudy.analysis.intervals import binomial_se
+    from jetstudy.analysis.summary import compare_test_metrics
+
+    p = np.array([[0.6, 0.1, 0.1, 0.1, 0.1]])
+    out = score_test_split(np.array([0]), p, p, n_boot=10)
+    assert out["model"]["log_loss_se"] is None and out["bayes"]["log_loss_se"] is None
+    assert out["model"]["accuracy_se"] == pytest.approx(binomial_se(1.0, 1))
+    assert all(v is None for k, v in out["model_minus_bayes"].items() if k != "auc_se")
+    assert "auc_macro_undefined" not in out["uncertainty"]
+    table = compare_test_metrics(out, synthetic=True).set_index("metric")
+    assert table.loc["log_loss", "model"] == "0.5108" and table.loc["log_loss", "model - Bayes"] == "0.0000"
