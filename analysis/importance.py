@@ -118,6 +118,16 @@ def _evaluator(name: str) -> Any:
     )
 
 
+def _vary(df: pd.DataFrame, target: str, which: str) -> None:
+    """Raise when ``target`` is the same for every row: nothing to explain (equal shares, or
+    optuna's zeros, would read as a finding)."""
+    values = df[target].astype(float)
+    if len(df) and values.max() - values.min() <= 1e-12 * max(1.0, float(values.abs().max())):
+        raise AnalysisError(f"`{target}` is the same ({values.iloc[0]:.6g}) for all {len(df)} "
+                            f"{which}: no hyperparameter changed it, so none can be ranked by "
+                            "importance")
+
+
 def hyperparameter_importance(
     trials: pd.DataFrame,
     space: dict[str, Any] | None,
@@ -145,18 +155,20 @@ def hyperparameter_importance(
     too_few = f"needs at least {min_trials} finished trials with `{target}`, found {{}}"
     if len(df) < min_trials:
         raise AnalysisError(too_few.format(len(df)))
-    values = df[target].astype(float)
-    if len(df) and values.max() - values.min() <= 1e-12 * max(1.0, float(values.abs().max())):
-        # nothing to explain: equal shares (or optuna's zeros) would read as a finding
-        raise AnalysisError(f"`{target}` is the same ({values.iloc[0]:.6g}) for all {len(df)} "
-                            "finished trials: no hyperparameter changed it, so none can be "
-                            "ranked by importance")
+    _vary(df, target, "finished trials")
     dists = search_distributions(df, space)
     if not dists:
         raise AnalysisError("no hyperparameter varies between the finished trials")
     df = df.dropna(subset=list(dists))
     if len(df) < min_trials:
         raise AnalysisError(too_few.format(len(df)))
+    # the trials left (every hyperparameter recorded) are what optuna ranks: the metric and the
+    # hyperparameters must vary among them, not only among the trials dropped
+    _vary(df, target, "finished trials with every hyperparameter recorded")
+    dists = search_distributions(df, space)
+    if not dists:
+        raise AnalysisError("no hyperparameter varies between the finished trials with every "
+                            "hyperparameter recorded")
     frozen = [
         optuna.trial.create_trial(
             params={col: _param_value(row[col], dist) for col, dist in dists.items()},

@@ -199,3 +199,16 @@ def test_one_test_jet_has_no_errors_not_zero_errors():
     assert "auc_macro_undefined" not in out["uncertainty"]
     table = compare_test_metrics(out, synthetic=True).set_index("metric")
     assert table.loc["log_loss", "model"] == "0.5108" and table.loc["log_loss", "model - Bayes"] == "0.0000"
+
+
+def test_importance_of_trials_left_with_one_value_is_refused():
+    """Four trials, two without an lr: the two kept had the same loss, and optuna's zeros were
+    shared out equally (lr 0.5, depth 0.5): a finding from nothing."""
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.importance import hyperparameter_importance
+
+    t = pd.DataFrame({"trial_id": list("abcd"), "status": ["completed"] * 4,
+                      "depth": [1, 2, 3, 2], "lr": [1e-3, 1e-2, np.nan, np.nan],
+                      "best_val_loss": [0.6, 0.6, 0.9, 0.8]})
+    with pytest.raises(AnalysisError, match="same .0.6. for all 2 finished trials with every"):
+        hyperparameter_importance(t, None, "val_loss", False)
