@@ -26,13 +26,23 @@ def coerce(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
         column = schema.column(str(col))
         dtype = column.dtype if column is not None else None
         if dtype == "str":
-            out[col] = out[col].map(lambda v: "" if _is_missing(v) else str(v)).astype(object)
+            out[col] = out[col].map(_text).astype(object)
         elif dtype == "bool":
             out[col] = out[col].map(_to_bool).astype(object)
         elif dtype in ("int", "float"):
             values = out[col].map(lambda v: v.strip() if isinstance(v, str) else v)
             out[col] = pd.to_numeric(values, errors="coerce").astype(float)
     return out
+
+
+def _text(value: Any) -> str:
+    """A text cell as written: a whole number a CSV round trip or a NaN beside it made a float
+    (trial id 1.0) is ``"1"``, as in the table that kept it an integer."""
+    if _is_missing(value):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,

@@ -178,7 +178,14 @@ def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
         raise AnalysisError(
             f"the epochs table has epoch = {df['epoch'][at]!r} for trial {df['trial_id'][at]}, "
             "but epochs count from 1; correct or drop that row")
-    out = out[out["trial_id"].isin(set(trial_ids)) & out["epoch"].notna()]
+    out["trial_id"] = out["trial_id"].str.strip()  # as validate_trials does
+    known = out["trial_id"].isin(set(trial_ids))
+    if len(out) and not known.any():  # another study's epochs, or ids written otherwise
+        raise AnalysisError(
+            f"its trial ids match none of the trials table's (e.g. "
+            f"{out['trial_id'].iloc[0]!r} here, {trial_ids.iloc[0]!r} there): the epochs table "
+            "of another study? Put the study's own epochs table beside its trials table")
+    out = out[known & out["epoch"].notna()]
     dropped = len(df) - len(out)
     if dropped:
         logger.info("epochs table: dropped %d rows of trials not in the trials table", dropped)
