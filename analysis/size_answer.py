@@ -16,7 +16,7 @@ import pandas as pd
 from jetstudy.analysis.intervals import format_error, unsigned_zero
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
-from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
+from jetstudy.analysis.trial_order import TIE_KEYS, repeats_of, with_tie_keys
 from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked,
                                       exact_ties, score_se, smallest_within_words, ties_words,
                                       with_sizes)
@@ -179,7 +179,8 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     acc_column = next((c for c in ("best_val_acc", "val_acc") if c in pick.index), None)
     acc = (scores_with_errors([pick, best], acc_column, n_val, class_counts)
            if acc_column else ["not recorded"] * 2)
-    noise = _noise_words(answer, n_val, class_counts) + _tie_words(answer) + _alone_words(answer)
+    noise = (_noise_words(answer, n_val, class_counts) + _tie_words(answer)
+             + _alone_words(answer) + _repeat_words(answer))
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
                 f"{pick['trial_id']} ({_sizes_words(pick, cost)}), {label} {score[0]}, "
@@ -199,6 +200,25 @@ def answer_ties(answer: SizeAnswer, which: str) -> list[str]:
     if answer.candidates is None:
         return []
     return exact_ties(answer.candidates, row, answer.cost, answer.metric)
+
+
+def _repeat_words(answer: SizeAnswer) -> str:
+    """A sentence when the pick's configuration was trained more than once: the answer names
+    the best of its repeats, so its score is the luckiest run; the repeats' range says how
+    much of it is training noise."""
+    done = answer.candidates
+    if done is None or done.empty:
+        return ""
+    again = repeats_of(done, answer.pick)
+    if again.empty:
+        return ""
+    label = answer.metric.removeprefix("best_")
+    values = [float(answer.pick[answer.metric]), *again[answer.metric].astype(float)]
+    low, high, middle = _digits(min(values), max(values), float(np.median(values)))
+    return (f" Trial {answer.pick['trial_id']}'s configuration was trained {len(values)} times (also trial"
+            f"{'s' if len(again) > 1 else ''} {', '.join(map(str, again['trial_id']))}): "
+            f"{label} from {low} to {high}, median {middle}; naming the best of repeats "
+            "favours a lucky run, so expect about the median.")
 
 
 def _alone_words(answer: SizeAnswer) -> str:

@@ -30,7 +30,7 @@ from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
 from jetstudy.analysis.regimes import REGIMES
 from jetstudy.analysis.roc import rejection_table
 from jetstudy.analysis.tables import STATUSES
-from jetstudy.analysis.trial_order import ranked_best
+from jetstudy.analysis.trial_order import CONFIG_COLUMNS, ranked_best
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
@@ -124,12 +124,6 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     best, second = pair.iloc[0], pair.iloc[1]
     return _runner_up_text(best, second, score, maximize, n_val, class_counts) + _repeat_words(
         best, second)
-
-
-#: The trials table's configuration columns: two trials equal on all that the table has are
-#: repeats of one configuration (their difference is training noise).
-CONFIG_COLUMNS: tuple[str, ...] = ("depth", "widths", "dropout", "l1", "l2", "lr",
-                                   "activation", "batch_norm", "batch_size")
 
 
 def _repeat_words(best: pd.Series, second: pd.Series) -> str:

@@ -25,7 +25,27 @@ import pandas as pd
 
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
-__all__ = ["TIE_KEYS", "tie_keys", "with_tie_keys", "order_of", "ranked_best"]
+__all__ = ["TIE_KEYS", "tie_keys", "with_tie_keys", "order_of", "ranked_best", "CONFIG_COLUMNS",
+           "repeats_of"]
+
+#: The trials table's configuration columns: two trials equal on all that the table has are
+#: repeats of one configuration (their difference is training noise).
+CONFIG_COLUMNS: tuple[str, ...] = ("depth", "widths", "dropout", "l1", "l2", "lr",
+                                   "activation", "batch_norm", "batch_size")
+
+
+def repeats_of(rows: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
+    """The other rows of ``rows`` with ``row``'s configuration (equal, as text, in every
+    :data:`CONFIG_COLUMNS` both have; none when they share no such column)."""
+    shared = [c for c in CONFIG_COLUMNS if c in rows.columns and c in row.index]
+    if not shared:
+        return rows.iloc[:0]
+    same = np.ones(len(rows), dtype=bool)
+    for c in shared:
+        same &= (rows[c].astype(str) == str(row[c])).to_numpy()
+    same &= (rows["trial_id"].astype(str) != str(row["trial_id"])).to_numpy()
+    return rows[same]
+
 
 #: The columns :func:`tie_keys` adds, in the order they break ties.
 TIE_KEYS: tuple[str, str] = ("_order", "_id")

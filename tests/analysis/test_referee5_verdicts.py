@@ -212,3 +212,22 @@ def test_importance_of_trials_left_with_one_value_is_refused():
                       "best_val_loss": [0.6, 0.6, 0.9, 0.8]})
     with pytest.raises(AnalysisError, match="same .0.6. for all 2 finished trials with every"):
         hyperparameter_importance(t, None, "val_loss", False)
+
+
+def test_a_size_answer_whose_configuration_was_repeated_names_the_spread():
+    """Three runs of one configuration: the answer names the luckiest (b, 0.800); the
+    paragraph gives the repeats' range and median instead of presenting b's score alone."""
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    t = pd.DataFrame({"trial_id": list("abcd"), "trial_number": [0, 1, 2, 3],
+                      "status": ["completed"] * 4, "n_params": [100, 100, 100, 1000],
+                      "depth": [1, 1, 1, 2], "widths": ["8", "8", "8", "32-16"],
+                      "lr": [1e-3] * 4, "best_val_acc": [0.795, 0.80, 0.785, 0.801],
+                      "best_val_loss": [0.6, 0.6, 0.61, 0.59]})
+    text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=1000)
+    assert "is trial b (hidden layers 8, 100 parameters)" in text
+    assert ("Trial b's configuration was trained 3 times (also trials a, c): val_acc from "
+            "0.7850 to 0.8000, median 0.7950") in text
+    alone = how_big_paragraph(how_big(t.assign(lr=[1e-3, 1e-3, 2e-3, 1e-3]), "val_acc", True,
+                                      "n_params"), n_val=1000)
+    assert "trained 2 times (also trial a)" in alone
