@@ -399,7 +399,22 @@ def _did_you_mean(key: str, section: str | None = None) -> str:
     close = [key] if key in fields else difflib.get_close_matches(
         key, fields, n=1, cutoff=0.6) or [
         f for f in fields if len(key) >= 3 and (f.startswith(key) or key.startswith(f))]
-    return f" (did you mean {section}.{close[0]}?)" if close else ""
+    if close:
+        return f" (did you mean {section}.{close[0]}?)"
+    near = _near_field(key, section)  # max_epoch under search: scheduler.max_epochs
+    return f" (did you mean {near}? It is a field of '{near.split('.')[0]}')" if near else ""
+
+
+def _near_field(key: str, section: str | None = None) -> str:
+    """``"scheduler.max_epochs"`` for a misspelt field of another section than ``section``;
+    "" when no field of any section is close."""
+    import difflib
+
+    others = {f"{name}.{f.name}": f.name for name, cls in SECTIONS.items() if name != section
+              for f in dataclasses.fields(cls)}
+    close = difflib.get_close_matches(str(key).strip().lower().replace("-", "_"),
+                                      list(others.values()), n=1, cutoff=0.8)
+    return next((full for full, name in others.items() if close and name == close[0]), "")
 
 
 def _build_section(name: str, cls: type, values: Any) -> Any:
@@ -617,6 +632,9 @@ def _set_shape_hint(parts: list[str], sep: str) -> str:
               if len(parts) == 1 and parts[0] in {f.name for f in dataclasses.fields(cls)}]
     if owners:
         return f" ({parts[0]!r} is a field of '{owners[0]}': write {owners[0]}.{parts[0]}=...)"
+    near = _near_field(parts[0]) if len(parts) == 1 else ""
+    if near:
+        return f" (did you mean {near}=...?)"
     if len(parts) > 2 and parts[0] in SECTIONS:
         return (f" ({'.'.join(parts[:2])} is a field, not a section: give a list or mapping "
                 f"value whole, e.g. --set space.depth=[2,4])")

@@ -82,3 +82,22 @@ def test_a_range_of_other_than_two_values_says_so(value: str, n: int) -> None:
         load_config(None, [f"space.width={value}"])
     error = str(caught.value)
     assert error.startswith("space.width") and f"({n} values: a range is two" in error, error
+
+
+@pytest.mark.parametrize("override, meant", [
+    ("search.max_epoch=3", "did you mean scheduler.max_epochs?"),
+    ("data.batchsize=3", "did you mean training.batch_size?"),
+    ("max_epoch=3", "did you mean scheduler.max_epochs=...?"),
+])
+def test_a_misspelt_field_of_another_section_is_named_with_its_section(override: str,
+                                                                        meant: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, [override])
+    assert meant in str(caught.value), str(caught.value)
+
+
+def test_a_misspelt_field_in_a_config_file_too(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("training:\n  num_trial: 3\n")
+    with pytest.raises(ConfigError, match=r"training\.num_trial .*did you mean search\.num_trials"):
+        load_config(path)
