@@ -77,7 +77,8 @@ def _validation(results: Path, w: Weights) -> dict[str, Any] | None:
 def _fixed_point(scaler: dict[str, Any], folded: Any) -> dict[str, Any]:
     """Integer bits the inputs and each deployed layer need for raw inputs within the training
     ranges (:mod:`jetstudy.study.export_fixed`), against the export README's hls4ml types."""
-    from jetstudy.study.export_fixed import HLS_INTEGER_BITS, integer_bits, layer_bounds
+    from jetstudy.study.export_fixed import (HLS_INTEGER_BITS, integer_bits, layer_bounds,
+                                             shift_bounds)
 
     lo, hi = scaler.get("min"), scaler.get("max")
     if not (isinstance(lo, list) and isinstance(hi, list)):
@@ -88,7 +89,8 @@ def _fixed_point(scaler: dict[str, Any], folded: Any) -> dict[str, Any]:
                     "|bias| and |output| (interval bound, guaranteed) and the integer bits "
                     "(sign included) the largest needs",
             "input_integer_bits": integer_bits(max(max(map(abs, lo)), max(map(abs, hi)))),
-            "layers": layers, "readme_types_integer_bits": HLS_INTEGER_BITS,
+            "layers": layers, "input_shift": shift_bounds(folded, lo, hi),
+            "readme_types_integer_bits": HLS_INTEGER_BITS,
             "readme_types_hold": all(layer["integer_bits"] <= HLS_INTEGER_BITS
                                      for layer in layers)}
 

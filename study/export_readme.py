@@ -46,8 +46,26 @@ def _shift_note(meta: dict[str, Any]) -> str:
     if not why:
         return ""
     return (f" Here the network first subtracts the training means (an ONNX `Sub` node, "
-            f"`deployed_layers[0]`): {why}. hls4ml {HLS4ML_VERSION} was not tried on such a "
-            f"graph; convert it and compare its `predict` with onnxruntime before synthesis.")
+            f"`deployed_layers[0]`): {why}. hls4ml {HLS4ML_VERSION} converts it (`Sub_0`); the "
+            f"hls4ml call below gives its input, means and output a type with enough fraction "
+            f"bits for that feature's spread.")
+
+
+def _shift_types(meta: dict[str, Any]) -> str:
+    """The hls4ml lines for the input shift's ``Sub_0`` (``model.json`` -> ``fixed_point`` ->
+    ``input_shift``): with ``fixed<32,16>`` the near-constant feature is lost in rounding."""
+    fixed = meta.get("fixed_point")
+    shift = fixed.get("input_shift") if isinstance(fixed, dict) else None
+    if not meta["check"].get("input_shift"):
+        return ""
+    if not isinstance(shift, dict):  # training ranges unknown: no bound to size the type by
+        return ('\nconfig["LayerName"]["Sub_0"]["Precision"]["bias"] = "fixed<32,12>"  '
+                '# the training means; narrow the integer bits to what your inputs need')
+    t = shift["type"]
+    return (f'\nconfig["LayerName"]["global_in"]["Precision"]["result"] = "{t}"  # fraction bits '
+            f'for the near-constant feature\n'
+            f'config["LayerName"]["Sub_0"]["Precision"]["result"] = "{t}"  # x - the training means\n'
+            f'config["LayerName"]["Sub_0"]["Precision"]["bias"] = "{t}"  # the training means')
 
 
 def _selection_line(meta: dict[str, Any]) -> str:
@@ -184,7 +202,7 @@ for layer in config["LayerName"].values():  # explicit types: "auto" broke the f
         if value == "auto":
             layer["Precision"][key] = "fixed<32,16>"
 config["LayerName"]["global_in"]["Precision"]["result"] = "fixed<32,12>"  # raw inputs
-config["LayerName"]["{last_add}"]["Precision"]["result"] = "fixed<18,8,RND,SAT>"  # softmax input
+config["LayerName"]["{last_add}"]["Precision"]["result"] = "fixed<18,8,RND,SAT>"  # softmax input{_shift_types(meta)}
 hls_model = hls4ml.converters.convert_from_onnx_model(
     model, output_dir="hls4ml_prj", backend="Vitis", io_type="io_parallel", hls_config=config)
 hls_model.compile()

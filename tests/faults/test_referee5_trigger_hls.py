@@ -1,0 +1,129 @@
+"""Referee 5 (trigger): hls4ml on the input-shift graph.
+
+A feature that hardly varied in training far from 0 (std 1e-5 around 0.12) is exported as a
+network that first subtracts the training means (ONNX ``Sub``, hls4ml's ``Sub_0``). hls4ml 1.3.0
+(qonnx 1.0.0, C simulation) converts that graph, but the export README's call gave ``Sub_0``
+(its result and the means it subtracts) the ``fixed<32,16>`` of every other layer: 16 fraction
+bits, steps of 1.5e-5, so the near-constant feature was rounded to a step or two after the
+subtraction and its mean moved by up to half a step: logits off by 0.093 on jets within the
+training ranges (their spread 0.14), against 0.0009 for the same network without the shift.
+Now ``model.json`` -> ``fixed_point`` -> ``input_shift`` sizes one type for the raw input, the
+means and ``x - means`` (integer bits of the largest, the rest fraction bits) and the README's
+hls4ml call sets it: logits off by 0.0009 again (measured with hls4ml, see the last test).
+
+Hand-made study folders (config.yaml, scaler.json, best/model.pt): no study runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("onnxruntime")
+
+from jetstudy.study.config import from_dict  # noqa: E402
+from jetstudy.study.export import export_model  # noqa: E402
+from jetstudy.study.prepare import write_config  # noqa: E402
+from jetstudy.trainables.model import MLPArch, build_mlp  # noqa: E402
+from jetstudy.trainables.schema import HLF_FEATURES  # noqa: E402
+
+MEAN = np.full(16, 0.3)
+MEAN[2] = 0.123456789  # not a short binary fraction: rounding the mean itself matters
+STD = np.full(16, 2.0)
+STD[2] = 1e-5
+
+
+def _export(root: Path, std: np.ndarray) -> tuple[Path, dict]:
+    folder = root / "s"
+    folder.mkdir(parents=True)
+    write_config(from_dict({"search": {"num_trials": 1, "max_concurrent": 1}}), folder)
+    lo, hi = MEAN - 3 * std, MEAN + 3 * std
+    (folder / "scaler.json").write_text(json.dumps(
+        {"features": list(HLF_FEATURES), "mean": MEAN.tolist(), "std": std.tolist(),
+         "min": lo.tolist(), "max": hi.tolist()}))
+    arch = MLPArch(16, (16, 8))
+    torch.manual_seed(0)
+    (folder / "best").mkdir()
+    torch.save({"arch": arch.to_dict(), "state_dict": build_mlp(arch).state_dict(),
+                "trial_id": "t", "epoch": 1}, folder / "best" / "model.pt")
+    out = export_model(folder, out=root / "e").out
+    return out, json.loads((out / "model.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def shifted(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    return _export(tmp_path_factory.mktemp("shift"), STD)
+
+
+def _hls_block(readme: str) -> str:
+    return re.search(r"## hls4ml\n.*?```python\n(.*?)```", readme, re.S).group(1)
+
+
+def test_the_shift_gets_a_type_fine_enough_for_the_near_constant_feature(
+        shifted: tuple[Path, dict]) -> None:
+    out, meta = shifted
+    assert meta["check"]["input_shift"]
+    shift = meta["fixed_point"]["input_shift"]
+    lo, hi = MEAN - 3 * STD, MEAN + 3 * STD
+    biggest = max(np.abs(lo).max(), np.abs(hi).max(), np.abs(MEAN).max(), 3 * STD.max())
+    assert shift["layer"] == "Sub_0" and 2 ** (shift["integer_bits"] - 1) > biggest
+    assert shift["step"] == 2.0 ** (shift["integer_bits"] - 32) <= STD.min() / 100
+    block = _hls_block((out / "README.md").read_text())
+    t = shift["type"]
+    lines = block.splitlines()
+    for line in (f'config["LayerName"]["global_in"]["Precision"]["result"] = "{t}"',
+                 f'config["LayerName"]["Sub_0"]["Precision"]["result"] = "{t}"',
+                 f'config["LayerName"]["Sub_0"]["Precision"]["bias"] = "{t}"'):
+        assert any(x.startswith(line) for x in lines), line
+    # set after the general raw-input type, so it is the one hls4ml gets, and before convert
+    at = [i for i, x in enumerate(lines) if '["global_in"]' in x]
+    assert lines[at[-1]].startswith(f'config["LayerName"]["global_in"]["Precision"]["result"] = "{t}"')
+    assert at[-1] < next(i for i, x in enumerate(lines) if "convert_from_onnx_model" in x)
+    assert "was not tried" not in (out / "README.md").read_text()
+
+
+def test_a_network_without_the_shift_has_no_sub_types(tmp_path: Path) -> None:
+    out, meta = _export(tmp_path, np.full(16, 2.0))
+    assert not meta["check"].get("input_shift") and meta["fixed_point"]["input_shift"] is None
+    assert "Sub_0" not in (out / "README.md").read_text()
+
+
+def test_hls4ml_as_the_readme_says_agrees_with_onnxruntime(shifted: tuple[Path, dict],
+                                                             tmp_path: Path) -> None:
+    """Runs only where hls4ml, qonnx and a C++ compiler are installed (not jetstudy
+    dependencies): the README's hls4ml block as written, C simulation, logits against
+    onnxruntime's on jets within the training ranges."""
+    pytest.importorskip("hls4ml")
+    pytest.importorskip("qonnx")
+    if shutil.which("g++") is None:
+        pytest.skip("no C++ compiler for hls4ml's C simulation")
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper
+
+    out, meta = shifted
+    lo, hi = MEAN - 3 * STD, MEAN + 3 * STD
+    x = (lo + (hi - lo) * np.random.default_rng(0).random((200, 16))).astype(np.float32)
+    block = _hls_block((out / "README.md").read_text()).replace(
+        '"model.onnx"', repr(str(out / "model.onnx"))).replace(
+        '"hls4ml_prj"', repr(str(tmp_path / "prj"))).replace(
+        "hls_model = hls4ml", 'for l in config["LayerName"].values():\n    l["Trace"] = True\n'
+                              "hls_model = hls4ml")
+    names: dict = {"x": x}
+    with warnings.catch_warnings():  # qonnx/hls4ml warn about quantization scales (none here)
+        warnings.simplefilter("ignore")
+        exec(block, names)  # noqa: S102 - the README's code, as a user runs it
+        _, trace = names["hls_model"].trace(np.ascontiguousarray(x))
+    graph = onnx.load(str(out / "model.onnx"))
+    logit = next(n for n in graph.graph.node if n.op_type == "Softmax").input[0]
+    graph.graph.output.append(helper.make_tensor_value_info(logit, onnx.TensorProto.FLOAT, None))
+    want = ort.InferenceSession(graph.SerializeToString()).run(None, {"features": x})[1]
+    got = trace[[k for k in trace if k.endswith("Add_2")][-1]].reshape(want.shape)
+    assert np.abs(got - want).max() < 0.01 * max(1.0, float(np.abs(want).max()))
