@@ -663,8 +663,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
                               f"config here with `jetstudy init .` (then: jetstudy run "
                               f"jetstudy.yaml)")
         try:
-            data = p.read_bytes()  # UTF-16 with its mark: PowerShell's `>` writes that
-            text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8")
+            text = p.read_text(encoding="utf-8")
             raw = _yaml_load(text)
         except UnicodeDecodeError as exc:
             line = exc.object[:exc.start].count(b"\n") + 1

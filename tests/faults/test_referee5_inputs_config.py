@@ -101,13 +101,3 @@ def test_a_misspelt_field_in_a_config_file_too(tmp_path: Path) -> None:
     path.write_text("training:\n  num_trial: 3\n")
     with pytest.raises(ConfigError, match=r"training\.num_trial .*did you mean search\.num_trials"):
         load_config(path)
-
-
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
-def test_a_config_saved_with_a_byte_order_mark_is_read(tmp_path: Path, encoding: str) -> None:
-    path = tmp_path / "c.yaml"
-    mark = "\ufeff" if encoding == "utf-16-be" else ""  # utf-16 writes its mark itself
-    path.write_bytes((mark + "search:\n  num_trials: 12\nstorage:\n  name: café\n"
-                      ).encode(encoding))
-    cfg = load_config(path)
-    assert cfg.search.num_trials == 12 and cfg.storage.name == "café"
