@@ -290,7 +290,8 @@ def check_local_request(cfg: StudyConfig, restored: int = 0) -> None:
     its CPUs are known, so a trial or pack asking more fails at once. GPUs are checked by
     :func:`check_fit` once Ray has found them."""
     r = cfg.resources
-    if r.address or r.num_cpus is None or _skip_check():
+    skip = _skip_check()  # a bad value is refused before any work, whatever the cluster
+    if r.address or r.num_cpus is None or skip:
         return
     check_request(cfg, [NodeShape(float(r.num_cpus), math.inf)], local=True, restored=restored)
 

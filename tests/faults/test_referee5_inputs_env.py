@@ -60,3 +60,17 @@ def test_jetstudy_data_naming_a_file_is_named(monkeypatch, tmp_path: Path) -> No
     assert file.read_bytes() == b"user data"
     monkeypatch.setenv(CACHE_ENV, "  ")  # blank: the default cache
     assert cache_dir() == Path.home() / ".cache" / "jetstudy"
+
+
+def test_a_bad_switch_stops_run_before_any_work(monkeypatch, tmp_path: Path) -> None:
+    """Through the user's path, on a local study without resources.num_cpus (the check it
+    switches comes later, after Ray started): one error line, nothing written."""
+    from tests.faults.conftest import checksums, jetstudy_here, one_line_error, study_yaml
+
+    study_yaml(tmp_path / "s.yaml", "results", "s")
+    before = checksums(tmp_path)
+    monkeypatch.setenv(SKIP_ENV, "maybe")
+    error = one_line_error(jetstudy_here("run", "s.yaml", "--set", "resources.num_cpus=null",
+                                         cwd=tmp_path))
+    assert SKIP_ENV in error and "'maybe'" in error, error
+    assert checksums(tmp_path) == before and not (tmp_path / "results").exists()
