@@ -65,6 +65,9 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
     first = items[0] if items else None
     if isinstance(check, Text) and isinstance(first, bool):
         return " (YAML reads yes/no/on/off as true/false: quote the word, e.g. 'no')"
+    if isinstance(check, Text) and isinstance(first, dict) and len(first) == 1:
+        return (" (YAML reads 'text: more' as a mapping: quote the whole value, e.g. "
+                "'data/run: 1.h5')")
     if isinstance(check, Text) and isinstance(first, (int, float)):
         return f" (read as the number {first!r}: quote it to keep it as written)"
     if isinstance(check, Choice) and isinstance(first, str) \

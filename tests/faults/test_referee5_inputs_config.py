@@ -101,3 +101,11 @@ def test_a_misspelt_field_in_a_config_file_too(tmp_path: Path) -> None:
     path.write_text("training:\n  num_trial: 3\n")
     with pytest.raises(ConfigError, match=r"training\.num_trial .*did you mean search\.num_trials"):
         load_config(path)
+
+
+@pytest.mark.parametrize("override", ["data.path=data/run: 1.h5", "storage.name=run: 1"])
+def test_a_colon_and_space_in_a_text_value_says_to_quote_it(override: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, [override])
+    error = str(caught.value)
+    assert error.startswith(override.split("=")[0]) and "as a mapping: quote" in error, error
