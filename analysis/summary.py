@@ -113,17 +113,32 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     if not ok.any():
         return None
     label = score.removeprefix("best_")
-    if ok.sum() == 1:
-        return (f"Runner-up: none (one ranked trial), so nothing shows how far the best "
-                f"{label} stands out.")
     rows = trials[ok]
     order = ranked_best(rows, values[ok], maximize)
+    lost = _unranked_better(trials[~ok], values[~ok], float(values[ok].iloc[int(order[0])]),
+                            maximize, label)
+    if ok.sum() == 1:
+        return (f"Runner-up: none (one ranked trial), so nothing shows how far the best "
+                f"{label} stands out.{lost}")
     pair = rows.iloc[[int(order[0]), int(order[1])]].copy()
     if label == "val_loss":  # the best epoch's error, as 'Best trial' shows it
         pair["best_val_loss_se"] = best_epoch_loss_se(pair, epochs).to_numpy()
     best, second = pair.iloc[0], pair.iloc[1]
-    return _runner_up_text(best, second, score, maximize, n_val, class_counts) + _repeat_words(
-        best, second)
+    return (_runner_up_text(best, second, score, maximize, n_val, class_counts)
+            + _repeat_words(best, second) + lost)
+
+
+def _unranked_better(rows: pd.DataFrame, values: pd.Series, best: float, maximize: bool,
+                     label: str) -> str:
+    """A sentence naming the failed or interrupted trials that reached a better value than the
+    best before they ended (never ranked: their run did not finish sound)."""
+    better = np.isfinite(values) & ((values > best) if maximize else (values < best))
+    if not better.any():
+        return ""
+    named = [f"{tid} ({status}, {label} {value:.4g})" for tid, status, value in
+             zip(rows.loc[better, "trial_id"], rows.loc[better, "status"], values[better])]
+    return (f" Not ranked, though better: {', '.join(named)}; a failed or interrupted trial is "
+            "never best.")
 
 
 def _repeat_words(best: pd.Series, second: pd.Series) -> str:

@@ -231,3 +231,17 @@ def test_a_size_answer_whose_configuration_was_repeated_names_the_spread():
     alone = how_big_paragraph(how_big(t.assign(lr=[1e-3, 1e-3, 2e-3, 1e-3]), "val_acc", True,
                                       "n_params"), n_val=1000)
     assert "trained 2 times (also trial a)" in alone
+
+
+def test_a_better_trial_that_failed_is_named_beside_the_best():
+    """c reached val_acc 0.90 before it failed: never best (its run did not end sound), but
+    the report said nothing of it; a lower loss of a failed trial likewise (mode min)."""
+    from jetstudy.analysis.summary import runner_up_line
+
+    t = _ranked_table([0.80, 0.79, 0.90], [0.60, 0.61, 0.50])
+    assert ("Not ranked, though better: c (failed, val_acc 0.9); a failed or interrupted "
+            "trial is never best.") in runner_up_line(t, "val_acc", True, n_val=1000)
+    assert "c (failed, val_loss 0.5)" in runner_up_line(t, "val_loss", False)
+    worse = t.assign(best_val_acc=[0.80, 0.79, 0.70])
+    assert "Not ranked" not in runner_up_line(worse, "val_acc", True)
+    assert "Not ranked, though better: c" in runner_up_line(t.iloc[[0, 2]], "val_acc", True)
