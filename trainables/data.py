@@ -73,11 +73,14 @@ class Standardiser:
             raise ValueError("Standardiser.fit needs at least one row")
         mean = x.mean(axis=0, dtype=np.float64)
         std = x.std(axis=0, dtype=np.float64)
-        constant = np.ptp(x, axis=0) == 0
+        # a spread below float32's smallest normal number (subnormal noise around a constant)
+        # is constant too: dividing by it sends every other value to inf
+        constant = (np.ptp(x, axis=0) == 0) | (std < np.finfo(np.float32).tiny)
         if constant.any():
             names = [name for name, c in zip(features, constant) if c]
             log.warning(
-                "feature(s) %s constant in the training split; using std 1.0", ", ".join(names)
+                "feature(s) %s constant in the training split (or varying by less than "
+                "1.2e-38); using std 1.0", ", ".join(names)
             )
             std = np.where(constant, 1.0, std)
         return cls(features=tuple(features), mean=mean, std=std)

@@ -64,3 +64,17 @@ def test_a_decimal_comma_in_a_csv_is_named(tmp_path: Path) -> None:
     (tmp_path / "comma.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"j_c1_b1_mmdt .*'0,\d+'.*decimal comma.*'\.'"):
         load_jets(tmp_path / "comma.csv")
+
+
+def test_a_feature_varying_by_subnormal_amounts_standardises_to_finite_values() -> None:
+    from jetstudy.trainables.data import Standardiser
+
+    x = np.random.default_rng(0).normal(size=(100, 16)).astype(np.float32)
+    x[:, 0] = 0.0
+    x[3, 0], x[7, 0] = np.float32(1e-40), np.float32(-1e-41)  # float32 subnormals
+    scaler = Standardiser.fit(x)
+    later = x.copy()
+    later[:, 0] = 0.5  # validation jets with an ordinary value
+    out = scaler.transform(later)
+    assert np.isfinite(out).all() and np.allclose(out[:, 0], 0.5 - scaler.mean[0])
+    assert scaler.std[0] == 1.0 and 0.5 < scaler.std[1] < 2  # other columns as before
