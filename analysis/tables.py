@@ -137,7 +137,12 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFra
             out[col] = out[col].str.strip()
     out = out[out["trial_id"] != ""]
     out["status"] = out["status"].str.lower()
-    unknown = sorted(set(out["status"]) - set(STATUSES))
+    blank = int((out["status"] == "").sum())
+    if blank:  # an empty cell (a hand edit, a CSV round trip), not a status named ''
+        logger.warning("%s: %d trial(s) without a status (an empty cell) kept, never counted as "
+                       "finished; fill in their status (completed, failed, ...) to count them",
+                       where, blank)
+    unknown = sorted(set(out["status"]) - set(STATUSES) - {""})
     if unknown:
         logger.warning("%s: unknown statuses %s kept, never counted as finished", where, unknown)
     if out["trial_id"].duplicated().any():

@@ -47,3 +47,12 @@ def test_an_epochs_table_of_no_trial_here_is_set_aside_with_its_reason(tmp_path:
     reason = dict(tables.missing)["epochs"]
     assert "epochs.parquet" in reason and "'x'" in reason and "'a'" in reason, reason
     assert "none of" in reason, reason
+
+
+def test_a_trial_without_a_status_is_named_as_such(tmp_path: Path, caplog) -> None:
+    trials = _trials(["a", "b", "c"])
+    trials["status"] = [None, "completed", "completed"]
+    tables = _load(tmp_path, trials, _epochs(["a", "b", "c"]))
+    assert tables.trials["status"].tolist() == ["", "completed", "completed"]
+    said = caplog.text
+    assert "1 trial(s) without a status" in said and "unknown statuses ['']" not in said, said
