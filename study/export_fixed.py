@@ -17,13 +17,26 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["integer_bits", "layer_bounds", "shift_bounds", "HLS_INTEGER_BITS"]
+__all__ = ["integer_bits", "layer_bounds", "shift_bounds", "fraction_bits", "STEPS_PER_STD",
+           "HLS_INTEGER_BITS"]
 
 #: Integer bits of the ``fixed<32,16>`` the export README gives weights, biases and results.
 HLS_INTEGER_BITS = 16
 #: Where SiLU and GELU (exact) have their minimum: between these points every activation of
 #: ``build_mlp`` is monotonic, so its range on an interval is that of these points and the ends.
 _TURNING_POINTS = (0.0, -1.2784645427610738, -0.7517915822303082)
+
+
+#: A raw input's fixed-point step is at most its training spread over this: finer than the
+#: float32 check (1e-5 on probabilities) needs, coarse enough to stay within 32-40 bits.
+STEPS_PER_STD = 100
+
+
+def fraction_bits(std: list[float] | None) -> int:
+    """Fraction bits that resolve every feature's training spread in ``STEPS_PER_STD`` steps
+    (0 for unknown or no positive spread)."""
+    spreads = [s for s in (std or []) if isinstance(s, (int, float)) and s > 0 and math.isfinite(s)]
+    return max(0, math.ceil(math.log2(STEPS_PER_STD / min(spreads)))) if spreads else 0
 
 
 def integer_bits(magnitude: float) -> int:
@@ -79,14 +92,17 @@ def layer_bounds(folded: Any, low: list[float], high: list[float]) -> list[dict[
     return out
 
 
-def shift_bounds(folded: Any, low: list[float], high: list[float]) -> dict[str, Any] | None:
+def shift_bounds(folded: Any, low: list[float], high: list[float],
+                 std: list[float] | None = None) -> dict[str, Any] | None:
     """For a network that starts with :class:`InputShift` (``x - means``, hls4ml's ``Sub_0``),
     the one type its raw input, its means and its output need: the integer bits of the largest
     of ``|x|``, ``|means|`` and ``|x - means|`` for raw inputs within ``[low, high]``, the rest
     fraction bits (``fixed<32,I>``). The README's ``fixed<32,16>`` keeps 16 fraction bits
     (steps of 1.5e-5): a feature with a spread of 1e-5 is then rounded to a step or two after
     the subtraction and its mean shifted by up to half a step (hls4ml 1.3.0, C simulation: logits
-    off by ~0.1, against ~0.001 with this type). ``None`` for a network without the shift."""
+    off by ~0.1, against ~0.001 with this type). Wider than 32 bits where the smallest ``std``
+    needs more fraction bits (:func:`fraction_bits`). ``None`` for a network without the
+    shift."""
     from jetstudy.study.deployable import InputShift
 
     first = next(iter(folded), None)
@@ -98,5 +114,6 @@ def shift_bounds(folded: Any, low: list[float], high: list[float]) -> dict[str, 
                "max_abs_mean": float(np.abs(shift).max()),
                "max_abs_output": float(max(np.abs(lo - shift).max(), np.abs(hi - shift).max()))}
     bits = integer_bits(max(numbers.values()))
-    return {"layer": "Sub_0", **numbers, "integer_bits": bits, "type": f"fixed<32,{bits}>",
-            "step": 2.0 ** (bits - 32)}
+    width = max(32, bits + fraction_bits(std))
+    return {"layer": "Sub_0", **numbers, "integer_bits": bits, "type": f"fixed<{width},{bits}>",
+            "step": 2.0 ** (bits - width)}

@@ -89,7 +89,8 @@ def _fixed_point(scaler: dict[str, Any], folded: Any) -> dict[str, Any]:
                     "|bias| and |output| (interval bound, guaranteed) and the integer bits "
                     "(sign included) the largest needs",
             "input_integer_bits": integer_bits(max(max(map(abs, lo)), max(map(abs, hi)))),
-            "layers": layers, "input_shift": shift_bounds(folded, lo, hi),
+            "layers": layers,
+            "input_shift": shift_bounds(folded, lo, hi, scaler.get("std")),
             "readme_types_integer_bits": HLS_INTEGER_BITS,
             "readme_types_hold": all(layer["integer_bits"] <= HLS_INTEGER_BITS
                                      for layer in layers)}

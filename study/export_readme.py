@@ -62,9 +62,10 @@ def _shift_types(meta: dict[str, Any]) -> str:
         return ('\nconfig["LayerName"]["Sub_0"]["Precision"]["bias"] = "fixed<32,12>"  '
                 '# the training means; narrow the integer bits to what your inputs need')
     t = shift["type"]
-    return (f'\nconfig["LayerName"]["global_in"]["Precision"]["result"] = "{t}"  # fraction bits '
-            f'for the near-constant feature\n'
-            f'config["LayerName"]["Sub_0"]["Precision"]["result"] = "{t}"  # x - the training means\n'
+    same = t == _input_type(meta)[0]  # then set once, above
+    return (("" if same else f'\nconfig["LayerName"]["global_in"]["Precision"]["result"] = "{t}"  '
+                             f'# fraction bits for the near-constant feature')
+            + f'\nconfig["LayerName"]["Sub_0"]["Precision"]["result"] = "{t}"  # x - the training means\n'
             f'config["LayerName"]["Sub_0"]["Precision"]["bias"] = "{t}"  # the training means')
 
 
@@ -113,6 +114,25 @@ def _layers_line(meta: dict[str, Any]) -> str:
             f"otherwise the values wrap).{saturates}")
 
 
+def _input_type(meta: dict[str, Any]) -> tuple[str, str]:
+    """The raw input's hls4ml type (``fixed<32,12>``, or wider where a feature's training spread
+    is below ``STEPS_PER_STD`` of its 2^-20 steps: such a feature was rounded to a few values)
+    and a sentence on why, when it is not the usual one."""
+    from jetstudy.study.export_fixed import STEPS_PER_STD, fraction_bits
+
+    standardisation = (meta.get("input") or {}).get("standardisation") or {}
+    std = standardisation.get("std") if isinstance(standardisation, dict) else None
+    bits, frac = input_integer_bits(meta.get("input_ranges")), fraction_bits(std)
+    if bits is None or frac <= 20 or not isinstance(std, list):
+        return "fixed<32,12>", ""
+    n = bits[0]
+    name, spread = min(zip(meta["input"]["features"], std), key=lambda item: item[1])
+    return (f"fixed<{max(32, n + frac)},{n}>",
+            f" `{name}` hardly varied in training (std {spread:.3g}): {STEPS_PER_STD} steps of "
+            f"that spread need {frac} fraction bits, which this input type keeps (with "
+            f"`fixed<32,12>`'s 20 the feature is rounded to a few values).")
+
+
 def _ranges_line(meta: dict[str, Any]) -> str:
     bits = input_integer_bits(meta.get("input_ranges"))
     if bits is None:
@@ -122,8 +142,11 @@ def _ranges_line(meta: dict[str, Any]) -> str:
     n, feature = bits
     fits = ("`fixed<32,12>` holds it" if n <= 12 else
             f"raise the input type's integer bits to at least {n}")
+    kind, why = _input_type(meta)
+    if kind != "fixed<32,12>":
+        fits = f"`{kind}` holds it"
     return (f"The largest raw value seen in training (`{feature}`) needs {n} integer bits with "
-            f"the sign: {fits} (every feature's range: `model.json` -> `input_ranges`).")
+            f"the sign: {fits} (every feature's range: `model.json` -> `input_ranges`).{why}")
 
 
 def export_readme(meta: dict[str, Any]) -> str:
@@ -201,7 +224,7 @@ for layer in config["LayerName"].values():  # explicit types: "auto" broke the f
     for key, value in layer.get("Precision", {{}}).items():
         if value == "auto":
             layer["Precision"][key] = "fixed<32,16>"
-config["LayerName"]["global_in"]["Precision"]["result"] = "fixed<32,12>"  # raw inputs
+config["LayerName"]["global_in"]["Precision"]["result"] = "{_input_type(meta)[0]}"  # raw inputs
 config["LayerName"]["{last_add}"]["Precision"]["result"] = "fixed<18,8,RND,SAT>"  # softmax input{_shift_types(meta)}
 hls_model = hls4ml.converters.convert_from_onnx_model(
     model, output_dir="hls4ml_prj", backend="Vitis", io_type="io_parallel", hls_config=config)
