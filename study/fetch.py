@@ -99,6 +99,16 @@ def _mirrored(url: str) -> str:
     mirror = os.environ.get(MIRROR_ENV, "").strip().rstrip("/")
     if not mirror:
         return url
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):(//)?(.*)", mirror)
+    if scheme and len(scheme[1]) > 1:  # a URL (C:\mirror, one letter, is a Windows folder)
+        kind, host = scheme[1].lower(), scheme[3].split("/")[0]
+        if kind not in ("http", "https", "ftp", "file") or not scheme[2] or (
+                kind != "file" and not host):
+            raise DataError(
+                f"{MIRROR_ENV} is {os.environ[MIRROR_ENV].strip()!r}, not a mirror jetstudy can "
+                f"read: give an https://host (or http://, ftp://) URL with its host, a file:/// "
+                f"URL or a folder, e.g. {MIRROR_ENV}=https://mirror.example.org or "
+                f"{MIRROR_ENV}=/shared/mirror; or unset it to fetch from OpenML")
     if not re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", mirror):  # a folder, not a URL
         mirror = Path(mirror).expanduser().absolute().as_uri().rstrip("/")
     parts = urllib.parse.urlsplit(url)

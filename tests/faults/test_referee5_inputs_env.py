@@ -74,3 +74,23 @@ def test_a_bad_switch_stops_run_before_any_work(monkeypatch, tmp_path: Path) -> 
                                          cwd=tmp_path))
     assert SKIP_ENV in error and "'maybe'" in error, error
     assert checksums(tmp_path) == before and not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("value", ["htp://nowhere", "https://", "gopher://x.org", "https:x.org"])
+def test_a_mirror_that_is_no_url_jetstudy_reads_is_named(monkeypatch, value: str) -> None:
+    from jetstudy.study.fetch import MIRROR_ENV, _mirrored
+
+    monkeypatch.setenv(MIRROR_ENV, value)
+    with pytest.raises(DataError, match=f"{MIRROR_ENV} is {value!r}, not a mirror"):
+        _mirrored("https://openml.example/datasets/x.pq")
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("https://m.example.org/", "https://m.example.org/datasets/x.pq"),
+    ("FILE:///srv/m", "FILE:///srv/m/datasets/x.pq"),
+    ("/srv/m", "file:///srv/m/datasets/x.pq")])
+def test_a_mirror_url_or_folder_is_used(monkeypatch, value: str, expected: str) -> None:
+    from jetstudy.study.fetch import MIRROR_ENV, _mirrored
+
+    monkeypatch.setenv(MIRROR_ENV, value)
+    assert _mirrored("https://openml.example/datasets/x.pq") == expected
