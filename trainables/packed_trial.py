@@ -17,6 +17,7 @@ Lives in an importable module because Ray pickles trainables by reference.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -127,4 +128,10 @@ def _report_imports() -> None:
     if folder:
         heavy = sorted(m for m in HEAVY_MODULES if m in sys.modules)
         record = {"pid": os.getpid(), "heavy": heavy, "modules": len(sys.modules)}
-        (Path(folder) / f"{os.getpid()}.json").write_text(json.dumps(record))
+        try:
+            (Path(folder) / f"{os.getpid()}.json").write_text(json.dumps(record))
+        except OSError as exc:  # a diagnostic: a bad folder never fails the trial
+            logging.getLogger(__name__).warning(
+                "%s is %r, a folder that cannot be written (%s): the trial's imports are not "
+                "recorded; set it to an existing writable folder or unset it", IMPORTS_ENV,
+                folder, exc.strerror or exc)

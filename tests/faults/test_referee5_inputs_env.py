@@ -94,3 +94,13 @@ def test_a_mirror_url_or_folder_is_used(monkeypatch, value: str, expected: str) 
 
     monkeypatch.setenv(MIRROR_ENV, value)
     assert _mirrored("https://openml.example/datasets/x.pq") == expected
+
+
+def test_a_trial_imports_folder_that_is_missing_fails_no_trial(monkeypatch, tmp_path: Path,
+                                                               caplog) -> None:
+    from jetstudy.trainables.packed_trial import IMPORTS_ENV, _report_imports
+
+    monkeypatch.setenv(IMPORTS_ENV, str(tmp_path / "missing"))
+    _report_imports()  # no exception: the trial goes on
+    assert IMPORTS_ENV in caplog.text and "missing" in caplog.text, caplog.text
+    assert not (tmp_path / "missing").exists()
