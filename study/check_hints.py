@@ -73,6 +73,9 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
     if isinstance(check, Choice) and isinstance(first, str) \
             and items[0].strip().lower() in check.options:
         return f" (choices are lower case: write {items[0].strip().lower()!r})"
+    if isinstance(check, SubsetOf) and True in check.options and any(
+            isinstance(v, str) and v.strip().lower() in ("true", "false") for v in items):
+        return " ('true'/'false' are quoted text here: write true or false without quotes)"
     twice = [v for i, v in enumerate(items) if v in items[:i] and type(v) in (str, bool)]
     if isinstance(check, SubsetOf) and twice:
         return f" ({str(twice[0]).lower()} is given twice: list each value once)"

@@ -109,3 +109,8 @@ def test_a_colon_and_space_in_a_text_value_says_to_quote_it(override: str) -> No
         load_config(None, [override])
     error = str(caught.value)
     assert error.startswith(override.split("=")[0]) and "as a mapping: quote" in error, error
+
+
+def test_batch_norm_given_as_quoted_words_says_so() -> None:
+    error = _error({"space": {"batch_norm": ["false", "true"]}})
+    assert error.startswith("space.batch_norm") and "without quotes" in error, error
