@@ -113,11 +113,71 @@ def small_config() -> Callable[..., StudyConfig]:
     return make_small_config
 
 
+#: The environment (os.environ) of the process when the kept Ray's last module ended; None when
+#: no Ray is kept. A Ray's workers inherit the environment it started with.
+_KEPT_RAY: dict[str, Any] = {"env": None}
+
+
+def _environment() -> dict[str, str]:
+    """os.environ less pytest's own per-test variable."""
+    return {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+
+
+def _ray_is_clean(ray: Any) -> bool:
+    """No actor, task or placement group of an earlier module holds a CPU of the kept Ray
+    (dead actors free theirs within a moment) and no placement group is left."""
+    import time
+
+    from ray.util import placement_group_table
+
+    for _ in range(20):
+        free = ray.available_resources().get("CPU", 0.0)
+        groups = [g for g in placement_group_table().values() if g.get("state") != "REMOVED"]
+        if free == ray.cluster_resources().get("CPU", -1.0) and not groups:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _drop_kept_ray() -> None:
+    import sys
+
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        ray.shutdown()
+    _KEPT_RAY["env"] = None
+
+
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[None]:
-    """A local Ray of 2 CPUs for the module's studies (one start per test file, not per test)."""
+    """A local Ray of 2 CPUs for the module's studies (one start per test file, not per test),
+    kept for the worker's next module that asks for it too (each start costs ~5 CPU-s): only
+    when nothing of this module is left in it (actors, tasks, placement groups) and the
+    environment is what it was at the end of this module. Modules without this fixture find
+    no Ray running (:func:`_no_ray_left_for_others`)."""
     import ray
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    if ray.is_initialized() and (_KEPT_RAY["env"] != _environment()
+                                 or not _ray_is_clean(ray)):
+        _drop_kept_ray()
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    _KEPT_RAY["env"] = None
     yield
-    ray.shutdown()
+    if ray.is_initialized():
+        _KEPT_RAY["env"] = _environment()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_ray_left_for_others(request: pytest.FixtureRequest) -> None:
+    """A module that does not use the shared :func:`ray_cluster` (none, or its own) starts
+    without the Ray an earlier module's left running."""
+    shared = ("ray_cluster" in request.fixturenames
+              and getattr(request.module, "ray_cluster", None) is None)
+    if not shared and _KEPT_RAY["env"] is not None:
+        _drop_kept_ray()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The kept Ray ends with the session (its worker)."""
+    _drop_kept_ray()

@@ -33,15 +33,6 @@ pytestmark = pytest.mark.slow
 TIMING = ("trial_id", "time_s", "wall_time_s")
 
 
-@pytest.fixture(scope="module")
-def ray_cluster():
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
-
-
 def _run(small_config, results: Path, name: str) -> Path:
     cfg = small_config(results, name, data={"synthetic_jets": 4000},
                        search={"num_trials": 3, "max_concurrent": 1, "seed": 5},
