@@ -85,6 +85,32 @@ def _selection_line(meta: dict[str, Any]) -> str:
     return line
 
 
+def _wide_type(layer: dict[str, Any]) -> str:
+    return f"fixed<{layer['integer_bits'] + 16},{layer['integer_bits']}>"
+
+
+def _widen_types(meta: dict[str, Any]) -> str:
+    """hls4ml lines for each layer past ``fixed<32,16>`` (``model.json`` -> ``fixed_point``):
+    hls4ml keeps a layer's weights and accumulator under its ``MatMul_<i>`` and its bias under
+    ``Add_<i>``; setting only ``Add_<i>``'s result left the weights to wrap (hls4ml 1.3.0: logits
+    off by as much as their spread)."""
+    fixed = meta.get("fixed_point")
+    layers = fixed.get("layers") if isinstance(fixed, dict) else None
+    lines = []
+    for layer in layers or []:
+        if layer["integer_bits"] <= fixed["readme_types_integer_bits"]:
+            continue
+        t, add = _wide_type(layer), layer["layer"]
+        matmul = add.replace("Add", "MatMul")
+        lines += [f'config["LayerName"]["{matmul}"]["Precision"]["{key}"] = "{t}"'
+                  for key in ("weight", "accum", "result")]
+        lines += [f'config["LayerName"]["{add}"]["Precision"]["{key}"] = "{t}"'
+                  for key in ("bias", "result")]
+    if lines:
+        lines[0] += "  # past fixed<32,16>: see below"
+    return "".join(f"\n{line}" for line in lines)
+
+
 def _layers_line(meta: dict[str, Any]) -> str:
     """Whether ``fixed<32,16>`` holds every layer's weights, biases and outputs for inputs in
     the training ranges (``model.json`` -> ``fixed_point``), and what to set where not."""
@@ -106,8 +132,10 @@ def _layers_line(meta: dict[str, Any]) -> str:
                 f"the sign, `{worst['layer']}`: guaranteed interval bounds in `model.json` -> "
                 f"`fixed_point`).{saturates}")
     fixes = "; ".join(f"the layer ending in `{layer['layer']}` needs {layer['integer_bits']}: "
-                      f"widen its weight, bias and result types to "
-                      f"`fixed<{layer['integer_bits'] + 16},{layer['integer_bits']}>`"
+                      f"the hls4ml call above widens its weight, accumulator, bias and result "
+                      f"types (`{layer['layer'].replace('Add', 'MatMul')}`'s `weight`, `accum`, "
+                      f"`result`, `{layer['layer']}`'s `bias`, `result`) to "
+                      f"`{_wide_type(layer)}`"
                       for layer in over)
     return (f" `fixed<32,16>` is too narrow for this model: for raw inputs within the training "
             f"ranges {fixes} (guaranteed interval bounds in `model.json` -> `fixed_point`; "
@@ -224,7 +252,7 @@ for layer in config["LayerName"].values():  # explicit types: "auto" broke the f
     for key, value in layer.get("Precision", {{}}).items():
         if value == "auto":
             layer["Precision"][key] = "fixed<32,16>"
-config["LayerName"]["global_in"]["Precision"]["result"] = "{_input_type(meta)[0]}"  # raw inputs
+config["LayerName"]["global_in"]["Precision"]["result"] = "{_input_type(meta)[0]}"  # raw inputs{_widen_types(meta)}
 config["LayerName"]["{last_add}"]["Precision"]["result"] = "fixed<18,8,RND,SAT>"  # softmax input{_shift_types(meta)}
 hls_model = hls4ml.converters.convert_from_onnx_model(
     model, output_dir="hls4ml_prj", backend="Vitis", io_type="io_parallel", hls_config=config)

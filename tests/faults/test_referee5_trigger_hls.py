@@ -74,6 +74,19 @@ def tiny_at_zero(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     return _export(tmp_path_factory.mktemp("tiny"), STD, AT_ZERO)
 
 
+#: std 5e-7 at 0: first-layer weights past fixed<32,16>'s 2^15. The README said "widen the
+#: layer ending in Add_0's weight, bias and result types", but hls4ml keeps the weights under
+#: MatMul_0 (``weight``, ``accum``) and the bias under Add_0 (``bias``): widening Add_0's result
+#: alone left the weights wrapping (hls4ml 1.3.0: logits off by 0.13, their spread 0.14).
+WIDE_STD = STD.copy()
+WIDE_STD[2] = 5e-7
+
+
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    return _export(tmp_path_factory.mktemp("wide"), WIDE_STD, AT_ZERO)
+
+
 def _hls_block(readme: str) -> str:
     return re.search(r"## hls4ml\n.*?```python\n(.*?)```", readme, re.S).group(1)
 
@@ -114,6 +127,21 @@ def test_a_tiny_spread_at_zero_gets_an_input_type_that_resolves_it(
     assert "`j_c1_b1_mmdt` hardly varied in training (std 1e-05)" in readme
 
 
+def test_a_layer_past_the_readme_types_is_widened_in_the_hls4ml_call(
+        wide: tuple[Path, dict]) -> None:
+    out, meta = wide
+    first = meta["fixed_point"]["layers"][0]
+    assert first["integer_bits"] > 16 and not meta["fixed_point"]["readme_types_hold"]
+    t = f"fixed<{first['integer_bits'] + 16},{first['integer_bits']}>"
+    lines = _hls_block((out / "README.md").read_text()).splitlines()
+    convert = next(i for i, x in enumerate(lines) if "convert_from_onnx_model" in x)
+    for name, key in (("MatMul_0", "weight"), ("MatMul_0", "accum"), ("MatMul_0", "result"),
+                      ("Add_0", "bias"), ("Add_0", "result")):
+        line = f'config["LayerName"]["{name}"]["Precision"]["{key}"] = "{t}"'
+        assert any(x.startswith(line) for x in lines[:convert]), line
+    assert not any('"MatMul_1"' in x or '"MatMul_2"' in x for x in lines)  # those fit
+
+
 def test_a_network_without_the_shift_has_no_sub_types(tmp_path: Path) -> None:
     out, meta = _export(tmp_path, np.full(16, 2.0))
     assert not meta["check"].get("input_shift") and meta["fixed_point"]["input_shift"] is None
@@ -121,7 +149,7 @@ def test_a_network_without_the_shift_has_no_sub_types(tmp_path: Path) -> None:
     assert "Sub_0" not in readme and '"fixed<32,12>"  # raw inputs' in readme  # as before
 
 
-@pytest.mark.parametrize("case", ["shifted", "tiny_at_zero"])
+@pytest.mark.parametrize("case", ["shifted", "tiny_at_zero", "wide"])
 def test_hls4ml_as_the_readme_says_agrees_with_onnxruntime(case: str, tmp_path: Path,
                                                            request: pytest.FixtureRequest) -> None:
     """Runs only where hls4ml, qonnx and a C++ compiler are installed (not jetstudy
@@ -136,8 +164,8 @@ def test_hls4ml_as_the_readme_says_agrees_with_onnxruntime(case: str, tmp_path: 
     from onnx import helper
 
     out, _ = request.getfixturevalue(case)
-    mean = MEAN if case == "shifted" else AT_ZERO
-    lo, hi = mean - 3 * STD, mean + 3 * STD
+    mean, std = (MEAN, STD) if case == "shifted" else (AT_ZERO, WIDE_STD if case == "wide" else STD)
+    lo, hi = mean - 3 * std, mean + 3 * std
     x = (lo + (hi - lo) * np.random.default_rng(0).random((200, 16))).astype(np.float32)
     block = _hls_block((out / "README.md").read_text()).replace(
         '"model.onnx"', repr(str(out / "model.onnx"))).replace(
