@@ -30,9 +30,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import ray
-
+def study(ray_cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
     from jetstudy.study.launch import run_study
     from tests.conftest import make_small_config
 
@@ -42,11 +40,7 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
                                     "metric": "val_acc"},
                             scheduler={"max_epochs": 4, "grace_period": 1,
                                        "reduction_factor": 2})
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        outcome = run_study(cfg)
-    finally:
-        ray.shutdown()
+    outcome = run_study(cfg)
     report.write_report(outcome.folder)
     return outcome.folder
 

@@ -35,25 +35,19 @@ POINTS = [{"depth": 2, "width_0": 16, "width_1": 4, "lr": 0.003, "l1": 1e-4, "l2
 
 
 @pytest.fixture(scope="module")
-def both(small_config, tmp_path_factory: pytest.TempPathFactory):
-    import ray
-
+def both(ray_cluster, small_config, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("semantics")
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        out = {}
-        for size in (0, PACK):
-            cfg = small_config(root, f"pack{size}", data={"synthetic_jets": 1000},
-                               space={"depth": [1, 2], "width": [4, 16], "l1": [0, 1e-3],
-                                      "l2": [0, 1e-3], "dropout": [0, 0.3]},
-                               search={"num_trials": N_TRIALS, "max_concurrent": N_TRIALS,
-                                       "initial_points": POINTS},
-                               scheduler={"type": "fifo", "max_epochs": MAX_EPOCHS},
-                               training={"batch_size": 64, "train_eval_jets": 200},
-                               resources={"num_cpus": 2, "pack_size": size, "max_failures": 0})
-            out[size] = (cfg, run_study(cfg))
-    finally:
-        ray.shutdown()
+    out = {}
+    for size in (0, PACK):
+        cfg = small_config(root, f"pack{size}", data={"synthetic_jets": 1000},
+                           space={"depth": [1, 2], "width": [4, 16], "l1": [0, 1e-3],
+                                  "l2": [0, 1e-3], "dropout": [0, 0.3]},
+                           search={"num_trials": N_TRIALS, "max_concurrent": N_TRIALS,
+                                   "initial_points": POINTS},
+                           scheduler={"type": "fifo", "max_epochs": MAX_EPOCHS},
+                           training={"batch_size": 64, "train_eval_jets": 200},
+                           resources={"num_cpus": 2, "pack_size": size, "max_failures": 0})
+        out[size] = (cfg, run_study(cfg))
     return out
 
 

@@ -34,10 +34,8 @@ METRIC_KEYS = {"epoch", "train_loss_running", "train_loss", "val_loss", "val_acc
 
 
 @pytest.fixture(scope="module", autouse=True)
-def ray_local() -> Iterator[None]:
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield
-    ray.shutdown()
+def ray_local(ray_cluster) -> None:
+    """Every test here talks to Ray (tests/conftest.py's local Ray of 2 CPUs)."""
 
 
 def _settings(tmp_path: Path, max_epochs: int = 3, checkpoint_every: int = 1,
