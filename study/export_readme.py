@@ -263,7 +263,8 @@ probabilities_hls = hls_model.predict(np.ascontiguousarray(x))
 Why these types: the inputs are raw and the first layer holds the standardisation, so its
 weights are large where a feature's spread is small. Tried with hls4ml 1.3.0 and qonnx 1.0.0
 (C simulation, jetstudy's demo model and small relu, prelu, elu, leaky_relu, tanh and silu
-networks): with the default `fixed<16,6>`, or with types left `auto`, the first layer's outputs
+networks; a network that subtracts the means first, one with a near-constant feature and one
+with a layer past `fixed<32,16>`, each with the lines this call adds for it): with the default `fixed<16,6>`, or with types left `auto`, the first layer's outputs
 were off by several units and the predicted class was often wrong; with the types above the
 logits agreed with onnxruntime to about 0.02 and the predicted class on 97-99% of 200 jets
 (trained networks), while hls4ml's table-based softmax still moved probabilities by up to about
