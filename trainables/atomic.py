@@ -26,8 +26,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-__all__ = ["STOPS", "checked_tag", "tag_checks", "temporary_name", "temporary_of", "write_atomic", "current_umask", "held_signals", "NO_ROOM", "no_room", "room_checked",
-           "write_bytes_atomic"]
+__all__ = ["write_atomic", "write_bytes_atomic", "current_umask", "held_signals", "STOPS",
+           "NO_ROOM", "NO_ROOM_FIX", "no_room", "room_checked",
+           "checked_tag", "tag_checks", "temporary_name", "temporary_of"]
 
 _LOCK = threading.Lock()
 
@@ -156,7 +157,8 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
                  tmp_prefix: str | None = None, tmp_name: str | None = None) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, give it the umask's mode, then
     rename it into place. The temporary's name is unique and starts with ``tmp_prefix``
-    (default :func:`temporary_name`'s, which marks it as jetstudy's), or is exactly ``tmp_name`` where a caller records it beforehand
+    (default :func:`temporary_name`'s, which marks it as jetstudy's), or is exactly
+    ``tmp_name`` where a caller records it beforehand
     (one writer at a time, e.g. the synthetic jets of ``jetstudy.study.prepare``).
 
     >>> write_atomic(folder / "x.json", lambda tmp: Path(tmp).write_text("{}"))
@@ -190,7 +192,6 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
 #: The signals a command stops on (Ctrl-C; SIGTERM and SIGHUP, a closed terminal, which the
 #: CLI turns into the same stop unless SIGHUP is ignored, as under ``nohup``).
 STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-_STOPS = STOPS
 
 
 @contextmanager
@@ -222,7 +223,7 @@ def held_signals() -> Iterator[None]:
 
     before = {}
     try:
-        for sig in _STOPS:
+        for sig in STOPS:
             # None: a C handler (Ray's), left as is; SIG_IGN (nohup's SIGHUP) stays ignored
             if signal.getsignal(sig) not in (None, signal.SIG_IGN):
                 before[sig] = signal.signal(sig, note)
