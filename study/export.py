@@ -30,9 +30,10 @@ import logging
 import os
 import re
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ContextManager
+from typing import Any, ContextManager, Iterator
 
 import numpy as np
 
@@ -41,7 +42,7 @@ from jetstudy.study.export_meta import metadata as _metadata
 from jetstudy.study.export_meta import read_json as _read_json
 from jetstudy.study.export_readme import export_readme
 from jetstudy.study.fetch import sha256_or_none
-from jetstudy.trainables.atomic import held_signals, write_bytes_atomic
+from jetstudy.trainables.atomic import held_signals, no_room, write_bytes_atomic
 from jetstudy.trainables.errors import JetstudyError, listed
 from jetstudy.trainables.schema import CLASSES
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
@@ -339,6 +340,18 @@ def _staging(target: Path) -> ContextManager[Path]:
     return staging_folder(target, _TMP, "jetstudy export")
 
 
+@contextmanager
+def _named_final(tmp: Path, target: Path) -> Iterator[None]:
+    """No room to write a file in the staging folder ``tmp`` is told of the file it was for,
+    ``target``/name (the staging folder is removed; the user looks for the export's file)."""
+    try:
+        yield
+    except OSError as exc:
+        if no_room(exc) is None or not exc.filename or Path(exc.filename).parent != tmp:
+            raise
+        raise OSError(exc.errno, exc.strerror, str(target / Path(exc.filename).name)) from None
+
+
 def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
                  out: str | os.PathLike[str] | None = None, force: bool = False
                  ) -> ExportOutcome:
@@ -380,7 +393,7 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
                 f"rewrites or clears (best/ is replaced whole on the next evaluation); give a "
                 f"folder outside it, or leave -o out for RESULTS/export/<trial id>")
     # a failed or stopped export leaves no empty folder it made; a new staging name, marked:
-    with new_folders(target), _staging(target) as tmp:  # a killed export's is cleared next
+    with new_folders(target), _staging(target) as tmp, _named_final(tmp, target):
         folded, check = _build(w, scaler, tmp)
         meta = _metadata(results, w, scaler, folded, check)
         (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")

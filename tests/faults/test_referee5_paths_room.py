@@ -111,6 +111,10 @@ def test_export_past_a_file_size_limit(finished_study: dict[str, Any], tmp_path:
     err = one_line_error(_limited("export", str(study), "-o", str(tmp_path / "exp"),
                                   cwd=tmp_path, limit=4000))
     assert "ulimit -f" in err and str(tmp_path / "exp") in err, err
+    # the file the export was writing, by its final name: not the removed staging folder's
+    assert any(f"{tmp_path / 'exp' / name}" in err for name in ("model.onnx", "model.pt",
+                                                                 "model.json", "README.md")), err
+    assert ".export-tmp" not in err, err
     assert not (tmp_path / "exp").exists()
     assert checksums(study) == study_before
 
