@@ -14,7 +14,7 @@ maps are those of the trials that got to run. Everything here is read from the t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,17 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
     """How the study in ``trials`` ended (or that it has not), with the report's sentences;
     ``live`` (:func:`live_driver`): a driver still runs the study, so whatever the table
     says, it is a partial snapshot."""
+    state = _study_state(trials, config, live)
+    if state.planned and state.n_trials > state.planned:
+        return replace(state, lines=[
+            *state.lines, f"The tables hold {state.n_trials} trials, more than the "
+            f"{state.planned} search.num_trials asks for now: the config was changed after "
+            "they ran."])
+    return state
+
+
+def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
+                 live: str | None) -> StudyState:
     if "trial_id" in trials.columns:  # a trial listed twice is one trial, its last row
         trials = trials.drop_duplicates("trial_id", keep="last")
     search = _search(config)
@@ -96,8 +107,12 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
     crashed = int(((trials["status"].astype(str) != "interrupted")
                    & (trials["stop_reason"].astype(str) == "interrupted")).sum()
                   ) if {"status", "stop_reason"} <= set(trials.columns) else 0
-    tried = (f"{n} of the {_trials(planned, 'asked for', 'asked for')} (search.num_trials)"
-             if planned else _trials(n, "", "").strip())
+    if planned and n > planned:  # more than the config asks for now: lowered after they ran
+        tried = _trials(n, "", "").strip()
+    elif planned:
+        tried = f"{n} of the {_trials(planned, 'asked for', 'asked for')} (search.num_trials)"
+    else:
+        tried = _trials(n, "", "").strip()
     are, were = ("is", "was") if n == 1 else ("are", "were")  # "1 of the 64 trials ... is"
     if n and failed == n:
         return StudyState("all failed", n, planned, [

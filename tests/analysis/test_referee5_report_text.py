@@ -258,3 +258,21 @@ def test_a_test_difference_without_errors_keeps_the_values_decimals(old_study) -
         assert _decimals(row["model - Bayes"]) == min(map(_decimals, texts[:2])), texts
         diff = float(row["model"]) - float(row["Bayes optimal"])
         assert abs(float(row["model - Bayes"]) - diff) <= 1.01 * 10 ** -_decimals(texts[2]), texts
+
+
+def test_more_trials_than_num_trials_asks_for_now_is_said_so() -> None:
+    """A config lowered after the study ran (200 trials, num_trials 64 now) read '200 of the
+    64 trials asked for ... ran'; the count is the table's, with a sentence on the config."""
+    import pandas as pd
+
+    from jetstudy.analysis.study_state import study_state
+
+    trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(5)],
+                           "status": ["completed"] * 5, "stop_reason": ["max_epochs"] * 5})
+    state = study_state(trials, {"search": {"num_trials": 3}})
+    text = " ".join(state.lines)
+    assert "5 of the 3" not in text, text
+    assert "The study finished: 5 trials ran." in text, text
+    assert "more than the 3 search.num_trials asks for now" in text, text
+    same = " ".join(study_state(trials, {"search": {"num_trials": 5}}).lines)
+    assert same == "The study finished: 5 of the 5 trials asked for (search.num_trials) ran."
