@@ -144,7 +144,7 @@ def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None
         return None
     limit = (1 - t.prior_margin) * ref.prior_entropy
     if np.isfinite(train) and train >= limit:
-        return f"train loss {train:.4g} {_at_priors(train, ref, t)}"
+        return f"train loss {train:.4f} {_at_priors(train, ref, t)}"
     auc = row["last_auc"]
     if np.isfinite(auc) and auc <= t.auc_floor:
         # a user's auc_floor far above 0.5 makes it a quality cut, not "no separation"
@@ -229,7 +229,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
         se_note += f"; the splits' own difference {shown} taken out of the gap"
     if (row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant
             and _shows_collapse(row, t)):
-        return "unstable", f"val loss {row['last_val']:.4g} {_at_priors(row['last_val'], ref, t)}"
+        return "unstable", f"val loss {row['last_val']:.4f} {_at_priors(row['last_val'], ref, t)}"
     if gap.significant:
         beyond = " beyond its epoch-to-epoch zig-zag" if swung else ""
         return "overfit", (f"val loss {three_figures(val)} is {gap.text} above train loss {three_figures(train)}"

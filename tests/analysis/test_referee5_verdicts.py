@@ -245,3 +245,17 @@ def test_a_better_trial_that_failed_is_named_beside_the_best():
     worse = t.assign(best_val_acc=[0.80, 0.79, 0.70])
     assert "Not ranked" not in runner_up_line(worse, "val_acc", True)
     assert "Not ranked, though better: c" in runner_up_line(t.iloc[[0, 2]], "val_acc", True)
+
+
+def test_a_loss_at_the_priors_is_printed_to_the_entropys_decimals():
+    """'train loss 1.61 is no better than predicting the class priors (H = 1.6094 nats)': the
+    loss read 3 figures beside H's 4 decimals, so a loss 0.0004 under H looked equal to it."""
+    import math as _math
+
+    from tests.analysis.test_regimes import _judge as judge
+    from tests.analysis.test_regimes import _trial as trial
+
+    h = _math.log(5)
+    flat = judge(trial("f", [h - 0.0004] * 10, [h - 0.0003] * 10, auc=0.5))
+    reason = flat.loc["f", "reason"]
+    assert f"{h - 0.0004:.4f}" in reason and "H = 1.6094" in reason, reason
