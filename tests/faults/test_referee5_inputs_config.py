@@ -18,6 +18,13 @@ def _error(raw: dict) -> str:
     return str(caught.value)
 
 
+def _set_error(override: str) -> str:
+    """The ConfigError text of ``--set override`` on the defaults."""
+    with pytest.raises(ConfigError) as caught:
+        load_config(None, [override])
+    return str(caught.value)
+
+
 @pytest.mark.parametrize("raw, field, shown", [
     ({"space": {"lr": ["1e-3", "1e-2"]}}, "space.lr", "'1e-3'"),
     ({"training": {"batch_size": "64"}}, "training.batch_size", "'64'"),
@@ -70,17 +77,13 @@ def test_legal_edges_are_read_as_given(tmp_path: Path) -> None:
 ])
 def test_set_values_yaml_reads_otherwise_say_how_to_write_them(override: str,
                                                                words: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_config(None, [override])
-    error = str(caught.value)
+    error = _set_error(override)
     assert error.startswith(override.split("=")[0]) and words in error, error
 
 
 @pytest.mark.parametrize("value, n", [("[8, 16, 32]", 3), ("[8]", 1), ("[]", 0)])
 def test_a_range_of_other_than_two_values_says_so(value: str, n: int) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_config(None, [f"space.width={value}"])
-    error = str(caught.value)
+    error = _set_error(f"space.width={value}")
     assert error.startswith("space.width") and f"({n} values: a range is two" in error, error
 
 
@@ -91,9 +94,8 @@ def test_a_range_of_other_than_two_values_says_so(value: str, n: int) -> None:
 ])
 def test_a_misspelt_field_of_another_section_is_named_with_its_section(override: str,
                                                                         meant: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_config(None, [override])
-    assert meant in str(caught.value), str(caught.value)
+    error = _set_error(override)
+    assert meant in error, error
 
 
 def test_a_misspelt_field_in_a_config_file_too(tmp_path: Path) -> None:
@@ -105,9 +107,7 @@ def test_a_misspelt_field_in_a_config_file_too(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("override", ["data.path=data/run: 1.h5", "storage.name=run: 1"])
 def test_a_colon_and_space_in_a_text_value_says_to_quote_it(override: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_config(None, [override])
-    error = str(caught.value)
+    error = _set_error(override)
     assert error.startswith(override.split("=")[0]) and "as a mapping: quote" in error, error
 
 
