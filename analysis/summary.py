@@ -30,7 +30,7 @@ from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
 from jetstudy.analysis.regimes import REGIMES
 from jetstudy.analysis.roc import rejection_table
 from jetstudy.analysis.tables import STATUSES
-from jetstudy.analysis.trial_order import CONFIG_COLUMNS, ranked_best
+from jetstudy.analysis.trial_order import CONFIG_COLUMNS, ranked_best, repeats_of
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
@@ -65,6 +65,20 @@ def common_errors(trials: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     return pd.DataFrame({"error": counts.index.astype(str), "trials": counts.to_numpy()})
 
 
+def _scored(trials: pd.DataFrame, metric: str
+            ) -> tuple[pd.DataFrame, str | None, pd.Series | None, np.ndarray | None]:
+    """What :func:`best_trial` and :func:`runner_up_line` rank: ``trials`` with a trial listed
+    twice as its last row, the column holding ``metric``'s score (None: no trial reported
+    it), its values as floats and which rows may be ranked (a scored status, a finite value)."""
+    trials = trials.drop_duplicates("trial_id", keep="last")
+    score = score_column(trials, metric)
+    if score is None:
+        return trials, None, None, None
+    values = pd.to_numeric(trials[score], errors="coerce").astype(float)
+    ok = (trials["status"].isin(SCORED_STATUSES) & np.isfinite(values)).to_numpy()
+    return trials, score, values, ok
+
+
 def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
     """The trial with the best ``best_<metric>`` (else ``<metric>``) among non-failed trials.
 
@@ -77,12 +91,9 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
     on the test split), every later report and a rerun of the study name the same one.
     Of a trial listed twice the last row counts (as in the regimes and the loaded tables).
     """
-    trials = trials.drop_duplicates("trial_id", keep="last")
-    score = score_column(trials, metric)
+    trials, score, values, ok = _scored(trials, metric)
     if score is None:
         raise AnalysisError(f"no trial has reported a `{metric}` yet, so none is best")
-    values = pd.to_numeric(trials[score], errors="coerce").astype(float)
-    ok = (trials["status"].isin(SCORED_STATUSES) & np.isfinite(values)).to_numpy()
     if not ok.any():
         held = sorted(set(trials["status"]) - {"failed", *SCORED_STATUSES})
         unless = f" (the {' and '.join(held)} ones are not ranked)" if held else ""
@@ -104,13 +115,8 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     same validation jets, so their errors are correlated and the lead's true error is likely
     smaller (the sentence says so). A runner-up of the best's configuration is named a repeat.
     """
-    trials = trials.drop_duplicates("trial_id", keep="last")
-    score = score_column(trials, metric)
-    if score is None:
-        return None
-    values = pd.to_numeric(trials[score], errors="coerce").astype(float)
-    ok = (trials["status"].isin(SCORED_STATUSES) & np.isfinite(values)).to_numpy()
-    if not ok.any():
+    trials, score, values, ok = _scored(trials, metric)
+    if score is None or not ok.any():
         return None
     label = score.removeprefix("best_")
     rows = trials[ok]
@@ -144,9 +150,9 @@ def _unranked_better(rows: pd.DataFrame, values: pd.Series, best: float, maximiz
 def _repeat_words(best: pd.Series, second: pd.Series) -> str:
     """A sentence when the runner-up repeats the best's configuration (same values in every
     :data:`CONFIG_COLUMNS` the table has)."""
-    shared = [c for c in CONFIG_COLUMNS if c in best.index and c in second.index]
-    if not shared or any(str(best[c]) != str(second[c]) for c in shared):
+    if repeats_of(second.to_frame().T, best).empty:
         return ""
+    shared = [c for c in CONFIG_COLUMNS if c in best.index and c in second.index]
     return (f" Trial {second['trial_id']} repeats trial {best['trial_id']}'s configuration "
             f"({', '.join(shared)} alike): their difference is training noise (initialisation, "
             "batch order), not a better configuration.")
