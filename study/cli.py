@@ -381,24 +381,13 @@ def _sigterm_as_interrupt() -> Iterator[None]:
     ignored under ``nohup``) stop any command as Ctrl-C does: its
     staging folders and temporaries are removed on the way out, and it exits 130 (``run``
     hands SIGTERM to its own graceful stop while the study runs)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+    from jetstudy.trainables.atomic import stops_handled
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    # SIGHUP (the terminal closed) too, unless it is ignored (nohup): then it stays so
-    stops = [s for s in (signal.SIGTERM, signal.SIGHUP) if signal.getsignal(s) != signal.SIG_IGN]
-    before = {s: signal.signal(s, interrupt) for s in stops}
-    try:
+    with stops_handled(interrupt):  # main thread only; nohup's ignored SIGHUP stays ignored
         yield
-    finally:
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
 
 
 def _exit_past_a_stuck_probe(code: int) -> None:

@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 from ray.tune import Callback
 
 from jetstudy.study.collect import Known
+from jetstudy.trainables.atomic import stops_handled
 from jetstudy.trainables.trialfiles import read_epochs
 
 __all__ = ["INTERRUPTED", "InterruptWatch", "StudyInterrupted", "mark_interrupted",
@@ -132,15 +133,12 @@ def sigterm_as_ctrl_c() -> Iterator[None]:
         yield
         return
     # SIGHUP (the terminal closed) as well, unless ignored (nohup): then it stays ignored
-    stops = [s for s in _CONVERTED if signal.getsignal(s) != signal.SIG_IGN]
-    before = {s: signal.signal(s, _on_sigterm) for s in stops}
-    _SIGTERM_HANDLER.append(_on_sigterm)
-    try:
-        yield
-    finally:
-        _SIGTERM_HANDLER.pop()
-        for sig, handler in before.items():
-            signal.signal(sig, handler)
+    with stops_handled(_on_sigterm, _CONVERTED):
+        _SIGTERM_HANDLER.append(_on_sigterm)
+        try:
+            yield
+        finally:
+            _SIGTERM_HANDLER.pop()
 
 
 def reclaim_sigterm() -> None:

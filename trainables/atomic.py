@@ -24,11 +24,11 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 __all__ = ["write_atomic", "write_bytes_atomic", "current_umask", "held_signals", "STOPS",
            "NO_ROOM", "NO_ROOM_FIX", "no_room", "room_checked",
-           "checked_tag", "tag_checks", "temporary_name", "temporary_of"]
+           "checked_tag", "tag_checks", "temporary_name", "temporary_of", "stops_handled"]
 
 _LOCK = threading.Lock()
 
@@ -192,6 +192,24 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
 #: The signals a command stops on (Ctrl-C; SIGTERM and SIGHUP, a closed terminal, which the
 #: CLI turns into the same stop unless SIGHUP is ignored, as under ``nohup``).
 STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@contextmanager
+def stops_handled(handler: Callable[[int, Any], object],
+                  signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGHUP)) -> Iterator[None]:
+    """While the block runs, ``handler`` takes ``signals`` (SIGTERM and SIGHUP, a closed
+    terminal); one that is ignored (SIGHUP under ``nohup``) stays ignored. The handlers before
+    are put back as the block ends. Only in the main thread (elsewhere the block runs as is)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = {s: signal.signal(s, handler) for s in signals
+              if signal.getsignal(s) != signal.SIG_IGN}
+    try:
+        yield
+    finally:
+        for sig, previous in before.items():
+            signal.signal(sig, previous)
 
 
 @contextmanager
