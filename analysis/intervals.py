@@ -22,6 +22,7 @@ jets, so it comes with a counting error. This module holds the few estimators us
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
@@ -137,8 +138,18 @@ def unsigned_zero(text: str) -> str:
 
 
 def signed(value: float, spec: str = "+.3g") -> str:
-    """``format(value, spec)`` with no sign on a zero (:func:`unsigned_zero`)."""
-    return unsigned_zero(format(value, spec))
+    """``format(value, spec)`` with no sign on a zero (:func:`unsigned_zero`); a ``g`` format
+    keeps the trailing zeros its rounding made, as :func:`three_figures` does (+0.09996 is
+    ``+0.100``, not ``+0.1``, which reads as exact).
+
+    >>> signed(0.09996), signed(0.1), signed(-0.0), signed(0.0406, "+.1f")
+    ('+0.100', '+0.1', '0', '0.0')
+    """
+    text = format(value, spec)
+    short = re.fullmatch(r"([+ -]?)(\.\d+g)", spec)
+    if short and np.isfinite(value) and float(text) != value:
+        text = format(value, f"{short[1]}#{short[2]}").rstrip(".")
+    return unsigned_zero(text)
 
 
 def percent(fraction: float) -> str:

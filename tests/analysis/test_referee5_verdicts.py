@@ -259,3 +259,18 @@ def test_a_loss_at_the_priors_is_printed_to_the_entropys_decimals():
     flat = judge(trial("f", [h - 0.0004] * 10, [h - 0.0003] * 10, auc=0.5))
     reason = flat.loc["f", "reason"]
     assert f"{h - 0.0004:.4f}" in reason and "H = 1.6094" in reason, reason
+
+
+def test_a_signed_difference_keeps_the_zeros_its_rounding_made():
+    """'train loss 0.682 is +0.1 (+17%, ...) from L* 0.582' (the demo): an excess of 0.09996
+    printed as +0.1, which reads as exact beside +0.298 and +0.0739; it is +0.100."""
+    from jetstudy.analysis.intervals import signed
+    from jetstudy.analysis.regimes import known_reference
+    from tests.analysis.test_regimes import _flat, _judge
+
+    assert signed(0.09996) == "+0.100" and signed(0.1) == "+0.1"
+    assert signed(-0.000528) == "-0.000528" and signed(-0.0) == "0"
+    ref = known_reference({"prior_entropy": 1.6094, "bayes_val_loss": 0.582,
+                           "bayes_val_loss_se": 0.002})
+    reason = _judge(_flat("u", 0.68196, 0.684), reference=ref).loc["u", "reason"]
+    assert "+0.100 (" in reason and "+0.1 (" not in reason, reason
