@@ -312,6 +312,7 @@ def load_tables(source: str | Path) -> StudyTables:
     source = Path(source).expanduser()
     trials, trials_path = _load_trials(source)
     folder = trials_path.parent
+    trials = _numbered(trials, folder)
     tables = StudyTables(source=source, folder=folder, name=folder.name, trials=trials,
                          inputs=[trials_path])
     _newer_writer(folder)
@@ -339,6 +340,19 @@ def load_tables(source: str | Path) -> StudyTables:
         lambda p: _validate_predictions(_read_table(p, "test predictions")),
     )
     return tables
+
+
+def _numbered(trials: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """``trials`` with a ``trial_number`` in every row, as a resumed study's tables have them
+    (:func:`jetstudy.study.trial_numbers.number_unnumbered`): a table written before the
+    column existed (an older, never-resumed study) takes each trial's Optuna number from
+    ``optuna.journal`` beside it, else numbers in its row order (the order Ray Tune listed the
+    trials, as such tables were written), so an exact tie of the best trial, the Pareto front
+    and the size answer goes to the same trial in the report, ``best/`` and the export as after
+    a resume, not to the first ``trial_id``. A fully numbered table is returned as it is."""
+    from jetstudy.study.trial_numbers import number_unnumbered  # no optuna unless needed
+
+    return number_unnumbered(trials, folder)
 
 
 def _release(text: Any) -> tuple[int, ...] | None:

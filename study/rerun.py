@@ -287,8 +287,9 @@ def compare_runs(first: str | os.PathLike[str], rerun: str | os.PathLike[str]) -
         except Exception as exc:  # a table missing: say so, never fail the rerun over it
             out.append(f"{name}: cannot be compared ({type(exc).__name__})")
             continue
-        if paired:
-            if name == "epochs.parquet":  # each epoch row with its trial's number
+        if paired:  # each row with its trial's number (a table from before the column too)
+            if name == "epochs.parquet" or TRIAL_ORDER not in a.columns \
+                    or TRIAL_ORDER not in b.columns:
                 a, b = (t.assign(**{TRIAL_ORDER: t["trial_id"].astype(str).map(n)})
                         for t, n in ((a, numbers[0]), (b, numbers[1])))
             out += _paired_differences(name, a, b)
@@ -312,13 +313,19 @@ def compare_runs(first: str | os.PathLike[str], rerun: str | os.PathLike[str]) -
 
 
 def _trial_numbers(folder: Path) -> dict[str, int] | None:
-    """trial_id -> ``trial_number`` of the folder's trials table; None when a row has none
-    (a table from before the column) or a number repeats."""
+    """trial_id -> ``trial_number`` of the folder's trials table; a table from before the
+    column is numbered as the report numbers it (:func:`number_unnumbered`: Optuna's journal
+    in the folder, else the rows' order, which was Ray Tune's). None when there is no table
+    or a number repeats."""
     import pandas as pd
 
+    from jetstudy.study.trial_numbers import number_unnumbered
+
     try:
-        trials = pd.read_parquet(folder / "trials.parquet", columns=["trial_id", TRIAL_ORDER])
-    except Exception:  # noqa: BLE001 - no such column or table: compare as before
+        trials = pd.read_parquet(folder / "trials.parquet")
+        trials = number_unnumbered(trials[["trial_id"] + [c for c in (TRIAL_ORDER,)
+                                                          if c in trials.columns]], folder)
+    except Exception:  # noqa: BLE001 - no table or no trial_id: compare as before
         return None
     numbers = pd.to_numeric(trials[TRIAL_ORDER], errors="coerce")
     if numbers.isna().any() or numbers.duplicated().any():
