@@ -234,6 +234,8 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
     known = source.sha256 or record.get(source.name, {}).get("sha256")
     if target.is_file() and known and file_sha256(target) == known:
         logger.info("fetch: %s already in %s", source.name, folder)
+        # no published digest: a wrong file recorded at its download is named at each reuse
+        warn_if_not_format(target, source.name, source.sha256, url)
         return target
     if ((target.exists() or target.is_symlink())
             and not _same_file(target, record.get(source.name))):
@@ -329,6 +331,20 @@ def _adopt(source: Source, target: Path, url: str, folder: Path, record: dict) -
         raise DataError(f"fetch: {target} is not {source.name} from {url} (SHA-256 {digest}, "
                         f"expected {source.sha256}); jetstudy never replaces your files: move "
                         f"it away or give another DIR")
+    entry = record.get(source.name)
+    was = entry.get("sha256") if isinstance(entry, dict) else None
+    if was and was != digest and entry.get("url") != "placed by hand":
+        # the file jetstudy downloaded was replaced (a copy cut short, a restore, an edit
+        # saved as a new file): not jetstudy's to overwrite, and not the download it checked
+        raise DataError(f"fetch: {target} changed since jetstudy downloaded it from "
+                        f"{entry.get('url', url)} (SHA-256 {digest}, recorded {was}) and is "
+                        f"another file now, not the one jetstudy wrote; jetstudy never "
+                        f"replaces your files: delete it (or move it away) and fetch again "
+                        f"to download it afresh")
+    if was and was != digest:
+        logger.warning("fetch: %s, put there by hand, changed since it was recorded (SHA-256 "
+                       "%s, was %s); using the new file", target, digest, was)
+    warn_if_not_format(target, source.name, source.sha256, f"{target} (put there by hand)")
     logger.info("fetch: using %s, put there by hand", target)
     record[source.name] = {"url": "placed by hand", "sha256": digest,
                            "size": target.stat().st_size}

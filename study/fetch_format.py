@@ -34,8 +34,11 @@ def warn_if_not_format(part: Path, name: str, sha256: str | None, url: str) -> b
             f.seek(max(0, size - len(tail)))
             end = f.read()
         if not start.startswith(head) or (tail and not end.endswith(tail)):
-            logger.warning("fetch: %s from %s is not a %s file (it starts with %r): the server "
-                           "or mirror sent something else (an error page?); check the URL, "
-                           "delete the file and fetch again", name, url, suffix[1:], start[:16])
+            seen = (f"it starts with {start[:16]!r}" if not start.startswith(head) else
+                    f"it ends without {tail!r}: cut short? {size} bytes")
+            logger.warning("fetch: %s from %s is not a %s file (%s): the server, mirror or "
+                           "whoever put it there gave something else (an error page?); check "
+                           "the URL, delete the file and fetch again", name, url, suffix[1:],
+                           seen)
             return False
     return True
