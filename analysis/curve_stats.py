@@ -3,12 +3,15 @@
 Final losses are the median of the finite epochs among the last ``SMOOTH`` by epoch number (one
 spike is no verdict; an epoch missing from the log is not replaced by an early one), the
 minimum and the trend are read on a centred running median of ``SMOOTH`` epochs (one low
-fluctuation is no minimum); a curve of fewer than ``SMOOTH`` finite epochs has no median: its
+fluctuation is no minimum; by epoch number too: an epoch's window holds the logged epochs
+within one of it, never an epoch far away across a gap in the log); a curve of fewer than
+``SMOOTH`` finite epochs has no median: its
 final losses are its last epoch's and its minimum its lowest epoch, and the standard errors are the last epoch's. The *swing* of a
 loss is how far it zig-zags from epoch to epoch at the end: over the last ``SWING_EPOCHS``
 epochs, each pair of consecutive steps that reverses direction (up then down, or down then
 up) counts the smaller of its two steps, a pair that does not reverse counts 0, and the swing
-is the median. That is the peak-to-peak step of a curve that alternates high/low, 0 for any
+is the median (read only when each of the last ``SWING_EPOCHS`` epochs is logged: a step
+across a gap in the log is no epoch-to-epoch step). That is the peak-to-peak step of a curve that alternates high/low, 0 for any
 monotone curve (however curved: a still falling loss is no zig-zag), and 0 for one or two
 isolated spikes (each reverses one pair of the five; the median ignores them). Without a
 curve the numbers come from the trials table's last-epoch columns.
@@ -67,16 +70,39 @@ def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
     short = len(ok) < SMOOTH
     tail = ok.iloc[-1:] if short else ok[ok["epoch"] > ok["epoch"].iloc[-1] - SMOOTH]
     out["train"], out["val"] = tail["train_loss"].median(), tail["val_loss"].median()
-    smooth = ok[["train_loss", "val_loss"]] if short else ok[["train_loss", "val_loss"]].rolling(
-        SMOOTH, center=True, min_periods=1).median()
+    smooth = ok[["train_loss", "val_loss"]] if short else _running_median(ok)
     i = int(np.argmin(smooth["val_loss"].to_numpy()))
     out.update(min_val=smooth["val_loss"].iloc[i], min_val_epoch=ok["epoch"].iloc[i],
                train_at_min_val=smooth["train_loss"].iloc[i],
                smooth_final_train=smooth["train_loss"].iloc[-1],
                smooth_final_val=smooth["val_loss"].iloc[-1],
-               swing_train=swing(ok["train_loss"].to_numpy()),
-               swing_val=swing(ok["val_loss"].to_numpy()))
+               swing_train=swing(_swing_tail(ok, "train_loss")),
+               swing_val=swing(_swing_tail(ok, "val_loss")))
     return out
+
+
+def _running_median(ok: pd.DataFrame) -> pd.DataFrame:
+    """The centred running median of the losses over ``SMOOTH`` epochs *by number*: at epoch
+    e, the median of the logged (finite) epochs e - 1 .. e + 1. With epochs missing from the
+    log (1, 2, 3, 10, 11) a window of rows would mix epoch 3 with epoch 10; a window of epochs
+    takes what of its own epochs is there (epoch 3: epochs 2 and 3)."""
+    epoch = ok["epoch"].to_numpy(float)
+    near = np.abs(epoch[:, None] - epoch[None, :]) <= SMOOTH // 2
+    out = {}
+    for name in ("train_loss", "val_loss"):
+        values = np.where(near, ok[name].to_numpy(float)[None, :], np.nan)
+        out[name] = np.nanmedian(values, axis=1)
+    return pd.DataFrame(out, index=ok.index)
+
+
+def _swing_tail(ok: pd.DataFrame, name: str) -> np.ndarray:
+    """The loss at each of the last ``SWING_EPOCHS`` epochs by number, when every one of them
+    is logged; else too short a run of consecutive epochs to read a zig-zag from (a step
+    across a gap in the log is no epoch-to-epoch step): an empty array (swing NaN)."""
+    tail = ok[ok["epoch"] > ok["epoch"].iloc[-1] - SWING_EPOCHS]
+    if len(tail) < SWING_EPOCHS:
+        return np.array([])
+    return tail[name].to_numpy(float)
 
 
 def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataFrame:

@@ -30,7 +30,8 @@ import numpy as np
 
 __all__ = ["ONE_SIGMA", "clopper_pearson", "binomial_se", "hanley_mcneil_se",
            "rejection_interval", "round_error", "format_error", "unsigned_zero", "signed",
-           "percent", "round_to_error", "three_figures", "format_interval", "format_efficiency",
+           "percent", "round_to_error", "three_figures", "equal_digits", "shared_decimals",
+           "format_interval", "format_efficiency",
            "format_rejection", "weighted_auc", "bootstrap_replicates", "FEW_BACKGROUND"]
 
 #: Two-sided confidence level of "one sigma".
@@ -194,6 +195,30 @@ def three_figures(value: float) -> str:
     if not np.isfinite(value) or float(short) == value:
         return short
     return f"{value:#.3g}".rstrip(".")
+
+
+def shared_decimals(*values: float) -> int:
+    """The decimals that give the largest of ``values`` (by size; zeros and NaN ignored, 1.0
+    when none is left) 4 significant figures: one rule for numbers printed side by side
+    without errors (two scores and their difference), so their digits never differ by trailing
+    zeros (0.6010 against 0.6000) and a difference has no digits the scores lack (0.0073
+    below 0.8243, never 0.007293).
+
+    >>> shared_decimals(0.8243, 0.817, 0.0073), shared_decimals(12.5, 0.3), shared_decimals(0.0)
+    (4, 2, 3)
+    """
+    top = max((abs(v) for v in values if math.isfinite(v) and v != 0), default=1.0)
+    return max(0, 3 - math.floor(math.log10(top)))
+
+
+def equal_digits(*values: float) -> list[str]:
+    """``values`` printed to :func:`shared_decimals` decimals, without a sign on a zero.
+
+    >>> equal_digits(0.601, 0.6, 0.001)
+    ['0.6010', '0.6000', '0.0010']
+    """
+    decimals = shared_decimals(*values)
+    return [unsigned_zero(f"{v:.{decimals}f}") for v in values]
 
 
 def format_error(value: float, error: float | None) -> str:

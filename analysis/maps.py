@@ -27,7 +27,7 @@ import pandas as pd
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.regimes import REGIMES
 
-__all__ = ["RegimeMap", "max_width", "min_width", "bin_values", "regime_map", "MAP_AXES",
+__all__ = ["MIXED", "tied_regimes", "RegimeMap", "max_width", "min_width", "bin_values", "regime_map", "MAP_AXES",
            "score_column", "configured_ranges"]
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,8 @@ class RegimeMap:
     """Cells of one map. ``cells`` has ``x, y`` (ordered categoricals holding every bin, so empty
     bins still get a row/column), ``n_trials`` (determined trials), ``n_<regime>`` per regime
     (``n_undetermined`` too), ``n_full`` (determined on a complete curve), ``dominant`` (NaN
-    where every trial is undetermined), ``partial_only`` (the colour rests only on trials
+    where every trial is undetermined; :data:`MIXED` for a tie, its regimes and counts in
+    ``tied``), ``partial_only`` (the colour rests only on trials
     judged on incomplete curves: overfit or unstable before the end) and ``best`` (best
     ``metric`` of any trial in the cell; NaN if none has it). ``n_unplaced``: trials without
     a value on an axis, left off the map."""
@@ -275,6 +276,37 @@ def _none_judged(df: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, unplac
             "sobol) trains every configuration to the end and maps the regimes")
 
 
+#: A cell whose deciding trials tie between regimes (1 good, 1 underfit): its own colour in the
+#: map, never the tied regime listed first in :data:`~jetstudy.analysis.regimes.REGIMES`.
+MIXED = "mixed"
+
+
+def _dominant(votes: np.ndarray) -> str | None:
+    """The regime with the most votes; :data:`MIXED` when two or more share the most; None
+    without a vote."""
+    top = votes.max()
+    if top <= 0:
+        return None
+    leaders = np.flatnonzero(votes == top)
+    return _JUDGED[leaders[0]] if len(leaders) == 1 else MIXED
+
+
+def _tied_words(votes: np.ndarray) -> str:
+    """The counts of a :data:`MIXED` cell's tied regimes, as its label prints them
+    (``1 underfit, 1 good``); empty for a cell with one dominant regime."""
+    top = votes.max()
+    leaders = np.flatnonzero(votes == top) if top > 0 else []
+    if len(leaders) < 2:
+        return ""
+    return ", ".join(f"{int(top)} {_JUDGED[i]}" for i in leaders)
+
+
+def tied_regimes(tied: str) -> list[str]:
+    """The regimes of a :data:`MIXED` cell's ``tied`` text, in its order (``1 underfit, 1
+    good`` -> ``['underfit', 'good']``)."""
+    return [part.split(" ", 1)[1] for part in str(tied).split(", ") if " " in part]
+
+
 def regime_map(
     trials: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, metric: str, maximize: bool,
     configured: Mapping[str, tuple[float, float]] | None = None,
@@ -282,8 +314,11 @@ def regime_map(
     """Cells of the ``x`` by ``y`` map.
 
     A cell's colour (``dominant``) is the most frequent regime among its determined trials,
-    those judged on complete curves deciding where there are any; a tie goes to the regime
-    listed first in :data:`~jetstudy.analysis.regimes.REGIMES`. ``undetermined`` trials never colour a
+    those judged on complete curves deciding where there are any;
+    a tie between regimes is :data:`MIXED` (``dominant``), its tied regimes and their counts
+    in ``tied`` (``1 underfit, 1 good``; empty otherwise): the first in
+    :data:`~jetstudy.analysis.regimes.REGIMES` would colour the cell by one of two equal
+    verdicts, beside a best value that may be the other's. ``undetermined`` trials never colour a
     cell; they are counted (``n_undetermined``). Raises :class:`AnalysisError` when an axis is
     missing or constant (a hyperparameter switched off in the study says nothing about
     regimes) or when no trial is determined. ``configured`` (:func:`configured_ranges`) makes
@@ -340,8 +375,8 @@ def regime_map(
     has_full = cells[["n_full"]].to_numpy() > 0
     votes = np.where(has_full, full.loc[cells.index, judged].to_numpy(),
                      cells[judged].to_numpy())
-    cells["dominant"] = [_JUDGED[i] if v.max() > 0 else None
-                         for i, v in zip(np.argmax(votes, axis=1), votes)]
+    cells["dominant"] = [_dominant(v) for v in votes]
+    cells["tied"] = [_tied_words(v) for v in votes]
     cells["partial_only"] = (cells["n_full"] == 0) & (cells["n_trials"] > 0)
     cells = cells.reset_index()
     cells["x"] = pd.Categorical(cells["x"], categories=df["x"].cat.categories, ordered=True)

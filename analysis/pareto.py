@@ -38,14 +38,15 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import _significant, binomial_se, format_error, hanley_mcneil_se
+from jetstudy.analysis.intervals import (_significant, binomial_se, equal_digits, format_error,
+                                         hanley_mcneil_se)
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
-           "pick_notes", "with_sizes", "search_front", "how_big", "SizeAnswer",
+           "pick_notes", "tied_with", "with_sizes", "search_front", "how_big", "SizeAnswer",
            "how_big_paragraph", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
 
 #: Trials trained to the end (max_epochs, or converged by patience): the only ones on the front.
@@ -105,6 +106,14 @@ def exact_ties(points: pd.DataFrame, row: pd.Series, cost: str, score: str) -> l
                   & (points["trial_id"].astype(str) != str(row["trial_id"]))]
     same = with_tie_keys(same).sort_values(list(TIE_KEYS), kind="mergesort")
     return [str(i) for i in same["trial_id"]]
+
+
+def tied_with(points: pd.DataFrame, cost: str = "cost", score: str = "score") -> list[str]:
+    """Per row of ``points``, the other rows' trial ids with exactly its cost and score
+    (:func:`exact_ties`: first proposed first), joined by ``;`` (``pareto.csv``'s
+    ``tied_with``; empty without a tie): the same trials the notes, the size answer and the
+    export's ``selection.size_answer.*.tied_with`` name."""
+    return [";".join(exact_ties(points, row, cost, score)) for _, row in points.iterrows()]
 
 
 def ties_words(ties: list[str], named: str, what: str) -> str:
@@ -323,10 +332,9 @@ def pick_notes(result: ParetoResult) -> list[str]:
                 "size.")
     elif not np.isfinite(result.gap_se):
         # to the decimals of the scores (4 figures of the larger), not 4 figures of its own:
-        # 0.0073 below 0.8243, never 0.007293 (digits the scores do not have)
-        top = max(abs(float(best["score"])), abs(float(pick["score"])))
-        decimals = max(0, 3 - math.floor(math.log10(top))) if top > 0 else 4
-        gap = f"{float(result.gap):.{decimals}f}"
+        # 0.0073 below 0.8243, never 0.007293 (digits the scores do not have); the size
+        # answer's rule (intervals.equal_digits)
+        gap = equal_digits(float(best["score"]), float(pick["score"]), float(result.gap))[2]
         notes.append(f"{where}: {pick['trial_id']} scores {gap} {below} the best "
                      f"({best['trial_id']}) at 1/{best['cost'] / pick['cost']:.3g} of its cost; "
                      "the scores' errors are unknown (no validation-set size, or no standard "

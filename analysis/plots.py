@@ -26,7 +26,7 @@ from matplotlib.ticker import MaxNLocator
 
 from jetstudy.analysis.complexity import ComplexityCurve
 from jetstudy.analysis.importance import Importance
-from jetstudy.analysis.maps import RegimeMap
+from jetstudy.analysis.maps import MIXED, RegimeMap, tied_regimes
 from jetstudy.analysis.plots_axes import _compact, _log_count_axis, loss_range  # noqa: F401
 from jetstudy.analysis.plots_legend import place_legend, place_note
 from jetstudy.trainables.schema import CLASSES
@@ -169,6 +169,9 @@ def regime_legend_handles(present: Sequence[str], partial: bool,
     if undetermined:
         handles.append(Patch(facecolor="white", edgecolor="#555555",
                              label="undetermined trials only"))
+    if MIXED in present:  # a tie: striped in the tied regimes' colours, counts printed
+        handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="||",
+                             label="mixed: a tie (stripes of the tied regimes)"))
     return handles
 
 
@@ -181,7 +184,9 @@ def _cell_text(c: pd.Series) -> str:
     """Best metric, determined trials and, if any, how many were undetermined."""
     best = f"{c['best']:.3f}\n" if np.isfinite(c["best"]) else ""
     undetermined = int(c["n_undetermined"])
-    return f"{best}n={int(c['n_trials'])}" + (f"\n+{undetermined} undet." if undetermined else "")
+    tied = "\n" + str(c["tied"]).replace(", ", "\n") if c.get("tied") else ""  # mixed: counts
+    return (f"{best}n={int(c['n_trials'])}" + tied
+            + (f"\n+{undetermined} undet." if undetermined else ""))
 
 
 def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
@@ -200,7 +205,7 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     code = pd.DataFrame(np.nan, index=y_levels, columns=x_levels)
     text = pd.DataFrame("", index=y_levels, columns=x_levels)
     for _, c in cells.iterrows():
-        if isinstance(c["dominant"], str):
+        if isinstance(c["dominant"], str) and c["dominant"] != MIXED:
             code.loc[c["y"], c["x"]] = judged.index(c["dominant"])
         text.loc[c["y"], c["x"]] = _cell_text(c)
     n_cells = len(x_levels) * len(y_levels)
@@ -214,6 +219,13 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
         ax.add_patch(Rectangle((x0, y0), 1, 1, facecolor="white", edgecolor="none"))
         ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c), ha="center", va="center", fontsize=size,
                 color="#555555")
+    for _, c in cells[cells["dominant"].eq(MIXED)].iterrows():  # stripes of the tied regimes
+        x0, y0, tied = x_levels.index(c["x"]), y_levels.index(c["y"]), tied_regimes(c["tied"])
+        for i, regime in enumerate(tied):
+            ax.add_patch(Rectangle((x0 + i / len(tied), y0), 1 / len(tied), 1,
+                                   facecolor=REGIME_COLORS[regime], edgecolor="none"))
+        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c), ha="center", va="center", fontsize=size,
+                color="black")
     for _, c in cells[cells["partial_only"]].iterrows():
         ax.add_patch(Rectangle((x_levels.index(c["x"]), y_levels.index(c["y"])), 1, 1, fill=False,
                                hatch="///", edgecolor="#9a9a9a", lw=0))

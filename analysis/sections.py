@@ -217,6 +217,9 @@ def _cell_words(r: ReportState, found: list) -> str:
     words = [f"colour: the dominant regime of the cell's determined trials; text: the cell's "
              f"{r.best_word} {found[0].metric}, n = determined trials"
              + (", +k undet. = undetermined ones" if undetermined else "")]
+    if any(c["dominant"].eq("mixed").any() for c in cells):
+        words.append("striped, mixed: the deciding trials tie between regimes (their counts "
+                     "printed in the cell)")
     if any(c["partial_only"].any() for c in cells):
         words.append("hatched: judged on incomplete curves only")
     if any((c["n_trials"] == 0).any() for c in cells):

@@ -43,7 +43,7 @@ def val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
 #: pareto.csv's columns (docs/results_layout.md): one row per trial drawn per panel.
 PARETO_COLUMNS: tuple[str, ...] = (
     "panel", "score", "cost", "trial_id", "status", "cost_value", "score_value", "score_se", "on_front",
-    "smallest_within_tolerance", "best_completed")
+    "smallest_within_tolerance", "best_completed", "tied_with")
 
 
 def pareto_table(results: list[pareto.ParetoResult],
@@ -71,14 +71,16 @@ def pareto_table(results: list[pareto.ParetoResult],
                 "score_se": rows["se"].astype(float),
                 "on_front": ids.isin(front) if status else False,
                 "smallest_within_tolerance": ids.eq(pick) if status else False,
-                "best_completed": ids.eq(best) if status else False}))
+                "best_completed": ids.eq(best) if status else False,
+                # exact ties among the candidates (one of them on the front: the first proposed)
+                "tied_with": pareto.tied_with(rows) if status else ""}))
     if own is not None and len(own):
         parts.append(pd.DataFrame({
             "panel": "search objectives", "score": own_names[0], "cost": own_names[1], "trial_id": own["trial_id"].astype(str),
             "status": own["status"].astype(str), "cost_value": own["cost"].astype(float),
             "score_value": own["score"].astype(float), "score_se": float("nan"),
             "on_front": own["on_front"].astype(bool), "smallest_within_tolerance": False,
-            "best_completed": False}))
+            "best_completed": False, "tied_with": _own_ties(own)}))
     if not parts:
         return pd.DataFrame(columns=list(PARETO_COLUMNS))
     table = pd.concat(parts, ignore_index=True)[list(PARETO_COLUMNS)]
@@ -87,6 +89,15 @@ def pareto_table(results: list[pareto.ParetoResult],
         table["cost_value"] = cost.round().astype("int64")
     return table.sort_values(["panel", "score", "cost", "cost_value", "trial_id"], kind="mergesort",
                              ignore_index=True)
+
+
+def _own_ties(own: pd.DataFrame) -> list[str]:
+    """``tied_with`` of the search's own panel: ties among its completed trials (the only ones
+    on its front); none for a stopped or running one."""
+    done = own["status"].astype(str).isin(pareto.FRONT_STATUSES).to_numpy()
+    ties = pareto.tied_with(own[done])
+    it = iter(ties)
+    return [next(it) if d else "" for d in done]
 
 
 def pareto_part(r: ReportState) -> Section:

@@ -6,14 +6,13 @@ the report prints (:func:`how_big_paragraph`). Re-exported by :mod:`jetstudy.ana
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from jetstudy.analysis.intervals import format_error, unsigned_zero
+from jetstudy.analysis.intervals import equal_digits, format_error
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, repeats_of, with_tie_keys
@@ -72,12 +71,10 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
                       maximize=maximize)
 
 
-def _digits(*values: float) -> list[str]:
-    """``values`` to the same decimals, 4 significant figures of the largest (0.6010 against
-    0.6000, not 0.601 against 0.6: the digits shown must not differ by trailing zeros)."""
-    top = max((abs(v) for v in values if math.isfinite(v) and v != 0), default=1.0)
-    decimals = max(0, 3 - math.floor(math.log10(top)))
-    return [unsigned_zero(f"{v:.{decimals}f}") for v in values]
+#: ``values`` to the same decimals, 4 significant figures of the largest (0.6010 against
+#: 0.6000): the one rule of :func:`jetstudy.analysis.intervals.equal_digits` (also the Pareto
+#: notes'), under the name the report's Pareto part imports
+_digits = equal_digits
 
 
 def _sizes_words(row: pd.Series, cost: str = "n_params") -> str:

@@ -47,6 +47,17 @@ def error_reason(error: BaseException | str | None) -> str:
     return lines[-1][:500] if lines else type(error).__name__
 
 
+def _last_epoch(epochs: pd.DataFrame) -> int:
+    """Epochs trained: the highest finite ``epoch`` of the log (0 for an empty log; the row
+    count for records without epoch numbers)."""
+    if not len(epochs):
+        return 0
+    if "epoch" not in epochs:
+        return int(len(epochs))
+    numbers = pd.to_numeric(epochs["epoch"], errors="coerce")
+    return int(numbers.max()) if numbers.notna().any() else int(len(epochs))
+
+
 def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, status: str,
               error: str, max_epochs: int, max_depth: int, metric: str, mode: str,
               batch_size: int, flops: int | None = None) -> dict[str, Any]:
@@ -64,7 +75,10 @@ def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, st
         "batch_size": batch_size,
         "n_params": int(epochs["n_params"].iloc[-1]) if len(epochs) else None,
         "flops": flops, "multiplications": flops // 2 if flops is not None else None,
-        "epochs": int(len(epochs)), "max_epochs": max_epochs,
+        # epochs trained: the last epoch's number, as the regime rules, best_epoch and the
+        # searcher count them; a log with gaps (1, 2, 5) or an epoch logged twice (a resumed
+        # trial) is no fewer or more epochs trained than its last number says
+        "epochs": _last_epoch(epochs), "max_epochs": max_epochs,
     }
     last = epochs.iloc[-1] if len(epochs) else None
     row.update({c: float(last[c]) if last is not None else math.nan for c in _LAST})

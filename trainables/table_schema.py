@@ -121,7 +121,7 @@ TRIALS = TableSchema("trials", (
     Column("n_params", "int", True, "trainable parameters"),
     Column("flops", "int", False, "floating-point operations of one jet's forward pass"),
     Column("multiplications", "int", False, "dense multiply-adds of one jet (flops / 2)"),
-    Column("epochs", "int", False, "epochs run"),
+    Column("epochs", "int", False, "epochs trained: the last epoch number of its log"),
     Column("max_epochs", "int", False, "the study's epoch budget"),
     Column("train_loss", "float", True, f"{_LAST} eval-mode training cross-entropy"),
     Column("train_loss_running", "float", False, f"{_LAST} mean train-mode batch loss"),

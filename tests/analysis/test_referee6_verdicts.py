@@ -1,0 +1,146 @@
+"""Referee round 6 (verdicts): epochs counted one way, running medians by epoch number, mixed
+regime-map cells, one digits rule for scores side by side, ties in pareto.csv."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jetstudy.analysis import pareto, size_answer
+from jetstudy.analysis.curve_stats import curve_summary
+from jetstudy.analysis.intervals import equal_digits
+from jetstudy.analysis.regimes import assess_regimes
+
+
+def _log(epochs: list[int], val: list[float], train: list[float] | None = None) -> pd.DataFrame:
+    n = len(epochs)
+    return pd.DataFrame({
+        "trial_id": "a", "epoch": epochs, "train_loss": train or [0.6] * n,
+        "train_loss_running": np.nan, "val_loss": val, "val_acc": 0.7, "val_auc": 0.9,
+        "train_loss_se": 0.004, "val_loss_se": 0.004, "n_params": 100,
+        "time_s": np.arange(1, n + 1, dtype=float)})
+
+
+def _row(log: pd.DataFrame, **kw) -> dict:
+    from jetstudy.study.tables import trial_row
+
+    return trial_row("a", {"depth": 1, "width_0": 8}, log, status=kw.get("status", "completed"),
+                     error="", max_epochs=kw.get("max_epochs", 5), max_depth=1,
+                     metric="val_loss", mode="min", batch_size=64)
+
+
+def test_epochs_is_the_last_epoch_number_and_every_consumer_agrees():
+    """A log with a gap (1, 2, 5) recorded epochs 3 while the curve's rules counted 5: without
+    the epochs table the same trial read 'stopped after 3 of 5 epochs' (undetermined), with it
+    complete. A resumed log that repeats an epoch counted it twice."""
+    log = _log([1, 2, 5], [0.70, 0.66, 0.64])
+    row = _row(log)
+    assert row["epochs"] == 5 and row["best_epoch"] == 5
+    assert _row(_log([1, 2, 2, 3], [0.7, 0.66, 0.66, 0.64]))["epochs"] == 3
+    assert _row(log.iloc[:0])["epochs"] == 0
+    trials = pd.DataFrame([{**row, "status": "stopped", "stop_reason": "scheduler"}])
+    with_curve = assess_regimes(trials, log).table.iloc[0]
+    table_only = assess_regimes(trials, None).table.iloc[0]
+    assert with_curve["epochs_judged"] == table_only["epochs_judged"] == 5
+    assert bool(with_curve["complete"]) and bool(table_only["complete"])
+    assert curve_summary(trials, None)["n_epochs"].iloc[0] == 5
+
+
+def test_the_running_median_takes_epochs_by_number_not_rows():
+    """Epochs 4-9 missing from the log: a 3-row window put epoch 10 into epoch 3's median
+    (0.8, not 0.7), moving the curve's minimum."""
+    log = _log([1, 2, 3, 10, 11, 12], [1.0, 0.9, 0.5, 0.8, 0.85, 0.9])
+    s = curve_summary(pd.DataFrame({"trial_id": ["a"], "epochs": [12]}), log).iloc[0]
+    assert s["min_val"] == pytest.approx(0.7) and s["min_val_epoch"] == 3
+    assert s["smooth_final_val"] == pytest.approx(0.875)
+    assert s["val"] == pytest.approx(0.85)  # the last 3 epochs by number: 10, 11, 12
+
+
+def test_a_zig_zag_is_read_only_over_consecutive_epochs():
+    """Seven rows alternating high/low but with a gap (1-4, 10-12): the steps across the gap
+    are no epoch-to-epoch zig-zag; the same seven epochs in a row are."""
+    values = [0.6, 0.8] * 3 + [0.6]
+    gapped = curve_summary(pd.DataFrame({"trial_id": ["a"], "epochs": [12]}),
+                           _log([1, 2, 3, 4, 10, 11, 12], values)).iloc[0]
+    assert np.isnan(gapped["swing_val"])
+    whole = curve_summary(pd.DataFrame({"trial_id": ["a"], "epochs": [7]}),
+                          _log(list(range(1, 8)), values)).iloc[0]
+    assert whole["swing_val"] == pytest.approx(0.2)
+
+
+def _map_tables(regimes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    trials = pd.DataFrame({"trial_id": list("abcd"), "depth": [1, 1, 2, 2],
+                           "width_0": [8, 9, 64, 64], "width_1": [np.nan, np.nan, 64, 64],
+                           "status": "completed", "best_val_loss": [0.70, 0.60, 0.55, 0.56]})
+    verdicts = pd.DataFrame({"trial_id": list("abcd"), "regime": regimes,
+                             "judged_on_partial": False})
+    return trials, verdicts
+
+
+def test_a_tied_cell_is_mixed_with_its_counts_and_drawn_as_such():
+    """a underfit, b good in one cell: it was coloured underfit (the first of REGIMES) while
+    its printed lowest loss 0.60 is the good trial's; now 'mixed', its counts named."""
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.maps import MIXED, regime_map
+
+    trials, verdicts = _map_tables(["underfit", "good", "good", "good"])
+    m = regime_map(trials, verdicts, "min_width", "depth", "val_loss", False)
+    cells = m.cells.set_index(["y", "x"])
+    tied = cells.loc[("1", "8–16")]
+    assert tied["dominant"] == MIXED and tied["tied"] == "1 underfit, 1 good"
+    assert tied["best"] == pytest.approx(0.60)
+    clear = cells.loc[("2", "32–64")]
+    assert clear["dominant"] == "good" and clear["tied"] == ""
+    fig = plots.regime_maps_figure([m])
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(label.startswith("mixed") for label in labels) and "underfit" not in labels
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert any("1 underfit\n1 good" in t for t in texts)
+
+
+def _tied_table() -> pd.DataFrame:
+    # aaa and bbb: same size, same scores; bbb was proposed first (trial_number 0)
+    return pd.DataFrame({"trial_id": ["aaa", "bbb", "ccc", "ddd"], "trial_number": [1, 0, 2, 3],
+                         "status": ["completed"] * 3 + ["stopped"], "n_params": [100, 100, 1000, 100],
+                         "flops": [200, 200, 2000, 200],
+                         "best_val_acc": [0.80, 0.80, 0.801, 0.80],
+                         "best_val_loss": [0.6, 0.6, 0.59, 0.6],
+                         "train_loss": 0.5, "val_loss": [0.6, 0.6, 0.59, 0.6]})
+
+
+def test_pareto_csv_names_the_ties_the_notes_answer_and_export_name(tmp_path):
+    from jetstudy.analysis.sections_pareto import pareto_table
+    from jetstudy.study.export_meta import _size_answer
+    from jetstudy.study.tables import write_parquet
+
+    t = _tied_table()
+    result = pareto.compute_pareto(t, "n_params", "val_acc", n_val=1000)
+    table = pareto_table([result]).set_index("trial_id")
+    assert table.loc["bbb", "tied_with"] == "aaa" and table.loc["aaa", "tied_with"] == "bbb"
+    assert table.loc["ccc", "tied_with"] == "" and table.loc["ddd", "tied_with"] == ""
+    assert bool(table.loc["bbb", "on_front"]) and not bool(table.loc["aaa", "on_front"])
+    assert bool(table.loc["bbb", "smallest_within_tolerance"])
+    assert any("Trial aaa ties trial bbb exactly" in n for n in pareto.pick_notes(result))
+    answer = size_answer.how_big(t, "val_acc", True, "n_params")
+    assert answer.pick["trial_id"] == "bbb"
+    assert size_answer.answer_ties(answer, "pick") == table.loc["bbb", "tied_with"].split(";")
+    write_parquet(t, tmp_path / "trials.parquet")
+    export, why = _size_answer(tmp_path, "val_acc", "n_params")
+    assert export is not None, why
+    assert export["pick"]["trial_id"] == "bbb" and export["pick"]["tied_with"] == ["aaa"]
+    own = pareto.search_front(t, "val_acc", True, "n_params")
+    own_table = pareto_table([], own, ("best_val_acc", "n_params")).set_index("trial_id")
+    assert own_table.loc["bbb", "tied_with"] == "aaa" and own_table.loc["ddd", "tied_with"] == ""
+
+
+def test_scores_without_errors_share_one_digits_rule():
+    """pick_notes computed '4 figures of the larger score' beside size_answer._digits: one
+    helper (intervals.equal_digits) now serves both."""
+    t = pd.DataFrame({"trial_id": ["a", "b"], "trial_number": [0, 1], "status": "completed",
+                      "n_params": [100, 1000], "best_val_acc": [0.817, 0.8243]})
+    result = pareto.compute_pareto(t, "n_params", "val_acc")  # no n_val: errors unknown
+    pick_t, best_t, gap_t = equal_digits(0.817, 0.8243, float(result.gap))
+    assert (pick_t, best_t, gap_t) == ("0.8170", "0.8243", "0.0073")
+    assert any(f"scores {gap_t} below the best" in n for n in pareto.pick_notes(result))
+    assert size_answer._digits is equal_digits
