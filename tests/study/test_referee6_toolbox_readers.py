@@ -89,3 +89,13 @@ def test_the_readme_block_gives_the_studys_own_probabilities(
     with torch.no_grad():
         in_train_mode = torch.softmax(model(torch.from_numpy(scaler.transform(raw))), 1)
     assert np.abs(in_train_mode.numpy() - want).max() > 1e-3
+
+
+def test_the_readme_says_which_path_and_run_trial_tune_restores() -> None:
+    """``tune.Tuner.restore(path, run_trial)`` named neither: a relative ``results/demo/ray``
+    fails in Ray with ``URI has empty scheme``, and ``run_trial`` was nowhere imported."""
+    text = " ".join(README.read_text().split())
+    sentence = text[text.index("tune.Tuner.restore(path, run_trial)"):][:400]
+    assert "absolute path" in sentence and ".resolve()" in sentence, sentence
+    (module,) = re.findall(r"from (jetstudy\.\S+) import run_trial", sentence)
+    assert callable(getattr(__import__(module, fromlist=["run_trial"]), "run_trial"))
