@@ -26,15 +26,24 @@ def _throughput(tmp_path: Path, *args: str, timeout: float = 300) -> dict:
     return run_bench("bench.throughput", tmp_path, *args, timeout=timeout)
 
 
-@pytest.mark.slow
-def test_throughput_smoke_on_cpu(tmp_path: Path) -> None:
-    r = _throughput(tmp_path, "--jets", "4000", "--trials", "3", "--epochs", "2",
-                    "--concurrent", "2")
+@pytest.fixture(scope="module")
+def cpu_smoke(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One CPU run of the three recipes (plain, jetstudy packed 2 to a pack, jetstudy unpacked
+    for comparison) on the same jets: one process and one data set for both smoke tests."""
+    r = _throughput(tmp_path_factory.mktemp("bench"), "--jets", "4000", "--trials", "3",
+                    "--epochs", "2", "--concurrent", "2", "--pack-size", "2",
+                    "--compare-unpacked", "--pack-groups", "2")
     if r["cuda"]:
         pytest.skip("CUDA visible: the GPU test covers this machine")
+    return r
+
+
+@pytest.mark.slow
+def test_throughput_smoke_on_cpu(cpu_smoke: dict) -> None:
+    r = cpu_smoke
     assert (r["jets"], r["train_jets"], r["trials"], r["max_epochs"]) == (4000, 2400, 3, 2)
     assert r["date"] and r["device"]
-    for name in RUNS:
+    for name in (*RUNS, "jetstudy_unpacked"):
         run = r[name]
         assert run["trials_run"] == 3 and run["trials_failed"] == 0
         # every trial trains to ASHA's first rung (grace period 2 = max_epochs here)
@@ -54,27 +63,48 @@ def test_throughput_smoke_on_cpu(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_throughput_packed_smoke_on_cpu(tmp_path: Path) -> None:
-    r = _throughput(tmp_path, "--jets", "4000", "--trials", "4", "--epochs", "2",
-                    "--skip-plain", "--pack-size", "2", "--compare-unpacked",
-                    "--pack-groups", "2")
-    if r["cuda"]:
-        pytest.skip("CUDA visible: the GPU test covers this machine")
-    assert r["plain"] is None and r["ratio"] is None
-    packed, unpacked = r["jetstudy"], r["jetstudy_unpacked"]
+def test_throughput_packed_smoke_on_cpu(cpu_smoke: dict) -> None:
+    packed, unpacked = cpu_smoke["jetstudy"], cpu_smoke["jetstudy_unpacked"]
     assert packed["pack_size"] == 2 and packed["max_concurrent"] == 2
+    assert unpacked["max_concurrent"] == 2
     assert packed["pack_groups"] == 2 and packed["matmul_precision"] == "auto"
     assert packed["matmul_precision_used"] == "highest"  # auto is exact fp32 on the CPU
     assert packed["peak_tflops"] is None and packed["peak_kind"] == "unknown"
     assert packed["useful_tflop"] > 0 and packed["padding_factor"] >= 1
     assert unpacked["pack_size"] == 0 and unpacked["packs"] is None
-    for run in (packed, unpacked):
-        assert run["trials_run"] == 4 and run["trials_failed"] == 0
-        assert run["trial_epochs"] == 4 * 2
     (pack,) = packed["packs"]
     assert pack["trial_epochs"] == packed["trial_epochs"] and pack["device"] == "cpu"
     assert pack["mean_round"] == pytest.approx(pack["trial_epochs"] / pack["rounds"], rel=0.01)
     assert 0 < pack["train_s"] < packed["trials_s"]
+
+
+def test_skip_plain_runs_only_jetstudy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--skip-plain: no plain run and no ratio (the recipes themselves run in the smoke test
+    above; here they are stand-ins that record their calls)."""
+    from bench import throughput
+
+    calls: list[str] = []
+
+    def plain(*args: object, **kwargs: object) -> dict:
+        calls.append("plain")
+        return {"trial_epochs_per_s": 1.0}
+
+    def jetstudy(*args: object, **kwargs: object) -> dict:
+        calls.append(f"jetstudy pack {kwargs.get('pack_size', 0)}")
+        return {"trial_epochs_per_s": 2.0}
+
+    monkeypatch.setattr(throughput, "run_plain", plain)
+    monkeypatch.setattr(throughput, "run_jetstudy", jetstudy)
+    assert throughput._parse(["--skip-plain"], False).skip_plain
+    assert not throughput._parse([], False).skip_plain
+    kwargs = dict(jets=200, trials=1, epochs=1, concurrent=1, cuda=False, pack_size=2,
+                  work_dir=str(tmp_path))
+    r = throughput.run_benchmark(skip_plain=True, compare_unpacked=True, **kwargs)
+    assert r["plain"] is None and r["ratio"] is None
+    assert calls == ["jetstudy pack 0", "jetstudy pack 2"]
+    calls.clear()
+    assert throughput.run_benchmark(**kwargs)["ratio"] == 2.0
+    assert calls == ["plain", "jetstudy pack 2"]
 
 
 @pytest.mark.slow
