@@ -6,6 +6,7 @@ where a word goes, a choice listed twice, a choice in capitals), appended to the
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 from jetstudy.study.checks import BAD as _BAD
@@ -24,11 +25,25 @@ def value_hint(where: str, check: Check, value: Any) -> str:
     if isinstance(check, Range) and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
         return f" (one fixed value is a range of one: [{value}, {value}])"
+    if isinstance(check, Range):
+        meant = _range_hint(value)
+        if meant:
+            return meant
     if isinstance(check, Range) and isinstance(value, (list, tuple)) and len(value) != 2:
         return (f" ({len(value)} values: a range is two, its lowest and highest value; the "
                 "search picks values between them, a grid scan spaces search.grid_levels of them)")
     inner = check.inner if isinstance(check, (Optional, Auto)) else check
     items = value if isinstance(value, (list, tuple)) else [value]
+    if where == "regimes.reference_loss" and isinstance(value, (int, float)) \
+            and not isinstance(value, bool) and value > 1:
+        return (" (ln 5 = 1.6094 nats is the loss of guessing among the 5 classes: an L* above "
+                "it would call every trial good; give the Bayes-optimal or best-known loss, or "
+                "null for the study's own)")
+    if isinstance(check, Auto) and isinstance(value, str) and value.strip().lower() == "auto":
+        return " (did you mean 'auto'? It is written in lower case)"
+    meant = _unit_hint(where, inner, value) or _percent_hint(inner, value)
+    if meant:
+        return meant
     if isinstance(inner, SubsetOf) and True in inner.options and any(
             type(v) is int and v in (0, 1) for v in items):
         return " (true/false are words here: write [true] or [false, true], not 1 or 0)"
@@ -79,7 +94,78 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
     twice = [v for i, v in enumerate(items) if v in items[:i] and type(v) in (str, bool)]
     if isinstance(check, SubsetOf) and twice:
         return f" ({str(twice[0]).lower()} is given twice: list each value once)"
+    if isinstance(check, SubsetOf) and isinstance(first, str) and "," in first:
+        parts = [p.strip() for p in first.split(",") if p.strip()]
+        return (f" (one string holding commas: a list is written in brackets, "
+                f"[{', '.join(parts)}])")
+    if isinstance(check, (Choice, SubsetOf)):
+        odd = next((v for v in items if isinstance(v, str) and v not in check.options), None)
+        close = _near_choice(odd, [o for o in check.options if isinstance(o, str)])
+        if close:
+            return f" (did you mean {close!r}?)"
     return ""
+
+
+#: Words users write for a choice that jetstudy spells otherwise.
+_SYNONYMS = {"gpu": "cuda", "accuracy": "val_acc", "acc": "val_acc", "auc": "val_auc",
+             "loss": "val_loss", "swish": "silu"}
+
+
+def _near_choice(value: str | None, options: list[str]) -> str | None:
+    """The choice ``value`` most likely means: a synonym (gpu: cuda), another spelling
+    (Leaky-ReLU: leaky_relu), a longer name (TPESampler: tpe, cuda:0: cuda), a typo."""
+    import difflib
+
+    if not value or not options:
+        return None
+    word = value.strip().lower().replace("-", "_").replace(" ", "_")
+    word = _SYNONYMS.get(word, word)
+    if word in options:
+        return word
+    longer = [o for o in options if len(o) >= 3 and word.startswith(o)]
+    if longer:
+        return max(longer, key=len)
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+#: What a unit multiplies a number by: seconds for durations, powers of ten for counts.
+_SECONDS = {"s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1, "m": 60, "min": 60,
+            "mins": 60, "minute": 60, "minutes": 60, "h": 3600, "hr": 3600, "hrs": 3600,
+            "hour": 3600, "hours": 3600, "d": 86400, "day": 86400, "days": 86400}
+_COUNTS = {"k": 10**3, "m": 10**6, "g": 10**9, "b": 10**9}
+_WITH_UNIT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z%]+)\s*")
+
+
+def _unit_hint(where: str, check: Check, value: Any) -> str:
+    """A number written with a unit ('10s', '2h', '100k', '25%', '1GB'): jetstudy takes bare
+    numbers in the field's own unit; say which number that is."""
+    if not isinstance(check, (Int, Float)) or not isinstance(value, str):
+        return ""
+    found = _WITH_UNIT.fullmatch(value)
+    if not found:
+        return ""
+    number, unit = float(found.group(1)), found.group(2)
+    if unit == "%":
+        return f" (a number with a unit, '%': write the fraction {number / 100:g})"
+    if where.endswith("_s") and unit.lower() in _SECONDS:
+        seconds = number * _SECONDS[unit.lower()]
+        return (f" (a number with a unit: write the bare number of seconds, "
+                f"{seconds:.15g} for {value.strip()!r})")
+    if unit.lower() in _COUNTS and isinstance(check, Int):
+        return (f" (a number with a unit: write it out, {number * _COUNTS[unit.lower()]:.15g} "
+                f"for {value.strip()!r})")
+    return (f" (a number with a unit, {unit!r}: jetstudy takes the bare number; write it out "
+            f"without the unit)")
+
+
+def _percent_hint(check: Check, value: Any) -> str:
+    """A percentage (20) where a fraction goes (a field of at most 1): say the fraction."""
+    if not isinstance(check, Float) or check.hi is None or check.hi > 1:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 < value <= 100:
+        return ""
+    return f" (a percentage? this field is a fraction: write {value / 100:g})"
 
 
 def _whole_number_hint(check: Check, value: Any) -> str:
@@ -90,3 +176,27 @@ def _whole_number_hint(check: Check, value: Any) -> str:
         return ""
     return (f" (read as the float {floats[0]!r}: write whole numbers plainly, e.g. "
             f"{int(floats[0])}, not 1e3 or 1000.0)")
+
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+_RANGE_TEXT = re.compile(rf"\s*\[?\s*({_NUMBER})\s*(?:,|-|\.\.|:|to)\s*({_NUMBER})\s*\]?\s*")
+
+
+def _range_hint(value: Any) -> str:
+    """A range written as text ('1-6', '[1, 6]' quoted) or as a mapping ({min: 1, max: 6}):
+    say the list it means."""
+    pair: tuple[Any, Any] | None = None
+    if isinstance(value, str) and _RANGE_TEXT.fullmatch(value):
+        found = _RANGE_TEXT.fullmatch(value)
+        pair = (found.group(1), found.group(2))
+        shape = "text"
+    elif isinstance(value, dict) and len(value) == 2:
+        keys = {str(k).strip().lower(): v for k, v in value.items()}
+        low = next((keys[k] for k in ("low", "min", "lo", "lower", "from") if k in keys), None)
+        high = next((keys[k] for k in ("high", "max", "hi", "upper", "to") if k in keys), None)
+        pair = (low, high) if low is not None and high is not None else None
+        shape = "a mapping"
+    if pair is None:
+        return ""
+    return (f" ({shape}: a range is a list of two values, lowest and highest, written "
+            f"[{pair[0]}, {pair[1]}] without quotes)")

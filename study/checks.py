@@ -12,6 +12,7 @@ parametrised test feed every field a bad value.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +99,7 @@ class Float(Check):
     def clean(self, value: Any) -> Any:
         if not _is_number(value):
             return _BAD
-        value = float(value)
+        value = float(value) + 0.0  # -0.0 is 0.0 (YAML's -0.0 would be written back so)
         if self.lo is not None and (value < self.lo or (self.lo_open and value == self.lo)):
             return _BAD
         if self.hi is not None and value > self.hi:
@@ -259,7 +260,7 @@ class Range(Check):
                 return _BAD
             if self.hi is not None and v > self.hi:
                 return _BAD
-        return (int(low), int(high)) if self.integer else (float(low), float(high))
+        return (int(low), int(high)) if self.integer else (float(low) + 0.0, float(high) + 0.0)
 
     def bad_example(self) -> Any:
         return [2, 1]
@@ -305,8 +306,13 @@ class Points(Check):
     names: tuple[str, ...]
 
     def describe(self) -> str:
-        return ("a list of mappings of " + ", ".join(self.names) +
-                " to numbers, strings or true/false")
+        numbered = [n for n in self.names if re.fullmatch(r"width_\d+", n)]
+        names = [n for n in self.names if n not in numbered[1:-1]]
+        shown = ", ".join(names).replace(f"{numbered[0]}, {numbered[-1]}",
+                                         f"{numbered[0]}..{numbered[-1]}") if len(
+            numbered) > 2 else ", ".join(self.names)
+        return f"a list of mappings of {shown} to numbers, strings or true/false"
+
 
     def clean(self, value: Any) -> Any:
         if not isinstance(value, (list, tuple)):

@@ -65,6 +65,11 @@ MAX_SYNTHETIC_JETS = 10_000_000
 MAX_COUNT = 2**53
 MAX_TRIALS = 1_000_000
 MAX_EPOCHS = 1_000_000
+#: ln 5 to 4 decimals: the cross-entropy (nats) of guessing the shares of 5 balanced classes,
+#: the most any reference loss L* can be (unbalanced shares guess better).
+LN5 = 1.6094
+#: Ray counts CPUs and GPUs in steps of 0.0001: a finer share is 0 (or an error in Ray).
+RESOURCE_STEP = 1e-4
 
 
 def spec(default: Any, check: Check, example: Any = None) -> Any:
@@ -249,7 +254,9 @@ class RegimesConfig:
     min_epochs: int = spec(3, Int(lo=2, cap=MAX_EPOCHS))
     # L* in nats; null: the Bayes-optimal val loss on synthetic jets, else the study's best
     # val loss as a proxy (the report says which)
-    reference_loss: float | None = spec(None, Optional(Float(lo=0.0, lo_open=True)), example=0.6)
+    # (at most ln 5 = 1.6094, the loss of guessing among 5 classes: above it every trial is good)
+    reference_loss: float | None = spec(None, Optional(Float(lo=0.0, lo_open=True, hi=LN5)),
+                                        example=0.6)
 
 
 @dataclass(frozen=True)
@@ -463,12 +470,29 @@ def _path_checks(cfg: StudyConfig) -> None:
                 f"{name.split('.')[1]}: data/jets.h5")
         if name == "resources.address":
             continue
+        _home_of_a_user(name, value)
         found = _ENV_VAR.search(value or "")
         if found:
             raise ConfigError(
                 f"{name} is {value!r}, but jetstudy does not expand environment variables "
                 f"({found.group(0)}); write the path out, or let the shell expand it: "
                 f"--set {name}=\"{value}\" (double quotes; ~ for the home folder is expanded)")
+
+
+def _home_of_a_user(name: str, value: str | None) -> None:
+    """``~name/...`` is the home folder of user ``name``; one that does not exist would be kept
+    as written (a folder called ``~name`` made, or data reported missing for an unsaid reason)."""
+    import os
+
+    if not value or not value.startswith("~") or value.startswith(("~/", "~" + os.sep)) \
+            or value == "~":
+        return
+    user = value[1:].split("/", 1)[0]
+    if os.path.expanduser(value) == value:
+        raise ConfigError(f"{name} is {value!r}: '~{user}' is the home folder of user {user!r}, "
+                          f"and no such user exists on this machine; write ~/... for your own "
+                          f"home folder, the full path, or ./{value} for a folder of that name "
+                          f"here")
 
 
 def _cross_checks(cfg: StudyConfig) -> None:
@@ -482,10 +506,22 @@ def _cross_checks(cfg: StudyConfig) -> None:
                           f"({s.max_epochs}), got {s.grace_period}: ASHA's first rung would "
                           f"come after the last epoch; set e.g. {max(1, s.max_epochs // 10)} "
                           f"(or scheduler.type fifo: every trial to max_epochs)")
+    _resource_shares(cfg.resources)
     if cfg.training.device == "cuda" and cfg.resources.gpus_per_trial == 0:
         raise ConfigError("training.device is 'cuda' but resources.gpus_per_trial is 0, so Ray "
                           "gives trials no GPU; set resources.gpus_per_trial to e.g. 0.25 or "
                           "training.device to auto")
+
+
+def _resource_shares(r: ResourcesConfig) -> None:
+    """CPU and GPU shares Ray can hold: at least its step of 0.0001 (a finer one is 0 CPUs, so
+    unlimited trials per core, or a ValueError inside Ray). A split GPU above one (1.5) is
+    refused with the cluster check (``jetstudy.study.resources.check_request``)."""
+    for name, value in (("cpus_per_trial", r.cpus_per_trial), ("gpus_per_trial", r.gpus_per_trial)):
+        if 0 < value < RESOURCE_STEP:
+            raise ConfigError(f"resources.{name} is {value:g}, but Ray counts resources in steps "
+                              f"of {RESOURCE_STEP:g} (a smaller share counts as none); set "
+                              f"e.g. 0.25" + (", or 0 for no GPU" if name[0] == "g" else ""))
 
 
 def pack_problem(cfg: StudyConfig) -> tuple[str, str] | None:

@@ -1,0 +1,117 @@
+"""Referee round 6, config fields walked one by one: a value with a unit ('10s', '100k', '25%'),
+a percentage where a fraction goes (val_fraction 20), a near-miss choice ('gpu', 'accuracy',
+'leaky-relu', a comma-separated 'relu, elu') got no hint of what was meant; -0.0 was kept as
+-0.0 (written so into config.yaml); a CPU or GPU share finer than Ray's 0.0001 step passed
+the config (Ray failed later with a traceback, or counted 0 CPUs); an L*
+above ln 5 (worse than guessing the class shares: every trial 'good') was accepted; a path
+'~name/...' of a user that does not exist made a folder called '~name'."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from jetstudy.study.config import ConfigError, from_dict
+
+
+def _error(raw: dict) -> str:
+    with pytest.raises(ConfigError) as caught:
+        from_dict(raw)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("section, field, value, words", [
+    ("search", "time_budget_s", "10s", "bare number of seconds"),
+    ("search", "time_budget_s", "1h", "bare number of seconds"),
+    ("data", "max_jets", "100k", "write it out"),
+    ("training", "batch_size", "1K", "write it out"),
+    ("resources", "gpus_per_trial", "25%", "0.25"),
+    ("data", "val_fraction", "20%", "0.2"),
+])
+def test_a_value_with_a_unit_says_to_write_the_bare_number(section: str, field: str, value: str,
+                                                           words: str) -> None:
+    error = _error({section: {field: value}})
+    assert error.startswith(f"{section}.{field}") and repr(value) in error, error
+    assert "unit" in error and words in error, error
+
+
+@pytest.mark.parametrize("field, value, fraction", [("val_fraction", 20, "0.2"),
+                                                    ("test_fraction", 15.0, "0.15")])
+def test_a_percentage_where_a_fraction_goes_names_the_fraction(field: str, value: float,
+                                                               fraction: str) -> None:
+    error = _error({"data": {field: value}})
+    assert error.startswith(f"data.{field}") and f"write {fraction}" in error, error
+
+
+@pytest.mark.parametrize("section, field, value, meant", [
+    ("training", "device", "gpu", "'cuda'"),
+    ("training", "device", "cuda:0", "'cuda'"),
+    ("search", "metric", "accuracy", "'val_acc'"),
+    ("search", "metric", "auc", "'val_auc'"),
+    ("search", "metric", "loss", "'val_loss'"),
+    ("space", "activations", ["leaky-relu"], "'leaky_relu'"),
+    ("space", "activations", ["ReLU", "elu"], "'relu'"),
+    ("resources", "pack_size", "Auto", "'auto'"),
+    ("search", "sampler", "TPESampler", "'tpe'"),
+])
+def test_a_near_miss_choice_names_the_choice_meant(section: str, field: str, value,
+                                                   meant: str) -> None:
+    error = _error({section: {field: value}})
+    assert error.startswith(f"{section}.{field}") and f"did you mean {meant}" in error, error
+
+
+def test_a_comma_separated_list_in_one_string_says_to_write_a_list() -> None:
+    error = _error({"space": {"activations": "relu, elu"}})
+    assert error.startswith("space.activations") and "[relu, elu]" in error, error
+    assert "list" in error, error
+
+
+@pytest.mark.parametrize("raw, path", [
+    ({"resources": {"gpus_per_trial": -0.0}}, ("resources", "gpus_per_trial")),
+    ({"regimes": {"gap_floor": -0.0}}, ("regimes", "gap_floor")),
+    ({"space": {"dropout": [-0.0, 0.5]}}, ("space", "dropout")),
+])
+def test_minus_zero_is_read_as_zero(raw: dict, path: tuple) -> None:
+    cfg = from_dict(raw)
+    value = getattr(getattr(cfg, path[0]), path[1])
+    first = value[0] if isinstance(value, tuple) else value
+    assert first == 0.0 and math.copysign(1.0, first) == 1.0, value
+    assert "-0.0" not in cfg.to_yaml()
+
+
+@pytest.mark.parametrize("field, value", [("cpus_per_trial", 1e-5), ("gpus_per_trial", 5e-5)])
+def test_a_resource_share_finer_than_rays_step_is_refused(field: str, value: float) -> None:
+    error = _error({"resources": {field: value}})
+    assert error.startswith(f"resources.{field}") and "0.0001" in error, error
+
+
+@pytest.mark.parametrize("value", [1e-4, 0.25, 2.0])
+def test_resource_shares_ray_takes_are_kept(value: float) -> None:
+    assert from_dict({"resources": {"gpus_per_trial": value}}).resources.gpus_per_trial == value
+
+
+def test_a_reference_loss_above_ln5_is_refused_and_below_is_kept() -> None:
+    error = _error({"regimes": {"reference_loss": 5.0}})
+    assert error.startswith("regimes.reference_loss") and "ln 5" in error, error
+    assert from_dict({"regimes": {"reference_loss": 1.6}}).regimes.reference_loss == 1.6
+
+
+@pytest.mark.parametrize("field", ["data.path", "storage.results_dir"])
+def test_a_home_folder_of_an_unknown_user_is_refused(field: str) -> None:
+    section, name = field.split(".")
+    error = _error({section: {name: "~nosuchuser_jetstudy/jets"}})
+    assert error.startswith(field) and "'nosuchuser_jetstudy'" in error, error
+    assert "~/" in error, error  # the fix: your own home folder
+
+
+def test_the_initial_points_message_stays_short() -> None:
+    error = _error({"search": {"initial_points": {"depth": 3}}})
+    assert "width_0..width_15" in error and "width_7" not in error, error
+
+
+@pytest.mark.parametrize("value", ["1-6", "[1, 6]", {"min": 1, "max": 6}, {"low": 1, "high": 6}])
+def test_a_range_written_as_text_or_a_mapping_names_the_list(value) -> None:
+    error = _error({"space": {"depth": value}})
+    assert error.startswith("space.depth") and "written [1, 6] without quotes" in error, error
+
