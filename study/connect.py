@@ -14,6 +14,7 @@ ConfigError: resources.address '10.0.0.5:6379': nothing answers there (connectio
 
 from __future__ import annotations
 
+import errno
 import logging
 import math
 import os
@@ -23,10 +24,11 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from jetstudy.trainables.errors import ConfigError
+from jetstudy.trainables.errors import ConfigError, JetstudyError
 
 __all__ = ["CONNECT_TIMEOUT_ENV", "DEFAULT_CONNECT_TIMEOUT_S", "RayAddress", "parse_address",
-           "connect_timeout_s", "check_address", "connect", "start_local", "file_size_limit"]
+           "connect_timeout_s", "check_address", "connect", "start_local", "file_size_limit",
+           "object_store_bytes", "refuse_file_size_limit", "limit_is_why"]
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +246,17 @@ def file_size_limit() -> int | None:
     return None if soft == resource.RLIM_INFINITY else int(soft)
 
 
+def object_store_bytes() -> int | None:
+    """The size of the object store Ray would make here (one file, in /dev/shm or its
+    session folder), by Ray's own rule; None when this Ray cannot say."""
+    try:
+        from ray._private.utils import estimate_available_memory, resolve_object_store_memory
+
+        return int(resolve_object_store_memory(estimate_available_memory()))
+    except Exception:  # another Ray's layout: only the 1 GiB floor is checked
+        return None
+
+
 def _limit_error(limit: int, why: str) -> ConfigError:
     return ConfigError(
         f"a file-size limit of {limit} bytes is set (`ulimit -f`) and {why}: Ray's object "
@@ -251,22 +264,111 @@ def _limit_error(limit: int, why: str) -> ConfigError:
         f"again, or join a cluster started without it (--address)")
 
 
+def refuse_file_size_limit() -> None:
+    """Refuse a file-size limit a local Ray cannot start under, before anything is written
+    (``jetstudy run`` calls it before it claims its study folder): below 1 GiB, or below the
+    object store's file (the raylet dies of SIGXFSZ making it, and Ray only says that the node
+    timed out during start-up, 30 s later)."""
+    limit = file_size_limit()
+    if limit is None:
+        return
+    if limit < _RAY_FILE_SIZE:
+        raise _limit_error(limit, "Ray cannot start under it")
+    store = object_store_bytes()
+    if store is not None and limit < store:
+        raise _limit_error(limit, f"Ray cannot start under it (its object store is one file "
+                                  f"of {store} bytes here)")
+
+
+def limit_is_why(exc: BaseException) -> bool:
+    """The failure is the file-size limit's: EFBIG behind it (itself, its cause or context,
+    or "file too large" / "errno = 27" in its text), not any failure while a limit is set."""
+    from jetstudy.trainables.atomic import no_room
+
+    return no_room(exc) == errno.EFBIG
+
+
+def _ray_did_not_start(exc: BaseException) -> JetstudyError:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    reason = lines[0][:300] if lines else type(exc).__name__
+    return JetstudyError(
+        f"Ray did not start on this machine ({reason}); check resources.num_cpus and the free "
+        f"memory and disk space (/tmp, /dev/shm), and run again with --verbose for Ray's own "
+        f"messages")
+
+
+def _descendants() -> set[int]:
+    """This process's child processes, theirs, and so on (from /proc)."""
+    from jetstudy.study.raysession import _children
+
+    found: set[int] = set()
+    todo = [os.getpid()]
+    while todo:
+        for child in _children(todo.pop()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _gone(pid: int) -> bool:
+    """``pid`` has ended (a child of this process is reaped as it is seen to have)."""
+    try:
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return True
+    except ChildProcessError:  # not our child: ended when no such process is left
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _stop_started_since(before: set[int], grace_s: float = 2.0) -> None:
+    """A failed ``ray.init`` leaves what it had started (its GCS, dashboard, monitor) running
+    and forgets it (``ray.shutdown`` does not know them): stop the processes this one started
+    since ``before``, by pid, and only those (SIGTERM, SIGKILL after ``grace_s``)."""
+    import signal
+    import time
+
+    started = sorted(_descendants() - before)
+    if not started:
+        return
+    logger.info("stopping %d process(es) the failed Ray start left running", len(started))
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in started:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + grace_s
+        while started and time.monotonic() < deadline:
+            started = [pid for pid in started if not _gone(pid)]
+            if started:
+                time.sleep(0.05)
+
+
 def start_local(**init_kwargs: Any) -> None:
     """``ray.init(address="local", **init_kwargs)``: a fresh Ray of this process's own. A stop
     while it starts waits until it has (then stops the study with Ray known, so shut down);
-    a file-size limit Ray cannot start under is one ConfigError, before or after trying."""
+    a file-size limit Ray cannot start under is one ConfigError, before trying or, with EFBIG
+    as evidence, after; any other failure is one error naming Ray's reason."""
     import ray
 
+    refuse_file_size_limit()
     limit = file_size_limit()
-    if limit is not None and limit < _RAY_FILE_SIZE:
-        raise _limit_error(limit, "Ray cannot start under it")
+    before = _descendants()
     try:
         with _stops_held():
             ray.init(address="local", **init_kwargs)
     except Exception as exc:
-        if limit is None:
-            raise
-        raise _limit_error(limit, f"Ray did not start ({str(exc).strip()[:200]})") from None
+        _stop_started_since(before)
+        if limit is not None and limit_is_why(exc):
+            raise _limit_error(limit, f"Ray did not start ({str(exc).strip()[:200]})") from None
+        raise _ray_did_not_start(exc) from None
 
 
 def connect(address: str, **init_kwargs: Any) -> None:

@@ -208,6 +208,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                           "continue, e.g. --set storage.name=study-20261125-134000")
     check_results_dir_in_job(cfg.storage.results_dir)  # not into Ray's temporary copy
     check_not_shadowed()  # a jetstudy.py here is what Ray's workers would import
+    _refuse_what_ray_cannot_start_under(cfg)  # before anything is claimed or written
     folder = results_folder(cfg)
     named = cfg.storage.name is not None  # else from the clock: a stopped start is not reused
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
@@ -233,6 +234,19 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                 discard_unstarted(folder, created)
             abandon_study_folder(folder, created)
         raise
+
+
+def _refuse_what_ray_cannot_start_under(cfg: StudyConfig) -> None:
+    """A local Ray this run would start cannot start under the file-size limit: said before
+    the study folder is claimed, so the results folder is left as it was."""
+    import sys
+
+    ray = sys.modules.get("ray")
+    if cfg.resources.address or (ray is not None and ray.is_initialized()):
+        return  # a cluster's Ray, or this process's own already running: nothing starts
+    from jetstudy.study.connect import refuse_file_size_limit
+
+    refuse_file_size_limit()
 
 
 def _recover_best(folder: Path) -> None:
