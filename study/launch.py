@@ -40,6 +40,7 @@ from jetstudy.study.progress import StudyProgress
 from jetstudy.study.namespace import check_not_shadowed
 from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
+from jetstudy.study.rungs import replay_rungs
 from jetstudy.study.resources import check_fit, check_local_request, resolve_packing
 from jetstudy.study.settings import train_settings
 from jetstudy.study.searcher import (OPTUNA_JOURNAL, close_orphaned_trials, make_searcher,
@@ -142,6 +143,8 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
         tune_config.search_alg = resumed_search(tune_config.search_alg, cfg)
         tune_config.num_samples = cfg.search.num_trials
         tune_config.time_budget_s = cfg.search.time_budget_s
+        # Tune saves no scheduler state: ASHA's rungs as the first driver had them
+        replay_rungs(tune_config.scheduler, cfg, folder / "trials")
         return tuner
     if resume:
         _set_aside_orphans(folder)
@@ -150,6 +153,8 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
                                grace_period=sch.grace_period,
                                reduction_factor=sch.reduction_factor)
                  if sch.type == "asha" else FIFOScheduler())
+    if resume:  # the set-aside run's trials stay in the tables: ASHA compares with them too
+        replay_rungs(scheduler, cfg, folder / "trials")
     tune_config = tune.TuneConfig(
         metric=cfg.search.metric, mode=cfg.mode, search_alg=make_searcher(cfg, folder),
         scheduler=scheduler, num_samples=cfg.search.num_trials,

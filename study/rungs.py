@@ -1,0 +1,62 @@
+"""ASHA's rungs on ``--resume``: what the first driver's scheduler had recorded, put back.
+
+Ray Tune does not save a scheduler's state: ``Tuner.restore`` brings back the
+``ASHAScheduler`` as it was built (``tuner.pkl``), its rungs empty. The resumed study then
+judged trials against the trials of the resumed run only (a weak new trial reaching a rung
+with nothing recorded there went on), and a trial continued from its checkpoint past a rung
+was judged at its next epoch, as if it had just reached that rung: stopped at an epoch that is
+no rung (``stop_reason`` ``scheduler`` at epoch 5 of rungs 1, 3, 9), against values of
+other epochs.
+
+:func:`replay_rungs` records, before Tune starts, every trial's value of ``search.metric`` at
+each rung epoch its epoch log reaches (``trials/<id>/epochs.jsonl``): exactly what ASHA
+recorded the first time, since a trial reports every epoch and ASHA records a trial at a
+rung on its first result at or past it. A continued trial then passes the rungs it passed
+before and is judged only at the next rung epoch it reaches, against every trial of the study.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from jetstudy.study.config import StudyConfig
+from jetstudy.trainables.trialfiles import CONFIG_FILE, read_epochs
+
+__all__ = ["replay_rungs"]
+
+logger = logging.getLogger(__name__)
+
+
+def replay_rungs(scheduler: Any, cfg: StudyConfig, state_dir: str | Path) -> int:
+    """Record in ``scheduler`` (Ray's ``ASHAScheduler``) each trial's ``search.metric`` at
+    every rung its epoch log reached; the number of values recorded. A scheduler without
+    rungs (FIFO) or of another Ray version's make is left as it is (a warning for the
+    latter)."""
+    brackets = getattr(scheduler, "_brackets", None)
+    if cfg.scheduler.type != "asha" or brackets is None:
+        return 0
+    # one bracket, as jetstudy builds ASHA: every trial is in it
+    if len(brackets) != 1 or not isinstance(getattr(brackets[0], "_rungs", None), list):
+        logger.warning("resume: this Ray's ASHA keeps its rungs otherwise; the resumed study's "
+                       "ASHA starts with empty rungs (it compares the resumed run's trials only)")
+        return 0
+    metric, sign = cfg.search.metric, 1.0 if cfg.mode == "max" else -1.0  # Ray's metric_op
+    recorded = 0
+    for config_file in sorted(Path(state_dir).glob(f"*/{CONFIG_FILE}")):
+        trial_id = config_file.parent.name
+        epochs = read_epochs(str(state_dir), trial_id)
+        for bracket in brackets:
+            for milestone, values in bracket._rungs:
+                # ASHA records a trial at its first result at or past the rung
+                reached = next((e for e in epochs if int(e.get("epoch", 0)) >= milestone), None)
+                value = None if reached is None else reached.get(metric)
+                if isinstance(value, (int, float)) and math.isfinite(value):
+                    values.setdefault(trial_id, sign * float(value))
+                    recorded += 1
+    if recorded:
+        logger.info("resume: ASHA's rungs hold again the %d value(s) the study's trials "
+                    "reached there", recorded)
+    return recorded
