@@ -126,3 +126,34 @@ def _to_bool(value: Any) -> bool | None:
     if isinstance(value, str):
         return _FLAGS.get(value.strip().lower(), False)
     return bool(value)
+
+
+def tidy_names(df: pd.DataFrame, where: str) -> pd.DataFrame:
+    """Column names without the spaces a hand-edited CSV header puts around them (' val_loss'
+    is val_loss, as the data readers take 'zlogz '); two names that become one are refused."""
+    names = [c.strip() if isinstance(c, str) else c for c in df.columns]
+    if names == list(df.columns):
+        return df
+    twice = sorted({str(n) for n in names if names.count(n) > 1})
+    if twice:
+        raise AnalysisError(
+            f"the {where} names {twice[0]!r} twice once the spaces around its column names are "
+            f"dropped ({', '.join(repr(c) for c in df.columns if str(c).strip() == twice[0])}); "
+            "keep one column per name")
+    return df.set_axis(names, axis=1)
+
+
+def renamed_hint(missing: list[str], columns: Any) -> str:
+    """`` (is 'valid_loss' val_loss? rename it)`` for a required column renamed by hand: another
+    case, spaces for underscores, or a close spelling; "" when no column is close."""
+    import difflib
+
+    present = [str(c) for c in columns]
+    plain = {c.strip().lower().replace(" ", "_").replace("-", "_"): c for c in present}
+    for name in missing:
+        found = plain.get(name) or next(iter(difflib.get_close_matches(
+            name, present, n=1, cutoff=0.75)), None)
+        if found is not None:
+            return (f" (is {found!r} the column {name}? jetstudy reads its columns by their "
+                    f"exact names: rename it to {name})")
+    return ""

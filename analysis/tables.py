@@ -31,6 +31,8 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.table_files import check_json_numbers
 from jetstudy.analysis.table_values import check_numbers as _check_numbers
 from jetstudy.analysis.table_values import coerce as _coerce
+from jetstudy.analysis.table_values import renamed_hint as _renamed_hint
+from jetstudy.analysis.table_values import tidy_names as _tidy_names
 from jetstudy.analysis.table_files import read_table as _read_table
 from jetstudy.trainables.objective import METRIC_MODES
 from jetstudy.trainables.schema import CLASSES
@@ -116,10 +118,12 @@ def search_metric(config: dict[str, Any] | None, trials: pd.DataFrame) -> tuple[
 
 def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFrame:
     """Check and normalise a trials table; raise :class:`AnalysisError` naming what is wrong."""
+    df = _tidy_names(df, where)  # ' val_loss' in a hand-edited CSV header is val_loss
     missing = [c for c in REQUIRED_TRIAL_COLUMNS if c not in df.columns]
     if missing:
         raise AnalysisError(
-            f"the {where} lacks the columns {', '.join(missing)}; a jetstudy trials table has "
+            f"the {where} lacks the columns {', '.join(missing)}"
+            f"{_renamed_hint(missing, df.columns)}; a jetstudy trials table has "
             f"at least {', '.join(REQUIRED_TRIAL_COLUMNS)} (see docs/results_layout.md). "
             "Was it written by `jetstudy run`?"
         )
@@ -167,10 +171,12 @@ def _whole_numbers(out: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
 
 def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
     """Check an epochs table and keep the rows of known trials, one per (trial, epoch)."""
+    df = _tidy_names(df, "epochs table")
     missing = [c for c in REQUIRED_EPOCH_COLUMNS if c not in df.columns]
     if missing:
         raise AnalysisError(
-            f"the epochs table lacks the columns {', '.join(missing)} "
+            f"the epochs table lacks the columns {', '.join(missing)}"
+            f"{_renamed_hint(missing, df.columns)} "
             f"(needs {', '.join(REQUIRED_EPOCH_COLUMNS)})"
         )
     df = df.reset_index(drop=True)  # a concatenated table repeats index labels
@@ -181,7 +187,8 @@ def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
     if below.any():  # epochs count from 1; 0 or less is a hand edit gone wrong
         at = below.idxmax()
         raise AnalysisError(
-            f"the epochs table has epoch = {df['epoch'][at]!r} for trial {df['trial_id'][at]}, "
+            f"the epochs table has epoch = {_plain(df['epoch'][at])!r} for trial "
+            f"{df['trial_id'][at]}, "
             "but epochs count from 1; correct or drop that row")
     out["trial_id"] = out["trial_id"].str.strip()  # as validate_trials does
     known = out["trial_id"].isin(set(trial_ids))
