@@ -30,9 +30,9 @@ import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from jetstudy.study.fetch_format import warn_if_not_format
+from jetstudy.study.fetch_transfer import Progress, range_total, transfer
 from jetstudy.trainables.atomic import no_room, write_atomic
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import plain_file
@@ -48,7 +48,6 @@ MIRROR_ENV = "JETSTUDY_MIRROR"
 RECORD = ".jetstudy-fetch.json"
 #: In each folder an archive was unpacked into: the archive's SHA-256 once unpacked.
 _UNPACKED = ".jetstudy-unpacked"
-_CHUNK = 1 << 16
 _RETRIES = 3  # broken connections resumed within one run
 
 
@@ -79,7 +78,6 @@ DATASETS: dict[str, dict[str, tuple[Source, ...]]] = {
     },
 }
 
-Progress = Callable[[str, int, "int | None"], None]  # (name, bytes so far, total or None)
 
 
 def cache_dir() -> Path:
@@ -186,43 +184,6 @@ def _offline(url: str, target: Path, reason: object) -> DataError:
         f"download the file elsewhere and put it at {target}")
 
 
-def _open(url: str, start: int, timeout: float) -> http.client.HTTPResponse:
-    request = urllib.request.Request(url, headers={"User-Agent": "jetstudy-fetch"})
-    if start:
-        request.add_header("Range", f"bytes={start}-")
-    return urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http(s) only)
-
-
-def _transfer(url: str, part: Path, progress: Progress | None, name: str,
-              timeout: float, claim: Callable[[], None] = lambda: None) -> None:
-    """Append the rest of ``url`` to ``part`` (a Range request when ``part`` has bytes; a
-    server that ignores the Range sends everything, and ``part`` starts over). ``claim`` is
-    called before ``part`` is opened and again once it is (the record then names its inode);
-    it is never opened through a link."""
-    start = part.stat().st_size if part.exists() else 0
-    with _open(url, start, timeout) as response:
-        resumed = start > 0 and response.status == 206
-        if start and not resumed:
-            start = 0
-        length = response.headers.get("Content-Length")
-        total = start + int(length) if length is not None else None
-        done = start
-        claim()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | (os.O_APPEND if resumed else os.O_TRUNC)
-        with os.fdopen(os.open(part, flags, 0o666), "ab" if resumed else "wb") as out:
-            claim()
-            while True:
-                block = response.read(_CHUNK)
-                if not block:
-                    break
-                out.write(block)
-                done += len(block)
-                if progress:
-                    progress(name, done, total)
-        if total is not None and done < total:
-            raise http.client.IncompleteRead(b"", total - done)
-
-
 def download(source: Source, folder: Path, progress: Progress | None = None,
              retries: int = _RETRIES, timeout: float = 60.0) -> Path:
     """``folder/source.name``, downloaded (or resumed) and checked; reused when the cached
@@ -242,19 +203,34 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
         return _adopt(source, target, url, folder, record)  # never downloaded over
     _check_part(part, record, folder)
 
-    def claim() -> None:  # recorded before the first byte: a kill mid-download leaves it known
+    def claim(version: str | None) -> None:  # before the first byte: a kill leaves it known
         entry = record.get(part.name)
+        known = {"version": version} if version else {}
         if entry is None:
-            record[part.name] = {"url": url, "partial": True}
+            record[part.name] = {"url": url, "partial": True, **known}
             _write_record(folder, record)
         elif plain_file(part) and not _same_file(part, entry):  # made now: name its inode
-            record[part.name] = {"url": url, "partial": True, **_identity(part)}
+            record[part.name] = {"url": url, "partial": True, **_identity(part), **known}
+            _write_record(folder, record)
+        elif entry.get("version") != version:  # the part now holds bytes of this version
+            kept = {k: v for k, v in entry.items() if k != "version"}
+            record[part.name] = {**kept, "url": url, **known}
             _write_record(folder, record)
     for attempt in range(retries + 1):
+        entry = record.get(part.name)
+        if_range = entry.get("version") if isinstance(entry, dict) else None
         try:
-            _transfer(url, part, progress, source.name, timeout, claim)
+            transfer(url, part, progress, source.name, timeout, claim, if_range)
             break
         except urllib.error.HTTPError as exc:
+            total = range_total(exc.headers.get("Content-Range")) if exc.headers else None
+            if exc.code == 416 and part.exists() and total not in (None, part.stat().st_size):
+                # the part is longer than the file served now (it changed, or another
+                # mirror): its bytes are not this file's, so start over
+                logger.warning("fetch: %s.part holds %d bytes, but %s has %d: downloading it "
+                               "afresh", source.name, part.stat().st_size, url, total)
+                os.truncate(part, 0)
+                continue
             if exc.code == 416 and part.exists():  # Range past the end: the part was complete
                 break
             raise DataError(f"cannot download {url}: the server answered {exc.code} "
@@ -277,6 +253,9 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
             logger.warning("fetch: %s broke off after %d bytes (%r); resuming", source.name,
                            have, exc)
             time.sleep(min(2.0 ** attempt, 10.0) * 0.1)
+    else:  # each attempt started over (a part longer than the file, again and again)
+        raise DataError(f"the download of {url} did not complete in {retries + 1} attempts; "
+                        f"run the same command again")
     digest = file_sha256(part)
     if source.sha256 and digest != source.sha256:
         part.unlink(missing_ok=True)
