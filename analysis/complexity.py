@@ -64,12 +64,15 @@ def complexity_curve(
     ok &= ~df["regime"].isin(["unstable", "undetermined"])
     usable = df[ok]
     chosen = usable[usable["status"].isin(statuses)]
-    ran = "trial that ran" if len(chosen) == 1 else "trials that ran"
-    note = f"{len(chosen)} {ran} to the end (max_epochs or their patience)"
+    ran = ("trial that ran to the end (max_epochs or its patience)" if len(chosen) == 1
+           else "trials that ran to the end (max_epochs or their patience)")
+    note = f"{len(chosen)} {ran}"
     if len(chosen) < min_trials and len(usable) > len(chosen):  # else nothing to add: say so
         ended, chosen = len(chosen), usable
-        note = (f"all {len(chosen)} judged trials with finite losses (too few ran to the end: "
-                f"{ended}, fewer than {min_trials})")
+        judged = ("the only judged trial" if len(chosen) == 1
+                  else f"all {len(chosen)} judged trials")
+        note = (f"{judged} with finite losses (too few ran to the end: {ended}, fewer than "
+                f"{min_trials})")
     if chosen.empty:
         sized = np.isfinite(df["n_params"].astype(float)) & (df["n_params"] > 0)
         if len(df) and not sized.any():
@@ -77,9 +80,10 @@ def complexity_curve(
                                 "curve")
         regimes_seen = set(df["regime"])
         if len(df) and regimes_seen == {"unstable"}:  # waiting will not help: say why
-            raise AnalysisError(f"every one of the {len(df)} trials is unstable (diverged, or no "
-                                "better than the class priors): no complexity curve; see the "
-                                "reasons in regimes.csv")
+            who = "the only trial" if len(df) == 1 else f"every one of the {len(df)} trials"
+            raise AnalysisError(f"{who} is unstable (diverged, or no better than the class "
+                                "priors): no complexity curve; see the "
+                                f"reason{'' if len(df) == 1 else 's'} in regimes.csv")
         counts = ", ".join(f"{n} {regime}" for regime, n in
                            df["regime"].value_counts().items())
         running = "status" in df and (df["status"] == "running").any()

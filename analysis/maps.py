@@ -26,6 +26,7 @@ import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.regimes import REGIMES
+from jetstudy.analysis.render import counted
 
 __all__ = ["MIXED", "tied_regimes", "RegimeMap", "max_width", "min_width", "bin_values", "regime_map", "MAP_AXES",
            "score_column", "configured_ranges"]
@@ -259,7 +260,10 @@ def _regime_counts(df: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def _none_judged(df: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, unplaced: int) -> str:
     """Why no placed trial is judged: stopped early (a search), or ran to the end and is still
     undetermined (a zig-zag, an L* that is no lower bound): then 'a scan trains every configuration to the end' is no fix."""
-    missing = f" ({unplaced} more have no `{x}` or `{y}` value)" if unplaced else ""
+    missing = (f" ({counted(unplaced, 'more trial')} {'has' if unplaced == 1 else 'have'} no "
+               f"`{x}` or `{y}` value)" if unplaced else "")
+    one = len(df) == 1  # "the only trial is", never "all 1 are"
+    all_are = "the only trial is" if one else f"all {len(df)} are"
     done = df["status"].eq("completed") if "status" in df else pd.Series(False, index=df.index)
     if done.any():
         reasons = (regimes.drop_duplicates("trial_id", keep="last").set_index("trial_id")
@@ -268,12 +272,16 @@ def _none_judged(df: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, unplac
         if reasons is not None:
             first = df.loc[done, "trial_id"].iloc[0]
             example = f"; e.g. trial {first}: {reasons.get(first, '')}"
-        return (f"no trial could be judged: all {len(df)} are undetermined{missing}, "
-                f"{int(done.sum())} of them though they ran to the end (see their reasons in "
-                f"regimes.csv{example})")
-    return (f"no trial could be judged yet: all {len(df)} are undetermined (stopped before "
-            f"their curves showed a regime){missing}. A scan study (search.sampler: grid or "
-            "sobol) trains every configuration to the end and maps the regimes")
+        n_done = int(done.sum())
+        ran = ("though it ran to the end" if one else
+               f"{n_done} of them though {'it' if n_done == 1 else 'they'} ran to the end")
+        return (f"no trial could be judged: {all_are} undetermined{missing}, {ran} (see "
+                f"{'its reason' if n_done == 1 else 'their reasons'} in regimes.csv{example})")
+    stopped = ("stopped before its curve showed a regime" if one
+               else "stopped before their curves showed a regime")
+    return (f"no trial could be judged yet: {all_are} undetermined ({stopped}){missing}. A scan "
+            "study (search.sampler: grid or sobol) trains every configuration to the end and "
+            "maps the regimes")
 
 
 #: A cell whose deciding trials tie between regimes (1 good, 1 underfit): its own colour in the

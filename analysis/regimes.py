@@ -94,15 +94,17 @@ def _stop_words(row: pd.Series) -> str | None:
     n, budget, status = row["n_epochs"], row["max_epochs"], row["status"]
     ran = f"{int(n)}" if np.isfinite(n) else "an unknown number of"
     of = f" of {int(budget)}" if np.isfinite(budget) else ""
+    # "1 of 5 epochs", but "1 epoch" where the budget is unknown (was "after 1 epochs")
+    epochs = "epoch" if not of and np.isfinite(n) and n == 1 else "epochs"
     full = np.isfinite(n) and np.isfinite(budget) and n >= budget
     if status == "running":
-        return f"{ran}{of} epochs so far: still running"
+        return f"{ran}{of} {epochs} so far: still running"
     if status == "failed" and not full:
-        return f"failed after {ran}{of} epochs"
+        return f"failed after {ran}{of} {epochs}"
     if status != "completed" and not full:
         why = {"scheduler": " by the scheduler (ASHA)", "time_budget": " by the time budget",
                "interrupted": ": interrupted"}.get(row["stop_reason"], "")
-        return f"stopped after {ran}{of} epochs{why}"
+        return f"stopped after {ran}{of} {epochs}{why}"
     return None
 
 

@@ -15,7 +15,8 @@ from typing import Any, Iterable
 import pandas as pd
 
 from jetstudy.study.config import StudyConfig
-from jetstudy.study.tables import epoch_rows, epochs_frame, error_reason, trial_row, trials_frame
+from jetstudy.study.tables import (epoch_rows, epochs_frame, epochs_trained, error_reason,
+                                   trial_row, trials_frame)
 from jetstudy.study.trial_numbers import in_trial_order, number_unnumbered
 from jetstudy.trainables.trialfiles import CONFIG_FILE, ended_marker, has_ended, read_epochs
 
@@ -103,7 +104,7 @@ def _orphans(known: Known, cfg: StudyConfig, state_dir: str) -> Known:
         trial_id = config_file.parent.name
         epochs = read_epochs(state_dir, trial_id) if trial_id not in known else []
         if epochs:
-            finished = has_ended(state_dir, trial_id, len(epochs), cfg.scheduler.max_epochs,
+            finished = has_ended(state_dir, trial_id, epochs_trained(epochs), cfg.scheduler.max_epochs,
                                  converged=bool(epochs[-1].get("converged")))
             found[trial_id] = (json.loads(config_file.read_text()), "",
                                "" if finished else _INTERRUPTED)
@@ -125,15 +126,16 @@ def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
         frame = epochs_frame(rows)
         # a trial that stopped by its own patience ran to its end: completed, like max_epochs
         converged = bool(records and records[-1].get("converged"))
+        trained = epochs_trained(frame)  # the last epoch's number: a log 1, 2, 5 trained 5
         if not status:
-            done = len(frame) >= cfg.scheduler.max_epochs or converged
+            done = trained >= cfg.scheduler.max_epochs or converged
             status = "completed" if done and not error else "stopped"
         row = trial_row(
             trial_id, config, frame, status=status, error=error,
             max_epochs=cfg.scheduler.max_epochs, max_depth=cfg.space.depth[1],
             metric=cfg.search.metric, mode=cfg.mode, batch_size=cfg.training.batch_size,
             flops=int(records[-1]["flops"]) if records else None)
-        row["stop_reason"] = stop_reason(status, error, len(frame), converged, cfg,
+        row["stop_reason"] = stop_reason(status, error, trained, converged, cfg,
                                          ended=ended_marker(state_dir, trial_id).is_file())
         trial_rows.append(row)
         all_epochs.extend(rows)

@@ -20,7 +20,7 @@ from jetstudy.trainables.atomic import write_atomic  # the one atomic writer (re
 from jetstudy.trainables.objective import Objective
 from jetstudy.trainables.table_schema import EPOCHS, TRIAL_ORDER, TRIALS, TableSchema
 
-__all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "trial_row", "trials_frame",
+__all__ = ["EPOCH_COLUMNS", "HYPERPARAMS", "epoch_rows", "epochs_trained", "trial_row", "trials_frame",
            "epochs_frame", "write_table", "write_parquet", "write_atomic", "write_json",
            "write_text", "error_reason"]
 
@@ -47,9 +47,13 @@ def error_reason(error: BaseException | str | None) -> str:
     return lines[-1][:500] if lines else type(error).__name__
 
 
-def _last_epoch(epochs: pd.DataFrame) -> int:
-    """Epochs trained: the highest finite ``epoch`` of the log (0 for an empty log; the row
-    count for records without epoch numbers)."""
+def epochs_trained(epochs: pd.DataFrame | list[dict[str, Any]]) -> int:
+    """Epochs trained: the highest ``epoch`` of the log (a table or its records; 0 for an
+    empty log; the row count for records without epoch numbers), the one count of
+    ``trials.epochs``, a trial's status (all of ``max_epochs`` trained: completed) and its
+    stop reason, so that a log with a gap (1, 2, 5) is 5 epochs everywhere."""
+    if isinstance(epochs, list):
+        epochs = pd.DataFrame(epochs)
     if not len(epochs):
         return 0
     if "epoch" not in epochs:
@@ -78,7 +82,7 @@ def trial_row(trial_id: str, params: dict[str, Any], epochs: pd.DataFrame, *, st
         # epochs trained: the last epoch's number, as the regime rules, best_epoch and the
         # searcher count them; a log with gaps (1, 2, 5) or an epoch logged twice (a resumed
         # trial) is no fewer or more epochs trained than its last number says
-        "epochs": _last_epoch(epochs), "max_epochs": max_epochs,
+        "epochs": epochs_trained(epochs), "max_epochs": max_epochs,
     }
     last = epochs.iloc[-1] if len(epochs) else None
     row.update({c: float(last[c]) if last is not None else math.nan for c in _LAST})

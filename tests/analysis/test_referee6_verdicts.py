@@ -144,3 +144,62 @@ def test_scores_without_errors_share_one_digits_rule():
     assert (pick_t, best_t, gap_t) == ("0.8170", "0.8243", "0.0073")
     assert any(f"scores {gap_t} below the best" in n for n in pareto.pick_notes(result))
     assert size_answer._digits is equal_digits
+
+
+def test_the_collected_status_counts_epochs_by_their_last_number(tmp_path):
+    """A log 1, 2, 3, 5 of a max_epochs-5 study was 4 rows: 'stopped' (and its stop reason a
+    rung's) though its last epoch is the budget's; now completed, max_epochs, epochs 5."""
+    import json
+
+    from jetstudy.study.collect import build_tables
+    from jetstudy.study.config import from_dict
+
+    folder = tmp_path / "trials" / "gap"
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text(json.dumps({"depth": 1, "width_0": 8, "lr": 1e-3}))
+    lines = [json.dumps({"epoch": e, "train_loss": 0.7, "val_loss": 0.7 + 0.01 * e,
+                         "val_acc": 0.6, "val_auc": 0.8, "n_params": 100, "time_s": float(e),
+                         "flops": 200}) for e in (1, 2, 3, 5)]
+    (folder / "epochs.jsonl").write_text("\n".join(lines) + "\n")
+    cfg = from_dict({"scheduler": {"max_epochs": 5, "grace_period": 1, "reduction_factor": 3}})
+    trials, epochs = build_tables({"gap": ({"depth": 1, "width_0": 8, "lr": 1e-3}, "", "")}, cfg,
+                                  str(tmp_path / "trials"))
+    row = trials.iloc[0]
+    assert (row["status"], row["stop_reason"], int(row["epochs"])) == ("completed", "max_epochs", 5)
+    assert len(epochs) == 4
+
+
+def _one(status: str, epochs: int, **kw) -> pd.DataFrame:
+    row = {"trial_id": "a", "trial_number": 0, "status": status, "stop_reason": "", "error": "",
+           "depth": 1, "widths": "8", "width_0": 8.0, "n_params": 800, "epochs": epochs,
+           "max_epochs": np.nan, "train_loss": 0.65, "val_loss": 0.7, "val_acc": 0.7,
+           "val_auc": 0.9, "train_loss_se": 0.004, "val_loss_se": 0.004, "best_val_loss": 0.7,
+           "best_val_acc": 0.7, "best_epoch": epochs}
+    return pd.DataFrame([{**row, **kw}])
+
+
+def test_sentences_about_one_trial_or_one_epoch_are_singular():
+    """'failed after 1 epochs', 'all 1 are undetermined ... 1 more have', 'every one of the 1
+    trials is unstable', '1 trial that ran to the end (... their patience)'."""
+    from jetstudy.analysis.complexity import complexity_curve
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.maps import _none_judged
+
+    reason = assess_regimes(_one("failed", 1)).table["reason"].iloc[0]
+    assert "failed after 1 epoch:" in reason
+    assert "1 epoch so far" in assess_regimes(_one("running", 1)).table["reason"].iloc[0]
+    assert "after 2 epochs" in assess_regimes(_one("stopped", 2)).table["reason"].iloc[0]
+    df = pd.DataFrame({"trial_id": ["a"], "status": ["stopped"]})
+    words = _none_judged(df, pd.DataFrame({"trial_id": ["a"], "reason": ["r"]}), "x", "y", 1)
+    assert "the only trial is undetermined (stopped before its curve" in words
+    assert "(1 more trial has no `x` or `y` value)" in words
+    done = _none_judged(df.assign(status="completed"), pd.DataFrame(
+        {"trial_id": ["a"], "reason": ["r"]}), "x", "y", 0)
+    assert "the only trial is undetermined, though it ran to the end (see its reason" in done
+    judged = pd.DataFrame({"trial_id": ["a"], "regime": ["good"], "judged_train_loss": [0.6],
+                           "judged_val_loss": [0.62], "reference_loss": [0.6]})
+    trials = pd.DataFrame({"trial_id": ["a"], "status": ["completed"], "n_params": [800]})
+    assert complexity_curve(trials, judged).note == (
+        "1 trial that ran to the end (max_epochs or its patience)")
+    with pytest.raises(AnalysisError, match="the only trial is unstable .* the reason in"):
+        complexity_curve(trials, judged.assign(regime="unstable"))

@@ -64,7 +64,7 @@ def test_a_trial_without_a_value_on_an_axis_is_counted_not_hidden():
 def test_the_only_judged_trial_without_an_axis_value_leaves_no_map():
     """It used to give a map whose every cell was undetermined, the judged trial dropped."""
     trials, verdicts = _tables(["undetermined", "good", "undetermined"], depth=[1, np.nan, 3])
-    with pytest.raises(AnalysisError, match="all 2 are undetermined .*1 more have no"):
+    with pytest.raises(AnalysisError, match="all 2 are undetermined .*1 more trial has no"):
         regime_map(trials, verdicts, "n_params", "depth", "val_loss", False)
 
 
