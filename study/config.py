@@ -279,8 +279,9 @@ class StudyConfig:
     def warnings(self) -> tuple[str, ...]:
         """What is valid but probably not what the user wants (logged by :func:`load_config`)."""
         from jetstudy.study.search_rules import config_warnings
+        from jetstudy.study.unused_settings import unused_settings
 
-        return tuple(config_warnings(self))
+        return tuple(config_warnings(self)) + tuple(unused_settings(self))
 
     @property
     def mode(self) -> str:

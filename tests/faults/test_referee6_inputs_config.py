@@ -115,3 +115,35 @@ def test_a_range_written_as_text_or_a_mapping_names_the_list(value) -> None:
     error = _error({"space": {"depth": value}})
     assert error.startswith("space.depth") and "written [1, 6] without quotes" in error, error
 
+
+
+@pytest.mark.parametrize("raw, both, fix", [
+    ({"scheduler": {"patience": 3}}, ("scheduler.patience is 3", "scheduler.type is asha"),
+     "set scheduler.type patience"),
+    ({"scheduler": {"type": "fifo", "reduction_factor": 4}},
+     ("scheduler.reduction_factor is 4", "scheduler.type is fifo"),
+     "remove scheduler.reduction_factor"),
+    ({"search": {"grid_levels": 6}}, ("search.grid_levels is 6", "search.sampler is tpe"),
+     "set search.sampler grid"),
+    ({"data": {"path": "jets.h5", "synthetic_jets": 5000}},
+     ("data.synthetic_jets is 5000", "'jets.h5'"), "remove data.synthetic_jets"),
+    ({"resources": {"address": "auto", "num_cpus": 4}},
+     ("resources.num_cpus is 4", "resources.address is 'auto'"), "remove resources.num_cpus"),
+    ({"training": {"device": "cpu"}, "resources": {"gpus_per_trial": 0.5}},
+     ("resources.gpus_per_trial is 0.5", "training.device is 'cpu'"),
+     "set resources.gpus_per_trial to 0"),
+    ({"regimes": {"min_epochs": 50}, "scheduler": {"max_epochs": 10}},
+     ("regimes.min_epochs is 50", "scheduler.max_epochs 10"), "at most 10"),
+    ({"training": {"checkpoint_every": 50}, "scheduler": {"max_epochs": 10}},
+     ("training.checkpoint_every is 50", "scheduler.max_epochs 10"), "at most 10"),
+])
+def test_a_setting_the_rest_of_the_config_ignores_is_one_warning(raw: dict, both: tuple,
+                                                                 fix: str) -> None:
+    (warning,) = from_dict(raw).warnings
+    assert all(text in warning for text in both) and fix in warning, warning
+
+
+def test_settings_at_their_defaults_or_in_use_give_no_such_warning() -> None:
+    assert from_dict({"scheduler": {"type": "patience", "patience": 3}}).warnings == ()
+    assert from_dict({"scheduler": {"type": "fifo", "max_epochs": 2}}).warnings == ()
+    assert from_dict({"data": {"path": "jets.h5"}, "resources": {"num_cpus": 2}}).warnings == ()
