@@ -131,7 +131,32 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
         pair["best_val_loss_se"] = best_epoch_loss_se(pair, epochs).to_numpy()
     best, second = pair.iloc[0], pair.iloc[1]
     return (_runner_up_text(best, second, score, maximize, n_val, class_counts)
-            + _repeat_words(best, second) + lost)
+            + _repeat_words(best, second) + _partial_words(best, second) + lost)
+
+
+def _partial_words(best: pd.Series, second: pd.Series) -> str:
+    """A sentence when the best or the runner-up did not run to the end (stopped by ASHA or
+    the time budget, or still running): its score is that of a model still learning, so the
+    lead (or the tie) compares stages of training as much as configurations."""
+    parts = []
+    for row in (best, second):
+        status = str(row.get("status", ""))
+        if status == "completed":
+            continue
+        n, budget = (pd.to_numeric(pd.Series([row.get(c)]), errors="coerce").iloc[0]
+                     for c in ("epochs", "max_epochs"))
+        of = f" of {int(budget)}" if np.isfinite(budget) else ""
+        when = (f" after {int(n)}{of} epoch{'' if n == 1 and not of else 's'}"
+                if np.isfinite(n) else "")
+        verb = "is still running" if status == "running" else f"was {status or 'cut short'}"
+        parts.append(f"trial {row['trial_id']} {verb}{when}")
+    if not parts:
+        return ""
+    one = len(parts) == 1
+    return (f" {' and '.join(parts)[0].upper()}{' and '.join(parts)[1:]}: "
+            f"{'its score is of a model' if one else 'their scores are of models'} still "
+            "learning, so "
+            "the comparison is between stages of training as much as between configurations.")
 
 
 def _unranked_better(rows: pd.DataFrame, values: pd.Series, best: float, maximize: bool,

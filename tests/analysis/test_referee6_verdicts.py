@@ -203,3 +203,20 @@ def test_sentences_about_one_trial_or_one_epoch_are_singular():
         "1 trial that ran to the end (max_epochs or its patience)")
     with pytest.raises(AnalysisError, match="the only trial is unstable .* the reason in"):
         complexity_curve(trials, judged.assign(regime="unstable"))
+
+
+def test_a_runner_up_line_between_partial_scores_says_so():
+    """Two ASHA-stopped trials (1 and 2 of 5 epochs): the lead compared models at different
+    stages of training, unsaid; a completed best against a stopped runner-up names the one."""
+    from jetstudy.analysis.summary import runner_up_line
+
+    t = pd.DataFrame({"trial_id": ["a", "b"], "trial_number": [0, 1], "status": "stopped",
+                      "epochs": [1, 2], "max_epochs": 5, "n_params": [10, 20],
+                      "best_val_acc": [0.70, 0.72]})
+    both = runner_up_line(t, "val_acc", True, n_val=1000)
+    assert ("Trial b was stopped after 2 of 5 epochs and trial a was stopped after 1 of 5 "
+            "epochs: their scores are of models still learning") in both
+    one = runner_up_line(t.assign(status=["stopped", "completed"]), "val_acc", True, n_val=1000)
+    assert "Trial a was stopped after 1 of 5 epochs: its score is of a model still" in one
+    done = runner_up_line(t.assign(status="completed"), "val_acc", True, n_val=1000)
+    assert "still learning" not in done
