@@ -43,8 +43,8 @@ from jetstudy.study.raysession import end_session, reap_dead_sessions, record_se
 from jetstudy.study.rungs import replay_rungs
 from jetstudy.study.resources import check_fit, check_local_request, resolve_packing
 from jetstudy.study.settings import train_settings
-from jetstudy.study.searcher import (OPTUNA_JOURNAL, close_orphaned_trials, make_searcher,
-                                     sampler_record)
+from jetstudy.study.searcher import (OPTUNA_JOURNAL, clear_stale_journal_lock,
+                                     close_orphaned_trials, make_searcher, sampler_record)
 from jetstudy.study.snapshots import TableSnapshots
 from jetstudy.study.tables import write_json, write_table
 from jetstudy.trainables.atomic import held_signals
@@ -225,6 +225,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
             created = check_folder(folder, resume)
         with sigterm_as_ctrl_c(), StudyLock(folder):
             clear_dead_temporaries(folder)  # a killed driver's or trial's: ours, none live
+            clear_stale_journal_lock(folder)  # a killed driver's, mid-write: none live
             _recover_best(folder)
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop

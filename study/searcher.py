@@ -48,7 +48,8 @@ from jetstudy.trainables.table_schema import TRIAL_ORDER
 DEFINE_BY_RUN_SLOW = r"Define-by-run function passed in the `space` argument took"
 
 __all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "sampler_settings",
-           "sampler_record", "optuna_storage", "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME"]
+           "sampler_record", "optuna_storage", "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME",
+           "clear_stale_journal_lock"]
 
 logger = logging.getLogger(__name__)
 
@@ -348,6 +349,24 @@ def optuna_storage(folder: Path) -> optuna.storages.BaseStorage:
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(str(folder / OPTUNA_JOURNAL)))
+
+
+def clear_stale_journal_lock(folder: Path) -> bool:
+    """Remove ``optuna.journal.lock`` that a driver killed while writing the journal left
+    (Optuna's file lock: a link, or a file); True when one was removed. Call only while
+    holding the study's lock (:mod:`jetstudy.study.lock`), before this run opens the
+    journal: the driver is the journal's only writer, so no live writer holds it then. Left
+    in place, every write of the resumed study waited Optuna's 30 s grace period and printed
+    "taking longer than 10.0 seconds to acquire the lock file ... Forcibly releasing"."""
+    lock = Path(folder) / f"{OPTUNA_JOURNAL}.lock"
+    if not (lock.is_symlink() or lock.is_file()):  # a folder of that name is the user's
+        return False
+    try:
+        lock.unlink()
+    except FileNotFoundError:
+        return False
+    logger.info("removed %s, left by a driver killed while writing the Optuna journal", lock)
+    return True
 
 
 def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
