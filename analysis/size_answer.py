@@ -176,7 +176,8 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     acc_column = next((c for c in ("best_val_acc", "val_acc") if c in pick.index), None)
     acc = (scores_with_errors([pick, best], acc_column, n_val, class_counts)
            if acc_column else ["not recorded"] * 2)
-    noise = (_noise_words(answer, n_val, class_counts) + _tie_words(answer)
+    noise = (_noise_words(answer, n_val, class_counts)
+             + _unknown_noise_words(answer, n_val, class_counts) + _tie_words(answer)
              + _alone_words(answer) + _repeat_words(answer))
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
@@ -234,6 +235,30 @@ def _tie_words(answer: SizeAnswer) -> str:
     rows = ["pick"] if answer.pick["trial_id"] == answer.best["trial_id"] else ["pick", "best"]
     return "".join(ties_words(answer_ties(answer, w), str(getattr(answer, w)["trial_id"]),
                               f"{answer.cost} and {label}") for w in rows)
+
+
+def _unknown_noise_words(answer: SizeAnswer, n_val: int | None,
+                         class_counts: Sequence[int] | None) -> str:
+    """A sentence when the scores' errors are unknown and another completed model could be
+    compared: then neither "the pick is as good as the best" nor "a smaller one is within the
+    noise" can be checked against the noise, and the paragraph must not read as if it were."""
+    done = answer.candidates
+    if done is None or len(done) < 2:
+        return ""
+    alone = answer.pick["trial_id"] == answer.best["trial_id"]
+    if alone and not (done[answer.cost].astype(float) < float(answer.pick[answer.cost])).any():
+        return ""  # nothing smaller to hold against the noise (said by _alone_words)
+    rows = [answer.pick] if alone else [answer.pick, answer.best]
+    columns = [answer.metric] + (["best_val_acc"] if "best_val_acc" in answer.pick.index else [])
+    unknown = list(dict.fromkeys(
+        c.removeprefix("best_") for c in columns
+        if not all(np.isfinite(e) and e > 0 for e in _errors(rows, c, n_val, class_counts))))
+    if not unknown:
+        return ""
+    which = " and ".join(unknown)
+    return (f" The {which} error{'s are' if len(unknown) > 1 else ' is'} unknown (no "
+            "validation-set size, or no standard error of this score in the table): whether "
+            "the models compared differ by more than the validation noise cannot be said.")
 
 
 def _noise_words(answer: SizeAnswer, n_val: int | None,

@@ -220,3 +220,17 @@ def test_a_runner_up_line_between_partial_scores_says_so():
     assert "Trial a was stopped after 1 of 5 epochs: its score is of a model still" in one
     done = runner_up_line(t.assign(status="completed"), "val_acc", True, n_val=1000)
     assert "still learning" not in done
+
+
+def test_a_size_answer_without_errors_says_the_noise_is_unknown():
+    """A pick 1/10 the best's size, 0.001 below it, no validation size: the paragraph read as
+    settled; now it says the comparison cannot be held against the noise (and not when it can)."""
+    t = pd.DataFrame({"trial_id": ["a", "b"], "trial_number": [0, 1], "status": "completed",
+                      "n_params": [100, 1000], "best_val_acc": [0.800, 0.801]})
+    answer = size_answer.how_big(t, "val_acc", True, "n_params")
+    assert answer.pick["trial_id"] == "a" and answer.best["trial_id"] == "b"
+    text = size_answer.how_big_paragraph(answer)
+    assert "The val_acc error is unknown (no validation-set size" in text
+    assert "error is unknown" not in size_answer.how_big_paragraph(answer, n_val=1000)
+    lone = size_answer.how_big(t.iloc[:1], "val_acc", True, "n_params")
+    assert "error is unknown" not in size_answer.how_big_paragraph(lone)
