@@ -158,7 +158,7 @@ class SearchConfig:
 @dataclass(frozen=True)
 class SchedulerConfig:
     # asha stops poor trials early; fifo runs every trial to max_epochs (a clean baseline);
-    # patience: every trial stops by itself once val_loss has not improved for `patience`
+    # patience: every trial stops by itself once search.metric has not improved for `patience`
     # epochs (classic early stopping), else at max_epochs
     type: str = spec("asha", Choice(("asha", "fifo", "patience")))
     max_epochs: int = spec(30, Int(lo=1, cap=MAX_EPOCHS))
@@ -166,7 +166,7 @@ class SchedulerConfig:
     grace_period: int = spec(2, Int(lo=1, cap=MAX_EPOCHS))
     # keep the top third at each rung (ASHA paper default)
     reduction_factor: int = spec(3, Int(lo=2, cap=1000))
-    # scheduler.type patience: epochs without a better val_loss before a trial stops
+    # scheduler.type patience: epochs without a better search.metric before a trial stops
     patience: int = spec(5, Int(lo=1, cap=MAX_EPOCHS))
 
 

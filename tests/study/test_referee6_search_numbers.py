@@ -77,3 +77,17 @@ def test_rerun_of_an_older_study_pairs_rows_by_number(tmp_path: Path) -> None:
     rerun.assign(**{TRIAL_ORDER: [0, 1]}).to_parquet(tmp_path / "r" / "trials.parquet")
     differ = compare_runs(tmp_path / "s", tmp_path / "r")
     assert differ and all("trial_number 0, 1" in d for d in differ), differ
+
+
+def test_patience_counts_the_search_metric_in_its_direction() -> None:
+    """``scheduler.type: patience`` stops on ``search.metric`` (the README said val_loss): a
+    val_acc study whose accuracy still improves goes on while its val_loss rises."""
+    from jetstudy.trainables.bookkeeping import EpochBook
+    from jetstudy.trainables.objective import Objective
+
+    book = EpochBook(Objective.of("val_acc"), max_epochs=10, checkpoint_every=5, patience=2)
+    verdicts = [book.close({"epoch": e, "val_acc": acc, "val_loss": loss})
+                for e, (acc, loss) in enumerate([(0.5, 1.0), (0.6, 1.1), (0.7, 1.2)], 1)]
+    assert not any(v.converged for v in verdicts)
+    verdicts = [book.close({"epoch": e, "val_acc": 0.65, "val_loss": 0.5}) for e in (4, 5)]
+    assert [v.converged for v in verdicts] == [False, True]  # 2 epochs without a better acc
