@@ -14,7 +14,7 @@ from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 
 __all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem",
            "hdf5_outside", "mixed_formats", "extension_fix",
-           "one_hot_to_index", "all_classes"]
+           "one_hot_to_index", "all_classes", "some"]
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,7 @@ def hdf5_outside(file: str, handle: Any, keys: Sequence[str]) -> None:
                 f"({HELP})")
 
 
-def _some(files: Sequence[str], kind: str) -> str:
+def some(files: Sequence[str], kind: str) -> str:
     """"2 tables (a.csv, b.parquet)", "1 HDF5 file (a.h5)"."""
     shown = listed([os.path.basename(f) for f in files], 2)
     return f"{len(files)} {kind}{'s' * (len(files) != 1)} ({shown})"
@@ -158,8 +158,8 @@ def mixed_formats(path: str, files: Sequence[str], hdf5: Sequence[str],
     table_files = [f for f in files if suffix(f) in tables]
     if h5_files and table_files:
         raise DataError(
-            f"{path}: matches {_some(h5_files, 'HDF5 file')} and "
-            f"{_some(table_files, 'table')}; a study reads one format (the same jets kept in "
+            f"{path}: matches {some(h5_files, 'HDF5 file')} and "
+            f"{some(table_files, 'table')}; a study reads one format (the same jets kept in "
             f"both would be read twice): narrow the pattern, e.g. '*.h5' or '*.csv' ({HELP})")
 
 

@@ -14,6 +14,7 @@ from jetstudy.trainables.datacheck import HELP as _HELP
 from jetstudy.trainables.datacheck import extension_fix as _extension_fix
 from jetstudy.trainables.datacheck import mixed_formats as _mixed_formats
 from jetstudy.trainables.datacheck import path_problem as _path_problem
+from jetstudy.trainables.datacheck import some as _some
 from jetstudy.trainables.datacheck import suffix as _suffix
 from jetstudy.trainables.errors import DataError, listed
 
@@ -69,8 +70,11 @@ def resolve_files(path: str, fmt: str) -> list[str]:
                 f".csv/.parquet table (Format B) there, or give a file ({_HELP})"
             )
         _refuse_study_outputs(path, chosen)
-        if fmt == "auto" and hdf5 and tables:
-            log.warning("%s: reading the HDF5 files, ignoring %d tables", path, len(tables))
+        if fmt == "auto" and hdf5 and tables:  # one format per study, as for a glob
+            log.warning("%s: the folder holds %s and %s; a study reads one format, so it reads "
+                        "the HDF5 files and ignores the tables (data.format: table reads the "
+                        "tables instead; move out what is not jets)", path,
+                        _some(hdf5, "HDF5 file"), _some(tables, "table"))
         return chosen
     if not os.path.exists(expanded):
         spaces = (f" (its name {path!r} starts or ends with a space: remove it)"

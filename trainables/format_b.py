@@ -339,10 +339,27 @@ def _letters_to_index(file: str, column: str, values: pd.Series) -> np.ndarray:
         problems += [f"{n_empty} empty rows"] if n_empty else []
         raise DataError(
             f"{file}: column {column} has {'; '.join(problems)}; use the OpenML letters "
-            f"{_LETTERS} (any case) — numeric codes are ambiguous: an alphabetical encoder gives "
-            "t=2, w=3, z=4"
+            f"{_LETTERS} (any case){_class_names_hint(uniques, lookup, codes)}"
         )
     return lookup[codes]
+
+
+#: Class names written out, as other exports of the dataset spell them.
+_CLASS_NAMES = {"gluon": "g", "quark": "q", "light quark": "q", "top": "t", "top quark": "t",
+                "w boson": "w", "z boson": "z"}
+
+
+def _class_names_hint(uniques: Any, lookup: np.ndarray, codes: np.ndarray) -> str:
+    """Why the values are not letters: class names written out (gluon, top: map them to the
+    letters), or numeric codes (ambiguous: an alphabetical encoder gives t=2, w=3, z=4)."""
+    unknown = [_normalise_letter(v) for i, v in enumerate(uniques)
+               if OPENML_CLASS_TO_INDEX.get(_normalise_letter(v)) is None]
+    named = [(word, _CLASS_NAMES[word]) for word in unknown if word in _CLASS_NAMES]
+    if named:
+        pairs = ", ".join(f"{word} -> {letter}" for word, letter in named)
+        return (f" — these are class names written out: map them to the letters ({pairs}; "
+                f"e.g. df['class'] = df['class'].str.lower().replace({dict(named)!r}))")
+    return " — numeric codes are ambiguous: an alphabetical encoder gives t=2, w=3, z=4"
 
 
 def _normalise_letter(value: Any) -> str:
