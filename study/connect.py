@@ -19,10 +19,12 @@ import logging
 import math
 import os
 import re
+import signal
 import socket
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from jetstudy.trainables.errors import ConfigError, JetstudyError
 
@@ -297,6 +299,53 @@ def _ray_did_not_start(exc: BaseException) -> JetstudyError:
         f"messages")
 
 
+@contextmanager
+def _ray_kept_from_group_signals() -> Iterator[None]:
+    """While ``ray.init`` starts Ray's processes, keep them from the signals sent to the
+    driver's whole process group: a closed terminal's SIGHUP (to its foreground group), GNU
+    ``timeout``'s SIGTERM (to its group), ``kill -TERM -PGID``. They reached Ray's GCS, raylet
+    and agents, which died under the driver, whose graceful stop then waited 60 s for the GCS
+    and ended in exit 1 with Ray processes left behind. Now only the driver gets them, and
+    stops the study as on SIGTERM (or ignores SIGHUP under ``nohup``).
+
+    Two ways, both undone when Ray has started: SIGHUP is blocked in this (the main) thread,
+    so Ray's processes inherit it blocked (a signal mask survives fork and exec; a SIGHUP
+    meanwhile reaches the driver through another thread); and where the kernel ends Ray's
+    processes with their parent (Ray's own condition for this on Windows), each starts in a
+    process group of its own (``setpgid``; Ray already keeps Ctrl-C's SIGINT from them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    try:
+        import ray._private.services as services
+        from ray._private.utils import detect_fate_sharing_support
+
+        popen = getattr(services, "ConsolePopen", None) if detect_fate_sharing_support() else None
+    except Exception:  # another Ray's layout: only the blocked SIGHUP
+        services, popen = None, None
+    if popen is not None:
+        class OwnGroupPopen(popen):  # type: ignore[misc,valid-type]
+            def __init__(self, *args: Any, **kwargs: Any) -> None:
+                ray_preexec = kwargs.get("preexec_fn")
+
+                def preexec() -> None:
+                    os.setpgid(0, 0)
+                    if ray_preexec is not None:
+                        ray_preexec()
+
+                kwargs["preexec_fn"] = preexec
+                super().__init__(*args, **kwargs)
+
+        services.ConsolePopen = OwnGroupPopen
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+        if popen is not None:
+            services.ConsolePopen = popen
+
+
 def _descendants() -> set[int]:
     """This process's child processes, theirs, and so on (from /proc)."""
     from jetstudy.study.raysession import _children
@@ -362,7 +411,7 @@ def start_local(**init_kwargs: Any) -> None:
     limit = file_size_limit()
     before = _descendants()
     try:
-        with _stops_held():
+        with _stops_held(), _ray_kept_from_group_signals():
             ray.init(address="local", **init_kwargs)
     except Exception as exc:
         _stop_started_since(before)
