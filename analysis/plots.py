@@ -27,7 +27,8 @@ from matplotlib.ticker import MaxNLocator
 from jetstudy.analysis.complexity import ComplexityCurve
 from jetstudy.analysis.importance import Importance
 from jetstudy.analysis.maps import MIXED, RegimeMap, tied_regimes
-from jetstudy.analysis.plots_axes import _compact, _log_count_axis, loss_range  # noqa: F401
+from jetstudy.analysis.plots_axes import (LOSS, _compact, _log_count_axis,  # noqa: F401
+                                          keep_within, loss_range)
 from jetstudy.analysis.plots_legend import place_legend, place_note
 from jetstudy.trainables.schema import CLASSES
 
@@ -283,7 +284,8 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     ax_gap.set_ylabel("val - train (nats)")
     ax_gap.grid(alpha=0.3)
     # last, once the shared x-range holds both panels' points: legends where no point is
-    place_legend(ax_loss, fontsize=LEGEND_PT, ncol=2)
+    keep_within(ax_loss, LOSS)  # a loss axis never reads below 0
+    place_legend(ax_loss, LOSS, fontsize=LEGEND_PT, ncol=2)
     place_legend(ax_gap, fontsize=LEGEND_PT)
 
 
@@ -311,7 +313,7 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
             ax.plot(bad["epoch"].iloc[:1], [y], marker="x", ms=9, mew=2, color=color, ls="none")
     if reference is not None and np.isfinite(reference):
         ax.axhline(reference, color="black", ls=":", lw=1, label="L*")
-    ax.set_ylim(lo - 0.05 * (hi - lo + 1e-9), top)
+    ax.set_ylim(max(lo - 0.05 * (hi - lo + 1e-9), 0.0), top)  # a loss never reads below 0
     ax.set_title(group, color="black" if group == "best" else "#444444",
                  backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=TITLE_PT)
     ax.set_xlabel("epoch")
@@ -324,11 +326,24 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     if group == "unstable" and broke:  # a net collapsed to the priors has finite losses
         ax.set_xlabel("epoch (x: loss became NaN/inf)")
     ax.grid(alpha=0.3)
-    above = int((finite > top).sum())
-    if above:  # a diverging curve's epochs above the axis: said, not silently cut
-        place_note(ax, f"{above} loss value{'' if above == 1 else 's'} above the axis",
-                   fontsize=TICK_PT - 0.5, color="#555555")
-    place_legend(ax, fontsize=LEGEND_PT, title="trial", title_fontsize=LEGEND_PT)
+    _legend_and_note(ax, finite)
+
+
+def _above_words(ax: Axes, losses: np.ndarray) -> str:
+    above = int((losses > ax.get_ylim()[1]).sum())  # the top as drawn, room for a legend made
+    return f"{above} loss value{'' if above == 1 else 's'} above the axis" if above else ""
+
+
+def _legend_and_note(ax: Axes, losses: np.ndarray) -> None:
+    """The learning curves' legend, then the count of loss values above the axis (a diverging
+    curve's epochs: said, not silently cut) where it covers no point and no legend; with no
+    such spot, in the panel's title instead (a note over the legend was unreadable)."""
+    place_legend(ax, LOSS, fontsize=LEGEND_PT, title="trial", title_fontsize=LEGEND_PT)
+    words = _above_words(ax, losses)
+    if words and place_note(ax, words, fallback=False, fontsize=TICK_PT - 0.5,
+                            color="#555555") is None:
+        ax.title.set_text(f"{ax.get_title()} ({words})")  # keeps the group's colours
+        ax.title.set_fontsize(TITLE_PT - 1.5)  # a narrow panel of three still holds it
 
 
 def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None = None) -> None:

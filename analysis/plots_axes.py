@@ -12,7 +12,38 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator
 
-__all__ = ["loss_range"]
+__all__ = ["loss_range", "bounds_of", "keep_within", "LOSS", "FRACTION", "COUNT"]
+
+#: Physical ranges of the plotted quantities (lowest, highest; None: unbounded): no axis and no
+#: room made for a legend passes them (an accuracy axis to 1.03, a loss axis from -0.04 read
+#: as values that cannot be).
+LOSS: tuple[float | None, float | None] = (0.0, None)
+FRACTION: tuple[float | None, float | None] = (0.0, 1.0)  # accuracy, AUC, efficiency
+COUNT: tuple[float | None, float | None] = (0.0, None)
+
+
+def bounds_of(name: str) -> tuple[float | None, float | None]:
+    """The physical range of the quantity named ``name`` (a table column: ``best_val_acc``,
+    ``val_loss``, ``n_params``, ...); (None, None) for one without (a loss gap)."""
+    text = str(name).lower()
+    if "loss" in text:
+        return LOSS
+    if "acc" in text or "auc" in text or "eff" in text:
+        return FRACTION
+    if text in ("n_params", "flops", "multiplications") or text.startswith("n_"):
+        return COUNT
+    return (None, None)
+
+
+def keep_within(ax: object, bounds: tuple[float | None, float | None]) -> None:
+    """Clip ``ax``'s y-range (settled as drawn) to ``bounds``; a point at the bound sits on
+    the frame's edge rather than the axis reading past it."""
+    lo, hi = ax.get_ylim()  # type: ignore[attr-defined]
+    low, high = bounds
+    new_lo = max(lo, low) if low is not None else lo
+    new_hi = min(hi, high) if high is not None else hi
+    if (new_lo, new_hi) != (lo, hi) and new_lo < new_hi:
+        ax.set_ylim(new_lo, new_hi)  # type: ignore[attr-defined]
 
 
 def _compact(value: float, _pos: object = None) -> str:

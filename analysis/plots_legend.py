@@ -2,10 +2,14 @@
 point or line passes, found in display coordinates, instead of matplotlib's ``loc="best"``
 (which only *minimises* the overlap, and with ``framealpha`` hides the points it covers).
 
-Order of tries: the usual corners and edges inside the axes; then headroom (the y-range is
-extended so every point lies below a legend in the upper right); then, for a legend taller
-than half the axes, outside on the right. :func:`covered_points` is the check itself, used by
-the tests on every figure.
+Order of tries: the usual corners and edges inside the axes (covering no point and no text
+already in the panel, such as a note); then headroom (the y-range is extended so every point
+lies below a legend in an upper corner, :data:`ROOM_MADE`) where that keeps the axis inside
+the quantity's physical range (``bounds``: an efficiency or accuracy axis never passes 1);
+then footroom (the same, downwards, legend in a lower corner) within that range; then all of
+that again with a long legend in two columns, and with room of up to 70% of the height instead
+of 50%; last, outside on the right (which in a grid of panels covers the next one).
+:func:`covered_points` is the check itself, used by the tests on every figure.
 """
 
 from __future__ import annotations
@@ -22,6 +26,12 @@ __all__ = ["place_legend", "place_note", "drawn_points", "covered_points"]
 #: Where a legend is tried, in order (inside the axes).
 LOCATIONS: tuple[str, ...] = ("upper right", "upper left", "lower right", "lower left",
                               "center right", "center left", "upper center", "lower center")
+#: Where a legend is tried once room is made for it above (True) or below (False) the points:
+#: a line leaving the frame through the top (a diverging curve's last epoch, on the right)
+#: crosses a legend in the upper right however much room is made, not one in the upper left.
+ROOM_MADE: tuple[tuple[str, bool], ...] = (
+    ("upper right", True), ("upper left", True), ("upper center", True),
+    ("lower right", False), ("lower left", False), ("lower center", False))
 #: Gap kept between a legend's frame and the nearest point, in display pixels.
 PAD_PX = 4.0
 #: Points sampled along a line at most this far apart (pixels), so a segment crossing a legend
@@ -84,36 +94,91 @@ def covered_points(legend: Legend, points: np.ndarray, pad: float = 0.0) -> int:
                 & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1)).sum())
 
 
-def _headroom(ax: Axes, box: Bbox) -> bool:
-    """Extend the y-range upwards so every drawn point lies below ``box`` (a legend in the
-    upper right); False when the legend is too tall for that to leave a readable plot."""
+def _texts(ax: Axes) -> list[Bbox]:
+    """Window boxes of the visible, non-empty texts written inside ``ax`` (notes, labels)."""
+    renderer = ax.figure.canvas.get_renderer()
+    return [t.get_window_extent(renderer).padded(PAD_PX) for t in ax.texts
+            if t.get_visible() and t.get_text().strip()]
+
+
+def _covers_text(box: Bbox, texts: list[Bbox]) -> bool:
+    return any(box.overlaps(t) for t in texts)
+
+
+def _extend(ax: Axes, box: Bbox, up: bool, bounds: tuple[float | None, float | None],
+            most: float = 0.5) -> bool:
+    """Extend the y-range upwards (``up``: a legend in the upper right) or downwards (lower
+    right) so every drawn point lies clear of ``box``; False, leaving the range as it was, when
+    the legend takes more than ``most`` of the height (too little would be left for the plot)
+    or the new end would pass the quantity's physical bound (``bounds``: lowest, highest;
+    None: unbounded)."""
     frame = ax.get_window_extent()
     share = (box.height + 2 * PAD_PX) / frame.height
-    if share > 0.5:
+    if share > most:
         return False
     scale = ax.yaxis.get_transform()  # limits in the scale's linear space (log or linear)
     lo, hi = scale.transform(np.array([[v] for v in ax.get_ylim()])).ravel()
-    new_hi = lo + (hi - lo) / (1 - share)
-    ax.set_ylim(*scale.inverted().transform(np.array([[lo], [new_hi]])).ravel())
+    if up:
+        lo, hi = lo, lo + (hi - lo) / (1 - share)
+    else:
+        lo, hi = hi - (hi - lo) / (1 - share), hi
+    new_lo, new_hi = scale.inverted().transform(np.array([[lo], [hi]])).ravel()
+    low, high = bounds
+    if not (np.isfinite(new_lo) and np.isfinite(new_hi)):
+        return False
+    if (high is not None and new_hi > high * (1 + 1e-9) + 1e-12) or (
+            low is not None and new_lo < low - 1e-12):
+        return False
+    ax.set_ylim(new_lo, new_hi)
     return True
 
 
-def place_legend(ax: Axes, **kw: object) -> Legend | None:
-    """``ax.legend(**kw)`` at the first place where it covers no drawn point (see the module
-    doc); None when ``ax`` has nothing labelled. ``kw`` must not give ``loc``."""
+def place_legend(ax: Axes, bounds: tuple[float | None, float | None] = (None, None),
+                 **kw: object) -> Legend | None:
+    """``ax.legend(**kw)`` at the first place where it covers no drawn point and no text (see
+    the module doc); None when ``ax`` has nothing labelled. ``bounds``: the y quantity's
+    physical range (lowest, highest; None: unbounded), which making room for the legend never
+    passes (an efficiency axis raised to 10^2 read as an efficiency above 1). ``kw`` must not
+    give ``loc``."""
     handles, _ = ax.get_legend_handles_labels()
     if not handles:
         return None
     ax.get_xlim(), ax.get_ylim()  # settle autoscaling before reading positions
-    points = drawn_points(ax)
+    tries = [kw]
+    if len(handles) >= 4 and "ncol" not in kw:  # a long legend in two columns: half as tall
+        tries.append({**kw, "ncol": 2})
+    for most in (0.5, 0.7):  # the share of the axes' height a legend may take when room is made
+        for options in tries:
+            legend = _placed(ax, bounds, most, options)
+            if legend is not None:
+                return legend
+    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kw)
+
+
+def _clear(ax: Axes, legend: Legend) -> bool:
+    return (covered_points(legend, drawn_points(ax), PAD_PX) == 0
+            and not _covers_text(legend.get_window_extent(), _texts(ax)))
+
+
+def _placed(ax: Axes, bounds: tuple[float | None, float | None], most: float,
+            kw: dict) -> Legend | None:
+    """The legend at the first of :data:`LOCATIONS` where it is clear of points and texts,
+    else in the room made for it (:data:`ROOM_MADE`, taking at most ``most`` of the height);
+    None, the y-range as it was, when neither works."""
+    points, texts = drawn_points(ax), _texts(ax)
     for loc in LOCATIONS:
         legend = ax.legend(loc=loc, **kw)
-        if covered_points(legend, points, PAD_PX) == 0:
+        box = legend.get_window_extent()
+        if covered_points(legend, points, PAD_PX) == 0 and not _covers_text(box, texts):
             return legend
-    legend = ax.legend(loc="upper right", **kw)
-    if _headroom(ax, legend.get_window_extent()):
-        return legend
-    return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kw)
+    limits = ax.get_ylim()
+    for loc, up in ROOM_MADE:
+        legend = ax.legend(loc=loc, **kw)
+        if _extend(ax, legend.get_window_extent(), up, bounds, most):
+            if _clear(ax, legend):
+                return legend
+            ax.set_ylim(*limits)  # a line or note sat where the room was made: undo, try on
+    return None
 
 
 #: Spots (axes fractions) tried in turn for a note written inside a panel: the middle first.
@@ -122,19 +187,32 @@ NOTE_SPOTS: tuple[tuple[float, float], ...] = (
     (0.3, 0.2), (0.7, 0.2), (0.5, 0.93), (0.5, 0.07))
 
 
-def place_note(ax: Axes, text: str, **kw: object) -> Text:
+def place_note(ax: Axes, text: str, fallback: bool = True, **kw: object) -> Text | None:
     """``ax.text`` of ``text`` centred at the first of :data:`NOTE_SPOTS` where its box covers
-    no drawn point (a note in the middle of a panel sat on its points); the middle when none
-    is free. Call once the panel's points and limits are drawn."""
+    no drawn point, no other text and no legend already placed (a note in the middle of a panel
+    sat on its points). When none is free: with ``fallback``, the first spot clear of text (the
+    middle if none), else no note (None) for the caller to say it elsewhere. Call once the
+    panel's points and limits are drawn."""
     ax.get_xlim(), ax.get_ylim()  # settle autoscaling before reading positions
     points = drawn_points(ax)
     note = ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", **kw)
     renderer = ax.figure.canvas.get_renderer()
+    legend = ax.get_legend()
+    taken = [legend.get_window_extent(renderer)] if legend is not None else []
+    taken += [t.get_window_extent(renderer) for t in ax.texts
+              if t is not note and t.get_visible() and t.get_text().strip()]
+    clear_of_text = []
     for spot in NOTE_SPOTS:
         note.set_position(spot)
         box = note.get_window_extent(renderer).padded(PAD_PX)
+        if _covers_text(box, taken):
+            continue
         if not ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
                 & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1)).any():
             return note
-    note.set_position((0.5, 0.5))
+        clear_of_text.append(spot)
+    if not fallback:
+        note.remove()
+        return None
+    note.set_position(clear_of_text[0] if clear_of_text else (0.5, 0.5))
     return note

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 from jetstudy.analysis.pareto import ParetoResult
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, TITLE_PT, _log_count_axis,
                                      _plain, axis_label, new_figure, short_ids)
+from jetstudy.analysis.plots_axes import bounds_of, keep_within
 from jetstudy.analysis.plots_legend import place_legend, place_note
 
 __all__ = ["draw_pareto", "draw_search_front", "pareto_figure", "pareto_y_range"]
@@ -58,6 +59,7 @@ def draw_pareto(
     ax.set_ylabel(axis_label(result.score))
     lo, hi, hidden = pareto_y_range(result, test_point)
     ax.set_ylim(lo, hi)
+    keep_within(ax, bounds_of(result.score))  # an accuracy axis never reads past 1
     if hidden:  # the long bad tail, left below the axis: said, not silently cut
         title = ax.get_title()
         below = f"{hidden} trial{'' if hidden == 1 else 's'} below the axis"
@@ -66,8 +68,8 @@ def draw_pareto(
     if pick is None:  # where no point is, once the points and limits are drawn
         place_note(ax, "front undetermined:\nno trial ran to completion", fontsize=LABEL_PT,
                    color="#555555")
-    if legend:
-        place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
+    if legend:  # last: where no point is, within the score's range (plots_legend)
+        place_legend(ax, bounds_of(result.score), fontsize=LEGEND_PT)
 
 
 def pareto_y_range(result: ParetoResult, test_point: tuple[float, float] | None = None
@@ -129,7 +131,8 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
     ax.set_title("the search's own objectives", fontsize=TITLE_PT - 1)
     ax.margins(x=0.06, y=0.1)  # the star (s=160) at an extreme stays whole inside the frame
     ax.grid(alpha=0.3)
-    place_legend(ax, fontsize=LEGEND_PT)  # last: where no point is (plots_legend)
+    keep_within(ax, bounds_of(metric))  # margins never take an accuracy past 1, a loss below 0
+    place_legend(ax, bounds_of(metric), fontsize=LEGEND_PT)  # last: where no point is
 
 
 def pareto_figure(

@@ -102,6 +102,37 @@ def _auc_errors(r: ReportState, key: str, table: pd.DataFrame) -> dict[str, floa
             for c in CLASSES}
 
 
+def _table_aucs(r: ReportState) -> dict[str, dict[str, str]]:
+    """The per-class AUCs as the test table prints them (``{"model"|"bayes": {cls: text}}``),
+    for the ROC legends to show the same numbers with the same errors: none where
+    test_metrics.json records none (an older one), never Hanley-McNeil errors beside a table
+    without any. Empty without a test table; a class the table leaves blank ('-') is left out
+    (its legend keeps the curve's own AUC)."""
+    tm = r.t.test_metrics or {}
+    try:
+        table = summary.compare_test_metrics(tm, r.t.synthetic).set_index("metric")
+    except AnalysisError:
+        return {}
+    out: dict[str, dict[str, str]] = {}
+    for key, column in (("model", "model"), ("bayes", "Bayes optimal")):
+        if column in table.columns:
+            texts = {c: str(table.loc[f"auc {c}", column]) for c in CLASSES}
+            out[key] = {c: t for c, t in texts.items() if t.strip() not in ("", "-")}
+    return out
+
+
+def _errors_words(texts: dict[str, dict[str, str]], method: str | None) -> str:
+    """What the legends' AUC errors are, for the caption."""
+    shown = [t for part in texts.values() for t in part.values()]
+    if not shown:
+        return "AUC ± 1 standard error (Hanley-McNeil) in the legends"
+    if not any("±" in t for t in shown):
+        return ("AUCs in the legends as in the test table, without errors (test_metrics.json "
+                "records none)")
+    how = f"{method} over the test jets" if method else "as test_metrics.json records them"
+    return f"AUC ± 1 standard error ({how}) in the legends, as in the test table"
+
+
 def roc_part(r: ReportState) -> Section:
     """One-vs-rest ROC curves of the best model, AUCs with their errors."""
     from jetstudy.analysis import plots_roc
@@ -120,8 +151,10 @@ def roc_part(r: ReportState) -> Section:
         bayes_aucs = bayes_table["auc"].to_dict()
         bayes_errors = _auc_errors(r, "bayes", bayes_table)
     reference = bayes is None and r.t.synthetic is False
+    texts = _table_aucs(r)
     fig = plots_roc.roc_figure(roc.roc_points(pred, "p_"), aucs, bayes, bayes_aucs, reference,
-                           _auc_errors(r, "model", model_table), bayes_errors)
+                               _auc_errors(r, "model", model_table), bayes_errors,
+                               texts.get("model"), texts.get("bayes") if bayes is not None else None)
     name = r.figure("roc.png", fig)
     if bayes is not None:
         beside = "dashed: the Bayes-optimal classifier"
@@ -130,6 +163,8 @@ def roc_part(r: ReportState) -> Section:
                   f"({MORENO_DNN.citation}; {MORENO_DNN.uncertainty})")
     else:
         beside = "no Bayes optimum or reference: data origin unknown"
+    how = (r.t.test_metrics or {}).get("uncertainty")
+    method = how.get("method") if isinstance(how, dict) else None
     caption = (f"One-vs-rest ROC of the best model, signal efficiency vs background efficiency "
-               f"(log); AUC ± 1 standard error in the legends; {beside}.")
+               f"(log); {_errors_words(texts, method)}; {beside}.")
     return Section("ROC on the test split", figure=name, caption=caption)

@@ -1,0 +1,72 @@
+"""Referee, round 6 (task G): the ROC legends print the test table's AUCs, errors and all.
+
+With an older test_metrics.json (no bootstrap errors) the test table showed AUCs alone (4
+significant figures) while the ROC legends showed the same AUCs to 3 decimals with
+Hanley-McNeil errors: two numbers for one quantity. The legends now print the table's text,
+and the caption says which errors they are. Hand-made study folder (tests/analysis/conftest).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jetstudy.analysis.sections_heldout import heldout_part, roc_part
+from jetstudy.analysis.tables import load_tables
+from jetstudy.trainables.schema import CLASSES
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory, make_study, write_study) -> Path:
+    """Four trials and an older test_metrics.json: AUCs without errors (conftest writes none)."""
+    trials, epochs = make_study(n_trials=4, max_epochs=4, seed=3, asha=False)
+    return write_study(tmp_path_factory.mktemp("old_metrics") / "study", trials, epochs,
+                       n_test=400)
+
+
+def _table_and_legends(folder: Path) -> tuple[dict, dict, list[str], str]:
+    from tests.analysis.conftest import FigureCapture
+
+    state = FigureCapture(load_tables(folder))
+    table = heldout_part(state).tables[0][1].set_index("metric")
+    section = roc_part(state)
+    fig = state.drawn["roc.png"]
+    panels = {cls: [t.get_text() for t in ax.get_legend().get_texts()]
+              for cls, ax in zip(CLASSES, fig.axes)}
+    overview = [t.get_text() for t in fig.axes[len(CLASSES)].get_legend().get_texts()]
+    return table, panels, overview, section.caption
+
+
+def test_roc_legends_without_stored_errors_print_the_tables_aucs(folder: Path) -> None:
+    table, panels, overview, caption = _table_and_legends(folder)
+    for cls in CLASSES:
+        model, bayes = table.loc[f"auc {cls}", "model"], table.loc[f"auc {cls}", "Bayes optimal"]
+        assert "±" not in model  # the older json: the table shows no error
+        assert panels[cls][:2] == [f"model (AUC {model})", f"Bayes optimal (AUC {bayes})"]
+        assert f"{cls} ({model})" in overview
+    assert "Hanley-McNeil" not in caption and "± 1 standard error" not in caption
+    assert "without errors" in caption
+
+
+def test_roc_legends_with_stored_errors_print_the_tables_aucs(folder: Path, tmp_path) -> None:
+    """A newer json with bootstrap errors: the legends' errors are those of the table (the
+    Hanley-McNeil ones of the curves were never shown beside them)."""
+    import shutil
+
+    newer = tmp_path / "study"
+    shutil.copytree(folder, newer)
+    path = newer / "best" / "test_metrics.json"
+    tm = json.loads(path.read_text())
+    for key, se in (("model", 0.0123), ("bayes", 0.0071)):
+        tm[key]["auc_se"] = dict.fromkeys(CLASSES, se)
+    tm["uncertainty"] = {"method": "bootstrap", "n_boot": 200, "seed": 0}
+    path.write_text(json.dumps(tm))
+    table, panels, overview, caption = _table_and_legends(newer)
+    for cls in CLASSES:
+        model, bayes = table.loc[f"auc {cls}", "model"], table.loc[f"auc {cls}", "Bayes optimal"]
+        assert model.endswith("± 0.012") and bayes.endswith("± 0.007")
+        assert panels[cls][:2] == [f"model (AUC {model})", f"Bayes optimal (AUC {bayes})"]
+        assert f"{cls} ({model})" in overview
+    assert "bootstrap over the test jets" in caption and "Hanley-McNeil" not in caption
