@@ -13,7 +13,7 @@ from jetstudy.study.checks import BAD as _BAD
 from jetstudy.study.checks import Auto, Check, Choice, Float, Int, Optional, Points, Range, \
     SubsetOf, Text
 
-__all__ = ["value_hint"]
+__all__ = ["value_hint", "unit_number"]
 
 
 def value_hint(where: str, check: Check, value: Any) -> str:
@@ -200,3 +200,16 @@ def _range_hint(value: Any) -> str:
         return ""
     return (f" ({shape}: a range is a list of two values, lowest and highest, written "
             f"[{pair[0]}, {pair[1]}] without quotes)")
+
+
+def unit_number(text: str) -> float | None:
+    """The number ``text`` stands for when written with a count unit or in float form ('1e5',
+    '100k', '2.0', '1.5M'), or None when it is no such number."""
+    try:
+        return float(text.replace("_", ""))
+    except ValueError:
+        pass
+    found = _WITH_UNIT.fullmatch(text)
+    if not found or found.group(2).lower() not in _COUNTS:
+        return None
+    return float(found.group(1)) * _COUNTS[found.group(2).lower()]

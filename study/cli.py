@@ -64,6 +64,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"error: {message}; see {self.prog} --help\n")
 
 
+def _whole(text: str) -> int:
+    """An option's whole number; '1e5', '100k' or '2.0' say how to write it (argparse said
+    only "invalid int value")."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    from jetstudy.study.check_hints import unit_number
+
+    number = unit_number(text)
+    if number is not None and float(number).is_integer():
+        raise argparse.ArgumentTypeError(f"{text!r} is not written as a whole number: write "
+                                         f"{int(number)}")
+    raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="jetstudy", description="Hyperparameter and model-complexity studies of jet taggers "
@@ -76,9 +92,10 @@ def _parser() -> argparse.ArgumentParser:
 
     synth = sub.add_parser("synth", help="write synthetic jets as real-format (Format A) HDF5")
     synth.add_argument("out_dir", metavar="DIR", help="folder for the .h5 files")
-    synth.add_argument("--jets", type=int, default=200_000, help="number of jets (default 200000)")
-    synth.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    synth.add_argument("--jets-per-file", type=int, default=10_000,
+    synth.add_argument("--jets", type=_whole, default=200_000,
+                       help="number of jets (default 200000)")
+    synth.add_argument("--seed", type=_whole, default=1, help="random seed (default 1)")
+    synth.add_argument("--jets-per-file", type=_whole, default=10_000,
                        help="jets per file, like the original files (default 10000)")
 
     run = sub.add_parser(
@@ -337,7 +354,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from jetstudy.study.export import export_model
 
-    outcome = export_model(args.results, args.trial, args.out, force=args.force)
+    trial = args.trial.strip() if args.trial and args.trial.strip() else args.trial
+    outcome = export_model(args.results, trial, args.out, force=args.force)  # ' id ' is id
     print(f"exported trial {outcome.trial_id} (epoch {outcome.epoch}) to {outcome.out}: "
           f"{', '.join(outcome.files)}; checked against the study's model to "
           f"{outcome.max_difference:.1e}")
