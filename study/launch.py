@@ -40,7 +40,7 @@ from jetstudy.study.progress import StudyProgress
 from jetstudy.study.namespace import check_not_shadowed
 from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
-from jetstudy.study.rungs import replay_rungs
+from jetstudy.study.rungs import follow_adoptions, replay_rungs
 from jetstudy.study.resources import check_fit, check_local_request, resolve_packing
 from jetstudy.study.settings import train_settings
 from jetstudy.study.searcher import (OPTUNA_JOURNAL, clear_stale_journal_lock,
@@ -145,7 +145,9 @@ def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
         tune_config.time_budget_s = cfg.search.time_budget_s
         # Tune saves no scheduler state: ASHA's rungs as the first driver had them
         replay_rungs(tune_config.scheduler, cfg, folder / "trials")
+        follow_adoptions(tune_config.scheduler)  # a lost trial adopted takes its values along
         return tuner
+    follow_adoptions(None)
     if resume:
         _set_aside_orphans(folder)
     sch = cfg.scheduler

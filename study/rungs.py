@@ -25,9 +25,30 @@ from typing import Any
 from jetstudy.study.config import StudyConfig
 from jetstudy.trainables.trialfiles import CONFIG_FILE, read_epochs
 
-__all__ = ["replay_rungs"]
+__all__ = ["replay_rungs", "follow_adoptions", "adopted"]
 
 logger = logging.getLogger(__name__)
+
+#: The resumed driver's ASHA (:func:`follow_adoptions`): a lost trial the searcher adopts
+#: under Tune's new id (:meth:`jetstudy.study.searcher.HonestOptunaSearch._adopt`) takes its
+#: rung values along. Kept here, not on the searcher, whose whole state Ray pickles.
+_FOLLOWED: list[Any] = []
+
+
+def follow_adoptions(scheduler: Any | None) -> None:
+    """Let :func:`adopted` move rung values in ``scheduler`` (None: in none)."""
+    _FOLLOWED[:] = [] if scheduler is None else [scheduler]
+
+
+def adopted(old_id: str, new_id: str) -> None:
+    """A lost trial's folder ``old_id`` continues as Tune's trial ``new_id``: its recorded
+    rung values now belong to ``new_id`` (else ASHA judged it again at its next epoch, no
+    rung, beside its own old values)."""
+    for scheduler in _FOLLOWED:
+        for bracket in getattr(scheduler, "_brackets", None) or []:
+            for _, values in getattr(bracket, "_rungs", None) or []:
+                if old_id in values:
+                    values[new_id] = values.pop(old_id)
 
 
 def replay_rungs(scheduler: Any, cfg: StudyConfig, state_dir: str | Path) -> int:

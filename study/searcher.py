@@ -220,6 +220,9 @@ class HonestOptunaSearch(OptunaSearch):
         so it continues from its last checkpoint instead of being dropped."""
         root = Path(self.state_dir)
         os.replace(root / old_id, root / trial_id)
+        from jetstudy.study.rungs import adopted
+
+        adopted(old_id, trial_id)  # ASHA's rung values go with the folder
         self._earlier.discard(old_id)
         self._ot_trials[trial_id] = optuna.trial.Trial(self._ot_study, frozen._trial_id)
         self._reported[trial_id] = max(frozen.intermediate_values,

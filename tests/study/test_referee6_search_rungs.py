@@ -84,3 +84,39 @@ def test_replay_in_mode_min_and_nothing_for_fifo(tmp_path: Path) -> None:
     assert _result(asha, "b", 1, 0.4) == TrialScheduler.STOP  # loss 0.6 > 0.5
     fifo = make_small_config(tmp_path, "f", scheduler={"type": "fifo"})
     assert replay_rungs(_asha(cfg), fifo, state) == 0
+
+
+def test_an_adopted_lost_trial_takes_its_rung_values_along(tmp_path: Path) -> None:
+    """A lost trial (trained, unknown to Tune's last snapshot) continues under Tune's new id:
+    its folder is renamed, and its rung values follow, so ASHA does not judge it again at
+    its next epoch beside its own old values."""
+    import json
+
+    from jetstudy.study.rungs import follow_adoptions
+    from jetstudy.study.searcher import make_searcher
+    from jetstudy.trainables.trialfiles import EPOCHS_FILE, STATE_FILE
+
+    cfg = make_small_config(tmp_path, "s", search={"num_trials": 3, "max_concurrent": 2,
+                                                   "sampler": "random", "metric": "val_acc"},
+                            scheduler={"max_epochs": 9, "grace_period": 1,
+                                       "reduction_factor": 3})
+    folder = tmp_path / "s"
+    state = folder / "trials"
+    state.mkdir(parents=True)
+    config = make_searcher(cfg, folder).searcher.suggest("lost")
+    trial_folder(str(state), "lost", config)
+    (state / "lost" / EPOCHS_FILE).write_text("".join(
+        json.dumps({"epoch": e, "val_acc": 0.3}) + "\n" for e in (1, 2, 3, 4)))
+    (state / "lost" / STATE_FILE).write_bytes(b"x")
+    _trial(state, "other", [0.6, 0.6, 0.6])
+    asha = _asha(cfg)
+    replay_rungs(asha, cfg, state)
+    follow_adoptions(asha)
+    try:
+        make_searcher(cfg, folder).searcher.suggest("newid")  # the resumed driver adopts it
+    finally:
+        follow_adoptions(None)
+    assert (state / "newid").is_dir() and not (state / "lost").exists()
+    rungs = dict(asha._brackets[0]._rungs)
+    assert rungs[1] == {"newid": 0.3, "other": 0.6} and rungs[3] == {"newid": 0.3, "other": 0.6}
+    assert _result(asha, "newid", 5, 0.3) == TrialScheduler.CONTINUE  # no judgement at 5
