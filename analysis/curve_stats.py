@@ -59,6 +59,7 @@ def _curve_stats(e: pd.DataFrame) -> dict[str, float]:
                last_auc=last["val_auc"] if "val_auc" in e else np.nan,
                train_se=last.get("train_loss_se", np.nan), val_se=last.get("val_loss_se", np.nan))
     ok = e[~nonfinite]
+    out["n_logged"] = float(len(ok))  # epochs the log holds finite losses of (gaps left out)
     finite = np.concatenate([ok["train_loss"].to_numpy(float), ok["val_loss"].to_numpy(float)])
     out["min_loss"] = float(finite.min()) if finite.size else np.nan
     if ok.empty:
@@ -108,7 +109,8 @@ def _swing_tail(ok: pd.DataFrame, name: str) -> np.ndarray:
 def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataFrame:
     """Per trial, the few numbers the rules need, from the curve when there is one.
 
-    Columns: ``trial_id, has_curve, n_epochs, last_train, last_val, last_auc, train, val``
+    Columns: ``trial_id, has_curve, n_epochs`` (epochs trained: the last epoch's number),
+    ``n_logged`` (epochs of the curve with finite losses; NaN without a curve), ``last_train, last_val, last_auc, train, val``
     (judged finals: median of the finite epochs among the last 3 by number), ``train_se, val_se, min_val,
     min_val_epoch, train_at_min_val`` (3-epoch running median), ``smooth_final_train,
     smooth_final_val, swing_train, swing_val`` (:func:`swing`), ``first_nonfinite_epoch,
@@ -129,6 +131,7 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
     out = pd.DataFrame(index=base.index)
     out["has_curve"] = False
     out["n_epochs"] = col("epochs")
+    out["n_logged"] = np.nan  # no curve: no epochs logged to read a trend from
     out["last_train"] = out["train"] = col("train_loss")
     out["last_val"] = out["val"] = col("val_loss")
     out["last_auc"] = col("val_auc")

@@ -310,7 +310,10 @@ def _reference_text(loss: float, se: float | None) -> str:
 def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:
     """The rise rule's reason when the val loss rose significantly while train kept falling."""
     min_val, val = row["min_val"], row["smooth_final_val"]
-    if not (row["has_curve"] and row["n_epochs"] >= t.min_epochs and np.isfinite(min_val)):
+    # a trend needs min_epochs epochs *in the log*: two logged epochs (1 and 10) of a 10-epoch
+    # run are two points, no curve, however many epochs were trained between them
+    if not (row["has_curve"] and row["n_epochs"] >= t.min_epochs
+            and row["n_logged"] >= t.min_epochs and np.isfinite(min_val)):
         return None
     # both ends are losses on the same jets, so their difference is less noisy than one loss:
     # one loss's standard error bounds it
@@ -358,7 +361,8 @@ def assess_regimes(
 ) -> RegimeVerdicts:
     """Judge every trial. The table has one row per trial: ``trial_id, status, regime, reason,
     complete, judged_on_partial`` (a verdict from a curve that is not complete: only unstable,
-    overfit or undetermined), ``epochs_judged, final_train_loss, final_val_loss`` (last epoch),
+    overfit or undetermined), ``epochs_judged`` (epochs trained), ``epochs_logged`` (finite
+    epochs of the curve), ``final_train_loss, final_val_loss`` (last epoch),
     ``min_val_loss, gap`` (judged val - train, relative), ``gap_sigma`` (NaN without standard
     errors) and ``reference_loss`` (L* of the validation jets); then the numbers the rules
     used: ``judged_train_loss, judged_val_loss, gap_abs, split_offset, judged_reference_loss,
@@ -406,6 +410,7 @@ def assess_regimes(
         "complete": [w is None for w in short],
         "judged_on_partial": partial,
         "epochs_judged": s["n_epochs"],
+        "epochs_logged": s["n_logged"],
         "final_train_loss": s["last_train"],
         "final_val_loss": s["last_val"],
         "min_val_loss": s["min_val"],
@@ -472,7 +477,7 @@ def _digits(table: pd.DataFrame, s: pd.DataFrame,
     for name in ("gap_sigma", "excess_sigma"):
         out[name] = [round(v, 1) + 0.0 if np.isfinite(v) else v
                      for v in out[name].astype(float)]
-    for name in ("epochs_judged", "min_val_epoch"):
+    for name in ("epochs_judged", "epochs_logged", "min_val_epoch"):
         out[name] = pd.to_numeric(out[name]).round().astype("Int64")
     return out
 

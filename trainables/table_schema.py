@@ -163,7 +163,8 @@ REGIMES = TableSchema("regimes", (
     Column("reason", "str", True, "the rule that decided, with its numbers"),
     Column("complete", "bool", True, "the curve ran to the end"),
     Column("judged_on_partial", "bool", True, "a verdict from a curve that is not complete"),
-    Column("epochs_judged", "int", True, "epochs in the curve"),
+    Column("epochs_judged", "int", True, "epochs trained: the curve's last epoch number"),
+    Column("epochs_logged", "int", False, "epochs of the curve with finite losses (gaps out)"),
     *_cols("float", True, "last epoch's loss", "final_train_loss", "final_val_loss"),
     Column("min_val_loss", "float", True, "lowest 3-epoch running median of the val loss "
            "(may exceed final_val_loss)"),

@@ -234,3 +234,21 @@ def test_a_size_answer_without_errors_says_the_noise_is_unknown():
     assert "error is unknown" not in size_answer.how_big_paragraph(answer, n_val=1000)
     lone = size_answer.how_big(t.iloc[:1], "val_acc", True, "n_params")
     assert "error is unknown" not in size_answer.how_big_paragraph(lone)
+
+
+def test_the_rise_rule_needs_logged_epochs_not_only_trained_ones():
+    """A 10-epoch run logged at epochs 1 and 10 only: the val loss 'rose from its minimum at
+    epoch 1' read two points as a trend (overfit); the same rise over a full log is overfit."""
+    def table(epochs: list[int], val: list[float], train: list[float]) -> tuple:
+        log = _log(epochs, val, train).assign(train_loss_se=0.002, val_loss_se=0.002)
+        row = {**_row(log, max_epochs=10), "max_epochs": 10}
+        return pd.DataFrame([row]), log
+
+    two = assess_regimes(*table([1, 10], [0.60, 0.66], [0.65, 0.62])).table.iloc[0]
+    assert two["regime"] != "overfit" and "rose" not in two["reason"]
+    assert (two["epochs_judged"], two["epochs_logged"]) == (10, 2)
+    full = assess_regimes(*table(list(range(1, 11)), [0.60] * 4 + [0.62, 0.64, 0.66] * 2,
+                                 list(np.linspace(0.65, 0.62, 10)))).table.iloc[0]
+    assert full["regime"] == "overfit" and "rose" in full["reason"]
+    assert pd.isna(assess_regimes(table([1, 10], [0.6, 0.66], [0.65, 0.62])[0]).table[
+        "epochs_logged"].iloc[0])
