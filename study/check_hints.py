@@ -41,6 +41,11 @@ def value_hint(where: str, check: Check, value: Any) -> str:
                 "null for the study's own)")
     if isinstance(check, Auto) and isinstance(value, str) and value.strip().lower() == "auto":
         return " (did you mean 'auto'? It is written in lower case)"
+    if isinstance(inner, (Int, Float)) and isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return " (NaN is not a number: write a number)"
+        return (" (infinite: write null for no limit)" if isinstance(check, Optional) else
+                " (infinite, or too large for a float, e.g. 1e400: write a finite number)")
     meant = _unit_hint(where, inner, value) or _percent_hint(inner, value)
     if meant:
         return meant

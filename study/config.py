@@ -233,7 +233,7 @@ class RegimesConfig:
     same names, defaults and reasons (a test keeps the two equal); only the report reads them."""
 
     # a gap, rise or excess counts beyond this many standard errors (per-jet spread / sqrt n)
-    z: float = spec(3.0, Float(lo=0.0, lo_open=True), example=3)
+    z: float = spec(3.0, Float(lo=0.0, lo_open=True, cap=1e6), example=3)
     # ... and a gap beyond this fraction of the train loss (any fitted model ends a few % above
     # its train loss; a 0.3% gap on 10^6 jets is significant, but no verdict)
     gap_floor: float = spec(0.08, Float(lo=0.0, hi=1.0))
@@ -462,6 +462,7 @@ def _path_checks(cfg: StudyConfig) -> None:
     made and no data file is reported missing for a reason the message would not name."""
     for name, value in (("data.path", cfg.data.path),
                         ("storage.results_dir", cfg.storage.results_dir),
+                        ("storage.name", cfg.storage.name),
                         ("resources.address", cfg.resources.address)):
         control = next((ch for ch in value or "" if ord(ch) < 32 or ord(ch) == 127), None)
         if control is not None:  # a YAML block scalar (path: |) keeps its line break
@@ -471,13 +472,15 @@ def _path_checks(cfg: StudyConfig) -> None:
                 f"{name.split('.')[1]}: data/jets.h5")
         if name == "resources.address":
             continue
-        _home_of_a_user(name, value)
+        if name != "storage.name":
+            _home_of_a_user(name, value)
         found = _ENV_VAR.search(value or "")
         if found:
             raise ConfigError(
                 f"{name} is {value!r}, but jetstudy does not expand environment variables "
-                f"({found.group(0)}); write the path out, or let the shell expand it: "
-                f"--set {name}=\"{value}\" (double quotes; ~ for the home folder is expanded)")
+                f"({found.group(0)}); write the {'name' if name == 'storage.name' else 'path'} "
+                f"out, or let the shell expand it: --set {name}=\"{value}\" (double quotes"
+                + ("; ~ for the home folder is expanded)" if name != "storage.name" else ")"))
 
 
 def _home_of_a_user(name: str, value: str | None) -> None:

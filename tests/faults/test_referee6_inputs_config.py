@@ -147,3 +147,20 @@ def test_settings_at_their_defaults_or_in_use_give_no_such_warning() -> None:
     assert from_dict({"scheduler": {"type": "patience", "patience": 3}}).warnings == ()
     assert from_dict({"scheduler": {"type": "fifo", "max_epochs": 2}}).warnings == ()
     assert from_dict({"data": {"path": "jets.h5"}, "resources": {"num_cpus": 2}}).warnings == ()
+
+
+def test_an_environment_variable_in_the_study_name_is_refused() -> None:
+    error = _error({"storage": {"name": "run-$RUN_ID"}})
+    assert error.startswith("storage.name") and "($RUN_ID)" in error, error
+    assert "write the name out" in error, error
+
+
+@pytest.mark.parametrize("raw, words", [
+    ({"search": {"time_budget_s": float("inf")}}, "write null for no limit"),
+    ({"training": {"batch_size": float("inf")}}, "write a finite number"),
+    ({"regimes": {"z": float("nan")}}, "NaN is not a number"),
+    ({"regimes": {"z": 1e30}}, "a typo?"),
+])
+def test_infinite_nan_and_huge_numbers_say_what_is_wrong(raw: dict, words: str) -> None:
+    error = _error(raw)
+    assert words in error, error
