@@ -41,7 +41,7 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import (_significant, binomial_se, equal_digits, format_error,
                                          hanley_mcneil_se)
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
+from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, repeats_of, with_tie_keys
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
@@ -246,6 +246,8 @@ def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str
     loss = score.removeprefix("best_") == "val_loss" and loss_se is not None
     columns = ["trial_id", "status", cost, score] + ([loss_se] if loss else [])
     columns += [TRIAL_ORDER] if TRIAL_ORDER in trials.columns else []  # ties (trial_order)
+    # the configuration, to tell repeats of one configuration apart from other models
+    columns += [c for c in CONFIG_COLUMNS if c in trials.columns and c not in columns]
     trials = trials.drop_duplicates("trial_id", keep="last")  # a trial listed twice: its last row
     rows = trials.loc[trials["status"].isin(statuses), columns]
     rows = rows[np.isfinite(rows[[cost, score]].astype(float)).all(axis=1) & (rows[cost] > 0)]
@@ -357,6 +359,15 @@ def pick_notes(result: ParetoResult) -> list[str]:
                           f"{result.cost} and {label}")
         if tied:
             notes.append(f"{where}:{tied}")
+    again = repeats_of(result.points, pick)
+    again = with_tie_keys(again).sort_values(list(TIE_KEYS), kind="mergesort")
+    if not again.empty:  # the front's point is the luckiest of its repeats (as the size answer)
+        values = [float(pick["score"]), *again["score"].astype(float)]
+        low, high, middle = equal_digits(min(values), max(values), float(np.median(values)))
+        ids = ", ".join(map(str, again["trial_id"]))
+        notes.append(f"{where}: {pick['trial_id']}'s configuration was trained {len(values)} "
+                     f"times (also {ids}): {label} from {low} to {high}, median {middle}; the "
+                     "pick is the best of its repeats, so expect about the median.")
     band = result.tolerance * abs(float(best["score"]))
     others = len(result.points) > 1  # no note about trials that do not exist
     if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"] and others:

@@ -252,3 +252,20 @@ def test_the_rise_rule_needs_logged_epochs_not_only_trained_ones():
     assert full["regime"] == "overfit" and "rose" in full["reason"]
     assert pd.isna(assess_regimes(table([1, 10], [0.6, 0.66], [0.65, 0.62])[0]).table[
         "epochs_logged"].iloc[0])
+
+
+def test_a_pareto_pick_trained_more_than_once_gives_its_repeats_spread():
+    """Three runs of one configuration (0.80, 0.78, 0.76) and a bigger model: the front named
+    the luckiest run as the pick without saying the same configuration also scored 0.76."""
+    t = pd.DataFrame({"trial_id": ["r1", "r2", "r3", "big"], "trial_number": [0, 1, 2, 3],
+                      "status": "completed", "n_params": [100, 100, 100, 1000],
+                      "depth": [1, 1, 1, 2], "widths": ["8", "8", "8", "32-16"],
+                      "lr": [1e-3, 1e-3, 1e-3, 1e-3], "best_val_acc": [0.76, 0.80, 0.78, 0.801]})
+    result = pareto.compute_pareto(t, "n_params", "val_acc", n_val=1000)
+    assert result.pick["trial_id"] == "r2"
+    note = [n for n in pareto.pick_notes(result) if "configuration was trained" in n]
+    assert note == ["val_acc vs n_params: r2's configuration was trained 3 times (also r1, r3): "
+                    "val_acc from 0.7600 to 0.8000, median 0.7800; the pick is the best of its "
+                    "repeats, so expect about the median."]
+    alone = pareto.compute_pareto(t.iloc[1:], "n_params", "val_acc", n_val=1000)
+    assert "r1" not in " ".join(pareto.pick_notes(alone))
