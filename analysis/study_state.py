@@ -130,8 +130,9 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
     if running:
         return StudyState("running", n, planned, [
             f"{_trials(running, 'are', 'is')} still running: this report is partial, a snapshot; "
-            "their curves are judged "
-            f"as they stand ({tried} {are} in the table so far)."])
+            f"{'their curves are' if running > 1 else 'its curve is'} judged "
+            f"as {'they stand' if running > 1 else 'it stands'} ({tried} {are} in the table so "
+            "far)."])
     if interrupted:
         return StudyState("interrupted", n, planned, [
             "The study was interrupted (Ctrl-C or SIGTERM) before it finished: "

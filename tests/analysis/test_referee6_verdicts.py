@@ -269,3 +269,14 @@ def test_a_pareto_pick_trained_more_than_once_gives_its_repeats_spread():
                     "repeats, so expect about the median."]
     alone = pareto.compute_pareto(t.iloc[1:], "n_params", "val_acc", n_val=1000)
     assert "r1" not in " ".join(pareto.pick_notes(alone))
+
+
+def test_one_running_trial_is_said_in_the_singular():
+    from jetstudy.analysis.study_state import study_state
+
+    t = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed", "running"],
+                      "stop_reason": ["max_epochs", ""]})
+    (line,) = study_state(t, {"search": {"num_trials": 4}}).lines
+    assert line.startswith("1 trial is still running") and "its curve is judged as it stands" in line
+    two = study_state(t.assign(status="running"), None).lines[0]
+    assert "their curves are judged as they stand" in two
