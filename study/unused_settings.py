@@ -58,7 +58,27 @@ def unused_settings(cfg: StudyConfig) -> list[str]:
                    f"scheduler.max_epochs {sch.max_epochs}: a trial saves its resumable state "
                    f"only when it ends, so a restarted trial starts over; set "
                    f"training.checkpoint_every to at most {sch.max_epochs}")
+    out.append(_batch_above_the_data(cfg))
     return [line for line in out if line]
+
+
+def _batch_above_the_data(cfg: StudyConfig) -> str:
+    """``training.batch_size`` at or above every training jet the config allows (synthetic jets,
+    or ``data.max_jets``): each epoch is one full-batch step, not what the batch size says."""
+    d = cfg.data
+    jets = min(v for v in (d.max_jets, d.synthetic_jets if d.path is None else None,
+                           float("inf")) if v is not None)
+    if d.path is None and d.max_jets is not None and d.max_jets > d.synthetic_jets:
+        return (f"data.max_jets is {d.max_jets}, above data.synthetic_jets {d.synthetic_jets}: "
+                f"every synthetic jet is read, so it has no effect; remove data.max_jets, or "
+                f"raise data.synthetic_jets")
+    train = int(jets * (1 - d.val_fraction - d.test_fraction)) if jets != float("inf") else None
+    if train is None or cfg.training.batch_size < train:
+        return ""
+    return (f"training.batch_size is {cfg.training.batch_size}, at least the {train} training "
+            f"jets (data.{'max_jets' if d.max_jets is not None and d.max_jets <= jets else 'synthetic_jets'} "
+            f"{jets} less the validation and test splits): each epoch is one full-batch step; "
+            f"set training.batch_size below {train}, e.g. {max(1, train // 8)}")
 
 
 def _ignored(cfg: StudyConfig, section: str, name: str, switch: str, value: str,

@@ -164,3 +164,18 @@ def test_an_environment_variable_in_the_study_name_is_refused() -> None:
 def test_infinite_nan_and_huge_numbers_say_what_is_wrong(raw: dict, words: str) -> None:
     error = _error(raw)
     assert words in error, error
+
+
+@pytest.mark.parametrize("raw, words", [
+    ({"data": {"synthetic_jets": 1000}, "training": {"batch_size": 5000}},
+     ("training.batch_size is 5000", "600 training jets", "one full-batch step")),
+    ({"data": {"path": "jets.h5", "max_jets": 1000}, "training": {"batch_size": 1024}},
+     ("training.batch_size is 1024", "data.max_jets 1000", "below 600")),
+    ({"data": {"synthetic_jets": 1000, "max_jets": 5000}},
+     ("data.max_jets is 5000", "data.synthetic_jets 1000", "no effect")),
+])
+def test_sizes_beyond_the_jets_there_are_one_warning(raw: dict, words: tuple) -> None:
+    (warning,) = from_dict(raw).warnings
+    assert all(text in warning for text in words), warning
+    assert from_dict({"data": {"synthetic_jets": 1000},
+                      "training": {"batch_size": 256}}).warnings == ()
