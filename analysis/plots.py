@@ -172,7 +172,7 @@ def regime_legend_handles(present: Sequence[str], partial: bool,
                              label="undetermined trials only"))
     if MIXED in present:  # a tie: striped in the tied regimes' colours, counts printed
         handles.append(Patch(facecolor="white", edgecolor="#555555", hatch="||",
-                             label="mixed: a tie (stripes of the tied regimes)"))
+                             label="mixed: a tie (striped)"))
     return handles
 
 
@@ -374,10 +374,14 @@ def regime_maps_figure(maps: Sequence[RegimeMap]) -> Figure:
     for ax in flat[n:]:
         ax.set_axis_off()
     present = {r for m in maps for r in m.cells["dominant"] if isinstance(r, str)}
+    # a mixed cell's stripes are in its tied regimes' colours: each needs its legend entry
+    present |= {r for m in maps for t in m.cells.get("tied", ()) for r in tied_regimes(t)}
     partial = any(m.cells["partial_only"].any() for m in maps)
     undetermined = any((m.cells["n_trials"] == 0).any() for m in maps)
-    fig.legend(handles=regime_legend_handles(sorted(present), partial, undetermined),
-               loc="upper center", ncol=6, fontsize=LEGEND_PT + 0.5, frameon=False)
+    handles = regime_legend_handles(sorted(present), partial, undetermined)
+    # one map's width holds three entries a row (six ran off both edges)
+    fig.legend(handles=handles, loc="upper center", ncol=6 if ncols > 1 else 3,
+               fontsize=LEGEND_PT + 0.5, frameon=False)
     return fig
 
 
