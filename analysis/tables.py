@@ -353,8 +353,8 @@ def _numbered(trials: pd.DataFrame, folder: Path) -> pd.DataFrame:
     """``trials`` with a ``trial_number`` in every row, as a resumed study's tables have them
     (:func:`jetstudy.study.trial_numbers.number_unnumbered`): a table written before the
     column existed (an older, never-resumed study) takes each trial's Optuna number from
-    ``optuna.journal`` beside it, else numbers in its row order (the order Ray Tune listed the
-    trials, as such tables were written), so an exact tie of the best trial, the Pareto front
+    ``optuna.journal`` beside it, else numbers in the order Ray Tune created the trials
+    (``ray/``'s experiment state), then in its row order, so an exact tie of the best trial, the Pareto front
     and the size answer goes to the same trial in the report, ``best/`` and the export as after
     a resume, not to the first ``trial_id``. A fully numbered table is returned as it is."""
     from jetstudy.study.trial_numbers import number_unnumbered  # no optuna unless needed

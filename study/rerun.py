@@ -288,13 +288,15 @@ def compare_runs(first: str | os.PathLike[str], rerun: str | os.PathLike[str]) -
             out.append(f"{name}: cannot be compared ({type(exc).__name__})")
             continue
         if paired:  # each row with its trial's number (a table from before the column too)
-            if name == "epochs.parquet" or TRIAL_ORDER not in a.columns \
-                    or TRIAL_ORDER not in b.columns:
-                a, b = (t.assign(**{TRIAL_ORDER: t["trial_id"].astype(str).map(n)})
-                        for t, n in ((a, numbers[0]), (b, numbers[1])))
+            a, b = (t.assign(**{TRIAL_ORDER: t["trial_id"].astype(str).map(n)})
+                    for t, n in ((a, numbers[0]), (b, numbers[1])))
             out += _paired_differences(name, a, b)
             continue
-        a, b = (t.drop(columns=[c for c in VOLATILE if c in t.columns]) for t in (a, b))
+        # a table from before trial_number beside a numbered one: the numbers are the
+        # search's bookkeeping, not a result; rows are compared as a whole
+        one_side = name == "trials.parquet" and (TRIAL_ORDER in a) != (TRIAL_ORDER in b)
+        volatile = VOLATILE + ((TRIAL_ORDER,) if one_side else ())
+        a, b = (t.drop(columns=[c for c in volatile if c in t.columns]) for t in (a, b))
         for where, cols in (("the study", [c for c in a.columns if c not in b.columns]),
                             ("the rerun", [c for c in b.columns if c not in a.columns])):
             if cols:  # another jetstudy version's tables: the common columns still count
@@ -313,20 +315,26 @@ def compare_runs(first: str | os.PathLike[str], rerun: str | os.PathLike[str]) -
 
 
 def _trial_numbers(folder: Path) -> dict[str, int] | None:
-    """trial_id -> ``trial_number`` of the folder's trials table; a table from before the
-    column is numbered as the report numbers it (:func:`number_unnumbered`: Optuna's journal
-    in the folder, else the rows' order, which was Ray Tune's). None when there is no table
+    """trial_id -> ``trial_number`` of the folder's trials table; a row from before the
+    column takes its Optuna number from the journal in the folder (by its ``trial_id``
+    attribute), as the report numbers it. None when there is no table, a row has no number
+    from either (its place in the search is not known: rows are then compared as a whole)
     or a number repeats."""
     import pandas as pd
 
-    from jetstudy.study.trial_numbers import number_unnumbered
+    from jetstudy.study.trial_numbers import numbers_from_journal
 
     try:
         trials = pd.read_parquet(folder / "trials.parquet")
-        trials = number_unnumbered(trials[["trial_id"] + [c for c in (TRIAL_ORDER,)
-                                                          if c in trials.columns]], folder)
+        ids = trials["trial_id"].astype(str)
     except Exception:  # noqa: BLE001 - no table or no trial_id: compare as before
         return None
+    numbers = (pd.to_numeric(trials[TRIAL_ORDER], errors="coerce") if TRIAL_ORDER in trials
+               else pd.Series(float("nan"), index=trials.index))
+    if numbers.isna().any():
+        journal = numbers_from_journal(folder)
+        numbers = numbers.fillna(ids.map(journal).astype(float))
+    trials = trials.assign(**{TRIAL_ORDER: numbers})
     numbers = pd.to_numeric(trials[TRIAL_ORDER], errors="coerce")
     if numbers.isna().any() or numbers.duplicated().any():
         return None

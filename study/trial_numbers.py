@@ -8,9 +8,12 @@ they get it here when the tables are built:
 1. from the study's Optuna journal (``optuna.journal``), whose trials carry Ray Tune's
    ``trial_id`` as a user attribute: the very number Optuna gave the trial;
 2. else (a journal without the attribute, or none) the smallest numbers no other trial of
-   the table holds, in the order Ray Tune started the trials (its own list, which is the
-   order of proposal). Such trials were all started before any numbered one, so they keep
-   their place before them.
+   the table holds, in the order Ray Tune created the trials: the counter that begins each
+   trial's ``experiment_tag`` in Tune's experiment state (``ray/experiment_state-*.json``),
+   which is the order of proposal. Tune's own list of trials (and so the rows of a table
+   written before ``trial_number``) is in no such order: it changes as Tune saves its state.
+   Rows Tune's state does not name come after, in the table's order. Such trials were all
+   started before any numbered one, so they keep their place before them.
 
 Numbers are unique within a table. :func:`in_trial_order` then sorts ``trials`` by
 ``trial_number`` and ``epochs`` by (``trial_number``, ``epoch``), stably, so a reader (and a
@@ -27,7 +30,8 @@ import pandas as pd
 
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
-__all__ = ["numbers_from_journal", "number_unnumbered", "in_trial_order"]
+__all__ = ["numbers_from_journal", "tune_creation_order", "number_unnumbered",
+           "in_trial_order"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +62,33 @@ def numbers_from_journal(study_folder: Path) -> dict[str, int]:
         return {}
 
 
+def tune_creation_order(study_folder: Path) -> dict[str, int]:
+    """Ray Tune trial id -> the counter Tune created it with (the number that begins its
+    ``experiment_tag``, 1 for the first trial proposed), from the experiment state files of
+    the study's ``ray/`` folder (the latest file naming a trial wins). Empty when there are
+    none or they cannot be read."""
+    import json
+    import re
+
+    found: dict[str, int] = {}
+    for state in sorted((Path(study_folder) / "ray").glob("experiment_state-*.json")):
+        try:
+            entries = json.loads(state.read_text()).get("trial_data", [])
+            for entry in entries:
+                trial = json.loads(entry[0]) if isinstance(entry[0], str) else entry[0]
+                counter = re.match(r"(\d+)_", str(trial.get("experiment_tag", "")))
+                if counter and trial.get("trial_id"):
+                    found[str(trial["trial_id"])] = int(counter.group(1))
+        except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            logger.warning("cannot read Ray Tune's trial order from %s (%s: %s)", state,
+                           type(exc).__name__, exc)
+    return found
+
+
 def number_unnumbered(trials: pd.DataFrame, study_folder: Path | None = None) -> pd.DataFrame:
     """``trials`` with a ``trial_number`` in every row (module docstring: the journal's,
-    else the smallest free numbers in the rows' order). A table whose rows all have one is
+    else the smallest free numbers in the order Tune created the trials, then in the rows'
+    order). A table whose rows all have one is
     returned as it is; the journal is read only when some row lacks one.
 
     A number two rows share (a trial folder of a driver that died before Tune's first
@@ -84,9 +112,12 @@ def number_unnumbered(trials: pd.DataFrame, study_folder: Path | None = None) ->
             values[i] = known[trial_id]
             taken.add(values[i])
     free = (n for n in range(len(values) + len(taken) + 1) if n not in taken)
-    for i in range(len(values)):
-        if values[i] is None:
-            values[i] = next(free)
+    left = [i for i in range(len(values)) if values[i] is None]
+    if left and study_folder is not None:  # in the order Tune created them, not its list's
+        created = tune_creation_order(study_folder)
+        left.sort(key=lambda i: created.get(ids[i], float("inf")))  # stable: rows' order
+    for i in left:
+        values[i] = next(free)
     out = trials.copy()
     out[TRIAL_ORDER] = pd.array(values, dtype="Int64")
     return out

@@ -66,17 +66,43 @@ def test_a_numbered_table_loads_as_written(tmp_path: Path) -> None:
     assert best_trial(trials, "val_loss", False)["trial_id"] == "b"
 
 
-def test_rerun_of_an_older_study_pairs_rows_by_number(tmp_path: Path) -> None:
-    """The older study's table lacks the column, the rerun's has it: the rows still pair by
-    number (no 'columns only in the rerun: trial_number'), and a differing trial is named."""
+def test_rerun_of_an_older_study_pairs_rows_by_the_journals_numbers(tmp_path: Path) -> None:
+    """The older study's table lacks the column, the rerun's has it. With the study's journal
+    the rows pair by number and a differing trial is named; without one the rows are compared
+    as a whole, and the number column alone is no difference (it said 'columns only in the
+    rerun: trial_number', not reproduced)."""
     _older_table(tmp_path / "s", ["zzzz0001", "aaaa0002"], [0.5, 0.4])
     _older_table(tmp_path / "r", ["q", "p"], [0.4, 0.5])
     rerun = pd.read_parquet(tmp_path / "r" / "trials.parquet")
     rerun.assign(**{TRIAL_ORDER: [1, 0]}).to_parquet(tmp_path / "r" / "trials.parquet")
-    assert compare_runs(tmp_path / "s", tmp_path / "r") == []
-    rerun.assign(**{TRIAL_ORDER: [0, 1]}).to_parquet(tmp_path / "r" / "trials.parquet")
-    differ = compare_runs(tmp_path / "s", tmp_path / "r")
+    assert compare_runs(tmp_path / "s", tmp_path / "r") == []  # no journal: whole rows
+    study = optuna.create_study(study_name=OPTUNA_STUDY_NAME,
+                                storage=optuna_storage(tmp_path / "s"))
+    for tid in ("aaaa0002", "zzzz0001"):  # Optuna proposed aaaa0002 first
+        study.ask().set_user_attr("trial_id", tid)
+    differ = compare_runs(tmp_path / "s", tmp_path / "r")  # number 0: 0.4 there, 0.5 here
     assert differ and all("trial_number 0, 1" in d for d in differ), differ
+    rerun.assign(**{TRIAL_ORDER: [0, 1]}).to_parquet(tmp_path / "r" / "trials.parquet")
+    assert compare_runs(tmp_path / "s", tmp_path / "r") == []  # q (0) = aaaa0002 (0)
+
+
+def test_older_trials_are_numbered_in_the_order_tune_created_them(tmp_path: Path) -> None:
+    """Tune's list of trials (its experiment state, the rows of an older table) is in no
+    particular order; the counter that begins each trial's experiment_tag is the order of
+    proposal, and numbers the trials when no journal names them."""
+    import json
+
+    folder = tmp_path / "old"
+    _older_table(folder, ["zzzz0001", "aaaa0002", "mmmm0003"], [0.4, 0.4, 0.4])
+    (folder / "ray").mkdir()
+    state = {"trial_data": [[json.dumps({"trial_id": t, "experiment_tag": f"{k}_depth=1"}),
+                             "{}"] for t, k in (("zzzz0001", 3), ("mmmm0003", 1),
+                                                ("aaaa0002", 2))]}
+    (folder / "ray" / "experiment_state-2026-01-01_00-00-00.json").write_text(json.dumps(state))
+    trials = load_tables(folder).trials
+    assert dict(zip(trials["trial_id"], trials[TRIAL_ORDER])) == {
+        "mmmm0003": 0, "aaaa0002": 1, "zzzz0001": 2}
+    assert best_trial(trials, "val_loss", False)["trial_id"] == "mmmm0003"
 
 
 def test_patience_counts_the_search_metric_in_its_direction() -> None:
