@@ -29,7 +29,7 @@ from jetstudy.analysis.importance import Importance
 from jetstudy.analysis.maps import MIXED, RegimeMap, tied_regimes
 from jetstudy.analysis.plots_axes import (LOSS, _compact, _log_count_axis,  # noqa: F401
                                           keep_within, loss_range)
-from jetstudy.analysis.plots_legend import place_legend, place_note
+from jetstudy.analysis.plots_legend import fit_cell_texts, place_legend, place_note
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
@@ -252,6 +252,7 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     word = "highest" if result.maximize else "lowest"
     ax.set_title(f"cells: {word} {_LABELS.get(result.metric, result.metric)} / trials",
                  fontsize=TITLE_PT - 1)
+    fit_cell_texts(ax)  # a tie's many lines stay inside their cell
 
 
 def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None:

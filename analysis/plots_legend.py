@@ -21,7 +21,7 @@ from matplotlib.legend import Legend
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-__all__ = ["place_legend", "place_note", "drawn_points", "covered_points"]
+__all__ = ["place_legend", "place_note", "drawn_points", "covered_points", "fit_cell_texts"]
 
 #: Where a legend is tried, in order (inside the axes).
 LOCATIONS: tuple[str, ...] = ("upper right", "upper left", "lower right", "lower left",
@@ -216,3 +216,27 @@ def place_note(ax: Axes, text: str, fallback: bool = True, **kw: object) -> Text
         return None
     note.set_position(clear_of_text[0] if clear_of_text else (0.5, 0.5))
     return note
+
+
+#: Smallest font (pt) a cell's text is shrunk to.
+MIN_CELL_PT = 5.0
+
+
+def fit_cell_texts(ax: Axes) -> None:
+    """Shrink each text written at a cell centre of a heatmap (data coordinates, cells one
+    unit wide and high) until it fits inside its cell, down to :data:`MIN_CELL_PT`: a cell of
+    many lines (a tie's counts and the undetermined ones) ran over the cells above and below
+    and the panel's title."""
+    renderer = ax.figure.canvas.get_renderer()
+    for text in ax.texts:
+        if text.get_transform() != ax.transData or not text.get_text().strip():
+            continue
+        x, y = text.get_position()
+        corners = ax.transData.transform([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)])
+        cell = Bbox([corners.min(axis=0), corners.max(axis=0)]).padded(-1.5)
+        size = float(text.get_fontsize())
+        box = text.get_window_extent(renderer)
+        while size > MIN_CELL_PT and (box.width > cell.width or box.height > cell.height):
+            size = max(MIN_CELL_PT, size - 0.5)
+            text.set_fontsize(size)
+            box = text.get_window_extent(renderer)

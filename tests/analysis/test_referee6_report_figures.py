@@ -161,3 +161,37 @@ def test_pareto_and_search_front_accuracy_axes_stop_at_one() -> None:
         lo, hi = ax.get_ylim()
         assert 0 <= lo and hi <= 1.0, (lo, hi)
         _assert_legend_clear(ax)
+
+
+def test_every_map_cell_text_fits_its_cell() -> None:
+    """A tied cell prints its best, n, each tied regime's count and the undetermined count:
+    five lines at 8 pt ran over the cells above and below and the panel's title."""
+    from jetstudy.analysis.maps import regime_map
+
+    ids = [f"t{i:02d}" for i in range(36)]
+    depth = [1 + i % 6 for i in range(36)]
+    widths = [8 * 2 ** (i // 6) for i in range(36)]
+    trials = pd.DataFrame({"trial_id": ids, "depth": depth, "status": "completed",
+                           "best_val_loss": np.linspace(0.6, 0.8, 36)}
+                          | {f"width_{k}": [w if k < d else np.nan for w, d in zip(widths, depth)]
+                             for k in range(6)})
+    regimes = ["underfit", "good", "overfit", "undetermined"]
+    # every cell a three-way tie with undetermined trials: the most lines a cell can have
+    trials = pd.concat([trials.assign(trial_id=[f"{t}{c}" for t in ids]) for c in "abcd"])
+    verdicts = pd.DataFrame({"trial_id": trials["trial_id"], "judged_on_partial": False,
+                             "regime": [regimes[(i + k) % 4] for k in range(4) for i in range(36)]})
+    m = regime_map(trials, verdicts, "min_width", "depth", "val_loss", False)
+    fig = plots.regime_maps_figure([m])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        title = ax.title.get_window_extent(renderer)
+        for text in ax.texts:
+            x, y = text.get_position()
+            corners = ax.transData.transform([(x - 0.5, y - 0.5), (x + 0.5, y + 0.5)])
+            box = text.get_window_extent(renderer)
+            assert corners.min(axis=0)[0] <= box.x0 and box.x1 <= corners.max(axis=0)[0]
+            assert corners.min(axis=0)[1] <= box.y0 and box.y1 <= corners.max(axis=0)[1], \
+                text.get_text()
+            assert not box.overlaps(title)
+    assert any(t.get_text().count("\n") >= 4 for t in fig.axes[0].texts)  # the case at issue
