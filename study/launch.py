@@ -41,6 +41,7 @@ from jetstudy.study.namespace import check_not_shadowed
 from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
 from jetstudy.study.rungs import follow_adoptions, replay_rungs
+from jetstudy.study.run_logs import run_log_callbacks
 from jetstudy.study.resources import check_fit, check_local_request, resolve_packing
 from jetstudy.study.settings import train_settings
 from jetstudy.study.searcher import (OPTUNA_JOURNAL, clear_stale_journal_lock,
@@ -367,7 +368,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
                                        cfg.scheduler.max_epochs, progress, watch=watch),
                          TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
-                         watch, *callbacks]
+                         watch, *callbacks, *run_log_callbacks()]  # ray/<run>/ logs by epoch
         ready = None
         if cfg.resources.pack_size:  # the packs warm up while Tune starts the trials
             pack_data = write_pack_data(_trial_data(prepared), folder)

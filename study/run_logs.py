@@ -1,0 +1,168 @@
+"""Ray Tune's own logs of each trial (``ray/<run>/progress.csv``, ``result.json`` and the
+TensorBoard event files), told by epoch and continued across ``jetstudy run --resume``.
+
+jetstudy resumes a trial from its own checkpoint (``trials/<id>/state.pt``), not from a Tune
+checkpoint. Tune's default loggers take such a trial for one starting from scratch: after a
+resume, ``progress.csv`` and ``result.json`` held only the epochs trained since (the earlier
+rows were overwritten when the new, empty files were synced into ``ray/``), and TensorBoard
+drew the resumed epochs at steps 1, 2, ... over the first ones (its step is Tune's
+``training_iteration``, which restarts). These callbacks replace Tune's three: the files
+continue where they stopped, each epoch is logged once (a resumed trial reports again the last
+epoch it had finished), and TensorBoard's step is the epoch. Lives in an importable module:
+Tune pickles callbacks by reference.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import struct
+from pathlib import Path
+from typing import Any
+
+import pyarrow.fs
+from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
+from ray.tune.result import TRAINING_ITERATION
+
+__all__ = ["run_log_callbacks", "EpochCSVLogger", "EpochJsonLogger", "EpochTBXLogger"]
+
+logger = logging.getLogger(__name__)
+
+
+def _epoch(result: dict[str, Any]) -> int | None:
+    epoch = result.get("epoch")
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or epoch != epoch:
+        return None
+    return int(epoch)
+
+
+def _last_epoch(path: Path) -> int:
+    """The largest epoch logged in an earlier run's ``progress.csv`` or ``result.json``."""
+    last = 0
+    try:
+        with open(path, newline="") as f:
+            rows = (csv.DictReader(f) if path.suffix == ".csv"
+                    else (json.loads(line) for line in f if line.strip()))
+            for row in rows:
+                try:
+                    last = max(last, int(float(row.get("epoch") or 0)))
+                except (TypeError, ValueError):
+                    continue
+    except (OSError, ValueError):  # unreadable: log everything again rather than nothing
+        return 0
+    return last
+
+
+class _Continued:
+    """Restores the trial's file from ``ray/`` whenever it has one (Tune does only when the
+    trial has a Tune checkpoint) and skips epochs already logged there."""
+
+    _trial_files: dict
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._logged: dict[Any, int] = {}
+
+    def __getstate__(self) -> dict[str, Any]:  # pickled into tuner.pkl: no trials, no files
+        state = self.__dict__.copy()
+        state["_logged"] = {}
+        return state
+
+    def _restore_from_remote(self, file_name: str, trial: Any) -> None:
+        super()._restore_from_remote(file_name, trial)  # type: ignore[misc]
+        local = Path(trial.local_path, file_name)
+        if not (local.exists() and local.stat().st_size > 0):
+            remote = Path(trial.storage.trial_fs_path, file_name).as_posix()
+            try:
+                pyarrow.fs.copy_files(remote, local.as_posix(),
+                                      source_filesystem=trial.storage.storage_filesystem)
+            except (FileNotFoundError, OSError):  # a new trial: nothing logged yet
+                pass
+        self._logged[trial] = _last_epoch(local) if local.exists() else 0
+
+    def _setup(self, trial: Any) -> None:
+        raise NotImplementedError
+
+    def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
+        if trial not in self._trial_files:
+            self._setup(trial)
+        epoch = _epoch(result)
+        if epoch is not None and epoch <= self._logged.get(trial, 0):
+            return  # logged before the resume (or reported again)
+        super().log_trial_result(iteration, trial, result)  # type: ignore[misc]
+        if epoch is not None:
+            self._logged[trial] = epoch
+
+
+class EpochCSVLogger(_Continued, CSVLoggerCallback):
+    """``progress.csv``: one row per epoch, continued across a resume."""
+
+    def _setup(self, trial: Any) -> None:
+        self._setup_trial(trial)
+
+
+class EpochJsonLogger(_Continued, JsonLoggerCallback):
+    """``result.json``: one line per epoch, continued across a resume."""
+
+    def _setup(self, trial: Any) -> None:
+        self.log_trial_start(trial)
+
+
+def _last_step(folder: Path, tag: str = "ray/tune/epoch") -> int:
+    """The largest step of ``tag`` in the event files an earlier driver left in ``folder``
+    (a local folder; 0 when there are none or they cannot be read)."""
+    try:
+        from google.protobuf.message import DecodeError
+        from tensorboardX.proto import event_pb2
+    except ImportError:
+        return 0
+    last = 0
+    for path in folder.glob("events.out.tfevents.*"):
+        try:
+            data, at = path.read_bytes(), 0
+            while at + 12 <= len(data):
+                (size,) = struct.unpack("<Q", data[at:at + 8])
+                event = event_pb2.Event.FromString(data[at + 12:at + 12 + size])
+                at += 12 + size + 4
+                if any(v.tag == tag for v in event.summary.value):
+                    last = max(last, int(event.step))
+        except (OSError, ValueError, struct.error, DecodeError):
+            continue
+    return last
+
+
+class EpochTBXLogger(TBXLoggerCallback):
+    """TensorBoard: each epoch once, at step = its epoch number (a resumed trial's later
+    epochs follow its earlier ones instead of restarting at step 1)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._logged: dict[Any, int] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_logged"] = {}
+        return state
+
+    def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
+        epoch = _epoch(result)
+        if epoch is None:
+            super().log_trial_result(iteration, trial, result)
+            return
+        if trial not in self._logged:  # what an earlier driver drew (ray/ on this machine)
+            self._logged[trial] = _last_step(Path(trial.storage.trial_fs_path))
+        if epoch <= self._logged[trial]:
+            return
+        super().log_trial_result(iteration, trial, {**result, TRAINING_ITERATION: epoch})
+        self._logged[trial] = epoch
+
+
+def run_log_callbacks() -> list[Any]:
+    """The three loggers, for ``RunConfig(callbacks=...)`` (Tune then adds none of its own)."""
+    out: list[Any] = [EpochCSVLogger(), EpochJsonLogger()]
+    try:
+        out.append(EpochTBXLogger())
+    except ImportError:  # no tensorboardX: Tune's own behaviour, no event files
+        logger.info("tensorboardX is not installed: no TensorBoard files")
+    return out

@@ -1,0 +1,106 @@
+"""Referee 6 (toolbox): Tune's per-trial logs in ``ray/<run>/`` after ``jetstudy run --resume``.
+
+A study stopped with Ctrl-C and resumed: trial ``8583545b`` had logged epochs 1-4, trained 5-6
+after the resume. Its ``progress.csv`` and ``result.json`` then held epochs 5 and 6 only (Tune
+takes a trial resumed from jetstudy's own checkpoint for one starting from scratch: a fresh,
+empty file in its staging folder, synced over the earlier one), and TensorBoard drew epochs 5
+and 6 at steps 1 and 2, over epochs 1 and 2 (its step is Tune's ``training_iteration``, which
+restarts); a trial that had finished reported its last epoch again (a second row, a point at
+step 1). epochs.parquet, optuna.journal and ExperimentAnalysis's tables disagreed with them.
+Now jetstudy's loggers (``jetstudy.study.run_logs``) continue the files, log each epoch once,
+and use the epoch as TensorBoard's step.
+
+Tune's calls are replayed on the loggers as the driver makes them: a first driver logs epochs
+1-4 (its staging folder copied into ``ray/``, as Tune's syncer does), a second driver, with a
+new staging folder, logs epoch 4 again (iteration 1) and epochs 5-6 (iterations 2-3). No Ray
+session (a stand-in trial with the attributes the loggers read).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import struct
+from pathlib import Path
+
+import pyarrow.fs
+import pytest
+
+pytest.importorskip("tensorboardX")
+
+from tensorboardX.proto import event_pb2  # noqa: E402
+
+from jetstudy.study.run_logs import run_log_callbacks  # noqa: E402
+
+
+class _Storage:
+    def __init__(self, trial_fs_path: Path) -> None:
+        self.trial_fs_path = str(trial_fs_path)
+        self.storage_filesystem = pyarrow.fs.LocalFileSystem()
+
+
+class _Trial:
+    """What Tune's loggers read of a trial: its staging folder and its folder in ``ray/``."""
+
+    def __init__(self, staging: Path, stored: Path) -> None:
+        self.local_path, self.storage = str(staging), _Storage(stored)
+        self.trial_id, self.config, self.evaluated_params = "8583545b", {"depth": 1}, {}
+        self.checkpoint = None  # resumed from jetstudy's checkpoint, not a Tune one
+        self.init_local_path()  # Tune makes it before the loggers see the trial
+
+    def init_local_path(self) -> None:
+        Path(self.local_path).mkdir(parents=True, exist_ok=True)
+
+
+def _driver(staging: Path, stored: Path, epochs: list[int]) -> None:
+    """One driver's Tune run of the trial: results with training_iteration from 1, then
+    its staging folder synced into ray/ (new files over old ones of the same name)."""
+    trial = _Trial(staging, stored)
+    loggers = run_log_callbacks()
+    for cb in loggers:
+        cb.log_trial_start(trial)
+    for iteration, epoch in enumerate(epochs, start=1):
+        result = {"epoch": epoch, "val_loss": 2.0 - epoch / 10, "n_params": 181,
+                  "training_iteration": iteration, "trial_id": trial.trial_id}
+        for cb in loggers:
+            cb.log_trial_result(iteration, trial, result)
+    for cb in loggers:
+        cb.log_trial_end(trial)
+    for events in staging.glob("events.out.tfevents.*"):  # named by the second it was made:
+        events.rename(events.with_name(f"{events.name}.{staging.name}"))  # the drivers' differ
+    shutil.copytree(staging, stored, dirs_exist_ok=True)
+
+
+def _scalars(folder: Path, tag: str) -> list[tuple[int, float]]:
+    points = []
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data, at = path.read_bytes(), 0
+        while at < len(data):
+            (size,) = struct.unpack("<Q", data[at:at + 8])
+            event = event_pb2.Event.FromString(data[at + 12:at + 12 + size])
+            at += 12 + size + 4
+            points += [(event.step, round(v.simple_value, 4)) for v in event.summary.value
+                       if v.tag == tag]
+    return sorted(points)
+
+
+def test_a_resumed_trial_continues_its_logs_by_epoch(tmp_path: Path) -> None:
+    stored = tmp_path / "results" / "s" / "ray" / "8583545b_d1_w8"
+    _driver(tmp_path / "staging1", stored, [1, 2, 3, 4])
+    _driver(tmp_path / "staging2", stored, [4, 5, 6])  # 4: reported again on resume
+    want = [(e, round(2.0 - e / 10, 4)) for e in range(1, 7)]
+    with open(stored / "progress.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [(int(r["epoch"]), round(float(r["val_loss"]), 4)) for r in rows] == want
+    lines = [json.loads(line) for line in (stored / "result.json").read_text().splitlines()]
+    assert [(r["epoch"], round(r["val_loss"], 4)) for r in lines] == want
+    assert _scalars(stored, "ray/tune/val_loss") == want  # step = epoch, each once
+    assert _scalars(stored, "ray/tune/training_iteration") == []  # the step, not a curve
+
+
+def test_the_loggers_pickle_as_tuner_pkl_holds_them() -> None:
+    import pickle
+
+    for cb in run_log_callbacks():
+        assert pickle.loads(pickle.dumps(cb)).__class__ is cb.__class__
