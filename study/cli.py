@@ -272,6 +272,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"resources.address={args.address}")
     cfg = load_config(args.config, overrides)  # a bad config answers before torch and Ray load
+    from jetstudy.study.config import data_beside_config
+
+    data_beside_config(cfg, args.config)  # a relative data.path read from the config's folder
     from jetstudy.study.interrupts import StudyInterrupted
     from jetstudy.study.launch import run_study
 

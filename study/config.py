@@ -37,7 +37,7 @@ __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
     "ResourcesConfig", "StorageConfig", "RegimesConfig", "StudyConfig", "from_dict", "load_config",
     "apply_overrides", "pack_problem", "ACTIVATIONS", "PACKABLE_ACTIVATIONS", "METRIC_MODES",
-    "SEARCH_SAMPLERS", "SCAN_SAMPLERS", "SIZE_OBJECTIVES",
+    "SEARCH_SAMPLERS", "SCAN_SAMPLERS", "SIZE_OBJECTIVES", "data_beside_config",
 ]
 
 logger = logging.getLogger(__name__)
@@ -620,6 +620,29 @@ def _size_checks(cfg: StudyConfig) -> None:
             if size is not None and size > limit:
                 raise ConfigError(f"search.initial_points[{k}] has {size} {quantity}, over "
                                   f"search.{field} {limit}; remove the point or raise the limit")
+
+
+def data_beside_config(cfg: StudyConfig, config_file: str | Path | None) -> None:
+    """A relative ``data.path`` starts from the folder jetstudy runs in, not the config file's:
+    when nothing is found from there but the path names files beside the config file, say so
+    (the reader would only say "no such file")."""
+    import glob
+    import os
+
+    path = cfg.data.path
+    if path is None or config_file is None or os.path.isabs(os.path.expanduser(path)):
+        return
+    if os.path.exists(path) or glob.glob(path, recursive=True):
+        return
+    base = Path(config_file).resolve().parent
+    there = base / path
+    if base == Path.cwd().resolve() or not (there.exists() or glob.glob(str(there),
+                                                                          recursive=True)):
+        return
+    raise ConfigError(f"data.path {path!r} names nothing from the folder jetstudy runs in "
+                      f"({os.getcwd()}), but it does beside the config file ({there}): a "
+                      f"relative data.path starts from the folder jetstudy runs in, not the "
+                      f"config's; run jetstudy from {base}, or give --set data.path='{there}'")
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:

@@ -50,3 +50,15 @@ def test_export_trial_id_with_spaces_is_the_id(tmp_path: Path, monkeypatch) -> N
     with pytest.raises(Done):
         main(["export", str(tmp_path), "--trial", " 27728f99 "])
     assert seen == ["27728f99"]
+
+
+def test_a_relative_data_path_beside_the_config_names_both_folders(tmp_path: Path) -> None:
+    from tests.faults.conftest import refused_untouched, study_yaml
+
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "jets.h5").write_bytes(b"user's jets")
+    study_yaml(tmp_path / "study" / "c.yaml", "results", data={"path": "jets.h5"})
+    line = refused_untouched(tmp_path, "run", "study/c.yaml",
+                             must=["data.path 'jets.h5'", str(tmp_path / "study" / "jets.h5"),
+                                   "not the config's", f"run jetstudy from {tmp_path / 'study'}"])
+    assert str(tmp_path) in line, line
