@@ -31,6 +31,7 @@ from typing import ContextManager, Iterator
 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.study.fetch import sha256_or_none
+from jetstudy.study.os_errors import dangling_link
 from jetstudy.trainables.errors import listed
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
                                          looks_like_staging, new_folders, staging_folder)
@@ -147,6 +148,9 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
             f"cannot write the report to {out}: it is a link (to {os.readlink(out)}), and a "
             f"study's report/ is replaced as jetstudy's own; remove the link, or give the "
             f"folder it points at with -o (then only an earlier report there is replaced)")
+    dangling = dangling_link(out)
+    if dangling is not None:  # mkdir said only "File exists"
+        raise AnalysisError(f"cannot write the report there: {dangling} with -o")
     if out.exists() and not out.is_dir():
         raise AnalysisError(f"cannot write the report to {out}: it is a file, not a folder; "
                             f"choose a folder with -o")

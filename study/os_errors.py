@@ -5,14 +5,33 @@ prints it as its one ``error:`` line."""
 from __future__ import annotations
 
 import errno
+import os
 
 from jetstudy.trainables.atomic import NO_ROOM_FIX
 
-__all__ = ["os_problem"]
+__all__ = ["os_problem", "dangling_link"]
+
+
+def dangling_link(path: str | os.PathLike[str] | None) -> str | None:
+    """``path`` in words when it is a symbolic link to nothing (its target is missing), else
+    None: making a folder or file there fails with "File exists", which reads as nonsense."""
+    if path is None or not os.path.islink(path) or os.path.exists(path):
+        return None
+    try:
+        target = os.readlink(path)
+    except OSError:
+        return None
+    return (f"{os.fspath(path)} is a link to {target!r}, which does not exist (a dangling "
+            f"link); jetstudy never writes through a link: remove the link or choose another "
+            f"path")
 
 
 def os_problem(exc: OSError) -> str:
     """The file system's refusal in words, with the fix (a full disk is not a missing path)."""
+    if exc.errno == errno.EEXIST and isinstance(exc.filename, (str, bytes, os.PathLike)):
+        dangling = dangling_link(os.fsdecode(exc.filename))
+        if dangling is not None:
+            return dangling
     where = f"{exc.filename}: " if exc.filename else ""
     fixes = {errno.ENOTDIR: "a part of this path is a file, not a folder: choose another path",
              **NO_ROOM_FIX,  # a full disk, a used-up quota, a file-size limit
@@ -25,7 +44,9 @@ def os_problem(exc: OSError) -> str:
              errno.ENAMETOOLONG: "a name in this path is longer than the file system allows "
                                  "(255 bytes a name): choose a shorter path or name",
              errno.ELOOP: "symbolic links here point in a loop: fix the links or choose "
-                          "another path"}
+                          "another path",
+             errno.EEXIST: "something already stands at this path: move it away or choose "
+                           "another path"}
     fix = fixes.get(exc.errno, "check that the path exists and is writable "
                                "(storage.results_dir, data.path or the output folder)")
     return f"{where}{exc.strerror or exc}; {fix}"

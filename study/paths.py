@@ -69,6 +69,11 @@ def _check_results_dir(results_dir: str | os.PathLike[str]) -> None:
     given = Path(results_dir).expanduser()
     for path in (given, *given.absolute().parents):
         if not path.exists():
+            if path.is_symlink():  # mkdir would make the missing target, wherever it lies
+                raise ConfigError(
+                    f"storage.results_dir {str(results_dir)!r}: {str(path)!r} is a link to "
+                    f"{os.readlink(path)!r}, which does not exist (a dangling link); create the "
+                    f"folder it points to, or set storage.results_dir to a folder")
             continue
         if not path.is_dir():
             what = ("is a file, not a folder" if path == given else
