@@ -122,7 +122,7 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     rows = trials[ok]
     order = ranked_best(rows, values[ok], maximize)
     lost = _unranked_better(trials[~ok], values[~ok], float(values[ok].iloc[int(order[0])]),
-                            maximize, label)
+                            maximize, score, n_val, class_counts)
     if ok.sum() == 1:
         return (f"Runner-up: none (one ranked trial), so nothing shows how far the best "
                 f"{label} stands out.{lost}")
@@ -160,14 +160,22 @@ def _partial_words(best: pd.Series, second: pd.Series) -> str:
 
 
 def _unranked_better(rows: pd.DataFrame, values: pd.Series, best: float, maximize: bool,
-                     label: str) -> str:
+                     score: str, n_val: int | None, class_counts: list[int] | None) -> str:
     """A sentence naming the failed or interrupted trials that reached a better value than the
-    best before they ended (never ranked: their run did not finish sound)."""
+    best before they ended (never ranked: their run did not finish sound), each value with its
+    error as the runner-up's (``0.900 ± 0.009``, not a bare ``0.9`` beside ``0.800 ± 0.013``),
+    else to 4 significant figures."""
+    from jetstudy.analysis.intervals import format_measured
+    from jetstudy.analysis.size_answer import _errors
+
     better = np.isfinite(values) & ((values > best) if maximize else (values < best))
     if not better.any():
         return ""
-    named = [f"{tid} ({status}, {label} {value:.4g})" for tid, status, value in
-             zip(rows.loc[better, "trial_id"], rows.loc[better, "status"], values[better])]
+    kept = rows[better.to_numpy()]
+    errors = _errors([r for _, r in kept.iterrows()], score, n_val, class_counts)
+    label = score.removeprefix("best_")
+    named = [f"{tid} ({status}, {label} {format_measured(value, se)})" for tid, status, value, se
+             in zip(kept["trial_id"], kept["status"], values[better], errors)]
     return (f" Not ranked, though better: {', '.join(named)}; a failed or interrupted trial is "
             "never best.")
 

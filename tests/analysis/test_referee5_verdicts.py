@@ -239,9 +239,10 @@ def test_a_better_trial_that_failed_is_named_beside_the_best():
     from jetstudy.analysis.summary import runner_up_line
 
     t = _ranked_table([0.80, 0.79, 0.90], [0.60, 0.61, 0.50])
-    assert ("Not ranked, though better: c (failed, val_acc 0.9); a failed or interrupted "
-            "trial is never best.") in runner_up_line(t, "val_acc", True, n_val=1000)
-    assert "c (failed, val_loss 0.5)" in runner_up_line(t, "val_loss", False)
+    # round 6: with its error, as the runner-up's (was a bare 0.9 beside 0.800 ± 0.013)
+    assert ("Not ranked, though better: c (failed, val_acc 0.900 ± 0.009); a failed or "
+            "interrupted trial is never best.") in runner_up_line(t, "val_acc", True, n_val=1000)
+    assert "c (failed, val_loss 0.500 ± 0.004)" in runner_up_line(t, "val_loss", False)
     worse = t.assign(best_val_acc=[0.80, 0.79, 0.70])
     assert "Not ranked" not in runner_up_line(worse, "val_acc", True)
     assert "Not ranked, though better: c" in runner_up_line(t.iloc[[0, 2]], "val_acc", True)

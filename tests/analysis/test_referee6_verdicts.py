@@ -281,3 +281,14 @@ def test_one_running_trial_is_said_in_the_singular():
     assert line.startswith("1 trial is still running") and "its curve is judged as it stands" in line
     two = study_state(t.assign(status="running"), None).lines[0]
     assert "their curves are judged as they stand" in two
+
+
+def test_a_better_failed_trial_is_named_with_its_error():
+    from jetstudy.analysis.summary import runner_up_line
+
+    t = pd.DataFrame({"trial_id": ["a", "b", "c"], "trial_number": [0, 1, 2],
+                      "status": ["completed", "completed", "interrupted"],
+                      "n_params": [10, 20, 30], "best_val_auc": [0.90, 0.89, 0.95]})
+    line = runner_up_line(t, "val_auc", True, n_val=1000, class_counts=[200] * 5)
+    assert "Not ranked, though better: c (interrupted, val_auc 0.950 ± 0.005)" in line
+    assert "c (interrupted, val_auc 0.9500)" in runner_up_line(t, "val_auc", True)
