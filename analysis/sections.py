@@ -316,9 +316,34 @@ def _learning_curves(r: ReportState) -> Section:
         raise AnalysisError("the epochs table has no rows")
     c = curves.select_learning_curves(r.t.trials, r.regimes, r.t.epochs, r.metric, r.maximize)
     name = r.figure("learning_curves.png", plots.learning_curves_figure(c, r.reference.loss))
-    caption = ("Train (dashed, eval mode) and val (solid) loss per epoch: the best trials, then "
-               f"the longest-running trials of each regime; {_reference_words(r, 'dotted')}.")
+    caption = ("Train (dashed, eval mode) and val (solid) loss per epoch: "
+               f"{_panels_words(c, r.regimes)}; {_reference_words(r, 'dotted')}.")
     return Section("Learning curves", figure=name, caption=caption)
+
+
+def _panels_words(c: pd.DataFrame, verdicts: pd.DataFrame) -> str:
+    """Which panels the learning-curve figure has, for its caption: the best trial(s), then
+    the trials that ran longest of each regime drawn; a judged regime whose trials are all
+    among the best gets no panel, and the caption says so (one trial: 'the best trials, then
+    ... of each regime' beside one panel)."""
+    best = c.loc[c["group"] == "best", "trial_id"].nunique()
+    shown = [g for g in dict.fromkeys(c["group"]) if g != "best"]
+    words = ([] if not best else ["the best trial" if best == 1 else f"the {best} best trials"])
+    if shown:
+        words.append("the longest-running trials of each regime (" + ", ".join(shown) + ")")
+    text = ", then ".join(words)
+    if "regime" not in verdicts.columns:
+        return text
+    in_best = set(c.loc[c["group"] == "best", "trial_id"].astype(str))
+    for g in regimes.REGIMES:
+        ids = set(verdicts.loc[verdicts["regime"] == g, "trial_id"].astype(str))
+        if g == "undetermined" or g in shown or not ids:
+            continue
+        why = ("among the best above" if ids <= in_best else
+               "among the best above or without a recorded curve" if ids & in_best else
+               "without a recorded curve")
+        text += f"; no {g} panel: {'its trial is' if len(ids) == 1 else 'its trials are'} {why}"
+    return text
 
 
 def _importance(r: ReportState) -> Section:

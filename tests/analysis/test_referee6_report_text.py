@@ -70,3 +70,23 @@ def test_roc_legends_with_stored_errors_print_the_tables_aucs(folder: Path, tmp_
         assert panels[cls][:2] == [f"model (AUC {model})", f"Bayes optimal (AUC {bayes})"]
         assert f"{cls} ({model})" in overview
     assert "bootstrap over the test jets" in caption and "Hanley-McNeil" not in caption
+
+
+def test_learning_curves_caption_names_the_panels_drawn() -> None:
+    """One trial (overfit): the figure has one panel, 'best', under a caption promising 'the
+    best trials, then the longest-running trials of each regime'."""
+    import pandas as pd
+
+    from jetstudy.analysis.sections import _panels_words
+
+    one = pd.DataFrame({"group": "best", "trial_id": "t0", "epoch": [1, 2, 3]})
+    verdicts = pd.DataFrame({"trial_id": ["t0"], "regime": ["overfit"]})
+    assert _panels_words(one, verdicts) == (
+        "the best trial; no overfit panel: its trial is among the best above")
+    several = pd.DataFrame({"group": ["best", "best", "underfit", "unstable"],
+                            "trial_id": ["a", "b", "c", "d"], "epoch": 1})
+    verdicts = pd.DataFrame({"trial_id": list("abcde"),
+                             "regime": ["good", "good", "underfit", "unstable", "undetermined"]})
+    assert _panels_words(several, verdicts) == (
+        "the 2 best trials, then the longest-running trials of each regime (underfit, "
+        "unstable); no good panel: its trials are among the best above")
