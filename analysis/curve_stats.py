@@ -144,7 +144,11 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
     out["table_nonfinite"] = ~np.isfinite(out["last_train"]) | ~np.isfinite(out["last_val"])
     out["min_loss"] = np.fmin(np.fmin(out["last_train"], out["last_val"]), out["min_val"])
     if epochs is not None and not epochs.empty:
-        e = epochs[epochs["trial_id"].isin(base.index)].drop_duplicates(
+        e = epochs[epochs["trial_id"].isin(base.index)]
+        # epoch numbers as floats; a row without one (a hand-made table's empty cell) has no
+        # place on the curve (load_tables drops it too)
+        e = e.assign(epoch=pd.to_numeric(e["epoch"], errors="coerce").astype(float))
+        e = e[np.isfinite(e["epoch"])].drop_duplicates(
             ["trial_id", "epoch"], keep="last").sort_values(["trial_id", "epoch"])
         stats = pd.DataFrame.from_dict(
             {tid: _curve_stats(g) for tid, g in e.groupby("trial_id", sort=False)}, orient="index")

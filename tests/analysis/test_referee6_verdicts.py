@@ -292,3 +292,13 @@ def test_a_better_failed_trial_is_named_with_its_error():
     line = runner_up_line(t, "val_auc", True, n_val=1000, class_counts=[200] * 5)
     assert "Not ranked, though better: c (interrupted, val_auc 0.950 ± 0.005)" in line
     assert "c (interrupted, val_auc 0.9500)" in runner_up_line(t, "val_auc", True)
+
+
+def test_a_curve_row_without_an_epoch_number_is_left_out_not_a_crash():
+    """A hand-made epochs table (nullable Int64) with an empty epoch cell crashed the
+    epoch-number windows (float() of NA); the row has no place on the curve."""
+    log = _log([1, 2, 3, 4], [0.72, 0.70, 0.69, 0.68]).assign(
+        epoch=pd.array([1, 2, None, 4], dtype="Int64"))
+    trials = pd.DataFrame([{**_row(log.iloc[[0, 1, 3]], max_epochs=4), "max_epochs": 4}])
+    row = assess_regimes(trials, log).table.iloc[0]
+    assert (row["epochs_judged"], row["epochs_logged"]) == (4, 3)
