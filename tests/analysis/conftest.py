@@ -14,6 +14,10 @@ from __future__ import annotations
 import copy
 import json
 import math
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any
@@ -207,6 +211,53 @@ def study_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A complete synthetic results folder of 40 trials (shared; tests must not modify it)."""
     trials, epochs = _make_study(n_trials=40, seed=0)
     return _write_study(tmp_path_factory.mktemp("study") / "demo", trials, epochs)
+
+
+#: Writes the report of the results folder argv[1] where neither torch nor Ray can be imported
+#: (a colleague's machine), pickles its outcome to argv[2] and prints which of matplotlib,
+#: seaborn and optuna importing ``jetstudy.analysis`` pulled in, then the figures and skipped parts.
+_BLOCKED_REPORT = """\
+import pickle, sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name.split('.')[0] in ('torch', 'ray'):
+            raise ImportError('blocked ' + name)
+sys.meta_path.insert(0, Block())
+from jetstudy.analysis import write_report
+print([m for m in ('matplotlib', 'seaborn', 'optuna') if m in sys.modules])
+o = write_report(sys.argv[1])
+print(len(o.figures), o.skipped)
+with open(sys.argv[2], 'wb') as f:
+    pickle.dump(o, f)
+"""
+
+
+@dataclass(frozen=True)
+class FullReport:
+    """The report of :func:`study_dir` (a copy of it: its ``report/``) as ``jetstudy report``
+    writes it without torch and Ray: ``outcome`` and what that run printed (``proc``). Where
+    that run failed, ``outcome`` is the report written in this process, so only the test of
+    the blocked imports fails, not every test that reads the report."""
+
+    outcome: report.ReportOutcome
+    proc: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def full_report(tmp_path_factory: pytest.TempPathFactory, study_dir: Path) -> FullReport:
+    """The one full report of :func:`study_dir` for every test that reads it (read-only;
+    copy ``outcome.out_dir`` to change it), written in a subprocess that cannot import torch
+    or Ray (``test_report.py`` checks that part; a full report costs ~5 CPU-s to draw)."""
+    import pickle
+
+    root = tmp_path_factory.mktemp("full-report")
+    shutil.copytree(study_dir, root / "study", ignore=shutil.ignore_patterns("report"))
+    proc = subprocess.run(
+        [sys.executable, "-c", _BLOCKED_REPORT, str(root / "study"), str(root / "outcome.pkl")],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2])
+    if proc.returncode == 0:
+        return FullReport(pickle.loads((root / "outcome.pkl").read_bytes()), proc)
+    return FullReport(report.write_report(root / "study"), proc)
 
 
 class FigureCapture(ReportState):

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +14,8 @@ from jetstudy.analysis import sections
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.report import FIGURE_FILES, ReportOutcome, write_report
 from jetstudy.trainables.errors import JetstudyError
+
+from tests.analysis.conftest import FullReport
 
 PNG = b"\x89PNG\r\n\x1a\n"
 EVIL = "<script>alert('pwned')</script>"
@@ -32,8 +31,9 @@ def _no_bug(outcome: ReportOutcome) -> None:
 
 
 @pytest.fixture(scope="module")
-def full(tmp_path_factory: pytest.TempPathFactory, study_dir: Path) -> ReportOutcome:
-    return write_report(study_dir, tmp_path_factory.mktemp("full-report"))
+def full(full_report: FullReport) -> ReportOutcome:
+    """The full report of study_dir (shared, read-only), written without torch and Ray."""
+    return full_report.outcome
 
 
 def test_full_folder_has_every_part(full):
@@ -212,26 +212,15 @@ def test_unwritable_output_is_explained(tmp_path, study_dir, monkeypatch):
         write_report(study_dir, blocker / "out")
 
 
-def test_report_runs_with_torch_and_ray_unimportable(tmp_path, study_dir):
+def test_report_runs_with_torch_and_ray_unimportable(full_report: FullReport) -> None:
     """The colleague's machine: no torch, no Ray. Block both, import analysis (which must not
-    pull in matplotlib, seaborn or optuna until they are needed) and write a full report."""
-    shutil.copytree(study_dir, tmp_path / "study", ignore=shutil.ignore_patterns("report"))
-    code = (
-        "import sys\n"
-        "class Block:\n"
-        "    def find_spec(self, name, path=None, target=None):\n"
-        "        if name.split('.')[0] in ('torch', 'ray'):\n"
-        "            raise ImportError('blocked ' + name)\n"
-        "sys.meta_path.insert(0, Block())\n"
-        "from jetstudy.analysis import write_report\n"
-        "print([m for m in ('matplotlib', 'seaborn', 'optuna') if m in sys.modules])\n"
-        f"o = write_report({str(tmp_path / 'study')!r})\n"
-        "print(len(o.figures), o.skipped)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[2])
+    pull in matplotlib, seaborn or optuna until they are needed) and write a full report (the
+    shared full report is that one: tests/analysis/conftest.py's full_report)."""
+    out = full_report.proc
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines() == ["[]", f"{len(FIGURE_FILES)} []"]
+    assert full_report.outcome.out_dir == full_report.outcome.index_html.parent
+    assert full_report.outcome.out_dir.name == "report"  # the study's own report/, by default
 
 
 def test_pareto_section_uses_completed_trials_and_says_when_undetermined(tmp_path, make_study,

@@ -20,7 +20,7 @@ from jetstudy.analysis import plots, report
 from jetstudy.analysis.render import COLUMN_PX, TOC_ID, Section, render_html
 from jetstudy.analysis.report import ReportOutcome, write_report
 
-from tests.analysis.conftest import CONFIG, draw_every_part
+from tests.analysis.conftest import CONFIG, FullReport, draw_every_part
 from tests.analysis.test_browser import BROWSERS
 
 
@@ -70,8 +70,9 @@ def _section(page: str, anchor: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def full(tmp_path_factory: pytest.TempPathFactory, study_dir: Path) -> ReportOutcome:
-    return write_report(study_dir, tmp_path_factory.mktemp("layout-report"))
+def full(full_report: FullReport) -> ReportOutcome:
+    """The full report of study_dir (shared with test_report.py, read-only)."""
+    return full_report.outcome
 
 
 def test_contents_link_every_section_and_every_link_resolves(full):
