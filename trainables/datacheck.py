@@ -14,7 +14,7 @@ from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 
 __all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem",
            "hdf5_outside", "mixed_formats", "extension_fix",
-           "one_hot_to_index", "all_classes", "some"]
+           "one_hot_to_index", "all_classes", "some", "content_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,34 @@ def mixed_formats(path: str, files: Sequence[str], hdf5: Sequence[str],
             f"{path}: matches {some(h5_files, 'HDF5 file')} and "
             f"{some(table_files, 'table')}; a study reads one format (the same jets kept in "
             f"both would be read twice): narrow the pattern, e.g. '*.h5' or '*.csv' ({HELP})")
+
+
+#: The first bytes of the files a user may hand over under another name.
+_MAGIC: tuple[tuple[bytes, str, str], ...] = (
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file", "rename it to .h5, or set data.format: hdf5"),
+    (b"PAR1", "a Parquet file", "rename it to .parquet, or set data.format: table"),
+    (b"\x1f\x8b", "a gzip-compressed file", "unpack it first (gunzip)"),
+    (b"PK\x03\x04", "a zip archive", "unpack it first (unzip)"),
+)
+
+
+def content_problem(file: str, expected: str) -> str:
+    """What ``file`` holds when its first bytes say it is not ``expected`` (``"hdf5"``,
+    ``"parquet"`` or ``"text"``), with the fix: " (the file is empty: 0 bytes ...)", " (an
+    HDF5 file by its first bytes: ...)"; "" when the bytes say nothing more."""
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return ""
+    if not head:
+        return " (the file is empty: 0 bytes; copy or download it again)"
+    for magic, what, fix in _MAGIC:
+        if head.startswith(magic) and expected not in what.lower():
+            if what == "a Parquet file" and suffix(file) in (".csv", ".arff"):
+                fix = "rename it to .parquet (tables are read by their extension)"
+            return f" ({what} by its first bytes: {fix})"
+    return ""  # text under an .h5 name: the HDF5 message already names data.format: table
 
 
 def extension_fix(file: str, suffix: str) -> str:

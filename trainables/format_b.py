@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.trainables.datacheck import HELP as _HELP
+from jetstudy.trainables.datacheck import content_problem
 from jetstudy.trainables.datacheck import finite_features as _finite_features
 from jetstudy.trainables.datacheck import one_hot_to_index
 from jetstudy.trainables.datacheck import suffix as _suffix
@@ -101,6 +102,9 @@ def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
         if limit is None or len(frame) < limit:
             _cut_short(file, frame)
     except UnicodeDecodeError as exc:
+        found = content_problem(file, "text")
+        if found:
+            raise DataError(f"{file}: not a CSV table{found}") from None
         raise DataError(
             f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start}); save the table as "
             "UTF-8 CSV (e.g. pandas.read_csv(f, encoding='latin-1').to_csv(out, index=False)), "
@@ -152,6 +156,9 @@ def _read_parquet(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]
         _check_unique(file, header)
         table = pq.read_table(file, columns=[c for c in header if _wanted(c)])
     except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        found = content_problem(file, "parquet")
+        if found:  # empty, or another kind of file under a .parquet name
+            raise DataError(f"{file}: cannot be read as Parquet{found}") from None
         raise DataError(
             f"{file}: cannot be read as Parquet ({exc}); check the file is complete, "
             "or export the table again"

@@ -27,6 +27,7 @@ import numpy as np
 
 from jetstudy.trainables.datacheck import HELP as _HELP
 from jetstudy.trainables.datacheck import all_classes as _all_classes
+from jetstudy.trainables.datacheck import content_problem as _content_problem
 from jetstudy.trainables.datacheck import features_vary as _features_vary
 from jetstudy.trainables.datacheck import finite_features as _finite_features
 from jetstudy.trainables.datacheck import hdf5_outside as _hdf5_outside
@@ -197,6 +198,9 @@ def _read_hdf5(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, Ma
                 f"{file}: another program has the file open for writing (HDF5 file lock); "
                 "wait until it is written and closed, then run again (on a file system "
                 "without locks: HDF5_USE_FILE_LOCKING=FALSE)") from None
+        found = _content_problem(file, "hdf5")
+        if found:  # empty, or another kind of file under an .h5 name
+            raise DataError(f"{file}: cannot be opened as HDF5{found}") from None
         raise DataError(
             f"{file}: cannot be opened as HDF5 ({exc}); check it is a complete hls4ml .h5 file "
             "(re-download it if truncated); if it is a CSV/Parquet/ARFF table (Format B), "

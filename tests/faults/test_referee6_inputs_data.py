@@ -99,3 +99,30 @@ def test_a_categorical_class_column_and_a_bom_csv_are_read(tmp_path: Path) -> No
         table = load_jets(tmp_path / name)
         assert table.class_counts() == _COUNTS, name
         assert np.array_equal(table.x, _BASE[:, :16].astype(np.float32)), name
+
+
+def _hdf5_bytes(tmp_path: Path) -> bytes:
+    with h5py.File(tmp_path / "real.h5", "w") as handle:
+        handle["jets"] = _BASE
+        handle["jetFeatureNames"] = np.array([n.encode() for n in NAMES])
+    return (tmp_path / "real.h5").read_bytes()
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("empty.h5", lambda p: b"", "the file is empty: 0 bytes"),
+    ("empty.parquet", lambda p: b"", "the file is empty: 0 bytes"),
+    ("jets.parquet", _hdf5_bytes, "an HDF5 file by its first bytes: rename it to .h5"),
+    ("jets.csv", _hdf5_bytes, "an HDF5 file by its first bytes: rename it to .h5"),
+    ("jets.h5", lambda p: (_frame().to_parquet(p / "t.parquet"),
+                           (p / "t.parquet").read_bytes())[1], "a Parquet file by its first"),
+    ("jets.csv", lambda p: (_frame().to_parquet(p / "t.parquet"),
+                            (p / "t.parquet").read_bytes())[1], "rename it to .parquet (tables"),
+])
+def test_a_file_named_as_another_kind_says_what_it_is(tmp_path: Path, name: str, content,
+                                                       words: str) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / name).write_bytes(content(tmp_path))
+    with pytest.raises(DataError) as caught:
+        load_jets(tmp_path / "in" / name)
+    error = str(caught.value)
+    assert error.startswith(str(tmp_path / "in" / name)) and words in error, error
