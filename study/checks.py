@@ -324,7 +324,8 @@ class Points(Check):
             if not all(isinstance(v, (int, float, str, bool)) and
                        (not isinstance(v, float) or math.isfinite(v)) for v in point.values()):
                 return _BAD
-            points.append(dict(point))
+            points.append({k: v + 0.0 if isinstance(v, float) else v  # -0.0 is 0.0
+                           for k, v in point.items()})
         return tuple(points)
 
     def bad_example(self) -> Any:

@@ -71,11 +71,14 @@ def test_a_comma_separated_list_in_one_string_says_to_write_a_list() -> None:
     ({"resources": {"gpus_per_trial": -0.0}}, ("resources", "gpus_per_trial")),
     ({"regimes": {"gap_floor": -0.0}}, ("regimes", "gap_floor")),
     ({"space": {"dropout": [-0.0, 0.5]}}, ("space", "dropout")),
+    ({"search": {"initial_points": [{"depth": 1, "width_0": 8, "dropout": -0.0}]}},
+     ("search", "initial_points")),
 ])
 def test_minus_zero_is_read_as_zero(raw: dict, path: tuple) -> None:
     cfg = from_dict(raw)
     value = getattr(getattr(cfg, path[0]), path[1])
     first = value[0] if isinstance(value, tuple) else value
+    first = first["dropout"] if isinstance(first, dict) else first
     assert first == 0.0 and math.copysign(1.0, first) == 1.0, value
     assert "-0.0" not in cfg.to_yaml()
 
