@@ -156,6 +156,9 @@ def kind_lines(tables: StudyTables) -> list[str]:
     sch = scheduler.get("type") if isinstance(scheduler, dict) else None
     ends = {"asha": "ASHA stopping the weaker trials early", "fifo": "every trial to max_epochs",
             "patience": "each trial to max_epochs or its validation-loss patience"}.get(sch, "")
+    metric = search.get("metric", "val_loss") if isinstance(search, dict) else "val_loss"
+    if sch == "patience" and metric != "val_loss":  # patience counts the search metric
+        ends = f"each trial to max_epochs or its patience on {metric}"
     if sampler in ("grid", "sobol"):
         line = (f"Kind: scan, {_SAMPLERS[sampler]} of "
                 f"{counted(search.get('num_trials'), 'configuration')}, {ends}: the regime "
@@ -171,8 +174,25 @@ def kind_lines(tables: StudyTables) -> list[str]:
         kinds = [word for key, word in (("multivariate", "multivariate"),
                                         ("group", "grouped (each depth's widths together)"),
                                         ("constant_liar", "constant liar")) if ran.get(key)]
+        line += _guided_words(search)
         line += (f" TPE as it ran (provenance.json, Optuna {ran.get('optuna')}): "
                  f"{', '.join(kinds) or 'independent'}, "
                  f"{counted(ran.get('n_startup_trials'), 'random start-up trial')} before it "
                  "models anything.")
     return [line]
+
+
+def _guided_words(search: dict[str, Any]) -> str:
+    """How many trials TPE proposed from its model (``search_rules.tpe_guided_trials``: the
+    start-up counts finished trials, so those asked while it ran are random too), and when
+    that is under a quarter, that the search was nearly random (the run's config warning)."""
+    from jetstudy.study.search_rules import tpe_guided_trials
+
+    n, at_once = search.get("num_trials"), search.get("max_concurrent")
+    initial = search.get("initial_points") or []
+    if not (isinstance(n, int) and isinstance(at_once, int) and n > 0 and at_once > 0):
+        return ""
+    guided = tpe_guided_trials(n, at_once, len(initial) if isinstance(initial, list) else 0)
+    nearly = (" (under a quarter: nearly a random search; more trials or fewer at a time "
+              "let TPE learn)") if guided < n / 4 else ""
+    return f" {guided} of the {n} trials were proposed from TPE's model{nearly}."
