@@ -20,7 +20,7 @@ from jetstudy.trainables.datacheck import finite_features as _finite_features
 from jetstudy.trainables.datacheck import one_hot_to_index
 from jetstudy.trainables.datacheck import suffix as _suffix
 from jetstudy.trainables.errors import DataError
-from jetstudy.trainables.schema import (HLF_FEATURES, LABEL_COLUMNS, OPENML_CLASS_TO_INDEX,
+from jetstudy.trainables.schema import (CLASSES, HLF_FEATURES, LABEL_COLUMNS, OPENML_CLASS_TO_INDEX,
                                        OPENML_FEATURES)
 
 __all__ = ["read_table"]
@@ -54,7 +54,26 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
         labels = _numeric(file, frame, LABEL_COLUMNS)
         undef = _numeric(file, frame, ["j_undef"])[:, 0] if "j_undef" in frame else None
         return x, one_hot_to_index(file, labels, undef), None
-    return x, _letters_to_index(file, classes[0], frame[classes[0]]), None
+    y = _letters_to_index(file, classes[0], frame[classes[0]])
+    if one_hot:  # both label forms: they must say the same, or which one is right is unknown
+        _labels_agree(file, classes[0], y, _numeric(file, frame, LABEL_COLUMNS),
+                      _numeric(file, frame, ["j_undef"])[:, 0] if "j_undef" in frame else None)
+    return x, y, None
+
+
+def _labels_agree(file: str, column: str, y: np.ndarray, labels: np.ndarray,
+                  undef: np.ndarray | None) -> None:
+    """A table with a ``class`` column and the one-hot ``j_g .. j_t`` columns: the class read
+    from each must be the same for every jet."""
+    other = one_hot_to_index(file, labels, undef)
+    differ = np.flatnonzero(other != y)
+    if differ.size:
+        row = int(differ[0])
+        raise DataError(
+            f"{file}: the `{column}` column and the one-hot columns {', '.join(LABEL_COLUMNS)} "
+            f"disagree in {differ.size} of {len(y)} rows (first: row {row}, 0-based: "
+            f"{column} says {CLASSES[y[row]]}, the one-hot columns {CLASSES[other[row]]}); "
+            f"keep one label form (drop the other columns), or fix the rows")
 
 
 def _wanted(name: str) -> bool:

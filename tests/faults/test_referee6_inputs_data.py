@@ -126,3 +126,19 @@ def test_a_file_named_as_another_kind_says_what_it_is(tmp_path: Path, name: str,
         load_jets(tmp_path / "in" / name)
     error = str(caught.value)
     assert error.startswith(str(tmp_path / "in" / name)) and words in error, error
+
+
+def test_class_and_one_hot_columns_must_agree(tmp_path: Path) -> None:
+    frame = _frame()
+    for i, label in enumerate(("j_g", "j_q", "j_w", "j_z", "j_t")):
+        frame[label] = _BASE[:, 16 + i]
+    frame.to_csv(tmp_path / "both.csv", index=False)
+    table = load_jets(tmp_path / "both.csv")  # the two forms agree: read as either
+    assert table.class_counts() == _COUNTS
+    frame.loc[3, ["j_g", "j_q", "j_w", "j_z", "j_t"]] = [1.0, 0.0, 0.0, 0.0, 0.0]
+    frame.to_csv(tmp_path / "both.csv", index=False)
+    with pytest.raises(DataError) as caught:
+        load_jets(tmp_path / "both.csv")
+    error = str(caught.value)
+    assert "disagree in 1 of 100 rows" in error and "row 3" in error, error
+    assert "class says Z, the one-hot columns g" in error, error
