@@ -222,6 +222,19 @@ def _kind_ok(path: Path) -> bool:
 _FOLDERS = frozenset({"data", "trials", "ray"})
 
 
+def _refuse_misplaced(folder: Path, entry: str) -> None:
+    """A folder or link under the name of a file the study writes (``trials.csv``), or a
+    file or link under one of its folders' (``trials``): refused before any work (it failed
+    when the finished study's tables were written, naming a temporary)."""
+    path = folder / entry
+    if (entry in _ATOMIC_FILES[""] or entry in _FOLDERS) and not _kind_ok(path):
+        kind = "a link" if path.is_symlink() else "a folder" if path.is_dir() else "a file"
+        own = "folder" if entry in _FOLDERS else "file"
+        raise ConfigError(f"{path} is {kind}, where jetstudy keeps the study's own {own} "
+                          f"{entry!r}; move it out of {folder}, then run the same command "
+                          f"again")
+
+
 def claim_study_folder(folder: Path) -> list[Path]:
     """Create the study folder with its mark, or accept an existing one that is jetstudy's
     (holding a study, or marked and holding only what a study that never started leaves); a
@@ -243,6 +256,7 @@ def claim_study_folder(folder: Path) -> list[Path]:
             f"into a folder of yours)")
     for entry in entries:  # a link in the study folder must not lead jetstudy out of it
         inside(folder, entry)
+        _refuse_misplaced(folder, entry)
     with new_folders(folder) as created:  # a failed mark (a full disk): no folder left
         mark = folder / STUDY_MARK
         if not mark.exists() and not mark.is_symlink():

@@ -182,7 +182,10 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[str], object], *
         with room_checked(path):  # a full disk names the file meant, not the temporary
             write(tmp)
         os.chmod(tmp, 0o666 & ~current_umask())  # a writer that recreated the file
-        os.replace(tmp, path)
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:  # e.g. a folder under the name: name it, not the temporary
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
     except BaseException:
         if tmp is not None:
             Path(tmp).unlink(missing_ok=True)
