@@ -181,16 +181,17 @@ def regime_legend_handles(present: Sequence[str], partial: bool,
 NO_TRIAL = "not tried"
 
 
-def _cell_text(c: pd.Series) -> str:
-    """Best metric, determined trials and, if any, how many were undetermined."""
-    best = f"{c['best']:.3f}\n" if np.isfinite(c["best"]) else ""
+def _cell_text(c: pd.Series, decimals: int | None = None) -> str:
+    """Best metric (to ``decimals``, the Best-trial table's digits; 3 when None), determined
+    trials and, if any, how many were undetermined."""
+    best = f"{c['best']:.{3 if decimals is None else decimals}f}\n" if np.isfinite(c["best"]) else ""
     undetermined = int(c["n_undetermined"])
     tied = "\n" + str(c["tied"]).replace(", ", "\n") if c.get("tied") else ""  # mixed: counts
     return (f"{best}n={int(c['n_trials'])}" + tied
             + (f"\n+{undetermined} undet." if undetermined else ""))
 
 
-def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
+def draw_regime_map(result: RegimeMap, ax: Axes, decimals: int | None = None) -> None:
     """Heatmap of the dominant regime per cell among its determined trials, annotated with the
     best metric, the determined trial count and the undetermined count (``+k undet.``).
 
@@ -208,7 +209,7 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     for _, c in cells.iterrows():
         if isinstance(c["dominant"], str) and c["dominant"] != MIXED:
             code.loc[c["y"], c["x"]] = judged.index(c["dominant"])
-        text.loc[c["y"], c["x"]] = _cell_text(c)
+        text.loc[c["y"], c["x"]] = _cell_text(c, decimals)
     n_cells = len(x_levels) * len(y_levels)
     size = 8 if n_cells <= 36 else 7 if n_cells <= 56 else 6
     sns.heatmap(code, mask=code.isna(), cmap=ListedColormap([REGIME_COLORS[r] for r in judged]),
@@ -218,14 +219,14 @@ def draw_regime_map(result: RegimeMap, ax: Axes) -> None:
     for _, c in cells[~cells["dominant"].map(lambda d: isinstance(d, str))].iterrows():
         x0, y0 = x_levels.index(c["x"]), y_levels.index(c["y"])  # seaborn skips masked cells
         ax.add_patch(Rectangle((x0, y0), 1, 1, facecolor="white", edgecolor="none"))
-        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c), ha="center", va="center", fontsize=size,
+        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c, decimals), ha="center", va="center", fontsize=size,
                 color="#555555")
     for _, c in cells[cells["dominant"].eq(MIXED)].iterrows():  # stripes of the tied regimes
         x0, y0, tied = x_levels.index(c["x"]), y_levels.index(c["y"]), tied_regimes(c["tied"])
         for i, regime in enumerate(tied):
             ax.add_patch(Rectangle((x0 + i / len(tied), y0), 1 / len(tied), 1,
                                    facecolor=REGIME_COLORS[regime], edgecolor="none"))
-        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c), ha="center", va="center", fontsize=size,
+        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c, decimals), ha="center", va="center", fontsize=size,
                 color="black")
     for _, c in cells[cells["partial_only"]].iterrows():
         ax.add_patch(Rectangle((x_levels.index(c["x"]), y_levels.index(c["y"])), 1, 1, fill=False,
@@ -359,9 +360,9 @@ def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None 
     ax.grid(alpha=0.3, axis="x")
 
 
-def regime_maps_figure(maps: Sequence[RegimeMap]) -> Figure:
+def regime_maps_figure(maps: Sequence[RegimeMap], decimals: int | None = None) -> Figure:
     """Maps two to a row under one regime legend (three in a row would not fit the report's
-    column at readable sizes)."""
+    column at readable sizes); ``decimals``: of the cells' best scores (3 when None)."""
     n = len(maps)
     ncols = min(2, n)
     nrows = math.ceil(n / ncols)
@@ -371,7 +372,7 @@ def regime_maps_figure(maps: Sequence[RegimeMap]) -> Figure:
                                     "top": 1 - 0.75 / height, "wspace": 0.42, "hspace": 0.5})
     flat = list(axes.ravel())
     for m, ax in zip(maps, flat):
-        draw_regime_map(m, ax)
+        draw_regime_map(m, ax, decimals)
     for ax in flat[n:]:
         ax.set_axis_off()
     present = {r for m in maps for r in m.cells["dominant"] if isinstance(r, str)}

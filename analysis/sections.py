@@ -18,7 +18,7 @@ import yaml
 from jetstudy.analysis import complexity, curves, importance, maps, regimes, summary
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section, counted, format_cell
-from jetstudy.analysis.sections_pareto import pareto_part, val_counts
+from jetstudy.analysis.sections_pareto import pareto_part, score_decimals, val_counts
 from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.sections_search import history_part, parallel_part
 from jetstudy.analysis.sections_heldout import heldout_part, roc_part
@@ -251,7 +251,8 @@ def _map_depth_width(r: ReportState) -> Section:
             left_out.append((x, str(exc)))
     if not found:
         raise AnalysisError(_left_out(left_out))
-    name = r.figure("regimes_depth_width.png", plots.regime_maps_figure(found))
+    name = r.figure("regimes_depth_width.png",
+                    plots.regime_maps_figure(found, score_decimals(r)))
     caption = ("Regime by depth and size: parameter count, and the narrowest hidden layer (a "
                "bottleneck bounds what a net can learn, whatever its other layers); "
                f"{_cell_words(r, found)}.")
@@ -273,7 +274,8 @@ def _map_regularisation(r: ReportState) -> Section:
             left_out.append((y, str(exc)))
     if not found:
         raise AnalysisError(_left_out(left_out))
-    name = r.figure("regimes_regularisation.png", plots.regime_maps_figure(found))
+    name = r.figure("regimes_regularisation.png",
+                    plots.regime_maps_figure(found, score_decimals(r)))
     caption = (f"Regime by parameter count and regularisation strength (off = 0): where "
                f"regularisation moves the overfit boundary; {_cell_words(r, found)}.")
     ranges = list(dict.fromkeys(line for m in found for line in m.range_lines()))

@@ -23,7 +23,7 @@ from jetstudy.trainables.schema import CLASSES
 if TYPE_CHECKING:
     from jetstudy.analysis.sections import ReportState
 
-__all__ = ["pareto_part", "val_counts", "pareto_table", "PARETO_COLUMNS"]
+__all__ = ["pareto_part", "val_counts", "pareto_table", "PARETO_COLUMNS", "score_decimals"]
 
 
 def val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
@@ -38,6 +38,27 @@ def val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
     n_val = n_val if isinstance(n_val, int) and n_val > 0 else None
     counts = [int(counts[c]) for c in CLASSES if c in counts] if isinstance(counts, dict) else None
     return n_val, counts or None
+
+
+def score_decimals(r: ReportState) -> int | None:
+    """Decimals of the search metric as the Best-trial table prints the best trial's score
+    (from its error: 0.9356 ± 0.0017 gives 4; ± 0.02 gives 2), for the regime maps' cells to
+    print their best scores alike (they had 3 decimals whatever the table said); None when
+    no best trial is known."""
+    from jetstudy.analysis import summary
+
+    column = maps.score_column(r.t.trials, r.metric)
+    try:
+        best = summary.best_trial(r.t.trials, r.metric, r.maximize).copy()
+    except AnalysisError:
+        return None
+    if column is None or not np.isfinite(pd.to_numeric(best.get(column), errors="coerce")):
+        return None
+    if column == "best_val_loss":
+        best["best_val_loss_se"] = best_epoch_loss_se(best.to_frame().T, r.t.epochs).iloc[0]
+    n_val, counts = val_counts(r)
+    text = scores_with_errors([best], column, n_val, counts)[0].split(" ± ")[0]
+    return len(text.split(".")[1]) if "." in text else 0
 
 
 #: pareto.csv's columns (docs/results_layout.md): one row per trial drawn per panel.

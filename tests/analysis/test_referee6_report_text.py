@@ -90,3 +90,34 @@ def test_learning_curves_caption_names_the_panels_drawn() -> None:
     assert _panels_words(several, verdicts) == (
         "the 2 best trials, then the longest-running trials of each regime (underfit, "
         "unstable); no good panel: its trials are among the best above")
+
+
+def test_map_cells_print_the_best_score_to_the_best_tables_digits(folder: Path,
+                                                                  tmp_path) -> None:
+    """The cells printed 3 decimals whatever the Best-trial table gave the same score (0.9356
+    ± 0.0017 beside a cell's 0.936; 0.64 ± 0.02 beside 0.641): a small validation set."""
+    import re
+    import shutil
+
+    import pandas as pd
+    from tests.analysis.conftest import FigureCapture
+
+    from jetstudy.analysis.sections import PARTS
+
+    small = tmp_path / "study"
+    shutil.copytree(folder, small)
+    for name in ("epochs.parquet", "trials.parquet"):
+        table = pd.read_parquet(small / name)
+        table["val_loss_se"] = 0.04  # a few hundred validation jets, not 10,000
+        table.to_parquet(small / name)
+    (small / "trials.csv").unlink()
+    state = FigureCapture(load_tables(small))
+    table = dict(PARTS)["best trial"](state).tables[0][1].set_index("field")["value"]
+    shown = str(table["best_val_loss"]).split(" ± ")[0]
+    decimals = len(shown.split(".")[1])
+    assert str(table["best_val_loss"]).endswith("± 0.04") and decimals == 2, table["best_val_loss"]
+    dict(PARTS)["regime map (depth x width)"](state)
+    firsts = [t.get_text().split("\n")[0] for ax in state.drawn["regimes_depth_width.png"].axes
+              for t in ax.texts if re.fullmatch(r"\d+\.\d+", t.get_text().split("\n")[0])]
+    assert firsts, "no cell printed a score"
+    assert {len(f.split(".")[1]) for f in firsts} == {decimals}, (shown, firsts)
