@@ -241,6 +241,13 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
         moved = (f"; found deeper: {', '.join(deeper[:2])} — jetstudy reads them at the top "
                  f"level: move them there (h5py: f.move('{deeper[0][1:]}', "
                  f"'{deeper[0].rsplit('/', 1)[-1]}'))") if deeper else ""
+        if not moved and absent == ["jetFeatureNames"]:  # the names kept as an attribute
+            owner = next((o for o in ("jets", "") if "jetFeatureNames" in handle[o or "/"].attrs),
+                         None)
+            moved = "" if owner is None else (
+                f"; found as an attribute of {'`jets`' if owner else 'the file'} — jetstudy "
+                f"reads it as a dataset: store it as one (h5py: f['jetFeatureNames'] = "
+                f"f{'[' + repr(owner) + ']' if owner else ''}.attrs['jetFeatureNames'])")
         raise DataError(
             f"{file}: no {' or '.join(f'`{k}`' for k in absent)} dataset (keys found: "
             f"{', '.join(sorted(handle.keys())) or 'none'}){moved}; jetstudy reads Format A "

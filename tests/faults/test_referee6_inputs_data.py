@@ -142,3 +142,16 @@ def test_class_and_one_hot_columns_must_agree(tmp_path: Path) -> None:
     error = str(caught.value)
     assert "disagree in 1 of 100 rows" in error and "row 3" in error, error
     assert "class says Z, the one-hot columns g" in error, error
+
+
+@pytest.mark.parametrize("owner", ["jets", "/"])
+def test_feature_names_kept_as_an_attribute_say_where_they_are(tmp_path: Path,
+                                                               owner: str) -> None:
+    with h5py.File(tmp_path / "attr.h5", "w") as handle:
+        handle["jets"] = _BASE
+        handle[owner].attrs["jetFeatureNames"] = np.array([n.encode() for n in NAMES])
+    with pytest.raises(DataError) as caught:
+        load_jets(tmp_path / "attr.h5")
+    error = str(caught.value)
+    where = "`jets`" if owner == "jets" else "the file"
+    assert f"found as an attribute of {where}" in error and "store it as one" in error, error
