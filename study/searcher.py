@@ -36,6 +36,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from jetstudy.study.config import SpaceConfig, StudyConfig
 from jetstudy.study.design import scan_design
+from jetstudy.study.optuna_files import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
 from jetstudy.study.optuna_story import describe_trial, with_best_value
 from jetstudy.study.search_rules import MAX_REDRAWS, tpe_startup_trials
 from jetstudy.study.space import (SpaceFunction, config_size, optuna_params, size_excess,
@@ -53,8 +54,6 @@ __all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "sampler_setti
 
 logger = logging.getLogger(__name__)
 
-OPTUNA_JOURNAL = "optuna.journal"
-OPTUNA_STUDY_NAME = "jetstudy"
 #: Optuna user attribute holding a trial's relative excess over the size limits (<= 0: fits).
 EXCESS_ATTR = "size_excess"
 #: Optuna user attribute of a trial closed *failed* because it never trained an epoch.
@@ -345,13 +344,6 @@ class HonestOptunaSearch(OptunaSearch):
             logger.warning("optuna: could not tell trial %s: %s", trial_id, exc)
         self._completed_trials.add(trial_id)
         self._reported.pop(trial_id, None)
-
-
-def optuna_storage(folder: Path) -> optuna.storages.BaseStorage:
-    """The journal-file storage of the study's Optuna history."""
-    from optuna.storages.journal import JournalFileBackend
-
-    return optuna.storages.JournalStorage(JournalFileBackend(str(folder / OPTUNA_JOURNAL)))
 
 
 def clear_stale_journal_lock(folder: Path) -> bool:

@@ -40,7 +40,7 @@ def numbers_from_journal(study_folder: Path) -> dict[str, int]:
     """Ray Tune trial id -> Optuna number, from the study's Optuna journal (the latest trial
     holding an id wins: a resumed driver that adopts a lost trial moves its id). Empty when
     there is no journal or it cannot be read."""
-    from jetstudy.study.searcher import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
+    from jetstudy.study.optuna_files import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
 
     if not (Path(study_folder) / OPTUNA_JOURNAL).is_file():
         return {}
