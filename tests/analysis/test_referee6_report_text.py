@@ -23,7 +23,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory, make_study, write_study) ->
     """Four trials and an older test_metrics.json: AUCs without errors (conftest writes none)."""
     trials, epochs = make_study(n_trials=4, max_epochs=4, seed=3, asha=False)
     return write_study(tmp_path_factory.mktemp("old_metrics") / "study", trials, epochs,
-                       n_test=400)
+                       n_test=200)
 
 
 def _table_and_legends(folder: Path) -> tuple[dict, dict, list[str], str]:
