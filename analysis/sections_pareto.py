@@ -202,6 +202,7 @@ def pareto_part(r: ReportState) -> Section:
              ("hollow = stopped/running (not on the front)"
               if any(len(res.partial) for res in results) else ""),
              "line = Pareto front" if determined else "",
+             "green dotted = the edge of the 1% band below the best" if determined else "",
              "star = smallest model within 1% of the best" if determined else "",
              "diamond = best model on test" if test_points else ""]
     caption = (f"Validation accuracy / AUC (best epoch) against parameters and {costs[1]}: "

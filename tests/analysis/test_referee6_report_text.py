@@ -121,3 +121,19 @@ def test_map_cells_print_the_best_score_to_the_best_tables_digits(folder: Path,
               for t in ax.texts if re.fullmatch(r"\d+\.\d+", t.get_text().split("\n")[0])]
     assert firsts, "no cell printed a score"
     assert {len(f.split(".")[1]) for f in firsts} == {decimals}, (shown, firsts)
+
+
+def test_pareto_caption_names_the_tolerance_line(folder: Path) -> None:
+    """The panels draw a green dotted line at the 1% band's edge (in their legend); the
+    caption named points, hollow points, front, star and diamond, not that line."""
+    from tests.analysis.conftest import FigureCapture
+
+    from jetstudy.analysis.sections_pareto import pareto_part
+
+    state = FigureCapture(load_tables(folder))
+    section = pareto_part(state)
+    fig = state.drawn["pareto.png"]
+    dotted = [line for ax in fig.axes for line in ax.get_lines()
+              if line.get_linestyle() == ":" and line.get_label().startswith("within 1%")]
+    assert dotted, "the band's edge is drawn"
+    assert "green dotted = the edge of the 1% band below the best" in section.caption
