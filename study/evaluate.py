@@ -173,8 +173,13 @@ class BestFolderNotOurs(BestEpochMismatch):
 def _check_best_folder(out: Path) -> None:
     """Raise :class:`BestFolderNotOurs` naming what in ``out`` is not best/'s own files (a
     link at ``out`` is replaced, never followed: its target is not looked into)."""
-    if out.is_symlink() or not out.is_dir():
+    if out.is_symlink() or not out.exists():
         return
+    if not out.is_dir():  # moved aside under a hidden name, it would vanish from view
+        raise BestFolderNotOurs(
+            f"{out} is a file jetstudy did not write (best/ is the folder of the study's best "
+            f"model), so the test evaluation was skipped: move it out of {out.parent} and "
+            f"evaluate again with --resume")
     foreign = sorted(n for n in os.listdir(out) if not _in_best(n) or not plain_file(out / n))
     if foreign:
         shown = listed(foreign)

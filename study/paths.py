@@ -227,9 +227,10 @@ def _refuse_misplaced(folder: Path, entry: str) -> None:
     file or link under one of its folders' (``trials``): refused before any work (it failed
     when the finished study's tables were written, naming a temporary)."""
     path = folder / entry
-    if (entry in _ATOMIC_FILES[""] or entry in _FOLDERS) and not _kind_ok(path):
+    best_file = entry == "best" and not path.is_symlink() and not _real_folder(path)
+    if best_file or (entry in _ATOMIC_FILES[""] or entry in _FOLDERS) and not _kind_ok(path):
         kind = "a link" if path.is_symlink() else "a folder" if path.is_dir() else "a file"
-        own = "folder" if entry in _FOLDERS else "file"
+        own = "folder" if entry in _FOLDERS or best_file else "file"
         raise ConfigError(f"{path} is {kind}, where jetstudy keeps the study's own {own} "
                           f"{entry!r}; move it out of {folder}, then run the same command "
                           f"again")

@@ -75,3 +75,22 @@ def test_an_atomic_write_onto_a_folder_names_the_file_meant(tmp_path: Path) -> N
     assert failed.value.filename == str(target), failed.value
     assert failed.value.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST), failed.value
     assert checksums(tmp_path) == before  # no temporary left beside it
+
+
+def test_a_file_named_best_is_refused_not_hidden(tmp_path: Path) -> None:
+    """A user's file named ``best`` in a study folder: the evaluation moved it aside to
+    ``.best.old-<hex>`` and left it there, out of view. Now refused when the study folder is
+    claimed, and by the evaluation itself (a study claimed by an older jetstudy)."""
+    from jetstudy.study.evaluate import BestFolderNotOurs, _check_best_folder
+
+    folder = tmp_path / "results" / "st"
+    _study(folder)
+    _misplace(folder, "best", "file")
+    before = checksums(tmp_path)
+    with pytest.raises(ConfigError) as refused:
+        check_folder(folder, resume=True)
+    assert f"{folder / 'best'} is a file" in str(refused.value), refused.value
+    with pytest.raises(BestFolderNotOurs) as skipped:
+        _check_best_folder(folder / "best")
+    assert "is a file jetstudy did not write" in str(skipped.value), skipped.value
+    assert checksums(tmp_path) == before
