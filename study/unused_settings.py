@@ -58,6 +58,12 @@ def unused_settings(cfg: StudyConfig) -> list[str]:
                    f"scheduler.max_epochs {sch.max_epochs}: a trial saves its resumable state "
                    f"only when it ends, so a restarted trial starts over; set "
                    f"training.checkpoint_every to at most {sch.max_epochs}")
+    size, running = r.pack_size, cfg.search.max_concurrent
+    if isinstance(size, int) and not isinstance(size, bool) and size > 1 and running < size:
+        out.append(f"resources.pack_size is {size}, but search.max_concurrent is {running}: at "
+                   f"most {running} trials run at once, so a pack holds at most {running} "
+                   f"models; raise search.max_concurrent to fill a pack, or set "
+                   f"resources.pack_size to {running}")
     out.append(_batch_above_the_data(cfg))
     return [line for line in out if line]
 

@@ -139,6 +139,8 @@ def test_a_range_written_as_text_or_a_mapping_names_the_list(value) -> None:
      ("regimes.min_epochs is 50", "scheduler.max_epochs 10"), "at most 10"),
     ({"training": {"checkpoint_every": 50}, "scheduler": {"max_epochs": 10}},
      ("training.checkpoint_every is 50", "scheduler.max_epochs 10"), "at most 10"),
+    ({"resources": {"pack_size": 64}},
+     ("resources.pack_size is 64", "search.max_concurrent is 4"), "pack holds at most 4"),
 ])
 def test_a_setting_the_rest_of_the_config_ignores_is_one_warning(raw: dict, both: tuple,
                                                                  fix: str) -> None:
