@@ -353,9 +353,14 @@ def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None 
     t = result.table.iloc[::-1]
     names = [(labels or {}).get(p, p) for p in t["param"]]
     ax.barh(names, t["importance"], color=OKABE_ITO[0])
+    # an importance is a share (the bars sum to 1): the axis never passes 1 (it went to 1.18
+    # beside a lone parameter's 1.00), a value near its end printed inside its bar
+    top = min(1.0, max(1e-9, float(t["importance"].max())) * 1.18)
     for y, v in enumerate(t["importance"]):
-        ax.text(v, y, f" {v:.2f}", va="center", fontsize=TICK_PT)
-    ax.set_xlim(0, max(1e-9, float(t["importance"].max())) * 1.18)
+        inside = v > 0.85 * top
+        ax.text(v, y, f"{v:.2f} " if inside else f" {v:.2f}", va="center", fontsize=TICK_PT,
+                ha="right" if inside else "left", color="white" if inside else "black")
+    ax.set_xlim(0, top)
     ax.set_xlabel(f"importance for {_LABELS.get(result.target, result.target)} (sums to 1)")
     ax.grid(alpha=0.3, axis="x")
 

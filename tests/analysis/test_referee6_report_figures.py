@@ -195,3 +195,21 @@ def test_every_map_cell_text_fits_its_cell() -> None:
                 text.get_text()
             assert not box.overlaps(title)
     assert any(t.get_text().count("\n") >= 4 for t in fig.axes[0].texts)  # the case at issue
+
+
+@pytest.mark.parametrize("shares", [[1.0, 0.0, 0.0], [0.9, 0.06, 0.04], [0.4, 0.35, 0.25]])
+def test_the_importance_axis_stops_at_one_and_its_labels_stay_in_the_panel(shares) -> None:
+    """Importances are shares summing to 1: one parameter with all of it drew an axis to 1.18."""
+    from jetstudy.analysis.importance import Importance
+
+    table = pd.DataFrame({"param": ["lr", "depth", "l2"], "importance": shares})
+    fig = plots.importance_figure(Importance(table, "Optuna PED-ANOVA", 40, "best_val_loss"))
+    ax = fig.axes[0]
+    assert ax.get_xlim()[1] <= 1.0
+    fig.canvas.draw()
+    frame = ax.get_window_extent(fig.canvas.get_renderer())
+    labels = [t for t in ax.texts if t.get_text().strip()]
+    assert sorted(t.get_text().strip() for t in labels) == sorted(f"{v:.2f}" for v in shares)
+    for t in labels:
+        box = t.get_window_extent(fig.canvas.get_renderer())
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, t.get_text()
