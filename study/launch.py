@@ -366,7 +366,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         (folder / "trials").mkdir(exist_ok=True)  # trials check they can see it (autoscaling)
         watch = InterruptWatch()
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
-                                       cfg.scheduler.max_epochs, progress, watch=watch),
+                                       cfg.scheduler.max_epochs, progress, watch=watch,
+                                       state_dir=str(folder / "trials")),
                          TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
                          watch, *callbacks, *run_log_callbacks()]  # ray/<run>/ logs by epoch
         ready = None

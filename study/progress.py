@@ -136,8 +136,10 @@ class StudyProgress(Callback):
 
     def __init__(self, total: int, metric: str, mode: str, max_epochs: int,
                  sink: Callable[[str], None] | None, min_interval_s: float = 0.5,
-                 watch: Any = None) -> None:
+                 watch: Any = None, state_dir: str | None = None) -> None:
         self.watch = watch  # a study.interrupts.InterruptWatch: after Ctrl-C, no last count
+        # the trials' folders: the last count reads the epoch logs Tune's results lag behind
+        self.state_dir = state_dir
         self.counts = ProgressCounts(total=total, metric=metric, mode=mode)
         self.max_epochs = max_epochs
         self.sink = sink
@@ -172,8 +174,26 @@ class StudyProgress(Callback):
             self.sink(line)
             self._last_line, self._last_time = line, now
 
-    def _recount(self, trials: list) -> None:
-        """Counts from the trials' states, so a resumed study starts from the right numbers."""
+    def _logged(self, trial: Any, last: dict) -> dict:
+        """``last`` (the trial's last result Tune received) or, when the trial's epoch log
+        reaches further (the time budget ended the study after an epoch was written but before
+        Tune received it), the log's last epoch with the log's best ``metric``: what the
+        tables count (:func:`jetstudy.study.collect.build_tables` reads the log)."""
+        if not self.state_dir:
+            return last
+        from jetstudy.trainables.trialfiles import read_epochs
+
+        records = read_epochs(self.state_dir, str(trial.trial_id))
+        if not records or int(records[-1].get("epoch", 0)) <= int(last.get("epoch") or 0):
+            return last
+        metric, mode = self.counts.metric, self.counts.mode
+        best = Objective(metric, mode).best_value([r.get(metric) for r in records])
+        return {**records[-1], metric: best}
+
+    def _recount(self, trials: list, logs: bool = False) -> None:
+        """Counts from the trials' states, so a resumed study starts from the right numbers;
+        with ``logs`` (the study's last count) ended trials count as far as their epoch logs
+        reach, as the tables do."""
         c = self.counts
         c.finished = c.running = c.stopped = c.failed = 0
         for index, trial in enumerate(trials):
@@ -186,6 +206,8 @@ class StudyProgress(Callback):
                 c.withdraw(trial.trial_id)
                 continue
             last, complete = trial.last_result or {}, False
+            if status == "TERMINATED" and logs:
+                last = self._logged(trial, last)
             if status == "TERMINATED":
                 if not last.get("epoch"):  # cut by the time budget before its first epoch:
                     continue  # not in the tables, and a resume gives its place to a new one
@@ -227,5 +249,5 @@ class StudyProgress(Callback):
     def on_experiment_end(self, trials: list, **info: Any) -> None:
         if self.watch is not None and self.watch.interrupted:
             return  # Tune's clean-up marked the cut-short trials finished: they are not
-        self._recount(trials)
+        self._recount(trials, logs=True)
         self._emit(force=True)
