@@ -369,7 +369,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
                                        cfg.scheduler.max_epochs, progress, watch=watch,
                                        state_dir=str(folder / "trials")),
                          TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
-                         watch, *callbacks, *run_log_callbacks()]  # ray/<run>/ logs by epoch
+                         watch, *callbacks, *run_log_callbacks(str(folder / "trials"))]  # ray/<run>/
         ready = None
         if cfg.resources.pack_size:  # the packs warm up while Tune starts the trials
             pack_data = write_pack_data(_trial_data(prepared), folder)

@@ -25,6 +25,8 @@ import pyarrow.fs
 from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCallback
 from ray.tune.result import TRAINING_ITERATION
 
+from jetstudy.trainables.trialfiles import for_tune, read_epochs
+
 __all__ = ["run_log_callbacks", "EpochCSVLogger", "EpochJsonLogger", "EpochTBXLogger"]
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,23 @@ def _epoch(result: dict[str, Any]) -> int | None:
     if isinstance(epoch, bool) or not isinstance(epoch, (int, float)) or epoch != epoch:
         return None
     return int(epoch)
+
+
+def _missed(trials_dir: str | None, trial: Any, result: dict, after: int,
+            before: int) -> list[dict]:
+    """Results for the epochs ``after < e < before`` the trial trained and logged in
+    ``trials/<id>/epochs.jsonl`` but Tune never received (a Ctrl-C while the report was on its
+    way; the resumed trial goes on from its checkpoint after them): the result's keys, Tune's
+    own fields (times, iteration) unknown (None), the epoch's metrics from the log."""
+    if not trials_dir or before <= after + 1:
+        return []
+    try:
+        rows = read_epochs(trials_dir, str(trial.trial_id))
+        rows = [r for r in rows if after < int(r["epoch"]) < before]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    kept = {k: result[k] for k in ("trial_id", "config") if k in result}
+    return [{**dict.fromkeys(result), **kept, **for_tune(r)} for r in rows]
 
 
 def _last_epoch(path: Path) -> int:
@@ -60,9 +79,10 @@ class _Continued:
 
     _trial_files: dict
 
-    def __init__(self) -> None:
+    def __init__(self, trials_dir: str | None = None) -> None:
         super().__init__()
         self._logged: dict[Any, int] = {}
+        self._trials_dir = trials_dir
 
     def __getstate__(self) -> dict[str, Any]:  # pickled into tuner.pkl: no trials, no files
         state = self.__dict__.copy()
@@ -87,9 +107,11 @@ class _Continued:
     def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
         if trial not in self._trial_files:
             self._setup(trial)
-        epoch = _epoch(result)
-        if epoch is not None and epoch <= self._logged.get(trial, 0):
+        epoch, last = _epoch(result), self._logged.get(trial, 0)
+        if epoch is not None and epoch <= last:
             return  # logged before the resume (or reported again)
+        for missed in _missed(self._trials_dir, trial, result, last, epoch or 0):
+            super().log_trial_result(iteration, trial, missed)  # type: ignore[misc]
         super().log_trial_result(iteration, trial, result)  # type: ignore[misc]
         if epoch is not None:
             self._logged[trial] = epoch
@@ -136,9 +158,10 @@ class EpochTBXLogger(TBXLoggerCallback):
     """TensorBoard: each epoch once, at step = its epoch number (a resumed trial's later
     epochs follow its earlier ones instead of restarting at step 1)."""
 
-    def __init__(self) -> None:
+    def __init__(self, trials_dir: str | None = None) -> None:
         super().__init__()
         self._logged: dict[Any, int] = {}
+        self._trials_dir = trials_dir
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
@@ -154,15 +177,19 @@ class EpochTBXLogger(TBXLoggerCallback):
             self._logged[trial] = _last_step(Path(trial.storage.trial_fs_path))
         if epoch <= self._logged[trial]:
             return
+        for missed in _missed(self._trials_dir, trial, result, self._logged[trial], epoch):
+            super().log_trial_result(iteration, trial, {**missed, TRAINING_ITERATION:
+                                                        int(missed["epoch"])})
         super().log_trial_result(iteration, trial, {**result, TRAINING_ITERATION: epoch})
         self._logged[trial] = epoch
 
 
-def run_log_callbacks() -> list[Any]:
-    """The three loggers, for ``RunConfig(callbacks=...)`` (Tune then adds none of its own)."""
-    out: list[Any] = [EpochCSVLogger(), EpochJsonLogger()]
+def run_log_callbacks(trials_dir: str | None = None) -> list[Any]:
+    """The three loggers, for ``RunConfig(callbacks=...)`` (Tune then adds none of its own);
+    ``trials_dir`` (the study's ``trials/``): where epochs Tune never received are found."""
+    out: list[Any] = [EpochCSVLogger(trials_dir), EpochJsonLogger(trials_dir)]
     try:
-        out.append(EpochTBXLogger())
+        out.append(EpochTBXLogger(trials_dir))
     except ImportError:  # no tensorboardX: Tune's own behaviour, no event files
         logger.info("tensorboardX is not installed: no TensorBoard files")
     return out

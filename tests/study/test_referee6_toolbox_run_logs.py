@@ -53,16 +53,15 @@ class _Trial:
         Path(self.local_path).mkdir(parents=True, exist_ok=True)
 
 
-def _driver(staging: Path, stored: Path, epochs: list[int]) -> None:
+def _driver(staging: Path, stored: Path, epochs: list[int], trials: Path | None = None) -> None:
     """One driver's Tune run of the trial: results with training_iteration from 1, then
     its staging folder synced into ray/ (new files over old ones of the same name)."""
     trial = _Trial(staging, stored)
-    loggers = run_log_callbacks()
+    loggers = run_log_callbacks(str(trials) if trials else None)
     for cb in loggers:
         cb.log_trial_start(trial)
     for iteration, epoch in enumerate(epochs, start=1):
-        result = {"epoch": epoch, "val_loss": 2.0 - epoch / 10, "n_params": 181,
-                  "training_iteration": iteration, "trial_id": trial.trial_id}
+        result = {**_metrics(epoch), "training_iteration": iteration, "trial_id": trial.trial_id}
         for cb in loggers:
             cb.log_trial_result(iteration, trial, result)
     for cb in loggers:
@@ -70,6 +69,10 @@ def _driver(staging: Path, stored: Path, epochs: list[int]) -> None:
     for events in staging.glob("events.out.tfevents.*"):  # named by the second it was made:
         events.rename(events.with_name(f"{events.name}.{staging.name}"))  # the drivers' differ
     shutil.copytree(staging, stored, dirs_exist_ok=True)
+
+
+def _metrics(epoch: int) -> dict:
+    return {"epoch": epoch, "val_loss": 2.0 - epoch / 10, "n_params": 181}
 
 
 def _scalars(folder: Path, tag: str) -> list[tuple[int, float]]:
@@ -97,6 +100,25 @@ def test_a_resumed_trial_continues_its_logs_by_epoch(tmp_path: Path) -> None:
     assert [(r["epoch"], round(r["val_loss"], 4)) for r in lines] == want
     assert _scalars(stored, "ray/tune/val_loss") == want  # step = epoch, each once
     assert _scalars(stored, "ray/tune/training_iteration") == []  # the step, not a curve
+
+
+def test_an_epoch_tune_never_received_is_taken_from_the_trials_log(tmp_path: Path) -> None:
+    """Ctrl-C while epoch 3's report was on its way: the trial had logged it in
+    trials/<id>/epochs.jsonl (epochs.parquet has it) and checkpointed it, Tune never saw it;
+    the resumed trial goes on at epoch 4. Tune's logs lacked epoch 3 for good."""
+    trials = tmp_path / "results" / "s" / "trials"
+    (trials / "8583545b").mkdir(parents=True)
+    (trials / "8583545b" / "epochs.jsonl").write_text(
+        "".join(json.dumps({**_metrics(e), "device": "cpu"}) + "\n" for e in range(1, 6)))
+    stored = tmp_path / "results" / "s" / "ray" / "8583545b_d1_w8"
+    _driver(tmp_path / "staging1", stored, [1, 2], trials)
+    _driver(tmp_path / "staging2", stored, [4, 5], trials)
+    want = [(e, round(2.0 - e / 10, 4)) for e in range(1, 6)]
+    with open(stored / "progress.csv", newline="") as f:
+        assert [(int(r["epoch"]), round(float(r["val_loss"]), 4)) for r in csv.DictReader(f)] == want
+    lines = [json.loads(line) for line in (stored / "result.json").read_text().splitlines()]
+    assert [(r["epoch"], round(r["val_loss"], 4)) for r in lines] == want
+    assert _scalars(stored, "ray/tune/val_loss") == want
 
 
 def test_the_loggers_pickle_as_tuner_pkl_holds_them() -> None:
