@@ -3,7 +3,7 @@
 Nothing here computes a result. Figures are built as :class:`matplotlib.figure.Figure` objects
 on an Agg canvas, never through ``pyplot``: no global backend is chosen, no figure registry fills
 up, and a figure is freed once it is saved. This module and its siblings (``plots_roc``,
-``plots_pareto``, ``plots_search``: one per figure family, sharing this one's sizes and colours;
+``plots_pareto``, ``plots_search``, ``plots_curves``: one per figure family, sharing this one's sizes and colours;
 ``plots_legend`` and ``plots_axes``: where legends and notes go, axis ticks and ranges) are the
 only modules of ``analysis`` that import matplotlib (and seaborn), so the rest imports
 on a machine without a display.
@@ -22,21 +22,19 @@ from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import MaxNLocator
 
 from jetstudy.analysis.complexity import ComplexityCurve
 from jetstudy.analysis.importance import Importance
 from jetstudy.analysis.maps import MIXED, RegimeMap, tied_regimes
 from jetstudy.analysis.plots_axes import (LOSS, _compact, _log_count_axis,  # noqa: F401
                                           keep_within, loss_range)
-from jetstudy.analysis.plots_legend import fit_cell_texts, place_legend, place_note
+from jetstudy.analysis.plots_legend import fit_cell_texts, place_legend
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = [
     "REGIME_COLORS", "CLASS_COLORS", "CLASS_MARKERS", "CLASS_STYLES", "OKABE_ITO", "SERIES_MARKERS", "DPI", "NO_TRIAL", "MAX_WIDTH_IN", "LABEL_PT", "TICK_PT", "LEGEND_PT", "TITLE_PT",
     "new_figure", "png_bytes", "axis_label", "short_ids", "LEGEND_ID_CHARS", "draw_regime_map", "draw_complexity",
-    "draw_learning_curves", "draw_importance",
-    "regime_maps_figure", "complexity_figure", "learning_curves_figure", "importance_figure",
+    "draw_importance", "regime_maps_figure", "complexity_figure", "importance_figure",
 ]
 
 #: Drawings that live in their own modules (one per figure family, each under 400 lines),
@@ -44,6 +42,8 @@ __all__ = [
 _MOVED: dict[str, str] = {
     **{n: "jetstudy.analysis.plots_pareto"
        for n in ("draw_pareto", "draw_search_front", "pareto_figure")},
+    **{n: "jetstudy.analysis.plots_curves"
+       for n in ("draw_learning_curves", "learning_curves_figure")},
     **{n: "jetstudy.analysis.plots_roc"
        for n in ("draw_roc", "draw_roc_overview", "roc_figure")},
 }
@@ -291,63 +291,6 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     place_legend(ax_gap, fontsize=LEGEND_PT)
 
 
-def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
-                         reference: float | None = None) -> None:
-    """Train (dashed) and val (solid) loss per epoch of the trials of one ``group``, and the
-    regime rules' reference loss L* (dotted) when given."""
-    part = curves[curves["group"] == group]
-    colors, markers = OKABE_ITO[:5], SERIES_MARKERS[:5]  # a trial: its colour and marker
-    finite = part[["train_loss", "val_loss"]].to_numpy().ravel()
-    finite = finite[np.isfinite(finite)]
-    lo, hi = loss_range(finite, reference)
-    top = hi + 0.15 * (hi - lo + 1e-9)
-    groups = list(part.groupby("trial_id", sort=False))
-    names = short_ids([tid for tid, _ in groups])
-    for i, ((tid, c), name) in enumerate(zip(groups, names)):
-        color = colors[i % len(colors)]
-        ax.plot(c["epoch"], c["val_loss"], "-", color=color, marker=markers[i % len(markers)],
-                ms=4, label=_plain(name))
-        ax.plot(c["epoch"], c["train_loss"], "--", color=color, lw=1,  # hollow: a lone epoch
-                marker=markers[i % len(markers)], ms=3.5, mfc="none")  # shows (a line would not)
-        bad = c[~np.isfinite(c["train_loss"]) | ~np.isfinite(c["val_loss"])]
-        if len(bad):  # a NaN draws nothing, so mark where the curve broke off
-            y = top - (0.04 + 0.06 * i) * (top - lo)  # stagger so markers at one epoch stay apart
-            ax.plot(bad["epoch"].iloc[:1], [y], marker="x", ms=9, mew=2, color=color, ls="none")
-    if reference is not None and np.isfinite(reference):
-        ax.axhline(reference, color="black", ls=":", lw=1, label="L*")
-    ax.set_ylim(max(lo - 0.05 * (hi - lo + 1e-9), 0.0), top)  # a loss never reads below 0
-    ax.set_title(group, color="black" if group == "best" else "#444444",
-                 backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=TITLE_PT)
-    ax.set_xlabel("epoch")
-    epochs = pd.to_numeric(part["epoch"], errors="coerce").dropna()
-    if len(epochs) and epochs.max() - epochs.min() < 2:  # one or two epochs: whole ticks only
-        ax.set_xlim(float(epochs.min()) - 0.5, float(epochs.max()) + 0.5)  # (was 0.945, 0.96)
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # even 1 epoch
-    ax.set_ylabel("loss in nats (solid: val, dashed: train)", fontsize=LABEL_PT - 1)
-    broke = not np.isfinite(part[["train_loss", "val_loss"]].to_numpy()).all()
-    if group == "unstable" and broke:  # a net collapsed to the priors has finite losses
-        ax.set_xlabel("epoch (x: loss became NaN/inf)")
-    ax.grid(alpha=0.3)
-    _legend_and_note(ax, finite)
-
-
-def _above_words(ax: Axes, losses: np.ndarray) -> str:
-    above = int((losses > ax.get_ylim()[1]).sum())  # the top as drawn, room for a legend made
-    return f"{above} loss value{'' if above == 1 else 's'} above the axis" if above else ""
-
-
-def _legend_and_note(ax: Axes, losses: np.ndarray) -> None:
-    """The learning curves' legend, then the count of loss values above the axis (a diverging
-    curve's epochs: said, not silently cut) where it covers no point and no legend; with no
-    such spot, in the panel's title instead (a note over the legend was unreadable)."""
-    place_legend(ax, LOSS, fontsize=LEGEND_PT, title="trial", title_fontsize=LEGEND_PT)
-    words = _above_words(ax, losses)
-    if words and place_note(ax, words, fallback=False, fontsize=TICK_PT - 0.5,
-                            color="#555555") is None:
-        ax.title.set_text(f"{ax.get_title()} ({words})")  # keeps the group's colours
-        ax.title.set_fontsize(TITLE_PT - 1.5)  # a narrow panel of three still holds it
-
-
 def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None = None) -> None:
     """Horizontal bars of each hyperparameter's importance, most important on top."""
     t = result.table.iloc[::-1]
@@ -399,24 +342,6 @@ def complexity_figure(curve: ComplexityCurve) -> Figure:
                            margins={"left": 0.12, "bottom": 0.1, "top": 0.94, "hspace": 0.08})
     draw_complexity(curve, axes[0, 0], axes[1, 0])
     axes[0, 0].set_title(_plain(curve.note), fontsize=TITLE_PT - 1)
-    return fig
-
-
-def learning_curves_figure(curves: pd.DataFrame, reference: float | None = None) -> Figure:
-    """One panel per group (best first), three to a row; ``reference``: L* in every panel."""
-    groups = list(dict.fromkeys(curves["group"]))
-    ncols = min(3, len(groups))
-    nrows = math.ceil(len(groups) / ncols)
-    height = 3.6 * nrows
-    fig, axes = new_figure(nrows, ncols, width=3.95 * ncols, height=height,
-                           margins={"left": 0.75 / (3.95 * ncols), "right": 0.98,
-                                    "bottom": 0.5 / height, "top": 1 - 0.3 / height,
-                                    "hspace": 0.45})
-    flat = list(axes.ravel())
-    for group, ax in zip(groups, flat):
-        draw_learning_curves(curves, group, ax, reference)
-    for ax in flat[len(groups):]:
-        ax.set_axis_off()
     return fig
 
 
