@@ -380,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"synth": _cmd_synth, "run": _cmd_run, "report": _cmd_report,
                 "export": _cmd_export, **COMMANDS}
     try:
+        _refuse_variables(args)
         with _sigterm_as_interrupt():  # report, export, synth: their clean-up runs, exit 130
             code = commands[args.command](args)
     except JetstudyError as exc:
@@ -394,6 +395,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # the program itself (not a caller's main([...])): leave safely
         _exit_past_a_stuck_probe(code)
     return code
+
+
+#: Path arguments by their attribute, as the command line names them.
+_PATH_ARGS = {"config": "CONFIG", "out_dir": "DIR", "dir": "DIR", "source": "RESULTS",
+              "results": "RESULTS", "out": "-o", "data": "--data"}
+
+
+def _refuse_variables(args: argparse.Namespace) -> None:
+    """A path argument holding ``$NAME`` (quoted, so the shell left it): jetstudy does not
+    expand variables, as in the config's paths; a folder called ``$OUT`` would be made."""
+    import re
+
+    for attr, flag in _PATH_ARGS.items():
+        value = getattr(args, attr, None)
+        found = re.search(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", value) \
+            if isinstance(value, str) else None
+        if found:
+            raise ConfigError(f"{flag} {value!r} holds {found.group(0)}, but jetstudy does not "
+                              f"expand environment variables; let the shell expand it (double "
+                              f"quotes, \"{value}\", not single ones), or write the path out")
 
 
 @contextlib.contextmanager

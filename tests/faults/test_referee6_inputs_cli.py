@@ -62,3 +62,15 @@ def test_a_relative_data_path_beside_the_config_names_both_folders(tmp_path: Pat
                              must=["data.path 'jets.h5'", str(tmp_path / "study" / "jets.h5"),
                                    "not the config's", f"run jetstudy from {tmp_path / 'study'}"])
     assert str(tmp_path) in line, line
+
+
+@pytest.mark.parametrize("args, flag", [
+    (("synth", "$OUT_DIR"), "DIR '$OUT_DIR'"), (("init", "${HOME}/x"), "DIR '${HOME}/x'"),
+    (("report", "$RESULTS"), "RESULTS '$RESULTS'"), (("run", "$CFG"), "CONFIG '$CFG'"),
+])
+def test_a_variable_in_a_path_argument_is_refused_before_any_folder_is_made(
+        tmp_path: Path, args: tuple, flag: str) -> None:
+    from tests.faults.conftest import refused_untouched
+
+    refused_untouched(tmp_path, *args, must=[flag, "does not expand environment variables",
+                                             "double quotes"])
