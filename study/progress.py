@@ -149,11 +149,13 @@ class StudyProgress(Callback):
         self._last_recount = 0.0
         self._started = time.monotonic()
         self._finished_before: int | None = None  # trials finished before this run (resume)
+        self._ended = False  # Tune's loop ended: nothing is left to wait for
 
     def setup(self, **info: Any) -> None:
         """Tune calls this when the run starts: the clock of ``elapsed`` and ``ETA``."""
         self._started = time.monotonic()
         self._finished_before = None
+        self._ended = False
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles callbacks into tuner.pkl; the sink (a terminal, a widget) may not
@@ -168,6 +170,8 @@ class StudyProgress(Callback):
         if self._finished_before is None:
             self._finished_before = c.finished
         c.timing(now - self._started, c.finished - self._finished_before)
+        if self._ended:  # the study is over (a time budget ends it with trials left): no ETA
+            c.eta_s = 0.0
         line = c.format()
         if self.sink and line != self._last_line and (force or now - self._last_time
                                                       >= self.min_interval_s):
@@ -250,4 +254,5 @@ class StudyProgress(Callback):
         if self.watch is not None and self.watch.interrupted:
             return  # Tune's clean-up marked the cut-short trials finished: they are not
         self._recount(trials, logs=True)
+        self._ended = True
         self._emit(force=True)

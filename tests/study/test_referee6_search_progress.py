@@ -44,3 +44,4 @@ def test_the_last_count_is_the_tables_count(tmp_path: Path) -> None:
     assert c.best_trial == "late" and c.best == 0.7
     assert lines[-1].startswith("trials 3/4 finished (1 stopped early, 0 failed), 0 running | "
                                 "best val_acc 0.7000 (late)")
+    assert lines[-1].endswith("ETA 0s")  # 3 of 4 finished, but the study is over
