@@ -120,6 +120,16 @@ def _number(trial: Any, fallback: Any = None) -> Any:
     return fallback if number is None else number
 
 
+def _created(trial: Any, index: int) -> int:
+    """The counter Ray Tune created the trial with (the number that begins its
+    ``experiment_tag``: the order of proposal, as ``trial_numbers`` numbers the tables), else
+    its place in Tune's list (which is in no such order)."""
+    import re
+
+    counter = re.match(r"(\d+)_", str(getattr(trial, "experiment_tag", "") or ""))
+    return int(counter.group(1)) if counter else index
+
+
 def _best_reported(trial: Any, metric: str, mode: str) -> Any:
     """The best ``metric`` Tune recorded over all of the trial's results (its run metadata,
     restored on resume, where a trial of the earlier run has no new result to offer): the
@@ -223,10 +233,10 @@ class StudyProgress(Callback):
                     c.stopped += 1
             if status != "PENDING":
                 # a trial started before trial_number existed (an older study resumed):
-                # before every numbered one, in Tune's order, as the tables number it
-                # (jetstudy.study.trial_numbers)
+                # before every numbered one, in the order Tune created them, as the tables
+                # number it (jetstudy.study.trial_numbers)
                 c.offer(last.get(c.metric), trial.trial_id, complete, last.get("n_params"),
-                        _number(trial, index - len(trials)))
+                        _number(trial, _created(trial, index) - 10**9))
                 c.offer(_best_reported(trial, c.metric, c.mode), trial.trial_id, complete)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:

@@ -45,3 +45,15 @@ def test_the_last_count_is_the_tables_count(tmp_path: Path) -> None:
     assert lines[-1].startswith("trials 3/4 finished (1 stopped early, 0 failed), 0 running | "
                                 "best val_acc 0.7000 (late)")
     assert lines[-1].endswith("ETA 0s")  # 3 of 4 finished, but the study is over
+
+
+def test_older_unnumbered_trials_rank_in_the_order_tune_created_them() -> None:
+    """Tune's list is in no proposal order; its experiment_tag counter is (the tables number
+    such trials by it): an exact tie goes to the trial created first."""
+    first = SimpleNamespace(trial_id="zz", status="TERMINATED", config={},
+                            experiment_tag="1_depth=1", last_result={"epoch": 4, "val_acc": 0.6})
+    second = SimpleNamespace(trial_id="aa", status="TERMINATED", config={},
+                             experiment_tag="2_depth=1", last_result={"epoch": 4, "val_acc": 0.6})
+    progress = StudyProgress(total=2, metric="val_acc", mode="max", max_epochs=4, sink=None)
+    progress._recount([second, first])  # Tune's list: the second first
+    assert progress.counts.best_trial == "zz"
