@@ -239,6 +239,8 @@ class HonestOptunaSearch(OptunaSearch):
             return
         if not self._reported.get(trial_id):  # its first result: its size is known
             self._describe(trial_id)
+        if epoch > self._reported.get(trial_id, 0) + 1 and not self.multi_objective:
+            self._report_missed(trial_id, epoch)
         try:
             if self.multi_objective:  # Optuna forbids report() with several objectives
                 self._ot_trials[trial_id].set_user_attr("epochs", epoch)
@@ -248,6 +250,23 @@ class HonestOptunaSearch(OptunaSearch):
             logger.warning("optuna: could not report trial %s epoch %d: %s", trial_id, epoch,
                            exc)
         self._reported[trial_id] = epoch
+
+    def _report_missed(self, trial_id: str, epoch: int) -> None:
+        """Epochs before ``epoch`` the trial logged but Optuna never heard of (a Ctrl-C while
+        their report was on its way; the resumed trial goes on after them): from its log."""
+        ot_trial = self._ot_trials[trial_id]
+        try:
+            (frozen,) = [t for t in self._ot_study.get_trials(deepcopy=False)
+                         if t.number == ot_trial.number]
+            have = set(frozen.intermediate_values)
+            records = read_epochs(self.state_dir, trial_id) if self.state_dir else []
+            for record in records:
+                step, value = int(record.get("epoch", 0)), record.get(self.primary)
+                if 0 < step < epoch and step not in have and value is not None:
+                    ot_trial.report(float(value), step)
+        except Exception as exc:  # never stop the study over the journal's story
+            logger.warning("optuna: could not report trial %s's earlier epochs: %s", trial_id,
+                           exc)
 
     def _converged(self, trial_id: str, result: dict) -> bool:
         """The trial stopped itself by patience: its last result or epoch record says so."""
