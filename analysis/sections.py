@@ -15,9 +15,12 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from jetstudy.analysis import complexity, curves, importance, maps, regimes, summary
+from jetstudy.analysis import complexity, importance, maps, regimes, summary  # noqa: F401
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section, counted, format_cell
+from jetstudy.analysis.sections_curves import complexity_part as _complexity
+from jetstudy.analysis.sections_curves import learning_curves_part as _learning_curves
+from jetstudy.analysis.sections_curves import panels_words as _panels_words  # noqa: F401
 from jetstudy.analysis.sections_pareto import pareto_part, score_decimals, val_counts
 from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.sections_search import history_part, parallel_part
@@ -282,70 +285,6 @@ def _map_regularisation(r: ReportState) -> Section:
     return Section("Regime map: size x regularisation", figure=name, caption=caption,
                    lines=ranges + _unplaced_lines(found)
                    + ([f"Not shown: {_left_out(left_out)}."] if left_out else []))
-
-
-_REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "as given in regimes:",
-                    "proxy": "a proxy: the study's best val loss"}
-
-
-def _reference_words(r: ReportState, style: str) -> str:
-    """The caption's words for the L* line drawn in ``style``; no line is drawn without L*."""
-    if r.reference.loss is None:
-        return "no L* line: no reference loss is known (see 'Outcomes')"
-    return f"{style}: L*, {_REFERENCE_WORDS.get(r.reference.source, r.reference.source)}"
-
-
-def _complexity(r: ReportState) -> Section:
-    from jetstudy.analysis import plots
-
-    c = complexity.complexity_curve(r.t.trials, r.regimes)
-    name = r.figure("complexity.png", plots.complexity_figure(c))
-    caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}; "
-               "unstable and undetermined trials left out); lines: medians per half-decade (train "
-               "dashed with squares, val solid with circles), at the median size of the bin's "
-               "trials, broken where a bin has none; red "
-               "dotted with +: each bin's lowest val loss, at that trial's size; "
-               f"{_reference_words(r, 'dashed')}; lower panel: the generalisation gap val - "
-               "train.")
-    return Section("Complexity curve", figure=name, caption=caption)
-
-
-def _learning_curves(r: ReportState) -> Section:
-    from jetstudy.analysis import plots
-
-    r.needs("epochs")
-    if r.t.epochs is None or r.t.epochs.empty:
-        raise AnalysisError("the epochs table has no rows")
-    c = curves.select_learning_curves(r.t.trials, r.regimes, r.t.epochs, r.metric, r.maximize)
-    name = r.figure("learning_curves.png", plots.learning_curves_figure(c, r.reference.loss))
-    caption = ("Train (dashed, eval mode) and val (solid) loss per epoch: "
-               f"{_panels_words(c, r.regimes)}; {_reference_words(r, 'dotted')}.")
-    return Section("Learning curves", figure=name, caption=caption)
-
-
-def _panels_words(c: pd.DataFrame, verdicts: pd.DataFrame) -> str:
-    """Which panels the learning-curve figure has, for its caption: the best trial(s), then
-    the trials that ran longest of each regime drawn; a judged regime whose trials are all
-    among the best gets no panel, and the caption says so (one trial: 'the best trials, then
-    ... of each regime' beside one panel)."""
-    best = c.loc[c["group"] == "best", "trial_id"].nunique()
-    shown = [g for g in dict.fromkeys(c["group"]) if g != "best"]
-    words = ([] if not best else ["the best trial" if best == 1 else f"the {best} best trials"])
-    if shown:
-        words.append("the longest-running trials of each regime (" + ", ".join(shown) + ")")
-    text = ", then ".join(words)
-    if "regime" not in verdicts.columns:
-        return text
-    in_best = set(c.loc[c["group"] == "best", "trial_id"].astype(str))
-    for g in regimes.REGIMES:
-        ids = set(verdicts.loc[verdicts["regime"] == g, "trial_id"].astype(str))
-        if g == "undetermined" or g in shown or not ids:
-            continue
-        why = ("among the best above" if ids <= in_best else
-               "among the best above or without a recorded curve" if ids & in_best else
-               "without a recorded curve")
-        text += f"; no {g} panel: {'its trial is' if len(ids) == 1 else 'its trials are'} {why}"
-    return text
 
 
 def _importance(r: ReportState) -> Section:
