@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from jetstudy.analysis.intervals import percent, signed
+from jetstudy.analysis.intervals import percent, signed, unsigned_zero
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 
 __all__ = ["Judged", "judge_diff", "in_sigmas", "beyond"]
@@ -37,13 +37,27 @@ def judge_diff(diff: float, base: float, se2: float, t: RegimeThresholds, floor:
     not the looser ``floor_without_se`` of tables without errors. A base of 0 (a zero loss)
     makes any non-zero difference infinitely large in relative terms, and none zero."""
     rel = diff / base if base > 0 else (0.0 if diff == 0 else math.copysign(np.inf, diff))
-    shown = percent(rel) if np.isfinite(rel) else "of a zero loss"
+    shown = _beside(rel, floor) if np.isfinite(rel) else "of a zero loss"
     if np.isfinite(se2) and se2 >= 0:
         sigma = in_sigmas(diff, se2)
         ok = beyond(sigma, t.z) and beyond(rel, floor)
         noise = f"{signed(sigma, '+.1f')} sigma" if se2 > 0 else "no spread: se 0"
         return Judged(ok, f"{signed(diff)} ({shown}, {noise})", sigma)
     return Judged(beyond(rel, floor_without_se), f"{signed(diff)} ({shown})", np.nan)
+
+
+def _beside(rel: float, floor: float) -> str:
+    """``rel`` in percent (:func:`percent`), with as many more decimals as it takes not to read
+    as the ``floor`` it was compared with: a gap of 7.7% under gap_floor 8% printed '+8%' and
+    was called no gap; now '+7.7%' (8.3% above it: '+8.3%')."""
+    shown = percent(rel)
+    if not (np.isfinite(floor) and floor > 0) or math.isclose(abs(rel), floor, rel_tol=1e-9):
+        return shown  # no floor, or at it: the value is the floor
+    for decimals in range(1, 5):
+        if abs(float(shown.strip("+-%"))) != round(floor * 100, decimals - 1):
+            break
+        shown = unsigned_zero(f"{rel * 100:+.{decimals}f}%")
+    return shown
 
 
 def beyond(value: float, limit: float) -> bool:

@@ -302,3 +302,18 @@ def test_a_curve_row_without_an_epoch_number_is_left_out_not_a_crash():
     trials = pd.DataFrame([{**_row(log.iloc[[0, 1, 3]], max_epochs=4), "max_epochs": 4}])
     row = assess_regimes(trials, log).table.iloc[0]
     assert (row["epochs_judged"], row["epochs_logged"]) == (4, 3)
+
+
+def test_a_gap_just_under_its_floor_is_not_printed_as_the_floor():
+    """val 0.70 against train 0.65: a 7.7% gap (8.8 sigma) under gap_floor 8% was printed
+    '+8%' in a 'good' reason, reading as a gap at the floor called no gap."""
+    from jetstudy.analysis.regime_thresholds import RegimeThresholds
+    from jetstudy.analysis.significance import judge_diff
+
+    t = RegimeThresholds()
+    assert "(+7.7%, +8.8 sigma)" in judge_diff(0.05, 0.65, 2 * 0.004 ** 2, t, 0.08, 0.15).text
+    assert "(+8.3%," in judge_diff(0.054, 0.65, 2 * 0.004 ** 2, t, 0.08, 0.15).text
+    assert "(+17%," in judge_diff(0.1, 0.6, 2 * 0.004 ** 2, t, 0.08, 0.15).text  # far: as before
+    row = {**_row(_log([1, 2, 3], [0.70] * 3, [0.65] * 3)), "max_epochs": 3}
+    reason = assess_regimes(pd.DataFrame([row]), _log([1, 2, 3], [0.70] * 3, [0.65] * 3)).table
+    assert "gap +0.0500 (+7.7%" in reason["reason"].iloc[0]
