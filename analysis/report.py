@@ -89,6 +89,12 @@ def _unwritable(out: Path, exc: OSError) -> AnalysisError:
     if code is not None:  # the disk, a quota or a file-size limit: nothing about the folder
         return AnalysisError(f"cannot write the report to {out}: {os.strerror(code)}; "
                              f"{NO_ROOM_FIX[code]}")
+    if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+        from jetstudy.study.os_errors import os_problem
+
+        # the report's own file (not the staging one a rename names first), with the fix
+        return AnalysisError(f"cannot write the report to {out}: {os_problem(exc)}, or "
+                             f"choose another folder with -o")
     return AnalysisError(f"cannot write the report to {out}: {exc}; choose another folder with -o")
 
 

@@ -32,7 +32,10 @@ def os_problem(exc: OSError) -> str:
         dangling = dangling_link(os.fsdecode(exc.filename))
         if dangling is not None:
             return dangling
-    where = f"{exc.filename}: " if exc.filename else ""
+    # a rename (os.replace of a staging file or temporary into place) names its source
+    # first: the file meant is its destination, unless the source itself is missing
+    name = exc.filename2 if exc.filename2 and exc.errno != errno.ENOENT else exc.filename
+    where = f"{name}: " if name else ""
     fixes = {errno.ENOTDIR: "a part of this path is a file, not a folder: choose another path",
              **NO_ROOM_FIX,  # a full disk, a used-up quota, a file-size limit
              errno.EROFS: "the file system is read-only: write elsewhere (storage.results_dir, "

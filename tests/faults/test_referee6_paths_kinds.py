@@ -10,6 +10,7 @@ touched; and an atomic write that cannot rename into place names the file meant.
 from __future__ import annotations
 
 import errno
+import os
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,24 @@ def test_a_file_named_best_is_refused_not_hidden(tmp_path: Path) -> None:
         _check_best_folder(folder / "best")
     assert "is a file jetstudy did not write" in str(skipped.value), skipped.value
     assert checksums(tmp_path) == before
+
+
+def test_a_failed_rename_names_the_file_meant() -> None:
+    """An immutable ``model.onnx`` (``chattr +i``) under ``export --force`` said
+    "out/.export-tmp-6koqrbw8/model.onnx: Operation not permitted", and ``report`` printed the
+    raw "[Errno 1] ... '.report-tmp-...' -> 'index.html'" with no fix: os.replace names its
+    source first. Now the destination, with the fix (a missing source is still the source)."""
+    from jetstudy.analysis.report import _unwritable
+    from jetstudy.study.os_errors import os_problem
+
+    def cut(code: int, src: str, dst: str) -> OSError:
+        return OSError(code, os.strerror(code), src, None, dst)
+
+    text = os_problem(cut(errno.EPERM, "out/.export-tmp-x/model.onnx", "out/model.onnx"))
+    assert text.startswith("out/model.onnx: ") and "immutable" in text, text
+    text = os_problem(cut(errno.ENOENT, "out/.export-tmp-x/model.onnx", "out/model.onnx"))
+    assert text.startswith("out/.export-tmp-x/model.onnx: "), text
+    text = str(_unwritable(Path("rep"), cut(errno.EPERM, "rep/.report-tmp-x/index.html",
+                                            "rep/index.html")))
+    assert "rep/index.html: " in text and ".report-tmp" not in text, text
+    assert "immutable" in text and "-o" in text, text
