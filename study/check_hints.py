@@ -113,7 +113,9 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
 
 #: Words users write for a choice that jetstudy spells otherwise.
 _SYNONYMS = {"gpu": "cuda", "accuracy": "val_acc", "acc": "val_acc", "auc": "val_auc",
-             "loss": "val_loss", "swish": "silu"}
+             "loss": "val_loss", "swish": "silu", "csv": "table", "parquet": "table",
+             "pq": "table", "arff": "table", "openml": "table", "h5": "hdf5", "hdf": "hdf5",
+             "early_stopping": "patience", "earlystopping": "patience"}
 
 
 def _near_choice(value: str | None, options: list[str]) -> str | None:
@@ -127,6 +129,9 @@ def _near_choice(value: str | None, options: list[str]) -> str | None:
     word = _SYNONYMS.get(word, word)
     if word in options:
         return word
+    joined = [o for o in options if o.replace("_", "") == word.replace("_", "")]  # adam_w
+    if joined:
+        return joined[0]
     longer = [o for o in options if len(o) >= 3 and word.startswith(o)]
     if longer:
         return max(longer, key=len)

@@ -54,6 +54,10 @@ def test_a_percentage_where_a_fraction_goes_names_the_fraction(field: str, value
     ("space", "activations", ["ReLU", "elu"], "'relu'"),
     ("resources", "pack_size", "Auto", "'auto'"),
     ("search", "sampler", "TPESampler", "'tpe'"),
+    ("data", "format", "csv", "'table'"),
+    ("data", "format", "h5", "'hdf5'"),
+    ("training", "optimizer", "adam_w", "'adamw'"),
+    ("scheduler", "type", "early-stopping", "'patience'"),
 ])
 def test_a_near_miss_choice_names_the_choice_meant(section: str, field: str, value,
                                                    meant: str) -> None:
