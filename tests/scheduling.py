@@ -88,6 +88,7 @@ COST: dict[str, float] = {
     "tests/faults/test_snapshots.py": 16,
     "tests/analysis/test_referee4_report_text.py": 16,
     "tests/trainables/test_packed_trial_imports.py": 16,
+    "tests/faults/test_referee6_paths_hangup.py": 45,
     "tests/faults/test_referee2_paths.py": 14,
     "tests/faults/test_referee2_inputs_data.py": 14,
     "tests/study/test_setup_packs.py": 13,
