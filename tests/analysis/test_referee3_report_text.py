@@ -73,7 +73,7 @@ def test_complexity_note_of_a_lone_completed_trial_says_it_ran_to_the_end() -> N
                             "final_train_loss": [1.57], "final_val_loss": [1.571]})
     # it ran to the end: not "too few ran to the end", and one trial is "1 trial"
     assert complexity_curve(trials, regimes).note == ("1 trial that ran to the end "
-                                                      "(max_epochs or their patience)")
+                                                      "(max_epochs or its patience)")
     two = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed", "stopped"],
                         "n_params": [1910, 500]})
     regs = pd.concat([regimes, regimes.assign(trial_id="b", regime="overfit")])
