@@ -208,16 +208,41 @@ def _runner_up_text(best: pd.Series, second: pd.Series, score: str, maximize: bo
     errors = [float(e) for e in _errors([best, second], score, n_val, class_counts)]
     if not all(np.isfinite(e) and e > 0 for e in errors):
         digits = _digits(float(best[score]), float(second[score]), lead)[2]
-        return (f"{head}: the best leads by {digits}; the scores' errors "
+        return (f"{head}: the best leads by {digits}"
+                f"{_rounded_apart(shown, digits, best, second, score)}; the scores' errors "
                 "are unknown, so whether that lead is real cannot be said.")
     se = math.hypot(*errors)
     z = lead / se
     verdict = (f"within the validation noise ({z:.1f} sigma, < {NOISE_SIGMAS:g}): the "
                "validation set cannot tell the two apart" if z < NOISE_SIGMAS
                else f"a significant lead ({z:.1f} sigma)")
-    return (f"{head}: the best leads by {format_error(lead, se)}, {verdict}. The errors are "
+    shown_lead = format_error(lead, se)
+    return (f"{head}: the best leads by {shown_lead}"
+            f"{_rounded_apart(shown, shown_lead, best, second, score)}, {verdict}. The errors are "
             "added in quadrature; both scores are of the same validation jets, so the lead's "
             "true error is likely smaller.")
+
+
+def _rounded_apart(shown: list[str], lead: str, best: pd.Series, second: pd.Series,
+                   score: str) -> str:
+    """A clause when the two scores as printed differ by other than the printed lead (it is
+    the unrounded scores' difference: 0.694 and 0.684 printed, "leads by 0.009"): the scores
+    to two more decimals, so a reader subtracting them finds the lead; else nothing."""
+    def number(text: str) -> float:
+        return float(text.split(" ± ")[0].replace("\u2212", "-"))
+
+    lead_text = lead.split(" ± ")[0]
+    decimals = len(lead_text.split(".")[1]) if "." in lead_text else 0
+    try:
+        apart = abs(number(shown[0]) - number(shown[1]))
+        printed = abs(number(lead))
+    except ValueError:  # a format without a plain number: nothing to compare
+        return ""
+    if round(apart, decimals) == round(printed, decimals):
+        return ""
+    more = decimals + 2
+    return (f" (the unrounded scores, {float(best[score]):.{more}f} and "
+            f"{float(second[score]):.{more}f}; those shown are rounded)")
 
 
 def best_epoch_loss_se(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.Series:
