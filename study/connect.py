@@ -346,75 +346,24 @@ def _ray_kept_from_group_signals() -> Iterator[None]:
             services.ConsolePopen = popen
 
 
-def _descendants() -> set[int]:
-    """This process's child processes, theirs, and so on (from /proc)."""
-    from jetstudy.study.raysession import _children
-
-    found: set[int] = set()
-    todo = [os.getpid()]
-    while todo:
-        for child in _children(todo.pop()):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def _gone(pid: int) -> bool:
-    """``pid`` has ended (a child of this process is reaped as it is seen to have)."""
-    try:
-        if os.waitpid(pid, os.WNOHANG)[0] == pid:
-            return True
-    except ChildProcessError:  # not our child: ended when no such process is left
-        pass
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return False
-
-
-def _stop_started_since(before: set[int], grace_s: float = 2.0) -> None:
-    """A failed ``ray.init`` leaves what it had started (its GCS, dashboard, monitor) running
-    and forgets it (``ray.shutdown`` does not know them): stop the processes this one started
-    since ``before``, by pid, and only those (SIGTERM, SIGKILL after ``grace_s``)."""
-    import signal
-    import time
-
-    started = sorted(_descendants() - before)
-    if not started:
-        return
-    logger.info("stopping %d process(es) the failed Ray start left running", len(started))
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        for pid in started:
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-        deadline = time.monotonic() + grace_s
-        while started and time.monotonic() < deadline:
-            started = [pid for pid in started if not _gone(pid)]
-            if started:
-                time.sleep(0.05)
-
-
 def start_local(**init_kwargs: Any) -> None:
     """``ray.init(address="local", **init_kwargs)``: a fresh Ray of this process's own. A stop
     while it starts waits until it has (then stops the study with Ray known, so shut down);
     a file-size limit Ray cannot start under is one ConfigError, before trying or, with EFBIG
-    as evidence, after; any other failure is one error naming Ray's reason."""
+    as evidence, after; any other failure is one error naming Ray's reason.
+
+    What a failed ``ray.init`` had started (its GCS, dashboard, monitor) is left to end with
+    this process (Ray's fate sharing): stopping it here made Ray's GCS client, still alive in
+    this process, end the whole process with exit 1 sixty seconds later ("Failed to connect
+    to GCS within 60 seconds"), which killed a long-lived caller (and a test worker in CI)."""
     import ray
 
     refuse_file_size_limit()
     limit = file_size_limit()
-    before = _descendants()
     try:
         with _stops_held(), _ray_kept_from_group_signals():
             ray.init(address="local", **init_kwargs)
     except Exception as exc:
-        _stop_started_since(before)
         if limit is not None and limit_is_why(exc):
             raise _limit_error(limit, f"Ray did not start ({str(exc).strip()[:200]})") from None
         raise _ray_did_not_start(exc) from None
