@@ -36,7 +36,8 @@ from ray.tune.search.optuna import OptunaSearch
 
 from jetstudy.study.config import SpaceConfig, StudyConfig
 from jetstudy.study.design import scan_design
-from jetstudy.study.optuna_files import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
+from jetstudy.study.optuna_files import (OPTUNA_JOURNAL, OPTUNA_STUDY_NAME,
+                                         clear_stale_journal_lock, optuna_storage)
 from jetstudy.study.optuna_story import describe_trial, with_best_value
 from jetstudy.study.search_rules import MAX_REDRAWS, tpe_startup_trials
 from jetstudy.study.space import (SpaceFunction, config_size, optuna_params, size_excess,
@@ -363,24 +364,6 @@ class HonestOptunaSearch(OptunaSearch):
             logger.warning("optuna: could not tell trial %s: %s", trial_id, exc)
         self._completed_trials.add(trial_id)
         self._reported.pop(trial_id, None)
-
-
-def clear_stale_journal_lock(folder: Path) -> bool:
-    """Remove ``optuna.journal.lock`` that a driver killed while writing the journal left
-    (Optuna's file lock: a link, or a file); True when one was removed. Call only while
-    holding the study's lock (:mod:`jetstudy.study.lock`), before this run opens the
-    journal: the driver is the journal's only writer, so no live writer holds it then. Left
-    in place, every write of the resumed study waited Optuna's 30 s grace period and printed
-    "taking longer than 10.0 seconds to acquire the lock file ... Forcibly releasing"."""
-    lock = Path(folder) / f"{OPTUNA_JOURNAL}.lock"
-    if not (lock.is_symlink() or lock.is_file()):  # a folder of that name is the user's
-        return False
-    try:
-        lock.unlink()
-    except FileNotFoundError:
-        return False
-    logger.info("removed %s, left by a driver killed while writing the Optuna journal", lock)
-    return True
 
 
 def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
