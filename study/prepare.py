@@ -87,10 +87,14 @@ class PreparedData:
 def training_ranges(splits: JetSplits) -> dict[str, list[float]]:
     """``{"min": [...], "max": [...]}``: each raw feature's smallest and largest value in the
     training split (``scaler.json``; what a deployed model saw, e.g. to choose fixed-point
-    widths). Taken back from the standardised float32 training jets, so to float32 precision
-    (the map is increasing, so the extremes are the same jets')."""
+    widths), as read from the data (an integer feature's 20 stays 20). Splits made without
+    them are taken back from the standardised float32 training jets, so to float32 precision
+    (20.0000002; the map is increasing, so the extremes are the same jets')."""
     if len(splits.x_train) == 0:
         return {}
+    if splits.train_range is not None:
+        lo, hi = splits.train_range
+        return {"min": [float(v) for v in lo], "max": [float(v) for v in hi]}
     lo = splits.scaler.inverse_transform(splits.x_train.min(axis=0, keepdims=True))[0]
     hi = splits.scaler.inverse_transform(splits.x_train.max(axis=0, keepdims=True))[0]
     return {"min": [float(v) for v in lo], "max": [float(v) for v in hi]}

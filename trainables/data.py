@@ -151,6 +151,9 @@ class JetSplits:
     x_val_raw: np.ndarray
     scaler: Standardiser
     summary: dict[str, Any]
+    #: each raw feature's smallest and largest training value, as read (float64); None where
+    #: the splits were made otherwise (then taken back from the standardised float32 jets)
+    train_range: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def split_jets(table: JetTable, val_fraction: float, test_fraction: float, seed: int) -> JetSplits:
@@ -203,7 +206,8 @@ def split_jets(table: JetTable, val_fraction: float, test_fraction: float, seed:
         )
     _check_val_and_test_classes(where, table, counts, val_fraction, test_fraction)
 
-    scaler = Standardiser.fit(table.x[index["train"]])
+    x_train_raw = table.x[index["train"]]
+    scaler = Standardiser.fit(x_train_raw)
     x_test_raw = table.x[index["test"]]
     summary = {
         "n_jets": {"total": n, **sizes},
@@ -216,7 +220,7 @@ def split_jets(table: JetTable, val_fraction: float, test_fraction: float, seed:
     }
     log.info("split %d jets (seed %d): train %d, val %d, test %d", n, seed, *sizes.values())
     return JetSplits(
-        x_train=scaler.transform(table.x[index["train"]]),
+        x_train=scaler.transform(x_train_raw),
         y_train=table.y[index["train"]],
         x_val=scaler.transform(table.x[index["val"]]),
         y_val=table.y[index["val"]],
@@ -226,6 +230,8 @@ def split_jets(table: JetTable, val_fraction: float, test_fraction: float, seed:
         x_val_raw=table.x[index["val"]],
         scaler=scaler,
         summary=summary,
+        train_range=(x_train_raw.min(axis=0).astype(np.float64),
+                     x_train_raw.max(axis=0).astype(np.float64)) if len(x_train_raw) else None,
     )
 
 
