@@ -60,6 +60,8 @@ class Importance:
     evaluator: str
     n_trials: int
     target: str
+    #: of the ``n_trials``, those stopped early (ASHA, the time budget): values of fewer epochs
+    n_stopped: int = 0
 
 
 def _range(space: dict[str, Any], key: str) -> tuple[float, float] | None:
@@ -194,4 +196,5 @@ def hyperparameter_importance(
     if not total > 0:  # every hyperparameter equally useless: share equally rather than divide by 0
         table["importance"] = 1.0 / len(table)
     return Importance(table=table.sort_values("importance", ascending=False, ignore_index=True),
-                      evaluator=EVALUATORS[evaluator], n_trials=len(df), target=target)
+                      evaluator=EVALUATORS[evaluator], n_trials=len(df), target=target,
+                      n_stopped=int((df["status"] == "stopped").sum()))

@@ -298,6 +298,13 @@ def _importance(r: ReportState) -> Section:
     lines = [f"Distributions from {origin}."]
     if imp.n_trials < 20:
         lines.append(f"Only {imp.n_trials} trials: importances this few are mostly noise.")
+    if imp.n_stopped:
+        lines.append(
+            f"{imp.n_stopped} of the {imp.n_trials} trials were stopped early (ASHA or the time "
+            "budget): their values are of fewer epochs than the completed trials', so a "
+            "hyperparameter that speeds early learning (such as lr) can rank above one that "
+            "decides the fully trained score; Optuna's own importance leaves stopped (pruned) "
+            "trials out.")
     caption = (f"Importance for {imp.target} by {imp.evaluator} over {imp.n_trials} finished "
                "trials.")
     return Section("Hyperparameter importance", figure=name, lines=lines, caption=caption)
