@@ -33,8 +33,9 @@ test: setup
 	$(BIN)/ruff check study trainables analysis bench tests
 # three workers, one test file each: most tests wait on Ray start-up and subprocesses, so
 # 3 workers on 2 cores beat one (a file keeps its shared study); tests/conftest.py makes files
-# sharing a session study one unit and starts the longest units first (tests/scheduling.py)
-	$(BIN)/python -m pytest -n 3 --dist loadfile tests
+# sharing a session study one unit and starts the longest units first (tests/scheduling.py);
+# a crashed worker ends the run naming its test (a replaced worker once hung the run for good)
+	$(BIN)/python -m pytest -n 3 --dist loadfile --max-worker-restart=0 tests
 
 bench: setup
 	$(BIN)/python -m bench.throughput
