@@ -258,16 +258,35 @@ def claim_study_folder(folder: Path) -> list[Path]:
     for entry in entries:  # a link in the study folder must not lead jetstudy out of it
         inside(folder, entry)
         _refuse_misplaced(folder, entry)
-    with new_folders(folder) as created:  # a failed mark (a full disk): no folder left
-        mark = folder / STUDY_MARK
-        if not mark.exists() and not mark.is_symlink():
-            try:
-                mark.write_text("made by jetstudy: the study folder (see README 'Results "
-                                "layout')\n")
-            except BaseException:
-                mark.unlink(missing_ok=True)
-                raise
+    try:
+        with new_folders(folder) as created:  # a failed mark (a full disk): no folder left
+            mark = folder / STUDY_MARK
+            if not mark.exists() and not mark.is_symlink():
+                try:
+                    mark.write_text("made by jetstudy: the study folder (see README 'Results "
+                                    "layout')\n")
+                except BaseException:
+                    mark.unlink(missing_ok=True)
+                    raise
+    except OSError as exc:
+        raise _unmade(folder, exc) from None
     return created
+
+
+def _unmade(folder: Path, exc: OSError) -> ConfigError:
+    """The study folder could not be made: name the field at fault (storage.results_dir when
+    the results folder itself could not be made, else storage.name) rather than the file
+    system's words alone ("/proc/x: No such file or directory; ... (storage.results_dir,
+    data.path or the output folder)")."""
+    import errno
+
+    from jetstudy.study.os_errors import os_problem
+
+    field, value = (("storage.results_dir", str(folder.parent)) if not folder.parent.is_dir()
+                    else ("storage.name", folder.name))
+    why = (f"{exc.strerror}: the file system there does not let a folder be made; set {field} "
+           "to a folder you can write" if exc.errno == errno.ENOENT else os_problem(exc))
+    return ConfigError(f"{field} {value!r}: the study folder {folder} cannot be made ({why})")
 
 
 #: What every manifest :class:`FileRecord` writes says in ``written_by``: a file under the
