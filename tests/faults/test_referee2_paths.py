@@ -15,7 +15,6 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -121,17 +120,15 @@ def test_a_planted_report_manifest_never_deletes_the_users_files(listed: str, fi
 @pytest.fixture
 def mirror(monkeypatch) -> Iterator[dict]:
     """A local HTTP mirror (``JETSTUDY_MIRROR``) serving the OpenML table's path."""
+    from tests.study.http_server import serving
     from tests.study.test_fetch import _Handler, _Server
 
     srv = _Server(("127.0.0.1", 0), _Handler)
     srv.files, srv.cut_first, srv.requests = {}, 0, []
     srv.files["/datasets/0004/42468/dataset_42468.pq"] = b"downloaded bytes\n" * 100
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    monkeypatch.setenv("JETSTUDY_MIRROR", f"http://127.0.0.1:{srv.server_address[1]}")
-    yield {"server": srv}
-    srv.shutdown()
-    srv.server_close()
+    with serving(srv):
+        monkeypatch.setenv("JETSTUDY_MIRROR", f"http://127.0.0.1:{srv.server_address[1]}")
+        yield {"server": srv}
 
 
 TABLE = "hls4ml_lhc_jets_hlf.parquet"

@@ -6,12 +6,10 @@ HDF5-named files."""
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import json
 import socket
 import tarfile
-import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -20,20 +18,16 @@ import pytest
 from jetstudy.study.cli import main
 from jetstudy.study.fetch import RECORD, Source, cache_dir, download, fetch_dataset
 from jetstudy.trainables.errors import DataError
+from tests.study.http_server import FileServer, QuietHandler, serving
 
 PAYLOAD = bytes(range(256)) * 400  # 100 KiB
 
 
-class _Server(http.server.ThreadingHTTPServer):
+class _Server(FileServer):
     files: dict[str, bytes]
-    cut_first: int  # how many requests are cut off halfway
-    requests: list[dict]
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:  # keep the test output clean
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         server: _Server = self.server  # type: ignore[assignment]
         body = server.files.get(self.path)
@@ -54,24 +48,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         rest = body[start:]
         self.send_header("Content-Length", str(len(rest)))
         self.end_headers()
-        if server.cut_first > 0:  # send half, then drop the connection
-            server.cut_first -= 1
-            self.wfile.write(rest[:len(rest) // 2])
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.wfile.write(rest)
+        self.send_rest(rest)
 
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
     srv = _Server(("127.0.0.1", 0), _Handler)
     srv.files, srv.cut_first, srv.requests = {}, 0, []
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(srv):
+        yield srv
 
 
 def _url(srv: _Server, path: str) -> str:

@@ -13,7 +13,6 @@ import http.server
 import io
 import shlex
 import tarfile
-import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -23,6 +22,7 @@ import pytest
 from jetstudy.study.cli import main
 from jetstudy.study.fetch import DATASETS, data_path
 from jetstudy.trainables.formats import load_jets
+from tests.study.http_server import serving
 from jetstudy.trainables.synth import write_synthetic
 
 
@@ -55,13 +55,10 @@ def mirror(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, bytes]]:
     files: dict[str, bytes] = {}
     handler = type("Handler", (_Files,), {"files": files})
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    _PORT.append(srv.server_address[1])
-    monkeypatch.setenv("JETSTUDY_MIRROR", f"http://127.0.0.1:{srv.server_address[1]}")
-    yield files
-    srv.shutdown()
-    srv.server_close()
+    with serving(srv):
+        _PORT.append(srv.server_address[1])
+        monkeypatch.setenv("JETSTUDY_MIRROR", f"http://127.0.0.1:{srv.server_address[1]}")
+        yield files
 
 
 def _archive(tmp: Path, sub: str, jets: int, seed: int) -> bytes:

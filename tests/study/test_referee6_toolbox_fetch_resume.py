@@ -13,10 +13,7 @@ A real HTTP server on 127.0.0.1 (Range, If-Range, ETag as servers send them); no
 
 from __future__ import annotations
 
-import http.server
 import json
-import socket
-import threading
 import zlib
 from pathlib import Path
 from typing import Iterator
@@ -25,6 +22,7 @@ import pytest
 
 from jetstudy.study.fetch import RECORD, Source, download
 from jetstudy.trainables.errors import DataError
+from tests.study.http_server import FileServer, QuietHandler, serving
 
 OLD = bytes(range(256)) * 200  # 50 KiB
 NEW = bytes(range(255, -1, -1)) * 200
@@ -34,16 +32,11 @@ def _etag(body: bytes) -> str:
     return f'"v{zlib.crc32(body):08x}"'
 
 
-class _Server(http.server.ThreadingHTTPServer):
+class _Server(FileServer):
     body: bytes
-    cut_first: int
-    requests: list[dict]
 
 
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         server: _Server = self.server  # type: ignore[assignment]
         body, etag = server.body, _etag(server.body)
@@ -65,24 +58,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("ETag", etag)
         self.send_header("Content-Length", str(len(rest)))
         self.end_headers()
-        if server.cut_first > 0:  # send half, then drop the connection
-            server.cut_first -= 1
-            self.wfile.write(rest[:len(rest) // 2])
-            self.wfile.flush()
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        self.wfile.write(rest)
+        self.send_rest(rest)
 
 
 @pytest.fixture
 def server() -> Iterator[_Server]:
     srv = _Server(("127.0.0.1", 0), _Handler)
     srv.body, srv.cut_first, srv.requests = OLD, 1, []
-    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield srv
-    srv.shutdown()
-    srv.server_close()
+    with serving(srv):
+        yield srv
 
 
 def _broken_download(server: _Server, folder: Path) -> Source:
