@@ -405,12 +405,11 @@ _PATH_ARGS = {"config": "CONFIG", "out_dir": "DIR", "dir": "DIR", "source": "RES
 def _refuse_variables(args: argparse.Namespace) -> None:
     """A path argument holding ``$NAME`` (quoted, so the shell left it): jetstudy does not
     expand variables, as in the config's paths; a folder called ``$OUT`` would be made."""
-    import re
+    from jetstudy.study.config import _ENV_VAR
 
     for attr, flag in _PATH_ARGS.items():
         value = getattr(args, attr, None)
-        found = re.search(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?", value) \
-            if isinstance(value, str) else None
+        found = _ENV_VAR.search(value) if isinstance(value, str) else None
         if found:
             raise ConfigError(f"{flag} {value!r} holds {found.group(0)}, but jetstudy does not "
                               f"expand environment variables; let the shell expand it (double "

@@ -124,10 +124,10 @@ def _created(trial: Any, index: int) -> int:
     """The counter Ray Tune created the trial with (the number that begins its
     ``experiment_tag``: the order of proposal, as ``trial_numbers`` numbers the tables), else
     its place in Tune's list (which is in no such order)."""
-    import re
+    from jetstudy.study.trial_numbers import creation_counter
 
-    counter = re.match(r"(\d+)_", str(getattr(trial, "experiment_tag", "") or ""))
-    return int(counter.group(1)) if counter else index
+    counter = creation_counter(getattr(trial, "experiment_tag", None))
+    return index if counter is None else counter
 
 
 def _best_reported(trial: Any, metric: str, mode: str) -> Any:

@@ -334,11 +334,9 @@ def _trial_numbers(folder: Path) -> dict[str, int] | None:
     if numbers.isna().any():
         journal = numbers_from_journal(folder)
         numbers = numbers.fillna(ids.map(journal).astype(float))
-    trials = trials.assign(**{TRIAL_ORDER: numbers})
-    numbers = pd.to_numeric(trials[TRIAL_ORDER], errors="coerce")
     if numbers.isna().any() or numbers.duplicated().any():
         return None
-    return dict(zip(trials["trial_id"].astype(str), numbers.astype(int)))
+    return dict(zip(ids, numbers.astype(int)))
 
 
 def _paired_differences(name: str, a: Any, b: Any) -> list[str]:

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
-__all__ = ["numbers_from_journal", "tune_creation_order", "number_unnumbered",
+__all__ = ["numbers_from_journal", "creation_counter", "tune_creation_order", "number_unnumbered",
            "in_trial_order"]
 
 logger = logging.getLogger(__name__)
@@ -62,13 +63,21 @@ def numbers_from_journal(study_folder: Path) -> dict[str, int]:
         return {}
 
 
+def creation_counter(experiment_tag: Any) -> int | None:
+    """The counter Ray Tune created a trial with: the number that begins its
+    ``experiment_tag`` (``3_depth=2,...``; 1 for the first trial proposed); None without one."""
+    import re
+
+    counter = re.match(r"(\d+)_", str(experiment_tag or ""))
+    return int(counter.group(1)) if counter else None
+
+
 def tune_creation_order(study_folder: Path) -> dict[str, int]:
     """Ray Tune trial id -> the counter Tune created it with (the number that begins its
     ``experiment_tag``, 1 for the first trial proposed), from the experiment state files of
     the study's ``ray/`` folder (the latest file naming a trial wins). Empty when there are
     none or they cannot be read."""
     import json
-    import re
 
     found: dict[str, int] = {}
     for state in sorted((Path(study_folder) / "ray").glob("experiment_state-*.json")):
@@ -76,9 +85,9 @@ def tune_creation_order(study_folder: Path) -> dict[str, int]:
             entries = json.loads(state.read_text()).get("trial_data", [])
             for entry in entries:
                 trial = json.loads(entry[0]) if isinstance(entry[0], str) else entry[0]
-                counter = re.match(r"(\d+)_", str(trial.get("experiment_tag", "")))
-                if counter and trial.get("trial_id"):
-                    found[str(trial["trial_id"])] = int(counter.group(1))
+                counter = creation_counter(trial.get("experiment_tag"))
+                if counter is not None and trial.get("trial_id"):
+                    found[str(trial["trial_id"])] = counter
         except (OSError, ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             logger.warning("cannot read Ray Tune's trial order from %s (%s: %s)", state,
                            type(exc).__name__, exc)

@@ -51,21 +51,23 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
         )
     x = _finite_features(file, _numeric(file, frame, features), features)
     if not classes:  # Format A's columns saved as a table: the one-hot labels, by name
-        labels = _numeric(file, frame, LABEL_COLUMNS)
-        undef = _numeric(file, frame, ["j_undef"])[:, 0] if "j_undef" in frame else None
-        return x, one_hot_to_index(file, labels, undef), None
+        return x, _one_hot_classes(file, frame), None
     y = _letters_to_index(file, classes[0], frame[classes[0]])
     if one_hot:  # both label forms: they must say the same, or which one is right is unknown
-        _labels_agree(file, classes[0], y, _numeric(file, frame, LABEL_COLUMNS),
-                      _numeric(file, frame, ["j_undef"])[:, 0] if "j_undef" in frame else None)
+        _labels_agree(file, classes[0], y, _one_hot_classes(file, frame))
     return x, y, None
 
 
-def _labels_agree(file: str, column: str, y: np.ndarray, labels: np.ndarray,
-                  undef: np.ndarray | None) -> None:
+def _one_hot_classes(file: str, frame: pd.DataFrame) -> np.ndarray:
+    """The class index of each row from the one-hot ``j_g .. j_t`` columns (and ``j_undef``
+    where the table has it), as Format A's labels are read."""
+    undef = _numeric(file, frame, ["j_undef"])[:, 0] if "j_undef" in frame else None
+    return one_hot_to_index(file, _numeric(file, frame, LABEL_COLUMNS), undef)
+
+
+def _labels_agree(file: str, column: str, y: np.ndarray, other: np.ndarray) -> None:
     """A table with a ``class`` column and the one-hot ``j_g .. j_t`` columns: the class read
-    from each must be the same for every jet."""
-    other = one_hot_to_index(file, labels, undef)
+    from each (``y``, ``other``) must be the same for every jet."""
     differ = np.flatnonzero(other != y)
     if differ.size:
         row = int(differ[0])
