@@ -149,7 +149,8 @@ def place_legend(ax: Axes, bounds: tuple[float | None, float | None] = (None, No
         tries.append({**kw, "ncol": 2})
     for most in (0.5, 0.7):  # the share of the axes' height a legend may take when room is made
         for options in tries:
-            legend = _placed(ax, bounds, most, options)
+            # the spots inside the axes do not depend on ``most``: tried in the first round only
+            legend = _placed(ax, bounds, most, options, inside=most == 0.5)
             if legend is not None:
                 return legend
     return ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kw)
@@ -161,12 +162,12 @@ def _clear(ax: Axes, legend: Legend) -> bool:
 
 
 def _placed(ax: Axes, bounds: tuple[float | None, float | None], most: float,
-            kw: dict) -> Legend | None:
-    """The legend at the first of :data:`LOCATIONS` where it is clear of points and texts,
-    else in the room made for it (:data:`ROOM_MADE`, taking at most ``most`` of the height);
-    None, the y-range as it was, when neither works."""
+            kw: dict, inside: bool = True) -> Legend | None:
+    """The legend at the first of :data:`LOCATIONS` (when ``inside``) where it is clear of
+    points and texts, else in the room made for it (:data:`ROOM_MADE`, taking at most ``most``
+    of the height); None, the y-range as it was, when neither works."""
     points, texts = drawn_points(ax), _texts(ax)
-    for loc in LOCATIONS:
+    for loc in LOCATIONS if inside else ():
         legend = ax.legend(loc=loc, **kw)
         box = legend.get_window_extent()
         if covered_points(legend, points, PAD_PX) == 0 and not _covers_text(box, texts):

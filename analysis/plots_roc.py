@@ -14,14 +14,12 @@ from matplotlib.ticker import NullLocator
 from jetstudy.analysis.intervals import format_error
 from jetstudy.analysis.plots import (CLASS_COLORS, CLASS_MARKERS, CLASS_STYLES, LEGEND_PT,
                                      MAX_WIDTH_IN, TITLE_PT, new_figure)
+from jetstudy.analysis.plots_axes import FRACTION  # an efficiency's range: no legend room past it
 from jetstudy.analysis.plots_legend import place_legend, place_note
 from jetstudy.analysis.references import MORENO_DNN
 from jetstudy.trainables.schema import CLASSES
 
-__all__ = ["draw_roc", "draw_roc_overview", "roc_figure", "EFFICIENCY"]
-
-#: The physical range of an efficiency: room for a legend is never made past it.
-EFFICIENCY: tuple[float, float] = (0.0, 1.0)
+__all__ = ["draw_roc", "draw_roc_overview", "roc_figure"]
 
 
 def _log_floor(bkg: np.ndarray) -> float:
@@ -81,12 +79,12 @@ def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None
     ax.set_yscale("log")
     ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
     ax.set_xlim(0, 1)
-    ax.set_ylim(floor, 1.0)  # an efficiency: the axis never passes 1 (EFFICIENCY)
+    ax.set_ylim(floor, 1.0)  # an efficiency: the axis never passes 1 (FRACTION)
     ax.set_xlabel(f"signal efficiency ({cls})")
     ax.set_ylabel("background efficiency")
     ax.set_title(f"{cls} vs rest", fontsize=TITLE_PT)
     ax.grid(alpha=0.3)
-    place_legend(ax, EFFICIENCY, fontsize=LEGEND_PT)  # where no curve is, the axis within (0, 1]
+    place_legend(ax, FRACTION, fontsize=LEGEND_PT)  # where no curve is, the axis within (0, 1]
 
 
 def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | None = None,
@@ -111,7 +109,7 @@ def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | No
     ax.set_yscale("log")
     ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
     ax.set_xlim(0, 1)
-    ax.set_ylim(floor, 1.0)  # an efficiency: the axis never passes 1 (EFFICIENCY)
+    ax.set_ylim(floor, 1.0)  # an efficiency: the axis never passes 1 (FRACTION)
     ax.set_xlabel("signal efficiency")
     ax.set_ylabel("background efficiency")
     ax.set_title("all classes, model (AUC)", fontsize=TITLE_PT)
@@ -119,7 +117,7 @@ def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | No
     if missing:
         place_note(ax, f"no ROC for {', '.join(missing)} (see its panel)", fontsize=LEGEND_PT + 0.5,
                    color="#555555")
-    place_legend(ax, EFFICIENCY, fontsize=LEGEND_PT)  # where no curve is, the axis within (0, 1]
+    place_legend(ax, FRACTION, fontsize=LEGEND_PT)  # where no curve is, the axis within (0, 1]
 
 
 def roc_figure(model: pd.DataFrame, aucs: dict[str, float], bayes: pd.DataFrame | None = None,

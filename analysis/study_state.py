@@ -107,11 +107,9 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
     crashed = int(((trials["status"].astype(str) != "interrupted")
                    & (trials["stop_reason"].astype(str) == "interrupted")).sum()
                   ) if {"status", "stop_reason"} <= set(trials.columns) else 0
-    if planned and n > planned:  # more than the config asks for now: lowered after they ran
-        tried = _trials(n, "", "").strip()
-    elif planned:
+    if planned and n <= planned:
         tried = f"{n} of the {_trials(planned, 'asked for', 'asked for')} (search.num_trials)"
-    else:
+    else:  # no plan, or more than the config asks for now (lowered after they ran)
         tried = _trials(n, "", "").strip()
     are, were = ("is", "was") if n == 1 else ("are", "were")  # "1 of the 64 trials ... is"
     if n and failed == n:
