@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator
 from ray.tune import Callback
 
 from jetstudy.study.collect import Known
+from jetstudy.study.tables import epochs_trained
 from jetstudy.trainables.atomic import stops_handled
 from jetstudy.trainables.trialfiles import read_epochs
 
@@ -181,7 +182,7 @@ def mark_interrupted(known: Known, cut_short: set[str], state_dir: str,
         if not trial_id:  # asked for, never started: nothing to show
             continue
         if (trial_id in cut_short and not status
-                and len(read_epochs(state_dir, trial_id)) < max_epochs):
+                and epochs_trained(read_epochs(state_dir, trial_id)) < max_epochs):
             status = INTERRUPTED
         out[trial_id] = (config, status, error)
     return out
