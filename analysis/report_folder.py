@@ -154,6 +154,13 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
     if out.exists() and not out.is_dir():
         raise AnalysisError(f"cannot write the report to {out}: it is a file, not a folder; "
                             f"choose a folder with -o")
+    from jetstudy.study.paths import is_study_folder
+
+    if is_study_folder(out):  # not even with --force: the study's files and the report's mixed
+        raise AnalysisError(
+            f"cannot write the report to {out}: it is a study folder itself (its config.yaml, "
+            f"trials and tables), not a report folder; leave -o out for report/ in it, or give "
+            f"another folder with -o")
     try:
         entries = sorted(os.listdir(out)) if out.is_dir() else []
     except OSError as exc:

@@ -366,6 +366,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None and hasattr(sys.stdout, "reconfigure"):  # a path of raw (non-UTF-8) bytes
+        sys.stdout.reconfigure(errors="backslashreplace")  # printed, not a traceback after work
     args = _parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
@@ -381,6 +383,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "export": _cmd_export, **COMMANDS}
     try:
         _refuse_variables(args)
+        from jetstudy.study.arg_paths import read_path_args
+
+        read_path_args(args, _PATH_ARGS)  # ~ is home; no newline or raw bytes in an output
         with _sigterm_as_interrupt():  # report, export, synth: their clean-up runs, exit 130
             code = commands[args.command](args)
     except JetstudyError as exc:

@@ -24,14 +24,15 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from jetstudy.study.os_errors import dangling_link
 from jetstudy.trainables.atomic import temporary_of
 from jetstudy.trainables.errors import ConfigError, listed
 from jetstudy.trainables.staging import new_folders, plain_file
 
 __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "inside_study_part",
-           "STUDY_OWN_PARTS", "refuse_inside_study_part", "claim_study_folder",
-           "abandon_study_folder", "FileRecord", "clear_dead_temporaries"]
+           "STUDY_OWN_PARTS", "is_study_folder", "refuse_inside_study_part",
+           "claim_study_folder", "abandon_study_folder", "FileRecord", "clear_dead_temporaries"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,14 +67,19 @@ def study_folder(results_dir: str | os.PathLike[str], name: str) -> Path:
 def _check_results_dir(results_dir: str | os.PathLike[str]) -> None:
     """``storage.results_dir`` must be a folder, or creatable as one, and writable: say so
     in its own words, not as the file system's "Not a directory" on a path below it."""
+    from jetstudy.study.arg_paths import raw_bytes
+
+    if raw_bytes(os.fspath(results_dir)):  # Ray's start, and every page naming it, failed
+        raise ConfigError(f"storage.results_dir {str(results_dir)!r} is not UTF-8 text (a "
+                          f"name of raw bytes, shown as \\udcXX); jetstudy writes the study's "
+                          f"paths into UTF-8 files: set storage.results_dir to a UTF-8 path")
     given = Path(results_dir).expanduser()
     for path in (given, *given.absolute().parents):
         if not path.exists():
-            if path.is_symlink():  # mkdir would make the missing target, wherever it lies
-                raise ConfigError(
-                    f"storage.results_dir {str(results_dir)!r}: {str(path)!r} is a link to "
-                    f"{os.readlink(path)!r}, which does not exist (a dangling link); create the "
-                    f"folder it points to, or set storage.results_dir to a folder")
+            dangling = dangling_link(path)  # mkdir would make the missing target, anywhere
+            if dangling is not None:
+                raise ConfigError(f"storage.results_dir {str(results_dir)!r}: {dangling}; or "
+                                  f"create the folder it points to")
             continue
         if not path.is_dir():
             what = ("is a file, not a folder" if path == given else
@@ -180,10 +186,24 @@ def inside_study_part(out: Path) -> tuple[Path, str] | None:
     return None
 
 
+def is_study_folder(out: Path) -> bool:
+    """``out`` is a study folder itself (links followed: through a link, a ``..`` detour, a
+    trailing slash or a bind mount it is still one)."""
+    try:
+        return out.expanduser().is_dir() and holds_study(out.expanduser())
+    except OSError:
+        return False
+
+
 def refuse_inside_study_part(out: str | os.PathLike[str], what: str) -> None:
     """A ConfigError when the output folder ``out`` (``what``: the option naming it, e.g.
-    ``synth DIR``) lies inside a study's own sub-folder (:func:`inside_study_part`): what a
+    ``synth DIR``) is a study folder itself (its files mixed into the study's, read as the
+    study's) or lies inside a study's own sub-folder (:func:`inside_study_part`): what a
     command writes there would be lost with it, or read as the study's."""
+    if is_study_folder(Path(out)):
+        raise ConfigError(
+            f"{what} {str(out)!r} is a study folder itself (its config.yaml, trials and "
+            f"tables), whose files are the study's alone; give a folder outside it")
     held = inside_study_part(Path(out))
     if held is not None:
         raise ConfigError(

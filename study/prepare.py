@@ -40,6 +40,12 @@ def results_folder(cfg: StudyConfig) -> Path:
     (``study-YYYYMMDD-HHMMSS``, then ``-2``, ``-3``... when a study started in the same second
     already took it: a second driver started alongside gets its own study, not a refusal
     about a storage.name the user never set)."""
+    from jetstudy.study.arg_paths import raw_bytes
+
+    if cfg.data.path and raw_bytes(str(cfg.data.path)):  # Ray's start failed on it, later
+        raise ConfigError(f"data.path {str(cfg.data.path)!r} is not UTF-8 text (a name of raw "
+                          f"bytes, shown as \\udcXX); jetstudy writes the data's path into "
+                          f"UTF-8 files: rename it to a UTF-8 name (mv), then set data.path")
     if cfg.storage.name:
         return study_folder(cfg.storage.results_dir, cfg.storage.name)
     stamp = time.strftime("study-%Y%m%d-%H%M%S")

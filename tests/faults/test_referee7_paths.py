@@ -1,0 +1,160 @@
+"""Referee round 7: an output that is the study folder itself, and path arguments a user types
+that were taken literally (``~``, a newline, raw non-UTF-8 bytes).
+
+* ``report RESULTS -o RESULTS --force`` (also ``-o RESULTS/``, a link to it, a ``..`` detour,
+  ``-o .`` inside it) wrote the report's pages among the study's own files; ``synth``,
+  ``init`` and ``fetch`` wrote into a study folder given as DIR. Each is refused, nothing
+  written.
+* ``synth '~/jets'``, ``init '~/proj'``, ``export --out=~/m`` made a folder called ``~`` in the
+  current folder (``rm -r ~`` then takes the home folder) while ``report -o`` and the config
+  read ``~`` as home: now every path argument does.
+* An output folder named with a newline was made (every printed path broke in two); a path
+  argument of raw non-UTF-8 bytes was written, then printing it failed with a traceback
+  (exit 1) under a strict UTF-8 terminal, and a ``storage.results_dir`` or ``data.path`` of
+  raw bytes failed as "Ray did not start" with a claimed study folder left behind.
+* Round 6's leftover: ``storage.results_dir`` as a dangling link is told by
+  ``os_errors.dangling_link``, the one test of it (paths had its own copy).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jetstudy.study.paths import STUDY_MARK, study_folder
+from jetstudy.trainables.errors import ConfigError
+from tests.faults.conftest import checksums, jetstudy_here, one_line_error, refused_untouched
+
+
+def _study(folder: Path) -> Path:
+    """A study folder as jetstudy leaves it (mark, config, tables, its sub-folders)."""
+    folder.mkdir(parents=True)
+    (folder / STUDY_MARK).write_text("made by jetstudy\n")
+    for name in ("config.yaml", "scaler.json", "trials.parquet", "trials.csv"):
+        (folder / name).write_text(f"{name} of the study\n")
+    for name in ("trials", "data", "best"):
+        (folder / name).mkdir()
+    return folder
+
+
+# ---- the study folder itself as an output -----------------------------------------------------
+
+def _ways_to_name(work: Path) -> dict[str, str]:
+    """The study folder work/results/st, spelt as a user might (cwd: work)."""
+    (work / "elsewhere").mkdir()
+    (work / "link").symlink_to("results/st")
+    return {"plain": "results/st", "slash": "results/st/", "detour": "elsewhere/../results/st",
+            "link": "link", "absolute": str(work / "results" / "st")}
+
+
+@pytest.mark.parametrize("way", ["plain", "slash", "detour", "link", "absolute"])
+def test_report_into_the_study_folder_itself_is_refused(workdir: Path, way: str) -> None:
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.report_folder import plan_report_folder
+
+    _study(workdir / "results" / "st")
+    out = workdir / _ways_to_name(workdir)[way]
+    before = checksums(workdir)
+    with pytest.raises(AnalysisError) as refused:  # not even with --force
+        plan_report_folder(out, {"index.html", "summary.md"}, force=True)
+    assert "is a study folder itself" in str(refused.value), refused.value
+    assert "leave -o out" in str(refused.value)
+    assert checksums(workdir) == before
+
+
+@pytest.mark.parametrize("args", [("synth", "--jets", "100"), ("init",), ("fetch", "hls4ml")],
+                         ids=["synth", "init", "fetch"])
+@pytest.mark.parametrize("way", ["slash", "link", "detour"])
+def test_a_command_writing_into_a_study_folder_is_refused(workdir: Path, args: tuple[str, ...],
+                                                          way: str) -> None:
+    _study(workdir / "results" / "st")
+    where = _ways_to_name(workdir)[way]
+    refused_untouched(workdir, *args, where, must=["is a study folder itself",
+                                                   "give a folder outside it"])
+
+
+def test_the_report_folder_inside_a_study_stays_allowed(workdir: Path) -> None:
+    """The study's own report/ (and a new folder beside the study) are not the study."""
+    from jetstudy.analysis.report_folder import plan_report_folder
+
+    folder = _study(workdir / "results" / "st")
+    assert plan_report_folder(folder / "report", {"index.html"}, force=False).out
+    assert plan_report_folder(workdir / "results" / "rep", {"index.html"}, force=False).out
+
+
+# ---- ~, newlines and raw bytes in path arguments -------------------------------------------
+
+def test_a_tilde_the_shell_left_is_the_home_folder(workdir: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    home = workdir / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    proc = jetstudy_here("init", "~/proj", cwd=workdir)
+    assert proc.returncode == 0, proc.stderr
+    assert (home / "proj" / "jetstudy.yaml").is_file()
+    assert not (workdir / "~").exists()  # a folder called ~ beside the user's files
+    assert str(home / "proj" / "jetstudy.yaml") in proc.stdout
+
+
+def test_a_tilde_of_no_such_user_is_refused(workdir: Path) -> None:
+    refused_untouched(workdir, "synth", "--jets", "100", "~no_such_user_j7/jets",
+                      must=["DIR", "no such user", "./~no_such_user_j7/jets"])
+
+
+@pytest.mark.parametrize("args", [("init", "a\nb"), ("synth", "--jets", "100", "a\tb"),
+                                  ("report", "results/st", "-o", "rep\nort"),
+                                  ("export", "results/st", "-o", "ex\rport")],
+                         ids=["init", "synth", "report", "export"])
+def test_an_output_named_with_a_control_character_is_refused(workdir: Path,
+                                                             args: tuple[str, ...]) -> None:
+    _study(workdir / "results" / "st")
+    refused_untouched(workdir, *args, must=["control character", "choose a folder name"])
+
+
+@pytest.mark.parametrize("args", [("init", "n\udcffo"), ("synth", "--jets", "100", "j\udce9ts"),
+                                  ("report", "s\udcff"), ("export", "s\udcff"),
+                                  ("report", "results/st", "-o", "r\udcff")],
+                         ids=["init", "synth", "report-source", "export-source", "report-out"])
+def test_a_path_of_raw_bytes_is_refused_before_any_work(workdir: Path,
+                                                        args: tuple[str, ...]) -> None:
+    """As the program gets ``b'n\\xffo'`` (surrogate escapes): printing it failed after the
+    work under a strict UTF-8 terminal, and the report's UTF-8 pages could not hold it."""
+    _study(workdir / "results" / "st")
+    err = refused_untouched(workdir, *args, must=["is not UTF-8 text", "\\udc"])
+    assert "UTF-8 name" in err or "in UTF-8" in err, err
+
+
+def test_a_results_dir_of_raw_bytes_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as refused:
+        study_folder(tmp_path / "r\udcff", "st")
+    assert "storage.results_dir" in str(refused.value) and "not UTF-8" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_data_path_of_raw_bytes_is_refused_before_the_folder_is_claimed(
+        tmp_path: Path) -> None:
+    from jetstudy.study.config import load_config
+    from jetstudy.study.prepare import results_folder
+
+    cfg = load_config(None, ["data.path=d\udcff/jets.h5", f"storage.results_dir={tmp_path}",
+                             "storage.name=st"])
+    with pytest.raises(ConfigError) as refused:
+        results_folder(cfg)
+    assert "data.path" in str(refused.value) and "not UTF-8" in str(refused.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+# ---- round 6's leftover: one test of a dangling link -----------------------------------------
+
+def test_results_dir_dangling_link_in_the_shared_words(workdir: Path) -> None:
+    from jetstudy.study.os_errors import dangling_link
+
+    (workdir / "results").symlink_to("scratch/gone")
+    proc = jetstudy_here("run", "--set", "storage.results_dir=results", "--set",
+                         "storage.name=st", cwd=workdir)
+    err = one_line_error(proc)
+    assert dangling_link(workdir / "results") is not None
+    assert "storage.results_dir 'results'" in err and "(a dangling link)" in err, err
+    assert "remove the link" in err and "create the folder it points to" in err, err
+    assert not (workdir / "scratch").exists()
