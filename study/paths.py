@@ -166,24 +166,39 @@ STUDY_OWN_PARTS = frozenset({"data", "best", "trials", "ray"})
 
 
 def inside_study_part(out: Path) -> tuple[Path, str] | None:
-    """``(study folder, part)`` when ``out`` (made absolute, links of its parents followed)
-    lies inside a study's own sub-folder (:data:`STUDY_OWN_PARTS`, or a hidden one: jetstudy's
-    temporaries), else None."""
+    """``(study folder, part)`` when ``out`` (made absolute, links of its parents followed;
+    and again with a link at ``out`` itself followed: ``-o mylink`` to a study's ``best/``)
+    lies inside a study's own sub-folder (:data:`STUDY_OWN_PARTS`, also in another case on a
+    case-insensitive file system, or a hidden one: jetstudy's temporaries), else None."""
     try:
-        target = Path(os.path.abspath(out.expanduser()))
-        target = target.parent.resolve() / target.name
+        given = Path(os.path.abspath(out.expanduser()))
+        targets = dict.fromkeys([given.parent.resolve() / given.name, given.resolve()])
     except (OSError, RuntimeError):
         return None
-    for parent in target.parents:
-        try:
-            ours = holds_study(parent)
-        except OSError:
-            ours = False
-        if ours:
-            part = _first_part(parent, target) or ""
-            if part in STUDY_OWN_PARTS or part.startswith("."):
-                return parent, part
+    for target in targets:
+        for parent in target.parents:
+            try:
+                ours = holds_study(parent)
+            except OSError:
+                ours = False
+            if ours:
+                part = _first_part(parent, target) or ""
+                if part in STUDY_OWN_PARTS or part.startswith(".") or _own_in_another_case(
+                        parent, part):
+                    return parent, part
     return None
+
+
+def _own_in_another_case(study: Path, part: str) -> bool:
+    """``part`` (``BEST``) is one of the study's own sub-folders (``best``) spelt in another
+    case, on a file system that takes both for one folder."""
+    own = part.casefold()
+    if own == part or own not in STUDY_OWN_PARTS:
+        return False
+    try:
+        return os.path.samefile(study / own, study / part)
+    except OSError:
+        return False
 
 
 def is_study_folder(out: Path) -> bool:

@@ -158,3 +158,28 @@ def test_results_dir_dangling_link_in_the_shared_words(workdir: Path) -> None:
     assert "storage.results_dir 'results'" in err and "(a dangling link)" in err, err
     assert "remove the link" in err and "create the folder it points to" in err, err
     assert not (workdir / "scratch").exists()
+
+
+# ---- a link of the user's leading into a study's own sub-folder ------------------------------
+
+@pytest.mark.parametrize("part", ["best", "data", "trials/t1"])
+@pytest.mark.parametrize("args", [("synth", "--jets", "100"), ("init",), ("fetch", "hls4ml")],
+                         ids=["synth", "init", "fetch"])
+def test_an_output_that_is_a_link_into_a_study_part_is_refused(workdir: Path, part: str,
+                                                               args: tuple[str, ...]) -> None:
+    """``DIR`` a link of the user's to ``<study>/best`` (not a folder below the link): the
+    link itself was taken as the output's name, so the check found no study above it."""
+    folder = _study(workdir / "results" / "st")
+    (folder / part).mkdir(exist_ok=True)
+    (workdir / "mine").symlink_to(folder / part)
+    refused_untouched(workdir, *args, "mine", must=[f"own {part.split('/')[0]}/"])
+
+
+def test_report_into_a_link_to_best_is_refused_even_with_force(workdir: Path) -> None:
+    from jetstudy.study.paths import inside_study_part
+
+    folder = _study(workdir / "results" / "st")
+    (workdir / "mine").symlink_to(folder / "best")
+    assert inside_study_part(workdir / "mine") == (folder, "best")
+    assert inside_study_part(workdir / "mine" / "new") == (folder, "best")
+    assert inside_study_part(workdir / "results" / "rep") is None
