@@ -74,10 +74,10 @@ def _last_epoch(path: Path) -> int:
 
 
 class _Continued:
-    """Restores the trial's file from ``ray/`` whenever it has one (Tune does only when the
-    trial has a Tune checkpoint) and skips epochs already logged there."""
-
-    _trial_files: dict
+    """Logs each epoch once, continuing what an earlier driver logged. Two hooks:
+    :meth:`_earlier` (the last epoch already in the trial's file, read once) and
+    :meth:`_as_logged` (a result as this file takes it). Restores the trial's file from
+    ``ray/`` whenever it has one (Tune does only when the trial has a Tune checkpoint)."""
 
     def __init__(self, trials_dir: str | None = None) -> None:
         super().__init__()
@@ -101,34 +101,45 @@ class _Continued:
                 pass
         self._logged[trial] = _last_epoch(local) if local.exists() else 0
 
-    def _setup(self, trial: Any) -> None:
+    def _earlier(self, trial: Any) -> int:
+        """The last epoch the trial's file holds (an earlier driver's included)."""
         raise NotImplementedError
 
+    def _as_logged(self, result: dict, epoch: int) -> dict:
+        """``result`` (of ``epoch``) as this file takes it."""
+        return result
+
     def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
-        if trial not in self._trial_files:
-            self._setup(trial)
-        epoch, last = _epoch(result), self._logged.get(trial, 0)
-        if epoch is not None and epoch <= last:
+        epoch = _epoch(result)
+        if epoch is None:  # not an epoch's result: logged as Tune would
+            super().log_trial_result(iteration, trial, result)  # type: ignore[misc]
+            return
+        last = self._earlier(trial)
+        if epoch <= last:
             return  # logged before the resume (or reported again)
-        for missed in _missed(self._trials_dir, trial, result, last, epoch or 0):
-            super().log_trial_result(iteration, trial, missed)  # type: ignore[misc]
-        super().log_trial_result(iteration, trial, result)  # type: ignore[misc]
-        if epoch is not None:
-            self._logged[trial] = epoch
+        for missed in _missed(self._trials_dir, trial, result, last, epoch):
+            super().log_trial_result(  # type: ignore[misc]
+                iteration, trial, self._as_logged(missed, int(missed["epoch"])))
+        super().log_trial_result(iteration, trial, self._as_logged(result, epoch))  # type: ignore[misc]
+        self._logged[trial] = epoch
 
 
 class EpochCSVLogger(_Continued, CSVLoggerCallback):
     """``progress.csv``: one row per epoch, continued across a resume."""
 
-    def _setup(self, trial: Any) -> None:
-        self._setup_trial(trial)
+    def _earlier(self, trial: Any) -> int:
+        if trial not in self._trial_files:
+            self._setup_trial(trial)  # restores the file, reads its last epoch
+        return self._logged.get(trial, 0)
 
 
 class EpochJsonLogger(_Continued, JsonLoggerCallback):
     """``result.json``: one line per epoch, continued across a resume."""
 
-    def _setup(self, trial: Any) -> None:
-        self.log_trial_start(trial)
+    def _earlier(self, trial: Any) -> int:
+        if trial not in self._trial_files:
+            self.log_trial_start(trial)  # restores the file, reads its last epoch
+        return self._logged.get(trial, 0)
 
 
 def _last_step(folder: Path, tag: str = "ray/tune/epoch") -> int:
@@ -154,34 +165,17 @@ def _last_step(folder: Path, tag: str = "ray/tune/epoch") -> int:
     return last
 
 
-class EpochTBXLogger(TBXLoggerCallback):
+class EpochTBXLogger(_Continued, TBXLoggerCallback):
     """TensorBoard: each epoch once, at step = its epoch number (a resumed trial's later
     epochs follow its earlier ones instead of restarting at step 1)."""
 
-    def __init__(self, trials_dir: str | None = None) -> None:
-        super().__init__()
-        self._logged: dict[Any, int] = {}
-        self._trials_dir = trials_dir
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_logged"] = {}
-        return state
-
-    def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
-        epoch = _epoch(result)
-        if epoch is None:
-            super().log_trial_result(iteration, trial, result)
-            return
+    def _earlier(self, trial: Any) -> int:
         if trial not in self._logged:  # what an earlier driver drew (ray/ on this machine)
             self._logged[trial] = _last_step(Path(trial.storage.trial_fs_path))
-        if epoch <= self._logged[trial]:
-            return
-        for missed in _missed(self._trials_dir, trial, result, self._logged[trial], epoch):
-            super().log_trial_result(iteration, trial, {**missed, TRAINING_ITERATION:
-                                                        int(missed["epoch"])})
-        super().log_trial_result(iteration, trial, {**result, TRAINING_ITERATION: epoch})
-        self._logged[trial] = epoch
+        return self._logged[trial]
+
+    def _as_logged(self, result: dict, epoch: int) -> dict:
+        return {**result, TRAINING_ITERATION: epoch}
 
 
 def run_log_callbacks(trials_dir: str | None = None) -> list[Any]:
