@@ -27,14 +27,15 @@ import tempfile
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ContextManager, Iterator
+from typing import Iterator
 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.study.fetch import sha256_or_none
 from jetstudy.study.os_errors import dangling_link
 from jetstudy.trainables.errors import listed
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
-                                         looks_like_staging, new_folders, staging_folder)
+                                         folder_lock, looks_like_staging, new_folders,
+                                         staging_folder)
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests", "report_staging", "report_names", "report_folder_made"]
@@ -55,14 +56,19 @@ def report_names() -> frozenset[str]:
     return frozenset({*FIGURE_FILES, *DATA_FILES, *PAGE_FILES})
 
 
-def report_staging(out: Path) -> ContextManager[Path]:
+@contextmanager
+def report_staging(out: Path) -> Iterator[Path]:
     """A new staging folder in ``out`` for this report (a ``with`` block's), after clearing
     the ones killed reports left there (only staging folders provably theirs: see
-    :mod:`jetstudy.trainables.staging`)."""
+    :mod:`jetstudy.trainables.staging`). ``out`` is held for the block: two reports into one
+    folder at once (a run's own report and one asked for meanwhile) move their files and
+    manifests in one after the other, never interleaved."""
     names = report_names() | {MANIFEST}
-    clear_stale_staging(out, TMP_PREFIX, _WHAT, names.__contains__)
-    clear_old_manifest_temporaries(out, TMP_PREFIX, _WHAT)  # an older jetstudy's
-    return staging_folder(out, TMP_PREFIX, _WHAT)
+    with folder_lock(out):  # waits its turn (seconds at most: the files are built by now)
+        clear_stale_staging(out, TMP_PREFIX, _WHAT, names.__contains__)
+        clear_old_manifest_temporaries(out, TMP_PREFIX, _WHAT)  # an older jetstudy's
+        with staging_folder(out, TMP_PREFIX, _WHAT) as stage:
+            yield stage
 
 
 @contextmanager

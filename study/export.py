@@ -46,7 +46,8 @@ from jetstudy.trainables.atomic import held_signals, no_room, write_bytes_atomic
 from jetstudy.trainables.errors import JetstudyError, listed
 from jetstudy.trainables.schema import CLASSES
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
-                                         looks_like_staging, new_folders, staging_folder)
+                                         folder_lock, looks_like_staging, new_folders,
+                                         staging_folder)
 
 __all__ = ["export_model", "ExportError", "ExportOutcome", "EXPORT_FILES", "MANIFEST",
            "TOLERANCE"]
@@ -352,6 +353,12 @@ def _named_final(tmp: Path, target: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, str(target / Path(exc.filename).name)) from None
 
 
+def _busy(target: Path) -> ExportError:
+    """Another export holds ``target`` (:func:`~jetstudy.trainables.staging.folder_lock`)."""
+    return ExportError(f"-o {target}: another jetstudy export is writing into it now; wait "
+                       f"for it to finish, or give another folder with -o")
+
+
 def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
                  out: str | os.PathLike[str] | None = None, force: bool = False
                  ) -> ExportOutcome:
@@ -393,7 +400,8 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
                 f"rewrites or clears (best/ is replaced whole on the next evaluation); give a "
                 f"folder outside it, or leave -o out for RESULTS/export/<trial id>")
     # a failed or stopped export leaves no empty folder it made; a new staging name, marked:
-    with new_folders(target), _staging(target) as tmp, _named_final(tmp, target):
+    with new_folders(target), folder_lock(target, lambda: _busy(target)), \
+            _staging(target) as tmp, _named_final(tmp, target):
         folded, check = _build(w, scaler, tmp)
         meta = _metadata(results, w, scaler, folded, check)
         (tmp / "model.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")

@@ -35,7 +35,7 @@ from jetstudy.study.fetch_format import warn_if_not_format
 from jetstudy.study.fetch_transfer import Progress, range_total, transfer
 from jetstudy.trainables.atomic import no_room, write_atomic
 from jetstudy.trainables.errors import DataError
-from jetstudy.trainables.staging import plain_file
+from jetstudy.trainables.staging import folder_lock, plain_file
 
 __all__ = ["Source", "DATASETS", "CACHE_ENV", "MIRROR_ENV", "RECORD", "cache_dir",
            "fetch_dataset", "data_path", "download", "file_sha256", "sha256_or_none"]
@@ -408,16 +408,24 @@ def fetch_dataset(name: str, folder: str | os.PathLike[str] | None = None, *,
                         f"(it is created if missing)")
     created = [p for p in (where, *where.parents) if not p.exists()]
     try:
-        paths = [download(s, where, progress) for s in sources]
+        where.mkdir(parents=True, exist_ok=True)
+        with folder_lock(where, lambda: _busy(where)):  # one fetch into a folder at a time
+            paths = [download(s, where, progress) for s in sources]
+            unpacked = [_unpack(p, where) for p, s in zip(paths, sources) if s.unpack]
     except BaseException:  # nothing fetched: leave no empty folder behind
         for made in created:
             if made.is_dir() and not any(made.iterdir()):
                 made.rmdir()
         raise
-    unpacked = [_unpack(p, where) for p, s in zip(paths, sources) if s.unpack]
     if unpacked:
         return where if len(unpacked) > 1 else unpacked[0]
     return paths[0]
+
+
+def _busy(where: Path) -> DataError:
+    return DataError(f"fetch: another jetstudy fetch is downloading into {where} now (two "
+                     f"would write one file at once); wait for it to finish, then run the same "
+                     f"command again: it reuses what was downloaded")
 
 
 def data_path(fetched: str | os.PathLike[str]) -> str:

@@ -39,7 +39,7 @@ from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.processes import pid_alive, process_start
 
 __all__ = ["STAGING_MARK", "make_staging", "staging_folder", "new_folders", "clear_stale_staging",
-           "clear_old_manifest_temporaries", "looks_like_staging", "plain_file"]
+           "clear_old_manifest_temporaries", "looks_like_staging", "plain_file", "folder_lock"]
 
 logger = logging.getLogger(__name__)
 
@@ -209,3 +209,34 @@ def clear_old_manifest_temporaries(parent: Path, prefix: str, writer: str) -> li
             logger.info("cleared %s, left by a killed %s of an older jetstudy", path, writer)
             removed.append(path)
     return removed
+
+
+@contextmanager
+def folder_lock(folder: Path, busy: Callable[[], Exception] | None = None) -> Iterator[None]:
+    """The folder ``folder`` held by this process for the block: an exclusive ``flock`` of
+    the folder itself, so two commands writing into one folder at once (two ``fetch`` into
+    one cache appending to one ``.part``, two exports) never interleave. The kernel releases
+    it however the process ends (``kill -9`` leaves no stale lock), and no file is left. With
+    ``busy`` a held folder raises ``busy()`` at once; without, the block waits its turn. A
+    file system that cannot lock folders (some network mounts) goes unlocked."""
+    import fcntl
+
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as exc:  # not there, or not readable: the block meets it in its own words
+        logger.debug("cannot lock %s: %s", folder, exc)
+        fd = -1
+    try:
+        if fd >= 0:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
+            except BlockingIOError:
+                if busy is None:
+                    raise
+                raise busy() from None
+            except OSError as exc:  # ENOLCK, EBADF (NFS without folder locks): unlocked
+                logger.debug("cannot lock %s: %s", folder, exc)
+        yield
+    finally:
+        if fd >= 0:
+            os.close(fd)
