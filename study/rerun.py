@@ -207,6 +207,12 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
                          f"the folder `jetstudy run` printed as 'results: ...'")
     recorded = _provenance(results)
     name = name if name is not None else f"{results.name}-rerun"
+    from jetstudy.study.checks import folder_name_problem
+
+    problem = "it is empty" if not name else folder_name_problem(name)
+    if problem is not None:  # in the rerun's words (it said storage.name, which it sets)
+        raise RerunError(f"--name {name!r}: {problem}; a rerun's folder is one plain folder "
+                         f"name beside the study, e.g. --name {results.name}-rerun2")
     items = [*overrides, f"storage.results_dir={json.dumps(str(results.parent))}",
              f"storage.name={json.dumps(name)}"]
     notes: list[str] = []

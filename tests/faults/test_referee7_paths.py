@@ -183,3 +183,18 @@ def test_report_into_a_link_to_best_is_refused_even_with_force(workdir: Path) ->
     assert inside_study_part(workdir / "mine") == (folder, "best")
     assert inside_study_part(workdir / "mine" / "new") == (folder, "best")
     assert inside_study_part(workdir / "results" / "rep") is None
+
+
+# ---- rerun --name in its own words -------------------------------------------------------------
+
+@pytest.mark.parametrize("name, why", [("a/b", "path separator"), ("..", "not a folder of its own"),
+                                       ("", "it is empty"), ("-x", "starts with '-'"),
+                                       ("a\nb", "control character")])
+def test_rerun_name_that_is_no_plain_folder_name(workdir: Path, name: str, why: str) -> None:
+    """It said 'storage.name must be ...; set e.g. my-study', a field the rerun sets itself."""
+    folder = _study(workdir / "results" / "st")
+    (folder / "config.yaml").write_text("search: {num_trials: 2}\n")
+    err = refused_untouched(workdir, "rerun", "results/st", f"--name={name}",
+                            must=[f"--name {name!r}", why, "--name st-rerun2"],
+                            must_not=["storage.name"])
+    assert "rerun" in err
