@@ -205,6 +205,13 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
     if not config.is_file():
         raise RerunError(f"{results} is not a jetstudy results folder (no config.yaml); give "
                          f"the folder `jetstudy run` printed as 'results: ...'")
+    from jetstudy.study.lock import read_lock
+
+    holder = read_lock(results)
+    if holder is not None and holder.stale_reason() is None:  # its tables are not final yet
+        raise RerunError(f"{results}: the study is still running ({holder.describe()}); a "
+                         f"rerun compares its tables with the study's, which are not final "
+                         f"yet: rerun it once the study has finished")
     recorded = _provenance(results)
     name = name if name is not None else f"{results.name}-rerun"
     from jetstudy.study.checks import folder_name_problem

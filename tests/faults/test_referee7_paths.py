@@ -18,6 +18,7 @@ that were taken literally (``~``, a newline, raw non-UTF-8 bytes).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -198,3 +199,20 @@ def test_rerun_name_that_is_no_plain_folder_name(workdir: Path, name: str, why: 
                             must=[f"--name {name!r}", why, "--name st-rerun2"],
                             must_not=["storage.name"])
     assert "rerun" in err
+
+
+def test_rerun_of_a_study_still_running_is_refused(workdir: Path) -> None:
+    """A rerun started while the study's driver ran compared its tables with the study's
+    unfinished ones (exit 0, 'reproduced' or a difference that was not one)."""
+    from jetstudy.study.lock import StudyLock
+
+    folder = _study(workdir / "results" / "st")
+    (folder / "config.yaml").write_text("search: {num_trials: 2}\n")
+    with StudyLock(folder):  # a live driver (this process)
+        before = {k: v for k, v in checksums(workdir).items() if "driver.lock" not in k}
+        proc = jetstudy_here("rerun", "results/st", cwd=workdir)
+        err = one_line_error(proc)
+        assert "still running" in err and f"pid {os.getpid()}" in err, err
+        assert "once the study has finished" in err and "storage.name" not in err, err
+        after = {k: v for k, v in checksums(workdir).items() if "driver.lock" not in k}
+        assert after == before
