@@ -388,6 +388,10 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
             target = inside(results, "export", w.trial_id)
         except JetstudyError as exc:
             raise ExportError(f"{exc}, or give another folder with -o") from None
+        if (results / "export").exists() and not (results / "export").is_dir():
+            raise ExportError(f"{results / 'export'} is a file, where jetstudy keeps the "
+                              f"study's exports (export/<trial id>/); move it out of {results}, "
+                              f"or give a folder with -o")
     else:
         target = Path(out)
     _check_out(target, force)
