@@ -42,8 +42,12 @@ def complexity_curve(
     statuses: tuple[str, ...] = ("completed",),
     bins_per_decade: int = 2,
     min_trials: int = 3,
+    ran: tuple[str, str] = ("trial that ran to the end (max_epochs or its patience)",
+                            "trials that ran to the end (max_epochs or their patience)"),
 ) -> ComplexityCurve:
-    """Points and binned medians of final losses by parameter count (see module docstring)."""
+    """Points and binned medians of final losses by parameter count (see module docstring);
+    ``ran``: the note's words for one and for several complete trials, in the study's own
+    terms (the report's: an ASHA study has no patience)."""
     missing = [c for c in ("trial_id", "status", "n_params") if c not in trials.columns]
     if missing:
         raise AnalysisError(f"the trials table has no {', '.join(f'`{c}`' for c in missing)} "
@@ -64,9 +68,7 @@ def complexity_curve(
     ok &= ~df["regime"].isin(["unstable", "undetermined"])
     usable = df[ok]
     chosen = usable[usable["status"].isin(statuses)]
-    ran = ("trial that ran to the end (max_epochs or its patience)" if len(chosen) == 1
-           else "trials that ran to the end (max_epochs or their patience)")
-    note = f"{len(chosen)} {ran}"
+    note = f"{len(chosen)} {ran[0] if len(chosen) == 1 else ran[1]}"
     if len(chosen) < min_trials and len(usable) > len(chosen):  # else nothing to add: say so
         ended, chosen = len(chosen), usable
         judged = ("the only judged trial" if len(chosen) == 1

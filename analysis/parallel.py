@@ -94,6 +94,24 @@ def _log_ticks(values: list[float], decades: bool) -> list[str]:
     return [format(v, spec) if v < 1 else _fmt(v) for v in values]
 
 
+#: the least distance, as a fraction of a log axis, of a decade's tick from an end's tick
+END_GAP = 0.08
+
+
+def _log_marks(lo: float, hi: float) -> list[float]:
+    """Log10 positions of a log axis's ticks: both ends of its range always (an axis of 8 to
+    100 labelled only 10 and 100 showed no label at its bottom) and, where the range holds two
+    decades or more, those at least :data:`END_GAP` of the axis from an end; an end on a decade
+    is that decade (exactly, for its notation)."""
+    if hi <= lo:
+        return [lo]
+    decades = range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)
+    snap = [float(k) if abs(k - x) < 1e-9 else x for x in (lo, hi) for k in [round(x)]]
+    inner = [float(k) for k in decades  # one decade inside: the ends say enough
+             if len(decades) >= 2 and min(k - lo, hi - k) >= END_GAP * (hi - lo)]
+    return [snap[0], *inner, snap[1]]
+
+
 def _category_text(value: object) -> str:
     if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return "-"  # missing (a nullable Int64/boolean column holds pd.NA)
@@ -115,9 +133,8 @@ def _numeric_axis(column: str, label: str, scale: str, values: pd.Series
     lo, hi = (float(t[on].min()), float(t[on].max())) if on.any() else (0.0, 0.0)
     pos = np.where(on, (t - lo) / (hi - lo) if hi > lo else 0.5, OFF)
     if scale == "log":
-        decades = [k for k in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
-        marks = decades if len(decades) >= 2 else [lo, hi] if hi > lo else [lo]
-        texts = _log_ticks([10 ** k for k in marks], len(decades) >= 2)
+        marks = _log_marks(lo, hi)
+        texts = _log_ticks([10 ** k for k in marks], all(float(k).is_integer() for k in marks))
         if len(set(texts)) < len(texts):  # near values (11840, 11845) both read 11.8k
             texts = [f"{10 ** k:.6g}" for k in marks]
         ticks = [((k - lo) / (hi - lo) if hi > lo else 0.5, text) for k, text in zip(marks, texts)]

@@ -24,6 +24,7 @@ from jetstudy.analysis.sections_curves import panels_words as _panels_words  # n
 from jetstudy.analysis.sections_pareto import pareto_part, score_decimals, val_counts
 from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.sections_search import history_part, parallel_part
+from jetstudy.analysis.sections_words import complete_words, stop_causes
 from jetstudy.analysis.sections_heldout import heldout_part, roc_part
 from jetstudy.analysis.study_state import live_driver, study_state
 from jetstudy.analysis.tables import StudyTables, search_metric
@@ -300,9 +301,9 @@ def _importance(r: ReportState) -> Section:
         lines.append(f"Only {imp.n_trials} trials: importances this few are mostly noise.")
     if imp.n_stopped:
         lines.append(
-            f"{imp.n_stopped} of the {imp.n_trials} trials were stopped early (ASHA or the time "
-            "budget): their values are of fewer epochs than the completed trials', so a "
-            "hyperparameter that speeds early learning (such as lr) can rank above one that "
+            f"{imp.n_stopped} of the {imp.n_trials} trials were stopped early "
+            f"({stop_causes(r.t.config)}): their values are of fewer epochs than the completed "
+            "trials', so a hyperparameter that speeds early learning (such as lr) can rank above one that "
             "decides the fully trained score; Optuna's own importance leaves stopped (pruned) "
             "trials out.")
     caption = (f"Importance for {imp.target} by {imp.evaluator} over {imp.n_trials} finished "
@@ -327,9 +328,9 @@ def _rules(r: ReportState) -> list[str]:
         f"({t.gap_without_se:.0%} without standard errors); or val loss (3-epoch running "
         f"median) up significantly and >= {t.overfit_rise:.0%} from its minimum while train "
         f"loss still fell >= {t.train_still_falling:.0%} (at least {counted(t.min_epochs, 'epoch')}).",
-        f"undetermined: the curve is not complete (stopped by ASHA or the time budget, still "
-        f"running, failed midway) and shows neither of the above: it is too short to show a "
-        "regime. Complete: status completed (ran max_epochs or converged by patience); a "
+        f"undetermined: the curve is not complete (stopped by {stop_causes(r.t.config)}, "
+        "still running, failed midway) and shows neither of the above: it is too short to show "
+        f"a regime. Complete: status completed (ran to {complete_words(r.t.config)}); a "
         f"complete run shorter than {counted(t.min_epochs, 'epoch')} is judged below on its final losses "
         "(the model as trained, no trend read), and its reason says so.",
         f"underfit: a complete curve whose train loss is significantly above L*, by more than "

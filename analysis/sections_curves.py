@@ -13,11 +13,12 @@ import pandas as pd
 from jetstudy.analysis import complexity, curves, regimes
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section
+from jetstudy.analysis.sections_words import ran_to_end
 
 if TYPE_CHECKING:
     from jetstudy.analysis.sections import ReportState
 
-__all__ = ["complexity_part", "learning_curves_part", "panels_words"]
+__all__ = ["complexity_of", "complexity_part", "learning_curves_part", "panels_words"]
 
 
 _REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "as given in regimes:",
@@ -31,10 +32,19 @@ def _reference_words(r: ReportState, style: str) -> str:
     return f"{style}: L*, {_REFERENCE_WORDS.get(r.reference.source, r.reference.source)}"
 
 
+def complexity_of(r: ReportState) -> complexity.ComplexityCurve:
+    """The study's complexity curve, its note in this study's words (what ended a complete
+    trial: ASHA's max_epochs, or max_epochs or the patience; sections_words)."""
+    config = r.t.config
+    return complexity.complexity_curve(
+        r.t.trials, r.regimes,
+        ran=(ran_to_end(config, one=True), ran_to_end(config, one=False)))
+
+
 def complexity_part(r: ReportState) -> Section:
     from jetstudy.analysis import plots
 
-    c = complexity.complexity_curve(r.t.trials, r.regimes)
+    c = complexity_of(r)
     name = r.figure("complexity.png", plots.complexity_figure(c))
     caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}; "
                "unstable and undetermined trials left out); lines: medians per half-decade (train "

@@ -16,6 +16,7 @@ from jetstudy.analysis import maps, pareto
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import format_error
 from jetstudy.analysis.render import Section, counted, format_cell
+from jetstudy.analysis.sections_words import complete_words
 from jetstudy.analysis.size_answer import _digits, scores_with_errors
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.trainables.schema import CLASSES
@@ -165,8 +166,8 @@ def pareto_part(r: ReportState) -> Section:
     faded = (f"; {counted(n_partial, 'stopped or running trial')} "
              f"{'is' if n_partial == 1 else 'are'} drawn faded and never on the front (scores "
              "of models still learning)" if n_partial else "")
-    lines += [f"Only trials trained to the end (status completed: max_epochs or converged by "
-              f"patience) are candidates: {len(results[0].points)} here{faded}.{rest}"]
+    lines += [f"Only trials trained to the end (status completed: "
+              f"{complete_words(r.t.config)}) are candidates: {len(results[0].points)} here{faded}.{rest}"]
     if n_val:
         lines.append(f"Errors: binomial standard error of the accuracy on the {n_val} validation "
                      "jets; Hanley-McNeil estimate for the macro AUC (approximate). A pick is "

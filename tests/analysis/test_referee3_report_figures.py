@@ -206,7 +206,7 @@ def test_parallel_log_axis_uses_one_notation() -> None:
     from jetstudy.analysis.parallel import param_axis
 
     lr, _ = param_axis("lr", pd.Series([1e-3, 3e-3, 1e-2, 2e-2]))
-    assert [t for _, t in lr.ticks] == ["1e-03", "1e-02"]  # was '1e-03' beside '0.01'
+    assert [t for _, t in lr.ticks] == ["1e-03", "1e-02", "2e-02"]  # both ends (round 7)
     narrow, _ = param_axis("lr", pd.Series([3.2e-3, 5.5e-3]))
     assert [t for _, t in narrow.ticks] == ["3.2e-03", "5.5e-03"]
     wide, _ = param_axis("lr", pd.Series([0.02, 0.5]))
