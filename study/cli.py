@@ -399,6 +399,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_INTERRUPTED
     if argv is None:  # the program itself (not a caller's main([...])): leave safely
         _exit_past_a_stuck_probe(code)
+        from jetstudy.trainables.atomic import exit_on_late_stops
+
+        exit_on_late_stops(code)  # a stop during Python's teardown: this status, at once
     return code
 
 

@@ -28,7 +28,8 @@ from typing import Any, Callable, Iterator
 
 __all__ = ["write_atomic", "write_bytes_atomic", "current_umask", "held_signals", "STOPS",
            "NO_ROOM", "NO_ROOM_FIX", "no_room", "room_checked",
-           "checked_tag", "tag_checks", "temporary_name", "temporary_of", "stops_handled"]
+           "checked_tag", "tag_checks", "temporary_name", "temporary_of", "stops_handled",
+           "exit_on_late_stops"]
 
 _LOCK = threading.Lock()
 
@@ -269,3 +270,24 @@ def _deliver(sig: int, handler: object) -> None:
     else:
         signal.signal(sig, signal.SIG_DFL)
         os.kill(os.getpid(), sig)
+
+
+def exit_on_late_stops(code: int) -> None:
+    """The command is done and its exit status ``code`` known: a SIGTERM, SIGHUP or Ctrl-C
+    that lands while Python shuts down (torch's and onnxruntime's teardown, a second or so)
+    ends the process at once with that status; it killed the process (exit 143 after
+    'exported ...' was printed) or printed a KeyboardInterrupt traceback. Signals ignored
+    (``nohup``) stay ignored. Main thread only, like every handler."""
+    import contextlib
+    import sys
+
+    def leave(signum: int, frame: object) -> None:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+    for name in ("SIGTERM", "SIGHUP", "SIGINT"):
+        sig = getattr(signal, name, None)
+        if sig is not None and signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, leave)
