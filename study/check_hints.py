@@ -13,7 +13,7 @@ from jetstudy.study.checks import BAD as _BAD
 from jetstudy.study.checks import Auto, Check, Choice, Float, Int, Optional, Points, Range, \
     SubsetOf, Text
 
-__all__ = ["value_hint", "unit_number"]
+__all__ = ["value_hint", "unit_number", "point_choice_hint"]
 
 
 def value_hint(where: str, check: Check, value: Any) -> str:
@@ -109,6 +109,31 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
         if close:
             return f" (did you mean {close!r}?)"
     return ""
+
+
+def point_choice_hint(key: str, value: Any, options: tuple[Any, ...],
+                      known: tuple[str, ...] = ()) -> str:
+    """What a ``search.initial_points`` entry's ``activation`` or ``batch_norm`` meant, in the
+    words the space's own fields get (``ReLU``, ``'relu '``, ``Tanh``: did you mean 'relu'?;
+    ``'true'`` or 1 for a batch norm: write true): its choices are ``options`` (the space's),
+    then ``known`` (every choice jetstudy has: one to add to the space)."""
+    if key == "batch_norm":
+        if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no",
+                                                                "on", "off"):
+            word = str(value.strip().lower() in ("true", "yes", "on")).lower()
+            return f" ({value!r} is quoted text: write {word} without quotes)"
+        if type(value) is int and value in (0, 1):
+            return f" (true/false are words here: write {str(bool(value)).lower()}, not {value})"
+        return ""
+    if not isinstance(value, str):
+        return ""
+    words = [o for o in options if isinstance(o, str)]
+    close = _near_choice(value, words)
+    if close:
+        return f" (did you mean {close!r}?)"
+    close = _near_choice(value, [o for o in known if o not in words])
+    return (f" (did you mean {close!r}? It is not in the space yet: add it to "
+            f"space.activations)" if close else "")
 
 
 #: Words users write for a choice that jetstudy spells otherwise.

@@ -520,7 +520,15 @@ def _cross_checks(cfg: StudyConfig) -> None:
 def _resource_shares(r: ResourcesConfig) -> None:
     """CPU and GPU shares Ray can hold: at least its step of 0.0001 (a finer one is 0 CPUs, so
     unlimited trials per core, or a ValueError inside Ray). A split GPU above one (1.5) is
-    refused with the cluster check (``jetstudy.study.resources.check_request``)."""
+    refused here too, not only by the cluster check (which JETSTUDY_SKIP_RESOURCE_CHECK skips):
+    Ray shares a GPU in fractions below 1 and gives whole GPUs above."""
+    import math
+
+    gpus = r.gpus_per_trial
+    if gpus > 1 and gpus != int(gpus):
+        raise ConfigError(f"resources.gpus_per_trial is {gpus:g}: Ray shares a GPU (values "
+                          f"below 1) or gives whole GPUs, not {gpus:g}; set "
+                          f"{math.floor(gpus)} or {math.ceil(gpus)} (or e.g. 0.5 to share one)")
     for name, value in (("cpus_per_trial", r.cpus_per_trial), ("gpus_per_trial", r.gpus_per_trial)):
         if 0 < value < RESOURCE_STEP:
             raise ConfigError(f"resources.{name} is {value:g}, but Ray counts resources in steps "
@@ -704,6 +712,54 @@ def _set_shape_hint(parts: list[str], sep: str) -> str:
     return ""
 
 
+def _release(text: Any) -> tuple[int, ...] | None:
+    """``"1.2.0rc1"`` -> ``(1, 2, 0)``; ``None`` for what is no version."""
+    found = re.match(r"\s*v?(\d+(?:\.\d+)*)", text) if isinstance(text, str) else None
+    return tuple(int(part) for part in found.group(1).split(".")) if found else None
+
+
+def written_by_newer(folder: Path | None) -> tuple[str, str] | None:
+    """(the jetstudy version that wrote the study in ``folder``, this one's) when its
+    ``provenance.json`` names a newer one than this; None otherwise (or unknown)."""
+    import json
+    from importlib import metadata
+
+    if folder is None:
+        return None
+    try:
+        written = json.loads((Path(folder) / "provenance.json").read_text(
+            encoding="utf-8"))["versions"]["jetstudy"]
+        here = metadata.version("jetstudy")
+    except (OSError, ValueError, KeyError, TypeError, metadata.PackageNotFoundError):
+        return None
+    new, old = _release(written), _release(here)
+    return (str(written), here) if new is not None and old is not None and new > old else None
+
+
+class newer_writer:  # noqa: N801 - used as a with-block
+    """A config error of a study a newer jetstudy wrote (a field, section or choice this
+    version does not know; ``rerun``, ``run --resume``) says so and how to go on, instead of
+    only "not a field"."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> "newer_writer":
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if not isinstance(exc, ConfigError):
+            return False
+        versions = written_by_newer(self.folder)
+        if versions is None:
+            return False
+        raise ConfigError(
+            f"{exc}. This study was written by jetstudy {versions[0]} (its provenance.json), "
+            f"newer than this jetstudy {versions[1]}, which does not know all of its settings: "
+            f"update jetstudy (pip install -U 'jetstudy>={versions[0]}') to rerun or resume "
+            f"it; its report and export work with this version") from None
+
+
 def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> StudyConfig:
     """Read a YAML config (or the defaults when ``path`` is None), apply overrides, validate."""
     raw: Any = {}
@@ -767,7 +823,8 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
         if not isinstance(raw, dict):
             raise ConfigError(f"{p}: the config must be a mapping of sections "
                               f"({', '.join(SECTIONS)}); see configs/dryrun.yaml")
-    cfg = from_dict(apply_overrides(raw, overrides))
+    with newer_writer(None if path is None else Path(path).parent):
+        cfg = from_dict(apply_overrides(raw, overrides))
     for warning in cfg.warnings:
         logger.warning("%s", warning)
     return cfg

@@ -192,7 +192,10 @@ def _saved(folder: Path) -> tuple[StudyConfig, set[tuple[str, str]]]:
         if isinstance(part, dict) and name not in part:
             raw = {**raw, section: {**part, name: value}}
             filled.add((section, name))
-    return from_dict(raw), filled
+    from jetstudy.study.config import newer_writer
+
+    with newer_writer(folder):  # a field of a newer jetstudy: said so, with how to go on
+        return from_dict(raw), filled
 
 
 class ResumedSearch(SearchGenerator):

@@ -325,7 +325,11 @@ def _check_point(cfg: StudyConfig, k: int, point: dict[str, Any]) -> None:
             kind = bool if key == "batch_norm" else str
             if not isinstance(value, kind) or value not in options:
                 field = "activations" if key == "activation" else "batch_norm"
-                raise _fail(at, value, f"not in space.{field} {list(options)}",
+                from jetstudy.study.check_hints import point_choice_hint
+                from jetstudy.study.config import ACTIVATIONS
+
+                hint = point_choice_hint(key, value, options, ACTIVATIONS)
+                raise _fail(at, value, f"not in space.{field} {list(options)}{hint}",
                             f"use one of them or add it to space.{field}")
 
 
