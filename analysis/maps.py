@@ -85,7 +85,9 @@ class RegimeMap:
     bins still get a row/column), ``n_trials`` (determined trials), ``n_<regime>`` per regime
     (``n_undetermined`` too), ``n_full`` (determined on a complete curve), ``dominant`` (NaN
     where every trial is undetermined; :data:`MIXED` for a tie, its regimes and counts in
-    ``tied``), ``partial_only`` (the colour rests only on trials
+    ``tied_names``, their counts as text in ``tied``), ``counts`` (every determined regime's
+    count as the cell's label prints it, ``2 good, 1 overfit``; empty when unanimous),
+    ``partial_only`` (the colour rests only on trials
     judged on incomplete curves: overfit or unstable before the end) and ``best`` (best
     ``metric`` of any trial in the cell; NaN if none has it). ``n_unplaced``: trials without
     a value on an axis, left off the map."""
@@ -299,19 +301,30 @@ def _dominant(votes: np.ndarray) -> str | None:
     return _JUDGED[leaders[0]] if len(leaders) == 1 else MIXED
 
 
-def _tied_words(votes: np.ndarray) -> str:
-    """The counts of a :data:`MIXED` cell's tied regimes, as its label prints them
-    (``1 underfit, 1 good``); empty for a cell with one dominant regime."""
+def _tied_names(votes: np.ndarray) -> tuple[str, ...]:
+    """The regimes a :data:`MIXED` cell's deciding trials tie between, in
+    :data:`~jetstudy.analysis.regimes.REGIMES` order; empty for a cell with one dominant
+    regime (or none)."""
     top = votes.max()
     leaders = np.flatnonzero(votes == top) if top > 0 else []
-    if len(leaders) < 2:
+    return tuple(_JUDGED[i] for i in leaders) if len(leaders) > 1 else ()
+
+
+def _count_words(votes: np.ndarray, regimes: tuple[str, ...] | None = None) -> str:
+    """``1 underfit, 1 good``: the counts of ``regimes`` (default: every regime with a vote),
+    for display only; empty when one regime holds every vote (a unanimous cell)."""
+    held = [i for i, v in enumerate(votes) if v > 0]
+    if regimes is None and len(held) < 2:
         return ""
-    return ", ".join(f"{int(top)} {_JUDGED[i]}" for i in leaders)
+    names = regimes if regimes is not None else tuple(_JUDGED[i] for i in held)
+    return ", ".join(f"{int(votes[_JUDGED.index(r)])} {r}" for r in names)
 
 
-def tied_regimes(tied: str) -> list[str]:
-    """The regimes of a :data:`MIXED` cell's ``tied`` text, in its order (``1 underfit, 1
-    good`` -> ``['underfit', 'good']``)."""
+def tied_regimes(tied: Any) -> list[str]:
+    """The regimes of a :data:`MIXED` cell: its ``tied_names`` (a tuple) as a list; a
+    ``tied`` text of an older caller (``1 underfit, 1 good``) is read for its names."""
+    if isinstance(tied, (tuple, list)):
+        return list(tied)
     return [part.split(" ", 1)[1] for part in str(tied).split(", ") if " " in part]
 
 
@@ -323,8 +336,8 @@ def regime_map(
 
     A cell's colour (``dominant``) is the most frequent regime among its determined trials,
     those judged on complete curves deciding where there are any;
-    a tie between regimes is :data:`MIXED` (``dominant``), its tied regimes and their counts
-    in ``tied`` (``1 underfit, 1 good``; empty otherwise): the first in
+    a tie between regimes is :data:`MIXED` (``dominant``), its tied regimes in ``tied_names``
+    and their counts in ``tied`` (``1 underfit, 1 good``; empty otherwise): the first in
     :data:`~jetstudy.analysis.regimes.REGIMES` would colour the cell by one of two equal
     verdicts, beside a best value that may be the other's. ``undetermined`` trials never colour a
     cell; they are counted (``n_undetermined``). Raises :class:`AnalysisError` when an axis is
@@ -384,7 +397,11 @@ def regime_map(
     votes = np.where(has_full, full.loc[cells.index, judged].to_numpy(),
                      cells[judged].to_numpy())
     cells["dominant"] = [_dominant(v) for v in votes]
-    cells["tied"] = [_tied_words(v) for v in votes]
+    cells["tied_names"] = [_tied_names(v) for v in votes]  # the names the stripes are drawn in
+    cells["tied"] = [_count_words(v, n) if n else "" for v, n in zip(votes, cells["tied_names"])]
+    # what the cell holds, whenever its determined trials are not unanimous (2 good, 1 overfit
+    # printed only n=3 under a good colour); its label prints this
+    cells["counts"] = [_count_words(v) for v in cells[judged].to_numpy()]
     cells["partial_only"] = (cells["n_full"] == 0) & (cells["n_trials"] > 0)
     cells = cells.reset_index()
     cells["x"] = pd.Categorical(cells["x"], categories=df["x"].cat.categories, ordered=True)

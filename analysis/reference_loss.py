@@ -54,6 +54,9 @@ class Reference:
     #: The proxy L* comes from the only stable trial: that trial's bias is then judged against
     #: its own loss (circular), so its verdict is undetermined instead of "good".
     proxy_alone: bool = False
+    #: The best val loss of the other stable trials (``(trial_id, loss, se)``, se None when
+    #: unknown): the proxy trial's own yardstick, so that no trial is judged against itself.
+    proxy_next: tuple[str, float, float | None] | None = None
     #: A trial whose validation loss is significantly *below* L* (``(trial_id, loss, sigma)``):
     #: then L* is no lower bound (a user value set too high, a reference.json of other data),
     #: so "good" cannot be told from "underfit"; the rules say undetermined instead.
@@ -84,7 +87,7 @@ class Reference:
                       f"{self.proxy_trial}); no Bayes optimum is known and none was given "
                       "(regimes.reference_loss), so the best trial can never be underfit"
                       + ("; it is the only stable trial, so its own bias is undetermined"
-                         if self.proxy_alone else "")),
+                         if self.proxy_alone else self._next_words())),
         }[self.source]
         train = ""
         if self.train_loss is not None:
@@ -111,6 +114,17 @@ class Reference:
                              "to at least the Bayes loss, or leave it null to use it.")
         return (f"Reference loss L* = {what}.{train}{contradicted} Prior entropy H = "
                 f"{self.prior_entropy:.4f} nats ({self.prior_source}).")
+
+    def _next_words(self) -> str:
+        """How the proxy trial itself is judged: against the other trials' best, never its own
+        loss (that would call it good by construction)."""
+        if self.proxy_next is None:
+            return ""
+        tid, loss, se = self.proxy_next
+        shown = format_error(loss, se) if se else f"{loss:.4g}"
+        return (f"; trial {self.proxy_trial} itself is judged against trial {tid}'s best "
+                f"validation loss {shown}, the best of the others (against its own it would "
+                "be good by construction)")
 
     def _digits_error(self, own: float | None) -> float | None:
         """The error that sets a number's digits: its own, else L*'s (same jets' kind)."""

@@ -4,14 +4,16 @@ Losses are cross-entropies in nats. A difference is *significant* when it exceed
 errors (the per-jet loss spread / sqrt(n) that every epoch record carries as ``train_loss_se``
 and ``val_loss_se``) **and** a small relative floor: statistics alone would call a 0.1% gap on
 a million validation jets "overfit", and a relative threshold alone calls noise on a small
-validation split a verdict. Tables without the standard errors (written before they existed)
-are judged on relative thresholds only, and every reason then says so; a table that has them
+validation split a verdict. Tables without the standard errors (written before they existed,
+or with the columns empty in every row) are judged on relative thresholds only, and every
+reason then says so ("no uncertainty available" for empty columns); a table that has them
 but a NaN for a trial (a split of one jet has no spread) leaves that trial undetermined.
 
 The reference loss L* is, in this order: the user's ``regimes.reference_loss``; the
 Bayes-optimal validation loss of synthetic jets (``reference.json``); else the study's own best
 validation loss, a *proxy* that the report names as one (against it the best trial can never be
-underfit). The rules, in the order applied:
+underfit; that best trial itself is judged against the best of the *other* stable trials,
+never its own loss). The rules, in the order applied:
 
 1. **unstable**: a NaN/inf loss, a failure whose error mentions divergence, a final training
    loss no better than predicting the class priors (>= the prior entropy H of ``reference.json``,
@@ -87,6 +89,20 @@ logger = logging.getLogger(__name__)
 _DIVERGED_ERROR = re.compile(r"\bnan\b|\binf(inity)?\b|diverg|overflow|non-finite",
                              re.IGNORECASE)
 _NO_SE = "no standard errors in the table: relative thresholds only"
+_EMPTY_SE = ("no uncertainty available (the table's train_loss_se and val_loss_se are empty in "
+             "every row: written before they were measured, or by hand): relative thresholds "
+             "only; `jetstudy rerun RESULTS` trains the study again and measures them")
+
+
+def _se_columns(*frames: pd.DataFrame | None) -> tuple[bool, bool]:
+    """Whether the standard-error columns are there, and whether any row holds a value."""
+    has = filled = False
+    for f in frames:
+        if f is not None and {"train_loss_se", "val_loss_se"} <= set(f.columns):
+            has = True
+            values = f[["train_loss_se", "val_loss_se"]].apply(pd.to_numeric, errors="coerce")
+            filled = filled or bool(np.isfinite(values.to_numpy(float)).any())
+    return has, filled
 
 
 def _stop_words(row: pd.Series) -> str | None:
@@ -175,8 +191,9 @@ def _unmeasured(row: pd.Series) -> str:
     """The reason of a trial whose table carries standard errors but not this trial's: the
     per-jet spread needs two jets, so a split of one jet (or none) gives NaN, and then no
     difference can be told from noise: relative thresholds would turn one jet into a verdict."""
-    which = " and ".join(name for name in ("train", "val") if not np.isfinite(row[f"{name}_se"]))
-    return (f"the {which} loss has no standard error (NaN: its split has fewer than 2 jets, so "
+    which = [name for name in ("train", "val") if not np.isfinite(row[f"{name}_se"])]
+    losses = f"{which[0]} loss has" if len(which) == 1 else "train and val losses have"
+    return (f"the {losses} no standard error (NaN: its split has fewer than 2 jets, so "
             "its noise cannot be measured): no gap or excess can be told from noise; use a "
             "larger data.val_fraction or more jets")
 
@@ -217,7 +234,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
     measured = np.isfinite(row["train_se"]) and np.isfinite(row["val_se"])
     if not measured and row["se_columns"]:  # the table has errors, this trial's are unknown
         return "undetermined", _unmeasured(row)
-    se_note = "" if measured else f"; {_NO_SE}"
+    se_note = "" if measured else f"; {row['no_se_words']}"
     offset = ref.split_offset
     swung, swing_train, swing_val = _swung(row, t)
     se2 = row["train_se"] ** 2 + row["val_se"] ** 2
@@ -246,6 +263,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
         if swung:
             return "undetermined", swung + se_note
         return "good", f"train loss {three_figures(train)}, val loss {three_figures(val)}, gap {gap.text}{se_note}"
+    ref, source = _own_yardstick(row, ref)
     # the bias is read from the train loss; from the val loss when the train loss lies
     # significantly above it (a training-jet measurement that disagrees cannot show the bias)
     above = _judge_diff(train - val + offset, train, se2, t, t.gap_floor, t.gap_without_se)
@@ -270,7 +288,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
     # L* to the digits its error allows, as the report's "L* = 0.583 ± 0.002" and regimes.csv
     # show it (was .4g: 0.5831 beside the report's 0.583)
     where = (f"{what} {three_figures(judged)} is {shown.text} from L* "
-             f"{_reference_text(target, se_ref)} ({ref.source}{jets})")
+             f"{_reference_text(target, se_ref)} ({source}{jets})")
     if swing and excess.significant:
         where += f", beyond its epoch-to-epoch zig-zag {swing:.3g}"
     if ref.proxy_alone and str(row["trial_id"]) == ref.proxy_trial and target > 0:
@@ -337,12 +355,32 @@ def _proxy(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
     if candidates.empty:
         return ref
     # equal best losses (identical curves) go to the trial proposed first, not the first row
-    best = with_tie_keys(candidates).sort_values(["min_val", *TIE_KEYS], kind="mergesort").iloc[0]
+    ranked = with_tie_keys(candidates).sort_values(["min_val", *TIE_KEYS], kind="mergesort")
+    best = ranked.iloc[0]
     se = float(best["val_se"])  # a measured loss: its noise enters every test against it
+    after = None  # the best trial's own yardstick: the best of the others (never itself)
+    if len(ranked) > 1:
+        nxt = ranked.iloc[1]
+        nxt_se = float(nxt["val_se"])
+        after = (str(nxt["trial_id"]), float(nxt["min_val"]),
+                 nxt_se if np.isfinite(nxt_se) and nxt_se > 0 else None)
     return Reference(loss=float(best["min_val"]), se=se if np.isfinite(se) and se > 0 else None,
                      source="proxy", prior_entropy=ref.prior_entropy,
                      prior_source=ref.prior_source, proxy_trial=str(best["trial_id"]),
-                     proxy_alone=len(candidates) == 1)
+                     proxy_alone=len(candidates) == 1, proxy_next=after)
+
+
+def _own_yardstick(row: pd.Series, ref: Reference) -> tuple[Reference, str]:
+    """The reference a trial's bias is judged against, and the words naming its source: the
+    proxy trial (the study's best) against the best val loss of the *other* stable trials,
+    since against its own it would be good by construction; every other trial against
+    ``ref`` itself."""
+    if ref.source != "proxy" or ref.proxy_next is None or str(row["trial_id"]) != ref.proxy_trial:
+        return ref, ref.source
+    tid, loss, se = ref.proxy_next
+    return (replace(ref, loss=loss, se=se),
+            f"proxy: trial {tid}'s best val loss, the best of the other trials; its own would "
+            "judge this trial against itself")
 
 
 @dataclass(frozen=True)
@@ -385,8 +423,11 @@ def assess_regimes(
     s["min_epochs"] = t.min_epochs
     # tables written since the standard errors exist carry the columns: a NaN there is a split
     # too small to measure noise, not an old table to judge on relative thresholds
-    s["se_columns"] = any(f is not None and {"train_loss_se", "val_loss_se"} <= set(f.columns)
-                          for f in (trials, epochs))
+    has, filled = _se_columns(trials, epochs)
+    s["se_columns"] = filled
+    # columns there but empty in every row (an older or hand-made table, or one a loader
+    # padded): no uncertainty anywhere, judged as a table without them (was: all undetermined)
+    s["no_se_words"] = _EMPTY_SE if has and not filled else _NO_SE
     if ref.loss is None:
         ref = _proxy(s, ref, t)
     contradicted = contradiction(s, ref, t)

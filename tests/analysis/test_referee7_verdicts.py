@@ -1,0 +1,85 @@
+"""Referee round 7 (verdicts): a map cell says what it holds, the proxy L* never judges a
+trial against itself, a table whose error columns are all empty, and the shared helpers of
+the mends (repeats, epochs words, tied regimes by name)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jetstudy.analysis.regimes import assess_regimes
+from tests.analysis.test_regimes import _flat, _frames, _judge
+
+
+def _map_tables(regimes: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n = len(regimes)
+    trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(n)], "depth": [1] * (n - 1) + [2],
+                           "width_0": [8] * (n - 1) + [64], "status": "completed",
+                           "best_val_loss": np.linspace(0.6, 0.7, n)})
+    verdicts = pd.DataFrame({"trial_id": trials["trial_id"], "regime": regimes,
+                             "judged_on_partial": False})
+    return trials, verdicts
+
+
+# --- a regime-map cell says what it holds ------------------------------------------------------
+
+def test_a_cell_neither_unanimous_nor_tied_prints_its_counts():
+    """2 good, 1 overfit: coloured good, but its label printed only 'n=3', hiding the overfit
+    trial; a unanimous cell prints no counts; a tie keeps its regimes by name."""
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.maps import regime_map
+
+    trials, verdicts = _map_tables(["good", "overfit", "good", "good"])
+    m = regime_map(trials, verdicts, "min_width", "depth", "val_loss", False)
+    cells = m.cells.set_index(["y", "x"])
+    mixed = cells.loc[("1", "8–16")]
+    assert mixed["dominant"] == "good" and mixed["counts"] == "2 good, 1 overfit"
+    assert mixed["tied"] == "" and tuple(mixed["tied_names"]) == ()
+    assert cells.loc[("2", "32–64")]["counts"] == ""
+    texts = [t.get_text() for t in plots.regime_maps_figure([m]).axes[0].texts]
+    assert any("2 good\n1 overfit" in t for t in texts), texts
+    trials, verdicts = _map_tables(["underfit", "good", "overfit", "good"])
+    verdicts.loc[2, "judged_on_partial"] = True  # complete curves decide: a 1:1 tie
+    tied = regime_map(trials, verdicts, "min_width", "depth", "val_loss",
+                      False).cells.set_index(["y", "x"]).loc[("1", "8–16")]
+    assert tied["dominant"] == "mixed" and tuple(tied["tied_names"]) == ("underfit", "good")
+    assert tied["counts"] == "1 underfit, 1 good, 1 overfit"  # what the cell holds, all of it
+
+
+# --- the proxy L* never judges a trial against itself -----------------------------------------
+
+def test_the_best_trial_is_judged_against_the_other_trials_best_not_its_own():
+    """Proxy L* = the study's best val loss (trial 'best', 0.58). The best trial was judged
+    against its own loss ('good': equal to itself); now against the best of the others."""
+    r = _judge(_flat("best", 0.55, 0.58), _flat("other", 0.62, 0.63), reference=None)
+    assert r.loc["other", "judged_reference_loss"] == pytest.approx(0.58)
+    assert r.loc["best", "judged_reference_loss"] == pytest.approx(0.63)
+    assert r.loc["best", "regime"] == "good"
+    assert "trial other's best val loss" in r.loc["best", "reason"]
+    assert r["reference_loss"].iloc[0] == pytest.approx(0.58)  # the study's L* unchanged
+    t, e = _frames(_flat("best", 0.55, 0.58), _flat("other", 0.62, 0.63))
+    words = assess_regimes(t, e).reference.describe()
+    assert "trial best" in words and "against trial other's" in words
+    alone = _judge(_flat("only", 0.55, 0.58), reference=None)
+    assert alone.loc["only", "regime"] == "undetermined"
+
+
+# --- a table whose error columns are all empty ---------------------------------------------------
+
+def test_all_empty_error_columns_are_judged_on_relative_thresholds_and_say_so():
+    """An older or hand-made table whose train_loss_se/val_loss_se columns are there but empty
+    left every trial undetermined ('its split has fewer than 2 jets'); it is judged like a
+    table without them, and the reason says no uncertainty is available and how to get one.
+    A table where only some trials lack them keeps those undetermined."""
+    empty = {"train_se": np.nan, "val_se": np.nan}
+    r = _judge(_flat("mem", 0.60, 0.66, **empty), _flat("wide", 0.60, 0.72, **empty))
+    assert r.loc["mem", "regime"] == "good" and r.loc["wide", "regime"] == "overfit"
+    for tid in ("mem", "wide"):
+        assert "no uncertainty available" in r.loc[tid, "reason"]
+        assert "train_loss_se" in r.loc[tid, "reason"] and "jetstudy rerun" in r.loc[tid, "reason"]
+    some = _judge(_flat("one", 0.62, 0.81, val_se=np.nan), _flat("fine", 0.62, 0.63))
+    assert some.loc["one", "regime"] == "undetermined"
+    assert "val loss has no standard error" in some.loc["one", "reason"]
+    both = _judge(_flat("two", 0.62, 0.81, **empty), _flat("fine", 0.62, 0.63))
+    assert "train and val losses have no standard error" in both.loc["two", "reason"]
