@@ -186,7 +186,8 @@ def _cell_text(c: pd.Series, decimals: int | None = None) -> str:
     trials and, if any, how many were undetermined."""
     best = f"{c['best']:.{3 if decimals is None else decimals}f}\n" if np.isfinite(c["best"]) else ""
     undetermined = int(c["n_undetermined"])
-    tied = "\n" + str(c["tied"]).replace(", ", "\n") if c.get("tied") else ""  # mixed: counts
+    held = c.get("counts") or c.get("tied")  # every regime's count unless unanimous
+    tied = "\n" + str(held).replace(", ", "\n") if held else ""
     return (f"{best}n={int(c['n_trials'])}" + tied
             + (f"\n+{undetermined} undet." if undetermined else ""))
 
@@ -325,7 +326,7 @@ def regime_maps_figure(maps: Sequence[RegimeMap], decimals: int | None = None) -
         ax.set_axis_off()
     present = {r for m in maps for r in m.cells["dominant"] if isinstance(r, str)}
     # a mixed cell's stripes are in its tied regimes' colours: each needs its legend entry
-    present |= {r for m in maps for t in m.cells.get("tied", ()) for r in tied_regimes(t)}
+    present |= {r for m in maps for t in m.cells.get("tied_names", ()) for r in tied_regimes(t)}
     partial = any(m.cells["partial_only"].any() for m in maps)
     undetermined = any((m.cells["n_trials"] == 0).any() for m in maps)
     handles = regime_legend_handles(sorted(present), partial, undetermined)
