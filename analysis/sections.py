@@ -7,6 +7,7 @@ raises :class:`AnalysisError` when its inputs do not allow it (the report then l
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -67,6 +68,24 @@ class ReportState:
         #: the report's data files (``pareto.csv``), written beside the figures
         self.files: dict[str, bytes] = {}
         self.skipped: list[tuple[str, str]] = []
+
+    @functools.cached_property
+    def _best_found(self) -> pd.Series | str:
+        try:
+            best = summary.best_trial(self.t.trials, self.metric, self.maximize).copy()
+        except AnalysisError as exc:
+            return str(exc)
+        best["best_val_loss_se"] = summary.best_epoch_loss_se(best.to_frame().T,
+                                                              self.t.epochs).iloc[0]
+        return best
+
+    def best_row(self) -> pd.Series:
+        """The best trial's row (summary.best_trial, found once per report) with its best
+        epoch's ``best_val_loss_se``; raises :class:`AnalysisError` (why) when none can be."""
+        found = self._best_found
+        if isinstance(found, str):
+            raise AnalysisError(found)
+        return found.copy()
 
     def attempt(self, part: str, build: Callable[[], Section]) -> None:
         start = time.perf_counter()
@@ -160,8 +179,7 @@ _BEST_FIELDS = ("trial_id", "status", "depth", "widths", "n_params", "flops", "d
 
 
 def _best(r: ReportState) -> Section:
-    best = summary.best_trial(r.t.trials, r.metric, r.maximize).copy()
-    best["best_val_loss_se"] = summary.best_epoch_loss_se(best.to_frame().T, r.t.epochs).iloc[0]
+    best = r.best_row()
     regime = r.regimes.set_index("trial_id").loc[best["trial_id"]]
     rows = [(f, best[f]) for f in _BEST_FIELDS if f in best.index]
     n_val, counts = val_counts(r)  # the scores with their errors, as the Pareto part gives them

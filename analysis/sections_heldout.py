@@ -69,7 +69,7 @@ def heldout_part(r: ReportState) -> Section:
         for ref in REFERENCES:
             lines.append(f"{ref.label}: {ref.citation}; {ref.provenance}; {ref.uncertainty}.")
     try:
-        best_row = summary.best_trial(r.t.trials, r.metric, r.maximize)
+        best_row = r.best_row()
     except AnalysisError:
         best_row = None
     best = None if best_row is None else str(best_row["trial_id"])

@@ -14,10 +14,10 @@ import pandas as pd
 
 from jetstudy.analysis import maps, pareto
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import format_error
+from jetstudy.analysis.intervals import format_error, round_error, shared_decimals
 from jetstudy.analysis.render import Section, counted, format_cell
 from jetstudy.analysis.sections_words import complete_words
-from jetstudy.analysis.size_answer import _digits, scores_with_errors
+from jetstudy.analysis.size_answer import _digits, _errors, scores_with_errors
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.trainables.schema import CLASSES
 
@@ -43,23 +43,21 @@ def val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
 
 def score_decimals(r: ReportState) -> int | None:
     """Decimals of the search metric as the Best-trial table prints the best trial's score
-    (from its error: 0.9356 ± 0.0017 gives 4; ± 0.02 gives 2), for the regime maps' cells to
-    print their best scores alike (they had 3 decimals whatever the table said); None when
-    no best trial is known."""
-    from jetstudy.analysis import summary
-
+    (from its error by intervals.round_error: 0.9356 ± 0.0017 gives 4, ± 0.02 gives 2; without
+    one, intervals.shared_decimals), for the regime maps' cells to print their best scores
+    alike (they had 3 decimals whatever the table said); None when no best trial is known."""
     column = maps.score_column(r.t.trials, r.metric)
     try:
-        best = summary.best_trial(r.t.trials, r.metric, r.maximize).copy()
+        best = r.best_row()
     except AnalysisError:
         return None
-    if column is None or not np.isfinite(pd.to_numeric(best.get(column), errors="coerce")):
+    value = float(pd.to_numeric(best.get(column), errors="coerce")) if column else np.nan
+    if not np.isfinite(value):
         return None
-    if column == "best_val_loss":
-        best["best_val_loss_se"] = best_epoch_loss_se(best.to_frame().T, r.t.epochs).iloc[0]
-    n_val, counts = val_counts(r)
-    text = scores_with_errors([best], column, n_val, counts)[0].split(" ± ")[0]
-    return len(text.split(".")[1]) if "." in text else 0
+    error = _errors([best], column, *val_counts(r))[0]  # as scores_with_errors takes it
+    if np.isfinite(error) and error > 0:
+        return max(0, round_error(error)[1])
+    return shared_decimals(value)
 
 
 #: pareto.csv's columns (docs/results_layout.md): one row per trial drawn per panel.
