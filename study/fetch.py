@@ -22,17 +22,17 @@ import json
 import logging
 import os
 import re
-import tarfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from jetstudy.study.fetch_format import warn_if_not_format
 from jetstudy.study.fetch_transfer import Progress, range_total, transfer
+from jetstudy.study.fetch_unpack import UNPACKED as _UNPACKED
+from jetstudy.study.fetch_unpack import unpack as _unpack
 from jetstudy.trainables.atomic import no_room, write_atomic
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import folder_lock, plain_file
@@ -46,8 +46,6 @@ CACHE_ENV = "JETSTUDY_DATA"
 MIRROR_ENV = "JETSTUDY_MIRROR"
 #: In every fetch folder: file name -> {"url", "sha256", "size"} of each completed download.
 RECORD = ".jetstudy-fetch.json"
-#: In each folder an archive was unpacked into: the archive's SHA-256 once unpacked.
-_UNPACKED = ".jetstudy-unpacked"
 _RETRIES = 3  # broken connections resumed within one run
 
 
@@ -329,60 +327,6 @@ def _adopt(source: Source, target: Path, url: str, folder: Path, record: dict) -
                            "size": target.stat().st_size}
     _write_record(folder, record)
     return target
-
-
-#: What jetstudy's unpack marker holds: the archive's SHA-256, after "unpacking " while cut.
-_UNPACK_MARK = re.compile(r"(unpacking )?[0-9a-f]{1,64}\Z")
-
-
-def _unpack(archive: Path, folder: Path) -> Path:
-    """Unpack a tar archive beside it (once; a marker records it), refusing paths that leave
-    the folder."""
-    out = folder / archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
-    marker = out / _UNPACKED
-    digest = file_sha256(archive)
-    ours = (marker.read_text(errors="replace").strip() if not out.is_symlink()
-            and marker.is_file() and not marker.is_symlink() else None)
-    if ours is not None and not _UNPACK_MARK.match(ours):  # a file of the user's by that name
-        ours = None
-    if ours == digest:
-        return out
-    if ours is None and (out.is_symlink() or (out.exists() and (not out.is_dir()
-                                                                 or any(out.iterdir())))):
-        raise DataError(f"fetch: {out} already holds files jetstudy did not unpack there; "
-                        f"unpacking {archive.name} would overwrite them: move them away or "
-                        f"give another DIR")
-    out.mkdir(parents=True, exist_ok=True)
-    marker.write_text(f"unpacking {digest}\n")  # first: a cut unpack is resumed, not refused
-    try:
-        with tarfile.open(archive) as tar:
-            _extract(tar, out)
-    except (tarfile.TarError, EOFError, ValueError) as exc:  # FilterError is a TarError
-        raise DataError(f"fetch: {archive} cannot be unpacked ({type(exc).__name__}: {exc}); "
-                        f"it is not the archive jetstudy expects: delete it and {out}, then "
-                        f"fetch again") from None
-    marker.write_text(digest + "\n")
-    return out
-
-
-def _extract(tar: tarfile.TarFile, out: Path) -> None:
-    """Unpack ``tar`` into ``out``: plain files and folders inside ``out`` only. Python's
-    ``data`` filter where it exists (3.10.12+, 3.11.4+), the same rules by hand before that
-    (``extractall(filter=...)`` is a TypeError there)."""
-    if hasattr(tarfile, "data_filter"):
-        tar.extractall(out, filter="data")
-        return
-    root = out.resolve()
-    for member in tar.getmembers():
-        target = (root / member.name).resolve()
-        if not (member.isfile() or member.isdir()):
-            raise tarfile.TarError(f"{member.name!r} is a link or a special file")
-        if os.path.isabs(member.name) or (target != root and root not in target.parents):
-            raise tarfile.TarError(f"{member.name!r} would land outside {out}")
-        member.mode = (member.mode | 0o600) & 0o755 if member.isfile() else 0o755
-    with warnings.catch_warnings():  # 3.12+ warns without a filter (checked above instead)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        tar.extractall(out)
 
 
 def fetch_dataset(name: str, folder: str | os.PathLike[str] | None = None, *,
