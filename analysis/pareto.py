@@ -41,7 +41,7 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import (_significant, binomial_se, equal_digits, format_error,
                                          hanley_mcneil_se)
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, repeats_of, with_tie_keys
+from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, repeat_spread, with_tie_keys
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
@@ -359,13 +359,11 @@ def pick_notes(result: ParetoResult) -> list[str]:
                           f"{result.cost} and {label}")
         if tied:
             notes.append(f"{where}:{tied}")
-    again = repeats_of(result.points, pick)
-    again = with_tie_keys(again).sort_values(list(TIE_KEYS), kind="mergesort")
-    if not again.empty:  # the front's point is the luckiest of its repeats (as the size answer)
-        values = [float(pick["score"]), *again["score"].astype(float)]
-        low, high, middle = equal_digits(min(values), max(values), float(np.median(values)))
-        ids = ", ".join(map(str, again["trial_id"]))
-        notes.append(f"{where}: {pick['trial_id']}'s configuration was trained {len(values)} "
+    again = repeat_spread(result.points, pick, "score")
+    if again is not None:  # the front's point is the luckiest of its repeats (as the size answer)
+        low, high, middle = equal_digits(again.low, again.high, again.median)
+        ids = ", ".join(again.ids)
+        notes.append(f"{where}: {pick['trial_id']}'s configuration was trained {again.n} "
                      f"times (also {ids}): {label} from {low} to {high}, median {middle}; the "
                      "pick is the best of its repeats, so expect about the median.")
     band = result.tolerance * abs(float(best["score"]))

@@ -15,7 +15,7 @@ import pandas as pd
 from jetstudy.analysis.intervals import equal_digits, format_error
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
-from jetstudy.analysis.trial_order import TIE_KEYS, repeats_of, with_tie_keys
+from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked,
                                       exact_ties, score_se, smallest_within_words, ties_words,
                                       with_sizes)
@@ -207,14 +207,13 @@ def _repeat_words(answer: SizeAnswer) -> str:
     done = answer.candidates
     if done is None or done.empty:
         return ""
-    again = repeats_of(done, answer.pick)
-    if again.empty:
+    again = repeat_spread(done, answer.pick, answer.metric)
+    if again is None:
         return ""
     label = answer.metric.removeprefix("best_")
-    values = [float(answer.pick[answer.metric]), *again[answer.metric].astype(float)]
-    low, high, middle = _digits(min(values), max(values), float(np.median(values)))
-    return (f" Trial {answer.pick['trial_id']}'s configuration was trained {len(values)} times (also trial"
-            f"{'s' if len(again) > 1 else ''} {', '.join(map(str, again['trial_id']))}): "
+    low, high, middle = _digits(again.low, again.high, again.median)
+    return (f" Trial {answer.pick['trial_id']}'s configuration was trained {again.n} times (also trial"
+            f"{'s' if len(again.ids) > 1 else ''} {', '.join(again.ids)}): "
             f"{label} from {low} to {high}, median {middle}; naming the best of repeats "
             "favours a lucky run, so expect about the median.")
 

@@ -18,6 +18,7 @@ before the column existed, or a trial without a number) to the first ``trial_id`
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ import pandas as pd
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["TIE_KEYS", "tie_keys", "with_tie_keys", "order_of", "ranked_best", "CONFIG_COLUMNS",
-           "repeats_of"]
+           "repeats_of", "Repeats", "repeat_spread"]
 
 #: The trials table's configuration columns: two trials equal on all that the table has are
 #: repeats of one configuration (their difference is training noise).
@@ -45,6 +46,32 @@ def repeats_of(rows: pd.DataFrame, row: pd.Series) -> pd.DataFrame:
         same &= (rows[c].astype(str) == str(row[c])).to_numpy()
     same &= (rows["trial_id"].astype(str) != str(row["trial_id"])).to_numpy()
     return rows[same]
+
+
+@dataclass(frozen=True)
+class Repeats:
+    """A configuration trained more than once: the other trials' ids (first proposed first),
+    how many runs in all, and the lowest, highest and median score of all of them."""
+
+    ids: list[str]
+    n: int
+    low: float
+    high: float
+    median: float
+
+
+def repeat_spread(rows: pd.DataFrame, row: pd.Series, score: str,
+                  own: Any = None) -> Repeats | None:
+    """The spread of ``score`` over ``row``'s configuration's runs among ``rows`` (``row``'s
+    own value ``own``, default ``row[score]``), or None when it was trained once: the one
+    rule of the Pareto notes and the size answer (a pick is the luckiest of its repeats)."""
+    again = repeats_of(rows, row)
+    if again.empty:
+        return None
+    again = with_tie_keys(again).sort_values(list(TIE_KEYS), kind="mergesort")
+    values = [float(row[score] if own is None else own), *again[score].astype(float)]
+    return Repeats(ids=[str(t) for t in again["trial_id"]], n=len(values), low=min(values),
+                   high=max(values), median=float(np.median(values)))
 
 
 #: The columns :func:`tie_keys` adds, in the order they break ties.

@@ -83,3 +83,25 @@ def test_all_empty_error_columns_are_judged_on_relative_thresholds_and_say_so():
     assert "val loss has no standard error" in some.loc["one", "reason"]
     both = _judge(_flat("two", 0.62, 0.81, **empty), _flat("fine", 0.62, 0.63))
     assert "train and val losses have no standard error" in both.loc["two", "reason"]
+
+
+# --- mends: one helper each --------------------------------------------------------------------
+
+def test_repeats_spread_is_one_helper_and_names_repeats_first_proposed_first():
+    """The Pareto notes and the size answer computed a pick's repeats range/median each on
+    its own; the size answer listed the repeats in row order ('also trials c, a' for a table
+    read in another order) where the notes listed them first proposed first."""
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+    from jetstudy.analysis.trial_order import repeat_spread
+
+    t = pd.DataFrame({"trial_id": list("cbad"), "trial_number": [2, 1, 0, 3],
+                      "status": ["completed"] * 4, "n_params": [100, 100, 100, 1000],
+                      "depth": [1, 1, 1, 2], "widths": ["8", "8", "8", "32-16"],
+                      "lr": [1e-3] * 4, "best_val_acc": [0.785, 0.80, 0.795, 0.801]})
+    spread = repeat_spread(t, t.iloc[1], "best_val_acc")
+    assert (spread.ids, spread.n, spread.low, spread.high) == (["a", "c"], 3, 0.785, 0.80)
+    assert spread.median == pytest.approx(0.795)
+    assert repeat_spread(t, t.iloc[3], "best_val_acc") is None
+    text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=1000)
+    assert ("trained 3 times (also trials a, c): val_acc from 0.7850 to 0.8000, median "
+            "0.7950") in text
