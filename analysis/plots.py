@@ -217,18 +217,19 @@ def draw_regime_map(result: RegimeMap, ax: Axes, decimals: int | None = None) ->
                 vmin=-0.5, vmax=len(judged) - 0.5, annot=text.to_numpy(), fmt="", cbar=False,
                 linewidths=0.5, linecolor="white", annot_kws={"fontsize": size, "color": "black"},
                 ax=ax)
-    for _, c in cells[~cells["dominant"].map(lambda d: isinstance(d, str))].iterrows():
-        x0, y0 = x_levels.index(c["x"]), y_levels.index(c["y"])  # seaborn skips masked cells
-        ax.add_patch(Rectangle((x0, y0), 1, 1, facecolor="white", edgecolor="none"))
-        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c, decimals), ha="center", va="center", fontsize=size,
-                color="#555555")
-    for _, c in cells[cells["dominant"].eq(MIXED)].iterrows():  # stripes of the tied regimes
-        x0, y0, tied = x_levels.index(c["x"]), y_levels.index(c["y"]), tied_regimes(c["tied"])
+    # the cells seaborn left out (masked): undetermined only (white, grey text) and mixed
+    # (stripes of the tied regimes, black text)
+    for _, c in cells[~cells["dominant"].isin(judged)].iterrows():
+        x0, y0 = x_levels.index(c["x"]), y_levels.index(c["y"])
+        mixed = c["dominant"] == MIXED
+        tied = tied_regimes(c["tied_names"]) if mixed else ()
         for i, regime in enumerate(tied):
             ax.add_patch(Rectangle((x0 + i / len(tied), y0), 1 / len(tied), 1,
                                    facecolor=REGIME_COLORS[regime], edgecolor="none"))
-        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c, decimals), ha="center", va="center", fontsize=size,
-                color="black")
+        if not mixed:
+            ax.add_patch(Rectangle((x0, y0), 1, 1, facecolor="white", edgecolor="none"))
+        ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c, decimals), ha="center", va="center",
+                fontsize=size, color="black" if mixed else "#555555")
     for _, c in cells[cells["partial_only"]].iterrows():
         ax.add_patch(Rectangle((x_levels.index(c["x"]), y_levels.index(c["y"])), 1, 1, fill=False,
                                hatch="///", edgecolor="#9a9a9a", lw=0))
