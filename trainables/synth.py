@@ -298,6 +298,8 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
     if out.exists() and not out.is_dir():
         raise DataError(f"out_dir {str(out)!r} is a file, not a directory; pass a directory path "
                         "(it is created if missing)")
+    if not recorded_tmp:  # the synth command: never mixed into a folder of real data
+        _refuse_beside_users_data(out)
     meta = json.dumps({"generator": "jetstudy.synth", "version": GENERATOR_VERSION, "seed": seed,
                        "n_jets_total": n_jets})
     paths: list[Path] = []
@@ -327,6 +329,36 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
     logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
                 n_jets, seed, len(paths), out)
     return paths
+
+
+def _refuse_beside_users_data(out: Path) -> None:
+    """Raise :class:`DataError` when ``out`` holds data files that are not this generator's
+    (the user's HDF5 files or tables): synthetic files beside them would be read with them by
+    a ``data.path`` naming the folder (or a glob over it), a study's real jets quietly mixed
+    with made-up ones."""
+    from jetstudy.trainables.datafiles import HDF5_SUFFIXES, TABLE_SUFFIXES
+
+    try:
+        entries = sorted(os.listdir(out)) if out.is_dir() else []
+    except OSError:
+        return  # unreadable: the write below says so in its own words
+    theirs = []
+    for name in entries:
+        path, suffix = out / name, os.path.splitext(name)[1].lower()
+        if suffix not in HDF5_SUFFIXES + TABLE_SUFFIXES or not path.is_file():
+            continue
+        try:
+            ours = suffix in HDF5_SUFFIXES and not path.is_symlink() and is_synthetic_file(path)
+        except DataError:  # not HDF5 at all
+            ours = False
+        if not ours:
+            theirs.append(name)
+    if theirs:
+        shown = ", ".join(theirs[:3]) + (f", ... ({len(theirs)} in all)" if len(theirs) > 3 else "")
+        raise DataError(f"synth DIR {str(out)!r} holds data files jetstudy did not make "
+                        f"({shown}); synthetic jets beside them would be read with them by a "
+                        f"data.path naming this folder: give a new or empty folder, e.g. "
+                        f"{str(out / 'synth')!r}")
 
 
 def _never_over_a_users(path: Path) -> None:

@@ -216,3 +216,25 @@ def test_rerun_of_a_study_still_running_is_refused(workdir: Path) -> None:
         assert "once the study has finished" in err and "storage.name" not in err, err
         after = {k: v for k, v in checksums(workdir).items() if "driver.lock" not in k}
         assert after == before
+
+
+# ---- synth into a folder of real data ---------------------------------------------------------
+
+@pytest.mark.parametrize("mine", ["jets.h5", "hls4ml_lhc_jets_hlf.parquet", "table.csv"])
+def test_synth_into_a_folder_holding_the_users_data_is_refused(workdir: Path, mine: str) -> None:
+    """A config's data.path naming the folder read the made-up jets with the real ones (an
+    HDF5 folder: the synthetic files; a table folder: HDF5 first, the table left out)."""
+    (workdir / "data").mkdir()
+    (workdir / "data" / mine).write_bytes(b"the user's real jets\n")
+    refused_untouched(workdir, "synth", "--jets", "100", "data",
+                      must=["holds data files jetstudy did not make", mine, "data/synth"])
+
+
+def test_synth_beside_its_own_files_and_the_users_notes_goes_on(workdir: Path) -> None:
+    (workdir / "data").mkdir()
+    (workdir / "data" / "notes.txt").write_text("mine\n")
+    for seed in ("1", "2"):  # the second beside the first's synthetic file
+        proc = jetstudy_here("synth", "--jets", "100", "--seed", seed, "data", cwd=workdir)
+        assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in (workdir / "data").iterdir()) == [
+        "jetImage_synth_1_0_100.h5", "jetImage_synth_2_0_100.h5", "notes.txt"]
