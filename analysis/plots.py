@@ -288,8 +288,7 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     ax_gap.set_ylabel("val - train (nats)")
     ax_gap.grid(alpha=0.3)
     # last, once the shared x-range holds both panels' points: legends where no point is
-    keep_within(ax_loss, LOSS)  # a loss axis never reads below 0
-    place_legend(ax_loss, LOSS, fontsize=LEGEND_PT, ncol=2)
+    place_legend(ax_loss, LOSS, fontsize=LEGEND_PT, ncol=2)  # a loss axis never reads below 0
     place_legend(ax_gap, fontsize=LEGEND_PT)
 
 

@@ -21,6 +21,8 @@ from matplotlib.legend import Legend
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
+from jetstudy.analysis.plots_axes import keep_within
+
 __all__ = ["place_legend", "place_note", "drawn_points", "covered_points", "fit_cell_texts"]
 
 #: Where a legend is tried, in order (inside the axes).
@@ -139,11 +141,13 @@ def place_legend(ax: Axes, bounds: tuple[float | None, float | None] = (None, No
     the module doc); None when ``ax`` has nothing labelled. ``bounds``: the y quantity's
     physical range (lowest, highest; None: unbounded), which making room for the legend never
     passes (an efficiency axis raised to 10^2 read as an efficiency above 1). ``kw`` must not
-    give ``loc``."""
+    give ``loc``. The y-range as drawn is first clipped to ``bounds`` (plots_axes.keep_within:
+    margins never take an accuracy past 1 or a loss below 0), legend or not."""
+    ax.get_xlim()  # settle autoscaling before reading positions
+    keep_within(ax, bounds)
     handles, _ = ax.get_legend_handles_labels()
     if not handles:
         return None
-    ax.get_xlim(), ax.get_ylim()  # settle autoscaling before reading positions
     tries = [kw]
     if len(handles) >= 4 and "ncol" not in kw:  # a long legend in two columns: half as tall
         tries.append({**kw, "ncol": 2})

@@ -131,8 +131,8 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
     ax.set_title("the search's own objectives", fontsize=TITLE_PT - 1)
     ax.margins(x=0.06, y=0.1)  # the star (s=160) at an extreme stays whole inside the frame
     ax.grid(alpha=0.3)
-    keep_within(ax, bounds_of(metric))  # margins never take an accuracy past 1, a loss below 0
-    place_legend(ax, bounds_of(metric), fontsize=LEGEND_PT)  # last: where no point is
+    # last: where no point is; margins never take an accuracy past 1, a loss below 0
+    place_legend(ax, bounds_of(metric), fontsize=LEGEND_PT)
 
 
 def pareto_figure(

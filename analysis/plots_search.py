@@ -21,7 +21,7 @@ from jetstudy.analysis.history import HistoryPanel
 from jetstudy.analysis.parallel import OFF, ParallelCoordinates, colour_range
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, MAX_WIDTH_IN, TICK_PT,
                                      TITLE_PT, _log_count_axis, axis_label, new_figure)
-from jetstudy.analysis.plots_axes import bounds_of, keep_within
+from jetstudy.analysis.plots_axes import bounds_of
 from jetstudy.analysis.plots_legend import place_legend
 
 __all__ = ["REGIME_LINE_COLORS", "REGIME_LINE_STYLES", "draw_history", "draw_parallel", "history_figure",
@@ -78,8 +78,8 @@ def draw_history(panel: HistoryPanel, ax: Axes, stopped_by: str = "ASHA, time bu
     ax.set_xlim(-0.5, max(len(p) - 0.5, 0.5))
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # no 0.5, 1.5
     ax.grid(alpha=0.3)
-    keep_within(ax, bounds_of(panel.objective))  # an accuracy axis never reads past 1
-    place_legend(ax, bounds_of(panel.objective), fontsize=LEGEND_PT)  # last: where no point is
+    # last: where no point is; an accuracy axis never reads past 1
+    place_legend(ax, bounds_of(panel.objective), fontsize=LEGEND_PT)
 
 
 def history_figure(panels: Sequence[HistoryPanel],
