@@ -76,7 +76,7 @@ from jetstudy.analysis.significance import in_sigmas as _sigma
 from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
-__all__ = ["REGIMES", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
+__all__ = ["REGIMES", "epochs_words", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
            "curve_summary", "assess_regimes", "classify_regimes"]
 
 #: The ``regime`` column's values, in display order.
@@ -105,22 +105,31 @@ def _se_columns(*frames: pd.DataFrame | None) -> tuple[bool, bool]:
     return has, filled
 
 
+def epochs_words(n: float, budget: float) -> str:
+    """How far a trial got, as every sentence says it: ``3 of 5 epochs``, ``1 epoch`` where
+    the budget is unknown (never "1 epochs"), ``an unknown number of the 5 epochs`` (never
+    "of of 5"). The one wording of regimes.csv's reasons and the summary's runner-up line."""
+    if not np.isfinite(n):
+        return (f"an unknown number of the {int(budget)} epochs" if np.isfinite(budget)
+                else "an unknown number of epochs")
+    if np.isfinite(budget):
+        return f"{int(n)} of {int(budget)} epochs"
+    return f"{int(n)} epoch{'' if n == 1 else 's'}"
+
+
 def _stop_words(row: pd.Series) -> str | None:
     """Why the curve is too short to show a regime, or None for a complete curve."""
     n, budget, status = row["n_epochs"], row["max_epochs"], row["status"]
-    ran = f"{int(n)}" if np.isfinite(n) else "an unknown number of"
-    of = f" of {int(budget)}" if np.isfinite(budget) else ""
-    # "1 of 5 epochs", but "1 epoch" where the budget is unknown (was "after 1 epochs")
-    epochs = "epoch" if not of and np.isfinite(n) and n == 1 else "epochs"
+    ran = epochs_words(n, budget)
     full = np.isfinite(n) and np.isfinite(budget) and n >= budget
     if status == "running":
-        return f"{ran}{of} {epochs} so far: still running"
+        return f"{ran} so far: still running"
     if status == "failed" and not full:
-        return f"failed after {ran}{of} {epochs}"
+        return f"failed after {ran}"
     if status != "completed" and not full:
         why = {"scheduler": " by the scheduler (ASHA)", "time_budget": " by the time budget",
                "interrupted": ": interrupted"}.get(row["stop_reason"], "")
-        return f"stopped after {ran}{of} {epochs}{why}"
+        return f"stopped after {ran}{why}"
     return None
 
 

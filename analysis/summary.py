@@ -27,7 +27,7 @@ from jetstudy.analysis.intervals import (FEW_BACKGROUND, format_interval,
                                         format_rejection)
 from jetstudy.analysis.pareto import SCORED_STATUSES
 from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
-from jetstudy.analysis.regimes import REGIMES
+from jetstudy.analysis.regimes import REGIMES, epochs_words
 from jetstudy.analysis.roc import rejection_table
 from jetstudy.analysis.tables import STATUSES
 from jetstudy.analysis.trial_order import CONFIG_COLUMNS, ranked_best, repeats_of
@@ -145,9 +145,7 @@ def _partial_words(best: pd.Series, second: pd.Series) -> str:
             continue
         n, budget = (pd.to_numeric(pd.Series([row.get(c)]), errors="coerce").iloc[0]
                      for c in ("epochs", "max_epochs"))
-        of = f" of {int(budget)}" if np.isfinite(budget) else ""
-        when = (f" after {int(n)}{of} epoch{'' if n == 1 and not of else 's'}"
-                if np.isfinite(n) else "")
+        when = f" after {epochs_words(n, budget)}" if np.isfinite(n) else ""
         verb = "is still running" if status == "running" else f"was {status or 'cut short'}"
         parts.append(f"trial {row['trial_id']} {verb}{when}")
     if not parts:

@@ -105,3 +105,20 @@ def test_repeats_spread_is_one_helper_and_names_repeats_first_proposed_first():
     text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=1000)
     assert ("trained 3 times (also trials a, c): val_acc from 0.7850 to 0.8000, median "
             "0.7950") in text
+
+
+def test_how_far_a_trial_got_is_said_one_way():
+    """regimes' reasons and the summary's runner-up line each spelt 'after N of M epochs'; a
+    trial whose epoch count is unknown read 'stopped after an unknown number of of 5 epochs'."""
+    from jetstudy.analysis.regimes import epochs_words
+    from jetstudy.analysis.summary import _partial_words
+
+    assert epochs_words(3, 5) == "3 of 5 epochs" and epochs_words(1, np.nan) == "1 epoch"
+    assert epochs_words(np.nan, 5) == "an unknown number of the 5 epochs"
+    row, log = _flat("cut", 0.62, 0.63)
+    t = pd.DataFrame([{**row, "status": "stopped", "stop_reason": "scheduler", "epochs": np.nan}])
+    reason = assess_regimes(t, None).table["reason"].iloc[0]
+    assert "stopped after an unknown number of the 10 epochs by the scheduler" in reason
+    best = pd.Series({"trial_id": "a", "status": "completed"})
+    second = pd.Series({"trial_id": "b", "status": "stopped", "epochs": 1, "max_epochs": 5})
+    assert "Trial b was stopped after 1 of 5 epochs" in _partial_words(best, second)
