@@ -19,13 +19,17 @@ import json
 import logging
 import os
 import re
+import shutil
+import socket
+import stat
 import tarfile
 import warnings
 from pathlib import Path
 
 from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import DataError
-from jetstudy.trainables.staging import plain_file, staging_folder
+from jetstudy.trainables.processes import pid_alive, process_start
+from jetstudy.trainables.staging import STAGING_MARK, looks_like_staging, plain_file, staging_folder
 
 __all__ = ["UNPACKED", "unpack", "unpacked_by_jetstudy"]
 
@@ -81,6 +85,41 @@ def _entries(root: Path) -> list[str]:
     return sorted(found)
 
 
+def _left_by_a_killed_fetch(stage: Path) -> bool:
+    """``stage`` (a staging-named folder in DIR) is an unpack a killed fetch of this host left:
+    its mark names ``jetstudy fetch`` and a process that is gone, and it holds nothing but the
+    mark, the half-made ``unpacked`` folder and the ``replaced`` old one (real folders)."""
+    try:
+        names = set(os.listdir(stage))
+        raw = json.loads((stage / STAGING_MARK).read_text()) if plain_file(
+            stage / STAGING_MARK) else None
+        folders = all(stat.S_ISDIR((stage / n).lstat().st_mode) for n in names - {STAGING_MARK})
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    if not (isinstance(raw, dict) and raw.get("written_by") == "jetstudy"
+            and raw.get("what") == _WRITER and raw.get("host") == socket.gethostname()):
+        return False
+    pid, start = raw.get("pid"), raw.get("start")
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    gone = not pid_alive(pid) or bool(start) and process_start(pid) not in ("", start)
+    return gone and folders and names <= {STAGING_MARK, "unpacked", "replaced"}
+
+
+def _clear_killed_unpacks(folder: Path) -> None:
+    """Remove the staging folders of unpacks a killed fetch left in ``folder`` (an archive's
+    worth of files each); anything else under such a name stays."""
+    try:
+        names = sorted(os.listdir(folder))
+    except OSError:
+        return
+    for name in names:
+        stage = folder / name
+        if looks_like_staging(folder, name, _STAGE) and _left_by_a_killed_fetch(stage):
+            shutil.rmtree(stage, ignore_errors=True)
+            logger.info("fetch: cleared %s, left by a killed fetch", stage)
+
+
 def _refuse_yours(out: Path, archive: Path, digest: str, was: str, yours: list[str],
                   listed: bool) -> None:
     if not yours:
@@ -117,6 +156,7 @@ def unpack(archive: Path, folder: Path) -> Path:
     if mark is not None and mark[1] is not None:  # before the (long) unpack
         _refuse_yours(out, archive, digest, mark[0],
                       [p for p in _entries(out) if p not in mark[1]], True)
+    _clear_killed_unpacks(folder)
     with staging_folder(folder, _STAGE, _WRITER) as stage:
         new = stage / "unpacked"
         new.mkdir()

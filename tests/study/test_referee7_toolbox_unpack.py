@@ -111,3 +111,38 @@ def test_a_folder_unpacked_by_an_older_jetstudy_is_replaced_only_by_what_it_can_
     with pytest.raises(DataError, match=r"train/z\.h5.*move"):
         fetch_dataset("hls4ml", cache, sources=source)
     assert (cache / "old" / "train" / "z.h5").read_bytes() == b"z"
+
+
+def _stage(parent: Path, name: str, pid: int, extra: str | None = None) -> Path:
+    import socket
+
+    stage = parent / name
+    (stage / "unpacked" / "train").mkdir(parents=True)
+    (stage / "unpacked" / "train" / "a.h5").write_bytes(b"half")
+    (stage / "replaced").mkdir()
+    (stage / ".jetstudy-staging").write_text(json.dumps(
+        {"written_by": "jetstudy", "what": "jetstudy fetch", "host": socket.gethostname(),
+         "pid": pid, "start": ""}))
+    if extra:
+        (stage / extra).write_text("mine\n")
+    return stage
+
+
+def test_an_unpack_a_killed_fetch_left_is_cleared_never_a_look_alike(
+        mirror: Path, tmp_path: Path) -> None:
+    """A ``kill -9`` mid-unpack leaves its staging folder (an archive's worth of files) in DIR;
+    the next fetch removes it once that process is gone. One of a fetch still running, or
+    holding anything else, stays."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    cache = tmp_path / "cache"
+    killed = _stage(cache, ".unpack-tmp-k1ll3d00", dead.pid)
+    running = _stage(cache, ".unpack-tmp-l1ve0000", __import__("os").getpid())
+    theirs = _stage(cache, ".unpack-tmp-m1ne0000", dead.pid, extra="notes.txt")
+    kept = [checksums(running), checksums(theirs)]
+    assert main(["fetch", "hls4ml", str(cache), "--hdf5"]) == 0
+    assert not killed.exists()
+    assert [checksums(running), checksums(theirs)] == kept
