@@ -84,7 +84,8 @@ class Reference:
             "user": f"the given regimes.reference_loss {self.loss:.4g}",
             "bayes": f"the Bayes-optimal validation loss {bayes} of the synthetic jets",
             "proxy": (f"a PROXY: the study's own best validation loss {bayes} (trial "
-                      f"{self.proxy_trial}); no Bayes optimum is known and none was given "
+                      f"{self.proxy_trial}'s min_val_loss: the lowest 3-epoch running median "
+                      "of its curve, so one low epoch is no yardstick); no Bayes optimum is known and none was given "
                       "(regimes.reference_loss), so the best trial can never be underfit"
                       + ("; it is the only stable trial, so its own bias is undetermined"
                          if self.proxy_alone else self._next_words())),
@@ -122,8 +123,8 @@ class Reference:
             return ""
         tid, loss, se = self.proxy_next
         shown = format_error(loss, se) if se else f"{loss:.4g}"
-        return (f"; trial {self.proxy_trial} itself is judged against trial {tid}'s best "
-                f"validation loss {shown}, the best of the others (against its own it would "
+        return (f"; trial {self.proxy_trial} itself is judged against trial {tid}'s "
+                f"min_val_loss {shown}, the best of the others (against its own it would "
                 "be good by construction)")
 
     def _digits_error(self, own: float | None) -> float | None:

@@ -388,7 +388,7 @@ def _own_yardstick(row: pd.Series, ref: Reference) -> tuple[Reference, str]:
         return ref, ref.source
     tid, loss, se = ref.proxy_next
     return (replace(ref, loss=loss, se=se),
-            f"proxy: trial {tid}'s best val loss, the best of the other trials; its own would "
+            f"proxy: trial {tid}'s min_val_loss, the best of the other trials; its own would "
             "judge this trial against itself")
 
 

@@ -56,11 +56,11 @@ def test_the_best_trial_is_judged_against_the_other_trials_best_not_its_own():
     assert r.loc["other", "judged_reference_loss"] == pytest.approx(0.58)
     assert r.loc["best", "judged_reference_loss"] == pytest.approx(0.63)
     assert r.loc["best", "regime"] == "good"
-    assert "trial other's best val loss" in r.loc["best", "reason"]
+    assert "trial other's min_val_loss" in r.loc["best", "reason"]
     assert r["reference_loss"].iloc[0] == pytest.approx(0.58)  # the study's L* unchanged
     t, e = _frames(_flat("best", 0.55, 0.58), _flat("other", 0.62, 0.63))
     words = assess_regimes(t, e).reference.describe()
-    assert "trial best" in words and "against trial other's" in words
+    assert "trial best's min_val_loss" in words and "against trial other's" in words
     alone = _judge(_flat("only", 0.55, 0.58), reference=None)
     assert alone.loc["only", "regime"] == "undetermined"
 
