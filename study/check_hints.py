@@ -5,6 +5,7 @@ where a word goes, a choice listed twice, a choice in capitals), appended to the
 
 from __future__ import annotations
 
+import datetime
 import math
 import re
 from typing import Any
@@ -76,6 +77,9 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
             return isinstance(v, str) and math.isfinite(float(v.replace("_", "")))
         except ValueError:
             return False
+    written = next((v for v in items if isinstance(v, str) and _yaml_text_number(v)), None)
+    if isinstance(check, (Int, Float, Range)) and written is not None:
+        return _yaml_text_number(written)
     text = [v for v in items if numeric(v)]
     if isinstance(check, (Int, Float, Range)) and text:
         return (f" ({', '.join(repr(v) for v in text[:2])} is quoted text, not a number: "
@@ -88,6 +92,9 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
     if isinstance(check, Text) and isinstance(first, dict) and len(first) == 1:
         return (" (YAML reads 'text: more' as a mapping: quote the whole value, e.g. "
                 "'data/run: 1.h5')")
+    if isinstance(check, Text) and isinstance(first, datetime.date):
+        return (f" (YAML reads {first.isoformat(sep=' ') if isinstance(first, datetime.datetime) else first.isoformat()} "
+                f"as a date: quote it to keep it as text, e.g. '{first}')")
     if isinstance(check, Text) and isinstance(first, (int, float)):
         return f" (read as the number {first!r}: quote it to keep it as written)"
     if isinstance(check, Choice) and isinstance(first, str) \
@@ -134,6 +141,24 @@ def point_choice_hint(key: str, value: Any, options: tuple[Any, ...],
     close = _near_choice(value, [o for o in known if o not in words])
     return (f" (did you mean {close!r}? It is not in the space yet: add it to "
             f"space.activations)" if close else "")
+
+
+def _yaml_text_number(value: str) -> str:
+    """Why YAML 1.1 kept an unquoted number-like word as text: a leading 0 before an 8 or 9
+    (``08``: not octal, so not a number), ``0o17``/``0b101`` (YAML 1.2 spellings), a
+    thousands separator (``1,000``); "" for other text."""
+    word = value.strip()
+    if re.fullmatch(r"[-+]?0\d+", word) and not re.fullmatch(r"[-+]?0[0-7]+", word):
+        plain = word.lstrip("+-").lstrip("0") or "0"
+        return (f" ({word} has a leading 0, which YAML 1.1 reads as octal, and {word} is no "
+                f"octal number, so it is text: write {'-' if word.startswith('-') else ''}"
+                f"{plain})")
+    if re.fullmatch(r"0[oO][0-7]+|0[bB][01]+", word):
+        return (f" (YAML 1.1 reads {word} as text, not the number {int(word, 0)}: write "
+                f"{int(word, 0)})")
+    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?", word):
+        return f" (a thousands separator (',') makes it text: write {word.replace(',', '')})"
+    return ""
 
 
 #: Words users write for a choice that jetstudy spells otherwise.

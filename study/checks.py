@@ -142,6 +142,9 @@ def folder_name_problem(value: str) -> str | None:
         return "it starts with '.' (a hidden folder)"
     if value.startswith("-"):
         return "it starts with '-' (shell commands such as ls, cd or rm read it as an option)"
+    if value.startswith("~"):
+        return ("it starts with '~' (a shell reads ~ as your home folder, ~name as user "
+                "name's: `rm -r ~` would remove that, not the study)")
     if value != value.strip():
         return "it starts or ends with a space"
     if any(_is_control(c) for c in value):
@@ -161,7 +164,7 @@ class Text(Check):
     def describe(self) -> str:
         if self.name_like:
             return ("one plain folder name (no '/' or '\\', no '..', not starting with '.' or "
-                    f"'-', no control characters, at most {MAX_NAME_BYTES} bytes of UTF-8)")
+                    f"'-' or '~', no control characters, at most {MAX_NAME_BYTES} bytes of UTF-8)")
         return "a non-empty string"
 
     def clean(self, value: Any) -> Any:

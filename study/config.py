@@ -362,7 +362,19 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     return value
 
 
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    """YAML 1.1 reads ``1:30.5`` as 90.5 (base 60) as it does ``1:30``: refused likewise."""
+    value = loader.construct_yaml_float(node)
+    if ":" in str(node.value):
+        raise _DuplicateKey(
+            f"{node.value} (line {node.start_mark.line + 1}) reads in YAML 1.1 as {value:g} "
+            f"(base 60, the ':'); write the number plainly (e.g. {value:g}), or quote it if "
+            f"it is text")
+    return value
+
+
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
@@ -425,6 +437,20 @@ def _near_field(key: str, section: str | None = None) -> str:
     return next((full for full, name in others.items() if close and name == close[0]), "")
 
 
+def _key_hint(key: Any) -> str:
+    """A field name YAML read as something else: ``yes:``/``on:`` is true, ``~:`` or a bare
+    ``:`` is null, ``2024-01-01:`` a date."""
+    import datetime
+
+    if isinstance(key, bool):
+        return " (YAML reads a key yes/no/on/off as true/false: write the field's name)"
+    if key is None:
+        return " (a key '~', 'null' or nothing before ':' is YAML's null: write the field's name)"
+    if isinstance(key, (datetime.date, int, float)):
+        return f" (YAML read the key as the {type(key).__name__} {key!r}: write the field's name)"
+    return ""
+
+
 def _build_section(name: str, cls: type, values: Any) -> Any:
     if values is None:
         values = {}
@@ -432,10 +458,11 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
         raise ConfigError(f"{name} must be a mapping of fields, got {_fmt(values)}; "
                           f"write e.g. '{name}:' followed by indented 'field: value' lines")
     fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(fields))
+    unknown = sorted(set(values) - set(fields), key=str)
     if unknown:
         raise ConfigError(f"{name}.{unknown[0]} is not a field of '{name}'"
-                          f"{_did_you_mean(str(unknown[0]), name)}; known fields: "
+                          f"{_did_you_mean(str(unknown[0]), name)}{_key_hint(unknown[0])}; "
+                          f"known fields: "
                           f"{', '.join(fields)}")
     kwargs = {}
     for key, f in fields.items():

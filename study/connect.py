@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 #: Environment variable with the seconds jetstudy waits for a cluster to answer.
 CONNECT_TIMEOUT_ENV = "JETSTUDY_CONNECT_TIMEOUT_S"
 DEFAULT_CONNECT_TIMEOUT_S = 30.0
+#: Its bounds: below a second no cluster answers; above a day an unreachable one is a hang.
+MIN_CONNECT_TIMEOUT_S, MAX_CONNECT_TIMEOUT_S = 1.0, 86400.0
 
 _FORMS = ("'auto' (the cluster this machine belongs to), 'HOST:PORT' (the head's GCS, "
           "e.g. 10.0.0.5:6379) or 'ray://HOST:PORT' (Ray Client, e.g. ray://127.0.0.1:10001)")
@@ -80,13 +82,25 @@ def connect_timeout_s() -> float:
     if not raw.strip():
         return DEFAULT_CONNECT_TIMEOUT_S
     try:
-        value = float(raw)
+        value, unreadable = float(raw), False
     except ValueError:
-        value = -1.0
+        value, unreadable = -1.0, True
     if not 0 < value < math.inf:  # inf (or 1e400) waits forever on an unreachable cluster
+        from jetstudy.study.check_hints import value_hint
+        from jetstudy.study.checks import Float
+
+        hint = (" (a finite one: infinity waits forever)" if value == math.inf else
+                value_hint("timeout_s", Float(lo=0.0), raw.strip()) if unreadable else "")
         raise ConfigError(f"{CONNECT_TIMEOUT_ENV} must be a number of seconds > 0, got "
-                          f"{raw!r}{' (a finite one: infinity waits forever)' if value == math.inf else ''}; "
-                          f"set e.g. {CONNECT_TIMEOUT_ENV}=30")
+                          f"{raw!r}{hint}; set e.g. {CONNECT_TIMEOUT_ENV}=30")
+    if not MIN_CONNECT_TIMEOUT_S <= value <= MAX_CONNECT_TIMEOUT_S:
+        raise ConfigError(
+            f"{CONNECT_TIMEOUT_ENV} is {raw.strip()!r} seconds: "
+            + ("too short for any cluster to answer (every connect would fail as unreachable)"
+               if value < MIN_CONNECT_TIMEOUT_S else
+               "more than a day, as good as forever on an unreachable cluster")
+            + f"; set {MIN_CONNECT_TIMEOUT_S:g} to {MAX_CONNECT_TIMEOUT_S:g}, e.g. "
+              f"{CONNECT_TIMEOUT_ENV}=30 (or unset it for 30)")
     return value
 
 

@@ -106,3 +106,72 @@ def test_an_initial_point_batch_norm_as_text_or_number_says_the_word(value: obje
     error = _error({"space": {"batch_norm": [False, True]},
                     "search": {"initial_points": [{"depth": 2, "batch_norm": value}]}})
     assert error.startswith("search.initial_points[0].batch_norm") and word in error, error
+
+
+def _file_error(tmp_path: Path, text: str) -> str:
+    from jetstudy.study.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    return str(caught.value)
+
+
+def test_a_base_60_float_is_refused_like_a_base_60_integer(tmp_path: Path) -> None:
+    """YAML 1.1 read ``time_budget_s: 1:30.5`` as 90.5 s without a word (``1:30`` was refused)."""
+    error = _file_error(tmp_path, "search: {time_budget_s: 1:30.5}\n")
+    assert "1:30.5 (line 1) reads in YAML 1.1 as 90.5" in error and "base 60" in error, error
+
+
+def test_a_quoted_base_60_text_and_a_plain_float_are_read(tmp_path: Path) -> None:
+    from jetstudy.study.config import load_config
+
+    path = tmp_path / "c.yaml"
+    path.write_text("search: {time_budget_s: 90.5}\nstorage: {name: '1:30.5'}\n")
+    cfg = load_config(path)
+    assert cfg.search.time_budget_s == 90.5 and cfg.storage.name == "1:30.5"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("space: {width: [08, 64]}\n", "08 has a leading 0"),
+    ("search: {seed: 09}\n", "write 9"),
+    ("search: {seed: 0o17}\n", "not the number 15: write 15"),
+    ("search:\n  num_trials: 1,000\n", "write 1000"),
+])
+def test_a_number_yaml_keeps_as_text_says_why(tmp_path: Path, text: str, words: str) -> None:
+    """'08' was called "quoted text" though the user wrote no quotes."""
+    error = _file_error(tmp_path, text)
+    assert words in error and "quoted" not in error, error
+
+
+@pytest.mark.parametrize("text, shown", [("storage: {name: 2024-01-01}\n", "'2024-01-01'"),
+                                         ("data: {path: 2024-01-01}\n", "'2024-01-01'")])
+def test_a_date_looking_text_says_to_quote_it(tmp_path: Path, text: str, shown: str) -> None:
+    error = _file_error(tmp_path, text)
+    assert "as a date" in error and shown in error, error
+
+
+@pytest.mark.parametrize("text, words", [("search: {yes: 3}\n", "yes/no/on/off"),
+                                         ("search: {~: 3}\n", "YAML's null"),
+                                         ("search: {1: 3}\n", "the int 1")])
+def test_a_key_yaml_read_as_no_name_says_so(tmp_path: Path, text: str, words: str) -> None:
+    error = _file_error(tmp_path, text)
+    assert "is not a field of 'search'" in error and words in error, error
+
+
+@pytest.mark.parametrize("name", ["~", "~study", "~root"])
+def test_a_study_name_starting_with_a_tilde_is_refused(name: str) -> None:
+    """A folder called '~' in results/: `rm -r ~` there removes the home folder."""
+    from jetstudy.study.checks import folder_name_problem
+
+    assert "'~'" in (folder_name_problem(name) or "")
+    assert "'~'" in _error({"storage": {"name": name}})
+    assert folder_name_problem("study~1") is None
+
+
+def test_rerun_name_starting_with_a_tilde_is_refused(tmp_path: Path) -> None:
+    folder = _newer_study(tmp_path / "results" / "s", version="0.0.1")
+    err = one_line_error(jetstudy_here("rerun", folder, "--name", "~", cwd=tmp_path))
+    assert "--name '~'" in err and "home folder" in err, err
+    assert not (tmp_path / "results" / "~").exists()
