@@ -167,6 +167,9 @@ def kind_lines(tables: StudyTables) -> list[str]:
         n, at_once = search.get("num_trials"), search.get("max_concurrent")
         if isinstance(n, int) and isinstance(at_once, int):
             at_once = min(n, at_once)  # never more at a time than there are trials
+        held = (_sampler_ran(tables) or {}).get("trials_at_once")  # nor than Ray's nodes held
+        if isinstance(held, int) and not isinstance(held, bool) and 0 < held:
+            at_once = held if not isinstance(at_once, int) else min(at_once, held)
         line = (f"Kind: search, {_SAMPLERS[sampler]}, {counted(n, 'trial')}, "
                 f"{at_once} at a time, {ends}: the best model.")
     ran = _sampler_ran(tables)

@@ -255,9 +255,13 @@ def describe_kind(cfg) -> str:
         design = "a grid" if s.sampler == "grid" else "a Sobol design"
         return (f"kind: scan ({design} of {n} configuration{'s' * (n != 1)}, {ends}): "
                 f"the regime picture")
-    # never more at a time than there are trials (the report's kind line says the same)
+    # never more at a time than there are trials, nor than resources.num_cpus holds (the
+    # start warns, and the report's kind line says, what Ray's nodes held)
+    from jetstudy.study.concurrency import local_shapes, trials_at_once
+
     return (f"kind: search ({s.sampler}, {n} trial{'s' * (n != 1)}, "
-            f"{min(n, s.max_concurrent)} at a time, {ends}): the best model; for the regime "
+            f"{trials_at_once(cfg, local_shapes(cfg))} at a time, {ends}): the best model; "
+            f"for the regime "
             f"picture run a scan (search.sampler grid or sobol)")
 
 

@@ -42,7 +42,9 @@ from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
 from jetstudy.study.rungs import follow_adoptions, replay_rungs
 from jetstudy.study.run_logs import run_log_callbacks
-from jetstudy.study.resources import check_fit, check_local_request, resolve_packing
+from jetstudy.study.resources import (check_fit, check_local_request, cluster_shapes,
+                                       resolve_packing)
+from jetstudy.study.concurrency import concurrency_warning, trials_at_once
 from jetstudy.study.settings import train_settings
 from jetstudy.study.searcher import (OPTUNA_JOURNAL, clear_stale_journal_lock,
                                      close_orphaned_trials, make_searcher, sampler_record)
@@ -358,8 +360,13 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             check_fit(cfg, restored)  # a request no node can hold would wait for ever
             check_shared_storage(folder)  # every node must see the results folder
         # versions, commit, host, start time, what pack_size became
+        shapes = cluster_shapes(cfg.resources.address is None)
+        crowded = concurrency_warning(cfg, shapes)  # max_concurrent above what the nodes hold
+        if crowded:
+            logger.warning("%s", crowded)
         write_provenance(folder, cfg.training.device, plan.record(packing_cfg),
-                         sampler=sampler_record(cfg, space=True))
+                         sampler={**sampler_record(cfg, space=True),
+                                  "trials_at_once": trials_at_once(cfg, shapes)})
         if plan.size:  # the progress line says the study runs packed
             progress = _with_suffix(progress, f"packs: {plan.packs} x {plan.size} trials")
         provenance = True
