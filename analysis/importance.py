@@ -25,6 +25,7 @@ import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.maps import max_width, score_column
+from jetstudy.analysis.regimes import ran_full
 
 __all__ = ["Importance", "hyperparameter_importance", "search_distributions", "EVALUATORS"]
 
@@ -197,4 +198,13 @@ def hyperparameter_importance(
         table["importance"] = 1.0 / len(table)
     return Importance(table=table.sort_values("importance", ascending=False, ignore_index=True),
                       evaluator=EVALUATORS[evaluator], n_trials=len(df), target=target,
-                      n_stopped=int((df["status"] == "stopped").sum()))
+                      n_stopped=_n_cut_short(df))
+
+
+def _n_cut_short(df: pd.DataFrame) -> int:
+    """The stopped trials that did not train their whole ``max_epochs`` (one the time budget
+    ended after its last epoch is complete, as regimes.csv says)."""
+    stopped = df[df["status"] == "stopped"]
+    n, budget = (pd.to_numeric(stopped[c], errors="coerce").astype(float) if c in stopped
+                 else pd.Series(np.nan, index=stopped.index) for c in ("epochs", "max_epochs"))
+    return int(sum(not ran_full(a, b) for a, b in zip(n, budget)))

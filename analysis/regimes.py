@@ -76,7 +76,7 @@ from jetstudy.analysis.significance import in_sigmas as _sigma
 from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
-__all__ = ["REGIMES", "epochs_words", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
+__all__ = ["REGIMES", "epochs_words", "ran_full", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
            "curve_summary", "assess_regimes", "classify_regimes"]
 
 #: The ``regime`` column's values, in display order.
@@ -117,11 +117,17 @@ def epochs_words(n: float, budget: float) -> str:
     return f"{int(n)} epoch{'' if n == 1 else 's'}"
 
 
+def ran_full(n: float, budget: float) -> bool:
+    """A trial that trained its whole ``max_epochs``: its curve is complete whatever its
+    status says (a trial the time budget ended after its last epoch)."""
+    return bool(np.isfinite(n) and np.isfinite(budget) and n >= budget)
+
+
 def _stop_words(row: pd.Series) -> str | None:
     """Why the curve is too short to show a regime, or None for a complete curve."""
     n, budget, status = row["n_epochs"], row["max_epochs"], row["status"]
     ran = epochs_words(n, budget)
-    full = np.isfinite(n) and np.isfinite(budget) and n >= budget
+    full = ran_full(n, budget)
     if status == "running":
         return f"{ran} so far: still running"
     if status == "failed" and not full:

@@ -27,7 +27,7 @@ from jetstudy.analysis.intervals import (FEW_BACKGROUND, format_interval,
                                         format_rejection)
 from jetstudy.analysis.pareto import SCORED_STATUSES
 from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
-from jetstudy.analysis.regimes import REGIMES, epochs_words
+from jetstudy.analysis.regimes import REGIMES, epochs_words, ran_full
 from jetstudy.analysis.roc import rejection_table
 from jetstudy.analysis.tables import STATUSES
 from jetstudy.analysis.trial_order import CONFIG_COLUMNS, ranked_best, repeats_of
@@ -141,10 +141,10 @@ def _partial_words(best: pd.Series, second: pd.Series) -> str:
     parts = []
     for row in (best, second):
         status = str(row.get("status", ""))
-        if status == "completed":
-            continue
         n, budget = (pd.to_numeric(pd.Series([row.get(c)]), errors="coerce").iloc[0]
                      for c in ("epochs", "max_epochs"))
+        if status == "completed" or ran_full(n, budget):  # its whole budget: no model still
+            continue                                      # learning (as regimes.csv's complete)
         when = f" after {epochs_words(n, budget)}" if np.isfinite(n) else ""
         verb = "is still running" if status == "running" else f"was {status or 'cut short'}"
         parts.append(f"trial {row['trial_id']} {verb}{when}")

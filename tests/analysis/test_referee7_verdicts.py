@@ -122,3 +122,22 @@ def test_how_far_a_trial_got_is_said_one_way():
     best = pd.Series({"trial_id": "a", "status": "completed"})
     second = pd.Series({"trial_id": "b", "status": "stopped", "epochs": 1, "max_epochs": 5})
     assert "Trial b was stopped after 1 of 5 epochs" in _partial_words(best, second)
+
+
+def test_a_stopped_trial_that_ran_its_whole_budget_is_no_model_still_learning():
+    """Status 'stopped' after 6 of 6 epochs (the time budget ended it after its last epoch):
+    regimes.csv calls the curve complete, but the runner-up line said 'stopped after 6 of 6
+    epochs: its score is of a model still learning' and the importance counted it stopped."""
+    from jetstudy.analysis.importance import _n_cut_short
+    from jetstudy.analysis.summary import _partial_words
+
+    full = pd.Series({"trial_id": "a", "status": "stopped", "epochs": 6, "max_epochs": 6})
+    cut = pd.Series({"trial_id": "b", "status": "stopped", "epochs": 2, "max_epochs": 6})
+    assert _partial_words(full, full.copy()) == ""
+    assert "Trial b was stopped after 2 of 6 epochs: its score" in _partial_words(full, cut)
+    row, _ = _flat("a", 0.62, 0.63)
+    t = pd.DataFrame([{**row, "status": "stopped", "stop_reason": "time_budget"}])
+    assert bool(assess_regimes(t, None).table["complete"].iloc[0])
+    both = pd.DataFrame({"status": ["stopped", "stopped", "completed"], "epochs": [6, 2, 6],
+                         "max_epochs": [6, 6, 6]})
+    assert _n_cut_short(both) == 1
