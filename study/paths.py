@@ -33,7 +33,7 @@ from jetstudy.trainables.staging import new_folders, plain_file
 __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "inside_study_part",
            "STUDY_OWN_PARTS", "is_study_folder", "refuse_inside_study_part",
-           "claim_study_folder", "abandon_study_folder", "FileRecord", "clear_dead_temporaries"]
+           "claim_study_folder", "never_started", "abandon_study_folder", "FileRecord", "clear_dead_temporaries"]
 
 logger = logging.getLogger(__name__)
 
@@ -190,6 +190,13 @@ def _never_started(folder: Path, entries: list[str]) -> bool:
     marked folder (their ``trials.parquet``, ``best/``, notes) make it theirs again."""
     return plain_file(folder / STUDY_MARK) and all(
         e.startswith(".") or (e in _BEFORE_START and _kind_ok(folder / e)) for e in entries)
+
+
+def never_started(folder: Path) -> bool:
+    """``folder`` is a study folder of jetstudy's whose study never started (a stop or a
+    failed check before its first trial): the same command reuses it (``rerun`` too)."""
+    return folder.is_dir() and not folder.is_symlink() and _never_started(
+        folder, _entries(folder))
 
 
 def _kind_ok(path: Path) -> bool:

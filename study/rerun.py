@@ -241,7 +241,10 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
     finally:
         quiet.setLevel(level)
     folder = Path(cfg.storage.results_dir) / str(cfg.storage.name)
-    if folder.exists():
+    from jetstudy.study.paths import never_started
+
+    if (folder.exists() or folder.is_symlink()) and not never_started(folder):  # a stopped
+        # rerun's unstarted folder is the same command's to reuse, as run's
         raise RerunError(f"{folder} exists already (an earlier rerun?); give the rerun another "
                          f"folder name with --name NAME")
     if recorded is None:

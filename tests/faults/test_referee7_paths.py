@@ -238,3 +238,26 @@ def test_synth_beside_its_own_files_and_the_users_notes_goes_on(workdir: Path) -
         assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (workdir / "data").iterdir()) == [
         "jetImage_synth_1_0_100.h5", "jetImage_synth_2_0_100.h5", "notes.txt"]
+
+
+def test_a_rerun_stopped_before_its_study_started_is_the_same_commands_to_reuse(
+        tmp_path: Path) -> None:
+    """SIGTERM during the rerun's data preparation left ``<study>-rerun`` marked, holding its
+    jets; the same command then said 'exists already (an earlier rerun?)' for good."""
+    from jetstudy.study.rerun import RerunError, plan_rerun
+
+    folder = _study(tmp_path / "results" / "st")
+    (folder / "config.yaml").write_text("search: {num_trials: 2}\n")
+    stopped = tmp_path / "results" / "st-rerun"
+    stopped.mkdir()
+    (stopped / STUDY_MARK).write_text("made by jetstudy\n")
+    (stopped / "data").mkdir()
+    (stopped / "scaler.json").write_text("{}\n")
+    assert plan_rerun(folder).folder == stopped
+    (stopped / "config.yaml").write_text("started\n")  # a rerun that ran: never reused
+    with pytest.raises(RerunError, match="exists already"):
+        plan_rerun(folder)
+    (stopped / "config.yaml").unlink()
+    (stopped / "notes.txt").write_text("mine\n")  # the user's file in it: theirs again
+    with pytest.raises(RerunError, match="exists already"):
+        plan_rerun(folder)
