@@ -81,11 +81,37 @@ DATASETS: dict[str, dict[str, tuple[Source, ...]]] = {
 def cache_dir() -> Path:
     """``$JETSTUDY_DATA``, else ``~/.cache/jetstudy``."""
     env = os.environ.get(CACHE_ENV, "").strip()
+    _env_path_problem(CACHE_ENV, env)
     if env and Path(env).expanduser().exists() and not Path(env).expanduser().is_dir():
         raise DataError(f"{CACHE_ENV} is {env!r}, a file, not a folder; set {CACHE_ENV} to the "
                         f"folder jetstudy fetch keeps data in (created if missing), or unset it "
                         f"for ~/.cache/jetstudy")
     return Path(env).expanduser() if env else Path.home() / ".cache" / "jetstudy"
+
+
+def _env_path_problem(name: str, value: str) -> None:
+    """A DataError when the path in environment variable ``name`` cannot be what its user
+    meant: a control character (a pasted line break), a ``$VAR`` left unexpanded (single
+    quotes), ``~user`` of no such user (Path.expanduser raised a RuntimeError)."""
+    from jetstudy.study.config import _ENV_VAR
+
+    fix = f"or unset {name}" + (" for ~/.cache/jetstudy" if name == CACHE_ENV else
+                                " to fetch from OpenML")
+    control = next((ch for ch in value if ord(ch) < 32 or ord(ch) == 127), None)
+    if control is not None:
+        raise DataError(f"{name} is {value!r}, which holds a control character ({control!r}); "
+                        f"set it to a path on one line, {fix}")
+    found = _ENV_VAR.search(value)
+    if found and "://" not in value:
+        raise DataError(f"{name} is {value!r}, but jetstudy does not expand environment "
+                        f"variables in it ({found.group(0)}); write the path out, or let the "
+                        f"shell expand it: export {name}=\"{value}\" (double quotes), {fix}")
+    if value.startswith("~") and not value.startswith("~/") and value != "~" \
+            and os.path.expanduser(value) == value:
+        user = value[1:].split("/", 1)[0]
+        raise DataError(f"{name} is {value!r}: '~{user}' is the home folder of user {user!r}, "
+                        f"and no such user exists on this machine; write ~/... for your own "
+                        f"home folder or the full path, {fix}")
 
 
 def _mirrored(url: str) -> str:
@@ -95,6 +121,7 @@ def _mirrored(url: str) -> str:
     mirror = os.environ.get(MIRROR_ENV, "").strip().rstrip("/")
     if not mirror:
         return url
+    _env_path_problem(MIRROR_ENV, mirror)
     scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):(//)?(.*)", mirror)
     if scheme and len(scheme[1]) > 1:  # a URL (C:\mirror, one letter, is a Windows folder)
         kind, host = scheme[1].lower(), scheme[3].split("/")[0]

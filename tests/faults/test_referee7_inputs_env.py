@@ -36,3 +36,44 @@ def test_a_connect_timeout_with_a_unit_names_the_seconds(monkeypatch: pytest.Mon
     monkeypatch.setenv(CONNECT_TIMEOUT_ENV, value)
     with pytest.raises(ConfigError, match=words):
         connect_timeout_s()
+
+
+@pytest.mark.parametrize("name", ["JETSTUDY_DATA", "JETSTUDY_MIRROR"])
+@pytest.mark.parametrize("value, words", [
+    ("~nosuchuser7/cache", "no such user exists"),  # was a raw RuntimeError traceback
+    ("$HOME/cache", "does not expand environment variables"),  # was a folder called '$HOME'
+    ("cache\nmore", "control character"),
+])
+def test_a_data_folder_variable_that_cannot_be_meant_is_named(
+        monkeypatch: pytest.MonkeyPatch, name: str, value: str, words: str) -> None:
+    from jetstudy.study.fetch import DATASETS, _mirrored, cache_dir
+    from jetstudy.trainables.errors import DataError
+
+    monkeypatch.setenv(name, value)
+    with pytest.raises(DataError) as caught:
+        cache_dir() if name == "JETSTUDY_DATA" else _mirrored(DATASETS["hls4ml"]["table"][0].url)
+    error = str(caught.value)
+    assert error.startswith(f"{name} is {value!r}") and words in error, error
+    assert f"unset {name}" in error, error
+
+
+def test_fetch_with_an_unknown_users_cache_is_one_error(monkeypatch: pytest.MonkeyPatch,
+                                                        tmp_path) -> None:
+    from tests.faults.conftest import checksums, jetstudy_here, one_line_error
+
+    monkeypatch.setenv("JETSTUDY_DATA", "~nosuchuser7/cache")
+    err = one_line_error(jetstudy_here("fetch", "hls4ml", cwd=tmp_path))
+    assert "JETSTUDY_DATA" in err and "nosuchuser7" in err, err
+    assert checksums(tmp_path) == {}
+
+
+@pytest.mark.parametrize("value", ["~/jetstudy-cache", "/srv/cache"])
+def test_a_plain_data_folder_variable_is_read(monkeypatch: pytest.MonkeyPatch,
+                                              value: str) -> None:
+    import os
+    from pathlib import Path
+
+    from jetstudy.study.fetch import cache_dir
+
+    monkeypatch.setenv("JETSTUDY_DATA", value)
+    assert cache_dir() == Path(os.path.expanduser(value))
