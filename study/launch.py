@@ -21,6 +21,7 @@ from jetstudy.study.collect import build_tables, from_result_grid
 from jetstudy.study.config import StudyConfig
 from jetstudy.study.connect import check_address
 from jetstudy.study.ledger import TrialLedger
+from jetstudy.study.hardlinks import unshare_linked_files
 from jetstudy.study.lock import StudyLock, raise_if_busy
 from jetstudy.study.paths import (abandon_study_folder, check_results_dir_in_job,
                                   clear_dead_temporaries)
@@ -230,6 +231,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
             created = check_folder(folder, resume)
         with sigterm_as_ctrl_c(), StudyLock(folder):
             clear_dead_temporaries(folder)  # a killed driver's or trial's: ours, none live
+            unshare_linked_files(folder)  # a cp -al snapshot's files: never appended to
             clear_stale_journal_lock(folder)  # a killed driver's, mid-write: none live
             _recover_best(folder)
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)

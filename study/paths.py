@@ -33,7 +33,8 @@ from jetstudy.trainables.staging import new_folders, plain_file
 __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "inside_study_part",
            "STUDY_OWN_PARTS", "is_study_folder", "refuse_inside_study_part",
-           "claim_study_folder", "never_started", "abandon_study_folder", "FileRecord", "clear_dead_temporaries"]
+           "claim_study_folder", "never_started", "abandon_study_folder", "FileRecord",
+           "clear_dead_temporaries"]
 
 logger = logging.getLogger(__name__)
 
@@ -424,3 +425,4 @@ def _real_folder(path: Path) -> bool:
         return stat.S_ISDIR(path.lstat().st_mode)
     except OSError:
         return False
+

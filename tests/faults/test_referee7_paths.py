@@ -261,3 +261,44 @@ def test_a_rerun_stopped_before_its_study_started_is_the_same_commands_to_reuse(
     (stopped / "notes.txt").write_text("mine\n")  # the user's file in it: theirs again
     with pytest.raises(RerunError, match="exists already"):
         plan_rerun(folder)
+
+
+# ---- a hard-link snapshot of a study (cp -al) -------------------------------------------------
+
+def test_a_hard_link_snapshot_keeps_its_bytes_when_the_study_goes_on(tmp_path: Path) -> None:
+    """``cp -al study backup`` then ``--resume``: the study's appends (the epoch logs, the
+    Optuna journal, Tune's logs) went into the snapshot's files too, and an epoch log so
+    linked failed its trial ('is hard-linked to another file')."""
+    from jetstudy.study.hardlinks import unshare_linked_files
+    from jetstudy.trainables.trialfiles import append_epoch
+
+    folder = _study(tmp_path / "results" / "st")
+    (folder / "trials" / "t1").mkdir()
+    (folder / "ray" / "run").mkdir(parents=True)
+    files = {"trials/t1/epochs.jsonl": '{"epoch": 1}\n', "optuna.journal": '{"op": 0}\n',
+             "ray/run/progress.csv": "epoch\n1\n"}
+    for rel, text in files.items():
+        (folder / rel).write_text(text)
+    (tmp_path / "mine.txt").write_text("the user's\n")
+    os.link(tmp_path / "mine.txt", tmp_path / "mine-too.txt")  # nlink 2, but not the study's
+    (folder / "notes-link").symlink_to(tmp_path / "mine.txt")
+    backup = tmp_path / "backup"
+    for dirpath, _, names in os.walk(folder):  # what cp -al makes
+        for name in names:
+            src = Path(dirpath) / name
+            dst = backup / src.relative_to(folder)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if not src.is_symlink():
+                os.link(src, dst)
+    before = checksums(backup)
+    unshared = unshare_linked_files(folder)
+    assert {str(p.relative_to(folder)) for p in unshared} >= set(files)
+    append_epoch(str(folder / "trials"), "t1", {"epoch": 2})  # refused while linked
+    with open(folder / "optuna.journal", "a") as journal:  # as Optuna's backend appends
+        journal.write('{"op": 1}\n')
+    assert checksums(backup) == before
+    assert (folder / "trials" / "t1" / "epochs.jsonl").read_text().splitlines()[0] == \
+        '{"epoch": 1}'
+    assert (folder / "optuna.journal").read_text() == '{"op": 0}\n{"op": 1}\n'
+    assert os.stat(tmp_path / "mine.txt").st_nlink == 2  # a link never followed
+    assert (folder / "notes-link").is_symlink()
