@@ -9,6 +9,7 @@ prints. Lives in an importable module because Ray pickles callbacks by reference
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -238,6 +239,35 @@ class StudyProgress(Callback):
                 c.offer(last.get(c.metric), trial.trial_id, complete, last.get("n_params"),
                         _number(trial, _created(trial, index) - 10**9))
                 c.offer(_best_reported(trial, c.metric, c.mode), trial.trial_id, complete)
+        if logs and self.state_dir:
+            self._count_orphans({str(t.trial_id) for t in trials})
+
+    def _count_orphans(self, known: set[str]) -> None:
+        """Trials Tune does not know but the tables list from their folders
+        (:func:`jetstudy.study.collect.build_tables`' orphans: trained after Tune's last
+        snapshot before a driver crash, not continued after it): finished, stopped early
+        unless they trained every epoch or converged."""
+        from pathlib import Path
+
+        from jetstudy.trainables.trialfiles import CONFIG_FILE, read_epochs
+
+        c = self.counts
+        for config_file in sorted(Path(self.state_dir).glob(f"*/{CONFIG_FILE}")):
+            trial_id = config_file.parent.name
+            records = [] if trial_id in known else read_epochs(self.state_dir, trial_id)
+            if not records:
+                continue
+            c.finished += 1
+            last = records[-1]
+            complete = (max(int(r.get("epoch", 0)) for r in records) >= self.max_epochs
+                        or bool(last.get("converged")))
+            c.stopped += not complete
+            best = Objective(c.metric, c.mode).best_value([r.get(c.metric) for r in records])
+            try:
+                number = json.loads(config_file.read_text()).get(TRIAL_ORDER)
+            except (OSError, ValueError, AttributeError):
+                number = None
+            c.offer(best, trial_id, complete, last.get("n_params"), number)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
         now = time.monotonic()
