@@ -73,6 +73,7 @@ from jetstudy.analysis.reference_loss import (Reference, contradiction, known_re
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.significance import judge_diff as _judge_diff
 from jetstudy.analysis.significance import in_sigmas as _sigma
+from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
@@ -493,7 +494,7 @@ def assess_regimes(
         "smoothed_final_train_loss": s["smooth_final_train"],
         "smoothed_final_val_loss": s["smooth_final_val"],
     })
-    return RegimeVerdicts(table=_digits(table, s, used), reference=ref)
+    return RegimeVerdicts(table=_digits(table, s, used, t.z), reference=ref)
 
 
 def _relative(diff: float, base: float) -> float:
@@ -504,10 +505,10 @@ def _relative(diff: float, base: float) -> float:
 
 
 def _digits(table: pd.DataFrame, s: pd.DataFrame,
-            used: list[dict[str, object]]) -> pd.DataFrame:
+            used: list[dict[str, object]], z: float = RegimeThresholds().z) -> pd.DataFrame:
     """The table's numbers to the digits their errors allow, as regimes.csv shows them: losses
     by their per-jet standard errors (the last epoch's), the relative gap by the error of the
-    difference over the train loss, ``gap_sigma`` to 0.1 sigma (itself uncertain by ~1),
+    difference over the train loss, ``gap_sigma`` to 0.1 sigma (itself uncertain by ~1; more decimals where 0.1 would read as z),
     ``epochs_judged`` a whole number. The ``judged_*``, ``gap_abs`` and ``excess*`` columns
     (the numbers a reason prints) keep at least the digits the reason prints (3 significant
     figures, L* 4), so every number of a reason can be found in its row."""
@@ -531,8 +532,8 @@ def _digits(table: pd.DataFrame, s: pd.DataFrame,
             ("smoothed_final_train_loss", train_se, 3), ("smoothed_final_val_loss", val_se, 3)):
         out[name] = [_at_least(v, e, figures) for v, e in zip(out[name].astype(float), errors)]
     for name in ("gap_sigma", "excess_sigma"):
-        out[name] = [round(v, 1) + 0.0 if np.isfinite(v) else v
-                     for v in out[name].astype(float)]
+        out[name] = [round(v, sigma_decimals(v, z)) + 0.0 if np.isfinite(v) else v
+                     for v in out[name].astype(float)]  # as the reason: 3.04 beside z = 3
     for name in ("epochs_judged", "epochs_logged", "min_val_epoch"):
         out[name] = pd.to_numeric(out[name]).round().astype("Int64")
     return out

@@ -17,7 +17,7 @@ import numpy as np
 from jetstudy.analysis.intervals import percent, signed, unsigned_zero
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 
-__all__ = ["Judged", "judge_diff", "in_sigmas", "beyond"]
+__all__ = ["Judged", "judge_diff", "in_sigmas", "beyond", "sigma_decimals"]
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,8 @@ def judge_diff(diff: float, base: float, se2: float, t: RegimeThresholds, floor:
     if np.isfinite(se2) and se2 >= 0:
         sigma = in_sigmas(diff, se2)
         ok = beyond(sigma, t.z) and beyond(rel, floor)
-        noise = f"{signed(sigma, '+.1f')} sigma" if se2 > 0 else "no spread: se 0"
+        noise = (f"{signed(sigma, f'+.{sigma_decimals(sigma, t.z)}f')} sigma" if se2 > 0
+                 else "no spread: se 0")
         return Judged(ok, f"{signed(diff)} ({shown}, {noise})", sigma)
     return Judged(beyond(rel, floor_without_se), f"{signed(diff)} ({shown})", np.nan)
 
@@ -58,6 +59,18 @@ def _beside(rel: float, floor: float) -> str:
             break
         shown = unsigned_zero(f"{rel * 100:+.{decimals}f}%")
     return shown
+
+
+def sigma_decimals(sigma: float, z: float) -> int:
+    """Decimals for ``sigma`` beside the ``z`` it was compared with: 1, or as many more as it
+    takes not to read as ``z`` (3.04 sigma printed '+3.0 sigma' in an overfit reason, and
+    2.96 the same in a good one); a value at ``z`` itself keeps 1."""
+    if not (np.isfinite(sigma) and np.isfinite(z)) or math.isclose(abs(sigma), z, rel_tol=1e-9):
+        return 1
+    for decimals in range(1, 5):
+        if round(abs(sigma), decimals) != round(z, decimals):
+            return decimals
+    return 4
 
 
 def beyond(value: float, limit: float) -> bool:

@@ -141,3 +141,19 @@ def test_a_stopped_trial_that_ran_its_whole_budget_is_no_model_still_learning():
     both = pd.DataFrame({"status": ["stopped", "stopped", "completed"], "epochs": [6, 2, 6],
                          "max_epochs": [6, 6, 6]})
     assert _n_cut_short(both) == 1
+
+
+def test_a_sigma_that_rounds_to_z_gets_the_decimals_to_tell_them_apart():
+    """A 10% gap at 3.04 sigma (z = 3) read '+10%, +3.0 sigma' in an overfit reason (3.0 is
+    not beyond 3) and 2.96 sigma the same in a good one; regimes.csv's gap_sigma likewise."""
+    import math
+
+    se = 0.03
+    over = _flat("over", 0.6, 0.6 + 3.04 * math.hypot(se, se), train_se=se, val_se=se)
+    under = _flat("under", 0.6, 0.6 + 2.96 * math.hypot(se, se), train_se=se, val_se=se)
+    r = _judge(over, under)
+    assert r.loc["over", "regime"] == "overfit" and "+3.04 sigma" in r.loc["over", "reason"]
+    assert r.loc["under", "regime"] == "good" and "+2.96 sigma" in r.loc["under", "reason"]
+    assert r.loc["over", "gap_sigma"] == pytest.approx(3.04)
+    at = _judge(_flat("far", 0.6, 0.6 + 5.04 * math.hypot(se, se), train_se=se, val_se=se))
+    assert "+5.0 sigma" in at.loc["far", "reason"] and at.loc["far", "gap_sigma"] == 5.0
