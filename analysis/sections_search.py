@@ -157,6 +157,10 @@ def kind_lines(tables: StudyTables) -> list[str]:
     ends = {"asha": "ASHA stopping the weaker trials early", "fifo": "every trial to max_epochs",
             "patience": "each trial to max_epochs or its validation-loss patience"}.get(sch, "")
     metric = search.get("metric", "val_loss") if isinstance(search, dict) else "val_loss"
+    grace, most = ((scheduler.get("grace_period"), scheduler.get("max_epochs"))
+                   if isinstance(scheduler, dict) else (None, None))
+    if sch == "asha" and isinstance(grace, int) and isinstance(most, int) and grace >= most:
+        ends = "ASHA with no rung before the last epoch (every trial to max_epochs)"
     if sch == "patience" and metric != "val_loss":  # patience counts the search metric
         ends = f"each trial to max_epochs or its patience on {metric}"
     if sampler in ("grid", "sobol"):

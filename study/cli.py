@@ -249,7 +249,9 @@ def describe_kind(cfg) -> str:
     s, sch = cfg.search, cfg.scheduler
     ends = (f"each to max_epochs {sch.max_epochs}" if sch.type == "fifo" else
             f"each to max_epochs {sch.max_epochs} or its patience of {sch.patience} epochs"
-            if sch.type == "patience" else "ASHA stops the weaker ones early")
+            if sch.type == "patience" else "ASHA stops the weaker ones early"
+            if sch.grace_period < sch.max_epochs else  # no rung before the last epoch
+            f"ASHA with no rung before max_epochs {sch.max_epochs}: each to max_epochs")
     n = s.num_trials
     if cfg.kind == "scan":
         design = "a grid" if s.sampler == "grid" else "a Sobol design"
