@@ -105,8 +105,8 @@ class _Continued:
         """The last epoch the trial's file holds (an earlier driver's included)."""
         raise NotImplementedError
 
-    def _as_logged(self, result: dict, epoch: int) -> dict:
-        """``result`` (of ``epoch``) as this file takes it."""
+    def _as_logged(self, result: dict, epoch: int, trial: Any = None) -> dict:
+        """``result`` (of ``epoch``, the ``trial``'s) as this file takes it."""
         return result
 
     def log_trial_result(self, iteration: int, trial: Any, result: dict) -> None:
@@ -119,8 +119,9 @@ class _Continued:
             return  # logged before the resume (or reported again)
         for missed in _missed(self._trials_dir, trial, result, last, epoch):
             super().log_trial_result(  # type: ignore[misc]
-                iteration, trial, self._as_logged(missed, int(missed["epoch"])))
-        super().log_trial_result(iteration, trial, self._as_logged(result, epoch))  # type: ignore[misc]
+                iteration, trial, self._as_logged(missed, int(missed["epoch"]), trial))
+        super().log_trial_result(  # type: ignore[misc]
+            iteration, trial, self._as_logged(result, epoch, trial))
         self._logged[trial] = epoch
 
 
@@ -142,15 +143,18 @@ class EpochJsonLogger(_Continued, JsonLoggerCallback):
         return self._logged.get(trial, 0)
 
 
-def _last_step(folder: Path, tag: str = "ray/tune/epoch") -> int:
-    """The largest step of ``tag`` in the event files an earlier driver left in ``folder``
-    (a local folder; 0 when there are none or they cannot be read)."""
+_TAGS = "ray/tune/"  # the prefix of every scalar TBXLoggerCallback draws
+
+
+def _last_step(folder: Path) -> tuple[int, frozenset[str]]:
+    """The largest step an earlier driver drew in the event files it left in ``folder`` (a
+    local folder; 0 when there are none or they cannot be read), and the tags drawn at it."""
     try:
         from google.protobuf.message import DecodeError
         from tensorboardX.proto import event_pb2
     except ImportError:
-        return 0
-    last = 0
+        return 0, frozenset()
+    last, tags = 0, set()
     for path in folder.glob("events.out.tfevents.*"):
         try:
             data, at = path.read_bytes(), 0
@@ -158,23 +162,42 @@ def _last_step(folder: Path, tag: str = "ray/tune/epoch") -> int:
                 (size,) = struct.unpack("<Q", data[at:at + 8])
                 event = event_pb2.Event.FromString(data[at + 12:at + 12 + size])
                 at += 12 + size + 4
-                if any(v.tag == tag for v in event.summary.value):
-                    last = max(last, int(event.step))
+                drawn = {v.tag for v in event.summary.value if v.tag.startswith(_TAGS)}
+                if drawn and event.step > last:
+                    last, tags = int(event.step), set()
+                if drawn and event.step == last:
+                    tags |= drawn
         except (OSError, ValueError, struct.error, DecodeError):
             continue
-    return last
+    return last, frozenset(tags)
 
 
 class EpochTBXLogger(_Continued, TBXLoggerCallback):
     """TensorBoard: each epoch once, at step = its epoch number (a resumed trial's later
-    epochs follow its earlier ones instead of restarting at step 1)."""
+    epochs follow its earlier ones instead of restarting at step 1).
+
+    tensorboardX draws an epoch's scalars one event at a time, so a driver stopped midway
+    leaves its last epoch with only its first tags: that epoch is drawn again after a resume,
+    with only the tags it lacks (each tag once per epoch)."""
+
+    def __init__(self, trials_dir: str | None = None) -> None:
+        super().__init__(trials_dir)
+        self._cut: dict[Any, tuple[int, frozenset[str]]] = {}
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**super().__getstate__(), "_cut": {}}
 
     def _earlier(self, trial: Any) -> int:
         if trial not in self._logged:  # what an earlier driver drew (ray/ on this machine)
-            self._logged[trial] = _last_step(Path(trial.storage.trial_fs_path))
+            last, tags = _last_step(Path(trial.storage.trial_fs_path))
+            self._cut[trial] = (last, tags)
+            self._logged[trial] = max(last - 1, 0)  # its last epoch may be cut part-way
         return self._logged[trial]
 
-    def _as_logged(self, result: dict, epoch: int) -> dict:
+    def _as_logged(self, result: dict, epoch: int, trial: Any = None) -> dict:
+        last, tags = self._cut.get(trial, (0, frozenset()))
+        if epoch == last:  # the tags the earlier driver drew at it stay as they are
+            result = {k: v for k, v in result.items() if f"{_TAGS}{k}" not in tags}
         return {**result, TRAINING_ITERATION: epoch}
 
 
