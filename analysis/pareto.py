@@ -42,6 +42,7 @@ from jetstudy.analysis.intervals import (_significant, binomial_se, equal_digits
                                          hanley_mcneil_se)
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, repeat_spread, with_tie_keys
+from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
@@ -351,7 +352,7 @@ def pick_notes(result: ParetoResult) -> list[str]:
     else:
         notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
                      f" {below} the best ({best['trial_id']}), a significant "
-                     f"({result.gap / result.gap_se:.1f} sigma) but at most "
+                     f"({_sigmas(result.gap / result.gap_se)} sigma) but at most "
                      f"{result.tolerance:.0%} loss, at 1/{best['cost'] / pick['cost']:.3g} of "
                      "its cost.")
     for row in ([pick] if pick["trial_id"] == best["trial_id"] else [pick, best]):
@@ -374,6 +375,12 @@ def pick_notes(result: ParetoResult) -> list[str]:
                      f"{NOISE_SIGMAS:g} standard errors of one score (se {shown[1]}): "
                      "trials just outside it may be as good.")
     return notes
+
+
+def _sigmas(z: float) -> str:
+    """A lead in standard errors beside :data:`NOISE_SIGMAS`: 1 decimal, more where that would
+    read as the threshold (2.04 sigma is 'significant', never '2.0 sigma')."""
+    return f"{z:.{sigma_decimals(z, NOISE_SIGMAS)}f}"
 
 
 def _cheapest_within_noise(result: ParetoResult) -> pd.Series | None:

@@ -29,6 +29,7 @@ from jetstudy.analysis.pareto import SCORED_STATUSES
 from jetstudy.analysis.references import MORENO_DNN, NOT_QUOTED, REFERENCES
 from jetstudy.analysis.regimes import REGIMES, epochs_words, ran_full
 from jetstudy.analysis.roc import rejection_table
+from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.analysis.tables import STATUSES
 from jetstudy.analysis.trial_order import CONFIG_COLUMNS, ranked_best, repeats_of
 from jetstudy.trainables.schema import CLASSES
@@ -211,9 +212,10 @@ def _runner_up_text(best: pd.Series, second: pd.Series, score: str, maximize: bo
                 "are unknown, so whether that lead is real cannot be said.")
     se = math.hypot(*errors)
     z = lead / se
-    verdict = (f"within the validation noise ({z:.1f} sigma, < {NOISE_SIGMAS:g}): the "
+    shown_z = f"{z:.{sigma_decimals(z, NOISE_SIGMAS)}f}"  # 1.97 beside 2, never '2.0, < 2'
+    verdict = (f"within the validation noise ({shown_z} sigma, < {NOISE_SIGMAS:g}): the "
                "validation set cannot tell the two apart" if z < NOISE_SIGMAS
-               else f"a significant lead ({z:.1f} sigma)")
+               else f"a significant lead ({shown_z} sigma)")
     shown_lead = format_error(lead, se)
     return (f"{head}: the best leads by {shown_lead}"
             f"{_rounded_apart(shown, shown_lead, best, second, score)}, {verdict}. The errors are "

@@ -157,3 +157,19 @@ def test_a_sigma_that_rounds_to_z_gets_the_decimals_to_tell_them_apart():
     assert r.loc["over", "gap_sigma"] == pytest.approx(3.04)
     at = _judge(_flat("far", 0.6, 0.6 + 5.04 * math.hypot(se, se), train_se=se, val_se=se))
     assert "+5.0 sigma" in at.loc["far", "reason"] and at.loc["far", "gap_sigma"] == 5.0
+
+
+def test_a_lead_that_rounds_to_the_noise_threshold_gets_its_decimals():
+    """A lead of 1.97 standard errors read 'within the validation noise (2.0 sigma, < 2)'
+    and one of 2.04 'a significant lead (2.0 sigma)'."""
+    import math
+
+    from jetstudy.analysis.summary import runner_up_line
+
+    se = 0.004
+    for z, words in ((1.97, "(1.97 sigma, < 2)"), (2.04, "a significant lead (2.04 sigma)")):
+        t = pd.DataFrame({"trial_id": list("ab"), "trial_number": [0, 1],
+                          "status": "completed", "n_params": [100, 200],
+                          "best_val_loss": [0.6, 0.6 + z * math.hypot(se, se)],
+                          "val_loss_se": [se, se]})
+        assert words in runner_up_line(t, "val_loss", False)
