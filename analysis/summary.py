@@ -238,7 +238,11 @@ def _rounded_apart(shown: list[str], lead: str, best: pd.Series, second: pd.Seri
         printed = abs(number(lead))
     except ValueError:  # a format without a plain number: nothing to compare
         return ""
-    if round(apart, decimals) == round(printed, decimals):
+    # equal, unless both read 0 for a lead that is not (0.805 against 0.805, 'leads by
+    # 0.000 ± 0.018': which scored higher was nowhere to be read)
+    if round(apart, decimals) == round(printed, decimals) and printed != 0:
+        return ""
+    if float(best[score]) == float(second[score]):
         return ""
     more = decimals + 2
     return (f" (the unrounded scores, {float(best[score]):.{more}f} and "

@@ -173,3 +173,16 @@ def test_a_lead_that_rounds_to_the_noise_threshold_gets_its_decimals():
                           "best_val_loss": [0.6, 0.6 + z * math.hypot(se, se)],
                           "val_loss_se": [se, se]})
         assert words in runner_up_line(t, "val_loss", False)
+
+
+def test_a_lead_that_rounds_to_zero_shows_the_unrounded_scores():
+    """0.8051 against 0.8049 with errors 0.013: 'val_acc 0.805 ± 0.013 against 0.805 ± 0.013:
+    the best leads by 0.000 ± 0.018' left the reader no number that shows which is higher."""
+    from jetstudy.analysis.summary import runner_up_line
+
+    t = pd.DataFrame({"trial_id": list("ab"), "trial_number": [0, 1], "status": "completed",
+                      "n_params": [100, 200], "best_val_acc": [0.8051, 0.8049]})
+    line = runner_up_line(t, "val_acc", True, n_val=1000)
+    assert "leads by 0.000 ± 0.018 (the unrounded scores, 0.80510 and 0.80490" in line
+    tie = runner_up_line(t.assign(best_val_acc=0.8), "val_acc", True, n_val=1000)
+    assert "exact tie" in tie and "unrounded" not in tie
