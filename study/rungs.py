@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from jetstudy.study.config import StudyConfig
-from jetstudy.trainables.trialfiles import CONFIG_FILE, EPOCHS_FILE, ended_marker, read_epochs
+from jetstudy.trainables.trialfiles import (CONFIG_FILE, DIVERGED_FILE, EPOCHS_FILE,
+                                            ended_marker, read_epochs)
 
 __all__ = ["replay_rungs", "follow_adoptions", "adopted"]
 
@@ -114,7 +115,9 @@ def replay_rungs(scheduler: Any, cfg: StudyConfig, state_dir: str | Path) -> int
         trial_id = config_file.parent.name
         epochs = read_epochs(str(state_dir), trial_id)
         last = max((int(e.get("epoch", 0)) for e in epochs), default=0)
-        ended = ended_marker(str(state_dir), trial_id).is_file()
+        # Tune ended it, or it diverged (a failed trial is not run again)
+        ended = (ended_marker(str(state_dir), trial_id).is_file()
+                 or (config_file.parent / DIVERGED_FILE).exists())
         for milestone, values in bracket._rungs:
             # ASHA records a trial at its first result at or past the rung
             reached = next((e for e in epochs if int(e.get("epoch", 0)) >= milestone), None)

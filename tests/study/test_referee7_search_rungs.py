@@ -111,3 +111,15 @@ def test_a_trial_the_time_budget_cut_at_a_rung_is_left_as_it_was(tmp_path: Path)
     replay_rungs(scheduler, cfg, trials)
     assert not (trials / "b" / "ended").exists()
     assert dict(scheduler._brackets[0]._rungs)[1] == {"a": -1.5, "b": -1.7}
+
+
+def test_a_diverged_trial_at_a_rung_gets_no_marker(tmp_path: Path) -> None:
+    """A trial that diverged after its rung epoch failed (Tune runs it no more): no stop."""
+    cfg = make_small_config(tmp_path, "s", scheduler={"max_epochs": 2, "grace_period": 1,
+                                                      "reduction_factor": 2})
+    trials = tmp_path / "trials"
+    _trial(trials, "a", [1.50, 1.49], True, 100)
+    _trial(trials, "b", [1.70], False, 101)
+    (trials / "b" / "diverged").write_text("non-finite training loss at epoch 2\n")
+    replay_rungs(_asha(cfg), cfg, trials)
+    assert not (trials / "b" / "ended").exists()
