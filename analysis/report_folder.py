@@ -44,6 +44,8 @@ __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_
 MANIFEST = ".jetstudy-report"
 #: jetstudy's temporary folder inside the report folder while it writes.
 TMP_PREFIX = ".report-tmp-"
+#: Longest wait for another report moving its files into the same folder.
+_WAIT_S = 60.0
 #: What the staging folder's mark says made it.
 _WHAT = "jetstudy report"
 
@@ -64,7 +66,12 @@ def report_staging(out: Path) -> Iterator[Path]:
     folder at once (a run's own report and one asked for meanwhile) move their files and
     manifests in one after the other, never interleaved."""
     names = report_names() | {MANIFEST}
-    with folder_lock(out):  # waits its turn (seconds at most: the files are built by now)
+    def busy() -> AnalysisError:
+        return AnalysisError(f"cannot write the report to {out}: another jetstudy report has "
+                             f"been moving its files in for {_WAIT_S:.0f} s (is it stopped, "
+                             f"e.g. with Ctrl-Z?); let it finish, then run the report again")
+
+    with folder_lock(out, busy, _WAIT_S):  # waits its turn: the files are built by now
         clear_stale_staging(out, TMP_PREFIX, _WHAT, names.__contains__)
         clear_old_manifest_temporaries(out, TMP_PREFIX, _WHAT)  # an older jetstudy's
         with staging_folder(out, TMP_PREFIX, _WHAT) as stage:

@@ -212,14 +212,18 @@ def clear_old_manifest_temporaries(parent: Path, prefix: str, writer: str) -> li
 
 
 @contextmanager
-def folder_lock(folder: Path, busy: Callable[[], Exception] | None = None) -> Iterator[None]:
+def folder_lock(folder: Path, busy: Callable[[], Exception],
+                wait_s: float = 0.0) -> Iterator[None]:
     """The folder ``folder`` held by this process for the block: an exclusive ``flock`` of
     the folder itself, so two commands writing into one folder at once (two ``fetch`` into
-    one cache appending to one ``.part``, two exports) never interleave. The kernel releases
-    it however the process ends (``kill -9`` leaves no stale lock), and no file is left. With
-    ``busy`` a held folder raises ``busy()`` at once; without, the block waits its turn. A
-    file system that cannot lock folders (some network mounts) goes unlocked."""
+    one cache appending to one ``.part``, two exports, two reports moving their files in)
+    never interleave. The kernel releases it however the process ends (``kill -9`` leaves no
+    stale lock), and no file is left. A folder another process holds raises ``busy()``, at
+    once or after waiting up to ``wait_s`` seconds for it (never forever: a holder stopped
+    with Ctrl-Z keeps it). A file system that cannot lock folders (some network mounts)
+    goes unlocked."""
     import fcntl
+    import time
 
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
@@ -227,15 +231,18 @@ def folder_lock(folder: Path, busy: Callable[[], Exception] | None = None) -> It
         logger.debug("cannot lock %s: %s", folder, exc)
         fd = -1
     try:
-        if fd >= 0:
+        deadline = time.monotonic() + wait_s
+        while fd >= 0:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (fcntl.LOCK_NB if busy else 0))
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
             except BlockingIOError:
-                if busy is None:
-                    raise
-                raise busy() from None
+                if time.monotonic() >= deadline:
+                    raise busy() from None
+                time.sleep(0.05)
             except OSError as exc:  # ENOLCK, EBADF (NFS without folder locks): unlocked
                 logger.debug("cannot lock %s: %s", folder, exc)
+                break
         yield
     finally:
         if fd >= 0:

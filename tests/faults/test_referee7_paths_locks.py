@@ -111,17 +111,28 @@ def test_a_second_fetch_into_the_same_folder_is_refused_and_kill_9_frees_it(
     assert sorted(os.listdir(folder)) == [".jetstudy-fetch.json", "t.pq"]  # no lock file
 
 
-def test_folder_lock_is_one_holder_at_a_time_and_leaves_nothing(tmp_path: Path) -> None:
-    holder = subprocess.Popen(
+def _holder(folder: Path) -> subprocess.Popen:
+    """Another process holding ``folder`` with folder_lock until a line arrives on its stdin."""
+    proc = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys, time; from pathlib import Path; "
+         "import sys; from pathlib import Path; "
          "from jetstudy.trainables.staging import folder_lock\n"
-         "with folder_lock(Path(sys.argv[1])):\n print('held', flush=True); time.sleep(120)",
-         str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE, text=True)
+         "with folder_lock(Path(sys.argv[1]), RuntimeError):\n"
+         " print('held', flush=True); sys.stdin.readline()\n"
+         "print('released', flush=True); sys.stdin.readline()",
+         str(folder)], cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_folder_lock_is_one_holder_at_a_time_and_leaves_nothing(tmp_path: Path) -> None:
+    holder = _holder(tmp_path)
     try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
         with pytest.raises(JetstudyError, match="busy"):
             with folder_lock(tmp_path, lambda: JetstudyError("busy")):
+                pass
+        with pytest.raises(JetstudyError, match="busy"):  # a bounded wait, never forever
+            with folder_lock(tmp_path, lambda: JetstudyError("busy"), wait_s=0.3):
                 pass
     finally:
         holder.kill()  # SIGKILL: its lock goes with it
@@ -129,3 +140,28 @@ def test_folder_lock_is_one_holder_at_a_time_and_leaves_nothing(tmp_path: Path) 
     with folder_lock(tmp_path, lambda: JetstudyError("busy")):
         (tmp_path / "mine.txt").write_text("written while held")
     assert os.listdir(tmp_path) == ["mine.txt"]
+
+
+def test_a_waiter_gets_the_folder_once_its_holder_lets_go(tmp_path: Path) -> None:
+    """A report moving its files in waits for another one (not refused, not interleaved)."""
+    holder = _holder(tmp_path)
+    got: list[str] = []
+
+    def wait() -> None:
+        with folder_lock(tmp_path, lambda: JetstudyError("busy"), wait_s=120):
+            got.append("held")
+
+    waiter = threading.Thread(target=wait)
+    try:
+        waiter.start()
+        assert holder.stdin is not None and holder.stdout is not None
+        assert not got  # still the holder's
+        holder.stdin.write("go\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "released"
+        waiter.join(120)
+        assert got == ["held"]
+    finally:
+        holder.kill()
+        holder.wait(30)
+        waiter.join(120)
