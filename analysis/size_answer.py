@@ -179,6 +179,8 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     noise = (_noise_words(answer, n_val, class_counts)
              + _unknown_noise_words(answer, n_val, class_counts) + _tie_words(answer)
              + _alone_words(answer) + _repeat_words(answer))
+    if len(answer.candidates if answer.candidates is not None else ()) <= 1:
+        table = ""  # one completed trial: no smaller model for the table to name
     if pick["trial_id"] == best["trial_id"]:
         return (head + f"Here the best completed model is also the smallest {rules}: trial "
                 f"{pick['trial_id']} ({_sizes_words(pick, cost)}), {label} {score[0]}, "

@@ -186,3 +186,18 @@ def test_a_lead_that_rounds_to_zero_shows_the_unrounded_scores():
     assert "leads by 0.000 ± 0.018 (the unrounded scores, 0.80510 and 0.80490" in line
     tie = runner_up_line(t.assign(best_val_acc=0.8), "val_acc", True, n_val=1000)
     assert "exact tie" in tie and "unrounded" not in tie
+
+
+def test_the_size_answer_has_no_table_note_for_one_trial():
+    """One completed trial: 'the table below can name a smaller model' spoke of models that
+    do not exist."""
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    t = pd.DataFrame({"trial_id": list("abc"), "trial_number": [0, 1, 2], "status": "completed",
+                      "n_params": [100, 1000, 5000], "best_val_loss": [0.61, 0.605, 0.60],
+                      "best_val_acc": [0.79, 0.795, 0.80], "val_loss_se": [0.004] * 3})
+    loss = how_big_paragraph(how_big(t, "val_loss", False, "n_params"), n_val=1000)
+    assert "accuracy 0.795 ± 0.013 against 0.800 ± 0.013 for the best" in loss
+    assert "The table below" in loss
+    one = how_big_paragraph(how_big(t.iloc[:1], "val_loss", False, "n_params"), n_val=1000)
+    assert "accuracy 0.790 ± 0.013." in one and "The table below" not in one
