@@ -152,12 +152,12 @@ def test_results_dir_dangling_link_in_the_shared_words(workdir: Path) -> None:
     from jetstudy.study.os_errors import dangling_link
 
     (workdir / "results").symlink_to("scratch/gone")
-    proc = jetstudy_here("run", "--set", "storage.results_dir=results", "--set",
-                         "storage.name=st", cwd=workdir)
-    err = one_line_error(proc)
-    assert dangling_link(workdir / "results") is not None
-    assert "storage.results_dir 'results'" in err and "(a dangling link)" in err, err
-    assert "remove the link" in err and "create the folder it points to" in err, err
+    with pytest.raises(ConfigError) as refused:
+        study_folder(workdir / "results", "st")
+    err = str(refused.value)
+    assert dangling_link(workdir / "results") in err, err  # the one wording, not a copy
+    assert f"storage.results_dir {str(workdir / 'results')!r}" in err, err
+    assert "create the folder it points to" in err, err
     assert not (workdir / "scratch").exists()
 
 
