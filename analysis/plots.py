@@ -337,12 +337,19 @@ def regime_maps_figure(maps: Sequence[RegimeMap], decimals: int | None = None) -
 
 
 def complexity_figure(curve: ComplexityCurve) -> Figure:
-    """Loss panel above a gap panel, sharing the parameter axis."""
-    fig, axes = new_figure(2, 1, width=7.0, height=6.0, sharex=True,
+    """Loss panel above a gap panel, sharing the parameter axis; the title (the curve's note,
+    in the study's own words: a patience study's ran off the figure's edges) wrapped."""
+    import textwrap
+
+    title = textwrap.wrap(_plain(curve.note), 80)
+    height = 6.0 + 0.2 * (len(title) - 1)
+    fig, axes = new_figure(2, 1, width=7.0, height=height, sharex=True,
                            gridspec_kw={"height_ratios": [2, 1]},
-                           margins={"left": 0.12, "bottom": 0.1, "top": 0.94, "hspace": 0.08})
+                           margins={"left": 0.12, "bottom": 0.6 / height,
+                                    "top": 1 - (0.36 + 0.2 * (len(title) - 1)) / height,
+                                    "hspace": 0.08})
     draw_complexity(curve, axes[0, 0], axes[1, 0])
-    axes[0, 0].set_title(_plain(curve.note), fontsize=TITLE_PT - 1)
+    axes[0, 0].set_title("\n".join(title), fontsize=TITLE_PT - 1)
     return fig
 
 

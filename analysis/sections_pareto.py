@@ -220,8 +220,10 @@ def _scores_and_gap(res: pareto.ParetoResult) -> tuple[str, str, str]:
     errors when known; else all three to the same decimals (4 figures of the larger score:
     0.8170, 0.8243, 0.0073; was 0.817 beside 0.8243 and a gap of 0.007293)."""
     pick, best = float(res.pick["score"]), float(res.best["score"])
-    if np.isfinite(res.gap_se) or all(np.isfinite(float(x["se"])) and float(x["se"]) > 0
-                                      for x in (res.pick, res.best)):
+    # both scores' errors known (a gap error of 0, the pick being the best, says nothing of
+    # them: its scores were printed to 4 figures less their zeros, 0.729 beside the Best-trial
+    # table's 0.7290)
+    if all(np.isfinite(float(x["se"])) and float(x["se"]) > 0 for x in (res.pick, res.best)):
         return (format_error(pick, res.pick["se"]), format_error(best, res.best["se"]),
                 format_error(res.gap, res.gap_se) if res.gap > 0 else "0")
     pick_t, best_t, gap_t = _digits(pick, best, float(res.gap))

@@ -9,6 +9,7 @@ ASHA study, where no patience applies; the parallel-coordinates' log axis of the
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -19,45 +20,55 @@ from jetstudy.analysis.parallel import OFF, parallel_coordinates
 from jetstudy.analysis.plots_search import parallel_figure
 from jetstudy.analysis.sections import ReportState, _rules
 from jetstudy.analysis.sections_curves import complexity_of, complexity_part
-from jetstudy.analysis.tables import load_tables
+from jetstudy.analysis.tables import StudyTables, load_tables
 from tests.analysis.conftest import CONFIG
 
 
-def _state(tmp_path, make_study, write_study, scheduler: dict | None) -> ReportState:
+@pytest.fixture(scope="module")
+def tables(tmp_path_factory, make_study, write_study) -> StudyTables:
+    """Eight complete trials (one study for every scheduler's words: only config differs)."""
     trials, epochs = make_study(n_trials=8, max_epochs=6, seed=3, asha=False)
+    return load_tables(write_study(tmp_path_factory.mktemp("sched") / "study", trials, epochs))
+
+
+def _state(tables: StudyTables, scheduler: dict) -> ReportState:
     config = copy.deepcopy(CONFIG)
-    if scheduler is not None:
-        config["scheduler"] = scheduler
-    folder = write_study(tmp_path / "study", trials, epochs, config=config)
-    return ReportState(load_tables(folder))
+    config["scheduler"] = scheduler
+    return ReportState(dataclasses.replace(tables, config=config))
+
+
+ASHA = {"type": "asha", "max_epochs": 6, "grace_period": 2, "reduction_factor": 3}
 
 
 @pytest.mark.parametrize("scheduler, says, never", [
-    ({"type": "asha", "max_epochs": 6, "grace_period": 2, "reduction_factor": 3},
-     "(max_epochs = 6, ASHA's max_t, past every rung)", "patience"),
+    (ASHA, "(max_epochs = 6, ASHA's max_t, past every rung)", "patience"),
     ({"type": "fifo", "max_epochs": 6}, "(max_epochs = 6)", "patience"),
     ({"type": "patience", "max_epochs": 6, "patience": 2},
      "(max_epochs = 6 or their patience (2 epochs without a better val_loss))", "ASHA"),
 ])
-def test_complexity_title_and_caption_name_only_this_studys_scheduler(
-        tmp_path, make_study, write_study, scheduler, says, never) -> None:
-    r = _state(tmp_path, make_study, write_study, scheduler)
-    curve = complexity_of(r)
-    fig = plots.complexity_figure(curve)
-    title = fig.axes[0].get_title()
+def test_complexity_title_names_only_this_studys_scheduler(tables, scheduler, says,
+                                                           never) -> None:
+    """The title said 'ran to the end (max_epochs or their patience)' in an ASHA study; a
+    patience study's words, longer, are wrapped to stay on the figure."""
+    r = _state(tables, scheduler)
+    fig = plots.complexity_figure(complexity_of(r))
+    title = fig.axes[0].get_title().replace("\n", " ")  # wrapped to stay on the figure
     assert says in title and never not in title, title
+    fig.canvas.draw()
+    box = fig.axes[0].title.get_window_extent(fig.canvas.get_renderer())
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and box.y1 <= fig.bbox.y1, box
+    complete = " ".join(_rules(r)).split("Complete:")[1].split(";")[0]
+    assert says.strip("()") in complete and never not in complete, complete
+
+
+def test_complexity_caption_and_rules_say_the_same_as_the_title(tables) -> None:
+    r = _state(tables, ASHA)
     section = complexity_part(r)
-    assert says in section.caption and never not in section.caption
-    rules = " ".join(_rules(r))
-    assert never not in rules.split("Complete:")[1].split(";")[0], rules
-
-
-def test_rules_and_importance_name_no_asha_in_a_fifo_study(tmp_path, make_study,
-                                                            write_study) -> None:
-    r = _state(tmp_path, make_study, write_study, {"type": "fifo", "max_epochs": 6})
-    text = " ".join(_rules(r))
-    assert "ASHA" not in text and "stopped by the time budget" in text, text
-    assert "Complete: status completed (ran to max_epochs = 6)" in text
+    assert complexity_of(r).note in section.caption
+    assert "patience" not in section.caption
+    fifo = " ".join(_rules(_state(tables, {"type": "fifo", "max_epochs": 6})))
+    assert "ASHA" not in fifo and "stopped by the time budget" in fifo, fifo
+    assert "Complete: status completed (ran to max_epochs = 6)" in fifo
 
 
 def _drawn_ticks(ax, i: int) -> list[tuple[float, str]]:
@@ -96,3 +107,23 @@ def test_every_parallel_axis_labels_both_ends_of_its_range(widths) -> None:
     assert width_axis.ticks[0][1] == f"{min(widths):g}"
     assert width_axis.ticks[-1][1] == f"{max(widths):g}"
     assert np.isfinite([p for p, _ in width_axis.ticks]).all()
+
+
+def test_pareto_table_prints_the_best_tables_scores_when_errors_are_unknown(
+        tmp_path, make_study, write_study) -> None:
+    """One completed trial, no validation-jet count (no errors for accuracy and AUC): the
+    Pareto table printed its score as 0.729 beside the Best-trial table's 0.7290 (the gap's
+    error of 0, pick = best, was taken for known errors)."""
+    from jetstudy.analysis.sections import _best
+    from jetstudy.analysis.sections_pareto import pareto_part
+
+    trials, epochs = make_study(n_trials=1, max_epochs=4, seed=2, asha=False)
+    trials["best_val_acc"] = 0.729  # a score whose 4th figure is a zero
+    r = ReportState(load_tables(write_study(tmp_path / "study", trials, epochs)))
+    best = _best(r).tables[0][1].set_index("field")["value"]
+    table = pareto_part(r).tables[0][1]
+    for score in ("best_val_acc", "best_val_auc"):
+        rows = table[table["score"] == score]
+        assert len(rows) and (rows["its score"] == best[score]).all(), (rows, best[score])
+        assert (rows["best completed"] == best[score]).all()
+    assert best["best_val_acc"] == "0.7290"
