@@ -50,7 +50,9 @@ def _count(trials: pd.DataFrame, column: str, value: str) -> int:
 
 
 def _trials(k: int, plural: str, singular: str) -> str:
-    """``2 trials were`` / ``1 trial was``."""
+    """``2 trials were`` / ``1 trial was`` / ``no trial was`` (never "0 trials were")."""
+    if k == 0:
+        return f"no trial {singular}".strip()
     return f"{k} trials {plural}" if k != 1 else f"1 trial {singular}"
 
 

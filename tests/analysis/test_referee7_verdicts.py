@@ -201,3 +201,16 @@ def test_the_size_answer_has_no_table_note_for_one_trial():
     assert "The table below" in loss
     one = how_big_paragraph(how_big(t.iloc[:1], "val_loss", False, "n_params"), n_val=1000)
     assert "accuracy 0.790 ± 0.013." in one and "The table below" not in one
+
+
+def test_a_time_budget_that_cut_no_trial_says_no_trial():
+    """Fewer trials than asked for under a time budget, none of them cut by it: 'before it
+    finished: 0 trials were cut short by it'."""
+    from jetstudy.analysis.study_state import study_state
+
+    t = pd.DataFrame({"trial_id": list("ab"), "status": "completed",
+                      "stop_reason": "max_epochs"})
+    state = study_state(t, {"search": {"num_trials": 8, "time_budget_s": 60}})
+    assert state.word == "time budget"
+    assert "no trial was cut short by it" in state.lines[0] and "0 trials" not in state.lines[0]
+    assert "2 of the 8 trials asked for (search.num_trials) were started" in state.lines[0]
