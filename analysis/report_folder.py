@@ -174,6 +174,13 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
             f"cannot write the report to {out}: it is a study folder itself (its config.yaml, "
             f"trials and tables), not a report folder; leave -o out for report/ in it, or give "
             f"another folder with -o")
+    real = Path(os.path.realpath(out))
+    if not legacy_names and real.name == "report" and is_study_folder(real.parent):
+        raise AnalysisError(  # another study's (or a table's) report would pass for that study's
+            f"cannot write the report to {out}: it is the study {real.parent}'s own report "
+            f"folder, replaced by that study's next report and read as its report; to write a "
+            f"study's report there, give that study and leave -o out (jetstudy report "
+            f"{real.parent}), else give another folder with -o")
     try:
         entries = sorted(os.listdir(out)) if out.is_dir() else []
     except OSError as exc:

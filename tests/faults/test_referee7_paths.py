@@ -77,11 +77,37 @@ def test_a_command_writing_into_a_study_folder_is_refused(workdir: Path, args: t
 
 def test_the_report_folder_inside_a_study_stays_allowed(workdir: Path) -> None:
     """The study's own report/ (and a new folder beside the study) are not the study."""
-    from jetstudy.analysis.report_folder import plan_report_folder
+    from jetstudy.analysis.report_folder import plan_report_folder, report_names
 
     folder = _study(workdir / "results" / "st")
-    assert plan_report_folder(folder / "report", {"index.html"}, force=False).out
+    assert plan_report_folder(folder / "report", {"index.html"}, force=False,
+                              legacy_names=report_names()).out  # as write_report's default
     assert plan_report_folder(workdir / "results" / "rep", {"index.html"}, force=False).out
+
+
+@pytest.mark.parametrize("way", ["plain", "link"])
+def test_report_into_another_studys_report_folder_is_refused(workdir: Path, way: str) -> None:
+    """``report A -o B/report`` replaced B's report with A's (all of it listed in B's
+    manifest, so not even --force was asked): B's report folder then described A."""
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.report_folder import plan_report_folder, report_names
+
+    other = _study(workdir / "results" / "b")
+    (other / "report").mkdir()
+    (other / "report" / "index.html").write_text("study b's report\n")
+    out = other / "report"
+    if way == "link":
+        (workdir / "rep").symlink_to(out)
+        out = workdir / "rep"
+    before = checksums(workdir)
+    with pytest.raises(AnalysisError) as refused:
+        plan_report_folder(out, {"index.html"}, force=True)
+    assert f"the study {other}'s own report folder" in str(refused.value), refused.value
+    assert f"jetstudy report {other}" in str(refused.value)
+    assert checksums(workdir) == before
+    # the study's own report (its default folder) is still written there
+    assert plan_report_folder(other / "report", {"index.html"}, force=True,
+                              legacy_names=report_names()).out == other / "report"
 
 
 # ---- ~, newlines and raw bytes in path arguments -------------------------------------------
