@@ -37,8 +37,8 @@ def test_a_cell_neither_unanimous_nor_tied_prints_its_counts():
     assert mixed["dominant"] == "good" and mixed["counts"] == "2 good, 1 overfit"
     assert mixed["tied"] == "" and tuple(mixed["tied_names"]) == ()
     assert cells.loc[("2", "32–64")]["counts"] == ""
-    texts = [t.get_text() for t in plots.regime_maps_figure([m]).axes[0].texts]
-    assert any("2 good\n1 overfit" in t for t in texts), texts
+    assert "n=3\n2 good\n1 overfit" in plots._cell_text(mixed)  # the label, without a figure
+    assert plots._cell_text(cells.loc[("2", "32–64")]).endswith("n=1")
     trials, verdicts = _map_tables(["underfit", "good", "overfit", "good"])
     verdicts.loc[2, "judged_on_partial"] = True  # complete curves decide: a 1:1 tie
     tied = regime_map(trials, verdicts, "min_width", "depth", "val_loss",
