@@ -78,7 +78,7 @@ def resolve_files(path: str, fmt: str) -> list[str]:
         return chosen
     if not os.path.exists(expanded):
         spaces = (f" (its name {path!r} starts or ends with a space: remove it)"
-                  if path != path.strip() else "")
+                  if path != path.strip() else _near_name(path, expanded))
         raise DataError(
             f"{path}: {_path_problem(expanded)}{spaces}; check the path "
             f"(relative paths start from {os.getcwd()})"
@@ -88,6 +88,36 @@ def resolve_files(path: str, fmt: str) -> list[str]:
                         f"file itself, a folder or a glob ({_HELP})")
     _refuse_study_outputs(path, [expanded])
     return [expanded]
+
+
+def _near_name(path: str, expanded: str) -> str:
+    """" (did you mean jets.h5?)" for a missing data path whose folder holds a file of that
+    name in another case (JETS.h5; Linux names are case-sensitive), with a data suffix it
+    lacks (jets: jets.h5), or close to it; " (several paths: ...)" for paths joined by commas."""
+    import difflib
+
+    parts = [p.strip() for p in path.split(",")]
+    if len(parts) > 1 and all(os.path.exists(os.path.expanduser(p)) for p in parts if p):
+        return (" (several paths joined by ',': data.path is one file, folder or glob; put "
+                "the files in one folder and give the folder, or match them with a glob such "
+                "as 'data/*.h5')")
+    folder, name = os.path.split(expanded)
+    try:
+        entries = [e for e in os.listdir(folder or ".")
+                   if _suffix(e) in HDF5_SUFFIXES + TABLE_SUFFIXES
+                   or os.path.isdir(os.path.join(folder or ".", e))]
+    except OSError:
+        return ""
+    if not name:
+        return ""
+    same_case = [e for e in entries if e.lower() == name.lower()]
+    with_suffix = [e for e in entries if os.path.splitext(e)[0] == name]
+    close = same_case or with_suffix or difflib.get_close_matches(name, entries, n=1, cutoff=0.8)
+    if not close:
+        return ""
+    meant = os.path.join(os.path.dirname(path), close[0])
+    why = " Names are case-sensitive" if same_case else ""
+    return f" (did you mean {meant!r}?{why})"
 
 
 #: The marks jetstudy writes into the output folders it creates: a study folder
