@@ -305,12 +305,13 @@ def _maximize(metric: str) -> bool:
     return Objective.of(name).maximize if name in METRIC_MODES else True
 
 
-def pick_notes(result: ParetoResult) -> list[str]:
-    """Plain sentences on what the pick means given the noise, for the report."""
+def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -> list[str]:
+    """Plain sentences on what the pick means given the noise, for the report; ``complete``:
+    what ends a complete trial in this study's words (an ASHA study has no patience)."""
     label = result.score.removeprefix("best_")
     where = f"{label} vs {result.cost}"
     if not result.determined:
-        return [f"{where}: undetermined, no trial ran to completion (max_epochs or patience); "
+        return [f"{where}: undetermined, no trial ran to completion ({complete}); "
                 f"the {len(result.partial)} stopped or running trials are drawn faded, their "
                 "partial scores are not used."]
     pick, best = result.pick, result.best

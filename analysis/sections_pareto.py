@@ -179,7 +179,7 @@ def pareto_part(r: ReportState) -> Section:
                      "without their noise.")
     for res in results:
         if res.cost == "n_params":  # the FLOPs panels pick the same kind of model
-            lines += pareto.pick_notes(res)
+            lines += pareto.pick_notes(res, complete_words(r.t.config))
     lines += [_front_line(res) for res in results if len(res.front)]
     rows = []
     for res in results:

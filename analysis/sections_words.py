@@ -40,14 +40,15 @@ def _patience(config: dict[str, Any] | None, one: bool) -> str:
     own = "its" if one else "their"
     if isinstance(p, int) and not isinstance(p, bool):
         epochs = "epoch" if p == 1 else "epochs"
-        return f"{own} patience ({p} {epochs} without a better {metric})"
+        return f"{own} patience, {p} {epochs} without a better {metric}"
     return f"{own} patience"
 
 
 def complete_words(config: dict[str, Any] | None, one: bool = False) -> str:
-    """How a complete trial ended, in parentheses' words: ``max_epochs = 30`` (ASHA: ``, past
-    every ASHA rung``), ``max_epochs = 30 or their patience (5 epochs without a better
-    val_loss)``; ``max_epochs or its patience`` without a config."""
+    """How a complete trial ended, in parentheses' words: ``max_epochs = 30`` (fifo),
+    ``max_epochs = 30, ASHA's max_t, past every rung`` (ASHA), ``max_epochs = 30 or their
+    patience, 5 epochs without a better val_loss`` (patience); ``max_epochs or their
+    patience`` without a config."""
     kind = scheduler_type(config)
     if kind is None:
         return f"max_epochs or {'its' if one else 'their'} patience"

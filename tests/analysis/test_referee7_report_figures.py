@@ -44,7 +44,7 @@ ASHA = {"type": "asha", "max_epochs": 6, "grace_period": 2, "reduction_factor": 
     (ASHA, "(max_epochs = 6, ASHA's max_t, past every rung)", "patience"),
     ({"type": "fifo", "max_epochs": 6}, "(max_epochs = 6)", "patience"),
     ({"type": "patience", "max_epochs": 6, "patience": 2},
-     "(max_epochs = 6 or their patience (2 epochs without a better val_loss))", "ASHA"),
+     "(max_epochs = 6 or their patience, 2 epochs without a better val_loss)", "ASHA"),
 ])
 def test_complexity_title_names_only_this_studys_scheduler(tables, scheduler, says,
                                                            never) -> None:
@@ -127,3 +127,16 @@ def test_pareto_table_prints_the_best_tables_scores_when_errors_are_unknown(
         assert len(rows) and (rows["its score"] == best[score]).all(), (rows, best[score])
         assert (rows["best completed"] == best[score]).all()
     assert best["best_val_acc"] == "0.7290"
+
+
+def test_pareto_of_an_asha_study_without_a_complete_trial_names_no_patience(tables) -> None:
+    """'no trial ran to completion (max_epochs or patience)' in an ASHA study."""
+    from jetstudy.analysis.sections_pareto import pareto_part
+
+    config = copy.deepcopy(CONFIG)
+    config["scheduler"] = ASHA
+    stopped = tables.trials.assign(status="stopped", stop_reason="scheduler")
+    r = ReportState(dataclasses.replace(tables, trials=stopped, config=config))
+    lines = [line for line in pareto_part(r).lines if "no trial ran to completion (" in line]
+    assert lines and all("(max_epochs = 6, ASHA's max_t, past every rung)" in line
+                         and "patience" not in line for line in lines), lines
