@@ -18,6 +18,8 @@ Found and fixed here:
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
@@ -26,27 +28,47 @@ import pytest
 
 from jetstudy.study.cli import _describe
 from jetstudy.study.collect import _asha_rungs
-from jetstudy.study.config import from_dict
-from jetstudy.study.launch import run_study
+from jetstudy.study.config import StudyConfig, from_dict
+from jetstudy.study.launch import StudyOutcome, run_study
 from jetstudy.study.prepare import write_config
 from jetstudy.study.searcher import OPTUNA_STUDY_NAME, close_orphaned_trials, optuna_storage
 from jetstudy.trainables.trialfiles import ENDED_FILE, EPOCHS_FILE
 
 
-@pytest.mark.slow
-def test_budget_cut_trials_are_named_and_told(ray_cluster, tmp_path: Path) -> None:
+def _budget_config(results: Path, budget: float | None, num_trials: int) -> StudyConfig:
     from tests.conftest import make_small_config
 
-    cfg = make_small_config(tmp_path, "budget", data={"synthetic_jets": 20000},
-                            space={"depth": [2, 3], "width": [32, 64]},
-                            # far more trials than the budget allows, and a budget that
-                            # outlasts Ray's start-up on a loaded 2-core CI machine
-                            search={"num_trials": 300, "max_concurrent": 2, "seed": 3,
-                                    "time_budget_s": 25},
-                            scheduler={"max_epochs": 8, "grace_period": 1,
-                                       "reduction_factor": 2})
+    return make_small_config(results, "budget", data={"synthetic_jets": 20000},
+                             space={"depth": [2, 3], "width": [32, 64]},
+                             search={"num_trials": num_trials, "max_concurrent": 2, "seed": 3,
+                                     "time_budget_s": budget},
+                             scheduler={"max_epochs": 8, "grace_period": 1,
+                                        "reduction_factor": 2})
+
+
+@dataclass(frozen=True)
+class BudgetCut:
+    cfg: StudyConfig
+    outcome: StudyOutcome
+    as_cut: Path  # a copy of the study folder as the budget left it
+
+
+@pytest.fixture(scope="module")
+def budget_cut(ray_cluster, tmp_path_factory: pytest.TempPathFactory) -> BudgetCut:
+    """One study cut by its budget, for both tests: far more trials than the budget allows, and
+    a budget that outlasts Ray's start-up on a loaded 2-core CI machine. The first test reads a
+    copy of the folder as the budget left it; the second resumes the study itself."""
+    results = tmp_path_factory.mktemp("budget")
+    cfg = _budget_config(results, 25, 300)
     outcome = run_study(cfg)
-    folder = outcome.folder
+    as_cut = tmp_path_factory.mktemp("as_cut") / "budget"
+    shutil.copytree(outcome.folder, as_cut, symlinks=True)
+    return BudgetCut(cfg, outcome, as_cut)
+
+
+@pytest.mark.slow
+def test_budget_cut_trials_are_named_and_told(budget_cut: BudgetCut) -> None:
+    cfg, outcome, folder = budget_cut.cfg, budget_cut.outcome, budget_cut.as_cut
     trials = pd.read_parquet(folder / "trials.parquet")
     # nothing half-written: the CSV twin lists the same trials, none still running
     assert list(pd.read_csv(folder / "trials.csv")["trial_id"]) == list(trials["trial_id"])
@@ -113,27 +135,16 @@ def test_orphans_are_closed_from_their_epoch_log(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_resume_after_the_budget_runs_the_rest(ray_cluster, tmp_path: Path) -> None:
+def test_resume_after_the_budget_runs_the_rest(budget_cut: BudgetCut) -> None:
     """Found and fixed: a study the budget cut, resumed without a budget, ran nothing more
     (Ray restored the spent budget and the finished search; the cut trials held the
-    concurrency limit), or cut its new trials before their first epoch."""
-    from tests.conftest import make_small_config
-
-    def config(budget, num_trials):
-        return make_small_config(tmp_path, "again", data={"synthetic_jets": 20000},
-                                 space={"depth": [2, 3], "width": [32, 64]},
-                                 search={"num_trials": num_trials, "max_concurrent": 2,
-                                         "seed": 3, "time_budget_s": budget},
-                                 scheduler={"max_epochs": 6, "grace_period": 1,
-                                            "reduction_factor": 2})
-
-    # far more trials than the budget allows, and a budget that outlasts Ray's start-up on a
-    # loaded 2-core CI machine; the resume asks for 3 more than the first run trained
-    first = run_study(config(20, 300)).trials
+    concurrency limit), or cut its new trials before their first epoch. The resume asks for 3
+    more trials than the first run trained (the study is :func:`budget_cut`'s)."""
+    first = budget_cut.outcome.trials
     assert 0 < len(first) < 300
     want = len(first) + 3
-    cfg = config(None, want)
-    after = run_study(cfg, resume=True).trials
+    results = budget_cut.outcome.folder.parent
+    after = run_study(_budget_config(results, None, want), resume=True).trials
     assert len(after) == want and (after["epochs"] >= 1).all()
     was = first.set_index("trial_id")[["status", "stop_reason"]]
     now = after.set_index("trial_id").loc[was.index, ["status", "stop_reason"]]
@@ -141,7 +152,7 @@ def test_resume_after_the_budget_runs_the_rest(ray_cluster, tmp_path: Path) -> N
     new = after[~after["trial_id"].isin(was.index)]
     assert set(new["stop_reason"]) <= {"max_epochs", "scheduler"}
     study = optuna.load_study(study_name=OPTUNA_STUDY_NAME,
-                              storage=optuna_storage(tmp_path / "again"))
+                              storage=optuna_storage(budget_cut.outcome.folder))
     trained = [t for t in study.trials if t.intermediate_values]
     assert sorted(t.user_attrs["trial_id"] for t in trained) == sorted(after["trial_id"])
     assert not study.get_trials(states=(optuna.trial.TrialState.RUNNING,))
