@@ -146,6 +146,9 @@ def _numeric_axis(column: str, label: str, scale: str, values: pd.Series
     else:
         marks = [float(m) for m in np.linspace(lo, hi, 3)] if hi > lo else [lo]
         texts = [_fmt(m) for m in marks]
+        if len({"e" in t for t in texts}) > 1:  # 8e-03 under 0.252: one notation, 0.008
+            small = min(abs(m) for m in marks if m)
+            texts = [f"{m:.{max(3, -math.floor(math.log10(small)))}f}" for m in marks]
         if len(set(texts)) < len(texts):  # a narrow range (0.2501..0.2503) read 0.25 thrice
             texts = [f"{m:.6g}" for m in marks]
         ticks = [((m - lo) / (hi - lo) if hi > lo else 0.5, t) for m, t in zip(marks, texts)]

@@ -140,3 +140,15 @@ def test_pareto_of_an_asha_study_without_a_complete_trial_names_no_patience(tabl
     lines = [line for line in pareto_part(r).lines if "no trial ran to completion (" in line]
     assert lines and all("(max_epochs = 6, ASHA's max_t, past every rung)" in line
                          and "patience" not in line for line in lines), lines
+
+
+@pytest.mark.parametrize("values, texts", [([0.008, 0.3, 0.495], ["0.008", "0.252", "0.495"]),
+                                           ([0.0001, 0.5], ["0.0001", "0.2500", "0.5000"])])
+def test_a_linear_parallel_axis_uses_one_notation(values, texts) -> None:
+    """Dropout 0.008..0.495 read '8e-03' under '0.252' and '0.495'."""
+    from jetstudy.analysis.parallel import param_axis
+
+    axis, _ = param_axis("dropout", pd.Series(values))
+    shown = [t for _, t in axis.ticks]
+    assert not any("e" in t for t in shown), shown
+    assert shown == texts
