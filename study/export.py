@@ -353,6 +353,20 @@ def _named_final(tmp: Path, target: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, str(target / Path(exc.filename).name)) from None
 
 
+def _not_anothers_export(out: Path, results: Path) -> None:
+    """``-o`` inside another study's own ``export/`` folder is refused: that study's exports
+    would hold this one's model (with ``--force``, in place of its own)."""
+    from jetstudy.study.paths import is_study_folder
+
+    real = Path(os.path.realpath(out))
+    owner = real.parent.parent
+    if (real.parent.name == "export" and is_study_folder(owner)
+            and not os.path.samefile(owner, results)):
+        raise ExportError(f"-o {out}: inside the study {owner}'s own export/ folder, where its "
+                          f"exports are read as that study's models; give a folder outside it, "
+                          f"or leave -o out for {results / 'export'}/<trial id>")
+
+
 def _busy(target: Path) -> ExportError:
     """Another export holds ``target`` (:func:`~jetstudy.trainables.staging.folder_lock`)."""
     return ExportError(f"-o {target}: another jetstudy export is writing into it now; wait "
@@ -372,6 +386,8 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
         raise ExportError(f"-o {str(out)!r} is empty; give a new or empty folder, or leave -o "
                           f"out for RESULTS/export/<trial id>")
     results = _study(Path(results))
+    if out is not None:
+        _not_anothers_export(Path(out), results)
     _extra()
     read_study_config(results)  # damaged study files stop here, before any folder appears
     scaler = read_scaler(results)

@@ -110,6 +110,19 @@ def test_report_into_another_studys_report_folder_is_refused(workdir: Path, way:
                               legacy_names=report_names()).out == other / "report"
 
 
+@pytest.mark.parametrize("where", ["export/t1", "export/new"])
+def test_export_into_another_studys_export_folder_is_refused(workdir: Path, where: str) -> None:
+    """``export A -o B/export/<id> --force`` put A's model in place of B's export."""
+    for name in ("a", "b"):
+        _study(workdir / "results" / name)
+    plant = workdir / "results" / "b" / "export" / "t1"
+    plant.mkdir(parents=True)
+    (plant / "model.onnx").write_bytes(b"study b's model\n")
+    refused_untouched(workdir, "export", "results/a", "-o", f"results/b/{where}", "--force",
+                      must=["inside the study", "results/b's own export/ folder",
+                            "results/a/export/<trial id>"])
+
+
 # ---- ~, newlines and raw bytes in path arguments -------------------------------------------
 
 def test_a_tilde_the_shell_left_is_the_home_folder(workdir: Path,
