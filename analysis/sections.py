@@ -202,10 +202,12 @@ def _map_lines(r: ReportState) -> list[str]:
     n = int((r.regimes["regime"] == "undetermined").sum())
     lines = []
     if n:
-        lines.append(f"{n} of {counted(len(r.regimes), 'trial')} {'is' if n == 1 else 'are'} "
-                     "undetermined (their curves cannot "
-                     "show a regime: stopped early, still running, too short or too noisy; each "
-                     "reason is in regimes.csv): counted in their cells as '+k undet.', never "
+        one = n == 1  # '1 of 6 trials is undetermined (its curve ...)', never 'their'
+        lines.append(f"{n} of {counted(len(r.regimes), 'trial')} {'is' if one else 'are'} "
+                     f"undetermined ({'its curve' if one else 'their curves'} cannot "
+                     "show a regime: stopped early, still running, too short or too noisy; "
+                     f"{'its' if one else 'each'} reason is in regimes.csv): counted in "
+                     f"{'its cell' if one else 'their cells'} as '+k undet.', never "
                      "colouring one.")
     scheduler = (r.t.config or {}).get("scheduler")
     asha = isinstance(scheduler, dict) and scheduler.get("type", "asha") == "asha"

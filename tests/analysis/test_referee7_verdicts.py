@@ -214,3 +214,22 @@ def test_a_time_budget_that_cut_no_trial_says_no_trial():
     assert state.word == "time budget"
     assert "no trial was cut short by it" in state.lines[0] and "0 trials" not in state.lines[0]
     assert "2 of the 8 trials asked for (search.num_trials) were started" in state.lines[0]
+
+
+def test_one_undetermined_trial_is_said_in_the_singular():
+    """'1 of 6 trials is undetermined (their curves cannot show a regime ...): counted in
+    their cells' (tiny edit in task G's sections._map_lines)."""
+    from types import SimpleNamespace
+
+    from jetstudy.analysis.sections import _map_lines
+
+    def lines(regimes: list[str]) -> str:
+        r = SimpleNamespace(regimes=pd.DataFrame({"regime": regimes}), kind="scan",
+                            t=SimpleNamespace(config={"scheduler": {"type": "fifo"}}))
+        return _map_lines(r)[0]
+
+    one = lines(["good"] * 5 + ["undetermined"])
+    assert one.startswith("1 of 6 trials is undetermined (its curve cannot show a regime")
+    assert "its reason is in regimes.csv): counted in its cell as" in one
+    two = lines(["good"] * 4 + ["undetermined"] * 2)
+    assert "2 of 6 trials are undetermined (their curves" in two and "in their cells" in two
