@@ -239,17 +239,18 @@ class StudyProgress(Callback):
                 c.offer(last.get(c.metric), trial.trial_id, complete, last.get("n_params"),
                         _number(trial, _created(trial, index) - 10**9))
                 c.offer(_best_reported(trial, c.metric, c.mode), trial.trial_id, complete)
-        if logs and self.state_dir:
-            self._count_orphans({str(t.trial_id) for t in trials})
+        if self.state_dir:
+            self._count_orphans({str(t.trial_id) for t in trials}, ended_only=not logs)
 
-    def _count_orphans(self, known: set[str]) -> None:
+    def _count_orphans(self, known: set[str], ended_only: bool = False) -> None:
         """Trials Tune does not know but the tables list from their folders
         (:func:`jetstudy.study.collect.build_tables`' orphans: trained after Tune's last
         snapshot before a driver crash, not continued after it): finished, stopped early
-        unless they trained every epoch or converged."""
+        unless they trained every epoch or converged. ``ended_only`` (while Tune runs): only
+        those that ended (the others may yet be adopted and continue)."""
         from pathlib import Path
 
-        from jetstudy.trainables.trialfiles import CONFIG_FILE, read_epochs
+        from jetstudy.trainables.trialfiles import CONFIG_FILE, has_ended, read_epochs
 
         c = self.counts
         for config_file in sorted(Path(self.state_dir).glob(f"*/{CONFIG_FILE}")):
@@ -257,10 +258,13 @@ class StudyProgress(Callback):
             records = [] if trial_id in known else read_epochs(self.state_dir, trial_id)
             if not records:
                 continue
-            c.finished += 1
             last = records[-1]
-            complete = (max(int(r.get("epoch", 0)) for r in records) >= self.max_epochs
-                        or bool(last.get("converged")))
+            trained = max(int(r.get("epoch", 0)) for r in records)
+            complete = trained >= self.max_epochs or bool(last.get("converged"))
+            if ended_only and not has_ended(self.state_dir, trial_id, trained, self.max_epochs,
+                                            bool(last.get("converged"))):
+                continue
+            c.finished += 1
             c.stopped += not complete
             best = Objective(c.metric, c.mode).best_value([r.get(c.metric) for r in records])
             try:

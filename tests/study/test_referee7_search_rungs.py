@@ -123,3 +123,24 @@ def test_a_diverged_trial_at_a_rung_gets_no_marker(tmp_path: Path) -> None:
     (trials / "b" / "diverged").write_text("non-finite training loss at epoch 2\n")
     replay_rungs(_asha(cfg), cfg, trials)
     assert not (trials / "b" / "ended").exists()
+
+
+def test_while_tune_runs_the_count_holds_the_ended_trials_only_the_folders_know(
+        tmp_path: Path) -> None:
+    """Mid-run after --resume the line said 'trials 1/5 finished' with 3 trials finished
+    before the crash; an orphan not ended yet may still be adopted and is not counted."""
+    trials = tmp_path / "trials"
+    _trial(trials, "a", [1.50, 1.49], True, 100)  # known to Tune, finished
+    _trial(trials, "b", [1.60], True, 101)  # only the folders know it: stopped by ASHA
+    _trial(trials, "c", [1.55], False, 102)  # lost, not ended: may be adopted
+    progress = StudyProgress(4, "val_loss", "min", 2, [].append, state_dir=str(trials),
+                             min_interval_s=0.0)
+    known = [SimpleNamespace(trial_id="a", status="TERMINATED", config={"trial_number": 0},
+                             last_result={"epoch": 2, "val_loss": 1.49, "n_params": 50}),
+             SimpleNamespace(trial_id="d", status="RUNNING", config={"trial_number": 3},
+                             last_result={})]
+    progress.on_step_begin(0, known)
+    c = progress.counts
+    assert (c.finished, c.stopped, c.running) == (2, 1, 1)
+    progress.on_experiment_end(known)  # the last count: as the tables, c too
+    assert (c.finished, c.stopped, c.running) == (3, 2, 1)
