@@ -308,6 +308,18 @@ def _map_regularisation(r: ReportState) -> Section:
                    + ([f"Not shown: {_left_out(left_out)}."] if left_out else []))
 
 
+def _stopped_words(k: int, n: int, causes: str) -> str:
+    """How many of the ``n`` ranked trials were stopped early, in the singular for one ('1 of
+    the 12 trials was', never 'were') and without 'the completed trials' when none is."""
+    which = (f"All {n} trials were" if k == n and n > 1 else "The only trial was" if k == n
+             else f"1 of the {n} trials was" if k == 1 else f"{k} of the {n} trials were")
+    than = "the completed trials'" if k < n else "a run to the end"
+    return (f"{which} stopped early ({causes}): {'its value is' if k == 1 else 'their values are'}"
+            f" of fewer epochs than {than}, so a hyperparameter that speeds early learning (such "
+            "as lr) can rank above one that decides the fully trained score; Optuna's own "
+            "importance leaves stopped (pruned) trials out.")
+
+
 def _importance(r: ReportState) -> Section:
     from jetstudy.analysis import plots
 
@@ -320,12 +332,7 @@ def _importance(r: ReportState) -> Section:
     if imp.n_trials < 20:
         lines.append(f"Only {imp.n_trials} trials: importances this few are mostly noise.")
     if imp.n_stopped:
-        lines.append(
-            f"{imp.n_stopped} of the {imp.n_trials} trials were stopped early "
-            f"({stop_causes(r.t.config)}): their values are of fewer epochs than the completed "
-            "trials', so a hyperparameter that speeds early learning (such as lr) can rank above one that "
-            "decides the fully trained score; Optuna's own importance leaves stopped (pruned) "
-            "trials out.")
+        lines.append(_stopped_words(imp.n_stopped, imp.n_trials, stop_causes(r.t.config)))
     caption = (f"Importance for {imp.target} by {imp.evaluator} over {imp.n_trials} finished "
                "trials.")
     return Section("Hyperparameter importance", figure=name, lines=lines, caption=caption)

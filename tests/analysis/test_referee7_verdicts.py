@@ -233,3 +233,17 @@ def test_one_undetermined_trial_is_said_in_the_singular():
     assert "its reason is in regimes.csv): counted in its cell as" in one
     two = lines(["good"] * 4 + ["undetermined"] * 2)
     assert "2 of 6 trials are undetermined (their curves" in two and "in their cells" in two
+
+
+def test_the_importance_part_counts_stopped_trials_in_good_english():
+    """'1 of the 12 trials were stopped early: their values are ...', and 'all stopped' read
+    '6 of the 6 trials ... fewer epochs than the completed trials'' with none completed."""
+    from jetstudy.analysis.sections import _stopped_words
+
+    assert _stopped_words(1, 12, "ASHA").startswith(
+        "1 of the 12 trials was stopped early (ASHA): its value is of fewer epochs than the "
+        "completed trials'")
+    assert _stopped_words(3, 12, "ASHA").startswith("3 of the 12 trials were stopped early "
+                                                    "(ASHA): their values are")
+    every = _stopped_words(6, 6, "ASHA")
+    assert every.startswith("All 6 trials were stopped early") and "completed" not in every
