@@ -192,6 +192,21 @@ def _cell_text(c: pd.Series, decimals: int | None = None) -> str:
             + (f"\n+{undetermined} undet." if undetermined else ""))
 
 
+def _cell_pt(n_cells: int) -> float:
+    """A regime map's cell text size: smaller as the map has more cells."""
+    return 8 if n_cells <= 36 else 7 if n_cells <= 56 else 6
+
+
+def _map_axes_height(m: RegimeMap, decimals: int | None) -> float:
+    """The height (inches) a map's axes need to hold its tallest cell text at its size (a cell
+    listing every regime's count of 300 trials was shrunk to 5 pt in a fixed-height map)."""
+    rows = len(m.cells["y"].cat.categories)
+    size = _cell_pt(rows * len(m.cells["x"].cat.categories))
+    lines = max((_cell_text(c, decimals).count("\n") + 1 for _, c in m.cells.iterrows()),
+                default=1)
+    return rows * (lines * size * 1.25 / 72 + 0.06)
+
+
 def draw_regime_map(result: RegimeMap, ax: Axes, decimals: int | None = None) -> None:
     """Heatmap of the dominant regime per cell among its determined trials, annotated with the
     best metric, the determined trial count and the undetermined count (``+k undet.``).
@@ -211,8 +226,7 @@ def draw_regime_map(result: RegimeMap, ax: Axes, decimals: int | None = None) ->
         if isinstance(c["dominant"], str) and c["dominant"] != MIXED:
             code.loc[c["y"], c["x"]] = judged.index(c["dominant"])
         text.loc[c["y"], c["x"]] = _cell_text(c, decimals)
-    n_cells = len(x_levels) * len(y_levels)
-    size = 8 if n_cells <= 36 else 7 if n_cells <= 56 else 6
+    size = _cell_pt(len(x_levels) * len(y_levels))
     sns.heatmap(code, mask=code.isna(), cmap=ListedColormap([REGIME_COLORS[r] for r in judged]),
                 vmin=-0.5, vmax=len(judged) - 0.5, annot=text.to_numpy(), fmt="", cbar=False,
                 linewidths=0.5, linecolor="white", annot_kws={"fontsize": size, "color": "black"},
@@ -315,7 +329,9 @@ def regime_maps_figure(maps: Sequence[RegimeMap], decimals: int | None = None) -
     n = len(maps)
     ncols = min(2, n)
     nrows = math.ceil(n / ncols)
-    width, height = 5.6 * ncols + 0.6, 4.6 * nrows + 0.5
+    # 3.35 in of axes a row, more where the cells' texts need it to stay readable
+    row = max([3.35, *(_map_axes_height(m, decimals) for m in maps)]) + 1.25
+    width, height = 5.6 * ncols + 0.6, row * nrows + 0.5
     fig, axes = new_figure(nrows, ncols, width=width, height=height,
                            margins={"left": 1.25 / width, "right": 0.98, "bottom": 1.0 / height,
                                     "top": 1 - 0.75 / height, "wspace": 0.42, "hspace": 0.5})

@@ -152,3 +152,30 @@ def test_a_linear_parallel_axis_uses_one_notation(values, texts) -> None:
     shown = [t for _, t in axis.ticks]
     assert not any("e" in t for t in shown), shown
     assert shown == texts
+
+
+def test_regime_map_cells_of_many_lines_stay_readable() -> None:
+    """300 trials: cells listing every regime's count (2 good, 1 overfit, 1 unstable, +1
+    undet.) were shrunk to 5 pt to fit a fixed-height map; the map now grows to hold them at
+    a readable size, text inside its cell and apart."""
+    from jetstudy.analysis.maps import regime_map
+
+    regimes = ["good", "good", "overfit", "unstable", "undetermined"]
+    rows = [(d, w, g) for d in range(1, 7) for w in (8, 100) for g in regimes]
+    trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(len(rows))],
+                           "depth": [d for d, _, _ in rows],
+                           "width_0": [float(w) for _, w, _ in rows],
+                           "status": "completed",
+                           "best_val_loss": np.linspace(0.6, 0.9, len(rows))})
+    verdicts = pd.DataFrame({"trial_id": trials["trial_id"], "regime": [g for *_, g in rows],
+                             "judged_on_partial": False})
+    m = regime_map(trials, verdicts, "min_width", "depth", "val_loss", False)
+    fig = plots.regime_maps_figure([m])
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    cells = [t for t in fig.axes[0].texts if t.get_text().count("\n") >= 4]
+    assert len(cells) == 12
+    assert min(t.get_fontsize() for t in cells) >= 6.5, sorted({t.get_fontsize() for t in cells})
+    boxes = [t.get_window_extent(renderer) for t in cells]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+    assert all(fig.bbox.contains(b.x0, b.y0) and fig.bbox.contains(b.x1, b.y1) for b in boxes)
