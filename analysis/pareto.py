@@ -128,12 +128,18 @@ def ties_words(ties: list[str], named: str, what: str) -> str:
             "named by the first the search proposed (trial_number, then trial_id).")
 
 
-def smallest_within_words(n_points: int, n_smaller: int, pick: str) -> str:
+def smallest_within_words(n_points: int, n_smaller: int, pick: str,
+                          n_smaller_tried: int | None = None) -> str:
     """A sentence (leading space; empty when some completed trial is smaller than ``pick``):
-    with no smaller model compared, the pick bounds the size needed from above only."""
+    with no smaller model compared, the pick bounds the size needed from above only.
+    ``n_smaller_tried``: the stopped or running trials smaller than ``pick`` (None: unknown);
+    with none, no smaller model was tried at all (not 'not trained to the end')."""
     if n_points <= 1:
         return (f" Trial {pick} is the only completed trial: no other model was compared, so "
                 "nothing shows that a smaller one would not do as well.")
+    if n_smaller == 0 and n_smaller_tried == 0:
+        return (f" No completed trial is smaller than trial {pick}: no smaller model was "
+                "tried at all, so a smaller one may do as well.")
     if n_smaller == 0:
         return (f" No completed trial is smaller than trial {pick}: smaller models were not "
                 "trained to the end, so a smaller one may do as well.")
@@ -322,7 +328,8 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
                      f"completed trial itself ({pick['trial_id']}).")
         alone = smallest_within_words(len(result.points), int(
             (result.points["cost"].astype(float) < float(pick["cost"])).sum()),
-            str(pick["trial_id"]))
+            str(pick["trial_id"]),
+            int((result.partial["cost"].astype(float) < float(pick["cost"])).sum()))
         if alone:
             notes.append(f"{where}:{alone}")
         cheaper = result.cheapest_within_noise

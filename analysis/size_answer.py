@@ -16,8 +16,8 @@ from jetstudy.analysis.intervals import equal_digits, format_error
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
-from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, _band_edge, _ranked,
-                                      exact_ties, score_se, smallest_within_words, ties_words,
+from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, SCORED_STATUSES, _band_edge,
+                                      _ranked, exact_ties, score_se, smallest_within_words, ties_words,
                                       with_sizes)
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
@@ -38,6 +38,8 @@ class SizeAnswer:
     candidates: pd.DataFrame | None = None
     #: the search metric's direction (True: higher is better)
     maximize: bool = True
+    #: stopped or running trials (with a score and a size) smaller than the pick (None: unknown)
+    smaller_tried: int | None = None
 
 
 def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
@@ -66,9 +68,15 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     ok = (done[score] >= limit) if maximize else (done[score] <= limit)
     ok &= done[acc] >= float(best[acc]) - acc_points - 1e-12
     pick = done.loc[_ranked(done[ok], cost, score, maximize).index[0]]
+    partial = trials.drop_duplicates("trial_id", keep="last")
+    partial = partial[partial["status"].isin(SCORED_STATUSES)
+                      & ~partial["status"].isin(FRONT_STATUSES)]
+    size = pd.to_numeric(partial[cost], errors="coerce").astype(float)
+    score_ok = np.isfinite(pd.to_numeric(partial[score], errors="coerce").astype(float))
+    smaller = int((score_ok & (size > 0) & (size < float(pick[cost]))).sum())
     return SizeAnswer(metric=score, cost=cost, pick=pick, best=best,
                       tolerance=tolerance, acc_points=acc_points, candidates=done,
-                      maximize=maximize)
+                      maximize=maximize, smaller_tried=smaller)
 
 
 #: ``values`` to the same decimals, 4 significant figures of the largest (0.6010 against
@@ -228,7 +236,7 @@ def _alone_words(answer: SizeAnswer) -> str:
         return ""
     return smallest_within_words(len(done), int((done[answer.cost].astype(float)
                                          < float(answer.pick[answer.cost])).sum()),
-                         str(answer.pick["trial_id"]))
+                         str(answer.pick["trial_id"]), answer.smaller_tried)
 
 
 def _tie_words(answer: SizeAnswer) -> str:

@@ -247,3 +247,21 @@ def test_the_importance_part_counts_stopped_trials_in_good_english():
                                                     "(ASHA): their values are")
     every = _stopped_words(6, 6, "ASHA")
     assert every.startswith("All 6 trials were stopped early") and "completed" not in every
+
+
+def test_a_pick_smaller_than_every_trial_tried_says_none_smaller_was_tried():
+    """The pick is the smallest trial of the whole study: 'smaller models were not trained to
+    the end' spoke of stopped trials that do not exist; a smaller stopped trial keeps it."""
+    from jetstudy.analysis.pareto import compute_pareto, pick_notes
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    t = pd.DataFrame({"trial_id": ["aaa", "bbb", "ccc"], "trial_number": [0, 1, 2],
+                      "status": ["completed", "completed", "stopped"],
+                      "n_params": [50, 100, 500], "best_val_acc": [0.80, 0.79, 0.7],
+                      "best_val_loss": [0.6, 0.61, 0.8]})
+    none = "No completed trial is smaller than trial aaa: no smaller model was tried at all"
+    assert none in how_big_paragraph(how_big(t, "val_acc", True, "n_params"))
+    assert any(none in n for n in pick_notes(compute_pareto(t, "n_params", "val_acc")))
+    some = t.assign(n_params=[50, 100, 20])  # a smaller model, stopped early
+    text = how_big_paragraph(how_big(some, "val_acc", True, "n_params"))
+    assert "smaller models were not trained to the end" in text and none not in text
