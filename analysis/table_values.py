@@ -87,6 +87,9 @@ def check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
 _BOUNDS: dict[re.Pattern[str], tuple[float, float, str]] = {
     re.compile(r"(best_)?val_(acc|auc)\Z"): (0.0, 1.0, "a number from 0 to 1 (a fraction)"),
     re.compile(r".*_se\Z"): (0.0, np.inf, "a number >= 0 (a standard error)"),
+    # a cross-entropy is never negative (inf: a diverged trial, as logged)
+    re.compile(r"(best_)?(val|train)_loss(_running)?\Z"): (
+        0.0, np.inf, "a number >= 0 (a cross-entropy; inf or empty for a diverged trial)"),
     re.compile(r"dropout\Z"): (0.0, 1.0, "a number from 0 to 1 (a dropout rate)"),
     re.compile(r"(l1|l2|lr|wall_time_s|time_s)\Z"): (0.0, np.inf, "a number >= 0"),
 }
