@@ -213,13 +213,15 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
                          f"rerun compares its tables with the study's, which are not final "
                          f"yet: rerun it once the study has finished")
     recorded = _provenance(results)
-    name = name if name is not None else f"{results.name}-rerun"
     from jetstudy.study.checks import folder_name_problem
 
+    given, name = name, name if name is not None else f"{results.name}-rerun"
     problem = "it is empty" if not name else folder_name_problem(name)
     if problem is not None:  # in the rerun's words (it said storage.name, which it sets)
-        raise RerunError(f"--name {name!r}: {problem}; a rerun's folder is one plain folder "
-                         f"name beside the study, e.g. --name {results.name}-rerun2")
+        what = (f"--name {name!r}" if given is not None else
+                f"the rerun's default folder name {name!r} ({results.name!r} + '-rerun')")
+        raise RerunError(f"{what}: {problem}; a rerun's folder is one plain folder name beside "
+                         f"the study: give one with --name, e.g. --name rerun-1")
     items = [*overrides, f"storage.results_dir={json.dumps(str(results.parent))}",
              f"storage.name={json.dumps(name)}"]
     notes: list[str] = []

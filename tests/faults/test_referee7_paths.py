@@ -235,7 +235,7 @@ def test_rerun_name_that_is_no_plain_folder_name(workdir: Path, name: str, why: 
     folder = _study(workdir / "results" / "st")
     (folder / "config.yaml").write_text("search: {num_trials: 2}\n")
     err = refused_untouched(workdir, "rerun", "results/st", f"--name={name}",
-                            must=[f"--name {name!r}", why, "--name st-rerun2"],
+                            must=[f"--name {name!r}", why, "--name rerun-1"],
                             must_not=["storage.name"])
     assert "rerun" in err
 
@@ -277,6 +277,21 @@ def test_synth_beside_its_own_files_and_the_users_notes_goes_on(workdir: Path) -
         assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (workdir / "data").iterdir()) == [
         "jetImage_synth_1_0_100.h5", "jetImage_synth_2_0_100.h5", "notes.txt"]
+
+
+def test_rerun_of_a_study_whose_name_leaves_no_room_for_rerun(tmp_path: Path) -> None:
+    """A study named with 255 bytes: its default rerun name ('<name>-rerun') is too long;
+    the error blamed a --name the user never gave and suggested a name longer still."""
+    from jetstudy.study.rerun import RerunError, plan_rerun
+
+    folder = _study(tmp_path / "results" / ("n" * 255))
+    (folder / "config.yaml").write_text("search: {num_trials: 2}\n")
+    with pytest.raises(RerunError) as refused:
+        plan_rerun(folder)
+    text = str(refused.value)
+    assert "the rerun's default folder name" in text and "longer than 255 bytes" in text, text
+    assert "--name rerun-1" in text and not text.startswith("--name"), text
+    assert [p.name for p in (tmp_path / "results").iterdir()] == [folder.name]
 
 
 def test_a_rerun_stopped_before_its_study_started_is_the_same_commands_to_reuse(
