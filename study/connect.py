@@ -58,6 +58,30 @@ def _field(address: str) -> str:
     return f"resources.address {address!r}"
 
 
+def _address_hint(kind: str, rest: str) -> str:
+    """What a near-miss address meant: 'auto' in capitals, a host without its port, a port
+    out of range, a trailing '/', several addresses, user@ in a ray:// address."""
+    scheme = "ray://" if kind == "client" else ""
+    port = "10001" if kind == "client" else "6379"
+    if rest.lower() == "auto":
+        return " (did you mean 'auto'? It is written in lower case)"
+    if rest.lower() in ("local", "none", "null", "off", "no", "false"):
+        return " (a local Ray is started when resources.address is unset: write null, or drop it)"
+    if "," in rest or " " in rest:
+        return " (one address: the head's; Ray finds the other nodes itself)"
+    if "@" in rest:
+        return f" (no user@ part: write {scheme}{rest.split('@', 1)[1]})"
+    if rest.endswith("/") and _HOST_PORT.match(rest.rstrip("/")):
+        return f" (no trailing '/': write {scheme}{rest.rstrip('/')})"
+    found = _HOST_PORT.match(rest)
+    if found:
+        return f" (port {int(found['port'])} is outside 1..65535)"
+    if re.fullmatch(r"\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+", rest):
+        return (f" (no port: {scheme}{rest}:{port} is Ray's default "
+                f"{'Ray Client' if kind == 'client' else 'GCS'} port)")
+    return ""
+
+
 def parse_address(address: str) -> RayAddress:
     """Check the form of ``resources.address`` (``--address``)."""
     text = address.strip()
@@ -71,8 +95,8 @@ def parse_address(address: str) -> RayAddress:
     kind, rest = ("client", text[len("ray://"):]) if text.startswith("ray://") else ("gcs", text)
     match = _HOST_PORT.match(rest)
     if not match or not 0 < int(match["port"]) < 65536:
-        raise ConfigError(f"{_field(address)} is not a Ray address; set it to {_FORMS}, or "
-                          f"leave it unset (null) to start a local Ray")
+        raise ConfigError(f"{_field(address)} is not a Ray address{_address_hint(kind, rest)}; "
+                          f"set it to {_FORMS}, or leave it unset (null) to start a local Ray")
     return RayAddress(text, kind, match["host"].strip("[]"), int(match["port"]))
 
 

@@ -77,3 +77,31 @@ def test_a_plain_data_folder_variable_is_read(monkeypatch: pytest.MonkeyPatch,
 
     monkeypatch.setenv("JETSTUDY_DATA", value)
     assert cache_dir() == Path(os.path.expanduser(value))
+
+
+@pytest.mark.parametrize("address, words", [
+    ("AUTO", "did you mean 'auto'?"),
+    ("localhost", "localhost:6379 is Ray's default GCS port"),
+    ("ray://head", "ray://head:10001 is Ray's default Ray Client port"),
+    ("10.0.0.1:99999", "port 99999 is outside 1..65535"),
+    ("ray://head:10001/", "write ray://head:10001"),
+    ("ray://me@head:10001", "write ray://head:10001"),
+    ("h1:6379,h2:6379", "one address: the head's"),
+    ("local", "write null"),
+])
+def test_a_near_miss_ray_address_says_what_was_meant(address: str, words: str) -> None:
+    """--address / resources.address: each was only 'is not a Ray address'."""
+    from jetstudy.study.connect import parse_address
+
+    with pytest.raises(ConfigError) as caught:
+        parse_address(address)
+    error = str(caught.value)
+    assert f"{address!r} is not a Ray address" in error and words in error, error
+
+
+@pytest.mark.parametrize("address, port", [("auto", 0), ("10.0.0.5:6379", 6379),
+                                           ("ray://127.0.0.1:10001", 10001)])
+def test_the_ray_address_forms_are_read(address: str, port: int) -> None:
+    from jetstudy.study.connect import parse_address
+
+    assert parse_address(address).port == port
