@@ -73,6 +73,7 @@ from jetstudy.analysis.reference_loss import (Reference, contradiction, known_re
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.significance import judge_diff as _judge_diff
 from jetstudy.analysis.significance import in_sigmas as _sigma
+from jetstudy.analysis.significance import beyond as _beyond
 from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.trainables.table_schema import TRIAL_ORDER
@@ -326,9 +327,11 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
         return "undetermined", (f"{where}, but L* is no lower bound (trial {tid} reached val "
                                 f"loss {loss:.4g}): good cannot be told from underfit; set "
                                 f"regimes.reference_loss lower, or null{se_note}")
-    near = (f"within {t.underfit_tolerance:.0%}" if judged - target <= t.underfit_tolerance
-            * target else f"more than {t.underfit_tolerance:.0%} above it, but not "
-            f"significantly (z = {t.z:g})")  # noise, no verdict of bias; say which
+    # at the tolerance up to the last bit is within it, as the rule reads it (significance.
+    # beyond): 0.805 against 0.7 read 'more than 15% above it, but not significantly' at 26 sigma
+    within = not _beyond(_relative(judged - target, target), t.underfit_tolerance)
+    near = (f"within {t.underfit_tolerance:.0%}" if within else f"more than "
+            f"{t.underfit_tolerance:.0%} above it, but not significantly (z = {t.z:g})")
     return "good", f"{where}, {near}; gap {gap.text}{se_note}"
 
 

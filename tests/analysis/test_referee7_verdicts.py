@@ -265,3 +265,15 @@ def test_a_pick_smaller_than_every_trial_tried_says_none_smaller_was_tried():
     some = t.assign(n_params=[50, 100, 20])  # a smaller model, stopped early
     text = how_big_paragraph(how_big(some, "val_acc", True, "n_params"))
     assert "smaller models were not trained to the end" in text and none not in text
+
+
+def test_a_loss_exactly_at_the_underfit_tolerance_reads_within_it():
+    """Train loss 0.805 against L* 0.7 is 15% up to the last bit (0.10500000000000004): the
+    rule calls it no excess, but the reason said 'more than 15% above it, but not
+    significantly (z = 3)' beside '+26.3 sigma'."""
+    from jetstudy.analysis.regimes import known_reference
+
+    ref = known_reference({"bayes_val_loss": 0.70, "bayes_val_loss_se": 0.004})
+    r = _judge(_flat("b", 0.805, 0.81, train_se=0.0, val_se=0.0), reference=ref)
+    assert r.loc["b", "regime"] == "good" and "within 15%" in r.loc["b", "reason"]
+    assert "but not significantly" not in r.loc["b", "reason"]
