@@ -14,7 +14,7 @@ from jetstudy.study.checks import BAD as _BAD
 from jetstudy.study.checks import Auto, Check, Choice, Float, Int, Optional, Points, Range, \
     SubsetOf, Text
 
-__all__ = ["value_hint", "unit_number", "point_choice_hint"]
+__all__ = ["value_hint", "unit_number", "point_choice_hint", "option_choice_hint"]
 
 
 def value_hint(where: str, check: Check, value: Any) -> str:
@@ -159,6 +159,33 @@ def _yaml_text_number(value: str) -> str:
     if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?", word):
         return f" (a thousands separator (',') makes it text: write {word.replace(',', '')})"
     return ""
+
+
+#: Words users write for a command-line choice (a subcommand, fetch's dataset).
+_OPTION_SYNONYMS = {"train": "run", "start": "run", "resume": "run", "plot": "report",
+                    "plots": "report", "onnx": "export", "download": "fetch",
+                    "generate": "synth", "synthetic": "synth", "openml": "hls4ml",
+                    "42468": "hls4ml", "hls4ml_lhc_jets_hlf": "hls4ml",
+                    "hls4ml_lhc_jets": "hls4ml", "hls4ml_jets": "hls4ml", "jets": "hls4ml"}
+
+
+def option_choice_hint(message: str) -> str:
+    """" (did you mean 'hls4ml'?)" for argparse's "invalid choice: 'X' (choose from ...)"
+    message, in the words a config choice gets (HLS4ML, 'full ', openml, reprot); "" for
+    other messages or nothing near."""
+    found = re.search(r"invalid choice: '(.*)' \(choose from (.*)\)", message, re.S)
+    if not found:
+        return ""
+    options = re.findall(r"'([^']*)'", found.group(2)) or [
+        o.strip() for o in found.group(2).split(",")]
+    given = found.group(1)
+    word = given.strip().lower().replace("-", "_")
+    meant = _OPTION_SYNONYMS.get(word)
+    meant = meant if meant in options else _near_choice(given, options)
+    if meant is None:
+        return ""
+    extra = " --resume" if word == "resume" and meant == "run" else ""
+    return f" (did you mean '{meant}{extra}'?)"
 
 
 #: Words users write for a choice that jetstudy spells otherwise.

@@ -60,8 +60,11 @@ class _Parser(argparse.ArgumentParser):
     and exit status 2 of every other input problem; subcommands inherit it."""
 
     def error(self, message: str) -> NoReturn:
+        from jetstudy.study.check_hints import option_choice_hint
+
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USER_ERROR, f"error: {message}; see {self.prog} --help\n")
+        self.exit(EXIT_USER_ERROR, f"error: {message}{option_choice_hint(message)}; see "
+                                   f"{self.prog} --help\n")
 
 
 def _whole(text: str) -> int:
