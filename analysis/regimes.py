@@ -73,6 +73,7 @@ from jetstudy.analysis.reference_loss import (Reference, contradiction, known_re
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.significance import judge_diff as _judge_diff
 from jetstudy.analysis.significance import in_sigmas as _sigma
+from jetstudy.analysis.significance import _beside as _percent_beside
 from jetstudy.analysis.significance import beyond as _beyond
 from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
@@ -222,8 +223,9 @@ def _swung(row: pd.Series, t: RegimeThresholds) -> tuple[str | None, float, floa
     for name in ("val", "train"):
         value, amount = row[name], row[f"swing_{name}"]
         swings[name] = float(amount) if np.isfinite(amount) else 0.0
-        if value > 0 and swings[name] > t.gap_floor * value:
-            parts.append(f"{name} loss zig-zags by {amount:.3g} ({amount / value:.0%}) from "
+        if value > 0 and _beyond(swings[name] / value, t.gap_floor):  # at it: not more
+            shown = _percent_beside(amount / value, t.gap_floor).lstrip("+")  # 8.3%, not 8%
+            parts.append(f"{name} loss zig-zags by {amount:.3g} ({shown}) from "
                          "epoch to epoch")
     if not parts:
         return None, 0.0, 0.0

@@ -277,3 +277,13 @@ def test_a_loss_exactly_at_the_underfit_tolerance_reads_within_it():
     r = _judge(_flat("b", 0.805, 0.81, train_se=0.0, val_se=0.0), reference=ref)
     assert r.loc["b", "regime"] == "good" and "within 15%" in r.loc["b", "reason"]
     assert "but not significantly" not in r.loc["b", "reason"]
+
+
+def test_a_zig_zag_just_over_gap_floor_prints_the_decimals_that_show_it():
+    """A val loss swinging 0.05 on 0.6 (8.3%) read 'zig-zags by 0.05 (8%) ..., more than
+    gap_floor 8%'."""
+    from tests.analysis.test_regimes import _trial
+
+    r = _judge(_trial("z", [0.60] * 10, [0.65, 0.60] * 5, train_se=0.0, val_se=0.0))
+    assert r.loc["z", "regime"] == "undetermined"
+    assert "zig-zags by 0.05 (8.3%) from epoch to epoch" in r.loc["z", "reason"]
