@@ -266,8 +266,10 @@ weights are large where a feature's spread is small. Tried with hls4ml 1.3.0 and
 networks; a network that subtracts the means first, one with a near-constant feature and one
 with a layer past `fixed<32,16>`, each with the lines this call adds for it): with the default `fixed<16,6>`, or with types left `auto`, the first layer's outputs
 were off by several units and the predicted class was often wrong; with the types above the
-logits agreed with onnxruntime to about 0.02 and the predicted class on 97-99% of 200 jets
+logits agreed with onnxruntime to about 0.02 and the predicted class on 95-99% of 200 jets
 (trained networks), while hls4ml's table-based softmax still moved probabilities by up to about
-0.2 (they need not sum to 1). Compare `predict` with onnxruntime on your own jets, then narrow
+0.2 (they need not sum to 1): the jets whose class changed were near ties (their top two
+probabilities within about 0.06 in onnxruntime), so compare the logits, or the class away from
+ties. Compare `predict` with onnxruntime on your own jets, then narrow
 the types and set the reuse factor for your FPGA. {_ranges_line(meta)}{_layers_line(meta)}
 {hls_note}"""
