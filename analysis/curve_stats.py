@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SMOOTH", "SWING_EPOCHS", "curve_summary", "swing"]
+__all__ = ["SMOOTH", "SWING_EPOCHS", "curve_summary", "swing", "epochs_words", "ran_full"]
 
 SMOOTH = 3  # epochs in the running median the trend and the final losses are read from
 #: Epochs the swing is read from: six steps, five pairs of steps, so that two isolated
@@ -165,3 +165,21 @@ def curve_summary(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.DataF
             out.loc[ids, "has_curve"] = True
             out.loc[ids, "table_nonfinite"] = False
     return out.reset_index()
+
+
+def epochs_words(n: float, budget: float) -> str:
+    """How far a trial got, as every sentence says it: ``3 of 5 epochs``, ``1 epoch`` where
+    the budget is unknown (never "1 epochs"), ``an unknown number of the 5 epochs`` (never
+    "of of 5"). The one wording of regimes.csv's reasons and the summary's runner-up line."""
+    if not np.isfinite(n):
+        return (f"an unknown number of the {int(budget)} epochs" if np.isfinite(budget)
+                else "an unknown number of epochs")
+    if np.isfinite(budget):
+        return f"{int(n)} of {int(budget)} epochs"
+    return f"{int(n)} epoch{'' if n == 1 else 's'}"
+
+
+def ran_full(n: float, budget: float) -> bool:
+    """A trial that trained its whole ``max_epochs``: its curve is complete whatever its
+    status says (a trial the time budget ended after its last epoch)."""
+    return bool(np.isfinite(n) and np.isfinite(budget) and n >= budget)

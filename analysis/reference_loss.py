@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,7 +33,8 @@ from jetstudy.trainables.schema import CLASSES
 if TYPE_CHECKING:
     from jetstudy.analysis.regime_thresholds import RegimeThresholds
 
-__all__ = ["Reference", "known_reference", "contradiction", "only_against_unreachable"]
+__all__ = ["Reference", "known_reference", "contradiction", "only_against_unreachable",
+           "proxy_reference", "own_yardstick"]
 
 
 @dataclass(frozen=True)
@@ -244,3 +245,40 @@ def contradiction(s: pd.DataFrame, ref: Reference, t: RegimeThresholds
         if below.significant and (found is None or row["min_val"] < found[1]):
             found = (str(row["trial_id"]), float(row["min_val"]), below.sigma)
     return found
+
+
+def proxy_reference(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
+    """The study's best val loss of a stable trial, as a stand-in for L*."""
+    stable = s["first_nonfinite_epoch"].isna() & np.isfinite(s["last_train"])
+    stable &= s["last_train"] < (1 - t.prior_margin) * ref.prior_entropy
+    stable &= ~(s["min_loss"] < 0)  # no cross-entropy: no yardstick
+    candidates = s.loc[stable & np.isfinite(s["min_val"])]
+    if candidates.empty:
+        return ref
+    # equal best losses (identical curves) go to the trial proposed first, not the first row
+    ranked = with_tie_keys(candidates).sort_values(["min_val", *TIE_KEYS], kind="mergesort")
+    best = ranked.iloc[0]
+    se = float(best["val_se"])  # a measured loss: its noise enters every test against it
+    after = None  # the best trial's own yardstick: the best of the others (never itself)
+    if len(ranked) > 1:
+        nxt = ranked.iloc[1]
+        nxt_se = float(nxt["val_se"])
+        after = (str(nxt["trial_id"]), float(nxt["min_val"]),
+                 nxt_se if np.isfinite(nxt_se) and nxt_se > 0 else None)
+    return Reference(loss=float(best["min_val"]), se=se if np.isfinite(se) and se > 0 else None,
+                     source="proxy", prior_entropy=ref.prior_entropy,
+                     prior_source=ref.prior_source, proxy_trial=str(best["trial_id"]),
+                     proxy_alone=len(candidates) == 1, proxy_next=after)
+
+
+def own_yardstick(row: pd.Series, ref: Reference) -> tuple[Reference, str]:
+    """The reference a trial's bias is judged against, and the words naming its source: the
+    proxy trial (the study's best) against the best val loss of the *other* stable trials,
+    since against its own it would be good by construction; every other trial against
+    ``ref`` itself."""
+    if ref.source != "proxy" or ref.proxy_next is None or str(row["trial_id"]) != ref.proxy_trial:
+        return ref, ref.source
+    tid, loss, se = ref.proxy_next
+    return (replace(ref, loss=loss, se=se),
+            f"proxy: trial {tid}'s min_val_loss, the best of the other trials; its own would "
+            "judge this trial against itself")

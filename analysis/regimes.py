@@ -65,18 +65,18 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary
-from jetstudy.analysis.intervals import (format_error, percent, round_error, round_to_error,
+from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary, epochs_words, ran_full
+from jetstudy.analysis.intervals import (format_error, percent, round_to_error,
                                          three_figures)
+from jetstudy.analysis.regime_digits import relative, table_digits
 from jetstudy.analysis.reference_loss import (Reference, contradiction, known_reference,
+                                              own_yardstick, proxy_reference,
                                               only_against_unreachable)
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 from jetstudy.analysis.significance import judge_diff as _judge_diff
 from jetstudy.analysis.significance import in_sigmas as _sigma
 from jetstudy.analysis.significance import _beside as _percent_beside
 from jetstudy.analysis.significance import beyond as _beyond
-from jetstudy.analysis.significance import sigma_decimals
-from jetstudy.analysis.trial_order import TIE_KEYS, with_tie_keys
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["REGIMES", "epochs_words", "ran_full", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
@@ -106,24 +106,6 @@ def _se_columns(*frames: pd.DataFrame | None) -> tuple[bool, bool]:
             values = f[["train_loss_se", "val_loss_se"]].apply(pd.to_numeric, errors="coerce")
             filled = filled or bool(np.isfinite(values.to_numpy(float)).any())
     return has, filled
-
-
-def epochs_words(n: float, budget: float) -> str:
-    """How far a trial got, as every sentence says it: ``3 of 5 epochs``, ``1 epoch`` where
-    the budget is unknown (never "1 epochs"), ``an unknown number of the 5 epochs`` (never
-    "of of 5"). The one wording of regimes.csv's reasons and the summary's runner-up line."""
-    if not np.isfinite(n):
-        return (f"an unknown number of the {int(budget)} epochs" if np.isfinite(budget)
-                else "an unknown number of epochs")
-    if np.isfinite(budget):
-        return f"{int(n)} of {int(budget)} epochs"
-    return f"{int(n)} epoch{'' if n == 1 else 's'}"
-
-
-def ran_full(n: float, budget: float) -> bool:
-    """A trial that trained its whole ``max_epochs``: its curve is complete whatever its
-    status says (a trial the time budget ended after its last epoch)."""
-    return bool(np.isfinite(n) and np.isfinite(budget) and n >= budget)
 
 
 def _stop_words(row: pd.Series) -> str | None:
@@ -282,7 +264,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
         if swung:
             return "undetermined", swung + se_note
         return "good", f"train loss {three_figures(train)}, val loss {three_figures(val)}, gap {gap.text}{se_note}"
-    ref, source = _own_yardstick(row, ref)
+    ref, source = own_yardstick(row, ref)
     # the bias is read from the train loss; from the val loss when the train loss lies
     # significantly above it (a training-jet measurement that disagrees cannot show the bias)
     above = _judge_diff(train - val + offset, train, se2, t, t.gap_floor, t.gap_without_se)
@@ -331,7 +313,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
                                 f"regimes.reference_loss lower, or null{se_note}")
     # at the tolerance up to the last bit is within it, as the rule reads it (significance.
     # beyond): 0.805 against 0.7 read 'more than 15% above it, but not significantly' at 26 sigma
-    within = not _beyond(_relative(judged - target, target), t.underfit_tolerance)
+    within = not _beyond(relative(judged - target, target), t.underfit_tolerance)
     near = (f"within {t.underfit_tolerance:.0%}" if within else f"more than "
             f"{t.underfit_tolerance:.0%} above it, but not significantly (z = {t.z:g})")
     return "good", f"{where}, {near}; gap {gap.text}{se_note}"
@@ -365,43 +347,6 @@ def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:
         return (f"val loss rose {rise.text} from its minimum {three_figures(min_val)} at epoch "
                 f"{int(row['min_val_epoch'])} while train loss fell {drop.text}")
     return None
-
-
-def _proxy(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
-    """The study's best val loss of a stable trial, as a stand-in for L*."""
-    stable = s["first_nonfinite_epoch"].isna() & np.isfinite(s["last_train"])
-    stable &= s["last_train"] < (1 - t.prior_margin) * ref.prior_entropy
-    stable &= ~(s["min_loss"] < 0)  # no cross-entropy: no yardstick
-    candidates = s.loc[stable & np.isfinite(s["min_val"])]
-    if candidates.empty:
-        return ref
-    # equal best losses (identical curves) go to the trial proposed first, not the first row
-    ranked = with_tie_keys(candidates).sort_values(["min_val", *TIE_KEYS], kind="mergesort")
-    best = ranked.iloc[0]
-    se = float(best["val_se"])  # a measured loss: its noise enters every test against it
-    after = None  # the best trial's own yardstick: the best of the others (never itself)
-    if len(ranked) > 1:
-        nxt = ranked.iloc[1]
-        nxt_se = float(nxt["val_se"])
-        after = (str(nxt["trial_id"]), float(nxt["min_val"]),
-                 nxt_se if np.isfinite(nxt_se) and nxt_se > 0 else None)
-    return Reference(loss=float(best["min_val"]), se=se if np.isfinite(se) and se > 0 else None,
-                     source="proxy", prior_entropy=ref.prior_entropy,
-                     prior_source=ref.prior_source, proxy_trial=str(best["trial_id"]),
-                     proxy_alone=len(candidates) == 1, proxy_next=after)
-
-
-def _own_yardstick(row: pd.Series, ref: Reference) -> tuple[Reference, str]:
-    """The reference a trial's bias is judged against, and the words naming its source: the
-    proxy trial (the study's best) against the best val loss of the *other* stable trials,
-    since against its own it would be good by construction; every other trial against
-    ``ref`` itself."""
-    if ref.source != "proxy" or ref.proxy_next is None or str(row["trial_id"]) != ref.proxy_trial:
-        return ref, ref.source
-    tid, loss, se = ref.proxy_next
-    return (replace(ref, loss=loss, se=se),
-            f"proxy: trial {tid}'s min_val_loss, the best of the other trials; its own would "
-            "judge this trial against itself")
 
 
 @dataclass(frozen=True)
@@ -450,7 +395,7 @@ def assess_regimes(
     # padded): no uncertainty anywhere, judged as a table without them (was: all undetermined)
     s["no_se_words"] = _EMPTY_SE if has and not filled else _NO_SE
     if ref.loss is None:
-        ref = _proxy(s, ref, t)
+        ref = proxy_reference(s, ref, t)
     contradicted = contradiction(s, ref, t)
     if contradicted is not None:
         ref = replace(ref, contradicted_by=contradicted)
@@ -490,7 +435,7 @@ def assess_regimes(
         "judged_reference_loss": [u.get("reference", np.nan) for u in used],
         "judged_reference_split": [str(u.get("split", "")) for u in used],
         "excess_abs": [u.get("excess", np.nan) for u in used],
-        "excess": [_relative(u.get("excess", np.nan), u.get("reference", np.nan)) for u in used],
+        "excess": [relative(u.get("excess", np.nan), u.get("reference", np.nan)) for u in used],
         "excess_sigma": [u.get("excess_sigma", np.nan) for u in used],
         # the rise rule's two ends (3-epoch running medians): min_val_loss at min_val_epoch,
         # the train loss there, and both at the last epoch
@@ -499,60 +444,7 @@ def assess_regimes(
         "smoothed_final_train_loss": s["smooth_final_train"],
         "smoothed_final_val_loss": s["smooth_final_val"],
     })
-    return RegimeVerdicts(table=_digits(table, s, used, t.z), reference=ref)
-
-
-def _relative(diff: float, base: float) -> float:
-    """``diff / base`` as the reasons read it: infinite of a zero base (0 for no difference)."""
-    if not (np.isfinite(diff) and np.isfinite(base)):
-        return np.nan
-    return diff / base if base > 0 else (0.0 if diff == 0 else math.copysign(np.inf, diff))
-
-
-def _digits(table: pd.DataFrame, s: pd.DataFrame,
-            used: list[dict[str, object]], z: float = RegimeThresholds().z) -> pd.DataFrame:
-    """The table's numbers to the digits their errors allow, as regimes.csv shows them: losses
-    by their per-jet standard errors (the last epoch's), the relative gap by the error of the
-    difference over the train loss, ``gap_sigma`` to 0.1 sigma (itself uncertain by ~1; more decimals where 0.1 would read as z),
-    ``epochs_judged`` a whole number. The ``judged_*``, ``gap_abs`` and ``excess*`` columns
-    (the numbers a reason prints) keep at least the digits the reason prints (3 significant
-    figures, L* 4), so every number of a reason can be found in its row."""
-    train_se, val_se = s["train_se"].to_numpy(float), s["val_se"].to_numpy(float)
-    train = s["train"].to_numpy(float)
-    gap_se = np.sqrt(train_se ** 2 + val_se ** 2) / np.where(train > 0, train, np.nan)
-    excess_se = np.array([float(u.get("excess_se", np.nan)) for u in used])
-    reference = np.array([float(u.get("reference", np.nan)) for u in used])
-    reference_se = np.array([float(u.get("reference_se", np.nan)) for u in used])
-    out = table.copy()
-    for name, errors in (("final_train_loss", train_se), ("final_val_loss", val_se),
-                         ("gap", gap_se)):
-        out[name] = [round_to_error(v, e) for v, e in zip(out[name].astype(float), errors)]
-    for name, errors, figures in (
-            ("judged_train_loss", train_se, 3), ("judged_val_loss", val_se, 3),
-            ("gap_abs", gap_se * np.abs(train), 3), ("judged_reference_loss", reference_se, 1),
-            ("split_offset", np.full(len(out), np.nan), 3),
-            ("excess_abs", excess_se, 3),
-            ("excess", excess_se / np.where(reference > 0, reference, np.nan), 2),
-            ("min_val_loss", val_se, 3), ("train_loss_at_min_val", train_se, 3),
-            ("smoothed_final_train_loss", train_se, 3), ("smoothed_final_val_loss", val_se, 3)):
-        out[name] = [_at_least(v, e, figures) for v, e in zip(out[name].astype(float), errors)]
-    for name in ("gap_sigma", "excess_sigma"):
-        out[name] = [round(v, sigma_decimals(v, z)) + 0.0 if np.isfinite(v) else v
-                     for v in out[name].astype(float)]  # as the reason: 3.04 beside z = 3
-    for name in ("epochs_judged", "epochs_logged", "min_val_epoch"):
-        out[name] = pd.to_numeric(out[name]).round().astype("Int64")
-    return out
-
-
-def _at_least(value: float, error: float, figures: int) -> float:
-    """``value`` to the decimal its error allows (4 significant figures without one), but never
-    fewer than ``figures`` significant ones (the digits a reason prints it with)."""
-    if not np.isfinite(value) or value == 0:
-        return float(value) + 0.0
-    magnitude = math.floor(math.log10(abs(value)))
-    by_error = (round_error(float(error))[1] if np.isfinite(error) and error > 0
-                else 3 - magnitude)
-    return round(float(value), max(by_error, figures - 1 - magnitude)) + 0.0
+    return RegimeVerdicts(table=table_digits(table, s, used, t.z), reference=ref)
 
 
 def classify_regimes(
