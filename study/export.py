@@ -153,6 +153,27 @@ def _shown(ids: list[str]) -> str:
     return listed(ids, total=True)
 
 
+def _trial_hint(results: Path, given: str, ids: list[str]) -> str:
+    """The trial ``given`` probably meant: its id in another case or cut short (065FB39F,
+    065f), or, for a number, the trial the tables number so (the report's trial numbers)."""
+    word = given.strip().lower()
+    near = [i for i in ids if i.lower() == word] or (
+        [i for i in ids if i.lower().startswith(word)] if len(word) >= 3 else [])
+    if len(near) == 1:
+        return f" (did you mean {near[0]!r}?)"
+    if not word.isdigit():
+        return ""
+    try:
+        import pandas as pd
+
+        table = pd.read_parquet(results / "trials.parquet", columns=["trial_id", "trial_number"])
+        match = table.loc[table["trial_number"] == int(word), "trial_id"].tolist()
+    except Exception:  # an older or damaged table: no number to look up
+        return ""
+    return (f" (--trial takes a trial id; trial number {word} is {match[0]!r})"
+            if len(match) == 1 and str(match[0]) in ids else "")
+
+
 def _trial_weights(results: Path, trial_id: str) -> _Weights:
     from jetstudy.study.evaluate import BestEpochMismatch, load_best_model
     from jetstudy.trainables.trialfiles import BEST_FILE, STATE_FILE
@@ -160,8 +181,8 @@ def _trial_weights(results: Path, trial_id: str) -> _Weights:
     ids = _trial_ids(results)
     if trial_id not in ids:
         known = f"trials in {results / 'trials'}: {_shown(ids)}" if ids else "it has no trials"
-        raise ExportError(f"--trial {trial_id!r}: no such trial in {results} ({known}); "
-                          f"give one of these ids")
+        raise ExportError(f"--trial {trial_id!r}: no such trial in {results} ({known})"
+                          f"{_trial_hint(results, trial_id, ids)}; give one of these ids")
     folder = results / "trials" / trial_id
     if not (folder / BEST_FILE).is_file() and not (folder / STATE_FILE).is_file():
         raise ExportError(f"--trial {trial_id!r}: {folder} holds no weights ({BEST_FILE}): "
