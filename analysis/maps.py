@@ -86,7 +86,8 @@ class RegimeMap:
     (``n_undetermined`` too), ``n_full`` (determined on a complete curve), ``dominant`` (NaN
     where every trial is undetermined; :data:`MIXED` for a tie, its regimes and counts in
     ``tied_names``, their counts as text in ``tied``), ``counts`` (every determined regime's
-    count as the cell's label prints it, ``2 good, 1 overfit``; empty when unanimous),
+    count as the cell's label prints it, ``2 good, 1 overfit``; empty when unanimous; where
+    complete curves decide, the partial ones apart: ``1 good, 2 overfit (p)``),
     ``partial_only`` (the colour rests only on trials
     judged on incomplete curves: overfit or unstable before the end) and ``best`` (best
     ``metric`` of any trial in the cell; NaN if none has it). ``n_unplaced``: trials without
@@ -320,6 +321,23 @@ def _count_words(votes: np.ndarray, regimes: tuple[str, ...] | None = None) -> s
     return ", ".join(f"{int(votes[_JUDGED.index(r)])} {r}" for r in names)
 
 
+#: The mark of a count of trials judged on partial curves, in a cell whose complete ones decide.
+PARTIAL_MARK = "(p)"
+
+
+def _held_words(every: np.ndarray, deciding: np.ndarray, has_full: bool) -> str:
+    """A cell's counts as its label prints them: :func:`_count_words` of every determined
+    trial; where complete curves decide and partial ones differ from them, the deciding
+    counts first, then the partial ones marked :data:`PARTIAL_MARK` (``1 good, 2 overfit (p)``).
+    """
+    partial = every - deciding
+    if not has_full or not partial.any():
+        return _count_words(every)
+    full = [f"{int(v)} {r}" for r, v in zip(_JUDGED, deciding) if v > 0]
+    return ", ".join(full + [f"{int(v)} {r} {PARTIAL_MARK}" for r, v in zip(_JUDGED, partial)
+                             if v > 0])
+
+
 def tied_regimes(tied: Any) -> list[str]:
     """The regimes of a :data:`MIXED` cell: its ``tied_names`` (a tuple) as a list; a
     ``tied`` text of an older caller (``1 underfit, 1 good``) is read for its names."""
@@ -400,8 +418,11 @@ def regime_map(
     cells["tied_names"] = [_tied_names(v) for v in votes]  # the names the stripes are drawn in
     cells["tied"] = [_count_words(v, n) if n else "" for v, n in zip(votes, cells["tied_names"])]
     # what the cell holds, whenever its determined trials are not unanimous (2 good, 1 overfit
-    # printed only n=3 under a good colour); its label prints this
-    cells["counts"] = [_count_words(v) for v in cells[judged].to_numpy()]
+    # printed only n=3 under a good colour); its label prints this. Where complete curves decide,
+    # the trials judged on partial ones are marked '(p)': a cell coloured overfit above '2 good,
+    # 1 overfit', or striped good/underfit above '1 underfit, 1 good, 1 overfit', read wrong
+    cells["counts"] = [_held_words(a, v, bool(h)) for a, v, h
+                       in zip(cells[judged].to_numpy(), votes, has_full[:, 0])]
     cells["partial_only"] = (cells["n_full"] == 0) & (cells["n_trials"] > 0)
     cells = cells.reset_index()
     cells["x"] = pd.Categorical(cells["x"], categories=df["x"].cat.categories, ordered=True)

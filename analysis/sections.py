@@ -238,12 +238,19 @@ def _cell_words(r: ReportState, found: list) -> str:
     determined trials had all four explained)."""
     cells = [m.cells for m in found]
     undetermined = any((c["n_undetermined"] > 0).any() for c in cells)
-    words = [f"colour: the dominant regime of the cell's determined trials; text: the cell's "
+    mark = maps.PARTIAL_MARK
+    marked = any(c["counts"].str.contains(mark, regex=False).any() for c in cells)
+    words = ["colour: the dominant regime of the cell's determined trials"
+             + (" (those judged on complete curves, where the cell has any)" if marked else "")
+             + f"; text: the cell's "
              f"{r.best_word} {found[0].metric}, n = determined trials"
              + (", +k undet. = undetermined ones" if undetermined else "")]
     if any(c["dominant"].eq("mixed").any() for c in cells):
         words.append("striped, mixed: the deciding trials tie between regimes (their counts "
                      "printed in the cell)")
+    if marked:
+        words.append(f"{mark}: trials judged on incomplete curves, in a cell whose complete "
+                     f"ones decide its colour")
     if any(c["partial_only"].any() for c in cells):
         words.append("hatched: judged on incomplete curves only")
     if any((c["n_trials"] == 0).any() for c in cells):

@@ -44,7 +44,32 @@ def test_a_cell_neither_unanimous_nor_tied_prints_its_counts():
     tied = regime_map(trials, verdicts, "min_width", "depth", "val_loss",
                       False).cells.set_index(["y", "x"]).loc[("1", "8–16")]
     assert tied["dominant"] == "mixed" and tuple(tied["tied_names"]) == ("underfit", "good")
-    assert tied["counts"] == "1 underfit, 1 good, 1 overfit"  # what the cell holds, all of it
+    # what the cell holds, all of it; the partial trial apart from the deciding ones
+    assert tied["counts"] == "1 underfit, 1 good, 1 overfit (p)"
+
+
+def test_a_cell_whose_complete_curves_decide_marks_its_partial_counts():
+    """2 good on partial curves and 1 overfit on a complete one: the cell is coloured overfit
+    (complete curves decide) while its label read '2 good, 1 overfit', as if good led; the
+    partial counts are marked, and the maps' caption says what the mark means."""
+    from types import SimpleNamespace
+
+    from jetstudy.analysis import plots, sections
+    from jetstudy.analysis.maps import regime_map
+
+    trials, verdicts = _map_tables(["good", "overfit", "good", "good"])
+    verdicts.loc[[0, 2], "judged_on_partial"] = True
+    m = regime_map(trials, verdicts, "min_width", "depth", "val_loss", False)
+    cell = m.cells.set_index(["y", "x"]).loc[("1", "8–16")]
+    assert cell["dominant"] == "overfit" and cell["counts"] == "1 overfit, 2 good (p)"
+    assert "n=3\n1 overfit\n2 good (p)" in plots._cell_text(cell)
+    words = sections._cell_words(SimpleNamespace(best_word="lowest"), [m])
+    assert "(p): trials judged on incomplete curves" in words
+    assert "(those judged on complete curves, where the cell has any)" in words
+    unmarked = regime_map(*_map_tables(["good", "overfit", "good", "good"]), "min_width",
+                          "depth", "val_loss", False)
+    words = sections._cell_words(SimpleNamespace(best_word="lowest"), [unmarked])
+    assert "(p)" not in words and "where the cell has any" not in words
 
 
 # --- the proxy L* never judges a trial against itself -----------------------------------------
