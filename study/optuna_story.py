@@ -53,7 +53,7 @@ def with_best_value(result: dict[str, Any], records: list[dict[str, Any]], metri
 
 def trial_name(trial: Any) -> str:
     """Ray Tune's name for a trial (and its folder under ``ray/``, hence its TensorBoard run):
-    ``<trial id>_d<depth>_w<widths>``, e.g. ``a1b2c3d4_00003_d2_w64-32``, so a run in
+    ``<trial id>_d<depth>_w<widths>``, e.g. ``a1b2c3d4_d2_w64-32``, so a run in
     TensorBoard says which network it is and which ``trials/<id>/`` folder holds it."""
     config = getattr(trial, "config", {}) or {}
     depth = int(config.get("depth", 0) or 0)
