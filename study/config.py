@@ -717,7 +717,25 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         if not isinstance(out.get(section, {}), dict):
             out[section] = {}
         out.setdefault(section, {})[name] = value
+    _switch_to_files(raw, out, given)
     return out
+
+
+def _switch_to_files(raw: Any, out: dict[str, Any], given: dict[str, str]) -> None:
+    """``--set data.path=FILES`` on a config of synthetic jets (``jetstudy init``'s starter, the
+    README's route to real data) switches it to the files: the file's ``data.synthetic_*``
+    settings, which only synthetic jets use, are dropped rather than warned about on every run
+    and rerun (a warning whose fix, removing them, --set cannot give). Set on the command line
+    beside the path, they stay, and are warned about."""
+    data = out.get("data")
+    before = raw.get("data") if isinstance(raw, dict) else None
+    if ("data.path" not in given or not isinstance(data, dict) or data.get("path") is None
+            or (isinstance(before, dict) and before.get("path") is not None)):
+        return
+    for name in ("synthetic_jets", "synthetic_seed"):
+        if name in data and f"data.{name}" not in given:
+            logger.info("--set data.path: data.%s (%r, for synthetic jets) is not used; jets "
+                        "are read from data.path", name, data.pop(name))
 
 
 def _set_shape_hint(parts: list[str], sep: str) -> str:
