@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 import textwrap
 from typing import TYPE_CHECKING, Iterator, NoReturn, Sequence
@@ -395,8 +396,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from jetstudy.study.arg_paths import read_path_args
 
         read_path_args(args, _PATH_ARGS)  # ~ is home; no newline or raw bytes in an output
-        with _sigterm_as_interrupt():  # report, export, synth: their clean-up runs, exit 130
+        with _sigterm_as_interrupt() as stops:  # report, export, synth: clean-up, exit 130
             code = commands[args.command](args)
+        if stops and code != EXIT_INTERRUPTED:  # the stop's KeyboardInterrupt was swallowed
+            print(f"interrupted ({stops[0]}), but it landed where Python could not stop (a "
+                  f"clean-up callback), so the command finished: its output is whole",
+                  file=sys.stderr)
+            code = EXIT_INTERRUPTED
     except JetstudyError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = EXIT_USER_ERROR
@@ -434,18 +440,24 @@ def _refuse_variables(args: argparse.Namespace) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
+def _sigterm_as_interrupt() -> Iterator[list[str]]:
     """SIGTERM (``kill PID``, a batch system's limit) and SIGHUP (the terminal closed; left
     ignored under ``nohup``) stop any command as Ctrl-C does: its
     staging folders and temporaries are removed on the way out, and it exits 130 (``run``
-    hands SIGTERM to its own graceful stop while the study runs)."""
+    hands SIGTERM to its own graceful stop while the study runs). Yields the names of the stops
+    taken: Python swallows a KeyboardInterrupt raised inside a weakref callback or ``__del__``
+    ('Exception ignored in ...'), and the command then ran on to its end (exit 0 after a
+    SIGTERM); the caller says so and exits 130."""
     from jetstudy.trainables.atomic import stops_handled
 
+    taken: list[str] = []
+
     def interrupt(signum: int, frame: object) -> None:
+        taken.append(signal.Signals(signum).name)
         raise KeyboardInterrupt
 
     with stops_handled(interrupt):  # main thread only; nohup's ignored SIGHUP stays ignored
-        yield
+        yield taken
 
 
 def _exit_past_a_stuck_probe(code: int) -> None:

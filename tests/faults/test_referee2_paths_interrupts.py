@@ -79,7 +79,7 @@ def test_synth_stopped_by_sigterm_cleans_up_and_reruns(workdir: Path) -> None:
     args = ["--jets", "60000", "--jets-per-file", "2000"]
     assert jetstudy_here("synth", "whole", *args, cwd=workdir).returncode == 0
     whole = checksums(workdir / "whole")
-    mine = plant(workdir / "jets", ["my_real_jets.h5"])
+    mine = plant(workdir / "jets", ["my_plot.png"])  # data files of the user: refused (round 7)
     proc = _start(["synth", "jets", *args], workdir)
     err = _stopped(_signal_when(proc, lambda: bool(_staging(workdir / "jets",
                                                             ".jetstudy-synth-")),

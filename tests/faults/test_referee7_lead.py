@@ -29,3 +29,38 @@ def test_set_data_path_on_the_starter_config_switches_it_to_the_files(tmp_path: 
     assert any("data.synthetic_jets is 5000" in w for w in load_config(own).warnings)
     assert any("data.synthetic_jets is 5000" in w
                for w in load_config(own, ["data.path=/data/other.h5"]).warnings)
+
+
+def test_a_stop_python_swallows_still_ends_the_command_as_interrupted(
+        tmp_path: Path, monkeypatch, capsys) -> None:
+    """A SIGTERM whose KeyboardInterrupt is raised inside a weakref callback is swallowed by
+    Python ('Exception ignored in ...'), and synth then ran on and exited 0 (CI, round 5's
+    SIGHUP-under-nohup test). The command still ends 130, saying its output is whole."""
+    import gc
+    import os
+    import signal
+    import sys
+    import weakref
+
+    from jetstudy.study import cli
+
+    swallowed: list[BaseException] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda u: swallowed.append(u.exc_value))
+
+    class Thing:
+        pass
+
+    def command(args) -> int:
+        thing = Thing()
+        weakref.finalize(thing, os.kill, os.getpid(), signal.SIGTERM)  # a stop inside it
+        del thing
+        gc.collect()
+        for _ in range(1000):  # the handler runs at the next bytecode: in the callback
+            pass
+        return 0
+
+    monkeypatch.setattr(cli, "_cmd_report", command)
+    assert cli.main(["report", str(tmp_path)]) == cli.EXIT_INTERRUPTED
+    assert "interrupted (SIGTERM)" in capsys.readouterr().err
+    assert [type(e) for e in swallowed] == [KeyboardInterrupt]  # Python did swallow it
+    assert signal.getsignal(signal.SIGTERM) is not None

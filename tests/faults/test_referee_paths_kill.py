@@ -65,7 +65,7 @@ def test_synth_killed_midway_leaves_whole_files_and_reruns(workdir: Path) -> Non
     args = ["--jets", "60000", "--jets-per-file", "2000"]
     assert jetstudy_here("synth", "whole", *args, cwd=workdir).returncode == 0
     whole = checksums(workdir / "whole")
-    mine = plant(workdir / "jets", ["my_real_jets.h5", "notes.txt"])
+    mine = plant(workdir / "jets", ["my_plot.png", "notes.txt"])  # data files of the user: refused (round 7)
     rng = random.Random(7)
     for _ in range(TRIES):
         _killed(["synth", "jets", *args], workdir, rng.uniform(0.5, 2.0))
