@@ -1,0 +1,282 @@
+"""Reading a study config: YAML as a physicist writes it (``1e-4`` a number; a key given twice,
+an octal-looking ``0042`` or a base-60 ``1:30`` refused, not silently changed), ``--set
+section.field=value`` overrides, a config written by a newer jetstudy named as such, and
+:func:`load_config`, which returns the validated :class:`~jetstudy.study.config.StudyConfig`
+(:mod:`jetstudy.study.config` holds the fields and their checks and re-exports these)."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from jetstudy.study.config import SECTIONS, StudyConfig, _near_field, from_dict
+from jetstudy.trainables.errors import ConfigError
+
+__all__ = ["load_config", "apply_overrides", "written_by_newer", "newer_writer"]
+
+logger = logging.getLogger(__name__)
+
+class _DuplicateKey(yaml.YAMLError):
+    """A key given twice in one mapping: YAML keeps the last silently, hiding the first; also
+    a number YAML 1.1 reads other than written (:func:`_construct_int`)."""
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1e-4`` (no dot) as a string; physicists write rates that way. A key
+    given twice in one mapping is refused: plain YAML keeps the last one without a word."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                first = seen.get(key)
+                seen[key] = line
+            except TypeError:  # an unhashable key: SafeLoader says so itself
+                continue
+            if first is not None:
+                where = f"lines {first} and {line}" if first != line else f"line {line}"
+                raise _DuplicateKey(f"{key!r} is given twice ({where}), and YAML would "
+                                    f"silently keep the last; keep one of them")
+        return super().construct_mapping(node, deep=deep)
+
+
+def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    """YAML 1.1 reads ``010`` as octal 8 and ``1:30`` as 90 (base 60) without a word: a seed
+    ``0042`` would be 34, a budget ``1:30`` 90 s. Refused, naming what YAML made of it."""
+    value = loader.construct_yaml_int(node)
+    digits = str(node.value).replace("_", "").lstrip("+-")
+    if ":" in digits or (len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit()):
+        why = "base 60, the ':'" if ":" in digits else "octal, the leading 0"
+        raise _DuplicateKey(
+            f"{node.value} (line {node.start_mark.line + 1}) reads in YAML 1.1 as {value} "
+            f"({why}); write the number plainly (e.g. "
+            f"{value if ':' in digits else digits.lstrip('0') or '0'}), or quote it if it "
+            f"is text")
+    return value
+
+
+def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    """YAML 1.1 reads ``1:30.5`` as 90.5 (base 60) as it does ``1:30``: refused likewise."""
+    value = loader.construct_yaml_float(node)
+    if ":" in str(node.value):
+        raise _DuplicateKey(
+            f"{node.value} (line {node.start_mark.line + 1}) reads in YAML 1.1 as {value:g} "
+            f"(base 60, the ':'); write the number plainly (e.g. {value:g}), or quote it if "
+            f"it is text")
+    return value
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def _yaml_load(text: str) -> Any:
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
+def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Apply ``section.field=value`` strings (values parsed as YAML) to a raw config dict."""
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in (raw or {}).items()}
+    given: dict[str, str] = {}
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        parts = key.strip().split(".")
+        if not sep or len(parts) != 2 or not all(parts):
+            raise ConfigError(f"--set {item!r} must look like section.field=value"
+                              f"{_set_shape_hint(parts, sep)}; e.g. --set search.num_trials=200")
+        if not text.strip():  # YAML would read it as null: a silent fallback to the default
+            raise ConfigError(f"--set {item!r} gives {key.strip()} no value; write the value "
+                              f"after '=', or {key.strip()}=null for the default")
+        if text.strip() == "~":  # YAML's null, not the shell's home folder
+            raise ConfigError(f"--set {item!r}: a lone '~' is YAML's null (the default), not "
+                              f"your home folder; write {key.strip()}=null for the default, or "
+                              f"the full path (e.g. ~/data/jets.h5)")
+        if key.strip() in given and given[key.strip()] != text:
+            logger.warning("--set %s is given twice (%r, then %r): the last one, %r, is used",
+                           key.strip(), given[key.strip()], text, text)
+        given[key.strip()] = text
+        try:
+            value = _yaml_load(text)
+        except _DuplicateKey as exc:
+            raise ConfigError(f"--set {item!r}: {exc}") from None
+        except yaml.YAMLError:
+            value = text
+        if value is None and text.strip() not in ("null", "Null", "NULL"):
+            # '#x' is a YAML comment: the field would fall back to its default unseen
+            raise ConfigError(f"--set {item!r}: {text.strip()!r} reads as null in YAML (a "
+                              f"'#' starts a comment); quote the value (--set "
+                              f"\"{key.strip()}='{text.strip()}'\"), or write "
+                              f"{key.strip()}=null for the default")
+        section, name = parts
+        if not isinstance(out.get(section, {}), dict):
+            out[section] = {}
+        out.setdefault(section, {})[name] = value
+    _switch_to_files(raw, out, given)
+    return out
+
+
+def _switch_to_files(raw: Any, out: dict[str, Any], given: dict[str, str]) -> None:
+    """``--set data.path=FILES`` on a config of synthetic jets (``jetstudy init``'s starter, the
+    README's route to real data) switches it to the files: the file's ``data.synthetic_*``
+    settings, which only synthetic jets use, are dropped rather than warned about on every run
+    and rerun (a warning whose fix, removing them, --set cannot give). Set on the command line
+    beside the path, they stay, and are warned about."""
+    data = out.get("data")
+    before = raw.get("data") if isinstance(raw, dict) else None
+    if ("data.path" not in given or not isinstance(data, dict) or data.get("path") is None
+            or (isinstance(before, dict) and before.get("path") is not None)):
+        return
+    for name in ("synthetic_jets", "synthetic_seed"):
+        if name in data and f"data.{name}" not in given:
+            logger.info("--set data.path: data.%s (%r, for synthetic jets) is not used; jets "
+                        "are read from data.path", name, data.pop(name))
+
+
+def _set_shape_hint(parts: list[str], sep: str) -> str:
+    """Why a ``--set`` key is not ``section.field``, when that can be said more exactly."""
+    if not sep:
+        return " (no '=')"
+    if len(parts) == 1 and parts[0] in SECTIONS:
+        return f" ({parts[0]!r} is a section: set its fields one at a time)"
+    owners = [name for name, cls in SECTIONS.items()
+              if len(parts) == 1 and parts[0] in {f.name for f in dataclasses.fields(cls)}]
+    if owners:
+        return f" ({parts[0]!r} is a field of '{owners[0]}': write {owners[0]}.{parts[0]}=...)"
+    near = _near_field(parts[0]) if len(parts) == 1 else ""
+    if near:
+        return f" (did you mean {near}=...?)"
+    if len(parts) > 2 and parts[0] in SECTIONS:
+        return (f" ({'.'.join(parts[:2])} is a field, not a section: give a list or mapping "
+                f"value whole, e.g. --set space.depth=[2,4])")
+    return ""
+
+
+def _release(text: Any) -> tuple[int, ...] | None:
+    """``"1.2.0rc1"`` -> ``(1, 2, 0)``; ``None`` for what is no version."""
+    found = re.match(r"\s*v?(\d+(?:\.\d+)*)", text) if isinstance(text, str) else None
+    return tuple(int(part) for part in found.group(1).split(".")) if found else None
+
+
+def written_by_newer(folder: Path | None) -> tuple[str, str] | None:
+    """(the jetstudy version that wrote the study in ``folder``, this one's) when its
+    ``provenance.json`` names a newer one than this; None otherwise (or unknown)."""
+    import json
+    from importlib import metadata
+
+    if folder is None:
+        return None
+    try:
+        written = json.loads((Path(folder) / "provenance.json").read_text(
+            encoding="utf-8"))["versions"]["jetstudy"]
+        here = metadata.version("jetstudy")
+    except (OSError, ValueError, KeyError, TypeError, metadata.PackageNotFoundError):
+        return None
+    new, old = _release(written), _release(here)
+    return (str(written), here) if new is not None and old is not None and new > old else None
+
+
+class newer_writer:  # noqa: N801 - used as a with-block
+    """A config error of a study a newer jetstudy wrote (a field, section or choice this
+    version does not know; ``rerun``, ``run --resume``) says so and how to go on, instead of
+    only "not a field"."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder = folder
+
+    def __enter__(self) -> "newer_writer":
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        if not isinstance(exc, ConfigError):
+            return False
+        versions = written_by_newer(self.folder)
+        if versions is None:
+            return False
+        raise ConfigError(
+            f"{exc}. This study was written by jetstudy {versions[0]} (its provenance.json), "
+            f"newer than this jetstudy {versions[1]}, which does not know all of its settings: "
+            f"update jetstudy (pip install -U 'jetstudy>={versions[0]}') to rerun or resume "
+            f"it; its report and export work with this version") from None
+
+
+def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> StudyConfig:
+    """Read a YAML config (or the defaults when ``path`` is None), apply overrides, validate."""
+    raw: Any = {}
+    if path is not None:
+        if not str(path).strip():  # Path('') is '.', "a folder"
+            raise ConfigError(f"the config file's path is empty ({str(path)!r}); pass a YAML "
+                              f"file such as configs/dryrun.yaml, or leave CONFIG out for the "
+                              f"defaults")
+        p = Path(path)
+        if p.is_dir():
+            raise ConfigError(f"config file {str(p)!r} is a folder, not a file; pass a YAML "
+                              f"file such as configs/dryrun.yaml")
+        if not p.is_file():
+            from jetstudy.trainables.datacheck import path_problem
+
+            problem = path_problem(str(p))
+            problem = "does not exist" if problem == "no such file or folder" else f"is {problem}"
+            raise ConfigError(f"config file {str(p)!r} {problem}; pass a YAML file such as "
+                              f"configs/dryrun.yaml of the repository, or write a starter "
+                              f"config here with `jetstudy init .` (then: jetstudy run "
+                              f"jetstudy.yaml)")
+        try:
+            text = p.read_text(encoding="utf-8")
+            raw = _yaml_load(text)
+        except UnicodeDecodeError as exc:
+            line = exc.object[:exc.start].count(b"\n") + 1
+            raise ConfigError(f"{p}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at line "
+                              f"{line}); save the file as UTF-8 (a text editor's 'encoding' "
+                              f"setting), or pass a YAML file such as configs/dryrun.yaml"
+                              ) from None
+        except _DuplicateKey as exc:
+            raise ConfigError(f"{p}: {exc}") from None
+        except yaml.YAMLError as exc:
+            where = getattr(exc, "problem_mark", None)
+            line = f" at line {where.line + 1}" if where is not None else ""
+            if "found undefined alias" in str(exc):
+                name = str(getattr(exc, "problem", "")).rsplit(" ", 1)[-1]
+                raise ConfigError(f"{p}: the alias *{name.strip(chr(39))}{line} names no "
+                                  f"anchor; define it first (&{name.strip(chr(39))} on an "
+                                  f"earlier value) or write the value out") from None
+            if "expected a single document" in str(exc):
+                raise ConfigError(f"{p}: holds more than one YAML document ('---'{line}); a "
+                                  f"config is one document: keep one, or merge them") from None
+            if "'\\t'" in str(getattr(exc, "problem", "")):
+                raise ConfigError(f"{p}: not valid YAML: a tab character{line}; YAML indents "
+                                  f"with spaces: replace the tabs with spaces") from None
+            if "special characters are not allowed" in str(exc):
+                raise ConfigError(f"{p}: holds a control character{line} (a NUL or other "
+                                  f"non-text byte; not a text file?); remove it, or pass a "
+                                  f"YAML file such as configs/dryrun.yaml") from None
+            if isinstance(exc, yaml.constructor.ConstructorError):  # valid YAML, no plain value
+                raise ConfigError(f"{p}: {' '.join(str(exc.problem).split())}{line}; a config "
+                                  f"holds plain values (numbers, strings, true/false, lists, "
+                                  f"mappings with plain keys): remove the tag or key") from None
+            raise ConfigError(f"{p}: not valid YAML{line}; fix the syntax "
+                              f"(indentation, ':' after each field)") from None
+        if raw is None:  # an empty file, or only comments: said, as it may not be the one meant
+            logger.warning("%s holds no fields (empty, or only comments): every field takes "
+                           "its default (jetstudy config --defaults lists them)", p)
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{p}: the config must be a mapping of sections "
+                              f"({', '.join(SECTIONS)}); see configs/dryrun.yaml")
+    with newer_writer(None if path is None else Path(path).parent):
+        cfg = from_dict(apply_overrides(raw, overrides))
+    for warning in cfg.warnings:
+        logger.warning("%s", warning)
+    return cfg
