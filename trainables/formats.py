@@ -248,6 +248,8 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
                 f"; found as an attribute of {'`jets`' if owner else 'the file'} — jetstudy "
                 f"reads it as a dataset: store it as one (h5py: f['jetFeatureNames'] = "
                 f"f{'[' + repr(owner) + ']' if owner else ''}.attrs['jetFeatureNames'])")
+        if not moved:
+            moved = _key_spelling(absent, list(handle.keys()))
         raise DataError(
             f"{file}: no {' or '.join(f'`{k}`' for k in absent)} dataset (keys found: "
             f"{', '.join(sorted(handle.keys())) or 'none'}){moved}; jetstudy reads Format A "
@@ -280,6 +282,31 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
     data = np.asarray(jets[:n, :, 0] if column else jets[:n])  # one read; columns in memory
     mark = _parse_synthetic(file, handle.attrs.get(SYNTHETIC_ATTR))
     return data, index, mark
+
+
+def _key_spelling(absent: Sequence[str], keys: Sequence[str]) -> str:
+    """"; `Jets` is `jets` written otherwise — rename it ..." for an absent Format A key the
+    file holds in another case, with underscores or one letter off (Jets, jet_feature_names,
+    jetfeaturenames, jet); "" when none is near."""
+    import difflib
+
+    def plain(name: str) -> str:
+        return name.lower().replace("_", "").replace("-", "")
+
+    pairs = []
+    for want in absent:
+        same = [k for k in keys if plain(k) == plain(want)]
+        close = same or difflib.get_close_matches(want, [k for k in keys if k not in absent],
+                                                  n=1, cutoff=0.8)
+        if close:
+            pairs.append((close[0], want))
+    if not pairs:
+        return ""
+    moves = "; ".join(f"f.move({old!r}, {new!r})" for old, new in pairs)
+    named = ", ".join(f"`{old}` for `{new}`" for old, new in pairs)
+    return (f"; found {named}, spelt otherwise — Format A's key names are exact (case, "
+            f"underscores): rename {'it' if len(pairs) == 1 else 'them'} (h5py, file opened with 'r+': "
+            f"{moves})")
 
 
 def _decode_names(file: str, raw: Any) -> list[str]:

@@ -112,3 +112,20 @@ def test_table_one_hot_with_two_ones_or_none_is_refused(tmp_path: Path, row: dic
     with pytest.raises(DataError, match="not one-hot in 1 of 25 rows") as caught:
         load_jets(tmp_path / "oh.csv")
     assert words in str(caught.value)
+
+
+@pytest.mark.parametrize("jets, names, found", [
+    ("Jets", "jetFeatureNames", "found `Jets` for `jets`"),
+    ("jets", "jet_feature_names", "found `jet_feature_names` for `jetFeatureNames`"),
+    ("JETS", "JETFEATURENAMES", "f.move('JETFEATURENAMES', 'jetFeatureNames')"),
+])
+def test_a_format_a_key_spelt_otherwise_names_the_rename(tmp_path: Path, jets: str,
+                                                         names: str, found: str) -> None:
+    with h5py.File(tmp_path / "k.h5", "w") as f:
+        f[jets] = np.zeros((5, len(JET_FEATURE_NAMES)))
+        f[names] = np.array(JET_FEATURE_NAMES, dtype="S")
+    with pytest.raises(DataError) as caught:
+        load_jets(tmp_path / "k.h5")
+    error = str(caught.value)
+    assert "dataset (keys found:" in error and found in error and "spelt otherwise" in error, \
+        error
