@@ -20,43 +20,20 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
-import struct
 from pathlib import Path
 
-import pyarrow.fs
 import pytest
 
 pytest.importorskip("tensorboardX")
 
-from tensorboardX.proto import event_pb2  # noqa: E402
-
 from jetstudy.study.run_logs import run_log_callbacks  # noqa: E402
-
-
-class _Storage:
-    def __init__(self, trial_fs_path: Path) -> None:
-        self.trial_fs_path = str(trial_fs_path)
-        self.storage_filesystem = pyarrow.fs.LocalFileSystem()
-
-
-class _Trial:
-    """What Tune's loggers read of a trial: its staging folder and its folder in ``ray/``."""
-
-    def __init__(self, staging: Path, stored: Path) -> None:
-        self.local_path, self.storage = str(staging), _Storage(stored)
-        self.trial_id, self.config, self.evaluated_params = "8583545b", {"depth": 1}, {}
-        self.checkpoint = None  # resumed from jetstudy's checkpoint, not a Tune one
-        self.init_local_path()  # Tune makes it before the loggers see the trial
-
-    def init_local_path(self) -> None:
-        Path(self.local_path).mkdir(parents=True, exist_ok=True)
+from tests.study.run_log_trial import StandInTrial, curve, sync_staging  # noqa: E402
 
 
 def _driver(staging: Path, stored: Path, epochs: list[int], trials: Path | None = None) -> None:
     """One driver's Tune run of the trial: results with training_iteration from 1, then
     its staging folder synced into ray/ (new files over old ones of the same name)."""
-    trial = _Trial(staging, stored)
+    trial = StandInTrial(staging, stored, "8583545b", {"depth": 1})
     loggers = run_log_callbacks(str(trials) if trials else None)
     for cb in loggers:
         cb.log_trial_start(trial)
@@ -66,26 +43,11 @@ def _driver(staging: Path, stored: Path, epochs: list[int], trials: Path | None 
             cb.log_trial_result(iteration, trial, result)
     for cb in loggers:
         cb.log_trial_end(trial)
-    for events in staging.glob("events.out.tfevents.*"):  # named by the second it was made:
-        events.rename(events.with_name(f"{events.name}.{staging.name}"))  # the drivers' differ
-    shutil.copytree(staging, stored, dirs_exist_ok=True)
+    sync_staging(staging, stored)
 
 
 def _metrics(epoch: int) -> dict:
     return {"epoch": epoch, "val_loss": 2.0 - epoch / 10, "n_params": 181}
-
-
-def _scalars(folder: Path, tag: str) -> list[tuple[int, float]]:
-    points = []
-    for path in sorted(folder.glob("events.out.tfevents.*")):
-        data, at = path.read_bytes(), 0
-        while at < len(data):
-            (size,) = struct.unpack("<Q", data[at:at + 8])
-            event = event_pb2.Event.FromString(data[at + 12:at + 12 + size])
-            at += 12 + size + 4
-            points += [(event.step, round(v.simple_value, 4)) for v in event.summary.value
-                       if v.tag == tag]
-    return sorted(points)
 
 
 def test_a_resumed_trial_continues_its_logs_by_epoch(tmp_path: Path) -> None:
@@ -98,8 +60,8 @@ def test_a_resumed_trial_continues_its_logs_by_epoch(tmp_path: Path) -> None:
     assert [(int(r["epoch"]), round(float(r["val_loss"]), 4)) for r in rows] == want
     lines = [json.loads(line) for line in (stored / "result.json").read_text().splitlines()]
     assert [(r["epoch"], round(r["val_loss"], 4)) for r in lines] == want
-    assert _scalars(stored, "ray/tune/val_loss") == want  # step = epoch, each once
-    assert _scalars(stored, "ray/tune/training_iteration") == []  # the step, not a curve
+    assert curve(stored, "ray/tune/val_loss") == want  # step = epoch, each once
+    assert curve(stored, "ray/tune/training_iteration") == []  # the step, not a curve
 
 
 def test_an_epoch_tune_never_received_is_taken_from_the_trials_log(tmp_path: Path) -> None:
@@ -118,7 +80,7 @@ def test_an_epoch_tune_never_received_is_taken_from_the_trials_log(tmp_path: Pat
         assert [(int(r["epoch"]), round(float(r["val_loss"]), 4)) for r in csv.DictReader(f)] == want
     lines = [json.loads(line) for line in (stored / "result.json").read_text().splitlines()]
     assert [(r["epoch"], round(r["val_loss"], 4)) for r in lines] == want
-    assert _scalars(stored, "ray/tune/val_loss") == want
+    assert curve(stored, "ray/tune/val_loss") == want
 
 
 def test_the_loggers_pickle_as_tuner_pkl_holds_them() -> None:

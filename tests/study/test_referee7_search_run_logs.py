@@ -12,11 +12,8 @@ from __future__ import annotations
 import csv
 import json
 import pickle
-import shutil
-import struct
 from pathlib import Path
 
-import pyarrow.fs
 import pytest
 
 pytest.importorskip("tensorboardX")
@@ -27,26 +24,8 @@ from ray.tune.logger import (  # noqa: E402
     LoggerCallback,
     TBXLoggerCallback,
 )
-from tensorboardX.proto import event_pb2  # noqa: E402
-
 from jetstudy.study import run_logs  # noqa: E402
-
-
-class _Storage:
-    def __init__(self, trial_fs_path: Path) -> None:
-        self.trial_fs_path = str(trial_fs_path)
-        self.storage_filesystem = pyarrow.fs.LocalFileSystem()
-
-
-class _Trial:
-    def __init__(self, staging: Path, stored: Path) -> None:
-        self.local_path, self.storage = str(staging), _Storage(stored)
-        self.trial_id, self.config, self.evaluated_params = "5d0c1e2a", {"depth": 2}, {}
-        self.checkpoint = None
-        Path(self.local_path).mkdir(parents=True, exist_ok=True)
-
-    def init_local_path(self) -> None:
-        Path(self.local_path).mkdir(parents=True, exist_ok=True)
+from tests.study.run_log_trial import StandInTrial, curve, sync_staging  # noqa: E402
 
 
 def _loss(epoch: int) -> float:
@@ -54,7 +33,7 @@ def _loss(epoch: int) -> float:
 
 
 def _drive(loggers: list, staging: Path, stored: Path, epochs: list[int | None]) -> None:
-    trial = _Trial(staging, stored)
+    trial = StandInTrial(staging, stored, "5d0c1e2a", {"depth": 2})
     for cb in loggers:
         cb.log_trial_start(trial)
     for iteration, epoch in enumerate(epochs, start=1):
@@ -66,22 +45,7 @@ def _drive(loggers: list, staging: Path, stored: Path, epochs: list[int | None])
             cb.log_trial_result(iteration, trial, result)
     for cb in loggers:
         cb.log_trial_end(trial)
-    for events in staging.glob("events.out.tfevents.*"):  # each driver's own event file
-        events.rename(events.with_name(f"{events.name}.{staging.name}"))
-    shutil.copytree(staging, stored, dirs_exist_ok=True)
-
-
-def _steps(folder: Path, tag: str) -> list[tuple[int, float]]:
-    points = []
-    for path in sorted(folder.glob("events.out.tfevents.*")):
-        data, at = path.read_bytes(), 0
-        while at < len(data):
-            (size,) = struct.unpack("<Q", data[at:at + 8])
-            event = event_pb2.Event.FromString(data[at + 12:at + 12 + size])
-            at += 12 + size + 4
-            points += [(event.step, round(v.simple_value, 4)) for v in event.summary.value
-                       if v.tag == tag]
-    return sorted(points)
+    sync_staging(staging, stored)
 
 
 def test_one_base_keeps_tunes_classes_in_the_mro() -> None:
@@ -115,7 +79,7 @@ def test_pickled_loggers_continue_every_file_across_a_resume(tmp_path: Path) -> 
     assert [(int(r["epoch"]), round(float(r["val_loss"]), 4)) for r in rows] == want
     lines = [json.loads(x) for x in (stored / "result.json").read_text().splitlines()]
     assert [(r["epoch"], round(r["val_loss"], 4)) for r in lines] == want
-    assert _steps(stored, "ray/tune/val_loss") == want  # step = epoch, each once
+    assert curve(stored, "ray/tune/val_loss") == want  # step = epoch, each once
 
 
 def test_a_result_without_an_epoch_is_logged_as_tune_would(tmp_path: Path) -> None:
@@ -124,4 +88,4 @@ def test_a_result_without_an_epoch_is_logged_as_tune_would(tmp_path: Path) -> No
     lines = [json.loads(x) for x in (stored / "result.json").read_text().splitlines()]
     assert [r.get("epoch") for r in lines] == [None, 1]
     # Tune's own step (training_iteration 1) for the epoch-less result, the epoch after it
-    assert _steps(stored, "ray/tune/val_loss") == sorted([(1, _loss(0)), (1, _loss(1))])
+    assert curve(stored, "ray/tune/val_loss") == sorted([(1, _loss(0)), (1, _loss(1))])

@@ -13,36 +13,16 @@ epoch. No Ray session: a stand-in trial.
 from __future__ import annotations
 
 import pickle
-import struct
 from collections import Counter
 from pathlib import Path
 
-import pyarrow.fs
 import pytest
 
 pytest.importorskip("tensorboardX")
 
 from tensorboardX import SummaryWriter  # noqa: E402
-from tensorboardX.proto import event_pb2  # noqa: E402
-
 from jetstudy.study.run_logs import EpochTBXLogger  # noqa: E402
-
-
-class _Storage:
-    def __init__(self, trial_fs_path: Path) -> None:
-        self.trial_fs_path = str(trial_fs_path)
-        self.storage_filesystem = pyarrow.fs.LocalFileSystem()
-
-
-class _Trial:
-    def __init__(self, staging: Path, stored: Path) -> None:
-        self.local_path, self.storage = str(staging), _Storage(stored)
-        self.trial_id, self.config, self.evaluated_params = "5d0c1e2a", {"depth": 2}, {}
-        self.checkpoint = None
-        Path(self.local_path).mkdir(parents=True, exist_ok=True)
-
-    def init_local_path(self) -> None:
-        Path(self.local_path).mkdir(parents=True, exist_ok=True)
+from tests.study.run_log_trial import StandInTrial, scalars  # noqa: E402
 
 
 def _metrics(epoch: int) -> dict[str, float]:
@@ -52,15 +32,7 @@ def _metrics(epoch: int) -> dict[str, float]:
 
 def _points(folder: Path) -> Counter:
     """(tag, step) -> how many times it was drawn, over every event file in ``folder``."""
-    seen: Counter = Counter()
-    for path in sorted(folder.glob("events.out.tfevents.*")):
-        data, at = path.read_bytes(), 0
-        while at < len(data):
-            (size,) = struct.unpack("<Q", data[at:at + 8])
-            event = event_pb2.Event.FromString(data[at + 12:at + 12 + size])
-            at += 12 + size + 4
-            seen.update((v.tag, event.step) for v in event.summary.value)
-    return seen
+    return Counter((tag, step) for step, tag, _ in scalars(folder))
 
 
 def test_an_epoch_cut_while_drawn_gets_its_missing_tags_once(tmp_path: Path) -> None:
@@ -73,7 +45,7 @@ def test_an_epoch_cut_while_drawn_gets_its_missing_tags_once(tmp_path: Path) -> 
             first.add_scalar(f"ray/tune/{key}", value, global_step=epoch)
     first.close()
     logger = pickle.loads(pickle.dumps(EpochTBXLogger()))  # the resumed driver's, from tuner.pkl
-    trial = _Trial(tmp_path / "staging", stored)
+    trial = StandInTrial(tmp_path / "staging", stored, "5d0c1e2a", {"depth": 2})
     logger.log_trial_start(trial)
     for iteration, epoch in enumerate((3, 4), start=1):  # 3 again: reported on resume
         logger.log_trial_result(iteration, trial, {"training_iteration": iteration,
