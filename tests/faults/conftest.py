@@ -93,6 +93,20 @@ def plant(folder: Path, names: Iterable[str]) -> dict[str, str]:
     return {n: hashlib.sha256((folder / n).read_bytes()).hexdigest() for n in names}
 
 
+def fake_study(folder: Path, files: Iterable[str], folders: Iterable[str]) -> Path:
+    """A study folder as jetstudy leaves it (its mark, then ``files``, each holding its own
+    name, and empty ``folders``), for the checks that read no table."""
+    from jetstudy.study.paths import STUDY_MARK
+
+    folder.mkdir(parents=True)
+    (folder / STUDY_MARK).write_text("made by jetstudy\n")
+    for name in files:
+        (folder / name).write_text(f"{name}\n")
+    for name in folders:
+        (folder / name).mkdir()
+    return folder
+
+
 def unchanged(folder: Path, planted: dict[str, str]) -> list[str]:
     """Names among ``planted`` whose bytes changed or that are gone (empty when all survived)."""
     now = checksums(folder)
@@ -109,18 +123,24 @@ TINY_STUDY: dict[str, dict[str, Any]] = {
 }
 
 
-def hdf5_archive(folder: Path) -> Path:
-    """``folder/hls4ml_hdf5.tar.gz`` laid out as fetch downloads it: one 5-byte ``jets.h5``."""
+def tar_gz(members: dict[str, bytes]) -> bytes:
+    """A gzipped tar archive holding ``members`` (name -> bytes), as the fetch tests serve."""
     import io
     import tarfile
 
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w:gz") as tar:
-        info = tarfile.TarInfo("jets.h5")
-        info.size = 5
-        tar.addfile(info, io.BytesIO(b"jets\n"))
+        for name, body in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(body)
+            tar.addfile(info, io.BytesIO(body))
+    return data.getvalue()
+
+
+def hdf5_archive(folder: Path) -> Path:
+    """``folder/hls4ml_hdf5.tar.gz`` laid out as fetch downloads it: one 5-byte ``jets.h5``."""
     archive = folder / "hls4ml_hdf5.tar.gz"
-    archive.write_bytes(data.getvalue())
+    archive.write_bytes(tar_gz({"jets.h5": b"jets\n"}))
     return archive
 
 

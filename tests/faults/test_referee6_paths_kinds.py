@@ -15,21 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from jetstudy.study.paths import STUDY_MARK
 from jetstudy.study.prepare import check_folder
 from jetstudy.trainables.atomic import write_atomic
 from jetstudy.trainables.errors import ConfigError
-from tests.faults.conftest import checksums, plant
+from tests.faults.conftest import checksums, fake_study, plant
 
 
 def _study(folder: Path) -> None:
     """A study folder as jetstudy leaves it (its mark, config, tables)."""
-    folder.mkdir(parents=True)
-    (folder / STUDY_MARK).write_text("made by jetstudy\n")
-    for name in ("config.yaml", "scaler.json", "trials.parquet", "epochs.parquet"):
-        (folder / name).write_text(f"{name}\n")
-    for name in ("trials", "data", "ray"):
-        (folder / name).mkdir()
+    fake_study(folder, ("config.yaml", "scaler.json", "trials.parquet", "epochs.parquet"),
+               ("trials", "data", "ray"))
 
 
 def _misplace(folder: Path, name: str, kind: str) -> None:

@@ -25,18 +25,14 @@ import pytest
 
 from jetstudy.study.paths import STUDY_MARK, study_folder
 from jetstudy.trainables.errors import ConfigError
-from tests.faults.conftest import checksums, jetstudy_here, one_line_error, refused_untouched
+from tests.faults.conftest import (checksums, fake_study, jetstudy_here, one_line_error,
+                                   refused_untouched)
 
 
 def _study(folder: Path) -> Path:
     """A study folder as jetstudy leaves it (mark, config, tables, its sub-folders)."""
-    folder.mkdir(parents=True)
-    (folder / STUDY_MARK).write_text("made by jetstudy\n")
-    for name in ("config.yaml", "scaler.json", "trials.parquet", "trials.csv"):
-        (folder / name).write_text(f"{name} of the study\n")
-    for name in ("trials", "data", "best"):
-        (folder / name).mkdir()
-    return folder
+    return fake_study(folder, ("config.yaml", "scaler.json", "trials.parquet", "trials.csv"),
+                      ("trials", "data", "best"))
 
 
 # ---- the study folder itself as an output -----------------------------------------------------

@@ -22,6 +22,7 @@ import pytest
 from jetstudy.study.cli import main
 from jetstudy.study.fetch import DATASETS, data_path
 from jetstudy.trainables.formats import load_jets
+from tests.faults.conftest import tar_gz
 from tests.study.http_server import serving
 from jetstudy.trainables.synth import write_synthetic
 
@@ -110,16 +111,6 @@ def test_one_unpacked_archive_and_a_table_give_loadable_paths(tmp_path: Path) ->
     assert data_path(table) == str(table)
 
 
-def _tar(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, body in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
-    return buffer.getvalue()
-
-
 @pytest.mark.parametrize("python_filter", [True, False])
 def test_an_archive_that_escapes_or_is_damaged_is_one_error(
         mirror: dict[str, bytes], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -133,8 +124,8 @@ def test_an_archive_that_escapes_or_is_damaged_is_one_error(
     if not python_filter:
         monkeypatch.delattr(tarfile, "data_filter")
     port = mirror_port()
-    mirror["/good.tar.gz"] = _tar({"train/jetImage_0.h5": b"h5" * 100})
-    mirror["/evil.tar.gz"] = _tar({"train/ok.h5": b"x", "../../escaped.h5": b"evil"})
+    mirror["/good.tar.gz"] = tar_gz({"train/jetImage_0.h5": b"h5" * 100})
+    mirror["/evil.tar.gz"] = tar_gz({"train/ok.h5": b"x", "../../escaped.h5": b"evil"})
     mirror["/broken.tar.gz"] = b"\x1f\x8b" + bytes(range(200))
     url = f"http://127.0.0.1:{port}"
     out = fetch_dataset("hls4ml", tmp_path / "d", sources=(

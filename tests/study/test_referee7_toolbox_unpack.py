@@ -11,30 +11,22 @@ for a user's file, and leaving it in would mix it with the data).
 
 from __future__ import annotations
 
-import io
 import json
-import tarfile
 from pathlib import Path
 
 import pytest
 
 from jetstudy.study.cli import main
 from jetstudy.study.fetch import data_path, fetch_dataset
-from tests.faults.conftest import checksums
+from tests.faults.conftest import checksums, tar_gz
 
 ZENODO = "records/3602260/files"  # the Zenodo URL's path, under a folder mirror
 TRAIN, VAL = "hls4ml_LHCjet_150p_train", "hls4ml_LHCjet_150p_val"
 
 
 def _archive(path: Path, files: dict[str, bytes]) -> None:
-    data = io.BytesIO()
-    with tarfile.open(fileobj=data, mode="w:gz") as tar:
-        for name, body in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(body)
-            tar.addfile(info, io.BytesIO(body))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data.getvalue())
+    path.write_bytes(tar_gz(files))
 
 
 def _files(folder: Path) -> dict[str, bytes]:
