@@ -20,7 +20,6 @@ import logging
 import os
 import re
 import shutil
-import socket
 import stat
 import tarfile
 import warnings
@@ -28,8 +27,8 @@ from pathlib import Path
 
 from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import DataError
-from jetstudy.trainables.processes import pid_alive, process_start
-from jetstudy.trainables.staging import STAGING_MARK, looks_like_staging, plain_file, staging_folder
+from jetstudy.trainables.staging import (STAGING_MARK, left_by_a_dead_run, looks_like_staging,
+                                        plain_file, staging_folder)
 
 __all__ = ["UNPACKED", "unpack", "unpacked_by_jetstudy"]
 
@@ -89,21 +88,13 @@ def _left_by_a_killed_fetch(stage: Path) -> bool:
     """``stage`` (a staging-named folder in DIR) is an unpack a killed fetch of this host left:
     its mark names ``jetstudy fetch`` and a process that is gone, and it holds nothing but the
     mark, the half-made ``unpacked`` folder and the ``replaced`` old one (real folders)."""
+    names = left_by_a_dead_run(stage, _WRITER)
+    if names is None or not set(names) <= {STAGING_MARK, "unpacked", "replaced"}:
+        return False
     try:
-        names = set(os.listdir(stage))
-        raw = json.loads((stage / STAGING_MARK).read_text()) if plain_file(
-            stage / STAGING_MARK) else None
-        folders = all(stat.S_ISDIR((stage / n).lstat().st_mode) for n in names - {STAGING_MARK})
-    except (OSError, ValueError, UnicodeDecodeError):
+        return all(stat.S_ISDIR((stage / n).lstat().st_mode) for n in names if n != STAGING_MARK)
+    except OSError:
         return False
-    if not (isinstance(raw, dict) and raw.get("written_by") == "jetstudy"
-            and raw.get("what") == _WRITER and raw.get("host") == socket.gethostname()):
-        return False
-    pid, start = raw.get("pid"), raw.get("start")
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        return False
-    gone = not pid_alive(pid) or bool(start) and process_start(pid) not in ("", start)
-    return gone and folders and names <= {STAGING_MARK, "unpacked", "replaced"}
 
 
 def _clear_killed_unpacks(folder: Path) -> None:

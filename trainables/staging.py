@@ -119,27 +119,35 @@ def plain_file(path: Path) -> bool:
         return False
 
 
-def _stale(folder: Path, what: str, allowed: Callable[[str], bool]) -> bool:
-    """``folder`` (a staging-named entry) is a dead run's staging folder of ``what``."""
+def left_by_a_dead_run(folder: Path, what: str) -> list[str] | None:
+    """The entries of ``folder`` (a staging-named entry) when its mark proves it the staging
+    folder of a run of ``what`` on this host whose process is gone; None otherwise (not a
+    folder, no mark: even if cut before its mark, not provable)."""
     try:
         info = folder.lstat()
         entries = os.listdir(folder) if stat.S_ISDIR(info.st_mode) else None
     except OSError:
-        return False
-    if not entries:  # not a folder, or no mark (even if cut before its mark: not provable)
-        return False
+        return None
     mark = folder / STAGING_MARK
-    if STAGING_MARK not in entries or not plain_file(mark):
-        return False
+    if not entries or STAGING_MARK not in entries or not plain_file(mark):
+        return None
     try:
         raw = json.loads(mark.read_text())
     except (OSError, ValueError, UnicodeDecodeError):
-        return False
+        return None
     if not (isinstance(raw, dict) and raw.get("written_by") == "jetstudy"
             and raw.get("what") == what and raw.get("host") == socket.gethostname()
             and _gone(raw.get("pid"), raw.get("start"))):
-        return False
-    return all(n == STAGING_MARK or (allowed(n) and plain_file(folder / n)) for n in entries)
+        return None
+    return entries
+
+
+def _stale(folder: Path, what: str, allowed: Callable[[str], bool]) -> bool:
+    """``folder`` (a staging-named entry) is a dead run's staging folder of ``what`` holding
+    nothing but plain files ``allowed`` names."""
+    entries = left_by_a_dead_run(folder, what)
+    return entries is not None and all(
+        n == STAGING_MARK or (allowed(n) and plain_file(folder / n)) for n in entries)
 
 
 def _pattern(prefix: str) -> re.Pattern[str]:
