@@ -161,12 +161,14 @@ class StudyProgress(Callback):
         self._started = time.monotonic()
         self._finished_before: int | None = None  # trials finished before this run (resume)
         self._ended = False  # Tune's loop ended: nothing is left to wait for
+        self._orphan_folders: list | None = None  # trial folders Tune did not know at the start
 
     def setup(self, **info: Any) -> None:
         """Tune calls this when the run starts: the clock of ``elapsed`` and ``ETA``."""
         self._started = time.monotonic()
         self._finished_before = None
         self._ended = False
+        self._orphan_folders = None
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles callbacks into tuner.pkl; the sink (a terminal, a widget) may not
@@ -253,7 +255,12 @@ class StudyProgress(Callback):
         from jetstudy.trainables.trialfiles import CONFIG_FILE, has_ended, read_epochs
 
         c = self.counts
-        for config_file in sorted(Path(self.state_dir).glob(f"*/{CONFIG_FILE}")):
+        if self._orphan_folders is None:  # listed once a run: a folder made later is a trial
+            # Tune started, so it knows it (a glob of every trial folder at each completion was
+            # quadratic in the trials)
+            self._orphan_folders = [f for f in sorted(Path(self.state_dir).glob(
+                f"*/{CONFIG_FILE}")) if f.parent.name not in known]
+        for config_file in self._orphan_folders:
             trial_id = config_file.parent.name
             records = [] if trial_id in known else read_epochs(self.state_dir, trial_id)
             if not records:
