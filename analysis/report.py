@@ -116,7 +116,7 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
     sections += r.sections
     page = render_html(title, sections, r.figures)
     try:
-        with report_staging(out) as tmp:  # marked: a killed report's is cleared by the next
+        with report_staging(plan) as (tmp, plan):  # marked; the plan made again, held
             for name, data in {**r.figures, **r.files}.items():
                 (tmp / name).write_bytes(data)
             r.regimes.to_csv(tmp / "regimes.csv", index=False)

@@ -59,12 +59,17 @@ def report_names() -> frozenset[str]:
 
 
 @contextmanager
-def report_staging(out: Path) -> Iterator[Path]:
-    """A new staging folder in ``out`` for this report (a ``with`` block's), after clearing
-    the ones killed reports left there (only staging folders provably theirs: see
-    :mod:`jetstudy.trainables.staging`). ``out`` is held for the block: two reports into one
-    folder at once (a run's own report and one asked for meanwhile) move their files and
-    manifests in one after the other, never interleaved."""
+def report_staging(plan: FolderPlan) -> Iterator[tuple[Path, FolderPlan]]:
+    """A new staging folder in ``plan.out`` for this report (a ``with`` block's), after
+    clearing the ones killed reports left there (only staging folders provably theirs: see
+    :mod:`jetstudy.trainables.staging`), and the plan made again. The folder is held for the
+    block: two reports into one folder at once (a run's own report and one asked for
+    meanwhile) move their files and manifests in one after the other, never interleaved; and
+    what the folder holds is judged again once it is held (:meth:`FolderPlan.again`): a report
+    that moved in since ``plan`` was made is an earlier report, a file the user put there
+    meanwhile is theirs (a report planned before either listed the first's extra figures as
+    nobody's, or overwrote the second)."""
+    out = plan.out
     names = report_names() | {MANIFEST}
     def busy() -> AnalysisError:
         return AnalysisError(f"cannot write the report to {out}: another jetstudy report has "
@@ -72,10 +77,11 @@ def report_staging(out: Path) -> Iterator[Path]:
                              f"e.g. with Ctrl-Z?); let it finish, then run the report again")
 
     with folder_lock(out, busy, _WAIT_S):  # waits its turn: the files are built by now
+        plan = plan.again()  # refuses, as before any work, what is now the user's
         clear_stale_staging(out, TMP_PREFIX, _WHAT, names.__contains__)
         clear_old_manifest_temporaries(out, TMP_PREFIX, _WHAT)  # an older jetstudy's
         with staging_folder(out, TMP_PREFIX, _WHAT) as stage:
-            yield stage
+            yield stage, plan
 
 
 @contextmanager
@@ -96,10 +102,19 @@ def report_folder_made(out: Path) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class FolderPlan:
-    """``ours``: files of an earlier report that may be replaced or removed."""
+    """``ours``: files of an earlier report that may be replaced or removed; the rest are the
+    arguments of :func:`plan_report_folder` that made it."""
 
     out: Path
     ours: frozenset[str]
+    will_write: frozenset[str] = frozenset()
+    force: bool = False
+    legacy_names: frozenset[str] = frozenset()
+
+    def again(self) -> FolderPlan:
+        """The same plan made from what the folder holds now (call while holding it)."""
+        return plan_report_folder(self.out, set(self.will_write), self.force,
+                                  self.legacy_names)
 
 
 def _listed(out: Path) -> dict[str, set[str]] | None:
@@ -207,7 +222,8 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
             f"cannot write the report to {out}: it would overwrite {_shown(clash)}, which "
             f"jetstudy did not write (or which changed since); move them away or give another "
             f"folder with -o")
-    return FolderPlan(out=out, ours=frozenset(ours))
+    return FolderPlan(out=out, ours=frozenset(ours), will_write=frozenset(will_write),
+                      force=force, legacy_names=legacy_names)
 
 
 def write_manifest(out: Path, files: dict[str, list[str]], stage: Path) -> None:

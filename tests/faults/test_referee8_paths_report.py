@@ -1,0 +1,84 @@
+"""Referee round 8: two reports racing into one folder.
+
+Each report decided which files of the folder were an earlier report's (its manifest) *before*
+taking the folder's lock; a report that moved its files in meanwhile was unknown to it. With
+different figure sets (a study's report with learning curves and ROC, then one of its
+``trials.parquet`` alone), the second rewrote the manifest without the first's extra figures:
+``learning_curves.png`` and ``roc.png`` stayed in the folder unlisted, and every later report
+into it was refused as if they were the user's ('holds files jetstudy did not write'). The
+plan is now made again under the lock.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jetstudy.analysis.report_folder import MANIFEST
+from tests.faults.conftest import checksums, plant, unchanged
+
+
+@pytest.fixture(scope="module")
+def two_sources(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A study with epochs and test predictions (all figures) and its trials table alone
+    (no learning curves, no ROC)."""
+    from tests.analysis.conftest import _make_study, _write_study
+
+    root = tmp_path_factory.mktemp("sources")
+    trials, epochs = _make_study(n_trials=6, max_epochs=3)
+    full = _write_study(root / "full", trials, epochs)
+    (root / "bare").mkdir()
+    trials.to_parquet(root / "bare" / "trials.parquet")
+    return full, root / "bare" / "trials.parquet"
+
+
+def test_a_report_that_moved_in_meanwhile_is_known_to_the_next(two_sources: tuple[Path, Path],
+                                                               tmp_path: Path) -> None:
+    """Report B plans (the folder is empty), report A writes all its figures, then B moves its
+    fewer figures in: A's extra figures were left unlisted (the user's, to every later report)."""
+    from jetstudy.analysis import report
+    from jetstudy.analysis.report_folder import plan_report_folder
+    from jetstudy.analysis.tables import load_tables
+
+    full, bare = two_sources
+    out = tmp_path / "shared"
+    out.mkdir()
+    planted = plant(tmp_path, ["notes.txt"])  # beside the folder: never touched
+    state_b = report.build_report(load_tables(bare))
+    names_b = {*state_b.figures, *state_b.files, *report.PAGE_FILES}
+    plan_b = plan_report_folder(out, names_b, force=False)  # before A: nothing is A's yet
+    report.write_report(full, out)  # A moves its files in between B's plan and B's move
+    a_only = sorted(set(json.loads((out / MANIFEST).read_text())["files"]) - names_b)
+    assert a_only, "A's figure set must hold figures B's lacks"
+    report._write(plan_b, "B", state_b)
+    on_disk = {p.name for p in out.iterdir() if p.is_file() and p.name != MANIFEST}
+    listed = set(json.loads((out / MANIFEST).read_text())["files"])
+    assert on_disk <= listed, f"unlisted (the user's, to the next report): {on_disk - listed}"
+    assert not set(a_only) & on_disk, "A's figures that B lacks are an earlier report's: removed"
+    before = checksums(tmp_path / "shared")
+    report.write_report(bare, out)  # the next report into the folder: no --force asked
+    assert set(checksums(out)) == set(before) and not unchanged(tmp_path, planted)
+
+
+def test_a_users_file_dropped_in_meanwhile_is_never_overwritten(two_sources: tuple[Path, Path],
+                                                                 tmp_path: Path) -> None:
+    """The other side of the same window: a file of the user's that appears under a report's
+    name after the plan and before the move stays, every byte; the report is refused."""
+    from jetstudy.analysis import report
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.report_folder import plan_report_folder
+    from jetstudy.analysis.tables import load_tables
+
+    _, bare = two_sources
+    out = tmp_path / "mine"
+    out.mkdir()
+    state = report.build_report(load_tables(bare))
+    plan = plan_report_folder(out, {*state.figures, *state.files, *report.PAGE_FILES},
+                              force=True)
+    planted = plant(out, ["index.html"])
+    with pytest.raises(AnalysisError, match="would overwrite index.html"):
+        report._write(plan, "late", state)
+    assert not unchanged(out, planted)
+    assert sorted(p.name for p in out.iterdir()) == ["index.html"]
