@@ -60,12 +60,13 @@ class Source:
 
 
 #: The datasets ``jetstudy fetch`` knows: name -> {"table": [...], "hdf5": [...]}.
-#: The OpenML table (dataset 42468, Parquet from OpenML's file store) is what
+#: The OpenML table (dataset 42468, Parquet from OpenML's file store, ``data.openml.org``:
+#: its earlier host ``openml1.win.tue.nl`` stopped answering in January 2025) is what
 #: ``data.format: table`` reads; the original HDF5 files (Zenodo record 3602260, 150-particle
 #: set, tar archives of about 880k jets) are what ``data.format: hdf5`` reads.
 DATASETS: dict[str, dict[str, tuple[Source, ...]]] = {
     "hls4ml": {
-        "table": (Source("https://openml1.win.tue.nl/datasets/0004/42468/dataset_42468.pq",
+        "table": (Source("https://data.openml.org/datasets/0004/42468/dataset_42468.pq",
                          "hls4ml_lhc_jets_hlf.parquet"),),
         "hdf5": (Source("https://zenodo.org/records/3602260/files/"
                         "hls4ml_LHCjet_150p_train.tar.gz", "hls4ml_LHCjet_150p_train.tar.gz",
