@@ -14,12 +14,16 @@ recorded the first time, since a trial reports every epoch and ASHA records a tr
 rung on its first result at or past it. A continued trial then passes the rungs it passed
 before and is judged only at the next rung epoch it reaches, against every trial of the study.
 
-A trial whose log ends at a rung epoch, with no ``ended`` marker, was not judged there as far
-as the files tell (the driver was killed between the trial's report and ASHA's decision, or
-between a stop and the ledger's marker): recorded, it went on past the rung unjudged, though
-below the cut. It is judged during the replay, against the values recorded at that rung
-before it (the trials judged there, then the unjudged ones in the order their rung epoch was
-logged), and one below the cut is stopped there (its ``ended`` marker).
+A trial whose log ends at a rung epoch, with no ``ended`` marker and no ``passed`` record of
+that epoch (:class:`~jetstudy.study.ledger.TrialLedger` writes it once Tune let the trial go
+on), was not judged there (the driver was killed between the trial's report and ASHA's
+decision, or between a stop and the ledger's marker): recorded, it went on past the rung
+unjudged, though below the cut. It is judged during the replay, against the values recorded at
+that rung before it (the trials judged there, then the unjudged ones in the order their rung
+epoch was logged), and one below the cut is stopped there (its ``ended`` marker). One with
+the ``passed`` record was promoted there and killed while training its next epoch: judged
+again, against the values of trials that reached the rung after it, it could be stopped
+though ASHA had let it go on; its value is recorded as ASHA recorded it.
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ from typing import Any
 
 from jetstudy.study.config import StudyConfig
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, DIVERGED_FILE, EPOCHS_FILE,
-                                            ended_marker, read_epochs)
+                                            ended_marker, mark_ended, passed_epoch,
+                                            read_epochs)
 
 __all__ = ["replay_rungs", "follow_adoptions", "adopted"]
 
@@ -83,9 +88,8 @@ def _stopped(state_dir: str, trial_id: str, epoch: int) -> None:
     """ASHA stops ``trial_id`` at the rung of ``epoch``: its ``ended`` marker, as
     :class:`~jetstudy.study.ledger.TrialLedger` writes it (the resumed trial then only
     repeats its last result, and the tables call it stopped by the scheduler)."""
-    marker = ended_marker(state_dir, trial_id)
     try:
-        marker.write_text(f"{epoch}\n")
+        mark_ended(state_dir, trial_id, epoch)
     except OSError as exc:
         logger.warning("resume: trial %s is below ASHA's cut at epoch %d but its 'ended' "
                        "marker could not be written (%s): it trains on", trial_id, epoch, exc)
@@ -118,6 +122,7 @@ def replay_rungs(scheduler: Any, cfg: StudyConfig, state_dir: str | Path) -> int
         # Tune ended it, or it diverged (a failed trial is not run again)
         ended = (ended_marker(str(state_dir), trial_id).is_file()
                  or (config_file.parent / DIVERGED_FILE).exists())
+        passed = passed_epoch(str(state_dir), trial_id)  # Tune let it go on from there
         for milestone, values in bracket._rungs:
             # ASHA records a trial at its first result at or past the rung
             reached = next((e for e in epochs if int(e.get("epoch", 0)) >= milestone), None)
@@ -125,7 +130,7 @@ def replay_rungs(scheduler: Any, cfg: StudyConfig, state_dir: str | Path) -> int
             if not (isinstance(value, (int, float)) and math.isfinite(value)):
                 continue
             if (int(reached["epoch"]) == last < cfg.scheduler.max_epochs and not ended
-                    and trial_id not in cut_by_budget):
+                    and passed < last and trial_id not in cut_by_budget):
                 # its last epoch, at the rung, and Tune had not ended it: the driver died
                 # before judging it, or before recording that it stopped it
                 arrived = _mtime(Path(state_dir, trial_id, EPOCHS_FILE))

@@ -15,7 +15,8 @@ from typing import Any
 from jetstudy.trainables.atomic import write_atomic
 
 __all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE",
-           "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker", "has_ended", "for_tune",
+           "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker",
+           "mark_ended", "has_ended", "PASSED_FILE", "mark_passed", "passed_epoch", "for_tune",
            "append_epoch", "read_epochs", "trial_folder", "DIVERGED_FILE", "mark_diverged",
            "diverged_before"]
 
@@ -43,6 +44,11 @@ ENDED_FILE = "ended"
 #: ``resources.max_failures`` times from its checkpoint, where it would only diverge again
 #: (same weights, same batches); a restart that finds this file fails at once with its reason.
 DIVERGED_FILE = "diverged"
+#: The last epoch whose result the driver processed and let the trial go on from (ASHA's
+#: decision made, not a stop): written by ``jetstudy.study.ledger.TrialLedger``, so that a
+#: resume knows a trial killed while training the epoch after an ASHA rung had been promoted
+#: there, and does not judge it again (``jetstudy.study.rungs``).
+PASSED_FILE = "passed"
 
 
 #: The config key carrying the trial's seed; the searcher puts it there
@@ -84,6 +90,32 @@ def best_path(state_dir: str, trial_id: str) -> Path:
 def ended_marker(state_dir: str, trial_id: str) -> Path:
     """Written by the driver when Tune has finished a trial (see ``jetstudy.study.ledger``)."""
     return Path(state_dir) / trial_id / ENDED_FILE
+
+
+def mark_ended(state_dir: str, trial_id: str, epoch: int) -> None:
+    """Write the trial's :data:`ENDED_FILE` marker, holding the epoch Tune ended it at; the
+    one writer (the ledger when Tune finishes a trial, the rung replay when a resume finds a
+    trial below ASHA's cut). Raises ``OSError``; the caller says what it means."""
+    marker = ended_marker(state_dir, trial_id)
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(f"{epoch}\n")
+
+
+def mark_passed(state_dir: str, trial_id: str, epoch: int) -> None:
+    """Record that the driver processed the trial's result of ``epoch`` and let it go on
+    (:data:`PASSED_FILE`). Raises ``OSError``."""
+    path = Path(state_dir) / trial_id / PASSED_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{epoch}\n")
+
+
+def passed_epoch(state_dir: str, trial_id: str) -> int:
+    """The epoch :func:`mark_passed` last recorded for the trial; 0 if none (a study of an
+    older jetstudy, or a record cut by a kill)."""
+    try:
+        return int((Path(state_dir) / trial_id / PASSED_FILE).read_text().strip())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return 0
 
 
 def has_ended(state_dir: str, trial_id: str, epochs_trained: int, max_epochs: int,
