@@ -34,7 +34,7 @@ __all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "inside_study_part",
            "STUDY_OWN_PARTS", "is_study_folder", "refuse_inside_study_part",
            "claim_study_folder", "never_started", "abandon_study_folder", "FileRecord",
-           "clear_dead_temporaries"]
+           "clear_dead_temporaries", "ATOMIC_FILES"]
 
 logger = logging.getLogger(__name__)
 
@@ -219,7 +219,7 @@ def _refuse_misplaced(folder: Path, entry: str) -> None:
     when the finished study's tables were written, naming a temporary)."""
     path = folder / entry
     best_file = entry == "best" and not path.is_symlink() and not _real_folder(path)
-    if best_file or (entry in _ATOMIC_FILES[""] or entry in _FOLDERS) and not _kind_ok(path):
+    if best_file or (entry in ATOMIC_FILES[""] or entry in _FOLDERS) and not _kind_ok(path):
         kind = "a link" if path.is_symlink() else "a folder" if path.is_dir() else "a file"
         own = "folder" if entry in _FOLDERS or best_file else "file"
         raise ConfigError(f"{path} is {kind}, where jetstudy keeps the study's own {own} "
@@ -379,7 +379,7 @@ def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> Non
 #: study's lock was left by a killed writer (``kill -9`` of the driver, a trial's worker killed
 #: mid-checkpoint). A name merely shaped like one (``.config.yaml.original.tmp``, or an older
 #: jetstudy's ``.<name>.<8 random>.tmp``, which cannot be told from a user's) stays.
-_ATOMIC_FILES = {
+ATOMIC_FILES = {
     "": frozenset({"config.yaml", "scaler.json", "data_summary.json", "reference.json",
                    "provenance.json", "ray_session.json", "packs.json", "pack_data.npz",
                    "trials.parquet", "trials.csv", "epochs.parquet", "epochs.csv"}),
@@ -392,16 +392,16 @@ def _dead_temporary(folder: Path, name: str, files: frozenset[str]) -> bool:
 
 def clear_dead_temporaries(folder: Path) -> list[Path]:
     """Remove the atomic writers' temporaries a killed driver or trial left in the study
-    folder ``folder`` (see :data:`_ATOMIC_FILES`). Call only while holding the study's lock,
+    folder ``folder`` (see :data:`ATOMIC_FILES`). Call only while holding the study's lock,
     before this run writes anything: no other writer of this study is alive then. Only the
     exact names of jetstudy's own files' temporaries, plain files (a link is never
     followed), in jetstudy's real folders count, and only when the name carries jetstudy's
     check (:func:`~jetstudy.trainables.atomic.temporary_of`): a user's file or a look-alike
     under the same pattern stays."""
-    folders = [(folder, _ATOMIC_FILES[""]), (folder / "data", _ATOMIC_FILES["data"])]
+    folders = [(folder, ATOMIC_FILES[""]), (folder / "data", ATOMIC_FILES["data"])]
     trials = folder / "trials"
     if _real_folder(trials):
-        folders += [(trials / n, _ATOMIC_FILES["trials/*"]) for n in _entries(trials)
+        folders += [(trials / n, ATOMIC_FILES["trials/*"]) for n in _entries(trials)
                     if _real_folder(trials / n)]
     removed = []
     for where, files in folders:
