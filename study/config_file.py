@@ -75,6 +75,59 @@ def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     return value
 
 
+def _thousands_in_brackets(root: yaml.Node) -> None:
+    """Inside ``[...]`` or ``{...}`` YAML's ',' separates entries, so a thousands separator
+    splits a number: ``{num_trials: 1,000}`` reads as num_trials 1 and a key 000 (then "octal"
+    or "not a field"), ``[8, 1,024]`` as three values. Refused, naming the number as written.
+    A number followed, with no space, by a 3-digit group is taken for one when the group is a
+    key of a mapping (a field name is never a number), starts with 0, or sits in a list whose
+    other entries are separated by ', ' (``[8,256]`` alone stays a range)."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or isinstance(node, yaml.ScalarNode):
+            continue
+        seen.add(id(node))
+        mapping = isinstance(node, yaml.MappingNode)
+        items = [n for pair in node.value for n in pair] if mapping else list(node.value)
+        stack.extend(items)
+        if not node.flow_style:
+            continue
+        joined = [i for i in range(1, len(items)) if _glued(items[i - 1], items[i])]
+        spaced = len(items) - 1 - len(joined) > 0
+        for i in joined:
+            group = items[i]
+            if i - 1 in joined or not (
+                    (mapping and i % 2 == 0) or group.value.startswith("0") or spaced):
+                continue
+            start, text = items[i - 1].start_mark, group.start_mark.buffer or ""
+            whole = re.match(r"[-+]?\d{1,3}(?:,\d{3})+", text[start.index:])
+            parts = (whole.group(0) if whole else f"{items[i - 1].value},{group.value}").split(",")
+            read = (f"{parts[0]} and a key {parts[1]}" if mapping else
+                    f"{len(parts)} entries ({', '.join(parts)})")
+            raise _DuplicateKey(
+                f"{','.join(parts)} (line {group.start_mark.line + 1}) inside "
+                f"{'{...}' if mapping else '[...]'} reads as {read}: there YAML's ',' "
+                f"separates entries, so a thousands separator splits the number; write "
+                f"{''.join(parts)}")
+
+
+def _glued(before: yaml.Node, group: yaml.Node) -> bool:
+    """``1,000``: a plain number, a comma, then (no space) a plain group of three digits."""
+    return (isinstance(before, yaml.ScalarNode) and isinstance(group, yaml.ScalarNode)
+            and before.style is None and group.style is None
+            and re.fullmatch(r"[-+]?\d{1,3}", before.value) is not None
+            and re.fullmatch(r"\d{3}", group.value) is not None
+            and group.start_mark.index == before.end_mark.index + 1)
+
+
+def _construct_document(loader: _Loader, node: yaml.Node) -> Any:
+    _thousands_in_brackets(node)
+    return yaml.SafeLoader.construct_document(loader, node)
+
+
+_Loader.construct_document = _construct_document  # type: ignore[method-assign]
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Loader.add_implicit_resolver(
@@ -97,6 +150,11 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         if not sep or len(parts) != 2 or not all(parts):
             raise ConfigError(f"--set {item!r} must look like section.field=value"
                               f"{_set_shape_hint(parts, sep)}; e.g. --set search.num_trials=200")
+        if text.startswith("="):  # a==b: '=b' would be the value, refused as text '=1'
+            raise ConfigError(f"--set {item!r} has '==': --set takes one '=' between the field "
+                              f"and its value; write --set {key.strip()}={text[1:].strip()}, "
+                              f"or quote a value that starts with '=' (--set "
+                              f"\"{key.strip()}='{text}'\")")
         if not text.strip():  # YAML would read it as null: a silent fallback to the default
             raise ConfigError(f"--set {item!r} gives {key.strip()} no value; write the value "
                               f"after '=', or {key.strip()}=null for the default")

@@ -1,0 +1,61 @@
+"""Referee round 8, config text: a thousands separator inside YAML's brackets split the number
+without a word of why — ``{num_trials: 1,000}`` said "000 reads as octal 0", ``1,500`` "search.500
+is not a field", ``width: [8, 1,024]`` the same octal line and ``[8, 1,500]`` "3 values"; and
+``--set search.num_trials==3`` said "got '=3'" without naming the doubled '='."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jetstudy.study.config import load_config
+from tests.faults.conftest import checksums, jetstudy_here, one_line_error
+
+
+@pytest.mark.parametrize("text, written, read, meant", [
+    ("{search: {num_trials: 1,000}}", "1,000", "1 and a key 000", "write 1000"),
+    ("search: {num_trials: 1,500, seed: 3}", "1,500", "1 and a key 500", "write 1500"),
+    ("search: {num_trials: 1,000,000}", "1,000,000", "1 and a key 000", "write 1000000"),
+    ("space:\n  width: [8, 1,024]\n", "1,024 (line 2)", "2 entries (1, 024)", "write 1024"),
+    ("space:\n  width: [8, 1,500]\n", "1,500 (line 2)", "2 entries (1, 500)", "write 1500"),
+    ("space:\n  width: [1,000]\n", "1,000", "2 entries (1, 000)", "write 1000"),
+])
+def test_a_thousands_separator_in_brackets_is_named(workdir: Path, text: str, written: str,
+                                                    read: str, meant: str) -> None:
+    (workdir / "c.yaml").write_text(text)
+    before = checksums(workdir)
+    err = one_line_error(jetstudy_here("config", "c.yaml", cwd=workdir))
+    assert f"{written}" in err and f"reads as {read}" in err and meant in err, err
+    assert "thousands separator" in err and "octal" not in err and "not a field" not in err
+    assert checksums(workdir) == before
+
+
+def test_a_thousands_separator_in_a_set_value_is_named(workdir: Path) -> None:
+    err = one_line_error(jetstudy_here("config", "--set", "space.width=[8, 1,024]",
+                                       cwd=workdir))
+    assert err.startswith("error: --set 'space.width=[8, 1,024]': 1,024") and "write 1024" in err
+
+
+@pytest.mark.parametrize("text, field, value", [
+    ("space: {width: [8,256]}\n", "width", (8, 256)),   # a range written tight stays a range
+    ("space:\n  width: [16,1024]\n", "width", (16, 1024)),
+    ("search: {num_trials: 1000, seed: 3}\n", "num_trials", 1000),
+])
+def test_numbers_without_a_separator_still_read(workdir: Path, text: str, field: str,
+                                                value: object) -> None:
+    (workdir / "c.yaml").write_text(text)
+    cfg = load_config(workdir / "c.yaml")
+    section = cfg.space if field == "width" else cfg.search
+    assert getattr(section, field) == value
+
+
+def test_a_doubled_equals_sign_in_set_is_named(workdir: Path) -> None:
+    err = one_line_error(jetstudy_here("config", "--set", "search.num_trials==3", cwd=workdir))
+    assert "--set 'search.num_trials==3' has '=='" in err, err
+    assert "write --set search.num_trials=3" in err, err
+
+
+def test_a_value_starting_with_equals_can_still_be_quoted(workdir: Path) -> None:
+    cfg = load_config(None, ["storage.name='=x'"])
+    assert cfg.storage.name == "=x"
