@@ -323,15 +323,33 @@ def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None 
     ax.grid(alpha=0.3, axis="x")
 
 
+#: The least width (inches) of a regime map's column: its bin label ("31.6k–" over "100k")
+#: and its cells' texts stay apart from the next column's (thirteen bins of a study spanning six
+#: decades ran together in a map half the report's width).
+MIN_COLUMN_IN = 0.62
+#: The width (inches) of a map's axes when two share a row (5.6 in of figure each).
+_HALF_AXES_IN = 4.25
+
+
+def _map_columns_width(m: RegimeMap) -> float:
+    """The width (inches) a map's axes need for its columns (:data:`MIN_COLUMN_IN` each)."""
+    return len(m.cells["x"].cat.categories) * MIN_COLUMN_IN
+
+
 def regime_maps_figure(maps: Sequence[RegimeMap], decimals: int | None = None) -> Figure:
     """Maps two to a row under one regime legend (three in a row would not fit the report's
-    column at readable sizes); ``decimals``: of the cells' best scores (3 when None)."""
+    column at readable sizes), one to a row where a map has more columns than half the column
+    holds apart; ``decimals``: of the cells' best scores (3 when None)."""
     n = len(maps)
-    ncols = min(2, n)
+    need = max(_map_columns_width(m) for m in maps)
+    ncols = min(2, n) if need <= _HALF_AXES_IN else 1
     nrows = math.ceil(n / ncols)
     # 3.35 in of axes a row, more where the cells' texts need it to stay readable
     row = max([3.35, *(_map_axes_height(m, decimals) for m in maps)]) + 1.25
-    width, height = 5.6 * ncols + 0.6, row * nrows + 0.5
+    width = 5.6 * ncols + 0.6
+    if need > _HALF_AXES_IN:  # a row of its own, as wide as its columns need (page's at most)
+        width = min(MAX_WIDTH_IN, max(width, (need + 1.25) / 0.98))
+    height = row * nrows + 0.5
     fig, axes = new_figure(nrows, ncols, width=width, height=height,
                            margins={"left": 1.25 / width, "right": 0.98, "bottom": 1.0 / height,
                                     "top": 1 - 0.75 / height, "wspace": 0.42, "hspace": 0.5})
@@ -347,7 +365,7 @@ def regime_maps_figure(maps: Sequence[RegimeMap], decimals: int | None = None) -
     undetermined = any((m.cells["n_trials"] == 0).any() for m in maps)
     handles = regime_legend_handles(sorted(present), partial, undetermined)
     # one map's width holds three entries a row (six ran off both edges)
-    fig.legend(handles=handles, loc="upper center", ncol=6 if ncols > 1 else 3,
+    fig.legend(handles=handles, loc="upper center", ncol=6 if width >= 11 else 3,
                fontsize=LEGEND_PT + 0.5, frameon=False)
     return fig
 
