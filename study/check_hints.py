@@ -14,7 +14,8 @@ from jetstudy.study.checks import BAD as _BAD
 from jetstudy.study.checks import Auto, Check, Choice, Float, Int, Optional, Points, Range, \
     SubsetOf, Text
 
-__all__ = ["value_hint", "unit_number", "point_choice_hint", "option_choice_hint"]
+__all__ = ["value_hint", "unit_number", "point_choice_hint", "option_choice_hint",
+           "unknown_arguments_hint"]
 
 
 def value_hint(where: str, check: Check, value: Any) -> str:
@@ -186,6 +187,33 @@ def option_choice_hint(message: str) -> str:
         return ""
     extra = " --resume" if word == "resume" and meant == "run" else ""
     return f" (did you mean '{meant}{extra}'?)"
+
+
+def unknown_arguments_hint(extras: list[str], parser: Any, commands: dict[str, Any]) -> str:
+    """" (did you mean --resume?); jetstudy run takes [CONFIG] and the options --set, ..."
+    for arguments ``parser`` (a subcommand's argparse parser) does not know: the option meant
+    (a typo, or the option of another command), then what the command takes."""
+    import difflib
+
+    actions = [a for a in parser._actions if "-h" not in a.option_strings]
+    options = [o for a in actions for o in a.option_strings]
+    hints = []
+    for extra in (e for e in extras if e.startswith("-")):
+        name = extra.split("=", 1)[0]
+        close = difflib.get_close_matches(name, options, n=1, cutoff=0.7)
+        elsewhere = [c for c, p in commands.items() if p is not parser and any(
+            name in a.option_strings for a in p._actions)]
+        alone = len([e for e in extras if e.startswith("-")]) == 1
+        if close:
+            hints.append(f"{'' if alone else name + ': '}did you mean {close[0]}?")
+        elif elsewhere:
+            hints.append(f"{name} is an option of jetstudy {' and '.join(elsewhere[:2])}")
+    positionals = [f"{'at most ' if a.nargs == '?' else ''}one {a.metavar or a.dest}"
+                   for a in actions if not a.option_strings]
+    shown = ", ".join("/".join(a.option_strings) for a in actions if a.option_strings)
+    takes = ((f"{' '.join(positionals)} and " if positionals else "")
+             + (f"the options {shown}" if shown else "no options"))
+    return f" ({'; '.join(hints)})" * bool(hints) + f"; {parser.prog} takes {takes}"
 
 
 #: Words users write for a choice that jetstudy spells otherwise.

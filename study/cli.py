@@ -67,6 +67,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"error: {message}{option_choice_hint(message)}; see "
                                    f"{self.prog} --help\n")
 
+    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
+        """An argument no command takes is refused by the subcommand's parser (its usage, its
+        --help), naming its options and the one meant; argparse left that to the top parser:
+        'unrecognized arguments: --reusme; see jetstudy --help'."""
+        from jetstudy.study.check_hints import unknown_arguments_hint
+
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            commands = next(a for a in self._actions
+                            if isinstance(a, argparse._SubParsersAction)).choices
+            owner = commands.get(getattr(parsed, "command", None), self)
+            owner.error(f"unrecognized arguments: {' '.join(extras)}"
+                        f"{unknown_arguments_hint(extras, owner, commands)}")
+        return parsed
+
 
 def _whole(text: str) -> int:
     """An option's whole number; '1e5', '100k' or '2.0' say how to write it (argparse said
@@ -118,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--address", help="join a Ray cluster ('auto' or 'ray://host:10001'); "
                      "same as --set resources.address=...")
     run.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    run.add_argument("--no-figures", action="store_true",
+                     help="write the report at the end without its figures (faster; "
+                     "'jetstudy report RESULTS' draws them later)")
     run.add_argument("-v", "--verbose", action="store_true", help="show Ray's own logs")
 
     report = sub.add_parser("report", help="write the study report from result tables; "
@@ -129,6 +148,9 @@ def _parser() -> argparse.ArgumentParser:
                         "earlier report")
     report.add_argument("--force", action="store_true",
                         help="write into a folder holding other files too (never over them)")
+    report.add_argument("--no-figures", action="store_true",
+                        help="the words, tables and CSV files without the PNG figures (a "
+                        "fraction of the time); the page says which command draws them")
 
     export = sub.add_parser("export", help="write a study's model as ONNX and TorchScript on "
                             "raw features (needs jetstudy[export])")
@@ -309,7 +331,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         import shlex
 
         try:
-            report = write_report(outcome.folder)
+            report = write_report(outcome.folder, figures=not args.no_figures)
         except KeyboardInterrupt:  # the study is whole: only its report is missing
             print(f"interrupted while writing the report; the study in {outcome.folder} is "
                   f"finished: write its report with:\n  jetstudy report {shlex.quote(str(outcome.folder))}",
@@ -356,7 +378,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     if Path(args.source).is_dir():  # Ray left behind by the study's driver if it was killed
         reap_dead_session(Path(args.source))
-    outcome = write_report(args.source, args.out, force=args.force)
+    outcome = write_report(args.source, args.out, force=args.force,
+                           figures=not args.no_figures)
     for part, reason in outcome.skipped:
         print(f"skipped {part}: {reason}")
     print(f"report: {outcome.index_html}")

@@ -73,7 +73,7 @@ def test_a_key_twice_in_a_set_value_is_refused(workdir: Path) -> None:
 
 
 @pytest.mark.parametrize("args, must", [
-    (["run", "--bogus"], ["unrecognized arguments: --bogus", "jetstudy --help"]),
+    (["run", "--bogus"], ["unrecognized arguments: --bogus", "jetstudy run --help"]),
     (["synth", "out", "--jets", "many"], ["--jets", "'many'", "jetstudy synth --help"]),
     (["fetch", "imagenet"], ["'imagenet'", "hls4ml", "jetstudy fetch --help"]),
     (["report"], ["RESULTS", "jetstudy report --help"]),
