@@ -8,9 +8,10 @@ lock is a small JSON file (host, pid, start time, a heartbeat) that
   holds on NFS too, where ``O_EXCL`` historically did not), so two drivers never both win;
 * is rewritten every :data:`HEARTBEAT_S` seconds by a daemon thread, so a driver on another
   node can tell a live holder from a dead one on shared storage;
-* counts as stale, and is taken over, when its heartbeat is older than :data:`STALE_AFTER_S`
-  or, on the same host, when its process is gone (``kill -9``: recovered at once) or the
-  machine rebooted since.
+* counts as stale, and is taken over, on the same host when its process is gone (``kill
+  -9``: recovered at once; a zombie counts as gone) or the machine rebooted since, never while
+  that process lives (a driver stopped with Ctrl-Z keeps its study); from another host, when
+  its heartbeat is older than :data:`STALE_AFTER_S`.
 
 >>> with StudyLock(folder):    # doctest: +SKIP
 ...     run the study
@@ -74,17 +75,23 @@ class LockInfo:
         return json.dumps({**self.__dict__, "started_utc": _utc(self.started)}, indent=1) + "\n"
 
     def stale_reason(self, now: float | None = None) -> str | None:
-        """Why this holder is gone, or None while it looks alive."""
+        """Why this holder is gone, or None while it looks alive. On this machine (same boot)
+        its process decides: gone (or a zombie) is stale at once, alive under its recorded
+        start time holds the study however old its heartbeat (a driver stopped with Ctrl-Z,
+        or one whose heartbeat a full disk kept from being written, goes on later: taken
+        over, two drivers would write the study). Elsewhere, the heartbeat's age."""
         age = (time.time() if now is None else now) - self.heartbeat
-        if age > STALE_AFTER_S:
-            return f"its heartbeat is {age:.0f} s old"
         if self.host == socket.gethostname():
             if self.boot_id and self.boot_id != processes.boot_id():
                 return "its machine restarted since"
             if not processes.pid_alive(self.pid):
                 return f"process {self.pid} is gone"
-            if self.process_start and self.process_start != processes.process_start(self.pid):
-                return f"process {self.pid} is gone (its pid was reused)"
+            if self.process_start:
+                if self.process_start != processes.process_start(self.pid):
+                    return f"process {self.pid} is gone (its pid was reused)"
+                return None  # this very process, alive: only it releases the study
+        if age > STALE_AFTER_S:
+            return f"its heartbeat is {age:.0f} s old"
         return None
 
     def describe(self) -> str:

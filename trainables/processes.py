@@ -32,7 +32,8 @@ def process_start(pid: int) -> str:
 
 
 def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (someone else's counts)."""
+    """Whether a process with this pid exists (someone else's counts) and is not a zombie
+    (killed, its parent not yet waiting on it: it runs no more code and holds nothing)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -41,4 +42,12 @@ def pid_alive(pid: int) -> bool:
         return True
     except OSError:
         return False
-    return True
+    return _state(pid) != "Z"
+
+
+def _state(pid: int) -> str:
+    """The process's state letter in ``/proc`` (``Z``: a zombie); empty where not known."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
