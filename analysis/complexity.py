@@ -1,6 +1,7 @@
 """The bias-variance picture: final train and validation loss against parameter count.
 
-Only trials that ran the study's full epoch budget (or converged by patience) are used by
+Only trials that ran the study's full epoch budget (or converged by patience; a trial stopped
+after its last epoch too, :func:`~jetstudy.analysis.curve_stats.ran_to_the_end`) are used by
 default: an ASHA-stopped trial's loss after two epochs measures how fast it started, not what
 its capacity allows, and would swamp the curve. If fewer than ``min_trials`` did, all trials
 with finite losses are used instead and :attr:`ComplexityCurve.note` says so. Unstable and
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.analysis.errors import AnalysisError
 
 __all__ = ["ComplexityCurve", "complexity_curve"]
@@ -60,14 +62,17 @@ def complexity_curve(
     train_col, val_col = (("judged_train_loss", "judged_val_loss")
                           if {"judged_train_loss", "judged_val_loss"} <= set(regimes.columns)
                           else ("final_train_loss", "final_val_loss"))
-    df = trials[["trial_id", "status", "n_params"]].merge(
+    # a trial that trained its whole max_epochs is complete whatever its status (the time
+    # budget came after its last epoch): the front's and regimes.csv's rule
+    trials = trials.assign(_full=ran_to_the_end(trials).to_numpy(dtype=bool))
+    df = trials[["trial_id", "status", "n_params", "_full"]].merge(
         regimes[["trial_id", "regime", train_col, val_col]], on="trial_id"
     )
     df = df.rename(columns={train_col: "train_loss", val_col: "val_loss"})
     ok = np.isfinite(df[["n_params", "train_loss", "val_loss"]]).all(axis=1) & (df["n_params"] > 0)
     ok &= ~df["regime"].isin(["unstable", "undetermined"])
     usable = df[ok]
-    chosen = usable[usable["status"].isin(statuses)]
+    chosen = usable[usable["status"].isin(statuses) | usable["_full"]]
     note = f"{len(chosen)} {ran[0] if len(chosen) == 1 else ran[1]}"
     if len(chosen) < min_trials and len(usable) > len(chosen):  # else nothing to add: say so
         ended, chosen = len(chosen), usable
@@ -94,7 +99,8 @@ def complexity_curve(
                             + " (unstable and undetermined trials are left out"
                             + (f"; here: {counts}; see the reasons in regimes.csv)" if counts
                                else ")"))
-    points = chosen.assign(gap=chosen["val_loss"] - chosen["train_loss"]).reset_index(drop=True)
+    points = chosen.drop(columns="_full").assign(
+        gap=chosen["val_loss"] - chosen["train_loss"]).reset_index(drop=True)
     logp = np.log10(points["n_params"].to_numpy(dtype=float))
     lo = math.floor(logp.min() * bins_per_decade) / bins_per_decade
     hi = max(math.ceil(logp.max() * bins_per_decade) / bins_per_decade, lo + 1 / bins_per_decade)

@@ -22,7 +22,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["SMOOTH", "SWING_EPOCHS", "curve_summary", "swing", "epochs_words", "ran_full"]
+__all__ = ["SMOOTH", "SWING_EPOCHS", "curve_summary", "swing", "epochs_words", "ran_full",
+           "ran_to_the_end", "FULL_RUN_STATUSES"]
 
 SMOOTH = 3  # epochs in the running median the trend and the final losses are read from
 #: Epochs the swing is read from: six steps, five pairs of steps, so that two isolated
@@ -183,3 +184,29 @@ def ran_full(n: float, budget: float) -> bool:
     """A trial that trained its whole ``max_epochs``: its curve is complete whatever its
     status says (a trial the time budget ended after its last epoch)."""
     return bool(np.isfinite(n) and np.isfinite(budget) and n >= budget)
+
+
+#: Statuses whose trial, having trained its whole ``max_epochs``, holds a full run's score
+#: (a failed or interrupted run did not end sound: never a candidate, whatever it trained).
+FULL_RUN_STATUSES: tuple[str, ...] = ("completed", "stopped", "running")
+
+
+def ran_to_the_end(trials: pd.DataFrame) -> pd.Series:
+    """Per row of ``trials``: a trial whose score is a full run's, the one rule of the Pareto
+    front, the size answer, the best trial's tie-break and the complexity curve. Status
+    ``completed`` (``max_epochs``, or converged by its patience), or ``stopped``/``running``
+    after its whole ``max_epochs`` (:func:`ran_full`: the time budget or a driver's end came
+    after its last epoch), as regimes.csv's ``complete`` judges its curve. A table without
+    ``epochs``/``max_epochs`` has only its status to tell."""
+    status = (trials["status"].astype(str) if "status" in trials.columns
+              else pd.Series("", index=trials.index))
+
+    def numbers(name: str) -> pd.Series:
+        if name not in trials.columns:
+            return pd.Series(np.nan, index=trials.index)
+        return pd.to_numeric(trials[name], errors="coerce").astype(float)
+
+    full = np.array([ran_full(n, b) for n, b in zip(numbers("epochs"), numbers("max_epochs"))],
+                    dtype=bool)
+    done = status.eq("completed").to_numpy() | (status.isin(FULL_RUN_STATUSES).to_numpy() & full)
+    return pd.Series(done, index=trials.index, dtype=bool)

@@ -31,6 +31,7 @@ import numpy as np
 __all__ = ["ONE_SIGMA", "clopper_pearson", "binomial_se", "hanley_mcneil_se",
            "rejection_interval", "round_error", "format_error", "unsigned_zero", "signed",
            "percent", "round_to_error", "three_figures", "equal_digits", "shared_decimals",
+           "digits_of_error",
            "format_interval", "format_efficiency",
            "format_rejection", "weighted_auc", "bootstrap_replicates", "FEW_BACKGROUND"]
 
@@ -219,6 +220,21 @@ def equal_digits(*values: float) -> list[str]:
     """
     decimals = shared_decimals(*values)
     return [unsigned_zero(f"{v:.{decimals}f}") for v in values]
+
+
+def digits_of_error(error: float | None, *values: float) -> list[str]:
+    """``values`` printed to the decimals of ``error`` (:func:`round_error`), as a value
+    printed ``value ± error`` beside them shows: a range of repeats beside a pick printed
+    0.628 ± 0.007 reads ``from 0.628 to 0.717``, never ``from 0.6278 to 0.7165`` (digits the
+    pick's noise does not allow); :func:`equal_digits` when the error is unknown.
+
+    >>> digits_of_error(0.0071, 0.62784, 0.71649), digits_of_error(None, 0.601, 0.6)
+    (['0.628', '0.716'], ['0.6010', '0.6000'])
+    """
+    if error is None or not (np.isfinite(error) and error > 0):
+        return equal_digits(*values)
+    decimals = round_error(float(error))[1]
+    return [_fixed(float(v), decimals) for v in values]
 
 
 def format_error(value: float, error: float | None) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.regimes import REGIMES
 from jetstudy.analysis.render import counted
@@ -267,7 +268,7 @@ def _none_judged(df: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, unplac
                f"`{x}` or `{y}` value)" if unplaced else "")
     one = len(df) == 1  # "the only trial is", never "all 1 are"
     all_are = "the only trial is" if one else f"all {len(df)} are"
-    done = df["status"].eq("completed") if "status" in df else pd.Series(False, index=df.index)
+    done = ran_to_the_end(df)  # completed, or every epoch trained (regimes.csv's complete)
     if done.any():
         reasons = (regimes.drop_duplicates("trial_id", keep="last").set_index("trial_id")
                    ["reason"] if "reason" in regimes else None)

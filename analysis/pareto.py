@@ -6,8 +6,10 @@ Costs are ``n_params`` and ``flops``; scores are the validation accuracy and mac
 trial's best epoch (``best_val_*``, the checkpoint a trial keeps). Test metrics exist only for the
 study's best trial, so they are a single marker, not a front.
 
-Only trials trained to the end (status ``completed``: ``max_epochs`` or converged by patience)
-may be on the front or be the pick: a trial ASHA stopped after one epoch has a score from a
+Only trials trained to the end (status ``completed``: ``max_epochs`` or converged by patience;
+or a stopped/running trial that trained all its ``max_epochs``, whose curve regimes.csv calls
+complete: :func:`~jetstudy.analysis.curve_stats.ran_to_the_end`) may be on the front or be the
+pick, and the notes say why a pick whose status is ``stopped`` is one: a trial ASHA stopped after one epoch has a score from a
 model that was still learning, and would put "cheap" points on the front that no finished
 model reaches. Stopped and running trials are kept apart (``partial``) to be drawn faded. With
 no completed trial the front is undetermined, never built from partial scores.
@@ -37,8 +39,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from jetstudy.analysis.curve_stats import epochs_words, ran_to_the_end
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import (_significant, binomial_se, equal_digits, format_error,
+from jetstudy.analysis.intervals import (_significant, binomial_se, digits_of_error, equal_digits,
+                                         format_error,
                                          hanley_mcneil_se)
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, repeat_spread, with_tie_keys
@@ -50,7 +54,9 @@ __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", 
            "pick_notes", "tied_with", "with_sizes", "search_front", "how_big", "SizeAnswer",
            "how_big_paragraph", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
 
-#: Trials trained to the end (max_epochs, or converged by patience): the only ones on the front.
+#: The status that always means trained to the end (max_epochs, or converged by patience);
+#: the front takes a stopped or running trial that trained all of max_epochs too
+#: (:func:`~jetstudy.analysis.curve_stats.ran_to_the_end`, the one rule).
 FRONT_STATUSES: tuple[str, ...] = ("completed",)
 
 #: Trials whose scores are real measurements (a stopped or running trial's describe a model
@@ -126,6 +132,25 @@ def ties_words(ties: list[str], named: str, what: str) -> str:
     verb = "ties" if len(ties) == 1 else "tie"
     return (f" {who[0].upper()}{who[1:]} {verb} trial {named} exactly (same {what}): one point, "
             "named by the first the search proposed (trial_number, then trial_id).")
+
+
+def full_run_words(rows: Sequence[pd.Series]) -> str:
+    """A sentence (leading space; empty when none) per row whose status is not ``completed``
+    though it trained its whole ``max_epochs`` (the time budget or an interruption came after
+    its last epoch): a reader who sees "stopped" beside a pick must learn why it is one."""
+    words = []
+    for row in rows:
+        status = str(row.get("status", ""))
+        if status == "completed" or not status:
+            continue
+        n, budget = (float(pd.to_numeric(pd.Series([row.get(c)]), errors="coerce").iloc[0])
+                     for c in ("epochs", "max_epochs"))
+        why = str(row.get("stop_reason", "") or "")
+        why = f" ({why})" if why and why != "nan" else ""
+        words.append(f" Trial {row['trial_id']}'s status is {status}{why}, but it trained all "
+                     f"{epochs_words(n, budget)}: its score is a full run's, a candidate as "
+                     "regimes.csv calls its curve complete.")
+    return "".join(words)
 
 
 def smallest_within_words(n_points: int, n_smaller: int, pick: str,
@@ -244,8 +269,13 @@ class ParetoResult:
         return bool(self.gap == 0 or self.gap < NOISE_SIGMAS * self.gap_se)
 
 
-def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str, ...],
+def _candidates(trials: pd.DataFrame, cost: str, score: str, which: str,
                 n_val: int | None, class_counts: Sequence[int] | None) -> pd.DataFrame:
+    """The scored trials (:data:`SCORED_STATUSES`) with a finite score and a size above 0 as
+    ``trial_id, status, complete, cost, score, se`` (and the tie and configuration columns):
+    ``which`` ``full`` keeps those that ran to the end
+    (:func:`~jetstudy.analysis.curve_stats.ran_to_the_end`), ``partial`` the others, ``all``
+    both."""
     # a loss's error: the best epoch's (best_val_loss_se, summary.best_epoch_loss_se) when the
     # caller gave it, else the last epoch's per-jet spread / sqrt(n) stands in
     loss_se = next((c for c in (("best_val_loss_se", "val_loss_se") if score.startswith("best_")
@@ -255,8 +285,14 @@ def _candidates(trials: pd.DataFrame, cost: str, score: str, statuses: tuple[str
     columns += [TRIAL_ORDER] if TRIAL_ORDER in trials.columns else []  # ties (trial_order)
     # the configuration, to tell repeats of one configuration apart from other models
     columns += [c for c in CONFIG_COLUMNS if c in trials.columns and c not in columns]
+    # how far each got, for the note on a full run that its status calls stopped
+    columns += [c for c in ("epochs", "max_epochs", "stop_reason")
+                if c in trials.columns and c not in columns]
     trials = trials.drop_duplicates("trial_id", keep="last")  # a trial listed twice: its last row
-    rows = trials.loc[trials["status"].isin(statuses), columns]
+    full = ran_to_the_end(trials).to_numpy(dtype=bool)
+    keep = {"full": full, "partial": ~full, "all": np.ones_like(full)}[which]
+    keep = keep & trials["status"].isin(SCORED_STATUSES).to_numpy()
+    rows = trials.loc[keep, columns].assign(complete=full[keep])
     rows = rows[np.isfinite(rows[[cost, score]].astype(float)).all(axis=1) & (rows[cost] > 0)]
     rows = rows.rename(columns={cost: "cost", score: "score"}).reset_index(drop=True)
     if loss:
@@ -279,9 +315,8 @@ def compute_pareto(
     score = score_column(trials, metric)
     if score is None:
         raise AnalysisError(f"the trials table has no `{metric}` values")
-    points = _candidates(trials, cost, score, FRONT_STATUSES, n_val, class_counts)
-    partial_statuses = tuple(s for s in SCORED_STATUSES if s not in FRONT_STATUSES)
-    partial = _candidates(trials, cost, score, partial_statuses, n_val, class_counts)
+    points = _candidates(trials, cost, score, "full", n_val, class_counts)
+    partial = _candidates(trials, cost, score, "partial", n_val, class_counts)
     if points.empty and partial.empty:
         size = pd.to_numeric(trials.loc[trials["status"].isin(SCORED_STATUSES), cost],
                              errors="coerce")
@@ -290,7 +325,6 @@ def compute_pareto(
                                 "one weight): the trials table is damaged or hand-edited")
         raise AnalysisError(f"no finished trial has both `{cost}` and `{score}`")
     maximize = _maximize(metric)
-    points = points.drop(columns="status")
     front = pareto_front(points, "cost", "score", maximize).reset_index(drop=True)
     pick = smallest_within(points, "cost", "score", tolerance, maximize)
     if pick is None:
@@ -363,14 +397,22 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
                      f"({_sigmas(result.gap / result.gap_se)} sigma) but at most "
                      f"{result.tolerance:.0%} loss, at 1/{best['cost'] / pick['cost']:.3g} of "
                      "its cost.")
-    for row in ([pick] if pick["trial_id"] == best["trial_id"] else [pick, best]):
+    named = [pick] if pick["trial_id"] == best["trial_id"] else [pick, best]
+    full = full_run_words(named)
+    if full:
+        notes.append(f"{where}:{full}")
+    for row in named:
         tied = ties_words(exact_ties(result.points, row, "cost", "score"), str(row["trial_id"]),
                           f"{result.cost} and {label}")
         if tied:
             notes.append(f"{where}:{tied}")
     again = repeat_spread(result.points, pick, "score")
     if again is not None:  # the front's point is the luckiest of its repeats (as the size answer)
-        low, high, middle = equal_digits(again.low, again.high, again.median)
+        # to the pick's digits (its error's) where the report's table prints it with one
+        # (both scores' errors known), else to equal digits as the table then prints it
+        known = all(np.isfinite(float(r["se"])) and float(r["se"]) > 0 for r in (pick, best))
+        low, high, middle = digits_of_error(float(pick["se"]) if known else None,
+                                            again.low, again.high, again.median)
         ids = ", ".join(again.ids)
         notes.append(f"{where}: {pick['trial_id']}'s configuration was trained {again.n} "
                      f"times (also {ids}): {label} from {low} to {high}, median {middle}; the "
@@ -424,8 +466,8 @@ def search_front(trials: pd.DataFrame, metric: str, maximize: bool, cost: str) -
     score = score_column(trials, metric)
     if score is None or cost not in trials.columns:
         raise AnalysisError(f"the trials table has no `{metric}` or `{cost}` values")
-    points = _candidates(trials, cost, score, SCORED_STATUSES, None, None).drop(columns="se")
-    done = points[points["status"].isin(FRONT_STATUSES)]
+    points = _candidates(trials, cost, score, "all", None, None).drop(columns="se")
+    done = points[points["complete"]]
     front = set(pareto_front(done, "cost", "score", maximize)["trial_id"])
     return (points.assign(on_front=points["trial_id"].isin(front))
             .sort_values(["cost", "score"], kind="mergesort").reset_index(drop=True))

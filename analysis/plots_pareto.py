@@ -111,12 +111,13 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
     """A size-aware search's own front (:func:`jetstudy.analysis.pareto.search_front`: ``trial_id,
     status, cost, score, on_front``): every trial tried, the front of the completed ones as a
     line, the answer to "how big" (``pick``) as a star."""
-    done = own[own["status"] == "completed"]
-    rest = own[own["status"] != "completed"]
+    full = (own["complete"].astype(bool) if "complete" in own  # pareto.search_front's
+            else own["status"] == "completed")
+    done, rest = own[full], own[~full]
     if len(rest):
         ax.scatter(rest["cost"], rest["score"], s=12, facecolors="none", edgecolors="tab:gray",
                    alpha=0.35, lw=0.8, label="stopped / running (never on the front)")
-    ax.scatter(done["cost"], done["score"], s=12, color="tab:gray", label="completed")
+    ax.scatter(done["cost"], done["score"], s=12, color="tab:gray", label="ran to the end")
     front = done[done["on_front"]].sort_values("cost")
     ax.step(front["cost"], front["score"], where="post", color="tab:blue", lw=1.5, marker="o",
             ms=3, label="the search's front")

@@ -86,7 +86,7 @@ def pareto_table(results: list[pareto.ParetoResult],
             ids = rows["trial_id"].astype(str)
             parts.append(pd.DataFrame({
                 "panel": "scores", "score": res.score, "cost": res.cost, "trial_id": ids,
-                "status": status if status else rows["status"].astype(str),
+                "status": rows["status"].astype(str),  # a full run may be 'stopped' too
                 "cost_value": rows["cost"].astype(float), "score_value": rows["score"].astype(float),
                 "score_se": rows["se"].astype(float),
                 "on_front": ids.isin(front) if status else False,
@@ -114,7 +114,7 @@ def pareto_table(results: list[pareto.ParetoResult],
 def _own_ties(own: pd.DataFrame) -> list[str]:
     """``tied_with`` of the search's own panel: ties among its completed trials (the only ones
     on its front); none for a stopped or running one."""
-    done = own["status"].astype(str).isin(pareto.FRONT_STATUSES).to_numpy()
+    done = own["complete"].astype(bool).to_numpy()  # ran to the end (pareto.search_front)
     ties = pareto.tied_with(own[done])
     it = iter(ties)
     return [next(it) if d else "" for d in done]
@@ -146,7 +146,7 @@ def pareto_part(r: ReportState) -> Section:
         own = pareto.search_front(trials, r.metric, r.maximize, size_cost)
         pick = None if answer is None else str(answer.pick["trial_id"])
         panel = (own, f"best_{r.metric}", size_cost, pick)
-        done = int((own["status"] == "completed").sum())
+        done = int(own["complete"].sum())
         lines.append(_own_front_line(own, r.metric, size_cost, done))
         tables.append(("the search's own front, marked against every trial tried",
                        _own_table(trials, own, r.metric, size_cost, n_val, counts)))
@@ -164,8 +164,10 @@ def pareto_part(r: ReportState) -> Section:
     faded = (f"; {counted(n_partial, 'stopped or running trial')} "
              f"{'is' if n_partial == 1 else 'are'} drawn faded and never on the front (scores "
              "of models still learning)" if n_partial else "")
+    full = (" or all of max_epochs, whatever their status" if
+            (results[0].points["status"].astype(str) != "completed").any() else "")
     lines += [f"Only trials trained to the end (status completed: "
-              f"{complete_words(r.t.config)}) are candidates: {len(results[0].points)} here{faded}.{rest}"]
+              f"{complete_words(r.t.config)}{full}) are candidates: {len(results[0].points)} here{faded}.{rest}"]
     if n_val:
         lines.append(f"Errors: binomial standard error of the accuracy on the {n_val} validation "
                      "jets; Hanley-McNeil estimate for the macro AUC (approximate). A pick is "

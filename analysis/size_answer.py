@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from jetstudy.analysis.intervals import equal_digits, format_error
+from jetstudy.analysis.curve_stats import ran_to_the_end
+from jetstudy.analysis.intervals import digits_of_error, equal_digits, format_error
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
-from jetstudy.analysis.pareto import (FRONT_STATUSES, NOISE_SIGMAS, SCORED_STATUSES, _band_edge,
-                                      _ranked, exact_ties, score_se, smallest_within_words, ties_words,
+from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _band_edge,
+                                      _ranked, full_run_words, exact_ties, score_se, smallest_within_words, ties_words,
                                       with_sizes)
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
@@ -56,8 +57,9 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     score, acc = score_column(trials, metric), score_column(trials, "val_acc")
     if score is None or acc is None or cost not in trials.columns:
         return None
-    done = trials.drop_duplicates("trial_id", keep="last")
-    done = done[done["status"].isin(FRONT_STATUSES)]
+    last = trials.drop_duplicates("trial_id", keep="last")
+    full = ran_to_the_end(last).to_numpy(dtype=bool)  # completed, or every epoch trained
+    done = last[full]
     done = done[np.isfinite(done[[cost, score, acc]].astype(float)).all(axis=1)]
     done = done[done[cost].astype(float) > 0]  # a size of 0 is a damaged row (as on the front)
     if done.empty:
@@ -68,9 +70,7 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     ok = (done[score] >= limit) if maximize else (done[score] <= limit)
     ok &= done[acc] >= float(best[acc]) - acc_points - 1e-12
     pick = done.loc[_ranked(done[ok], cost, score, maximize).index[0]]
-    partial = trials.drop_duplicates("trial_id", keep="last")
-    partial = partial[partial["status"].isin(SCORED_STATUSES)
-                      & ~partial["status"].isin(FRONT_STATUSES)]
+    partial = last[~full & last["status"].isin(SCORED_STATUSES).to_numpy()]
     size = pd.to_numeric(partial[cost], errors="coerce").astype(float)
     score_ok = np.isfinite(pd.to_numeric(partial[score], errors="coerce").astype(float))
     smaller = int((score_ok & (size > 0) & (size < float(pick[cost]))).sum())
@@ -186,7 +186,9 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
            if acc_column else ["not recorded"] * 2)
     noise = (_noise_words(answer, n_val, class_counts)
              + _unknown_noise_words(answer, n_val, class_counts) + _tie_words(answer)
-             + _alone_words(answer) + _repeat_words(answer))
+             + _alone_words(answer) + _repeat_words(answer, n_val, class_counts)
+             + full_run_words([answer.pick] if answer.pick["trial_id"] == answer.best["trial_id"]
+                              else [answer.pick, answer.best]))
     if len(answer.candidates if answer.candidates is not None else ()) <= 1:
         table = ""  # one completed trial: no smaller model for the table to name
     if pick["trial_id"] == best["trial_id"]:
@@ -210,7 +212,8 @@ def answer_ties(answer: SizeAnswer, which: str) -> list[str]:
     return exact_ties(answer.candidates, row, answer.cost, answer.metric)
 
 
-def _repeat_words(answer: SizeAnswer) -> str:
+def _repeat_words(answer: SizeAnswer, n_val: int | None = None,
+                  class_counts: Sequence[int] | None = None) -> str:
     """A sentence when the pick's configuration was trained more than once: the answer names
     the best of its repeats, so its score is the luckiest run; the repeats' range says how
     much of it is training noise."""
@@ -221,7 +224,12 @@ def _repeat_words(answer: SizeAnswer) -> str:
     if again is None:
         return ""
     label = answer.metric.removeprefix("best_")
-    low, high, middle = _digits(again.low, again.high, again.median)
+    # to the digits the pick's score is printed with (scores_with_errors): its error's when
+    # the pick's and the best's are both known, else equal digits
+    errors = _errors([answer.pick, answer.best], answer.metric, n_val, class_counts)
+    known = all(np.isfinite(e) and e > 0 for e in errors)
+    low, high, middle = digits_of_error(errors[0] if known else None,
+                                        again.low, again.high, again.median)
     return (f" Trial {answer.pick['trial_id']}'s configuration was trained {again.n} times (also trial"
             f"{'s' if len(again.ids) > 1 else ''} {', '.join(again.ids)}): "
             f"{label} from {low} to {high}, median {middle}; naming the best of repeats "

@@ -84,8 +84,9 @@ def best_trial(trials: pd.DataFrame, metric: str, maximize: bool) -> pd.Series:
     """The trial with the best ``best_<metric>`` (else ``<metric>``) among non-failed trials.
 
     Running trials count: in a snapshot the leader may still be training. NaN and infinite
-    values never win. Ties (equal values) go, in this order, to a completed trial over a
-    stopped or running one, to the smaller model (``n_params``), then to the trial the search
+    values never win. Ties (equal values) go, in this order, to a trial that ran to the end
+    (completed, or every epoch of max_epochs trained) over a stopped or running one, to the
+    smaller model (``n_params``), then to the trial the search
     proposed first (``trial_number``, then ``trial_id``:
     :func:`jetstudy.analysis.trial_order.ranked_best`): the answer depends neither on the order
     of the table's rows nor on Ray's random trial ids, so the study (which evaluates this trial

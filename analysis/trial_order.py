@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["TIE_KEYS", "tie_keys", "with_tie_keys", "order_of", "ranked_best", "CONFIG_COLUMNS",
@@ -111,8 +112,9 @@ def with_tie_keys(frame: pd.DataFrame) -> pd.DataFrame:
 def ranked_best(trials: pd.DataFrame, values: pd.Series | np.ndarray,
                 maximize: bool) -> np.ndarray:
     """Positions (for ``iloc``) of the rows of ``trials``, best first: by ``values`` (one per
-    row, in the metric's direction; filter out non-finite ones before), then a completed
-    trial over a stopped or running one, the smaller model (``n_params``; unknown last), then
+    row, in the metric's direction; filter out non-finite ones before), then a trial that ran
+    to the end over one stopped or still running
+    (:func:`~jetstudy.analysis.curve_stats.ran_to_the_end`), the smaller model (``n_params``; unknown last), then
     :func:`tie_keys`. The answer does not depend on the order of the rows."""
     n = len(trials)
     sign = -1.0 if maximize else 1.0
@@ -121,7 +123,7 @@ def ranked_best(trials: pd.DataFrame, values: pd.Series | np.ndarray,
     ties = tie_keys(trials)
     keys = pd.DataFrame({"_value": sign * pd.to_numeric(pd.Series(np.asarray(values)),
                                                         errors="coerce").astype(float).to_numpy(),
-                         "_partial": (trials["status"].astype(str) != "completed").to_numpy(),
+                         "_partial": ~ran_to_the_end(trials).to_numpy(dtype=bool),
                          "_size": size, "_order": ties["_order"].to_numpy(),
                          "_id": ties["_id"].to_numpy()})
     ordered = keys.sort_values(["_value", "_partial", "_size", *TIE_KEYS], kind="mergesort")

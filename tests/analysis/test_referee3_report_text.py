@@ -92,7 +92,10 @@ def test_pareto_caption_names_only_what_is_drawn(tmp_path, make_study, write_stu
     assert "diamond" not in caption  # no test point is drawn
     assert "error bars" not in caption  # no validation size: no error bars drawn
     assert "line = Pareto front" in caption and "hollow = stopped/running" in caption
-    stopped = trials.assign(status=trials["status"].replace("completed", "stopped"))
+    # stopped before their last epoch (one that trained all of max_epochs is a full run,
+    # a candidate whatever its status)
+    stopped = trials.assign(status=trials["status"].replace("completed", "stopped"),
+                            epochs=trials["epochs"].clip(upper=5))
     state = ReportState(load_tables(write_study(tmp_path / "stopped", stopped, epochs)))
     caption = pareto_part(state).caption
     assert "Pareto front" not in caption and "star" not in caption  # front undetermined

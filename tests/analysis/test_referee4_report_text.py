@@ -116,6 +116,7 @@ def test_size_aware_front_of_one_completed_trial_has_no_others(tmp_path, make_st
                                                                write_study) -> None:
     trials, epochs = make_study(n_trials=3, max_epochs=4, seed=2, asha=False)
     trials.loc[1:, "status"] = "stopped"
+    trials.loc[1:, "epochs"] = 2  # before the end (all 4 epochs would be a full run's score)
     config = copy.deepcopy(CONFIG)
     config["search"].update(objectives=["val_loss", "n_params"])
     state = ReportState(load_tables(write_study(tmp_path / "s", trials, epochs, config=config)))

@@ -227,7 +227,7 @@ def test_a_size_answer_whose_configuration_was_repeated_names_the_spread():
     text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=1000)
     assert "is trial b (hidden layers 8, 100 parameters)" in text
     assert ("Trial b's configuration was trained 3 times (also trials a, c): val_acc from "
-            "0.7850 to 0.8000, median 0.7950") in text
+            "0.785 to 0.800, median 0.795") in text
     alone = how_big_paragraph(how_big(t.assign(lr=[1e-3, 1e-3, 2e-3, 1e-3]), "val_acc", True,
                                       "n_params"), n_val=1000)
     assert "trained 2 times (also trial a)" in alone

@@ -135,7 +135,8 @@ def test_pareto_of_an_asha_study_without_a_complete_trial_names_no_patience(tabl
 
     config = copy.deepcopy(CONFIG)
     config["scheduler"] = ASHA
-    stopped = tables.trials.assign(status="stopped", stop_reason="scheduler")
+    stopped = tables.trials.assign(status="stopped", stop_reason="scheduler",  # at a rung
+                                   epochs=tables.trials["epochs"].clip(upper=2))
     r = ReportState(dataclasses.replace(tables, trials=stopped, config=config))
     lines = [line for line in pareto_part(r).lines if "no trial ran to completion (" in line]
     assert lines and all("(max_epochs = 6, ASHA's max_t, past every rung)" in line

@@ -128,8 +128,8 @@ def test_repeats_spread_is_one_helper_and_names_repeats_first_proposed_first():
     assert spread.median == pytest.approx(0.795)
     assert repeat_spread(t, t.iloc[3], "best_val_acc") is None
     text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=1000)
-    assert ("trained 3 times (also trials a, c): val_acc from 0.7850 to 0.8000, median "
-            "0.7950") in text
+    assert ("trained 3 times (also trials a, c): val_acc from 0.785 to 0.800, median "
+            "0.795") in text
 
 
 def test_how_far_a_trial_got_is_said_one_way():

@@ -1,0 +1,114 @@
+"""Referee round 8 of the verdicts: the Pareto front, the pick, the size answer, the best-trial
+lines and the regime words read as a physicist reads a paper's numbers. Hand-made tables only
+(the analysis is pure functions on DataFrames): no Ray, no study."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from jetstudy.analysis import pareto
+from jetstudy.analysis.regimes import assess_regimes
+from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+
+def _full_but_stopped() -> pd.DataFrame:
+    """big ran its 6 epochs (completed); small also trained all 6 epochs, but the time budget
+    ended it after its last one (status stopped); tiny was stopped by ASHA after 1 epoch."""
+    return pd.DataFrame({
+        "trial_id": ["big", "small", "tiny"], "trial_number": [0, 1, 2],
+        "status": ["completed", "stopped", "stopped"],
+        "stop_reason": ["max_epochs", "time_budget", "scheduler"],
+        "epochs": [6, 6, 1], "max_epochs": [6, 6, 6], "best_epoch": [6, 6, 1],
+        "n_params": [4000, 400, 40], "flops": [8000, 800, 80],
+        "depth": [2, 1, 1], "widths": ["64-32", "16", "4"],
+        "best_val_acc": [0.800, 0.799, 0.60], "best_val_loss": [0.60, 0.601, 1.0],
+        "train_loss": [0.59, 0.595, 1.0], "val_loss": [0.60, 0.601, 1.0],
+        "val_auc": [0.9, 0.9, 0.8]})
+
+
+# --- 1. a trial with its full curve is a full score, on the front as on the maps ----------------
+
+def test_a_stopped_trial_that_trained_every_epoch_is_a_candidate_of_the_front():
+    """small trained all of max_epochs (the time budget stopped it after its last epoch):
+    regimes.csv calls its curve complete and judges it, but the front took candidates by
+    status == completed, so it was drawn faded and the pick was big, at 10x small's size."""
+    from jetstudy.analysis.curve_stats import ran_to_the_end
+
+    t = _full_but_stopped()
+    assert ran_to_the_end(t).tolist() == [True, True, False]
+    regimes = assess_regimes(t).table.set_index("trial_id")
+    assert regimes.loc["small", "complete"] and not regimes.loc["tiny", "complete"]
+    r = pareto.compute_pareto(t, "n_params", "val_acc", n_val=10000)
+    assert sorted(r.points["trial_id"]) == ["big", "small"]
+    assert r.partial["trial_id"].tolist() == ["tiny"]
+    assert r.pick["trial_id"] == "small" and r.best["trial_id"] == "big"
+    notes = " ".join(pareto.pick_notes(r))
+    assert "small's status is stopped (time_budget), but it trained all 6 of 6 epochs" in notes
+
+
+def test_the_size_answer_and_the_search_front_take_the_same_full_runs():
+    t = _full_but_stopped()
+    answer = how_big(t, "val_acc", True, "n_params")
+    assert answer.pick["trial_id"] == "small" and answer.smaller_tried == 1
+    text = how_big_paragraph(answer, n_val=10000)
+    assert "is trial small" in text and "trained all 6 of 6 epochs" in text
+    own = pareto.search_front(t, "val_acc", True, "n_params").set_index("trial_id")
+    assert own.loc["small", "on_front"] and not own.loc["tiny", "on_front"]
+    assert own["complete"].to_dict() == {"tiny": False, "small": True, "big": True}
+
+
+def test_the_best_trial_ranks_a_full_stopped_run_as_complete():
+    """Equal scores: 'a completed trial over a stopped one' (ranked_best) put the bigger model
+    first though both trained every epoch; as complete runs the smaller one wins the tie."""
+    from jetstudy.analysis.trial_order import ranked_best
+
+    t = _full_but_stopped().assign(best_val_acc=[0.8, 0.8, 0.6])
+    order = ranked_best(t, t["best_val_acc"], True)
+    assert t.iloc[order[0]]["trial_id"] == "small"
+
+
+def test_the_complexity_curve_takes_full_stopped_runs():
+    from jetstudy.analysis.complexity import complexity_curve
+
+    t = _full_but_stopped()
+    regimes = assess_regimes(t).table
+    curve = complexity_curve(t, regimes, min_trials=1)
+    assert "small" in set(curve.points["trial_id"])
+    assert "tiny" not in set(curve.points["trial_id"])
+
+
+# --- 2. a repeats range to the pick's digits ------------------------------------------------------
+
+def _repeats() -> pd.DataFrame:
+    return pd.DataFrame({"trial_id": ["r1", "r2", "r3", "big"], "trial_number": [0, 1, 2, 3],
+                         "status": "completed", "n_params": [100, 100, 100, 1000],
+                         "depth": [1, 1, 1, 2], "widths": ["8", "8", "8", "32-16"],
+                         "lr": [1e-3] * 4, "best_val_acc": [0.6278, 0.7165, 0.70, 0.72]})
+
+
+def test_a_repeats_range_is_printed_to_the_picks_digits():
+    """'0.717 ± 0.014 ... from 0.6278 to 0.7165': the range had a digit more than the pick's
+    error allows (and than the pick printed beside it)."""
+    t = _repeats()
+    r = pareto.compute_pareto(t, "n_params", "val_acc", n_val=1000)
+    assert r.pick["trial_id"] == "r2"
+    note = next(n for n in pareto.pick_notes(r) if "configuration was trained" in n)
+    assert "val_acc from 0.628 to 0.717, median 0.700" in note
+    text = how_big_paragraph(how_big(t, "val_acc", True, "n_params", tolerance=0.01,
+                                     acc_points=0.01), n_val=1000)
+    assert "0.717 ± 0.014" in text and "from 0.628 to 0.717, median 0.700" in text
+
+
+def test_a_repeats_range_without_the_picks_error_keeps_equal_digits():
+    note = next(n for n in pareto.pick_notes(pareto.compute_pareto(
+        _repeats(), "n_params", "val_acc")) if "configuration was trained" in n)
+    assert "from 0.6278 to 0.7165, median 0.7000" in note
+
+
+def test_pareto_csv_keeps_a_full_runs_own_status_beside_its_front_place():
+    """pareto.csv wrote 'completed' as the status of every candidate."""
+    from jetstudy.analysis.sections_pareto import pareto_table
+
+    table = pareto_table([pareto.compute_pareto(_full_but_stopped(), "n_params", "val_acc")])
+    row = table.set_index("trial_id").loc["small"]
+    assert row["status"] == "stopped" and row["on_front"] and row["smallest_within_tolerance"]
