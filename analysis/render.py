@@ -20,12 +20,13 @@ import html
 import math
 import numbers
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 __all__ = ["Section", "render_html", "render_markdown", "format_cell", "section_ids",
-           "COLUMN_PX", "TOC_ID", "counted"]
+           "COLUMN_PX", "TOC_ID", "counted", "not_drawn"]
 
 #: Width of the page's column in CSS pixels; figures (``plots.MAX_WIDTH_IN`` at ``plots.DPI``)
 #: are drawn no wider.
@@ -111,6 +112,7 @@ overflow-x:auto;font-size:15px;line-height:1.45;max-width:100%;box-sizing:border
 pre.long{{columns:3 22em;column-gap:2.5em;column-rule:1px solid #e3e3e3}}
 figure{{margin:1em 0}}figure img{{max-width:100%;height:auto;border:1px solid #eee}}
 figcaption{{color:#444;font-size:15px}}ul.list li{{color:#8a4b00}}
+p.undrawn{{color:#666;font-style:italic}}
 a.totop{{position:fixed;right:1em;bottom:1em;background:#fff;border:1px solid #ccc;
 border-radius:4px;padding:.2em .6em;color:#0b57a4;text-decoration:none;font-size:15px}}
 """
@@ -168,17 +170,26 @@ def _html_section(s: Section, figures: dict[str, bytes], anchor: str) -> str:
     if s.code is not None:
         long = ' class="long"' if s.code.count("\n") > 30 else ""  # in columns: less scrolling
         parts.append(f"<pre{long}><code>{html.escape(s.code)}</code></pre>")
-    if s.figure is not None:
+    if s.figure is not None and s.figure in figures:
         data = base64.b64encode(figures[s.figure]).decode("ascii")
         caption = html.escape(s.caption)
         parts.append(f'<figure><img src="data:image/png;base64,{data}" alt="{caption}">'
                      f"<figcaption>{caption}</figcaption></figure>")
+    elif s.figure is not None:  # a report written without figures: the caption, and why
+        parts.append(f'<figure><p class="undrawn">{html.escape(not_drawn(s.figure))}</p>'
+                     f"<figcaption>{html.escape(s.caption)}</figcaption></figure>")
     parts.append("</section>")
     return "".join(parts)
 
 
+def not_drawn(figure: str) -> str:
+    """What stands in a report written without figures where the figure ``figure`` would be."""
+    return f"Figure {figure} not drawn (see Overview)."
+
+
 def render_html(title: str, sections: list[Section], figures: dict[str, bytes]) -> str:
-    """The whole page; ``figures`` maps a section's figure name to its PNG bytes."""
+    """The whole page; ``figures`` maps a section's figure name to its PNG bytes (a figure not
+    among them is marked as not drawn, its caption kept)."""
     head = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>\n")
@@ -221,8 +232,11 @@ def _md_table(caption: str, df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def render_markdown(title: str, sections: list[Section]) -> str:
-    """The same report as Markdown; figures are referenced by file name (beside summary.md)."""
+def render_markdown(title: str, sections: list[Section],
+                    drawn: Collection[str] | None = None) -> str:
+    """The same report as Markdown; figures are referenced by file name (beside summary.md).
+    ``drawn``: the figures written (None: all); another is marked as not drawn, its caption
+    kept, instead of a link to a file that is not there."""
     out = [f"# {_md_text(title)}", ""]
     for s in sections:
         out += [f"## {_md_text(s.title)}", ""]
@@ -240,5 +254,7 @@ def render_markdown(title: str, sections: list[Section]) -> str:
             out += [f"{fence}{info}", s.code.rstrip("\n"), fence, ""]
         if s.figure is not None:
             caption = _md_text(s.caption)
-            out += [f"![{caption}]({s.figure})", "", f"*{caption}*", ""]
+            shown = (f"![{caption}]({s.figure})" if drawn is None or s.figure in drawn
+                     else _md_text(not_drawn(s.figure)))
+            out += [shown, "", f"*{caption}*", ""]
     return "\n".join(out)

@@ -73,12 +73,24 @@ class ReportOutcome:
     skipped: list[tuple[str, str]]
 
 
+class _WordsOnly(ReportState):
+    """The report's state that keeps no figure's PNG: the parts still build their figures (they
+    hand over a finished one), but none is rendered to pixels, the costlier half (~0.4 CPU-s a
+    figure); the section keeps the figure's name and caption, and the page says it was not
+    drawn."""
+
+    def figure(self, name: str, fig: object) -> str:
+        return name
+
+
 def build_report(
-    tables: StudyTables, thresholds: regimes.RegimeThresholds | None = None
+    tables: StudyTables, thresholds: regimes.RegimeThresholds | None = None,
+    figures: bool = True,
 ) -> ReportState:
     """Try every part in page order; the state holds sections, figure bytes and skipped parts.
-    ``thresholds`` default to the study's ``regimes:`` config section (:class:`ReportState`)."""
-    state = ReportState(tables, thresholds)
+    ``thresholds`` default to the study's ``regimes:`` config section (:class:`ReportState`);
+    ``figures=False`` keeps no PNG (:class:`_WordsOnly`)."""
+    state = (ReportState if figures else _WordsOnly)(tables, thresholds)
     for name, part in part_order(tables.config):
         state.attempt(name, lambda part=part: part(state))
     return state
@@ -98,29 +110,34 @@ def _unwritable(out: Path, exc: OSError) -> AnalysisError:
     return AnalysisError(f"cannot write the report to {out}: {exc}; choose another folder with -o")
 
 
-def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
+def _write(plan: FolderPlan, title: str, r: ReportState, redraw: str | None) -> ReportOutcome:
     """Write into a temp folder inside ``out``, then move file by file (figures first, the page
     last): every file is whole at any moment, and a page never points at a missing figure.
     Only the report's own files are replaced; an earlier report's figures that this one lacks
-    are removed, nothing else."""
+    are removed, nothing else. ``redraw``: the command that draws the figures of a report
+    written without them (None: they are drawn)."""
     out = plan.out
     inputs = ", ".join(p.name for p in r.t.inputs)
     partial = (["Partial report: the study is still running, so every number below may "
                 "change (see 'Outcomes')."]
                if study_state(r.t.trials, r.t.config, r.live).word == "running" else [])
+    undrawn = ([f"Figures: not drawn (the report was written with --no-figures); to draw "
+                f"them: {redraw}"] if redraw is not None else [])
     sections = [Section("Overview", lines=[*partial, f"Source: {r.t.source}",
-                                           f"Inputs read: {inputs}", *kind_lines(r.t)])]
+                                           f"Inputs read: {inputs}", *kind_lines(r.t),
+                                           *undrawn])]
     if r.skipped:
         why = [f"{part}: {reason}" for part, reason in r.skipped]
         sections.append(Section("Skipped parts", lines=why, as_list=True))
     sections += r.sections
-    page = render_html(title, sections, r.figures)
+    page = render_html(title, sections, r.figures)  # a figure not drawn: the page says so
     try:
         with report_staging(plan) as (tmp, plan):  # marked; the plan made again, held
             for name, data in {**r.figures, **r.files}.items():
                 (tmp / name).write_bytes(data)
             r.regimes.to_csv(tmp / "regimes.csv", index=False)
-            (tmp / "summary.md").write_text(render_markdown(title, sections), encoding="utf-8")
+            (tmp / "summary.md").write_text(render_markdown(title, sections, set(r.figures)),
+                                            encoding="utf-8")
             (tmp / "index.html").write_text(page, encoding="utf-8")
             names = [*r.figures, *r.files, *PAGE_FILES]
             new, old = digests(tmp, names), digests(out, sorted(plan.ours))
@@ -138,18 +155,33 @@ def _write(plan: FolderPlan, title: str, r: ReportState) -> ReportOutcome:
                          figures=[out / n for n in r.figures], skipped=list(r.skipped))
 
 
+def _redraw_command(source: str | Path, out_dir: str | Path | None, force: bool) -> str:
+    """The ``jetstudy report`` command line that rewrites this report with its figures."""
+    import shlex
+
+    cmd = ["jetstudy", "report", str(source)]
+    if out_dir is not None:
+        cmd += ["-o", str(out_dir)]
+    return shlex.join(cmd + (["--force"] if force else []))
+
+
 def write_report(
     source: str | Path,
     out_dir: str | Path | None = None,
     thresholds: regimes.RegimeThresholds | None = None,
     force: bool = False,
+    figures: bool = True,
 ) -> ReportOutcome:
     """Write ``index.html`` (self-contained), ``summary.md``, the PNGs and ``regimes.csv``.
 
     ``source`` is a results folder or a trials table (``.parquet``/``.csv``); ``out_dir``
     defaults to ``report/`` beside the trials table. The folder must be empty, new, or hold
     only an earlier report (:mod:`jetstudy.analysis.report_folder`); ``force`` (implied for a study's
-    own ``report/``) writes beside other files, never over them. Raises
+    own ``report/``) writes beside other files, never over them. ``figures=False`` (``jetstudy
+    report --no-figures``) writes the same words, tables, ``regimes.csv`` and ``pareto.csv``
+    without the PNGs, in a fraction of the time: the page and ``summary.md`` say where each
+    figure was left out and which command draws them (an earlier report's PNGs in the folder
+    are removed, as they would not match). Raises
     :class:`AnalysisError` only when no usable trials table is
     found or the output cannot be written; anything else is a skipped part.
     """
@@ -176,9 +208,10 @@ def write_report(
             f"evaluation); give a folder outside it, or leave -o out for report/ in the results "
             f"folder")
     with report_folder_made(out):  # a failed or stopped report leaves no folder it made
-        r = build_report(tables, thresholds)
+        r = build_report(tables, thresholds, figures)
         plan = plan_report_folder(out, {*r.figures, *r.files, *PAGE_FILES}, force, legacy)
-        outcome = _write(plan, f"jetstudy report: {tables.name}", r)
+        redraw = None if figures else _redraw_command(source, out_dir, force and not legacy)
+        outcome = _write(plan, f"jetstudy report: {tables.name}", r, redraw)
     logger.info("report written to %s (%d figures, %d parts skipped)", outcome.index_html,
                 len(outcome.figures), len(outcome.skipped))
     return outcome
