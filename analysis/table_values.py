@@ -27,8 +27,9 @@ def coerce(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
         dtype = column.dtype if column is not None else None
         if dtype == "str":
             out[col] = out[col].map(_text).astype(object)
-        elif dtype == "bool":
-            out[col] = out[col].map(_to_bool).astype(object)
+        elif dtype == "bool":  # numpy bool as pandas reads it, so ``~`` negates (on Python
+            flags = out[col].map(_to_bool)  # bools it gave -1, -2); a missing flag stays None
+            out[col] = flags.astype(bool) if flags.notna().all() else flags.astype(object)
         elif dtype in ("int", "float"):
             values = out[col].map(lambda v: v.strip() if isinstance(v, str) else v)
             out[col] = pd.to_numeric(values, errors="coerce").astype(float)
