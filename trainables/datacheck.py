@@ -12,9 +12,9 @@ import numpy as np
 from jetstudy.trainables.errors import DataError, listed
 from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 
-__all__ = ["HELP", "FLOAT32_MAX", "finite_features", "features_vary", "suffix", "path_problem",
+__all__ = ["HELP", "FLOAT32_MAX", "FILL_LIMIT", "finite_features", "features_vary", "suffix", "path_problem",
            "hdf5_outside", "mixed_formats", "extension_fix",
-           "one_hot_to_index", "all_classes", "some", "content_problem"]
+           "one_hot_to_index", "all_classes", "some", "content_problem", "wide_text"]
 
 log = logging.getLogger(__name__)
 
@@ -28,11 +28,14 @@ def suffix(file: str) -> str:
 
 #: The largest value a float32 feature can hold; the model trains in float32.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+#: No jet feature reaches this in any unit (a whole 13 TeV LHC collision is 1.3e13 eV): a value
+#: this large is a fill value (1e30, float max) standing for a missing one.
+FILL_LIMIT = 1e15
 
 
 def finite_features(file: str, values: np.ndarray, names: Sequence[str]) -> np.ndarray:
     """The features as float32, refusing NaN and inf, and (named apart, since they are finite)
-    values too large for float32."""
+    values too large for float32 and fill values (:data:`FILL_LIMIT`)."""
     x64 = np.asarray(values, dtype=np.float64)
     nonfinite = ~np.isfinite(x64)
     empty = [name for name, bad in zip(names, nonfinite.all(axis=0)) if bad] \
@@ -53,6 +56,16 @@ def finite_features(file: str, values: np.ndarray, names: Sequence[str]) -> np.n
             f"{file}: values too large for float32 (|x| > {FLOAT32_MAX:.3g}) in "
             f"{_where(huge, names)}, e.g. {names[col]} = {x64[row, col]:g}; no jet feature is "
             "that large: check the column's units or drop those rows, and load again")
+    fill = np.abs(x64) >= FILL_LIMIT
+    if fill.any():  # a fill value for a missing one: it would swamp the feature's scaling
+        row, col = (int(i[0]) for i in np.nonzero(fill))
+        raise DataError(
+            f"{file}: values with |x| >= {FILL_LIMIT:.0e}".replace("+", "") + f" in "
+            f"{_where(fill, names)}, e.g. "
+            f"{names[col]} = {x64[row, col]:g}; no jet feature is that large in any unit (a "
+            "whole 13 TeV collision is 1.3e13 eV), so these are fill values for missing ones "
+            "(1e30, float max): drop those rows and load again (kept, they would squeeze every "
+            "other jet's value of the feature to one number when the features are scaled)")
     return x64.astype(np.float32)
 
 
@@ -189,6 +202,37 @@ def content_problem(file: str, expected: str) -> str:
                 fix = "rename it to .parquet (tables are read by their extension)"
             return f" ({what} by its first bytes: {fix})"
     return ""  # text under an .h5 name: the HDF5 message already names data.format: table
+
+
+def wide_text(file: str) -> None:
+    """Refuse a table saved as UTF-16 or UTF-32 (Excel's "Unicode text", PowerShell's
+    redirects): read as UTF-8 it was "not UTF-8 text" with a latin-1 fix that garbles it, or,
+    without a byte-order mark, "lacks zlogz, ..." (its names read with a NUL between letters)."""
+    import codecs
+
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(64)
+    except OSError:
+        return
+    marks = ((codecs.BOM_UTF32_LE, "UTF-32", "utf-32"), (codecs.BOM_UTF32_BE, "UTF-32", "utf-32"),
+             (codecs.BOM_UTF16_LE, "UTF-16", "utf-16"), (codecs.BOM_UTF16_BE, "UTF-16", "utf-16"))
+    found = next(((name, codec, "its first bytes are a byte-order mark")
+                  for mark, name, codec in marks if head.startswith(mark)), None)
+    even = head[: len(head) // 2 * 2]
+    if found is None and len(even) >= 8:  # 'z\0l\0o\0g\0': every other byte a NUL
+        for zeros, codec in ((even[1::2], "utf-16-le"), (even[0::2], "utf-16-be")):
+            letters = even[0::2] if codec.endswith("le") else even[1::2]
+            if not zeros.strip(b"\0") and letters.isascii() and b"\0" not in letters:
+                found = ("UTF-16", codec, "every other byte is a NUL")
+    if found is not None:
+        name, codec, why = found
+        pandas = (f"pandas.read_csv(f, encoding={codec!r}).to_csv(out, index=False), or "
+                  if suffix(file) == ".csv" else "")
+        raise DataError(
+            f"{file}: {name} text ({why}), not UTF-8; jetstudy reads UTF-8 tables: convert it "
+            f"({pandas}`iconv -f {codec.upper()} -t UTF-8 {os.path.basename(file)} > "
+            f"out{suffix(file)}`), or save it as Parquet ({HELP})")
 
 
 def extension_fix(file: str, suffix: str) -> str:

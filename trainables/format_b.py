@@ -19,6 +19,7 @@ from jetstudy.trainables.datacheck import content_problem
 from jetstudy.trainables.datacheck import finite_features as _finite_features
 from jetstudy.trainables.datacheck import one_hot_to_index
 from jetstudy.trainables.datacheck import suffix as _suffix
+from jetstudy.trainables.datacheck import wide_text as _wide_text
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import (CLASSES, HLF_FEATURES, LABEL_COLUMNS, OPENML_CLASS_TO_INDEX,
                                        OPENML_FEATURES)
@@ -31,6 +32,8 @@ _LETTERS = ", ".join(OPENML_CLASS_TO_INDEX)  # "g, q, w, z, t"
 def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, None]:
     """Read the 16 features and the ``class`` letters of one Format B table."""
     readers = {".csv": _read_csv, ".arff": _read_arff}
+    if _suffix(file) in readers:
+        _wide_text(file)
     frame, columns = readers.get(_suffix(file), _read_parquet)(file, limit)
     # a name with spaces around it (`zlogz `, from a hand-edited header) is still the name
     frame.columns = [str(c).strip() for c in frame.columns]
