@@ -351,9 +351,16 @@ def _restart_count(searcher: Any, num_trials: int, max_concurrent: int) -> None:
     say (a batch of 16 at a time is not proposed from a model of 10 trials)."""
     from jetstudy.study.search_rules import tpe_startup_trials
 
+    from jetstudy.study.tpe_sampler import StartupTPESampler
+
     study = getattr(searcher, "_ot_study", None)
     sampler = getattr(study, "sampler", None)
     if isinstance(sampler, optuna.samplers.TPESampler):
+        if type(sampler) is optuna.samplers.TPESampler:  # a study started before round 8
+            # its start-up counted draws the size limits turned away; the subclass holds no
+            # state of its own, so the restored sampler counts trained trials from here on,
+            # as this run's provenance.json says
+            sampler.__class__ = StartupTPESampler
         startup = tpe_startup_trials(num_trials, max_concurrent)
         if sampler._n_startup_trials != startup:
             logger.info("resume: TPE's start-up is now %d trials (was %d)", startup,

@@ -42,6 +42,7 @@ from jetstudy.study.optuna_story import describe_trial, with_best_value
 from jetstudy.study.search_rules import MAX_REDRAWS, tpe_startup_trials
 from jetstudy.study.space import (SpaceFunction, config_size, optuna_params, size_excess,
                                   space_distributions)
+from jetstudy.study.tpe_sampler import REJECTED_ATTR, StartupTPESampler
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
                                    number_seed, read_epochs)
 from jetstudy.trainables.table_schema import TRIAL_ORDER
@@ -134,7 +135,7 @@ class HonestOptunaSearch(OptunaSearch):
                 _mark_excess(ot_trial, 0.0)
                 return config
             _mark_excess(ot_trial, max(size / limit - 1 for size, limit in over.values()))
-            ot_trial.set_user_attr("rejected", "; ".join(
+            ot_trial.set_user_attr(REJECTED_ATTR, "; ".join(
                 f"{q} {size} > limit {limit}" for q, (size, limit) in over.items()))
             self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
             del self._ot_trials[trial_id]
@@ -373,7 +374,9 @@ def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
     space split into groups that occur together: each depth's widths are one group, see
     :mod:`jetstudy.study.space`), ``constant_liar=True`` (running trials count as bad results, so
     concurrent proposals spread out instead of piling onto one spot) and
-    ``n_startup_trials`` from :func:`jetstudy.study.search_rules.tpe_startup_trials`. A scan's
+    ``n_startup_trials`` from :func:`jetstudy.study.search_rules.tpe_startup_trials`, counted
+    in trained trials (:class:`~jetstudy.study.tpe_sampler.StartupTPESampler`: a draw a size
+    limit turned away is no start-up trial). A scan's
     trials are all enqueued design points (:func:`make_searcher`); its random sampler is only
     the fallback Optuna requires and never proposes a trial.
     """
@@ -393,7 +396,11 @@ def sampler_settings(sampler: optuna.samplers.BaseSampler) -> dict[str, Any]:
     if isinstance(sampler, optuna.samplers.TPESampler):
         out.update(multivariate=sampler._multivariate, group=sampler._group,
                    constant_liar=sampler._constant_liar,
-                   n_startup_trials=sampler._n_startup_trials)
+                   n_startup_trials=sampler._n_startup_trials,
+                   # jetstudy's TPE counts only trained trials toward the start-up
+                   startup_counts=("trained trials" if isinstance(sampler, StartupTPESampler)
+                                   else "finished trials, size-limit rejections included"))
+        out["class"] = "TPESampler"  # Optuna's TPE (StartupTPESampler changes the count only)
     return out
 
 
@@ -417,7 +424,7 @@ def sampler_record(cfg: StudyConfig, space: bool = False) -> dict[str, Any]:
 
 
 def _tpe(s: Any, cfg: StudyConfig) -> optuna.samplers.TPESampler:
-    return optuna.samplers.TPESampler(
+    return StartupTPESampler(
         seed=s.seed, n_startup_trials=tpe_startup_trials(s.num_trials, s.max_concurrent),
         multivariate=True, group=True, constant_liar=True,
         constraints_func=(size_constraints if cfg.size_limits and not _TRIAL_CONSTRAINTS

@@ -154,7 +154,8 @@ def test_sampler_record_is_the_samplers(n: int, c: int) -> None:
     sampler = make_sampler(cfg)
     assert record == {"search.sampler": "tpe", "kind": "search", "class": "TPESampler",
                       "optuna": optuna.__version__, "multivariate": True, "group": True,
-                      "constant_liar": True, "n_startup_trials": tpe_startup_trials(n, c)}
+                      "constant_liar": True, "n_startup_trials": tpe_startup_trials(n, c),
+                      "startup_counts": "trained trials"}
     assert (sampler._multivariate, sampler._group, sampler._constant_liar,
             sampler._n_startup_trials) == (True, True, True, tpe_startup_trials(n, c))
     scan = from_dict({"space": {**SPACE, "lr": [1e-3, 1e-3], "dropout": [0, 0]},

@@ -1,0 +1,51 @@
+"""TPE whose start-up counts trained trials, not the draws a size limit turned away.
+
+A configuration over a size limit (``search.max_params``, ...) is told *pruned* at once, never
+trained (:meth:`jetstudy.study.searcher.HonestOptunaSearch._draw`), so that TPE learns to avoid
+its region. Optuna's TPE counts every complete or pruned trial toward ``n_startup_trials``:
+with a limit that one random draw in three fits, a study of 24 trials, 2 at a time, was
+modelled from its 5th trained trial on (3 finished, the rest turned-away draws), not after
+the 10 random start-up trials that ``provenance.json``, the config check and the report's
+Kind line said. :class:`StartupTPESampler` holds back the model until ``n_startup_trials``
+*trained* trials have finished; the turned-away draws still count as bad examples once it
+models.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from optuna.trial import TrialState
+
+__all__ = ["StartupTPESampler", "REJECTED_ATTR", "trained_finished"]
+
+#: Optuna user attribute of a draw a size limit turned away (what it exceeded); never trained.
+REJECTED_ATTR = "rejected"
+
+
+def trained_finished(study: optuna.Study) -> int:
+    """The study's finished (complete or pruned) trials that were trained: those the size
+    limits did not turn away."""
+    trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+    return sum(REJECTED_ATTR not in t.user_attrs for t in trials)
+
+
+class StartupTPESampler(optuna.samplers.TPESampler):
+    """``TPESampler`` whose ``n_startup_trials`` are trained trials (see the module)."""
+
+    def _starting(self, study: optuna.Study) -> bool:
+        return trained_finished(study) < self._n_startup_trials
+
+    def sample_relative(self, study: optuna.Study, trial: optuna.trial.FrozenTrial,
+                        search_space: dict[str, Any]) -> dict[str, Any]:
+        if self._starting(study):
+            return {}  # random, as TPE's own start-up: every parameter drawn independently
+        return super().sample_relative(study, trial, search_space)
+
+    def sample_independent(self, study: optuna.Study, trial: optuna.trial.FrozenTrial,
+                           param_name: str, param_distribution: Any) -> Any:
+        if self._starting(study):
+            return self._random_sampler.sample_independent(study, trial, param_name,
+                                                           param_distribution)
+        return super().sample_independent(study, trial, param_name, param_distribution)
