@@ -83,6 +83,8 @@ def rejection_table(
 ) -> pd.DataFrame:
     """Per class (index): ``auc`` and ``auc_se`` (Hanley-McNeil), ``n_signal``, ``n_background``;
     for each signal efficiency ``s``: ``bkg_eff@s``, ``bkg_pass@s`` (background jets passing),
+    ``sig_reached@s`` (the signal efficiency that cut keeps: at least ``s``, more with few
+    signal jets),
     ``rejection@s`` with ``rejection_lo@s`` / ``rejection_hi@s``; for each background efficiency
     ``b``: ``sig_eff@b`` with ``sig_eff_lo@b`` / ``sig_eff_hi@b`` and ``sig_pass@b`` (the
     references' quantity). Intervals: one sigma, Clopper-Pearson."""
@@ -100,6 +102,10 @@ def rejection_table(
             b, _ = operating_points(sig, bkg, s, 0.0)
             k = int(round(b * n_bkg)) if np.isfinite(b) else -1
             value, lo, hi = rejection_interval(k, n_bkg) if k >= 0 and n_bkg else (np.nan,) * 3
+            # the signal efficiency that cut keeps: with few signal jets it jumps past s (one
+            # jet: every s is 100%), and the rejection is that efficiency's, not s's
+            at = (sig >= s) & (bkg == b)
+            row |= {f"sig_reached@{s:g}": float(sig[at].min()) if n_sig and at.any() else np.nan}
             row |= {f"bkg_eff@{s:g}": b, f"bkg_pass@{s:g}": float(k) if k >= 0 else np.nan,
                     f"rejection@{s:g}": value, f"rejection_lo@{s:g}": lo,
                     f"rejection_hi@{s:g}": hi}

@@ -361,10 +361,21 @@ def _efficiency(row: pd.Series, b: float) -> str:
 
 
 def _rejection(row: pd.Series, s: float) -> str:
+    for count, what in (("n_signal", "signal"), ("n_background", "background")):
+        if not row[count] > 0:  # no cut keeps s of nothing (as the efficiencies say)
+            return f"- (no {what} jets)"
     k = row[f"bkg_pass@{s:g}"]
     if not np.isfinite(k):
         return "-"
-    return format_rejection(int(k), int(row["n_background"]))
+    text = format_rejection(int(k), int(row["n_background"]))
+    # with few signal jets the cut keeping s of them keeps more (one jet: 100% at every s):
+    # the rejection is at that efficiency, said where it would print as another percentage
+    reached = row.get(f"sig_reached@{s:g}", np.nan)
+    if np.isfinite(reached) and round(reached * 100) != round(s * 100):
+        n = int(row["n_signal"])
+        text += (f" (at {reached:.0%} sig: {int(round(reached * n))} of {n} signal "
+                 f"jet{'' if n == 1 else 's'})")
+    return text
 
 
 def operating_table(predictions: pd.DataFrame, synthetic: bool | None) -> pd.DataFrame:

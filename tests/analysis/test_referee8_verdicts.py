@@ -4,7 +4,9 @@ lines and the regime words read as a physicist reads a paper's numbers. Hand-mad
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from jetstudy.analysis import pareto
 from jetstudy.analysis.regimes import assess_regimes
@@ -112,3 +114,43 @@ def test_pareto_csv_keeps_a_full_runs_own_status_beside_its_front_place():
     table = pareto_table([pareto.compute_pareto(_full_but_stopped(), "n_params", "val_acc")])
     row = table.set_index("trial_id").loc["small"]
     assert row["status"] == "stopped" and row["on_front"] and row["smallest_within_tolerance"]
+
+
+# --- 3. an operating point the test jets cannot reach is said where it is ------------------------
+
+def _predictions(labels: list[int], seed: int = 0) -> pd.DataFrame:
+    from jetstudy.trainables.schema import CLASSES
+
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.ones(len(CLASSES)), len(labels))
+    frame = pd.DataFrame({f"p_{c}": p[:, i] for i, c in enumerate(CLASSES)})
+    return frame.assign(label=labels)
+
+
+def test_a_rejection_at_a_signal_efficiency_few_jets_cannot_reach_names_the_one_it_has():
+    """One t jet among 60: 'rejection @ 50% sig' and '@ 90% sig' were both the rejection of the
+    cut keeping that one jet, at 100% signal efficiency, printed under 50% and 90%; 12 q jets:
+    '@ 90% sig' was at 11 of 12 (92%)."""
+    from jetstudy.analysis.roc import rejection_table
+    from jetstudy.analysis.summary import operating_table
+
+    labels = [4] + [0, 1, 2, 3] * 14 + [0, 2, 3]  # 1 t jet, 12..15 of the others
+    pred = _predictions(labels)
+    table = rejection_table(pred)
+    assert table.loc["t", "sig_reached@0.5"] == 1.0 and table.loc["t", "sig_reached@0.9"] == 1.0
+    out = operating_table(pred, synthetic=False).set_index("class")
+    assert out.loc["t", "rejection @ 50% sig"].endswith("(at 100% sig: 1 of 1 signal jet)")
+    assert out.loc["t", "rejection @ 90% sig"].endswith("(at 100% sig: 1 of 1 signal jet)")
+    q = table.loc["q"]
+    reached = q["sig_reached@0.9"]
+    assert reached == pytest.approx(13 / 14) and q["n_signal"] == 14
+    assert out.loc["q", "rejection @ 90% sig"].endswith("(at 93% sig: 13 of 14 signal jets)")
+    big = operating_table(_predictions([0, 1, 2, 3, 4] * 200), synthetic=False)
+    assert not big["rejection @ 50% sig"].str.contains("sig:").any()
+
+
+def test_a_rejection_without_signal_jets_says_so():
+    from jetstudy.analysis.summary import operating_table
+
+    out = operating_table(_predictions([0, 1, 2, 3] * 10), synthetic=True).set_index("class")
+    assert out.loc["t", "rejection @ 50% sig"] == "- (no signal jets)"

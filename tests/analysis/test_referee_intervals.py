@@ -82,11 +82,12 @@ def test_a_class_absent_from_the_test_jets_has_no_working_point():
     df = pd.DataFrame({"label": labels, **{f"p_{c}": p[:, i] for i, c in enumerate(CLASSES)}})
     table = operating_table(df, synthetic=None).set_index("class")
     assert table.loc["t", "sig eff @ 10% bkg"] == "- (no signal jets)"
-    assert table.loc["t", "rejection @ 50% sig"] == "-"
+    assert table.loc["t", "rejection @ 50% sig"] == "- (no signal jets)"  # no number
     assert table.loc["g", "sig eff @ 10% bkg"][0].isdigit()
     alone = operating_table(df[df["label"] == 2], synthetic=None).set_index("class")
     assert alone.loc["W", "sig eff @ 1% bkg"] == "- (no background jets)"
     assert alone.loc["g", "sig eff @ 1% bkg"] == "- (no signal jets)"
+    assert alone.loc["W", "rejection @ 90% sig"] == "- (no background jets)"
 
 
 def test_a_perfect_auc_is_not_exact():
