@@ -174,19 +174,46 @@ def kind_lines(tables: StudyTables) -> list[str]:
         held = (_sampler_ran(tables) or {}).get("trials_at_once")  # nor than Ray's nodes held
         if isinstance(held, int) and not isinstance(held, bool) and 0 < held:
             at_once = held if not isinstance(at_once, int) else min(at_once, held)
-        line = (f"Kind: search, {_SAMPLERS[sampler]}, {counted(n, 'trial')}, "
-                f"{at_once} at a time, {ends}: the best model.")
+        sampled, answer = _SAMPLERS[sampler], "the best model"
+        objectives = search.get("objectives")
+        if isinstance(objectives, list) and len(objectives) > 1:  # a size-aware search
+            size = objectives[1]
+            sampled += (f" over two objectives, {metric} and {size} ({size} minimised; ASHA "
+                        f"ranks by {metric} alone)")
+            answer = f"the models that trade {metric} against {size} best (a Pareto front)"
+        line = (f"Kind: search, {sampled}, {counted(n, 'trial')}, "
+                f"{at_once} at a time{_limit_words(search)}, {ends}: {answer}.")
     ran = _sampler_ran(tables)
     if ran and ran.get("class") == "TPESampler":
         kinds = [word for key, word in (("multivariate", "multivariate"),
                                         ("group", "grouped (each depth's widths together)"),
                                         ("constant_liar", "constant liar")) if ran.get(key)]
+        trained = (" (trained trials: the draws a size limit turned away do not count)"
+                   if _limit_words(search) and ran.get("startup_counts") == "trained trials"
+                   else "")
         line += _guided_words(search)
         line += (f" TPE as it ran (provenance.json, Optuna {ran.get('optuna')}): "
                  f"{', '.join(kinds) or 'independent'}, "
-                 f"{counted(ran.get('n_startup_trials'), 'random start-up trial')} before it "
-                 "models anything.")
+                 f"{counted(ran.get('n_startup_trials'), 'random start-up trial')}{trained} "
+                 "before it models anything.")
     return [line]
+
+
+#: The search's size limits: config field -> the size it bounds, in the report's words.
+_LIMITS = {"max_params": "parameters", "max_flops": "FLOPs",
+           "max_multiplications": "multiplications per jet"}
+
+
+def _limit_words(search: dict[str, Any]) -> str:
+    """``, within at most 2000 parameters (search.max_params: ...)``: a search under size
+    limits draws again every configuration over one, untrained; empty without limits."""
+    limits = [f"{search[field]} {word}" for field, word in _LIMITS.items()
+              if isinstance(search.get(field), int) and not isinstance(search[field], bool)]
+    if not limits:
+        return ""
+    fields = ", ".join(f"search.{f}" for f in _LIMITS if isinstance(search.get(f), int))
+    return (f", within at most {' and '.join(limits)} ({fields}: a configuration over a limit "
+            "is drawn again, never trained)")
 
 
 def _guided_words(search: dict[str, Any]) -> str:
