@@ -1,5 +1,6 @@
 """Referee 8, toolbox: what the README tells a physicist to type against a finished study works
-as written, on one small real study (2 trials, Ray Tune, Optuna).
+as written, and docs/results_layout.md names what the study folder holds, on one small real
+study (2 trials trained as one pack on the CPU, Ray Tune, Optuna).
 
 * README's ``ray/`` row said Tune's experiment knows its metric and mode, so
   ``Tuner.restore(...).get_results().get_best_result()`` works, "``ExperimentAnalysis``
@@ -11,6 +12,8 @@ as written, on one small real study (2 trials, Ray Tune, Optuna).
   column, where ``pd.read_parquet`` gives numpy bools: ``trials[~trials.batch_norm]``, the
   usual pandas filter, raised ``KeyError`` (``~False`` on a Python bool is ``-1``). A true/false
   column is now numpy bool as pandas reads it (a table with a missing flag keeps ``None``).
+* docs/results_layout.md, checked file by file against the folder: ``packs.json`` held
+  ``padded_flops``, ``matmul_precision``, ``graphs`` and ``members``, which it did not list.
 """
 
 from __future__ import annotations
@@ -27,14 +30,16 @@ from jetstudy.study.launch import run_study
 pytestmark = pytest.mark.slow
 
 README = Path(__file__).parents[2] / "README.md"
+LAYOUT = Path(__file__).parents[2] / "docs" / "results_layout.md"
 
 
 @pytest.fixture(scope="module")
 def study(ray_cluster, small_config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     cfg = small_config(tmp_path_factory.mktemp("readers"), "readers",
                        data={"synthetic_jets": 3000},
-                       search={"num_trials": 2, "max_concurrent": 1},
-                       scheduler={"type": "fifo", "max_epochs": 2})
+                       search={"num_trials": 2, "max_concurrent": 2},
+                       scheduler={"type": "fifo", "max_epochs": 2},
+                       resources={"pack_size": 2, "cpus_per_trial": 0.5})
     return run_study(cfg).folder
 
 
@@ -60,3 +65,26 @@ def test_load_tables_gives_true_false_columns_pandas_can_negate(study: Path) -> 
     assert not raw["batch_norm"].any()  # the space's default: no batch norm
     without = trials[~trials["batch_norm"]]
     assert without["trial_id"].tolist() == trials["trial_id"].tolist()
+
+
+def _named_in_layout() -> tuple[set[str], str]:
+    """The paths the layout's table rows name (first cell), and its whole text."""
+    text = LAYOUT.read_text()
+    rows = re.findall(r"^\| `([^`|]+)`", text, re.M)
+    return {r.rstrip("/").split("/")[0] for r in rows} | {r.split("/")[-1] for r in rows}, text
+
+
+def test_every_file_of_the_study_folder_is_in_the_results_layout(study: Path) -> None:
+    import json
+
+    named, text = _named_in_layout()
+    row = {r.split("|")[1].strip(" `"): r for r in text.splitlines() if r.startswith("| `")}
+    top = {p.name for p in study.iterdir()} - {"trials.csv", "epochs.csv"}  # beside .parquet
+    assert {"packs.json", "trials", "best", "ray"} <= top  # a packed, finished study
+    assert sorted(top - named) == []
+    assert sorted({p.name for p in (study / "best").iterdir()} - named) == []
+    trial_files = {p.name for p in (study / "trials").glob("*/*")}
+    assert sorted(f for f in trial_files if f"`{f}`" not in row["trials/<id>/"]) == []
+    packs = json.loads((study / "packs.json").read_text())
+    keys = {k for pack in packs for k in pack}
+    assert sorted(k for k in keys if f"`{k}`" not in row["packs.json"]) == []
