@@ -153,6 +153,20 @@ def full_run_words(rows: Sequence[pd.Series]) -> str:
     return "".join(words)
 
 
+def median_outside_band(median: float, best: float, tolerance: float, maximize: bool,
+                        error: float | None) -> str:
+    """Words (no leading subject; empty when inside) when a pick's configuration's median run
+    lies outside the ``tolerance`` band of the best: the pick is in the band by its luckiest
+    repeat only. Numbers to ``error``'s digits (:func:`digits_of_error`)."""
+    edge = _band_edge(best, tolerance, maximize)
+    if (median >= edge) if maximize else (median <= edge):
+        return ""
+    shown, limit = digits_of_error(error, median, edge)
+    return (f"median run ({shown}) is outside the {tolerance:.0%} band of the best "
+            f"({'down' if maximize else 'up'} to {limit}): the configuration is within it by "
+            "its best run only, not as a rule.")
+
+
 def smallest_within_words(n_points: int, n_smaller: int, pick: str,
                           n_smaller_tried: int | None = None) -> str:
     """A sentence (leading space; empty when some completed trial is smaller than ``pick``):
@@ -417,6 +431,10 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
         notes.append(f"{where}: {pick['trial_id']}'s configuration was trained {again.n} "
                      f"times (also {ids}): {label} from {low} to {high}, median {middle}; the "
                      "pick is the best of its repeats, so expect about the median.")
+        outside = median_outside_band(again.median, float(best["score"]), result.tolerance,
+                                      result.maximize, float(pick["se"]) if known else None)
+        if outside:
+            notes.append(f"{where}: {pick['trial_id']}'s {outside}")
     band = result.tolerance * abs(float(best["score"]))
     others = len(result.points) > 1  # no note about trials that do not exist
     if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"] and others:

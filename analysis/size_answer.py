@@ -18,7 +18,7 @@ from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _band_edge,
-                                      _ranked, full_run_words, exact_ties, score_se, smallest_within_words, ties_words,
+                                      _ranked, full_run_words, median_outside_band, exact_ties, score_se, smallest_within_words, ties_words,
                                       with_sizes)
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
@@ -233,7 +233,15 @@ def _repeat_words(answer: SizeAnswer, n_val: int | None = None,
     return (f" Trial {answer.pick['trial_id']}'s configuration was trained {again.n} times (also trial"
             f"{'s' if len(again.ids) > 1 else ''} {', '.join(again.ids)}): "
             f"{label} from {low} to {high}, median {middle}; naming the best of repeats "
-            "favours a lucky run, so expect about the median.")
+            "favours a lucky run, so expect about the median."
+            + _outside_words(again.median, answer, errors[0] if known else None))
+
+
+def _outside_words(median: float, answer: SizeAnswer, error: float | None) -> str:
+    """A sentence when the pick's configuration's median run is outside the metric's band."""
+    outside = median_outside_band(median, float(answer.best[answer.metric]), answer.tolerance,
+                                  answer.maximize, error)
+    return f" Its {outside}" if outside else ""
 
 
 def _alone_words(answer: SizeAnswer) -> str:

@@ -203,7 +203,7 @@ def _runner_up_text(best: pd.Series, second: pd.Series, score: str, maximize: bo
     head = f"Runner-up: trial {second['trial_id']}, {label} {shown[1]} against {shown[0]}"
     if lead == 0:
         return (f"{head}: an exact tie; trial {best['trial_id']} is best by the tie-break "
-                "(a completed trial, then the smaller model, then the first the search "
+                "(a trial that ran to the end, then the smaller model, then the first the search "
                 "proposed).")
     errors = [float(e) for e in _errors([best, second], score, n_val, class_counts)]
     if not all(np.isfinite(e) and e > 0 for e in errors):
