@@ -8,7 +8,8 @@ says ``"converged": true``) ran to its own end and is *complete*.
 
 Size-aware search (``search.objectives: [metric, size]``, :attr:`StudyConfig.size_objective`):
 the Optuna study has two directions and named objectives (``set_metric_names``); a completed
-trial is told both values (the metric from its last result, the size from its architecture);
+trial is told both values (the metric of its best epoch, as a one-objective trial is told:
+:mod:`jetstudy.study.optuna_story`; the size from its architecture);
 ASHA still ranks trials by ``search.metric`` alone, and an ASHA-stopped trial is *pruned* (Optuna
 takes no intermediate values in a multi-objective study, so its epochs are a user attribute).
 Size limits (``search.max_*``): a drawn configuration over a limit is told *pruned* before any
@@ -349,8 +350,9 @@ class HonestOptunaSearch(OptunaSearch):
 
 
     def _tell_both(self, trial_id: str, result: dict) -> None:
-        """A completed trial of a two-objective study: its metric (last result, as Ray's
-        OptunaSearch tells a single objective) and its model's size, from its config."""
+        """A completed trial of a two-objective study: its metric (``result`` as
+        :meth:`_last_and_best` made it: the best epoch's value) and its model's size, from
+        its config."""
         if trial_id in self._completed_trials:
             return
         config = result.get("config") or {k.removeprefix("config/"): v for k, v in
