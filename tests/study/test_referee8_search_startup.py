@@ -49,7 +49,7 @@ def _run(tmp_path: Path, n: int, c: int, limit: int) -> list:
     return searcher._ot_study.trials
 
 
-@pytest.mark.parametrize(("n", "c", "limit"), [(24, 2, 300), (24, 1, 600), (30, 4, 300)])
+@pytest.mark.parametrize(("n", "c", "limit"), [(14, 2, 300), (12, 1, 600), (16, 4, 300)])
 def test_start_up_counts_trained_trials_only(tmp_path: Path, n: int, c: int,
                                              limit: int) -> None:
     cfg = from_dict({"space": SPACE, "search": {"max_params": limit}})
