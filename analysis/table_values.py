@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.trainables.table_schema import TableSchema
+from jetstudy.trainables.table_schema import MAX_EPOCHS, TableSchema
 
 __all__ = ["coerce", "check_numbers"]
 
@@ -66,14 +66,14 @@ def check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
             negative.loc[counts.index] = (counts < 0) | ~np.isfinite(counts) | (
                 np.isfinite(counts) & (counts != np.round(counts)))
         bounds = _BOUNDS.get(next((k for k in _BOUNDS if k.match(str(col))), None))
-        if bounds is not None:  # an accuracy of 2 or a negative standard error
-            negative.loc[counts.index] = (counts < bounds[0]) | (counts > bounds[1])
+        if bounds is not None:  # an accuracy of 2, a negative standard error, epoch 10**12
+            negative.loc[counts.index] |= (counts < bounds[0]) | (counts > bounds[1])
         bad = text | negative
         if bad.any():
             at = bad.idxmax()
             trial = raw["trial_id"].get(at, "?") if "trial_id" in raw.columns else "?"
-            what = ("a whole number >= 0 (a count)" if column.dtype == "int" else
-                    bounds[2] if bounds is not None else "a number")
+            what = (bounds[2] if bounds is not None else "a whole number >= 0 (a count)"
+                    if column.dtype == "int" else "a number")
             value = raw[col][at]
             value = value.item() if isinstance(value, np.generic) else value  # not np.float64(.)
             raise AnalysisError(
@@ -93,6 +93,10 @@ _BOUNDS: dict[re.Pattern[str], tuple[float, float, str]] = {
         0.0, np.inf, "a number >= 0 (a cross-entropy; inf or empty for a diverged trial)"),
     re.compile(r"dropout\Z"): (0.0, 1.0, "a number from 0 to 1 (a dropout rate)"),
     re.compile(r"(l1|l2|lr|wall_time_s|time_s)\Z"): (0.0, np.inf, "a number >= 0"),
+    # no study trains more epochs than scheduler.max_epochs allows
+    re.compile(r"(epoch|epochs|max_epochs|best_epoch)\Z"): (
+        0.0, MAX_EPOCHS, f"a whole number from 0 to {MAX_EPOCHS:,} (the most epochs a study "
+        "trains: scheduler.max_epochs' limit)"),
 }
 
 #: How true and false are written in a table (CSV text, spreadsheets).

@@ -32,6 +32,7 @@ from jetstudy.study.check_hints import value_hint
 from jetstudy.trainables.duplicates import POLICIES as DUPLICATES
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.objective import METRIC_MODES
+from jetstudy.trainables.table_schema import MAX_EPOCHS as _TABLE_MAX_EPOCHS
 
 __all__ = [
     "DataConfig", "SpaceConfig", "SearchConfig", "SchedulerConfig", "TrainingConfig",
@@ -64,7 +65,7 @@ MAX_SYNTHETIC_JETS = 10_000_000
 # largest integer a float (JSON, parquet, YAML readers) holds exactly.
 MAX_COUNT = 2**53
 MAX_TRIALS = 1_000_000
-MAX_EPOCHS = 1_000_000
+MAX_EPOCHS = _TABLE_MAX_EPOCHS  # one owner: the tables' reader refuses more too
 #: ln 5 to 4 decimals: the cross-entropy (nats) of guessing the shares of 5 balanced classes,
 #: the most any reference loss L* can be (unbalanced shares guess better).
 LN5 = 1.6094

@@ -25,7 +25,11 @@ from typing import Iterable
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["Column", "TableSchema", "DTYPES", "TRIALS", "EPOCHS", "TEST_PREDICTIONS", "REGIMES",
-           "TABLES", "TRIAL_ORDER"]
+           "TABLES", "TRIAL_ORDER", "MAX_EPOCHS"]
+
+#: The most epochs a trial trains (``scheduler.max_epochs``' limit): an epoch column above it
+#: in a table is a hand edit gone wrong, not a study's record.
+MAX_EPOCHS = 1_000_000
 
 #: Column types: ``int`` columns are written as pandas' nullable ``Int64``.
 DTYPES: tuple[str, ...] = ("str", "int", "float", "bool")
