@@ -99,7 +99,8 @@ class Reference:
         contradicted = ""
         if self.contradicted_by is not None:
             tid, loss, sigma = self.contradicted_by
-            much = f", {sigma:.1f} sigma" if math.isfinite(sigma) else ""
+            # below L*: the sigmas with the percentage's sign, as a reason prints them
+            much = f", {signed(-sigma, '+.1f')} sigma" if math.isfinite(sigma) else ""
             contradicted = (f" L* is NOT a lower bound here: trial {tid} reached a validation "
                             f"loss of {loss:.4g} ({(loss - self.loss) / self.loss:+.0%}{much}), "
                             "so no trial is called good against it (undetermined instead; "

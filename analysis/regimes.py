@@ -313,9 +313,13 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
                                 f"regimes.reference_loss lower, or null{se_note}")
     # at the tolerance up to the last bit is within it, as the rule reads it (significance.
     # beyond): 0.805 against 0.7 read 'more than 15% above it, but not significantly' at 26 sigma
-    within = not _beyond(relative(judged - target, target), t.underfit_tolerance)
-    near = (f"within {t.underfit_tolerance:.0%}" if within else f"more than "
-            f"{t.underfit_tolerance:.0%} above it, but not significantly (z = {t.z:g})")
+    # the rule is one-sided (a bias is a loss above L*): a loss far below it is no 'within'
+    # (the proxy's best trial, judged against the others' best, sits 35% below it)
+    rel = relative(judged - target, target)
+    within = not _beyond(abs(rel), t.underfit_tolerance)
+    near = (f"within {t.underfit_tolerance:.0%}" if within else
+            f"more than {t.underfit_tolerance:.0%} below it: no bias" if rel < 0 else
+            f"more than {t.underfit_tolerance:.0%} above it, but not significantly (z = {t.z:g})")
     return "good", f"{where}, {near}; gap {gap.text}{se_note}"
 
 

@@ -49,7 +49,8 @@ def _numbers_found(row) -> list[str]:
     reason = row["reason"]
     for m in _NUMBER.finditer(reason):
         token, after, before = m.group(), reason[m.end():m.end() + 7], reason[:m.start()]
-        if before.endswith(("epoch ", "within ", "(z = ")) or after.startswith(" epoch"):
+        if before.endswith(("epoch ", "within ", "(z = ", "more than ")) or after.startswith(
+                " epoch"):
             continue  # an epoch number or a threshold, not a measured number
         if after.startswith("%"):
             ok = any(_shown(100 * row[c], token) for c in ("gap", "excess"))

@@ -189,3 +189,43 @@ def test_a_pick_whose_repeats_median_stays_in_the_band_adds_nothing():
     assert not [n for n in pareto.pick_notes(r) if "median run" in n]
     assert "median run" not in how_big_paragraph(how_big(t, "val_acc", True, "n_params"),
                                                  n_val=100000)
+
+
+# --- 5. a loss far below L* is not 'within' it -------------------------------------------------------
+
+def _curves(*trials: tuple[str, float, float]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Complete 10-epoch curves falling by 0.2 to (train, val), errors 0.005."""
+    rows, epochs = [], []
+    for tid, train, val in trials:
+        epochs.append(pd.DataFrame({
+            "trial_id": tid, "epoch": range(1, 11), "train_loss": np.linspace(train + 0.2, train, 10),
+            "val_loss": np.linspace(val + 0.2, val, 10), "train_loss_se": 0.005,
+            "val_loss_se": 0.005, "val_auc": 0.9}))
+        rows.append(dict(trial_id=tid, status="completed", epochs=10, max_epochs=10,
+                         train_loss=train, val_loss=val, train_loss_se=0.005, val_loss_se=0.005,
+                         val_auc=0.9, best_val_loss=val, best_epoch=10))
+    return pd.DataFrame(rows), pd.concat(epochs, ignore_index=True)
+
+
+def test_a_good_loss_far_below_its_yardstick_is_not_called_within_the_tolerance():
+    """Proxy L*: the best trial a is judged against b's 0.731 (never its own); its train loss
+    0.472 is 35% below that, and the reason read '-0.259 (-35%, ...) from L* 0.731, within
+    15%'."""
+    t, e = _curves(("a", 0.45, 0.47), ("b", 0.70, 0.72))
+    a = assess_regimes(t, e).table.set_index("trial_id").loc["a"]
+    assert a["regime"] == "good"
+    assert "within 15%" not in a["reason"]
+    assert "(-35%, -36.6 sigma) from L* 0.731" in a["reason"]
+    assert "more than 15% below it: no bias" in a["reason"]
+    near = assess_regimes(*_curves(("a", 0.65, 0.67), ("b", 0.70, 0.72))).table
+    assert "within 15%" in near.set_index("trial_id").loc["a", "reason"]
+
+
+def test_an_l_star_that_is_no_bound_gives_its_distance_with_one_sign():
+    """'trial a reached a validation loss of 0.4811 (-20%, 23.8 sigma)': the percentage below
+    L*, the sigmas above it."""
+    from jetstudy.analysis.reference_loss import known_reference
+
+    ref = assess_regimes(*_curves(("a", 0.45, 0.47), ("b", 0.70, 0.72)),
+                         reference=known_reference(None, 0.6)).reference
+    assert "0.4811 (-20%, -23.8 sigma)" in ref.describe()
