@@ -22,7 +22,7 @@ import pandas as pd
 
 from jetstudy.analysis.pareto import SCORED_STATUSES
 
-__all__ = ["StudyState", "study_state", "missing_test_reason", "live_driver"]
+__all__ = ["StudyState", "study_state", "missing_test_reason", "live_driver", "Driver"]
 
 
 @dataclass(frozen=True)
@@ -63,25 +63,48 @@ def _resume_hint(config: dict[str, Any] | None) -> str:
     return f"`jetstudy run <config> --set storage.name={name} --resume` continues it"
 
 
-def live_driver(folder: Path | None) -> str | None:
-    """The driver running the study in ``folder`` now (its ``driver.lock`` heartbeat is fresh
-    and its process alive: :meth:`jetstudy.study.lock.LockInfo.stale_reason`), in words; None
-    when no driver holds it. A report written meanwhile reads live snapshots of the tables."""
+@dataclass(frozen=True)
+class Driver:
+    """The study's driver as its ``driver.lock`` tells it: ``words`` (host, pid, since when),
+    and ``gone``: why it is known to have died (its process on this machine is gone: ``kill
+    -9``, a crash, a reboot), empty while it runs. Reads as its words."""
+
+    words: str
+    gone: str = ""
+
+    def __str__(self) -> str:
+        return self.words
+
+
+def live_driver(folder: Path | None) -> Driver | None:
+    """The driver of the study in ``folder`` as its ``driver.lock`` says: one running it now
+    (:meth:`jetstudy.study.lock.LockInfo.stale_reason`: a report written meanwhile reads live
+    snapshots of the tables), or one of this machine whose process is gone (``kill -9``: its
+    last snapshot still calls its trials running); None when no lock says either (a lock of
+    another machine whose heartbeat stopped proves nothing: that driver may still run)."""
     if folder is None:
         return None
+    import socket
+
     from jetstudy.study.lock import read_lock  # the lock's one owner (lazy: no back-import)
 
     holder = read_lock(Path(folder))
-    if holder is None or holder.stale_reason() is not None:
+    if holder is None:
         return None
-    return holder.describe()
+    reason = holder.stale_reason()
+    if reason is None:
+        return Driver(holder.describe())
+    if holder.host == socket.gethostname() and "heartbeat" not in reason:  # its process: gone
+        return Driver(holder.describe(), gone=reason)
+    return None
 
 
 def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
-                live: str | None = None) -> StudyState:
+                live: str | Driver | None = None) -> StudyState:
     """How the study in ``trials`` ended (or that it has not), with the report's sentences;
     ``live`` (:func:`live_driver`): a driver still runs the study, so whatever the table
-    says, it is a partial snapshot."""
+    says, it is a partial snapshot; or its driver died (``Driver.gone``), so trials the table
+    calls running were cut short (a text is a live driver's words)."""
     state = _study_state(trials, config, live)
     if state.planned and state.n_trials > state.planned:
         return replace(state, lines=[
@@ -92,7 +115,7 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
 
 
 def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
-                 live: str | None) -> StudyState:
+                 live: str | Driver | None) -> StudyState:
     if "trial_id" in trials.columns:  # a trial listed twice is one trial, its last row
         trials = trials.drop_duplicates("trial_id", keep="last")
     search = _search(config)
@@ -120,7 +143,15 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
             "model, no test evaluation and no Pareto front; any regime, map or curve below is "
             f"read from the epochs {'the failed trials' if n > 1 else 'it'} recorded before "
             f"{'they' if n > 1 else 'it'} failed. The most frequent errors are listed below."])
-    if live:
+    gone = live.gone if isinstance(live, Driver) else ""
+    if running and gone:  # its last snapshot, written while it ran: nothing trains them now
+        return StudyState("crashed", n, planned, [
+            f"The study's driver died before it finished ({live}; {gone}: a kill -9, a crash "
+            "or a restart), and the tables are its last snapshot: "
+            f"{_trials(running, 'were', 'was')} training then (status running: cut short where "
+            f"{'their' if running > 1 else 'its'} last epoch stands) and {tried} {were} "
+            f"started; {_resume_hint(config)}."])
+    if live and not gone:
         now = (f"; {_trials(running, 'are', 'is')} training now" if running else "")
         return StudyState("running", n, planned, [
             f"The study is still running (its driver: {live}): this report is partial, a "
@@ -163,7 +194,7 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
 
 
 def missing_test_reason(trials: pd.DataFrame, config: dict[str, Any] | None,
-                        live: str | None = None) -> str | None:
+                        live: str | Driver | None = None) -> str | None:
     """Why a study has no test evaluation, when its tables (or a ``live`` driver) say (None:
     they do not)."""
     state = study_state(trials, config, live)

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -98,3 +98,61 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except OSError:
         return ""
+
+
+# ---- a report after the driver's kill -9 ------------------------------------------------------
+
+def _study_with_a_running_trial(folder: Path) -> tuple[Any, dict]:
+    """A study folder whose last snapshot (written while its driver ran) holds a trial still
+    running, as a ``kill -9`` of the driver leaves it."""
+    import yaml
+
+    from tests.analysis.conftest import _make_study, _write_study
+
+    trials, epochs = _make_study(n_trials=4, max_epochs=3, running=1)
+    _write_study(folder, trials, epochs, name="k9")
+    return trials, yaml.safe_load((folder / "config.yaml").read_text())
+
+
+def test_a_report_after_the_drivers_kill_9_says_it_died_and_how_to_resume(
+        tmp_path: Path) -> None:
+    """The report called such a study 'still running: this report is partial' and its test
+    metrics 'evaluated at the end', an end that never comes: nothing said the driver died or
+    that --resume continues it. The lock of a driver of this machine whose process is gone
+    proves it died."""
+    from jetstudy.analysis.study_state import live_driver, missing_test_reason, study_state
+
+    folder = tmp_path / "k9"
+    trials, config = _study_with_a_running_trial(folder)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = process_start(dead.pid)
+    dead.wait()
+    info = {**LockInfo.mine().__dict__, "pid": dead.pid, "process_start": start or "1",
+            "token": "killed"}
+    (folder / LOCK_FILE).write_text(json.dumps(info))
+    state = study_state(trials, config, live_driver(folder))
+    text = " ".join(state.lines)
+    assert state.word == "crashed", text
+    assert "driver died" in text and f"pid {dead.pid}" in text and "is gone" in text
+    assert "--set storage.name=k9 --resume" in text and "still running" not in text
+    why = missing_test_reason(trials, config, live_driver(folder))
+    assert "--resume" in why and "at the end" not in why
+
+
+@pytest.mark.parametrize("holder", ["live", "other host, silent"])
+def test_a_report_of_a_study_whose_driver_may_run_stays_a_snapshot(
+        tmp_path: Path, other_process: subprocess.Popen, holder: str) -> None:
+    """A live driver, or one of another machine whose heartbeat stopped (a folder copied from
+    the cluster mid-run: it may still run there), is never called dead."""
+    from jetstudy.analysis.study_state import live_driver, study_state
+
+    folder = tmp_path / "k9"
+    trials, config = _study_with_a_running_trial(folder)
+    if holder == "live":
+        _plant(folder, other_process, process_start(other_process.pid), age_s=0)
+    else:
+        info = {**LockInfo.mine().__dict__, "host": "node-7", "pid": 4242,
+                "heartbeat": time.time() - 10 * STALE_AFTER_S, "token": "far"}
+        (folder / LOCK_FILE).write_text(json.dumps(info))
+    state = study_state(trials, config, live_driver(folder))
+    assert state.word == "running" and "driver died" not in " ".join(state.lines)
