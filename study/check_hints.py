@@ -157,8 +157,11 @@ def _yaml_text_number(value: str) -> str:
     if re.fullmatch(r"0[oO][0-7]+|0[bB][01]+", word):
         return (f" (YAML 1.1 reads {word} as text, not the number {int(word, 0)}: write "
                 f"{int(word, 0)})")
-    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?", word):
-        return f" (a thousands separator (',') makes it text: write {word.replace(',', '')})"
+    found = re.fullmatch(r"[-+]?\d{1,3}([,' \u00a0\u202f])\d{3}(\1\d{3})*(\.\d*)?", word)
+    if found:  # 1,000 / 1 000 / 1'000 (Swiss) / a no-break space, as spreadsheets copy it
+        mark = found.group(1)
+        return (f" (a thousands separator ({mark!r}) makes it text: write "
+                f"{word.replace(mark, '')})")
     return ""
 
 
@@ -294,7 +297,7 @@ def _whole_number_hint(check: Check, value: Any) -> str:
 
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
-_RANGE_TEXT = re.compile(rf"\s*\[?\s*({_NUMBER})\s*(?:,|-|\.\.|:|to)\s*({_NUMBER})\s*\]?\s*")
+_RANGE_TEXT = re.compile(rf"\s*[\[(]?\s*({_NUMBER})\s*(?:,|-|\.\.|:|to)\s*({_NUMBER})\s*[\])]?\s*")
 
 
 def _range_hint(value: Any) -> str:

@@ -59,3 +59,22 @@ def test_a_doubled_equals_sign_in_set_is_named(workdir: Path) -> None:
 def test_a_value_starting_with_equals_can_still_be_quoted(workdir: Path) -> None:
     cfg = load_config(None, ["storage.name='=x'"])
     assert cfg.storage.name == "=x"
+
+
+@pytest.mark.parametrize("value, hint", [
+    ("1 000", "a thousands separator (' ') makes it text: write 1000"),
+    ("1'000", "a thousands separator (\"'\") makes it text: write 1000"),
+    ("1\u00a0000\u00a0000", "makes it text: write 1000000"),  # a no-break space, as copied
+])
+def test_other_thousands_separators_are_named(workdir: Path, value: str, hint: str) -> None:
+    """'1 000' (a space, as many languages write it) got only "got '1 000'"."""
+    err = one_line_error(jetstudy_here("config", "--set", f"search.num_trials={value}",
+                                       cwd=workdir))
+    assert hint in err, err
+
+
+@pytest.mark.parametrize("value", ["(1,4)", "(1, 4)"])
+def test_a_range_in_parentheses_is_named(workdir: Path, value: str) -> None:
+    """A tuple as Python writes it got no hint beside "got '(1,4)'"."""
+    err = one_line_error(jetstudy_here("config", "--set", f"space.depth={value}", cwd=workdir))
+    assert "written [1, 4] without quotes" in err, err
