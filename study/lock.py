@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from jetstudy.trainables import processes
-from jetstudy.trainables.atomic import held_signals
+from jetstudy.trainables.atomic import NO_ROOM, held_signals
 from jetstudy.trainables.errors import JetstudyError
 
 __all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LockInfo", "StudyBusy", "StudyLock",
@@ -135,21 +135,34 @@ def raise_if_busy(folder: Path) -> None:
 
 
 def _write_new(path: Path, text: str) -> bool:
-    """Create ``path`` holding ``text`` only if it does not exist; True when created."""
+    """Create ``path`` holding ``text`` only if it does not exist; True when created. A write
+    that fails (a full disk, a quota, ``ulimit -f``) leaves neither the lock nor a temporary,
+    and is raised naming the lock file: an empty lock it left was read as a dead driver's, and
+    the error named no file."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:  # a failed write (a full disk) leaves no temporary either
-        tmp.write_text(text)
-        os.link(tmp, path)
-        return True
-    except FileExistsError:
-        return False
-    except OSError:  # a file system without hard links: exclusive create instead
+    try:
+        try:
+            tmp.write_text(text)
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
+        try:
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        except OSError as exc:  # a file system without hard links: exclusive create instead
+            if exc.errno in NO_ROOM:
+                raise OSError(exc.errno, exc.strerror, str(path)) from None
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             return False
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(text)
+        except OSError as exc:  # ours, just made: never left half written
+            path.unlink(missing_ok=True)
+            raise OSError(exc.errno, exc.strerror, str(path)) from None
         return True
     finally:
         tmp.unlink(missing_ok=True)

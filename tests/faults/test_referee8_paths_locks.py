@@ -156,3 +156,25 @@ def test_a_report_of_a_study_whose_driver_may_run_stays_a_snapshot(
         (folder / LOCK_FILE).write_text(json.dumps(info))
     state = study_state(trials, config, live_driver(folder))
     assert state.word == "running" and "driver died" not in " ".join(state.lines)
+
+
+# ---- no room for the lock --------------------------------------------------------------------
+
+def test_a_lock_that_cannot_be_written_leaves_no_lock_and_names_it(tmp_path: Path) -> None:
+    """A full disk (here a file-size limit: the same no-room failure, without root) when a
+    driver took the lock left an empty ``driver.lock``: every later command read it as a dead
+    driver's ('taking over the unreadable study lock'), and the error named no file."""
+    code = ("import os, resource, sys\n"
+            "from pathlib import Path\n"
+            "from jetstudy.study.lock import StudyLock\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))\n"
+            "try:\n"
+            "    StudyLock(Path(sys.argv[1])).acquire()\n"
+            "except OSError as exc:\n"
+            "    print('refused:', exc)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "refused: [Errno 27] File too large" in proc.stdout, proc.stdout
+    assert str(tmp_path / LOCK_FILE) in proc.stdout
+    assert list(tmp_path.iterdir()) == []  # no lock, no temporary
