@@ -167,6 +167,26 @@ def median_outside_band(median: float, best: float, tolerance: float, maximize: 
             "its best run only, not as a rule.")
 
 
+def best_repeats_words(rows: pd.DataFrame, best: pd.Series, pick: pd.Series, score: str,
+                       label: str, tolerance: float, error: float | None, who: str = "",
+                       also: str = "") -> str:
+    """A sentence (no leading space; empty when ``best`` is the pick or was trained once)
+    when the best's configuration ran more than once: the band 'within ``tolerance`` of the
+    best' is measured from its luckiest run. ``who``: how the best is named (default
+    ``the best (<id>)``), ``also``: the words before the other runs' ids."""
+    if str(best["trial_id"]) == str(pick["trial_id"]):
+        return ""
+    again = repeat_spread(rows, best, score)
+    if again is None:
+        return ""
+    low, high, middle = digits_of_error(error, again.low, again.high, again.median)
+    ids = ", ".join(again.ids)
+    who = who or f"the best ({best['trial_id']})"
+    return (f"{who}'s configuration was trained {again.n} times (also {also}{ids}): "
+            f"{label} from {low} to {high}, median {middle}; the {tolerance:.0%} band hangs "
+            "from its best run.")
+
+
 def smallest_within_words(n_points: int, n_smaller: int, pick: str,
                           n_smaller_tried: int | None = None) -> str:
     """A sentence (leading space; empty when some completed trial is smaller than ``pick``):
@@ -420,11 +440,11 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
                           f"{result.cost} and {label}")
         if tied:
             notes.append(f"{where}:{tied}")
+    # the repeats' digits: the scores' errors' where the report's table prints them with
+    # one (both scores' errors known), else equal digits as the table then prints them
+    known = all(np.isfinite(float(r["se"])) and float(r["se"]) > 0 for r in (pick, best))
     again = repeat_spread(result.points, pick, "score")
     if again is not None:  # the front's point is the luckiest of its repeats (as the size answer)
-        # to the pick's digits (its error's) where the report's table prints it with one
-        # (both scores' errors known), else to equal digits as the table then prints it
-        known = all(np.isfinite(float(r["se"])) and float(r["se"]) > 0 for r in (pick, best))
         low, high, middle = digits_of_error(float(pick["se"]) if known else None,
                                             again.low, again.high, again.median)
         ids = ", ".join(again.ids)
@@ -435,6 +455,10 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
                                       result.maximize, float(pick["se"]) if known else None)
         if outside:
             notes.append(f"{where}: {pick['trial_id']}'s {outside}")
+    lucky = best_repeats_words(result.points, best, pick, "score", label, result.tolerance,
+                               float(best["se"]) if known else None)
+    if lucky:
+        notes.append(f"{where}: {lucky}")
     band = result.tolerance * abs(float(best["score"]))
     others = len(result.points) > 1  # no note about trials that do not exist
     if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"] and others:

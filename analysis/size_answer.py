@@ -18,7 +18,8 @@ from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _band_edge,
-                                      _ranked, full_run_words, median_outside_band, exact_ties, score_se, smallest_within_words, ties_words,
+                                      _ranked, best_repeats_words, full_run_words,
+                                      median_outside_band, exact_ties, score_se, smallest_within_words, ties_words,
                                       with_sizes)
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
@@ -187,6 +188,7 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     noise = (_noise_words(answer, n_val, class_counts)
              + _unknown_noise_words(answer, n_val, class_counts) + _tie_words(answer)
              + _alone_words(answer) + _repeat_words(answer, n_val, class_counts)
+             + _best_repeat_words(answer, n_val, class_counts)
              + full_run_words([answer.pick] if answer.pick["trial_id"] == answer.best["trial_id"]
                               else [answer.pick, answer.best]))
     if len(answer.candidates if answer.candidates is not None else ()) <= 1:
@@ -235,6 +237,25 @@ def _repeat_words(answer: SizeAnswer, n_val: int | None = None,
             f"{label} from {low} to {high}, median {middle}; naming the best of repeats "
             "favours a lucky run, so expect about the median."
             + _outside_words(again.median, answer, errors[0] if known else None))
+
+
+def _best_repeat_words(answer: SizeAnswer, n_val: int | None,
+                       class_counts: Sequence[int] | None) -> str:
+    """A sentence when the best's configuration was trained more than once (and it is not the
+    pick): the band is measured from its luckiest run."""
+    done = answer.candidates
+    if done is None or done.empty:
+        return ""
+    errors = _errors([answer.pick, answer.best], answer.metric, n_val, class_counts)
+    known = all(np.isfinite(e) and e > 0 for e in errors)
+    again = repeat_spread(done, answer.best, answer.metric)
+    n_other = 0 if again is None else len(again.ids)
+    words = best_repeats_words(done, answer.best, answer.pick, answer.metric,
+                               answer.metric.removeprefix("best_"), answer.tolerance,
+                               errors[1] if known else None,
+                               who=f"The best (trial {answer.best['trial_id']})",
+                               also="trials " if n_other > 1 else "trial ")
+    return f" {words}" if words else ""
 
 
 def _outside_words(median: float, answer: SizeAnswer, error: float | None) -> str:
