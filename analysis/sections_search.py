@@ -191,7 +191,7 @@ def kind_lines(tables: StudyTables) -> list[str]:
         trained = (" (trained trials: the draws a size limit turned away do not count)"
                    if _limit_words(search) and ran.get("startup_counts") == "trained trials"
                    else "")
-        line += _guided_words(search)
+        line += _guided_words(search, getattr(tables, "folder", None))
         line += (f" TPE as it ran (provenance.json, Optuna {ran.get('optuna')}): "
                  f"{', '.join(kinds) or 'independent'}, "
                  f"{counted(ran.get('n_startup_trials'), 'random start-up trial')}{trained} "
@@ -216,17 +216,23 @@ def _limit_words(search: dict[str, Any]) -> str:
             "is drawn again, never trained)")
 
 
-def _guided_words(search: dict[str, Any]) -> str:
-    """How many trials TPE proposed from its model (``search_rules.tpe_guided_trials``: the
-    start-up counts finished trials, so those asked while it ran are random too), and when
-    that is under a quarter, that the search was nearly random (the run's config warning)."""
+def _guided_words(search: dict[str, Any], folder: Any = None) -> str:
+    """How many trials TPE proposed from its model, and when that is under a quarter, that the
+    search was nearly random (the run's config warning): counted in ``optuna.journal``, where
+    the sampler marked each proposal (``optuna_story.guided_trials``), else estimated from
+    the config (``search_rules.tpe_guided_trials``: the start-up counts finished trials, so
+    those asked while it ran are random too; it cannot know of failed trials)."""
+    from jetstudy.study.optuna_story import guided_trials
     from jetstudy.study.search_rules import tpe_guided_trials
 
     n, at_once = search.get("num_trials"), search.get("max_concurrent")
     initial = search.get("initial_points") or []
     if not (isinstance(n, int) and isinstance(at_once, int) and n > 0 and at_once > 0):
         return ""
-    guided = tpe_guided_trials(n, at_once, len(initial) if isinstance(initial, list) else 0)
+    known = guided_trials(folder) if folder is not None else None
+    guided = (known if known is not None else
+              tpe_guided_trials(n, at_once, len(initial) if isinstance(initial, list) else 0))
+    source = " (counted in optuna.journal)" if known is not None else ""
     nearly = (" (under a quarter: nearly a random search; more trials or fewer at a time "
               "let TPE learn)") if guided < n / 4 else ""
-    return f" {guided} of the {n} trials were proposed from TPE's model{nearly}."
+    return f" {guided} of the {n} trials were proposed from TPE's model{source}{nearly}."

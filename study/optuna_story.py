@@ -19,7 +19,7 @@ from typing import Any
 
 from jetstudy.trainables.objective import Objective
 
-__all__ = ["USER_ATTRS", "describe_trial", "with_best_value", "trial_name"]
+__all__ = ["USER_ATTRS", "describe_trial", "with_best_value", "trial_name", "guided_trials"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,42 @@ def with_best_value(result: dict[str, Any], records: list[dict[str, Any]], metri
     values = [r.get(metric) for r in records if int(r.get("epoch", 0)) <= epoch or not epoch]
     best = Objective(metric, mode).best_value([*values, result.get(metric)])
     return result if best is None else {**result, metric: best}
+
+
+def guided_trials(study_folder: Any) -> int | None:
+    """How many of the study's trained trials TPE proposed from its model, from the marks
+    its sampler left in ``optuna.journal`` (:data:`jetstudy.study.tpe_sampler.GUIDED_ATTR`);
+    None when that is not known: no journal, one that cannot be read, or a trained trial
+    without the mark (proposed before jetstudy kept it, or by another sampler). A trial the
+    user fixed (``search.initial_points``) is not TPE's."""
+    from pathlib import Path
+
+    from jetstudy.study.optuna_files import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
+    from jetstudy.study.tpe_sampler import GUIDED_ATTR, REJECTED_ATTR
+
+    if not (Path(study_folder) / OPTUNA_JOURNAL).is_file():
+        return None
+    try:
+        import optuna
+
+        study = optuna.load_study(study_name=OPTUNA_STUDY_NAME,
+                                  storage=optuna_storage(Path(study_folder)))
+        trials = study.get_trials(deepcopy=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged journal: the report estimates
+        logger.warning("cannot read which trials TPE proposed from %s (%s: %s)", study_folder,
+                       type(exc).__name__, exc)
+        return None
+    guided = 0
+    for t in trials:
+        if (not t.user_attrs.get("trial_id") or REJECTED_ATTR in t.user_attrs
+                or t.user_attrs.get("never_trained")):
+            continue  # never trained: no trial of the tables
+        if "fixed_params" in t.system_attrs:
+            continue
+        if GUIDED_ATTR not in t.system_attrs:
+            return None
+        guided += bool(t.system_attrs[GUIDED_ATTR])
+    return guided
 
 
 def trial_name(trial: Any) -> str:

@@ -9,6 +9,12 @@ the 10 random start-up trials that ``provenance.json``, the config check and the
 Kind line said. :class:`StartupTPESampler` holds back the model until ``n_startup_trials``
 *trained* trials have finished; the turned-away draws still count as bad examples once it
 models.
+
+Each proposal records in the Optuna trial whether it came from TPE's model
+(:data:`GUIDED_ATTR`, a system attribute), so the report counts the guided trials that ran
+(:func:`jetstudy.study.optuna_story.guided_trials`) rather than estimating them from the
+config: a failed trial, like a turned-away draw, is no start-up trial, and that estimate
+cannot know how many failed before TPE began to model.
 """
 
 from __future__ import annotations
@@ -18,10 +24,13 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-__all__ = ["StartupTPESampler", "REJECTED_ATTR", "trained_finished"]
+__all__ = ["StartupTPESampler", "REJECTED_ATTR", "GUIDED_ATTR", "trained_finished"]
 
 #: Optuna user attribute of a draw a size limit turned away (what it exceeded); never trained.
 REJECTED_ATTR = "rejected"
+#: Optuna system attribute of every trial this sampler proposed: true when TPE's model
+#: proposed it, false for a random start-up trial.
+GUIDED_ATTR = "jetstudy:tpe_guided"
 
 
 def trained_finished(study: optuna.Study) -> int:
@@ -39,9 +48,11 @@ class StartupTPESampler(optuna.samplers.TPESampler):
 
     def sample_relative(self, study: optuna.Study, trial: optuna.trial.FrozenTrial,
                         search_space: dict[str, Any]) -> dict[str, Any]:
-        if self._starting(study):
-            return {}  # random, as TPE's own start-up: every parameter drawn independently
-        return super().sample_relative(study, trial, search_space)
+        params = {} if self._starting(study) else super().sample_relative(study, trial,
+                                                                          search_space)
+        # {}: random, as TPE's own start-up (every parameter drawn independently)
+        study._storage.set_trial_system_attr(trial._trial_id, GUIDED_ATTR, bool(params))
+        return params
 
     def sample_independent(self, study: optuna.Study, trial: optuna.trial.FrozenTrial,
                            param_name: str, param_distribution: Any) -> Any:
