@@ -17,10 +17,10 @@ from jetstudy.analysis.intervals import digits_of_error, equal_digits, format_er
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
-from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _band_edge,
-                                      _ranked, best_repeats_words, full_run_words,
-                                      median_outside_band, exact_ties, score_se, smallest_within_words, ties_words,
-                                      with_sizes)
+from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _ranked, exact_ties,
+                                      score_se, with_sizes)
+from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
+                                          median_outside_band, smallest_within_words, ties_words)
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
 
@@ -67,7 +67,7 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
         return None
     best = done.loc[_ranked(done, cost, score, maximize)["_s"].idxmax()]  # ties: the cheaper
     value = float(best[score])
-    limit = _band_edge(value, tolerance, maximize)  # exactly 1% away is within 1%
+    limit = band_edge(value, tolerance, maximize)  # exactly 1% away is within 1%
     ok = (done[score] >= limit) if maximize else (done[score] <= limit)
     ok &= done[acc] >= float(best[acc]) - acc_points - 1e-12
     pick = done.loc[_ranked(done[ok], cost, score, maximize).index[0]]
