@@ -189,8 +189,8 @@ def _best(r: ReportState) -> Section:
     rows.append(("regime", f"{regime['regime']}: {regime['reason']}"))
     why = (f"Best by the {r.best_word} {maps.score_column(r.t.trials, r.metric)} among "
            "completed, stopped and running trials (a failed or interrupted trial is never best; "
-           "ties go to a completed trial, then the smaller model, then the first the search "
-           "proposed: trial_number, then trial_id).")
+           "ties go to a trial that ran to the end, then the smaller model, then the first the "
+           "search proposed: trial_number, then trial_id).")
     runner_up = summary.runner_up_line(r.t.trials, r.metric, r.maximize, r.t.epochs, n_val,
                                        counts)
     return Section("Best trial", lines=[why] + ([runner_up] if runner_up else []),
