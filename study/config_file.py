@@ -14,6 +14,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from jetstudy.study.checks import shorten
 from jetstudy.study.config import SECTIONS, StudyConfig, _near_field, from_dict
 from jetstudy.trainables.errors import ConfigError
 
@@ -52,8 +53,14 @@ class _Loader(yaml.SafeLoader):
 def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     """YAML 1.1 reads ``010`` as octal 8 and ``1:30`` as 90 (base 60) without a word: a seed
     ``0042`` would be 34, a budget ``1:30`` 90 s. Refused, naming what YAML made of it."""
-    value = loader.construct_yaml_int(node)
     digits = str(node.value).replace("_", "").lstrip("+-")
+    try:
+        value = loader.construct_yaml_int(node)
+    except ValueError:  # Python reads at most 4300 digits: a paste gone wrong, not a setting
+        raise _DuplicateKey(
+            f"{digits[:12]}... (line {node.start_mark.line + 1}) is a number of {len(digits)} "
+            f"digits, longer than Python reads and than any setting takes (a paste gone "
+            f"wrong?); write the value meant") from None
     if ":" in digits or (len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit()):
         why = "base 60, the ':'" if ":" in digits else "octal, the leading 0"
         raise _DuplicateKey(
@@ -137,7 +144,13 @@ _Loader.add_implicit_resolver(
 
 
 def _yaml_load(text: str) -> Any:
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    try:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:  # PyYAML reads nesting by recursion: '[[[[...' a thousand deep
+        raise _DuplicateKey(
+            "nests lists or mappings deeper than YAML can be read here (a thousand levels or "
+            "more, e.g. '[[[[...'); a config is a few levels deep: check the brackets and "
+            "the indentation") from None
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -169,7 +182,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         try:
             value = _yaml_load(text)
         except _DuplicateKey as exc:
-            raise ConfigError(f"--set {item!r}: {exc}") from None
+            raise ConfigError(f"--set {shorten(item)!r}: {exc}") from None
         except yaml.YAMLError:
             value = text
         if value is None and text.strip() not in ("null", "Null", "NULL"):

@@ -78,3 +78,29 @@ def test_a_range_in_parentheses_is_named(workdir: Path, value: str) -> None:
     """A tuple as Python writes it got no hint beside "got '(1,4)'"."""
     err = one_line_error(jetstudy_here("config", "--set", f"space.depth={value}", cwd=workdir))
     assert "written [1, 4] without quotes" in err, err
+
+
+@pytest.mark.parametrize("text, said", [
+    ("search:\n  num_trials: " + "9" * 5000 + "\n", "is a number of 5000 digits"),
+    ("search: " + "[" * 3000 + "]" * 3000 + "\n", "nests lists or mappings deeper"),
+    ("search:\n" + "".join(" " * (i + 1) + "a:\n" for i in range(1500)),
+     "nests lists or mappings deeper"),
+])
+def test_a_pasted_monster_is_one_error_not_a_traceback(workdir: Path, text: str,
+                                                       said: str) -> None:
+    """A 5000-digit number (Python reads 4300) and nesting a thousand levels deep (PyYAML
+    reads by recursion) ended in ValueError / RecursionError tracebacks, exit 1."""
+    (workdir / "c.yaml").write_text(text)
+    err = one_line_error(jetstudy_here("config", "c.yaml", cwd=workdir))
+    assert err.startswith("error: c.yaml: ") and said in err and len(err) < 400, err
+
+
+@pytest.mark.parametrize("value, said", [
+    ("9" * 5000, "is a number of 5000 digits"),
+    ("[" * 3000 + "]" * 3000, "nests lists or mappings deeper"),
+])
+def test_a_pasted_monster_in_set_is_one_short_error(workdir: Path, value: str,
+                                                    said: str) -> None:
+    err = one_line_error(jetstudy_here("config", "--set", f"search.num_trials={value}",
+                                       cwd=workdir))
+    assert said in err and "characters)'" in err and len(err) < 600, err
