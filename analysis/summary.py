@@ -307,9 +307,19 @@ def heldout_metric_values(test_metrics: dict[str, Any]) -> pd.DataFrame:
     return table
 
 
-def _reference_column(ref: Any) -> list[str]:
-    values = {"accuracy": ref.accuracy_text(), "log_loss": NOT_QUOTED,
-              "auc_macro": f"{ref.auc_macro:.3f} (class mean)"}
+def _reference_column(ref: Any, classes: list[str] | None = None) -> list[str]:
+    """A reference's column; ``classes``: those the model's macro AUC averaged (a test split
+    without t jets has no t AUC), so the reference's mean is of the same classes (its five
+    include t, the easiest: 0.941 against 0.935 for g, q, W, Z)."""
+    same = [c for c in (classes or CLASSES) if c in ref.auc]
+    if classes is None or set(same) == set(ref.auc):
+        macro = f"{ref.auc_macro:.3f} (class mean)"
+    elif same:
+        mean = sum(ref.auc[c] for c in same) / len(same)
+        macro = f"{mean:.3f} (mean of {', '.join(same)}, as the model's)"
+    else:
+        macro = NOT_QUOTED
+    values = {"accuracy": ref.accuracy_text(), "log_loss": NOT_QUOTED, "auc_macro": macro}
     values |= {f"auc {c}": f"{ref.auc[c]:.3f}" if c in ref.auc else NOT_QUOTED for c in CLASSES}
     return [values[row] for row in TEST_ROWS]
 
@@ -341,8 +351,9 @@ def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -
         out["model - Bayes"] = [_difference(a, e, out["model"][i], out["Bayes optimal"][i])
                                 for i, (a, e) in enumerate(zip(v["diff"], v["diff_se"]))]
     elif synthetic is False:
+        present = [c for c in CLASSES if np.isfinite(v.loc[f"auc {c}", "model"])]
         for ref in REFERENCES:
-            out[ref.label] = _reference_column(ref)
+            out[ref.label] = _reference_column(ref, present if present else None)
     return out
 
 

@@ -251,3 +251,24 @@ def test_a_best_trained_more_than_once_gives_its_repeats_spread():
     assert ("The best (trial b2)'s configuration was trained 3 times (also trials b1, b3): "
             "val_acc from 0.7600 to 0.8200, median 0.7800; the 8% band hangs from its best "
             "run.") in text
+
+
+# --- 6. a macro AUC against the references' mean of the same classes ---------------------------------
+
+def test_a_test_split_without_a_class_is_compared_with_the_references_mean_of_its_classes():
+    """No t jet among the test jets: the model's macro AUC averaged g, q, W, Z (0.930) while
+    the references' column averaged all five (0.941), t, the easiest, included."""
+    import math
+
+    from jetstudy.analysis.summary import compare_test_metrics
+
+    auc = {"g": 0.93, "q": 0.90, "W": 0.95, "Z": 0.94, "t": math.nan}
+    model = {"accuracy": 0.76, "log_loss": 0.7, "auc_macro": 0.93, "auc": auc,
+             "accuracy_se": 0.01, "log_loss_se": 0.01, "auc_macro_se": 0.005,
+             "auc_se": {c: (0.01 if c != "t" else math.nan) for c in auc}}
+    table = compare_test_metrics({"model": model}, synthetic=False).set_index("metric")
+    assert table.loc["auc_macro"].tolist()[1:] == [
+        "0.935 (mean of g, q, W, Z, as the model's)", "0.938 (mean of g, q, W, Z, as the model's)"]
+    whole = compare_test_metrics({"model": {**model, "auc": {**auc, "t": 0.96}}},
+                                 synthetic=False).set_index("metric")
+    assert whole.loc["auc_macro"].tolist()[1:] == ["0.941 (class mean)", "0.943 (class mean)"]
