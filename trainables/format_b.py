@@ -346,9 +346,16 @@ def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
                    "read_csv(..., decimal=',') then to_csv)" if comma else "fix or drop those rows")
             raise DataError(
                 f"{file}: column {column} holds {bad.size} non-numbers (first: row {int(bad[0])}, "
-                f"0-based: {first!r}); the 16 features must be numbers — {fix}"
+                f"0-based: {_shown(first)}); the 16 features must be numbers — {fix}"
             )
     raise DataError(f"{file}: the feature columns cannot be read as numbers; check their types")
+
+
+def _shown(value: Any) -> str:
+    """``value``'s repr for a message, cut short past 80 characters: a cell holding a pasted
+    page must not flood the terminal."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:60]}... ({len(str(value))} characters)"
 
 
 def _letters_to_index(file: str, column: str, values: pd.Series) -> np.ndarray:
@@ -360,7 +367,7 @@ def _letters_to_index(file: str, column: str, values: pd.Series) -> np.ndarray:
         index = OPENML_CLASS_TO_INDEX.get(_normalise_letter(value))
         if index is None:
             shown = value.item() if isinstance(value, np.generic) else value  # not np.int64(0)
-            unknown.append(f"{shown!r} ({int(np.sum(codes == i))} rows)")
+            unknown.append(f"{_shown(shown)} ({int(np.sum(codes == i))} rows)")
         else:
             lookup[i] = index
     n_empty = int(np.sum(codes < 0))
@@ -390,7 +397,9 @@ def _class_names_hint(uniques: Any, lookup: np.ndarray, codes: np.ndarray) -> st
         pairs = ", ".join(f"{word} -> {letter}" for word, letter in named)
         return (f" — these are class names written out: map them to the letters ({pairs}; "
                 f"e.g. df['class'] = df['class'].str.lower().replace({dict(named)!r}))")
-    return " — numeric codes are ambiguous: an alphabetical encoder gives t=2, w=3, z=4"
+    if any(re.fullmatch(r"[-+]?\d+(\.\d*)?", word) for word in unknown):
+        return " — numeric codes are ambiguous: an alphabetical encoder gives t=2, w=3, z=4"
+    return ""
 
 
 def _normalise_letter(value: Any) -> str:

@@ -122,3 +122,33 @@ def test_files_differing_in_byte_order_storage_and_column_order_read_exactly(
     expected = np.concatenate([_hlf(a), _hlf(b.astype("<f4")), _hlf(c)])
     np.testing.assert_array_equal(table.x, expected)
     assert (table.y == np.tile(np.arange(N) % 5, 3)).all()
+
+
+def _table(tmp_path: Path, column: str, row: int, value: object) -> Path:
+    frame = pd.DataFrame(_RNG.uniform(0.01, 1, (N, 16)).round(3), columns=list(OPENML_FEATURES))
+    frame["class"] = np.array(list("gqwzt"))[np.arange(N) % 5]
+    frame[column] = frame[column].astype(object)
+    frame.loc[row, column] = value
+    frame.to_csv(tmp_path / "jets.csv", index=False)
+    return tmp_path / "jets.csv"
+
+
+@pytest.mark.parametrize("column, said", [
+    ("class", "column class has values not among g, q, w, z, t: 'xxxxx"),
+    ("zlogz", "column zlogz holds 1 non-numbers (first: row 3, 0-based: 'xxxxx"),
+])
+def test_a_cell_holding_a_pasted_page_is_shown_cut_short(tmp_path: Path, column: str,
+                                                         said: str) -> None:
+    """A 100,000-character cell was printed whole in the one error line."""
+    with pytest.raises(DataError) as caught:
+        load_jets(_table(tmp_path, column, 3, "x" * 100_000))
+    error = str(caught.value)
+    assert said in error and "... (100000 characters)" in error and len(error) < 400, error
+
+
+def test_an_unknown_class_word_gets_no_numeric_code_hint(tmp_path: Path) -> None:
+    """'x' alone for a class was told "numeric codes are ambiguous", as if it were a number."""
+    with pytest.raises(DataError) as caught:
+        load_jets(_table(tmp_path, "class", 3, "x"))
+    error = str(caught.value)
+    assert "'x' (1 rows)" in error and "numeric" not in error, error
