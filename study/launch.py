@@ -47,6 +47,7 @@ from jetstudy.study.resources import (check_fit, check_local_request, cluster_sh
                                        resolve_packing)
 from jetstudy.study.concurrency import concurrency_warning, trials_at_once
 from jetstudy.study.settings import train_settings
+from jetstudy.study.optuna_files import drop_cut_journal_line
 from jetstudy.study.searcher import (OPTUNA_JOURNAL, clear_stale_journal_lock,
                                      close_orphaned_trials, make_searcher, sampler_record)
 from jetstudy.study.snapshots import TableSnapshots
@@ -233,6 +234,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
             clear_dead_temporaries(folder)  # a killed driver's or trial's: ours, none live
             unshare_linked_files(folder)  # a cp -al snapshot's files: never appended to
             clear_stale_journal_lock(folder)  # a killed driver's, mid-write: none live
+            drop_cut_journal_line(folder)  # a full disk's or a kill's half line: never read
             _recover_best(folder)
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop

@@ -6,11 +6,14 @@ only Optuna, never Ray or torch."""
 from __future__ import annotations
 
 import logging
+import os
+import stat
 from pathlib import Path
 
 import optuna
 
-__all__ = ["OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME", "optuna_storage", "clear_stale_journal_lock"]
+__all__ = ["OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME", "optuna_storage", "clear_stale_journal_lock",
+           "drop_cut_journal_line"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,4 +43,45 @@ def clear_stale_journal_lock(folder: Path) -> bool:
     except FileNotFoundError:
         return False
     logger.info("removed %s, left by a driver killed while writing the Optuna journal", lock)
+    return True
+
+
+def drop_cut_journal_line(folder: Path) -> bool:
+    """Cut ``optuna.journal`` back to its last whole line when it ends in a line cut short (a
+    full disk, a quota or ``ulimit -f`` while Optuna appended, or a kill mid-write); True when
+    it did. Optuna skips such a last line when it reads, but appends the next one right after
+    it: the glued line then broke every later read, and ``--resume`` ended in a traceback
+    (``'JournalStorageReplayResult' object has no attribute
+    '_last_created_trial_id_by_this_process'``). The bytes dropped are an operation Optuna
+    never applied. Call only while holding the study's lock, before this run opens the journal
+    (and after :func:`jetstudy.study.hardlinks.unshare_linked_files`: a snapshot's link keeps
+    its bytes); a link or folder under that name is never touched."""
+    path = Path(folder) / OPTUNA_JOURNAL
+    try:
+        if not stat.S_ISREG(path.lstat().st_mode):
+            return False
+        fd = os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
+            return False
+        end, chunk = size, 1 << 16
+        while end > 0:
+            start = max(0, end - chunk)
+            found = os.pread(fd, end - start, start).rfind(b"\n")
+            if found >= 0:
+                end = start + found + 1
+                break
+            end = start
+        os.ftruncate(fd, end)
+    except OSError as exc:
+        logger.warning("%s ends in a line cut short, which could not be removed (%s): the "
+                       "study's next Optuna writes may not be readable", path, exc)
+        return False
+    finally:
+        os.close(fd)
+    logger.warning("%s ended in a line cut short (a full disk, or a kill while Optuna wrote "
+                   "it); its %d bytes, never read by Optuna, were removed", path, size - end)
     return True

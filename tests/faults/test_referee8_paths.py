@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tests.faults.conftest import checksums, fake_study
 
 
@@ -58,3 +60,67 @@ def test_a_snapshots_big_data_stays_linked_and_appended_files_get_copies(
         assert os.stat(path).st_nlink == 2, rel
     append_epoch(str(folder / "trials"), "t1", {"epoch": 2})  # refused while linked
     assert checksums(backup) == before
+
+
+# ---- a journal line cut by a full disk -----------------------------------------------------------
+
+def _journal_with_a_cut_line(folder: Path) -> bytes:
+    """A study's Optuna journal with one trial, then half of Optuna's next line (what a full
+    disk left: 4096 of its bytes written); returns the whole lines' bytes."""
+    import optuna
+
+    from jetstudy.study.optuna_files import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
+
+    study = optuna.create_study(storage=optuna_storage(folder), study_name=OPTUNA_STUDY_NAME)
+    study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+    whole = (folder / OPTUNA_JOURNAL).read_bytes()
+    with open(folder / OPTUNA_JOURNAL, "ab") as journal:
+        journal.write(b'{"op_code":5,"worker_id":"w","trial_id":1,"param_name":"lr","param_va')
+    return whole
+
+
+def test_a_journal_line_cut_by_a_full_disk_is_dropped_so_the_study_resumes(
+        tmp_path: Path) -> None:
+    """``--resume`` after a full disk cut the journal mid-line ended in a traceback: Optuna
+    glued its next line to the fragment and could not read the journal again. The run drops
+    the fragment (an operation Optuna never applied) under the study's lock first."""
+    import optuna
+
+    from jetstudy.study.optuna_files import (OPTUNA_JOURNAL, OPTUNA_STUDY_NAME,
+                                             drop_cut_journal_line, optuna_storage)
+
+    def resume_and_ask(folder: Path) -> int:
+        study = optuna.load_study(storage=optuna_storage(folder), study_name=OPTUNA_STUDY_NAME)
+        study.ask()
+        again = optuna.load_study(storage=optuna_storage(folder), study_name=OPTUNA_STUDY_NAME)
+        return len(again.trials)
+
+    as_it_was = tmp_path / "not-mended"
+    as_it_was.mkdir()
+    _journal_with_a_cut_line(as_it_was)
+    with pytest.raises(Exception):  # the hazard: what --resume met
+        resume_and_ask(as_it_was)
+
+    folder = tmp_path / "st"
+    folder.mkdir()
+    whole = _journal_with_a_cut_line(folder)
+    assert drop_cut_journal_line(folder)
+    assert (folder / OPTUNA_JOURNAL).read_bytes() == whole
+    assert not drop_cut_journal_line(folder)  # whole lines: left as they are
+    assert (folder / OPTUNA_JOURNAL).read_bytes() == whole
+    assert resume_and_ask(folder) == 2
+
+
+def test_a_link_or_a_users_folder_under_the_journals_name_is_never_cut(tmp_path: Path) -> None:
+    from jetstudy.study.optuna_files import OPTUNA_JOURNAL, drop_cut_journal_line
+
+    mine = tmp_path / "mine.txt"
+    mine.write_bytes(b"line one\nno newline at the end")
+    (tmp_path / "st").mkdir()
+    (tmp_path / "st" / OPTUNA_JOURNAL).symlink_to(mine)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / OPTUNA_JOURNAL).mkdir()
+    before = checksums(tmp_path)
+    assert not drop_cut_journal_line(tmp_path / "st")
+    assert not drop_cut_journal_line(tmp_path / "other")
+    assert checksums(tmp_path) == before
