@@ -287,8 +287,12 @@ def describe_kind(cfg) -> str:
     # start warns, and the report's kind line says, what Ray's nodes held)
     from jetstudy.study.concurrency import local_shapes, trials_at_once
 
-    return (f"kind: search ({s.sampler}, {n} trial{'s' * (n != 1)}, "
-            f"{trials_at_once(cfg, local_shapes(cfg))} at a time, {ends}): the best model; "
+    sampler, answer = s.sampler, "the best model"
+    if cfg.size_objective:  # two objectives: Optuna's answer is a front (ASHA ranks by one)
+        sampler += f" over {s.metric} and {cfg.size_objective}"
+        answer = f"the {s.metric} / {cfg.size_objective} trade-off (a Pareto front)"
+    return (f"kind: search ({sampler}, {n} trial{'s' * (n != 1)}, "
+            f"{trials_at_once(cfg, local_shapes(cfg))} at a time, {ends}): {answer}; "
             f"for the regime "
             f"picture run a scan (search.sampler grid or sobol)")
 

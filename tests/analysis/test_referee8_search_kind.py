@@ -88,3 +88,14 @@ def test_the_guided_count_is_the_journals_when_trials_failed(tmp_path: Path) -> 
     (line,) = kind_lines(SimpleNamespace(config=cfg.to_dict(), folder=tmp_path))
     assert (f" {optunas} of the {n} trials were proposed from TPE's model (counted in "
             "optuna.journal).") in line
+
+
+def test_the_run_line_of_a_two_objective_search_says_so() -> None:
+    """``jetstudy run``'s kind line said 'kind: search (tpe, ...): the best model' too."""
+    from jetstudy.study.cli import describe_kind
+
+    line = describe_kind(from_dict({"space": SPACE, "search": {
+        "metric": "val_acc", "objectives": ["val_acc", "n_params"]}}))
+    assert line.startswith("kind: search (tpe over val_acc and n_params, 64 trials, ")
+    assert "): the val_acc / n_params trade-off (a Pareto front); " in line
+    assert "best model" not in line
