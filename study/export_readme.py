@@ -205,7 +205,9 @@ deployed network), {arch['multiplications']} multiplications per jet. {_metrics_
 | `model.pt` | the same network as TorchScript |
 | `model.json` | architecture, feature and class order, training config, test metrics, input ranges, the export's check |
 
-**Input**: the 16 raw (not standardised) high-level features, in this order: {features}.
+**Input**: the 16 raw (not standardised) high-level features, in this order: {features}
+(`jets` below: a list of rows, a NumPy array or a pandas DataFrame of those columns in that
+order; the OpenML table names them without the `j_`).
 The study's standardisation is folded into the first layer, batch norm into the layer before
 it, dropout is removed.{_shift_note(meta)} **Output**: the probabilities of {classes} (a softmax; rows sum to 1).
 Checked at export: both files agree with the study's own model (standardise, network, softmax)
@@ -225,11 +227,13 @@ probabilities = session.run(None, {{"{meta['input']['name']}": x}})[0]   # (n, 5
 ## torch
 
 ```python
+import numpy as np
 import torch
 
 model = torch.jit.load("model.pt")   # torch >= 2.10 warns that torch.jit is deprecated; it loads
-with torch.no_grad():   # (n, 16) raw features in float32, as above; (n, 5) out: g, q, W, Z, t
-    probabilities = model(torch.as_tensor(jets, dtype=torch.float32))
+x = torch.from_numpy(np.asarray(jets, dtype=np.float32))   # (n, 16) raw features, as above
+with torch.no_grad():
+    probabilities = model(x)          # (n, 5): {classes}
 ```
 
 ## hls4ml

@@ -12,13 +12,19 @@ study (2 trials trained as one pack on the CPU, Ray Tune, Optuna).
   column, where ``pd.read_parquet`` gives numpy bools: ``trials[~trials.batch_norm]``, the
   usual pandas filter, raised ``KeyError`` (``~False`` on a Python bool is ``-1``). A true/false
   column is now numpy bool as pandas reads it (a table with a missing flag keeps ``None``).
+* The export's README: its torch block did ``torch.as_tensor(jets, dtype=torch.float32)``,
+  which raises ``ValueError: could not determine the shape of object type 'DataFrame'`` for
+  jets a pandas DataFrame (a Format B table's columns in the README's order), while its
+  onnxruntime block took them; both blocks now take a list, an array or a DataFrame.
 * docs/results_layout.md, checked file by file against the folder: ``packs.json`` held
   ``padded_flops``, ``matmul_precision``, ``graphs`` and ``members``, which it did not list.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -88,3 +94,41 @@ def test_every_file_of_the_study_folder_is_in_the_results_layout(study: Path) ->
     packs = json.loads((study / "packs.json").read_text())
     keys = {k for pack in packs for k in pack}
     assert sorted(k for k in keys if f"`{k}`" not in row["packs.json"]) == []
+
+
+def test_the_export_readme_blocks_take_a_pandas_table_of_jets(
+        study: Path, tmp_path: Path) -> None:
+    import json
+
+    import numpy as np
+    import torch
+
+    from jetstudy.study.export import export_model
+    from jetstudy.trainables.model import MLPArch, build_mlp
+
+    out = export_model(study, out=tmp_path / "export").out
+    blocks = re.findall(r"```python\n(.*?)```", (out / "README.md").read_text(), re.S)[:2]
+    assert "onnxruntime" in blocks[0] and "torch.jit.load" in blocks[1]
+    scaler = json.loads((study / "scaler.json").read_text())
+    rng = np.random.default_rng(8)
+    raw = np.asarray(scaler["mean"]) + np.asarray(scaler["std"]) * rng.standard_normal((40, 16))
+    # an OpenML-style table: names without j_, in the README's order, float64 as pandas reads
+    jets = pd.DataFrame(raw, columns=[f.removeprefix("j_") for f in scaler["features"]])
+    saved = torch.load(study / "best" / "model.pt", weights_only=True)
+    model = build_mlp(MLPArch.from_dict(saved["arch"]))
+    model.load_state_dict(saved["state_dict"])
+    z = (raw - scaler["mean"]) / np.asarray(scaler["std"])
+    with torch.no_grad():
+        want = torch.softmax(model.eval()(torch.as_tensor(z, dtype=torch.float32)), 1).numpy()
+    cwd = os.getcwd()
+    os.chdir(out)  # the blocks open model.onnx / model.pt beside the README
+    try:
+        for block in blocks:
+            names = {"jets": jets}
+            with warnings.catch_warnings():  # torch.jit's deprecation (the README says so)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                exec(block, names)  # noqa: S102 (the export README's own code, as written)
+            got = np.asarray(names["probabilities"])
+            assert np.abs(got - want).max() < 1e-5, block
+    finally:
+        os.chdir(cwd)
