@@ -264,6 +264,7 @@ class StudyLock:
             aside.unlink(missing_ok=True)
 
     def _beat(self) -> None:
+        failing = False  # the last refresh failed (a full disk): warned once until one works
         while self.info is not None and not self._stop.wait(self.heartbeat_s):
             holder = read_lock(self.path.parent)
             if holder is not None and holder.token != self.info.token:
@@ -276,12 +277,19 @@ class StudyLock:
             try:
                 tmp.write_text(self.info.to_json())
                 os.replace(tmp, self.path)
-            except OSError as exc:  # storage hiccup: try again next beat
-                logger.warning("cannot refresh the study lock %s: %s", self.path, exc)
+            except OSError as exc:  # storage hiccup: try again next beat, warned once
+                (logger.debug if failing else logger.warning)(
+                    "cannot refresh the study lock %s: %s (this driver keeps the study; "
+                    "retried every %.0f s)", self.path, exc, self.heartbeat_s)
+                failing = True
                 try:  # no half-written temporary left (no later run could read it as ours)
                     tmp.unlink(missing_ok=True)
                 except OSError:
                     pass
+                continue
+            if failing:
+                logger.warning("the study lock %s is refreshed again", self.path)
+                failing = False
 
     def release(self) -> None:
         self._stop.set()

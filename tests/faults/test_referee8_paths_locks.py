@@ -178,3 +178,25 @@ def test_a_lock_that_cannot_be_written_leaves_no_lock_and_names_it(tmp_path: Pat
     assert "refused: [Errno 27] File too large" in proc.stdout, proc.stdout
     assert str(tmp_path / LOCK_FILE) in proc.stdout
     assert list(tmp_path.iterdir()) == []  # no lock, no temporary
+
+
+def test_a_heartbeat_that_cannot_be_written_is_warned_once(tmp_path: Path) -> None:
+    """A full disk during a study printed 'cannot refresh the study lock' every 5 s for as
+    long as it lasted; now once, and once more when the heartbeat is written again."""
+    code = ("import logging, resource, sys, time\n"
+            "from pathlib import Path\n"
+            "from jetstudy.study.lock import StudyLock\n"
+            "logging.basicConfig(level=logging.WARNING, format='%(message)s')\n"
+            "soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)\n"
+            "with StudyLock(Path(sys.argv[1]), heartbeat_s=0.05):\n"
+            "    resource.setrlimit(resource.RLIMIT_FSIZE, (16, hard))\n"
+            "    time.sleep(1.0)\n"
+            "    resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))\n"
+            "    time.sleep(0.5)\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stderr.splitlines()
+    assert sum("cannot refresh the study lock" in line for line in lines) == 1, lines
+    assert "File too large" in proc.stderr and "refreshed again" in lines[-1], lines
+    assert list(tmp_path.iterdir()) == []  # released, no temporary left
