@@ -37,7 +37,7 @@ from jetstudy.trainables.datafiles import file_kind as _file_kind
 from jetstudy.trainables.datafiles import resolve_files as _resolve_files
 from jetstudy.trainables.duplicates import POLICIES as DUPLICATES
 from jetstudy.trainables.duplicates import repeated_jets as _repeated_jets
-from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.errors import DataError, listed
 from jetstudy.trainables.format_b import read_table
 from jetstudy.trainables.schema import (
     CLASSES,
@@ -252,8 +252,8 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
             moved = _key_spelling(absent, list(handle.keys()))
         raise DataError(
             f"{file}: no {' or '.join(f'`{k}`' for k in absent)} dataset (keys found: "
-            f"{', '.join(sorted(handle.keys())) or 'none'}){moved}; jetstudy reads Format A "
-            f"files with `jets` (N, 59) and `jetFeatureNames` ({_HELP})"
+            f"{listed(sorted(handle.keys()), 10, total=True) or 'none'}){moved}; jetstudy "
+            f"reads Format A files with `jets` (N, 59) and `jetFeatureNames` ({_HELP})"
         )
     _hdf5_outside(file, handle, ("jets", "jetFeatureNames"))
     jets = handle["jets"]

@@ -152,3 +152,16 @@ def test_an_unknown_class_word_gets_no_numeric_code_hint(tmp_path: Path) -> None
         load_jets(_table(tmp_path, "class", 3, "x"))
     error = str(caught.value)
     assert "'x' (1 rows)" in error and "numeric" not in error, error
+
+
+def test_an_hdf5_file_of_thousands_of_other_keys_lists_a_few(tmp_path: Path) -> None:
+    """An HDF5 file without `jets` but with 3,000 datasets (images, another data set) listed
+    every key: a 33,000-character error line."""
+    with h5py.File(tmp_path / "images.h5", "w") as handle:
+        for i in range(3000):
+            handle[f"img_{i:05d}"] = np.zeros(2)
+    with pytest.raises(DataError) as caught:
+        load_jets(tmp_path / "images.h5")
+    error = str(caught.value)
+    assert "keys found: img_00000, " in error and "img_00009, ... (3000 in all))" in error
+    assert len(error) < 400, error
