@@ -395,7 +395,7 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields), key=str)
     if unknown:
-        raise ConfigError(f"{name}.{unknown[0]} is not a field of '{name}'"
+        raise ConfigError(f"{name}.{shorten(str(unknown[0]))} is not a field of '{name}'"
                           f"{_did_you_mean(str(unknown[0]), name)}{_key_hint(unknown[0])}; "
                           f"known fields: "
                           f"{', '.join(fields)}")
@@ -535,7 +535,7 @@ def from_dict(raw: Any) -> StudyConfig:
                           f"got {_fmt(raw)}; see configs/dryrun.yaml for an example")
     unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
-        raise ConfigError(f"'{unknown[0]}' is not a config section"
+        raise ConfigError(f"'{shorten(str(unknown[0]))}' is not a config section"
                           f"{_did_you_mean(str(unknown[0]))}; known sections: "
                           f"{', '.join(SECTIONS)}")
     cfg = StudyConfig(**{name: _build_section(name, cls, raw.get(name))

@@ -104,3 +104,11 @@ def test_a_pasted_monster_in_set_is_one_short_error(workdir: Path, value: str,
     err = one_line_error(jetstudy_here("config", "--set", f"search.num_trials={value}",
                                        cwd=workdir))
     assert said in err and "characters)'" in err and len(err) < 600, err
+
+
+@pytest.mark.parametrize("key", ["search." + "x" * 50_000, "x" * 50_000 + ".num_trials"])
+def test_a_pasted_page_as_a_key_is_shown_cut_short(workdir: Path, key: str) -> None:
+    """An unknown field or section name of 50,000 characters was printed whole."""
+    err = one_line_error(jetstudy_here("config", "--set", f"{key}=3", cwd=workdir))
+    assert "... (50000 characters)" in err and len(err) < 600, err
+    assert "is not a field of 'search'" in err or "is not a config section" in err, err
