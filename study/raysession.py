@@ -149,7 +149,14 @@ def end_session(folder: Path) -> None:
 def reap_dead_session(folder: Path) -> int:
     """Stop what is left of the Ray a dead driver of this study started on this machine;
     returns how many processes were stopped. A live driver's record, or another machine's,
-    is left alone."""
+    is left alone, and so is a folder that is not a study of jetstudy's
+    (:func:`~jetstudy.study.paths.holds_study`, or carrying the study mark): a record-like
+    file there is the user's (``jetstudy report DIR`` reaps DIR too), never read, never
+    removed."""
+    from jetstudy.study.paths import STUDY_MARK, holds_study
+
+    if not ((Path(folder) / STUDY_MARK).is_file() or holds_study(Path(folder))):
+        return 0
     record = _read(folder)
     if record is None or record.get("host") != socket.gethostname():
         return 0
@@ -168,11 +175,8 @@ def reap_dead_sessions(results_dir: Path) -> int:
     """:func:`reap_dead_session` for every study in ``results_dir``: only folders that are
     jetstudy's studies (:func:`~jetstudy.study.paths.holds_study`, or carrying the study mark);
     a record-like file in any other folder is the user's and is left alone."""
-    from jetstudy.study.paths import STUDY_MARK, holds_study
-
     try:
         records = sorted(Path(results_dir).glob(f"*/{RECORD}"))
     except OSError:
         return 0
-    return sum(reap_dead_session(r.parent) for r in records
-               if (r.parent / STUDY_MARK).is_file() or holds_study(r.parent))
+    return sum(reap_dead_session(r.parent) for r in records)

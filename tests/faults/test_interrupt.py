@@ -119,6 +119,7 @@ def test_reaper_stops_only_the_dead_drivers_processes(tmp_path: Path) -> None:
         _record(tmp_path / "study", _dead_pid(), "1", [
             {"pid": recorded.pid, "start": process_start(recorded.pid)},
             {"pid": reused.pid, "start": "1"}], node_id)
+        (tmp_path / "study" / STUDY_MARK).write_text("")  # a study folder of jetstudy's
         assert reap_dead_session(tmp_path / "study") == 2
         recorded.wait(timeout=10)
         agent.wait(timeout=10)

@@ -124,3 +124,39 @@ def test_a_link_or_a_users_folder_under_the_journals_name_is_never_cut(tmp_path:
     assert not drop_cut_journal_line(tmp_path / "st")
     assert not drop_cut_journal_line(tmp_path / "other")
     assert checksums(tmp_path) == before
+
+
+# ---- jetstudy report DIR on a folder that is no study ----------------------------------------
+
+def test_report_on_a_users_folder_never_reads_or_removes_a_record_like_file(
+        tmp_path: Path) -> None:
+    """``jetstudy report DIR`` stops the Ray a dead driver of the study DIR left; on a folder
+    that is no study of jetstudy's it read a ``ray_session.json`` of the user's as a record,
+    stopped the processes it named and deleted the file (``run`` had checked for a study,
+    ``report`` had not)."""
+    import json
+    import socket
+    import subprocess
+    import sys
+
+    from jetstudy.study.raysession import RECORD
+    from jetstudy.trainables.processes import boot_id, process_start
+    from tests.faults.conftest import jetstudy_here
+
+    folder = tmp_path / "my-notes"
+    folder.mkdir()
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        (folder / RECORD).write_text(json.dumps({
+            "host": socket.gethostname(), "boot_id": boot_id(), "driver_pid": 0,
+            "driver_start": "1", "node_id": "",
+            "processes": [{"pid": sleeper.pid, "start": process_start(sleeper.pid)}]}))
+        (folder / "trials.csv").write_text("not,a,study\n")
+        before = checksums(tmp_path)
+        jetstudy_here("report", folder, "-o", tmp_path / "rep", cwd=tmp_path)
+        assert sleeper.poll() is None, "the user's process was stopped"
+        assert {k: v for k, v in checksums(tmp_path).items() if not k.startswith("rep")} \
+            == before
+    finally:
+        sleeper.kill()
+        sleeper.wait()
