@@ -80,8 +80,10 @@ def live_driver(folder: Path | None) -> Driver | None:
     """The driver of the study in ``folder`` as its ``driver.lock`` says: one running it now
     (:meth:`jetstudy.study.lock.LockInfo.stale_reason`: a report written meanwhile reads live
     snapshots of the tables), or one of this machine whose process is gone (``kill -9``: its
-    last snapshot still calls its trials running); None when no lock says either (a lock of
-    another machine whose heartbeat stopped proves nothing: that driver may still run)."""
+    last snapshot still calls its trials running), or none at all in a study folder (the
+    driver ended without its final tables); None when no lock says either (a lock of another
+    machine whose heartbeat stopped proves nothing: that driver may still run; a lone table
+    has no lock)."""
     if folder is None:
         return None
     import socket
@@ -90,6 +92,15 @@ def live_driver(folder: Path | None) -> Driver | None:
 
     holder = read_lock(Path(folder))
     if holder is None:
+        from jetstudy.study.lock import LOCK_FILE
+        from jetstudy.study.paths import holds_study
+
+        lock = Path(folder) / LOCK_FILE
+        if not (lock.exists() or lock.is_symlink()) and holds_study(Path(folder)):
+            # a driver holds the lock from before its first snapshot until after its final
+            # tables: a snapshot no driver holds was left by one that ended abnormally
+            return Driver("no driver holds its driver.lock", gone=(
+                "its driver ended without writing the final tables: an error, or a kill"))
         return None
     reason = holder.stale_reason()
     if reason is None:
@@ -146,8 +157,8 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
     gone = live.gone if isinstance(live, Driver) else ""
     if running and gone:  # its last snapshot, written while it ran: nothing trains them now
         return StudyState("crashed", n, planned, [
-            f"The study's driver died before it finished ({live}; {gone}: a kill -9, a crash "
-            "or a restart), and the tables are its last snapshot: "
+            f"The study's driver stopped before it finished ({live}: {gone}), and the "
+            "tables are its last snapshot: "
             f"{_trials(running, 'were', 'was')} training then (status running: cut short where "
             f"{'their' if running > 1 else 'its'} last epoch stands) and {tried} {were} "
             f"started; {_resume_hint(config)}."])

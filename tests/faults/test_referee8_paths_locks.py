@@ -133,7 +133,7 @@ def test_a_report_after_the_drivers_kill_9_says_it_died_and_how_to_resume(
     state = study_state(trials, config, live_driver(folder))
     text = " ".join(state.lines)
     assert state.word == "crashed", text
-    assert "driver died" in text and f"pid {dead.pid}" in text and "is gone" in text
+    assert "driver stopped" in text and f"pid {dead.pid}" in text and "is gone" in text
     assert "--set storage.name=k9 --resume" in text and "still running" not in text
     why = missing_test_reason(trials, config, live_driver(folder))
     assert "--resume" in why and "at the end" not in why
@@ -155,7 +155,7 @@ def test_a_report_of_a_study_whose_driver_may_run_stays_a_snapshot(
                 "heartbeat": time.time() - 10 * STALE_AFTER_S, "token": "far"}
         (folder / LOCK_FILE).write_text(json.dumps(info))
     state = study_state(trials, config, live_driver(folder))
-    assert state.word == "running" and "driver died" not in " ".join(state.lines)
+    assert state.word == "running" and "driver stopped" not in " ".join(state.lines)
 
 
 # ---- no room for the lock --------------------------------------------------------------------
@@ -200,3 +200,22 @@ def test_a_heartbeat_that_cannot_be_written_is_warned_once(tmp_path: Path) -> No
     assert sum("cannot refresh the study lock" in line for line in lines) == 1, lines
     assert "File too large" in proc.stderr and "refreshed again" in lines[-1], lines
     assert list(tmp_path.iterdir()) == []  # released, no temporary left
+
+
+def test_a_snapshot_no_driver_holds_is_a_driver_that_stopped(tmp_path: Path) -> None:
+    """A driver that ended on an error (a full disk at its provenance write) after a snapshot
+    left trials 'running' with no driver.lock: the report called the study still running. A
+    driver holds the lock from before its first snapshot until after its final tables."""
+    from jetstudy.analysis.study_state import live_driver, study_state
+
+    folder = tmp_path / "k9"
+    trials, config = _study_with_a_running_trial(folder)
+    (folder / ".jetstudy-study").write_text("made by jetstudy\n")
+    state = study_state(trials, config, live_driver(folder))
+    text = " ".join(state.lines)
+    assert state.word == "crashed" and "without writing the final tables" in text, text
+    assert "--set storage.name=k9 --resume" in text
+    lone = tmp_path / "lone"  # a lone table (no study folder): no lock to tell by
+    lone.mkdir()
+    trials.to_parquet(lone / "trials.parquet")
+    assert study_state(trials, config, live_driver(lone)).word == "running"
