@@ -3,10 +3,10 @@
 A configuration over a size limit (``search.max_params``, ...) is told *pruned* at once, never
 trained (:meth:`jetstudy.study.searcher.HonestOptunaSearch._draw`), so that TPE learns to avoid
 its region. Optuna's TPE counts every complete or pruned trial toward ``n_startup_trials``:
-with a limit that one random draw in three fits, a study of 24 trials, 2 at a time, was
-modelled from its 5th trained trial on (3 finished, the rest turned-away draws), not after
-the 10 random start-up trials that ``provenance.json``, the config check and the report's
-Kind line said. :class:`StartupTPESampler` holds back the model until ``n_startup_trials``
+with a limit that one random draw in three fits, a study of 24 trials, 2 at a time, proposed
+its 6th trained trial from TPE's model (4 finished, the rest of the count turned-away draws),
+not its 12th, after the 10 random start-up trials that ``provenance.json``, the config check
+and the report's Kind line said. :class:`StartupTPESampler` holds back the model until ``n_startup_trials``
 *trained* trials have finished; the turned-away draws still count as bad examples once it
 models.
 
