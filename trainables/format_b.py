@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from jetstudy.trainables.csv_rows import without_implicit_index
 from jetstudy.trainables.datacheck import HELP as _HELP
 from jetstudy.trainables.datacheck import content_problem
 from jetstudy.trainables.datacheck import finite_features as _finite_features
@@ -121,7 +122,9 @@ def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
         _check_unique(file, _raw_header(file))
         # every column read, then the wanted ones picked: with usecols, pandas silently drops
         # the extra values of a row longer than the header (a decimal comma: 0,5)
-        frame = pd.read_csv(file, nrows=limit, comment="#", skipinitialspace=True)
+        frame = without_implicit_index(file, pd.read_csv(
+            file, nrows=limit, comment="#", skipinitialspace=True), limit, comment="#",
+            skipinitialspace=True)
         frame = frame[[c for c in frame.columns if _wanted(c)]]
         if limit is None or len(frame) < limit:
             _cut_short(file, frame)

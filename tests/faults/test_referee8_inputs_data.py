@@ -165,3 +165,46 @@ def test_an_hdf5_file_of_thousands_of_other_keys_lists_a_few(tmp_path: Path) -> 
     error = str(caught.value)
     assert "keys found: img_00000, " in error and "img_00009, ... (3000 in all))" in error
     assert len(error) < 400, error
+
+
+def _csv_lines(x: np.ndarray) -> list[str]:
+    frame = pd.DataFrame(x, columns=list(OPENML_FEATURES))
+    frame["class"] = np.array(list("gqwzt"))[np.arange(len(x)) % 5]
+    return frame.to_csv(index=False).splitlines()
+
+
+def test_a_decimal_comma_in_one_column_of_every_row_is_refused(tmp_path: Path) -> None:
+    """Every row one value longer than the header: pandas took the first column as row names
+    and read each feature from its neighbour (zlogz got c1_b0_mmdt's values, mass_mmdt 732.0
+    for 0,732), exit 0 — a silent wrong study."""
+    x = _RNG.uniform(0.01, 1, (N, 16)).round(3)
+    lines = _csv_lines(x)
+    rows = []
+    for line in lines[1:]:
+        values = line.split(",")
+        values[14] = values[14].replace(".", ",")  # mass_mmdt written 0,732
+        rows.append(",".join(values))
+    (tmp_path / "jets.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    with pytest.raises(DataError) as caught:
+        load_jets(tmp_path / "jets.csv")
+    error = str(caught.value)
+    assert "every row has 1 value more than the header's 17 names" in error, error
+    assert f"(the first row's: {x[0, 0]})" in error and "decimal comma" in error, error
+
+
+@pytest.mark.parametrize("shape", ["trailing comma", "row numbers", "row names"])
+def test_rows_with_a_trailing_comma_or_row_names_read_exactly(tmp_path: Path,
+                                                              shape: str) -> None:
+    """'...,g,' on every row (some exporters end rows with the separator) read every value one
+    column off ('multiplicity holds 30 non-numbers: g'); unnamed row names (R's write.table)
+    still read."""
+    x = _RNG.uniform(0.01, 1, (N, 16)).round(3)
+    lines = _csv_lines(x)
+    rows = {"trailing comma": [f"{line}," for line in lines[1:]],
+            "row numbers": [f'"{i + 1}",{line}' for i, line in enumerate(lines[1:])],
+            "row names": [f"jet{i},{line}" for i, line in enumerate(lines[1:])]}[shape]
+    (tmp_path / "jets.csv").write_text("\n".join([lines[0], *rows]) + "\n")
+    table = load_jets(tmp_path / "jets.csv")
+    np.testing.assert_array_equal(table.x, x.astype(np.float32))
+    assert (table.y == np.arange(N) % 5).all()
+    assert load_jets(tmp_path / "jets.csv", max_jets=7).n_jets == 7
