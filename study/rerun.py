@@ -413,6 +413,8 @@ def add_command(sub: Any) -> None:
                        "resources.num_cpus (repeatable)")
     rerun.add_argument("--address", help="join a Ray cluster, as for run")
     rerun.add_argument("--no-report", action="store_true", help="skip the report at the end")
+    rerun.add_argument("--no-figures", action="store_true",
+                       help="the report without its PNG figures, as for run")
     rerun.add_argument("-v", "--verbose", action="store_true", help="show Ray's own logs")
 
 
@@ -427,7 +429,8 @@ def cmd_rerun(args: Any) -> int:
     print(f"rerun of {Path(args.results).absolute()} into {plan.folder}")
     code = _cmd_run(argparse.Namespace(
         config=str(plan.config), overrides=list(plan.overrides), resume=False,
-        address=args.address, no_report=args.no_report, verbose=args.verbose))
+        address=args.address, no_report=args.no_report, no_figures=args.no_figures,
+        verbose=args.verbose))
     if code in (0, 3) and plan.folder.is_dir():  # finished (3: some trials failed)
         differ = compare_runs(Path(args.results), plan.folder)
         schema = [d for d in differ if ": columns only in " in d]  # another version's tables

@@ -52,6 +52,7 @@ COST: dict[str, float] = {
     "tests/study/test_referee_search_resume.py": 85,
     "tests/trainables/test_pack_server.py": 80,
     "tests/bench/test_bench.py": 80,
+    "tests/study/test_referee8_toolbox_readers.py": 75,  # measured alone, 2026-11-28
     "tests/faults/test_referee3_paths_stops.py": 64,
     "tests/study/test_referee2_search_resume.py": 63,
     "tests/bench/test_trial_memory.py": 63,
@@ -68,7 +69,6 @@ COST: dict[str, float] = {
     "tests/analysis/test_report.py": 42,
     "tests/study/test_multinode.py": 40,
     "tests/study/test_referee_search_best.py": 38,
-    "tests/study/test_referee8_toolbox_readers.py": 45,  # measured alone, 2026-11-28
     "tests/study/test_referee8_search_rungs.py": 60,  # measured alone, 2026-11-28 (one study)
     "tests/study/test_referee8_search_startup.py": 30,  # measured alone, 2026-11-28 (no Ray)
     "tests/faults/test_referee_paths_kill.py": 35,

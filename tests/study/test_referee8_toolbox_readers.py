@@ -16,6 +16,10 @@ study (2 trials trained as one pack on the CPU, Ray Tune, Optuna).
   which raises ``ValueError: could not determine the shape of object type 'DataFrame'`` for
   jets a pandas DataFrame (a Format B table's columns in the README's order), while its
   onnxruntime block took them; both blocks now take a list, an array or a DataFrame.
+* ``jetstudy rerun`` (without ``--no-report``) trained the whole study again, then died with
+  ``AttributeError: 'Namespace' object has no attribute 'no_figures'`` (exit 1, a traceback,
+  no report and no comparison): ``run`` had gained ``--no-figures`` and rerun's hand-built
+  arguments for it had not. Rerun now passes it on, and takes ``--no-figures`` itself.
 * docs/results_layout.md, checked file by file against the folder: ``packs.json`` held
   ``padded_flops``, ``matmul_precision``, ``graphs`` and ``members``, which it did not list.
 """
@@ -132,3 +136,16 @@ def test_the_export_readme_blocks_take_a_pandas_table_of_jets(
             assert np.abs(got - want).max() < 1e-5, block
     finally:
         os.chdir(cwd)
+
+
+def test_rerun_from_the_command_line_ends_with_its_report_and_comparison(
+        study: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from jetstudy.study.cli import main
+
+    assert main(["rerun", str(study), "--name", "again"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^(not )?reproduced: ", out, re.M), out[-2000:]
+    assert list((study.parent / "again" / "report").glob("*.png"))  # figures: the default
+    assert main(["rerun", str(study), "--name", "again-2", "--no-figures"]) == 0
+    report = study.parent / "again-2" / "report"
+    assert (report / "index.html").is_file() and not list(report.glob("*.png"))
