@@ -73,13 +73,14 @@ class _Parser(argparse.ArgumentParser):
         --help), naming its options and the one meant; argparse left that to the top parser:
         'unrecognized arguments: --reusme; see jetstudy --help'."""
         from jetstudy.study.check_hints import unknown_arguments_hint
+        from jetstudy.study.checks import shorten
 
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             commands = next(a for a in self._actions
                             if isinstance(a, argparse._SubParsersAction)).choices
             owner = commands.get(getattr(parsed, "command", None), self)
-            owner.error(f"unrecognized arguments: {' '.join(extras)}"
+            owner.error(f"unrecognized arguments: {shorten(' '.join(extras))}"
                         f"{unknown_arguments_hint(extras, owner, commands)}")
         return parsed
 

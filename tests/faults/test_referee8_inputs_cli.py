@@ -45,3 +45,9 @@ def test_an_unknown_argument_lists_what_the_command_takes(
         assert meant in line, line
     else:
         assert "did you mean" not in line, line
+
+
+def test_a_pasted_page_as_an_option_is_shown_cut_short(capsys: pytest.CaptureFixture[str]
+                                                       ) -> None:
+    line, _ = _refused(["run", "--" + "x" * 20_000], capsys)
+    assert "... (20002 characters)" in line and len(line) < 500, line
