@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, Locator, MaxNLocator, NullLocator
 
-__all__ = ["loss_range", "bounds_of", "keep_within", "LOSS", "FRACTION", "COUNT"]
+__all__ = ["loss_range", "loss_axis_is_log", "plain_log_axis", "bounds_of", "keep_within", "LOSS",
+           "FRACTION", "COUNT"]
 
 #: Physical ranges of the plotted quantities (lowest, highest; None: unbounded): no axis and no
 #: room made for a legend passes them (an accuracy axis to 1.03, a loss axis from -0.04 read
@@ -85,6 +86,15 @@ class _CountLogLocator(Locator):
         return [t for t in linear if t > 0]
 
 
+def plain_log_axis(axis: object) -> None:
+    """Label a log ``axis`` in plain numbers (0.5, 1, 2, 5, 10, 2k; :class:`_CountLogLocator`,
+    :func:`_compact`), at least two of them, without minor ticks: matplotlib's own labels read
+    '6x10^-1' beside '10^0' and '2x10^0' on a loss axis of one decade."""
+    axis.set_major_locator(_CountLogLocator())  # type: ignore[attr-defined]
+    axis.set_major_formatter(FuncFormatter(_compact))  # type: ignore[attr-defined]
+    axis.set_minor_locator(NullLocator())  # type: ignore[attr-defined]
+
+
 def _log_count_axis(axis: object, values: pd.Series) -> None:
     """Log axis for parameter/FLOP counts with a few plain labels (2k, 5k, 10k), never fewer
     than two (:class:`_CountLogLocator`), and no minor ticks: matplotlib's "3x10^3 4x10^3" minor
@@ -97,9 +107,7 @@ def _log_count_axis(axis: object, values: pd.Series) -> None:
         owner = axis.axes  # type: ignore[attr-defined]
         limits = (float(v.min()) / 2, float(v.max()) * 2)
         (owner.set_xlim if axis is owner.xaxis else owner.set_ylim)(*limits)
-    axis.set_major_locator(_CountLogLocator())  # type: ignore[attr-defined]
-    axis.set_major_formatter(FuncFormatter(_compact))  # type: ignore[attr-defined]
-    axis.set_minor_locator(NullLocator())  # type: ignore[attr-defined]
+    plain_log_axis(axis)
 
 
 def loss_range(losses: np.ndarray, reference: float | None = None) -> tuple[float, float]:
@@ -119,3 +127,20 @@ def loss_range(losses: np.ndarray, reference: float | None = None) -> tuple[floa
         if hi - lo > 2 * (p95 - lo) + 1e-12:
             hi = p95
     return lo, hi
+
+
+#: A loss panel whose highest loss is at least this many times its median loss is drawn on a
+#: log axis (a diverging trial's loss to 1e5 left every other epoch flat at 0 on a linear one).
+LOSS_LOG_SPAN = 10.0
+
+
+def loss_axis_is_log(losses: np.ndarray, lo: float, hi: float) -> bool:
+    """Whether a loss axis from ``lo`` to ``hi`` (:func:`loss_range`'s) is drawn log: all of
+    it positive and its top at least :data:`LOSS_LOG_SPAN` times the losses' median, i.e. the
+    high end spans decades (a curve diverging over many epochs). A memorising trial's training
+    loss falling towards 0 keeps the linear axis: there the median sits near the top."""
+    finite = np.asarray(losses, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if not finite.size or lo <= 0:
+        return False
+    return bool(hi >= LOSS_LOG_SPAN * float(np.median(finite)))

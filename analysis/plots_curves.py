@@ -18,7 +18,7 @@ from matplotlib.ticker import MaxNLocator
 from jetstudy.analysis.plots import (LABEL_PT, LEGEND_PT, OKABE_ITO, REGIME_COLORS,
                                      SERIES_MARKERS, TICK_PT, TITLE_PT, _plain, new_figure,
                                      short_ids)
-from jetstudy.analysis.plots_axes import LOSS, loss_range
+from jetstudy.analysis.plots_axes import LOSS, loss_axis_is_log, loss_range, plain_log_axis
 from jetstudy.analysis.plots_legend import place_legend, place_note
 
 __all__ = ["draw_learning_curves", "learning_curves_figure"]
@@ -27,13 +27,21 @@ __all__ = ["draw_learning_curves", "learning_curves_figure"]
 def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
                          reference: float | None = None) -> None:
     """Train (dashed) and val (solid) loss per epoch of the trials of one ``group``, and the
-    regime rules' reference loss L* (dotted) when given."""
+    regime rules' reference loss L* (dotted) when given; on a log axis where the losses' top
+    spans decades above their median (plots_axes.loss_axis_is_log)."""
     part = curves[curves["group"] == group]
     colors, markers = OKABE_ITO[:5], SERIES_MARKERS[:5]  # a trial: its colour and marker
     finite = part[["train_loss", "val_loss"]].to_numpy().ravel()
     finite = finite[np.isfinite(finite)]
     lo, hi = loss_range(finite, reference)
-    top = hi + 0.15 * (hi - lo + 1e-9)
+    log = loss_axis_is_log(finite, lo, hi)  # a curve diverging by decades: every epoch shows
+
+    def below_top(share: float) -> float:  # ``share`` of the span under the top, as drawn
+        if log:
+            return float(10 ** (math.log10(top) - share * math.log10(top / lo)))
+        return top - share * (top - lo)
+
+    top = hi * (hi / lo) ** 0.15 if log else hi + 0.15 * (hi - lo + 1e-9)
     groups = list(part.groupby("trial_id", sort=False))
     names = short_ids([tid for tid, _ in groups])
     for i, ((tid, c), name) in enumerate(zip(groups, names)):
@@ -44,11 +52,16 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
                 marker=markers[i % len(markers)], ms=3.5, mfc="none")  # shows (a line would not)
         bad = c[~np.isfinite(c["train_loss"]) | ~np.isfinite(c["val_loss"])]
         if len(bad):  # a NaN draws nothing, so mark where the curve broke off
-            y = top - (0.04 + 0.06 * i) * (top - lo)  # stagger so markers at one epoch stay apart
+            y = below_top(0.04 + 0.06 * i)  # stagger so markers at one epoch stay apart
             ax.plot(bad["epoch"].iloc[:1], [y], marker="x", ms=9, mew=2, color=color, ls="none")
     if reference is not None and np.isfinite(reference):
         ax.axhline(reference, color="black", ls=":", lw=1, label="L*")
-    ax.set_ylim(max(lo - 0.05 * (hi - lo + 1e-9), 0.0), top)  # a loss never reads below 0
+    if log:  # plain labels (0.5, 1, 10, 1k, 100k): '100000' pushed the axis title off
+        ax.set_yscale("log")
+        plain_log_axis(ax.yaxis)
+        ax.set_ylim(lo / (hi / lo) ** 0.05, top)
+    else:
+        ax.set_ylim(max(lo - 0.05 * (hi - lo + 1e-9), 0.0), top)  # a loss never reads below 0
     ax.set_title(group, color="black" if group == "best" else "#444444",
                  backgroundcolor=REGIME_COLORS.get(group, "white"), fontsize=TITLE_PT)
     ax.set_xlabel("epoch")

@@ -37,7 +37,6 @@ REGIME_LINE_COLORS: dict[str, str] = {
 REGIME_LINE_STYLES: dict[str, object] = {
     "underfit": "--", "good": "-", "overfit": "-.", "unstable": ":", "undetermined": "-",
 }
-_SIZES = ("n_params", "flops", "multiplications")
 #: the default causes in the stopped trials' legend entry, replaced by ``stopped_by``
 _STOPPED_BY = "ASHA, time budget"
 #: status -> (marker, filled, colour, legend label); other statuses use the last entry
@@ -69,10 +68,9 @@ def draw_history(panel: HistoryPanel, ax: Axes, stopped_by: str = "ASHA, time bu
         word = "highest" if panel.maximize else "lowest"
         ax.step(p["number"], p["best_so_far"], where="post", color="black", lw=1.6,
                 label=f"best so far ({word})", zorder=4)
-    if panel.log_y:
+    if panel.log_y:  # plain labels, sizes and losses alike (a loss read '6x10^-1', '10^0')
         ax.set_yscale("log")
-        if panel.objective in _SIZES:
-            _log_count_axis(ax.yaxis, finite["value"])
+        _log_count_axis(ax.yaxis, finite["value"])
     ax.set_xlabel("trial number (the order the study started them)")
     ax.set_ylabel(axis_label(panel.objective))
     ax.set_xlim(-0.5, max(len(p) - 0.5, 0.5))

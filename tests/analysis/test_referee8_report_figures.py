@@ -68,3 +68,75 @@ def test_a_map_of_few_bins_stays_two_to_a_row() -> None:
          regime_map(few, regimes, "n_params", "l2", "val_loss", False)])
     a, b = fig.axes[:2]
     assert abs(a.get_position().y0 - b.get_position().y0) < 1e-9  # one row
+
+
+def _plain_number(text: str) -> bool:
+    """A tick label in plain numbers ('0.6', '2', '10k'), not mathtext ('$6\\times10^{-1}$')."""
+    text = text.replace("−", "-")
+    try:
+        float(text.removesuffix("k").removesuffix("M"))
+    except ValueError:
+        return False
+    return True
+
+
+def _y_labels(ax) -> list[str]:
+    lo, hi = sorted(ax.get_ylim())
+    return [t.get_text() for t in ax.get_yticklabels()
+            if t.get_text() and lo <= t.get_position()[1] <= hi]
+
+
+def test_the_history_log_loss_axis_reads_plain_numbers() -> None:
+    """Val losses 0.62 to 6.5 (a log axis of one decade) were labelled '6x10^-1', '10^0',
+    '2x10^0', ... in two notations; now 1, 2, 5 (and the like) as the other axes read."""
+    from jetstudy.analysis.history import optimisation_history
+    from jetstudy.analysis.plots_search import history_figure
+
+    values = [0.62, 0.7, 0.65, 6.5, 0.64, 0.9, 1.2, 0.63]
+    trials = pd.DataFrame({"trial_id": [f"t{i}" for i in range(len(values))],
+                           "status": "completed", "best_val_loss": values})
+    fig = history_figure(optimisation_history(trials, "val_loss", False))
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    labels = _y_labels(ax)
+    assert ax.get_yscale() == "log" and len(labels) >= 2, labels
+    assert all(_plain_number(t) for t in labels), labels
+    lo, hi = ax.get_ylim()
+    assert lo <= min(values) and max(values) <= hi
+
+
+def _diverging() -> pd.DataFrame:
+    """One trial whose loss grows from 0.8 to 1e5 over 20 epochs beside one ordinary trial."""
+    rows = []
+    for tid, losses in (("div", np.geomspace(0.8, 1e5, 20)),
+                        ("ok", np.linspace(1.0, 0.62, 20))):
+        rows += [{"group": "unstable", "trial_id": tid, "epoch": e + 1, "train_loss": 0.9 * v,
+                  "val_loss": v} for e, v in enumerate(losses)]
+    return pd.DataFrame(rows)
+
+
+def test_a_curve_diverging_by_decades_keeps_every_epoch_readable() -> None:
+    """A trial diverging to 1e5 nats: on a linear axis every other epoch of both trials lay
+    flat on 0, and the labels '100000' pushed the axis title off the figure's left edge."""
+    curves = _diverging()
+    fig = plots.learning_curves_figure(curves, reference=0.6)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    labels = _y_labels(ax)
+    assert len(labels) >= 2 and all(_plain_number(t) for t in labels), labels
+    box = ax.yaxis.label.get_window_extent(fig.canvas.get_renderer())
+    assert box.x0 >= 0, box
+    # the ordinary trial's first and last epochs (1.0 and 0.62) lie apart, not on one pixel row
+    ok = curves[curves["trial_id"] == "ok"]
+    y = ax.transData.transform([(1, ok["val_loss"].iloc[0]), (20, ok["val_loss"].iloc[-1])])
+    assert y[0, 1] - y[1, 1] > 10, y
+
+
+def test_a_memorising_curve_keeps_its_linear_axis() -> None:
+    """A training loss falling to 0.002 is no divergence: the axis stays linear from 0."""
+    rows = [{"group": "overfit", "trial_id": "m", "epoch": e + 1, "train_loss": t,
+             "val_loss": v} for e, (t, v) in enumerate(zip([0.9, 0.5, 0.2, 0.05, 0.01, 0.002],
+                                                           [0.9, 0.7, 0.7, 0.75, 0.8, 0.85]))]
+    fig = plots.learning_curves_figure(pd.DataFrame(rows), reference=0.59)
+    assert fig.axes[0].get_yscale() == "linear" and fig.axes[0].get_ylim()[0] >= 0
