@@ -53,7 +53,7 @@ def test_a_report_that_moved_in_meanwhile_is_known_to_the_next(two_sources: tupl
     report.write_report(full, out)  # A moves its files in between B's plan and B's move
     a_only = sorted(set(json.loads((out / MANIFEST).read_text())["files"]) - names_b)
     assert a_only, "A's figure set must hold figures B's lacks"
-    report._write(plan_b, "B", state_b)
+    report._write(plan_b, "B", state_b, None)
     on_disk = {p.name for p in out.iterdir() if p.is_file() and p.name != MANIFEST}
     listed = set(json.loads((out / MANIFEST).read_text())["files"])
     assert on_disk <= listed, f"unlisted (the user's, to the next report): {on_disk - listed}"
@@ -77,6 +77,6 @@ def test_a_users_file_dropped_in_meanwhile_is_never_overwritten(two_sources: tup
                               force=True)
     planted = plant(out, ["index.html"])
     with pytest.raises(AnalysisError, match="would overwrite index.html"):
-        report._write(plan, "late", state)
+        report._write(plan, "late", state, None)
     assert not unchanged(out, planted)
     assert sorted(p.name for p in out.iterdir()) == ["index.html"]
