@@ -228,7 +228,13 @@ def test_pareto_section_uses_completed_trials_and_says_when_undetermined(tmp_pat
     import json
 
     trials, epochs = make_study(n_trials=16)
-    trials.loc[trials["status"] == "completed", "status"] = "stopped"
+    # stopped before their last epoch (one that trained all of max_epochs is a full run, a
+    # candidate whatever its status): the last epoch leaves the table and the log
+    done = trials["status"] == "completed"
+    trials.loc[done, "status"] = "stopped"
+    trials.loc[done, "epochs"] -= 1
+    last = epochs.merge(trials.loc[done, ["trial_id", "epochs"]], on="trial_id", how="left")
+    epochs = epochs[~(last["epoch"] > last["epochs"]).to_numpy()]
     folder = write_study(tmp_path / "asha", trials, epochs)
     (folder / "data_summary.json").write_text(json.dumps(
         {"synthetic": True, "n_jets": {"val": 3000},
