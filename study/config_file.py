@@ -295,6 +295,10 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
         if p.is_dir():
             raise ConfigError(f"config file {str(p)!r} is a folder, not a file; pass a YAML "
                               f"file such as configs/dryrun.yaml")
+        if p.exists() and not p.is_file():  # a FIFO could wait for a writer for ever
+            raise ConfigError(f"config file {str(p)!r} is a pipe, socket or device, not a file "
+                              f"(a shell's <(...) gives a pipe); write the config to a YAML "
+                              f"file and pass that, e.g. configs/dryrun.yaml")
         if not p.is_file():
             from jetstudy.trainables.datacheck import path_problem
 

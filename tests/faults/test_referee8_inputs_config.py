@@ -112,3 +112,16 @@ def test_a_pasted_page_as_a_key_is_shown_cut_short(workdir: Path, key: str) -> N
     err = one_line_error(jetstudy_here("config", "--set", f"{key}=3", cwd=workdir))
     assert "... (50000 characters)" in err and len(err) < 600, err
     assert "is not a field of 'search'" in err or "is not a config section" in err, err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_config_that_is_a_pipe_or_device_says_so(workdir: Path, kind: str) -> None:
+    """A FIFO (a shell's <(...)) or /dev/null as CONFIG was 'not readable', which it is."""
+    import os
+
+    path = "/dev/null"
+    if kind == "fifo":
+        os.mkfifo(workdir / "c.yaml")
+        path = "c.yaml"
+    err = one_line_error(jetstudy_here("config", path, cwd=workdir))
+    assert f"config file '{path}' is a pipe, socket or device, not a file" in err, err
