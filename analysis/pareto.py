@@ -41,12 +41,13 @@ import pandas as pd
 
 from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import (_significant, binomial_se, digits_of_error, equal_digits,
+from jetstudy.analysis.intervals import (_significant, binomial_se, equal_digits,
                                          format_error,
                                          hanley_mcneil_se)
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
-                                          median_outside_band, smallest_within_words, ties_words)
+                                          median_outside_band, smallest_within_words,
+                                          spread_words, ties_words)
 from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, repeat_spread, with_tie_keys
 from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.trainables.objective import METRIC_MODES, Objective
@@ -357,12 +358,11 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
     known = all(np.isfinite(float(r["se"])) and float(r["se"]) > 0 for r in (pick, best))
     again = repeat_spread(result.points, pick, "score")
     if again is not None:  # the front's point is the luckiest of its repeats (as the size answer)
-        low, high, middle = digits_of_error(float(pick["se"]) if known else None,
-                                            again.low, again.high, again.median)
-        ids = ", ".join(again.ids)
+        runs = spread_words(label, again.low, again.high, again.median,
+                            float(pick["se"]) if known else None,
+                            "the pick is the best of its repeats, so expect about the median")
         notes.append(f"{where}: {pick['trial_id']}'s configuration was trained {again.n} "
-                     f"times (also {ids}): {label} from {low} to {high}, median {middle}; the "
-                     "pick is the best of its repeats, so expect about the median.")
+                     f"times (also {', '.join(again.ids)}): {runs}.")
         outside = median_outside_band(again.median, float(best["score"]), result.tolerance,
                                       result.maximize, float(pick["se"]) if known else None)
         if outside:

@@ -16,8 +16,19 @@ from jetstudy.analysis.curve_stats import epochs_words
 from jetstudy.analysis.intervals import digits_of_error
 from jetstudy.analysis.trial_order import repeat_spread
 
-__all__ = ["band_edge", "ties_words", "full_run_words", "median_outside_band",
+__all__ = ["band_edge", "spread_words", "ties_words", "full_run_words", "median_outside_band",
            "best_repeats_words", "smallest_within_words"]
+
+
+def spread_words(label: str, low: float, high: float, median: float, error: float | None,
+                 lucky: str) -> str:
+    """A configuration's runs as a clause: ``{label} from {low} to {high}, median {median};
+    {lucky}`` (to ``error``'s digits, :func:`digits_of_error`), or, when every run scored the
+    same, ``{label} {value} in every run`` (no spread, so no lucky run to warn of)."""
+    shown = digits_of_error(error, low, high, median)
+    if low == high:
+        return f"{label} {shown[0]} in every run"
+    return f"{label} from {shown[0]} to {shown[1]}, median {shown[2]}; {lucky}"
 
 
 def ties_words(ties: list[str], named: str, what: str) -> str:
@@ -76,12 +87,11 @@ def best_repeats_words(rows: pd.DataFrame, best: pd.Series, pick: pd.Series, sco
     again = repeat_spread(rows, best, score)
     if again is None:
         return ""
-    low, high, middle = digits_of_error(error, again.low, again.high, again.median)
     ids = ", ".join(again.ids)
     who = who or f"the best ({best['trial_id']})"
-    return (f"{who}'s configuration was trained {again.n} times (also {also}{ids}): "
-            f"{label} from {low} to {high}, median {middle}; the {tolerance:.0%} band hangs "
-            "from its best run.")
+    runs = spread_words(label, again.low, again.high, again.median, error,
+                        f"the {tolerance:.0%} band hangs from its best run")
+    return f"{who}'s configuration was trained {again.n} times (also {also}{ids}): {runs}."
 
 
 def smallest_within_words(n_points: int, n_smaller: int, pick: str,

@@ -13,14 +13,15 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.curve_stats import ran_to_the_end
-from jetstudy.analysis.intervals import digits_of_error, equal_digits, format_error
+from jetstudy.analysis.intervals import equal_digits, format_error
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _ranked, exact_ties,
                                       score_se, with_sizes)
 from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
-                                          median_outside_band, smallest_within_words, ties_words)
+                                          median_outside_band, smallest_within_words,
+                                          spread_words, ties_words)
 
 __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
 
@@ -230,12 +231,12 @@ def _repeat_words(answer: SizeAnswer, n_val: int | None = None,
     # the pick's and the best's are both known, else equal digits
     errors = _errors([answer.pick, answer.best], answer.metric, n_val, class_counts)
     known = all(np.isfinite(e) and e > 0 for e in errors)
-    low, high, middle = digits_of_error(errors[0] if known else None,
-                                        again.low, again.high, again.median)
+    runs = spread_words(label, again.low, again.high, again.median,
+                        errors[0] if known else None,
+                        "naming the best of repeats favours a lucky run, so expect about the "
+                        "median")
     return (f" Trial {answer.pick['trial_id']}'s configuration was trained {again.n} times (also trial"
-            f"{'s' if len(again.ids) > 1 else ''} {', '.join(again.ids)}): "
-            f"{label} from {low} to {high}, median {middle}; naming the best of repeats "
-            "favours a lucky run, so expect about the median."
+            f"{'s' if len(again.ids) > 1 else ''} {', '.join(again.ids)}): {runs}."
             + _outside_words(again.median, answer, errors[0] if known else None))
 
 

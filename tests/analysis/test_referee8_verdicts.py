@@ -272,3 +272,18 @@ def test_a_test_split_without_a_class_is_compared_with_the_references_mean_of_it
     whole = compare_test_metrics({"model": {**model, "auc": {**auc, "t": 0.96}}},
                                  synthetic=False).set_index("metric")
     assert whole.loc["auc_macro"].tolist()[1:] == ["0.941 (class mean)", "0.943 (class mean)"]
+
+
+def test_repeats_that_scored_alike_are_not_called_lucky():
+    """Three runs of one configuration at 0.800 each: 'from 0.800 to 0.800, median 0.800; the
+    pick is the best of its repeats, so expect about the median' spoke of luck with no spread."""
+    t = pd.DataFrame({"trial_id": list("abc"), "trial_number": [0, 1, 2], "status": "completed",
+                      "n_params": [100] * 3, "depth": [1] * 3, "widths": ["8"] * 3,
+                      "lr": [1e-3] * 3, "best_val_acc": [0.8] * 3})
+    notes = " ".join(pareto.pick_notes(pareto.compute_pareto(t, "n_params", "val_acc",
+                                                             n_val=1000)))
+    assert "trained 3 times (also b, c): val_acc 0.800 in every run" in notes
+    assert "lucky" not in notes and "expect about the median" not in notes
+    text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=1000)
+    assert "trained 3 times (also trials b, c): val_acc 0.800 in every run" in text
+    assert "lucky" not in text and "expect about the median" not in text
