@@ -62,7 +62,8 @@ def draw_pareto(
     keep_within(ax, bounds_of(result.score))  # an accuracy axis never reads past 1
     if hidden:  # the long bad tail, left below the axis: said, not silently cut
         title = ax.get_title()
-        below = f"{hidden} trial{'' if hidden == 1 else 's'} below the axis"
+        faded = hidden == int((partial["score"].astype(float) < lo).sum()) and len(p)
+        below = f"{hidden}{' faded' if faded else ''} trial{'' if hidden == 1 else 's'} below the axis"
         ax.set_title(f"{title}; {below}" if title else below, fontsize=TITLE_PT - 1)
     ax.grid(alpha=0.3)
     if pick is None:  # where no point is, once the points and limits are drawn
@@ -72,15 +73,24 @@ def draw_pareto(
         place_legend(ax, bounds_of(result.score), fontsize=LEGEND_PT)
 
 
+#: Candidates (trials that ran to the end) from which a Pareto panel's score axis is set by
+#: their region alone, faded trials far below left under it (counted); with fewer, every
+#: trial sets it, as there is no front to read.
+MIN_FRONT_CANDIDATES = 3
+
+
 def pareto_y_range(result: ParetoResult, test_point: tuple[float, float] | None = None
                    ) -> tuple[float, float, int]:
     """The score axis of a Pareto panel: (bottom, top, points left below it).
 
-    Always shown: every point down to the 5th percentile of the scores drawn, the completed
-    ones with their whole error bars (the front, the pick, the best and their noise), and the
-    best model's test point. The rest (a long tail of bad trials, which would
-    flatten the front) is shown too unless it would stretch the axis more than threefold; the
-    points then left below are counted, for the panel to say so."""
+    Always shown: the candidates (trials that ran to the end) down to the 5th percentile of
+    their scores, with their whole error bars (the front, the pick, the best and their noise),
+    the edge of the tolerance band, the best model's test point and every point above them.
+    The faded trials (stopped, running: never on the front) count for that core only where
+    fewer than :data:`MIN_FRONT_CANDIDATES` trials ran to the end (no front to read). The rest (a long tail of bad trials, or ASHA's stopped trials far
+    below the completed ones, which would flatten the front and its 1% band to a line) is
+    shown too unless it would stretch the axis more than threefold; the points then left
+    below are counted, for the panel to say so."""
     p, partial = result.points, result.partial
     scores = pd.concat([p["score"], partial["score"]]).astype(float)
     se = p["se"].astype(float).where(np.isfinite(p["se"].astype(float)), 0.0)
@@ -91,7 +101,11 @@ def pareto_y_range(result: ParetoResult, test_point: tuple[float, float] | None 
             else None)
     if test is not None:
         top = max(top, test)
-    floor = float(np.percentile(scores, 5))  # of every point drawn, faded ones too
+    core = p["score"].astype(float).dropna()  # the front's region, where there is a front
+    core = core if len(core) >= MIN_FRONT_CANDIDATES else scores.dropna()
+    floor = float(np.percentile(core, 5))
+    if result.pick is not None:  # the band's edge, drawn as a line
+        floor = min(floor, float(result.best["score"]) * (1 - result.tolerance))
     span = max(top - floor, 0.02)
     bottom = top - 1.3 * span
     kept = p[p["score"] >= floor]

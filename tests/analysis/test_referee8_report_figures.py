@@ -140,3 +140,39 @@ def test_a_memorising_curve_keeps_its_linear_axis() -> None:
                                                            [0.9, 0.7, 0.7, 0.75, 0.8, 0.85]))]
     fig = plots.learning_curves_figure(pd.DataFrame(rows), reference=0.59)
     assert fig.axes[0].get_yscale() == "linear" and fig.axes[0].get_ylim()[0] >= 0
+
+
+def _asha_front() -> "object":
+    """An ASHA study's Pareto input: 12 completed trials at accuracy 0.80-0.83, 150 stopped
+    after a rung at 0.25-0.62 (their scores of models still learning), validation errors from
+    20,000 jets."""
+    from jetstudy.analysis.pareto import compute_pareto
+
+    rng = np.random.default_rng(3)
+    done = 0.80 + 0.03 * rng.random(12)
+    stopped = 0.25 + 0.37 * rng.random(150)
+    scores = np.concatenate([done, stopped])
+    trials = pd.DataFrame({"trial_id": [f"t{i:03d}" for i in range(len(scores))],
+                           "status": ["completed"] * 12 + ["stopped"] * 150,
+                           "n_params": np.geomspace(200, 2e5, len(scores)).round(),
+                           "best_val_acc": scores})
+    return compute_pareto(trials, "n_params", "val_acc", n_val=20000)
+
+
+def test_stopped_trials_far_below_do_not_flatten_the_front_and_its_band() -> None:
+    """150 ASHA-stopped trials at accuracy 0.25-0.62 stretched the axis to 0.2-0.85: the front,
+    the star and the 1% band (0.008 wide) were one line at the top, 1/70 of the panel. Now the
+    completed trials' region fills the axis, and the panel says how many faded trials it leaves
+    below."""
+    res = _asha_front()
+    fig = plots.pareto_figure([res], {("n_params", res.score): (2e4, 0.835)})
+    ax = fig.axes[0]
+    lo, hi = ax.get_ylim()
+    best = float(res.best["score"])
+    band = best * res.tolerance
+    assert band / (hi - lo) >= 0.08, (lo, hi, band)  # the band is seen, not a line
+    done = res.points
+    assert lo < float((done["score"] - done["se"]).min()) and hi > 0.835  # none of them cut
+    hidden = int((res.partial["score"] < lo).sum())
+    assert hidden > 0 and ax.get_title().endswith(f"; {hidden} faded trials below the axis"), \
+        ax.get_title()
