@@ -307,8 +307,10 @@ def _map_regularisation(r: ReportState) -> Section:
         raise AnalysisError(_left_out(left_out))
     name = r.figure("regimes_regularisation.png",
                     plots.regime_maps_figure(found, score_decimals(r)))
-    caption = (f"Regime by parameter count and regularisation strength (off = 0): where "
-               f"regularisation moves the overfit boundary; {_cell_words(r, found)}.")
+    # 'off' names the bin of a strength of 0, only where a map has one (l2: [0, x] in space)
+    off = any("off" in m.cells["y"].cat.categories for m in found)
+    caption = (f"Regime by parameter count and regularisation strength{' (off = 0)' if off else ''}"
+               f": where regularisation moves the overfit boundary; {_cell_words(r, found)}.")
     ranges = list(dict.fromkeys(line for m in found for line in m.range_lines()))
     return Section("Regime map: size x regularisation", figure=name, caption=caption,
                    lines=ranges + _unplaced_lines(found)
