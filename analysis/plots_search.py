@@ -67,7 +67,7 @@ def draw_history(panel: HistoryPanel, ax: Axes, stopped_by: str = "ASHA, time bu
     if panel.running_best and p["best_so_far"].notna().any():
         word = "highest" if panel.maximize else "lowest"
         ax.step(p["number"], p["best_so_far"], where="post", color="black", lw=1.6,
-                label=f"best so far ({word})", zorder=4)
+                label=f"best so far ({word})", zorder=2)  # under the markers it joins
     if panel.log_y:  # plain labels, sizes and losses alike (a loss read '6x10^-1', '10^0')
         ax.set_yscale("log")
         _log_count_axis(ax.yaxis, finite["value"])

@@ -176,3 +176,17 @@ def test_stopped_trials_far_below_do_not_flatten_the_front_and_its_band() -> Non
     hidden = int((res.partial["score"] < lo).sum())
     assert hidden > 0 and ax.get_title().endswith(f"; {hidden} faded trials below the axis"), \
         ax.get_title()
+
+
+def test_the_history_draws_each_trial_over_the_best_so_far_line() -> None:
+    """The step line (1.6 pt, black) was drawn over the markers: every trial that set a new
+    best sat under it, half hidden, the very points the line is about."""
+    from jetstudy.analysis.history import optimisation_history
+    from jetstudy.analysis.plots_search import history_figure
+
+    trials = pd.DataFrame({"trial_id": ["a", "b", "c", "d"], "status": "completed",
+                           "best_val_loss": [1.5, 1.2, 1.3, 0.95]})
+    ax = history_figure(optimisation_history(trials, "val_loss", False)).axes[0]
+    step = [line for line in ax.lines if line.get_label().startswith("best so far")]
+    assert step and ax.collections
+    assert all(c.get_zorder() > step[0].get_zorder() for c in ax.collections)
