@@ -65,6 +65,9 @@ def draw_pareto(
         faded = hidden == int((partial["score"].astype(float) < lo).sum()) and len(p)
         below = f"{hidden}{' faded' if faded else ''} trial{'' if hidden == 1 else 's'} below the axis"
         ax.set_title(f"{title}; {below}" if title else below, fontsize=TITLE_PT - 1)
+        box = ax.title.get_window_extent(ax.figure.canvas.get_renderer())
+        if title and box.width > ax.get_window_extent().width:  # a long trial id: two lines
+            ax.set_title(f"{title}\n{below}", fontsize=TITLE_PT - 1)
     ax.grid(alpha=0.3)
     if pick is None:  # where no point is, once the points and limits are drawn
         place_note(ax, "front undetermined:\nno trial ran to completion", fontsize=LABEL_PT,

@@ -190,3 +190,24 @@ def test_the_history_draws_each_trial_over_the_best_so_far_line() -> None:
     step = [line for line in ax.lines if line.get_label().startswith("best so far")]
     assert step and ax.collections
     assert all(c.get_zorder() > step[0].get_zorder() for c in ax.collections)
+
+
+def test_a_long_pick_id_and_the_below_note_keep_the_title_over_its_panel() -> None:
+    """A 60-character trial id (shortened to 24) and '5 faded trials below the axis' made one
+    title line wider than its panel: it ran into the next panel's title and off the figure."""
+    res = _asha_front()
+    long_ids = {t: f"very_long_trial_identifier_from_another_tool_{t}_abcdefghij"
+                for t in pd.concat([res.points["trial_id"], res.partial["trial_id"]])}
+    res = type(res)(**{**res.__dict__,
+                       **{k: v.assign(trial_id=v["trial_id"].map(long_ids))
+                          for k, v in res.__dict__.items()
+                          if isinstance(v, pd.DataFrame) and "trial_id" in v},
+                       "pick": res.pick.copy().replace(long_ids)})
+    fig = plots.pareto_figure([res, res.__class__(**{**res.__dict__, "cost": "flops"})], {})
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    titles = [ax.title.get_window_extent(renderer) for ax in fig.axes[:2]]
+    for ax, box in zip(fig.axes[:2], titles):
+        assert "below the axis" in ax.get_title()
+        assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1, box
+    assert not titles[0].overlaps(titles[1])
