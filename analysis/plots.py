@@ -323,32 +323,35 @@ def draw_importance(result: Importance, ax: Axes, labels: dict[str, str] | None 
     ax.grid(alpha=0.3, axis="x")
 
 
-#: The least width (inches) of a regime map's column: its bin label ("31.6k–" over "100k")
-#: and its cells' texts stay apart from the next column's (thirteen bins of a study spanning six
-#: decades ran together in a map half the report's width).
-MIN_COLUMN_IN = 0.62
+#: The least width (inches) of a regime map's column beside another map: its bin label
+#: ("31.6k–" over "100k") and its cells' texts stay apart from the next column's (ten bins fit
+#: half the report's width; thirteen, of a study spanning six decades, ran together).
+MIN_COLUMN_IN = 0.4
+#: A column's width (inches) in a map that has a row of its own.
+ROOMY_COLUMN_IN = 0.62
 #: The width (inches) of a map's axes when two share a row (5.6 in of figure each).
 _HALF_AXES_IN = 4.25
 
 
-def _map_columns_width(m: RegimeMap) -> float:
-    """The width (inches) a map's axes need for its columns (:data:`MIN_COLUMN_IN` each)."""
-    return len(m.cells["x"].cat.categories) * MIN_COLUMN_IN
+def _map_columns(m: RegimeMap) -> int:
+    """A map's number of columns (bins of its x axis)."""
+    return len(m.cells["x"].cat.categories)
 
 
 def regime_maps_figure(maps: Sequence[RegimeMap], decimals: int | None = None) -> Figure:
     """Maps two to a row under one regime legend (three in a row would not fit the report's
     column at readable sizes), one to a row where a map has more columns than half the column
-    holds apart; ``decimals``: of the cells' best scores (3 when None)."""
+    holds apart (:data:`MIN_COLUMN_IN`); ``decimals``: of the cells' best scores (3 when None)."""
     n = len(maps)
-    need = max(_map_columns_width(m) for m in maps)
-    ncols = min(2, n) if need <= _HALF_AXES_IN else 1
+    columns = max(_map_columns(m) for m in maps)
+    alone = columns * MIN_COLUMN_IN > _HALF_AXES_IN
+    ncols = 1 if alone else min(2, n)
     nrows = math.ceil(n / ncols)
     # 3.35 in of axes a row, more where the cells' texts need it to stay readable
     row = max([3.35, *(_map_axes_height(m, decimals) for m in maps)]) + 1.25
     width = 5.6 * ncols + 0.6
-    if need > _HALF_AXES_IN:  # a row of its own, as wide as its columns need (page's at most)
-        width = min(MAX_WIDTH_IN, max(width, (need + 1.25) / 0.98))
+    if alone:  # a row of its own, its columns roomy (the page's width at most)
+        width = min(MAX_WIDTH_IN, max(width, (columns * ROOMY_COLUMN_IN + 1.25) / 0.98))
     height = row * nrows + 0.5
     fig, axes = new_figure(nrows, ncols, width=width, height=height,
                            margins={"left": 1.25 / width, "right": 0.98, "bottom": 1.0 / height,
