@@ -21,6 +21,9 @@ __all__ = ["value_hint", "unit_number", "point_choice_hint", "option_choice_hint
 def value_hint(where: str, check: Check, value: Any) -> str:
     """What the user probably meant, for the common shapes of a wrong value: a list where one
     path goes, one number where a range goes, a float where a whole number goes."""
+    if isinstance(check, Optional) and isinstance(value, str) and value.strip() in (
+            "None", "none", "NONE", "nil", "Nil"):  # Python's or Ruby's word for no value
+        return f" ({value.strip()} is text in YAML, which writes no value as null: write null)"
     if where == "data.path" and isinstance(value, (list, tuple)) and len(value) > 1:
         return (" (several files: put them in one folder and give the folder, or match them "
                 "with a glob such as 'data/*.h5')")

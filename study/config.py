@@ -390,7 +390,14 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
     if values is None:
         values = {}
     if not isinstance(values, dict):
-        raise ConfigError(f"{name} must be a mapping of fields, got {_fmt(values)}; "
+        glued = re.fullmatch(r"\s*(\w+)\s*([=:])\s*(\S.*)", values) if isinstance(
+            values, str) else None  # num_trials=3 or num_trials:3: YAML reads one string
+        hint = "" if glued is None else (
+            f" (YAML reads {glued[0].strip()!r} as one piece of text: write "
+            f"'{glued[1]}: {glued[3].strip()}', "
+            + ("with a space after ':')" if glued[2] == ":" else
+               "with ': ', not '=' (--set takes section.field=value, a file field: value))"))
+        raise ConfigError(f"{name} must be a mapping of fields, got {_fmt(values)}{hint}; "
                           f"write e.g. '{name}:' followed by indented 'field: value' lines")
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields), key=str)

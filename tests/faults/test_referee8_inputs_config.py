@@ -125,3 +125,18 @@ def test_a_config_that_is_a_pipe_or_device_says_so(workdir: Path, kind: str) -> 
         path = "c.yaml"
     err = one_line_error(jetstudy_here("config", path, cwd=workdir))
     assert f"config file '{path}' is a pipe, socket or device, not a file" in err, err
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("search: num_trials=3\n", "write 'num_trials: 3', with ': ', not '='"),
+    ("search:\n  num_trials = 3\n", "write 'num_trials: 3', with ': ', not '='"),
+    ("search:\n  num_trials:3\n", "write 'num_trials: 3', with a space after ':'"),
+    ("search:\n  time_budget_s: None\n", "None is text in YAML, which writes no value as "
+     "null: write null"),
+])
+def test_python_habits_in_yaml_are_named(workdir: Path, text: str, hint: str) -> None:
+    """'num_trials=3', 'num_trials:3' (one string to YAML) got only "search must be a mapping
+    of fields, got 'num_trials=3'"; None (text to YAML) only "got 'None'"."""
+    (workdir / "c.yaml").write_text(text)
+    err = one_line_error(jetstudy_here("config", "c.yaml", cwd=workdir))
+    assert hint in err, err
