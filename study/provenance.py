@@ -182,7 +182,10 @@ def write_provenance(folder: Path, device: str = "auto",
 
 
 def mark_ended(folder: Path) -> None:
-    """Set ``ended`` (the study's and this run's) in ``folder/provenance.json``."""
+    """Set ``ended`` (the study's and this run's) in ``folder/provenance.json``. Called as the
+    driver ends, however it ends: a write that fails (a full disk) is a warning and leaves the
+    record as it was (``ended`` null), never an error raised in place of the study's own
+    outcome (a Ctrl-C's exit 130 and --resume command, or the table write that failed first)."""
     path = folder / PROVENANCE
     try:
         record = json.loads(path.read_text())
@@ -191,4 +194,8 @@ def mark_ended(folder: Path) -> None:
     record["ended"] = _now()
     if record.get("runs"):
         record["runs"][-1]["ended"] = record["ended"]
-    write_json(record, path)
+    try:
+        write_json(record, path)
+    except OSError as exc:
+        logger.warning("could not record the end of this run in %s (%s); its 'ended' stays "
+                       "null", path, exc.strerror or exc)

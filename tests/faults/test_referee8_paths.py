@@ -160,3 +160,32 @@ def test_report_on_a_users_folder_never_reads_or_removes_a_record_like_file(
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_full_disk_at_the_end_never_hides_the_studys_own_outcome(tmp_path: Path) -> None:
+    """The driver records its end in provenance.json in a ``finally``: on a full disk that
+    write raised, replacing the error or the Ctrl-C (exit 130, the --resume command) the study
+    was ending with; on a tiny tmpfs the run ended naming provenance.json instead of the table
+    that failed first. Now a warning, the record left whole."""
+    import json
+    import subprocess
+    import sys
+
+    from jetstudy.study.provenance import PROVENANCE
+
+    (tmp_path / PROVENANCE).write_text(json.dumps({"started": "then", "ended": None,
+                                                   "runs": [{"ended": None}]}))
+    before = checksums(tmp_path)
+    code = ("import resource, sys\n"
+            "from pathlib import Path\n"
+            "from jetstudy.study.provenance import mark_ended\n"
+            "resource.setrlimit(resource.RLIMIT_FSIZE, (16, 16))\n"
+            "try:\n"
+            "    raise KeyboardInterrupt\n"
+            "finally:\n"
+            "    mark_ended(Path(sys.argv[1]))\n")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode != 0 and "KeyboardInterrupt" in proc.stderr, proc.stderr[-2000:]
+    assert "OSError" not in proc.stderr and "File too large" in proc.stderr
+    assert checksums(tmp_path) == before  # whole, no temporary left
