@@ -52,10 +52,9 @@ def test_the_guided_count_is_the_journals_when_trials_failed(tmp_path: Path) -> 
     trials failing early, fewer were proposed from TPE's model than the config's estimate
     (8 of 20, 2 at a time, where 9 were said). The sampler marks each proposal in the journal
     and the Kind line counts those marks."""
-    from optuna.samplers._tpe.sampler import _RELATIVE_PARAMS_KEY
-
     from jetstudy.study.search_rules import tpe_guided_trials
     from jetstudy.study.searcher import make_searcher
+    from tests.study.search_driver import drive, guided
 
     n, c = 20, 2
     cfg = from_dict({"space": {**SPACE, "lr": [1e-3, 1e-1]},
@@ -63,26 +62,11 @@ def test_the_guided_count_is_the_journals_when_trials_failed(tmp_path: Path) -> 
                      "search": {"num_trials": n, "max_concurrent": c, "seed": 0}})
     (tmp_path / "trials").mkdir()
     searcher = make_searcher(cfg, tmp_path).searcher
-    live, configs, k = [], {}, 0
-    while True:
-        while len(live) < c:
-            config = searcher.suggest(f"t{k}")
-            if not isinstance(config, dict):
-                break
-            configs[f"t{k}"], k = config, k + 1
-            live.append(f"t{k - 1}")
-        if not live:
-            break
-        done = live.pop(0)
-        if configs[done]["lr"] > 0.02:  # diverged: Tune reports an error
-            searcher.on_trial_complete(done, None, error=True)
-        else:
-            searcher.on_trial_complete(done, {"epoch": 2, "config": configs[done],
-                                              "val_loss": configs[done]["lr"]})
-    trials = searcher._ot_study.trials
+    # lr > 0.02: diverged, Tune reports an error
+    trials = drive(searcher, c, lambda config: None if config["lr"] > 0.02
+                   else {"val_loss": config["lr"]})
     assert any(t.state.name == "FAIL" for t in trials)
-    optunas = sum(any(key.startswith(_RELATIVE_PARAMS_KEY) for key in t.system_attrs)
-                  for t in trials)
+    optunas = sum(guided(t) for t in trials)
     assert optunas < tpe_guided_trials(n, c)  # the estimate overstates it
     (tmp_path / "provenance.json").write_text(json.dumps({"sampler": sampler_record(cfg)}))
     (line,) = kind_lines(SimpleNamespace(config=cfg.to_dict(), folder=tmp_path))

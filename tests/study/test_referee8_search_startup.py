@@ -12,19 +12,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from optuna.samplers._tpe.sampler import _RELATIVE_PARAMS_KEY
-
 from jetstudy.study.config import from_dict
 from jetstudy.study.search_rules import tpe_guided_trials, tpe_startup_trials
 from jetstudy.study.searcher import make_searcher, sampler_record
 from jetstudy.study.space import limit_share
+from tests.study.search_driver import drive, guided
 
 SPACE = {"depth": [1, 3], "width": [4, 64], "dropout": [0, 0.4], "l1": [0, 0],
          "l2": [1e-6, 1e-3], "lr": [1e-3, 1e-2]}
-
-
-def _guided(t) -> bool:
-    return any(key.startswith(_RELATIVE_PARAMS_KEY) for key in t.system_attrs)
 
 
 def _run(tmp_path: Path, n: int, c: int, limit: int) -> list:
@@ -33,20 +28,7 @@ def _run(tmp_path: Path, n: int, c: int, limit: int) -> list:
                                 "max_params": limit}})
     (tmp_path / "trials").mkdir(parents=True)
     searcher = make_searcher(cfg, tmp_path).searcher
-    live, configs, k = [], {}, 0
-    while True:
-        while len(live) < c:
-            config = searcher.suggest(f"t{k}")
-            if not isinstance(config, dict):
-                break
-            configs[f"t{k}"], k = config, k + 1
-            live.append(f"t{k - 1}")
-        if not live:
-            break
-        done = live.pop(0)
-        searcher.on_trial_complete(done, {"epoch": 2, "config": configs[done],
-                                          "val_loss": 1 / configs[done]["width_0"]})
-    return searcher._ot_study.trials
+    return drive(searcher, c, lambda config: {"val_loss": 1 / config["width_0"]})
 
 
 @pytest.mark.parametrize(("n", "c", "limit"), [(14, 2, 300), (12, 1, 600), (16, 4, 300)])
@@ -59,9 +41,9 @@ def test_start_up_counts_trained_trials_only(tmp_path: Path, n: int, c: int,
     assert len(trained) == n and len(trials) > n  # some draws were turned away
     startup = sampler_record(from_dict({"space": SPACE, "search": {
         "num_trials": n, "max_concurrent": c, "max_params": limit}}))["n_startup_trials"]
-    first = next(i for i, t in enumerate(trained) if _guided(t))
+    first = next(i for i, t in enumerate(trained) if guided(t))
     assert first == startup + c - 1  # the trial asked when the startup-th trained one ended
-    assert sum(map(_guided, trained)) == tpe_guided_trials(n, c)
+    assert sum(map(guided, trained)) == tpe_guided_trials(n, c)
 
 
 def test_provenance_says_what_the_start_up_counts() -> None:
