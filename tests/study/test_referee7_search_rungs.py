@@ -11,35 +11,15 @@ stopped early)' above 'trials: 5 (3 completed, 2 stopped early)'. Hand-made fold
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 from types import SimpleNamespace
 
-from ray.tune.schedulers import ASHAScheduler
 
 from jetstudy.study.progress import StudyProgress
 from jetstudy.study.rungs import replay_rungs
 from tests.conftest import make_small_config
-
-
-def _trial(trials: Path, trial_id: str, values: list[float], ended: bool, at: float,
-           metric: str = "val_loss") -> None:
-    folder = trials / trial_id
-    folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"depth": 1, "width_0": 8}))
-    (folder / "epochs.jsonl").write_text("".join(
-        json.dumps({"epoch": e, metric: v, "n_params": 50}) + "\n"
-        for e, v in enumerate(values, start=1)))
-    os.utime(folder / "epochs.jsonl", (at, at))  # when its last epoch was logged
-    if ended:
-        (folder / "ended").write_text(f"{len(values)}\n")
-
-
-def _asha(cfg) -> ASHAScheduler:
-    sch = cfg.scheduler
-    return ASHAScheduler(time_attr="epoch", max_t=sch.max_epochs, grace_period=sch.grace_period,
-                         reduction_factor=sch.reduction_factor)
+from tests.study.rung_folders import asha as _asha
+from tests.study.rung_folders import trial_log as _trial
 
 
 def test_a_trial_unjudged_at_its_rung_is_judged_by_the_replay(tmp_path: Path) -> None:

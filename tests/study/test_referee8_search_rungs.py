@@ -13,37 +13,15 @@ ledger writes in a real run: every trial's last go-on epoch is the one before Tu
 
 from __future__ import annotations
 
-import json
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from ray.tune.schedulers import ASHAScheduler
 
 from jetstudy.study.rungs import replay_rungs
 from tests.conftest import make_small_config
-
-
-def _trial(trials: Path, trial_id: str, values: list[float], at: float,
-           passed: int | None = None, ended: bool = False) -> None:
-    folder = trials / trial_id
-    folder.mkdir(parents=True)
-    (folder / "config.json").write_text(json.dumps({"depth": 1, "width_0": 8}))
-    (folder / "epochs.jsonl").write_text("".join(
-        json.dumps({"epoch": e, "val_loss": v, "n_params": 50}) + "\n"
-        for e, v in enumerate(values, start=1)))
-    os.utime(folder / "epochs.jsonl", (at, at))  # when its last epoch was logged
-    if passed is not None:
-        (folder / "passed").write_text(f"{passed}\n")
-    if ended:
-        (folder / "ended").write_text(f"{len(values)}\n")
-
-
-def _asha(cfg) -> ASHAScheduler:
-    sch = cfg.scheduler
-    return ASHAScheduler(time_attr="epoch", max_t=sch.max_epochs, grace_period=sch.grace_period,
-                         reduction_factor=sch.reduction_factor)
+from tests.study.rung_folders import asha as _asha
+from tests.study.rung_folders import trial_log as _trial
 
 
 def test_a_trial_promoted_at_its_rung_is_not_judged_again(tmp_path: Path) -> None:
@@ -53,10 +31,10 @@ def test_a_trial_promoted_at_its_rung_is_not_judged_again(tmp_path: Path) -> Non
     cfg = make_small_config(tmp_path, "s", scheduler={"max_epochs": 4, "grace_period": 1,
                                                       "reduction_factor": 2})
     trials = tmp_path / "trials"
-    _trial(trials, "a", [1.55], 100, passed=1)  # promoted at 1, killed during epoch 2
-    _trial(trials, "b", [1.30, 1.25], 101, passed=2)
-    _trial(trials, "c", [1.40, 1.35], 102, passed=2)
-    _trial(trials, "d", [1.60], 103)  # never judged: still judged by the replay
+    _trial(trials, "a", [1.55], False, 100, passed=1)  # promoted at 1, killed during epoch 2
+    _trial(trials, "b", [1.30, 1.25], False, 101, passed=2)
+    _trial(trials, "c", [1.40, 1.35], False, 102, passed=2)
+    _trial(trials, "d", [1.60], False, 103)  # never judged: still judged by the replay
     scheduler = _asha(cfg)
     replay_rungs(scheduler, cfg, trials)
     assert not (trials / "a" / "ended").exists()
@@ -71,9 +49,9 @@ def test_a_passed_record_of_an_earlier_rung_does_not_excuse_the_next(tmp_path: P
     cfg = make_small_config(tmp_path, "s", scheduler={"max_epochs": 4, "grace_period": 1,
                                                       "reduction_factor": 2})
     trials = tmp_path / "trials"
-    _trial(trials, "a", [1.50, 1.40, 1.30, 1.20], 100, passed=3, ended=True)
-    _trial(trials, "b", [1.45, 1.35, 1.34], 101, passed=3)
-    _trial(trials, "e", [1.51, 1.58], 102, passed=1)  # at rung 2, cut of a, b: 1.375
+    _trial(trials, "a", [1.50, 1.40, 1.30, 1.20], True, 100, passed=3)
+    _trial(trials, "b", [1.45, 1.35, 1.34], False, 101, passed=3)
+    _trial(trials, "e", [1.51, 1.58], False, 102, passed=1)  # at rung 2, cut of a, b: 1.375
     replay_rungs(_asha(cfg), cfg, trials)
     assert (trials / "e" / "ended").read_text() == "2\n"
 
