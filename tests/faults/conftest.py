@@ -64,6 +64,20 @@ def one_line_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:
     return lines[0]
 
 
+def argparse_refusal(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
+    """``jetstudy`` ``args`` refused by argparse in this process: exit 2, one error line, no
+    traceback; (that line, the whole of stderr)."""
+    from jetstudy.study.cli import main
+
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0], err
+
+
 def checksums(root: Path) -> dict[str, str]:
     """Relative path -> SHA-256 of every file under ``root`` (links by their target, not
     followed; folders by their presence)."""

@@ -8,19 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jetstudy.study.cli import main
-from tests.faults.conftest import checksums, jetstudy, one_line_error
-
-
-def _refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
-    """argparse's refusal in this process: exit 2 and one error line (no traceback)."""
-    with pytest.raises(SystemExit) as stop:
-        main(args)
-    assert stop.value.code == 2
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0]
+from tests.faults.conftest import argparse_refusal, checksums, jetstudy, one_line_error
 
 
 @pytest.mark.parametrize("args, meant", [
@@ -36,12 +24,12 @@ def _refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
 ])
 def test_a_near_miss_choice_on_the_command_line_says_what_was_meant(
         capsys: pytest.CaptureFixture[str], args: list[str], meant: str) -> None:
-    err = _refused(args, capsys)
+    err = argparse_refusal(args, capsys)[0]
     assert "invalid choice" in err and f"(did you mean {meant}?)" in err, err
 
 
 def test_a_choice_with_nothing_near_gets_no_guess(capsys: pytest.CaptureFixture[str]) -> None:
-    err = _refused(["init", "x", "--example", "demo"], capsys)
+    err = argparse_refusal(["init", "x", "--example", "demo"], capsys)[0]
     assert "invalid choice: 'demo'" in err and "did you mean" not in err, err
 
 

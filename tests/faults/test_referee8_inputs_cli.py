@@ -8,19 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from jetstudy.study.cli import main
-
-
-def _refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[str, str]:
-    """argparse's refusal in this process: exit 2, one error line, no traceback; (that line,
-    the whole of stderr)."""
-    with pytest.raises(SystemExit) as stop:
-        main(args)
-    assert stop.value.code == 2
-    err = capsys.readouterr().err
-    lines = [line for line in err.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1 and "Traceback" not in err, err
-    return lines[0], err
+from tests.faults.conftest import argparse_refusal
 
 
 @pytest.mark.parametrize("args, named, lists, meant", [
@@ -37,7 +25,7 @@ def _refused(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[str, 
 def test_an_unknown_argument_lists_what_the_command_takes(
         args: list[str], named: str, lists: str, meant: str | None,
         capsys: pytest.CaptureFixture[str]) -> None:
-    line, err = _refused(args, capsys)
+    line, err = argparse_refusal(args, capsys)
     assert line.startswith(f"error: unrecognized arguments: {named}"), line
     assert lists in line and line.endswith(f"see jetstudy {args[0]} --help"), line
     assert f"usage: jetstudy {args[0]} " in err, err  # the command's usage, not the top one
@@ -49,5 +37,5 @@ def test_an_unknown_argument_lists_what_the_command_takes(
 
 def test_a_pasted_page_as_an_option_is_shown_cut_short(capsys: pytest.CaptureFixture[str]
                                                        ) -> None:
-    line, _ = _refused(["run", "--" + "x" * 20_000], capsys)
+    line, _ = argparse_refusal(["run", "--" + "x" * 20_000], capsys)
     assert "... (20002 characters)" in line and len(line) < 500, line
