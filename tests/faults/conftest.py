@@ -121,6 +121,17 @@ def fake_study(folder: Path, files: Iterable[str], folders: Iterable[str]) -> Pa
     return folder
 
 
+def hard_link_copy(folder: Path, backup: Path) -> None:
+    """What ``cp -al folder backup`` makes: every file hard-linked, links (symbolic) skipped."""
+    for dirpath, _, names in os.walk(folder):
+        for name in names:
+            src = Path(dirpath) / name
+            dst = backup / src.relative_to(folder)
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            if not src.is_symlink():
+                os.link(src, dst)
+
+
 def unchanged(folder: Path, planted: dict[str, str]) -> list[str]:
     """Names among ``planted`` whose bytes changed or that are gone (empty when all survived)."""
     now = checksums(folder)

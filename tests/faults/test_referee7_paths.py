@@ -25,8 +25,8 @@ import pytest
 
 from jetstudy.study.paths import STUDY_MARK, study_folder
 from jetstudy.trainables.errors import ConfigError
-from tests.faults.conftest import (checksums, fake_study, jetstudy_here, one_line_error,
-                                   refused_untouched)
+from tests.faults.conftest import (checksums, fake_study, hard_link_copy, jetstudy_here,
+                                   one_line_error, refused_untouched)
 
 
 def _study(folder: Path) -> Path:
@@ -333,13 +333,7 @@ def test_a_hard_link_snapshot_keeps_its_bytes_when_the_study_goes_on(tmp_path: P
     os.link(tmp_path / "mine.txt", tmp_path / "mine-too.txt")  # nlink 2, but not the study's
     (folder / "notes-link").symlink_to(tmp_path / "mine.txt")
     backup = tmp_path / "backup"
-    for dirpath, _, names in os.walk(folder):  # what cp -al makes
-        for name in names:
-            src = Path(dirpath) / name
-            dst = backup / src.relative_to(folder)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if not src.is_symlink():
-                os.link(src, dst)
+    hard_link_copy(folder, backup)  # what cp -al makes
     before = checksums(backup)
     unshared = unshare_linked_files(folder)
     assert {str(p.relative_to(folder)) for p in unshared} >= set(files)

@@ -14,18 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import checksums, fake_study
-
-
-def _snapshot(folder: Path, backup: Path) -> None:
-    """What ``cp -al folder backup`` makes: every file hard-linked, links (symbolic) skipped."""
-    for dirpath, _, names in os.walk(folder):
-        for name in names:
-            src = Path(dirpath) / name
-            dst = backup / src.relative_to(folder)
-            dst.parent.mkdir(parents=True, exist_ok=True)
-            if not src.is_symlink():
-                os.link(src, dst)
+from tests.faults.conftest import checksums, fake_study, hard_link_copy
 
 
 def test_a_snapshots_big_data_stays_linked_and_appended_files_get_copies(
@@ -50,7 +39,7 @@ def test_a_snapshots_big_data_stays_linked_and_appended_files_get_copies(
     (folder / "ray" / "run" / "progress.csv").write_text("epoch\n1\n")
     (folder / "notes.txt").write_text("a file jetstudy does not know: copied, to be safe\n")
     backup = tmp_path / "backup"
-    _snapshot(folder, backup)
+    hard_link_copy(folder, backup)
     before = checksums(backup)
     unshared = {str(p.relative_to(folder)) for p in unshare_linked_files(folder)}
     assert unshared == {"trials/t1/epochs.jsonl", "optuna.journal", "ray/run/progress.csv",
