@@ -623,6 +623,6 @@ def data_beside_config(cfg: StudyConfig, config_file: str | Path | None) -> None
 
 
 # reading YAML and --set (its own module; re-exported: callers import them from here)
-from jetstudy.study.config_file import (_DuplicateKey, _yaml_load,  # noqa: E402,F401
+from jetstudy.study.config_file import (_YamlRefused, _yaml_load,  # noqa: E402,F401
                                         apply_overrides, load_config, newer_writer,
                                         written_by_newer)

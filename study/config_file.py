@@ -22,9 +22,11 @@ __all__ = ["load_config", "apply_overrides", "written_by_newer", "newer_writer"]
 
 logger = logging.getLogger(__name__)
 
-class _DuplicateKey(yaml.YAMLError):
-    """A key given twice in one mapping: YAML keeps the last silently, hiding the first; also
-    a number YAML 1.1 reads other than written (:func:`_construct_int`)."""
+class _YamlRefused(yaml.YAMLError):
+    """YAML text jetstudy refuses with its own words, as it would read other than written: a
+    key given twice in one mapping (YAML keeps the last silently, hiding the first), a number
+    YAML 1.1 reads otherwise (:func:`_construct_int`), a thousands separator inside brackets,
+    a number or a nesting too large to read."""
 
 
 class _Loader(yaml.SafeLoader):
@@ -45,7 +47,7 @@ class _Loader(yaml.SafeLoader):
                 continue
             if first is not None:
                 where = f"lines {first} and {line}" if first != line else f"line {line}"
-                raise _DuplicateKey(f"{key!r} is given twice ({where}), and YAML would "
+                raise _YamlRefused(f"{key!r} is given twice ({where}), and YAML would "
                                     f"silently keep the last; keep one of them")
         return super().construct_mapping(node, deep=deep)
 
@@ -57,13 +59,13 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     try:
         value = loader.construct_yaml_int(node)
     except ValueError:  # Python reads at most 4300 digits: a paste gone wrong, not a setting
-        raise _DuplicateKey(
+        raise _YamlRefused(
             f"{digits[:12]}... (line {node.start_mark.line + 1}) is a number of {len(digits)} "
             f"digits, longer than Python reads and than any setting takes (a paste gone "
             f"wrong?); write the value meant") from None
     if ":" in digits or (len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit()):
         why = "base 60, the ':'" if ":" in digits else "octal, the leading 0"
-        raise _DuplicateKey(
+        raise _YamlRefused(
             f"{node.value} (line {node.start_mark.line + 1}) reads in YAML 1.1 as {value} "
             f"({why}); write the number plainly (e.g. "
             f"{value if ':' in digits else digits.lstrip('0') or '0'}), or quote it if it "
@@ -75,7 +77,7 @@ def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     """YAML 1.1 reads ``1:30.5`` as 90.5 (base 60) as it does ``1:30``: refused likewise."""
     value = loader.construct_yaml_float(node)
     if ":" in str(node.value):
-        raise _DuplicateKey(
+        raise _YamlRefused(
             f"{node.value} (line {node.start_mark.line + 1}) reads in YAML 1.1 as {value:g} "
             f"(base 60, the ':'); write the number plainly (e.g. {value:g}), or quote it if "
             f"it is text")
@@ -113,7 +115,7 @@ def _thousands_in_brackets(root: yaml.Node) -> None:
             parts = (whole.group(0) if whole else f"{items[i - 1].value},{group.value}").split(",")
             read = (f"{parts[0]} and a key {parts[1]}" if mapping else
                     f"{len(parts)} entries ({', '.join(parts)})")
-            raise _DuplicateKey(
+            raise _YamlRefused(
                 f"{','.join(parts)} (line {group.start_mark.line + 1}) inside "
                 f"{'{...}' if mapping else '[...]'} reads as {read}: there YAML's ',' "
                 f"separates entries, so a thousands separator splits the number; write "
@@ -147,7 +149,7 @@ def _yaml_load(text: str) -> Any:
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except RecursionError:  # PyYAML reads nesting by recursion: '[[[[...' a thousand deep
-        raise _DuplicateKey(
+        raise _YamlRefused(
             "nests lists or mappings deeper than YAML can be read here (a thousand levels or "
             "more, e.g. '[[[[...'); a config is a few levels deep: check the brackets and "
             "the indentation") from None
@@ -181,7 +183,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         given[key.strip()] = text
         try:
             value = _yaml_load(text)
-        except _DuplicateKey as exc:
+        except _YamlRefused as exc:
             raise ConfigError(f"--set {shorten(item)!r}: {exc}") from None
         except yaml.YAMLError:
             value = text
@@ -317,7 +319,7 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
                               f"{line}); save the file as UTF-8 (a text editor's 'encoding' "
                               f"setting), or pass a YAML file such as configs/dryrun.yaml"
                               ) from None
-        except _DuplicateKey as exc:
+        except _YamlRefused as exc:
             raise ConfigError(f"{p}: {exc}") from None
         except yaml.YAMLError as exc:
             where = getattr(exc, "problem_mark", None)
