@@ -86,8 +86,6 @@ def live_driver(folder: Path | None) -> Driver | None:
     has no lock)."""
     if folder is None:
         return None
-    import socket
-
     from jetstudy.study.lock import read_lock  # the lock's one owner (lazy: no back-import)
 
     holder = read_lock(Path(folder))
@@ -102,11 +100,11 @@ def live_driver(folder: Path | None) -> Driver | None:
             return Driver("no driver holds its driver.lock", gone=(
                 "its driver ended without writing the final tables: an error, or a kill"))
         return None
-    reason = holder.stale_reason()
-    if reason is None:
+    if holder.stale_reason() is None:
         return Driver(holder.describe())
-    if holder.host == socket.gethostname() and "heartbeat" not in reason:  # its process: gone
-        return Driver(holder.describe(), gone=reason)
+    gone = holder.gone_reason()  # of this machine, its process gone
+    if gone is not None:
+        return Driver(holder.describe(), gone=gone)
     return None
 
 

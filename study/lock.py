@@ -74,22 +74,33 @@ class LockInfo:
     def to_json(self) -> str:
         return json.dumps({**self.__dict__, "started_utc": _utc(self.started)}, indent=1) + "\n"
 
+    def gone_reason(self) -> str | None:
+        """Why this holder's process is known to be gone, or None: only a holder of this
+        machine can be known gone (its process gone, a zombie, its pid reused, or the machine
+        restarted since); one of another machine never is."""
+        if self.host != socket.gethostname():
+            return None
+        if self.boot_id and self.boot_id != processes.boot_id():
+            return "its machine restarted since"
+        if not processes.pid_alive(self.pid):
+            return f"process {self.pid} is gone"
+        if self.process_start and self.process_start != processes.process_start(self.pid):
+            return f"process {self.pid} is gone (its pid was reused)"
+        return None
+
     def stale_reason(self, now: float | None = None) -> str | None:
         """Why this holder is gone, or None while it looks alive. On this machine (same boot)
-        its process decides: gone (or a zombie) is stale at once, alive under its recorded
-        start time holds the study however old its heartbeat (a driver stopped with Ctrl-Z,
-        or one whose heartbeat a full disk kept from being written, goes on later: taken
-        over, two drivers would write the study). Elsewhere, the heartbeat's age."""
+        its process decides: gone (or a zombie) is stale at once (:meth:`gone_reason`), alive
+        under its recorded start time holds the study however old its heartbeat (a driver
+        stopped with Ctrl-Z, or one whose heartbeat a full disk kept from being written, goes
+        on later: taken over, two drivers would write the study). Elsewhere (or a lock without
+        the process's start time), the heartbeat's age."""
+        gone = self.gone_reason()
+        if gone is not None:
+            return gone
+        if self.host == socket.gethostname() and self.process_start:
+            return None  # this very process, alive: only it releases the study
         age = (time.time() if now is None else now) - self.heartbeat
-        if self.host == socket.gethostname():
-            if self.boot_id and self.boot_id != processes.boot_id():
-                return "its machine restarted since"
-            if not processes.pid_alive(self.pid):
-                return f"process {self.pid} is gone"
-            if self.process_start:
-                if self.process_start != processes.process_start(self.pid):
-                    return f"process {self.pid} is gone (its pid was reused)"
-                return None  # this very process, alive: only it releases the study
         if age > STALE_AFTER_S:
             return f"its heartbeat is {age:.0f} s old"
         return None
