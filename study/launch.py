@@ -379,7 +379,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         all_callbacks = [StudyProgress(cfg.search.num_trials, cfg.search.metric, cfg.mode,
                                        cfg.scheduler.max_epochs, progress, watch=watch,
                                        state_dir=str(folder / "trials")),
-                         TrialLedger(str(folder / "trials")), TableSnapshots(cfg, folder),
+                         TrialLedger(str(folder / "trials"), cfg.scheduler.type == "asha"),
+                         TableSnapshots(cfg, folder),
                          watch, *callbacks, *run_log_callbacks(str(folder / "trials"))]  # ray/<run>/
         ready = None
         if cfg.resources.pack_size:  # the packs warm up while Tune starts the trials

@@ -29,16 +29,19 @@ logger = logging.getLogger(__name__)
 
 
 class TrialLedger(Callback):
-    """Writes ``<state_dir>/<trial id>/ended`` when a trial completes or is stopped, and
-    ``<state_dir>/<trial id>/passed`` (the epoch) when Tune lets it go on after a result."""
+    """Writes ``<state_dir>/<trial id>/ended`` when a trial completes or is stopped, and, in
+    an ASHA study (``asha``), ``<state_dir>/<trial id>/passed`` (the epoch) when Tune lets it
+    go on after a result: a study without ASHA has no rung decisions to record, and its
+    driver no file to write per result."""
 
-    def __init__(self, state_dir: str) -> None:
+    def __init__(self, state_dir: str, asha: bool = True) -> None:
         self.state_dir = state_dir
+        self.asha = asha
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:
-        if result.get("done") or "epoch" not in result:
-            return  # a stop (its ended marker follows) or not an epoch's result
+        if not self.asha or result.get("done") or "epoch" not in result:
+            return  # no rungs; a stop (its ended marker follows); not an epoch's result
         try:  # a bookkeeping write must never fail the trial it records
             mark_passed(self.state_dir, trial.trial_id, int(result["epoch"]))
         except (OSError, TypeError, ValueError) as exc:

@@ -81,3 +81,18 @@ def test_the_ledger_records_each_go_on_decision_of_a_real_run(asha_study) -> Non
         # Tune let it go on from every epoch before the one it ended at, never from that one
         passed = int((folder / "passed").read_text()) if ended > 1 else 0
         assert passed == ended - 1, (row.trial_id, row.stop_reason)
+
+
+def test_the_ledger_records_go_on_decisions_in_asha_studies_only(tmp_path: Path) -> None:
+    """``passed`` is ASHA's decision, read only by the rung replay: a study without ASHA has
+    none to record, and its driver no file to write per result (the driver's loop is the
+    bottleneck of a study of many trials, issue 10)."""
+    from types import SimpleNamespace
+
+    from jetstudy.study.ledger import TrialLedger
+
+    trial = SimpleNamespace(trial_id="t1")
+    for asha, written in ((False, False), (True, True)):
+        state = tmp_path / f"asha-{asha}"
+        TrialLedger(str(state), asha).on_trial_result(0, [], trial, {"epoch": 1, "done": False})
+        assert (state / "t1" / "passed").is_file() == written
