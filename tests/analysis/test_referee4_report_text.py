@@ -56,7 +56,7 @@ def big_study(tmp_path_factory, make_study, write_study):
 
 def test_counts_print_as_the_tables_do_everywhere(big_study) -> None:
     folder, trials = big_study
-    state = build_report(load_tables(folder))
+    state = build_report(load_tables(folder), figures=False)  # every word, no PNG
     assert trials["n_params"].max() >= 1000  # the case a separator would show
     texts = _texts(state)
     bad = sorted({m.group(0) for t in texts for m in _BAD_COUNT.finditer(t)})
@@ -148,7 +148,7 @@ def test_report_of_a_study_whose_driver_still_runs_says_it_is_partial(big_study,
     config = load_tables(live).config
     assert config["search"]["num_trials"] > len(trials)  # fewer trials than planned, none running
     (live / LOCK_FILE).write_text(LockInfo.mine().to_json())
-    outcome = write_report(live)
+    outcome = write_report(live, figures=False)  # reads the words of the page and md
     md = outcome.summary_md.read_text()
     page = outcome.index_html.read_text()
     for text in (md, page):
@@ -181,7 +181,8 @@ def test_maps_left_out_for_one_reason_say_it_once(tmp_path, make_study, write_st
     """One trial: every regularisation map fails on the one parameter count; the skipped
     part said the same sentence three times."""
     trials, epochs = make_study(n_trials=1, max_epochs=4, seed=1, asha=False)
-    state = build_report(load_tables(write_study(tmp_path / "one", trials, epochs)))
+    state = build_report(load_tables(write_study(tmp_path / "one", trials, epochs)),
+                         figures=False)
     (why,) = [w for part, w in state.skipped if part == "regime map (size x regularisation)"]
     assert why.startswith("l1, l2, dropout: ") and why.count("does not vary") == 1, why
 

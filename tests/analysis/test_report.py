@@ -57,7 +57,7 @@ def test_full_folder_has_every_part(full):
 def test_default_out_dir_is_beside_the_table(tmp_path, make_study):
     trials, _ = make_study(n_trials=12)
     trials.to_parquet(tmp_path / "trials.parquet")
-    outcome = write_report(tmp_path / "trials.parquet")
+    outcome = write_report(tmp_path / "trials.parquet", figures=False)  # where, not what
     assert outcome.out_dir == tmp_path / "report" and outcome.index_html.is_file()
 
 

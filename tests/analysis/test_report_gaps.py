@@ -14,7 +14,7 @@ from jetstudy.analysis.tables import load_tables
 
 
 def _test_lines(folder) -> str:
-    state = build_report(load_tables(folder))
+    state = build_report(load_tables(folder), figures=False)  # reads the words only
     (section,) = [s for s in state.sections if s.title.lower().startswith("test")]
     return " ".join(section.lines)
 
@@ -39,7 +39,7 @@ def test_a_map_names_the_trials_it_left_off(tmp_path, make_study, write_study) -
     trials = trials.astype({"depth": "float64"})
     trials.loc[trials.index[0], "depth"] = float("nan")
     folder = write_study(tmp_path / "s", trials, epochs)
-    state = build_report(load_tables(folder))
+    state = build_report(load_tables(folder), figures=False)  # reads the words only
     (section,) = [s for s in state.sections if s.title == "Regime map: depth x width"]
     assert any("1 trial(s) without a value on an axis are left off" in line
                for line in section.lines), section.lines

@@ -187,7 +187,7 @@ def test_resume_finished_then_with_more_at_a_time(resumed_search: dict) -> None:
     # the report names the kind that ran and the sampler's settings as provenance has them
     from jetstudy.analysis.report import write_report
 
-    summary = write_report(folder).summary_md.read_text()
+    summary = write_report(folder, figures=False).summary_md.read_text()
     overview = summary.split("## Overview")[1].split("\n## ")[0]
     # max_concurrent 3, but the test's Ray holds 2 trials of 1 CPU at once: 2 ran at a time
     # (round 7: the kind line says what the resources allowed)
