@@ -260,6 +260,15 @@ def full_report(tmp_path_factory: pytest.TempPathFactory, study_dir: Path) -> Fu
     return FullReport(report.write_report(root / "study"), proc)
 
 
+def words_only(tables: Any, *args: Any, **kw: Any) -> ReportState:
+    """The report's state as ``write_report(figures=False)`` builds it: every part's words,
+    tables and data files, its figures built but not rendered to PNG (~0.4 CPU-s each), for
+    tests that read no pixels."""
+    from jetstudy.analysis.report import _WordsOnly
+
+    return _WordsOnly(tables, *args, **kw)
+
+
 class FigureCapture(ReportState):
     """The report's state, keeping each figure object beside its PNG (to read what the reader
     will see)."""

@@ -11,6 +11,8 @@ import pytest
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.pareto import compute_pareto, how_big, how_big_paragraph, pick_notes
 
+from tests.analysis.conftest import words_only
+
 
 def _trials(*rows: tuple) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["trial_id", "status", "n_params", "best_val_acc",
@@ -92,7 +94,7 @@ def test_the_reports_pareto_table_says_when_a_cheaper_model_is_within_noise(
     'is the best' alone; the notes said nothing of the cheaper model."""
     import json
 
-    from jetstudy.analysis.sections import PARTS, ReportState
+    from jetstudy.analysis.sections import PARTS
     from jetstudy.analysis.tables import load_tables
 
     trials, epochs = make_study(n_trials=6, max_epochs=4, asha=False)
@@ -102,7 +104,7 @@ def test_the_reports_pareto_table_says_when_a_cheaper_model_is_within_noise(
     folder = write_study(tmp_path / "planted", trials, epochs)
     (folder / "data_summary.json").write_text(json.dumps({"synthetic": True,
                                                           "n_jets": {"val": 100}}))
-    state = ReportState(load_tables(folder))
+    state = words_only(load_tables(folder))
     part = dict(PARTS)["Pareto front"]
     state.attempt("Pareto front", lambda: part(state))
     section = next(s for s in state.sections if s.title == "Pareto front")

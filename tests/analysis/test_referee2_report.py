@@ -17,13 +17,12 @@ import pytest
 from jetstudy.analysis import maps
 from jetstudy.analysis.curves import select_learning_curves
 from jetstudy.analysis.regimes import assess_regimes
-from jetstudy.analysis.report import _WordsOnly  # the state of write_report(figures=False)
 from jetstudy.analysis.sections import PARTS, ReportState
 from jetstudy.analysis.study_state import missing_test_reason, study_state
 from jetstudy.analysis.summary import best_trial
 from jetstudy.analysis.tables import load_tables
 
-from tests.analysis.conftest import CONFIG
+from tests.analysis.conftest import CONFIG, words_only
 
 
 def _config(**sections: dict) -> dict:
@@ -37,7 +36,7 @@ def build_report(tables, only: tuple[str, ...] = ()) -> ReportState:
     """The report's state with only the parts named (all: ``()``), its figures not rendered
     (``write_report(figures=False)``'s state): drawing every figure for a sentence would cost
     the suite seconds per test. Every test of it reads words, tables and skipped parts."""
-    state = _WordsOnly(tables)
+    state = words_only(tables)
     for name, part in PARTS:
         if not only or name in only:
             state.attempt(name, lambda part=part: part(state))

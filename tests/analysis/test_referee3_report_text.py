@@ -11,11 +11,10 @@ import re
 from types import SimpleNamespace
 
 from jetstudy.analysis.intervals import binomial_se, format_error
-from jetstudy.analysis.sections import ReportState
 from jetstudy.analysis.sections_pareto import pareto_part
 from jetstudy.analysis.sections_search import kind_lines
 from jetstudy.analysis.tables import load_tables
-from tests.analysis.conftest import CONFIG
+from tests.analysis.conftest import CONFIG, words_only
 
 
 def test_one_trial_is_one_trial_run_one_at_a_time(tmp_path) -> None:
@@ -32,7 +31,7 @@ def test_all_interrupted_study_says_once_why_there_is_no_front(tmp_path, make_st
                                                                 write_study) -> None:
     trials, epochs = make_study(n_trials=3, max_epochs=4)
     trials["status"] = "interrupted"
-    state = ReportState(load_tables(write_study(tmp_path / "s", trials, epochs)))
+    state = words_only(load_tables(write_study(tmp_path / "s", trials, epochs)))
     state.attempt("Pareto front", lambda: pareto_part(state))
     (why,) = [w for part, w in state.skipped if part == "Pareto front"]
     assert why == ("no finished trial has a score to place: of the 3 trials, none is completed, "
@@ -49,7 +48,7 @@ def test_size_aware_search_front_prints_scores_with_their_errors(tmp_path, make_
     n_val = 400
     (folder / "data_summary.json").write_text(json.dumps({
         "synthetic": True, "n_jets": {"train": 1200, "val": n_val, "test": 400}}))
-    state = ReportState(load_tables(folder))
+    state = words_only(load_tables(folder))
     section = pareto_part(state)
     (own,) = [df for caption, df in section.tables if caption.startswith("the search's own")]
     by_id = trials.set_index("trial_id")
@@ -87,7 +86,7 @@ def test_pareto_caption_names_only_what_is_drawn(tmp_path, make_study, write_stu
     trials, epochs = make_study(n_trials=10, max_epochs=6, seed=2, running=3)
     folder = write_study(tmp_path / "live", trials, epochs)
     shutil.rmtree(folder / "best")  # a running study: no test evaluation yet
-    state = ReportState(load_tables(folder))
+    state = words_only(load_tables(folder))
     caption = pareto_part(state).caption
     assert "diamond" not in caption  # no test point is drawn
     assert "error bars" not in caption  # no validation size: no error bars drawn
@@ -96,7 +95,7 @@ def test_pareto_caption_names_only_what_is_drawn(tmp_path, make_study, write_stu
     # a candidate whatever its status)
     stopped = trials.assign(status=trials["status"].replace("completed", "stopped"),
                             epochs=trials["epochs"].clip(upper=5))
-    state = ReportState(load_tables(write_study(tmp_path / "stopped", stopped, epochs)))
+    state = words_only(load_tables(write_study(tmp_path / "stopped", stopped, epochs)))
     caption = pareto_part(state).caption
     assert "Pareto front" not in caption and "star" not in caption  # front undetermined
     assert "diamond = best model on test" in caption
@@ -111,7 +110,7 @@ def test_no_reference_loss_no_l_star_line_in_the_captions(tmp_path, make_study,
     trials[loss_columns] += 1.2  # every trial at or above ln 5: no proxy L* either
     epochs[["train_loss", "val_loss", "train_loss_running"]] += 1.2
     folder = write_study(tmp_path / "real", trials, epochs, synthetic=False)
-    state = ReportState(load_tables(folder))
+    state = words_only(load_tables(folder))
     assert state.reference.loss is None
     caption = dict(PARTS)["learning curves"](state).caption
     assert "no L* line: no reference loss is known" in caption and "dotted: L*" not in caption

@@ -27,7 +27,7 @@ from jetstudy.analysis.study_state import study_state
 from jetstudy.analysis.summary import compare_test_metrics, operating_table
 from jetstudy.analysis.tables import load_tables
 from jetstudy.trainables.schema import CLASSES
-from tests.analysis.conftest import CONFIG
+from tests.analysis.conftest import CONFIG, words_only
 
 #: a count with a thousands separator, or an integer printed as a float or in e-notation
 _BAD_COUNT = re.compile(r"\b\d{1,3}(?:,\d{3})+\b|\b\d+e\+\d+\b")
@@ -106,7 +106,7 @@ def test_test_value_without_spread_keeps_four_figures_beside_the_others() -> Non
 
 def test_pareto_sentences_name_only_groups_that_exist(big_study) -> None:
     folder, trials = big_study
-    state = ReportState(load_tables(folder))
+    state = words_only(load_tables(folder))
     text = " ".join(pareto_part(state).lines)
     assert "0 stopped or running" not in text and "drawn faded" not in text, text
     assert f"candidates: {len(trials)} here." in text
@@ -119,7 +119,7 @@ def test_size_aware_front_of_one_completed_trial_has_no_others(tmp_path, make_st
     trials.loc[1:, "epochs"] = 2  # before the end (all 4 epochs would be a full run's score)
     config = copy.deepcopy(CONFIG)
     config["search"].update(objectives=["val_loss", "n_params"])
-    state = ReportState(load_tables(write_study(tmp_path / "s", trials, epochs, config=config)))
+    state = words_only(load_tables(write_study(tmp_path / "s", trials, epochs, config=config)))
     (line,) = [t for t in pareto_part(state).lines if t.startswith("The search's own front")]
     assert "On the front: 1 of 1 completed trial (table)" in line, line
     assert "dominated" not in line, line
@@ -190,7 +190,7 @@ def test_maps_left_out_for_one_reason_say_it_once(tmp_path, make_study, write_st
 def test_pareto_csv_writes_counts_as_counts(big_study) -> None:
     """pareto.csv's cost_value read 1460.0 beside the report's 1460."""
     folder, _ = big_study
-    state = ReportState(load_tables(folder))
+    state = words_only(load_tables(folder))
     pareto_part(state)
     csv = state.files["pareto.csv"].decode().splitlines()
     column = csv[0].split(",").index("cost_value")

@@ -24,6 +24,8 @@ from jetstudy.analysis.sections_pareto import pareto_part
 from jetstudy.analysis.study_state import study_state
 from jetstudy.analysis.tables import load_tables
 
+from tests.analysis.conftest import words_only
+
 
 @pytest.mark.parametrize("status, stop_reason, verb", [
     ("completed", "max_epochs", "is in the table"),  # ended early: fewer than asked for
@@ -62,7 +64,7 @@ def old_study(tmp_path_factory, make_study, write_study) -> ReportState:
     trials, epochs = make_study(n_trials=8, max_epochs=6, seed=11, asha=False)
     folder = write_study(tmp_path_factory.mktemp("r5") / "old", trials, epochs)
     assert json.loads((folder / "data_summary.json").read_text()) == {"synthetic": True}
-    return ReportState(load_tables(folder))
+    return words_only(load_tables(folder))
 
 
 def test_pareto_says_what_the_data_summary_lacks_not_that_it_is_missing(old_study) -> None:
@@ -77,7 +79,7 @@ def test_pareto_without_a_data_summary_says_so(old_study, tmp_path: Path) -> Non
     copy.mkdir()
     for name in ("trials.parquet", "epochs.parquet", "config.yaml", "reference.json"):
         (copy / name).write_bytes((folder / name).read_bytes())
-    text = " ".join(pareto_part(ReportState(load_tables(copy))).lines)
+    text = " ".join(pareto_part(words_only(load_tables(copy))).lines)
     assert "(no data_summary.json)" in text
 
 
@@ -131,7 +133,7 @@ def test_the_history_caption_names_only_the_markers_drawn(old_study, statuses) -
     from jetstudy.analysis.sections_search import history_part
 
     trials = old_study.t.trials.head(len(statuses)).assign(status=list(statuses))
-    state = ReportState(old_study.t)
+    state = words_only(old_study.t)
     state.t = type(old_study.t)(**{**vars(old_study.t), "trials": trials})
     caption = history_part(state).caption
     for status, word in (("completed", "filled: completed"), ("stopped", "hollow: stopped"),
@@ -143,7 +145,7 @@ def _with_statuses(state: ReportState, statuses: dict[int, str]) -> ReportState:
     trials = state.t.trials.copy()
     for i, status in statuses.items():
         trials.loc[trials.index[i], "status"] = status
-    return ReportState(type(state.t)(**{**vars(state.t), "trials": trials}))
+    return words_only(type(state.t)(**{**vars(state.t), "trials": trials}))
 
 
 @pytest.mark.parametrize("stopped", [{}, {0: "stopped", 1: "stopped", 2: "running"}])
@@ -188,7 +190,7 @@ def test_one_trial_left_out_or_undetermined_is_said_in_the_singular(old_study) -
     trials = old_study.t.trials.copy()
     trials.loc[trials.index[[0, 1]], "status"] = ["failed", "running"]
     trials.loc[trials.index[0], ["best_val_loss", "best_val_acc", "best_val_auc"]] = float("nan")
-    state = ReportState(type(old_study.t)(**{**vars(old_study.t), "trials": trials}))
+    state = words_only(type(old_study.t)(**{**vars(old_study.t), "trials": trials}))
     assert (state.regimes["regime"] == "undetermined").sum() == 1
     text = " ".join([*pareto_part(state).lines, *history_part(state).lines,
                      *_map_depth_width(state).lines])

@@ -21,7 +21,7 @@ from jetstudy.analysis.plots_search import parallel_figure
 from jetstudy.analysis.sections import ReportState, _rules
 from jetstudy.analysis.sections_curves import complexity_of, complexity_part
 from jetstudy.analysis.tables import StudyTables, load_tables
-from tests.analysis.conftest import CONFIG
+from tests.analysis.conftest import CONFIG, words_only
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +34,7 @@ def tables(tmp_path_factory, make_study, write_study) -> StudyTables:
 def _state(tables: StudyTables, scheduler: dict) -> ReportState:
     config = copy.deepcopy(CONFIG)
     config["scheduler"] = scheduler
-    return ReportState(dataclasses.replace(tables, config=config))
+    return words_only(dataclasses.replace(tables, config=config))
 
 
 ASHA = {"type": "asha", "max_epochs": 6, "grace_period": 2, "reduction_factor": 3}
@@ -119,7 +119,7 @@ def test_pareto_table_prints_the_best_tables_scores_when_errors_are_unknown(
 
     trials, epochs = make_study(n_trials=1, max_epochs=4, seed=2, asha=False)
     trials["best_val_acc"] = 0.729  # a score whose 4th figure is a zero
-    r = ReportState(load_tables(write_study(tmp_path / "study", trials, epochs)))
+    r = words_only(load_tables(write_study(tmp_path / "study", trials, epochs)))
     best = _best(r).tables[0][1].set_index("field")["value"]
     table = pareto_part(r).tables[0][1]
     for score in ("best_val_acc", "best_val_auc"):
@@ -137,7 +137,7 @@ def test_pareto_of_an_asha_study_without_a_complete_trial_names_no_patience(tabl
     config["scheduler"] = ASHA
     stopped = tables.trials.assign(status="stopped", stop_reason="scheduler",  # at a rung
                                    epochs=tables.trials["epochs"].clip(upper=2))
-    r = ReportState(dataclasses.replace(tables, trials=stopped, config=config))
+    r = words_only(dataclasses.replace(tables, trials=stopped, config=config))
     lines = [line for line in pareto_part(r).lines if "no trial ran to completion (" in line]
     assert lines and all("(max_epochs = 6, ASHA's max_t, past every rung)" in line
                          and "patience" not in line for line in lines), lines

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from jetstudy.analysis.sections import ReportState, _map_regularisation
+from jetstudy.analysis.sections import _map_regularisation
 from jetstudy.analysis.tables import load_tables
+
+from tests.analysis.conftest import words_only
 
 
 @pytest.mark.parametrize("zero", [False, True])
@@ -18,6 +20,6 @@ def test_the_regularisation_caption_names_off_only_where_a_map_draws_it(
     trials, epochs = make_study(n_trials=12, max_epochs=6, seed=4, asha=False)
     if zero:  # half the trials without L2: an 'off' row on the L2 map (dropout 0 is a value)
         trials.loc[trials.index[::2], "l2"] = 0.0
-    r = ReportState(load_tables(write_study(tmp_path / "study", trials, epochs)))
+    r = words_only(load_tables(write_study(tmp_path / "study", trials, epochs)))
     section = _map_regularisation(r)
     assert ("(off = 0)" in section.caption) == zero, section.caption

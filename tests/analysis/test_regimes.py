@@ -336,17 +336,16 @@ def test_the_report_judges_with_the_studys_config_and_reference(tmp_path, make_s
     """config.yaml's regimes: section and reference.json reach the report's regime table."""
     import copy
 
-    from jetstudy.analysis.sections import ReportState
     from jetstudy.analysis.tables import load_tables
-    from tests.analysis.conftest import CONFIG
+    from tests.analysis.conftest import CONFIG, words_only
 
     trials, epochs = make_study(n_trials=30, seed=0, asha=False)
-    default = ReportState(load_tables(write_study(tmp_path / "a", trials, epochs)))
+    default = words_only(load_tables(write_study(tmp_path / "a", trials, epochs)))
     assert default.reference.source == "bayes" and default.thresholds == RegimeThresholds()
     assert "underfit" in set(default.regimes["regime"])
     config = copy.deepcopy(CONFIG)
     config["regimes"] = {"underfit_tolerance": 5.0, "reference_loss": 0.55}
-    lenient = ReportState(load_tables(write_study(tmp_path / "b", trials, epochs, config=config)))
+    lenient = words_only(load_tables(write_study(tmp_path / "b", trials, epochs, config=config)))
     assert lenient.thresholds.underfit_tolerance == 5.0
     assert lenient.reference.source == "user" and lenient.reference.loss == 0.55
     assert "underfit" not in set(lenient.regimes["regime"])
