@@ -142,7 +142,7 @@ def test_user_files_inside_a_study_survive_report_and_resume(finished_study) -> 
     trial = sorted(p.name for p in (folder / "trials").iterdir())[0]
     inside = plant(folder, ["my_notes.md", "report/my_plot.png", f"trials/{trial}/note.txt",
                             "data/README.txt"])
-    report = jetstudy_here("report", folder, cwd=root)
+    report = jetstudy_here("report", folder, "--no-figures", cwd=root)  # clears stale PNGs too
     assert report.returncode == 0, report.stderr[-3000:]
     assert not unchanged(folder, inside)
     resumed = jetstudy("run", finished_study["config"], "--resume", "--no-report", cwd=root)

@@ -40,7 +40,7 @@ def test_force_writes_beside_user_files_without_touching_them(results: Path,
                                                               tmp_path: Path) -> None:
     out = tmp_path / "shared"
     planted = plant(out, ["notes.txt", "old/figure.png"])
-    proc = jetstudy("report", results, "-o", out, "--force", cwd=tmp_path)
+    proc = jetstudy("report", results, "-o", out, "--force", "--no-figures", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (out / "index.html").is_file() and (out / MANIFEST).is_file()
     assert not unchanged(out, planted)
@@ -51,9 +51,10 @@ def test_force_writes_beside_user_files_without_touching_them(results: Path,
 def test_rewriting_an_earlier_report_replaces_only_its_own_files(results: Path,
                                                                  tmp_path: Path) -> None:
     out = tmp_path / "report"
-    first = jetstudy_here("report", results, "-o", out, cwd=tmp_path)
+    first = jetstudy_here("report", results, "-o", out, "--no-figures", cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    again = jetstudy_here("report", results, "-o", out, cwd=tmp_path)  # its own folder: no --force
+    again = jetstudy_here("report", results, "-o", out, "--no-figures",  # its own folder:
+                          cwd=tmp_path)  # no --force
     assert again.returncode == 0, again.stderr[-3000:]
     # the user edits one of the report's files and adds one of theirs: both are now theirs
     (out / "summary.md").write_text("my edited summary\n")

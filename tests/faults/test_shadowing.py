@@ -30,7 +30,7 @@ def test_user_packages_with_jetstudys_old_names_do_not_affect_a_study(workdir) -
         (pkg / "errors.py").write_text("raise ImportError('user module')\n")
     config = study_yaml(workdir / "jetstudy.yaml", workdir / "results", "shadowed")
     # "-m" puts the working folder first on sys.path, as `ray job submit --working-dir .` does
-    proc = jetstudy("run", config, cwd=workdir, env={"PYTHONPATH": ""})
+    proc = jetstudy("run", config, "--no-figures", cwd=workdir, env={"PYTHONPATH": ""})
     assert proc.returncode == 0, proc.stderr[-3000:]
     folder = workdir / "results" / "shadowed"
     trials = pd.read_parquet(folder / "trials.parquet")

@@ -150,7 +150,7 @@ def test_cli_reports_failed_trials_beside_good_ones(ray_cluster, small_config, t
                        resources={"max_failures": 0}).to_dict()
     path = tmp_path / "mixed.yaml"
     path.write_text(yaml.safe_dump(raw))
-    code = main(["run", str(path)])
+    code = main(["run", str(path), "--no-figures"])  # the report's words, not its PNGs
     out, err = capsys.readouterr()
     trials = pd.read_parquet(tmp_path / "mixed" / "trials.parquet")
     failed = trials[trials["status"] == "failed"]
