@@ -271,21 +271,24 @@ def words_only(tables: Any, *args: Any, **kw: Any) -> ReportState:
 
 class FigureCapture(ReportState):
     """The report's state, keeping each figure object beside its PNG (to read what the reader
-    will see)."""
+    will see); ``pixels=False`` keeps the objects only, no PNG (rendering is ~0.4 CPU-s a
+    figure, for tests that read the figures' texts, legends and data, not their pixels)."""
 
-    def __init__(self, *args: Any, **kw: Any) -> None:
+    def __init__(self, *args: Any, pixels: bool = True, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.drawn: dict[str, Any] = {}
+        self.pixels = pixels
 
     def figure(self, name: str, fig: Any) -> str:
         self.drawn[name] = fig
-        return super().figure(name, fig)
+        return super().figure(name, fig) if self.pixels else name
 
 
-def draw_every_part(folder: Path) -> FigureCapture:
-    """Every part of the report of the results ``folder``, drawn in the report's order."""
+def draw_every_part(folder: Path, pixels: bool = True) -> FigureCapture:
+    """Every part of the report of the results ``folder``, drawn in the report's order
+    (``pixels``: see :class:`FigureCapture`)."""
     tables = load_tables(folder)
-    state = FigureCapture(tables)
+    state = FigureCapture(tables, pixels=pixels)
     for name, part in report.part_order(tables.config):
         state.attempt(name, lambda part=part: part(state))
     return state

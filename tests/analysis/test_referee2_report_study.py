@@ -47,7 +47,7 @@ def study(ray_cluster, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def drawn(study: Path) -> FigureCapture:
-    return draw_every_part(study)
+    return draw_every_part(study, pixels=False)  # the module's report rendered them
 
 
 def _md_tables(md: str) -> dict[str, pd.DataFrame]:

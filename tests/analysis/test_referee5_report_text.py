@@ -221,7 +221,7 @@ def test_the_history_legend_says_what_stopped_the_stopped_trials(old_study, sche
     config = {**old_study.t.config, "scheduler": {**old_study.t.config["scheduler"],
                                                   "type": scheduler}}
     state = FigureCapture(type(old_study.t)(**{**vars(old_study.t), "trials": trials,
-                                               "config": config}))
+                                               "config": config}), pixels=False)
     history_part(state)
     labels = [t.get_text() for t in state.drawn["history.png"].axes[0].get_legend().get_texts()]
     assert said in labels, labels

@@ -29,7 +29,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory, make_study, write_study) ->
 def _table_and_legends(folder: Path) -> tuple[dict, dict, list[str], str]:
     from tests.analysis.conftest import FigureCapture
 
-    state = FigureCapture(load_tables(folder))
+    state = FigureCapture(load_tables(folder), pixels=False)
     table = heldout_part(state).tables[0][1].set_index("metric")
     section = roc_part(state)
     fig = state.drawn["roc.png"]
@@ -111,7 +111,7 @@ def test_map_cells_print_the_best_score_to_the_best_tables_digits(folder: Path,
         table["val_loss_se"] = 0.04  # a few hundred validation jets, not 10,000
         table.to_parquet(small / name)
     (small / "trials.csv").unlink()
-    state = FigureCapture(load_tables(small))
+    state = FigureCapture(load_tables(small), pixels=False)
     table = dict(PARTS)["best trial"](state).tables[0][1].set_index("field")["value"]
     shown = str(table["best_val_loss"]).split(" ± ")[0]
     decimals = len(shown.split(".")[1])
@@ -130,7 +130,7 @@ def test_pareto_caption_names_the_tolerance_line(folder: Path) -> None:
 
     from jetstudy.analysis.sections_pareto import pareto_part
 
-    state = FigureCapture(load_tables(folder))
+    state = FigureCapture(load_tables(folder), pixels=False)
     section = pareto_part(state)
     fig = state.drawn["pareto.png"]
     dotted = [line for ax in fig.axes for line in ax.get_lines()
