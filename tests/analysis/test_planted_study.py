@@ -35,7 +35,7 @@ PLANTED = {"2": "underfit", "256-256-256-256": "overfit", "128-128-128": "good"}
 
 
 @pytest.fixture(scope="module")
-def planted(tmp_path_factory: pytest.TempPathFactory):
+def planted(ray_cluster, tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("planted")
     cfg = from_dict({
         "data": {"synthetic_jets": 60_000, "synthetic_seed": 4},

@@ -52,7 +52,7 @@ class Collect(logging.Handler):
             self.messages.append(record.getMessage())
 
 
-def test_failing_snapshots_keep_trials_healthy(small_config, tmp_path: Path) -> None:
+def test_failing_snapshots_keep_trials_healthy(ray_cluster, small_config, tmp_path: Path) -> None:
     cfg = small_config(tmp_path, "blocked", data={"synthetic_jets": 1000},
                        search={"num_trials": 2, "max_concurrent": 1},
                        scheduler={"type": "fifo", "max_epochs": 2},

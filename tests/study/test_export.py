@@ -288,7 +288,8 @@ def test_missing_extra_names_the_pip_command(study, tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_export_of_a_real_study_from_the_command_line(tmp_path: Path, capsys) -> None:
+def test_export_of_a_real_study_from_the_command_line(ray_cluster, tmp_path: Path,
+                                                     capsys) -> None:
     """A real (tiny) Ray study with batch norm and PReLU, then `jetstudy export RESULTS`:
     the files are there and reproduce the study's saved test predictions."""
     from jetstudy.study.launch import run_study

@@ -180,7 +180,7 @@ def test_cli_says_which_kind_runs(capsys: pytest.CaptureFixture) -> None:
 
 
 @pytest.mark.slow
-def test_lecture_scan_shows_the_bias_variance_picture(tmp_path: Path) -> None:
+def test_lecture_scan_shows_the_bias_variance_picture(ray_cluster, tmp_path: Path) -> None:
     """configs/lecture.yaml's grid at depth 2 only (27 configurations): the 2-wide nets
     underfit (or collapse), the 128-wide unregularised net overfits, L2 shrinks its gap, some
     trials are good, and no trial is undetermined."""
