@@ -133,7 +133,7 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
         pair["best_val_loss_se"] = best_epoch_loss_se(pair, epochs).to_numpy()
     best, second = pair.iloc[0], pair.iloc[1]
     return (_runner_up_text(best, second, score, maximize, n_val, class_counts)
-            + _repeat_words(best, second) + _partial_words(best, second) + lost)
+            + _repeat_words(best, second, score) + _partial_words(best, second) + lost)
 
 
 def _partial_words(best: pd.Series, second: pd.Series) -> str:
@@ -180,15 +180,20 @@ def _unranked_better(rows: pd.DataFrame, values: pd.Series, best: float, maximiz
             "never best.")
 
 
-def _repeat_words(best: pd.Series, second: pd.Series) -> str:
+def _repeat_words(best: pd.Series, second: pd.Series, score: str) -> str:
     """A sentence when the runner-up repeats the best's configuration (same values in every
-    :data:`CONFIG_COLUMNS` the table has)."""
+    :data:`CONFIG_COLUMNS` the table has). On an exact tie of ``score`` there is no difference
+    to put down to training noise: the sentence says the repeat reached the same score."""
     if repeats_of(second.to_frame().T, best).empty:
         return ""
     shared = [c for c in CONFIG_COLUMNS if c in best.index and c in second.index]
-    return (f" Trial {second['trial_id']} repeats trial {best['trial_id']}'s configuration "
-            f"({', '.join(shared)} alike): their difference is training noise (initialisation, "
-            "batch order), not a better configuration.")
+    head = (f" Trial {second['trial_id']} repeats trial {best['trial_id']}'s configuration "
+            f"({', '.join(shared)} alike)")
+    if float(best[score]) == float(second[score]):
+        return (f"{head} and reached exactly the same score: the tie is between two runs of one "
+                "configuration, not between configurations.")
+    return (f"{head}: their difference is training noise (initialisation, batch order), not a "
+            "better configuration.")
 
 
 def _runner_up_text(best: pd.Series, second: pd.Series, score: str, maximize: bool,
