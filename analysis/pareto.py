@@ -21,7 +21,7 @@ than :data:`NOISE_SIGMAS` standard errors: the validation set then cannot tell t
 
 A size-aware search (``search.objectives: [metric, size]``) has its own front, in the search's
 objectives (:func:`search_front`), and the question "how big should my tagger be" its answer
-(:func:`how_big`): the smallest completed model within 1% of the best model's search metric
+(:func:`how_big`): the smallest fully trained model within 1% of the best model's search metric
 and within 0.5 points of its accuracy. ``multiplications`` (dense multiply-adds per jet) is
 half the ``flops`` column when a table lacks it (:func:`with_sizes`).
 
@@ -306,7 +306,7 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
     notes = []
     if pick["trial_id"] == best["trial_id"]:
         notes.append(f"{where}: the smallest model within {result.tolerance:.0%} is the best "
-                     f"completed trial itself ({pick['trial_id']}).")
+                     f"fully trained trial itself ({pick['trial_id']}).")
         alone = smallest_within_words(len(result.points), int(
             (result.points["cost"].astype(float) < float(pick["cost"])).sum()),
             str(pick["trial_id"]),

@@ -101,13 +101,13 @@ def smallest_within_words(n_points: int, n_smaller: int, pick: str,
     ``n_smaller_tried``: the stopped or running trials smaller than ``pick`` (None: unknown);
     with none, no smaller model was tried at all (not 'not trained to the end')."""
     if n_points <= 1:
-        return (f" Trial {pick} is the only completed trial: no other model was compared, so "
+        return (f" Trial {pick} is the only fully trained trial: no other model was compared, so "
                 "nothing shows that a smaller one would not do as well.")
     if n_smaller == 0 and n_smaller_tried == 0:
-        return (f" No completed trial is smaller than trial {pick}: no smaller model was "
+        return (f" No fully trained trial is smaller than trial {pick}: no smaller model was "
                 "tried at all, so a smaller one may do as well.")
     if n_smaller == 0:
-        return (f" No completed trial is smaller than trial {pick}: smaller models were not "
+        return (f" No fully trained trial is smaller than trial {pick}: smaller models were not "
                 "trained to the end, so a smaller one may do as well.")
     return ""
 

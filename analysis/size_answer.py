@@ -1,5 +1,5 @@
 """The answer to "how big should my tagger be" (:func:`how_big`), from the completed trials of a
-size-aware search (``search.objectives: [metric, size]``): the smallest completed model within
+size-aware search (``search.objectives: [metric, size]``): the smallest fully trained model within
 1% of the best model's search metric and within 0.5 points of its accuracy, and the paragraph
 the report prints (:func:`how_big_paragraph`). Re-exported by :mod:`jetstudy.analysis.pareto`.
 """
@@ -28,7 +28,7 @@ __all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "
 
 @dataclass(frozen=True)
 class SizeAnswer:
-    """The smallest completed model within ``tolerance`` (relative) of the best model's search
+    """The smallest fully trained model within ``tolerance`` (relative) of the best model's search
     metric and within ``acc_points`` of its accuracy; ``pick``/``best`` are trials-table rows."""
 
     metric: str
@@ -195,11 +195,11 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     if len(answer.candidates if answer.candidates is not None else ()) <= 1:
         table = ""  # one completed trial: no smaller model for the table to name
     if pick["trial_id"] == best["trial_id"]:
-        return (head + f"Here the best completed model is also the smallest {rules}: trial "
+        return (head + f"Here the best fully trained model is also the smallest {rules}: trial "
                 f"{pick['trial_id']} ({_sizes_words(pick, cost)}), {label} {score[0]}, "
                 f"accuracy {acc[0]}." + noise + bound + table)
     ratio = float(best[cost]) / float(pick[cost])
-    return (head + f"The smallest completed model {rules} is trial {pick['trial_id']} "
+    return (head + f"The smallest fully trained model {rules} is trial {pick['trial_id']} "
             f"({_sizes_words(pick, cost)}): {label} {score[0]} against {score[1]}, accuracy "
             f"{acc[0]} against {acc[1]} for the best, trial {best['trial_id']} "
             f"({_sizes_words(best, cost)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "

@@ -110,7 +110,7 @@ def _number(row: Any, key: str) -> int | float | None:
 
 
 def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] | None, str]:
-    """The report's answer to "how big should my tagger be" (the smallest completed model
+    """The report's answer to "how big should my tagger be" (the smallest fully trained model
     within 1% of the best's ``metric`` and 0.5 points of its accuracy), or None and why."""
     from jetstudy.analysis.errors import AnalysisError
     from jetstudy.analysis.pareto import how_big, with_sizes
@@ -150,7 +150,7 @@ def _selection(results: Path, w: Weights, study: dict[str, Any]) -> dict[str, An
     cost = size or next((_LIMIT_SIZES[k] for k in limits), "n_params")
     answer, why_none = _size_answer(results, metric, cost)
     pick = answer["pick"]["trial_id"] if answer else None
-    rule = (f"the smallest completed model (by {cost}) within 1% of the best model's "
+    rule = (f"the smallest fully trained model (by {cost}) within 1% of the best model's "
             f"best_{metric} and within 0.5 points of its val_acc: the report's answer to 'how "
             f"big should my tagger be'")
     if w.is_study_best:

@@ -29,7 +29,7 @@ def test_the_best_as_its_own_pick_names_a_cheaper_model_within_noise():
     assert r.pick["trial_id"] == r.best["trial_id"] == "big"
     assert r.cheapest_within_noise["trial_id"] == "small"
     notes = " ".join(pick_notes(r))
-    assert "best completed trial itself (big)" in notes
+    assert "best fully trained trial itself (big)" in notes
     assert "but small, at 1/100 of its cost, is 0.02 ± 0.07 below it: within the validation " \
            "noise" in notes
     exact = compute_pareto(df, "n_params", "val_acc", n_val=10_000_000)
@@ -44,8 +44,8 @@ def test_no_note_about_other_trials_when_there_are_none():
                            n_val=100)
     # round 5: the lone trial is said to be alone (nothing smaller was compared)
     assert pick_notes(alone) == ["val_acc vs n_params: the smallest model within 1% is the best "
-                                 "completed trial itself (only).",
-                                 "val_acc vs n_params: Trial only is the only completed trial: "
+                                 "fully trained trial itself (only).",
+                                 "val_acc vs n_params: Trial only is the only fully trained trial: "
                                  "no other model was compared, so nothing shows that a smaller "
                                  "one would not do as well."]
     two = compute_pareto(_trials(("a", "completed", 10, 0.9, 0.3),

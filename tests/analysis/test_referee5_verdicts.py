@@ -157,17 +157,17 @@ def test_a_size_answer_with_nothing_smaller_compared_says_so():
     t = pd.DataFrame({"trial_id": ["aaa", "bbb"], "trial_number": [0, 1],
                       "status": ["completed", "stopped"], "n_params": [100, 50],
                       "best_val_acc": [0.80, 0.70], "best_val_loss": [0.6, 0.8]})
-    alone = "Trial aaa is the only completed trial: no other model was compared"
+    alone = "Trial aaa is the only fully trained trial: no other model was compared"
     assert any(alone in n for n in pick_notes(compute_pareto(t, "n_params", "val_acc")))
     assert alone in how_big_paragraph(how_big(t, "val_acc", True, "n_params"))
     both = t.assign(status="completed", n_params=[50, 100], best_val_acc=[0.80, 0.79])
     text = how_big_paragraph(how_big(both, "val_acc", True, "n_params"))
-    assert "No completed trial is smaller than trial aaa" in text
+    assert "No fully trained trial is smaller than trial aaa" in text
     bigger_best = both.assign(best_val_acc=[0.799, 0.80])  # pick aaa (smallest), best bbb
     text = how_big_paragraph(how_big(bigger_best, "val_acc", True, "n_params"))
-    assert "is trial aaa" in text and "No completed trial is smaller than trial aaa" in text
+    assert "is trial aaa" in text and "No fully trained trial is smaller than trial aaa" in text
     fine = both.assign(n_params=[100, 50], best_val_acc=[0.80, 0.70])  # smaller one compared
-    assert "No completed trial is smaller" not in how_big_paragraph(
+    assert "No fully trained trial is smaller" not in how_big_paragraph(
         how_big(fine, "val_acc", True, "n_params"))
 
 

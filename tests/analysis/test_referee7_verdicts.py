@@ -284,7 +284,7 @@ def test_a_pick_smaller_than_every_trial_tried_says_none_smaller_was_tried():
                       "status": ["completed", "completed", "stopped"],
                       "n_params": [50, 100, 500], "best_val_acc": [0.80, 0.79, 0.7],
                       "best_val_loss": [0.6, 0.61, 0.8]})
-    none = "No completed trial is smaller than trial aaa: no smaller model was tried at all"
+    none = "No fully trained trial is smaller than trial aaa: no smaller model was tried at all"
     assert none in how_big_paragraph(how_big(t, "val_acc", True, "n_params"))
     assert any(none in n for n in pick_notes(compute_pareto(t, "n_params", "val_acc")))
     some = t.assign(n_params=[50, 100, 20])  # a smaller model, stopped early

@@ -60,7 +60,7 @@ def test_a_single_completed_trial_is_its_own_front_and_pick(cost):
     r = compute_pareto(df, cost, "val_acc", n_val=1000)
     assert r.front["trial_id"].tolist() == ["a"] and r.pick["trial_id"] == "a"
     assert r.gap == 0 and r.within_noise is True
-    assert "best completed trial itself (a)" in pick_notes(r)[0]
+    assert "best fully trained trial itself (a)" in pick_notes(r)[0]
 
 
 def test_no_completed_trial_has_no_front_and_failed_trials_never_count():

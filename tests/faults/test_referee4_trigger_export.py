@@ -92,7 +92,7 @@ def test_the_size_pick_and_a_size_limit_are_named(tmp_path: Path) -> None:
     assert selection["size_limits"] == {"max_params": 3000}
     assert "every trial was drawn within search.max_params 3000" in selection["why"]
     assert selection["size_answer"]["exported"] and "by n_params" in selection["why"]
-    assert "it is also the smallest completed model" in readme
+    assert "it is also the smallest fully trained model" in readme
 
 
 def test_without_a_trials_table_the_selection_says_why_no_answer(tmp_path: Path) -> None:
