@@ -370,8 +370,12 @@ def _efficiency(row: pd.Series, b: float) -> str:
             return f"- (no {what} jets)"
     text = format_interval(row[f"sig_eff@{b:g}"], row[f"sig_eff_lo@{b:g}"],
                            row[f"sig_eff_hi@{b:g}"])
-    allowed = int(np.floor(b * row["n_background"] + 1e-9))
-    if allowed <= FEW_BACKGROUND:
+    n_bkg = int(row["n_background"])
+    allowed = int(np.floor(b * n_bkg + 1e-9))
+    if allowed == 0:  # under one jet: the cut lets no background through, a stricter point
+        text += (f" ({b:.0%} of {n_bkg} bkg is under 1 jet: no background passes, so this "
+                 f"is a lower bound of the efficiency at {b:.0%})")
+    elif allowed <= FEW_BACKGROUND:
         text += f" ({b:.0%} bkg = {allowed} jet{'' if allowed == 1 else 's'})"
     return text
 
