@@ -372,9 +372,10 @@ def _efficiency(row: pd.Series, b: float) -> str:
                            row[f"sig_eff_hi@{b:g}"])
     n_bkg = int(row["n_background"])
     allowed = int(np.floor(b * n_bkg + 1e-9))
-    if allowed == 0:  # under one jet: the cut lets no background through, a stricter point
-        text += (f" ({b:.0%} of {n_bkg} bkg is under 1 jet: no background passes, so this "
-                 f"is a lower bound of the efficiency at {b:.0%})")
+    if allowed == 0:  # under one jet: no cut lets b of them through; the number shown is the
+        # efficiency with no background passing, a stricter point -- at b it is undetermined
+        return (f"undetermined: {b:.0%} of {n_bkg} bkg jets is under 1 jet (with none "
+                f"passing: {text}, a lower bound)")
     elif allowed <= FEW_BACKGROUND:
         text += f" ({b:.0%} bkg = {allowed} jet{'' if allowed == 1 else 's'})"
     return text

@@ -43,3 +43,43 @@ def test_a_stopped_full_run_picked_as_best_is_not_called_completed():
     assert "completed trial" not in notes
     text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=10000)
     assert "completed model" not in text and "fully trained model" in text
+
+
+def test_the_complexity_curve_says_which_losses_it_plots():
+    """The caption said "Final train and val loss" while the points are the judged losses (the
+    median of each trial's last 3 epochs, regimes.csv's judged_* columns): a reader comparing a
+    point with the last epoch's loss in trials.parquet found another number."""
+    from jetstudy.analysis.complexity import complexity_curve
+    from jetstudy.analysis.regimes import assess_regimes
+
+    t = pd.DataFrame({
+        "trial_id": list("abc"), "trial_number": [0, 1, 2], "status": "completed",
+        "epochs": 6, "max_epochs": 6, "best_epoch": 6, "n_params": [100, 1000, 10000],
+        "best_val_acc": [0.7, 0.75, 0.76], "best_val_loss": [0.8, 0.7, 0.69],
+        "train_loss": [0.8, 0.65, 0.5], "val_loss": [0.8, 0.7, 0.69]})
+    regimes = assess_regimes(t).table
+    judged = complexity_curve(t, regimes, min_trials=1)
+    assert judged.losses == "judged"
+    old = regimes.drop(columns=[c for c in regimes if c.startswith("judged_")])
+    assert complexity_curve(t, old, min_trials=1).losses == "last-epoch"
+
+
+def test_sig_eff_at_one_percent_of_under_100_background_jets_is_undetermined():
+    """1% of 80 background jets is under one jet: no cut lets 1% through, and the number is
+    the efficiency with no background passing. It was printed as the 1% value with a bare
+    flag "(1% bkg = 0 jets)"; it now leads with "undetermined" and calls the number a lower
+    bound, while 10% of 80 (8 jets) keeps its plain number."""
+    import numpy as np
+
+    from jetstudy.analysis.summary import operating_table
+    from jetstudy.trainables.schema import CLASSES
+
+    labels = np.repeat(np.arange(len(CLASSES)), 20)
+    rng = np.random.default_rng(0)
+    probs = np.eye(len(CLASSES))[labels] * 0.3 + rng.uniform(0, 0.5, (len(labels), len(CLASSES)))
+    pred = pd.DataFrame({"label": labels, **{f"p_{c}": probs[:, i] for i, c in enumerate(CLASSES)}})
+    table = operating_table(pred, synthetic=False)
+    for text in table["sig eff @ 1% bkg"]:
+        assert text.startswith("undetermined: 1% of 80 bkg jets is under 1 jet"), text
+        assert text.endswith("a lower bound)"), text
+    assert not any(t.startswith("undetermined") for t in table["sig eff @ 10% bkg"])
