@@ -36,6 +36,9 @@ class ComplexityCurve:
     note: str
     #: the regime rules' reference loss L* (``reference_loss`` of the regime table), if known
     reference: float | None = None
+    #: which losses the points are, in words for a caption: the judged ones (median of the last
+    #: three finite epochs, regimes.csv's ``judged_*``) or, in older tables, the last epoch's
+    losses: str = "last-epoch"
 
 
 def complexity_curve(
@@ -124,4 +127,6 @@ def complexity_curve(
     bins["n_params"] = bins["n_params"].fillna(pd.Series(centres, index=bins.index))
     ref = regimes["reference_loss"].dropna() if "reference_loss" in regimes else pd.Series([])
     return ComplexityCurve(points=points, bins=bins.reset_index(drop=True), note=note,
-                           reference=float(ref.iloc[0]) if len(ref) else None)
+                           reference=float(ref.iloc[0]) if len(ref) else None,
+                           losses=("judged" if train_col == "judged_train_loss"
+                                   else "last-epoch"))

@@ -46,7 +46,10 @@ def complexity_part(r: ReportState) -> Section:
 
     c = complexity_of(r)
     name = r.figure("complexity.png", plots.complexity_figure(c))
-    caption = (f"Final train (eval mode) and val loss against parameter count ({c.note}; "
+    which = ("Judged train (eval mode) and val loss (each the median of its trial's last 3 "
+             "finite epochs, fewer in a shorter run: regimes.csv's judged_* columns)" if c.losses == "judged"
+             else "Last-epoch train (eval mode) and val loss")
+    caption = (f"{which} against parameter count ({c.note}; "
                "unstable and undetermined trials left out); lines: medians per half-decade (train "
                "dashed with squares, val solid with circles), at the median size of the bin's "
                "trials, broken where a bin has none; red "
