@@ -344,6 +344,20 @@ def _difference(value: float, error: float, model: str, bayes: str) -> str:
     return text.lstrip("-") if float(text) == 0 else text
 
 
+def _macro_resamplings(test_metrics: dict[str, Any]) -> str:
+    """Resamplings that lost a class of the test jets have no macro AUC (evaluate.py counts
+    them as ``uncertainty.auc_macro_undefined``): the error is of the others, said beside it."""
+    how = test_metrics.get("uncertainty")
+    how = how if isinstance(how, dict) else {}
+    lost, n = how.get("auc_macro_undefined"), how.get("n_boot")
+    if not isinstance(lost, int) or isinstance(lost, bool) or lost <= 0:
+        return ""
+    if isinstance(n, int) and not isinstance(n, bool) and n > lost:
+        return (f" (error from the {n - lost} of {n} resamplings that kept every class; "
+                f"{lost} lost a rare class)")
+    return f" ({lost} resamplings lost a rare class and have no macro AUC)"
+
+
 def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -> pd.DataFrame:
     """The test table as text: rows accuracy, log_loss, auc_macro, auc g..t; the model as
     ``value ± se``, then the Bayes optimum and model - Bayes (synthetic data) or one column per
@@ -351,6 +365,7 @@ def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -
     v = heldout_metric_values(test_metrics)
     out = pd.DataFrame({"metric": list(TEST_ROWS)})
     out["model"] = [format_measured(a, e) for a, e in zip(v["model"], v["model_se"])]
+    out.loc[out["metric"] == "auc_macro", "model"] += _macro_resamplings(test_metrics)
     if "bayes" in v.columns:
         out["Bayes optimal"] = [format_measured(a, e) for a, e in zip(v["bayes"], v["bayes_se"])]
         out["model - Bayes"] = [_difference(a, e, out["model"][i], out["Bayes optimal"][i])
