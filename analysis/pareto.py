@@ -54,7 +54,7 @@ from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
-           "pick_notes", "tied_with", "with_sizes", "search_front", "how_big", "SizeAnswer",
+           "pick_notes", "tied_with", "unsized_trials", "unsized_words", "with_sizes", "search_front", "how_big", "SizeAnswer",
            "how_big_paragraph", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
 
 #: The status that always means trained to the end (max_epochs, or converged by patience);
@@ -192,6 +192,9 @@ class ParetoResult:
     #: the score's direction: True for accuracy/AUC, False for a loss (``gap`` is then
     #: pick - best, still >= 0 for a pick worse than the best)
     maximize: bool = True
+    #: fully trained trials with a score but no usable size (0, negative, NaN, inf: a damaged
+    #: or hand-edited row): left off the front, named in the notes (:func:`unsized_trials`)
+    unsized: tuple[str, ...] = ()
 
     @property
     def determined(self) -> bool:
@@ -248,6 +251,30 @@ def _candidates(trials: pd.DataFrame, cost: str, score: str, which: str,
     return rows.assign(se=score_se(score, rows["score"], n_val, class_counts))
 
 
+def unsized_trials(trials: pd.DataFrame, cost: str, score: str) -> tuple[str, ...]:
+    """Fully trained, scored trials whose ``cost`` is no size (not a number > 0, finite): a
+    damaged or hand-edited row, left out of the front and the size answer -- which must say
+    so, or "the best fully trained trial" is not the best of the table."""
+    last = trials.drop_duplicates("trial_id", keep="last")
+    full = ran_to_the_end(last).to_numpy(dtype=bool) & last["status"].isin(
+        SCORED_STATUSES).to_numpy()
+    size = pd.to_numeric(last[cost], errors="coerce").astype(float)
+    value = pd.to_numeric(last[score], errors="coerce").astype(float)
+    bad = full & np.isfinite(value).to_numpy() & ~(np.isfinite(size) & (size > 0)).to_numpy()
+    return tuple(str(t) for t in last.loc[bad, "trial_id"])
+
+
+def unsized_words(ids: Sequence[str], cost: str) -> str:
+    """The sentence naming :func:`unsized_trials` (empty when there are none)."""
+    if not ids:
+        return ""
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    one = len(ids) == 1
+    return (f" Left out: {'trial' if one else 'trials'} {shown}, fully trained, whose `{cost}` "
+            f"is not a size above 0 (a model has at least one weight: the trials table is "
+            f"damaged or hand-edited); 'the best' here is the best of the others.")
+
+
 def compute_pareto(
     trials: pd.DataFrame, cost: str, metric: str, tolerance: float = 0.01,
     n_val: int | None = None, class_counts: Sequence[int] | None = None,
@@ -272,18 +299,20 @@ def compute_pareto(
                                 "one weight): the trials table is damaged or hand-edited")
         raise AnalysisError(f"no finished trial has both `{cost}` and `{score}`")
     maximize = _maximize(metric)
+    unsized = unsized_trials(trials, cost, score)
     front = pareto_front(points, "cost", "score", maximize).reset_index(drop=True)
     pick = smallest_within(points, "cost", "score", tolerance, maximize)
     if pick is None:
         return ParetoResult(cost=cost, score=score, points=points, partial=partial, front=front,
-                            pick=None, best=None, tolerance=tolerance, maximize=maximize)
+                            pick=None, best=None, tolerance=tolerance, maximize=maximize,
+                            unsized=unsized)
     best = points.loc[_ranked(points, "cost", "score", maximize)["_s"].idxmax()]
     gap = float(best["score"] - pick["score"]) * (1.0 if maximize else -1.0)
     gap_se = 0.0 if best["trial_id"] == pick["trial_id"] else float(
         math.hypot(best["se"], pick["se"]))
     return ParetoResult(cost=cost, score=score, points=points, partial=partial, front=front,
                         pick=pick, best=best, tolerance=tolerance, gap=gap, gap_se=gap_se,
-                        maximize=maximize)
+                        maximize=maximize, unsized=unsized)
 
 
 def _maximize(metric: str) -> bool:
@@ -297,10 +326,11 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
     what ends a complete trial in this study's words (an ASHA study has no patience)."""
     label = result.score.removeprefix("best_")
     where = f"{label} vs {result.cost}"
+    left = unsized_words(result.unsized, result.cost)
     if not result.determined:
         return [f"{where}: undetermined, no trial ran to completion ({complete}); "
                 f"the {len(result.partial)} stopped or running trials are drawn faded, their "
-                "partial scores are not used."]
+                "partial scores are not used." + left]
     pick, best = result.pick, result.best
     below = "below" if result.maximize else "above"  # worse than the best, in words
     notes = []
@@ -378,6 +408,8 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
         notes.append(f"{where}: the {result.tolerance:.0%} band ({shown[0]}) is narrower than "
                      f"{NOISE_SIGMAS:g} standard errors of one score (se {shown[1]}): "
                      "trials just outside it may be as good.")
+    if left:
+        notes.append(f"{where}:{left}")
     return notes
 
 

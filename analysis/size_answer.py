@@ -18,7 +18,7 @@ from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _ranked, exact_ties,
-                                      score_se, with_sizes)
+                                      score_se, unsized_trials, unsized_words, with_sizes)
 from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
                                           median_outside_band, smallest_within_words,
                                           spread_words, ties_words)
@@ -43,6 +43,8 @@ class SizeAnswer:
     maximize: bool = True
     #: stopped or running trials (with a score and a size) smaller than the pick (None: unknown)
     smaller_tried: int | None = None
+    #: fully trained trials with a score but no usable size, left out (pareto.unsized_trials)
+    unsized: tuple[str, ...] = ()
 
 
 def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
@@ -78,7 +80,8 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     smaller = int((score_ok & (size > 0) & (size < float(pick[cost]))).sum())
     return SizeAnswer(metric=score, cost=cost, pick=pick, best=best,
                       tolerance=tolerance, acc_points=acc_points, candidates=done,
-                      maximize=maximize, smaller_tried=smaller)
+                      maximize=maximize, smaller_tried=smaller,
+                      unsized=unsized_trials(trials, cost, score))
 
 
 #: ``values`` to the same decimals, 4 significant figures of the largest (0.6010 against
@@ -191,7 +194,8 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
              + _alone_words(answer) + _repeat_words(answer, n_val, class_counts)
              + _best_repeat_words(answer, n_val, class_counts)
              + full_run_words([answer.pick] if answer.pick["trial_id"] == answer.best["trial_id"]
-                              else [answer.pick, answer.best]))
+                              else [answer.pick, answer.best])
+             + unsized_words(answer.unsized, cost))
     if len(answer.candidates if answer.candidates is not None else ()) <= 1:
         table = ""  # one completed trial: no smaller model for the table to name
     if pick["trial_id"] == best["trial_id"]:

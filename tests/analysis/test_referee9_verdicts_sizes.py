@@ -1,0 +1,45 @@
+"""Round 9 referee of the size verdicts (issue 8's class): a hand-edited size must not change
+which trial is called "the best" without a word."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _trials(size: float) -> pd.DataFrame:
+    return pd.DataFrame({
+        "trial_id": ["a", "b", "c"], "trial_number": [0, 1, 2], "status": "completed",
+        "stop_reason": "max_epochs", "epochs": 6, "max_epochs": 6, "best_epoch": 6,
+        "n_params": [4000, 400, size], "flops": [8000, 800, 100], "depth": [2, 1, 1],
+        "widths": ["64-32", "16", "4"], "best_val_acc": [0.80, 0.75, 0.85],
+        "best_val_loss": [0.6, 0.7, 0.5]})
+
+
+@pytest.mark.parametrize("size", [0, -5, np.nan, np.inf])
+def test_a_fully_trained_trial_without_a_size_is_named_where_it_is_left_out(size):
+    """Trial c, fully trained and the best of the table (0.850; the Best-trial line names it),
+    has n_params 0, negative, NaN or inf: the front and the size answer dropped it silently and
+    called trial a (0.800) "the best fully trained trial/model", two "best"s in one report."""
+    from jetstudy.analysis import pareto
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    t = _trials(size)
+    r = pareto.compute_pareto(t, "n_params", "val_acc", n_val=10000)
+    assert r.best["trial_id"] == "a" and r.unsized == ("c",)
+    notes = " ".join(pareto.pick_notes(r))
+    assert "Left out: trial c, fully trained, whose `n_params` is not a size above 0" in notes
+    assert "'the best' here is the best of the others" in notes
+    text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=10000)
+    assert "Left out: trial c, fully trained, whose `n_params` is not a size above 0" in text
+
+
+def test_no_words_when_every_size_is_sound():
+    from jetstudy.analysis import pareto
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    t = _trials(40)
+    r = pareto.compute_pareto(t, "n_params", "val_acc", n_val=10000)
+    assert r.unsized == () and "Left out" not in " ".join(pareto.pick_notes(r))
+    assert "Left out" not in how_big_paragraph(how_big(t, "val_acc", True, "n_params"),
+                                               n_val=10000)
