@@ -132,8 +132,16 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     if label == "val_loss":  # the best epoch's error, as 'Best trial' shows it
         pair["best_val_loss_se"] = best_epoch_loss_se(pair, epochs).to_numpy()
     best, second = pair.iloc[0], pair.iloc[1]
-    return (_runner_up_text(best, second, score, maximize, n_val, class_counts)
-            + _repeat_words(best, second, score) + _partial_words(best, second) + lost)
+    # a tie of more than two: the runner-up is one of several at the best's score
+    rest = [int(i) for i in order[2:]]
+    tied = [str(t) for t, v in zip(rows.iloc[rest]["trial_id"], values[ok].iloc[rest])
+            if float(v) == float(best[score])]
+    more = (f" Trial{'s' if len(tied) > 1 else ''} {', '.join(tied[:5])}"
+            f"{f' and {len(tied) - 5} more' if len(tied) > 5 else ''} tie{'' if len(tied) > 1 else 's'}"
+            f" at that score too: an exact tie of {len(tied) + 2} trials." if tied else "")
+    return (_runner_up_text(best, second, score, maximize, n_val, class_counts) + more
+            + _repeat_words(best, second, score, bool(tied)) + _partial_words(best, second)
+            + lost)
 
 
 def _partial_words(best: pd.Series, second: pd.Series) -> str:
@@ -180,7 +188,7 @@ def _unranked_better(rows: pd.DataFrame, values: pd.Series, best: float, maximiz
             "never best.")
 
 
-def _repeat_words(best: pd.Series, second: pd.Series, score: str) -> str:
+def _repeat_words(best: pd.Series, second: pd.Series, score: str, more_tied: bool = False) -> str:
     """A sentence when the runner-up repeats the best's configuration (same values in every
     :data:`CONFIG_COLUMNS` the table has). On an exact tie of ``score`` there is no difference
     to put down to training noise: the sentence says the repeat reached the same score."""
@@ -190,6 +198,8 @@ def _repeat_words(best: pd.Series, second: pd.Series, score: str) -> str:
     head = (f" Trial {second['trial_id']} repeats trial {best['trial_id']}'s configuration "
             f"({', '.join(shared)} alike)")
     if float(best[score]) == float(second[score]):
+        if more_tied:  # others tie too: the tie is not (only) of these two runs
+            return f"{head} and reached exactly the same score."
         return (f"{head} and reached exactly the same score: the tie is between two runs of one "
                 "configuration, not between configurations.")
     return (f"{head}: their difference is training noise (initialisation, batch order), not a "
