@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
 from jetstudy.analysis import history, parallel
 from jetstudy.analysis.render import Section, counted
@@ -164,9 +165,11 @@ def kind_lines(tables: StudyTables) -> list[str]:
     if sch == "patience" and metric != "val_loss":  # patience counts the search metric
         ends = f"each trial to max_epochs or its patience on {metric}"
     if sampler in ("grid", "sobol"):
-        line = (f"Kind: scan, {_SAMPLERS[sampler]} of "
-                f"{counted(search.get('num_trials'), 'configuration')}, {ends}: the regime "
-                "picture.")
+        n = search.get("num_trials")
+        short = _ran_short(tables, search, "scan")
+        counts = (f"{counted(n, 'configuration')}, {short[0]} ran ({short[1]})" if short
+                  else counted(n, "configuration"))
+        line = f"Kind: scan, {_SAMPLERS[sampler]} of {counts}, {ends}: the regime picture."
     else:
         n, at_once = search.get("num_trials"), search.get("max_concurrent")
         if isinstance(n, int) and isinstance(at_once, int):
@@ -181,7 +184,10 @@ def kind_lines(tables: StudyTables) -> list[str]:
             sampled += (f" over two objectives, {metric} and {size} ({size} minimised; ASHA "
                         f"ranks by {metric} alone)")
             answer = f"the models that trade {metric} against {size} best (a Pareto front)"
-        line = (f"Kind: search, {sampled}, {counted(n, 'trial')}, "
+        short = _ran_short(tables, search, "search")
+        counts = (f"{short[0]} of {counted(n, 'trial')} ran ({short[1]})" if short
+                  else counted(n, "trial"))
+        line = (f"Kind: search, {sampled}, {counts}, "
                 f"{at_once} at a time{_limit_words(search)}, {ends}: {answer}.")
     ran = _sampler_ran(tables)
     if ran and ran.get("class") == "TPESampler":
@@ -197,6 +203,30 @@ def kind_lines(tables: StudyTables) -> list[str]:
                  f"{counted(ran.get('n_startup_trials'), 'random start-up trial')}{trained} "
                  "before it models anything.")
     return [line]
+
+
+def _ran_short(tables: StudyTables, search: dict[str, Any],
+               what: str) -> tuple[int, str] | None:
+    """How many trials ran and what ended the search, ``(3, 'search.time_budget_s, 60 s,
+    ended the search')``, when the trials table holds fewer than ``search.num_trials`` (a time
+    budget or an interruption ended it early); None when all ran or there is no table."""
+    n, trials = search.get("num_trials"), getattr(tables, "trials", None)
+    if not isinstance(n, int) or isinstance(n, bool) or not isinstance(trials, pd.DataFrame):
+        return None
+    ran = len(trials)
+    if ran >= n:
+        return None
+    statuses = set(trials["status"].astype(str)) if "status" in trials else set()
+    budget = search.get("time_budget_s")
+    if "interrupted" in statuses:
+        why = "the run was interrupted; --resume continues it"
+    elif "running" in statuses:
+        why = "so far: trials are still running"
+    elif isinstance(budget, (int, float)) and not isinstance(budget, bool):
+        why = f"search.time_budget_s, {budget:g} s, ended the {what}"
+    else:
+        why = f"the {what} ended early"
+    return ran, why
 
 
 #: The search's size limits: config field -> the size it bounds, in the report's words.
