@@ -328,7 +328,8 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
     where = f"{label} vs {result.cost}"
     left = unsized_words(result.unsized, result.cost)
     if not result.determined:
-        return [f"{where}: undetermined, no trial ran to completion ({complete}); "
+        sized = " with a size above 0" if result.unsized else ""  # (those without: below)
+        return [f"{where}: undetermined, no trial{sized} ran to completion ({complete}); "
                 f"the {len(result.partial)} stopped or running trials are drawn faded, their "
                 "partial scores are not used." + left]
     pick, best = result.pick, result.best

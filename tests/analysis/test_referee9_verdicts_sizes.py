@@ -43,3 +43,16 @@ def test_no_words_when_every_size_is_sound():
     assert r.unsized == () and "Left out" not in " ".join(pareto.pick_notes(r))
     assert "Left out" not in how_big_paragraph(how_big(t, "val_acc", True, "n_params"),
                                                n_val=10000)
+
+
+def test_undetermined_front_does_not_deny_the_unsized_full_run():
+    """The only fully trained trial has no size, the other was stopped: the note said "no
+    trial ran to completion" and then named that trial as fully trained."""
+    from jetstudy.analysis import pareto
+
+    t = _trials(np.nan).iloc[1:].assign(status=["stopped", "completed"], epochs=[2, 6],
+                                        stop_reason=["asha", "max_epochs"])
+    notes = " ".join(pareto.pick_notes(pareto.compute_pareto(t, "n_params", "val_acc",
+                                                             n_val=10000)))
+    assert "no trial with a size above 0 ran to completion" in notes
+    assert "Left out: trial c, fully trained" in notes
