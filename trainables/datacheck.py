@@ -12,7 +12,7 @@ import numpy as np
 from jetstudy.trainables.errors import DataError, listed
 from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 
-__all__ = ["HELP", "FLOAT32_MAX", "FILL_LIMIT", "finite_features", "features_vary", "suffix", "path_problem",
+__all__ = ["HELP", "FLOAT32_MAX", "FILL_LIMIT", "FLOAT32_TINY", "SENTINEL_SHARE", "finite_features", "features_vary", "suffix", "path_problem",
            "hdf5_outside", "mixed_formats", "extension_fix",
            "one_hot_to_index", "all_classes", "some", "content_problem", "wide_text"]
 
@@ -31,6 +31,12 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 #: No jet feature reaches this in any unit (a whole 13 TeV LHC collision is 1.3e13 eV): a value
 #: this large is a fill value (1e30, float max) standing for a missing one.
 FILL_LIMIT = 1e15
+#: float32's smallest normal number: a non-zero value below it becomes a subnormal or 0 in the
+#: float32 the model trains in. No jet feature is that small in any unit (a bug upstream).
+FLOAT32_TINY = float(np.finfo(np.float32).tiny)
+#: A share of one column at one exact negative round value (-1, -9, -99, -999, -10, -100...)
+#: at least this large is taken for a "missing" sentinel of a HEP ntuple, and warned.
+SENTINEL_SHARE = 0.05
 
 
 def finite_features(file: str, values: np.ndarray, names: Sequence[str]) -> np.ndarray:
@@ -66,7 +72,42 @@ def finite_features(file: str, values: np.ndarray, names: Sequence[str]) -> np.n
             "whole 13 TeV collision is 1.3e13 eV), so these are fill values for missing ones "
             "(1e30, float max): drop those rows and load again (kept, they would squeeze every "
             "other jet's value of the feature to one number when the features are scaled)")
+    tiny = (x64 != 0) & (np.abs(x64) < FLOAT32_TINY)
+    if tiny.any():  # cast to float32 they would become subnormals or 0, silently
+        row, col = (int(i[0]) for i in np.nonzero(tiny))
+        raise DataError(
+            f"{file}: non-zero values with |x| < {FLOAT32_TINY:.3g} (float32's smallest normal "
+            f"number) in {_where(tiny, names)}, e.g. {names[col]} = {x64[row, col]:g}; in the "
+            "float32 the model trains in they would become 0 or lose their digits, and no jet "
+            "feature is that small in any unit: check how the column was made (units, a "
+            "bug upstream), or set those values to 0 if they mean 0, and load again")
+    _warn_sentinels(file, x64, names)
     return x64.astype(np.float32)
+
+
+def _round_negative(value: float) -> bool:
+    """-1, -9, -99, -999..., -10, -100...: the values HEP ntuples use for "missing"."""
+    if value >= 0 or value != int(value):
+        return False
+    digits = str(int(-value))
+    return set(digits) == {"9"} or digits == "1" + "0" * (len(digits) - 1)
+
+
+def _warn_sentinels(file: str, x64: np.ndarray, names: Sequence[str]) -> None:
+    """Warn (naming column, value and count) where a share of one column sits at one exact
+    negative round value: a sentinel for a missing feature read as if it were measured."""
+    if len(x64) < 2:
+        return
+    for col, name in enumerate(names):
+        values, counts = np.unique(x64[:, col][x64[:, col] < 0], return_counts=True)
+        for value, count in zip(values.tolist(), counts.tolist()):
+            if count >= 2 and count >= SENTINEL_SHARE * len(x64) and _round_negative(value):
+                log.warning(
+                    "%s: %s = %g in %d of %d rows (%.0f%%): a value that HEP ntuples use for "
+                    "a missing one (a sentinel); read as a measured value it distorts the "
+                    "feature's scaling and what the tagger learns: drop those rows, or export "
+                    "the feature again without the sentinel, if it means 'missing'",
+                    file, name, value, count, len(x64), 100 * count / len(x64))
 
 
 def features_vary(where: str, x: np.ndarray) -> None:
