@@ -24,7 +24,7 @@ Sobol (``search.sampler: sobol``): the first ``search.num_trials`` *distinct* co
 (integer rounding and off-switches map several points to one; repeats are skipped) of a
 scrambled Sobol sequence (``scipy.stats.qmc.Sobol``, seeded by ``search.seed``) over the unit cube, one
 coordinate ``u`` per axis, mapped as the search draws them: depth uniform over the integers,
-width log-uniform, a ``[low, high]`` range log-uniform (L1/L2) or uniform (dropout), a ``[0, x]``
+width log-uniform over ``[low - 0.5, high + 0.5]`` then rounded (Optuna's log integer), a ``[low, high]`` range log-uniform (L1/L2) or uniform (dropout), a ``[0, x]``
 range off for ``u < 1/2`` and otherwise drawn from its on-range (:data:`ON_RANGE`) with
 ``2u - 1``.
 
@@ -128,7 +128,10 @@ def _from_unit(space: SpaceConfig, name: str, u: float) -> Any:
     if name == "depth":
         return min(high, low + int(u * (high - low + 1)))
     if name == "width":
-        return min(high, max(low, int(round(math.exp(math.log(low) + u * math.log(high / low))))))
+        # Optuna's log integer: half a step beyond each end, so the edge widths get a whole
+        # share (optuna._transform), then rounded
+        lo, hi = math.log(low - 0.5), math.log(high + 0.5)
+        return min(high, max(low, int(round(math.exp(lo + u * (hi - lo))))))
     log = _log_scale(name)
     if is_switchable(name, (low, high)):
         if u < 0.5:
