@@ -192,6 +192,11 @@ class _ProgressLine:
             self.stream.write("\n")
 
 
+#: The fewest jets ``jetstudy synth`` writes: with the default fractions (0.2), 4 validation
+#: and 4 test jets of each of the 5 classes; fewer leave a split a class short.
+MIN_SYNTH_JETS = 100
+
+
 def _check_synth_args(args: argparse.Namespace) -> None:
     """The synth options in the command line's words (the library names its arguments), and
     never over a file of the user's."""
@@ -202,6 +207,13 @@ def _check_synth_args(args: argparse.Namespace) -> None:
 
     from jetstudy.study.config import MAX_SEED, MAX_SYNTHETIC_JETS
 
+    if args.jets < MIN_SYNTH_JETS:  # 0 and negatives keep the bounds message below
+        if args.jets >= 1:
+            raise ConfigError(
+                f"--jets must be an integer >= {MIN_SYNTH_JETS} and <= {MAX_SYNTHETIC_JETS}, "
+                f"got {args.jets}: a study splits each of the 5 classes into train, validation "
+                f"and test, and {args.jets} jets leave those splits a handful of jets of a class "
+                f"or none (no AUC); e.g. --jets 200000")
     for flag, value, low, high, example in (
             ("--jets", args.jets, 1, MAX_SYNTHETIC_JETS, 200_000),
             ("--seed", args.seed, 0, MAX_SEED, 1),
@@ -236,7 +248,8 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
     refuse_inside_study_part(args.out_dir, "synth DIR")  # e.g. <study>/best: lost with it
     paths = write_synthetic(args.out_dir, args.jets, args.seed, args.jets_per_file)
-    print(f"wrote {args.jets} synthetic jets in {len(paths)} files to {args.out_dir}")
+    files = f"{len(paths)} file{'s' * (len(paths) != 1)}"
+    print(f"wrote {args.jets} synthetic jets in {files} to {args.out_dir}")
     return 0
 
 

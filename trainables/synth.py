@@ -326,8 +326,8 @@ def write_synthetic(out_dir: str | Path, n_jets: int, seed: int,
             with held_signals():  # all the files, or none of them
                 for path in paths:
                     os.replace(stage / path.name, path)
-    logger.info("wrote %d synthetic jets (seed %d) in %d files to %s",
-                n_jets, seed, len(paths), out)
+    logger.info("wrote %d synthetic jets (seed %d) in %d file%s to %s",
+                n_jets, seed, len(paths), "s" * (len(paths) != 1), out)
     return paths
 
 
