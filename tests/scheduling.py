@@ -47,7 +47,7 @@ SHARED_STUDIES: dict[str, str] = {
 #: :data:`SLOW_TEST_COST` per ``slow``-marked test (an end-to-end study) and nothing otherwise.
 COST: dict[str, float] = {
     "tests/study/test_resume.py": 245,
-    "tests/trainables/test_pack_server.py": 152,
+    "tests/trainables/test_pack_server.py": 100,  # 10 pack starts of 13 (shared_pack)
     "tests/faults/test_interrupt.py": 144,
     "tests/analysis/test_planted_study.py": 125,
     "tests/study/test_scan.py": 122,

@@ -1,6 +1,9 @@
 """The pack (``jetstudy.trainables.pack_server.PackServer``) as a real Ray async actor.
 
-Ray starts once for the module. Each test gets its own pack and its own trial folder.
+Ray starts once for the module. A test that needs a pack of its own (other settings, other
+arguments, a pack to kill or count rounds of) starts one; the others share :func:`shared_pack`
+(the default settings, each test with its own trial ids, releasing them at its end): each pack
+is a worker that imports torch, ~5 CPU-s a start.
 """
 
 from __future__ import annotations
@@ -66,6 +69,20 @@ def _pack(data: TrialData, settings: TrainSettings, capacity: int = 4, **kw: Any
     return _PACKS[-1]
 
 
+@pytest.fixture(scope="module")
+def shared_pack(small_trial_data: TrialData,
+                tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, TrainSettings]]:
+    """One pack of :func:`_settings`'s defaults (3 epochs, a checkpoint each) and its settings,
+    for the tests that need nothing else of a pack. It holds one of the module's two CPUs: a
+    test using it starts at most one pack of its own at a time."""
+    settings = _settings(tmp_path_factory.mktemp("shared_pack"))
+    actor = ray.remote(PackServer).options(num_cpus=1)
+    pack = actor.remote(ray.put(small_trial_data), settings, capacity=4, max_depth=3,
+                        max_width=32)
+    yield pack, settings
+    ray.kill(pack)
+
+
 def _folder(settings: TrainSettings, trial_id: str) -> Path:
     folder = Path(settings.state_dir) / trial_id
     folder.mkdir(exist_ok=True)
@@ -77,9 +94,8 @@ def test_packable_activations_agree() -> None:
 
 
 def test_a_trial_trains_epoch_by_epoch_with_its_own_files(small_trial_data: TrialData,
-                                                          tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
-    pack = _pack(small_trial_data, settings)
+                                                          shared_pack: tuple) -> None:
+    pack, settings = shared_pack
     _folder(settings, "t1")
     assert ray.get(pack.register.remote("t1", CONFIG)) == {"status": "ok", "epoch": 0}
     metrics = [ray.get(pack.next_epoch.remote("t1")) for _ in range(3)]
@@ -186,10 +202,10 @@ def test_a_full_pack_says_so_and_a_released_slot_is_reused(small_trial_data: Tri
 
 
 def test_a_trainer_checkpoint_resumes_in_a_pack(small_trial_data: TrialData,
-                                                tmp_path: Path) -> None:
+                                                shared_pack: tuple) -> None:
     """A trial that trained itself for 2 epochs (e.g. before the study was resumed with
     packs) continues at epoch 3 from its own weights."""
-    settings = _settings(tmp_path, max_epochs=4)
+    pack, settings = shared_pack
     folder = _folder(settings, "r")
     trainer = Trainer(arch_from_params(CONFIG, 16), hyperparams_from_params(CONFIG), settings, small_trial_data,
                       torch.device("cpu"), seed=trial_seed(settings.seed, "r"))
@@ -205,7 +221,6 @@ def test_a_trainer_checkpoint_resumes_in_a_pack(small_trial_data: TrialData,
         fit(trainer, report)
     save_state(states[-1], folder / "state.pt")
     val_before = states[-1]["last_metrics"]["val_loss"]
-    pack = _pack(small_trial_data, settings)
     assert ray.get(pack.register.remote("r", CONFIG)) == {"status": "ok", "epoch": 2}
     _folder(settings, "fresh")
     ray.get(pack.register.remote("fresh", CONFIG))
@@ -214,10 +229,11 @@ def test_a_trainer_checkpoint_resumes_in_a_pack(small_trial_data: TrialData,
     # continued from its weights: better than before, and than the same model from scratch
     assert third["val_loss"] < val_before < first["val_loss"]
     assert third["time_s"] > states[-1]["elapsed_s"]
+    ray.get([pack.release.remote("r"), pack.release.remote("fresh")])
 
 
-def test_a_finished_trial_is_not_trained_again(small_trial_data: TrialData,
-                                               tmp_path: Path) -> None:
+def test_a_finished_trial_is_not_trained_again(small_trial_data: TrialData, tmp_path: Path,
+                                               shared_pack: tuple) -> None:
     settings = _settings(tmp_path, max_epochs=1)
     pack = _pack(small_trial_data, settings)
     _folder(settings, "f")
@@ -226,9 +242,8 @@ def test_a_finished_trial_is_not_trained_again(small_trial_data: TrialData,
     ray.get(pack.release.remote("f"))
     again = ray.get(pack.register.remote("f", CONFIG))
     assert again == {"status": "done", "metrics": last}
-    # an ended trial (Tune finished it, e.g. stopped by ASHA) likewise
-    settings2 = _settings(tmp_path / "two", max_epochs=5)
-    pack2 = _pack(small_trial_data, settings2)
+    # an ended trial (Tune finished it, e.g. stopped by ASHA) likewise: after 1 of 3 epochs
+    pack2, settings2 = shared_pack
     _folder(settings2, "s")
     ray.get(pack2.register.remote("s", CONFIG))
     ray.get(pack2.next_epoch.remote("s"))
@@ -252,10 +267,8 @@ def test_a_silent_trial_is_evicted(small_trial_data: TrialData, tmp_path: Path) 
     assert reply["status"] == "no_slot" and "holds no slot" in reply["why"]
 
 
-def test_a_diverging_trial_gets_nan_and_its_neighbour_does_not(small_trial_data: TrialData,
-                                                               tmp_path: Path) -> None:
-    settings = _settings(tmp_path)
-    pack = _pack(small_trial_data, settings)
+def test_a_diverging_trial_gets_nan_and_its_neighbour_does_not(shared_pack: tuple) -> None:
+    pack, settings = shared_pack
     wild = {**CONFIG, "depth": 3, "width_0": 32, "width_1": 32, "width_2": 32, "lr": 1e30}
     for tid, config in (("wild", wild), ("calm", CONFIG)):
         _folder(settings, tid)
@@ -267,6 +280,7 @@ def test_a_diverging_trial_gets_nan_and_its_neighbour_does_not(small_trial_data:
     assert all(math.isfinite(c["val_loss"]) for _, c in results)
     log = (Path(settings.state_dir) / "calm" / EPOCHS_FILE).read_text().splitlines()
     assert [json.loads(line)["epoch"] for line in log] == [1, 2]
+    ray.get([pack.release.remote("wild"), pack.release.remote("calm")])
 
 
 def test_a_pack_restarted_by_ray_reloads_the_jets_and_trials_resume(
