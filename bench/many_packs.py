@@ -55,18 +55,39 @@ HEADROOM_GIB = 3.0
 
 class ResultClock(Callback):
     """Each result Tune receives: when, how many trials were running then, and the driver's
-    CPU seconds so far (all its threads: see :func:`_less_sampler`)."""
+    CPU seconds so far (all its threads: see :func:`_less_sampler`).
 
-    def __init__(self) -> None:
+    With ``profile`` (a path), ``cProfile`` measures the driver's main thread (Tune's loop and
+    every callback run there) in CPU seconds (``time.thread_time``) from the first result to
+    the experiment's end, the span the CPU per result is taken over, and writes its statistics
+    there. Its own cost inflates the run's CPU figures: measure those without it."""
+
+    def __init__(self, profile: Path | None = None) -> None:
         self.times: list[float] = []
         self.running: list[int] = []
         self.cpu: list[float] = []
+        self.profile = profile
+        self._profiler: Any = None
+
+    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks: not the profiler
+        return {**self.__dict__, "_profiler": None}
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
                         **info: Any) -> None:
+        if self.profile is not None and self._profiler is None:
+            import cProfile
+
+            self._profiler = cProfile.Profile(time.thread_time)
+            self._profiler.enable()
         self.times.append(time.monotonic())
         self.running.append(sum(1 for t in trials if t.status == "RUNNING"))
         self.cpu.append(_cpu_s())
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        if self._profiler is not None:
+            self._profiler.disable()
+            self._profiler.dump_stats(str(self.profile))
+            self._profiler = None
 
 
 def classify(title: str) -> str:
@@ -147,8 +168,9 @@ def _rates(clock: ResultClock, concurrent: int) -> dict[str, Any]:
 
 
 def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
-             folder: Path) -> dict[str, Any]:
-    """One size on a fresh simulated cluster; the ``runs`` entry."""
+             folder: Path, profile: Path | None = None) -> dict[str, Any]:
+    """One size on a fresh simulated cluster; the ``runs`` entry. ``profile``: a file for
+    ``cProfile``'s statistics (see :class:`ResultClock`)."""
     import ray
     from ray.cluster_utils import Cluster
 
@@ -167,6 +189,7 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
             sampler.sample()
             rss_start = sampler.driver_rss_peak_mib
             cpu0, t0 = _cpu_s(), time.monotonic()
+            clock.profile = profile
             outcome = run_study(_config(concurrent, epochs, shape["pack_size"], folder),
                                 callbacks=[clock])
             study_s, cpu_s = time.monotonic() - t0, _cpu_s() - cpu0
@@ -271,6 +294,8 @@ def _run_in_subprocess(concurrent: int, args: argparse.Namespace) -> dict[str, A
     cmd = [sys.executable, "-m", "bench.many_packs", "--one", "--concurrent", str(concurrent),
            "--nodes", str(args.nodes), "--gpus-per-node", str(args.gpus_per_node),
            "--epochs", str(args.epochs)]
+    if args.profile:
+        cmd += ["--profile", args.profile]
     proc = subprocess.run(cmd, capture_output=True, text=True,
                           env={**os.environ, "RAY_DEDUP_LOGS": "0"})
     if proc.returncode != 0:
@@ -288,6 +313,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-gib", type=float, default=8.0,
                         help="skip a size predicted to need more (all processes, PSS)")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--profile", default=None, metavar="DIR",
+                        help="write each size's driver profile (cProfile) to "
+                             "DIR/driver-<concurrent>.pstats; its overhead inflates the "
+                             "driver's CPU figures: measure without it")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a size's driver
     args = parser.parse_args(argv)
     from bench import emit, require_positive
@@ -296,8 +325,12 @@ def main(argv: list[str] | None = None) -> None:
     if args.one:  # one size, in this fresh process: its driver figures are its own
         with tempfile.TemporaryDirectory(prefix="many-packs-") as tmp, \
                 contextlib.redirect_stdout(sys.stderr):  # Tune's tables: stdout is the JSON
+            profile = (Path(args.profile) / f"driver-{args.concurrent[0]}.pstats"
+                       if args.profile else None)
+            if profile:
+                profile.parent.mkdir(parents=True, exist_ok=True)
             run = run_size(args.concurrent[0], args.nodes, args.gpus_per_node, args.epochs,
-                           Path(tmp))
+                           Path(tmp), profile)
         print(json.dumps(run))
         return
     runs: list[dict[str, Any]] = []

@@ -30,6 +30,7 @@ from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folde
                                     discard_unstarted, load_data, results_folder, split_data,
                                     write_config)
 from jetstudy.study.reference import DeferredReference
+from jetstudy.study.snapshots import set_tune_snapshot_period
 from jetstudy.study.pack_ready import PacksReady
 from jetstudy.study.packing import (PACK_DATA, launch_packs, pack_stats, packed_trainable,
                            restored_trials, write_pack_data)
@@ -84,8 +85,9 @@ def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
 
     os.environ.setdefault("RAY_DEDUP_LOGS", "1")
     # Tune snapshots its experiment state every >= 10 s by default; a trial started and
-    # finished inside that window would be unknown to a resumed driver. 1 s keeps it small.
-    os.environ.setdefault("TUNE_GLOBAL_CHECKPOINT_S", "1")
+    # finished inside that window would be unknown to a resumed driver. 1 s keeps it small for
+    # small studies; more trials at once space it out (each snapshot writes every trial).
+    set_tune_snapshot_period(cfg.search.max_concurrent)
     if not verbose:  # Ray's new console output prints its banner even at verbose=0
         os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     if ray.is_initialized():  # Tune reads the settings above when the study runs

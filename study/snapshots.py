@@ -10,6 +10,7 @@ pickles callbacks.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,40 @@ from jetstudy.study.collect import build_tables, from_live_trials
 from jetstudy.study.config import StudyConfig
 from jetstudy.study.tables import write_table
 
-__all__ = ["TableSnapshots"]
+__all__ = ["TableSnapshots", "TUNE_PERIOD_ENV", "tune_snapshot_period_s",
+           "set_tune_snapshot_period"]
 
 logger = logging.getLogger(__name__)
+
+#: Tune's own experiment snapshot period (seconds; Ray reads it when the study starts).
+TUNE_PERIOD_ENV = "TUNE_GLOBAL_CHECKPOINT_S"
+#: The driver's CPU seconds per trial for one of Tune's experiment snapshots (every trial's
+#: state as JSON; ~2.5 ms each measured with bench.many_packs, bench/README.md "Many packs").
+SNAPSHOT_S_PER_TRIAL = 0.0025
+#: The values this module set (so a later study in the same process may set its own; a value
+#: the user set is never replaced).
+_set_by_us: list[str] = []
+
+
+def tune_snapshot_period_s(concurrent: int) -> float:
+    """Tune's experiment snapshot period for ``concurrent`` trials at once: 1 s (a trial
+    started and ended between two snapshots is unknown to a resumed driver, so small), spaced
+    out so a snapshot costs about 5% of the driver's core: each one writes every trial's state,
+    so at a fixed 1 s its cost per result grew with the trials (36% of the driver's main thread
+    at 16 trials). A trial's epoch also lasts longer with more trials at once, so the window a
+    resume can miss stays short next to a trial."""
+    return float(max(1, round(19 * concurrent * SNAPSHOT_S_PER_TRIAL)))
+
+
+def set_tune_snapshot_period(concurrent: int) -> None:
+    """Set :data:`TUNE_PERIOD_ENV` for a study of ``concurrent`` trials at once, unless the
+    user set it."""
+    current = os.environ.get(TUNE_PERIOD_ENV)
+    if current is not None and current not in _set_by_us:
+        return  # the user's own value
+    value = f"{tune_snapshot_period_s(concurrent):g}"
+    os.environ[TUNE_PERIOD_ENV] = value
+    _set_by_us.append(value)
 
 
 class TableSnapshots(Callback):
@@ -35,6 +67,7 @@ class TableSnapshots(Callback):
         self.interval_s = interval_s
         self.min_gap_s = min_gap_s  # trial endings come in bursts: at most one write per gap
         self._last = 0.0
+        self._empty = -float("inf")  # when a look found nothing trained yet
         self._cost = 0.0  # seconds the last snapshot took
         self._failing = False  # the last snapshot failed (warned once until one succeeds)
 
@@ -44,12 +77,17 @@ class TableSnapshots(Callback):
         # take at most ~5% of the driver's time
         if now - self._last < max(due_after, 20 * self._cost):
             return
+        # while nothing has trained, Tune's loop steps many times a second: look at every
+        # trial's folder again only after a gap, not at each step
+        if now - self._empty < self.min_gap_s:
+            return
         try:  # a snapshot must never fail a trial or stop the study
             trials_table, epochs_table = build_tables(
                 from_live_trials(trials), self.cfg, str(self.folder / "trials"),
                 with_orphans=False)
             if not len(trials_table):
-                return  # nothing trained yet: no snapshot, and none is due later because of it
+                self._empty = now
+                return  # nothing trained yet: no snapshot; look again after min_gap_s
             self._last = now
             write_table(trials_table, self.folder, "trials")
             write_table(epochs_table, self.folder, "epochs")

@@ -1,0 +1,86 @@
+"""The driver's cost as the trials at once grow (issue 10, bench/README.md "Many packs"):
+Tune's experiment snapshots are spaced by the study's concurrency, and the live table
+snapshots stop re-reading every trial's folder at each step of Tune's loop while nothing has
+trained yet."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ray.tune.experiment import Trial
+
+from jetstudy.study import snapshots
+from jetstudy.study.config import from_dict
+from jetstudy.study.snapshots import (TUNE_PERIOD_ENV, TableSnapshots,
+                                      set_tune_snapshot_period, tune_snapshot_period_s)
+from jetstudy.trainables.trialfiles import append_epoch, trial_folder
+
+EPOCH = {"epoch": 1, "train_loss": 1.5, "train_loss_running": 1.5, "val_loss": 1.4,
+         "val_acc": 0.3, "val_auc": 0.7, "n_params": 100, "flops": 200}
+
+
+def test_tune_snapshots_stay_1_s_for_small_studies_and_space_out_for_many_trials() -> None:
+    assert [tune_snapshot_period_s(n) for n in (1, 4, 16, 20)] == [1.0] * 4
+    periods = [tune_snapshot_period_s(n) for n in (40, 128, 512)]
+    assert periods == [2.0, 6.0, 24.0]
+    # the estimated snapshot time over the period stays near 5% of a core
+    for n, period in zip((40, 128, 512), periods):
+        share = n * snapshots.SNAPSHOT_S_PER_TRIAL / (period + n * snapshots.SNAPSHOT_S_PER_TRIAL)
+        assert 0.04 < share < 0.06
+
+
+def test_each_study_sets_its_own_period_and_a_users_value_is_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(TUNE_PERIOD_ENV, raising=False)
+    monkeypatch.setattr(snapshots, "_set_by_us", [])
+    set_tune_snapshot_period(4)
+    assert __import__("os").environ[TUNE_PERIOD_ENV] == "1"
+    set_tune_snapshot_period(512)  # a later, larger study in the same process
+    assert __import__("os").environ[TUNE_PERIOD_ENV] == "24"
+    monkeypatch.setenv(TUNE_PERIOD_ENV, "7")  # the user's own
+    set_tune_snapshot_period(512)
+    assert __import__("os").environ[TUNE_PERIOD_ENV] == "7"
+
+
+def _trials(state_dir: Path, count: int) -> list[Any]:
+    """Tune trials (stubs: no trainable registered), each with its folder and config.json."""
+    out = []
+    for i in range(count):
+        trial = Trial("jetstudy_stub", stub=True, config={"depth": 1, "width_0": 4,
+                                                          "trial_number": i})
+        trial.set_status(Trial.RUNNING)
+        trial_folder(str(state_dir), trial.trial_id, trial.config)
+        out.append(trial)
+    return out
+
+
+def test_table_snapshots_look_again_after_a_gap_while_nothing_trained(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = from_dict({"data": {"synthetic_jets": 1000},
+                     "space": {"depth": [1, 1], "width": [4, 8]},
+                     "scheduler": {"type": "fifo", "max_epochs": 3},
+                     "storage": {"results_dir": str(tmp_path), "name": "s"}})
+    folder = tmp_path / "s"
+    (folder / "trials").mkdir(parents=True)
+    trials = _trials(folder / "trials", 8)
+    looks: list[int] = []
+    real = snapshots.build_tables
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        looks.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(snapshots, "build_tables", counted)
+    snap = TableSnapshots(cfg, folder, interval_s=0.0, min_gap_s=0.3)
+    for _ in range(50):  # Tune's loop steps many times a second while the trials start
+        snap.on_step_begin(0, trials)
+    assert len(looks) == 1, f"{len(looks)} looks at every trial's folder, none trained"
+    assert not (folder / "trials.parquet").exists()
+    append_epoch(str(folder / "trials"), trials[0].trial_id, EPOCH)
+    time.sleep(0.35)
+    snap.on_step_begin(0, trials)  # the first trained epoch is snapshotted after the gap
+    assert len(looks) == 2
+    assert (folder / "trials.parquet").is_file() and (folder / "epochs.parquet").is_file()
