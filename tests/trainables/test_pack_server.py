@@ -260,8 +260,12 @@ def test_a_silent_trial_is_evicted(small_trial_data: TrialData, tmp_path: Path) 
         _folder(settings, tid)
     ray.get(pack.register.remote("gone", CONFIG))
     ray.get(pack.next_epoch.remote("gone"))
-    time.sleep(0.5 + 2.0)  # evict_s, plus more than a round takes here
-    assert ray.get(pack.register.remote("next", CONFIG))["status"] == "ok"
+    # "full" until "gone" has been silent evict_s plus the last round's time: ask until then
+    deadline = time.monotonic() + 30
+    while (reply := ray.get(pack.register.remote("next", CONFIG)))["status"] == "full":
+        assert time.monotonic() < deadline, "the silent trial was never evicted"
+        time.sleep(0.1)
+    assert reply["status"] == "ok"
     assert ray.get(pack.stats.remote())["evicted"] == 1
     reply = ray.get(pack.next_epoch.remote("gone"))
     assert reply["status"] == "no_slot" and "holds no slot" in reply["why"]
