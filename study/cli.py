@@ -408,6 +408,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from jetstudy.study.export import export_model
 
+    if not args.results.strip():  # '' would be read as the current folder ('.')
+        raise ConfigError(f"export RESULTS is empty ({args.results!r}); give the study's results "
+                          "folder, the one `jetstudy run` printed as 'results: ...'")
     trial = args.trial.strip() if args.trial and args.trial.strip() else args.trial
     outcome = export_model(args.results, trial, args.out, force=args.force)  # ' id ' is id
     print(f"exported trial {outcome.trial_id} (epoch {outcome.epoch}) to {outcome.out}: "

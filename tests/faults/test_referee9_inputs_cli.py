@@ -23,3 +23,10 @@ def test_synth_into_one_file_says_file_not_files(workdir: Path) -> None:
     proc = jetstudy_here("synth", "out", "--jets", "100", cwd=workdir)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "wrote 100 synthetic jets in 1 file to out" in proc.stdout, proc.stdout
+
+
+@pytest.mark.parametrize("given", ["", " "])
+def test_export_with_an_empty_results_path_says_it_is_empty(workdir: Path, given: str) -> None:
+    err = one_line_error(jetstudy_here("export", given, cwd=workdir))
+    assert f"export RESULTS is empty ({given!r})" in err, err
+    assert "'results: ...'" in err and "is not a jetstudy results folder" not in err, err
