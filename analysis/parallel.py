@@ -25,7 +25,7 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.maps import min_width, score_column
 
 __all__ = ["OFF", "PARAMS", "ParamAxis", "ParallelCoordinates", "param_axis",
-           "parallel_coordinates", "colour_range"]
+           "parallel_coordinates", "colour_range", "colour_capped", "COLOUR_CAP_MIN"]
 
 #: Position of the "off" slot (a switched-off penalty, a missing value), below each axis.
 OFF = -0.12
@@ -179,18 +179,33 @@ def _sort_key(text: str) -> tuple[int, float, str]:
         return (1, 0.0, text)
 
 
+#: Fewest finite trials for which the colour bar stops at the 95th (5th) percentile: from 20
+#: on, the cap leaves at most one trial in 20 past the bar's end; with fewer it would hide real
+#: differences (on 2 trials a cap put the worse one in the extension), so the bar spans them all.
+COLOUR_CAP_MIN = 20
+
+
+def colour_capped(colour: pd.Series) -> bool:
+    """Whether :func:`colour_range` caps the scale (enough finite trials to cap an outlier)."""
+    return int(np.isfinite(colour).sum()) >= COLOUR_CAP_MIN
+
+
 def colour_range(colour: pd.Series, maximize: bool = False) -> tuple[float, float]:
     """Colour scale of the validation loss: from the lowest to the 95th percentile, so one
     diverged trial does not wash out the differences among the rest (the bar is extended);
-    of a score (``maximize``) from the 5th percentile to the highest."""
+    of a score (``maximize``) from the 5th percentile to the highest. With fewer than
+    :data:`COLOUR_CAP_MIN` finite trials the scale spans all of them (no cap)."""
     finite = colour[np.isfinite(colour)]
     if finite.empty:
         what = "validation score" if maximize else "validation loss"
         raise AnalysisError(f"no trial has a finite {what} to colour by")
+    capped = colour_capped(colour)
     if maximize:
-        lo, hi = float(np.percentile(finite, 5)), float(finite.max())
+        lo = float(np.percentile(finite, 5)) if capped else float(finite.min())
+        hi = float(finite.max())
         return (lo, hi) if hi > lo else (hi - 1e-9, hi)
-    lo, hi = float(finite.min()), float(np.percentile(finite, 95))
+    lo = float(finite.min())
+    hi = float(np.percentile(finite, 95)) if capped else float(finite.max())
     return (lo, hi) if hi > lo else (lo, lo + 1e-9)
 
 

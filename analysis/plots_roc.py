@@ -19,6 +19,10 @@ from jetstudy.analysis.plots_legend import place_legend, place_note
 from jetstudy.analysis.references import MORENO_DNN
 from jetstudy.trainables.schema import CLASSES
 
+#: Margin each side of the signal-efficiency axis [0, 1]: a ROC ends in a vertical segment at
+#: efficiency 1 (and may start at 0), which xlim (0, 1) drew on the spine, hidden.
+X_PAD = 0.02
+
 __all__ = ["draw_roc", "draw_roc_overview", "roc_figure"]
 
 
@@ -78,7 +82,7 @@ def draw_roc(model: pd.DataFrame, cls: str, ax: Axes, bayes: pd.DataFrame | None
                    zorder=5, label=MORENO_DNN.label)
     ax.set_yscale("log")
     ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
-    ax.set_xlim(0, 1)
+    ax.set_xlim(-X_PAD, 1 + X_PAD)  # the ROC's last segment, at 1, clear of the spine
     ax.set_ylim(floor, 1.0)  # an efficiency: the axis never passes 1 (FRACTION)
     ax.set_xlabel(f"signal efficiency ({cls})")
     ax.set_ylabel("background efficiency")
@@ -108,7 +112,7 @@ def draw_roc_overview(model: pd.DataFrame, ax: Axes, aucs: dict[str, float] | No
         floor = min(floor, _log_floor(m["background_eff"].to_numpy()))
     ax.set_yscale("log")
     ax.yaxis.set_minor_locator(NullLocator())  # decades suffice; minor ticks double the time
-    ax.set_xlim(0, 1)
+    ax.set_xlim(-X_PAD, 1 + X_PAD)  # the ROC's last segment, at 1, clear of the spine
     ax.set_ylim(floor, 1.0)  # an efficiency: the axis never passes 1 (FRACTION)
     ax.set_xlabel("signal efficiency")
     ax.set_ylabel("background efficiency")

@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
 from jetstudy.analysis.history import HistoryPanel
-from jetstudy.analysis.parallel import OFF, ParallelCoordinates, colour_range
+from jetstudy.analysis.parallel import OFF, ParallelCoordinates, colour_capped, colour_range
 from jetstudy.analysis.plots import (_LABELS, LABEL_PT, LEGEND_PT, MAX_WIDTH_IN, TICK_PT,
                                      TITLE_PT, _log_count_axis, axis_label, new_figure)
 from jetstudy.analysis.plots_axes import bounds_of
@@ -175,7 +175,8 @@ def parallel_figure(pc: ParallelCoordinates) -> Figure:
     box = axes[0, 0].get_position()  # a bar beside the panel, not carved out of it: the panels align
     bar = fig.colorbar(mappable, cax=fig.add_axes((box.x1 + 0.25 / width, box.y0, 0.16 / width,
                                                    box.height)),
-                       extend="min" if pc.maximize else "max")
+                       extend=("min" if pc.maximize else "max")
+                       if colour_capped(pc.lines["colour"]) else "neither")
     better = "higher" if pc.maximize else "lower"
     bar.set_label(f"{label} ({better} is better)", fontsize=LABEL_PT)
     bar.ax.tick_params(labelsize=TICK_PT)

@@ -195,7 +195,8 @@ def test_parallel_coordinates_of_a_val_acc_study_colour_by_accuracy_best_last() 
     # no value first, then worst to best: the highest accuracy is drawn last (on top)
     assert pc.lines["trial_id"].tolist() == ["d", "a", "b", "c"]
     lo, hi = colour_range(pc.lines["colour"], True)
-    assert hi == 0.78 and lo == pytest.approx(np.percentile([0.70, 0.74, 0.78], 5))
+    # 3 trials: too few to cap (referee 9, COLOUR_CAP_MIN), the bar spans them all
+    assert hi == 0.78 and lo == 0.70
     fig = parallel_figure(pc)
     assert fig.axes[-1].get_ylabel() == "val accuracy (higher is better)"
     loss = parallel_coordinates(trials)  # the default: val loss, lowest on top

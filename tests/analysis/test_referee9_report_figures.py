@@ -1,0 +1,58 @@
+"""Referee round 9 on the report's figures: the parallel-coordinates colour bar and the ROC
+panels' x range (pure functions on hand-built tables; no study, no Ray)."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from jetstudy.analysis.parallel import COLOUR_CAP_MIN, colour_range  # noqa: E402
+
+
+@pytest.mark.parametrize("values", [[0.4, 0.9], [0.3, 0.5, 2.0], [0.1] * 18 + [7.0]])
+def test_colour_bar_is_not_capped_for_few_trials(values):
+    """A 95th-percentile cap on 2 values put the worse trial past the bar's end (hidden in the
+    extension); with fewer than COLOUR_CAP_MIN finite trials the bar spans them all."""
+    s = pd.Series(values + [np.nan])
+    lo, hi = colour_range(s)
+    assert (lo, hi) == (min(values), max(values))
+    lo, hi = colour_range(s, maximize=True)
+    assert (lo, hi) == (min(values), max(values))
+
+
+def test_colour_bar_caps_only_with_enough_trials():
+    values = pd.Series([0.5] * (COLOUR_CAP_MIN - 1) + [50.0])
+    assert colour_range(values)[1] < 50.0
+
+
+def test_parallel_figure_bar_not_extended_when_uncapped():
+    """The bar's triangle says 'values beyond'; none are beyond when nothing was capped."""
+    from jetstudy.analysis.parallel import parallel_coordinates
+    from jetstudy.analysis.plots_search import parallel_figure
+
+    t = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed"] * 2,
+                      "best_val_loss": [0.4, 0.9], "val_loss": [0.4, 0.9],
+                      "depth": [1, 3], "width_0": [8.0, 64.0], "n_params": [100, 10000],
+                      "lr": [1e-3, 1e-2]})
+    fig = parallel_figure(parallel_coordinates(t))
+    bars = [a for a in fig.axes if getattr(a, "_colorbar", None) is not None]
+    assert bars and bars[0]._colorbar.extend == "neither"
+
+
+def test_roc_panel_shows_the_segment_at_signal_efficiency_one():
+    """A ROC ends with a vertical segment at signal efficiency 1; xlim (0, 1) drew it on the
+    axis spine, hidden. The x range now reaches a little past 1."""
+    import matplotlib.pyplot as plt
+
+    from jetstudy.analysis.plots_roc import draw_roc_overview
+
+    eff = np.linspace(0, 1, 21)
+    model = pd.DataFrame({"cls": "g", "signal_eff": np.r_[eff, 1.0],
+                          "background_eff": np.r_[eff ** 3 + 1e-3, 1.0]})
+    fig, ax = plt.subplots()
+    draw_roc_overview(model, ax)
+    lo, hi = ax.get_xlim()
+    assert hi > 1.0 and lo < 0.0
+    plt.close(fig)
