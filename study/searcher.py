@@ -68,6 +68,11 @@ NEVER_TRAINED = "never_trained"
 _TRIAL_CONSTRAINTS = hasattr(optuna.trial.Trial, "set_constraint")
 
 
+#: Mixed into a trial number's seed for its draw, so the draw's random numbers are not the
+#: trial's training seed's (``SEED_KEY``).
+DRAW_SALT = 0x5EED
+
+
 def size_constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
     """Optuna 4.x's ``constraints_func``: the relative excess over the size limits (> 0
     violates); module level, so the sampler pickles."""
@@ -121,6 +126,7 @@ class HonestOptunaSearch(OptunaSearch):
         """Optuna's next configuration within the size limits: one over a limit is told pruned
         (its excess the constraint value) and drawn again, at most :data:`MAX_REDRAWS` times."""
         for _ in range(MAX_REDRAWS):
+            self._seed_draw()
             with warnings.catch_warnings():
                 # Ray times the whole define-by-run call, which includes Optuna's sampler
                 # (TPE over hundreds of trials takes seconds on a busy machine): its "took N
@@ -145,11 +151,27 @@ class HonestOptunaSearch(OptunaSearch):
         raise RuntimeError(f"{MAX_REDRAWS} configurations in a row were over the size limits "
                            f"({limits}); narrow space.depth / space.width or raise the limit")
 
+    def _seed_draw(self) -> None:
+        """Seed the sampler's random states from ``search.seed`` and the number the next Optuna
+        trial gets, so that number draws the same configuration in a straight run and after a
+        ``--resume`` (the sampler's state is otherwise the count of its earlier draws)."""
+        if getattr(self, "study_seed", None) is None:
+            return
+        number = len(self._ot_study.get_trials(deepcopy=False))
+        seed = number_seed(self.study_seed, number) ^ DRAW_SALT
+        sampler = self._ot_study.sampler
+        for part in (sampler, getattr(sampler, "_random_sampler", None)):
+            rng = getattr(part, "_rng", None)
+            if rng is not None:
+                rng.rng.seed(seed)
+
     def restore(self, checkpoint_path: str) -> None:
         """After a driver crash: the sampler's random state is the snapshot's, so it would
         propose again the configurations it proposed after the snapshot (those trials are
-        continued by ``_adopt`` or listed from their own files). A fresh random state proposes
-        new ones instead."""
+        continued by ``_adopt`` or listed from their own files). A seeded search seeds each
+        draw by its trial number (:meth:`_seed_draw`), and the journal holds the numbers drawn
+        after the snapshot, so it goes on with new numbers, as a straight run does; an unseeded
+        one gets a fresh random state."""
         super().restore(checkpoint_path)
         self._ot_study.sampler.reseed_rng()
         self._earlier = None  # trials of the crashed drivers: counted again from disk
