@@ -20,6 +20,16 @@ from jetstudy.analysis.plots_legend import place_legend, place_note
 __all__ = ["draw_pareto", "draw_search_front", "pareto_figure", "pareto_y_range"]
 
 
+def _score_label(score: str, test_point: tuple[float, float] | None) -> str:
+    """The y label: the trials' validation score, and with the test diamond on the same axis
+    'val / test ...' (the label said 'val accuracy' alone under a test-split point)."""
+    label = axis_label(score)
+    drawn = test_point is not None and all(np.isfinite(test_point))
+    if drawn and label.startswith("val "):
+        return "val / test " + label[4:] + " (◆ test)"
+    return label + (" (◆ test)" if drawn else "")
+
+
 def draw_pareto(
     result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None,
     legend: bool = True,
@@ -56,7 +66,7 @@ def draw_pareto(
     ax.set_xscale("log")
     _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
     ax.set_xlabel(_LABELS.get(result.cost, result.cost))
-    ax.set_ylabel(axis_label(result.score))
+    ax.set_ylabel(_score_label(result.score, test_point))
     lo, hi, hidden = pareto_y_range(result, test_point)
     ax.set_ylim(lo, hi)
     keep_within(ax, bounds_of(result.score))  # an accuracy axis never reads past 1
@@ -165,7 +175,7 @@ def pareto_figure(
     shared = len(costs) > 1  # one legend above the panels (a single panel is too narrow)
     height = 3.6 * rows + (0.6 if shared else 0.3)
     fig, axes = new_figure(rows, len(costs), width=5.2 * len(costs), height=height,
-                           margins={"left": 0.09, "bottom": 0.55 / height,
+                           margins={"left": 0.8 / (5.2 * len(costs)), "bottom": 0.55 / height,
                                     "top": 1 - (0.95 if shared else 0.4) / height,
                                     "wspace": 0.25, "hspace": 0.42})
     for r in results:

@@ -56,3 +56,39 @@ def test_roc_panel_shows_the_segment_at_signal_efficiency_one():
     lo, hi = ax.get_xlim()
     assert hi > 1.0 and lo < 0.0
     plt.close(fig)
+
+
+def test_pareto_y_label_names_the_test_diamond_on_its_axis():
+    """The test diamond sits on the same y axis as the trials' validation scores, yet the label
+    said 'val accuracy' alone; with the diamond drawn it names both, without it only 'val'."""
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.pareto import compute_pareto
+
+    trials = pd.DataFrame({"trial_id": ["a", "b", "c"], "status": "completed",
+                           "n_params": [200, 2000, 20000], "best_val_acc": [0.70, 0.75, 0.80]})
+    res = compute_pareto(trials, "n_params", "val_acc", n_val=20000)
+    with_test = plots.pareto_figure([res], {("n_params", res.score): (2e4, 0.79)})
+    label = with_test.axes[0].get_ylabel()
+    assert "test" in label and "val" in label, label
+    without = plots.pareto_figure([res], {})
+    assert without.axes[0].get_ylabel() == "val accuracy"
+
+
+@pytest.mark.parametrize("n_costs", [1, 2])
+def test_pareto_y_label_lies_inside_the_figure(n_costs):
+    """A left margin of 9% of 5.2 in left 0.47 in for tick labels and the y label: the label
+    was drawn at x < 0, cut off the PNG (the report saves without a tight box)."""
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.pareto import compute_pareto
+
+    trials = pd.DataFrame({"trial_id": ["a", "b", "c"], "status": "completed",
+                           "n_params": [200, 2000, 20000], "flops": [400, 4000, 40000],
+                           "best_val_acc": [0.70, 0.75, 0.80]})
+    res = [compute_pareto(trials, c, "val_acc", n_val=20000)
+           for c in ["n_params", "flops"][:n_costs]]
+    fig = plots.pareto_figure(res, {("n_params", res[0].score): (2e4, 0.79)})
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        if ax.get_ylabel():
+            assert ax.yaxis.label.get_window_extent(renderer).x0 >= 0, ax.get_ylabel()
