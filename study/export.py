@@ -457,5 +457,8 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
                 os.replace(tmp / name, target / name)
             _write_manifest(target, {n: [d] for n, d in new.items()}, w.trial_id, tmp)
     logger.info("exported trial %s epoch %d to %s", w.trial_id, w.epoch, target)
+    warning = meta.get("training", {}).get("warning")
+    if warning:
+        logger.warning("%s (model.json: training)", warning)
     return ExportOutcome(target, w.trial_id, w.epoch, EXPORT_FILES,
                          max(check["max_abs_difference"].values()))

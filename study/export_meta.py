@@ -20,7 +20,7 @@ from jetstudy.trainables.schema import CLASSES
 if TYPE_CHECKING:
     from jetstudy.study.export import _Weights as Weights
 
-__all__ = ["metadata", "read_json"]
+__all__ = ["metadata", "read_json", "trial_training"]
 
 
 def read_json(path: Path) -> Any:
@@ -32,6 +32,41 @@ def read_json(path: Path) -> Any:
 
 
 # ---- what model.json says --------------------------------------------------------------------
+
+def trial_training(results: Path, trial_id: str) -> dict[str, Any]:
+    """How far ``trial_id`` trained, from trials.parquet: its status, epochs and max_epochs,
+    ``fully_trained`` by the report's own rule (analysis.curve_stats.ran_to_the_end), and a
+    ``warning`` when it is not (a failed, errored or stopped-early trial: half-trained weights
+    a trigger engineer must not take for a finished model); ``undetermined`` without a row."""
+    from jetstudy.analysis.curve_stats import ran_to_the_end
+
+    try:
+        table = pd.read_parquet(results / "trials.parquet")
+        row = table.loc[table["trial_id"].astype(str) == str(trial_id)]
+    except (OSError, ValueError, KeyError) as exc:
+        return {"fully_trained": "undetermined", "note": f"trials.parquet unreadable: {exc}"}
+    if row.empty:
+        return {"fully_trained": "undetermined",
+                "note": f"trial {trial_id} has no row in trials.parquet"}
+    row = row.iloc[[0]]
+
+    def number(name: str) -> int | None:
+        v = pd.to_numeric(row[name], errors="coerce").iloc[0] if name in row.columns else None
+        return int(v) if v is not None and pd.notna(v) else None
+
+    status = str(row["status"].iloc[0]) if "status" in row.columns else ""
+    epochs, budget = number("epochs"), number("max_epochs")
+    full = bool(ran_to_the_end(row).iloc[0])
+    out: dict[str, Any] = {"status": status, "epochs": epochs, "max_epochs": budget,
+                           "fully_trained": full}
+    if not full:
+        out["warning"] = (f"trial {trial_id} is not fully trained (status {status or 'unknown'}"
+                          f", {epochs if epochs is not None else '?'} of "
+                          f"{budget if budget is not None else '?'} epochs): these are the best "
+                          f"weights of an unfinished run; for a finished model export the "
+                          f"study's best (no --trial) or a completed trial")
+    return out
+
 
 def _input_ranges(scaler: dict[str, Any]) -> dict[str, Any] | str:
     lo, hi = scaler.get("min"), scaler.get("max")
@@ -186,6 +221,7 @@ def metadata(results: Path, w: Weights, scaler: dict[str, Any], folded: Any,
     return {
         "format": "jetstudy export 1",
         "trial_id": w.trial_id, "best_epoch": w.epoch, "weights_from": w.source,
+        "training": trial_training(results, w.trial_id),
         "selection": _selection(results, w, study),
         "study": str(results.absolute()),  # the export folder travels: a full path
         "input": {"name": INPUT_NAME, "shape": ["jets", len(scaler["features"])],

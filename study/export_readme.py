@@ -219,7 +219,7 @@ to {max(check.values()):.1e} on {meta['check']['jets']} jets (allowed {meta['che
 import numpy as np
 import onnxruntime as ort
 
-session = ort.InferenceSession("model.onnx")
+session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
 x = np.asarray(jets, dtype=np.float32)          # (n, 16) raw features, in the order above
 probabilities = session.run(None, {{"{meta['input']['name']}": x}})[0]   # (n, 5): {classes}
 ```
