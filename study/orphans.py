@@ -1,0 +1,86 @@
+"""Closing the Optuna trials a study's end left *running* (split from
+:mod:`jetstudy.study.searcher`, which re-exports :func:`close_orphaned_trials`): a driver killed
+before Ray Tune saved them, or the time budget ending them mid-run; each is closed from its own
+epoch log (``trials/<id>/``) as the tables read it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+
+from jetstudy.study.config import StudyConfig
+from jetstudy.study.optuna_files import OPTUNA_STUDY_NAME, optuna_storage
+from jetstudy.study.optuna_story import describe_trial
+from jetstudy.study.space import config_size
+from jetstudy.trainables.trialfiles import CONFIG_FILE, read_epochs
+
+__all__ = ["NEVER_TRAINED", "close_orphaned_trials"]
+
+#: Optuna user attribute of a trial closed *failed* because it never trained an epoch.
+NEVER_TRAINED = "never_trained"
+
+
+def close_orphaned_trials(folder: Path) -> int:
+    """Close Optuna trials still *running* after the study ended; returns how many.
+
+    They were asked for by a driver killed before Ray Tune saved them, or were running when
+    the study's time budget ran out (Tune then tells the searcher nothing). Their epochs come
+    from their own log (``trials/<id>/``), as the tables' do: each epoch Optuna missed becomes
+    an intermediate value; one that trained to its end (``max_epochs`` or its patience) is
+    *complete* with its best epoch's value; one that trained less was stopped early, *pruned*,
+    as an ASHA stop is. One that never trained is *failed*: Tune asked for another
+    configuration instead (the tables do not list it).
+    """
+    study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
+    orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
+    cfg = None
+    if orphans and (folder / "config.yaml").is_file():
+        from jetstudy.study.resume import saved_config
+
+        cfg = saved_config(folder)  # its warnings were said when the run began
+    for trial in orphans:
+        trial_id = str(trial.user_attrs.get("trial_id", ""))
+        records = read_epochs(str(folder / "trials"), trial_id) if trial_id and cfg else []
+        config_file = folder / "trials" / trial_id / CONFIG_FILE
+        config = json.loads(config_file.read_text()) if records and config_file.is_file() else {}
+        values = _from_log(study, trial, records, cfg, config) if records else None
+        if values is not None:
+            study.tell(trial.number, values)
+            continue
+        trained = records or trial.intermediate_values or trial.user_attrs.get("epochs")
+        if not trained:  # a resume does not count it toward num_trials (study/resume.py)
+            study._storage.set_trial_user_attr(trial._trial_id, NEVER_TRAINED, True)
+        state = (optuna.trial.TrialState.PRUNED if trained
+                 else optuna.trial.TrialState.FAIL)
+        study.tell(trial.number, state=state)
+    return len(orphans)
+
+
+def _from_log(study: optuna.Study, frozen: optuna.trial.FrozenTrial, records: list[dict],
+              cfg: StudyConfig, config: dict) -> list[float] | float | None:
+    """Tell Optuna the epochs of ``records`` it missed; returns the values to complete the
+    trial with when the log shows it trained to its end, else None (pruned)."""
+    from jetstudy.trainables.objective import Objective
+
+    metric, trial = cfg.search.metric, optuna.trial.Trial(study, frozen._trial_id)
+    done = max(frozen.intermediate_values, default=int(frozen.user_attrs.get("epochs", 0)))
+    for record in records:
+        epoch, value = int(record["epoch"]), record.get(metric)
+        if epoch > done and value is not None:
+            if cfg.size_objective:
+                trial.set_user_attr("epochs", epoch)
+            else:
+                trial.report(float(value), epoch)
+    describe_trial(trial, str(frozen.user_attrs.get("trial_id", "")), records)
+    last = int(records[-1]["epoch"])
+    if last < cfg.scheduler.max_epochs and not records[-1].get("converged"):
+        return None
+    best = Objective(metric, cfg.mode).best_value([r.get(metric) for r in records])
+    if best is None:
+        return None
+    if not cfg.size_objective:
+        return float(best)
+    size = config_size(config, cfg.size_objective, cfg.space)
+    return None if size is None else [float(best), float(size)]
