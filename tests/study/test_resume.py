@@ -68,7 +68,9 @@ class Driver:
             os.killpg(self.proc.pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-        time.sleep(1)
+        deadline = time.monotonic() + 10  # until the group is gone (zombies aside)
+        while _group_alive(self.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def finish(self, timeout: float = 300) -> str:
         self.proc.wait(timeout=timeout)
@@ -76,6 +78,19 @@ class Driver:
         while not self.lines.empty():
             self.log.append(self.lines.get())
         return "\n".join(self.log)
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` still runs (a zombie, dead but not yet reaped by
+    whoever adopted it, does not count)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            return True
+    return False
 
 
 def finished_optuna_trials(folder: Path) -> dict[int, optuna.trial.FrozenTrial]:
