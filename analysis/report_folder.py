@@ -10,7 +10,10 @@ only while it is listed *and* unchanged. The rules (:func:`plan_report_folder`):
 * a folder holding anything else is refused, naming the files, unless ``force``: then the
   report is written beside them, and is still refused if it would overwrite one of them;
 * a report folder of a study written before manifests existed (``<study>/report`` beside a
-  ``config.yaml``) counts its report-named files as jetstudy's;
+  ``config.yaml``, in a study folder without jetstudy's mark: every marked study was made by a
+  jetstudy that writes the manifest with each report) counts its report-named files as
+  jetstudy's; a marked study's ``report/`` without a manifest holds no report of jetstudy's,
+  so a ``summary.md`` the user put there is theirs;
 * only names a report writes ever count as jetstudy's: a manifest (planted, or copied with
   the user's own files) listing anything else never makes jetstudy replace or delete it.
 
@@ -35,7 +38,7 @@ from jetstudy.study.os_errors import dangling_link
 from jetstudy.trainables.errors import listed
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
                                          folder_lock, looks_like_staging, new_folders,
-                                         staging_folder)
+                                         plain_file, staging_folder)
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests", "report_staging", "report_names", "report_folder_made"]
@@ -166,6 +169,19 @@ def _shown(names: list[str]) -> str:
     return listed(names, 6, total=True)
 
 
+def _made_with_manifests(study: Path) -> bool:
+    """The study folder carries jetstudy's mark (a plain file) written as jetstudy made the
+    folder: a jetstudy that writes a report's manifest with each report made the study, so its
+    ``report/`` is never a pre-manifest one (a mark added to an older study says so)."""
+    from jetstudy.study.paths import MARKED_LATER, STUDY_MARK
+
+    mark = study / STUDY_MARK
+    try:
+        return plain_file(mark) and MARKED_LATER not in mark.read_text(errors="replace")
+    except OSError:
+        return False
+
+
 def plan_report_folder(out: Path, will_write: set[str], force: bool,
                        legacy_names: frozenset[str] = frozenset()) -> FolderPlan:
     """Decide whether the report may be written into ``out`` (raises :class:`AnalysisError`
@@ -203,7 +219,8 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
                             f"with -o") from exc
     listed = _listed(out) if _manifest_ours(out) else None
     if listed is None:
-        ours = {n for n in entries if n in legacy_names and (out / n).is_file()
+        old_names = frozenset() if _made_with_manifests(out.parent) else legacy_names
+        ours = {n for n in entries if n in old_names and (out / n).is_file()
                 and not (out / n).is_symlink()}
     else:
         ours = {n for n, digests in listed.items() if n in entries

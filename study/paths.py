@@ -30,7 +30,7 @@ from jetstudy.trainables.atomic import temporary_of
 from jetstudy.trainables.errors import ConfigError, listed
 from jetstudy.trainables.staging import new_folders, plain_file
 
-__all__ = ["STUDY_MARK", "RECORD_WRITER", "study_folder", "in_ray_job",
+__all__ = ["STUDY_MARK", "MARKED_LATER", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "inside_study_part",
            "STUDY_OWN_PARTS", "is_study_folder", "refuse_inside_study_part",
            "claim_study_folder", "never_started", "abandon_study_folder", "FileRecord",
@@ -40,6 +40,9 @@ logger = logging.getLogger(__name__)
 
 #: Written into a study folder when jetstudy creates it: the folder is jetstudy's to fill.
 STUDY_MARK = ".jetstudy-study"
+#: A line of the mark written into a study from before the mark (resumed or rerun in place):
+#: its ``report/`` may hold a report from before report manifests, the report's files unlisted.
+MARKED_LATER = "marked later: the study is older than the mark"
 
 
 def study_folder(results_dir: str | os.PathLike[str], name: str) -> Path:
@@ -253,9 +256,10 @@ def claim_study_folder(folder: Path) -> list[Path]:
         with new_folders(folder) as created:  # a failed mark (a full disk): no folder left
             mark = folder / STUDY_MARK
             if not mark.exists() and not mark.is_symlink():
+                later = MARKED_LATER + "\n" if entries else ""  # a study from before the mark
                 try:
                     mark.write_text("made by jetstudy: the study folder (see README 'Results "
-                                    "layout')\n")
+                                    "layout')\n" + later)
                 except BaseException:
                     mark.unlink(missing_ok=True)
                     raise

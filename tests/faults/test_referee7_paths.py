@@ -91,6 +91,13 @@ def test_report_into_another_studys_report_folder_is_refused(workdir: Path, way:
     other = _study(workdir / "results" / "b")
     (other / "report").mkdir()
     (other / "report" / "index.html").write_text("study b's report\n")
+    import hashlib
+    import json
+
+    from jetstudy.analysis.report_folder import MANIFEST  # a marked study's report is listed
+    digest = hashlib.sha256(b"study b's report\n").hexdigest()
+    (other / "report" / MANIFEST).write_text(json.dumps(
+        {"written_by": "jetstudy report", "files": {"index.html": [digest]}}))
     out = other / "report"
     if way == "link":
         (workdir / "rep").symlink_to(out)
