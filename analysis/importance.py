@@ -137,7 +137,7 @@ def hyperparameter_importance(
     metric: str,
     maximize: bool,
     evaluator: Literal["ped-anova", "fanova"] = "ped-anova",
-    min_trials: int = 2,
+    min_trials: int = 5,
 ) -> Importance:
     """Importance of each varying hyperparameter for ``metric`` over finished trials.
 
@@ -155,7 +155,9 @@ def hyperparameter_importance(
     has_widths = any(c.startswith("width_") for c in df.columns) or "widths" in df.columns
     df["max_width"] = max_width(df) if has_widths and not df.empty else np.nan
     df = df[np.isfinite(df[target])]
-    too_few = f"needs at least {min_trials} finished trials with `{target}`, found {{}}"
+    too_few = (f"needs at least {min_trials} finished trials with `{target}`, found {{}} "
+               "(an importance ranked over fewer is a guess: each hyperparameter's share would "
+               "rest on one or two differences)")
     if len(df) < min_trials:
         raise AnalysisError(too_few.format(len(df)))
     _vary(df, target, "finished trials")

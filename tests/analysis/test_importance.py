@@ -66,10 +66,13 @@ def test_distributions_follow_config_and_cover_data(lr_matters):
 
 
 def test_too_few_trials_or_nothing_varying_is_explained(lr_matters):
-    with pytest.raises(AnalysisError, match="at least 2 finished trials"):
+    with pytest.raises(AnalysisError, match="at least 5 finished trials"):
         hyperparameter_importance(lr_matters.head(1), SPACE, "val_loss", False)
+    with pytest.raises(AnalysisError, match="at least 5 finished trials .* found 4 .an "
+                       "importance ranked over fewer is a guess"):
+        hyperparameter_importance(lr_matters.head(4), SPACE, "val_loss", False)
     same = lr_matters.head(3).assign(depth=2, width_0=64.0, dropout=0.1, l1=1e-5, lr=1e-3)
     with pytest.raises(AnalysisError, match="no hyperparameter varies"):
-        hyperparameter_importance(same, SPACE, "val_loss", False)
+        hyperparameter_importance(same, SPACE, "val_loss", False, min_trials=2)
     with pytest.raises(AnalysisError, match="unknown"):
         hyperparameter_importance(lr_matters, SPACE, "val_loss", False, evaluator="shap")

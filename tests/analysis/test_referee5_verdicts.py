@@ -211,7 +211,7 @@ def test_importance_of_trials_left_with_one_value_is_refused():
                       "depth": [1, 2, 3, 2], "lr": [1e-3, 1e-2, np.nan, np.nan],
                       "best_val_loss": [0.6, 0.6, 0.9, 0.8]})
     with pytest.raises(AnalysisError, match="same .0.6. for all 2 finished trials with every"):
-        hyperparameter_importance(t, None, "val_loss", False)
+        hyperparameter_importance(t, None, "val_loss", False, min_trials=2)
 
 
 def test_a_size_answer_whose_configuration_was_repeated_names_the_spread():
