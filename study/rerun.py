@@ -424,6 +424,9 @@ def cmd_rerun(args: Any) -> int:
 
     from jetstudy.study.cli import _cmd_run
 
+    if not args.results.strip():  # '' would be read as the current folder ('.')
+        raise ConfigError(f"rerun RESULTS is empty ({args.results!r}); give the study's results "
+                          "folder, the one `jetstudy run` printed as 'results: ...'")
     plan = plan_rerun(args.results, data=args.data, name=args.name,
                       overrides=args.overrides, any_data=args.any_data)
     print(f"rerun of {Path(args.results).absolute()} into {plan.folder}")

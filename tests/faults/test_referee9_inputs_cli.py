@@ -30,3 +30,11 @@ def test_export_with_an_empty_results_path_says_it_is_empty(workdir: Path, given
     err = one_line_error(jetstudy_here("export", given, cwd=workdir))
     assert f"export RESULTS is empty ({given!r})" in err, err
     assert "'results: ...'" in err and "is not a jetstudy results folder" not in err, err
+
+
+@pytest.mark.parametrize("given", ["", " "])
+def test_rerun_with_an_empty_results_path_says_it_is_empty(workdir: Path, given: str) -> None:
+    """As export: `jetstudy rerun ''` said '<cwd> is not a jetstudy results folder'."""
+    err = one_line_error(jetstudy_here("rerun", given, cwd=workdir))
+    assert f"rerun RESULTS is empty ({given!r})" in err, err
+    assert "is not a jetstudy results folder" not in err, err
