@@ -17,7 +17,8 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import format_error, round_error, shared_decimals
 from jetstudy.analysis.render import Section, counted, format_cell
 from jetstudy.analysis.sections_words import complete_words
-from jetstudy.analysis.size_answer import _digits, _errors, scores_with_errors
+from jetstudy.analysis.size_answer import (_digits, _errors, no_answer_reason,
+                                          scores_with_errors)
 from jetstudy.analysis.summary import best_epoch_loss_se
 from jetstudy.trainables.schema import CLASSES
 
@@ -140,7 +141,8 @@ def pareto_part(r: ReportState) -> Section:
         raise AnalysisError(_none_scored(r.t.trials, left_out))
     answer_cost = size_cost or next(iter(limits), "n_params")
     answer = pareto.how_big(trials, r.metric, r.maximize, answer_cost)
-    lines = [pareto.how_big_paragraph(answer, limits, n_val, counts)]
+    why = "" if answer else no_answer_reason(pareto.with_sizes(trials), answer_cost)
+    lines = [pareto.how_big_paragraph(answer, limits, n_val, counts, why_none=why)]
     tables, panel = [], None
     if size_cost:
         own = pareto.search_front(trials, r.metric, r.maximize, size_cost)

@@ -23,7 +23,7 @@ from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_ru
                                           median_outside_band, smallest_within_words,
                                           spread_words, ties_words)
 
-__all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "scores_with_errors", "answer_ties"]
+__all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "no_answer_reason", "scores_with_errors", "answer_ties"]
 
 
 @dataclass(frozen=True)
@@ -161,12 +161,30 @@ def cheaper_within_noise(answer: SizeAnswer, n_val: int | None,
 
 
 
+def no_answer_reason(trials: pd.DataFrame, cost: str) -> str:
+    """Why :func:`how_big` found no answer, in words: no trial ran to the end, or those that
+    did have no size above 0 or no finite score (damaged or hand-edited rows, named)."""
+    if trials.empty or "status" not in trials.columns:
+        return "no trial ran to completion"
+    last = trials.drop_duplicates("trial_id", keep="last")
+    full = last[ran_to_the_end(last).to_numpy(dtype=bool)]
+    if full.empty:
+        return "no trial ran to completion"
+    ids = ", ".join(str(t) for t in full["trial_id"].head(5))
+    more = f" and {len(full) - 5} more" if len(full) > 5 else ""
+    return (f"the fully trained trial{'s' * (len(full) != 1)} ({ids}{more}) "
+            f"{'have' if len(full) != 1 else 'has'} no `{cost}` above 0 or no finite score "
+            "(a damaged or hand-edited row)")
+
+
 def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None = None,
                       n_val: int | None = None,
-                      class_counts: Sequence[int] | None = None) -> str:
+                      class_counts: Sequence[int] | None = None,
+                      why_none: str = "no trial ran to completion") -> str:
     """One paragraph for the report; ``limits`` are the search's ``max_*`` constraints;
     ``n_val`` (and the validation class counts) give the scores their errors, printed to the
-    digits those allow (else to equal digits)."""
+    digits those allow (else to equal digits); ``why_none``: why there is no answer
+    (:func:`no_answer_reason`)."""
     head = "How big should my tagger be? "
     bound = ""
     if limits:
@@ -175,8 +193,8 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
             f"search.{names.get(q, 'max_' + q)} {v}" for q, v in limits.items())
             + ": no larger model was trained, so 'the best' is the best under that limit.")
     if answer is None:
-        return head + ("Undetermined: no trial ran to completion, so no finished model can "
-                       "be compared." + bound)
+        return head + (f"Undetermined: {why_none}, so no finished model can be compared."
+                       + bound)
     # the table below the paragraph applies one rule at a time and can name a smaller model
     table = (" The table below asks for one score at a time (within 1% of it alone), so it can "
              "name a smaller model that this answer's accuracy rule leaves out.")

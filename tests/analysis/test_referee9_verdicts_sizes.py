@@ -56,3 +56,18 @@ def test_undetermined_front_does_not_deny_the_unsized_full_run():
                                                              n_val=10000)))
     assert "no trial with a size above 0 ran to completion" in notes
     assert "Left out: trial c, fully trained" in notes
+
+
+def test_no_size_answer_says_why_when_every_full_run_is_unsized():
+    """Every fully trained trial with n_params 0: how_big found nothing and the paragraph said
+    "no trial ran to completion", beside notes naming those trials as fully trained."""
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph, no_answer_reason
+
+    t = _trials(0).assign(n_params=0)
+    assert how_big(t, "val_acc", True, "n_params") is None
+    why = no_answer_reason(t, "n_params")
+    text = how_big_paragraph(None, why_none=why)
+    assert "no trial ran to completion" not in text
+    assert "the fully trained trials (a, b, c) have no `n_params` above 0" in text
+    stopped = t.assign(status="stopped", epochs=2)
+    assert no_answer_reason(stopped, "n_params") == "no trial ran to completion"
