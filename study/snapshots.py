@@ -71,15 +71,15 @@ class TableSnapshots(Callback):
         self._cost = 0.0  # seconds the last snapshot took
         self._failing = False  # the last snapshot failed (warned once until one succeeds)
 
-    def _write(self, trials: list, due_after: float) -> None:
+    def _write(self, trials: list, due_after: float, step: bool = False) -> None:
         now = time.monotonic()
         # a snapshot reads every trial's epoch log: in a large study, space them out so they
         # take at most ~5% of the driver's time
         if now - self._last < max(due_after, 20 * self._cost):
             return
         # while nothing has trained, Tune's loop steps many times a second: look at every
-        # trial's folder again only after a gap, not at each step
-        if now - self._empty < self.min_gap_s:
+        # trial's folder again only after a gap, not at each step (a trial ending always looks)
+        if step and now - self._empty < self.min_gap_s:
             return
         try:  # a snapshot must never fail a trial or stop the study
             trials_table, epochs_table = build_tables(
@@ -113,7 +113,7 @@ class TableSnapshots(Callback):
                        "the study folder is writable", self.folder, where, reason)
 
     def on_step_begin(self, iteration: int, trials: list, **info: Any) -> None:
-        self._write(trials, self.interval_s)
+        self._write(trials, self.interval_s, step=True)
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self._write(trials, self.min_gap_s)
