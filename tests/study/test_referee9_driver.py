@@ -57,15 +57,20 @@ def _trials(state_dir: Path, count: int) -> list[Any]:
     return out
 
 
-def test_table_snapshots_look_again_after_a_gap_while_nothing_trained(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def _study(tmp_path: Path, n: int) -> tuple[Any, Path, list]:
+    """A tiny study's config, its folder with ``trials/`` and ``n`` live trials in it."""
     cfg = from_dict({"data": {"synthetic_jets": 1000},
                      "space": {"depth": [1, 1], "width": [4, 8]},
                      "scheduler": {"type": "fifo", "max_epochs": 3},
                      "storage": {"results_dir": str(tmp_path), "name": "s"}})
     folder = tmp_path / "s"
     (folder / "trials").mkdir(parents=True)
-    trials = _trials(folder / "trials", 8)
+    return cfg, folder, _trials(folder / "trials", n)
+
+
+def test_table_snapshots_look_again_after_a_gap_while_nothing_trained(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg, folder, trials = _study(tmp_path, 8)
     looks: list[int] = []
     real = snapshots.build_tables
 
@@ -91,13 +96,7 @@ def test_a_trial_ending_is_snapshotted_at_once_after_an_empty_look(
     """The gap after an empty look is for Tune's loop steps only: a trial that ends within it
     (a tiny study's first trial, 1 s after the look) was not snapshotted, so a failing snapshot
     was never tried and never warned (tests/faults/test_snapshots.py)."""
-    cfg = from_dict({"data": {"synthetic_jets": 1000},
-                     "space": {"depth": [1, 1], "width": [4, 8]},
-                     "scheduler": {"type": "fifo", "max_epochs": 3},
-                     "storage": {"results_dir": str(tmp_path), "name": "s"}})
-    folder = tmp_path / "s"
-    (folder / "trials").mkdir(parents=True)
-    trials = _trials(folder / "trials", 2)
+    cfg, folder, trials = _study(tmp_path, 2)
     snap = TableSnapshots(cfg, folder, interval_s=0.0, min_gap_s=30.0)
     snap._last = -float("inf")
     snap.on_step_begin(0, trials)  # nothing trained: an empty look
