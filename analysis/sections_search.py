@@ -123,10 +123,13 @@ def parallel_part(r: ReportState) -> Section:
     if n_grey:
         lines.append(f"{counted(n_grey, 'trial')} without a {word} "
                      f"{'is' if n_grey == 1 else 'are'} drawn grey.")
-    stops = ("5th percentile; worse trials take its bottom colour" if pc.maximize else
-             "95th percentile; worse trials take its top colour")
+    stops = ("the colour bar stops at the 5th percentile; worse trials take its bottom "
+             "colour" if pc.maximize else "the colour bar stops at the 95th percentile; worse "
+             "trials take its top colour")
+    if not parallel.colour_capped(pc.lines["colour"]):  # too few trials to cap an outlier
+        stops = f"the colour bar spans every trial's {word}"
     caption = (f"Parallel coordinates of the hyperparameters: top, coloured by {word}, the "
-               f"search metric (the colour bar stops at the {stops}), the {r.best_word} "
+               f"search metric ({stops}), the {r.best_word} "
                "drawn last" + ("; bottom, coloured by regime (each with its line style)"
                                   + (", undetermined trials grey and underneath" if
                                      (pc.lines["regime"] == "undetermined").any() else "")

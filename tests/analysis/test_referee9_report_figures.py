@@ -92,3 +92,25 @@ def test_pareto_y_label_lies_inside_the_figure(n_costs):
     for ax in fig.axes:
         if ax.get_ylabel():
             assert ax.yaxis.label.get_window_extent(renderer).x0 >= 0, ax.get_ylabel()
+
+
+@pytest.mark.parametrize("n_trials", [10, 24])
+def test_parallel_caption_says_the_bar_stops_only_when_it_does(tmp_path, make_study, write_study,
+                                                                 n_trials):
+    """The colour bar is capped at the 95th percentile only from COLOUR_CAP_MIN trials on, but
+    the caption of the demo's 16-trial study said "the colour bar stops at the 95th percentile;
+    worse trials take its top colour" of a bar spanning every trial."""
+    from jetstudy.analysis.parallel import COLOUR_CAP_MIN
+    from jetstudy.analysis.sections import PARTS
+    from jetstudy.analysis.tables import load_tables
+
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=n_trials, seed=3, asha=False)
+    state = words_only(load_tables(write_study(tmp_path / "s", trials, epochs)))
+    part = dict(PARTS)["parallel coordinates"]
+    state.attempt("parallel coordinates", lambda: part(state))
+    caption = next(s.caption for s in state.sections if s.title == "Parallel coordinates")
+    capped = n_trials >= COLOUR_CAP_MIN
+    assert ("stops at the 95th percentile" in caption) == capped, caption
+    assert ("spans every trial's" in caption) == (not capped), caption
