@@ -23,13 +23,13 @@ from pathlib import Path
 
 import optuna
 import pytest
-from optuna.samplers._tpe.sampler import _RELATIVE_PARAMS_KEY
 
 from jetstudy.study.collect import stop_reason
 from jetstudy.study.config import from_dict, load_config
 from jetstudy.study.search_rules import tpe_guided_trials, tpe_startup_trials
 from jetstudy.study.searcher import make_sampler, make_searcher, sampler_record
 from jetstudy.trainables.errors import ConfigError
+from tests.study.search_driver import drive, guided
 
 REPO = Path(__file__).resolve().parents[2]
 SPACE = {"depth": [1, 3], "width": [4, 64], "dropout": [0, 0.4], "l1": [0, 0],
@@ -47,27 +47,9 @@ def _guided_in_optuna(tmp_path: Path, n: int, c: int, initial: list[dict]) -> in
     cfg = from_dict(_search(num_trials=n, max_concurrent=c, seed=0, initial_points=initial))
     (tmp_path / "trials").mkdir(parents=True)
     searcher = make_searcher(cfg, tmp_path).searcher
-    live: list[str] = []
-    configs: dict[str, dict] = {}
-    k = 0
-    while True:
-        while len(live) < c:
-            config = searcher.suggest(f"t{k}")
-            if not isinstance(config, dict):
-                break
-            configs[f"t{k}"] = config
-            live.append(f"t{k}")
-            k += 1
-        if not live:
-            break
-        done = live.pop(0)
-        config = configs[done]
-        searcher.on_trial_complete(done, {"epoch": 2, "config": config,
-                                          "val_loss": config["depth"] / config["width_0"]})
-    trials = searcher._ot_study.trials
+    trials = drive(searcher, c, lambda config: {"val_loss": config["depth"] / config["width_0"]})
     assert len(trials) == n  # the initial points are counted in num_trials
-    return sum(any(key.startswith(_RELATIVE_PARAMS_KEY) for key in t.system_attrs)
-               and "fixed_params" not in t.system_attrs for t in trials)
+    return sum(guided(t) and "fixed_params" not in t.system_attrs for t in trials)
 
 
 @pytest.mark.parametrize(("n", "c", "k"), [
