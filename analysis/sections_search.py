@@ -191,7 +191,8 @@ def kind_lines(tables: StudyTables) -> list[str]:
         counts = (f"{short[0]} of {counted(n, 'trial')} ran ({short[1]})" if short
                   else counted(n, "trial"))
         line = (f"Kind: search, {sampled}, {counts}, "
-                f"{at_once} at a time{_limit_words(search)}, {ends}: {answer}.")
+                f"{at_once} at a time{_limit_words(search)}, {ends}: {answer}."
+                + _repeat_words(getattr(tables, "trials", None)))
     ran = _sampler_ran(tables)
     if ran and ran.get("class") == "TPESampler":
         kinds = [word for key, word in (("multivariate", "multivariate"),
@@ -230,6 +231,36 @@ def _ran_short(tables: StudyTables, search: dict[str, Any],
     else:
         why = f"the {what} ended early"
     return ran, why
+
+
+#: trials.parquet's columns that make a trial's configuration (those the table holds)
+_CONFIG_COLUMNS = ("depth", "widths", "dropout", "l1", "l2", "lr", "activation", "batch_norm",
+                   "batch_size")
+
+
+def _repeat_words(trials: Any) -> str:
+    """`` 3 of the 12 trials repeat an earlier trial's configuration (...)``: TPE and random
+    search draw with replacement, so in a space of few configurations (integer depth and
+    widths, every float knob fixed) a search trains some again, only the seed differing;
+    empty when every trial's configuration is its own (or the table cannot say)."""
+    if not isinstance(trials, pd.DataFrame) or trials.empty:
+        return ""
+    columns = [c for c in _CONFIG_COLUMNS if c in trials.columns]
+    if "widths" not in columns:
+        columns += sorted(c for c in trials.columns if str(c).startswith("width_"))
+    if not {"depth", "lr"} <= set(columns):  # too little to tell configurations apart
+        return ""
+    if "trial_id" in trials.columns:  # a trial listed twice is one trial
+        trials = trials.drop_duplicates("trial_id", keep="last")
+    keys = trials[columns].astype(str).agg("|".join, axis=1)
+    repeats = len(keys) - keys.nunique()
+    if repeats <= 0:
+        return ""
+    one = repeats == 1
+    return (f" {repeats} of the {len(keys)} trials {'repeats' if one else 'repeat'} an earlier "
+            f"trial's configuration ({keys.nunique()} distinct; only the seed differs: the "
+            "sampler draws with replacement, so a repeat shows seed spread, not a new point "
+            "of the space).")
 
 
 #: The search's size limits: config field -> the size it bounds, in the report's words.
