@@ -69,6 +69,7 @@ COST: dict[str, float] = {
     "tests/faults/test_paths.py": 68,
     "tests/study/test_multinode.py": 64,
     "tests/study/test_referee_search_budget.py": 59,
+    "tests/study/test_referee10_search_ctrlc_draws.py": 56,  # 3 runs of a 5-trial search
     "tests/study/test_referee8_toolbox_readers.py": 58,
     "tests/study/test_referee4_packed_semantics.py": 54,
     "tests/faults/test_referee_paths_kill.py": 53,
