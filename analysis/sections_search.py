@@ -169,8 +169,9 @@ def kind_lines(tables: StudyTables) -> list[str]:
         ends = f"each trial to max_epochs or its patience on {metric}"
     if sampler in ("grid", "sobol"):
         n = search.get("num_trials")
-        short = _ran_short(tables, search, "scan")
+        short, more = _ran_short(tables, search, "scan"), _ran_more(tables, search)
         counts = (f"{counted(n, 'configuration')}, {short[0]} ran ({short[1]})" if short
+                  else f"{counted(more, 'configuration')} ({_lowered(n, more)})" if more
                   else counted(n, "configuration"))
         line = f"Kind: scan, {_SAMPLERS[sampler]} of {counts}, {ends}: the regime picture."
     else:
@@ -187,8 +188,9 @@ def kind_lines(tables: StudyTables) -> list[str]:
             sampled += (f" over two objectives, {metric} and {size} ({size} minimised; ASHA "
                         f"ranks by {metric} alone)")
             answer = f"the models that trade {metric} against {size} best (a Pareto front)"
-        short = _ran_short(tables, search, "search")
+        short, more = _ran_short(tables, search, "search"), _ran_more(tables, search)
         counts = (f"{short[0]} of {counted(n, 'trial')} ran ({short[1]})" if short
+                  else f"{counted(more, 'trial')} ({_lowered(n, more)})" if more
                   else counted(n, "trial"))
         line = (f"Kind: search, {sampled}, {counts}, "
                 f"{at_once} at a time{_limit_words(search)}, {ends}: {answer}."
@@ -201,7 +203,8 @@ def kind_lines(tables: StudyTables) -> list[str]:
         trained = (" (trained trials: the draws a size limit turned away do not count)"
                    if _limit_words(search) and ran.get("startup_counts") == "trained trials"
                    else "")
-        line += _guided_words(search, getattr(tables, "folder", None))
+        line += _guided_words(search, getattr(tables, "folder", None),
+                              _ran_more(tables, search))
         line += (f" TPE as it ran (provenance.json, Optuna {ran.get('optuna')}): "
                  f"{', '.join(kinds) or 'independent'}, "
                  f"{counted(ran.get('n_startup_trials'), 'random start-up trial')}{trained} "
@@ -231,6 +234,22 @@ def _ran_short(tables: StudyTables, search: dict[str, Any],
     else:
         why = f"the {what} ended early"
     return ran, why
+
+
+def _ran_more(tables: StudyTables, search: dict[str, Any]) -> int | None:
+    """How many trials the table lists when that is more than ``search.num_trials`` (a
+    ``--resume`` lowered it after more had started: they are kept and listed,
+    :class:`jetstudy.study.resume.ResumedSearch`); None otherwise."""
+    n, trials = search.get("num_trials"), getattr(tables, "trials", None)
+    if (not isinstance(n, int) or isinstance(n, bool) or not isinstance(trials, pd.DataFrame)
+            or trials.empty):
+        return None
+    ran = trials["trial_id"].nunique() if "trial_id" in trials.columns else len(trials)
+    return int(ran) if ran > n else None
+
+
+def _lowered(n: int, ran: int) -> str:
+    return f"search.num_trials is {n}, lowered by a --resume after {ran} had started"
 
 
 #: trials.parquet's columns that make a trial's configuration (those the table holds)
@@ -280,7 +299,7 @@ def _limit_words(search: dict[str, Any]) -> str:
             "is drawn again, never trained)")
 
 
-def _guided_words(search: dict[str, Any], folder: Any = None) -> str:
+def _guided_words(search: dict[str, Any], folder: Any = None, ran: int | None = None) -> str:
     """How many trials TPE proposed from its model, and when that is under a quarter, that the
     search was nearly random (the run's config warning): counted in ``optuna.journal``, where
     the sampler marked each proposal (``optuna_story.guided_trials``), else estimated from
@@ -293,6 +312,7 @@ def _guided_words(search: dict[str, Any], folder: Any = None) -> str:
     initial = search.get("initial_points") or []
     if not (isinstance(n, int) and isinstance(at_once, int) and n > 0 and at_once > 0):
         return ""
+    n = ran or n  # more trials than search.num_trials ran (it was lowered): all of them
     known = guided_trials(folder) if folder is not None else None
     guided = (known if known is not None else
               tpe_guided_trials(n, at_once, len(initial) if isinstance(initial, list) else 0))

@@ -10,6 +10,7 @@ as Tune would (real Optuna), then hand-made tables; no Ray."""
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -69,3 +70,19 @@ def test_distinct_configurations_say_nothing(tmp_path: Path) -> None:
     table = pd.concat([table, table.iloc[[2]]], ignore_index=True)
     line = _line(tmp_path, table, sampler="tpe", num_trials=3, max_concurrent=1)
     assert "repeat" not in line, line
+
+
+def test_a_lowered_num_trials_says_how_many_ran(tmp_path: Path) -> None:
+    """A --resume may lower search.num_trials below the trials already started; they are kept
+    and listed (study/resume.py warns), but the Kind sentence said '4 trials' beside a table
+    of 6, and a Sobol scan 'of 4 configurations' beside 6 trained."""
+    table = _table(["4", "5", "6", "7", "8", "8-5"], lr=[1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3])
+    (tmp_path / "provenance.json").write_text(json.dumps(
+        {"sampler": {"class": "TPESampler", "n_startup_trials": 2, "optuna": "5.0.0"}}))
+    line = _line(tmp_path, table, sampler="tpe", num_trials=4, max_concurrent=1)
+    assert line.startswith("Kind: search, Optuna TPE, 6 trials (search.num_trials is 4, lowered "
+                           "by a --resume after 6 had started), 1 at a time, "), line
+    assert " of the 6 trials were proposed from TPE's model" in line, line
+    scan = _line(tmp_path, table, sampler="sobol", num_trials=4)
+    assert (" a scrambled Sobol design of 6 configurations (search.num_trials is 4, lowered by "
+            "a --resume after 6 had started), ") in scan, scan
