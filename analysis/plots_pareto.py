@@ -1,4 +1,4 @@
-"""Drawing the Pareto part: accuracy / AUC against size with the front of completed trials, and
+"""Drawing the Pareto part: accuracy / AUC against size with the front of fully trained trials, and
 a size-aware search's own front. Takes finished results (:mod:`jetstudy.analysis.pareto`) and
 an ``ax``; the report's other drawings are :mod:`jetstudy.analysis.plots`."""
 
@@ -34,7 +34,8 @@ def draw_pareto(
     result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None,
     legend: bool = True,
 ) -> None:
-    """Completed trials with their noise (error bars), the Pareto front, the smallest model
+    """Fully trained trials (:func:`~jetstudy.analysis.curve_stats.ran_to_the_end`: the legend
+    says so, as the notes do) with their noise (error bars), the Pareto front, the smallest model
     within tolerance (named in the panel's title) and the test marker; stopped/running trials
     faded, never on the front. ``legend=False`` leaves the legend to the caller (the figure's
     one legend above all panels, :func:`pareto_figure`)."""
@@ -47,10 +48,10 @@ def draw_pareto(
         yerr = p["se"].to_numpy() if np.isfinite(p["se"]).any() else None
         ax.errorbar(p["cost"], p["score"], yerr=yerr, fmt="o", ms=3, color="tab:gray",
                     ecolor="#bbbbbb", elinewidth=0.8, alpha=0.8,
-                    label="completed trials" + (" (± 1 se)" if yerr is not None else ""))
+                    label="fully trained trials" + (" (± 1 se)" if yerr is not None else ""))
     if len(f):
         ax.step(f["cost"], f["score"], where="post", color="tab:blue", lw=1.5, marker="o", ms=3,
-                label="Pareto front (completed)")
+                label="Pareto front (fully trained)")
     if pick is not None:
         best = float(result.best["score"])
         ax.axhline(best * (1 - result.tolerance), color="tab:green", ls=":", lw=1,

@@ -200,7 +200,7 @@ def pareto_part(r: ReportState) -> Section:
     # the caption names only what the panels draw (no error bars without n_val, no front or
     # star without a completed trial, no diamond without a test evaluation)
     determined = any(res.determined for res in results)
-    drawn = [("points = completed trials" + (" with 1 se error bars" if n_val else "")
+    drawn = [("points = fully trained trials" + (" with 1 se error bars" if n_val else "")
               if any(len(res.points) for res in results) else ""),
              ("hollow = stopped/running (not on the front)"
               if any(len(res.partial) for res in results) else ""),
@@ -239,7 +239,7 @@ def _own_front_line(own: pd.DataFrame, metric: str, size: str, done: int) -> str
     on = int(own["on_front"].sum())
     rest = len(own) - done
     words = [f"The search's own front: it minimised {size} beside {metric} (Optuna "
-             f"multi-objective TPE). On the front: {on} of {counted(done, 'completed trial')} "
+             f"multi-objective TPE). On the front: {on} of {counted(done, 'fully trained trial')} "
              "(table)"]
     if done > on:
         words.append(f"the other {done - on} {'is' if done - on == 1 else 'are'} dominated in "

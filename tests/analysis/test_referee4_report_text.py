@@ -121,7 +121,7 @@ def test_size_aware_front_of_one_completed_trial_has_no_others(tmp_path, make_st
     config["search"].update(objectives=["val_loss", "n_params"])
     state = words_only(load_tables(write_study(tmp_path / "s", trials, epochs, config=config)))
     (line,) = [t for t in pareto_part(state).lines if t.startswith("The search's own front")]
-    assert "On the front: 1 of 1 completed trial (table)" in line, line
+    assert "On the front: 1 of 1 fully trained trial (table)" in line, line
     assert "dominated" not in line, line
     assert "the 2 stopped or running trials" in line and "are never on it" in line, line
 
