@@ -204,7 +204,8 @@ def kind_lines(tables: StudyTables) -> list[str]:
                    if _limit_words(search) and ran.get("startup_counts") == "trained trials"
                    else "")
         line += _guided_words(search, getattr(tables, "folder", None),
-                              _ran_more(tables, search))
+                              _ran_more(tables, search) or (short[0] if short else None),
+                              _unfinished(tables))
         line += (f" TPE as it ran (provenance.json, Optuna {ran.get('optuna')}): "
                  f"{', '.join(kinds) or 'independent'}, "
                  f"{counted(ran.get('n_startup_trials'), 'random start-up trial')}{trained} "
@@ -228,12 +229,32 @@ def _ran_short(tables: StudyTables, search: dict[str, Any],
     if "interrupted" in statuses:
         why = "the run was interrupted; --resume continues it"
     elif "running" in statuses:
-        why = "so far: trials are still running"
+        why = ("its driver stopped before its final tables, by a crash or a kill; --resume "
+               "continues it" if _driver_gone(tables) else "so far: trials are still running")
     elif isinstance(budget, (int, float)) and not isinstance(budget, bool):
         why = f"search.time_budget_s, {budget:g} s, ended the {what}"
     else:
         why = f"the {what} ended early"
     return ran, why
+
+
+def _driver_gone(tables: StudyTables) -> bool:
+    """The study's driver is known to have died (``kill -9``, a crash): its last snapshot
+    still calls its trials running (:func:`jetstudy.analysis.study_state.live_driver`)."""
+    from jetstudy.analysis.study_state import live_driver
+
+    folder = getattr(tables, "folder", None)
+    driver = live_driver(folder) if folder is not None else None
+    return bool(driver is not None and driver.gone)
+
+
+def _unfinished(tables: StudyTables) -> bool:
+    """Trials of the table are still running or were cut by Ctrl-C (or a killed driver's
+    snapshot): the study has not ended."""
+    trials = getattr(tables, "trials", None)
+    if not isinstance(trials, pd.DataFrame) or "status" not in trials.columns:
+        return False
+    return bool(trials["status"].astype(str).isin(["running", "interrupted"]).any())
 
 
 def _ran_more(tables: StudyTables, search: dict[str, Any]) -> int | None:
@@ -299,12 +320,16 @@ def _limit_words(search: dict[str, Any]) -> str:
             "is drawn again, never trained)")
 
 
-def _guided_words(search: dict[str, Any], folder: Any = None, ran: int | None = None) -> str:
+def _guided_words(search: dict[str, Any], folder: Any = None, ran: int | None = None,
+                  unfinished: bool = False) -> str:
     """How many trials TPE proposed from its model, and when that is under a quarter, that the
     search was nearly random (the run's config warning): counted in ``optuna.journal``, where
     the sampler marked each proposal (``optuna_story.guided_trials``), else estimated from
     the config (``search_rules.tpe_guided_trials``: the start-up counts finished trials, so
-    those asked while it ran are random too; it cannot know of failed trials)."""
+    those asked while it ran are random too; it cannot know of failed trials). Of the ``ran``
+    trials when more or fewer than ``search.num_trials`` ran; a study not ended
+    (``unfinished``: trials running or cut short) gets the count so far, no verdict, and no
+    estimate."""
     from jetstudy.study.optuna_story import guided_trials
     from jetstudy.study.search_rules import tpe_guided_trials
 
@@ -312,10 +337,14 @@ def _guided_words(search: dict[str, Any], folder: Any = None, ran: int | None = 
     initial = search.get("initial_points") or []
     if not (isinstance(n, int) and isinstance(at_once, int) and n > 0 and at_once > 0):
         return ""
-    n = ran or n  # more trials than search.num_trials ran (it was lowered): all of them
     known = guided_trials(folder) if folder is not None else None
-    guided = (known if known is not None else
-              tpe_guided_trials(n, at_once, len(initial) if isinstance(initial, list) else 0))
+    if unfinished:  # a verdict on the trials so far would judge a search not yet done
+        return ("" if known is None else f" {known} of the trials so far were proposed from "
+                "TPE's model (counted in optuna.journal; the study has not ended).")
+    # the estimate: the first trials are unguided, the rest guided; of the first `ran` ones
+    planned = tpe_guided_trials(n, at_once, len(initial) if isinstance(initial, list) else 0)
+    n = ran or n  # the trials that ran, when not search.num_trials
+    guided = known if known is not None else max(0, planned - (search["num_trials"] - n))
     source = " (counted in optuna.journal)" if known is not None else ""
     nearly = (" (under a quarter: nearly a random search; more trials or fewer at a time "
               "let TPE learn)") if guided < n / 4 else ""

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
+import yaml
 
 from jetstudy.analysis.sections_search import kind_lines
 from jetstudy.study.config import from_dict
@@ -86,3 +87,44 @@ def test_a_lowered_num_trials_says_how_many_ran(tmp_path: Path) -> None:
     scan = _line(tmp_path, table, sampler="sobol", num_trials=4)
     assert (" a scrambled Sobol design of 6 configurations (search.num_trials is 4, lowered by "
             "a --resume after 6 had started), ") in scan, scan
+
+
+def _killed_study(folder: Path) -> None:
+    """A study folder whose driver is gone: its config and mark, no driver.lock (a driver
+    holds that from before its first snapshot until after its final tables)."""
+    from jetstudy.study.paths import STUDY_MARK
+
+    (folder / "config.yaml").write_text(yaml.safe_dump(CONFIG))
+    (folder / STUDY_MARK).write_text("")
+    (folder / "provenance.json").write_text(json.dumps(
+        {"sampler": {"class": "TPESampler", "n_startup_trials": 6, "optuna": "5.0.0"}}))
+
+
+def test_a_killed_drivers_snapshot_is_not_still_running(tmp_path: Path) -> None:
+    """After kill -9 of jetstudy run (a real one: 12-trial TPE search, 2 at a time), the
+    report's state line said the driver stopped, while the Kind sentence said '1 of 12 trials
+    ran (so far: trials are still running)' and, over 12 trials, '0 of the 12 trials were
+    proposed from TPE's model (under a quarter: nearly a random search ...)': a verdict on a
+    search cut after its first trial."""
+    _killed_study(tmp_path)
+    table = _table(["4", "8-5"], lr=[1e-3, 2e-3]).assign(status=["completed", "running"])
+    line = _line(tmp_path, table, sampler="tpe", num_trials=12, max_concurrent=2)
+    assert ("2 of 12 trials ran (its driver stopped before its final tables, by a crash or a "
+            "kill; --resume continues it), ") in line, line
+    assert "still running" not in line and "nearly a random search" not in line, line
+
+
+def test_a_search_cut_short_counts_guidance_over_the_trials_that_ran(tmp_path: Path) -> None:
+    """An interrupted search: no verdict on the trials so far; one a time budget ended: the
+    count is of the trials that ran, not of search.num_trials."""
+    _killed_study(tmp_path)
+    table = _table(["4", "8-5", "6"], lr=[1e-3, 2e-3, 3e-3])
+    cut = _line(tmp_path, table.assign(status=["completed", "completed", "interrupted"]),
+                sampler="tpe", num_trials=12, max_concurrent=2)
+    assert "nearly a random search" not in cut and " of the 12 trials" not in cut, cut
+    ended = _line(tmp_path, table, sampler="tpe", num_trials=12, max_concurrent=2,
+                  time_budget_s=60)
+    assert "3 of 12 trials ran (search.time_budget_s, 60 s, ended the search)" in ended, ended
+    # 12 trials 2 at a time: 6 start-up trials, the first guided one the 8th: none of 3
+    assert " 0 of the 3 trials were proposed from TPE's model (under a quarter" in ended, ended
+    assert " of the 12 trials" not in ended, ended
