@@ -194,6 +194,7 @@ def kind_lines(tables: StudyTables) -> list[str]:
                   else counted(n, "trial"))
         line = (f"Kind: search, {sampled}, {counts}, "
                 f"{at_once} at a time{_limit_words(search)}, {ends}: {answer}."
+                + _stop_words(getattr(tables, "trials", None))
                 + _repeat_words(getattr(tables, "trials", None)))
     ran = _sampler_ran(tables)
     if ran and ran.get("class") == "TPESampler":
@@ -271,6 +272,30 @@ def _ran_more(tables: StudyTables, search: dict[str, Any]) -> int | None:
 
 def _lowered(n: int, ran: int) -> str:
     return f"search.num_trials is {n}, lowered by a --resume after {ran} had started"
+
+
+def _stop_words(trials: Any) -> str:
+    """`` ASHA stopped 4 of the 12 trials at its rungs (3 after epoch 1, 1 after epoch 3).``
+    and how many the time budget cut short, from ``stop_reason`` and ``epochs``: what the
+    scheduler really did, beside what it was set to do; empty when it stopped none."""
+    if not isinstance(trials, pd.DataFrame) or not {"stop_reason", "epochs"} <= set(
+            trials.columns):
+        return ""
+    if "trial_id" in trials.columns:
+        trials = trials.drop_duplicates("trial_id", keep="last")
+    reason = trials["stop_reason"].astype(str)
+    words = ""
+    asha = trials.loc[reason == "scheduler", "epochs"]
+    if len(asha):
+        at = pd.to_numeric(asha, errors="coerce").value_counts().sort_index()
+        where = ", ".join(f"{k} after epoch {int(e)}" for e, k in at.items())
+        words += (f" ASHA stopped {len(asha)} of the {len(trials)} trials at its rungs"
+                  + (f" ({where})." if where else "."))
+    cut = int((reason == "time_budget").sum())
+    if cut:
+        words += (f" search.time_budget_s cut {counted(cut, 'trial')} short "
+                  "(stop_reason time_budget).")
+    return words
 
 
 #: trials.parquet's columns that make a trial's configuration (those the table holds)

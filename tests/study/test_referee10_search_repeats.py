@@ -128,3 +128,21 @@ def test_a_search_cut_short_counts_guidance_over_the_trials_that_ran(tmp_path: P
     # 12 trials 2 at a time: 6 start-up trials, the first guided one the 8th: none of 3
     assert " 0 of the 3 trials were proposed from TPE's model (under a quarter" in ended, ended
     assert " of the 12 trials" not in ended, ended
+
+
+def test_the_kind_line_says_what_asha_and_the_budget_stopped(tmp_path: Path) -> None:
+    """The line said 'ASHA stopping the weaker trials early' (the setting) and nothing of
+    what it did; the status table counts 'stopped' without cause or rung."""
+    table = _table(["4", "5", "6", "7", "8", "8-5"], lr=[1e-3, 2e-3, 3e-3, 4e-3, 5e-3, 6e-3])
+    table = table.assign(status=["completed", "stopped", "stopped", "stopped", "stopped",
+                                 "completed"],
+                         stop_reason=["max_epochs", "scheduler", "scheduler", "time_budget",
+                                      "scheduler", "max_epochs"],
+                         epochs=[8, 2, 1, 5, 2, 8])
+    line = _line(tmp_path, table, sampler="random", num_trials=6, max_concurrent=2,
+                 time_budget_s=600)
+    assert (" ASHA stopped 3 of the 6 trials at its rungs (1 after epoch 1, 2 after epoch 2). "
+            "search.time_budget_s cut 1 trial short (stop_reason time_budget).") in line, line
+    quiet = _line(tmp_path, table.assign(stop_reason="max_epochs"), sampler="random",
+                  num_trials=6, max_concurrent=2)
+    assert "ASHA stopped" not in quiet and "cut" not in quiet, quiet
