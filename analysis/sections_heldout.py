@@ -82,13 +82,23 @@ def heldout_part(r: ReportState) -> Section:
                      "tables are newer than the test evaluation (a resumed study?).")
     # the title promises errors only where the table has them (an older test_metrics.json)
     tables = [("test metrics (± 1 standard error)" if how else "test metrics (no uncertainties "
-               "recorded)", summary.compare_test_metrics(tm, r.t.synthetic))]
+               "recorded)", summary.compare_test_metrics(tm, r.t.synthetic, _counts(r)))]
     if r.t.test_predictions is not None:
         tables.append(("one-vs-rest operating points: rejection = 1 / background efficiency; "
                        "[68% Clopper-Pearson interval]; a rejection from 5 background jets or "
                        "fewer has one significant figure",
                        summary.operating_table(r.t.test_predictions, r.t.synthetic)))
     return Section("Test metrics", lines=lines, tables=tables)
+
+
+def _counts(r: ReportState) -> dict[str, int] | None:
+    """The test jets of each class from the test predictions, for a test_metrics.json from
+    before ``class_counts`` (the table then still says what each AUC rests on)."""
+    pred = r.t.test_predictions
+    if pred is None or "label" not in pred.columns:
+        return None
+    labels = pd.to_numeric(pred["label"], errors="coerce")
+    return {c: int((labels == i).sum()) for i, c in enumerate(CLASSES)}
 
 
 def _auc_errors(r: ReportState, key: str, table: pd.DataFrame) -> dict[str, float]:
@@ -110,7 +120,7 @@ def _table_aucs(r: ReportState) -> dict[str, dict[str, str]]:
     (its legend keeps the curve's own AUC)."""
     tm = r.t.test_metrics or {}
     try:
-        table = summary.compare_test_metrics(tm, r.t.synthetic).set_index("metric")
+        table = summary.compare_test_metrics(tm, r.t.synthetic, _counts(r)).set_index("metric")
     except AnalysisError:
         return {}
     out: dict[str, dict[str, str]] = {}

@@ -35,7 +35,8 @@ from jetstudy.analysis.trial_order import CONFIG_COLUMNS, ranked_best, repeats_o
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
-           "compare_test_metrics", "operating_table", "TEST_ROWS", "best_epoch_loss_se",
+           "compare_test_metrics", "operating_table", "heldout_class_counts", "few_jet_classes",
+           "MIN_CLASS_JETS", "TEST_ROWS", "best_epoch_loss_se",
            "runner_up_line"]
 
 
@@ -368,19 +369,85 @@ def _macro_resamplings(test_metrics: dict[str, Any]) -> str:
     return f" ({lost} resamplings lost a rare class and have no macro AUC)"
 
 
-def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None) -> pd.DataFrame:
-    """The test table as text: rows accuracy, log_loss, auc_macro, auc g..t; the model as
-    ``value ± se``, then the Bayes optimum and model - Bayes (synthetic data) or one column per
-    published reference (real data; "not quoted" where the source gives no number)."""
+#: A class's one-vs-rest AUC (model and Bayes) from this many jets of the class, or of the
+#: rest, or fewer is undetermined: it is the rank of a handful of jets, and neither the
+#: bootstrap nor Hanley-McNeil sees how far it may be from the class's AUC (one t jet ranked
+#: above all others: "0.999 ± 0.020"). The operating table's one-figure rule uses the same count.
+MIN_CLASS_JETS = FEW_BACKGROUND
+
+
+def heldout_class_counts(test_metrics: dict[str, Any]) -> dict[str, int] | None:
+    """The test jets of each class as test_metrics.json records them (``class_counts``), None
+    when it does not (a file from before them) or they are not whole numbers for every class."""
+    counts = test_metrics.get("class_counts")
+    if not isinstance(counts, dict):
+        return None
+    out = {c: counts.get(c) for c in CLASSES}
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in out.values()):
+        return None
+    return out  # type: ignore[return-value]
+
+
+def few_jet_classes(counts: dict[str, int] | None) -> dict[str, str]:
+    """Per class whose AUC is undetermined (:data:`MIN_CLASS_JETS`), the words why ("1 t jet",
+    "3 jets besides g"); a class absent (or alone) has no AUC at all and is not listed."""
+    if not counts:
+        return {}
+    total = sum(counts.values())
+    out = {}
+    for c, n in counts.items():
+        rest = total - n
+        if 0 < n <= MIN_CLASS_JETS:
+            out[c] = f"{n} {c} jet{'' if n == 1 else 's'}"
+        elif 0 < rest <= MIN_CLASS_JETS and n > 0:
+            out[c] = f"{rest} jet{'' if rest == 1 else 's'} besides {c}"
+    return out
+
+
+def _jets_column(test_metrics: dict[str, Any], counts: dict[str, int]) -> list[str]:
+    """How many test jets each row's number rests on: all of them for the accuracy, log loss
+    and macro AUC, the class against the rest for a class's AUC."""
+    total = sum(counts.values())
+    n_test = test_metrics.get("n_test")
+    n_test = n_test if isinstance(n_test, int) and not isinstance(n_test, bool) else total
+    return [f"{n_test}"] * 3 + [f"{counts[c]} {c} / {total - counts[c]} other" for c in CLASSES]
+
+
+def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None,
+                         counts: dict[str, int] | None = None) -> pd.DataFrame:
+    """The test table as text: rows accuracy, log_loss, auc_macro, auc g..t; the test jets
+    each rests on (``test jets``: test_metrics.json's ``class_counts``, else ``counts``, e.g.
+    from the test predictions; absent when neither is known); the model as ``value ± se``,
+    then the Bayes optimum and model - Bayes (synthetic data) or one column per published
+    reference (real data; "not quoted" where the source gives no number). A class's AUC from
+    :data:`MIN_CLASS_JETS` jets of the class (or of the rest) or fewer reads "undetermined:
+    1 t jet (0.999 ± 0.020)", and the macro AUC says it includes it."""
     v = heldout_metric_values(test_metrics)
+    counts = heldout_class_counts(test_metrics) or counts
     out = pd.DataFrame({"metric": list(TEST_ROWS)})
+    if counts:
+        out["test jets"] = _jets_column(test_metrics, counts)
     out["model"] = [format_measured(a, e) for a, e in zip(v["model"], v["model_se"])]
-    out.loc[out["metric"] == "auc_macro", "model"] += _macro_resamplings(test_metrics)
     if "bayes" in v.columns:
         out["Bayes optimal"] = [format_measured(a, e) for a, e in zip(v["bayes"], v["bayes_se"])]
         out["model - Bayes"] = [_difference(a, e, out["model"][i], out["Bayes optimal"][i])
                                 for i, (a, e) in enumerate(zip(v["diff"], v["diff_se"]))]
-    elif synthetic is False:
+    few = {c: why for c, why in few_jet_classes(counts).items()
+           if np.isfinite(v.loc[f"auc {c}", "model"])}
+    for c, why in few.items():
+        row = out["metric"] == f"auc {c}"
+        for column in ("model", "Bayes optimal", "model - Bayes"):
+            if column in out.columns:
+                out.loc[row, column] = f"undetermined: {why} ({out.loc[row, column].iloc[0]})"
+    macro = out["metric"] == "auc_macro"
+    out.loc[macro, "model"] += _macro_resamplings(test_metrics)
+    if few:
+        names = ", ".join(few)
+        out.loc[macro, "model"] += (f" (includes {names}'s AUC, undetermined: too few jets)"
+                                    if len(few) == 1 else
+                                    f" (includes the AUCs of {names}, undetermined: too few "
+                                    "jets)")
+    if "bayes" not in v.columns and synthetic is False:
         present = [c for c in CLASSES if np.isfinite(v.loc[f"auc {c}", "model"])]
         for ref in REFERENCES:
             out[ref.label] = _reference_column(ref, present if present else None)

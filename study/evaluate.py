@@ -267,6 +267,9 @@ def evaluate_best(state_file: str | os.PathLike, trial_id: str, splits: JetSplit
     if bayes is not None:
         columns.update({f"bayes_{c}": bayes[:, i] for i, c in enumerate(CLASSES)})
     metrics: dict[str, Any] = {"trial_id": trial_id, "epoch": epoch, "n_test": int(len(labels)),
+                               # what each class's AUC rests on (the report flags a handful)
+                               "class_counts": {c: int((labels == i).sum())
+                                                for i, c in enumerate(CLASSES)},
                                "synthetic": synthetic,
                                **score_test_split(labels, probs, bayes, n_boot, seed)}
     weights = {"state_dict": model.state_dict(), "arch": arch.to_dict(), "trial_id": trial_id,

@@ -50,3 +50,63 @@ def test_the_search_front_line_counts_fully_trained_trials():
     own = search_front(_stopped_full_run(), "val_acc", True, "n_params")
     line = _own_front_line(own, "val_acc", "n_params", int(own["complete"].sum()))
     assert "On the front: 1 of 2 fully trained trials (table)" in line, line
+
+
+def _one_t_jet() -> tuple:
+    """1,200 test jets of g, q, W, Z and a single t jet, a classifier that ranks it first."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    labels = np.array([0] * 300 + [1] * 300 + [2] * 300 + [3] * 300 + [4])
+    p = rng.dirichlet(np.ones(5), len(labels))
+    p[np.arange(len(labels)), labels] += 0.5
+    return labels, p / p.sum(1, keepdims=True)
+
+
+def test_a_class_auc_from_one_jet_says_so_and_is_undetermined():
+    """One t jet in the test split: its AUC (the rank of that one jet) read "0.999 ± 0.020"
+    (Bayes the same) beside AUCs from 300 jets, with no count anywhere in the test table
+    (test_metrics.json held none per class, the counts were only in the operating table)."""
+    from jetstudy.analysis.summary import compare_test_metrics, few_jet_classes
+    from jetstudy.study.evaluate import score_test_split
+    from jetstudy.trainables.schema import CLASSES
+
+    labels, p = _one_t_jet()
+    counts = {c: int((labels == i).sum()) for i, c in enumerate(CLASSES)}
+    tm = {"n_test": len(labels), "class_counts": counts, **score_test_split(labels, p, p)}
+    table = compare_test_metrics(tm, True).set_index("metric")
+    assert table.loc["auc t", "test jets"] == "1 t / 1200 other"
+    assert table.loc["auc g", "test jets"] == "300 g / 901 other"
+    assert table.loc["accuracy", "test jets"] == "1201"
+    for column in ("model", "Bayes optimal", "model - Bayes"):
+        assert table.loc["auc t", column].startswith("undetermined: 1 t jet ("), column
+        assert "undetermined" not in table.loc["auc g", column]
+    assert "includes t's AUC, undetermined: too few jets" in table.loc["auc_macro", "model"]
+    # the counts from the predictions when test_metrics.json has none (an older file)
+    old = {k: v for k, v in tm.items() if k != "class_counts"}
+    assert compare_test_metrics(old, True, counts).equals(compare_test_metrics(tm, True))
+    assert "test jets" not in compare_test_metrics(old, True).columns  # unknown: no column
+    # at the threshold and past it; the rest counts too (a class that is almost all the jets)
+    assert few_jet_classes({"g": 5, "q": 100, "W": 100, "Z": 0, "t": 0}) == {"g": "5 g jets"}
+    assert few_jet_classes({"g": 6, "q": 100, "W": 100, "Z": 0, "t": 0}) == {}
+    assert few_jet_classes({"g": 2, "q": 100, "W": 0, "Z": 0, "t": 0}) == {
+        "g": "2 g jets", "q": "2 jets besides q"}
+
+
+def test_the_evaluation_records_each_classs_test_jets(tmp_path):
+    """test_metrics.json now holds ``class_counts`` (what each class's AUC rests on), and the
+    report's loader takes them as counts."""
+    import json
+
+    from jetstudy.analysis.summary import heldout_class_counts
+    from jetstudy.analysis.table_files import check_json_numbers
+    from jetstudy.study.evaluate import evaluate_best
+    from tests.study.test_evaluate_best import _splits, _trial_with_best
+
+    state = _trial_with_best(tmp_path)
+    evaluate_best(state, "t", _splits(61), False, tmp_path / "best", expected_epoch=4, n_boot=5)
+    tm = json.loads((tmp_path / "best" / "test_metrics.json").read_text())
+    assert tm["class_counts"] == {"g": 13, "q": 12, "W": 12, "Z": 12, "t": 12}
+    check_json_numbers("test_metrics.json", tm)
+    assert heldout_class_counts(tm) == tm["class_counts"]
+    assert heldout_class_counts({**tm, "class_counts": {"g": 1.5}}) is None  # hand-edited
