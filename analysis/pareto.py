@@ -48,7 +48,8 @@ from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
                                           median_outside_band, smallest_within_words,
                                           spread_words, ties_words)
-from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, repeat_spread, with_tie_keys
+from jetstudy.analysis.trial_order import (CONFIG_COLUMNS, TIE_KEYS, listed_ids, repeat_spread,
+                                           with_tie_keys)
 from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
@@ -268,7 +269,7 @@ def unsized_words(ids: Sequence[str], cost: str) -> str:
     """The sentence naming :func:`unsized_trials` (empty when there are none)."""
     if not ids:
         return ""
-    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    shown = listed_ids(ids)
     one = len(ids) == 1
     return (f" Left out: {'trial' if one else 'trials'} {shown}, fully trained, whose `{cost}` "
             f"is not a size above 0 (a model has at least one weight: the trials table is "

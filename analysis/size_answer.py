@@ -16,7 +16,7 @@ from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.analysis.intervals import equal_digits, format_error
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
-from jetstudy.analysis.trial_order import TIE_KEYS, repeat_spread, with_tie_keys
+from jetstudy.analysis.trial_order import TIE_KEYS, listed_ids, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _ranked, exact_ties,
                                       score_se, unsized_trials, unsized_words, with_sizes)
 from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
@@ -170,9 +170,7 @@ def no_answer_reason(trials: pd.DataFrame, cost: str) -> str:
     full = last[ran_to_the_end(last).to_numpy(dtype=bool)]
     if full.empty:
         return "no trial ran to completion"
-    ids = ", ".join(str(t) for t in full["trial_id"].head(5))
-    more = f" and {len(full) - 5} more" if len(full) > 5 else ""
-    return (f"the fully trained trial{'s' * (len(full) != 1)} ({ids}{more}) "
+    return (f"the fully trained trial{'s' * (len(full) != 1)} ({listed_ids(full['trial_id'])}) "
             f"{'have' if len(full) != 1 else 'has'} no `{cost}` above 0 or no finite score "
             "(a damaged or hand-edited row)")
 

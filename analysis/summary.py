@@ -31,7 +31,7 @@ from jetstudy.analysis.regimes import REGIMES, epochs_words, ran_full
 from jetstudy.analysis.roc import rejection_table
 from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.analysis.tables import STATUSES
-from jetstudy.analysis.trial_order import CONFIG_COLUMNS, ranked_best, repeats_of
+from jetstudy.analysis.trial_order import CONFIG_COLUMNS, listed_ids, ranked_best, repeats_of
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
@@ -137,8 +137,8 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     rest = [int(i) for i in order[2:]]
     tied = [str(t) for t, v in zip(rows.iloc[rest]["trial_id"], values[ok].iloc[rest])
             if float(v) == float(best[score])]
-    more = (f" Trial{'s' if len(tied) > 1 else ''} {', '.join(tied[:5])}"
-            f"{f' and {len(tied) - 5} more' if len(tied) > 5 else ''} tie{'' if len(tied) > 1 else 's'}"
+    more = (f" Trial{'s' if len(tied) > 1 else ''} {listed_ids(tied)} "
+            f"tie{'' if len(tied) > 1 else 's'}"
             f" at that score too: an exact tie of {len(tied) + 2} trials." if tied else "")
     return (_runner_up_text(best, second, score, maximize, n_val, class_counts) + more
             + _repeat_words(best, second, score, bool(tied)) + _partial_words(best, second)

@@ -18,6 +18,7 @@ before the column existed, or a trial without a number) to the first ``trial_id`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,18 @@ from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["TIE_KEYS", "tie_keys", "with_tie_keys", "order_of", "ranked_best", "CONFIG_COLUMNS",
-           "repeats_of", "Repeats", "repeat_spread"]
+           "repeats_of", "Repeats", "repeat_spread", "listed_ids", "LISTED_IDS"]
+
+#: Trial ids a sentence names before "and N more".
+LISTED_IDS = 5
+
+
+def listed_ids(ids: Sequence[Any], shown: int = LISTED_IDS) -> str:
+    """The first ``shown`` of ``ids`` joined by commas, the rest counted: "a, b, c, d, e and 2
+    more" (the one wording of every sentence that names a list of trials)."""
+    names = [str(i) for i in ids]
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
 
 #: The trials table's configuration columns: two trials equal on all that the table has are
 #: repeats of one configuration (their difference is training noise).

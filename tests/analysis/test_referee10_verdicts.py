@@ -110,3 +110,24 @@ def test_the_evaluation_records_each_classs_test_jets(tmp_path):
     check_json_numbers("test_metrics.json", tm)
     assert heldout_class_counts(tm) == tm["class_counts"]
     assert heldout_class_counts({**tm, "class_counts": {"g": 1.5}}) is None  # hand-edited
+
+
+def test_every_list_of_trials_names_five_and_counts_the_rest():
+    """size_answer.no_answer_reason, pareto.unsized_words and the runner-up's ties each built
+    "a, b and N more" themselves; one helper (trial_order.listed_ids), the words kept."""
+    from jetstudy.analysis.pareto import unsized_words
+    from jetstudy.analysis.size_answer import no_answer_reason
+    from jetstudy.analysis.summary import runner_up_line
+    from jetstudy.analysis.trial_order import listed_ids
+
+    ids = [f"t{i}" for i in range(7)]
+    assert listed_ids(ids) == "t0, t1, t2, t3, t4 and 2 more"
+    assert listed_ids(ids[:5]) == "t0, t1, t2, t3, t4" and listed_ids([]) == ""
+    assert "trials t0, t1, t2, t3, t4 and 2 more, fully trained" in unsized_words(ids, "flops")
+    t = pd.DataFrame({"trial_id": ids, "trial_number": range(7), "status": "completed",
+                      "epochs": 4, "max_epochs": 4, "n_params": 0, "best_val_acc": 0.8})
+    assert "(t0, t1, t2, t3, t4 and 2 more) have no `n_params`" in no_answer_reason(t, "n_params")
+    t9 = pd.DataFrame({"trial_id": [f"t{i}" for i in range(9)], "trial_number": range(9),
+                       "status": "completed", "n_params": 100, "best_val_acc": 0.8})
+    line = runner_up_line(t9, "val_acc", True, n_val=1000)
+    assert "Trials t2, t3, t4, t5, t6 and 2 more tie at that score too" in line, line
