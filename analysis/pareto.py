@@ -23,7 +23,8 @@ A size-aware search (``search.objectives: [metric, size]``) has its own front, i
 objectives (:func:`search_front`), and the question "how big should my tagger be" its answer
 (:func:`how_big`): the smallest fully trained model within 1% of the best model's search metric
 and within 0.5 points of its accuracy. ``multiplications`` (dense multiply-adds per jet) is
-half the ``flops`` column when a table lacks it (:func:`with_sizes`).
+half the ``flops`` column when a table lacks it (:func:`with_sizes`). The sentences on the pick
+(:func:`pick_notes`, :func:`unsized_words`) are :mod:`jetstudy.analysis.pareto_notes`'s.
 
 >>> df = pd.DataFrame({"trial_id": list("abc"), "n_params": [10, 20, 30], "acc": [0.7, 0.8, 0.75]})
 >>> pareto_front(df, "n_params", "acc")["trial_id"].tolist()
@@ -41,16 +42,10 @@ import pandas as pd
 
 from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.analysis.errors import AnalysisError
-from jetstudy.analysis.intervals import (_significant, binomial_se, equal_digits,
-                                         format_error,
-                                         hanley_mcneil_se)
+from jetstudy.analysis.intervals import binomial_se, hanley_mcneil_se
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
-                                          median_outside_band, smallest_within_words,
-                                          spread_words, ties_words)
-from jetstudy.analysis.trial_order import (CONFIG_COLUMNS, TIE_KEYS, listed_ids, repeat_spread,
-                                           with_tie_keys)
-from jetstudy.analysis.significance import sigma_decimals
+from jetstudy.analysis.pick_words import band_edge
+from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, with_tie_keys
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
@@ -265,17 +260,6 @@ def unsized_trials(trials: pd.DataFrame, cost: str, score: str) -> tuple[str, ..
     return tuple(str(t) for t in last.loc[bad, "trial_id"])
 
 
-def unsized_words(ids: Sequence[str], cost: str) -> str:
-    """The sentence naming :func:`unsized_trials` (empty when there are none)."""
-    if not ids:
-        return ""
-    shown = listed_ids(ids)
-    one = len(ids) == 1
-    return (f" Left out: {'trial' if one else 'trials'} {shown}, fully trained, whose `{cost}` "
-            f"is not a size above 0 (a model has at least one weight: the trials table is "
-            f"damaged or hand-edited); 'the best' here is the best of the others.")
-
-
 def compute_pareto(
     trials: pd.DataFrame, cost: str, metric: str, tolerance: float = 0.01,
     n_val: int | None = None, class_counts: Sequence[int] | None = None,
@@ -322,105 +306,6 @@ def _maximize(metric: str) -> bool:
     return Objective.of(name).maximize if name in METRIC_MODES else True
 
 
-def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -> list[str]:
-    """Plain sentences on what the pick means given the noise, for the report; ``complete``:
-    what ends a complete trial in this study's words (an ASHA study has no patience)."""
-    label = result.score.removeprefix("best_")
-    where = f"{label} vs {result.cost}"
-    left = unsized_words(result.unsized, result.cost)
-    if not result.determined:
-        sized = " with a size above 0" if result.unsized else ""  # (those without: below)
-        return [f"{where}: undetermined, no trial{sized} ran to completion ({complete}); "
-                f"the {len(result.partial)} stopped or running trials are drawn faded, their "
-                "partial scores are not used." + left]
-    pick, best = result.pick, result.best
-    below = "below" if result.maximize else "above"  # worse than the best, in words
-    notes = []
-    if pick["trial_id"] == best["trial_id"]:
-        notes.append(f"{where}: the smallest model within {result.tolerance:.0%} is the best "
-                     f"fully trained trial itself ({pick['trial_id']}).")
-        alone = smallest_within_words(len(result.points), int(
-            (result.points["cost"].astype(float) < float(pick["cost"])).sum()),
-            str(pick["trial_id"]),
-            int((result.partial["cost"].astype(float) < float(pick["cost"])).sum()))
-        if alone:
-            notes.append(f"{where}:{alone}")
-        cheaper = result.cheapest_within_noise
-        if cheaper is not None:
-            gap = float(best["score"] - cheaper["score"]) * (1.0 if result.maximize else -1.0)
-            notes.append(
-                f"{where}: but {cheaper['trial_id']}, at 1/{best['cost'] / cheaper['cost']:.3g}"
-                f" of its cost, is {format_error(gap, math.hypot(best['se'], cheaper['se']))} "
-                f"{below} it: within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
-                "validation set cannot tell the two apart; the best is not shown to need its "
-                "size.")
-    elif not np.isfinite(result.gap_se):
-        # to the decimals of the scores (4 figures of the larger), not 4 figures of its own:
-        # 0.0073 below 0.8243, never 0.007293 (digits the scores do not have); the size
-        # answer's rule (intervals.equal_digits)
-        gap = equal_digits(float(best["score"]), float(pick["score"]), float(result.gap))[2]
-        notes.append(f"{where}: {pick['trial_id']} scores {gap} {below} the best "
-                     f"({best['trial_id']}) at 1/{best['cost'] / pick['cost']:.3g} of its cost; "
-                     "the scores' errors are unknown (no validation-set size, or no standard "
-                     "error of this score in the table), so this difference comes without an "
-                     "error.")
-    elif result.within_noise:
-        ratio = best["cost"] / pick["cost"]
-        notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
-                     f" {below} the best ({best['trial_id']}) at 1/{ratio:.3g} of its cost: "
-                     f"within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
-                     "validation set cannot tell the two apart.")
-    else:
-        notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
-                     f" {below} the best ({best['trial_id']}), a significant "
-                     f"({_sigmas(result.gap / result.gap_se)} sigma) but at most "
-                     f"{result.tolerance:.0%} loss, at 1/{best['cost'] / pick['cost']:.3g} of "
-                     "its cost.")
-    named = [pick] if pick["trial_id"] == best["trial_id"] else [pick, best]
-    full = full_run_words(named)
-    if full:
-        notes.append(f"{where}:{full}")
-    for row in named:
-        tied = ties_words(exact_ties(result.points, row, "cost", "score"), str(row["trial_id"]),
-                          f"{result.cost} and {label}")
-        if tied:
-            notes.append(f"{where}:{tied}")
-    # the repeats' digits: the scores' errors' where the report's table prints them with
-    # one (both scores' errors known), else equal digits as the table then prints them
-    known = all(np.isfinite(float(r["se"])) and float(r["se"]) > 0 for r in (pick, best))
-    again = repeat_spread(result.points, pick, "score")
-    if again is not None:  # the front's point is the luckiest of its repeats (as the size answer)
-        runs = spread_words(label, again.low, again.high, again.median,
-                            float(pick["se"]) if known else None,
-                            "the pick is the best of its repeats, so expect about the median")
-        notes.append(f"{where}: {pick['trial_id']}'s configuration was trained {again.n} "
-                     f"times (also {', '.join(again.ids)}): {runs}.")
-        outside = median_outside_band(again.median, float(best["score"]), result.tolerance,
-                                      result.maximize, float(pick["se"]) if known else None)
-        if outside:
-            notes.append(f"{where}: {pick['trial_id']}'s {outside}")
-    lucky = best_repeats_words(result.points, best, pick, "score", label, result.tolerance,
-                               float(best["se"]) if known else None)
-    if lucky:
-        notes.append(f"{where}: {lucky}")
-    band = result.tolerance * abs(float(best["score"]))
-    others = len(result.points) > 1  # no note about trials that do not exist
-    if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"] and others:
-        shown = _significant(band, 2), _significant(float(best["se"]), 2)  # 0.0060, not 0.006
-        notes.append(f"{where}: the {result.tolerance:.0%} band ({shown[0]}) is narrower than "
-                     f"{NOISE_SIGMAS:g} standard errors of one score (se {shown[1]}): "
-                     "trials just outside it may be as good.")
-    if left:
-        notes.append(f"{where}:{left}")
-    return notes
-
-
-def _sigmas(z: float) -> str:
-    """A lead in standard errors beside :data:`NOISE_SIGMAS`: 1 decimal, more where that would
-    read as the threshold (2.04 sigma is 'significant', never '2.0 sigma')."""
-    return f"{z:.{sigma_decimals(z, NOISE_SIGMAS)}f}"
-
-
 def _cheapest_within_noise(result: ParetoResult) -> pd.Series | None:
     """The cheapest completed trial, cheaper than the best, whose score is within
     :data:`NOISE_SIGMAS` standard errors of the best's (None: none, or errors unknown)."""
@@ -463,3 +348,5 @@ def search_front(trials: pd.DataFrame, metric: str, maximize: bool, cost: str) -
 
 # the size answer lives in its own module; re-exported here, where it always was
 from jetstudy.analysis.size_answer import SizeAnswer, how_big, how_big_paragraph  # noqa: E402
+# the words on the pick (pick_notes, unsized_words) live in their own module; re-exported here
+from jetstudy.analysis.pareto_notes import pick_notes, unsized_words  # noqa: E402

@@ -18,7 +18,8 @@ from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, listed_ids, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _ranked, exact_ties,
-                                      score_se, unsized_trials, unsized_words, with_sizes)
+                                      score_se, unsized_trials, with_sizes)
+from jetstudy.analysis.pareto_notes import unsized_words
 from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
                                           median_outside_band, smallest_within_words,
                                           spread_words, ties_words)
