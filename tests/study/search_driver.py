@@ -9,9 +9,11 @@ from optuna.samplers._tpe.sampler import _RELATIVE_PARAMS_KEY
 
 
 def drive(searcher: Any, concurrent: int,
-          result: Callable[[dict[str, Any]], dict[str, Any] | None]) -> list:
+          result: Callable[[dict[str, Any]], dict[str, Any] | None],
+          on_error: Callable[[str, dict[str, Any]], None] | None = None) -> list:
     """Suggest until the searcher has no more, finishing the oldest live trial each time
-    with ``result(config)`` (None: the trial errored); the Optuna study's trials."""
+    with ``result(config)`` (None: the trial errored, after ``on_error(trial_id, config)``,
+    e.g. writing the files a diverged trial leaves); the Optuna study's trials."""
     live: list[str] = []
     configs: dict[str, dict[str, Any]] = {}
     k = 0
@@ -27,6 +29,8 @@ def drive(searcher: Any, concurrent: int,
         done = live.pop(0)
         outcome = result(configs[done])
         if outcome is None:  # diverged: Tune reports an error
+            if on_error is not None:
+                on_error(done, configs[done])
             searcher.on_trial_complete(done, None, error=True)
         else:
             searcher.on_trial_complete(done, {"epoch": 2, "config": configs[done], **outcome})

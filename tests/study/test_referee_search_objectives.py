@@ -85,8 +85,10 @@ def test_failed_trials_count_and_never_win(ray_cluster, tmp_path: Path) -> None:
     study = _story(outcome.folder)
     states = {t.user_attrs["trial_id"]: t.state.name for t in study.trials}
     assert len(states) == 6
+    diverged = {t.user_attrs["trial_id"] for t in study.trials if "diverged" in t.user_attrs}
+    assert diverged == set(failed["trial_id"])  # each a NaN loss: pruned, TPE learns from it
     for row in trials.itertuples():
-        assert states[row.trial_id] == {"failed": "FAIL", "completed": "COMPLETE",
+        assert states[row.trial_id] == {"failed": "PRUNED", "completed": "COMPLETE",
                                         "stopped": "PRUNED"}[row.status]
     test = json.loads((outcome.folder / "best" / "test_metrics.json").read_text())
     assert test["trial_id"] not in set(failed["trial_id"])
