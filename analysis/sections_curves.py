@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 __all__ = ["complexity_of", "complexity_part", "learning_curves_part", "panels_words"]
 
 
-_REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "as given in regimes:",
+_REFERENCE_WORDS = {"bayes": "the Bayes-optimal val loss", "user": "the given regimes.reference_loss",
                     "proxy": "a proxy: the study's best val loss"}
 
 

@@ -131,3 +131,19 @@ def test_every_list_of_trials_names_five_and_counts_the_rest():
                        "status": "completed", "n_params": 100, "best_val_acc": 0.8})
     line = runner_up_line(t9, "val_acc", True, n_val=1000)
     assert "Trials t2, t3, t4, t5, t6 and 2 more tie at that score too" in line, line
+
+
+def test_a_user_given_reference_loss_is_named_in_the_curve_captions():
+    """With regimes.reference_loss given, the complexity and learning-curve captions said
+    "dashed: L*, as given in regimes:." (a sentence cut off) where 'Outcomes' says "the given
+    regimes.reference_loss 0.7"."""
+    from types import SimpleNamespace
+
+    from jetstudy.analysis.reference_loss import known_reference
+    from jetstudy.analysis.sections_curves import _reference_words
+
+    ref = known_reference({"prior_entropy": 1.6}, reference_loss=0.7)
+    assert ref.source == "user"
+    words = _reference_words(SimpleNamespace(reference=ref), "dashed")
+    assert words == "dashed: L*, the given regimes.reference_loss", words
+    assert "the given regimes.reference_loss 0.7" in ref.describe()
