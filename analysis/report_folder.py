@@ -8,7 +8,8 @@ only while it is listed *and* unchanged. The rules (:func:`plan_report_folder`):
 * an empty or new folder, or one holding only jetstudy's files, is written (an earlier
   report's files are replaced, its figures that this report lacks are removed);
 * a folder holding anything else is refused, naming the files, unless ``force``: then the
-  report is written beside them, and is still refused if it would overwrite one of them;
+  report is written beside them, and is still refused if it would overwrite one of them
+  (names compared case-folded: on macOS's or Windows' file system ``roc.png`` is ``ROC.png``);
 * a report folder of a study written before manifests existed (``<study>/report`` beside a
   ``config.yaml``, in a study folder without jetstudy's mark: every marked study was made by a
   jetstudy that writes the manifest with each report) counts its report-named files as
@@ -41,7 +42,7 @@ from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_s
                                          plain_file, staging_folder)
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
-           "digests", "report_staging", "report_names", "report_folder_made"]
+           "digests", "report_staging", "report_names", "report_folder_made", "same_names"]
 
 #: The list of files a report wrote, in the report folder.
 MANIFEST = ".jetstudy-report"
@@ -165,6 +166,14 @@ def _staging_entry(out: Path, name: str) -> bool:
     return looks_like_staging(out, name, TMP_PREFIX) or bool(_OLD_MANIFEST_TMP.match(name))
 
 
+def same_names(present: list[str], names: set[str]) -> list[str]:
+    """The entries of ``present`` that writing ``names`` would replace: the same name, or the
+    same name in another case (``ROC.png`` for ``roc.png``, ``Index.HTML`` for ``index.html``),
+    which a case-insensitive file system (macOS's and Windows' default) takes for one file."""
+    folded = {n.casefold() for n in names}
+    return sorted(n for n in present if n.casefold() in folded)
+
+
 def _shown(names: list[str]) -> str:
     return listed(names, 6, total=True)
 
@@ -233,10 +242,13 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
             f"cannot write the report to {out}: it holds files jetstudy did not write "
             f"({_shown(foreign)}); give an empty or new folder with -o, or pass --force to "
             f"write the report beside them (jetstudy never overwrites or deletes them)")
-    clash = sorted(set(foreign) & (will_write | {MANIFEST}))
+    clash = same_names(foreign, will_write | {MANIFEST})
     if clash:
+        cased = [n for n in clash if n not in will_write | {MANIFEST}]
+        why = (f" (the report's {_shown([n.casefold() for n in cased])} on a file system that "
+               f"ignores case, as macOS's and Windows' do)" if cased else "")
         raise AnalysisError(
-            f"cannot write the report to {out}: it would overwrite {_shown(clash)}, which "
+            f"cannot write the report to {out}: it would overwrite {_shown(clash)}{why}, which "
             f"jetstudy did not write (or which changed since); move them away or give another "
             f"folder with -o")
     return FolderPlan(out=out, ours=frozenset(ours), will_write=frozenset(will_write),
