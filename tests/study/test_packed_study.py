@@ -34,24 +34,29 @@ CHECKPOINT_EVERY = 3
 
 
 @pytest.fixture(scope="module")
-def packed(small_config, tmp_path_factory: pytest.TempPathFactory):
+def gpu_ray() -> Any:
+    """One local Ray for the module's two studies (a start costs ~7 CPU-s), declaring one GPU:
+    Ray's own accounting of one GPU is what ``resources.pack_size`` auto resolves from (the
+    lost-pack study sets its pack size and asks for no GPU)."""
     import ray
 
-    # Ray's own accounting of one GPU: what resources.pack_size auto resolves from
     ray.init(address="local", num_cpus=2, num_gpus=1, include_dashboard=False,
              log_to_driver=False)
-    try:
-        cfg = small_config(tmp_path_factory.mktemp("results"), "packed",
-                           search={"num_trials": N_TRIALS, "max_concurrent": 4},
-                           scheduler={"max_epochs": MAX_EPOCHS, "grace_period": 1,
-                                      "reduction_factor": 3},
-                           # trials ASHA stops at epoch 1 or 2 have no state, only best.pt
-                           training={"checkpoint_every": CHECKPOINT_EVERY},
-                           resources={"num_cpus": 2, "gpus_per_trial": 1, "max_failures": 0})
-        lines: list[str] = []
-        outcome = run_study(cfg, progress=lines.append)
-    finally:
-        ray.shutdown()
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def packed(gpu_ray, small_config, tmp_path_factory: pytest.TempPathFactory):
+    cfg = small_config(tmp_path_factory.mktemp("results"), "packed",
+                       search={"num_trials": N_TRIALS, "max_concurrent": 4},
+                       scheduler={"max_epochs": MAX_EPOCHS, "grace_period": 1,
+                                  "reduction_factor": 3},
+                       # trials ASHA stops at epoch 1 or 2 have no state, only best.pt
+                       training={"checkpoint_every": CHECKPOINT_EVERY},
+                       resources={"num_cpus": 2, "gpus_per_trial": 1, "max_failures": 0})
+    lines: list[str] = []
+    outcome = run_study(cfg, progress=lines.append)
     return cfg, outcome, lines
 
 
@@ -178,20 +183,14 @@ class KillPackOnce(tune.Callback):
             self.killed_at = self.seen
 
 
-def test_a_lost_pack_costs_no_trial(small_config, tmp_path: Path) -> None:
+def test_a_lost_pack_costs_no_trial(gpu_ray, small_config, tmp_path: Path) -> None:
     """The pack dies mid-study; Ray restarts it and the trials register again and continue
     from their checkpoints, without using their max_failures (0 here)."""
-    import ray
-
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
-    try:
-        cfg = small_config(tmp_path, "lost", search={"num_trials": 6, "max_concurrent": 3},
-                           scheduler={"type": "fifo", "max_epochs": 4},
-                           resources={"num_cpus": 2, "pack_size": 3, "max_failures": 0})
-        killer = KillPackOnce(after=5)
-        outcome = run_study(cfg, callbacks=[killer])
-    finally:
-        ray.shutdown()
+    cfg = small_config(tmp_path, "lost", search={"num_trials": 6, "max_concurrent": 3},
+                       scheduler={"type": "fifo", "max_epochs": 4},
+                       resources={"num_cpus": 2, "pack_size": 3, "max_failures": 0})
+    killer = KillPackOnce(after=5)
+    outcome = run_study(cfg, callbacks=[killer])
     assert killer.killed_at == 5
     trials = outcome.trials
     assert len(trials) == 6 and (trials["status"] == "completed").all(), trials["error"]
