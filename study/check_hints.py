@@ -5,17 +5,20 @@ where a word goes, a choice listed twice, a choice in capitals), appended to the
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import math
 import re
 from typing import Any
 
+import yaml
+
 from jetstudy.study.checks import BAD as _BAD
 from jetstudy.study.checks import Auto, Check, Choice, Float, Int, Optional, Points, Range, \
-    SubsetOf, Text
+    SubsetOf, Text, shorten, small
 
 __all__ = ["value_hint", "unit_number", "point_choice_hint", "option_choice_hint",
-           "unknown_arguments_hint"]
+           "unknown_arguments_hint", "yaml_text", "did_you_mean", "near_field", "key_hint"]
 
 
 def value_hint(where: str, check: Check, value: Any) -> str:
@@ -334,3 +337,71 @@ def unit_number(text: str) -> float | None:
     if not found or found.group(2).lower() not in _COUNTS:
         return None
     return float(found.group(1)) * _COUNTS[found.group(2).lower()]
+
+
+def yaml_text(value: Any) -> str:
+    """A value as the user would write it in YAML (strings quoted)."""
+    if isinstance(value, str):
+        return shorten(repr(value))
+    if isinstance(value, tuple):
+        value = list(value)
+    if not small(value):  # YAML aliases nest one list in another: its repr could be gigabytes
+        import reprlib
+
+        short = reprlib.Repr()
+        short.maxlevel, short.maxlist, short.maxdict = 3, 4, 4
+        return shorten(short.repr(value))
+    text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    return shorten(text if "\n" not in text else repr(value))  # one line: !!binary is not
+
+
+def did_you_mean(key: str, section: str | None = None) -> str:
+    """``" (did you mean num_trials?)"`` for a misspelt field (or section, when ``section`` is
+    None); a field of another section is named there (``max_epochs`` is ``scheduler``'s)."""
+    import difflib
+
+    from jetstudy.study.config import SECTIONS
+
+    key = str(key).strip().lower().replace("-", "_")  # DATA, Max-Jets: names are lower case
+    elsewhere = [other for other, cls in SECTIONS.items() if other != section
+                 and key in {f.name for f in dataclasses.fields(cls)}]
+    if elsewhere:
+        return f" (it is a field of '{elsewhere[0]}': write {elsewhere[0]}.{key})"
+    if section is None:
+        close = [key] if key in SECTIONS else difflib.get_close_matches(
+            key, list(SECTIONS), n=1, cutoff=0.6)
+        return f" (did you mean '{close[0]}'?)" if close else ""
+    fields = sorted(f.name for f in dataclasses.fields(SECTIONS[section]))
+    close = [key] if key in fields else difflib.get_close_matches(
+        key, fields, n=1, cutoff=0.6) or [
+        f for f in fields if len(key) >= 3 and (f.startswith(key) or key.startswith(f))]
+    if close:
+        return f" (did you mean {section}.{close[0]}?)"
+    near = near_field(key, section)  # max_epoch under search: scheduler.max_epochs
+    return f" (did you mean {near}? It is a field of '{near.split('.')[0]}')" if near else ""
+
+
+def near_field(key: str, section: str | None = None) -> str:
+    """``"scheduler.max_epochs"`` for a misspelt field of another section than ``section``;
+    "" when no field of any section is close."""
+    import difflib
+
+    from jetstudy.study.config import SECTIONS
+
+    others = {f"{name}.{f.name}": f.name for name, cls in SECTIONS.items() if name != section
+              for f in dataclasses.fields(cls)}
+    close = difflib.get_close_matches(str(key).strip().lower().replace("-", "_"),
+                                      list(others.values()), n=1, cutoff=0.8)
+    return next((full for full, name in others.items() if close and name == close[0]), "")
+
+
+def key_hint(key: Any) -> str:
+    """A field name YAML read as something else: ``yes:``/``on:`` is true, ``~:`` or a bare
+    ``:`` is null, ``2024-01-01:`` a date."""
+    if isinstance(key, bool):
+        return " (YAML reads a key yes/no/on/off as true/false: write the field's name)"
+    if key is None:
+        return " (a key '~', 'null' or nothing before ':' is YAML's null: write the field's name)"
+    if isinstance(key, (datetime.date, int, float)):
+        return f" (YAML read the key as the {type(key).__name__} {key!r}: write the field's name)"
+    return ""

@@ -3,7 +3,7 @@
     jetstudy synth DIR --jets 200000 --seed 1
     jetstudy run configs/dryrun.yaml [--set section.field=value ...] [--resume] [--address auto]
     jetstudy report RESULTS [-o OUT]
-    jetstudy export RESULTS [--trial ID] [-o DIR] [--force]
+    jetstudy export RESULTS [--trial ID] [-o DIR] [--force] [--allow-unfinished]
     jetstudy config [CONFIG] [--defaults]   jetstudy init [DIR]   jetstudy fetch hls4ml [DIR]
     jetstudy --version
 
@@ -162,6 +162,9 @@ def _parser() -> argparse.ArgumentParser:
                         "id>); must be new or empty, or hold an earlier export (with --force)")
     export.add_argument("--force", action="store_true",
                         help="replace an earlier export's files (never other files)")
+    export.add_argument("--allow-unfinished", action="store_true",
+                        help="export a --trial that is not fully trained (stopped early, "
+                        "failed, still running); refused without it")
     add_commands(sub)  # config, init, fetch (study.cli_tools)
     return parser
 
@@ -322,7 +325,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.address:
         overrides.append(f"resources.address={args.address}")
     cfg = load_config(args.config, overrides)  # a bad config answers before torch and Ray load
-    from jetstudy.study.config import data_beside_config
+    from jetstudy.study.config_rules import data_beside_config
 
     data_beside_config(cfg, args.config)  # a relative data.path read from the config's folder
     from jetstudy.study.interrupts import StudyInterrupted
@@ -412,9 +415,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
         raise ConfigError(f"export RESULTS is empty ({args.results!r}); give the study's results "
                           "folder, the one `jetstudy run` printed as 'results: ...'")
     trial = args.trial.strip() if args.trial and args.trial.strip() else args.trial
-    outcome = export_model(args.results, trial, args.out, force=args.force)  # ' id ' is id
-    print(f"exported trial {outcome.trial_id} (epoch {outcome.epoch}) to {outcome.out}: "
-          f"{', '.join(outcome.files)}; checked against the study's model to "
+    outcome = export_model(args.results, trial, args.out, force=args.force,  # ' id ' is id
+                           allow_unfinished=args.allow_unfinished)
+    training = outcome.training or {}
+    unfinished = (f" NOT FULLY TRAINED (status {training.get('status') or 'unknown'}, "
+                  f"{training.get('epochs')} of {training.get('max_epochs')} epochs)"
+                  if training.get("fully_trained") is False else "")
+    print(f"exported trial {outcome.trial_id} (epoch {outcome.epoch}){unfinished} to "
+          f"{outcome.out}: {', '.join(outcome.files)}; checked against the study's model to "
           f"{outcome.max_difference:.1e}")
     return 0
 
@@ -472,7 +480,7 @@ _PATH_ARGS = {"config": "CONFIG", "out_dir": "DIR", "dir": "DIR", "source": "RES
 def _refuse_variables(args: argparse.Namespace) -> None:
     """A path argument holding ``$NAME`` (quoted, so the shell left it): jetstudy does not
     expand variables, as in the config's paths; a folder called ``$OUT`` would be made."""
-    from jetstudy.study.config import _ENV_VAR
+    from jetstudy.study.config_rules import _ENV_VAR
 
     for attr, flag in _PATH_ARGS.items():
         value = getattr(args, attr, None)

@@ -21,14 +21,16 @@ import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from jetstudy.study.checks import (BAD, Auto, Check, Choice, Float, Int, Optional, Points,
-                                   Range, SubsetOf, Text, shorten, small)
-from jetstudy.study.check_hints import value_hint
+                                   Range, SubsetOf, Text, shorten)
+from jetstudy.study.check_hints import did_you_mean as _did_you_mean
+from jetstudy.study.check_hints import key_hint as _key_hint
+from jetstudy.study.check_hints import near_field as _near_field  # noqa: F401 (re-exported)
+from jetstudy.study.check_hints import value_hint, yaml_text as _fmt
 from jetstudy.trainables.duplicates import POLICIES as DUPLICATES
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.objective import METRIC_MODES
@@ -320,72 +322,6 @@ class StudyConfig:
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(StudyConfig)}
 
 
-def _fmt(value: Any) -> str:
-    """A value as the user would write it in YAML (strings quoted)."""
-    if isinstance(value, str):
-        return shorten(repr(value))
-    if isinstance(value, tuple):
-        value = list(value)
-    if not small(value):  # YAML aliases nest one list in another: its repr could be gigabytes
-        import reprlib
-
-        short = reprlib.Repr()
-        short.maxlevel, short.maxlist, short.maxdict = 3, 4, 4
-        return shorten(short.repr(value))
-    text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
-    return shorten(text if "\n" not in text else repr(value))  # one line: !!binary is not
-
-
-def _did_you_mean(key: str, section: str | None = None) -> str:
-    """``" (did you mean num_trials?)"`` for a misspelt field (or section, when ``section`` is
-    None); a field of another section is named there (``max_epochs`` is ``scheduler``'s)."""
-    import difflib
-
-    key = str(key).strip().lower().replace("-", "_")  # DATA, Max-Jets: names are lower case
-    elsewhere = [other for other, cls in SECTIONS.items() if other != section
-                 and key in {f.name for f in dataclasses.fields(cls)}]
-    if elsewhere:
-        return f" (it is a field of '{elsewhere[0]}': write {elsewhere[0]}.{key})"
-    if section is None:
-        close = [key] if key in SECTIONS else difflib.get_close_matches(
-            key, list(SECTIONS), n=1, cutoff=0.6)
-        return f" (did you mean '{close[0]}'?)" if close else ""
-    fields = sorted(f.name for f in dataclasses.fields(SECTIONS[section]))
-    close = [key] if key in fields else difflib.get_close_matches(
-        key, fields, n=1, cutoff=0.6) or [
-        f for f in fields if len(key) >= 3 and (f.startswith(key) or key.startswith(f))]
-    if close:
-        return f" (did you mean {section}.{close[0]}?)"
-    near = _near_field(key, section)  # max_epoch under search: scheduler.max_epochs
-    return f" (did you mean {near}? It is a field of '{near.split('.')[0]}')" if near else ""
-
-
-def _near_field(key: str, section: str | None = None) -> str:
-    """``"scheduler.max_epochs"`` for a misspelt field of another section than ``section``;
-    "" when no field of any section is close."""
-    import difflib
-
-    others = {f"{name}.{f.name}": f.name for name, cls in SECTIONS.items() if name != section
-              for f in dataclasses.fields(cls)}
-    close = difflib.get_close_matches(str(key).strip().lower().replace("-", "_"),
-                                      list(others.values()), n=1, cutoff=0.8)
-    return next((full for full, name in others.items() if close and name == close[0]), "")
-
-
-def _key_hint(key: Any) -> str:
-    """A field name YAML read as something else: ``yes:``/``on:`` is true, ``~:`` or a bare
-    ``:`` is null, ``2024-01-01:`` a date."""
-    import datetime
-
-    if isinstance(key, bool):
-        return " (YAML reads a key yes/no/on/off as true/false: write the field's name)"
-    if key is None:
-        return " (a key '~', 'null' or nothing before ':' is YAML's null: write the field's name)"
-    if isinstance(key, (datetime.date, int, float)):
-        return f" (YAML read the key as the {type(key).__name__} {key!r}: write the field's name)"
-    return ""
-
-
 def _build_section(name: str, cls: type, values: Any) -> Any:
     if values is None:
         values = {}
@@ -421,118 +357,6 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
     return cls(**kwargs)
 
 
-#: An environment variable in a path ($HOME, ${DATA}): jetstudy does not expand them.
-_ENV_VAR = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
-
-
-def _path_checks(cfg: StudyConfig) -> None:
-    """``~`` is expanded in data.path and storage.results_dir (and everywhere jetstudy reads
-    them); environment variables are not, in either: refused, so no folder called ``$HOME`` is
-    made and no data file is reported missing for a reason the message would not name."""
-    for name, value in (("data.path", cfg.data.path),
-                        ("storage.results_dir", cfg.storage.results_dir),
-                        ("storage.name", cfg.storage.name),
-                        ("resources.address", cfg.resources.address)):
-        control = next((ch for ch in value or "" if ord(ch) < 32 or ord(ch) == 127), None)
-        if control is not None:  # a YAML block scalar (path: |) keeps its line break
-            raise ConfigError(
-                f"{name} is {value!r}, which holds a control character ({control!r}, e.g. a "
-                f"line break from a 'path: |' block); write it on one line, e.g. "
-                f"{name.split('.')[1]}: data/jets.h5")
-        if name == "resources.address":
-            continue
-        if name != "storage.name":
-            _home_of_a_user(name, value)
-        found = _ENV_VAR.search(value or "")
-        if found:
-            raise ConfigError(
-                f"{name} is {value!r}, but jetstudy does not expand environment variables "
-                f"({found.group(0)}); write the {'name' if name == 'storage.name' else 'path'} "
-                f"out, or let the shell expand it: --set {name}=\"{value}\" (double quotes"
-                + ("; ~ for the home folder is expanded)" if name != "storage.name" else ")"))
-
-
-def _home_of_a_user(name: str, value: str | None) -> None:
-    """``~name/...`` is the home folder of user ``name``; one that does not exist would be kept
-    as written (a folder called ``~name`` made, or data reported missing for an unsaid reason)."""
-    import os
-
-    if not value or not value.startswith("~") or value.startswith(("~/", "~" + os.sep)) \
-            or value == "~":
-        return
-    user = value[1:].split("/", 1)[0]
-    if os.path.expanduser(value) == value:
-        raise ConfigError(f"{name} is {value!r}: '~{user}' is the home folder of user {user!r}, "
-                          f"and no such user exists on this machine; write ~/... for your own "
-                          f"home folder, the full path, or ./{value} for a folder of that name "
-                          f"here")
-
-
-def _cross_checks(cfg: StudyConfig) -> None:
-    d, s = cfg.data, cfg.scheduler
-    if d.val_fraction + d.test_fraction > 0.9 + 1e-12:
-        raise ConfigError(
-            f"data.val_fraction + data.test_fraction must leave at least 10% of the jets for "
-            f"training, got {d.val_fraction:g} + {d.test_fraction:g}; set e.g. 0.2 and 0.2")
-    if s.type == "asha" and s.grace_period > s.max_epochs:  # fifo and patience ignore it
-        raise ConfigError(f"scheduler.grace_period must be <= scheduler.max_epochs "
-                          f"({s.max_epochs}), got {s.grace_period}: ASHA's first rung would "
-                          f"come after the last epoch; set e.g. {max(1, s.max_epochs // 10)} "
-                          f"(or scheduler.type fifo: every trial to max_epochs)")
-    _resource_shares(cfg.resources)
-    if cfg.training.device == "cuda" and cfg.resources.gpus_per_trial == 0:
-        raise ConfigError("training.device is 'cuda' but resources.gpus_per_trial is 0, so Ray "
-                          "gives trials no GPU; set resources.gpus_per_trial to e.g. 0.25 or "
-                          "training.device to auto")
-
-
-def _resource_shares(r: ResourcesConfig) -> None:
-    """CPU and GPU shares Ray can hold: at least its step of 0.0001 (a finer one is 0 CPUs, so
-    unlimited trials per core, or a ValueError inside Ray). A split GPU above one (1.5) is
-    refused here too, not only by the cluster check (which JETSTUDY_SKIP_RESOURCE_CHECK skips):
-    Ray shares a GPU in fractions below 1 and gives whole GPUs above."""
-    import math
-
-    gpus = r.gpus_per_trial
-    if gpus > 1 and gpus != int(gpus):
-        raise ConfigError(f"resources.gpus_per_trial is {gpus:g}: Ray shares a GPU (values "
-                          f"below 1) or gives whole GPUs, not {gpus:g}; set "
-                          f"{math.floor(gpus)} or {math.ceil(gpus)} (or e.g. 0.5 to share one)")
-    for name, value in (("cpus_per_trial", r.cpus_per_trial), ("gpus_per_trial", r.gpus_per_trial)):
-        if 0 < value < RESOURCE_STEP:
-            raise ConfigError(f"resources.{name} is {value:g}, but Ray counts resources in steps "
-                              f"of {RESOURCE_STEP:g} (a smaller share counts as none); set "
-                              f"e.g. 0.25" + (", or 0 for no GPU" if name[0] == "g" else ""))
-
-
-def pack_problem(cfg: StudyConfig) -> tuple[str, str] | None:
-    """Why a pack could not train this study's trials (``jetstudy.trainables.packed``): (the
-    problem, the fix), or None when it can."""
-    points = cfg.search.initial_points
-    activations = {*cfg.space.activations, *(p["activation"] for p in points if "activation" in p)}
-    unpackable = sorted(activations - set(PACKABLE_ACTIVATIONS))
-    if unpackable:
-        return (f"packs cannot train activation {unpackable[0]!r}",
-                "drop it from space.activations / search.initial_points")
-    if True in cfg.space.batch_norm or any(p.get("batch_norm") for p in points):
-        return "packs cannot train batch norm", "set space.batch_norm to [false]"
-    if cfg.training.optimizer != "adam":
-        return (f"packs train with Adam only, and training.optimizer is "
-                f"{cfg.training.optimizer!r}", "set training.optimizer to adam")
-    return None
-
-
-def _pack_checks(cfg: StudyConfig) -> None:
-    """A packed study trains only what a pack can hold; ``auto`` decides for itself
-    (``jetstudy.study.packing.plan_packing``: unpacked, with a log line saying why)."""
-    size = cfg.resources.pack_size
-    problem = None if size in (0, "auto") else pack_problem(cfg)
-    if problem is not None:
-        raise ConfigError(f"resources.pack_size is {size}, but {problem[0]}; set "
-                          f"resources.pack_size to 0 (each trial trains itself) or "
-                          f"{problem[1]}")
-
-
 def from_dict(raw: Any) -> StudyConfig:
     """Validate a plain dict (e.g. parsed YAML) into a frozen :class:`StudyConfig`."""
     if raw is None:
@@ -547,82 +371,40 @@ def from_dict(raw: Any) -> StudyConfig:
                           f"{', '.join(SECTIONS)}")
     cfg = StudyConfig(**{name: _build_section(name, cls, raw.get(name))
                          for name, cls in SECTIONS.items()})
-    _path_checks(cfg)
-    _cross_checks(cfg)
-    _pack_checks(cfg)
+    from jetstudy.study.config_rules import check_across_fields, check_sizes
     from jetstudy.study.search_rules import limit_check, search_checks
+
+    check_across_fields(cfg)
 
     search = raw.get("search")
     cfg = search_checks(cfg, search if isinstance(search, dict) else {})
-    _size_checks(cfg)
+    check_sizes(cfg)
     limit_check(cfg)  # limits nearly no draw of the space fits
     return cfg
 
 
-def _size_checks(cfg: StudyConfig) -> None:
-    """``search.objectives`` and the ``search.max_*`` limits against the metric, the kind of
-    study and the space (the smallest model the space holds must fit)."""
-    s = cfg.search
-    objectives = s.objectives or (s.metric,)
-    if objectives[0] != s.metric:
-        raise ConfigError(f"search.objectives is {list(objectives)}, but its first entry must be "
-                          f"search.metric ({s.metric!r}: ASHA and the best trial rank by it); "
-                          f"set search.objectives to [{s.metric}, multiplications] or "
-                          f"search.metric to {objectives[0]!r}")
-    if len(objectives) > 2 or (len(objectives) == 2 and objectives[1] not in SIZE_OBJECTIVES):
-        raise ConfigError(f"search.objectives is {list(objectives)}, but the second objective "
-                          f"must be one size, one of {', '.join(SIZE_OBJECTIVES)}; set e.g. "
-                          f"[{s.metric}, multiplications]")
-    limits = cfg.size_limits
-    if cfg.kind == "scan" and (len(objectives) > 1 or limits):
-        field = "objectives" if len(objectives) > 1 else f"max_{next(iter(limits))}"
-        field = field.replace("max_n_params", "max_params")
-        raise ConfigError(f"search.{field} is set, but search.sampler {s.sampler!r} is a scan "
-                          f"(a fixed design, nothing to steer); remove search.{field} or use "
-                          f"search.sampler tpe")
-    if not limits:
-        return
-    from jetstudy.study.space import config_size, smallest_size
-
-    for quantity, limit in limits.items():
-        field = "max_params" if quantity == "n_params" else f"max_{quantity}"
-        smallest = smallest_size(cfg.space, quantity)
-        if limit < smallest:
-            raise ConfigError(f"search.{field} is {limit}, but the smallest model of the space "
-                              f"(depth {cfg.space.depth[0]}, width {cfg.space.width[0]}) has "
-                              f"{smallest} {quantity}; set search.{field} to at least "
-                              f"{smallest} or narrow space.depth / space.width")
-        for k, point in enumerate(s.initial_points):
-            size = config_size(point, quantity, cfg.space)
-            if size is not None and size > limit:
-                raise ConfigError(f"search.initial_points[{k}] has {size} {quantity}, over "
-                                  f"search.{field} {limit}; remove the point or raise the limit")
+# Re-exported, imported on first use: config_file and config_rules import this module, so
+# importing them here would make `import jetstudy.study.config_file` alone circular.
+_ELSEWHERE = {
+    **dict.fromkeys(("_YamlRefused", "_yaml_load", "apply_overrides", "load_config",
+                     "newer_writer", "written_by_newer"), "jetstudy.study.config_file"),
+    **dict.fromkeys(("pack_problem", "data_beside_config", "_home_of_a_user", "_ENV_VAR"),
+                    "jetstudy.study.config_rules"),
+}
 
 
-def data_beside_config(cfg: StudyConfig, config_file: str | Path | None) -> None:
-    """A relative ``data.path`` starts from the folder jetstudy runs in, not the config file's:
-    when nothing is found from there but the path names files beside the config file, say so
-    (the reader would only say "no such file")."""
-    import glob
-    import os
-
-    path = cfg.data.path
-    if path is None or config_file is None or os.path.isabs(os.path.expanduser(path)):
-        return
-    if os.path.exists(path) or glob.glob(path, recursive=True):
-        return
-    base = Path(config_file).resolve().parent
-    there = base / path
-    if base == Path.cwd().resolve() or not (there.exists() or glob.glob(str(there),
-                                                                          recursive=True)):
-        return
-    raise ConfigError(f"data.path {path!r} names nothing from the folder jetstudy runs in "
-                      f"({os.getcwd()}), but it does beside the config file ({there}): a "
-                      f"relative data.path starts from the folder jetstudy runs in, not the "
-                      f"config's; run jetstudy from {base}, or give --set data.path='{there}'")
+if TYPE_CHECKING:
+    from jetstudy.study.config_file import (_YamlRefused, _yaml_load,  # noqa: F401
+                                            apply_overrides, load_config, newer_writer,
+                                            written_by_newer)
+    from jetstudy.study.config_rules import (_ENV_VAR, _home_of_a_user,  # noqa: F401
+                                             data_beside_config, pack_problem)
 
 
-# reading YAML and --set (its own module; re-exported: callers import them from here)
-from jetstudy.study.config_file import (_YamlRefused, _yaml_load,  # noqa: E402,F401
-                                        apply_overrides, load_config, newer_writer,
-                                        written_by_newer)
+def __getattr__(name: str) -> Any:
+    """``from jetstudy.study.config import load_config`` (or pack_problem, ...) as before."""
+    if name in _ELSEWHERE:
+        import importlib
+
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

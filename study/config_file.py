@@ -15,7 +15,8 @@ from typing import Any, Iterable
 import yaml
 
 from jetstudy.study.checks import shorten
-from jetstudy.study.config import SECTIONS, StudyConfig, _near_field, from_dict
+from jetstudy.study.check_hints import near_field as _near_field
+from jetstudy.study.config import SECTIONS, StudyConfig, from_dict
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["load_config", "apply_overrides", "written_by_newer", "newer_writer"]
