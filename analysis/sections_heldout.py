@@ -80,6 +80,10 @@ def heldout_part(r: ReportState) -> Section:
         lines.append(f"The test split was evaluated at epoch {tm['epoch']} of trial {best}, but "
                      f"the table's best epoch of that trial is {best_row['best_epoch']}: the "
                      "tables are newer than the test evaluation (a resumed study?).")
+    if best is not None and str(tm.get("trial_id", best)) == best:
+        unfinished = summary.heldout_training_words(best_row)
+        if unfinished:
+            lines.append(unfinished)
     # the title promises errors only where the table has them (an older test_metrics.json)
     tables = [("test metrics (± 1 standard error)" if how else "test metrics (no uncertainties "
                "recorded)", summary.compare_test_metrics(tm, r.t.synthetic, _counts(r)))]

@@ -36,7 +36,7 @@ from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
            "compare_test_metrics", "operating_table", "heldout_class_counts", "few_jet_classes",
-           "MIN_CLASS_JETS", "TEST_ROWS", "best_epoch_loss_se",
+           "MIN_CLASS_JETS", "heldout_training_words", "TEST_ROWS", "best_epoch_loss_se",
            "runner_up_line"]
 
 
@@ -145,20 +145,38 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
             + lost)
 
 
+def _unfinished(row: pd.Series) -> str | None:
+    """"trial a was stopped after 2 of 6 epochs" (or "is still running after ...") for a trial
+    that did not run to the end; None for one that did (completed, or all of max_epochs
+    trained: as regimes.csv's complete)."""
+    status = str(row.get("status", ""))
+    n, budget = (pd.to_numeric(pd.Series([row.get(c)]), errors="coerce").iloc[0]
+                 for c in ("epochs", "max_epochs"))
+    if status == "completed" or ran_full(n, budget):
+        return None
+    when = f" after {epochs_words(n, budget)}" if np.isfinite(n) else ""
+    verb = "is still running" if status == "running" else f"was {status or 'cut short'}"
+    return f"trial {row['trial_id']} {verb}{when}"
+
+
+def heldout_training_words(row: pd.Series | None) -> str:
+    """A sentence for the test part when the evaluated trial (its trials-table row) did not
+    run to the end: its test numbers are of a model still learning (ASHA stopped it, the time
+    budget cut it, it is still running), so its distance from the Bayes optimum or the
+    published taggers is not that of its configuration trained to the end. Empty otherwise."""
+    what = _unfinished(row) if row is not None else None
+    if not what:
+        return ""
+    return (f"{what[0].upper()}{what[1:]}: these test numbers are of a model still learning, "
+            "not of its configuration trained to the end: part of its distance from the "
+            "yardstick may be the stop's.")
+
+
 def _partial_words(best: pd.Series, second: pd.Series) -> str:
     """A sentence when the best or the runner-up did not run to the end (stopped by ASHA or
     the time budget, or still running): its score is that of a model still learning, so the
     lead (or the tie) compares stages of training as much as configurations."""
-    parts = []
-    for row in (best, second):
-        status = str(row.get("status", ""))
-        n, budget = (pd.to_numeric(pd.Series([row.get(c)]), errors="coerce").iloc[0]
-                     for c in ("epochs", "max_epochs"))
-        if status == "completed" or ran_full(n, budget):  # its whole budget: no model still
-            continue                                      # learning (as regimes.csv's complete)
-        when = f" after {epochs_words(n, budget)}" if np.isfinite(n) else ""
-        verb = "is still running" if status == "running" else f"was {status or 'cut short'}"
-        parts.append(f"trial {row['trial_id']} {verb}{when}")
+    parts = [p for p in (_unfinished(best), _unfinished(second)) if p]
     if not parts:
         return ""
     one = len(parts) == 1

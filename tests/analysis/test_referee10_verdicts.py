@@ -147,3 +147,25 @@ def test_a_user_given_reference_loss_is_named_in_the_curve_captions():
     words = _reference_words(SimpleNamespace(reference=ref), "dashed")
     assert words == "dashed: L*, the given regimes.reference_loss", words
     assert "the given regimes.reference_loss 0.7" in ref.describe()
+
+
+def test_the_test_part_says_when_the_evaluated_model_was_stopped_early(tmp_path, make_study,
+                                                                       write_study):
+    """Every trial stopped by ASHA after 2 of 6 epochs: the best (trial t0003) is evaluated on
+    the test split and compared with the Bayes optimum ("model - Bayes -0.094") while nothing
+    in 'Test metrics' said that model was stopped still learning (the runner-up line did, the
+    export's model.json does): its gap read as its configuration's."""
+    from jetstudy.analysis.sections_heldout import heldout_part
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=6, max_epochs=6, seed=3, asha=False)
+    stopped = trials.assign(status="stopped", stop_reason="scheduler", epochs=2)
+    state = words_only(load_tables(write_study(tmp_path / "s", stopped,
+                                               epochs[epochs["epoch"] <= 2])))
+    best = str(state.best_row()["trial_id"])
+    text = " ".join(heldout_part(state).lines)
+    assert (f"Trial {best} was stopped after 2 of 6 epochs: these test numbers are of a model "
+            "still learning") in text, text
+    done = words_only(load_tables(write_study(tmp_path / "d", trials, epochs)))
+    assert "still learning" not in " ".join(heldout_part(done).lines)
