@@ -40,6 +40,7 @@ import numpy as np
 from jetstudy.study.export_inputs import ExportError, check_record, read_scaler, read_study_config
 from jetstudy.study.export_meta import metadata as _metadata
 from jetstudy.study.export_meta import read_json as _read_json
+from jetstudy.study.export_meta import trial_training, unfinished_refusal
 from jetstudy.study.export_readme import export_readme
 from jetstudy.study.fetch import sha256_or_none
 from jetstudy.trainables.atomic import held_signals, no_room, write_bytes_atomic
@@ -74,6 +75,8 @@ class ExportOutcome:
     epoch: int
     files: tuple[str, ...]
     max_difference: float   # largest |p_exported - p_study| of the export's own check
+    #: how far the trial trained (model.json ``training``); a ``warning`` when not fully
+    training: dict[str, Any] | None = None
 
 
 def _extra() -> tuple[Any, Any]:
@@ -395,10 +398,15 @@ def _busy(target: Path) -> ExportError:
 
 
 def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
-                 out: str | os.PathLike[str] | None = None, force: bool = False
-                 ) -> ExportOutcome:
+                 out: str | os.PathLike[str] | None = None, force: bool = False,
+                 allow_unfinished: bool = False) -> ExportOutcome:
     """Export ``trial_id``'s best epoch (default: the study's best) of the study in
     ``results`` into ``out`` (default ``<results>/export/<trial id>``); see the module doc.
+
+    A ``trial_id`` that is not fully trained (stopped early by ASHA, failed, still running:
+    :func:`~jetstudy.study.export_meta.unfinished_refusal`) is refused unless
+    ``allow_unfinished``; the study's best is always exported (``model.json`` -> ``training``
+    and :attr:`ExportOutcome.training` say how far it trained).
 
     >>> export_model("results/demo")                     # doctest: +SKIP
     ExportOutcome(out=PosixPath('results/demo/export/3f2a9c1e'), trial_id='3f2a9c1e', ...)
@@ -413,6 +421,10 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     read_study_config(results)  # damaged study files stop here, before any folder appears
     scaler = read_scaler(results)
     w = _weights(results, trial_id)
+    training = trial_training(results, w.trial_id)
+    if not w.is_study_best and not allow_unfinished:
+        if (refusal := unfinished_refusal(results, w.trial_id, training)) is not None:
+            raise ExportError(refusal)
     if out is None:  # inside the study folder: a link there (export/) never leads out of it
         from jetstudy.study.paths import inside
 
@@ -461,4 +473,4 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     if warning:
         logger.warning("%s (model.json: training)", warning)
     return ExportOutcome(target, w.trial_id, w.epoch, EXPORT_FILES,
-                         max(check["max_abs_difference"].values()))
+                         max(check["max_abs_difference"].values()), meta.get("training"))

@@ -20,7 +20,7 @@ from jetstudy.trainables.schema import CLASSES
 if TYPE_CHECKING:
     from jetstudy.study.export import _Weights as Weights
 
-__all__ = ["metadata", "read_json", "trial_training"]
+__all__ = ["metadata", "read_json", "trial_training", "unfinished_refusal"]
 
 
 def read_json(path: Path) -> Any:
@@ -66,6 +66,53 @@ def trial_training(results: Path, trial_id: str) -> dict[str, Any]:
                           f"weights of an unfinished run; for a finished model export the "
                           f"study's best (no --trial) or a completed trial")
     return out
+
+
+def unfinished_refusal(results: Path, trial_id: str, training: dict[str, Any]) -> str | None:
+    """Why ``jetstudy export --trial`` refuses ``trial_id`` without ``--allow-unfinished``:
+    ``training`` (:func:`trial_training`) says it is not fully trained (stopped early by ASHA,
+    failed, still running), or trials.parquet has no row for it (it started after the last
+    snapshot), or no table exists yet while the study's driver runs; None when it may go (a
+    finished trial, or a folder without tables or driver, which model.json calls
+    undetermined)."""
+    flag = "pass --allow-unfinished to export these weights anyway"
+    if training.get("fully_trained") is False:
+        return (f"--trial {trial_id}: trial {trial_id} is not fully trained (status "
+                f"{training.get('status') or 'unknown'}, {_count(training.get('epochs'))} of "
+                f"{_count(training.get('max_epochs'))} epochs), its weights are an unfinished "
+                f"run's; export the study's best (no --trial) or a completed trial"
+                f"{_completed(results)}, or {flag}")
+    if training.get("fully_trained") == "undetermined":
+        if (results / "trials.parquet").is_file():
+            return (f"--trial {trial_id}: how far trial {trial_id} trained is unknown "
+                    f"({training.get('note')}: it started after the table's last snapshot, or "
+                    f"the table was edited); wait for the study's tables, or {flag}")
+        from jetstudy.analysis.study_state import live_driver
+
+        driver = live_driver(results)
+        if driver is not None and not driver.gone:
+            return (f"--trial {trial_id}: the study is still running ({driver}) and has no "
+                    f"trials.parquet yet, so trial {trial_id} may be training; wait for the "
+                    f"study to end, or {flag}")
+    return None
+
+
+def _count(n: Any) -> str:
+    return str(n) if n is not None else "?"
+
+
+def _completed(results: Path) -> str:
+    """`` (a, b, c)``: up to three trials trials.parquet calls fully trained, else ''."""
+    from jetstudy.analysis.curve_stats import ran_to_the_end
+
+    try:
+        table = pd.read_parquet(results / "trials.parquet")
+        ids = table.loc[ran_to_the_end(table), "trial_id"].astype(str).tolist()
+    except (OSError, ValueError, KeyError):
+        return ""
+    if not ids:
+        return ""
+    return f" ({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''})"
 
 
 def _input_ranges(scaler: dict[str, Any]) -> dict[str, Any] | str:

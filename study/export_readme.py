@@ -85,6 +85,16 @@ def _selection_line(meta: dict[str, Any]) -> str:
     return line
 
 
+def _training_line(meta: dict[str, Any]) -> str:
+    """``model.json`` -> ``training``'s warning, first thing after the model's description,
+    when the trial is not fully trained (the folder travels; its reader never saw the
+    export's printed line)."""
+    training = meta.get("training")
+    if not isinstance(training, dict) or training.get("fully_trained") is not False:
+        return ""
+    return f"\n**Not fully trained**: {training.get('warning')}.\n\n"
+
+
 def _wide_type(layer: dict[str, Any]) -> str:
     return f"fixed<{layer['integer_bits'] + 16},{layer['integer_bits']}>"
 
@@ -197,7 +207,7 @@ Trial `{meta['trial_id']}`, best epoch {meta['best_epoch']} (weights from
 `{meta['weights_from']}` of the study `{meta['study']}`). Hidden layers {widths},
 activation `{activation}`, {arch['n_params']} trained parameters ({arch['deployed_params']} in the
 deployed network), {arch['multiplications']} multiplications per jet. {_metrics_line(meta)}
-{_selection_line(meta)}
+{_training_line(meta)}{_selection_line(meta)}
 
 | file | what |
 |---|---|

@@ -42,7 +42,7 @@ def test_export_trial_id_with_spaces_is_the_id(tmp_path: Path, monkeypatch) -> N
     class Done(Exception):
         pass
 
-    def record(results, trial, out, force=False):
+    def record(results, trial, out, force=False, allow_unfinished=False):
         seen.append(trial)
         raise Done
 

@@ -1,0 +1,117 @@
+"""Round 10, toolbox: ``jetstudy export --trial`` of a trial that is not fully trained (stopped
+early by ASHA, failed, still running, or started after the tables' last snapshot) is refused,
+exit 2, one line naming its status and epochs and ``--allow-unfinished``, nothing written;
+with the flag it is exported and the printed line says NOT FULLY TRAINED (a script reading
+stdout sees it, not only a warning on stderr) and so does the export's README.md, which
+travels without that line. The study's best stays exportable as before.
+
+The study folder is built without Ray, as tests/study/test_export.py builds one (prepare_data,
+trials' best.pt by save_best, the best evaluated on the test split), plus the trials table a
+study writes (status, epochs, max_epochs as ASHA leaves them).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from jetstudy.study.cli import main
+from jetstudy.study.evaluate import evaluate_best
+from jetstudy.study.export import export_model
+from jetstudy.study.prepare import prepare_data, write_config
+from jetstudy.trainables.checkpoint import save_best
+from jetstudy.trainables.model import MLPArch, build_mlp
+from jetstudy.trainables.trialfiles import append_epoch, best_path, state_path, trial_folder
+from tests.conftest import make_small_config
+
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
+
+#: trial id -> (status, epochs trained, best epoch); max_epochs 4 (make_small_config)
+TRIALS = {"done": ("completed", 4, 3), "early": ("stopped", 1, 1), "live": ("running", 2, 2),
+          "broke": ("failed", 1, 1), "late": ("running", 1, 1)}
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("unfinished")
+    cfg = make_small_config(root, "s", data={"synthetic_jets": 2000})
+    folder = root / "s"
+    prepared = prepare_data(cfg, folder)
+    write_config(cfg, folder)
+    trials = str(folder / "trials")
+    Path(trials).mkdir()
+    arch = MLPArch(16, (8,))
+    for i, (tid, (_, _, best)) in enumerate(TRIALS.items()):
+        torch.manual_seed(i)
+        trial_folder(trials, tid, {"depth": 1, "width": 8})
+        save_best(best_path(trials, tid), {"epoch": best, "value": 1.0,
+                                           "model": build_mlp(arch).state_dict()},
+                  arch.to_dict())
+        append_epoch(trials, tid, {"epoch": best, "val_loss": 1.0, "val_acc": 0.5,
+                                   "val_auc": 0.7})
+    rows = [{"trial_id": t, "trial_number": n, "status": s, "epochs": e, "best_epoch": b,
+             "max_epochs": 4, "best_val_loss": 1.0 + n / 10, "n_params": 181}
+            for n, (t, (s, e, b)) in enumerate(TRIALS.items()) if t != "late"]  # no row yet
+    pd.DataFrame(rows).to_parquet(folder / "trials.parquet")
+    # the study's best is the stopped-early trial: it stays exportable without the flag
+    evaluate_best(state_path(trials, "early"), "early", prepared.splits, prepared.synthetic,
+                  folder / "best", expected_epoch=1, n_boot=10)
+    return folder
+
+
+@pytest.mark.parametrize("tid,words", [
+    ("live", "trial live is not fully trained (status running, 2 of 4 epochs)"),
+    ("broke", "trial broke is not fully trained (status failed, 1 of 4 epochs)"),
+    ("late", "how far trial late trained is unknown (trial late has no row in trials.parquet"),
+])
+def test_an_unfinished_trial_is_refused_naming_its_status_and_the_flag(
+        study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], tid: str,
+        words: str) -> None:
+    out = tmp_path / "o"
+    assert main(["export", str(study), "--trial", tid, "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("error: --trial "), err
+    assert words in err and "pass --allow-unfinished" in err, err
+    if tid != "late":
+        assert "or a completed trial (done)" in err, err
+    assert not out.exists() and not (study / "export").exists()
+
+
+def test_with_the_flag_it_goes_and_stdout_says_not_fully_trained(
+        study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "o"
+    assert main(["export", str(study), "--trial", "live", "-o", str(out),
+                 "--allow-unfinished"]) == 0
+    line = capsys.readouterr().out
+    assert "exported trial live (epoch 2) NOT FULLY TRAINED (status running, 2 of 4 epochs)" \
+        in line, line
+    training = json.loads((out / "model.json").read_text())["training"]
+    assert training["fully_trained"] is False and training["status"] == "running"
+    # the folder travels without the printed line: its README says it before anything else
+    readme = (out / "README.md").read_text()
+    assert ("**Not fully trained**: trial live is not fully trained (status running, 2 of 4 "
+            "epochs)") in readme.split("## ")[0], readme[:800]
+
+
+def test_a_completed_trial_and_the_study_best_go_without_the_flag(
+        study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["export", str(study), "--trial", "done", "-o", str(tmp_path / "d")]) == 0
+    line = capsys.readouterr().out
+    assert "exported trial done (epoch 3) to" in line and "NOT FULLY" not in line, line
+    assert "Not fully trained" not in (tmp_path / "d" / "README.md").read_text()
+    # the study's best, stopped early here: exported (it is the study's answer), and said so
+    assert main(["export", str(study), "-o", str(tmp_path / "b")]) == 0
+    assert "exported trial early (epoch 1) NOT FULLY TRAINED (status stopped, 1 of 4 epochs)" \
+        in capsys.readouterr().out
+    outcome = export_model(study, "early", tmp_path / "b2")  # --trial naming the best: the same
+    assert outcome.training is not None and outcome.training["fully_trained"] is False
+
+
+def test_help_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "--allow-unfinished" in capsys.readouterr().out
