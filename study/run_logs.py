@@ -174,14 +174,20 @@ def _last_step(folder: Path) -> tuple[int, frozenset[str]]:
 
 class EpochTBXLogger(_Continued, TBXLoggerCallback):
     """TensorBoard: each epoch once, at step = its epoch number (a resumed trial's later
-    epochs follow its earlier ones instead of restarting at step 1).
+    epochs follow its earlier ones instead of restarting at step 1), its scalars in one event
+    written by :class:`~jetstudy.study.tb_events.EventFile` (Tune's loop, tensorboardX's
+    file format, not its ``SummaryWriter``).
 
     tensorboardX draws an epoch's scalars one event at a time, so a driver stopped midway
     leaves its last epoch with only its first tags: that epoch is drawn again after a resume,
     with only the tags it lacks (each tag once per epoch)."""
 
     def __init__(self, trials_dir: str | None = None) -> None:
-        super().__init__(trials_dir)
+        super().__init__(trials_dir)  # Tune's: raises ImportError without tensorboardX
+        from jetstudy.study.tb_events import EventFile
+
+        # one event per epoch, written without tensorboardX's threads and fsync per result
+        self._summary_writer_cls = EventFile
         self._cut: dict[Any, tuple[int, frozenset[str]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:
