@@ -192,10 +192,17 @@ NOTE_SPOTS: tuple[tuple[float, float], ...] = (
     (0.3, 0.2), (0.7, 0.2), (0.5, 0.93), (0.5, 0.07))
 
 
+def _within(box: Bbox, frame: Bbox) -> bool:
+    """Whether ``box`` lies inside ``frame`` (display pixels, half a pixel's slack)."""
+    return (box.x0 >= frame.x0 - 0.5 and box.x1 <= frame.x1 + 0.5
+            and box.y0 >= frame.y0 - 0.5 and box.y1 <= frame.y1 + 0.5)
+
+
 def place_note(ax: Axes, text: str, fallback: bool = True, **kw: object) -> Text | None:
-    """``ax.text`` of ``text`` centred at the first of :data:`NOTE_SPOTS` where its box covers
-    no drawn point, no other text and no legend already placed (a note in the middle of a panel
-    sat on its points). When none is free: with ``fallback``, the first spot clear of text (the
+    """``ax.text`` of ``text`` centred at the first of :data:`NOTE_SPOTS` where its box lies
+    inside the panel and covers no drawn point, no other text and no legend already placed (a
+    note in the middle of a panel sat on its points; one at 0.7 crossed the panel's right
+    edge). When none is free: with ``fallback``, the first spot clear of text (the
     middle if none), else no note (None) for the caller to say it elsewhere. Call once the
     panel's points and limits are drawn."""
     ax.get_xlim(), ax.get_ylim()  # settle autoscaling before reading positions
@@ -206,12 +213,13 @@ def place_note(ax: Axes, text: str, fallback: bool = True, **kw: object) -> Text
     taken = [legend.get_window_extent(renderer)] if legend is not None else []
     taken += [t.get_window_extent(renderer) for t in ax.texts
               if t is not note and t.get_visible() and t.get_text().strip()]
+    frame = ax.get_window_extent(renderer)
     clear_of_text = []
     for spot in NOTE_SPOTS:
         note.set_position(spot)
         box = note.get_window_extent(renderer).padded(PAD_PX)
-        if _covers_text(box, taken):
-            continue
+        if _covers_text(box, taken) or not _within(note.get_window_extent(renderer), frame):
+            continue  # a spot off-centre put a long note across the panel's edge
         if not ((points[:, 0] >= box.x0) & (points[:, 0] <= box.x1)
                 & (points[:, 1] >= box.y0) & (points[:, 1] <= box.y1)).any():
             return note

@@ -1,0 +1,43 @@
+"""Referee round 10 on the report's figures, read at study shapes the earlier rounds did not
+draw (long trial ids, ties in a regime map, per-trial points in a second panel): hand-built
+tables, no study, no Ray."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+
+
+def _long_id_curves(make_study):
+    """The learning curves of an 8-trial study whose trial ids are 80 characters long (a user's
+    naming scheme): the best panel's curves start above its axis, so it carries a note."""
+    from jetstudy.analysis import curves, regimes
+
+    trials, epochs = make_study(n_trials=8, seed=6, asha=False)
+    long = {old: "trial_" + "x" * 70 + f"_{i}" for i, old in enumerate(trials["trial_id"])}
+    trials["trial_id"] = trials["trial_id"].map(long)
+    epochs["trial_id"] = epochs["trial_id"].map(long)
+    verdicts = regimes.assess_regimes(trials, epochs).table
+    return curves.select_learning_curves(trials, verdicts, epochs, "val_loss", False)
+
+
+def test_a_note_in_a_learning_curve_panel_stays_inside_it(make_study):
+    """With the middle spots covered by curves and legend, the 'k loss values above the axis'
+    note went to the spot at 0.7 of the panel's width and ran past its right edge (its last
+    word across the frame, towards the next panel); a note now takes only a spot inside."""
+    from jetstudy.analysis.plots_curves import learning_curves_figure
+
+    fig = learning_curves_figure(_long_id_curves(make_study), reference=0.60)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    notes = 0
+    for ax in fig.axes:
+        frame = ax.get_window_extent(renderer)
+        for text in ax.texts:
+            if "above the axis" in text.get_text():
+                notes += 1
+                box = text.get_window_extent(renderer)
+                assert frame.x0 - 0.5 <= box.x0 and box.x1 <= frame.x1 + 0.5, (
+                    text.get_text(), box, frame)
+                assert frame.y0 - 0.5 <= box.y0 and box.y1 <= frame.y1 + 0.5
+    said = notes + sum("above the axis" in ax.get_title() for ax in fig.axes)
+    assert said >= 1  # the note is still said: in its panel, or in the panel's title
