@@ -9,7 +9,7 @@ import os
 
 from jetstudy.trainables.atomic import NO_ROOM_FIX
 
-__all__ = ["os_problem", "dangling_link"]
+__all__ = ["os_problem", "dangling_link", "link_loop"]
 
 
 def dangling_link(path: str | os.PathLike[str] | None) -> str | None:
@@ -21,9 +21,22 @@ def dangling_link(path: str | os.PathLike[str] | None) -> str | None:
         target = os.readlink(path)
     except OSError:
         return None
+    if link_loop(path):  # its target exists, as a link: "does not exist" would mislead
+        return (f"{os.fspath(path)} is a link to {target!r}, and the links from there lead "
+                f"round in a loop (never to a folder); jetstudy never writes through a link: "
+                f"remove the link or choose another path")
     return (f"{os.fspath(path)} is a link to {target!r}, which does not exist (a dangling "
             f"link); jetstudy never writes through a link: remove the link or choose another "
             f"path")
+
+
+def link_loop(path: str | os.PathLike[str]) -> bool:
+    """Following ``path``'s links leads round in a loop (``a -> b -> a``): ELOOP."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def os_problem(exc: OSError) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from jetstudy.study.os_errors import dangling_link
+from jetstudy.study.os_errors import dangling_link, link_loop
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["check_results_dir", "in_ray_job", "check_results_dir_in_job"]
@@ -27,8 +27,8 @@ def check_results_dir(results_dir: str | os.PathLike[str]) -> None:
         if not path.exists():
             dangling = dangling_link(path)  # mkdir would make the missing target, anywhere
             if dangling is not None:
-                raise ConfigError(f"storage.results_dir {str(results_dir)!r}: {dangling}; or "
-                                  f"create the folder it points to")
+                fix = "" if link_loop(path) else "; or create the folder it points to"
+                raise ConfigError(f"storage.results_dir {str(results_dir)!r}: {dangling}{fix}")
             continue
         if not path.is_dir():
             what = ("is a file, not a folder" if path == given else
