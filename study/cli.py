@@ -330,7 +330,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     data_beside_config(cfg, args.config)  # a relative data.path read from the config's folder
     from jetstudy.study.interrupts import StudyInterrupted
     from jetstudy.study.launch import run_study
+    from jetstudy.study.snapshots import check_tune_period_env
 
+    check_tune_period_env()  # the user's TUNE_GLOBAL_CHECKPOINT_S, before any work
     print(describe_kind(cfg))
     if not args.verbose:
         import optuna

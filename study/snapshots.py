@@ -22,7 +22,7 @@ from jetstudy.study.config import StudyConfig
 from jetstudy.study.tables import write_table
 
 __all__ = ["TableSnapshots", "TUNE_PERIOD_ENV", "tune_snapshot_period_s",
-           "set_tune_snapshot_period"]
+           "set_tune_snapshot_period", "check_tune_period_env"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +46,39 @@ def tune_snapshot_period_s(concurrent: int) -> float:
     return float(max(1, round(19 * concurrent * SNAPSHOT_S_PER_TRIAL)))
 
 
+def check_tune_period_env() -> None:
+    """The user's own :data:`TUNE_PERIOD_ENV`, as Tune reads it (``auto`` or ``float(value)``):
+    anything else stopped the study in Tune with a raw ValueError after its folder was made, and
+    ``inf``/``nan``/a negative number would be taken (no snapshot ever: a resume loses every
+    trial). Refused with a ConfigError naming the variable, before any work (``jetstudy run``)."""
+    import math
+
+    from jetstudy.trainables.errors import ConfigError
+
+    raw = os.environ.get(TUNE_PERIOD_ENV)
+    if raw is None or raw in _set_by_us or raw == "auto":
+        return
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and value >= 0:
+        return
+    word = raw.strip().lower()
+    hint = (" (Ray reads only 'auto', in lower case and without spaces)" if word == "auto" else
+            " (infinite: Tune would never snapshot the study, so --resume would lose its "
+            "trials)" if value == math.inf else " (negative)" if value < 0 else "")
+    raise ConfigError(f"{TUNE_PERIOD_ENV} is {raw!r}, but Ray Tune takes auto or a number of "
+                      f"seconds >= 0 between its experiment snapshots{hint}; unset it "
+                      f"(jetstudy then picks the period) or set e.g. {TUNE_PERIOD_ENV}=10")
+
+
 def set_tune_snapshot_period(concurrent: int) -> None:
     """Set :data:`TUNE_PERIOD_ENV` for a study of ``concurrent`` trials at once, unless the
-    user set it."""
+    user set it (checked: :func:`check_tune_period_env`)."""
     current = os.environ.get(TUNE_PERIOD_ENV)
     if current is not None and current not in _set_by_us:
+        check_tune_period_env()
         return  # the user's own value
     value = f"{tune_snapshot_period_s(concurrent):g}"
     os.environ[TUNE_PERIOD_ENV] = value

@@ -4,11 +4,15 @@ traceback gets one clear error naming the value and the fix."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import jetstudy.study
+from tests.faults.conftest import jetstudy_here, one_line_error, study_yaml
 
 STUDY = Path(jetstudy.study.__file__).parent
 
@@ -46,3 +50,44 @@ def test_config_reexports_what_it_moved() -> None:
     assert config.load_config is config_file.load_config
     assert config.pack_problem is config_rules.pack_problem
     assert config.data_beside_config is config_rules.data_beside_config
+
+
+# --- environment variables jetstudy reads ---------------------------------------------------
+
+@pytest.mark.parametrize("value, words", [
+    ("abc", "Ray Tune takes auto or a number of seconds >= 0"),
+    ("AUTO", "Ray reads only 'auto', in lower case"),
+    ("inf", "infinite: Tune would never snapshot the study"),
+    ("nan", "Ray Tune takes auto or a number"),
+    ("-5", "(negative)"),
+])
+def test_a_garbage_tune_snapshot_period_is_one_error_before_any_work(
+        value: str, words: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """TUNE_GLOBAL_CHECKPOINT_S (jetstudy sets it unless the user did, then keeps the user's)
+    set to 'abc' stopped `jetstudy run` inside Tune with a raw ValueError (exit 1), after the
+    results folder held config.yaml, data, scaler.json, ...; now one error, exit 2, no folder."""
+    from jetstudy.study.snapshots import TUNE_PERIOD_ENV
+
+    monkeypatch.setenv(TUNE_PERIOD_ENV, value)
+    study_yaml(tmp_path / "c.yaml", tmp_path / "res")
+    err = one_line_error(jetstudy_here("run", "c.yaml", "--no-figures", cwd=tmp_path))
+    assert f"TUNE_GLOBAL_CHECKPOINT_S is {value!r}" in err and words in err, err
+    assert "TUNE_GLOBAL_CHECKPOINT_S=10" in err, err  # the fix
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.parametrize("value", ["auto", "0", "2.5", " 10 ", "1e3"])
+def test_a_tune_snapshot_period_ray_reads_is_kept(value: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library path (run_study sets the period as Ray starts): a value Tune reads is the
+    user's and stays; a garbage one is a ConfigError there too (launch then removes the
+    not-started study's config.yaml)."""
+    from jetstudy.study.snapshots import TUNE_PERIOD_ENV, set_tune_snapshot_period
+    from jetstudy.trainables.errors import ConfigError
+
+    monkeypatch.setenv(TUNE_PERIOD_ENV, value)
+    set_tune_snapshot_period(4)
+    assert os.environ[TUNE_PERIOD_ENV] == value
+    monkeypatch.setenv(TUNE_PERIOD_ENV, value + "s")
+    with pytest.raises(ConfigError, match="TUNE_GLOBAL_CHECKPOINT_S"):
+        set_tune_snapshot_period(4)
