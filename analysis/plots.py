@@ -293,7 +293,8 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     ax_loss.set_xscale("log")
     ax_loss.set_ylabel("cross-entropy loss (nats)")
     ax_loss.grid(alpha=0.3)
-    ax_gap.scatter(p["n_params"], p["gap"], s=10, alpha=0.35, color="tab:gray")
+    ax_gap.scatter(p["n_params"], p["gap"], s=10, alpha=0.35, color="tab:gray",
+                   label="gap (trial)")  # named, as the loss panel's trials are
     ax_gap.plot(b["n_params"], b["gap_median"], "-o", color="black", ms=4, label="median gap")
     ax_gap.axhline(0, color="black", lw=0.8)
     ax_gap.set_xscale("log")

@@ -55,7 +55,7 @@ def complexity_part(r: ReportState) -> Section:
                "trials, broken where a bin has none; red "
                "dotted with +: each bin's lowest val loss, at that trial's size; "
                f"{_reference_words(r, 'dashed')}; lower panel: the generalisation gap val - "
-               "train.")
+               "train, of each trial (grey dots) and the bins' medians (black line).")
     return Section("Complexity curve", figure=name, caption=caption)
 
 

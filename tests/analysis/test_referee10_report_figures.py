@@ -5,6 +5,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import numpy as np  # noqa: E402
+
 
 
 def _long_id_curves(make_study):
@@ -41,3 +43,32 @@ def test_a_note_in_a_learning_curve_panel_stays_inside_it(make_study):
                 assert frame.y0 - 0.5 <= box.y0 and box.y1 <= frame.y1 + 0.5
     said = notes + sum("above the axis" in ax.get_title() for ax in fig.axes)
     assert said >= 1  # the note is still said: in its panel, or in the panel's title
+
+
+def test_every_series_of_the_complexity_figure_is_named(make_study, tmp_path, write_study):
+    """The gap panel drew each trial's gap as a grey dot that neither its legend (only 'median
+    gap') nor the caption ('lower panel: the generalisation gap val - train') named, while the
+    loss panel's trial dots had their entries; every drawn series now has its legend entry and
+    the caption says what the gap panel's dots and line are."""
+    from jetstudy.analysis.sections import PARTS
+    from jetstudy.analysis.tables import load_tables
+
+    from tests.analysis.conftest import FigureCapture
+
+    trials, epochs = make_study(n_trials=16, seed=9, asha=False)
+    state = FigureCapture(load_tables(write_study(tmp_path / "s", trials, epochs)), pixels=False)
+    state.attempt("complexity curve", lambda: dict(PARTS)["complexity curve"](state))
+    fig = state.drawn["complexity.png"]
+    for ax in fig.axes:
+        named = {t.get_text() for t in ax.get_legend().get_texts()}
+        drawn = [a for a in [*ax.collections, *ax.lines]
+                 if a.get_visible() and len(np.ravel(a.get_offsets() if hasattr(a, "get_offsets")
+                                                    else a.get_xdata())) > 0]
+        for artist in drawn:
+            label = artist.get_label()
+            flat = hasattr(artist, "get_ydata") and len(set(np.ravel(artist.get_ydata()))) == 1
+            if label.startswith("_") and flat:
+                continue  # the gap panel's zero line (axhline), explained by its axis
+            assert label in named, (ax.get_ylabel(), label, named)
+    caption = next(s.caption for s in state.sections if s.title == "Complexity curve")
+    assert "grey dots" in caption and "median" in caption.split("lower panel")[1], caption
