@@ -267,6 +267,11 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
             f"{file}: `jets` holds {kind} ({shown}), not numbers; Format A's `jets` is a "
             "float array (N, 59) with one column per `jetFeatureNames` entry — re-create or "
             f"re-download the file ({_HELP})")
+    if jets.shape is None:  # an HDF5 empty (null) dataspace: not even 0 rows
+        raise DataError(
+            f"{file}: `jets` holds no array at all (an HDF5 empty dataspace, type {jets.dtype}); "
+            f"Format A's `jets` is a float array (N, {len(names)}) with one column per "
+            f"`jetFeatureNames` entry — re-create or re-download the file ({_HELP})")
     column = jets.ndim == 3 and jets.shape[2] == 1  # (N, 59, 1): column vectors, same table
     if (jets.ndim != 2 and not column) or jets.shape[1] != len(names):
         transposed = jets.ndim == 2 and jets.shape[0] == len(names)  # column-major writers
@@ -312,6 +317,13 @@ def _key_spelling(absent: Sequence[str], keys: Sequence[str]) -> str:
 def _decode_names(file: str, raw: Any) -> list[str]:
     """``jetFeatureNames`` as str: the real files store bytes, rewritten files often str; a
     column of names (N, 1) is read as a list; numbers are no names."""
+    if isinstance(raw, h5py.Empty) or np.ndim(raw) == 0:  # no names, or one value
+        shown = "no value (an HDF5 empty dataspace)" if isinstance(raw, h5py.Empty) else (
+            f"one value ({np.asarray(raw).item()!r:.60})")
+        raise DataError(
+            f"{file}: jetFeatureNames holds {shown}, not a list of names; Format A names each "
+            f"`jets` column with one entry (b'j_ptfrac', b'j_pt', ...): re-create or "
+            f"re-download the file ({_HELP})")
     raw = np.asarray(raw)
     if raw.ndim == 2 and 1 in raw.shape:
         raw = raw.ravel()
