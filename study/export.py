@@ -40,7 +40,7 @@ import numpy as np
 from jetstudy.study.export_inputs import ExportError, check_record, read_scaler, read_study_config
 from jetstudy.study.export_meta import metadata as _metadata
 from jetstudy.study.export_meta import read_json as _read_json
-from jetstudy.study.export_meta import trial_training, unfinished_refusal
+from jetstudy.study.export_meta import fully_trained_ids, trial_training, unfinished_refusal
 from jetstudy.study.export_readme import export_readme
 from jetstudy.study.fetch import sha256_or_none
 from jetstudy.trainables.atomic import held_signals, no_room, write_bytes_atomic
@@ -208,9 +208,12 @@ def _weights(results: Path, trial_id: str | None) -> _Weights:
             if not ids:
                 raise ExportError(f"{results} has no best model (best/model.pt) and no "
                                   f"trials; run the study to the end, then export")
+            done = fully_trained_ids(results)
+            which = (f"a fully trained one: {_shown(done)}" if done else
+                     f"none is fully trained yet (of {_shown(ids)}), so with --allow-unfinished")
             raise ExportError(f"{results} has no best model yet (no best/model.pt: the study "
                               f"has not finished); pass --trial ID to export one trial's best "
-                              f"epoch, one of {_shown(ids)}")
+                              f"epoch, {which}")
         return best
     if best is not None and best.trial_id == trial_id:
         return best

@@ -20,7 +20,7 @@ from jetstudy.trainables.schema import CLASSES
 if TYPE_CHECKING:
     from jetstudy.study.export import _Weights as Weights
 
-__all__ = ["metadata", "read_json", "trial_training", "unfinished_refusal"]
+__all__ = ["fully_trained_ids", "metadata", "read_json", "trial_training", "unfinished_refusal"]
 
 
 def read_json(path: Path) -> Any:
@@ -101,15 +101,22 @@ def _count(n: Any) -> str:
     return str(n) if n is not None else "?"
 
 
-def _completed(results: Path) -> str:
-    """`` (a, b, c)``: up to three trials trials.parquet calls fully trained, else ''."""
+def fully_trained_ids(results: Path) -> list[str]:
+    """The trials trials.parquet calls fully trained (the report's full-run rule) and that
+    have a folder under ``trials/``, in the table's order; [] without a readable table."""
     from jetstudy.analysis.curve_stats import ran_to_the_end
 
     try:
         table = pd.read_parquet(results / "trials.parquet")
         ids = table.loc[ran_to_the_end(table), "trial_id"].astype(str).tolist()
     except (OSError, ValueError, KeyError):
-        return ""
+        return []
+    return [i for i in dict.fromkeys(ids) if (results / "trials" / i).is_dir()]
+
+
+def _completed(results: Path) -> str:
+    """`` (a, b, c)``: up to three trials trials.parquet calls fully trained, else ''."""
+    ids = fully_trained_ids(results)
     if not ids:
         return ""
     return f" ({', '.join(ids[:3])}{', ...' if len(ids) > 3 else ''})"

@@ -13,6 +13,7 @@ study writes (status, epochs, max_epochs as ASHA leaves them).
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -115,3 +116,22 @@ def test_help_names_the_flag(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["export", "--help"])
     assert "--allow-unfinished" in capsys.readouterr().out
+
+
+def test_a_study_without_best_yet_names_the_fully_trained_trials(
+        study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """While a study runs there is no best/: the hint named every trial (the running and
+    stopped ones too, which --trial now refuses); it names the fully trained ones."""
+    running = tmp_path / "running"
+    shutil.copytree(study, running, ignore=shutil.ignore_patterns("best"))
+    assert main(["export", str(running)]) == 2
+    err = capsys.readouterr().err
+    assert "pass --trial ID to export one trial's best epoch, a fully trained one: done" in err
+    table = pd.read_parquet(running / "trials.parquet")
+    table["status"] = table["status"].replace("completed", "running")
+    table.loc[table["trial_id"] == "done", "epochs"] = 2
+    table.to_parquet(running / "trials.parquet")
+    assert main(["export", str(running)]) == 2
+    err = capsys.readouterr().err
+    assert ("none is fully trained yet (of broke, done, early, late, live), so with "
+            "--allow-unfinished") in err, err
