@@ -162,7 +162,12 @@ class HonestOptunaSearch(OptunaSearch):
         ``--resume`` (the sampler's state is otherwise the count of its earlier draws)."""
         if getattr(self, "study_seed", None) is None:
             return
-        number = len(self._ot_study.get_trials(deepcopy=False))
+        trials = self._ot_study.get_trials(deepcopy=False)
+        # Optuna's ask() takes the first enqueued (waiting) trial, else makes a new one: an
+        # enqueued point's free parameters (search.initial_points that fix only some) are drawn
+        # under its own number, not the count, which was the same for every waiting point
+        waiting = [t.number for t in trials if t.state == optuna.trial.TrialState.WAITING]
+        number = min(waiting) if waiting else len(trials)
         seed = number_seed(self.study_seed, number) ^ DRAW_SALT
         sampler = self._ot_study.sampler
         for part in (sampler, getattr(sampler, "_random_sampler", None)):
