@@ -87,6 +87,13 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
     written = next((v for v in items if isinstance(v, str) and _yaml_text_number(v)), None)
     if isinstance(check, (Int, Float, Range)) and written is not None:
         return _yaml_text_number(written)
+    foreign = next((v for v in items if numeric(v) and not v.isascii()), None)
+    if isinstance(check, (Int, Float, Range)) and foreign is not None:
+        # Python reads '５' or '٣' as 5 and 3; YAML, and every other reader, as text
+        ascii_form = "".join(str(int(c)) if c.isdigit() else c for c in foreign.strip())
+        return (f" ({foreign!r} is written with digits of another script (full-width or "
+                f"Arabic-Indic, from a keyboard layout or a copied text), which YAML reads as "
+                f"text: write {ascii_form} in ASCII digits)")
     text = [v for v in items if numeric(v)]
     if isinstance(check, (Int, Float, Range)) and text:
         return (f" ({', '.join(repr(v) for v in text[:2])} is quoted text, not a number: "

@@ -91,3 +91,24 @@ def test_a_tune_snapshot_period_ray_reads_is_kept(value: str,
     monkeypatch.setenv(TUNE_PERIOD_ENV, value + "s")
     with pytest.raises(ConfigError, match="TUNE_GLOBAL_CHECKPOINT_S"):
         set_tune_snapshot_period(4)
+
+
+# --- config values ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("override, ascii_form", [
+    ("search.num_trials=５", "5"), ("search.num_trials=٣", "3"), ("space.lr=[１e-4, 1e-2]", "1e-4"),
+])
+def test_digits_of_another_script_are_named_not_called_quoted(override: str,
+                                                              ascii_form: str) -> None:
+    """A full-width '５' (a Japanese keyboard) or Arabic-Indic '٣' is text to YAML; the message
+    said "'５' is quoted text, not a number: write the number without quotes" (it was not
+    quoted: the fix did nothing)."""
+    from jetstudy.study.config import apply_overrides, from_dict
+    from jetstudy.trainables.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        from_dict(apply_overrides({}, [override]))
+    message = str(caught.value)
+    assert "quoted text" not in message, message
+    assert "written with digits of another script" in message, message
+    assert f"write {ascii_form} in ASCII digits" in message, message
