@@ -128,9 +128,14 @@ def _table_aucs(r: ReportState) -> dict[str, dict[str, str]]:
     except AnalysisError:
         return {}
     out: dict[str, dict[str, str]] = {}
+    # a class AUC from a handful of jets: the table's verdict without its value, which would
+    # widen the legend past its panel ("undetermined: 1 t jet (0.999 ± 0.020)")
+    few = summary.few_jet_classes(summary.heldout_class_counts(tm) or _counts(r))
     for key, column in (("model", "model"), ("bayes", "Bayes optimal")):
         if column in table.columns:
             texts = {c: str(table.loc[f"auc {c}", column]) for c in CLASSES}
+            texts = {c: f"undetermined: {few[c]}" if c in few and t.startswith("undetermined")
+                     else t for c, t in texts.items()}
             out[key] = {c: t for c, t in texts.items() if t.strip() not in ("", "-")}
     return out
 
@@ -179,6 +184,9 @@ def roc_part(r: ReportState) -> Section:
         beside = "no Bayes optimum or reference: data origin unknown"
     how = (r.t.test_metrics or {}).get("uncertainty")
     method = how.get("method") if isinstance(how, dict) else None
+    few = [c for c in CLASSES if texts.get("model", {}).get(c, "").startswith("undetermined")]
+    few_words = (f"; {', '.join(few)}: AUC undetermined, from {summary.MIN_CLASS_JETS} jets of "
+                 "the class or of the rest or fewer (its value in the test table)" if few else "")
     caption = (f"One-vs-rest ROC of the best model, signal efficiency vs background efficiency "
-               f"(log); {_errors_words(texts, method)}; {beside}.")
+               f"(log); {_errors_words(texts, method)}{few_words}; {beside}.")
     return Section("ROC on the test split", figure=name, caption=caption)

@@ -169,3 +169,31 @@ def test_the_test_part_says_when_the_evaluated_model_was_stopped_early(tmp_path,
             "still learning") in text, text
     done = words_only(load_tables(write_study(tmp_path / "d", trials, epochs)))
     assert "still learning" not in " ".join(heldout_part(done).lines)
+
+
+def test_the_roc_legend_calls_a_one_jet_auc_undetermined_without_overflowing(tmp_path,
+                                                                               make_study,
+                                                                               write_study):
+    """With the test table's "undetermined: 1 t jet (0.999 ± 0.020)" the t panel's legend ran
+    past its panel into the next: the legends say "undetermined: 1 t jet" (the value stays in
+    the table) and the caption says why."""
+    import json
+
+    from jetstudy.analysis.sections_heldout import _table_aucs
+    from jetstudy.analysis.tables import load_tables
+    from jetstudy.study.evaluate import score_test_split
+    from jetstudy.trainables.schema import CLASSES
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=4, max_epochs=6, seed=3, asha=False)
+    folder = write_study(tmp_path / "s", trials, epochs)
+    labels, p = _one_t_jet()
+    tm = json.loads((folder / "best" / "test_metrics.json").read_text())
+    tm.update(n_test=len(labels), **score_test_split(labels, p, p))  # an older file: no counts
+    (folder / "best" / "test_metrics.json").write_text(json.dumps(tm))
+    columns = {f"{k}_{c}": p[:, i] for k in ("p", "bayes") for i, c in enumerate(CLASSES)}
+    pd.DataFrame({"label": labels, **columns}).to_parquet(
+        folder / "best" / "test_predictions.parquet")
+    texts = _table_aucs(words_only(load_tables(folder)))
+    assert texts["model"]["t"] == texts["bayes"]["t"] == "undetermined: 1 t jet"
+    assert "±" in texts["model"]["g"] and "undetermined" not in texts["model"]["g"]
