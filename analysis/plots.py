@@ -176,6 +176,12 @@ def regime_legend_handles(present: Sequence[str], partial: bool,
     return handles
 
 
+#: The width (pt) of the white lines between a regime map's cells.
+MAP_LINE_PT = 0.5
+#: The fewest stripes of a mixed (tied) regime-map cell, its tied regimes' colours in turn.
+MIXED_STRIPES = 6
+
+
 #: The text of a regime-map cell without a trial (grey), whether its whole row or column went
 #: untried or only that pair of bins.
 NO_TRIAL = "not tried"
@@ -229,7 +235,7 @@ def draw_regime_map(result: RegimeMap, ax: Axes, decimals: int | None = None) ->
     size = _cell_pt(len(x_levels) * len(y_levels))
     sns.heatmap(code, mask=code.isna(), cmap=ListedColormap([REGIME_COLORS[r] for r in judged]),
                 vmin=-0.5, vmax=len(judged) - 0.5, annot=text.to_numpy(), fmt="", cbar=False,
-                linewidths=0.5, linecolor="white", annot_kws={"fontsize": size, "color": "black"},
+                linewidths=MAP_LINE_PT, linecolor="white", annot_kws={"fontsize": size, "color": "black"},
                 ax=ax)
     # the cells seaborn left out (masked): undetermined only (white, grey text) and mixed
     # (stripes of the tied regimes, black text)
@@ -237,9 +243,15 @@ def draw_regime_map(result: RegimeMap, ax: Axes, decimals: int | None = None) ->
         x0, y0 = x_levels.index(c["x"]), y_levels.index(c["y"])
         mixed = c["dominant"] == MIXED
         tied = tied_regimes(c["tied_names"]) if mixed else ()
-        for i, regime in enumerate(tied):
-            ax.add_patch(Rectangle((x0 + i / len(tied), y0), 1 / len(tied), 1,
+        # stripes, not halves (two halves read as two cells, one merging with a neighbour
+        # of its colour): at least MIXED_STRIPES bands, the tied regimes in turn
+        bands = [*tied] * max(2, math.ceil(MIXED_STRIPES / max(len(tied), 1))) if tied else []
+        for i, regime in enumerate(bands):
+            ax.add_patch(Rectangle((x0 + i / len(bands), y0), 1 / len(bands), 1,
                                    facecolor=REGIME_COLORS[regime], edgecolor="none"))
+        if bands:  # the white cell border seaborn drew, which the stripes covered
+            ax.add_patch(Rectangle((x0, y0), 1, 1, fill=False, edgecolor="white",
+                                   lw=MAP_LINE_PT))
         if not mixed:
             ax.add_patch(Rectangle((x0, y0), 1, 1, facecolor="white", edgecolor="none"))
         ax.text(x0 + 0.5, y0 + 0.5, _cell_text(c, decimals), ha="center", va="center",

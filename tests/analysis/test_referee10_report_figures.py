@@ -6,6 +6,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 
 
 
@@ -72,3 +73,37 @@ def test_every_series_of_the_complexity_figure_is_named(make_study, tmp_path, wr
             assert label in named, (ax.get_ylabel(), label, named)
     caption = next(s.caption for s in state.sections if s.title == "Complexity curve")
     assert "grey dots" in caption and "median" in caption.split("lower panel")[1], caption
+
+
+def test_a_mixed_map_cell_is_striped_inside_its_white_border():
+    """A tie between underfit and good was drawn as two solid halves over the cell's white
+    border, the legend saying 'striped': beside a good cell its good half merged with that
+    cell (a cell and a half of green, then a sliver of blue), read as two cells. It is now
+    striped (the tied colours in turn, two bands each at least) inside its white border."""
+    import matplotlib.colors as mcolors
+    from matplotlib.patches import Rectangle
+
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.maps import regime_map
+
+    trials = pd.DataFrame({"trial_id": list("abcd"), "depth": [1, 1, 1, 2],
+                           "width_0": [8.0, 9.0, 20.0, 64.0],
+                           "width_1": [np.nan, np.nan, np.nan, 64.0], "status": "completed",
+                           "best_val_loss": [0.70, 0.60, 0.58, 0.57]})
+    verdicts = pd.DataFrame({"trial_id": list("abcd"),
+                             "regime": ["underfit", "good", "good", "good"],
+                             "judged_on_partial": False})
+    m = regime_map(trials, verdicts, "min_width", "depth", "val_loss", False)
+    fig = plots.regime_maps_figure([m])
+    ax = fig.axes[0]
+    x0 = list(m.cells["x"].cat.categories).index("8–16")
+    inside = [p for p in ax.patches if isinstance(p, Rectangle)
+              and x0 - 1e-9 <= p.get_x() and p.get_x() + p.get_width() <= x0 + 1 + 1e-9]
+    stripes = sorted((p for p in inside if p.get_fill()), key=lambda p: p.get_x())
+    colours = [mcolors.to_hex(p.get_facecolor()) for p in stripes]
+    tied = {mcolors.to_hex(plots.REGIME_COLORS[r]) for r in ("underfit", "good")}
+    assert set(colours) == tied and all(colours.count(c) >= 2 for c in tied), colours
+    assert all(a != b for a, b in zip(colours, colours[1:])), colours  # in turn: stripes
+    border = [p for p in inside if not p.get_fill() and p.get_width() == 1
+              and mcolors.to_hex(p.get_edgecolor()) == "#ffffff"]
+    assert border and border[0].get_linewidth() > 0
