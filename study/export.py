@@ -424,7 +424,7 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     read_study_config(results)  # damaged study files stop here, before any folder appears
     scaler = read_scaler(results)
     w = _weights(results, trial_id)
-    training = trial_training(results, w.trial_id)
+    training = trial_training(results, w.trial_id, w.is_study_best)
     if not w.is_study_best and not allow_unfinished:
         if (refusal := unfinished_refusal(results, w.trial_id, training)) is not None:
             raise ExportError(refusal)

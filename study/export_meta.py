@@ -33,11 +33,12 @@ def read_json(path: Path) -> Any:
 
 # ---- what model.json says --------------------------------------------------------------------
 
-def trial_training(results: Path, trial_id: str) -> dict[str, Any]:
+def trial_training(results: Path, trial_id: str, study_best: bool = False) -> dict[str, Any]:
     """How far ``trial_id`` trained, from trials.parquet: its status, epochs and max_epochs,
     ``fully_trained`` by the report's own rule (analysis.curve_stats.ran_to_the_end), and a
     ``warning`` when it is not (a failed, errored or stopped-early trial: half-trained weights
-    a trigger engineer must not take for a finished model); ``undetermined`` without a row."""
+    a trigger engineer must not take for a finished model; for the ``study_best`` it points
+    to the fully trained trials, not back to itself); ``undetermined`` without a row."""
     from jetstudy.analysis.curve_stats import ran_to_the_end
 
     try:
@@ -63,8 +64,10 @@ def trial_training(results: Path, trial_id: str) -> dict[str, Any]:
         out["warning"] = (f"trial {trial_id} is not fully trained (status {status or 'unknown'}"
                           f", {epochs if epochs is not None else '?'} of "
                           f"{budget if budget is not None else '?'} epochs): these are the best "
-                          f"weights of an unfinished run; for a finished model export the "
-                          f"study's best (no --trial) or a completed trial")
+                          f"weights of an unfinished run; for a finished model export "
+                          + (f"a fully trained trial with --trial{_completed(results)}"
+                             if study_best else "the study's best (no --trial) or a completed "
+                             "trial"))
     return out
 
 
@@ -275,7 +278,7 @@ def metadata(results: Path, w: Weights, scaler: dict[str, Any], folded: Any,
     return {
         "format": "jetstudy export 1",
         "trial_id": w.trial_id, "best_epoch": w.epoch, "weights_from": w.source,
-        "training": trial_training(results, w.trial_id),
+        "training": trial_training(results, w.trial_id, w.is_study_best),
         "selection": _selection(results, w, study),
         "study": str(results.absolute()),  # the export folder travels: a full path
         "input": {"name": INPUT_NAME, "shape": ["jets", len(scaler["features"])],

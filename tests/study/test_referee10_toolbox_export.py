@@ -108,6 +108,10 @@ def test_a_completed_trial_and_the_study_best_go_without_the_flag(
     assert main(["export", str(study), "-o", str(tmp_path / "b")]) == 0
     assert "exported trial early (epoch 1) NOT FULLY TRAINED (status stopped, 1 of 4 epochs)" \
         in capsys.readouterr().out
+    # its warning points to the fully trained trials, not back to the study's best itself
+    warning = json.loads((tmp_path / "b" / "model.json").read_text())["training"]["warning"]
+    assert warning.endswith("for a finished model export a fully trained trial with --trial "
+                            "(done)"), warning
     outcome = export_model(study, "early", tmp_path / "b2")  # --trial naming the best: the same
     assert outcome.training is not None and outcome.training["fully_trained"] is False
 
