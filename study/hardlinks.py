@@ -32,6 +32,18 @@ def _replaced_whole(rel: tuple[str, ...]) -> bool:
     return len(rel) == 3 and rel[0] == "trials" and rel[2] in ATOMIC_FILES["trials/*"]
 
 
+def _another_study(path: Path) -> bool:
+    """``path``, a folder inside the study folder, is a study of its own (one whose
+    ``storage.results_dir`` is this study folder or a folder in it): its files are its
+    driver's alone, which may be appending to them right now (a copy renamed over its
+    ``optuna.journal`` would take its next lines away from it), and which gives them copies
+    of their own when it runs."""
+    from jetstudy.study.paths import STUDY_MARK, holds_study
+    from jetstudy.trainables.staging import plain_file
+
+    return plain_file(path / STUDY_MARK) or holds_study(path)
+
+
 def unshare_linked_files(folder: Path) -> list[Path]:
     """Give every file of the study folder ``folder`` that has other hard links (a snapshot
     made with ``cp -al study backup``, rsync ``--link-dest``, a backup tool) and that may be
@@ -43,7 +55,9 @@ def unshare_linked_files(folder: Path) -> list[Path]:
     ``data/``, the tables, checkpoints: :func:`_replaced_whole`) stay linked: copying them
     protects nothing and costs their size again (a study of 10 GB of jets linked by a nightly
     snapshot doubled on every resume). Any file jetstudy does not know stays on the copying
-    side. Links (symbolic) are never followed. Call while holding the study's lock."""
+    side. Links (symbolic) are never followed, and another study inside the folder (a study
+    whose results_dir is this one) is left to its own driver. Call while holding the study's
+    lock."""
     import shutil
 
     from jetstudy.trainables.atomic import write_atomic
@@ -53,6 +67,7 @@ def unshare_linked_files(folder: Path) -> list[Path]:
         here = Path(dirpath).relative_to(folder).parts
         if not here:  # never walked: folders whose files are all replaced whole
             dirnames[:] = [d for d in dirnames if d not in REPLACED_WHOLE]
+        dirnames[:] = [d for d in dirnames if not _another_study(Path(dirpath) / d)]
         for name in filenames:
             path = Path(dirpath) / name
             if _replaced_whole((*here, name)):
