@@ -73,7 +73,10 @@ class ParallelCoordinates:
 
     @property
     def has_regimes(self) -> bool:
-        return bool(self.lines["regime"].notna().any())
+        """Whether a trial has a regime to colour by: a panel of undetermined trials only
+        (every trial stopped at ASHA's first rung) was all grey under 'coloured by regime'."""
+        known = self.lines["regime"].dropna()
+        return bool((known != "undetermined").any())
 
 
 def _fmt(value: float) -> str:

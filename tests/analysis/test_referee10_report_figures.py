@@ -107,3 +107,38 @@ def test_a_mixed_map_cell_is_striped_inside_its_white_border():
     border = [p for p in inside if not p.get_fill() and p.get_width() == 1
               and mcolors.to_hex(p.get_edgecolor()) == "#ffffff"]
     assert border and border[0].get_linewidth() > 0
+
+
+def _stopped_at_first_rung(make_study):
+    """12 trials, every one stopped by ASHA after its first epoch (a search cut short)."""
+    trials, epochs = make_study(n_trials=12, seed=4)
+    epochs = epochs[epochs["epoch"] == 1]
+    first = epochs.set_index("trial_id")
+    trials = trials.assign(status="stopped", stop_reason="scheduler", error="", epochs=1,
+                           best_epoch=1)
+    for col in ("train_loss", "val_loss", "val_acc", "val_auc"):
+        trials[col] = trials["trial_id"].map(first[col])
+    for col in ("val_loss", "val_acc", "val_auc"):
+        trials[f"best_{col}"] = trials[col]
+    return trials, epochs
+
+
+def test_parallel_coordinates_draw_no_regime_panel_of_undetermined_trials_only(
+        make_study, tmp_path, write_study):
+    """With every trial stopped at the first rung (all undetermined), the figure still drew a
+    second panel 'coloured by regime' of grey lines only, the caption saying 'bottom, coloured
+    by regime (each with its line style)': a panel that shows no regime. It is left out."""
+    from jetstudy.analysis.sections import PARTS
+    from jetstudy.analysis.tables import load_tables
+
+    from tests.analysis.conftest import FigureCapture
+
+    trials, epochs = _stopped_at_first_rung(make_study)
+    state = FigureCapture(load_tables(write_study(tmp_path / "s", trials, epochs)), pixels=False)
+    assert set(state.regimes["regime"]) == {"undetermined"}
+    state.attempt("parallel coordinates", lambda: dict(PARTS)["parallel coordinates"](state))
+    fig = state.drawn["parallel_coordinates.png"]
+    titles = [ax.get_title() for ax in fig.axes]
+    assert not any("regime" in t for t in titles), titles
+    caption = next(s.caption for s in state.sections if s.title == "Parallel coordinates")
+    assert "coloured by regime" not in caption, caption
