@@ -21,6 +21,12 @@ whose predicted memory (the last size's, scaled) passes ``--max-gib`` or what th
 free is skipped (``skipped``). ``extrapolated`` scales the measured per-trial figures to 128,
 256 and 512 concurrent trials: trial memory = N x the per-trial USS (PSS), driver RSS and CPU
 per result from a straight line through the measured sizes. Nothing there is measured.
+
+The CPU per result mixes a part per second (Tune's loop polls, Ray's threads) with a part per
+result, and the packs set the result rate here. ``--jets A B`` runs each size at each data size
+(slower epochs, same results) and :func:`split_cpu` separates the two parts
+(``extrapolated.split``); the extrapolation then says how many results/s one driver core
+carries at N trials from both.
 """
 
 from __future__ import annotations
@@ -45,7 +51,8 @@ from ray.tune import Callback
 
 from bench.trial_memory import ProcSampler
 
-__all__ = ["ResultClock", "classify", "plan", "line_fit", "extrapolate", "run_size", "main"]
+__all__ = ["ResultClock", "classify", "plan", "line_fit", "split_cpu", "extrapolate",
+           "run_size", "main"]
 
 #: Concurrent trials the extrapolation is for (an 8-GPU node: 16-64 trials per GPU).
 TARGETS = (128, 256, 512)
@@ -116,11 +123,12 @@ def plan(concurrent: int, nodes: int, gpus_per_node: int) -> dict[str, int]:
     return {"pack_size": pack_size, "packs": packs, "node_cpus": node_cpus}
 
 
-def _config(concurrent: int, epochs: int, pack_size: int, folder: Path) -> Any:
+def _config(concurrent: int, epochs: int, pack_size: int, folder: Path,
+            jets: int = 2000) -> Any:
     from jetstudy.study.config import from_dict
 
     return from_dict({
-        "data": {"synthetic_jets": 2000, "synthetic_seed": 3},
+        "data": {"synthetic_jets": jets, "synthetic_seed": 3},
         "space": {"depth": [1, 2], "width": [4, 16]},
         "search": {"num_trials": concurrent, "max_concurrent": concurrent, "seed": 1},
         "scheduler": {"type": "fifo", "max_epochs": epochs},
@@ -161,6 +169,7 @@ def _rates(clock: ResultClock, concurrent: int) -> dict[str, Any]:
         out[f"driver_cpu_ms_per_result{suffix}"] = (round(1000 * used / (len(idx) - 1), 2)
                                                     if len(idx) > 1 else None)
         out[f"driver_cpu_share{suffix}"] = round(used / span, 3) if span else None
+        out[f"driver_cpu_used_s{suffix}"] = round(used, 3)
     ramp = next((times[i] - times[0] for i, n in enumerate(running) if n == out["running_max"]),
                 None)
     out["ramp_s"] = round(ramp, 1) if ramp is not None else None
@@ -168,7 +177,7 @@ def _rates(clock: ResultClock, concurrent: int) -> dict[str, Any]:
 
 
 def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
-             folder: Path, profile: Path | None = None) -> dict[str, Any]:
+             folder: Path, profile: Path | None = None, jets: int = 2000) -> dict[str, Any]:
     """One size on a fresh simulated cluster; the ``runs`` entry. ``profile``: a file for
     ``cProfile``'s statistics (see :class:`ResultClock`)."""
     import ray
@@ -190,7 +199,7 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
             rss_start = sampler.driver_rss_peak_mib
             cpu0, t0 = _cpu_s(), time.monotonic()
             clock.profile = profile
-            outcome = run_study(_config(concurrent, epochs, shape["pack_size"], folder),
+            outcome = run_study(_config(concurrent, epochs, shape["pack_size"], folder, jets),
                                 callbacks=[clock])
             study_s, cpu_s = time.monotonic() - t0, _cpu_s() - cpu0
         sampler_cpu = sampler.cpu_s
@@ -204,7 +213,7 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
     driver_cpu = max(cpu_s - sampler_cpu, 0.0)
     return {
         "concurrent": concurrent, "nodes": nodes, "gpus_per_node": gpus_per_node, **shape,
-        "epochs": epochs, "trials_failed": _failed(outcome.folder),
+        "epochs": epochs, "jets": jets, "trials_failed": _failed(outcome.folder),
         "wall_s": round(time.monotonic() - began, 1), "study_s": round(study_s, 1), **rates,
         "trial_processes_max": sampler.live_max.get("trial", 0),
         "driver_cpu_s": round(driver_cpu, 2),
@@ -244,11 +253,58 @@ def line_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
     return my - slope * mx, slope
 
 
+#: Two runs of one size split the driver's CPU only if their result rates differ this much.
+SPLIT_MIN_RATIO = 1.5
+
+
+def split_cpu(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The driver's CPU at each size split into a part per second and a part per result.
+
+    Over the window at full concurrency, run ``i`` used ``C_i`` CPU-s over ``T_i`` s with
+    ``R_i`` results; least squares (no intercept) of ``C = a T + b R`` over the runs of one
+    size whose result rates differ (``--jets``: more jets, slower epochs, the same result per
+    epoch): ``a`` is the share of a core the driver burns with trials running and none
+    reporting (Tune's loop, timers), ``b`` the CPU of one result. Sizes with fewer than two
+    such runs are left out; each entry: ``cpu_share_per_s`` (a), ``ms_per_result`` (1000 b),
+    the ``rates`` fitted, and ``max_abs_residual_s``."""
+    out: dict[str, dict[str, Any]] = {}
+    for n in sorted({r["concurrent"] for r in runs}):
+        rows = [(r["results_full_s"], r["results_per_s_full"] * r["results_full_s"],
+                 r["driver_cpu_used_s_full"], r["results_per_s_full"]) for r in runs
+                if r["concurrent"] == n and r.get("results_full_s")
+                and r.get("results_per_s_full") and r.get("driver_cpu_used_s_full") is not None]
+        rates = [row[3] for row in rows]
+        if len(rows) < 2 or max(rates) < SPLIT_MIN_RATIO * min(rates):
+            continue
+        stt = sum(t * t for t, _, _, _ in rows)
+        srr = sum(k * k for _, k, _, _ in rows)
+        str_ = sum(t * k for t, k, _, _ in rows)
+        stc = sum(t * c for t, _, c, _ in rows)
+        src = sum(k * c for _, k, c, _ in rows)
+        det = stt * srr - str_ * str_
+        if not det:
+            continue
+        a, b = (stc * srr - src * str_) / det, (src * stt - stc * str_) / det
+        out[str(n)] = {"cpu_share_per_s": round(a, 3), "ms_per_result": round(1000 * b, 3),
+                       "rates": sorted(round(x, 1) for x in rates),
+                       "max_abs_residual_s": round(max(abs(c - a * t - b * k)
+                                                       for t, k, c, _ in rows), 3)}
+    return out
+
+
 def extrapolate(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the measured sizes say about :data:`TARGETS` concurrent trials (not measured)."""
+    """What the measured sizes say about :data:`TARGETS` concurrent trials (not measured).
+
+    With a split (:func:`split_cpu`, two sizes or more), the driver's part per second ``a``
+    and per result ``b`` are each a straight line through the sizes, and one driver core
+    carries ``(1 - a) / b`` results/s (none where ``a >= 1``): the honest figure. Without, the
+    CPU per result as measured (both parts mixed, at this machine's result rate) is drawn
+    straight through the sizes, as before; it rises where the result rate falls."""
     runs = [r for r in runs if r["trial_uss_mib"] is not None]
     if not runs:
         return {}
+    split = split_cpu(runs)
+    runs = [r for r in runs if r.get("jets", 2000) == min(x.get("jets", 2000) for x in runs)]
     ns = [r["concurrent"] for r in runs]
     uss = round(statistics.median(r["trial_uss_mib"] for r in runs), 1)
     pss = round(statistics.median(r["trial_pss_mib"] for r in runs), 1)
@@ -268,6 +324,21 @@ def extrapolate(runs: list[dict[str, Any]]) -> dict[str, Any]:
                        "driver_rss_mib": round(rss[0] + rss[1] * n),
                        "driver_cpu_ms_per_result": round(ms, 2),
                        "results_per_s_one_driver_core": round(1000 / ms)}
+    if split:
+        sizes = [int(n) for n in split]
+        per_s = line_fit(sizes, [split[str(n)]["cpu_share_per_s"] for n in sizes])
+        per_r = line_fit(sizes, [split[str(n)]["ms_per_result"] for n in sizes])
+        out["split"] = split
+        out["split_basis"] = (f"driver CPU = a x seconds + b x results at each size {sizes} "
+                              f"(runs at different result rates); a and b straight through "
+                              f"the sizes; one core carries (1 - a) / b results/s")
+        for n in TARGETS:
+            a = per_s[0] + per_s[1] * n
+            b = max(per_r[0] + per_r[1] * n, 1e-6)
+            out[str(n)].update({
+                "driver_cpu_share_per_s": round(a, 3), "driver_cpu_ms_per_result_marginal":
+                round(b, 2), "results_per_s_one_driver_core":
+                round(1000 * (1 - a) / b) if a < 1 else None})
     return out
 
 
@@ -290,10 +361,11 @@ def _predicted_gib(last: dict[str, Any], concurrent: int) -> float:
 
 
 def _run_in_subprocess(concurrent: int, args: argparse.Namespace) -> dict[str, Any]:
-    """One size with its own driver process (a fresh Ray cluster and driver memory)."""
+    """One size with its own driver process (a fresh Ray cluster and driver memory);
+    ``args.jets``: a one-element list."""
     cmd = [sys.executable, "-m", "bench.many_packs", "--one", "--concurrent", str(concurrent),
            "--nodes", str(args.nodes), "--gpus-per-node", str(args.gpus_per_node),
-           "--epochs", str(args.epochs)]
+           "--epochs", str(args.epochs), "--jets", str(args.jets[0])]
     if args.profile:
         cmd += ["--profile", args.profile]
     proc = subprocess.run(cmd, capture_output=True, text=True,
@@ -310,6 +382,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--nodes", type=int, default=2)
     parser.add_argument("--gpus-per-node", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--jets", type=int, nargs="+", default=[2000],
+                        help="synthetic jets; two values or more run each size at each, "
+                             "slower epochs with more jets, and split the driver's CPU into "
+                             "a part per second and one per result (extrapolated.split)")
     parser.add_argument("--max-gib", type=float, default=8.0,
                         help="skip a size predicted to need more (all processes, PSS)")
     parser.add_argument("--out", default=None)
@@ -321,7 +397,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from bench import emit, require_positive
 
-    require_positive(parser, args, ["concurrent", "nodes", "gpus_per_node", "epochs"])
+    require_positive(parser, args, ["concurrent", "nodes", "gpus_per_node", "epochs", "jets"])
     if args.one:  # one size, in this fresh process: its driver figures are its own
         with tempfile.TemporaryDirectory(prefix="many-packs-") as tmp, \
                 contextlib.redirect_stdout(sys.stderr):  # Tune's tables: stdout is the JSON
@@ -330,7 +406,7 @@ def main(argv: list[str] | None = None) -> None:
             if profile:
                 profile.parent.mkdir(parents=True, exist_ok=True)
             run = run_size(args.concurrent[0], args.nodes, args.gpus_per_node, args.epochs,
-                           Path(tmp), profile)
+                           Path(tmp), profile, args.jets[0])
         print(json.dumps(run))
         return
     runs: list[dict[str, Any]] = []
@@ -343,7 +419,9 @@ def main(argv: list[str] | None = None) -> None:
                                 "why": f"predicted {need:.1f} GiB > --max-gib "
                                        f"{args.max_gib} or free {free:.1f} GiB"})
                 continue
-        runs.append(_run_in_subprocess(n, args))
+        for jets in sorted(set(args.jets)):
+            runs.append(_run_in_subprocess(n, argparse.Namespace(**{**vars(args),
+                                                                   "jets": [jets]})))
     result = {"date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
               "host": platform.node(), "cpus": os.cpu_count(),
               "mem_total_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
