@@ -142,7 +142,9 @@ def pareto_part(r: ReportState) -> Section:
     answer_cost = size_cost or next(iter(limits), "n_params")
     answer = pareto.how_big(trials, r.metric, r.maximize, answer_cost)
     why = "" if answer else no_answer_reason(pareto.with_sizes(trials), answer_cost)
-    lines = [pareto.how_big_paragraph(answer, limits, n_val, counts, why_none=why)]
+    bad = r.regimes[r.regimes["regime"] == "unstable"]  # no model to deploy (size_answer)
+    lines = [pareto.how_big_paragraph(answer, limits, n_val, counts, why_none=why,
+                                      unstable=dict(zip(bad["trial_id"], bad["reason"])))]
     tables, panel = [], None
     if size_cost:
         own = pareto.search_front(trials, r.metric, r.maximize, size_cost)

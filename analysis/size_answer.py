@@ -6,7 +6,7 @@ the report prints (:func:`how_big_paragraph`). Re-exported by :mod:`jetstudy.ana
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -179,11 +179,14 @@ def no_answer_reason(trials: pd.DataFrame, cost: str) -> str:
 def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None = None,
                       n_val: int | None = None,
                       class_counts: Sequence[int] | None = None,
-                      why_none: str = "no trial ran to completion") -> str:
+                      why_none: str = "no trial ran to completion",
+                      unstable: Mapping[str, str] | None = None) -> str:
     """One paragraph for the report; ``limits`` are the search's ``max_*`` constraints;
     ``n_val`` (and the validation class counts) give the scores their errors, printed to the
     digits those allow (else to equal digits); ``why_none``: why there is no answer
-    (:func:`no_answer_reason`)."""
+    (:func:`no_answer_reason`); ``unstable``: regimes.csv's unstable trials (id: reason). A
+    best model that is unstable (collapsed to the class priors, AUC near 0.5, diverged) leaves
+    the question undetermined: the smallest of models that did not learn is none to deploy."""
     head = "How big should my tagger be? "
     bound = ""
     if limits:
@@ -194,6 +197,10 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
     if answer is None:
         return head + (f"Undetermined: {why_none}, so no finished model can be compared."
                        + bound)
+    unstable = {str(k): str(v) for k, v in (unstable or {}).items()}
+    collapsed = _unstable_best_words(answer, unstable)
+    if collapsed:
+        return head + collapsed + bound
     # the table below the paragraph applies one rule at a time and can name a smaller model
     table = (" The table below asks for one score at a time (within 1% of it alone), so it can "
              "name a smaller model that this answer's accuracy rule leaves out.")
@@ -212,7 +219,7 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
              + _best_repeat_words(answer, n_val, class_counts)
              + full_run_words([answer.pick] if answer.pick["trial_id"] == answer.best["trial_id"]
                               else [answer.pick, answer.best])
-             + unsized_words(answer.unsized, cost))
+             + unsized_words(answer.unsized, cost) + _unstable_pick_words(answer, unstable))
     if len(answer.candidates if answer.candidates is not None else ()) <= 1:
         table = ""  # one completed trial: no smaller model for the table to name
     if pick["trial_id"] == best["trial_id"]:
@@ -225,6 +232,33 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
             f"{acc[0]} against {acc[1]} for the best, trial {best['trial_id']} "
             f"({_sizes_words(best, cost)}), at 1/{ratio:.3g} of its {cost}. Deploy it with "
             f"`jetstudy export RESULTS --trial {pick['trial_id']}`." + noise + bound + table)
+
+
+def _unstable_best_words(answer: SizeAnswer, unstable: Mapping[str, str]) -> str:
+    """The paragraph when the best fully trained model is unstable (empty when it is not)."""
+    best = str(answer.best["trial_id"])
+    if best not in unstable:
+        return ""
+    done = ([str(t) for t in answer.candidates["trial_id"]] if answer.candidates is not None
+            else [best])
+    n_bad = sum(t in unstable for t in done)
+    every = ("" if len(done) == 1 else f"; all {len(done)} fully trained trials are"
+             if n_bad == len(done) else f"; {n_bad} of the {len(done)} fully trained trials "
+             f"{'is' if n_bad == 1 else 'are'}")
+    return (f"Undetermined: the best fully trained model, trial {best} "
+            f"({_sizes_words(answer.best, answer.cost)}), is unstable in regimes.csv "
+            f"({unstable[best]}){every}: it did not learn the task, so neither it nor a "
+            "smaller model within 1% of it is one to deploy; the front below ranks models "
+            "that did not learn.")
+
+
+def _unstable_pick_words(answer: SizeAnswer, unstable: Mapping[str, str]) -> str:
+    """A warning when the pick (not the best) is unstable in regimes.csv."""
+    pick = str(answer.pick["trial_id"])
+    if pick not in unstable or pick == str(answer.best["trial_id"]):
+        return ""
+    return (f" Trial {pick} is unstable in regimes.csv ({unstable[pick]}): look at its "
+            "learning curve before deploying it.")
 
 
 def answer_ties(answer: SizeAnswer, which: str) -> list[str]:

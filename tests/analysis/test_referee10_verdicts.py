@@ -197,3 +197,48 @@ def test_the_roc_legend_calls_a_one_jet_auc_undetermined_without_overflowing(tmp
     texts = _table_aucs(words_only(load_tables(folder)))
     assert texts["model"]["t"] == texts["bayes"]["t"] == "undetermined: 1 t jet"
     assert "±" in texts["model"]["g"] and "undetermined" not in texts["model"]["g"]
+
+
+def test_the_size_answer_deploys_no_model_that_did_not_learn():
+    """Every trial collapsed to the class priors (val loss above ln 5, AUC 0.5: all unstable in
+    regimes.csv): "How big should my tagger be?" still named the smallest within 1% of the
+    best and said "Deploy it with jetstudy export" -- a net that tells no class apart."""
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    t = pd.DataFrame({"trial_id": list("abc"), "trial_number": range(3), "status": "completed",
+                      "epochs": 4, "max_epochs": 4, "n_params": [100, 1000, 5000],
+                      "depth": 1, "widths": ["8", "60", "300"],
+                      "best_val_loss": [1.621, 1.6205, 1.620], "best_val_acc": 0.2})
+    answer = how_big(t, "val_loss", False, "n_params")
+    assert answer.pick["trial_id"] == "a" and answer.best["trial_id"] == "c"
+    assert "Deploy it" in how_big_paragraph(answer)  # (without the regimes: the old words)
+    why = "train loss 1.62 is no better than predicting the class priors"
+    text = how_big_paragraph(answer, unstable={"a": why, "b": why, "c": why})
+    assert text.startswith("How big should my tagger be? Undetermined: the best fully trained "
+                           "model, trial c"), text
+    assert f"is unstable in regimes.csv ({why}); all 3 fully trained trials are" in text
+    assert "Deploy" not in text
+    # a stable best with an unstable pick: the answer stands, with a warning
+    warned = how_big_paragraph(answer, unstable={"a": why})
+    assert "Deploy it" in warned and f"Trial a is unstable in regimes.csv ({why})" in warned
+    assert "Undetermined" not in how_big_paragraph(answer, unstable={"z": why})
+
+
+def test_the_pareto_part_passes_the_regimes_to_the_size_answer(tmp_path, make_study,
+                                                               write_study):
+    """Through the report: a study of collapsed nets gets no 'Deploy it'."""
+    import numpy as np
+
+    from jetstudy.analysis.sections_pareto import pareto_part
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=4, max_epochs=6, seed=3, asha=False)
+    for c in ("train_loss", "val_loss", "best_val_loss"):
+        trials[c] = 1.62 + 0.001 * np.arange(len(trials))
+    epochs = epochs.assign(train_loss=1.62, val_loss=1.62, val_auc=0.5)
+    trials = trials.assign(best_val_acc=0.2, best_val_auc=0.5, val_auc=0.5)
+    state = words_only(load_tables(write_study(tmp_path / "s", trials, epochs)))
+    assert set(state.regimes["regime"]) == {"unstable"}
+    (answer,) = [t for t in pareto_part(state).lines if t.startswith("How big")]
+    assert "Undetermined: the best fully trained model" in answer and "Deploy" not in answer
