@@ -139,3 +139,22 @@ def test_a_study_without_best_yet_names_the_fully_trained_trials(
     err = capsys.readouterr().err
     assert ("none is fully trained yet (of broke, done, early, late, live), so with "
             "--allow-unfinished") in err, err
+
+
+def test_a_running_study_before_its_first_table_is_refused_naming_the_driver(
+        study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No trials.parquet yet (before the first snapshot) while the study's driver holds its
+    lock: any trial may be training, so --trial needs the flag; after the driver, a folder
+    without tables exports as before (model.json says 'undetermined')."""
+    from jetstudy.study.lock import StudyLock
+
+    early = tmp_path / "early"
+    shutil.copytree(study, early, ignore=shutil.ignore_patterns("best", "trials.parquet"))
+    with StudyLock(early):
+        assert main(["export", str(early), "--trial", "done", "-o", str(tmp_path / "o")]) == 2
+        err = capsys.readouterr().err
+        assert "--trial done: the study is still running (" in err and \
+            "has no trials.parquet yet" in err and "pass --allow-unfinished" in err, err
+    assert main(["export", str(early), "--trial", "done", "-o", str(tmp_path / "o")]) == 0
+    meta = json.loads((tmp_path / "o" / "model.json").read_text())
+    assert meta["training"]["fully_trained"] == "undetermined"
