@@ -111,6 +111,9 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
     if few:
         out.append(few)
         return out  # "nearly random" would advise more trials of a space that has none
+    repeats = _likely_repeats(cfg)
+    if repeats:
+        out.append(repeats)
     if s.sampler != "tpe":
         return out
     n, c, k = s.num_trials, s.max_concurrent, len(s.initial_points)
@@ -145,6 +148,62 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
         f"guided by what it learned{given} (less than a quarter): this is nearly random "
         f"search; {fix}")
     return out
+
+
+#: A space of at most this many times ``num_trials`` configurations is checked for repeats.
+REPEAT_CHECK_FACTOR = 4
+
+
+def expected_repeats(cfg: StudyConfig) -> float | None:
+    """How many of a search's ``num_trials`` random draws are expected to repeat an earlier
+    one: ``num_trials`` minus the expected distinct, ``sum(1 - (1 - p)**n)`` over the
+    configurations, each ``p`` as Optuna draws it (depth uniform, each width log-uniform over
+    integers, activation and batch norm uniform). None for a countless space (a float knob a
+    range), one under size limits, or one over :data:`REPEAT_CHECK_FACTOR` times
+    ``num_trials`` configurations. TPE concentrates, so it repeats more."""
+    import itertools
+
+    from jetstudy.study.space import count_configurations
+
+    s, sp = cfg.search, cfg.space
+    n = s.num_trials
+    if cfg.size_limits or s.sampler not in ("tpe", "random"):
+        return None
+    count = count_configurations(sp, None, cap=REPEAT_CHECK_FACTOR * n + 1)
+    if count is None or count > REPEAT_CHECK_FACTOR * n:
+        return None
+    (d_low, d_high), (w_low, w_high) = sp.depth, sp.width
+    span = math.log(w_high + 0.5) - math.log(w_low - 0.5)
+    width_p = [(math.log(w + 0.5) - math.log(w - 0.5)) / span for w in range(w_low, w_high + 1)]
+    choices = len(sp.activations) * len(sp.batch_norm)  # each drawn alike
+    distinct = 0.0
+    for depth in range(d_low, d_high + 1):
+        for widths in itertools.product(width_p, repeat=depth):
+            p = math.prod(widths) / ((d_high - d_low + 1) * choices)
+            distinct += choices * (1 - (1 - p) ** n)
+    return n - distinct
+
+
+def _likely_repeats(cfg: StudyConfig) -> str | None:
+    """A search whose space holds more configurations than ``num_trials`` but few enough
+    that many draws are expected to repeat one (``_few_configurations`` warns only below
+    ``num_trials``): a 20-trial TPE search of depth 1-2, widths 4-8, every float knob fixed
+    (30 configurations) trained 12 distinct. None when under 3 and a fifth of the trials
+    (a search of as many trials as configurations, the fix ``_few_configurations`` names,
+    expects about a third to repeat: 2 of 6, 3 of 8)."""
+    repeats = expected_repeats(cfg)
+    n = cfg.search.num_trials
+    if repeats is None or repeats < max(3.0, n / 5):
+        return None
+    widen = "space.depth or space.width" + (", or give space.lr a range (e.g. [1e-4, 1e-2])"
+                                             if cfg.space.lr[0] == cfg.space.lr[1] else "")
+    return (f"the space ({_fixed_fields(cfg)}) holds few configurations for search.num_trials "
+            f"{n}: drawn at random with replacement (depth first, then log-uniform widths), "
+            f"about {repeats:.0f} of the {n} trials would repeat an earlier trial's "
+            f"configuration, only the seed differing ({cfg.search.sampler}"
+            + (", which concentrates on what scored well, repeats more" if
+               cfg.search.sampler == "tpe" else "")
+            + f"; the report counts them); widen {widen}, or lower search.num_trials")
 
 
 def _fixed_fields(cfg: StudyConfig) -> str:

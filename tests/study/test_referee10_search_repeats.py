@@ -146,3 +146,31 @@ def test_the_kind_line_says_what_asha_and_the_budget_stopped(tmp_path: Path) -> 
     quiet = _line(tmp_path, table.assign(stop_reason="max_epochs"), sampler="random",
                   num_trials=6, max_concurrent=2)
     assert "ASHA stopped" not in quiet and "cut" not in quiet, quiet
+
+
+def test_the_config_check_warns_of_likely_repeats(tmp_path: Path) -> None:
+    """The check warned only below num_trials configurations; 30 for 20 trials was quiet
+    while about 8 repeat. Its expectation is what Optuna's random draws give (10 seeds)."""
+    from jetstudy.study.search_rules import expected_repeats
+
+    search = {"num_trials": 20, "max_concurrent": 1, "sampler": "random"}
+    cfg = from_dict({"space": SMALL, "scheduler": {"max_epochs": 2, "grace_period": 1},
+                     "search": search})
+    (text,) = [w for w in cfg.warnings if "repeat" in w]
+    assert ("holds few configurations for search.num_trials 20: drawn at random with "
+            "replacement (depth first, then log-uniform widths), about 8 of the 20 trials "
+            "would repeat an earlier trial's configuration") in text, text
+    assert "widen space.depth or space.width, or give space.lr a range" in text, text
+    drawn = []
+    for seed in range(10):
+        folder = tmp_path / str(seed)
+        (folder / "trials").mkdir(parents=True)
+        seeded = from_dict({"space": SMALL, "scheduler": {"max_epochs": 2, "grace_period": 1},
+                            "search": {**search, "seed": seed}})
+        trials = drive(make_searcher(seeded, folder).searcher, 1, lambda c: {"val_loss": 1.0})
+        drawn.append(20 - len({str(sorted(t.params.items())) for t in trials}))
+    assert abs(sum(drawn) / len(drawn) - expected_repeats(cfg)) < 1.5, drawn
+    # a wider space is quiet: every width of 4-64 at depth 1-3 is too many to repeat often
+    wide = from_dict({"space": {**SMALL, "depth": [1, 3], "width": [4, 64]},
+                      "search": search})
+    assert not [w for w in wide.warnings if "repeat" in w]
