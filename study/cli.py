@@ -420,9 +420,12 @@ def _cmd_export(args: argparse.Namespace) -> int:
     outcome = export_model(args.results, trial, args.out, force=args.force,  # ' id ' is id
                            allow_unfinished=args.allow_unfinished)
     training = outcome.training or {}
+    count = lambda k: training.get(k) if training.get(k) is not None else "?"  # noqa: E731
     unfinished = (f" NOT FULLY TRAINED (status {training.get('status') or 'unknown'}, "
-                  f"{training.get('epochs')} of {training.get('max_epochs')} epochs)"
-                  if training.get("fully_trained") is False else "")
+                  f"{count('epochs')} of {count('max_epochs')} epochs)"
+                  if training.get("fully_trained") is False else
+                  f" (how far it trained is undetermined: {training.get('note')})"
+                  if training.get("fully_trained") == "undetermined" else "")
     print(f"exported trial {outcome.trial_id} (epoch {outcome.epoch}){unfinished} to "
           f"{outcome.out}: {', '.join(outcome.files)}; checked against the study's model to "
           f"{outcome.max_difference:.1e}")

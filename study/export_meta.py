@@ -41,6 +41,9 @@ def trial_training(results: Path, trial_id: str, study_best: bool = False) -> di
     to the fully trained trials, not back to itself); ``undetermined`` without a row."""
     from jetstudy.analysis.curve_stats import ran_to_the_end
 
+    if not (results / "trials.parquet").is_file():
+        return {"fully_trained": "undetermined",
+                "note": "the study has no trials.parquet (it wrote no table yet)"}
     try:
         table = pd.read_parquet(results / "trials.parquet")
         row = table.loc[table["trial_id"].astype(str) == str(trial_id)]

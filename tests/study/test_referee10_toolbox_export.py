@@ -156,5 +156,7 @@ def test_a_running_study_before_its_first_table_is_refused_naming_the_driver(
         assert "--trial done: the study is still running (" in err and \
             "has no trials.parquet yet" in err and "pass --allow-unfinished" in err, err
     assert main(["export", str(early), "--trial", "done", "-o", str(tmp_path / "o")]) == 0
+    assert ("exported trial done (epoch 3) (how far it trained is undetermined: the study has "
+            "no trials.parquet (it wrote no table yet)) to ") in capsys.readouterr().out
     meta = json.loads((tmp_path / "o" / "model.json").read_text())
     assert meta["training"]["fully_trained"] == "undetermined"
