@@ -143,6 +143,23 @@ def _cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def thread_cpu_s() -> dict[str, float]:
+    """CPU seconds of this process's live threads, summed by the OS thread name
+    (``/proc/self/task/*/stat``), the main thread as ``main``; Python's own threads share the
+    process's name, Ray's C++ threads carry theirs."""
+    out: dict[str, float] = {}
+    tick, me = os.sysconf("SC_CLK_TCK"), os.getpid()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        name = "main" if int(task.name) == me else stat[stat.index("(") + 1:stat.rindex(")")]
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 #: "At full concurrency": while at least this share of the trials asked for ran.
 FULL_SHARE = 0.9
 
@@ -197,11 +214,12 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
         with ProcSampler(classify, every_s=0.5, libs=False) as sampler:
             sampler.sample()
             rss_start = sampler.driver_rss_peak_mib
-            cpu0, t0 = _cpu_s(), time.monotonic()
+            cpu0, t0, threads0 = _cpu_s(), time.monotonic(), thread_cpu_s()
             clock.profile = profile
             outcome = run_study(_config(concurrent, epochs, shape["pack_size"], folder, jets),
                                 callbacks=[clock])
             study_s, cpu_s = time.monotonic() - t0, _cpu_s() - cpu0
+            threads = {k: v - threads0.get(k, 0.0) for k, v in thread_cpu_s().items()}
         sampler_cpu = sampler.cpu_s
     finally:
         ray.shutdown()
@@ -217,6 +235,11 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
         "wall_s": round(time.monotonic() - began, 1), "study_s": round(study_s, 1), **rates,
         "trial_processes_max": sampler.live_max.get("trial", 0),
         "driver_cpu_s": round(driver_cpu, 2),
+        # over the whole study, by thread (the sampler's among the process-named ones);
+        # "ended": threads gone by the end (tensorboardX's, closed with their trials, before)
+        "driver_thread_cpu_s": {**{k: round(v, 2) for k, v in sorted(
+            threads.items(), key=lambda kv: -kv[1]) if v >= 0.05},
+            "ended": round(max(cpu_s - sum(threads.values()), 0.0), 2)},
         "driver_rss_start_mib": round(rss_start, 1),
         "driver_rss_peak_mib": round(sampler.driver_rss_peak_mib, 1),
         # None: no trial lived through a sample (a tiny run)

@@ -55,3 +55,30 @@ def test_the_mixed_line_uses_the_fastest_runs_only() -> None:
     ex = extrapolate(runs)
     # 0.1 core-s/s at 90 results/s: 1.11 + 3.5 ms; the slow run (3.33 + 3.5) left out
     assert ex["driver_cpu_ms_per_result_fit"][0] == pytest.approx(1000 * 0.1 / 90 + 3.5, abs=1e-3)
+
+
+def test_thread_cpu_names_the_main_thread_and_counts_a_busy_one() -> None:
+    import threading
+    import time
+
+    from bench.many_packs import thread_cpu_s
+
+    stop, busy = threading.Event(), threading.Event()
+
+    def spin() -> None:
+        start = time.thread_time()
+        while time.thread_time() - start < 0.3:
+            pass
+        busy.set()
+        stop.wait(5)
+
+    before = thread_cpu_s()
+    worker = threading.Thread(target=spin)
+    worker.start()
+    busy.wait(5)
+    after = thread_cpu_s()
+    stop.set()
+    worker.join()
+    others = sum(v for k, v in after.items() if k != "main") - sum(
+        v for k, v in before.items() if k != "main")
+    assert "main" in after and others >= 0.2  # the spinning thread, not the main one
