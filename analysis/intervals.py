@@ -31,7 +31,7 @@ import numpy as np
 __all__ = ["ONE_SIGMA", "clopper_pearson", "binomial_se", "hanley_mcneil_se",
            "rejection_interval", "round_error", "format_error", "unsigned_zero", "signed",
            "percent", "round_to_error", "three_figures", "equal_digits", "shared_decimals",
-           "digits_of_error",
+           "digits_of_error", "rounded_apart_words",
            "format_interval", "format_efficiency",
            "format_rejection", "weighted_auc", "bootstrap_replicates", "FEW_BACKGROUND"]
 
@@ -404,3 +404,30 @@ def bootstrap_replicates(
             rep["auc_macro"][b] = (float(np.mean(kept)) if kept and np.isfinite(kept).all()
                                    else math.nan)
     return out
+
+
+def rounded_apart_words(shown: list[str], lead: str, a: float, b: float) -> str:
+    """A clause when two scores as printed (``shown``, ``value ± error`` or bare) differ by
+    other than the printed difference ``lead`` (it is the unrounded scores' difference:
+    0.694 and 0.684 printed, "leads by 0.009"): ``a`` and ``b`` to two more decimals, so a
+    reader subtracting them finds the difference; else nothing. The runner-up line's and the
+    Pareto notes' one rule."""
+    def number(text: str) -> float:
+        return float(text.split(" ± ")[0].replace("\u2212", "-"))
+
+    lead_text = lead.split(" ± ")[0]
+    decimals = len(lead_text.split(".")[1]) if "." in lead_text else 0
+    try:
+        apart = abs(number(shown[0]) - number(shown[1]))
+        printed = abs(number(lead))
+    except ValueError:  # a format without a plain number: nothing to compare
+        return ""
+    # equal, unless both read 0 for a lead that is not (0.805 against 0.805, 'leads by
+    # 0.000 ± 0.018': which scored higher was nowhere to be read)
+    if round(apart, decimals) == round(printed, decimals) and printed != 0:
+        return ""
+    if float(a) == float(b):
+        return ""
+    more = decimals + 2
+    return (f" (the unrounded scores, {float(a):.{more}f} and {float(b):.{more}f}; those "
+            "shown are rounded)")

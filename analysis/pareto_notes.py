@@ -12,7 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from jetstudy.analysis.intervals import _significant, equal_digits, format_error
+from jetstudy.analysis.intervals import (_significant, equal_digits, format_error,
+                                         rounded_apart_words)
 from jetstudy.analysis.pareto import NOISE_SIGMAS, ParetoResult, exact_ties
 from jetstudy.analysis.pick_words import (best_repeats_words, full_run_words,
                                           median_outside_band, smallest_within_words,
@@ -79,12 +80,13 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
     elif result.within_noise:
         ratio = best["cost"] / pick["cost"]
         notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
-                     f" {below} the best ({best['trial_id']}) at 1/{ratio:.3g} of its cost: "
+                     f" {below} the best ({best['trial_id']}){_unrounded(result)} at "
+                     f"1/{ratio:.3g} of its cost: "
                      f"within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
                      "validation set cannot tell the two apart.")
     else:
         notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
-                     f" {below} the best ({best['trial_id']}), a significant "
+                     f" {below} the best ({best['trial_id']}){_unrounded(result)}, a significant "
                      f"({_sigmas(result.gap / result.gap_se)} sigma) but at most "
                      f"{result.tolerance:.0%} loss, at 1/{best['cost'] / pick['cost']:.3g} of "
                      "its cost.")
@@ -125,6 +127,18 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
     if left:
         notes.append(f"{where}:{left}")
     return notes
+
+
+def _unrounded(result: ParetoResult) -> str:
+    """The best's and the pick's scores unrounded when those the report's table prints (each
+    to its error's digits) differ by other than the printed gap (0.805 and 0.800 beside a gap
+    of 0.006): the runner-up line's rule (intervals.rounded_apart_words)."""
+    best, pick = result.best, result.pick
+    if not all(np.isfinite(float(r["se"])) and float(r["se"]) > 0 for r in (best, pick)):
+        return ""  # the table then prints equal digits, whose difference is the gap's
+    shown = [format_error(float(r["score"]), float(r["se"])) for r in (best, pick)]
+    return rounded_apart_words(shown, format_error(result.gap, result.gap_se),
+                               float(best["score"]), float(pick["score"]))
 
 
 def _sigmas(z: float) -> str:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.maps import score_column
-from jetstudy.analysis.intervals import (FEW_BACKGROUND, format_interval,
+from jetstudy.analysis.intervals import (FEW_BACKGROUND, format_interval, rounded_apart_words,
                                         format_measured,
                                         format_rejection)
 from jetstudy.analysis.pareto import SCORED_STATUSES
@@ -260,28 +260,8 @@ def _runner_up_text(best: pd.Series, second: pd.Series, score: str, maximize: bo
 
 def _rounded_apart(shown: list[str], lead: str, best: pd.Series, second: pd.Series,
                    score: str) -> str:
-    """A clause when the two scores as printed differ by other than the printed lead (it is
-    the unrounded scores' difference: 0.694 and 0.684 printed, "leads by 0.009"): the scores
-    to two more decimals, so a reader subtracting them finds the lead; else nothing."""
-    def number(text: str) -> float:
-        return float(text.split(" ± ")[0].replace("\u2212", "-"))
-
-    lead_text = lead.split(" ± ")[0]
-    decimals = len(lead_text.split(".")[1]) if "." in lead_text else 0
-    try:
-        apart = abs(number(shown[0]) - number(shown[1]))
-        printed = abs(number(lead))
-    except ValueError:  # a format without a plain number: nothing to compare
-        return ""
-    # equal, unless both read 0 for a lead that is not (0.805 against 0.805, 'leads by
-    # 0.000 ± 0.018': which scored higher was nowhere to be read)
-    if round(apart, decimals) == round(printed, decimals) and printed != 0:
-        return ""
-    if float(best[score]) == float(second[score]):
-        return ""
-    more = decimals + 2
-    return (f" (the unrounded scores, {float(best[score]):.{more}f} and "
-            f"{float(second[score]):.{more}f}; those shown are rounded)")
+    """:func:`~jetstudy.analysis.intervals.rounded_apart_words` of the two trials' scores."""
+    return rounded_apart_words(shown, lead, float(best[score]), float(second[score]))
 
 
 def best_epoch_loss_se(trials: pd.DataFrame, epochs: pd.DataFrame | None) -> pd.Series:

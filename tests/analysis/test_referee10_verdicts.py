@@ -242,3 +242,24 @@ def test_the_pareto_part_passes_the_regimes_to_the_size_answer(tmp_path, make_st
     assert set(state.regimes["regime"]) == {"unstable"}
     (answer,) = [t for t in pareto_part(state).lines if t.startswith("How big")]
     assert "Undetermined: the best fully trained model" in answer and "Deploy" not in answer
+
+
+def test_a_pareto_gap_that_the_rounded_scores_do_not_show_gives_them_unrounded():
+    """The Pareto table printed the pick at 0.800 ± 0.004, the best at 0.805 ± 0.004 and
+    "best - pick 0.006 ± 0.005" (the unrounded 0.80538 - 0.79971), and the note said the same
+    0.006; the runner-up line gives the unrounded scores in that case, the Pareto notes now
+    do too (one rule, intervals.rounded_apart_words)."""
+    from jetstudy.analysis import pareto
+
+    t = pd.DataFrame({"trial_id": ["big", "small"], "trial_number": [0, 1],
+                      "status": "completed", "n_params": [6339, 5862],
+                      "best_val_acc": [0.80538, 0.79971]})
+    r = pareto.compute_pareto(t, "n_params", "val_acc", n_val=12000)
+    assert r.pick["trial_id"] == "small" and r.within_noise
+    (note,) = [n for n in pareto.pick_notes(r) if "below the best" in n]
+    assert ("small is 0.006 ± 0.005 below the best (big) (the unrounded scores, 0.80538 and "
+            "0.79971; those shown are rounded) at 1/1.08 of its cost") in note, note
+    # printed scores whose difference is the printed gap: no clause
+    t2 = t.assign(best_val_acc=[0.8054, 0.7994])
+    r2 = pareto.compute_pareto(t2, "n_params", "val_acc", n_val=12000)
+    assert "unrounded" not in " ".join(pareto.pick_notes(r2))
