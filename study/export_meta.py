@@ -89,10 +89,15 @@ def unfinished_refusal(results: Path, trial_id: str, training: dict[str, Any]) -
                 f"run's; export the study's best (no --trial) or a completed trial"
                 f"{_completed(results)}, or {flag}")
     if training.get("fully_trained") == "undetermined":
-        if (results / "trials.parquet").is_file():
+        note = str(training.get("note"))
+        if (results / "trials.parquet").is_file() and "no row" in note:
             return (f"--trial {trial_id}: how far trial {trial_id} trained is unknown "
-                    f"({training.get('note')}: it started after the table's last snapshot, or "
-                    f"the table was edited); wait for the study's tables, or {flag}")
+                    f"({note}: it started after the table's last snapshot, or the table was "
+                    f"edited); wait for the study's tables, or {flag}")
+        if (results / "trials.parquet").is_file():
+            return (f"--trial {trial_id}: how far trial {trial_id} trained is unknown ({note});"
+                    f" put back the study's own trials.parquet (trials.csv holds the same "
+                    f"rows), or {flag}")
         from jetstudy.analysis.study_state import live_driver
 
         driver = live_driver(results)

@@ -160,3 +160,14 @@ def test_a_running_study_before_its_first_table_is_refused_naming_the_driver(
             "no trials.parquet (it wrote no table yet)) to ") in capsys.readouterr().out
     meta = json.loads((tmp_path / "o" / "model.json").read_text())
     assert meta["training"]["fully_trained"] == "undetermined"
+
+
+def test_a_damaged_trials_table_is_not_called_a_late_snapshot(
+        study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    damaged = tmp_path / "damaged"
+    shutil.copytree(study, damaged)
+    (damaged / "trials.parquet").write_bytes(b"not parquet")
+    assert main(["export", str(damaged), "--trial", "done", "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "how far trial done trained is unknown (trials.parquet unreadable: " in err, err
+    assert "last snapshot" not in err and "put back the study's own trials.parquet" in err, err
