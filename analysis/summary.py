@@ -31,7 +31,8 @@ from jetstudy.analysis.regimes import REGIMES, epochs_words, ran_full
 from jetstudy.analysis.roc import rejection_table
 from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.analysis.tables import STATUSES
-from jetstudy.analysis.trial_order import CONFIG_COLUMNS, listed_ids, ranked_best, repeats_of
+from jetstudy.analysis.trial_order import (CONFIG_COLUMNS, listed_ids, ranked_best, repeat_spread,
+                                           repeats_of)
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["status_counts", "regime_counts", "common_errors", "best_trial", "heldout_metric_values",
@@ -141,8 +142,32 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
             f"tie{'' if len(tied) > 1 else 's'}"
             f" at that score too: an exact tie of {len(tied) + 2} trials." if tied else "")
     return (_runner_up_text(best, second, score, maximize, n_val, class_counts) + more
-            + _repeat_words(best, second, score, bool(tied)) + _partial_words(best, second)
-            + lost)
+            + _repeat_words(best, second, score, bool(tied))
+            + _best_runs_words(rows, best, second, score, n_val, class_counts)
+            + _partial_words(best, second) + lost)
+
+
+def _best_runs_words(rows: pd.DataFrame, best: pd.Series, second: pd.Series, score: str,
+                     n_val: int | None, class_counts: list[int] | None) -> str:
+    """A sentence when the best's configuration was trained more than once and its runs
+    differ: the best is the luckiest of them (the lead over the runner-up is that run's, the
+    configuration's median may be far behind). Left to :func:`_repeat_words` when the only
+    other run is the runner-up itself."""
+    from jetstudy.analysis.pick_words import spread_words
+    from jetstudy.analysis.size_answer import _errors
+
+    again = repeat_spread(rows, best, score)
+    if again is None or again.low == again.high:
+        return ""
+    if again.ids == [str(second["trial_id"])]:
+        return ""
+    (se,) = _errors([best], score, n_val, class_counts)
+    runs = spread_words(score.removeprefix("best_"), again.low, again.high, again.median,
+                        se if np.isfinite(se) and se > 0 else None,
+                        "the best is the luckiest of them, so expect about the median from "
+                        "this configuration")
+    return (f" Trial {best['trial_id']}'s configuration was trained {again.n} times (also "
+            f"{listed_ids(again.ids)}): {runs}.")
 
 
 def _unfinished(row: pd.Series) -> str | None:

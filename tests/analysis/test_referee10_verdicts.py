@@ -263,3 +263,23 @@ def test_a_pareto_gap_that_the_rounded_scores_do_not_show_gives_them_unrounded()
     t2 = t.assign(best_val_acc=[0.8054, 0.7994])
     r2 = pareto.compute_pareto(t2, "n_params", "val_acc", n_val=12000)
     assert "unrounded" not in " ".join(pareto.pick_notes(r2))
+
+
+def test_the_runner_up_line_says_when_the_best_is_the_luckiest_of_its_repeats():
+    """Trial a's configuration was trained 4 times (val loss 0.600, 0.98, 0.99, 1.0): the
+    runner-up line said only that a leads e by 0.005, as if a's configuration were the best;
+    the size answer warned of the lucky run, 'Best trial' did not."""
+    from jetstudy.analysis.summary import runner_up_line
+
+    t = pd.DataFrame({"trial_id": list("abcde"), "trial_number": range(5),
+                      "status": "completed", "epochs": 4, "max_epochs": 4,
+                      "n_params": [100, 100, 100, 100, 5000], "depth": 1,
+                      "widths": ["8", "8", "8", "8", "300"], "dropout": 0.1, "lr": 1e-3,
+                      "best_val_loss": [0.60, 1.0, 0.98, 0.99, 0.605]})
+    line = runner_up_line(t, "val_loss", False)
+    assert ("Trial a's configuration was trained 4 times (also b, c, d): val_loss from 0.600 "
+            "to 1.000, median 0.985; the best is the luckiest of them") in line, line
+    # the runner-up as the only other run: the pair's own sentence, not this one
+    pair = runner_up_line(t.iloc[[0, 1, 4]].assign(best_val_loss=[0.60, 0.601, 0.7]),
+                          "val_loss", False)
+    assert "repeats trial a's configuration" in pair and "luckiest" not in pair
