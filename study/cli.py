@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import signal
+import shlex
 import sys
 import textwrap
 from typing import TYPE_CHECKING, Iterator, NoReturn, Sequence
@@ -229,6 +230,12 @@ def _check_synth_args(args: argparse.Namespace) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"synth DIR {args.out_dir!r} is a file, not a folder; give a folder "
                           f"(it is created if missing)")
+    if not out.exists() and out.suffix.lower() in (".h5", ".hdf5", ".csv", ".parquet"):
+        raise ConfigError(  # a folder called data.h5 holding the files would be made
+            f"synth DIR {args.out_dir!r} names a data file ({out.suffix}), but synth writes "
+            f"its .h5 files into a folder; give the folder, e.g. jetstudy synth "
+            f"{shlex.quote(str(out.parent / out.stem))} (then data.path: "
+            f"{out.parent / out.stem})")
 
     def ours(path: Path) -> bool:
         try:
@@ -350,8 +357,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(_describe(outcome))
     if not args.no_report:
         from jetstudy.analysis.report import write_report
-
-        import shlex
 
         try:
             report = write_report(outcome.folder, figures=not args.no_figures)

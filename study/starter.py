@@ -145,6 +145,11 @@ def write_starter(folder: str | Path, force: bool = False,
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"init DIR {str(folder)!r} is a file, not a folder; give a folder "
                           f"(it is created if missing)")
+    if not folder.exists() and folder.suffix.lower() in (".yaml", ".yml"):
+        raise ConfigError(  # a folder called my.yaml holding jetstudy.yaml would be made
+            f"init DIR {str(folder)!r} names a YAML file, but init writes {STARTER_NAME} into "
+            f"a folder; give the folder (jetstudy init {folder.parent}), then rename "
+            f"{folder.parent / STARTER_NAME} to {folder} if you like")
     path = folder / STARTER_NAME
     if path.is_symlink():  # writing through it would create or change a file elsewhere
         raise ConfigError(f"init: {path} is a symbolic link (to {str(path.readlink())!r}); "

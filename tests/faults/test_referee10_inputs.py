@@ -112,3 +112,22 @@ def test_digits_of_another_script_are_named_not_called_quoted(override: str,
     assert "quoted text" not in message, message
     assert "written with digits of another script" in message, message
     assert f"write {ascii_form} in ASCII digits" in message, message
+
+
+# --- command-line options -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, words", [
+    (["init", "my.yaml"], "init DIR 'my.yaml' names a YAML file, but init writes jetstudy.yaml "
+                          "into a folder; give the folder (jetstudy init .), then rename"),
+    (["init", "sub/My.YML"], "give the folder (jetstudy init sub)"),
+    (["synth", "data.h5", "--jets", "1000"], "synth DIR 'data.h5' names a data file (.h5), but "
+                                             "synth writes its .h5 files into a folder; give "
+                                             "the folder, e.g. jetstudy synth data"),
+])
+def test_a_file_name_where_a_folder_goes_is_refused_not_made_a_folder(
+        args: list[str], words: str, tmp_path: Path) -> None:
+    """`jetstudy init my.yaml` made a folder my.yaml/ holding jetstudy.yaml, `jetstudy synth
+    data.h5` a folder data.h5/ holding the .h5 files: exit 0, and not what was asked."""
+    err = one_line_error(jetstudy_here(*args, cwd=tmp_path))
+    assert words in err, err
+    assert list(tmp_path.iterdir()) == []
