@@ -91,6 +91,7 @@ body{{font-family:system-ui,-apple-system,"Segoe UI",Roboto,"DejaVu Sans",sans-s
 font-size:16px;margin:0;color:#1f1f1f;line-height:1.55;background:#fff}}
 main{{max-width:{COLUMN_PX}px;margin:0 auto;padding:1.2em 1.25em 4em}}
 p,li,figcaption,nav.toc{{max-width:80ch}}
+h1,h2,p,li,figcaption,caption{{overflow-wrap:anywhere}}
 h1{{font-size:1.75em;border-bottom:2px solid #ddd;padding-bottom:.2em;margin:.4em 0 .6em}}
 h2{{font-size:1.35em;margin-top:2em;padding-top:.3em;border-top:1px solid #eee;
 display:flex;align-items:baseline;gap:1em}}
@@ -110,7 +111,8 @@ caption{{text-align:left;font-weight:600;padding:.2em 0;caption-side:top}}
 pre{{background:#f6f8fa;border:1px solid #e3e3e3;border-radius:4px;padding:.8em 1em;
 overflow-x:auto;font-size:15px;line-height:1.45;max-width:100%;box-sizing:border-box}}
 pre.long{{columns:3 22em;column-gap:2.5em;column-rule:1px solid #e3e3e3}}
-figure{{margin:1em 0}}figure img{{max-width:100%;height:auto;border:1px solid #eee}}
+figure{{margin:1em 0}}figure img{{max-width:100%;height:auto;border:1px solid #eee;
+box-sizing:border-box}}
 figcaption{{color:#444;font-size:15px}}ul.list li{{color:#8a4b00}}
 p.undrawn{{color:#666;font-style:italic}}
 a.totop{{position:fixed;right:1em;bottom:1em;background:#fff;border:1px solid #ccc;
