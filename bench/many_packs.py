@@ -221,6 +221,9 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
             study_s, cpu_s = time.monotonic() - t0, _cpu_s() - cpu0
             threads = {k: v - threads0.get(k, 0.0) for k, v in thread_cpu_s().items()}
         sampler_cpu = sampler.cpu_s
+        own = Path("/proc/self/comm").read_text().strip()  # the name Python's threads carry
+        threads[own] = threads.get(own, 0.0) - sampler_cpu
+        threads["sampler (not the driver's)"] = sampler_cpu
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -235,7 +238,8 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
         "wall_s": round(time.monotonic() - began, 1), "study_s": round(study_s, 1), **rates,
         "trial_processes_max": sampler.live_max.get("trial", 0),
         "driver_cpu_s": round(driver_cpu, 2),
-        # over the whole study, by thread (the sampler's among the process-named ones);
+        # over the whole study, by thread (the process's name: Python's threads, the sampler
+        # apart);
         # "ended": threads gone by the end (tensorboardX's, closed with their trials, before)
         "driver_thread_cpu_s": {**{k: round(v, 2) for k, v in sorted(
             threads.items(), key=lambda kv: -kv[1]) if v >= 0.05},
