@@ -281,7 +281,7 @@ def line_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
 
 
 #: Two runs of one size split the driver's CPU only if their result rates differ this much.
-SPLIT_MIN_RATIO = 1.5
+SPLIT_MIN_RATIO = 1.3
 
 
 def split_cpu(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
