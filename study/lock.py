@@ -176,7 +176,10 @@ def _write_new(path: Path, text: str) -> bool:
             raise OSError(exc.errno, exc.strerror, str(path)) from None
         return True
     finally:
-        tmp.unlink(missing_ok=True)
+        try:  # on a read-only file system unlinking even a missing file fails (EROFS): that
+            tmp.unlink(missing_ok=True)  # must not hide the failure that names the lock
+        except OSError:
+            pass
 
 
 #: Hidden files of the lock's own making: a lock file's temporary, a stale lock moved aside.

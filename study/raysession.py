@@ -167,7 +167,12 @@ def reap_dead_session(folder: Path) -> int:
         _stop(pids)
         logger.warning("stopped %d Ray process(es) left behind by the dead driver (pid %s) "
                        "of %s", len(pids), record.get("driver_pid"), folder)
-    forget_session(folder)
+    try:
+        forget_session(folder)
+    except OSError as exc:  # a study read-only to this user (a colleague's, a snapshot): its
+        # report -o elsewhere or export still runs; the record of a dead driver stays, its
+        # processes matched by start time and node id are gone, so a later reap stops nothing
+        logger.info("kept %s (cannot remove it: %s)", folder / RECORD, exc.strerror or exc)
     return len(pids)
 
 

@@ -36,10 +36,19 @@ def check_results_dir(results_dir: str | os.PathLike[str]) -> None:
             raise ConfigError(f"storage.results_dir {str(results_dir)!r} {what}; set "
                               f"storage.results_dir to a folder (it is created if missing)")
         if not os.access(path, os.W_OK | os.X_OK):
-            raise ConfigError(f"storage.results_dir {str(results_dir)!r}: {str(path)!r} is not "
-                              f"writable (permission denied); set storage.results_dir to a "
-                              f"folder you can write, or change its permissions")
+            why, fix = (("on a read-only file system", "") if _read_only(path) else
+                        ("not writable (permission denied)", ", or change its permissions"))
+            raise ConfigError(f"storage.results_dir {str(results_dir)!r}: {str(path)!r} is "
+                              f"{why}; set storage.results_dir to a folder you can write{fix}")
         return
+
+
+def _read_only(path: Path) -> bool:
+    """``path`` lies on a file system mounted read-only (no permission could be changed)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def in_ray_job(environ: dict[str, str] | None = None, cwd: str | None = None) -> bool:

@@ -102,6 +102,7 @@ COST: dict[str, float] = {
     "tests/study/test_setup_packs.py": 18,
     "tests/analysis/test_referee3_report_figures.py": 17,
     "tests/analysis/test_referee6_verdicts_importance.py": 17,
+    "tests/faults/test_referee10_paths_readonly.py": 40,  # 4 CLI runs in a mount namespace
     "tests/faults/test_referee2_paths.py": 17,
     "tests/analysis/test_browser.py": 15,
     "tests/trainables/test_synth.py": 15,
