@@ -56,6 +56,7 @@ def resolve_files(path: str, fmt: str) -> list[str]:
         entries = sorted(os.listdir(expanded))
         _refuse_dangling(path, [os.path.join(expanded, e) for e in entries])
         files = [p for p in (os.path.join(expanded, e) for e in entries) if os.path.isfile(p)]
+        files = _without_hidden(path, files)
         hdf5 = [f for f in files if _suffix(f) in HDF5_SUFFIXES]
         tables = [f for f in files if _suffix(f) in TABLE_SUFFIXES]
         chosen = {"hdf5": hdf5, "table": tables, "auto": hdf5 or tables}[fmt]
@@ -88,6 +89,24 @@ def resolve_files(path: str, fmt: str) -> list[str]:
                         f"file itself, a folder or a glob ({_HELP})")
     _refuse_study_outputs(path, [expanded])
     return [expanded]
+
+
+def _without_hidden(path: str, files: Sequence[str]) -> list[str]:
+    """A folder's files less its hidden ones (``._jets.h5``: the metadata twin macOS writes
+    beside each file copied to a USB or network drive; ``.x.h5``), as a glob ``data/*.h5`` and
+    ``ls`` leave them out: read, the twin stopped the study as a damaged HDF5 file. Hidden data
+    files are named in a warning."""
+    hidden = [f for f in files if os.path.basename(f).startswith(".")]
+    data = [f for f in hidden if _suffix(f) in HDF5_SUFFIXES + TABLE_SUFFIXES]
+    if data:
+        apple = [f for f in data if os.path.basename(f).startswith("._")]
+        log.warning("%s: left out %s, hidden (the name starts with '.')%s; a study reads a "
+                    "folder's visible files, as 'ls' and a glob such as data/*.h5 list them: "
+                    "rename a hidden file to read it", path, listed(
+                        [os.path.basename(f) for f in data], 3, total=True),
+                    " - macOS writes '._' twins beside files copied to other drives: delete "
+                    "them (dot_clean, or find DIR -name '._*' -delete)" if apple else "")
+    return [f for f in files if f not in hidden]
 
 
 def _near_name(path: str, expanded: str) -> str:
@@ -186,7 +205,8 @@ def _deeper(folders: Sequence[str]) -> str:
             if visited > 200:  # a look, not a search of the disk
                 return ""
             for suffixes in (HDF5_SUFFIXES, TABLE_SUFFIXES):
-                hit = next((n for n in sorted(names) if _suffix(n) in suffixes), None)
+                hit = next((n for n in sorted(names) if _suffix(n) in suffixes
+                            and not n.startswith(".")), None)  # hidden: never read
                 if hit is not None:
                     where = os.path.relpath(os.path.join(root, hit), folder)
                     glob_here = os.path.join(folder.rstrip(os.sep), "**", f"*{_suffix(hit)}")

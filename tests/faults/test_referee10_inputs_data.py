@@ -151,3 +151,21 @@ def test_parquet_column_types_read_exactly(form: str, tmp_path: Path) -> None:
     assert np.array_equal(table.x, frame[list(OPENML_FEATURES)].to_numpy(np.float64)
                           .astype(np.float32))
     assert np.array_equal(table.y, np.arange(N) % 5)  # g q W Z t, not alphabetical
+
+
+def test_macos_twins_and_hidden_files_in_a_folder_are_left_out_and_named(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A folder copied from a Mac to a USB or network drive holds '._a.h5' beside 'a.h5' (the
+    AppleDouble twin, not HDF5): the folder read it and stopped with "cannot be opened as HDF5
+    ... re-download it", while the glob 'data/*.h5' skipped it. Hidden files are left out of a
+    folder as of a glob, with a warning naming them."""
+    data = _jets()
+    _write(tmp_path / "a.h5", data)
+    (tmp_path / "._a.h5").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X        ")
+    with caplog.at_level("WARNING"):
+        table = load_jets(tmp_path)
+    assert table.sources == (str(tmp_path / "a.h5"),)
+    assert np.array_equal(table.x, _expected(data))
+    warned = " ".join(r.getMessage() for r in caplog.records)
+    assert "left out ._a.h5, hidden" in warned and "dot_clean" in warned, warned
+    assert load_jets(str(tmp_path / "*.h5")).sources == table.sources  # the glob agrees
