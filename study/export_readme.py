@@ -271,7 +271,7 @@ config["LayerName"]["{last_add}"]["Precision"]["result"] = "fixed<18,8,RND,SAT>"
 hls_model = hls4ml.converters.convert_from_onnx_model(
     model, output_dir="hls4ml_prj", backend="Vitis", io_type="io_parallel", hls_config=config)
 hls_model.compile()
-probabilities_hls = hls_model.predict(np.ascontiguousarray(x))
+probabilities_hls = hls_model.predict(np.ascontiguousarray(x))  # x: the onnxruntime block's
 ```
 
 Why these types: the inputs are raw and the first layer holds the standardisation, so its
