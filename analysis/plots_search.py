@@ -177,8 +177,10 @@ def parallel_figure(pc: ParallelCoordinates) -> Figure:
                                                    box.height)),
                        extend=("min" if pc.maximize else "max")
                        if colour_capped(pc.lines["colour"]) else "neither")
-    better = "higher" if pc.maximize else "lower"
-    bar.set_label(f"{label} ({better} is better)", fontsize=LABEL_PT)
+    better = f"{'higher' if pc.maximize else 'lower'} is better"
+    # "val loss (nats)" -> "val loss (nats; lower is better)": one pair of brackets
+    bar.set_label(f"{label[:-1]}; {better})" if label.endswith(")") else f"{label} ({better})",
+                  fontsize=LABEL_PT)
     bar.ax.tick_params(labelsize=TICK_PT)
     axes[0, 0].set_title(f"coloured by {label}; best trials on top", fontsize=TITLE_PT)
     if rows == 2:

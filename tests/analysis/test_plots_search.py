@@ -48,7 +48,7 @@ def test_parallel_draws_one_line_per_trial_with_a_colour_bar_and_regimes():
     fig = parallel_figure(pc)
     top, bottom, bar = fig.axes
     assert len(top.collections[0].get_segments()) == 5
-    assert bar.get_ylabel() == "val loss (nats) (lower is better)"
+    assert bar.get_ylabel() == "val loss (nats; lower is better)"
     assert [t.get_text() for t in top.get_xticklabels()] == ["hidden layers", "parameters", "L1",
                                                               "learning rate"]
     legend = [t.get_text() for t in bottom.get_legend().get_texts()]
