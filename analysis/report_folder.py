@@ -98,9 +98,9 @@ def report_folder_made(out: Path) -> Iterator[None]:
         try:
             made.enter_context(new_folders(out))
             tempfile.TemporaryFile(dir=out).close()
-        except OSError as exc:
-            raise AnalysisError(f"cannot write the report to {out}: {exc}; choose another "
-                                f"folder with -o") from exc
+        except OSError as exc:  # the file system's words, without the probe's random name
+            raise AnalysisError(f"cannot write the report to {out}: {exc.strerror or exc}; "
+                                f"choose another folder with -o") from exc
         yield
 
 

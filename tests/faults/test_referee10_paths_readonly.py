@@ -12,6 +12,8 @@ stop a write).
   best effort: the report is written, the study left as it was.
 * ``--resume`` of a read-only study named ``.driver.lock.<32 hex>.tmp`` (unlinking a missing
   temporary fails with EROFS too, hiding the error naming the lock): it names driver.lock.
+* ``report`` into a read-only study's ``report/`` named the random temporary file that found
+  it out (``[Errno 30] Read-only file system: 'mnt/report/tmpk1rhcpfr'``): the folder now.
 * A new study into a read-only ``results_dir`` said "not writable (permission denied) ... or
   change its permissions"; it now says the file system is read-only.
 """
@@ -96,7 +98,8 @@ def test_a_report_into_a_read_only_study_says_so_and_names_the_fix(
     err = _error_line(_in_read_only(dead_drivers_study, tmp_path / "mnt", "-m",
                                     "jetstudy.study.cli", "report", "mnt", "--no-figures",
                                     cwd=tmp_path))
-    assert "mnt/report" in err and "Read-only file system" in err and "-o" in err, err
+    assert "mnt/report: Read-only file system; choose another folder with -o" in err, err
+    assert "tmp" not in err, err  # not the random name of the probe that found it out
     assert checksums(dead_drivers_study) == before
 
 
