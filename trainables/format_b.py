@@ -347,9 +347,14 @@ def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
             comma = isinstance(first, str) and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", first)
             fix = ("a decimal comma: export the table with '.' as the decimal separator (pandas: "
                    "read_csv(..., decimal=',') then to_csv)" if comma else "fix or drop those rows")
+            rule = "the 16 features must be numbers"
+            if column in LABEL_COLUMNS or column == "j_undef":  # a label, not a feature
+                rule = (f"the one-hot label columns {', '.join(LABEL_COLUMNS)} (and j_undef) "
+                        f"hold 0 and 1 (or true and false)")
+                fix = "write them as 0 and 1" if not comma else fix
             raise DataError(
                 f"{file}: column {column} holds {bad.size} non-numbers (first: row {int(bad[0])}, "
-                f"0-based: {_shown(first)}); the 16 features must be numbers — {fix}"
+                f"0-based: {_shown(first)}); {rule} — {fix}"
             )
     raise DataError(f"{file}: the feature columns cannot be read as numbers; check their types")
 

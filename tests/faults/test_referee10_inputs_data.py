@@ -169,3 +169,24 @@ def test_macos_twins_and_hidden_files_in_a_folder_are_left_out_and_named(
     warned = " ".join(r.getMessage() for r in caplog.records)
     assert "left out ._a.h5, hidden" in warned and "dot_clean" in warned, warned
     assert load_jets(str(tmp_path / "*.h5")).sources == table.sources  # the glob agrees
+
+
+@pytest.mark.parametrize("true, false", [("true", "false"), ("1.0", "0.0"), ("yes", "no")])
+def test_one_hot_label_columns_written_as_words(true: str, false: str, tmp_path: Path) -> None:
+    """A table with the one-hot columns j_g .. j_t as true/false (pandas' to_csv of booleans)
+    reads exactly; as yes/no the message said "the 16 features must be numbers" of a label
+    column, and "fix or drop those rows" (every row): it now names the label columns' rule."""
+    frame = _table()
+    letters = frame.pop("class")
+    for label, letter in zip(LABEL_COLUMNS, "gqwzt"):
+        frame[label] = np.where(letters == letter, true, false)
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    if true == "yes":
+        with pytest.raises(DataError) as caught:
+            load_jets(tmp_path / "t.csv")
+        message = str(caught.value)
+        assert "column j_g holds 100 non-numbers (first: row 0, 0-based: 'yes')" in message
+        assert "the 16 features" not in message and "write them as 0 and 1" in message
+        assert "one-hot label columns j_g, j_q, j_w, j_z, j_t" in message, message
+        return
+    assert np.array_equal(load_jets(tmp_path / "t.csv").y, np.arange(N) % 5)
