@@ -82,3 +82,14 @@ def test_thread_cpu_names_the_main_thread_and_counts_a_busy_one() -> None:
     others = sum(v for k, v in after.items() if k != "main") - sum(
         v for k, v in before.items() if k != "main")
     assert "main" in after and others >= 0.2  # the spinning thread, not the main one
+
+
+def test_the_loggers_bench_sees_tensorboardxs_threads_and_none_now(tmp_path) -> None:
+    from bench.loggers import measure
+
+    now = measure(2, 3, tmp_path / "now")
+    assert now["results"] == 6 and now["threads_added"] == 0
+    assert set(now["ms_per_result"]) == {"EpochCSVLogger", "EpochJsonLogger", "EpochTBXLogger"}
+    assert len(list((tmp_path / "now" / "staging").glob("*/events.out.tfevents.*"))) == 2
+    before = measure(2, 3, tmp_path / "before", tensorboardx=True)
+    assert before["threads_added"] == 4  # a writer thread and a queue feeder per trial
