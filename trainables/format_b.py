@@ -119,6 +119,7 @@ def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
         header = [str(c) for c in pd.read_csv(file, nrows=0, comment="#",
                                               skipinitialspace=True).columns]
         _separator_hint(file, header)
+        _no_header(file, header)
         _check_unique(file, _raw_header(file))
         # every column read, then the wanted ones picked: with usecols, pandas silently drops
         # the extra values of a row longer than the header (a decimal comma: 0,5)
@@ -141,6 +142,24 @@ def _read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
                         f"expects a header row with the 16 feature names and `class` "
                         f"({_HELP})") from None
     return frame, header
+
+
+def _no_header(file: str, header: Sequence[str]) -> None:
+    """A CSV written without its header row (``to_csv(header=False)``, ``np.savetxt``): the
+    first jet's values are read as the names, so say that, not "lacks zlogz, c1_b0_mmdt, ...".
+    (pandas names a repeated value ``0.5.1``: the part before the suffix is the value.)"""
+    def number(name: str) -> bool:
+        try:
+            float(re.sub(r"\.\d+$", "", name) if name.count(".") > 1 else name)
+            return True
+        except ValueError:
+            return False
+    if len(header) >= 2 and sum(map(number, header)) >= len(header) - 1:
+        raise DataError(
+            f"{file}: the first row holds numbers ({', '.join(header[:3])}, ...), not column "
+            f"names: the table has no header row; add one naming each column (the 16 features "
+            f"as zlogz, c1_b0_mmdt, ..., and class), e.g. pandas.read_csv(f, header=None, "
+            f"names=[...]).to_csv(out, index=False) ({_HELP})")
 
 
 def _cut_short(file: str, frame: pd.DataFrame) -> None:

@@ -190,3 +190,17 @@ def test_one_hot_label_columns_written_as_words(true: str, false: str, tmp_path:
         assert "one-hot label columns j_g, j_q, j_w, j_z, j_t" in message, message
         return
     assert np.array_equal(load_jets(tmp_path / "t.csv").y, np.arange(N) % 5)
+
+
+def test_a_csv_without_its_header_row_is_said_so(tmp_path: Path) -> None:
+    """to_csv(header=False) or np.savetxt: the first jet's values became the column names and
+    the message listed all 16 features as missing, not why."""
+    frame = _table()
+    frame.to_csv(tmp_path / "t.csv", index=False, header=False)
+    with pytest.raises(DataError) as caught:
+        load_jets(tmp_path / "t.csv")
+    message = str(caught.value)
+    assert f"the first row holds numbers ({float(frame.iloc[0, 0])!r}" in message, message
+    assert "the table has no header row; add one" in message and "lacks" not in message
+    frame.to_csv(tmp_path / "t.csv", index=False)  # with its header: read exactly
+    assert np.array_equal(load_jets(tmp_path / "t.csv").y, np.arange(N) % 5)
