@@ -218,7 +218,8 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
     from jetstudy.trainables.objective import METRIC_MODES
 
     try:
-        trials = with_sizes(load_tables(results).trials)
+        tables = load_tables(results)
+        trials = with_sizes(tables.trials)
         answer = how_big(trials, metric, METRIC_MODES.get(metric) == "max", cost)
     except AnalysisError as exc:
         return None, f"the trials table cannot be read ({exc})"
@@ -226,16 +227,43 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
         return None, f"the trials table cannot be read ({type(exc).__name__})"
     if answer is None:
         return None, "no completed trial has a score and a size"
+    unstable = _unstable_trials(tables)
+    best_id = str(answer.best["trial_id"])
+    if best_id in unstable:  # as the report's paragraph: models that did not learn
+        return None, (f"undetermined: the best fully trained model, trial {best_id}, is "
+                      f"unstable in the report's regimes ({unstable[best_id]}): it did not "
+                      "learn the task, so no model within 1% of it is one to deploy")
 
     from jetstudy.analysis.size_answer import answer_ties
 
     rows = {"pick": answer.pick, "best": answer.best}
-    # tied_with: trials of exactly the same size and metric (the report names them too)
+    # tied_with: trials of exactly the same size and metric (the report names them too);
+    # unstable: the report's regime reason where the trial did not learn (else absent)
     return {name: {"trial_id": str(row["trial_id"]),
                    **{k: _number(row, k) for k in (answer.metric, "val_acc", "n_params",
                                                   "multiplications", "flops")},
-                   "tied_with": answer_ties(answer, name)}
+                   "tied_with": answer_ties(answer, name),
+                   **({"unstable": unstable[str(row["trial_id"])]}
+                      if str(row["trial_id"]) in unstable else {})}
             for name, row in rows.items()}, ""
+
+
+def _unstable_trials(tables: Any) -> dict[str, str]:
+    """The trials the report's regimes call unstable (id: reason), judged as the report judges
+    them (the study's ``regimes:`` thresholds and L*); empty when they cannot be judged."""
+    from jetstudy.analysis import regimes
+
+    try:
+        section = (tables.config or {}).get("regimes")
+        section = section if isinstance(section, dict) else {}
+        reference = regimes.known_reference(tables.reference, section.get("reference_loss"))
+        table = regimes.assess_regimes(tables.trials, tables.epochs,
+                                       regimes.RegimeThresholds.from_mapping(section),
+                                       reference).table
+    except Exception:  # the export never fails over this side note
+        return {}
+    bad = table[table["regime"] == "unstable"]
+    return {str(k): str(v) for k, v in zip(bad["trial_id"], bad["reason"])}
 
 
 def _selection(results: Path, w: Weights, study: dict[str, Any]) -> dict[str, Any]:
