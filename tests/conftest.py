@@ -25,9 +25,9 @@ os.environ.setdefault("RAY_worker_niceness", "0")
 # One OpenMP thread for torch in the test processes and the commands they start (set before
 # any test module imports torch). By default torch runs 2 threads per process on the 2 cores;
 # with three test files and their trials already sharing them, its idle threads spin waiting
-# for work: tests/trainables/test_loop.py took 57 CPU-s with 2 threads, 12 with one (busy
-# machine). Trials set their own (training.torch_threads, default 1); tests that compare
-# thread counts set them explicitly (torch.set_num_threads).
+# for work: tests/trainables/test_loop.py took 50 CPU-s with 2 threads, 11 with one on a
+# machine loaded ~40 deep, 13 and 11 at a load of ~5. Trials set their own
+# (training.torch_threads, default 1); tests that compare thread counts set them explicitly.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
