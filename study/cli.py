@@ -365,6 +365,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
                   f"finished: write its report with:\n  jetstudy report {shlex.quote(str(outcome.folder))}",
                   file=sys.stderr)
             return EXIT_INTERRUPTED
+        except JetstudyError as exc:  # e.g. a read-only report/: `run` has no -o, `report` has
+            folder = shlex.quote(str(outcome.folder))
+            print(f"error: {exc}\nthe study in {outcome.folder} is finished; only its report is "
+                  f"missing: write it with\n  jetstudy report {folder}\nor elsewhere with\n"
+                  f"  jetstudy report {folder} -o DIR", file=sys.stderr)
+            return EXIT_USER_ERROR
         print(f"report: {report.index_html}")
     return EXIT_TRIALS_FAILED if outcome.count("failed") else 0
 
