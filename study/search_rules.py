@@ -103,6 +103,9 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
             + (f"scheduler.patience to at most {sch.max_epochs - 2} or " if sch.max_epochs > 2
                else "")
             + "scheduler.type to fifo to say so")
+    huge = _huge_space(cfg)
+    if huge:
+        out.append(huge)
     share = _limit_share(cfg)
     if share is not None and share < LIMIT_SHARE_WARNED:
         out.append(f"{_limit_words(cfg, share)}, slowing every trial's start; "
@@ -256,6 +259,32 @@ def _few_configurations(cfg: StudyConfig) -> str | None:
 
 def _limit_fields(cfg: StudyConfig) -> list[str]:
     return ["max_params" if q == "n_params" else f"max_{q}" for q in cfg.size_limits]
+
+
+#: Parameters of the space's largest model above which the config check warns: with its
+#: gradients and Adam's two moments a trial holds 16 bytes per parameter (160 MB here), while
+#: the jet taggers of the hls4ml papers hold a few thousand parameters.
+HUGE_PARAMS = 10_000_000
+
+
+def _huge_space(cfg: StudyConfig) -> str | None:
+    """A warning when the space's largest model (``space.depth``'s top at ``space.width``'s
+    top) is far beyond a jet tagger and no ``search.max_params`` keeps the search below it:
+    e.g. ``width [8192, 8192]``, ``depth [16, 16]`` (~1e9 parameters, ~17 GB a trial)."""
+    from jetstudy.study.space import size_of_arch
+
+    sp = cfg.space
+    activation = "prelu" if "prelu" in sp.activations else sp.activations[0]
+    largest = size_of_arch((sp.width[1],) * sp.depth[1], activation, max(sp.batch_norm),
+                           "n_params")
+    limit = cfg.size_limits.get("n_params")
+    if largest <= HUGE_PARAMS or (limit is not None and limit <= HUGE_PARAMS):
+        return None
+    gib = largest * 16 / 2**30
+    return (f"the space's largest model (space.depth {sp.depth[1]} at space.width "
+            f"{sp.width[1]}) has {largest:,} parameters, ~{gib:.3g} GiB with its gradients and "
+            f"Adam's state per trial (a jet tagger of 16 features has thousands); lower "
+            f"space.width / space.depth, or set search.max_params to keep the search below it")
 
 
 #: Draws over a size limit in a row before the search gives up (the space barely fits it;
