@@ -24,7 +24,7 @@ from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-N_TRIALS = 8
+N_TRIALS = 10
 MAX_EPOCHS = 6
 PROGRESS = re.compile(r"trials (\d+)/\d+ finished .* (\d+) running")
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
@@ -128,11 +128,11 @@ def killed_twice_then_resumed(request: pytest.FixtureRequest,
     root = tmp_path_factory.mktemp("resume")
     config = root / "study.yaml"
     config.write_text(yaml.safe_dump({
-        "data": {"synthetic_jets": 4000, "synthetic_seed": 5},
+        "data": {"synthetic_jets": 8000, "synthetic_seed": 5},
         "space": {"depth": [1, 3], "width": [4, 64]},
         "search": {"num_trials": N_TRIALS, "max_concurrent": 2, "seed": 2},
         "scheduler": {"max_epochs": MAX_EPOCHS, "grace_period": 2, "reduction_factor": 3},
-        "training": {"batch_size": 256, "train_eval_jets": 1000},
+        "training": {"batch_size": 128, "train_eval_jets": 1000},
         "resources": {"num_cpus": 2, "pack_size": request.param},
         "storage": {"results_dir": str(root), "name": "resume"},
     }))
