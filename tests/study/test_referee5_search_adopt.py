@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from jetstudy.study.searcher import make_searcher
+from jetstudy.study.space import optuna_params
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, EPOCHS_FILE, STATE_FILE,
                                             trial_folder)
@@ -28,8 +29,8 @@ def test_each_lost_trial_continues_its_own_optuna_trial(tmp_path: Path) -> None:
     state.mkdir(parents=True)
     first = make_searcher(cfg, folder).searcher
     params = {"depth": 1, "width_0": 5}
-    for _ in range(2):
-        first._ot_study.enqueue_trial(params)
+    for _ in range(2):  # in Optuna's names (d1_width_0): Optuna ignores a name it is not asked
+        first._ot_study.enqueue_trial(optuna_params(cfg.space, params))
     # proposed in this order; the folder names sort the other way
     for trial_id in ("b_first", "a_second"):
         config = first.suggest(trial_id)
