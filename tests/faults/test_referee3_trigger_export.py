@@ -20,12 +20,10 @@ import pytest
 import torch
 
 from jetstudy.study.export import export_model
-from jetstudy.study.prepare import prepare_data, write_config
-from jetstudy.trainables.checkpoint import save_best
 from jetstudy.trainables.model import MLPArch, build_mlp, count_flops
 from jetstudy.study.evaluate import evaluate_best
-from jetstudy.trainables.trialfiles import append_epoch, best_path, state_path, trial_folder
-from tests.conftest import make_small_config
+from jetstudy.trainables.trialfiles import state_path
+from tests.study.hand_study import add_trial, hand_study
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -52,18 +50,10 @@ def _model(arch: MLPArch, seed: int) -> torch.nn.Module:
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("trigger")
-    cfg = make_small_config(root, "s", data={"synthetic_jets": 1000})
-    folder = root / "s"
-    prepared = prepare_data(cfg, folder)
-    write_config(cfg, folder)
-    trials = str(folder / "trials")
-    Path(trials).mkdir()
+    _, folder, prepared, trials = hand_study(tmp_path_factory.mktemp("trigger"), 1000)
     for i, (tid, arch) in enumerate(ARCHS.items()):
-        trial_folder(trials, tid, {"depth": len(arch.widths), "l1": 1e-4, "l2": 1e-3})
-        save_best(best_path(trials, tid), {"epoch": 1, "value": 1.0,
-                                           "model": _model(arch, i).state_dict()}, arch.to_dict())
-        append_epoch(trials, tid, {"epoch": 1, "val_loss": 1.0, "val_acc": 0.5, "val_auc": 0.7})
+        add_trial(trials, tid, {"depth": len(arch.widths), "l1": 1e-4, "l2": 1e-3}, arch,
+                  _model(arch, i).state_dict(), 1, 1.0, 0.5, 0.7)
     # w1 is the study's best: best/model.pt and best/test_metrics.json
     evaluate_best(state_path(trials, "w1"), "w1", prepared.splits, prepared.synthetic,
                   folder / "best", expected_epoch=1, n_boot=5)

@@ -25,14 +25,13 @@ from jetstudy.study.cli import main
 from jetstudy.study.deployable import fold_for_deployment
 from jetstudy.study.evaluate import evaluate_best, load_best_model
 from jetstudy.study.export import MANIFEST, ExportError, export_model
-from jetstudy.study.prepare import prepare_data, write_config
 from tests.conftest import REAL_JETS, make_small_config
-from jetstudy.trainables.checkpoint import save_best
+from tests.study.hand_study import add_trial, hand_study
 from jetstudy.trainables.data import Standardiser, load_jets, split_jets
 from jetstudy.trainables.model import MLPArch, build_mlp
 from jetstudy.trainables.schema import CLASSES, HLF_FEATURES
 from jetstudy.trainables.synth import write_synthetic
-from jetstudy.trainables.trialfiles import append_epoch, best_path, state_path, trial_folder
+from jetstudy.trainables.trialfiles import best_path, state_path, trial_folder
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -66,14 +65,8 @@ def _train(arch: MLPArch, x: np.ndarray, y: np.ndarray, seed: int) -> torch.nn.M
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    root = tmp_path_factory.mktemp("export")
-    cfg = make_small_config(root, "s", data={"synthetic_jets": 3000})
-    folder = root / "s"
-    prepared = prepare_data(cfg, folder)
-    write_config(cfg, folder)
+    cfg, folder, prepared, trials = hand_study(tmp_path_factory.mktemp("export"), 3000)
     splits = prepared.splits
-    trials = str(folder / "trials")
-    Path(trials).mkdir()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny models: more threads only contend on a busy machine
     try:
@@ -83,11 +76,8 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> dict:
         torch.set_num_threads(threads)
     for tid, model in models.items():
         arch = ARCHS[tid]
-        trial_folder(trials, tid, {"depth": len(arch.widths), "activation": arch.activation})
-        save_best(best_path(trials, tid), {"epoch": BEST_EPOCH, "value": 0.9,
-                                           "model": model.state_dict()}, arch.to_dict())
-        append_epoch(trials, tid, {"epoch": BEST_EPOCH, "val_loss": 0.9, "val_acc": 0.6,
-                                   "val_auc": 0.8})
+        add_trial(trials, tid, {"depth": len(arch.widths), "activation": arch.activation},
+                  arch, model.state_dict(), BEST_EPOCH, 0.9, 0.6, 0.8)
     evaluate_best(state_path(trials, BEST), BEST, splits, prepared.synthetic, folder / "best",
                   expected_epoch=BEST_EPOCH, n_boot=20)
     return {"folder": folder, "cfg": cfg, "splits": splits}

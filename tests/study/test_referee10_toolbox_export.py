@@ -23,11 +23,9 @@ import torch
 from jetstudy.study.cli import main
 from jetstudy.study.evaluate import evaluate_best
 from jetstudy.study.export import export_model
-from jetstudy.study.prepare import prepare_data, write_config
-from jetstudy.trainables.checkpoint import save_best
 from jetstudy.trainables.model import MLPArch, build_mlp
-from jetstudy.trainables.trialfiles import append_epoch, best_path, state_path, trial_folder
-from tests.conftest import make_small_config
+from jetstudy.trainables.trialfiles import state_path
+from tests.study.hand_study import add_trial, hand_study
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 
@@ -38,22 +36,12 @@ TRIALS = {"done": ("completed", 4, 3), "early": ("stopped", 1, 1), "live": ("run
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("unfinished")
-    cfg = make_small_config(root, "s", data={"synthetic_jets": 2000})
-    folder = root / "s"
-    prepared = prepare_data(cfg, folder)
-    write_config(cfg, folder)
-    trials = str(folder / "trials")
-    Path(trials).mkdir()
+    _, folder, prepared, trials = hand_study(tmp_path_factory.mktemp("unfinished"), 2000)
     arch = MLPArch(16, (8,))
     for i, (tid, (_, _, best)) in enumerate(TRIALS.items()):
         torch.manual_seed(i)
-        trial_folder(trials, tid, {"depth": 1, "width": 8})
-        save_best(best_path(trials, tid), {"epoch": best, "value": 1.0,
-                                           "model": build_mlp(arch).state_dict()},
-                  arch.to_dict())
-        append_epoch(trials, tid, {"epoch": best, "val_loss": 1.0, "val_acc": 0.5,
-                                   "val_auc": 0.7})
+        add_trial(trials, tid, {"depth": 1, "width": 8}, arch, build_mlp(arch).state_dict(),
+                  best, 1.0, 0.5, 0.7)
     rows = [{"trial_id": t, "trial_number": n, "status": s, "epochs": e, "best_epoch": b,
              "max_epochs": 4, "best_val_loss": 1.0 + n / 10, "n_params": 181}
             for n, (t, (s, e, b)) in enumerate(TRIALS.items()) if t != "late"]  # no row yet
