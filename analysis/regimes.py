@@ -61,6 +61,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,7 +81,7 @@ from jetstudy.analysis.significance import beyond as _beyond
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["REGIMES", "epochs_words", "ran_full", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
-           "curve_summary", "assess_regimes", "classify_regimes"]
+           "curve_summary", "assess_regimes", "study_regimes", "classify_regimes"]
 
 #: The ``regime`` column's values, in display order.
 REGIMES: tuple[str, ...] = ("underfit", "good", "overfit", "unstable", "undetermined")
@@ -449,6 +450,19 @@ def assess_regimes(
         "smoothed_final_val_loss": s["smooth_final_val"],
     })
     return RegimeVerdicts(table=table_digits(table, s, used, t.z), reference=ref)
+
+
+def study_regimes(tables: Any, thresholds: RegimeThresholds | None = None
+                  ) -> tuple[RegimeVerdicts, RegimeThresholds]:
+    """A study's regimes as its report judges them (``tables``: a
+    :class:`~jetstudy.analysis.tables.StudyTables`): ``thresholds`` default to its config's
+    ``regimes:`` section (else the defaults), L* to ``regimes.reference_loss``, else
+    ``reference.json``'s Bayes loss, else a proxy. Returns the verdicts and the thresholds."""
+    section = (tables.config or {}).get("regimes")
+    section = section if isinstance(section, dict) else {}
+    t = thresholds or RegimeThresholds.from_mapping(section)
+    reference = known_reference(tables.reference, section.get("reference_loss"))
+    return assess_regimes(tables.trials, tables.epochs, t, reference), t
 
 
 def classify_regimes(

@@ -50,12 +50,8 @@ class ReportState:
     def __init__(self, tables: StudyTables,
                  thresholds: regimes.RegimeThresholds | None = None) -> None:
         self.t = tables
-        section = (tables.config or {}).get("regimes")
-        section = section if isinstance(section, dict) else {}
-        self.thresholds = thresholds or regimes.RegimeThresholds.from_mapping(section)
         self.metric, self.maximize = search_metric(tables.config, tables.trials)
-        reference = regimes.known_reference(tables.reference, section.get("reference_loss"))
-        verdicts = regimes.assess_regimes(tables.trials, tables.epochs, self.thresholds, reference)
+        verdicts, self.thresholds = regimes.study_regimes(tables, thresholds)
         self.regimes, self.reference = verdicts.table, verdicts.reference
         search = (tables.config or {}).get("search")
         sampler = search.get("sampler") if isinstance(search, dict) else None

@@ -251,15 +251,10 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
 def _unstable_trials(tables: Any) -> dict[str, str]:
     """The trials the report's regimes call unstable (id: reason), judged as the report judges
     them (the study's ``regimes:`` thresholds and L*); empty when they cannot be judged."""
-    from jetstudy.analysis import regimes
+    from jetstudy.analysis.regimes import study_regimes
 
     try:
-        section = (tables.config or {}).get("regimes")
-        section = section if isinstance(section, dict) else {}
-        reference = regimes.known_reference(tables.reference, section.get("reference_loss"))
-        table = regimes.assess_regimes(tables.trials, tables.epochs,
-                                       regimes.RegimeThresholds.from_mapping(section),
-                                       reference).table
+        table = study_regimes(tables)[0].table
     except Exception:  # the export never fails over this side note
         return {}
     bad = table[table["regime"] == "unstable"]
