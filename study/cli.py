@@ -23,177 +23,20 @@ import os
 import signal
 import shlex
 import sys
-import textwrap
-from typing import TYPE_CHECKING, Iterator, NoReturn, Sequence
+from typing import Iterator, Sequence
 
+from jetstudy.study.cli_parser import (EXIT_CODES, EXIT_INTERRUPTED, EXIT_TRIALS_FAILED,
+                                       EXIT_USER_ERROR, build_parser)
+from jetstudy.study.cli_run import cmd_run as _cmd_run
+from jetstudy.study.cli_run import describe_kind, resume_command
+from jetstudy.study.cli_run import describe_outcome as _describe
 from jetstudy.study.os_errors import os_problem as _os_problem
 from jetstudy.trainables.errors import ConfigError, JetstudyError
 
-if TYPE_CHECKING:
-    from jetstudy.study.interrupts import StudyInterrupted
-
-__all__ = ["main", "EXIT_CODES"]
-
-EXIT_USER_ERROR = 2
-EXIT_TRIALS_FAILED = 3
-EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT (128 + 2)
-#: Every exit status of ``jetstudy``, as ``--help`` prints them (the README's "Exit status"
-#: list names the same codes; a test keeps the two equal).
-EXIT_CODES: dict[int, str] = {
-    0: "success",
-    1: "an unexpected error, with Python's traceback: a bug, please report it",
-    EXIT_USER_ERROR: "a problem with your input: one line 'error: ...' naming the value and "
-                     "the fix (also a malformed command line)",
-    EXIT_TRIALS_FAILED: "run: the study finished, but some trials failed",
-    EXIT_INTERRUPTED: "interrupted: Ctrl-C (or SIGTERM) stopped it; run writes its tables and "
-                      "prints the --resume command",
-}
-
-
-def _exit_help() -> str:
-    """The ``exit status:`` part of ``--help`` (argparse's raw epilog: wrapped here)."""
-    return "exit status:\n" + "\n".join(
-        textwrap.fill(what, 78, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7)
-        for code, what in EXIT_CODES.items())
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse's complaints (an unknown option, ``--jets abc``) as the one ``error: ...`` line
-    and exit status 2 of every other input problem; subcommands inherit it."""
-
-    def error(self, message: str) -> NoReturn:
-        from jetstudy.study.check_hints import option_choice_hint
-
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USER_ERROR, f"error: {message}{option_choice_hint(message)}; see "
-                                   f"{self.prog} --help\n")
-
-    def parse_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
-                   namespace: argparse.Namespace | None = None) -> argparse.Namespace:
-        """An argument no command takes is refused by the subcommand's parser (its usage, its
-        --help), naming its options and the one meant; argparse left that to the top parser:
-        'unrecognized arguments: --reusme; see jetstudy --help'."""
-        from jetstudy.study.check_hints import unknown_arguments_hint
-        from jetstudy.study.checks import shorten
-
-        parsed, extras = self.parse_known_args(args, namespace)
-        if extras:
-            commands = next(a for a in self._actions
-                            if isinstance(a, argparse._SubParsersAction)).choices
-            owner = commands.get(getattr(parsed, "command", None), self)
-            owner.error(f"unrecognized arguments: {shorten(' '.join(extras))}"
-                        f"{unknown_arguments_hint(extras, owner, commands)}")
-        return parsed
-
-
-def _whole(text: str) -> int:
-    """An option's whole number; '1e5', '100k' or '2.0' say how to write it (argparse said
-    only "invalid int value")."""
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    from jetstudy.study.check_hints import unit_number
-
-    number = unit_number(text)
-    if number is not None and float(number).is_integer():
-        raise argparse.ArgumentTypeError(f"{text!r} is not written as a whole number: write "
-                                         f"{int(number)}")
-    raise argparse.ArgumentTypeError(f"{text!r} is not a whole number")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="jetstudy", description="Hyperparameter and model-complexity studies of jet taggers "
-        "on the hls4ml LHC jet dataset (Ray Tune + Optuna + ASHA).", epilog=_exit_help(),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    from jetstudy.study.cli_tools import add_commands, version
-
-    parser.add_argument("--version", action="version", version=f"jetstudy {version()}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    synth = sub.add_parser("synth", help="write synthetic jets as real-format (Format A) HDF5")
-    synth.add_argument("out_dir", metavar="DIR", help="folder for the .h5 files")
-    synth.add_argument("--jets", type=_whole, default=200_000,
-                       help="number of jets (default 200000)")
-    synth.add_argument("--seed", type=_whole, default=1, help="random seed (default 1)")
-    synth.add_argument("--jets-per-file", type=_whole, default=10_000,
-                       help="jets per file, like the original files (default 10000)")
-
-    run = sub.add_parser(
-        "run", help="run a study; prints the results folder and the report's path",
-        description=textwrap.fill(
-            "Run a study. Prints the results folder (storage.results_dir/storage.name), the "
-            "trials' counts, the best model's test scores and, unless --no-report, the "
-            "report's path: 'report: RESULTS/report/index.html'.", 78), epilog=_exit_help(),
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("config", nargs="?", metavar="CONFIG",
-                     help="study config YAML (default: built-in defaults)")
-    run.add_argument("--set", dest="overrides", action="append", default=[],
-                     metavar="SECTION.FIELD=VALUE", help="override a config field (repeatable)")
-    run.add_argument("--resume", action="store_true",
-                     help="continue the study in storage.results_dir/storage.name")
-    run.add_argument("--address", help="join a Ray cluster ('auto' or 'ray://host:10001'); "
-                     "same as --set resources.address=...")
-    run.add_argument("--no-report", action="store_true", help="skip the report at the end")
-    run.add_argument("--no-figures", action="store_true",
-                     help="write the report at the end without its figures (faster; "
-                     "'jetstudy report RESULTS' draws them later)")
-    run.add_argument("-v", "--verbose", action="store_true", help="show Ray's own logs")
-
-    report = sub.add_parser("report", help="write the study report from result tables; "
-                            "prints the path of its index.html and summary.md")
-    report.add_argument("source", metavar="RESULTS",
-                        help="a results folder, or a trials table (.parquet/.csv)")
-    report.add_argument("-o", "--out", help="output folder (default: report/ in the results "
-                        "folder, or beside a lone trials table); must be empty, new, or hold an "
-                        "earlier report")
-    report.add_argument("--force", action="store_true",
-                        help="write into a folder holding other files too (never over them)")
-    report.add_argument("--no-figures", action="store_true",
-                        help="the words, tables and CSV files without the PNG figures (a "
-                        "fraction of the time); the page says which command draws them")
-
-    export = sub.add_parser("export", help="write a study's model as ONNX and TorchScript on "
-                            "raw features (needs jetstudy[export])")
-    export.add_argument("results", metavar="RESULTS", help="the study's results folder")
-    export.add_argument("--trial", help="export this trial's best epoch (default: the "
-                        "study's best model)")
-    export.add_argument("-o", "--out", help="output folder (default: RESULTS/export/<trial "
-                        "id>); must be new or empty, or hold an earlier export (with --force)")
-    export.add_argument("--force", action="store_true",
-                        help="replace an earlier export's files (never other files)")
-    export.add_argument("--allow-unfinished", action="store_true",
-                        help="export a --trial that is not fully trained (stopped early, "
-                        "failed, still running); refused without it")
-    add_commands(sub)  # config, init, fetch (study.cli_tools)
-    return parser
-
-
-class _ProgressLine:
-    """Rewrites one terminal line in place (or prints lines when not a terminal)."""
-
-    def __init__(self, stream=None) -> None:
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self.width = 0
-        self.last_counts = ""
-
-    def __call__(self, line: str) -> None:
-        if self.tty:
-            self.stream.write("\r" + line.ljust(self.width))
-            self.width = len(line)
-        else:  # a log file: one line per finished trial, not per epoch
-            counts = line.split("|")[0]
-            if counts == self.last_counts:
-                return
-            self.last_counts = counts
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.tty and self.width:
-            self.stream.write("\n")
+# the parser and its exit statuses live in study/cli_parser.py, the run command in
+# study/cli_run.py; their names stay importable from here (rerun, tests, scripts)
+__all__ = ["main", "EXIT_CODES", "EXIT_USER_ERROR", "EXIT_TRIALS_FAILED", "EXIT_INTERRUPTED",
+           "describe_kind", "resume_command", "_cmd_run", "_describe"]
 
 
 #: The fewest jets ``jetstudy synth`` writes: with the default fractions (0.2), 4 validation
@@ -263,146 +106,6 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(outcome) -> str:
-    t = outcome.test_metrics
-    lines = [f"results: {outcome.folder}",
-             f"trials: {len(outcome.trials)} ({outcome.count('completed')} completed, "
-             f"{outcome.count('stopped')} stopped early, {outcome.count('failed')} failed)"]
-    if "stop_reason" in outcome.trials:
-        cut = int((outcome.trials["stop_reason"] == "time_budget").sum())
-        if cut:
-            lines.append(f"search.time_budget_s ran out: {cut} trial(s) cut short while "
-                         f"training (stop_reason time_budget in trials.csv)")
-    if t:
-        from jetstudy.analysis.intervals import format_measured
-
-        def scores(m: dict) -> str:  # value ± standard error, digits to match (as the report)
-            return (f"accuracy {format_measured(m['accuracy'], m.get('accuracy_se'))}, "
-                    f"macro AUC {format_measured(m['auc_macro'], m.get('auc_macro_se'))}")
-
-        lines.append(f"best trial {t['trial_id']} (epoch {t['epoch']}) on the test split: "
-                     f"{scores(t['model'])}")
-        if t.get("bayes"):
-            lines.append(f"Bayes optimum on the same jets:  {scores(t['bayes'])}")
-    failed = outcome.trials[outcome.trials["status"] == "failed"]
-    # trials that failed alike are one line (a learning rate that diverges every trial)
-    for error, group in list(failed.groupby("error", sort=False)["trial_id"])[:5]:
-        ids = list(group)
-        who = (f"trial {ids[0]}" if len(ids) == 1 else
-               f"{len(ids)} trials ({', '.join(ids[:5])}{', ...' if len(ids) > 5 else ''})")
-        lines.append(f"failed: {who}: {error}")
-    return "\n".join(lines)
-
-
-def describe_kind(cfg) -> str:
-    """One line: which kind of study runs (a scan or a search) and what that means."""
-    s, sch = cfg.search, cfg.scheduler
-    ends = (f"each to max_epochs {sch.max_epochs}" if sch.type == "fifo" else
-            f"each to max_epochs {sch.max_epochs} or its patience of {sch.patience} epochs"
-            if sch.type == "patience" else "ASHA stops the weaker ones early"
-            if sch.grace_period < sch.max_epochs else  # no rung before the last epoch
-            f"ASHA with no rung before max_epochs {sch.max_epochs}: each to max_epochs")
-    n = s.num_trials
-    if cfg.kind == "scan":
-        design = "a grid" if s.sampler == "grid" else "a Sobol design"
-        return (f"kind: scan ({design} of {n} configuration{'s' * (n != 1)}, {ends}): "
-                f"the regime picture")
-    # never more at a time than there are trials, nor than resources.num_cpus holds (the
-    # start warns, and the report's kind line says, what Ray's nodes held)
-    from jetstudy.study.concurrency import local_shapes, trials_at_once
-
-    sampler, answer = s.sampler, "the best model"
-    if cfg.size_objective:  # two objectives: Optuna's answer is a front (ASHA ranks by one)
-        sampler += f" over {s.metric} and {cfg.size_objective}"
-        answer = f"the {s.metric} / {cfg.size_objective} trade-off (a Pareto front)"
-    return (f"kind: search ({sampler}, {n} trial{'s' * (n != 1)}, "
-            f"{trials_at_once(cfg, local_shapes(cfg))} at a time, {ends}): {answer}; "
-            f"for the regime "
-            f"picture run a scan (search.sampler grid or sobol)")
-
-
-def _cmd_run(args: argparse.Namespace) -> int:
-    from jetstudy.study.config import load_config
-
-    overrides = list(args.overrides)
-    if args.address is not None and not args.address.strip():  # '' ran on this machine
-        raise ConfigError(f"--address is {args.address!r}, empty; give the Ray cluster's "
-                          "address (--address auto, or ray://host:10001), or leave --address "
-                          "out to run on this machine")
-    if args.address:
-        overrides.append(f"resources.address={args.address}")
-    cfg = load_config(args.config, overrides)  # a bad config answers before torch and Ray load
-    from jetstudy.study.config_rules import data_beside_config
-
-    data_beside_config(cfg, args.config)  # a relative data.path read from the config's folder
-    from jetstudy.study.interrupts import StudyInterrupted
-    from jetstudy.study.launch import run_study
-    from jetstudy.study.snapshots import check_tune_period_env
-
-    check_tune_period_env()  # the user's TUNE_GLOBAL_CHECKPOINT_S, before any work
-    print(describe_kind(cfg))
-    if not args.verbose:
-        import optuna
-
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-    line = _ProgressLine()
-    try:
-        outcome = run_study(cfg, resume=args.resume, progress=line, verbose=args.verbose)
-    except StudyInterrupted as stop:
-        line.close()
-        print(_interrupted(stop, args), file=sys.stderr)
-        return EXIT_INTERRUPTED
-    finally:
-        line.close()
-    print(_describe(outcome))
-    if not args.no_report:
-        from jetstudy.analysis.report import write_report
-
-        try:
-            report = write_report(outcome.folder, figures=not args.no_figures)
-        except KeyboardInterrupt:  # the study is whole: only its report is missing
-            print(f"interrupted while writing the report; the study in {outcome.folder} is "
-                  f"finished: write its report with:\n  jetstudy report {shlex.quote(str(outcome.folder))}",
-                  file=sys.stderr)
-            return EXIT_INTERRUPTED
-        except JetstudyError as exc:  # e.g. a read-only report/: `run` has no -o, `report` has
-            folder = shlex.quote(str(outcome.folder))
-            print(f"error: {exc}\nthe study in {outcome.folder} is finished; only its report is "
-                  f"missing: write it with\n  jetstudy report {folder}\nor elsewhere with\n"
-                  f"  jetstudy report {folder} -o DIR", file=sys.stderr)
-            return EXIT_USER_ERROR
-        print(f"report: {report.index_html}")
-    return EXIT_TRIALS_FAILED if outcome.count("failed") else 0
-
-
-def resume_command(args: argparse.Namespace, name: str) -> str:
-    """The command that continues the study ``name``: this run's config file and --set
-    options (a resume must not change the study), the study's name, ``--resume``."""
-    import shlex
-
-    cmd = ["jetstudy", "run"] + ([args.config] if args.config else [])
-    for item in args.overrides:
-        if item.partition("=")[0].strip() != "storage.name":
-            cmd += ["--set", item]
-    if args.address:
-        cmd += ["--address", args.address]
-    return shlex.join(cmd + ["--set", f"storage.name={name}", "--resume"])
-
-
-def _interrupted(stop: StudyInterrupted, args: argparse.Namespace) -> str:
-    if not stop.started:
-        return "interrupted before the study started; nothing to resume"
-    if stop.counted:
-        trials = (f"{stop.finished} trial(s) finished, {stop.cut_short} cut short and saved "
-                  f"at their last checkpoint (status 'interrupted')"
-                  if stop.finished or stop.cut_short else "no trial trained an epoch yet")
-        done = f"{trials}; the tables in {stop.folder} are written"
-    else:  # a second Ctrl-C, or one before the trials started
-        done = (f"stopped at once; {stop.folder} keeps the trials' checkpoints (and the "
-                f"live tables written so far)")
-    return (f"interrupted: {done}.\n"
-            f"continue the study with:\n  {resume_command(args, stop.name)}")
-
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from pathlib import Path
@@ -446,7 +149,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None and hasattr(sys.stdout, "reconfigure"):  # a path of raw (non-UTF-8) bytes
         sys.stdout.reconfigure(errors="backslashreplace")  # printed, not a traceback after work
-    args = _parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     verbose = getattr(args, "verbose", False)
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

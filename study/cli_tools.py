@@ -1,6 +1,6 @@
 """The ``jetstudy`` commands that help a user start: ``config`` (print a config, or the full
 defaults), ``init`` (a commented starter config) and ``fetch`` (the real dataset); and the
-version ``--version`` prints. :mod:`jetstudy.study.cli` registers them."""
+version ``--version`` prints. :mod:`jetstudy.study.cli_parser` registers them."""
 
 from __future__ import annotations
 
