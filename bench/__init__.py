@@ -5,7 +5,9 @@
 * :mod:`bench.plain_recipe` — the baseline trainable and Tuner, as Ray's tutorials write them;
 * :mod:`bench.packed` — model-epochs/s of the packed trainer against one Trainer per model;
 * :mod:`bench.trial_memory` — one packed trial process's memory against a bare Ray worker;
-* :mod:`bench.many_packs` — many packed trials at once on a simulated multi-GPU cluster.
+* :mod:`bench.many_packs` — many packed trials at once on a simulated multi-GPU cluster (what it
+  reads in the driver: :mod:`bench.driver_clock`; its fits and extrapolation:
+  :mod:`bench.many_packs_fit`).
 """
 
 from __future__ import annotations

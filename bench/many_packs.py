@@ -38,63 +38,26 @@ import json
 import math
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from ray.tune import Callback
-
+from bench.driver_clock import (ResultClock, less_sampler, process_cpu_s, result_rates,
+                                thread_cpu_s)
+from bench.many_packs_fit import TARGETS, extrapolate, line_fit, split_cpu
 from bench.trial_memory import ProcSampler
 
+# what the driver reads: bench/driver_clock.py; the fits and the extrapolation:
+# bench/many_packs_fit.py (importable from here too)
 __all__ = ["ResultClock", "classify", "plan", "line_fit", "split_cpu", "extrapolate",
-           "run_size", "main"]
+           "run_size", "main", "TARGETS"]
 
-#: Concurrent trials the extrapolation is for (an 8-GPU node: 16-64 trials per GPU).
-TARGETS = (128, 256, 512)
 #: Left free on the machine beyond the predicted peak (others share it).
 HEADROOM_GIB = 3.0
-
-
-class ResultClock(Callback):
-    """Each result Tune receives: when, how many trials were running then, and the driver's
-    CPU seconds so far (all its threads: see :func:`_less_sampler`).
-
-    With ``profile`` (a path), ``cProfile`` measures the driver's main thread (Tune's loop and
-    every callback run there) in CPU seconds (``time.thread_time``) from the first result to
-    the experiment's end, the span the CPU per result is taken over, and writes its statistics
-    there. Its own cost inflates the run's CPU figures: measure those without it."""
-
-    def __init__(self, profile: Path | None = None) -> None:
-        self.times: list[float] = []
-        self.running: list[int] = []
-        self.cpu: list[float] = []
-        self.profile = profile
-        self._profiler: Any = None
-
-    def __getstate__(self) -> dict[str, Any]:  # Tune pickles callbacks: not the profiler
-        return {**self.__dict__, "_profiler": None}
-
-    def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict,
-                        **info: Any) -> None:
-        if self.profile is not None and self._profiler is None:
-            import cProfile
-
-            self._profiler = cProfile.Profile(time.thread_time)
-            self._profiler.enable()
-        self.times.append(time.monotonic())
-        self.running.append(sum(1 for t in trials if t.status == "RUNNING"))
-        self.cpu.append(_cpu_s())
-
-    def on_experiment_end(self, trials: list, **info: Any) -> None:
-        if self._profiler is not None:
-            self._profiler.disable()
-            self._profiler.dump_stats(str(self.profile))
-            self._profiler = None
 
 
 def classify(title: str) -> str:
@@ -138,61 +101,6 @@ def _config(concurrent: int, epochs: int, pack_size: int, folder: Path,
         "storage": {"results_dir": str(folder), "name": f"many-{concurrent}"}})
 
 
-def _cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def thread_cpu_s() -> dict[str, float]:
-    """CPU seconds of this process's live threads, summed by the OS thread name
-    (``/proc/self/task/*/stat``), the main thread as ``main``; Python's own threads share the
-    process's name, Ray's C++ threads carry theirs."""
-    out: dict[str, float] = {}
-    tick, me = os.sysconf("SC_CLK_TCK"), os.getpid()
-    for task in Path("/proc/self/task").iterdir():
-        try:
-            stat = (task / "stat").read_text()
-        except OSError:  # ended meanwhile
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        name = "main" if int(task.name) == me else stat[stat.index("(") + 1:stat.rindex(")")]
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
-    return out
-
-
-#: "At full concurrency": while at least this share of the trials asked for ran.
-FULL_SHARE = 0.9
-
-
-def _less_sampler(clock: ResultClock, sampler: ProcSampler) -> None:
-    """Take the sampler thread's CPU (it runs in the driver) out of the clock's CPU readings."""
-    log = sampler.cpu_log
-    for i, t in enumerate(clock.times):
-        before = [cpu for when, cpu in log if when <= t]
-        clock.cpu[i] -= before[-1] if before else 0.0
-
-
-def _rates(clock: ResultClock, concurrent: int) -> dict[str, Any]:
-    """Results/s and the driver's CPU per result, from the first result to the last and over
-    the results Tune got while >= :data:`FULL_SHARE` of the trials ran."""
-    times, running, cpu = clock.times, clock.running, clock.cpu
-    out: dict[str, Any] = {"results": len(times), "running_max": max(running, default=0)}
-    full = [i for i, n in enumerate(running) if n >= FULL_SHARE * concurrent]
-    for suffix, idx in (("", list(range(len(times)))), ("_full", full)):
-        span = times[idx[-1]] - times[idx[0]] if len(idx) > 1 else 0.0
-        used = cpu[idx[-1]] - cpu[idx[0]] if len(idx) > 1 else 0.0
-        out[f"results{suffix}_s"] = round(span, 1)
-        out[f"results_per_s{suffix}"] = round((len(idx) - 1) / span, 2) if span else None
-        out[f"driver_cpu_ms_per_result{suffix}"] = (round(1000 * used / (len(idx) - 1), 2)
-                                                    if len(idx) > 1 else None)
-        out[f"driver_cpu_share{suffix}"] = round(used / span, 3) if span else None
-        out[f"driver_cpu_used_s{suffix}"] = round(used, 3)
-    ramp = next((times[i] - times[0] for i, n in enumerate(running) if n == out["running_max"]),
-                None)
-    out["ramp_s"] = round(ramp, 1) if ramp is not None else None
-    return out
-
-
 def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
              folder: Path, profile: Path | None = None, jets: int = 2000) -> dict[str, Any]:
     """One size on a fresh simulated cluster; the ``runs`` entry. ``profile``: a file for
@@ -214,11 +122,11 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
         with ProcSampler(classify, every_s=0.5, libs=False) as sampler:
             sampler.sample()
             rss_start = sampler.driver_rss_peak_mib
-            cpu0, t0, threads0 = _cpu_s(), time.monotonic(), thread_cpu_s()
+            cpu0, t0, threads0 = process_cpu_s(), time.monotonic(), thread_cpu_s()
             clock.profile = profile
             outcome = run_study(_config(concurrent, epochs, shape["pack_size"], folder, jets),
                                 callbacks=[clock])
-            study_s, cpu_s = time.monotonic() - t0, _cpu_s() - cpu0
+            study_s, cpu_s = time.monotonic() - t0, process_cpu_s() - cpu0
             threads = {k: v - threads0.get(k, 0.0) for k, v in thread_cpu_s().items()}
         sampler_cpu = sampler.cpu_s
         own = Path("/proc/self/comm").read_text().strip()  # the name Python's threads carry
@@ -229,8 +137,8 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
         cluster.shutdown()
     trials = [p for p in sampler.peaks.values() if p["role"] == "trial"]
     totals = sampler.total_peak
-    _less_sampler(clock, sampler)
-    rates = _rates(clock, concurrent)
+    less_sampler(clock, sampler)
+    rates = result_rates(clock, concurrent)
     driver_cpu = max(cpu_s - sampler_cpu, 0.0)
     return {
         "concurrent": concurrent, "nodes": nodes, "gpus_per_node": gpus_per_node, **shape,
@@ -268,105 +176,6 @@ def _failed(folder: Path) -> int:
 
     trials = pd.read_parquet(folder / "trials.parquet")
     return int((trials["status"] == "failed").sum())
-
-
-def line_fit(xs: Sequence[float], ys: Sequence[float]) -> tuple[float, float]:
-    """Least-squares ``(intercept, slope)``; one point: slope 0 (a flat line through it)."""
-    if len(xs) < 2:
-        return float(ys[0]), 0.0
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    var = sum((x - mx) ** 2 for x in xs)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / var if var else 0.0
-    return my - slope * mx, slope
-
-
-#: Two runs of one size split the driver's CPU only if their result rates differ this much.
-SPLIT_MIN_RATIO = 1.3
-
-
-def split_cpu(runs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The driver's CPU at each size split into a part per second and a part per result.
-
-    Over the window at full concurrency, run ``i`` used ``C_i`` CPU-s over ``T_i`` s with
-    ``R_i`` results; least squares (no intercept) of ``C = a T + b R`` over the runs of one
-    size whose result rates differ (``--jets``: more jets, slower epochs, the same result per
-    epoch): ``a`` is the share of a core the driver burns with trials running and none
-    reporting (Tune's loop, timers), ``b`` the CPU of one result. Sizes with fewer than two
-    such runs are left out; each entry: ``cpu_share_per_s`` (a), ``ms_per_result`` (1000 b),
-    the ``rates`` fitted, and ``max_abs_residual_s``."""
-    out: dict[str, dict[str, Any]] = {}
-    for n in sorted({r["concurrent"] for r in runs}):
-        rows = [(r["results_full_s"], r["results_per_s_full"] * r["results_full_s"],
-                 r["driver_cpu_used_s_full"], r["results_per_s_full"]) for r in runs
-                if r["concurrent"] == n and r.get("results_full_s")
-                and r.get("results_per_s_full") and r.get("driver_cpu_used_s_full") is not None]
-        rates = [row[3] for row in rows]
-        if len(rows) < 2 or max(rates) < SPLIT_MIN_RATIO * min(rates):
-            continue
-        stt = sum(t * t for t, _, _, _ in rows)
-        srr = sum(k * k for _, k, _, _ in rows)
-        str_ = sum(t * k for t, k, _, _ in rows)
-        stc = sum(t * c for t, _, c, _ in rows)
-        src = sum(k * c for _, k, c, _ in rows)
-        det = stt * srr - str_ * str_
-        if not det:
-            continue
-        a, b = (stc * srr - src * str_) / det, (src * stt - stc * str_) / det
-        out[str(n)] = {"cpu_share_per_s": round(a, 3), "ms_per_result": round(1000 * b, 3),
-                       "rates": sorted(round(x, 1) for x in rates),
-                       "max_abs_residual_s": round(max(abs(c - a * t - b * k)
-                                                       for t, k, c, _ in rows), 3)}
-    return out
-
-
-def extrapolate(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the measured sizes say about :data:`TARGETS` concurrent trials (not measured).
-
-    With a split (:func:`split_cpu`, two sizes or more), the driver's part per second ``a``
-    and per result ``b`` are each a straight line through the sizes, and one driver core
-    carries ``(1 - a) / b`` results/s (none where ``a >= 1``): the honest figure. Without, the
-    CPU per result as measured (both parts mixed, at this machine's result rate) is drawn
-    straight through the sizes, as before; it rises where the result rate falls."""
-    runs = [r for r in runs if r["trial_uss_mib"] is not None]
-    if not runs:
-        return {}
-    split = split_cpu(runs)
-    runs = [r for r in runs if r.get("jets", 2000) == min(x.get("jets", 2000) for x in runs)]
-    ns = [r["concurrent"] for r in runs]
-    uss = round(statistics.median(r["trial_uss_mib"] for r in runs), 1)
-    pss = round(statistics.median(r["trial_pss_mib"] for r in runs), 1)
-    rss = line_fit(ns, [r["driver_rss_peak_mib"] for r in runs])
-    cpu = line_fit(ns, [r.get("driver_cpu_ms_per_result_full")
-                        or r.get("driver_cpu_ms_per_result") or 0.0 for r in runs])
-    out: dict[str, Any] = {
-        "basis": f"per-trial USS {uss:.1f} MiB and PSS {pss:.1f} MiB (median of the measured "
-                 f"sizes {ns}); driver peak RSS and driver CPU per result (at full concurrency): "
-                 f"straight lines through the measured sizes", "trial_uss_mib": uss, "trial_pss_mib": pss,
-        "driver_rss_mib_fit": [round(v, 3) for v in rss],
-        "driver_cpu_ms_per_result_fit": [round(v, 4) for v in cpu]}
-    for n in TARGETS:
-        ms = max(cpu[0] + cpu[1] * n, 1e-6)
-        out[str(n)] = {"trials_uss_gib": round(n * uss / 1024, 1),
-                       "trials_pss_gib": round(n * pss / 1024, 1),
-                       "driver_rss_mib": round(rss[0] + rss[1] * n),
-                       "driver_cpu_ms_per_result": round(ms, 2),
-                       "results_per_s_one_driver_core": round(1000 / ms)}
-    if split:
-        sizes = [int(n) for n in split]
-        per_s = line_fit(sizes, [split[str(n)]["cpu_share_per_s"] for n in sizes])
-        per_r = line_fit(sizes, [split[str(n)]["ms_per_result"] for n in sizes])
-        out["split"] = split
-        out["split_basis"] = (f"driver CPU = a x seconds + b x results at each size {sizes} "
-                              f"(runs at different result rates); a and b straight through "
-                              f"the sizes; one core carries (1 - a) / b results/s")
-        for n in TARGETS:
-            a = per_s[0] + per_s[1] * n
-            b = max(per_r[0] + per_r[1] * n, 1e-6)
-            out[str(n)].update({
-                "driver_cpu_share_per_s": round(a, 3), "driver_cpu_ms_per_result_marginal":
-                round(b, 2), "results_per_s_one_driver_core":
-                round(1000 * (1 - a) / b) if a < 1 else None})
-    return out
 
 
 def _mem_available_gib() -> float:

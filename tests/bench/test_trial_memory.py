@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.many_packs import TARGETS, ResultClock, _rates, extrapolate, line_fit, plan
+from bench.driver_clock import result_rates
+from bench.many_packs import TARGETS, ResultClock, extrapolate, line_fit, plan
 
 from tests.bench.conftest import run_bench
 
@@ -81,7 +82,7 @@ def test_rates_count_results_while_the_trials_ran_at_once() -> None:
     clock.times = [0.0, 1.0, 2.0, 3.0, 4.0]
     clock.running = [1, 4, 4, 4, 2]
     clock.cpu = [0.0, 0.1, 0.2, 0.3, 0.4]
-    r = _rates(clock, concurrent=4)
+    r = result_rates(clock, concurrent=4)
     assert r["results"] == 5 and r["running_max"] == 4 and r["ramp_s"] == 1.0
     assert r["results_per_s"] == 1.0 and r["results_full_s"] == 2.0
     assert r["results_per_s_full"] == 1.0
