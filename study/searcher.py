@@ -79,9 +79,22 @@ DRAW_SALT = 0x5EED
 
 
 def size_constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
-    """Optuna 4.x's ``constraints_func``: the relative excess over the size limits (> 0
-    violates); module level, so the sampler pickles."""
-    return [float(trial.user_attrs.get(EXCESS_ATTR, 0.0))]
+    """Optuna 4.x's ``constraints_func``: the relative excess over the size limits and
+    whether the trial diverged (> 0 violates); module level, so the sampler pickles."""
+    return [float(trial.user_attrs.get(EXCESS_ATTR, 0.0)),
+            1.0 if DIVERGED_ATTR in trial.user_attrs else 0.0]
+
+
+def _mark_diverged(ot_trial: optuna.trial.Trial, reason: str) -> None:
+    """A diverged trial is *infeasible* (constraint ``diverged`` 1.0) as well as pruned: TPE
+    ranks pruned trials by the last epoch they reached before their value, so one that passed
+    ASHA's first rung and then diverged ranked above every trial stopped at that rung and,
+    early in a search, was one of TPE's "good" trials (20 of 30 model proposals went to the
+    diverging region, 3 now: tests/study/test_referee11_search_diverged_rank.py); infeasible
+    trials rank after every feasible one."""
+    ot_trial.set_user_attr(DIVERGED_ATTR, reason)
+    if _TRIAL_CONSTRAINTS:
+        ot_trial.set_constraint(DIVERGED_ATTR, 1.0)
 
 
 def _mark_excess(ot_trial: optuna.trial.Trial, excess: float) -> None:
@@ -400,7 +413,7 @@ class HonestOptunaSearch(OptunaSearch):
         try:
             records = read_epochs(self.state_dir, trial_id)
             self._describe(trial_id, records)
-            ot_trial.set_user_attr(DIVERGED_ATTR, reason)
+            _mark_diverged(ot_trial, reason)
             for record in records:
                 step, value = int(record.get("epoch", 0)), record.get(self.primary)
                 if step > self._reported.get(trial_id, 0) and value is not None:
@@ -498,8 +511,9 @@ def _tpe(s: Any, cfg: StudyConfig) -> optuna.samplers.TPESampler:
     return StartupTPESampler(
         seed=s.seed, n_startup_trials=tpe_startup_trials(s.num_trials, s.max_concurrent),
         multivariate=True, group=True, constant_liar=True,
-        constraints_func=(size_constraints if cfg.size_limits and not _TRIAL_CONSTRAINTS
-                          else None))
+        # Optuna 4.x reads size limits and divergence from the trial (Optuna 5: the trial's
+        # own constraints, set by _mark_excess and _mark_diverged)
+        constraints_func=None if _TRIAL_CONSTRAINTS else size_constraints)
 
 
 def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:

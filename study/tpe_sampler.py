@@ -10,6 +10,16 @@ and the report's Kind line said. :class:`StartupTPESampler` holds back the model
 *trained* trials have finished; the turned-away draws still count as bad examples once it
 models.
 
+A trial that diverged (NaN/inf loss; *pruned* and *infeasible*,
+:func:`jetstudy.study.searcher._mark_diverged`) counts as a start-up trial, even one that
+diverged in its first epoch: kept on purpose (round 11). It is an observation of the space
+(this region diverges), where a turned-away draw is none (the limit is known before any
+training); the start-up is there so that TPE's densities rest on observations, and TPE, once
+it models, moves away from a diverging region (``tests/study/test_referee10_search_diverged``)
+while a start-up that waited for trials that did not diverge would keep drawing at random from
+it: a space in which most of the lr range diverges would spend many times
+``n_startup_trials`` trials on NaNs before TPE began.
+
 Each proposal records in the Optuna trial whether it came from TPE's model
 (:data:`GUIDED_ATTR`, a system attribute), so the report counts the guided trials that ran
 (:func:`jetstudy.study.optuna_story.guided_trials`) rather than estimating them from the
