@@ -16,7 +16,7 @@ from jetstudy.trainables.errors import ConfigError
 if TYPE_CHECKING:  # study.config imports this module (through search_rules)
     from jetstudy.study.config import StudyConfig
 
-__all__ = ["space_warnings", "expected_repeats", "limit_check", "MAX_REDRAWS", "HUGE_PARAMS",
+__all__ = ["space_warnings", "expected_repeats", "repeat_safe_trials", "limit_check", "MAX_REDRAWS", "HUGE_PARAMS",
            "LIMIT_SHARE_REFUSED", "LIMIT_SHARE_WARNED"]
 
 
@@ -47,8 +47,6 @@ def expected_repeats(cfg: StudyConfig) -> float | None:
     integers, activation and batch norm uniform). None for a countless space (a float knob a
     range), one under size limits, or one over :data:`REPEAT_CHECK_FACTOR` times
     ``num_trials`` configurations. TPE concentrates, so it repeats more."""
-    import itertools
-
     from jetstudy.study.space import count_configurations
 
     s, sp = cfg.search, cfg.space
@@ -58,16 +56,45 @@ def expected_repeats(cfg: StudyConfig) -> float | None:
     count = count_configurations(sp, None, cap=REPEAT_CHECK_FACTOR * n + 1)
     if count is None or count > REPEAT_CHECK_FACTOR * n:
         return None
+    return _repeats(_draw_probabilities(cfg), n)
+
+
+def _draw_probabilities(cfg: StudyConfig) -> list[float]:
+    """Each configuration's probability in one random draw of the space (no size limits;
+    every float knob fixed): depth uniform, each width log-uniform over integers as Optuna
+    draws a log integer, activation and batch norm uniform."""
+    import itertools
+
+    sp = cfg.space
     (d_low, d_high), (w_low, w_high) = sp.depth, sp.width
     span = math.log(w_high + 0.5) - math.log(w_low - 0.5)
     width_p = [(math.log(w + 0.5) - math.log(w - 0.5)) / span for w in range(w_low, w_high + 1)]
     choices = len(sp.activations) * len(sp.batch_norm)  # each drawn alike
-    distinct = 0.0
-    for depth in range(d_low, d_high + 1):
-        for widths in itertools.product(width_p, repeat=depth):
-            p = math.prod(widths) / ((d_high - d_low + 1) * choices)
-            distinct += choices * (1 - (1 - p) ** n)
-    return n - distinct
+    return [math.prod(widths) / ((d_high - d_low + 1) * choices)
+            for depth in range(d_low, d_high + 1)
+            for widths in itertools.product(width_p, repeat=depth) for _ in range(choices)]
+
+
+def _repeats(probabilities: list[float], n: int) -> float:
+    """Expected draws of ``n`` (with replacement) that repeat an earlier one."""
+    return n - sum(1 - (1 - p) ** n for p in probabilities)
+
+
+def _quiet_repeats(repeats: float, n: int) -> bool:
+    """Below :func:`_likely_repeats`' warning: under 3 and a fifth of the trials."""
+    return repeats < max(3.0, n / 5)
+
+
+def repeat_safe_trials(cfg: StudyConfig, count: int) -> tuple[int, float]:
+    """For a space of ``count`` configurations: the most trials whose draws are not likely to
+    repeat (what :func:`_likely_repeats` accepts), and the repeats expected of ``count``
+    trials. Under size limits the draws that fit are taken as equally likely, the fewest
+    repeats any draw gives: a bound."""
+    probabilities = ([1 / count] * count if cfg.size_limits or count < 1
+                     else _draw_probabilities(cfg))
+    best = next((n for n in range(count, 0, -1)
+                 if _quiet_repeats(_repeats(probabilities, n), n)), 1)
+    return best, _repeats(probabilities, count)
 
 
 def _likely_repeats(cfg: StudyConfig) -> str | None:
@@ -79,7 +106,7 @@ def _likely_repeats(cfg: StudyConfig) -> str | None:
     expects about a third to repeat: 2 of 6, 3 of 8)."""
     repeats = expected_repeats(cfg)
     n = cfg.search.num_trials
-    if repeats is None or repeats < max(3.0, n / 5):
+    if repeats is None or _quiet_repeats(repeats, n):
         return None
     widen = "space.depth or space.width" + (", or give space.lr a range (e.g. [1e-4, 1e-2])"
                                              if cfg.space.lr[0] == cfg.space.lr[1] else "")
@@ -136,8 +163,12 @@ def _few_configurations(cfg: StudyConfig) -> str | None:
     widen = "space.depth or space.width" + (", or give space.lr a range (e.g. [1e-4, 1e-2])"
                                              if cfg.space.lr[0] == cfg.space.lr[1] else "")
     limits = ", raise " + " / ".join(f"search.{f}" for f in _limit_fields(cfg)) if within else ""
+    safe, repeats = repeat_safe_trials(cfg, count)
+    fewer = (f"{safe}" if safe == count else
+             f"{safe} (at {count}, as many as the configurations, about {repeats:.0f} of the "
+             f"draws would repeat one by chance{' or more' if cfg.size_limits else ''})")
     return (f"the space ({_fixed_fields(cfg)}) holds {what}; set search.num_trials to "
-            f"{count}{limits}, or widen {widen}")
+            f"{fewer}{limits}, or widen {widen}")
 
 
 def _limit_fields(cfg: StudyConfig) -> list[str]:

@@ -26,6 +26,7 @@ from optuna.distributions import json_to_distribution
 from jetstudy.study.config import from_dict
 from jetstudy.study.searcher import OPTUNA_STUDY_NAME, make_searcher, optuna_storage, sampler_record
 from jetstudy.study.space import count_configurations
+from jetstudy.study.space_rules import repeat_safe_trials
 
 FIXED = {"dropout": [0.1, 0.1], "l1": [0, 0], "l2": [0, 0], "lr": [1e-3, 1e-3]}
 ASHA = {"max_epochs": 2, "grace_period": 1}
@@ -50,7 +51,10 @@ def test_too_few_configurations_is_one_warning_naming_fields_and_fix(space, sear
     text = warnings[0]
     assert f"space.depth {space['depth']}" in text and f"space.width {space['width']}" in text
     assert "dropout/l1/l2/lr single values" in text
-    assert f"set search.num_trials to {count}" in text
+    # as many trials as configurations, or fewer where that many draws would repeat by
+    # chance (round 11: repeat_safe_trials)
+    safe = repeat_safe_trials(cfg, count)[0]
+    assert safe <= count and f"set search.num_trials to {safe}" in text
     if count == 1:
         assert f"the same configuration {search['num_trials']} times" in text
     else:
@@ -58,7 +62,7 @@ def test_too_few_configurations_is_one_warning_naming_fields_and_fix(space, sear
     if "max_params" in search:
         assert "within the search.max_* limits" in text and "raise search.max_params" in text
     # the fix silences it
-    assert not [w for w in _cfg(space, **{**search, "num_trials": count}).warnings
+    assert not [w for w in _cfg(space, **{**search, "num_trials": safe}).warnings
                 if "distinct" in w or "single configuration" in w]
 
 
