@@ -211,7 +211,28 @@ def kind_lines(tables: StudyTables) -> list[str]:
                  f"{', '.join(kinds) or 'independent'}, "
                  f"{counted(ran.get('n_startup_trials'), 'random start-up trial')}{trained} "
                  "before it models anything.")
-    return [line]
+    return [line + _journal_running_words(tables)]
+
+
+def _journal_running_words(tables: StudyTables) -> str:
+    """`` optuna.journal still calls 2 trials running ...``: a driver killed (``kill -9``)
+    before it closed its Optuna trials leaves them *running* in the journal, and
+    optuna-dashboard shows them so, however long ago it died; empty unless the driver is
+    known gone and the journal holds such trials. The report says it rather than closing
+    them: ``--resume`` continues the trials still running (closed ones would be lost)."""
+    from jetstudy.study.optuna_story import running_in_journal
+
+    folder = getattr(tables, "folder", None)
+    if folder is None or not _driver_gone(tables):
+        return ""
+    running = running_in_journal(folder)
+    if not running:
+        return ""
+    them = "it" if running == 1 else "them"
+    return (f" optuna.journal still calls {counted(running, 'trial')} running (so does "
+            f"optuna-dashboard): the driver died before it closed {them}; --resume continues "
+            f"{them} or closes {them} from the trial logs, and until then the journal stays "
+            "as the driver left it.")
 
 
 def _ran_short(tables: StudyTables, search: dict[str, Any],

@@ -19,7 +19,8 @@ from typing import Any
 
 from jetstudy.trainables.objective import Objective
 
-__all__ = ["USER_ATTRS", "describe_trial", "with_best_value", "trial_name", "guided_trials"]
+__all__ = ["USER_ATTRS", "describe_trial", "with_best_value", "trial_name", "guided_trials",
+           "running_in_journal"]
 
 logger = logging.getLogger(__name__)
 
@@ -57,22 +58,10 @@ def guided_trials(study_folder: Any) -> int | None:
     None when that is not known: no journal, one that cannot be read, or a trained trial
     without the mark (proposed before jetstudy kept it, or by another sampler). A trial the
     user fixed (``search.initial_points``) is not TPE's."""
-    from pathlib import Path
-
-    from jetstudy.study.optuna_files import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
     from jetstudy.study.tpe_sampler import GUIDED_ATTR, REJECTED_ATTR
 
-    if not (Path(study_folder) / OPTUNA_JOURNAL).is_file():
-        return None
-    try:
-        import optuna
-
-        study = optuna.load_study(study_name=OPTUNA_STUDY_NAME,
-                                  storage=optuna_storage(Path(study_folder)))
-        trials = study.get_trials(deepcopy=False)
-    except Exception as exc:  # noqa: BLE001 - a damaged journal: the report estimates
-        logger.warning("cannot read which trials TPE proposed from %s (%s: %s)", study_folder,
-                       type(exc).__name__, exc)
+    trials = _journal_trials(study_folder, "which trials TPE proposed")
+    if trials is None:
         return None
     guided = 0
     for t in trials:
@@ -85,6 +74,38 @@ def guided_trials(study_folder: Any) -> int | None:
             return None
         guided += bool(t.system_attrs[GUIDED_ATTR])
     return guided
+
+
+def _journal_trials(study_folder: Any, why: str) -> list[Any] | None:
+    """The trials of the study's ``optuna.journal``, read only; None without a journal or
+    when it cannot be read (a warning says ``why`` it was read)."""
+    from pathlib import Path
+
+    from jetstudy.study.optuna_files import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
+
+    if not (Path(study_folder) / OPTUNA_JOURNAL).is_file():
+        return None
+    try:
+        import optuna
+
+        study = optuna.load_study(study_name=OPTUNA_STUDY_NAME,
+                                  storage=optuna_storage(Path(study_folder)))
+        return study.get_trials(deepcopy=False)
+    except Exception as exc:  # noqa: BLE001 - a damaged journal: the report says less
+        logger.warning("cannot read %s from %s (%s: %s)", why, study_folder,
+                       type(exc).__name__, exc)
+        return None
+
+
+def running_in_journal(study_folder: Any) -> int | None:
+    """How many trials ``optuna.journal`` still calls *running* (None: no journal, or one that
+    cannot be read). After a ``kill -9`` of the driver they stay so (optuna-dashboard shows
+    them running) until ``--resume`` continues them or closes them from their logs; nothing
+    else may close them, or the resume would lose them (it continues running trials only)."""
+    trials = _journal_trials(study_folder, "the trials still running")
+    if trials is None:
+        return None
+    return sum(t.state.name == "RUNNING" for t in trials)
 
 
 def trial_name(trial: Any) -> str:
