@@ -20,6 +20,7 @@ from jetstudy.analysis.sections_words import complete_words
 from jetstudy.analysis.size_answer import (_digits, _errors, no_answer_reason,
                                           scores_with_errors)
 from jetstudy.analysis.summary import best_epoch_loss_se
+from jetstudy.analysis.trial_order import listed_ids
 from jetstudy.trainables.schema import CLASSES
 
 if TYPE_CHECKING:
@@ -294,9 +295,8 @@ def _front_line(res: pareto.ParetoResult) -> str:
     line can be checked against trials.parquet."""
     front = res.front.sort_values("cost", kind="mergesort")
     ids = [str(t) for t in front["trial_id"]]
-    more = f" and {len(ids) - FRONT_IDS} more" if len(ids) > FRONT_IDS else ""
     return (f"Front of {res.score} vs {res.cost} ({counted(len(ids), 'trial')}, smallest first): "
-            f"{', '.join(ids[:FRONT_IDS])}{more}.")
+            f"{listed_ids(ids, FRONT_IDS)}.")
 
 
 def _size_search(r: ReportState) -> tuple[str | None, dict[str, int]]:
