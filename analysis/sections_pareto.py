@@ -63,9 +63,11 @@ def score_decimals(r: ReportState) -> int | None:
 
 
 #: pareto.csv's columns (docs/results_layout.md): one row per trial drawn per panel.
+#: ``best_completed`` is the former name of ``best_fully_trained`` (same values; a full run
+#: whose status reads ``stopped`` may be it), kept in its place for the readers of old files.
 PARETO_COLUMNS: tuple[str, ...] = (
     "panel", "score", "cost", "trial_id", "status", "cost_value", "score_value", "score_se", "on_front",
-    "smallest_within_tolerance", "best_completed", "tied_with")
+    "smallest_within_tolerance", "best_completed", "tied_with", "best_fully_trained")
 
 
 def pareto_table(results: list[pareto.ParetoResult],
@@ -105,7 +107,8 @@ def pareto_table(results: list[pareto.ParetoResult],
             "best_completed": False, "tied_with": _own_ties(own)}))
     if not parts:
         return pd.DataFrame(columns=list(PARETO_COLUMNS))
-    table = pd.concat(parts, ignore_index=True)[list(PARETO_COLUMNS)]
+    table = pd.concat(parts, ignore_index=True)
+    table = table.assign(best_fully_trained=table["best_completed"])[list(PARETO_COLUMNS)]
     cost = table["cost_value"]
     if cost.notna().all() and (cost == cost.round()).all():  # counts as counts: 9096, not 9096.0
         table["cost_value"] = cost.round().astype("int64")
@@ -198,7 +201,7 @@ def pareto_part(r: ReportState) -> Section:
         rows.append((res.score, res.cost, pick["trial_id"], pick["cost"],
                      *_scores_and_gap(res), noise[res.within_noise] if res.gap > 0
                      else _is_best(res), len(res.front)))
-    columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best completed",
+    columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best fully trained",
                "best - pick", "significance", "front size"]
     # the caption names only what the panels draw (no error bars without n_val, no front or
     # star without a completed trial, no diamond without a test evaluation)

@@ -113,7 +113,7 @@ def test_scores_without_errors_share_their_decimals(old_study) -> None:
     shown = table[table["best - pick"] != "0"]
     assert len(shown), table
     for _, row in shown.iterrows():
-        texts = [row["its score"], row["best completed"], row["best - pick"]]
+        texts = [row["its score"], row["best fully trained"], row["best - pick"]]
         assert "±" not in " ".join(texts)
         assert len({_decimals(t) for t in texts}) == 1, texts
         note = [n for n in section.lines if f"{row['smallest within 1%']} scores " in n

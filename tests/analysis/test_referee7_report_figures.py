@@ -125,7 +125,7 @@ def test_pareto_table_prints_the_best_tables_scores_when_errors_are_unknown(
     for score in ("best_val_acc", "best_val_auc"):
         rows = table[table["score"] == score]
         assert len(rows) and (rows["its score"] == best[score]).all(), (rows, best[score])
-        assert (rows["best completed"] == best[score]).all()
+        assert (rows["best fully trained"] == best[score]).all()
     assert best["best_val_acc"] == "0.7290"
 
 
