@@ -7,6 +7,7 @@ text frames; :mod:`jetstudy.analysis.summary` re-exports them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -20,7 +21,7 @@ from jetstudy.analysis.roc import rejection_table
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["TEST_ROWS", "heldout_metric_values", "compare_test_metrics", "operating_table",
-           "heldout_class_counts", "few_jet_classes", "MIN_CLASS_JETS"]
+           "heldout_class_counts", "few_jet_classes", "few_validation_jets", "MIN_CLASS_JETS"]
 
 
 #: Rows of the test-metrics table, as keys of ``test_metrics.json``'s ``model`` object.
@@ -135,6 +136,23 @@ def few_jet_classes(counts: dict[str, int] | None) -> dict[str, str]:
         elif 0 < rest <= MIN_CLASS_JETS and n > 0:
             out[c] = f"{rest} jet{'' if rest == 1 else 's'} besides {c}"
     return out
+
+
+def few_validation_jets(class_counts: Sequence[int] | dict[str, int] | None) -> dict[str, str]:
+    """Per class whose one-vs-rest validation AUC rests on too few jets of it or of the rest
+    (:data:`MIN_CLASS_JETS` or fewer, the held-out test table's rule: :func:`few_jet_classes`),
+    the words why ("1 t jet"); ``class_counts``: the validation split's per class, a mapping or
+    five numbers in the order of the classes (none known: none)."""
+    if isinstance(class_counts, dict):
+        counts = {str(c): n for c, n in class_counts.items()}
+    elif class_counts is not None and len(class_counts) == len(CLASSES):
+        counts = dict(zip(CLASSES, class_counts))
+    else:
+        return {}
+    if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0
+               for n in counts.values()):
+        return {}
+    return few_jet_classes({c: int(n) for c, n in counts.items()})
 
 
 def _jets_column(test_metrics: dict[str, Any], counts: dict[str, int]) -> list[str]:

@@ -42,6 +42,7 @@ import pandas as pd
 
 from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.heldout_tables import few_validation_jets
 from jetstudy.analysis.intervals import binomial_se, hanley_mcneil_se
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.pick_words import band_edge
@@ -51,7 +52,8 @@ from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["ParetoResult", "pareto_front", "smallest_within", "compute_pareto", "score_se",
            "pick_notes", "tied_with", "unsized_trials", "unsized_words", "with_sizes", "search_front", "how_big", "SizeAnswer",
-           "how_big_paragraph", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS"]
+           "how_big_paragraph", "FRONT_STATUSES", "SCORED_STATUSES", "PARETO_STATUSES", "NOISE_SIGMAS",
+           "few_validation_jets"]
 
 #: The status that always means trained to the end (max_epochs, or converged by patience);
 #: the front takes a stopped or running trial that trained all of max_epochs too
@@ -191,6 +193,9 @@ class ParetoResult:
     #: fully trained trials with a score but no usable size (0, negative, NaN, inf: a damaged
     #: or hand-edited row): left off the front, named in the notes (:func:`unsized_trials`)
     unsized: tuple[str, ...] = ()
+    #: an AUC panel's classes whose one-vs-rest AUC rests on too few validation jets
+    #: (:func:`few_validation_jets`: "1 t jet"), which the macro AUC averages in
+    few_jets: tuple[str, ...] = ()
 
     @property
     def determined(self) -> bool:
@@ -285,19 +290,21 @@ def compute_pareto(
         raise AnalysisError(f"no finished trial has both `{cost}` and `{score}`")
     maximize = _maximize(metric)
     unsized = unsized_trials(trials, cost, score)
+    few = tuple(few_validation_jets(class_counts).values()) if score.removeprefix(
+        "best_") == "val_auc" else ()
     front = pareto_front(points, "cost", "score", maximize).reset_index(drop=True)
     pick = smallest_within(points, "cost", "score", tolerance, maximize)
     if pick is None:
         return ParetoResult(cost=cost, score=score, points=points, partial=partial, front=front,
                             pick=None, best=None, tolerance=tolerance, maximize=maximize,
-                            unsized=unsized)
+                            unsized=unsized, few_jets=few)
     best = points.loc[_ranked(points, "cost", "score", maximize)["_s"].idxmax()]
     gap = float(best["score"] - pick["score"]) * (1.0 if maximize else -1.0)
     gap_se = 0.0 if best["trial_id"] == pick["trial_id"] else float(
         math.hypot(best["se"], pick["se"]))
     return ParetoResult(cost=cost, score=score, points=points, partial=partial, front=front,
                         pick=pick, best=best, tolerance=tolerance, gap=gap, gap_se=gap_se,
-                        maximize=maximize, unsized=unsized)
+                        maximize=maximize, unsized=unsized, few_jets=few)
 
 
 def _maximize(metric: str) -> bool:

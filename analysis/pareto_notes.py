@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from jetstudy.analysis.heldout_tables import MIN_CLASS_JETS
 from jetstudy.analysis.intervals import (_significant, equal_digits, format_error,
                                          rounded_apart_words)
 from jetstudy.analysis.pareto import NOISE_SIGMAS, ParetoResult, exact_ties
@@ -21,7 +22,7 @@ from jetstudy.analysis.pick_words import (best_repeats_words, full_run_words,
 from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.analysis.trial_order import listed_ids, repeat_spread
 
-__all__ = ["pick_notes", "unsized_words"]
+__all__ = ["pick_notes", "unsized_words", "few_jets_words"]
 
 
 def unsized_words(ids: Sequence[str], cost: str) -> str:
@@ -124,9 +125,27 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
         notes.append(f"{where}: the {result.tolerance:.0%} band ({shown[0]}) is narrower than "
                      f"{NOISE_SIGMAS:g} standard errors of one score (se {shown[1]}): "
                      "trials just outside it may be as good.")
+    few = few_jets_words(result)
+    if few:
+        notes.append(f"{where}:{few}")
     if left:
         notes.append(f"{where}:{left}")
     return notes
+
+
+def few_jets_words(result: ParetoResult) -> str:
+    """The sentence (leading space; empty when none) on an AUC panel whose macro AUC averages a
+    class's one-vs-rest AUC from too few validation jets (:attr:`ParetoResult.few_jets`): that
+    class's AUC is the rank of a handful of jets, which its error (Hanley-McNeil, from the macro
+    value) does not see, so the panel's order, pick and verdict rest on it."""
+    if not result.few_jets:
+        return ""
+    whys = " and ".join(result.few_jets)
+    return (f" the macro AUC averages a one-vs-rest AUC from {whys} of the validation split "
+            f"({MIN_CLASS_JETS} or fewer: undetermined on its own, as the test table says of "
+            "such a class), so these scores, their errors, the front and the pick rest partly "
+            "on the rank of those few jets; the accuracy panels do not. Add jets of that class "
+            "or raise data.val_fraction.")
 
 
 def _unrounded(result: ParetoResult) -> str:

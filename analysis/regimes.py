@@ -60,6 +60,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -67,6 +68,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary, epochs_words, ran_full
+from jetstudy.analysis.heldout_tables import few_validation_jets
 from jetstudy.analysis.intervals import (format_error, percent, round_to_error,
                                          three_figures)
 from jetstudy.analysis.regime_digits import relative, table_digits
@@ -169,7 +171,10 @@ def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None
         # a user's auc_floor far above 0.5 makes it a quality cut, not "no separation"
         what = ("the classes are not separated" if auc <= _NO_SEPARATION
                 else "below the separation regimes.auc_floor asks for")
-        return f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what}"
+        few = row.get("few_jets", "")
+        few = (f" (this macro AUC averages a one-vs-rest AUC from {few} of the validation "
+               "split: too few jets to judge on their own)" if few else "")
+        return f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what}{few}"
     return None
 
 
@@ -367,6 +372,7 @@ def assess_regimes(
     epochs: pd.DataFrame | None = None,
     thresholds: RegimeThresholds | None = None,
     reference: Reference | None = None,
+    val_class_counts: Mapping[str, int] | Sequence[int] | None = None,
 ) -> RegimeVerdicts:
     """Judge every trial. The table has one row per trial: ``trial_id, status, regime, reason,
     complete, judged_on_partial`` (a verdict from a curve that is not complete: only unstable,
@@ -380,7 +386,10 @@ def assess_regimes(
     smoothed_final_val_loss`` (docs/results_layout.md).
 
     ``reference`` defaults to ln 5 and the study's best as a proxy L* (:func:`known_reference`
-    builds one from ``reference.json``).
+    builds one from ``reference.json``). ``val_class_counts`` (the validation jets per class,
+    data_summary.json's): a macro AUC that averages a class of a handful of them
+    (:func:`~jetstudy.analysis.heldout_tables.few_validation_jets`) is said so where the AUC
+    rule names it.
     """
     t = thresholds or RegimeThresholds()
     ref = reference or Reference()
@@ -392,6 +401,7 @@ def assess_regimes(
         if default == "":  # text; a missing value (NaN, None) is no text
             s[name] = [("" if pd.isna(v) else str(v)) for v in s[name]]
     s["min_epochs"] = t.min_epochs
+    s["few_jets"] = " and ".join(few_validation_jets(val_class_counts).values())
     # tables written since the standard errors exist carry the columns: a NaN there is a split
     # too small to measure noise, not an old table to judge on relative thresholds
     has, filled = _se_columns(trials, epochs)
@@ -462,7 +472,11 @@ def study_regimes(tables: Any, thresholds: RegimeThresholds | None = None
     section = section if isinstance(section, dict) else {}
     t = thresholds or RegimeThresholds.from_mapping(section)
     reference = known_reference(tables.reference, section.get("reference_loss"))
-    return assess_regimes(tables.trials, tables.epochs, t, reference), t
+    summary = tables.data_summary if isinstance(tables.data_summary, dict) else {}
+    counts = summary.get("class_counts")
+    counts = counts.get("val") if isinstance(counts, dict) else None
+    return assess_regimes(tables.trials, tables.epochs, t, reference,
+                          counts if isinstance(counts, dict) else None), t
 
 
 def classify_regimes(

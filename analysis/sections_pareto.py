@@ -198,9 +198,11 @@ def pareto_part(r: ReportState) -> Section:
             continue
         pick = res.pick
         noise = {True: "within noise", False: "significant", None: "noise unknown"}
+        verdict = noise[res.within_noise] if res.gap > 0 else _is_best(res)
+        if res.few_jets:  # the macro AUC rests on a handful of jets of a class (notes)
+            verdict += f"; rests on {' and '.join(res.few_jets)}"
         rows.append((res.score, res.cost, pick["trial_id"], pick["cost"],
-                     *_scores_and_gap(res), noise[res.within_noise] if res.gap > 0
-                     else _is_best(res), len(res.front)))
+                     *_scores_and_gap(res), verdict, len(res.front)))
     columns = ["score", "cost", "smallest within 1%", "its cost", "its score", "best fully trained",
                "best - pick", "significance", "front size"]
     # the caption names only what the panels draw (no error bars without n_val, no front or

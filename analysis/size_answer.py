@@ -18,7 +18,8 @@ from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
 from jetstudy.analysis.trial_order import TIE_KEYS, listed_ids, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _ranked, exact_ties,
-                                      score_se, unsized_trials, with_sizes)
+                                      few_validation_jets, score_se, unsized_trials,
+                                      with_sizes)
 from jetstudy.analysis.pareto_notes import unsized_words
 from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_run_words,
                                           median_outside_band, smallest_within_words,
@@ -219,7 +220,8 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
              + _best_repeat_words(answer, n_val, class_counts)
              + full_run_words([answer.pick] if answer.pick["trial_id"] == answer.best["trial_id"]
                               else [answer.pick, answer.best])
-             + unsized_words(answer.unsized, cost) + _unstable_pick_words(answer, unstable))
+             + unsized_words(answer.unsized, cost) + _unstable_pick_words(answer, unstable)
+             + _few_jets_words(answer, class_counts))
     if len(answer.candidates if answer.candidates is not None else ()) <= 1:
         table = ""  # one completed trial: no smaller model for the table to name
     if pick["trial_id"] == best["trial_id"]:
@@ -250,6 +252,28 @@ def _unstable_best_words(answer: SizeAnswer, unstable: Mapping[str, str]) -> str
             f"({unstable[best]}){every}: it did not learn the task, so neither it nor a "
             "smaller model within 1% of it is one to deploy; the front below ranks models "
             "that did not learn.")
+
+
+def _few_jets_words(answer: SizeAnswer, class_counts: Sequence[int] | None) -> str:
+    """:func:`few_auc_jets_words` of the answer's search metric."""
+    return few_auc_jets_words(answer.metric, class_counts, "this answer",
+                              "; the accuracy rule does not")
+
+
+def few_auc_jets_words(metric: str, class_counts: Sequence[int] | None, what: str,
+                       beside: str = "") -> str:
+    """A score val_auc that averages a class's one-vs-rest AUC from too few validation jets
+    (:func:`~jetstudy.analysis.heldout_tables.few_validation_jets`): ``what`` (the answer,
+    the lead) rests partly on the rank of those jets, which the errors shown do not see; a
+    sentence with a leading space, empty for another metric or enough jets of every class."""
+    if metric.removeprefix("best_") != "val_auc":
+        return ""
+    few = few_validation_jets(class_counts)
+    if not few:
+        return ""
+    return (f" Its val_auc averages a one-vs-rest AUC from {' and '.join(few.values())} of the "
+            f"validation split (undetermined on its own: too few jets), so {what} rests "
+            f"partly on the rank of those few jets{beside}.")
 
 
 def _unstable_pick_words(answer: SizeAnswer, unstable: Mapping[str, str]) -> str:

@@ -137,10 +137,13 @@ def runner_up_line(trials: pd.DataFrame, metric: str, maximize: bool,
     more = (f" Trial{'s' if len(tied) > 1 else ''} {listed_ids(tied)} "
             f"tie{'' if len(tied) > 1 else 's'}"
             f" at that score too: an exact tie of {len(tied) + 2} trials." if tied else "")
+    from jetstudy.analysis.size_answer import few_auc_jets_words
+
     return (_runner_up_text(best, second, score, maximize, n_val, class_counts) + more
             + _repeat_words(best, second, score, bool(tied))
             + _best_runs_words(rows, best, second, score, n_val, class_counts)
-            + _partial_words(best, second) + lost)
+            + _partial_words(best, second) + lost
+            + few_auc_jets_words(score, class_counts, "the lead"))
 
 
 def _best_runs_words(rows: pd.DataFrame, best: pd.Series, second: pd.Series, score: str,
