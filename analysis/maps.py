@@ -108,6 +108,9 @@ class RegimeMap:
     #: axis -> its bins (rows/columns) that no trial of the map reached: untried, not empty
     #: of a regime
     untried: dict[str, list[str]] = field(default_factory=dict)
+    #: trials (among ``n_unplaced``) whose count axis (parameters, a width, depth) is 0 or
+    #: below: a damaged or hand-edited row, never an "off" bin as a strength of 0 is
+    unsized: tuple[str, ...] = ()
 
     def range_lines(self) -> list[str]:
         """What a reader needs to read an empty row or column: per axis with a configured
@@ -380,6 +383,14 @@ def regime_map(
                      if first.is_integer() and axis in _COUNT_AXES else _fmt(first))
             raise AnalysisError(f"`{axis}` does not vary in this study (all {shown})")
     df = df.merge(regimes[["trial_id", "regime", "judged_on_partial"]], on="trial_id")
+    # a count of 0 or below (a model has a weight, a layer a unit) is no value: binned, it
+    # went to the "off" bin of an L1/L2 strength of 0, a column "off" on the parameter axis
+    bad = np.zeros(len(df), dtype=bool)
+    for axis in {x, y} & _COUNT_AXES:
+        count = pd.to_numeric(df[axis], errors="coerce").astype(float)
+        bad |= (count <= 0).to_numpy()
+        df[axis] = count.where(count > 0)
+    unsized = tuple(str(t) for t in df.loc[bad, "trial_id"])
     df["x"] = bin_values(df[x], MAP_AXES.get(x, (x, "linear"))[1], spans.get(x))
     df["y"] = bin_values(df[y], MAP_AXES.get(y, (y, "linear"))[1], spans.get(y))
     placed = df["x"].notna() & df["y"].notna()
@@ -433,4 +444,4 @@ def regime_map(
                for a, k in ((x, "x"), (y, "y")) if a in spans}
     return RegimeMap(x=x, y=y, x_title=x_title, y_title=y_title, metric=score or metric,
                      maximize=maximize, cells=cells, n_unplaced=unplaced,
-                     configured=dict(spans), untried=untried)
+                     configured=dict(spans), untried=untried, unsized=unsized)

@@ -29,6 +29,7 @@ from jetstudy.analysis.sections_words import complete_words, stop_causes
 from jetstudy.analysis.sections_heldout import heldout_part, roc_part
 from jetstudy.analysis.study_state import live_driver, study_state
 from jetstudy.analysis.tables import StudyTables, search_metric
+from jetstudy.analysis.trial_order import listed_ids
 
 __all__ = ["ReportState", "PARTS", "config_yaml"]
 
@@ -225,7 +226,11 @@ def _map_lines(r: ReportState) -> list[str]:
 def _unplaced_lines(found: list) -> list[str]:
     """One line per map that left trials off for lack of a value on one of its axes."""
     return [f"{m.y_title} x {m.x_title}: {m.n_unplaced} trial(s) without a value on an axis "
-            "are left off this map." for m in found if m.n_unplaced]
+            "are left off this map." + (
+                f" Of them, {listed_ids(m.unsized)} {'has' if len(m.unsized) == 1 else 'have'}"
+                " a size of 0 or below (a model has at least one weight, a layer one unit: "
+                "the trials table is damaged or hand-edited)." if m.unsized else "")
+            for m in found if m.n_unplaced]
 
 
 def _cell_words(r: ReportState, found: list) -> str:
