@@ -139,7 +139,7 @@ def parallel_part(r: ReportState) -> Section:
 
 def _sampler_ran(tables: StudyTables) -> dict[str, Any] | None:
     """``provenance.json``'s record of the sampler of the study's last run, when there is one
-    (``jetstudy.study.searcher.sampler_record``)."""
+    (``jetstudy.study.sampler.sampler_record``)."""
     try:
         record = json.loads((tables.folder / "provenance.json").read_text())
     except (OSError, ValueError):

@@ -19,7 +19,8 @@ Size limits (``search.max_*``): a drawn configuration over a limit is told *prun
 training, with its relative excess as Optuna's constraint value, and drawn again
 (:meth:`HonestOptunaSearch._draw`): it never reaches Tune.
 
-The sampler's settings are explicit (:func:`make_sampler`), so a study behaves the same on
+The sampler's settings are explicit (:func:`make_sampler`, in :mod:`jetstudy.study.sampler`
+with the marks TPE ranks by, re-exported here), so a study behaves the same on
 every Optuna version ``pyproject.toml`` allows (4.x defaults to independent TPE without the
 constant liar, 5.x to multivariate TPE with it). The Optuna study lives in a journal file next to the results
 (``optuna.journal``), which ``optuna-dashboard`` opens while the study runs.
@@ -44,10 +45,12 @@ from jetstudy.study.optuna_files import (OPTUNA_JOURNAL, OPTUNA_STUDY_NAME,
                                          clear_stale_journal_lock, optuna_storage)
 from jetstudy.study.optuna_story import describe_trial, with_best_value
 from jetstudy.study.orphans import NEVER_TRAINED, close_orphaned_trials
-from jetstudy.study.search_rules import MAX_REDRAWS, tpe_startup_trials
-from jetstudy.study.space import (SpaceFunction, config_size, optuna_params, size_excess,
-                                  space_distributions)
-from jetstudy.study.tpe_sampler import REJECTED_ATTR, StartupTPESampler
+from jetstudy.study.search_rules import MAX_REDRAWS
+from jetstudy.study.sampler import (DIVERGED_ATTR, EXCESS_ATTR, make_sampler, mark_diverged,
+                                    mark_excess, sampler_record, sampler_settings,
+                                    size_constraints)
+from jetstudy.study.space import SpaceFunction, config_size, optuna_params, size_excess
+from jetstudy.study.tpe_sampler import REJECTED_ATTR
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY, STATE_FILE,
                                    diverged_before, number_seed, read_epochs)
 from jetstudy.trainables.table_schema import TRIAL_ORDER
@@ -56,52 +59,15 @@ from jetstudy.trainables.table_schema import TRIAL_ORDER
 DEFINE_BY_RUN_SLOW = r"Define-by-run function passed in the `space` argument took"
 
 __all__ = ["HonestOptunaSearch", "make_searcher", "make_sampler", "sampler_settings",
-           "sampler_record", "optuna_storage", "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME",
+           "sampler_record", "size_constraints", "DIVERGED_ATTR", "EXCESS_ATTR",
+           "optuna_storage", "OPTUNA_JOURNAL", "OPTUNA_STUDY_NAME",
            "clear_stale_journal_lock", "close_orphaned_trials", "NEVER_TRAINED"]
 
 logger = logging.getLogger(__name__)
 
-#: Optuna user attribute holding a trial's relative excess over the size limits (<= 0: fits).
-EXCESS_ATTR = "size_excess"
-
-#: Optuna user attribute of a trial whose loss became NaN/inf (why); the trial is *pruned*.
-DIVERGED_ATTR = "diverged"
-
-
-#: Optuna 5 records constraints on the trial (``Trial.set_constraint``); 4.x asks the
-#: sampler's ``constraints_func`` (deprecated in 5.0).
-_TRIAL_CONSTRAINTS = hasattr(optuna.trial.Trial, "set_constraint")
-
-
 #: Mixed into a trial number's seed for its draw, so the draw's random numbers are not the
 #: trial's training seed's (``SEED_KEY``).
 DRAW_SALT = 0x5EED
-
-
-def size_constraints(trial: optuna.trial.FrozenTrial) -> list[float]:
-    """Optuna 4.x's ``constraints_func``: the relative excess over the size limits and
-    whether the trial diverged (> 0 violates); module level, so the sampler pickles."""
-    return [float(trial.user_attrs.get(EXCESS_ATTR, 0.0)),
-            1.0 if DIVERGED_ATTR in trial.user_attrs else 0.0]
-
-
-def _mark_diverged(ot_trial: optuna.trial.Trial, reason: str) -> None:
-    """A diverged trial is *infeasible* (constraint ``diverged`` 1.0) as well as pruned: TPE
-    ranks pruned trials by the last epoch they reached before their value, so one that passed
-    ASHA's first rung and then diverged ranked above every trial stopped at that rung and,
-    early in a search, was one of TPE's "good" trials (20 of 30 model proposals went to the
-    diverging region, 3 now: tests/study/test_referee11_search_diverged_rank.py); infeasible
-    trials rank after every feasible one."""
-    ot_trial.set_user_attr(DIVERGED_ATTR, reason)
-    if _TRIAL_CONSTRAINTS:
-        ot_trial.set_constraint(DIVERGED_ATTR, 1.0)
-
-
-def _mark_excess(ot_trial: optuna.trial.Trial, excess: float) -> None:
-    """The trial's relative excess over the size limits, for TPE's feasibility split."""
-    ot_trial.set_user_attr(EXCESS_ATTR, float(excess))
-    if _TRIAL_CONSTRAINTS:
-        ot_trial.set_constraint(EXCESS_ATTR, float(excess))
 
 
 class HonestOptunaSearch(OptunaSearch):
@@ -157,9 +123,9 @@ class HonestOptunaSearch(OptunaSearch):
             over = size_excess(config, self.size_limits, self.space_config)
             ot_trial = self._ot_trials[trial_id]
             if not over:
-                _mark_excess(ot_trial, 0.0)
+                mark_excess(ot_trial, 0.0)
                 return config
-            _mark_excess(ot_trial, max(size / limit - 1 for size, limit in over.values()))
+            mark_excess(ot_trial, max(size / limit - 1 for size, limit in over.values()))
             ot_trial.set_user_attr(REJECTED_ATTR, "; ".join(
                 f"{q} {size} > limit {limit}" for q, (size, limit) in over.items()))
             self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
@@ -413,7 +379,7 @@ class HonestOptunaSearch(OptunaSearch):
         try:
             records = read_epochs(self.state_dir, trial_id)
             self._describe(trial_id, records)
-            _mark_diverged(ot_trial, reason)
+            mark_diverged(ot_trial, reason)
             for record in records:
                 step, value = int(record.get("epoch", 0)), record.get(self.primary)
                 if step > self._reported.get(trial_id, 0) and value is not None:
@@ -449,71 +415,6 @@ class HonestOptunaSearch(OptunaSearch):
             logger.warning("optuna: could not tell trial %s: %s", trial_id, exc)
         self._completed_trials.add(trial_id)
         self._reported.pop(trial_id, None)
-
-
-def make_sampler(cfg: StudyConfig) -> optuna.samplers.BaseSampler:
-    """The Optuna sampler of ``search.sampler``, every setting explicit.
-
-    TPE: ``multivariate=True`` (parameters modelled jointly), ``group=True`` (the conditional
-    space split into groups that occur together: each depth's widths are one group, see
-    :mod:`jetstudy.study.space`), ``constant_liar=True`` (running trials count as bad results, so
-    concurrent proposals spread out instead of piling onto one spot) and
-    ``n_startup_trials`` from :func:`jetstudy.study.search_rules.tpe_startup_trials`, counted
-    in trained trials (:class:`~jetstudy.study.tpe_sampler.StartupTPESampler`: a draw a size
-    limit turned away is no start-up trial). A scan's
-    trials are all enqueued design points (:func:`make_searcher`); its random sampler is only
-    the fallback Optuna requires and never proposes a trial.
-    """
-    s = cfg.search
-    if s.sampler == "tpe":  # with two objectives too: it beat NSGA-II at equal budget (README)
-        with warnings.catch_warnings():  # `multivariate`/`group` are "experimental": chosen
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return _tpe(s, cfg)
-    return optuna.samplers.RandomSampler(seed=s.seed)
-
-
-def sampler_settings(sampler: optuna.samplers.BaseSampler) -> dict[str, Any]:
-    """What ``sampler`` does, read from the object Optuna uses (not from the config): its
-    class and, for TPE, ``multivariate``, ``group``, ``constant_liar`` and
-    ``n_startup_trials``."""
-    out: dict[str, Any] = {"class": type(sampler).__name__, "optuna": optuna.__version__}
-    if isinstance(sampler, optuna.samplers.TPESampler):
-        out.update(multivariate=sampler._multivariate, group=sampler._group,
-                   constant_liar=sampler._constant_liar,
-                   n_startup_trials=sampler._n_startup_trials,
-                   # jetstudy's TPE counts only trained trials toward the start-up
-                   startup_counts=("trained trials" if isinstance(sampler, StartupTPESampler)
-                                   else "finished trials, size-limit rejections included"))
-        out["class"] = "TPESampler"  # Optuna's TPE (StartupTPESampler changes the count only)
-    return out
-
-
-def sampler_record(cfg: StudyConfig, space: bool = False) -> dict[str, Any]:
-    """``provenance.json``'s ``sampler``: ``search.sampler``, the study's kind, the
-    settings of the sampler :func:`make_sampler` builds for ``cfg`` (a resumed study's
-    restored sampler is given the same, :mod:`jetstudy.study.resume`) and, with ``space``
-    (the study's record), ``distributions``: every Optuna parameter the space can ask for, as
-    Optuna's JSON of its distribution (:func:`jetstudy.study.space.space_distributions`); a
-    scan's trials are its enqueued
-    design, the random sampler only Optuna's required fallback."""
-    record = {"search.sampler": cfg.search.sampler, "kind": cfg.kind,
-              **sampler_settings(make_sampler(cfg))}
-    if space:
-        from optuna.distributions import distribution_to_json
-
-        asked = space_distributions(cfg.space, scan=cfg.kind == "scan")
-        record["distributions"] = {name: json.loads(distribution_to_json(d))
-                                   for name, d in asked.items()}
-    return record
-
-
-def _tpe(s: Any, cfg: StudyConfig) -> optuna.samplers.TPESampler:
-    return StartupTPESampler(
-        seed=s.seed, n_startup_trials=tpe_startup_trials(s.num_trials, s.max_concurrent),
-        multivariate=True, group=True, constant_liar=True,
-        # Optuna 4.x reads size limits and divergence from the trial (Optuna 5: the trial's
-        # own constraints, set by _mark_excess and _mark_diverged)
-        constraints_func=None if _TRIAL_CONSTRAINTS else size_constraints)
 
 
 def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:

@@ -2,7 +2,7 @@
 
 A *search* (:func:`define_space`) draws depth first, then one width per layer, each named
 for the depth it belongs to (``d3_width_0``, ``d3_width_1``, ``d3_width_2`` for a 3-layer
-net). With grouped multivariate TPE (``jetstudy.study.searcher.make_sampler``: ``multivariate=True,
+net). With grouped multivariate TPE (``jetstudy.study.sampler.make_sampler``: ``multivariate=True,
 group=True``) the widths of each depth form their own parameter group, so TPE learns the
 widths of 3-layer nets jointly, from 3-layer trials only: widths conditioned on depth. The
 trial's config carries them as ``width_0``.. as well, which is what the trainables read.

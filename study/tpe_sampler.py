@@ -11,7 +11,7 @@ and the report's Kind line said. :class:`StartupTPESampler` holds back the model
 models.
 
 A trial that diverged (NaN/inf loss; *pruned* and *infeasible*,
-:func:`jetstudy.study.searcher._mark_diverged`) counts as a start-up trial, even one that
+:func:`jetstudy.study.sampler.mark_diverged`) counts as a start-up trial, even one that
 diverged in its first epoch: kept on purpose (round 11). It is an observation of the space
 (this region diverges), where a turned-away draw is none (the limit is known before any
 training); the start-up is there so that TPE's densities rest on observations, and TPE, once
