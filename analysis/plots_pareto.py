@@ -26,8 +26,8 @@ def _score_label(score: str, test_point: tuple[float, float] | None) -> str:
     label = axis_label(score)
     drawn = test_point is not None and all(np.isfinite(test_point))
     if drawn and label.startswith("val "):
-        return "val / test " + label[4:] + " (◆ test)"
-    return label + (" (◆ test)" if drawn else "")
+        return "val / test " + label[4:] + " (◇ test)"
+    return label + (" (◇ test)" if drawn else "")
 
 
 def draw_pareto(
@@ -44,12 +44,17 @@ def draw_pareto(
         ax.scatter(partial["cost"], partial["score"], s=12, facecolors="none",
                    edgecolors="tab:gray", alpha=0.35, lw=0.8,
                    label="stopped / running (partial, not on front)")
+    # what the star (the pick) covers is neither drawn nor named: a lone fully trained trial,
+    # a front of one point (the pick: the legend named a front line and trials nobody could
+    # see under the star)
+    alone = pick is not None and len(p) == 1
     if len(p):
         yerr = p["se"].to_numpy() if np.isfinite(p["se"]).any() else None
+        label = ("fully trained trials" + (" (± 1 se)" if yerr is not None else "") if not alone
+                 else "± 1 se" if yerr is not None else "_nolegend_")
         ax.errorbar(p["cost"], p["score"], yerr=yerr, fmt="o", ms=3, color="tab:gray",
-                    ecolor="#bbbbbb", elinewidth=0.8, alpha=0.8,
-                    label="fully trained trials" + (" (± 1 se)" if yerr is not None else ""))
-    if len(f):
+                    ecolor="#bbbbbb", elinewidth=0.8, alpha=0.8, label=label)
+    if len(f) > 1 or (len(f) and pick is None):
         ax.step(f["cost"], f["score"], where="post", color="tab:blue", lw=1.5, marker="o", ms=3,
                 label="Pareto front (fully trained)")
     if pick is not None:
@@ -62,8 +67,10 @@ def draw_pareto(
         ax.set_title(f"smallest within {result.tolerance:.0%}: {name}",
                      fontsize=TITLE_PT - 1)
     if test_point is not None and all(np.isfinite(test_point)):
-        ax.scatter([test_point[0]], [test_point[1]], marker="D", s=45, color="black", zorder=6,
-                   label="best model, test split")
+        # hollow: over the star (the pick is the best, its test score near its val score) a
+        # filled diamond hid the star the legend named
+        ax.scatter([test_point[0]], [test_point[1]], marker="D", s=55, facecolors="none",
+                   edgecolors="black", lw=1.6, zorder=6, label="best model, test split")
     ax.set_xscale("log")
     _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
     ax.set_xlabel(_LABELS.get(result.cost, result.cost))
