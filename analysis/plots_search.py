@@ -66,8 +66,13 @@ def draw_history(panel: HistoryPanel, ax: Axes, stopped_by: str = "ASHA, time bu
                    label=f"{label.replace(_STOPPED_BY, stopped_by)}: {len(part)}", **style)
     if panel.running_best and p["best_so_far"].notna().any():
         word = "highest" if panel.maximize else "lowest"
-        ax.step(p["number"], p["best_so_far"], where="post", color="black", lw=1.6,
-                label=f"best so far ({word})", zorder=2)  # under the markers it joins
+        # on to the axis's right edge (the best holds until the end): a step ending at the
+        # last trial was a lone point under its marker when only the last trial (or the one
+        # trial of the study) had a value, the legend naming a line nobody could see
+        x = np.append(p["number"].to_numpy(dtype=float), len(p) - 0.5)
+        y = np.append(p["best_so_far"].to_numpy(dtype=float), p["best_so_far"].iloc[-1])
+        ax.step(x, y, where="post", color="black", lw=1.6, label=f"best so far ({word})",
+                zorder=2)  # under the markers it joins
     if panel.log_y:  # plain labels, sizes and losses alike (a loss read '6x10^-1', '10^0')
         ax.set_yscale("log")
         _log_count_axis(ax.yaxis, finite["value"])
@@ -118,9 +123,12 @@ def _axes_frame(pc: ParallelCoordinates, ax: Axes) -> None:
         ax.plot([i, i], [0, 1], color="#444444", lw=1.0, zorder=1)
         for pos, text in a.ticks:
             ax.plot([i - 0.03, i], [pos, pos], color="#444444", lw=0.8, zorder=1)
+            # an opaque box: through a box of alpha 0.7 the lines crossing a label (every
+            # line arriving from the axis on its left) made its digits unreadable; what the
+            # box covers is the approach to the axis, not where a line meets it
             ax.text(i - 0.05, pos, text, ha="right", va="center", fontsize=TICK_PT - 0.5,
                     color="#222222" if pos != OFF else "#8a4b00", zorder=6,
-                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.7, "pad": 0.5})
+                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 1.0, "pad": 0.8})
     ax.set_xticks(range(n), [a.label for a in pc.axes], fontsize=LABEL_PT)
     ax.set_yticks([])
     for side in ("left", "right", "top"):

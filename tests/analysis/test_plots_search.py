@@ -30,7 +30,8 @@ def test_history_draws_the_running_best_and_tells_statuses_apart():
     draw_history(panel, ax)
     (step,) = ax.lines
     x, y = step.get_data()
-    assert list(x) == [0, 1, 2, 3, 4] and list(y) == [0.9, 0.9, 0.6, 0.6, 0.6]
+    # on to the axis's right edge, 4.5: the best holds until the end
+    assert list(x) == [0, 1, 2, 3, 4, 4.5] and list(y) == [0.9, 0.9, 0.6, 0.6, 0.6, 0.6]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["completed (ran to the end): 2", "stopped early (ASHA, time budget): 1",
                       "still running: 1", "best so far (lowest)"]
