@@ -84,6 +84,9 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
             return isinstance(v, str) and math.isfinite(float(v.replace("_", "")))
         except ValueError:
             return False
+    blank = next((hint for v in items if (hint := _blank_hint(v))), "")
+    if isinstance(check, (Int, Float, Range)) and blank:
+        return blank
     written = next((v for v in items if isinstance(v, str) and _yaml_text_number(v)), None)
     if isinstance(check, (Int, Float, Range)) and written is not None:
         return _yaml_text_number(written)
@@ -155,6 +158,32 @@ def point_choice_hint(key: str, value: Any, options: tuple[Any, ...],
     close = _near_choice(value, [o for o in known if o not in words])
     return (f" (did you mean {close!r}? It is not in the space yet: add it to "
             f"space.activations)" if close else "")
+
+
+def _blank_hint(value: Any) -> str:
+    """A number with a tab, a no-break space or an invisible character (a zero-width space, a
+    byte-order mark) before or after it: YAML keeps such a character as part of the value
+    (it trims only plain spaces), so the number is text. Name the character; "" otherwise."""
+    import unicodedata
+
+    if not isinstance(value, str):
+        return ""
+    odd = [c for c in (value[:1], value[-1:]) if c and c != " " and (
+        c.isspace() or unicodedata.category(c) == "Cf")]
+    bare = value.strip(" " + "".join(odd))
+    try:
+        float(bare.replace("_", ""))
+    except ValueError:
+        return ""
+    if not odd or not bare.isascii():
+        return ""
+    char = odd[0]
+    name = {"\t": "a tab", "\u00a0": "a no-break space"}.get(
+        char, f"{unicodedata.name(char, 'an invisible character').lower()} "
+              f"(U+{ord(char):04X})")
+    place = "starts" if value[:1] == char else "ends"
+    return (f" ({value!r} {place} with {name}, which YAML keeps as part of the value, so it "
+            f"reads as text, not a number (pasted from a table or a document?): write {bare}")
 
 
 def _yaml_text_number(value: str) -> str:

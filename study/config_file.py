@@ -1,5 +1,7 @@
-"""Reading a study config: YAML as a physicist writes it (``1e-4`` a number; a key given twice,
-an octal-looking ``0042`` or a base-60 ``1:30`` refused, not silently changed), ``--set
+"""Reading a study config: YAML as a physicist writes it (``1e-4`` a number, ``1_000`` the
+thousand it reads as, yes/no/on/off true/false where a field takes true/false; a key given
+twice, an octal-looking ``0042``, a hexadecimal ``0x10``, a binary ``0b101`` or a base-60
+``1:30`` refused, naming the field, not silently read as another number), ``--set
 section.field=value`` overrides, a config written by a newer jetstudy named as such, and
 :func:`load_config`, which returns the validated :class:`~jetstudy.study.config.StudyConfig`
 (:mod:`jetstudy.study.config` holds the fields and their checks and re-exports these)."""
@@ -61,17 +63,50 @@ def _construct_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
         value = loader.construct_yaml_int(node)
     except ValueError:  # Python reads at most 4300 digits: a paste gone wrong, not a setting
         raise _YamlRefused(
-            f"{digits[:12]}... (line {node.start_mark.line + 1}) is a number of {len(digits)} "
+            f"{_place(loader, node)}{digits[:12]}... (line {node.start_mark.line + 1}) is a number of {len(digits)} "
             f"digits, longer than Python reads and than any setting takes (a paste gone "
             f"wrong?); write the value meant") from None
-    if ":" in digits or (len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit()):
-        why = "base 60, the ':'" if ":" in digits else "octal, the leading 0"
+    base = digits[:2].lower()
+    if ":" in digits or base in ("0x", "0b") or (
+            len(digits) > 1 and digits[0] == "0" and digits[1:].isdigit()):
+        why = ("base 60, the ':'" if ":" in digits else "hexadecimal, the 0x" if base == "0x"
+               else "binary, the 0b" if base == "0b" else "octal, the leading 0")
+        meant = (digits.lstrip("0") or "0") if why.startswith("octal") else value
         raise _YamlRefused(
-            f"{node.value} (line {node.start_mark.line + 1}) reads in YAML 1.1 as {value} "
-            f"({why}); write the number plainly (e.g. "
-            f"{value if ':' in digits else digits.lstrip('0') or '0'}), or quote it if it "
-            f"is text")
+            f"{_place(loader, node)}{node.value} (line {node.start_mark.line + 1}) reads in "
+            f"YAML 1.1 as {value} ({why}); write the number plainly (e.g. {meant}), or quote "
+            f"it if it is text")
     return value
+
+
+def _place(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    """``"search.num_trials: "``: where in the config ``node`` stands, for a message; "" for
+    a ``--set`` value as a whole (its item names the field) or a node not found."""
+    where = getattr(loader, "places", {}).get(id(node))
+    return f"{where}: " if where and where != getattr(loader, "root", "") else ""
+
+
+def _scalar_places(root: yaml.Node, name: str = "") -> dict[int, str]:
+    """Each value node's dotted place in the document (``search.num_trials``,
+    ``space.depth[1]``), under ``name`` (a ``--set`` field's); a merge key (``<<: *base``)
+    adds no part, an alias keeps its first."""
+    places: dict[int, str] = {}
+    stack: list[tuple[yaml.Node, str]] = [(root, name)]
+    while stack:
+        node, where = stack.pop()
+        if id(node) in places:
+            continue
+        places[id(node)] = where
+        children: list[tuple[yaml.Node, str]] = []
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                merge = key.tag == "tag:yaml.org,2002:merge"
+                name = str(key.value) if isinstance(key, yaml.ScalarNode) else "?"
+                children.append((value, where if merge else f"{where}.{name}".lstrip(".")))
+        elif isinstance(node, yaml.SequenceNode):
+            children.extend((item, f"{where}[{i}]") for i, item in enumerate(node.value))
+        stack.extend(reversed(children))  # in document order: an anchor before its aliases
+    return places
 
 
 def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
@@ -79,9 +114,9 @@ def _construct_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
     value = loader.construct_yaml_float(node)
     if ":" in str(node.value):
         raise _YamlRefused(
-            f"{node.value} (line {node.start_mark.line + 1}) reads in YAML 1.1 as {value:g} "
-            f"(base 60, the ':'); write the number plainly (e.g. {value:g}), or quote it if "
-            f"it is text")
+            f"{_place(loader, node)}{node.value} (line {node.start_mark.line + 1}) reads in "
+            f"YAML 1.1 as {value:g} (base 60, the ':'); write the number plainly (e.g. "
+            f"{value:g}), or quote it if it is text")
     return value
 
 
@@ -134,6 +169,7 @@ def _glued(before: yaml.Node, group: yaml.Node) -> bool:
 
 def _construct_document(loader: _Loader, node: yaml.Node) -> Any:
     _thousands_in_brackets(node)
+    loader.places = _scalar_places(node, getattr(loader, "root", ""))  # type: ignore[attr-defined]
     return yaml.SafeLoader.construct_document(loader, node)
 
 
@@ -146,14 +182,20 @@ _Loader.add_implicit_resolver(
     list("-+0123456789"))
 
 
-def _yaml_load(text: str) -> Any:
+def _yaml_load(text: str, root: str = "") -> Any:
+    """``text`` read as YAML by :class:`_Loader`; ``root``: the field a ``--set`` value is
+    for, which messages name a list entry under (``space.depth[1]``)."""
+    loader = _Loader(text)
+    loader.root = root  # type: ignore[attr-defined]
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        return loader.get_single_data()
     except RecursionError:  # PyYAML reads nesting by recursion: '[[[[...' a thousand deep
         raise _YamlRefused(
             "nests lists or mappings deeper than YAML can be read here (a thousand levels or "
             "more, e.g. '[[[[...'); a config is a few levels deep: check the brackets and "
             "the indentation") from None
+    finally:
+        loader.dispose()
 
 
 def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
@@ -183,7 +225,7 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
                            key.strip(), given[key.strip()], text, text)
         given[key.strip()] = text
         try:
-            value = _yaml_load(text)
+            value = _yaml_load(text, key.strip())
         except _YamlRefused as exc:
             raise ConfigError(f"--set {shorten(item)!r}: {exc}") from None
         except yaml.YAMLError:

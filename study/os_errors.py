@@ -39,6 +39,17 @@ def link_loop(path: str | os.PathLike[str]) -> bool:
     return False
 
 
+def _destination(name: str | bytes | os.PathLike[str]) -> str:
+    """The file the user asked for when ``name`` is the atomic writer's temporary beside it
+    (``DIR/.jetstudy.yaml.<hex>.tmp``: ``init /proc/sys`` named that); ``name`` otherwise."""
+    from jetstudy.trainables.atomic import temporary_of
+
+    text = os.fsdecode(name)
+    folder, entry = os.path.split(text)
+    meant = temporary_of(entry)
+    return os.path.join(folder, meant) if meant else text
+
+
 def os_problem(exc: OSError) -> str:
     """The file system's refusal in words, with the fix (a full disk is not a missing path)."""
     if exc.errno == errno.EEXIST and isinstance(exc.filename, (str, bytes, os.PathLike)):
@@ -48,7 +59,7 @@ def os_problem(exc: OSError) -> str:
     # a rename (os.replace of a staging file or temporary into place) names its source
     # first: the file meant is its destination, unless the source itself is missing
     name = exc.filename2 if exc.filename2 and exc.errno != errno.ENOENT else exc.filename
-    where = f"{name}: " if name else ""
+    where = f"{_destination(name)}: " if name else ""
     fixes = {errno.ENOTDIR: "a part of this path is a file, not a folder: choose another path",
              **NO_ROOM_FIX,  # a full disk, a used-up quota, a file-size limit
              errno.EROFS: "the file system is read-only: write elsewhere (storage.results_dir, "
@@ -65,4 +76,9 @@ def os_problem(exc: OSError) -> str:
                            "another path"}
     fix = fixes.get(exc.errno, "check that the path exists and is writable "
                                "(storage.results_dir, data.path or the output folder)")
+    folder = os.path.dirname(_destination(name)) if name else ""
+    if exc.errno == errno.ENOENT and name and _destination(name) != os.fsdecode(name) \
+            and os.path.isdir(folder):  # a new file refused in a folder that is there
+        fix = (f"the folder {folder} is there but takes no new files (a system folder such "
+               f"as /proc or /sys): choose another folder")
     return f"{where}{exc.strerror or exc}; {fix}"

@@ -38,10 +38,13 @@ def test_numbers_yaml_reads_otherwise_are_refused(case: str, tmp_path: Path) -> 
 def test_an_octal_looking_set_value_is_refused_and_plain_numbers_still_read() -> None:
     with pytest.raises(ConfigError, match=r"search\.seed=0042.*as 34 \(octal"):
         load_config(None, ["search.seed=0042"])
-    cfg = load_config(None, ["search.seed=0", "search.num_trials=1_000", "data.max_jets=0x100",
+    cfg = load_config(None, ["search.seed=0", "search.num_trials=1_000", "data.max_jets=256",
                              "storage.name='0042'"])
     assert (cfg.search.seed, cfg.search.num_trials, cfg.data.max_jets) == (0, 1000, 256)
     assert cfg.storage.name == "0042"
+    # hexadecimal read as another number too (round 11): refused like octal
+    with pytest.raises(ConfigError, match=r"data\.max_jets=0x100.*as 256 \(hexadecimal"):
+        load_config(None, ["data.max_jets=0x100"])
 
 
 HUGE = ["search.num_trials=99999999999999999999", "search.max_concurrent=10000000",

@@ -1,0 +1,128 @@
+"""Round 11 referee of bad input (issue 9's class): config values YAML 1.1 reads as another
+number (hexadecimal, binary) or as text (a tab, a no-break space, a zero-width space around a
+number), and a folder that takes no new files, each get one clear error naming the value,
+the field or path, and the fix."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from jetstudy.study.config import load_config
+from jetstudy.trainables.errors import ConfigError
+from tests.faults.conftest import jetstudy_here, one_line_error
+
+# --- numbers YAML 1.1 reads as another number ------------------------------------------------
+
+#: (config text, what the error must say): each read silently as another number before.
+READ_AS_ANOTHER = {
+    "hex": ("search:\n  num_trials: 0x10\n",
+            ["search.num_trials: 0x10 (line 2)", "as 16", "hexadecimal", "e.g. 16"]),
+    "hex_negative": ("search:\n  seed: -0x1\n", ["search.seed: -0x1 (line 2)", "as -1"]),
+    "binary_in_a_list": ("space:\n  width: [8, 0b100000000]\n",
+                         ["space.width[1]: 0b100000000 (line 2)", "as 256", "binary",
+                          "e.g. 256"]),
+    "hex_under_a_merge_key": ("search:\n  <<: {max_concurrent: 0x2}\n",
+                              ["search.max_concurrent: 0x2 (line 2)", "as 2"]),
+    "octal_names_its_field": ("search:\n  num_trials: 8\n  seed: 010\n",
+                              ["search.seed: 010 (line 3)", "as 8", "octal", "e.g. 10"]),
+}
+
+
+@pytest.mark.parametrize("case", READ_AS_ANOTHER, ids=list(READ_AS_ANOTHER))
+def test_hex_and_binary_numbers_are_refused_naming_the_field(case: str, tmp_path: Path) -> None:
+    """``num_trials: 0x10`` ran 16 trials and ``width: [8, 0b100000000]`` a width of 256
+    without a word: a physicist writing 0x10 most likely erred (octal 010 and base-60 1:30
+    were already refused, but their message named no field)."""
+    text, parts = READ_AS_ANOTHER[case]
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    for part in [str(path), *parts]:
+        assert part in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("item, parts", [
+    ("search.num_trials=0x10", ["0x10 (line 1)", "as 16", "hexadecimal", "e.g. 16"]),
+    ("space.depth=[1, 0x4]", ["space.depth[1]: 0x4", "as 4", "hexadecimal"]),
+    ("data.max_jets=0b11111111111", ["as 2047", "binary"]),
+])
+def test_a_hex_or_binary_set_value_is_refused(item: str, parts: list[str]) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [item])
+    for part in [f"--set {item!r}", *parts]:
+        assert part in str(refused.value), str(refused.value)
+
+
+def test_what_reads_as_written_still_reads(tmp_path: Path) -> None:
+    """The decision pinned: ``1_000`` is the thousand Python and YAML read; yes/no/on/off are
+    true/false where a field takes true/false, and a choice that is such a word; a hex word
+    quoted is text."""
+    path = tmp_path / "c.yaml"
+    path.write_text("search:\n  num_trials: 1_000\n  max_concurrent: 4\n"
+                    "space:\n  batch_norm: [no, yes]\nresources:\n  pack_graphs: off\n"
+                    "storage:\n  name: '0x10'\n")
+    cfg = load_config(path)
+    assert cfg.search.num_trials == 1000
+    assert cfg.space.batch_norm == (False, True)
+    assert cfg.resources.pack_graphs == "off"
+    assert cfg.storage.name == "0x10"
+
+
+# --- a number with a character YAML keeps ----------------------------------------------------
+
+@pytest.mark.parametrize("value, words", [
+    ("\t5", "'\\t5' starts with a tab"),
+    ("\u00a05", "'\\xa05' starts with a no-break space"),
+    ("5\u200b", "'5\\u200b' ends with zero width space (U+200B)"),
+    ("\u20095", "starts with thin space (U+2009)"),
+])
+def test_a_number_with_a_tab_or_invisible_character_is_named_not_called_quoted(
+        value: str, words: str) -> None:
+    """``--set search.num_trials=<TAB>5`` was "quoted text, not a number: write the number
+    without quotes" (there were no quotes), and a no-break space before 5 "written with digits
+    of another script" (the digit was ASCII)."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [f"search.num_trials={value}"])
+    text = str(refused.value)
+    assert words in text and "write 5" in text, text
+    assert "quoted" not in text and "another script" not in text, text
+
+
+def test_the_same_in_a_config_file(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("search:\n  num_trials: \u00a064\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="starts with a no-break space.*write 64"):
+        load_config(path)
+
+
+# --- a folder that takes no new files --------------------------------------------------------
+
+def test_a_refused_temporary_is_named_as_the_users_file(tmp_path: Path) -> None:
+    """The atomic writer's temporary (``.jetstudy.yaml.<hex>.tmp``) is jetstudy's business: an
+    error names the file the user asked for."""
+    from jetstudy.study.os_errors import os_problem
+    from jetstudy.trainables.atomic import temporary_name
+
+    temporary = tmp_path / temporary_name("jetstudy.yaml")
+    text = os_problem(OSError(errno.EACCES, os.strerror(errno.EACCES), str(temporary)))
+    assert text.startswith(f"{tmp_path / 'jetstudy.yaml'}: "), text
+    assert ".tmp" not in text, text
+    text = os_problem(OSError(errno.ENOENT, os.strerror(errno.ENOENT), str(temporary)))
+    assert f"the folder {tmp_path} is there but takes no new files" in text, text
+    missing = tmp_path / "gone" / temporary_name("x.json")  # its folder is missing: as before
+    text = os_problem(OSError(errno.ENOENT, os.strerror(errno.ENOENT), str(missing)))
+    assert "takes no new files" not in text and "check that the path exists" in text, text
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/sys"), reason="needs Linux's /proc")
+def test_init_in_proc_names_the_users_path(tmp_path: Path) -> None:
+    """``jetstudy init /proc/sys`` said 'error: /proc/sys/.jetstudy.yaml.e167cc7a45f1ba38.tmp:
+    No such file or directory; check that the path exists' (the folder does exist)."""
+    err = one_line_error(jetstudy_here("init", "/proc/sys", cwd=tmp_path))
+    assert "/proc/sys/jetstudy.yaml: " in err and ".tmp" not in err, err
+    assert "takes no new files" in err or "ermission denied" in err, err
