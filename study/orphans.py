@@ -14,7 +14,8 @@ from jetstudy.study.config import StudyConfig
 from jetstudy.study.optuna_files import OPTUNA_STUDY_NAME, optuna_storage
 from jetstudy.study.optuna_story import describe_trial
 from jetstudy.study.space import config_size
-from jetstudy.trainables.trialfiles import CONFIG_FILE, read_epochs
+from jetstudy.study.sampler import mark_diverged
+from jetstudy.trainables.trialfiles import CONFIG_FILE, diverged_before, read_epochs
 
 __all__ = ["NEVER_TRAINED", "close_orphaned_trials"]
 
@@ -30,8 +31,10 @@ def close_orphaned_trials(folder: Path) -> int:
     from their own log (``trials/<id>/``), as the tables' do: each epoch Optuna missed becomes
     an intermediate value; one that trained to its end (``max_epochs`` or its patience) is
     *complete* with its best epoch's value; one that trained less was stopped early, *pruned*,
-    as an ASHA stop is. One that never trained is *failed*: Tune asked for another
-    configuration instead (the tables do not list it).
+    as an ASHA stop is. One that diverged (its ``diverged`` file: the driver was killed
+    before Tune told the searcher) is *pruned* and infeasible, as the searcher tells one
+    (:func:`jetstudy.study.sampler.mark_diverged`). One that never trained is *failed*: Tune
+    asked for another configuration instead (the tables do not list it).
     """
     study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder))
     orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
@@ -45,6 +48,13 @@ def close_orphaned_trials(folder: Path) -> int:
         records = read_epochs(str(folder / "trials"), trial_id) if trial_id and cfg else []
         config_file = folder / "trials" / trial_id / CONFIG_FILE
         config = json.loads(config_file.read_text()) if records and config_file.is_file() else {}
+        reason = diverged_before(str(folder / "trials"), trial_id) if trial_id else None
+        if reason is not None:  # killed before Tune told the searcher: told as it tells one
+            mark_diverged(optuna.trial.Trial(study, trial._trial_id), reason)
+            if records:
+                _report_epochs(study, trial, records, cfg)
+            study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
+            continue
         values = _from_log(study, trial, records, cfg, config) if records else None
         if values is not None:
             study.tell(trial.number, values)
@@ -58,12 +68,10 @@ def close_orphaned_trials(folder: Path) -> int:
     return len(orphans)
 
 
-def _from_log(study: optuna.Study, frozen: optuna.trial.FrozenTrial, records: list[dict],
-              cfg: StudyConfig, config: dict) -> list[float] | float | None:
-    """Tell Optuna the epochs of ``records`` it missed; returns the values to complete the
-    trial with when the log shows it trained to its end, else None (pruned)."""
-    from jetstudy.trainables.objective import Objective
-
+def _report_epochs(study: optuna.Study, frozen: optuna.trial.FrozenTrial,
+                   records: list[dict], cfg: StudyConfig) -> None:
+    """Tell Optuna the epochs of ``records`` it missed (intermediate values; the epoch count
+    of a two-objective study) and the trial's size."""
     metric, trial = cfg.search.metric, optuna.trial.Trial(study, frozen._trial_id)
     done = max(frozen.intermediate_values, default=int(frozen.user_attrs.get("epochs", 0)))
     for record in records:
@@ -74,6 +82,16 @@ def _from_log(study: optuna.Study, frozen: optuna.trial.FrozenTrial, records: li
             else:
                 trial.report(float(value), epoch)
     describe_trial(trial, str(frozen.user_attrs.get("trial_id", "")), records)
+
+
+def _from_log(study: optuna.Study, frozen: optuna.trial.FrozenTrial, records: list[dict],
+              cfg: StudyConfig, config: dict) -> list[float] | float | None:
+    """Tell Optuna the epochs of ``records`` it missed; returns the values to complete the
+    trial with when the log shows it trained to its end, else None (pruned)."""
+    from jetstudy.trainables.objective import Objective
+
+    metric = cfg.search.metric
+    _report_epochs(study, frozen, records, cfg)
     last = int(records[-1]["epoch"])
     if last < cfg.scheduler.max_epochs and not records[-1].get("converged"):
         return None

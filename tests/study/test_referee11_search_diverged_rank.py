@@ -90,3 +90,45 @@ def test_diverged_is_infeasible_in_a_size_aware_search_too(tmp_path: Path) -> No
     assert lost and all(t.state.name == "PRUNED" and t.constraints == {"diverged": 1.0}
                         for t in lost)
 
+
+
+def test_a_diverged_trial_closed_from_its_log_is_infeasible(tmp_path: Path) -> None:
+    """A driver killed after a trial diverged, before Tune told the searcher: the study's end
+    closes the trial from its log (``close_orphaned_trials``) as the searcher tells a diverged
+    one; it was closed pruned but feasible, ranked by its epochs, and one that diverged in its
+    first epoch failed as 'never trained' (a resume would give its place to a new trial)."""
+    import json
+
+    import optuna
+    import yaml
+
+    from jetstudy.study.orphans import close_orphaned_trials
+    from jetstudy.study.optuna_files import OPTUNA_STUDY_NAME, optuna_storage
+
+    cfg = from_dict({"space": SPACE, "search": {"num_trials": 4, "seed": 0},
+                     "scheduler": {"max_epochs": 9, "grace_period": 1}})
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict()))
+    study = optuna.create_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path))
+    trial = study.ask()
+    config = {"depth": 1, "width_0": 8, "lr": trial.suggest_float("lr", 1e-4, 1.0, log=True)}
+    trial.set_user_attr("trial_id", "t0")
+    state = tmp_path / "trials"
+    (state / "t0").mkdir(parents=True)
+    (state / "t0" / "config.json").write_text(json.dumps(config))
+    append_epoch(str(state), "t0", {"epoch": 1, "val_loss": 0.55})
+    append_epoch(str(state), "t0", {"epoch": 2, "val_loss": 0.5})
+    mark_diverged(str(state), "t0", "training loss became nan at epoch 3")
+    first = study.ask()  # diverged in its first epoch: no epoch logged, yet it trained
+    first.suggest_float("lr", 1e-4, 1.0, log=True)
+    first.set_user_attr("trial_id", "t1")
+    (state / "t1").mkdir()
+    (state / "t1" / "config.json").write_text(json.dumps(config))
+    mark_diverged(str(state), "t1", "training loss became inf at epoch 1")
+    assert close_orphaned_trials(tmp_path) == 2
+    closed, early = optuna.load_study(study_name=OPTUNA_STUDY_NAME,
+                                      storage=optuna_storage(tmp_path)).trials
+    assert closed.state.name == "PRUNED" and closed.intermediate_values == {1: 0.55, 2: 0.5}
+    assert closed.user_attrs[DIVERGED_ATTR] == "training loss became nan at epoch 3"
+    assert closed.constraints == {"diverged": 1.0}
+    assert early.state.name == "PRUNED" and "never_trained" not in early.user_attrs
+    assert early.constraints == {"diverged": 1.0}
