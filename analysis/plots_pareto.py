@@ -154,9 +154,11 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
                    alpha=0.35, lw=0.8, label="stopped / running (never on the front)")
     ax.scatter(done["cost"], done["score"], s=12, color="tab:gray", label="ran to the end")
     front = done[done["on_front"]].sort_values("cost")
-    ax.step(front["cost"], front["score"], where="post", color="tab:blue", lw=1.5, marker="o",
-            ms=3, label="the search's front")
     chosen = own[own["trial_id"] == pick]
+    if len(front) > 1 or not set(front["trial_id"]) <= set(chosen["trial_id"]):
+        # a front of one point, the pick, lies under its star: neither drawn nor named
+        ax.step(front["cost"], front["score"], where="post", color="tab:blue", lw=1.5,
+                marker="o", ms=3, label="the search's front")
     if len(chosen):
         ax.scatter(chosen["cost"], chosen["score"], marker="*", s=160, color="tab:red",
                    zorder=5, label=f"how big: {_plain(short_ids([pick], 24)[0])}")

@@ -154,3 +154,30 @@ def test_parallel_coordinate_tick_labels_are_not_crossed_by_lines(make_study):
                if not np.array_equal(_crop(with_lines, (b.x0 + 1, b.y0 + 1, b.x1 - 1, b.y1 - 1)),
                                      _crop(without, (b.x0 + 1, b.y0 + 1, b.x1 - 1, b.y1 - 1)))]
     assert not crossed, [ax.texts[i].get_text() for i in crossed]
+
+
+def test_the_search_front_of_one_point_under_the_star_is_not_named():
+    """A size-aware search whose smallest trial is also its best: the search's own front is
+    that one trial, the 'how big' star on it, yet the legend named 'the search's front', a
+    line nobody could see. It is named only where it shows."""
+    import matplotlib.pyplot as plt
+
+    from jetstudy.analysis.pareto import search_front
+    from jetstudy.analysis.plots_pareto import draw_search_front
+
+    trials = _pareto_trials([500.0, 2000.0, 9000.0], [0.80, 0.70, 0.75]).assign(
+        best_val_loss=[0.60, 0.70, 0.65])
+    own = search_front(trials, "val_loss", False, "n_params")
+    assert int(own["on_front"].sum()) == 1
+    fig, ax = plt.subplots()
+    try:
+        draw_search_front(own, ax, "best_val_loss", "n_params", pick="t0")
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert "the search's front" not in labels and "how big: t0" in labels, labels
+        ax.clear()
+        two = search_front(trials.assign(best_val_loss=[0.70, 0.60, 0.65]), "val_loss", False,
+                           "n_params")
+        draw_search_front(two, ax, "best_val_loss", "n_params", pick="t0")
+        assert "the search's front" in [t.get_text() for t in ax.get_legend().get_texts()]
+    finally:
+        plt.close(fig)
