@@ -201,15 +201,37 @@ def _read_parquet(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]
         header = list(pq.read_schema(file).names)
         _check_unique(file, header)
         table = pq.read_table(file, columns=[c for c in header if _wanted(c)])
-    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        _nested_columns(file, table.schema)
+        frame = (table if limit is None else table.slice(0, limit)).to_pandas()
+    # pyarrow's ArrowInvalid is a ValueError, its ArrowNotImplementedError (a column pandas
+    # cannot take, e.g. under pandas metadata of another type) a NotImplementedError
+    except (OSError, ValueError, NotImplementedError) as exc:
         found = content_problem(file, "parquet")
         if found:  # empty, or another kind of file under a .parquet name
             raise DataError(f"{file}: cannot be read as Parquet{found}") from None
         raise DataError(
-            f"{file}: cannot be read as Parquet ({exc}); check the file is complete, "
-            "or export the table again"
-        ) from exc
-    return (table if limit is None else table.slice(0, limit)).to_pandas(), header
+            f"{file}: cannot be read as Parquet ({' '.join(str(exc).split())[:200]}); check "
+            "the file is complete, or export the table again"
+        ) from None
+    return frame, header
+
+
+def _nested_columns(file: str, schema: Any) -> None:
+    """A column of lists, records or maps (``list<string>``: awkward or Spark exports keep a
+    one-element list per jet) is not one value per jet: a ``class`` of lists stopped the
+    study with a raw TypeError (unhashable array), features said "drop those rows" (every
+    row)."""
+    import pyarrow as pa
+
+    for field in schema:
+        if pa.types.is_nested(field.type):
+            name = str(field.name).strip()
+            one = "class letter" if name.lower() == "class" else "number"
+            raise DataError(
+                f"{file}: column {name} holds {field.type} values (a list, record or map in "
+                f"each row), not one {one} per jet; Format B keeps one value per cell: flatten "
+                f"the column and save the table again (e.g. pandas: df[{name!r}] = "
+                f"df[{name!r}].str[0] for one-element lists) ({_HELP})")
 
 
 def _read_arff(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:

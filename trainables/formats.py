@@ -231,7 +231,7 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
     odd = [k for k in absent if k in handle]
     if odd:
         raise DataError(
-            f"{file}: `{odd[0]}` is not a dataset (a group, or a link to a missing file); "
+            f"{file}: `{odd[0]}` is not a dataset ({_what_instead(handle, odd[0])}); "
             f"jetstudy reads Format A files whose `jets` (N, 59) and `jetFeatureNames` are "
             f"datasets — re-create or re-download the file ({_HELP})")
     if absent:
@@ -287,6 +287,22 @@ def _read_datasets(file: str, handle: h5py.File, limit: int | None
     data = np.asarray(jets[:n, :, 0] if column else jets[:n])  # one read; columns in memory
     mark = _parse_synthetic(file, handle.attrs.get(SYNTHETIC_ATTR))
     return data, index, mark
+
+
+def _what_instead(handle: h5py.File, key: str) -> str:
+    """What stands at ``key`` of an HDF5 file where a dataset belongs, in words: a soft link
+    to a path the file does not hold (named), a group, a named datatype (a type, no values)."""
+    link = handle.get(key, getlink=True)
+    if isinstance(link, h5py.SoftLink):
+        target = handle.get(link.path)
+        return (f"a soft link to {link.path!r}, which this file does not hold" if target is None
+                else f"a soft link to {link.path!r}, a {type(target).__name__.lower()}")
+    if isinstance(link, h5py.ExternalLink):
+        return f"an external link to {link.filename!r}, a missing file or one not readable"
+    item = handle.get(key)
+    if isinstance(item, h5py.Datatype):
+        return "a named datatype: a type, no values"
+    return "a group" if isinstance(item, h5py.Group) else "not readable as one"
 
 
 def _key_spelling(absent: Sequence[str], keys: Sequence[str]) -> str:
