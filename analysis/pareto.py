@@ -46,6 +46,7 @@ from jetstudy.analysis.heldout_tables import few_validation_jets
 from jetstudy.analysis.intervals import binomial_se, hanley_mcneil_se
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.pick_words import band_edge
+from jetstudy.analysis.significance import below
 from jetstudy.analysis.trial_order import CONFIG_COLUMNS, TIE_KEYS, with_tie_keys
 from jetstudy.trainables.objective import METRIC_MODES, Objective
 from jetstudy.trainables.table_schema import TRIAL_ORDER
@@ -217,7 +218,7 @@ class ParetoResult:
         if self.pick is None or not np.isfinite(self.gap_se):
             return None
         # strictly below, as every sentence says; the best as its own pick is no distance at all
-        return bool(self.gap == 0 or self.gap < NOISE_SIGMAS * self.gap_se)
+        return bool(self.gap == 0 or below(self.gap, NOISE_SIGMAS * self.gap_se))
 
 
 def _candidates(trials: pd.DataFrame, cost: str, score: str, which: str,
@@ -322,7 +323,7 @@ def _cheapest_within_noise(result: ParetoResult) -> pd.Series | None:
     p = result.points
     gap = (best["score"] - p["score"]) * (1.0 if result.maximize else -1.0)
     near = p[(p["cost"] < best["cost"]) & np.isfinite(p["se"])
-             & (gap < NOISE_SIGMAS * np.hypot(best["se"], p["se"]))]
+             & below(gap.to_numpy(dtype=float), NOISE_SIGMAS * np.hypot(best["se"], p["se"]))]
     if near.empty:
         return None
     return near.loc[_ranked(near, "cost", "score", result.maximize).index[0]]

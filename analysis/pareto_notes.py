@@ -19,6 +19,7 @@ from jetstudy.analysis.pareto import NOISE_SIGMAS, ParetoResult, exact_ties
 from jetstudy.analysis.pick_words import (best_repeats_words, full_run_words,
                                           median_outside_band, smallest_within_words,
                                           spread_words, ties_words)
+from jetstudy.analysis.significance import below as _below
 from jetstudy.analysis.significance import sigma_decimals
 from jetstudy.analysis.trial_order import listed_ids, repeat_spread
 
@@ -120,7 +121,7 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
         notes.append(f"{where}: {lucky}")
     band = result.tolerance * abs(float(best["score"]))
     others = len(result.points) > 1  # no note about trials that do not exist
-    if np.isfinite(best["se"]) and band < NOISE_SIGMAS * best["se"] and others:
+    if np.isfinite(best["se"]) and _below(band, NOISE_SIGMAS * best["se"]) and others:
         shown = _significant(band, 2), _significant(float(best["se"]), 2)  # 0.0060, not 0.006
         notes.append(f"{where}: the {result.tolerance:.0%} band ({shown[0]}) is narrower than "
                      f"{NOISE_SIGMAS:g} standard errors of one score (se {shown[1]}): "

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from jetstudy.analysis.intervals import percent, signed, unsigned_zero
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
 
-__all__ = ["Judged", "judge_diff", "in_sigmas", "beyond", "sigma_decimals"]
+__all__ = ["Judged", "judge_diff", "in_sigmas", "beyond", "below", "sigma_decimals"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,20 @@ def beyond(value: float, limit: float) -> bool:
     (False, True)
     """
     return bool(value > limit and not math.isclose(value, limit, rel_tol=1e-9, abs_tol=1e-12))
+
+
+def below(value: Any, limit: Any) -> Any:
+    """``value < limit``, where a value equal to the limit up to floating-point rounding is not
+    below it (elementwise for arrays): a lead of exactly 2 standard errors is not "within the
+    noise (< 2 sigma)" whichever way its last bit falls (0.57 - 0.56 over hypot(0.003, 0.004)
+    is 1.99999999999998, 0.61 - 0.60 over the same 2.0000000000000018: one verdict for both).
+
+    >>> bool(below(0.57 - 0.56, 2 * 0.005)), bool(below(0.0099, 2 * 0.005))
+    (False, True)
+    """
+    close = np.isclose(value, limit, rtol=1e-9, atol=1e-12)
+    out = np.less(value, limit) & ~close
+    return bool(out) if np.ndim(out) == 0 else out
 
 
 def in_sigmas(diff: float, se2: float) -> float:

@@ -16,6 +16,7 @@ from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.analysis.intervals import equal_digits, format_error
 from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.render import format_cell
+from jetstudy.analysis.significance import below
 from jetstudy.analysis.trial_order import TIE_KEYS, listed_ids, repeat_spread, with_tie_keys
 from jetstudy.analysis.pareto import (NOISE_SIGMAS, SCORED_STATUSES, _ranked, exact_ties,
                                       few_validation_jets, score_se, unsized_trials,
@@ -155,7 +156,7 @@ def cheaper_within_noise(answer: SizeAnswer, n_val: int | None,
         errors = np.asarray(_errors(rows, column, n_val, class_counts), dtype=float)
         gap = (float(answer.best[column]) - cheaper[column].astype(float).to_numpy()) * (
             1.0 if maximize else -1.0)
-        ok &= np.isfinite(errors) & (gap < NOISE_SIGMAS * np.hypot(best_se, errors))
+        ok &= np.isfinite(errors) & below(gap, NOISE_SIGMAS * np.hypot(best_se, errors))
     if not np.isfinite(best_se) or not ok.any():
         return None
     chosen = with_tie_keys(cheaper[ok])  # equal cost: the first proposed

@@ -26,7 +26,7 @@ from jetstudy.analysis.maps import score_column
 from jetstudy.analysis.intervals import format_measured, rounded_apart_words
 from jetstudy.analysis.pareto import SCORED_STATUSES
 from jetstudy.analysis.regimes import REGIMES, epochs_words, ran_full
-from jetstudy.analysis.significance import sigma_decimals
+from jetstudy.analysis.significance import below, sigma_decimals
 from jetstudy.analysis.tables import STATUSES
 from jetstudy.analysis.trial_order import (CONFIG_COLUMNS, listed_ids, ranked_best, repeat_spread,
                                            repeats_of)
@@ -272,7 +272,7 @@ def _runner_up_text(best: pd.Series, second: pd.Series, score: str, maximize: bo
     z = lead / se
     shown_z = f"{z:.{sigma_decimals(z, NOISE_SIGMAS)}f}"  # 1.97 beside 2, never '2.0, < 2'
     verdict = (f"within the validation noise ({shown_z} sigma, < {NOISE_SIGMAS:g}): the "
-               "validation set cannot tell the two apart" if z < NOISE_SIGMAS
+               "validation set cannot tell the two apart" if below(z, NOISE_SIGMAS)
                else f"a significant lead ({shown_z} sigma)")
     shown_lead = format_error(lead, se)
     return (f"{head}: the best leads by {shown_lead}"

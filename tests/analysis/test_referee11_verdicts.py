@@ -213,3 +213,42 @@ def test_a_size_of_zero_is_no_off_column_on_the_parameter_map():
     t2 = t.assign(n_params=[10, 100, 1000, 5000], l2=[0.0, 1e-4, 1e-3, 1e-5])
     assert "off" in list(regime_map(t2, regimes, "n_params", "l2", "val_loss",
                                     False).cells["y"].cat.categories)
+
+
+def _two_sigma_lead(best: float, second: float) -> pd.DataFrame:
+    """A big best and a small runner-up whose val_loss lead is exactly 2 standard errors of
+    the difference (se 0.003 and 0.004: hypot 0.005; lead 0.010), equal accuracy."""
+    return pd.DataFrame({"trial_id": ["a", "b"], "trial_number": [0, 1], "status": "completed",
+                         "epochs": 4, "max_epochs": 4, "n_params": [5000, 100],
+                         "best_val_loss": [best, second], "best_val_loss_se": [0.003, 0.004],
+                         "val_loss_se": [0.003, 0.004], "best_val_acc": [0.8, 0.8]})
+
+
+@pytest.mark.parametrize("best", [0.56, 0.60])
+def test_a_lead_of_exactly_two_sigma_gets_one_verdict_whatever_its_last_bit(best):
+    """0.57 - 0.56 over 0.005 is 1.99999999999998 in floats, 0.61 - 0.60 is 2.0000000000000018:
+    the first read 'within the validation noise (2.0 sigma, < 2)' (a contradiction in one
+    parenthesis) and the Pareto notes and the size answer called the small model
+    indistinguishable, the second 'a significant lead (2.0 sigma)'. At the threshold there
+    is one verdict: not below 2 sigma, so significant (significance.below, as beyond)."""
+    from jetstudy.analysis import pareto
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+    from jetstudy.analysis.summary import runner_up_line
+
+    t = _two_sigma_lead(best, round(best + 0.01, 2))
+    line = runner_up_line(t, "val_loss", False)
+    assert "a significant lead (2.0 sigma)" in line and "within" not in line, line
+    r = pareto.compute_pareto(t, "n_params", "val_loss", tolerance=0.05)
+    assert r.within_noise is False
+    assert "a significant (2.0 sigma)" in pareto.pick_notes(r)[0]
+    own = pareto.compute_pareto(t, "n_params", "val_loss")  # the best is its own pick
+    assert own.pick["trial_id"] == "a" and own.cheapest_within_noise is None
+    text = how_big_paragraph(how_big(t, "val_loss", False, "n_params"), None, 10000)
+    assert "within the validation noise" not in text, text
+    # just inside: within noise everywhere
+    near = _two_sigma_lead(best, best + 0.0099)
+    assert "within the validation noise (2.0 sigma, < 2)" not in runner_up_line(
+        near, "val_loss", False)
+    assert "within the validation noise (1.98 sigma, < 2)" in runner_up_line(
+        near, "val_loss", False)
+    assert pareto.compute_pareto(near, "n_params", "val_loss").cheapest_within_noise is not None
