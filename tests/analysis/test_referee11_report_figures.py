@@ -181,3 +181,21 @@ def test_the_search_front_of_one_point_under_the_star_is_not_named():
         assert "the search's front" in [t.get_text() for t in ax.get_legend().get_texts()]
     finally:
         plt.close(fig)
+
+
+def test_the_published_reference_points_lie_inside_the_roc_axes_of_a_small_test_split():
+    """Real data, a test split of 40 jets: each class's curve ended at a background efficiency
+    of ~0.03, the axis a little below it, and the published DNN's point at 0.01 (Moreno et al.,
+    named in every legend) lay below the axis in every panel: one of its two points shown."""
+    from jetstudy.analysis.plots_roc import roc_figure
+    from jetstudy.analysis.references import MORENO_DNN
+    from jetstudy.analysis.roc import roc_points
+
+    from tests.analysis.conftest import _predictions
+
+    fig = roc_figure(roc_points(_predictions(40, 0, False)), {}, reference=True)
+    for ax in fig.axes[:5]:
+        (points,) = [c for c in ax.collections if c.get_label() == MORENO_DNN.label]
+        lo, hi = ax.get_ylim()
+        y = points.get_offsets()[:, 1]
+        assert len(y) == 2 and ((y > lo) & (y <= hi)).all(), (ax.get_title(), y, lo)
