@@ -235,6 +235,7 @@ class ResumedSearch(SearchGenerator):
         for limiter in limiters:
             _release_ended(limiter, wrapper)
         _uncount_untrained(self, wrapper)
+        _close_dead(wrapper)
         self._finished = self._counter >= num_trials
         self._enqueue_rest(wrapper)
         self._fresh_budget()
@@ -326,7 +327,7 @@ def _dead(trial: Any, searcher: Any) -> bool:
     """A trial still running in Optuna that a killed driver asked for after Tune's last
     snapshot and that never trained an epoch: Tune will not continue it (a trained one is
     adopted, :meth:`jetstudy.study.searcher.HonestOptunaSearch._find_orphans`), and it is
-    closed failed, never trained, when this run ends."""
+    closed failed, never trained, as the resume starts (:func:`_close_dead`)."""
     from jetstudy.trainables.trialfiles import EPOCHS_FILE
 
     if trial.state != optuna.trial.TrialState.RUNNING or getattr(searcher, "state_dir",
@@ -336,6 +337,26 @@ def _dead(trial: Any, searcher: Any) -> bool:
     folder = str(trial.user_attrs.get("trial_id", "")) or "-"
     return (trial.number not in known
             and not (Path(searcher.state_dir) / folder / EPOCHS_FILE).is_file())
+
+
+def _close_dead(searcher: Any) -> None:
+    """Close now, *failed* and ``never_trained``, the trials a killed driver asked for after
+    Tune's last snapshot that never trained (:func:`_dead`): no one continues them, and left
+    *running* until this run's end TPE's constant liar counted each as a live trial through
+    the whole resumed run (more than ``search.max_concurrent`` at a time: a bad result at
+    its parameters, pushing proposals away from them) and optuna-dashboard showed them
+    running. Their places go to new trials, as before (:func:`_enqueue_rest`)."""
+    from jetstudy.study.orphans import NEVER_TRAINED
+
+    study = getattr(searcher, "_ot_study", None)
+    if study is None:
+        return
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        if _dead(trial, searcher):
+            study._storage.set_trial_user_attr(trial._trial_id, NEVER_TRAINED, True)
+            study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
+            logger.info("resume: Optuna trial %d was asked for by the killed driver and never "
+                        "trained; closed failed", trial.number)
 
 
 def _point_key(params: dict[str, Any]) -> tuple:
