@@ -33,7 +33,7 @@ def _stopped_at_first_rung(config: dict) -> dict | None:
             "val_loss": 0.6 + 0.1 * abs(math.log10(config["lr"]) + 2.5) + 1 / config["width_0"]}
 
 
-def _search(folder: Path, objectives: list[str] | None = None) -> list:
+def _search(folder: Path, objectives: list[str] | None = None, n: int = 40) -> list:
     state = folder / "trials"
     state.mkdir(parents=True)
 
@@ -43,7 +43,7 @@ def _search(folder: Path, objectives: list[str] | None = None) -> list:
         append_epoch(str(state), trial_id, {"epoch": 2, "val_loss": 0.5})
         mark_diverged(str(state), trial_id, "training loss became nan at epoch 3")
 
-    search = {"num_trials": 40, "max_concurrent": 1, "seed": 0, "sampler": "tpe"}
+    search = {"num_trials": n, "max_concurrent": 1, "seed": 0, "sampler": "tpe"}
     if objectives:
         search["objectives"] = objectives
     cfg = from_dict({"space": SPACE, "search": search,
@@ -85,7 +85,7 @@ def test_tpe_does_not_take_a_late_divergence_for_a_good_trial(tmp_path: Path) ->
 
 
 def test_diverged_is_infeasible_in_a_size_aware_search_too(tmp_path: Path) -> None:
-    trials = _search(tmp_path, ["val_loss", "n_params"])
+    trials = _search(tmp_path, ["val_loss", "n_params"], n=12)
     lost = [t for t in trials if t.params["lr"] > TOO_HIGH]
     assert lost and all(t.state.name == "PRUNED" and t.constraints == {"diverged": 1.0}
                         for t in lost)
