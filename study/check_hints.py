@@ -188,7 +188,8 @@ def _blank_hint(value: Any) -> str:
 
 def _yaml_text_number(value: str) -> str:
     """Why YAML 1.1 kept an unquoted number-like word as text: a leading 0 before an 8 or 9
-    (``08``: not octal, so not a number), ``0o17``/``0b101`` (YAML 1.2 spellings), a
+    (``08``: not octal, so not a number), ``0o17``/``0B101``/``0X1F`` (spellings YAML 1.1
+    does not read as numbers; config_file refuses the 0x and 0b it does read), a
     thousands separator (``1,000``); "" for other text."""
     word = value.strip()
     if re.fullmatch(r"[-+]?0\d+", word) and not re.fullmatch(r"[-+]?0[0-7]+", word):
@@ -196,7 +197,7 @@ def _yaml_text_number(value: str) -> str:
         return (f" ({word} has a leading 0, which YAML 1.1 reads as octal, and {word} is no "
                 f"octal number, so it is text: write {'-' if word.startswith('-') else ''}"
                 f"{plain})")
-    if re.fullmatch(r"0[oO][0-7]+|0[bB][01]+", word):
+    if re.fullmatch(r"0[oO][0-7]+|0[bB][01]+|0[xX][0-9a-fA-F]+", word):  # 0X1F: no 1.1 hex
         return (f" (YAML 1.1 reads {word} as text, not the number {int(word, 0)}: write "
                 f"{int(word, 0)})")
     found = re.fullmatch(r"[-+]?\d{1,3}([,' \u00a0\u202f])\d{3}(\1\d{3})*(\.\d*)?", word)

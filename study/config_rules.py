@@ -46,6 +46,12 @@ def _path_checks(cfg: StudyConfig) -> None:
                 f"{name.split('.')[1]}: data/jets.h5")
         if name == "resources.address":
             continue
+        if name == "storage.results_dir" and value != value.strip():  # quoted: "results "
+            where = "starts" if value[:1].isspace() else "ends"
+            raise ConfigError(
+                f"storage.results_dir is {value!r}, which {where} with a blank: studies would "
+                f"go into a folder of that name, which ls shows as {value.strip()!r} and a "
+                f"shell path must quote; remove it (e.g. results_dir: {value.strip()})")
         if name != "storage.name":
             _home_of_a_user(name, value)
         found = _ENV_VAR.search(value or "")

@@ -126,3 +126,23 @@ def test_init_in_proc_names_the_users_path(tmp_path: Path) -> None:
     err = one_line_error(jetstudy_here("init", "/proc/sys", cwd=tmp_path))
     assert "/proc/sys/jetstudy.yaml: " in err and ".tmp" not in err, err
     assert "takes no new files" in err or "ermission denied" in err, err
+
+
+@pytest.mark.parametrize("item, meant", [("search.seed=0X1F", 31), ("search.seed=0B11", 3),
+                                         ("search.seed='0x1f'", 31)])
+def test_hex_or_binary_kept_as_text_says_the_number(item: str, meant: int) -> None:
+    """``0X1F`` (capital X: no YAML 1.1 number) was only "got '0X1F'", no word why."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [item])
+    assert f"as text, not the number {meant}: write {meant}" in str(refused.value), \
+        str(refused.value)
+
+
+@pytest.mark.parametrize("value", ["'results '", "' results'"])
+def test_a_results_dir_with_a_blank_at_an_end_is_refused(value: str) -> None:
+    """``storage.results_dir: "results "`` (quoted, so YAML kept the blank) made a folder
+    'results ' beside results/ without a word: ls shows it as 'results'."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [f"storage.results_dir={value}"])
+    text = str(refused.value)
+    assert f"storage.results_dir is {value}" in text and "results_dir: results" in text, text
