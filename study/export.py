@@ -1,8 +1,9 @@
 """``jetstudy export``: a study's model as files a trigger group can deploy.
 
 From a results folder, one trial's best epoch (by default the study's best, ``best/model.pt``;
-any other with ``trial_id``: its ``trials/<id>/best.pt``) is folded into one network on the
-raw 16 features that ends in a softmax (:mod:`jetstudy.study.deployable`), and written as:
+any other with ``trial_id``: its ``trials/<id>/best.pt``; read by :mod:`export_weights`) is
+folded into one network on the raw 16 features that ends in a softmax
+(:mod:`jetstudy.study.deployable`), and written as:
 
 * ``model.onnx``: input ``features`` (jets, 16) float32, raw values in the README's order;
   output ``probabilities`` (jets, 5) in the order g, q, W, Z, t;
@@ -37,10 +38,11 @@ from typing import Any, ContextManager, Iterator
 
 import numpy as np
 
-from jetstudy.study.export_inputs import ExportError, check_record, read_scaler, read_study_config
+from jetstudy.study.export_inputs import ExportError, read_scaler, read_study_config
 from jetstudy.study.export_meta import metadata as _metadata
 from jetstudy.study.export_meta import read_json as _read_json
-from jetstudy.study.export_meta import fully_trained_ids, trial_training, unfinished_refusal
+from jetstudy.study.export_meta import trial_training, unfinished_refusal
+from jetstudy.study.export_weights import Weights, study_folder, weights
 from jetstudy.study.export_readme import export_readme
 from jetstudy.study.fetch import sha256_or_none
 from jetstudy.trainables.atomic import held_signals, no_room, write_bytes_atomic
@@ -90,136 +92,6 @@ def _extra() -> tuple[Any, Any]:
     return onnx, onnxruntime
 
 
-# ---- the study folder: which trial, which weights --------------------------------------------
-
-def _study(results: Path) -> Path:
-    if not results.is_dir() or not (results / "config.yaml").is_file():
-        raise ExportError(
-            f"{results} is not a jetstudy results folder (no config.yaml); give the folder "
-            f"`jetstudy run` printed as 'results: ...'")
-    if not (results / "scaler.json").is_file():
-        raise ExportError(f"{results} has no scaler.json, so the model's input scaling is "
-                          f"unknown; export a study whose data preparation finished")
-    return results
-
-
-def _trial_ids(results: Path) -> list[str]:
-    trials = results / "trials"
-    return sorted(p.name for p in trials.iterdir() if p.is_dir()) if trials.is_dir() else []
-
-
-def _load(path: Path) -> dict[str, Any]:
-    import torch
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # damaged, or holds more than tensors and plain values
-        raise ExportError(f"{path} cannot be loaded safely ({type(exc).__name__}); jetstudy "
-                          f"never runs code from a checkpoint: rerun the trial") from None
-
-
-@dataclass(frozen=True)
-class _Weights:
-    model: Any          # the eval-mode build_mlp network
-    arch: Any           # its MLPArch
-    trial_id: str
-    epoch: int
-    source: str         # the file the weights came from, relative to the study folder
-    is_study_best: bool
-
-
-def _study_best(results: Path) -> _Weights | None:
-    path = results / "best" / "model.pt"
-    if not path.is_file():
-        return None
-    from jetstudy.trainables.model import MLPArch, build_mlp
-
-    record = check_record(path, _load(path))
-    try:
-        arch = MLPArch.from_dict(record["arch"])
-        model = build_mlp(arch)
-        model.load_state_dict(record["state_dict"])
-    except Exception as exc:  # an arch or weights that do not fit each other
-        raise ExportError(f"{path} holds a model that cannot be rebuilt ({type(exc).__name__});"
-                          f" pass --trial ID to export one trial's own weights, or rerun the "
-                          f"study") from None
-    epoch = record.get("epoch")
-    if epoch is None:  # a study from before best/model.pt named the epoch
-        epoch = (_read_json(results / "best" / "test_metrics.json") or {}).get("epoch")
-    return _Weights(model.eval(), arch, str(record["trial_id"]),
-                    int(epoch) if epoch is not None else -1, "best/model.pt", True)
-
-
-def _shown(ids: list[str]) -> str:
-    return listed(ids, total=True)
-
-
-def _trial_hint(results: Path, given: str, ids: list[str]) -> str:
-    """The trial ``given`` probably meant: its id in another case or cut short (065FB39F,
-    065f), or, for a number, the trial the tables number so (the report's trial numbers)."""
-    word = given.strip().lower()
-    near = [i for i in ids if i.lower() == word] or (
-        [i for i in ids if i.lower().startswith(word)] if len(word) >= 3 else [])
-    if len(near) == 1:
-        return f" (did you mean {near[0]!r}?)"
-    if not word.isdigit():
-        return ""
-    try:
-        import pandas as pd
-
-        table = pd.read_parquet(results / "trials.parquet", columns=["trial_id", "trial_number"])
-        match = table.loc[table["trial_number"] == int(word), "trial_id"].tolist()
-    except Exception:  # an older or damaged table: no number to look up
-        return ""
-    return (f" (--trial takes a trial id; trial number {word} is {match[0]!r})"
-            if len(match) == 1 and str(match[0]) in ids else "")
-
-
-def _trial_weights(results: Path, trial_id: str) -> _Weights:
-    from jetstudy.study.evaluate import BestEpochMismatch, load_best_model
-    from jetstudy.trainables.trialfiles import BEST_FILE, STATE_FILE
-
-    ids = _trial_ids(results)
-    if trial_id not in ids:
-        known = f"trials in {results / 'trials'}: {_shown(ids)}" if ids else "it has no trials"
-        raise ExportError(f"--trial {trial_id!r}: no such trial in {results} ({known})"
-                          f"{_trial_hint(results, trial_id, ids)}; give one of these ids")
-    folder = results / "trials" / trial_id
-    if not (folder / BEST_FILE).is_file() and not (folder / STATE_FILE).is_file():
-        raise ExportError(f"--trial {trial_id!r}: {folder} holds no weights ({BEST_FILE}): "
-                          f"the trial has not finished an epoch; export another trial")
-    try:
-        model, arch, epoch = load_best_model(folder / STATE_FILE)
-    except BestEpochMismatch as exc:
-        raise ExportError(f"--trial {trial_id!r}: {exc}; export another trial") from None
-    except Exception as exc:
-        raise ExportError(f"--trial {trial_id!r}: the weights in {folder} cannot be loaded "
-                          f"safely ({type(exc).__name__}); rerun the trial") from None
-    return _Weights(model, arch, trial_id, epoch, f"trials/{trial_id}/{BEST_FILE}", False)
-
-
-def _weights(results: Path, trial_id: str | None) -> _Weights:
-    best = _study_best(results)
-    if trial_id is None:
-        if best is None:
-            ids = _trial_ids(results)
-            if not ids:
-                raise ExportError(f"{results} has no best model (best/model.pt) and no "
-                                  f"trials; run the study to the end, then export")
-            done = fully_trained_ids(results)
-            which = (f"a fully trained one: {_shown(done)}" if done else
-                     f"none is fully trained yet (of {_shown(ids)}), so with --allow-unfinished")
-            raise ExportError(f"{results} has no best model yet (no best/model.pt: the study "
-                              f"has not finished); pass --trial ID to export one trial's best "
-                              f"epoch, {which}")
-        return best
-    if best is not None and best.trial_id == trial_id:
-        return best
-    return _trial_weights(results, trial_id)
-
-
 # ---- build, check, write ---------------------------------------------------------------------
 
 def _check_jets(scaler: dict[str, Any], n: int) -> np.ndarray:
@@ -242,7 +114,7 @@ def _study_probabilities(model: Any, scaler: dict[str, Any], x: np.ndarray) -> n
         return torch.softmax(model.eval()(torch.as_tensor(z.astype(np.float32))), 1).numpy()
 
 
-def _write_checked(folded: Any, w: _Weights, scaler: dict[str, Any], tmp: Path
+def _write_checked(folded: Any, w: Weights, scaler: dict[str, Any], tmp: Path
                    ) -> dict[str, float]:
     """Write ``folded`` as ``model.onnx`` and ``model.pt`` into ``tmp``; the largest
     difference of each from the study's own model on the check jets."""
@@ -284,7 +156,7 @@ def _write_checked(folded: Any, w: _Weights, scaler: dict[str, Any], tmp: Path
             "torchscript": float(np.abs(got_ts - want).max())}
 
 
-def _build(w: _Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[str, Any]]:
+def _build(w: Weights, scaler: dict[str, Any], tmp: Path) -> tuple[Any, dict[str, Any]]:
     from jetstudy.study.deployable import fold_for_deployment, fold_precision_problem
 
     mean, std = np.asarray(scaler["mean"]), np.asarray(scaler["std"])
@@ -328,9 +200,9 @@ def _check_out(out: Path, force: bool) -> None:
     manifest = _read_json(out / MANIFEST) if MANIFEST in entries else None
     manifest_ours = (isinstance(manifest, dict) and manifest.get("written_by") == "jetstudy export"
                      and not (out / MANIFEST).is_symlink())  # else the user's: never replaced
-    listed = manifest.get("files", {}) if manifest_ours else {}
-    listed = listed if isinstance(listed, dict) else {}
-    ours = {n for n, digests in listed.items() if n in EXPORT_FILES and n in entries
+    recorded = manifest.get("files", {}) if manifest_ours else {}
+    recorded = recorded if isinstance(recorded, dict) else {}
+    ours = {n for n, digests in recorded.items() if n in EXPORT_FILES and n in entries
             and isinstance(digests, list) and not (out / n).is_symlink()
             and sha256_or_none(out / n) in digests}
     foreign = [n for n in entries if n not in ours  # staging folders (an older export's
@@ -340,7 +212,7 @@ def _check_out(out: Path, force: bool) -> None:
     if foreign:
         raise ExportError(
             f"-o {out}: the folder holds files jetstudy export did not write, or changed since "
-            f"({_shown(foreign)}); give a new or empty folder with -o (jetstudy never "
+            f"({listed(foreign, total=True)}); give a new or empty folder with -o (jetstudy never "
             f"overwrites your files)")
     if ours and not force:
         raise ExportError(f"-o {out}: the folder holds an earlier export; pass --force to "
@@ -417,13 +289,13 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     if out is not None and not str(out).strip():  # Path("") would be the current folder
         raise ExportError(f"-o {str(out)!r} is empty; give a new or empty folder, or leave -o "
                           f"out for RESULTS/export/<trial id>")
-    results = _study(Path(results))
+    results = study_folder(Path(results))
     if out is not None:
         _not_anothers_export(Path(out), results)
     _extra()
     read_study_config(results)  # damaged study files stop here, before any folder appears
     scaler = read_scaler(results)
-    w = _weights(results, trial_id)
+    w = weights(results, trial_id)
     training = trial_training(results, w.trial_id, w.is_study_best)
     if not w.is_study_best and not allow_unfinished:
         if (refusal := unfinished_refusal(results, w.trial_id, training)) is not None:

@@ -18,7 +18,7 @@ from jetstudy.study.export_inputs import read_study_config
 from jetstudy.trainables.schema import CLASSES
 
 if TYPE_CHECKING:
-    from jetstudy.study.export import _Weights as Weights
+    from jetstudy.study.export_weights import Weights
 
 __all__ = ["fully_trained_ids", "metadata", "read_json", "trial_training", "unfinished_refusal"]
 
