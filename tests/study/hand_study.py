@@ -26,13 +26,22 @@ def hand_study(root: Path, jets: int) -> tuple[StudyConfig, Path, PreparedData, 
     return cfg, folder, prepared, trials
 
 
+#: make_small_config's scheduler.max_epochs: a trial whose epoch log reaches it is fully trained
+MAX_EPOCHS = 4
+
+
 def add_trial(trials: str, tid: str, config: dict[str, Any], arch: MLPArch,
               state: dict[str, Any], epoch: int, val_loss: float, val_acc: float,
-              val_auc: float) -> None:
+              val_auc: float, last_epoch: int | None = None) -> None:
     """Trial ``tid``: its folder with ``config``, the best checkpoint (``state``, the weights
-    of ``arch``, at ``epoch`` with value ``val_loss``) and that epoch's record."""
+    of ``arch``, at ``epoch`` with value ``val_loss``) and its epoch log, epochs 1 to
+    ``last_epoch`` (default: all of :data:`MAX_EPOCHS`, or ``epoch`` if later), as a finished
+    trial leaves it: ``epoch``'s record with these values, the others' ``val_loss`` higher
+    (a study without trials.parquet is judged by this log: ``jetstudy export --trial``)."""
     trial_folder(trials, tid, config)
     save_best(best_path(trials, tid), {"epoch": epoch, "value": val_loss, "model": state},
               arch.to_dict())
-    append_epoch(trials, tid, {"epoch": epoch, "val_loss": val_loss, "val_acc": val_acc,
-                               "val_auc": val_auc})
+    last = max(epoch, MAX_EPOCHS) if last_epoch is None else last_epoch
+    for e in range(1, last + 1):
+        append_epoch(trials, tid, {"epoch": e, "val_loss": val_loss + 0.1 * abs(e - epoch),
+                                   "val_acc": val_acc, "val_auc": val_auc})
