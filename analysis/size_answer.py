@@ -48,6 +48,9 @@ class SizeAnswer:
     smaller_tried: int | None = None
     #: fully trained trials with a score but no usable size, left out (pareto.unsized_trials)
     unsized: tuple[str, ...] = ()
+    #: fully trained trials with a size and a score but no validation accuracy (NaN: a
+    #: damaged or hand-edited row), which the accuracy rule needs: left out, named
+    no_accuracy: tuple[str, ...] = ()
 
 
 def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
@@ -67,8 +70,11 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     last = trials.drop_duplicates("trial_id", keep="last")
     full = ran_to_the_end(last).to_numpy(dtype=bool)  # completed, or every epoch trained
     done = last[full]
-    done = done[np.isfinite(done[[cost, score, acc]].astype(float)).all(axis=1)]
+    done = done[np.isfinite(done[[cost, score]].astype(float)).all(axis=1)]
     done = done[done[cost].astype(float) > 0]  # a size of 0 is a damaged row (as on the front)
+    sound = np.isfinite(done[acc].astype(float)).to_numpy()
+    no_accuracy = tuple(str(t) for t in done.loc[~sound, "trial_id"])
+    done = done[sound]
     if done.empty:
         return None
     best = done.loc[_ranked(done, cost, score, maximize)["_s"].idxmax()]  # ties: the cheaper
@@ -84,7 +90,7 @@ def how_big(trials: pd.DataFrame, metric: str, maximize: bool, cost: str,
     return SizeAnswer(metric=score, cost=cost, pick=pick, best=best,
                       tolerance=tolerance, acc_points=acc_points, candidates=done,
                       maximize=maximize, smaller_tried=smaller,
-                      unsized=unsized_trials(trials, cost, score))
+                      unsized=unsized_trials(trials, cost, score), no_accuracy=no_accuracy)
 
 
 #: ``values`` to the same decimals, 4 significant figures of the largest (0.6010 against
@@ -173,6 +179,12 @@ def no_answer_reason(trials: pd.DataFrame, cost: str) -> str:
     full = last[ran_to_the_end(last).to_numpy(dtype=bool)]
     if full.empty:
         return "no trial ran to completion"
+    which = f"fully trained trial{'s' * (len(full) != 1)} ({listed_ids(full['trial_id'])})"
+    if score_column(full, "val_acc") is None:  # the accuracy rule has nothing to read
+        return (f"the {which} {'have' if len(full) != 1 else 'has'} no validation accuracy "
+                "(best_val_acc missing or empty: the trials table is damaged or hand-edited), "
+                "which the answer's rule 'within 0.5 points of the best model's accuracy' "
+                "needs")
     return (f"the fully trained trial{'s' * (len(full) != 1)} ({listed_ids(full['trial_id'])}) "
             f"{'have' if len(full) != 1 else 'has'} no `{cost}` above 0 or no finite score "
             "(a damaged or hand-edited row)")
@@ -221,7 +233,8 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
              + _best_repeat_words(answer, n_val, class_counts)
              + full_run_words([answer.pick] if answer.pick["trial_id"] == answer.best["trial_id"]
                               else [answer.pick, answer.best])
-             + unsized_words(answer.unsized, cost) + _unstable_pick_words(answer, unstable)
+             + unsized_words(answer.unsized, cost) + _no_accuracy_words(answer.no_accuracy)
+             + _unstable_pick_words(answer, unstable)
              + _few_jets_words(answer, class_counts))
     if len(answer.candidates if answer.candidates is not None else ()) <= 1:
         table = ""  # one completed trial: no smaller model for the table to name
@@ -253,6 +266,18 @@ def _unstable_best_words(answer: SizeAnswer, unstable: Mapping[str, str]) -> str
             f"({unstable[best]}){every}: it did not learn the task, so neither it nor a "
             "smaller model within 1% of it is one to deploy; the front below ranks models "
             "that did not learn.")
+
+
+def _no_accuracy_words(ids: Sequence[str]) -> str:
+    """The sentence naming fully trained trials left out for want of a validation accuracy
+    (empty when none): 'the best' is then the best of the others."""
+    if not ids:
+        return ""
+    one = len(ids) == 1
+    return (f" Left out: {'trial' if one else 'trials'} {listed_ids(ids)}, fully trained, "
+            f"{'has' if one else 'have'} a size and a score but no validation accuracy "
+            "(best_val_acc is NaN: the trials table is damaged or hand-edited), which the "
+            "accuracy rule needs; 'the best' here is the best of the others.")
 
 
 def _few_jets_words(answer: SizeAnswer, class_counts: Sequence[int] | None) -> str:

@@ -252,3 +252,29 @@ def test_a_lead_of_exactly_two_sigma_gets_one_verdict_whatever_its_last_bit(best
     assert "within the validation noise (1.98 sigma, < 2)" in runner_up_line(
         near, "val_loss", False)
     assert pareto.compute_pareto(near, "n_params", "val_loss").cheapest_within_noise is not None
+
+
+def test_the_size_answer_says_when_the_accuracy_it_needs_is_missing():
+    """A trials table without best_val_acc (hand-edited) left 'How big' undetermined because
+    'the fully trained trials (a, b) have no `n_params` above 0 or no finite score' -- both
+    have both; the accuracy its second rule needs is what is missing. And a fully trained
+    trial whose accuracy alone is NaN was dropped in silence, the paragraph naming another
+    trial 'the best fully trained model'."""
+    import numpy as np
+
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph, no_answer_reason
+
+    t = pd.DataFrame({"trial_id": ["a", "b"], "trial_number": [0, 1], "status": "completed",
+                      "epochs": 4, "max_epochs": 4, "n_params": [5000, 100],
+                      "best_val_loss": [0.6, 0.61]})
+    assert how_big(t, "val_loss", False, "n_params") is None
+    why = no_answer_reason(t, "n_params")
+    assert why.startswith("the fully trained trials (a, b) have no validation accuracy "
+                          "(best_val_acc missing or empty"), why
+    assert "above 0" not in why
+    one = how_big(t.assign(best_val_acc=[np.nan, 0.7]), "val_loss", False, "n_params")
+    assert one.best["trial_id"] == "b" and one.no_accuracy == ("a",)
+    assert ("Left out: trial a, fully trained, has a size and a score but no validation "
+            "accuracy") in how_big_paragraph(one)
+    sound = how_big(t.assign(best_val_acc=[0.71, 0.7]), "val_loss", False, "n_params")
+    assert sound.no_accuracy == () and "Left out" not in how_big_paragraph(sound)
