@@ -142,16 +142,14 @@ def printed_resume_command(output: str) -> list[str]:
 
 @pytest.fixture(scope="session")
 def resumed_study(interrupted_study: Interrupted) -> Resumed:
-    from tests.faults.conftest import checksums
+    from tests.faults.conftest import checksums, jetstudy_here
 
     s = interrupted_study
     resume = printed_resume_command(s.output)
-    # a changed study is refused, and touches nothing
+    # a changed study is refused, and touches nothing (refused before Ray starts: the same
+    # command line in this process, without a fresh interpreter's ~5 CPU-s of imports)
     before = checksums(s.folder)
-    refused = subprocess.run(
-        [sys.executable, "-m", "jetstudy.study.cli", *resume, "--set", "space.depth=[1, 2]"],
-        cwd=s.work, env={**os.environ, "PYTHONPATH": str(REPO)}, capture_output=True,
-        text=True, timeout=120)
+    refused = jetstudy_here(*resume, "--set", "space.depth=[1, 2]", cwd=s.work)
     changed = [k for k, v in checksums(s.folder).items() if before.get(k) != v]
     changed += [k for k in before if k not in checksums(s.folder)]
     # resumed with more trials, then killed -9 mid-run
