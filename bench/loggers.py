@@ -5,7 +5,9 @@ jetstudy's loggers (``jetstudy.study.run_logs``) for stand-in trials.
     python -m bench.loggers --trials 16 --epochs 100 --tensorboardx   # tensorboardX's writer
 
 Per logger: CPU ms per result (``time.process_time``: the process, all threads, so a writer's
-own threads count), and the threads alive while the trials run. ``--tensorboardx`` draws
+own threads count), and the threads and file descriptors added while the trials run
+(``open_files_added``: Tune's CSV and JSON loggers kept 2 per trial open, before 2026-11-29
+session 12; now none between results). ``--tensorboardx`` draws
 TensorBoard through tensorboardX's ``SummaryWriter`` as Tune's own logger does (the writer
 before 2026-11-29), for comparison.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import threading
 import time
@@ -51,6 +54,10 @@ def _result(trial: StandIn, epoch: int) -> dict[str, Any]:
             "config": trial.config, "time_since_restore": 1.0, "iterations_since_restore": epoch}
 
 
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
 def measure(trials: int, epochs: int, folder: Path, tensorboardx: bool = False) -> dict[str, Any]:
     from jetstudy.study.run_logs import run_log_callbacks
 
@@ -62,12 +69,12 @@ def measure(trials: int, epochs: int, folder: Path, tensorboardx: bool = False) 
             if hasattr(logger, "_summary_writer_cls"):
                 logger._summary_writer_cls = SummaryWriter
     stand_ins = [StandIn(folder, f"t{i:07d}") for i in range(trials)]
-    threads_before = threading.active_count()
+    threads_before, fds_before = threading.active_count(), _open_fds()
     for logger in loggers:
         for trial in stand_ins:
             logger.log_trial_start(trial)
     spent = {type(logger).__name__: 0.0 for logger in loggers}
-    threads_running = 0
+    threads_running = fds_running = 0
     for epoch in range(1, epochs + 1):
         for trial in stand_ins:
             result = _result(trial, epoch)
@@ -76,6 +83,7 @@ def measure(trials: int, epochs: int, folder: Path, tensorboardx: bool = False) 
                 logger.log_trial_result(epoch, trial, result)
                 spent[type(logger).__name__] += time.process_time() - began
         threads_running = max(threads_running, threading.active_count() - threads_before)
+        fds_running = max(fds_running, _open_fds() - fds_before)
     for logger in loggers:
         for trial in stand_ins:
             logger.log_trial_end(trial)
@@ -83,7 +91,7 @@ def measure(trials: int, epochs: int, folder: Path, tensorboardx: bool = False) 
     return {"trials": trials, "epochs": epochs, "results": n, "tensorboardx": tensorboardx,
             "ms_per_result": {k: round(1000 * v / n, 3) for k, v in spent.items()},
             "ms_per_result_all": round(1000 * sum(spent.values()) / n, 3),
-            "threads_added": threads_running}
+            "threads_added": threads_running, "open_files_added": fds_running}
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -254,12 +254,17 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
 
 
 def _refuse_what_ray_cannot_start_under(cfg: StudyConfig) -> None:
-    """A local Ray this run would start cannot start under the file-size limit: said before
-    the study folder is claimed, so the results folder is left as it was."""
+    """A local Ray this run would start cannot start under the file-size limit, or the open
+    files allowed (``ulimit -n``, raised first where it can be) do not hold the study: said
+    before the study folder is claimed, so the results folder is left as it was."""
     import sys
 
+    from jetstudy.study.open_files import check_open_files
+
     ray = sys.modules.get("ray")
-    if cfg.resources.address or (ray is not None and ray.is_initialized()):
+    starts = not cfg.resources.address and not (ray is not None and ray.is_initialized())
+    check_open_files(cfg, starts_ray=starts)  # the driver's own need when nothing starts
+    if not starts:
         return  # a cluster's Ray, or this process's own already running: nothing starts
     from jetstudy.study.connect import refuse_file_size_limit
 
@@ -437,7 +442,11 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
 
         for pack in packs:  # on a cluster they would outlive the driver
             ray.kill(pack)
-        (folder / PACK_DATA).unlink(missing_ok=True)
+        try:
+            (folder / PACK_DATA).unlink(missing_ok=True)
+        except OSError as exc:  # a folder turned read-only: never in place of the study's error
+            if (folder / PACK_DATA).exists():
+                logger.warning("could not remove %s: %s", folder / PACK_DATA, exc.strerror)
         if started:
             ray.shutdown()
             end_session(folder)  # and whatever of it outlived the shutdown
