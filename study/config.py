@@ -27,10 +27,10 @@ import yaml
 
 from jetstudy.study.checks import (BAD, Auto, Check, Choice, Float, Int, Optional, Points,
                                    Range, SubsetOf, Text, shorten)
-from jetstudy.study.check_hints import did_you_mean as _did_you_mean
-from jetstudy.study.check_hints import key_hint as _key_hint
-from jetstudy.study.check_hints import near_field as _near_field  # noqa: F401 (re-exported)
 from jetstudy.study.check_hints import value_hint, yaml_text as _fmt
+from jetstudy.study.name_hints import did_you_mean as _did_you_mean
+from jetstudy.study.name_hints import key_hint as _key_hint
+from jetstudy.study.name_hints import near_field as _near_field  # noqa: F401 (re-exported)
 from jetstudy.trainables.duplicates import POLICIES as DUPLICATES
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.objective import METRIC_MODES

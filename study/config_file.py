@@ -17,7 +17,7 @@ from typing import Any, Iterable
 import yaml
 
 from jetstudy.study.checks import shorten
-from jetstudy.study.check_hints import near_field as _near_field
+from jetstudy.study.name_hints import near_field as _near_field
 from jetstudy.study.config import SECTIONS, StudyConfig, from_dict
 from jetstudy.trainables.errors import ConfigError
 
