@@ -215,11 +215,14 @@ def plan_report_folder(out: Path, will_write: set[str], force: bool,
             f"trials and tables), not a report folder; leave -o out for report/ in it, or give "
             f"another folder with -o")
     real = Path(os.path.realpath(out))
-    if not legacy_names and real.name == "report" and is_study_folder(real.parent):
+    if not legacy_names and real.name.casefold() == "report" and is_study_folder(real.parent):
+        cased = ("" if real.name == "report" else
+                 f" ({real.name}/ is report/ on a file system that ignores case, as macOS's "
+                 f"and Windows' do, and once the study is copied onto one)")
         raise AnalysisError(  # another study's (or a table's) report would pass for that study's
             f"cannot write the report to {out}: it is the study {real.parent}'s own report "
-            f"folder, replaced by that study's next report and read as its report; to write a "
-            f"study's report there, give that study and leave -o out (jetstudy report "
+            f"folder{cased}, replaced by that study's next report and read as its report; to "
+            f"write a study's report there, give that study and leave -o out (jetstudy report "
             f"{real.parent}), else give another folder with -o")
     try:
         entries = sorted(os.listdir(out)) if out.is_dir() else []

@@ -326,9 +326,37 @@ class FileRecord:
         from jetstudy.study.tables import write_text
 
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._refuse_foreign_manifest()
         listed = sorted({*self.names, *names})
         write_text(json.dumps({**info, "written_by": RECORD_WRITER, "files": listed},
                               indent=1) + "\n", self.path)
+
+    def _refuse_foreign_manifest(self) -> None:
+        """A file under the manifest's name that no jetstudy wrote (the user's, or on a file
+        system that ignores case their ``.JetStudy-Synthetic.json``, which *is* the
+        manifest's name there) is never written over: read as no record, it was replaced."""
+        if not os.path.lexists(self.path):
+            return
+        try:
+            raw = json.loads(self.path.read_text()) if plain_file(self.path) else None
+        except (OSError, ValueError, UnicodeDecodeError):
+            raw = None
+        if isinstance(raw, dict) and (raw.get("written_by") == RECORD_WRITER
+                                      or isinstance(raw.get("files"), list)):  # or older
+            return
+        shown = self.path
+        try:
+            shown = next((self.folder / e for e in os.listdir(self.folder)
+                          if e.casefold() == self.path.name.casefold()
+                          and os.path.samefile(self.folder / e, self.path)
+                          and e != self.path.name), self.path)
+        except OSError:
+            pass
+        raise ConfigError(
+            f"{shown} is not a record jetstudy wrote, but jetstudy keeps its own list of the "
+            f"files it wrote in {self.folder} under the name {self.path.name!r} (the same file "
+            f"on a file system that ignores case); move it out of {self.folder}, then run the "
+            f"same command again")
 
     def foreign(self) -> list[str]:
         """Entries of the folder that jetstudy did not record (the manifest aside)."""
@@ -339,7 +367,9 @@ class FileRecord:
     def remove_recorded(self, still_ours: Callable[[Path], bool] = lambda path: True) -> None:
         """Delete the recorded files (links are removed, never followed), then the manifest.
         A recorded file that ``still_ours`` no longer recognises (someone put their own file
-        under that name) stops the clean-up with an error naming it, before anything goes."""
+        under that name) stops the clean-up with an error naming it, before anything goes;
+        so does a file under the manifest's own name that jetstudy did not write."""
+        self._refuse_foreign_manifest()
         present = [self.folder / n for n in self.names
                    if (self.folder / n).is_symlink() or (self.folder / n).exists()]
         replaced = [p for p in present if not plain_file(p) or not still_ours(p)]

@@ -8,7 +8,9 @@ own pid and start time, Ray's node id and session folder, and every process Ray 
 and start time). The next ``jetstudy run`` on that results folder (:func:`reap_dead_sessions`)
 stops the processes of a record whose driver is gone: only the recorded pids whose start time
 still matches (never a reused pid) and processes carrying the recorded Ray node id in their
-environment (the workers and agents Ray started later), never anything else.
+environment (the workers and agents Ray started later), never anything else; and only from
+a record that is a plain file of this user's (one another user planted in a shared study
+folder could name this user's processes).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import stat
 import time
 from pathlib import Path
 from typing import Any
@@ -87,8 +90,16 @@ def forget_session(folder: Path) -> None:
 
 
 def _read(folder: Path) -> dict[str, Any] | None:
+    """The record in ``folder``, trusted only as a plain file of this user's: a record
+    names processes to stop, and one planted in a study folder on shared storage (or a link
+    to another file) by someone else must never make jetstudy stop this user's own
+    processes (their pids and start times are readable to anyone in ``/proc``)."""
+    path = folder / RECORD
     try:
-        record = json.loads((folder / RECORD).read_text())
+        info = path.lstat()
+        if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
+            return None
+        record = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None
