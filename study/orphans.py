@@ -14,7 +14,7 @@ from jetstudy.study.config import StudyConfig
 from jetstudy.study.optuna_files import OPTUNA_STUDY_NAME, optuna_storage
 from jetstudy.study.optuna_story import describe_trial
 from jetstudy.study.space import config_size
-from jetstudy.study.sampler import mark_diverged
+from jetstudy.study.sampler import make_sampler, mark_diverged
 from jetstudy.trainables.trialfiles import CONFIG_FILE, diverged_before, read_epochs
 
 __all__ = ["NEVER_TRAINED", "close_orphaned_trials"]
@@ -43,6 +43,11 @@ def close_orphaned_trials(folder: Path) -> int:
         from jetstudy.study.resume import saved_config
 
         cfg = saved_config(folder)  # its warnings were said when the run began
+        # the study's own sampler: Optuna 4.x records a trial's constraints (size excess,
+        # divergence) when it is told, through the sampler's constraints_func, and its TPE
+        # ranks a trial without them after every other (Optuna 5: the trial holds them)
+        study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=study._storage,
+                                  sampler=make_sampler(cfg))
     for trial in orphans:
         trial_id = str(trial.user_attrs.get("trial_id", ""))
         records = read_epochs(str(folder / "trials"), trial_id) if trial_id and cfg else []

@@ -382,11 +382,28 @@ def _restart_count(searcher: Any, num_trials: int, max_concurrent: int) -> None:
             # state of its own, so the restored sampler counts trained trials from here on,
             # as this run's provenance.json says
             sampler.__class__ = StartupTPESampler
+        _without_constraints_of_old(study, sampler)
         startup = tpe_startup_trials(num_trials, max_concurrent)
         if sampler._n_startup_trials != startup:
             logger.info("resume: TPE's start-up is now %d trials (was %d)", startup,
                         sampler._n_startup_trials)
             sampler._n_startup_trials = startup
+
+
+def _without_constraints_of_old(study: Any, sampler: Any) -> None:
+    """Optuna 4.x: the sampler's ``constraints_func`` (size excess, divergence:
+    :func:`jetstudy.study.sampler.size_constraints`) records a trial's constraints when it is
+    told, and its TPE ranks a finished trial without them after every other, with a warning.
+    A study begun before every TPE study had one (round 11: before, only under size limits)
+    holds such trials; its resume goes on without the constraints, as it began."""
+    if getattr(sampler, "_constraints_func", None) is None:
+        return
+    finished = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,
+                                                        optuna.trial.TrialState.PRUNED))
+    if any("constraints" not in t.system_attrs for t in finished):
+        logger.info("resume: the study's earlier trials have no constraint values (an older "
+                    "study, Optuna 4.x): TPE goes on without them")
+        sampler._constraints_func = None
 
 
 def _still_running(searcher: Any) -> bool:
