@@ -67,8 +67,8 @@ def extrapolate(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """What the measured sizes say about :data:`TARGETS` concurrent trials (not measured).
 
     With a split (:func:`split_cpu`, two sizes or more), the driver's part per second ``a``
-    and per result ``b`` are each a straight line through the sizes, and one driver core
-    carries ``(1 - a) / b`` results/s (none where ``a >= 1``): the honest figure. Without, the
+    (no lower than 0) and per result ``b`` are each a straight line through the sizes, and one
+    driver core carries ``(1 - a) / b`` results/s (none where ``a >= 1``): the honest figure. Without, the
     CPU per result as measured (both parts mixed, at this machine's result rate) is drawn
     straight through the sizes, as before; it rises where the result rate falls."""
     runs = [r for r in runs if r["trial_uss_mib"] is not None]
@@ -102,9 +102,12 @@ def extrapolate(runs: list[dict[str, Any]]) -> dict[str, Any]:
         out["split"] = split
         out["split_basis"] = (f"driver CPU = a x seconds + b x results at each size {sizes} "
                               f"(runs at different result rates); a and b straight through "
-                              f"the sizes; one core carries (1 - a) / b results/s")
+                              f"the sizes, a no lower than 0; one core carries (1 - a) / b "
+                              f"results/s")
         for n in TARGETS:
-            a = per_s[0] + per_s[1] * n
+            # a share of a core is never negative: a line falling through the sizes (0.084 at
+            # 16, 0.041 at 40) would reach -0.8 at 512 and promise more than 1 / b results/s
+            a = max(per_s[0] + per_s[1] * n, 0.0)
             b = max(per_r[0] + per_r[1] * n, 1e-6)
             out[str(n)].update({
                 "driver_cpu_share_per_s": round(a, 3), "driver_cpu_ms_per_result_marginal":
