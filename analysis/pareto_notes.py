@@ -57,7 +57,8 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
         alone = smallest_within_words(len(result.points), int(
             (result.points["cost"].astype(float) < float(pick["cost"])).sum()),
             str(pick["trial_id"]),
-            int((result.partial["cost"].astype(float) < float(pick["cost"])).sum()))
+            int((result.partial["cost"].astype(float) < float(pick["cost"])).sum()),
+            len(result.unsized))
         if alone:
             notes.append(f"{where}:{alone}")
         cheaper = result.cheapest_within_noise

@@ -95,13 +95,18 @@ def best_repeats_words(rows: pd.DataFrame, best: pd.Series, pick: pd.Series, sco
 
 
 def smallest_within_words(n_points: int, n_smaller: int, pick: str,
-                          n_smaller_tried: int | None = None) -> str:
+                          n_smaller_tried: int | None = None, n_left_out: int = 0) -> str:
     """A sentence (leading space; empty when some completed trial is smaller than ``pick``):
     with no smaller model compared, the pick bounds the size needed from above only.
     ``n_smaller_tried``: the stopped or running trials smaller than ``pick`` (None: unknown);
-    with none, no smaller model was tried at all (not 'not trained to the end')."""
+    with none, no smaller model was tried at all (not 'not trained to the end').
+    ``n_left_out``: fully trained trials left out for a damaged row (no size, no accuracy),
+    which the sentence that names them follows: the pick is then the only one *compared*."""
     if n_points <= 1:
-        return (f" Trial {pick} is the only fully trained trial: no other model was compared, so "
+        alone = ("the only fully trained trial" if not n_left_out else
+                 f"the only fully trained trial compared ({n_left_out} more left out, named "
+                 "below)")
+        return (f" Trial {pick} is {alone}: no other model was compared, so "
                 "nothing shows that a smaller one would not do as well.")
     if n_smaller == 0 and n_smaller_tried == 0:
         return (f" No fully trained trial is smaller than trial {pick}: no smaller model was "

@@ -379,7 +379,8 @@ def _alone_words(answer: SizeAnswer) -> str:
         return ""
     return smallest_within_words(len(done), int((done[answer.cost].astype(float)
                                          < float(answer.pick[answer.cost])).sum()),
-                         str(answer.pick["trial_id"]), answer.smaller_tried)
+                         str(answer.pick["trial_id"]), answer.smaller_tried,
+                         len(answer.unsized) + len(answer.no_accuracy))
 
 
 def _tie_words(answer: SizeAnswer) -> str:

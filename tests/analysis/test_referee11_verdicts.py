@@ -278,3 +278,27 @@ def test_the_size_answer_says_when_the_accuracy_it_needs_is_missing():
             "accuracy") in how_big_paragraph(one)
     sound = how_big(t.assign(best_val_acc=[0.71, 0.7]), "val_loss", False, "n_params")
     assert sound.no_accuracy == () and "Left out" not in how_big_paragraph(sound)
+
+
+def test_the_only_trial_compared_is_not_called_the_only_fully_trained_one():
+    """A fully trained trial left out for a damaged row (size 0, or no accuracy): the words
+    said 'Trial b is the only fully trained trial' and, a sentence later, 'Left out: trial a,
+    fully trained'; b is the only one compared."""
+    import numpy as np
+
+    from jetstudy.analysis import pareto
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    t = pd.DataFrame({"trial_id": ["a", "b"], "trial_number": [0, 1], "status": "completed",
+                      "epochs": 4, "max_epochs": 4, "n_params": [5000, 100],
+                      "best_val_loss": [0.6, 0.61], "best_val_acc": [np.nan, 0.7]})
+    text = how_big_paragraph(how_big(t, "val_loss", False, "n_params"))
+    assert ("Trial b is the only fully trained trial compared (1 more left out, named below)"
+            in text), text
+    notes = " ".join(pareto.pick_notes(pareto.compute_pareto(
+        t.assign(n_params=[0, 100], best_val_acc=[0.7, 0.71]), "n_params", "val_acc")))
+    assert "Trial b is the only fully trained trial compared (1 more left out" in notes, notes
+    assert "is the only fully trained trial:" not in notes
+    # nothing left out: the words as before
+    alone = how_big_paragraph(how_big(t.iloc[[1]], "val_loss", False, "n_params"))
+    assert "Trial b is the only fully trained trial: no other model was compared" in alone
