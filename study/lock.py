@@ -6,12 +6,17 @@ lock is a small JSON file (host, pid, start time, a heartbeat) that
 
 * is created atomically (a hard link of a finished file, which fails if the lock exists; this
   holds on NFS too, where ``O_EXCL`` historically did not), so two drivers never both win;
-* is rewritten every :data:`HEARTBEAT_S` seconds by a daemon thread, so a driver on another
-  node can tell a live holder from a dead one on shared storage;
+* gets a new heartbeat every :data:`HEARTBEAT_S` seconds from a daemon thread, so a driver
+  on another node can tell a live holder from a dead one on shared storage; the heartbeat is
+  written into the holder's own file through the handle its token was checked on, so it never
+  lands on a lock another driver took over meanwhile;
 * counts as stale, and is taken over, on the same host when its process is gone (``kill
   -9``: recovered at once; a zombie counts as gone) or the machine rebooted since, never while
   that process lives (a driver stopped with Ctrl-Z keeps its study); from another host, when
-  its heartbeat is older than :data:`STALE_AFTER_S`.
+  its heartbeat is older than :data:`STALE_AFTER_S`. The limit of that rule: a driver of
+  another host that is alive but wrote no heartbeat for that long (stopped with Ctrl-Z, its
+  node cut off from the storage) loses the study; on its next heartbeat it finds the other
+  driver's lock and stops itself as on SIGTERM, so the two never run on together.
 
 >>> with StudyLock(folder):    # doctest: +SKIP
 ...     run the study
@@ -259,7 +264,8 @@ class StudyLock:
 
     def _take_over(self, stale: LockInfo | None) -> None:
         """Move the stale lock aside (only one contender's rename succeeds), and put it back
-        if what was moved was not the stale lock after all (a newer driver's)."""
+        if what was moved was not the stale lock after all (a newer driver's), or is no
+        longer stale (its driver woke and wrote a heartbeat since it was judged)."""
         aside = self.path.with_name(f".{self.path.name}.stale-{uuid.uuid4().hex}")
         with held_signals():  # a stop never leaves a newer driver's lock moved aside
             try:
@@ -267,10 +273,13 @@ class StudyLock:
             except FileNotFoundError:
                 return
             try:
-                moved = json.loads(aside.read_text()).get("token")
-            except (OSError, ValueError, AttributeError):
+                raw = json.loads(aside.read_text())
+                moved: LockInfo | None = LockInfo(**{
+                    k: v for k, v in raw.items() if k in LockInfo.__dataclass_fields__})
+            except (OSError, ValueError, TypeError, AttributeError):
                 moved = None
-            if stale is not None and moved != stale.token:
+            if stale is not None and (moved is None or moved.token != stale.token
+                                      or moved.stale_reason() is None):
                 try:
                     os.link(aside, self.path)
                 except OSError:
@@ -280,30 +289,73 @@ class StudyLock:
     def _beat(self) -> None:
         failing = False  # the last refresh failed (a full disk): warned once until one works
         while self.info is not None and not self._stop.wait(self.heartbeat_s):
-            holder = read_lock(self.path.parent)
-            if holder is not None and holder.token != self.info.token:
-                logger.error("lost the study lock %s to %s", self.path, holder.describe())
-                return
-            if self.info is None:
-                return
-            self.info = LockInfo(**{**self.info.__dict__, "heartbeat": time.time()})
-            tmp = self.path.with_name(f".{self.path.name}.{self.info.token}.tmp")
             try:
-                tmp.write_text(self.info.to_json())
-                os.replace(tmp, self.path)
+                taker = self._refresh()
             except OSError as exc:  # storage hiccup: try again next beat, warned once
                 (logger.debug if failing else logger.warning)(
                     "cannot refresh the study lock %s: %s (this driver keeps the study; "
                     "retried every %.0f s)", self.path, exc, self.heartbeat_s)
                 failing = True
-                try:  # no half-written temporary left (no later run could read it as ours)
-                    tmp.unlink(missing_ok=True)
-                except OSError:
-                    pass
                 continue
+            if taker is not None:
+                self._lost(taker)
+                return
             if failing:
                 logger.warning("the study lock %s is refreshed again", self.path)
                 failing = False
+
+    def _refresh(self) -> LockInfo | None:
+        """Write a new heartbeat into the very lock file this driver holds: the file is
+        opened, its token checked, and the heartbeat written through that one open file, in
+        place. A driver of another host that took the lock over meanwhile (this one's
+        heartbeat was 30 s old) moved that file aside and linked its own in: the heartbeat
+        lands in the file moved aside, never over the new holder's lock (a read of the lock,
+        then a new file renamed over its name, put this driver's lock back over the other's
+        when the takeover fell between the two: two drivers on one study). Returns the holder
+        that took the lock, or None while this driver holds it. Never shrinks the file (the
+        new text padded with spaces, which JSON ignores): a reader meanwhile never sees the
+        old text's tail after the new."""
+        info = self.info
+        if info is None:
+            return None
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_NOFOLLOW)
+        except FileNotFoundError:  # removed (by hand): made again, only while nobody took it
+            if _write_new(self.path, info.to_json()):
+                return None
+            holder = read_lock(self.path.parent)
+            return holder if holder is not None and holder.token != info.token else None
+        with os.fdopen(fd, "r+b") as lock:
+            raw = lock.read()
+            try:
+                holder = LockInfo(**{k: v for k, v in json.loads(raw).items()
+                                     if k in LockInfo.__dataclass_fields__})
+            except (ValueError, TypeError, AttributeError):
+                holder = None  # not a whole lock: only this driver writes into its file
+            if holder is not None and holder.token != info.token:
+                return holder
+            fresh = LockInfo(**{**info.__dict__, "heartbeat": time.time()})
+            text = fresh.to_json().encode()
+            lock.seek(0)
+            lock.write(text.ljust(len(raw)))
+            lock.flush()
+            if self.info is not None:
+                self.info = fresh
+        return None
+
+    def _lost(self, taker: LockInfo) -> None:
+        """Another driver holds the study now (this one's heartbeat went unwritten for
+        :data:`STALE_AFTER_S` seconds: the process was stopped, or its node cut off from
+        the shared storage, while a driver of another host started): this driver stops, as
+        on SIGTERM (its study ends as interrupted), rather than run the study beside it."""
+        import signal
+
+        logger.error("lost the study lock %s to another driver (%s): this driver's heartbeat "
+                     "went unwritten for over %.0f s, so that driver took the study over; this "
+                     "driver stops now so the two never run the study together", self.path,
+                     taker.describe(), STALE_AFTER_S)
+        self.info = None  # the lock is the other driver's: never released by this one
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def release(self) -> None:
         self._stop.set()
