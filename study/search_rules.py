@@ -257,10 +257,34 @@ def _check_points_fit(cfg: StudyConfig) -> None:
             f"search.num_trials to at least {len(s.initial_points)} or drop points")
 
 
+def optuna_major() -> int:
+    """The installed Optuna's major version, read without importing it."""
+    from importlib.metadata import version
+
+    return int(version("optuna").split(".")[0])
+
+
+def _size_aware_needs_optuna5(cfg: StudyConfig) -> None:
+    """Optuna 4.x's multi-objective TPE weighs its "good" trials by their values, pruned ones
+    included, whose values are None: the first proposal from its model after an ASHA stop or a
+    diverged trial (both *pruned*) failed with a raw TypeError (``unsupported operand type(s)
+    for *: 'NoneType' and 'float'``, Optuna 4.5.0) and ended the study; Optuna 5 ranks them."""
+    if cfg.size_objective is None or cfg.search.sampler != "tpe":
+        return
+    major = optuna_major()
+    if major < 5:
+        raise ConfigError(
+            f"search.objectives is {list(cfg.search.objectives)} (a size-aware TPE search), but "
+            f"the installed Optuna {major}.x's multi-objective TPE fails on the pruned trials "
+            f"ASHA stops and diverged trials leave; install Optuna 5 (pip install "
+            f"'optuna>=5,<6'), or set search.sampler to random, or leave search.objectives out")
+
+
 def search_checks(cfg: StudyConfig, raw_search: dict[str, Any]) -> StudyConfig:
     """Check the search, scheduler and space sections together; returns ``cfg`` with a grid's
     ``search.num_trials`` set to the grid size when the user left it out."""
     s, sch = cfg.search, cfg.scheduler
+    _size_aware_needs_optuna5(cfg)
     if sch.type == "patience" and sch.patience >= sch.max_epochs:
         raise ConfigError(
             f"scheduler.patience is {sch.patience} with scheduler.max_epochs {sch.max_epochs}: "
