@@ -29,21 +29,33 @@ logger = logging.getLogger(__name__)
 #: Tune's own experiment snapshot period (seconds; Ray reads it when the study starts).
 TUNE_PERIOD_ENV = "TUNE_GLOBAL_CHECKPOINT_S"
 #: The driver's CPU seconds per trial for one of Tune's experiment snapshots (every trial's
-#: state as JSON; ~2.5 ms each measured with bench.many_packs, bench/README.md "Many packs").
-SNAPSHOT_S_PER_TRIAL = 0.0025
+#: state as JSON): 0.96 ms at 40 trials, the snapshot's own thread CPU (bench.many_packs
+#: ``tune_snapshots_full``, 2026-11-29; bench/README.md "Many packs").
+SNAPSHOT_S_PER_TRIAL = 0.001
+#: The share of a core the snapshots may take (Tune's own "auto" allows 5% of the time; the
+#: driver's whole loop used 0.2-0.4 of a core with 16-40 trials, so 5% of a core was a fifth
+#: of its main thread): a snapshot's cost per second stays flat as the trials grow.
+SNAPSHOT_CORE_SHARE = 0.004
+#: The longest period (seconds): a resume does not need a recent snapshot (trials that trained
+#: after it are found from their own folders and continued), but Tune's ``ray/`` folder, which
+#: other readers use, should not lag a long study by more.
+MAX_PERIOD_S = 60
 #: The values this module set (so a later study in the same process may set its own; a value
 #: the user set is never replaced).
 _set_by_us: list[str] = []
 
 
 def tune_snapshot_period_s(concurrent: int) -> float:
-    """Tune's experiment snapshot period for ``concurrent`` trials at once: 1 s (a trial
-    started and ended between two snapshots is unknown to a resumed driver, so small), spaced
-    out so a snapshot costs about 5% of the driver's core: each one writes every trial's state,
-    so at a fixed 1 s its cost per result grew with the trials (36% of the driver's main thread
-    at 16 trials). A trial's epoch also lasts longer with more trials at once, so the window a
-    resume can miss stays short next to a trial."""
-    return float(max(1, round(19 * concurrent * SNAPSHOT_S_PER_TRIAL)))
+    """Tune's experiment snapshot period for ``concurrent`` trials at once: each snapshot writes
+    every trial's state, so the period grows with the trials to keep their cost near
+    :data:`SNAPSHOT_CORE_SHARE` of a core (0.25 s per trial: 1 s up to 5 trials, 4 s at 16, 10
+    s at 40, at most :data:`MAX_PERIOD_S`). At 1 s for up to 20 trials and 2 s at 40 it took
+    46-50% of the driver's main thread (cProfile; 22% of the driver's CPU unprofiled at 40).
+    A trial that trains after the last snapshot is not lost to a ``--resume`` after a crash:
+    its folder holds its epochs and checkpoint, and the next driver lists or continues it
+    (tests/study/test_referee11_driver_snapshots.py: a snapshot an hour apart)."""
+    per_trial = SNAPSHOT_S_PER_TRIAL / SNAPSHOT_CORE_SHARE
+    return float(min(MAX_PERIOD_S, max(1, round(concurrent * per_trial))))
 
 
 def check_tune_period_env() -> None:

@@ -64,6 +64,7 @@ COST: dict[str, float] = {
     "tests/study/test_objectives.py": 67,
     "tests/study/test_multinode.py": 65,
     "tests/study/test_referee7_search_crash_resume.py": 64,
+    "tests/study/test_referee11_driver_snapshots.py": 64,  # referee7's crash and resume, once
     "tests/study/test_faults.py": 62,
     "tests/study/test_referee8_toolbox_readers.py": 59,
     "tests/study/test_referee_search_budget.py": 58,
