@@ -221,7 +221,8 @@ def parallel_coordinates(trials: pd.DataFrame, regimes: pd.DataFrame | None = No
 
     ``regimes`` (``trial_id, regime``, :func:`jetstudy.analysis.regimes.assess_regimes`) adds
     each line's regime. Raises :class:`AnalysisError` when no trial has a finite validation
-    loss or no hyperparameter varies (one trial, or all alike).
+    loss or fewer than two hyperparameters vary (one trial, all alike, or a scan of one knob:
+    a line needs two axes).
     """
     colour_column = score_column(trials, metric)
     if colour_column is None:
@@ -247,6 +248,10 @@ def parallel_coordinates(trials: pd.DataFrame, regimes: pd.DataFrame | None = No
         why = ("only 1 trial is in the table" if len(trials) == 1 else
                f"no hyperparameter varies between the {len(trials)} trials")
         raise AnalysisError(f"{why}, so there is nothing to compare")
+    if len(axes) == 1:  # a line needs two axes: one axis drew no trial at all
+        raise AnalysisError(f"only one hyperparameter ({axes[0].label}) varies between the "
+                            f"{len(trials)} trials, so there are no lines between axes to "
+                            "draw; the optimisation history shows the trials")
     regime = (trials["trial_id"].astype(str).map(regimes.set_index("trial_id")["regime"])
               if regimes is not None else pd.Series(None, index=trials.index, dtype=object))
     lines = pd.DataFrame({"trial_id": trials["trial_id"].astype(str).to_numpy(),

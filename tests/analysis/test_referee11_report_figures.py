@@ -199,3 +199,24 @@ def test_the_published_reference_points_lie_inside_the_roc_axes_of_a_small_test_
         lo, hi = ax.get_ylim()
         y = points.get_offsets()[:, 1]
         assert len(y) == 2 and ((y > lo) & (y <= hi)).all(), (ax.get_title(), y, lo)
+
+
+def test_parallel_coordinates_of_one_varying_knob_are_skipped_with_the_reason(
+        tmp_path, make_study, write_study):
+    """A scan of the learning rate alone (depth, width, penalties fixed): the parallel
+    coordinates had one axis, every trial a one-point 'line' that draws nothing, under the
+    caption 'One line per trial (5)': an empty panel with a colour bar. The part is skipped,
+    saying why."""
+    from jetstudy.analysis.report import write_report
+
+    trials, epochs = make_study(n_trials=5, max_epochs=4, seed=3, asha=False)
+    trials = trials.assign(depth=2, widths="32-32", width_0=32.0, width_1=32.0, n_params=1733,
+                           flops=3264, dropout=0.1, l1=1e-6, l2=1e-6,
+                           lr=[1e-4, 3e-4, 1e-3, 3e-3, 1e-2])
+    for k in range(2, 6):
+        trials[f"width_{k}"] = np.nan
+    folder = write_study(tmp_path / "s", trials, epochs)
+    out = write_report(folder, figures=False)
+    skipped = dict(out.skipped)
+    assert "parallel coordinates" in skipped, out.skipped
+    assert "only one hyperparameter (learning rate) varies" in skipped["parallel coordinates"]
