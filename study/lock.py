@@ -365,7 +365,13 @@ class StudyLock:
             return
         holder = read_lock(self.path.parent)
         if holder is not None and holder.token == self.info.token:
-            self.path.unlink(missing_ok=True)
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError as exc:  # the folder turned read-only mid-run: the error that
+                # ended the study (raised as this runs) is the one to see; the lock of a
+                # process that is gone is taken over by the next run on this host
+                logger.warning("could not remove the study lock %s (%s); the next jetstudy run "
+                               "of this study takes it over", self.path, exc.strerror or exc)
         self.info = None
 
     def __enter__(self) -> StudyLock:

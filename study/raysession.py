@@ -154,7 +154,13 @@ def end_session(folder: Path) -> None:
         if pids:
             logger.info("stopping %d Ray process(es) that outlived ray.shutdown()", len(pids))
             _stop(pids, grace_s=2.0)
-    forget_session(folder)
+    try:
+        forget_session(folder)
+    except OSError as exc:  # the folder turned read-only (or full) mid-run: the error that
+        # ended the study (raised as this runs, in a finally) is the one the user must see;
+        # the processes are stopped, so the record left names none a later run would stop
+        logger.warning("could not remove %s (%s); the next jetstudy command on this study "
+                       "removes it", folder / RECORD, exc.strerror or exc)
 
 
 def reap_dead_session(folder: Path) -> int:
