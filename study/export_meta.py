@@ -143,8 +143,8 @@ def unfinished_refusal(results: Path, trial_id: str, training: dict[str, Any]) -
         return (f"--trial {trial_id}: trial {trial_id} is not fully trained (status "
                 f"{training.get('status') or 'unknown'}, {_count(training.get('epochs'))} of "
                 f"{_count(training.get('max_epochs'))} epochs), its weights are an unfinished "
-                f"run's; export the study's best (no --trial) or a completed trial"
-                f"{_completed(results)}, or {flag}")
+                f"run's; export {_best_or(results)}a completed trial{_completed(results)}, "
+                f"or {flag}")
     if full == "undetermined":
         note = str(training.get("note"))
         if (results / "trials.parquet").is_file() and "no row" in note:
@@ -157,6 +157,12 @@ def unfinished_refusal(results: Path, trial_id: str, training: dict[str, Any]) -
                     f"rows), or {flag}")
         return f"--trial {trial_id}: how far trial {trial_id} trained is unknown ({note}); {flag}"
     return None
+
+
+def _best_or(results: Path) -> str:
+    """``the study's best (no --trial) or `` where the study has one to export (a study
+    whose driver ended before its evaluation has no ``best/model.pt``), else ''."""
+    return "the study's best (no --trial) or " if (results / "best" / "model.pt").is_file() else ""
 
 
 def _count(n: Any) -> str:

@@ -62,6 +62,8 @@ def test_a_trial_cut_short_before_the_first_table_is_refused_by_its_epoch_log(
     err = capsys.readouterr().err
     assert words in err and "pass --allow-unfinished" in err, err
     assert "a completed trial (conv, full)" in err, err
+    # no best/model.pt in this study: the refusal does not send the user to export it
+    assert "the study's best (no --trial)" not in err, err
     assert not out.exists()
 
 
