@@ -9,6 +9,11 @@ it is fully trained and where that was read.
 
 The study folder is built without Ray (tests/study/hand_study.py): prepared synthetic jets,
 config.yaml (max_epochs 4), trials with their best weights and epoch logs, no table, no lock.
+
+Also checked (held): the activations the earlier export tests left out (tanh, gelu, silu,
+leaky_relu; relu, elu and prelu are in tests/study/test_export.py), each with batch norm and
+dropout, exported and run on raw test jets by onnxruntime and TorchScript agree with the
+study's own standardise-model-softmax to the stated 1e-5.
 """
 
 from __future__ import annotations
@@ -105,7 +110,7 @@ def test_without_best_the_message_names_the_trials_the_logs_call_fully_trained(
 #: the space's activations (study.config.ACTIVATIONS) the earlier export tests left out
 #: (tanh, gelu, silu, leaky_relu), each with batch norm (running statistics far from (0, 1))
 #: and dropout, two hidden layers
-CORNERS = ("tanh", "gelu", "silu", "leaky_relu", "elu", "relu", "prelu")
+CORNERS = ("tanh", "gelu", "silu", "leaky_relu")
 
 
 @pytest.fixture(scope="module")
