@@ -76,9 +76,10 @@ def os_problem(exc: OSError) -> str:
                            "another path"}
     fix = fixes.get(exc.errno, "check that the path exists and is writable "
                                "(storage.results_dir, data.path or the output folder)")
-    folder = os.path.dirname(_destination(name)) if name else ""
-    if exc.errno == errno.ENOENT and name and _destination(name) != os.fsdecode(name) \
-            and os.path.isdir(folder):  # a new file refused in a folder that is there
+    meant = _destination(name) if name else ""
+    folder = meant if os.path.isdir(meant) else os.path.dirname(meant)
+    if exc.errno == errno.ENOENT and name and (meant != os.fsdecode(name) or folder == meant) \
+            and os.path.isdir(folder):  # a new file or folder refused in one that is there
         fix = (f"the folder {folder} is there but takes no new files (a system folder such "
                f"as /proc or /sys): choose another folder")
     return f"{where}{exc.strerror or exc}; {fix}"

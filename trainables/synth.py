@@ -39,9 +39,9 @@ import json
 import logging
 import os
 import re
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import ContextManager
+from typing import Iterator
 
 import h5py
 import numpy as np
@@ -390,11 +390,18 @@ SYNTH_STAGING = ".jetstudy-synth-"
 _FILE_NAME = re.compile(r"jetImage_synth_\d+_\d+_\d+\.h5\Z")
 
 
-def _synth_staging(out: Path) -> ContextManager[Path]:
+@contextmanager
+def _synth_staging(out: Path) -> Iterator[Path]:
     """A new staging folder in ``out`` (a ``with`` block's), after clearing those killed runs
-    left there."""
+    left there. A folder that refuses it is named as the user gave it (``synth /proc/sys``
+    named the hidden ``.jetstudy-synth-<random>`` it could not make)."""
     clear_stale_staging(out, SYNTH_STAGING, "jetstudy synth", lambda n: bool(_FILE_NAME.match(n)))
-    return staging_folder(out, SYNTH_STAGING, "jetstudy synth")
+    with ExitStack() as hold:
+        try:
+            stage = hold.enter_context(staging_folder(out, SYNTH_STAGING, "jetstudy synth"))
+        except OSError as exc:
+            raise OSError(exc.errno, exc.strerror, str(out)) from None
+        yield stage
 
 
 def is_synthetic_file(path: str | Path) -> bool:

@@ -146,3 +146,12 @@ def test_a_results_dir_with_a_blank_at_an_end_is_refused(value: str) -> None:
         load_config(None, [f"storage.results_dir={value}"])
     text = str(refused.value)
     assert f"storage.results_dir is {value}" in text and "results_dir: results" in text, text
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/sys"), reason="needs Linux's /proc")
+def test_synth_in_proc_names_the_users_folder(tmp_path: Path) -> None:
+    """``jetstudy synth /proc/sys`` said 'error: /proc/sys/.jetstudy-synth-0pad74zd: No such
+    file or directory; check that the path exists' (its hidden staging folder)."""
+    err = one_line_error(jetstudy_here("synth", "/proc/sys", "--jets", "100", cwd=tmp_path))
+    assert err.startswith("error: /proc/sys: ") and ".jetstudy-synth" not in err, err
+    assert "the folder /proc/sys is there but takes no new files" in err, err
