@@ -2,16 +2,12 @@
 same seed draws. Round 9 (``_seed_draw``) tested that at the searcher alone; here through Ray
 Tune's own snapshot and restore: a serial TPE search (5 trials, 2 random start-up ones, then
 3 proposed from TPE's model over the trials' real losses) SIGINT-ed while a trial trains, then
-resumed (both real ``jetstudy run`` processes), lists in ``trials.parquet`` the
-configurations, each under its trial number, of the straight run (the same command line, run
-in the test's process on its module Ray), and Optuna holds each trial once, complete. Checked
-by hand as well (6 trials, random and TPE, cut between and within trials): the same
-configurations."""
+resumed, lists in ``trials.parquet`` the configurations, each under its trial number, of the
+straight run, and Optuna holds each trial once, complete. Checked by hand as well (6 trials,
+random and TPE, cut between and within trials): the same configurations."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import os
 import signal
 import subprocess
@@ -64,21 +60,10 @@ def _table(folder: Path) -> pd.DataFrame:
     return trials[CONFIG_COLUMNS].sort_values("trial_number").reset_index(drop=True)
 
 
-def _run_here(*args: str) -> tuple[int, str]:
-    """The command line in this process, on the module's Ray (the reference run: its process
-    boundary is not what is tested, and a fresh interpreter and Ray cost ~13 CPU-s)."""
-    from jetstudy.study.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-        code = main([*args, "--no-report"])
-    return code, out.getvalue()
-
-
-def test_ctrl_c_and_resume_draw_the_straight_runs_configurations(ray_cluster,
-                                                                  tmp_path: Path) -> None:
-    code, out = _run_here("run", str(_config(tmp_path, "straight")))
-    assert code == 0, out[-3000:]
+def test_ctrl_c_and_resume_draw_the_straight_runs_configurations(tmp_path: Path) -> None:
+    straight = subprocess.run(_cli("run", str(_config(tmp_path, "straight"))), env=ENV,
+                              text=True, capture_output=True, timeout=300)
+    assert straight.returncode == 0, straight.stderr[-3000:]
     path, folder = _config(tmp_path, "cut"), tmp_path / "cut"
     proc = subprocess.Popen(_cli("run", str(path)), env=ENV, text=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
