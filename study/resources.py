@@ -34,7 +34,7 @@ from jetstudy.study.packing import (PACKED_TRIAL_CPUS, PackPlan, concurrent_tria
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["SKIP_ENV", "NodeShape", "cluster_shapes", "check_fit", "check_local_request",
-           "check_request", "pack_room", "resolve_packing"]
+           "check_request", "pack_room", "resolve_packing", "scalable_shapes"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,9 @@ SKIP_ENV = "JETSTUDY_SKIP_RESOURCE_CHECK"
 #: How long reading the head's autoscaler config may take (a worker start on the head).
 HEAD_PROBE_TIMEOUT_S = 60.0
 _BOOTSTRAP = "~/ray_bootstrap_config.yaml"
+#: The one node type of Ray's ``local`` provider (``prepare_local``): the listed machines,
+#: sized by Ray as each joins, the head one of them.
+_LOCAL_TYPE = "local.cluster.node"
 
 
 @dataclass(frozen=True)
@@ -134,7 +137,8 @@ def _head_bootstrap() -> str | None:
 
 def _from_bootstrap(text: str | None) -> list[NodeShape] | None:
     """Node types of a ``ray up`` cluster config; a type without declared resources is an
-    unknown size (``NodeShape`` of infinite CPUs and GPUs: never refused)."""
+    unknown size (``NodeShape`` of infinite CPUs and GPUs: never refused), with its
+    ``max_workers`` as the count for Ray's ``local`` provider (see :func:`scalable_shapes`)."""
     if not text:
         return None
     try:
@@ -149,11 +153,36 @@ def _from_bootstrap(text: str | None) -> list[NodeShape] | None:
             continue
         resources = spec.get("resources") or {}
         if "CPU" not in resources:  # filled in from the instance type at launch: unknown here
-            shapes.append(NodeShape(math.inf, math.inf, None, True, str(name)))
+            local = name == _LOCAL_TYPE and most is not None
+            shapes.append(NodeShape(math.inf, math.inf, int(most) if local else None, True,
+                                    str(name)))
             continue
         shapes.append(NodeShape(float(resources.get("CPU", 0)), float(resources.get("GPU", 0)),
                                 None if most is None else int(most), True, str(name)))
     return shapes
+
+
+def scalable_shapes(text: str | None, running: list[NodeShape]) -> list[NodeShape] | None:
+    """The node types of the head's autoscaler config ``text`` that may still add nodes.
+
+    On Ray's ``local`` provider (``cluster-onprem.yaml``) the one node type declares no
+    resources, yet the listed machines are all the cluster will have: those already joined are
+    ``running`` (the head among them), so only the rest are of unknown size; counted as an
+    unknown size without limit they let any request through, and Ray Tune waited for ever for
+    a trial no machine could hold. Pure: tested with made-up clusters."""
+    shapes = _from_bootstrap(text)
+    if shapes is None:
+        return None
+    joined = max(len(running) - 1, 0)
+    out = []
+    for s in shapes:
+        if s.name == _LOCAL_TYPE and s.count is not None:
+            if s.count <= joined:
+                continue
+            s = dataclasses.replace(s, count=s.count - joined,
+                                    name=f"{_LOCAL_TYPE} not joined yet")
+        out.append(s)
+    return out
 
 
 def cluster_shapes(local: bool) -> list[NodeShape]:
@@ -163,7 +192,7 @@ def cluster_shapes(local: bool) -> list[NodeShape]:
         return shapes
     scalable = _from_cluster_config()
     if scalable is None:
-        scalable = _from_bootstrap(_head_bootstrap())
+        scalable = scalable_shapes(_head_bootstrap(), shapes)
     return shapes + (scalable or [])
 
 
