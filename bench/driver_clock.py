@@ -5,11 +5,12 @@ driver's CPU per result over the study and at full concurrency (:func:`result_ra
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from ray.tune import Callback
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from bench.trial_memory import ProcSampler
 
 __all__ = ["ResultClock", "process_cpu_s", "thread_cpu_s", "FULL_SHARE", "less_sampler",
-           "result_rates"]
+           "result_rates", "snapshot_clock", "snapshots_between"]
 
 
 class ResultClock(Callback):
@@ -113,3 +114,51 @@ def result_rates(clock: ResultClock, concurrent: int) -> dict[str, Any]:
     out["ramp_s"] = round(ramp, 1) if ramp is not None else None
     return out
 
+
+@contextlib.contextmanager
+def snapshot_clock() -> Iterator[dict[str, Any]]:
+    """Ray Tune's experiment snapshots taken in this driver while the block runs: ``count``,
+    ``cpu_s`` (CPU seconds of the thread writing them: ``TuneController.save_to_dir``, every
+    trial's state as JSON, the searcher's and the callbacks' state) and ``calls_cpu_s`` (all
+    of Tune's snapshot calls, one per step of its loop: those before the period is over return
+    at once; the copy into the experiment folder runs in a thread of its own, not counted) and
+    ``log``, each snapshot's ``(time.monotonic() at its end, CPU s)``. Patches Tune's class for
+    the block's length: a bench's tool, not for studies."""
+    from ray.tune.execution.tune_controller import TuneController
+
+    out: dict[str, Any] = {"count": 0, "cpu_s": 0.0, "calls_cpu_s": 0.0, "log": []}
+    save, checkpoint = TuneController.save_to_dir, TuneController.checkpoint
+
+    def timed_save(self: Any) -> None:
+        began = time.thread_time()
+        try:
+            save(self)
+        finally:
+            spent = time.thread_time() - began
+            out["count"] += 1
+            out["cpu_s"] += spent
+            out["log"].append((time.monotonic(), spent))
+
+    def timed_checkpoint(self: Any, *args: Any, **kwargs: Any) -> None:
+        began = time.thread_time()
+        try:
+            checkpoint(self, *args, **kwargs)
+        finally:
+            out["calls_cpu_s"] += time.thread_time() - began
+
+    TuneController.save_to_dir = timed_save  # type: ignore[method-assign]
+    TuneController.checkpoint = timed_checkpoint  # type: ignore[method-assign]
+    try:
+        yield out
+    finally:
+        TuneController.save_to_dir = save  # type: ignore[method-assign]
+        TuneController.checkpoint = checkpoint  # type: ignore[method-assign]
+
+
+def snapshots_between(log: list[tuple[float, float]], start: float, end: float
+                      ) -> dict[str, Any]:
+    """Of :func:`snapshot_clock`'s ``log``, the snapshots that ended in ``[start, end]``: how
+    many, their CPU seconds, the mean in ms."""
+    inside = [cpu for when, cpu in log if start <= when <= end]
+    return {"count": len(inside), "cpu_s": round(sum(inside), 3),
+            "ms_each": round(1000 * sum(inside) / len(inside), 2) if inside else None}

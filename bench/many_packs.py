@@ -46,8 +46,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.driver_clock import (ResultClock, less_sampler, process_cpu_s, result_rates,
-                                thread_cpu_s)
+from bench.driver_clock import (FULL_SHARE, ResultClock, less_sampler, process_cpu_s,
+                                result_rates, snapshot_clock, snapshots_between, thread_cpu_s)
 from bench.many_packs_fit import TARGETS, extrapolate, line_fit, split_cpu
 from bench.trial_memory import ProcSampler
 
@@ -124,8 +124,9 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
             rss_start = sampler.driver_rss_peak_mib
             cpu0, t0, threads0 = process_cpu_s(), time.monotonic(), thread_cpu_s()
             clock.profile = profile
-            outcome = run_study(_config(concurrent, epochs, shape["pack_size"], folder, jets),
-                                callbacks=[clock])
+            with snapshot_clock() as snapshots:
+                outcome = run_study(_config(concurrent, epochs, shape["pack_size"], folder,
+                                            jets), callbacks=[clock])
             study_s, cpu_s = time.monotonic() - t0, process_cpu_s() - cpu0
             threads = {k: v - threads0.get(k, 0.0) for k, v in thread_cpu_s().items()}
         sampler_cpu = sampler.cpu_s
@@ -139,6 +140,8 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
     totals = sampler.total_peak
     less_sampler(clock, sampler)
     rates = result_rates(clock, concurrent)
+    full = [when for when, n in zip(clock.times, clock.running)
+            if n >= FULL_SHARE * concurrent]
     driver_cpu = max(cpu_s - sampler_cpu, 0.0)
     return {
         "concurrent": concurrent, "nodes": nodes, "gpus_per_node": gpus_per_node, **shape,
@@ -146,6 +149,14 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
         "wall_s": round(time.monotonic() - began, 1), "study_s": round(study_s, 1), **rates,
         "trial_processes_max": sampler.live_max.get("trial", 0),
         "driver_cpu_s": round(driver_cpu, 2),
+        # Tune's experiment snapshots: the period the study ran with, how many, their CPU
+        "tune_snapshot_period_s": os.environ.get("TUNE_GLOBAL_CHECKPOINT_S"),
+        "tune_snapshots": snapshots["count"],
+        "tune_snapshot_cpu_s": round(snapshots["cpu_s"], 3),
+        "tune_snapshot_calls_cpu_s": round(snapshots["calls_cpu_s"], 3),
+        # those taken while >= 90% of the trials ran (the window of the _full figures)
+        "tune_snapshots_full": (snapshots_between(snapshots["log"], full[0], full[-1])
+                                if full else None),
         # over the whole study, by thread (the process's name: Python's threads, the sampler
         # apart);
         # "ended": threads gone by the end (tensorboardX's, closed with their trials, before)
@@ -153,6 +164,10 @@ def run_size(concurrent: int, nodes: int, gpus_per_node: int, epochs: int,
             threads.items(), key=lambda kv: -kv[1]) if v >= 0.05},
             "ended": round(max(cpu_s - sum(threads.values()), 0.0), 2)},
         "driver_rss_start_mib": round(rss_start, 1),
+        # open file descriptors, and of them files (the loggers' per trial), at their peak
+        "driver_fds_peak": sampler.driver_fds_peak,
+        "driver_files_peak": sampler.driver_files_peak,
+        "fds_max": dict(sampler.fds_max),  # by role, the most in one process
         "driver_rss_peak_mib": round(sampler.driver_rss_peak_mib, 1),
         # None: no trial lived through a sample (a tiny run)
         "trial_uss_mib": _median([p["uss_mib"] for p in trials]),
@@ -204,8 +219,10 @@ def _run_in_subprocess(concurrent: int, args: argparse.Namespace) -> dict[str, A
            "--epochs", str(args.epochs), "--jets", str(args.jets[0])]
     if args.profile:
         cmd += ["--profile", args.profile]
-    proc = subprocess.run(cmd, capture_output=True, text=True,
-                          env={**os.environ, "RAY_DEDUP_LOGS": "0"})
+    env = {**os.environ, "RAY_DEDUP_LOGS": "0"}
+    if args.snapshot_period is not None:  # the study keeps a value set from outside
+        env["TUNE_GLOBAL_CHECKPOINT_S"] = args.snapshot_period
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"bench.many_packs at --concurrent {concurrent} failed (exit "
                            f"{proc.returncode}):\n{proc.stderr[-3000:]}")
@@ -229,6 +246,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="write each size's driver profile (cProfile) to "
                              "DIR/driver-<concurrent>.pstats; its overhead inflates the "
                              "driver's CPU figures: measure without it")
+    parser.add_argument("--snapshot-period", default=None, metavar="S",
+                        help="Tune's experiment snapshot period (TUNE_GLOBAL_CHECKPOINT_S) "
+                             "instead of the one jetstudy picks, to compare periods")
     parser.add_argument("--one", action="store_true", help=argparse.SUPPRESS)  # a size's driver
     args = parser.parse_args(argv)
     from bench import emit, require_positive

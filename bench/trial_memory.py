@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-__all__ = ["HEAVY_LIBS", "ProcSampler", "proc_memory",
+__all__ = ["HEAVY_LIBS", "ProcSampler", "open_fds", "proc_memory",
            "mapped_libs", "descendants", "bare_tune_trial", "BareActor", "summarise", "main"]
 
 #: A library is "imported" by a process when one of these path fragments is mapped into it.
@@ -103,16 +103,35 @@ def _title(pid: int) -> str:
         return ""
 
 
+def open_fds() -> tuple[int, int]:
+    """This process's open file descriptors (``/proc/self/fd``), and how many of them are
+    files (a path, not a socket, pipe, device or ``anon_inode``)."""
+    fds = files = 0
+    for fd in os.listdir("/proc/self/fd"):
+        fds += 1
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # closed meanwhile
+            continue
+        files += target.startswith("/") and not target.startswith(("/dev/", "/proc/"))
+    return fds, files
+
+
 class ProcSampler:
     """Samples, every ``every_s`` seconds in a thread, each process below this driver whose
     title ``classify`` maps to a role (e.g. ``ray::PackActor`` -> ``"pack"``); keeps each
     process's peak USS, PSS, RSS and (``libs``) the libraries mapped into it, each role's
-    peak total USS and PSS over its live processes, and the driver's peak RSS. ``cpu_s`` is
-    the sampler's own CPU time (it runs in the driver: subtract it from the driver's)."""
+    peak total USS and PSS over its live processes, the driver's peak RSS and its peak of open
+    file descriptors (``driver_fds_peak``; those on files: ``driver_files_peak``; each role's
+    most in one process: ``fds_max``). ``cpu_s``
+    is the sampler's own CPU time (it runs in the driver: subtract it from the driver's)."""
 
     def __init__(self, classify: Callable[[str], str | None], every_s: float = 0.5,
                  libs: bool = True) -> None:
         self.classify, self.every_s, self.libs = classify, every_s, libs
+        self.driver_fds_peak = 0
+        self.fds_max: dict[str, int] = {}  # role -> most open descriptors in one process
+        self.driver_files_peak = 0
         #: (pid, role) -> that process's peaks in that role (an idle Ray worker becomes a trial)
         self.peaks: dict[tuple[int, str], dict[str, Any]] = {}
         self.live_max: dict[str, int] = {}  # role -> most processes alive at once
@@ -145,6 +164,11 @@ class ProcSampler:
             if mem is None:
                 continue
             live[role] = live.get(role, 0) + 1
+            try:  # the most descriptors one process of the role held (Ray's own limits)
+                fds = len(os.listdir(f"/proc/{pid}/fd"))
+                self.fds_max[role] = max(self.fds_max.get(role, 0), fds)
+            except OSError:  # ended meanwhile
+                pass
             total = totals.setdefault(role, {"uss_mib": 0.0, "pss_mib": 0.0})
             total["uss_mib"] += mem["uss_mib"]
             total["pss_mib"] += mem["pss_mib"]
@@ -163,6 +187,9 @@ class ProcSampler:
         own = proc_memory(os.getpid())
         if own:
             self.driver_rss_peak_mib = max(self.driver_rss_peak_mib, own["rss_mib"])
+        fds, files = open_fds()
+        self.driver_fds_peak = max(self.driver_fds_peak, fds)
+        self.driver_files_peak = max(self.driver_files_peak, files)
 
     def _loop(self) -> None:
         while not self._stop.is_set():

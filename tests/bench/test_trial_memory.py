@@ -51,6 +51,14 @@ def test_many_packs_smoke_on_a_simulated_cluster(tmp_path: Path) -> None:
     assert run["packs_pss_total_peak_mib"] > 0 and run["all_pss_peak_gib"] > 0
     assert {"trial", "pack", "raylet"} <= set(run["pss_total_peak_mib"])
     assert run["processes_max"]["pack"] == 2 and run["processes_max"]["raylet"] == 2  # head + 1
+    # Tune's snapshots, timed in the driver (the period jetstudy picks for 4 trials: 1 s)
+    assert run["tune_snapshot_period_s"] == "1"
+    assert run["tune_snapshots"] >= 1 and run["tune_snapshot_cpu_s"] > 0
+    assert run["tune_snapshot_calls_cpu_s"] >= run["tune_snapshot_cpu_s"]
+    assert run["tune_snapshots_full"]["count"] <= run["tune_snapshots"]
+    # open descriptors: the driver's (files among them), and the most one raylet held
+    assert run["driver_fds_peak"] > run["driver_files_peak"] >= 0
+    assert run["fds_max"]["raylet"] > 0
     ex = r["extrapolated"]
     for n in TARGETS:
         assert ex[str(n)]["trials_uss_gib"] == round(n * ex["trial_uss_mib"] / 1024, 1)
