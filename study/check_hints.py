@@ -72,6 +72,10 @@ def value_hint(where: str, check: Check, value: Any) -> str:
     if isinstance(inner, Choice) and isinstance(value, bool):
         return (" (YAML reads yes/no/on/off as true/false: none of these is a choice here; "
                 "write one of the choices, quoted if it is such a word)")
+    if isinstance(inner, SubsetOf) and True not in inner.options and any(
+            isinstance(v, bool) for v in items):  # [relu, no]: the list shows false
+        return (" (YAML reads yes/no/on/off as true/false, and no entry here is true or "
+                "false: write the choices meant, quoted if one is such a word)")
     cap = getattr(inner, "cap", None)
     if cap is not None and isinstance(value, (int, float)) and not isinstance(value, bool) \
             and value > cap:

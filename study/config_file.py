@@ -376,6 +376,14 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
                 raise ConfigError(f"{p}: holds more than one YAML document ('---'{line}); a "
                                   f"config is one document: keep one, or merge them") from None
             if "'\\t'" in str(getattr(exc, "problem", "")):
+                lines = text.splitlines()
+                before = (lines[where.line][:where.column].strip()
+                          if where is not None and where.line < len(lines) else "")
+                if before:  # 'num_trials:<TAB>5': not indentation, so say what it is
+                    raise ConfigError(f"{p}: not valid YAML: a tab character{line}, after "
+                                      f"{shorten(before)!r}; YAML separates values with "
+                                      f"spaces (a tab only inside quotes): replace the tab "
+                                      f"with a space") from None
                 raise ConfigError(f"{p}: not valid YAML: a tab character{line}; YAML indents "
                                   f"with spaces: replace the tabs with spaces") from None
             if "special characters are not allowed" in str(exc):

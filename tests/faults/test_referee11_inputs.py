@@ -155,3 +155,26 @@ def test_synth_in_proc_names_the_users_folder(tmp_path: Path) -> None:
     err = one_line_error(jetstudy_here("synth", "/proc/sys", "--jets", "100", cwd=tmp_path))
     assert err.startswith("error: /proc/sys: ") and ".jetstudy-synth" not in err, err
     assert "the folder /proc/sys is there but takes no new files" in err, err
+
+
+@pytest.mark.parametrize("text, words", [
+    ("search:\n  num_trials:\t5\n", "a tab character at line 2, after 'num_trials:'"),
+    ("search:\n  num_trials: 5\t# five\n", "a tab character at line 2, after 'num_trials: 5'"),
+])
+def test_a_tab_between_values_is_not_called_indentation(text: str, words: str,
+                                                        tmp_path: Path) -> None:
+    """``num_trials:<TAB>5`` was "YAML indents with spaces": the tab indents nothing."""
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    message = str(refused.value)
+    assert words in message and "replace the tab with a space" in message, message
+    assert "indents" not in message, message
+
+
+def test_yes_or_no_in_a_list_of_words_is_named() -> None:
+    """``space.activations: [relu, no]`` got "[relu, false]" with no word of why."""
+    with pytest.raises(ConfigError, match=r"got \[relu, false\] \(YAML reads yes/no/on/off as "
+                                          r"true/false"):
+        load_config(None, ["space.activations=[relu, no]"])
