@@ -92,11 +92,15 @@ def new_folders(folder: Path) -> Iterator[list[Path]]:
     still empty are removed again, so a refused or interrupted command leaves no empty
     output folder (nor a parent it made) behind. Made with Ctrl-C and SIGTERM held, so a stop
     that lands meanwhile is raised inside the block's clean-up. A folder that is not empty
-    any more (a user's file, or what the block finished) stays, and so do its parents."""
+    any more (a user's file, or what the block finished) stays, and so do its parents. A
+    ``..`` in ``folder`` (``new/../out``, where ``new`` is made on the way, as ``mkdir -p``
+    makes it) is never one of them: removing ``new/..``, a folder of the user's, failed and
+    kept ``new`` too."""
     made: list[Path] = []
     try:
         with held_signals():
-            made = [p for p in (folder, *folder.parents) if not os.path.lexists(p)]
+            made = [p for p in (folder, *folder.parents)
+                    if p.name not in ("", ".", "..") and not os.path.lexists(p)]
             folder.mkdir(parents=True, exist_ok=True)
         yield made
     except BaseException:
