@@ -45,6 +45,10 @@ def complexity_part(r: ReportState) -> Section:
     from jetstudy.analysis import plots
 
     c = complexity_of(r)
+    sizes = c.points["n_params"].astype(float).unique()
+    if len(sizes) < 2:  # one point per series, each under the next: a legend of the unseen
+        raise AnalysisError(f"`n_params` does not vary among the trials it would draw (all "
+                            f"{sizes[0]:.0f}; {c.note}): a curve against size needs two sizes")
     name = r.figure("complexity.png", plots.complexity_figure(c))
     which = ("Judged train (eval mode) and val loss (each the median of its trial's last 3 "
              "finite epochs, fewer in a shorter run: regimes.csv's judged_* columns)" if c.losses == "judged"

@@ -220,3 +220,20 @@ def test_parallel_coordinates_of_one_varying_knob_are_skipped_with_the_reason(
     skipped = dict(out.skipped)
     assert "parallel coordinates" in skipped, out.skipped
     assert "only one hyperparameter (learning rate) varies" in skipped["parallel coordinates"]
+
+
+def test_a_complexity_curve_of_one_size_is_skipped_with_the_reason(
+        tmp_path, make_study, write_study):
+    """A one-trial study drew its complexity 'curve': one parameter count, the trial's points
+    under the bin medians under the bin's lowest val loss, a legend of six entries of which
+    three could be seen and two 'lines' that were points. With one size among the trials
+    drawn there is no curve against size: the part is skipped, saying so (as the regime maps
+    are)."""
+    from jetstudy.analysis.report import write_report
+
+    trials, epochs = make_study(n_trials=1, max_epochs=6, seed=2, asha=False)
+    out = write_report(write_study(tmp_path / "s", trials, epochs), figures=False)
+    skipped = dict(out.skipped)
+    assert "complexity curve" in skipped, out.skipped
+    why = skipped["complexity curve"]
+    assert f"all {int(trials['n_params'].iloc[0])}" in why and "two sizes" in why, why

@@ -99,7 +99,9 @@ def test_one_trial(tmp_path, make_study, write_study):
     skipped = _parts(outcome)
     assert "at least 5 finished trials" in skipped["hyperparameter importance"]
     assert "does not vary" in skipped["regime map (depth x width)"]
-    assert {"complexity.png", "learning_curves.png", "pareto.png", "roc.png"} <= {p.name for p in outcome.figures}
+    assert {"learning_curves.png", "pareto.png", "roc.png"} <= {p.name for p in outcome.figures}
+    # one size: no curve against size (test_referee11_report_figures)
+    assert "needs two sizes" in skipped["complexity curve"]
 
 
 def test_all_trials_failed(tmp_path, make_study, write_study):
