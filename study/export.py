@@ -41,7 +41,7 @@ import numpy as np
 from jetstudy.study.export_inputs import ExportError, read_scaler, read_study_config
 from jetstudy.study.export_meta import metadata as _metadata
 from jetstudy.study.export_meta import read_json as _read_json
-from jetstudy.study.export_meta import trial_training, unfinished_refusal
+from jetstudy.study.export_training import trial_training, unfinished_refusal
 from jetstudy.study.export_weights import Weights, study_folder, weights
 from jetstudy.study.export_readme import export_readme
 from jetstudy.study.fetch import sha256_or_none

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jetstudy.study.export_inputs import ExportError, check_record
-from jetstudy.study.export_meta import fully_trained_ids
+from jetstudy.study.export_training import fully_trained_ids
 from jetstudy.study.export_meta import read_json as _read_json
 from jetstudy.trainables.errors import listed
 
