@@ -114,6 +114,7 @@ COST: dict[str, float] = {
     "tests/analysis/test_browser.py": 13,
     "tests/faults/test_referee8_paths_report.py": 13,
     "tests/analysis/test_referee5_report_text.py": 12,
+    "tests/analysis/test_referee11_report_figures.py": 12,  # round 11, measured alone: 11.6 CPU-s
     "tests/faults/test_referee10_inputs.py": 11,
     "tests/study/test_cli_tools.py": 10,
     "tests/trainables/test_synth.py": 10,
