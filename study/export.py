@@ -259,7 +259,8 @@ def _not_anothers_export(out: Path, results: Path) -> None:
 
     real = Path(os.path.realpath(out))
     owner = real.parent.parent
-    if (real.parent.name == "export" and is_study_folder(owner)
+    if (real.parent.name.casefold() == "export" and is_study_folder(owner)  # EXPORT: the same
+            # folder on a file system that ignores case (macOS's, Windows'), or once copied there
             and not os.path.samefile(owner, results)):
         raise ExportError(f"-o {out}: inside the study {owner}'s own export/ folder, where its "
                           f"exports are read as that study's models; give a folder outside it, "

@@ -167,3 +167,22 @@ def test_the_users_own_dead_drivers_record_is_still_reaped(tmp_path: Path) -> No
     finally:
         left.kill()
         left.wait()
+
+
+@pytest.mark.parametrize("spelt", ["EXPORT/t1", "Export/new"])
+def test_export_into_another_studys_export_folder_in_another_case_is_refused(
+        tmp_path: Path, spelt: str) -> None:
+    """``export A -o B/EXPORT/<id> --force``: the own-export-folder check compared the name
+    exactly; where case is ignored ``EXPORT`` is B's ``export/`` (study/export.py, one word)."""
+    from tests.faults.conftest import fake_study, jetstudy_here
+
+    for name in ("a", "b"):
+        fake_study(tmp_path / "results" / name, ("config.yaml", "scaler.json", "trials.parquet"),
+                   ("trials", "data", "best"))
+    (tmp_path / "results" / "b" / "export" / "t1").mkdir(parents=True)
+    (tmp_path / "results" / "b" / "export" / "t1" / "model.onnx").write_bytes(b"b's model\n")
+    before = checksums(tmp_path)
+    err = one_line_error(jetstudy_here("export", "results/a", "-o", f"results/b/{spelt}",
+                                       "--force", cwd=tmp_path))
+    assert "inside the study" in err and "results/b's own export/ folder" in err, err
+    assert checksums(tmp_path) == before
