@@ -27,7 +27,7 @@ from jetstudy.trainables.errors import ConfigError
 __all__ = ["files_needed", "raise_soft_limit", "check_open_files", "DRIVER_FILES",
            "RAY_FILES", "RAY_FILES_PER_TRIAL"]
 
-#: The driver's descriptors (Ray's client, Tune, the study's files): 97 measured at 40 trials.
+#: The driver's descriptors (Ray's client, Tune, the study's files): 90-97 at 40 trials.
 DRIVER_FILES = 128
 #: A local Ray's busiest process (the GCS or a node's raylet) before its workers (55) ...
 RAY_FILES = 64
