@@ -22,7 +22,8 @@ def trial_training(results: Path, trial_id: str, study_best: bool = False) -> di
     ``fully_trained`` by the report's own rule (analysis.curve_stats.ran_to_the_end), and a
     ``warning`` when it is not (a failed, errored or stopped-early trial: half-trained weights
     a trigger engineer must not take for a finished model; for the ``study_best`` it points
-    to the fully trained trials, not back to itself); ``undetermined`` without a row."""
+    to the fully trained trials, not back to itself); ``undetermined`` without a row, unless
+    the trial's epoch log shows it ran to its end (:func:`_training_by_epoch_log`)."""
     from jetstudy.analysis.curve_stats import ran_to_the_end
 
     if not (results / "trials.parquet").is_file():
@@ -32,9 +33,13 @@ def trial_training(results: Path, trial_id: str, study_best: bool = False) -> di
         row = table.loc[table["trial_id"].astype(str) == str(trial_id)]
     except (OSError, ValueError, KeyError) as exc:
         return {"fully_trained": "undetermined", "note": f"trials.parquet unreadable: {exc}"}
-    if row.empty:
-        return {"fully_trained": "undetermined",
-                "note": f"trial {trial_id} has no row in trials.parquet"}
+    if row.empty:  # started after the table's last snapshot: its own epoch log may show
+        # it finished (the driver died before the next snapshot); else how far is unknown
+        by_log = _training_by_epoch_log(results, trial_id)
+        note = f"trial {trial_id} has no row in trials.parquet"
+        if by_log["fully_trained"] is True:
+            return {**by_log, "note": f"{note}; read from trials/{trial_id}/epochs.jsonl"}
+        return {"fully_trained": "undetermined", "note": note}
     row = row.iloc[[0]]
 
     def number(name: str) -> int | None:

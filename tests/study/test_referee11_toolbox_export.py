@@ -97,6 +97,29 @@ def test_a_full_or_converged_trial_goes_and_model_json_says_fully_trained(
     assert f"trials/{tid}/epochs.jsonl" in training["note"], training
 
 
+def test_a_finished_trial_the_last_snapshot_missed_goes_by_its_epoch_log(
+        study: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A trials.parquet written before trial 'full' started (the driver died before the next
+    snapshot): its log shows all 4 epochs, so it is fully trained; 'cut' (2 of 4) without a
+    row stays unknown, refused as round 10 refuses it."""
+    import shutil
+
+    import pandas as pd
+
+    snap = tmp_path / "snap"
+    shutil.copytree(study, snap)
+    pd.DataFrame([{"trial_id": "conv", "trial_number": 0, "status": "completed", "epochs": 2,
+                   "max_epochs": 4, "best_epoch": 1, "best_val_loss": 1.0, "n_params": 181}]
+                 ).to_parquet(snap / "trials.parquet")
+    assert main(["export", str(snap), "--trial", "full", "-o", str(tmp_path / "o")]) == 0
+    training = json.loads((tmp_path / "o" / "model.json").read_text())["training"]
+    assert training["fully_trained"] is True and training["epochs"] == 4, training
+    assert "no row in trials.parquet; read from trials/full/epochs.jsonl" in training["note"]
+    assert main(["export", str(snap), "--trial", "cut", "-o", str(tmp_path / "p")]) == 2
+    assert "how far trial cut trained is unknown (trial cut has no row" in \
+        capsys.readouterr().err
+
+
 def test_without_best_the_message_names_the_trials_the_logs_call_fully_trained(
         study: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["export", str(study)]) == 2
