@@ -50,12 +50,14 @@ _LOCAL_TYPE = "local.cluster.node"
 @dataclass(frozen=True)
 class NodeShape:
     """CPUs and GPUs of one node; ``count`` nodes like it (None: as many as needed);
-    ``scalable`` for node types an autoscaler may start."""
+    ``scalable`` for node types an autoscaler may start; ``pool``: at most this many nodes of
+    all such types together (the cluster config's ``max_workers``), None: no such limit."""
     cpus: float
     gpus: float
     count: int | None = 1
     scalable: bool = False
     name: str = ""
+    pool: int | None = None
 
 
 def _num(value: float) -> str:
@@ -84,6 +86,9 @@ def _describe(shapes: list[NodeShape]) -> str:
         text += "; may add " + "; ".join(
             f"{'any number' if s.count is None else s.count} x {s.name or 'node'} ({one(s)})"
             for s in scalable)
+        pools = [s.pool for s in scalable if s.pool is not None]
+        if len(scalable) > 1 and pools:
+            text += f", {_plural(min(pools), 'worker')} at most in all"
     return text
 
 
@@ -157,8 +162,10 @@ def _from_bootstrap(text: str | None) -> list[NodeShape] | None:
             shapes.append(NodeShape(math.inf, math.inf, int(most) if local else None, True,
                                     str(name)))
             continue
+        pool = config.get("max_workers")
         shapes.append(NodeShape(float(resources.get("CPU", 0)), float(resources.get("GPU", 0)),
-                                None if most is None else int(most), True, str(name)))
+                                None if most is None else int(most), True, str(name),
+                                None if pool is None else int(pool)))
     return shapes
 
 
@@ -208,13 +215,25 @@ def _fits(s: NodeShape, cpus: float, gpus: float) -> int | None:
 
 
 def _capacity(shapes: list[NodeShape], cpus: float, gpus: float) -> int | None:
-    """Requests of (cpus, gpus) the whole cluster holds at once; None: unlimited."""
-    total = 0
+    """Requests of (cpus, gpus) the whole cluster holds at once; None: unlimited. Node types
+    sharing a ``pool`` (the autoscaler's ``max_workers`` over all types) count only the
+    ``pool`` nodes that hold the most (``cluster.yaml``: 8 workers in all, not 8 + 2)."""
+    total, pooled, pool = 0, [], None
     for s in shapes:
         per_node = _fits(s, cpus, gpus)
-        if per_node is None or (per_node and s.count is None):
+        if per_node is None:
+            return None
+        if s.scalable and s.pool is not None:
+            pool = s.pool if pool is None else min(pool, s.pool)
+            pooled.append((per_node, s.count))
+            continue
+        if per_node and s.count is None:
             return None
         total += per_node * s.count
+    left = pool or 0
+    for per_node, count in sorted(pooled, key=lambda pc: -pc[0]):
+        take = left if count is None else min(count, left)
+        total, left = total + per_node * take, left - take
     return total
 
 

@@ -64,3 +64,21 @@ def test_autoscaling_node_types_are_unchanged() -> None:
     shapes = scalable_shapes(text, [HEAD, WORKER, WORKER])
     assert [(s.name, s.count, s.gpus) for s in shapes] == [
         ("gpu_1x_a10g", 8, 1.0), ("gpu_4x_a10g", 2, 4.0)]
+
+
+def test_autoscaler_max_workers_caps_all_types_together() -> None:
+    """cluster.yaml: 8 workers at most over both GPU types (its global max_workers), so 2 x
+    g5.12xlarge + 6 x g5.2xlarge = 14 GPUs at most, not 8 + 2 x 4 = 16: 16 packs of one GPU
+    were accepted and 2 of them waited for a node the autoscaler never starts."""
+    scalable = scalable_shapes((REPO / "cluster.yaml").read_text(), [HEAD])
+    assert pack_room([HEAD, *scalable], 2, 1) == (True, 14)
+    cfg = from_dict({"search": {"max_concurrent": 64, "num_trials": 64},
+                     "resources": {"cpus_per_trial": 2, "gpus_per_trial": 1, "pack_size": 4}})
+    with pytest.raises(ConfigError) as info:
+        check_request(cfg, [HEAD, *scalable], False)
+    msg = str(info.value)
+    assert "starts 16 packs" in msg and "holds only 14" in msg, msg
+    assert "8 workers at most in all" in msg, msg
+    check_request(from_dict({"search": {"max_concurrent": 56, "num_trials": 64},
+                             "resources": {"cpus_per_trial": 2, "gpus_per_trial": 1,
+                                           "pack_size": 4}}), [HEAD, *scalable], False)
