@@ -388,6 +388,9 @@ def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
             comma = isinstance(first, str) and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", first)
             fix = ("a decimal comma: export the table with '.' as the decimal separator (pandas: "
                    "read_csv(..., decimal=',') then to_csv)" if comma else "fix or drop those rows")
+            if not comma and bad.size == int(frame[column].notna().sum()):  # every row
+                fix = (f"no row of it is a number{_number_form(first)}: export the column "
+                       f"again as plain numbers (dropping those rows would drop every jet)")
             rule = "the 16 features must be numbers"
             if column in LABEL_COLUMNS or column == "j_undef":  # a label, not a feature
                 rule = (f"the one-hot label columns {', '.join(LABEL_COLUMNS)} (and j_undef) "
@@ -398,6 +401,20 @@ def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
                 f"0-based: {_shown(first)}); {rule} — {fix}"
             )
     raise DataError(f"{file}: the feature columns cannot be read as numbers; check their types")
+
+
+def _number_form(value: Any) -> str:
+    """" (Fortran's D exponent ...)" or " (a unit ...)" for a cell that is a number written
+    so that no reader takes it; "" otherwise."""
+    text = value.strip() if isinstance(value, str) else ""
+    number = r"[-+]?(?:\d+\.?\d*|\.\d+)"
+    if re.fullmatch(rf"{number}[dD][-+]?\d+", text):
+        return (f" (Fortran's D exponent, {text!r}: readers take E, "
+                f"{text.replace('D', 'E').replace('d', 'e')!r})")
+    unit = re.fullmatch(rf"{number}(?:[eE][-+]?\d+)?\s*([A-Za-z%]+)", text)
+    if unit:
+        return f" (a number with a unit, {unit.group(1)!r}, in {text!r}: write the bare number)"
+    return ""
 
 
 def _shown(value: Any) -> str:

@@ -122,3 +122,22 @@ def test_a_soft_link_to_a_dataset_reads_exactly(tmp_path: Path) -> None:
     expected = data[:, [NAMES.index(h) for h in HLF_FEATURES]].astype(np.float32)
     assert np.array_equal(table.x, expected)
     assert np.array_equal(table.y, np.arange(N) % 5)
+
+
+@pytest.mark.parametrize("cell, words", [
+    ("{v:.5f}D+00", "(Fortran's D exponent, '0."),
+    ("{v:.3f} GeV", "(a number with a unit, 'GeV', in '0."),
+    ("unknown", "no row of it is a number: export"),
+])
+def test_a_feature_that_is_text_in_every_row_is_not_told_to_drop_rows(
+        cell: str, words: str, tmp_path: Path) -> None:
+    """A CSV feature written in Fortran's D exponent (0.67327D+00) or with a unit in every row
+    said "fix or drop those rows": dropping them drops every jet."""
+    frame = _table().to_pandas()
+    frame["zlogz"] = [cell.format(v=v) for v in frame["zlogz"]]
+    frame.to_csv(tmp_path / "jets.csv", index=False)
+    with pytest.raises(DataError) as refused:
+        load_jets(tmp_path / "jets.csv")
+    text = str(refused.value)
+    assert f"column zlogz holds {N} non-numbers" in text and words in text, text
+    assert "would drop every jet" in text and "fix or drop" not in text, text
