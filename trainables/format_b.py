@@ -39,6 +39,7 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
     # a name with spaces around it (`zlogz `, from a hand-edited header) is still the name
     frame.columns = [str(c).strip() for c in frame.columns]
     columns = [str(c).strip() for c in columns]
+    _hidden_characters(file, columns)
     features = _table_feature_columns(file, columns)
     classes = [c for c in columns if c.strip().lower() == "class"]
     one_hot = all(c in columns for c in LABEL_COLUMNS)
@@ -60,6 +61,23 @@ def read_table(file: str, limit: int | None) -> tuple[np.ndarray, np.ndarray, No
     if one_hot:  # both label forms: they must say the same, or which one is right is unknown
         _labels_agree(file, classes[0], y, _one_hot_classes(file, frame))
     return x, y, None
+
+
+def _hidden_characters(file: str, columns: Sequence[str]) -> None:
+    """A column name that is a wanted one but for a control or invisible character
+    (``class\\x00``: a NUL from a damaged copy or a C writer; a zero-width space pasted into
+    a header) printed as the name itself in "the table has no `class` column (columns: ...,
+    class)"; name it with the character shown."""
+    import unicodedata
+
+    for name in columns:
+        bare = "".join(c for c in name if unicodedata.category(c) not in ("Cc", "Cf")).strip()
+        if bare != name and _wanted(bare) and not _wanted(name):
+            raise DataError(
+                f"{file}: the column name {name!r} holds a control or invisible character beside "
+                f"{bare!r} (a damaged copy, or a writer that kept a NUL); rename the column "
+                f"to {bare!r} (or export the table again), and check the file's other values "
+                f"({_HELP})")
 
 
 def _one_hot_classes(file: str, frame: pd.DataFrame) -> np.ndarray:

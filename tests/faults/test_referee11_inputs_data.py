@@ -141,3 +141,19 @@ def test_a_feature_that_is_text_in_every_row_is_not_told_to_drop_rows(
     text = str(refused.value)
     assert f"column zlogz holds {N} non-numbers" in text and words in text, text
     assert "would drop every jet" in text and "fix or drop" not in text, text
+
+
+@pytest.mark.parametrize("kind, column, written", [("csv", "class", "class\x00"),
+                                                   ("parquet", "zlogz", "zlogz\u200b")])
+def test_a_column_name_with_a_hidden_character_is_shown(kind: str, column: str, written: str,
+                                                        tmp_path: Path) -> None:
+    """A NUL after `class` in a CSV header was "the table has no `class` column (columns:
+    ..., class )", and a zero-width space after `zlogz` "lacks zlogz": the name looked right."""
+    frame = _table().to_pandas().rename(columns={column: written})
+    path = tmp_path / f"jets.{kind}"
+    frame.to_csv(path, index=False) if kind == "csv" else frame.to_parquet(path)
+    with pytest.raises(DataError) as refused:
+        load_jets(path)
+    text = str(refused.value)
+    assert f"the column name {written!r} holds a control or invisible character beside " \
+           f"{column!r}" in text and f"rename the column to {column!r}" in text, text
