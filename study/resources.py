@@ -95,7 +95,8 @@ def _describe(shapes: list[NodeShape]) -> str:
 def _running_nodes() -> list[NodeShape]:
     import ray
 
-    return [NodeShape(float(n["Resources"].get("CPU", 0)), float(n["Resources"].get("GPU", 0)))
+    return [NodeShape(float(n["Resources"].get("CPU", 0)), float(n["Resources"].get("GPU", 0)),
+                      name="head" if "node:__internal_head__" in n["Resources"] else "")
             for n in ray.nodes() if n.get("Alive")]
 
 
@@ -217,21 +218,28 @@ def _fits(s: NodeShape, cpus: float, gpus: float) -> int | None:
 def _capacity(shapes: list[NodeShape], cpus: float, gpus: float) -> int | None:
     """Requests of (cpus, gpus) the whole cluster holds at once; None: unlimited. Node types
     sharing a ``pool`` (the autoscaler's ``max_workers`` over all types) count only the
-    ``pool`` nodes that hold the most (``cluster.yaml``: 8 workers in all, not 8 + 2)."""
-    total, pooled, pool = 0, [], None
+    ``pool`` nodes that hold the most (``cluster.yaml``: 8 workers in all, not 8 + 2), and a
+    running node of such a type's size is one of them, not one more."""
+    pooled = [s for s in shapes if s.scalable and s.pool is not None]
+    pool = min((s.pool for s in pooled), default=0)
+    sizes = {(s.cpus, s.gpus) for s in pooled}
+    total, in_pool = 0, 0
     for s in shapes:
         per_node = _fits(s, cpus, gpus)
         if per_node is None:
             return None
-        if s.scalable and s.pool is not None:
-            pool = s.pool if pool is None else min(pool, s.pool)
-            pooled.append((per_node, s.count))
+        if s in pooled:
+            continue
+        if (not s.scalable and s.name != "head" and s.count == 1
+                and (s.cpus, s.gpus) in sizes and in_pool < pool):
+            in_pool += 1  # a worker the autoscaler started: counted in the pool below
             continue
         if per_node and s.count is None:
             return None
         total += per_node * s.count
-    left = pool or 0
-    for per_node, count in sorted(pooled, key=lambda pc: -pc[0]):
+    left = pool
+    for per_node, count in sorted(((_fits(s, cpus, gpus), s.count) for s in pooled),
+                                  key=lambda pc: -pc[0]):
         take = left if count is None else min(count, left)
         total, left = total + per_node * take, left - take
     return total

@@ -82,3 +82,18 @@ def test_autoscaler_max_workers_caps_all_types_together() -> None:
     check_request(from_dict({"search": {"max_concurrent": 56, "num_trials": 64},
                              "resources": {"cpus_per_trial": 2, "gpus_per_trial": 1,
                                            "pack_size": 4}}), [HEAD, *scalable], False)
+
+
+def test_running_workers_count_in_the_autoscaler_pool() -> None:
+    """A second study (or a --resume) while cluster.yaml's GPU workers are still up (they
+    idle 10 minutes): the running g5.2xlarge nodes are among the 8 workers the autoscaler may
+    have, not 8 more. Counted on top, 8 running + 14 = 22 packs were planned where 14 fit."""
+    running = [HEAD] + [WORKER] * 8  # g5.2xlarge: 8 CPUs, 1 GPU, as cluster.yaml declares
+    scalable = scalable_shapes((REPO / "cluster.yaml").read_text(), running)
+    assert pack_room(running + scalable, 2, 1) == (True, 14)
+    assert pack_room([HEAD, WORKER, WORKER] + scalable, 2, 1) == (True, 14)
+    other = NodeShape(16, 2)  # a machine joined by hand, not of cluster.yaml's types
+    assert pack_room([HEAD, other] + scalable, 2, 1) == (True, 16)
+    # a head of a worker type's size is not one of the autoscaler's workers
+    head_like = NodeShape(8, 1, name="head")
+    assert pack_room([head_like] + scalable, 2, 1) == (True, 15)
