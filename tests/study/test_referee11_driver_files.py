@@ -118,10 +118,16 @@ def test_the_refusal_names_how_many_trials_fit_under_the_hard_limit() -> None:
             check_open_files(from_dict({"search": {"num_trials": 512, "max_concurrent": 512}}))
         except ConfigError as exc:
             print(exc)
-        check_open_files(from_dict({"search": {"num_trials": 512, "max_concurrent": 512},
+        check_open_files(from_dict({"search": {"num_trials": 150, "max_concurrent": 150},
                                     "resources": {"address": "auto"}}))  # the driver alone
+        try:
+            check_open_files(from_dict({"search": {"num_trials": 512, "max_concurrent": 512},
+                                        "resources": {"address": "auto"}}))
+        except ConfigError as exc:
+            print(exc)
     """)
     assert out.returncode == 0, out.stderr
     assert "allows 256 open files per process (`ulimit -n`; hard limit 256" in out.stdout
-    assert "about 2112 for 512 trials at once" in out.stdout  # 64 + 4 per trial
-    assert "search.max_concurrent 48 or less" in out.stdout
+    assert "need about 1600 for 512 trials at once" in out.stdout  # 64 + 3 per trial
+    assert "search.max_concurrent 64 or less" in out.stdout  # (256 - 64) / 3
+    assert "the driver needs about 576 for 512 trials" in out.stdout  # 64 + 1 per trial
