@@ -208,18 +208,31 @@ def pareto_part(r: ReportState) -> Section:
     # the caption names only what the panels draw (no error bars without n_val, no front or
     # star without a completed trial, no diamond without a test evaluation)
     determined = any(res.determined for res in results)
-    drawn = [("points = fully trained trials" + (" with 1 se error bars" if n_val else "")
-              if any(len(res.points) for res in results) else ""),
+    # a front of one point is the pick, under its star, and a lone fully trained trial too:
+    # neither drawn apart (plots_pareto), so not named apart
+    lines_drawn = any(len(res.front) > 1 or (len(res.front) and res.pick is None)
+                      for res in results)
+    alone = all(res.pick is not None and len(res.points) == 1 for res in results
+                if len(res.points))
+    points = ("error bar = the trial's 1 se" if n_val else "") if alone else (
+        "points = fully trained trials" + (" with 1 se error bars" if n_val else ""))
+    drawn = [points if any(len(res.points) for res in results) else "",
              ("hollow = stopped/running (not on the front)"
               if any(len(res.partial) for res in results) else ""),
-             "line = Pareto front" if determined else "",
+             "line = Pareto front" if lines_drawn else "",
              "green dotted = the edge of the 1% band below the best" if determined else "",
-             "star = smallest model within 1% of the best" if determined else "",
+             ("star = smallest model within 1% of the best"
+              + ("" if lines_drawn else " (the whole front)") if determined else ""),
              "diamond = best model on test" if test_points else ""]
+    own_line = "its front as a line, "
+    if panel is not None:
+        own_front = panel[0][panel[0]["complete"].astype(bool) & panel[0]["on_front"]]
+        if len(own_front) <= 1 and set(own_front["trial_id"]) <= {panel[3]}:
+            own_line = "its front the star alone, " if len(own_front) else "no front, "
     caption = (f"Validation accuracy / AUC (best epoch) against parameters and {costs[1]}: "
                + ", ".join(d for d in drawn if d) + "."
                + (f" Last row: the search's own objectives ({r.metric} against {size_cost}), "
-                  "its front as a line, the answer to 'how big' as a star." if size_cost
+                  f"{own_line}the answer to 'how big' as a star." if size_cost
                   else ""))
     if left_out:
         lines.append(f"Not shown: {'; '.join(left_out)}.")

@@ -237,3 +237,25 @@ def test_a_complexity_curve_of_one_size_is_skipped_with_the_reason(
     assert "complexity curve" in skipped, out.skipped
     why = skipped["complexity curve"]
     assert f"all {int(trials['n_params'].iloc[0])}" in why and "two sizes" in why, why
+
+
+def test_the_pareto_caption_of_a_one_point_front_names_no_line(tmp_path, make_study, write_study):
+    """The caption said 'points = fully trained trials with 1 se error bars, line = Pareto
+    front' under a one-trial study's panels, where the front and the trial are the star (a
+    front of one point is neither drawn nor named: the legend test above)."""
+    from jetstudy.analysis.sections_pareto import pareto_part
+    from jetstudy.analysis.tables import load_tables
+
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=1, max_epochs=6, seed=2, asha=False)
+    folder = write_study(tmp_path / "s", trials, epochs)
+    (folder / "data_summary.json").write_text('{"synthetic": true, "n_jets": {"val": 12000}}')
+    caption = pareto_part(words_only(load_tables(folder))).caption
+    assert "line = Pareto front" not in caption and "fully trained trials" not in caption, caption
+    assert "error bar = the trial's 1 se" in caption, caption
+    assert "star = smallest model within 1% of the best (the whole front)" in caption, caption
+    many, many_epochs = make_study(n_trials=40, seed=3)  # fronts of 5 points
+    caption = pareto_part(words_only(load_tables(
+        write_study(tmp_path / "many", many, many_epochs)))).caption
+    assert "line = Pareto front" in caption and "(the whole front)" not in caption, caption

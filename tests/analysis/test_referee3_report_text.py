@@ -90,7 +90,10 @@ def test_pareto_caption_names_only_what_is_drawn(tmp_path, make_study, write_stu
     caption = pareto_part(state).caption
     assert "diamond" not in caption  # no test point is drawn
     assert "error bars" not in caption  # no validation size: no error bars drawn
-    assert "line = Pareto front" in caption and "hollow = stopped/running" in caption
+    assert "hollow = stopped/running" in caption
+    # each panel's front is one point, the pick: no line drawn, the star is the whole front
+    # (test_referee11_report_figures); a front of two or more is named a line
+    assert "line = Pareto front" not in caption and "(the whole front)" in caption
     # stopped before their last epoch (one that trained all of max_epochs is a full run,
     # a candidate whatever its status)
     stopped = trials.assign(status=trials["status"].replace("completed", "stopped"),
