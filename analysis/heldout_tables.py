@@ -21,7 +21,8 @@ from jetstudy.analysis.roc import rejection_table
 from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["TEST_ROWS", "heldout_metric_values", "compare_test_metrics", "operating_table",
-           "heldout_class_counts", "few_jet_classes", "few_validation_jets", "MIN_CLASS_JETS"]
+           "heldout_class_counts", "few_jet_classes", "few_validation_jets", "MIN_CLASS_JETS",
+           "macro_auc_words"]
 
 
 #: Rows of the test-metrics table, as keys of ``test_metrics.json``'s ``model`` object.
@@ -155,6 +156,20 @@ def few_validation_jets(class_counts: Sequence[int] | dict[str, int] | None) -> 
     return few_jet_classes({c: int(n) for c, n in counts.items()})
 
 
+def macro_auc_words(few: dict[str, str], why: str = "") -> str:
+    """What a macro AUC says of the classes whose one-vs-rest AUC it averages although it is
+    undetermined (``few``: class -> why, :func:`few_jet_classes` or
+    :func:`few_validation_jets`): " (includes t's AUC, undetermined: too few jets)", with
+    ``why`` (e.g. "1 t jet of the validation split") in place of "too few jets" when given;
+    empty when ``few`` is. One rule for the test table and every validation macro AUC shown."""
+    if not few:
+        return ""
+    names = ", ".join(few)
+    why = why or "too few jets"
+    return (f" (includes {names}'s AUC, undetermined: {why})" if len(few) == 1 else
+            f" (includes the AUCs of {names}, undetermined: {why})")
+
+
 def _jets_column(test_metrics: dict[str, Any], counts: dict[str, int]) -> list[str]:
     """How many test jets each row's number rests on: all of them for the accuracy, log loss
     and macro AUC, the class against the rest for a class's AUC."""
@@ -192,12 +207,7 @@ def compare_test_metrics(test_metrics: dict[str, Any], synthetic: bool | None,
                 out.loc[row, column] = f"undetermined: {why} ({out.loc[row, column].iloc[0]})"
     macro = out["metric"] == "auc_macro"
     out.loc[macro, "model"] += _macro_resamplings(test_metrics)
-    if few:
-        names = ", ".join(few)
-        out.loc[macro, "model"] += (f" (includes {names}'s AUC, undetermined: too few jets)"
-                                    if len(few) == 1 else
-                                    f" (includes the AUCs of {names}, undetermined: too few "
-                                    "jets)")
+    out.loc[macro, "model"] += macro_auc_words(few, "")
     if "bayes" not in v.columns and synthetic is False:
         present = [c for c in CLASSES if np.isfinite(v.loc[f"auc {c}", "model"])]
         for ref in REFERENCES:

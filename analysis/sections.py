@@ -18,6 +18,7 @@ import yaml
 
 from jetstudy.analysis import complexity, importance, maps, regimes, summary  # noqa: F401
 from jetstudy.analysis.errors import AnalysisError
+from jetstudy.analysis.heldout_tables import few_validation_jets, macro_auc_words
 from jetstudy.analysis.render import Section, counted, format_cell
 from jetstudy.analysis.sections_curves import complexity_part as _complexity
 from jetstudy.analysis.sections_curves import learning_curves_part as _learning_curves
@@ -183,6 +184,10 @@ def _best(r: ReportState) -> Section:
     rows = [(f, scores_with_errors([best], f, n_val, counts)[0])
             if f in ("best_val_loss", "best_val_acc", "best_val_auc") and pd.notna(v) else (f, v)
             for f, v in rows]
+    few = few_validation_jets(counts)  # the macro AUC's undetermined classes, as elsewhere
+    where = " and ".join(few.values()) + " of the validation split"
+    rows = [(f, f"{v}{macro_auc_words(few, where)}") if f == "best_val_auc" and few
+            and pd.notna(best[f]) else (f, v) for f, v in rows]
     rows.append(("regime", f"{regime['regime']}: {regime['reason']}"))
     why = (f"Best by the {r.best_word} {maps.score_column(r.t.trials, r.metric)} among "
            "completed, stopped and running trials (a failed or interrupted trial is never best; "
