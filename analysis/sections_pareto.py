@@ -164,7 +164,9 @@ def pareto_part(r: ReportState) -> Section:
     r.data_file("pareto.csv", pareto_table(results, *own_table))
     lines.append("Every point drawn, its error and whether it is on the front: pareto.csv "
                  "(one row per trial and panel).")
-    drawn = len(results[0].points) + len(results[0].partial)
+    # drawn in some panel (a trial without a val_auc is still in the accuracy's)
+    drawn = len(set().union(*(set(res.points["trial_id"]) | set(res.partial["trial_id"])
+                              for res in results)))
     n_rest = len(trials) - drawn
     rest = (f" The other {counted(n_rest, 'trial')} (failed, interrupted, or without a score "
             f"or size) {'is' if n_rest == 1 else 'are'} not drawn." if n_rest > 0 else "")
@@ -175,7 +177,7 @@ def pareto_part(r: ReportState) -> Section:
     full = (" or all of max_epochs, whatever their status" if
             (results[0].points["status"].astype(str) != "completed").any() else "")
     lines += [f"Only trials trained to the end (status completed: "
-              f"{complete_words(r.t.config)}{full}) are candidates: {len(results[0].points)} here{faded}.{rest}"]
+              f"{complete_words(r.t.config)}{full}) are candidates: {_candidates_words(results)}{faded}.{rest}"]
     if n_val:
         lines.append(f"Errors: binomial standard error of the accuracy on the {n_val} validation "
                      "jets; Hanley-McNeil estimate for the macro AUC (approximate). A pick is "
@@ -225,6 +227,9 @@ def pareto_part(r: ReportState) -> Section:
               + ("" if lines_drawn else " (the whole front)") if determined else ""),
              "diamond = best model on test" if test_points else ""]
     own_line = "its front as a line, "
+    star = "the answer to 'how big' as a star."
+    if panel is not None and panel[3] is None:  # no answer: the panel draws no star
+        star = "no star: no answer to 'how big' (see the text)."
     if panel is not None:
         own_front = panel[0][panel[0]["complete"].astype(bool) & panel[0]["on_front"]]
         if len(own_front) <= 1 and set(own_front["trial_id"]) <= {panel[3]}:
@@ -232,12 +237,27 @@ def pareto_part(r: ReportState) -> Section:
     caption = (f"Validation accuracy / AUC (best epoch) against parameters and {costs[1]}: "
                + ", ".join(d for d in drawn if d) + "."
                + (f" Last row: the search's own objectives ({r.metric} against {size_cost}), "
-                  f"{own_line}the answer to 'how big' as a star." if size_cost
+                  f"{own_line}{star}" if size_cost
                   else ""))
     if left_out:
         lines.append(f"Not shown: {'; '.join(left_out)}.")
     return Section("Pareto front", figure=name, caption=caption,
                    tables=[("", pd.DataFrame(rows, columns=columns)), *tables], lines=lines)
+
+
+def _candidates_words(results: list[pareto.ParetoResult]) -> str:
+    """How many candidates the panels hold: "6 here" when every panel holds as many, else per
+    score ("6 in the val_acc panels, 4 in the val_auc panels": a trial without a val_auc is a
+    candidate of the accuracy's only), or per panel where a score's panels differ."""
+    counts = {(res.score, res.cost): len(res.points) for res in results}
+    if len(set(counts.values())) == 1:
+        return f"{next(iter(counts.values()))} here"
+    scores = list(dict.fromkeys(s for s, _ in counts))
+    by_score = {s: {n for (t, _), n in counts.items() if t == s} for s in scores}
+    if all(len(ns) == 1 for ns in by_score.values()):
+        return ", ".join(f"{next(iter(by_score[s]))} in the {s.removeprefix('best_')} panel"
+                         f"{'s' if sum(t == s for t, _ in counts) > 1 else ''}" for s in scores)
+    return ", ".join(f"{n} in {s.removeprefix('best_')} vs {c}" for (s, c), n in counts.items())
 
 
 def _scores_and_gap(res: pareto.ParetoResult) -> tuple[str, str, str]:

@@ -45,3 +45,59 @@ def test_the_best_trial_table_flags_a_macro_auc_from_one_jet_when_ranked_by_loss
     assert auc.endswith(" (includes t's AUC, undetermined: 1 t jet of the validation split)"), auc
     assert "±" in auc, auc
     assert "jet" not in str(table["best_val_acc"]) and "jet" not in str(table["best_val_loss"])
+
+
+def _state(folder, trials, epochs, write_study, config=None, n_val=None):
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    folder = write_study(folder, trials, epochs, config=config)
+    if n_val:
+        (folder / "data_summary.json").write_text(json.dumps({
+            "synthetic": True, "n_jets": {"train": 3 * n_val, "val": n_val, "test": n_val}}))
+    return words_only(load_tables(folder))
+
+
+def test_the_candidates_count_is_each_panels_when_some_trials_lack_a_val_auc(
+        tmp_path, make_study, write_study):
+    """'are candidates: N here' counted the val_acc panel only: with two completed trials
+    lacking a val_auc the AUC panels hold two fewer points than the number said."""
+    from jetstudy.analysis.sections_pareto import pareto_part
+
+    trials, epochs = make_study(n_trials=6, max_epochs=4, seed=5, asha=False)
+    assert (trials["status"] == "completed").sum() >= 4
+    done = trials.index[trials["status"] == "completed"][:2]
+    trials.loc[done, "best_val_auc"] = float("nan")
+    state = _state(tmp_path / "s", trials, epochs, write_study)
+    n = int((trials["status"] == "completed").sum())
+    (line,) = [w for w in pareto_part(state).lines if " are candidates: " in w]
+    assert f"are candidates: {n} in the val_acc panels, {n - 2} in the val_auc panels" in line, \
+        line
+    # all panels alike: one number, as before
+    trials, epochs = make_study(n_trials=6, max_epochs=4, seed=5, asha=False)
+    state = _state(tmp_path / "t", trials, epochs, write_study)
+    (line,) = [w for w in pareto_part(state).lines if " are candidates: " in w]
+    assert f"are candidates: {n} here." in line, line
+
+
+def test_the_size_aware_caption_names_no_star_when_there_is_no_answer(
+        tmp_path, make_study, write_study):
+    """A size-aware search none of whose trials ran to the end: the own-objectives panel draws
+    no star (there is no answer to 'how big'), yet its caption said 'the answer to 'how big' as
+    a star'."""
+    import copy
+
+    from jetstudy.analysis.sections_pareto import pareto_part
+    from tests.analysis.conftest import CONFIG
+
+    config = copy.deepcopy(CONFIG)
+    config["search"].update(objectives=["val_acc", "n_params"], metric="val_acc")
+    trials, epochs = make_study(n_trials=4, max_epochs=4, seed=5, asha=False, running=4)
+    section = pareto_part(_state(tmp_path / "s", trials, epochs, write_study, config, 400))
+    assert "Last row: the search's own objectives" in section.caption
+    assert "as a star" not in section.caption, section.caption
+    assert "no star" in section.caption, section.caption
+    # with an answer, the star is named as before
+    trials, epochs = make_study(n_trials=6, max_epochs=4, seed=5, asha=False)
+    section = pareto_part(_state(tmp_path / "t", trials, epochs, write_study, config, 400))
+    assert "the answer to 'how big' as a star." in section.caption, section.caption
