@@ -288,18 +288,25 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     """Final train/val loss against parameter count (top) and the val - train gap (bottom).
 
     Bin medians sit at the median size of the bin's trials; a bin without trials is NaN, so
-    the lines break there instead of drawing a median where no trial exists.
+    the lines break there instead of drawing a median where no trial exists; a bin of one trial
+    draws that trial alone (a median of one is the trial itself), the lines broken there too.
     """
     p, b = curve.points, curve.bins
+    # a bin of one trial has no median but the trial itself: its medians and its 'lowest'
+    # were three markers on that trial's own point; it shows the trial alone (the lines break
+    # there, as at a bin without trials), and a line no bin of two draws is not drawn at all
+    b = b.where(b["n"] >= 2).assign(n_params=b["n_params"])
     x, bx = p["n_params"], b["n_params"]
     train, val = OKABE_ITO[0], OKABE_ITO[4]  # told apart by marker and line style too
     ax_loss.scatter(x, p["train_loss"], s=12, alpha=0.4, color=train, marker="s",
                     label="train (trial)")
     ax_loss.scatter(x, p["val_loss"], s=12, alpha=0.4, color=val, marker="o", label="val (trial)")
-    ax_loss.plot(bx, b["train_median"], "--s", color=train, ms=4, label="train, median")
-    ax_loss.plot(bx, b["val_median"], "-o", color=val, ms=4, label="val, median")
-    ax_loss.plot(b["val_best_n_params"], b["val_best"], ":", color="tab:red", marker="+", ms=8,
-                 label="val, lowest in bin (at its trial)")
+    medians = bool((b["n"] >= 2).any())
+    if medians:
+        ax_loss.plot(bx, b["train_median"], "--s", color=train, ms=4, label="train, median")
+        ax_loss.plot(bx, b["val_median"], "-o", color=val, ms=4, label="val, median")
+        ax_loss.plot(b["val_best_n_params"], b["val_best"], ":", color="tab:red", marker="+",
+                     ms=8, label="val, lowest in bin (at its trial)")
     if curve.reference is not None:
         ax_loss.axhline(curve.reference, color="black", ls="--", lw=0.9, label="L* (reference)")
     ax_loss.set_xscale("log")
@@ -307,7 +314,9 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     ax_loss.grid(alpha=0.3)
     ax_gap.scatter(p["n_params"], p["gap"], s=10, alpha=0.35, color="tab:gray",
                    label="gap (trial)")  # named, as the loss panel's trials are
-    ax_gap.plot(b["n_params"], b["gap_median"], "-o", color="black", ms=4, label="median gap")
+    if medians:
+        ax_gap.plot(b["n_params"], b["gap_median"], "-o", color="black", ms=4,
+                    label="median gap")
     ax_gap.axhline(0, color="black", lw=0.8)
     ax_gap.set_xscale("log")
     _log_count_axis(ax_gap.xaxis, p["n_params"])  # shared with the loss panel

@@ -53,13 +53,22 @@ def complexity_part(r: ReportState) -> Section:
     which = ("Judged train (eval mode) and val loss (each the median of its trial's last 3 "
              "finite epochs, fewer in a shorter run: regimes.csv's judged_* columns)" if c.losses == "judged"
              else "Last-epoch train (eval mode) and val loss")
+    # a bin of one trial draws no median (plots.draw_complexity): said where there is one
+    alone = "a bin of one trial shows that trial alone (a median of one is the trial itself)"
+    if (c.bins["n"] >= 2).any():
+        one = f", and {alone}" if (c.bins["n"] == 1).any() else ""
+        lines = ("lines: medians per half-decade (train dashed with squares, val solid with "
+                 "circles), at the median size of the bin's trials, broken where a bin has "
+                 f"none or one trial{one}; red dotted with +: each bin's lowest val loss, at "
+                 "that trial's size")
+        gap = "of each trial (grey dots) and the bins' medians (black line)"
+    else:
+        lines = (f"no median lines: no half-decade holds two trials, and {alone}")
+        gap = "of each trial (grey dots)"
     caption = (f"{which} against parameter count ({c.note}; "
-               "unstable and undetermined trials left out); lines: medians per half-decade (train "
-               "dashed with squares, val solid with circles), at the median size of the bin's "
-               "trials, broken where a bin has none; red "
-               "dotted with +: each bin's lowest val loss, at that trial's size; "
+               f"unstable and undetermined trials left out); {lines}; "
                f"{_reference_words(r, 'dashed')}; lower panel: the generalisation gap val - "
-               "train, of each trial (grey dots) and the bins' medians (black line).")
+               f"train, {gap}.")
     return Section("Complexity curve", figure=name, caption=caption)
 
 

@@ -101,3 +101,61 @@ def test_the_size_aware_caption_names_no_star_when_there_is_no_answer(
     trials, epochs = make_study(n_trials=6, max_epochs=4, seed=5, asha=False)
     section = pareto_part(_state(tmp_path / "t", trials, epochs, write_study, config, 400))
     assert "the answer to 'how big' as a star." in section.caption, section.caption
+
+
+def _curve(sizes: list[int]):
+    """A complexity curve of one completed trial per size in ``sizes``."""
+    import pandas as pd
+
+    from jetstudy.analysis.complexity import complexity_curve
+
+    ids = [f"t{i}" for i in range(len(sizes))]
+    trials = pd.DataFrame({"trial_id": ids, "status": "completed", "n_params": sizes})
+    regimes = pd.DataFrame({"trial_id": ids, "regime": "good_fit",
+                            "final_train_loss": [0.9 - 0.01 * i for i in range(len(sizes))],
+                            "final_val_loss": [1.0 - 0.01 * i for i in range(len(sizes))]})
+    return complexity_curve(trials, regimes)
+
+
+def _finite_lines(ax) -> dict[str, int]:
+    """Each labelled line of ``ax``: how many finite points it draws."""
+    import numpy as np
+
+    return {ln.get_label(): int(np.isfinite(np.asarray(ln.get_ydata(), dtype=float)).sum())
+            for ln in ax.get_lines() if not ln.get_label().startswith("_")}
+
+
+def test_a_bin_of_one_trial_draws_no_median_on_its_own_point():
+    """A 3-trial study, one trial per half-decade: each bin's 'median' and its red 'lowest in
+    bin' + were drawn on that trial's own point (a median of one is the point itself), three
+    markers over one dot and a legend of medians there are none of. Bins of one trial now draw
+    their trial only; a bin of two still gets its medians; the caption says the rule."""
+    import matplotlib.pyplot as plt
+
+    from jetstudy.analysis import plots
+
+    fig = plots.complexity_figure(_curve([1000, 10000, 100000]))
+    loss, gap = fig.axes[0], fig.axes[1]
+    assert not [k for k in _finite_lines(loss) if "median" in k or "lowest" in k], \
+        _finite_lines(loss)
+    assert not [k for k in _finite_lines(gap) if "median" in k], _finite_lines(gap)
+    legend = [t.get_text() for t in loss.get_legend().get_texts()]
+    assert legend and not [t for t in legend if "median" in t or "lowest" in t], legend
+    plt.close(fig)
+    # two trials in the first bin, one in each other: medians at the first bin only
+    fig = plots.complexity_figure(_curve([1000, 1100, 10000, 100000]))
+    lines = _finite_lines(fig.axes[0])
+    assert lines["val, median"] == 1 and lines["train, median"] == 1, lines
+    assert lines["val, lowest in bin (at its trial)"] == 1, lines
+    assert _finite_lines(fig.axes[1])["median gap"] == 1
+    plt.close(fig)
+
+
+def test_the_complexity_caption_says_a_bin_of_one_trial_draws_no_median(
+        tmp_path, make_study, write_study):
+    from jetstudy.analysis.sections_curves import complexity_part
+
+    trials, epochs = make_study(n_trials=3, max_epochs=4, seed=5, asha=False)
+    state = _state(tmp_path / "s", trials, epochs, write_study)
+    section = complexity_part(state)
+    assert "a bin of one trial shows that trial alone" in section.caption, section.caption
