@@ -179,6 +179,11 @@ def resume_command(args: argparse.Namespace, name: str) -> str:
 
 
 def _interrupted(stop: StudyInterrupted, args: argparse.Namespace) -> str:
+    if stop.lost_to is not None:  # no --resume while the other driver holds the study
+        from jetstudy.study.lock import lost_words
+
+        return (f"stopped: {lost_words(stop.folder, stop.lost_to)}:\n"
+                f"  {resume_command(args, stop.name)}")
     if not stop.started:
         return "interrupted before the study started; nothing to resume"
     if stop.counted:

@@ -40,13 +40,17 @@ _UNFINISHED = ("RUNNING", "PENDING", "PAUSED")
 class StudyInterrupted(Exception):
     """The study was stopped by Ctrl-C. ``started``: its folder holds a study that
     ``--resume`` continues; ``counted``: Tune stopped cleanly and the tables were written,
-    with ``finished`` and ``cut_short`` trials (else a second Ctrl-C skipped that)."""
+    with ``finished`` and ``cut_short`` trials (else a second Ctrl-C skipped that).
+    ``lost_to``: the driver stopped itself because another driver took its study over
+    (:func:`jetstudy.study.lock.lost_to`); nothing more was written, and no ``--resume`` is
+    to be run while that driver holds the study."""
 
     def __init__(self, folder: Path, name: str, started: bool, finished: int = 0,
-                 cut_short: int = 0, counted: bool = False) -> None:
+                 cut_short: int = 0, counted: bool = False, lost_to: Any = None) -> None:
         super().__init__(f"the study in {folder} was interrupted")
         self.folder, self.name, self.started = folder, name, started
         self.finished, self.cut_short, self.counted = finished, cut_short, counted
+        self.lost_to = lost_to
 
 
 class InterruptWatch(Callback):

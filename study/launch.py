@@ -22,7 +22,7 @@ from jetstudy.study.config import StudyConfig
 from jetstudy.study.connect import check_address
 from jetstudy.study.ledger import TrialLedger
 from jetstudy.study.hardlinks import unshare_linked_files
-from jetstudy.study.lock import StudyLock, raise_if_busy
+from jetstudy.study.lock import StudyLock, lost_to, raise_if_busy
 from jetstudy.study.paths import (abandon_study_folder, check_results_dir_in_job,
                                   clear_dead_temporaries)
 from jetstudy.study.background import Background
@@ -240,6 +240,9 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
             _recover_best(folder)
             return _run_locked(cfg, folder, resume, progress, verbose, callbacks)
     except KeyboardInterrupt:  # a second Ctrl-C, or one outside Tune's loop
+        taker = lost_to(folder)
+        if taker is not None:  # the study is another driver's now: nothing touched
+            raise StudyInterrupted(folder, folder.name, True, lost_to=taker) from None
         if created is not None:
             if not named:
                 discard_unstarted(folder, created)
@@ -402,6 +405,10 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
         logger.info("set-up before Tune's first trial: %s", clock.times)
         with sigint_restored():
             grid = tuner.fit()
+        taker = lost_to(folder)
+        if taker is not None:  # another driver took the study over (this one was stopped or
+            # cut off for 30 s): its tables, never written over with this driver's
+            raise StudyInterrupted(folder, folder.name, True, lost_to=taker)
         if ready is not None:
             ready.wait()  # Tune's loop ended before the packs answered: their error, if any
             write_json(pack_stats(packs), folder / "packs.json")
@@ -442,15 +449,17 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
 
         for pack in packs:  # on a cluster they would outlive the driver
             ray.kill(pack)
+        lost = lost_to(folder) is not None  # its files are another driver's: left alone
         try:
-            (folder / PACK_DATA).unlink(missing_ok=True)
+            if not lost:
+                (folder / PACK_DATA).unlink(missing_ok=True)
         except OSError as exc:  # a folder turned read-only: never in place of the study's error
             if (folder / PACK_DATA).exists():
                 logger.warning("could not remove %s: %s", folder / PACK_DATA, exc.strerror)
         if started:
             ray.shutdown()
-            end_session(folder)  # and whatever of it outlived the shutdown
-        if provenance:
+            end_session(folder)  # and whatever of it outlived the shutdown (its record only)
+        if provenance and not lost:
             mark_ended(folder)
         _settle_background(split, reference)
     if trials.empty:

@@ -41,7 +41,7 @@ from jetstudy.trainables.atomic import NO_ROOM, held_signals
 from jetstudy.trainables.errors import JetstudyError
 
 __all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LockInfo", "StudyBusy", "StudyLock",
-           "read_lock", "raise_if_busy"]
+           "read_lock", "raise_if_busy", "lost_to", "lost_words"]
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +114,43 @@ class LockInfo:
         age = max(0.0, time.time() - self.heartbeat)
         return (f"host {self.host}, pid {self.pid}, running since {_utc(self.started)}, "
                 f"last heartbeat {age:.0f} s ago")
+
+
+#: The locks this process holds, by study folder, while they are held (:func:`lost_to`).
+_HELD: dict[str, StudyLock] = {}
+#: The studies whose lock this process lost, by study folder: who took each over.
+_LOST: dict[str, LockInfo] = {}
+
+
+def lost_to(folder: Path) -> LockInfo | None:
+    """The driver that took the study in ``folder`` over from this process (its heartbeat
+    went unwritten for :data:`STALE_AFTER_S` seconds), or None while this process holds it
+    (or never did). Asked before the driver writes anything more into the study (a table
+    snapshot, the final tables, the run's end in provenance.json): once the lock is another
+    driver's, so are the study's files. Beside what the heartbeat found, it reads the lock
+    itself: a driver woken from Ctrl-Z may reach a write before its next heartbeat."""
+    key = str(Path(folder))
+    taker = _LOST.get(key)
+    if taker is not None:
+        return taker
+    lock = _HELD.get(key)
+    if lock is None or lock.info is None:
+        return None
+    holder = read_lock(lock.path.parent)
+    return holder if holder is not None and holder.token != lock.info.token else None
+
+
+def lost_words(folder: Path, taker: LockInfo) -> str:
+    """What happened to a driver whose study ``taker`` took over, and what to do."""
+    return (f"another jetstudy driver took the study in {folder} over at "
+            f"{_utc(taker.started)} (host {taker.host}, pid {taker.pid}): this driver's "
+            f"heartbeat in {LOCK_FILE} went unwritten for over {STALE_AFTER_S:.0f} s (the process "
+            f"was stopped, e.g. with Ctrl-Z, or its node lost the shared storage), so it "
+            f"counted as gone. This driver stopped and wrote nothing more into the study: its "
+            f"tables, trials and records are that driver's now. Let that driver finish (jetstudy "
+            f"report {folder} shows where it stands); to continue the study from here instead, "
+            f"stop it first (kill {taker.pid} on {taker.host}), then run this study again with "
+            f"--resume")
 
 
 def _utc(t: float) -> str:
@@ -237,6 +274,8 @@ class StudyLock:
                 if won:
                     self.info = info
             if won:
+                _HELD[str(self.path.parent)] = self
+                _LOST.pop(str(self.path.parent), None)  # an earlier run's, in this process
                 _clear_leftovers(self.path)
                 self._thread = threading.Thread(target=self._beat, name="jetstudy-lock",
                                                 daemon=True)
@@ -354,10 +393,13 @@ class StudyLock:
                      "went unwritten for over %.0f s, so that driver took the study over; this "
                      "driver stops now so the two never run the study together", self.path,
                      taker.describe(), STALE_AFTER_S)
+        _LOST[str(self.path.parent)] = taker  # nothing more written into the study
         self.info = None  # the lock is the other driver's: never released by this one
         os.kill(os.getpid(), signal.SIGTERM)
 
     def release(self) -> None:
+        if _HELD.get(str(self.path.parent)) is self:
+            del _HELD[str(self.path.parent)]
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=self.heartbeat_s + 5)

@@ -30,7 +30,7 @@ from jetstudy.trainables.atomic import temporary_of
 from jetstudy.trainables.errors import ConfigError, listed
 from jetstudy.trainables.staging import new_folders, plain_file
 
-__all__ = ["STUDY_MARK", "MARKED_LATER", "RECORD_WRITER", "study_folder", "in_ray_job",
+__all__ = ["STUDY_MARK", "marked", "MARKED_LATER", "RECORD_WRITER", "study_folder", "in_ray_job",
            "check_results_dir_in_job", "inside", "holds_study", "inside_study_part",
            "STUDY_OWN_PARTS", "is_study_folder", "refuse_inside_study_part",
            "claim_study_folder", "never_started", "abandon_study_folder", "FileRecord",
@@ -188,11 +188,25 @@ _BEFORE_START = frozenset({"data", "scaler.json", "data_summary.json", "referenc
 
 
 
+def marked(folder: Path, entries: Iterable[str] | None = None) -> bool:
+    """``folder`` carries jetstudy's mark: a plain file (not a link or folder) listed under
+    exactly :data:`STUDY_MARK` among its ``entries`` (``os.listdir``'s names, read here when
+    not given). The name is compared as listed, not looked up: on a case-insensitive file
+    system (macOS, Windows, a CIFS share) ``folder / STUDY_MARK`` opens a user's
+    ``.JetStudy-Study`` too, which made a folder of their dotfiles look like a study of
+    jetstudy's that never started (reused, written into, its files counted as jetstudy's)."""
+    try:
+        names = _entries(folder) if entries is None else entries
+    except OSError:  # not a folder, or not readable: no mark to be seen
+        return False
+    return STUDY_MARK in names and plain_file(folder / STUDY_MARK)
+
+
 def _never_started(folder: Path, entries: list[str]) -> bool:
-    """``folder`` carries jetstudy's mark (a plain file, not a link or folder of that name)
-    and holds nothing but what a study that never started leaves: a user's files put into a
-    marked folder (their ``trials.parquet``, ``best/``, notes) make it theirs again."""
-    return plain_file(folder / STUDY_MARK) and all(
+    """``folder`` carries jetstudy's mark (:func:`marked`: a plain file listed under its exact
+    name) and holds nothing but what a study that never started leaves: a user's files put
+    into a marked folder (their ``trials.parquet``, ``best/``, notes) make it theirs again."""
+    return marked(folder, entries) and all(
         e.startswith(".") or (e in _BEFORE_START and _kind_ok(folder / e)) for e in entries)
 
 

@@ -95,7 +95,9 @@ def _read(folder: Path) -> dict[str, Any] | None:
     to another file) by someone else must never make jetstudy stop this user's own
     processes (their pids and start times are readable to anyone in ``/proc``)."""
     path = folder / RECORD
-    try:
+    try:  # under its exact name: where case is ignored, a user's Ray_Session.json opens too
+        if RECORD not in os.listdir(folder):
+            return None
         info = path.lstat()
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
             return None
@@ -147,13 +149,17 @@ def _stop(pids: list[int], grace_s: float = 5.0) -> None:
 
 def end_session(folder: Path) -> None:
     """After ``ray.shutdown()``: stop any process of this driver's recorded Ray that outlived
-    it, then remove the record."""
+    it, then remove the record. Only this driver's own record: one another driver wrote (it
+    took the study over while this one was stopped or cut off: :mod:`jetstudy.study.lock`)
+    or a file of the user's stays as it is."""
     record = _read(folder)
-    if record is not None and record.get("driver_pid") == os.getpid():
-        pids = session_pids(record)
-        if pids:
-            logger.info("stopping %d Ray process(es) that outlived ray.shutdown()", len(pids))
-            _stop(pids, grace_s=2.0)
+    if record is None or record.get("driver_pid") != os.getpid() or record.get(
+            "host") != socket.gethostname():
+        return
+    pids = session_pids(record)
+    if pids:
+        logger.info("stopping %d Ray process(es) that outlived ray.shutdown()", len(pids))
+        _stop(pids, grace_s=2.0)
     try:
         forget_session(folder)
     except OSError as exc:  # the folder turned read-only (or full) mid-run: the error that
@@ -170,9 +176,9 @@ def reap_dead_session(folder: Path) -> int:
     (:func:`~jetstudy.study.paths.holds_study`, or carrying the study mark): a record-like
     file there is the user's (``jetstudy report DIR`` reaps DIR too), never read, never
     removed."""
-    from jetstudy.study.paths import STUDY_MARK, holds_study
+    from jetstudy.study.paths import holds_study, marked
 
-    if not ((Path(folder) / STUDY_MARK).is_file() or holds_study(Path(folder))):
+    if not (marked(Path(folder)) or holds_study(Path(folder))):  # the mark's exact name
         return 0
     record = _read(folder)
     if record is None or record.get("host") != socket.gethostname():

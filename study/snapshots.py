@@ -19,6 +19,7 @@ from ray.tune import Callback
 
 from jetstudy.study.collect import build_tables, from_live_trials
 from jetstudy.study.config import StudyConfig
+from jetstudy.study.lock import lost_to
 from jetstudy.study.tables import write_table
 
 __all__ = ["TableSnapshots", "TUNE_PERIOD_ENV", "tune_snapshot_period_s",
@@ -61,8 +62,12 @@ def tune_snapshot_period_s(concurrent: int) -> float:
 def check_tune_period_env() -> None:
     """The user's own :data:`TUNE_PERIOD_ENV`, as Tune reads it (``auto`` or ``float(value)``):
     anything else stopped the study in Tune with a raw ValueError after its folder was made, and
-    ``inf``/``nan``/a negative number would be taken (no snapshot ever: a resume loses every
-    trial). Refused with a ConfigError naming the variable, before any work (``jetstudy run``)."""
+    ``inf``/``nan``/a negative number would be taken: Tune snapshots once as its loop starts
+    (its last-save time starts at minus infinity) and then, with ``inf``, only as the study
+    ends, so its ``ray/`` folder would lag the whole study (a ``--resume`` after a crash does
+    not lose the trials trained since: they are found from their folders, as with any
+    period). Refused with a ConfigError naming the variable, before any work (``jetstudy
+    run``)."""
     import math
 
     from jetstudy.trainables.errors import ConfigError
@@ -78,8 +83,9 @@ def check_tune_period_env() -> None:
         return
     word = raw.strip().lower()
     hint = (" (Ray reads only 'auto', in lower case and without spaces)" if word == "auto" else
-            " (infinite: Tune would never snapshot the study, so --resume would lose its "
-            "trials)" if value == math.inf else " (negative)" if value < 0 else "")
+            f" (infinite: Tune would save its experiment state in ray/ as the study starts and "
+            f"then only as it ends, so ray/ would lag the whole study; jetstudy keeps it at most "
+            f"{MAX_PERIOD_S} s behind)" if value == math.inf else " (negative)" if value < 0 else "")
     raise ConfigError(f"{TUNE_PERIOD_ENV} is {raw!r}, but Ray Tune takes auto or a number of "
                       f"seconds >= 0 between its experiment snapshots{hint}; unset it "
                       f"(jetstudy then picks the period) or set e.g. {TUNE_PERIOD_ENV}=10")
@@ -121,6 +127,8 @@ class TableSnapshots(Callback):
         # trial's folder again only after a gap, not at each step (a trial ending always looks)
         if step and now - self._empty < self.min_gap_s:
             return
+        if lost_to(self.folder) is not None:  # another driver took the study over: its
+            return                               # tables now, never written over
         try:  # a snapshot must never fail a trial or stop the study
             trials_table, epochs_table = build_tables(
                 from_live_trials(trials), self.cfg, str(self.folder / "trials"),

@@ -72,6 +72,7 @@ COST: dict[str, float] = {
     "tests/study/test_referee4_packed_resume.py": 57,
     "tests/faults/test_referee10_paths_readonly.py": 53,
     "tests/faults/test_referee11_paths_readonly.py": 50,  # a study whose folder turns read-only
+    "tests/faults/test_referee11_followups_paths.py": 30,  # one tiny study taken over mid-run
     "tests/faults/test_referee11_paths_owners.py": 35,  # 2 refused runs (Ray imports), a report
     "tests/faults/test_referee2_paths_run.py": 53,
     "tests/study/test_packed_study.py": 52,

@@ -57,7 +57,7 @@ def test_config_reexports_what_it_moved() -> None:
 @pytest.mark.parametrize("value, words", [
     ("abc", "Ray Tune takes auto or a number of seconds >= 0"),
     ("AUTO", "Ray reads only 'auto', in lower case"),
-    ("inf", "infinite: Tune would never snapshot the study"),
+    ("inf", "infinite: Tune would save its experiment state in ray/ as the study starts"),
     ("nan", "Ray Tune takes auto or a number"),
     ("-5", "(negative)"),
 ])
