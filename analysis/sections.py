@@ -20,6 +20,7 @@ from jetstudy.analysis import complexity, importance, maps, regimes, summary  # 
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.heldout_tables import few_validation_jets, macro_auc_words
 from jetstudy.analysis.render import Section, counted, format_cell
+from jetstudy.analysis.restarts import restart_lines
 from jetstudy.analysis.sections_curves import complexity_part as _complexity
 from jetstudy.analysis.sections_curves import learning_curves_part as _learning_curves
 from jetstudy.analysis.sections_curves import panels_words as _panels_words  # noqa: F401
@@ -161,7 +162,7 @@ def _config(r: ReportState) -> Section:
 
 def _outcomes(r: ReportState) -> Section:
     trials = r.t.trials
-    lines = list(study_state(trials, r.t.config, r.live).lines)
+    lines = list(study_state(trials, r.t.config, r.live).lines) + restart_lines(trials)
     lines.append(f"Regimes (see 'Regime rules'): {r.reference.describe()}")
     tables = [("trials by status", summary.status_counts(trials)),
               ("trials by regime (see 'Regime rules')", summary.regime_counts(r.regimes))]

@@ -11,7 +11,8 @@ Tune saves no scheduler state either: a resume puts ASHA's rungs back from the e
 there (ASHA let it go on; killed while training its next epoch) or not (killed before ASHA's
 decision); the logs alone cannot tell. So the ledger also records, for every result Tune
 let the trial go on from, that epoch (``passed``; Tune calls callbacks after the scheduler
-has decided). Lives in an importable module because Tune pickles callbacks.
+has decided), and each time Tune restarts a trial after its worker died or it failed
+(``resources.max_failures``: ``restarts``, the trials table's column). Lives in an importable module because Tune pickles callbacks.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 
 from ray.tune import Callback
 
-from jetstudy.trainables.trialfiles import mark_ended, mark_passed
+from jetstudy.trainables.trialfiles import (diverged_before, mark_ended, mark_passed,
+                                            mark_restarted)
 
 __all__ = ["TrialLedger"]
 
@@ -55,3 +57,16 @@ class TrialLedger(Callback):
         except OSError as exc:
             logger.warning("trial %s: could not write its 'ended' marker (%s); a resume after "
                            "a crash may repeat its last result", trial.trial_id, exc)
+
+    def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        """Tune restarts the trial from its checkpoint (its worker died: a lost node, the OOM
+        killer; or it raised); not counted for a diverged trial, whose restart fails at once
+        and whose table row says why it failed."""
+        if diverged_before(self.state_dir, trial.trial_id) is not None:
+            return
+        try:  # a bookkeeping write must never fail the trial it records
+            mark_restarted(self.state_dir, trial.trial_id,
+                           int((trial.last_result or {}).get("epoch", 0) or 0))
+        except (OSError, TypeError, ValueError) as exc:
+            logger.warning("trial %s: could not record its restart (%s); the trials table "
+                           "will not count it", trial.trial_id, exc)

@@ -284,8 +284,10 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
     return RerunPlan(config, tuple(items), folder, tuple(notes))
 
 
-#: Columns a rerun is not expected to repeat: Ray's random trial id and the timings.
-VOLATILE = ("trial_id", "wall_time_s", "time_s")
+#: Columns a rerun is not expected to repeat: Ray's random trial id, the timings and the
+#: restarts (a worker that died is the machine's event; the restarted trial's numbers are
+#: compared as any other's).
+VOLATILE = ("trial_id", "wall_time_s", "time_s", "restarts")
 
 
 def compare_runs(first: str | os.PathLike[str], rerun: str | os.PathLike[str]) -> list[str]:

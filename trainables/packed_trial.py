@@ -31,7 +31,8 @@ from ray.exceptions import RayActorError
 
 from jetstudy.trainables.bookkeeping import TrialDiverged, divergence
 from jetstudy.trainables.pack_protocol import DONE, FULL, NO_SLOT, OK
-from jetstudy.trainables.trialfiles import diverged_before, for_tune, mark_diverged, trial_folder
+from jetstudy.trainables.trialfiles import (diverged_before, for_tune, mark_diverged,
+                                            mark_restarted, trial_folder)
 
 __all__ = ["run_packed_trial", "PackedTrialDiverged", "REGISTER_TIMEOUT_S", "IMPORTS_ENV",
            "HEAVY_MODULES"]
@@ -79,6 +80,7 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
             except RayActorError:  # the pack died or is restarting
                 metrics = {"status": NO_SLOT}
             if metrics.get("status") == NO_SLOT:  # evicted, or a restarted pack: again
+                _record_restart(state_dir, trial_id, reply["epoch"])  # from its checkpoint
                 server, reply = _register(trial_id, config, servers)
                 continue
             epoch = metrics["epoch"]
@@ -96,6 +98,16 @@ def run_packed_trial(config: dict[str, Any], servers: Sequence[Any], state_dir: 
     finally:  # ended, failed or stopped by the scheduler (Tune ends the thread in report)
         server.release.remote(trial_id)
         _report_imports()
+
+
+def _record_restart(state_dir: str, trial_id: str, epoch: int) -> None:
+    """The trial continues from its checkpoint on a pack that did not hold it (its pack died
+    or evicted it): counted as Tune's restarts are (``trials.parquet``'s ``restarts``)."""
+    try:  # a bookkeeping write must never fail the trial it records
+        mark_restarted(state_dir, trial_id, epoch)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("trial %s: could not record its restart (%s); "
+                                            "the trials table will not count it", trial_id, exc)
 
 
 def _register(trial_id: str, config: dict[str, Any],

@@ -137,6 +137,8 @@ TRIALS = TableSchema("trials", (
            "best_val_auc"),
     Column("best_epoch", "int", False, "epoch at which the search metric was best"),
     Column("wall_time_s", "float", False, "trial wall time"),
+    Column("restarts", "int", False, "times it went on from its checkpoint after its worker "
+           "(or pack) died or it failed (resources.max_failures)"),
 ))
 
 EPOCHS = TableSchema("epochs", (

@@ -18,7 +18,7 @@ __all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE",
            "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker",
            "mark_ended", "has_ended", "PASSED_FILE", "mark_passed", "passed_epoch", "for_tune",
            "append_epoch", "read_epochs", "trial_folder", "DIVERGED_FILE", "mark_diverged",
-           "diverged_before"]
+           "diverged_before", "RESTARTS_FILE", "mark_restarted", "restart_count"]
 
 #: What each epoch tells Ray Tune (ASHA, Optuna, the progress line, and through Tune's loggers
 #: ``progress.csv``, ``result.json`` and TensorBoard). The full record goes to the trial's own
@@ -49,6 +49,12 @@ DIVERGED_FILE = "diverged"
 #: resume knows a trial killed while training the epoch after an ASHA rung had been promoted
 #: there, and does not judge it again (``jetstudy.study.rungs``).
 PASSED_FILE = "passed"
+#: One line per time the trial went on from its checkpoint after a failure, holding its last
+#: reported epoch: Ray Tune restarted it after its worker died (a lost node, the OOM killer) or
+#: it raised (``resources.max_failures``; written by ``jetstudy.study.ledger.TrialLedger``), or
+#: its pack died or evicted it (written by ``jetstudy.trainables.packed_trial``). Counted into
+#: the trials table's ``restarts`` (epochs after the checkpoint were trained again).
+RESTARTS_FILE = "restarts"
 
 
 #: The config key carrying the trial's seed; the searcher puts it there
@@ -144,6 +150,27 @@ def _append_line(fd: int, line: str) -> None:
         os.write(fd, (("\n" if cut else "") + line + "\n").encode())
     finally:
         os.close(fd)
+
+
+def mark_restarted(state_dir: str, trial_id: str, epoch: int) -> None:
+    """Add a line to the trial's :data:`RESTARTS_FILE` (never through a link). Raises
+    ``OSError``; the caller says what it means."""
+    path = Path(state_dir) / trial_id / RESTARTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    _append_line(fd, json.dumps({"after_epoch": int(epoch)}))
+
+
+def restart_count(state_dir: str, trial_id: str) -> int:
+    """How many times Ray Tune restarted the trial after a failure (:func:`mark_restarted`'s
+    lines, a line cut by a kill among them); 0 without the file."""
+    path = Path(state_dir) / trial_id / RESTARTS_FILE
+    if path.is_symlink() or not path.is_file():
+        return 0
+    try:
+        return sum(1 for line in path.read_text().splitlines() if line.strip())
+    except (OSError, UnicodeDecodeError):
+        return 0
 
 
 def diverged_before(state_dir: str, trial_id: str) -> str | None:

@@ -22,6 +22,7 @@ import pytest
 import yaml
 from ray import tune
 
+from jetstudy.analysis.report import write_report
 from jetstudy.study.cli import EXIT_TRIALS_FAILED, main
 from jetstudy.study.cluster import check_shared_storage
 from jetstudy.study.launch import run_study
@@ -94,6 +95,24 @@ def test_killed_trial_resumes_from_its_checkpoint(killed) -> None:
     assert list(mine["epoch"]) == list(range(1, MAX_EPOCHS + 1))
     # resumed, not restarted: the clock carries on from the checkpoint
     assert mine["time_s"].is_monotonic_increasing
+
+
+def test_killed_trial_is_counted_as_restarted(killed, tmp_path: Path) -> None:
+    """Round 11: a restart left no trace in the tables or the report; the ledger now records it
+    (trials/<id>/restarts), trials.parquet counts it and the report's Outcomes part names it."""
+    outcome, killer = killed
+    trials = pd.read_parquet(outcome.folder / "trials.parquet").set_index("trial_id")
+    assert trials.loc[killer.killed_trial, "restarts"] == 1, trials["restarts"]
+    others = trials.drop(index=killer.killed_trial)
+    assert (others["restarts"] == 0).all(), trials["restarts"]
+    assert list(trials.columns)[-1] == "restarts"  # added at the end: older readers keep order
+    record = outcome.folder / "trials" / killer.killed_trial / "restarts"
+    (line,) = record.read_text().splitlines()  # the epoch it was killed after, or one later
+    assert json.loads(line)["after_epoch"] >= killer.epoch, line
+    report = write_report(outcome.folder, tmp_path / "report", figures=False)
+    text = (report.out_dir / "summary.md").read_text()
+    assert (f"1 trial restarted after its worker died or failed: {killer.killed_trial} (1)"
+            in text), text
 
 
 def test_other_trials_are_complete(killed) -> None:

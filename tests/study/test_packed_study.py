@@ -197,6 +197,11 @@ def test_a_lost_pack_costs_no_trial(gpu_ray, small_config, tmp_path: Path) -> No
     for trial_id in trials["trial_id"]:
         epochs = [r["epoch"] for r in read_epochs(str(outcome.folder / "trials"), trial_id)]
         assert epochs == [1, 2, 3, 4]
+    # round 11: the trials that went on from their checkpoints on the restarted pack say so
+    restarted = trials.loc[trials["restarts"] > 0, "trial_id"]
+    assert 1 <= len(restarted) <= 3, trials[["trial_id", "restarts"]]  # 3 at once, one pack
+    for trial_id in restarted:
+        assert (outcome.folder / "trials" / trial_id / "restarts").is_file()
     # the restarted pack counted only what it trained after the restart
     (stats,) = json.loads((outcome.folder / "packs.json").read_text())
     assert 0 < stats["trial_epochs"] < 6 * 4

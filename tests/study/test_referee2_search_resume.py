@@ -79,3 +79,5 @@ def test_every_trial_failing_is_one_clear_story(tmp_path: Path) -> None:
         lines = (folder / "diverged").read_text().splitlines()
         assert lines == [row.error.split(": ", 1)[1]] + ["restarted: not trained again"] * 2
         assert len((folder / "epochs.jsonl").read_text().splitlines()) == row.epochs
+    # those restarts are the divergence's, said in the error: not counted as a worker's restarts
+    assert (trials["restarts"] == 0).all(), trials["restarts"]
