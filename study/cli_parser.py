@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from typing import NoReturn, Sequence
+from typing import Any, NoReturn, Sequence
 
 __all__ = ["EXIT_CODES", "EXIT_USER_ERROR", "EXIT_TRIALS_FAILED", "EXIT_INTERRUPTED",
            "build_parser"]
@@ -35,9 +35,47 @@ def _exit_help() -> str:
         for code, what in EXIT_CODES.items())
 
 
+#: The namespace attribute where :class:`_Once` keeps the options given so far in one parse
+#: (removed when the parse ends: never an argument of a command).
+_GIVEN = "_jetstudy_given"
+
+
+class _Once(argparse._StoreAction):
+    """An option that takes one value (``--address``, ``-o``, ``--trial``, ``--jets``, ...):
+    given twice with two values it is refused, naming both. argparse kept the last in silence, and
+    two values most likely mean two commands pasted together (``--trial a ... --trial b``
+    exported b; ``-o x -o y`` wrote into y). ``--set`` is repeatable and keeps its own rule
+    (:mod:`jetstudy.study.config_file`: the same field twice warns)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        given: dict[str, tuple[str, Any]] = namespace.__dict__.setdefault(_GIVEN, {})
+        if self.dest in given and given[self.dest][1] != values:  # the same twice: harmless
+            first_option, first = given[self.dest]
+            name = "/".join(self.option_strings)
+            again = f"{first_option} {first!r}, then {option_string} {values!r}"
+            parser.error(f"{name} is given twice ({again}), and only one can be used: give it "
+                         f"once (two commands pasted together?)")
+        given[self.dest] = (option_string or self.dest, values)
+        super().__call__(parser, namespace, values, option_string)
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse's complaints (an unknown option, ``--jets abc``) as the one ``error: ...`` line
-    and exit status 2 of every other input problem; subcommands inherit it."""
+    and exit status 2 of every other input problem; subcommands inherit it. An option that
+    takes one value is refused when given twice (:class:`_Once`)."""
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> argparse.Action:
+        if args and str(args[0]).startswith("-") and kwargs.get("action", "store") == "store":
+            kwargs["action"] = _Once
+        return super().add_argument(*args, **kwargs)
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None,
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        parsed.__dict__.pop(_GIVEN, None)
+        return parsed, extras
 
     def error(self, message: str) -> NoReturn:
         from jetstudy.study.check_hints import option_choice_hint
@@ -145,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="replace an earlier export's files (never other files)")
     export.add_argument("--allow-unfinished", action="store_true",
                         help="export a --trial that is not fully trained (stopped early, "
-                        "failed, still running); refused without it")
+                        "failed, still running) or whose training is undetermined (no row in "
+                        "trials.parquet, an unreadable table or epoch log); refused without it")
     add_commands(sub)  # config, init, fetch (study.cli_tools)
     return parser
 

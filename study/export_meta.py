@@ -127,8 +127,10 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
         return None, f"the trials table cannot be read ({exc})"
     except Exception as exc:  # the export never fails over this side note
         return None, f"the trials table cannot be read ({type(exc).__name__})"
-    if answer is None:
-        return None, "no completed trial has a score and a size"
+    if answer is None:  # in the report's words (the paragraph's "Undetermined: ...")
+        from jetstudy.analysis.size_answer import no_answer_reason
+
+        return None, no_answer_reason(trials, cost)
     unstable = _unstable_trials(tables)
     best_id = str(answer.best["trial_id"])
     if best_id in unstable:  # as the report's paragraph: models that did not learn
@@ -136,18 +138,29 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
                       f"unstable in the report's regimes ({unstable[best_id]}): it did not "
                       "learn the task, so no model within 1% of it is one to deploy")
 
-    from jetstudy.analysis.size_answer import answer_ties
+    from jetstudy.analysis.maps import score_column
+    from jetstudy.analysis.pareto_notes import unsized_words
+    from jetstudy.analysis.size_answer import _no_accuracy_words, answer_ties
 
     rows = {"pick": answer.pick, "best": answer.best}
+    # the accuracy the rule compares (best_val_acc: the best epoch's, as the report prints),
+    # beside val_acc (the last epoch's, the key's meaning in earlier exports)
+    acc = [c for c in dict.fromkeys((score_column(trials, "val_acc"), "val_acc")) if c]
     # tied_with: trials of exactly the same size and metric (the report names them too);
     # unstable: the report's regime reason where the trial did not learn (else absent)
-    return {name: {"trial_id": str(row["trial_id"]),
-                   **{k: _number(row, k) for k in (answer.metric, "val_acc", "n_params",
-                                                  "multiplications", "flops")},
-                   "tied_with": answer_ties(answer, name),
-                   **({"unstable": unstable[str(row["trial_id"])]}
-                      if str(row["trial_id"]) in unstable else {})}
-            for name, row in rows.items()}, ""
+    named: dict[str, Any] = {
+        name: {"trial_id": str(row["trial_id"]),
+               **{k: _number(row, k) for k in (answer.metric, *acc, "n_params",
+                                              "multiplications", "flops")},
+               "tied_with": answer_ties(answer, name),
+               **({"unstable": unstable[str(row["trial_id"])]}
+                  if str(row["trial_id"]) in unstable else {})}
+        for name, row in rows.items()}
+    # fully trained trials the answer could not weigh (a damaged or hand-edited row), which
+    # the report's paragraph names: without them "best" is not the best of the table
+    left = (unsized_words(answer.unsized, cost) + _no_accuracy_words(answer.no_accuracy)).strip()
+    return {**named, "unsized": list(answer.unsized), "no_accuracy": list(answer.no_accuracy),
+            "left_out": left or None}, ""
 
 
 def _unstable_trials(tables: Any) -> dict[str, str]:

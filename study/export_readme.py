@@ -82,6 +82,8 @@ def _selection_line(meta: dict[str, Any]) -> str:
         line += (f" The report's smallest model within 1% of the best (and 0.5 points of "
                  f"accuracy) is trial `{pick['trial_id']}` ({pick.get('n_params')} parameters, "
                  f"{pick.get('multiplications')} multiplications): `{answer['export_command']}`.")
+    if isinstance(pick, dict) and answer.get("left_out"):  # as the report's paragraph
+        line += f" Size answer: {answer['left_out']}"
     return line
 
 

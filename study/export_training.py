@@ -7,6 +7,8 @@ log as the tables' writer would read it.
 
 from __future__ import annotations
 
+import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -57,8 +59,8 @@ def trial_training(results: Path, trial_id: str, study_best: bool = False) -> di
                           f"{budget if budget is not None else '?'} epochs): these are the best "
                           f"weights of an unfinished run; for a finished model export "
                           + (f"a fully trained trial with --trial{_completed(results)}"
-                             if study_best else "the study's best (no --trial) or a completed "
-                             "trial"))
+                             if study_best else f"{_best_or(results)}a completed trial"
+                             f"{_completed(results)}"))
     return out
 
 
@@ -138,14 +140,45 @@ def unfinished_refusal(results: Path, trial_id: str, training: dict[str, Any]) -
         note = str(training.get("note"))
         if (results / "trials.parquet").is_file() and "no row" in note:
             return (f"--trial {trial_id}: how far trial {trial_id} trained is unknown "
-                    f"({note}: it started after the table's last snapshot, or the table was "
-                    f"edited); wait for the study's tables, or {flag}")
+                    f"({note}: {_no_row_words(results)}), or {flag}")
         if (results / "trials.parquet").is_file():
             return (f"--trial {trial_id}: how far trial {trial_id} trained is unknown ({note});"
                     f" put back the study's own trials.parquet (trials.csv holds the same "
                     f"rows), or {flag}")
         return f"--trial {trial_id}: how far trial {trial_id} trained is unknown ({note}); {flag}"
     return None
+
+
+def _no_row_words(results: Path) -> str:
+    """Why a trial has no row in trials.parquet, and what adds it: a running driver's next
+    snapshot; once no driver holds the study's ``driver.lock`` no table comes: a driver killed
+    before its final tables (``ended`` null in provenance.json) leaves a study that ``jetstudy
+    run ... --resume`` continues (its unfinished trials, then the tables), a driver that
+    ended left final tables that someone edited."""
+    from jetstudy.analysis.study_state import live_driver
+    from jetstudy.study.lock import read_lock
+    from jetstudy.study.provenance import PROVENANCE
+
+    driver = live_driver(results)
+    if (driver is not None and not driver.gone) or (driver is None
+                                                    and read_lock(results) is not None):
+        # running, or a lock of another host whose heartbeat stopped: it may still run
+        return ("it started after the table's last snapshot, and the study's driver may still "
+                "run it; wait for the study's tables")
+    try:
+        record = json.loads((results / PROVENANCE).read_text())
+    except (OSError, ValueError):  # none (an older study), or unreadable: not known ended
+        record = None
+    if isinstance(record, dict) and record.get("ended"):
+        return (f"the study ended at {record['ended']} and its final tables have no row for "
+                "it: trials.parquet was edited or replaced; put back the study's own "
+                "trials.parquet (trials.csv holds the same rows)")
+    name = shlex.quote(f"storage.name={results.name}")
+    return ("it started after the table's last snapshot, and no driver holds the study's "
+            "driver.lock (its driver was killed or crashed before its final tables), so no "
+            f"table will list it: continue the study with `jetstudy run CONFIG --set {name} "
+            "--resume` (CONFIG: the config it ran with), which continues its unfinished trials "
+            "and writes the tables")
 
 
 def _best_or(results: Path) -> str:

@@ -34,7 +34,13 @@ def test_stopped_early_and_failed_trials_are_named_half_trained(tmp_path: Path) 
     assert early == {"status": "stopped", "epochs": 3, "max_epochs": 10, "fully_trained": False,
                      "warning": early["warning"]}
     assert "not fully trained (status stopped, 3 of 10 epochs)" in early["warning"]
-    assert "export the study's best" in early["warning"]
+    # it points to a finished model: the study's best where the study has one (round 11:
+    # not in a study without best/model.pt)
+    assert "for a finished model export a completed trial" in early["warning"]
+    (results / "best").mkdir()
+    (results / "best" / "model.pt").write_bytes(b"")
+    assert "export the study's best (no --trial) or a completed trial" in trial_training(
+        results, "early")["warning"]
     broke = trial_training(results, "broke")
     assert broke["fully_trained"] is False and "status error" in broke["warning"]
 
