@@ -159,3 +159,89 @@ def test_the_complexity_caption_says_a_bin_of_one_trial_draws_no_median(
     state = _state(tmp_path / "s", trials, epochs, write_study)
     section = complexity_part(state)
     assert "a bin of one trial shows that trial alone" in section.caption, section.caption
+
+
+_NUMBER = r"(?<![\w.])[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+
+
+def _html_sections(page: str) -> dict[str, str]:
+    """Each section's text as the reader sees it (title -> text), the tables summary.md leaves
+    out (collapsed under 'show table') left out too."""
+    import html
+    import re
+
+    body = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", page, flags=re.S)
+    body = re.sub(r"<details>.*?</details>", " ", body, flags=re.S)
+    return {html.unescape(m.group(1)): html.unescape(re.sub(r"<[^>]+>", " ", m.group(2)))
+            for m in re.finditer(r'<section id="[^"]*"><h2>(.*?)<a class="up".*?</h2>(.*?)'
+                                 r"</section>", body, flags=re.S)}
+
+
+def _md_sections(md: str) -> dict[str, str]:
+    import html
+    import re
+
+    out = {}
+    for part in md.split("\n## ")[1:]:
+        title, _, rest = part.partition("\n")
+        out[title.replace("\\", "")] = html.unescape(re.sub(r"\\(.)", r"\1", rest))
+    return out
+
+
+@pytest.fixture(scope="module")
+def small_report(tmp_path_factory, make_study, write_study):
+    """A 6-trial study's report written without figures (same words and tables)."""
+    from jetstudy.analysis.report import write_report
+
+    trials, epochs = make_study(n_trials=6, max_epochs=4, seed=5, asha=False)
+    folder = write_study(tmp_path_factory.mktemp("r11j-report") / "s", trials, epochs)
+    return folder, write_report(folder, figures=False)
+
+
+def test_index_html_and_summary_md_give_the_same_numbers_section_by_section(small_report):
+    """Every number of summary.md stands in index.html, in the same section and order (the
+    page's collapsed tables, which summary.md leaves out, aside)."""
+    import re
+
+    _, outcome = small_report
+    page = _html_sections(outcome.index_html.read_text(encoding="utf-8"))
+    md = _md_sections(outcome.summary_md.read_text(encoding="utf-8"))
+    assert list(page) == list(md) and len(md) >= 10, (list(page), list(md))
+    shared = 0
+    for title, text in md.items():
+        numbers = re.findall(_NUMBER, text)
+        assert re.findall(_NUMBER, page[title]) == numbers, title
+        shared += len(numbers)
+    assert shared > 100  # the comparison saw the tables' numbers, not a handful
+
+
+def test_index_html_links_only_to_what_exists_and_every_image_has_alt_text(small_report):
+    """The page's links are its own section anchors or files beside it; every figure, drawn,
+    is an <img> whose alt text is its caption (checked on the page rendered from the same
+    sections with each figure's bytes, as write_report renders it)."""
+    import html
+    import re
+
+    from jetstudy.analysis.render import render_html
+    from jetstudy.analysis.report import build_report
+    from jetstudy.analysis.tables import load_tables
+
+    folder, outcome = small_report
+    page = outcome.index_html.read_text(encoding="utf-8")
+    ids = set(re.findall(r'\sid="([^"]+)"', page))
+    for href in re.findall(r'href="([^"]*)"', page):
+        if href.startswith("#"):
+            assert href[1:] in ids, href
+        else:
+            assert "://" not in href and (outcome.out_dir / href).is_file(), href
+    assert "<img" not in page  # written without figures: none to point at
+    state = build_report(load_tables(folder), figures=False)
+    figures = {s.figure: b"\x89PNG" for s in state.sections if s.figure}
+    assert len(figures) >= 5
+    drawn = render_html("t", state.sections, figures)
+    images = re.findall(r"<img\b[^>]*>", drawn)
+    assert len(images) == len(figures)
+    captions = {html.escape(s.caption) for s in state.sections if s.figure}
+    for img in images:
+        alt = re.search(r'\salt="([^"]*)"', img)
+        assert alt and alt.group(1).strip() and alt.group(1) in captions, img[:80]
