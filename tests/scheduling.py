@@ -120,6 +120,7 @@ COST: dict[str, float] = {
     "tests/study/test_cli_tools.py": 10,
     "tests/trainables/test_synth.py": 10,
     "tests/faults/test_messages.py": 9,
+    "tests/study/test_referee11_followups_export.py": 6,  # round 11: one export, 5.8 CPU-s alone
     "tests/study/test_referee3_toolbox_package.py": 9,
     "tests/study/test_referee4_packed_gpus.py": 9,
     "tests/study/test_shared_manners.py": 9,
