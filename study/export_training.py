@@ -173,10 +173,11 @@ def _no_row_words(results: Path) -> str:
         return (f"the study ended at {record['ended']} and its final tables have no row for "
                 "it: trials.parquet was edited or replaced; put back the study's own "
                 "trials.parquet (trials.csv holds the same rows)")
-    name = shlex.quote(f"storage.name={results.name}")
+    place = shlex.join(["--set", f"storage.results_dir={results.absolute().parent}",
+                        "--set", f"storage.name={results.name}"])
     return ("it started after the table's last snapshot, and no driver holds the study's "
             "driver.lock (its driver was killed or crashed before its final tables), so no "
-            f"table will list it: continue the study with `jetstudy run CONFIG --set {name} "
+            f"table will list it: continue the study with `jetstudy run CONFIG {place} "
             "--resume` (CONFIG: the config it ran with), which continues its unfinished trials "
             "and writes the tables")
 

@@ -144,7 +144,8 @@ def test_a_rowless_trial_of_a_dead_driver_is_sent_to_resume(
     assert "how far trial cut trained is unknown (trial cut has no row" in err, err
     assert "wait for the study's tables" not in err, err
     assert ("no driver holds the study's driver.lock" in err
-            and "`jetstudy run CONFIG --set storage.name=s --resume`" in err
+            and f"`jetstudy run CONFIG --set storage.results_dir={rowless.parent} --set "
+                "storage.name=s --resume`" in err
             and "pass --allow-unfinished" in err), err
 
 
