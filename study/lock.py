@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import socket
 import threading
 import time
@@ -146,9 +147,10 @@ def lost_words(folder: Path, taker: LockInfo) -> str:
             f"{_utc(taker.started)} (host {taker.host}, pid {taker.pid}): this driver's "
             f"heartbeat in {LOCK_FILE} went unwritten for over {STALE_AFTER_S:.0f} s (the process "
             f"was stopped, e.g. with Ctrl-Z, or its node lost the shared storage), so it "
-            f"counted as gone. This driver stopped and wrote nothing more into the study: its "
-            f"tables, trials and records are that driver's now. Let that driver finish (jetstudy "
-            f"report {folder} shows where it stands); to continue the study from here instead, "
+            f"counted as gone. This driver stopped its trials and wrote no tables or records "
+            f"after it found the lock taken: the study is that driver's now. Let it finish "
+            f"(jetstudy report {shlex.quote(str(folder))} shows where it stands); to continue "
+            f"the study from here instead, "
             f"stop it first (kill {taker.pid} on {taker.host}), then run this study again with "
             f"--resume")
 

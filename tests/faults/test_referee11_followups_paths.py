@@ -119,7 +119,7 @@ def test_a_driver_that_lost_its_study_says_who_took_it_and_what_to_do(lost_study
     assert "Traceback" not in err, err[-3000:]
     assert (f"another jetstudy driver took the study in {folder} over at 2026-11-18 "
             f"11:06:40 UTC (host other-node, pid 7)") in err, err[-3000:]
-    assert "wrote nothing more into the study" in err, err[-3000:]
+    assert "wrote no tables or records after it found the lock taken" in err, err[-3000:]
     assert "stop it first (kill 7 on other-node), then run this study again with --resume" in err
     assert "continue the study with:" not in err and "the tables in" not in err, err[-3000:]
 
