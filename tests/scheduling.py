@@ -110,6 +110,7 @@ COST: dict[str, float] = {
     "tests/faults/test_snapshots.py": 15,
     "tests/trainables/test_packed.py": 15,
     "tests/analysis/test_referee3_report_figures.py": 14,
+    "tests/analysis/test_referee11_followups.py": 14,  # round 11, 2nd wave: 14.4 CPU-s alone
     "tests/faults/test_referee5_paths_room.py": 14,
     "tests/faults/test_referee7_paths_stops.py": 14,
     "tests/analysis/test_browser.py": 13,

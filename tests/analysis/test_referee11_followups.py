@@ -59,7 +59,7 @@ def _state(folder, trials, epochs, write_study, config=None, n_val=None):
 
 
 def test_the_candidates_count_is_each_panels_when_some_trials_lack_a_val_auc(
-        tmp_path, make_study, write_study):
+        tmp_path, make_study, write_study, small_report):
     """'are candidates: N here' counted the val_acc panel only: with two completed trials
     lacking a val_auc the AUC panels hold two fewer points than the number said."""
     from jetstudy.analysis.sections_pareto import pareto_part
@@ -73,9 +73,11 @@ def test_the_candidates_count_is_each_panels_when_some_trials_lack_a_val_auc(
     (line,) = [w for w in pareto_part(state).lines if " are candidates: " in w]
     assert f"are candidates: {n} in the val_acc panels, {n - 2} in the val_auc panels" in line, \
         line
-    # all panels alike: one number, as before
-    trials, epochs = make_study(n_trials=6, max_epochs=4, seed=5, asha=False)
-    state = _state(tmp_path / "t", trials, epochs, write_study)
+    # all panels alike (the same study, every val_auc kept): one number, as before
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    state = words_only(load_tables(small_report[0]))
     (line,) = [w for w in pareto_part(state).lines if " are candidates: " in w]
     assert f"are candidates: {n} here." in line, line
 
@@ -216,32 +218,30 @@ def test_index_html_and_summary_md_give_the_same_numbers_section_by_section(smal
 
 
 def test_index_html_links_only_to_what_exists_and_every_image_has_alt_text(small_report):
-    """The page's links are its own section anchors or files beside it; every figure, drawn,
-    is an <img> whose alt text is its caption (checked on the page rendered from the same
-    sections with each figure's bytes, as write_report renders it)."""
+    """The page's links are its own section anchors or files beside it (none elsewhere), each
+    figure left undrawn keeps its caption; a drawn figure is an <img> whose alt text is its
+    caption, escaped (render_html, as write_report renders the page, on sections of its own)."""
     import html
     import re
 
-    from jetstudy.analysis.render import render_html
-    from jetstudy.analysis.report import build_report
-    from jetstudy.analysis.tables import load_tables
+    from jetstudy.analysis.render import Section, render_html
 
-    folder, outcome = small_report
+    _, outcome = small_report
     page = outcome.index_html.read_text(encoding="utf-8")
     ids = set(re.findall(r'\sid="([^"]+)"', page))
-    for href in re.findall(r'href="([^"]*)"', page):
+    hrefs = re.findall(r'href="([^"]*)"', page)
+    assert hrefs
+    for href in hrefs:
         if href.startswith("#"):
             assert href[1:] in ids, href
         else:
             assert "://" not in href and (outcome.out_dir / href).is_file(), href
-    assert "<img" not in page  # written without figures: none to point at
-    state = build_report(load_tables(folder), figures=False)
-    figures = {s.figure: b"\x89PNG" for s in state.sections if s.figure}
-    assert len(figures) >= 5
-    drawn = render_html("t", state.sections, figures)
+    assert "<img" not in page  # written without figures: no image to point at
+    assert page.count("<figcaption>") == page.count('<p class="undrawn">') >= 5
+    captions = ["Loss against size: 'a' & \"b\" <i>", "ROC, AUC ± 1 se"]
+    drawn = render_html("t", [Section(f"s{i}", figure=f"f{i}.png", caption=c)
+                              for i, c in enumerate(captions)],
+                        {f"f{i}.png": b"\x89PNG" for i in range(len(captions))})
     images = re.findall(r"<img\b[^>]*>", drawn)
-    assert len(images) == len(figures)
-    captions = {html.escape(s.caption) for s in state.sections if s.figure}
-    for img in images:
-        alt = re.search(r'\salt="([^"]*)"', img)
-        assert alt and alt.group(1).strip() and alt.group(1) in captions, img[:80]
+    assert [html.unescape(re.search(r'\salt="([^"]*)"', img).group(1)) for img in images] \
+        == captions
