@@ -232,8 +232,10 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             value = text
         if value is None and text.strip() not in ("null", "Null", "NULL"):
             # '#x' is a YAML comment: the field would fall back to its default unseen
-            raise ConfigError(f"--set {item!r}: {text.strip()!r} reads as null in YAML (a "
-                              f"'#' starts a comment); quote the value (--set "
+            why = ("an anchor (&name) names a value and is none" if text.strip(
+                ).startswith("&") and "#" not in text else "a '#' starts a comment")
+            raise ConfigError(f"--set {item!r}: {text.strip()!r} reads as null in YAML "
+                              f"({why}); quote the value (--set "
                               f"\"{key.strip()}='{text.strip()}'\"), or write "
                               f"{key.strip()}=null for the default")
         section, name = parts
@@ -242,6 +244,29 @@ def apply_overrides(raw: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         out.setdefault(section, {})[name] = value
     _switch_to_files(raw, out, given)
     return out
+
+
+def _unread_set_note(message: str, overrides: Iterable[str]) -> str | None:
+    """Why the ``--set`` value a refusal (``message``) names was text: YAML could not read it
+    (a tag ``!!python/int 3``, an alias ``*a``, an open bracket), so :func:`apply_overrides`
+    kept it as written (a glob ``*.h5`` is a path); None when no such value is named."""
+    for item in overrides:
+        key, _, text = item.partition("=")
+        if not key.strip() or f"got {text!r}" not in message and repr(text) not in message:
+            continue
+        try:
+            _yaml_load(text, key.strip())
+        except _YamlRefused:
+            continue
+        except yaml.YAMLError as exc:
+            why = " ".join(str(getattr(exc, "problem", None) or exc).split())
+            fix = ("remove the tag (!!...): a config holds plain values" if "tag" in why else
+                   "a leading '*' is a YAML alias (a name for a value given before): write "
+                   "the value itself" if text.strip().startswith("*") else
+                   "fix the brackets or quotes, or quote the whole value")
+            return (f" (--set {key.strip()}: YAML could not read {shorten(text)!r}: {why}, so "
+                    f"it was kept as text; {fix})")
+    return None
 
 
 def _switch_to_files(raw: Any, out: dict[str, Any], given: dict[str, str]) -> None:
@@ -404,7 +429,13 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
             raise ConfigError(f"{p}: the config must be a mapping of sections "
                               f"({', '.join(SECTIONS)}); see configs/dryrun.yaml")
     with newer_writer(None if path is None else Path(path).parent):
-        cfg = from_dict(apply_overrides(raw, overrides))
+        try:
+            cfg = from_dict(apply_overrides(raw, overrides))
+        except ConfigError as exc:  # a --set value YAML could not read was kept as text
+            note = _unread_set_note(str(exc), overrides)
+            if note is None:
+                raise
+            raise ConfigError(f"{exc}{note}") from None
     for warning in cfg.warnings:
         logger.warning("%s", warning)
     return cfg

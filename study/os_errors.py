@@ -50,6 +50,20 @@ def _destination(name: str | bytes | os.PathLike[str]) -> str:
     return os.path.join(folder, meant) if meant else text
 
 
+def _file_system(folder: str) -> str | None:
+    """The type of the file system ``folder`` is on (``proc``, ``sysfs``), from Linux's mount
+    table; None where there is none to read."""
+    try:
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as mounts:
+            table = [line.split()[1:3] for line in mounts if len(line.split()) > 2]
+    except OSError:
+        return None
+    path = os.path.realpath(folder)
+    best = max((point for point in table if path == point[0] or path.startswith(
+        point[0].rstrip("/") + "/")), key=lambda point: len(point[0]), default=None)
+    return None if best is None else best[1]
+
+
 def os_problem(exc: OSError) -> str:
     """The file system's refusal in words, with the fix (a full disk is not a missing path)."""
     if exc.errno == errno.EEXIST and isinstance(exc.filename, (str, bytes, os.PathLike)):
@@ -78,6 +92,14 @@ def os_problem(exc: OSError) -> str:
                                "(storage.results_dir, data.path or the output folder)")
     meant = _destination(name) if name else ""
     folder = meant if os.path.isdir(meant) else os.path.dirname(meant)
+    if exc.errno == errno.ENOENT and getattr(exc, "making_folder", False) and meant \
+            and not os.path.lexists(meant) and os.path.isdir(folder or "."):
+        # mkdir in /proc/sys: "No such file or directory", though the folder above is there
+        kind = _file_system(folder or ".")
+        return (f"{where}cannot make this folder: {folder or '.'} is there, but its file "
+                f"system{f' ({kind})' if kind else ''} makes no new folders (a system folder "
+                f"such as /proc or /sys, which the kernel fills itself, answers 'No such file "
+                f"or directory'); choose another folder")
     if exc.errno == errno.ENOENT and name and (meant != os.fsdecode(name) or folder == meant) \
             and os.path.isdir(folder):  # a new file or folder refused in one that is there
         fix = (f"the folder {folder} is there but takes no new files (a system folder such "

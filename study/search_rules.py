@@ -145,8 +145,46 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
     return out
 
 
+def as_written(value: Any) -> str:
+    """``value`` as the user wrote it in YAML: ``true``/``false``/``null``, not Python's
+    ``True``/``False``/``None``; text quoted ('64'), lists and mappings in flow style."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return f"[{', '.join(as_written(v) for v in value)}]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {as_written(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _quoted_number(value: Any) -> str | None:
+    """``value`` without its quotes when it is a number written as quoted text ('64')."""
+    if not isinstance(value, str):
+        return None
+    try:
+        number = float(value.strip().replace("_", ""))
+    except ValueError:
+        return None
+    return value.strip() if math.isfinite(number) and value.strip().isascii() else None
+
+
+def _not_a_number(at: str, value: Any, why: str, example: str) -> ConfigError:
+    """A point's value that is no number: quoted text that is one says to drop the quotes, a
+    true/false says YAML read a yes/no/on/off as one."""
+    bare = _quoted_number(value)
+    if bare is not None:
+        return _fail(at, value, f"{why} (quoted text, not a number)",
+                     f"drop the quotes: write {bare}")
+    if isinstance(value, bool):
+        return _fail(at, value, f"{why} (YAML reads true/false, yes/no, on/off as a "
+                     f"boolean)", f"write a number, e.g. {example}")
+    return _fail(at, value, why, f"write e.g. {example}")
+
+
 def _fail(where: str, value: Any, why: str, fix: str) -> ConfigError:
-    return ConfigError(f"{where} is {value!r}: {why}; {fix}")
+    return ConfigError(f"{where} is {as_written(value)}: {why}; {fix}")
 
 
 def _scan_checks(cfg: StudyConfig) -> None:
@@ -188,7 +226,7 @@ def _check_point(cfg: StudyConfig, k: int, point: dict[str, Any]) -> None:
             field = "depth" if key == "depth" else "width"
             low, high = getattr(sp, field)
             if not isinstance(value, int) or isinstance(value, bool):
-                raise _fail(at, value, "must be an integer", f"write e.g. {low}")
+                raise _not_a_number(at, value, "must be an integer", f"{low}")
             if not low <= value <= high:
                 raise _fail(at, value, f"outside space.{field} [{low}, {high}]",
                             f"use a value in the range or widen space.{field}")
@@ -212,14 +250,14 @@ def _check_point(cfg: StudyConfig, k: int, point: dict[str, Any]) -> None:
                 from jetstudy.study.config import ACTIVATIONS
 
                 hint = point_choice_hint(key, value, options, ACTIVATIONS)
-                raise _fail(at, value, f"not in space.{field} {list(options)}{hint}",
+                raise _fail(at, value, f"not in space.{field} {as_written(options)}{hint}",
                             f"use one of them or add it to space.{field}")
 
 
 def _check_knob(sp: Any, at: str, key: str, value: Any) -> None:
     low, high = getattr(sp, key)
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise _fail(at, value, "must be a number", f"write e.g. {high:g}")
+        raise _not_a_number(at, value, "must be a number", f"{high:g}")
     if low == high:
         if value != low:
             raise _fail(at, value, f"space.{key} is fixed at {low:g}, so the point's value would "

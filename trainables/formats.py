@@ -343,6 +343,15 @@ def _decode_names(file: str, raw: Any) -> list[str]:
     raw = np.asarray(raw)
     if raw.ndim == 2 and 1 in raw.shape:
         raw = raw.ravel()
+    if raw.ndim > 1:  # (59, 2): names beside another column; each row read as one "name"
+        shown = ", ".join(repr(v.decode("utf-8", errors="replace") if isinstance(v, bytes)
+                               else v)[:30] for v in raw.reshape(-1)[:2].tolist())
+        raise DataError(
+            f"{file}: jetFeatureNames has shape {raw.shape} ({shown}, ...), a table, where "
+            f"Format A has a list of shape (59,): one name per `jets` column (b'j_ptfrac', "
+            f"b'j_pt', ...); store the one row or column that holds the names (h5py, file "
+            f"opened with 'r+': names = f['jetFeatureNames'][:, 0]; del f['jetFeatureNames']; "
+            f"f['jetFeatureNames'] = names), or re-create the file ({_HELP})")
     if raw.dtype.kind in "fiub":
         shown = ", ".join(str(v) for v in raw.ravel()[:3].tolist())
         raise DataError(

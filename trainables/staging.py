@@ -101,7 +101,11 @@ def new_folders(folder: Path) -> Iterator[list[Path]]:
         with held_signals():
             made = [p for p in (folder, *folder.parents)
                     if p.name not in ("", ".", "..") and not os.path.lexists(p)]
-            folder.mkdir(parents=True, exist_ok=True)
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # os_problem: a folder that cannot be made, not "missing"
+                exc.making_folder = True  # type: ignore[attr-defined]
+                raise
         yield made
     except BaseException:
         for path in made:

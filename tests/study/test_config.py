@@ -496,7 +496,7 @@ POINT_SPACE = {"depth": [1, 4], "width": [8, 128], "l2": [0, 1e-3], "lr": [1e-3,
     ({"depth": 1, "lr": 1e-2}, ["[0].lr is 0.01", "fixed at 0.001", "drop lr"]),
     ({"depth": 1, "activation": "tanh"}, ["[0].activation is 'tanh'",
                                           "space.activations ['relu', 'elu']"]),
-    ({"depth": 1, "batch_norm": True}, ["[0].batch_norm is True", "space.batch_norm [False]"]),
+    ({"depth": 1, "batch_norm": True}, ["[0].batch_norm is true", "space.batch_norm [false]"]),
     ({"depth": 1, "dropout": 0.9}, ["[0].dropout is 0.9", "outside space.dropout [0.1, 0.5]"]),
 ], ids=["depth", "width-range", "width-layer", "width-no-depth", "depth-float", "l2-on-range",
         "lr-fixed", "activation", "batch-norm", "dropout"])
