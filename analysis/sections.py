@@ -185,10 +185,9 @@ def _best(r: ReportState) -> Section:
     rows = [(f, scores_with_errors([best], f, n_val, counts)[0])
             if f in ("best_val_loss", "best_val_acc", "best_val_auc") and pd.notna(v) else (f, v)
             for f, v in rows]
-    few = few_validation_jets(counts)  # the macro AUC's undetermined classes, as elsewhere
-    where = " and ".join(few.values()) + " of the validation split"
-    rows = [(f, f"{v}{macro_auc_words(few, where)}") if f == "best_val_auc" and few
-            and pd.notna(best[f]) else (f, v) for f, v in rows]
+    few = _few_jets(r, "best_val_auc")  # the macro AUC's undetermined classes, as elsewhere
+    rows = [(f, f"{v}{few}") if f == "best_val_auc" and pd.notna(best[f]) else (f, v)
+            for f, v in rows]
     rows.append(("regime", f"{regime['regime']}: {regime['reason']}"))
     why = (f"Best by the {r.best_word} {maps.score_column(r.t.trials, r.metric)} among "
            "completed, stopped and running trials (a failed or interrupted trial is never best; "
@@ -250,7 +249,8 @@ def _cell_words(r: ReportState, found: list) -> str:
     words = ["colour: the dominant regime of the cell's determined trials"
              + (" (those judged on complete curves, where the cell has any)" if marked else "")
              + f"; text: the cell's "
-             f"{r.best_word} {found[0].metric}, n = determined trials"
+             f"{r.best_word} {found[0].metric}{_few_jets(r, found[0].metric)}, n = determined "
+             "trials"
              + (", +k undet. = undetermined ones" if undetermined else "")]
     if any(c["dominant"].eq("mixed").any() for c in cells):
         words.append("striped, mixed: the deciding trials tie between regimes (their counts "
@@ -266,6 +266,15 @@ def _cell_words(r: ReportState, found: list) -> str:
         words.append("grey, 'not tried': no trial in the cell (a bin pair no trial drew, or a "
                      "bin no trial reached)")
     return "; ".join(words)
+
+
+def _few_jets(r: ReportState, metric: str) -> str:
+    """A val_auc whose macro average includes a class's AUC from too few validation jets: what
+    the test table and the Best-trial table say of it (empty for another metric)."""
+    if str(metric).removeprefix("best_") != "val_auc":
+        return ""
+    few = few_validation_jets(val_counts(r)[1])
+    return macro_auc_words(few, " and ".join(few.values()) + " of the validation split")
 
 
 def _left_out(maps: list[tuple[str, str]]) -> str:

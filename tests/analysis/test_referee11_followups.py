@@ -245,3 +245,27 @@ def test_index_html_links_only_to_what_exists_and_every_image_has_alt_text(small
     images = re.findall(r"<img\b[^>]*>", drawn)
     assert [html.unescape(re.search(r'\salt="([^"]*)"', img).group(1)) for img in images] \
         == captions
+
+
+def test_the_regime_maps_cells_flag_a_macro_auc_from_one_jet(tmp_path, make_study, write_study):
+    """Ranked by val_auc, the regime maps print each cell's highest val_auc; with one t jet in
+    the validation split the caption said nothing of that macro AUC resting on it, as the
+    Best-trial table and the Pareto part now do."""
+    import copy
+
+    from jetstudy.analysis.sections import _map_depth_width
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import CONFIG, words_only
+
+    config = copy.deepcopy(CONFIG)
+    config["search"].update(metric="val_auc")
+    trials, epochs = make_study(n_trials=6, max_epochs=4, seed=5, asha=False)
+    folder = write_study(tmp_path / "s", trials, epochs, config=config)
+    n = sum(ONE_T.values())
+    (folder / "data_summary.json").write_text(json.dumps({
+        "synthetic": True, "n_jets": {"total": 5 * n, "train": 3 * n, "val": n, "test": n},
+        "class_counts": {"train": ONE_T, "val": ONE_T, "test": ONE_T}}))
+    caption = _map_depth_width(words_only(load_tables(folder))).caption
+    assert "highest best_val_auc" in caption, caption
+    assert ("best_val_auc (includes t's AUC, undetermined: 1 t jet of the validation split)"
+            in caption), caption
