@@ -6,6 +6,7 @@ decimal comma, a column of lists, a name given twice). What the columns mean is
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -17,6 +18,8 @@ from jetstudy.trainables.datacheck import HELP as _HELP
 from jetstudy.trainables.datacheck import content_problem
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import HLF_FEATURES, LABEL_COLUMNS, OPENML_FEATURES
+
+log = logging.getLogger(__name__)
 
 __all__ = ["read_csv", "read_parquet", "read_arff", "wanted"]
 
@@ -224,21 +227,57 @@ def _attribute_name(file: str, number: int, text: str) -> str:
         "table as CSV or Parquet")
 
 
+#: An ARFF instance weight, Weka's ``{0.5}`` after a row's last value.
+_WEIGHT = re.compile(r"\{\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\}")
+
+
 def _arff_rows(file: str, data_line: int, names: list[str], limit: int | None
                ) -> pd.DataFrame:
     """The @data rows, every value read, then the wanted columns picked: with names and
     usecols, pandas took a row with one value too many (a decimal comma) as index + shifted
-    values, without a word."""
+    values, without a word. A weight after a row (``,{0.5}``, Weka writes it on rows whose
+    weight is not 1) is dropped, said once: every jet counts once."""
+    def read(columns: int | None) -> pd.DataFrame:
+        try:
+            return pd.read_csv(file, skiprows=data_line + 1, header=None, nrows=limit,
+                               names=None if columns is None else range(columns),
+                               comment="%", quotechar="'", skipinitialspace=True,
+                               na_values=["?"])
+        except pd.errors.EmptyDataError:  # a header and no rows
+            return pd.DataFrame(columns=names)
+
     try:
-        frame = pd.read_csv(file, skiprows=data_line + 1, header=None, nrows=limit,
-                            comment="%", quotechar="'", skipinitialspace=True, na_values=["?"])
-    except pd.errors.EmptyDataError:  # a header and no rows
-        frame = pd.DataFrame(columns=names)
+        frame = read(None)
+    except pd.errors.ParserError as exc:  # a weighted row after unweighted ones?
+        found = re.search(r"Expected (\d+) fields in line \d+, saw (\d+)", " ".join(
+            str(exc).split()))
+        if not found or (int(found[1]), int(found[2])) != (len(names), len(names) + 1):
+            raise
+        frame = read(len(names) + 1)
+        if _weights(frame, names) is None:
+            raise exc from None
+    if frame.shape[1] == len(names) + 1:
+        weighted = _weights(frame, names)
+        if weighted is not None:
+            log.warning("%s: %d @data rows carry an ARFF instance weight (%s); jetstudy "
+                        "ignores weights: every jet counts once", file, weighted[0],
+                        weighted[1])
+            frame = frame.iloc[:, :len(names)]
     if frame.shape[1] != len(names):
         raise ValueError(f"Too many columns specified: expected {len(names)} and found "
                          f"{frame.shape[1]}")
     frame.columns = names
     return frame[[n for n in names if wanted(n)]]
+
+
+def _weights(frame: pd.DataFrame, names: list[str]) -> tuple[int, str] | None:
+    """How many rows carry a weight in ``frame``'s column after the attributes, and the
+    first, when every value there is a weight (``{0.5}``) or none; None otherwise."""
+    given = frame.iloc[:, len(names)].dropna()
+    if given.empty or not all(isinstance(v, str) and _WEIGHT.fullmatch(v.strip())
+                              for v in given):
+        return None
+    return len(given), str(given.iloc[0]).strip()
 
 
 def _arff_problem(exc: BaseException, n_names: int) -> str:

@@ -17,7 +17,7 @@ from jetstudy.study.config import from_dict, load_config
 from jetstudy.study.os_errors import os_problem
 from jetstudy.trainables.errors import ConfigError, DataError
 from jetstudy.trainables.formats import load_jets
-from jetstudy.trainables.schema import JET_FEATURE_NAMES, LABEL_COLUMNS
+from jetstudy.trainables.schema import JET_FEATURE_NAMES, LABEL_COLUMNS, OPENML_FEATURES
 from tests.faults.conftest import jetstudy_here, one_line_error
 
 # --- search.initial_points: the value as written ----------------------------------------------
@@ -138,3 +138,46 @@ def test_a_table_of_names_is_named_by_its_shape(layout: str, tmp_path: Path) -> 
     error = str(caught.value)
     assert f"jetFeatureNames has shape {names.shape}" in error, error
     assert "a list of shape (59,)" in error and "lacks" not in error, error
+
+
+# --- ARFF weighted instances ----------------------------------------------------------------
+
+
+def _arff(path: Path, weights: list[str]) -> Path:
+    """An OpenML-style ARFF (16 features, class); ``weights[i]`` is written after row i
+    (Weka's ``,{0.5}``), "" for none."""
+    head = ["@relation hls4ml_lhc_jets_hlf"]
+    head += [f"@attribute {name} numeric" for name in OPENML_FEATURES]
+    head += ["@attribute class {g,q,t,w,z}", "@data"]
+    rng = np.random.default_rng(2)
+    rows = [",".join(f"{v:.4f}" for v in rng.uniform(0.1, 1.0, 16)) + f",{'gqtwz'[i % 5]}"
+            + (f",{w}" if w else "") for i, w in enumerate(weights)]
+    path.write_text("\n".join(head + rows) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("weights", [
+    ["{0.5}"] * 20,  # every row weighted
+    [""] * 5 + ["{2}"] + [""] * 14,  # Weka: only rows whose weight is not 1
+    ["{0.5}"] + [""] * 19,  # the first row weighted, the rest not
+], ids=["all", "one-later", "first-only"])
+def test_arff_instance_weights_are_ignored_and_said(weights: list[str], tmp_path: Path,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """A weighted row (``..., g,{0.5}``) was refused as '18 values but 17 attributes' or
+    'line 7 has 18 values ... a decimal comma?'; the weight is now dropped, said once."""
+    plain = load_jets(str(_arff(tmp_path / "plain.arff", [""] * len(weights))))
+    with caplog.at_level("WARNING"):
+        table = load_jets(str(_arff(tmp_path / "weighted.arff", weights)))
+    assert np.array_equal(table.x, plain.x) and np.array_equal(table.y, plain.y)
+    said = [r.getMessage() for r in caplog.records if "instance weight" in r.getMessage()]
+    assert len(said) == 1 and "every jet counts once" in said[0], said
+    assert f"{sum(bool(w) for w in weights)} @data rows" in said[0], said
+
+
+def test_an_arff_row_with_an_extra_value_that_is_no_weight_is_still_refused(
+        tmp_path: Path) -> None:
+    """A decimal comma (one more value, not in braces) stays refused."""
+    path = _arff(tmp_path / "comma.arff", [""] * 5 + ["5"] + [""] * 14)
+    with pytest.raises(DataError) as caught:
+        load_jets(str(path))
+    assert "decimal comma" in str(caught.value), caught.value
