@@ -301,7 +301,7 @@ def _arff_problem(exc: BaseException, n_names: int) -> str:
 
 def _check_unique(file: str, columns: Sequence[str]) -> None:
     """Each feature and the class once, under one name: a repeated column (or ``zlogz`` beside
-    ``j_zlogz``) is ambiguous, as in HDF5 (``jetstudy.trainables.formats._name_index``)."""
+    ``j_zlogz``) is ambiguous, as in HDF5 (``jetstudy.trainables.format_a_names.name_index``)."""
     twice = []
     for bare, prefixed in zip(OPENML_FEATURES, HLF_FEATURES):
         found = [c for c in columns if c.strip() in (bare, prefixed)]
