@@ -24,7 +24,7 @@ from jetstudy.analysis.report_folder import (FolderPlan, digests, plan_report_fo
                                              report_folder_made, report_staging, write_manifest)
 from jetstudy.analysis.sections import PARTS, ReportState
 from jetstudy.analysis.sections_search import kind_lines
-from jetstudy.analysis.study_state import study_state
+from jetstudy.analysis.study_state import study_folder, study_state
 from jetstudy.analysis.tables import StudyTables, load_tables
 from jetstudy.trainables.atomic import NO_ROOM_FIX, held_signals, no_room
 
@@ -120,7 +120,7 @@ def _write(plan: FolderPlan, title: str, r: ReportState, redraw: str | None) -> 
     inputs = ", ".join(p.name for p in r.t.inputs)
     partial = (["Partial report: the study is still running, so every number below may "
                 "change (see 'Outcomes')."]
-               if study_state(r.t.trials, r.t.config, r.live).word == "running" else [])
+               if study_state(r.t.trials, r.t.config, r.live, study_folder(r.t)).word == "running" else [])
     undrawn = ([f"Figures: not drawn (the report was written with --no-figures); to draw "
                 f"them: {redraw}"] if redraw is not None else [])
     sections = [Section("Overview", lines=[*partial, f"Source: {r.t.source}",

@@ -29,7 +29,7 @@ from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.sections_search import history_part, parallel_part
 from jetstudy.analysis.sections_words import complete_words, stop_causes
 from jetstudy.analysis.sections_heldout import heldout_part, roc_part
-from jetstudy.analysis.study_state import live_driver, study_state
+from jetstudy.analysis.study_state import live_driver, study_folder, study_state
 from jetstudy.analysis.tables import StudyTables, search_metric
 from jetstudy.analysis.trial_order import listed_ids
 
@@ -162,7 +162,7 @@ def _config(r: ReportState) -> Section:
 
 def _outcomes(r: ReportState) -> Section:
     trials = r.t.trials
-    lines = list(study_state(trials, r.t.config, r.live).lines) + restart_lines(trials)
+    lines = list(study_state(trials, r.t.config, r.live, study_folder(r.t)).lines) + restart_lines(trials)
     lines.append(f"Regimes (see 'Regime rules'): {r.reference.describe()}")
     tables = [("trials by status", summary.status_counts(trials)),
               ("trials by regime (see 'Regime rules')", summary.regime_counts(r.regimes))]

@@ -14,7 +14,7 @@ import pandas as pd
 from jetstudy.analysis import roc, summary
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section
-from jetstudy.analysis.study_state import missing_test_reason
+from jetstudy.analysis.study_state import missing_test_reason, study_folder
 from jetstudy.trainables.schema import CLASSES
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def _needs_test(r: ReportState, what: str) -> None:
     """Raise when the test evaluation's ``what`` is absent, saying why the study has none (all
     failed, interrupted, still running) when its tables tell."""
     if any(missing == what for missing, _ in r.t.missing):
-        why = missing_test_reason(r.t.trials, r.t.config, r.live)
+        why = missing_test_reason(r.t.trials, r.t.config, r.live, study_folder(r.t))
         if why:
             raise AnalysisError(why)
     r.needs(what)

@@ -14,6 +14,7 @@ maps are those of the trials that got to run. Everything here is read from the t
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,23 @@ def _trials(k: int, plural: str, singular: str) -> str:
     return f"{k} trials {plural}" if k != 1 else f"1 trial {singular}"
 
 
-def _resume_hint(config: dict[str, Any] | None) -> str:
+def study_folder(tables: Any) -> Path | None:
+    """The study folder a report reads (``StudyTables.folder``) when it is one (it holds
+    config.yaml), for the resume command; None for a lone table."""
+    folder = getattr(tables, "folder", None)
+    return folder if isinstance(folder, Path) and (folder / "config.yaml").is_file() else None
+
+
+def _resume_hint(config: dict[str, Any] | None, folder: Path | None = None) -> str:
+    """The command that continues the study; with its ``folder`` known, the folder's parent
+    as ``storage.results_dir`` (absolute): the config's own may be relative to where the study
+    was started, or the study may have been moved."""
     storage = (config or {}).get("storage")
     name = storage.get("name") if isinstance(storage, dict) else None
     name = name if isinstance(name, str) and name else "<the study's folder name>"
-    return f"`jetstudy run <config> --set storage.name={name} --resume` continues it"
+    place = (f"--set storage.results_dir={shlex.quote(str(folder.absolute().parent))} "
+             if folder is not None else "")
+    return f"`jetstudy run <config> {place}--set storage.name={name} --resume` continues it"
 
 
 @dataclass(frozen=True)
@@ -109,12 +122,12 @@ def live_driver(folder: Path | None) -> Driver | None:
 
 
 def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
-                live: str | Driver | None = None) -> StudyState:
+                live: str | Driver | None = None, folder: Path | None = None) -> StudyState:
     """How the study in ``trials`` ended (or that it has not), with the report's sentences;
     ``live`` (:func:`live_driver`): a driver still runs the study, so whatever the table
     says, it is a partial snapshot; or its driver died (``Driver.gone``), so trials the table
     calls running were cut short (a text is a live driver's words)."""
-    state = _study_state(trials, config, live)
+    state = _study_state(trials, config, live, folder)
     if state.planned and state.n_trials > state.planned:
         return replace(state, lines=[
             *state.lines, f"The tables hold {state.n_trials} trials, more than the "
@@ -124,7 +137,7 @@ def study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
 
 
 def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
-                 live: str | Driver | None) -> StudyState:
+                 live: str | Driver | None, folder: Path | None = None) -> StudyState:
     if "trial_id" in trials.columns:  # a trial listed twice is one trial, its last row
         trials = trials.drop_duplicates("trial_id", keep="last")
     search = _search(config)
@@ -159,7 +172,7 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
             "tables are its last snapshot: "
             f"{_trials(running, 'were', 'was')} training then (status running: cut short where "
             f"{'their' if running > 1 else 'its'} last epoch stands) and {tried} {were} "
-            f"started; {_resume_hint(config)}."])
+            f"started; {_resume_hint(config, folder)}."])
     if live and not gone:
         now = (f"; {_trials(running, 'are', 'is')} training now" if running else "")
         return StudyState("running", n, planned, [
@@ -178,7 +191,7 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
             "The study was interrupted (Ctrl-C or SIGTERM) before it finished: "
             f"{_trials(interrupted, 'were', 'was')} cut short (status interrupted) and {tried} "
             f"{were} started; "
-            f"{_resume_hint(config)}. Everything below describes the study as it stood when it "
+            f"{_resume_hint(config, folder)}. Everything below describes the study as it stood when it "
             "was stopped, and its best model was not evaluated on the test split."])
     if budget_cut or (isinstance(budget, (int, float)) and planned and n < planned):
         seconds = f" = {budget:g} s" if isinstance(budget, (int, float)) else ""
@@ -191,7 +204,7 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
         return StudyState("crashed", n, planned, [
             "The study's driver stopped (a crash, or a kill) before it finished: "
             f"{_trials(crashed, 'were', 'was')} cut short when it died (stop_reason "
-            f"interrupted) and {tried} {were} started; {_resume_hint(config)}."])
+            f"interrupted) and {tried} {were} started; {_resume_hint(config, folder)}."])
     if planned is None:
         return StudyState("unknown", n, planned, [])
     if n < planned:
@@ -203,18 +216,19 @@ def _study_state(trials: pd.DataFrame, config: dict[str, Any] | None,
 
 
 def missing_test_reason(trials: pd.DataFrame, config: dict[str, Any] | None,
-                        live: str | Driver | None = None) -> str | None:
+                        live: str | Driver | None = None,
+                        folder: Path | None = None) -> str | None:
     """Why a study has no test evaluation, when its tables (or a ``live`` driver) say (None:
     they do not)."""
-    state = study_state(trials, config, live)
+    state = study_state(trials, config, live, folder)
     if state.word == "all failed":
         return "every trial failed, so no model was evaluated on the test split"
     if state.word == "interrupted":
         return ("the study was interrupted before its best model was evaluated on the test "
-                f"split; {_resume_hint(config)}")
+                f"split; {_resume_hint(config, folder)}")
     if state.word == "crashed":
         return ("the study's driver stopped (a crash, or a kill) before its best model was "
-                f"evaluated on the test split; {_resume_hint(config)}")
+                f"evaluated on the test split; {_resume_hint(config, folder)}")
     if state.word == "running":
         return "the study is still running: its best model is evaluated on the test split at the end"
     scored = trials["status"].isin(SCORED_STATUSES) if "status" in trials.columns else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -252,8 +253,9 @@ def _load_trials(source: Path) -> tuple[pd.DataFrame, Path]:
             raise AnalysisError(
                 f"the study {source} has no trials table yet: no trial finished an epoch before "
                 "it was stopped (or it is still starting). Wait for its first epochs, or continue "
-                "it with `jetstudy run CONFIG --set storage.name=NAME --resume`, then run the "
-                "report again")
+                "it with `jetstudy run CONFIG --set storage.results_dir="
+                f"{shlex.quote(str(source.absolute().parent))} --set storage.name="
+                f"{shlex.quote(source.name)} --resume`, then run the report again")
         if not candidates and source.suffix.lower() in (".parquet", ".csv"):
             _read_table(source, "trials table")  # a folder named like a table: says so
         if not candidates:
