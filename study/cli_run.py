@@ -107,6 +107,30 @@ def describe_kind(cfg) -> str:
 
 
 
+def _address_once(address: str, overrides: list[str]) -> list[str]:
+    """``--address`` as ``--set resources.address=...``, given once: with a ``--set
+    resources.address`` of another value too it is refused, naming both (two clusters, one
+    study: as any option given twice with two values); the same value is said once, without
+    the warning of a field set twice."""
+    import yaml
+
+    def value(text: str) -> object:
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            return text.strip()
+
+    key = "resources.address"
+    mine = [o for o in overrides if o.partition("=")[0].strip() == key]
+    other = [o.partition("=")[2] for o in mine if value(o.partition("=")[2]) != address]
+    if other:
+        raise ConfigError(
+            f"--address {address!r} and --set {key}={other[-1].strip()!r} name two Ray "
+            f"clusters, and only one can be used: give the address once (--address X is the "
+            f"same as --set {key}=X)")
+    return [o for o in overrides if o not in mine] + [f"{key}={address}"]
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """``jetstudy run``: load and check the config, run the study, print its outcome and
     write its report; the exit status of :data:`~jetstudy.study.cli_parser.EXIT_CODES`."""
@@ -118,7 +142,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                           "address (--address auto, or ray://host:10001), or leave --address "
                           "out to run on this machine")
     if args.address:
-        overrides.append(f"resources.address={args.address}")
+        overrides = _address_once(args.address, overrides)
     cfg = load_config(args.config, overrides)  # a bad config answers before torch and Ray load
     from jetstudy.study.config_rules import data_beside_config
 
