@@ -74,6 +74,24 @@ def _logged(trials: Path) -> dict:
     return out
 
 
+def write_crash_study(root: Path, name: str, num_trials: int) -> tuple[Path, Path]:
+    """The small serial study these crash tests kill: its config written to
+    ``root/study.yaml`` (results under ``root/results``); (config path, study folder)."""
+    import yaml
+
+    from tests.conftest import make_small_config
+
+    cfg = make_small_config(root / "results", name, data={"synthetic_jets": 1000},
+                            search={"num_trials": num_trials, "max_concurrent": 1, "seed": 1},
+                            scheduler={"max_epochs": 2, "grace_period": 1,
+                                       "reduction_factor": 2},
+                            space={"depth": [1, 1], "width": [4, 16]},
+                            training={"batch_size": 128, "train_eval_jets": 200})
+    config = root / "study.yaml"
+    config.write_text(yaml.safe_dump(cfg.to_dict()))
+    return config, root / "results" / name
+
+
 def main(config: str, study: str, out: str) -> int:
     trials = Path(study) / "trials"
     with open(Path(out).with_suffix(".log"), "w") as log:

@@ -19,10 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
 
 from jetstudy.study.snapshots import TUNE_PERIOD_ENV
-from tests.conftest import make_small_config
+from tests.study.referee7_crash_run import write_crash_study
 
 HELPER = Path(__file__).with_name("referee7_crash_run.py")
 NUM_TRIALS = 5
@@ -39,15 +38,7 @@ def _tune_knows(folder: Path) -> int:
 @pytest.fixture(scope="module")
 def crashed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("stale")
-    cfg = make_small_config(root / "results", "stale", data={"synthetic_jets": 1000},
-                            search={"num_trials": NUM_TRIALS, "max_concurrent": 1, "seed": 1},
-                            scheduler={"max_epochs": 2, "grace_period": 1,
-                                       "reduction_factor": 2},
-                            space={"depth": [1, 1], "width": [4, 16]},
-                            training={"batch_size": 128, "train_eval_jets": 200})
-    config = root / "study.yaml"
-    config.write_text(yaml.safe_dump(cfg.to_dict()))
-    folder = root / "results" / "stale"
+    config, folder = write_crash_study(root, "stale", NUM_TRIALS)
     out = root / "crash.json"
     stale = {**os.environ, TUNE_PERIOD_ENV: "3600"}  # the user's own value: kept
     helper = subprocess.run([sys.executable, str(HELPER), str(config), str(folder), str(out)],

@@ -22,10 +22,9 @@ import numpy as np
 import optuna
 import pandas as pd
 import pytest
-import yaml
 
 from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
-from tests.conftest import make_small_config
+from tests.study.referee7_crash_run import write_crash_study
 
 HELPER = Path(__file__).with_name("referee7_crash_run.py")
 NUM_TRIALS = 5
@@ -34,15 +33,7 @@ NUM_TRIALS = 5
 @pytest.fixture(scope="module")
 def crashed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("crash")
-    cfg = make_small_config(root / "results", "crash", data={"synthetic_jets": 1000},
-                            search={"num_trials": NUM_TRIALS, "max_concurrent": 1, "seed": 1},
-                            scheduler={"max_epochs": 2, "grace_period": 1,
-                                       "reduction_factor": 2},
-                            space={"depth": [1, 1], "width": [4, 16]},
-                            training={"batch_size": 128, "train_eval_jets": 200})
-    config = root / "study.yaml"
-    config.write_text(yaml.safe_dump(cfg.to_dict()))
-    folder = root / "results" / "crash"
+    config, folder = write_crash_study(root, "crash", NUM_TRIALS)
     out = root / "crash.json"
     helper = subprocess.run([sys.executable, str(HELPER), str(config), str(folder), str(out)],
                             capture_output=True, text=True, timeout=300)
