@@ -124,7 +124,7 @@ def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
         if status in ("running", "") and not rows and not error:
             continue  # not started yet, or cut by the time budget before its first epoch
             # (Optuna: failed, never_trained; a resume gives its place to a new trial)
-        frame = epochs_frame(rows)
+        frame = epochs_frame(rows, typed=False)  # the table is typed once, below
         # a trial that stopped by its own patience ran to its end: completed, like max_epochs
         converged = bool(records and records[-1].get("converged"))
         trained = epochs_trained(frame)  # the last epoch's number: a log 1, 2, 5 trained 5

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Iterable
 
 from jetstudy.trainables.schema import CLASSES
@@ -47,9 +48,10 @@ class Column:
             raise ValueError(f"column {self.name}: dtype must be one of {DTYPES}, "
                              f"got {self.dtype!r}")
 
-    @property
+    @cached_property
     def pattern(self) -> re.Pattern[str]:
-        """What the names of this column (or family) match."""
+        """What the names of this column (or family) match (compiled once per column: a
+        tables snapshot asks thousands of times)."""
         return re.compile(re.escape(self.name).replace(r"\{i\}", r"\d+") + r"\Z")
 
     def matches(self, name: str) -> bool:
@@ -71,9 +73,18 @@ class TableSchema:
     def required(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.columns if c.required)
 
+    @cached_property
+    def _found(self) -> dict[object, Column | None]:
+        return {}  # name -> its column, filled by column(): a snapshot asks per trial's frame
+
     def column(self, name: str) -> Column | None:
         """The column (or family) ``name`` belongs to, or None for a name not in the table."""
-        return next((c for c in self.columns if name == c.name or c.matches(name)), None)
+        try:
+            return self._found[name]
+        except KeyError:
+            found = next((c for c in self.columns if name == c.name or c.matches(name)), None)
+            self._found[name] = found
+            return found
 
     def of_dtype(self, dtype: str) -> tuple[Column, ...]:
         return tuple(c for c in self.columns if c.dtype == dtype)
