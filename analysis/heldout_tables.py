@@ -22,7 +22,7 @@ from jetstudy.trainables.schema import CLASSES
 
 __all__ = ["TEST_ROWS", "heldout_metric_values", "compare_test_metrics", "operating_table",
            "heldout_class_counts", "few_jet_classes", "few_validation_jets", "MIN_CLASS_JETS",
-           "macro_auc_words"]
+           "macro_auc_words", "validation_auc_classes"]
 
 
 #: Rows of the test-metrics table, as keys of ``test_metrics.json``'s ``model`` object.
@@ -144,16 +144,37 @@ def few_validation_jets(class_counts: Sequence[int] | dict[str, int] | None) -> 
     (:data:`MIN_CLASS_JETS` or fewer, the held-out test table's rule: :func:`few_jet_classes`),
     the words why ("1 t jet"); ``class_counts``: the validation split's per class, a mapping or
     five numbers in the order of the classes (none known: none)."""
+    return validation_auc_classes(class_counts)[1]
+
+
+def validation_auc_classes(class_counts: Sequence[int] | dict[str, int] | None
+                           ) -> tuple[int | None, dict[str, str]]:
+    """How many classes the validation macro AUC averages (those with jets of the class and of
+    the rest: the trial loop's mean leaves a class without either out; None when the counts are
+    unknown) and :func:`few_validation_jets`' classes among them. A verdict read from the macro
+    AUC needs both: the few classes' AUCs may lie anywhere in [0, 1], which moves the mean of
+    ``k`` classes by up to 1/k each."""
+    counts = _validation_counts(class_counts)
+    if counts is None:
+        return None, {}
+    total = sum(counts.values())
+    k = sum(1 for n in counts.values() if 0 < n < total)
+    return k, few_jet_classes(counts)
+
+
+def _validation_counts(class_counts: Sequence[int] | dict[str, int] | None
+                       ) -> dict[str, int] | None:
+    """The validation counts per class as whole numbers, None when unknown or not counts."""
     if isinstance(class_counts, dict):
         counts = {str(c): n for c, n in class_counts.items()}
     elif class_counts is not None and len(class_counts) == len(CLASSES):
         counts = dict(zip(CLASSES, class_counts))
     else:
-        return {}
+        return None
     if not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 0
                for n in counts.values()):
-        return {}
-    return few_jet_classes({c: int(n) for c, n in counts.items()})
+        return None
+    return {c: int(n) for c, n in counts.items()}
 
 
 def macro_auc_words(few: dict[str, str], why: str = "") -> str:

@@ -20,7 +20,10 @@ never its own loss). The rules, in the order applied:
    else ln 5, less ``prior_margin``), the validation loss there too without a significant gap,
    or a macro validation AUC <= ``auc_floor`` (the net does not separate the classes). The
    prior and AUC rules need a complete curve or ``min_epochs`` epochs: one or two epochs at the
-   priors, cut there by ASHA, may be a slow start rather than a collapse (undetermined).
+   priors, cut there by ASHA, may be a slow start rather than a collapse (undetermined). A
+   macro AUC that averages a class of 5 validation jets or fewer is read through the range of
+   the other classes' mean; where those few jets' rank decides the side of ``auc_floor``, the
+   trial is **undetermined** (after the loss rules' unstable), never labelled on them.
 2. **overfit** (high variance): the validation loss is significantly above the training loss
    (floor ``gap_floor``; ``gap_without_se`` without standard errors; on synthetic jets less the
    two splits' own Bayes-loss difference), or the validation loss
@@ -68,7 +71,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary, epochs_words, ran_full
-from jetstudy.analysis.heldout_tables import few_validation_jets
+from jetstudy.analysis.heldout_tables import validation_auc_classes
 from jetstudy.analysis.intervals import (format_error, percent, round_to_error,
                                          three_figures)
 from jetstudy.analysis.regime_digits import relative, table_digits
@@ -166,16 +169,46 @@ def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None
     limit = (1 - t.prior_margin) * ref.prior_entropy
     if np.isfinite(train) and train >= limit:
         return f"train loss {train:.4f} {_at_priors(train, ref, t)}"
+    auc = _auc_rule(row, t)
+    return auc[1] if auc is not None and auc[0] == "unstable" else None
+
+
+def _auc_rule(row: pd.Series, t: RegimeThresholds) -> tuple[str, str] | None:
+    """The AUC rule's verdict ("unstable" or "undetermined") and reason, None when it passes.
+    A macro AUC averaging the AUC of a class of a handful of validation jets
+    (:func:`~jetstudy.analysis.heldout_tables.few_validation_jets`) decides nothing on its own:
+    those AUCs may lie anywhere in [0, 1] (one t jet ranked first: 1.0), so the rule reads the
+    range of the other classes' mean; where the few jets' rank decides which side of
+    ``auc_floor`` it lies, the label would rest on them and the trial is undetermined."""
     auc = row["last_auc"]
-    if np.isfinite(auc) and auc <= t.auc_floor:
-        # a user's auc_floor far above 0.5 makes it a quality cut, not "no separation"
-        what = ("the classes are not separated" if auc <= _NO_SEPARATION
-                else "below the separation regimes.auc_floor asks for")
-        few = row.get("few_jets", "")
-        few = (f" (this macro AUC averages a one-vs-rest AUC from {few} of the validation "
-               "split: too few jets to judge on their own)" if few else "")
-        return f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what}{few}"
-    return None
+    if not (np.isfinite(auc) and _shows_collapse(row, t)):
+        return None
+    # a user's auc_floor far above 0.5 makes it a quality cut, not "no separation"
+    what = ("the classes are not separated" if auc <= _NO_SEPARATION
+            else "below the separation regimes.auc_floor asks for")
+    k, few = row["auc_classes"], row["auc_few"]
+    if not few:
+        return (("unstable", f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what}")
+                if auc <= t.auc_floor else None)
+    jets = f"{row['few_jets']} of the validation split"
+    if few >= k:
+        return "undetermined", (
+            f"macro val AUC {auc:.3f}, but every class's one-vs-rest AUC rests on 5 or fewer "
+            f"validation jets ({jets}): it cannot tell a collapsed net from a working one "
+            "(regimes.auc_floor); use a larger data.val_fraction or more jets")
+    lo, hi = max(0.0, (k * auc - few) / (k - few)), min(1.0, k * auc / (k - few))
+    if hi <= t.auc_floor:
+        return "unstable", (f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what} (it averages a "
+                            f"one-vs-rest AUC from {jets}, too few jets to judge on their own; "
+                            f"the other classes' AUCs average at most {hi:.3f} whatever the "
+                            "rank of those jets)")
+    if lo > t.auc_floor:
+        return None
+    return "undetermined", (
+        f"macro val AUC {auc:.3f} averages a one-vs-rest AUC from {jets} (too few jets to judge "
+        f"on their own): as those jets rank, the other classes' AUCs average between {lo:.3f} "
+        f"and {hi:.3f}, either side of regimes.auc_floor {t.auc_floor:g}, so whether the net "
+        "separates the classes is undetermined; use a larger data.val_fraction or more jets")
 
 
 #: A macro AUC up to this is "no separation" in words; a higher regimes.auc_floor (allowed
@@ -256,6 +289,9 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
     if (row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant
             and _shows_collapse(row, t)):
         return "unstable", f"val loss {row['last_val']:.4f} {_at_priors(row['last_val'], ref, t)}"
+    auc = _auc_rule(row, t)  # unstable returned above: here its few jets decide the rule
+    if auc is not None:
+        return auc
     if gap.significant:
         beyond = " beyond its epoch-to-epoch zig-zag" if swung else ""
         return "overfit", (f"val loss {three_figures(val)} is {gap.text} above train loss {three_figures(train)}"
@@ -388,8 +424,9 @@ def assess_regimes(
     ``reference`` defaults to ln 5 and the study's best as a proxy L* (:func:`known_reference`
     builds one from ``reference.json``). ``val_class_counts`` (the validation jets per class,
     data_summary.json's): a macro AUC that averages a class of a handful of them
-    (:func:`~jetstudy.analysis.heldout_tables.few_validation_jets`) is said so where the AUC
-    rule names it.
+    (:func:`~jetstudy.analysis.heldout_tables.few_validation_jets`) decides the AUC rule only
+    where those jets' rank cannot move the other classes' mean across ``auc_floor``; else the
+    trial is undetermined, and the reason says so.
     """
     t = thresholds or RegimeThresholds()
     ref = reference or Reference()
@@ -401,7 +438,9 @@ def assess_regimes(
         if default == "":  # text; a missing value (NaN, None) is no text
             s[name] = [("" if pd.isna(v) else str(v)) for v in s[name]]
     s["min_epochs"] = t.min_epochs
-    s["few_jets"] = " and ".join(few_validation_jets(val_class_counts).values())
+    k, few = validation_auc_classes(val_class_counts)
+    s["few_jets"] = " and ".join(few.values())
+    s["auc_classes"], s["auc_few"] = k, len(few)
     # tables written since the standard errors exist carry the columns: a NaN there is a split
     # too small to measure noise, not an old table to judge on relative thresholds
     has, filled = _se_columns(trials, epochs)

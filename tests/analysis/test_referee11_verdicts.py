@@ -147,14 +147,17 @@ def test_an_auc_rule_unstable_reason_says_the_auc_rests_on_one_jet():
     from jetstudy.analysis.regimes import assess_regimes
     from tests.analysis.test_regimes import BAYES, _flat, _frames
 
-    t, e = _frames(_flat("a", 0.62, 0.63, auc=0.52))
+    # round 12: at 0.52 the one jet's rank decides the side of the floor (undetermined,
+    # tests/analysis/test_referee12_verdicts.py); at 0.40 it cannot, and the label stands
+    t, e = _frames(_flat("a", 0.62, 0.63, auc=0.40))
     few = assess_regimes(t, e, reference=BAYES, val_class_counts=ONE_T).table
     reason = few.set_index("trial_id").loc["a", "reason"]
-    assert reason == ("macro val AUC 0.520 <= 0.55: the classes are not separated (this macro "
-                      "AUC averages a one-vs-rest AUC from 1 t jet of the validation split: too "
-                      "few jets to judge on their own)"), reason
+    assert reason == ("macro val AUC 0.400 <= 0.55: the classes are not separated (it averages "
+                      "a one-vs-rest AUC from 1 t jet of the validation split, too few jets to "
+                      "judge on their own; the other classes' AUCs average at most 0.500 "
+                      "whatever the rank of those jets)"), reason
     plain = assess_regimes(t, e, reference=BAYES, val_class_counts=[300] * 5).table
-    assert plain["reason"].iloc[0] == "macro val AUC 0.520 <= 0.55: the classes are not separated"
+    assert plain["reason"].iloc[0] == "macro val AUC 0.400 <= 0.55: the classes are not separated"
 
 
 def test_the_report_passes_the_validation_counts_to_the_regimes(tmp_path, make_study,

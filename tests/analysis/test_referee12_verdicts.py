@@ -1,0 +1,62 @@
+"""Round 12 referee of the verdicts (issue 8's class): a regime label resting on a class of a
+handful of validation jets, captions colouring by val_auc without saying so, and the ties and
+small studies every verdict must survive."""
+from __future__ import annotations
+
+import pytest
+
+from tests.analysis.test_regimes import BAYES, _flat, _frames
+
+#: A validation split of 1,201 jets, one of them a t jet.
+ONE_T = {"g": 300, "q": 300, "W": 300, "Z": 300, "t": 1}
+
+
+def _regime(auc: float, counts, train: float = 0.62, val: float = 0.63) -> tuple[str, str]:
+    from jetstudy.analysis.regimes import assess_regimes
+
+    t, e = _frames(_flat("a", train, val, auc=auc))
+    row = assess_regimes(t, e, reference=BAYES, val_class_counts=counts).table.iloc[0]
+    return row["regime"], row["reason"]
+
+
+@pytest.mark.parametrize("auc", [0.52, 0.60, 0.62])
+def test_the_auc_rule_does_not_label_a_trial_on_one_validation_jet(auc):
+    """A collapsed net passed the 0.55 AUC floor when the class of one validation jet ranked its
+    jet first (0.5 for four classes and 1.0 for t average 0.60), and was 'good'; a macro AUC of
+    0.52 called a net 'unstable' that may separate the four other classes at 0.65. Where the one
+    jet's rank decides which side of the floor the other classes lie, the trial is undetermined
+    and the reason gives their range."""
+    regime, reason = _regime(auc, ONE_T)
+    assert regime == "undetermined", reason
+    lo, hi = max(0.0, (5 * auc - 1) / 4), 5 * auc / 4
+    assert reason.startswith(f"macro val AUC {auc:.3f} averages a one-vs-rest AUC from 1 t jet "
+                             "of the validation split"), reason
+    assert f"between {lo:.3f} and {hi:.3f}" in reason and "regimes.auc_floor 0.55" in reason
+    # the same curve on a split of 300 jets per class: the AUC rule reads the number itself
+    plain, _ = _regime(auc, [300] * 5)
+    assert plain == ("unstable" if auc <= 0.55 else "good")
+
+
+def test_a_verdict_the_few_jets_cannot_move_stands_and_says_why():
+    """Outside the band the one jet cannot move the others across the floor: 0.40 is unstable
+    whatever t's rank (the others average at most 0.500), 0.70 passes (at least 0.625)."""
+    regime, reason = _regime(0.40, ONE_T)
+    assert regime == "unstable", reason
+    assert "the other classes' AUCs average at most 0.500 whatever the rank of those jets" \
+        in reason, reason
+    regime, reason = _regime(0.70, ONE_T)
+    assert regime == "good", reason
+
+
+def test_every_class_of_a_handful_of_jets_leaves_the_auc_rule_undetermined():
+    """Ten validation jets, two a class: each one-vs-rest AUC is the rank of two jets, so no
+    macro AUC tells a collapsed net from a working one."""
+    regime, reason = _regime(0.95, [2] * 5)
+    assert regime == "undetermined", reason
+    assert "every class's one-vs-rest AUC rests on 5 or fewer validation jets" in reason, reason
+
+
+def test_a_loss_at_the_priors_is_unstable_whatever_the_few_jets_say():
+    """The prior rule rests on the losses of every jet, not on one class's rank."""
+    regime, reason = _regime(0.60, ONE_T, train=1.62, val=1.63)
+    assert regime == "unstable" and "class priors" in reason, reason
