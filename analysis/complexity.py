@@ -20,7 +20,7 @@ import pandas as pd
 from jetstudy.analysis.curve_stats import ran_to_the_end
 from jetstudy.analysis.errors import AnalysisError
 
-__all__ = ["ComplexityCurve", "complexity_curve"]
+__all__ = ["ComplexityCurve", "complexity_curve", "median_lines_join"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,11 @@ def complexity_curve(
                            reference=float(ref.iloc[0]) if len(ref) else None,
                            losses=("judged" if train_col == "judged_train_loss"
                                    else "last-epoch"))
+
+
+def median_lines_join(n: pd.Series) -> bool:
+    """Whether the complexity figure's bin medians draw a line anywhere: two neighbouring bins
+    each of two trials or more (``n``: the trials per bin, in order); else each median is a
+    lone marker, drawn and named (legend, caption) as one."""
+    held = (n.fillna(0).to_numpy() >= 2)
+    return bool((held[:-1] & held[1:]).any())

@@ -23,7 +23,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from jetstudy.analysis.complexity import ComplexityCurve
+from jetstudy.analysis.complexity import ComplexityCurve, median_lines_join
 from jetstudy.analysis.importance import Importance
 from jetstudy.analysis.maps import MIXED, RegimeMap, tied_regimes
 from jetstudy.analysis.plots_axes import (LOSS, _compact, _log_count_axis,  # noqa: F401
@@ -302,11 +302,16 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
                     label="train (trial)")
     ax_loss.scatter(x, p["val_loss"], s=12, alpha=0.4, color=val, marker="o", label="val (trial)")
     medians = bool((b["n"] >= 2).any())
+    # a line needs two neighbouring bins of two: where no such pair is, each median is a lone
+    # marker and its legend entry must not show a line that is drawn nowhere
+    joined = median_lines_join(b["n"])
     if medians:
-        ax_loss.plot(bx, b["train_median"], "--s", color=train, ms=4, label="train, median")
-        ax_loss.plot(bx, b["val_median"], "-o", color=val, ms=4, label="val, median")
-        ax_loss.plot(b["val_best_n_params"], b["val_best"], ":", color="tab:red", marker="+",
-                     ms=8, label="val, lowest in bin (at its trial)")
+        ax_loss.plot(bx, b["train_median"], "--s" if joined else "s", color=train, ms=4,
+                     label="train, median")
+        ax_loss.plot(bx, b["val_median"], "-o" if joined else "o", color=val, ms=4,
+                     label="val, median")
+        ax_loss.plot(b["val_best_n_params"], b["val_best"], ls=":" if joined else "none",
+                     color="tab:red", marker="+", ms=8, label="val, lowest in bin (at its trial)")
     if curve.reference is not None:
         ax_loss.axhline(curve.reference, color="black", ls="--", lw=0.9, label="L* (reference)")
     ax_loss.set_xscale("log")
@@ -315,8 +320,8 @@ def draw_complexity(curve: ComplexityCurve, ax_loss: Axes, ax_gap: Axes) -> None
     ax_gap.scatter(p["n_params"], p["gap"], s=10, alpha=0.35, color="tab:gray",
                    label="gap (trial)")  # named, as the loss panel's trials are
     if medians:
-        ax_gap.plot(b["n_params"], b["gap_median"], "-o", color="black", ms=4,
-                    label="median gap")
+        ax_gap.plot(b["n_params"], b["gap_median"], "-o" if joined else "o", color="black",
+                    ms=4, label="median gap")
     ax_gap.axhline(0, color="black", lw=0.8)
     ax_gap.set_xscale("log")
     _log_count_axis(ax_gap.xaxis, p["n_params"])  # shared with the loss panel

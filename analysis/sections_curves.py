@@ -41,6 +41,35 @@ def complexity_of(r: ReportState) -> complexity.ComplexityCurve:
         ran=(ran_to_end(config, one=True), ran_to_end(config, one=False)))
 
 
+def median_words(c: complexity.ComplexityCurve) -> tuple[str, str]:
+    """The complexity caption's words for the bin medians of the loss panel and of the gap
+    panel: lines where two neighbouring bins of two trials join them, points where no line
+    does (plots.draw_complexity draws them so), none where no bin holds two trials."""
+    # a bin of one trial draws no median (plots.draw_complexity): said where there is one
+    alone = "a bin of one trial shows that trial alone (a median of one is the trial itself)"
+    if complexity.median_lines_join(c.bins["n"]):
+        one = f", and {alone}" if (c.bins["n"] == 1).any() else ""
+        lines = ("lines: medians per half-decade (train dashed with squares, val solid with "
+                 "circles), at the median size of the bin's trials, broken where a bin has "
+                 f"none or one trial{one}; red dotted with +: each bin's lowest val loss, at "
+                 "that trial's size")
+        gap = "of each trial (grey dots) and the bins' medians (black line)"
+    elif (c.bins["n"] >= 2).any():  # lone markers: no two neighbouring bins of two
+        held = int((c.bins["n"] >= 2).sum())
+        which_bins = ("the one half-decade holding" if held == 1
+                      else f"the {held} half-decades (none beside another) holding")
+        lines = (f"no median lines: only {which_bins} two or more trials "
+                 f"{'has' if held == 1 else 'have'} medians, drawn as points at the median "
+                 "size of the bin's trials (train: square, val: circle; red +: the bin's "
+                 "lowest val loss, at that trial's size), "
+                 f"and {alone}")
+        gap = "of each trial (grey dots) and the bins' medians (black dots)"
+    else:
+        lines = (f"no median lines: no half-decade holds two trials, and {alone}")
+        gap = "of each trial (grey dots)"
+    return lines, gap
+
+
 def complexity_part(r: ReportState) -> Section:
     from jetstudy.analysis import plots
 
@@ -53,18 +82,7 @@ def complexity_part(r: ReportState) -> Section:
     which = ("Judged train (eval mode) and val loss (each the median of its trial's last 3 "
              "finite epochs, fewer in a shorter run: regimes.csv's judged_* columns)" if c.losses == "judged"
              else "Last-epoch train (eval mode) and val loss")
-    # a bin of one trial draws no median (plots.draw_complexity): said where there is one
-    alone = "a bin of one trial shows that trial alone (a median of one is the trial itself)"
-    if (c.bins["n"] >= 2).any():
-        one = f", and {alone}" if (c.bins["n"] == 1).any() else ""
-        lines = ("lines: medians per half-decade (train dashed with squares, val solid with "
-                 "circles), at the median size of the bin's trials, broken where a bin has "
-                 f"none or one trial{one}; red dotted with +: each bin's lowest val loss, at "
-                 "that trial's size")
-        gap = "of each trial (grey dots) and the bins' medians (black line)"
-    else:
-        lines = (f"no median lines: no half-decade holds two trials, and {alone}")
-        gap = "of each trial (grey dots)"
+    lines, gap = median_words(c)
     caption = (f"{which} against parameter count ({c.note}; "
                f"unstable and undetermined trials left out); {lines}; "
                f"{_reference_words(r, 'dashed')}; lower panel: the generalisation gap val - "

@@ -1,0 +1,82 @@
+"""Round 12 (helper F): the report's figures read as a referee reads a paper's figures: every
+legend names only what is drawn, in the way it is drawn; captions say what this study's figure
+shows."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+
+def _curve(sizes: list[int]):
+    """A complexity curve of one completed, judged trial per size in ``sizes``."""
+    from jetstudy.analysis.complexity import complexity_curve
+
+    ids = [f"t{i}" for i in range(len(sizes))]
+    trials = pd.DataFrame({"trial_id": ids, "status": "completed", "n_params": sizes})
+    regimes = pd.DataFrame({"trial_id": ids, "regime": "good",
+                            "final_train_loss": [0.9 - 0.01 * i for i in range(len(sizes))],
+                            "final_val_loss": [1.0 - 0.01 * i for i in range(len(sizes))]})
+    return complexity_curve(trials, regimes)
+
+
+def _segments(line) -> int:
+    """How many line segments ``line`` draws: neighbouring points both finite."""
+    y = np.isfinite(np.asarray(line.get_ydata(), dtype=float))
+    x = np.isfinite(np.asarray(line.get_xdata(), dtype=float))
+    ok = x & y
+    return int((ok[:-1] & ok[1:]).sum())
+
+
+def legend_lines_not_drawn(ax) -> list[str]:
+    """The legend entries of ``ax`` shown with a line (a line style) whose artist draws no
+    segment: a legend naming a line that is drawn nowhere."""
+    legend = ax.get_legend()
+    named = {t.get_text() for t in legend.get_texts()} if legend else set()
+    return [ln.get_label() for ln in ax.get_lines()
+            if ln.get_label() in named and ln.get_linestyle() not in ("None", "none", "", " ")
+            and _segments(ln) == 0]
+
+
+@pytest.mark.parametrize("sizes, joined", [
+    ([1000, 1100, 10000, 100000], False),   # one half-decade of two trials
+    ([1000, 1100, 100000, 110000], False),  # two of two, apart: each median a lone point
+    ([1000, 1100, 4000, 5000], True),       # two neighbouring bins of two: lines
+])
+def test_complexity_legend_shows_a_line_only_where_one_is_drawn(sizes, joined):
+    """Round 11 left this: where only one half-decade held two trials or more, its medians were
+    single points but the legend showed 'train, median', 'val, median', 'lowest in bin' and
+    'median gap' as lines with markers (dashed, solid, dotted), lines drawn nowhere. Now each
+    median is then a marker only, in the figure and in its legend entry."""
+    from jetstudy.analysis import plots
+    from jetstudy.analysis.complexity import median_lines_join
+
+    curve = _curve(sizes)
+    assert median_lines_join(curve.bins["n"]) is joined
+    fig = plots.complexity_figure(curve)
+    loss, gap = fig.axes[0], fig.axes[1]
+    legend = [t.get_text() for t in loss.get_legend().get_texts()]
+    assert "val, median" in legend and "median gap" in [
+        t.get_text() for t in gap.get_legend().get_texts()], legend
+    assert legend_lines_not_drawn(loss) == [], legend_lines_not_drawn(loss)
+    assert legend_lines_not_drawn(gap) == [], legend_lines_not_drawn(gap)
+    styles = {ln.get_label(): ln.get_linestyle() for ln in loss.get_lines()}
+    assert (styles["val, median"] != "None") is joined, styles
+
+
+def test_complexity_caption_says_medians_are_points_when_no_line_joins_them():
+    """The caption said 'lines: medians per half-decade (train dashed with squares, val solid
+    with circles) ...; red dotted with +' where no line is drawn; it now says the medians are
+    points of the one half-decade holding two trials."""
+    from jetstudy.analysis.sections_curves import median_words
+
+    words = " ".join(median_words(_curve([1000, 1100, 10000, 100000])))
+    assert "no median lines: only the one half-decade holding two or more trials has " \
+           "medians, drawn as points" in words, words
+    assert "dashed" not in words and "dotted" not in words and "black line" not in words, words
+    words = " ".join(median_words(_curve([1000, 1100, 4000, 5000])))
+    assert "lines: medians per half-decade (train dashed" in words, words
