@@ -277,6 +277,18 @@ def _few_jets(r: ReportState, metric: str) -> str:
     return macro_auc_words(few, " and ".join(few.values()) + " of the validation split")
 
 
+def _few_jets_rule(r: ReportState) -> str:
+    """The AUC rule's words where the validation split has a class of a handful of jets:
+    regimes.csv then leaves undetermined a trial whose label their rank would decide."""
+    few = few_validation_jets(val_counts(r)[1])
+    if not few:
+        return ""
+    names = ", ".join(few)
+    return (f" (here it includes {names}'s AUC from {' and '.join(few.values())} of the "
+            f"validation split: where that rank decides the side of {r.thresholds.auc_floor:g}, "
+            "the trial is undetermined)")
+
+
 def _left_out(maps: list[tuple[str, str]]) -> str:
     """Why maps were left out, one reason once with the maps it stopped (``l1, l2, dropout:
     `n_params` does not vary``, not the same sentence three times)."""
@@ -375,7 +387,7 @@ def _rules(r: ReportState) -> list[str]:
         f"unstable: a NaN/inf loss or divergence; train loss within {t.prior_margin:.0%} of "
         f"the prior entropy H or above (no better than predicting the class frequencies: "
         f"H = ln 5 = 1.609 for balanced classes); val loss there without a significant gap; or "
-        f"macro val AUC <= {t.auc_floor:g}.",
+        f"macro val AUC <= {t.auc_floor:g}{_few_jets_rule(r)}.",
         f"overfit: val loss significantly above train loss and by more than {t.gap_floor:.0%} "
         f"({t.gap_without_se:.0%} without standard errors); or val loss (3-epoch running "
         f"median) up significantly and >= {t.overfit_rise:.0%} from its minimum while train "

@@ -29,6 +29,15 @@ _WORDS = {"best_val_loss": "val loss", "best_val_acc": "val accuracy",
           "multiplications": "multiplications per jet"}
 
 
+def _few_jets(r: ReportState, column: str) -> str:
+    """A colour or value of val_auc whose macro average includes a class's AUC from too few
+    validation jets: the words the Best-trial table, the maps and the test table give it
+    (one rule, sections._few_jets); empty for another column."""
+    from jetstudy.analysis.sections import _few_jets as words
+
+    return words(r, column)
+
+
 def _size_objective(r: ReportState) -> str | None:
     search = (r.t.config or {}).get("search")
     objectives = search.get("objectives") if isinstance(search, dict) else None
@@ -67,7 +76,8 @@ def history_part(r: ReportState) -> Section:
         lines.append(f"The search had two objectives ({r.metric} and {panels[1].objective}): "
                      "the lower panel shows the second per trial; trading it against the first "
                      "is the Pareto front's business, so it has no running best.")
-    caption = (f"Optimisation history: {word} per trial number ({_markers_drawn(first)})"
+    caption = (f"Optimisation history: {word}{_few_jets(r, first.objective)} per trial number "
+               f"({_markers_drawn(first)})"
                + ("; log axis" if first.log_y else "")
                + (f"; black step line: the {r.best_word} so far." if scored else "."))
     return Section("Optimisation history", lines=lines, figure=name, caption=caption)
@@ -128,7 +138,8 @@ def parallel_part(r: ReportState) -> Section:
              "trials take its top colour")
     if not parallel.colour_capped(pc.lines["colour"]):  # too few trials to cap an outlier
         stops = f"the colour bar spans every trial's {word}"
-    caption = (f"Parallel coordinates of the hyperparameters: top, coloured by {word}, the "
+    caption = (f"Parallel coordinates of the hyperparameters: top, coloured by {word}"
+               f"{_few_jets(r, pc.colour_column)}, the "
                f"search metric ({stops}), the {r.best_word} "
                "drawn last" + ("; bottom, coloured by regime (each with its line style)"
                                   + (", undetermined trials grey and underneath" if

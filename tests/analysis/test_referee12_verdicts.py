@@ -60,3 +60,57 @@ def test_a_loss_at_the_priors_is_unstable_whatever_the_few_jets_say():
     """The prior rule rests on the losses of every jet, not on one class's rank."""
     regime, reason = _regime(0.60, ONE_T, train=1.62, val=1.63)
     assert regime == "unstable" and "class priors" in reason, reason
+
+
+@pytest.fixture(scope="module")
+def auc_study_one_t(tmp_path_factory, make_study, write_study):
+    """The report's state of a 6-trial study searched on val_auc whose validation split holds
+    a single t jet (and the same study with 300 t jets)."""
+    import copy
+    import json
+
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import CONFIG, words_only
+
+    trials, epochs = make_study(n_trials=6, max_epochs=4, seed=5, asha=False)
+    config = copy.deepcopy(CONFIG)
+    config["search"] = {**config.get("search", {}), "metric": "val_auc"}
+    states = {}
+    for name, counts in (("one_t", ONE_T), ("many", dict.fromkeys(ONE_T, 300))):
+        folder = write_study(tmp_path_factory.mktemp("r12") / name, trials, epochs,
+                             config=config)
+        n = sum(counts.values())
+        (folder / "data_summary.json").write_text(json.dumps({
+            "synthetic": True, "n_jets": {"total": 5 * n, "train": 3 * n, "val": n, "test": n},
+            "class_counts": {"train": counts, "val": counts, "test": counts}}))
+        states[name] = words_only(load_tables(folder))
+    return states
+
+
+def test_history_and_parallel_captions_say_the_val_auc_rests_on_one_jet(auc_study_one_t):
+    """The optimisation history and the parallel coordinates coloured by 'val AUC (macro)'
+    without the words every other display of that macro AUC carries (the Best-trial table, the
+    maps, the test table): '(includes t's AUC, undetermined: 1 t jet of the validation split)'."""
+    from jetstudy.analysis.sections_search import history_part, parallel_part
+
+    words = "(includes t's AUC, undetermined: 1 t jet of the validation split)"
+    state = auc_study_one_t["one_t"]
+    assert state.metric == "val_auc"
+    for part in (history_part, parallel_part):
+        caption = part(state).caption
+        assert "val AUC (macro) " + words in caption, caption
+        assert words not in part(auc_study_one_t["many"]).caption
+
+
+def test_the_reports_unstable_rule_says_how_a_few_jet_class_is_read(auc_study_one_t):
+    """The report's rules said 'unstable: ... or macro val AUC <= 0.55' while regimes.csv, with
+    one t jet in the validation split, leaves undetermined a trial whose label that jet's rank
+    would decide: the rule in the report says so where the split has such a class."""
+    from jetstudy.analysis.sections import _rules
+
+    rule = next(x for x in _rules(auc_study_one_t["one_t"]) if x.startswith("unstable:"))
+    assert rule.endswith("or macro val AUC <= 0.55 (here it includes t's AUC from 1 t jet "
+                         "of the validation split: where that rank decides the side of 0.55, "
+                         "the trial is undetermined)."), rule
+    plain = next(x for x in _rules(auc_study_one_t["many"]) if x.startswith("unstable:"))
+    assert plain.endswith("or macro val AUC <= 0.55."), plain
