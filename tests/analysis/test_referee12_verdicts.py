@@ -3,6 +3,7 @@ handful of validation jets, captions colouring by val_auc without saying so, and
 small studies every verdict must survive."""
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from tests.analysis.test_regimes import BAYES, _flat, _frames
@@ -114,3 +115,30 @@ def test_the_reports_unstable_rule_says_how_a_few_jet_class_is_read(auc_study_on
                          "the trial is undetermined)."), rule
     plain = next(x for x in _rules(auc_study_one_t["many"]) if x.startswith("unstable:"))
     assert plain.endswith("or macro val AUC <= 0.55."), plain
+
+
+def _disagreeing() -> pd.DataFrame:
+    """Four fully trained trials whose val_loss and val_acc disagree: t2 has the best loss
+    (0.650) at accuracy 0.760, t1, half its size, a loss 1.5% worse at accuracy 0.800."""
+    return pd.DataFrame({
+        "trial_id": ["t0", "t1", "t2", "t3"], "trial_number": [0, 1, 2, 3],
+        "status": "completed", "epochs": 6, "max_epochs": 6,
+        "n_params": [1000, 2000, 4000, 8000], "widths": ["8", "16", "32", "64"],
+        "best_val_loss": [0.70, 0.66, 0.65, 0.68], "best_val_loss_se": 0.007,
+        "best_val_acc": [0.75, 0.80, 0.76, 0.79], "best_val_auc": [0.95, 0.94, 0.96, 0.97]})
+
+
+def test_a_cheaper_model_far_more_accurate_is_not_called_within_noise():
+    """'But trial t1 ... has val_loss 0.660 ± 0.007 and accuracy 0.800 ± 0.004: both within
+    the validation noise of the best': its accuracy is 0.040 above the best's 0.760 ± 0.004,
+    7 standard errors, no noise. The sentence says each score's own relation."""
+    from jetstudy.analysis.size_answer import how_big, how_big_paragraph
+
+    answer = how_big(_disagreeing(), "val_loss", False, "n_params")
+    assert answer.pick["trial_id"] == answer.best["trial_id"] == "t2"
+    text = how_big_paragraph(answer, None, 10000, [2000] * 5)
+    assert "both within the validation noise" not in text, text
+    assert ("has val_loss 0.660 ± 0.007, within the validation noise of the best's "
+            "0.650 ± 0.007 (< 2 standard errors of the difference), and accuracy 0.800 ± 0.004, "
+            "significantly above the best's 0.760 ± 0.004 (6.8 sigma), so the validation set "
+            "cannot show that trial t2 needs its size.") in text, text
