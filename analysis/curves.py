@@ -15,7 +15,7 @@ from jetstudy.analysis.pareto import PARETO_STATUSES
 from jetstudy.analysis.regimes import REGIMES
 from jetstudy.analysis.trial_order import ranked_best
 
-__all__ = ["select_learning_curves"]
+__all__ = ["select_learning_curves", "joins", "points_only"]
 
 
 def select_learning_curves(
@@ -57,3 +57,20 @@ def select_learning_curves(
     curves = picked.merge(epochs[["trial_id", "epoch", "train_loss", "val_loss"]], on="trial_id")
     curves = curves.sort_values(["rank", "epoch"], kind="mergesort").drop(columns="rank")
     return curves.reset_index(drop=True)
+
+
+def joins(values: pd.Series) -> bool:
+    """Whether a curve draws a line anywhere: two neighbouring epochs both finite (a curve of
+    one epoch, or one broken by NaN after its first, is its markers alone)."""
+    ok = np.isfinite(pd.to_numeric(values, errors="coerce").to_numpy(dtype=float))
+    return bool((ok[:-1] & ok[1:]).any())
+
+
+def points_only(curves: pd.DataFrame) -> tuple[int, int]:
+    """Of the curves drawn (each trial's train and val loss in each group): how many, and how
+    many draw no line (:func:`joins`), for the figure's words (a figure of one-epoch trials
+    has no solid or dashed line to name)."""
+    flags = [joins(c[col]) for _, c in curves.groupby(["group", "trial_id"], sort=False)
+             for col in ("train_loss", "val_loss") if np.isfinite(
+                 pd.to_numeric(c[col], errors="coerce").to_numpy(dtype=float)).any()]
+    return len(flags), len(flags) - sum(flags)

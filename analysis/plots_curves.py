@@ -15,6 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from jetstudy.analysis.curves import joins
 from jetstudy.analysis.plots import (LABEL_PT, LEGEND_PT, OKABE_ITO, REGIME_COLORS,
                                      SERIES_MARKERS, TICK_PT, TITLE_PT, _plain, new_figure,
                                      short_ids)
@@ -46,10 +47,13 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     names = short_ids([tid for tid, _ in groups])
     for i, ((tid, c), name) in enumerate(zip(groups, names)):
         color = colors[i % len(colors)]
-        ax.plot(c["epoch"], c["val_loss"], "-", color=color, marker=markers[i % len(markers)],
-                ms=4, label=_plain(name))
-        ax.plot(c["epoch"], c["train_loss"], "--", color=color, lw=1,  # hollow: a lone epoch
-                marker=markers[i % len(markers)], ms=3.5, mfc="none")  # shows (a line would not)
+        # a curve of one finite epoch is its marker alone, and so is its legend entry (a line
+        # there named a line drawn nowhere)
+        ax.plot(c["epoch"], c["val_loss"], ls="-" if joins(c["val_loss"]) else "none",
+                color=color, marker=markers[i % len(markers)], ms=4, label=_plain(name))
+        ax.plot(c["epoch"], c["train_loss"], ls="--" if joins(c["train_loss"]) else "none",
+                color=color, lw=1,  # hollow: a lone epoch shows (a line would not)
+                marker=markers[i % len(markers)], ms=3.5, mfc="none")
         bad = c[~np.isfinite(c["train_loss"]) | ~np.isfinite(c["val_loss"])]
         if len(bad):  # a NaN draws nothing, so mark where the curve broke off
             y = below_top(0.04 + 0.06 * i)  # stagger so markers at one epoch stay apart
@@ -69,7 +73,9 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
     if len(epochs) and epochs.max() - epochs.min() < 2:  # one or two epochs: whole ticks only
         ax.set_xlim(float(epochs.min()) - 0.5, float(epochs.max()) + 0.5)  # (was 0.945, 0.96)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # even 1 epoch
-    ax.set_ylabel("loss in nats (solid: val, dashed: train)", fontsize=LABEL_PT - 1)
+    lines = any(joins(c[col]) for _, c in groups for col in ("train_loss", "val_loss"))
+    ax.set_ylabel("loss in nats (solid: val, dashed: train)" if lines
+                  else "loss in nats (filled: val, hollow: train)", fontsize=LABEL_PT - 1)
     broke = not np.isfinite(part[["train_loss", "val_loss"]].to_numpy()).all()
     if group == "unstable" and broke:  # a net collapsed to the priors has finite losses
         ax.set_xlabel("epoch (x: loss became NaN/inf)")

@@ -98,9 +98,23 @@ def learning_curves_part(r: ReportState) -> Section:
         raise AnalysisError("the epochs table has no rows")
     c = curves.select_learning_curves(r.t.trials, r.regimes, r.t.epochs, r.metric, r.maximize)
     name = r.figure("learning_curves.png", plots.learning_curves_figure(c, r.reference.loss))
-    caption = ("Train (dashed, eval mode) and val (solid) loss per epoch: "
+    caption = (f"{curve_style_words(c)}: "
                f"{panels_words(c, r.regimes)}; {_reference_words(r, 'dotted')}.")
     return Section("Learning curves", figure=name, caption=caption)
+
+
+def curve_style_words(c: pd.DataFrame) -> str:
+    """How the learning curves are drawn, as drawn: lines where a curve has two neighbouring
+    finite epochs, markers alone (filled val, hollow train) where it has one."""
+    drawn, lone = curves.points_only(c)
+    if drawn and lone == drawn:  # one-epoch curves only: no line anywhere
+        return ("Train (hollow markers, eval mode) and val (filled markers) loss per epoch, "
+                "each curve a single finite epoch (no line)")
+    words = "Train (dashed, eval mode) and val (solid) loss per epoch"
+    if lone:
+        words += (f" ({lone} of the {drawn} curves hold a single finite epoch: markers only, "
+                  "filled val, hollow train)")
+    return words
 
 
 def panels_words(c: pd.DataFrame, verdicts: pd.DataFrame) -> str:

@@ -80,3 +80,38 @@ def test_complexity_caption_says_medians_are_points_when_no_line_joins_them():
     assert "dashed" not in words and "dotted" not in words and "black line" not in words, words
     words = " ".join(median_words(_curve([1000, 1100, 4000, 5000])))
     assert "lines: medians per half-decade (train dashed" in words, words
+
+
+def _learning_curves(lengths: dict[str, int]) -> pd.DataFrame:
+    """select_learning_curves' long table: one 'best' panel, a trial per entry of ``lengths``
+    (its number of epochs)."""
+    rows = [{"group": "best", "trial_id": tid, "epoch": e, "train_loss": 0.9 - 0.01 * e,
+             "val_loss": 1.0 - 0.01 * e} for tid, n in lengths.items() for e in range(1, n + 1)]
+    return pd.DataFrame(rows)
+
+
+def test_learning_curve_legend_and_words_of_a_one_epoch_trial():
+    """A trial of one epoch (ASHA's grace period 1, a smoke test's max_epochs 1) is a marker
+    alone, but its legend entry showed a solid line, and the y label and caption said 'solid:
+    val, dashed: train' where no line is drawn. Its entry is now the marker alone; a figure of
+    one-epoch trials only names filled and hollow markers, a mixed one counts the lone ones."""
+    from jetstudy.analysis import plots_curves
+    from jetstudy.analysis.sections_curves import curve_style_words
+
+    c = _learning_curves({"a": 1, "b": 1})
+    fig = plots_curves.learning_curves_figure(c)
+    ax = fig.axes[0]
+    assert legend_lines_not_drawn(ax) == [], legend_lines_not_drawn(ax)
+    assert "filled: val, hollow: train" in ax.get_ylabel(), ax.get_ylabel()
+    words = curve_style_words(c)
+    assert "dashed" not in words and "solid" not in words, words
+    assert "hollow markers" in words and "single finite epoch" in words, words
+    mixed = _learning_curves({"a": 1, "b": 5})
+    ax = plots_curves.learning_curves_figure(mixed).axes[0]
+    assert legend_lines_not_drawn(ax) == [], legend_lines_not_drawn(ax)
+    assert "solid: val, dashed: train" in ax.get_ylabel()
+    words = curve_style_words(mixed)
+    assert words.startswith("Train (dashed, eval mode) and val (solid) loss per epoch (2 of "
+                            "the 4 curves hold a single finite epoch: markers only"), words
+    assert curve_style_words(_learning_curves({"a": 3})) == \
+        "Train (dashed, eval mode) and val (solid) loss per epoch"
