@@ -36,7 +36,13 @@ def value_hint(where: str, check: Check, value: Any) -> str:
                 "with a glob such as 'data/*.h5')")
     if isinstance(check, Range) and isinstance(value, (int, float)) \
             and not isinstance(value, bool):
-        return f" (one fixed value is a range of one: [{value}, {value}])"
+        if check.clean([value, value]) is not _BAD:
+            return f" (one fixed value is a range of one: [{value}, {value}])"
+        # [0, 0] for a learning rate, [nan, nan]: the range of one is refused as well
+        what = ("NaN, not a number" if math.isnan(value) else "infinite (or too large for a "
+                "float, e.g. 1e400)" if math.isinf(value) else "outside the field's bounds "
+                "even as a range of one")
+        return f" (one value, and {what}: write [low, high] of finite numbers within the bounds)"
     if isinstance(check, Range):
         meant = _range_hint(value)
         if meant:
@@ -112,6 +118,9 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
     if isinstance(check, (Int, Float, Range)) and any(isinstance(v, bool) for v in items):
         return " (YAML reads yes/no/on/off as true/false: write a number)"
     first = items[0] if items else None
+    if isinstance(check, Text) and isinstance(items, (list, tuple)) and len(items) > 1:
+        return (f" (a list of {len(items)} values: this field takes one; quote the whole "
+                "value if its brackets or commas are part of it)")
     if isinstance(check, Text) and isinstance(first, bool):
         return " (YAML reads yes/no/on/off as true/false: quote the word, e.g. 'no')"
     if isinstance(check, Text) and isinstance(first, dict) and len(first) == 1:
@@ -261,6 +270,9 @@ def _whole_number_hint(check: Check, value: Any) -> str:
     floats = [v for v in items if isinstance(v, float) and v.is_integer() and abs(v) < 2**63]
     if "integer" not in check.describe() or not floats:
         return ""
+    whole = [int(v) if isinstance(v, float) and v in floats else v for v in items]
+    if check.clean(whole if isinstance(value, (list, tuple)) else whole[0]) is _BAD:
+        return ""  # -0.0 for num_trials: 0 is refused too, so the field's rule is the answer
     return (f" (read as the float {floats[0]!r}: write whole numbers plainly, e.g. "
             f"{int(floats[0])}, not 1e3 or 1000.0)")
 

@@ -252,8 +252,9 @@ def _unread_set_note(message: str, overrides: Iterable[str]) -> str | None:
     kept it as written (a glob ``*.h5`` is a path); None when no such value is named."""
     for item in overrides:
         key, _, text = item.partition("=")
-        if not key.strip() or f"got {text!r}" not in message and repr(text) not in message:
-            continue
+        named = re.search(rf"(?<![\w.]){re.escape(key.strip())}(?![\w.])", message)
+        if not key.strip() or not named and repr(text) not in message:
+            continue  # the field is named, whether its value is quoted whole or cut short
         try:
             _yaml_load(text, key.strip())
         except _YamlRefused:

@@ -68,9 +68,11 @@ def read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
         frame = without_implicit_index(file, pd.read_csv(
             file, nrows=limit, comment="#", skipinitialspace=True), limit, comment="#",
             skipinitialspace=True)
-        frame = frame[[c for c in frame.columns if wanted(c)]]
         if limit is None or len(frame) < limit:
             _cut_short(file, frame)
+        _short_rows(file, frame, list(frame.columns), "the header names", limit, skip=0,
+                    header=True, quotechar='"', comment="#")
+        frame = frame[[c for c in frame.columns if wanted(c)]]
     except UnicodeDecodeError as exc:
         found = content_problem(file, "text")
         if found:
@@ -119,6 +121,51 @@ def _cut_short(file: str, frame: pd.DataFrame) -> None:
             f"{file}: the last line (row {len(frame) - 1}, 0-based) is cut short, without its "
             "last values and its newline: the file is incomplete (still being written, or a "
             "broken copy); wait for it to be written, or copy it again")
+
+
+def _short_rows(file: str, frame: pd.DataFrame, columns: Sequence[Any], header_says: str,
+                limit: int | None, *, skip: int, header: bool, quotechar: str,
+                comment: str) -> None:
+    """A row with fewer values than the header: pandas fills its last columns with NaN, so the
+    refusal named the next column's "non-number" (the class letter moved left) or "class has 1
+    empty rows". Only when the last column holds an empty cell (every short row leaves it
+    empty) are the lines counted, to name the row, its count and the header's. A row that
+    stops after the last column jetstudy reads (an unused ``notes`` column left off) is kept."""
+    if len(frame) and bool(frame.iloc[:, -1].isna().any()):
+        _scan_short(file, columns, header_says, limit, skip=skip, header=header,
+                    quotechar=quotechar, comment=comment)
+
+
+def _scan_short(file: str, columns: Sequence[Any], header_says: str, limit: int | None, *,
+                skip: int, header: bool, quotechar: str, comment: str) -> None:
+    """The first row (within ``limit``) with fewer values than the columns jetstudy reads
+    need, refused naming its line; nothing when there is none."""
+    used = [i for i, c in enumerate(columns) if wanted(str(c))]
+    if not used:
+        return
+    import csv
+
+    expected, needed, row = len(columns), used[-1] + 1, -1
+    with open(file, encoding="utf-8", errors="replace", newline="") as handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.split(comment, 1)[0] if number > skip else ""
+            if not text.strip():
+                continue
+            if header:  # the CSV's header row
+                header = False
+                continue
+            row += 1
+            if limit is not None and row >= limit:
+                return
+            values = next(csv.reader([text], quotechar=quotechar, skipinitialspace=True), [])
+            if len(values) < needed:
+                cut = (" and no newline: the file is incomplete (still being written, or a "
+                       "broken copy); wait for it to be written, or copy it again"
+                       if not line.endswith(("\n", "\r")) else
+                       ": a value is missing (a cut or hand-edited line); fix or drop that line")
+                raise DataError(
+                    f"{file}: line {number} (row {row}, 0-based) has {len(values)} values "
+                    f"where {header_says} {expected}{cut}")
 
 
 def _csv_problem(exc: BaseException) -> str:
@@ -227,6 +274,7 @@ def _attribute_name(file: str, number: int, text: str) -> str:
         "table as CSV or Parquet")
 
 
+_ARFF_HEADER = "the @attribute header declares"
 #: An ARFF instance weight, Weka's ``{0.5}`` after a row's last value.
 _WEIGHT = re.compile(r"\{\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*\}")
 
@@ -252,6 +300,10 @@ def _arff_rows(file: str, data_line: int, names: list[str], limit: int | None
         found = re.search(r"Expected (\d+) fields in line \d+, saw (\d+)", " ".join(
             str(exc).split()))
         if not found or (int(found[1]), int(found[2])) != (len(names), len(names) + 1):
+            # the first row's count is pandas' expectation: a first row one value short
+            # made the next, whole row 'one value too many'
+            _scan_short(file, names, _ARFF_HEADER, limit, skip=data_line + 1, header=False,
+                        quotechar="'", comment="%")
             raise
         frame = read(len(names) + 1)
         if _weights(frame, names) is None:
@@ -266,6 +318,8 @@ def _arff_rows(file: str, data_line: int, names: list[str], limit: int | None
     if frame.shape[1] != len(names):
         raise ValueError(f"Too many columns specified: expected {len(names)} and found "
                          f"{frame.shape[1]}")
+    _short_rows(file, frame, names, _ARFF_HEADER, limit,
+                skip=data_line + 1, header=False, quotechar="'", comment="%")
     frame.columns = names
     return frame[[n for n in names if wanted(n)]]
 

@@ -1,0 +1,189 @@
+"""Round 12 referee of bad input: a table row one value short is named as such (its line, its
+count and the header's), not as a non-number in the next column or an empty class; a ``--set``
+value YAML could not read says so for every field, also when the refusal quotes it cut short;
+the hints of a refused config value never suggest a value the same field refuses too (a range
+of one ``[0, 0]`` for a learning rate, ``e.g. 0`` for a count >= 1) nor call a list a number."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jetstudy.study.config import SECTIONS, ConfigError
+from jetstudy.study.config_file import load_config
+from jetstudy.trainables.errors import DataError
+from jetstudy.trainables.formats import load_jets
+from jetstudy.trainables.schema import OPENML_FEATURES
+
+N = 50
+
+
+def _frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.uniform(0.1, 1.0, (N, 16)).round(4), columns=list(OPENML_FEATURES))
+    frame["class"] = np.array(list("gqwzt"))[np.arange(N) % 5]
+    return frame
+
+
+def _rows(frame: pd.DataFrame) -> list[str]:
+    return [",".join(map(str, row)) for row in frame.itertuples(index=False)]
+
+
+def _write(path: Path, frame: pd.DataFrame, cut: int | None = None, drop: int = 3,
+           newline: bool = True) -> Path:
+    """``frame`` as CSV or ARFF, row ``cut`` (0-based) without its value at ``drop``."""
+    rows = _rows(frame)
+    if cut is not None:
+        values = rows[cut].split(",")
+        del values[drop]
+        rows[cut] = ",".join(values)
+    if path.suffix == ".arff":
+        head = (["@relation jets"] + [f"@attribute {c} numeric" for c in frame.columns[:-1]]
+                + ["@attribute class {g,q,w,z,t}", "@data"])
+    else:
+        head = [",".join(frame.columns)]
+    path.write_text("\n".join(head + rows) + ("\n" if newline else ""), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("suffix, first_line, header", [
+    (".arff", 20, "the @attribute header declares 17"),
+    (".csv", 2, "the header names 17"),
+])
+@pytest.mark.parametrize("cut, drop", [(7, 3), (7, -1), (N - 1, -2), (0, 0)],
+                         ids=["a-feature", "the-class", "last-row", "first-value"])
+def test_a_row_one_value_short_is_named_as_such(suffix: str, first_line: int, header: str,
+                                                cut: int, drop: int, tmp_path: Path) -> None:
+    """Round 11 left: an ARFF (or CSV) row one value short was refused as 'column multiplicity
+    holds 1 non-numbers (... 'w')' (the class letter moved one column left) or 'column class
+    has 1 empty rows': right row, odd words. Now: the line, its count, the header's."""
+    path = _write(tmp_path / f"jets{suffix}", _frame(), cut=cut, drop=drop)
+    with pytest.raises(DataError) as refused:
+        load_jets(path)
+    text = str(refused.value)
+    assert text.startswith(f"{path}: line {first_line + cut} (row {cut}, 0-based) has 16 "
+                           f"values where {header}: a value is missing"), text
+    assert "fix or drop that line" in text, text
+    assert "non-numbers" not in text and "empty rows" not in text, text
+
+
+@pytest.mark.parametrize("suffix", [".arff", ".csv"])
+def test_a_last_row_cut_without_its_newline_says_the_file_is_incomplete(
+        suffix: str, tmp_path: Path) -> None:
+    path = _write(tmp_path / f"jets{suffix}", _frame(), cut=N - 1, drop=-1, newline=False)
+    with pytest.raises(DataError) as refused:
+        load_jets(path)
+    text = str(refused.value)
+    assert f"row {N - 1}, 0-based" in text and "incomplete" in text, text
+    assert "empty rows" not in text, text
+
+
+def test_rows_that_leave_off_an_unused_last_column_read_exactly(tmp_path: Path) -> None:
+    """A row may stop after the last column jetstudy reads (a `notes` column left empty
+    without its comma): that is no value missing from the jets, so the table reads as is."""
+    frame = _frame()
+    plain = load_jets(_write(tmp_path / "plain.csv", frame))
+    noted = frame.assign(notes="")
+    lines = [",".join(noted.columns)] + [row if i % 2 else row + "," for i, row in
+                                         enumerate(_rows(frame))]
+    path = tmp_path / "notes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read = load_jets(path)
+    np.testing.assert_array_equal(read.x, plain.x)
+    np.testing.assert_array_equal(read.y, plain.y)
+
+
+def test_a_value_in_quotes_with_commas_is_no_short_row(tmp_path: Path) -> None:
+    """The count follows the CSV's quoting: a quoted class "g" is one value."""
+    frame = _frame()
+    lines = [",".join(frame.columns)] + [
+        ",".join(map(str, row[:-1])) + f',"{row[-1]}"' for row in frame.itertuples(index=False)]
+    lines[5] = lines[5].rsplit(",", 1)[0] + ',""'  # an empty class: the class's own error
+    path = tmp_path / "quoted.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataError, match="column class has 1 empty rows"):
+        load_jets(path)
+
+
+_LONG = "[1," + "2," * 60  # an open bracket YAML cannot read, quoted cut short in refusals
+_TEXT_FIELDS = {"data.path", "resources.address", "storage.results_dir", "storage.name"}
+_FIELDS = [f"{section}.{field.name}" for section, cls in SECTIONS.items()
+           for field in dataclasses.fields(cls)
+           if f"{section}.{field.name}" not in _TEXT_FIELDS]
+
+
+@pytest.mark.parametrize("field", _FIELDS)
+def test_a_set_value_yaml_could_not_read_says_so_for_every_field(field: str) -> None:
+    """Round 11 left: the YAML reason was added only where the refusal quoted the value
+    whole; a long value is quoted cut short ('... (125 characters)'), so 46 fields refused it
+    as plain text. The field's name now ties the refusal to its --set value."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [f"{field}={_LONG}"])
+    text = str(refused.value)
+    assert f"(--set {field}: YAML could not read '[1,2,2," in text, text
+    assert "fix the brackets or quotes, or quote the whole value" in text, text
+
+
+def _refusal(tmp_path: Path, section: str, field: str, value: str) -> str:
+    path = tmp_path / "c.yaml"
+    path.write_text(f"{section}:\n  {field}: {value}\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    return str(refused.value)
+
+
+@pytest.mark.parametrize("field, value, words", [
+    ("lr", "0", "outside the field's bounds even as a range of one"),
+    ("lr", "-0.0", "outside the field's bounds even as a range of one"),
+    ("depth", "1000", "outside the field's bounds even as a range of one"),
+    ("width", "2.5", "outside the field's bounds even as a range of one"),
+    ("dropout", ".nan", "NaN, not a number"),
+    ("lr", ".inf", "infinite"),
+    ("l1", "1e400", "infinite"),
+])
+def test_one_value_for_a_range_is_not_told_a_range_of_one_that_is_refused_too(
+        field: str, value: str, words: str, tmp_path: Path) -> None:
+    """`space.lr: 0` was told '(one fixed value is a range of one: [0, 0])', `.nan` '[nan,
+    nan]': both refused as well. Only a range of one the field takes is suggested."""
+    text = _refusal(tmp_path, "space", field, value)
+    assert "range of one: [" not in text, text
+    assert words in text and "write [low, high] of finite numbers within the bounds" in text, \
+        text
+
+
+def test_one_value_for_a_range_that_fits_is_still_told_its_range_of_one(tmp_path: Path) -> None:
+    assert "(one fixed value is a range of one: [0.001, 0.001])" in _refusal(
+        tmp_path, "space", "lr", "0.001")
+
+
+@pytest.mark.parametrize("section, field, value", [
+    ("search", "num_trials", "-0.0"), ("scheduler", "max_epochs", "-0.0"),
+    ("training", "batch_size", "-0.0"), ("data", "synthetic_jets", "-0.0"),
+    ("data", "synthetic_jets", "1e9"), ("search", "grid_levels", "1e3")])
+def test_a_whole_float_is_not_told_a_whole_number_the_field_refuses(
+        section: str, field: str, value: str, tmp_path: Path) -> None:
+    """`num_trials: -0.0` was told 'write whole numbers plainly, e.g. 0', and 0 is refused;
+    `grid_levels: 1e3` 'e.g. 1000' (at most 10). The field's own rule answers there."""
+    text = _refusal(tmp_path, section, field, value)
+    assert "write whole numbers plainly" not in text, text
+
+
+def test_a_whole_float_the_field_takes_is_still_told_how_to_write_it(tmp_path: Path) -> None:
+    assert "write whole numbers plainly, e.g. 1000," in _refusal(
+        tmp_path, "search", "num_trials", "1e3")
+    assert "e.g. 0," in _refusal(tmp_path, "search", "seed", "-0.0")
+
+
+@pytest.mark.parametrize("section, field", [
+    ("resources", "address"), ("storage", "results_dir"), ("storage", "name")])
+def test_a_list_for_one_text_value_is_not_called_a_number(section: str, field: str,
+                                                          tmp_path: Path) -> None:
+    """`resources.address: [1, 2]` was '(read as the number 1: quote it to keep it as
+    written)': a list, not a number."""
+    text = _refusal(tmp_path, section, field, "[1, 2]")
+    assert "read as the number" not in text, text
+    assert "a list of 2 values: this field takes one" in text, text
