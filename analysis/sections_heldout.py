@@ -15,6 +15,7 @@ from jetstudy.analysis import roc, summary
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.render import Section
 from jetstudy.analysis.study_state import missing_test_reason, study_folder
+from jetstudy.trainables.metrics import roc_curve
 from jetstudy.trainables.schema import CLASSES
 
 if TYPE_CHECKING:
@@ -152,6 +153,42 @@ def _errors_words(texts: dict[str, dict[str, str]], method: str | None) -> str:
     return f"AUC ± 1 standard error ({how}) in the legends, as in the test table"
 
 
+def zero_background_reach(pred: pd.DataFrame, prefix: str) -> dict[str, float]:
+    """Per class with a curve: the signal efficiency a cut keeps while no background jet passes
+    (background efficiency 0), which a log axis cannot show: the drawn curve starts above it,
+    at the first background jet (efficiency 1/N)."""
+    scores, labels = roc._scores(pred, prefix), pred["label"].to_numpy()
+    reach = {}
+    for c, name in enumerate(CLASSES):
+        signal = labels == c
+        if not signal.any() or signal.all():  # no curve drawn (its panel says so)
+            continue
+        sig, bkg, _ = roc_curve(signal, scores[:, c])
+        reach[name] = float(sig[bkg == 0].max())
+    return reach
+
+
+def _reach_range(reach: dict[str, float]) -> str:
+    """'0.21–0.33' (or one value where all classes agree to 2 decimals)."""
+    lo, hi = f"{min(reach.values()):.2f}", f"{max(reach.values()):.2f}"
+    return lo if lo == hi else f"{lo}–{hi}"
+
+
+def below_axis_words(pred: pd.DataFrame, bayes: bool) -> str:
+    """The ROC caption's words for what the log axis leaves out: the signal efficiency each
+    curve keeps before the first background jet passes (a curve seemed to start at 0.2-0.3
+    signal efficiency, as if no cut reached less)."""
+    model = zero_background_reach(pred, "p_")
+    if not model or max(model.values()) <= 0:
+        return ""
+    words = (f"a curve starts where the first background jet passes (efficiency 1/N); the "
+             f"signal efficiency kept while none passes (model: {_reach_range(model)} by "
+             "class")
+    if bayes:
+        words += f"; Bayes optimum: {_reach_range(zero_background_reach(pred, 'bayes_'))}"
+    return words + ") is below the log axis"
+
+
 def roc_part(r: ReportState) -> Section:
     """One-vs-rest ROC curves of the best model, AUCs with their errors."""
     from jetstudy.analysis import plots_roc
@@ -187,6 +224,8 @@ def roc_part(r: ReportState) -> Section:
     few = [c for c in CLASSES if texts.get("model", {}).get(c, "").startswith("undetermined")]
     few_words = (f"; {', '.join(few)}: AUC undetermined, from {summary.MIN_CLASS_JETS} jets of "
                  "the class or of the rest or fewer (its value in the test table)" if few else "")
+    below = below_axis_words(pred, bayes is not None)
     caption = (f"One-vs-rest ROC of the best model, signal efficiency vs background efficiency "
-               f"(log); {_errors_words(texts, method)}{few_words}; {beside}.")
+               f"(log); {_errors_words(texts, method)}{few_words}; {beside}"
+               f"{'; ' + below if below else ''}.")
     return Section("ROC on the test split", figure=name, caption=caption)

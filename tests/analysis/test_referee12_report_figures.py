@@ -115,3 +115,48 @@ def test_learning_curve_legend_and_words_of_a_one_epoch_trial():
                             "the 4 curves hold a single finite epoch: markers only"), words
     assert curve_style_words(_learning_curves({"a": 3})) == \
         "Train (dashed, eval mode) and val (solid) loss per epoch"
+
+
+def _predictions() -> pd.DataFrame:
+    """20 test jets, 4 per class; each class's two top-scored jets are its own, the third a
+    background jet: every class keeps 2 of 4 signal jets (0.50) before a background jet passes.
+    The Bayes columns keep 3 of 4 (0.75)."""
+    from jetstudy.trainables.schema import CLASSES
+
+    rows = []
+    for c in range(5):
+        for k in range(4):
+            p = np.full(5, 0.1)
+            p[c] = (0.9, 0.8, 0.3, 0.2)[k]  # the class's own score: two high, two low
+            p[(c + 1) % 5] = 0.5 if k == 3 else 0.1  # beats this class's low ones
+            rows.append({"label": c, **{f"p_{n}": v for n, v in zip(CLASSES, p)},
+                         **{f"bayes_{n}": (0.95 if k < 3 else 0.0) if n == CLASSES[c]
+                            else 0.05 for n in CLASSES}})
+    return pd.DataFrame(rows)
+
+
+def test_roc_caption_says_what_the_log_axis_leaves_out():
+    """A ROC on a log background axis cannot draw its points at background efficiency 0: each
+    curve seemed to start at a signal efficiency of 0.2-0.3 (the demo's test split), as if no
+    cut kept less, and nothing said the stretch before the first background jet passes was
+    below the axis. The caption now gives it, for the model and the Bayes optimum."""
+    from jetstudy.analysis.sections_heldout import below_axis_words, zero_background_reach
+
+    pred = _predictions()
+    reach = zero_background_reach(pred, "p_")
+    assert reach == {c: 0.5 for c in reach} and len(reach) == 5, reach
+    words = below_axis_words(pred, bayes=True)
+    assert "a curve starts where the first background jet passes" in words, words
+    assert "(model: 0.50 by class; Bayes optimum: 0.75) is below the log axis" in words, words
+    assert "Bayes" not in below_axis_words(pred, bayes=False)
+
+
+def test_the_report_roc_caption_carries_the_words(study_dir):
+    """The report's own ROC section (the shared 40-trial study) ends with those words."""
+    from jetstudy.analysis.sections_heldout import roc_part
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    section = roc_part(words_only(load_tables(study_dir)))
+    assert "a curve starts where the first background jet passes" in section.caption
+    assert section.caption.endswith(") is below the log axis."), section.caption
