@@ -201,6 +201,8 @@ def _refuse_variables(args: argparse.Namespace) -> None:
     expand variables, as in the config's paths; a folder called ``$OUT`` would be made."""
     from jetstudy.study.config_rules import _ENV_VAR
 
+    from jetstudy.trainables.datacheck import url_problem
+
     for attr, flag in _PATH_ARGS.items():
         value = getattr(args, attr, None)
         found = _ENV_VAR.search(value) if isinstance(value, str) else None
@@ -208,6 +210,14 @@ def _refuse_variables(args: argparse.Namespace) -> None:
             raise ConfigError(f"{flag} {value!r} holds {found.group(0)}, but jetstudy does not "
                               f"expand environment variables; let the shell expand it (double "
                               f"quotes, \"{value}\", not single ones), or write the path out")
+        url = url_problem(value) if isinstance(value, str) and not os.path.lexists(
+            value) else None
+        if url is not None:  # synth s3://b/x wrote into a local folder 's3:', exit 0
+            fix = "" if url.startswith("a URL (file://)") else (
+                ": give a folder path instead" if attr in (
+                    "out_dir", "dir", "out") else ": download or copy it here first, and "
+                "give its local path")
+            raise ConfigError(f"{flag} {value!r} is {url}{fix}")
 
 
 @contextlib.contextmanager

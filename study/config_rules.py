@@ -53,6 +53,7 @@ def _path_checks(cfg: StudyConfig) -> None:
                 f"go into a folder of that name, which ls shows as {value.strip()!r} and a "
                 f"shell path must quote; remove it (e.g. results_dir: {value.strip()})")
         if name != "storage.name":
+            _url(name, value)
             _home_of_a_user(name, value)
         found = _ENV_VAR.search(value or "")
         if found:
@@ -61,6 +62,22 @@ def _path_checks(cfg: StudyConfig) -> None:
                 f"({found.group(0)}); write the {'name' if name == 'storage.name' else 'path'} "
                 f"out, or let the shell expand it: --set {name}=\"{value}\" (double quotes"
                 + ("; ~ for the home folder is expanded)" if name != "storage.name" else ")"))
+
+
+def _url(name: str, value: str | None) -> None:
+    """A URL is no path: data.path said "no such file" at the start of the run, and
+    storage.results_dir made a local folder ``s3:`` (or ``https:``) beside the user's files."""
+    from jetstudy.trainables.datacheck import url_problem
+
+    problem = url_problem(value)
+    if problem is None:
+        return
+    fix = "" if problem.startswith("a URL (file://)") else (
+        "; download the files first (`jetstudy fetch hls4ml` for the dataset) and give their "
+        "local path" if name == "data.path" else
+        "; object stores are not supported as the results folder (docs/cluster.md): give a "
+        "local folder, or a shared one mounted on every node, and copy the study there after")
+    raise ConfigError(f"{name} is {value!r}, {problem}{fix}")
 
 
 def _home_of_a_user(name: str, value: str | None) -> None:

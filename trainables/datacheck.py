@@ -14,7 +14,8 @@ from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 
 __all__ = ["HELP", "FLOAT32_MAX", "FILL_LIMIT", "FLOAT32_TINY", "SENTINEL_SHARE", "finite_features", "features_vary", "suffix", "path_problem",
            "hdf5_outside", "mixed_formats", "extension_fix",
-           "one_hot_to_index", "all_classes", "some", "content_problem", "wide_text"]
+           "one_hot_to_index", "all_classes", "some", "content_problem", "wide_text",
+           "url_problem"]
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,26 @@ def path_problem(path: str) -> str:
     except ValueError:  # a NUL in the path
         return "not a valid path (it holds a NUL character)"
     return "not readable"
+
+
+def url_problem(path: str | None) -> str | None:
+    """Why ``path`` is a URL rather than a path (``https://``, ``s3://``, ``file://``), in
+    words ending where the caller's fix begins; None for a path. A URL given as a path was
+    "no such file" (data.path) or a local folder called ``s3:`` made beside the user's files
+    (storage.results_dir) instead of the bucket they named."""
+    import re
+
+    found = re.match(r"\s*([A-Za-z][A-Za-z0-9+.-]*)://", path or "")
+    if found is None:
+        return None
+    scheme = found.group(1).lower()
+    if scheme == "file":
+        from urllib.parse import unquote, urlsplit
+
+        return (f"a URL (file://); jetstudy takes plain paths: write "
+                f"{unquote(urlsplit((path or '').strip()).path)!r}")
+    return (f"a URL ({scheme}://); jetstudy reads and writes files on this machine's file "
+            f"system (a shared file system mounted on every node works), not URLs")
 
 
 #: The fix for data kept outside an HDF5 file.

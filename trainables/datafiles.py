@@ -16,6 +16,7 @@ from jetstudy.trainables.datacheck import mixed_formats as _mixed_formats
 from jetstudy.trainables.datacheck import path_problem as _path_problem
 from jetstudy.trainables.datacheck import some as _some
 from jetstudy.trainables.datacheck import suffix as _suffix
+from jetstudy.trainables.datacheck import url_problem as _url_problem
 from jetstudy.trainables.errors import DataError, listed
 
 __all__ = ["HDF5_SUFFIXES", "TABLE_SUFFIXES", "resolve_files", "file_kind"]
@@ -31,6 +32,12 @@ TABLE_SUFFIXES: tuple[str, ...] = (".csv", ".parquet", ".pq", ".arff")
 def resolve_files(path: str, fmt: str) -> list[str]:
     """Turn a file, folder or glob into the sorted list of files to read."""
     expanded = os.path.expanduser(path)
+    url = None if os.path.exists(expanded) else _url_problem(path)
+    if url is not None:  # before the glob: a URL's '?' is no pattern
+        fix = "" if url.startswith("a URL (file://)") else (
+            "; download the files first (`jetstudy fetch hls4ml` for the dataset) and give "
+            "their local path")
+        raise DataError(f"{path}: {url}{fix} ({_HELP})")
     if not os.path.exists(expanded) and any(ch in expanded for ch in "*?["):
         found = sorted(glob.glob(expanded, recursive=True))  # data/**/*.h5: every depth
         _refuse_dangling(path, found)
