@@ -53,7 +53,7 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
     notes = []
     if pick["trial_id"] == best["trial_id"]:
         notes.append(f"{where}: the smallest model within {result.tolerance:.0%} is the best "
-                     f"fully trained trial itself ({pick['trial_id']}).")
+                     f"fully trained trial itself (trial {pick['trial_id']}).")
         alone = smallest_within_words(len(result.points), int(
             (result.points["cost"].astype(float) < float(pick["cost"])).sum()),
             str(pick["trial_id"]),
@@ -65,7 +65,7 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
         if cheaper is not None:
             gap = float(best["score"] - cheaper["score"]) * (1.0 if result.maximize else -1.0)
             notes.append(
-                f"{where}: but {cheaper['trial_id']}, at 1/{best['cost'] / cheaper['cost']:.3g}"
+                f"{where}: but trial {cheaper['trial_id']}, at 1/{best['cost'] / cheaper['cost']:.3g}"
                 f" of its cost, is {format_error(gap, math.hypot(best['se'], cheaper['se']))} "
                 f"{below} it: within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
                 "validation set cannot tell the two apart; the best is not shown to need its "
@@ -75,21 +75,23 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
         # 0.0073 below 0.8243, never 0.007293 (digits the scores do not have); the size
         # answer's rule (intervals.equal_digits)
         gap = equal_digits(float(best["score"]), float(pick["score"]), float(result.gap))[2]
-        notes.append(f"{where}: {pick['trial_id']} scores {gap} {below} the best "
-                     f"({best['trial_id']}) at 1/{best['cost'] / pick['cost']:.3g} of its cost; "
+        notes.append(f"{where}: trial {pick['trial_id']} scores {gap} {below} the best "
+                     f"(trial {best['trial_id']}) at 1/{best['cost'] / pick['cost']:.3g} of its cost; "
                      "the scores' errors are unknown (no validation-set size, or no standard "
                      "error of this score in the table), so this difference comes without an "
                      "error.")
     elif result.within_noise:
         ratio = best["cost"] / pick["cost"]
-        notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
-                     f" {below} the best ({best['trial_id']}){_unrounded(result)} at "
+        notes.append(f"{where}: trial {pick['trial_id']} is "
+                     f"{format_error(result.gap, result.gap_se)} {below} the best (trial "
+                     f"{best['trial_id']}){_unrounded(result)} at "
                      f"1/{ratio:.3g} of its cost: "
                      f"within the validation noise (< {NOISE_SIGMAS:g} sigma), so the "
                      "validation set cannot tell the two apart.")
     else:
-        notes.append(f"{where}: {pick['trial_id']} is {format_error(result.gap, result.gap_se)}"
-                     f" {below} the best ({best['trial_id']}){_unrounded(result)}, a significant "
+        notes.append(f"{where}: trial {pick['trial_id']} is "
+                     f"{format_error(result.gap, result.gap_se)} {below} the best (trial "
+                     f"{best['trial_id']}){_unrounded(result)}, a significant "
                      f"({_sigmas(result.gap / result.gap_se)} sigma) but at most "
                      f"{result.tolerance:.0%} loss, at 1/{best['cost'] / pick['cost']:.3g} of "
                      "its cost.")
@@ -110,14 +112,16 @@ def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -
         runs = spread_words(label, again.low, again.high, again.median,
                             float(pick["se"]) if known else None,
                             "the pick is the best of its repeats, so expect about the median")
-        notes.append(f"{where}: {pick['trial_id']}'s configuration was trained {again.n} "
-                     f"times (also {', '.join(again.ids)}): {runs}.")
+        notes.append(f"{where}: trial {pick['trial_id']}'s configuration was trained {again.n} "
+                     f"times (also trial{'s' * (len(again.ids) > 1)} {', '.join(again.ids)}): {runs}.")
         outside = median_outside_band(again.median, float(best["score"]), result.tolerance,
                                       result.maximize, float(pick["se"]) if known else None)
         if outside:
-            notes.append(f"{where}: {pick['trial_id']}'s {outside}")
+            notes.append(f"{where}: trial {pick['trial_id']}'s {outside}")
+    again = repeat_spread(result.points, best, "score")
     lucky = best_repeats_words(result.points, best, pick, "score", label, result.tolerance,
-                               float(best["se"]) if known else None)
+                               float(best["se"]) if known else None,
+                               also="trials " if again and len(again.ids) > 1 else "trial ")
     if lucky:
         notes.append(f"{where}: {lucky}")
     band = result.tolerance * abs(float(best["score"]))

@@ -81,14 +81,14 @@ def best_repeats_words(rows: pd.DataFrame, best: pd.Series, pick: pd.Series, sco
     """A sentence (no leading space; empty when ``best`` is the pick or was trained once)
     when the best's configuration ran more than once: the band 'within ``tolerance`` of the
     best' is measured from its luckiest run. ``who``: how the best is named (default
-    ``the best (<id>)``), ``also``: the words before the other runs' ids."""
+    ``the best (trial <id>)``), ``also``: the words before the other runs' ids."""
     if str(best["trial_id"]) == str(pick["trial_id"]):
         return ""
     again = repeat_spread(rows, best, score)
     if again is None:
         return ""
     ids = ", ".join(again.ids)
-    who = who or f"the best ({best['trial_id']})"
+    who = who or f"the best (trial {best['trial_id']})"
     runs = spread_words(label, again.low, again.high, again.median, error,
                         f"the {tolerance:.0%} band hangs from its best run")
     return f"{who}'s configuration was trained {again.n} times (also {also}{ids}): {runs}."

@@ -320,7 +320,7 @@ def _is_best(res: pareto.ParetoResult) -> str:
     cheaper = res.cheapest_within_noise
     if cheaper is None:
         return "is the best"
-    return (f"is the best; {cheaper['trial_id']} at {format_cell(cheaper['cost'])} is within noise "
+    return (f"is the best; trial {cheaper['trial_id']} at {format_cell(cheaper['cost'])} is within noise "
             "of it")
 
 

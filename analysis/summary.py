@@ -166,7 +166,7 @@ def _best_runs_words(rows: pd.DataFrame, best: pd.Series, second: pd.Series, sco
                         "the best is the luckiest of them, so expect about the median from "
                         "this configuration")
     return (f" Trial {best['trial_id']}'s configuration was trained {again.n} times (also "
-            f"{listed_ids(again.ids)}): {runs}.")
+            f"trial{'s' * (len(again.ids) > 1)} {listed_ids(again.ids)}): {runs}.")
 
 
 def _unfinished(row: pd.Series) -> str | None:

@@ -260,7 +260,7 @@ def test_a_pareto_gap_that_the_rounded_scores_do_not_show_gives_them_unrounded()
     r = pareto.compute_pareto(t, "n_params", "val_acc", n_val=12000)
     assert r.pick["trial_id"] == "small" and r.within_noise
     (note,) = [n for n in pareto.pick_notes(r) if "below the best" in n]
-    assert ("small is 0.006 ± 0.005 below the best (big) (the unrounded scores, 0.80538 and "
+    assert ("trial small is 0.006 ± 0.005 below the best (trial big) (the unrounded scores, 0.80538 and "
             "0.79971; those shown are rounded) at 1/1.08 of its cost") in note, note
     # printed scores whose difference is the printed gap: no clause
     t2 = t.assign(best_val_acc=[0.8054, 0.7994])
@@ -280,7 +280,7 @@ def test_the_runner_up_line_says_when_the_best_is_the_luckiest_of_its_repeats():
                       "widths": ["8", "8", "8", "8", "300"], "dropout": 0.1, "lr": 1e-3,
                       "best_val_loss": [0.60, 1.0, 0.98, 0.99, 0.605]})
     line = runner_up_line(t, "val_loss", False)
-    assert ("Trial a's configuration was trained 4 times (also b, c, d): val_loss from 0.600 "
+    assert ("Trial a's configuration was trained 4 times (also trials b, c, d): val_loss from 0.600 "
             "to 1.000, median 0.985; the best is the luckiest of them") in line, line
     # the runner-up as the only other run: the pair's own sentence, not this one
     pair = runner_up_line(t.iloc[[0, 1, 4]].assign(best_val_loss=[0.60, 0.601, 0.7]),

@@ -142,3 +142,30 @@ def test_a_cheaper_model_far_more_accurate_is_not_called_within_noise():
             "0.650 ± 0.007 (< 2 standard errors of the difference), and accuracy 0.800 ± 0.004, "
             "significantly above the best's 0.760 ± 0.004 (6.8 sigma), so the validation set "
             "cannot show that trial t2 needs its size.") in text, text
+
+
+def test_numeric_trial_ids_are_named_as_trials_in_the_pareto_notes():
+    """A hand-made table with trial ids 1..5: 'val_auc vs n_params: 5 scores 0.0063 below the
+    best (4) at 1/3.35 of its cost' reads as a count of five scores and a best of four; every
+    note names a trial as 'trial 5', whatever its id looks like."""
+    import re
+
+    from jetstudy.analysis.pareto import compute_pareto, pick_notes
+    from jetstudy.analysis.sections_pareto import _is_best
+
+    t = pd.DataFrame({"trial_id": [1, 2, 3, 4, 5, 6], "trial_number": range(6),
+                      "status": "completed", "epochs": 6, "max_epochs": 6,
+                      "n_params": [500, 1000, 2000, 4000, 8000, 16000],
+                      "best_val_acc": [0.60, 0.795, 0.795, 0.80, 0.799, 0.70]})
+    cases = {"unknown errors": compute_pareto(t, "n_params", "val_acc"),
+             "within noise": compute_pareto(t, "n_params", "val_acc", n_val=2000),
+             "significant": compute_pareto(t, "n_params", "val_acc", n_val=10 ** 7)}
+    for why, r in cases.items():
+        notes = " ".join(pick_notes(r))
+        # an id where a clause starts, or alone in brackets, reads as a count
+        bare = re.findall(r"(?:: |; |but |\()\d+\b(?![./])", notes)
+        assert not bare, (why, bare, notes)
+        assert "n_params: trial 2 " in notes and "the best (trial 4)" in notes, (why, notes)
+    best = compute_pareto(t.assign(best_val_acc=[0.6, 0.7, 0.799, 0.80, 0.5, 0.5]),
+                          "n_params", "val_acc", n_val=2000)
+    assert _is_best(best) == "is the best; trial 3 at 2000 is within noise of it"

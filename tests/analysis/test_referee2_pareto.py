@@ -29,8 +29,8 @@ def test_the_best_as_its_own_pick_names_a_cheaper_model_within_noise():
     assert r.pick["trial_id"] == r.best["trial_id"] == "big"
     assert r.cheapest_within_noise["trial_id"] == "small"
     notes = " ".join(pick_notes(r))
-    assert "best fully trained trial itself (big)" in notes
-    assert "but small, at 1/100 of its cost, is 0.02 ± 0.07 below it: within the validation " \
+    assert "best fully trained trial itself (trial big)" in notes
+    assert "but trial small, at 1/100 of its cost, is 0.02 ± 0.07 below it: within the validation " \
            "noise" in notes
     exact = compute_pareto(df, "n_params", "val_acc", n_val=10_000_000)
     assert exact.cheapest_within_noise is None
@@ -44,7 +44,7 @@ def test_no_note_about_other_trials_when_there_are_none():
                            n_val=100)
     # round 5: the lone trial is said to be alone (nothing smaller was compared)
     assert pick_notes(alone) == ["val_acc vs n_params: the smallest model within 1% is the best "
-                                 "fully trained trial itself (only).",
+                                 "fully trained trial itself (trial only).",
                                  "val_acc vs n_params: Trial only is the only fully trained trial: "
                                  "no other model was compared, so nothing shows that a smaller "
                                  "one would not do as well."]
@@ -61,7 +61,7 @@ def test_a_loss_front_takes_its_errors_from_the_tables_standard_errors():
     r = compute_pareto(df.assign(val_loss_se=0.007), "n_params", "val_loss", n_val=1000)
     assert r.pick["trial_id"] == "small" and r.gap_se == pytest.approx(0.007 * 2 ** 0.5)
     assert r.within_noise is True
-    assert "0.004 ± 0.010 above the best (big)" in pick_notes(r)[0]
+    assert "0.004 ± 0.010 above the best (trial big)" in pick_notes(r)[0]
     bare = compute_pareto(df, "n_params", "val_loss", n_val=1000)
     assert "errors are unknown" in pick_notes(bare)[0]
     assert "validation-set size is unknown" not in pick_notes(bare)[0]
@@ -113,8 +113,8 @@ def test_the_reports_pareto_table_says_when_a_cheaper_model_is_within_noise(
     cheap = trials.loc[trials["n_params"] == 10, "trial_id"].iloc[0]
     row = table.loc[("best_val_acc", "n_params")]
     assert row["smallest within 1%"] == best
-    assert row["significance"] == f"is the best; {cheap} at 10 is within noise of it"
-    assert f"but {cheap}, at 1/100 of its cost" in " ".join(section.lines)
+    assert row["significance"] == f"is the best; trial {cheap} at 10 is within noise of it"
+    assert f"but trial {cheap}, at 1/100 of its cost" in " ".join(section.lines)
 
 
 def test_the_how_big_answer_carries_the_scores_errors_when_the_split_size_is_known():

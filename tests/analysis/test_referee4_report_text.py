@@ -74,7 +74,7 @@ def test_within_noise_cost_is_the_tables_count() -> None:
                            "flops": [2_400_000.0, 1_234_567.0], "best_val_acc": [0.80, 0.75]})
     res = pareto.compute_pareto(trials, "flops", "val_acc", n_val=100)
     assert res.pick["trial_id"] == "b" and res.cheapest_within_noise is not None
-    assert _is_best(res) == "is the best; c at 1234567 is within noise of it"
+    assert _is_best(res) == "is the best; trial c at 1234567 is within noise of it"
 
 
 def test_reference_numbers_keep_the_digits_they_were_quoted_with() -> None:

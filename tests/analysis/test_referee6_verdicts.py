@@ -265,7 +265,7 @@ def test_a_pareto_pick_trained_more_than_once_gives_its_repeats_spread():
     result = pareto.compute_pareto(t, "n_params", "val_acc", n_val=1000)
     assert result.pick["trial_id"] == "r2"
     note = [n for n in pareto.pick_notes(result) if "configuration was trained" in n]
-    assert note == ["val_acc vs n_params: r2's configuration was trained 3 times (also r1, r3): "
+    assert note == ["val_acc vs n_params: trial r2's configuration was trained 3 times (also trials r1, r3): "
                     "val_acc from 0.760 to 0.800, median 0.780; the pick is the best of its "
                     "repeats, so expect about the median."]
     alone = pareto.compute_pareto(t.iloc[1:], "n_params", "val_acc", n_val=1000)

@@ -174,7 +174,7 @@ def test_a_pick_whose_repeats_median_leaves_the_band_says_so():
     assert r.pick["trial_id"] == "r2"
     notes = pareto.pick_notes(r)
     band = [n for n in notes if "median run" in n]
-    assert band == ["val_acc vs n_params: r2's median run (0.7000) is outside the 1% band of "
+    assert band == ["val_acc vs n_params: trial r2's median run (0.7000) is outside the 1% band of "
                     "the best (down to 0.7969): the configuration is within it by its best "
                     "run only, not as a rule."]
     text = how_big_paragraph(how_big(_spread_repeats(), "val_acc", True, "n_params",
@@ -243,8 +243,8 @@ def test_a_best_trained_more_than_once_gives_its_repeats_spread():
     r = pareto.compute_pareto(t, "n_params", "val_acc", tolerance=0.08, n_val=100000)
     assert (r.pick["trial_id"], r.best["trial_id"]) == ("s", "b2")
     note = [n for n in pareto.pick_notes(r) if "configuration was trained" in n]
-    assert note == ["val_acc vs n_params: the best (b2)'s configuration was trained 3 times "
-                    "(also b1, b3): val_acc from 0.7600 to 0.8200, median 0.7800; the 8% band "
+    assert note == ["val_acc vs n_params: the best (trial b2)'s configuration was trained 3 "
+                    "times (also trials b1, b3): val_acc from 0.7600 to 0.8200, median 0.7800; the 8% band "
                     "hangs from its best run."]
     text = how_big_paragraph(how_big(t, "val_acc", True, "n_params", tolerance=0.08,
                                      acc_points=0.1), n_val=100000)
@@ -282,7 +282,7 @@ def test_repeats_that_scored_alike_are_not_called_lucky():
                       "lr": [1e-3] * 3, "best_val_acc": [0.8] * 3})
     notes = " ".join(pareto.pick_notes(pareto.compute_pareto(t, "n_params", "val_acc",
                                                              n_val=1000)))
-    assert "trained 3 times (also b, c): val_acc 0.800 in every run" in notes
+    assert "trained 3 times (also trials b, c): val_acc 0.800 in every run" in notes
     assert "lucky" not in notes and "expect about the median" not in notes
     text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=1000)
     assert "trained 3 times (also trials b, c): val_acc 0.800 in every run" in text

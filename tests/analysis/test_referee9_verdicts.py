@@ -39,7 +39,7 @@ def test_a_stopped_full_run_picked_as_best_is_not_called_completed():
     r = pareto.compute_pareto(t, "n_params", "val_acc", n_val=10000)
     assert r.pick["trial_id"] == "small" == r.best["trial_id"]
     notes = " ".join(pareto.pick_notes(r))
-    assert "the best fully trained trial itself (small)" in notes
+    assert "the best fully trained trial itself (trial small)" in notes
     assert "completed trial" not in notes
     text = how_big_paragraph(how_big(t, "val_acc", True, "n_params"), n_val=10000)
     assert "completed model" not in text and "fully trained model" in text

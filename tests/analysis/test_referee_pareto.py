@@ -60,7 +60,7 @@ def test_a_single_completed_trial_is_its_own_front_and_pick(cost):
     r = compute_pareto(df, cost, "val_acc", n_val=1000)
     assert r.front["trial_id"].tolist() == ["a"] and r.pick["trial_id"] == "a"
     assert r.gap == 0 and r.within_noise is True
-    assert "best fully trained trial itself (a)" in pick_notes(r)[0]
+    assert "best fully trained trial itself (trial a)" in pick_notes(r)[0]
 
 
 def test_no_completed_trial_has_no_front_and_failed_trials_never_count():
@@ -84,7 +84,7 @@ def test_a_loss_as_the_score_is_minimised():
     assert r.front["trial_id"].tolist() == ["a", "d", "b"]
     assert r.best["trial_id"] == "b" and r.pick["trial_id"] == "d"  # 0.605 within 1% of 0.60
     assert r.gap == pytest.approx(0.005)
-    assert "above the best (b)" in pick_notes(r)[0]
+    assert "above the best (trial b)" in pick_notes(r)[0]
     acc = compute_pareto(df, "n_params", "val_acc")
     assert acc.maximize and acc.best["trial_id"] == "b"
 
