@@ -19,6 +19,7 @@ import yaml
 from jetstudy.analysis import complexity, importance, maps, regimes, summary  # noqa: F401
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.heldout_tables import few_validation_jets, macro_auc_words
+from jetstudy.analysis.pareto import NOISE_SIGMAS
 from jetstudy.analysis.render import Section, counted, format_cell
 from jetstudy.analysis.restarts import restart_lines
 from jetstudy.analysis.sections_curves import complexity_part as _complexity
@@ -380,10 +381,12 @@ def _rules(r: ReportState) -> list[str]:
     t = r.thresholds
     return [
         r.reference.describe(),
-        f"Significant: beyond z = {t.z:g} standard errors of the difference (train_loss_se, "
-        f"val_loss_se: per-jet loss spread / sqrt(n)); a table without them is judged on the "
-        "relative thresholds alone, and each reason says so. Final losses: median of the last "
-        "3 epochs.",
+        f"Significant, in these rules: beyond z = {t.z:g} standard errors of the difference "
+        f"(train_loss_se, val_loss_se: per-jet loss spread / sqrt(n)); a table without them is "
+        "judged on the relative thresholds alone, and each reason says so. Comparing two "
+        "trials' scores (the runner-up, the Pareto pick, the size answer) calls a difference "
+        f"of {NOISE_SIGMAS:g} standard errors or more significant and a smaller one within "
+        "the validation noise. Final losses: median of the last 3 epochs.",
         f"unstable: a NaN/inf loss or divergence; train loss within {t.prior_margin:.0%} of "
         f"the prior entropy H or above (no better than predicting the class frequencies: "
         f"H = ln 5 = 1.609 for balanced classes); val loss there without a significant gap; or "

@@ -160,3 +160,20 @@ def test_the_report_roc_caption_carries_the_words(study_dir):
     section = roc_part(words_only(load_tables(study_dir)))
     assert "a curve starts where the first background jet passes" in section.caption
     assert section.caption.endswith(") is below the log axis."), section.caption
+
+
+def test_the_rules_define_both_meanings_of_significant(study_dir):
+    """'Regime rules' defined 'Significant: beyond z = 3 standard errors', and the same report
+    called a runner-up's 2.7-sigma lead 'a significant lead' (summary.best_trial_lines,
+    NOISE_SIGMAS = 2), as the Pareto notes and the size answer do: one word, two thresholds,
+    one of them unsaid. The rules now give both, each with its use."""
+    from jetstudy.analysis.pareto import NOISE_SIGMAS
+    from jetstudy.analysis.sections import _rules
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    state = words_only(load_tables(study_dir))
+    (line,) = [w for w in _rules(state) if w.startswith("Significant")]
+    assert f"beyond z = {state.thresholds.z:g} standard errors" in line, line
+    assert (f"Comparing two trials' scores (the runner-up, the Pareto pick, the size answer) "
+            f"calls a difference of {NOISE_SIGMAS:g} standard errors or more significant") in line
