@@ -146,6 +146,7 @@ def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
         bad = np.flatnonzero(converted.isna().to_numpy() & frame[column].notna().to_numpy())
         if bad.size:
             first = frame[column].iloc[bad[0]]
+            _repeated_header(file, frame, column, bad)
             comma = isinstance(first, str) and re.fullmatch(r"\s*[-+]?\d*,\d+\s*", first)
             fix = ("a decimal comma: export the table with '.' as the decimal separator (pandas: "
                    "read_csv(..., decimal=',') then to_csv)" if comma else "fix or drop those rows")
@@ -162,6 +163,23 @@ def _numeric(file: str, frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarr
                 f"0-based: {_shown(first)}); {rule} — {fix}"
             )
     raise DataError(f"{file}: the feature columns cannot be read as numbers; check their types")
+
+
+def _repeated_header(file: str, frame: pd.DataFrame, column: str, bad: np.ndarray) -> None:
+    """Tables joined with their header rows (``cat a.csv b.csv``) hold the header again as a
+    row: 'column zlogz holds 1 non-numbers ('zlogz')' named the symptom; name the cause."""
+    names = {column, column.removeprefix("j_"), f"j_{column.removeprefix('j_')}"}
+    cells = frame[column].iloc[bad]
+    repeats = np.flatnonzero(cells.map(lambda v: isinstance(v, str) and v.strip() in names))
+    if not repeats.size or repeats[0] != 0:
+        return
+    rows = bad[repeats]
+    more = f" (and {rows.size - 1} more row{'s' * (rows.size > 2)})" if rows.size > 1 else ""
+    raise DataError(
+        f"{file}: row {int(rows[0])} (0-based){more} repeats the header ({column} holds "
+        f"{cells.iloc[0].strip()!r}): tables joined with their header rows (e.g. `cat a.csv "
+        f"b.csv`)? Drop the repeated header lines (pandas: df = df[df[{column!r}] != "
+        f"{column!r}]), or join the tables without them (tail -n +2 b.csv >> a.csv)")
 
 
 def _number_form(value: Any) -> str:

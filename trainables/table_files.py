@@ -60,6 +60,7 @@ def read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
     try:
         header = [str(c) for c in pd.read_csv(file, nrows=0, comment="#",
                                               skipinitialspace=True).columns]
+        _excel_separator_line(file)
         _separator_hint(file, header)
         _no_header(file, header)
         _check_unique(file, _raw_header(file))
@@ -86,6 +87,24 @@ def read_csv(file: str, limit: int | None) -> tuple[pd.DataFrame, list[str]]:
                         f"expects a header row with the 16 feature names and `class` "
                         f"({_HELP})") from None
     return frame, header
+
+
+def _excel_separator_line(file: str) -> None:
+    """Excel's ``sep=,`` first line (written to tell Excel the separator) was read as a header
+    of two names, and every row "15 values more than the header's 2 names ... a decimal
+    comma?"; name the line and the fix."""
+    with open(file, encoding="utf-8-sig", errors="replace", newline="") as handle:
+        first = handle.readline().strip()
+    found = re.fullmatch(r"(?i)sep=(.)", first)
+    if found is None:
+        return
+    other = ("" if found.group(1) == "," else
+             f", and re-export it with ',' as separator (pandas.read_csv(f, sep={found.group(1)!r}, "
+             f"skiprows=1).to_csv(out, index=False))")
+    raise DataError(
+        f"{file}: the first line, {first!r}, is Excel's separator line, not the header row "
+        f"naming the columns; delete that line (e.g. `sed -i 1d {file}`){other}, so the "
+        f"header comes first ({_HELP})")
 
 
 def _no_header(file: str, header: Sequence[str]) -> None:
@@ -158,6 +177,13 @@ def _scan_short(file: str, columns: Sequence[Any], header_says: str, limit: int 
             if limit is not None and row >= limit:
                 return
             values = next(csv.reader([text], quotechar=quotechar, skipinitialspace=True), [])
+            if len(values) < needed and text.strip().lower().startswith(
+                    ("@relation", "@attribute", "@data")):
+                raise DataError(
+                    f"{file}: line {number} ({text.strip()[:60]!r}) is an ARFF header line "
+                    f"among the @data rows: two ARFF files joined (e.g. `cat a.arff b.arff`)? "
+                    f"Keep one header: drop the second file's lines from its @relation to its "
+                    f"@data, or export the jets as one table")
             if len(values) < needed:
                 cut = (" and no newline: the file is incomplete (still being written, or a "
                        "broken copy); wait for it to be written, or copy it again"

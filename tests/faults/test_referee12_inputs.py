@@ -187,3 +187,72 @@ def test_a_list_for_one_text_value_is_not_called_a_number(section: str, field: s
     text = _refusal(tmp_path, section, field, "[1, 2]")
     assert "read as the number" not in text, text
     assert "a list of 2 values: this field takes one" in text, text
+
+
+def _csv_text() -> str:
+    return _frame().to_csv(index=False)
+
+
+def test_a_csv_joined_with_its_header_row_names_the_repeated_header(tmp_path: Path) -> None:
+    """`cat a.csv b.csv`: the header again as row 25 was 'column zlogz holds 1 non-numbers
+    (first: row 25, 0-based: 'zlogz') ... fix or drop those rows'."""
+    lines = _csv_text().splitlines()
+    path = tmp_path / "joined.csv"
+    path.write_text("\n".join(lines[:26] + lines[:1] + lines[26:] + lines[:1] + lines[40:])
+                    + "\n", encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        load_jets(path)
+    text = str(refused.value)
+    assert text.startswith(f"{path}: row 25 (0-based) (and 1 more row) repeats the header "
+                           "(zlogz holds 'zlogz'): tables joined with their header rows"), text
+    assert "tail -n +2" in text, text
+
+
+def test_two_arff_files_joined_name_the_second_header(tmp_path: Path) -> None:
+    """`cat a.arff b.arff`: the second @relation line among the @data rows was 'column zlogz
+    holds 19 non-numbers (first: row 50, 0-based: '@relation jets')'."""
+    one = _write(tmp_path / "one.arff", _frame()).read_text(encoding="utf-8")
+    path = tmp_path / "joined.arff"
+    path.write_text(one + one, encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        load_jets(path)
+    text = str(refused.value)
+    assert text.startswith(f"{path}: line {20 + N} ('@relation jets') is an ARFF header line "
+                           "among the @data rows: two ARFF files joined"), text
+
+
+@pytest.mark.parametrize("sep", [",", ";"])
+def test_excels_separator_line_is_named(sep: str, tmp_path: Path) -> None:
+    """Excel's 'sep=,' first line was read as a header of 2 names: 'every row has 15 values
+    more than the header's 2 names ... a decimal comma (0,5) in a column?'."""
+    path = tmp_path / "excel.csv"
+    path.write_text(f"sep={sep}\n" + _csv_text().replace(",", sep), encoding="utf-8")
+    with pytest.raises(DataError) as refused:
+        load_jets(path)
+    text = str(refused.value)
+    assert text.startswith(f"{path}: the first line, 'sep={sep}', is Excel's separator line, "
+                           "not the header row"), text
+    assert "sed -i 1d" in text and "decimal comma" not in text, text
+    assert ("re-export it with ',' as separator" in text) == (sep == ";"), text
+
+
+@pytest.mark.parametrize("variant", ["bom", "crlf", "quoted-header", "blank-lines"])
+def test_csv_spellings_of_the_same_table_read_exactly(variant: str, tmp_path: Path) -> None:
+    """Held: a UTF-8 byte-order mark (Excel's 'CSV UTF-8'), Windows line ends, a quoted header
+    and blank lines read the same jets as the plain file."""
+    text = _csv_text()
+    plain = load_jets(_write(tmp_path / "plain.csv", _frame()))
+    path = tmp_path / f"{variant}.csv"
+    if variant == "bom":
+        path.write_text(text, encoding="utf-8-sig")
+    elif variant == "crlf":
+        path.write_bytes(text.replace("\n", "\r\n").encode())
+    elif variant == "quoted-header":
+        head, rest = text.split("\n", 1)
+        path.write_text(",".join(f'"{c}"' for c in head.split(",")) + "\n" + rest,
+                        encoding="utf-8")
+    else:
+        path.write_text(text.replace("\n", "\n\n"), encoding="utf-8")
+    read = load_jets(path)
+    np.testing.assert_array_equal(read.x, plain.x)
+    np.testing.assert_array_equal(read.y, plain.y)
