@@ -3,7 +3,7 @@
 A map is a table of cells (one per pair of bins of two hyperparameters) with the count of each
 regime, the dominant regime among the *determined* trials, how many trials in the cell were
 ``undetermined`` (stopped before their curves showed a regime) and the best search metric;
-``plots.draw_regime_map`` colours it. Bins are chosen for the quantity: depth is a category
+``plots_maps.draw_regime_map`` colours it. Bins are chosen for the quantity: depth is a category
 (every depth between the smallest and the largest, so an empty depth stays a visible row),
 widths and parameter counts are log-spaced (they span decades), L1/L2 strengths log-spaced with
 a separate "off" bin for 0, dropout linear. Architecture maps bin by parameter count and by the

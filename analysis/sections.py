@@ -300,7 +300,7 @@ def _left_out(maps: list[tuple[str, str]]) -> str:
 
 
 def _map_depth_width(r: ReportState) -> Section:
-    from jetstudy.analysis import plots
+    from jetstudy.analysis import plots_maps
 
     found, left_out = [], []
     for x in ("n_params", "min_width"):
@@ -312,7 +312,7 @@ def _map_depth_width(r: ReportState) -> Section:
     if not found:
         raise AnalysisError(_left_out(left_out))
     name = r.figure("regimes_depth_width.png",
-                    plots.regime_maps_figure(found, score_decimals(r)))
+                    plots_maps.regime_maps_figure(found, score_decimals(r)))
     caption = ("Regime by depth and size: parameter count, and the narrowest hidden layer (a "
                "bottleneck bounds what a net can learn, whatever its other layers); "
                f"{_cell_words(r, found)}.")
@@ -323,7 +323,7 @@ def _map_depth_width(r: ReportState) -> Section:
 
 
 def _map_regularisation(r: ReportState) -> Section:
-    from jetstudy.analysis import plots
+    from jetstudy.analysis import plots_maps
 
     found, left_out = [], []
     for y in ("l1", "l2", "dropout"):
@@ -335,7 +335,7 @@ def _map_regularisation(r: ReportState) -> Section:
     if not found:
         raise AnalysisError(_left_out(left_out))
     name = r.figure("regimes_regularisation.png",
-                    plots.regime_maps_figure(found, score_decimals(r)))
+                    plots_maps.regime_maps_figure(found, score_decimals(r)))
     # 'off' names the bin of a strength of 0, only where a map has one (l2: [0, x] in space)
     off = any("off" in m.cells["y"].cat.categories for m in found)
     caption = (f"Regime by parameter count and regularisation strength{' (off = 0)' if off else ''}"
