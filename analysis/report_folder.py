@@ -39,7 +39,7 @@ from jetstudy.study.os_errors import dangling_link
 from jetstudy.trainables.errors import listed
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
                                          folder_lock, looks_like_staging, new_folders,
-                                         plain_file, staging_folder)
+                                         staging_folder)
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests", "report_staging", "report_names", "report_folder_made", "same_names"]
@@ -99,9 +99,25 @@ def report_folder_made(out: Path) -> Iterator[None]:
             made.enter_context(new_folders(out))
             tempfile.TemporaryFile(dir=out).close()
         except OSError as exc:  # the file system's words, without the probe's random name
-            raise AnalysisError(f"cannot write the report to {out}: {exc.strerror or exc}; "
-                                f"choose another folder with -o") from exc
+            raise AnalysisError(f"cannot write the report to {out}: {_unmade(out, exc)}") \
+                from exc
         yield
+
+
+def _unmade(out: Path, exc: OSError) -> str:
+    """Why ``out`` cannot be made or written: "No such file or directory" for a folder that a
+    file system such as /proc or /sys will not make (or will not take files in) says what is
+    really wrong (:func:`~jetstudy.study.os_errors.os_problem`), not "missing"."""
+    import errno
+
+    if exc.errno != errno.ENOENT:
+        return f"{exc.strerror or exc}; choose another folder with -o"
+    from jetstudy.study.os_errors import os_problem
+
+    if not getattr(exc, "making_folder", False):
+        exc.filename = str(out)  # the probe's random name aside: the folder is the one meant
+    text = os_problem(exc)
+    return text.removeprefix(f"{out}: ")
 
 
 @dataclass(frozen=True)
@@ -182,11 +198,11 @@ def _made_with_manifests(study: Path) -> bool:
     """The study folder carries jetstudy's mark (a plain file) written as jetstudy made the
     folder: a jetstudy that writes a report's manifest with each report made the study, so its
     ``report/`` is never a pre-manifest one (a mark added to an older study says so)."""
-    from jetstudy.study.paths import MARKED_LATER, STUDY_MARK
+    from jetstudy.study.paths import MARKED_LATER, STUDY_MARK, marked
 
     mark = study / STUDY_MARK
-    try:
-        return plain_file(mark) and MARKED_LATER not in mark.read_text(errors="replace")
+    try:  # the mark as listed: on a case-insensitive file system a user's .JetStudy-Study opens
+        return marked(study) and MARKED_LATER not in mark.read_text(errors="replace")
     except OSError:
         return False
 

@@ -6,7 +6,9 @@ literally called ``~`` in the current folder for ``synth``, ``init``, ``export -
 config's paths read it as home. Output folders whose name holds a control character (a
 newline) are refused as ``storage.name`` is: every printed path and listing would be garbled.
 Any path argument of bytes that are not UTF-8 is refused: printing it, or writing it into a
-report's UTF-8 pages, failed with a traceback after the work was done.
+report's UTF-8 pages, failed with a traceback after the work was done. An output folder given
+with ``..`` after a folder that does not exist (``-o new/../out``) is read as the folder it
+names (``out``): ``mkdir -p`` made ``new`` only to step out of it, and it stayed, empty.
 """
 
 from __future__ import annotations
@@ -16,13 +18,35 @@ import os
 
 from jetstudy.trainables.errors import ConfigError
 
-__all__ = ["read_path_args", "raw_bytes"]
+__all__ = ["read_path_args", "raw_bytes", "past_missing"]
 
 
 def raw_bytes(value: str) -> bool:
     """``value`` holds bytes that were not UTF-8 (Python's surrogate escapes of a file name or
     an argument): printing it, or writing it into a UTF-8 file, fails."""
     return any("\udc80" <= c <= "\udcff" for c in value)
+
+def past_missing(value: str) -> str:
+    """``value`` with each ``..`` that follows a folder that does not exist taken back with
+    that folder (``new/../out`` -> ``out``, ``a/new/x/../../b`` -> ``a/b`` when ``a`` is
+    there): the folder the path names once made, without making folders only to step out of
+    them. A ``..`` after a folder that is there (a link, perhaps, whose ``..`` is the link
+    target's parent) is kept, as the kernel reads it; so is the rest of the spelling."""
+    if ".." not in value.split(os.sep):
+        return value
+    head, parts, missing = ("/" if value.startswith(os.sep) else ""), [], 0
+    for part in value.split(os.sep):
+        if part in ("", "."):
+            continue
+        if part == ".." and missing:
+            parts.pop()
+            missing -= 1
+            continue
+        parts.append(part)
+        if missing or not os.path.lexists(head + os.sep.join(parts)):
+            missing += 1
+    return head + os.sep.join(parts) if parts else (head or ".")
+
 
 #: Arguments naming a folder a command creates or writes into.
 _OUTPUTS = ("out_dir", "dir", "out")
@@ -42,6 +66,9 @@ def read_path_args(args: argparse.Namespace, flags: dict[str, str]) -> None:
         if value.startswith("~"):
             _home_of_a_user(flag, value)  # ~nobody: no such user, said with the fix
             value = os.path.expanduser(value)
+            setattr(args, attr, value)
+        if attr in _OUTPUTS and past_missing(value) != value:
+            value = past_missing(value)
             setattr(args, attr, value)
         if raw_bytes(value):  # the bytes Python could not decode
             fix = ("choose a folder name in UTF-8" if attr in _OUTPUTS else

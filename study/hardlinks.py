@@ -38,10 +38,9 @@ def _another_study(path: Path) -> bool:
     driver's alone, which may be appending to them right now (a copy renamed over its
     ``optuna.journal`` would take its next lines away from it), and which gives them copies
     of their own when it runs."""
-    from jetstudy.study.paths import STUDY_MARK, holds_study
-    from jetstudy.trainables.staging import plain_file
+    from jetstudy.study.paths import holds_study, marked
 
-    return plain_file(path / STUDY_MARK) or holds_study(path)
+    return marked(path) or holds_study(path)  # the mark as listed: never a user's .JetStudy-Study
 
 
 def unshare_linked_files(folder: Path) -> list[Path]:

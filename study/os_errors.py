@@ -88,11 +88,14 @@ def os_problem(exc: OSError) -> str:
                           "another path",
              errno.EEXIST: "something already stands at this path: move it away or choose "
                            "another path"}
-    fix = fixes.get(exc.errno, "check that the path exists and is writable "
-                               "(storage.results_dir, data.path or the output folder)")
+    making = getattr(exc, "making_folder", False)
+    fix = fixes.get(exc.errno, "the file system refused to make this folder there: choose "
+                               "another folder" if making else
+                    "check that the path exists and is writable "
+                    "(storage.results_dir, data.path or the output folder)")
     meant = _destination(name) if name else ""
     folder = meant if os.path.isdir(meant) else os.path.dirname(meant)
-    if exc.errno == errno.ENOENT and getattr(exc, "making_folder", False) and meant \
+    if exc.errno == errno.ENOENT and making and meant \
             and not os.path.lexists(meant) and os.path.isdir(folder or "."):
         # mkdir in /proc/sys: "No such file or directory", though the folder above is there
         kind = _file_system(folder or ".")

@@ -339,7 +339,11 @@ class FileRecord:
         """Write the manifest: ``names`` (plain file names in the folder) and ``info``."""
         from jetstudy.study.tables import write_text
 
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # os_problem: a folder that cannot be made, not a missing path
+            exc.making_folder = True  # type: ignore[attr-defined]
+            raise
         self._refuse_foreign_manifest()
         listed = sorted({*self.names, *names})
         write_text(json.dumps({**info, "written_by": RECORD_WRITER, "files": listed},

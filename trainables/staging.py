@@ -59,7 +59,12 @@ def _gone(pid: object, start: object) -> bool:
 def make_staging(parent: Path, prefix: str, what: str) -> Path:
     """A new staging folder in ``parent``, marked as ``what``'s of this process; its mode is
     ``mkdtemp``'s 0700 (only the files moved out of it are seen)."""
-    stage = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    try:
+        stage = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    except OSError as exc:  # os_problem: the folder given takes no new folder (/proc), not
+        exc.making_folder = True  # type: ignore[attr-defined]  # "check the path exists";
+        exc.filename = os.fspath(parent)  # named as given, not by the hidden random name
+        raise
     mark = {"written_by": "jetstudy", "what": what, "host": socket.gethostname(),
             "pid": os.getpid(), "start": process_start(os.getpid())}
     try:
