@@ -17,7 +17,7 @@ from jetstudy.study.space import config_size
 from jetstudy.study.sampler import make_sampler, mark_diverged
 from jetstudy.trainables.trialfiles import CONFIG_FILE, diverged_before, read_epochs
 
-__all__ = ["NEVER_TRAINED", "close_orphaned_trials"]
+__all__ = ["NEVER_TRAINED", "close_orphaned_trials", "close_from_log"]
 
 #: Optuna user attribute of a trial closed *failed* because it never trained an epoch.
 NEVER_TRAINED = "never_trained"
@@ -49,28 +49,38 @@ def close_orphaned_trials(folder: Path) -> int:
         study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=study._storage,
                                   sampler=make_sampler(cfg))
     for trial in orphans:
-        trial_id = str(trial.user_attrs.get("trial_id", ""))
-        records = read_epochs(str(folder / "trials"), trial_id) if trial_id and cfg else []
-        config_file = folder / "trials" / trial_id / CONFIG_FILE
-        config = json.loads(config_file.read_text()) if records and config_file.is_file() else {}
-        reason = diverged_before(str(folder / "trials"), trial_id) if trial_id else None
-        if reason is not None:  # killed before Tune told the searcher: told as it tells one
-            mark_diverged(optuna.trial.Trial(study, trial._trial_id), reason)
-            if records:
-                _report_epochs(study, trial, records, cfg)
-            study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
-            continue
-        values = _from_log(study, trial, records, cfg, config) if records else None
-        if values is not None:
-            study.tell(trial.number, values)
-            continue
-        trained = records or trial.intermediate_values or trial.user_attrs.get("epochs")
-        if not trained:  # a resume does not count it toward num_trials (study/resume.py)
-            study._storage.set_trial_user_attr(trial._trial_id, NEVER_TRAINED, True)
-        state = (optuna.trial.TrialState.PRUNED if trained
-                 else optuna.trial.TrialState.FAIL)
-        study.tell(trial.number, state=state)
+        close_from_log(study, trial, folder / "trials", cfg)
     return len(orphans)
+
+
+def close_from_log(study: optuna.Study, trial: optuna.trial.FrozenTrial, trials: Path,
+                   cfg: StudyConfig | None) -> None:
+    """Close the *running* Optuna ``trial`` from its own epoch log under ``trials`` (the
+    rule of :func:`close_orphaned_trials`; a ``--resume`` closes so, as it starts, a trial the
+    killed driver lost that Tune will not continue: ``jetstudy.study.resume``). ``cfg``: the
+    study's config (None: no log is read; closed *pruned* if Optuna heard of an epoch, else
+    *failed*)."""
+    trial_id = str(trial.user_attrs.get("trial_id", ""))
+    records = read_epochs(str(trials), trial_id) if trial_id and cfg else []
+    config_file = trials / trial_id / CONFIG_FILE
+    config = json.loads(config_file.read_text()) if records and config_file.is_file() else {}
+    reason = diverged_before(str(trials), trial_id) if trial_id else None
+    if reason is not None:  # killed before Tune told the searcher: told as it tells one
+        mark_diverged(optuna.trial.Trial(study, trial._trial_id), reason)
+        if records:
+            _report_epochs(study, trial, records, cfg)
+        study.tell(trial.number, state=optuna.trial.TrialState.PRUNED)
+        return
+    values = _from_log(study, trial, records, cfg, config) if records else None
+    if values is not None:
+        study.tell(trial.number, values)
+        return
+    trained = records or trial.intermediate_values or trial.user_attrs.get("epochs")
+    if not trained:  # a resume does not count it toward num_trials (study/resume.py)
+        study._storage.set_trial_user_attr(trial._trial_id, NEVER_TRAINED, True)
+    state = (optuna.trial.TrialState.PRUNED if trained
+             else optuna.trial.TrialState.FAIL)
+    study.tell(trial.number, state=state)
 
 
 def _report_epochs(study: optuna.Study, frozen: optuna.trial.FrozenTrial,

@@ -205,8 +205,10 @@ class ResumedSearch(SearchGenerator):
     def __init__(self, searcher: Any, num_trials: int, max_concurrent: int,
                  design: list[dict[str, Any]] | None = None,
                  time_budget_s: float | None = None, grid: bool = False,
-                 initial: list[dict[str, Any]] | None = None) -> None:
+                 initial: list[dict[str, Any]] | None = None,
+                 cfg: StudyConfig | None = None) -> None:
         super().__init__(searcher)
+        self.cfg = cfg  # the study's config: a lost trial is closed from its log by it
         self.initial = initial or []  # a search's initial points, as Optuna parameters
         self.grid = grid  # a grid scan: its size is fixed by its levels
         self.num_trials = num_trials
@@ -235,7 +237,7 @@ class ResumedSearch(SearchGenerator):
         for limiter in limiters:
             _release_ended(limiter, wrapper)
         _uncount_untrained(self, wrapper)
-        _close_dead(wrapper)
+        _close_dead(wrapper, getattr(self, "cfg", None))
         self._finished = self._counter >= num_trials
         self._enqueue_rest(wrapper)
         self._fresh_budget()
@@ -339,14 +341,38 @@ def _dead(trial: Any, searcher: Any) -> bool:
             and not (Path(searcher.state_dir) / folder / EPOCHS_FILE).is_file())
 
 
-def _close_dead(searcher: Any) -> None:
-    """Close now, *failed* and ``never_trained``, the trials a killed driver asked for after
-    Tune's last snapshot that never trained (:func:`_dead`): no one continues them, and left
-    *running* until this run's end TPE's constant liar counted each as a live trial through
+def _lost(trial: Any, searcher: Any) -> bool:
+    """A trial still running in Optuna that a killed driver asked for after Tune's last
+    snapshot, trained (its epoch log) and left nothing Tune continues: no checkpoint
+    (``training.checkpoint_every`` > 1, killed before the first), or Tune had ended it
+    (``ended``) before the driver told Optuna. Tune will not adopt it
+    (:meth:`jetstudy.study.searcher.HonestOptunaSearch._find_orphans` takes only a trial
+    with a checkpoint and no end); the tables list it from its log (stopped, interrupted;
+    completed when it trained to its end)."""
+    from jetstudy.trainables.trialfiles import ENDED_FILE, EPOCHS_FILE, STATE_FILE
+
+    if trial.state != optuna.trial.TrialState.RUNNING or getattr(searcher, "state_dir",
+                                                                   None) is None:
+        return False
+    known = {t.number for t in getattr(searcher, "_ot_trials", {}).values()}
+    folder = Path(searcher.state_dir) / (str(trial.user_attrs.get("trial_id", "")) or "-")
+    return (trial.number not in known and (folder / EPOCHS_FILE).is_file()
+            and (not (folder / STATE_FILE).is_file() or (folder / ENDED_FILE).exists()))
+
+
+def _close_dead(searcher: Any, cfg: StudyConfig | None = None) -> None:
+    """Close now the trials a killed driver asked for after Tune's last snapshot that no one
+    continues: one that never trained (:func:`_dead`) *failed* and ``never_trained``; one that
+    trained without leaving Tune anything to continue (:func:`_lost`) from its epoch log, as
+    the study's end would (:func:`jetstudy.study.orphans.close_from_log`: *pruned* with its
+    epochs as intermediate values, *complete* with its best epoch's value when it trained
+    to its end, *pruned* and infeasible when it diverged), as the tables list it. Left
+    *running* until this run's end, TPE's constant liar counted each as a live trial through
     the whole resumed run (more than ``search.max_concurrent`` at a time: a bad result at
     its parameters, pushing proposals away from them) and optuna-dashboard showed them
-    running. Their places go to new trials, as before (:func:`_enqueue_rest`)."""
-    from jetstudy.study.orphans import NEVER_TRAINED
+    running. A never-trained trial's place goes to a new trial (:func:`_enqueue_rest`); a
+    trained one counts toward ``search.num_trials``, as its folder does."""
+    from jetstudy.study.orphans import NEVER_TRAINED, close_from_log
 
     study = getattr(searcher, "_ot_study", None)
     if study is None:
@@ -357,6 +383,14 @@ def _close_dead(searcher: Any) -> None:
             study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
             logger.info("resume: Optuna trial %d was asked for by the killed driver and never "
                         "trained; closed failed", trial.number)
+        elif _lost(trial, searcher):
+            if cfg is None:
+                cfg = saved_config(Path(searcher.state_dir).parent)
+            close_from_log(study, trial, Path(searcher.state_dir), cfg)
+            logger.info("resume: Optuna trial %d (trial %s) trained for the killed driver and "
+                        "left no checkpoint to continue from; closed from its epoch log (%s)",
+                        trial.number, trial.user_attrs.get("trial_id"),
+                        study._storage.get_trial(trial._trial_id).state.name.lower())
 
 
 def _point_key(params: dict[str, Any]) -> tuple:
@@ -467,4 +501,4 @@ def resumed_search(search_alg: Any, cfg: StudyConfig) -> ResumedSearch:
 
         initial = [optuna_params(cfg.space, p) for p in s.initial_points]
     return ResumedSearch(searcher, s.num_trials, s.max_concurrent, design, s.time_budget_s,
-                         grid=s.sampler == "grid", initial=initial)
+                         grid=s.sampler == "grid", initial=initial, cfg=cfg)

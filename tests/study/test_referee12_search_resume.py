@@ -1,0 +1,109 @@
+"""Round 12: resume and the Optuna journal agree with the tables from the resume's start.
+
+A driver killed after it asked Optuna for a trial, and after that trial trained epochs but
+before it wrote its first checkpoint (``training.checkpoint_every`` > 1) or after Ray Tune
+ended it but before Optuna was told, leaves the trial *running* in ``optuna.journal`` with an
+epoch log and no checkpoint to continue from. Round 11 closed only the trials that never
+trained; these stayed *running* through the whole resumed run (TPE's constant liar counted
+each as a live trial; optuna-dashboard showed it running) and were closed only at the run's
+end. The tables list such a trial from its own log as ``stopped`` (``interrupted``), or
+``completed`` when it trained to its end: the resume now closes it at once the same way
+(*pruned* with its epochs as intermediate values, *complete* with its best epoch's value,
+a diverged one *pruned* and infeasible), as :func:`close_orphaned_trials` does at a study's
+end. Ray Tune's own search generator saved and restored, real Optuna; no Ray, no training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import optuna
+import pytest
+from ray.tune.search import SearchGenerator
+
+from jetstudy.study.config import from_dict
+from jetstudy.study.resume import resumed_search
+from jetstudy.study.searcher import OPTUNA_STUDY_NAME, make_searcher, optuna_storage
+from jetstudy.trainables.trialfiles import (CONFIG_FILE, STATE_FILE, append_epoch,
+                                            mark_diverged, mark_ended)
+
+SPACE = {"depth": [1, 2], "width": [4, 32], "dropout": [0, 0], "l1": [0, 0], "l2": [0, 0],
+         "lr": [1e-3, 1e-2]}
+
+
+def _killed_after_snapshot(tmp_path: Path, cfg, epochs: int, *, state: bool = False,
+                           ended: bool = False, diverged: bool = False):
+    """A study whose driver saved Tune's snapshot with trials a and b training, then asked for
+    c, which trained ``epochs`` epochs (files as a trial writes them), then was killed."""
+    trials = tmp_path / "trials"
+    trials.mkdir()
+    generator = SearchGenerator(make_searcher(cfg, tmp_path))
+    limiter = generator.searcher
+    for trial_id in ("a", "b"):
+        assert isinstance(limiter.suggest(trial_id), dict)
+        (trials / trial_id).mkdir()
+        append_epoch(str(trials), trial_id, {"epoch": 1, "val_loss": 1.0})
+    snapshot = tmp_path / "tune"
+    snapshot.mkdir()
+    generator.save_to_dir(str(snapshot), "first")
+    limiter.on_trial_complete("a", {"epoch": 3, "val_loss": 0.9, "config": {}})
+    config = limiter.suggest("c")
+    assert isinstance(config, dict)
+    (trials / "c").mkdir()
+    (trials / "c" / CONFIG_FILE).write_text(json.dumps(config))
+    for epoch in range(1, epochs + 1):
+        append_epoch(str(trials), "c", {"epoch": epoch, "val_loss": 1.5 - 0.1 * epoch,
+                                        "n_params": 100, "flops": 200})
+    if state:
+        (trials / "c" / STATE_FILE).write_bytes(b"checkpoint")
+    if ended:
+        mark_ended(str(trials), "c", epochs)
+    if diverged:
+        mark_diverged(str(trials), "c", "train_loss nan at epoch 2")
+    resumed = resumed_search(SearchGenerator(make_searcher(cfg, tmp_path)), cfg)
+    resumed.restore_from_dir(str(snapshot))
+    study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path))
+    return {t.user_attrs.get("trial_id"): t for t in study.trials}, resumed
+
+
+def _cfg(**search):
+    return from_dict({"space": SPACE, "scheduler": {"max_epochs": 3, "grace_period": 1},
+                      "training": {"checkpoint_every": 3},
+                      "search": {"num_trials": 8, "max_concurrent": 2, "seed": 4, **search}})
+
+
+def test_a_lost_trial_that_trained_without_a_checkpoint_is_pruned_as_the_resume_starts(
+        tmp_path: Path) -> None:
+    by_id, _ = _killed_after_snapshot(tmp_path, _cfg(), epochs=2)
+    lost = by_id["c"]
+    assert lost.state.name == "PRUNED", lost.state
+    assert lost.intermediate_values == {1: pytest.approx(1.4), 2: pytest.approx(1.3)}
+    assert not lost.user_attrs.get("never_trained")
+    running = sorted(t for t, f in by_id.items() if f.state.name == "RUNNING")
+    assert running == ["b"], running  # Tune continues b; nothing else is live
+
+
+def test_a_lost_trial_that_ended_at_its_last_epoch_is_complete_with_its_best_value(
+        tmp_path: Path) -> None:
+    # trained all 3 epochs; Tune ended it (marker) and the driver died before telling Optuna
+    by_id, _ = _killed_after_snapshot(tmp_path, _cfg(), epochs=3, state=True, ended=True)
+    lost = by_id["c"]
+    assert lost.state.name == "COMPLETE", lost.state
+    assert lost.value == pytest.approx(1.2)
+
+
+def test_a_lost_trial_that_diverged_is_pruned_and_marked_as_the_searcher_tells_one(
+        tmp_path: Path) -> None:
+    by_id, _ = _killed_after_snapshot(tmp_path, _cfg(), epochs=1, diverged=True)
+    lost = by_id["c"]
+    assert lost.state.name == "PRUNED", lost.state
+    assert "nan" in str(lost.user_attrs.get("diverged", "")), lost.user_attrs
+
+
+def test_a_lost_trial_with_a_checkpoint_stays_running_for_tune_to_adopt(tmp_path: Path) -> None:
+    # a checkpoint and no end: the resumed searcher gives it to Tune's next trial (_adopt)
+    by_id, resumed = _killed_after_snapshot(tmp_path, _cfg(), epochs=1, state=True)
+    assert by_id["c"].state.name == "RUNNING"
+    config = resumed.searcher.suggest("d")
+    assert isinstance(config, dict)
+    assert (tmp_path / "trials" / "d" / STATE_FILE).is_file()  # c's folder, continued
