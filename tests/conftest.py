@@ -120,9 +120,10 @@ def small_config() -> Callable[..., StudyConfig]:
     return make_small_config
 
 
-#: The environment (os.environ) of the process when the kept Ray's last module ended; None when
-#: no Ray is kept. A Ray's workers inherit the environment it started with.
-_KEPT_RAY: dict[str, Any] = {"env": None}
+#: ``env``: the environment (os.environ) of the process when the kept Ray's last module ended,
+#: None when no Ray is kept (a Ray's workers inherit the environment it started with);
+#: ``module``: the module :func:`_no_ray_left_for_others` found may use it.
+_KEPT_RAY: dict[str, Any] = {"env": None, "module": None}
 
 
 def _environment() -> dict[str, str]:
@@ -146,22 +147,35 @@ def _ray_is_clean(ray: Any) -> bool:
     return False
 
 
-def _drop_kept_ray() -> None:
+def _log_ray(what: str, module: str) -> None:
+    """With ``JETSTUDY_TEST_RAY_LOG=FILE``, one line per start, reuse or drop of the shared Ray
+    (``<worker> <what> <module>``), to count a run's Ray starts per worker."""
+    log = os.environ.get("JETSTUDY_TEST_RAY_LOG")
+    if log:
+        with open(log, "a") as out:
+            out.write(f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')} {what} {module}\n")
+
+
+def _drop_kept_ray(module: str = "session end") -> None:
     import sys
 
     ray = sys.modules.get("ray")
     if ray is not None and ray.is_initialized():
         ray.shutdown()
-    _KEPT_RAY["env"] = None
+        _log_ray("drop", module)
+    _KEPT_RAY.update(env=None, module=None)
 
 
 @pytest.fixture(scope="module")
-def ray_cluster() -> Iterator[None]:
+def ray_cluster(request: pytest.FixtureRequest) -> Iterator[None]:
     """A local Ray of 2 CPUs for the module's studies (one start per test file, not per test),
     kept for the worker's next module that asks for it too (each start costs ~7 CPU-s): only
     when nothing of this module is left in it (actors, tasks, placement groups) and the
-    environment is what it was at the end of this module. Modules without this fixture find
-    no Ray running (:func:`_no_ray_left_for_others`).
+    environment is what it was at the end of this module (then it runs through all that
+    module's tests, those before the first asking for it too). Modules without this fixture find
+    no Ray running (:func:`_no_ray_left_for_others`); ``make test`` hands the modules using it
+    out in a few groups, each run by one worker one module after another (tests/scheduling.py),
+    so it starts once per group.
 
     Where a start's CPU goes (Ray 2.60, cgroup, 2026-11-29): this process's ``ray.init``
     1.5-2 s; the dashboard (still started, minimal, without ``include_dashboard``), autoscaler
@@ -172,11 +186,15 @@ def ray_cluster() -> Iterator[None]:
     fewer starts save."""
     import ray
 
-    if ray.is_initialized() and (_KEPT_RAY["env"] != _environment()
+    module = request.node.nodeid
+    if ray.is_initialized() and (_KEPT_RAY["module"] is not request.module
                                  or not _ray_is_clean(ray)):
-        _drop_kept_ray()
+        _drop_kept_ray(f"{module} (not kept for it, or busy)")
     if not ray.is_initialized():
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+        _log_ray("start", module)
+    else:
+        _log_ray("reuse", module)
     _KEPT_RAY["env"] = None
     yield
     if ray.is_initialized():
@@ -186,11 +204,25 @@ def ray_cluster() -> Iterator[None]:
 @pytest.fixture(scope="module", autouse=True)
 def _no_ray_left_for_others(request: pytest.FixtureRequest) -> None:
     """A module that does not use the shared :func:`ray_cluster` (none, or its own) starts
-    without the Ray an earlier module's left running."""
-    shared = ("ray_cluster" in request.fixturenames
-              and getattr(request.module, "ray_cluster", None) is None)
-    if not shared and _KEPT_RAY["env"] is not None:
-        _drop_kept_ray()
+    without the Ray an earlier module's left running; one whose tests (any of them, so its
+    tests before the first asking for it too) use it keeps it, when the environment is what it
+    was when the Ray's last module ended (checked here, before this module's tests change it:
+    an ONNX export sets ``TORCHINDUCTOR_CACHE_DIR``)."""
+    _KEPT_RAY["module"] = None
+    if _KEPT_RAY["env"] is None:
+        return
+    module = request.node.nodeid
+    shared = (getattr(request.module, "ray_cluster", None) is None
+              and any("ray_cluster" in item.fixturenames for item in request.session.items
+                      if item.module is request.module))
+    changed = sorted(k for k in _KEPT_RAY["env"].keys() | _environment().keys()
+                     if _KEPT_RAY["env"].get(k) != _environment().get(k))
+    if not shared:
+        _drop_kept_ray(module)
+    elif changed:
+        _drop_kept_ray(f"{module} (environment: {' '.join(changed)})")
+    else:
+        _KEPT_RAY["module"] = request.module
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

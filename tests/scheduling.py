@@ -10,6 +10,12 @@ Two rules, both about the 2-core CI machine:
   (so a new test file using it needs nothing here). xdist's own ``--dist loadgroup`` cannot do
   this on pytest 9 (it renames ``item._nodeid``, which pytest 9 no longer reads: every test
   became its own unit, re-running each module's shared study in every worker).
+* **Files using the shared Ray run one after another.** ``ray_cluster`` (``tests/conftest.py``)
+  keeps its Ray for the worker's next module only when that module uses it too; handed out one
+  file per unit, the 19 such files followed other files and a worker started Ray 4-5 times
+  (14 starts over the 3 workers in a replay of the 2026-11-29 02:42 run, ~7 CPU-s each). They
+  now go in :data:`RAY_GROUPS` groups balanced by :data:`COST` (one Ray start each), named
+  ``shared-ray-<n>``; a file that defines its own ``ray_cluster`` is not one of them.
 * **Longest work first.** A worker that picks up a two-minute file last runs alone while the
   other two idle; the groups start in order of their cost (:data:`COST`), longest first (the
   longest-processing-time rule), and the many quick files fill the gaps at the end.
@@ -153,6 +159,10 @@ COST: dict[str, float] = {
     "tests/study/test_referee3_search_space.py": 3,
 }
 
+#: How many groups the files using the shared ``ray_cluster`` fixture make (see the module's
+#: doc): 2 keeps each group under half a worker's share of the suite.
+RAY_GROUPS = 2
+
 #: The guess for a ``slow`` test in a file :data:`COST` does not list (a small study).
 SLOW_TEST_COST = 15.0
 
@@ -161,10 +171,35 @@ def _file(nodeid: str) -> str:
     return nodeid.split("::", 1)[0]
 
 
+def _uses_shared_ray(text: str) -> bool:
+    """Whether a test file's text asks for the shared ``ray_cluster`` (not one of its own)."""
+    return (re.search(r"\bray_cluster\b", text) is not None
+            and re.search(r"\bdef ray_cluster\b", text) is None)
+
+
+@functools.lru_cache(maxsize=None)
+def _ray_groups() -> dict[str, str]:
+    """Each test file using the shared ``ray_cluster`` -> its ``shared-ray-<n>`` group: the
+    costliest first into the group with the least :data:`COST` so far (the same answer in
+    every process: files in sorted order, ties to the lower group)."""
+    files = []
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        if _uses_shared_ray(path.read_text(errors="replace")):
+            files.append(path.relative_to(ROOT).as_posix())
+    load = [0.0] * RAY_GROUPS
+    groups = {}
+    for file in sorted(files, key=lambda f: -COST.get(f, SLOW_TEST_COST)):
+        n = load.index(min(load))
+        load[n] += COST.get(file, SLOW_TEST_COST)
+        groups[file] = f"shared-ray-{n + 1}"
+    return groups
+
+
 @functools.lru_cache(maxsize=None)
 def group_of(file: str) -> str:
     """The work unit of a test file (a path relative to the repository, as in a node id): the
-    shared study's group when the file names one of :data:`SHARED_STUDIES`, else the file."""
+    shared study's group when the file names one of :data:`SHARED_STUDIES`, the shared Ray's
+    group when it uses ``ray_cluster``, else the file."""
     try:
         text = (ROOT / file).read_text(errors="replace")
     except OSError:
@@ -172,7 +207,7 @@ def group_of(file: str) -> str:
     for fixture, group in SHARED_STUDIES.items():
         if re.search(rf"\b{fixture}\b", text):
             return group
-    return file
+    return _ray_groups().get(file, file)
 
 
 def order(items: list[pytest.Item]) -> None:
