@@ -9,6 +9,7 @@ Helpers:
 * :func:`checksums` maps every file under a folder (links as ``-> target``) to its SHA-256, so
   ``checksums(x) == before`` proves every byte survived;
 * :func:`plant` writes user files with distinct contents;
+* :func:`config_file_error`: the error a config file's text is refused with;
 * :func:`study_yaml` writes a tiny study config (1,000 synthetic jets, 2 trials of 1 epoch).
 """
 
@@ -184,6 +185,19 @@ def refused_untouched(work: Path, *args: str, must: Iterable[str],
         assert text not in err, (text, err)
     assert checksums(work) == before  # nothing written (no results/), nothing changed
     return err
+
+
+def config_file_error(folder: Path, text: str | bytes) -> tuple[Path, str]:
+    """``text`` written as ``folder/c.yaml`` (bytes as they are, a str as UTF-8), which
+    ``load_config`` must refuse with a ConfigError: the file's path and the error's words."""
+    from jetstudy.study.config import load_config
+    from jetstudy.trainables.errors import ConfigError
+
+    path = folder / "c.yaml"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    return path, str(refused.value)
 
 
 def study_yaml(path: Path, results_dir: Path | str, name: str | None = None,

@@ -13,7 +13,7 @@ import pytest
 
 from jetstudy.study.config import load_config
 from jetstudy.trainables.errors import ConfigError
-from tests.faults.conftest import jetstudy_here, one_line_error
+from tests.faults.conftest import config_file_error, jetstudy_here, one_line_error
 
 # --- numbers YAML 1.1 reads as another number ------------------------------------------------
 
@@ -38,12 +38,9 @@ def test_hex_and_binary_numbers_are_refused_naming_the_field(case: str, tmp_path
     without a word: a physicist writing 0x10 most likely erred (octal 010 and base-60 1:30
     were already refused, but their message named no field)."""
     text, parts = READ_AS_ANOTHER[case]
-    path = tmp_path / "c.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as refused:
-        load_config(path)
+    path, error = config_file_error(tmp_path, text)
     for part in [str(path), *parts]:
-        assert part in str(refused.value), str(refused.value)
+        assert part in error, error
 
 
 @pytest.mark.parametrize("item, parts", [
@@ -164,11 +161,7 @@ def test_synth_in_proc_names_the_users_folder(tmp_path: Path) -> None:
 def test_a_tab_between_values_is_not_called_indentation(text: str, words: str,
                                                         tmp_path: Path) -> None:
     """``num_trials:<TAB>5`` was "YAML indents with spaces": the tab indents nothing."""
-    path = tmp_path / "c.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as refused:
-        load_config(path)
-    message = str(refused.value)
+    _, message = config_file_error(tmp_path, text)
     assert words in message and "replace the tab with a space" in message, message
     assert "indents" not in message, message
 

@@ -11,7 +11,7 @@ import pytest
 
 from jetstudy.study.config import StudyConfig, load_config
 from jetstudy.trainables.errors import ConfigError
-from tests.faults.conftest import checksums, jetstudy_here, one_line_error
+from tests.faults.conftest import checksums, config_file_error, jetstudy_here, one_line_error
 
 # YAML 1.1 numbers that read as something else than written: 010 is octal 8, 1:30 is 90
 READ_OTHERWISE = {
@@ -27,12 +27,9 @@ READ_OTHERWISE = {
 def test_numbers_yaml_reads_otherwise_are_refused(case: str, tmp_path: Path) -> None:
     """A seed 0042 became 34 and a budget 1:30 became 90 s without a word."""
     text, parts = READ_OTHERWISE[case]
-    path = tmp_path / "c.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as refused:
-        load_config(path)
+    path, error = config_file_error(tmp_path, text)
     for part in [str(path), *parts]:
-        assert part in str(refused.value), str(refused.value)
+        assert part in error, error
 
 
 def test_an_octal_looking_set_value_is_refused_and_plain_numbers_still_read() -> None:
@@ -92,12 +89,9 @@ def test_a_config_that_is_not_utf8_text_says_where(raw: bytes, parts: list[str],
                                                    tmp_path: Path) -> None:
     """A Latin-1 file was 'not a text file'; a NUL byte was 'not valid YAML; fix the
     syntax (indentation, ...)'."""
-    path = tmp_path / "c.yaml"
-    path.write_bytes(raw)
-    with pytest.raises(ConfigError) as refused:
-        load_config(path)
+    _, error = config_file_error(tmp_path, raw)
     for part in parts:
-        assert part in str(refused.value), str(refused.value)
+        assert part in error, error
 
 
 @pytest.mark.parametrize("argv, parts", [
@@ -145,12 +139,9 @@ def test_paths_with_line_breaks_and_undefined_aliases(text: str, parts: list[str
                                                        tmp_path: Path) -> None:
     """'path: |' kept a line break in the path ('jets.h5\\n: no such file' later, the break
     invisible); an alias without anchor was 'not valid YAML; fix the indentation'."""
-    path = tmp_path / "c.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as refused:
-        load_config(path)
+    _, error = config_file_error(tmp_path, text)
     for part in parts:
-        assert part in str(refused.value), str(refused.value)
+        assert part in error, error
 
 
 @pytest.mark.parametrize("item, hint", [

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jetstudy.study.config import ConfigError, from_dict, load_config
+from tests.faults.conftest import config_file_error
 
 
 def _error(raw: dict) -> str:
@@ -39,11 +40,7 @@ def test_a_number_given_as_text_is_named_as_text(raw: dict, field: str, shown: s
 
 
 def test_yaml_yes_where_a_number_goes_names_yaml_booleans(tmp_path: Path) -> None:
-    path = tmp_path / "c.yaml"
-    path.write_text("search:\n  num_trials: yes\n")
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    error = str(caught.value)
+    _, error = config_file_error(tmp_path, "search:\n  num_trials: yes\n")
     assert "search.num_trials" in error and "yes/no/on/off" in error, error
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from jetstudy.study.config import ConfigError, StudyConfig, from_dict
 from jetstudy.study.paths import STUDY_MARK
-from tests.faults.conftest import jetstudy_here, one_line_error
+from tests.faults.conftest import config_file_error, jetstudy_here, one_line_error
 
 
 def _error(raw: dict) -> str:
@@ -109,13 +109,7 @@ def test_an_initial_point_batch_norm_as_text_or_number_says_the_word(value: obje
 
 
 def _file_error(tmp_path: Path, text: str) -> str:
-    from jetstudy.study.config import load_config
-
-    path = tmp_path / "c.yaml"
-    path.write_text(text)
-    with pytest.raises(ConfigError) as caught:
-        load_config(path)
-    return str(caught.value)
+    return config_file_error(tmp_path, text)[1]
 
 
 def test_a_base_60_float_is_refused_like_a_base_60_integer(tmp_path: Path) -> None:
