@@ -26,7 +26,8 @@ from jetstudy.analysis.pick_words import (band_edge, best_repeats_words, full_ru
                                           median_outside_band, smallest_within_words,
                                           spread_words, ties_words)
 
-__all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "no_answer_reason", "scores_with_errors", "answer_ties"]
+__all__ = ["SizeAnswer", "how_big", "how_big_paragraph", "no_answer_reason", "scores_with_errors", "answer_ties",
+           "no_accuracy_words"]
 
 
 @dataclass(frozen=True)
@@ -233,7 +234,7 @@ def how_big_paragraph(answer: SizeAnswer | None, limits: dict[str, int] | None =
              + _best_repeat_words(answer, n_val, class_counts)
              + full_run_words([answer.pick] if answer.pick["trial_id"] == answer.best["trial_id"]
                               else [answer.pick, answer.best])
-             + unsized_words(answer.unsized, cost) + _no_accuracy_words(answer.no_accuracy)
+             + unsized_words(answer.unsized, cost) + no_accuracy_words(answer.no_accuracy)
              + _unstable_pick_words(answer, unstable)
              + _few_jets_words(answer, class_counts))
     if len(answer.candidates if answer.candidates is not None else ()) <= 1:
@@ -268,7 +269,7 @@ def _unstable_best_words(answer: SizeAnswer, unstable: Mapping[str, str]) -> str
             "that did not learn.")
 
 
-def _no_accuracy_words(ids: Sequence[str]) -> str:
+def no_accuracy_words(ids: Sequence[str]) -> str:
     """The sentence naming fully trained trials left out for want of a validation accuracy
     (empty when none): 'the best' is then the best of the others."""
     if not ids:

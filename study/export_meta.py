@@ -140,7 +140,7 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
 
     from jetstudy.analysis.maps import score_column
     from jetstudy.analysis.pareto_notes import unsized_words
-    from jetstudy.analysis.size_answer import _no_accuracy_words, answer_ties
+    from jetstudy.analysis.size_answer import no_accuracy_words, answer_ties
 
     rows = {"pick": answer.pick, "best": answer.best}
     # the accuracy the rule compares (best_val_acc: the best epoch's, as the report prints),
@@ -158,7 +158,7 @@ def _size_answer(results: Path, metric: str, cost: str) -> tuple[dict[str, Any] 
         for name, row in rows.items()}
     # fully trained trials the answer could not weigh (a damaged or hand-edited row), which
     # the report's paragraph names: without them "best" is not the best of the table
-    left = (unsized_words(answer.unsized, cost) + _no_accuracy_words(answer.no_accuracy)).strip()
+    left = (unsized_words(answer.unsized, cost) + no_accuracy_words(answer.no_accuracy)).strip()
     return {**named, "unsized": list(answer.unsized), "no_accuracy": list(answer.no_accuracy),
             "left_out": left or None}, ""
 

@@ -426,12 +426,20 @@ def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:
         points = scan_design(cfg.space, s.sampler, s.num_trials, s.grid_levels, s.seed)
     else:
         points = [optuna_params(cfg.space, p) for p in s.initial_points]
-    searcher = HonestOptunaSearch(
-        space=SpaceFunction(cfg.space, scan=cfg.kind == "scan"), metric=s.metric,
-        mode=cfg.mode, sampler=make_sampler(cfg), size_limits=cfg.size_limits,
-        space_config=cfg.space, size_objective=cfg.size_objective,
-        study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder),
-        points_to_evaluate=points or None,
-        max_epochs=cfg.scheduler.max_epochs, num_trials=s.num_trials,
-        state_dir=str(folder / "trials"), study_seed=s.seed)
+    # Optuna's INFO line "A new study created in Journal with name: jetstudy" is kept out of
+    # the driver's output (the CLI's and the Python API's alike; docs/results_layout.md names
+    # the study); the user's own Optuna verbosity is back once the study exists
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(max(previous, optuna.logging.WARNING))
+    try:
+        searcher = HonestOptunaSearch(
+            space=SpaceFunction(cfg.space, scan=cfg.kind == "scan"), metric=s.metric,
+            mode=cfg.mode, sampler=make_sampler(cfg), size_limits=cfg.size_limits,
+            space_config=cfg.space, size_objective=cfg.size_objective,
+            study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(folder),
+            points_to_evaluate=points or None,
+            max_epochs=cfg.scheduler.max_epochs, num_trials=s.num_trials,
+            state_dir=str(folder / "trials"), study_seed=s.seed)
+    finally:
+        optuna.logging.set_verbosity(previous)
     return ConcurrencyLimiter(searcher, max_concurrent=s.max_concurrent)
