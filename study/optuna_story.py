@@ -57,7 +57,9 @@ def guided_trials(study_folder: Any) -> int | None:
     its sampler left in ``optuna.journal`` (:data:`jetstudy.study.tpe_sampler.GUIDED_ATTR`);
     None when that is not known: no journal, one that cannot be read, or a trained trial
     without the mark (proposed before jetstudy kept it, or by another sampler). A trial the
-    user fixed (``search.initial_points``) is not TPE's."""
+    user fixed whole (a ``search.initial_points`` entry naming every parameter Optuna draws)
+    is not TPE's; one whose point fixes only some counts by its mark (TPE's model drew the
+    rest, past the start-up), as the trials Optuna proposes whole do."""
     from jetstudy.study.tpe_sampler import GUIDED_ATTR, REJECTED_ATTR
 
     trials = _journal_trials(study_folder, "which trials TPE proposed")
@@ -68,12 +70,21 @@ def guided_trials(study_folder: Any) -> int | None:
         if (not t.user_attrs.get("trial_id") or REJECTED_ATTR in t.user_attrs
                 or t.user_attrs.get("never_trained")):
             continue  # never trained: no trial of the tables
-        if "fixed_params" in t.system_attrs:
+        if _fixed_whole(t):
             continue
         if GUIDED_ATTR not in t.system_attrs:
             return None
         guided += bool(t.system_attrs[GUIDED_ATTR])
     return guided
+
+
+def _fixed_whole(trial: Any) -> bool:
+    """Every parameter of ``trial`` that Optuna draws was fixed by its enqueued point (a
+    constant parameter, a range of one value, is asked without any draw)."""
+    fixed = trial.system_attrs.get("fixed_params")
+    if not isinstance(fixed, dict):
+        return False
+    return all(name in fixed or trial.distributions[name].single() for name in trial.params)
 
 
 def _journal_trials(study_folder: Any, why: str) -> list[Any] | None:

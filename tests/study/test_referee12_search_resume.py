@@ -107,3 +107,43 @@ def test_a_lost_trial_with_a_checkpoint_stays_running_for_tune_to_adopt(tmp_path
     config = resumed.searcher.suggest("d")
     assert isinstance(config, dict)
     assert (tmp_path / "trials" / "d" / STATE_FILE).is_file()  # c's folder, continued
+
+
+# -- optuna_story.guided_trials: an initial point that fixes only some parameters ----------
+
+def _guided_study(tmp_path: Path, space: dict, points: list[dict]) -> list:
+    from tests.study.search_driver import drive
+
+    cfg = from_dict({"space": space, "scheduler": {"max_epochs": 2, "grace_period": 1},
+                     "search": {"num_trials": 12, "max_concurrent": 1, "seed": 0,
+                                "initial_points": points}})
+    (tmp_path / "trials").mkdir()
+    searcher = make_searcher(cfg, tmp_path).searcher
+    return drive(searcher, 1, lambda config: {"val_loss": config["depth"] / config["width_0"]})
+
+
+def test_guided_count_includes_initial_points_whose_free_parameters_tpe_drew(
+        tmp_path: Path) -> None:
+    """8 initial points fixing depth and width only: the 6 random start-up trials are the
+    first 6 of them; the 7th and 8th have lr, dropout and l2 drawn from TPE's model, as the
+    4 trials after them are drawn whole. 6 trials rest on the model (the old count: 4)."""
+    from jetstudy.study.optuna_story import guided_trials
+    from tests.study.search_driver import guided
+
+    space = {**SPACE, "dropout": [0, 0.4], "l2": [1e-6, 1e-3]}
+    trials = _guided_study(tmp_path, space, [{"depth": 1, "width_0": 8 + i} for i in range(8)])
+    partial = [t for t in trials if "fixed_params" in t.system_attrs and guided(t)]
+    assert len(partial) == 2  # Optuna's own record: TPE drew their free parameters
+    assert guided_trials(tmp_path) == sum(map(guided, trials)) == 6
+
+
+def test_guided_count_leaves_out_initial_points_that_fix_every_parameter(
+        tmp_path: Path) -> None:
+    """The same with a space whose other parameters are constant: each point is a whole
+    configuration, the user's, not TPE's, though Optuna asks the constant ones too."""
+    from jetstudy.study.optuna_story import guided_trials
+
+    space = {**SPACE, "lr": [1e-3, 1e-3]}
+    trials = _guided_study(tmp_path, space, [{"depth": 1, "width_0": 8 + i} for i in range(8)])
+    assert sum("fixed_params" in t.system_attrs for t in trials) == 8
+    assert guided_trials(tmp_path) == 4
