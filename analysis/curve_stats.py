@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["SMOOTH", "SWING_EPOCHS", "curve_summary", "swing", "epochs_words", "ran_full",
-           "ran_to_the_end", "FULL_RUN_STATUSES"]
+           "ran_to_the_end", "FULL_RUN_STATUSES", "stop_words"]
 
 SMOOTH = 3  # epochs in the running median the trend and the final losses are read from
 #: Epochs the swing is read from: six steps, five pairs of steps, so that two isolated
@@ -210,3 +210,19 @@ def ran_to_the_end(trials: pd.DataFrame) -> pd.Series:
                     dtype=bool)
     done = status.eq("completed").to_numpy() | (status.isin(FULL_RUN_STATUSES).to_numpy() & full)
     return pd.Series(done, index=trials.index, dtype=bool)
+
+
+def stop_words(row: pd.Series) -> str | None:
+    """Why the curve is too short to show a regime, or None for a complete curve."""
+    n, budget, status = row["n_epochs"], row["max_epochs"], row["status"]
+    ran = epochs_words(n, budget)
+    full = ran_full(n, budget)
+    if status == "running":
+        return f"{ran} so far: still running"
+    if status == "failed" and not full:
+        return f"failed after {ran}"
+    if status != "completed" and not full:
+        why = {"scheduler": " by the scheduler (ASHA)", "time_budget": " by the time budget",
+               "interrupted": ": interrupted"}.get(row["stop_reason"], "")
+        return f"stopped after {ran}{why}"
+    return None

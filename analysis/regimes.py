@@ -56,13 +56,14 @@ never its own loss). The rules, in the order applied:
 
 The final losses judged are the median of the last three epochs (one spike is no verdict);
 ``final_train_loss``/``final_val_loss`` in the output are the last epoch's, as in the tables.
+The unstable rules are :mod:`~jetstudy.analysis.regime_unstable`'s, the zig-zag and the rise
+rule :mod:`~jetstudy.analysis.regime_trend`'s; this module applies every rule in order.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -70,18 +71,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jetstudy.analysis.curve_stats import SWING_EPOCHS, curve_summary, epochs_words, ran_full
+from jetstudy.analysis.curve_stats import curve_summary, epochs_words, ran_full, stop_words
 from jetstudy.analysis.heldout_tables import validation_auc_classes
-from jetstudy.analysis.intervals import (format_error, percent, round_to_error,
-                                         three_figures)
+from jetstudy.analysis.intervals import format_error, round_to_error, three_figures
 from jetstudy.analysis.regime_digits import relative, table_digits
 from jetstudy.analysis.reference_loss import (Reference, contradiction, known_reference,
                                               own_yardstick, proxy_reference,
                                               only_against_unreachable)
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
+from jetstudy.analysis.regime_trend import rise as rise_rule
+from jetstudy.analysis.regime_trend import swung as swing_words
+from jetstudy.analysis.regime_unstable import at_priors, auc_rule, shows_collapse, unstable
 from jetstudy.analysis.significance import judge_diff as _judge_diff
 from jetstudy.analysis.significance import in_sigmas as _sigma
-from jetstudy.analysis.significance import _beside as _percent_beside
 from jetstudy.analysis.significance import beyond as _beyond
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
@@ -93,10 +95,6 @@ REGIMES: tuple[str, ...] = ("underfit", "good", "overfit", "unstable", "undeterm
 
 logger = logging.getLogger(__name__)
 
-#: A failure's error that says the loss diverged: "became nan/inf" (TrialDiverged), whole
-#: words only, so that "more information", "inference" or "maintenance" are no divergence.
-_DIVERGED_ERROR = re.compile(r"\bnan\b|\binf(inity)?\b|diverg|overflow|non-finite",
-                             re.IGNORECASE)
 _NO_SE = "no standard errors in the table: relative thresholds only"
 _EMPTY_SE = ("no uncertainty available (the table's train_loss_se and val_loss_se are empty in "
              "every row: written before they were measured, or by hand): relative thresholds "
@@ -112,22 +110,6 @@ def _se_columns(*frames: pd.DataFrame | None) -> tuple[bool, bool]:
             values = f[["train_loss_se", "val_loss_se"]].apply(pd.to_numeric, errors="coerce")
             filled = filled or bool(np.isfinite(values.to_numpy(float)).any())
     return has, filled
-
-
-def _stop_words(row: pd.Series) -> str | None:
-    """Why the curve is too short to show a regime, or None for a complete curve."""
-    n, budget, status = row["n_epochs"], row["max_epochs"], row["status"]
-    ran = epochs_words(n, budget)
-    full = ran_full(n, budget)
-    if status == "running":
-        return f"{ran} so far: still running"
-    if status == "failed" and not full:
-        return f"failed after {ran}"
-    if status != "completed" and not full:
-        why = {"scheduler": " by the scheduler (ASHA)", "time_budget": " by the time budget",
-               "interrupted": ": interrupted"}.get(row["stop_reason"], "")
-        return f"stopped after {ran}{why}"
-    return None
 
 
 def _short_budget_note(row: pd.Series, regime: str) -> str:
@@ -146,86 +128,6 @@ def _short_budget_note(row: pd.Series, regime: str) -> str:
             f"with no trend read; {more})")
 
 
-def _shows_collapse(row: pd.Series, t: RegimeThresholds) -> bool:
-    """A loss at the class priors (or an AUC near 0.5) means a collapsed net only on a complete
-    curve or one of at least ``min_epochs`` epochs: after one or two epochs, and stopped there by
-    ASHA, a deep narrow net or a small learning rate may just not have started learning yet."""
-    n = row["n_epochs"]
-    return _stop_words(row) is None or bool(np.isfinite(n) and n >= t.min_epochs)
-
-
-def _unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None:
-    error = row["error"]
-    if np.isfinite(row["first_nonfinite_epoch"]):
-        return f"non-finite loss at epoch {int(row['first_nonfinite_epoch'])}"
-    if row["status"] == "failed" and _DIVERGED_ERROR.search(error):
-        return f"failed: {error}"
-    train, val = row["last_train"], row["last_val"]
-    if row["table_nonfinite"] and (row["status"] in ("completed", "stopped")
-                                   or np.isinf([train, val]).any()):
-        return f"ended with a non-finite loss (train {train}, val {val})"
-    if not _shows_collapse(row, t):  # a net at the priors after an epoch may just start slowly
-        return None
-    limit = (1 - t.prior_margin) * ref.prior_entropy
-    if np.isfinite(train) and train >= limit:
-        return f"train loss {train:.4f} {_at_priors(train, ref, t)}"
-    auc = _auc_rule(row, t)
-    return auc[1] if auc is not None and auc[0] == "unstable" else None
-
-
-def _auc_rule(row: pd.Series, t: RegimeThresholds) -> tuple[str, str] | None:
-    """The AUC rule's verdict ("unstable" or "undetermined") and reason, None when it passes.
-    A macro AUC averaging the AUC of a class of a handful of validation jets
-    (:func:`~jetstudy.analysis.heldout_tables.few_validation_jets`) decides nothing on its own:
-    those AUCs may lie anywhere in [0, 1] (one t jet ranked first: 1.0), so the rule reads the
-    range of the other classes' mean; where the few jets' rank decides which side of
-    ``auc_floor`` it lies, the label would rest on them and the trial is undetermined."""
-    auc = row["last_auc"]
-    if not (np.isfinite(auc) and _shows_collapse(row, t)):
-        return None
-    # a user's auc_floor far above 0.5 makes it a quality cut, not "no separation"
-    what = ("the classes are not separated" if auc <= _NO_SEPARATION
-            else "below the separation regimes.auc_floor asks for")
-    k, few = row["auc_classes"], row["auc_few"]
-    if not few:
-        return (("unstable", f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what}")
-                if auc <= t.auc_floor else None)
-    jets = f"{row['few_jets']} of the validation split"
-    if few >= k:
-        return "undetermined", (
-            f"macro val AUC {auc:.3f}, but every class's one-vs-rest AUC rests on 5 or fewer "
-            f"validation jets ({jets}): it cannot tell a collapsed net from a working one "
-            "(regimes.auc_floor); use a larger data.val_fraction or more jets")
-    lo, hi = max(0.0, (k * auc - few) / (k - few)), min(1.0, k * auc / (k - few))
-    if hi <= t.auc_floor:
-        return "unstable", (f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what} (it averages a "
-                            f"one-vs-rest AUC from {jets}, too few jets to judge on their own; "
-                            f"the other classes' AUCs average at most {hi:.3f} whatever the "
-                            "rank of those jets)")
-    if lo > t.auc_floor:
-        return None
-    return "undetermined", (
-        f"macro val AUC {auc:.3f} averages a one-vs-rest AUC from {jets} (too few jets to judge "
-        f"on their own): as those jets rank, the other classes' AUCs average between {lo:.3f} "
-        f"and {hi:.3f}, either side of regimes.auc_floor {t.auc_floor:g}, so whether the net "
-        "separates the classes is undetermined; use a larger data.val_fraction or more jets")
-
-
-#: A macro AUC up to this is "no separation" in words; a higher regimes.auc_floor (allowed
-#: up to 1) is a quality cut, and the reason says so instead of "not separated".
-_NO_SEPARATION = 0.6
-
-
-def _at_priors(loss: float, ref: Reference, t: RegimeThresholds) -> str:
-    """Words for a loss at or within ``prior_margin`` of the prior entropy H: "no better than
-    the priors" only when it is (within the default 1%); a user's wider margin (up to 50%) makes
-    it a cut the reason names, not a claim that the net learnt nothing."""
-    h = ref.prior_entropy
-    if loss >= h or t.prior_margin <= RegimeThresholds().prior_margin:
-        return f"is no better than predicting the class priors (H = {h:.4f} nats)"
-    return (f"is within regimes.prior_margin {t.prior_margin:.0%} of the class-prior entropy "
-            f"H = {h:.4f} nats ({percent(loss / h - 1)} of it)")
-
 def _unmeasured(row: pd.Series) -> str:
     """The reason of a trial whose table carries standard errors but not this trial's: the
     per-jet spread needs two jets, so a split of one jet (or none) gives NaN, and then no
@@ -237,31 +139,13 @@ def _unmeasured(row: pd.Series) -> str:
             "larger data.val_fraction or more jets")
 
 
-def _swung(row: pd.Series, t: RegimeThresholds) -> tuple[str | None, float, float]:
-    """Words when a final loss zig-zags from epoch to epoch by more than ``gap_floor`` of it
-    (its final value is then not settled), and the train and val swings (0 when settled)."""
-    parts, swings = [], {}
-    for name in ("val", "train"):
-        value, amount = row[name], row[f"swing_{name}"]
-        swings[name] = float(amount) if np.isfinite(amount) else 0.0
-        if value > 0 and _beyond(swings[name] / value, t.gap_floor):  # at it: not more
-            shown = _percent_beside(amount / value, t.gap_floor).lstrip("+")  # 8.3%, not 8%
-            parts.append(f"{name} loss zig-zags by {amount:.3g} ({shown}) from "
-                         "epoch to epoch")
-    if not parts:
-        return None, 0.0, 0.0
-    return (" and ".join(parts) + f" over the last {SWING_EPOCHS} epochs, more than gap_floor "
-            f"{t.gap_floor:.0%}: the final loss is not settled (a smaller learning rate "
-            "settles it)", swings["train"], swings["val"])
-
-
 def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
            used: dict[str, object] | None = None) -> tuple[str, str]:
     """The verdict and its reason; ``used`` (when given) receives the L* the bias rule
     compared with, its split and the excess over it (regimes.csv's ``judged_reference_*``,
     ``excess*`` columns)."""
     used = {} if used is None else used
-    why = _unstable(row, ref, t)
+    why = unstable(row, ref, t)
     if why:
         return "unstable", why
     if row["min_loss"] < 0:  # a cross-entropy is >= 0: a damaged or hand-edited table
@@ -276,7 +160,7 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
         return "undetermined", _unmeasured(row)
     se_note = "" if measured else f"; {row['no_se_words']}"
     offset = ref.split_offset
-    swung, swing_train, swing_val = _swung(row, t)
+    swung, swing_train, swing_val = swing_words(row, t)
     se2 = row["train_se"] ** 2 + row["val_se"] ** 2
     # a zig-zagging curve's gap counts only beyond both swings
     gap = _judge_diff(val - train - offset - swing_train - swing_val, train, se2, t,
@@ -287,19 +171,19 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
         shown = ref._offset_text().split(" ± ")[0]
         se_note += f"; the splits' own difference {shown} taken out of the gap"
     if (row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant
-            and _shows_collapse(row, t)):
-        return "unstable", f"val loss {row['last_val']:.4f} {_at_priors(row['last_val'], ref, t)}"
-    auc = _auc_rule(row, t)  # unstable returned above: here its few jets decide the rule
+            and shows_collapse(row, t)):
+        return "unstable", f"val loss {row['last_val']:.4f} {at_priors(row['last_val'], ref, t)}"
+    auc = auc_rule(row, t)  # unstable returned above: here its few jets decide the rule
     if auc is not None:
         return auc
     if gap.significant:
         beyond = " beyond its epoch-to-epoch zig-zag" if swung else ""
         return "overfit", (f"val loss {three_figures(val)} is {gap.text} above train loss {three_figures(train)}"
                            f"{beyond}{se_note}")
-    rise = None if swung else _rise(row, t)  # a zig-zag fakes rises
+    rise = None if swung else rise_rule(row, t)  # a zig-zag fakes rises
     if rise:
         return "overfit", rise + se_note
-    short = _stop_words(row)
+    short = stop_words(row)
     if short:
         return "undetermined", f"{short}: too short a curve to show a regime (gap {gap.text})"
     if ref.loss is None:
@@ -374,27 +258,6 @@ def _reference_text(loss: float, se: float | None) -> str:
     return f"{round_to_error(loss, None):g}"  # a user's L* as written
 
 
-def _rise(row: pd.Series, t: RegimeThresholds) -> str | None:
-    """The rise rule's reason when the val loss rose significantly while train kept falling."""
-    min_val, val = row["min_val"], row["smooth_final_val"]
-    # a trend needs min_epochs epochs *in the log*: two logged epochs (1 and 10) of a 10-epoch
-    # run are two points, no curve, however many epochs were trained between them
-    if not (row["has_curve"] and row["n_epochs"] >= t.min_epochs
-            and row["n_logged"] >= t.min_epochs and np.isfinite(min_val)):
-        return None
-    # both ends are losses on the same jets, so their difference is less noisy than one loss:
-    # one loss's standard error bounds it
-    rise = _judge_diff(val - min_val, min_val, row["val_se"] ** 2, t, t.overfit_rise,
-                       t.overfit_rise)
-    start, end = row["train_at_min_val"], row["smooth_final_train"]
-    drop = _judge_diff(start - end, start, row["train_se"] ** 2, t, t.train_still_falling,
-                       t.train_still_falling)
-    if rise.significant and drop.significant:
-        return (f"val loss rose {rise.text} from its minimum {three_figures(min_val)} at epoch "
-                f"{int(row['min_val_epoch'])} while train loss fell {drop.text}")
-    return None
-
-
 @dataclass(frozen=True)
 class RegimeVerdicts:
     """The regime table and the reference it was judged against."""
@@ -456,7 +319,7 @@ def assess_regimes(
         logger.warning("regimes: %s", ref.describe())
     used: list[dict[str, object]] = [{} for _ in range(len(s))]
     judged = [_judge(row, ref, t, u) for (_, row), u in zip(s.iterrows(), used)]
-    short = [_stop_words(row) for _, row in s.iterrows()]
+    short = [stop_words(row) for _, row in s.iterrows()]
     regime = [j[0] for j in judged]
     partial = [w is not None and r != "undetermined" for w, r in zip(short, regime)]
     se2 = s["train_se"] ** 2 + s["val_se"] ** 2
