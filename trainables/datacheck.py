@@ -15,7 +15,7 @@ from jetstudy.trainables.schema import CLASSES, HLF_FEATURES, LABEL_COLUMNS
 __all__ = ["HELP", "FLOAT32_MAX", "FILL_LIMIT", "FLOAT32_TINY", "SENTINEL_SHARE", "finite_features", "features_vary", "suffix", "path_problem",
            "hdf5_outside", "mixed_formats", "extension_fix",
            "one_hot_to_index", "all_classes", "some", "content_problem", "wide_text",
-           "url_problem"]
+           "url_problem", "near_names"]
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +173,38 @@ def url_problem(path: str | None) -> str | None:
                 f"{unquote(urlsplit((path or '').strip()).path)!r}")
     return (f"a URL ({scheme}://); jetstudy reads and writes files on this machine's file "
             f"system (a shared file system mounted on every node works), not URLs")
+
+
+def near_names(missing: Sequence[str], present: Sequence[str], prefixed: bool) -> str:
+    """" (found 'zlog' for zlogz: ...)" for needed names that are absent while a column of a
+    close spelling is there (a typo, a name cut short, Format A's names without their ``j_``
+    prefix); "" when none is close. ``prefixed``: the names read carry ``j_`` (Format A)."""
+    import difflib
+
+    def bare(name: str) -> str:
+        return name.strip().lower().removeprefix("j_")
+
+    from jetstudy.trainables.schema import JET_FEATURE_NAMES
+
+    # names read, and Format A's other columns (j_tau1_b1_mmdt is no j_c1_b1_mmdt), are taken
+    taken = {*JET_FEATURE_NAMES, *(n[2:] for n in JET_FEATURE_NAMES
+                                   if not prefixed or n not in HLF_FEATURES)}
+    free = {bare(p): p for p in present if p.strip() not in taken and bare(p) != "class"}
+    pairs = []
+    for name in missing:
+        close = difflib.get_close_matches(bare(name), list(free), n=1, cutoff=0.75)
+        if close:
+            pairs.append((free.pop(close[0]), name))
+    if not pairs:
+        return ""
+    if prefixed and all(bare(found) == bare(name) for found, name in pairs):
+        return (f" (found {', '.join(repr(f) for f, _ in pairs[:3])}"
+                f"{', ...' if len(pairs) > 3 else ''} without the j_ prefix: Format A's "
+                f"jetFeatureNames carry it; rename {'it' if len(pairs) == 1 else 'them'} to "
+                f"{', '.join(n for _, n in pairs[:3])}{', ...' if len(pairs) > 3 else ''})")
+    shown = ", ".join(f"{found!r} for {name}" for found, name in pairs[:3])
+    return (f" (found {shown}{', ...' if len(pairs) > 3 else ''}: misspelt or cut short? "
+            f"rename {'it' if len(pairs) == 1 else 'them'} to the name jetstudy reads)")
 
 
 #: The fix for data kept outside an HDF5 file.

@@ -12,6 +12,7 @@ import h5py
 import numpy as np
 
 from jetstudy.trainables.datacheck import HELP as _HELP
+from jetstudy.trainables.datacheck import near_names
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.schema import HLF_FEATURES, LABEL_COLUMNS
 
@@ -103,7 +104,7 @@ def name_index(file: str, names: Sequence[str]) -> dict[str, int]:
         cased = [lower[n] for n in missing if n in lower]
         hint = (f" (names are case-sensitive: found {', '.join(map(repr, cased[:3]))}"
                 f"{', ...' if len(cased) > 3 else ''}; rename them in lower case)" if cased
-                else "")
+                else near_names(missing, names, prefixed=True))
         raise DataError(
             f"{file}: jetFeatureNames lacks {', '.join(missing)}{hint}; jetstudy needs the 16 "
             f"high-level features and the labels {', '.join(LABEL_COLUMNS)} by name ({_HELP})"

@@ -18,6 +18,7 @@ import pandas as pd
 
 from jetstudy.trainables.datacheck import HELP as _HELP
 from jetstudy.trainables.datacheck import finite_features as _finite_features
+from jetstudy.trainables.datacheck import near_names as _near_names
 from jetstudy.trainables.datacheck import one_hot_to_index
 from jetstudy.trainables.datacheck import suffix as _suffix
 from jetstudy.trainables.datacheck import wide_text as _wide_text
@@ -114,7 +115,8 @@ def _table_feature_columns(file: str, columns: Sequence[str]) -> list[str]:
         cased = [lower[n] for n in missing if n in lower] + [
             lower[f"j_{n}"] for n in missing if n not in lower and f"j_{n}" in lower]
         hint = (f" (names are case-sensitive: found {', '.join(map(repr, cased[:3]))}"
-                f"{', ...' if len(cased) > 3 else ''}; rename them in lower case)" if cased else "")
+                f"{', ...' if len(cased) > 3 else ''}; rename them in lower case)" if cased else
+                _near_names(missing, columns, prefixed=False))
         if {"trial_id", "val_loss"} <= set(columns):  # trials/epochs.parquet of a study
             hint = (" (it is a jetstudy results table, with trial_id and val_loss: a study's "
                     "output, not jets; give the data files, or `jetstudy report` for results)")

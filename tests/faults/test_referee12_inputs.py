@@ -256,3 +256,63 @@ def test_csv_spellings_of_the_same_table_read_exactly(variant: str, tmp_path: Pa
     read = load_jets(path)
     np.testing.assert_array_equal(read.x, plain.x)
     np.testing.assert_array_equal(read.y, plain.y)
+
+
+def _format_a(path: Path, names: list[str]) -> Path:
+    import h5py
+
+    from jetstudy.trainables.schema import JET_FEATURE_NAMES, LABEL_COLUMNS
+
+    rng = np.random.default_rng(5)
+    data = rng.uniform(0.1, 1.0, (N, len(JET_FEATURE_NAMES)))
+    data[:, [JET_FEATURE_NAMES.index(c) for c in LABEL_COLUMNS]] = np.eye(5)[np.arange(N) % 5]
+    with h5py.File(path, "w") as handle:
+        handle["jets"] = data
+        handle["jetFeatureNames"] = np.array([n.encode() for n in names])
+    return path
+
+
+def test_a_misspelt_feature_name_is_named_beside_the_missing_one(tmp_path: Path) -> None:
+    """'the table lacks zlogz, mass_mmdt' with 'zlog' and 'massmmdt' standing in the header;
+    'jetFeatureNames lacks j_zlogz' beside 'j_zlog'. The columns of that spelling are named."""
+    from jetstudy.trainables.schema import JET_FEATURE_NAMES
+
+    table = _write(tmp_path / "jets.csv", _frame().rename(columns={"zlogz": "zlog",
+                                                                    "mass_mmdt": "massmmdt"}))
+    with pytest.raises(DataError) as refused:
+        load_jets(table)
+    assert "lacks zlogz, mass_mmdt (found 'zlog' for zlogz, 'massmmdt' for mass_mmdt: " \
+           "misspelt or cut short?" in str(refused.value), str(refused.value)
+    names = [("j_zlog" if n == "j_zlogz" else n) for n in JET_FEATURE_NAMES]
+    with pytest.raises(DataError) as refused:
+        load_jets(_format_a(tmp_path / "jets.h5", names))
+    assert "lacks j_zlogz (found 'j_zlog' for j_zlogz: misspelt" in str(refused.value)
+
+
+def test_format_a_names_without_their_prefix_are_named(tmp_path: Path) -> None:
+    """An HDF5 file whose jetFeatureNames drop the j_ prefix (zlogz, ..., as OpenML names
+    them) listed all 16 as lacking, with no word of the names it holds."""
+    from jetstudy.trainables.schema import HLF_FEATURES, JET_FEATURE_NAMES
+
+    names = [n[2:] if n in HLF_FEATURES else n for n in JET_FEATURE_NAMES]
+    with pytest.raises(DataError) as refused:
+        load_jets(_format_a(tmp_path / "jets.h5", names))
+    text = str(refused.value)
+    assert "(found 'zlogz', 'c1_b0_mmdt', 'c1_b1_mmdt', ... without the j_ prefix: Format A's " \
+           "jetFeatureNames carry it; rename them to j_zlogz, j_c1_b0_mmdt, j_c1_b1_mmdt, ...)" \
+           in text, text
+
+
+def test_another_real_column_is_never_offered_for_a_missing_one(tmp_path: Path) -> None:
+    """Format A's other columns are real names: j_tau1_b1_mmdt is no spelling of a missing
+    j_c1_b1_mmdt (nor j_d2_a1_b1 of d2_a1_b1_mmdt), in HDF5 and in a table of its columns."""
+    from jetstudy.trainables.schema import JET_FEATURE_NAMES
+
+    names = [("j_other" if n == "j_c1_b1_mmdt" else n) for n in JET_FEATURE_NAMES]
+    with pytest.raises(DataError) as refused:
+        load_jets(_format_a(tmp_path / "jets.h5", names))
+    assert "lacks j_c1_b1_mmdt;" in str(refused.value), str(refused.value)
+    frame = _frame().rename(columns={"d2_a1_b1_mmdt": "d2_a1_b1", "c1_b1_mmdt": "tau1_b1_mmdt"})
+    with pytest.raises(DataError) as refused:
+        load_jets(_write(tmp_path / "jets.csv", frame))
+    assert "lacks c1_b1_mmdt, d2_a1_b1_mmdt;" in str(refused.value), str(refused.value)
