@@ -19,7 +19,7 @@ from jetstudy.study.tables import (epoch_rows, epochs_frame, epochs_trained, err
                                    trial_row, trials_frame)
 from jetstudy.study.trial_numbers import in_trial_order, number_unnumbered
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ended_marker, has_ended, read_epochs,
-                                            restart_count)
+                                            restart_count, resume_count)
 
 __all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables", "stop_reason",
            "STOP_REASONS"]
@@ -139,6 +139,7 @@ def build_tables(known: Known, cfg: StudyConfig, state_dir: str,
         row["stop_reason"] = stop_reason(status, error, trained, converged, cfg,
                                          ended=ended_marker(state_dir, trial_id).is_file())
         row["restarts"] = restart_count(state_dir, trial_id)  # recorded by the ledger, packs
+        row["resumed"] = resume_count(state_dir, trial_id)  # by a --resume's driver
         trial_rows.append(row)
         all_epochs.extend(rows)
     # trials started before trial_number existed get theirs (Optuna's journal, else Tune's

@@ -20,6 +20,7 @@ import pandas as pd
 from jetstudy.study.collect import build_tables, from_result_grid
 from jetstudy.study.config import StudyConfig
 from jetstudy.study.connect import check_address
+from jetstudy.study.launch_resumed import mark_continued
 from jetstudy.study.ledger import TrialLedger
 from jetstudy.study.hardlinks import unshare_linked_files
 from jetstudy.study.lock import StudyLock, lost_to, raise_if_busy
@@ -401,6 +402,8 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
             all_callbacks.append(ready)
             clock.lap("packs_s")
         tuner = _tuner(cfg, prepared, folder, all_callbacks, resume, packs)
+        if resume:  # the trials Tune restores go on from their checkpoints: each one said
+            mark_continued(folder)
         clock.lap("tuner_s")
         logger.info("set-up before Tune's first trial: %s", clock.times)
         with sigint_restored():
@@ -444,24 +447,25 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
                            if every else "no trial finished an epoch")
         reference.finish()  # reference.json written; its error, if any, raised here
         clock.times["reference_s"] = reference.seconds
-    finally:
-        import ray
+    finally:  # whole, with stops held: the lock's heartbeat SIGTERMs a driver that lost the
+        import ray  # study, which may land here (Tune ended just before): raised as it ends
 
-        for pack in packs:  # on a cluster they would outlive the driver
-            ray.kill(pack)
-        lost = lost_to(folder) is not None  # its files are another driver's: left alone
-        try:
-            if not lost:
-                (folder / PACK_DATA).unlink(missing_ok=True)
-        except OSError as exc:  # a folder turned read-only: never in place of the study's error
-            if (folder / PACK_DATA).exists():
-                logger.warning("could not remove %s: %s", folder / PACK_DATA, exc.strerror)
-        if started:
-            ray.shutdown()
-            end_session(folder)  # and whatever of it outlived the shutdown (its record only)
-        if provenance and not lost:
-            mark_ended(folder)
-        _settle_background(split, reference)
+        with held_signals():  # (a second Ctrl-C still stops a shutdown that hangs)
+            for pack in packs:  # on a cluster they would outlive the driver
+                ray.kill(pack)
+            lost = lost_to(folder) is not None  # its files are another driver's: left alone
+            try:
+                if not lost:
+                    (folder / PACK_DATA).unlink(missing_ok=True)
+            except OSError as exc:  # a folder turned read-only: never instead of the study's error
+                if (folder / PACK_DATA).exists():
+                    logger.warning("could not remove %s: %s", folder / PACK_DATA, exc.strerror)
+            if started:
+                ray.shutdown()
+                end_session(folder)  # and whatever of it outlived the shutdown (its record only)
+            if provenance and not lost:
+                mark_ended(folder)
+            _settle_background(split, reference)
     if trials.empty:
         budget = cfg.search.time_budget_s
         raise JetstudyError(

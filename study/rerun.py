@@ -285,9 +285,9 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
 
 
 #: Columns a rerun is not expected to repeat: Ray's random trial id, the timings and the
-#: restarts (a worker that died is the machine's event; the restarted trial's numbers are
-#: compared as any other's).
-VOLATILE = ("trial_id", "wall_time_s", "time_s", "restarts")
+#: restarts and continuations by --resume (a worker that died, a driver that stopped: the
+#: machine's events; such a trial's numbers are compared as any other's).
+VOLATILE = ("trial_id", "wall_time_s", "time_s", "restarts", "resumed")
 
 
 def compare_runs(first: str | os.PathLike[str], rerun: str | os.PathLike[str]) -> list[str]:

@@ -9,7 +9,7 @@ what the cluster has and the fix.
 The nodes it may add: an autoscaling cluster started by ``ray up`` lists its node types in
 ``~/ray_bootstrap_config.yaml`` on the head (read there by a tiny task; Ray Tune detects such
 clusters by the same file) and newer autoscalers publish them to the cluster's state
-(:func:`ray._private.state.state.get_cluster_config`). A node type that may be started counts
+(:func:`ray._private.state.state.get_cluster_config`, within its ``max_resources``). A node type that may be started counts
 like a running node. ``JETSTUDY_SKIP_RESOURCE_CHECK=1`` skips the check, for an autoscaler
 jetstudy cannot see.
 
@@ -25,6 +25,7 @@ import logging
 import math
 import os
 from dataclasses import dataclass
+from typing import Any
 
 import yaml
 
@@ -34,7 +35,7 @@ from jetstudy.study.packing import (PACKED_TRIAL_CPUS, PackPlan, concurrent_tria
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["SKIP_ENV", "NodeShape", "cluster_shapes", "check_fit", "check_local_request",
-           "check_request", "pack_room", "resolve_packing", "scalable_shapes"]
+           "check_request", "config_shapes", "pack_room", "resolve_packing", "scalable_shapes"]
 
 logger = logging.getLogger(__name__)
 
@@ -109,11 +110,35 @@ def _from_cluster_config() -> list[NodeShape] | None:
     except Exception as exc:  # Ray Client, or an older cluster: no such record
         logger.debug("no autoscaler config in the cluster state: %s", exc)
         return None
+    return config_shapes(config)
+
+
+def config_shapes(config: Any) -> list[NodeShape] | None:
+    """The node types of Ray's ``autoscaler_pb2.ClusterConfig`` (None without any), within its
+    ``max_resources``, the most of each resource the whole cluster may hold: a type whose one
+    node exceeds it is never started (a GPU type under ``GPU: 0`` adds no GPU), and a type
+    counts no more nodes than that limit holds (``CPU: 64`` and 16-CPU nodes: 4; the running
+    nodes take their share too, so this is an upper bound: nothing that fits is refused).
+    Ignoring it counted a GPU node type an autoscaler may never start, and Ray Tune waited for
+    ever. Pure: tested with made-up configs."""
     if config is None or not config.node_group_configs:
         return None
-    return [NodeShape(float(g.resources.get("CPU", 0)), float(g.resources.get("GPU", 0)),
-                      None if g.max_count == -1 else int(g.max_count), True, g.name)
-            for g in config.node_group_configs if g.max_count != 0]
+    most = {key: float(config.max_resources[key]) for key in ("CPU", "GPU")
+            if key in config.max_resources}
+    shapes = []
+    for g in config.node_group_configs:
+        if g.max_count == 0:
+            continue
+        per_node = {key: float(g.resources.get(key, 0)) for key in ("CPU", "GPU")}
+        count = None if g.max_count == -1 else int(g.max_count)
+        for key, cap in most.items():
+            if per_node[key] > 0:
+                fit = math.floor(cap / per_node[key] + 1e-9)
+                count = fit if count is None else min(count, fit)
+        if count == 0:
+            continue
+        shapes.append(NodeShape(per_node["CPU"], per_node["GPU"], count, True, g.name))
+    return shapes
 
 
 def _read_bootstrap() -> str | None:

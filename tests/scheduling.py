@@ -56,6 +56,8 @@ COST: dict[str, float] = {
     "tests/study/test_resume.py": 179,
     "tests/analysis/test_planted_study.py": 159,
     "tests/study/test_referee_search_resume.py": 135,
+    # a two-node cluster: a node removed mid-study, a driver killed then --resume (round 12)
+    "tests/study/test_referee12_cluster_nodes.py": 150,
     "tests/study/test_scan.py": 125,
     "tests/bench/test_bench.py": 116,
     "tests/faults/test_interrupt.py": 115,

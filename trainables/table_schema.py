@@ -150,6 +150,8 @@ TRIALS = TableSchema("trials", (
     Column("wall_time_s", "float", False, "trial wall time"),
     Column("restarts", "int", False, "times it went on from its checkpoint after its worker "
            "(or pack) died or it failed (resources.max_failures)"),
+    Column("resumed", "int", False, "times a --resume continued it from its checkpoint after "
+           "the study's driver stopped (not a worker's loss)"),
 ))
 
 EPOCHS = TableSchema("epochs", (

@@ -18,7 +18,8 @@ __all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE",
            "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker",
            "mark_ended", "has_ended", "PASSED_FILE", "mark_passed", "passed_epoch", "for_tune",
            "append_epoch", "read_epochs", "trial_folder", "DIVERGED_FILE", "mark_diverged",
-           "diverged_before", "RESTARTS_FILE", "mark_restarted", "restart_count"]
+           "diverged_before", "RESTARTS_FILE", "mark_restarted", "restart_count",
+           "RESUMED_FILE", "mark_resumed", "resume_count"]
 
 #: What each epoch tells Ray Tune (ASHA, Optuna, the progress line, and through Tune's loggers
 #: ``progress.csv``, ``result.json`` and TensorBoard). The full record goes to the trial's own
@@ -55,6 +56,11 @@ PASSED_FILE = "passed"
 #: its pack died or evicted it (written by ``jetstudy.trainables.packed_trial``). Counted into
 #: the trials table's ``restarts`` (epochs after the checkpoint were trained again).
 RESTARTS_FILE = "restarts"
+#: One line per time a ``--resume`` continued the trial from its checkpoint after the study's
+#: driver stopped (a crash, a kill, a lost head node), holding its last logged epoch: not a
+#: worker's loss, yet its epochs after the checkpoint train again. Written by the resuming
+#: driver (``jetstudy.study.launch_resumed``), counted into the trials table's ``resumed``.
+RESUMED_FILE = "resumed"
 
 
 #: The config key carrying the trial's seed; the searcher puts it there
@@ -152,19 +158,36 @@ def _append_line(fd: int, line: str) -> None:
         os.close(fd)
 
 
-def mark_restarted(state_dir: str, trial_id: str, epoch: int) -> None:
-    """Add a line to the trial's :data:`RESTARTS_FILE` (never through a link). Raises
-    ``OSError``; the caller says what it means."""
-    path = Path(state_dir) / trial_id / RESTARTS_FILE
+def _add_after_epoch(path: Path, epoch: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     _append_line(fd, json.dumps({"after_epoch": int(epoch)}))
 
 
+def mark_restarted(state_dir: str, trial_id: str, epoch: int) -> None:
+    """Add a line to the trial's :data:`RESTARTS_FILE` (never through a link). Raises
+    ``OSError``; the caller says what it means."""
+    _add_after_epoch(Path(state_dir) / trial_id / RESTARTS_FILE, epoch)
+
+
+def mark_resumed(state_dir: str, trial_id: str, epoch: int) -> None:
+    """Add a line to the trial's :data:`RESUMED_FILE` (never through a link). Raises
+    ``OSError``; the caller says what it means."""
+    _add_after_epoch(Path(state_dir) / trial_id / RESUMED_FILE, epoch)
+
+
 def restart_count(state_dir: str, trial_id: str) -> int:
     """How many times Ray Tune restarted the trial after a failure (:func:`mark_restarted`'s
     lines, a line cut by a kill among them); 0 without the file."""
-    path = Path(state_dir) / trial_id / RESTARTS_FILE
+    return _lines(Path(state_dir) / trial_id / RESTARTS_FILE)
+
+
+def resume_count(state_dir: str, trial_id: str) -> int:
+    """How many times a ``--resume`` continued the trial (:func:`mark_resumed`'s lines)."""
+    return _lines(Path(state_dir) / trial_id / RESUMED_FILE)
+
+
+def _lines(path: Path) -> int:
     if path.is_symlink() or not path.is_file():
         return 0
     try:

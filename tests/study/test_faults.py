@@ -105,7 +105,8 @@ def test_killed_trial_is_counted_as_restarted(killed, tmp_path: Path) -> None:
     assert trials.loc[killer.killed_trial, "restarts"] == 1, trials["restarts"]
     others = trials.drop(index=killer.killed_trial)
     assert (others["restarts"] == 0).all(), trials["restarts"]
-    assert list(trials.columns)[-1] == "restarts"  # added at the end: older readers keep order
+    assert list(trials.columns)[-2:] == ["restarts", "resumed"]  # at the end: older readers
+    assert (trials["resumed"] == 0).all()  # no --resume here: Tune's restart is no resume
     record = outcome.folder / "trials" / killer.killed_trial / "restarts"
     (line,) = record.read_text().splitlines()  # the epoch it was killed after, or one later
     assert json.loads(line)["after_epoch"] >= killer.epoch, line

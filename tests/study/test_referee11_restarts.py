@@ -35,7 +35,7 @@ def _trial(trial_id: str, epoch: int | None) -> SimpleNamespace:
 def test_restarts_is_the_trials_tables_last_optional_int_column() -> None:
     column = TRIALS.column("restarts")
     assert column is not None and column.dtype == "int" and not column.required
-    assert TRIALS.names[-1] == "restarts"
+    assert TRIALS.names[-2:] == ("restarts", "resumed")  # round 12 added resumed after it
 
 
 def test_ledger_records_each_restart_but_not_a_diverged_trials(tmp_path: Path) -> None:

@@ -78,7 +78,7 @@ def _written() -> tuple[pd.DataFrame, pd.DataFrame]:
               "lr": 1e-3, "activation": "relu", "batch_norm": False}
     row = trial_row("t1", params, epochs, status="completed", error="", max_epochs=3,
                     max_depth=3, metric="val_loss", mode="min", batch_size=256, flops=200)
-    return trials_frame([{**row, "stop_reason": "max_epochs", "restarts": 0}]), epochs
+    return trials_frame([{**row, "stop_reason": "max_epochs", "restarts": 0, "resumed": 0}]), epochs
 
 
 def _expected(schema: TableSchema, frame: pd.DataFrame) -> list[str]:
