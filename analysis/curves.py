@@ -28,7 +28,7 @@ def select_learning_curves(
     n_per_regime: int = 3,
     seed: int = 0,
 ) -> pd.DataFrame:
-    """Long table ``group, trial_id, epoch, train_loss, val_loss``; ``group`` is ``best`` (the
+    """Long table ``group, trial_id, status, epoch, train_loss, val_loss``; ``group`` is ``best`` (the
     best non-failed trials, as in the report's best trial) or a
     regime. A trial appears in one group only (``best`` first, best trial first); groups follow
     :data:`~jetstudy.analysis.regimes.REGIMES`."""
@@ -54,6 +54,9 @@ def select_learning_curves(
             ["epochs_judged", "_r"], ascending=[False, True], na_position="last")
         chosen += [(regime, t) for t in pool["trial_id"].head(n_per_regime)]
     picked = pd.DataFrame(chosen, columns=["group", "trial_id"]).rename_axis("rank").reset_index()
+    # each trial's status, for its legend: a running trial's curve ends where it has got to
+    status = df.drop_duplicates("trial_id", keep="last").set_index("trial_id")["status"]
+    picked["status"] = picked["trial_id"].map(status).astype(object)
     curves = picked.merge(epochs[["trial_id", "epoch", "train_loss", "val_loss"]], on="trial_id")
     curves = curves.sort_values(["rank", "epoch"], kind="mergesort").drop(columns="rank")
     return curves.reset_index(drop=True)

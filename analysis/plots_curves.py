@@ -44,7 +44,9 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
 
     top = hi * (hi / lo) ** 0.15 if log else hi + 0.15 * (hi - lo + 1e-9)
     groups = list(part.groupby("trial_id", sort=False))
-    names = short_ids([tid for tid, _ in groups])
+    # a running trial's curve ends where it has got to, not where it stopped: said in its entry
+    names = [name + (" (running)" if _running(c) else "")
+             for name, (_, c) in zip(short_ids([tid for tid, _ in groups]), groups)]
     for i, ((tid, c), name) in enumerate(zip(groups, names)):
         color = colors[i % len(colors)]
         # a curve of one finite epoch is its marker alone, and so is its legend entry (a line
@@ -81,6 +83,12 @@ def draw_learning_curves(curves: pd.DataFrame, group: str, ax: Axes,
         ax.set_xlabel("epoch (x: loss became NaN/inf)")
     ax.grid(alpha=0.3)
     _legend_and_note(ax, finite)
+
+
+def _running(c: pd.DataFrame) -> bool:
+    """Whether a trial's curve is of a trial still running (its ``status`` column, where the
+    table has one)."""
+    return "status" in c.columns and bool((c["status"].astype(str) == "running").any())
 
 
 def _above_words(ax: Axes, losses: np.ndarray) -> str:

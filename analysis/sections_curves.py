@@ -98,8 +98,12 @@ def learning_curves_part(r: ReportState) -> Section:
         raise AnalysisError("the epochs table has no rows")
     c = curves.select_learning_curves(r.t.trials, r.regimes, r.t.epochs, r.metric, r.maximize)
     name = r.figure("learning_curves.png", plots.learning_curves_figure(c, r.reference.loss))
+    running = ("status" in c.columns
+               and c.loc[c["status"].astype(str) == "running", "trial_id"].nunique())
+    still = ("; '(running)' in a legend: a trial still training, its curve so far" if running
+             else "")
     caption = (f"{curve_style_words(c)}: "
-               f"{panels_words(c, r.regimes)}; {_reference_words(r, 'dotted')}.")
+               f"{panels_words(c, r.regimes)}{still}; {_reference_words(r, 'dotted')}.")
     return Section("Learning curves", figure=name, caption=caption)
 
 

@@ -177,3 +177,32 @@ def test_the_rules_define_both_meanings_of_significant(study_dir):
     assert f"beyond z = {state.thresholds.z:g} standard errors" in line, line
     assert (f"Comparing two trials' scores (the runner-up, the Pareto pick, the size answer) "
             f"calls a difference of {NOISE_SIGMAS:g} standard errors or more significant") in line
+
+
+def test_a_running_trial_is_named_running_in_the_learning_curves(tmp_path, make_study,
+                                                                  write_study):
+    """A study still running: the best panel drew running trials' curves ending at epoch 10 of
+    20, their legend entries bare trial ids, so a curve cut by the snapshot read as one that
+    stopped; the partial report said 'partial' in its overview only. Each running trial's
+    entry now says '(running)' and the caption says what that means; a finished trial's does
+    not."""
+    from jetstudy.analysis import plots_curves
+    from jetstudy.analysis.curves import select_learning_curves
+    from jetstudy.analysis.sections_curves import learning_curves_part
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=10, seed=13, running=4)
+    state = words_only(load_tables(write_study(tmp_path / "s", trials, epochs)))
+    c = select_learning_curves(state.t.trials, state.regimes, state.t.epochs, state.metric,
+                               state.maximize)
+    running = set(trials.loc[trials["status"] == "running", "trial_id"])
+    drawn = set(c["trial_id"]) & running
+    assert drawn, "the study's best panel should hold a running trial"
+    fig = plots_curves.learning_curves_figure(c)
+    named = {t.get_text() for ax in fig.axes if ax.get_legend()
+             for t in ax.get_legend().get_texts()}
+    assert {f"{t} (running)" for t in drawn} <= named, named
+    assert not {t for t in named if t.endswith("(running)") and t.split()[0] not in running}
+    caption = learning_curves_part(state).caption
+    assert "'(running)' in a legend: a trial still training, its curve so far" in caption
