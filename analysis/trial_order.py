@@ -18,6 +18,7 @@ before the column existed, or a trial without a number) to the first ``trial_id`
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -103,15 +104,25 @@ def order_of(value: Any) -> float:
 
 def tie_keys(trials: pd.DataFrame) -> pd.DataFrame:
     """``_order`` (the trial number as float, infinity where unknown) and ``_id`` (the trial id
-    as text) of each row of ``trials``, on its index: sort by them after the real keys."""
+    as text, its numbers compared as numbers) of each row of ``trials``, on its index: sort by them after the real keys."""
     if TRIAL_ORDER in trials.columns:
         order = pd.to_numeric(trials[TRIAL_ORDER], errors="coerce").astype(float)
         order = order.where(np.isfinite(order), np.inf)
     else:
         order = pd.Series(np.inf, index=trials.index, dtype=float)
-    ids = (trials["trial_id"].astype(str) if "trial_id" in trials.columns
+    ids = (trials["trial_id"].astype(str).map(_natural) if "trial_id" in trials.columns
            else pd.Series("", index=trials.index))
     return pd.DataFrame({"_order": order.to_numpy(), "_id": ids.to_numpy()}, index=trials.index)
+
+
+def _natural(trial_id: str) -> str:
+    """A trial id as a sort key whose runs of digits compare as numbers: a hand-made table's
+    ids 9 and 10 in that order ('10' < '9' as text); Ray's zero-padded ids keep theirs."""
+    return re.sub(r"\d+", lambda m: m.group().zfill(_DIGITS), trial_id)
+
+
+#: Digits a number in a trial id is padded to for :func:`_natural` (longer ones stay as they are).
+_DIGITS = 20
 
 
 def with_tie_keys(frame: pd.DataFrame) -> pd.DataFrame:

@@ -169,3 +169,20 @@ def test_numeric_trial_ids_are_named_as_trials_in_the_pareto_notes():
     best = compute_pareto(t.assign(best_val_acc=[0.6, 0.7, 0.799, 0.80, 0.5, 0.5]),
                           "n_params", "val_acc", n_val=2000)
     assert _is_best(best) == "is the best; trial 3 at 2000 is within noise of it"
+
+
+def test_a_tie_between_numeric_ids_goes_to_the_first_by_number():
+    """A hand-made table without trial_number and ids 1..12: an exact tie went to trial '10'
+    over trial '9' ('10' < '9' as text) while the words say the first the search proposed
+    wins; ids compare by their numbers (Ray's zero-padded ids keep their order)."""
+    from jetstudy.analysis.summary import best_trial
+    from jetstudy.analysis.trial_order import tie_keys
+
+    t = pd.DataFrame({"trial_id": [str(i) for i in range(1, 13)], "status": "completed",
+                      "epochs": 6, "max_epochs": 6, "n_params": 1000,
+                      "best_val_loss": [0.7] * 8 + [0.6, 0.6, 0.7, 0.7]})
+    assert str(best_trial(t, "val_loss", False)["trial_id"]) == "9"
+    ray = pd.DataFrame({"trial_id": ["ab12_00010", "ab12_00009", "ab9_00001", "ab10_00000"]})
+    order = tie_keys(ray).sort_values("_id").index.tolist()
+    assert [ray["trial_id"][i] for i in order] == ["ab9_00001", "ab10_00000", "ab12_00009",
+                                                   "ab12_00010"]
