@@ -7,6 +7,8 @@ column holding another word. :mod:`jetstudy.analysis.tables` calls these once pe
 from __future__ import annotations
 
 import re
+import shlex
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +17,7 @@ import pandas as pd
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.trainables.table_schema import MAX_EPOCHS, TableSchema
 
-__all__ = ["coerce", "check_numbers"]
+__all__ = ["coerce", "check_numbers", "rewrite_command"]
 
 
 def coerce(df: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
@@ -47,10 +49,11 @@ def _text(value: Any) -> str:
 
 
 def check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
-                   where: str) -> None:
+                   where: str, folder: Path | None = None) -> None:
     """A number column holding text (``abc``), or a count (an ``int`` column: parameters,
     FLOPs, depth, epochs, widths) below 0, is a hand edit gone wrong: one error naming the
-    column, the trial and the value, rather than a silent NaN or a negative model size."""
+    column, the trial and the value, rather than a silent NaN or a negative model size.
+    ``folder``: the study folder the table is in, when known (the fix's command names it)."""
     for col in out.columns:
         column = schema.column(str(col))
         if column is not None and column.dtype == "bool":
@@ -80,7 +83,18 @@ def check_numbers(raw: pd.DataFrame, out: pd.DataFrame, schema: TableSchema,
                 f"the {where} has {col} = {value!r} for trial {trial}, but {col} must be "
                 f"{what}{f' ({bad.sum()} rows like it)' if bad.sum() > 1 else ''}; correct or "
                 "empty that cell (was the table edited by hand?), or rewrite the tables from the "
-                "study's trial folders with `jetstudy run CONFIG --set storage.name=NAME --resume`")
+                f"study's trial folders with {rewrite_command(folder)}")
+
+
+def rewrite_command(folder: Path | None) -> str:
+    """The command that writes a study's tables again from its trial folders: with the study
+    ``folder`` known, its parent as ``storage.results_dir`` and its name (the config's own
+    ``results_dir`` may be relative to where the study ran, or the study moved since)."""
+    if folder is None:
+        return "`jetstudy run CONFIG --set storage.name=NAME --resume`"
+    place = shlex.join(["--set", f"storage.results_dir={folder.absolute().parent}",
+                        "--set", f"storage.name={folder.name}"])
+    return f"`jetstudy run CONFIG {place} --resume` (CONFIG: the config it ran with)"
 
 
 #: Number columns with a range: accuracies and AUCs are fractions, standard errors >= 0,

@@ -117,8 +117,10 @@ def search_metric(config: dict[str, Any] | None, trials: pd.DataFrame) -> tuple[
     return metric, _METRICS[metric]
 
 
-def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFrame:
-    """Check and normalise a trials table; raise :class:`AnalysisError` naming what is wrong."""
+def validate_trials(df: pd.DataFrame, where: str = "trials table",
+                    folder: Path | None = None) -> pd.DataFrame:
+    """Check and normalise a trials table; raise :class:`AnalysisError` naming what is wrong
+    (``folder``: the study folder it is in, when known, for the fix's command)."""
     df = _tidy_names(df, where)  # ' val_loss' in a hand-edited CSV header is val_loss
     missing = [c for c in REQUIRED_TRIAL_COLUMNS if c not in df.columns]
     if missing:
@@ -135,7 +137,7 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table") -> pd.DataFra
         )
     df = df.reset_index(drop=True)  # a concatenated table repeats index labels
     out = _coerce(df, TRIALS)
-    _check_numbers(df, out, TRIALS, where)
+    _check_numbers(df, out, TRIALS, where, folder)
     out = _whole_numbers(out, TRIALS)
     for col in ("trial_id", "status", "error"):
         if col in out.columns:
@@ -170,8 +172,10 @@ def _whole_numbers(out: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
     return out
 
 
-def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
-    """Check an epochs table and keep the rows of known trials, one per (trial, epoch)."""
+def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series,
+                    folder: Path | None = None) -> pd.DataFrame:
+    """Check an epochs table and keep the rows of known trials, one per (trial, epoch)
+    (``folder``: the study folder it is in, when known, for the fix's command)."""
     df = _tidy_names(df, "epochs table")
     missing = [c for c in REQUIRED_EPOCH_COLUMNS if c not in df.columns]
     if missing:
@@ -182,7 +186,7 @@ def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series) -> pd.DataFrame:
         )
     df = df.reset_index(drop=True)  # a concatenated table repeats index labels
     out = _coerce(df, EPOCHS)
-    _check_numbers(df, out, EPOCHS, "epochs table")
+    _check_numbers(df, out, EPOCHS, "epochs table", folder)
     out = _whole_numbers(out, EPOCHS)
     below = (out["epoch"] < 1).fillna(False).astype(bool)
     if below.any():  # epochs count from 1; 0 or less is a hand edit gone wrong
@@ -275,12 +279,20 @@ def _load_trials(source: Path) -> tuple[pd.DataFrame, Path]:
     for path in candidates:  # parquet first; a half-written snapshot falls back to the csv
         try:
             table = _read_table(path, "trials table")
-            return validate_trials(table, where=f"trials table {path}"), path
+            found = validate_trials(table, where=f"trials table {path}",
+                                    folder=_study_of(path))
         except AnalysisError as exc:
             errors.append(exc)
-            if path is not candidates[-1]:  # say why we fall back to the next one
-                logger.warning("%s", exc)
+            continue
+        for exc in errors:  # say why we fell back to this one (if none does: the error alone)
+            logger.warning("%s", exc)
+        return found, path
     raise errors[0]
+
+
+def _study_of(table: Path) -> Path | None:
+    """The study folder a table lies in (it holds config.yaml), else None (a lone table)."""
+    return table.parent if (table.parent / "config.yaml").is_file() else None
 
 
 def _optional(tables: StudyTables, path: Path, what: str, read: Any) -> Any:
@@ -339,7 +351,8 @@ def load_tables(source: str | Path) -> StudyTables:
         tables.name = str(storage["name"])
     tables.epochs = optional(
         ("epochs.parquet", "epochs.csv"), "epochs",
-        lambda p: validate_epochs(_read_table(p, "epochs table"), trials["trial_id"]),
+        lambda p: validate_epochs(_read_table(p, "epochs table"), trials["trial_id"],
+                                  _study_of(p)),
     )
     tables.data_summary = optional(("data_summary.json",), "data summary", _read_json)
     tables.reference = optional(("reference.json",), "reference", _read_json)

@@ -56,3 +56,56 @@ def _private_imports_across_packages() -> list[str]:
 
 def test_no_package_imports_another_packages_private_name() -> None:
     assert _private_imports_across_packages() == []
+
+
+# ---- the fix a damaged table names: a command that reaches the study ------------------------
+
+def _damaged_study(tmp_path: Path, column: str) -> Path:
+    """A study folder (config.yaml beside its tables) whose trials table holds a value no
+    jetstudy writes, in the Parquet and the CSV alike."""
+    import pandas as pd
+
+    folder = tmp_path / "shared" / "my study"
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text("storage: {results_dir: results, name: my study}\n")
+    trials = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed"] * 2,
+                           "n_params": [10, 20], "train_loss": [1.0, 1.1],
+                           "val_loss": [1.2, 1.3], "best_val_acc": [0.5, 0.6]})
+    trials.loc[0, column] = 2.0 if column == "best_val_acc" else -3
+    trials.to_parquet(folder / "trials.parquet")
+    trials.to_csv(folder / "trials.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("column", ["best_val_acc", "n_params"])
+def test_a_damaged_table_names_the_resume_that_reaches_its_study(
+        tmp_path: Path, column: str, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The round-11 resume hints name storage.results_dir (2606f2a); the damaged-cell error
+    still said `--set storage.name=NAME --resume`, which from any other folder than the one
+    the study ran in (a relative results_dir) finds no study. It now names both, quoted, and
+    the error is said once, not first as a warning about the Parquet and then again."""
+    import shlex
+
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.tables import load_tables
+
+    folder = _damaged_study(tmp_path, column)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AnalysisError) as caught:
+        load_tables(folder)
+    words = str(caught.value)
+    place = shlex.join(["--set", f"storage.results_dir={folder.parent}",
+                        "--set", "storage.name=my study"])
+    assert f"`jetstudy run CONFIG {place} --resume`" in words, words
+    assert not [r for r in caplog.records if column in r.getMessage()]  # said once
+
+
+def test_a_lone_table_keeps_the_placeholder(tmp_path: Path) -> None:
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.tables import load_tables
+
+    folder = _damaged_study(tmp_path, "best_val_acc")
+    (folder / "config.yaml").unlink()
+    with pytest.raises(AnalysisError, match="--set storage.name=NAME --resume"):
+        load_tables(folder / "trials.csv")
