@@ -116,6 +116,22 @@ def _markers_drawn(panel: history.HistoryPanel) -> str:
     return ", ".join(words) or "no trial has a value"
 
 
+def _unfinished_words(status: pd.Series, word: str) -> str:
+    """The parallel coordinates colour every trial by its best epoch's score, however far it
+    ran: the trials still running or stopped early, whose colour is of a model still learning
+    (the optimisation history marks them apart; these lines look alike), said in a line."""
+    running, stopped = int((status == "running").sum()), int((status == "stopped").sum())
+    parts = ([f"{running} {'is' if running == 1 else 'are'} still running"] if running else []
+             ) + ([f"{stopped} {'was' if stopped == 1 else 'were'} stopped early"]
+                  if stopped else [])
+    if not parts:
+        return ""
+    one = running + stopped == 1
+    return (f"Of the {counted(len(status), 'trial')} drawn, {' and '.join(parts)}: "
+            f"{'its' if one else 'their'} {word} is of the epochs {'it' if one else 'they'} ran, "
+            "a model still learning, not of a run to the end.")
+
+
 def parallel_part(r: ReportState) -> Section:
     """Every trial's hyperparameters as a line, coloured by val loss and by regime."""
     from jetstudy.analysis import plots_search
@@ -133,6 +149,9 @@ def parallel_part(r: ReportState) -> Section:
     if n_grey:
         lines.append(f"{counted(n_grey, 'trial')} without a {word} "
                      f"{'is' if n_grey == 1 else 'are'} drawn grey.")
+    unfinished = _unfinished_words(pc.lines["status"].astype(str), word)
+    if unfinished:
+        lines.append(unfinished)
     stops = ("the colour bar stops at the 5th percentile; worse trials take its bottom "
              "colour" if pc.maximize else "the colour bar stops at the 95th percentile; worse "
              "trials take its top colour")

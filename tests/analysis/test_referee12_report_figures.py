@@ -206,3 +206,18 @@ def test_a_running_trial_is_named_running_in_the_learning_curves(tmp_path, make_
     assert not {t for t in named if t.endswith("(running)") and t.split()[0] not in running}
     caption = learning_curves_part(state).caption
     assert "'(running)' in a legend: a trial still training, its curve so far" in caption
+
+
+def test_parallel_coordinates_say_which_lines_are_of_unfinished_trials():
+    """The parallel coordinates colour each trial by its best epoch's val loss however far it
+    ran; the history marks running and stopped trials apart, the parallel lines look alike and
+    nothing said a stopped or running trial's colour is of a model still learning."""
+    from jetstudy.analysis.sections_search import _unfinished_words
+
+    words = _unfinished_words(pd.Series(["completed"] * 4 + ["running"] * 4 + ["stopped"] * 2),
+                              "val loss")
+    assert words.startswith("Of the 10 trials drawn, 4 are still running and 2 were stopped "
+                            "early: their val loss is of the epochs they ran"), words
+    assert _unfinished_words(pd.Series(["completed", "stopped"]), "val loss").startswith(
+        "Of the 2 trials drawn, 1 was stopped early: its val loss is of the epochs it ran")
+    assert _unfinished_words(pd.Series(["completed", "failed"]), "val loss") == ""
