@@ -40,7 +40,7 @@ def close_orphaned_trials(folder: Path) -> int:
     orphans = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
     cfg = None
     if orphans and (folder / "config.yaml").is_file():
-        from jetstudy.study.resume import saved_config
+        from jetstudy.study.resume_checks import saved_config
 
         cfg = saved_config(folder)  # its warnings were said when the run began
         # the study's own sampler: Optuna 4.x records a trial's constraints (size excess,
