@@ -47,6 +47,9 @@ def value_hint(where: str, check: Check, value: Any) -> str:
         meant = _range_hint(value)
         if meant:
             return meant
+    if isinstance(check, Range) and isinstance(value, (list, tuple)) and len(value) == 2 \
+            and check.clean([value[1], value[0]]) is not _BAD and value[0] != value[1]:
+        return (f" (low above high: write [{value[1]}, {value[0]}], lowest first)")
     if isinstance(check, Range) and isinstance(value, (list, tuple)) and len(value) != 2:
         return (f" ({len(value)} values: a range is two, its lowest and highest value; the "
                 "search picks values between them, a grid scan spaces search.grid_levels of them)")
@@ -117,6 +120,15 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
                 "write the number without quotes)")
     if isinstance(check, (Int, Float, Range)) and any(isinstance(v, bool) for v in items):
         return " (YAML reads yes/no/on/off as true/false: write a number)"
+    date = next((v for v in items if isinstance(v, datetime.date)), None)
+    if isinstance(check, (Int, Float, Range)) and date is not None:
+        return f" (YAML reads {date.isoformat()} as a date: write a number)"
+    ratio = next((v for v in items if isinstance(v, str) and re.fullmatch(
+        r"\s*\d+(?:\.\d*)?\s*/\s*\d*[1-9]\d*(?:\.\d*)?\s*", v)), None)
+    if isinstance(check, Float) and ratio is not None:
+        top, bottom = (float(p) for p in ratio.split("/"))
+        if check.clean(top / bottom) is not _BAD:
+            return f" ({ratio.strip()!r} is text in YAML, not a division: write {top / bottom:g})"
     first = items[0] if items else None
     if isinstance(check, Text) and isinstance(items, (list, tuple)) and len(items) > 1:
         return (f" (a list of {len(items)} values: this field takes one; quote the whole "

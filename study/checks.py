@@ -351,11 +351,16 @@ class Points(Check):
                     glued = (" (YAML needs a space after ':' inside {...})"
                              if ":" in str(key) and item is None else "")
                     mean = f"; did you mean {close[0]}?" if close and not glued else ""
-                    return f" (entry [{i}] has the unknown key {key!r}{glued}{mean})"
+                    if not isinstance(key, str):  # 1:, yes:, ~:, 2024-01-01: read by YAML
+                        from jetstudy.study.name_hints import key_hint
+
+                        mean = key_hint(key).replace(" (", "; ", 1).rstrip(")")
+                    return (f" (entry [{i}] has the unknown key {_written(key)}{glued}"
+                            f"{mean})")
                 if not isinstance(item, (int, float, str, bool)) or (
                         isinstance(item, float) and not math.isfinite(item)):
-                    return (f" (entry [{i}]: {key} is {item!r}; each value is one finite "
-                            f"number, a string or true/false)")
+                    return (f" (entry [{i}]: {key} is {_written(item)}; each value is one "
+                            f"finite number, a string or true/false)")
         return ""
 
 
@@ -386,3 +391,16 @@ def small(value: Any, budget: int = 200) -> bool:
         elif isinstance(item, (list, tuple)):
             stack.extend(item)
     return True
+
+
+def _written(value: Any) -> str:
+    """A YAML value as written, not as Python shows it: true, null, 2024-01-01, .nan."""
+    import datetime
+
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return ".nan" if math.isnan(value) else ".inf" if value > 0 else "-.inf"
+    return repr(value)

@@ -322,6 +322,12 @@ class StudyConfig:
 SECTIONS: dict[str, type] = {f.name: type(f.default) for f in dataclasses.fields(StudyConfig)}
 
 
+def _key_text(key: Any) -> str:
+    """A mapping key as written in YAML: true, null (Python's True, None are not YAML's)."""
+    return {True: "true", False: "false", None: "null"}.get(key, str(key)) if isinstance(
+        key, (bool, type(None))) else str(key)
+
+
 def _build_section(name: str, cls: type, values: Any) -> Any:
     if values is None:
         values = {}
@@ -338,7 +344,7 @@ def _build_section(name: str, cls: type, values: Any) -> Any:
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - set(fields), key=str)
     if unknown:
-        raise ConfigError(f"{name}.{shorten(str(unknown[0]))} is not a field of '{name}'"
+        raise ConfigError(f"{name}.{shorten(_key_text(unknown[0]))} is not a field of '{name}'"
                           f"{_did_you_mean(str(unknown[0]), name)}{_key_hint(unknown[0])}; "
                           f"known fields: "
                           f"{', '.join(fields)}")
@@ -364,11 +370,12 @@ def from_dict(raw: Any) -> StudyConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"the config must be a mapping of sections ({', '.join(SECTIONS)}), "
                           f"got {_fmt(raw)}; see configs/dryrun.yaml for an example")
-    unknown = sorted(set(raw) - set(SECTIONS))
+    unknown = sorted(set(raw) - set(SECTIONS), key=str)  # keys of mixed types: 1, foo
     if unknown:
-        raise ConfigError(f"'{shorten(str(unknown[0]))}' is not a config section"
-                          f"{_did_you_mean(str(unknown[0]))}; known sections: "
-                          f"{', '.join(SECTIONS)}")
+        hint = _did_you_mean(str(unknown[0])) or _key_hint(unknown[0]).replace(
+            "the field's name", "the section's name")
+        raise ConfigError(f"'{shorten(_key_text(unknown[0]))}' is not a config section"
+                          f"{hint}; known sections: {', '.join(SECTIONS)}")
     cfg = StudyConfig(**{name: _build_section(name, cls, raw.get(name))
                          for name, cls in SECTIONS.items()})
     from jetstudy.study.config_rules import check_across_fields, check_sizes

@@ -144,6 +144,8 @@ def key_hint(key: Any) -> str:
         return " (YAML reads a key yes/no/on/off as true/false: write the field's name)"
     if key is None:
         return " (a key '~', 'null' or nothing before ':' is YAML's null: write the field's name)"
-    if isinstance(key, (datetime.date, int, float)):
+    if isinstance(key, datetime.date):  # not datetime.date(2024, 1, 1): as written
+        return f" (YAML read the key as the date {key.isoformat()}: write the field's name)"
+    if isinstance(key, (int, float)):
         return f" (YAML read the key as the {type(key).__name__} {key!r}: write the field's name)"
     return ""

@@ -316,3 +316,48 @@ def test_another_real_column_is_never_offered_for_a_missing_one(tmp_path: Path) 
     with pytest.raises(DataError) as refused:
         load_jets(_write(tmp_path / "jets.csv", frame))
     assert "lacks c1_b1_mmdt, d2_a1_b1_mmdt;" in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("text, words", [
+    ("1: 2\nfoo: 3\n", "'1' is not a config section (YAML read the key as the int 1: write the "
+                       "section's name)"),
+    ("yes: 2\n", "'true' is not a config section (YAML reads a key yes/no/on/off as "
+                 "true/false: write the section's name)"),
+    ("null: 2\n", "'null' is not a config section (a key '~', 'null' or nothing before ':'"),
+    ("2024-01-01: 2\n", "(YAML read the key as the date 2024-01-01: write the section's name)"),
+    ("data:\n  yes: 2\n", "data.true is not a field of 'data' (YAML reads a key yes/no/on/off"),
+    ("data:\n  ~: 2\n", "data.null is not a field of 'data'"),
+    ("data:\n  2024-01-01: 2\n", "(YAML read the key as the date 2024-01-01: write the field's"),
+    ("search:\n  initial_points:\n  - {2024-01-01: 2}\n",
+     "entry [0] has the unknown key 2024-01-01; YAML read the key as the date 2024-01-01"),
+    ("search:\n  initial_points:\n  - {depth: .nan}\n", "entry [0]: depth is .nan; each value"),
+])
+def test_keys_yaml_read_as_other_things_are_shown_as_written(
+        text: str, words: str, tmp_path: Path) -> None:
+    """Top-level keys of two types (1: and foo:) ended in a raw TypeError traceback (sorting an
+    int beside a str); keys YAML read as true, null or a date were shown in Python's words
+    ('True', 'None', datetime.date(2024, 1, 1)), and a top-level one got no hint at all."""
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    message = str(refused.value)
+    assert words in message, message
+    assert "None" not in message and "True" not in message and "datetime" not in message
+
+
+@pytest.mark.parametrize("section, field, value, words", [
+    ("space", "lr", "[1e-2, 1e-4]", "(low above high: write [0.0001, 0.01], lowest first)"),
+    ("space", "depth", "[6, 2]", "(low above high: write [2, 6], lowest first)"),
+    ("search", "seed", "2026-11-29", "(YAML reads 2026-11-29 as a date: write a number)"),
+    ("data", "val_fraction", "1/5", "('1/5' is text in YAML, not a division: write 0.2)"),
+])
+def test_common_slips_in_numbers_are_named(section: str, field: str, value: str, words: str,
+                                           tmp_path: Path) -> None:
+    """A reversed range, a date and a fraction written as 1/5 were refused with the field's
+    rule alone ('got [0.01, 0.0001]'): which part is wrong is now said."""
+    assert words in _refusal(tmp_path, section, field, value)
+
+
+def test_a_fraction_out_of_bounds_is_not_offered_as_the_fix(tmp_path: Path) -> None:
+    assert "not a division" not in _refusal(tmp_path, "data", "val_fraction", "5/1")

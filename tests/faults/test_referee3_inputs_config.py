@@ -113,7 +113,7 @@ def test_empty_cli_values_are_refused_not_read_as_defaults(argv: list[str], part
 @pytest.mark.parametrize("value, parts", [
     ("[{depht: 3}]", ["entry [0] has the unknown key 'depht'", "did you mean depth?"]),
     ("[{depth:3}]", ["unknown key 'depth:3'", "a space after ':'"]),
-    ("[{depth: 3, width_0: .nan}]", ["entry [0]: width_0 is nan", "finite"]),
+    ("[{depth: 3, width_0: .nan}]", ["entry [0]: width_0 is .nan", "finite"]),
     ("[{depth: 2}, {}]", ["entry [1] is empty"]),
     ("[{depth: 2, activation: [relu]}]", ["activation is ['relu']"]),
 ], ids=["misspelt-key", "no-space-after-colon", "nan", "empty-entry", "list-value"])
