@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from jetstudy.trainables.errors import ConfigError, JetstudyError, listed
-from jetstudy.trainables.table_schema import TRIAL_ORDER
+from jetstudy.study.rerun_compare import VOLATILE, compare_runs
 
 __all__ = ["RerunError", "RerunPlan", "plan_rerun", "version_differences", "data_differences",
            "compare_runs", "VOLATILE"]
@@ -282,118 +282,6 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
     for note in notes:
         logger.warning("rerun: %s", note)
     return RerunPlan(config, tuple(items), folder, tuple(notes))
-
-
-#: Columns a rerun is not expected to repeat: Ray's random trial id, the timings and the
-#: restarts and continuations by --resume (a worker that died, a driver that stopped: the
-#: machine's events; such a trial's numbers are compared as any other's).
-VOLATILE = ("trial_id", "wall_time_s", "time_s", "restarts", "resumed")
-
-
-def compare_runs(first: str | os.PathLike[str], rerun: str | os.PathLike[str]) -> list[str]:
-    """How the rerun's ``trials.parquet`` and ``epochs.parquet`` differ from the first run's,
-    apart from :data:`VOLATILE`; empty: reproduced. Where both runs number their trials, rows
-    pair by ``trial_number`` (epochs by it and ``epoch``) and a difference names the trial
-    numbers (did the rerun stop the same trials?); else rows are compared in a canonical
-    order and only the columns are named."""
-    import pandas as pd
-
-    out = []
-    numbers = [_trial_numbers(Path(f)) for f in (first, rerun)]
-    paired = all(n is not None for n in numbers)  # both runs number their trials
-    for name in ("trials.parquet", "epochs.parquet"):
-        try:
-            a, b = (pd.read_parquet(Path(f) / name) for f in (first, rerun))
-        except Exception as exc:  # a table missing: say so, never fail the rerun over it
-            out.append(f"{name}: cannot be compared ({type(exc).__name__})")
-            continue
-        if paired:  # each row with its trial's number (a table from before the column too)
-            a, b = (t.assign(**{TRIAL_ORDER: t["trial_id"].astype(str).map(n)})
-                    for t, n in ((a, numbers[0]), (b, numbers[1])))
-            out += _paired_differences(name, a, b)
-            continue
-        # a table from before trial_number beside a numbered one: the numbers are the
-        # search's bookkeeping, not a result; rows are compared as a whole
-        one_side = name == "trials.parquet" and (TRIAL_ORDER in a) != (TRIAL_ORDER in b)
-        volatile = VOLATILE + ((TRIAL_ORDER,) if one_side else ())
-        a, b = (t.drop(columns=[c for c in volatile if c in t.columns]) for t in (a, b))
-        for where, cols in (("the study", [c for c in a.columns if c not in b.columns]),
-                            ("the rerun", [c for c in b.columns if c not in a.columns])):
-            if cols:  # another jetstudy version's tables: the common columns still count
-                out.append(f"{name}: columns only in {where}: {listed(cols)}")
-        if len(a) != len(b):
-            out.append(f"{name}: {len(a)} rows in the study, {len(b)} in the rerun")
-            continue
-        common = [c for c in a.columns if c in b.columns]
-        a, b = a[common], b[common]
-        a, b = (t.loc[t.astype(str).apply(tuple, axis=1).sort_values().index]
-                .reset_index(drop=True) for t in (a, b))
-        differ = [c for c in a.columns if not a[c].astype(str).equals(b[c].astype(str))]
-        if differ:
-            out.append(f"{name}: {listed(differ)} differ")
-    return out
-
-
-def _trial_numbers(folder: Path) -> dict[str, int] | None:
-    """trial_id -> ``trial_number`` of the folder's trials table; a row from before the
-    column takes its Optuna number from the journal in the folder (by its ``trial_id``
-    attribute), as the report numbers it. None when there is no table, a row has no number
-    from either (its place in the search is not known: rows are then compared as a whole)
-    or a number repeats."""
-    import pandas as pd
-
-    from jetstudy.study.trial_numbers import numbers_from_journal
-
-    try:
-        trials = pd.read_parquet(folder / "trials.parquet")
-        ids = trials["trial_id"].astype(str)
-    except Exception:  # noqa: BLE001 - no table or no trial_id: compare as before
-        return None
-    numbers = (pd.to_numeric(trials[TRIAL_ORDER], errors="coerce") if TRIAL_ORDER in trials
-               else pd.Series(float("nan"), index=trials.index))
-    if numbers.isna().any():
-        journal = numbers_from_journal(folder)
-        numbers = numbers.fillna(ids.map(journal).astype(float))
-    if numbers.isna().any() or numbers.duplicated().any():
-        return None
-    return dict(zip(ids, numbers.astype(int)))
-
-
-def _paired_differences(name: str, a: Any, b: Any) -> list[str]:
-    """How two tables of numbered trials differ, rows paired by ``trial_number`` (and
-    ``epoch``), naming the trial numbers of the rows that differ or are in one run only."""
-    import pandas as pd
-
-    out = []
-    key = [TRIAL_ORDER] + (["epoch"] if "epoch" in a.columns and "epoch" in b.columns else [])
-    a, b = (t.drop(columns=[c for c in VOLATILE if c in t.columns]) for t in (a, b))
-    for where, cols in (("the study", [c for c in a.columns if c not in b.columns]),
-                        ("the rerun", [c for c in b.columns if c not in a.columns])):
-        if cols:  # another jetstudy version's tables: the common columns still count
-            out.append(f"{name}: columns only in {where}: {listed(cols)}")
-    common = [c for c in a.columns if c in b.columns]
-    both = a[key].merge(b[key], on=key, how="outer", indicator=True)
-    only = {side: sorted({int(n) for n in both.loc[both["_merge"] == flag, TRIAL_ORDER]
-                          if pd.notna(n)})
-            for side, flag in (("the study", "left_only"), ("the rerun", "right_only"))}
-    if len(a) != len(b) or any(only.values()):
-        where = "; ".join(f"trial_number {listed([str(n) for n in ns])} only in {side}"
-                          for side, ns in only.items() if ns)
-        out.append(f"{name}: {len(a)} rows in the study, {len(b)} in the rerun"
-                   + (f" ({where})" if where else ""))
-    # an inner join for the values: the outer one turns a column with a missing side to float
-    matched = a[common].merge(b[common], on=key, how="inner", suffixes=("", " (rerun)"))
-    differ, trials = [], set()
-    for c in (c for c in common if c not in key):
-        x, y = matched[c].astype(str), matched[f"{c} (rerun)"].astype(str)
-        unequal = (~((x == y) | (x.isna() & y.isna()))).to_numpy()  # NaN may stay NaN
-        if unequal.any():
-            differ.append(c)
-            trials |= {int(n) for n in matched.loc[unequal, TRIAL_ORDER] if pd.notna(n)}
-    if differ:
-        out.append(f"{name}: {listed(differ)} differ (trial_number "
-                   f"{listed([str(n) for n in sorted(trials)])})")
-    return out
 
 
 # ---- the command line ------------------------------------------------------------------------
