@@ -230,12 +230,16 @@ def cluster_shapes(local: bool) -> list[NodeShape]:
 
 
 def _fits(s: NodeShape, cpus: float, gpus: float) -> int | None:
-    """How many (cpus, gpus) requests one node of shape ``s`` holds; None: unlimited."""
+    """How many (cpus, gpus) requests one node of shape ``s`` holds; None: unlimited. Ray
+    places a share of a GPU (``gpus`` below 1) within one card, never across two: a node of 2
+    GPUs holds 4 requests of 0.4, not 5 (the fifth, counted before, waited for ever)."""
     if math.isinf(s.cpus):
         return None
     by_cpu = math.floor(s.cpus / cpus + 1e-9) if cpus > 0 else math.inf
-    by_gpu = (math.floor(s.gpus / gpus + 1e-9) if gpus > 0 and not math.isinf(s.gpus)
-              else math.inf)
+    by_gpu: float = math.inf
+    if gpus > 0 and not math.isinf(s.gpus):
+        by_gpu = (math.floor(s.gpus + 1e-9) * math.floor(1 / gpus + 1e-9) if gpus < 1
+                  else math.floor(s.gpus / gpus + 1e-9))
     n = min(by_cpu, by_gpu)
     return None if math.isinf(n) else int(n)
 

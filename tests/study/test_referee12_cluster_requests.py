@@ -126,3 +126,23 @@ def test_the_report_says_a_resumed_trial_went_on_and_not_that_its_worker_died() 
     only = restart_lines(trials.assign(restarts=0))
     assert len(only) == 1 and "died" not in only[0]
     assert restart_lines(trials.drop(columns="resumed")) == [restart]  # older tables
+
+
+def test_shares_of_a_gpu_are_placed_within_one_card(tmp_path: Path) -> None:
+    """Ray puts a request of 0.4 GPU on one card, never across two (checked on a real Ray with
+    two GPUs declared: four such actors start, the fifth waits): a 2-GPU node holds 4 packs of
+    0.4, not 5, and five were let through to wait for ever."""
+    node = [NodeShape(16.0, 2.0, name="head")]
+    cfg = make_small_config(tmp_path, "s", search={"num_trials": 8, "max_concurrent": 5},
+                            resources={"gpus_per_trial": 0.4, "cpus_per_trial": 1,
+                                       "pack_size": 1, "num_cpus": None})
+    with pytest.raises(ConfigError, match=r"starts 5 packs of 1 CPU and 0\.4 GPUs each, but the "
+                       r"Ray cluster holds only 4 "):
+        check_request(cfg, node, local=False)
+    check_request(cfg, [NodeShape(16.0, 3.0, name="head")], local=False)  # 3 x 2 = 6: fits
+    from jetstudy.study.concurrency import trials_at_once
+
+    unpacked = make_small_config(tmp_path, "u", search={"num_trials": 8, "max_concurrent": 8},
+                                 resources={"gpus_per_trial": 0.4, "cpus_per_trial": 1,
+                                            "pack_size": 0, "num_cpus": None})
+    assert trials_at_once(unpacked, node) == 4  # 2 a card, not floor(2 / 0.4) = 5
