@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from jetstudy.analysis.curve_stats import SMOOTH
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import format_error, signed
 from jetstudy.analysis.significance import judge_diff
@@ -55,6 +56,9 @@ class Reference:
     #: The proxy L* comes from the only stable trial: that trial's bias is then judged against
     #: its own loss (circular), so its verdict is undetermined instead of "good".
     proxy_alone: bool = False
+    #: How the proxy trial's min_val_loss was read (the words after its name): a running
+    #: median of its curve, its lowest epoch of a short curve, or the trials table's value.
+    proxy_basis: str = ""
     #: The best val loss of the other stable trials (``(trial_id, loss, se)``, se None when
     #: unknown): the proxy trial's own yardstick, so that no trial is judged against itself.
     proxy_next: tuple[str, float, float | None] | None = None
@@ -85,8 +89,8 @@ class Reference:
             "user": f"the given regimes.reference_loss {self.loss:.4g}",
             "bayes": f"the Bayes-optimal validation loss {bayes} of the synthetic jets",
             "proxy": (f"a PROXY: the study's own best validation loss {bayes} (trial "
-                      f"{self.proxy_trial}'s min_val_loss: the lowest 3-epoch running median "
-                      "of its curve, so one low epoch is no yardstick); no Bayes optimum is known and none was given "
+                      f"{self.proxy_trial}'s min_val_loss: {self.proxy_basis or _MEDIAN}); "
+                      "no Bayes optimum is known and none was given "
                       "(regimes.reference_loss), so the best trial can never be underfit"
                       + ("; it is the only stable trial, so its own bias is undetermined"
                          if self.proxy_alone else self._next_words())),
@@ -248,6 +252,26 @@ def contradiction(s: pd.DataFrame, ref: Reference, t: RegimeThresholds
     return found
 
 
+#: How a proxy L* read from a curve of :data:`~jetstudy.analysis.curve_stats.SMOOTH` epochs or
+#: more was taken.
+_MEDIAN = (f"the lowest {SMOOTH}-epoch running median of its curve, so one low epoch is no "
+           "yardstick")
+
+
+def _proxy_basis(best: pd.Series) -> str:
+    """How ``best``'s (a curve_summary row) min_val was read, in words: the curve's running
+    median, its lowest epoch when the curve is too short for one, or the trials table's value
+    when no curve was read (one epoch's value: a low fluctuation may set it)."""
+    if not bool(best.get("has_curve", False)):
+        return ("the lower of its best_val_loss and val_loss in the trials table; no epochs "
+                "read, so one epoch's value: a low fluctuation may set it")
+    n = best.get("n_logged", np.nan)
+    if np.isfinite(n) and n < SMOOTH:
+        return (f"its lowest epoch (a curve of {int(n)} epoch{'' if n == 1 else 's'}, too short "
+                f"for a {SMOOTH}-epoch running median: a low fluctuation may set it)")
+    return _MEDIAN
+
+
 def proxy_reference(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Reference:
     """The study's best val loss of a stable trial, as a stand-in for L*."""
     stable = s["first_nonfinite_epoch"].isna() & np.isfinite(s["last_train"])
@@ -269,6 +293,7 @@ def proxy_reference(s: pd.DataFrame, ref: Reference, t: RegimeThresholds) -> Ref
     return Reference(loss=float(best["min_val"]), se=se if np.isfinite(se) and se > 0 else None,
                      source="proxy", prior_entropy=ref.prior_entropy,
                      prior_source=ref.prior_source, proxy_trial=str(best["trial_id"]),
+                     proxy_basis=_proxy_basis(best),
                      proxy_alone=len(candidates) == 1, proxy_next=after)
 
 

@@ -186,3 +186,29 @@ def test_a_tie_between_numeric_ids_goes_to_the_first_by_number():
     order = tie_keys(ray).sort_values("_id").index.tolist()
     assert [ray["trial_id"][i] for i in order] == ["ab9_00001", "ab10_00000", "ab12_00009",
                                                    "ab12_00010"]
+
+
+@pytest.mark.parametrize("epochs_kept", [None, 2, 8])
+def test_the_proxy_reference_says_how_its_loss_was_read(epochs_kept):
+    """The proxy L* was described as 'the lowest 3-epoch running median of its curve, so one
+    low epoch is no yardstick' also where no curve was read (a trials table alone: the
+    table's best_val_loss, one epoch) or the curve has 2 epochs (no median: its lowest epoch);
+    the sentence now says what the number is."""
+    from jetstudy.analysis.regimes import assess_regimes
+
+    t, e = _frames(_flat("a", 0.62, 0.63), _flat("b", 0.70, 0.72))
+    if epochs_kept is None:
+        e = None
+    elif epochs_kept == 2:  # a complete run of 2 epochs
+        t = t.assign(epochs=2, max_epochs=2)
+        e = e[e["epoch"] <= 2]
+    text = assess_regimes(t, e).reference.describe()
+    median = "the lowest 3-epoch running median of its curve, so one low epoch is no yardstick"
+    assert (median in text) == (epochs_kept == 8), text
+    if epochs_kept is None:
+        assert ("trial a's min_val_loss: the lower of its best_val_loss and val_loss in the "
+                "trials table; no epochs read, so one epoch's value: a low fluctuation may set "
+                "it)") in text, text
+    if epochs_kept == 2:
+        assert ("trial a's min_val_loss: its lowest epoch (a curve of 2 epochs, too short for "
+                "a 3-epoch running median: a low fluctuation may set it))") in text, text
