@@ -284,8 +284,20 @@ def _none_judged(df: pd.DataFrame, regimes: pd.DataFrame, x: str, y: str, unplac
                f"{n_done} of them though {'it' if n_done == 1 else 'they'} ran to the end")
         return (f"no trial could be judged: {all_are} undetermined{missing}, {ran} (see "
                 f"{'its reason' if n_done == 1 else 'their reasons'} in regimes.csv{example})")
+    # a trial still running is no trial stopped early: waiting, not a scan, judges it
+    running = int((df["status"].astype(str) == "running").sum()) if "status" in df else 0
+    if running == len(df):
+        still = ("still running, its curve too short so far to show a regime" if one
+                 else "still running, their curves too short so far to show a regime")
+        return (f"no trial could be judged yet: {all_are} undetermined ({still}){missing}; "
+                "report again after more epochs or when the study ends")
     stopped = ("stopped before its curve showed a regime" if one
                else "stopped before their curves showed a regime")
+    if running:
+        n_stop = len(df) - running
+        stopped = (f"{running} still running, {n_stop} "
+                   + ("stopped before its curve showed a regime" if n_stop == 1
+                      else "stopped before their curves showed a regime"))
     return (f"no trial could be judged yet: {all_are} undetermined ({stopped}){missing}. A scan "
             "study (search.sampler: grid or sobol) trains every configuration to the end and "
             "maps the regimes")

@@ -221,3 +221,29 @@ def test_parallel_coordinates_say_which_lines_are_of_unfinished_trials():
     assert _unfinished_words(pd.Series(["completed", "stopped"]), "val loss").startswith(
         "Of the 2 trials drawn, 1 was stopped early: its val loss is of the epochs it ran")
     assert _unfinished_words(pd.Series(["completed", "failed"]), "val loss") == ""
+
+
+def test_maps_of_a_study_whose_trials_all_run_do_not_call_them_stopped():
+    """A study just started, every trial running after 2 epochs: the regime maps were skipped
+    as 'all 4 are undetermined (stopped before their curves showed a regime). A scan study ...
+    trains every configuration to the end', naming a stop that never happened and a fix
+    (a scan) where waiting is the fix. They now say the trials are still running."""
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.maps import regime_map
+
+    ids = [f"t{i}" for i in range(4)]
+    trials = pd.DataFrame({"trial_id": ids, "status": "running", "depth": [1, 2, 3, 4],
+                           "widths": ["8", "16-16", "32-32-32", "64-64-64-64"],
+                           "n_params": [100, 400, 1600, 6400],
+                           "best_val_loss": [0.9, 0.8, 0.7, 0.6]})
+    regimes = pd.DataFrame({"trial_id": ids, "status": "running", "regime": "undetermined",
+                            "judged_on_partial": False})
+    with pytest.raises(AnalysisError) as err:
+        regime_map(trials, regimes, "n_params", "depth", "val_loss", False)
+    text = str(err.value)
+    assert "all 4 are undetermined (still running, their curves too short so far" in text, text
+    assert "stopped" not in text and "scan" not in text, text
+    trials.loc[0, "status"] = regimes.loc[0, "status"] = "stopped"
+    with pytest.raises(AnalysisError, match=r"\(3 still running, 1 stopped before its curve "
+                                            r"showed a regime\)\. A scan study"):
+        regime_map(trials, regimes, "n_params", "depth", "val_loss", False)
