@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from jetstudy.trainables.errors import ConfigError, JetstudyError, listed
-from jetstudy.study.rerun_compare import VOLATILE, compare_runs
+from jetstudy.study.rerun_compare import VOLATILE, compare_runs, expected_causes, verdict
 
 __all__ = ["RerunError", "RerunPlan", "plan_rerun", "version_differences", "data_differences",
            "compare_runs", "VOLATILE"]
@@ -326,12 +326,5 @@ def cmd_rerun(args: Any) -> int:
         verbose=args.verbose))
     if code in (0, 3) and plan.folder.is_dir():  # finished (3: some trials failed)
         differ = compare_runs(Path(args.results), plan.folder)
-        schema = [d for d in differ if ": columns only in " in d]  # another version's tables
-        values = [d for d in differ if d not in schema]
-        print("reproduced: trials.parquet and epochs.parquet equal the study's apart from "
-              "trial_id and the timings" + (f" (in the columns both have; {'; '.join(schema)})"
-                                            if schema else "") if not values else
-              f"not reproduced: {'; '.join(differ)} (expected with search.max_concurrent > 1, "
-              f"on a GPU, or with other versions, data or machine: README, 'Reproducible "
-              f"reruns')")
+        print(verdict(differ, expected_causes(Path(args.results), plan.folder, plan.warnings)))
     return code

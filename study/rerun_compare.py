@@ -11,7 +11,7 @@ from typing import Any
 from jetstudy.trainables.errors import listed
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
-__all__ = ["compare_runs", "VOLATILE"]
+__all__ = ["compare_runs", "VOLATILE", "expected_causes", "verdict"]
 
 
 #: Columns a rerun is not expected to repeat: Ray's random trial id, the timings and the
@@ -124,3 +124,70 @@ def _paired_differences(name: str, a: Any, b: Any) -> list[str]:
         out.append(f"{name}: {listed(differ)} differ (trial_number "
                    f"{listed([str(n) for n in sorted(trials)])})")
     return out
+
+
+def expected_causes(first: Path, rerun: Path, warned: Any = ()) -> list[str]:
+    """Why this rerun need not repeat the study's numbers, of the causes the README names
+    ("Reproducible reruns"): more than one trial at a time, trials on a GPU, packed training
+    (a pack's trials share its shuffle), other versions, source, host or data (``warned``:
+    the rerun plan's warnings), or config fields the rerun's ``--set`` changed. Empty: a
+    CPU study of one trial at a time rerun as it ran, which repeats exactly."""
+    import json
+
+    import yaml
+
+    def read(folder: Path, name: str) -> dict[str, Any]:
+        try:
+            text = (folder / name).read_text()
+            value = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
+        except (OSError, ValueError, yaml.YAMLError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    out = []
+    runs = [(read(f, "config.yaml"), read(f, "provenance.json")) for f in (first, rerun)]
+    at_once = max((_number(p.get("sampler"), "trials_at_once")
+                   or _number(c.get("search"), "max_concurrent") or 1) for c, p in runs)
+    if at_once > 1:
+        out.append(f"{at_once:g} trials ran at once (which reaches an ASHA rung first, and which "
+                   "ones TPE sees running, depend on timing)")
+    if any(_number(c.get("resources"), "gpus_per_trial") and
+           (p.get("device") or {}).get("cuda_available") for c, p in runs):
+        out.append("trials trained on a GPU")
+    if any(_number(p.get("packing"), "resolved") for _, p in runs):
+        out.append("packed training (a pack's trials share its shuffle)")
+    if [w for w in warned if " predates " not in w]:  # not a field the rerun sets as it ran
+        out.append("what the warnings above name")
+    a, b = _flat(runs[0][0]), _flat(runs[1][0])
+    changed = sorted(k for k in set(a) & set(b)  # a field of one version only: set as it ran
+                     if not k.startswith("storage.") and k != "data.path" and a[k] != b[k])
+    if changed:
+        out.append(f"config fields --set changed ({listed(changed)})")
+    return out
+
+
+def _number(section: Any, key: str) -> float:
+    value = section.get(key) if isinstance(section, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+
+
+def _flat(config: dict[str, Any]) -> dict[str, Any]:
+    return {f"{s}.{k}": v for s, fields in config.items() if isinstance(fields, dict)
+            for k, v in fields.items()}
+
+
+def verdict(differ: list[str], causes: list[str]) -> str:
+    """The line ``jetstudy rerun`` ends with: reproduced, or not, and whether that was to be
+    expected of this study (:func:`expected_causes`) or is a finding."""
+    schema = [d for d in differ if ": columns only in " in d]  # another version's tables
+    if not [d for d in differ if d not in schema]:
+        return ("reproduced: trials.parquet and epochs.parquet equal the study's apart from "
+                "trial_id and the timings" + (f" (in the columns both have; {'; '.join(schema)})"
+                                              if schema else ""))
+    if causes:
+        return (f"not reproduced: {'; '.join(differ)} (expected here: {'; '.join(causes)}: "
+                "README, 'Reproducible reruns')")
+    return (f"not reproduced: {'; '.join(differ)}. Not expected: a CPU study of one trial at a "
+            "time, rerun with the same config, versions, source, host and data, repeats "
+            "exactly (README, 'Reproducible reruns'); the first trial_number named is where "
+            "the runs part")

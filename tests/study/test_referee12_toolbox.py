@@ -109,3 +109,62 @@ def test_a_lone_table_keeps_the_placeholder(tmp_path: Path) -> None:
     (folder / "config.yaml").unlink()
     with pytest.raises(AnalysisError, match="--set storage.name=NAME --resume"):
         load_tables(folder / "trials.csv")
+
+
+# ---- jetstudy rerun's last line: expected or a finding -----------------------------------------
+
+def _run_folder(root: Path, name: str, *, at_once: int = 1, gpus: float = 0, cuda: bool = False,
+                packed: int = 0, threads: int = 1) -> Path:
+    import json
+
+    import yaml
+
+    folder = root / name
+    folder.mkdir(parents=True)
+    config = {"search": {"max_concurrent": at_once, "num_trials": 4},
+              "resources": {"gpus_per_trial": gpus, "pack_size": "auto"},
+              "training": {"torch_threads": threads},
+              "storage": {"results_dir": str(root), "name": name},
+              "data": {"path": f"/data/{name}.h5"}}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    (folder / "provenance.json").write_text(json.dumps({
+        "device": {"requested": "auto", "cuda_available": cuda},
+        "packing": {"pack_size": "auto", "resolved": packed},
+        "sampler": {"trials_at_once": at_once}}))
+    return folder
+
+
+DIFFER = ["epochs.parquet: val_loss differ (trial_number 2, 3)"]
+
+
+def test_a_rerun_that_should_repeat_and_did_not_is_called_a_finding(tmp_path: Path) -> None:
+    """A CPU study of one trial at a time, rerun as it ran (only storage and data.path are
+    the rerun's own), differs: the README says it repeats exactly, so this is no expected
+    difference. The old line blamed 'search.max_concurrent > 1, on a GPU, or ... other
+    versions' whatever the study was."""
+    from jetstudy.study.rerun import expected_causes, verdict
+
+    causes = expected_causes(_run_folder(tmp_path, "s"), _run_folder(tmp_path, "s-rerun"),
+                             ["/x/config.yaml predates data.duplicates: the rerun uses keep"])
+    assert causes == []
+    line = verdict(DIFFER, causes)
+    assert line.startswith("not reproduced: epochs.parquet: val_loss differ (trial_number 2, 3)")
+    assert "Not expected" in line and "expected here" not in line
+
+
+@pytest.mark.parametrize(("first", "rerun", "warned", "cause"), [
+    ({"at_once": 2}, {"at_once": 2}, [], "2 trials ran at once"),
+    ({"gpus": 1, "cuda": True}, {"gpus": 1, "cuda": True}, [], "trials trained on a GPU"),
+    ({"packed": 4}, {"packed": 4}, [], "packed training"),
+    ({}, {}, ["torch: the study ran 2.12.0, this is 2.13.0"], "what the warnings above name"),
+    ({}, {"threads": 2}, [], "config fields --set changed (training.torch_threads)"),
+])
+def test_an_expected_difference_names_its_cause(tmp_path: Path, first: dict, rerun: dict,
+                                                warned: list[str], cause: str) -> None:
+    from jetstudy.study.rerun import expected_causes, verdict
+
+    causes = expected_causes(_run_folder(tmp_path, "s", **first),
+                             _run_folder(tmp_path, "s-rerun", **rerun), warned)
+    assert [c for c in causes if c.startswith(cause)] == causes != [], causes
+    assert f"(expected here: {cause}" in verdict(DIFFER, causes)
+    assert verdict([], causes).startswith("reproduced: ")  # equal tables: reproduced all the same
