@@ -4,7 +4,9 @@ Tune's own snapshot and restore: a serial TPE search (5 trials, 2 random start-u
 3 proposed from TPE's model over the trials' real losses) SIGINT-ed while a trial trains, then
 resumed, lists in ``trials.parquet`` the configurations, each under its trial number, of the
 straight run, and Optuna holds each trial once, complete. Checked by hand as well (6 trials,
-random and TPE, cut between and within trials): the same configurations."""
+random and TPE, cut between and within trials): the same configurations. The Ctrl-C reaches a
+real ``jetstudy run`` process; the straight run and the resume, whose files are what is
+compared, run the same command lines in this process on the module's Ray."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import yaml
 from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
 from jetstudy.trainables.trialfiles import ENDED_FILE, EPOCHS_FILE
 from tests.conftest import make_small_config
+from tests.faults.conftest import jetstudy_here
 
 pytestmark = pytest.mark.slow
 
@@ -60,9 +63,10 @@ def _table(folder: Path) -> pd.DataFrame:
     return trials[CONFIG_COLUMNS].sort_values("trial_number").reset_index(drop=True)
 
 
-def test_ctrl_c_and_resume_draw_the_straight_runs_configurations(tmp_path: Path) -> None:
-    straight = subprocess.run(_cli("run", str(_config(tmp_path, "straight"))), env=ENV,
-                              text=True, capture_output=True, timeout=300)
+def test_ctrl_c_and_resume_draw_the_straight_runs_configurations(ray_cluster,
+                                                                 tmp_path: Path) -> None:
+    straight = jetstudy_here("run", str(_config(tmp_path, "straight")), "--no-report",
+                             cwd=tmp_path)
     assert straight.returncode == 0, straight.stderr[-3000:]
     path, folder = _config(tmp_path, "cut"), tmp_path / "cut"
     proc = subprocess.Popen(_cli("run", str(path)), env=ENV, text=True,
@@ -79,8 +83,7 @@ def test_ctrl_c_and_resume_draw_the_straight_runs_configurations(tmp_path: Path)
     assert proc.returncode == 130, err[-3000:]
     cut = pd.read_parquet(folder / "trials.parquet")
     assert 2 <= len(cut) < 5, cut[CONFIG_COLUMNS]
-    again = subprocess.run(_cli("run", str(path), "--resume"), env=ENV, text=True,
-                           capture_output=True, timeout=300)
+    again = jetstudy_here("run", str(path), "--resume", "--no-report", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     want, got = _table(tmp_path / "straight"), _table(folder)
     assert len(want) == 5 and (want["status"] == "completed").all()

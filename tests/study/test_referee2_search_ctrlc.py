@@ -4,7 +4,9 @@ real command line.
 Found and fixed here (:func:`jetstudy.study.collect.stop_reason`): a trial cut short by Ctrl-C
 (status ``interrupted``) was listed with ``stop_reason: time_budget`` (or ``scheduler`` at an
 ASHA rung), in a study without a time budget; it is ``interrupted``. What holds and is checked:
-the resumed scan trains exactly its design, each point once, to the end.
+the resumed scan trains exactly its design, each point once, to the end. The Ctrl-C reaches
+the real command line; the resume, whose files are what is checked, runs the same command line
+in this process on the module's Ray (no second interpreter's imports and Ray start).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import yaml
 
 from jetstudy.study.design import grid_design
 from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
+from tests.faults.conftest import jetstudy_here
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +34,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "jetstudy.study.cli", *args]
 
 
-def test_ctrl_c_mid_grid_then_resume(tmp_path: Path) -> None:
+def test_ctrl_c_mid_grid_then_resume(ray_cluster, tmp_path: Path) -> None:
     from tests.conftest import make_small_config
 
     cfg = make_small_config(
@@ -66,8 +69,7 @@ def test_ctrl_c_mid_grid_then_resume(tmp_path: Path) -> None:
         pytest.skip("no trial was running when Ctrl-C arrived")
     assert (interrupted["stop_reason"] == "interrupted").all(), interrupted
     assert set(cut.loc[cut["status"] == "completed", "stop_reason"]) <= {"max_epochs"}
-    again = subprocess.run(_cli("run", str(path), "--no-report", "--resume"), env=env,
-                           text=True, capture_output=True, timeout=600)
+    again = jetstudy_here("run", str(path), "--no-report", "--resume", cwd=tmp_path)
     assert again.returncode == 0, (again.stdout[-2000:], again.stderr[-3000:])
     trials = pd.read_parquet(folder / "trials.parquet")
     design = grid_design(cfg.space, 2)
