@@ -66,14 +66,17 @@ def study_folder(tables: Any) -> Path | None:
 
 def _resume_hint(config: dict[str, Any] | None, folder: Path | None = None) -> str:
     """The command that continues the study; with its ``folder`` known, the folder's parent
-    as ``storage.results_dir`` (absolute): the config's own may be relative to where the study
-    was started, or the study may have been moved."""
+    as ``storage.results_dir`` (absolute) and its name as ``storage.name``: the config's own
+    may be relative to where the study was started, or the study may have been moved or
+    renamed. Quoted for the shell (a name with a space)."""
+    if folder is not None:  # the folder's own name: it may have been renamed since it ran
+        place = shlex.join(["--set", f"storage.results_dir={folder.absolute().parent}",
+                            "--set", f"storage.name={folder.name}"])
+        return f"`jetstudy run <config> {place} --resume` continues it"
     storage = (config or {}).get("storage")
     name = storage.get("name") if isinstance(storage, dict) else None
-    name = name if isinstance(name, str) and name else "<the study's folder name>"
-    place = (f"--set storage.results_dir={shlex.quote(str(folder.absolute().parent))} "
-             if folder is not None else "")
-    return f"`jetstudy run <config> {place}--set storage.name={name} --resume` continues it"
+    name = shlex.quote(name) if isinstance(name, str) and name else "<the study's folder name>"
+    return f"`jetstudy run <config> --set storage.name={name} --resume` continues it"
 
 
 @dataclass(frozen=True)

@@ -168,3 +168,32 @@ def test_an_expected_difference_names_its_cause(tmp_path: Path, first: dict, rer
     assert [c for c in causes if c.startswith(cause)] == causes != [], causes
     assert f"(expected here: {cause}" in verdict(DIFFER, causes)
     assert verdict([], causes).startswith("reproduced: ")  # equal tables: reproduced all the same
+
+
+# ---- the report's resume command: the folder read, renamed or not ----------------------------
+
+@pytest.mark.parametrize("new_name", ["renamed", "renamed study"])
+def test_the_reports_resume_command_names_a_renamed_study_folder(tmp_path: Path,
+                                                                 new_name: str) -> None:
+    """A study copied to shared storage under another name: config.yaml still says
+    storage.name 'study-20261129', the folder is 'renamed'. The Outcomes line gave the
+    folder's parent with the config's name, a folder that is not there (`jetstudy run --resume`
+    with the folder's own name continues it: checked by hand on a real study); a name with a
+    space was not quoted for the shell. Now both come from the folder read, quoted."""
+    import shlex
+
+    import pandas as pd
+
+    from jetstudy.analysis.study_state import study_state
+
+    folder = tmp_path / "shared" / new_name
+    folder.mkdir(parents=True)
+    (folder / "config.yaml").write_text("storage: {name: study-20261129}\n")
+    trials = pd.DataFrame({"trial_id": ["a", "b"], "status": ["completed", "interrupted"],
+                           "stop_reason": ["max_epochs", "interrupted"]})
+    config = {"storage": {"name": "study-20261129"}}
+    (line,) = [x for x in study_state(trials, config, folder=folder).lines if "--resume" in x]
+    command = line[line.index("`jetstudy run") + 1:]
+    words = shlex.split(command[:command.index("`")].replace("<config>", "CONFIG"))
+    sets = dict(w.split("=", 1) for w in words if w.startswith("storage."))
+    assert Path(sets["storage.results_dir"]) / sets["storage.name"] == folder, line
