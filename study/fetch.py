@@ -16,9 +16,7 @@ without internet access).
 
 from __future__ import annotations
 
-import hashlib
 import http.client
-import json
 import logging
 import os
 import re
@@ -30,10 +28,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jetstudy.study.fetch_format import warn_if_not_format
+from jetstudy.study.fetch_record import (RECORD, file_sha256, identity, read_record,
+                                        same_file, sha256_or_none, write_record)
 from jetstudy.study.fetch_transfer import Progress, range_total, transfer
 from jetstudy.study.fetch_unpack import UNPACKED as _UNPACKED
 from jetstudy.study.fetch_unpack import unpack as _unpack
-from jetstudy.trainables.atomic import no_room, write_atomic
+from jetstudy.trainables.atomic import no_room
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import folder_lock, plain_file
 
@@ -44,8 +44,6 @@ logger = logging.getLogger(__name__)
 
 CACHE_ENV = "JETSTUDY_DATA"
 MIRROR_ENV = "JETSTUDY_MIRROR"
-#: In every fetch folder: file name -> {"url", "sha256", "size"} of each completed download.
-RECORD = ".jetstudy-fetch.json"
 _RETRIES = 3  # broken connections resumed within one run
 
 
@@ -139,64 +137,6 @@ def _mirrored(url: str) -> str:
     return mirror + urllib.parse.urlunsplit(("", "", parts.path, parts.query, ""))
 
 
-def file_sha256(path: Path) -> str:
-    """The SHA-256 of the file at ``path`` (read in 1 MiB blocks), as hex."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def sha256_or_none(path: Path) -> str | None:
-    """:func:`file_sha256`, or None when the file cannot be read (missing, a folder, no
-    permission): for comparing a folder's files with the digests a manifest recorded."""
-    try:
-        return file_sha256(path)
-    except OSError:
-        return None
-
-
-def _read_record(folder: Path) -> dict[str, dict]:
-    """The folder's record of jetstudy's downloads (empty when there is none). A file under
-    that name that is not such a record (the user's, a link, a folder) is refused: jetstudy
-    would overwrite it with its own."""
-    path = folder / RECORD
-    if not path.exists() and not path.is_symlink():
-        return {}
-    try:
-        raw = json.loads(path.read_text()) if plain_file(path) else None
-    except (OSError, ValueError, UnicodeDecodeError):
-        raw = None
-    if not (isinstance(raw, dict) and all(isinstance(k, str) and isinstance(v, dict)
-                                          for k, v in raw.items())):
-        raise DataError(f"fetch: {path} is not jetstudy's record of its downloads (a link, a "
-                        f"folder, or a file of another kind); jetstudy never overwrites your "
-                        f"files: move it away or give another DIR")
-    return raw
-
-
-
-def _same_file(path: Path, entry: object) -> bool:
-    """``path`` is the very file the record's ``entry`` says jetstudy made (a plain file with
-    the recorded device and inode): a planted or copied record naming a file of the user's
-    never lets jetstudy overwrite, append to or delete it."""
-    if not isinstance(entry, dict) or not plain_file(path):
-        return False
-    info = path.lstat()
-    return entry.get("dev") == info.st_dev and entry.get("ino") == info.st_ino
-
-
-def _identity(path: Path) -> dict[str, int]:
-    info = path.lstat()
-    return {"dev": info.st_dev, "ino": info.st_ino}
-
-
-def _write_record(folder: Path, record: dict[str, dict]) -> None:
-    write_atomic(folder / RECORD,
-                 lambda tmp: Path(tmp).write_text(json.dumps(record, indent=1) + "\n"))
-
-
 def _offline(url: str, target: Path, reason: object) -> DataError:
     if url.startswith("file:"):  # a folder mirror without that file
         return DataError(
@@ -217,7 +157,7 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
     folder.mkdir(parents=True, exist_ok=True)
     target, part = folder / source.name, folder / f"{source.name}.part"
     url = _mirrored(source.url)
-    record = _read_record(folder)
+    record = read_record(folder)
     known = source.sha256 or record.get(source.name, {}).get("sha256")
     if target.is_file() and known and file_sha256(target) == known:
         logger.info("fetch: %s already in %s", source.name, folder)
@@ -225,7 +165,7 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
         warn_if_not_format(target, source.name, source.sha256, url)
         return target
     if ((target.exists() or target.is_symlink())
-            and not _same_file(target, record.get(source.name))):
+            and not same_file(target, record.get(source.name))):
         return _adopt(source, target, url, folder, record)  # never downloaded over
     _check_part(part, record, folder)
 
@@ -234,14 +174,14 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
         known = {"version": version} if version else {}
         if entry is None:
             record[part.name] = {"url": url, "partial": True, **known}
-            _write_record(folder, record)
-        elif plain_file(part) and not _same_file(part, entry):  # made now: name its inode
-            record[part.name] = {"url": url, "partial": True, **_identity(part), **known}
-            _write_record(folder, record)
+            write_record(folder, record)
+        elif plain_file(part) and not same_file(part, entry):  # made now: name its inode
+            record[part.name] = {"url": url, "partial": True, **identity(part), **known}
+            write_record(folder, record)
         elif entry.get("version") != version:  # the part now holds bytes of this version
             kept = {k: v for k, v in entry.items() if k != "version"}
             record[part.name] = {**kept, "url": url, **known}
-            _write_record(folder, record)
+            write_record(folder, record)
     for attempt in range(retries + 1):
         entry = record.get(part.name)
         if_range = entry.get("version") if isinstance(entry, dict) else None
@@ -287,7 +227,7 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
         part.unlink(missing_ok=True)
         record.pop(part.name, None)
         if record:
-            _write_record(folder, record)
+            write_record(folder, record)
         else:  # the record held only this part: leave nothing behind
             (folder / RECORD).unlink(missing_ok=True)
         raise DataError(
@@ -298,8 +238,8 @@ def download(source: Source, folder: Path, progress: Progress | None = None,
     os.replace(part, target)
     record.pop(part.name, None)
     record[source.name] = {"url": url, "sha256": digest, "size": target.stat().st_size,
-                           **_identity(target)}  # jetstudy's to replace while it is this file
-    _write_record(folder, record)
+                           **identity(target)}  # jetstudy's to replace while it is this file
+    write_record(folder, record)
     return target
 
 
@@ -316,7 +256,7 @@ def _check_part(part: Path, record: dict, folder: Path) -> None:
                         f"jetstudy's; jetstudy never writes through it: move it away or give "
                         f"another DIR")
     entry = record.get(part.name)
-    started = _same_file(part, entry) or (  # or cut between its creation and its inode's record
+    started = same_file(part, entry) or (  # or cut between its creation and its inode's record
         isinstance(entry, dict) and "ino" not in entry and part.lstat().st_size == 0)
     if part.exists() and not started:
         raise DataError(f"fetch: {part} exists, but jetstudy did not start that download "
@@ -353,7 +293,7 @@ def _adopt(source: Source, target: Path, url: str, folder: Path, record: dict) -
     logger.info("fetch: using %s, put there by hand", target)
     record[source.name] = {"url": "placed by hand", "sha256": digest,
                            "size": target.stat().st_size}
-    _write_record(folder, record)
+    write_record(folder, record)
     return target
 
 

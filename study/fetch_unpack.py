@@ -133,7 +133,7 @@ def unpack(archive: Path, folder: Path) -> Path:
     records it), staged and swapped in whole; refuses paths that leave the folder, links and
     special files."""
     out = folder / archive.name.removesuffix(".tar.gz").removesuffix(".tgz")
-    from jetstudy.study.fetch import file_sha256
+    from jetstudy.study.fetch_record import file_sha256
 
     digest = file_sha256(archive)
     mark = unpacked_by_jetstudy(out)
