@@ -27,9 +27,18 @@ from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.maps import max_width, score_column
 from jetstudy.analysis.regimes import ran_full
 
-__all__ = ["Importance", "hyperparameter_importance", "search_distributions", "EVALUATORS"]
+__all__ = ["Importance", "hyperparameter_importance", "search_distributions", "EVALUATORS",
+           "PED_ANOVA_TOP", "MIN_TOP_TRIALS", "top_group",
+           "trials_for_top_group"]
 
 logger = logging.getLogger(__name__)
+
+#: PED-ANOVA's top group: the best 10% of the trials (Optuna's default target_quantile),
+#: whose distribution of each hyperparameter it compares with all trials'.
+PED_ANOVA_TOP = 0.1
+#: Optuna's advice for PED-ANOVA: "at least 5 trials above target_quantile" (its docstring);
+#: a smaller top group is a handful of trials, its ranking mostly noise.
+MIN_TOP_TRIALS = 5
 
 #: Evaluator names accepted by :func:`hyperparameter_importance` and how the report names them.
 EVALUATORS: dict[str, str] = {
@@ -113,7 +122,7 @@ def _evaluator(name: str) -> Any:
     import optuna
 
     if name == "ped-anova":
-        return optuna.importance.PedAnovaImportanceEvaluator()
+        return optuna.importance.PedAnovaImportanceEvaluator(target_quantile=PED_ANOVA_TOP)
     if name == "fanova":
         return optuna.importance.FanovaImportanceEvaluator(seed=0)
     raise AnalysisError(
@@ -210,3 +219,17 @@ def _n_cut_short(df: pd.DataFrame) -> int:
     n, budget = (pd.to_numeric(stopped[c], errors="coerce").astype(float) if c in stopped
                  else pd.Series(np.nan, index=stopped.index) for c in ("epochs", "max_epochs"))
     return int(sum(not ran_full(a, b) for a, b in zip(n, budget)))
+
+
+def top_group(result: Importance) -> int | None:
+    """How many trials PED-ANOVA's top group held (the best :data:`PED_ANOVA_TOP` of
+    ``n_trials``, rounded up as Optuna does); None for another evaluator."""
+    if result.evaluator != EVALUATORS["ped-anova"]:
+        return None
+    return math.ceil(PED_ANOVA_TOP * result.n_trials)
+
+
+def trials_for_top_group() -> int:
+    """The fewest trials whose PED-ANOVA top group holds :data:`MIN_TOP_TRIALS` (41 for 5 in
+    the best 10%)."""
+    return next(n for n in range(1, 100_000) if math.ceil(PED_ANOVA_TOP * n) >= MIN_TOP_TRIALS)

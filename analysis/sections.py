@@ -243,7 +243,15 @@ def _importance(r: ReportState) -> Section:
     name = r.figure("importance.png", plots.importance_figure(imp, _PARAM_LABELS))
     origin = "config.yaml's space" if space else "the table's ranges (no config.yaml)"
     lines = [f"Distributions from {origin}."]
-    if imp.n_trials < 20:
+    top = importance.top_group(imp)
+    if top is not None and top < importance.MIN_TOP_TRIALS:
+        # PED-ANOVA ranks by the best 10%: 30 trials gave a confident bar chart from 3 of them
+        lines.append(f"PED-ANOVA compares the best {importance.PED_ANOVA_TOP:.0%} of the "
+                     f"trials ({top} of {imp.n_trials}) with all of them; Optuna advises at "
+                     f"least {importance.MIN_TOP_TRIALS} in that group "
+                     f"({importance.trials_for_top_group()} trials or more): from {top}, "
+                     "these importances are mostly noise.")
+    elif imp.n_trials < 20:
         lines.append(f"Only {imp.n_trials} trials: importances this few are mostly noise.")
     if imp.n_stopped:
         lines.append(_stopped_words(imp.n_stopped, imp.n_trials, stop_causes(r.t.config)))
