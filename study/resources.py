@@ -238,7 +238,9 @@ def _fits(s: NodeShape, cpus: float, gpus: float) -> int | None:
     by_cpu = math.floor(s.cpus / cpus + 1e-9) if cpus > 0 else math.inf
     by_gpu: float = math.inf
     if gpus > 0 and not math.isinf(s.gpus):
-        by_gpu = (math.floor(s.gpus + 1e-9) * math.floor(1 / gpus + 1e-9) if gpus < 1
+        cards = math.floor(s.gpus + 1e-9)  # and a part of one, where a node declares it
+        by_gpu = (cards * math.floor(1 / gpus + 1e-9)
+                  + math.floor(max(s.gpus - cards, 0.0) / gpus + 1e-9) if gpus < 1
                   else math.floor(s.gpus / gpus + 1e-9))
     n = min(by_cpu, by_gpu)
     return None if math.isinf(n) else int(n)

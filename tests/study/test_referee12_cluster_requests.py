@@ -140,6 +140,10 @@ def test_shares_of_a_gpu_are_placed_within_one_card(tmp_path: Path) -> None:
                        r"Ray cluster holds only 4 "):
         check_request(cfg, node, local=False)
     check_request(cfg, [NodeShape(16.0, 3.0, name="head")], local=False)  # 3 x 2 = 6: fits
+    half = make_small_config(tmp_path, "h", search={"num_trials": 8, "max_concurrent": 2},
+                             resources={"gpus_per_trial": 0.25, "cpus_per_trial": 1,
+                                        "pack_size": 1, "num_cpus": None})
+    check_request(half, [NodeShape(16.0, 0.5, name="head")], local=False)  # part of a card
     from jetstudy.study.concurrency import trials_at_once
 
     unpacked = make_small_config(tmp_path, "u", search={"num_trials": 8, "max_concurrent": 8},
