@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,43 +19,40 @@ import pandas as pd
 from jetstudy.study.collect import build_tables, from_result_grid
 from jetstudy.study.config import StudyConfig
 from jetstudy.study.connect import check_address
+from jetstudy.study.launch_ray import init_ray, refuse_what_ray_cannot_start_under
 from jetstudy.study.launch_resumed import mark_continued
+from jetstudy.study.launch_tuner import make_tuner, trial_data
 from jetstudy.study.ledger import TrialLedger
 from jetstudy.study.hardlinks import unshare_linked_files
 from jetstudy.study.lock import StudyLock, lost_to, raise_if_busy
 from jetstudy.study.paths import (abandon_study_folder, check_results_dir_in_job,
                                   clear_dead_temporaries)
 from jetstudy.study.background import Background
-from jetstudy.study.prepare import (PreparedData, check_checkpoints, check_folder,
+from jetstudy.study.prepare import (check_checkpoints, check_folder,
                                     discard_unstarted, load_data, results_folder, split_data,
                                     write_config)
 from jetstudy.study.reference import DeferredReference
-from jetstudy.study.snapshots import set_tune_snapshot_period
 from jetstudy.study.pack_ready import PacksReady
-from jetstudy.study.packing import (PACK_DATA, launch_packs, pack_stats, packed_trainable,
-                           restored_trials, write_pack_data)
+from jetstudy.study.packing import (PACK_DATA, launch_packs, pack_stats, restored_trials, write_pack_data)
 from jetstudy.study.interrupts import (INTERRUPTED, InterruptWatch, StudyInterrupted,
-                                       mark_interrupted, reclaim_sigterm, sigint_restored,
+                                       mark_interrupted, sigint_restored,
                                        sigterm_as_ctrl_c)
-from jetstudy.study.optuna_story import trial_name
 from jetstudy.study.progress import StudyProgress
 from jetstudy.study.namespace import check_not_shadowed
 from jetstudy.study.provenance import mark_ended, write_provenance
 from jetstudy.study.raysession import end_session, reap_dead_sessions, record_session
-from jetstudy.study.rungs import follow_adoptions, replay_rungs
 from jetstudy.study.run_logs import run_log_callbacks
 from jetstudy.study.resources import (check_fit, check_local_request, cluster_shapes,
                                        resolve_packing)
 from jetstudy.study.concurrency import concurrency_warning, trials_at_once
 from jetstudy.study.settings import train_settings
 from jetstudy.study.optuna_files import drop_cut_journal_line
-from jetstudy.study.searcher import (OPTUNA_JOURNAL, clear_stale_journal_lock,
-                                     close_orphaned_trials, make_searcher, sampler_record)
+from jetstudy.study.searcher import (clear_stale_journal_lock,
+                                     close_orphaned_trials, sampler_record)
 from jetstudy.study.snapshots import TableSnapshots
 from jetstudy.study.tables import write_json, write_table
 from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import ConfigError, JetstudyError
-from jetstudy.trainables.loop import TrialData
 from jetstudy.trainables.trialfiles import state_path
 
 __all__ = ["StudyOutcome", "run_study"]
@@ -80,36 +76,6 @@ class StudyOutcome:
         return int((self.trials["status"] == status).sum()) if len(self.trials) else 0
 
 
-def _init_ray(cfg: StudyConfig, verbose: bool) -> bool:
-    """Start or join Ray; returns True when this call started it (and must shut it down)."""
-    import ray
-
-    os.environ.setdefault("RAY_DEDUP_LOGS", "1")
-    # Tune snapshots its experiment state every >= 10 s by default; jetstudy takes 1 s for
-    # small studies and 0.25 s per trial at once beyond (each snapshot writes every trial; at
-    # most 60 s). A trial that trained after the last snapshot is found from its folder.
-    set_tune_snapshot_period(cfg.search.max_concurrent)
-    if not verbose:  # Ray's new console output prints its banner even at verbose=0
-        os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    if ray.is_initialized():  # Tune reads the settings above when the study runs
-        return False
-    kwargs: dict[str, Any] = {"log_to_driver": verbose,
-                              "logging_level": logging.INFO if verbose else logging.ERROR}
-    from jetstudy.study.connect import connect, start_local
-
-    try:  # a stop held while Ray starts is raised as that ends: shut down what started
-        if cfg.resources.address:
-            connect(cfg.resources.address, **kwargs)  # a deadline and one clear error
-        else:  # "local": always a fresh Ray of our own, never another process's cluster
-            start_local(num_cpus=cfg.resources.num_cpus, include_dashboard=False, **kwargs)
-    except BaseException:
-        if ray.is_initialized():
-            ray.shutdown()
-        raise
-    reclaim_sigterm()  # ray.init's own SIGTERM handler would exit 15, losing the tables
-    return True
-
-
 def _with_suffix(progress: Callable[[str], None] | None, suffix: str
                  ) -> Callable[[str], None] | None:
     """The progress sink, each line ending in `` | suffix`` (after the counts, which a log
@@ -117,76 +83,6 @@ def _with_suffix(progress: Callable[[str], None] | None, suffix: str
     if progress is None:
         return None
     return lambda line: progress(f"{line} | {suffix}")
-
-
-def _trial_data(prepared: PreparedData) -> TrialData:
-    s = prepared.splits
-    return TrialData(x_train=s.x_train, y_train=s.y_train, x_val=s.x_val, y_val=s.y_val)
-
-
-def _tuner(cfg: StudyConfig, prepared: PreparedData, folder: Path,
-           callbacks: list, resume: bool, packs: list) -> Any:
-    from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-
-    from jetstudy.trainables.trial import run_trial
-
-    if packs:
-        trainable = packed_trainable(cfg, packs, str(folder / "trials"))
-    else:
-        resources = {"cpu": cfg.resources.cpus_per_trial, "gpu": cfg.resources.gpus_per_trial}
-        trainable = tune.with_resources(
-            tune.with_parameters(run_trial, data=_trial_data(prepared),
-                                 settings=train_settings(cfg, folder)), resources)
-    experiment = folder / "ray"
-    if resume and tune.Tuner.can_restore(str(experiment)):
-        tuner = tune.Tuner.restore(str(experiment), trainable, resume_unfinished=True,
-                                   resume_errored=False, restart_errored=False)
-        # the pickled callbacks point at the dead driver's terminal: use this run's
-        tuner._local_tuner.get_run_config().callbacks = callbacks
-        # and the pickled search settings are the first run's: use this run's
-        from jetstudy.study.resume import resumed_search
-
-        tune_config = tuner._local_tuner._tune_config
-        tune_config.search_alg = resumed_search(tune_config.search_alg, cfg)
-        tune_config.num_samples = cfg.search.num_trials
-        tune_config.time_budget_s = cfg.search.time_budget_s
-        # Tune saves no scheduler state: ASHA's rungs as the first driver had them
-        replay_rungs(tune_config.scheduler, cfg, folder / "trials")
-        follow_adoptions(tune_config.scheduler)  # a lost trial adopted takes its values along
-        return tuner
-    follow_adoptions(None)
-    if resume:
-        _set_aside_orphans(folder)
-    sch = cfg.scheduler
-    scheduler = (ASHAScheduler(time_attr="epoch", max_t=sch.max_epochs,
-                               grace_period=sch.grace_period,
-                               reduction_factor=sch.reduction_factor)
-                 if sch.type == "asha" else FIFOScheduler())
-    if resume:  # the set-aside run's trials stay in the tables: ASHA compares with them too
-        replay_rungs(scheduler, cfg, folder / "trials")
-    tune_config = tune.TuneConfig(
-        metric=cfg.search.metric, mode=cfg.mode, search_alg=make_searcher(cfg, folder),
-        scheduler=scheduler, num_samples=cfg.search.num_trials,
-        time_budget_s=cfg.search.time_budget_s,
-        trial_name_creator=trial_name, trial_dirname_creator=trial_name,  # readable runs
-        reuse_actors=True)  # skip a process start (and torch import) per trial
-    run_config = tune.RunConfig(
-        name=experiment.name, storage_path=str(experiment.parent), callbacks=callbacks,
-        verbose=0,
-        failure_config=tune.FailureConfig(max_failures=cfg.resources.max_failures))
-    return tune.Tuner(trainable, tune_config=tune_config, run_config=run_config)
-
-
-def _set_aside_orphans(folder: Path) -> None:
-    """Tune saved no experiment state (the driver died before its first snapshot), so no
-    trial was recorded: start the search afresh, keeping the old files for inspection."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for name in ("ray", OPTUNA_JOURNAL):
-        if (folder / name).exists():
-            os.replace(folder / name, folder / f"{name}.orphaned-{stamp}")
-            logger.warning("resume: %s had no saved Tune state; set aside as %s.orphaned-%s",
-                           name, name, stamp)
 
 
 def _best_trial(trials: pd.DataFrame, cfg: StudyConfig) -> str | None:
@@ -223,7 +119,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                           "continue, e.g. --set storage.name=study-20261125-134000")
     check_results_dir_in_job(cfg.storage.results_dir)  # not into Ray's temporary copy
     check_not_shadowed()  # a jetstudy.py here is what Ray's workers would import
-    _refuse_what_ray_cannot_start_under(cfg)  # before anything is claimed or written
+    refuse_what_ray_cannot_start_under(cfg)  # before anything is claimed or written
     folder = results_folder(cfg)
     named = cfg.storage.name is not None  # else from the clock: a stopped start is not reused
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
@@ -255,24 +151,6 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                 discard_unstarted(folder, created)
             abandon_study_folder(folder, created)
         raise
-
-
-def _refuse_what_ray_cannot_start_under(cfg: StudyConfig) -> None:
-    """A local Ray this run would start cannot start under the file-size limit, or the open
-    files allowed (``ulimit -n``, raised first where it can be) do not hold the study: said
-    before the study folder is claimed, so the results folder is left as it was."""
-    import sys
-
-    from jetstudy.study.open_files import check_open_files
-
-    ray = sys.modules.get("ray")
-    starts = not cfg.resources.address and not (ray is not None and ray.is_initialized())
-    check_open_files(cfg, starts_ray=starts)  # the driver's own need when nothing starts
-    if not starts:
-        return  # a cluster's Ray, or this process's own already running: nothing starts
-    from jetstudy.study.connect import refuse_file_size_limit
-
-    refuse_file_size_limit()
 
 
 def _recover_best(folder: Path) -> None:
@@ -350,7 +228,7 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
     split = Background("split", lambda: split_data(cfg, folder, loaded, reference=False))
     try:
         with _not_started_on_error(folder, resume):
-            started = _init_ray(cfg, verbose)
+            started = init_ray(cfg, verbose)
     except BaseException as exc:
         _raise_data_error_first(split, exc)
         raise
@@ -395,13 +273,13 @@ def _run_locked(cfg: StudyConfig, folder: Path, resume: bool,
                          watch, *callbacks, *run_log_callbacks(str(folder / "trials"))]  # ray/<run>/
         ready = None
         if cfg.resources.pack_size:  # the packs warm up while Tune starts the trials
-            pack_data = write_pack_data(_trial_data(prepared), folder)
+            pack_data = write_pack_data(trial_data(prepared), folder)
             packs = launch_packs(cfg, pack_data, train_settings(cfg, folder), plan.packs,
                                  plan.slots)
             ready = PacksReady(packs, cfg.resources.pack_size)  # a failed start ends fit()
             all_callbacks.append(ready)
             clock.lap("packs_s")
-        tuner = _tuner(cfg, prepared, folder, all_callbacks, resume, packs)
+        tuner = make_tuner(cfg, prepared, folder, all_callbacks, resume, packs)
         if resume:  # the trials Tune restores go on from their checkpoints: each one said
             mark_continued(folder)
         clock.lap("tuner_s")

@@ -17,7 +17,7 @@ import ray
 import jetstudy.study.connect as connect_module
 from jetstudy.study.config import from_dict
 from jetstudy.study.interrupts import sigterm_as_ctrl_c
-from jetstudy.study.launch import _init_ray
+from jetstudy.study.launch_ray import init_ray as _init_ray
 
 
 @pytest.fixture
