@@ -252,6 +252,14 @@ def _efficiency(row: pd.Series, b: float) -> str:
                 f"passing: {text}, a lower bound)")
     elif allowed <= FEW_BACKGROUND:
         text += f" ({b:.0%} bkg = {allowed} jet{'' if allowed == 1 else 's'})"
+    # tied scores (a collapsed or coarse net) leave no cut between them: the cut keeping at
+    # most b of the background may keep far less (none), and the efficiency is that point's
+    reached = row.get(f"bkg_reached@{b:g}", np.nan)
+    passing = int(round(reached * n_bkg)) if np.isfinite(reached) else allowed
+    if passing < allowed and reached < 0.9 * b:
+        text += (f" (at {reached * 100:.2g}% bkg: {passing} of {n_bkg} background jet"
+                 f"{'' if passing == 1 else 's'} pass; tied scores leave no cut nearer "
+                 f"{b:.0%})")
     return text
 
 

@@ -86,8 +86,10 @@ def rejection_table(
     ``sig_reached@s`` (the signal efficiency that cut keeps: at least ``s``, more with few
     signal jets),
     ``rejection@s`` with ``rejection_lo@s`` / ``rejection_hi@s``; for each background efficiency
-    ``b``: ``sig_eff@b`` with ``sig_eff_lo@b`` / ``sig_eff_hi@b`` and ``sig_pass@b`` (the
-    references' quantity). Intervals: one sigma, Clopper-Pearson."""
+    ``b``: ``sig_eff@b`` with ``sig_eff_lo@b`` / ``sig_eff_hi@b``, ``sig_pass@b`` (the
+    references' quantity) and ``bkg_reached@b`` (the background efficiency that cut passes: at
+    most ``b``, less where tied scores leave no cut nearer it). Intervals: one sigma,
+    Clopper-Pearson."""
     scores = _scores(predictions, prefix)
     labels = predictions["label"].to_numpy()
     rows = {}
@@ -113,7 +115,11 @@ def rejection_table(
             e = operating_points(sig, bkg, 1.0, b)[1]
             k = int(round(e * n_sig))
             lo, hi = clopper_pearson(k, n_sig) if n_sig else (np.nan, np.nan)
+            # the background that cut passes: below b where tied scores put no cut nearer it
+            # (a collapsed net: 0 at every b), as sig_reached@s for the rejections
+            at = (bkg <= b) & (sig == e)
             row |= {f"sig_eff@{b:g}": e, f"sig_eff_lo@{b:g}": lo, f"sig_eff_hi@{b:g}": hi,
-                    f"sig_pass@{b:g}": float(k)}
+                    f"sig_pass@{b:g}": float(k),
+                    f"bkg_reached@{b:g}": float(bkg[at].max()) if n_bkg and at.any() else np.nan}
         rows[name] = row
     return pd.DataFrame.from_dict(rows, orient="index")

@@ -212,3 +212,41 @@ def test_the_proxy_reference_says_how_its_loss_was_read(epochs_kept):
     if epochs_kept == 2:
         assert ("trial a's min_val_loss: its lowest epoch (a curve of 2 epochs, too short for "
                 "a 3-epoch running median: a low fluctuation may set it))") in text, text
+
+
+def _collapsed_predictions(n: int = 2000) -> pd.DataFrame:
+    """Test predictions of a net that gives every jet the same probabilities (g's score takes
+    two values): no cut lies between tied jets."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 5, n)
+    p = {f"p_{c}": np.full(n, 0.2) for c in "gqWZt"}
+    p["p_g"] = np.where(rng.random(n) < 0.5, 0.3, 0.1)
+    return pd.DataFrame({"label": labels, **p})
+
+
+def test_a_signal_efficiency_at_a_background_the_cuts_cannot_reach_says_where_it_is():
+    """A collapsed net: 'sig eff @ 10% bkg' read '0.000 [0.000, 0.005]' as if the tagger kept
+    no signal at 10% background; no cut lies between its tied scores, so the number is at 0%
+    background (the next cut passes every jet). The rejections name the efficiency their cut
+    reaches ('at 100% sig'); the efficiencies now name the background theirs reaches."""
+    from jetstudy.analysis.heldout_tables import operating_table
+
+    table = operating_table(_collapsed_predictions(), None).set_index("class")
+    cell = table.loc["q", "sig eff @ 10% bkg"]
+    assert cell == ("0.000 [0.000, 0.005] (at 0% bkg: 0 of 1621 background jets pass; tied "
+                    "scores leave no cut nearer 10%)"), cell
+    g = table.loc["g", "sig eff @ 1% bkg"]
+    assert g.endswith("(at 0% bkg: 0 of 1619 background jets pass; tied scores leave no cut "
+                      "nearer 1%)"), g
+
+
+def test_an_efficiency_whose_cut_reaches_its_background_has_no_note(make_study):
+    """Continuous scores: each cut passes one more jet, every efficiency is at its background."""
+    from jetstudy.analysis.heldout_tables import operating_table
+    from tests.analysis.conftest import _predictions
+
+    table = operating_table(_predictions(2000, 0, True), True)
+    for column in ("sig eff @ 10% bkg", "sig eff @ 1% bkg"):
+        assert not table[column].str.contains("tied scores").any(), table[column]
