@@ -143,6 +143,12 @@ def _odd_items_hint(check: Check, items: list[Any]) -> str:
                 f"as a date: quote it to keep it as text, e.g. '{first}')")
     if isinstance(check, Text) and isinstance(first, (int, float)):
         return f" (read as the number {first!r}: quote it to keep it as written)"
+    curly = "\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb"
+    quoted = next((v for v in items if isinstance(v, str) and len(v.strip()) > 1
+                   and v.strip()[0] in curly and v.strip()[-1] in curly), None)
+    if isinstance(check, (Choice, SubsetOf)) and quoted is not None:
+        return (f" ({quoted.strip()!r} is wrapped in typographic quotes, which YAML keeps as "
+                f"part of the text: write {quoted.strip()[1:-1]} with straight quotes or none)")
     if isinstance(check, Choice) and isinstance(first, str) \
             and items[0].strip().lower() in check.options:
         return f" (choices are lower case: write {items[0].strip().lower()!r})"
@@ -338,5 +344,10 @@ def yaml_text(value: Any) -> str:
         short = reprlib.Repr()
         short.maxlevel, short.maxlist, short.maxdict = 3, 4, 4
         return shorten(short.repr(value))
-    text = yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("...").strip()
+    # letters as written ('“relu”', not "\u201Crelu\u201D"); escapes kept for invisible
+    # characters (a bidi override must not reorder the terminal's line)
+    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip()
+    if not text.replace("\n", " ").isprintable():
+        text = yaml.safe_dump(value, default_flow_style=True).strip()
+    text = text.removesuffix("...").strip()
     return shorten(text if "\n" not in text else repr(value))  # one line: !!binary is not

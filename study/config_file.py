@@ -354,6 +354,35 @@ class newer_writer:  # noqa: N801 - used as a with-block
             f"it; its report and export work with this version") from None
 
 
+#: Spaces YAML does not take as indentation or separation, pasted from web pages and editors.
+_ODD_SPACES = {"\u00a0": "a no-break space", "\u2007": "a figure space",
+               "\u202f": "a narrow no-break space", "\u3000": "an ideographic space",
+               "\u2002": "an en space", "\u2003": "an em space", "\u2009": "a thin space"}
+#: Colons YAML does not take as the key's end: full-width and small forms (CJK input methods).
+_ODD_COLONS = {"\uff1a": "a full-width colon", "\ufe55": "a small colon",
+               "\ufe13": "a vertical colon"}
+
+
+def _odd_spaces(path: Path, text: str) -> None:
+    """A no-break space in a line's indentation (a config pasted from a web page) made YAML
+    read '\u00a0 num_trials' as a top-level key ('is not a config section'), a full-width
+    colon 'num_trials： 5' one piece of text ('search must be a mapping'): name the character,
+    its line and the fix."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        code = line.split("#", 1)[0]
+        lead = code[:len(code) - len(code.lstrip())]
+        odd = next((c for c in lead if c in _ODD_SPACES), None)
+        if odd is None and ":" not in code:
+            odd = next((c for c in code if c in _ODD_COLONS), None)
+        if odd is not None and "'" not in code and '"' not in code:
+            what = _ODD_SPACES.get(odd) or _ODD_COLONS[odd]
+            plain = "space" if odd in _ODD_SPACES else "':'"
+            raise ConfigError(f"{path}: line {number} ({shorten(line.strip())!r}) holds {what} "
+                              f"(U+{ord(odd):04X}, from a web page, word processor or input "
+                              f"method), which YAML does not read as a {plain}; type a plain "
+                              f"{plain} there")
+
+
 def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> StudyConfig:
     """Read a YAML config (or the defaults when ``path`` is None), apply overrides, validate."""
     raw: Any = {}
@@ -381,8 +410,14 @@ def load_config(path: str | Path | None, overrides: Iterable[str] = ()) -> Study
                               f"jetstudy.yaml)")
         try:
             text = p.read_text(encoding="utf-8")
+            _odd_spaces(p, text)
             raw = _yaml_load(text)
         except UnicodeDecodeError as exc:
+            if exc.object[:2] in (b"\xff\xfe", b"\xfe\xff"):  # Windows' 'Unicode' text
+                raise ConfigError(f"{p}: UTF-16 text (its first bytes are a byte-order mark), "
+                                  f"not UTF-8; save it as UTF-8 (a text editor's 'encoding' "
+                                  f"setting, or `iconv -f UTF-16 -t UTF-8 {p} > out.yaml`)"
+                                  ) from None
             line = exc.object[:exc.start].count(b"\n") + 1
             raise ConfigError(f"{p}: not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at line "
                               f"{line}); save the file as UTF-8 (a text editor's 'encoding' "

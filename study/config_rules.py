@@ -44,6 +44,13 @@ def _path_checks(cfg: StudyConfig) -> None:
                 f"{name} is {value!r}, which holds a control character ({control!r}, e.g. a "
                 f"line break from a 'path: |' block); write it on one line, e.g. "
                 f"{name.split('.')[1]}: data/jets.h5")
+        curly = "\u2018\u2019\u201a\u201c\u201d\u201e\u00ab\u00bb"
+        if value and len(value) > 1 and value[0] in curly and value[-1] in curly:
+            raise ConfigError(  # ‘results’ would be a folder of that name, quotes and all
+                f"{name} is {value!r}, wrapped in typographic quotes (a word processor's or "
+                f"web page's {value[0]}{value[-1]}), which YAML keeps as part of the text; "
+                f"write it with straight quotes or none: {name.split('.')[1]}: "
+                f"{value[1:-1].strip()}")
         if name == "resources.address":
             continue
         if name == "storage.results_dir" and value != value.strip():  # quoted: "results "

@@ -361,3 +361,59 @@ def test_common_slips_in_numbers_are_named(section: str, field: str, value: str,
 
 def test_a_fraction_out_of_bounds_is_not_offered_as_the_fix(tmp_path: Path) -> None:
     assert "not a division" not in _refusal(tmp_path, "data", "val_fraction", "5/1")
+
+
+@pytest.mark.parametrize("text, words", [
+    ("search:\n\u00a0 num_trials: 5\n", "line 2 ('num_trials: 5') holds a no-break space "
+                                        "(U+00A0,"),
+    ("search:\n  num_trials\uff1a 5\n", "line 2 ('num_trials\uff1a 5') holds a full-width "
+                                        "colon (U+FF1A,"),
+])
+def test_a_pasted_space_or_colon_in_the_config_is_named(text: str, words: str,
+                                                       tmp_path: Path) -> None:
+    """A no-break space in the indentation (a config pasted from a web page) was "'\u00a0
+    num_trials' is not a config section (it is a field of 'search')"; a full-width colon
+    'search must be a mapping of fields, got 'num_trials：5''."""
+    path = tmp_path / "c.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert words in str(refused.value) and "type a plain" in str(refused.value), \
+        str(refused.value)
+
+
+def test_a_utf16_config_is_named_as_such(tmp_path: Path) -> None:
+    """Windows' 'Unicode' text was 'not UTF-8 text (byte 0xff at line 1)'."""
+    path = tmp_path / "c.yaml"
+    path.write_text("search:\n  num_trials: 5\n", encoding="utf-16")
+    with pytest.raises(ConfigError) as refused:
+        load_config(path)
+    assert "UTF-16 text (its first bytes are a byte-order mark)" in str(refused.value)
+    assert "iconv -f UTF-16" in str(refused.value)
+
+
+@pytest.mark.parametrize("override, words", [
+    ("storage.name=\u2018x\u2019", "storage.name is '\u2018x\u2019', wrapped in typographic "
+                                   "quotes"),
+    ("storage.results_dir=\u201cres\u201d", "write it with straight quotes or none: "
+                                            "results_dir: res"),
+    ("data.path=\u00aba.h5\u00bb", "path: a.h5"),
+    ("search.sampler=\u2018tpe\u2019", "('\u2018tpe\u2019' is wrapped in typographic quotes"),
+    ("space.activations=[\u201crelu\u201d]", "got [\u201crelu\u201d] ('\u201crelu\u201d' is "
+                                             "wrapped in typographic quotes"),
+])
+def test_typographic_quotes_are_named(override: str, words: str) -> None:
+    """storage.name: ‘x’ (quotes from a word processor) made a study folder named with the
+    quotes, exit 0; a choice in them was refused without the reason, and its list shown as
+    ["\\u201Crelu\\u201D"]."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, [override])
+    assert words in str(refused.value), str(refused.value)
+
+
+def test_invisible_characters_stay_escaped_in_a_refusal() -> None:
+    """Letters are shown as written, but a bidi override stays escaped: printed raw, it would
+    reorder the terminal's line."""
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, ["space.activations=[\"a\\u202eb\"]"])
+    assert "\u202e" not in str(refused.value) and "\\u202E" in str(refused.value)

@@ -82,7 +82,7 @@ def test_an_empty_config_file_says_it_runs_the_defaults(text: str, tmp_path: Pat
 
 @pytest.mark.parametrize("raw, parts", [
     (b"data:\n  path: caf\xe9.h5\n", ["not UTF-8", "0xe9 at line 2", "save the file as UTF-8"]),
-    (b"\xff\xfed\x00a\x00", ["not UTF-8", "line 1"]),
+    (b"\xff\xfed\x00a\x00", ["not UTF-8", "UTF-16", "byte-order mark"]),
     (b"data:\n  path: a\x00b\n", ["control character", "NUL"]),
 ], ids=["latin-1", "utf-16", "nul-byte"])
 def test_a_config_that_is_not_utf8_text_says_where(raw: bytes, parts: list[str],
