@@ -129,7 +129,8 @@ def _paired_differences(name: str, a: Any, b: Any) -> list[str]:
 def expected_causes(first: Path, rerun: Path, warned: Any = ()) -> list[str]:
     """Why this rerun need not repeat the study's numbers, of the causes the README names
     ("Reproducible reruns"): more than one trial at a time, trials on a GPU, packed training
-    (a pack's trials share its shuffle), other versions, source, host or data (``warned``:
+    (a pack's trials share its shuffle), a time budget, trials that went on from a checkpoint
+    (``restarts``, ``resumed``), other versions, source, host or data (``warned``:
     the rerun plan's warnings), or config fields the rerun's ``--set`` changed. Empty: a
     CPU study of one trial at a time rerun as it ran, which repeats exactly."""
     import json
@@ -156,6 +157,13 @@ def expected_causes(first: Path, rerun: Path, warned: Any = ()) -> list[str]:
         out.append("trials trained on a GPU")
     if any(_number(p.get("packing"), "resolved") for _, p in runs):
         out.append("packed training (a pack's trials share its shuffle)")
+    if any(_number(c.get("search"), "time_budget_s") for c, _ in runs):
+        out.append("search.time_budget_s cut trials by the clock")
+    continued = [col for col in ("restarts", "resumed") if any(_continued(f, col)
+                                                               for f in (first, rerun))]
+    if continued:  # the epochs after a checkpoint were trained again: the RNG went on anew
+        out.append(f"trials went on from a checkpoint ({' and '.join(continued)} in "
+                   "trials.parquet)")
     if [w for w in warned if " predates " not in w]:  # not a field the rerun sets as it ran
         out.append("what the warnings above name")
     a, b = _flat(runs[0][0]), _flat(runs[1][0])
@@ -164,6 +172,18 @@ def expected_causes(first: Path, rerun: Path, warned: Any = ()) -> list[str]:
     if changed:
         out.append(f"config fields --set changed ({listed(changed)})")
     return out
+
+
+def _continued(folder: Path, column: str) -> bool:
+    """Some trial of the folder's table went on from its checkpoint (``restarts`` after its
+    worker died, ``resumed`` by --resume after the driver stopped)."""
+    import pandas as pd
+
+    try:
+        values = pd.read_parquet(folder / "trials.parquet", columns=[column])[column]
+    except Exception:  # noqa: BLE001 - no table, or one from before the column
+        return False
+    return bool((pd.to_numeric(values, errors="coerce").fillna(0) > 0).any())
 
 
 def _number(section: Any, key: str) -> float:

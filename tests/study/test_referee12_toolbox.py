@@ -114,14 +114,18 @@ def test_a_lone_table_keeps_the_placeholder(tmp_path: Path) -> None:
 # ---- jetstudy rerun's last line: expected or a finding -----------------------------------------
 
 def _run_folder(root: Path, name: str, *, at_once: int = 1, gpus: float = 0, cuda: bool = False,
-                packed: int = 0, threads: int = 1) -> Path:
+                packed: int = 0, threads: int = 1, budget: float | None = None,
+                restarts: int = 0) -> Path:
     import json
 
+    import pandas as pd
     import yaml
 
     folder = root / name
     folder.mkdir(parents=True)
-    config = {"search": {"max_concurrent": at_once, "num_trials": 4},
+    pd.DataFrame({"trial_id": ["a", "b"], "restarts": [0, restarts]}).to_parquet(
+        folder / "trials.parquet")
+    config = {"search": {"max_concurrent": at_once, "num_trials": 4, "time_budget_s": budget},
               "resources": {"gpus_per_trial": gpus, "pack_size": "auto"},
               "training": {"torch_threads": threads},
               "storage": {"results_dir": str(root), "name": name},
@@ -158,6 +162,8 @@ def test_a_rerun_that_should_repeat_and_did_not_is_called_a_finding(tmp_path: Pa
     ({"packed": 4}, {"packed": 4}, [], "packed training"),
     ({}, {}, ["torch: the study ran 2.12.0, this is 2.13.0"], "what the warnings above name"),
     ({}, {"threads": 2}, [], "config fields --set changed (training.torch_threads)"),
+    ({"budget": 600}, {"budget": 600}, [], "search.time_budget_s cut trials by the clock"),
+    ({}, {"restarts": 1}, [], "trials went on from a checkpoint (restarts in"),
 ])
 def test_an_expected_difference_names_its_cause(tmp_path: Path, first: dict, rerun: dict,
                                                 warned: list[str], cause: str) -> None:
