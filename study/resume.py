@@ -121,6 +121,7 @@ class ResumedSearch(SearchGenerator):
         from collections import Counter
 
         from jetstudy.study.searcher import NEVER_TRAINED
+        from jetstudy.study.tpe_sampler import REJECTED_ATTR
 
         study = getattr(searcher, "_ot_study", None)
         # a search's search.initial_points: only enqueued trials can hold one
@@ -130,8 +131,9 @@ class ResumedSearch(SearchGenerator):
             return
         held: Counter = Counter()
         for trial in study.get_trials(deepcopy=False):
-            if (trial.state == optuna.trial.TrialState.FAIL
-                    and trial.user_attrs.get(NEVER_TRAINED)) or _dead(trial, searcher):
+            if ((trial.state == optuna.trial.TrialState.FAIL
+                    and trial.user_attrs.get(NEVER_TRAINED)) or _dead(trial, searcher)
+                    or REJECTED_ATTR in trial.user_attrs):  # a draw over a size limit
                 continue  # its point is free again
             # an enqueued point's whole parameters (a trial cut while drawing has some)
             params = trial.system_attrs.get("fixed_params") or (

@@ -293,6 +293,36 @@ def _check_points_fit(cfg: StudyConfig) -> None:
             f"is {s.num_trials}: the initial points are the study's first trials, so the last "
             f"{len(s.initial_points) - s.num_trials} would never be trained; set "
             f"search.num_trials to at least {len(s.initial_points)} or drop points")
+    for k, point in enumerate(s.initial_points):
+        _check_partial_point_fits(cfg, k, point)
+
+
+def _check_partial_point_fits(cfg: StudyConfig, k: int, point: dict[str, Any]) -> None:
+    """An initial point that leaves some of its architecture to the search (its depth, a
+    width) is drawn again while its drawn part is over a size limit (``search.max_*``); one
+    whose smallest completion (free widths at the narrowest, no batch norm or PReLU where
+    free) is over a limit never fits, and the study would stop after :data:`MAX_REDRAWS`
+    draws: refused here. A whole point is checked with the limits themselves."""
+    from jetstudy.study.space import config_size, size_of_arch
+
+    sp = cfg.space
+    if not cfg.size_limits or all(config_size(point, q, sp) is not None
+                                  for q in cfg.size_limits):
+        return
+    depth = int(point.get("depth", sp.depth[0]))
+    widths = tuple(int(point.get(f"width_{i}", sp.width[0])) for i in range(depth))
+    activation = point.get("activation", next((a for a in sp.activations if a != "prelu"),
+                                              sp.activations[0]))
+    batch_norm = bool(point.get("batch_norm", min(sp.batch_norm)))
+    for quantity, limit in cfg.size_limits.items():
+        least = size_of_arch(widths, activation, batch_norm, quantity)
+        if least > limit:
+            field = "max_params" if quantity == "n_params" else f"max_{quantity}"
+            raise _fail(f"search.initial_points[{k}]", point,
+                        f"its smallest completion (widths {list(widths)}: its free widths at "
+                        f"space.width's lowest, {sp.width[0]}) has {least} {quantity}, over "
+                        f"search.{field} {limit}, so no draw of its free parameters fits",
+                        f"remove the point, give it a smaller depth, or raise search.{field}")
 
 
 def optuna_major() -> int:

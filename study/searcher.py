@@ -105,7 +105,9 @@ class HonestOptunaSearch(TellsOptuna, OptunaSearch):
 
     def _draw(self, trial_id: str) -> dict | str | None:
         """Optuna's next configuration within the size limits: one over a limit is told pruned
-        (its excess the constraint value) and drawn again, at most :data:`MAX_REDRAWS` times."""
+        (its excess the constraint value) and drawn again, at most :data:`MAX_REDRAWS` times;
+        a ``search.initial_points`` entry fixing only some parameters keeps them and is drawn
+        again (enqueued anew; ``search_rules`` refuses one that no draw can fit)."""
         for _ in range(MAX_REDRAWS):
             self._seed_draw()
             with warnings.catch_warnings():
@@ -127,6 +129,11 @@ class HonestOptunaSearch(TellsOptuna, OptunaSearch):
                 f"{q} {size} > limit {limit}" for q, (size, limit) in over.items()))
             self._ot_study.tell(ot_trial, state=optuna.trial.TrialState.PRUNED)
             del self._ot_trials[trial_id]
+            fixed = self._ot_study._storage.get_trial(ot_trial._trial_id).system_attrs.get(
+                "fixed_params")
+            if fixed:  # a search.initial_points entry fixing only some parameters: it is
+                # drawn again (its own next), not dropped for a configuration of TPE's
+                self._ot_study.enqueue_trial(fixed, skip_if_exists=False)
             logger.debug("size limit: drew again (%s)", over)
         limits = ", ".join(f"{q} <= {v}" for q, v in self.size_limits.items())
         raise RuntimeError(f"{MAX_REDRAWS} configurations in a row were over the size limits "

@@ -15,6 +15,7 @@ end. Ray Tune's own search generator saved and restored, real Optuna; no Ray, no
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import optuna
@@ -147,3 +148,72 @@ def test_guided_count_leaves_out_initial_points_that_fix_every_parameter(
     trials = _guided_study(tmp_path, space, [{"depth": 1, "width_0": 8 + i} for i in range(8)])
     assert sum("fixed_params" in t.system_attrs for t in trials) == 8
     assert guided_trials(tmp_path) == 4
+
+
+# -- size limits and an initial point that fixes only some parameters ----------------------
+
+LIMITED = {"depth": [1, 3], "width": [4, 64], "dropout": [0, 0], "l1": [0, 0], "l2": [0, 0],
+           "lr": [1e-3, 1e-2]}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_a_partial_initial_point_drawn_over_a_size_limit_is_drawn_again_not_dropped(
+        tmp_path: Path, seed: int) -> None:
+    """search.initial_points [{depth: 3, lr: 0.005}] under search.max_params 1200: its free
+    widths drawn over the limit were told pruned (rejected) and the next draw was TPE's own,
+    so the user's point never trained (seeds 0, 1 and 3 of the old code). Its own parameters
+    are kept and only the free ones drawn again."""
+    from tests.study.search_driver import drive
+
+    cfg = from_dict({"space": LIMITED, "scheduler": {"max_epochs": 2, "grace_period": 1},
+                     "search": {"num_trials": 4, "max_concurrent": 1, "seed": seed,
+                                "max_params": 1200,
+                                "initial_points": [{"depth": 3, "lr": 0.005}]}})
+    (tmp_path / "trials").mkdir()
+    trials = drive(make_searcher(cfg, tmp_path).searcher, 1,
+                   lambda config: {"val_loss": config["lr"]})
+    trained = [t for t in trials if "rejected" not in t.user_attrs]
+    assert len(trained) == 4
+    first = trained[0]
+    assert (first.params["depth"], first.params["lr"]) == (3, 0.005), first.params
+    assert first.state.name == "COMPLETE"
+
+
+def test_a_partial_initial_point_that_no_completion_fits_is_refused() -> None:
+    """Depth 3 at the narrowest width 4 has 133 parameters: under search.max_params 120 no
+    draw of its widths fits, and the study would stop after the redraw limit."""
+    from jetstudy.trainables.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"initial_points\[0\].*133.*120"):
+        from_dict({"space": LIMITED, "search": {"num_trials": 4, "max_params": 120,
+                                                "initial_points": [{"depth": 3}]}})
+
+
+def test_a_resume_enqueues_again_a_partial_initial_point_a_size_limit_turned_away(
+        tmp_path: Path) -> None:
+    """A study of the old code: the point's one draw was rejected (over search.max_params)
+    and nothing held it; the resume counted the rejected draw as holding the point, so it was
+    never trained. A rejected draw holds no point: the resume enqueues it."""
+    cfg = from_dict({"space": LIMITED, "scheduler": {"max_epochs": 2, "grace_period": 1},
+                     "search": {"num_trials": 4, "max_concurrent": 1, "seed": 0,
+                                "max_params": 1200,
+                                "initial_points": [{"depth": 3, "lr": 0.005}]}})
+    (tmp_path / "trials").mkdir()
+    limiter = make_searcher(cfg, tmp_path)
+    pickled = pickle.dumps(limiter)
+    snapshot = tmp_path / "tune"
+    snapshot.mkdir()
+    SearchGenerator(limiter).save_to_dir(str(snapshot), "first")
+    study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path))
+    drawn = study.ask()  # the old code's one draw of the point, turned away
+    assert study._storage.get_trial(drawn._trial_id).system_attrs.get("fixed_params") == {
+        "depth": 3, "lr": 0.005}
+    drawn.set_user_attr("rejected", "n_params 2177 > limit 1200")
+    study.tell(drawn, state=optuna.trial.TrialState.PRUNED)
+
+    # Tuner.restore unpickles the first run's searcher (tuner.pkl): no second enqueue
+    resumed_search(SearchGenerator(pickle.loads(pickled)), cfg).restore_from_dir(str(snapshot))
+    study = optuna.load_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path))
+    waiting = [t.system_attrs.get("fixed_params") for t in study.trials
+               if t.state.name == "WAITING"]
+    assert waiting == [{"depth": 3, "lr": 0.005}], waiting
