@@ -203,3 +203,32 @@ def test_the_reports_resume_command_names_a_renamed_study_folder(tmp_path: Path,
     words = shlex.split(command[:command.index("`")].replace("<config>", "CONFIG"))
     sets = dict(w.split("=", 1) for w in words if w.startswith("storage."))
     assert Path(sets["storage.results_dir"]) / sets["storage.name"] == folder, line
+
+
+# ---- docs/results_layout.md's ways into optuna.journal work as written ---------------------
+
+def test_the_layouts_optuna_calls_open_a_jetstudy_journal(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Python call and the `optuna` command the layout gives, run as written in a folder
+    holding a journal named and written as jetstudy writes it (jetstudy.study.optuna_files)."""
+    import re
+    import subprocess
+    import sys
+
+    from jetstudy.study.optuna_files import OPTUNA_JOURNAL, OPTUNA_STUDY_NAME, optuna_storage
+
+    row = next(line for line in (REPO / "docs" / "results_layout.md").read_text().splitlines()
+               if line.startswith("| `optuna.journal` |"))
+    (call,) = re.findall(r"`(optuna\.load_study\(.*?\)\))`", row)
+    (command,) = re.findall(r"`(optuna trials [^`]*)`", row)
+    study = optuna.create_study(study_name=OPTUNA_STUDY_NAME, storage=optuna_storage(tmp_path))
+    study.set_metric_names(["val_loss"])
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    assert (tmp_path / OPTUNA_JOURNAL).is_file() and OPTUNA_JOURNAL in call + command
+    monkeypatch.chdir(tmp_path)
+    loaded = eval(call, {"optuna": optuna})  # noqa: S307 - the layout's own line
+    assert len(loaded.trials) == 2 and loaded.metric_names == ["val_loss"]
+    cli = Path(sys.executable).with_name("optuna")
+    done = subprocess.run([str(cli), *command.split()[1:], "-f", "json"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0 and '"number": 1' in done.stdout, done.stderr
