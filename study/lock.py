@@ -407,6 +407,7 @@ class StudyLock:
             self._thread.join(timeout=self.heartbeat_s + 5)
         if self.info is None:
             return
+        _keep_tuner_state(self.path.parent)
         holder = read_lock(self.path.parent)
         if holder is not None and holder.token == self.info.token:
             try:
@@ -424,3 +425,18 @@ class StudyLock:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+
+
+def _keep_tuner_state(folder: Path) -> None:
+    """As the driver lets the study go: a copy of Tune's whole ``ray/tuner.pkl`` (written as the
+    study started), so that a full disk cutting it on a later ``--resume`` loses nothing
+    (:mod:`jetstudy.study.tune_state`). A copy that cannot be written (the disk full now) is
+    said, never in place of the study's own outcome."""
+    from jetstudy.study.tune_state import keep_tuner_state
+
+    try:
+        keep_tuner_state(folder)
+    except OSError as exc:
+        logger.warning("could not keep a copy of %s (%s); a later --resume on a full disk may "
+                       "not continue Tune's experiment", folder / "ray" / "tuner.pkl",
+                       exc.strerror or exc)

@@ -434,7 +434,8 @@ def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> Non
 ATOMIC_FILES = {
     "": frozenset({"config.yaml", "scaler.json", "data_summary.json", "reference.json",
                    "provenance.json", "ray_session.json", "packs.json", "pack_data.npz",
-                   "trials.parquet", "trials.csv", "epochs.parquet", "epochs.csv"}),
+                   "trials.parquet", "trials.csv", "epochs.parquet", "epochs.csv",
+                   ".tuner.pkl.whole"}),
     "trials/*": frozenset({"state.pt", "best.pt", "config.json"}),
     "data": frozenset({".jetstudy-synthetic.json"}),
 }
@@ -449,7 +450,13 @@ def clear_dead_temporaries(folder: Path) -> list[Path]:
     exact names of jetstudy's own files' temporaries, plain files (a link is never
     followed), in jetstudy's real folders count, and only when the name carries jetstudy's
     check (:func:`~jetstudy.trainables.atomic.temporary_of`): a user's file or a look-alike
-    under the same pattern stays."""
+    under the same pattern stays. Tune's ``ray/tuner.pkl`` cut short (a full disk as Tune
+    wrote it: every ``--resume`` failed on it) is put back from jetstudy's whole copy, which is
+    then taken of the file as it stands (:mod:`jetstudy.study.tune_state`)."""
+    from jetstudy.study.tune_state import keep_tuner_state, mend_tuner_state
+
+    mend_tuner_state(folder)
+    keep_tuner_state(folder)
     folders = [(folder, ATOMIC_FILES[""]), (folder / "data", ATOMIC_FILES["data"])]
     trials = folder / "trials"
     if _real_folder(trials):
