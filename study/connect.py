@@ -30,8 +30,8 @@ from jetstudy.study.connect_local import (file_size_limit, limit_is_why,
 from jetstudy.trainables.errors import ConfigError
 
 __all__ = ["CONNECT_TIMEOUT_ENV", "DEFAULT_CONNECT_TIMEOUT_S", "RayAddress", "parse_address",
-           "connect_timeout_s", "check_address", "connect", "start_local", "file_size_limit",
-           "object_store_bytes", "refuse_file_size_limit", "limit_is_why"]
+           "connect_timeout_s", "check_address", "check_reachable", "connect", "start_local",
+           "file_size_limit", "object_store_bytes", "refuse_file_size_limit", "limit_is_why"]
 
 logger = logging.getLogger(__name__)
 
@@ -266,6 +266,18 @@ def check_address(address: str | None) -> None:
             f"with: pip install \"ray[client]=={_ray_version()}\" (or join from the head "
             f"node with --address auto)")
     connect_timeout_s()
+
+
+def check_reachable(address: str | None) -> None:
+    """:func:`check_address`, then that a Ray cluster answers at ``address`` (the probe
+    :func:`connect` makes): ``jetstudy run`` calls it before it claims the study folder or reads
+    any data, so a dead cluster or a wrong port is said at once and leaves nothing behind (it
+    was found only when Ray was joined, after the jets were read and written into a named
+    study's folder). :func:`connect` probes again: the cluster may go in between."""
+    if not address:
+        return
+    check_address(address)
+    _probe(parse_address(address), connect_timeout_s())
 
 
 def _stops_held() -> Any:

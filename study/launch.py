@@ -18,7 +18,7 @@ import pandas as pd
 
 from jetstudy.study.collect import build_tables, from_result_grid
 from jetstudy.study.config import StudyConfig
-from jetstudy.study.connect import check_address
+from jetstudy.study.connect import check_address, check_reachable
 from jetstudy.study.launch_ray import init_ray, refuse_what_ray_cannot_start_under
 from jetstudy.study.launch_resumed import mark_continued
 from jetstudy.study.launch_tuner import make_tuner, trial_data
@@ -120,6 +120,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
     check_results_dir_in_job(cfg.storage.results_dir)  # not into Ray's temporary copy
     check_not_shadowed()  # a jetstudy.py here is what Ray's workers would import
     refuse_what_ray_cannot_start_under(cfg)  # before anything is claimed or written
+    _refuse_dead_cluster(cfg)  # likewise: a cluster that does not answer
     folder = results_folder(cfg)
     named = cfg.storage.name is not None  # else from the clock: a stopped start is not reused
     cfg = dataclasses.replace(cfg, storage=dataclasses.replace(cfg.storage, name=folder.name))
@@ -151,6 +152,17 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
                 discard_unstarted(folder, created)
             abandon_study_folder(folder, created)
         raise
+
+
+def _refuse_dead_cluster(cfg: StudyConfig) -> None:
+    """``resources.address`` where no Ray cluster answers is refused before the study folder
+    is claimed or any data read (:func:`jetstudy.study.connect.check_reachable`); not when this
+    process already runs Ray (the study joins that one)."""
+    import sys
+
+    ray = sys.modules.get("ray")
+    if cfg.resources.address and not (ray is not None and ray.is_initialized()):
+        check_reachable(cfg.resources.address)
 
 
 def _recover_best(folder: Path) -> None:

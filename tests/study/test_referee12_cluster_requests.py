@@ -150,3 +150,33 @@ def test_shares_of_a_gpu_are_placed_within_one_card(tmp_path: Path) -> None:
                                  resources={"gpus_per_trial": 0.4, "cpus_per_trial": 1,
                                             "pack_size": 0, "num_cpus": None})
     assert trials_at_once(unpacked, node) == 4  # 2 a card, not floor(2 / 0.4) = 5
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.parametrize("named", [True, False], ids=["named", "clock-named"])
+def test_a_dead_cluster_is_refused_before_the_folder_or_the_data(tmp_path: Path,
+                                                                 named: bool) -> None:
+    """--address where nothing answers was found only when Ray was joined, after the jets were
+    read: a named study's folder kept its marker, synthetic jets and JSON files (12 MB), and
+    with real data the error came after the whole read. Now refused before either."""
+    import sys
+
+    from jetstudy.study.launch import run_study
+
+    ray = sys.modules.get("ray")
+    if ray is not None and ray.is_initialized():
+        pytest.skip("this process already runs Ray: the study would join it")
+    address = f"127.0.0.1:{_closed_port()}"
+    cfg = make_small_config(tmp_path / "results", "s" if named else None,
+                            resources={"address": address, "num_cpus": None})
+    with pytest.raises(ConfigError, match=rf"resources\.address '{address}': nothing answers "
+                       r"at .*connection refused"):
+        run_study(cfg)
+    assert not (tmp_path / "results").exists()

@@ -1,7 +1,8 @@
 """The study's set-up overlaps its parts (issue 10): the jets are split while Ray starts, and
 the Bayes reference (``reference.json``) is computed beside the trials. What must not change:
 the numbers written, and the errors (bad data said first, once; a Ray failure said once; no
-half-made study, no Ray left running).
+half-made study, no Ray left running). A cluster that does not answer is said before any data
+is read (round 12: probed before the study folder is claimed).
 
 Real Ray, real Optuna, real files; the only Ray started here is the tiny study's and the one
 a bad split meets (a refused ``resources.address`` starts none).
@@ -115,12 +116,15 @@ def test_a_bad_split_met_while_ray_starts_is_said_once_and_ray_is_stopped(
     assert not (tmp_path / "badsplit").exists()  # no half-made study
 
 
-def test_bad_data_is_said_before_a_cluster_that_does_not_answer(
+def test_a_cluster_that_does_not_answer_is_said_before_the_data_is_read(
         tmp_path: Path, real_jets: pd.DataFrame) -> None:
+    """Round 12: the cluster is probed before the study folder is claimed or any jet read, so
+    a dead cluster is said first (before, bad data was: the jets were read, and a named study's
+    folder kept them, before Ray was joined), and nothing is left."""
     cfg = _cfg(tmp_path, "both", data={"path": str(_five_jets(tmp_path, real_jets)),
                                         "val_fraction": 0.05, "test_fraction": 0.2},
                resources={"address": f"127.0.0.1:{_closed_port()}"})
-    with pytest.raises(DataError, match="empty val split"):
+    with pytest.raises(ConfigError, match="nothing answers"):
         run_study(cfg)
     assert not (tmp_path / "both").exists()
 
@@ -131,13 +135,8 @@ def test_a_cluster_that_does_not_answer_is_said_once_with_good_data(tmp_path: Pa
     with pytest.raises(ConfigError, match="nothing answers") as caught:
         run_study(cfg)
     assert caught.value.__context__ is None
-    folder = tmp_path / "noray"
-    assert not (folder / "config.yaml").exists()  # no study: the same command runs again
-    # the split had finished before the error was said: no thread writes into the folder now
-    # (it keeps its synthetic jets and their summaries for that rerun, as before)
-    written = sorted(p.name for p in folder.iterdir())
-    assert "scaler.json" in written and "data_summary.json" in written
-    assert sorted(p.name for p in folder.iterdir()) == written
+    # said before the folder was claimed: no study, no synthetic jets, nothing to clear up
+    assert not (tmp_path / "noray").exists()
 
 
 @pytest.mark.slow
