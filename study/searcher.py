@@ -245,6 +245,9 @@ class HonestOptunaSearch(TellsOptuna, OptunaSearch):
         self._reported[trial_id] = max(frozen.intermediate_values,
                                        default=int(frozen.user_attrs.get("epochs", 0)))
         logger.info("resume: trial %s continues the lost trial %s", trial_id, old_id)
+        from jetstudy.study.launch_resumed import mark_adopted
+
+        mark_adopted(root, trial_id)  # a continuation by --resume, as Tune's restored trials
         return config
 
 def make_searcher(cfg: StudyConfig, folder: Path) -> ConcurrencyLimiter:

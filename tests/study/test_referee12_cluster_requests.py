@@ -180,3 +180,25 @@ def test_a_dead_cluster_is_refused_before_the_folder_or_the_data(tmp_path: Path,
                        r"at .*connection refused"):
         run_study(cfg)
     assert not (tmp_path / "results").exists()
+
+
+def test_a_lost_trial_the_resumed_searcher_adopts_is_counted_continued(tmp_path: Path) -> None:
+    """A trial that trained after Tune's last snapshot is unknown to Tune: the resumed searcher
+    adopts it under a new id and it goes on from its checkpoint, which was counted nowhere
+    either (the sibling of Tune's restored trials)."""
+    from jetstudy.study.config import from_dict
+    from jetstudy.study.searcher import make_searcher
+
+    raw = {"space": {"depth": [1, 3], "width": [4, 64]}, "search": {"num_trials": 10, "seed": 2},
+           "scheduler": {"max_epochs": 6, "grace_period": 2}}
+    (tmp_path / "trials").mkdir()
+    first = make_searcher(from_dict(raw), tmp_path).searcher
+    lost = first.suggest("lost")
+    _epochs(tmp_path, "lost", 2)
+    (tmp_path / "trials" / "lost" / "config.json").write_text(json.dumps(lost))
+    (tmp_path / "trials" / "lost" / "state.pt").write_bytes(b"checkpoint")
+    second = make_searcher(from_dict(raw), tmp_path).searcher
+    assert second.suggest("next") == lost  # adopted under Tune's new id
+    state_dir = str(tmp_path / "trials")
+    assert resume_count(state_dir, "next") == 1 and restart_count(state_dir, "next") == 0
+    assert (tmp_path / "trials" / "next" / RESUMED_FILE).read_text() == '{"after_epoch": 2}\n'
