@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from jetstudy.study.design import (REGULARISERS, grid_size, is_switchable, on_range, scan_axes,
@@ -31,7 +32,7 @@ from jetstudy.trainables.errors import ConfigError
 if TYPE_CHECKING:  # study.config imports this module
     from jetstudy.study.config import StudyConfig
 
-__all__ = ["tpe_startup_trials", "tpe_guided_trials", "config_warnings", "search_checks",
+__all__ = ["tpe_startup_trials", "tpe_guided_trials", "whole_point", "config_warnings", "search_checks",
            "limit_check", "expected_repeats", "MAX_REDRAWS"]
 
 
@@ -42,26 +43,52 @@ def tpe_startup_trials(num_trials: int, max_concurrent: int) -> int:
     return max(1, min(max(10, 2 * max_concurrent), num_trials // 2))
 
 
-def tpe_guided_trials(num_trials: int, max_concurrent: int, initial: int = 0) -> int:
+def tpe_guided_trials(num_trials: int, max_concurrent: int,
+                      initial: int | Sequence[bool] = 0) -> int:
     """How many trials TPE proposes from a model. Optuna counts *finished* trials toward the
     start-up: with ``c`` trials at a time, the trial asked when the ``n``-th one finishes is the
     ``(n + c)``-th, so the first guided one is number ``startup + c`` and
     ``num_trials - startup - c + 1`` are guided. The ``initial`` points
-    (``search.initial_points``) are the first trials asked, each fixed by the user: when there
-    are more of them than that, only ``num_trials - initial`` are guided."""
+    (``search.initial_points``) are the first trials asked: a count (each fixed whole by the
+    user), or one flag per point in order, true where it fixes every parameter Optuna draws
+    (:func:`whole_point`); one fixing only some past the start-up has its other parameters
+    drawn from the model, and is guided. A whole point past the start-up is not."""
     startup = tpe_startup_trials(num_trials, max_concurrent)
-    return max(0, num_trials - max(startup + max_concurrent - 1, initial))
+    first = startup + max_concurrent - 1  # the position of the first guided trial
+    flags = [True] * initial if isinstance(initial, int) else list(initial)
+    whole_after = sum(1 for i, whole in enumerate(flags) if whole and i >= first)
+    return max(0, num_trials - first - whole_after)
 
 
-def _guided_enough(num_trials: int, max_concurrent: int, initial: int) -> bool:
+def whole_point(cfg: StudyConfig, point: dict[str, Any]) -> bool:
+    """Whether an initial point fixes every parameter the search draws (its depth, each of
+    its widths, every float knob given as a range, activation and batch norm where the space
+    offers a choice): nothing of it is left to the sampler."""
+    sp = cfg.space
+    if sp.depth[0] != sp.depth[1] and "depth" not in point:
+        return False
+    depth = int(point.get("depth", sp.depth[0]))
+    if sp.width[0] != sp.width[1] and any(f"width_{i}" not in point for i in range(depth)):
+        return False
+    if any(getattr(sp, name)[0] != getattr(sp, name)[1] and name not in point
+           for name in (*REGULARISERS, "lr")):
+        return False
+    return ((len(sp.activations) == 1 or "activation" in point)
+            and (len(sp.batch_norm) == 1 or "batch_norm" in point))
+
+
+def _guided_enough(num_trials: int, max_concurrent: int,
+                   initial: int | Sequence[bool]) -> bool:
     return tpe_guided_trials(num_trials, max_concurrent, initial) >= num_trials / 4
 
 
-def _fewest_trials_guided_enough(num_trials: int, max_concurrent: int, initial: int) -> int:
+def _fewest_trials_guided_enough(num_trials: int, max_concurrent: int,
+                                 initial: int | Sequence[bool]) -> int:
     """The smallest ``num_trials`` (at least the given one) that :func:`_guided_enough` accepts,
     by bisection (the test is monotone in ``num_trials``): a scan up to a fixed bound missed it
     for a large ``max_concurrent`` (search.max_concurrent 100000 ended in StopIteration)."""
-    low, high = num_trials, max(num_trials, 4 * (max_concurrent + initial + 10))
+    k = initial if isinstance(initial, int) else len(initial)
+    low, high = num_trials, max(num_trials, 4 * (max_concurrent + k + 10))
     while not _guided_enough(high, max_concurrent, initial):
         high *= 2
     while low < high:
@@ -112,12 +139,13 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
     if s.sampler != "tpe":
         return out
     n, c, k = s.num_trials, s.max_concurrent, len(s.initial_points)
-    if _guided_enough(n, c, k):
+    flags = [whole_point(cfg, p) for p in s.initial_points]
+    if _guided_enough(n, c, flags):
         return out
-    guided = tpe_guided_trials(n, c, k)
+    guided = tpe_guided_trials(n, c, flags)
     startup = tpe_startup_trials(n, c)
-    suggested = _fewest_trials_guided_enough(n, c, k)
-    fewer = next((m for m in range(c - 1, 0, -1) if _guided_enough(n, m, k)), None)
+    suggested = _fewest_trials_guided_enough(n, c, flags)
+    fewer = next((m for m in range(c - 1, 0, -1) if _guided_enough(n, m, flags)), None)
     fix = f"set search.num_trials to at least {suggested}"
     if fewer is not None:
         fix += f" or search.max_concurrent to {fewer} or less"
@@ -132,7 +160,11 @@ def config_warnings(cfg: StudyConfig) -> list[str]:
                f"too few for more trials) or widen space.depth or space.width")
     at_once = (f"proposes {c} at a time" if c < n
                else f"proposes all {n} at once (search.max_concurrent {c})")
-    given = f" after the {k} search.initial_points" if k > startup + c - 1 else ""
+    given = (f" after the {k} search.initial_points" if any(
+        flags[startup + c - 1:]) else "")  # a whole point past the start-up guides nothing
+    if given and not all(flags):
+        given += (f" ({sum(flags)} of them fix every parameter; the others' free "
+                  f"parameters are drawn)")
     if n == 1:
         out.append(f"search.num_trials is 1: a TPE search of one trial trains one random "
                    f"configuration (TPE has nothing to learn from yet); {fix}")

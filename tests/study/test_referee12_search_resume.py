@@ -136,6 +136,27 @@ def test_guided_count_includes_initial_points_whose_free_parameters_tpe_drew(
     partial = [t for t in trials if "fixed_params" in t.system_attrs and guided(t)]
     assert len(partial) == 2  # Optuna's own record: TPE drew their free parameters
     assert guided_trials(tmp_path) == sum(map(guided, trials)) == 6
+    # the config's estimate (its "nearly random" warning) counts them too
+    from jetstudy.study.search_rules import tpe_guided_trials, whole_point
+
+    cfg = from_dict({"space": space, "search": {"num_trials": 12, "max_concurrent": 1}})
+    assert not whole_point(cfg, {"depth": 1, "width_0": 8})
+    assert tpe_guided_trials(12, 1, [False] * 8) == 6
+
+
+def test_partial_initial_points_do_not_call_a_guided_search_nearly_random() -> None:
+    """10 initial points fixing depth and width of 12 trials, 1 at a time: TPE's model draws
+    the free parameters of the 7th to 10th and the last two whole; the config warned 'only 2
+    of 12 trials are guided ... nearly random search'. Whole points still warn."""
+    space = {**SPACE, "dropout": [0, 0.4], "l2": [1e-6, 1e-3]}
+    partial = [{"depth": 1, "width_0": 8 + i} for i in range(10)]
+    whole = [{**p, "dropout": 0.1, "l2": 1e-4, "lr": 2e-3} for p in partial]
+    search = {"num_trials": 12, "max_concurrent": 1}
+    assert not from_dict({"space": space, "search": {**search, "initial_points": partial}}
+                         ).warnings
+    (text,) = from_dict({"space": space, "search": {**search, "initial_points": whole}}
+                        ).warnings
+    assert "only 2 of 12 trials are guided" in text and "after the 10" in text
 
 
 def test_guided_count_leaves_out_initial_points_that_fix_every_parameter(
