@@ -32,7 +32,7 @@ def _score_label(score: str, test_point: tuple[float, float] | None) -> str:
 
 def draw_pareto(
     result: ParetoResult, ax: Axes, test_point: tuple[float, float] | None = None,
-    legend: bool = True,
+    legend: bool = True, test_label: str = "best model, test split",
 ) -> None:
     """Fully trained trials (:func:`~jetstudy.analysis.curve_stats.ran_to_the_end`: the legend
     says so, as the notes do) with their noise (error bars), the Pareto front, the smallest model
@@ -70,7 +70,7 @@ def draw_pareto(
         # hollow: over the star (the pick is the best, its test score near its val score) a
         # filled diamond hid the star the legend named
         ax.scatter([test_point[0]], [test_point[1]], marker="D", s=55, facecolors="none",
-                   edgecolors="black", lw=1.6, zorder=6, label="best model, test split")
+                   edgecolors="black", lw=1.6, zorder=6, label=test_label)
     ax.set_xscale("log")
     _log_count_axis(ax.xaxis, pd.concat([p["cost"], partial["cost"]]))
     ax.set_xlabel(_LABELS.get(result.cost, result.cost))
@@ -176,9 +176,11 @@ def draw_search_front(own: pd.DataFrame, ax: Axes, metric: str, cost: str,
 def pareto_figure(
     results: Sequence[ParetoResult], test_points: dict[tuple[str, str], tuple[float, float]],
     own: tuple[pd.DataFrame, str, str, str | None] | None = None,
+    test_label: str = "best model, test split",
 ) -> Figure:
     """One panel per (score, cost) pair: rows are scores, columns costs; ``own`` (the search's
-    front table, metric, cost, pick) adds a row with :func:`draw_search_front`."""
+    front table, metric, cost, pick) adds a row with :func:`draw_search_front`; ``test_label``:
+    the test diamond's legend entry (the trial it is, where the tables' best has moved on)."""
     scores = list(dict.fromkeys(r.score for r in results))
     costs = list(dict.fromkeys(r.cost for r in results))
     rows = len(scores) + (own is not None)
@@ -190,7 +192,8 @@ def pareto_figure(
                                     "wspace": 0.25, "hspace": 0.42})
     for r in results:
         ax = axes[scores.index(r.score), costs.index(r.cost)]
-        draw_pareto(r, ax, test_points.get((r.cost, r.score)), legend=not shared)
+        draw_pareto(r, ax, test_points.get((r.cost, r.score)), legend=not shared,
+                    test_label=test_label)
     handles: dict[str, object] = {}  # one legend for every panel, above them: it covers none
     for r in results:
         ax = axes[scores.index(r.score), costs.index(r.cost)]

@@ -21,7 +21,7 @@ from jetstudy.trainables.schema import CLASSES
 if TYPE_CHECKING:
     from jetstudy.analysis.sections import ReportState
 
-__all__ = ["heldout_part", "roc_part"]
+__all__ = ["heldout_part", "roc_part", "tested_model"]
 
 
 def _needs_test(r: ReportState, what: str) -> None:
@@ -55,8 +55,12 @@ def heldout_part(r: ReportState) -> Section:
     else:
         yardstick = "nothing (data origin unknown)"
     epoch = f", epoch {tm['epoch']}" if tm.get("epoch") is not None else ""
-    lines = [f"Best model (trial {tm.get('trial_id', '?')}{epoch}) on {tm.get('n_test', '?')} "
-             f"held-out test jets, compared with {yardstick}."]
+    which = (f"Best model (trial {tm.get('trial_id', '?')}{epoch})"
+             if tested_model(r)[0] == "the best model" else  # no longer the table's best
+             f"The model of trial {tm.get('trial_id', '?')}{epoch}, the best when it was "
+             "evaluated,")
+    lines = [f"{which} on {tm.get('n_test', '?')} held-out test jets, compared with "
+             f"{yardstick}."]
     how = tm.get("uncertainty") if isinstance(tm.get("uncertainty"), dict) else None
     if how:
         lines.append(f"Errors are one standard error from a {how.get('method', '?')} over the "
@@ -153,6 +157,25 @@ def _errors_words(texts: dict[str, dict[str, str]], method: str | None) -> str:
     return f"AUC ± 1 standard error ({how}) in the legends, as in the test table"
 
 
+def tested_model(r: ReportState) -> tuple[str, str, str]:
+    """Which model the test split's numbers are of, for the figures: (ROC caption's words,
+    Pareto legend entry, Pareto caption's words) -- "the best model" -- or, where
+    test_metrics.json names another trial than the table's best (tables newer than the test
+    evaluation: a study still running), that trial (the figures called it 'the best model'
+    beside the Test metrics part's own sentence that it is not)."""
+    tm = r.t.test_metrics or {}
+    try:
+        best = str(r.best_row()["trial_id"])
+    except (AnalysisError, KeyError, TypeError):
+        best = None
+    if best is None or "trial_id" not in tm or str(tm["trial_id"]) == best:
+        return "the best model", "best model, test split", "best model on test"
+    tested = tm["trial_id"]
+    return (f"trial {tested}, the model evaluated on test (the table's best is now {best})",
+            f"trial {tested} (tested; best now {best}), test split",
+            f"trial {tested} on test (evaluated before {best} became the table's best)")
+
+
 def zero_background_reach(pred: pd.DataFrame, prefix: str) -> dict[str, float]:
     """Per class with a curve: the signal efficiency a cut keeps while no background jet passes
     (background efficiency 0), which a log axis cannot show: the drawn curve starts above it,
@@ -225,7 +248,7 @@ def roc_part(r: ReportState) -> Section:
     few_words = (f"; {', '.join(few)}: AUC undetermined, from {summary.MIN_CLASS_JETS} jets of "
                  "the class or of the rest or fewer (its value in the test table)" if few else "")
     below = below_axis_words(pred, bayes is not None)
-    caption = (f"One-vs-rest ROC of the best model, signal efficiency vs background efficiency "
+    caption = (f"One-vs-rest ROC of {tested_model(r)[0]}, signal efficiency vs background efficiency "
                f"(log); {_errors_words(texts, method)}{few_words}; {beside}"
                f"{'; ' + below if below else ''}.")
     return Section("ROC on the test split", figure=name, caption=caption)

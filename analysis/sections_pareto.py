@@ -16,6 +16,7 @@ from jetstudy.analysis import maps, pareto
 from jetstudy.analysis.errors import AnalysisError
 from jetstudy.analysis.intervals import format_error, round_error, shared_decimals
 from jetstudy.analysis.render import Section, counted, format_cell
+from jetstudy.analysis.sections_heldout import tested_model
 from jetstudy.analysis.sections_words import complete_words
 from jetstudy.analysis.size_answer import (_digits, _errors, no_answer_reason,
                                           scores_with_errors)
@@ -159,7 +160,9 @@ def pareto_part(r: ReportState) -> Section:
         tables.append(("the search's own front, marked against every trial tried",
                        _own_table(trials, own, r.metric, size_cost, n_val, counts)))
     test_points = _test_points(r, results)
-    name = r.figure("pareto.png", plots_pareto.pareto_figure(results, test_points, panel))
+    tested = tested_model(r)  # 'the best model', or the trial tested where the best moved on
+    name = r.figure("pareto.png", plots_pareto.pareto_figure(results, test_points, panel,
+                                                             test_label=tested[1]))
     own_table = (panel[0], panel[1:3]) if panel else (None, ("", ""))
     r.data_file("pareto.csv", pareto_table(results, *own_table))
     lines.append("Every point drawn, its error and whether it is on the front: pareto.csv "
@@ -225,7 +228,7 @@ def pareto_part(r: ReportState) -> Section:
              "green dotted = the edge of the 1% band below the best" if determined else "",
              ("star = smallest model within 1% of the best"
               + ("" if lines_drawn else " (the whole front)") if determined else ""),
-             "diamond = best model on test" if test_points else ""]
+             f"diamond = {tested[2]}" if test_points else ""]
     own_line = "its front as a line, "
     star = "the answer to 'how big' as a star."
     if panel is not None and panel[3] is None:  # no answer: the panel draws no star

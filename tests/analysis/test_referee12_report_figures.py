@@ -271,3 +271,40 @@ def test_importance_says_when_pedanova_top_group_is_a_handful(tmp_path, make_stu
     assert (f"the best 10% of the trials ({top} of {n}) with all of them; Optuna advises at "
             "least 5 in that group (41 trials or more)") in line, line
     assert not [w for w in section.lines if w.startswith("Only ")], section.lines
+
+
+def test_figures_name_the_tested_trial_when_the_best_has_moved_on(tmp_path, make_study,
+                                                                   write_study):
+    """A study still running: test_metrics.json is of trial t0004, the best when it was
+    evaluated; the table's best is now t0006. The Test metrics part said so in one sentence,
+    but opened 'Best model (trial t0004)', the ROC caption said 'ROC of the best model', and
+    the Pareto legend and caption called the diamond 'best model, test split'. Each now names
+    the tested trial; a study whose test evaluation is of its best keeps the old words."""
+    import json
+
+    from jetstudy.analysis.sections_heldout import heldout_part, roc_part, tested_model
+    from jetstudy.analysis.sections_pareto import pareto_part
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=10, seed=13, running=4)
+    folder = write_study(tmp_path / "s", trials, epochs)
+    state = words_only(load_tables(folder))
+    best = str(state.best_row()["trial_id"])
+    tested = json.loads((folder / "best" / "test_metrics.json").read_text())["trial_id"]
+    assert tested != best, (tested, best)
+    assert heldout_part(state).lines[0].startswith(
+        f"The model of trial {tested}, the best when it was evaluated, on ")
+    assert f"One-vs-rest ROC of trial {tested}, the model evaluated on test (the table's " \
+           f"best is now {best})" in roc_part(state).caption
+    assert (f"diamond = trial {tested} on test (evaluated before {best} became the table's "
+            "best)") in pareto_part(state).caption
+    assert tested_model(state)[1] == f"trial {tested} (tested; best now {best}), test split"
+    # the test evaluation of the table's best: the words as before
+    meta = json.loads((folder / "best" / "test_metrics.json").read_text())
+    meta["trial_id"] = best
+    meta.pop("epoch", None)
+    (folder / "best" / "test_metrics.json").write_text(json.dumps(meta))
+    state = words_only(load_tables(folder))
+    assert tested_model(state)[0] == "the best model"
+    assert heldout_part(state).lines[0].startswith(f"Best model (trial {best}) on ")
