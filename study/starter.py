@@ -155,8 +155,10 @@ def write_starter(folder: str | Path, force: bool = False,
         raise ConfigError(f"init: {path} is a symbolic link (to {str(path.readlink())!r}); "
                           f"jetstudy writes only a plain file there, never through a link, "
                           f"not even with --force: remove the link or give another DIR")
-    if path.exists() and not path.is_file():
-        raise ConfigError(f"init: {path} is a folder, not a file; jetstudy never replaces it, "
+    if path.exists() and not path.is_file():  # a folder, or a FIFO, socket or device
+        kind = ("a folder" if path.is_dir() else "a named pipe (FIFO)" if path.is_fifo() else
+                "a socket" if path.is_socket() else "a device")
+        raise ConfigError(f"init: {path} is {kind}, not a file; jetstudy never replaces it, "
                           f"not even with --force: move it away or give another DIR")
     if path.exists() and not force:
         raise ConfigError(f"init: {path} exists; jetstudy never overwrites your files: edit "

@@ -107,3 +107,13 @@ def test_a_report_folder_that_cannot_be_made_names_the_real_cause(sub: str) -> N
     assert text.startswith(f"cannot write the report to {out}: "), text
     assert ("makes no new folders" if sub else "takes no new files") in text, text
     assert "tmp" not in text, text
+
+
+def test_init_names_a_fifo_under_the_starters_name_for_what_it_is(tmp_path: Path) -> None:
+    """A named pipe where init writes jetstudy.yaml was called 'a folder'."""
+    os.mkfifo(tmp_path / "jetstudy.yaml")
+    proc = jetstudy_here("init", str(tmp_path), "--force", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "jetstudy.yaml is a named pipe (FIFO), not a file; jetstudy never replaces it" \
+        in proc.stderr, proc.stderr
+    assert os.listdir(tmp_path) == ["jetstudy.yaml"]
