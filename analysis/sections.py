@@ -196,7 +196,7 @@ def _best(r: ReportState) -> Section:
     why = (f"Best by the {r.best_word} {maps.score_column(r.t.trials, r.metric)} among "
            "completed, stopped and running trials (a failed or interrupted trial is never best; "
            "ties go to a trial that ran to the end, then the smaller model, then the first the "
-           "search proposed: trial_number, then trial_id).")
+           "search proposed: trial_number, then trial_id)." + _one_of_two(r))
     runner_up = summary.runner_up_line(r.t.trials, r.metric, r.maximize, r.t.epochs, n_val,
                                        counts)
     return Section("Best trial", lines=[why] + ([runner_up] if runner_up else []),
@@ -205,6 +205,19 @@ def _best(r: ReportState) -> Section:
 
 
 
+
+
+def _one_of_two(r: ReportState) -> str:
+    """A size-aware search's 'best' is by its first objective alone: said, and where its answer
+    (the front of the two) is; empty for a one-objective search."""
+    from jetstudy.analysis.sections_search import _size_objective
+
+    size = _size_objective(r)
+    if size is None:
+        return ""
+    return (f" The search had two objectives, {r.metric} and {size}: this is the best by "
+            f"{r.metric} alone, whatever its size; the trials that trade the two best are the "
+            "search's own front in the Pareto part.")
 
 
 def _few_jets_rule(r: ReportState) -> str:

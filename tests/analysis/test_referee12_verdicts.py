@@ -250,3 +250,27 @@ def test_an_efficiency_whose_cut_reaches_its_background_has_no_note(make_study):
     table = operating_table(_predictions(2000, 0, True), True)
     for column in ("sig eff @ 10% bkg", "sig eff @ 1% bkg"):
         assert not table[column].str.contains("tied scores").any(), table[column]
+
+
+def test_the_best_trial_of_a_size_aware_search_says_it_is_best_by_one_objective(
+        tmp_path, make_study, write_study):
+    """search.objectives [val_loss, n_params]: 'Best trial' said 'Best by the lowest
+    best_val_loss among ...' as in a one-objective search, where the search's answer is a
+    front of trade-offs; it now says the best is by val_loss alone, whatever its size, and
+    where the search's own front is."""
+    import copy
+
+    from jetstudy.analysis.sections import _best
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import CONFIG, words_only
+
+    trials, epochs = make_study(n_trials=4, max_epochs=4, seed=5, asha=False)
+    config = copy.deepcopy(CONFIG)
+    config["search"] = {**config["search"], "objectives": ["val_loss", "n_params"]}
+    two = words_only(load_tables(write_study(tmp_path / "two", trials, epochs, config=config)))
+    line = _best(two).lines[0]
+    assert ("The search had two objectives, val_loss and n_params: this is the best by "
+            "val_loss alone, whatever its size; the trials that trade the two best are the "
+            "search's own front in the Pareto part.") in line, line
+    one = words_only(load_tables(write_study(tmp_path / "one", trials, epochs)))
+    assert "two objectives" not in _best(one).lines[0]
