@@ -417,3 +417,33 @@ def test_invisible_characters_stay_escaped_in_a_refusal() -> None:
     with pytest.raises(ConfigError) as refused:
         load_config(None, ["space.activations=[\"a\\u202eb\"]"])
     assert "\u202e" not in str(refused.value) and "\\u202E" in str(refused.value)
+
+
+def test_max_jets_over_files_sorted_by_class_says_the_classes_are_uneven(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Files that each hold one class (g.h5, q.h5, ...) read up to data.max_jets in sorted
+    order gave g 100, q 100, W 100, Z 20, t 100 without a word: no sample of the data."""
+    import logging
+
+    import h5py
+
+    from jetstudy.trainables.schema import JET_FEATURE_NAMES, LABEL_COLUMNS
+
+    for i, name in enumerate("gqtwz"):
+        data = np.random.default_rng(i).uniform(0.1, 1.0, (100, len(JET_FEATURE_NAMES)))
+        data[:, [JET_FEATURE_NAMES.index(c) for c in LABEL_COLUMNS]] = np.eye(5)["gqwzt".index(
+            name)]
+        with h5py.File(tmp_path / f"{name}.h5", "w") as handle:
+            handle["jets"] = data
+            handle["jetFeatureNames"] = np.array([n.encode() for n in JET_FEATURE_NAMES])
+    with caplog.at_level(logging.WARNING, logger="jetstudy.trainables.formats"):
+        table = load_jets(tmp_path, max_jets=420)
+    assert table.class_counts() == {"g": 100, "q": 100, "W": 100, "Z": 20, "t": 100}
+    words = [r.getMessage() for r in caplog.records if "uneven" in r.getMessage()]
+    assert len(words) == 1 and "(g 100, q 100, W 100, Z 20, t 100)" in words[0], words
+    assert "raise data.max_jets to read every file" in words[0], words
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="jetstudy.trainables.formats"):
+        load_jets(tmp_path)  # every file read: the data as it is, nothing to say
+        load_jets(_write(tmp_path.parent / "mixed.csv", _frame()), max_jets=20)
+    assert not [r for r in caplog.records if "uneven" in r.getMessage()]
