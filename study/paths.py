@@ -16,17 +16,16 @@
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
+from jetstudy.study.dead_temporaries import ATOMIC_FILES, clear_dead_temporaries
+from jetstudy.study.dead_temporaries import real_folder as _real_folder
+from jetstudy.study.file_record import RECORD_WRITER, FileRecord
 from jetstudy.study.results_dir import (check_results_dir, check_results_dir_in_job,
                                         in_ray_job)
-from jetstudy.trainables.atomic import temporary_of
 from jetstudy.trainables.errors import ConfigError, listed
 from jetstudy.trainables.staging import new_folders, plain_file
 
@@ -35,8 +34,6 @@ __all__ = ["STUDY_MARK", "marked", "MARKED_LATER", "RECORD_WRITER", "study_folde
            "STUDY_OWN_PARTS", "is_study_folder", "refuse_inside_study_part",
            "claim_study_folder", "never_started", "abandon_study_folder", "FileRecord",
            "clear_dead_temporaries", "ATOMIC_FILES"]
-
-logger = logging.getLogger(__name__)
 
 #: Written into a study folder when jetstudy creates it: the folder is jetstudy's to fill.
 STUDY_MARK = ".jetstudy-study"
@@ -298,109 +295,6 @@ def _unmade(folder: Path, exc: OSError) -> ConfigError:
     return ConfigError(f"{field} {value!r}: the study folder {folder} cannot be made ({why})")
 
 
-#: What every manifest :class:`FileRecord` writes says in ``written_by``: a file under the
-#: manifest's name without it (the user's, or a planted list) is never trusted.
-RECORD_WRITER = "jetstudy"
-
-
-class FileRecord:
-    """The files jetstudy wrote into one folder, listed in a JSON manifest beside them.
-
-    ``record`` lists names *before* they are written; ``remove_recorded`` deletes only those
-    (never a file someone else put there); ``foreign`` names everything else in the folder.
-    The manifest is trusted only when it is a plain file (not a link) saying jetstudy wrote
-    it, and only for names ``allowed`` (the names its writer uses): a planted or copied list
-    naming the user's files never makes jetstudy delete them.
-    """
-
-    def __init__(self, folder: Path, manifest: str,
-                 allowed: Callable[[str], bool] = lambda name: True) -> None:
-        self.folder = folder
-        self.path = folder / manifest
-        self.allowed = allowed
-
-    def read(self) -> dict[str, Any]:
-        if not plain_file(self.path):  # absent, or a link or folder under that name
-            return {}
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError, UnicodeDecodeError):
-            return {}
-        return data if isinstance(data, dict) and data.get("written_by") == RECORD_WRITER else {}
-
-    @property
-    def names(self) -> list[str]:
-        names = self.read().get("files", [])
-        names = names if isinstance(names, list) else []
-        return [n for n in names if isinstance(n, str) and n and "/" not in n and os.sep not in n
-                and n not in (".", "..") and self.allowed(n)]
-
-    def record(self, names: Iterable[str], **info: Any) -> None:
-        """Write the manifest: ``names`` (plain file names in the folder) and ``info``."""
-        from jetstudy.study.tables import write_text
-
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:  # os_problem: a folder that cannot be made, not a missing path
-            exc.making_folder = True  # type: ignore[attr-defined]
-            raise
-        self._refuse_foreign_manifest()
-        listed = sorted({*self.names, *names})
-        write_text(json.dumps({**info, "written_by": RECORD_WRITER, "files": listed},
-                              indent=1) + "\n", self.path)
-
-    def _refuse_foreign_manifest(self) -> None:
-        """A file under the manifest's name that no jetstudy wrote (the user's, or on a file
-        system that ignores case their ``.JetStudy-Synthetic.json``, which *is* the
-        manifest's name there) is never written over: read as no record, it was replaced."""
-        if not os.path.lexists(self.path):
-            return
-        try:
-            raw = json.loads(self.path.read_text()) if plain_file(self.path) else None
-        except (OSError, ValueError, UnicodeDecodeError):
-            raw = None
-        if isinstance(raw, dict) and (raw.get("written_by") == RECORD_WRITER
-                                      or isinstance(raw.get("files"), list)):  # or older
-            return
-        shown = self.path
-        try:
-            shown = next((self.folder / e for e in os.listdir(self.folder)
-                          if e.casefold() == self.path.name.casefold()
-                          and os.path.samefile(self.folder / e, self.path)
-                          and e != self.path.name), self.path)
-        except OSError:
-            pass
-        raise ConfigError(
-            f"{shown} is not a record jetstudy wrote, but jetstudy keeps its own list of the "
-            f"files it wrote in {self.folder} under the name {self.path.name!r} (the same file "
-            f"on a file system that ignores case); move it out of {self.folder}, then run the "
-            f"same command again")
-
-    def foreign(self) -> list[str]:
-        """Entries of the folder that jetstudy did not record (the manifest aside)."""
-        known = {*self.names, self.path.name}
-        return [e for e in _entries(self.folder)
-                if e not in known and not e.startswith(f".{self.path.name}.")]
-
-    def remove_recorded(self, still_ours: Callable[[Path], bool] = lambda path: True) -> None:
-        """Delete the recorded files (links are removed, never followed), then the manifest.
-        A recorded file that ``still_ours`` no longer recognises (someone put their own file
-        under that name) stops the clean-up with an error naming it, before anything goes;
-        so does a file under the manifest's own name that jetstudy did not write."""
-        self._refuse_foreign_manifest()
-        present = [self.folder / n for n in self.names
-                   if (self.folder / n).is_symlink() or (self.folder / n).exists()]
-        replaced = [p for p in present if not plain_file(p) or not still_ours(p)]
-        if replaced:
-            raise ConfigError(
-                f"{replaced[0]} is not the file jetstudy wrote there (it was replaced); move it "
-                f"out of {self.folder} so jetstudy can write its own files")
-        for path in present:
-            path.unlink()
-            logger.info("removed %s (written by jetstudy)", path)
-        self.path.unlink(missing_ok=True)
-
-
 def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> None:
     """Undo :func:`claim_study_folder` for a study that never started (no ``config.yaml``):
     remove the mark, only if nothing else is left in the folder, then the folder if
@@ -422,66 +316,3 @@ def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> Non
             parent.rmdir()
         except OSError:  # not empty (another study, the user's files): keep it
             return
-
-
-#: The files of a study written through :func:`jetstudy.trainables.atomic.write_atomic`, by
-#: the folder they stand in ("" the study folder, "trials/*" a trial's, "data" the synthetic
-#: jets'): a temporary of one of them (:func:`jetstudy.trainables.atomic.temporary_name`, its
-#: name carrying a check only jetstudy writes) that is still there when a driver takes the
-#: study's lock was left by a killed writer (``kill -9`` of the driver, a trial's worker killed
-#: mid-checkpoint). A name merely shaped like one (``.config.yaml.original.tmp``, or an older
-#: jetstudy's ``.<name>.<8 random>.tmp``, which cannot be told from a user's) stays.
-ATOMIC_FILES = {
-    "": frozenset({"config.yaml", "scaler.json", "data_summary.json", "reference.json",
-                   "provenance.json", "ray_session.json", "packs.json", "pack_data.npz",
-                   "trials.parquet", "trials.csv", "epochs.parquet", "epochs.csv",
-                   ".tuner.pkl.whole"}),
-    "trials/*": frozenset({"state.pt", "best.pt", "config.json"}),
-    "data": frozenset({".jetstudy-synthetic.json"}),
-}
-def _dead_temporary(folder: Path, name: str, files: frozenset[str]) -> bool:
-    return temporary_of(name) in files and plain_file(folder / name)
-
-
-def clear_dead_temporaries(folder: Path) -> list[Path]:
-    """Remove the atomic writers' temporaries a killed driver or trial left in the study
-    folder ``folder`` (see :data:`ATOMIC_FILES`). Call only while holding the study's lock,
-    before this run writes anything: no other writer of this study is alive then. Only the
-    exact names of jetstudy's own files' temporaries, plain files (a link is never
-    followed), in jetstudy's real folders count, and only when the name carries jetstudy's
-    check (:func:`~jetstudy.trainables.atomic.temporary_of`): a user's file or a look-alike
-    under the same pattern stays. Tune's ``ray/tuner.pkl`` cut short (a full disk as Tune
-    wrote it: every ``--resume`` failed on it) is put back from jetstudy's whole copy, which is
-    then taken of the file as it stands (:mod:`jetstudy.study.tune_state`)."""
-    from jetstudy.study.tune_state import keep_tuner_state, mend_tuner_state
-
-    mend_tuner_state(folder)
-    keep_tuner_state(folder)
-    folders = [(folder, ATOMIC_FILES[""]), (folder / "data", ATOMIC_FILES["data"])]
-    trials = folder / "trials"
-    if _real_folder(trials):
-        folders += [(trials / n, ATOMIC_FILES["trials/*"]) for n in _entries(trials)
-                    if _real_folder(trials / n)]
-    removed = []
-    for where, files in folders:
-        if not _real_folder(where):
-            continue
-        for name in _entries(where):
-            if _dead_temporary(where, name, files):
-                try:
-                    (where / name).unlink()
-                except OSError as exc:
-                    logger.warning("could not remove %s, left by a killed writer: %s",
-                                   where / name, exc)
-                    continue
-                logger.info("removed %s, left by a killed jetstudy writer", where / name)
-                removed.append(where / name)
-    return removed
-
-
-def _real_folder(path: Path) -> bool:
-    try:
-        return stat.S_ISDIR(path.lstat().st_mode)
-    except OSError:
-        return False
-
