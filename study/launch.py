@@ -49,7 +49,7 @@ from jetstudy.study.settings import train_settings
 from jetstudy.study.optuna_files import drop_cut_journal_line
 from jetstudy.study.searcher import (clear_stale_journal_lock,
                                      close_orphaned_trials, sampler_record)
-from jetstudy.study.snapshots import TableSnapshots
+from jetstudy.study.snapshots import TableSnapshots, check_tune_period_env
 from jetstudy.study.tables import write_json, write_table
 from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import ConfigError, JetstudyError
@@ -118,6 +118,7 @@ def run_study(cfg: StudyConfig, *, resume: bool = False,
         raise ConfigError("--resume needs storage.name: the name of the study folder to "
                           "continue, e.g. --set storage.name=study-20261125-134000")
     check_results_dir_in_job(cfg.storage.results_dir)  # not into Ray's temporary copy
+    check_tune_period_env()  # the user's TUNE_GLOBAL_CHECKPOINT_S, as `jetstudy run` does
     check_not_shadowed()  # a jetstudy.py here is what Ray's workers would import
     refuse_what_ray_cannot_start_under(cfg)  # before anything is claimed or written
     _refuse_dead_cluster(cfg)  # likewise: a cluster that does not answer

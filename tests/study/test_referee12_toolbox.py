@@ -232,3 +232,19 @@ def test_the_layouts_optuna_calls_open_a_jetstudy_journal(
     done = subprocess.run([str(cli), *command.split()[1:], "-f", "json"], capture_output=True,
                           text=True, timeout=120)
     assert done.returncode == 0 and '"number": 1' in done.stdout, done.stderr
+
+
+def test_run_study_refuses_a_bad_tune_period_before_any_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`jetstudy run` checks the user's TUNE_GLOBAL_CHECKPOINT_S before any work; the Python
+    API's run_study (README's block) checked it only as Ray started, after the study folder,
+    its synthetic data and scaler.json were written: the same error, a half-made folder."""
+    from jetstudy.study.launch import run_study
+    from jetstudy.trainables.errors import ConfigError
+
+    monkeypatch.setenv("TUNE_GLOBAL_CHECKPOINT_S", "abc")
+    cfg = load_config(None, [f"storage.results_dir={tmp_path / 'results'}", "storage.name=s",
+                             "data.synthetic_jets=2000"])
+    with pytest.raises(ConfigError, match="TUNE_GLOBAL_CHECKPOINT_S is 'abc'"):
+        run_study(cfg)
+    assert not (tmp_path / "results" / "s").exists()
