@@ -69,6 +69,13 @@ def _check_synth_args(args: argparse.Namespace) -> None:
             bounds = f">= {low}" + (f" and <= {high}" if high is not None else "")
             raise ConfigError(f"{flag} must be an integer {bounds}, got {value}; "
                               f"e.g. {flag} {example}")
+    files = -(-args.jets // args.jets_per_file)
+    if files > MAX_SYNTH_FILES:  # --jets-per-file 1: 200,000 one-jet files in DIR
+        raise ConfigError(
+            f"--jets {args.jets} with --jets-per-file {args.jets_per_file} would write {files:,} "
+            f"files into DIR, more than the {MAX_SYNTH_FILES:,} jetstudy writes (the real "
+            f"dataset keeps 10,000 jets per file); set --jets-per-file to at least "
+            f"{-(-args.jets // MAX_SYNTH_FILES)}, e.g. --jets-per-file 10000")
     out = Path(args.out_dir)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"synth DIR {args.out_dir!r} is a file, not a folder; give a folder "
@@ -192,6 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 #: Path arguments by their attribute, as the command line names them.
+#: The most files ``jetstudy synth`` writes into one folder (880k real jets are 88 files).
+MAX_SYNTH_FILES = 10_000
+
 _PATH_ARGS = {"config": "CONFIG", "out_dir": "DIR", "dir": "DIR", "source": "RESULTS",
               "results": "RESULTS", "out": "-o", "data": "--data"}
 

@@ -447,3 +447,15 @@ def test_max_jets_over_files_sorted_by_class_says_the_classes_are_uneven(
         load_jets(tmp_path)  # every file read: the data as it is, nothing to say
         load_jets(_write(tmp_path.parent / "mixed.csv", _frame()), max_jets=20)
     assert not [r for r in caplog.records if "uneven" in r.getMessage()]
+
+
+def test_synth_refuses_a_flood_of_files(tmp_path: Path) -> None:
+    """`jetstudy synth DIR --jets 200000 --jets-per-file 1` wrote 200,000 one-jet files (a
+    typo for 10000, or 1 meant as 'one file'); more than 10,000 files is refused before any
+    is written, naming the count and the smallest --jets-per-file that fits."""
+    from tests.faults.conftest import checksums, jetstudy_here, one_line_error
+
+    line = one_line_error(jetstudy_here("synth", "out", "--jets", "200000", "--jets-per-file",
+                                        "1", cwd=tmp_path))
+    assert "would write 200,000 files into DIR" in line and "at least 20" in line, line
+    assert checksums(tmp_path) == {}
