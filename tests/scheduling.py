@@ -137,7 +137,7 @@ COST: dict[str, float] = {
     "tests/study/test_shared_manners.py": 9,
     "tests/faults/test_referee2_inputs_tables.py": 8,
     "tests/analysis/test_referee5_report_figures.py": 7,
-    "tests/analysis/test_referee12_report_figures.py": 7,  # round 12: 6.4 CPU-s alone, no Ray
+    "tests/analysis/test_referee12_report_figures.py": 8,  # round 12: 8.0 CPU-s alone, no Ray
     "tests/faults/test_referee3_inputs_tables.py": 7,
     "tests/faults/test_referee9_paths_report.py": 7,
     "tests/analysis/test_referee_regimes.py": 6,
