@@ -28,9 +28,14 @@ def _map_lines(r: ReportState) -> list[str]:
     lines = []
     if n:
         one = n == 1  # '1 of 6 trials is undetermined (its curve ...)', never 'their'
+        # complete curves the AUC rule cannot read (regime_unstable.auc_rule's reason)
+        undetermined = r.regimes[r.regimes["regime"] == "undetermined"]
+        few = undetermined["reason"].astype(str).str.contains("too few jets to judge").any()
         lines.append(f"{n} of {counted(len(r.regimes), 'trial')} {'is' if one else 'are'} "
                      f"undetermined ({'its curve' if one else 'their curves'} cannot "
-                     "show a regime: stopped early, still running, too short or too noisy; "
+                     "show a regime: stopped early, still running, too short or too noisy"
+                     + (", or their macro AUC resting on a class of 5 validation jets or "
+                        "fewer" if few else "") + "; "
                      f"{'its' if one else 'each'} reason is in regimes.csv): counted in "
                      f"{'its cell' if one else 'their cells'} as '+k undet.', never "
                      "colouring one.")

@@ -274,3 +274,24 @@ def test_the_best_trial_of_a_size_aware_search_says_it_is_best_by_one_objective(
             "search's own front in the Pareto part.") in line, line
     one = words_only(load_tables(write_study(tmp_path / "one", trials, epochs)))
     assert "two objectives" not in _best(one).lines[0]
+
+
+def test_the_maps_say_why_complete_trials_are_undetermined_on_one_jet(tmp_path, make_study,
+                                                                       write_study):
+    """Trials that ran to the end, undetermined because their macro AUC rests on one t jet:
+    the maps' line said their 'curves cannot show a regime: stopped early, still running, too
+    short or too noisy', none of which they are."""
+    import json
+
+    from jetstudy.analysis.sections_maps import _map_lines
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=4, max_epochs=4, seed=5, asha=False)
+    folder = write_study(tmp_path / "s", trials.assign(val_auc=0.6), epochs.assign(val_auc=0.6))
+    (folder / "data_summary.json").write_text(json.dumps({
+        "synthetic": True, "class_counts": {"val": ONE_T}}))
+    state = words_only(load_tables(folder))
+    assert (state.regimes["regime"] == "undetermined").all()
+    line = _map_lines(state)[0]
+    assert "or their macro AUC resting on a class of 5 validation jets or fewer" in line, line
