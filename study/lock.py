@@ -33,88 +33,18 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from jetstudy.study.lock_info import (HEARTBEAT_S, LOCK_FILE, STALE_AFTER_S, LockInfo, StudyBusy,
+                                     busy, raise_if_busy, read_lock, utc)
 from jetstudy.trainables import processes
 from jetstudy.trainables.atomic import NO_ROOM, held_signals
-from jetstudy.trainables.errors import JetstudyError
 
 __all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LockInfo", "StudyBusy", "StudyLock",
            "read_lock", "raise_if_busy", "lost_to", "lost_words"]
 
 logger = logging.getLogger(__name__)
-
-LOCK_FILE = "driver.lock"
-#: Seconds between heartbeats.
-HEARTBEAT_S = 5.0
-#: A heartbeat older than this (6 periods: room for a slow shared file system and clock skew
-#: between nodes) means the driver is gone.
-STALE_AFTER_S = 30.0
-
-
-class StudyBusy(JetstudyError):
-    """Another driver holds the study (the message names it)."""
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    """What a lock file says about its driver."""
-
-    host: str
-    pid: int
-    started: float
-    heartbeat: float
-    token: str
-    boot_id: str = ""
-    process_start: str = ""
-
-    @classmethod
-    def mine(cls) -> LockInfo:
-        now = time.time()
-        return cls(host=socket.gethostname(), pid=os.getpid(), started=now, heartbeat=now,
-                   token=uuid.uuid4().hex, boot_id=processes.boot_id(),
-                   process_start=processes.process_start(os.getpid()))
-
-    def to_json(self) -> str:
-        return json.dumps({**self.__dict__, "started_utc": _utc(self.started)}, indent=1) + "\n"
-
-    def gone_reason(self) -> str | None:
-        """Why this holder's process is known to be gone, or None: only a holder of this
-        machine can be known gone (its process gone, a zombie, its pid reused, or the machine
-        restarted since); one of another machine never is."""
-        if self.host != socket.gethostname():
-            return None
-        if self.boot_id and self.boot_id != processes.boot_id():
-            return "its machine restarted since"
-        if not processes.pid_alive(self.pid):
-            return f"process {self.pid} is gone"
-        if self.process_start and self.process_start != processes.process_start(self.pid):
-            return f"process {self.pid} is gone (its pid was reused)"
-        return None
-
-    def stale_reason(self, now: float | None = None) -> str | None:
-        """Why this holder is gone, or None while it looks alive. On this machine (same boot)
-        its process decides: gone (or a zombie) is stale at once (:meth:`gone_reason`), alive
-        under its recorded start time holds the study however old its heartbeat (a driver
-        stopped with Ctrl-Z, or one whose heartbeat a full disk kept from being written, goes
-        on later: taken over, two drivers would write the study). Elsewhere (or a lock without
-        the process's start time), the heartbeat's age."""
-        gone = self.gone_reason()
-        if gone is not None:
-            return gone
-        if self.host == socket.gethostname() and self.process_start:
-            return None  # this very process, alive: only it releases the study
-        age = (time.time() if now is None else now) - self.heartbeat
-        if age > STALE_AFTER_S:
-            return f"its heartbeat is {age:.0f} s old"
-        return None
-
-    def describe(self) -> str:
-        age = max(0.0, time.time() - self.heartbeat)
-        return (f"host {self.host}, pid {self.pid}, running since {_utc(self.started)}, "
-                f"last heartbeat {age:.0f} s ago")
 
 
 #: The locks this process holds, by study folder, while they are held (:func:`lost_to`).
@@ -144,7 +74,7 @@ def lost_to(folder: Path) -> LockInfo | None:
 def lost_words(folder: Path, taker: LockInfo) -> str:
     """What happened to a driver whose study ``taker`` took over, and what to do."""
     return (f"another jetstudy driver took the study in {folder} over at "
-            f"{_utc(taker.started)} (host {taker.host}, pid {taker.pid}): this driver's "
+            f"{utc(taker.started)} (host {taker.host}, pid {taker.pid}): this driver's "
             f"heartbeat in {LOCK_FILE} went unwritten for over {STALE_AFTER_S:.0f} s (the process "
             f"was stopped, e.g. with Ctrl-Z, or its node lost the shared storage), so it "
             f"counted as gone. This driver stopped its trials and wrote no tables or records "
@@ -154,39 +84,6 @@ def lost_words(folder: Path, taker: LockInfo) -> str:
             f"stop it first (kill {taker.pid} on {taker.host}), then run this study again with "
             f"--resume")
 
-
-def _utc(t: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
-
-
-def read_lock(folder: Path) -> LockInfo | None:
-    """The lock of the study in ``folder``, or None when there is none (or it is unreadable:
-    a half-written file from a dead driver counts as none once it is old)."""
-    path = Path(folder) / LOCK_FILE
-    try:
-        raw = json.loads(path.read_text())
-        fields = {k: raw[k] for k in LockInfo.__dataclass_fields__ if k in raw}
-        return LockInfo(**fields)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, TypeError, KeyError):
-        return None
-
-
-def _busy(folder: Path, holder: LockInfo) -> StudyBusy:
-    return StudyBusy(
-        f"storage.name {folder.name!r}: another jetstudy driver is running this study "
-        f"({holder.describe()}); wait for it to finish or stop it (kill {holder.pid} on "
-        f"{holder.host}), or set another storage.name. A driver killed with kill -9 frees the "
-        f"study at once on the same host, after {STALE_AFTER_S:.0f} s elsewhere")
-
-
-def raise_if_busy(folder: Path) -> None:
-    """Raise :class:`StudyBusy` when a live driver holds the study in ``folder`` (checked
-    before anything else, so the second driver is told why, whatever else it would meet)."""
-    holder = read_lock(folder)
-    if holder is not None and holder.stale_reason() is None:
-        raise _busy(Path(folder), holder)
 
 
 def _write_new(path: Path, text: str) -> bool:
@@ -296,7 +193,7 @@ class StudyLock:
                 continue
             reason = holder.stale_reason()
             if reason is None:
-                raise _busy(self.path.parent, holder)
+                raise busy(self.path.parent, holder)
             logger.warning("taking over the study lock %s: the driver (%s) is gone: %s",
                            self.path, holder.describe(), reason)
             self._take_over(holder)
