@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -330,6 +331,14 @@ def load_tables(source: str | Path) -> StudyTables:
     if not str(source).strip():  # Path("") is the current folder: never what was meant
         raise AnalysisError("the results path is empty; give a study's results folder "
                             "(<storage.results_dir>/<storage.name>) or a trials table file")
+    from jetstudy.trainables.datacheck import url_problem
+
+    url = url_problem(source) if isinstance(source, str) and not os.path.lexists(
+        source) else None
+    if url is not None:  # Path() would fold 's3://b/x' into a local 's3:/b/x' "not there"
+        raise AnalysisError(f"{source!r} is {url}" + ("" if url.startswith("a URL (file://)")
+                            else ": download or copy the study here first, and give its "
+                            "local path"))
     source = Path(source).expanduser()
     trials, trials_path = _load_trials(source)
     folder = trials_path.parent

@@ -290,6 +290,7 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
     if out is not None and not str(out).strip():  # Path("") would be the current folder
         raise ExportError(f"-o {str(out)!r} is empty; give a new or empty folder, or leave -o "
                           f"out for RESULTS/export/<trial id>")
+    _refuse_urls(results, out)  # Path() would fold 's3://b/x' into a local 's3:/b/x'
     results = study_folder(Path(results))
     if out is not None:
         _not_anothers_export(Path(out), results)
@@ -350,3 +351,21 @@ def export_model(results: str | os.PathLike[str], trial_id: str | None = None,
         logger.warning("%s (model.json: training)", warning)
     return ExportOutcome(target, w.trial_id, w.epoch, EXPORT_FILES,
                          max(check["max_abs_difference"].values()), meta.get("training"))
+
+
+def _refuse_urls(results: Any, out: Any) -> None:
+    """A URL given as RESULTS or ``out`` from Python (the command line refuses it in its
+    arguments): one error naming it and the fix, never 'not a results folder' about a mangled
+    path, nor an export written into a local folder called ``s3:``."""
+    import os
+
+    from jetstudy.trainables.datacheck import url_problem
+
+    for value, what, fix in ((results, "RESULTS", ": download or copy the study here first, "
+                              "and give its local path"),
+                             (out, "-o", ": give a folder path instead")):
+        url = url_problem(value) if isinstance(value, str) and not os.path.lexists(
+            value) else None
+        if url is not None:
+            raise ExportError(f"{what} {value!r} is {url}"
+                              f"{'' if url.startswith('a URL (file://)') else fix}")

@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import optuna
@@ -248,3 +249,32 @@ def test_run_study_refuses_a_bad_tune_period_before_any_folder(
     with pytest.raises(ConfigError, match="TUNE_GLOBAL_CHECKPOINT_S is 'abc'"):
         run_study(cfg)
     assert not (tmp_path / "results" / "s").exists()
+
+
+# ---- a URL given to the Python API's readers, as the command line refuses it ----------------
+
+@pytest.mark.parametrize("url", ["s3://bucket/study", "https://example.org/study?v=1",
+                                 "file:///tmp/study"])
+def test_the_api_refuses_a_url_as_the_command_line_does(tmp_path: Path, url: str) -> None:
+    """`jetstudy report|export s3://...` is refused naming the URL (d0a8367); from Python,
+    load_tables/write_report said "s3:/bucket/study does not exist" (Path folds the //) and
+    export_model "is not a jetstudy results folder"; export_model(..., out="s3://b/x") would
+    write into a local folder 's3:'. Now each names the URL and the fix."""
+
+    from jetstudy.analysis import load_tables, write_report
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.study.export import export_model
+    from jetstudy.trainables.errors import JetstudyError
+
+    said = "a URL (file://); jetstudy takes plain paths: write '/tmp/study'" \
+        if url.startswith("file") else "is a URL ("
+    for call in (load_tables, write_report):
+        with pytest.raises(AnalysisError, match=re.escape(f"{url!r} ") + ".*" + re.escape(said)):
+            call(url)
+    with pytest.raises(JetstudyError, match=re.escape(f"RESULTS {url!r}")):
+        export_model(url)
+    study = tmp_path / "study"  # a folder export would accept as far as -o is looked at
+    study.mkdir()
+    with pytest.raises(JetstudyError, match=re.escape(f"-o {url!r}")):
+        export_model(str(study), out=url)
+    assert not Path("s3:").exists() and not (tmp_path / "s3:").exists()
