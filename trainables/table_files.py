@@ -165,29 +165,37 @@ def _scan_short(file: str, columns: Sequence[Any], header_says: str, limit: int 
     import csv
 
     expected, needed, row = len(columns), used[-1] + 1, -1
-    with open(file, encoding="utf-8", errors="replace", newline="") as handle:
+    lines: list[tuple[int, str]] = []  # the physical lines of the record being read
+
+    def content(handle: Any) -> Any:
         for number, line in enumerate(handle, start=1):
             text = line.split(comment, 1)[0] if number > skip else ""
-            if not text.strip():
-                continue
+            if text.strip():
+                lines.append((number, line))
+                yield text
+
+    with open(file, encoding="utf-8", errors="replace", newline="") as handle:
+        # one reader over the file: a quoted value may hold a line break (a notes column)
+        for values in csv.reader(content(handle), quotechar=quotechar, skipinitialspace=True):
+            number, text, last = lines[0][0], lines[0][1].strip(), lines[-1][1]
+            lines.clear()
             if header:  # the CSV's header row
                 header = False
                 continue
             row += 1
             if limit is not None and row >= limit:
                 return
-            values = next(csv.reader([text], quotechar=quotechar, skipinitialspace=True), [])
-            if len(values) < needed and text.strip().lower().startswith(
+            if len(values) < needed and text.lower().startswith(
                     ("@relation", "@attribute", "@data")):
                 raise DataError(
-                    f"{file}: line {number} ({text.strip()[:60]!r}) is an ARFF header line "
+                    f"{file}: line {number} ({text[:60]!r}) is an ARFF header line "
                     f"among the @data rows: two ARFF files joined (e.g. `cat a.arff b.arff`)? "
                     f"Keep one header: drop the second file's lines from its @relation to its "
                     f"@data, or export the jets as one table")
             if len(values) < needed:
                 cut = (" and no newline: the file is incomplete (still being written, or a "
                        "broken copy); wait for it to be written, or copy it again"
-                       if not line.endswith(("\n", "\r")) else
+                       if not last.endswith(("\n", "\r")) else
                        ": a value is missing (a cut or hand-edited line); fix or drop that line")
                 raise DataError(
                     f"{file}: line {number} (row {row}, 0-based) has {len(values)} values "

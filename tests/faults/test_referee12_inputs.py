@@ -459,3 +459,19 @@ def test_synth_refuses_a_flood_of_files(tmp_path: Path) -> None:
                                         "1", cwd=tmp_path))
     assert "would write 200,000 files into DIR" in line and "at least 20" in line, line
     assert checksums(tmp_path) == {}
+
+
+def test_a_quoted_value_holding_a_line_break_is_no_short_row(tmp_path: Path) -> None:
+    """Rows are counted as a CSV reader reads them: a quoted `notes` value that holds a line
+    break is one value of its row, not a line of one value (the counting runs when the last
+    column has an empty cell, as here)."""
+    frame = _frame()
+    lines = [",".join(frame.columns) + ",notes"]
+    for i, row in enumerate(_rows(frame)):
+        lines.append(row + (',"two\nlines"' if i == 3 else "," if i % 2 else ",x"))
+    path = tmp_path / "notes.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read = load_jets(path)
+    plain = load_jets(_write(tmp_path / "plain.csv", frame))
+    np.testing.assert_array_equal(read.x, plain.x)
+    np.testing.assert_array_equal(read.y, plain.y)
