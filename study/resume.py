@@ -73,12 +73,15 @@ class ResumedSearch(SearchGenerator):
         self._finished = self._counter >= num_trials
         self._enqueue_rest(wrapper)
         self._fresh_budget()
-        if self._counter > num_trials:  # search.num_trials lowered below what started
+        # Tune's count misses the trials a killed driver started after its last snapshot
+        # (their folders count toward num_trials: HonestOptunaSearch.suggest)
+        started = max(self._counter, _trials_started(wrapper))
+        if started > num_trials:  # search.num_trials lowered below what started
             logger.warning("--resume: search.num_trials is now %d, but the study already "
                            "started %d trials: no new trial starts, the %d are kept (a trial "
                            "cut short continues to its end) and all of them are in the tables",
-                           num_trials, self._counter, self._counter)
-        if self._finished and not _still_running(wrapper):
+                           num_trials, started, started)
+        if started >= num_trials and not _still_running(wrapper):
             logger.warning("--resume: the study has run all its search.num_trials (%d), none is "
                            "left running: nothing is left to train (the tables, the "
                            "best model's test scores and the report are made again); %s",
@@ -272,6 +275,17 @@ def _without_constraints_of_old(study: Any, sampler: Any) -> None:
         logger.info("resume: the study's earlier trials have no constraint values (an older "
                     "study, Optuna 4.x): TPE goes on without them")
         sampler._constraints_func = None
+
+
+def _trials_started(searcher: Any) -> int:
+    """The trials the study started: Tune's (the searcher's) and every trial folder with an
+    epoch log (one a killed driver started after Tune's last snapshot included)."""
+    from jetstudy.trainables.trialfiles import EPOCHS_FILE
+
+    state_dir = getattr(searcher, "state_dir", None)
+    folders = ({p.parent.name for p in Path(state_dir).glob(f"*/{EPOCHS_FILE}")}
+               if state_dir else set())
+    return len(folders | set(getattr(searcher, "_ot_trials", {})))
 
 
 def _still_running(searcher: Any) -> bool:

@@ -238,3 +238,36 @@ def test_a_resume_enqueues_again_a_partial_initial_point_a_size_limit_turned_awa
     waiting = [t.system_attrs.get("fixed_params") for t in study.trials
                if t.state.name == "WAITING"]
     assert waiting == [{"depth": 3, "lr": 0.005}], waiting
+
+
+def test_a_resume_with_num_trials_reached_by_a_lost_trial_says_nothing_is_left(
+        tmp_path: Path, caplog) -> None:
+    """num_trials 3: a and b ended before Tune's snapshot, c trained after it (no checkpoint)
+    and the driver was killed. Tune's count says 2 of 3, the searcher counts c's folder and
+    starts nothing: the resume trained nothing and said nothing of it."""
+    import logging
+
+    cfg = from_dict({"space": SPACE, "scheduler": {"max_epochs": 3, "grace_period": 1},
+                     "training": {"checkpoint_every": 3},
+                     "search": {"num_trials": 3, "max_concurrent": 2, "seed": 4}})
+    trials = tmp_path / "trials"
+    trials.mkdir()
+    generator = SearchGenerator(make_searcher(cfg, tmp_path))
+    limiter = generator.searcher
+    for trial_id in ("a", "b"):
+        assert isinstance(limiter.suggest(trial_id), dict)
+        (trials / trial_id).mkdir()
+        for epoch in (1, 2, 3):
+            append_epoch(str(trials), trial_id, {"epoch": epoch, "val_loss": 1.0})
+        limiter.on_trial_complete(trial_id, {"epoch": 3, "val_loss": 1.0, "config": {}})
+    snapshot = tmp_path / "tune"
+    snapshot.mkdir()
+    generator.save_to_dir(str(snapshot), "first")
+    assert isinstance(limiter.suggest("c"), dict)
+    (trials / "c").mkdir()
+    append_epoch(str(trials), "c", {"epoch": 1, "val_loss": 1.2})
+    with caplog.at_level(logging.WARNING, logger="jetstudy.study.resume"):
+        resumed = resumed_search(SearchGenerator(make_searcher(cfg, tmp_path)), cfg)
+        resumed.restore_from_dir(str(snapshot))
+    assert "nothing is left to train" in caplog.text
+    assert resumed.searcher.suggest("d") == "FINISHED"  # Searcher.FINISHED: none starts
