@@ -75,6 +75,9 @@ def complexity_part(r: ReportState) -> Section:
 
     c = complexity_of(r)
     sizes = c.points["n_params"].astype(float).unique()
+    if len(c.points) == 1:  # 'does not vary among the trials ... (all 33115' of one trial
+        raise AnalysisError(f"one trial to draw ({c.note}; {sizes[0]:.0f} parameters): a curve "
+                            "against size needs two sizes")
     if len(sizes) < 2:  # one point per series, each under the next: a legend of the unseen
         raise AnalysisError(f"`n_params` does not vary among the trials it would draw (all "
                             f"{sizes[0]:.0f}; {c.note}): a curve against size needs two sizes")

@@ -236,7 +236,9 @@ def test_a_complexity_curve_of_one_size_is_skipped_with_the_reason(
     skipped = dict(out.skipped)
     assert "complexity curve" in skipped, out.skipped
     why = skipped["complexity curve"]
-    assert f"all {int(trials['n_params'].iloc[0])}" in why and "two sizes" in why, why
+    # one trial: named as one, with its size (round 12: it read 'does not vary ... (all N')
+    assert f"{int(trials['n_params'].iloc[0])} parameters" in why and "two sizes" in why, why
+    assert why.startswith("one trial to draw"), why
 
 
 def test_the_pareto_caption_of_a_one_point_front_names_no_line(tmp_path, make_study, write_study):

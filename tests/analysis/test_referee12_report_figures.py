@@ -308,3 +308,23 @@ def test_figures_name_the_tested_trial_when_the_best_has_moved_on(tmp_path, make
     state = words_only(load_tables(folder))
     assert tested_model(state)[0] == "the best model"
     assert heldout_part(state).lines[0].startswith(f"Best model (trial {best}) on ")
+
+
+def test_a_complexity_curve_of_one_trial_is_not_called_constant(tmp_path, make_study,
+                                                                write_study):
+    """A one-trial study: the complexity curve was skipped as '`n_params` does not vary among
+    the trials it would draw (all 13955; ...)', words for many trials of one size. It now says
+    there is one trial to draw."""
+    from jetstudy.analysis.errors import AnalysisError
+    from jetstudy.analysis.sections_curves import complexity_part
+    from jetstudy.analysis.tables import load_tables
+    from tests.analysis.conftest import words_only
+
+    trials, epochs = make_study(n_trials=1, seed=2, asha=False)
+    state = words_only(load_tables(write_study(tmp_path / "s", trials, epochs)))
+    with pytest.raises(AnalysisError) as err:
+        complexity_part(state)
+    text = str(err.value)
+    assert text.startswith("one trial to draw (") and "does not vary" not in text, text
+    assert f"{int(trials['n_params'].iloc[0])} parameters): a curve against size needs two " \
+           "sizes" in text, text
