@@ -294,6 +294,8 @@ def content_problem(file: str, expected: str) -> str:
         if head.startswith(magic) and expected not in what.lower():
             if what == "a Parquet file" and suffix(file) in (".csv", ".arff"):
                 fix = "rename it to .parquet (tables are read by their extension)"
+            if what == "a Parquet file" and suffix(file) in (".parquet", ".pq"):
+                fix = "set data.format: table, or auto to choose by extension"  # named so
             return f" ({what} by its first bytes: {fix})"
     return ""  # text under an .h5 name: the HDF5 message already names data.format: table
 

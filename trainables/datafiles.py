@@ -67,6 +67,13 @@ def resolve_files(path: str, fmt: str) -> list[str]:
         hdf5 = [f for f in files if _suffix(f) in HDF5_SUFFIXES]
         tables = [f for f in files if _suffix(f) in TABLE_SUFFIXES]
         chosen = {"hdf5": hdf5, "table": tables, "auto": hdf5 or tables}[fmt]
+        other = {"hdf5": (tables, "table", "table"), "table": (hdf5, "HDF5 file", "hdf5")}.get(
+            fmt, ((), "", ""))
+        if not chosen and other[0]:  # the files are there, in the format not asked for
+            raise DataError(
+                f"{path}: data.format is {fmt}, and the folder holds no such files but "
+                f"{_some(other[0], other[1])}; set data.format: {other[2]} (or auto, to choose "
+                f"by extension) ({_HELP})")
         if not chosen:
             suffixes = {"hdf5": HDF5_SUFFIXES, "table": TABLE_SUFFIXES}.get(
                 fmt, HDF5_SUFFIXES + TABLE_SUFFIXES

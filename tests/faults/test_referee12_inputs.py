@@ -475,3 +475,27 @@ def test_a_quoted_value_holding_a_line_break_is_no_short_row(tmp_path: Path) -> 
     plain = load_jets(_write(tmp_path / "plain.csv", frame))
     np.testing.assert_array_equal(read.x, plain.x)
     np.testing.assert_array_equal(read.y, plain.y)
+
+
+def test_a_folder_of_the_other_format_names_data_format(tmp_path: Path) -> None:
+    """data.format: table on a folder of .h5 files said 'folder has no .csv/... files (found:
+    a.h5), and data files lie deeper (e.g. a.h5 in DIR): ... give 'DIR/**/*.h5'', sending
+    the user after files that lie right there; a .parquet file read with data.format: hdf5
+    was told to 'rename it to .parquet'."""
+    from jetstudy.trainables.schema import JET_FEATURE_NAMES
+
+    folder = tmp_path / "jets"
+    folder.mkdir()
+    _format_a(folder / "a.h5", list(JET_FEATURE_NAMES))
+    with pytest.raises(DataError) as refused:
+        load_jets(folder, fmt="table")
+    text = str(refused.value)
+    assert "data.format is table, and the folder holds no such files but 1 HDF5 file (a.h5); " \
+           "set data.format: hdf5" in text, text
+    assert "deeper" not in text, text
+    table = tmp_path / "jets.parquet"
+    _frame().to_parquet(table, index=False)
+    with pytest.raises(DataError) as refused:
+        load_jets(table, fmt="hdf5")
+    assert "rename it to .parquet" not in str(refused.value)
+    assert "set data.format: table" in str(refused.value), str(refused.value)
