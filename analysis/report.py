@@ -188,6 +188,13 @@ def write_report(
     if out_dir is not None and not str(out_dir).strip():  # Path("") would be the current folder
         raise AnalysisError(f"-o {str(out_dir)!r} is empty; give a folder for the report, or "
                             f"leave -o out for report/ in the results folder")
+    from jetstudy.trainables.datacheck import url_problem
+
+    url = url_problem(out_dir) if isinstance(out_dir, str) and not os.path.lexists(
+        out_dir) else None
+    if url is not None:  # Path() would fold 's3://b/x' into a local folder 's3:'
+        raise AnalysisError(f"-o {out_dir!r} is {url}"
+                            f"{'' if url.startswith('a URL (file://)') else ': give a folder path instead'}")
     tables = load_tables(source)
     default = tables.folder / "report"
     out = Path(out_dir).expanduser() if out_dir is not None else default

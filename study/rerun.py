@@ -200,6 +200,15 @@ def plan_rerun(results: str | os.PathLike[str], *, data: str | None = None,
         if key in _OWN:
             raise RerunError(f"--set {item}: a rerun sets {key} itself; give {_OWN[key]} "
                              f"instead")
+    from jetstudy.trainables.datacheck import url_problem
+
+    for value, what, fix in ((results, "RESULTS", "the study"), (data, "--data", "the data")):
+        url = url_problem(value) if isinstance(value, str) and not os.path.lexists(
+            value) else None
+        if url is not None:  # Path() would fold 's3://b/x' into a local 's3:/b/x' "not there"
+            raise RerunError(f"{what} {value!r} is {url}" + (
+                "" if url.startswith("a URL (file://)") else
+                f": download or copy {fix} here first, and give its local path"))
     results = Path(results).expanduser().absolute()
     config = results / "config.yaml"
     if not config.is_file():

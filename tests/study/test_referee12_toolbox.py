@@ -255,15 +255,19 @@ def test_run_study_refuses_a_bad_tune_period_before_any_folder(
 
 @pytest.mark.parametrize("url", ["s3://bucket/study", "https://example.org/study?v=1",
                                  "file:///tmp/study"])
-def test_the_api_refuses_a_url_as_the_command_line_does(tmp_path: Path, url: str) -> None:
+def test_the_api_refuses_a_url_as_the_command_line_does(
+        tmp_path: Path, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """`jetstudy report|export s3://...` is refused naming the URL (d0a8367); from Python,
     load_tables/write_report said "s3:/bucket/study does not exist" (Path folds the //) and
     export_model "is not a jetstudy results folder"; export_model(..., out="s3://b/x") would
-    write into a local folder 's3:'. Now each names the URL and the fix."""
+    write into a local folder 's3:', as write_report(..., out_dir='s3://b/x') did; plan_rerun
+    (`jetstudy rerun` from Python) said 's3:/bucket/study is not a results folder' and a URL
+    --data "not found". Now each names the URL and the fix."""
 
     from jetstudy.analysis import load_tables, write_report
     from jetstudy.analysis.errors import AnalysisError
     from jetstudy.study.export import export_model
+    from jetstudy.study.rerun import plan_rerun
     from jetstudy.trainables.errors import JetstudyError
 
     said = "a URL (file://); jetstudy takes plain paths: write '/tmp/study'" \
@@ -277,4 +281,11 @@ def test_the_api_refuses_a_url_as_the_command_line_does(tmp_path: Path, url: str
     study.mkdir()
     with pytest.raises(JetstudyError, match=re.escape(f"-o {url!r}")):
         export_model(str(study), out=url)
-    assert not Path("s3:").exists() and not (tmp_path / "s3:").exists()
+    with pytest.raises(JetstudyError, match=re.escape(f"RESULTS {url!r}")):
+        plan_rerun(url)
+    with pytest.raises(JetstudyError, match=re.escape(f"--data {url!r}")):
+        plan_rerun(str(study), data=url)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AnalysisError, match=re.escape(f"-o {url!r}")):
+        write_report(str(study), out_dir=url)
+    assert not (tmp_path / "s3:").exists() and not (tmp_path / "https:").exists()
