@@ -62,12 +62,12 @@ COST: dict[str, float] = {
     "tests/bench/test_bench.py": 116,
     "tests/faults/test_interrupt.py": 115,
     "tests/bench/test_trial_memory.py": 113,
-    "tests/study/test_referee10_search_ctrlc_draws.py": 103,
+    "tests/study/test_referee10_search_ctrlc_draws.py": 56,  # 2 of 3 runs in-process: x0.54
     "tests/study/test_referee2_search_resume.py": 99,
     "tests/trainables/test_pack_server.py": 88,
     "tests/analysis/test_report.py": 87,
     "tests/faults/test_paths.py": 80,
-    "tests/study/test_referee2_search_ctrlc.py": 75,
+    "tests/study/test_referee2_search_ctrlc.py": 47,  # its resume in-process: x0.63
     "tests/faults/test_referee3_paths_stops.py": 74,
     "tests/study/test_objectives.py": 67,
     "tests/study/test_multinode.py": 65,
