@@ -184,6 +184,10 @@ class StudyLock:
             if self.path.is_dir() or self.path.is_symlink():
                 raise StudyBusy(f"{self.path} is a folder or a link, not jetstudy's lock file; "
                                 f"remove it (no jetstudy driver made it) and run again")
+            if os.path.lexists(self.path) and not _plain(self.path):  # a FIFO: never read
+                raise StudyBusy(f"{self.path} is not a plain file (a named pipe, socket or "
+                                f"device), so not jetstudy's lock file; remove it (no jetstudy "
+                                f"driver made it) and run again")
             holder = read_lock(self.path.parent)
             if holder is None:  # our writes are atomic: only a dead writer leaves it unreadable
                 time.sleep(0.5)
@@ -337,3 +341,9 @@ def _keep_tuner_state(folder: Path) -> None:
         logger.warning("could not keep a copy of %s (%s); a later --resume on a full disk may "
                        "not continue Tune's experiment", folder / "ray" / "tuner.pkl",
                        exc.strerror or exc)
+
+
+def _plain(path: Path) -> bool:
+    from jetstudy.trainables.staging import plain_file
+
+    return plain_file(path)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import time
 import uuid
 from dataclasses import dataclass
@@ -95,14 +96,20 @@ def utc(t: float) -> str:
 
 def read_lock(folder: Path) -> LockInfo | None:
     """The lock of the study in ``folder``, or None when there is none (or it is unreadable:
-    a half-written file from a dead driver counts as none once it is old)."""
+    a half-written file from a dead driver counts as none once it is old; a link, a named pipe
+    or a device under its name is no lock, and never read: a pipe's read hung the report)."""
     path = Path(folder) / LOCK_FILE
+    try:  # a named pipe or device there (never jetstudy's) must not hang the read: not a lock
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError:  # none, a link (never written so), or unreadable
+        return None
     try:
-        raw = json.loads(path.read_text())
+        with os.fdopen(fd, "rb") as lock:
+            if not stat.S_ISREG(os.fstat(lock.fileno()).st_mode):
+                return None
+            raw = json.loads(lock.read().decode("utf-8"))
         fields = {k: raw[k] for k in LockInfo.__dataclass_fields__ if k in raw}
         return LockInfo(**fields)
-    except FileNotFoundError:
-        return None
     except (OSError, ValueError, TypeError, KeyError):
         return None
 

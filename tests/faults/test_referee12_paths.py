@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +118,51 @@ def test_init_names_a_fifo_under_the_starters_name_for_what_it_is(tmp_path: Path
     assert "jetstudy.yaml is a named pipe (FIFO), not a file; jetstudy never replaces it" \
         in proc.stderr, proc.stderr
     assert os.listdir(tmp_path) == ["jetstudy.yaml"]
+
+
+def _within(seconds: float, call: Any) -> Any:
+    """``call()``'s result, failing (not hanging) when it takes longer than ``seconds``."""
+    import threading
+
+    out: list[Any] = []
+    worker = threading.Thread(target=lambda: out.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still blocked after {seconds} s (a named pipe read?)"
+    return out[0]
+
+
+def test_a_named_pipe_under_the_lock_name_is_no_lock_and_never_read(tmp_path: Path) -> None:
+    """read_lock opened driver.lock and read it: a FIFO there blocked for ever (the report of
+    such a study, a run or --resume of it hung, printing nothing)."""
+    from jetstudy.study.lock import LOCK_FILE, StudyBusy, StudyLock, read_lock
+
+    os.mkfifo(tmp_path / LOCK_FILE)
+    assert _within(10, lambda: read_lock(tmp_path)) is None
+
+    def acquire() -> str:
+        try:
+            StudyLock(tmp_path).acquire()
+        except StudyBusy as exc:
+            return str(exc)
+        return "acquired"
+
+    text = _within(10, acquire)
+    assert "driver.lock is not a plain file (a named pipe" in text, text
+    assert (tmp_path / LOCK_FILE).is_fifo()  # never moved aside or removed
+
+
+def test_the_report_of_a_study_with_a_named_pipe_as_its_lock_ends(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.analysis.conftest import _make_study, _write_study
+    from tests.faults.conftest import REPO
+
+    study = _write_study(tmp_path / "study", *_make_study(n_trials=3, max_epochs=2))
+    os.mkfifo(study / "driver.lock")
+    proc = subprocess.run([sys.executable, "-m", "jetstudy.study.cli", "report", str(study),
+                           "--no-figures"], env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (study / "report" / "summary.md").is_file()
