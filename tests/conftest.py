@@ -201,6 +201,16 @@ def ray_cluster(request: pytest.FixtureRequest) -> Iterator[None]:
         _KEPT_RAY["env"] = _environment()
 
 
+def _modules_using_ray(session: pytest.Session) -> set[Any]:
+    """The test modules of this session with a test using ``ray_cluster`` (found once)."""
+    found = getattr(session, "_jetstudy_ray_modules", None)
+    if found is None:
+        found = {getattr(item, "module", None) for item in session.items
+                 if "ray_cluster" in getattr(item, "fixturenames", ())}
+        session._jetstudy_ray_modules = found  # type: ignore[attr-defined]
+    return found
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _no_ray_left_for_others(request: pytest.FixtureRequest) -> None:
     """A module that does not use the shared :func:`ray_cluster` (none, or its own) starts
@@ -213,8 +223,7 @@ def _no_ray_left_for_others(request: pytest.FixtureRequest) -> None:
         return
     module = request.node.nodeid
     shared = (getattr(request.module, "ray_cluster", None) is None
-              and any("ray_cluster" in item.fixturenames for item in request.session.items
-                      if item.module is request.module))
+              and request.module in _modules_using_ray(request.session))
     changed = sorted(k for k in _KEPT_RAY["env"].keys() | _environment().keys()
                      if _KEPT_RAY["env"].get(k) != _environment().get(k))
     if not shared:
