@@ -37,9 +37,31 @@ def unsized_words(ids: Sequence[str], cost: str) -> str:
             f"damaged or hand-edited); 'the best' here is the best of the others.")
 
 
-def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience") -> list[str]:
+def pick_notes(result: ParetoResult, complete: str = "max_epochs or patience",
+               search_best: tuple[str, str] | None = None) -> list[str]:
     """Plain sentences on what the pick means given the noise, for the report; ``complete``:
-    what ends a complete trial in this study's words (an ASHA study has no patience)."""
+    what ends a complete trial in this study's words (an ASHA study has no patience);
+    ``search_best``: (search metric, trial id) of the report's Best-trial section, whose best
+    may be another trial than this panel's (by its own score, among fully trained trials)."""
+    notes = _pick_notes(result, complete)
+    if notes and result.determined and search_best is not None:
+        notes[0] += _other_best(result, *search_best)
+    return notes
+
+
+def _other_best(result: ParetoResult, metric: str, trial_id: str) -> str:
+    """Where this panel's best is not the Best-trial section's, which is which (else '')."""
+    best = str(result.best["trial_id"])
+    if best == str(trial_id):
+        return ""
+    label = result.score.removeprefix("best_")
+    by = f"best by {metric} among completed, stopped and running trials"
+    return (f" 'The best' here is trial {best}, best by {label} among fully trained trials; "
+            f"the Best-trial section's trial {trial_id} is {by}.")
+
+
+def _pick_notes(result: ParetoResult, complete: str) -> list[str]:
+    """:func:`pick_notes` without the words on the Best-trial section's best."""
     label = result.score.removeprefix("best_")
     where = f"{label} vs {result.cost}"
     left = unsized_words(result.unsized, result.cost)

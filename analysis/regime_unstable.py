@@ -17,6 +17,7 @@ from jetstudy.analysis.curve_stats import stop_words
 from jetstudy.analysis.intervals import percent
 from jetstudy.analysis.reference_loss import Reference
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
+from jetstudy.analysis.significance import beyond
 
 __all__ = ["DIVERGED_ERROR", "NO_SEPARATION", "shows_collapse", "unstable", "auc_rule",
            "at_priors"]
@@ -72,7 +73,7 @@ def auc_rule(row: pd.Series, t: RegimeThresholds) -> tuple[str, str] | None:
     k, few = row["auc_classes"], row["auc_few"]
     if not few:
         return (("unstable", f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what}")
-                if auc <= t.auc_floor else None)
+                if not beyond(auc, t.auc_floor) else None)
     jets = f"{row['few_jets']} of the validation split"
     if few >= k:
         return "undetermined", (
@@ -80,12 +81,12 @@ def auc_rule(row: pd.Series, t: RegimeThresholds) -> tuple[str, str] | None:
             f"validation jets ({jets}): it cannot tell a collapsed net from a working one "
             "(regimes.auc_floor); use a larger data.val_fraction or more jets")
     lo, hi = max(0.0, (k * auc - few) / (k - few)), min(1.0, k * auc / (k - few))
-    if hi <= t.auc_floor:
+    if not beyond(hi, t.auc_floor):  # at the floor up to the last bit: at it (<=)
         return "unstable", (f"macro val AUC {auc:.3f} <= {t.auc_floor:g}: {what} (it averages a "
                             f"one-vs-rest AUC from {jets}, too few jets to judge on their own; "
                             f"the other classes' AUCs average at most {hi:.3f} whatever the "
                             "rank of those jets)")
-    if lo > t.auc_floor:
+    if beyond(lo, t.auc_floor):
         return None
     return "undetermined", (
         f"macro val AUC {auc:.3f} averages a one-vs-rest AUC from {jets} (too few jets to judge "

@@ -29,6 +29,7 @@ from jetstudy.analysis.sections_pareto import pareto_part, val_counts
 from jetstudy.analysis.size_answer import scores_with_errors
 from jetstudy.analysis.sections_search import history_part, parallel_part
 from jetstudy.analysis.sections_words import complete_words, stop_causes
+from jetstudy.analysis.undetermined_causes import causes_words
 from jetstudy.analysis.sections_heldout import heldout_part, roc_part
 from jetstudy.analysis.sections_maps import (_cell_words, _few_jets, _left_out,  # noqa: F401
                                              _map_lines, _unplaced_lines)
@@ -167,6 +168,7 @@ def _config(r: ReportState) -> Section:
 def _outcomes(r: ReportState) -> Section:
     trials = r.t.trials
     lines = list(study_state(trials, r.t.config, r.live, study_folder(r.t)).lines) + restart_lines(trials)
+    lines += r.t.dropped  # rows the readers dropped as repeats (tables.load_tables)
     lines.append(f"Regimes (see 'Regime rules'): {r.reference.describe()}")
     tables = [("trials by status", summary.status_counts(trials)),
               ("trials by regime (see 'Regime rules')", summary.regime_counts(r.regimes))]
@@ -283,7 +285,7 @@ def _rules(r: ReportState) -> list[str]:
         "judged on the relative thresholds alone, and each reason says so. Comparing two "
         "trials' scores (the runner-up, the Pareto pick, the size answer) calls a difference "
         f"of {NOISE_SIGMAS:g} standard errors or more significant and a smaller one within "
-        "the validation noise. Final losses: median of the last 3 epochs.",
+        f"the validation noise. Final losses: median of the last 3 epochs{_unread(r)}.",
         f"unstable: a NaN/inf loss or divergence; train loss within {t.prior_margin:.0%} of "
         f"the prior entropy H or above (no better than predicting the class frequencies: "
         f"H = ln 5 = 1.609 for balanced classes); val loss there without a significant gap; or "
@@ -296,7 +298,8 @@ def _rules(r: ReportState) -> list[str]:
         "still running, failed midway) and shows neither of the above: it is too short to show "
         f"a regime. Complete: status completed (ran to {complete_words(r.t.config)}); a "
         f"complete run shorter than {counted(t.min_epochs, 'epoch')} is judged below on its final losses "
-        "(the model as trained, no trend read), and its reason says so.",
+        "(the model as trained, no trend read), and its reason says so."
+        + causes_words(r.regimes),
         f"underfit: a complete curve whose train loss is significantly above L*, by more than "
         f"{t.underfit_tolerance:.0%}, with no significant gap.",
         f"good: a complete curve within {t.underfit_tolerance:.0%} of L* (or not significantly "
@@ -304,6 +307,17 @@ def _rules(r: ReportState) -> list[str]:
         "Every trial's regime and reason is in regimes.csv; thresholds are set in the config's "
         "regimes: section.",
     ]
+
+
+def _unread(r: ReportState) -> str:
+    """The rules' words where some trials' final losses are the trials table's (no epoch read)."""
+    from jetstudy.analysis.sections_curves import epochs_unread
+
+    n = epochs_unread(r.regimes)
+    if not n:
+        return ""
+    which = "every trial" if n == len(r.regimes) else f"{n} of the {len(r.regimes)} trials"
+    return f" (for {which}, no epoch was read: the trials table's final losses)"
 
 
 def _regime_rules(r: ReportState) -> Section:

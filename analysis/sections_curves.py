@@ -82,8 +82,8 @@ def complexity_part(r: ReportState) -> Section:
         raise AnalysisError(f"`n_params` does not vary among the trials it would draw (all "
                             f"{sizes[0]:.0f}; {c.note}): a curve against size needs two sizes")
     name = r.figure("complexity.png", plots.complexity_figure(c))
-    which = ("Judged train (eval mode) and val loss (each the median of its trial's last 3 "
-             "finite epochs, fewer in a shorter run: regimes.csv's judged_* columns)" if c.losses == "judged"
+    which = (f"Judged train (eval mode) and val loss ({_judged_from(r, c)}: regimes.csv's "
+             "judged_* columns)" if c.losses == "judged"
              else "Last-epoch train (eval mode) and val loss")
     lines, gap = median_words(c)
     caption = (f"{which} against parameter count ({c.note}; "
@@ -91,6 +91,37 @@ def complexity_part(r: ReportState) -> Section:
                f"{_reference_words(r, 'dashed')}; lower panel: the generalisation gap val - "
                f"train, {gap}.")
     return Section("Complexity curve", figure=name, caption=caption)
+
+
+def _judged_from(r: ReportState, c: complexity.ComplexityCurve) -> str:
+    """Where the drawn trials' judged losses come from: the median of their last 3 finite
+    epochs, or, for a trial no epoch of which was read (a trials table alone), the table's
+    final losses (regimes.csv's epochs_logged is then empty)."""
+    epochs = "each the median of its trial's last 3 finite epochs, fewer in a shorter run"
+    if "epochs_logged" not in r.regimes.columns or "trial_id" not in c.points.columns:
+        return epochs
+    unread = epochs_unread(r.regimes, c.points["trial_id"])
+    if not unread:
+        return epochs
+    if unread == len(c.points):
+        return "the trials table's final losses, as no epoch of these trials was read"
+    return (f"{epochs}; the trials table's final losses for {unread} of the {len(c.points)} "
+            "trials, no epoch of which was read")
+
+
+def epochs_unread(regimes: pd.DataFrame, ids: pd.Series | None = None) -> int:
+    """How many of the trials ``ids`` (default: all) were judged with no epoch read
+    (regimes.csv's ``epochs_logged`` empty: a trials table alone, or trials the epochs table
+    lacks): their final losses are the trials table's, no median of epochs."""
+    if "epochs_logged" not in regimes.columns:
+        return 0
+    by_id = regimes.drop_duplicates("trial_id", keep="last").set_index("trial_id")
+    unread = pd.to_numeric(by_id["epochs_logged"], errors="coerce").isna()
+    if "judged_val_loss" in by_id.columns:  # a trial with no finite loss at all has none read
+        unread &= pd.to_numeric(by_id["judged_val_loss"], errors="coerce").notna()
+    if ids is None:
+        return int(unread.sum())
+    return int(ids.map(unread).fillna(False).astype(bool).sum())
 
 
 def learning_curves_part(r: ReportState) -> Section:

@@ -30,7 +30,8 @@ def _map_lines(r: ReportState) -> list[str]:
         one = n == 1  # '1 of 6 trials is undetermined (its curve ...)', never 'their'
         # complete curves the AUC rule cannot read (regime_unstable.auc_rule's reason)
         undetermined = r.regimes[r.regimes["regime"] == "undetermined"]
-        few = undetermined["reason"].astype(str).str.contains("too few jets to judge").any()
+        few = "reason" in undetermined and undetermined["reason"].astype(str).str.contains(
+            "one-vs-rest AUC").any()  # either AUC-rule reason; a table without reasons: none
         lines.append(f"{n} of {counted(len(r.regimes), 'trial')} {'is' if one else 'are'} "
                      f"undetermined ({'its curve' if one else 'their curves'} cannot "
                      "show a regime: stopped early, still running, too short or too noisy"

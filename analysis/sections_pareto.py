@@ -40,8 +40,20 @@ def val_counts(r: ReportState) -> tuple[int | None, list[int] | None]:
 
     n_val, counts = val("n_jets"), val("class_counts")
     n_val = n_val if isinstance(n_val, int) and n_val > 0 else None
-    counts = [int(counts[c]) for c in CLASSES if c in counts] if isinstance(counts, dict) else None
-    return n_val, counts or None
+    # a class the summary leaves out has no validation jets: 0 in its place, never a shorter
+    # list (four numbers are no class counts to few_validation_jets: its few-jet class was lost)
+    known = isinstance(counts, dict) and any(c in counts for c in CLASSES)
+    counts = [int(counts.get(c, 0)) for c in CLASSES] if known else None
+    return n_val, counts
+
+
+def _search_best(r: ReportState) -> tuple[str, str] | None:
+    """The Best-trial section's (search metric, trial id), for the notes to say where a
+    panel's best (by its own score, fully trained) is another trial; None when none is."""
+    try:
+        return r.metric, str(r.best_row()["trial_id"])
+    except AnalysisError:
+        return None
 
 
 def score_decimals(r: ReportState) -> int | None:
@@ -194,7 +206,7 @@ def pareto_part(r: ReportState) -> Section:
                      "without their noise.")
     for res in results:
         if res.cost == "n_params":  # the FLOPs panels pick the same kind of model
-            lines += pareto.pick_notes(res, complete_words(r.t.config))
+            lines += pareto.pick_notes(res, complete_words(r.t.config), _search_best(r))
     lines += [_front_line(res) for res in results if len(res.front)]
     rows = []
     for res in results:
