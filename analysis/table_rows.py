@@ -60,7 +60,10 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table",
     for col in ("trial_id", "status", "error"):
         if col in out.columns:
             out[col] = out[col].str.strip()
-    out = out[out["trial_id"] != ""]
+    no_id = out["trial_id"].isna() | (out["trial_id"] == "")
+    dropped = _not_read(int(no_id.sum()), "the trials table", "without a trial_id",
+                        "give each row its trial id")
+    out = out[~no_id]
     out["status"] = out["status"].str.lower()
     blank = int((out["status"] == "").sum())
     if blank:  # an empty cell (a hand edit, a CSV round trip), not a status named ''
@@ -77,8 +80,30 @@ def validate_trials(df: pd.DataFrame, where: str = "trials table",
     if out.empty:
         raise AnalysisError(f"the {where} has no row with a trial_id; it cannot be analysed")
     out = out.reset_index(drop=True)
-    out.attrs["duplicate_rows"] = repeated  # load_tables tells the report (StudyTables.dropped)
+    # load_tables tells the report (StudyTables.dropped): rows left out without a word are a
+    # claim the reader cannot check
+    out.attrs["dropped"] = dropped + _repeats_words(repeated, "trial id", "trials table",
+                                                    "of each id")
     return out
+
+
+def _not_read(n: int, table: str, what: str, fix: str) -> list[str]:
+    """The Outcomes' sentence on ``n`` rows of ``table`` left out for ``what`` (none: none)."""
+    if not n:
+        return []
+    return [f"{table[0].upper()}{table[1:]} has {'1 row' if n == 1 else f'{n} rows'} {what}: "
+            f"not read, so every part below leaves {'it' if n == 1 else 'them'} out; {fix}."]
+
+
+def _repeats_words(n: int, key: str, table: str, kept: str) -> list[str]:
+    """The Outcomes' sentence on ``n`` rows dropped as repeats of a ``key`` (none: none)."""
+    if not n:
+        return []
+    rows = "1 row" if n == 1 else f"{n} rows"
+    return [f"The {table} repeats a {key} in {rows} (a snapshot written twice, tables joined "
+            f"or a hand edit?): only the last row {kept} is read, so {rows} "
+            f"{'was' if n == 1 else 'were'} dropped from everything below; remove the repeats "
+            "to keep the report's counts checkable."]
 
 
 def _whole_numbers(out: pd.DataFrame, schema: TableSchema) -> pd.DataFrame:
@@ -123,14 +148,26 @@ def validate_epochs(df: pd.DataFrame, trial_ids: pd.Series,
             f"its trial ids match none of the trials table's (e.g. "
             f"{out['trial_id'].iloc[0]!r} here, {trial_ids.iloc[0]!r} there): the epochs table "
             "of another study? Put the study's own epochs table beside its trials table")
+    no_id = out["trial_id"].isna() | (out["trial_id"] == "")
+    unknown = sorted(set(out.loc[~known & ~no_id, "trial_id"].astype(str)))
+    dropped = _not_read(int(no_id.sum()), "the epochs table", "without a trial_id",
+                        "give each row its trial id")
+    dropped += _not_read(int((~known & ~no_id).sum()), "the epochs table",
+                         f"of {len(unknown)} trial{'s' * (len(unknown) != 1)} the trials table "
+                         f"lacks (e.g. {unknown[0] if unknown else ''!r}: an epochs table newer "
+                         "than the trials table, a study still running?)",
+                         "run the report again once the study has written both")
+    dropped += _not_read(int((known & out["epoch"].isna()).sum()), "the epochs table",
+                         "without an epoch number", "fill in or drop those rows")
     out = out[known & out["epoch"].notna()]
-    dropped = len(df) - len(out)
-    if dropped:
-        logger.info("epochs table: dropped %d rows of trials not in the trials table", dropped)
+    if len(df) - len(out):
+        logger.info("epochs table: dropped %d rows of trials not in the trials table",
+                    len(df) - len(out))
     repeated = int(out.duplicated(["trial_id", "epoch"]).sum())
     out = out.drop_duplicates(["trial_id", "epoch"], keep="last")
     out = out.sort_values(["trial_id", "epoch"]).reset_index(drop=True)
-    out.attrs["duplicate_rows"] = repeated  # load_tables tells the report (StudyTables.dropped)
+    out.attrs["dropped"] = dropped + _repeats_words(repeated, "(trial, epoch)", "epochs table",
+                                                    "of each")  # as validate_trials
     return out
 
 

@@ -207,12 +207,12 @@ def load_tables(source: str | Path) -> StudyTables:
                             "local path"))
     source = Path(source).expanduser()
     trials, trials_path = _load_trials(source)
-    repeated = trials.attrs.get("duplicate_rows", 0)
+    dropped = list(trials.attrs.get("dropped", []))  # before _numbered makes a new frame
     folder = trials_path.parent
     trials = _numbered(trials, folder)
     tables = StudyTables(source=source, folder=folder, name=folder.name, trials=trials,
                          inputs=[trials_path])
-    tables.dropped += _dropped_words(repeated, "trial id", "trials table", "of each id")
+    tables.dropped += dropped
     _newer_writer(folder)
 
     def optional(names: tuple[str, ...], what: str, read: Any) -> Any:
@@ -232,8 +232,7 @@ def load_tables(source: str | Path) -> StudyTables:
                                   _study_of(p)),
     )
     if tables.epochs is not None:
-        tables.dropped += _dropped_words(tables.epochs.attrs.get("duplicate_rows", 0),
-                                         "(trial, epoch)", "epochs table", "of each")
+        tables.dropped += tables.epochs.attrs.get("dropped", [])
     tables.data_summary = optional(("data_summary.json",), "data summary", _read_json)
     tables.reference = optional(("reference.json",), "reference", _read_json)
     tables.test_metrics = optional(("best/test_metrics.json",), "test metrics", _read_json)
@@ -242,17 +241,6 @@ def load_tables(source: str | Path) -> StudyTables:
         lambda p: validate_predictions(_read_table(p, "test predictions")),
     )
     return tables
-
-
-def _dropped_words(n: int, key: str, table: str, kept: str) -> list[str]:
-    """The Outcomes' sentence on ``n`` rows dropped as repeats of a ``key`` (none: none)."""
-    if not n:
-        return []
-    rows = "1 row" if n == 1 else f"{n} rows"
-    return [f"The {table} repeats a {key} in {rows} (a snapshot written twice, tables joined "
-            f"or a hand edit?): only the last row {kept} is read, so {rows} "
-            f"{'was' if n == 1 else 'were'} dropped from everything below; remove the repeats "
-            "to keep the report's counts checkable."]
 
 
 def _numbered(trials: pd.DataFrame, folder: Path) -> pd.DataFrame:

@@ -192,3 +192,24 @@ def test_the_maps_line_names_the_auc_rule_where_every_class_is_a_handful():
     assert "or their macro AUC resting on a class of 5 validation jets or fewer" in text, text
     assert "1 of 2 trials is undetermined" in line(pd.DataFrame(
         {"regime": ["undetermined", "good"]}))
+
+
+def test_rows_without_an_id_or_of_unknown_trials_are_said_too(tmp_path):
+    """The same class as the repeats: trial rows without a trial_id, epochs rows of trials the
+    trials table lacks and epochs rows without an epoch number were left out without a word in
+    the report (an INFO log line at most)."""
+    t = _disagreeing()
+    t.loc[1, "trial_id"] = ""
+    t.to_csv(tmp_path / "trials.csv", index=False)
+    pd.DataFrame({"trial_id": ["t0", "t0", "t2", "t9", "t9", "t0"], "epoch": [1, 2, 1, 1, 2, None],
+                  "train_loss": 0.6, "val_loss": 0.7}).to_csv(tmp_path / "epochs.csv", index=False)
+    state = _state(tmp_path)
+    assert list(state.t.trials["trial_id"]) == ["t0", "t2", "t3"]
+    assert state.t.dropped == [
+        "The trials table has 1 row without a trial_id: not read, so every part below leaves "
+        "it out; give each row its trial id.",
+        "The epochs table has 2 rows of 1 trial the trials table lacks (e.g. 't9': an epochs "
+        "table newer than the trials table, a study still running?): not read, so every part "
+        "below leaves them out; run the report again once the study has written both.",
+        "The epochs table has 1 row without an epoch number: not read, so every part below "
+        "leaves it out; fill in or drop those rows."]
