@@ -17,7 +17,7 @@ from jetstudy.analysis.curve_stats import stop_words
 from jetstudy.analysis.intervals import percent
 from jetstudy.analysis.reference_loss import Reference
 from jetstudy.analysis.regime_thresholds import RegimeThresholds
-from jetstudy.analysis.significance import beyond
+from jetstudy.analysis.significance import below, beyond
 
 __all__ = ["DIVERGED_ERROR", "NO_SEPARATION", "shows_collapse", "unstable", "auc_rule",
            "at_priors"]
@@ -51,7 +51,7 @@ def unstable(row: pd.Series, ref: Reference, t: RegimeThresholds) -> str | None:
     if not shows_collapse(row, t):  # a net at the priors after an epoch may just start slowly
         return None
     limit = (1 - t.prior_margin) * ref.prior_entropy
-    if np.isfinite(train) and train >= limit:
+    if np.isfinite(train) and not below(train, limit):  # at the limit up to the last bit: at it
         return f"train loss {train:.4f} {at_priors(train, ref, t)}"
     auc = auc_rule(row, t)
     return auc[1] if auc is not None and auc[0] == "unstable" else None

@@ -85,6 +85,7 @@ from jetstudy.analysis.regime_unstable import at_priors, auc_rule, shows_collaps
 from jetstudy.analysis.significance import judge_diff as _judge_diff
 from jetstudy.analysis.significance import in_sigmas as _sigma
 from jetstudy.analysis.significance import beyond as _beyond
+from jetstudy.analysis.significance import below as _below
 from jetstudy.trainables.table_schema import TRIAL_ORDER
 
 __all__ = ["REGIMES", "epochs_words", "ran_full", "RegimeThresholds", "Reference", "RegimeVerdicts", "known_reference",
@@ -170,7 +171,9 @@ def _judge(row: pd.Series, ref: Reference, t: RegimeThresholds,
         # split_offset give it (+0.001 ± 0.010 there, +0.000534 here)
         shown = ref._offset_text().split(" ± ")[0]
         se_note += f"; the splits' own difference {shown} taken out of the gap"
-    if (row["last_val"] >= (1 - t.prior_margin) * ref.prior_entropy and not gap.significant
+    if (np.isfinite(row["last_val"])  # at (1 - prior_margin) H up to the last bit: at it
+            and not _below(row["last_val"], (1 - t.prior_margin) * ref.prior_entropy)
+            and not gap.significant
             and shows_collapse(row, t)):
         return "unstable", f"val loss {row['last_val']:.4f} {at_priors(row['last_val'], ref, t)}"
     auc = auc_rule(row, t)  # unstable returned above: here its few jets decide the rule

@@ -213,3 +213,20 @@ def test_rows_without_an_id_or_of_unknown_trials_are_said_too(tmp_path):
         "below leaves them out; run the report again once the study has written both.",
         "The epochs table has 1 row without an epoch number: not read, so every part below "
         "leaves it out; fill in or drop those rows."]
+
+
+@pytest.mark.parametrize("train, val", [(1.44, 1.42), (1.43, 1.44)])
+def test_a_loss_at_the_prior_limit_up_to_the_last_bit_is_at_it(train, val):
+    """The prior rule ('within regimes.prior_margin of H or above') compared a loss with
+    (1 - margin) H by plain >=: 0.9 x 1.6 = 1.4400000000000002, so a train (or val) loss of
+    1.44, at the limit, passed as underfit by 140%."""
+    from jetstudy.analysis.reference_loss import known_reference
+    from jetstudy.analysis.regime_thresholds import RegimeThresholds
+    from jetstudy.analysis.regimes import assess_regimes
+
+    ref = known_reference({"prior_entropy": 1.6, "bayes_val_loss": 0.60,
+                           "bayes_val_loss_se": 0.004})
+    t, e = _frames(_flat("a", train, val))
+    row = assess_regimes(t, e, RegimeThresholds(prior_margin=0.1), ref).table.iloc[0]
+    assert row["regime"] == "unstable", row["reason"]
+    assert "within regimes.prior_margin 10% of the class-prior entropy" in row["reason"]
