@@ -40,6 +40,7 @@ from jetstudy.trainables.errors import listed
 from jetstudy.trainables.staging import (clear_old_manifest_temporaries, clear_stale_staging,
                                          folder_lock, looks_like_staging, new_folders,
                                          staging_folder)
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["MANIFEST", "TMP_PREFIX", "FolderPlan", "plan_report_folder", "write_manifest",
            "digests", "report_staging", "report_names", "report_folder_made", "same_names"]
@@ -140,7 +141,7 @@ class FolderPlan:
 def _listed(out: Path) -> dict[str, set[str]] | None:
     """name -> accepted SHA-256s from the manifest; None when there is no manifest."""
     try:
-        raw = json.loads((out / MANIFEST).read_text())
+        raw = json.loads(read_plain(out / MANIFEST))
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
@@ -166,7 +167,7 @@ def _manifest_ours(out: Path) -> bool:
     if path.is_symlink() or not path.is_file():
         return False
     try:
-        raw = json.loads(path.read_text())
+        raw = json.loads(read_plain(path))
     except (OSError, ValueError):
         return False
     return isinstance(raw, dict) and raw.get("written_by") == "jetstudy report"
@@ -202,7 +203,7 @@ def _made_with_manifests(study: Path) -> bool:
 
     mark = study / STUDY_MARK
     try:  # the mark as listed: on a case-insensitive file system a user's .JetStudy-Study opens
-        return marked(study) and MARKED_LATER not in mark.read_text(errors="replace")
+        return marked(study) and MARKED_LATER not in read_plain(mark, errors="replace")
     except OSError:
         return False
 

@@ -14,6 +14,7 @@ import pandas as pd
 
 from jetstudy.analysis import history, parallel
 from jetstudy.analysis.render import Section, counted
+from jetstudy.trainables.plain_read import read_plain
 
 if TYPE_CHECKING:
     from jetstudy.analysis.sections import ReportState
@@ -171,7 +172,7 @@ def _sampler_ran(tables: StudyTables) -> dict[str, Any] | None:
     """``provenance.json``'s record of the sampler of the study's last run, when there is one
     (``jetstudy.study.sampler.sampler_record``)."""
     try:
-        record = json.loads((tables.folder / "provenance.json").read_text())
+        record = json.loads(read_plain(tables.folder / "provenance.json"))
     except (OSError, ValueError):
         return None
     sampler = record.get("sampler") if isinstance(record, dict) else None

@@ -37,6 +37,7 @@ from jetstudy.analysis.table_rows import (REQUIRED_EPOCH_COLUMNS, REQUIRED_TRIAL
 from jetstudy.analysis.table_files import read_table as _read_table
 from jetstudy.trainables.objective import METRIC_MODES
 from jetstudy.trainables.schema import CLASSES
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = [
     "StudyTables",
@@ -174,7 +175,7 @@ def _optional(tables: StudyTables, path: Path, what: str, read: Any) -> Any:
 
 
 def _read_json(path: Path) -> dict[str, Any]:
-    value = json.loads(path.read_text())
+    value = json.loads(read_plain(path))
     if not isinstance(value, dict):
         raise ValueError("expected a JSON object")
     check_json_numbers(path.name, value)
@@ -182,7 +183,7 @@ def _read_json(path: Path) -> dict[str, Any]:
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
-    value = yaml.safe_load(path.read_text())
+    value = yaml.safe_load(read_plain(path))
     if not isinstance(value, dict):
         raise ValueError("expected a YAML mapping")
     return value
@@ -269,7 +270,7 @@ def _newer_writer(folder: Path) -> None:
     from importlib import metadata
 
     try:
-        written = json.loads((folder / "provenance.json").read_text())["versions"]["jetstudy"]
+        written = json.loads(read_plain(folder / "provenance.json"))["versions"]["jetstudy"]
         here = metadata.version("jetstudy")
     except (OSError, ValueError, KeyError, TypeError, metadata.PackageNotFoundError):
         return

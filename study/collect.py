@@ -20,6 +20,7 @@ from jetstudy.study.tables import (epoch_rows, epochs_frame, epochs_trained, err
 from jetstudy.study.trial_numbers import in_trial_order, number_unnumbered
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ended_marker, has_ended, read_epochs,
                                             restart_count, resume_count)
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["Known", "from_result_grid", "from_live_trials", "build_tables", "stop_reason",
            "STOP_REASONS"]
@@ -107,7 +108,7 @@ def _orphans(known: Known, cfg: StudyConfig, state_dir: str) -> Known:
         if epochs:
             finished = has_ended(state_dir, trial_id, epochs_trained(epochs), cfg.scheduler.max_epochs,
                                  converged=bool(epochs[-1].get("converged")))
-            found[trial_id] = (json.loads(config_file.read_text()), "",
+            found[trial_id] = (json.loads(read_plain(config_file)), "",
                                "" if finished else _INTERRUPTED)
     return found
 

@@ -19,6 +19,7 @@ from jetstudy.study.config import SECTIONS, StudyConfig, from_dict
 # the YAML reader (re-exported: config.py and tests import _YamlRefused, _yaml_load from here)
 from jetstudy.study.config_yaml import _YamlRefused, _yaml_load
 from jetstudy.trainables.errors import ConfigError
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["load_config", "apply_overrides", "written_by_newer", "newer_writer"]
 
@@ -147,8 +148,8 @@ def written_by_newer(folder: Path | None) -> tuple[str, str] | None:
     if folder is None:
         return None
     try:
-        written = json.loads((Path(folder) / "provenance.json").read_text(
-            encoding="utf-8"))["versions"]["jetstudy"]
+        written = json.loads(read_plain(Path(folder) / "provenance.json"))["versions"][
+            "jetstudy"]
         here = metadata.version("jetstudy")
     except (OSError, ValueError, KeyError, TypeError, metadata.PackageNotFoundError):
         return None

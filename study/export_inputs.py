@@ -15,6 +15,7 @@ from typing import Any
 
 from jetstudy.trainables.errors import JetstudyError
 from jetstudy.trainables.schema import HLF_FEATURES
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["ExportError", "read_study_config", "read_scaler", "check_record"]
 
@@ -29,7 +30,7 @@ def read_study_config(results: Path) -> dict[str, Any]:
 
     path = results / "config.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(read_plain(path))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         problem = getattr(exc, "strerror", None) or type(exc).__name__
         raise ExportError(f"{path} cannot be read as YAML ({problem}); it is damaged: "
@@ -46,7 +47,7 @@ def read_scaler(results: Path) -> dict[str, Any]:
     training ranges ``min`` <= ``max``, finite (its check jets and ``input_ranges``)."""
     path = results / "scaler.json"
     try:
-        scaler = json.loads(path.read_text(encoding="utf-8"))
+        scaler = json.loads(read_plain(path))
     except (OSError, UnicodeDecodeError, ValueError):
         scaler = None
     n = len(HLF_FEATURES)

@@ -18,6 +18,7 @@ import pandas as pd
 from jetstudy.study.export_inputs import read_study_config
 from jetstudy.study.export_training import fully_trained_ids, trial_training, unfinished_refusal
 from jetstudy.trainables.schema import CLASSES
+from jetstudy.trainables.plain_read import read_plain
 
 if TYPE_CHECKING:
     from jetstudy.study.export_weights import Weights
@@ -28,7 +29,7 @@ __all__ = ["fully_trained_ids", "metadata", "read_json", "trial_training", "unfi
 def read_json(path: Path) -> Any:
     """The JSON in ``path``, or None when it is missing or not JSON."""
     try:
-        return json.loads(path.read_text())
+        return json.loads(read_plain(path))
     except (OSError, ValueError):
         return None
 

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from jetstudy.study.export_inputs import ExportError, read_study_config
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["fully_trained_ids", "trial_training", "unfinished_refusal"]
 
@@ -166,7 +167,7 @@ def _no_row_words(results: Path) -> str:
         return ("it started after the table's last snapshot, and the study's driver may still "
                 "run it; wait for the study's tables")
     try:
-        record = json.loads((results / PROVENANCE).read_text())
+        record = json.loads(read_plain(results / PROVENANCE))
     except (OSError, ValueError):  # none (an older study), or unreadable: not known ended
         record = None
     if isinstance(record, dict) and record.get("ended"):

@@ -11,6 +11,7 @@ from pathlib import Path
 from jetstudy.trainables.atomic import write_atomic
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import plain_file
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["RECORD", "file_sha256", "sha256_or_none", "read_record", "same_file", "identity",
            "write_record"]
@@ -45,7 +46,7 @@ def read_record(folder: Path) -> dict[str, dict]:
     if not path.exists() and not path.is_symlink():
         return {}
     try:
-        raw = json.loads(path.read_text()) if plain_file(path) else None
+        raw = json.loads(read_plain(path)) if plain_file(path) else None
     except (OSError, ValueError, UnicodeDecodeError):
         raw = None
     if not (isinstance(raw, dict) and all(isinstance(k, str) and isinstance(v, dict)

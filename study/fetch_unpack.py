@@ -29,6 +29,7 @@ from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.errors import DataError
 from jetstudy.trainables.staging import (STAGING_MARK, left_by_a_dead_run, looks_like_staging,
                                         plain_file, staging_folder)
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["UNPACKED", "unpack", "unpacked_by_jetstudy"]
 
@@ -51,7 +52,7 @@ def unpacked_by_jetstudy(out: Path) -> tuple[str, frozenset[str] | None] | None:
     if out.is_symlink() or not plain_file(marker):
         return None
     try:
-        text = marker.read_text()
+        text = read_plain(marker)
     except (OSError, UnicodeDecodeError):
         return None
     if _OLD_MARK.match(text.strip()):

@@ -13,6 +13,7 @@ from typing import Any
 
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.staging import plain_file
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["RECORD_WRITER", "FileRecord"]
 
@@ -51,7 +52,7 @@ class FileRecord:
         if not plain_file(self.path):  # absent, or a link or folder under that name
             return {}
         try:
-            data = json.loads(self.path.read_text())
+            data = json.loads(read_plain(self.path))
         except (OSError, ValueError, UnicodeDecodeError):
             return {}
         return data if isinstance(data, dict) and data.get("written_by") == RECORD_WRITER else {}
@@ -84,7 +85,7 @@ class FileRecord:
         if not os.path.lexists(self.path):
             return
         try:
-            raw = json.loads(self.path.read_text()) if plain_file(self.path) else None
+            raw = json.loads(read_plain(self.path)) if plain_file(self.path) else None
         except (OSError, ValueError, UnicodeDecodeError):
             raw = None
         if isinstance(raw, dict) and (raw.get("written_by") == RECORD_WRITER

@@ -19,6 +19,7 @@ import logging
 from pathlib import Path
 
 from jetstudy.trainables.trialfiles import ended_marker, mark_resumed, read_epochs
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["continued_trials", "mark_continued", "mark_adopted"]
 
@@ -34,7 +35,7 @@ def continued_trials(folder: Path) -> dict[str, int]:
     if not states:
         return {}
     try:
-        data = json.loads(states[-1].read_text(encoding="utf-8"))
+        data = json.loads(read_plain(states[-1]))
         trials = [json.loads(item[0]) for item in data["trial_data"]]
         unfinished = [str(t["trial_id"]) for t in trials
                       if t.get("status") not in ("TERMINATED", "ERROR")]

@@ -40,6 +40,7 @@ from jetstudy.study.lock_info import (HEARTBEAT_S, LOCK_FILE, STALE_AFTER_S, Loc
                                      busy, raise_if_busy, read_lock, utc)
 from jetstudy.trainables import processes
 from jetstudy.trainables.atomic import NO_ROOM, held_signals
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["LOCK_FILE", "HEARTBEAT_S", "STALE_AFTER_S", "LockInfo", "StudyBusy", "StudyLock",
            "read_lock", "raise_if_busy", "lost_to", "lost_words"]
@@ -136,7 +137,7 @@ def _clear_leftovers(path: Path) -> None:
         if not _LEFTOVER.match(name) or not leftover.is_file() or leftover.is_symlink():
             continue
         try:
-            raw = json.loads(leftover.read_text())
+            raw = json.loads(read_plain(leftover))
             holder = LockInfo(**{k: raw[k] for k in LockInfo.__dataclass_fields__ if k in raw})
         except (OSError, ValueError, TypeError, AttributeError):
             continue
@@ -215,7 +216,7 @@ class StudyLock:
             except FileNotFoundError:
                 return
             try:
-                raw = json.loads(aside.read_text())
+                raw = json.loads(read_plain(aside))
                 moved: LockInfo | None = LockInfo(**{
                     k: v for k, v in raw.items() if k in LockInfo.__dataclass_fields__})
             except (OSError, ValueError, TypeError, AttributeError):

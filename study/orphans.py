@@ -16,6 +16,7 @@ from jetstudy.study.optuna_story import describe_trial
 from jetstudy.study.space import config_size
 from jetstudy.study.sampler import make_sampler, mark_diverged
 from jetstudy.trainables.trialfiles import CONFIG_FILE, diverged_before, read_epochs
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["NEVER_TRAINED", "close_orphaned_trials", "close_from_log"]
 
@@ -63,7 +64,7 @@ def close_from_log(study: optuna.Study, trial: optuna.trial.FrozenTrial, trials:
     trial_id = str(trial.user_attrs.get("trial_id", ""))
     records = read_epochs(str(trials), trial_id) if trial_id and cfg else []
     config_file = trials / trial_id / CONFIG_FILE
-    config = json.loads(config_file.read_text()) if records and config_file.is_file() else {}
+    config = json.loads(read_plain(config_file)) if records and config_file.is_file() else {}
     reason = diverged_before(str(trials), trial_id) if trial_id else None
     if reason is not None:  # killed before Tune told the searcher: told as it tells one
         mark_diverged(optuna.trial.Trial(study, trial._trial_id), reason)

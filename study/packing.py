@@ -27,6 +27,7 @@ import numpy as np
 from jetstudy.study.config import StudyConfig, pack_problem
 from jetstudy.study.tables import write_atomic
 from jetstudy.trainables.loop import TrainSettings, TrialData
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["PACKED_TRIAL_CPUS", "AUTO_PACK_MAX", "PackPlan", "plan_packing", "PACK_DATA",
            "concurrent_trials", "pack_count", "restored_trials",
@@ -77,7 +78,7 @@ def restored_trials(folder: Path) -> int | None:
     if not states:
         return 0
     try:
-        data = json.loads(states[-1].read_text(encoding="utf-8"))
+        data = json.loads(read_plain(states[-1]))
         statuses = [json.loads(item[0]).get("status") for item in data["trial_data"]]
     except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         logger.warning("--resume: could not count the trials Ray Tune continues from %s (%s); "

@@ -27,6 +27,7 @@ from jetstudy.trainables.formats import HDF5_SUFFIXES, TABLE_SUFFIXES
 from jetstudy.trainables.errors import ConfigError, JetstudyError, listed
 from jetstudy.trainables.staging import plain_file
 from jetstudy.trainables.synth import GENERATOR_VERSION, synthetic_mark, write_synthetic
+from jetstudy.trainables.plain_read import open_plain, read_plain
 
 __all__ = ["results_folder", "check_folder", "write_config", "prepare_data", "load_data",
            "split_data", "LoadedJets", "PreparedData",
@@ -169,7 +170,7 @@ def _same_jets(folder: Path, path: str, splits: JetSplits) -> None:
 
     def read(name: str) -> dict:
         try:
-            loaded = json.loads((folder / name).read_text(encoding="utf-8"))
+            loaded = json.loads(read_plain(folder / name))
         except (OSError, ValueError):
             return {}
         return loaded if isinstance(loaded, dict) else {}
@@ -234,7 +235,7 @@ def _still_synthetic(path: Path, cut: bool = True) -> bool:
     put there under the same name)."""
     if path.name.endswith(".tmp"):  # and what a cut HDF5 write leaves: empty, or HDF5 bytes
         try:
-            with open(path, "rb") as f:
+            with open_plain(path, "rb") as f:
                 head = f.read(8)
         except OSError:
             return False

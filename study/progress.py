@@ -20,6 +20,7 @@ from ray.tune import Callback
 from jetstudy.analysis.trial_order import order_of
 from jetstudy.trainables.objective import Objective, is_finite_number
 from jetstudy.trainables.table_schema import TRIAL_ORDER
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["ProgressCounts", "StudyProgress", "format_duration"]
 
@@ -275,7 +276,7 @@ class StudyProgress(Callback):
             c.stopped += not complete
             best = Objective(c.metric, c.mode).best_value([r.get(c.metric) for r in records])
             try:
-                number = json.loads(config_file.read_text()).get(TRIAL_ORDER)
+                number = json.loads(read_plain(config_file)).get(TRIAL_ORDER)
             except (OSError, ValueError, AttributeError):
                 number = None
             c.offer(best, trial_id, complete, last.get("n_params"), number)

@@ -28,6 +28,7 @@ from typing import Any
 
 from jetstudy.study.fetch import file_sha256
 from jetstudy.study.tables import write_json
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["PROVENANCE", "HASH_BUDGET", "collect", "code_sha256", "data_checksums",
            "rerun_command",
@@ -105,7 +106,7 @@ def data_checksums(folder: Path, budget: int = HASH_BUDGET) -> list[dict[str, An
     """Each data file ``data_summary.json`` names (the files the study read, in order) with
     ``bytes`` and ``sha256``; ``None`` when the summary is missing or unreadable."""
     try:
-        sources = json.loads((folder / "data_summary.json").read_text()).get("sources")
+        sources = json.loads(read_plain(folder / "data_summary.json")).get("sources")
     except (OSError, ValueError, AttributeError):
         return None
     if not isinstance(sources, list):
@@ -161,7 +162,7 @@ def write_provenance(folder: Path, device: str = "auto",
     old: dict[str, Any] = {}
     if path.is_file():
         try:
-            old = json.loads(path.read_text())
+            old = json.loads(read_plain(path))
         except (OSError, ValueError):
             logger.warning("provenance: %s unreadable; starting it afresh", path)
     record = {**collect(device), "started": _now(), "ended": None,
@@ -188,7 +189,7 @@ def mark_ended(folder: Path) -> None:
     outcome (a Ctrl-C's exit 130 and --resume command, or the table write that failed first)."""
     path = folder / PROVENANCE
     try:
-        record = json.loads(path.read_text())
+        record = json.loads(read_plain(path))
     except (OSError, ValueError):
         return
     record["ended"] = _now()

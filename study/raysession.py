@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from jetstudy.trainables.processes import boot_id, pid_alive, process_start
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["RECORD", "record_session", "forget_session", "end_session", "session_pids",
            "reap_dead_session", "reap_dead_sessions"]
@@ -101,7 +102,7 @@ def _read(folder: Path) -> dict[str, Any] | None:
         info = path.lstat()
         if not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid():
             return None
-        record = json.loads(path.read_text())
+        record = json.loads(read_plain(path))
     except (OSError, ValueError):
         return None
     return record if isinstance(record, dict) else None

@@ -29,6 +29,7 @@ from typing import Any, Sequence
 
 from jetstudy.trainables.errors import ConfigError, JetstudyError, listed
 from jetstudy.study.rerun_compare import VOLATILE, compare_runs, expected_causes, verdict
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["RerunError", "RerunPlan", "plan_rerun", "version_differences", "data_differences",
            "compare_runs", "VOLATILE"]
@@ -60,7 +61,7 @@ class RerunPlan:
 
 def _provenance(results: Path) -> dict[str, Any] | None:
     try:
-        record = json.loads((results / "provenance.json").read_text(encoding="utf-8"))
+        record = json.loads(read_plain(results / "provenance.json"))
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     return record if isinstance(record, dict) else None
@@ -149,7 +150,7 @@ def _older_fields(config: Path, overrides: Sequence[str]) -> dict[str, Any]:
     from jetstudy.study.resume import OLDER_STUDIES
 
     try:
-        raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+        raw = yaml.safe_load(read_plain(config))
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return {}  # load_config says what is wrong with it
     given = {item.partition("=")[0].strip() for item in overrides}
@@ -173,7 +174,7 @@ def _in_fetch_cache(entries: Any) -> str | None:
     for name in DATASETS:
         folder = cache_dir() / name
         try:
-            record = json.loads((folder / RECORD).read_text(encoding="utf-8"))
+            record = json.loads(read_plain(folder / RECORD))
         except (OSError, ValueError, UnicodeDecodeError):
             continue
         for file, entry in (record.items() if isinstance(record, dict) else ()):

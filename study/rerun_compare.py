@@ -10,6 +10,7 @@ from typing import Any
 
 from jetstudy.trainables.errors import listed
 from jetstudy.trainables.table_schema import TRIAL_ORDER
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["compare_runs", "VOLATILE", "expected_causes", "verdict"]
 
@@ -139,7 +140,7 @@ def expected_causes(first: Path, rerun: Path, warned: Any = ()) -> list[str]:
 
     def read(folder: Path, name: str) -> dict[str, Any]:
         try:
-            text = (folder / name).read_text()
+            text = read_plain(folder / name)
             value = json.loads(text) if name.endswith(".json") else yaml.safe_load(text)
         except (OSError, ValueError, yaml.YAMLError):
             return {}

@@ -19,6 +19,7 @@ from typing import Any
 
 from jetstudy.study.config import SECTIONS, StudyConfig, load_config
 from jetstudy.trainables.errors import ConfigError
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["MAY_CHANGE", "OLDER_STUDIES", "config_for_resume", "saved_config",
            "check_data_unchanged"]
@@ -105,7 +106,7 @@ def check_data_unchanged(folder: Path) -> None:
     from jetstudy.study.provenance import PROVENANCE
 
     try:
-        entries = json.loads((folder / PROVENANCE).read_text(encoding="utf-8")).get("data")
+        entries = json.loads(read_plain(folder / PROVENANCE)).get("data")
     except (OSError, ValueError, AttributeError):
         return  # no record (an older study): nothing to compare with
     changed, appended = [], []
@@ -174,7 +175,7 @@ def _saved(folder: Path) -> tuple[StudyConfig, set[tuple[str, str]]]:
 
     path = folder / "config.yaml"
     try:
-        raw = _yaml_load(path.read_text(encoding="utf-8"))
+        raw = _yaml_load(read_plain(path))
     except Exception:  # unreadable: load_config's own message
         return load_config(path), set()
     if not isinstance(raw, dict):

@@ -26,6 +26,7 @@ from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback, TBXLoggerCall
 from ray.tune.result import TRAINING_ITERATION
 
 from jetstudy.trainables.trialfiles import for_tune, read_epochs
+from jetstudy.trainables.plain_read import open_plain, read_plain_bytes
 
 __all__ = ["run_log_callbacks", "EpochCSVLogger", "EpochJsonLogger", "EpochTBXLogger",
            "ClosedBetweenWrites"]
@@ -61,7 +62,7 @@ def _last_epoch(path: Path) -> int:
     """The largest epoch logged in an earlier run's ``progress.csv`` or ``result.json``."""
     last = 0
     try:
-        with open(path, newline="") as f:
+        with open_plain(path, "r", newline="") as f:
             rows = (csv.DictReader(f) if path.suffix == ".csv"
                     else (json.loads(line) for line in f if line.strip()))
             for row in rows:
@@ -199,7 +200,7 @@ def _last_step(folder: Path) -> tuple[int, frozenset[str]]:
     last, tags = 0, set()
     for path in folder.glob("events.out.tfevents.*"):
         try:
-            data, at = path.read_bytes(), 0
+            data, at = read_plain_bytes(path), 0
             while at + 12 <= len(data):
                 (size,) = struct.unpack("<Q", data[at:at + 8])
                 event = event_pb2.Event.FromString(data[at + 12:at + 12 + size])

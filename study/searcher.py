@@ -55,6 +55,7 @@ from jetstudy.study.tpe_sampler import REJECTED_ATTR
 from jetstudy.trainables.trialfiles import (CONFIG_FILE, ENDED_FILE, EPOCHS_FILE, SEED_KEY,
                                             STATE_FILE, number_seed)
 from jetstudy.trainables.table_schema import TRIAL_ORDER
+from jetstudy.trainables.plain_read import read_plain
 
 #: Ray's warning when the define-by-run space call (sampler included) is slow
 DEFINE_BY_RUN_SLOW = r"Define-by-run function passed in the `space` argument took"
@@ -206,7 +207,7 @@ class HonestOptunaSearch(TellsOptuna, OptunaSearch):
             if (folder.name in self._ot_trials or (folder / ENDED_FILE).exists()
                     or not (folder / STATE_FILE).exists()):
                 continue
-            config = json.loads((folder / CONFIG_FILE).read_text())
+            config = json.loads(read_plain(folder / CONFIG_FILE))
             match = [t for t in running if t.number not in taken and self._drawn(t.params)
                      and all(config.get(k) == v for k, v in t.params.items())]
             # its own Optuna trial first (two running trials may share parameters): the one

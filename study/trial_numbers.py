@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from jetstudy.trainables.table_schema import TRIAL_ORDER
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["numbers_from_journal", "creation_counter", "tune_creation_order", "number_unnumbered",
            "in_trial_order"]
@@ -82,7 +83,7 @@ def tune_creation_order(study_folder: Path) -> dict[str, int]:
     found: dict[str, int] = {}
     for state in sorted((Path(study_folder) / "ray").glob("experiment_state-*.json")):
         try:
-            entries = json.loads(state.read_text()).get("trial_data", [])
+            entries = json.loads(read_plain(state)).get("trial_data", [])
             for entry in entries:
                 trial = json.loads(entry[0]) if isinstance(entry[0], str) else entry[0]
                 counter = creation_counter(trial.get("experiment_tag"))

@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 
 from jetstudy.trainables.errors import ConfigError
+from jetstudy.trainables.plain_read import read_plain_bytes
 
 __all__ = ["TUNER_STATE", "COPY", "whole_pickle", "keep_tuner_state", "mend_tuner_state"]
 
@@ -38,7 +39,7 @@ def whole_pickle(path: Path) -> bool:
     try:
         if not path.is_file() or path.is_symlink():
             return False
-        data = path.read_bytes()
+        data = read_plain_bytes(path)
     except OSError:
         return False
     try:
@@ -58,7 +59,7 @@ def keep_tuner_state(folder: Path) -> None:
     if not whole_pickle(state):
         return
     copy = folder / COPY
-    if whole_pickle(copy) and copy.read_bytes() == state.read_bytes():
+    if whole_pickle(copy) and read_plain_bytes(copy) == read_plain_bytes(state):
         return
     write_atomic(copy, lambda tmp: shutil.copyfile(state, tmp))
 

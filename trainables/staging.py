@@ -37,6 +37,7 @@ from typing import Callable, Iterator
 
 from jetstudy.trainables.atomic import held_signals
 from jetstudy.trainables.processes import pid_alive, process_start
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["STAGING_MARK", "make_staging", "staging_folder", "new_folders", "clear_stale_staging",
            "clear_old_manifest_temporaries", "looks_like_staging", "plain_file", "folder_lock"]
@@ -145,7 +146,7 @@ def left_by_a_dead_run(folder: Path, what: str) -> list[str] | None:
     if not entries or STAGING_MARK not in entries or not plain_file(mark):
         return None
     try:
-        raw = json.loads(mark.read_text())
+        raw = json.loads(read_plain(mark))
     except (OSError, ValueError, UnicodeDecodeError):
         return None
     if not (isinstance(raw, dict) and raw.get("written_by") == "jetstudy"
@@ -222,7 +223,7 @@ def clear_old_manifest_temporaries(parent: Path, prefix: str, writer: str) -> li
         if not plain_file(path):
             continue
         try:
-            raw = json.loads(path.read_text())
+            raw = json.loads(read_plain(path))
         except (OSError, ValueError, UnicodeDecodeError):
             continue
         if isinstance(raw, dict) and raw.get("written_by") == writer:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jetstudy.trainables.atomic import write_atomic
+from jetstudy.trainables.plain_read import read_plain
 
 __all__ = ["TUNE_KEYS", "STATE_FILE", "BEST_FILE", "EPOCHS_FILE", "CONFIG_FILE", "ENDED_FILE",
            "SEED_KEY", "trial_seed", "number_seed", "seed_for", "state_path", "best_path", "ended_marker",
@@ -125,7 +126,7 @@ def passed_epoch(state_dir: str, trial_id: str) -> int:
     """The epoch :func:`mark_passed` last recorded for the trial; 0 if none (a study of an
     older jetstudy, or a record cut by a kill)."""
     try:
-        return int((Path(state_dir) / trial_id / PASSED_FILE).read_text().strip())
+        return int(read_plain(Path(state_dir) / trial_id / PASSED_FILE).strip())
     except (OSError, ValueError, UnicodeDecodeError):
         return 0
 
@@ -191,7 +192,7 @@ def _lines(path: Path) -> int:
     if path.is_symlink() or not path.is_file():
         return 0
     try:
-        return sum(1 for line in path.read_text().splitlines() if line.strip())
+        return sum(1 for line in read_plain(path).splitlines() if line.strip())
     except (OSError, UnicodeDecodeError):
         return 0
 
@@ -201,7 +202,7 @@ def diverged_before(state_dir: str, trial_id: str) -> str | None:
     path = Path(state_dir) / trial_id / DIVERGED_FILE
     if path.is_symlink() or not path.is_file():
         return None
-    lines = path.read_text().splitlines()
+    lines = read_plain(path).splitlines()
     return lines[0] if lines else None
 
 
@@ -254,7 +255,7 @@ def trial_folder(state_dir: str, trial_id: str, config: dict[str, Any]) -> Path:
 def _json_file(path: Path) -> bool:
     """``path`` is a file holding one whole JSON value (what :func:`trial_folder` writes)."""
     try:
-        json.loads(path.read_text())
+        json.loads(read_plain(path))
     except (OSError, ValueError, UnicodeDecodeError):
         return False
     return True
@@ -267,7 +268,7 @@ def read_epochs(state_dir: str, trial_id: str) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
     by_epoch: dict[int, dict[str, Any]] = {}
-    for line in path.read_text().splitlines():
+    for line in read_plain(path).splitlines():
         try:
             row = json.loads(line)
         except json.JSONDecodeError:  # a line cut by a crash
