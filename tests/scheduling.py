@@ -83,6 +83,7 @@ COST: dict[str, float] = {
     "tests/faults/test_referee11_followups_paths.py": 30,  # one tiny study taken over mid-run
     "tests/faults/test_referee12_paths_full_disk.py": 60,  # a tiny study resumed (+ finished_study)
     "tests/faults/test_referee12_paths_lock.py": 35,  # one tiny study, its lock lost at the end
+    "tests/faults/test_lead12_named_pipes.py": 12,  # three reports/exports of pipes (+ finished_study)
     "tests/faults/test_referee11_paths_owners.py": 35,  # 2 refused runs (Ray imports), a report
     "tests/faults/test_referee2_paths_run.py": 53,
     "tests/study/test_packed_study.py": 52,
