@@ -367,7 +367,14 @@ def one_hot_to_index(file: str, labels: np.ndarray, undef: np.ndarray | None) ->
             f"(first: row {first}, 0-based: {values}); each jet needs exactly one 1 among "
             f"{', '.join(LABEL_COLUMNS)} — {fix} and load again"
         )
-    return labels.argmax(axis=1).astype(np.int64)
+    index = labels.argmax(axis=1).astype(np.int64)
+    if undef is not None and (marked := np.flatnonzero(undef != 0)).size:
+        first = int(marked[0])  # a class AND "undefined": the file contradicts itself
+        log.warning("%s: %d of %d jets are marked j_undef=%g beside their one-hot class (first: "
+                    "row %d, 0-based, %s=1); they are read as that class: if j_undef means their "
+                    "label is not to be trusted, drop those rows first", file, marked.size,
+                    len(labels), undef[first], first, LABEL_COLUMNS[int(index[first])])
+    return index
 
 
 def all_classes(where: str, y: np.ndarray, max_jets: int | None) -> None:
