@@ -65,7 +65,12 @@ class ResumedSearch(SearchGenerator):
             wrapper = wrapper.searcher
         if hasattr(wrapper, "num_trials"):
             wrapper.num_trials = num_trials
-        _restart_count(wrapper, num_trials, max_concurrent)
+        kept = _restart_count(wrapper, num_trials, max_concurrent)
+        if kept is not None and self.cfg is not None:  # provenance.json took this config's
+            from jetstudy.study.paths import study_folder
+
+            _record_startup(study_folder(self.cfg.storage.results_dir, self.cfg.storage.name),
+                            kept)
         for limiter in limiters:
             _release_ended(limiter, wrapper)
         _uncount_untrained(self, wrapper)
@@ -236,14 +241,16 @@ def _point_key(params: dict[str, Any]) -> tuple:
                         for k, v in params.items()))
 
 
-def _restart_count(searcher: Any, num_trials: int, max_concurrent: int) -> None:
+def _restart_count(searcher: Any, num_trials: int, max_concurrent: int) -> int | None:
     """The restored TPE sampler keeps the first run's ``n_startup_trials``; give it this run's
     (:func:`jetstudy.study.search_rules.tpe_startup_trials`), so a study resumed with another
     ``max_concurrent`` or ``num_trials`` samples as ``provenance.json`` and the config check
-    say (a batch of 16 at a time is not proposed from a model of 10 trials)."""
+    say (a batch of 16 at a time is not proposed from a model of 10 trials) -- unless TPE
+    already models and this run's start-up is larger: it would draw at random again mid-study;
+    the earlier start-up is kept and returned (None otherwise)."""
     from jetstudy.study.search_rules import tpe_startup_trials
 
-    from jetstudy.study.tpe_sampler import StartupTPESampler
+    from jetstudy.study.tpe_sampler import StartupTPESampler, trained_finished
 
     study = getattr(searcher, "_ot_study", None)
     sampler = getattr(study, "sampler", None)
@@ -255,10 +262,41 @@ def _restart_count(searcher: Any, num_trials: int, max_concurrent: int) -> None:
             sampler.__class__ = StartupTPESampler
         _without_constraints_of_old(study, sampler)
         startup = tpe_startup_trials(num_trials, max_concurrent)
+        trained = trained_finished(study)
+        if startup > sampler._n_startup_trials <= trained:
+            # TPE already models: a larger start-up would make its next proposals random
+            # again, mid-study (10 trials, start-up 5, grown to 40: trials 9 and 10 random
+            # after 3 guided), and the report's "N random start-up trials" untrue
+            logger.info("resume: TPE's start-up stays %d trials (it already models, %d trained "
+                        "trials finished); this config's %d would draw at random again",
+                        sampler._n_startup_trials, trained, startup)
+            return int(sampler._n_startup_trials)
         if sampler._n_startup_trials != startup:
             logger.info("resume: TPE's start-up is now %d trials (was %d)", startup,
                         sampler._n_startup_trials)
             sampler._n_startup_trials = startup
+
+
+def _record_startup(folder: Path, startup: int) -> None:
+    """``provenance.json``'s sampler (the study's and this run's) says the start-up the resumed
+    sampler keeps (:func:`_restart_count`), not the one this config would give."""
+    import json
+
+    from jetstudy.study.provenance import PROVENANCE
+    from jetstudy.study.tables import write_json
+    from jetstudy.trainables.plain_read import read_plain
+
+    path = folder / PROVENANCE
+    try:
+        record = json.loads(read_plain(path))
+        for sampler in (record.get("sampler"), (record.get("runs") or [{}])[-1].get("sampler")):
+            if isinstance(sampler, dict) and "n_startup_trials" in sampler:
+                sampler["n_startup_trials"] = startup
+                sampler["n_startup_trials_kept"] = "TPE already modelled when resumed"
+        write_json(record, path)
+    except (OSError, ValueError, AttributeError) as exc:
+        logger.warning("provenance: could not record TPE's kept start-up of %d trials in %s: "
+                       "%s", startup, path, exc)
 
 
 def _without_constraints_of_old(study: Any, sampler: Any) -> None:

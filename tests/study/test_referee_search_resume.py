@@ -29,6 +29,7 @@ import optuna
 import pandas as pd
 import pytest
 
+from jetstudy.analysis.render import counted
 from jetstudy.study.design import sobol_design
 from jetstudy.study.launch import run_study
 from jetstudy.study.searcher import OPTUNA_STUDY_NAME, optuna_storage
@@ -172,15 +173,17 @@ def test_resume_finished_then_with_more_at_a_time(resumed_search: dict) -> None:
         .reset_index(drop=True),
         s["first"].drop(columns=["time_s"], errors="ignore").sort_values("trial_id")
         .reset_index(drop=True))
-    # grown, 3 at a time: TPE's start-up follows the resumed config, and provenance says so
+    # grown, 3 at a time: the resumed config's start-up is larger, but TPE already modelled
+    # (1 random start-up trial, 3 then 5 trained): it keeps its start-up rather than draw at
+    # random again mid-study (lead, round 12), and provenance says the one it kept
     assert not any("nothing is left to train" in w for w in s["grown7_warnings"])
     assert len(s["grown7"]) == 7
-    startup = tpe_startup_trials(7, 3)
-    assert startup != tpe_startup_trials(3, 1)
+    assert tpe_startup_trials(7, 3) != tpe_startup_trials(3, 1)
+    startup = tpe_startup_trials(3, 1)
     assert _restored_sampler(folder)._n_startup_trials == startup
     record = json.loads((folder / "provenance.json").read_text())
-    assert [run["sampler"]["n_startup_trials"] for run in record["runs"]] == [
-        tpe_startup_trials(3, 1)] * 2 + [tpe_startup_trials(5, 1), startup]
+    assert [run["sampler"]["n_startup_trials"] for run in record["runs"]] == [startup] * 4
+    assert "n_startup_trials_kept" in record["runs"][-1]["sampler"]
     assert record["sampler"] == record["runs"][-1]["sampler"]
     assert {k: record["sampler"][k] for k in ("multivariate", "group", "constant_liar")} == {
         "multivariate": True, "group": True, "constant_liar": True}
@@ -193,8 +196,8 @@ def test_resume_finished_then_with_more_at_a_time(resumed_search: dict) -> None:
     # (round 7: the kind line says what the resources allowed)
     assert ("Kind: search, Optuna TPE, 7 trials, 2 at a time, ASHA stopping the weaker "
             "trials early") in overview
-    assert (f"multivariate, grouped (each depth's widths together), constant liar, {startup} "
-            "random start-up trials") in overview
+    assert ("multivariate, grouped (each depth's widths together), constant liar, "
+            f"{counted(startup, 'random start-up trial')}") in overview
 
 
 def test_concurrent_rerun_repeats_start_up_and_seeds(ray_cluster, tmp_path: Path) -> None:
