@@ -36,6 +36,7 @@ from tests.conftest import make_small_config
 pytestmark = pytest.mark.slow
 
 MAX_EPOCHS = 3
+KILLED_EPOCHS = 12  # the killed driver's study: see driver_killed
 #: The cluster of this module, for the callback (Tune pickles callbacks: it holds no Cluster).
 _CLUSTER: dict[str, Any] = {}
 _SMALL = {"object_store_memory": 100 * 1024**2}
@@ -69,11 +70,12 @@ def _two_nodes(c: Any) -> Any:
     return c.list_all_nodes()[-1]
 
 
-def _config(root: Path, name: str, address: str, num_trials: int) -> Any:
+def _config(root: Path, name: str, address: str, num_trials: int,
+            epochs: int = MAX_EPOCHS) -> Any:
     return make_small_config(
         root, name, data={"synthetic_jets": 1000},
         search={"num_trials": num_trials, "max_concurrent": 2, "seed": 1},
-        scheduler={"type": "fifo", "max_epochs": MAX_EPOCHS},
+        scheduler={"type": "fifo", "max_epochs": epochs},
         space={"depth": [1, 1], "width": [4, 16]},
         training={"batch_size": 128, "train_eval_jets": 200},
         resources={"address": address, "num_cpus": None, "cpus_per_trial": 1,
@@ -157,7 +159,9 @@ def test_the_lost_nodes_trial_is_counted_restarted_and_named(node_lost, tmp_path
 def driver_killed(cluster, tmp_path_factory: pytest.TempPathFactory):
     _two_nodes(cluster)
     root = tmp_path_factory.mktemp("killed")
-    cfg = _config(root / "results", "killed", cluster.address, 4)
+    # long enough that Tune saves its state while a trial is mid-way (3 epochs of 1,000 jets
+    # ended all 4 trials within 13 s on the CI machine, before any such snapshot)
+    cfg = _config(root / "results", "killed", cluster.address, 4, epochs=KILLED_EPOCHS)
     config = root / "study.yaml"
     config.write_text(yaml.safe_dump(cfg.to_dict()))
     folder = root / "results" / "killed"
@@ -172,7 +176,8 @@ def driver_killed(cluster, tmp_path_factory: pytest.TempPathFactory):
                 break
             time.sleep(0.2)
         alive = driver.poll() is None
-        os.kill(driver.pid, signal.SIGKILL)  # the driver alone: the cluster lives on
+        if alive:
+            os.kill(driver.pid, signal.SIGKILL)  # the driver alone: the cluster lives on
         driver.wait()
     assert alive, (root / "first.log").read_text()[-3000:]
     at_kill = continued_trials(folder)  # what --resume will find unfinished
@@ -191,7 +196,7 @@ def test_a_resume_after_a_killed_driver_runs_every_trial_once(driver_killed) -> 
     assert sorted(trials["trial_number"]) == [0, 1, 2, 3]
     assert (trials["status"] == "completed").all(), trials[["trial_id", "status", "error"]]
     for _, group in epochs.groupby("trial_id"):
-        assert list(group["epoch"]) == list(range(1, MAX_EPOCHS + 1))
+        assert list(group["epoch"]) == list(range(1, KILLED_EPOCHS + 1))
 
 
 def test_the_trials_the_resume_continued_are_counted_and_named(driver_killed,
