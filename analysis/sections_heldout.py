@@ -248,7 +248,7 @@ def roc_part(r: ReportState) -> Section:
     few_words = (f"; {', '.join(few)}: AUC undetermined, from {summary.MIN_CLASS_JETS} jets of "
                  "the class or of the rest or fewer (its value in the test table)" if few else "")
     below = below_axis_words(pred, bayes is not None)
-    caption = (f"One-vs-rest ROC of {tested_model(r)[0]}, signal efficiency vs background efficiency "
-               f"(log); {_errors_words(texts, method)}{few_words}; {beside}"
+    caption = (f"One-vs-rest ROC of {tested_model(r)[0]}, background efficiency (log axis) vs "
+               f"signal efficiency; {_errors_words(texts, method)}{few_words}; {beside}"
                f"{'; ' + below if below else ''}.")
     return Section("ROC on the test split", figure=name, caption=caption)
