@@ -11,12 +11,14 @@ from pathlib import Path
 from jetstudy.trainables.atomic import temporary_of
 from jetstudy.trainables.staging import plain_file
 
-__all__ = ["ATOMIC_FILES", "clear_dead_temporaries", "real_folder"]
+__all__ = ["ATOMIC_FILES", "clear_dead_temporaries", "real_folder", "sorted_entries"]
 
 logger = logging.getLogger(__name__)
 
 
-def _entries(folder: Path) -> list[str]:
+def sorted_entries(folder: Path) -> list[str]:
+    """The names in ``folder``, sorted; none for a folder not there (also paths.py's and
+    file_record.py's listing)."""
     try:
         return sorted(os.listdir(folder))
     except FileNotFoundError:
@@ -61,13 +63,13 @@ def clear_dead_temporaries(folder: Path) -> list[Path]:
     folders = [(folder, ATOMIC_FILES[""]), (folder / "data", ATOMIC_FILES["data"])]
     trials = folder / "trials"
     if real_folder(trials):
-        folders += [(trials / n, ATOMIC_FILES["trials/*"]) for n in _entries(trials)
+        folders += [(trials / n, ATOMIC_FILES["trials/*"]) for n in sorted_entries(trials)
                     if real_folder(trials / n)]
     removed = []
     for where, files in folders:
         if not real_folder(where):
             continue
-        for name in _entries(where):
+        for name in sorted_entries(where):
             if _dead_temporary(where, name, files):
                 try:
                     (where / name).unlink()

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from jetstudy.study.dead_temporaries import sorted_entries
 from jetstudy.trainables.errors import ConfigError
 from jetstudy.trainables.staging import plain_file
 from jetstudy.trainables.plain_read import read_plain
@@ -18,13 +19,6 @@ from jetstudy.trainables.plain_read import read_plain
 __all__ = ["RECORD_WRITER", "FileRecord"]
 
 logger = logging.getLogger(__name__)
-
-
-def _entries(folder: Path) -> list[str]:
-    try:
-        return sorted(os.listdir(folder))
-    except FileNotFoundError:
-        return []
 
 
 #: What every manifest :class:`FileRecord` writes says in ``written_by``: a file under the
@@ -108,7 +102,7 @@ class FileRecord:
     def foreign(self) -> list[str]:
         """Entries of the folder that jetstudy did not record (the manifest aside)."""
         known = {*self.names, self.path.name}
-        return [e for e in _entries(self.folder)
+        return [e for e in sorted_entries(self.folder)
                 if e not in known and not e.startswith(f".{self.path.name}.")]
 
     def remove_recorded(self, still_ours: Callable[[Path], bool] = lambda path: True) -> None:

@@ -21,7 +21,8 @@ import stat
 from collections.abc import Iterable
 from pathlib import Path
 
-from jetstudy.study.dead_temporaries import ATOMIC_FILES, clear_dead_temporaries
+from jetstudy.study.dead_temporaries import (ATOMIC_FILES, clear_dead_temporaries,
+                                            sorted_entries)
 from jetstudy.study.dead_temporaries import real_folder as _real_folder
 from jetstudy.study.file_record import RECORD_WRITER, FileRecord
 from jetstudy.study.results_dir import (check_results_dir, check_results_dir_in_job,
@@ -87,13 +88,6 @@ def _first_part(root: Path, real: Path) -> str | None:
     return real.relative_to(root).parts[0] if root in real.parents else None
 
 
-def _entries(folder: Path) -> list[str]:
-    try:
-        return sorted(os.listdir(folder))
-    except FileNotFoundError:
-        return []
-
-
 #: What every started study holds (``scaler.json`` and ``data_summary.json`` are written
 #: before ``config.yaml``): a study folder from before :data:`STUDY_MARK` is known by them.
 _STUDY_FILES = frozenset({"config.yaml", "scaler.json", "data_summary.json"})
@@ -104,7 +98,7 @@ def holds_study(folder: Path) -> bool:
     before the mark, beside the files every study writes first). A ``config.yaml`` alone is
     the user's own file (e.g. their study config, kept in a project folder): never a study
     to resume, so never rewritten."""
-    entries = set(_entries(folder))
+    entries = set(sorted_entries(folder))
     return "config.yaml" in entries and (STUDY_MARK in entries or _STUDY_FILES <= entries)
 
 
@@ -193,7 +187,7 @@ def marked(folder: Path, entries: Iterable[str] | None = None) -> bool:
     ``.JetStudy-Study`` too, which made a folder of their dotfiles look like a study of
     jetstudy's that never started (reused, written into, its files counted as jetstudy's)."""
     try:
-        names = _entries(folder) if entries is None else entries
+        names = sorted_entries(folder) if entries is None else entries
     except OSError:  # not a folder, or not readable: no mark to be seen
         return False
     return STUDY_MARK in names and plain_file(folder / STUDY_MARK)
@@ -211,7 +205,7 @@ def never_started(folder: Path) -> bool:
     """``folder`` is a study folder of jetstudy's whose study never started (a stop or a
     failed check before its first trial): the same command reuses it (``rerun`` too)."""
     return folder.is_dir() and not folder.is_symlink() and _never_started(
-        folder, _entries(folder))
+        folder, sorted_entries(folder))
 
 
 def _kind_ok(path: Path) -> bool:
@@ -249,7 +243,7 @@ def claim_study_folder(folder: Path) -> list[Path]:
     if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
         raise ConfigError(f"storage.name {folder.name!r}: {folder} is a file or a link, not a "
                           f"study folder; set another storage.name")
-    entries = _entries(folder)
+    entries = sorted_entries(folder)
     ours = holds_study(folder) or _never_started(folder, entries)
     if entries and not ours:
         if STUDY_MARK in entries:  # name the user's files, not jetstudy's own
@@ -302,7 +296,7 @@ def abandon_study_folder(folder: Path, created: list[Path] | None = None) -> Non
     and the parents it created (e.g. ``results_dir``) while they are empty."""
     if (folder / "config.yaml").exists():
         return
-    if _entries(folder) != [STUDY_MARK]:  # e.g. synthetic jets already written: keep it,
+    if sorted_entries(folder) != [STUDY_MARK]:  # e.g. synthetic jets already written: keep it,
         return                            # marked, so the same command reuses it
     (folder / STUDY_MARK).unlink(missing_ok=True)
     if not created or created[0] != folder:  # the folder was there before: not ours to remove
