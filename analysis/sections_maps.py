@@ -115,18 +115,26 @@ def _left_out(maps: list[tuple[str, str]]) -> str:
     return "; ".join(f"{', '.join(axes)}: {why}" for why, axes in by_reason.items())
 
 
+def _maps(r: ReportState, axes: list[tuple[str, str, str]]
+          ) -> tuple[list, list[tuple[str, str]]]:
+    """The regime maps of each (name, x, y) that can be drawn, and (name, why) of those that
+    cannot; none drawable raises :class:`AnalysisError` saying why for each."""
+    found, left_out = [], []
+    for name, x, y in axes:
+        try:
+            found.append(maps.regime_map(r.t.trials, r.regimes, x, y, r.metric, r.maximize,
+                                         maps.configured_ranges(r.t.config)))
+        except AnalysisError as exc:
+            left_out.append((name, str(exc)))
+    if not found:
+        raise AnalysisError(_left_out(left_out))
+    return found, left_out
+
+
 def depth_width_part(r: ReportState) -> Section:
     from jetstudy.analysis import plots_maps
 
-    found, left_out = [], []
-    for x in ("n_params", "min_width"):
-        try:
-            found.append(maps.regime_map(r.t.trials, r.regimes, x, "depth", r.metric, r.maximize,
-                                         maps.configured_ranges(r.t.config)))
-        except AnalysisError as exc:
-            left_out.append((x, str(exc)))
-    if not found:
-        raise AnalysisError(_left_out(left_out))
+    found, left_out = _maps(r, [(x, x, "depth") for x in ("n_params", "min_width")])
     name = r.figure("regimes_depth_width.png",
                     plots_maps.regime_maps_figure(found, score_decimals(r)))
     caption = ("Regime by depth and size: parameter count, and the narrowest hidden layer (a "
@@ -141,15 +149,7 @@ def depth_width_part(r: ReportState) -> Section:
 def regularisation_part(r: ReportState) -> Section:
     from jetstudy.analysis import plots_maps
 
-    found, left_out = [], []
-    for y in ("l1", "l2", "dropout"):
-        try:
-            found.append(maps.regime_map(r.t.trials, r.regimes, "n_params", y, r.metric,
-                                         r.maximize, maps.configured_ranges(r.t.config)))
-        except AnalysisError as exc:
-            left_out.append((y, str(exc)))
-    if not found:
-        raise AnalysisError(_left_out(left_out))
+    found, left_out = _maps(r, [(y, "n_params", y) for y in ("l1", "l2", "dropout")])
     name = r.figure("regimes_regularisation.png",
                     plots_maps.regime_maps_figure(found, score_decimals(r)))
     # 'off' names the bin of a strength of 0, only where a map has one (l2: [0, x] in space)
